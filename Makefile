@@ -1,0 +1,138 @@
+# nnc — the only build entry.  `make help` lists the targets.
+#
+#   make            bin/nnc and build/libnnc_rt.a
+#   make deps       install the Debian packages the build, tests and demo need
+#   make demo       compile, train and test the Fashion-MNIST MLP
+#   make run EXAMPLE=name
+#   make test       unit tests, generated-code freshness, example end-to-end tests
+#   make regen      rewrite generated/ from the current compiler
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    := build
+OPT      ?= -O2
+WARN     := -Wall -Wextra
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS)
+# Generated model code and the runtime are built the way users are told to:
+# strict C99, pedantic, warnings as errors.
+RT_CFLAGS  = -std=c99 -Wall -Wextra -Wpedantic -Werror -O3 -march=native $(EXTRA_RT_CFLAGS)
+PYTHON   ?= /usr/bin/python3
+
+DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang \
+                dataset-fashion-mnist python3-torch python3-numpy
+
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
+
+# ---- compiler ---------------------------------------------------------------
+GEN_DIR   := $(BUILD)/gen
+NNC_SRCS  := $(wildcard compiler/*.c) $(wildcard compiler/passes/*.c)
+NNC_OBJS  := $(NNC_SRCS:%.c=$(BUILD)/%.o) $(GEN_DIR)/nn.tab.o $(GEN_DIR)/nn.lex.o
+LIB_OBJS  := $(filter-out $(BUILD)/compiler/main.o,$(NNC_OBJS))
+
+# ---- runtime ----------------------------------------------------------------
+RT_SRCS   := $(wildcard runtime/*.c)
+RT_OBJS   := $(RT_SRCS:%.c=$(BUILD)/%.o)
+RT_LIB    := $(BUILD)/libnnc_rt.a
+
+EXAMPLES  := $(notdir $(wildcard examples/*))
+
+.PHONY: all deps test unit-tests check-generated example-tests demo run regen \
+        install clean help
+all: bin/nnc $(RT_LIB)
+
+help:
+	@sed -n '1,12p' Makefile
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES)
+
+$(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.tab.h: grammar/nn.y
+	@mkdir -p $(GEN_DIR)
+	bison -Wall -Werror --defines=$(GEN_DIR)/nn.tab.h -o $(GEN_DIR)/nn.tab.c $<
+
+$(GEN_DIR)/nn.lex.c $(GEN_DIR)/nn.lex.h: grammar/nn.l
+	@mkdir -p $(GEN_DIR)
+	flex --header-file=$(GEN_DIR)/nn.lex.h -o $(GEN_DIR)/nn.lex.c $<
+
+# flex/bison output is not ours to keep warning-free
+$(GEN_DIR)/%.o: $(GEN_DIR)/%.c $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
+	$(CC) $(ALL_CFLAGS) -Wno-unused-function -Wno-sign-compare -Icompiler -I$(GEN_DIR) -c $< -o $@
+
+$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -c $< -o $@
+
+bin/nnc: $(NNC_OBJS) $(RT_LIB)
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $^ -o $@ -lm
+
+$(BUILD)/runtime/%.o: runtime/%.c runtime/nnc_rt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -Iruntime -c $< -o $@
+
+$(RT_LIB): $(RT_OBJS)
+	ar rcs $@ $^
+
+# ---- examples ---------------------------------------------------------------
+# generated/NAME.c is checked in; the example binary is built from it.
+generated/%.c generated/%.h: examples/%/%.nn bin/nnc
+	bin/nnc $< -o generated/$*.c
+
+$(BUILD)/examples/%: generated/%.c examples/%/main.c examples/common/data.c $(RT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -D_POSIX_C_SOURCE=200809L -Iruntime -Igenerated -Iexamples/common \
+	    generated/$*.c examples/$*/main.c examples/common/data.c $(RT_LIB) -lz -lm -o $@
+
+EXAMPLE ?= fashion_mlp
+run: $(BUILD)/examples/$(EXAMPLE)
+	$(BUILD)/examples/$(EXAMPLE) $(ARGS)
+
+demo:
+	@$(MAKE) --no-print-directory run EXAMPLE=fashion_mlp
+
+regen: bin/nnc
+	@for e in $(filter-out common,$(EXAMPLES)); do \
+	    echo "nnc examples/$$e/$$e.nn -o generated/$$e.c"; \
+	    bin/nnc examples/$$e/$$e.nn -o generated/$$e.c || exit 1; done
+
+# ---- tests ------------------------------------------------------------------
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB_OBJS) $(RT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -Itests $< $(LIB_OBJS) $(RT_LIB) $(CHECK_LIBS) -lm -o $@
+
+unit-tests: $(TEST_BINS) bin/nnc
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
+
+# generated/ must be exactly what this compiler writes
+check-generated: bin/nnc
+	@mkdir -p $(BUILD)/regen; stale=0; \
+	for e in $(filter-out common,$(EXAMPLES)); do \
+	    bin/nnc examples/$$e/$$e.nn -o $(BUILD)/regen/$$e.c || exit 1; \
+	    for f in $$e.c $$e.h; do \
+	        cmp -s $(BUILD)/regen/$$f generated/$$f || { echo "stale: generated/$$f (run 'make regen')"; stale=1; }; \
+	    done; done; \
+	[ $$stale = 0 ] && echo "generated/: up to date"
+
+example-tests: all
+	@bash tests/examples.sh
+
+test: all unit-tests check-generated example-tests
+
+# ---- install ----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	           $(DESTDIR)$(PREFIX)/share/nnc/runtime
+	install -m 755 bin/nnc $(DESTDIR)$(PREFIX)/bin/nnc
+	install -m 644 $(RT_LIB) $(DESTDIR)$(PREFIX)/lib/libnnc_rt.a
+	install -m 644 runtime/nnc_rt.h $(DESTDIR)$(PREFIX)/include/nnc_rt.h
+	install -m 644 runtime/*.c runtime/*.h $(DESTDIR)$(PREFIX)/share/nnc/runtime/
+
+clean:
+	rm -rf $(BUILD) bin

@@ -1,0 +1,123 @@
+/* ir.c — building and inspecting the IR graph.
+ *
+ * Values and nodes are appended to growable arrays and named by index, so
+ * a pass may add nodes while iterating without invalidating references.
+ * Out of memory is the one condition the compiler treats as fatal.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ir.h"
+
+static void *grow(void *p, int *cap, size_t elem) {
+    *cap = *cap ? *cap * 2 : 32;
+    p = realloc(p, (size_t)*cap * elem);
+    if (!p) { fprintf(stderr, "nnc: out of memory\n"); abort(); }
+    return p;
+}
+
+Graph *ir_new(const char *name) {
+    Graph *g = calloc(1, sizeof *g);
+    if (!g) { fprintf(stderr, "nnc: out of memory\n"); abort(); }
+    snprintf(g->name, sizeof g->name, "%s", name);
+    g->input = g->output = g->label = g->loss = -1;
+    g->opt_level = 2;
+    g->train.batch = 32;    /* predict's chunk when there is no train block */
+    g->train.epochs = 1;
+    return g;
+}
+
+void ir_free(Graph *g) {
+    if (!g) return;
+    free(g->values);
+    free(g->nodes);
+    free(g);
+}
+
+int ir_value(Graph *g, const char *name, Role role, int batched, int rank, const int *dims) {
+    assert(rank >= 0 && rank <= IR_MAX_RANK);
+    if (g->nvalues == g->cap_values) g->values = grow(g->values, &g->cap_values, sizeof(Value));
+    Value *v = &g->values[g->nvalues];
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->dtype = DT_F32;
+    v->role = role;
+    v->batched = batched;
+    v->rank = rank;
+    if (rank) memcpy(v->dims, dims, (size_t)rank * sizeof *dims);
+    v->producer = v->alias_of = v->grad = v->param = -1;
+    v->offset = -1;
+    return g->nvalues++;
+}
+
+int ir_node(Graph *g, int op, const int *in, int nin, Loc loc) {
+    assert(nin <= IR_MAX_IO);
+    if (g->nnodes == g->cap_nodes) g->nodes = grow(g->nodes, &g->cap_nodes, sizeof(Node));
+    Node *n = &g->nodes[g->nnodes];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->nin = nin;
+    if (nin) memcpy(n->in, in, (size_t)nin * sizeof *in);
+    n->loc = loc;
+    n->attr.use_bias = 1;
+    return g->nnodes++;
+}
+
+void ir_add_output(Graph *g, int node, int value) {
+    Node *n = &g->nodes[node];
+    assert(n->nout < IR_MAX_IO);
+    n->out[n->nout++] = value;
+    g->values[value].producer = node;
+}
+
+long ir_size(const Value *v) {
+    long s = 1;
+    for (int i = 0; i < v->rank; i++) s *= v->dims[i];
+    return s;
+}
+
+int ir_consumers(const Graph *g, int value, int *first) {
+    int count = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead) continue;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == value) {
+                if (!count && first) *first = i;
+                count++;
+            }
+    }
+    return count;
+}
+
+int ir_storage(const Graph *g, int value) {
+    while (g->values[value].alias_of >= 0) value = g->values[value].alias_of;
+    return value;
+}
+
+const char *ir_shape_str(const Value *v, char *buf, size_t cap) {
+    size_t len = 0;
+    len += (size_t)snprintf(buf + len, cap - len, "(");
+    if (v->batched) len += (size_t)snprintf(buf + len, cap - len, "n%s", v->rank ? ", " : "");
+    for (int i = 0; i < v->rank && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%d%s", v->dims[i], i + 1 < v->rank ? ", " : "");
+    if (len < cap) snprintf(buf + len, cap - len, ")");
+    return buf;
+}
+
+void ir_dump(const Graph *g, FILE *out) {
+    static const char *phase[] = { "fwd", "loss", "bwd", "upd" };
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead) continue;
+        fprintf(out, "%s %s", phase[n->phase], op_table[n->op].name);
+        for (int j = 0; j < n->nin; j++) fprintf(out, "%s%s", j ? ", " : " ", g->values[n->in[j]].name);
+        fprintf(out, " ->");
+        for (int j = 0; j < n->nout; j++) {
+            char buf[96];
+            const Value *v = &g->values[n->out[j]];
+            fprintf(out, " %s%s", v->name, ir_shape_str(v, buf, sizeof buf));
+        }
+        fputc('\n', out);
+    }
+}

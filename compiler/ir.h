@@ -1,0 +1,206 @@
+/* ir.h — the intermediate representation and everything that works on it.
+ *
+ * One internal header with a section per file (chibicc style): ir.c, ops.c
+ * (the op table), lower.c (AST -> IR), the passes and emit_c.c.
+ *
+ * Decisions:
+ *  - A Graph holds Values (tensors) and Nodes (ops) in growable arrays and
+ *    refers to them by index, so passes can append without invalidating.
+ *  - Shapes are per sample: a Value with `batched` set has a leading run-time
+ *    batch extent n (<= the compiled batch) in front of dims[].  Everything
+ *    else is a compile-time constant, which the emitter prints as literals.
+ *  - Layout is channels-last (Keras' NHWC for .nn models): the per-sample
+ *    shape is stored exactly as the user wrote it, so flatten is a no-op
+ *    reshape and dense reads rows contiguously.
+ *  - Training is one graph: forward nodes, the loss node, backward nodes
+ *    appended by autodiff, then regulariser and optimizer-update nodes.
+ *    Each node records its phase; inference is the forward slice.
+ */
+#ifndef NNC_IR_H
+#define NNC_IR_H
+
+#include <stdio.h>
+#include "diag.h"
+
+#define NNC_VERSION "0.1.0"
+#define IR_MAX_RANK 8
+#define IR_MAX_IO   4
+#define IR_NAME     64
+
+typedef enum DType { DT_F32, DT_I32 } DType;
+
+typedef enum Role {
+    ROLE_INPUT,      /* caller's input x                                  */
+    ROLE_LABEL,      /* caller's training target y                         */
+    ROLE_ACT,        /* activation, lives in the arena                     */
+    ROLE_GRAD,       /* gradient of an activation, lives in the arena      */
+    ROLE_PARAM,      /* trainable parameter, in the params block           */
+    ROLE_PARAM_GRAD, /* gradient of a parameter, in the grads block        */
+    ROLE_SCALAR,     /* the loss: a local variable of the train step       */
+} Role;
+
+typedef enum Phase { PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_UPDATE } Phase;
+
+typedef struct Value {
+    char name[IR_NAME];
+    DType dtype;
+    Role role;
+    int batched;            /* leading run-time batch dimension            */
+    int rank;
+    int dims[IR_MAX_RANK];  /* per sample when batched                     */
+    int producer;           /* node index, -1 for inputs/params            */
+    int alias_of;           /* value whose storage this one shares, or -1  */
+    int requires_grad;      /* depends on a trainable parameter            */
+    /* parameters */
+    int init, fan_in, fan_out;
+    float l1, l2;
+    int grad;               /* ROLE_PARAM: its ROLE_PARAM_GRAD value, or -1 */
+    int param;              /* ROLE_PARAM_GRAD: the parameter, or -1        */
+    /* placement (plan.c): float offset in the params/grads block, or -1 */
+    long offset;
+    Loc loc;
+} Value;
+
+typedef struct Attrs {
+    int units;          /* dense                                          */
+    int act;            /* nnc_rt_act: dense epilogue, act, act_grad      */
+    int use_bias;       /* dense                                          */
+    int kernel_init, bias_init;
+    float kernel_l1, kernel_l2, bias_l1, bias_l2;
+    int trans_a, trans_b;   /* matmul                                     */
+    int loss;           /* nnc_rt_loss: loss, loss_grad                   */
+} Attrs;
+
+typedef struct Node {
+    int op;             /* index into op_table                            */
+    Attrs attr;
+    int in[IR_MAX_IO], nin;
+    int out[IR_MAX_IO], nout;
+    Phase phase;
+    int dead;           /* removed by a pass; skipped everywhere          */
+    char layer[IR_NAME];/* Keras-style layer name ("dense_1"), or ""      */
+    Loc loc;            /* the .nn text that produced it                  */
+} Node;
+
+typedef enum OptKind { OPT_SGD, OPT_RMSPROP, OPT_ADAM, OPT_ADAMW } OptKind;
+
+enum { MET_ACCURACY = 1, MET_PRECISION = 2, MET_RECALL = 4, MET_F1 = 8,
+       MET_MAE = 16, MET_MSE = 32 };
+
+typedef struct TrainConfig {
+    int present;        /* the file has a train block for this model      */
+    int loss;           /* nnc_rt_loss as written (before fusion)          */
+    int opt;            /* OptKind                                        */
+    float lr, beta1, beta2, eps, momentum, rho, weight_decay;
+    int nesterov;
+    int batch, epochs;
+    unsigned metrics;   /* MET_* bits                                     */
+} TrainConfig;
+
+typedef struct Graph {
+    char name[IR_NAME];
+    Value *values; int nvalues, cap_values;
+    Node *nodes;   int nnodes, cap_nodes;
+    int input, output, label, loss;   /* value indices, -1 when absent */
+    TrainConfig train;
+    int opt_level;
+} Graph;
+
+/* ---- ir.c ------------------------------------------------------------------ */
+Graph *ir_new(const char *name);
+void   ir_free(Graph *g);
+int    ir_value(Graph *g, const char *name, Role role, int batched, int rank, const int *dims);
+int    ir_node(Graph *g, int op, const int *in, int nin, Loc loc);  /* no outputs yet */
+void   ir_add_output(Graph *g, int node, int value);
+long   ir_size(const Value *v);            /* elements (per sample when batched) */
+int    ir_consumers(const Graph *g, int value, int *first);  /* count live uses */
+int    ir_storage(const Graph *g, int value);  /* follow alias_of to the owner */
+const char *ir_shape_str(const Value *v, char *buf, size_t cap);  /* "(n, 28, 28)" */
+void   ir_dump(const Graph *g, FILE *out);  /* one line per live node, for tests */
+
+/* ---- ops.c: the op table ----------------------------------------------------
+ * One entry per op kind holds everything the compiler knows about it. */
+typedef struct EmitCtx EmitCtx;
+
+typedef enum AttrType { AT_INT, AT_FLOAT, AT_BOOL, AT_ACT, AT_INIT, AT_REG } AttrType;
+typedef struct AttrDef {
+    const char *name;
+    AttrType type;
+    size_t offset;      /* into Attrs (AT_REG: offset of the l1 field; l2 follows) */
+    const char *dflt;   /* NULL = required */
+} AttrDef;
+
+typedef struct OpDef {
+    const char *name;
+    int layer;          /* usable as a layer in .nn files                 */
+    int ninputs;        /* tensor inputs a layer call takes               */
+    int kind;           /* family parameter: act for activations          */
+    const AttrDef *attrs; int nattrs;   /* .nn arguments after the inputs */
+    int alias;          /* output shares input 0's storage (reshape)      */
+    int inplace;        /* output may reuse input 0's buffer if it dies   */
+    /* infer output shapes from inputs; create outputs if n->nout == 0.
+     * Returns 0, or reports through diag at n->loc and returns -1. */
+    int  (*shape)(Graph *g, int node);
+    /* create the op's parameters (dense: kernel, bias) given input shapes */
+    void (*params)(Graph *g, int node);
+    /* append backward nodes: dout[i] is the gradient of out[i] (or -1);
+     * set din[i] for each input with requires_grad (leave -1 otherwise) */
+    void (*grad)(Graph *g, int node, const int *dout, int *din);
+    long (*flops)(const Graph *g, const Node *n);  /* per sample */
+    void (*emit)(EmitCtx *e, const Node *n);
+} OpDef;
+
+extern const OpDef op_table[];
+extern const int op_count;
+int op_find(const char *name);       /* -1 if unknown */
+int op_id(const char *name);         /* asserts it exists (compiler's own names) */
+const char *act_name(int act);
+int act_find(const char *name);      /* -1 if unknown */
+const char *loss_name(int loss);
+int loss_find(const char *name);
+int init_find(const char *name);
+const char *init_name(int init);
+
+/* ---- lower.c: AST -> IR ----------------------------------------------------- */
+struct Program;
+/* Lower the model `model_name` (NULL: the one model, or the one trained).
+ * Returns NULL after reporting errors through diag. */
+Graph *lower_program(const struct Program *p, const char *model_name);
+
+/* ---- passes/ (each ir -> ir, in its own file) --------------------------------- */
+int  shape_infer(Graph *g);          /* passes/shape.c: every live node     */
+int  shape_node(Graph *g, int node);
+void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
+void fuse_dense_act(Graph *g);       /* passes/fuse_dense.c                  */
+void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
+
+typedef struct Plan {
+    long param_floats;          /* params block = grads block size          */
+    long opt_slots;             /* optimizer state blocks of param_floats   */
+    long arena_floats;          /* max of the two schedules                 */
+    long train_arena, infer_arena, buffers_sum;   /* floats */
+    long *train_off, *infer_off;  /* per value: float offset in arena, -1 */
+} Plan;
+int  plan_build(Graph *g, Plan *p);  /* passes/plan.c */
+void plan_free(Plan *p);
+int  plan_in_schedule(const Node *n, int training);
+
+/* ---- emit_c.c ----------------------------------------------------------------- */
+typedef struct EmitOptions {
+    const char *header_name;    /* "fashion_mlp.h" as #included by the .c */
+    const char *source_name;    /* the .nn file, for the header comment   */
+    const char *command_line;
+} EmitOptions;
+int emit_c(const Graph *g, const Plan *plan, const EmitOptions *o, FILE *c, FILE *h);
+/* helpers the op table's emit hooks use */
+void emit_line(EmitCtx *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *emit_ptr(EmitCtx *e, int value);   /* C expression for its storage */
+const char *emit_rows(EmitCtx *e, int value);  /* "n" or a constant           */
+long emit_cols(const Graph *g, int value);     /* elements per row            */
+const char *emit_float(EmitCtx *e, float v);   /* a C float literal: "0.001f"  */
+const Graph *emit_graph(EmitCtx *e);
+
+/* ---- summary.c ---------------------------------------------------------------- */
+void summary_print(const Graph *g, const Plan *p, FILE *out);
+
+#endif

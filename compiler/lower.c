@@ -1,0 +1,614 @@
+/* lower.c — AST -> IR.
+ *
+ * Layers are looked up in the op table, so the language grows with it: a
+ * call's leading tensor arguments are its inputs (or, in the sequential
+ * form, the previous statement's value), the rest bind to the op's
+ * attribute schema by position or keyword.  A layer's activation argument
+ * becomes a separate activation node; fusing it back is the optimizer's job.
+ * Shapes are inferred node by node as they are built, so a shape error points
+ * at the layer that caused it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "ast.h"
+#include "ir.h"
+#include "nnc_rt.h"
+
+typedef struct Binding { const char *name; int value; } Binding;
+
+typedef struct Lower {
+    Graph *g;
+    Binding env[256];
+    int nenv;
+    int counters[64];   /* per op: how many layers of that kind so far */
+} Lower;
+
+static int env_find(Lower *L, const char *name) {
+    for (int i = L->nenv - 1; i >= 0; i--)
+        if (!strcmp(L->env[i].name, name)) return L->env[i].value;
+    return -1;
+}
+
+static int env_bind(Lower *L, const char *name, Loc loc, int value) {
+    if (env_find(L, name) >= 0) {
+        diag_error(loc, "'%s' is already defined in this model", name);
+        return -1;
+    }
+    if (L->nenv == (int)(sizeof L->env / sizeof L->env[0])) {
+        diag_error(loc, "too many named values (the limit is 256)");
+        return -1;
+    }
+    L->env[L->nenv++] = (Binding){ name, value };
+    return 0;
+}
+
+static int layer_names(const char **names) {
+    int n = 0;
+    for (int i = 0; i < op_count; i++)
+        if (op_table[i].layer) names[n++] = op_table[i].name;
+    return n;
+}
+
+static const char *expr_text(const Expr *e) {
+    return e->kind == EX_NUMBER ? "a number" : e->kind == EX_CALL ? "a call" : e->name;
+}
+
+/* "unknown WHAT 'NAME'; did you mean 'X'?" or, with no close match, the valid names */
+static void unknown_name(Loc loc, const char *what, const char *name, const char *const *names, int n) {
+    const char *near = diag_suggest(name, names, n);
+    if (near) {
+        diag_error(loc, "unknown %s '%s'; did you mean '%s'?", what, name, near);
+        return;
+    }
+    char list[512];
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+    diag_error(loc, "unknown %s '%s'; valid: %s", what, name, list);
+}
+
+/* ---- attribute values ----------------------------------------------------------- */
+
+static int bind_enum(const Expr *e, const char *what, const char *const *names, int n,
+                     int (*find)(const char *), int *out) {
+    if (e->kind != EX_IDENT) {
+        diag_error(e->loc, "expected %s name here", what);
+        return -1;
+    }
+    int v = find(e->name);
+    if (v < 0) {
+        unknown_name(e->loc, what, e->name, names, n);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int act_by_name(const char *s) { return act_find(s); }
+static int init_by_name(const char *s) { return init_find(s); }
+
+static int number_arg(const Expr *e, const char *what, int integer, double *out) {
+    if (e->kind != EX_NUMBER || (integer && !e->is_int)) {
+        diag_error(e->loc, "%s must be %s", what, integer ? "an integer" : "a number");
+        return -1;
+    }
+    *out = e->num;
+    return 0;
+}
+
+/* l1(0.01) | l2(0.01) | l1_l2(l1 = .., l2 = ..) | none */
+static int bind_reg(const Expr *e, float *l1l2) {
+    static const char *const regs[] = { "l1", "l2", "l1_l2", "none" };
+    l1l2[0] = l1l2[1] = 0;
+    if (e->kind == EX_IDENT && !strcmp(e->name, "none")) return 0;
+    if (e->kind != EX_CALL || (strcmp(e->name, "l1") && strcmp(e->name, "l2") && strcmp(e->name, "l1_l2"))) {
+        const char *name = e->kind == EX_NUMBER ? "" : e->name;
+        diag_error(e->loc, "expected a regularizer: l1(x), l2(x), l1_l2(l1 = x, l2 = y) or none%s",
+                   diag_did_you_mean(name, regs, 4));
+        return -1;
+    }
+    int both = !strcmp(e->name, "l1_l2");
+    for (int i = 0; i < e->nargs; i++) {
+        const Arg *a = &e->args[i];
+        int slot = both ? (a->name ? !strcmp(a->name, "l2") : i) : !strcmp(e->name, "l2");
+        double v;
+        if ((!both && i > 0) || (both && i > 1) ||
+            (a->name && strcmp(a->name, both ? (slot ? "l2" : "l1") : e->name))) {
+            diag_error(a->value->loc, "unexpected argument to %s()", e->name);
+            return -1;
+        }
+        if (number_arg(a->value, "a regularization factor", 0, &v)) return -1;
+        if (v < 0) { diag_error(a->value->loc, "a regularization factor must be >= 0"); return -1; }
+        l1l2[slot] = (float)v;
+    }
+    if (!both && e->nargs != 1) {
+        diag_error(e->loc, "%s() takes one factor, e.g. %s(0.01)", e->name, e->name);
+        return -1;
+    }
+    return 0;
+}
+
+static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
+    char *field = (char *)a + d->offset;
+    double num;
+    switch (d->type) {
+    case AT_INT:
+        if (number_arg(e, d->name, 1, &num)) return -1;
+        if (num < 1 || num > 1e8) { diag_error(e->loc, "%s must be between 1 and 100000000", d->name); return -1; }
+        *(int *)field = (int)num;
+        return 0;
+    case AT_FLOAT:
+        if (number_arg(e, d->name, 0, &num)) return -1;
+        *(float *)field = (float)num;
+        return 0;
+    case AT_BOOL: {
+        static const char *const bools[] = { "false", "true" };
+        if (e->kind != EX_IDENT || (strcmp(e->name, "true") && strcmp(e->name, "false"))) {
+            diag_error(e->loc, "%s must be true or false", d->name);
+            return -1;
+        }
+        (void)bools;
+        *(int *)field = !strcmp(e->name, "true");
+        return 0;
+    }
+    case AT_ACT: {
+        static const char *const names[] = { "linear", "relu", "sigmoid", "tanh", "softmax" };
+        return bind_enum(e, "activation", names, 5, act_by_name, (int *)field);
+    }
+    case AT_INIT: {
+        static const char *const names[] = { "zeros", "ones", "glorot_uniform", "glorot_normal",
+                                             "he_uniform", "he_normal" };
+        return bind_enum(e, "initializer", names, 6, init_by_name, (int *)field);
+    }
+    case AT_REG:
+        return bind_reg(e, (float *)field);
+    }
+    return -1;
+}
+
+static void attr_default(const AttrDef *d, Attrs *a) {
+    char *field = (char *)a + d->offset;
+    switch (d->type) {
+    case AT_INT: *(int *)field = atoi(d->dflt); break;
+    case AT_FLOAT: *(float *)field = (float)atof(d->dflt); break;
+    case AT_BOOL: *(int *)field = !strcmp(d->dflt, "true"); break;
+    case AT_ACT: *(int *)field = act_find(d->dflt); break;
+    case AT_INIT: *(int *)field = init_find(d->dflt); break;
+    case AT_REG: ((float *)field)[0] = ((float *)field)[1] = 0; break;
+    }
+}
+
+/* ---- layers ----------------------------------------------------------------------- */
+
+static int lower_expr(Lower *L, const Expr *e, int implicit, const char *target);
+
+static int is_tensor(Lower *L, const Expr *e) {
+    if (e->kind == EX_IDENT) return env_find(L, e->name) >= 0;
+    if (e->kind == EX_CALL) {
+        int op = op_find(e->name);
+        return op >= 0 && op_table[op].layer;
+    }
+    return 0;
+}
+
+static void layer_name(Lower *L, int op, const char *target, char *out) {
+    int k = L->counters[op]++;
+    if (target) snprintf(out, IR_NAME, "%s", target);
+    else if (k) snprintf(out, IR_NAME, "%s_%d", op_table[op].name, k);
+    else snprintf(out, IR_NAME, "%s", op_table[op].name);
+}
+
+static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, Loc loc,
+                          const char *name) {
+    Graph *g = L->g;
+    int node = ir_node(g, op, in, nin, loc);
+    g->nodes[node].attr = attr;
+    snprintf(g->nodes[node].layer, IR_NAME, "%s", name);
+    if (shape_node(g, node)) return -1;
+    if (op_table[op].params) op_table[op].params(g, node);
+    return g->nodes[node].out[0];
+}
+
+// layer = NAME | NAME "(" [tensor-args] [attr-args] ")"
+static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
+    const char *names[64];
+    int nnames = layer_names(names);
+    int op = op_find(e->name);
+    if (op < 0 || !op_table[op].layer) {
+        unknown_name(e->name_loc.line ? e->name_loc : e->loc, "layer", e->name, names, nnames);
+        return -1;
+    }
+    const OpDef *def = &op_table[op];
+    int in[IR_MAX_IO], nin = 0, first_attr = 0, errors = 0;
+    for (; first_attr < e->nargs; first_attr++) {
+        const Arg *a = &e->args[first_attr];
+        if (a->name || !is_tensor(L, a->value) || nin == def->ninputs) break;
+        int v = lower_expr(L, a->value, -1, NULL);
+        if (v < 0) return -1;
+        in[nin++] = v;
+    }
+    if (nin == 0 && implicit >= 0 && def->ninputs == 1) in[nin++] = implicit;
+    if (nin != def->ninputs) {
+        if (nin == 0 && implicit < 0)
+            diag_error(e->loc, "'%s' has no input: name it as the first argument, "
+                       "or put an 'input' line before it", def->name);
+        else
+            diag_error(e->loc, "'%s' takes %d input%s, got %d", def->name, def->ninputs,
+                       def->ninputs == 1 ? "" : "s", nin);
+        return -1;
+    }
+
+    Attrs attr;
+    memset(&attr, 0, sizeof attr);
+    attr.use_bias = 1;
+    int set[16] = { 0 };
+    const char *attr_names[16];
+    for (int i = 0; i < def->nattrs; i++) attr_names[i] = def->attrs[i].name;
+    int pos = 0;
+    for (int i = first_attr; i < e->nargs; i++) {
+        const Arg *a = &e->args[i];
+        int k = -1;
+        if (a->name) {
+            for (int j = 0; j < def->nattrs; j++)
+                if (!strcmp(def->attrs[j].name, a->name)) k = j;
+            if (k < 0) {
+                if (def->nattrs)
+                    diag_error(a->name_loc, "'%s' has no argument '%s'%s", def->name, a->name,
+                               diag_did_you_mean(a->name, attr_names, def->nattrs));
+                else
+                    diag_error(a->name_loc, "'%s' takes no arguments", def->name);
+                errors++;
+                continue;
+            }
+        } else {
+            if (pos >= def->nattrs) {
+                diag_error(a->value->loc, "too many arguments to '%s' (it takes %d)", def->name,
+                           def->ninputs + def->nattrs);
+                errors++;
+                continue;
+            }
+            k = pos++;
+        }
+        if (set[k]) {
+            diag_error(a->name ? a->name_loc : a->value->loc, "'%s' is given twice", def->attrs[k].name);
+            errors++;
+            continue;
+        }
+        set[k] = 1;
+        if (bind_attr(&def->attrs[k], a->value, &attr)) errors++;
+    }
+    for (int k = 0; k < def->nattrs; k++) {
+        if (set[k]) continue;
+        if (!def->attrs[k].dflt) {
+            diag_error(e->loc, "'%s' needs '%s'", def->name, def->attrs[k].name);
+            errors++;
+        } else {
+            attr_default(&def->attrs[k], &attr);
+        }
+    }
+    if (errors) return -1;
+
+    /* an activation argument becomes its own node; fuse_dense_act may merge it */
+    int act = attr.act;
+    attr.act = NNC_RT_ACT_LINEAR;
+    char name[IR_NAME];
+    layer_name(L, op, target, name);
+    int out = add_layer_node(L, op, in, nin, attr, e->loc, name);
+    if (out < 0 || act == NNC_RT_ACT_LINEAR) return out;
+    Attrs none;
+    memset(&none, 0, sizeof none);
+    char act_layer[IR_NAME];
+    snprintf(act_layer, sizeof act_layer, "%.50s_%s", name, act_name(act));
+    int r = add_layer_node(L, op_id(act_name(act)), &out, 1, none, e->loc, act_layer);
+    if (r >= 0) L->g->nodes[L->g->values[r].producer].layer[0] = 0;  /* shown as part of its layer */
+    return r;
+}
+
+static int lower_expr(Lower *L, const Expr *e, int implicit, const char *target) {
+    if (e->kind == EX_IDENT) {
+        int v = env_find(L, e->name);
+        if (v >= 0) return v;
+    }
+    if (e->kind == EX_NUMBER) {
+        diag_error(e->loc, "expected a layer, got a number");
+        return -1;
+    }
+    return lower_call(L, e, implicit, target);
+}
+
+/* ---- model block -------------------------------------------------------------------- */
+
+static int lower_input(Lower *L, const Stmt *s) {
+    Graph *g = L->g;
+    if (strcmp(s->type.dtype, "f32")) {
+        static const char *const types[] = { "f32" };
+        diag_error(s->type.dtype_loc, "unsupported input type '%s'%s; supported: f32",
+                   s->type.dtype, diag_did_you_mean(s->type.dtype, types, 1));
+        return -1;
+    }
+    if (g->input >= 0) {
+        diag_error(s->loc, "a model with several inputs is not supported yet (this is the second)");
+        return -1;
+    }
+    int v = ir_value(g, s->name, ROLE_INPUT, 1, s->type.rank, s->type.dims);
+    g->values[v].loc = s->loc;
+    g->input = v;
+    return env_bind(L, s->name, s->name_loc, v) ? -1 : v;
+}
+
+static int lower_model(Lower *L, const Block *b) {
+    Graph *g = L->g;
+    int prev = -1, errors = 0;
+    for (const Stmt *s = b->stmts; s; s = s->next) {
+        int v = -1;
+        switch (s->kind) {
+        case ST_INPUT:
+            v = lower_input(L, s);
+            break;
+        case ST_LAYER:
+            v = lower_expr(L, s->value, prev, NULL);
+            break;
+        case ST_ASSIGN:
+            v = lower_expr(L, s->value, prev, s->name);
+            if (v >= 0 && env_bind(L, s->name, s->name_loc, v)) v = -1;
+            break;
+        case ST_OUTPUT:
+            if (s->nvalues != 1) {
+                diag_error(s->loc, "a model with several outputs is not supported yet");
+                v = -1;
+                break;
+            }
+            v = lower_expr(L, s->values[0], -1, NULL);
+            if (v >= 0) g->output = v;
+            break;
+        case ST_SETTING:
+            diag_error(s->name_loc, "'%s' is a train setting; it belongs in a 'train' block", s->name);
+            break;
+        }
+        if (v < 0) { errors++; continue; }
+        prev = v;
+    }
+    if (!errors && g->input < 0) {
+        diag_error(b->name_loc, "model '%s' has no input; add a line like 'input x: f32[28, 28]'", b->name);
+        errors++;
+    }
+    if (!errors && g->output < 0) g->output = prev;
+    if (!errors && g->output == g->input) {
+        diag_error(b->name_loc, "model '%s' has no layers", b->name);
+        errors++;
+    }
+    return errors ? -1 : 0;
+}
+
+/* ---- train block ----------------------------------------------------------------------- */
+
+static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs" };
+static const char *const metric_names[] = { "accuracy", "precision", "recall", "f1", "mae", "mse" };
+static const char *const optimizers[] = { "sgd", "rmsprop", "adam", "adamw" };
+
+static void optimizer_defaults(TrainConfig *t, int opt) {
+    t->opt = opt;
+    t->lr = opt == OPT_SGD ? 0.01f : 0.001f;
+    t->beta1 = 0.9f; t->beta2 = 0.999f; t->eps = 1e-7f;
+    t->momentum = 0; t->rho = 0.9f; t->nesterov = 0;
+    t->weight_decay = opt == OPT_ADAMW ? 0.004f : 0;
+}
+
+// optimizer = NAME | NAME "(" key "=" value, ... ")"
+static int lower_optimizer(TrainConfig *t, const Expr *e) {
+    int opt = -1;
+    if (e->kind != EX_NUMBER)
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(e->name, optimizers[i])) opt = i;
+    if (opt < 0) {
+        unknown_name(e->kind == EX_CALL ? e->name_loc : e->loc, "optimizer", expr_text(e), optimizers, 4);
+        return -1;
+    }
+    optimizer_defaults(t, opt);
+    static const char *const keys[] = { "lr", "learning_rate", "momentum", "nesterov", "rho",
+                                        "beta_1", "beta_2", "epsilon", "weight_decay" };
+    /* which keys each optimizer accepts, by bit */
+    static const unsigned accepts[] = { 0x0f, 0x97, 0xe3, 0x1e3 };
+    int errors = 0;
+    for (int i = 0; i < (e->kind == EX_CALL ? e->nargs : 0); i++) {
+        const Arg *a = &e->args[i];
+        const char *key = a->name ? a->name : (i == 0 ? "lr" : NULL);
+        int k = -1;
+        for (int j = 0; key && j < 9; j++)
+            if (!strcmp(key, keys[j])) k = j;
+        if (!key) {
+            diag_error(a->value->loc, "optimizer settings after the first are named, e.g. momentum = 0.9");
+            errors++;
+            continue;
+        }
+        if (k < 0 || !(accepts[opt] >> k & 1)) {
+            const char *valid[9];
+            int nvalid = 0;
+            for (int j = 0; j < 9; j++)
+                if (accepts[opt] >> j & 1) valid[nvalid++] = keys[j];
+            diag_error(a->name_loc, "%s has no setting '%s'%s", optimizers[opt], key,
+                       diag_did_you_mean(key, valid, nvalid));
+            errors++;
+            continue;
+        }
+        if (k == 3) {
+            if (a->value->kind != EX_IDENT || (strcmp(a->value->name, "true") && strcmp(a->value->name, "false"))) {
+                diag_error(a->value->loc, "nesterov must be true or false");
+                errors++;
+            } else {
+                t->nesterov = !strcmp(a->value->name, "true");
+            }
+            continue;
+        }
+        double v;
+        if (number_arg(a->value, key, 0, &v)) { errors++; continue; }
+        if (v < 0 || ((k <= 1 || k == 7) && v == 0) || ((k == 4 || k == 5 || k == 6) && v >= 1)) {
+            diag_error(a->value->loc, "%s = %g is out of range", key, v);
+            errors++;
+            continue;
+        }
+        float *fields[] = { &t->lr, &t->lr, &t->momentum, NULL, &t->rho, &t->beta1, &t->beta2,
+                            &t->eps, &t->weight_decay };
+        *fields[k] = (float)v;
+    }
+    return errors ? -1 : 0;
+}
+
+static int positive_int(const Stmt *s, int *out) {
+    double v;
+    if (s->nvalues != 1 || number_arg(s->values[0], s->name, 1, &v)) {
+        if (s->nvalues != 1) diag_error(s->loc, "'%s' takes one integer", s->name);
+        return -1;
+    }
+    if (v < 1 || v > 1e7) {
+        diag_error(s->values[0]->loc, "%s must be between 1 and 10000000", s->name);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int lower_train(Graph *g, const Block *b) {
+    TrainConfig *t = &g->train;
+    t->present = 1;
+    t->loss = -1;
+    optimizer_defaults(t, OPT_RMSPROP);     /* Keras' compile() default */
+    t->batch = 32;                          /* Keras' fit() defaults */
+    t->epochs = 1;
+    int errors = 0;
+    Loc loss_loc = b->name_loc;
+    for (const Stmt *s = b->stmts; s; s = s->next) {
+        if (s->kind != ST_SETTING) {
+            diag_error(s->loc, "a train block holds settings (%s), not layers",
+                       "loss, optimizer, metrics, batch, epochs");
+            errors++;
+            continue;
+        }
+        int k = -1;
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(s->name, settings[i])) k = i;
+        if (k < 0) {
+            unknown_name(s->name_loc, "train setting", s->name, settings, 5);
+            errors++;
+            continue;
+        }
+        if (k != 2 && s->nvalues != 1) {
+            diag_error(s->loc, "'%s' takes one value", s->name);
+            errors++;
+            continue;
+        }
+        const Expr *v = s->values[0];
+        switch (k) {
+        case 0: {
+            static const char *const names[] = { "mse", "mae", "binary_crossentropy",
+                "categorical_crossentropy", "sparse_categorical_crossentropy" };
+            if (bind_enum(v, "loss", names, 5, loss_find, &t->loss)) errors++;
+            loss_loc = v->loc;
+            break;
+        }
+        case 1:
+            if (lower_optimizer(t, v)) errors++;
+            break;
+        case 2:
+            for (int i = 0; i < s->nvalues; i++) {
+                const Expr *m = s->values[i];
+                int j = -1;
+                for (int q = 0; m->kind == EX_IDENT && q < 6; q++)
+                    if (!strcmp(m->name, metric_names[q])) j = q;
+                if (j < 0) {
+                    unknown_name(m->loc, "metric", expr_text(m), metric_names, 6);
+                    errors++;
+                } else {
+                    t->metrics |= 1u << j;
+                }
+            }
+            break;
+        case 3: if (positive_int(s, &t->batch)) errors++; break;
+        case 4: if (positive_int(s, &t->epochs)) errors++; break;
+        }
+    }
+    if (!errors && t->loss < 0) {
+        diag_error(b->name_loc, "train block for '%s' has no loss; add e.g. 'loss mse'", b->name);
+        errors++;
+    }
+    if (errors) return -1;
+
+    /* the label and the loss node */
+    const Value *out = &g->values[g->output];
+    int m = (int)ir_size(out);
+    int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE;
+    if ((t->loss == NNC_RT_LOSS_SPARSE_CCE || t->loss == NNC_RT_LOSS_CCE) && m < 2) {
+        diag_error(loss_loc, "%s needs a model output with at least 2 classes, but the output has %d",
+                   loss_name(t->loss), m);
+        return -1;
+    }
+    int label = sparse ? ir_value(g, "y", ROLE_LABEL, 1, 0, NULL)
+                       : ir_value(g, "y", ROLE_LABEL, 1, out->rank, out->dims);
+    g->values[label].dtype = sparse ? DT_I32 : DT_F32;
+    g->label = label;
+    int in[2] = { g->output, label };
+    int node = ir_node(g, op_id("loss"), in, 2, loss_loc);
+    g->nodes[node].phase = PH_LOSS;
+    g->nodes[node].attr.loss = t->loss;
+    shape_node(g, node);
+    g->loss = g->nodes[node].out[0];
+    return 0;
+}
+
+/* ---- program ------------------------------------------------------------------------------ */
+
+static const Block *find_block(const Program *p, BlockKind kind, const char *name) {
+    for (const Block *b = p->blocks; b; b = b->next)
+        if (b->kind == kind && (!name || !strcmp(b->name, name))) return b;
+    return NULL;
+}
+
+static int count_blocks(const Program *p, BlockKind kind, const char **names, int max) {
+    int n = 0;
+    for (const Block *b = p->blocks; b; b = b->next)
+        if (b->kind == kind) { if (n < max) names[n] = b->name; n++; }
+    return n;
+}
+
+Graph *lower_program(const Program *p, const char *model_name) {
+    const char *models[64], *trains[64];
+    int nmodels = count_blocks(p, BLOCK_MODEL, models, 64);
+    int ntrains = count_blocks(p, BLOCK_TRAIN, trains, 64);
+    Loc none = { 0, 0, 0, 0 };
+    int errors = 0;
+    /* every train block must name a model of this file */
+    for (const Block *b = p->blocks; b; b = b->next)
+        if (b->kind == BLOCK_TRAIN && !find_block(p, BLOCK_MODEL, b->name)) {
+            diag_error(b->name_loc, "train block for unknown model '%s'%s", b->name,
+                       diag_did_you_mean(b->name, models, nmodels < 64 ? nmodels : 64));
+            errors++;
+        }
+    if (errors) return NULL;
+    const Block *mb = NULL;
+    if (model_name) {
+        mb = find_block(p, BLOCK_MODEL, model_name);
+        if (!mb) diag_error(none, "no model named '%s' in this file%s", model_name,
+                            diag_did_you_mean(model_name, models, nmodels < 64 ? nmodels : 64));
+    } else if (nmodels == 1) {
+        mb = find_block(p, BLOCK_MODEL, NULL);
+    } else if (nmodels == 0) {
+        diag_error(none, "no model in this file; a model starts with 'model NAME {'");
+    } else if (ntrains == 1) {
+        mb = find_block(p, BLOCK_MODEL, trains[0]);
+    } else {
+        diag_error(none, "this file has %d models; choose one with --model NAME", nmodels);
+    }
+    if (!mb) return NULL;
+
+    Lower L;
+    memset(&L, 0, sizeof L);
+    L.g = ir_new(mb->name);
+    int status = lower_model(&L, mb);
+    const Block *tb = find_block(p, BLOCK_TRAIN, mb->name);
+    if (!status && tb) status = lower_train(L.g, tb);
+    if (status || diag_error_count()) {
+        ir_free(L.g);
+        return NULL;
+    }
+    return L.g;
+}

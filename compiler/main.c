@@ -1,0 +1,150 @@
+/* main.c — the nnc command line: read a .nn file, lower it, run the
+ * passes, plan memory, write model.c and model.h.
+ *
+ * Outputs are written to temporaries and renamed into place only when
+ * complete, so a failed run never leaves a half-written file.  Exit status:
+ * 0 success, 1 an error in the user's model, 2 a usage error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ast.h"
+#include "ir.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+        "usage: nnc [options] MODEL.nn [-o MODEL.c]\n"
+        "  -o FILE.c       write FILE.c and FILE.h (the generated model and its API)\n"
+        "  -O0 | -O2       optimisation level (default -O2; -O0 skips optional passes)\n"
+        "  --model NAME    which model of the file to compile (default: the trained one)\n"
+        "  --summary       print the layers, parameters, FLOPs and memory\n"
+        "  --dump-ir       print the IR after all passes\n"
+        "  --version       print the version\n");
+}
+
+static char *read_file(const char *path, long *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *b = realloc(buf, cap);
+            if (!b) { free(buf); fclose(f); return NULL; }
+            buf = b;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(buf); return NULL; }
+    buf[n] = 0;
+    *len = (long)n;
+    return buf;
+}
+
+/* write both files to temporaries, then rename: all or nothing */
+static int write_outputs(const Graph *g, const Plan *plan, const char *c_path, const char *src,
+                         const char *cmd) {
+    size_t len = strlen(c_path);
+    char *h_path = malloc(len + 1), *c_tmp = malloc(len + 16), *h_tmp = malloc(len + 16);
+    if (!h_path || !c_tmp || !h_tmp) abort();
+    memcpy(h_path, c_path, len + 1);
+    h_path[len - 1] = 'h';
+    snprintf(c_tmp, len + 16, "%s.tmp%ld", c_path, (long)getpid());
+    snprintf(h_tmp, len + 16, "%s.tmp%ld", h_path, (long)getpid());
+    const char *base = strrchr(h_path, '/');
+    EmitOptions o = { base ? base + 1 : h_path, src, cmd };
+    FILE *c = fopen(c_tmp, "w"), *h = fopen(h_tmp, "w");
+    int status = 0;
+    if (!c || !h) {
+        fprintf(stderr, "nnc: cannot write %s: %s\n", !c ? c_tmp : h_tmp, strerror(errno));
+        status = 1;
+    } else if (emit_c(g, plan, &o, c, h)) {
+        fprintf(stderr, "nnc: error writing %s\n", c_path);
+        status = 1;
+    }
+    if (c && fclose(c)) status = 1;
+    if (h && fclose(h)) status = 1;
+    if (!status && (rename(c_tmp, c_path) || rename(h_tmp, h_path))) {
+        fprintf(stderr, "nnc: cannot write %s: %s\n", c_path, strerror(errno));
+        status = 1;
+    }
+    if (status) { remove(c_tmp); remove(h_tmp); remove(c_path); }
+    free(h_path); free(c_tmp); free(h_tmp);
+    return status;
+}
+
+int main(int argc, char **argv) {
+    const char *input = NULL, *output = NULL, *model = NULL;
+    int opt = 2, summary = 0, dump = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-o") && i + 1 < argc) output = argv[++i];
+        else if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(a, "-O0")) opt = 0;
+        else if (!strcmp(a, "-O2") || !strcmp(a, "-O")) opt = 2;
+        else if (!strcmp(a, "--summary")) summary = 1;
+        else if (!strcmp(a, "--dump-ir")) dump = 1;
+        else if (!strcmp(a, "--version")) { printf("nnc %s\n", NNC_VERSION); return 0; }
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "nnc: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        } else if (input) {
+            fprintf(stderr, "nnc: one model file at a time ('%s' and '%s')\n", input, a);
+            return 2;
+        } else input = a;
+    }
+    if (!input || (!output && !summary && !dump)) {
+        fprintf(stderr, "nnc: %s\n", !input ? "no input file" : "nothing to do: give -o FILE.c or --summary");
+        usage(stderr);
+        return 2;
+    }
+    size_t olen = output ? strlen(output) : 0;
+    if (output && (olen < 3 || strcmp(output + olen - 2, ".c"))) {
+        fprintf(stderr, "nnc: the output must be a .c file (its .h is written beside it), got '%s'\n", output);
+        return 2;
+    }
+    long len;
+    char *src = read_file(input, &len);
+    if (!src) {
+        fprintf(stderr, "nnc: cannot read %s: %s\n", input, strerror(errno));
+        return 1;
+    }
+    if ((long)strlen(src) != len) {
+        fprintf(stderr, "%s: error: the file contains a NUL byte; is it a .nn text file?\n", input);
+        free(src);
+        return 1;
+    }
+    diag_init(input, src);
+    Program *prog = ast_parse(input, src);
+    Graph *g = NULL;
+    if (prog && diag_error_count() == 0) g = lower_program(prog, model);
+    int status = 1;
+    if (g) {
+        g->opt_level = opt;
+        fuse_loss(g);
+        if (opt >= 2) fuse_dense_act(g);
+        ad_build(g);
+        Plan plan;
+        plan_build(g, &plan);
+        if (summary) summary_print(g, &plan, stdout);
+        if (dump) ir_dump(g, stdout);
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "nnc %s -O%d%s%s", input, opt, model ? " --model " : "", model ? model : "");
+        status = output ? write_outputs(g, &plan, output, input, cmd) : 0;
+        plan_free(&plan);
+        ir_free(g);
+    }
+    if (diag_error_count()) status = 1;
+    ast_free(prog);
+    free(src);
+    return status;
+}

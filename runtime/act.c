@@ -1,0 +1,142 @@
+/* act.c — activations (forward and backward), bias gradient, elementwise add.
+ *
+ * Design: backward kernels take the forward OUTPUT y, not the input, so the
+ * planner can drop x as soon as y exists (and relu/sigmoid/tanh/softmax can
+ * all run in place).  Every formula below is written so that it never
+ * overflows: sigmoid splits on the sign of x, softmax subtracts the row max.
+ * (dense_forward lives in gemm.c: it is a GEMM with a fused epilogue.)
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nnc_rt.h"
+
+/* sigmoid(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0: the exponent
+ * is never positive, so nothing overflows and small outputs keep precision. */
+static float sigmoid1(float x)
+{
+    if (x >= 0.0f)
+        return 1.0f / (1.0f + expf(-x));
+    else {
+        float e = expf(x);
+        return e / (1.0f + e);
+    }
+}
+
+/* softmax(x)_j = e^(x_j - max x) / sum_i e^(x_i - max x), per row.
+ * y is (n, m), x is (n, m); y may equal x. */
+static void softmax_forward(float *y, const float *x, int n, int m)
+{
+    long r;
+    int j;
+    if (m <= 0)
+        return;
+    for (r = 0; r < n; r++) {
+        const float *xr = x + r * m;
+        float *yr = y + r * m;
+        float mx = xr[0], s = 0.0f, inv;
+        for (j = 1; j < m; j++)
+            mx = xr[j] > mx ? xr[j] : mx;
+        for (j = 0; j < m; j++) {
+            yr[j] = expf(xr[j] - mx);
+            s += yr[j];
+        }
+        inv = 1.0f / s;
+        for (j = 0; j < m; j++)
+            yr[j] *= inv;
+    }
+}
+
+/* y is (n, m), x is (n, m) */
+void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m)
+{
+    long i, size = (long)n * m;
+    switch (act) {
+    case NNC_RT_ACT_RELU:
+        for (i = 0; i < size; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case NNC_RT_ACT_SIGMOID:
+        for (i = 0; i < size; i++)
+            y[i] = sigmoid1(x[i]);
+        break;
+    case NNC_RT_ACT_TANH:
+        for (i = 0; i < size; i++)
+            y[i] = tanhf(x[i]);
+        break;
+    case NNC_RT_ACT_SOFTMAX:
+        softmax_forward(y, x, n, m);
+        break;
+    case NNC_RT_ACT_LINEAR:
+    default:
+        if (y != x)
+            memmove(y, x, (size_t)size * sizeof *y);
+        break;
+    }
+}
+
+/* In terms of the forward output y:
+ *   relu     dx = dy * (y > 0)
+ *   sigmoid  dx = dy * y * (1 - y)
+ *   tanh     dx = dy * (1 - y^2)
+ *   softmax  dx = y * (dy - sum_j dy_j y_j), per row
+ * dx, dy, y are (n, m); dx may equal dy. */
+void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m)
+{
+    long i, size = (long)n * m;
+    switch (act) {
+    case NNC_RT_ACT_RELU:
+        for (i = 0; i < size; i++)
+            dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case NNC_RT_ACT_SIGMOID:
+        for (i = 0; i < size; i++)
+            dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case NNC_RT_ACT_TANH:
+        for (i = 0; i < size; i++)
+            dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case NNC_RT_ACT_SOFTMAX: {
+        long r;
+        int j;
+        for (r = 0; r < n; r++) {
+            const float *dyr = dy + r * m, *yr = y + r * m;
+            float *dxr = dx + r * m, dot = 0.0f;
+            for (j = 0; j < m; j++)
+                dot += dyr[j] * yr[j];
+            for (j = 0; j < m; j++)
+                dxr[j] = yr[j] * (dyr[j] - dot);
+        }
+        break;
+    }
+    case NNC_RT_ACT_LINEAR:
+    default:
+        if (dx != dy)
+            memmove(dx, dy, (size_t)size * sizeof *dx);
+        break;
+    }
+}
+
+/* db[m] = sum_r dy[r, m]; dy is (n, m).  Accumulates row by row so the inner
+ * loop is contiguous and vectorises. */
+void nnc_rt_bias_backward(float *db, const float *dy, int n, int m)
+{
+    long r;
+    int j;
+    for (j = 0; j < m; j++)
+        db[j] = 0.0f;
+    for (r = 0; r < n; r++) {
+        const float *dyr = dy + r * m;
+        for (j = 0; j < m; j++)
+            db[j] += dyr[j];
+    }
+}
+
+/* y = a + b over size elements; y may equal a or b */
+void nnc_rt_add(float *y, const float *a, const float *b, long size)
+{
+    long i;
+    for (i = 0; i < size; i++)
+        y[i] = a[i] + b[i];
+}

@@ -1,0 +1,154 @@
+/* nnc_rt.h — the runtime every nnc-generated model links against.
+ *
+ * Design: plain C99, no allocation, no I/O.  Every kernel has one portable
+ * reference body; SIMD variants (when they exist) are chosen at compile time
+ * by the target's macros and must agree with the reference within float
+ * tolerance.  Shapes are passed as ints; the batch extent `n` is the one
+ * dimension known only at run time.  All matrices are row-major.
+ *
+ * Backward kernels take gradient outputs first and OVERWRITE them (the
+ * compiler inserts explicit add nodes where a value has several consumers),
+ * so the buffer planner never has to zero a gradient before use.
+ */
+#ifndef NNC_RT_H
+#define NNC_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NNC_RT_VERSION "0.1.0"
+
+/* ---- random numbers (deterministic, platform independent) ------------- */
+typedef struct nnc_rt_rng { uint64_t state; } nnc_rt_rng;
+void     nnc_rt_rng_seed(nnc_rt_rng *r, uint64_t seed);
+uint32_t nnc_rt_rng_u32(nnc_rt_rng *r);
+float    nnc_rt_rng_uniform(nnc_rt_rng *r);           /* [0, 1) */
+float    nnc_rt_rng_normal(nnc_rt_rng *r);            /* N(0, 1) */
+/* idx[i] = a uniformly random permutation of 0..n-1 (Fisher-Yates) */
+void     nnc_rt_shuffle(int32_t *idx, long n, uint64_t seed);
+
+/* ---- initialisers (Keras semantics) ------------------------------------ */
+enum nnc_rt_init {
+    NNC_RT_INIT_ZEROS, NNC_RT_INIT_ONES,
+    NNC_RT_INIT_GLOROT_UNIFORM, NNC_RT_INIT_GLOROT_NORMAL,
+    NNC_RT_INIT_HE_UNIFORM, NNC_RT_INIT_HE_NORMAL
+};
+/* normal variants are truncated at 2 stddev, as Keras does */
+void nnc_rt_init(int kind, float *w, long size, int fan_in, int fan_out, nnc_rt_rng *r);
+
+/* ---- GEMM ---------------------------------------------------------------
+ * C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C
+ * op(X) = X or X^T (ta/tb != 0).  lda/ldb/ldc are row strides of the stored
+ * matrices.  beta == 0 means C is write-only (may hold NaN on entry). */
+void nnc_rt_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb,
+                     float beta, float *C, int ldc);
+void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
+                         const float *A, int lda, const float *B, int ldb,
+                         float beta, float *C, int ldc);
+/* The same blocked GEMM with one named micro-kernel (MRxNR__isa), for tests
+ * and benchmarks; nnc_rt_gemm_f32 uses the best one the target's macros
+ * allow (avx512 > avx2 > portable C). */
+void nnc_rt_f32_gemm_6x16__c(int ta, int tb, int M, int N, int K, float alpha,
+                             const float *A, int lda, const float *B, int ldb,
+                             float beta, float *C, int ldc);
+#if defined(__AVX2__) && defined(__FMA__)
+void nnc_rt_f32_gemm_6x16__avx2(int ta, int tb, int M, int N, int K, float alpha,
+                                const float *A, int lda, const float *B, int ldb,
+                                float beta, float *C, int ldc);
+#endif
+#if defined(__AVX512F__)
+void nnc_rt_f32_gemm_8x32__avx512(int ta, int tb, int M, int N, int K, float alpha,
+                                  const float *A, int lda, const float *B, int ldb,
+                                  float beta, float *C, int ldc);
+#endif
+/* Every variant compiled into this build of the library (whatever flags the
+ * caller was compiled with), portable first: returns the count and points
+ * *list at a constant table.  Tests check each against the reference. */
+typedef void (*nnc_rt_gemm_f32_fn)(int ta, int tb, int M, int N, int K, float alpha,
+                                   const float *A, int lda, const float *B, int ldb,
+                                   float beta, float *C, int ldc);
+typedef struct nnc_rt_gemm_f32_variant {
+    const char *name;
+    nnc_rt_gemm_f32_fn fn;
+} nnc_rt_gemm_f32_variant;
+int nnc_rt_gemm_f32_variants(const nnc_rt_gemm_f32_variant **list);
+
+/* ---- activations ------------------------------------------------------- */
+enum nnc_rt_act {
+    NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
+    NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX
+};
+/* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x. */
+void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m);
+/* dx[n,m] = dL/dx given dy = dL/dy and the forward OUTPUT y.  dx may equal dy. */
+void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m);
+
+/* ---- dense ---------------------------------------------------------------
+ * y[n,m] = act(x[n,k] . w[k,m] + b[m]); b may be NULL. */
+void nnc_rt_dense_forward(float *y, const float *x, const float *w, const float *b,
+                          int n, int k, int m, int act);
+/* db[m] = sum over the n rows of dy[n,m] */
+void nnc_rt_bias_backward(float *db, const float *dy, int n, int m);
+/* y = a + b, elementwise over size (gradient accumulation) */
+void nnc_rt_add(float *y, const float *a, const float *b, long size);
+
+/* ---- losses --------------------------------------------------------------
+ * pred[n,m]; target is const int32_t[n] (class index) for the SPARSE kinds,
+ * const float[n,m] otherwise.  The *_LOGITS kinds take pre-activation logits
+ * and fuse softmax/sigmoid into the loss for numerical stability.
+ * Keras reductions: mse/mae/bce average over the m outputs, cce sums over
+ * classes; then all average over the n samples.  Probability inputs are
+ * clipped to [1e-7, 1-1e-7] as Keras does. */
+enum nnc_rt_loss {
+    NNC_RT_LOSS_MSE, NNC_RT_LOSS_MAE, NNC_RT_LOSS_BCE, NNC_RT_LOSS_CCE,
+    NNC_RT_LOSS_SPARSE_CCE, NNC_RT_LOSS_BCE_LOGITS, NNC_RT_LOSS_CCE_LOGITS,
+    NNC_RT_LOSS_SPARSE_CCE_LOGITS
+};
+float nnc_rt_loss_forward(int kind, const float *pred, const void *target, int n, int m);
+/* dpred[n,m] = d(loss_forward)/d pred */
+void  nnc_rt_loss_backward(int kind, float *dpred, const float *pred, const void *target,
+                           int n, int m);
+
+/* ---- regularisers: g += l1*sign(w) + 2*l2*w; returns l1*sum|w| + l2*sum w^2 */
+float nnc_rt_regularize(float *g, const float *w, long size, float l1, float l2);
+
+/* ---- optimizers (Keras 3 update rules), one flat pass over `size` ------- */
+/* sgd: momentum 0 -> w -= lr*g; else v = mom*v - lr*g; w += v
+ * (nesterov: w += mom*v - lr*g).  vel may be NULL when momentum == 0. */
+void nnc_rt_sgd_update(float *w, const float *g, float *vel, long size,
+                       float lr, float momentum, int nesterov);
+/* rmsprop: ms = rho*ms + (1-rho)*g^2; inc = lr*g/sqrt(ms+eps);
+ * momentum 0 -> w -= inc; else mom = momentum*mom + inc; w -= mom.
+ * mom may be NULL when momentum == 0. */
+void nnc_rt_rmsprop_update(float *w, const float *g, float *ms, float *mom, long size,
+                           float lr, float rho, float momentum, float eps);
+/* adam (weight_decay == 0) and adamw (decoupled: w -= lr*wd*w first);
+ * step is 1-based; alpha = lr*sqrt(1-b2^t)/(1-b1^t);
+ * m += (1-b1)(g-m); v += (1-b2)(g^2-v); w -= alpha*m/(sqrt(v)+eps) */
+void nnc_rt_adam_update(float *w, const float *g, float *m, float *v, long size, long step,
+                        float lr, float beta1, float beta2, float eps, float weight_decay);
+
+/* ---- metrics ---------------------------------------------------------------
+ * Accumulate over batches, then finish.  counts has 3*m+1 longs (m>1) or
+ * 3*1+1 (m==1): per class tp, fp, fn, then the number of correct samples.
+ * err has 2 doubles: sum |pred-target|, sum (pred-target)^2 over elements
+ * (a sparse target counts as one-hot).  m == 1 means binary with threshold
+ * 0.5; m > 1 means argmax, with macro-averaged precision/recall/f1. */
+void nnc_rt_metrics_accumulate(long *counts, double *err, const float *pred,
+                               const void *target, int sparse, int n, int m);
+typedef struct nnc_rt_metrics {
+    float loss, accuracy, precision, recall, f1, mae, mse;
+} nnc_rt_metrics;
+void nnc_rt_metrics_finish(nnc_rt_metrics *out, const long *counts, const double *err,
+                           long samples, int m);
+
+/* ---- serialisation helpers ------------------------------------------------ */
+uint32_t nnc_rt_crc32(const void *data, size_t len);   /* IEEE 802.3 polynomial */
+/* little-endian, independent of the host's byte order */
+void     nnc_rt_put_u32(unsigned char *p, uint32_t v);
+uint32_t nnc_rt_get_u32(const unsigned char *p);
+void     nnc_rt_put_f32(unsigned char *p, float v);
+float    nnc_rt_get_f32(const unsigned char *p);
+
+#endif

@@ -1,0 +1,99 @@
+/* model_check.c — a generic driver compiled against any generated model
+ * (cc -DNNC_MODEL=name -DNNC_HEADER='"name.h"'), used by test_models.c.
+ *
+ *   model_check gradcheck   central differences of gradients() vs m->grads
+ *   model_check outputs     prints predict() outputs and 3 train_batch losses
+ *   model_check saveload    save/load round trip, corrupted/foreign buffers
+ *
+ * Each mode prints "key value" lines that the test parses and asserts on.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include NNC_HEADER
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define F(x) CAT(NNC_MODEL, CAT(_, x))
+#define T CAT(NNC_MODEL, _t)
+#define LABEL_T CAT(NNC_MODEL, _label_t)
+
+static T model, copy;
+#define N 5
+static float x[N * 4096];
+static LABEL_T y[N * 1024];
+
+static void make_batch(long in, long out, int sparse, nnc_rt_rng *r) {
+    long i;
+    for (i = 0; i < N * in; i++) x[i] = 2 * nnc_rt_rng_uniform(r) - 1;
+    for (i = 0; i < N * (sparse ? 1 : out); i++) {
+        if (sparse) y[i] = (LABEL_T)(nnc_rt_rng_u32(r) % (uint32_t)out);
+        else y[i] = (LABEL_T)(nnc_rt_rng_uniform(r) < 0.5f ? 0.0f : 1.0f);
+    }
+    /* one-hot rows for categorical targets with several outputs */
+    if (!sparse && out > 1)
+        for (i = 0; i < N; i++) {
+            long j, hot = (long)(nnc_rt_rng_u32(r) % (uint32_t)out);
+            for (j = 0; j < out; j++) y[i * out + j] = (LABEL_T)(j == hot);
+        }
+}
+
+int main(int argc, char **argv) {
+    nnc_rt_rng r;
+    const char *mode = argc > 1 ? argv[1] : "gradcheck";
+    int n = N < F(BATCH) ? N : F(BATCH);
+    nnc_rt_rng_seed(&r, 42);
+    F(init)(&model, 7);
+    make_batch(CAT(NNC_MODEL, _INPUT_SIZE), CAT(NNC_MODEL, _OUTPUT_SIZE), CAT(NNC_MODEL, _SPARSE_LABELS), &r);
+    (void)n;
+    if (!strcmp(mode, "gradcheck")) {
+        static float grads[CAT(NNC_MODEL, _PARAM_COUNT)];
+        long i, step = CAT(NNC_MODEL, _PARAM_COUNT) / 300 + 1, checked = 0, bad = 0;
+        double worst = 0;
+        float loss = F(gradients)(&model, x, y, n);
+        memcpy(grads, model.grads, sizeof grads);
+        for (i = 0; i < CAT(NNC_MODEL, _PARAM_COUNT); i += step) {
+            const float h = 1e-2f;
+            float keep = model.params[i], lp, lm;
+            double num, err;
+            model.params[i] = keep + h;
+            lp = F(gradients)(&model, x, y, n);
+            model.params[i] = keep - h;
+            lm = F(gradients)(&model, x, y, n);
+            model.params[i] = keep;
+            num = ((double)lp - lm) / (2.0 * h);
+            err = fabs(num - grads[i]) / (1e-3 + fabs(num) + fabs(grads[i]));
+            if (err > worst) worst = err;
+            if (err > 2e-2) {
+                bad++;
+                if (bad < 5) fprintf(stderr, "param %ld: numeric %.6g analytic %.6g\n", i, num, grads[i]);
+            }
+            checked++;
+        }
+        printf("loss %.6f\nchecked %ld\nbad %ld\nworst %.3g\n", loss, checked, bad, worst);
+    } else if (!strcmp(mode, "outputs")) {
+        static float out[N * 1024];
+        int i, j;
+        F(predict)(&model, x, out, N);
+        for (i = 0; i < N * CAT(NNC_MODEL, _OUTPUT_SIZE); i++) printf("out %.7g\n", out[i]);
+        for (j = 0; j < 3; j++) printf("loss %.7g\n", F(train_batch)(&model, x, y, n));
+    } else if (!strcmp(mode, "saveload")) {
+        static unsigned char buf[CAT(NNC_MODEL, _SAVE_BYTES)];
+        size_t len = F(save)(&model, buf, sizeof buf);
+        printf("saved %ld\n", (long)len);
+        printf("small_cap %ld\n", (long)F(save)(&model, buf, sizeof buf - 1));
+        F(init)(&copy, 99);
+        printf("load %d\n", F(load)(&copy, buf, len));
+        printf("same %d\n", !memcmp(copy.params, model.params, sizeof model.params));
+        buf[len / 2] ^= 0x40;
+        printf("corrupt %d\n", F(load)(&copy, buf, len));
+        buf[len / 2] ^= 0x40;
+        buf[9] ^= 1;   /* another model's fingerprint */
+        printf("foreign %d\n", F(load)(&copy, buf, len));
+        buf[9] ^= 1;
+        printf("truncated %d\n", F(load)(&copy, buf, len - 1));
+        printf("garbage %d\n", F(load)(&copy, "hello world, not a model", 24));
+    }
+    return 0;
+}

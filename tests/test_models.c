@@ -1,0 +1,342 @@
+/* test_models.c — whole-pipeline tests: .nn text -> bin/nnc -> C compiled
+ * with the strict flags of the generated-code contract -> run.
+ *
+ * Gradient checks here exercise every op's gradient rule and every loss
+ * through autodiff, fusion and the planner together (the runtime kernels
+ * are checked alone in test_runtime.c).  Also: -O0 and -O2 agree,
+ * determinism, save/load, semantic diagnostics with their exact text, and
+ * that a failed compile leaves no output behind.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+/* run a shell command; return its exit status and its stdout+stderr in out */
+static int run(const char *cmd, char *out, size_t cap) {
+    char full[4096];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static double field(const char *out, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\n%s ", key);
+    char *buf = malloc(strlen(out) + 2);
+    sprintf(buf, "\n%s", out);
+    const char *p = strstr(buf, pat);
+    ck_assert_msg(p != NULL, "no '%s' in output:\n%s", key, out);
+    double v = atof(p + strlen(pat));
+    free(buf);
+    return v;
+}
+
+/* compile `src` (model NAME) with nnc FLAGS and the strict C flags; build
+ * the model_check driver; return the driver path */
+static const char *build(const char *name, const char *src, const char *flags, const char *cc) {
+    static char exe[256];
+    char cmd[2048], out[8192], path[256];
+    snprintf(path, sizeof path, "%s/%s.nn", dir, name);
+    write_text(path, src);
+    snprintf(cmd, sizeof cmd, "bin/nnc %s %s -o %s/%s.c", flags, path, dir, name);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s failed:\n%s", cmd, out);
+    snprintf(exe, sizeof exe, "%s/%s_%s%s", dir, name, cc, flags[0] ? flags + 1 : "");
+    snprintf(cmd, sizeof cmd,
+             "%s -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -Iruntime -I%s "
+             "-DNNC_MODEL=%s '-DNNC_HEADER=\"%s.h\"' %s/%s.c tests/model_check.c build/libnnc_rt.a -lm -o %s",
+             cc, dir, name, name, dir, name, exe);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s failed:\n%s", cmd, out);
+    return exe;
+}
+
+static void gradcheck(const char *name, const char *src, const char *flags) {
+    char cmd[512], out[8192];
+    snprintf(cmd, sizeof cmd, "%s gradcheck", build(name, src, flags, "gcc"));
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    ck_assert_msg(field(out, "checked") >= 10, "%s", out);
+    ck_assert_msg(field(out, "bad") == 0, "%s %s: gradient mismatch\n%s", name, flags, out);
+}
+
+#define MLP(name, layers, loss) \
+    "model " name " {\n  input x: f32[2, 3]\n  flatten\n" layers "}\n" \
+    "train " name " {\n  loss " loss "\n  optimizer adam\n  batch 8\n}\n"
+
+/* ---- gradient checks: every op, activation and loss ------------------------------- */
+
+START_TEST(grad_sparse_cce_relu) {
+    const char *m = MLP("g1", "  dense(7, relu)\n  dense(4, softmax)\n", "sparse_categorical_crossentropy");
+    gradcheck("g1", m, "-O2");
+    gradcheck("g1", m, "-O0");
+}
+END_TEST
+
+START_TEST(grad_bce_tanh_sigmoid) {
+    const char *m = MLP("g2", "  dense(5, tanh)\n  dense(1, sigmoid)\n", "binary_crossentropy");
+    gradcheck("g2", m, "-O2");
+    gradcheck("g2", m, "-O0");
+}
+END_TEST
+
+START_TEST(grad_mse_mae) {
+    gradcheck("g3", MLP("g3", "  dense(5, sigmoid)\n  dense(3)\n", "mse"), "-O2");
+    gradcheck("g4", MLP("g4", "  dense(5, relu)\n  dense(3, linear)\n", "mae"), "-O2");
+}
+END_TEST
+
+START_TEST(grad_cce_unfused) {
+    /* one-hot cce on softmax (fused to logits) and on sigmoid outputs (clipped log) */
+    gradcheck("g5", MLP("g5", "  dense(6, tanh)\n  dense(4, softmax)\n", "categorical_crossentropy"), "-O2");
+    gradcheck("g6", MLP("g6", "  dense(6, tanh)\n  dense(4, sigmoid)\n", "categorical_crossentropy"), "-O0");
+}
+END_TEST
+
+START_TEST(grad_activation_layers) {
+    /* activations as separate layers, bias off, an explicit linear layer */
+    const char *m = MLP("g7", "  dense(6, use_bias = false)\n  tanh\n  dense(5)\n  relu\n  linear\n"
+                              "  dense(4)\n  sigmoid\n  dense(3)\n  softmax\n", "sparse_categorical_crossentropy");
+    gradcheck("g7", m, "-O0");
+    gradcheck("g7", m, "-O2");
+}
+END_TEST
+
+START_TEST(grad_regularizers) {
+    const char *m = MLP("g8", "  dense(6, relu, kernel_regularizer = l2(0.05), bias_regularizer = l1(0.02))\n"
+                              "  dense(3, softmax, kernel_regularizer = l1_l2(l1 = 0.01, l2 = 0.03))\n",
+                        "sparse_categorical_crossentropy");
+    gradcheck("g8", m, "-O2");
+}
+END_TEST
+
+START_TEST(grad_two_consumers) {
+    /* a is read by b's dense and by the add: its gradient is the sum of both */
+    const char *m =
+        "model res {\n  input x: f32[6]\n  a = dense(x, 8, tanh)\n  b = dense(a, 8, tanh)\n"
+        "  c = add(a, b)\n  y = dense(c, 3, softmax)\n  output y\n}\n"
+        "train res {\n  loss sparse_categorical_crossentropy\n  optimizer sgd(lr = 0.1)\n  batch 4\n}\n";
+    gradcheck("res", m, "-O2");
+    gradcheck("res", m, "-O0");
+}
+END_TEST
+
+/* ---- -O0 and -O2 agree; same seed gives the same bits --------------------------- */
+
+static void outputs(const char *name, const char *src, const char *flags, char *out, size_t cap) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s outputs", build(name, src, flags, "gcc"));
+    ck_assert_int_eq(run(cmd, out, cap), 0);
+}
+
+START_TEST(o0_matches_o2) {
+    const char *m = MLP("agree", "  dense(16, relu)\n  dense(8, tanh)\n  dense(4, softmax)\n",
+                        "sparse_categorical_crossentropy");
+    static char a[65536], b[65536];
+    outputs("agree", m, "-O0", a, sizeof a);
+    outputs("agree", m, "-O2", b, sizeof b);
+    char *sa, *sb, *pa = strtok_r(a, "\n", &sa), *pb = strtok_r(b, "\n", &sb);
+    int lines = 0;
+    for (; pa && pb; pa = strtok_r(NULL, "\n", &sa), pb = strtok_r(NULL, "\n", &sb), lines++) {
+        double va = atof(strchr(pa, ' ') + 1), vb = atof(strchr(pb, ' ') + 1);
+        ck_assert_msg(fabs(va - vb) <= 1e-5 + 1e-4 * fabs(va), "%s vs %s", pa, pb);
+    }
+    ck_assert_int_eq(lines, 5 * 4 + 3);
+    ck_assert_ptr_null(pa);
+    ck_assert_ptr_null(pb);
+}
+END_TEST
+
+START_TEST(deterministic) {
+    const char *m = MLP("det", "  dense(9, relu)\n  dense(3, softmax)\n", "sparse_categorical_crossentropy");
+    static char a[65536], b[65536];
+    outputs("det", m, "-O2", a, sizeof a);
+    outputs("det", m, "-O2", b, sizeof b);
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
+START_TEST(save_load) {
+    const char *m = MLP("sl", "  dense(9, relu)\n  dense(3, softmax)\n", "sparse_categorical_crossentropy");
+    char cmd[512], out[4096];
+    snprintf(cmd, sizeof cmd, "%s saveload", build("sl", m, "", "gcc"));
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    ck_assert_int_eq((long)field(out, "saved"), 20 + 4 * (6 * 9 + 9 + 9 * 3 + 3));
+    ck_assert_int_eq((long)field(out, "small_cap"), 0);
+    ck_assert_int_eq((long)field(out, "load"), 0);
+    ck_assert_int_eq((long)field(out, "same"), 1);
+    ck_assert_int_eq((long)field(out, "corrupt"), -4);
+    ck_assert_int_eq((long)field(out, "foreign"), -5);
+    ck_assert_int_eq((long)field(out, "truncated"), -4);
+    ck_assert_int_eq((long)field(out, "garbage"), -4);
+}
+END_TEST
+
+START_TEST(strict_clang) {
+    /* the contract: -std=c99 -Wall -Wextra -Wpedantic -Werror on gcc and clang */
+    const char *m = MLP("cl", "  dense(9, relu, kernel_regularizer = l2(0.01))\n  dense(1, sigmoid)\n",
+                        "binary_crossentropy");
+    char cmd[512], out[4096];
+    if (system("command -v clang >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "strict_clang: clang not installed, compiled with gcc only\n");
+        build("cl", m, "", "gcc");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "%s saveload", build("cl", m, "", "clang"));
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    ck_assert_int_eq((long)field(out, "load"), 0);
+}
+END_TEST
+
+/* ---- semantic diagnostics: exact text, exit status, no output left --------------- */
+
+static void expect_error(const char *src, const char *expected) {
+    char path[256], cmd[512], out[8192], c[256], h[256];
+    snprintf(path, sizeof path, "%s/bad.nn", dir);
+    snprintf(c, sizeof c, "%s/bad.c", dir);
+    snprintf(h, sizeof h, "%s/bad.h", dir);
+    write_text(path, src);
+    snprintf(cmd, sizeof cmd, "cd %s && ../../bin/nnc bad.nn -o bad.c", dir);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+    ck_assert_str_eq(out, expected);
+    ck_assert_int_ne(access(c, F_OK), 0);
+    ck_assert_int_ne(access(h, F_OK), 0);
+}
+
+START_TEST(diag_unknown_layer) {
+    expect_error("model m {\n  input x: f32[4]\n  dense2(128, relu)\n}\n",
+                 "bad.nn:3:3: error: unknown layer 'dense2'; did you mean 'dense'?\n"
+                 "  dense2(128, relu)\n  ^~~~~~\n");
+}
+END_TEST
+
+START_TEST(diag_shape_at_layer) {
+    expect_error("model m {\n  input x: f32[28, 28]\n  dense(10)\n}\n",
+                 "bad.nn:3:3: error: dense expects input of shape (n, features), got (n, 28, 28); "
+                 "add 'flatten' before it\n  dense(10)\n  ^~~~~~~~~\n");
+}
+END_TEST
+
+START_TEST(diag_several) {
+    expect_error("model m {\n  input x: f32[4]\n  dense(8, rleu)\n  dense(4, units = 3)\n"
+                 "  dense(2, softmax, kernel_initializer = glorot)\n}\n"
+                 "train m {\n  loss sparse_categorical_crossentopy\n  optimizer adam(lr = 0.01, beta1 = 0.8)\n"
+                 "  metrics accuracy, acuracy\n  batches 10\n}\n",
+                 "bad.nn:3:12: error: unknown activation 'rleu'; did you mean 'relu'?\n"
+                 "  dense(8, rleu)\n           ^~~~\n"
+                 "bad.nn:4:12: error: 'units' is given twice\n"
+                 "  dense(4, units = 3)\n           ^~~~~\n"
+                 "bad.nn:5:42: error: unknown initializer 'glorot'; valid: zeros, ones, glorot_uniform, "
+                 "glorot_normal, he_uniform, he_normal\n"
+                 "  dense(2, softmax, kernel_initializer = glorot)\n"
+                 "                                         ^~~~~~\n");
+}
+END_TEST
+
+START_TEST(diag_train_block) {
+    expect_error("model m {\n  input x: f32[4]\n  dense(2, softmax)\n}\n"
+                 "train m {\n  loss sparse_categorical_crossentopy\n  optimizer adam(lr = 0.01, beta1 = 0.8)\n"
+                 "  metrics accuracy, acuracy\n  batches 10\n}\n",
+                 "bad.nn:6:8: error: unknown loss 'sparse_categorical_crossentopy'; "
+                 "did you mean 'sparse_categorical_crossentropy'?\n"
+                 "  loss sparse_categorical_crossentopy\n       ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+                 "bad.nn:7:30: error: adam has no setting 'beta1'; did you mean 'beta_1'?\n"
+                 "  optimizer adam(lr = 0.01, beta1 = 0.8)\n                             ^~~~~\n"
+                 "bad.nn:8:21: error: unknown metric 'acuracy'; did you mean 'accuracy'?\n"
+                 "  metrics accuracy, acuracy\n                    ^~~~~~~\n"
+                 "bad.nn:9:3: error: unknown train setting 'batches'; did you mean 'batch'?\n"
+                 "  batches 10\n  ^~~~~~~\n");
+}
+END_TEST
+
+START_TEST(diag_loss_shape_and_train_name) {
+    expect_error("model m {\n  input x: f32[4]\n  dense(1, sigmoid)\n}\n"
+                 "train m {\n  loss sparse_categorical_crossentropy\n}\n",
+                 "bad.nn:6:8: error: sparse_categorical_crossentropy needs a model output with at least "
+                 "2 classes, but the output has 1\n"
+                 "  loss sparse_categorical_crossentropy\n       ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect_error("model mlp {\n  input x: f32[4]\n  dense(2)\n}\ntrain mpl {\n  loss mse\n}\n",
+                 "bad.nn:5:7: error: train block for unknown model 'mpl'; did you mean 'mlp'?\n"
+                 "train mpl {\n      ^~~\n");
+}
+END_TEST
+
+START_TEST(usage_errors) {
+    char out[4096];
+    ck_assert_int_eq(run("bin/nnc", out, sizeof out), 2);
+    ck_assert_int_eq(run("bin/nnc --frobnicate x.nn -o x.c", out, sizeof out), 2);
+    ck_assert_int_eq(run("bin/nnc examples/fashion_mlp/fashion_mlp.nn -o x.txt", out, sizeof out), 2);
+    ck_assert_int_eq(run("bin/nnc /nonexistent/m.nn -o /tmp/x.c", out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "cannot read /nonexistent/m.nn") != NULL, "%s", out);
+}
+END_TEST
+
+START_TEST(summary_table) {
+    char out[8192];
+    ck_assert_int_eq(run("bin/nnc --summary examples/fashion_mlp/fashion_mlp.nn", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "Total params: 235146") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "dense (dense, relu)") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "(n, 256)") != NULL, "%s", out);
+    /* 2*(784*256 + 256*128 + 128*10) multiply-adds plus biases and activations */
+    ck_assert_msg(strstr(out, "FLOPs per sample (forward): ") != NULL, "%s", out);
+    long flops = atol(strstr(out, "FLOPs per sample (forward): ") + 28);
+    ck_assert_int_ge(flops, 2L * (784 * 256 + 256 * 128 + 128 * 10));
+    ck_assert_int_le(flops, 2L * (784 * 256 + 256 * 128 + 128 * 10) + 2000);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("models");
+    TCase *g = tcase_create("gradcheck");
+    tcase_set_timeout(g, 120);
+    tcase_add_test(g, grad_sparse_cce_relu);
+    tcase_add_test(g, grad_bce_tanh_sigmoid);
+    tcase_add_test(g, grad_mse_mae);
+    tcase_add_test(g, grad_cce_unfused);
+    tcase_add_test(g, grad_activation_layers);
+    tcase_add_test(g, grad_regularizers);
+    tcase_add_test(g, grad_two_consumers);
+    suite_add_tcase(s, g);
+    TCase *c = tcase_create("codegen");
+    tcase_set_timeout(c, 120);
+    tcase_add_test(c, o0_matches_o2);
+    tcase_add_test(c, deterministic);
+    tcase_add_test(c, save_load);
+    tcase_add_test(c, strict_clang);
+    tcase_add_test(c, summary_table);
+    suite_add_tcase(s, c);
+    TCase *d = tcase_create("diagnostics");
+    tcase_add_test(d, diag_unknown_layer);
+    tcase_add_test(d, diag_shape_at_layer);
+    tcase_add_test(d, diag_several);
+    tcase_add_test(d, diag_train_block);
+    tcase_add_test(d, diag_loss_shape_and_train_name);
+    tcase_add_test(d, usage_errors);
+    suite_add_tcase(s, d);
+    return s;
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "build/tmp-models-XXXXXX");
+    if (system("mkdir -p build") != 0 || !mkdtemp(dir)) return 1;
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    return failed ? 1 : 0;
+}
