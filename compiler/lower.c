@@ -16,6 +16,9 @@
 
 typedef struct Binding { const char *name; int value; } Binding;
 
+/* bound to a name whose definition failed: uses stay silent, no cascade */
+#define POISONED (-2)
+
 typedef struct Lower {
     Graph *g;
     Binding env[256];
@@ -23,6 +26,7 @@ typedef struct Lower {
     int counters[64];   /* per op: how many layers of that kind so far */
 } Lower;
 
+/* the value bound to name, POISONED, or -1 when unbound */
 static int env_find(Lower *L, const char *name) {
     for (int i = L->nenv - 1; i >= 0; i--)
         if (!strcmp(L->env[i].name, name)) return L->env[i].value;
@@ -30,7 +34,7 @@ static int env_find(Lower *L, const char *name) {
 }
 
 static int env_bind(Lower *L, const char *name, Loc loc, int value) {
-    if (env_find(L, name) >= 0) {
+    if (env_find(L, name) != -1) {
         diag_error(loc, "'%s' is already defined in this model", name);
         return -1;
     }
@@ -183,7 +187,7 @@ static void attr_default(const AttrDef *d, Attrs *a) {
 static int lower_expr(Lower *L, const Expr *e, int implicit, const char *target);
 
 static int is_tensor(Lower *L, const Expr *e) {
-    if (e->kind == EX_IDENT) return env_find(L, e->name) >= 0;
+    if (e->kind == EX_IDENT) return env_find(L, e->name) != -1;
     if (e->kind == EX_CALL) {
         int op = op_find(e->name);
         return op >= 0 && op_table[op].layer;
@@ -308,6 +312,7 @@ static int lower_expr(Lower *L, const Expr *e, int implicit, const char *target)
     if (e->kind == EX_IDENT) {
         int v = env_find(L, e->name);
         if (v >= 0) return v;
+        if (v == POISONED) return -1;
     }
     if (e->kind == EX_NUMBER) {
         diag_error(e->loc, "expected a layer, got a number");
@@ -350,7 +355,7 @@ static int lower_model(Lower *L, const Block *b) {
             break;
         case ST_ASSIGN:
             v = lower_expr(L, s->value, prev, s->name);
-            if (v >= 0 && env_bind(L, s->name, s->name_loc, v)) v = -1;
+            if (env_bind(L, s->name, s->name_loc, v < 0 ? POISONED : v)) v = -1;
             break;
         case ST_OUTPUT:
             if (s->nvalues != 1) {

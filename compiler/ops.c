@@ -222,7 +222,9 @@ static void dense_grad(Graph *g, int node, const int *dout, int *din) {
 }
 
 static long dense_flops(const Graph *g, const Node *n) {
-    return 2 * ir_size(&g->values[n->in[0]]) * n->attr.units + (n->nin > 2 ? n->attr.units : 0);
+    long m = n->attr.units;
+    long act = n->attr.act == NNC_RT_ACT_LINEAR ? 0 : n->attr.act == NNC_RT_ACT_SOFTMAX ? 3 * m : m;
+    return 2 * ir_size(&g->values[n->in[0]]) * m + (n->nin > 2 ? m : 0) + act;
 }
 
 static void dense_emit(EmitCtx *e, const Node *n) {

@@ -4,7 +4,8 @@
 #include <string.h>
 #include "ir.h"
 
-void summary_print(const Graph *g, const Plan *p, FILE *out) {
+void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
+    FILE *out = out_file;
     static const char *const opts[] = { "sgd", "rmsprop", "adam", "adamw" };
     char shape[96], label[128];
     long total_flops = 0;
@@ -14,15 +15,27 @@ void summary_print(const Graph *g, const Plan *p, FILE *out) {
     fputc('\n', out);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->dead || n->phase != PH_FORWARD) continue;
+        if (n->dead || n->phase != PH_FORWARD || !n->layer[0]) continue;
         long params = 0, flops = op_table[n->op].flops ? op_table[n->op].flops(g, n) : 0;
         for (int j = 0; j < n->nin; j++)
             if (g->values[n->in[j]].role == ROLE_PARAM) params += ir_size(&g->values[n->in[j]]);
         const char *act = n->attr.act ? act_name(n->attr.act) : NULL;
-        snprintf(label, sizeof label, "%s (%s%s%s)", n->layer[0] ? n->layer : "-",
-                 op_table[n->op].name, act ? ", " : "", act ? act : "");
-        fprintf(out, "%-34s %-18s %12ld %14ld\n", label,
-                ir_shape_str(&g->values[n->out[0]], shape, sizeof shape), params, flops);
+        int out = n->out[0];
+        /* an unfused activation argument (-O0, or kept for the loss) is shown in its layer's row */
+        for (int k = i + 1; k < g->nnodes; k++) {
+            const Node *a = &g->nodes[k];
+            if (a->dead || a->phase != PH_FORWARD) continue;
+            if (!a->layer[0] && a->in[0] == out) {
+                act = op_table[a->op].name;
+                flops += op_table[a->op].flops ? op_table[a->op].flops(g, a) : 0;
+                out = a->out[0];
+            }
+            break;
+        }
+        snprintf(label, sizeof label, "%s (%s%s%s)", n->layer, op_table[n->op].name,
+                 act ? ", " : "", act ? act : "");
+        fprintf(out_file, "%-34s %-18s %12ld %14ld\n", label,
+                ir_shape_str(&g->values[out], shape, sizeof shape), params, flops);
         total_flops += flops;
     }
     for (int i = 0; i < 81; i++) fputc('=', out);

@@ -1,5 +1,5 @@
 /* model_check.c — a generic driver compiled against any generated model
- * (cc -DNNC_MODEL=name -DNNC_HEADER='"name.h"'), used by test_models.c.
+ * (cc -DNNC_MODEL=name -DNNC_UPPER=NAME -DNNC_HEADER='"name.h"'), used by test_models.c.
  *
  *   model_check gradcheck   central differences of gradients() vs m->grads
  *   model_check outputs     prints predict() outputs and 3 train_batch losses
@@ -16,6 +16,7 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define F(x) CAT(NNC_MODEL, CAT(_, x))
+#define U(x) CAT(NNC_UPPER, CAT(_, x))
 #define T CAT(NNC_MODEL, _t)
 #define LABEL_T CAT(NNC_MODEL, _label_t)
 
@@ -42,18 +43,18 @@ static void make_batch(long in, long out, int sparse, nnc_rt_rng *r) {
 int main(int argc, char **argv) {
     nnc_rt_rng r;
     const char *mode = argc > 1 ? argv[1] : "gradcheck";
-    int n = N < F(BATCH) ? N : F(BATCH);
+    int n = N < U(BATCH) ? N : U(BATCH);
     nnc_rt_rng_seed(&r, 42);
     F(init)(&model, 7);
-    make_batch(CAT(NNC_MODEL, _INPUT_SIZE), CAT(NNC_MODEL, _OUTPUT_SIZE), CAT(NNC_MODEL, _SPARSE_LABELS), &r);
+    make_batch(U(INPUT_SIZE), U(OUTPUT_SIZE), U(SPARSE_LABELS), &r);
     (void)n;
     if (!strcmp(mode, "gradcheck")) {
-        static float grads[CAT(NNC_MODEL, _PARAM_COUNT)];
-        long i, step = CAT(NNC_MODEL, _PARAM_COUNT) / 300 + 1, checked = 0, bad = 0;
+        static float grads[U(PARAM_COUNT)];
+        long i, step = U(PARAM_COUNT) / 300 + 1, checked = 0, bad = 0;
         double worst = 0;
         float loss = F(gradients)(&model, x, y, n);
         memcpy(grads, model.grads, sizeof grads);
-        for (i = 0; i < CAT(NNC_MODEL, _PARAM_COUNT); i += step) {
+        for (i = 0; i < U(PARAM_COUNT); i += step) {
             const float h = 1e-2f;
             float keep = model.params[i], lp, lm;
             double num, err;
@@ -76,10 +77,10 @@ int main(int argc, char **argv) {
         static float out[N * 1024];
         int i, j;
         F(predict)(&model, x, out, N);
-        for (i = 0; i < N * CAT(NNC_MODEL, _OUTPUT_SIZE); i++) printf("out %.7g\n", out[i]);
+        for (i = 0; i < N * U(OUTPUT_SIZE); i++) printf("out %.7g\n", out[i]);
         for (j = 0; j < 3; j++) printf("loss %.7g\n", F(train_batch)(&model, x, y, n));
     } else if (!strcmp(mode, "saveload")) {
-        static unsigned char buf[CAT(NNC_MODEL, _SAVE_BYTES)];
+        static unsigned char buf[U(SAVE_BYTES)];
         size_t len = F(save)(&model, buf, sizeof buf);
         printf("saved %ld\n", (long)len);
         printf("small_cap %ld\n", (long)F(save)(&model, buf, sizeof buf - 1));

@@ -8,6 +8,8 @@
  * that a failed compile leaves no output behind.
  */
 #include <check.h>
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,14 @@ static int run(const char *cmd, char *out, size_t cap) {
     out[n] = 0;
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Check's messages are short: the command's output goes to stderr */
+static void must_succeed(const char *cmd, char *out, size_t cap) {
+    if (run(cmd, out, cap) != 0) {
+        fprintf(stderr, "%s\n%s\n", cmd, out);
+        ck_abort_msg("command failed (output above): %.200s", cmd);
+    }
 }
 
 static void write_text(const char *path, const char *text) {
@@ -50,17 +60,20 @@ static double field(const char *out, const char *key) {
  * the model_check driver; return the driver path */
 static const char *build(const char *name, const char *src, const char *flags, const char *cc) {
     static char exe[256];
-    char cmd[2048], out[8192], path[256];
+    char cmd[2048], out[8192], path[256], upper[64];
+    size_t i;
+    for (i = 0; name[i] && i < sizeof upper - 1; i++) upper[i] = (char)toupper((unsigned char)name[i]);
+    upper[i] = 0;
     snprintf(path, sizeof path, "%s/%s.nn", dir, name);
     write_text(path, src);
     snprintf(cmd, sizeof cmd, "bin/nnc %s %s -o %s/%s.c", flags, path, dir, name);
-    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s failed:\n%s", cmd, out);
+    must_succeed(cmd, out, sizeof out);
     snprintf(exe, sizeof exe, "%s/%s_%s%s", dir, name, cc, flags[0] ? flags + 1 : "");
     snprintf(cmd, sizeof cmd,
              "%s -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -Iruntime -I%s "
-             "-DNNC_MODEL=%s '-DNNC_HEADER=\"%s.h\"' %s/%s.c tests/model_check.c build/libnnc_rt.a -lm -o %s",
-             cc, dir, name, name, dir, name, exe);
-    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s failed:\n%s", cmd, out);
+             "-DNNC_MODEL=%s -DNNC_UPPER=%s '-DNNC_HEADER=\"%s.h\"' %s/%s.c tests/model_check.c build/libnnc_rt.a -lm -o %s",
+             cc, dir, name, upper, name, dir, name, exe);
+    must_succeed(cmd, out, sizeof out);
     return exe;
 }
 
@@ -252,8 +265,8 @@ START_TEST(diag_train_block) {
                  "bad.nn:6:8: error: unknown loss 'sparse_categorical_crossentopy'; "
                  "did you mean 'sparse_categorical_crossentropy'?\n"
                  "  loss sparse_categorical_crossentopy\n       ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
-                 "bad.nn:7:30: error: adam has no setting 'beta1'; did you mean 'beta_1'?\n"
-                 "  optimizer adam(lr = 0.01, beta1 = 0.8)\n                             ^~~~~\n"
+                 "bad.nn:7:29: error: adam has no setting 'beta1'; did you mean 'beta_1'?\n"
+                 "  optimizer adam(lr = 0.01, beta1 = 0.8)\n                            ^~~~~\n"
                  "bad.nn:8:21: error: unknown metric 'acuracy'; did you mean 'accuracy'?\n"
                  "  metrics accuracy, acuracy\n                    ^~~~~~~\n"
                  "bad.nn:9:3: error: unknown train setting 'batches'; did you mean 'batch'?\n"
