@@ -38,7 +38,7 @@ RT_LIB    := $(BUILD)/libnnc_rt.a
 
 EXAMPLES  := $(notdir $(wildcard examples/*))
 
-.PHONY: all deps test unit-tests check-generated example-tests demo run regen \
+.PHONY: all deps test unit-tests check-generated example-tests torch-parity demo run regen \
         install clean help
 all: bin/nnc $(RT_LIB)
 
@@ -123,7 +123,11 @@ check-generated: bin/nnc
 example-tests: all
 	@bash tests/examples.sh
 
-test: all unit-tests check-generated example-tests
+# N-step loss parity of generated training code against PyTorch
+torch-parity: bin/nnc $(RT_LIB)
+	@bash tests/torch_parity.sh
+
+test: all unit-tests check-generated torch-parity example-tests
 
 # ---- install ----------------------------------------------------------------
 install: all

@@ -317,9 +317,11 @@ static void run_parser(ParseState *ps, yyscan_t scanner, const char *src)
     if (setjmp(*(jmp_buf *)ps->fatal) != 0)
         return;
     YY_BUFFER_STATE buf = yy_scan_string(src, scanner);
-    yyparse(ps, scanner);
+    int rc = yyparse(ps, scanner);
     yy_delete_buffer(buf, scanner);
-    if (ps->silenced)   /* a syntax error whose report never came */
+    /* a syntax error whose report never came: should not happen, but an
+     * incomplete AST must never pass for a good one */
+    if (ps->silenced || (rc != 0 && diag_error_count() == 0))
         diag_error(ps->tok_loc, "unexpected %s", ps->tok_text ? ps->tok_text : "token");
 }
 

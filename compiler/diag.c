@@ -9,6 +9,7 @@
  */
 #include "diag.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,7 @@ static int edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la >= MAXW || lb >= MAXW)
-        return MAXW;
+        return INT_MAX;     /* not a typo of anything we know */
     int d[MAXW][MAXW];
     for (size_t i = 0; i <= la; i++)
         d[i][0] = (int)i;

@@ -60,16 +60,20 @@ static void check_gemm(gemm_fn fn, const char *name, int ta, int tb, int M, int 
     memcpy(C, R, sizeof(float) * csz);
     nnc_rt_gemm_f32_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
     fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    /* find the first bad element, then assert once (each Check assertion
+     * costs a write to the runner) */
     for (i = 0; i < (long)M * ldc; i++) {
         int pad_col = i % ldc >= N;
-        if (pad_col) /* padding between rows is untouched */
-            ck_assert_msg(memcmp(&C[i], &R[i], sizeof(float)) == 0 || (isnan(C[i]) && isnan(R[i])),
-                          "%s: padding at %ld written", name, i);
-        else
-            ck_assert_msg(near(C[i], R[i], 2e-6 * K + 1e-6, 1e-5),
-                          "%s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g pad=%d: C[%ld,%ld] = %.9g, ref %.9g",
-                          name, ta, tb, M, N, K, alpha, beta, pad, i / ldc, i % ldc, C[i], R[i]);
+        int ok = pad_col ? memcmp(&C[i], &R[i], sizeof(float)) == 0 || (isnan(C[i]) && isnan(R[i]))
+                         : near(C[i], R[i], 2e-6 * K + 1e-6, 1e-5);
+        if (!ok)
+            break;
     }
+    ck_assert_msg(i == (long)M * ldc,
+                  "%s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g pad=%d: C[%ld,%ld] = %.9g, ref %.9g%s",
+                  name, ta, tb, M, N, K, alpha, beta, pad, i / ldc, i % ldc,
+                  i < (long)M * ldc ? C[i] : 0.0, i < (long)M * ldc ? R[i] : 0.0,
+                  i % ldc >= N ? " (padding written)" : "");
     free(A);
     free(B);
     free(C);
@@ -280,8 +284,10 @@ START_TEST(test_dense_forward_matches_parts)
                 y[i] = NAN;
             nnc_rt_dense_forward(y, x, w, use_bias ? b : NULL, n, k, m, acts[a]);
             for (i = 0; i < (long)n * m; i++)
-                ck_assert_msg(near(y[i], ref[i], 1e-5, 1e-4), "dense n=%d k=%d m=%d act=%d: y[%ld] = %g, want %g",
-                              n, k, m, acts[a], i, y[i], ref[i]);
+                if (!near(y[i], ref[i], 1e-5, 1e-4))
+                    break;
+            ck_assert_msg(i == (long)n * m, "dense n=%d k=%d m=%d act=%d: y[%ld] = %g, want %g",
+                          n, k, m, acts[a], i, i < (long)n * m ? y[i] : 0.0, i < (long)n * m ? ref[i] : 0.0);
             free(x); free(w); free(b); free(y); free(ref);
         }
 }
@@ -585,12 +591,12 @@ START_TEST(test_adam)
     ck_near(a1, 3.16227766e-4, 0, 1e-8); /* the formula, once by hand */
     nnc_rt_adam_update(w, g, m, v, 1, 1, (float)lr, (float)b1, (float)b2, (float)eps, 0.0f);
     ck_near(m[0], 0.05, 0, 1e-6);
-    ck_near(v[0], 0.00025, 0, 1e-5);
+    ck_near(v[0], 0.00025, 0, 1e-4); /* 1 - 0.999f is 1.3e-5 off in float */
     ck_near(w[0], w1, 0, 1e-7);
     g[0] = (float)g2;
     nnc_rt_adam_update(w, g, m, v, 1, 2, (float)lr, (float)b1, (float)b2, (float)eps, 0.0f);
     ck_near(m[0], m2, 0, 1e-6);
-    ck_near(v[0], v2, 0, 1e-5);
+    ck_near(v[0], v2, 0, 1e-4);
     ck_near(w[0], w2, 0, 1e-7);
     /* adamw: w -= lr wd w before each step */
     {
@@ -690,7 +696,7 @@ END_TEST
 START_TEST(test_rng_determinism)
 {
     nnc_rt_rng a, b, c;
-    int i, differ = 0;
+    int i, differ = 0, same = 0;
     nnc_rt_rng_seed(&a, 0);
     /* splitmix64's published first outputs for seed 0:
      * 0xe220a8397b1dcdaf, 0x6e789e6aa1b965f4, 0x06c45d188009454f */
@@ -702,9 +708,10 @@ START_TEST(test_rng_determinism)
     nnc_rt_rng_seed(&c, 12346);
     for (i = 0; i < 1000; i++) {
         uint32_t x = nnc_rt_rng_u32(&a);
-        ck_assert_uint_eq(x, nnc_rt_rng_u32(&b));
+        same += x == nnc_rt_rng_u32(&b);
         differ += x != nnc_rt_rng_u32(&c);
     }
+    ck_assert_int_eq(same, 1000);
     ck_assert_int_ge(differ, 990);
     /* pinned: uniform = (u32 >> 8) 2^-24 of 0xe220a839 -> 14819496 / 2^24 */
     nnc_rt_rng_seed(&a, 0);
@@ -721,18 +728,18 @@ START_TEST(test_rng_distributions)
     const long n = 100000;
     double su = 0, sn = 0, sn2 = 0;
     float lo = 1, hi = 0;
-    long i;
+    long i, bad = 0;
     nnc_rt_rng_seed(&r, 7);
     for (i = 0; i < n; i++) {
         float u = nnc_rt_rng_uniform(&r), z = nnc_rt_rng_normal(&r);
-        ck_assert(u >= 0.0f && u < 1.0f);
-        ck_assert(isfinite(z));
+        bad += !(u >= 0.0f && u < 1.0f) || !isfinite(z);
         lo = u < lo ? u : lo;
         hi = u > hi ? u : hi;
         su += u;
         sn += z;
         sn2 += (double)z * z;
     }
+    ck_assert_int_eq(bad, 0);
     ck_near(su / n, 0.5, 0.005, 0);
     ck_assert(lo < 0.001f && hi > 0.999f);
     ck_near(sn / n, 0.0, 0.01, 0);
@@ -745,19 +752,23 @@ START_TEST(test_shuffle)
     enum { N = 1000 };
     int32_t a[N], b[N], c[N];
     char seen[N];
-    int i, moved = 0, differ = 0;
+    int i, moved = 0, differ = 0, bad = 0, same = 0;
     nnc_rt_shuffle(a, N, 3);
     nnc_rt_shuffle(b, N, 3);
     nnc_rt_shuffle(c, N, 4);
     memset(seen, 0, sizeof seen);
     for (i = 0; i < N; i++) {
-        ck_assert(a[i] >= 0 && a[i] < N);
-        ck_assert(!seen[a[i]]);
+        if (a[i] < 0 || a[i] >= N || seen[a[i]]) { /* out of range or repeated */
+            bad++;
+            continue;
+        }
         seen[a[i]] = 1;
-        ck_assert_int_eq(a[i], b[i]);
+        same += a[i] == b[i];
         moved += a[i] != i;
         differ += a[i] != c[i];
     }
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(same, N);
     ck_assert_int_ge(moved, 950);
     ck_assert_int_ge(differ, 950);
     nnc_rt_shuffle(a, 1, 3);
