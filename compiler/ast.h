@@ -90,7 +90,8 @@ typedef struct Program {
 /* Parse `src` (the text of `filename`).  Syntax errors are reported through
  * diag (several per run: the parser resynchronises at the end of a line or
  * block).  Returns a Program even when there were errors (possibly with
- * fewer statements); NULL only when memory runs out. */
+ * fewer statements); NULL only when memory runs out.
+ * It starts the diag run for this file: diag_init(filename, src). */
 Program *ast_parse(const char *filename, const char *src);
 void ast_free(Program *p);
 

@@ -20,7 +20,7 @@ typedef struct Loc {
 
 /* Start a run: name and full text of the source (text may be NULL). */
 void diag_init(const char *filename, const char *src);
-/* Where messages go (default stderr); tests pass a memstream. */
+/* Where messages go (default stderr, NULL restores it); tests pass a memstream. */
 void diag_set_output(FILE *out);
 void diag_error(Loc loc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -32,7 +32,7 @@ const char *diag_filename(void);
 /* The candidate closest to `word` by edit distance, or NULL when nothing is
  * close enough to be a plausible typo (distance > max(1, len/3)). */
 const char *diag_suggest(const char *word, const char *const *candidates, int n);
-/* ", did you mean 'x'?" / "" — convenience for messages */
+/* "; did you mean 'x'?" / "" — convenience for messages (a static buffer) */
 const char *diag_did_you_mean(const char *word, const char *const *candidates, int n);
 
 #endif

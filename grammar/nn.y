@@ -15,9 +15,11 @@
  *    NO_RBRACE token, which the grammar takes in place of '}' and reports
  *    (parse_unclosed) - a token, not a lookahead-driven reduction, so it
  *    cannot fire by default in the middle of error recovery.
- *  - parse.error custom: bison's "unexpected X, expecting Y or Z" assembled
- *    by us (see yyreport_syntax_error), so token names read as words ("a
- *    name", "end of line") and the expected list is never cut short.
+ *  - parse.error custom (bison >= 3.6; `detailed`'s machinery, message
+ *    assembled by us in yyreport_syntax_error) rather than rewriting the
+ *    verbose string: token names read as words ("a name", "end of line")
+ *    and the expected list is not cut at four.  parse.lac full makes that
+ *    list exact (LALR default reductions would drop e.g. ',' from it).
  */
 %define api.pure full
 %locations
@@ -146,6 +148,7 @@ static void parse_unclosed(ParseState *ps);
 %token <str> IDENT NUMBER
 %token <str> INVALID "invalid character"
 %token NL NO_RBRACE
+%token ';'              /* only inside brackets, where it is always an error */
 %token KW_MODEL "model" KW_TRAIN "train" KW_INPUT "input" KW_OUTPUT "output"
 
 %type <str> name

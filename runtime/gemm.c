@@ -13,17 +13,26 @@
  * tiles are zero-padded so the kernels never branch on size.
  *
  * No global mutable state and no malloc: the packing buffers live on the
- * stack, bounded at 61 KiB in all (a 60 KiB buffer holding one B sliver of
- * at most 256 x 32 floats, the A block filling the rest, plus a 1 KiB edge
- * tile).  That also matches the cache hierarchy: the B sliver stays in L1
- * while the A slivers stream from L1/L2.
+ * stack, under 64 KiB of stack in all (one 58 KiB buffer holding a B sliver
+ * of at most 256 x 32 floats with the A block filling the rest, plus a
+ * 1 KiB edge tile).  That also matches the cache hierarchy: the B sliver
+ * stays in L1 while the A slivers stream from L1/L2.  When all of a small M
+ * fits beside the B sliver at a reduced depth, K is cut finer rather than
+ * M, so B — the operand re-packed for every M block — is packed once.
  *
- * Micro-kernels, chosen at compile time (all are exported under their own
- * names so tests can check each against the reference on any machine that
- * can run it):
+ * Fewer than SMALL_M rows (inference on one sample) skip packing
+ * altogether: see gemm_small_m.
+ *
+ * Micro-kernels, the best chosen at compile time; each is also exported as
+ * a whole GEMM under its own name and listed by nnc_rt_gemm_f32_variants(),
+ * so tests check every one the library contains against the reference:
  *   nnc_rt_f32_gemm_6x16__c       portable C written for auto-vectorisation
+ *                                 (gcc -O3 -march=native turns it into 6
+ *                                 zmm or 12 ymm accumulators)
  *   nnc_rt_f32_gemm_6x16__avx2    AVX2 + FMA intrinsics
  *   nnc_rt_f32_gemm_8x32__avx512  AVX-512F intrinsics
+ * All of them accumulate each C element in float over p in order, one
+ * K block at a time, so results are deterministic for a given build.
  */
 #include <math.h>
 #include <string.h>
@@ -42,7 +51,8 @@
 #endif
 
 #define KC_MAX 256                  /* depth of one packed block */
-#define BUF_FLOATS (15 * 1024)      /* 60 KiB: B sliver (kc, nr) + A block (mc, kc) */
+#define KC_MIN 64                   /* ... and the least we cut it to */
+#define BUF_FLOATS (14 * 1024 + 512) /* 58 KiB: B sliver (kc, nr) + A block (mc, kc) */
 #define NR_MAX 32
 #define MR_MAX 8
 #define BUF_ALIGN 16                /* floats: 64-byte alignment */
@@ -425,7 +435,7 @@ static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, long lda, const float *B, long ldb,
                          float beta, float *C, long ldc)
 {
-    float acc[64], arow[SMALL_M][KC_MAX];
+    float acc[64];
     long as = ta ? lda : 1, i, j, p;  /* a(i, p) = A[i * ai + p * as] */
     long ai = ta ? 1 : lda;
     int l;
@@ -454,15 +464,14 @@ static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
                 C[i * ldc + j] += alpha * small_dot(K, A + i * lda, B + j * ldb);
         return;
     }
-    for (p = 0; p < K; p += KC_MAX) { /* A's columns copied to contiguous pieces */
-        int kc = K - p < KC_MAX ? (int)(K - p) : KC_MAX;
-        for (i = 0; i < M; i++)
-            for (l = 0; l < kc; l++)
-                arow[i][l] = A[i * ai + (p + l) * as];
-        for (j = 0; j < N; j++)
-            for (i = 0; i < M; i++)
-                C[i * ldc + j] += alpha * small_dot(kc, arow[i], B + j * ldb + p);
-    }
+    /* ta and tb with a tiny M: rare; a plain strided loop */
+    for (j = 0; j < N; j++)
+        for (i = 0; i < M; i++) {
+            float s = 0.0f;
+            for (p = 0; p < K; p++)
+                s = MADD(A[p * lda + i], B[j * ldb + p], s);
+            C[i * ldc + j] += alpha * s;
+        }
 }
 
 /* ---- the blocked driver ----------------------------------------------------- */
@@ -509,6 +518,16 @@ static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr,
      * that fit the A buffer, rounded up to whole slivers */
     kblocks = cdiv(K, KC_MAX);
     kc_blk = cdiv(K, kblocks);
+    /* when all of M would fit beside the B sliver at a smaller depth, cut K
+     * finer instead of M: B (the operand re-packed per M block) is then
+     * packed only once */
+    {
+        long kc_fit = (BUF_FLOATS - 2 * BUF_ALIGN) / (nr + cdiv(M, mr) * mr);
+        if (kc_fit >= KC_MIN && kc_blk > kc_fit) {
+            kblocks = cdiv(K, kc_fit);
+            kc_blk = cdiv(K, kblocks);
+        }
+    }
     abuf = bbuf + cdiv(kc_blk * nr, BUF_ALIGN) * BUF_ALIGN;
     mc_max = (BUF_FLOATS - (abuf - bbuf)) / kc_blk / mr * mr;
     mblocks = cdiv(M, mc_max);

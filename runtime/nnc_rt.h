@@ -110,7 +110,8 @@ float nnc_rt_loss_forward(int kind, const float *pred, const void *target, int n
 void  nnc_rt_loss_backward(int kind, float *dpred, const float *pred, const void *target,
                            int n, int m);
 
-/* ---- regularisers: g += l1*sign(w) + 2*l2*w; returns l1*sum|w| + l2*sum w^2 */
+/* ---- regularisers: g += l1*sign(w) + 2*l2*w; returns l1*sum|w| + l2*sum w^2
+ * (g may be NULL to compute only the penalty) */
 float nnc_rt_regularize(float *g, const float *w, long size, float l1, float l2);
 
 /* ---- optimizers (Keras 3 update rules), one flat pass over `size` ------- */
@@ -140,6 +141,7 @@ void nnc_rt_metrics_accumulate(long *counts, double *err, const float *pred,
 typedef struct nnc_rt_metrics {
     float loss, accuracy, precision, recall, f1, mae, mse;
 } nnc_rt_metrics;
+/* finish sets out->loss to 0: the caller stores its mean loss afterwards */
 void nnc_rt_metrics_finish(nnc_rt_metrics *out, const long *counts, const double *err,
                            long samples, int m);
 

@@ -54,24 +54,88 @@ void nnc_rt_sgd_update(float *w, const float *g, float *vel, long size,
         }
 }
 
+/* ---- vector helpers ----------------------------------------------------------
+ * rmsprop and adam need sqrt and a division per element; with errno
+ * semantics (C's default) compilers will not vectorise sqrtf, so those two
+ * loops are written once against this tiny vector layer, chosen by the
+ * target's macros.  The scalar tail performs the same IEEE operations in
+ * the same order, one per statement (so no compiler contracts them into a
+ * fused multiply-add), and sqrt and division are correctly rounded in both,
+ * so every element gets the same bits whichever path computes it. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define VW 16
+typedef __m512 vf;
+#define V_LD(p) _mm512_loadu_ps(p)
+#define V_ST(p, x) _mm512_storeu_ps(p, x)
+#define V_SET(x) _mm512_set1_ps(x)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_DIV(a, b) _mm512_div_ps(a, b)
+#define V_SQRT(a) _mm512_sqrt_ps(a)
+#elif defined(__AVX__)
+#include <immintrin.h>
+#define VW 8
+typedef __m256 vf;
+#define V_LD(p) _mm256_loadu_ps(p)
+#define V_ST(p, x) _mm256_storeu_ps(p, x)
+#define V_SET(x) _mm256_set1_ps(x)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_DIV(a, b) _mm256_div_ps(a, b)
+#define V_SQRT(a) _mm256_sqrt_ps(a)
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#define VW 4
+typedef __m128 vf;
+#define V_LD(p) _mm_loadu_ps(p)
+#define V_ST(p, x) _mm_storeu_ps(p, x)
+#define V_SET(x) _mm_set1_ps(x)
+#define V_ADD(a, b) _mm_add_ps(a, b)
+#define V_SUB(a, b) _mm_sub_ps(a, b)
+#define V_MUL(a, b) _mm_mul_ps(a, b)
+#define V_DIV(a, b) _mm_div_ps(a, b)
+#define V_SQRT(a) _mm_sqrt_ps(a)
+#endif
+
 /* ms = rho ms + (1 - rho) g^2 ; inc = lr g / sqrt(ms + eps)
  * momentum == 0: w -= inc ; else mom = momentum mom + inc ; w -= mom */
 void nnc_rt_rmsprop_update(float *w, const float *g, float *ms, float *mom, long size,
                            float lr, float rho, float momentum, float eps)
 {
-    long i;
+    long i = 0;
     float one_minus_rho = 1.0f - rho;
-    for (i = 0; i < size; i++) {
-        float s = rho * ms[i] + one_minus_rho * g[i] * g[i];
-        float inc = lr * g[i] / sqrtf(s + eps);
-        ms[i] = s;
-        if (momentum != 0.0f && mom) {
-            float m = momentum * mom[i] + inc;
-            mom[i] = m;
-            w[i] -= m;
-        } else {
-            w[i] -= inc;
+    int use_mom = momentum != 0.0f && mom;
+#ifdef VW
+    vf vrho = V_SET(rho), vomr = V_SET(one_minus_rho), vlr = V_SET(lr);
+    vf veps = V_SET(eps), vmom = V_SET(momentum);
+    for (; i + VW <= size; i += VW) {
+        vf gi = V_LD(g + i);
+        vf s = V_ADD(V_MUL(vrho, V_LD(ms + i)), V_MUL(V_MUL(vomr, gi), gi));
+        vf inc = V_DIV(V_MUL(vlr, gi), V_SQRT(V_ADD(s, veps)));
+        V_ST(ms + i, s);
+        if (use_mom) {
+            inc = V_ADD(V_MUL(vmom, V_LD(mom + i)), inc);
+            V_ST(mom + i, inc);
         }
+        V_ST(w + i, V_SUB(V_LD(w + i), inc));
+    }
+#endif
+    for (; i < size; i++) {
+        float a = rho * ms[i];
+        float b = one_minus_rho * g[i] * g[i];
+        float s = a + b;
+        float num = lr * g[i];
+        float inc = num / sqrtf(s + eps);
+        ms[i] = s;
+        if (use_mom) {
+            float c = momentum * mom[i];
+            inc = c + inc;
+            mom[i] = inc;
+        }
+        w[i] -= inc;
     }
 }
 
@@ -81,20 +145,39 @@ void nnc_rt_rmsprop_update(float *w, const float *g, float *ms, float *mom, long
 void nnc_rt_adam_update(float *w, const float *g, float *m, float *v, long size, long step,
                         float lr, float beta1, float beta2, float eps, float weight_decay)
 {
-    long i;
+    long i = 0;
     double t = step < 1 ? 1.0 : (double)step;
     float alpha = (float)(lr * sqrt(1.0 - pow(beta2, t)) / (1.0 - pow(beta1, t)));
     float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
     if (weight_decay != 0.0f) {
         float decay = lr * weight_decay;
-        for (i = 0; i < size; i++)
-            w[i] -= decay * w[i];
+        long j;
+        for (j = 0; j < size; j++)
+            w[j] -= decay * w[j];
     }
-    for (i = 0; i < size; i++) {
-        float mi = m[i] + one_minus_b1 * (g[i] - m[i]);
-        float vi = v[i] + one_minus_b2 * (g[i] * g[i] - v[i]);
+#ifdef VW
+    {
+        vf vb1 = V_SET(one_minus_b1), vb2 = V_SET(one_minus_b2);
+        vf valpha = V_SET(alpha), veps = V_SET(eps);
+        for (; i + VW <= size; i += VW) {
+            vf gi = V_LD(g + i), mi = V_LD(m + i), vi = V_LD(v + i);
+            mi = V_ADD(mi, V_MUL(vb1, V_SUB(gi, mi)));
+            vi = V_ADD(vi, V_MUL(vb2, V_SUB(V_MUL(gi, gi), vi)));
+            V_ST(m + i, mi);
+            V_ST(v + i, vi);
+            V_ST(w + i, V_SUB(V_LD(w + i), V_DIV(V_MUL(valpha, mi), V_ADD(V_SQRT(vi), veps))));
+        }
+    }
+#endif
+    for (; i < size; i++) {
+        float dm = one_minus_b1 * (g[i] - m[i]);
+        float g2 = g[i] * g[i];
+        float dv = one_minus_b2 * (g2 - v[i]);
+        float mi = m[i] + dm, vi = v[i] + dv;
+        float num = alpha * mi;
+        float den = sqrtf(vi) + eps;
         m[i] = mi;
         v[i] = vi;
-        w[i] -= alpha * mi / (sqrtf(vi) + eps);
+        w[i] -= num / den;
     }
 }
