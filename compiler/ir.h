@@ -170,6 +170,7 @@ Graph *lower_program(const struct Program *p, const char *model_name);
 /* ---- passes/ (each ir -> ir, in its own file) --------------------------------- */
 int  shape_infer(Graph *g);          /* passes/shape.c: every live node     */
 int  shape_node(Graph *g, int node);
+int  shape_check_size(Graph *g, int node, int value);   /* 1 GiB per tensor */
 void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
 void fuse_dense_act(Graph *g);       /* passes/fuse_dense.c                  */
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */

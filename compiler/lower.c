@@ -209,7 +209,12 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
     g->nodes[node].attr = attr;
     snprintf(g->nodes[node].layer, IR_NAME, "%s", name);
     if (shape_node(g, node)) return -1;
-    if (op_table[op].params) op_table[op].params(g, node);
+    if (op_table[op].params) {
+        int first = g->nodes[node].nin;
+        op_table[op].params(g, node);
+        for (int j = first; j < g->nodes[node].nin; j++)
+            if (shape_check_size(g, node, g->nodes[node].in[j])) return -1;
+    }
     return g->nodes[node].out[0];
 }
 
@@ -231,8 +236,11 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
         if (v < 0) return -1;
         in[nin++] = v;
     }
+    /* after a failed statement the implicit input is poisoned: still check
+     * this call's arguments, but do not report its missing input */
+    int poisoned = nin == 0 && implicit == POISONED && def->ninputs == 1;
     if (nin == 0 && implicit >= 0 && def->ninputs == 1) in[nin++] = implicit;
-    if (nin != def->ninputs) {
+    if (nin != def->ninputs && !poisoned) {
         if (nin == 0 && implicit < 0)
             diag_error(e->loc, "'%s' has no input: name it as the first argument, "
                        "or put an 'input' line before it", def->name);
@@ -290,7 +298,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
             attr_default(&def->attrs[k], &attr);
         }
     }
-    if (errors) return -1;
+    if (errors || poisoned) return -1;
 
     /* an activation argument becomes its own node; fuse_dense_act may merge it */
     int act = attr.act;
@@ -337,6 +345,12 @@ static int lower_input(Lower *L, const Stmt *s) {
     }
     int v = ir_value(g, s->name, ROLE_INPUT, 1, s->type.rank, s->type.dims);
     g->values[v].loc = s->loc;
+    long floats = ir_size(&g->values[v]);
+    if (floats > (1L << 28) / 32) {
+        diag_error(s->type.loc, "input '%s' has %ld values per sample; the limit is %ld", s->name,
+                   floats, (1L << 28) / 32);
+        return -1;
+    }
     g->input = v;
     return env_bind(L, s->name, s->name_loc, v) ? -1 : v;
 }
@@ -370,8 +384,8 @@ static int lower_model(Lower *L, const Block *b) {
             diag_error(s->name_loc, "'%s' is a train setting; it belongs in a 'train' block", s->name);
             break;
         }
-        if (v < 0) { errors++; continue; }
-        prev = v;
+        if (v < 0) errors++;
+        prev = v < 0 ? POISONED : v;
     }
     if (!errors && g->input < 0) {
         diag_error(b->name_loc, "model '%s' has no input; add a line like 'input x: f32[28, 28]'", b->name);
@@ -581,6 +595,16 @@ Graph *lower_program(const Program *p, const char *model_name) {
     int ntrains = count_blocks(p, BLOCK_TRAIN, trains, 64);
     Loc none = { 0, 0, 0, 0 };
     int errors = 0;
+    /* names are unique per kind */
+    for (const Block *b = p->blocks; b; b = b->next)
+        for (const Block *c = p->blocks; c != b; c = c->next)
+            if (c->kind == b->kind && !strcmp(c->name, b->name)) {
+                diag_error(b->name_loc, "%s '%s' is defined twice", b->kind == BLOCK_MODEL ?
+                           "model" : "train block for", b->name);
+                diag_note(c->name_loc, "the first is here");
+                errors++;
+                break;
+            }
     /* every train block must name a model of this file */
     for (const Block *b = p->blocks; b; b = b->next)
         if (b->kind == BLOCK_TRAIN && !find_block(p, BLOCK_MODEL, b->name)) {

@@ -286,6 +286,23 @@ START_TEST(diag_loss_shape_and_train_name) {
 }
 END_TEST
 
+START_TEST(diag_no_cascade_and_limits) {
+    /* the bad input poisons what follows it: no "has no input" errors, but
+     * the later line's own mistake is still reported */
+    expect_error("model m {\n  input x: f32[100000, 100000]\n  flatten\n  dense(10, relux)\n}\n",
+                 "bad.nn:2:12: error: input 'x' has 10000000000 values per sample; the limit is 8388608\n"
+                 "  input x: f32[100000, 100000]\n           ^~~~~~~~~~~~~~~~~~~\n"
+                 "bad.nn:4:13: error: unknown activation 'relux'; did you mean 'relu'?\n"
+                 "  dense(10, relux)\n            ^~~~~\n");
+    expect_error("model m {\n  input x: f32[1000, 1000]\n  flatten\n  dense(1000)\n}\n",
+                 "bad.nn:4:3: error: 'dense.kernel' with shape (1000000, 1000) is too large: "
+                 "more than 268435456 floats (1 GiB)\n  dense(1000)\n  ^~~~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[4]\n  dense(2)\n}\nmodel m {\n  input x: f32[3]\n  dense(1)\n}\n",
+                 "bad.nn:5:7: error: model 'm' is defined twice\nmodel m {\n      ^\n"
+                 "bad.nn:1:7: note: the first is here\nmodel m {\n      ^\n");
+}
+END_TEST
+
 START_TEST(usage_errors) {
     char out[4096];
     ck_assert_int_eq(run("bin/nnc", out, sizeof out), 2);
@@ -336,6 +353,7 @@ static Suite *suite(void) {
     tcase_add_test(d, diag_several);
     tcase_add_test(d, diag_train_block);
     tcase_add_test(d, diag_loss_shape_and_train_name);
+    tcase_add_test(d, diag_no_cascade_and_limits);
     tcase_add_test(d, usage_errors);
     suite_add_tcase(s, d);
     return s;

@@ -3,8 +3,28 @@
  * their own errors at the node's source location. */
 #include "ir.h"
 
+/* The generated state struct must stay addressable on 32-bit targets:
+ * no single tensor (times the batch) may exceed 2^28 floats (1 GiB). */
+#define MAX_FLOATS (1L << 28)
+
+int shape_check_size(Graph *g, int node, int value) {
+    const Value *v = &g->values[value];
+    long floats = ir_size(v) * (v->batched ? g->train.batch : 1);
+    for (int i = 0; i < v->rank; i++)
+        if (v->dims[i] <= 0 || v->dims[i] > MAX_FLOATS) floats = MAX_FLOATS + 1;
+    if (floats <= MAX_FLOATS) return 0;
+    char buf[96];
+    diag_error(g->nodes[node].loc, "'%s' %s %s is too large: more than %ld floats (1 GiB)",
+               v->name, v->role == ROLE_PARAM ? "with shape" : "with output shape",
+               ir_shape_str(v, buf, sizeof buf), MAX_FLOATS);
+    return -1;
+}
+
 int shape_node(Graph *g, int node) {
-    return op_table[g->nodes[node].op].shape(g, node);
+    if (op_table[g->nodes[node].op].shape(g, node)) return -1;
+    for (int j = 0; j < g->nodes[node].nout; j++)
+        if (shape_check_size(g, node, g->nodes[node].out[j])) return -1;
+    return 0;
 }
 
 int shape_infer(Graph *g) {
