@@ -86,11 +86,6 @@ static void print_nodes(EmitCtx *e, int training, int phase_lo, int phase_hi) {
     }
 }
 
-static const char *opt_name(int opt) {
-    static const char *const names[] = { "sgd", "rmsprop", "adam", "adamw" };
-    return names[opt];
-}
-
 /* a fingerprint of everything a saved buffer's layout depends on */
 static uint32_t fingerprint(const Graph *g) {
     char desc[4096];
@@ -124,7 +119,7 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         fprintf(h, " *   gradients %ld bytes, optimizer state %ld bytes\n", p->param_floats * 4,
                 p->opt_slots * p->param_floats * 4);
         fprintf(h, " *   train: loss %s, optimizer %s(lr=%g), batch %d, epochs %d\n",
-                loss_name(t->loss), opt_name(t->opt), t->lr, t->batch, t->epochs);
+                loss_name(t->loss), opt_names[t->opt], t->lr, t->batch, t->epochs);
     }
     fprintf(h, " *   state: sizeof(%s_t) bytes, all of it in one struct; no malloc anywhere.\n", P);
     fprintf(h, " *\n * n, the batch, is the one run-time extent: train_batch takes 1..%s_BATCH\n"
@@ -139,7 +134,7 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? 1L : ir_size(out));
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
     fprintf(h, "#define %s_PARAM_COUNT %ld\n", U, p->param_floats);
-    fprintf(h, "#define %s_SAVE_BYTES %ld\n", U, 20 + 4 * p->param_floats);
+    fprintf(h, "#define %s_SAVE_BYTES %ld\n", U, (long)NNC_RT_PARAMS_BYTES(p->param_floats));
     fprintf(h, "#define %s_ARENA_BYTES %ld\n\n", U, p->arena_floats * 4);
     fprintf(h, "typedef %s %s_label_t;\n\n", sparse ? "int32_t" : "float", P);
     fprintf(h, "typedef struct %s {\n", P);
@@ -147,7 +142,7 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     if (t->present) {
         fprintf(h, "    float grads[%ld];\n", p->param_floats ? p->param_floats : 1);
         if (p->opt_slots) fprintf(h, "    float opt[%ld][%ld];   /* %s state */\n", p->opt_slots,
-                                  p->param_floats ? p->param_floats : 1, opt_name(t->opt));
+                                  p->param_floats ? p->param_floats : 1, opt_names[t->opt]);
         fprintf(h, "    long step;\n");
     }
     fprintf(h, "    float arena[%ld];\n", p->arena_floats);
@@ -161,8 +156,8 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, "enum {\n    %s_OK = 0,\n    %s_ERR_NAN = -1,        /* the loss became NaN or infinite */\n"
                "    %s_ERR_STOPPED = -2,    /* the progress callback asked to stop */\n"
                "    %s_ERR_ARG = -3,        /* a count out of range */\n"
-               "    %s_ERR_FORMAT = -4,     /* not a parameter buffer, or a damaged one */\n"
-               "    %s_ERR_OTHER_MODEL = -5 /* a parameter buffer of another model */\n};\n\n",
+               "    %s_ERR_FORMAT = NNC_RT_ERR_FORMAT,         /* not a parameter buffer, or damaged */\n"
+               "    %s_ERR_OTHER_MODEL = NNC_RT_ERR_OTHER_MODEL /* another model's parameters */\n};\n\n",
             U, U, U, U, U, U);
     fprintf(h, "/* parameters from `seed` (Keras initialisers), optimizer state zeroed */\n");
     fprintf(h, "void %s_init(%s_t *m, uint64_t seed);\n", P, P);
@@ -301,27 +296,12 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
                "            if (size) *size = params_[i].size;\n"
                "            return m->params + params_[i].offset;\n        }\n    return NULL;\n}\n\n");
 
-    /* save format: "NNCP", format version, model fingerprint, count, floats, crc32 */
-    fprintf(c, "#define FORMAT_VERSION 1u\n#define FINGERPRINT 0x%08xu\n\n", fingerprint(g));
-    fprintf(c, "size_t %s_save(const %s_t *m, void *buf, size_t cap) {\n", P, P);
-    fprintf(c, "    unsigned char *p = (unsigned char *)buf;\n    long i;\n"
-               "    if (!buf || cap < (size_t)%s_SAVE_BYTES) return 0;\n"
-               "    memcpy(p, \"NNCP\", 4);\n    nnc_rt_put_u32(p + 4, FORMAT_VERSION);\n"
-               "    nnc_rt_put_u32(p + 8, FINGERPRINT);\n    nnc_rt_put_u32(p + 12, (uint32_t)PARAM_COUNT);\n"
-               "    for (i = 0; i < PARAM_COUNT; i++) nnc_rt_put_f32(p + 16 + 4 * i, m->params[i]);\n"
-               "    nnc_rt_put_u32(p + 16 + 4 * PARAM_COUNT, nnc_rt_crc32(p, 16 + 4 * PARAM_COUNT));\n"
-               "    return (size_t)%s_SAVE_BYTES;\n}\n\n", U, U);
-    fprintf(c, "int %s_load(%s_t *m, const void *buf, size_t len) {\n", P, P);
-    fprintf(c, "    const unsigned char *p = (const unsigned char *)buf;\n    long i;\n"
-               "    if (!buf || len < 20 || memcmp(p, \"NNCP\", 4) || nnc_rt_get_u32(p + 4) != FORMAT_VERSION)\n"
-               "        return %s_ERR_FORMAT;\n"
-               "    if (nnc_rt_get_u32(p + 8) != FINGERPRINT || nnc_rt_get_u32(p + 12) != (uint32_t)PARAM_COUNT)\n"
-               "        return %s_ERR_OTHER_MODEL;\n"
-               "    if (len != (size_t)%s_SAVE_BYTES ||\n"
-               "        nnc_rt_get_u32(p + 16 + 4 * PARAM_COUNT) != nnc_rt_crc32(p, 16 + 4 * PARAM_COUNT))\n"
-               "        return %s_ERR_FORMAT;\n"
-               "    for (i = 0; i < PARAM_COUNT; i++) m->params[i] = nnc_rt_get_f32(p + 16 + 4 * i);\n"
-               "    return %s_OK;\n}\n", U, U, U, U, U);
+    fprintf(c, "/* the fingerprint of this model's parameter layout, checked by load */\n"
+               "#define FINGERPRINT 0x%08xu\n\n", fingerprint(g));
+    fprintf(c, "size_t %s_save(const %s_t *m, void *buf, size_t cap) {\n"
+               "    return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);\n}\n\n", P, P);
+    fprintf(c, "int %s_load(%s_t *m, const void *buf, size_t len) {\n"
+               "    return nnc_rt_params_load(m->params, PARAM_COUNT, FINGERPRINT, buf, len);\n}\n", P, P);
 }
 
 int emit_c(const Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h) {

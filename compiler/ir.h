@@ -154,11 +154,12 @@ extern const OpDef op_table[];
 extern const int op_count;
 int op_find(const char *name);       /* -1 if unknown */
 int op_id(const char *name);         /* asserts it exists (compiler's own names) */
+/* names of the enumerations attributes use, indexed by the runtime's enums */
+extern const char *const act_names[], *const loss_names[], *const init_names[], *const opt_names[];
+extern const int act_count, loss_count, init_count;   /* loss: the user-visible ones */
+int name_index(const char *name, const char *const *names, int n);   /* -1 if absent */
 const char *act_name(int act);
-int act_find(const char *name);      /* -1 if unknown */
 const char *loss_name(int loss);
-int loss_find(const char *name);
-int init_find(const char *name);
 const char *init_name(int init);
 
 /* ---- lower.c: AST -> IR ----------------------------------------------------- */

@@ -73,13 +73,12 @@ static void unknown_name(Loc loc, const char *what, const char *name, const char
 
 /* ---- attribute values ----------------------------------------------------------- */
 
-static int bind_enum(const Expr *e, const char *what, const char *const *names, int n,
-                     int (*find)(const char *), int *out) {
+static int bind_enum(const Expr *e, const char *what, const char *const *names, int n, int *out) {
     if (e->kind != EX_IDENT) {
         diag_error(e->loc, "expected %s name here", what);
         return -1;
     }
-    int v = find(e->name);
+    int v = name_index(e->name, names, n);
     if (v < 0) {
         unknown_name(e->loc, what, e->name, names, n);
         return -1;
@@ -88,8 +87,6 @@ static int bind_enum(const Expr *e, const char *what, const char *const *names, 
     return 0;
 }
 
-static int act_by_name(const char *s) { return act_find(s); }
-static int init_by_name(const char *s) { return init_find(s); }
 
 static int number_arg(const Expr *e, const char *what, int integer, double *out) {
     if (e->kind != EX_NUMBER || (integer && !e->is_int)) {
@@ -97,6 +94,15 @@ static int number_arg(const Expr *e, const char *what, int integer, double *out)
         return -1;
     }
     *out = e->num;
+    return 0;
+}
+
+static int bool_arg(const Expr *e, const char *what, int *out) {
+    if (e->kind != EX_IDENT || (strcmp(e->name, "true") && strcmp(e->name, "false"))) {
+        diag_error(e->loc, "%s must be true or false", what);
+        return -1;
+    }
+    *out = !strcmp(e->name, "true");
     return 0;
 }
 
@@ -145,25 +151,12 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
         if (number_arg(e, d->name, 0, &num)) return -1;
         *(float *)field = (float)num;
         return 0;
-    case AT_BOOL: {
-        static const char *const bools[] = { "false", "true" };
-        if (e->kind != EX_IDENT || (strcmp(e->name, "true") && strcmp(e->name, "false"))) {
-            diag_error(e->loc, "%s must be true or false", d->name);
-            return -1;
-        }
-        (void)bools;
-        *(int *)field = !strcmp(e->name, "true");
-        return 0;
-    }
-    case AT_ACT: {
-        static const char *const names[] = { "linear", "relu", "sigmoid", "tanh", "softmax" };
-        return bind_enum(e, "activation", names, 5, act_by_name, (int *)field);
-    }
-    case AT_INIT: {
-        static const char *const names[] = { "zeros", "ones", "glorot_uniform", "glorot_normal",
-                                             "he_uniform", "he_normal" };
-        return bind_enum(e, "initializer", names, 6, init_by_name, (int *)field);
-    }
+    case AT_BOOL:
+        return bool_arg(e, d->name, (int *)field);
+    case AT_ACT:
+        return bind_enum(e, "activation", act_names, act_count, (int *)field);
+    case AT_INIT:
+        return bind_enum(e, "initializer", init_names, init_count, (int *)field);
     case AT_REG:
         return bind_reg(e, (float *)field);
     }
@@ -176,8 +169,8 @@ static void attr_default(const AttrDef *d, Attrs *a) {
     case AT_INT: *(int *)field = atoi(d->dflt); break;
     case AT_FLOAT: *(float *)field = (float)atof(d->dflt); break;
     case AT_BOOL: *(int *)field = !strcmp(d->dflt, "true"); break;
-    case AT_ACT: *(int *)field = act_find(d->dflt); break;
-    case AT_INIT: *(int *)field = init_find(d->dflt); break;
+    case AT_ACT: *(int *)field = name_index(d->dflt, act_names, act_count); break;
+    case AT_INIT: *(int *)field = name_index(d->dflt, init_names, init_count); break;
     case AT_REG: ((float *)field)[0] = ((float *)field)[1] = 0; break;
     }
 }
@@ -403,7 +396,6 @@ static int lower_model(Lower *L, const Block *b) {
 
 static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs" };
 static const char *const metric_names[] = { "accuracy", "precision", "recall", "f1", "mae", "mse" };
-static const char *const optimizers[] = { "sgd", "rmsprop", "adam", "adamw" };
 
 static void optimizer_defaults(TrainConfig *t, int opt) {
     t->opt = opt;
@@ -418,9 +410,9 @@ static int lower_optimizer(TrainConfig *t, const Expr *e) {
     int opt = -1;
     if (e->kind != EX_NUMBER)
         for (int i = 0; i < 4; i++)
-            if (!strcmp(e->name, optimizers[i])) opt = i;
+            if (!strcmp(e->name, opt_names[i])) opt = i;
     if (opt < 0) {
-        unknown_name(e->kind == EX_CALL ? e->name_loc : e->loc, "optimizer", expr_text(e), optimizers, 4);
+        unknown_name(e->kind == EX_CALL ? e->name_loc : e->loc, "optimizer", expr_text(e), opt_names, 4);
         return -1;
     }
     optimizer_defaults(t, opt);
@@ -445,18 +437,13 @@ static int lower_optimizer(TrainConfig *t, const Expr *e) {
             int nvalid = 0;
             for (int j = 0; j < 9; j++)
                 if (accepts[opt] >> j & 1) valid[nvalid++] = keys[j];
-            diag_error(a->name_loc, "%s has no setting '%s'%s", optimizers[opt], key,
+            diag_error(a->name_loc, "%s has no setting '%s'%s", opt_names[opt], key,
                        diag_did_you_mean(key, valid, nvalid));
             errors++;
             continue;
         }
         if (k == 3) {
-            if (a->value->kind != EX_IDENT || (strcmp(a->value->name, "true") && strcmp(a->value->name, "false"))) {
-                diag_error(a->value->loc, "nesterov must be true or false");
-                errors++;
-            } else {
-                t->nesterov = !strcmp(a->value->name, "true");
-            }
+            if (bool_arg(a->value, "nesterov", &t->nesterov)) errors++;
             continue;
         }
         double v;
@@ -518,13 +505,10 @@ static int lower_train(Graph *g, const Block *b) {
         }
         const Expr *v = s->values[0];
         switch (k) {
-        case 0: {
-            static const char *const names[] = { "mse", "mae", "binary_crossentropy",
-                "categorical_crossentropy", "sparse_categorical_crossentropy" };
-            if (bind_enum(v, "loss", names, 5, loss_find, &t->loss)) errors++;
+        case 0:
+            if (bind_enum(v, "loss", loss_names, loss_count, &t->loss)) errors++;
             loss_loc = v->loc;
             break;
-        }
         case 1:
             if (lower_optimizer(t, v)) errors++;
             break;

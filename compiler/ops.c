@@ -14,28 +14,30 @@
 
 /* ---- names of enumerations used in attributes --------------------------- */
 
-static const char *const acts[] = { "linear", "relu", "sigmoid", "tanh", "softmax" };
-static const char *const losses[] = {
+/* indexed by the runtime's enums (nnc_rt_act, nnc_rt_loss, nnc_rt_init) */
+const char *const act_names[] = { "linear", "relu", "sigmoid", "tanh", "softmax" };
+const int act_count = 5;
+const char *const loss_names[] = {
     "mse", "mae", "binary_crossentropy", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "binary_crossentropy_logits",
     "categorical_crossentropy_logits", "sparse_categorical_crossentropy_logits" };
-static const char *const inits[] = { "zeros", "ones", "glorot_uniform", "glorot_normal",
-                                     "he_uniform", "he_normal" };
+const int loss_count = NNC_RT_LOSS_SPARSE_CCE + 1;   /* the *_logits kinds come from fusion */
+const char *const init_names[] = { "zeros", "ones", "glorot_uniform", "glorot_normal",
+                                   "he_uniform", "he_normal" };
+const int init_count = 6;
+const char *const opt_names[] = { "sgd", "rmsprop", "adam", "adamw" };   /* by OptKind */
 
-static int find(const char *name, const char *const *names, int n) {
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+int name_index(const char *name, const char *const *names, int n) {
     for (int i = 0; i < n; i++)
         if (!strcmp(name, names[i])) return i;
     return -1;
 }
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-const char *act_name(int act) { return acts[act]; }
-int act_find(const char *name) { return find(name, acts, COUNT(acts)); }
-const char *loss_name(int loss) { return losses[loss]; }
-/* the *_logits kinds are produced by fusion, not written by users */
-int loss_find(const char *name) { return find(name, losses, NNC_RT_LOSS_SPARSE_CCE + 1); }
-const char *init_name(int init) { return inits[init]; }
-int init_find(const char *name) { return find(name, inits, COUNT(inits)); }
+const char *act_name(int act) { return act_names[act]; }
+const char *loss_name(int loss) { return loss_names[loss]; }
+const char *init_name(int init) { return init_names[init]; }
 
 /* ---- helpers for the rules ------------------------------------------------ */
 

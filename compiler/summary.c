@@ -6,7 +6,6 @@
 
 void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     FILE *out = out_file;
-    static const char *const opts[] = { "sgd", "rmsprop", "adam", "adamw" };
     char shape[96], label[128];
     long total_flops = 0;
     fprintf(out, "Model: \"%s\"\n", g->name);
@@ -44,7 +43,7 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     fprintf(out, "FLOPs per sample (forward): %ld\n", total_flops);
     if (g->train.present) {
         fprintf(out, "Gradients: %ld bytes; optimizer state (%s): %ld bytes\n", p->param_floats * 4,
-                opts[g->train.opt], p->opt_slots * p->param_floats * 4);
+                opt_names[g->train.opt], p->opt_slots * p->param_floats * 4);
         fprintf(out, "Arena: %ld bytes (training step %ld, inference %ld) at batch %d; "
                      "%ld bytes if every buffer had its own\n",
                 p->arena_floats * 4, p->train_arena * 4, p->infer_arena * 4, g->train.batch,

@@ -135,32 +135,13 @@ float *binary_classifier_param(binary_classifier_t *m, const char *name, long *s
     return NULL;
 }
 
-#define FORMAT_VERSION 1u
+/* the fingerprint of this model's parameter layout, checked by load */
 #define FINGERPRINT 0x2a83d23fu
 
 size_t binary_classifier_save(const binary_classifier_t *m, void *buf, size_t cap) {
-    unsigned char *p = (unsigned char *)buf;
-    long i;
-    if (!buf || cap < (size_t)BINARY_CLASSIFIER_SAVE_BYTES) return 0;
-    memcpy(p, "NNCP", 4);
-    nnc_rt_put_u32(p + 4, FORMAT_VERSION);
-    nnc_rt_put_u32(p + 8, FINGERPRINT);
-    nnc_rt_put_u32(p + 12, (uint32_t)PARAM_COUNT);
-    for (i = 0; i < PARAM_COUNT; i++) nnc_rt_put_f32(p + 16 + 4 * i, m->params[i]);
-    nnc_rt_put_u32(p + 16 + 4 * PARAM_COUNT, nnc_rt_crc32(p, 16 + 4 * PARAM_COUNT));
-    return (size_t)BINARY_CLASSIFIER_SAVE_BYTES;
+    return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);
 }
 
 int binary_classifier_load(binary_classifier_t *m, const void *buf, size_t len) {
-    const unsigned char *p = (const unsigned char *)buf;
-    long i;
-    if (!buf || len < 20 || memcmp(p, "NNCP", 4) || nnc_rt_get_u32(p + 4) != FORMAT_VERSION)
-        return BINARY_CLASSIFIER_ERR_FORMAT;
-    if (nnc_rt_get_u32(p + 8) != FINGERPRINT || nnc_rt_get_u32(p + 12) != (uint32_t)PARAM_COUNT)
-        return BINARY_CLASSIFIER_ERR_OTHER_MODEL;
-    if (len != (size_t)BINARY_CLASSIFIER_SAVE_BYTES ||
-        nnc_rt_get_u32(p + 16 + 4 * PARAM_COUNT) != nnc_rt_crc32(p, 16 + 4 * PARAM_COUNT))
-        return BINARY_CLASSIFIER_ERR_FORMAT;
-    for (i = 0; i < PARAM_COUNT; i++) m->params[i] = nnc_rt_get_f32(p + 16 + 4 * i);
-    return BINARY_CLASSIFIER_OK;
+    return nnc_rt_params_load(m->params, PARAM_COUNT, FINGERPRINT, buf, len);
 }

@@ -54,8 +54,8 @@ enum {
     FASHION_MLP_ERR_NAN = -1,        /* the loss became NaN or infinite */
     FASHION_MLP_ERR_STOPPED = -2,    /* the progress callback asked to stop */
     FASHION_MLP_ERR_ARG = -3,        /* a count out of range */
-    FASHION_MLP_ERR_FORMAT = -4,     /* not a parameter buffer, or a damaged one */
-    FASHION_MLP_ERR_OTHER_MODEL = -5 /* a parameter buffer of another model */
+    FASHION_MLP_ERR_FORMAT = NNC_RT_ERR_FORMAT,         /* not a parameter buffer, or damaged */
+    FASHION_MLP_ERR_OTHER_MODEL = NNC_RT_ERR_OTHER_MODEL /* another model's parameters */
 };
 
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */

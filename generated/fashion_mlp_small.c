@@ -143,32 +143,13 @@ float *fashion_mlp_small_param(fashion_mlp_small_t *m, const char *name, long *s
     return NULL;
 }
 
-#define FORMAT_VERSION 1u
+/* the fingerprint of this model's parameter layout, checked by load */
 #define FINGERPRINT 0x3789985au
 
 size_t fashion_mlp_small_save(const fashion_mlp_small_t *m, void *buf, size_t cap) {
-    unsigned char *p = (unsigned char *)buf;
-    long i;
-    if (!buf || cap < (size_t)FASHION_MLP_SMALL_SAVE_BYTES) return 0;
-    memcpy(p, "NNCP", 4);
-    nnc_rt_put_u32(p + 4, FORMAT_VERSION);
-    nnc_rt_put_u32(p + 8, FINGERPRINT);
-    nnc_rt_put_u32(p + 12, (uint32_t)PARAM_COUNT);
-    for (i = 0; i < PARAM_COUNT; i++) nnc_rt_put_f32(p + 16 + 4 * i, m->params[i]);
-    nnc_rt_put_u32(p + 16 + 4 * PARAM_COUNT, nnc_rt_crc32(p, 16 + 4 * PARAM_COUNT));
-    return (size_t)FASHION_MLP_SMALL_SAVE_BYTES;
+    return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);
 }
 
 int fashion_mlp_small_load(fashion_mlp_small_t *m, const void *buf, size_t len) {
-    const unsigned char *p = (const unsigned char *)buf;
-    long i;
-    if (!buf || len < 20 || memcmp(p, "NNCP", 4) || nnc_rt_get_u32(p + 4) != FORMAT_VERSION)
-        return FASHION_MLP_SMALL_ERR_FORMAT;
-    if (nnc_rt_get_u32(p + 8) != FINGERPRINT || nnc_rt_get_u32(p + 12) != (uint32_t)PARAM_COUNT)
-        return FASHION_MLP_SMALL_ERR_OTHER_MODEL;
-    if (len != (size_t)FASHION_MLP_SMALL_SAVE_BYTES ||
-        nnc_rt_get_u32(p + 16 + 4 * PARAM_COUNT) != nnc_rt_crc32(p, 16 + 4 * PARAM_COUNT))
-        return FASHION_MLP_SMALL_ERR_FORMAT;
-    for (i = 0; i < PARAM_COUNT; i++) m->params[i] = nnc_rt_get_f32(p + 16 + 4 * i);
-    return FASHION_MLP_SMALL_OK;
+    return nnc_rt_params_load(m->params, PARAM_COUNT, FINGERPRINT, buf, len);
 }

@@ -53,8 +53,8 @@ enum {
     LINEAR_REGRESSION_ERR_NAN = -1,        /* the loss became NaN or infinite */
     LINEAR_REGRESSION_ERR_STOPPED = -2,    /* the progress callback asked to stop */
     LINEAR_REGRESSION_ERR_ARG = -3,        /* a count out of range */
-    LINEAR_REGRESSION_ERR_FORMAT = -4,     /* not a parameter buffer, or a damaged one */
-    LINEAR_REGRESSION_ERR_OTHER_MODEL = -5 /* a parameter buffer of another model */
+    LINEAR_REGRESSION_ERR_FORMAT = NNC_RT_ERR_FORMAT,         /* not a parameter buffer, or damaged */
+    LINEAR_REGRESSION_ERR_OTHER_MODEL = NNC_RT_ERR_OTHER_MODEL /* another model's parameters */
 };
 
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */

@@ -54,8 +54,8 @@ enum {
     LOGISTIC_REGRESSION_ERR_NAN = -1,        /* the loss became NaN or infinite */
     LOGISTIC_REGRESSION_ERR_STOPPED = -2,    /* the progress callback asked to stop */
     LOGISTIC_REGRESSION_ERR_ARG = -3,        /* a count out of range */
-    LOGISTIC_REGRESSION_ERR_FORMAT = -4,     /* not a parameter buffer, or a damaged one */
-    LOGISTIC_REGRESSION_ERR_OTHER_MODEL = -5 /* a parameter buffer of another model */
+    LOGISTIC_REGRESSION_ERR_FORMAT = NNC_RT_ERR_FORMAT,         /* not a parameter buffer, or damaged */
+    LOGISTIC_REGRESSION_ERR_OTHER_MODEL = NNC_RT_ERR_OTHER_MODEL /* another model's parameters */
 };
 
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */

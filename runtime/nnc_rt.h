@@ -153,4 +153,17 @@ uint32_t nnc_rt_get_u32(const unsigned char *p);
 void     nnc_rt_put_f32(unsigned char *p, float v);
 float    nnc_rt_get_f32(const unsigned char *p);
 
+/* A parameter buffer: "NNCP", format version, the model's fingerprint, the
+ * float count, the floats, then a CRC-32 of everything before it; all
+ * little-endian.  load returns 0, NNC_RT_ERR_FORMAT (not a parameter buffer,
+ * or damaged) or NNC_RT_ERR_OTHER_MODEL (another model's parameters); on
+ * error `params` is untouched. */
+#define NNC_RT_PARAMS_FORMAT 1u
+#define NNC_RT_PARAMS_BYTES(count) (20 + 4 * (long)(count))
+enum { NNC_RT_ERR_FORMAT = -4, NNC_RT_ERR_OTHER_MODEL = -5 };
+size_t nnc_rt_params_save(void *buf, size_t cap, const float *params, long count,
+                          uint32_t fingerprint);   /* bytes written, 0 if cap is too small */
+int    nnc_rt_params_load(float *params, long count, uint32_t fingerprint,
+                          const void *buf, size_t len);
+
 #endif

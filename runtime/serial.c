@@ -97,3 +97,37 @@ float nnc_rt_get_f32(const unsigned char *p)
     memcpy(&v, &u, sizeof v);
     return v;
 }
+
+size_t nnc_rt_params_save(void *buf, size_t cap, const float *params, long count,
+                          uint32_t fingerprint)
+{
+    unsigned char *p = (unsigned char *)buf;
+    long i, body = 16 + 4 * count;
+    if (!buf || cap < (size_t)NNC_RT_PARAMS_BYTES(count))
+        return 0;
+    memcpy(p, "NNCP", 4);
+    nnc_rt_put_u32(p + 4, NNC_RT_PARAMS_FORMAT);
+    nnc_rt_put_u32(p + 8, fingerprint);
+    nnc_rt_put_u32(p + 12, (uint32_t)count);
+    for (i = 0; i < count; i++)
+        nnc_rt_put_f32(p + 16 + 4 * i, params[i]);
+    nnc_rt_put_u32(p + body, nnc_rt_crc32(p, (size_t)body));
+    return (size_t)NNC_RT_PARAMS_BYTES(count);
+}
+
+int nnc_rt_params_load(float *params, long count, uint32_t fingerprint,
+                       const void *buf, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    long i, body = 16 + 4 * count;
+    if (!buf || len < 20 || memcmp(p, "NNCP", 4) || nnc_rt_get_u32(p + 4) != NNC_RT_PARAMS_FORMAT)
+        return NNC_RT_ERR_FORMAT;
+    if (nnc_rt_get_u32(p + 8) != fingerprint || nnc_rt_get_u32(p + 12) != (uint32_t)count)
+        return NNC_RT_ERR_OTHER_MODEL;
+    if (len != (size_t)NNC_RT_PARAMS_BYTES(count) ||
+        nnc_rt_get_u32(p + body) != nnc_rt_crc32(p, (size_t)body))
+        return NNC_RT_ERR_FORMAT;
+    for (i = 0; i < count; i++)
+        params[i] = nnc_rt_get_f32(p + 16 + 4 * i);
+    return 0;
+}
