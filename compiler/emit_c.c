@@ -16,10 +16,13 @@
 struct EmitCtx {
     const Graph *g;
     const long *off;        /* arena offsets of the schedule being printed */
+    int training;           /* printing the training step (or inference)   */
     FILE *out;
-    char bufs[8][64];
+    char bufs[8][192];
     int next;
 };
+
+static char *buf(EmitCtx *e) { return e->bufs[e->next++ % 8]; }
 
 void emit_line(EmitCtx *e, const char *fmt, ...) {
     va_list ap;
@@ -36,36 +39,60 @@ const char *emit_ptr(EmitCtx *e, int value) {
     const Graph *g = e->g;
     int s = ir_storage(g, value);
     const Value *v = &g->values[s];
-    char *b = e->bufs[e->next++ % 8];
+    char *b = buf(e);
     switch (v->role) {
-    case ROLE_INPUT: snprintf(b, 64, "x"); break;
-    case ROLE_LABEL: snprintf(b, 64, "y"); break;
-    case ROLE_PARAM: snprintf(b, 64, "m->params + %ld", v->offset); break;
-    case ROLE_PARAM_GRAD: snprintf(b, 64, "m->grads + %ld", v->offset); break;
-    default: snprintf(b, 64, "m->arena + %ld", e->off[s]); break;
+    case ROLE_INPUT: snprintf(b, 192, "x"); break;
+    case ROLE_LABEL: snprintf(b, 192, "y"); break;
+    case ROLE_PARAM: snprintf(b, 192, "m->params + %ld", v->offset); break;
+    case ROLE_PARAM_GRAD: snprintf(b, 192, "m->grads + %ld", v->offset); break;
+    default: snprintf(b, 192, "m->arena + %ld", e->off[s]); break;
     }
     return b;
 }
 
 const char *emit_rows(EmitCtx *e, int value) {
     const Value *v = &e->g->values[value];
-    char *b = e->bufs[e->next++ % 8];
-    if (v->batched) snprintf(b, 64, "n");
-    else snprintf(b, 64, "%d", v->rank ? v->dims[0] : 1);
+    long outer = ir_size(v) / emit_cols(e->g, value);
+    char *b = buf(e);
+    if (!v->batched) snprintf(b, 192, "%ld", outer);
+    else if (outer == 1) snprintf(b, 192, "n");
+    else snprintf(b, 192, "n * %ld", outer);
     return b;
 }
 
 long emit_cols(const Graph *g, int value) {
     const Value *v = &g->values[value];
-    if (v->batched) return ir_size(v);
-    long c = 1;
-    for (int i = 1; i < v->rank; i++) c *= v->dims[i];
-    return c;
+    return v->rank ? v->dims[v->rank - 1] : 1;
+}
+
+const char *emit_count(EmitCtx *e, int value) {
+    const Value *v = &e->g->values[value];
+    char *b = buf(e);
+    if (v->batched) snprintf(b, 192, "(long)n * %ld", ir_size(v));
+    else snprintf(b, 192, "%ldL", ir_size(v));
+    return b;
+}
+
+int emit_training(EmitCtx *e) { return e->training; }
+
+const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c) {
+    char *b = buf(e);
+    snprintf(b, 192, "&(const nnc_rt_conv2d){ %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d }",
+             c->h, c->w, c->c, c->oh, c->ow, c->oc, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw,
+             c->pt, c->pl, c->groups);
+    return b;
+}
+
+const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p) {
+    char *b = buf(e);
+    snprintf(b, 192, "&(const nnc_rt_pool2d){ %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d }",
+             p->h, p->w, p->c, p->oh, p->ow, p->kh, p->kw, p->sh, p->sw, p->pt, p->pl);
+    return b;
 }
 
 const char *emit_float(EmitCtx *e, float v) {
-    char *b = e->bufs[e->next++ % 8];
-    snprintf(b, 64, "%.9g", v);
+    char *b = buf(e);
+    snprintf(b, 192, "%.9g", v);
     if (!strpbrk(b, ".en")) strcat(b, ".0");
     strcat(b, "f");
     return b;
@@ -116,8 +143,8 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, " *   arena: %ld bytes (training step %ld, inference %ld; %ld if every buffer had its own)\n",
             p->arena_floats * 4, p->train_arena * 4, p->infer_arena * 4, p->buffers_sum * 4);
     if (t->present) {
-        fprintf(h, " *   gradients %ld bytes, optimizer state %ld bytes\n", p->param_floats * 4,
-                p->opt_slots * p->param_floats * 4);
+        fprintf(h, " *   trainable %ld; gradients %ld bytes, optimizer state %ld bytes\n",
+                p->trainable_floats, p->trainable_floats * 4, p->opt_slots * p->trainable_floats * 4);
         fprintf(h, " *   train: loss %s, optimizer %s(lr=%g), batch %d, epochs %d\n",
                 loss_name(t->loss), opt_names[t->opt], t->lr, t->batch, t->epochs);
     }
@@ -134,16 +161,20 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? 1L : ir_size(out));
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
     fprintf(h, "#define %s_PARAM_COUNT %ld\n", U, p->param_floats);
+    fprintf(h, "#define %s_TRAINABLE_COUNT %ld   /* the first ones; the rest (moving statistics) are not trained */\n",
+            U, p->trainable_floats);
     fprintf(h, "#define %s_SAVE_BYTES %ld\n", U, (long)NNC_RT_PARAMS_BYTES(p->param_floats));
     fprintf(h, "#define %s_ARENA_BYTES %ld\n\n", U, p->arena_floats * 4);
     fprintf(h, "typedef %s %s_label_t;\n\n", sparse ? "int32_t" : "float", P);
     fprintf(h, "typedef struct %s {\n", P);
     fprintf(h, "    float params[%ld];\n", p->param_floats ? p->param_floats : 1);
     if (t->present) {
-        fprintf(h, "    float grads[%ld];\n", p->param_floats ? p->param_floats : 1);
-        if (p->opt_slots) fprintf(h, "    float opt[%ld][%ld];   /* %s state */\n", p->opt_slots,
-                                  p->param_floats ? p->param_floats : 1, opt_names[t->opt]);
+        long tf = p->trainable_floats ? p->trainable_floats : 1;
+        fprintf(h, "    float grads[%ld];\n", tf);
+        if (p->opt_slots) fprintf(h, "    float opt[%ld][%ld];   /* %s state */\n", p->opt_slots, tf,
+                                  opt_names[t->opt]);
         fprintf(h, "    long step;\n");
+        fprintf(h, "    nnc_rt_rng rng;        /* dropout masks */\n");
     }
     fprintf(h, "    float arena[%ld];\n", p->arena_floats);
     if (t->present) {
@@ -190,13 +221,14 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
 
 static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FILE *c,
                         const char *P, const char *U) {
-    EmitCtx e = { g, p->infer_off, c, { { 0 } }, 0 };
+    EmitCtx e = { g, p->infer_off, 0, c, { { 0 } }, 0 };
     const TrainConfig *t = &g->train;
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
     fprintf(c, "/* %s.c — generated by nnc %s from %s; do not edit.\n * command: %s\n"
                " * See %s for the model and the API. */\n", P, NNC_VERSION, o->source_name,
             o->command_line, o->header_name);
     fprintf(c, "#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", o->header_name);
+    fprintf(c, "#define TRAINABLE_COUNT %ldL\n", p->trainable_floats);
     fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE %ldL\n#define OUT_SIZE %ldL\n"
                "#define LABEL_SIZE %s_LABEL_SIZE\n#define BATCH %s_BATCH\n\n",
             p->param_floats, ir_size(&g->values[g->input]), ir_size(&g->values[g->output]), U, U);
@@ -217,7 +249,9 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(c, "void %s_init(%s_t *m, uint64_t seed) {\n", P, P);
     fprintf(c, "    nnc_rt_rng r;\n    int i;\n    memset(m, 0, sizeof *m);\n    nnc_rt_rng_seed(&r, seed);\n");
     fprintf(c, "    for (i = 0; i < NPARAMS; i++)\n        nnc_rt_init(params_[i].init, m->params + params_[i].offset, "
-               "params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);\n}\n\n");
+               "params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);\n");
+    if (t->present) fprintf(c, "    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */\n");
+    fprintf(c, "}\n\n");
 
     /* inference: the forward slice */
     long out_infer = p->infer_off[ir_storage(g, g->output)];
@@ -235,6 +269,7 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     if (t->present) {
         long out_train = p->train_off[ir_storage(g, g->output)];
         e.off = p->train_off;
+        e.training = 1;
         fprintf(c, "float %s_gradients(%s_t *m, const float *x, const %s_label_t *y, int n) {\n", P, P, P);
         fprintf(c, "    float loss;\n    if (n < 1 || n > BATCH) return -1.0f;\n");
         print_nodes(&e, 1, PH_FORWARD, PH_BACKWARD);

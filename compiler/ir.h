@@ -21,10 +21,11 @@
 
 #include <stdio.h>
 #include "diag.h"
+#include "nnc_rt.h"
 
 #define NNC_VERSION "0.1.0"
 #define IR_MAX_RANK 8
-#define IR_MAX_IO   4
+#define IR_MAX_IO   8
 #define IR_NAME     64
 
 typedef enum DType { DT_F32, DT_I32 } DType;
@@ -52,6 +53,7 @@ typedef struct Value {
     int alias_of;           /* value whose storage this one shares, or -1  */
     int requires_grad;      /* depends on a trainable parameter            */
     /* parameters */
+    int trainable;          /* 0: state the optimizer never touches (moving stats) */
     int init, fan_in, fan_out;
     float l1, l2;
     int grad;               /* ROLE_PARAM: its ROLE_PARAM_GRAD value, or -1 */
@@ -69,6 +71,17 @@ typedef struct Attrs {
     float kernel_l1, kernel_l2, bias_l1, bias_l2;
     int trans_a, trans_b;   /* matmul                                     */
     int loss;           /* nnc_rt_loss: loss, loss_grad                   */
+    /* convolution and pooling, as written */
+    int filters, kernel_size, strides, dilation, groups, padding, depth_multiplier;
+    int pool_size;
+    float rate;                 /* dropout                                */
+    float momentum, epsilon;    /* batch_norm                             */
+    int axis;                   /* concat                                 */
+    int dims[IR_MAX_RANK], ndims;   /* reshape (-1: inferred)             */
+    /* derived by the shape rules */
+    nnc_rt_conv2d conv;
+    nnc_rt_pool2d pool;
+    long offset, width, total;  /* concat: this operand's columns         */
 } Attrs;
 
 typedef struct Node {
@@ -122,7 +135,13 @@ void   ir_dump(const Graph *g, FILE *out);  /* one line per live node, for tests
  * One entry per op kind holds everything the compiler knows about it. */
 typedef struct EmitCtx EmitCtx;
 
-typedef enum AttrType { AT_INT, AT_FLOAT, AT_BOOL, AT_ACT, AT_INIT, AT_REG } AttrType;
+typedef enum AttrType {
+    AT_INT, AT_FLOAT, AT_BOOL, AT_ACT, AT_INIT, AT_REG,
+    AT_PADDING,     /* valid | same                                     */
+    AT_DIMS,        /* all remaining positional integers (reshape)      */
+    AT_AXIS,        /* any integer, negative counting from the end      */
+} AttrType;
+enum { PAD_VALID, PAD_SAME };
 typedef struct AttrDef {
     const char *name;
     AttrType type;
@@ -133,7 +152,8 @@ typedef struct AttrDef {
 typedef struct OpDef {
     const char *name;
     int layer;          /* usable as a layer in .nn files                 */
-    int ninputs;        /* tensor inputs a layer call takes               */
+    int ninputs;        /* tensor inputs a layer call takes; -1: two or more */
+    int epilogue;       /* can apply an activation to its output (fusion)  */
     int kind;           /* family parameter: act for activations          */
     const AttrDef *attrs; int nattrs;   /* .nn arguments after the inputs */
     int alias;          /* output shares input 0's storage (reshape)      */
@@ -173,11 +193,12 @@ int  shape_infer(Graph *g);          /* passes/shape.c: every live node     */
 int  shape_node(Graph *g, int node);
 int  shape_check_size(Graph *g, int node, int value);   /* 1 GiB per tensor */
 void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
-void fuse_dense_act(Graph *g);       /* passes/fuse_dense.c                  */
+void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues */
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
 
 typedef struct Plan {
-    long param_floats;          /* params block = grads block size          */
+    long param_floats;          /* params block: trainable ones first       */
+    long trainable_floats;      /* = grads block = each optimizer slot      */
     long opt_slots;             /* optimizer state blocks of param_floats   */
     long arena_floats;          /* max of the two schedules                 */
     long train_arena, infer_arena, buffers_sum;   /* floats */
@@ -197,9 +218,14 @@ int emit_c(const Graph *g, const Plan *plan, const EmitOptions *o, FILE *c, FILE
 /* helpers the op table's emit hooks use */
 void emit_line(EmitCtx *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *emit_ptr(EmitCtx *e, int value);   /* C expression for its storage */
-const char *emit_rows(EmitCtx *e, int value);  /* "n" or a constant           */
-long emit_cols(const Graph *g, int value);     /* elements per row            */
+/* the 2-D view kernels take: columns are the last axis, rows the rest */
+const char *emit_rows(EmitCtx *e, int value);  /* "n", "n * 784" or a constant */
+long emit_cols(const Graph *g, int value);     /* the last axis               */
+const char *emit_count(EmitCtx *e, int value); /* all elements: "(long)n * 784" */
 const char *emit_float(EmitCtx *e, float v);   /* a C float literal: "0.001f"  */
+int emit_training(EmitCtx *e);                 /* printing the training step?  */
+const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c);  /* a compound literal */
+const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p);
 const Graph *emit_graph(EmitCtx *e);
 
 /* ---- summary.c ---------------------------------------------------------------- */

@@ -159,6 +159,24 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
         return bind_enum(e, "initializer", init_names, init_count, (int *)field);
     case AT_REG:
         return bind_reg(e, (float *)field);
+    case AT_PADDING: {
+        static const char *const paddings[] = { "valid", "same" };
+        return bind_enum(e, "padding", paddings, 2, (int *)field);
+    }
+    case AT_AXIS:
+        if (number_arg(e, d->name, 1, &num)) return -1;
+        if (num < -IR_MAX_RANK || num > IR_MAX_RANK) { diag_error(e->loc, "axis %g is out of range", num); return -1; }
+        *(int *)field = (int)num;
+        return 0;
+    case AT_DIMS:   /* one dimension per positional argument: see lower_call */
+        if (number_arg(e, "a dimension", 1, &num)) return -1;
+        if (num != -1 && (num < 1 || num > 1e8)) {
+            diag_error(e->loc, "a dimension is a positive integer, or -1 to infer it");
+            return -1;
+        }
+        if (a->ndims == IR_MAX_RANK) { diag_error(e->loc, "at most %d dimensions", IR_MAX_RANK); return -1; }
+        a->dims[a->ndims++] = (int)num;
+        return 0;
     }
     return -1;
 }
@@ -172,6 +190,9 @@ static void attr_default(const AttrDef *d, Attrs *a) {
     case AT_ACT: *(int *)field = name_index(d->dflt, act_names, act_count); break;
     case AT_INIT: *(int *)field = name_index(d->dflt, init_names, init_count); break;
     case AT_REG: ((float *)field)[0] = ((float *)field)[1] = 0; break;
+    case AT_PADDING: *(int *)field = strcmp(d->dflt, "same") ? PAD_VALID : PAD_SAME; break;
+    case AT_AXIS: *(int *)field = atoi(d->dflt); break;
+    case AT_DIMS: break;
     }
 }
 
@@ -224,7 +245,8 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     int in[IR_MAX_IO], nin = 0, first_attr = 0, errors = 0;
     for (; first_attr < e->nargs; first_attr++) {
         const Arg *a = &e->args[first_attr];
-        if (a->name || !is_tensor(L, a->value) || nin == def->ninputs) break;
+        if (a->name || !is_tensor(L, a->value) || nin == (def->ninputs < 0 ? IR_MAX_IO : def->ninputs))
+            break;
         int v = lower_expr(L, a->value, -1, NULL);
         if (v < 0) return -1;
         in[nin++] = v;
@@ -233,8 +255,11 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
      * this call's arguments, but do not report its missing input */
     int poisoned = nin == 0 && implicit == POISONED && def->ninputs == 1;
     if (nin == 0 && implicit >= 0 && def->ninputs == 1) in[nin++] = implicit;
-    if (nin != def->ninputs && !poisoned) {
-        if (nin == 0 && implicit < 0)
+    if (def->ninputs < 0 ? nin < 2 : nin != def->ninputs && !poisoned) {
+        if (def->ninputs < 0)
+            diag_error(e->loc, "'%s' takes two or more inputs (at most %d), got %d", def->name,
+                       IR_MAX_IO, nin);
+        else if (nin == 0 && implicit < 0)
             diag_error(e->loc, "'%s' has no input: name it as the first argument, "
                        "or put an 'input' line before it", def->name);
         else
@@ -265,6 +290,11 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
                 errors++;
                 continue;
             }
+        } else if (pos < def->nattrs && def->attrs[pos].type == AT_DIMS) {
+            k = pos;    /* takes every remaining positional argument */
+            set[k] = 1;
+            if (bind_attr(&def->attrs[k], a->value, &attr)) errors++;
+            continue;
         } else {
             if (pos >= def->nattrs) {
                 diag_error(a->value->loc, "too many arguments to '%s' (it takes %d)", def->name,
@@ -293,7 +323,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     }
     if (errors || poisoned) return -1;
 
-    /* an activation argument becomes its own node; fuse_dense_act may merge it */
+    /* an activation argument becomes its own node; fuse_act may merge it */
     int act = attr.act;
     attr.act = NNC_RT_ACT_LINEAR;
     char name[IR_NAME];

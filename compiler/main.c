@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
     if (g) {
         g->opt_level = opt;
         fuse_loss(g);
-        if (opt >= 2) fuse_dense_act(g);
+        if (opt >= 2) fuse_act(g);
         ad_build(g);
         Plan plan;
         plan_build(g, &plan);

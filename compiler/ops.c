@@ -43,16 +43,14 @@ const char *init_name(int init) { return init_names[init]; }
 
 static Value *in_val(Graph *g, int node, int i) { return &g->values[g->nodes[node].in[i]]; }
 
-/* Create out[0] if missing, shaped like `like` (batched), with `rank`/`dims`. */
+/* Create out[0] if missing, then give it this shape. */
 static int make_out(Graph *g, int node, int batched, int rank, const int *dims) {
     Node *n = &g->nodes[node];
     if (n->nout == 0) {
         char name[IR_NAME];
-        snprintf(name, sizeof name, "%.40s%s%d", n->layer[0] ? n->layer : op_table[n->op].name,
-                 n->phase == PH_BACKWARD ? ".grad" : "", node);
-        int role = n->phase == PH_BACKWARD ? ROLE_GRAD : ROLE_ACT;
-        if (n->layer[0] && n->phase != PH_BACKWARD) snprintf(name, sizeof name, "%s", n->layer);
-        int v = ir_value(g, name, role, batched, rank, dims);
+        snprintf(name, sizeof name, "%.40s%d", op_table[n->op].name, node);
+        if (n->layer[0]) snprintf(name, sizeof name, "%s", n->layer);
+        int v = ir_value(g, name, ROLE_ACT, batched, rank, dims);
         g->values[v].loc = n->loc;
         ir_add_output(g, node, v);
         n = &g->nodes[node];
@@ -62,6 +60,20 @@ static int make_out(Graph *g, int node, int batched, int rank, const int *dims) 
     o->rank = rank;
     memcpy(o->dims, dims, (size_t)rank * sizeof *dims);
     return 0;
+}
+
+/* Create out[index] (an extra output: scratch, saved statistics, a mask) once. */
+static int extra_out(Graph *g, int node, int index, const char *suffix, int batched, int rank,
+                     const int *dims) {
+    Node *n = &g->nodes[node];
+    if (n->nout > index) return n->out[index];
+    assert(n->nout == index);
+    char name[IR_NAME];
+    snprintf(name, sizeof name, "%.40s.%s", g->values[n->out[0]].name, suffix);
+    int v = ir_value(g, name, n->phase == PH_BACKWARD ? ROLE_GRAD : ROLE_ACT, batched, rank, dims);
+    g->values[v].loc = n->loc;
+    ir_add_output(g, node, v);
+    return v;
 }
 
 static int same_shape(Graph *g, int node) {
@@ -83,6 +95,21 @@ static int bwd(Graph *g, int op, const int *in, int nin, const Node *from, int l
 }
 
 static const char *rows(EmitCtx *e, int v) { return emit_rows(e, v); }
+static long last_dim(const Value *v) { return v->rank ? v->dims[v->rank - 1] : 1; }
+
+static int shapes_equal(const Value *a, const Value *b) {
+    return a->batched == b->batched && a->rank == b->rank &&
+           !memcmp(a->dims, b->dims, (size_t)a->rank * sizeof(int));
+}
+
+static int want_rank(Graph *g, int node, int rank, const char *layout, const char *hint) {
+    Value *x = in_val(g, node, 0);
+    if (x->batched && x->rank == rank) return 0;
+    char buf[96];
+    diag_error(g->nodes[node].loc, "%s expects input of shape %s, got %s%s", op_table[g->nodes[node].op].name,
+               layout, ir_shape_str(x, buf, sizeof buf), hint);
+    return -1;
+}
 
 /* ---- reshape family: flatten, reshape, linear (storage aliases) ----------- */
 
@@ -94,7 +121,8 @@ static int flatten_shape(Graph *g, int node) {
     return 0;
 }
 
-static int reshape_shape(Graph *g, int node) {
+/* view: the gradient of a reshape, its output created with its shape */
+static int view_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
     assert(n->nout == 1 && ir_size(&g->values[n->out[0]]) == ir_size(in_val(g, node, 0)));
     g->values[n->out[0]].alias_of = n->in[0];
@@ -109,7 +137,7 @@ static int identity_shape(Graph *g, int node) {
 
 static void reshape_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
-    int v = bwd(g, op_id("reshape"), dout, 1, &n, n.in[0]);
+    int v = bwd(g, op_id("view"), dout, 1, &n, n.in[0]);
     shape_node(g, g->values[v].producer);
     din[0] = v;
 }
@@ -186,6 +214,7 @@ static int new_param(Graph *g, int node, const char *suffix, int rank, const int
     Value *v = &g->values[p];
     v->init = init; v->fan_in = fan_in; v->fan_out = fan_out;
     v->l1 = l1; v->l2 = l2;
+    v->trainable = 1;
     v->loc = g->nodes[node].loc;
     n = &g->nodes[node];
     n->in[n->nin++] = p;
@@ -245,12 +274,6 @@ static void mat_dims(EmitCtx *e, int v, const char **r, long *c) {
     *c = emit_cols(emit_graph(e), v);
 }
 
-static int matmul_shape(Graph *g, int node) {
-    /* outputs are created by the gradient rules with their final shape */
-    assert(g->nodes[node].nout == 1);
-    (void)g;
-    return 0;
-}
 
 static void matmul_emit(EmitCtx *e, const Node *n) {
     const char *ar, *br, *cr; long ac, bc, cc;
@@ -272,13 +295,14 @@ static void bias_grad_emit(EmitCtx *e, const Node *n) {
 
 /* ---- add: y = a + b (residuals; also sums gradient contributions) ----------- */
 
-static int add_shape(Graph *g, int node) {
+/* add and multiply: element-wise on operands of one shape */
+static int elementwise_shape(Graph *g, int node) {
     Value *a = in_val(g, node, 0), *b = in_val(g, node, 1);
-    if (a->batched != b->batched || a->rank != b->rank ||
-        memcmp(a->dims, b->dims, (size_t)a->rank * sizeof(int))) {
+    if (!shapes_equal(a, b)) {
         char ba[96], bb[96];
-        diag_error(g->nodes[node].loc, "add needs operands of the same shape, got %s and %s",
-                   ir_shape_str(a, ba, sizeof ba), ir_shape_str(b, bb, sizeof bb));
+        diag_error(g->nodes[node].loc, "%s needs operands of the same shape, got %s and %s",
+                   op_table[g->nodes[node].op].name, ir_shape_str(a, ba, sizeof ba),
+                   ir_shape_str(b, bb, sizeof bb));
         return -1;
     }
     return same_shape(g, node);
@@ -293,10 +317,476 @@ static void add_grad(Graph *g, int node, const int *dout, int *din) {
 static long add_flops(const Graph *g, const Node *n) { return ir_size(&g->values[n->out[0]]); }
 
 static void add_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_add(%s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->in[1]), emit_count(e, n->out[0]));
+}
+
+/* ---- multiply: y = a * b ----------------------------------------------------- */
+
+static void multiply_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int mul = op_id("multiply");
+    for (int i = 0; i < 2; i++)
+        if (g->values[n.in[i]].requires_grad) {
+            int in[2] = { dout[0], n.in[1 - i] };
+            din[i] = bwd(g, mul, in, 2, &n, n.in[i]);
+        }
+}
+
+static void multiply_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_mul(%s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->in[1]), emit_count(e, n->out[0]));
+}
+
+/* ---- concat(a, b, ..., axis): joined along one axis ------------------------- */
+
+static const AttrDef concat_attrs[] = { { "axis", AT_AXIS, offsetof(Attrs, axis), "-1" } };
+
+static int concat_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    Value *a = in_val(g, node, 0);
+    int axis = n->attr.axis < 0 ? n->attr.axis + a->rank : n->attr.axis;
+    if (axis < 0 || axis >= a->rank) {
+        diag_error(n->loc, "concat axis %d is out of range for operands of rank %d",
+                   n->attr.axis, a->rank);
+        return -1;
+    }
+    int dims[IR_MAX_RANK];
+    memcpy(dims, a->dims, sizeof dims);
+    dims[axis] = 0;
+    for (int i = 0; i < n->nin; i++) {
+        Value *b = in_val(g, node, i);
+        int same = b->rank == a->rank;
+        for (int d = 0; same && d < a->rank; d++) same = d == axis || b->dims[d] == a->dims[d];
+        if (!same) {
+            char ba[96], bb[96];
+            diag_error(n->loc, "concat along axis %d needs operands that agree on the other axes, "
+                       "got %s and %s", n->attr.axis, ir_shape_str(a, ba, sizeof ba),
+                       ir_shape_str(b, bb, sizeof bb));
+            return -1;
+        }
+        dims[axis] += b->dims[axis];
+    }
+    n->attr.axis = axis;
+    return make_out(g, node, 1, a->rank, dims);
+}
+
+/* the 2-D view of a concat operand: rows before the axis, its columns from the axis on */
+static void concat_view(const Value *v, int axis, long *outer, long *width) {
+    *outer = 1;
+    *width = 1;
+    for (int d = 0; d < v->rank; d++) {
+        if (d < axis) *outer *= v->dims[d];
+        else *width *= v->dims[d];
+    }
+}
+
+static void concat_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    long offset = 0, outer, width, total;
+    concat_view(&g->values[n.out[0]], n.attr.axis, &outer, &total);
+    for (int i = 0; i < n.nin; i++) {
+        concat_view(&g->values[n.in[i]], n.attr.axis, &outer, &width);
+        if (g->values[n.in[i]].requires_grad) {
+            n.attr.offset = offset;
+            n.attr.width = width;
+            n.attr.total = total;
+            din[i] = bwd(g, op_id("concat_grad"), dout, 1, &n, n.in[i]);
+        }
+        offset += width;
+    }
+}
+
+static void concat_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
-    emit_line(e, "nnc_rt_add(%s, %s, %s, (long)%s * %ld);", emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), rows(e, n->out[0]),
-              emit_cols(g, n->out[0]));
+    long offset = 0, outer, width, total;
+    concat_view(&g->values[n->out[0]], n->attr.axis, &outer, &total);
+    for (int i = 0; i < n->nin; i++) {
+        concat_view(&g->values[n->in[i]], n->attr.axis, &outer, &width);
+        emit_line(e, "nnc_rt_concat_forward(%s, %s, (long)n * %ld, %ld, %ld, %ld);",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->in[i]), outer, width, offset, total);
+        offset += width;
+    }
+}
+
+static void concat_grad_emit(EmitCtx *e, const Node *n) {
+    long outer, width;
+    concat_view(&emit_graph(e)->values[n->out[0]], n->attr.axis, &outer, &width);
+    emit_line(e, "nnc_rt_concat_backward(%s, %s, (long)n * %ld, %ld, %ld, %ld);",
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), outer, n->attr.width,
+              n->attr.offset, n->attr.total);
+}
+
+/* ---- reshape(d1, d2, ...): a view with another per-sample shape ------------- */
+
+static const AttrDef reshape_attrs[] = { { "shape", AT_DIMS, offsetof(Attrs, dims), NULL } };
+
+static int reshape_layer_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    Value *x = in_val(g, node, 0);
+    int dims[IR_MAX_RANK], infer = -1;
+    long known = 1, size = ir_size(x);
+    char buf[96];
+    for (int i = 0; i < n->attr.ndims; i++) {
+        dims[i] = n->attr.dims[i];
+        if (dims[i] == -1 && infer < 0) infer = i;
+        else if (dims[i] <= 0) {
+            diag_error(n->loc, "reshape dimensions are positive, with at most one -1 to infer");
+            return -1;
+        } else known *= dims[i];
+    }
+    if (infer >= 0 && known > 0 && size % known == 0) dims[infer] = (int)(size / known);
+    if ((infer >= 0 && (known <= 0 || size % known)) || (infer < 0 && known != size)) {
+        diag_error(n->loc, "cannot reshape %s: it has %ld values per sample, the new shape %s%ld",
+                   ir_shape_str(x, buf, sizeof buf), size, infer >= 0 ? "a multiple of " : "", known);
+        return -1;
+    }
+    make_out(g, node, 1, n->attr.ndims, dims);
+    g->values[n->out[0]].alias_of = n->in[0];
+    return 0;
+}
+
+/* ---- convolution: conv2d, depthwise_conv2d, conv1d --------------------------- */
+
+enum { CONV_2D, CONV_DEPTHWISE, CONV_1D };
+
+#define CONV_COMMON \
+    { "strides", AT_INT, offsetof(Attrs, strides), "1" }, \
+    { "padding", AT_PADDING, offsetof(Attrs, padding), "valid" }
+#define CONV_TAIL \
+    { "activation", AT_ACT, offsetof(Attrs, act), "linear" }, \
+    { "use_bias", AT_BOOL, offsetof(Attrs, use_bias), "true" }, \
+    { "kernel_initializer", AT_INIT, offsetof(Attrs, kernel_init), "glorot_uniform" }, \
+    { "bias_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" }, \
+    { "kernel_regularizer", AT_REG, offsetof(Attrs, kernel_l1), "none" }, \
+    { "bias_regularizer", AT_REG, offsetof(Attrs, bias_l1), "none" }
+
+static const AttrDef conv_attrs[] = {
+    { "filters", AT_INT, offsetof(Attrs, filters), NULL },
+    { "kernel_size", AT_INT, offsetof(Attrs, kernel_size), NULL },
+    CONV_COMMON,
+    { "dilation_rate", AT_INT, offsetof(Attrs, dilation), "1" },
+    { "groups", AT_INT, offsetof(Attrs, groups), "1" },
+    CONV_TAIL,
+};
+static const AttrDef depthwise_attrs[] = {
+    { "kernel_size", AT_INT, offsetof(Attrs, kernel_size), NULL },
+    CONV_COMMON,
+    { "depth_multiplier", AT_INT, offsetof(Attrs, depth_multiplier), "1" },
+    { "dilation_rate", AT_INT, offsetof(Attrs, dilation), "1" },
+    CONV_TAIL,
+};
+
+/* One spatial axis: output extent and the padding before it (Keras rules:
+ * 'same' gives ceil(in/stride) outputs and puts the odd padding cell after).
+ * Returns -1 when the (dilated) window does not fit a 'valid' input. */
+static int window(int in, int k, int stride, int dilation, int padding, int *out, int *before) {
+    int span = dilation * (k - 1) + 1;
+    if (padding == PAD_SAME) {
+        *out = (in + stride - 1) / stride;
+        int total = (*out - 1) * stride + span - in;
+        *before = total > 0 ? total / 2 : 0;
+        return 0;
+    }
+    *before = 0;
+    if (span > in) return -1;
+    *out = (in - span) / stride + 1;
+    return 0;
+}
+
+static int conv_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    int kind = op_table[n->op].kind, one_d = kind == CONV_1D;
+    if (want_rank(g, node, one_d ? 2 : 3, one_d ? "(n, steps, channels)" : "(n, height, width, channels)",
+                  one_d ? "" : "; images are channels-last, e.g. 'input x: f32[28, 28, 1]'"))
+        return -1;
+    Value *x = in_val(g, node, 0);
+    nnc_rt_conv2d p;
+    memset(&p, 0, sizeof p);
+    p.h = one_d ? 1 : x->dims[0];
+    p.w = x->dims[x->rank - 2];
+    p.c = x->dims[x->rank - 1];
+    p.kh = one_d ? 1 : n->attr.kernel_size;
+    p.kw = n->attr.kernel_size;
+    p.sh = one_d ? 1 : n->attr.strides;
+    p.sw = n->attr.strides;
+    p.dh = one_d ? 1 : n->attr.dilation;
+    p.dw = n->attr.dilation;
+    p.groups = kind == CONV_DEPTHWISE ? p.c : n->attr.groups;
+    p.oc = kind == CONV_DEPTHWISE ? p.c * n->attr.depth_multiplier : n->attr.filters;
+    if (p.c % p.groups || p.oc % p.groups) {
+        diag_error(n->loc, "%s: %s (%d) is not divisible by groups (%d)", op_table[n->op].name,
+                   p.c % p.groups ? "input channels" : "filters", p.c % p.groups ? p.c : p.oc, p.groups);
+        return -1;
+    }
+    if (window(p.h, p.kh, p.sh, p.dh, n->attr.padding, &p.oh, &p.pt) ||
+        window(p.w, p.kw, p.sw, p.dw, n->attr.padding, &p.ow, &p.pl)) {
+        char buf[96];
+        diag_error(n->loc, "%s: the %dx%d kernel%s is larger than the input %s; "
+                   "use padding = same or a smaller kernel", op_table[n->op].name, p.kh, p.kw,
+                   n->attr.dilation > 1 ? " (dilated)" : "", ir_shape_str(x, buf, sizeof buf));
+        return -1;
+    }
+    n->attr.conv = p;
+    int dims[3] = { p.oh, p.ow, p.oc };
+    make_out(g, node, 1, one_d ? 2 : 3, one_d ? dims + 1 : dims);
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(&p);
+    extra_out(g, node, 1, "scratch", 0, 1, &scratch);
+    return 0;
+}
+
+static void conv_params(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    nnc_rt_conv2d p = n->attr.conv;
+    int kind = op_table[n->op].kind, cg = p.c / p.groups;
+    Attrs a = n->attr;
+    int kd[4] = { p.kh, p.kw, cg, p.oc }, rank = 4, *dims = kd;
+    if (kind == CONV_1D) { dims = kd + 1; rank = 3; }
+    if (kind == CONV_DEPTHWISE) { kd[2] = p.c; kd[3] = a.depth_multiplier; }
+    /* Keras' fans: receptive field times the kernel's last two axes */
+    int field = p.kh * p.kw;
+    new_param(g, node, "kernel", rank, dims, a.kernel_init, field * kd[2], field * kd[3],
+              a.kernel_l1, a.kernel_l2);
+    if (a.use_bias) new_param(g, node, "bias", 1, &p.oc, a.bias_init, 0, 0, a.bias_l1, a.bias_l2);
+}
+
+static int add_scratch(Graph *g, const nnc_rt_conv2d *p) {
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
+    return extra_out(g, g->nnodes - 1, 1, "scratch", 0, 1, &scratch);
+}
+
+/* dz = act'(dy); dx = conv^T(dz, w); dw = sum over the batch of x (*) dz; db = sum dz */
+static void conv_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int dz = dout[0];
+    if (n.attr.act != NNC_RT_ACT_LINEAR) {
+        int in[2] = { dout[0], n.out[0] };
+        dz = bwd(g, op_id("act_grad"), in, 2, &n, n.out[0]);
+    }
+    if (g->values[n.in[0]].requires_grad) {
+        int in[2] = { dz, n.in[1] };
+        din[0] = bwd(g, op_id("conv_grad_data"), in, 2, &n, n.in[0]);
+        add_scratch(g, &n.attr.conv);
+    }
+    int in[2] = { n.in[0], dz };
+    din[1] = bwd(g, op_id("conv_grad_filter"), in, 2, &n, n.in[1]);
+    add_scratch(g, &n.attr.conv);
+    if (n.nin > 2) din[2] = bwd(g, op_id("bias_grad"), &dz, 1, &n, n.in[2]);
+}
+
+static long conv_flops(const Graph *g, const Node *n) {
+    (void)g;
+    const nnc_rt_conv2d *p = &n->attr.conv;
+    long out = (long)p->oh * p->ow * p->oc;
+    return 2 * out * p->kh * p->kw * (p->c / p->groups) + (n->nin > 2 ? out : 0) +
+           (n->attr.act == NNC_RT_ACT_LINEAR ? 0 : out);
+}
+
+static void conv_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, n, %d); /* %s */",
+              emit_conv(e, &n->attr.conv), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->in[1]), n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL",
+              emit_ptr(e, n->out[1]), n->attr.act, n->layer);
+}
+
+static void conv_grad_data_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_backward_data(%s, %s, %s, %s, %s, n);", emit_conv(e, &n->attr.conv),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              emit_ptr(e, n->out[1]));
+}
+
+static void conv_grad_filter_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_backward_filter(%s, %s, %s, %s, %s, n);", emit_conv(e, &n->attr.conv),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->out[1]));
+}
+
+/* ---- pooling: max/avg 2-D and 1-D, global ------------------------------------- */
+
+enum { POOL_AVG = 1, POOL_GLOBAL = 2, POOL_1D = 4 };
+
+static const AttrDef pool_attrs[] = {
+    { "pool_size", AT_INT, offsetof(Attrs, pool_size), "2" },
+    { "strides", AT_INT, offsetof(Attrs, strides), "0" },      /* 0: pool_size */
+    { "padding", AT_PADDING, offsetof(Attrs, padding), "valid" },
+};
+
+static int pool_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    int kind = op_table[n->op].kind, one_d = kind & POOL_1D;
+    Value *x = in_val(g, node, 0);
+    if (kind & POOL_GLOBAL) {
+        if (x->rank != 2 && x->rank != 3) {
+            want_rank(g, node, 3, "(n, height, width, channels) or (n, steps, channels)", "");
+            return -1;
+        }
+        one_d = x->rank == 2;
+    } else if (want_rank(g, node, one_d ? 2 : 3, one_d ? "(n, steps, channels)" : "(n, height, width, channels)", "")) {
+        return -1;
+    }
+    nnc_rt_pool2d p;
+    memset(&p, 0, sizeof p);
+    p.h = one_d ? 1 : x->dims[0];
+    p.w = x->dims[x->rank - 2];
+    p.c = x->dims[x->rank - 1];
+    if (kind & POOL_GLOBAL) {
+        p.kh = p.oh = p.h; p.kw = p.ow = p.w;
+        p.kh = p.h; p.kw = p.w; p.sh = p.sw = 1; p.oh = p.ow = 1;
+        n->attr.pool = p;
+        return make_out(g, node, 1, 1, &p.c);
+    }
+    int k = n->attr.pool_size, s = n->attr.strides ? n->attr.strides : k;
+    p.kh = one_d ? 1 : k; p.kw = k;
+    p.sh = one_d ? 1 : s; p.sw = s;
+    if (window(p.h, p.kh, p.sh, 1, n->attr.padding, &p.oh, &p.pt) ||
+        window(p.w, p.kw, p.sw, 1, n->attr.padding, &p.ow, &p.pl)) {
+        char buf[96];
+        diag_error(n->loc, "%s: the pool window %d is larger than the input %s; use padding = same "
+                   "or a smaller pool_size", op_table[n->op].name, k, ir_shape_str(x, buf, sizeof buf));
+        return -1;
+    }
+    n->attr.pool = p;
+    int dims[3] = { p.oh, p.ow, p.c };
+    return make_out(g, node, 1, one_d ? 2 : 3, one_d ? dims + 1 : dims);
+}
+
+static void pool_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    if (op_table[n.op].kind & POOL_AVG) {
+        din[0] = bwd(g, op_id("avg_pool_grad"), dout, 1, &n, n.in[0]);
+    } else {
+        int in[2] = { dout[0], n.in[0] };
+        din[0] = bwd(g, op_id("max_pool_grad"), in, 2, &n, n.in[0]);
+    }
+}
+
+static long pool_flops(const Graph *g, const Node *n) {
+    (void)g;
+    const nnc_rt_pool2d *p = &n->attr.pool;
+    return (long)p->oh * p->ow * p->c * p->kh * p->kw;
+}
+
+static void pool_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, n); /* %s */",
+              op_table[n->op].kind & POOL_AVG ? "avg" : "max", emit_pool(e, &n->attr.pool),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), n->layer);
+}
+
+static void max_pool_grad_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_maxpool2d_backward(%s, %s, %s, %s, n);", emit_pool(e, &n->attr.pool),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]));
+}
+
+static void avg_pool_grad_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_avgpool2d_backward(%s, %s, %s, n);", emit_pool(e, &n->attr.pool),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]));
+}
+
+/* ---- batch_norm: over the last axis; batch statistics while training ---------- */
+
+static const AttrDef bn_attrs[] = {
+    { "momentum", AT_FLOAT, offsetof(Attrs, momentum), "0.99" },
+    { "epsilon", AT_FLOAT, offsetof(Attrs, epsilon), "0.001" },
+};
+
+static int bn_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    Value *x = in_val(g, node, 0);
+    if (n->attr.momentum < 0 || n->attr.momentum >= 1 || n->attr.epsilon <= 0) {
+        diag_error(n->loc, "batch_norm needs 0 <= momentum < 1 and epsilon > 0");
+        return -1;
+    }
+    int c = (int)last_dim(x);
+    same_shape(g, node);
+    extra_out(g, node, 1, "mean", 0, 1, &c);
+    extra_out(g, node, 2, "invstd", 0, 1, &c);
+    return 0;
+}
+
+static void bn_params(Graph *g, int node) {
+    int c = (int)last_dim(in_val(g, node, 0));
+    new_param(g, node, "gamma", 1, &c, NNC_RT_INIT_ONES, 0, 0, 0, 0);
+    new_param(g, node, "beta", 1, &c, NNC_RT_INIT_ZEROS, 0, 0, 0, 0);
+    g->values[new_param(g, node, "moving_mean", 1, &c, NNC_RT_INIT_ZEROS, 0, 0, 0, 0)].trainable = 0;
+    g->values[new_param(g, node, "moving_variance", 1, &c, NNC_RT_INIT_ONES, 0, 0, 0, 0)].trainable = 0;
+}
+
+/* one node gives dgamma, dbeta and (when wanted) dx from the saved statistics */
+static void bn_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int in[5] = { dout[0], n.in[0], n.out[1], n.out[2], n.in[1] };
+    din[1] = bwd(g, op_id("batch_norm_grad"), in, 5, &n, n.in[1]);
+    int b = g->nnodes - 1;
+    din[2] = extra_out(g, b, 1, "beta", 0, 1, g->values[n.in[2]].dims);
+    if (g->values[n.in[0]].requires_grad) {
+        const Value *x = &g->values[n.in[0]];
+        din[0] = extra_out(g, b, 2, "x", 1, x->rank, x->dims);
+    }
+    /* name the outputs for what they are */
+    for (int i = 0; i < 3; i += 2) {
+        char name[IR_NAME];
+        snprintf(name, sizeof name, "d%.*s", IR_NAME - 2, g->values[n.in[i]].name);
+        if (din[i] >= 0) memcpy(g->values[din[i]].name, name, sizeof name);
+    }
+}
+
+static long bn_flops(const Graph *g, const Node *n) { return 2 * ir_size(&g->values[n->out[0]]); }
+
+static void bn_emit(EmitCtx *e, const Node *n) {
+    const Graph *g = emit_graph(e);
+    long c = last_dim(&g->values[n->in[0]]);
+    if (emit_training(e))
+        emit_line(e, "nnc_rt_batchnorm_forward_train(%s, %s, %s, %s, %s, %s, %s, %s, %s, %ld, %s, %s); /* %s */",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), emit_ptr(e, n->out[2]),
+                  emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]),
+                  emit_ptr(e, n->in[3]), emit_ptr(e, n->in[4]), rows(e, n->in[0]), c,
+                  emit_float(e, n->attr.momentum), emit_float(e, n->attr.epsilon), n->layer);
+    else
+        emit_line(e, "nnc_rt_batchnorm_forward_infer(%s, %s, %s, %s, %s, %s, %s, %ld, %s); /* %s */",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+                  emit_ptr(e, n->in[2]), emit_ptr(e, n->in[3]), emit_ptr(e, n->in[4]),
+                  rows(e, n->in[0]), c, emit_float(e, n->attr.epsilon), n->layer);
+}
+
+static void bn_grad_emit(EmitCtx *e, const Node *n) {
+    const Graph *g = emit_graph(e);
+    emit_line(e, "nnc_rt_batchnorm_backward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %ld);",
+              n->nout > 2 ? emit_ptr(e, n->out[2]) : "NULL", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->out[1]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              emit_ptr(e, n->in[2]), emit_ptr(e, n->in[3]), emit_ptr(e, n->in[4]),
+              rows(e, n->in[1]), last_dim(&g->values[n->in[1]]));
+}
+
+/* ---- dropout(rate): inverted dropout while training, identity otherwise ------- */
+
+static const AttrDef dropout_attrs[] = { { "rate", AT_FLOAT, offsetof(Attrs, rate), NULL } };
+
+static int dropout_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    if (n->attr.rate < 0 || n->attr.rate >= 1) {
+        diag_error(n->loc, "dropout rate must be in [0, 1), got %g", n->attr.rate);
+        return -1;
+    }
+    Value *x = in_val(g, node, 0);
+    same_shape(g, node);
+    extra_out(g, node, 1, "mask", 1, x->rank, x->dims);
+    return 0;
+}
+
+static void dropout_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int in[2] = { dout[0], n.out[1] };
+    din[0] = bwd(g, op_id("multiply"), in, 2, &n, n.in[0]);
+}
+
+static void dropout_emit(EmitCtx *e, const Node *n) {
+    if (emit_training(e))
+        emit_line(e, "nnc_rt_dropout_forward(%s, %s, %s, %s, %s, &m->rng);", emit_ptr(e, n->out[0]),
+                  emit_ptr(e, n->out[1]), emit_ptr(e, n->in[0]), emit_count(e, n->in[0]),
+                  emit_float(e, n->attr.rate));
+    else
+        emit_line(e, "nnc_rt_copy(%s, %s, %s); /* dropout: identity at inference */",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_count(e, n->in[0]));
 }
 
 /* ---- loss: scalar = mean over the batch of loss(pred, label) ---------------- */
@@ -318,12 +808,12 @@ static void loss_grad(Graph *g, int node, const int *dout, int *din) {
 
 static void loss_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "loss = nnc_rt_loss_forward(%d, %s, y, n, %ld); /* %s */", n->attr.loss,
-              emit_ptr(e, n->in[0]), emit_cols(emit_graph(e), n->in[0]), loss_name(n->attr.loss));
+              emit_ptr(e, n->in[0]), ir_size(&emit_graph(e)->values[n->in[0]]), loss_name(n->attr.loss));
 }
 
 static void loss_grad_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_loss_backward(%d, %s, %s, y, n, %ld);", n->attr.loss,
-              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_cols(emit_graph(e), n->in[0]));
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), ir_size(&emit_graph(e)->values[n->in[0]]));
 }
 
 /* ---- regularize: adds the penalty's gradient to a parameter's gradient ------ */
@@ -343,17 +833,17 @@ static void update_emit(EmitCtx *e, const Node *n) {
     const TrainConfig *t = &emit_graph(e)->train;
     switch (t->opt) {
     case OPT_SGD:
-        emit_line(e, "nnc_rt_sgd_update(m->params, m->grads, %s, PARAM_COUNT, %s, %s, %d);",
+        emit_line(e, "nnc_rt_sgd_update(m->params, m->grads, %s, TRAINABLE_COUNT, %s, %s, %d);",
                   t->momentum != 0 ? "m->opt[0]" : "NULL", emit_float(e, t->lr),
                   emit_float(e, t->momentum), t->nesterov);
         break;
     case OPT_RMSPROP:
-        emit_line(e, "nnc_rt_rmsprop_update(m->params, m->grads, m->opt[0], %s, PARAM_COUNT, "
+        emit_line(e, "nnc_rt_rmsprop_update(m->params, m->grads, m->opt[0], %s, TRAINABLE_COUNT, "
                   "%s, %s, %s, %s);", t->momentum != 0 ? "m->opt[1]" : "NULL", emit_float(e, t->lr),
                   emit_float(e, t->rho), emit_float(e, t->momentum), emit_float(e, t->eps));
         break;
     case OPT_ADAM: case OPT_ADAMW:
-        emit_line(e, "nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], PARAM_COUNT, "
+        emit_line(e, "nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], TRAINABLE_COUNT, "
                   "m->step, %s, %s, %s, %s, %s);", emit_float(e, t->lr), emit_float(e, t->beta1),
                   emit_float(e, t->beta2), emit_float(e, t->eps),
                   emit_float(e, t->opt == OPT_ADAMW ? t->weight_decay : 0.0f));
@@ -365,29 +855,66 @@ static int no_shape(Graph *g, int node) { (void)g; (void)node; return 0; }
 
 /* ---- the table ------------------------------------------------------------------ */
 
-#define ACT(name, kind) { name, 1, 1, kind, NULL, 0, 0, 1, same_shape, NULL, act_grad, \
-                          act_flops, act_emit }
+#define ACT(nm, k) { .name = nm, .layer = 1, .ninputs = 1, .kind = k, .inplace = 1, \
+                     .shape = same_shape, .grad = act_grad, .flops = act_flops, .emit = act_emit }
+#define CONV(nm, k, a) { .name = nm, .layer = 1, .ninputs = 1, .kind = k, .epilogue = 1, \
+                         .attrs = a, .nattrs = COUNT(a), .shape = conv_shape, .params = conv_params, \
+                         .grad = conv_grad, .flops = conv_flops, .emit = conv_emit }
+#define POOL(nm, k) { .name = nm, .layer = 1, .ninputs = 1, .kind = k, \
+                      .attrs = (k) & POOL_GLOBAL ? NULL : pool_attrs, .nattrs = (k) & POOL_GLOBAL ? 0 : 3, \
+                      .shape = pool_shape, .grad = pool_grad, .flops = pool_flops, .emit = pool_emit }
+#define INTERNAL(nm, nin, shp, em) { .name = nm, .ninputs = nin, .shape = shp, .emit = em }
 
 const OpDef op_table[] = {
-    /* name       layer nin kind attrs nattrs alias inplace shape params grad flops emit */
-    { "flatten",   1, 1, 0, NULL, 0, 1, 0, flatten_shape, NULL, reshape_grad, NULL, emit_nothing },
-    { "linear",    1, 1, 0, NULL, 0, 1, 0, identity_shape, NULL, identity_grad, NULL, emit_nothing },
+    /* layers: usable in .nn files */
+    { .name = "flatten", .layer = 1, .ninputs = 1, .alias = 1, .shape = flatten_shape,
+      .grad = reshape_grad, .emit = emit_nothing },
+    { .name = "reshape", .layer = 1, .ninputs = 1, .alias = 1, .attrs = reshape_attrs, .nattrs = 1,
+      .shape = reshape_layer_shape, .grad = reshape_grad, .emit = emit_nothing },
+    { .name = "linear", .layer = 1, .ninputs = 1, .alias = 1, .shape = identity_shape,
+      .grad = identity_grad, .emit = emit_nothing },
     ACT("relu", NNC_RT_ACT_RELU),
     ACT("sigmoid", NNC_RT_ACT_SIGMOID),
     ACT("tanh", NNC_RT_ACT_TANH),
     ACT("softmax", NNC_RT_ACT_SOFTMAX),
-    { "dense",     1, 1, 0, dense_attrs, COUNT(dense_attrs), 0, 0, dense_shape, dense_params,
-                   dense_grad, dense_flops, dense_emit },
-    { "add",       1, 2, 0, NULL, 0, 0, 1, add_shape, NULL, add_grad, add_flops, add_emit },
+    { .name = "dense", .layer = 1, .ninputs = 1, .epilogue = 1, .attrs = dense_attrs,
+      .nattrs = COUNT(dense_attrs), .shape = dense_shape, .params = dense_params,
+      .grad = dense_grad, .flops = dense_flops, .emit = dense_emit },
+    CONV("conv2d", CONV_2D, conv_attrs),
+    CONV("depthwise_conv2d", CONV_DEPTHWISE, depthwise_attrs),
+    CONV("conv1d", CONV_1D, conv_attrs),
+    POOL("max_pool2d", 0),
+    POOL("avg_pool2d", POOL_AVG),
+    POOL("max_pool1d", POOL_1D),
+    POOL("avg_pool1d", POOL_AVG | POOL_1D),
+    POOL("global_max_pool", POOL_GLOBAL),
+    POOL("global_avg_pool", POOL_GLOBAL | POOL_AVG),
+    { .name = "batch_norm", .layer = 1, .ninputs = 1, .attrs = bn_attrs, .nattrs = COUNT(bn_attrs),
+      .shape = bn_shape, .params = bn_params, .grad = bn_grad, .flops = bn_flops, .emit = bn_emit },
+    { .name = "dropout", .layer = 1, .ninputs = 1, .inplace = 1, .attrs = dropout_attrs,
+      .nattrs = COUNT(dropout_attrs), .shape = dropout_shape, .grad = dropout_grad, .emit = dropout_emit },
+    { .name = "add", .layer = 1, .ninputs = 2, .inplace = 1, .shape = elementwise_shape,
+      .grad = add_grad, .flops = add_flops, .emit = add_emit },
+    { .name = "multiply", .layer = 1, .ninputs = 2, .inplace = 1, .shape = elementwise_shape,
+      .grad = multiply_grad, .flops = add_flops, .emit = multiply_emit },
+    { .name = "concat", .layer = 1, .ninputs = -1, .attrs = concat_attrs, .nattrs = 1,
+      .shape = concat_shape, .grad = concat_grad, .emit = concat_emit },
     /* internal: created by passes, never written in .nn files */
-    { "reshape",   0, 1, 0, NULL, 0, 1, 0, reshape_shape, NULL, reshape_grad, NULL, emit_nothing },
-    { "act_grad",  0, 2, 0, NULL, 0, 0, 1, no_shape, NULL, NULL, NULL, act_grad_emit },
-    { "matmul",    0, 2, 0, NULL, 0, 0, 0, matmul_shape, NULL, NULL, NULL, matmul_emit },
-    { "bias_grad", 0, 1, 0, NULL, 0, 0, 0, no_shape, NULL, NULL, NULL, bias_grad_emit },
-    { "loss",      0, 2, 0, NULL, 0, 0, 0, loss_shape, NULL, loss_grad, NULL, loss_emit },
-    { "loss_grad", 0, 2, 0, NULL, 0, 0, 0, no_shape, NULL, NULL, NULL, loss_grad_emit },
-    { "regularize",0, 1, 0, NULL, 0, 0, 0, no_shape, NULL, NULL, NULL, regularize_emit },
-    { "update",    0, 0, 0, NULL, 0, 0, 0, no_shape, NULL, NULL, NULL, update_emit },
+    { .name = "view", .ninputs = 1, .alias = 1, .shape = view_shape, .grad = reshape_grad,
+      .emit = emit_nothing },
+    INTERNAL("act_grad", 2, no_shape, act_grad_emit),
+    INTERNAL("matmul", 2, no_shape, matmul_emit),
+    INTERNAL("bias_grad", 1, no_shape, bias_grad_emit),
+    INTERNAL("conv_grad_data", 2, no_shape, conv_grad_data_emit),
+    INTERNAL("conv_grad_filter", 2, no_shape, conv_grad_filter_emit),
+    INTERNAL("max_pool_grad", 2, no_shape, max_pool_grad_emit),
+    INTERNAL("avg_pool_grad", 1, no_shape, avg_pool_grad_emit),
+    INTERNAL("batch_norm_grad", 5, no_shape, bn_grad_emit),
+    INTERNAL("concat_grad", 1, no_shape, concat_grad_emit),
+    { .name = "loss", .ninputs = 2, .shape = loss_shape, .grad = loss_grad, .emit = loss_emit },
+    INTERNAL("loss_grad", 2, no_shape, loss_grad_emit),
+    INTERNAL("regularize", 1, no_shape, regularize_emit),
+    INTERNAL("update", 0, no_shape, update_emit),
 };
 const int op_count = COUNT(op_table);
 

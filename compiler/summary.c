@@ -42,8 +42,9 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     fprintf(out, "Total params: %ld (%.2f KB)\n", p->param_floats, p->param_floats * 4 / 1024.0);
     fprintf(out, "FLOPs per sample (forward): %ld\n", total_flops);
     if (g->train.present) {
-        fprintf(out, "Gradients: %ld bytes; optimizer state (%s): %ld bytes\n", p->param_floats * 4,
-                opt_names[g->train.opt], p->opt_slots * p->param_floats * 4);
+        fprintf(out, "Trainable: %ld; gradients: %ld bytes; optimizer state (%s): %ld bytes\n",
+                p->trainable_floats, p->trainable_floats * 4, opt_names[g->train.opt],
+                p->opt_slots * p->trainable_floats * 4);
         fprintf(out, "Arena: %ld bytes (training step %ld, inference %ld) at batch %d; "
                      "%ld bytes if every buffer had its own\n",
                 p->arena_floats * 4, p->train_arena * 4, p->infer_arena * 4, g->train.batch,

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#define TRAINABLE_COUNT 61L
 #define PARAM_COUNT 61L
 #define IN_SIZE 4L
 #define OUT_SIZE 1L
@@ -27,6 +28,7 @@ void binary_classifier_init(binary_classifier_t *m, uint64_t seed) {
     nnc_rt_rng_seed(&r, seed);
     for (i = 0; i < NPARAMS; i++)
         nnc_rt_init(params_[i].init, m->params + params_[i].offset, params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);
+    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 320 */
@@ -56,9 +58,9 @@ float binary_classifier_gradients(binary_classifier_t *m, const float *x, const 
     nnc_rt_gemm_f32(0, 1, n, 10, 1, 1.0f, m->arena + 384, 1, m->params + 50, 1, 0.0f, m->arena + 416, 10);
     nnc_rt_gemm_f32(1, 0, 10, 1, n, 1.0f, m->arena + 0, 10, m->arena + 384, 1, 0.0f, m->grads + 50, 1);
     nnc_rt_bias_backward(m->grads + 60, m->arena + 384, n, 1);
-    nnc_rt_act_backward(1, m->arena + 416, m->arena + 416, m->arena + 0, n, 10); /* relu' */
-    nnc_rt_gemm_f32(1, 0, 4, 10, n, 1.0f, x, 4, m->arena + 416, 10, 0.0f, m->grads + 0, 10);
-    nnc_rt_bias_backward(m->grads + 40, m->arena + 416, n, 10);
+    nnc_rt_act_backward(1, m->arena + 736, m->arena + 416, m->arena + 0, n, 10); /* relu' */
+    nnc_rt_gemm_f32(1, 0, 4, 10, n, 1.0f, x, 4, m->arena + 736, 10, 0.0f, m->grads + 0, 10);
+    nnc_rt_bias_backward(m->grads + 40, m->arena + 736, n, 10);
     return loss;
 }
 
@@ -66,7 +68,7 @@ float binary_classifier_train_batch(binary_classifier_t *m, const float *x, cons
     float loss = binary_classifier_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
-    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], PARAM_COUNT, m->step, 0.00999999978f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
+    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], TRAINABLE_COUNT, m->step, 0.00999999978f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
     return loss;
 }
 

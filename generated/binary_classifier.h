@@ -5,8 +5,8 @@
  *   input  x: f32 (n, 4)
  *   output dense_1_sigmoid: f32 (n, 1)
  *   parameters: 61 (244 bytes)
- *   arena: 2944 bytes (training step 2944, inference 1408; 4224 if every buffer had its own)
- *   gradients 244 bytes, optimizer state 488 bytes
+ *   arena: 4224 bytes (training step 4224, inference 1408; 4224 if every buffer had its own)
+ *   trainable 61; gradients 244 bytes, optimizer state 488 bytes
  *   train: loss binary_crossentropy, optimizer adam(lr=0.01), batch 32, epochs 30
  *   state: sizeof(binary_classifier_t) bytes, all of it in one struct; no malloc anywhere.
  *
@@ -31,8 +31,9 @@ extern "C" {
 #define BINARY_CLASSIFIER_LABEL_SIZE 1
 #define BINARY_CLASSIFIER_SPARSE_LABELS 0
 #define BINARY_CLASSIFIER_PARAM_COUNT 61
+#define BINARY_CLASSIFIER_TRAINABLE_COUNT 61   /* the first ones; the rest (moving statistics) are not trained */
 #define BINARY_CLASSIFIER_SAVE_BYTES 264
-#define BINARY_CLASSIFIER_ARENA_BYTES 2944
+#define BINARY_CLASSIFIER_ARENA_BYTES 4224
 
 typedef float binary_classifier_label_t;
 
@@ -41,7 +42,8 @@ typedef struct binary_classifier {
     float grads[61];
     float opt[2][61];   /* adam state */
     long step;
-    float arena[736];
+    nnc_rt_rng rng;        /* dropout masks */
+    float arena[1056];
     float xbatch[128];      /* a shuffled batch, gathered */
     binary_classifier_label_t ybatch[32];
 } binary_classifier_t;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#define TRAINABLE_COUNT 235146L
 #define PARAM_COUNT 235146L
 #define IN_SIZE 784L
 #define OUT_SIZE 10L
@@ -29,6 +30,7 @@ void fashion_mlp_init(fashion_mlp_t *m, uint64_t seed) {
     nnc_rt_rng_seed(&r, seed);
     for (i = 0; i < NPARAMS; i++)
         nnc_rt_init(params_[i].init, m->params + params_[i].offset, params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);
+    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
@@ -60,13 +62,13 @@ float fashion_mlp_gradients(fashion_mlp_t *m, const float *x, const fashion_mlp_
     nnc_rt_gemm_f32(0, 1, n, 128, 10, 1.0f, m->arena + 12928, 10, m->params + 233856, 10, 0.0f, m->arena + 13248, 128);
     nnc_rt_gemm_f32(1, 0, 128, 10, n, 1.0f, m->arena + 8192, 128, m->arena + 12928, 10, 0.0f, m->grads + 233856, 10);
     nnc_rt_bias_backward(m->grads + 235136, m->arena + 12928, n, 10);
-    nnc_rt_act_backward(1, m->arena + 13248, m->arena + 13248, m->arena + 8192, n, 128); /* relu' */
-    nnc_rt_gemm_f32(0, 1, n, 256, 128, 1.0f, m->arena + 13248, 128, m->params + 200960, 128, 0.0f, m->arena + 17344, 256);
-    nnc_rt_gemm_f32(1, 0, 256, 128, n, 1.0f, m->arena + 0, 256, m->arena + 13248, 128, 0.0f, m->grads + 200960, 128);
-    nnc_rt_bias_backward(m->grads + 233728, m->arena + 13248, n, 128);
-    nnc_rt_act_backward(1, m->arena + 17344, m->arena + 17344, m->arena + 0, n, 256); /* relu' */
-    nnc_rt_gemm_f32(1, 0, 784, 256, n, 1.0f, x, 784, m->arena + 17344, 256, 0.0f, m->grads + 0, 256);
-    nnc_rt_bias_backward(m->grads + 200704, m->arena + 17344, n, 256);
+    nnc_rt_act_backward(1, m->arena + 17344, m->arena + 13248, m->arena + 8192, n, 128); /* relu' */
+    nnc_rt_gemm_f32(0, 1, n, 256, 128, 1.0f, m->arena + 17344, 128, m->params + 200960, 128, 0.0f, m->arena + 21440, 256);
+    nnc_rt_gemm_f32(1, 0, 256, 128, n, 1.0f, m->arena + 0, 256, m->arena + 17344, 128, 0.0f, m->grads + 200960, 128);
+    nnc_rt_bias_backward(m->grads + 233728, m->arena + 17344, n, 128);
+    nnc_rt_act_backward(1, m->arena + 12928, m->arena + 21440, m->arena + 0, n, 256); /* relu' */
+    nnc_rt_gemm_f32(1, 0, 784, 256, n, 1.0f, x, 784, m->arena + 12928, 256, 0.0f, m->grads + 0, 256);
+    nnc_rt_bias_backward(m->grads + 200704, m->arena + 12928, n, 256);
     return loss;
 }
 
@@ -74,7 +76,7 @@ float fashion_mlp_train_batch(fashion_mlp_t *m, const float *x, const fashion_ml
     float loss = fashion_mlp_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
-    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], PARAM_COUNT, m->step, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
+    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], TRAINABLE_COUNT, m->step, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
     return loss;
 }
 

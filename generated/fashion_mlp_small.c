@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#define TRAINABLE_COUNT 27882L
 #define PARAM_COUNT 27882L
 #define IN_SIZE 784L
 #define OUT_SIZE 10L
@@ -29,6 +30,7 @@ void fashion_mlp_small_init(fashion_mlp_small_t *m, uint64_t seed) {
     nnc_rt_rng_seed(&r, seed);
     for (i = 0; i < NPARAMS; i++)
         nnc_rt_init(params_[i].init, m->params + params_[i].offset, params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);
+    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
@@ -60,13 +62,13 @@ float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const float *x, const 
     nnc_rt_gemm_f32(0, 1, n, 64, 10, 1.0f, m->arena + 3712, 10, m->params + 27232, 10, 0.0f, m->arena + 4032, 64);
     nnc_rt_gemm_f32(1, 0, 64, 10, n, 1.0f, m->arena + 1024, 64, m->arena + 3712, 10, 0.0f, m->grads + 27232, 10);
     nnc_rt_bias_backward(m->grads + 27872, m->arena + 3712, n, 10);
-    nnc_rt_act_backward(1, m->arena + 4032, m->arena + 4032, m->arena + 1024, n, 64); /* relu' */
-    nnc_rt_gemm_f32(0, 1, n, 32, 64, 1.0f, m->arena + 4032, 64, m->params + 25120, 64, 0.0f, m->arena + 1024, 32);
-    nnc_rt_gemm_f32(1, 0, 32, 64, n, 1.0f, m->arena + 0, 32, m->arena + 4032, 64, 0.0f, m->grads + 25120, 64);
-    nnc_rt_bias_backward(m->grads + 27168, m->arena + 4032, n, 64);
-    nnc_rt_act_backward(1, m->arena + 1024, m->arena + 1024, m->arena + 0, n, 32); /* relu' */
-    nnc_rt_gemm_f32(1, 0, 784, 32, n, 1.0f, x, 784, m->arena + 1024, 32, 0.0f, m->grads + 0, 32);
-    nnc_rt_bias_backward(m->grads + 25088, m->arena + 1024, n, 32);
+    nnc_rt_act_backward(1, m->arena + 6080, m->arena + 4032, m->arena + 1024, n, 64); /* relu' */
+    nnc_rt_gemm_f32(0, 1, n, 32, 64, 1.0f, m->arena + 6080, 64, m->params + 25120, 64, 0.0f, m->arena + 1024, 32);
+    nnc_rt_gemm_f32(1, 0, 32, 64, n, 1.0f, m->arena + 0, 32, m->arena + 6080, 64, 0.0f, m->grads + 25120, 64);
+    nnc_rt_bias_backward(m->grads + 27168, m->arena + 6080, n, 64);
+    nnc_rt_act_backward(1, m->arena + 2048, m->arena + 1024, m->arena + 0, n, 32); /* relu' */
+    nnc_rt_gemm_f32(1, 0, 784, 32, n, 1.0f, x, 784, m->arena + 2048, 32, 0.0f, m->grads + 0, 32);
+    nnc_rt_bias_backward(m->grads + 25088, m->arena + 2048, n, 32);
     return loss;
 }
 
@@ -74,7 +76,7 @@ float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const float *x, cons
     float loss = fashion_mlp_small_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
-    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], PARAM_COUNT, m->step, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
+    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], TRAINABLE_COUNT, m->step, 0.00100000005f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
     return loss;
 }
 

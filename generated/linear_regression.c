@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#define TRAINABLE_COUNT 2L
 #define PARAM_COUNT 2L
 #define IN_SIZE 1L
 #define OUT_SIZE 1L
@@ -25,6 +26,7 @@ void linear_regression_init(linear_regression_t *m, uint64_t seed) {
     nnc_rt_rng_seed(&r, seed);
     for (i = 0; i < NPARAMS; i++)
         nnc_rt_init(params_[i].init, m->params + params_[i].offset, params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);
+    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
@@ -56,7 +58,7 @@ float linear_regression_train_batch(linear_regression_t *m, const float *x, cons
     float loss = linear_regression_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
-    nnc_rt_sgd_update(m->params, m->grads, NULL, PARAM_COUNT, 0.100000001f, 0.0f, 0);
+    nnc_rt_sgd_update(m->params, m->grads, NULL, TRAINABLE_COUNT, 0.100000001f, 0.0f, 0);
     return loss;
 }
 

@@ -6,7 +6,7 @@
  *   output dense: f32 (n, 1)
  *   parameters: 2 (8 bytes)
  *   arena: 128 bytes (training step 128, inference 64; 128 if every buffer had its own)
- *   gradients 8 bytes, optimizer state 0 bytes
+ *   trainable 2; gradients 8 bytes, optimizer state 0 bytes
  *   train: loss mse, optimizer sgd(lr=0.1), batch 10, epochs 50
  *   state: sizeof(linear_regression_t) bytes, all of it in one struct; no malloc anywhere.
  *
@@ -31,6 +31,7 @@ extern "C" {
 #define LINEAR_REGRESSION_LABEL_SIZE 1
 #define LINEAR_REGRESSION_SPARSE_LABELS 0
 #define LINEAR_REGRESSION_PARAM_COUNT 2
+#define LINEAR_REGRESSION_TRAINABLE_COUNT 2   /* the first ones; the rest (moving statistics) are not trained */
 #define LINEAR_REGRESSION_SAVE_BYTES 28
 #define LINEAR_REGRESSION_ARENA_BYTES 128
 
@@ -40,6 +41,7 @@ typedef struct linear_regression {
     float params[2];
     float grads[2];
     long step;
+    nnc_rt_rng rng;        /* dropout masks */
     float arena[32];
     float xbatch[10];      /* a shuffled batch, gathered */
     linear_regression_label_t ybatch[10];

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#define TRAINABLE_COUNT 3L
 #define PARAM_COUNT 3L
 #define IN_SIZE 2L
 #define OUT_SIZE 1L
@@ -25,6 +26,7 @@ void logistic_regression_init(logistic_regression_t *m, uint64_t seed) {
     nnc_rt_rng_seed(&r, seed);
     for (i = 0; i < NPARAMS; i++)
         nnc_rt_init(params_[i].init, m->params + params_[i].offset, params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);
+    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
@@ -58,7 +60,7 @@ float logistic_regression_train_batch(logistic_regression_t *m, const float *x, 
     float loss = logistic_regression_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
-    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], PARAM_COUNT, m->step, 0.0500000007f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
+    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], TRAINABLE_COUNT, m->step, 0.0500000007f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
     return loss;
 }
 

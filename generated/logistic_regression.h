@@ -6,7 +6,7 @@
  *   output dense_sigmoid: f32 (n, 1)
  *   parameters: 3 (12 bytes)
  *   arena: 384 bytes (training step 384, inference 128; 384 if every buffer had its own)
- *   gradients 12 bytes, optimizer state 24 bytes
+ *   trainable 3; gradients 12 bytes, optimizer state 24 bytes
  *   train: loss binary_crossentropy, optimizer adam(lr=0.05), batch 32, epochs 20
  *   state: sizeof(logistic_regression_t) bytes, all of it in one struct; no malloc anywhere.
  *
@@ -31,6 +31,7 @@ extern "C" {
 #define LOGISTIC_REGRESSION_LABEL_SIZE 1
 #define LOGISTIC_REGRESSION_SPARSE_LABELS 0
 #define LOGISTIC_REGRESSION_PARAM_COUNT 3
+#define LOGISTIC_REGRESSION_TRAINABLE_COUNT 3   /* the first ones; the rest (moving statistics) are not trained */
 #define LOGISTIC_REGRESSION_SAVE_BYTES 32
 #define LOGISTIC_REGRESSION_ARENA_BYTES 384
 
@@ -41,6 +42,7 @@ typedef struct logistic_regression {
     float grads[3];
     float opt[2][3];   /* adam state */
     long step;
+    nnc_rt_rng rng;        /* dropout masks */
     float arena[96];
     float xbatch[64];      /* a shuffled batch, gathered */
     logistic_regression_label_t ybatch[32];

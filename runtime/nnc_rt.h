@@ -93,6 +93,80 @@ void nnc_rt_bias_backward(float *db, const float *dy, int n, int m);
 /* y = a + b, elementwise over size (gradient accumulation) */
 void nnc_rt_add(float *y, const float *a, const float *b, long size);
 
+/* ---- convolution (channels-last) -------------------------------------------
+ * x is (n, h, w, c), y is (n, oh, ow, oc), the kernel w is (kh, kw, c/groups, oc)
+ * as Keras stores it, b is (oc) or NULL.  Output channel o belongs to group
+ * o / (oc/groups) and reads input channels [g*c/groups, (g+1)*c/groups).
+ * Padding: pt/pl rows/columns of zeros before the input; the ones after are
+ * implied by oh/ow: oh = (h + pt + pb - dh*(kh-1) - 1)/sh + 1.
+ * `scratch` holds NNC_RT_CONV2D_SCRATCH(p) floats: one sample's im2col
+ * matrix for one group, (oh*ow, kh*kw*c/groups).  conv1d is conv2d with h = kh = 1. */
+typedef struct nnc_rt_conv2d {
+    int h, w, c;        /* input, per sample */
+    int oh, ow, oc;     /* output, per sample */
+    int kh, kw;         /* kernel */
+    int sh, sw;         /* strides */
+    int dh, dw;         /* dilation */
+    int pt, pl;         /* zero padding before the first row / column */
+    int groups;
+} nnc_rt_conv2d;
+#define NNC_RT_CONV2D_SCRATCH(p) ((long)(p)->oh * (p)->ow * (p)->kh * (p)->kw * ((p)->c / (p)->groups))
+/* y = act(conv(x, w) + b) */
+void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
+                           const float *b, float *scratch, int n, int act);
+/* dx = dL/dx given dy (overwrites dx) */
+void nnc_rt_conv2d_backward_data(const nnc_rt_conv2d *p, float *dx, const float *dy,
+                                 const float *w, float *scratch, int n);
+/* dw = dL/dw summed over the batch (overwrites dw) */
+void nnc_rt_conv2d_backward_filter(const nnc_rt_conv2d *p, float *dw, const float *dy,
+                                   const float *x, float *scratch, int n);
+
+/* ---- pooling (channels-last) ------------------------------------------------
+ * x is (n, h, w, c), y is (n, oh, ow, c); windows of kh x kw with strides
+ * sh, sw, starting pt/pl cells before the input.  Padded cells never win a
+ * max and are not counted by an average (Keras 'same').  Global pooling is
+ * a window the size of the input. */
+typedef struct nnc_rt_pool2d {
+    int h, w, c, oh, ow, kh, kw, sh, sw, pt, pl;
+} nnc_rt_pool2d;
+void nnc_rt_maxpool2d_forward(const nnc_rt_pool2d *p, float *y, const float *x, int n);
+/* routes dy to the first maximum of each window, recomputed from x (overwrites dx) */
+void nnc_rt_maxpool2d_backward(const nnc_rt_pool2d *p, float *dx, const float *dy,
+                               const float *x, int n);
+void nnc_rt_avgpool2d_forward(const nnc_rt_pool2d *p, float *y, const float *x, int n);
+void nnc_rt_avgpool2d_backward(const nnc_rt_pool2d *p, float *dx, const float *dy, int n);
+
+/* ---- batch normalisation over the last axis ------------------------------------
+ * x is (rows, c) with rows = n*h*w.  Training: normalise with this batch's
+ * mean and biased variance, save mean and invstd = 1/sqrt(var + eps) for the
+ * backward pass, and update moving = momentum*moving + (1-momentum)*batch
+ * (Keras: the biased variance).  Inference: use the moving statistics. */
+void nnc_rt_batchnorm_forward_train(float *y, float *mean, float *invstd, const float *x,
+                                    const float *gamma, const float *beta,
+                                    float *moving_mean, float *moving_var,
+                                    long rows, int c, float momentum, float eps);
+void nnc_rt_batchnorm_forward_infer(float *y, const float *x, const float *gamma,
+                                    const float *beta, const float *moving_mean,
+                                    const float *moving_var, long rows, int c, float eps);
+/* dx (may be NULL), dgamma, dbeta from dy and the saved statistics (overwrites) */
+void nnc_rt_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                               const float *x, const float *mean, const float *invstd,
+                               const float *gamma, long rows, int c);
+
+/* ---- dropout and element-wise helpers ------------------------------------------- */
+/* mask[i] = 0 with probability rate, else 1/(1-rate); y = x * mask */
+void nnc_rt_dropout_forward(float *y, float *mask, const float *x, long size, float rate,
+                            nnc_rt_rng *r);
+void nnc_rt_mul(float *y, const float *a, const float *b, long size);   /* y = a * b */
+void nnc_rt_copy(float *y, const float *x, long size);                  /* y may equal x */
+/* concatenation along an axis, one operand at a time: y is (rows, total),
+ * x is (rows, width), placed at columns [offset, offset + width) */
+void nnc_rt_concat_forward(float *y, const float *x, long rows, long width, long offset,
+                           long total);
+/* its gradient: dx (rows, width) = dy[:, offset : offset + width] */
+void nnc_rt_concat_backward(float *dx, const float *dy, long rows, long width, long offset,
+                            long total);
+
 /* ---- losses --------------------------------------------------------------
  * pred[n,m]; target is const int32_t[n] (class index) for the SPARSE kinds,
  * const float[n,m] otherwise.  The *_LOGITS kinds take pre-activation logits

@@ -17,7 +17,7 @@ static Graph *compile(const char *src, int fuse, int train) {
     Graph *g = lower_program(p, NULL);
     ck_assert_ptr_nonnull(g);
     fuse_loss(g);
-    if (fuse) fuse_dense_act(g);
+    if (fuse) fuse_act(g);
     if (train) ad_build(g);
     ast_free(p);
     return g;

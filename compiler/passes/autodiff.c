@@ -34,7 +34,8 @@ void ad_build(Graph *g) {
     for (int i = 0; i < nvalues; i++) contrib[i] = -1;
 
     /* which values depend on a trainable parameter */
-    for (int v = 0; v < nvalues; v++) g->values[v].requires_grad = g->values[v].role == ROLE_PARAM;
+    for (int v = 0; v < nvalues; v++)
+        g->values[v].requires_grad = g->values[v].role == ROLE_PARAM && g->values[v].trainable;
     for (int i = 0; i < nforward; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead) continue;

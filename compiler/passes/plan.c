@@ -1,7 +1,9 @@
 /* passes/plan.c — buffer planning.
  *
- * Parameters are laid out back to back in one block (gradients mirror it,
- * and each optimizer state slot too), so an optimizer step is one flat loop.
+ * Parameters are laid out back to back in one block, trainable ones first
+ * (gradients mirror that prefix, and each optimizer state slot too), so an
+ * optimizer step is one flat loop; moving statistics follow, saved with the
+ * parameters but never touched by the optimizer.
  * Activations and activation gradients share one arena: a value lives from
  * the node that writes it to its last reader (through aliases), and gets
  * the lowest offset that overlaps no live value (first fit, in schedule
@@ -80,7 +82,7 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
             long size = floats(g, v);
             *sum += size;
             int x = n->nin ? ir_storage(g, n->in[0]) : -1;
-            if (op_table[n->op].inplace && x >= 0 && in_arena(&g->values[x]) && end[x] == i &&
+            if (j == 0 && op_table[n->op].inplace && x >= 0 && in_arena(&g->values[x]) && end[x] == i &&
                 floats(g, &g->values[x]) == size && off[x] >= 0) {
                 for (int b = 0; b < nlive; b++)
                     if (live[b].value == x) live[b].value = o;
@@ -100,12 +102,15 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
 int plan_build(Graph *g, Plan *p) {
     memset(p, 0, sizeof *p);
     long off = 0;
-    for (int v = 0; v < g->nvalues; v++) {
-        Value *x = &g->values[v];
-        if (x->role != ROLE_PARAM) continue;
-        x->offset = off;
-        off += ir_size(x);
-        if (x->grad >= 0) g->values[x->grad].offset = x->offset;
+    for (int trainable = 1; trainable >= 0; trainable--) {
+        for (int v = 0; v < g->nvalues; v++) {
+            Value *x = &g->values[v];
+            if (x->role != ROLE_PARAM || x->trainable != trainable) continue;
+            x->offset = off;
+            off += ir_size(x);
+            if (x->grad >= 0) g->values[x->grad].offset = x->offset;
+        }
+        if (trainable) p->trainable_floats = off;
     }
     p->param_floats = off;
     const TrainConfig *t = &g->train;

@@ -1,16 +1,15 @@
-/* passes/fuse_dense.c — dense followed by an activation becomes one dense
- * node with the activation in its epilogue: one pass over the output
- * instead of two, and one buffer fewer.  Only when the pre-activation value
- * has no other consumer (fuse_loss may have given it one).  Runs before
- * autodiff; dense's gradient rule handles the fused activation. */
+/* passes/fuse_act.c — an op with an activation epilogue (dense, conv)
+ * followed by an activation becomes one node that applies the activation
+ * while its output is still in cache: one pass over the output instead of
+ * two, and one buffer fewer.  Only when the pre-activation value has no
+ * other consumer (fuse_loss may have given it one).  Runs before autodiff;
+ * those ops' gradient rules handle the fused activation. */
 #include "ir.h"
-#include "nnc_rt.h"
 
-void fuse_dense_act(Graph *g) {
-    int dense = op_id("dense");
+void fuse_act(Graph *g) {
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
-        if (n->dead || n->op != dense || n->attr.act != NNC_RT_ACT_LINEAR) continue;
+        if (n->dead || !op_table[n->op].epilogue || n->attr.act != NNC_RT_ACT_LINEAR) continue;
         int z = n->out[0], c;
         if (z == g->output || ir_consumers(g, z, &c) != 1) continue;
         Node *a = &g->nodes[c];
