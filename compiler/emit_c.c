@@ -18,11 +18,11 @@ struct EmitCtx {
     const long *off;        /* arena offsets of the schedule being printed */
     int training;           /* printing the training step (or inference)   */
     FILE *out;
-    char bufs[8][192];
+    char bufs[16][192];
     int next;
 };
 
-static char *buf(EmitCtx *e) { return e->bufs[e->next++ % 8]; }
+static char *buf(EmitCtx *e) { return e->bufs[e->next++ % 16]; }
 
 void emit_line(EmitCtx *e, const char *fmt, ...) {
     va_list ap;

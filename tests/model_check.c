@@ -49,30 +49,45 @@ int main(int argc, char **argv) {
     make_batch(U(INPUT_SIZE), U(OUTPUT_SIZE), U(SPARSE_LABELS), &r);
     (void)n;
     if (!strcmp(mode, "gradcheck")) {
-        static float grads[U(PARAM_COUNT)];
-        long i, step = U(PARAM_COUNT) / 300 + 1, checked = 0, bad = 0;
+        /* every call draws the same dropout masks: the rng is reset each time.
+         * A parameter whose step crosses a kink (relu at 0, a max changing
+         * hands) shows as disagreeing one-sided differences; it is counted
+         * as kinked and skipped, since no derivative exists there. */
+        static float grads[U(TRAINABLE_COUNT)];
+        long i, step = U(TRAINABLE_COUNT) / 300 + 1, checked = 0, bad = 0, kinked = 0;
         double worst = 0;
+        const float h = argc > 2 ? (float)atof(argv[2]) : 3e-3f;
+        nnc_rt_rng rng = model.rng;
         float loss = F(gradients)(&model, x, y, n);
         memcpy(grads, model.grads, sizeof grads);
-        for (i = 0; i < U(PARAM_COUNT); i += step) {
-            const float h = 1e-2f;
+        for (i = 0; i < U(TRAINABLE_COUNT); i += step) {
             float keep = model.params[i], lp, lm;
-            double num, err;
+            double num, up, down, err;
             model.params[i] = keep + h;
+            model.rng = rng;
             lp = F(gradients)(&model, x, y, n);
             model.params[i] = keep - h;
+            model.rng = rng;
             lm = F(gradients)(&model, x, y, n);
             model.params[i] = keep;
+            up = ((double)lp - loss) / h;
+            down = ((double)loss - lm) / h;
+            if (fabs(up - down) > 0.2 * (fabs(up) + fabs(down)) + 2e-3) {
+                kinked++;
+                continue;
+            }
             num = ((double)lp - lm) / (2.0 * h);
             err = fabs(num - grads[i]) / (1e-3 + fabs(num) + fabs(grads[i]));
             if (err > worst) worst = err;
-            if (err > 2e-2) {
+            if (err > 5e-2) {
                 bad++;
                 if (bad < 5) fprintf(stderr, "param %ld: numeric %.6g analytic %.6g\n", i, num, grads[i]);
             }
             checked++;
         }
-        printf("loss %.6f\nchecked %ld\nbad %ld\nworst %.3g\n", loss, checked, bad, worst);
+        model.rng = rng;
+        F(gradients)(&model, x, y, n);
+        printf("loss %.6f\nchecked %ld\nkinked %ld\nbad %ld\nworst %.3g\n", loss, checked, kinked, bad, worst);
     } else if (!strcmp(mode, "outputs")) {
         static float out[N * 1024];
         int i, j;

@@ -77,11 +77,19 @@ static const char *build(const char *name, const char *src, const char *flags, c
     return exe;
 }
 
+static void expect_error(const char *src, const char *expected);
+static void gradcheck_h(const char *name, const char *src, const char *flags, const char *h);
 static void gradcheck(const char *name, const char *src, const char *flags) {
+    gradcheck_h(name, src, flags, "3e-3");
+}
+
+/* h: the finite-difference step; smaller where a max may change hands */
+static void gradcheck_h(const char *name, const char *src, const char *flags, const char *h) {
     char cmd[512], out[8192];
-    snprintf(cmd, sizeof cmd, "%s gradcheck", build(name, src, flags, "gcc"));
+    snprintf(cmd, sizeof cmd, "%s gradcheck %s", build(name, src, flags, "gcc"), h);
     ck_assert_int_eq(run(cmd, out, sizeof out), 0);
     ck_assert_msg(field(out, "checked") >= 10, "%s", out);
+    ck_assert_msg(field(out, "kinked") <= 0.1 * field(out, "checked"), "%s %s: too many kinks\n%s", name, flags, out);
     ck_assert_msg(field(out, "bad") == 0, "%s %s: gradient mismatch\n%s", name, flags, out);
 }
 
@@ -143,6 +151,93 @@ START_TEST(grad_two_consumers) {
         "train res {\n  loss sparse_categorical_crossentropy\n  optimizer sgd(lr = 0.1)\n  batch 4\n}\n";
     gradcheck("res", m, "-O2");
     gradcheck("res", m, "-O0");
+}
+END_TEST
+
+/* ---- convolutional ops: every mode ------------------------------------------------ */
+
+#define NET(name, input, layers, loss) \
+    "model " name " {\n  input x: f32[" input "]\n" layers "}\n" \
+    "train " name " {\n  loss " loss "\n  optimizer adam\n  batch 8\n}\n"
+
+START_TEST(grad_conv2d_modes) {
+    /* valid and same padding, strides, dilation, groups, 1x1, fused and separate activations */
+    const char *m = NET("c1", "7, 7, 4",
+        "  conv2d(6, 3, activation = sigmoid)\n"
+        "  conv2d(4, 3, strides = 2, padding = same, groups = 2)\n  tanh\n"
+        "  conv2d(4, 1, use_bias = false)\n"
+        "  flatten\n  dense(3, softmax)\n", "sparse_categorical_crossentropy");
+    gradcheck("c1", m, "-O2");
+    gradcheck("c1", m, "-O0");
+    gradcheck("c2", NET("c2", "9, 8, 2",
+        "  conv2d(3, 3, dilation_rate = 2, padding = same, activation = sigmoid)\n"
+        "  conv2d(2, 2, strides = 2)\n  flatten\n  dense(1, sigmoid)\n", "binary_crossentropy"), "-O2");
+}
+END_TEST
+
+START_TEST(grad_depthwise_conv1d) {
+    gradcheck("c3", NET("c3", "6, 6, 3",
+        "  depthwise_conv2d(3, padding = same, depth_multiplier = 2, activation = tanh)\n"
+        "  depthwise_conv2d(2, strides = 2)\n  flatten\n  dense(3)\n", "mse"), "-O2");
+    gradcheck("c4", NET("c4", "11, 3",
+        "  conv1d(4, 3, strides = 2, padding = same, activation = tanh)\n"
+        "  conv1d(2, 2, dilation_rate = 2)\n  max_pool1d(2)\n  flatten\n  dense(2, softmax)\n",
+        "sparse_categorical_crossentropy"), "-O2");
+}
+END_TEST
+
+START_TEST(grad_pooling) {
+    gradcheck_h("p1", NET("p1", "8, 7, 3",
+        "  conv2d(4, 2, activation = tanh)\n  max_pool2d(2, padding = same)\n"
+        "  avg_pool2d(3, strides = 1, padding = same)\n  avg_pool2d(2)\n  flatten\n  dense(2, softmax)\n",
+        "sparse_categorical_crossentropy"), "-O2", "1e-3");
+    gradcheck_h("p2", "model p2 {\n  input x: f32[5, 5, 2]\n  a = conv2d(x, 3, 2, activation = tanh)\n"
+        "  b = concat(global_avg_pool(a), global_max_pool(a))\n  y = dense(b, 2, softmax)\n}\n"
+        "train p2 {\n  loss categorical_crossentropy\n  batch 4\n}\n", "-O2", "1e-3");
+}
+END_TEST
+
+START_TEST(grad_batch_norm_residual) {
+    /* batch norm in training mode; s feeds both the block and the add.
+     * tanh rather than relu: a relu kink under a batch-norm's shared
+     * statistics moves every output a little, which no step size isolates */
+    const char *m =
+        "model bn {\n  input x: f32[6, 6, 2]\n"
+        "  s = tanh(batch_norm(conv2d(x, 4, 3, padding = same, use_bias = false)))\n"
+        "  a = tanh(batch_norm(conv2d(s, 4, 3, padding = same), momentum = 0.9))\n"
+        "  b = batch_norm(conv2d(a, 4, 3, padding = same, use_bias = false), epsilon = 0.01)\n"
+        "  r = tanh(add(s, b))\n  y = dense(global_avg_pool(r), 3, softmax)\n  output y\n}\n"
+        "train bn {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 8\n}\n";
+    gradcheck("bn", m, "-O2");
+    gradcheck("bn", m, "-O0");
+}
+END_TEST
+
+START_TEST(grad_dropout_multiply_concat_reshape) {
+    gradcheck("dr", "model dr {\n  input x: f32[12]\n  a = dense(x, 8, tanh)\n  d = dropout(a, 0.3)\n"
+        "  b = dense(x, 8, sigmoid)\n  c = concat(multiply(d, b), a, axis = -1)\n"
+        "  r = reshape(c, 4, -1)\n  y = dense(flatten(r), 3, softmax)\n  output y\n}\n"
+        "train dr {\n  loss sparse_categorical_crossentropy\n  batch 8\n}\n", "-O2");
+}
+END_TEST
+
+START_TEST(diag_conv_shapes) {
+    expect_error("model m {\n  input x: f32[4, 4, 3]\n  conv2d(8, 5)\n}\n",
+                 "bad.nn:3:3: error: conv2d: the 5x5 kernel is larger than the input (n, 4, 4, 3); "
+                 "use padding = same or a smaller kernel\n  conv2d(8, 5)\n  ^~~~~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[8, 8, 3]\n  conv2d(8, 3, groups = 2)\n}\n",
+                 "bad.nn:3:3: error: conv2d: input channels (3) is not divisible by groups (2)\n"
+                 "  conv2d(8, 3, groups = 2)\n  ^~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[28, 28]\n  conv2d(8, 3)\n}\n",
+                 "bad.nn:3:3: error: conv2d expects input of shape (n, height, width, channels), got "
+                 "(n, 28, 28); images are channels-last, e.g. 'input x: f32[28, 28, 1]'\n"
+                 "  conv2d(8, 3)\n  ^~~~~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[3, 3, 1]\n  max_pool2d(4)\n}\n",
+                 "bad.nn:3:3: error: max_pool2d: the pool window 4 is larger than the input (n, 3, 3, 1); "
+                 "use padding = same or a smaller pool_size\n  max_pool2d(4)\n  ^~~~~~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[10]\n  reshape(3, 4)\n}\n",
+                 "bad.nn:3:3: error: cannot reshape (n, 10): it has 10 values per sample, the new shape 12\n"
+                 "  reshape(3, 4)\n  ^~~~~~~~~~~~~\n");
 }
 END_TEST
 
@@ -338,6 +433,11 @@ static Suite *suite(void) {
     tcase_add_test(g, grad_activation_layers);
     tcase_add_test(g, grad_regularizers);
     tcase_add_test(g, grad_two_consumers);
+    tcase_add_test(g, grad_conv2d_modes);
+    tcase_add_test(g, grad_depthwise_conv1d);
+    tcase_add_test(g, grad_pooling);
+    tcase_add_test(g, grad_batch_norm_residual);
+    tcase_add_test(g, grad_dropout_multiply_concat_reshape);
     suite_add_tcase(s, g);
     TCase *c = tcase_create("codegen");
     tcase_set_timeout(c, 120);
@@ -354,6 +454,7 @@ static Suite *suite(void) {
     tcase_add_test(d, diag_train_block);
     tcase_add_test(d, diag_loss_shape_and_train_name);
     tcase_add_test(d, diag_no_cascade_and_limits);
+    tcase_add_test(d, diag_conv_shapes);
     tcase_add_test(d, usage_errors);
     suite_add_tcase(s, d);
     return s;
