@@ -106,6 +106,12 @@ static void upper(const char *s, char *out) {
 }
 
 static void print_nodes(EmitCtx *e, int training, int phase_lo, int phase_hi) {
+    const Graph *g = e->g;
+    for (int k = 0; g->ninputs > 1 && phase_lo == PH_FORWARD && k < g->ninputs; k++) {
+        const Value *v = &g->values[g->inputs[k]];
+        emit_line(e, "nnc_rt_concat_backward(%s, x, n, %ld, %ld, IN_SIZE); /* input %s */",
+                  emit_ptr(e, g->inputs[k]), ir_size(v), v->pack_offset, v->name);
+    }
     for (int i = 0; i < e->g->nnodes; i++) {
         const Node *n = &e->g->nodes[i];
         if (!plan_in_schedule(n, training) || (int)n->phase < phase_lo || (int)n->phase > phase_hi) continue;
@@ -137,8 +143,20 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
             o->source_name);
     fprintf(h, " * command: %s\n *\n", o->command_line);
     fprintf(h, " * model %s\n", g->name);
-    fprintf(h, " *   input  %s: f32 %s\n", in->name, ir_shape_str(in, s1, sizeof s1));
-    fprintf(h, " *   output %s: f32 %s\n", out->name, ir_shape_str(out, s2, sizeof s2));
+    for (int i = 0; i < g->ninputs; i++) {
+        in = &g->values[g->inputs[i]];
+        fprintf(h, " *   input  %s: f32 %s", in->name, ir_shape_str(in, s1, sizeof s1));
+        if (g->ninputs > 1) fprintf(h, ", columns %ld..%ld of each row of x", in->pack_offset,
+                                    in->pack_offset + ir_size(in) - 1);
+        fputc('\n', h);
+    }
+    for (int i = 0; i < g->noutputs; i++) {
+        out = &g->values[g->outputs[i]];
+        fprintf(h, " *   output %s: f32 %s", out->name, ir_shape_str(out, s2, sizeof s2));
+        if (g->noutputs > 1) fprintf(h, ", columns %ld..%ld of each row of y", out->pack_offset,
+                                     out->pack_offset + ir_size(out) - 1);
+        fputc('\n', h);
+    }
     fprintf(h, " *   parameters: %ld (%ld bytes)\n", p->param_floats, p->param_floats * 4);
     fprintf(h, " *   arena: %ld bytes (training step %ld, inference %ld; %ld if every buffer had its own)\n",
             p->arena_floats * 4, p->train_arena * 4, p->infer_arena * 4, p->buffers_sum * 4);
@@ -156,9 +174,11 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
     fprintf(h, "#define %s_BATCH %d\n", U, t->batch);
     fprintf(h, "#define %s_EPOCHS %d\n", U, t->epochs);
-    fprintf(h, "#define %s_INPUT_SIZE %ld\n", U, ir_size(in));
-    fprintf(h, "#define %s_OUTPUT_SIZE %ld\n", U, ir_size(out));
-    fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? 1L : ir_size(out));
+    fprintf(h, "#define %s_INPUT_SIZE %ld     /* floats per sample%s */\n", U,
+            ir_packed_size(g, g->inputs, g->ninputs), g->ninputs > 1 ? ", all inputs side by side" : "");
+    fprintf(h, "#define %s_OUTPUT_SIZE %ld\n", U, ir_packed_size(g, g->outputs, g->noutputs));
+    fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
+    fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? 1L : ir_size(&g->values[g->output]));
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
     fprintf(h, "#define %s_PARAM_COUNT %ld\n", U, p->param_floats);
     fprintf(h, "#define %s_TRAINABLE_COUNT %ld   /* the first ones; the rest (moving statistics) are not trained */\n",
@@ -178,8 +198,9 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     }
     fprintf(h, "    float arena[%ld];\n", p->arena_floats);
     if (t->present) {
-        fprintf(h, "    float xbatch[%ld];      /* a shuffled batch, gathered */\n", t->batch * ir_size(in));
-        fprintf(h, "    %s_label_t ybatch[%ld];\n", P, t->batch * (sparse ? 1L : ir_size(out)));
+        fprintf(h, "    float xbatch[%ld];      /* a shuffled batch, gathered */\n",
+                t->batch * ir_packed_size(g, g->inputs, g->ninputs));
+        fprintf(h, "    %s_label_t ybatch[%ld];\n", P, t->batch * (sparse ? 1L : ir_size(&g->values[g->output])));
     }
     fprintf(h, "} %s_t;\n\n", P);
     fprintf(h, "/* return nonzero to stop the work early */\n");
@@ -231,7 +252,8 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(c, "#define TRAINABLE_COUNT %ldL\n", p->trainable_floats);
     fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE %ldL\n#define OUT_SIZE %ldL\n"
                "#define LABEL_SIZE %s_LABEL_SIZE\n#define BATCH %s_BATCH\n\n",
-            p->param_floats, ir_size(&g->values[g->input]), ir_size(&g->values[g->output]), U, U);
+            p->param_floats, ir_packed_size(g, g->inputs, g->ninputs),
+            ir_packed_size(g, g->outputs, g->noutputs), U, U);
 
     /* parameter table */
     fprintf(c, "static const struct { const char *name; long offset, size; int init, fan_in, fan_out; } params_[] = {\n");
@@ -262,9 +284,16 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(c, "void %s_predict(%s_t *m, const float *x, float *y, long n) {\n", P, P);
     fprintf(c, "    long i;\n    for (i = 0; i < n; i += BATCH) {\n"
                "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
-               "        forward(m, x + i * IN_SIZE, k);\n"
-               "        memcpy(y + i * OUT_SIZE, m->arena + %ld, (size_t)k * OUT_SIZE * sizeof(float));\n"
-               "    }\n}\n\n", out_infer);
+               "        forward(m, x + i * IN_SIZE, k);\n");
+    if (g->noutputs == 1)
+        fprintf(c, "        memcpy(y + i * OUT_SIZE, m->arena + %ld, (size_t)k * OUT_SIZE * sizeof(float));\n",
+                out_infer);
+    for (int k = 0; g->noutputs > 1 && k < g->noutputs; k++) {
+        const Value *v = &g->values[g->outputs[k]];
+        fprintf(c, "        nnc_rt_concat_forward(y + i * OUT_SIZE, m->arena + %ld, k, %ld, %ld, OUT_SIZE); /* %s */\n",
+                p->infer_off[ir_storage(g, g->outputs[k])], ir_size(v), v->pack_offset, v->name);
+    }
+    fprintf(c, "    }\n}\n\n");
 
     if (t->present) {
         long out_train = p->train_off[ir_storage(g, g->output)];

@@ -76,6 +76,18 @@ long ir_size(const Value *v) {
     return s;
 }
 
+long ir_packed_size(const Graph *g, const int *values, int n) {
+    long s = 0;
+    for (int i = 0; i < n; i++) s += ir_size(&g->values[values[i]]);
+    return s;
+}
+
+int ir_is_output(const Graph *g, int value) {
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i] == value) return 1;
+    return 0;
+}
+
 int ir_consumers(const Graph *g, int value, int *first) {
     int count = 0;
     for (int i = 0; i < g->nnodes; i++) {

@@ -60,6 +60,9 @@ typedef struct Value {
     int param;              /* ROLE_PARAM_GRAD: the parameter, or -1        */
     /* placement (plan.c): float offset in the params/grads block, or -1 */
     long offset;
+    /* one of several inputs/outputs: its first column in the packed rows of
+     * the caller's x / y (each sample is [in1 | in2 | ...]) */
+    long pack_offset;
     Loc loc;
 } Value;
 
@@ -114,7 +117,9 @@ typedef struct Graph {
     char name[IR_NAME];
     Value *values; int nvalues, cap_values;
     Node *nodes;   int nnodes, cap_nodes;
-    int input, output, label, loss;   /* value indices, -1 when absent */
+    int input, output, label, loss;   /* value indices, -1 when absent; the first input/output */
+    int inputs[IR_MAX_IO], ninputs;   /* in declaration order */
+    int outputs[IR_MAX_IO], noutputs; /* in `output` order */
     TrainConfig train;
     int opt_level;
 } Graph;
@@ -126,6 +131,8 @@ int    ir_value(Graph *g, const char *name, Role role, int batched, int rank, co
 int    ir_node(Graph *g, int op, const int *in, int nin, Loc loc);  /* no outputs yet */
 void   ir_add_output(Graph *g, int node, int value);
 long   ir_size(const Value *v);            /* elements (per sample when batched) */
+long   ir_packed_size(const Graph *g, const int *values, int n);  /* sum of ir_size */
+int    ir_is_output(const Graph *g, int value);
 int    ir_consumers(const Graph *g, int value, int *first);  /* count live uses */
 int    ir_storage(const Graph *g, int value);  /* follow alias_of to the owner */
 const char *ir_shape_str(const Value *v, char *buf, size_t cap);  /* "(n, 28, 28)" */

@@ -362,8 +362,8 @@ static int lower_input(Lower *L, const Stmt *s) {
                    s->type.dtype, diag_did_you_mean(s->type.dtype, types, 1));
         return -1;
     }
-    if (g->input >= 0) {
-        diag_error(s->loc, "a model with several inputs is not supported yet (this is the second)");
+    if (g->ninputs == IR_MAX_IO) {
+        diag_error(s->loc, "a model takes at most %d inputs", IR_MAX_IO);
         return -1;
     }
     int v = ir_value(g, s->name, ROLE_INPUT, 1, s->type.rank, s->type.dims);
@@ -374,7 +374,8 @@ static int lower_input(Lower *L, const Stmt *s) {
                    floats, (1L << 28) / 32);
         return -1;
     }
-    g->input = v;
+    if (g->input < 0) g->input = v;
+    g->inputs[g->ninputs++] = v;
     return env_bind(L, s->name, s->name_loc, v) ? -1 : v;
 }
 
@@ -395,13 +396,20 @@ static int lower_model(Lower *L, const Block *b) {
             if (env_bind(L, s->name, s->name_loc, v < 0 ? POISONED : v)) v = -1;
             break;
         case ST_OUTPUT:
-            if (s->nvalues != 1) {
-                diag_error(s->loc, "a model with several outputs is not supported yet");
-                v = -1;
+            if (g->noutputs + s->nvalues > IR_MAX_IO) {
+                diag_error(s->loc, "a model has at most %d outputs", IR_MAX_IO);
                 break;
             }
-            v = lower_expr(L, s->values[0], -1, NULL);
-            if (v >= 0) g->output = v;
+            for (int i = 0; i < s->nvalues; i++) {
+                v = lower_expr(L, s->values[i], -1, NULL);
+                if (v < 0) break;
+                if (ir_is_output(g, v)) {
+                    diag_error(s->values[i]->loc, "'%s' is already an output", g->values[v].name);
+                    v = -1;
+                    break;
+                }
+                g->outputs[g->noutputs++] = v;
+            }
             break;
         case ST_SETTING:
             diag_error(s->name_loc, "'%s' is a train setting; it belongs in a 'train' block", s->name);
@@ -414,12 +422,29 @@ static int lower_model(Lower *L, const Block *b) {
         diag_error(b->name_loc, "model '%s' has no input; add a line like 'input x: f32[28, 28]'", b->name);
         errors++;
     }
-    if (!errors && g->output < 0) g->output = prev;
-    if (!errors && g->output == g->input) {
-        diag_error(b->name_loc, "model '%s' has no layers", b->name);
-        errors++;
+    if (!errors && g->noutputs == 0) g->outputs[g->noutputs++] = prev;
+    for (int i = 0; !errors && i < g->noutputs; i++)
+        if (g->values[ir_storage(g, g->outputs[i])].role == ROLE_INPUT) {
+            diag_error(b->name_loc, "output '%s' of model '%s' is an input or a view of one; "
+                       "an output must be computed by a layer", g->values[g->outputs[i]].name, b->name);
+            errors++;
+        }
+    if (errors) return -1;
+    g->output = g->outputs[0];
+    /* several inputs/outputs travel packed in the caller's rows */
+    long col = 0;
+    for (int i = 0; g->ninputs > 1 && i < g->ninputs; i++) {
+        Value *in = &g->values[g->inputs[i]];
+        in->role = ROLE_ACT;
+        in->pack_offset = col;
+        col += ir_size(in);
     }
-    return errors ? -1 : 0;
+    col = 0;
+    for (int i = 0; i < g->noutputs; i++) {
+        g->values[g->outputs[i]].pack_offset = col;
+        col += ir_size(&g->values[g->outputs[i]]);
+    }
+    return 0;
 }
 
 /* ---- train block ----------------------------------------------------------------------- */
@@ -566,6 +591,11 @@ static int lower_train(Graph *g, const Block *b) {
     }
     if (errors) return -1;
 
+    if (g->noutputs > 1) {
+        diag_error(b->name_loc, "training a model with several outputs is not supported yet; "
+                   "this one has %d", g->noutputs);
+        return -1;
+    }
     /* the label and the loss node */
     const Value *out = &g->values[g->output];
     int m = (int)ir_size(out);

@@ -11,7 +11,7 @@ void fuse_act(Graph *g) {
         Node *n = &g->nodes[i];
         if (n->dead || !op_table[n->op].epilogue || n->attr.act != NNC_RT_ACT_LINEAR) continue;
         int z = n->out[0], c;
-        if (z == g->output || ir_consumers(g, z, &c) != 1) continue;
+        if (ir_is_output(g, z) || ir_consumers(g, z, &c) != 1) continue;
         Node *a = &g->nodes[c];
         for (int act = NNC_RT_ACT_RELU; act <= NNC_RT_ACT_SOFTMAX; act++)
             if (a->op == op_id(act_name(act))) {

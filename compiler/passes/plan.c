@@ -64,11 +64,21 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
             if (end[s] < i) end[s] = i;
         }
     }
-    end[ir_storage(g, g->output)] = g->nnodes;   /* read after the schedule */
+    for (int k = 0; k < g->noutputs; k++)
+        end[ir_storage(g, g->outputs[k])] = g->nnodes;   /* read after the schedule */
 
     int nlive = 0;
     long top = 0;
     *sum = 0;
+    /* several inputs are unpacked from the caller's rows before the first node */
+    for (int k = 0; g->ninputs > 1 && k < g->ninputs; k++) {
+        int v = g->inputs[k];
+        long size = floats(g, &g->values[v]);
+        *sum += size;
+        off[v] = first_fit(live, nlive, size);
+        live[nlive++] = (Block){ off[v], size, v };
+        if (off[v] + size > top) top = off[v] + size;
+    }
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (!plan_in_schedule(n, training)) continue;
