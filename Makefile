@@ -38,7 +38,7 @@ RT_LIB    := $(BUILD)/libnnc_rt.a
 
 EXAMPLES  := $(notdir $(wildcard examples/*))
 
-.PHONY: all deps test unit-tests check-generated example-tests torch-parity demo run regen \
+.PHONY: all deps test unit-tests check-generated check-asan example-tests torch-parity demo run regen \
         install clean help
 all: bin/nnc $(RT_LIB)
 
@@ -123,11 +123,26 @@ check-generated: bin/nnc
 example-tests: all
 	@bash tests/examples.sh
 
+# the compiler built with AddressSanitizer and UBSan, run through the pipeline tests
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+build/asan/nnc: $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(wildcard compiler/*.h) $(RT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 $(ASAN_FLAGS) -Wno-unused-function -Wno-sign-compare -Icompiler -I$(GEN_DIR) -Iruntime \
+	    $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(RT_LIB) -lm -o $@
+
+check-asan: build/asan/nnc $(BUILD)/tests/test_models
+	@echo "== test_models with an ASan/UBSan nnc"
+	@NNC=$(CURDIR)/build/asan/nnc ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+	    CK_RUN_CASE=diagnostics $(BUILD)/tests/test_models
+	@for f in examples/*/*.nn; do \
+	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f -o $(BUILD)/asan/out.c >/dev/null || exit 1; done; \
+	    echo "asan: every example compiles cleanly"
+
 # N-step loss parity of generated training code against PyTorch
 torch-parity: bin/nnc $(RT_LIB)
 	@bash tests/torch_parity.sh
 
-test: all unit-tests check-generated torch-parity example-tests
+test: all unit-tests check-asan check-generated torch-parity example-tests
 
 # ---- install ----------------------------------------------------------------
 install: all

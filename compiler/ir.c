@@ -36,6 +36,13 @@ void ir_free(Graph *g) {
 
 int ir_value(Graph *g, const char *name, Role role, int batched, int rank, const int *dims) {
     assert(rank >= 0 && rank <= IR_MAX_RANK);
+    /* name and dims may point into g->values, which growing moves */
+    char keep_name[IR_NAME];
+    int keep_dims[IR_MAX_RANK];
+    snprintf(keep_name, sizeof keep_name, "%s", name);
+    if (rank) memcpy(keep_dims, dims, (size_t)rank * sizeof *dims);
+    name = keep_name;
+    dims = keep_dims;
     if (g->nvalues == g->cap_values) g->values = grow(g->values, &g->cap_values, sizeof(Value));
     Value *v = &g->values[g->nvalues];
     memset(v, 0, sizeof *v);

@@ -44,7 +44,9 @@ const char *init_name(int init) { return init_names[init]; }
 static Value *in_val(Graph *g, int node, int i) { return &g->values[g->nodes[node].in[i]]; }
 
 /* Create out[0] if missing, then give it this shape. */
-static int make_out(Graph *g, int node, int batched, int rank, const int *dims) {
+static int make_out(Graph *g, int node, int batched, int rank, const int *shape) {
+    int dims[IR_MAX_RANK];      /* shape may point into g->values, which may move */
+    memcpy(dims, shape, (size_t)rank * sizeof *dims);
     Node *n = &g->nodes[node];
     if (n->nout == 0) {
         char name[IR_NAME];
@@ -707,8 +709,11 @@ static void bn_params(Graph *g, int node) {
     int c = (int)last_dim(in_val(g, node, 0));
     new_param(g, node, "gamma", 1, &c, NNC_RT_INIT_ONES, 0, 0, 0, 0);
     new_param(g, node, "beta", 1, &c, NNC_RT_INIT_ZEROS, 0, 0, 0, 0);
-    g->values[new_param(g, node, "moving_mean", 1, &c, NNC_RT_INIT_ZEROS, 0, 0, 0, 0)].trainable = 0;
-    g->values[new_param(g, node, "moving_variance", 1, &c, NNC_RT_INIT_ONES, 0, 0, 0, 0)].trainable = 0;
+    /* new_param may move g->values: index only after it returns */
+    int mean = new_param(g, node, "moving_mean", 1, &c, NNC_RT_INIT_ZEROS, 0, 0, 0, 0);
+    g->values[mean].trainable = 0;
+    int var = new_param(g, node, "moving_variance", 1, &c, NNC_RT_INIT_ONES, 0, 0, 0, 0);
+    g->values[var].trainable = 0;
 }
 
 /* one node gives dgamma, dbeta and (when wanted) dx from the saved statistics */
@@ -767,9 +772,9 @@ static int dropout_shape(Graph *g, int node) {
         diag_error(n->loc, "dropout rate must be in [0, 1), got %g", n->attr.rate);
         return -1;
     }
-    Value *x = in_val(g, node, 0);
     same_shape(g, node);
-    extra_out(g, node, 1, "mask", 1, x->rank, x->dims);
+    const Value *y = &g->values[g->nodes[node].out[0]];
+    extra_out(g, node, 1, "mask", 1, y->rank, y->dims);
     return 0;
 }
 

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 static char dir[64];
+/* the compiler under test: $NNC (an absolute path, e.g. a sanitizer build) or bin/nnc */
+static char nnc[512];
 
 /* run a shell command; return its exit status and its stdout+stderr in out */
 static int run(const char *cmd, char *out, size_t cap) {
@@ -66,7 +68,7 @@ static const char *build(const char *name, const char *src, const char *flags, c
     upper[i] = 0;
     snprintf(path, sizeof path, "%s/%s.nn", dir, name);
     write_text(path, src);
-    snprintf(cmd, sizeof cmd, "bin/nnc %s %s -o %s/%s.c", flags, path, dir, name);
+    snprintf(cmd, sizeof cmd, "%s %s %s -o %s/%s.c", nnc, flags, path, dir, name);
     must_succeed(cmd, out, sizeof out);
     snprintf(exe, sizeof exe, "%s/%s_%s%s", dir, name, cc, flags[0] ? flags + 1 : "");
     snprintf(cmd, sizeof cmd,
@@ -350,7 +352,7 @@ static void expect_error(const char *src, const char *expected) {
     snprintf(c, sizeof c, "%s/bad.c", dir);
     snprintf(h, sizeof h, "%s/bad.h", dir);
     write_text(path, src);
-    snprintf(cmd, sizeof cmd, "cd %s && ../../bin/nnc bad.nn -o bad.c", dir);
+    snprintf(cmd, sizeof cmd, "cd %s && %s bad.nn -o bad.c", dir, nnc);
     ck_assert_int_eq(run(cmd, out, sizeof out), 1);
     ck_assert_str_eq(out, expected);
     ck_assert_int_ne(access(c, F_OK), 0);
@@ -433,18 +435,24 @@ START_TEST(diag_no_cascade_and_limits) {
 END_TEST
 
 START_TEST(usage_errors) {
-    char out[4096];
-    ck_assert_int_eq(run("bin/nnc", out, sizeof out), 2);
-    ck_assert_int_eq(run("bin/nnc --frobnicate x.nn -o x.c", out, sizeof out), 2);
-    ck_assert_int_eq(run("bin/nnc examples/fashion_mlp/fashion_mlp.nn -o x.txt", out, sizeof out), 2);
-    ck_assert_int_eq(run("bin/nnc /nonexistent/m.nn -o /tmp/x.c", out, sizeof out), 1);
+    char out[4096], cmd[1024];
+    static const struct { const char *args; int status; } cases[] = {
+        { "", 2 }, { "--frobnicate x.nn -o x.c", 2 },
+        { "examples/fashion_mlp/fashion_mlp.nn -o x.txt", 2 }, { "/nonexistent/m.nn -o /tmp/x.c", 1 },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s", nnc, cases[i].args);
+        ck_assert_int_eq(run(cmd, out, sizeof out), cases[i].status);
+    }
     ck_assert_msg(strstr(out, "cannot read /nonexistent/m.nn") != NULL, "%s", out);
 }
 END_TEST
 
 START_TEST(summary_table) {
     char out[8192];
-    ck_assert_int_eq(run("bin/nnc --summary examples/fashion_mlp/fashion_mlp.nn", out, sizeof out), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --summary examples/fashion_mlp/fashion_mlp.nn", nnc);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "Total params: 235146") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "dense (dense, relu)") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "(n, 256)") != NULL, "%s", out);
@@ -497,6 +505,10 @@ static Suite *suite(void) {
 }
 
 int main(void) {
+    const char *env = getenv("NNC");
+    if (env && *env) snprintf(nnc, sizeof nnc, "%s", env);
+    else if (!getcwd(nnc, sizeof nnc - 16) || strlen(nnc) > sizeof nnc - 16) return 1;
+    else strcat(nnc, "/bin/nnc");
     snprintf(dir, sizeof dir, "build/tmp-models-XXXXXX");
     if (system("mkdir -p build") != 0 || !mkdtemp(dir)) return 1;
     SRunner *r = srunner_create(suite());
