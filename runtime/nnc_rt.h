@@ -140,7 +140,10 @@ void nnc_rt_avgpool2d_backward(const nnc_rt_pool2d *p, float *dx, const float *d
  * x is (rows, c) with rows = n*h*w.  Training: normalise with this batch's
  * mean and biased variance, save mean and invstd = 1/sqrt(var + eps) for the
  * backward pass, and update moving = momentum*moving + (1-momentum)*batch
- * (Keras: the biased variance).  Inference: use the moving statistics. */
+ * (Keras: the biased variance).  Inference: use the moving statistics.
+ * gamma/beta may be NULL (Keras scale/center = False: 1 and 0), so may
+ * moving_mean/moving_var (no update) and dgamma/dbeta; y may equal x and
+ * dx may equal dy. */
 void nnc_rt_batchnorm_forward_train(float *y, float *mean, float *invstd, const float *x,
                                     const float *gamma, const float *beta,
                                     float *moving_mean, float *moving_var,
@@ -154,7 +157,8 @@ void nnc_rt_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const flo
                                const float *gamma, long rows, int c);
 
 /* ---- dropout and element-wise helpers ------------------------------------------- */
-/* mask[i] = 0 with probability rate, else 1/(1-rate); y = x * mask */
+/* mask[i] = 0 with probability rate, else 1/(1-rate); y = x * mask (y may
+ * equal x).  One nnc_rt_rng_uniform draw per element; rate <= 0 draws none. */
 void nnc_rt_dropout_forward(float *y, float *mask, const float *x, long size, float rate,
                             nnc_rt_rng *r);
 void nnc_rt_mul(float *y, const float *a, const float *b, long size);   /* y = a * b */

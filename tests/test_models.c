@@ -347,7 +347,7 @@ END_TEST
 /* ---- semantic diagnostics: exact text, exit status, no output left --------------- */
 
 static void expect_error(const char *src, const char *expected) {
-    char path[256], cmd[512], out[8192], c[256], h[256];
+    char path[256], cmd[1024], out[8192], c[256], h[256];
     snprintf(path, sizeof path, "%s/bad.nn", dir);
     snprintf(c, sizeof c, "%s/bad.c", dir);
     snprintf(h, sizeof h, "%s/bad.h", dir);

@@ -1,23 +1,34 @@
 /* torch_parity.c — the C half of the N-step loss parity test against PyTorch
  * (tests/torch_parity.py builds the same model in torch and compares).
- * Compiled against any generated dense-stack model:
+ * Compiled against any generated model with one input and one output:
  *
  *   cc -std=c99 -O2 -Iruntime -Idir -DNNC_MODEL=name -DNNC_UPPER=NAME \
  *      -DNNC_HEADER='"name.h"' tests/torch_parity.c dir/name.c build/libnnc_rt.a -lm
  *
- *   torch_parity LABELS [STEPS]    LABELS: sparse | onehot | binary | real
+ *   torch_parity LABELS [STEPS [NAME...]]    LABELS: sparse | onehot | binary | real
+ *
+ * NAMEs are the model's parameter names (tests/torch_parity.py reads them from
+ * the generated params_ table), e.g. conv2d.kernel batch_norm.moving_mean;
+ * without them the driver walks dense.kernel, dense.bias, dense_1.kernel, ...
+ * Either way the dumped parameters must cover all NAME_PARAM_COUNT floats, and
+ * a non-trainable one (moving_mean / moving_variance) must sit at or after
+ * NAME_TRAINABLE_COUNT, a trainable one before it (the optimizer steps the
+ * first TRAINABLE_COUNT floats).
  *
  * Inits the model with a fixed seed, draws one fixed batch (x uniform in
  * [-1, 1); labels of the given kind), and prints, as text with every float
  * in %.9g (so it round-trips to the same float32 bits):
  *
  *   dims IN OUT N STEPS
- *   param NAME SIZE v...      each dense layer's kernel ([in][out]) and bias
+ *   param NAME SIZE v...      every parameter as stored (dense kernels [in][out],
+ *                             conv kernels Keras' (kh, kw, cin/groups, cout), ...)
  *   x v...                    the batch, N*IN
  *   y v...                    labels: N ints (sparse) or N*OUT floats
  *   out0 v...                 predict() before training, N*OUT
  *   loss v...                 STEPS train_batch() losses on that same batch
  *   out v...                  predict() after the steps, N*OUT
+ *   final NAME SIZE v...      every parameter after the steps (moving statistics
+ *                             included), same order as the param lines
  *
  * The weights are written before any step so the torch side starts from the
  * very same bits; everything after that is compared, not copied.
@@ -49,24 +60,56 @@ static void print_floats(const char *key, const float *v, long size) {
     printf("\n");
 }
 
-/* every dense layer's parameters, in layer order; returns the float count */
-static long print_params(void) {
+static int bad_layout;
+
+/* one parameter as `KEY NAME SIZE v...`; returns its float count (0: unknown) */
+static long print_param(const char *key, const char *name) {
+    long size = 0, len = (long)strlen(name);
+    float *p = F(param)(&model, name, &size);
+    if (!p) return 0;
+    if (!strcmp(key, "param")) {
+        int moving = (len > 12 && !strcmp(name + len - 12, ".moving_mean")) ||
+                     (len > 16 && !strcmp(name + len - 16, ".moving_variance"));
+        long off = (long)(p - model.params);
+        if (moving != (off >= U(TRAINABLE_COUNT))) {
+            fprintf(stderr, "torch_parity: %s is at offset %ld, %s TRAINABLE_COUNT %ld\n", name,
+                    off, moving ? "before" : "at or after", (long)U(TRAINABLE_COUNT));
+            bad_layout = 1;
+        }
+    }
+    printf("%s %s %ld", key, name, size);
+    print_floats("", p, size);
+    return size;
+}
+
+/* the named parameters, or (names == NULL) every dense layer's in layer
+ * order; returns the float count, -1 for an unknown name */
+static long print_params(const char *key, char **names, int count) {
     long total = 0;
     int layer;
+    if (names) {
+        int i;
+        for (i = 0; i < count; i++) {
+            long size = print_param(key, names[i]);
+            if (!size) {
+                fprintf(stderr, "torch_parity: the model has no parameter '%s'\n", names[i]);
+                return -1;
+            }
+            total += size;
+        }
+        return total;
+    }
     for (layer = 0;; layer++) {
         static const char *const suffix[2] = { "kernel", "bias" };
         char name[64];
         int k, found = 0;
         for (k = 0; k < 2; k++) {
-            long size = 0;
-            float *p;
+            long size;
             if (layer == 0) sprintf(name, "dense.%s", suffix[k]);
             else sprintf(name, "dense_%d.%s", layer, suffix[k]);
-            p = F(param)(&model, name, &size);
-            if (!p) continue;
+            size = print_param(key, name);
+            if (!size) continue;
             found = 1;
-            printf("param %s %ld", name, size);
-            print_floats("", p, size);
             total += size;
         }
         if (!found) return total;
@@ -75,6 +118,8 @@ static long print_params(void) {
 
 int main(int argc, char **argv) {
     const char *labels = argc > 1 ? argv[1] : "sparse";
+    char **names = argc > 3 ? argv + 3 : NULL;
+    int nnames = argc > 3 ? argc - 3 : 0;
     int steps = argc > 2 ? atoi(argv[2]) : 10, i, j;
     const long in = U(INPUT_SIZE), m = U(OUTPUT_SIZE);
     nnc_rt_rng r;
@@ -108,11 +153,12 @@ int main(int argc, char **argv) {
     }
 
     printf("dims %ld %ld %d %d\n", in, m, N, steps);
-    if (print_params() != U(PARAM_COUNT)) {
-        fprintf(stderr, "torch_parity: the dense.* parameters do not cover all %ld\n",
-                (long)U(PARAM_COUNT));
+    if (print_params("param", names, nnames) != U(PARAM_COUNT)) {
+        fprintf(stderr, "torch_parity: the %s parameters do not cover all %ld\n",
+                names ? "named" : "dense.*", (long)U(PARAM_COUNT));
         return 1;
     }
+    if (bad_layout) return 1;
     print_floats("x", x, N * in);
     printf("y");
     for (i = 0; i < N * U(LABEL_SIZE); i++) printf(" %.9g", (double)y[i]);
@@ -123,5 +169,6 @@ int main(int argc, char **argv) {
     print_floats("loss", losses, steps);
     F(predict)(&model, x, out, N);
     print_floats("out", out, N * m);
+    print_params("final", names, nnames);
     return 0;
 }

@@ -440,3 +440,50 @@ void data_report_nan(long epoch)
     fprintf(stderr, "training stopped: loss became NaN at epoch %ld; try a lower learning rate\n",
             epoch);
 }
+
+/* ---- image reshaping ---------------------------------------------------- */
+
+int data_pad_images(data_set *ds, int pad, int channels)
+{
+    long i;
+    int r, c, k, rows, cols;
+    size_t sample, total;
+    float *x;
+
+    if (pad < 0 || channels < 1 || ds->rows < 1 || ds->cols < 1 ||
+        pad > (65536 - ds->rows) / 2 || pad > (65536 - ds->cols) / 2 || channels > 65536) {
+        fprintf(stderr, "data_pad_images: cannot pad %d x %d images by %d to %d channel(s)\n",
+                ds->rows, ds->cols, pad, channels);
+        return 1;
+    }
+    rows = ds->rows + 2 * pad;
+    cols = ds->cols + 2 * pad;
+    sample = (size_t)rows * (size_t)cols * (size_t)channels;
+    if (ds->n > 0 && (size_t)ds->n > SIZE_MAX / sizeof(float) / sample) {
+        fprintf(stderr, "data_pad_images: %ld padded images do not fit in memory\n", ds->n);
+        return 1;
+    }
+    total = ds->n > 0 ? (size_t)ds->n * sample : 1;
+    x = data_alloc(total, sizeof *x, "padded images");
+    if (x == NULL)
+        return 1;
+    memset(x, 0, total * sizeof *x);    /* the border */
+    for (i = 0; i < ds->n; i++) {
+        const float *src = ds->x + (size_t)i * (size_t)ds->rows * (size_t)ds->cols;
+        float *dst = x + (size_t)i * sample;
+        for (r = 0; r < ds->rows; r++) {
+            float *row = dst + (size_t)(r + pad) * (size_t)cols * (size_t)channels;
+            for (c = 0; c < ds->cols; c++) {
+                float v = src[(size_t)r * (size_t)ds->cols + (size_t)c];
+                float *p = row + (size_t)(c + pad) * (size_t)channels;
+                for (k = 0; k < channels; k++)
+                    p[k] = v;
+            }
+        }
+    }
+    free(ds->x);
+    ds->x = x;
+    ds->rows = rows;
+    ds->cols = cols;
+    return 0;
+}

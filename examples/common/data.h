@@ -102,4 +102,16 @@ void data_print_epoch(long epoch, long epochs, const nnc_rt_metrics *m, int show
 /* stderr: "training stopped: loss became NaN at epoch N; try a lower learning rate" */
 void data_report_nan(long epoch);
 
+/* ---- image reshaping ------------------------------------------------------
+ * Pads every rows x cols image of ds by pad zero pixels on each side and
+ * replicates it into channels channels, channels-last: afterwards ds->x holds
+ * n * (rows + 2 pad) * (cols + 2 pad) * channels floats (pixel (r, c) of
+ * sample i, channel k at ((i * rows' + r) * cols' + c) * channels + k) and
+ * ds->rows/cols are the padded sizes; the floats per sample are
+ * ds->rows * ds->cols * channels.  Fashion-MNIST's 28x28 with pad 2 and
+ * channels 3 is the 32x32x3 input of a CIFAR-shaped model.  On failure
+ * (out of memory, bad sizes) prints why, returns nonzero and leaves ds
+ * unchanged. */
+int data_pad_images(data_set *ds, int pad, int channels);
+
 #endif
