@@ -119,6 +119,10 @@ check-generated: bin/nnc
 	        cmp -s $(BUILD)/regen/$$f generated/$$f || { echo "stale: generated/$$f (run 'make regen')"; stale=1; }; \
 	    done; done; \
 	[ $$stale = 0 ] && echo "generated/: up to date"
+	@for cc in gcc clang; do command -v $$cc >/dev/null || continue; \
+	    for f in generated/*.c; do \
+	        $$cc -std=c99 -Wall -Wextra -Wpedantic -Werror -Iruntime -Igenerated -c $$f -o /dev/null || exit 1; \
+	    done; echo "generated/: compiles with $$cc -std=c99 -Wall -Wextra -Wpedantic -Werror"; done
 
 example-tests: all
 	@bash tests/examples.sh
