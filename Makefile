@@ -142,9 +142,11 @@ check-asan: build/asan/nnc $(BUILD)/tests/test_models
 	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f -o $(BUILD)/asan/out.c >/dev/null || exit 1; done; \
 	    echo "asan: every example compiles cleanly"
 
-# N-step loss parity of generated training code against PyTorch
+# N-step loss parity of generated training code against PyTorch, and the
+# convolution/pooling/batch-norm kernels against PyTorch's
 torch-parity: bin/nnc $(RT_LIB)
 	@bash tests/torch_parity.sh
+	@bash tests/torch_ops.sh
 
 test: all unit-tests check-asan check-generated torch-parity example-tests
 

@@ -1,0 +1,50 @@
+/* tensor.c — element-wise helpers and concatenation: the data-movement
+ * kernels the emitter needs between layers (dropout's mask multiply,
+ * copies, concat along an axis and its gradient).
+ *
+ *   mul:     y = a * b elementwise
+ *   concat:  y[r, offset + j] = x[r, j],  j < width    (y is (rows, total))
+ *   its gradient: dx[r, j] = dy[r, offset + j]
+ *
+ * Design: concat is done one operand at a time, so a k-way concat is k
+ * calls and the emitter needs no variadic signature; "rows" is the product
+ * of the dimensions before the axis and width/total the products from it
+ * on, so one pair of kernels covers every axis.  Each row is a memcpy —
+ * when rows == 1 (concat along the first axis) the whole operand is one.
+ */
+#include <string.h>
+
+#include "nnc_rt.h"
+
+void nnc_rt_mul(float *y, const float *a, const float *b, long size)
+{
+    long i;
+    for (i = 0; i < size; i++)
+        y[i] = a[i] * b[i];
+}
+
+void nnc_rt_copy(float *y, const float *x, long size)
+{
+    if (y != x && size > 0)
+        memmove(y, x, (size_t)size * sizeof *y);
+}
+
+void nnc_rt_concat_forward(float *y, const float *x, long rows, long width, long offset,
+                           long total)
+{
+    long r;
+    if (width <= 0)
+        return;
+    for (r = 0; r < rows; r++)
+        memcpy(y + r * total + offset, x + r * width, (size_t)width * sizeof *y);
+}
+
+void nnc_rt_concat_backward(float *dx, const float *dy, long rows, long width, long offset,
+                            long total)
+{
+    long r;
+    if (width <= 0)
+        return;
+    for (r = 0; r < rows; r++)
+        memcpy(dx + r * width, dy + r * total + offset, (size_t)width * sizeof *dx);
+}
