@@ -39,7 +39,7 @@ RT_LIB    := $(BUILD)/libnnc_rt.a
 EXAMPLES  := $(notdir $(wildcard examples/*))
 
 .PHONY: all deps test unit-tests check-generated check-asan example-tests torch-parity demo run regen \
-        install clean help
+        install clean help bench
 all: bin/nnc $(RT_LIB)
 
 help:
@@ -147,6 +147,10 @@ check-asan: build/asan/nnc $(BUILD)/tests/test_models
 torch-parity: bin/nnc $(RT_LIB)
 	@bash tests/torch_parity.sh
 	@bash tests/torch_ops.sh
+
+# side by side with PyTorch (1 thread, same settings): seconds per epoch and accuracy
+bench: $(BUILD)/examples/fashion_mlp
+	@bash bench/fashion_mlp.sh
 
 test: all unit-tests check-asan check-generated torch-parity example-tests
 
