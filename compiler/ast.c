@@ -272,8 +272,8 @@ void ast_output(ParseState *ps, AstList *names, Loc loc)
         set_values(s, names);
 }
 
-// model-stmt = name "=" expr
-void ast_assign(ParseState *ps, const char *name, Loc name_loc, Expr *value, Loc loc)
+// model-stmt = name ("," name)* "=" expr
+void ast_assign(ParseState *ps, const char *name, Loc name_loc, AstList *more, Expr *value, Loc loc)
 {
     if (!name || !value)
         return;
@@ -283,6 +283,8 @@ void ast_assign(ParseState *ps, const char *name, Loc name_loc, Expr *value, Loc
     s->name = name;
     s->name_loc = name_loc;
     s->value = value;
+    if (more)
+        set_values(s, more);
 }
 
 // model-stmt = expr

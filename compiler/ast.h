@@ -42,7 +42,8 @@ struct Expr {
 typedef enum StmtKind {
     ST_INPUT,    /* input x: f32[28, 28]        name, type                    */
     ST_OUTPUT,   /* output y, z                 values (EX_IDENT each)         */
-    ST_ASSIGN,   /* a = conv2d(x, 16, 3)        name, value                    */
+    ST_ASSIGN,   /* a = conv2d(x, 16, 3)        name, value; values: further names
+                    (y, h, c = lstm(x, 8, return_state = true))                  */
     ST_LAYER,    /* dense(256, relu) | flatten  value                          */
     ST_SETTING,  /* loss mse | batch 32 | metrics accuracy, f1   name, values  */
 } StmtKind;
@@ -65,7 +66,7 @@ struct Stmt {
     Loc name_loc;
     TypeSpec type;      /* ST_INPUT                                  */
     Expr *value;        /* ST_ASSIGN, ST_LAYER                       */
-    Expr **values;      /* ST_OUTPUT, ST_SETTING                     */
+    Expr **values;      /* ST_OUTPUT, ST_SETTING; ST_ASSIGN: names 2.. */
     int nvalues;
     Stmt *next;
 };

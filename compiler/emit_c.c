@@ -90,6 +90,13 @@ const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p) {
     return b;
 }
 
+const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p) {
+    char *b = buf(e);
+    snprintf(b, 192, "&(const nnc_rt_rnn){ %d, %d, %d, %d, %d, %d, %d }", p->steps, p->features,
+             p->units, p->cell, p->act, p->return_sequences, p->reverse);
+    return b;
+}
+
 const char *emit_float(EmitCtx *e, float v) {
     char *b = buf(e);
     snprintf(b, 192, "%.9g", v);
@@ -132,6 +139,16 @@ static uint32_t fingerprint(const Graph *g) {
     return nnc_rt_crc32(desc, len);
 }
 
+static int int_input(const Graph *g) { return g->values[g->input].dtype == DT_I32; }
+
+/* token ids run over [0, vocab) of the embedding that reads them */
+static int input_vocab(const Graph *g) {
+    for (int i = 0; i < g->nnodes; i++)
+        if (!g->nodes[i].dead && op_table[g->nodes[i].op].int_input && g->nodes[i].in[0] == g->input)
+            return g->nodes[i].attr.vocab;
+    return 0;
+}
+
 /* ---- header ------------------------------------------------------------------------ */
 
 static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FILE *h,
@@ -145,7 +162,8 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, " * model %s\n", g->name);
     for (int i = 0; i < g->ninputs; i++) {
         in = &g->values[g->inputs[i]];
-        fprintf(h, " *   input  %s: f32 %s", in->name, ir_shape_str(in, s1, sizeof s1));
+        fprintf(h, " *   input  %s: %s %s", in->name, in->dtype == DT_I32 ? "i32 (token ids)" : "f32",
+                ir_shape_str(in, s1, sizeof s1));
         if (g->ninputs > 1) fprintf(h, ", columns %ld..%ld of each row of x", in->pack_offset,
                                     in->pack_offset + ir_size(in) - 1);
         fputc('\n', h);
@@ -174,8 +192,11 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
     fprintf(h, "#define %s_BATCH %d\n", U, t->batch);
     fprintf(h, "#define %s_EPOCHS %d\n", U, t->epochs);
-    fprintf(h, "#define %s_INPUT_SIZE %ld     /* floats per sample%s */\n", U,
-            ir_packed_size(g, g->inputs, g->ninputs), g->ninputs > 1 ? ", all inputs side by side" : "");
+    fprintf(h, "#define %s_INPUT_SIZE %ld     /* %s per sample%s */\n", U,
+            ir_packed_size(g, g->inputs, g->ninputs), int_input(g) ? "token ids" : "floats",
+            g->ninputs > 1 ? ", all inputs side by side" : "");
+    fprintf(h, "#define %s_INPUT_IDS %d     /* i32 inputs: ids in [0, %s_INPUT_IDS); 0: f32 input */\n",
+            U, int_input(g) ? input_vocab(g) : 0, U);
     fprintf(h, "#define %s_OUTPUT_SIZE %ld\n", U, ir_packed_size(g, g->outputs, g->noutputs));
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
     fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? 1L : ir_size(&g->values[g->output]));
@@ -185,6 +206,7 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
             U, p->trainable_floats);
     fprintf(h, "#define %s_SAVE_BYTES %ld\n", U, (long)NNC_RT_PARAMS_BYTES(p->param_floats));
     fprintf(h, "#define %s_ARENA_BYTES %ld\n\n", U, p->arena_floats * 4);
+    fprintf(h, "typedef %s %s_input_t;\n", int_input(g) ? "int32_t" : "float", P);
     fprintf(h, "typedef %s %s_label_t;\n\n", sparse ? "int32_t" : "float", P);
     fprintf(h, "typedef struct %s {\n", P);
     fprintf(h, "    float params[%ld];\n", p->param_floats ? p->param_floats : 1);
@@ -198,7 +220,7 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     }
     fprintf(h, "    float arena[%ld];\n", p->arena_floats);
     if (t->present) {
-        fprintf(h, "    float xbatch[%ld];      /* a shuffled batch, gathered */\n",
+        fprintf(h, "    %s_input_t xbatch[%ld];      /* a shuffled batch, gathered */\n", P,
                 t->batch * ir_packed_size(g, g->inputs, g->ninputs));
         fprintf(h, "    %s_label_t ybatch[%ld];\n", P, t->batch * (sparse ? 1L : ir_size(&g->values[g->output])));
     }
@@ -214,20 +236,20 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, "/* parameters from `seed` (Keras initialisers), optimizer state zeroed */\n");
     fprintf(h, "void %s_init(%s_t *m, uint64_t seed);\n", P, P);
     fprintf(h, "/* y[n][%s_OUTPUT_SIZE] = model(x[n][%s_INPUT_SIZE]), any n >= 0 */\n", U, U);
-    fprintf(h, "void %s_predict(%s_t *m, const float *x, float *y, long n);\n", P, P);
+    fprintf(h, "void %s_predict(%s_t *m, const %s_input_t *x, float *y, long n);\n", P, P, P);
     if (t->present) {
         fprintf(h, "/* loss of one batch (1 <= n <= %s_BATCH) and its gradients in m->grads;\n"
                    " * parameters unchanged.  Returns -1 when n is out of range. */\n", U);
-        fprintf(h, "float %s_gradients(%s_t *m, const float *x, const %s_label_t *y, int n);\n", P, P, P);
+        fprintf(h, "float %s_gradients(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n);\n", P, P, P, P);
         fprintf(h, "/* one optimizer step on one batch; returns its loss (before the step).\n"
                    " * A NaN/inf loss leaves the parameters unchanged. */\n");
-        fprintf(h, "float %s_train_batch(%s_t *m, const float *x, const %s_label_t *y, int n);\n", P, P, P);
+        fprintf(h, "float %s_train_batch(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n);\n", P, P, P, P);
         fprintf(h, "/* one pass over n samples in `order` (NULL: as stored); *out gets the\n"
                    " * mean loss and the metrics of the training predictions */\n");
-        fprintf(h, "int %s_train_epoch(%s_t *m, const float *x, const %s_label_t *y, long n,\n"
-                   "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P);
-        fprintf(h, "int %s_evaluate(%s_t *m, const float *x, const %s_label_t *y, long n,\n"
-                   "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P);
+        fprintf(h, "int %s_train_epoch(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
+                   "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P, P);
+        fprintf(h, "int %s_evaluate(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
+                   "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P, P);
     }
     fprintf(h, "/* a parameter by name (\"dense.kernel\" is [in][out]); NULL if unknown */\n");
     fprintf(h, "float *%s_param(%s_t *m, const char *name, long *size);\n", P, P);
@@ -278,10 +300,10 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     /* inference: the forward slice */
     long out_infer = p->infer_off[ir_storage(g, g->output)];
     fprintf(c, "/* the forward pass for n <= BATCH samples; leaves the output at arena + %ld */\n", out_infer);
-    fprintf(c, "static void forward(%s_t *m, const float *x, int n) {\n", P);
+    fprintf(c, "static void forward(%s_t *m, const %s_input_t *x, int n) {\n", P, P);
     print_nodes(&e, 0, PH_FORWARD, PH_FORWARD);
     fprintf(c, "}\n\n");
-    fprintf(c, "void %s_predict(%s_t *m, const float *x, float *y, long n) {\n", P, P);
+    fprintf(c, "void %s_predict(%s_t *m, const %s_input_t *x, float *y, long n) {\n", P, P, P);
     fprintf(c, "    long i;\n    for (i = 0; i < n; i += BATCH) {\n"
                "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
                "        forward(m, x + i * IN_SIZE, k);\n");
@@ -299,28 +321,28 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         long out_train = p->train_off[ir_storage(g, g->output)];
         e.off = p->train_off;
         e.training = 1;
-        fprintf(c, "float %s_gradients(%s_t *m, const float *x, const %s_label_t *y, int n) {\n", P, P, P);
+        fprintf(c, "float %s_gradients(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n) {\n", P, P, P, P);
         fprintf(c, "    float loss;\n    if (n < 1 || n > BATCH) return -1.0f;\n");
         print_nodes(&e, 1, PH_FORWARD, PH_BACKWARD);
         fprintf(c, "    return loss;\n}\n\n");
-        fprintf(c, "float %s_train_batch(%s_t *m, const float *x, const %s_label_t *y, int n) {\n", P, P, P);
+        fprintf(c, "float %s_train_batch(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n) {\n", P, P, P, P);
         fprintf(c, "    float loss = %s_gradients(m, x, y, n);\n", P);
         fprintf(c, "    if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */\n");
         fprintf(c, "    m->step++;\n");
         print_nodes(&e, 1, PH_UPDATE, PH_UPDATE);
         fprintf(c, "    return loss;\n}\n\n");
 
-        fprintf(c, "int %s_train_epoch(%s_t *m, const float *x, const %s_label_t *y, long n,\n"
-                   "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx) {\n", P, P, P, P);
+        fprintf(c, "int %s_train_epoch(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
+                   "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx) {\n", P, P, P, P, P);
         fprintf(c, "    long counts[3 * OUT_SIZE + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
                    "    int j, status = %s_OK;\n", U);
         fprintf(c, "    if (n < 0) return %s_ERR_ARG;\n", U);
         fprintf(c, "    memset(counts, 0, sizeof counts);\n");
         fprintf(c, "    for (i = 0; i < n && status == %s_OK; i += BATCH) {\n", U);
         fprintf(c, "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
-                   "        const float *xb = x + i * IN_SIZE;\n"
+                   "        const %s_input_t *xb = x + i * IN_SIZE;\n"
                    "        const %s_label_t *yb = y + i * LABEL_SIZE;\n"
-                   "        float loss;\n", P);
+                   "        float loss;\n", P, P);
         fprintf(c, "        if (order) {\n"
                    "            for (j = 0; j < k; j++) {\n"
                    "                memcpy(m->xbatch + j * IN_SIZE, x + (long)order[i + j] * IN_SIZE, IN_SIZE * sizeof *x);\n"
@@ -336,8 +358,8 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);\n"
                    "        out->loss = (float)(loss_sum / (i < n ? i : n));\n    }\n    return status;\n}\n\n");
 
-        fprintf(c, "int %s_evaluate(%s_t *m, const float *x, const %s_label_t *y, long n,\n"
-                   "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx) {\n", P, P, P, P);
+        fprintf(c, "int %s_evaluate(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
+                   "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx) {\n", P, P, P, P, P);
         fprintf(c, "    long counts[3 * OUT_SIZE + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
                    "    int status = %s_OK;\n    if (n < 0) return %s_ERR_ARG;\n"
                    "    memset(counts, 0, sizeof counts);\n", U, U);

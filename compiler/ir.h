@@ -80,10 +80,19 @@ typedef struct Attrs {
     float rate;                 /* dropout                                */
     float momentum, epsilon;    /* batch_norm                             */
     int axis;                   /* concat                                 */
+    /* embedding and recurrent layers */
+    int vocab;                  /* embedding: ids in [0, vocab); units is its dim */
+    int return_sequences, return_state, unit_forget_bias, recurrent_init;
+    float rec_l1, rec_l2;       /* recurrent_regularizer                  */
+    int reverse;                /* runs backwards in time (bidirectional) */
+    int per_step;               /* dense inside time_distributed: any rank */
+    int outputs;                /* outputs a statement can name (return_state) */
+    int grads;                  /* rnn_grad: bit i set = input 4+ holds d(out[i]) */
     int dims[IR_MAX_RANK], ndims;   /* reshape (-1: inferred)             */
     /* derived by the shape rules */
     nnc_rt_conv2d conv;
     nnc_rt_pool2d pool;
+    nnc_rt_rnn rnn;
     long offset, width, total;  /* concat: this operand's columns         */
 } Attrs;
 
@@ -164,6 +173,9 @@ typedef struct OpDef {
     int kind;           /* family parameter: act for activations          */
     const AttrDef *attrs; int nattrs;   /* .nn arguments after the inputs */
     int alias;          /* output shares input 0's storage (reshape)      */
+    int int_input;      /* input 0 holds i32 token ids (embedding)        */
+    int recurrent;      /* a recurrent layer: bidirectional() can wrap it */
+    int wrapper;        /* bidirectional/time_distributed: lowered by lower.c from the layer inside */
     int inplace;        /* output may reuse input 0's buffer if it dies   */
     /* infer output shapes from inputs; create outputs if n->nout == 0.
      * Returns 0, or reports through diag at n->loc and returns -1. */
@@ -233,6 +245,7 @@ const char *emit_float(EmitCtx *e, float v);   /* a C float literal: "0.001f"  *
 int emit_training(EmitCtx *e);                 /* printing the training step?  */
 const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c);  /* a compound literal */
 const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p);
+const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p);
 const Graph *emit_graph(EmitCtx *e);
 
 /* ---- summary.c ---------------------------------------------------------------- */

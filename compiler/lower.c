@@ -23,7 +23,9 @@ typedef struct Lower {
     Graph *g;
     Binding env[256];
     int nenv;
-    int counters[64];   /* per op: how many layers of that kind so far */
+    int counters[128];   /* per op: how many layers of that kind so far */
+    int reverse;        /* lowering bidirectional()'s backward layer */
+    int per_step;       /* lowering inside time_distributed()          */
 } Lower;
 
 /* the value bound to name, POISONED, or -1 when unbound */
@@ -219,6 +221,13 @@ static void layer_name(Lower *L, int op, const char *target, char *out) {
 static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, Loc loc,
                           const char *name) {
     Graph *g = L->g;
+    for (int i = 0; i < nin; i++)
+        if (g->values[in[i]].dtype == DT_I32 && !op_table[op].int_input) {
+            diag_error(loc, "'%s' takes f32 values, but '%s' holds i32 token ids; "
+                       "map them to vectors with embedding(vocab, dim) first", op_table[op].name,
+                       g->values[in[i]].name);
+            return -1;
+        }
     int node = ir_node(g, op, in, nin, loc);
     g->nodes[node].attr = attr;
     snprintf(g->nodes[node].layer, IR_NAME, "%s", name);
@@ -232,11 +241,89 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
     return g->nodes[node].out[0];
 }
 
+static int lower_call(Lower *L, const Expr *e, int implicit, const char *target);
+
+// wrapper = ("bidirectional" | "time_distributed") "(" [value ","] layer ["," "merge_mode" "=" mode] ")"
+static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *target) {
+    int bidi = !strcmp(e->name, "bidirectional"), in = implicit, merge = 0;
+    const Expr *inner = NULL;
+    static const char *const modes[] = { "concat", "sum", "mul" };
+    for (int i = 0; i < e->nargs; i++) {
+        const Arg *a = &e->args[i];
+        if (a->name && bidi && !strcmp(a->name, "merge_mode")) {
+            if (bind_enum(a->value, "merge_mode", modes, 3, &merge)) return -1;
+        } else if (a->name) {
+            diag_error(a->name_loc, "'%s' has no argument '%s'%s", e->name, a->name,
+                       bidi ? "; it takes a layer and merge_mode" : "; it takes a layer");
+            return -1;
+        } else if (a->value->kind == EX_IDENT && !inner && env_find(L, a->value->name) != -1) {
+            in = lower_expr(L, a->value, -1, NULL);
+            if (in < 0) return -1;
+        } else if (a->value->kind == EX_CALL && !inner) {
+            inner = a->value;
+        } else {
+            diag_error(a->value->loc, "%s takes one layer, e.g. %s", e->name,
+                       bidi ? "bidirectional(lstm(16))" : "time_distributed(dense(10))");
+            return -1;
+        }
+    }
+    if (!inner) {
+        diag_error(e->loc, "%s needs the layer it wraps, e.g. %s", e->name,
+                   bidi ? "bidirectional(lstm(16))" : "time_distributed(dense(10))");
+        return -1;
+    }
+    if (in == POISONED) return -1;
+    if (in < 0) {
+        diag_error(e->loc, "'%s' has no input: name it as the first argument, "
+                   "or put an 'input' line before it", e->name);
+        return -1;
+    }
+    for (int i = 0; i < inner->nargs; i++)
+        if (!inner->args[i].name && is_tensor(L, inner->args[i].value)) {
+            diag_error(inner->args[i].value->loc, "the layer inside %s takes its input from %s; "
+                       "name the input as %s's first argument", e->name, e->name, e->name);
+            return -1;
+        }
+    if (!bidi) {
+        L->per_step = 1;
+        int v = lower_call(L, inner, in, target);
+        L->per_step = 0;
+        return v;
+    }
+    int op = op_find(inner->name);
+    if (op < 0 || !op_table[op].recurrent) {
+        diag_error(inner->loc, "bidirectional wraps a recurrent layer (simple_rnn, lstm, gru), not '%s'",
+                   inner->name);
+        return -1;
+    }
+    char name[IR_NAME], half[IR_NAME];
+    layer_name(L, op_find("bidirectional"), target, name);
+    snprintf(half, sizeof half, "%.50s_forward", name);
+    int f = lower_call(L, inner, in, half);
+    if (f < 0) return -1;
+    if (L->g->nodes[L->g->values[f].producer].attr.return_state) {
+        diag_error(inner->loc, "return_state inside bidirectional is not supported");
+        return -1;
+    }
+    snprintf(half, sizeof half, "%.50s_backward", name);
+    L->reverse = 1;
+    int b = lower_call(L, inner, in, half);
+    L->reverse = 0;
+    if (b < 0) return -1;
+    static const char *const merge_ops[] = { "concat", "add", "multiply" };
+    Attrs attr;
+    memset(&attr, 0, sizeof attr);
+    attr.axis = -1;
+    int both[2] = { f, b };
+    return add_layer_node(L, op_id(merge_ops[merge]), both, 2, attr, e->loc, name);
+}
+
 // layer = NAME | NAME "(" [tensor-args] [attr-args] ")"
 static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
-    const char *names[64];
+    const char *names[128];
     int nnames = layer_names(names);
     int op = op_find(e->name);
+    if (op >= 0 && op_table[op].wrapper) return lower_wrapper(L, e, implicit, target);
     if (op < 0 || !op_table[op].layer) {
         unknown_name(e->name_loc.line ? e->name_loc : e->loc, "layer", e->name, names, nnames);
         return -1;
@@ -323,9 +410,12 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     }
     if (errors || poisoned) return -1;
 
-    /* an activation argument becomes its own node; fuse_act may merge it */
-    int act = attr.act;
-    attr.act = NNC_RT_ACT_LINEAR;
+    /* a layer's output activation becomes its own node; fuse_act may merge it
+     * (a recurrent layer's activation is part of its cell and stays) */
+    attr.reverse = L->reverse;
+    attr.per_step = L->per_step;
+    int act = def->epilogue ? attr.act : NNC_RT_ACT_LINEAR;
+    if (def->epilogue) attr.act = NNC_RT_ACT_LINEAR;
     char name[IR_NAME];
     layer_name(L, op, target, name);
     int out = add_layer_node(L, op, in, nin, attr, e->loc, name);
@@ -356,10 +446,15 @@ static int lower_expr(Lower *L, const Expr *e, int implicit, const char *target)
 
 static int lower_input(Lower *L, const Stmt *s) {
     Graph *g = L->g;
-    if (strcmp(s->type.dtype, "f32")) {
-        static const char *const types[] = { "f32" };
-        diag_error(s->type.dtype_loc, "unsupported input type '%s'%s; supported: f32",
-                   s->type.dtype, diag_did_you_mean(s->type.dtype, types, 1));
+    static const char *const types[] = { "f32", "i32" };
+    int dtype = name_index(s->type.dtype, types, 2);
+    if (dtype < 0) {
+        diag_error(s->type.dtype_loc, "unsupported input type '%s'%s; supported: f32, i32 (token ids)",
+                   s->type.dtype, diag_did_you_mean(s->type.dtype, types, 2));
+        return -1;
+    }
+    if (g->ninputs && (dtype == DT_I32 || g->values[g->inputs[0]].dtype == DT_I32)) {
+        diag_error(s->loc, "a model with an i32 input takes no other inputs");
         return -1;
     }
     if (g->ninputs == IR_MAX_IO) {
@@ -368,6 +463,7 @@ static int lower_input(Lower *L, const Stmt *s) {
     }
     int v = ir_value(g, s->name, ROLE_INPUT, 1, s->type.rank, s->type.dims);
     g->values[v].loc = s->loc;
+    g->values[v].dtype = dtype == 1 ? DT_I32 : DT_F32;
     long floats = ir_size(&g->values[v]);
     if (floats > (1L << 28) / 32) {
         diag_error(s->type.loc, "input '%s' has %ld values per sample; the limit is %ld", s->name,
@@ -377,6 +473,28 @@ static int lower_input(Lower *L, const Stmt *s) {
     if (g->input < 0) g->input = v;
     g->inputs[g->ninputs++] = v;
     return env_bind(L, s->name, s->name_loc, v) ? -1 : v;
+}
+
+/* y, h, c = lstm(...): the further names bind the layer's further outputs */
+static int lower_more_outputs(Lower *L, const Stmt *s, int v) {
+    Graph *g = L->g;
+    int have = 0;
+    const Node *n = NULL;
+    if (v >= 0 && g->values[v].producer >= 0) {
+        n = &g->nodes[g->values[v].producer];
+        have = n->attr.outputs > 1 ? n->attr.outputs : 1;
+    }
+    if (v >= 0 && 1 + s->nvalues > have) {
+        diag_error(s->values[0]->loc, "this layer gives %d value%s, not %d%s", have, have == 1 ? "" : "s",
+                   1 + s->nvalues, have == 1 ? "; recurrent layers give their states with return_state = true" : "");
+        v = -1;
+    }
+    int status = 0;
+    for (int i = 0; i < s->nvalues; i++) {
+        int out = v >= 0 ? g->nodes[g->values[v].producer].out[1 + i] : POISONED;
+        if (env_bind(L, s->values[i]->name, s->values[i]->loc, out)) status = -1;
+    }
+    return v < 0 ? -1 : status;
 }
 
 static int lower_model(Lower *L, const Block *b) {
@@ -394,6 +512,7 @@ static int lower_model(Lower *L, const Block *b) {
         case ST_ASSIGN:
             v = lower_expr(L, s->value, prev, s->name);
             if (env_bind(L, s->name, s->name_loc, v < 0 ? POISONED : v)) v = -1;
+            if (s->nvalues && lower_more_outputs(L, s, v)) v = -1;
             break;
         case ST_OUTPUT:
             if (g->noutputs + s->nvalues > IR_MAX_IO) {

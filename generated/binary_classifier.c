@@ -32,13 +32,13 @@ void binary_classifier_init(binary_classifier_t *m, uint64_t seed) {
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 320 */
-static void forward(binary_classifier_t *m, const float *x, int n) {
+static void forward(binary_classifier_t *m, const binary_classifier_input_t *x, int n) {
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 40, n, 4, 10, 1); /* dense */
     nnc_rt_dense_forward(m->arena + 320, m->arena + 0, m->params + 50, m->params + 60, n, 10, 1, 0); /* dense_1 */
     nnc_rt_act_forward(2, m->arena + 320, m->arena + 320, n, 1); /* sigmoid */
 }
 
-void binary_classifier_predict(binary_classifier_t *m, const float *x, float *y, long n) {
+void binary_classifier_predict(binary_classifier_t *m, const binary_classifier_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -47,7 +47,7 @@ void binary_classifier_predict(binary_classifier_t *m, const float *x, float *y,
     }
 }
 
-float binary_classifier_gradients(binary_classifier_t *m, const float *x, const binary_classifier_label_t *y, int n) {
+float binary_classifier_gradients(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 40, n, 4, 10, 1); /* dense */
@@ -64,7 +64,7 @@ float binary_classifier_gradients(binary_classifier_t *m, const float *x, const 
     return loss;
 }
 
-float binary_classifier_train_batch(binary_classifier_t *m, const float *x, const binary_classifier_label_t *y, int n) {
+float binary_classifier_train_batch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n) {
     float loss = binary_classifier_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
@@ -72,7 +72,7 @@ float binary_classifier_train_batch(binary_classifier_t *m, const float *x, cons
     return loss;
 }
 
-int binary_classifier_train_epoch(binary_classifier_t *m, const float *x, const binary_classifier_label_t *y, long n,
+int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -81,7 +81,7 @@ int binary_classifier_train_epoch(binary_classifier_t *m, const float *x, const 
     memset(counts, 0, sizeof counts);
     for (i = 0; i < n && status == BINARY_CLASSIFIER_OK; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
-        const float *xb = x + i * IN_SIZE;
+        const binary_classifier_input_t *xb = x + i * IN_SIZE;
         const binary_classifier_label_t *yb = y + i * LABEL_SIZE;
         float loss;
         if (order) {
@@ -105,7 +105,7 @@ int binary_classifier_train_epoch(binary_classifier_t *m, const float *x, const 
     return status;
 }
 
-int binary_classifier_evaluate(binary_classifier_t *m, const float *x, const binary_classifier_label_t *y, long n,
+int binary_classifier_evaluate(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
     nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;

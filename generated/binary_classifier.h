@@ -27,6 +27,7 @@ extern "C" {
 #define BINARY_CLASSIFIER_BATCH 32
 #define BINARY_CLASSIFIER_EPOCHS 30
 #define BINARY_CLASSIFIER_INPUT_SIZE 4     /* floats per sample */
+#define BINARY_CLASSIFIER_INPUT_IDS 0     /* i32 inputs: ids in [0, BINARY_CLASSIFIER_INPUT_IDS); 0: f32 input */
 #define BINARY_CLASSIFIER_OUTPUT_SIZE 1
 #define BINARY_CLASSIFIER_HAS_TRAINING 1
 #define BINARY_CLASSIFIER_LABEL_SIZE 1
@@ -36,6 +37,7 @@ extern "C" {
 #define BINARY_CLASSIFIER_SAVE_BYTES 264
 #define BINARY_CLASSIFIER_ARENA_BYTES 4224
 
+typedef float binary_classifier_input_t;
 typedef float binary_classifier_label_t;
 
 typedef struct binary_classifier {
@@ -45,7 +47,7 @@ typedef struct binary_classifier {
     long step;
     nnc_rt_rng rng;        /* dropout masks */
     float arena[1056];
-    float xbatch[128];      /* a shuffled batch, gathered */
+    binary_classifier_input_t xbatch[128];      /* a shuffled batch, gathered */
     binary_classifier_label_t ybatch[32];
 } binary_classifier_t;
 
@@ -64,18 +66,18 @@ enum {
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */
 void binary_classifier_init(binary_classifier_t *m, uint64_t seed);
 /* y[n][BINARY_CLASSIFIER_OUTPUT_SIZE] = model(x[n][BINARY_CLASSIFIER_INPUT_SIZE]), any n >= 0 */
-void binary_classifier_predict(binary_classifier_t *m, const float *x, float *y, long n);
+void binary_classifier_predict(binary_classifier_t *m, const binary_classifier_input_t *x, float *y, long n);
 /* loss of one batch (1 <= n <= BINARY_CLASSIFIER_BATCH) and its gradients in m->grads;
  * parameters unchanged.  Returns -1 when n is out of range. */
-float binary_classifier_gradients(binary_classifier_t *m, const float *x, const binary_classifier_label_t *y, int n);
+float binary_classifier_gradients(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
  * A NaN/inf loss leaves the parameters unchanged. */
-float binary_classifier_train_batch(binary_classifier_t *m, const float *x, const binary_classifier_label_t *y, int n);
+float binary_classifier_train_batch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */
-int binary_classifier_train_epoch(binary_classifier_t *m, const float *x, const binary_classifier_label_t *y, long n,
+int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx);
-int binary_classifier_evaluate(binary_classifier_t *m, const float *x, const binary_classifier_label_t *y, long n,
+int binary_classifier_evaluate(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
     nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *binary_classifier_param(binary_classifier_t *m, const char *name, long *size);

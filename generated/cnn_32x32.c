@@ -36,7 +36,7 @@ void cnn_32x32_init(cnn_32x32_t *m, uint64_t seed) {
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 4096 */
-static void forward(cnn_32x32_t *m, const float *x, int n) {
+static void forward(cnn_32x32_t *m, const cnn_32x32_input_t *x, int n) {
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 32, 32, 3, 30, 30, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, x, m->params + 0, m->params + 864, m->arena + 921600, n, 1); /* conv2d */
     nnc_rt_maxpool2d_forward(&(const nnc_rt_pool2d){ 30, 30, 32, 15, 15, 2, 2, 2, 2, 0, 0 }, m->arena + 921600, m->arena + 0, n); /* max_pool2d */
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 15, 15, 32, 13, 13, 64, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, m->arena + 921600, m->params + 896, m->params + 19328, m->arena + 346112, n, 1); /* conv2d_1 */
@@ -46,7 +46,7 @@ static void forward(cnn_32x32_t *m, const float *x, int n) {
     nnc_rt_act_forward(4, m->arena + 4096, m->arena + 4096, n, 10); /* softmax */
 }
 
-void cnn_32x32_predict(cnn_32x32_t *m, const float *x, float *y, long n) {
+void cnn_32x32_predict(cnn_32x32_t *m, const cnn_32x32_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -55,7 +55,7 @@ void cnn_32x32_predict(cnn_32x32_t *m, const float *x, float *y, long n) {
     }
 }
 
-float cnn_32x32_gradients(cnn_32x32_t *m, const float *x, const cnn_32x32_label_t *y, int n) {
+float cnn_32x32_gradients(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 32, 32, 3, 30, 30, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, x, m->params + 0, m->params + 864, m->arena + 921600, n, 1); /* conv2d */
@@ -86,7 +86,7 @@ float cnn_32x32_gradients(cnn_32x32_t *m, const float *x, const cnn_32x32_label_
     return loss;
 }
 
-float cnn_32x32_train_batch(cnn_32x32_t *m, const float *x, const cnn_32x32_label_t *y, int n) {
+float cnn_32x32_train_batch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n) {
     float loss = cnn_32x32_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
@@ -94,7 +94,7 @@ float cnn_32x32_train_batch(cnn_32x32_t *m, const float *x, const cnn_32x32_labe
     return loss;
 }
 
-int cnn_32x32_train_epoch(cnn_32x32_t *m, const float *x, const cnn_32x32_label_t *y, long n,
+int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -103,7 +103,7 @@ int cnn_32x32_train_epoch(cnn_32x32_t *m, const float *x, const cnn_32x32_label_
     memset(counts, 0, sizeof counts);
     for (i = 0; i < n && status == CNN_32X32_OK; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
-        const float *xb = x + i * IN_SIZE;
+        const cnn_32x32_input_t *xb = x + i * IN_SIZE;
         const cnn_32x32_label_t *yb = y + i * LABEL_SIZE;
         float loss;
         if (order) {
@@ -127,7 +127,7 @@ int cnn_32x32_train_epoch(cnn_32x32_t *m, const float *x, const cnn_32x32_label_
     return status;
 }
 
-int cnn_32x32_evaluate(cnn_32x32_t *m, const float *x, const cnn_32x32_label_t *y, long n,
+int cnn_32x32_evaluate(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;

@@ -27,6 +27,7 @@ extern "C" {
 #define CNN_32X32_BATCH 32
 #define CNN_32X32_EPOCHS 3
 #define CNN_32X32_INPUT_SIZE 3072     /* floats per sample */
+#define CNN_32X32_INPUT_IDS 0     /* i32 inputs: ids in [0, CNN_32X32_INPUT_IDS); 0: f32 input */
 #define CNN_32X32_OUTPUT_SIZE 10
 #define CNN_32X32_HAS_TRAINING 1
 #define CNN_32X32_LABEL_SIZE 1
@@ -36,6 +37,7 @@ extern "C" {
 #define CNN_32X32_SAVE_BYTES 1262908
 #define CNN_32X32_ARENA_BYTES 13679104
 
+typedef float cnn_32x32_input_t;
 typedef int32_t cnn_32x32_label_t;
 
 typedef struct cnn_32x32 {
@@ -45,7 +47,7 @@ typedef struct cnn_32x32 {
     long step;
     nnc_rt_rng rng;        /* dropout masks */
     float arena[3419776];
-    float xbatch[98304];      /* a shuffled batch, gathered */
+    cnn_32x32_input_t xbatch[98304];      /* a shuffled batch, gathered */
     cnn_32x32_label_t ybatch[32];
 } cnn_32x32_t;
 
@@ -64,18 +66,18 @@ enum {
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */
 void cnn_32x32_init(cnn_32x32_t *m, uint64_t seed);
 /* y[n][CNN_32X32_OUTPUT_SIZE] = model(x[n][CNN_32X32_INPUT_SIZE]), any n >= 0 */
-void cnn_32x32_predict(cnn_32x32_t *m, const float *x, float *y, long n);
+void cnn_32x32_predict(cnn_32x32_t *m, const cnn_32x32_input_t *x, float *y, long n);
 /* loss of one batch (1 <= n <= CNN_32X32_BATCH) and its gradients in m->grads;
  * parameters unchanged.  Returns -1 when n is out of range. */
-float cnn_32x32_gradients(cnn_32x32_t *m, const float *x, const cnn_32x32_label_t *y, int n);
+float cnn_32x32_gradients(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
  * A NaN/inf loss leaves the parameters unchanged. */
-float cnn_32x32_train_batch(cnn_32x32_t *m, const float *x, const cnn_32x32_label_t *y, int n);
+float cnn_32x32_train_batch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */
-int cnn_32x32_train_epoch(cnn_32x32_t *m, const float *x, const cnn_32x32_label_t *y, long n,
+int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx);
-int cnn_32x32_evaluate(cnn_32x32_t *m, const float *x, const cnn_32x32_label_t *y, long n,
+int cnn_32x32_evaluate(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *cnn_32x32_param(cnn_32x32_t *m, const char *name, long *size);

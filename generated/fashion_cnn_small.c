@@ -32,13 +32,13 @@ void fashion_cnn_small_init(fashion_cnn_small_t *m, uint64_t seed) {
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 692224 */
-static void forward(fashion_cnn_small_t *m, const float *x, int n) {
+static void forward(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, int n) {
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, x, m->params + 0, m->params + 288, m->arena + 692224, n, 1); /* conv2d */
     nnc_rt_dense_forward(m->arena + 692224, m->arena + 0, m->params + 320, m->params + 216640, n, 21632, 10, 0); /* dense */
     nnc_rt_act_forward(4, m->arena + 692224, m->arena + 692224, n, 10); /* softmax */
 }
 
-void fashion_cnn_small_predict(fashion_cnn_small_t *m, const float *x, float *y, long n) {
+void fashion_cnn_small_predict(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -47,7 +47,7 @@ void fashion_cnn_small_predict(fashion_cnn_small_t *m, const float *x, float *y,
     }
 }
 
-float fashion_cnn_small_gradients(fashion_cnn_small_t *m, const float *x, const fashion_cnn_small_label_t *y, int n) {
+float fashion_cnn_small_gradients(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, const fashion_cnn_small_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, x, m->params + 0, m->params + 288, m->arena + 692224, n, 1); /* conv2d */
@@ -64,7 +64,7 @@ float fashion_cnn_small_gradients(fashion_cnn_small_t *m, const float *x, const 
     return loss;
 }
 
-float fashion_cnn_small_train_batch(fashion_cnn_small_t *m, const float *x, const fashion_cnn_small_label_t *y, int n) {
+float fashion_cnn_small_train_batch(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, const fashion_cnn_small_label_t *y, int n) {
     float loss = fashion_cnn_small_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
@@ -72,7 +72,7 @@ float fashion_cnn_small_train_batch(fashion_cnn_small_t *m, const float *x, cons
     return loss;
 }
 
-int fashion_cnn_small_train_epoch(fashion_cnn_small_t *m, const float *x, const fashion_cnn_small_label_t *y, long n,
+int fashion_cnn_small_train_epoch(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, const fashion_cnn_small_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_cnn_small_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -81,7 +81,7 @@ int fashion_cnn_small_train_epoch(fashion_cnn_small_t *m, const float *x, const 
     memset(counts, 0, sizeof counts);
     for (i = 0; i < n && status == FASHION_CNN_SMALL_OK; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
-        const float *xb = x + i * IN_SIZE;
+        const fashion_cnn_small_input_t *xb = x + i * IN_SIZE;
         const fashion_cnn_small_label_t *yb = y + i * LABEL_SIZE;
         float loss;
         if (order) {
@@ -105,7 +105,7 @@ int fashion_cnn_small_train_epoch(fashion_cnn_small_t *m, const float *x, const 
     return status;
 }
 
-int fashion_cnn_small_evaluate(fashion_cnn_small_t *m, const float *x, const fashion_cnn_small_label_t *y, long n,
+int fashion_cnn_small_evaluate(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, const fashion_cnn_small_label_t *y, long n,
     nnc_rt_metrics *out, fashion_cnn_small_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;

@@ -34,14 +34,14 @@ void fashion_mlp_small_init(fashion_mlp_small_t *m, uint64_t seed) {
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
-static void forward(fashion_mlp_small_t *m, const float *x, int n) {
+static void forward(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, int n) {
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 25088, n, 784, 32, 1); /* dense */
     nnc_rt_dense_forward(m->arena + 1024, m->arena + 0, m->params + 25120, m->params + 27168, n, 32, 64, 1); /* dense_1 */
     nnc_rt_dense_forward(m->arena + 0, m->arena + 1024, m->params + 27232, m->params + 27872, n, 64, 10, 0); /* dense_2 */
     nnc_rt_act_forward(4, m->arena + 0, m->arena + 0, n, 10); /* softmax */
 }
 
-void fashion_mlp_small_predict(fashion_mlp_small_t *m, const float *x, float *y, long n) {
+void fashion_mlp_small_predict(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -50,7 +50,7 @@ void fashion_mlp_small_predict(fashion_mlp_small_t *m, const float *x, float *y,
     }
 }
 
-float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const float *x, const fashion_mlp_small_label_t *y, int n) {
+float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 25088, n, 784, 32, 1); /* dense */
@@ -72,7 +72,7 @@ float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const float *x, const 
     return loss;
 }
 
-float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const float *x, const fashion_mlp_small_label_t *y, int n) {
+float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n) {
     float loss = fashion_mlp_small_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
@@ -80,7 +80,7 @@ float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const float *x, cons
     return loss;
 }
 
-int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const float *x, const fashion_mlp_small_label_t *y, long n,
+int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -89,7 +89,7 @@ int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const float *x, const 
     memset(counts, 0, sizeof counts);
     for (i = 0; i < n && status == FASHION_MLP_SMALL_OK; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
-        const float *xb = x + i * IN_SIZE;
+        const fashion_mlp_small_input_t *xb = x + i * IN_SIZE;
         const fashion_mlp_small_label_t *yb = y + i * LABEL_SIZE;
         float loss;
         if (order) {
@@ -113,7 +113,7 @@ int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const float *x, const 
     return status;
 }
 
-int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const float *x, const fashion_mlp_small_label_t *y, long n,
+int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;

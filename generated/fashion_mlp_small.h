@@ -27,6 +27,7 @@ extern "C" {
 #define FASHION_MLP_SMALL_BATCH 32
 #define FASHION_MLP_SMALL_EPOCHS 10
 #define FASHION_MLP_SMALL_INPUT_SIZE 784     /* floats per sample */
+#define FASHION_MLP_SMALL_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_MLP_SMALL_INPUT_IDS); 0: f32 input */
 #define FASHION_MLP_SMALL_OUTPUT_SIZE 10
 #define FASHION_MLP_SMALL_HAS_TRAINING 1
 #define FASHION_MLP_SMALL_LABEL_SIZE 10
@@ -36,6 +37,7 @@ extern "C" {
 #define FASHION_MLP_SMALL_SAVE_BYTES 111548
 #define FASHION_MLP_SMALL_ARENA_BYTES 32512
 
+typedef float fashion_mlp_small_input_t;
 typedef float fashion_mlp_small_label_t;
 
 typedef struct fashion_mlp_small {
@@ -45,7 +47,7 @@ typedef struct fashion_mlp_small {
     long step;
     nnc_rt_rng rng;        /* dropout masks */
     float arena[8128];
-    float xbatch[25088];      /* a shuffled batch, gathered */
+    fashion_mlp_small_input_t xbatch[25088];      /* a shuffled batch, gathered */
     fashion_mlp_small_label_t ybatch[320];
 } fashion_mlp_small_t;
 
@@ -64,18 +66,18 @@ enum {
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */
 void fashion_mlp_small_init(fashion_mlp_small_t *m, uint64_t seed);
 /* y[n][FASHION_MLP_SMALL_OUTPUT_SIZE] = model(x[n][FASHION_MLP_SMALL_INPUT_SIZE]), any n >= 0 */
-void fashion_mlp_small_predict(fashion_mlp_small_t *m, const float *x, float *y, long n);
+void fashion_mlp_small_predict(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, float *y, long n);
 /* loss of one batch (1 <= n <= FASHION_MLP_SMALL_BATCH) and its gradients in m->grads;
  * parameters unchanged.  Returns -1 when n is out of range. */
-float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const float *x, const fashion_mlp_small_label_t *y, int n);
+float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
  * A NaN/inf loss leaves the parameters unchanged. */
-float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const float *x, const fashion_mlp_small_label_t *y, int n);
+float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */
-int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const float *x, const fashion_mlp_small_label_t *y, long n,
+int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx);
-int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const float *x, const fashion_mlp_small_label_t *y, long n,
+int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *fashion_mlp_small_param(fashion_mlp_small_t *m, const char *name, long *size);

@@ -75,7 +75,7 @@ void fashion_resnet_init(fashion_resnet_t *m, uint64_t seed) {
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 2048 */
-static void forward(fashion_resnet_t *m, const float *x, int n) {
+static void forward(fashion_resnet_t *m, const fashion_resnet_input_t *x, int n) {
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 28, 28, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->arena + 0, x, m->params + 0, NULL, m->arena + 401408, n, 0); /* conv2d */
     nnc_rt_batchnorm_forward_infer(m->arena + 401408, m->arena + 0, m->params + 144, m->params + 160, m->params + 121274, m->params + 121290, n * 784, 16, 0.00100000005f); /* batch_norm */
     nnc_rt_act_forward(1, m->arena + 401408, m->arena + 401408, n * 784, 16); /* relu */
@@ -113,7 +113,7 @@ static void forward(fashion_resnet_t *m, const float *x, int n) {
     nnc_rt_act_forward(4, m->arena + 2048, m->arena + 2048, n, 10); /* softmax */
 }
 
-void fashion_resnet_predict(fashion_resnet_t *m, const float *x, float *y, long n) {
+void fashion_resnet_predict(fashion_resnet_t *m, const fashion_resnet_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -122,7 +122,7 @@ void fashion_resnet_predict(fashion_resnet_t *m, const float *x, float *y, long 
     }
 }
 
-float fashion_resnet_gradients(fashion_resnet_t *m, const float *x, const fashion_resnet_label_t *y, int n) {
+float fashion_resnet_gradients(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 28, 28, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->arena + 0, x, m->params + 0, NULL, m->arena + 401408, n, 0); /* conv2d */
@@ -209,7 +209,7 @@ float fashion_resnet_gradients(fashion_resnet_t *m, const float *x, const fashio
     return loss;
 }
 
-float fashion_resnet_train_batch(fashion_resnet_t *m, const float *x, const fashion_resnet_label_t *y, int n) {
+float fashion_resnet_train_batch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n) {
     float loss = fashion_resnet_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
@@ -217,7 +217,7 @@ float fashion_resnet_train_batch(fashion_resnet_t *m, const float *x, const fash
     return loss;
 }
 
-int fashion_resnet_train_epoch(fashion_resnet_t *m, const float *x, const fashion_resnet_label_t *y, long n,
+int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -226,7 +226,7 @@ int fashion_resnet_train_epoch(fashion_resnet_t *m, const float *x, const fashio
     memset(counts, 0, sizeof counts);
     for (i = 0; i < n && status == FASHION_RESNET_OK; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
-        const float *xb = x + i * IN_SIZE;
+        const fashion_resnet_input_t *xb = x + i * IN_SIZE;
         const fashion_resnet_label_t *yb = y + i * LABEL_SIZE;
         float loss;
         if (order) {
@@ -250,7 +250,7 @@ int fashion_resnet_train_epoch(fashion_resnet_t *m, const float *x, const fashio
     return status;
 }
 
-int fashion_resnet_evaluate(fashion_resnet_t *m, const float *x, const fashion_resnet_label_t *y, long n,
+int fashion_resnet_evaluate(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;

@@ -27,6 +27,7 @@ extern "C" {
 #define FASHION_RESNET_BATCH 32
 #define FASHION_RESNET_EPOCHS 8
 #define FASHION_RESNET_INPUT_SIZE 784     /* floats per sample */
+#define FASHION_RESNET_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_RESNET_INPUT_IDS); 0: f32 input */
 #define FASHION_RESNET_OUTPUT_SIZE 10
 #define FASHION_RESNET_HAS_TRAINING 1
 #define FASHION_RESNET_LABEL_SIZE 1
@@ -36,6 +37,7 @@ extern "C" {
 #define FASHION_RESNET_SAVE_BYTES 487804
 #define FASHION_RESNET_ARENA_BYTES 18465152
 
+typedef float fashion_resnet_input_t;
 typedef int32_t fashion_resnet_label_t;
 
 typedef struct fashion_resnet {
@@ -45,7 +47,7 @@ typedef struct fashion_resnet {
     long step;
     nnc_rt_rng rng;        /* dropout masks */
     float arena[4616288];
-    float xbatch[25088];      /* a shuffled batch, gathered */
+    fashion_resnet_input_t xbatch[25088];      /* a shuffled batch, gathered */
     fashion_resnet_label_t ybatch[32];
 } fashion_resnet_t;
 
@@ -64,18 +66,18 @@ enum {
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */
 void fashion_resnet_init(fashion_resnet_t *m, uint64_t seed);
 /* y[n][FASHION_RESNET_OUTPUT_SIZE] = model(x[n][FASHION_RESNET_INPUT_SIZE]), any n >= 0 */
-void fashion_resnet_predict(fashion_resnet_t *m, const float *x, float *y, long n);
+void fashion_resnet_predict(fashion_resnet_t *m, const fashion_resnet_input_t *x, float *y, long n);
 /* loss of one batch (1 <= n <= FASHION_RESNET_BATCH) and its gradients in m->grads;
  * parameters unchanged.  Returns -1 when n is out of range. */
-float fashion_resnet_gradients(fashion_resnet_t *m, const float *x, const fashion_resnet_label_t *y, int n);
+float fashion_resnet_gradients(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
  * A NaN/inf loss leaves the parameters unchanged. */
-float fashion_resnet_train_batch(fashion_resnet_t *m, const float *x, const fashion_resnet_label_t *y, int n);
+float fashion_resnet_train_batch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */
-int fashion_resnet_train_epoch(fashion_resnet_t *m, const float *x, const fashion_resnet_label_t *y, long n,
+int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx);
-int fashion_resnet_evaluate(fashion_resnet_t *m, const float *x, const fashion_resnet_label_t *y, long n,
+int fashion_resnet_evaluate(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *fashion_resnet_param(fashion_resnet_t *m, const char *name, long *size);

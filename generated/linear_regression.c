@@ -30,11 +30,11 @@ void linear_regression_init(linear_regression_t *m, uint64_t seed) {
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
-static void forward(linear_regression_t *m, const float *x, int n) {
+static void forward(linear_regression_t *m, const linear_regression_input_t *x, int n) {
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 1, n, 1, 1, 0); /* dense */
 }
 
-void linear_regression_predict(linear_regression_t *m, const float *x, float *y, long n) {
+void linear_regression_predict(linear_regression_t *m, const linear_regression_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -43,7 +43,7 @@ void linear_regression_predict(linear_regression_t *m, const float *x, float *y,
     }
 }
 
-float linear_regression_gradients(linear_regression_t *m, const float *x, const linear_regression_label_t *y, int n) {
+float linear_regression_gradients(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 1, n, 1, 1, 0); /* dense */
@@ -54,7 +54,7 @@ float linear_regression_gradients(linear_regression_t *m, const float *x, const 
     return loss;
 }
 
-float linear_regression_train_batch(linear_regression_t *m, const float *x, const linear_regression_label_t *y, int n) {
+float linear_regression_train_batch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n) {
     float loss = linear_regression_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
@@ -62,7 +62,7 @@ float linear_regression_train_batch(linear_regression_t *m, const float *x, cons
     return loss;
 }
 
-int linear_regression_train_epoch(linear_regression_t *m, const float *x, const linear_regression_label_t *y, long n,
+int linear_regression_train_epoch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -71,7 +71,7 @@ int linear_regression_train_epoch(linear_regression_t *m, const float *x, const 
     memset(counts, 0, sizeof counts);
     for (i = 0; i < n && status == LINEAR_REGRESSION_OK; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
-        const float *xb = x + i * IN_SIZE;
+        const linear_regression_input_t *xb = x + i * IN_SIZE;
         const linear_regression_label_t *yb = y + i * LABEL_SIZE;
         float loss;
         if (order) {
@@ -95,7 +95,7 @@ int linear_regression_train_epoch(linear_regression_t *m, const float *x, const 
     return status;
 }
 
-int linear_regression_evaluate(linear_regression_t *m, const float *x, const linear_regression_label_t *y, long n,
+int linear_regression_evaluate(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;

@@ -27,6 +27,7 @@ extern "C" {
 #define LINEAR_REGRESSION_BATCH 10
 #define LINEAR_REGRESSION_EPOCHS 50
 #define LINEAR_REGRESSION_INPUT_SIZE 1     /* floats per sample */
+#define LINEAR_REGRESSION_INPUT_IDS 0     /* i32 inputs: ids in [0, LINEAR_REGRESSION_INPUT_IDS); 0: f32 input */
 #define LINEAR_REGRESSION_OUTPUT_SIZE 1
 #define LINEAR_REGRESSION_HAS_TRAINING 1
 #define LINEAR_REGRESSION_LABEL_SIZE 1
@@ -36,6 +37,7 @@ extern "C" {
 #define LINEAR_REGRESSION_SAVE_BYTES 28
 #define LINEAR_REGRESSION_ARENA_BYTES 128
 
+typedef float linear_regression_input_t;
 typedef float linear_regression_label_t;
 
 typedef struct linear_regression {
@@ -44,7 +46,7 @@ typedef struct linear_regression {
     long step;
     nnc_rt_rng rng;        /* dropout masks */
     float arena[32];
-    float xbatch[10];      /* a shuffled batch, gathered */
+    linear_regression_input_t xbatch[10];      /* a shuffled batch, gathered */
     linear_regression_label_t ybatch[10];
 } linear_regression_t;
 
@@ -63,18 +65,18 @@ enum {
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */
 void linear_regression_init(linear_regression_t *m, uint64_t seed);
 /* y[n][LINEAR_REGRESSION_OUTPUT_SIZE] = model(x[n][LINEAR_REGRESSION_INPUT_SIZE]), any n >= 0 */
-void linear_regression_predict(linear_regression_t *m, const float *x, float *y, long n);
+void linear_regression_predict(linear_regression_t *m, const linear_regression_input_t *x, float *y, long n);
 /* loss of one batch (1 <= n <= LINEAR_REGRESSION_BATCH) and its gradients in m->grads;
  * parameters unchanged.  Returns -1 when n is out of range. */
-float linear_regression_gradients(linear_regression_t *m, const float *x, const linear_regression_label_t *y, int n);
+float linear_regression_gradients(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
  * A NaN/inf loss leaves the parameters unchanged. */
-float linear_regression_train_batch(linear_regression_t *m, const float *x, const linear_regression_label_t *y, int n);
+float linear_regression_train_batch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */
-int linear_regression_train_epoch(linear_regression_t *m, const float *x, const linear_regression_label_t *y, long n,
+int linear_regression_train_epoch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx);
-int linear_regression_evaluate(linear_regression_t *m, const float *x, const linear_regression_label_t *y, long n,
+int linear_regression_evaluate(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *linear_regression_param(linear_regression_t *m, const char *name, long *size);

@@ -30,12 +30,12 @@ void logistic_regression_init(logistic_regression_t *m, uint64_t seed) {
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
-static void forward(logistic_regression_t *m, const float *x, int n) {
+static void forward(logistic_regression_t *m, const logistic_regression_input_t *x, int n) {
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 2, n, 2, 1, 0); /* dense */
     nnc_rt_act_forward(2, m->arena + 0, m->arena + 0, n, 1); /* sigmoid */
 }
 
-void logistic_regression_predict(logistic_regression_t *m, const float *x, float *y, long n) {
+void logistic_regression_predict(logistic_regression_t *m, const logistic_regression_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -44,7 +44,7 @@ void logistic_regression_predict(logistic_regression_t *m, const float *x, float
     }
 }
 
-float logistic_regression_gradients(logistic_regression_t *m, const float *x, const logistic_regression_label_t *y, int n) {
+float logistic_regression_gradients(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 2, n, 2, 1, 0); /* dense */
@@ -56,7 +56,7 @@ float logistic_regression_gradients(logistic_regression_t *m, const float *x, co
     return loss;
 }
 
-float logistic_regression_train_batch(logistic_regression_t *m, const float *x, const logistic_regression_label_t *y, int n) {
+float logistic_regression_train_batch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n) {
     float loss = logistic_regression_gradients(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     m->step++;
@@ -64,7 +64,7 @@ float logistic_regression_train_batch(logistic_regression_t *m, const float *x, 
     return loss;
 }
 
-int logistic_regression_train_epoch(logistic_regression_t *m, const float *x, const logistic_regression_label_t *y, long n,
+int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -73,7 +73,7 @@ int logistic_regression_train_epoch(logistic_regression_t *m, const float *x, co
     memset(counts, 0, sizeof counts);
     for (i = 0; i < n && status == LOGISTIC_REGRESSION_OK; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
-        const float *xb = x + i * IN_SIZE;
+        const logistic_regression_input_t *xb = x + i * IN_SIZE;
         const logistic_regression_label_t *yb = y + i * LABEL_SIZE;
         float loss;
         if (order) {
@@ -97,7 +97,7 @@ int logistic_regression_train_epoch(logistic_regression_t *m, const float *x, co
     return status;
 }
 
-int logistic_regression_evaluate(logistic_regression_t *m, const float *x, const logistic_regression_label_t *y, long n,
+int logistic_regression_evaluate(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx) {
     long counts[3 * OUT_SIZE + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;

@@ -27,6 +27,7 @@ extern "C" {
 #define LOGISTIC_REGRESSION_BATCH 32
 #define LOGISTIC_REGRESSION_EPOCHS 20
 #define LOGISTIC_REGRESSION_INPUT_SIZE 2     /* floats per sample */
+#define LOGISTIC_REGRESSION_INPUT_IDS 0     /* i32 inputs: ids in [0, LOGISTIC_REGRESSION_INPUT_IDS); 0: f32 input */
 #define LOGISTIC_REGRESSION_OUTPUT_SIZE 1
 #define LOGISTIC_REGRESSION_HAS_TRAINING 1
 #define LOGISTIC_REGRESSION_LABEL_SIZE 1
@@ -36,6 +37,7 @@ extern "C" {
 #define LOGISTIC_REGRESSION_SAVE_BYTES 32
 #define LOGISTIC_REGRESSION_ARENA_BYTES 384
 
+typedef float logistic_regression_input_t;
 typedef float logistic_regression_label_t;
 
 typedef struct logistic_regression {
@@ -45,7 +47,7 @@ typedef struct logistic_regression {
     long step;
     nnc_rt_rng rng;        /* dropout masks */
     float arena[96];
-    float xbatch[64];      /* a shuffled batch, gathered */
+    logistic_regression_input_t xbatch[64];      /* a shuffled batch, gathered */
     logistic_regression_label_t ybatch[32];
 } logistic_regression_t;
 
@@ -64,18 +66,18 @@ enum {
 /* parameters from `seed` (Keras initialisers), optimizer state zeroed */
 void logistic_regression_init(logistic_regression_t *m, uint64_t seed);
 /* y[n][LOGISTIC_REGRESSION_OUTPUT_SIZE] = model(x[n][LOGISTIC_REGRESSION_INPUT_SIZE]), any n >= 0 */
-void logistic_regression_predict(logistic_regression_t *m, const float *x, float *y, long n);
+void logistic_regression_predict(logistic_regression_t *m, const logistic_regression_input_t *x, float *y, long n);
 /* loss of one batch (1 <= n <= LOGISTIC_REGRESSION_BATCH) and its gradients in m->grads;
  * parameters unchanged.  Returns -1 when n is out of range. */
-float logistic_regression_gradients(logistic_regression_t *m, const float *x, const logistic_regression_label_t *y, int n);
+float logistic_regression_gradients(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
  * A NaN/inf loss leaves the parameters unchanged. */
-float logistic_regression_train_batch(logistic_regression_t *m, const float *x, const logistic_regression_label_t *y, int n);
+float logistic_regression_train_batch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */
-int logistic_regression_train_epoch(logistic_regression_t *m, const float *x, const logistic_regression_label_t *y, long n,
+int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx);
-int logistic_regression_evaluate(logistic_regression_t *m, const float *x, const logistic_regression_label_t *y, long n,
+int logistic_regression_evaluate(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *logistic_regression_param(logistic_regression_t *m, const char *name, long *size);

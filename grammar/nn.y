@@ -118,7 +118,7 @@ void ast_block_begin(ParseState *ps, BlockKind kind, const char *name, Loc name_
 void ast_block_end(ParseState *ps, Loc loc);
 void ast_input(ParseState *ps, const char *name, Loc name_loc, AstDims *type, Loc loc);
 void ast_output(ParseState *ps, AstList *names, Loc loc);
-void ast_assign(ParseState *ps, const char *name, Loc name_loc, Expr *value, Loc loc);
+void ast_assign(ParseState *ps, const char *name, Loc name_loc, AstList *more, Expr *value, Loc loc);
 void ast_layer(ParseState *ps, Expr *value, Loc loc);
 void ast_setting(ParseState *ps, const char *name, Loc name_loc, AstList *values, Loc loc);
 }
@@ -200,11 +200,12 @@ model_lines:
 | model_lines error NL                  { yyerrok; }
 ;
 
-// model-stmt = "input" name ":" type | "output" names | name "=" expr | expr
+// model-stmt = "input" name ":" type | "output" names | name ("," name)* "=" expr | expr
 model_stmt:
   "input" name ':' type                 { ast_input(ps, $2, @2, $4, @$); }
 | "output" names                        { ast_output(ps, $2, @$); }
-| name '=' expr                         { ast_assign(ps, $1, @1, $3, @$); }
+| name '=' expr                         { ast_assign(ps, $1, @1, NULL, $3, @$); }
+| name ',' names '=' expr               { ast_assign(ps, $1, @1, $3, $5, @$); }
 | expr                                  { ast_layer(ps, $1, @$); }
 ;
 

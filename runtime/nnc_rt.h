@@ -31,7 +31,10 @@ void     nnc_rt_shuffle(int32_t *idx, long n, uint64_t seed);
 enum nnc_rt_init {
     NNC_RT_INIT_ZEROS, NNC_RT_INIT_ONES,
     NNC_RT_INIT_GLOROT_UNIFORM, NNC_RT_INIT_GLOROT_NORMAL,
-    NNC_RT_INIT_HE_UNIFORM, NNC_RT_INIT_HE_NORMAL
+    NNC_RT_INIT_HE_UNIFORM, NNC_RT_INIT_HE_NORMAL,
+    NNC_RT_INIT_ORTHOGONAL,     /* rows (or columns) orthonormal; w is (fan_in, fan_out) */
+    NNC_RT_INIT_UNIFORM,        /* U(-0.05, 0.05): Keras' RandomUniform default (embeddings) */
+    NNC_RT_INIT_UNIT_FORGET     /* LSTM bias: zeros, ones for the forget gate [U, 2U), U = fan_in */
 };
 /* normal variants are truncated at 2 stddev, as Keras does */
 void nnc_rt_init(int kind, float *w, long size, int fan_in, int fan_out, nnc_rt_rng *r);
@@ -170,6 +173,47 @@ void nnc_rt_concat_forward(float *y, const float *x, long rows, long width, long
 /* its gradient: dx (rows, width) = dy[:, offset : offset + width] */
 void nnc_rt_concat_backward(float *dx, const float *dy, long rows, long width, long offset,
                             long total);
+
+/* ---- embedding and recurrent layers (rnn.c) ---------------------------------
+ * Sequences are (n, T, features), time-major inside each sample.
+ * embedding: ids is (rows) int32, table (vocab, dim), y (rows, dim). */
+void nnc_rt_embedding_forward(float *y, const int32_t *ids, const float *table, long rows,
+                              int vocab, int dim);
+/* overwrites dtable: zero, then the rows of the ids that occur get dy's sums */
+void nnc_rt_embedding_backward(float *dtable, const float *dy, const int32_t *ids, long rows,
+                               int vocab, int dim);
+
+enum nnc_rt_cell { NNC_RT_CELL_SIMPLE, NNC_RT_CELL_LSTM, NNC_RT_CELL_GRU };
+typedef struct nnc_rt_rnn {
+    int steps, features, units;
+    int cell;               /* nnc_rt_cell */
+    int act;                /* SimpleRNN's activation (nnc_rt_act) */
+    int return_sequences;   /* y is (n, T, U), else (n, U) */
+    int reverse;            /* runs from the last step to the first; y stays aligned with x */
+} nnc_rt_rnn;
+/* gate columns: w is (features, G*units), r is (units, G*units); b is
+ * (G*units), for GRU (2, G*units): the input and the recurrent bias */
+#define NNC_RT_RNN_GATES(p) ((p)->cell == NNC_RT_CELL_LSTM ? 4 * (p)->units : \
+                             (p)->cell == NNC_RT_CELL_GRU ? 3 * (p)->units : (p)->units)
+/* floats saved per sample and step for the backward pass: SimpleRNN h;
+ * LSTM i f g o c h; GRU z r hh, the recurrent projection (3), h */
+#define NNC_RT_RNN_SLOT(p) ((long)(p)->units * ((p)->cell == NNC_RT_CELL_LSTM ? 6 : \
+                            (p)->cell == NNC_RT_CELL_GRU ? 7 : 1))
+#define NNC_RT_RNN_WORK(p) ((long)(p)->steps * NNC_RT_RNN_SLOT(p))     /* per sample */
+#define NNC_RT_RNN_SCRATCH(p) ((long)(p)->steps * NNC_RT_RNN_GATES(p) * \
+                               ((p)->cell == NNC_RT_CELL_GRU ? 2 : 1) + 2L * (p)->units)
+/* y as above; h_last, c_last (n, U) the final states (may be NULL; c only
+ * for LSTM); ws (n, NNC_RT_RNN_WORK) saved for the backward pass */
+void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_last, float *ws,
+                        const float *x, const float *w, const float *r, const float *b, int n);
+/* back-propagation through time.  dy, dh_last, dc_last: gradients of the
+ * outputs (each may be NULL: no gradient flows from it); overwrites dx (may
+ * be NULL), dw, dr, db (NULL when the layer has no bias); scratch holds
+ * n * NNC_RT_RNN_SCRATCH floats. */
+void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, float *db,
+                         const float *dy, const float *dh_last, const float *dc_last,
+                         const float *x, const float *w, const float *r, const float *ws,
+                         float *scratch, int n);
 
 /* ---- losses --------------------------------------------------------------
  * pred[n,m]; target is const int32_t[n] (class index) for the SPARSE kinds,

@@ -100,6 +100,36 @@ static void init_uniform(float *w, long size, double limit, nnc_rt_rng *r)
         w[i] = (float)((2.0 * nnc_rt_rng_uniform(r) - 1.0) * limit);
 }
 
+/* Keras' orthogonal initialiser for w (a, b): the m = min(a, b) rows
+ * (a < b) or columns (a >= b) are orthonormal.  Draw them from N(0, 1) and
+ * orthonormalise in place with modified Gram-Schmidt; vector v starts at
+ * w + v*vs and its elements are es apart. */
+static void init_orthogonal(float *w, int a, int b, nnc_rt_rng *r)
+{
+    int rows = a < b, m = rows ? a : b, len = rows ? b : a;
+    long vs = rows ? b : 1, es = rows ? 1 : b, i;
+    int u, v;
+    for (i = 0; i < (long)a * b; i++)
+        w[i] = nnc_rt_rng_normal(r);
+    for (v = 0; v < m; v++) {
+        float *x = w + v * vs;
+        double norm = 0;
+        for (u = 0; u < v; u++) {
+            const float *q = w + u * vs;
+            double dot = 0;
+            for (i = 0; i < len; i++)
+                dot += (double)q[i * es] * x[i * es];
+            for (i = 0; i < len; i++)
+                x[i * es] -= (float)(dot * q[i * es]);
+        }
+        for (i = 0; i < len; i++)
+            norm += (double)x[i * es] * x[i * es];
+        norm = norm > 0 ? 1.0 / sqrt(norm) : 0.0;
+        for (i = 0; i < len; i++)
+            x[i * es] = (float)(x[i * es] * norm);
+    }
+}
+
 /* Keras variance scaling:
  *   glorot_uniform  limit  = sqrt(6 / (fan_in + fan_out))
  *   glorot_normal   stddev = sqrt(2 / (fan_in + fan_out)) / .8796...
@@ -129,6 +159,20 @@ void nnc_rt_init(int kind, float *w, long size, int fan_in, int fan_out, nnc_rt_
         break;
     case NNC_RT_INIT_HE_NORMAL:
         init_truncated_normal(w, size, sqrt(2.0 / fi) / trunc_std, r);
+        break;
+    case NNC_RT_INIT_ORTHOGONAL:
+        if ((long)fan_in * fan_out == size) {
+            init_orthogonal(w, fan_in, fan_out, r);
+            break;
+        }
+        init_uniform(w, size, sqrt(6.0 / (fi + fo)), r);  /* not a matrix: glorot */
+        break;
+    case NNC_RT_INIT_UNIFORM:
+        init_uniform(w, size, 0.05, r);
+        break;
+    case NNC_RT_INIT_UNIT_FORGET:
+        for (i = 0; i < size; i++)
+            w[i] = i >= fan_in && i < 2L * fan_in ? 1.0f : 0.0f;
         break;
     case NNC_RT_INIT_ZEROS:
     default:

@@ -243,6 +243,67 @@ START_TEST(diag_conv_shapes) {
 }
 END_TEST
 
+
+/* ---- embedding and recurrent layers: back-propagation through time -------------- */
+
+#define SEQ(name, input, layers, loss) \
+    "model " name " {\n  input x: f32[" input "]\n" layers "}\n" \
+    "train " name " {\n  loss " loss "\n  optimizer adam\n  batch 8\n}\n"
+
+START_TEST(grad_recurrent_cells) {
+    /* every cell, last state and whole sequence, over 6 steps; stacked */
+    gradcheck("r1", SEQ("r1", "6, 3", "  simple_rnn(4, return_sequences = true)\n"
+        "  simple_rnn(3, activation = sigmoid)\n  dense(2, softmax)\n", "sparse_categorical_crossentropy"), "-O2");
+    gradcheck("r2", SEQ("r2", "6, 3", "  lstm(4, return_sequences = true)\n  lstm(3)\n  dense(2)\n", "mse"), "-O2");
+    gradcheck("r3", SEQ("r3", "7, 2", "  gru(4, return_sequences = true)\n  gru(3, use_bias = false)\n"
+        "  dense(1, sigmoid)\n", "binary_crossentropy"), "-O2");
+    gradcheck("r3", SEQ("r3", "7, 2", "  gru(4, return_sequences = true)\n  gru(3, use_bias = false)\n"
+        "  dense(1, sigmoid)\n", "binary_crossentropy"), "-O0");
+}
+END_TEST
+
+START_TEST(grad_embedding_states_bidirectional) {
+    /* token ids through an embedding; lstm states used as values; a
+     * bidirectional gru (both halves); time_distributed dense; s feeds two layers */
+    const char *m =
+        "model st {\n  input x: i32[6]\n  e = embedding(x, 11, 4)\n"
+        "  s, h, c = lstm(e, 3, return_sequences = true, return_state = true)\n"
+        "  b = bidirectional(s, gru(3, return_sequences = true))\n"
+        "  t = time_distributed(b, dense(2, tanh))\n"
+        "  y = dense(concat(flatten(t), h, c, flatten(s)), 3, softmax)\n  output y\n}\n"
+        "train st {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 8\n}\n";
+    gradcheck("st", m, "-O2");
+    gradcheck("st", m, "-O0");
+    gradcheck("bs", SEQ("bs", "5, 3", "  bidirectional(simple_rnn(4), merge_mode = sum)\n"
+        "  dense(3)\n", "mae"), "-O2");
+    gradcheck("bl", SEQ("bl", "5, 3", "  bidirectional(lstm(3, return_sequences = true), merge_mode = mul)\n"
+        "  time_distributed(dense(2))\n", "mse"), "-O2");
+}
+END_TEST
+
+START_TEST(diag_recurrent) {
+    expect_error("model m {\n  input x: i32[8]\n  dense(4)\n}\n",
+                 "bad.nn:3:3: error: 'dense' takes f32 values, but 'x' holds i32 token ids; "
+                 "map them to vectors with embedding(vocab, dim) first\n  dense(4)\n  ^~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[8]\n  embedding(10, 4)\n}\n",
+                 "bad.nn:3:3: error: embedding takes token ids, an input like 'input x: i32[20]'; got f32 (n, 8)\n"
+                 "  embedding(10, 4)\n  ^~~~~~~~~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[8]\n  lstm(4)\n}\n",
+                 "bad.nn:3:3: error: lstm expects input of shape (n, steps, features), got (n, 8); "
+                 "sequences are 'input x: f32[steps, features]', or come from embedding\n"
+                 "  lstm(4)\n  ^~~~~~~\n");
+    expect_error("model m {\n  input x: f32[8, 2]\n  bidirectional(dense(4))\n}\n",
+                 "bad.nn:3:17: error: bidirectional wraps a recurrent layer (simple_rnn, lstm, gru), not 'dense'\n"
+                 "  bidirectional(dense(4))\n                ^~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[8, 2]\n  y, h = gru(x, 4)\n}\n",
+                 "bad.nn:3:6: error: this layer gives 1 value, not 2; recurrent layers give their "
+                 "states with return_state = true\n  y, h = gru(x, 4)\n     ^\n");
+    expect_error("model m {\n  input x: f32[8, 2]\n  simple_rnn(4, activation = softmax)\n}\n",
+                 "bad.nn:3:3: error: simple_rnn: softmax is not a state activation; use tanh, relu, "
+                 "sigmoid or linear\n  simple_rnn(4, activation = softmax)\n  ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+}
+END_TEST
+
 /* ---- -O0 and -O2 agree; same seed gives the same bits --------------------------- */
 
 static void outputs(const char *name, const char *src, const char *flags, char *out, size_t cap) {
@@ -369,7 +430,7 @@ END_TEST
 START_TEST(diag_shape_at_layer) {
     expect_error("model m {\n  input x: f32[28, 28]\n  dense(10)\n}\n",
                  "bad.nn:3:3: error: dense expects input of shape (n, features), got (n, 28, 28); "
-                 "add 'flatten' before it\n  dense(10)\n  ^~~~~~~~~\n");
+                 "add 'flatten' before it, or wrap it in time_distributed() to apply it to every step\n  dense(10)\n  ^~~~~~~~~\n");
 }
 END_TEST
 
@@ -383,7 +444,7 @@ START_TEST(diag_several) {
                  "bad.nn:4:12: error: 'units' is given twice\n"
                  "  dense(4, units = 3)\n           ^~~~~\n"
                  "bad.nn:5:42: error: unknown initializer 'glorot'; valid: zeros, ones, glorot_uniform, "
-                 "glorot_normal, he_uniform, he_normal\n"
+                 "glorot_normal, he_uniform, he_normal, orthogonal, uniform\n"
                  "  dense(2, softmax, kernel_initializer = glorot)\n"
                  "                                         ^~~~~~\n");
 }
@@ -480,6 +541,8 @@ static Suite *suite(void) {
     tcase_add_test(g, grad_pooling);
     tcase_add_test(g, grad_batch_norm_residual);
     tcase_add_test(g, grad_dropout_multiply_concat_reshape);
+    tcase_add_test(g, grad_recurrent_cells);
+    tcase_add_test(g, grad_embedding_states_bidirectional);
     suite_add_tcase(s, g);
     TCase *c = tcase_create("codegen");
     tcase_set_timeout(c, 120);
@@ -499,6 +562,7 @@ static Suite *suite(void) {
     tcase_add_test(d, diag_loss_shape_and_train_name);
     tcase_add_test(d, diag_no_cascade_and_limits);
     tcase_add_test(d, diag_conv_shapes);
+    tcase_add_test(d, diag_recurrent);
     tcase_add_test(d, usage_errors);
     suite_add_tcase(s, d);
     return s;

@@ -369,11 +369,11 @@ START_TEST(error_unexpected_token)
         "    input x f32[3]\n"
         "            ^~~\n", 1);
     check_errors("model m {\n    a b\n}\n",
-        "f.nn:2:7: error: unexpected name 'b', expected '=', '(', end of line or '}'\n"
+        "f.nn:2:7: error: unexpected name 'b', expected '=', ',', '(', end of line or '}'\n"
         "    a b\n"
         "      ^\n", 1);
     check_errors("model m {\n    dense(3); flatten )\n}\n",
-        "f.nn:2:23: error: unexpected ')', expected '=', '(', end of line or '}'\n"
+        "f.nn:2:23: error: unexpected ')', expected '=', ',', '(', end of line or '}'\n"
         "    dense(3); flatten )\n"
         "                      ^\n", 1);
     check_errors("model m {\n    dense(3;)\n}\n",

@@ -1,0 +1,264 @@
+/* rnn.c — embedding and the recurrent layers (SimpleRNN, LSTM, GRU), forward
+ * and back-propagation through time.
+ *
+ * Design: the input projection x.W of every time step is one GEMM over all
+ * n*T rows before the recurrence starts; only h_{t-1}.R stays inside the
+ * time loop (a GEMM over the n rows of one step).  The backward pass mirrors
+ * that: the gate gradients of every step are stored, and dW, db and dx are
+ * one GEMM each after the loop.  The forward pass saves, per sample and per
+ * time step, exactly what the backward pass reads (see NNC_RT_RNN_SLOT);
+ * slots are indexed by input time t, also when the layer runs backwards in
+ * time (bidirectional), so every buffer lines up with x.
+ *
+ * Gate order and formulas are Keras':
+ *   SimpleRNN  h = act(x.W + h_prev.R + b)
+ *   LSTM       [i f g o] = x.W + h_prev.R + b   (W: (F,4U), R: (U,4U))
+ *              i, f, o = sigmoid; g = tanh; c = f*c_prev + i*g; h = o*tanh(c)
+ *   GRU        (reset_after = true; b is (2, 3U): input bias, recurrent bias)
+ *              [xz xr xh] = x.W + b_in; [rz rr rh] = h_prev.R + b_rec
+ *              z = sigmoid(xz + rz); r = sigmoid(xr + rr)
+ *              hh = tanh(xh + r*rh); h = z*h_prev + (1-z)*hh
+ * The initial state is zero.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nnc_rt.h"
+
+static float sigm(float x)
+{
+    if (x >= 0.0f)
+        return 1.0f / (1.0f + expf(-x));
+    else {
+        float e = expf(x);
+        return e / (1.0f + e);
+    }
+}
+
+/* ---- embedding ------------------------------------------------------------- */
+
+/* y[r,:] = table[ids[r],:] for each of the rows ids; an id outside
+ * [0, vocab) reads as a zero vector (and receives no gradient). */
+void nnc_rt_embedding_forward(float *y, const int32_t *ids, const float *table, long rows,
+                              int vocab, int dim)
+{
+    long r;
+    for (r = 0; r < rows; r++) {
+        int32_t id = ids[r];
+        if (id >= 0 && id < vocab)
+            memcpy(y + r * dim, table + (long)id * dim, (size_t)dim * sizeof *y);
+        else
+            memset(y + r * dim, 0, (size_t)dim * sizeof *y);
+    }
+}
+
+/* dtable = 0, then dtable[ids[r],:] += dy[r,:]: only the used rows are touched
+ * after the clear */
+void nnc_rt_embedding_backward(float *dtable, const float *dy, const int32_t *ids, long rows,
+                               int vocab, int dim)
+{
+    long r;
+    int j;
+    memset(dtable, 0, (size_t)vocab * dim * sizeof *dtable);
+    for (r = 0; r < rows; r++) {
+        int32_t id = ids[r];
+        float *d = dtable + (long)id * dim;
+        const float *g = dy + r * dim;
+        if (id < 0 || id >= vocab)
+            continue;
+        for (j = 0; j < dim; j++)
+            d[j] += g[j];
+    }
+}
+
+/* ---- recurrent layers -------------------------------------------------------- */
+
+/* the time step processed k-th, and the one before it */
+static int step_time(const nnc_rt_rnn *p, int k) { return p->reverse ? p->steps - 1 - k : k; }
+static int prev_time(const nnc_rt_rnn *p, int t) { return p->reverse ? t + 1 : t - 1; }
+
+/* offsets inside one slot of the workspace */
+static long h_at(const nnc_rt_rnn *p)
+{
+    return p->cell == NNC_RT_CELL_LSTM ? 5L * p->units :
+           p->cell == NNC_RT_CELL_GRU ? 6L * p->units : 0;
+}
+
+void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_last, float *ws,
+                        const float *x, const float *w, const float *r, const float *b, int n)
+{
+    const int T = p->steps, U = p->units, G = NNC_RT_RNN_GATES(p);
+    const long S = NNC_RT_RNN_SLOT(p), rows = (long)n * T, hoff = h_at(p);
+    const long ld = T * S;      /* from one sample's slot t to the next sample's */
+    long q;
+    int k, j, bi;
+
+    /* input projection of every step (plus the input bias) */
+    nnc_rt_gemm_f32(0, 0, (int)rows, G, p->features, 1.0f, x, p->features, w, G, 0.0f, ws, (int)S);
+    if (b)
+        for (q = 0; q < rows; q++)
+            for (j = 0; j < G; j++)
+                ws[q * S + j] += b[j];
+
+    for (k = 0; k < T; k++) {
+        int t = step_time(p, k), tp = prev_time(p, t);
+        float *slot = ws + (long)t * S;
+        const float *hprev = k ? ws + (long)tp * S + hoff : NULL;
+        if (p->cell == NNC_RT_CELL_GRU) {
+            /* [rz rr rh] = h_prev.R + b_rec, kept in the slot for the backward pass */
+            for (bi = 0; bi < n; bi++)
+                for (j = 0; j < G; j++)
+                    slot[bi * ld + 3 * U + j] = b ? b[G + j] : 0.0f;
+            if (hprev)
+                nnc_rt_gemm_f32(0, 0, n, G, U, 1.0f, hprev, (int)ld, r, G, 1.0f, slot + 3 * U, (int)ld);
+        } else if (hprev) {
+            nnc_rt_gemm_f32(0, 0, n, G, U, 1.0f, hprev, (int)ld, r, G, 1.0f, slot, (int)ld);
+        }
+        for (bi = 0; bi < n; bi++) {
+            float *z = slot + bi * ld, *h = z + hoff;
+            const float *hp = hprev ? hprev + bi * ld : NULL;
+            switch (p->cell) {
+            case NNC_RT_CELL_SIMPLE:
+                nnc_rt_act_forward(p->act, h, z, 1, U);
+                break;
+            case NNC_RT_CELL_LSTM: {
+                float *c = z + 4 * U;
+                const float *cp = hp ? hp - U : NULL;     /* c sits just before h */
+                for (j = 0; j < U; j++) {
+                    float i = sigm(z[j]), f = sigm(z[U + j]), g = tanhf(z[2 * U + j]),
+                          o = sigm(z[3 * U + j]);
+                    c[j] = i * g + (cp ? f * cp[j] : 0.0f);
+                    h[j] = o * tanhf(c[j]);
+                    z[j] = i; z[U + j] = f; z[2 * U + j] = g; z[3 * U + j] = o;
+                }
+                break;
+            }
+            case NNC_RT_CELL_GRU: {
+                const float *rec = z + 3 * U;
+                for (j = 0; j < U; j++) {
+                    float zz = sigm(z[j] + rec[j]), rr = sigm(z[U + j] + rec[U + j]);
+                    float hh = tanhf(z[2 * U + j] + rr * rec[2 * U + j]);
+                    h[j] = (1.0f - zz) * hh + (hp ? zz * hp[j] : 0.0f);
+                    z[j] = zz; z[U + j] = rr; z[2 * U + j] = hh;
+                }
+                break;
+            }
+            }
+        }
+    }
+
+    /* outputs: the whole sequence or the last state, aligned with x */
+    {
+        int last = step_time(p, T - 1);
+        for (bi = 0; bi < n; bi++) {
+            const float *row = ws + bi * ld;
+            if (p->return_sequences)
+                for (k = 0; k < T; k++)
+                    memcpy(y + ((long)bi * T + k) * U, row + k * S + hoff, (size_t)U * sizeof *y);
+            else
+                memcpy(y + (long)bi * U, row + last * S + hoff, (size_t)U * sizeof *y);
+            if (h_last)
+                memcpy(h_last + (long)bi * U, row + last * S + hoff, (size_t)U * sizeof *y);
+            if (c_last && p->cell == NNC_RT_CELL_LSTM)
+                memcpy(c_last + (long)bi * U, row + last * S + 4 * U, (size_t)U * sizeof *y);
+        }
+    }
+}
+
+/* dact from the activation's output */
+static float act_slope(int act, float h)
+{
+    switch (act) {
+    case NNC_RT_ACT_TANH: return 1.0f - h * h;
+    case NNC_RT_ACT_SIGMOID: return h * (1.0f - h);
+    case NNC_RT_ACT_RELU: return h > 0.0f ? 1.0f : 0.0f;
+    default: return 1.0f;
+    }
+}
+
+void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, float *db,
+                         const float *dy, const float *dh_last, const float *dc_last,
+                         const float *x, const float *w, const float *r, const float *ws,
+                         float *scratch, int n)
+{
+    const int T = p->steps, U = p->units, G = NNC_RT_RNN_GATES(p), F = p->features;
+    const long S = NNC_RT_RNN_SLOT(p), rows = (long)n * T, hoff = h_at(p), ld = T * S;
+    const int gru = p->cell == NNC_RT_CELL_GRU;
+    /* scratch: dz (n*T, G) for the input side, [GRU: dzr (n*T, G) for the
+     * recurrent side,] dh (n, U), dc (n, U) */
+    float *dz = scratch, *dzr = gru ? dz + rows * G : dz;
+    float *dh = dzr + rows * G, *dc = dh + (long)n * U;
+    long q;
+    int k, j, bi;
+
+    memset(dr, 0, (size_t)U * G * sizeof *dr);
+    for (q = 0; q < (long)n * U; q++) {
+        dh[q] = dh_last ? dh_last[q] : 0.0f;
+        dc[q] = dc_last ? dc_last[q] : 0.0f;
+    }
+    if (dy && !p->return_sequences)
+        for (q = 0; q < (long)n * U; q++)
+            dh[q] += dy[q];
+
+    for (k = T - 1; k >= 0; k--) {
+        int t = step_time(p, k), tp = prev_time(p, t);
+        const float *slot = ws + (long)t * S;
+        for (bi = 0; bi < n; bi++) {
+            const float *z = slot + bi * ld, *h = z + hoff;
+            const float *hp = k ? ws + (long)tp * S + bi * ld + hoff : NULL;
+            float *g = dz + ((long)bi * T + t) * G, *gr = dzr + ((long)bi * T + t) * G;
+            float *dhb = dh + (long)bi * U, *dcb = dc + (long)bi * U;
+            if (dy && p->return_sequences)
+                for (j = 0; j < U; j++)
+                    dhb[j] += dy[((long)bi * T + t) * U + j];
+            switch (p->cell) {
+            case NNC_RT_CELL_SIMPLE:
+                for (j = 0; j < U; j++)
+                    g[j] = dhb[j] * act_slope(p->act, h[j]);
+                break;
+            case NNC_RT_CELL_LSTM: {
+                const float *c = z + 4 * U, *cp = hp ? hp - U : NULL;
+                for (j = 0; j < U; j++) {
+                    float i = z[j], f = z[U + j], gg = z[2 * U + j], o = z[3 * U + j];
+                    float tc = tanhf(c[j]), dcj;
+                    g[3 * U + j] = dhb[j] * tc * o * (1.0f - o);
+                    dcj = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
+                    g[j] = dcj * gg * i * (1.0f - i);
+                    g[U + j] = cp ? dcj * cp[j] * f * (1.0f - f) : 0.0f;
+                    g[2 * U + j] = dcj * i * (1.0f - gg * gg);
+                    dcb[j] = dcj * f;
+                }
+                break;
+            }
+            case NNC_RT_CELL_GRU: {
+                const float *rec = z + 3 * U;
+                for (j = 0; j < U; j++) {
+                    float zz = z[j], rr = z[U + j], hh = z[2 * U + j], hpj = hp ? hp[j] : 0.0f;
+                    float dah = dhb[j] * (1.0f - zz) * (1.0f - hh * hh);
+                    g[j] = gr[j] = dhb[j] * (hpj - hh) * zz * (1.0f - zz);
+                    g[U + j] = gr[U + j] = dah * rec[2 * U + j] * rr * (1.0f - rr);
+                    g[2 * U + j] = dah;
+                    gr[2 * U + j] = dah * rr;
+                    dhb[j] *= zz;       /* the direct path to h_prev */
+                }
+                break;
+            }
+            }
+        }
+        if (k) {
+            /* through R: dR += h_prev^T . dz_t, dh_prev (+)= dz_t . R^T */
+            const float *hprev = ws + (long)tp * S + hoff, *dzt = (gru ? dzr : dz) + (long)t * G;
+            nnc_rt_gemm_f32(1, 0, U, G, n, 1.0f, hprev, (int)ld, dzt, T * G, 1.0f, dr, G);
+            nnc_rt_gemm_f32(0, 1, n, U, G, 1.0f, dzt, T * G, r, G, gru ? 1.0f : 0.0f, dh, U);
+        }
+    }
+
+    nnc_rt_gemm_f32(1, 0, F, G, (int)rows, 1.0f, x, F, dz, G, 0.0f, dw, G);
+    if (db) {
+        nnc_rt_bias_backward(db, dz, (int)rows, G);
+        if (gru)
+            nnc_rt_bias_backward(db + G, dzr, (int)rows, G);
+    }
+    if (dx)
+        nnc_rt_gemm_f32(0, 1, (int)rows, F, G, 1.0f, dz, G, w, G, 0.0f, dx, F);
+}
