@@ -143,10 +143,11 @@ check-asan: build/asan/nnc $(BUILD)/tests/test_models
 	    echo "asan: every example compiles cleanly"
 
 # N-step loss parity of generated training code against PyTorch, and the
-# convolution/pooling/batch-norm kernels against PyTorch's
+# convolution/pooling/batch-norm and recurrent kernels against PyTorch's
 torch-parity: bin/nnc $(RT_LIB)
 	@bash tests/torch_parity.sh
 	@bash tests/torch_ops.sh
+	@$(PYTHON) tests/torch_rnn.py
 
 # side by side with PyTorch (1 thread, same settings): seconds per epoch and accuracy
 bench: $(BUILD)/examples/fashion_mlp
