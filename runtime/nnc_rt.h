@@ -196,10 +196,12 @@ typedef struct nnc_rt_rnn {
 #define NNC_RT_RNN_GATES(p) ((p)->cell == NNC_RT_CELL_LSTM ? 4 * (p)->units : \
                              (p)->cell == NNC_RT_CELL_GRU ? 3 * (p)->units : (p)->units)
 /* floats saved per sample and step for the backward pass: SimpleRNN h;
- * LSTM i f g o c h; GRU z r hh, the recurrent projection (3), h */
+ * LSTM i f g o c h; GRU z r hh rh h (rh = h_prev.R_h + b_rec_h) */
 #define NNC_RT_RNN_SLOT(p) ((long)(p)->units * ((p)->cell == NNC_RT_CELL_LSTM ? 6 : \
-                            (p)->cell == NNC_RT_CELL_GRU ? 7 : 1))
-#define NNC_RT_RNN_WORK(p) ((long)(p)->steps * NNC_RT_RNN_SLOT(p))     /* per sample */
+                            (p)->cell == NNC_RT_CELL_GRU ? 5 : 1))
+/* the workspace per sample: the slots, and for GRU one step's recurrent projection */
+#define NNC_RT_RNN_WORK(p) ((long)(p)->steps * NNC_RT_RNN_SLOT(p) + \
+                            ((p)->cell == NNC_RT_CELL_GRU ? 3L * (p)->units : 0))
 #define NNC_RT_RNN_SCRATCH(p) ((long)(p)->steps * NNC_RT_RNN_GATES(p) * \
                                ((p)->cell == NNC_RT_CELL_GRU ? 2 : 1) + 2L * (p)->units)
 /* y as above; h_last, c_last (n, U) the final states (may be NULL; c only

@@ -62,12 +62,10 @@ void nnc_rt_embedding_backward(float *dtable, const float *dy, const int32_t *id
     memset(dtable, 0, (size_t)vocab * dim * sizeof *dtable);
     for (r = 0; r < rows; r++) {
         int32_t id = ids[r];
-        float *d = dtable + (long)id * dim;
-        const float *g = dy + r * dim;
         if (id < 0 || id >= vocab)
             continue;
         for (j = 0; j < dim; j++)
-            d[j] += g[j];
+            dtable[(long)id * dim + j] += dy[r * dim + j];
     }
 }
 
@@ -81,7 +79,7 @@ static int prev_time(const nnc_rt_rnn *p, int t) { return p->reverse ? t + 1 : t
 static long h_at(const nnc_rt_rnn *p)
 {
     return p->cell == NNC_RT_CELL_LSTM ? 5L * p->units :
-           p->cell == NNC_RT_CELL_GRU ? 6L * p->units : 0;
+           p->cell == NNC_RT_CELL_GRU ? 4L * p->units : 0;
 }
 
 void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_last, float *ws,
@@ -90,6 +88,7 @@ void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_l
     const int T = p->steps, U = p->units, G = NNC_RT_RNN_GATES(p);
     const long S = NNC_RT_RNN_SLOT(p), rows = (long)n * T, hoff = h_at(p);
     const long ld = T * S;      /* from one sample's slot t to the next sample's */
+    float *rec = ws + rows * S; /* GRU: one step's recurrent projection, (n, G), after the slots */
     long q;
     int k, j, bi;
 
@@ -105,12 +104,11 @@ void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_l
         float *slot = ws + (long)t * S;
         const float *hprev = k ? ws + (long)tp * S + hoff : NULL;
         if (p->cell == NNC_RT_CELL_GRU) {
-            /* [rz rr rh] = h_prev.R + b_rec, kept in the slot for the backward pass */
-            for (bi = 0; bi < n; bi++)
-                for (j = 0; j < G; j++)
-                    slot[bi * ld + 3 * U + j] = b ? b[G + j] : 0.0f;
+            /* [rz rr rh] = h_prev.R + b_rec into the step's scratch rows */
+            for (q = 0; q < (long)n * G; q++)
+                rec[q] = b ? b[G + q % G] : 0.0f;
             if (hprev)
-                nnc_rt_gemm_f32(0, 0, n, G, U, 1.0f, hprev, (int)ld, r, G, 1.0f, slot + 3 * U, (int)ld);
+                nnc_rt_gemm_f32(0, 0, n, G, U, 1.0f, hprev, (int)ld, r, G, 1.0f, rec, G);
         } else if (hprev) {
             nnc_rt_gemm_f32(0, 0, n, G, U, 1.0f, hprev, (int)ld, r, G, 1.0f, slot, (int)ld);
         }
@@ -134,12 +132,13 @@ void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_l
                 break;
             }
             case NNC_RT_CELL_GRU: {
-                const float *rec = z + 3 * U;
+                const float *rb = rec + (long)bi * G;
                 for (j = 0; j < U; j++) {
-                    float zz = sigm(z[j] + rec[j]), rr = sigm(z[U + j] + rec[U + j]);
-                    float hh = tanhf(z[2 * U + j] + rr * rec[2 * U + j]);
+                    float zz = sigm(z[j] + rb[j]), rr = sigm(z[U + j] + rb[U + j]);
+                    float hh = tanhf(z[2 * U + j] + rr * rb[2 * U + j]);
                     h[j] = (1.0f - zz) * hh + (hp ? zz * hp[j] : 0.0f);
                     z[j] = zz; z[U + j] = rr; z[2 * U + j] = hh;
+                    z[3 * U + j] = rb[2 * U + j];   /* rh, which the backward pass reads */
                 }
                 break;
             }
@@ -230,19 +229,17 @@ void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, f
                 }
                 break;
             }
-            case NNC_RT_CELL_GRU: {
-                const float *rec = z + 3 * U;
+            case NNC_RT_CELL_GRU:
                 for (j = 0; j < U; j++) {
                     float zz = z[j], rr = z[U + j], hh = z[2 * U + j], hpj = hp ? hp[j] : 0.0f;
                     float dah = dhb[j] * (1.0f - zz) * (1.0f - hh * hh);
                     g[j] = gr[j] = dhb[j] * (hpj - hh) * zz * (1.0f - zz);
-                    g[U + j] = gr[U + j] = dah * rec[2 * U + j] * rr * (1.0f - rr);
+                    g[U + j] = gr[U + j] = dah * z[3 * U + j] * rr * (1.0f - rr);
                     g[2 * U + j] = dah;
                     gr[2 * U + j] = dah * rr;
                     dhb[j] *= zz;       /* the direct path to h_prev */
                 }
                 break;
-            }
             }
         }
         if (k) {

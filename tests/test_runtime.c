@@ -873,6 +873,56 @@ END_TEST
 
 /* ---- serialisation ------------------------------------------------------------------- */
 
+/* orthogonal: the rows (a < b) or columns (a >= b) of w (a, b) are orthonormal;
+ * uniform: U(-0.05, 0.05); unit_forget: ones exactly on [U, 2U) */
+START_TEST(test_initialisers_recurrent)
+{
+    static const int shapes[][2] = { { 8, 32 }, { 32, 8 }, { 7, 7 }, { 1, 5 } };
+    static float w[256];
+    nnc_rt_rng r;
+    int s, i, j, k;
+    nnc_rt_rng_seed(&r, 3);
+    for (s = 0; s < 4; s++) {
+        int a = shapes[s][0], b = shapes[s][1], rows = a < b, m = rows ? a : b, len = rows ? b : a;
+        nnc_rt_init(NNC_RT_INIT_ORTHOGONAL, w, (long)a * b, a, b, &r);
+        for (i = 0; i < m; i++)
+            for (j = 0; j < m; j++) {
+                double dot = 0;
+                for (k = 0; k < len; k++)
+                    dot += (double)(rows ? w[i * b + k] : w[k * b + i]) * (rows ? w[j * b + k] : w[k * b + j]);
+                ck_assert_msg(fabs(dot - (i == j)) < 1e-5, "%dx%d: <%d,%d> = %g", a, b, i, j, dot);
+            }
+    }
+    nnc_rt_init(NNC_RT_INIT_UNIFORM, w, 256, 0, 0, &r);
+    for (i = 0; i < 256; i++)
+        ck_assert(w[i] >= -0.05f && w[i] <= 0.05f);
+    nnc_rt_init(NNC_RT_INIT_UNIT_FORGET, w, 16, 4, 0, &r);
+    for (i = 0; i < 16; i++)
+        ck_assert_float_eq(w[i], i >= 4 && i < 8 ? 1.0f : 0.0f);
+}
+END_TEST
+
+/* embedding: rows looked up, an id out of range reads zeros and gets no gradient */
+START_TEST(test_embedding)
+{
+    const float table[4 * 2] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    const int32_t ids[5] = { 2, 0, 2, -1, 4 };
+    const float dy[5 * 2] = { 1, 1, 10, 10, 100, 100, 7, 7, 9, 9 };
+    const float want_y[5 * 2] = { 5, 6, 1, 2, 5, 6, 0, 0, 0, 0 };
+    const float want_d[4 * 2] = { 10, 10, 0, 0, 101, 101, 0, 0 };
+    float y[10], d[8];
+    int i;
+    nnc_rt_embedding_forward(y, ids, table, 5, 4, 2);
+    for (i = 0; i < 10; i++)
+        ck_assert_float_eq(y[i], want_y[i]);
+    for (i = 0; i < 8; i++)
+        d[i] = 12345.0f;    /* overwritten, not accumulated into */
+    nnc_rt_embedding_backward(d, dy, ids, 5, 4, 2);
+    for (i = 0; i < 8; i++)
+        ck_assert_float_eq(d[i], want_d[i]);
+}
+END_TEST
+
 START_TEST(test_crc32)
 {
     ck_assert_uint_eq(nnc_rt_crc32("123456789", 9), 0xCBF43926u);
@@ -939,6 +989,8 @@ static Suite *runtime_suite(void)
     tcase_add_test(misc, test_rng_distributions);
     tcase_add_test(misc, test_shuffle);
     tcase_add_test(misc, test_initialisers);
+    tcase_add_test(misc, test_initialisers_recurrent);
+    tcase_add_test(misc, test_embedding);
     tcase_add_test(misc, test_crc32);
     tcase_add_test(misc, test_put_get);
     suite_add_tcase(s, gemm);
