@@ -62,7 +62,7 @@ $(GEN_DIR)/nn.lex.c $(GEN_DIR)/nn.lex.h: grammar/nn.l
 $(GEN_DIR)/%.o: $(GEN_DIR)/%.c $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
 	$(CC) $(ALL_CFLAGS) -Wno-unused-function -Wno-sign-compare -Icompiler -I$(GEN_DIR) -c $< -o $@
 
-$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
+$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnc_rt.h $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -c $< -o $@
 

@@ -55,15 +55,15 @@ float char_gru_gradients(char_gru_t *m, const char_gru_input_t *x, const char_gr
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_embedding_forward(m->arena + 0, x, m->params + 0, (long)n * 32, 96, 16); /* embedding */
     nnc_rt_rnn_forward(&(const nnc_rt_rnn){ 32, 16, 128, 2, 0, 0, 0 }, m->arena + 16384, NULL, NULL, m->arena + 20480, m->arena + 0, m->params + 1536, m->params + 7680, m->params + 56832, n); /* gru */
-    nnc_rt_dense_forward(m->arena + 937984, m->arena + 16384, m->params + 57600, m->params + 69888, n, 128, 96, 0); /* dense */
-    nnc_rt_act_forward(4, m->arena + 941056, m->arena + 937984, n, 96); /* softmax */
-    loss = nnc_rt_loss_forward(7, m->arena + 937984, y, n, 96); /* sparse_categorical_crossentropy_logits */
-    nnc_rt_loss_backward(7, m->arena + 944128, m->arena + 937984, y, n, 96);
-    nnc_rt_gemm_f32(0, 1, n, 128, 96, 1.0f, m->arena + 944128, 96, m->params + 57600, 96, 0.0f, m->arena + 947200, 128);
-    nnc_rt_gemm_f32(1, 0, 128, 96, n, 1.0f, m->arena + 16384, 128, m->arena + 944128, 96, 0.0f, m->grads + 57600, 96);
-    nnc_rt_bias_backward(m->grads + 69888, m->arena + 944128, n, 96);
-    nnc_rt_rnn_backward(&(const nnc_rt_rnn){ 32, 16, 128, 2, 0, 0, 0 }, m->arena + 1745920, m->grads + 1536, m->grads + 7680, m->grads + 56832, m->arena + 947200, NULL, NULL, m->arena + 0, m->params + 1536, m->params + 7680, m->arena + 20480, m->arena + 951296, n);
-    nnc_rt_embedding_backward(m->grads + 0, m->arena + 1745920, x, (long)n * 32, 96, 16);
+    nnc_rt_dense_forward(m->arena + 688128, m->arena + 16384, m->params + 57600, m->params + 69888, n, 128, 96, 0); /* dense */
+    nnc_rt_act_forward(4, m->arena + 691200, m->arena + 688128, n, 96); /* softmax */
+    loss = nnc_rt_loss_forward(7, m->arena + 688128, y, n, 96); /* sparse_categorical_crossentropy_logits */
+    nnc_rt_loss_backward(7, m->arena + 694272, m->arena + 688128, y, n, 96);
+    nnc_rt_gemm_f32(0, 1, n, 128, 96, 1.0f, m->arena + 694272, 96, m->params + 57600, 96, 0.0f, m->arena + 697344, 128);
+    nnc_rt_gemm_f32(1, 0, 128, 96, n, 1.0f, m->arena + 16384, 128, m->arena + 694272, 96, 0.0f, m->grads + 57600, 96);
+    nnc_rt_bias_backward(m->grads + 69888, m->arena + 694272, n, 96);
+    nnc_rt_rnn_backward(&(const nnc_rt_rnn){ 32, 16, 128, 2, 0, 0, 0 }, m->arena + 1496064, m->grads + 1536, m->grads + 7680, m->grads + 56832, m->arena + 697344, NULL, NULL, m->arena + 0, m->params + 1536, m->params + 7680, m->arena + 20480, m->arena + 701440, n);
+    nnc_rt_embedding_backward(m->grads + 0, m->arena + 1496064, x, (long)n * 32, 96, 16);
     return loss;
 }
 
@@ -98,7 +98,7 @@ int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gr
         loss = char_gru_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return CHAR_GRU_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 941056, yb, 1, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 691200, yb, 1, k, (int)OUT_SIZE);
         if (cb && cb(ctx, i + k, n)) status = CHAR_GRU_ERR_STOPPED;
     }
     if (out && n > 0) {
