@@ -4,7 +4,8 @@
 #   make deps       install the Debian packages the build, tests and demo need
 #   make demo       compile, train and test the Fashion-MNIST MLP
 #   make run EXAMPLE=name
-#   make test       unit tests, generated-code freshness, example end-to-end tests
+#   make test       unit tests, generated-code freshness, example end-to-end tests, firmware
+#   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
 #   make regen      rewrite generated/ from the current compiler
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -21,7 +22,9 @@ RT_CFLAGS  = -std=c99 -Wall -Wextra -Wpedantic -Werror -O3 -march=native $(EXTRA
 PYTHON   ?= /usr/bin/python3
 
 DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang \
-                dataset-fashion-mnist python3-torch python3-numpy
+                dataset-fashion-mnist python3-torch python3-numpy \
+                gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
@@ -38,7 +41,7 @@ RT_LIB    := $(BUILD)/libnnc_rt.a
 
 EXAMPLES  := $(notdir $(wildcard examples/*))
 
-.PHONY: all deps test unit-tests check-generated check-asan example-tests torch-parity demo run regen \
+.PHONY: all deps test unit-tests check-generated check-asan example-tests torch-parity firmware firmware-test demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
@@ -153,7 +156,14 @@ torch-parity: bin/nnc $(RT_LIB)
 bench: $(BUILD)/examples/fashion_mlp
 	@bash bench/fashion_mlp.sh
 
-test: all unit-tests check-asan check-generated torch-parity example-tests
+# generated models on qemu: Cortex-M4 inference and fine-tuning, aarch64 (tests/firmware.sh)
+firmware: all
+	@bash tests/firmware.sh infer $(EXAMPLE)
+
+firmware-test: all
+	@bash tests/firmware.sh test
+
+test: all unit-tests check-asan check-generated torch-parity example-tests firmware-test
 
 # ---- install ----------------------------------------------------------------
 install: all

@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ir.h"
 #include "nnc_rt.h"
@@ -43,7 +44,7 @@ const char *emit_ptr(EmitCtx *e, int value) {
     switch (v->role) {
     case ROLE_INPUT: snprintf(b, 192, "x"); break;
     case ROLE_LABEL: snprintf(b, 192, "y"); break;
-    case ROLE_PARAM: snprintf(b, 192, "m->params + %ld", v->offset); break;
+    case ROLE_PARAM: snprintf(b, 192, "%s + %ld", v->constant ? "baked_" : "m->params", v->offset); break;
     case ROLE_PARAM_GRAD: snprintf(b, 192, "m->grads + %ld", v->offset); break;
     default: snprintf(b, 192, "m->arena + %ld", e->off[s]); break;
     }
@@ -126,19 +127,6 @@ static void print_nodes(EmitCtx *e, int training, int phase_lo, int phase_hi) {
     }
 }
 
-/* a fingerprint of everything a saved buffer's layout depends on */
-static uint32_t fingerprint(const Graph *g) {
-    char desc[4096];
-    size_t len = (size_t)snprintf(desc, sizeof desc, "%s", g->name);
-    for (int v = 0; v < g->nvalues && len < sizeof desc; v++) {
-        const Value *x = &g->values[v];
-        if (x->role != ROLE_PARAM) continue;
-        len += (size_t)snprintf(desc + len, sizeof desc - len, ";%s:%ld", x->name, ir_size(x));
-    }
-    if (len > sizeof desc) len = sizeof desc;
-    return nnc_rt_crc32(desc, len);
-}
-
 static int int_input(const Graph *g) { return g->values[g->input].dtype == DT_I32; }
 
 /* token ids run over [0, vocab) of the embedding that reads them */
@@ -175,7 +163,10 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
                                      out->pack_offset + ir_size(out) - 1);
         fputc('\n', h);
     }
-    fprintf(h, " *   parameters: %ld (%ld bytes)\n", p->param_floats, p->param_floats * 4);
+    fprintf(h, " *   parameters: %ld (%ld bytes)", p->param_floats, p->param_floats * 4);
+    if (g->baked) fprintf(h, ", baked from the weights file: %ld in RAM, %ld as constants (flash)",
+                          p->param_floats - p->const_floats, p->const_floats);
+    fprintf(h, "\n");
     fprintf(h, " *   arena: %ld bytes (training step %ld, inference %ld; %ld if every buffer had its own)\n",
             p->arena_floats * 4, p->train_arena * 4, p->infer_arena * 4, p->buffers_sum * 4);
     if (t->present) {
@@ -201,15 +192,18 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
     fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? 1L : ir_size(&g->values[g->output]));
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
-    fprintf(h, "#define %s_PARAM_COUNT %ld\n", U, p->param_floats);
+    fprintf(h, "#define %s_PARAM_COUNT %ld   /* in m->params (baked constants are not) */\n", U,
+            p->param_floats - p->const_floats);
+    fprintf(h, "#define %s_CONST_COUNT %ld   /* baked into flash */\n", U, p->const_floats);
     fprintf(h, "#define %s_TRAINABLE_COUNT %ld   /* the first ones; the rest (moving statistics) are not trained */\n",
             U, p->trainable_floats);
-    fprintf(h, "#define %s_SAVE_BYTES %ld\n", U, (long)NNC_RT_PARAMS_BYTES(p->param_floats));
+    fprintf(h, "#define %s_SAVE_BYTES %ld\n", U, (long)NNC_RT_PARAMS_BYTES(p->param_floats - p->const_floats));
     fprintf(h, "#define %s_ARENA_BYTES %ld\n\n", U, p->arena_floats * 4);
     fprintf(h, "typedef %s %s_input_t;\n", int_input(g) ? "int32_t" : "float", P);
     fprintf(h, "typedef %s %s_label_t;\n\n", sparse ? "int32_t" : "float", P);
     fprintf(h, "typedef struct %s {\n", P);
-    fprintf(h, "    float params[%ld];\n", p->param_floats ? p->param_floats : 1);
+    long ram = p->param_floats - p->const_floats;
+    fprintf(h, "    float params[%ld];\n", ram ? ram : 1);
     if (t->present) {
         long tf = p->trainable_floats ? p->trainable_floats : 1;
         fprintf(h, "    float grads[%ld];\n", tf);
@@ -260,6 +254,25 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
+/* every parameter's value from the weights file, in this build's layout: the
+ * RAM ones are copied into m->params by init, the constants are read in place */
+static void emit_baked(const Graph *g, const Plan *p, FILE *c) {
+    float *all = calloc((size_t)(p->param_floats ? p->param_floats : 1), sizeof *all);
+    if (!all) abort();
+    for (int v = 0; v < g->nvalues; v++) {
+        const Value *x = &g->values[v];
+        if (x->role == ROLE_PARAM)
+            memcpy(all + x->offset, g->baked + x->baked_at, (size_t)ir_size(x) * sizeof *all);
+    }
+    fprintf(c, "/* the parameters of the weights file; the last %ld are constants */\n"
+               "static const float baked_[%ld] = {", p->const_floats, p->param_floats ? p->param_floats : 1);
+    for (long i = 0; i < p->param_floats; i++)
+        fprintf(c, "%s%.9g%s", i % 8 ? " " : "\n    ", all[i], i + 1 < p->param_floats ? "," : "");
+    if (!p->param_floats) fprintf(c, "0");
+    fprintf(c, "\n};\n\n");
+    free(all);
+}
+
 /* ---- source -------------------------------------------------------------------------- */
 
 static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FILE *c,
@@ -274,7 +287,7 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(c, "#define TRAINABLE_COUNT %ldL\n", p->trainable_floats);
     fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE %ldL\n#define OUT_SIZE %ldL\n"
                "#define LABEL_SIZE %s_LABEL_SIZE\n#define BATCH %s_BATCH\n\n",
-            p->param_floats, ir_packed_size(g, g->inputs, g->ninputs),
+            p->param_floats - p->const_floats, ir_packed_size(g, g->inputs, g->ninputs),
             ir_packed_size(g, g->outputs, g->noutputs), U, U);
 
     /* parameter table */
@@ -282,7 +295,7 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     int nparams = 0;
     for (int v = 0; v < g->nvalues; v++) {
         const Value *x = &g->values[v];
-        if (x->role != ROLE_PARAM) continue;
+        if (x->role != ROLE_PARAM || x->constant) continue;
         fprintf(c, "    { \"%s\", %ld, %ld, %d, %d, %d }, /* %s */\n", x->name, x->offset, ir_size(x),
                 x->init, x->fan_in, x->fan_out, init_name(x->init));
         nparams++;
@@ -290,10 +303,15 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     if (!nparams) fprintf(c, "    { \"\", 0, 0, 0, 0, 0 },\n");
     fprintf(c, "};\n#define NPARAMS %d\n\n", nparams);
 
+    if (g->baked) emit_baked(g, p, c);
     fprintf(c, "void %s_init(%s_t *m, uint64_t seed) {\n", P, P);
     fprintf(c, "    nnc_rt_rng r;\n    int i;\n    memset(m, 0, sizeof *m);\n    nnc_rt_rng_seed(&r, seed);\n");
-    fprintf(c, "    for (i = 0; i < NPARAMS; i++)\n        nnc_rt_init(params_[i].init, m->params + params_[i].offset, "
-               "params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);\n");
+    if (g->baked)
+        fprintf(c, "    (void)i;\n    (void)r;\n%s", p->param_floats > p->const_floats ?
+                "    memcpy(m->params, baked_, sizeof m->params); /* the weights file's values */\n" : "");
+    else
+        fprintf(c, "    for (i = 0; i < NPARAMS; i++)\n        nnc_rt_init(params_[i].init, m->params + params_[i].offset, "
+                   "params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);\n");
     if (t->present) fprintf(c, "    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */\n");
     fprintf(c, "}\n\n");
 
@@ -383,7 +401,7 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
                "            return m->params + params_[i].offset;\n        }\n    return NULL;\n}\n\n");
 
     fprintf(c, "/* the fingerprint of this model's parameter layout, checked by load */\n"
-               "#define FINGERPRINT 0x%08xu\n\n", fingerprint(g));
+               "#define FINGERPRINT 0x%08xu\n\n", ir_fingerprint(g, 1));
     fprintf(c, "size_t %s_save(const %s_t *m, void *buf, size_t cap) {\n"
                "    return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);\n}\n\n", P, P);
     fprintf(c, "int %s_load(%s_t *m, const void *buf, size_t len) {\n"

@@ -31,6 +31,7 @@ void ir_free(Graph *g) {
     if (!g) return;
     free(g->values);
     free(g->nodes);
+    free(g->baked);
     free(g);
 }
 
@@ -139,4 +140,16 @@ void ir_dump(const Graph *g, FILE *out) {
         }
         fputc('\n', out);
     }
+}
+
+uint32_t ir_fingerprint(const Graph *g, int ram_only) {
+    char desc[4096];
+    size_t len = (size_t)snprintf(desc, sizeof desc, "%s", g->name);
+    for (int v = 0; v < g->nvalues && len < sizeof desc; v++) {
+        const Value *x = &g->values[v];
+        if (x->role != ROLE_PARAM || (ram_only && x->constant)) continue;
+        len += (size_t)snprintf(desc + len, sizeof desc - len, ";%s:%ld", x->name, ir_size(x));
+    }
+    if (len > sizeof desc) len = sizeof desc;
+    return nnc_rt_crc32(desc, len);
 }

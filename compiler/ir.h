@@ -53,7 +53,10 @@ typedef struct Value {
     int alias_of;           /* value whose storage this one shares, or -1  */
     int requires_grad;      /* depends on a trainable parameter            */
     /* parameters */
-    int trainable;          /* 0: state the optimizer never touches (moving stats) */
+    int trainable;          /* 0: state the optimizer never touches (moving stats), or frozen */
+    int state;              /* updated by the forward pass while training (moving stats) */
+    int constant;           /* baked from --weights into a const array (flash); never written */
+    long baked_at;          /* its first float in g->baked (the weights file's layout)    */
     int init, fan_in, fan_out;
     float l1, l2;
     int grad;               /* ROLE_PARAM: its ROLE_PARAM_GRAD value, or -1 */
@@ -88,6 +91,7 @@ typedef struct Attrs {
     int per_step;               /* dense inside time_distributed: any rank */
     int outputs;                /* outputs a statement can name (return_state) */
     int grads;                  /* rnn_grad: bit i set = input 4+ holds d(out[i]) */
+    int frozen;                 /* trainable = false: its parameters are not trained */
     int dims[IR_MAX_RANK], ndims;   /* reshape (-1: inferred)             */
     /* derived by the shape rules */
     nnc_rt_conv2d conv;
@@ -131,6 +135,7 @@ typedef struct Graph {
     int outputs[IR_MAX_IO], noutputs; /* in `output` order */
     TrainConfig train;
     int opt_level;
+    float *baked;           /* --weights: every parameter's value, or NULL (deploy.c) */
 } Graph;
 
 /* ---- ir.c ------------------------------------------------------------------ */
@@ -146,6 +151,9 @@ int    ir_consumers(const Graph *g, int value, int *first);  /* count live uses 
 int    ir_storage(const Graph *g, int value);  /* follow alias_of to the owner */
 const char *ir_shape_str(const Value *v, char *buf, size_t cap);  /* "(n, 28, 28)" */
 void   ir_dump(const Graph *g, FILE *out);  /* one line per live node, for tests */
+/* a fingerprint of the parameter layout a saved buffer depends on (names and
+ * sizes in order); ram_only: only the parameters that are not baked constants */
+uint32_t ir_fingerprint(const Graph *g, int ram_only);
 
 /* ---- ops.c: the op table ----------------------------------------------------
  * One entry per op kind holds everything the compiler knows about it. */
@@ -165,8 +173,13 @@ typedef struct AttrDef {
     const char *dflt;   /* NULL = required */
 } AttrDef;
 
+/* the runtime files an op's emitted calls pull in (summary.c estimates code size) */
+enum { RT_GEMM = 1, RT_ACT = 2, RT_CONV = 4, RT_POOL = 8, RT_NORM = 16, RT_RNN = 32,
+       RT_LOSS = 64, RT_OPTIM = 128, RT_TENSOR = 256, RT_RNG = 512 };
+
 typedef struct OpDef {
     const char *name;
+    unsigned rt;        /* RT_* bits                                       */
     int layer;          /* usable as a layer in .nn files                 */
     int ninputs;        /* tensor inputs a layer call takes; -1: two or more */
     int epilogue;       /* can apply an activation to its output (fusion)  */
@@ -220,10 +233,14 @@ typedef struct Plan {
     long trainable_floats;      /* = grads block = each optimizer slot      */
     long opt_slots;             /* optimizer state blocks of param_floats   */
     long arena_floats;          /* max of the two schedules                 */
+    long const_floats;          /* the block's tail: baked constants (flash)  */
     long train_arena, infer_arena, buffers_sum;   /* floats */
     long *train_off, *infer_off;  /* per value: float offset in arena, -1 */
 } Plan;
 int  plan_build(Graph *g, Plan *p);  /* passes/plan.c */
+/* the parameter block's layout alone: trainable, then state and frozen, then
+ * constants; sets each offset, returns the total (*trainable: the first part) */
+long plan_params(Graph *g, long *trainable, long *constants);
 void plan_free(Plan *p);
 int  plan_in_schedule(const Node *n, int training);
 
@@ -247,6 +264,17 @@ const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c);  /* a compound litera
 const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p);
 const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p);
 const Graph *emit_graph(EmitCtx *e);
+
+/* ---- deploy.c: options that shape a build for a device ------------------------ */
+/* bake the parameters of a buffer saved by this model's save() (checked:
+ * format, checksum, the model's fingerprint); reports and returns -1 */
+int  deploy_bake(Graph *g, const char *path);
+/* --freeze a,b: those layers' parameters are not trained */
+int  deploy_freeze(Graph *g, const char *layers);
+/* --inference: drop the loss, label and training API */
+void deploy_inference_only(Graph *g);
+/* after the above: which parameters become constants */
+void deploy_mark_constants(Graph *g);
 
 /* ---- summary.c ---------------------------------------------------------------- */
 void summary_print(const Graph *g, const Plan *p, FILE *out);

@@ -365,6 +365,13 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     for (int i = first_attr; i < e->nargs; i++) {
         const Arg *a = &e->args[i];
         int k = -1;
+        /* trainable = false: any layer with parameters (Keras' layer.trainable) */
+        if (a->name && !strcmp(a->name, "trainable") && def->params) {
+            int on;
+            if (bool_arg(a->value, "trainable", &on)) errors++;
+            else attr.frozen = !on;
+            continue;
+        }
         if (a->name) {
             for (int j = 0; j < def->nattrs; j++)
                 if (!strcmp(def->attrs[j].name, a->name)) k = j;

@@ -21,6 +21,11 @@ static void usage(FILE *out) {
         "  --model NAME    which model of the file to compile (default: the trained one)\n"
         "  --summary       print the layers, parameters, FLOPs and memory\n"
         "  --dump-ir       print the IR after all passes\n"
+        "  --inference     predict only: no loss, gradients or optimizer\n"
+        "  --weights FILE  bake parameters saved by this model's save() into const arrays\n"
+        "                  (all of them with --inference; the frozen ones otherwise)\n"
+        "  --freeze A,B    do not train the parameters of layers A and B\n"
+        "  --batch N       the largest batch an entry point takes (default: the train block's)\n"
         "  --version       print the version\n");
 }
 
@@ -82,7 +87,8 @@ static int write_outputs(const Graph *g, const Plan *plan, const char *c_path, c
 
 int main(int argc, char **argv) {
     const char *input = NULL, *output = NULL, *model = NULL;
-    int opt = 2, summary = 0, dump = 0;
+    int opt = 2, summary = 0, dump = 0, inference = 0, batch = 0;
+    const char *weights = NULL, *freeze = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-o") && i + 1 < argc) output = argv[++i];
@@ -91,6 +97,18 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-O2") || !strcmp(a, "-O")) opt = 2;
         else if (!strcmp(a, "--summary")) summary = 1;
         else if (!strcmp(a, "--dump-ir")) dump = 1;
+        else if (!strcmp(a, "--inference")) inference = 1;
+        else if (!strcmp(a, "--weights") && i + 1 < argc) weights = argv[++i];
+        else if (!strcmp(a, "--freeze") && i + 1 < argc) freeze = argv[++i];
+        else if (!strcmp(a, "--batch") && i + 1 < argc) {
+            char *end;
+            long b = strtol(argv[++i], &end, 10);
+            if (*end || b < 1 || b > 1000000) {
+                fprintf(stderr, "nnc: --batch takes a number from 1 to 1000000, got '%s'\n", argv[i]);
+                return 2;
+            }
+            batch = (int)b;
+        }
         else if (!strcmp(a, "--version")) { printf("nnc %s\n", NNC_VERSION); return 0; }
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (a[0] == '-' && a[1]) {
@@ -128,7 +146,14 @@ int main(int argc, char **argv) {
     Graph *g = NULL;
     if (prog && diag_error_count() == 0) g = lower_program(prog, model);
     int status = 1;
+    if (g && ((weights && deploy_bake(g, weights)) || (freeze && deploy_freeze(g, freeze)))) {
+        ir_free(g);
+        g = NULL;
+    }
     if (g) {
+        if (inference) deploy_inference_only(g);
+        deploy_mark_constants(g);
+        if (batch) g->train.batch = batch;
         g->opt_level = opt;
         fuse_loss(g);
         if (opt >= 2) fuse_act(g);
@@ -138,7 +163,13 @@ int main(int argc, char **argv) {
         if (summary) summary_print(g, &plan, stdout);
         if (dump) ir_dump(g, stdout);
         char cmd[512];
-        snprintf(cmd, sizeof cmd, "nnc %s -O%d%s%s", input, opt, model ? " --model " : "", model ? model : "");
+        /* the options that change the code, for the header's comment */
+        int len = snprintf(cmd, sizeof cmd, "nnc %.200s -O%d", input, opt);
+        if (model) len += snprintf(cmd + len, sizeof cmd - len, " --model %.60s", model);
+        if (inference) len += snprintf(cmd + len, sizeof cmd - len, " --inference");
+        if (weights) len += snprintf(cmd + len, sizeof cmd - len, " --weights %.100s", weights);
+        if (freeze) len += snprintf(cmd + len, sizeof cmd - len, " --freeze %.100s", freeze);
+        if (batch) snprintf(cmd + len, sizeof cmd - len, " --batch %d", batch);
         status = output ? write_outputs(g, &plan, output, input, cmd) : 0;
         plan_free(&plan);
         ir_free(g);

@@ -222,7 +222,7 @@ static int new_param(Graph *g, int node, const char *suffix, int rank, const int
     Value *v = &g->values[p];
     v->init = init; v->fan_in = fan_in; v->fan_out = fan_out;
     v->l1 = l1; v->l2 = l2;
-    v->trainable = 1;
+    v->trainable = !n->attr.frozen;
     v->loc = g->nodes[node].loc;
     n = &g->nodes[node];
     n->in[n->nin++] = p;
@@ -719,8 +719,10 @@ static void bn_params(Graph *g, int node) {
     /* new_param may move g->values: index only after it returns */
     int mean = new_param(g, node, "moving_mean", 1, &c, NNC_RT_INIT_ZEROS, 0, 0, 0, 0);
     g->values[mean].trainable = 0;
+    g->values[mean].state = 1;
     int var = new_param(g, node, "moving_variance", 1, &c, NNC_RT_INIT_ONES, 0, 0, 0, 0);
     g->values[var].trainable = 0;
+    g->values[var].state = 1;
 }
 
 /* one node gives dgamma, dbeta and (when wanted) dx from the saved statistics */
@@ -1041,18 +1043,18 @@ static int no_shape(Graph *g, int node) { (void)g; (void)node; return 0; }
 
 /* ---- the table ------------------------------------------------------------------ */
 
-#define ACT(nm, k) { .name = nm, .layer = 1, .ninputs = 1, .kind = k, .inplace = 1, \
+#define ACT(nm, k) { .name = nm, .rt = RT_ACT, .layer = 1, .ninputs = 1, .kind = k, .inplace = 1, \
                      .shape = same_shape, .grad = act_grad, .flops = act_flops, .emit = act_emit }
-#define CONV(nm, k, a) { .name = nm, .layer = 1, .ninputs = 1, .kind = k, .epilogue = 1, \
+#define CONV(nm, k, a) { .name = nm, .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .kind = k, .epilogue = 1, \
                          .attrs = a, .nattrs = COUNT(a), .shape = conv_shape, .params = conv_params, \
                          .grad = conv_grad, .flops = conv_flops, .emit = conv_emit }
-#define POOL(nm, k) { .name = nm, .layer = 1, .ninputs = 1, .kind = k, \
+#define POOL(nm, k) { .name = nm, .rt = RT_POOL, .layer = 1, .ninputs = 1, .kind = k, \
                       .attrs = (k) & POOL_GLOBAL ? NULL : pool_attrs, .nattrs = (k) & POOL_GLOBAL ? 0 : 3, \
                       .shape = pool_shape, .grad = pool_grad, .flops = pool_flops, .emit = pool_emit }
-#define RNN(nm, k, a) { .name = nm, .layer = 1, .ninputs = 1, .kind = k, .recurrent = 1, \
+#define RNN(nm, k, a) { .name = nm, .rt = RT_RNN | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .kind = k, .recurrent = 1, \
                        .attrs = a, .nattrs = COUNT(a), .shape = rnn_shape, .params = rnn_params, \
                        .grad = rnn_grad, .flops = rnn_flops, .emit = rnn_emit }
-#define INTERNAL(nm, nin, shp, em) { .name = nm, .ninputs = nin, .shape = shp, .emit = em }
+#define INTERNAL(nm, rtm, nin, shp, em) { .name = nm, .rt = rtm, .ninputs = nin, .shape = shp, .emit = em }
 
 const OpDef op_table[] = {
     /* layers: usable in .nn files */
@@ -1066,7 +1068,7 @@ const OpDef op_table[] = {
     ACT("sigmoid", NNC_RT_ACT_SIGMOID),
     ACT("tanh", NNC_RT_ACT_TANH),
     ACT("softmax", NNC_RT_ACT_SOFTMAX),
-    { .name = "dense", .layer = 1, .ninputs = 1, .epilogue = 1, .attrs = dense_attrs,
+    { .name = "dense", .rt = RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .epilogue = 1, .attrs = dense_attrs,
       .nattrs = COUNT(dense_attrs), .shape = dense_shape, .params = dense_params,
       .grad = dense_grad, .flops = dense_flops, .emit = dense_emit },
     CONV("conv2d", CONV_2D, conv_attrs),
@@ -1078,17 +1080,17 @@ const OpDef op_table[] = {
     POOL("avg_pool1d", POOL_AVG | POOL_1D),
     POOL("global_max_pool", POOL_GLOBAL),
     POOL("global_avg_pool", POOL_GLOBAL | POOL_AVG),
-    { .name = "batch_norm", .layer = 1, .ninputs = 1, .attrs = bn_attrs, .nattrs = COUNT(bn_attrs),
+    { .name = "batch_norm", .rt = RT_NORM, .layer = 1, .ninputs = 1, .attrs = bn_attrs, .nattrs = COUNT(bn_attrs),
       .shape = bn_shape, .params = bn_params, .grad = bn_grad, .flops = bn_flops, .emit = bn_emit },
-    { .name = "dropout", .layer = 1, .ninputs = 1, .inplace = 1, .attrs = dropout_attrs,
+    { .name = "dropout", .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1, .attrs = dropout_attrs,
       .nattrs = COUNT(dropout_attrs), .shape = dropout_shape, .grad = dropout_grad, .emit = dropout_emit },
-    { .name = "add", .layer = 1, .ninputs = 2, .inplace = 1, .shape = elementwise_shape,
+    { .name = "add", .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1, .shape = elementwise_shape,
       .grad = add_grad, .flops = add_flops, .emit = add_emit },
-    { .name = "multiply", .layer = 1, .ninputs = 2, .inplace = 1, .shape = elementwise_shape,
+    { .name = "multiply", .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1, .shape = elementwise_shape,
       .grad = multiply_grad, .flops = add_flops, .emit = multiply_emit },
-    { .name = "concat", .layer = 1, .ninputs = -1, .attrs = concat_attrs, .nattrs = 1,
+    { .name = "concat", .rt = RT_TENSOR, .layer = 1, .ninputs = -1, .attrs = concat_attrs, .nattrs = 1,
       .shape = concat_shape, .grad = concat_grad, .emit = concat_emit },
-    { .name = "embedding", .layer = 1, .ninputs = 1, .int_input = 1, .attrs = embedding_attrs,
+    { .name = "embedding", .rt = RT_RNN, .layer = 1, .ninputs = 1, .int_input = 1, .attrs = embedding_attrs,
       .nattrs = COUNT(embedding_attrs), .shape = embedding_shape, .params = embedding_params,
       .grad = embedding_grad, .emit = embedding_emit },
     RNN("simple_rnn", NNC_RT_CELL_SIMPLE, simple_rnn_attrs),
@@ -1099,21 +1101,21 @@ const OpDef op_table[] = {
     /* internal: created by passes, never written in .nn files */
     { .name = "view", .ninputs = 1, .alias = 1, .shape = view_shape, .grad = reshape_grad,
       .emit = emit_nothing },
-    INTERNAL("act_grad", 2, no_shape, act_grad_emit),
-    INTERNAL("matmul", 2, no_shape, matmul_emit),
-    INTERNAL("bias_grad", 1, no_shape, bias_grad_emit),
-    INTERNAL("conv_grad_data", 2, no_shape, conv_grad_data_emit),
-    INTERNAL("conv_grad_filter", 2, no_shape, conv_grad_filter_emit),
-    INTERNAL("max_pool_grad", 2, no_shape, max_pool_grad_emit),
-    INTERNAL("avg_pool_grad", 1, no_shape, avg_pool_grad_emit),
-    INTERNAL("batch_norm_grad", 5, no_shape, bn_grad_emit),
-    INTERNAL("concat_grad", 1, no_shape, concat_grad_emit),
-    INTERNAL("embedding_grad", 2, no_shape, embedding_grad_emit),
-    INTERNAL("rnn_grad", 4, no_shape, rnn_grad_emit),
-    { .name = "loss", .ninputs = 2, .shape = loss_shape, .grad = loss_grad, .emit = loss_emit },
-    INTERNAL("loss_grad", 2, no_shape, loss_grad_emit),
-    INTERNAL("regularize", 1, no_shape, regularize_emit),
-    INTERNAL("update", 0, no_shape, update_emit),
+    INTERNAL("act_grad", RT_ACT, 2, no_shape, act_grad_emit),
+    INTERNAL("matmul", RT_GEMM, 2, no_shape, matmul_emit),
+    INTERNAL("bias_grad", RT_ACT, 1, no_shape, bias_grad_emit),
+    INTERNAL("conv_grad_data", RT_CONV, 2, no_shape, conv_grad_data_emit),
+    INTERNAL("conv_grad_filter", RT_CONV, 2, no_shape, conv_grad_filter_emit),
+    INTERNAL("max_pool_grad", RT_POOL, 2, no_shape, max_pool_grad_emit),
+    INTERNAL("avg_pool_grad", RT_POOL, 1, no_shape, avg_pool_grad_emit),
+    INTERNAL("batch_norm_grad", RT_NORM, 5, no_shape, bn_grad_emit),
+    INTERNAL("concat_grad", RT_TENSOR, 1, no_shape, concat_grad_emit),
+    INTERNAL("embedding_grad", RT_RNN, 2, no_shape, embedding_grad_emit),
+    INTERNAL("rnn_grad", RT_RNN, 4, no_shape, rnn_grad_emit),
+    { .name = "loss", .rt = RT_LOSS, .ninputs = 2, .shape = loss_shape, .grad = loss_grad, .emit = loss_emit },
+    INTERNAL("loss_grad", RT_LOSS, 2, no_shape, loss_grad_emit),
+    INTERNAL("regularize", RT_OPTIM, 1, no_shape, regularize_emit),
+    INTERNAL("update", RT_OPTIM, 0, no_shape, update_emit),
 };
 const int op_count = COUNT(op_table);
 

@@ -4,6 +4,57 @@
 #include <string.h>
 #include "ir.h"
 
+/* Cortex-M4 code bytes of each runtime file (arm-none-eabi-gcc 12, -Os,
+ * hard float, measured with arm-none-eabi-size), by RT_* bit; the estimate
+ * counts a whole file even when the linker keeps part of it */
+static const struct { unsigned bit; long bytes; } rt_code[] = {
+    { RT_GEMM, 3616 }, { RT_ACT, 676 }, { RT_CONV, 4868 }, { RT_POOL, 1324 }, { RT_NORM, 1924 },
+    { RT_RNN, 2932 }, { RT_LOSS, 2390 }, { RT_OPTIM, 892 }, { RT_TENSOR, 158 }, { RT_RNG, 1452 },
+};
+#define CODE_BASE 2900      /* the API, save/load (serial.c), and libm/libc's share */
+#define CODE_PER_NODE 40    /* one emitted kernel call */
+#define CODE_TRAINING 1500  /* train_epoch/evaluate and metrics.c */
+
+static long align_up(long v, long a) { return (v + a - 1) / a * a; }
+
+/* sizeof the model's struct on a 32-bit microcontroller (4-byte long,
+ * 8-byte-aligned uint64_t), field by field as emit_c.c declares them */
+static long device_state_bytes(const Graph *g, const Plan *p, long *io) {
+    const TrainConfig *t = &g->train;
+    long ram = p->param_floats - p->const_floats, tf = p->trainable_floats ? p->trainable_floats : 1;
+    long in = ir_packed_size(g, g->inputs, g->ninputs), out = ir_packed_size(g, g->outputs, g->noutputs);
+    int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
+    long size = 4 * (ram ? ram : 1);
+    if (t->present) {
+        size += 4 * tf + 4 * p->opt_slots * tf;
+        size = align_up(size + 4, 8) + 8;               /* long step; nnc_rt_rng */
+    }
+    size += 4 * p->arena_floats;
+    if (t->present) size += 4L * t->batch * (in + (sparse ? 1 : ir_size(&g->values[g->output])));
+    *io = 4L * t->batch * (in + out);
+    return align_up(size, t->present ? 8 : 4);
+}
+
+static void device_summary(const Graph *g, const Plan *p, FILE *out) {
+    unsigned used = 0;
+    long nodes = 0, code = CODE_BASE, io;
+    for (int i = 0; i < g->nnodes; i++)
+        if (plan_in_schedule(&g->nodes[i], g->train.present)) {
+            used |= op_table[g->nodes[i].op].rt;
+            nodes++;
+        }
+    if (!g->baked) used |= RT_RNG;   /* init draws the parameters */
+    for (unsigned k = 0; k < sizeof rt_code / sizeof rt_code[0]; k++)
+        if (used & rt_code[k].bit) code += rt_code[k].bytes;
+    code += CODE_PER_NODE * nodes + (g->train.present ? CODE_TRAINING : 0);
+    long consts = g->baked ? 4 * p->param_floats : 0;   /* baked_[]: every parameter's value */
+    long state = device_state_bytes(g, p, &io);
+    fprintf(out, "Device RAM: %ld bytes: model state %ld bytes + inputs/outputs of one batch %ld bytes "
+                 "(+ stack)\n", state + io, state, io);
+    fprintf(out, "Device flash: about %ld bytes: code about %ld bytes (Cortex-M4, -Os) + constants %ld bytes\n",
+            code + consts, code, consts);
+}
+
 void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     FILE *out = out_file;
     char shape[96], label[128];
@@ -52,4 +103,5 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     } else {
         fprintf(out, "Arena: %ld bytes (inference) at batch %d\n", p->infer_arena * 4, g->train.batch);
     }
+    device_summary(g, p, out);
 }

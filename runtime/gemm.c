@@ -50,9 +50,23 @@
 #include <immintrin.h>
 #endif
 
+/* The packing buffer lives on the stack of the blocked path only (small M
+ * never allocates it).  Microcontrollers (M profile) get a small one: their
+ * stacks are a few KiB, and their caches, if any, are tiny. */
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define KC_MAX 32
+#define KC_MIN 8
+#define BUF_FLOATS 1024             /* 4 KiB */
+#else
 #define KC_MAX 256                  /* depth of one packed block */
 #define KC_MIN 64                   /* ... and the least we cut it to */
 #define BUF_FLOATS (14 * 1024 + 512) /* 58 KiB: B sliver (kc, nr) + A block (mc, kc) */
+#endif
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
 #define NR_MAX 32
 #define MR_MAX 8
 #define BUF_ALIGN 16                /* floats: 64-byte alignment */
@@ -474,6 +488,28 @@ static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
         }
 }
 
+/* K < SMALL_M: c[i, j] = alpha sum_p a(i,p) b(p,j) (+ beta c), row by row */
+static void gemm_small_k(int ta, int tb, int M, int N, int K, float alpha,
+                         const float *A, long lda, const float *B, long ldb,
+                         float beta, float *C, long ldc)
+{
+    long i, j, p;
+    for (i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        for (j = 0; j < N; j++)
+            c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+        for (p = 0; p < K; p++) {
+            float a = alpha * (ta ? A[p * lda + i] : A[i * lda + p]);
+            if (tb)
+                for (j = 0; j < N; j++)
+                    c[j] = MADD(a, B[j * ldb + p], c[j]);
+            else
+                for (j = 0; j < N; j++)
+                    c[j] = MADD(a, B[p * ldb + j], c[j]);
+        }
+    }
+}
+
 /* ---- the blocked driver ----------------------------------------------------- */
 static float *align_buf(float *p)
 {
@@ -483,6 +519,11 @@ static float *align_buf(float *p)
 
 static long cdiv(long a, long b) { return (a + b - 1) / b; }
 
+static void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
+                         int ta, int tb, int M, int N, int K, float alpha,
+                         const float *A, long lda, const float *B, long ldb,
+                         float beta, float *C, long ldc, const float *bias, int act);
+
 /* C = alpha op(A) op(B) + beta C, then C = act(C + bias) (bias may be NULL,
  * act elementwise or LINEAR). */
 static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr,
@@ -490,11 +531,6 @@ static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr,
                         const float *A, long lda, const float *B, long ldb,
                         float beta, float *C, long ldc, const float *bias, int act)
 {
-    float buf_raw[BUF_FLOATS + BUF_ALIGN];
-    float tile[MR_MAX * NR_MAX];
-    float *bbuf = align_buf(buf_raw), *abuf;
-    long kblocks, kc_blk, mc_max, mblocks, mc_blk, pc, ic, jr, ir;
-
     if (M <= 0 || N <= 0)
         return;
     if (K <= 0 || alpha == 0.0f) { /* no product: C = beta*C */
@@ -507,12 +543,31 @@ static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr,
         return;
     }
 
+    if (K < SMALL_M) {  /* a rank-K update (a weight gradient at batch 1): nothing to pack */
+        gemm_small_k(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (bias || act != NNC_RT_ACT_LINEAR)
+            epilogue(C, ldc, M, N, bias, act);
+        return;
+    }
     if (M < SMALL_M) {
         gemm_small_m(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         if (bias || act != NNC_RT_ACT_LINEAR)
             epilogue(C, ldc, M, N, bias, act);
         return;
     }
+    gemm_blocked(ukernel, mr, nr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
+}
+
+/* the packed path: M >= SMALL_M, K >= 1 */
+static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
+                                  int ta, int tb, int M, int N, int K, float alpha,
+                                  const float *A, long lda, const float *B, long ldb,
+                                  float beta, float *C, long ldc, const float *bias, int act)
+{
+    float buf_raw[BUF_FLOATS + BUF_ALIGN];
+    float tile[MR_MAX * NR_MAX];
+    float *bbuf = align_buf(buf_raw), *abuf;
+    long kblocks, kc_blk, mc_max, mblocks, mc_blk, pc, ic, jr, ir;
 
     /* balanced blocks: K into ceil(K/KC_MAX) near-equal parts, M into parts
      * that fit the A buffer, rounded up to whole slivers */

@@ -2,8 +2,9 @@
  *
  * Parameters are laid out back to back in one block, trainable ones first
  * (gradients mirror that prefix, and each optimizer state slot too), so an
- * optimizer step is one flat loop; moving statistics follow, saved with the
- * parameters but never touched by the optimizer.
+ * optimizer step is one flat loop; moving statistics and frozen parameters
+ * follow, saved with the parameters but never touched by the optimizer;
+ * parameters baked as constants come last, outside the model's RAM.
  * Activations and activation gradients share one arena: a value lives from
  * the node that writes it to its last reader (through aliases), and gets
  * the lowest offset that overlaps no live value (first fit, in schedule
@@ -109,20 +110,29 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
     return top;
 }
 
-int plan_build(Graph *g, Plan *p) {
-    memset(p, 0, sizeof *p);
-    long off = 0;
-    for (int trainable = 1; trainable >= 0; trainable--) {
+/* group 0: trainable; 1: moving statistics and frozen parameters; 2: constants */
+static int param_group(const Value *v) { return v->constant ? 2 : !v->trainable; }
+
+long plan_params(Graph *g, long *trainable, long *constants) {
+    long off = 0, ends[3] = { 0, 0, 0 };
+    for (int group = 0; group < 3; group++) {
         for (int v = 0; v < g->nvalues; v++) {
             Value *x = &g->values[v];
-            if (x->role != ROLE_PARAM || x->trainable != trainable) continue;
+            if (x->role != ROLE_PARAM || param_group(x) != group) continue;
             x->offset = off;
             off += ir_size(x);
             if (x->grad >= 0) g->values[x->grad].offset = x->offset;
         }
-        if (trainable) p->trainable_floats = off;
+        ends[group] = off;
     }
-    p->param_floats = off;
+    if (trainable) *trainable = ends[0];
+    if (constants) *constants = ends[2] - ends[1];
+    return off;
+}
+
+int plan_build(Graph *g, Plan *p) {
+    memset(p, 0, sizeof *p);
+    p->param_floats = plan_params(g, &p->trainable_floats, &p->const_floats);
     const TrainConfig *t = &g->train;
     if (t->present)
         p->opt_slots = t->opt == OPT_SGD ? (t->momentum != 0) :

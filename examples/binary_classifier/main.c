@@ -39,7 +39,7 @@ static void make_points(nnc_rt_rng *rng, float *x, binary_classifier_label_t *y,
 
 int main(int argc, char **argv)
 {
-    data_args args = { BINARY_CLASSIFIER_EPOCHS, 1, 0, 0 };
+    data_args args = { BINARY_CLASSIFIER_EPOCHS, 1, 0, 0, NULL };
     nnc_rt_metrics m;
     nnc_rt_rng rng;
     long epoch, ntrain = TRAIN, ntest = TEST;

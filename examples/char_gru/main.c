@@ -127,7 +127,7 @@ static void print_sample(const char *prompt, uint64_t seed)
 
 int main(int argc, char **argv)
 {
-    data_args args = { CHAR_GRU_EPOCHS, 1, 0, 0 };
+    data_args args = { CHAR_GRU_EPOCHS, 1, 0, 0, NULL };
     static const char *const licenses[] = {
         "/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/GPL-2",
         "/usr/share/common-licenses/LGPL-2.1", "/usr/share/common-licenses/Apache-2.0",

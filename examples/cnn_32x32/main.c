@@ -20,7 +20,7 @@ static cnn_32x32_t model;
 
 int main(int argc, char **argv)
 {
-    data_args args = { CNN_32X32_EPOCHS, 1, 0, 0 };
+    data_args args = { CNN_32X32_EPOCHS, 1, 0, 0, NULL };
     data_set train, test;
     data_progress_state prog;
     nnc_rt_metrics m;

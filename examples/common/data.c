@@ -25,11 +25,12 @@
 static void usage(FILE *f, const char *prog, const data_args *a)
 {
     fprintf(f,
-            "usage: %s [--epochs N] [--seed S] [--limit N] [--test-limit N]\n"
+            "usage: %s [--epochs N] [--seed S] [--limit N] [--test-limit N] [--save FILE]\n"
             "  --epochs N      training epochs (default %ld)\n"
             "  --seed S        seed for initialisation and shuffling (default %llu)\n"
             "  --limit N       use only the first N training samples (default: all)\n"
-            "  --test-limit N  use only the first N test samples (default: all)\n",
+            "  --test-limit N  use only the first N test samples (default: all)\n"
+            "  --save FILE     write the trained parameters there (the model's save() buffer)\n",
             prog, a->epochs, (unsigned long long)a->seed);
 }
 
@@ -68,8 +69,9 @@ int data_parse_args(int argc, char **argv, data_args *a)
         memcpy(name, arg, len);
         name[len] = '\0';
         if (strcmp(name, "--epochs") != 0 && strcmp(name, "--seed") != 0 &&
-            strcmp(name, "--limit") != 0 && strcmp(name, "--test-limit") != 0) {
-            fprintf(stderr, "%s: unknown argument '%s'; valid: --epochs, --seed, --limit, --test-limit\n",
+            strcmp(name, "--limit") != 0 && strcmp(name, "--test-limit") != 0 &&
+            strcmp(name, "--save") != 0) {
+            fprintf(stderr, "%s: unknown argument '%s'; valid: --epochs, --seed, --limit, --test-limit, --save\n",
                     prog, arg);
             usage(stderr, prog, &defaults);
             return 1;
@@ -83,7 +85,9 @@ int data_parse_args(int argc, char **argv, data_args *a)
             usage(stderr, prog, &defaults);
             return 1;
         }
-        if (strcmp(name, "--seed") == 0) {
+        if (strcmp(name, "--save") == 0) {
+            a->save = val;
+        } else if (strcmp(name, "--seed") == 0) {
             if (parse_u64(val, ULLONG_MAX, &v)) {
                 fprintf(stderr, "%s: --seed expects a non-negative integer, got '%s'\n", prog, val);
                 return 1;
@@ -486,4 +490,23 @@ int data_pad_images(data_set *ds, int pad, int channels)
     ds->rows = rows;
     ds->cols = cols;
     return 0;
+}
+
+int data_save_params(const char *path, const void *buf, size_t len)
+{
+    FILE *f;
+    int ok;
+    if (!path)
+        return 0;
+    if (len == 0) {
+        fprintf(stderr, "cannot save the parameters: the buffer is too small\n");
+        return 1;
+    }
+    f = fopen(path, "wb");
+    ok = f && fwrite(buf, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok)
+        fprintf(stderr, "cannot write %s\n", path);
+    return !ok;
 }

@@ -21,6 +21,7 @@ typedef struct data_args {
     uint64_t seed;      /* --seed S        (default 1) */
     long limit;         /* --limit N       use only the first N training samples; 0 = all */
     long test_limit;    /* --test-limit N  use only the first N test samples; 0 = all */
+    const char *save;   /* --save FILE     where to write the trained parameters, or NULL */
 } data_args;
 
 /* Parses --epochs/--seed/--limit/--test-limit (also --name=value) into *a,
@@ -68,6 +69,11 @@ void *data_alloc(size_t count, size_t size, const char *what);
 
 /* order[i] = i */
 void data_iota(int32_t *order, long n);
+
+/* Writes len bytes of buf (a model's save() buffer) to path; path NULL
+ * does nothing, len 0 (save() found the buffer too small) is an error.
+ * Returns 0, or prints why and returns 1. */
+int data_save_params(const char *path, const void *buf, size_t len);
 
 /* Percentage with one decimal, e.g. accuracy 0.879 -> 87.9 */
 double data_percent(float fraction);

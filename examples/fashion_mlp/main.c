@@ -1,6 +1,7 @@
 /* fashion_mlp driver: trains the generated Fashion-MNIST MLP and reports the
  * test accuracy.  Usage: fashion_mlp [--epochs N] [--seed S] [--limit N]
- * [--test-limit N].  stdout is one line per epoch, then the result as the
+ * [--test-limit N] [--save FILE]; --save writes the trained parameters (the
+ * input of nnc --weights).  stdout is one line per epoch, then the result as the
  * last line ("test accuracy: 87.9%"); errors and the progress bar go to
  * stderr.  The model is static: its struct holds every parameter, gradient,
  * optimizer state and activation and is too big for the stack. */
@@ -15,10 +16,11 @@
 #endif
 
 static fashion_mlp_t model;
+static unsigned char saved[FASHION_MLP_SAVE_BYTES];
 
 int main(int argc, char **argv)
 {
-    data_args args = { FASHION_MLP_EPOCHS, 1, 0, 0 };
+    data_args args = { FASHION_MLP_EPOCHS, 1, 0, 0, NULL };
     data_set train, test;
     data_progress_state prog;
     nnc_rt_metrics m;
@@ -70,8 +72,10 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    rc = data_save_params(args.save, saved, fashion_mlp_save(&model, saved, sizeof saved));
+    if (rc)
+        goto out;
     printf("test accuracy: %.1f%%\n", data_percent(m.accuracy));
-    rc = 0;
 out:
     free(order);
     data_free(&train);

@@ -17,7 +17,7 @@ static fashion_mlp_small_t model;
 
 int main(int argc, char **argv)
 {
-    data_args args = { FASHION_MLP_SMALL_EPOCHS, 1, 0, 0 };
+    data_args args = { FASHION_MLP_SMALL_EPOCHS, 1, 0, 0, NULL };
     data_set train, test;
     data_progress_state prog;
     nnc_rt_metrics m;

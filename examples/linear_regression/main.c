@@ -30,7 +30,7 @@ static int32_t order[POINTS];
 
 int main(int argc, char **argv)
 {
-    data_args args = { LINEAR_REGRESSION_EPOCHS, 1, 0, 0 };
+    data_args args = { LINEAR_REGRESSION_EPOCHS, 1, 0, 0, NULL };
     nnc_rt_metrics m;
     nnc_rt_rng rng;
     float *kernel, *bias;

@@ -46,7 +46,7 @@ static void make_points(nnc_rt_rng *rng, float *x, logistic_regression_label_t *
 
 int main(int argc, char **argv)
 {
-    data_args args = { LOGISTIC_REGRESSION_EPOCHS, 1, 0, 0 };
+    data_args args = { LOGISTIC_REGRESSION_EPOCHS, 1, 0, 0, NULL };
     nnc_rt_metrics m;
     nnc_rt_rng rng;
     long epoch, ntrain = TRAIN, ntest = TEST;

@@ -87,7 +87,7 @@ static int write_plot(const char *path, long n)
 
 int main(int argc, char **argv)
 {
-    data_args args = { LSTM_SINE_EPOCHS, 1, 0, 0 };
+    data_args args = { LSTM_SINE_EPOCHS, 1, 0, 0, NULL };
     nnc_rt_metrics m;
     nnc_rt_rng rng;
     long epoch, ntrain = TRAIN, ntest = TEST, i;

@@ -41,7 +41,7 @@ static void make_texts(nnc_rt_rng *r, int32_t *x, float *y, long n)
 
 int main(int argc, char **argv)
 {
-    data_args args = { TEXT_LSTM_EPOCHS, 1, 0, 0 };
+    data_args args = { TEXT_LSTM_EPOCHS, 1, 0, 0, NULL };
     nnc_rt_metrics m;
     nnc_rt_rng rng;
     long epoch, ntrain = TRAIN, ntest = TEST;
