@@ -46,7 +46,7 @@ EXAMPLES  := $(notdir $(wildcard examples/*))
 all: bin/nnc $(RT_LIB)
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,14p' Makefile
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -32,7 +32,8 @@ extern "C" {
 #define BINARY_CLASSIFIER_HAS_TRAINING 1
 #define BINARY_CLASSIFIER_LABEL_SIZE 1
 #define BINARY_CLASSIFIER_SPARSE_LABELS 0
-#define BINARY_CLASSIFIER_PARAM_COUNT 61
+#define BINARY_CLASSIFIER_PARAM_COUNT 61   /* in m->params (baked constants are not) */
+#define BINARY_CLASSIFIER_CONST_COUNT 0   /* baked into flash */
 #define BINARY_CLASSIFIER_TRAINABLE_COUNT 61   /* the first ones; the rest (moving statistics) are not trained */
 #define BINARY_CLASSIFIER_SAVE_BYTES 264
 #define BINARY_CLASSIFIER_ARENA_BYTES 4224

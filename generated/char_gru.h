@@ -32,7 +32,8 @@ extern "C" {
 #define CHAR_GRU_HAS_TRAINING 1
 #define CHAR_GRU_LABEL_SIZE 1
 #define CHAR_GRU_SPARSE_LABELS 1
-#define CHAR_GRU_PARAM_COUNT 69984
+#define CHAR_GRU_PARAM_COUNT 69984   /* in m->params (baked constants are not) */
+#define CHAR_GRU_CONST_COUNT 0   /* baked into flash */
 #define CHAR_GRU_TRAINABLE_COUNT 69984   /* the first ones; the rest (moving statistics) are not trained */
 #define CHAR_GRU_SAVE_BYTES 279956
 #define CHAR_GRU_ARENA_BYTES 6049792

@@ -32,7 +32,8 @@ extern "C" {
 #define CNN_32X32_HAS_TRAINING 1
 #define CNN_32X32_LABEL_SIZE 1
 #define CNN_32X32_SPARSE_LABELS 1
-#define CNN_32X32_PARAM_COUNT 315722
+#define CNN_32X32_PARAM_COUNT 315722   /* in m->params (baked constants are not) */
+#define CNN_32X32_CONST_COUNT 0   /* baked into flash */
 #define CNN_32X32_TRAINABLE_COUNT 315722   /* the first ones; the rest (moving statistics) are not trained */
 #define CNN_32X32_SAVE_BYTES 1262908
 #define CNN_32X32_ARENA_BYTES 13679104

@@ -32,7 +32,8 @@ extern "C" {
 #define FASHION_CNN_SMALL_HAS_TRAINING 1
 #define FASHION_CNN_SMALL_LABEL_SIZE 1
 #define FASHION_CNN_SMALL_SPARSE_LABELS 1
-#define FASHION_CNN_SMALL_PARAM_COUNT 216650
+#define FASHION_CNN_SMALL_PARAM_COUNT 216650   /* in m->params (baked constants are not) */
+#define FASHION_CNN_SMALL_CONST_COUNT 0   /* baked into flash */
 #define FASHION_CNN_SMALL_TRAINABLE_COUNT 216650   /* the first ones; the rest (moving statistics) are not trained */
 #define FASHION_CNN_SMALL_SAVE_BYTES 866620
 #define FASHION_CNN_SMALL_ARENA_BYTES 8310528

@@ -32,7 +32,8 @@ extern "C" {
 #define FASHION_MLP_HAS_TRAINING 1
 #define FASHION_MLP_LABEL_SIZE 1
 #define FASHION_MLP_SPARSE_LABELS 1
-#define FASHION_MLP_PARAM_COUNT 235146
+#define FASHION_MLP_PARAM_COUNT 235146   /* in m->params (baked constants are not) */
+#define FASHION_MLP_CONST_COUNT 0   /* baked into flash */
 #define FASHION_MLP_TRAINABLE_COUNT 235146   /* the first ones; the rest (moving statistics) are not trained */
 #define FASHION_MLP_SAVE_BYTES 940604
 #define FASHION_MLP_ARENA_BYTES 118528

@@ -32,7 +32,8 @@ extern "C" {
 #define FASHION_MLP_SMALL_HAS_TRAINING 1
 #define FASHION_MLP_SMALL_LABEL_SIZE 10
 #define FASHION_MLP_SMALL_SPARSE_LABELS 0
-#define FASHION_MLP_SMALL_PARAM_COUNT 27882
+#define FASHION_MLP_SMALL_PARAM_COUNT 27882   /* in m->params (baked constants are not) */
+#define FASHION_MLP_SMALL_CONST_COUNT 0   /* baked into flash */
 #define FASHION_MLP_SMALL_TRAINABLE_COUNT 27882   /* the first ones; the rest (moving statistics) are not trained */
 #define FASHION_MLP_SMALL_SAVE_BYTES 111548
 #define FASHION_MLP_SMALL_ARENA_BYTES 32512

@@ -32,7 +32,8 @@ extern "C" {
 #define FASHION_RESNET_HAS_TRAINING 1
 #define FASHION_RESNET_LABEL_SIZE 1
 #define FASHION_RESNET_SPARSE_LABELS 1
-#define FASHION_RESNET_PARAM_COUNT 121946
+#define FASHION_RESNET_PARAM_COUNT 121946   /* in m->params (baked constants are not) */
+#define FASHION_RESNET_CONST_COUNT 0   /* baked into flash */
 #define FASHION_RESNET_TRAINABLE_COUNT 121274   /* the first ones; the rest (moving statistics) are not trained */
 #define FASHION_RESNET_SAVE_BYTES 487804
 #define FASHION_RESNET_ARENA_BYTES 18465152

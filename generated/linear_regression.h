@@ -32,7 +32,8 @@ extern "C" {
 #define LINEAR_REGRESSION_HAS_TRAINING 1
 #define LINEAR_REGRESSION_LABEL_SIZE 1
 #define LINEAR_REGRESSION_SPARSE_LABELS 0
-#define LINEAR_REGRESSION_PARAM_COUNT 2
+#define LINEAR_REGRESSION_PARAM_COUNT 2   /* in m->params (baked constants are not) */
+#define LINEAR_REGRESSION_CONST_COUNT 0   /* baked into flash */
 #define LINEAR_REGRESSION_TRAINABLE_COUNT 2   /* the first ones; the rest (moving statistics) are not trained */
 #define LINEAR_REGRESSION_SAVE_BYTES 28
 #define LINEAR_REGRESSION_ARENA_BYTES 128

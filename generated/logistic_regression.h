@@ -32,7 +32,8 @@ extern "C" {
 #define LOGISTIC_REGRESSION_HAS_TRAINING 1
 #define LOGISTIC_REGRESSION_LABEL_SIZE 1
 #define LOGISTIC_REGRESSION_SPARSE_LABELS 0
-#define LOGISTIC_REGRESSION_PARAM_COUNT 3
+#define LOGISTIC_REGRESSION_PARAM_COUNT 3   /* in m->params (baked constants are not) */
+#define LOGISTIC_REGRESSION_CONST_COUNT 0   /* baked into flash */
 #define LOGISTIC_REGRESSION_TRAINABLE_COUNT 3   /* the first ones; the rest (moving statistics) are not trained */
 #define LOGISTIC_REGRESSION_SAVE_BYTES 32
 #define LOGISTIC_REGRESSION_ARENA_BYTES 384

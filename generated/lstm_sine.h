@@ -32,7 +32,8 @@ extern "C" {
 #define LSTM_SINE_HAS_TRAINING 1
 #define LSTM_SINE_LABEL_SIZE 10
 #define LSTM_SINE_SPARSE_LABELS 0
-#define LSTM_SINE_PARAM_COUNT 1540
+#define LSTM_SINE_PARAM_COUNT 1540   /* in m->params (baked constants are not) */
+#define LSTM_SINE_CONST_COUNT 0   /* baked into flash */
 #define LSTM_SINE_TRAINABLE_COUNT 1540   /* the first ones; the rest (moving statistics) are not trained */
 #define LSTM_SINE_SAVE_BYTES 6180
 #define LSTM_SINE_ARENA_BYTES 236800

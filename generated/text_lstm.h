@@ -32,7 +32,8 @@ extern "C" {
 #define TEXT_LSTM_HAS_TRAINING 1
 #define TEXT_LSTM_LABEL_SIZE 1
 #define TEXT_LSTM_SPARSE_LABELS 0
-#define TEXT_LSTM_PARAM_COUNT 1857
+#define TEXT_LSTM_PARAM_COUNT 1857   /* in m->params (baked constants are not) */
+#define TEXT_LSTM_CONST_COUNT 0   /* baked into flash */
 #define TEXT_LSTM_TRAINABLE_COUNT 1857   /* the first ones; the rest (moving statistics) are not trained */
 #define TEXT_LSTM_SAVE_BYTES 7448
 #define TEXT_LSTM_ARENA_BYTES 459136

@@ -4,6 +4,7 @@
  *   model_check gradcheck   central differences of gradients() vs m->grads
  *   model_check outputs     prints predict() outputs and 3 train_batch losses
  *   model_check saveload    save/load round trip, corrupted/foreign buffers
+ *   model_check save FILE   writes the parameters (init(7)) to FILE, for nnc --weights
  * (gradcheck and the losses need a train block; the rest works without) 
  *
  * Each mode prints "key value" lines that the test parses and asserts on.
@@ -114,6 +115,13 @@ int main(int argc, char **argv) {
     }
 #endif
     if (!strcmp(mode, "saveload")) saveload();
+    if (!strcmp(mode, "save") && argc > 2) {
+        static unsigned char buf[U(SAVE_BYTES)];
+        size_t len = F(save)(&model, buf, sizeof buf);
+        FILE *f = fopen(argv[2], "wb");
+        if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) return 1;
+        printf("saved %ld\n", (long)len);
+    }
     if (!strcmp(mode, "outputs")) {
         static float out[N * 1024];
         int i;

@@ -70,7 +70,9 @@ static const char *build(const char *name, const char *src, const char *flags, c
     write_text(path, src);
     snprintf(cmd, sizeof cmd, "%s %s %s -o %s/%s.c", nnc, flags, path, dir, name);
     must_succeed(cmd, out, sizeof out);
-    snprintf(exe, sizeof exe, "%s/%s_%s%s", dir, name, cc, flags[0] ? flags + 1 : "");
+    snprintf(exe, sizeof exe, "%s/%s_%s%.100s", dir, name, cc, flags[0] ? flags + 1 : "");
+    for (char *p = exe + strlen(dir) + 1; *p; p++)   /* flags may hold spaces and paths */
+        if (!isalnum((unsigned char)*p)) *p = '_';
     snprintf(cmd, sizeof cmd,
              "%s -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -Iruntime -I%s "
              "-DNNC_MODEL=%s -DNNC_UPPER=%s '-DNNC_HEADER=\"%s.h\"' %s/%s.c tests/model_check.c build/libnnc_rt.a -lm -o %s",
@@ -509,6 +511,92 @@ START_TEST(usage_errors) {
 }
 END_TEST
 
+/* ---- device builds: frozen layers, baked weights, inference only ------------------- */
+
+static long header_define(const char *name, const char *key) {
+    char path[256], line[512];
+    snprintf(path, sizeof path, "%s/%s.h", dir, name);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    long v = -1;
+    size_t len = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "#define ", 8) && !strncmp(line + 8, key, len) && line[8 + len] == ' ')
+            v = atol(line + 8 + len);
+    fclose(f);
+    return v;
+}
+
+START_TEST(frozen_layers) {
+    /* only the last layer trains: its gradients check, and only it has any */
+    const char *m = MLP("fz", "  dense(7, tanh, trainable = false)\n  dense(5, tanh)\n  dense(3, softmax)\n",
+                        "sparse_categorical_crossentropy");
+    gradcheck("fz", m, "--freeze dense_1");
+    ck_assert_int_eq(header_define("fz", "FZ_TRAINABLE_COUNT"), 5 * 3 + 3);
+    ck_assert_int_eq(header_define("fz", "FZ_PARAM_COUNT"), 6 * 7 + 7 + 7 * 5 + 5 + 5 * 3 + 3);
+}
+END_TEST
+
+START_TEST(baked_weights) {
+    /* a training build's saved parameters, baked: predict gives the same bits */
+    const char *m = MLP("bk", "  dense(6, relu)\n  dense(4, softmax)\n", "sparse_categorical_crossentropy");
+    static char ref[65536], got[65536];
+    char cmd[1024], out[4096], weights[300];
+    snprintf(weights, sizeof weights, "%s/bk.bin", dir);
+    snprintf(cmd, sizeof cmd, "%s save %s", build("bk", m, "-O2", "gcc"), weights);
+    must_succeed(cmd, out, sizeof out);
+    outputs("bk", m, "-O2", ref, sizeof ref);
+    char flags[400];
+    snprintf(flags, sizeof flags, "--inference --weights %s --batch 16", weights);
+    outputs("bk", m, flags, got, sizeof got);
+    ck_assert_int_eq(header_define("bk", "BK_HAS_TRAINING"), 0);
+    ck_assert_int_eq(header_define("bk", "BK_CONST_COUNT"), 6 * 6 + 6 + 6 * 4 + 4);
+    ck_assert_int_eq(header_define("bk", "BK_BATCH"), 16);
+    /* the reference's lines after the outputs are its training losses */
+    char *loss = strstr(ref, "loss ");
+    ck_assert_ptr_nonnull(loss);
+    *loss = 0;
+    ck_assert_str_eq(got, ref);
+    /* fine-tuning build: the frozen layer is a constant, the last starts from the file */
+    snprintf(flags, sizeof flags, "--weights %s --freeze dense", weights);
+    outputs("bk", m, flags, got, sizeof got);
+    ck_assert_int_eq(header_define("bk", "BK_CONST_COUNT"), 6 * 6 + 6);
+    ck_assert_int_eq(header_define("bk", "BK_TRAINABLE_COUNT"), 6 * 4 + 4);
+    got[strlen(ref)] = 0;
+    ck_assert_str_eq(got, ref);
+}
+END_TEST
+
+START_TEST(diag_deploy_options) {
+    const char *m = MLP("dp", "  dense(6, relu)\n  dense(4, softmax)\n", "sparse_categorical_crossentropy");
+    const char *other = MLP("dp", "  dense(5, relu)\n  dense(4, softmax)\n", "sparse_categorical_crossentropy");
+    char cmd[2048], out[4096], weights[300], path[300];
+    snprintf(weights, sizeof weights, "%s/other.bin", dir);
+    snprintf(cmd, sizeof cmd, "%s save %s", build("dp", other, "-O2", "gcc"), weights);
+    must_succeed(cmd, out, sizeof out);
+    snprintf(path, sizeof path, "%s/dp.nn", dir);
+    write_text(path, m);
+    snprintf(cmd, sizeof cmd, "rm -f %s/dp2.c && %s %s --inference --weights %s -o %s/dp2.c", dir, nnc, path,
+             weights, dir);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "holds the parameters of another model") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "test ! -e %s/dp2.c", dir);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s %s --weights %s -o %s/dp2.c", nnc, path, path, dir);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "is not a parameter buffer written by a model's save(), or it is damaged") != NULL,
+                  "%s", out);
+    snprintf(cmd, sizeof cmd, "%s %s --freeze dens -o %s/dp2.c", nnc, path, dir);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "--freeze: model 'dp' has no layer 'dens' with parameters; did you mean 'dense'?")
+                  != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s %s --batch 0 -o %s/dp2.c", nnc, path, dir);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 2);
+    expect_error("model m {\n  input x: f32[4]\n  relu(trainable = false)\n}\n",
+                 "bad.nn:3:8: error: 'relu' takes no arguments\n  relu(trainable = false)\n       ^~~~~~~~~\n");
+}
+END_TEST
+
 START_TEST(summary_table) {
     char out[8192];
     char cmd[1024];
@@ -522,6 +610,7 @@ START_TEST(summary_table) {
     long flops = atol(strstr(out, "FLOPs per sample (forward): ") + 28);
     ck_assert_int_ge(flops, 2L * (784 * 256 + 256 * 128 + 128 * 10));
     ck_assert_int_le(flops, 2L * (784 * 256 + 256 * 128 + 128 * 10) + 2000);
+    ck_assert_msg(strstr(out, "Device RAM: ") != NULL && strstr(out, "Device flash: about ") != NULL, "%s", out);
 }
 END_TEST
 
@@ -553,6 +642,8 @@ static Suite *suite(void) {
     tcase_add_test(c, save_load);
     tcase_add_test(c, strict_clang);
     tcase_add_test(c, summary_table);
+    tcase_add_test(c, frozen_layers);
+    tcase_add_test(c, baked_weights);
     suite_add_tcase(s, c);
     TCase *d = tcase_create("diagnostics");
     tcase_add_test(d, diag_unknown_layer);
@@ -563,6 +654,7 @@ static Suite *suite(void) {
     tcase_add_test(d, diag_no_cascade_and_limits);
     tcase_add_test(d, diag_conv_shapes);
     tcase_add_test(d, diag_recurrent);
+    tcase_add_test(d, diag_deploy_options);
     tcase_add_test(d, usage_errors);
     suite_add_tcase(s, d);
     return s;
