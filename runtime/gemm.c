@@ -39,8 +39,10 @@
 
 #include "nnc_rt.h"
 
-/* a*b + c, fused when the target has a fast fmaf (C99's FP_FAST_FMAF) */
-#ifdef FP_FAST_FMAF
+/* a*b + c, fused when the target has a fast fmaf (C99's FP_FAST_FMAF, or
+ * the compiler's own macro where the C library does not define it: newlib
+ * on a Cortex-M4F, whose FPU has VFMA) */
+#if defined(FP_FAST_FMAF) || defined(__FP_FAST_FMAF)
 #define MADD(a, b, c) fmaf(a, b, c)
 #else
 #define MADD(a, b, c) ((a) * (b) + (c))
@@ -406,6 +408,26 @@ static void small_axpy_64(long K, const float *restrict a, long as,
     }
 }
 
+/* out[0:8] = sum_p a[p*as] * b[p*ldb + 0:8]: the narrow form for cores
+ * with few registers (a Cortex-M4F has 32 single-precision ones: eight
+ * accumulators and the operands stay in registers; 64 would spill) */
+static void small_axpy_8(long K, const float *restrict a, long as,
+                         const float *restrict b, long ldb, float *restrict out)
+{
+    float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
+    long p;
+    for (p = 0; p < K; p++) {
+        float s = a[p * as];
+        const float *restrict bp = b + p * ldb;
+        c0 = MADD(s, bp[0], c0); c1 = MADD(s, bp[1], c1);
+        c2 = MADD(s, bp[2], c2); c3 = MADD(s, bp[3], c3);
+        c4 = MADD(s, bp[4], c4); c5 = MADD(s, bp[5], c5);
+        c6 = MADD(s, bp[6], c6); c7 = MADD(s, bp[7], c7);
+    }
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+    out[4] = c4; out[5] = c5; out[6] = c6; out[7] = c7;
+}
+
 /* out[0:w] = sum_p a[p*as] * b[p*ldb + 0:w], w < 64 */
 static void small_axpy_tail(long K, const float *restrict a, long as,
                             const float *restrict b, long ldb, float *restrict out, int w)
@@ -447,7 +469,7 @@ static float small_dot(long k, const float *restrict x, const float *restrict y)
 
 static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, long lda, const float *B, long ldb,
-                         float beta, float *C, long ldc)
+                         float beta, float *C, long ldc, int narrow)
 {
     float acc[64];
     long as = ta ? lda : 1, i, j, p;  /* a(i, p) = A[i * ai + p * as] */
@@ -456,10 +478,13 @@ static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
     if (!tb) {
         for (i = 0; i < M; i++) {
             float *c = C + i * ldc;
-            for (j = 0; j < N; j += 64) {
-                int w = N - j < 64 ? (int)(N - j) : 64;
+            int step = narrow ? 8 : 64;
+            for (j = 0; j < N; j += step) {
+                int w = N - j < step ? (int)(N - j) : step;
                 if (w == 64)
                     small_axpy_64(K, A + i * ai, as, B + j, ldb, acc);
+                else if (w == 8 && narrow)
+                    small_axpy_8(K, A + i * ai, as, B + j, ldb, acc);
                 else
                     small_axpy_tail(K, A + i * ai, as, B + j, ldb, acc, w);
                 for (l = 0; l < w; l++)
@@ -526,7 +551,7 @@ static void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
 
 /* C = alpha op(A) op(B) + beta C, then C = act(C + bias) (bias may be NULL,
  * act elementwise or LINEAR). */
-static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr,
+static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr, int narrow,
                         int ta, int tb, int M, int N, int K, float alpha,
                         const float *A, long lda, const float *B, long ldb,
                         float beta, float *C, long ldc, const float *bias, int act)
@@ -550,7 +575,7 @@ static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr,
         return;
     }
     if (M < SMALL_M) {
-        gemm_small_m(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_small_m(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, narrow);
         if (bias || act != NNC_RT_ACT_LINEAR)
             epilogue(C, ldc, M, N, bias, act);
         return;
@@ -621,7 +646,16 @@ void nnc_rt_f32_gemm_6x16__c(int ta, int tb, int M, int N, int K, float alpha,
                              const float *A, int lda, const float *B, int ldb,
                              float beta, float *C, int ldc)
 {
-    gemm_driver(ukernel_6x16_c, 6, 16, ta, tb, M, N, K, alpha, A, lda, B, ldb,
+    gemm_driver(ukernel_6x16_c, 6, 16, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
+                beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
+}
+
+/* the same with the narrow small-M kernel (1x8), the one microcontrollers use */
+void nnc_rt_f32_gemm_6x16_1x8__c(int ta, int tb, int M, int N, int K, float alpha,
+                                 const float *A, int lda, const float *B, int ldb,
+                                 float beta, float *C, int ldc)
+{
+    gemm_driver(ukernel_6x16_c, 6, 16, 1, ta, tb, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
 }
 
@@ -630,7 +664,7 @@ void nnc_rt_f32_gemm_6x16__avx2(int ta, int tb, int M, int N, int K, float alpha
                                 const float *A, int lda, const float *B, int ldb,
                                 float beta, float *C, int ldc)
 {
-    gemm_driver(ukernel_6x16_avx2, 6, 16, ta, tb, M, N, K, alpha, A, lda, B, ldb,
+    gemm_driver(ukernel_6x16_avx2, 6, 16, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
 }
 #endif
@@ -640,18 +674,21 @@ void nnc_rt_f32_gemm_8x32__avx512(int ta, int tb, int M, int N, int K, float alp
                                   const float *A, int lda, const float *B, int ldb,
                                   float beta, float *C, int ldc)
 {
-    gemm_driver(ukernel_8x32_avx512, 8, 32, ta, tb, M, N, K, alpha, A, lda, B, ldb,
+    gemm_driver(ukernel_8x32_avx512, 8, 32, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
 }
-#define BEST_UKERNEL ukernel_8x32_avx512, 8, 32
+#define BEST_UKERNEL ukernel_8x32_avx512, 8, 32, 0
 #elif defined(__AVX2__) && defined(__FMA__)
-#define BEST_UKERNEL ukernel_6x16_avx2, 6, 16
+#define BEST_UKERNEL ukernel_6x16_avx2, 6, 16, 0
+#elif defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define BEST_UKERNEL ukernel_6x16_c, 6, 16, 1
 #else
-#define BEST_UKERNEL ukernel_6x16_c, 6, 16
+#define BEST_UKERNEL ukernel_6x16_c, 6, 16, 0
 #endif
 
 static const nnc_rt_gemm_f32_variant gemm_variants[] = {
     {"6x16__c", nnc_rt_f32_gemm_6x16__c},
+    {"6x16_1x8__c", nnc_rt_f32_gemm_6x16_1x8__c},
 #if defined(__AVX2__) && defined(__FMA__)
     {"6x16__avx2", nnc_rt_f32_gemm_6x16__avx2},
 #endif

@@ -55,6 +55,11 @@ void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
 void nnc_rt_f32_gemm_6x16__c(int ta, int tb, int M, int N, int K, float alpha,
                              const float *A, int lda, const float *B, int ldb,
                              float beta, float *C, int ldc);
+/* ... with the narrow small-M kernel (rows < 4: 8 columns at a time, for
+ * cores with few registers; the default on Cortex-M) */
+void nnc_rt_f32_gemm_6x16_1x8__c(int ta, int tb, int M, int N, int K, float alpha,
+                                 const float *A, int lda, const float *B, int ldb,
+                                 float beta, float *C, int ldc);
 #if defined(__AVX2__) && defined(__FMA__)
 void nnc_rt_f32_gemm_6x16__avx2(int ta, int tb, int M, int N, int K, float alpha,
                                 const float *A, int lda, const float *B, int ldb,

@@ -81,11 +81,12 @@ static void check_gemm(gemm_fn fn, const char *name, int ta, int tb, int M, int 
 }
 
 /* sizes equal to, smaller than, larger than and not multiples of the tiles
- * (6x16, 8x32), the small-M path (M < 4), several K blocks (K > 256) */
+ * (6x16, 8x32), the small-M path (M < 4: 64 and 8 columns at a time), the
+ * small-K path (K < 4), several K blocks (K > 256) */
 static const int gemm_shapes[][3] = {
     {1, 1, 1},   {7, 13, 5},  {6, 16, 8},   {8, 32, 8},  {5, 15, 3},    {12, 32, 300},
     {33, 17, 65}, {2, 70, 40}, {3, 33, 600}, {4, 9, 2},   {48, 64, 513}, {1, 100, 1},
-    {9, 1, 17},  {100, 3, 7},
+    {9, 1, 17},  {100, 3, 7}, {1, 8, 5}, {2, 64, 10}, {3, 24, 50}, {1, 72, 9},
 };
 
 static void gemm_all_variants(int ta, int tb, int M, int N, int K, float alpha, float beta,
