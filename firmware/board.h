@@ -36,5 +36,9 @@ void fw_put_float(const char *label, double v, int digits);
 void fw_puts(const char *a, const char *b, const char *c); /* a b c, then newline */
 char *fw_long_str(long v, char *buf);                    /* 24 bytes     */
 char *fw_float_str(double v, int digits, char *buf);     /* 40 bytes     */
+/* the image's sections, the model's state and the peak stack, then the last
+ * line: "firmware: ram N bytes, flash N bytes, stack N bytes" (ram: .data,
+ * .bss and the stack; flash: .text, .rodata and .data's initial image) */
+void fw_report_memory(long model_bytes);
 
 #endif

@@ -59,7 +59,7 @@ static int held_out(const char *path, long n, double *loss, double *acc)
 int fw_main(void)
 {
     const char *train, *held;
-    long ntrain, nheld, epochs, e, i, text, rodata, data, bss, stack;
+    long ntrain, nheld, epochs, e, i;
     double loss0, acc0, loss1, acc1;
     board_init();
     train = board_arg(1);
@@ -108,23 +108,6 @@ int fw_main(void)
     fw_put_float("held-out loss after", loss1, 4);
     fw_put_float("held-out accuracy before", acc0 * 100, 1);
     fw_put_float("held-out accuracy after", acc1 * 100, 1);
-    board_sections(&text, &rodata, &data, &bss);
-    stack = board_stack_used();
-    fw_put_long(".text", text);
-    fw_put_long(".rodata", rodata);
-    fw_put_long(".data", data);
-    fw_put_long(".bss", bss);
-    fw_put_long("model state (sizeof)", (long)sizeof model);
-    fw_put_long("stack peak", stack);
-    {
-        char r[24], f[24], s[24];
-        board_puts("firmware: ram ");
-        board_puts(fw_long_str(data + bss + stack, r));
-        board_puts(" bytes, flash ");
-        board_puts(fw_long_str(text + rodata + data, f));
-        board_puts(" bytes, stack ");
-        board_puts(fw_long_str(stack, s));
-        board_puts(" bytes\n");
-    }
+    fw_report_memory((long)sizeof model);
     return 0;
 }

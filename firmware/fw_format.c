@@ -79,3 +79,23 @@ void fw_put_float(const char *label, double v, int digits)
     char buf[40];
     fw_puts(label, fw_float_str(v, digits, buf), 0);
 }
+
+void fw_report_memory(long model_bytes)
+{
+    long text, rodata, data, bss, stack = board_stack_used();
+    char r[24], f[24], s[24];
+    board_sections(&text, &rodata, &data, &bss);
+    fw_put_long(".text", text);
+    fw_put_long(".rodata", rodata);
+    fw_put_long(".data", data);
+    fw_put_long(".bss", bss);
+    fw_put_long("model state (sizeof)", model_bytes);
+    fw_put_long("stack peak", stack);
+    board_puts("firmware: ram ");
+    board_puts(fw_long_str(data + bss + stack, r));
+    board_puts(" bytes, flash ");
+    board_puts(fw_long_str(text + rodata + data, f));
+    board_puts(" bytes, stack ");
+    board_puts(fw_long_str(stack, s));
+    board_puts(" bytes\n");
+}
