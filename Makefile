@@ -24,14 +24,18 @@ PYTHON   ?= /usr/bin/python3
 DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang \
                 dataset-fashion-mnist python3-torch python3-numpy \
                 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
-                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
+                protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx
 
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
 # ---- compiler ---------------------------------------------------------------
 GEN_DIR   := $(BUILD)/gen
 NNC_SRCS  := $(wildcard compiler/*.c) $(wildcard compiler/passes/*.c)
-NNC_OBJS  := $(NNC_SRCS:%.c=$(BUILD)/%.o) $(GEN_DIR)/nn.tab.o $(GEN_DIR)/nn.lex.o
+NNC_OBJS  := $(NNC_SRCS:%.c=$(BUILD)/%.o) $(GEN_DIR)/nn.tab.o $(GEN_DIR)/nn.lex.o $(GEN_DIR)/onnx.pb-c.o
+# onnx.proto from Debian's libonnx-dev, compiled by protoc-c at build time
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+PROTOBUF_LIBS := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
 LIB_OBJS  := $(filter-out $(BUILD)/compiler/main.o,$(NNC_OBJS))
 
 # ---- runtime ----------------------------------------------------------------
@@ -61,17 +65,24 @@ $(GEN_DIR)/nn.lex.c $(GEN_DIR)/nn.lex.h: grammar/nn.l
 	@mkdir -p $(GEN_DIR)
 	flex --header-file=$(GEN_DIR)/nn.lex.h -o $(GEN_DIR)/nn.lex.c $<
 
+$(GEN_DIR)/onnx.pb-c.c $(GEN_DIR)/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(GEN_DIR)
+	protoc-c --c_out=$(GEN_DIR) -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+$(GEN_DIR)/onnx.pb-c.o: $(GEN_DIR)/onnx.pb-c.c $(GEN_DIR)/onnx.pb-c.h
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -I$(GEN_DIR) -c $< -o $@
+
 # flex/bison output is not ours to keep warning-free
 $(GEN_DIR)/%.o: $(GEN_DIR)/%.c $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
 	$(CC) $(ALL_CFLAGS) -Wno-unused-function -Wno-sign-compare -Icompiler -I$(GEN_DIR) -c $< -o $@
 
-$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnc_rt.h $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
+$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnc_rt.h $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h $(GEN_DIR)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -c $< -o $@
 
 bin/nnc: $(NNC_OBJS) $(RT_LIB)
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $^ -o $@ -lm
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(PROTOBUF_LIBS) -lm
 
 $(BUILD)/runtime/%.o: runtime/%.c runtime/nnc_rt.h
 	@mkdir -p $(dir $@)
@@ -108,7 +119,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB_OBJS) $(RT_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -Itests $< $(LIB_OBJS) $(RT_LIB) $(CHECK_LIBS) -lm -o $@
+	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -Itests $< $(LIB_OBJS) $(RT_LIB) $(CHECK_LIBS) $(PROTOBUF_LIBS) -lm -o $@
 
 unit-tests: $(TEST_BINS) bin/nnc
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
@@ -132,10 +143,10 @@ example-tests: all
 
 # the compiler built with AddressSanitizer and UBSan, run through the pipeline tests
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
-build/asan/nnc: $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(wildcard compiler/*.h) $(RT_LIB)
+build/asan/nnc: $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(wildcard compiler/*.h) $(RT_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -O1 $(ASAN_FLAGS) -Wno-unused-function -Wno-sign-compare -Icompiler -I$(GEN_DIR) -Iruntime \
-	    $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(RT_LIB) -lm -o $@
+	$(CC) $(ALL_CFLAGS) -O1 $(ASAN_FLAGS) -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter -Icompiler -I$(GEN_DIR) -Iruntime \
+	    $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(RT_LIB) $(PROTOBUF_LIBS) -lm -o $@
 
 check-asan: build/asan/nnc $(BUILD)/tests/test_models
 	@echo "== test_models with an ASan/UBSan nnc"

@@ -100,6 +100,8 @@ const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p) {
 
 const char *emit_float(EmitCtx *e, float v) {
     char *b = buf(e);
+    if (v != v) return "NAN";
+    if (v - v != 0) return v > 0 ? "HUGE_VALF" : "-HUGE_VALF";   /* infinities */
     snprintf(b, 192, "%.9g", v);
     if (!strpbrk(b, ".en")) strcat(b, ".0");
     strcat(b, "f");

@@ -97,6 +97,14 @@ typedef struct Attrs {
     nnc_rt_conv2d conv;
     nnc_rt_pool2d pool;
     nnc_rt_rnn rnn;
+    /* N-d tensor ops (ONNX): the iteration space and the function */
+    nnc_rt_nd nd;
+    int fn;                     /* nnc_rt_unary / _binary / _reduce / softmax kind */
+    float alpha, beta;          /* the function's parameters                */
+    long outer, inner, alen;    /* softmax over an axis: (outer, alen, inner) */
+    long ny, count;             /* reduce: output cells, elements per cell  */
+    int M, N, K;                /* matmul                                   */
+    long cs[NNC_RT_ND_MAX];     /* where: the condition's strides           */
     long offset, width, total;  /* concat: this operand's columns         */
 } Attrs;
 
@@ -264,6 +272,11 @@ const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c);  /* a compound litera
 const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p);
 const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p);
 const Graph *emit_graph(EmitCtx *e);
+
+/* ---- onnx_import.c: the ONNX front end (inference) ---------------------------- */
+/* Reports through diag; *unsupported counts the operators and features nnc
+ * cannot compile (all of them are reported).  NULL on any error. */
+Graph *onnx_import(const char *path, const char *model_name, int *unsupported);
 
 /* ---- deploy.c: options that shape a build for a device ------------------------ */
 /* bake the parameters of a buffer saved by this model's save() (checked:

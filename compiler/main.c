@@ -15,7 +15,7 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-        "usage: nnc [options] MODEL.nn [-o MODEL.c]\n"
+        "usage: nnc [options] MODEL.nn|MODEL.onnx [-o MODEL.c]\n"
         "  -o FILE.c       write FILE.c and FILE.h (the generated model and its API)\n"
         "  -O0 | -O2       optimisation level (default -O2; -O0 skips optional passes)\n"
         "  --model NAME    which model of the file to compile (default: the trained one)\n"
@@ -85,6 +85,18 @@ static int write_outputs(const Graph *g, const Plan *plan, const char *c_path, c
     return status;
 }
 
+/* a C identifier from a path's file name: "out/my-net.c" -> "my_net" */
+static void onnx_model_name(const char *path, char *out) {
+    const char *base = path ? strrchr(path, '/') : NULL;
+    base = base ? base + 1 : path ? path : "model";
+    size_t n = 0;
+    if (!(*base >= 'a' && *base <= 'z') && !(*base >= 'A' && *base <= 'Z')) { memcpy(out, "m_", 2); n = 2; }
+    for (; *base && *base != '.' && n < IR_NAME - 1; base++)
+        out[n++] = (*base >= 'a' && *base <= 'z') || (*base >= 'A' && *base <= 'Z') ||
+                   (*base >= '0' && *base <= '9') ? *base : '_';
+    out[n] = 0;
+}
+
 int main(int argc, char **argv) {
     const char *input = NULL, *output = NULL, *model = NULL;
     int opt = 2, summary = 0, dump = 0, inference = 0, batch = 0;
@@ -130,21 +142,33 @@ int main(int argc, char **argv) {
         fprintf(stderr, "nnc: the output must be a .c file (its .h is written beside it), got '%s'\n", output);
         return 2;
     }
-    long len;
-    char *src = read_file(input, &len);
-    if (!src) {
-        fprintf(stderr, "nnc: cannot read %s: %s\n", input, strerror(errno));
-        return 1;
-    }
-    if ((long)strlen(src) != len) {
-        fprintf(stderr, "%s: error: the file contains a NUL byte; is it a .nn text file?\n", input);
-        free(src);
-        return 1;
-    }
-    diag_init(input, src);
-    Program *prog = ast_parse(input, src);
+    size_t ilen = strlen(input);
+    int onnx = ilen > 5 && !strcmp(input + ilen - 5, ".onnx"), unsupported = 0;
+    char *src = NULL;
+    Program *prog = NULL;
     Graph *g = NULL;
-    if (prog && diag_error_count() == 0) g = lower_program(prog, model);
+    if (onnx) {
+        /* the generated prefix: --model, else the output file's name */
+        char name[IR_NAME];
+        onnx_model_name(model ? model : output, name);
+        diag_init(input, NULL);
+        g = onnx_import(input, name, &unsupported);
+    } else {
+        long len;
+        src = read_file(input, &len);
+        if (!src) {
+            fprintf(stderr, "nnc: cannot read %s: %s\n", input, strerror(errno));
+            return 1;
+        }
+        if ((long)strlen(src) != len) {
+            fprintf(stderr, "%s: error: the file contains a NUL byte; is it a .nn text file?\n", input);
+            free(src);
+            return 1;
+        }
+        diag_init(input, src);
+        prog = ast_parse(input, src);
+        if (prog && diag_error_count() == 0) g = lower_program(prog, model);
+    }
     int status = 1;
     if (g && ((weights && deploy_bake(g, weights)) || (freeze && deploy_freeze(g, freeze)))) {
         ir_free(g);
@@ -174,7 +198,7 @@ int main(int argc, char **argv) {
         plan_free(&plan);
         ir_free(g);
     }
-    if (diag_error_count()) status = 1;
+    if (diag_error_count()) status = unsupported && unsupported == diag_error_count() ? 3 : 1;
     ast_free(prog);
     free(src);
     return status;

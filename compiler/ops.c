@@ -977,6 +977,90 @@ static void rnn_grad_emit(EmitCtx *e, const Node *n) {
               emit_ptr(e, n->in[3]), emit_ptr(e, n->out[k]));
 }
 
+
+/* ---- N-d tensor ops with ONNX semantics (runtime/tensor_nd.c) -------------------
+ * Built by the ONNX importer with their output shapes and descriptors
+ * already computed (it folds constants through the same kernels), so their
+ * rules only print the call. */
+
+static const char *emit_nd(EmitCtx *e, const nnc_rt_nd *p) {
+    static char b[8][2048];
+    static int k;
+    char *s = b[k++ % 8];
+    int len = snprintf(s, 2048, "&(const nnc_rt_nd){ %d, {", p->rank);
+    const long *rows[4] = { p->dims, p->ys, p->as, p->bs };
+    for (int r = 0; r < 4; r++) {
+        if (r) len += snprintf(s + len, 2048 - len, "}, {");
+        for (int d = 0; d < (p->rank ? p->rank : 1); d++)
+            len += snprintf(s + len, 2048 - len, "%s%ld", d ? ", " : "", p->rank ? rows[r][d] : 0L);
+    }
+    snprintf(s + len, 2048 - len, "}, %ld, %ld, %ld }", p->yoff, p->aoff, p->boff);
+    (void)e;
+    return s;
+}
+
+static void nd_copy_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_copy_nd(%s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_nd(e, &n->attr.nd));
+}
+
+static void nd_fill_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_fill(%s, %s, %s);", emit_ptr(e, n->out[0]), emit_count(e, n->out[0]),
+              emit_float(e, n->attr.alpha));
+}
+
+/* pad: the fill value everywhere, then the input copied into the interior */
+static void nd_pad_emit(EmitCtx *e, const Node *n) {
+    nd_fill_emit(e, n);
+    nd_copy_emit(e, n);
+}
+
+static void nd_unary_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_unary(%d, %s, %s, %s, %s, %s);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_count(e, n->out[0]), emit_float(e, n->attr.alpha),
+              emit_float(e, n->attr.beta));
+}
+
+static void nd_binary_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_binary_nd(%d, %s, %s, %s, %s);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_nd(e, &n->attr.nd));
+}
+
+static void nd_where_emit(EmitCtx *e, const Node *n) {
+    char cs[512];
+    int len = snprintf(cs, sizeof cs, "(const long[]){ ");
+    for (int d = 0; d < (n->attr.nd.rank ? n->attr.nd.rank : 1); d++)
+        len += snprintf(cs + len, sizeof cs - len, "%s%ld", d ? ", " : "", n->attr.nd.rank ? n->attr.cs[d] : 0L);
+    snprintf(cs + len, sizeof cs - len, " }");
+    emit_line(e, "nnc_rt_where_nd(%s, %s, %s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]), emit_nd(e, &n->attr.nd), cs);
+}
+
+static void nd_reduce_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_reduce_nd(%d, %s, %s, %s, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_nd(e, &n->attr.nd), n->attr.ny, n->attr.count);
+}
+
+static void nd_softmax_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_softmax_axis(%d, %s, %s, %ld, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), n->attr.outer, n->attr.alen, n->attr.inner);
+}
+
+static void nd_matmul_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_matmul_nd(%s, %s, %s, %s, %d, %d, %d);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_nd(e, &n->attr.nd), n->attr.M,
+              n->attr.N, n->attr.K);
+}
+
+static long nd_flops(const Graph *g, const Node *n) {
+    if (n->attr.M) {
+        long b = 1;
+        for (int d = 0; d < n->attr.nd.rank; d++) b *= n->attr.nd.dims[d];
+        return 2L * b * n->attr.M * n->attr.N * n->attr.K;
+    }
+    return ir_size(&g->values[n->out[0]]);
+}
+
 /* ---- loss: scalar = mean over the batch of loss(pred, label) ---------------- */
 
 static int loss_shape(Graph *g, int node) {
@@ -1054,6 +1138,8 @@ static int no_shape(Graph *g, int node) { (void)g; (void)node; return 0; }
 #define RNN(nm, k, a) { .name = nm, .rt = RT_RNN | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .kind = k, .recurrent = 1, \
                        .attrs = a, .nattrs = COUNT(a), .shape = rnn_shape, .params = rnn_params, \
                        .grad = rnn_grad, .flops = rnn_flops, .emit = rnn_emit }
+#define ND(nm, nin, em) { .name = nm, .rt = RT_TENSOR | RT_GEMM, .ninputs = nin, .shape = no_shape, \
+                         .flops = nd_flops, .emit = em }
 #define INTERNAL(nm, rtm, nin, shp, em) { .name = nm, .rt = rtm, .ninputs = nin, .shape = shp, .emit = em }
 
 const OpDef op_table[] = {
@@ -1115,6 +1201,16 @@ const OpDef op_table[] = {
     { .name = "loss", .rt = RT_LOSS, .ninputs = 2, .shape = loss_shape, .grad = loss_grad, .emit = loss_emit },
     INTERNAL("loss_grad", RT_LOSS, 2, no_shape, loss_grad_emit),
     INTERNAL("regularize", RT_OPTIM, 1, no_shape, regularize_emit),
+    /* N-d tensor ops, built by the ONNX importer */
+    ND("nd_copy", 1, nd_copy_emit),
+    ND("nd_fill", 0, nd_fill_emit),
+    ND("nd_pad", 1, nd_pad_emit),
+    ND("nd_unary", 1, nd_unary_emit),
+    ND("nd_binary", 2, nd_binary_emit),
+    ND("nd_where", 3, nd_where_emit),
+    ND("nd_reduce", 1, nd_reduce_emit),
+    ND("nd_softmax", 1, nd_softmax_emit),
+    ND("nd_matmul", 2, nd_matmul_emit),
     INTERNAL("update", RT_OPTIM, 0, no_shape, update_emit),
 };
 const int op_count = COUNT(op_table);

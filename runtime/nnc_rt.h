@@ -222,6 +222,56 @@ void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, f
                          const float *x, const float *w, const float *r, const float *ws,
                          float *scratch, int n);
 
+/* ---- N-d tensors with ONNX semantics (tensor_nd.c) -----------------------
+ * An iteration space and, per operand, the stride of each axis in floats
+ * (0: broadcast or reduced); offsets of the first element.  Every tensor is
+ * float32: integer and boolean ONNX tensors are carried as floats. */
+#define NNC_RT_ND_MAX 8
+typedef struct nnc_rt_nd {
+    int rank;
+    long dims[NNC_RT_ND_MAX];
+    long ys[NNC_RT_ND_MAX], as[NNC_RT_ND_MAX], bs[NNC_RT_ND_MAX];
+    long yoff, aoff, boff;
+} nnc_rt_nd;
+/* y[space] = a[space] (transpose, slice, expand, concat, pad, layout changes) */
+void nnc_rt_copy_nd(float *y, const float *a, const nnc_rt_nd *p);
+void nnc_rt_fill(float *y, long n, float v);
+enum nnc_rt_binary {
+    NNC_RT_BIN_ADD, NNC_RT_BIN_SUB, NNC_RT_BIN_MUL, NNC_RT_BIN_DIV, NNC_RT_BIN_POW,
+    NNC_RT_BIN_MAX, NNC_RT_BIN_MIN, NNC_RT_BIN_MOD, NNC_RT_BIN_FMOD, NNC_RT_BIN_PRELU,
+    NNC_RT_BIN_EQUAL, NNC_RT_BIN_LESS, NNC_RT_BIN_LESS_EQUAL, NNC_RT_BIN_GREATER,
+    NNC_RT_BIN_GREATER_EQUAL, NNC_RT_BIN_AND, NNC_RT_BIN_OR, NNC_RT_BIN_XOR
+};
+void nnc_rt_binary_nd(int fn, float *y, const float *a, const float *b, const nnc_rt_nd *p);
+/* y = c ? a : b; cs: c's strides over the space (c starts at offset 0) */
+void nnc_rt_where_nd(float *y, const float *c, const float *a, const float *b, const nnc_rt_nd *p,
+                     const long *cs);
+enum nnc_rt_unary {
+    NNC_RT_UN_IDENTITY, NNC_RT_UN_ABS, NNC_RT_UN_NEG, NNC_RT_UN_EXP, NNC_RT_UN_LOG,
+    NNC_RT_UN_SQRT, NNC_RT_UN_RECIPROCAL, NNC_RT_UN_FLOOR, NNC_RT_UN_CEIL, NNC_RT_UN_ROUND,
+    NNC_RT_UN_SIGN, NNC_RT_UN_SIN, NNC_RT_UN_COS, NNC_RT_UN_TAN, NNC_RT_UN_ASIN, NNC_RT_UN_ACOS,
+    NNC_RT_UN_ATAN, NNC_RT_UN_SINH, NNC_RT_UN_COSH, NNC_RT_UN_ASINH, NNC_RT_UN_ACOSH,
+    NNC_RT_UN_ATANH, NNC_RT_UN_ERF, NNC_RT_UN_RELU, NNC_RT_UN_SIGMOID, NNC_RT_UN_TANH,
+    NNC_RT_UN_SOFTPLUS, NNC_RT_UN_SOFTSIGN, NNC_RT_UN_LEAKY_RELU, NNC_RT_UN_ELU, NNC_RT_UN_SELU,
+    NNC_RT_UN_CELU, NNC_RT_UN_HARD_SIGMOID, NNC_RT_UN_HARD_SWISH, NNC_RT_UN_THRESHOLDED_RELU,
+    NNC_RT_UN_CLIP, NNC_RT_UN_NOT, NNC_RT_UN_ISNAN, NNC_RT_UN_ISINF, NNC_RT_UN_SHRINK,
+    NNC_RT_UN_MISH
+};
+/* y[i] = fn(x[i]) with the function's parameters alpha, beta (leaky_relu's
+ * slope, clip's bounds, ...); y may equal x */
+void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float beta);
+enum nnc_rt_reduce {
+    NNC_RT_RED_SUM, NNC_RT_RED_MEAN, NNC_RT_RED_MAX, NNC_RT_RED_MIN, NNC_RT_RED_PROD,
+    NNC_RT_RED_L1, NNC_RT_RED_L2, NNC_RT_RED_LOG_SUM, NNC_RT_RED_LOG_SUM_EXP,
+    NNC_RT_RED_SUM_SQUARE
+};
+/* the space is x's shape, p->ys 0 on reduced axes (y has ny cells of count elements) */
+void nnc_rt_reduce_nd(int fn, float *y, const float *x, const nnc_rt_nd *p, long ny, long count);
+enum { NNC_RT_SOFTMAX_PLAIN, NNC_RT_SOFTMAX_LOG, NNC_RT_SOFTMAX_HARD };
+void nnc_rt_softmax_axis(int fn, float *y, const float *x, long outer, long axis, long inner);
+/* a batch of (M,K) x (K,N) products over the space p (strides in floats) */
+void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K);
+
 /* ---- losses --------------------------------------------------------------
  * pred[n,m]; target is const int32_t[n] (class index) for the SPARSE kinds,
  * const float[n,m] otherwise.  The *_LOGITS kinds take pre-activation logits

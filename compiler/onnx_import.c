@@ -1,0 +1,1269 @@
+/* onnx_import.c — ONNX front end: a ModelProto (protobuf-c code generated
+ * at build time from Debian's onnx.proto) -> the same IR the .nn front end
+ * builds, for inference.
+ *
+ * Decisions:
+ *  - Shapes are static: every graph input needs fixed dimensions.  Values
+ *    carry their whole ONNX shape (no implicit batch), so predict takes
+ *    n = 1: one call computes the graph once.
+ *  - Every tensor is float32 inside (int64/int32/bool/double are converted
+ *    at the API, and are exact as floats up to 2^24): shapes, indices and
+ *    masks flow through the same kernels.
+ *  - Nodes whose inputs are all constants are evaluated here, with the
+ *    runtime's own kernels: shape-computing subgraphs (Shape -> Gather ->
+ *    Concat -> Reshape) and initializer arithmetic become constants.
+ *    Initializers and folded values are baked parameters (const arrays).
+ *  - What nnc cannot compile is collected, all of it, and reported at once
+ *    with node names and the opset; nnc then exits with status 3.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+#include "onnx.pb-c.h"
+
+#define MAX_T 8
+
+/* one named ONNX value: an IR value, a constant, or not computable */
+typedef struct Tensor {
+    char *name;
+    int rank;
+    long dims[MAX_T];
+    int value;          /* IR value, or -1 for a constant */
+    float *data;        /* constant data (owned), or NULL */
+    int failed;         /* produced by an unsupported node */
+} Tensor;
+
+typedef struct Importer {
+    Graph *g;
+    Tensor *t;
+    int nt, cap;
+    int opset;
+    int unsupported;
+    const Onnx__NodeProto *node;    /* the node being imported, for messages */
+} Importer;
+
+static Loc nowhere(void) { return (Loc){ 0, 0, 0, 0 }; }
+
+static long numel(const long *dims, int rank) {
+    long n = 1;
+    for (int d = 0; d < rank; d++) n *= dims[d];
+    return n;
+}
+
+static Tensor *find(Importer *im, const char *name) {
+    for (int i = im->nt - 1; i >= 0; i--)
+        if (!strcmp(im->t[i].name, name)) return &im->t[i];
+    return NULL;
+}
+
+static Tensor *add_tensor(Importer *im, const char *name, int rank, const long *dims) {
+    if (im->nt == im->cap) {
+        im->cap = im->cap ? 2 * im->cap : 64;
+        im->t = realloc(im->t, (size_t)im->cap * sizeof *im->t);
+        if (!im->t) abort();
+    }
+    Tensor *t = &im->t[im->nt++];
+    memset(t, 0, sizeof *t);
+    t->name = strdup(name);
+    t->rank = rank;
+    memcpy(t->dims, dims, (size_t)rank * sizeof *dims);
+    t->value = -1;
+    return t;
+}
+
+/* "node 'n' (Op)" for messages */
+static const char *where(Importer *im) {
+    static char buf[256];
+    const Onnx__NodeProto *n = im->node;
+    if (n && n->name && *n->name)
+        snprintf(buf, sizeof buf, "node '%.100s' (%.60s, opset %d)", n->name, n->op_type, im->opset);
+    else
+        snprintf(buf, sizeof buf, "the node computing '%.100s' (%.60s, opset %d)",
+                 n && n->n_output ? n->output[0] : "?", n ? n->op_type : "?", im->opset);
+    return buf;
+}
+
+static void unsupported(Importer *im, const char *why) {
+    diag_error(nowhere(), "unsupported: %s: %s", where(im), why);
+    im->unsupported++;
+}
+
+/* ---- attributes ---------------------------------------------------------------- */
+
+static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n, const char *name) {
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (!strcmp(n->attribute[i]->name, name)) return n->attribute[i];
+    return NULL;
+}
+static long attr_i(const Onnx__NodeProto *n, const char *name, long dflt) {
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a ? (long)a->i : dflt;
+}
+static float attr_f(const Onnx__NodeProto *n, const char *name, float dflt) {
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a ? a->f : dflt;
+}
+static int attr_ints(const Onnx__NodeProto *n, const char *name, long *out, int max) {
+    const Onnx__AttributeProto *a = attr(n, name);
+    if (!a) return -1;
+    int k = (int)(a->n_ints < (size_t)max ? a->n_ints : (size_t)max);
+    for (int i = 0; i < k; i++) out[i] = (long)a->ints[i];
+    return k;
+}
+
+/* ---- tensors from protobuf -------------------------------------------------------- */
+
+static int dtype_ok(int t) {
+    return t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
+           t == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || t == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ||
+           t == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+}
+
+static const char *dtype_name(int t) {
+    static const char *const names[] = { "undefined", "float", "uint8", "int8", "uint16", "int16", "int32",
+                                         "int64", "string", "bool", "float16", "double", "uint32", "uint64",
+                                         "complex64", "complex128", "bfloat16" };
+    return t >= 0 && t < 17 ? names[t] : "unknown";
+}
+
+/* TensorProto -> floats; returns NULL (and says why) for what nnc cannot read */
+static float *tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count) {
+    long n = 1;
+    for (size_t d = 0; d < tp->n_dims; d++) {
+        if (tp->dims[d] < 0 || tp->dims[d] > (1L << 31) || (n *= (long)tp->dims[d]) > (1L << 31)) {
+            diag_error(nowhere(), "tensor '%s' has a negative or huge dimension", tp->name ? tp->name : "?");
+            return NULL;
+        }
+    }
+    *count = n;
+    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        unsupported(im, "tensors in external data files");
+        return NULL;
+    }
+    if (!dtype_ok(tp->data_type)) {
+        char why[128];
+        snprintf(why, sizeof why, "tensor '%.60s' of type %s", tp->name ? tp->name : "?", dtype_name(tp->data_type));
+        unsupported(im, why);
+        return NULL;
+    }
+    float *f = malloc((size_t)(n ? n : 1) * sizeof *f);
+    if (!f) abort();
+    const unsigned char *raw = tp->has_raw_data ? tp->raw_data.data : NULL;
+    size_t rawlen = tp->has_raw_data ? tp->raw_data.len : 0;
+    size_t width = tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE || tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? 8 :
+                   tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? 1 : 4;
+    size_t have = raw ? rawlen / width :
+                  tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? tp->n_float_data :
+                  tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? tp->n_double_data :
+                  tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? tp->n_int64_data : tp->n_int32_data;
+    if (have < (size_t)n) {
+        diag_error(nowhere(), "tensor '%s' holds %zu values but its shape needs %ld", tp->name ? tp->name : "?",
+                   have, n);
+        free(f);
+        return NULL;
+    }
+    for (long i = 0; i < n; i++) {
+        switch (tp->data_type) {
+        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+            if (raw) memcpy(&f[i], raw + 4 * i, 4); else f[i] = tp->float_data[i];
+            break;
+        case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
+            double v;
+            if (raw) memcpy(&v, raw + 8 * i, 8); else v = tp->double_data[i];
+            f[i] = (float)v;
+            break;
+        }
+        case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: {
+            int64_t v;
+            if (raw) memcpy(&v, raw + 8 * i, 8); else v = tp->int64_data[i];
+            f[i] = (float)v;
+            break;
+        }
+        case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+            f[i] = raw ? raw[i] != 0 : tp->int32_data[i] != 0;
+            break;
+        default: {
+            int32_t v;
+            if (raw) memcpy(&v, raw + 4 * i, 4); else v = tp->int32_data[i];
+            f[i] = (float)v;
+        }
+        }
+    }
+    return f;
+}
+
+static Tensor *add_constant(Importer *im, const char *name, int rank, const long *dims, float *data) {
+    Tensor *t = add_tensor(im, name, rank, dims);
+    t->data = data;
+    return t;
+}
+
+/* an IR value for a tensor: constants become baked parameters on first use */
+static int value_of(Importer *im, Tensor *t) {
+    if (t->value >= 0) return t->value;
+    Graph *g = im->g;
+    int dims[MAX_T];
+    for (int d = 0; d < t->rank; d++) dims[d] = (int)t->dims[d];
+    char name[IR_NAME];
+    snprintf(name, sizeof name, "%.60s", t->name);
+    int v = ir_value(g, name, ROLE_PARAM, 0, t->rank, dims);
+    g->values[v].constant = 1;
+    long n = numel(t->dims, t->rank), at = 0;
+    for (int i = 0; i < g->nvalues; i++)
+        if (i != v && g->values[i].role == ROLE_PARAM) at += ir_size(&g->values[i]);
+    g->baked = realloc(g->baked, (size_t)(at + n + 1) * sizeof *g->baked);
+    if (!g->baked) abort();
+    memcpy(g->baked + at, t->data, (size_t)n * sizeof *t->data);
+    g->values[v].baked_at = at;
+    t->value = v;
+    return v;
+}
+
+/* ---- building nodes or folding them ---------------------------------------------- */
+
+/* a new IR node of `op` on these inputs with an output of this shape */
+static Tensor *node_out(Importer *im, const char *op, Tensor **in, int nin, const Attrs *a,
+                        const char *out_name, int rank, const long *dims) {
+    Graph *g = im->g;
+    int vin[MAX_T];
+    for (int i = 0; i < nin; i++) vin[i] = value_of(im, in[i]);
+    int n = ir_node(g, op_id(op), vin, nin, nowhere());
+    g->nodes[n].attr = *a;
+    snprintf(g->nodes[n].layer, IR_NAME, "%.60s", im->node && im->node->name ? im->node->name : "");
+    int dims_i[MAX_T];
+    for (int d = 0; d < rank; d++) dims_i[d] = (int)dims[d];
+    char name[IR_NAME];
+    snprintf(name, sizeof name, "%.60s", out_name);
+    int v = ir_value(g, name, ROLE_ACT, 0, rank, dims_i);
+    ir_add_output(g, n, v);
+    Tensor *t = add_tensor(im, out_name, rank, dims);
+    t->value = v;
+    return t;
+}
+
+/* evaluate `op` here when every input is a constant, else build the node */
+static Tensor *apply(Importer *im, const char *op, Tensor **in, int nin, const Attrs *a,
+                     const char *out_name, int rank, const long *dims) {
+    int all_const = 1;
+    for (int i = 0; i < nin; i++) all_const &= in[i]->data != NULL;
+    if (!all_const) return node_out(im, op, in, nin, a, out_name, rank, dims);
+    long n = numel(dims, rank);
+    float *y = calloc((size_t)(n ? n : 1), sizeof *y);
+    if (!y) abort();
+    const nnc_rt_nd *p = &a->nd;
+    if (!strcmp(op, "nd_copy")) nnc_rt_copy_nd(y, in[0]->data, p);
+    else if (!strcmp(op, "nd_fill")) nnc_rt_fill(y, n, a->alpha);
+    else if (!strcmp(op, "nd_pad")) { nnc_rt_fill(y, n, a->alpha); nnc_rt_copy_nd(y, in[0]->data, p); }
+    else if (!strcmp(op, "nd_unary")) nnc_rt_unary(a->fn, y, in[0]->data, n, a->alpha, a->beta);
+    else if (!strcmp(op, "nd_binary")) nnc_rt_binary_nd(a->fn, y, in[0]->data, in[1]->data, p);
+    else if (!strcmp(op, "nd_where")) nnc_rt_where_nd(y, in[0]->data, in[1]->data, in[2]->data, p, a->cs);
+    else if (!strcmp(op, "nd_reduce")) nnc_rt_reduce_nd(a->fn, y, in[0]->data, p, a->ny, a->count);
+    else if (!strcmp(op, "nd_softmax")) nnc_rt_softmax_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner);
+    else if (!strcmp(op, "nd_matmul")) nnc_rt_matmul_nd(y, in[0]->data, in[1]->data, p, a->M, a->N, a->K);
+    return add_constant(im, out_name, rank, dims, y);
+}
+
+/* row-major strides of a shape */
+static void strides(const long *dims, int rank, long *s) {
+    long acc = 1;
+    for (int d = rank - 1; d >= 0; d--) { s[d] = acc; acc *= dims[d]; }
+}
+
+/* numpy broadcasting of a and b into out; returns -1 when they do not broadcast */
+static int broadcast(const Tensor *a, const Tensor *b, int *rank, long *out, long *as, long *bs) {
+    int r = a->rank > b->rank ? a->rank : b->rank;
+    long sa[MAX_T], sb[MAX_T];
+    strides(a->dims, a->rank, sa);
+    strides(b->dims, b->rank, sb);
+    for (int d = 0; d < r; d++) {
+        int da = d - (r - a->rank), db = d - (r - b->rank);
+        long xa = da >= 0 ? a->dims[da] : 1, xb = db >= 0 ? b->dims[db] : 1;
+        if (xa != xb && xa != 1 && xb != 1) return -1;
+        out[d] = xa > xb ? xa : xb;
+        as[d] = da >= 0 && xa != 1 ? sa[da] : 0;
+        bs[d] = db >= 0 && xb != 1 ? sb[db] : 0;
+    }
+    *rank = r;
+    return 0;
+}
+
+static void dense_nd(nnc_rt_nd *p, int rank, const long *dims) {
+    memset(p, 0, sizeof *p);
+    p->rank = rank;
+    memcpy(p->dims, dims, (size_t)rank * sizeof *dims);
+    strides(dims, rank, p->ys);
+}
+
+static int norm_axis(long axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
+
+/* the constant integer values of an input (shape, axes, pads, ...) */
+static int const_ints(Importer *im, Tensor *t, long *out, int max, const char *what) {
+    if (!t->data) {
+        char why[128];
+        snprintf(why, sizeof why, "'%s' must be a constant (it is computed at run time)", what);
+        unsupported(im, why);
+        return -1;
+    }
+    long n = numel(t->dims, t->rank);
+    if (n > max) { unsupported(im, "too many values"); return -1; }
+    for (long i = 0; i < n; i++) out[i] = lrintf(t->data[i]);
+    return (int)n;
+}
+
+/* ---- operators --------------------------------------------------------------------- */
+
+typedef struct Ctx {
+    Importer *im;
+    const Onnx__NodeProto *n;
+    Tensor *in[16];
+    int nin;
+} Ctx;
+
+static const char *out_name(Ctx *c, int i) { return c->n->output[i]; }
+
+static Tensor *unary(Ctx *c, int fn, float alpha, float beta) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.fn = fn; a.alpha = alpha; a.beta = beta;
+    Tensor *x = c->in[0];
+    return apply(c->im, "nd_unary", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+}
+
+static Tensor *binary_of(Ctx *c, int fn, Tensor *x, Tensor *y, const char *name) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    long dims[MAX_T];
+    int rank;
+    if (broadcast(x, y, &rank, dims, a.nd.as, a.nd.bs)) {
+        unsupported(c->im, "operands that do not broadcast");
+        return NULL;
+    }
+    long as[MAX_T], bs[MAX_T];
+    memcpy(as, a.nd.as, sizeof as);
+    memcpy(bs, a.nd.bs, sizeof bs);
+    dense_nd(&a.nd, rank, dims);
+    memcpy(a.nd.as, as, sizeof as);
+    memcpy(a.nd.bs, bs, sizeof bs);
+    a.fn = fn;
+    Tensor *in[2] = { x, y };
+    return apply(c->im, "nd_binary", in, 2, &a, name, rank, dims);
+}
+
+/* Max, Min, Sum, Mean: a chain of binaries; Mean divides at the end */
+static Tensor *variadic(Ctx *c, int fn, int mean) {
+    Tensor *acc = c->in[0];
+    if (c->nin == 1 && !mean) {
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        dense_nd(&a.nd, acc->rank, acc->dims);
+        memcpy(a.nd.as, a.nd.ys, sizeof a.nd.as);
+        return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), acc->rank, acc->dims);
+    }
+    for (int i = 1; i < c->nin && acc; i++) {
+        char name[160];
+        snprintf(name, sizeof name, "%.100s/%d", out_name(c, 0), i);
+        acc = binary_of(c, fn, acc, c->in[i], i == c->nin - 1 && !mean ? out_name(c, 0) : name);
+    }
+    if (mean && acc) {
+        long one = 1;
+        float *k = malloc(sizeof *k);
+        *k = 1.0f / (float)c->nin;
+        char name[160];
+        snprintf(name, sizeof name, "%.100s/scale", out_name(c, 0));
+        Tensor *s = add_constant(c->im, name, 0, &one, k);
+        acc = binary_of(c, NNC_RT_BIN_MUL, acc, s, out_name(c, 0));
+    }
+    return acc;
+}
+
+/* a view with another shape: a strided copy (the planner gives it its own buffer) */
+static Tensor *reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const char *name) {
+    if (numel(dims, rank) != numel(x->dims, x->rank)) {
+        unsupported(c->im, "a reshape that changes the number of elements");
+        return NULL;
+    }
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    long n = numel(dims, rank);
+    dense_nd(&a.nd, 1, &n);
+    a.nd.as[0] = 1;
+    if (x->data) {   /* a constant: just another shape over the same values */
+        float *d = malloc((size_t)(n ? n : 1) * sizeof *d);
+        memcpy(d, x->data, (size_t)n * sizeof *d);
+        return add_constant(c->im, name, rank, dims, d);
+    }
+    return node_out(c->im, "nd_copy", &x, 1, &a, name, rank, dims);
+}
+
+static Tensor *op_reshape(Ctx *c) {
+    Tensor *x = c->in[0];
+    long shape[MAX_T], dims[MAX_T];
+    int rank = const_ints(c->im, c->in[1], shape, MAX_T, "shape");
+    if (rank < 0) return NULL;
+    long known = 1;
+    int infer = -1, allowzero = (int)attr_i(c->n, "allowzero", 0);
+    for (int d = 0; d < rank; d++) {
+        dims[d] = shape[d] == 0 && !allowzero ? (d < x->rank ? x->dims[d] : 1) : shape[d];
+        if (dims[d] == -1) infer = d; else known *= dims[d];
+    }
+    if (infer >= 0) dims[infer] = known ? numel(x->dims, x->rank) / known : 0;
+    return reshaped(c, x, rank, dims, out_name(c, 0));
+}
+
+static Tensor *op_flatten(Ctx *c) {
+    Tensor *x = c->in[0];
+    int axis = norm_axis(attr_i(c->n, "axis", 1), x->rank);
+    long dims[2] = { numel(x->dims, axis), numel(x->dims + axis, x->rank - axis) };
+    return reshaped(c, x, 2, dims, out_name(c, 0));
+}
+
+/* the axes of Squeeze/Unsqueeze/Reduce*: an attribute before opset 13 (18
+ * for most reductions), an optional input after */
+static int axes_of(Ctx *c, int input, long *axes) {
+    int k = attr_ints(c->n, "axes", axes, MAX_T);
+    if (k >= 0) return k;
+    if (c->nin > input && c->in[input]) return const_ints(c->im, c->in[input], axes, MAX_T, "axes");
+    return -2;  /* none given */
+}
+
+static Tensor *op_squeeze(Ctx *c, int unsq) {
+    Tensor *x = c->in[0];
+    long axes[MAX_T], dims[MAX_T];
+    int k = axes_of(c, 1, axes), rank = 0;
+    if (k == -1) return NULL;
+    if (unsq) {
+        int r = x->rank + k, used = 0;
+        if (k < 0 || r > MAX_T) { unsupported(c->im, "Unsqueeze without axes, or past rank 8"); return NULL; }
+        int mark[MAX_T] = { 0 };
+        for (int i = 0; i < k; i++) mark[norm_axis(axes[i], r)] = 1;
+        for (int d = 0; d < r; d++) dims[rank++] = mark[d] ? 1 : x->dims[used++];
+    } else {
+        int mark[MAX_T] = { 0 };
+        for (int i = 0; i < k; i++) mark[norm_axis(axes[i], x->rank)] = 1;
+        for (int d = 0; d < x->rank; d++)
+            if (!(k < 0 ? x->dims[d] == 1 : mark[d])) dims[rank++] = x->dims[d];
+    }
+    return reshaped(c, x, rank, dims, out_name(c, 0));
+}
+
+static Tensor *op_transpose(Ctx *c) {
+    Tensor *x = c->in[0];
+    long perm[MAX_T], dims[MAX_T] = { 0 }, xs[MAX_T];
+    int k = attr_ints(c->n, "perm", perm, MAX_T);
+    if (k < 0) { k = x->rank; for (int d = 0; d < k; d++) perm[d] = k - 1 - d; }
+    strides(x->dims, x->rank, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    for (int d = 0; d < k; d++) dims[d] = x->dims[perm[d]];
+    dense_nd(&a.nd, k, dims);
+    for (int d = 0; d < k; d++) a.nd.as[d] = xs[perm[d]];
+    return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), k, dims);
+}
+
+/* y = the part of x at start with step per axis and these extents */
+static Tensor *sliced(Ctx *c, Tensor *x, const long *start, const long *step, const long *dims, const char *name) {
+    long xs[MAX_T];
+    strides(x->dims, x->rank, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    dense_nd(&a.nd, x->rank, dims);
+    for (int d = 0; d < x->rank; d++) {
+        a.nd.as[d] = xs[d] * step[d];
+        a.nd.aoff += start[d] * xs[d];
+    }
+    return apply(c->im, "nd_copy", &x, 1, &a, name, x->rank, dims);
+}
+
+static Tensor *op_slice(Ctx *c) {
+    Tensor *x = c->in[0];
+    long starts[MAX_T], ends[MAX_T], axes[MAX_T], steps[MAX_T];
+    int k;
+    if (c->im->opset < 10) {
+        k = attr_ints(c->n, "starts", starts, MAX_T);
+        if (attr_ints(c->n, "ends", ends, MAX_T) != k) return NULL;
+        if (attr_ints(c->n, "axes", axes, MAX_T) < 0) for (int i = 0; i < k; i++) axes[i] = i;
+        for (int i = 0; i < k; i++) steps[i] = 1;
+    } else {
+        k = const_ints(c->im, c->in[1], starts, MAX_T, "starts");
+        if (k < 0 || const_ints(c->im, c->in[2], ends, MAX_T, "ends") != k) return NULL;
+        if (c->nin > 3 && c->in[3]) { if (const_ints(c->im, c->in[3], axes, MAX_T, "axes") != k) return NULL; }
+        else for (int i = 0; i < k; i++) axes[i] = i;
+        if (c->nin > 4 && c->in[4]) { if (const_ints(c->im, c->in[4], steps, MAX_T, "steps") != k) return NULL; }
+        else for (int i = 0; i < k; i++) steps[i] = 1;
+    }
+    long start[MAX_T], step[MAX_T], dims[MAX_T];
+    for (int d = 0; d < x->rank; d++) { start[d] = 0; step[d] = 1; dims[d] = x->dims[d]; }
+    for (int i = 0; i < k; i++) {
+        int d = norm_axis(axes[i], x->rank);
+        long n = x->dims[d], s = starts[i], e = ends[i], st = steps[i];
+        if (st == 0) { unsupported(c->im, "a step of 0"); return NULL; }
+        if (s < 0) s += n;
+        if (e < 0) e += n;
+        if (st > 0) {
+            s = s < 0 ? 0 : s > n ? n : s;
+            e = e < 0 ? 0 : e > n ? n : e;
+            dims[d] = e > s ? (e - s + st - 1) / st : 0;
+        } else {
+            s = s < 0 ? -1 : s > n - 1 ? n - 1 : s;
+            e = e < -1 ? -1 : e > n - 1 ? n - 1 : e;
+            dims[d] = s > e ? (s - e + (-st) - 1) / (-st) : 0;
+        }
+        start[d] = s < 0 ? 0 : s;
+        step[d] = st;
+    }
+    return sliced(c, x, start, step, dims, out_name(c, 0));
+}
+
+static Tensor *op_concat(Ctx *c) {
+    Tensor *x = c->in[0];
+    int axis = norm_axis(attr_i(c->n, "axis", 0), x->rank);
+    long dims[MAX_T], ys[MAX_T];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[axis] = 0;
+    for (int i = 0; i < c->nin; i++) dims[axis] += c->in[i]->dims[axis];
+    strides(dims, x->rank, ys);
+    /* each operand copied into its place; all constant: folded */
+    int all_const = 1;
+    for (int i = 0; i < c->nin; i++) all_const &= c->in[i]->data != NULL;
+    if (!all_const) { unsupported(c->im, "Concat of computed values (constant operands only so far)"); return NULL; }
+    long n = numel(dims, x->rank), off = 0;
+    float *y = calloc((size_t)(n ? n : 1), sizeof *y);
+    for (int i = 0; i < c->nin; i++) {
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        dense_nd(&a.nd, x->rank, c->in[i]->dims);
+        strides(c->in[i]->dims, x->rank, a.nd.as);
+        memcpy(a.nd.ys, ys, sizeof ys);
+        a.nd.yoff = off * ys[axis];
+        nnc_rt_copy_nd(y, c->in[i]->data, &a.nd);
+        off += c->in[i]->dims[axis];
+    }
+    return add_constant(c->im, out_name(c, 0), x->rank, dims, y);
+}
+
+static Tensor *op_matmul(Ctx *c) {
+    Tensor *a = c->in[0], *b = c->in[1];
+    if (a->rank < 2 || b->rank < 2) { unsupported(c->im, "MatMul of 1-D operands"); return NULL; }
+    int M = (int)a->dims[a->rank - 2], K = (int)a->dims[a->rank - 1], N = (int)b->dims[b->rank - 1];
+    if (b->dims[b->rank - 2] != K) { unsupported(c->im, "MatMul operands whose inner sizes differ"); return NULL; }
+    /* the batch axes broadcast; strides in whole matrices */
+    Tensor ba = *a, bb = *b;
+    ba.rank -= 2; bb.rank -= 2;
+    Attrs at;
+    memset(&at, 0, sizeof at);
+    long dims[MAX_T], as[MAX_T], bs[MAX_T];
+    int rank;
+    if (broadcast(&ba, &bb, &rank, dims, as, bs)) { unsupported(c->im, "MatMul batches that do not broadcast"); return NULL; }
+    dense_nd(&at.nd, rank, dims);
+    for (int d = 0; d < rank; d++) {
+        at.nd.as[d] = as[d] * M * K;
+        at.nd.bs[d] = bs[d] * K * N;
+        at.nd.ys[d] *= (long)M * N;
+    }
+    at.M = M; at.N = N; at.K = K;
+    long out[MAX_T];
+    memcpy(out, dims, sizeof out);
+    out[rank] = M;
+    out[rank + 1] = N;
+    return apply(c->im, "nd_matmul", c->in, 2, &at, out_name(c, 0), rank + 2, out);
+}
+
+/* Gemm: alpha op(A) op(B) + beta C, with transposes as strided copies */
+static Tensor *op_gemm(Ctx *c) {
+    Tensor *a = c->in[0], *b = c->in[1];
+    char name[160];
+    for (int i = 0; i < 2; i++)
+        if (attr_i(c->n, i ? "transB" : "transA", 0)) {
+            Tensor *x = c->in[i];
+            long dims[2] = { x->dims[1], x->dims[0] };
+            Attrs t;
+            memset(&t, 0, sizeof t);
+            dense_nd(&t.nd, 2, dims);
+            t.nd.as[0] = 1;
+            t.nd.as[1] = x->dims[1];
+            snprintf(name, sizeof name, "%.100s/t%d", out_name(c, 0), i);
+            Tensor *tt = apply(c->im, "nd_copy", &x, 1, &t, name, 2, dims);
+            if (i) b = tt; else a = tt;
+        }
+    Ctx mc = *c;
+    mc.in[0] = a; mc.in[1] = b; mc.nin = 2;
+    float alpha = attr_f(c->n, "alpha", 1.0f), beta = attr_f(c->n, "beta", 1.0f);
+    int has_c = c->nin > 2 && c->in[2];
+    const char *final = out_name(c, 0);
+    snprintf(name, sizeof name, "%.100s/ab", final);
+    Onnx__NodeProto fake = *c->n;
+    char *outs[1] = { (alpha != 1.0f || has_c) ? name : (char *)final };
+    fake.output = outs;
+    mc.n = &fake;
+    Tensor *y = op_matmul(&mc);
+    if (!y) return NULL;
+    long one = 1;
+    if (alpha != 1.0f) {
+        float *k = malloc(sizeof *k);
+        *k = alpha;
+        char kn[170];
+        snprintf(kn, sizeof kn, "%.100s/alpha", final);
+        char yn[170];
+        snprintf(yn, sizeof yn, "%.100s/scaled", final);
+        y = binary_of(c, NNC_RT_BIN_MUL, y, add_constant(c->im, kn, 0, &one, k), has_c ? yn : final);
+        if (!y) return NULL;
+    }
+    if (has_c) {
+        Tensor *cc = c->in[2];
+        if (beta != 1.0f) {
+            float *k = malloc(sizeof *k);
+            *k = beta;
+            char kn[170], cn[170];
+            snprintf(kn, sizeof kn, "%.100s/beta", final);
+            snprintf(cn, sizeof cn, "%.100s/betaC", final);
+            cc = binary_of(c, NNC_RT_BIN_MUL, cc, add_constant(c->im, kn, 0, &one, k), cn);
+            if (!cc) return NULL;
+        }
+        y = binary_of(c, NNC_RT_BIN_ADD, y, cc, final);
+    }
+    return y;
+}
+
+static Tensor *op_softmax(Ctx *c, int fn) {
+    Tensor *x = c->in[0];
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.fn = fn;
+    if (c->im->opset < 13) {    /* coerced to 2-D at axis */
+        int axis = norm_axis(attr_i(c->n, "axis", 1), x->rank);
+        a.outer = numel(x->dims, axis);
+        a.alen = numel(x->dims + axis, x->rank - axis);
+        a.inner = 1;
+    } else {
+        int axis = norm_axis(attr_i(c->n, "axis", -1), x->rank);
+        a.outer = numel(x->dims, axis);
+        a.alen = x->dims[axis];
+        a.inner = numel(x->dims + axis + 1, x->rank - axis - 1);
+    }
+    return apply(c->im, "nd_softmax", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+}
+
+static Tensor *op_reduce(Ctx *c, int fn) {
+    Tensor *x = c->in[0];
+    long axes[MAX_T], dims[MAX_T], xs[MAX_T];
+    int k = axes_of(c, 1, axes), keep = (int)attr_i(c->n, "keepdims", 1), rank = 0;
+    if (k == -1) return NULL;
+    int mark[MAX_T] = { 0 };
+    if (k == -2 || k == 0) {
+        if (k == 0 && attr_i(c->n, "noop_with_empty_axes", 0)) {
+            Attrs a;
+            memset(&a, 0, sizeof a);
+            a.fn = NNC_RT_UN_IDENTITY;
+            return apply(c->im, "nd_unary", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+        }
+        for (int d = 0; d < x->rank; d++) mark[d] = 1;
+    } else {
+        for (int i = 0; i < k; i++) mark[norm_axis(axes[i], x->rank)] = 1;
+    }
+    long count = 1;
+    for (int d = 0; d < x->rank; d++) {
+        if (mark[d]) { count *= x->dims[d]; if (keep) dims[rank++] = 1; }
+        else dims[rank++] = x->dims[d];
+    }
+    /* y strides over x's axes: 0 on the reduced ones */
+    long ydims[MAX_T], ys[MAX_T];
+    for (int d = 0; d < x->rank; d++) ydims[d] = mark[d] ? 1 : x->dims[d];
+    strides(ydims, x->rank, ys);
+    strides(x->dims, x->rank, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    dense_nd(&a.nd, x->rank, x->dims);
+    for (int d = 0; d < x->rank; d++) {
+        a.nd.ys[d] = mark[d] ? 0 : ys[d];
+        a.nd.as[d] = xs[d];
+    }
+    a.fn = fn;
+    a.ny = numel(dims, rank);
+    a.count = count;
+    return apply(c->im, "nd_reduce", c->in, 1, &a, out_name(c, 0), rank, dims);
+}
+
+static Tensor *op_constant(Ctx *c) {
+    const Onnx__AttributeProto *v = attr(c->n, "value");
+    long one = 1;
+    if (v && v->t) {
+        long count, dims[MAX_T];
+        float *d = tensor_data(c->im, v->t, &count);
+        if (!d) return NULL;
+        for (size_t i = 0; i < v->t->n_dims && i < MAX_T; i++) dims[i] = (long)v->t->dims[i];
+        return add_constant(c->im, out_name(c, 0), (int)v->t->n_dims, dims, d);
+    }
+    if ((v = attr(c->n, "value_float")) || (v = attr(c->n, "value_int"))) {
+        float *d = malloc(sizeof *d);
+        *d = !strcmp(v->name, "value_float") ? v->f : (float)v->i;
+        return add_constant(c->im, out_name(c, 0), 0, &one, d);
+    }
+    if ((v = attr(c->n, "value_floats")) || (v = attr(c->n, "value_ints"))) {
+        int fl = !strcmp(v->name, "value_floats");
+        long n = (long)(fl ? v->n_floats : v->n_ints);
+        float *d = malloc((size_t)(n ? n : 1) * sizeof *d);
+        for (long i = 0; i < n; i++) d[i] = fl ? v->floats[i] : (float)v->ints[i];
+        return add_constant(c->im, out_name(c, 0), 1, &n, d);
+    }
+    unsupported(c->im, "a Constant without a numeric value");
+    return NULL;
+}
+
+static Tensor *op_shape(Ctx *c) {
+    Tensor *x = c->in[0];
+    long start = attr_i(c->n, "start", 0), end = attr_i(c->n, "end", x->rank);
+    if (start < 0) start += x->rank;
+    if (end < 0) end += x->rank;
+    if (start < 0) start = 0;
+    if (end > x->rank) end = x->rank;
+    long n = end > start ? end - start : 0;
+    float *d = malloc((size_t)(n ? n : 1) * sizeof *d);
+    for (long i = 0; i < n; i++) d[i] = (float)x->dims[start + i];
+    return add_constant(c->im, out_name(c, 0), 1, &n, d);
+}
+
+static Tensor *op_size(Ctx *c) {
+    long one = 1;
+    float *d = malloc(sizeof *d);
+    *d = (float)numel(c->in[0]->dims, c->in[0]->rank);
+    return add_constant(c->im, out_name(c, 0), 0, &one, d);
+}
+
+static Tensor *op_cast(Ctx *c) {
+    long to = attr_i(c->n, "to", 1);
+    if (!strcmp(c->n->op_type, "CastLike")) to = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    if (!dtype_ok((int)to)) {
+        char why[64];
+        snprintf(why, sizeof why, "a cast to %s", dtype_name((int)to));
+        unsupported(c->im, why);
+        return NULL;
+    }
+    int fn = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || to == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? NNC_RT_UN_IDENTITY :
+             to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? -1 : -2;
+    if (fn == -1) {         /* x != 0 */
+        long one = 1;
+        float *z = calloc(1, sizeof *z);
+        char n0[170];
+        snprintf(n0, sizeof n0, "%.100s/zero", out_name(c, 0));
+        Tensor *t = binary_of(c, NNC_RT_BIN_EQUAL, c->in[0], add_constant(c->im, n0, 0, &one, z), n0);
+        if (!t) return NULL;
+        Ctx u = *c;
+        u.in[0] = t;
+        return unary(&u, NNC_RT_UN_NOT, 0, 0);
+    }
+    if (fn == -2) {         /* to an integer: toward zero */
+        Tensor *x = c->in[0];
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        a.fn = NNC_RT_UN_SIGN;
+        char n1[170], n2[170], n3[170];
+        snprintf(n1, sizeof n1, "%.100s/sign", out_name(c, 0));
+        snprintf(n2, sizeof n2, "%.100s/abs", out_name(c, 0));
+        snprintf(n3, sizeof n3, "%.100s/floor", out_name(c, 0));
+        Tensor *s = apply(c->im, "nd_unary", &x, 1, &a, n1, x->rank, x->dims);
+        a.fn = NNC_RT_UN_ABS;
+        Tensor *m = apply(c->im, "nd_unary", &x, 1, &a, n2, x->rank, x->dims);
+        a.fn = NNC_RT_UN_FLOOR;
+        Tensor *f = apply(c->im, "nd_unary", &m, 1, &a, n3, x->rank, x->dims);
+        return binary_of(c, NNC_RT_BIN_MUL, s, f, out_name(c, 0));
+    }
+    return unary(c, NNC_RT_UN_IDENTITY, 0, 0);
+}
+
+static Tensor *op_clip(Ctx *c) {
+    float lo = -INFINITY, hi = INFINITY;
+    if (c->im->opset < 11) {
+        lo = attr_f(c->n, "min", -INFINITY);
+        hi = attr_f(c->n, "max", INFINITY);
+    } else {
+        for (int i = 1; i < 3 && i < c->nin; i++) {
+            if (!c->in[i]) continue;
+            if (!c->in[i]->data) { unsupported(c->im, "Clip bounds computed at run time"); return NULL; }
+            if (i == 1) lo = c->in[i]->data[0]; else hi = c->in[i]->data[0];
+        }
+    }
+    return unary(c, NNC_RT_UN_CLIP, lo, hi);
+}
+
+static Tensor *op_where(Ctx *c) {
+    Tensor *cond = c->in[0], *x = c->in[1], *y = c->in[2];
+    long d1[MAX_T], d2[MAX_T], s1[MAX_T], s2[MAX_T], s3[MAX_T], s4[MAX_T];
+    int r1, r2;
+    if (broadcast(x, y, &r1, d1, s1, s2)) { unsupported(c->im, "operands that do not broadcast"); return NULL; }
+    Tensor xy = *x;
+    xy.rank = r1;
+    memcpy(xy.dims, d1, sizeof d1);
+    if (broadcast(cond, &xy, &r2, d2, s3, s4)) { unsupported(c->im, "operands that do not broadcast"); return NULL; }
+    /* re-derive x's and y's strides against the full shape */
+    Tensor full = xy;
+    full.rank = r2;
+    memcpy(full.dims, d2, sizeof d2);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    long t[MAX_T];
+    dense_nd(&a.nd, r2, d2);
+    broadcast(x, &full, &r2, t, a.nd.as, s4);
+    broadcast(y, &full, &r2, t, a.nd.bs, s4);
+    memcpy(a.cs, s3, sizeof s3);
+    return apply(c->im, "nd_where", c->in, 3, &a, out_name(c, 0), r2, d2);
+}
+
+static Tensor *op_expand(Ctx *c) {
+    Tensor *x = c->in[0];
+    long shape[MAX_T];
+    int k = const_ints(c->im, c->in[1], shape, MAX_T, "shape");
+    if (k < 0) return NULL;
+    Tensor s;
+    memset(&s, 0, sizeof s);
+    s.rank = k;
+    memcpy(s.dims, shape, sizeof shape);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    long dims[MAX_T], as[MAX_T], bs[MAX_T];
+    int rank;
+    if (broadcast(x, &s, &rank, dims, as, bs)) { unsupported(c->im, "a shape x does not broadcast to"); return NULL; }
+    dense_nd(&a.nd, rank, dims);
+    memcpy(a.nd.as, as, sizeof as);
+    return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), rank, dims);
+}
+
+static Tensor *op_tile(Ctx *c) {
+    Tensor *x = c->in[0];
+    long reps[MAX_T], xs[MAX_T], ydims[MAX_T], ys[MAX_T];
+    if (const_ints(c->im, c->in[1], reps, MAX_T, "repeats") != x->rank) return NULL;
+    if (2 * x->rank > NNC_RT_ND_MAX) { unsupported(c->im, "Tile of rank above 4"); return NULL; }
+    for (int d = 0; d < x->rank; d++) ydims[d] = x->dims[d] * reps[d];
+    strides(ydims, x->rank, ys);
+    strides(x->dims, x->rank, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.nd.rank = 2 * x->rank;     /* (repeat, element) pairs */
+    for (int d = 0; d < x->rank; d++) {
+        a.nd.dims[2 * d] = reps[d];     a.nd.ys[2 * d] = x->dims[d] * ys[d];     a.nd.as[2 * d] = 0;
+        a.nd.dims[2 * d + 1] = x->dims[d]; a.nd.ys[2 * d + 1] = ys[d];          a.nd.as[2 * d + 1] = xs[d];
+    }
+    return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), x->rank, ydims);
+}
+
+static Tensor *op_pad(Ctx *c) {
+    Tensor *x = c->in[0];
+    const Onnx__AttributeProto *mode = attr(c->n, "mode");
+    if (mode && mode->s.len && strncmp((const char *)mode->s.data, "constant", mode->s.len)) {
+        unsupported(c->im, "Pad modes other than constant");
+        return NULL;
+    }
+    long pads[2 * MAX_T];
+    int k;
+    float value = 0;
+    if (c->im->opset < 11) {
+        k = attr_ints(c->n, "pads", pads, 2 * MAX_T);
+        value = attr_f(c->n, "value", 0);
+    } else {
+        k = const_ints(c->im, c->in[1], pads, 2 * MAX_T, "pads");
+        if (c->nin > 2 && c->in[2]) {
+            if (!c->in[2]->data) { unsupported(c->im, "a pad value computed at run time"); return NULL; }
+            value = c->in[2]->data[0];
+        }
+        if (c->nin > 3 && c->in[3]) { unsupported(c->im, "Pad with axes"); return NULL; }
+    }
+    if (k != 2 * x->rank) { if (k >= 0) unsupported(c->im, "pads of the wrong length"); return NULL; }
+    long dims[MAX_T], ys[MAX_T], xs[MAX_T];
+    for (int d = 0; d < x->rank; d++) {
+        dims[d] = x->dims[d] + pads[d] + pads[x->rank + d];
+        if (pads[d] < 0 || pads[x->rank + d] < 0) { unsupported(c->im, "negative pads"); return NULL; }
+    }
+    strides(dims, x->rank, ys);
+    strides(x->dims, x->rank, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    dense_nd(&a.nd, x->rank, x->dims);
+    memcpy(a.nd.ys, ys, sizeof ys);
+    memcpy(a.nd.as, xs, sizeof xs);
+    for (int d = 0; d < x->rank; d++) a.nd.yoff += pads[d] * ys[d];
+    a.alpha = value;
+    return apply(c->im, "nd_pad", c->in, 1, &a, out_name(c, 0), x->rank, dims);
+}
+
+static Tensor *op_gather(Ctx *c) {
+    Tensor *x = c->in[0], *idx = c->in[1];
+    int axis = norm_axis(attr_i(c->n, "axis", 0), x->rank);
+    if (!idx->data) { unsupported(c->im, "Gather with indices computed at run time"); return NULL; }
+    long ni = numel(idx->dims, idx->rank), dims[MAX_T];
+    int rank = 0;
+    for (int d = 0; d < axis; d++) dims[rank++] = x->dims[d];
+    for (int d = 0; d < idx->rank; d++) dims[rank++] = idx->dims[d];
+    for (int d = axis + 1; d < x->rank; d++) dims[rank++] = x->dims[d];
+    if (rank > MAX_T) { unsupported(c->im, "a result above rank 8"); return NULL; }
+    if (!x->data) {
+        if (ni != 1) { unsupported(c->im, "Gather of several indices from a computed value"); return NULL; }
+        long start[MAX_T] = { 0 }, step[MAX_T], sd[MAX_T];
+        for (int d = 0; d < x->rank; d++) { step[d] = 1; sd[d] = x->dims[d]; }
+        long i = lrintf(idx->data[0]);
+        start[axis] = i < 0 ? i + x->dims[axis] : i;
+        sd[axis] = 1;
+        char n1[170];
+        snprintf(n1, sizeof n1, "%.100s/slice", out_name(c, 0));
+        Tensor *s = sliced(c, x, start, step, sd, n1);
+        return s ? reshaped(c, s, rank, dims, out_name(c, 0)) : NULL;
+    }
+    long outer = numel(x->dims, axis), inner = numel(x->dims + axis + 1, x->rank - axis - 1), n = x->dims[axis];
+    float *y = malloc((size_t)(outer * ni * inner + 1) * sizeof *y);
+    for (long o = 0; o < outer; o++)
+        for (long j = 0; j < ni; j++) {
+            long i = lrintf(idx->data[j]);
+            if (i < 0) i += n;
+            if (i < 0 || i >= n) { free(y); unsupported(c->im, "an index out of range"); return NULL; }
+            memcpy(y + (o * ni + j) * inner, x->data + (o * n + i) * inner, (size_t)inner * sizeof *y);
+        }
+    return add_constant(c->im, out_name(c, 0), rank, dims, y);
+}
+
+static Tensor *op_split(Ctx *c) {
+    Tensor *x = c->in[0];
+    int axis = norm_axis(attr_i(c->n, "axis", 0), x->rank), nout = (int)c->n->n_output;
+    long split[16];
+    int k = attr_ints(c->n, "split", split, 16);
+    if (k < 0 && c->nin > 1 && c->in[1]) k = const_ints(c->im, c->in[1], split, 16, "split");
+    if (k < 0) {
+        long total = x->dims[axis], each = (total + nout - 1) / nout;
+        for (int i = 0; i < nout; i++) split[i] = total - each * i < each ? total - each * i : each;
+        k = nout;
+    }
+    if (k != nout) { unsupported(c->im, "a split list that does not match the outputs"); return NULL; }
+    long start[MAX_T] = { 0 }, step[MAX_T], dims[MAX_T];
+    for (int d = 0; d < x->rank; d++) step[d] = 1;
+    Tensor *last = NULL;
+    for (int i = 0; i < nout; i++) {
+        memcpy(dims, x->dims, sizeof dims);
+        dims[axis] = split[i];
+        last = sliced(c, x, start, step, dims, out_name(c, i));
+        if (!last) return NULL;
+        start[axis] += split[i];
+    }
+    return last;
+}
+
+static Tensor *op_identity(Ctx *c) { return unary(c, NNC_RT_UN_IDENTITY, 0, 0); }
+
+static Tensor *op_constant_of_shape(Ctx *c) {
+    long shape[MAX_T];
+    int k = const_ints(c->im, c->in[0], shape, MAX_T, "shape");
+    if (k < 0) return NULL;
+    float v = 0;
+    const Onnx__AttributeProto *a = attr(c->n, "value");
+    if (a && a->t) {
+        long count;
+        float *d = tensor_data(c->im, a->t, &count);
+        if (!d) return NULL;
+        v = count ? d[0] : 0;
+        free(d);
+    }
+    long n = numel(shape, k);
+    float *y = malloc((size_t)(n ? n : 1) * sizeof *y);
+    for (long i = 0; i < n; i++) y[i] = v;
+    return add_constant(c->im, out_name(c, 0), k, shape, y);
+}
+
+static Tensor *op_range(Ctx *c) {
+    for (int i = 0; i < 3; i++)
+        if (!c->in[i]->data) { unsupported(c->im, "Range of values computed at run time"); return NULL; }
+    double s = c->in[0]->data[0], l = c->in[1]->data[0], d = c->in[2]->data[0];
+    long n = (long)ceil((l - s) / d);
+    if (n < 0) n = 0;
+    float *y = malloc((size_t)(n ? n : 1) * sizeof *y);
+    for (long i = 0; i < n; i++) y[i] = (float)(s + i * d);
+    return add_constant(c->im, out_name(c, 0), 1, &n, y);
+}
+
+static Tensor *op_dropout(Ctx *c) {
+    if (c->nin > 2 && c->in[2] && !(c->in[2]->data && c->in[2]->data[0] == 0.0f)) {
+        unsupported(c->im, "Dropout in training mode (an inference build is deterministic)");
+        return NULL;
+    }
+    Tensor *y = unary(c, NNC_RT_UN_IDENTITY, 0, 0);
+    if (y && c->n->n_output > 1 && *c->n->output[1]) {   /* the mask: all kept */
+        Tensor *x = c->in[0];
+        long n = numel(x->dims, x->rank);
+        float *m = malloc((size_t)(n ? n : 1) * sizeof *m);
+        for (long i = 0; i < n; i++) m[i] = 1;
+        add_constant(c->im, out_name(c, 1), x->rank, x->dims, m);
+    }
+    return y;
+}
+
+/* the operator table of the importer: ONNX op type -> what builds it */
+typedef struct OnnxOp {
+    const char *name;
+    int unary;          /* an element-wise function (nnc_rt_unary), or -1 */
+    int binary;         /* a broadcasting binary (nnc_rt_binary), or -1    */
+    Tensor *(*build)(Ctx *c);
+} OnnxOp;
+
+static Tensor *op_max(Ctx *c) { return variadic(c, NNC_RT_BIN_MAX, 0); }
+static Tensor *op_min(Ctx *c) { return variadic(c, NNC_RT_BIN_MIN, 0); }
+static Tensor *op_sum(Ctx *c) { return variadic(c, NNC_RT_BIN_ADD, 0); }
+static Tensor *op_mean(Ctx *c) { return variadic(c, NNC_RT_BIN_ADD, 1); }
+static Tensor *op_squeeze1(Ctx *c) { return op_squeeze(c, 0); }
+static Tensor *op_unsqueeze(Ctx *c) { return op_squeeze(c, 1); }
+static Tensor *op_softmax1(Ctx *c) { return op_softmax(c, NNC_RT_SOFTMAX_PLAIN); }
+static Tensor *op_logsoftmax(Ctx *c) { return op_softmax(c, NNC_RT_SOFTMAX_LOG); }
+static Tensor *op_hardmax(Ctx *c) { return op_softmax(c, NNC_RT_SOFTMAX_HARD); }
+#define RED(nm, fn) static Tensor *op_##nm(Ctx *c) { return op_reduce(c, fn); }
+RED(rsum, NNC_RT_RED_SUM) RED(rmean, NNC_RT_RED_MEAN) RED(rmax, NNC_RT_RED_MAX) RED(rmin, NNC_RT_RED_MIN)
+RED(rprod, NNC_RT_RED_PROD) RED(rl1, NNC_RT_RED_L1) RED(rl2, NNC_RT_RED_L2) RED(rlogsum, NNC_RT_RED_LOG_SUM)
+RED(rlse, NNC_RT_RED_LOG_SUM_EXP) RED(rsumsq, NNC_RT_RED_SUM_SQUARE)
+
+static const OnnxOp onnx_ops[] = {
+    { "Abs", NNC_RT_UN_ABS, -1, NULL }, { "Neg", NNC_RT_UN_NEG, -1, NULL },
+    { "Exp", NNC_RT_UN_EXP, -1, NULL }, { "Log", NNC_RT_UN_LOG, -1, NULL },
+    { "Sqrt", NNC_RT_UN_SQRT, -1, NULL }, { "Reciprocal", NNC_RT_UN_RECIPROCAL, -1, NULL },
+    { "Floor", NNC_RT_UN_FLOOR, -1, NULL }, { "Ceil", NNC_RT_UN_CEIL, -1, NULL },
+    { "Round", NNC_RT_UN_ROUND, -1, NULL }, { "Sign", NNC_RT_UN_SIGN, -1, NULL },
+    { "Sin", NNC_RT_UN_SIN, -1, NULL }, { "Cos", NNC_RT_UN_COS, -1, NULL }, { "Tan", NNC_RT_UN_TAN, -1, NULL },
+    { "Asin", NNC_RT_UN_ASIN, -1, NULL }, { "Acos", NNC_RT_UN_ACOS, -1, NULL }, { "Atan", NNC_RT_UN_ATAN, -1, NULL },
+    { "Sinh", NNC_RT_UN_SINH, -1, NULL }, { "Cosh", NNC_RT_UN_COSH, -1, NULL },
+    { "Asinh", NNC_RT_UN_ASINH, -1, NULL }, { "Acosh", NNC_RT_UN_ACOSH, -1, NULL },
+    { "Atanh", NNC_RT_UN_ATANH, -1, NULL }, { "Erf", NNC_RT_UN_ERF, -1, NULL },
+    { "Relu", NNC_RT_UN_RELU, -1, NULL }, { "Sigmoid", NNC_RT_UN_SIGMOID, -1, NULL },
+    { "Tanh", NNC_RT_UN_TANH, -1, NULL }, { "Softplus", NNC_RT_UN_SOFTPLUS, -1, NULL },
+    { "Softsign", NNC_RT_UN_SOFTSIGN, -1, NULL }, { "LeakyRelu", NNC_RT_UN_LEAKY_RELU, -1, NULL },
+    { "Elu", NNC_RT_UN_ELU, -1, NULL }, { "Selu", NNC_RT_UN_SELU, -1, NULL }, { "Celu", NNC_RT_UN_CELU, -1, NULL },
+    { "HardSigmoid", NNC_RT_UN_HARD_SIGMOID, -1, NULL }, { "HardSwish", NNC_RT_UN_HARD_SWISH, -1, NULL },
+    { "ThresholdedRelu", NNC_RT_UN_THRESHOLDED_RELU, -1, NULL }, { "Not", NNC_RT_UN_NOT, -1, NULL },
+    { "IsNaN", NNC_RT_UN_ISNAN, -1, NULL }, { "IsInf", NNC_RT_UN_ISINF, -1, NULL },
+    { "Shrink", NNC_RT_UN_SHRINK, -1, NULL }, { "Mish", NNC_RT_UN_MISH, -1, NULL },
+    { "Add", -1, NNC_RT_BIN_ADD, NULL }, { "Sub", -1, NNC_RT_BIN_SUB, NULL },
+    { "Mul", -1, NNC_RT_BIN_MUL, NULL }, { "Div", -1, NNC_RT_BIN_DIV, NULL },
+    { "Pow", -1, NNC_RT_BIN_POW, NULL }, { "Mod", -1, NNC_RT_BIN_MOD, NULL },
+    { "PRelu", -1, NNC_RT_BIN_PRELU, NULL }, { "Equal", -1, NNC_RT_BIN_EQUAL, NULL },
+    { "Less", -1, NNC_RT_BIN_LESS, NULL }, { "LessOrEqual", -1, NNC_RT_BIN_LESS_EQUAL, NULL },
+    { "Greater", -1, NNC_RT_BIN_GREATER, NULL }, { "GreaterOrEqual", -1, NNC_RT_BIN_GREATER_EQUAL, NULL },
+    { "And", -1, NNC_RT_BIN_AND, NULL }, { "Or", -1, NNC_RT_BIN_OR, NULL }, { "Xor", -1, NNC_RT_BIN_XOR, NULL },
+    { "Max", -1, -1, op_max }, { "Min", -1, -1, op_min }, { "Sum", -1, -1, op_sum }, { "Mean", -1, -1, op_mean },
+    { "Clip", -1, -1, op_clip }, { "Identity", -1, -1, op_identity }, { "Dropout", -1, -1, op_dropout },
+    { "Cast", -1, -1, op_cast }, { "CastLike", -1, -1, op_cast },
+    { "Reshape", -1, -1, op_reshape }, { "Flatten", -1, -1, op_flatten },
+    { "Squeeze", -1, -1, op_squeeze1 }, { "Unsqueeze", -1, -1, op_unsqueeze },
+    { "Transpose", -1, -1, op_transpose }, { "Slice", -1, -1, op_slice }, { "Concat", -1, -1, op_concat },
+    { "Split", -1, -1, op_split }, { "Gather", -1, -1, op_gather }, { "Expand", -1, -1, op_expand },
+    { "Tile", -1, -1, op_tile }, { "Pad", -1, -1, op_pad }, { "Where", -1, -1, op_where },
+    { "MatMul", -1, -1, op_matmul }, { "Gemm", -1, -1, op_gemm },
+    { "Softmax", -1, -1, op_softmax1 }, { "LogSoftmax", -1, -1, op_logsoftmax }, { "Hardmax", -1, -1, op_hardmax },
+    { "ReduceSum", -1, -1, op_rsum }, { "ReduceMean", -1, -1, op_rmean }, { "ReduceMax", -1, -1, op_rmax },
+    { "ReduceMin", -1, -1, op_rmin }, { "ReduceProd", -1, -1, op_rprod }, { "ReduceL1", -1, -1, op_rl1 },
+    { "ReduceL2", -1, -1, op_rl2 }, { "ReduceLogSum", -1, -1, op_rlogsum },
+    { "ReduceLogSumExp", -1, -1, op_rlse }, { "ReduceSumSquare", -1, -1, op_rsumsq },
+    { "Constant", -1, -1, op_constant }, { "Shape", -1, -1, op_shape }, { "Size", -1, -1, op_size },
+    { "ConstantOfShape", -1, -1, op_constant_of_shape }, { "Range", -1, -1, op_range },
+};
+
+/* the element-wise functions' parameters, ONNX defaults */
+static void unary_params(const Onnx__NodeProto *n, int fn, float *alpha, float *beta) {
+    *alpha = 0; *beta = 0;
+    switch (fn) {
+    case NNC_RT_UN_LEAKY_RELU: *alpha = attr_f(n, "alpha", 0.01f); break;
+    case NNC_RT_UN_ELU: case NNC_RT_UN_CELU: case NNC_RT_UN_THRESHOLDED_RELU: *alpha = attr_f(n, "alpha", 1.0f); break;
+    case NNC_RT_UN_SELU: *alpha = attr_f(n, "alpha", 1.67326319217681884765625f);
+                         *beta = attr_f(n, "gamma", 1.05070102214813232421875f); break;
+    case NNC_RT_UN_HARD_SIGMOID: *alpha = attr_f(n, "alpha", 0.2f); *beta = attr_f(n, "beta", 0.5f); break;
+    case NNC_RT_UN_ISINF: *alpha = (float)attr_i(n, "detect_positive", 1); *beta = (float)attr_i(n, "detect_negative", 1); break;
+    case NNC_RT_UN_SHRINK: *alpha = attr_f(n, "lambd", 0.5f); *beta = attr_f(n, "bias", 0.0f); break;
+    default: break;
+    }
+}
+
+static void import_node(Importer *im, const Onnx__NodeProto *n) {
+    im->node = n;
+    Ctx c = { im, n, { NULL }, 0 };
+    int failed_input = 0;
+    for (size_t i = 0; i < n->n_input && i < 16; i++) {
+        c.in[i] = *n->input[i] ? find(im, n->input[i]) : NULL;
+        if (*n->input[i] && !c.in[i]) {
+            diag_error(nowhere(), "%s reads '%s', which no earlier node or graph input defines "
+                       "(the graph is not in topological order, has a cycle or misses an input)", where(im), n->input[i]);
+            failed_input = 1;
+        } else if (c.in[i] && c.in[i]->failed) {
+            failed_input = 1;
+        }
+        c.nin = (int)i + 1;
+    }
+    const OnnxOp *op = NULL;
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) op = NULL;
+    else
+        for (size_t k = 0; k < sizeof onnx_ops / sizeof onnx_ops[0]; k++)
+            if (!strcmp(onnx_ops[k].name, n->op_type)) op = &onnx_ops[k];
+    Tensor *r = NULL;
+    if (!op && !failed_input) unsupported(im, "no such operator in nnc");
+    else if (!failed_input && c.nin > 0 && !c.in[0] && op->build != op_range) unsupported(im, "a missing first input");
+    else if (!failed_input && op->unary >= 0) {
+        float alpha, beta;
+        unary_params(n, op->unary, &alpha, &beta);
+        r = unary(&c, op->unary, alpha, beta);
+    } else if (!failed_input && op->binary >= 0) {
+        int fn = op->binary;
+        if (fn == NNC_RT_BIN_MOD && attr_i(n, "fmod", 0)) fn = NNC_RT_BIN_FMOD;
+        r = binary_of(&c, fn, c.in[0], c.in[1], n->output[0]);
+    } else if (!failed_input) {
+        r = op->build(&c);
+    }
+    if (!r)     /* every output of this node is poisoned: its users are skipped quietly */
+        for (size_t i = 0; i < n->n_output; i++)
+            if (!find(im, n->output[i])) add_tensor(im, n->output[i], 0, NULL)->failed = 1;
+    for (size_t i = 0; r && i < n->n_output; i++)
+        if (*n->output[i] && !find(im, n->output[i])) {
+            diag_error(nowhere(), "%s: output %zu ('%s') is not supported", where(im), i, n->output[i]);
+            im->unsupported++;
+        }
+}
+
+static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, long *dims) {
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+        diag_error(nowhere(), "unsupported: graph input/output '%s' is not a tensor", vi->name);
+        im->unsupported++;
+        return -1;
+    }
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    if (!dtype_ok(tt->elem_type)) {
+        diag_error(nowhere(), "unsupported: graph input/output '%s' has type %s", vi->name, dtype_name(tt->elem_type));
+        im->unsupported++;
+        return -1;
+    }
+    if (!tt->shape) { *rank = 0; return 0; }
+    if (tt->shape->n_dim > MAX_T) { diag_error(nowhere(), "'%s' has rank above 8", vi->name); return -1; }
+    *rank = (int)tt->shape->n_dim;
+    for (int d = 0; d < *rank; d++) {
+        const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[d];
+        if (dm->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || dm->dim_value < 0 ||
+            dm->dim_value > (1L << 30)) {
+            im->unsupported++;
+            diag_error(nowhere(), "unsupported: graph input '%s' has a dynamic or invalid dimension %d%s%s%s; "
+                       "nnc compiles static shapes", vi->name, d, dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? " ('" : "",
+                       dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dm->dim_param : "",
+                       dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "')" : "");
+            return -1;
+        }
+        dims[d] = (long)dm->dim_value;
+    }
+    return 0;
+}
+
+Graph *onnx_import(const char *path, const char *model_name, int *unsupported_count) {
+    FILE *f = fopen(path, "rb");
+    *unsupported_count = 0;
+    if (!f) {
+        diag_error(nowhere(), "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    long cap = 1 << 16, len = 0;
+    unsigned char *buf = malloc((size_t)cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, (size_t)(cap - len), f)) > 0)
+        if ((len += (long)got) == cap) {
+            unsigned char *grown = realloc(buf, (size_t)(cap *= 2));
+            if (!grown) free(buf);
+            buf = grown;
+        }
+    fclose(f);
+    if (!buf) abort();
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, (size_t)len, buf);
+    free(buf);
+    if (!m || !m->graph) {
+        diag_error(nowhere(), "not an ONNX model: the file does not parse as an onnx.ModelProto%s",
+                   m ? " with a graph" : " (truncated, or another format)");
+        if (m) onnx__model_proto__free_unpacked(m, NULL);
+        return NULL;
+    }
+    Importer im;
+    memset(&im, 0, sizeof im);
+    im.opset = 1;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if ((!o->domain || !*o->domain || !strcmp(o->domain, "ai.onnx")) && o->has_version) im.opset = (int)o->version;
+    }
+    im.g = ir_new(model_name);
+    Graph *g = im.g;
+    const Onnx__GraphProto *gp = m->graph;
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        long count, dims[MAX_T];
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        if (tp->n_dims > MAX_T) { diag_error(nowhere(), "initializer '%s' has rank above 8", tp->name); continue; }
+        float *d = tensor_data(&im, tp, &count);
+        if (!d) continue;
+        for (size_t k = 0; k < tp->n_dims; k++) dims[k] = (long)tp->dims[k];
+        add_constant(&im, tp->name, (int)tp->n_dims, dims, d);
+    }
+    long col = 0;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        if (find(&im, vi->name)) continue;     /* an initializer (a default input) */
+        int rank;
+        long dims[MAX_T];
+        if (static_shape(&im, vi, &rank, dims)) {
+            add_tensor(&im, vi->name, 0, NULL)->failed = 1;   /* its readers are skipped quietly */
+            continue;
+        }
+        if (g->ninputs == IR_MAX_IO) {
+            if (!im.unsupported++) diag_error(nowhere(), "unsupported: more than %d graph inputs", IR_MAX_IO);
+            else im.unsupported--;
+            add_tensor(&im, vi->name, 0, NULL)->failed = 1;
+            continue;
+        }
+        int di[MAX_T];
+        for (int d = 0; d < rank; d++) di[d] = (int)dims[d];
+        char name[IR_NAME];
+        snprintf(name, sizeof name, "%.60s", vi->name);
+        int v = ir_value(g, name, ROLE_INPUT, 0, rank, di);
+        g->values[v].pack_offset = col;
+        col += ir_size(&g->values[v]);
+        if (g->input < 0) g->input = v;
+        g->inputs[g->ninputs++] = v;
+        add_tensor(&im, vi->name, rank, dims)->value = v;
+    }
+    if (g->ninputs == 0 && !diag_error_count()) {
+        diag_error(nowhere(), "unsupported: the graph has no (non-initializer) input");
+        im.unsupported++;
+    }
+    for (size_t i = 0; i < gp->n_node && !(diag_error_count() > im.unsupported); i++)
+        import_node(&im, gp->node[i]);
+    im.node = NULL;
+    /* outputs: each must be computed by a node of its own */
+    for (size_t i = 0; i < gp->n_output && diag_error_count() == im.unsupported; i++) {
+        Tensor *t = find(&im, gp->output[i]->name);
+        if (!t) { diag_error(nowhere(), "graph output '%s' is not computed by any node", gp->output[i]->name); break; }
+        if (t->failed) continue;
+        int v = t->value;
+        if (v < 0 || g->values[ir_storage(g, v)].role != ROLE_ACT || ir_is_output(g, v)) {
+            Attrs a;
+            memset(&a, 0, sizeof a);
+            a.fn = NNC_RT_UN_IDENTITY;
+            char name[160];
+            snprintf(name, sizeof name, "%.100s/out", t->name);
+            v = node_out(&im, "nd_unary", &t, 1, &a, name, t->rank, t->dims)->value;
+        }
+        if (g->noutputs == IR_MAX_IO) { diag_error(nowhere(), "more than %d graph outputs", IR_MAX_IO); break; }
+        g->outputs[g->noutputs++] = v;
+    }
+    if (g->ninputs > 1)
+        for (int i = 0; i < g->ninputs; i++) g->values[g->inputs[i]].role = ROLE_ACT;
+    col = 0;
+    for (int i = 0; i < g->noutputs; i++) {
+        g->values[g->outputs[i]].pack_offset = col;
+        col += ir_size(&g->values[g->outputs[i]]);
+    }
+    if (g->noutputs) g->output = g->outputs[0];
+    g->train.batch = 1;
+    for (int i = 0; i < im.nt; i++) { free(im.t[i].name); free(im.t[i].data); }
+    free(im.t);
+    onnx__model_proto__free_unpacked(m, NULL);
+    *unsupported_count = im.unsupported;
+    if (diag_error_count()) {
+        ir_free(g);
+        return NULL;
+    }
+    return g;
+}
+

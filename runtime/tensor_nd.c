@@ -1,0 +1,250 @@
+/* tensor_nd.c — N-dimensional kernels with ONNX semantics: element-wise
+ * functions, broadcasting binary operators, strided copies, reductions,
+ * softmax over an axis and batched matrix products.  The ONNX importer
+ * maps most of its operators onto these few.
+ *
+ * Design: every kernel that moves data walks an iteration space given by
+ * one descriptor (nnc_rt_nd): the space's extents and, per operand, the
+ * stride each axis advances it by (0 on a broadcast or reduced axis).  One
+ * strided copy then serves Transpose, Slice, Expand, Concat, Split, Pad and
+ * the layout changes; one broadcasting loop serves every binary operator.
+ * Tensors are float32 whatever their ONNX type: integer and boolean tensors
+ * (shapes, indices, masks) are carried as floats, exact up to 2^24.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nnc_rt.h"
+
+/* total elements of the space */
+static long space(const nnc_rt_nd *p)
+{
+    long n = 1;
+    int d;
+    for (d = 0; d < p->rank; d++)
+        n *= p->dims[d];
+    return n;
+}
+
+/* Walks the space in row-major order, keeping the three operand offsets;
+ * calls body(y offset, a offset, b offset) through the macro below. */
+#define ND_LOOP(p, BODY)                                                        \
+    do {                                                                        \
+        long idx_[NNC_RT_ND_MAX] = { 0 }, yo_ = (p)->yoff, ao_ = (p)->aoff,     \
+             bo_ = (p)->boff, n_ = space(p), k_;                                \
+        int d_;                                                                 \
+        for (k_ = 0; k_ < n_; k_++) {                                           \
+            { long yo = yo_, ao = ao_, bo = bo_; (void)bo; BODY; }              \
+            for (d_ = (p)->rank - 1; d_ >= 0; d_--) {                           \
+                yo_ += (p)->ys[d_]; ao_ += (p)->as[d_]; bo_ += (p)->bs[d_];     \
+                if (++idx_[d_] < (p)->dims[d_])                                 \
+                    break;                                                      \
+                yo_ -= (p)->ys[d_] * (p)->dims[d_];                             \
+                ao_ -= (p)->as[d_] * (p)->dims[d_];                             \
+                bo_ -= (p)->bs[d_] * (p)->dims[d_];                             \
+                idx_[d_] = 0;                                                   \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
+void nnc_rt_copy_nd(float *y, const float *a, const nnc_rt_nd *p)
+{
+    ND_LOOP(p, y[yo] = a[ao]);
+}
+
+void nnc_rt_fill(float *y, long n, float v)
+{
+    long i;
+    for (i = 0; i < n; i++)
+        y[i] = v;
+}
+
+static float binary1(int fn, float a, float b)
+{
+    switch (fn) {
+    case NNC_RT_BIN_ADD: return a + b;
+    case NNC_RT_BIN_SUB: return a - b;
+    case NNC_RT_BIN_MUL: return a * b;
+    case NNC_RT_BIN_DIV: return a / b;
+    case NNC_RT_BIN_POW: return powf(a, b);
+    case NNC_RT_BIN_MAX: return a > b || a != a ? a : b;
+    case NNC_RT_BIN_MIN: return a < b || a != a ? a : b;
+    case NNC_RT_BIN_FMOD: return fmodf(a, b);
+    case NNC_RT_BIN_MOD: {          /* the sign of the divisor, as Python's % */
+        float r = fmodf(a, b);
+        return r != 0.0f && (r < 0.0f) != (b < 0.0f) ? r + b : r;
+    }
+    case NNC_RT_BIN_PRELU: return a < 0.0f ? a * b : a;
+    case NNC_RT_BIN_EQUAL: return a == b;
+    case NNC_RT_BIN_LESS: return a < b;
+    case NNC_RT_BIN_LESS_EQUAL: return a <= b;
+    case NNC_RT_BIN_GREATER: return a > b;
+    case NNC_RT_BIN_GREATER_EQUAL: return a >= b;
+    case NNC_RT_BIN_AND: return a != 0.0f && b != 0.0f;
+    case NNC_RT_BIN_OR: return a != 0.0f || b != 0.0f;
+    case NNC_RT_BIN_XOR: return (a != 0.0f) != (b != 0.0f);
+    default: return 0.0f;
+    }
+}
+
+void nnc_rt_binary_nd(int fn, float *y, const float *a, const float *b, const nnc_rt_nd *p)
+{
+    ND_LOOP(p, y[yo] = binary1(fn, a[ao], b[bo]));
+}
+
+/* where: y = c ? a : b, with c the third operand at offset coff/cs */
+void nnc_rt_where_nd(float *y, const float *c, const float *a, const float *b, const nnc_rt_nd *p,
+                     const long *cs)
+{
+    long idx[NNC_RT_ND_MAX] = { 0 }, n = space(p), k, yo = p->yoff, ao = p->aoff, bo = p->boff, co = 0;
+    int d;
+    for (k = 0; k < n; k++) {
+        y[yo] = c[co] != 0.0f ? a[ao] : b[bo];
+        for (d = p->rank - 1; d >= 0; d--) {
+            yo += p->ys[d]; ao += p->as[d]; bo += p->bs[d]; co += cs[d];
+            if (++idx[d] < p->dims[d])
+                break;
+            yo -= p->ys[d] * p->dims[d]; ao -= p->as[d] * p->dims[d];
+            bo -= p->bs[d] * p->dims[d]; co -= cs[d] * p->dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+static float sigmoid1(float x)
+{
+    if (x >= 0.0f)
+        return 1.0f / (1.0f + expf(-x));
+    else {
+        float e = expf(x);
+        return e / (1.0f + e);
+    }
+}
+
+static float unary1(int fn, float x, float alpha, float beta)
+{
+    switch (fn) {
+    case NNC_RT_UN_IDENTITY: return x;
+    case NNC_RT_UN_ABS: return fabsf(x);
+    case NNC_RT_UN_NEG: return -x;
+    case NNC_RT_UN_EXP: return expf(x);
+    case NNC_RT_UN_LOG: return logf(x);
+    case NNC_RT_UN_SQRT: return sqrtf(x);
+    case NNC_RT_UN_RECIPROCAL: return 1.0f / x;
+    case NNC_RT_UN_FLOOR: return floorf(x);
+    case NNC_RT_UN_CEIL: return ceilf(x);
+    case NNC_RT_UN_ROUND: {         /* half to even */
+        float r = roundf(x);
+        if (fabsf(x - truncf(x)) == 0.5f)
+            r = 2.0f * roundf(x / 2.0f);
+        return r;
+    }
+    case NNC_RT_UN_SIGN: return (float)((x > 0.0f) - (x < 0.0f));
+    case NNC_RT_UN_SIN: return sinf(x);
+    case NNC_RT_UN_COS: return cosf(x);
+    case NNC_RT_UN_TAN: return tanf(x);
+    case NNC_RT_UN_ASIN: return asinf(x);
+    case NNC_RT_UN_ACOS: return acosf(x);
+    case NNC_RT_UN_ATAN: return atanf(x);
+    case NNC_RT_UN_SINH: return sinhf(x);
+    case NNC_RT_UN_COSH: return coshf(x);
+    case NNC_RT_UN_ASINH: return asinhf(x);
+    case NNC_RT_UN_ACOSH: return acoshf(x);
+    case NNC_RT_UN_ATANH: return atanhf(x);
+    case NNC_RT_UN_ERF: return erff(x);
+    case NNC_RT_UN_RELU: return x > 0.0f ? x : 0.0f;
+    case NNC_RT_UN_SIGMOID: return sigmoid1(x);
+    case NNC_RT_UN_TANH: return tanhf(x);
+    case NNC_RT_UN_SOFTPLUS: return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
+    case NNC_RT_UN_SOFTSIGN: return x / (1.0f + fabsf(x));
+    case NNC_RT_UN_LEAKY_RELU: return x < 0.0f ? alpha * x : x;
+    case NNC_RT_UN_ELU: return x < 0.0f ? alpha * expm1f(x) : x;
+    case NNC_RT_UN_SELU: return x <= 0.0f ? beta * alpha * expm1f(x) : beta * x;
+    case NNC_RT_UN_CELU: return x < 0.0f ? alpha * expm1f(x / alpha) : x;
+    case NNC_RT_UN_HARD_SIGMOID: {
+        float v = alpha * x + beta;
+        return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+    }
+    case NNC_RT_UN_HARD_SWISH: {
+        float v = x / 6.0f + 0.5f;
+        return x * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v);
+    }
+    case NNC_RT_UN_THRESHOLDED_RELU: return x > alpha ? x : 0.0f;
+    case NNC_RT_UN_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
+    case NNC_RT_UN_NOT: return x == 0.0f;
+    case NNC_RT_UN_ISNAN: return x != x;
+    case NNC_RT_UN_ISINF: return (x - x != x - x) && x == x ? (alpha != 0.0f && x > 0) || (beta != 0.0f && x < 0) : 0.0f;
+    case NNC_RT_UN_SHRINK: return x < -alpha ? x + beta : x > alpha ? x - beta : 0.0f;
+    case NNC_RT_UN_MISH: return x * tanhf(x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)));
+    default: return 0.0f;
+    }
+}
+
+void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float beta)
+{
+    long i;
+    for (i = 0; i < n; i++)
+        y[i] = unary1(fn, x[i], alpha, beta);
+}
+
+/* The space is the input's shape; ys is 0 on the reduced axes, so every
+ * input element lands in its output cell.  count: elements per cell. */
+void nnc_rt_reduce_nd(int fn, float *y, const float *x, const nnc_rt_nd *p, long ny, long count)
+{
+    float init = fn == NNC_RT_RED_MAX ? -INFINITY : fn == NNC_RT_RED_MIN ? INFINITY :
+                 fn == NNC_RT_RED_PROD ? 1.0f : 0.0f;
+    long i;
+    for (i = 0; i < ny; i++)
+        y[i] = init;
+    switch (fn) {
+    case NNC_RT_RED_MAX: ND_LOOP(p, y[yo] = x[ao] > y[yo] ? x[ao] : y[yo]); break;
+    case NNC_RT_RED_MIN: ND_LOOP(p, y[yo] = x[ao] < y[yo] ? x[ao] : y[yo]); break;
+    case NNC_RT_RED_PROD: ND_LOOP(p, y[yo] *= x[ao]); break;
+    case NNC_RT_RED_L1: ND_LOOP(p, y[yo] += fabsf(x[ao])); break;
+    case NNC_RT_RED_L2: case NNC_RT_RED_SUM_SQUARE: ND_LOOP(p, y[yo] += x[ao] * x[ao]); break;
+    case NNC_RT_RED_LOG_SUM_EXP: ND_LOOP(p, y[yo] += expf(x[ao])); break;
+    default: ND_LOOP(p, y[yo] += x[ao]); break;     /* sum, mean, log_sum */
+    }
+    for (i = 0; i < ny; i++)
+        switch (fn) {
+        case NNC_RT_RED_MEAN: y[i] /= (float)count; break;
+        case NNC_RT_RED_L2: y[i] = sqrtf(y[i]); break;
+        case NNC_RT_RED_LOG_SUM: case NNC_RT_RED_LOG_SUM_EXP: y[i] = logf(y[i]); break;
+        default: break;
+        }
+}
+
+/* x is (outer, axis, inner); softmax, log-softmax or hardmax along the axis */
+void nnc_rt_softmax_axis(int fn, float *y, const float *x, long outer, long axis, long inner)
+{
+    long o, i, k;
+    for (o = 0; o < outer; o++)
+        for (i = 0; i < inner; i++) {
+            const float *xr = x + o * axis * inner + i;
+            float *yr = y + o * axis * inner + i;
+            float mx = xr[0], s = 0.0f;
+            long arg = 0;
+            for (k = 1; k < axis; k++)
+                if (xr[k * inner] > mx) {
+                    mx = xr[k * inner];
+                    arg = k;
+                }
+            if (fn == NNC_RT_SOFTMAX_HARD) {
+                for (k = 0; k < axis; k++)
+                    yr[k * inner] = k == arg;
+                continue;
+            }
+            for (k = 0; k < axis; k++)
+                s += expf(xr[k * inner] - mx);
+            for (k = 0; k < axis; k++)
+                yr[k * inner] = fn == NNC_RT_SOFTMAX_LOG ? xr[k * inner] - mx - logf(s)
+                                                         : expf(xr[k * inner] - mx) / s;
+        }
+}
+
+/* y[b] = a[b] . b[b] over the batch space p (strides in floats of whole
+ * matrices; y's batch stride is M*N), each an (M, K) x (K, N) product */
+void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K)
+{
+    ND_LOOP(p, nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, a + ao, K, b + bo, N, 0.0f, y + yo, N));
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""onnx_conformance.py — nnc against ONNX's own conformance data.
+
+For every case folder (one holding model.onnx and test_data_set_*/) under
+the given directories: `nnc model.onnx -o model.c`; exit status 3 means the
+model uses something nnc cannot compile (counted as unsupported, with the
+operators it named), any other failure counts as failed.  A compiled model
+is built with tests/onnx_case.c and run on every test_data_set_*: the
+inputs (input_*.pb, in graph-input order) go in as float32, the outputs must
+match output_*.pb within rtol 1e-3, atol 1e-4 (NaN equals NaN; integer and
+boolean outputs are compared as floats).  nnc computes in float32, so a
+case whose float64 data lies beyond float32's range counts as unsupported.
+
+Prints a table per operator (a case counts for every operator of its
+model), then `conformance: N passed, N failed, N unsupported of T`.  Exit
+status 1 when any case failed.
+Usage: tests/onnx_conformance.py [-j N] [-v] [--only SUBSTR] DIR...
+"""
+
+import argparse
+import collections
+import glob
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+except ImportError:
+    print("conformance: skipped (python3-onnx and python3-numpy are not installed)")
+    sys.exit(0)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NNC = os.path.join(ROOT, "bin", "nnc")
+RT = os.path.join(ROOT, "build", "libnnc_rt.a")
+
+
+def cases(dirs):
+    for d in dirs:
+        for m in sorted(glob.glob(os.path.join(d, "**", "model.onnx"), recursive=True)):
+            yield os.path.dirname(m)
+
+
+def load_tensor(path):
+    t = onnx.TensorProto()
+    with open(path, "rb") as f:
+        t.ParseFromString(f.read())
+    return numpy_helper.to_array(t)
+
+
+def run_case(case):
+    """-> (case, status, ops, detail): status passed | failed | unsupported"""
+    try:
+        model = onnx.load(os.path.join(case, "model.onnx"), load_external_data=False)
+        ops = sorted({n.op_type for n in model.graph.node}) or ["(none)"]
+    except Exception as e:  # a model onnx itself cannot read: nnc must still not crash
+        ops, model = ["(unreadable)"], None
+    work = tempfile.mkdtemp(prefix="nnc-onnx-")
+    try:
+        c_file = os.path.join(work, "model.c")
+        r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-o", c_file],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode == 3:
+            why = sorted(set(re.findall(r"unsupported: (.*)", r.stderr)))
+            return case, "unsupported", ops, "; ".join(why)[:300]
+        if r.returncode != 0:
+            return case, "failed", ops, "nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:300])
+        exe = os.path.join(work, "case")
+        b = subprocess.run(["cc", "-std=c99", "-O1", "-I" + os.path.join(ROOT, "runtime"), "-I" + work,
+                            "-DNNC_MODEL=model", "-DNNC_UPPER=MODEL", '-DNNC_HEADER="model.h"', c_file,
+                            os.path.join(ROOT, "tests", "onnx_case.c"), RT, "-lm", "-o", exe],
+                           capture_output=True, text=True, timeout=300)
+        if b.returncode != 0:
+            return case, "failed", ops, "the generated C does not compile: " + b.stderr.strip()[:300]
+        inits = {i.name for i in model.graph.initializer}
+        n_in = len([i for i in model.graph.input if i.name not in inits])
+        n_out = len(model.graph.output)
+        sets = sorted(glob.glob(os.path.join(case, "test_data_set_*")))
+        if not sets:
+            return case, "failed", ops, "no test_data_set_* folder"
+        for s in sets:
+            ins = [load_tensor(os.path.join(s, "input_%d.pb" % i)) for i in range(n_in)]
+            outs = [load_tensor(os.path.join(s, "output_%d.pb" % i)) for i in range(n_out)]
+            # nnc computes in float32: float64 data beyond its range cannot be run
+            big = [a for a in ins + outs if a.dtype == np.float64 and np.any(np.abs(a[np.isfinite(a)]) > 3e38)]
+            if big:
+                return case, "unsupported", ops, "float64 data outside float32's range"
+            data = b"".join(np.ascontiguousarray(a, dtype=np.float32).tobytes() for a in ins)
+            p = subprocess.run([exe], input=data, capture_output=True, timeout=300)
+            if p.returncode != 0:
+                return case, "failed", ops, "the model exited %d: %s" % (p.returncode, p.stderr[:200])
+            got = np.frombuffer(p.stdout, dtype=np.float32)
+            pos = 0
+            for k, want in enumerate(outs):
+                w = np.asarray(want, dtype=np.float64).ravel()
+                g = got[pos:pos + w.size].astype(np.float64)
+                pos += w.size
+                if g.size != w.size or not np.allclose(g, w, rtol=1e-3, atol=1e-4, equal_nan=True):
+                    worst = float(np.nanmax(np.abs(g - w))) if g.size == w.size and w.size else float("nan")
+                    return case, "failed", ops, "%s output %d differs (max |err| %.3g)" % (os.path.basename(s), k, worst)
+        return case, "passed", ops, ""
+    except subprocess.TimeoutExpired:
+        return case, "failed", ops, "timed out"
+    except Exception as e:
+        return case, "failed", ops, "%s: %s" % (type(e).__name__, e)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every case")
+    ap.add_argument("--only", help="only cases whose path contains this")
+    ap.add_argument("dirs", nargs="+")
+    args = ap.parse_args()
+    todo = [c for c in cases(args.dirs) if not args.only or args.only in c]
+    with multiprocessing.Pool(args.jobs) as pool:
+        results = pool.map(run_case, todo, chunksize=4)
+    per_op = collections.defaultdict(collections.Counter)
+    totals = collections.Counter()
+    for case, status, ops, detail in results:
+        totals[status] += 1
+        for op in ops:
+            per_op[op][status] += 1
+        if status == "failed" or args.verbose:
+            print("%-11s %s%s" % (status.upper(), os.path.relpath(case, os.path.commonpath(args.dirs)),
+                                  ": " + detail if detail else ""))
+    print("%-28s %7s %7s %12s" % ("operator", "passed", "failed", "unsupported"))
+    for op in sorted(per_op):
+        c = per_op[op]
+        print("%-28s %7d %7d %12d" % (op, c["passed"], c["failed"], c["unsupported"]))
+    print("conformance: %d passed, %d failed, %d unsupported of %d"
+          % (totals["passed"], totals["failed"], totals["unsupported"], len(results)))
+    return 1 if totals["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
