@@ -6,6 +6,7 @@
 #   make run EXAMPLE=name
 #   make test       unit tests, generated-code freshness, example end-to-end tests, firmware
 #   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
+#   make conformance [DIRS=...]  ONNX's conformance data through nnc (last line: the totals)
 #   make regen      rewrite generated/ from the current compiler
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -45,12 +46,12 @@ RT_LIB    := $(BUILD)/libnnc_rt.a
 
 EXAMPLES  := $(notdir $(wildcard examples/*))
 
-.PHONY: all deps test unit-tests check-generated check-asan example-tests torch-parity firmware firmware-test demo run regen \
+.PHONY: all deps test unit-tests check-generated check-asan example-tests torch-parity firmware firmware-test conformance demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
 help:
-	@sed -n '1,14p' Makefile
+	@sed -n '1,15p' Makefile
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -175,7 +176,13 @@ firmware: all
 firmware-test: all
 	@bash tests/firmware.sh test
 
-test: all unit-tests check-asan check-generated torch-parity example-tests firmware-test
+# ONNX's conformance data through nnc: make conformance [DIRS="dir ..."]
+ONNX_DATA := /usr/share/libonnx-testdata/data
+DIRS ?= $(ONNX_DATA)/node $(ONNX_DATA)/pytorch-converted $(ONNX_DATA)/pytorch-operator $(ONNX_DATA)/simple
+conformance: all
+	@$(PYTHON) tests/onnx_conformance.py $(DIRS)
+
+test: all unit-tests check-asan check-generated torch-parity example-tests firmware-test conformance
 
 # ---- install ----------------------------------------------------------------
 install: all
