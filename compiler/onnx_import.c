@@ -224,6 +224,9 @@ static int value_of(Importer *im, Tensor *t) {
 
 /* ---- building nodes or folding them ---------------------------------------------- */
 
+static void strides(const long *dims, int rank, long *s);
+static void dense_nd(nnc_rt_nd *p, int rank, const long *dims);
+
 /* a new IR node of `op` on these inputs with an output of this shape */
 static Tensor *node_out(Importer *im, const char *op, Tensor **in, int nin, const Attrs *a,
                         const char *out_name, int rank, const long *dims) {
@@ -263,6 +266,25 @@ static Tensor *apply(Importer *im, const char *op, Tensor **in, int nin, const A
     else if (!strcmp(op, "nd_reduce")) nnc_rt_reduce_nd(a->fn, y, in[0]->data, p, a->ny, a->count);
     else if (!strcmp(op, "nd_softmax")) nnc_rt_softmax_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner);
     else if (!strcmp(op, "nd_matmul")) nnc_rt_matmul_nd(y, in[0]->data, in[1]->data, p, a->M, a->N, a->K);
+    else if (!strcmp(op, "nd_arg")) nnc_rt_arg_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner, (int)a->count);
+    else if (!strcmp(op, "nd_gather"))
+        nnc_rt_gather_axis(y, in[0]->data, in[1]->data, a->outer, a->alen, a->inner, a->ny, a->fn);
+    else if (!strcmp(op, "nd_nll"))
+        nnc_rt_nll_loss(y, in[0]->data, in[1]->data, nin > 2 ? in[2]->data : NULL, a->outer, a->alen, a->inner,
+                        a->fn, a->count);
+    else if (!strcmp(op, "nd_concat")) {
+        long off = 0, ys[MAX_T];
+        strides(dims, rank, ys);
+        for (int i = 0; i < nin; i++) {
+            nnc_rt_nd q;
+            dense_nd(&q, in[i]->rank, in[i]->dims);
+            memcpy(q.as, q.ys, sizeof q.as);
+            memcpy(q.ys, ys, sizeof ys);
+            q.yoff = off * ys[a->axis];
+            off += in[i]->dims[a->axis];
+            nnc_rt_copy_nd(y, in[i]->data, &q);
+        }
+    }
     return add_constant(im, out_name, rank, dims, y);
 }
 
@@ -519,29 +541,57 @@ static Tensor *op_slice(Ctx *c) {
 
 static Tensor *op_concat(Ctx *c) {
     Tensor *x = c->in[0];
-    int axis = norm_axis(attr_i(c->n, "axis", 0), x->rank);
-    long dims[MAX_T], ys[MAX_T];
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.axis = norm_axis(attr_i(c->n, "axis", 0), x->rank);
+    long dims[MAX_T];
     memcpy(dims, x->dims, sizeof dims);
-    dims[axis] = 0;
-    for (int i = 0; i < c->nin; i++) dims[axis] += c->in[i]->dims[axis];
-    strides(dims, x->rank, ys);
-    /* each operand copied into its place; all constant: folded */
-    int all_const = 1;
-    for (int i = 0; i < c->nin; i++) all_const &= c->in[i]->data != NULL;
-    if (!all_const) { unsupported(c->im, "Concat of computed values (constant operands only so far)"); return NULL; }
-    long n = numel(dims, x->rank), off = 0;
-    float *y = calloc((size_t)(n ? n : 1), sizeof *y);
+    dims[a.axis] = 0;
     for (int i = 0; i < c->nin; i++) {
-        Attrs a;
-        memset(&a, 0, sizeof a);
-        dense_nd(&a.nd, x->rank, c->in[i]->dims);
-        strides(c->in[i]->dims, x->rank, a.nd.as);
-        memcpy(a.nd.ys, ys, sizeof ys);
-        a.nd.yoff = off * ys[axis];
-        nnc_rt_copy_nd(y, c->in[i]->data, &a.nd);
-        off += c->in[i]->dims[axis];
+        if (!c->in[i] || c->in[i]->rank != x->rank) { unsupported(c->im, "operands of different ranks"); return NULL; }
+        dims[a.axis] += c->in[i]->dims[a.axis];
     }
-    return add_constant(c->im, out_name(c, 0), x->rank, dims, y);
+    return apply(c->im, "nd_concat", c->in, c->nin, &a, out_name(c, 0), x->rank, dims);
+}
+
+/* x as (outer, alen, inner) around axis */
+static void around(const Tensor *x, int axis, Attrs *a) {
+    a->outer = numel(x->dims, axis);
+    a->alen = x->dims[axis];
+    a->inner = numel(x->dims + axis + 1, x->rank - axis - 1);
+}
+
+static Tensor *op_arg(Ctx *c, int fn) {
+    Tensor *x = c->in[0];
+    int axis = norm_axis(attr_i(c->n, "axis", 0), x->rank), keep = (int)attr_i(c->n, "keepdims", 1), rank = 0;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    around(x, axis, &a);
+    a.fn = fn;
+    a.count = attr_i(c->n, "select_last_index", 0);
+    long dims[MAX_T];
+    for (int d = 0; d < x->rank; d++)
+        if (d != axis) dims[rank++] = x->dims[d];
+        else if (keep) dims[rank++] = 1;
+    return apply(c->im, "nd_arg", c->in, 1, &a, out_name(c, 0), rank, dims);
+}
+static Tensor *op_argmax(Ctx *c) { return op_arg(c, NNC_RT_RED_MAX); }
+static Tensor *op_argmin(Ctx *c) { return op_arg(c, NNC_RT_RED_MIN); }
+
+static Tensor *op_gather_elements(Ctx *c) {
+    Tensor *x = c->in[0], *idx = c->in[1];
+    int axis = norm_axis(attr_i(c->n, "axis", 0), x->rank);
+    for (int d = 0; d < x->rank; d++)
+        if (idx->rank != x->rank || (d != axis && idx->dims[d] != x->dims[d])) {
+            unsupported(c->im, "GatherElements whose indices differ from the data off the axis");
+            return NULL;
+        }
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    around(x, axis, &a);
+    a.ny = idx->dims[axis];
+    a.fn = 1;
+    return apply(c->im, "nd_gather", c->in, 2, &a, out_name(c, 0), idx->rank, idx->dims);
 }
 
 static Tensor *op_matmul(Ctx *c) {
@@ -646,24 +696,10 @@ static Tensor *op_softmax(Ctx *c, int fn) {
     return apply(c->im, "nd_softmax", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
 }
 
-static Tensor *op_reduce(Ctx *c, int fn) {
-    Tensor *x = c->in[0];
-    long axes[MAX_T], dims[MAX_T], xs[MAX_T];
-    int k = axes_of(c, 1, axes), keep = (int)attr_i(c->n, "keepdims", 1), rank = 0;
-    if (k == -1) return NULL;
-    int mark[MAX_T] = { 0 };
-    if (k == -2 || k == 0) {
-        if (k == 0 && attr_i(c->n, "noop_with_empty_axes", 0)) {
-            Attrs a;
-            memset(&a, 0, sizeof a);
-            a.fn = NNC_RT_UN_IDENTITY;
-            return apply(c->im, "nd_unary", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
-        }
-        for (int d = 0; d < x->rank; d++) mark[d] = 1;
-    } else {
-        for (int i = 0; i < k; i++) mark[norm_axis(axes[i], x->rank)] = 1;
-    }
-    long count = 1;
+/* the reduction over the marked axes of x */
+static Tensor *reduce_mark(Ctx *c, int fn, Tensor *x, const int *mark, int keep, const char *name) {
+    long dims[MAX_T], xs[MAX_T], count = 1;
+    int rank = 0;
     for (int d = 0; d < x->rank; d++) {
         if (mark[d]) { count *= x->dims[d]; if (keep) dims[rank++] = 1; }
         else dims[rank++] = x->dims[d];
@@ -683,7 +719,27 @@ static Tensor *op_reduce(Ctx *c, int fn) {
     a.fn = fn;
     a.ny = numel(dims, rank);
     a.count = count;
-    return apply(c->im, "nd_reduce", c->in, 1, &a, out_name(c, 0), rank, dims);
+    return apply(c->im, "nd_reduce", &x, 1, &a, name, rank, dims);
+}
+
+static Tensor *op_reduce(Ctx *c, int fn) {
+    Tensor *x = c->in[0];
+    long axes[MAX_T];
+    int k = axes_of(c, 1, axes), keep = (int)attr_i(c->n, "keepdims", 1);
+    if (k == -1) return NULL;
+    int mark[MAX_T] = { 0 };
+    if (k == -2 || k == 0) {
+        if (k == 0 && attr_i(c->n, "noop_with_empty_axes", 0)) {
+            Attrs a;
+            memset(&a, 0, sizeof a);
+            a.fn = NNC_RT_UN_IDENTITY;
+            return apply(c->im, "nd_unary", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+        }
+        for (int d = 0; d < x->rank; d++) mark[d] = 1;
+    } else {
+        for (int i = 0; i < k; i++) mark[norm_axis(axes[i], x->rank)] = 1;
+    }
+    return reduce_mark(c, fn, x, mark, keep, out_name(c, 0));
 }
 
 static Tensor *op_constant(Ctx *c) {
@@ -890,35 +946,17 @@ static Tensor *op_pad(Ctx *c) {
 static Tensor *op_gather(Ctx *c) {
     Tensor *x = c->in[0], *idx = c->in[1];
     int axis = norm_axis(attr_i(c->n, "axis", 0), x->rank);
-    if (!idx->data) { unsupported(c->im, "Gather with indices computed at run time"); return NULL; }
     long ni = numel(idx->dims, idx->rank), dims[MAX_T];
     int rank = 0;
     for (int d = 0; d < axis; d++) dims[rank++] = x->dims[d];
     for (int d = 0; d < idx->rank; d++) dims[rank++] = idx->dims[d];
     for (int d = axis + 1; d < x->rank; d++) dims[rank++] = x->dims[d];
     if (rank > MAX_T) { unsupported(c->im, "a result above rank 8"); return NULL; }
-    if (!x->data) {
-        if (ni != 1) { unsupported(c->im, "Gather of several indices from a computed value"); return NULL; }
-        long start[MAX_T] = { 0 }, step[MAX_T], sd[MAX_T];
-        for (int d = 0; d < x->rank; d++) { step[d] = 1; sd[d] = x->dims[d]; }
-        long i = lrintf(idx->data[0]);
-        start[axis] = i < 0 ? i + x->dims[axis] : i;
-        sd[axis] = 1;
-        char n1[170];
-        snprintf(n1, sizeof n1, "%.100s/slice", out_name(c, 0));
-        Tensor *s = sliced(c, x, start, step, sd, n1);
-        return s ? reshaped(c, s, rank, dims, out_name(c, 0)) : NULL;
-    }
-    long outer = numel(x->dims, axis), inner = numel(x->dims + axis + 1, x->rank - axis - 1), n = x->dims[axis];
-    float *y = malloc((size_t)(outer * ni * inner + 1) * sizeof *y);
-    for (long o = 0; o < outer; o++)
-        for (long j = 0; j < ni; j++) {
-            long i = lrintf(idx->data[j]);
-            if (i < 0) i += n;
-            if (i < 0 || i >= n) { free(y); unsupported(c->im, "an index out of range"); return NULL; }
-            memcpy(y + (o * ni + j) * inner, x->data + (o * n + i) * inner, (size_t)inner * sizeof *y);
-        }
-    return add_constant(c->im, out_name(c, 0), rank, dims, y);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    around(x, axis, &a);
+    a.ny = ni;
+    return apply(c->im, "nd_gather", c->in, 2, &a, out_name(c, 0), rank, dims);
 }
 
 static Tensor *op_split(Ctx *c) {
@@ -994,6 +1032,108 @@ static Tensor *op_dropout(Ctx *c) {
     return y;
 }
 
+static Tensor *scalar(Ctx *c, const char *suffix, float v) {
+    long one = 1;
+    float *d = malloc(sizeof *d);
+    *d = v;
+    char name[170];
+    snprintf(name, sizeof name, "%.100s/%s", out_name(c, 0), suffix);
+    return add_constant(c->im, name, 0, &one, d);
+}
+
+static Tensor *un(Ctx *c, int fn, Tensor *x, const char *suffix) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.fn = fn;
+    char name[170];
+    snprintf(name, sizeof name, "%.100s/%s", out_name(c, 0), suffix);
+    return apply(c->im, "nd_unary", &x, 1, &a, name, x->rank, x->dims);
+}
+
+/* (x - mean) / sqrt(var + eps) * scale + bias over the axes from `axis` on */
+static Tensor *op_layernorm(Ctx *c) {
+    Tensor *x = c->in[0];
+    int axis = norm_axis(attr_i(c->n, "axis", -1), x->rank), mark[MAX_T] = { 0 };
+    for (int d = axis; d < x->rank; d++) mark[d] = 1;
+    char n1[170], n2[170], n3[170], n4[170];
+    snprintf(n1, sizeof n1, "%.100s/mean", out_name(c, 0));
+    snprintf(n2, sizeof n2, "%.100s/centered", out_name(c, 0));
+    snprintf(n3, sizeof n3, "%.100s/var", out_name(c, 0));
+    snprintf(n4, sizeof n4, "%.100s/normed", out_name(c, 0));
+    const char *mean_out = c->n->n_output > 1 && *c->n->output[1] ? c->n->output[1] : n1;
+    Tensor *mean = reduce_mark(c, NNC_RT_RED_MEAN, x, mark, 1, mean_out);
+    Tensor *d = mean ? binary_of(c, NNC_RT_BIN_SUB, x, mean, n2) : NULL;
+    Tensor *sq = d ? binary_of(c, NNC_RT_BIN_MUL, d, d, n3) : NULL;
+    if (!sq) return NULL;
+    char n5[170], n6[170];
+    snprintf(n5, sizeof n5, "%.100s/varmean", out_name(c, 0));
+    snprintf(n6, sizeof n6, "%.100s/vareps", out_name(c, 0));
+    Tensor *var = reduce_mark(c, NNC_RT_RED_MEAN, sq, mark, 1, n5);
+    Tensor *ve = var ? binary_of(c, NNC_RT_BIN_ADD, var, scalar(c, "eps", attr_f(c->n, "epsilon", 1e-5f)), n6) : NULL;
+    Tensor *sd = ve ? un(c, NNC_RT_UN_SQRT, ve, "std") : NULL;
+    if (!sd) return NULL;
+    Tensor *inv;
+    if (c->n->n_output > 2 && *c->n->output[2]) {
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        a.fn = NNC_RT_UN_RECIPROCAL;
+        inv = apply(c->im, "nd_unary", &sd, 1, &a, c->n->output[2], sd->rank, sd->dims);
+    } else {
+        inv = un(c, NNC_RT_UN_RECIPROCAL, sd, "invstd");
+    }
+    Tensor *y = binary_of(c, NNC_RT_BIN_MUL, d, inv, n4);
+    int bias = c->nin > 2 && c->in[2];
+    char n7[170];
+    snprintf(n7, sizeof n7, "%.100s/scaled", out_name(c, 0));
+    y = y ? binary_of(c, NNC_RT_BIN_MUL, y, c->in[1], bias ? n7 : out_name(c, 0)) : NULL;
+    if (y && bias) y = binary_of(c, NNC_RT_BIN_ADD, y, c->in[2], out_name(c, 0));
+    return y;
+}
+
+static int reduction_of(Ctx *c) {
+    const Onnx__AttributeProto *r = attr(c->n, "reduction");
+    if (!r || !r->s.len) return 2;
+    if (!strncmp((const char *)r->s.data, "none", r->s.len)) return 0;
+    if (!strncmp((const char *)r->s.data, "sum", r->s.len)) return 1;
+    return 2;
+}
+
+/* NLL on log-probabilities x (N, C, d...) with targets (N, d...) */
+static Tensor *nll(Ctx *c, Tensor *x, Tensor *target, Tensor *weight, const char *name) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    if (x->rank < 2) { unsupported(c->im, "inputs of rank below 2"); return NULL; }
+    a.outer = x->dims[0];
+    a.alen = x->dims[1];
+    a.inner = numel(x->dims + 2, x->rank - 2);
+    a.fn = reduction_of(c);
+    a.count = attr(c->n, "ignore_index") ? attr_i(c->n, "ignore_index", 0) : -(1L << 40);
+    Tensor *in[3] = { x, target, weight };
+    long one = 1;
+    return apply(c->im, "nd_nll", in, weight ? 3 : 2, &a, name, a.fn ? 0 : target->rank,
+                 a.fn ? &one : target->dims);
+}
+
+static Tensor *op_nll(Ctx *c) {
+    return nll(c, c->in[0], c->in[1], c->nin > 2 ? c->in[2] : NULL, out_name(c, 0));
+}
+
+static Tensor *op_sce(Ctx *c) {
+    Tensor *x = c->in[0];
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    if (x->rank < 2) { unsupported(c->im, "scores of rank below 2"); return NULL; }
+    a.fn = NNC_RT_SOFTMAX_LOG;
+    a.outer = x->dims[0];
+    a.alen = x->dims[1];
+    a.inner = numel(x->dims + 2, x->rank - 2);
+    char n1[170];
+    snprintf(n1, sizeof n1, "%.100s/logprob", out_name(c, 0));
+    const char *lp_name = c->n->n_output > 1 && *c->n->output[1] ? c->n->output[1] : n1;
+    Tensor *lp = apply(c->im, "nd_softmax", &x, 1, &a, lp_name, x->rank, x->dims);
+    return lp ? nll(c, lp, c->in[1], c->nin > 2 ? c->in[2] : NULL, out_name(c, 0)) : NULL;
+}
+
 /* the operator table of the importer: ONNX op type -> what builds it */
 typedef struct OnnxOp {
     const char *name;
@@ -1051,6 +1191,9 @@ static const OnnxOp onnx_ops[] = {
     { "Split", -1, -1, op_split }, { "Gather", -1, -1, op_gather }, { "Expand", -1, -1, op_expand },
     { "Tile", -1, -1, op_tile }, { "Pad", -1, -1, op_pad }, { "Where", -1, -1, op_where },
     { "MatMul", -1, -1, op_matmul }, { "Gemm", -1, -1, op_gemm },
+    { "ArgMax", -1, -1, op_argmax }, { "ArgMin", -1, -1, op_argmin },
+    { "GatherElements", -1, -1, op_gather_elements }, { "LayerNormalization", -1, -1, op_layernorm },
+    { "NegativeLogLikelihoodLoss", -1, -1, op_nll }, { "SoftmaxCrossEntropyLoss", -1, -1, op_sce },
     { "Softmax", -1, -1, op_softmax1 }, { "LogSoftmax", -1, -1, op_logsoftmax }, { "Hardmax", -1, -1, op_hardmax },
     { "ReduceSum", -1, -1, op_rsum }, { "ReduceMean", -1, -1, op_rmean }, { "ReduceMax", -1, -1, op_rmax },
     { "ReduceMin", -1, -1, op_rmin }, { "ReduceProd", -1, -1, op_rprod }, { "ReduceL1", -1, -1, op_rl1 },

@@ -1052,6 +1052,47 @@ static void nd_matmul_emit(EmitCtx *e, const Node *n) {
               n->attr.N, n->attr.K);
 }
 
+static void nd_arg_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_arg_axis(%d, %s, %s, %ld, %ld, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), n->attr.outer, n->attr.alen, n->attr.inner, n->attr.count);
+}
+
+static void nd_gather_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_gather_axis(%s, %s, %s, %ld, %ld, %ld, %ld, %d);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), n->attr.outer, n->attr.alen, n->attr.inner,
+              n->attr.ny, n->attr.fn);
+}
+
+static void nd_nll_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_nll_loss(%s, %s, %s, %s, %ld, %ld, %ld, %d, %ldL);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL",
+              n->attr.outer, n->attr.alen, n->attr.inner, n->attr.fn, n->attr.count);
+}
+
+/* concat along attr.axis: each operand copied into its columns of the output */
+static void nd_concat_emit(EmitCtx *e, const Node *n) {
+    const Graph *g = emit_graph(e);
+    const Value *y = &g->values[n->out[0]];
+    long ys[NNC_RT_ND_MAX], off = 0, acc = 1;
+    for (int d = y->rank - 1; d >= 0; d--) { ys[d] = acc; acc *= y->dims[d]; }
+    for (int i = 0; i < n->nin; i++) {
+        const Value *x = &g->values[n->in[i]];
+        nnc_rt_nd p;
+        memset(&p, 0, sizeof p);
+        p.rank = x->rank;
+        acc = 1;
+        for (int d = x->rank - 1; d >= 0; d--) {
+            p.dims[d] = x->dims[d];
+            p.ys[d] = ys[d];
+            p.as[d] = acc;
+            acc *= x->dims[d];
+        }
+        p.yoff = off * ys[n->attr.axis];
+        off += x->dims[n->attr.axis];
+        emit_line(e, "nnc_rt_copy_nd(%s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[i]), emit_nd(e, &p));
+    }
+}
+
 static long nd_flops(const Graph *g, const Node *n) {
     if (n->attr.M) {
         long b = 1;
@@ -1211,6 +1252,10 @@ const OpDef op_table[] = {
     ND("nd_reduce", 1, nd_reduce_emit),
     ND("nd_softmax", 1, nd_softmax_emit),
     ND("nd_matmul", 2, nd_matmul_emit),
+    ND("nd_arg", 1, nd_arg_emit),
+    ND("nd_gather", 2, nd_gather_emit),
+    ND("nd_nll", -1, nd_nll_emit),
+    ND("nd_concat", -1, nd_concat_emit),
     INTERNAL("update", RT_OPTIM, 0, no_shape, update_emit),
 };
 const int op_count = COUNT(op_table);

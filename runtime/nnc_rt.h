@@ -269,6 +269,17 @@ enum nnc_rt_reduce {
 void nnc_rt_reduce_nd(int fn, float *y, const float *x, const nnc_rt_nd *p, long ny, long count);
 enum { NNC_RT_SOFTMAX_PLAIN, NNC_RT_SOFTMAX_LOG, NNC_RT_SOFTMAX_HARD };
 void nnc_rt_softmax_axis(int fn, float *y, const float *x, long outer, long axis, long inner);
+/* argmax (fn NNC_RT_RED_MAX) or argmin (NNC_RT_RED_MIN) along the axis of
+ * x (outer, alen, inner); ties go to the first index, or the last with last */
+void nnc_rt_arg_axis(int fn, float *y, const float *x, long outer, long alen, long inner, int last);
+/* Gather (elements 0: idx has nidx entries) and GatherElements (elements 1:
+ * idx is (outer, nidx, inner)) along the axis of x (outer, alen, inner) */
+void nnc_rt_gather_axis(float *y, const float *x, const float *idx, long outer, long alen, long inner,
+                        long nidx, int elements);
+/* negative log-likelihood over axis 1 of x (n, c, inner); reduction 0 none,
+ * 1 sum, 2 weighted mean; weight may be NULL; targets == ignore skipped */
+void nnc_rt_nll_loss(float *y, const float *x, const float *target, const float *weight, long n, long c,
+                     long inner, int reduction, long ignore);
 /* a batch of (M,K) x (K,N) products over the space p (strides in floats) */
 void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K);
 

@@ -248,3 +248,65 @@ void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd 
 {
     ND_LOOP(p, nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, a + ao, K, b + bo, N, 0.0f, y + yo, N));
 }
+
+/* x is (outer, alen, inner): the index of the largest (ARGMAX) or smallest
+ * (ARGMIN) element along the axis, the first one or (last) the last one */
+void nnc_rt_arg_axis(int fn, float *y, const float *x, long outer, long alen, long inner, int last)
+{
+    long o, i, k;
+    for (o = 0; o < outer; o++)
+        for (i = 0; i < inner; i++) {
+            const float *xr = x + o * alen * inner + i;
+            long best = 0;
+            for (k = 1; k < alen; k++) {
+                float v = xr[k * inner], b = xr[best * inner];
+                int better = fn == NNC_RT_RED_MAX ? v > b || (last && v == b) : v < b || (last && v == b);
+                if (better)
+                    best = k;
+            }
+            y[o * inner + i] = (float)best;
+        }
+}
+
+/* y[o, j, i] = x[o, idx[o, j, i], i] (GatherElements along the axis; Gather
+ * when idx_outer is 0: the same indices for every o) with x (outer, alen,
+ * inner) and idx (outer or 1, nidx, inner or 1); negative indices count
+ * from the end, out-of-range ones read 0 */
+void nnc_rt_gather_axis(float *y, const float *x, const float *idx, long outer, long alen, long inner,
+                        long nidx, int elements)
+{
+    long o, j, i;
+    for (o = 0; o < outer; o++)
+        for (j = 0; j < nidx; j++)
+            for (i = 0; i < inner; i++) {
+                long k = (long)(elements ? idx[(o * nidx + j) * inner + i] : idx[j]);
+                if (k < 0)
+                    k += alen;
+                y[(o * nidx + j) * inner + i] = k >= 0 && k < alen ? x[(o * alen + k) * inner + i] : 0.0f;
+            }
+}
+
+/* negative log-likelihood over class axis 1: x is (n, c, inner), target
+ * (n, inner) class indices, weight (c) or NULL.  reduction 0 none (y is
+ * (n, inner)), 1 sum, 2 mean (divided by the sum of the weights used);
+ * targets equal to ignore are skipped (0 in the unreduced output). */
+void nnc_rt_nll_loss(float *y, const float *x, const float *target, const float *weight, long n, long c,
+                     long inner, int reduction, long ignore)
+{
+    double sum = 0, wsum = 0;
+    long b, i;
+    for (b = 0; b < n; b++)
+        for (i = 0; i < inner; i++) {
+            long t = (long)target[b * inner + i];
+            float w = t == ignore || t < 0 || t >= c ? 0.0f : weight ? weight[t] : 1.0f;
+            float l = w == 0.0f ? 0.0f : -x[(b * c + t) * inner + i] * w;
+            if (reduction == 0)
+                y[b * inner + i] = l;
+            sum += l;
+            wsum += w;
+        }
+    if (reduction == 1)
+        y[0] = (float)sum;
+    if (reduction == 2)
+        y[0] = wsum != 0 ? (float)(sum / wsum) : 0.0f;
+}
