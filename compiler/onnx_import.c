@@ -266,6 +266,10 @@ static Tensor *apply(Importer *im, const char *op, Tensor **in, int nin, const A
     else if (!strcmp(op, "nd_reduce")) nnc_rt_reduce_nd(a->fn, y, in[0]->data, p, a->ny, a->count);
     else if (!strcmp(op, "nd_softmax")) nnc_rt_softmax_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner);
     else if (!strcmp(op, "nd_matmul")) nnc_rt_matmul_nd(y, in[0]->data, in[1]->data, p, a->M, a->N, a->K);
+    else if (!strcmp(op, "nd_conv") || !strcmp(op, "nd_pool")) {
+        free(y);
+        return node_out(im, op, in, nin, a, out_name, rank, dims);   /* not folded: a node */
+    }
     else if (!strcmp(op, "nd_arg")) nnc_rt_arg_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner, (int)a->count);
     else if (!strcmp(op, "nd_gather"))
         nnc_rt_gather_axis(y, in[0]->data, in[1]->data, a->outer, a->alen, a->inner, a->ny, a->fn);
@@ -1134,6 +1138,246 @@ static Tensor *op_sce(Ctx *c) {
     return lp ? nll(c, lp, c->in[1], c->nin > 2 ? c->in[2] : NULL, out_name(c, 0)) : NULL;
 }
 
+/* ---- convolution and pooling: NCHW around the runtime's NHWC kernels -------------- */
+
+/* NCHW <-> NHWC for a rank-4 tensor (to_nhwc: N C H W -> N H W C) */
+static Tensor *relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name) {
+    static const long to[4] = { 0, 2, 3, 1 }, back[4] = { 0, 3, 1, 2 };
+    const long *perm = to_nhwc ? to : back;
+    long dims[4], xs[4];
+    strides(x->dims, 4, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    for (int d = 0; d < 4; d++) dims[d] = x->dims[perm[d]];
+    dense_nd(&a.nd, 4, dims);
+    for (int d = 0; d < 4; d++) a.nd.as[d] = xs[perm[d]];
+    return apply(c->im, "nd_copy", &x, 1, &a, name, 4, dims);
+}
+
+/* the spatial geometry of a Conv or pool node over (h, w), ONNX rules */
+static int window2d(Ctx *c, const long *xdims, long kh, long kw, int *out) {
+    long k[2] = { kh, kw }, s[2] = { 1, 1 }, d[2] = { 1, 1 }, p[4] = { 0, 0, 0, 0 }, in[2] = { xdims[2], xdims[3] };
+    attr_ints(c->n, "strides", s, 2);
+    attr_ints(c->n, "dilations", d, 2);
+    attr_ints(c->n, "pads", p, 4);
+    const Onnx__AttributeProto *ap = attr(c->n, "auto_pad");
+    int ceil_mode = (int)attr_i(c->n, "ceil_mode", 0);
+    for (int i = 0; i < 2; i++) {
+        long span = d[i] * (k[i] - 1) + 1, o;
+        if (ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) {
+            if (!strncmp((const char *)ap->s.data, "VALID", ap->s.len)) {
+                p[i] = p[i + 2] = 0;
+            } else {
+                long outn = (in[i] + s[i] - 1) / s[i], total = (outn - 1) * s[i] + span - in[i];
+                if (total < 0) total = 0;
+                int lower = !strncmp((const char *)ap->s.data, "SAME_LOWER", ap->s.len);
+                p[i] = lower ? total - total / 2 : total / 2;
+                p[i + 2] = total - p[i];
+            }
+        }
+        long num = in[i] + p[i] + p[i + 2] - span;
+        if (num < 0) { unsupported(c->im, "a window larger than the padded input"); return -1; }
+        o = ceil_mode ? (num + s[i] - 1) / s[i] + 1 : num / s[i] + 1;
+        if (ceil_mode && (o - 1) * s[i] >= in[i] + p[i]) o--;   /* a window that starts in the padding */
+        out[i] = (int)o;
+        out[2 + i] = (int)p[i];
+        out[4 + i] = (int)s[i];
+        out[6 + i] = (int)d[i];
+    }
+    return 0;
+}
+
+static Tensor *op_conv(Ctx *c) {
+    Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
+    if (x->rank != 4 && x->rank != 3) { unsupported(c->im, "Conv other than 1-D or 2-D"); return NULL; }
+    if (!w->data || (b && !b->data)) { unsupported(c->im, "Conv weights computed at run time"); return NULL; }
+    /* 1-D: (N, C, L) as (N, C, 1, L) */
+    char n0[170], n1[170], n2[170], n3[170];
+    snprintf(n0, sizeof n0, "%.100s/x4", out_name(c, 0));
+    snprintf(n1, sizeof n1, "%.100s/nhwc", out_name(c, 0));
+    snprintf(n2, sizeof n2, "%.100s/w", out_name(c, 0));
+    snprintf(n3, sizeof n3, "%.100s/y", out_name(c, 0));
+    int one_d = x->rank == 3;
+    Tensor x4 = *x, w4 = *w;
+    if (one_d) {
+        long d4[4] = { x->dims[0], x->dims[1], 1, x->dims[2] }, k4[4] = { w->dims[0], w->dims[1], 1, w->dims[2] };
+        x = reshaped(c, x, 4, d4, n0);
+        if (!x) return NULL;
+        w4.rank = 4;
+        memcpy(w4.dims, k4, sizeof k4);
+    } else {
+        x4 = *x;
+    }
+    (void)x4;
+    long group = attr_i(c->n, "group", 1), oc = w4.dims[0], cg = w4.dims[1], kh = w4.dims[2], kw = w4.dims[3];
+    if (cg * group != x->dims[1] || oc % group) { unsupported(c->im, "channels that do not match the groups"); return NULL; }
+    int geo[8];
+    if (one_d) {   /* the attributes name the one spatial axis: read them as the width */
+        long s1 = 1, d1 = 1, p1[2] = { 0, 0 };
+        attr_ints(c->n, "strides", &s1, 1);
+        attr_ints(c->n, "dilations", &d1, 1);
+        attr_ints(c->n, "pads", p1, 2);
+        const Onnx__AttributeProto *ap = attr(c->n, "auto_pad");
+        if (ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) {
+            unsupported(c->im, "auto_pad on a 1-D Conv");
+            return NULL;
+        }
+        long num = x->dims[3] + p1[0] + p1[1] - d1 * (kw - 1) - 1;
+        if (num < 0) { unsupported(c->im, "a window larger than the padded input"); return NULL; }
+        int g1[8] = { 1, (int)(num / s1 + 1), 0, (int)p1[0], 1, (int)s1, 1, (int)d1 };
+        memcpy(geo, g1, sizeof g1);
+    } else if (window2d(c, x->dims, kh, kw, geo)) {
+        return NULL;
+    }
+    Tensor *xn = relayout(c, x, 1, n1);
+    /* weights (OC, C/g, kh, kw) -> Keras' (kh, kw, C/g, OC), folded */
+    Tensor wv = w4;
+    wv.data = w->data;
+    Tensor *wp = &wv;
+    long ws[4], wdims[4] = { kh, kw, cg, oc };
+    strides(w4.dims, 4, ws);
+    Attrs t;
+    memset(&t, 0, sizeof t);
+    dense_nd(&t.nd, 4, wdims);
+    t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
+    Tensor *wk = apply(c->im, "nd_copy", &wp, 1, &t, n2, 4, wdims);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nnc_rt_conv2d *p = &a.conv;
+    p->h = (int)x->dims[2]; p->w = (int)x->dims[3]; p->c = (int)x->dims[1];
+    p->oh = geo[0]; p->ow = geo[1]; p->oc = (int)oc; p->kh = (int)kh; p->kw = (int)kw;
+    p->pt = geo[2]; p->pl = geo[3]; p->sh = geo[4]; p->sw = geo[5]; p->dh = geo[6]; p->dw = geo[7];
+    p->groups = (int)group;
+    a.M = (int)x->dims[0];
+    Tensor *in[3] = { xn, wk, b };
+    long ydims[4] = { x->dims[0], geo[0], geo[1], oc };
+    Tensor *yn = apply(c->im, "nd_conv", in, b ? 3 : 2, &a, n3, 4, ydims);
+    /* the im2col scratch: a second output */
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
+    Graph *g = c->im->g;
+    int sv = ir_value(g, "conv.scratch", ROLE_ACT, 0, 1, &scratch);
+    ir_add_output(g, g->values[yn->value].producer, sv);
+    if (!one_d) return relayout(c, yn, 0, out_name(c, 0));
+    char n4[170];
+    snprintf(n4, sizeof n4, "%.100s/nchw", out_name(c, 0));
+    Tensor *y4 = relayout(c, yn, 0, n4);
+    long d3[3] = { x->dims[0], oc, geo[1] };
+    return y4 ? reshaped(c, y4, 3, d3, out_name(c, 0)) : NULL;
+}
+
+static Tensor *op_pool(Ctx *c, int avg) {
+    Tensor *x = c->in[0];
+    if (x->rank != 4) { unsupported(c->im, "pooling other than 2-D"); return NULL; }
+    if (c->n->n_output > 1 && *c->n->output[1]) { unsupported(c->im, "MaxPool's indices output"); return NULL; }
+    if (attr_i(c->n, "storage_order", 0)) { unsupported(c->im, "column-major storage_order"); return NULL; }
+    if (avg && attr_i(c->n, "count_include_pad", 0)) {
+        long p[4] = { 0, 0, 0, 0 };
+        attr_ints(c->n, "pads", p, 4);
+        if (p[0] || p[1] || p[2] || p[3] || attr(c->n, "auto_pad")) {
+            unsupported(c->im, "AveragePool with count_include_pad over padding");
+            return NULL;
+        }
+    }
+    long k[2];
+    if (attr_ints(c->n, "kernel_shape", k, 2) != 2) { unsupported(c->im, "a pool without a 2-D kernel_shape"); return NULL; }
+    int geo[8];
+    if (window2d(c, x->dims, k[0], k[1], geo)) return NULL;
+    if (geo[6] != 1 || geo[7] != 1) { unsupported(c->im, "dilated pooling"); return NULL; }
+    char n1[170], n2[170];
+    snprintf(n1, sizeof n1, "%.100s/nhwc", out_name(c, 0));
+    snprintf(n2, sizeof n2, "%.100s/y", out_name(c, 0));
+    Tensor *xn = relayout(c, x, 1, n1);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nnc_rt_pool2d *p = &a.pool;
+    p->h = (int)x->dims[2]; p->w = (int)x->dims[3]; p->c = (int)x->dims[1];
+    p->oh = geo[0]; p->ow = geo[1]; p->kh = (int)k[0]; p->kw = (int)k[1];
+    p->sh = geo[4]; p->sw = geo[5]; p->pt = geo[2]; p->pl = geo[3];
+    a.M = (int)x->dims[0];
+    a.fn = avg;
+    long ydims[4] = { x->dims[0], geo[0], geo[1], x->dims[1] };
+    Tensor *yn = apply(c->im, "nd_pool", &xn, 1, &a, n2, 4, ydims);
+    return relayout(c, yn, 0, out_name(c, 0));
+}
+static Tensor *op_maxpool(Ctx *c) { return op_pool(c, 0); }
+static Tensor *op_avgpool(Ctx *c) { return op_pool(c, 1); }
+
+static Tensor *op_global_pool(Ctx *c, int fn) {
+    Tensor *x = c->in[0];
+    int mark[MAX_T] = { 0 };
+    for (int d = 2; d < x->rank; d++) mark[d] = 1;
+    return reduce_mark(c, fn, x, mark, 1, out_name(c, 0));
+}
+static Tensor *op_gap(Ctx *c) { return op_global_pool(c, NNC_RT_RED_MEAN); }
+static Tensor *op_gmp(Ctx *c) { return op_global_pool(c, NNC_RT_RED_MAX); }
+
+/* a per-channel vector (C) as (C, 1, ...) for broadcasting over NCHW */
+static Tensor *per_channel(Ctx *c, Tensor *v, int rank, const char *suffix) {
+    long dims[MAX_T];
+    dims[0] = numel(v->dims, v->rank);
+    for (int d = 1; d < rank - 1; d++) dims[d] = 1;
+    char name[170];
+    snprintf(name, sizeof name, "%.100s/%s", out_name(c, 0), suffix);
+    return reshaped(c, v, rank - 1, dims, name);
+}
+
+/* inference batch norm: y = x * s + t with s = scale/sqrt(var+eps), t = B - mean*s */
+static Tensor *op_batchnorm(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (attr_i(c->n, "training_mode", 0) || c->n->n_output > 1) {
+        unsupported(c->im, "BatchNormalization in training mode");
+        return NULL;
+    }
+    if (x->rank < 2) { unsupported(c->im, "BatchNormalization of rank below 2"); return NULL; }
+    float eps = attr_f(c->n, "epsilon", 1e-5f);
+    for (int i = 1; i < 5; i++)
+        if (!c->in[i] || !c->in[i]->data) { unsupported(c->im, "BatchNormalization statistics computed at run time"); return NULL; }
+    long ch = x->dims[1];
+    float *sc = malloc((size_t)ch * sizeof *sc), *sh = malloc((size_t)ch * sizeof *sh);
+    for (long i = 0; i < ch; i++) {
+        sc[i] = c->in[1]->data[i] / sqrtf(c->in[4]->data[i] + eps);
+        sh[i] = c->in[2]->data[i] - c->in[3]->data[i] * sc[i];
+    }
+    long dims[MAX_T];
+    dims[0] = ch;
+    for (int d = 1; d < x->rank - 1; d++) dims[d] = 1;
+    char n1[170], n2[170], n3[170];
+    snprintf(n1, sizeof n1, "%.100s/scale", out_name(c, 0));
+    snprintf(n2, sizeof n2, "%.100s/shift", out_name(c, 0));
+    snprintf(n3, sizeof n3, "%.100s/scaled", out_name(c, 0));
+    Tensor *s = add_constant(c->im, n1, x->rank - 1, dims, sc), *t = add_constant(c->im, n2, x->rank - 1, dims, sh);
+    Tensor *y = binary_of(c, NNC_RT_BIN_MUL, x, s, n3);
+    return y ? binary_of(c, NNC_RT_BIN_ADD, y, t, out_name(c, 0)) : NULL;
+}
+
+/* per (n, c): (x - mean) / sqrt(var + eps) over the spatial axes, * scale + B */
+static Tensor *op_instancenorm(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (x->rank < 3) { unsupported(c->im, "InstanceNormalization of rank below 3"); return NULL; }
+    int mark[MAX_T] = { 0 };
+    for (int d = 2; d < x->rank; d++) mark[d] = 1;
+    char n1[170], n2[170], n3[170], n4[170], n5[170], n6[170];
+    snprintf(n1, sizeof n1, "%.100s/mean", out_name(c, 0));
+    snprintf(n2, sizeof n2, "%.100s/centered", out_name(c, 0));
+    snprintf(n3, sizeof n3, "%.100s/sq", out_name(c, 0));
+    snprintf(n4, sizeof n4, "%.100s/var", out_name(c, 0));
+    snprintf(n5, sizeof n5, "%.100s/vareps", out_name(c, 0));
+    snprintf(n6, sizeof n6, "%.100s/normed", out_name(c, 0));
+    Tensor *mean = reduce_mark(c, NNC_RT_RED_MEAN, x, mark, 1, n1);
+    Tensor *d = mean ? binary_of(c, NNC_RT_BIN_SUB, x, mean, n2) : NULL;
+    Tensor *sq = d ? binary_of(c, NNC_RT_BIN_MUL, d, d, n3) : NULL;
+    Tensor *var = sq ? reduce_mark(c, NNC_RT_RED_MEAN, sq, mark, 1, n4) : NULL;
+    Tensor *ve = var ? binary_of(c, NNC_RT_BIN_ADD, var, scalar(c, "eps", attr_f(c->n, "epsilon", 1e-5f)), n5) : NULL;
+    Tensor *sd = ve ? un(c, NNC_RT_UN_SQRT, ve, "std") : NULL;
+    Tensor *y = sd ? binary_of(c, NNC_RT_BIN_DIV, d, sd, n6) : NULL;
+    Tensor *s = y ? per_channel(c, c->in[1], x->rank, "s") : NULL;
+    Tensor *b = s ? per_channel(c, c->in[2], x->rank, "b") : NULL;
+    char n7[170];
+    snprintf(n7, sizeof n7, "%.100s/scaled", out_name(c, 0));
+    y = b ? binary_of(c, NNC_RT_BIN_MUL, y, s, n7) : NULL;
+    return y ? binary_of(c, NNC_RT_BIN_ADD, y, b, out_name(c, 0)) : NULL;
+}
+
 /* the operator table of the importer: ONNX op type -> what builds it */
 typedef struct OnnxOp {
     const char *name;
@@ -1194,6 +1438,9 @@ static const OnnxOp onnx_ops[] = {
     { "ArgMax", -1, -1, op_argmax }, { "ArgMin", -1, -1, op_argmin },
     { "GatherElements", -1, -1, op_gather_elements }, { "LayerNormalization", -1, -1, op_layernorm },
     { "NegativeLogLikelihoodLoss", -1, -1, op_nll }, { "SoftmaxCrossEntropyLoss", -1, -1, op_sce },
+    { "Conv", -1, -1, op_conv }, { "MaxPool", -1, -1, op_maxpool }, { "AveragePool", -1, -1, op_avgpool },
+    { "GlobalAveragePool", -1, -1, op_gap }, { "GlobalMaxPool", -1, -1, op_gmp },
+    { "BatchNormalization", -1, -1, op_batchnorm }, { "InstanceNormalization", -1, -1, op_instancenorm },
     { "Softmax", -1, -1, op_softmax1 }, { "LogSoftmax", -1, -1, op_logsoftmax }, { "Hardmax", -1, -1, op_hardmax },
     { "ReduceSum", -1, -1, op_rsum }, { "ReduceMean", -1, -1, op_rmean }, { "ReduceMax", -1, -1, op_rmax },
     { "ReduceMin", -1, -1, op_rmin }, { "ReduceProd", -1, -1, op_rprod }, { "ReduceL1", -1, -1, op_rl1 },

@@ -1093,6 +1093,19 @@ static void nd_concat_emit(EmitCtx *e, const Node *n) {
     }
 }
 
+/* convolution and pooling of a whole NHWC tensor (the importer transposes
+ * around them): the batch is the literal attr.M, not the run-time n */
+static void nd_conv_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %d, 0);", emit_conv(e, &n->attr.conv),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), n->attr.M);
+}
+
+static void nd_pool_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, %d);", n->attr.fn ? "avg" : "max",
+              emit_pool(e, &n->attr.pool), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), n->attr.M);
+}
+
 static long nd_flops(const Graph *g, const Node *n) {
     if (n->attr.M) {
         long b = 1;
@@ -1256,6 +1269,8 @@ const OpDef op_table[] = {
     ND("nd_gather", 2, nd_gather_emit),
     ND("nd_nll", -1, nd_nll_emit),
     ND("nd_concat", -1, nd_concat_emit),
+    ND("nd_conv", -1, nd_conv_emit),
+    ND("nd_pool", 1, nd_pool_emit),
     INTERNAL("update", RT_OPTIM, 0, no_shape, update_emit),
 };
 const int op_count = COUNT(op_table);
