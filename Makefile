@@ -26,7 +26,8 @@ DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang \
                 dataset-fashion-mnist python3-torch python3-numpy \
                 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
                 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-                protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx
+                protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx \
+                python3-torchvision
 
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
@@ -163,6 +164,7 @@ torch-parity: bin/nnc $(RT_LIB)
 	@bash tests/torch_parity.sh
 	@bash tests/torch_ops.sh
 	@$(PYTHON) tests/torch_rnn.py
+	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
 # side by side with PyTorch (1 thread, same settings): seconds per epoch and accuracy
 bench: $(BUILD)/examples/fashion_mlp

@@ -266,7 +266,7 @@ static Tensor *apply(Importer *im, const char *op, Tensor **in, int nin, const A
     else if (!strcmp(op, "nd_reduce")) nnc_rt_reduce_nd(a->fn, y, in[0]->data, p, a->ny, a->count);
     else if (!strcmp(op, "nd_softmax")) nnc_rt_softmax_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner);
     else if (!strcmp(op, "nd_matmul")) nnc_rt_matmul_nd(y, in[0]->data, in[1]->data, p, a->M, a->N, a->K);
-    else if (!strcmp(op, "nd_conv") || !strcmp(op, "nd_pool")) {
+    else if (!strcmp(op, "nd_conv") || !strcmp(op, "nd_pool") || !strcmp(op, "nd_rnn")) {
         free(y);
         return node_out(im, op, in, nin, a, out_name, rank, dims);   /* not folded: a node */
     }
@@ -1378,6 +1378,170 @@ static Tensor *op_instancenorm(Ctx *c) {
     return y ? binary_of(c, NNC_RT_BIN_ADD, y, b, out_name(c, 0)) : NULL;
 }
 
+/* ---- LSTM, GRU, RNN: onto runtime/rnn.c's Keras-layout kernels ---------------------- */
+
+static int string_attr_is(const Onnx__NodeProto *n, const char *name, const char *value) {
+    const Onnx__AttributeProto *a = attr(n, name);
+    return a && a->s.len == strlen(value) && !memcmp(a->s.data, value, a->s.len);
+}
+
+static int all_zero(const Tensor *t) {
+    long n = numel(t->dims, t->rank);
+    for (long i = 0; i < n; i++) if (t->data[i] != 0.0f) return 0;
+    return 1;
+}
+
+/* one direction's weights in Keras' layout and gate order, folded */
+static Tensor *keras_gates(Ctx *c, const Tensor *w, int dir, int gates, long H, long in, const int *perm,
+                           const char *suffix) {
+    long dims[2] = { in, gates * H };
+    float *d = malloc((size_t)(in * gates * H) * sizeof *d);
+    const float *src = w->data + (long)dir * gates * H * in;
+    for (long f = 0; f < in; f++)
+        for (int k = 0; k < gates; k++)
+            for (long j = 0; j < H; j++)
+                d[f * gates * H + k * H + j] = src[((long)perm[k] * H + j) * in + f];
+    char name[170];
+    snprintf(name, sizeof name, "%.100s/%s%d", out_name(c, 0), suffix, dir);
+    return add_constant(c->im, name, 2, dims, d);
+}
+
+static Tensor *op_recurrent(Ctx *c, int cell) {
+    static const int lstm_perm[4] = { 0, 2, 3, 1 }, same[3] = { 0, 1, 2 };   /* ONNX i o f c -> Keras i f c o */
+    Tensor *x = c->in[0], *w = c->in[1], *r = c->in[2];
+    Tensor *b = c->nin > 3 ? c->in[3] : NULL, *lens = c->nin > 4 ? c->in[4] : NULL;
+    Tensor *h0 = c->nin > 5 ? c->in[5] : NULL, *c0 = c->nin > 6 ? c->in[6] : NULL, *peep = c->nin > 7 ? c->in[7] : NULL;
+    int gates = cell == NNC_RT_CELL_LSTM ? 4 : cell == NNC_RT_CELL_GRU ? 3 : 1;
+    long H = attr_i(c->n, "hidden_size", 0);
+    int layout = (int)attr_i(c->n, "layout", 0), dirs = string_attr_is(c->n, "direction", "bidirectional") ? 2 : 1;
+    int reverse = string_attr_is(c->n, "direction", "reverse");
+    if (x->rank != 3 || !w->data || !r->data || (b && !b->data)) { unsupported(c->im, "weights computed at run time"); return NULL; }
+    if (attr(c->n, "activations") || attr(c->n, "clip") || attr_i(c->n, "input_forget", 0)) {
+        unsupported(c->im, "activations, clip or input_forget other than the defaults");
+        return NULL;
+    }
+    if (cell == NNC_RT_CELL_GRU && !attr_i(c->n, "linear_before_reset", 0)) {
+        unsupported(c->im, "GRU with linear_before_reset = 0 (nnc's GRU is Keras' reset_after = true)");
+        return NULL;
+    }
+    long T = layout ? x->dims[1] : x->dims[0], N = layout ? x->dims[0] : x->dims[1], F = x->dims[2];
+    if ((h0 && (!h0->data || !all_zero(h0))) || (c0 && (!c0->data || !all_zero(c0))) ||
+        (peep && (!peep->data || !all_zero(peep)))) {
+        unsupported(c->im, "a nonzero initial state or peepholes");
+        return NULL;
+    }
+    if (lens) {
+        if (!lens->data) { unsupported(c->im, "sequence_lens computed at run time"); return NULL; }
+        for (long i = 0; i < numel(lens->dims, lens->rank); i++)
+            if (lens->data[i] != (float)T) { unsupported(c->im, "sequences shorter than the input"); return NULL; }
+    }
+    char n0[170];
+    snprintf(n0, sizeof n0, "%.100s/xbt", out_name(c, 0));
+    /* X to (N, T, F) */
+    Tensor *xb = x;
+    if (!layout) {
+        long dims[3] = { N, T, F }, xs[3];
+        strides(x->dims, 3, xs);
+        Attrs t;
+        memset(&t, 0, sizeof t);
+        dense_nd(&t.nd, 3, dims);
+        t.nd.as[0] = xs[1]; t.nd.as[1] = xs[0]; t.nd.as[2] = xs[2];
+        xb = apply(c->im, "nd_copy", &x, 1, &t, n0, 3, dims);
+    }
+    Tensor *ys[2], *hs[2], *cs[2];
+    for (int d = 0; d < dirs; d++) {
+        const int *perm = cell == NNC_RT_CELL_LSTM ? lstm_perm : same;
+        Tensor *wk = keras_gates(c, w, d, gates, H, F, perm, "W");
+        Tensor *rk = keras_gates(c, r, d, gates, H, H, perm, "R");
+        Tensor *bk = NULL;
+        if (b) {
+            int gru = cell == NNC_RT_CELL_GRU;
+            long bn = gru ? 2 * gates * H : gates * H, bd[2] = { 2, gates * H };
+            float *bv = malloc((size_t)bn * sizeof *bv);
+            const float *src = b->data + (long)d * 2 * gates * H;
+            for (int k = 0; k < gates; k++)
+                for (long j = 0; j < H; j++) {
+                    float wb = src[perm[k] * H + j], rb = src[gates * H + perm[k] * H + j];
+                    if (gru) { bv[k * H + j] = wb; bv[gates * H + k * H + j] = rb; }
+                    else bv[k * H + j] = wb + rb;
+                }
+            char name[170];
+            snprintf(name, sizeof name, "%.100s/B%d", out_name(c, 0), d);
+            long one = bn;
+            bk = add_constant(c->im, name, gru ? 2 : 1, gru ? bd : &one, bv);
+        }
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        nnc_rt_rnn p = { (int)T, (int)F, (int)H, cell, NNC_RT_ACT_TANH, 1, d == 1 || reverse };
+        a.rnn = p;
+        a.M = (int)N;
+        Tensor *in[4] = { xb, wk, rk, bk };
+        char yn[170];
+        snprintf(yn, sizeof yn, "%.100s/y%d", out_name(c, 0), d);
+        long ydims[3] = { N, T, H };
+        ys[d] = apply(c->im, "nd_rnn", in, bk ? 4 : 3, &a, yn, 3, ydims);
+        /* the states and the workspace: further outputs of the node */
+        Graph *g = c->im->g;
+        int node = g->values[ys[d]->value].producer, nh[2] = { (int)N, (int)H };
+        int work = (int)(N * NNC_RT_RNN_WORK(&p));
+        for (int k = 0; k < (cell == NNC_RT_CELL_LSTM ? 2 : 1); k++) {
+            snprintf(yn, sizeof yn, "%.100s/%c%d", out_name(c, 0), k ? 'c' : 'h', d);
+            int v = ir_value(g, yn, ROLE_ACT, 0, 2, nh);
+            ir_add_output(g, node, v);
+            long hd[2] = { N, H };
+            Tensor *t = add_tensor(c->im, yn, 2, hd);
+            t->value = v;
+            if (k) cs[d] = t; else hs[d] = t;
+        }
+        int wv = ir_value(g, "rnn.work", ROLE_ACT, 0, 1, &work);
+        ir_add_output(g, node, wv);
+    }
+    /* Y: (T, dirs, N, H), or (N, T, dirs, H) with layout 1 */
+    for (int o = 0; o < (int)c->n->n_output; o++) {
+        if (!*c->n->output[o]) continue;
+        Tensor *parts[2];
+        long pd[MAX_T];
+        int prank;
+        for (int d = 0; d < dirs; d++) {
+            Tensor *src = o == 0 ? ys[d] : o == 1 ? hs[d] : cs[d];
+            long ss[3];
+            strides(src->dims, src->rank, ss);
+            Attrs t;
+            memset(&t, 0, sizeof t);
+            if (o == 0) {   /* (N, T, H) -> (T, 1, N, H) or (N, T, 1, H) */
+                long dims0[4] = { T, 1, N, H }, dims1[4] = { N, T, 1, H };
+                prank = 4;
+                memcpy(pd, layout ? dims1 : dims0, sizeof dims0);
+                dense_nd(&t.nd, 4, pd);
+                if (layout) { t.nd.as[0] = ss[0]; t.nd.as[1] = ss[1]; t.nd.as[3] = ss[2]; }
+                else { t.nd.as[0] = ss[1]; t.nd.as[2] = ss[0]; t.nd.as[3] = ss[2]; }
+            } else {        /* (N, H) -> (1, N, H) or (N, 1, H) */
+                long dims0[3] = { 1, N, H }, dims1[3] = { N, 1, H };
+                prank = 3;
+                memcpy(pd, layout ? dims1 : dims0, sizeof dims0);
+                dense_nd(&t.nd, 3, pd);
+                if (layout) { t.nd.as[0] = ss[0]; t.nd.as[2] = ss[1]; }
+                else { t.nd.as[1] = ss[0]; t.nd.as[2] = ss[1]; }
+            }
+            char name[170];
+            snprintf(name, sizeof name, "%.100s/part%d", c->n->output[o], d);
+            parts[d] = apply(c->im, "nd_copy", &src, 1, &t, dirs == 1 ? c->n->output[o] : name, prank, pd);
+        }
+        if (dirs == 2) {
+            Attrs a;
+            memset(&a, 0, sizeof a);
+            a.axis = o == 0 ? (layout ? 2 : 1) : (layout ? 1 : 0);
+            pd[a.axis] = 2;
+            apply(c->im, "nd_concat", parts, 2, &a, c->n->output[o], prank, pd);
+        }
+    }
+    Tensor *first = find(c->im, c->n->output[0]);
+    return first ? first : ys[0];
+}
+static Tensor *op_lstm(Ctx *c) { return op_recurrent(c, NNC_RT_CELL_LSTM); }
+static Tensor *op_gru(Ctx *c) { return op_recurrent(c, NNC_RT_CELL_GRU); }
+static Tensor *op_rnn(Ctx *c) { return op_recurrent(c, NNC_RT_CELL_SIMPLE); }
+
 /* the operator table of the importer: ONNX op type -> what builds it */
 typedef struct OnnxOp {
     const char *name;
@@ -1441,6 +1605,7 @@ static const OnnxOp onnx_ops[] = {
     { "Conv", -1, -1, op_conv }, { "MaxPool", -1, -1, op_maxpool }, { "AveragePool", -1, -1, op_avgpool },
     { "GlobalAveragePool", -1, -1, op_gap }, { "GlobalMaxPool", -1, -1, op_gmp },
     { "BatchNormalization", -1, -1, op_batchnorm }, { "InstanceNormalization", -1, -1, op_instancenorm },
+    { "LSTM", -1, -1, op_lstm }, { "GRU", -1, -1, op_gru }, { "RNN", -1, -1, op_rnn },
     { "Softmax", -1, -1, op_softmax1 }, { "LogSoftmax", -1, -1, op_logsoftmax }, { "Hardmax", -1, -1, op_hardmax },
     { "ReduceSum", -1, -1, op_rsum }, { "ReduceMean", -1, -1, op_rmean }, { "ReduceMax", -1, -1, op_rmax },
     { "ReduceMin", -1, -1, op_rmin }, { "ReduceProd", -1, -1, op_rprod }, { "ReduceL1", -1, -1, op_rl1 },

@@ -1106,6 +1106,15 @@ static void nd_pool_emit(EmitCtx *e, const Node *n) {
               emit_pool(e, &n->attr.pool), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), n->attr.M);
 }
 
+/* a recurrent layer over a whole tensor: batch attr.M (ONNX LSTM/GRU/RNN) */
+static void nd_rnn_emit(EmitCtx *e, const Node *n) {
+    int lstm = n->attr.rnn.cell == NNC_RT_CELL_LSTM;
+    emit_line(e, "nnc_rt_rnn_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %d);", emit_rnn(e, &n->attr.rnn),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), lstm ? emit_ptr(e, n->out[2]) : "NULL",
+              emit_ptr(e, n->out[n->nout - 1]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              emit_ptr(e, n->in[2]), n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", n->attr.M);
+}
+
 static long nd_flops(const Graph *g, const Node *n) {
     if (n->attr.M) {
         long b = 1;
@@ -1271,6 +1280,7 @@ const OpDef op_table[] = {
     ND("nd_concat", -1, nd_concat_emit),
     ND("nd_conv", -1, nd_conv_emit),
     ND("nd_pool", 1, nd_pool_emit),
+    ND("nd_rnn", -1, nd_rnn_emit),
     INTERNAL("update", RT_OPTIM, 0, no_shape, update_emit),
 };
 const int op_count = COUNT(op_table);

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""onnx_torch.py — models exported from PyTorch with torch.onnx.export,
+compiled by nnc, against PyTorch's own outputs.
+
+Each model (random weights, eval mode, fixed seeds) is exported to ONNX,
+compiled with `nnc model.onnx -o model.c`, built with tests/onnx_case.c and
+run on a random input; its output must be within 1e-4 of PyTorch's
+(max |nnc - torch| / max(1, |torch|)).  Models: an MLP, a small CNN (conv,
+batch norm, relu, max pool, linear), an LSTM and a GRU sequence model, and
+torchvision's ResNet-18 (when python3-torchvision is installed).
+
+Prints `PASS name: max err ...` per model and `torch onnx: N passed, M
+failed`; exit status 1 on any failure.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+except ImportError:
+    print("torch onnx: skipped (python3-torch not installed)")
+    sys.exit(0)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOL = 1e-4
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                                 nn.Linear(128, 10), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Cnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(8, 16, 3, stride=2, groups=2), nn.ReLU(),
+                                      nn.AdaptiveAvgPool2d(1))
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.features(x), 1))
+
+
+class Seq(nn.Module):
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+        self.head = nn.Linear(rnn.hidden_size * (2 if rnn.bidirectional else 1), 3)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y[:, -1, :])
+
+
+def models():
+    torch.manual_seed(0)
+    yield "mlp", Mlp(), (2, 1, 28, 28)
+    cnn = Cnn()
+    with torch.no_grad():   # non-trivial batch-norm statistics
+        cnn.features[1].running_mean.uniform_(-0.5, 0.5)
+        cnn.features[1].running_var.uniform_(0.5, 2.0)
+    yield "cnn", cnn, (2, 1, 28, 28)
+    yield "lstm", Seq(nn.LSTM(4, 16, batch_first=True)), (3, 7, 4)
+    yield "lstm_bidirectional", Seq(nn.LSTM(4, 8, batch_first=True, bidirectional=True)), (2, 6, 4)
+    yield "gru", Seq(nn.GRU(5, 12, batch_first=True)), (3, 6, 5)
+    try:
+        import torchvision
+        yield "resnet18", torchvision.models.resnet18(), (1, 3, 224, 224)
+    except ImportError:
+        print("SKIP resnet18: python3-torchvision is not installed")
+
+
+def check(name, model, shape, work):
+    model.eval()
+    x = torch.rand(*shape)
+    with torch.no_grad():
+        want = model(x).numpy()
+    path = os.path.join(work, name + ".onnx")
+    torch.onnx.export(model, x, path, opset_version=13, input_names=["x"], output_names=["y"])
+    c_file = os.path.join(work, "model.c")
+    r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), path, "-o", c_file], capture_output=True, text=True)
+    if r.returncode:
+        return "nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:400])
+    exe = os.path.join(work, name)
+    b = subprocess.run(["cc", "-std=c99", "-O2", "-I" + os.path.join(ROOT, "runtime"), "-I" + work,
+                        "-DNNC_MODEL=model", "-DNNC_UPPER=MODEL", '-DNNC_HEADER="model.h"', c_file,
+                        os.path.join(ROOT, "tests", "onnx_case.c"), os.path.join(ROOT, "build", "libnnc_rt.a"),
+                        "-lm", "-o", exe], capture_output=True, text=True)
+    if b.returncode:
+        return "the generated C does not compile: " + b.stderr[:400]
+    p = subprocess.run([exe], input=x.numpy().astype(np.float32).tobytes(), capture_output=True)
+    if p.returncode:
+        return "the model exited %d" % p.returncode
+    got = np.frombuffer(p.stdout, dtype=np.float32).reshape(want.shape)
+    return float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))))
+
+
+def main():
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(1)
+    passed = failed = 0
+    with tempfile.TemporaryDirectory(prefix="nnc-torch-onnx-") as work:
+        for name, model, shape in models():
+            err = check(name, model, shape, work)
+            ok = not isinstance(err, str) and err <= TOL
+            passed += ok
+            failed += not ok
+            print("%s %s: %s" % ("PASS" if ok else "FAIL", name, "max err %.1e" % err if not isinstance(err, str) else err))
+    print("torch onnx: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
