@@ -43,6 +43,7 @@ typedef struct Importer {
     int opset;
     int unsupported;
     const Onnx__NodeProto *node;    /* the node being imported, for messages */
+    char dir[4096];                 /* the model's folder: external data is relative to it */
 } Importer;
 
 static Loc nowhere(void) { return (Loc){ 0, 0, 0, 0 }; }
@@ -129,6 +130,49 @@ static const char *dtype_name(int t) {
     return t >= 0 && t < 17 ? names[t] : "unknown";
 }
 
+/* the bytes of a tensor stored outside the model: external_data names a file
+ * relative to the model's folder, an offset and a length */
+static unsigned char *external_data(Importer *im, const Onnx__TensorProto *tp, size_t *len) {
+    const char *location = NULL;
+    long offset = 0, length = -1;
+    for (size_t i = 0; i < tp->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = tp->external_data[i];
+        if (!e->key || !e->value) continue;
+        if (!strcmp(e->key, "location")) location = e->value;
+        else if (!strcmp(e->key, "offset")) offset = atol(e->value);
+        else if (!strcmp(e->key, "length")) length = atol(e->value);
+    }
+    if (!location || strstr(location, "..") || location[0] == '/') {
+        diag_error(nowhere(), "tensor '%s': external data needs a 'location' inside the model's folder",
+                   tp->name ? tp->name : "?");
+        return NULL;
+    }
+    char path[8200];
+    snprintf(path, sizeof path, "%s/%s", im->dir, location);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        diag_error(nowhere(), "tensor '%s': cannot read its external data %s: %s", tp->name ? tp->name : "?", path,
+                   strerror(errno));
+        return NULL;
+    }
+    if (length < 0) {
+        fseek(f, 0, SEEK_END);
+        length = ftell(f) - offset;
+    }
+    unsigned char *buf = malloc((size_t)(length > 0 ? length : 1));
+    if (!buf) abort();
+    if (offset < 0 || fseek(f, offset, SEEK_SET) || fread(buf, 1, (size_t)length, f) != (size_t)length) {
+        diag_error(nowhere(), "tensor '%s': its external data %s is shorter than offset %ld + length %ld",
+                   tp->name ? tp->name : "?", path, offset, length);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)length;
+    return buf;
+}
+
 /* TensorProto -> floats; returns NULL (and says why) for what nnc cannot read */
 static float *tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count) {
     long n = 1;
@@ -139,10 +183,11 @@ static float *tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count
         }
     }
     *count = n;
-    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-        unsupported(im, "tensors in external data files");
+    unsigned char *external = NULL;
+    size_t extlen = 0;
+    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL &&
+        !(external = external_data(im, tp, &extlen)))
         return NULL;
-    }
     if (!dtype_ok(tp->data_type)) {
         char why[128];
         snprintf(why, sizeof why, "tensor '%.60s' of type %s", tp->name ? tp->name : "?", dtype_name(tp->data_type));
@@ -151,8 +196,8 @@ static float *tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count
     }
     float *f = malloc((size_t)(n ? n : 1) * sizeof *f);
     if (!f) abort();
-    const unsigned char *raw = tp->has_raw_data ? tp->raw_data.data : NULL;
-    size_t rawlen = tp->has_raw_data ? tp->raw_data.len : 0;
+    const unsigned char *raw = external ? external : tp->has_raw_data ? tp->raw_data.data : NULL;
+    size_t rawlen = external ? extlen : tp->has_raw_data ? tp->raw_data.len : 0;
     size_t width = tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE || tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? 8 :
                    tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? 1 : 4;
     size_t have = raw ? rawlen / width :
@@ -163,6 +208,7 @@ static float *tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count
         diag_error(nowhere(), "tensor '%s' holds %zu values but its shape needs %ld", tp->name ? tp->name : "?",
                    have, n);
         free(f);
+        free(external);
         return NULL;
     }
     for (long i = 0; i < n; i++) {
@@ -192,6 +238,7 @@ static float *tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count
         }
         }
     }
+    free(external);
     return f;
 }
 
@@ -1735,6 +1782,10 @@ Graph *onnx_import(const char *path, const char *model_name, int *unsupported_co
     Importer im;
     memset(&im, 0, sizeof im);
     im.opset = 1;
+    snprintf(im.dir, sizeof im.dir, "%s", path);
+    char *slash = strrchr(im.dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(im.dir, sizeof im.dir, ".");
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = m->opset_import[i];
         if ((!o->domain || !*o->domain || !strcmp(o->domain, "ai.onnx")) && o->has_version) im.opset = (int)o->version;

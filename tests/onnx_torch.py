@@ -5,7 +5,8 @@ compiled by nnc, against PyTorch's own outputs.
 Each model (random weights, eval mode, fixed seeds) is exported to ONNX,
 compiled with `nnc model.onnx -o model.c`, built with tests/onnx_case.c and
 run on a random input; its output must be within 1e-4 of PyTorch's
-(max |nnc - torch| / max(1, |torch|)).  Models: an MLP, a small CNN (conv,
+(max |nnc - torch| / max(1, |torch|)).  Models: an MLP (also with its
+weights in an external data file), a small CNN (conv,
 batch norm, relu, max pool, linear), an LSTM and a GRU sequence model, and
 torchvision's ResNet-18 (when python3-torchvision is installed).
 
@@ -67,6 +68,7 @@ class Seq(nn.Module):
 def models():
     torch.manual_seed(0)
     yield "mlp", Mlp(), (2, 1, 28, 28)
+    yield "mlp_external", Mlp(), (1, 1, 28, 28)
     cnn = Cnn()
     with torch.no_grad():   # non-trivial batch-norm statistics
         cnn.features[1].running_mean.uniform_(-0.5, 0.5)
@@ -89,6 +91,12 @@ def check(name, model, shape, work):
         want = model(x).numpy()
     path = os.path.join(work, name + ".onnx")
     torch.onnx.export(model, x, path, opset_version=13, input_names=["x"], output_names=["y"])
+    if name.endswith("_external"):  # the weights in a file beside the model
+        import onnx
+        from onnx.external_data_helper import convert_model_to_external_data
+        m = onnx.load(path)
+        convert_model_to_external_data(m, all_tensors_to_one_file=True, location=name + ".data", size_threshold=0)
+        onnx.save(m, path)
     c_file = os.path.join(work, "model.c")
     r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), path, "-o", c_file], capture_output=True, text=True)
     if r.returncode:
