@@ -192,7 +192,11 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
             U, int_input(g) ? input_vocab(g) : 0, U);
     fprintf(h, "#define %s_OUTPUT_SIZE %ld\n", U, ir_packed_size(g, g->outputs, g->noutputs));
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
-    fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? 1L : ir_size(&g->values[g->output]));
+    {
+        const Value *o = &g->values[g->output];
+        long rows = o->batched || !o->rank ? 1 : o->dims[0];
+        fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? rows : ir_size(o));
+    }
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
     fprintf(h, "#define %s_PARAM_COUNT %ld   /* in m->params (baked constants are not) */\n", U,
             p->param_floats - p->const_floats);
@@ -287,6 +291,13 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
             o->command_line, o->header_name);
     fprintf(c, "#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", o->header_name);
     fprintf(c, "#define TRAINABLE_COUNT %ldL\n", p->trainable_floats);
+    {   /* metrics and the evaluate loss see ROWS samples of CLASSES values per call sample:
+         * 1 and the output size, or for a whole-tensor (imported) output its first axis */
+        const Value *o = &g->values[g->output];
+        long rows = o->batched || !o->rank ? 1 : o->dims[0];
+        fprintf(c, "#define ROWS %ldL\n#define CLASSES %ldL\n", rows,
+                ir_packed_size(g, g->outputs, g->noutputs) / rows);
+    }
     fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE %ldL\n#define OUT_SIZE %ldL\n"
                "#define LABEL_SIZE %s_LABEL_SIZE\n#define BATCH %s_BATCH\n\n",
             p->param_floats - p->const_floats, ir_packed_size(g, g->inputs, g->ninputs),
@@ -321,6 +332,7 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     long out_infer = p->infer_off[ir_storage(g, g->output)];
     fprintf(c, "/* the forward pass for n <= BATCH samples; leaves the output at arena + %ld */\n", out_infer);
     fprintf(c, "static void forward(%s_t *m, const %s_input_t *x, int n) {\n", P, P);
+    fprintf(c, "    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */\n");
     print_nodes(&e, 0, PH_FORWARD, PH_FORWARD);
     fprintf(c, "}\n\n");
     fprintf(c, "void %s_predict(%s_t *m, const %s_input_t *x, float *y, long n) {\n", P, P, P);
@@ -354,7 +366,7 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
 
         fprintf(c, "int %s_train_epoch(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
                    "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx) {\n", P, P, P, P, P);
-        fprintf(c, "    long counts[3 * OUT_SIZE + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
+        fprintf(c, "    long counts[3 * CLASSES + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
                    "    int j, status = %s_OK;\n", U);
         fprintf(c, "    if (n < 0) return %s_ERR_ARG;\n", U);
         fprintf(c, "    memset(counts, 0, sizeof counts);\n");
@@ -372,27 +384,27 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         fprintf(c, "        loss = %s_train_batch(m, xb, yb, k);\n", P);
         fprintf(c, "        if (!(loss - loss == 0)) return %s_ERR_NAN;\n", U);
         fprintf(c, "        loss_sum += (double)loss * k;\n");
-        fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k, (int)OUT_SIZE);\n",
+        fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k * (int)ROWS, (int)CLASSES);\n",
                 out_train, sparse);
         fprintf(c, "        if (cb && cb(ctx, i + k, n)) status = %s_ERR_STOPPED;\n    }\n", U);
-        fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);\n"
+        fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);\n"
                    "        out->loss = (float)(loss_sum / (i < n ? i : n));\n    }\n    return status;\n}\n\n");
 
         fprintf(c, "int %s_evaluate(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
                    "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx) {\n", P, P, P, P, P);
-        fprintf(c, "    long counts[3 * OUT_SIZE + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
+        fprintf(c, "    long counts[3 * CLASSES + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
                    "    int status = %s_OK;\n    if (n < 0) return %s_ERR_ARG;\n"
                    "    memset(counts, 0, sizeof counts);\n", U, U);
         fprintf(c, "    for (i = 0; i < n && status == %s_OK; i += BATCH) {\n", U);
         fprintf(c, "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
                    "        const %s_label_t *yb = y + i * LABEL_SIZE;\n"
                    "        forward(m, x + i * IN_SIZE, k);\n", P);
-        fprintf(c, "        loss_sum += (double)nnc_rt_loss_forward(%d, m->arena + %ld, yb, k, (int)OUT_SIZE) * k; /* %s */\n",
+        fprintf(c, "        loss_sum += (double)nnc_rt_loss_forward(%d, m->arena + %ld, yb, k * (int)ROWS, (int)CLASSES) * k; /* %s */\n",
                 t->loss, out_infer, loss_name(t->loss));
-        fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k, (int)OUT_SIZE);\n",
+        fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k * (int)ROWS, (int)CLASSES);\n",
                 out_infer, sparse);
         fprintf(c, "        if (cb && cb(ctx, i + k, n)) status = %s_ERR_STOPPED;\n    }\n", U);
-        fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);\n"
+        fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);\n"
                    "        out->loss = (float)(loss_sum / (i < n ? i : n));\n    }\n    return status;\n}\n\n");
     }
 

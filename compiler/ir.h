@@ -227,6 +227,9 @@ struct Program;
 /* Lower the model `model_name` (NULL: the one model, or the one trained).
  * Returns NULL after reporting errors through diag. */
 Graph *lower_program(const struct Program *p, const char *model_name);
+/* a train block as text ("train m {\n loss ...\n optimizer ...\n}") for a graph
+ * another front end built; reports through diag, returns -1 on errors */
+int lower_train_text(Graph *g, const char *text);
 
 /* ---- passes/ (each ir -> ir, in its own file) --------------------------------- */
 int  shape_infer(Graph *g);          /* passes/shape.c: every live node     */
@@ -276,7 +279,7 @@ const Graph *emit_graph(EmitCtx *e);
 /* ---- onnx_import.c: the ONNX front end (inference) ---------------------------- */
 /* Reports through diag; *unsupported counts the operators and features nnc
  * cannot compile (all of them are reported).  NULL on any error. */
-Graph *onnx_import(const char *path, const char *model_name, int *unsupported);
+Graph *onnx_import(const char *path, const char *model_name, int trainable, int *unsupported);
 
 /* ---- deploy.c: options that shape a build for a device ------------------------ */
 /* bake the parameters of a buffer saved by this model's save() (checked:

@@ -655,6 +655,12 @@ static int positive_int(const Stmt *s, int *out) {
     return 0;
 }
 
+static const Block *find_block_of(const Program *p, BlockKind kind) {
+    for (const Block *b = p->blocks; b; b = b->next)
+        if (b->kind == kind) return b;
+    return NULL;
+}
+
 static int lower_train(Graph *g, const Block *b) {
     TrainConfig *t = &g->train;
     t->present = 1;
@@ -731,8 +737,9 @@ static int lower_train(Graph *g, const Block *b) {
                    loss_name(t->loss), m);
         return -1;
     }
-    int label = sparse ? ir_value(g, "y", ROLE_LABEL, 1, 0, NULL)
-                       : ir_value(g, "y", ROLE_LABEL, 1, out->rank, out->dims);
+    /* a whole-tensor (imported) output has its samples along the first axis */
+    int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;
+    int label = ir_value(g, "y", ROLE_LABEL, batched, rank, out->dims);
     g->values[label].dtype = sparse ? DT_I32 : DT_F32;
     g->label = label;
     int in[2] = { g->output, label };
@@ -742,6 +749,16 @@ static int lower_train(Graph *g, const Block *b) {
     shape_node(g, node);
     g->loss = g->nodes[node].out[0];
     return 0;
+}
+
+/* a train block given as text (nnc model.onnx --train LOSS --optimizer SPEC),
+ * for a graph another front end built */
+int lower_train_text(Graph *g, const char *text) {
+    Program *p = ast_parse(diag_filename(), text);
+    const Block *b = p ? find_block_of(p, BLOCK_TRAIN) : NULL;
+    int status = b && !diag_error_count() ? lower_train(g, b) : -1;
+    ast_free(p);
+    return status || diag_error_count() ? -1 : 0;
 }
 
 /* ---- program ------------------------------------------------------------------------------ */

@@ -26,6 +26,8 @@ static void usage(FILE *out) {
         "                  (all of them with --inference; the frozen ones otherwise)\n"
         "  --freeze A,B    do not train the parameters of layers A and B\n"
         "  --batch N       the largest batch an entry point takes (default: the train block's)\n"
+        "  --train LOSS    (ONNX) fine-tune the imported model with this loss\n"
+        "  --optimizer O   (ONNX, with --train) e.g. 'adam(lr = 1e-4)' (default rmsprop)\n"
         "  --version       print the version\n");
 }
 
@@ -100,7 +102,7 @@ static void onnx_model_name(const char *path, char *out) {
 int main(int argc, char **argv) {
     const char *input = NULL, *output = NULL, *model = NULL;
     int opt = 2, summary = 0, dump = 0, inference = 0, batch = 0;
-    const char *weights = NULL, *freeze = NULL;
+    const char *weights = NULL, *freeze = NULL, *train_loss = NULL, *optimizer = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-o") && i + 1 < argc) output = argv[++i];
@@ -112,6 +114,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--inference")) inference = 1;
         else if (!strcmp(a, "--weights") && i + 1 < argc) weights = argv[++i];
         else if (!strcmp(a, "--freeze") && i + 1 < argc) freeze = argv[++i];
+        else if (!strcmp(a, "--train") && i + 1 < argc) {
+            train_loss = argv[++i];
+            if (!strncmp(train_loss, "loss=", 5)) train_loss += 5;   /* --train loss=NAME */
+        }
+        else if (!strcmp(a, "--optimizer") && i + 1 < argc) optimizer = argv[++i];
         else if (!strcmp(a, "--batch") && i + 1 < argc) {
             char *end;
             long b = strtol(argv[++i], &end, 10);
@@ -152,7 +159,18 @@ int main(int argc, char **argv) {
         char name[IR_NAME];
         onnx_model_name(model ? model : output, name);
         diag_init(input, NULL);
-        g = onnx_import(input, name, &unsupported);
+        g = onnx_import(input, name, train_loss != NULL, &unsupported);
+        if (g && train_loss) {
+            /* the training recipe, as the train block a .nn file would hold */
+            char text[1024];
+            snprintf(text, sizeof text, "train %s {\n    loss %.200s\n    optimizer %.400s\n}\n", name, train_loss,
+                     optimizer ? optimizer : "rmsprop");
+            diag_init("--train/--optimizer", text);
+            if (lower_train_text(g, text)) {
+                ir_free(g);
+                g = NULL;
+            }
+        }
     } else {
         long len;
         src = read_file(input, &len);
@@ -170,6 +188,10 @@ int main(int argc, char **argv) {
         if (prog && diag_error_count() == 0) g = lower_program(prog, model);
     }
     int status = 1;
+    if ((train_loss || optimizer) && !onnx) {
+        fprintf(stderr, "nnc: --train and --optimizer are for ONNX models; a .nn file has a train block\n");
+        return 2;
+    }
     if (g && ((weights && deploy_bake(g, weights)) || (freeze && deploy_freeze(g, freeze)))) {
         ir_free(g);
         g = NULL;

@@ -13,6 +13,10 @@
  *    runtime's own kernels: shape-computing subgraphs (Shape -> Gather ->
  *    Concat -> Reshape) and initializer arithmetic become constants.
  *    Initializers and folded values are baked parameters (const arrays).
+ *  - Fine-tuning (--train): every constant the computed graph reads becomes
+ *    a trained parameter starting from its value (folded ones, such as a
+ *    transposed Gemm weight, train in their folded form); the samples are
+ *    the first axis of the graph's tensors, in the batch it was exported with.
  *  - What nnc cannot compile is collected, all of it, and reported at once
  *    with node names and the opset; nnc then exits with status 3.
  */
@@ -42,6 +46,7 @@ typedef struct Importer {
     int nt, cap;
     int opset;
     int unsupported;
+    int trainable;                  /* constants the graph computes with become trained parameters */
     const Onnx__NodeProto *node;    /* the node being imported, for messages */
     char dir[4096];                 /* the model's folder: external data is relative to it */
 } Importer;
@@ -257,7 +262,8 @@ static int value_of(Importer *im, Tensor *t) {
     char name[IR_NAME];
     snprintf(name, sizeof name, "%.60s", t->name);
     int v = ir_value(g, name, ROLE_PARAM, 0, t->rank, dims);
-    g->values[v].constant = 1;
+    g->values[v].constant = !im->trainable;
+    g->values[v].trainable = im->trainable;
     long n = numel(t->dims, t->rank), at = 0;
     for (int i = 0; i < g->nvalues; i++)
         if (i != v && g->values[i].role == ROLE_PARAM) at += ir_size(&g->values[i]);
@@ -685,7 +691,7 @@ static Tensor *op_gemm(Ctx *c) {
             dense_nd(&t.nd, 2, dims);
             t.nd.as[0] = 1;
             t.nd.as[1] = x->dims[1];
-            snprintf(name, sizeof name, "%.100s/t%d", out_name(c, 0), i);
+            snprintf(name, sizeof name, "%.100s.T", x->name);
             Tensor *tt = apply(c->im, "nd_copy", &x, 1, &t, name, 2, dims);
             if (i) b = tt; else a = tt;
         }
@@ -1753,7 +1759,7 @@ static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank,
     return 0;
 }
 
-Graph *onnx_import(const char *path, const char *model_name, int *unsupported_count) {
+Graph *onnx_import(const char *path, const char *model_name, int trainable, int *unsupported_count) {
     FILE *f = fopen(path, "rb");
     *unsupported_count = 0;
     if (!f) {
@@ -1782,6 +1788,7 @@ Graph *onnx_import(const char *path, const char *model_name, int *unsupported_co
     Importer im;
     memset(&im, 0, sizeof im);
     im.opset = 1;
+    im.trainable = trainable;
     snprintf(im.dir, sizeof im.dir, "%s", path);
     char *slash = strrchr(im.dir, '/');
     if (slash) *slash = 0;

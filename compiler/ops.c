@@ -1115,6 +1115,120 @@ static void nd_rnn_emit(EmitCtx *e, const Node *n) {
               emit_ptr(e, n->in[2]), n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", n->attr.M);
 }
 
+/* ---- gradients of the N-d ops (training an imported model) ----------------------- */
+
+/* relu, sigmoid, tanh from the output; identity passes the gradient on */
+static void nd_unary_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    static const struct { int fn, act; } acts[] = {
+        { NNC_RT_UN_RELU, NNC_RT_ACT_RELU }, { NNC_RT_UN_SIGMOID, NNC_RT_ACT_SIGMOID }, { NNC_RT_UN_TANH, NNC_RT_ACT_TANH } };
+    if (n.attr.fn == NNC_RT_UN_IDENTITY) { din[0] = dout[0]; return; }
+    for (unsigned k = 0; k < sizeof acts / sizeof acts[0]; k++)
+        if (acts[k].fn == n.attr.fn) {
+            n.attr.act = acts[k].act;
+            int in[2] = { dout[0], n.out[0] };
+            din[0] = bwd(g, op_id("act_grad"), in, 2, &n, n.in[0]);
+            return;
+        }
+    diag_error(n.loc, "training through element-wise function %d of '%s' is not supported yet", n.attr.fn, n.layer);
+}
+
+/* a 2-D product: as dense's, dA = dY B^T, dB = A^T dY */
+static void nd_matmul_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    if (n.attr.nd.rank) {
+        diag_error(n.loc, "training through a batched MatMul ('%s') is not supported yet", n.layer);
+        return;
+    }
+    int matmul = op_id("matmul");
+    for (int i = 0; i < 2; i++) {
+        if (!g->values[n.in[i]].requires_grad) continue;
+        int in[2] = { i ? n.in[0] : dout[0], i ? dout[0] : n.in[1] };
+        din[i] = bwd(g, matmul, in, 2, &n, n.in[i]);
+        g->nodes[g->nnodes - 1].attr.trans_a = i;
+        g->nodes[g->nnodes - 1].attr.trans_b = !i;
+    }
+}
+
+/* the sum of t over the axes operand `which` was broadcast along, into its shape */
+static int unbroadcast(Graph *g, const Node *n, int t, int which) {
+    Node r = *n;
+    nnc_rt_nd p = n->attr.nd;
+    memcpy(p.as, p.ys, sizeof p.as);                 /* read t densely over the space */
+    memcpy(p.ys, which ? n->attr.nd.bs : n->attr.nd.as, sizeof p.ys);
+    p.yoff = 0; p.aoff = 0;
+    r.attr.nd = p;
+    r.attr.fn = NNC_RT_RED_SUM;
+    r.attr.ny = ir_size(&g->values[n->in[which]]);
+    r.attr.count = 1;
+    return bwd(g, op_id("nd_reduce"), &t, 1, &r, n->in[which]);
+}
+
+/* add, sub, mul with broadcasting */
+static void nd_binary_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int fn = n.attr.fn;
+    if (fn != NNC_RT_BIN_ADD && fn != NNC_RT_BIN_SUB && fn != NNC_RT_BIN_MUL) {
+        diag_error(n.loc, "training through binary operator %d of '%s' is not supported yet", fn, n.layer);
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!g->values[n.in[i]].requires_grad) continue;
+        int t = dout[0];
+        if (fn == NNC_RT_BIN_MUL) {     /* t = dY * the other operand, over the space */
+            Node m = n;
+            memcpy(m.attr.nd.as, n.attr.nd.ys, sizeof m.attr.nd.as);
+            memcpy(m.attr.nd.bs, i ? n.attr.nd.as : n.attr.nd.bs, sizeof m.attr.nd.bs);
+            m.attr.nd.aoff = 0;
+            m.attr.nd.boff = i ? n.attr.nd.aoff : n.attr.nd.boff;
+            int in[2] = { dout[0], n.in[1 - i] };
+            t = bwd(g, op_id("nd_binary"), in, 2, &m, n.out[0]);
+        }
+        int d = unbroadcast(g, &n, t, i);
+        if (fn == NNC_RT_BIN_SUB && i == 1) {
+            Node m = n;
+            m.attr.fn = NNC_RT_UN_NEG;
+            d = bwd(g, op_id("nd_unary"), &d, 1, &m, n.in[1]);
+        }
+        din[i] = d;
+    }
+}
+
+/* a copy that reads every input element at most once (reshape, transpose,
+ * slice, pad): the gradient is the same copy backwards into zeros */
+static void nd_copy_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    nnc_rt_nd p = n.attr.nd;
+    for (int d = 0; d < p.rank; d++)
+        if (p.as[d] == 0 && p.dims[d] > 1) {
+            diag_error(n.loc, "training through a broadcasting copy ('%s') is not supported yet", n.layer);
+            return;
+        }
+    nnc_rt_nd q = p;
+    memcpy(q.ys, p.as, sizeof q.ys);
+    memcpy(q.as, p.ys, sizeof q.as);
+    q.yoff = p.aoff;
+    q.aoff = p.yoff;
+    n.attr.nd = q;
+    n.attr.alpha = 0;
+    din[0] = bwd(g, op_id("nd_pad"), dout, 1, &n, n.in[0]);
+}
+
+static void nd_softmax_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    if (n.attr.fn == NNC_RT_SOFTMAX_HARD) {
+        diag_error(n.loc, "training through Hardmax ('%s') has no gradient", n.layer);
+        return;
+    }
+    int in[2] = { dout[0], n.out[0] };
+    din[0] = bwd(g, op_id("nd_softmax_grad"), in, 2, &n, n.in[0]);
+}
+
+static void nd_softmax_grad_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_softmax_axis_backward(%d, %s, %s, %s, %ld, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), n->attr.outer, n->attr.alen, n->attr.inner);
+}
+
 static long nd_flops(const Graph *g, const Node *n) {
     if (n->attr.M) {
         long b = 1;
@@ -1141,14 +1255,30 @@ static void loss_grad(Graph *g, int node, const int *dout, int *din) {
     din[0] = bwd(g, op_id("loss_grad"), n.in, 2, &n, n.in[0]);
 }
 
+/* the samples a loss averages over and the values per sample: the batch n,
+ * or for a whole-tensor (imported) output its first axis */
+static void loss_view(EmitCtx *e, int v, char *rows, size_t cap, long *m) {
+    const Value *x = &emit_graph(e)->values[v];
+    long r = x->batched || !x->rank ? 1 : x->dims[0];
+    if (x->batched) snprintf(rows, cap, "n");
+    else snprintf(rows, cap, "%ld", r);
+    *m = ir_size(x) / r;
+}
+
 static void loss_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "loss = nnc_rt_loss_forward(%d, %s, y, n, %ld); /* %s */", n->attr.loss,
-              emit_ptr(e, n->in[0]), ir_size(&emit_graph(e)->values[n->in[0]]), loss_name(n->attr.loss));
+    char rows[32];
+    long m;
+    loss_view(e, n->in[0], rows, sizeof rows, &m);
+    emit_line(e, "loss = nnc_rt_loss_forward(%d, %s, y, %s, %ld); /* %s */", n->attr.loss,
+              emit_ptr(e, n->in[0]), rows, m, loss_name(n->attr.loss));
 }
 
 static void loss_grad_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_loss_backward(%d, %s, %s, y, n, %ld);", n->attr.loss,
-              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), ir_size(&emit_graph(e)->values[n->in[0]]));
+    char rows[32];
+    long m;
+    loss_view(e, n->in[0], rows, sizeof rows, &m);
+    emit_line(e, "nnc_rt_loss_backward(%d, %s, %s, y, %s, %ld);", n->attr.loss,
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), rows, m);
 }
 
 /* ---- regularize: adds the penalty's gradient to a parameter's gradient ------ */
@@ -1203,6 +1333,8 @@ static int no_shape(Graph *g, int node) { (void)g; (void)node; return 0; }
                        .grad = rnn_grad, .flops = rnn_flops, .emit = rnn_emit }
 #define ND(nm, nin, em) { .name = nm, .rt = RT_TENSOR | RT_GEMM, .ninputs = nin, .shape = no_shape, \
                          .flops = nd_flops, .emit = em }
+#define NDG(nm, nin, em, gr) { .name = nm, .rt = RT_TENSOR | RT_GEMM, .ninputs = nin, .shape = no_shape, \
+                              .grad = gr, .flops = nd_flops, .emit = em }
 #define INTERNAL(nm, rtm, nin, shp, em) { .name = nm, .rt = rtm, .ninputs = nin, .shape = shp, .emit = em }
 
 const OpDef op_table[] = {
@@ -1265,15 +1397,16 @@ const OpDef op_table[] = {
     INTERNAL("loss_grad", RT_LOSS, 2, no_shape, loss_grad_emit),
     INTERNAL("regularize", RT_OPTIM, 1, no_shape, regularize_emit),
     /* N-d tensor ops, built by the ONNX importer */
-    ND("nd_copy", 1, nd_copy_emit),
+    NDG("nd_copy", 1, nd_copy_emit, nd_copy_grad),
     ND("nd_fill", 0, nd_fill_emit),
-    ND("nd_pad", 1, nd_pad_emit),
-    ND("nd_unary", 1, nd_unary_emit),
-    ND("nd_binary", 2, nd_binary_emit),
+    NDG("nd_pad", 1, nd_pad_emit, nd_copy_grad),
+    NDG("nd_unary", 1, nd_unary_emit, nd_unary_grad),
+    NDG("nd_binary", 2, nd_binary_emit, nd_binary_grad),
     ND("nd_where", 3, nd_where_emit),
     ND("nd_reduce", 1, nd_reduce_emit),
-    ND("nd_softmax", 1, nd_softmax_emit),
-    ND("nd_matmul", 2, nd_matmul_emit),
+    NDG("nd_softmax", 1, nd_softmax_emit, nd_softmax_grad),
+    NDG("nd_matmul", 2, nd_matmul_emit, nd_matmul_grad),
+    ND("nd_softmax_grad", 2, nd_softmax_grad_emit),
     ND("nd_arg", 1, nd_arg_emit),
     ND("nd_gather", 2, nd_gather_emit),
     ND("nd_nll", -1, nd_nll_emit),

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 61L
+#define ROWS 1L
+#define CLASSES 1L
 #define PARAM_COUNT 61L
 #define IN_SIZE 4L
 #define OUT_SIZE 1L
@@ -33,6 +35,7 @@ void binary_classifier_init(binary_classifier_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 320 */
 static void forward(binary_classifier_t *m, const binary_classifier_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 40, n, 4, 10, 1); /* dense */
     nnc_rt_dense_forward(m->arena + 320, m->arena + 0, m->params + 50, m->params + 60, n, 10, 1, 0); /* dense_1 */
     nnc_rt_act_forward(2, m->arena + 320, m->arena + 320, n, 1); /* sigmoid */
@@ -74,7 +77,7 @@ float binary_classifier_train_batch(binary_classifier_t *m, const binary_classif
 
 int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = BINARY_CLASSIFIER_OK;
     if (n < 0) return BINARY_CLASSIFIER_ERR_ARG;
@@ -95,11 +98,11 @@ int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifie
         loss = binary_classifier_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return BINARY_CLASSIFIER_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 352, yb, 0, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 352, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = BINARY_CLASSIFIER_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -107,7 +110,7 @@ int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifie
 
 int binary_classifier_evaluate(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
     nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = BINARY_CLASSIFIER_OK;
     if (n < 0) return BINARY_CLASSIFIER_ERR_ARG;
@@ -116,12 +119,12 @@ int binary_classifier_evaluate(binary_classifier_t *m, const binary_classifier_i
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const binary_classifier_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(2, m->arena + 320, yb, k, (int)OUT_SIZE) * k; /* binary_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 320, yb, 0, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(2, m->arena + 320, yb, k * (int)ROWS, (int)CLASSES) * k; /* binary_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 320, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = BINARY_CLASSIFIER_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

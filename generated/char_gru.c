@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 69984L
+#define ROWS 1L
+#define CLASSES 96L
 #define PARAM_COUNT 69984L
 #define IN_SIZE 32L
 #define OUT_SIZE 96L
@@ -35,6 +37,7 @@ void char_gru_init(char_gru_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
 static void forward(char_gru_t *m, const char_gru_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_embedding_forward(m->arena + 0, x, m->params + 0, (long)n * 32, 96, 16); /* embedding */
     nnc_rt_rnn_forward(&(const nnc_rt_rnn){ 32, 16, 128, 2, 0, 0, 0 }, m->arena + 16384, NULL, NULL, m->arena + 20480, m->arena + 0, m->params + 1536, m->params + 7680, m->params + 56832, n); /* gru */
     nnc_rt_dense_forward(m->arena + 0, m->arena + 16384, m->params + 57600, m->params + 69888, n, 128, 96, 0); /* dense */
@@ -77,7 +80,7 @@ float char_gru_train_batch(char_gru_t *m, const char_gru_input_t *x, const char_
 
 int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, char_gru_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = CHAR_GRU_OK;
     if (n < 0) return CHAR_GRU_ERR_ARG;
@@ -98,11 +101,11 @@ int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gr
         loss = char_gru_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return CHAR_GRU_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 691200, yb, 1, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 691200, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = CHAR_GRU_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -110,7 +113,7 @@ int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gr
 
 int char_gru_evaluate(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
     nnc_rt_metrics *out, char_gru_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = CHAR_GRU_OK;
     if (n < 0) return CHAR_GRU_ERR_ARG;
@@ -119,12 +122,12 @@ int char_gru_evaluate(char_gru_t *m, const char_gru_input_t *x, const char_gru_l
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const char_gru_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 0, yb, k, (int)OUT_SIZE) * k; /* sparse_categorical_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 1, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 0, yb, k * (int)ROWS, (int)CLASSES) * k; /* sparse_categorical_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = CHAR_GRU_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 315722L
+#define ROWS 1L
+#define CLASSES 10L
 #define PARAM_COUNT 315722L
 #define IN_SIZE 3072L
 #define OUT_SIZE 10L
@@ -37,6 +39,7 @@ void cnn_32x32_init(cnn_32x32_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 4096 */
 static void forward(cnn_32x32_t *m, const cnn_32x32_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 32, 32, 3, 30, 30, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, x, m->params + 0, m->params + 864, m->arena + 921600, n, 1); /* conv2d */
     nnc_rt_maxpool2d_forward(&(const nnc_rt_pool2d){ 30, 30, 32, 15, 15, 2, 2, 2, 2, 0, 0 }, m->arena + 921600, m->arena + 0, n); /* max_pool2d */
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 15, 15, 32, 13, 13, 64, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, m->arena + 921600, m->params + 896, m->params + 19328, m->arena + 346112, n, 1); /* conv2d_1 */
@@ -96,7 +99,7 @@ float cnn_32x32_train_batch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cn
 
 int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = CNN_32X32_OK;
     if (n < 0) return CNN_32X32_ERR_ARG;
@@ -117,11 +120,11 @@ int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_
         loss = cnn_32x32_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return CNN_32X32_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 1576256, yb, 1, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 1576256, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = CNN_32X32_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -129,7 +132,7 @@ int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_
 
 int cnn_32x32_evaluate(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = CNN_32X32_OK;
     if (n < 0) return CNN_32X32_ERR_ARG;
@@ -138,12 +141,12 @@ int cnn_32x32_evaluate(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const cnn_32x32_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 4096, yb, k, (int)OUT_SIZE) * k; /* sparse_categorical_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 4096, yb, 1, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 4096, yb, k * (int)ROWS, (int)CLASSES) * k; /* sparse_categorical_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 4096, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = CNN_32X32_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

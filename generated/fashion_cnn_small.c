@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 216650L
+#define ROWS 1L
+#define CLASSES 10L
 #define PARAM_COUNT 216650L
 #define IN_SIZE 784L
 #define OUT_SIZE 10L
@@ -33,6 +35,7 @@ void fashion_cnn_small_init(fashion_cnn_small_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 692224 */
 static void forward(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, x, m->params + 0, m->params + 288, m->arena + 692224, n, 1); /* conv2d */
     nnc_rt_dense_forward(m->arena + 692224, m->arena + 0, m->params + 320, m->params + 216640, n, 21632, 10, 0); /* dense */
     nnc_rt_act_forward(4, m->arena + 692224, m->arena + 692224, n, 10); /* softmax */
@@ -74,7 +77,7 @@ float fashion_cnn_small_train_batch(fashion_cnn_small_t *m, const fashion_cnn_sm
 
 int fashion_cnn_small_train_epoch(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, const fashion_cnn_small_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_cnn_small_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = FASHION_CNN_SMALL_OK;
     if (n < 0) return FASHION_CNN_SMALL_ERR_ARG;
@@ -95,11 +98,11 @@ int fashion_cnn_small_train_epoch(fashion_cnn_small_t *m, const fashion_cnn_smal
         loss = fashion_cnn_small_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return FASHION_CNN_SMALL_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 692544, yb, 1, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 692544, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = FASHION_CNN_SMALL_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -107,7 +110,7 @@ int fashion_cnn_small_train_epoch(fashion_cnn_small_t *m, const fashion_cnn_smal
 
 int fashion_cnn_small_evaluate(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, const fashion_cnn_small_label_t *y, long n,
     nnc_rt_metrics *out, fashion_cnn_small_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = FASHION_CNN_SMALL_OK;
     if (n < 0) return FASHION_CNN_SMALL_ERR_ARG;
@@ -116,12 +119,12 @@ int fashion_cnn_small_evaluate(fashion_cnn_small_t *m, const fashion_cnn_small_i
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const fashion_cnn_small_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 692224, yb, k, (int)OUT_SIZE) * k; /* sparse_categorical_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 692224, yb, 1, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 692224, yb, k * (int)ROWS, (int)CLASSES) * k; /* sparse_categorical_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 692224, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = FASHION_CNN_SMALL_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 235146L
+#define ROWS 1L
+#define CLASSES 10L
 #define PARAM_COUNT 235146L
 #define IN_SIZE 784L
 #define OUT_SIZE 10L
@@ -35,6 +37,7 @@ void fashion_mlp_init(fashion_mlp_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
 static void forward(fashion_mlp_t *m, const fashion_mlp_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 200704, n, 784, 256, 1); /* dense */
     nnc_rt_dense_forward(m->arena + 8192, m->arena + 0, m->params + 200960, m->params + 233728, n, 256, 128, 1); /* dense_1 */
     nnc_rt_dense_forward(m->arena + 0, m->arena + 8192, m->params + 233856, m->params + 235136, n, 128, 10, 0); /* dense_2 */
@@ -82,7 +85,7 @@ float fashion_mlp_train_batch(fashion_mlp_t *m, const fashion_mlp_input_t *x, co
 
 int fashion_mlp_train_epoch(fashion_mlp_t *m, const fashion_mlp_input_t *x, const fashion_mlp_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_mlp_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = FASHION_MLP_OK;
     if (n < 0) return FASHION_MLP_ERR_ARG;
@@ -103,11 +106,11 @@ int fashion_mlp_train_epoch(fashion_mlp_t *m, const fashion_mlp_input_t *x, cons
         loss = fashion_mlp_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return FASHION_MLP_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 12608, yb, 1, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 12608, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = FASHION_MLP_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -115,7 +118,7 @@ int fashion_mlp_train_epoch(fashion_mlp_t *m, const fashion_mlp_input_t *x, cons
 
 int fashion_mlp_evaluate(fashion_mlp_t *m, const fashion_mlp_input_t *x, const fashion_mlp_label_t *y, long n,
     nnc_rt_metrics *out, fashion_mlp_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = FASHION_MLP_OK;
     if (n < 0) return FASHION_MLP_ERR_ARG;
@@ -124,12 +127,12 @@ int fashion_mlp_evaluate(fashion_mlp_t *m, const fashion_mlp_input_t *x, const f
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const fashion_mlp_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 0, yb, k, (int)OUT_SIZE) * k; /* sparse_categorical_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 1, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 0, yb, k * (int)ROWS, (int)CLASSES) * k; /* sparse_categorical_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = FASHION_MLP_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

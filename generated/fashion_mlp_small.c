@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 27882L
+#define ROWS 1L
+#define CLASSES 10L
 #define PARAM_COUNT 27882L
 #define IN_SIZE 784L
 #define OUT_SIZE 10L
@@ -35,6 +37,7 @@ void fashion_mlp_small_init(fashion_mlp_small_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
 static void forward(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 25088, n, 784, 32, 1); /* dense */
     nnc_rt_dense_forward(m->arena + 1024, m->arena + 0, m->params + 25120, m->params + 27168, n, 32, 64, 1); /* dense_1 */
     nnc_rt_dense_forward(m->arena + 0, m->arena + 1024, m->params + 27232, m->params + 27872, n, 64, 10, 0); /* dense_2 */
@@ -82,7 +85,7 @@ float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const fashion_mlp_sm
 
 int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = FASHION_MLP_SMALL_OK;
     if (n < 0) return FASHION_MLP_SMALL_ERR_ARG;
@@ -103,11 +106,11 @@ int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_smal
         loss = fashion_mlp_small_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return FASHION_MLP_SMALL_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 3392, yb, 0, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 3392, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = FASHION_MLP_SMALL_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -115,7 +118,7 @@ int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_smal
 
 int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = FASHION_MLP_SMALL_OK;
     if (n < 0) return FASHION_MLP_SMALL_ERR_ARG;
@@ -124,12 +127,12 @@ int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const fashion_mlp_small_i
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const fashion_mlp_small_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(3, m->arena + 0, yb, k, (int)OUT_SIZE) * k; /* categorical_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(3, m->arena + 0, yb, k * (int)ROWS, (int)CLASSES) * k; /* categorical_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = FASHION_MLP_SMALL_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

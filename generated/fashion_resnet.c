@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 121274L
+#define ROWS 1L
+#define CLASSES 10L
 #define PARAM_COUNT 121946L
 #define IN_SIZE 784L
 #define OUT_SIZE 10L
@@ -76,6 +78,7 @@ void fashion_resnet_init(fashion_resnet_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 2048 */
 static void forward(fashion_resnet_t *m, const fashion_resnet_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 28, 28, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->arena + 0, x, m->params + 0, NULL, m->arena + 401408, n, 0); /* conv2d */
     nnc_rt_batchnorm_forward_infer(m->arena + 401408, m->arena + 0, m->params + 144, m->params + 160, m->params + 121274, m->params + 121290, n * 784, 16, 0.00100000005f); /* batch_norm */
     nnc_rt_act_forward(1, m->arena + 401408, m->arena + 401408, n * 784, 16); /* relu */
@@ -219,7 +222,7 @@ float fashion_resnet_train_batch(fashion_resnet_t *m, const fashion_resnet_input
 
 int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = FASHION_RESNET_OK;
     if (n < 0) return FASHION_RESNET_ERR_ARG;
@@ -240,11 +243,11 @@ int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t
         loss = fashion_resnet_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return FASHION_RESNET_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 2361280, yb, 1, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 2361280, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = FASHION_RESNET_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -252,7 +255,7 @@ int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t
 
 int fashion_resnet_evaluate(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = FASHION_RESNET_OK;
     if (n < 0) return FASHION_RESNET_ERR_ARG;
@@ -261,12 +264,12 @@ int fashion_resnet_evaluate(fashion_resnet_t *m, const fashion_resnet_input_t *x
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const fashion_resnet_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 2048, yb, k, (int)OUT_SIZE) * k; /* sparse_categorical_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 2048, yb, 1, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(4, m->arena + 2048, yb, k * (int)ROWS, (int)CLASSES) * k; /* sparse_categorical_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 2048, yb, 1, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = FASHION_RESNET_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 2L
+#define ROWS 1L
+#define CLASSES 1L
 #define PARAM_COUNT 2L
 #define IN_SIZE 1L
 #define OUT_SIZE 1L
@@ -31,6 +33,7 @@ void linear_regression_init(linear_regression_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
 static void forward(linear_regression_t *m, const linear_regression_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 1, n, 1, 1, 0); /* dense */
 }
 
@@ -64,7 +67,7 @@ float linear_regression_train_batch(linear_regression_t *m, const linear_regress
 
 int linear_regression_train_epoch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = LINEAR_REGRESSION_OK;
     if (n < 0) return LINEAR_REGRESSION_ERR_ARG;
@@ -85,11 +88,11 @@ int linear_regression_train_epoch(linear_regression_t *m, const linear_regressio
         loss = linear_regression_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return LINEAR_REGRESSION_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = LINEAR_REGRESSION_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -97,7 +100,7 @@ int linear_regression_train_epoch(linear_regression_t *m, const linear_regressio
 
 int linear_regression_evaluate(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = LINEAR_REGRESSION_OK;
     if (n < 0) return LINEAR_REGRESSION_ERR_ARG;
@@ -106,12 +109,12 @@ int linear_regression_evaluate(linear_regression_t *m, const linear_regression_i
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const linear_regression_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(0, m->arena + 0, yb, k, (int)OUT_SIZE) * k; /* mse */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(0, m->arena + 0, yb, k * (int)ROWS, (int)CLASSES) * k; /* mse */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = LINEAR_REGRESSION_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

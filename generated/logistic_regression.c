@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 3L
+#define ROWS 1L
+#define CLASSES 1L
 #define PARAM_COUNT 3L
 #define IN_SIZE 2L
 #define OUT_SIZE 1L
@@ -31,6 +33,7 @@ void logistic_regression_init(logistic_regression_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
 static void forward(logistic_regression_t *m, const logistic_regression_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 2, n, 2, 1, 0); /* dense */
     nnc_rt_act_forward(2, m->arena + 0, m->arena + 0, n, 1); /* sigmoid */
 }
@@ -66,7 +69,7 @@ float logistic_regression_train_batch(logistic_regression_t *m, const logistic_r
 
 int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = LOGISTIC_REGRESSION_OK;
     if (n < 0) return LOGISTIC_REGRESSION_ERR_ARG;
@@ -87,11 +90,11 @@ int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_reg
         loss = logistic_regression_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return LOGISTIC_REGRESSION_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 32, yb, 0, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 32, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = LOGISTIC_REGRESSION_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -99,7 +102,7 @@ int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_reg
 
 int logistic_regression_evaluate(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = LOGISTIC_REGRESSION_OK;
     if (n < 0) return LOGISTIC_REGRESSION_ERR_ARG;
@@ -108,12 +111,12 @@ int logistic_regression_evaluate(logistic_regression_t *m, const logistic_regres
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const logistic_regression_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(2, m->arena + 0, yb, k, (int)OUT_SIZE) * k; /* binary_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(2, m->arena + 0, yb, k * (int)ROWS, (int)CLASSES) * k; /* binary_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = LOGISTIC_REGRESSION_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 1540L
+#define ROWS 1L
+#define CLASSES 10L
 #define PARAM_COUNT 1540L
 #define IN_SIZE 10L
 #define OUT_SIZE 10L
@@ -39,6 +41,7 @@ void lstm_sine_init(lstm_sine_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 320 */
 static void forward(lstm_sine_t *m, const lstm_sine_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_rnn_forward(&(const nnc_rt_rnn){ 10, 1, 10, 1, 0, 1, 0 }, m->arena + 0, NULL, NULL, m->arena + 3200, x, m->params + 0, m->params + 40, m->params + 440, n); /* lstm */
     nnc_rt_rnn_forward(&(const nnc_rt_rnn){ 10, 10, 10, 1, 0, 0, 0 }, m->arena + 3200, NULL, NULL, m->arena + 3520, m->arena + 0, m->params + 480, m->params + 880, m->params + 1280, n); /* lstm_1 */
     nnc_rt_dense_forward(m->arena + 0, m->arena + 3200, m->params + 1320, m->params + 1420, n, 10, 10, 1); /* dense */
@@ -85,7 +88,7 @@ float lstm_sine_train_batch(lstm_sine_t *m, const lstm_sine_input_t *x, const ls
 
 int lstm_sine_train_epoch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, lstm_sine_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = LSTM_SINE_OK;
     if (n < 0) return LSTM_SINE_ERR_ARG;
@@ -106,11 +109,11 @@ int lstm_sine_train_epoch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm
         loss = lstm_sine_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return LSTM_SINE_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 42240, yb, 0, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 42240, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = LSTM_SINE_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -118,7 +121,7 @@ int lstm_sine_train_epoch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm
 
 int lstm_sine_evaluate(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, long n,
     nnc_rt_metrics *out, lstm_sine_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = LSTM_SINE_OK;
     if (n < 0) return LSTM_SINE_ERR_ARG;
@@ -127,12 +130,12 @@ int lstm_sine_evaluate(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_si
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const lstm_sine_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(0, m->arena + 320, yb, k, (int)OUT_SIZE) * k; /* mse */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 320, yb, 0, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(0, m->arena + 320, yb, k * (int)ROWS, (int)CLASSES) * k; /* mse */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 320, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = LSTM_SINE_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define TRAINABLE_COUNT 1857L
+#define ROWS 1L
+#define CLASSES 1L
 #define PARAM_COUNT 1857L
 #define IN_SIZE 20L
 #define OUT_SIZE 1L
@@ -35,6 +37,7 @@ void text_lstm_init(text_lstm_t *m, uint64_t seed) {
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 0 */
 static void forward(text_lstm_t *m, const text_lstm_input_t *x, int n) {
+    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */
     nnc_rt_embedding_forward(m->arena + 0, x, m->params + 0, (long)n * 20, 30, 8); /* embedding */
     nnc_rt_rnn_forward(&(const nnc_rt_rnn){ 20, 8, 16, 1, 0, 0, 0 }, m->arena + 5120, NULL, NULL, m->arena + 5632, m->arena + 0, m->params + 240, m->params + 752, m->params + 1776, n); /* lstm */
     nnc_rt_dense_forward(m->arena + 0, m->arena + 5120, m->params + 1840, m->params + 1856, n, 16, 1, 0); /* dense */
@@ -77,7 +80,7 @@ float text_lstm_train_batch(text_lstm_t *m, const text_lstm_input_t *x, const te
 
 int text_lstm_train_epoch(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, text_lstm_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int j, status = TEXT_LSTM_OK;
     if (n < 0) return TEXT_LSTM_ERR_ARG;
@@ -98,11 +101,11 @@ int text_lstm_train_epoch(text_lstm_t *m, const text_lstm_input_t *x, const text
         loss = text_lstm_train_batch(m, xb, yb, k);
         if (!(loss - loss == 0)) return TEXT_LSTM_ERR_NAN;
         loss_sum += (double)loss * k;
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 67104, yb, 0, k, (int)OUT_SIZE);
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 67104, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = TEXT_LSTM_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
@@ -110,7 +113,7 @@ int text_lstm_train_epoch(text_lstm_t *m, const text_lstm_input_t *x, const text
 
 int text_lstm_evaluate(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, long n,
     nnc_rt_metrics *out, text_lstm_progress_fn cb, void *ctx) {
-    long counts[3 * OUT_SIZE + 1], i;
+    long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
     int status = TEXT_LSTM_OK;
     if (n < 0) return TEXT_LSTM_ERR_ARG;
@@ -119,12 +122,12 @@ int text_lstm_evaluate(text_lstm_t *m, const text_lstm_input_t *x, const text_ls
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const text_lstm_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(2, m->arena + 0, yb, k, (int)OUT_SIZE) * k; /* binary_crossentropy */
-        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k, (int)OUT_SIZE);
+        loss_sum += (double)nnc_rt_loss_forward(2, m->arena + 0, yb, k * (int)ROWS, (int)CLASSES) * k; /* binary_crossentropy */
+        nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k * (int)ROWS, (int)CLASSES);
         if (cb && cb(ctx, i + k, n)) status = TEXT_LSTM_ERR_STOPPED;
     }
     if (out && n > 0) {
-        nnc_rt_metrics_finish(out, counts, err, i < n ? i : n, (int)OUT_SIZE);
+        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;

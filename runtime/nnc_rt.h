@@ -269,6 +269,9 @@ enum nnc_rt_reduce {
 void nnc_rt_reduce_nd(int fn, float *y, const float *x, const nnc_rt_nd *p, long ny, long count);
 enum { NNC_RT_SOFTMAX_PLAIN, NNC_RT_SOFTMAX_LOG, NNC_RT_SOFTMAX_HARD };
 void nnc_rt_softmax_axis(int fn, float *y, const float *x, long outer, long axis, long inner);
+/* its gradient from the forward output y (PLAIN and LOG only) */
+void nnc_rt_softmax_axis_backward(int fn, float *dx, const float *dy, const float *y, long outer, long alen,
+                                  long inner);
 /* argmax (fn NNC_RT_RED_MAX) or argmin (NNC_RT_RED_MIN) along the axis of
  * x (outer, alen, inner); ties go to the first index, or the last with last */
 void nnc_rt_arg_axis(int fn, float *y, const float *x, long outer, long alen, long inner, int last);

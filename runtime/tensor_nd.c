@@ -310,3 +310,22 @@ void nnc_rt_nll_loss(float *y, const float *x, const float *target, const float 
     if (reduction == 2)
         y[0] = wsum != 0 ? (float)(sum / wsum) : 0.0f;
 }
+
+/* the gradient of softmax_axis (fn PLAIN or LOG) from its output y:
+ * plain dx = y (dy - sum dy*y); log dx = dy - e^y sum dy (along the axis) */
+void nnc_rt_softmax_axis_backward(int fn, float *dx, const float *dy, const float *y, long outer, long alen,
+                                  long inner)
+{
+    long o, i, k;
+    for (o = 0; o < outer; o++)
+        for (i = 0; i < inner; i++) {
+            long base = o * alen * inner + i;
+            double s = 0;
+            for (k = 0; k < alen; k++)
+                s += fn == NNC_RT_SOFTMAX_LOG ? dy[base + k * inner] : dy[base + k * inner] * y[base + k * inner];
+            for (k = 0; k < alen; k++) {
+                long q = base + k * inner;
+                dx[q] = fn == NNC_RT_SOFTMAX_LOG ? dy[q] - expf(y[q]) * (float)s : y[q] * (dy[q] - (float)s);
+            }
+        }
+}

@@ -28,13 +28,15 @@ typedef CAT(NNC_MODEL, _input_t) INPUT_T;
 static INPUT_T x[N * 4096];
 static LABEL_T y[N * 1024];
 
+/* labels: LABEL_SIZE per sample; sparse ones are classes below out / LABEL_SIZE
+ * (an imported model's output holds LABEL_SIZE rows of classes) */
 static void make_batch(long in, long out, int sparse, nnc_rt_rng *r) {
-    long i;
+    long i, per = sparse ? U(LABEL_SIZE) : 1;
     for (i = 0; i < N * in; i++)
         x[i] = U(INPUT_IDS) ? (INPUT_T)(nnc_rt_rng_u32(r) % (U(INPUT_IDS) ? U(INPUT_IDS) : 1))
                             : (INPUT_T)(2 * nnc_rt_rng_uniform(r) - 1);
-    for (i = 0; i < N * (sparse ? 1 : out); i++) {
-        if (sparse) y[i] = (LABEL_T)(nnc_rt_rng_u32(r) % (uint32_t)out);
+    for (i = 0; i < N * (sparse ? per : out); i++) {
+        if (sparse) y[i] = (LABEL_T)(nnc_rt_rng_u32(r) % (uint32_t)(out / per));
         else y[i] = (LABEL_T)(nnc_rt_rng_uniform(r) < 0.5f ? 0.0f : 1.0f);
     }
     /* one-hot rows for categorical targets with several outputs */

@@ -8,7 +8,9 @@ run on a random input; its output must be within 1e-4 of PyTorch's
 (max |nnc - torch| / max(1, |torch|)).  Models: an MLP (also with its
 weights in an external data file), a small CNN (conv,
 batch norm, relu, max pool, linear), an LSTM and a GRU sequence model, and
-torchvision's ResNet-18 (when python3-torchvision is installed).
+torchvision's ResNet-18 (when python3-torchvision is installed).  Then the
+MLP compiled for fine-tuning (--train): gradients against finite
+differences, and three Adam steps that must lower the loss.
 
 Prints `PASS name: max err ...` per model and `torch onnx: N passed, M
 failed`; exit status 1 on any failure.
@@ -115,6 +117,36 @@ def check(name, model, shape, work):
     return float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))))
 
 
+def finetune(work):
+    """the seed MLP exported with a batch of 4, compiled with --train: its
+    gradients match finite differences and Adam steps lower the loss"""
+    torch.manual_seed(1)
+    model = Mlp().eval()
+    path = os.path.join(work, "finetune.onnx")
+    torch.onnx.export(model, torch.rand(4, 1, 28, 28), path, opset_version=13)
+    c_file = os.path.join(work, "ft.c")
+    r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), path, "--train", "loss=sparse_categorical_crossentropy",
+                        "--optimizer", "adam(lr = 1e-3)", "-o", c_file], capture_output=True, text=True)
+    if r.returncode:
+        return "nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:400])
+    exe = os.path.join(work, "ft")
+    b = subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2",
+                        "-I" + os.path.join(ROOT, "runtime"), "-I" + work, "-DNNC_MODEL=ft", "-DNNC_UPPER=FT",
+                        '-DNNC_HEADER="ft.h"', c_file, os.path.join(ROOT, "tests", "model_check.c"),
+                        os.path.join(ROOT, "build", "libnnc_rt.a"), "-lm", "-o", exe], capture_output=True, text=True)
+    if b.returncode:
+        return "the generated C does not compile: " + b.stderr[:400]
+    grad = subprocess.run([exe, "gradcheck"], capture_output=True, text=True).stdout
+    fields = dict(line.split(" ", 1) for line in grad.splitlines() if " " in line)
+    if int(fields.get("checked", 0)) < 10 or int(fields.get("bad", 1)) != 0:
+        return "gradient check failed: " + grad.replace("\n", " ")
+    out = subprocess.run([exe, "outputs"], capture_output=True, text=True).stdout
+    losses = [float(line.split()[1]) for line in out.splitlines() if line.startswith("loss ")]
+    if len(losses) != 3 or not losses[0] > losses[1] > losses[2]:
+        return "the loss did not fall: %s" % losses
+    return "gradients checked %s, loss %.4f -> %.4f -> %.4f" % (fields["checked"], *losses)
+
+
 def main():
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
@@ -126,6 +158,11 @@ def main():
             passed += ok
             failed += not ok
             print("%s %s: %s" % ("PASS" if ok else "FAIL", name, "max err %.1e" % err if not isinstance(err, str) else err))
+        res = finetune(work)
+        ok = res.startswith("gradients checked")
+        passed += ok
+        failed += not ok
+        print("%s mlp fine-tuning (--train): %s" % ("PASS" if ok else "FAIL", res))
     print("torch onnx: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

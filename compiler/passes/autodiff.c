@@ -52,7 +52,15 @@ void ad_build(Graph *g) {
             dout[j] = contrib[n.out[j]];
             any |= dout[j] >= 0;
         }
-        if (!any || !op_table[n.op].grad) continue;
+        if (!any) continue;
+        if (!op_table[n.op].grad) {
+            int needs = 0;
+            for (int j = 0; j < n.nin; j++) needs |= g->values[n.in[j]].requires_grad;
+            if (needs)   /* a parameter before it would silently stop learning */
+                diag_error(n.loc, "training through '%s' (%s) is not supported yet: it has no gradient rule",
+                           n.layer[0] ? n.layer : op_table[n.op].name, op_table[n.op].name);
+            continue;
+        }
         for (int j = 0; j < IR_MAX_IO; j++) din[j] = -1;
         op_table[n.op].grad(g, i, dout, din);
         for (int j = 0; j < n.nin; j++)
