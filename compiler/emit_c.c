@@ -194,7 +194,7 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
     {
         const Value *o = &g->values[g->output];
-        long rows = o->batched || !o->rank ? 1 : o->dims[0];
+        long rows = o->batched || !o->rank || !o->dims[0] ? 1 : o->dims[0];
         fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? rows : ir_size(o));
     }
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
@@ -294,7 +294,7 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     {   /* metrics and the evaluate loss see ROWS samples of CLASSES values per call sample:
          * 1 and the output size, or for a whole-tensor (imported) output its first axis */
         const Value *o = &g->values[g->output];
-        long rows = o->batched || !o->rank ? 1 : o->dims[0];
+        long rows = o->batched || !o->rank || !o->dims[0] ? 1 : o->dims[0];
         fprintf(c, "#define ROWS %ldL\n#define CLASSES %ldL\n", rows,
                 ir_packed_size(g, g->outputs, g->noutputs) / rows);
     }

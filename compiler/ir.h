@@ -278,8 +278,11 @@ const Graph *emit_graph(EmitCtx *e);
 
 /* ---- onnx_import.c: the ONNX front end (inference) ---------------------------- */
 /* Reports through diag; *unsupported counts the operators and features nnc
- * cannot compile (all of them are reported).  NULL on any error. */
-Graph *onnx_import(const char *path, const char *model_name, int trainable, int *unsupported);
+ * cannot compile (all of them are reported).  NULL on any error.  binds:
+ * "NAME=FILE.pb" fixes graph input NAME to a TensorProto (a specialised
+ * build, e.g. a shape or weights given as an input). */
+Graph *onnx_import(const char *path, const char *model_name, int trainable, const char *const *binds,
+                   int nbinds, int *unsupported);
 
 /* ---- deploy.c: options that shape a build for a device ------------------------ */
 /* bake the parameters of a buffer saved by this model's save() (checked:

@@ -28,6 +28,7 @@ static void usage(FILE *out) {
         "  --batch N       the largest batch an entry point takes (default: the train block's)\n"
         "  --train LOSS    (ONNX) fine-tune the imported model with this loss\n"
         "  --optimizer O   (ONNX, with --train) e.g. 'adam(lr = 1e-4)' (default rmsprop)\n"
+        "  --bind N=F.pb   (ONNX) fix graph input N to the tensor in F.pb (a specialised build)\n"
         "  --version       print the version\n");
 }
 
@@ -102,7 +103,8 @@ static void onnx_model_name(const char *path, char *out) {
 int main(int argc, char **argv) {
     const char *input = NULL, *output = NULL, *model = NULL;
     int opt = 2, summary = 0, dump = 0, inference = 0, batch = 0;
-    const char *weights = NULL, *freeze = NULL, *train_loss = NULL, *optimizer = NULL;
+    const char *weights = NULL, *freeze = NULL, *train_loss = NULL, *optimizer = NULL, *binds[32];
+    int nbinds = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-o") && i + 1 < argc) output = argv[++i];
@@ -119,6 +121,7 @@ int main(int argc, char **argv) {
             if (!strncmp(train_loss, "loss=", 5)) train_loss += 5;   /* --train loss=NAME */
         }
         else if (!strcmp(a, "--optimizer") && i + 1 < argc) optimizer = argv[++i];
+        else if (!strcmp(a, "--bind") && i + 1 < argc && nbinds < 32) binds[nbinds++] = argv[++i];
         else if (!strcmp(a, "--batch") && i + 1 < argc) {
             char *end;
             long b = strtol(argv[++i], &end, 10);
@@ -159,7 +162,7 @@ int main(int argc, char **argv) {
         char name[IR_NAME];
         onnx_model_name(model ? model : output, name);
         diag_init(input, NULL);
-        g = onnx_import(input, name, train_loss != NULL, &unsupported);
+        g = onnx_import(input, name, train_loss != NULL, binds, nbinds, &unsupported);
         if (g && train_loss) {
             /* the training recipe, as the train block a .nn file would hold */
             char text[1024];

@@ -319,7 +319,7 @@ static Tensor *apply(Importer *im, const char *op, Tensor **in, int nin, const A
     else if (!strcmp(op, "nd_reduce")) nnc_rt_reduce_nd(a->fn, y, in[0]->data, p, a->ny, a->count);
     else if (!strcmp(op, "nd_softmax")) nnc_rt_softmax_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner);
     else if (!strcmp(op, "nd_matmul")) nnc_rt_matmul_nd(y, in[0]->data, in[1]->data, p, a->M, a->N, a->K);
-    else if (!strcmp(op, "nd_conv") || !strcmp(op, "nd_pool") || !strcmp(op, "nd_rnn")) {
+    else if (!strcmp(op, "nd_conv") || !strcmp(op, "nd_pool") || !strcmp(op, "nd_rnn") || !strcmp(op, "nd_conv_t")) {
         free(y);
         return node_out(im, op, in, nin, a, out_name, rank, dims);   /* not folded: a node */
     }
@@ -1595,6 +1595,62 @@ static Tensor *op_lstm(Ctx *c) { return op_recurrent(c, NNC_RT_CELL_LSTM); }
 static Tensor *op_gru(Ctx *c) { return op_recurrent(c, NNC_RT_CELL_GRU); }
 static Tensor *op_rnn(Ctx *c) { return op_recurrent(c, NNC_RT_CELL_SIMPLE); }
 
+/* ConvTranspose as the data gradient of the convolution it transposes: that
+ * convolution maps Y's shape to X's, with the same weights */
+static Tensor *op_conv_transpose(Ctx *c) {
+    Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
+    if (x->rank != 4 || !w->data || (b && !b->data)) { unsupported(c->im, "ConvTranspose other than 2-D with constant weights"); return NULL; }
+    const Onnx__AttributeProto *ap = attr(c->n, "auto_pad");
+    if ((ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) || attr(c->n, "output_shape")) {
+        unsupported(c->im, "ConvTranspose with auto_pad or output_shape");
+        return NULL;
+    }
+    long group = attr_i(c->n, "group", 1), cin = w->dims[0], cog = w->dims[1], kh = w->dims[2], kw = w->dims[3];
+    long s[2] = { 1, 1 }, d[2] = { 1, 1 }, p[4] = { 0, 0, 0, 0 }, op[2] = { 0, 0 };
+    attr_ints(c->n, "strides", s, 2);
+    attr_ints(c->n, "dilations", d, 2);
+    attr_ints(c->n, "pads", p, 4);
+    attr_ints(c->n, "output_padding", op, 2);
+    if (cin != x->dims[1] || cin % group) { unsupported(c->im, "channels that do not match the groups"); return NULL; }
+    long oh = s[0] * (x->dims[2] - 1) + op[0] + d[0] * (kh - 1) + 1 - p[0] - p[2];
+    long ow = s[1] * (x->dims[3] - 1) + op[1] + d[1] * (kw - 1) + 1 - p[1] - p[3];
+    if (oh <= 0 || ow <= 0) { unsupported(c->im, "an empty output"); return NULL; }
+    char n1[170], n2[170], n3[170];
+    snprintf(n1, sizeof n1, "%.100s/nhwc", out_name(c, 0));
+    snprintf(n2, sizeof n2, "%.100s/w", out_name(c, 0));
+    snprintf(n3, sizeof n3, "%.100s/y", out_name(c, 0));
+    Tensor *xn = relayout(c, x, 1, n1);
+    /* (C_in, C_out/g, kh, kw) -> (kh, kw, C_out/g, C_in): the forward conv's Keras kernel */
+    long ws[4], wdims[4] = { kh, kw, cog, cin };
+    strides(w->dims, 4, ws);
+    Attrs t;
+    memset(&t, 0, sizeof t);
+    dense_nd(&t.nd, 4, wdims);
+    t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
+    Tensor *wk = apply(c->im, "nd_copy", &w, 1, &t, n2, 4, wdims);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nnc_rt_conv2d *q = &a.conv;     /* the convolution from Y (oh, ow, C_out) to X (h, w, C_in) */
+    q->h = (int)oh; q->w = (int)ow; q->c = (int)(cog * group);
+    q->oh = (int)x->dims[2]; q->ow = (int)x->dims[3]; q->oc = (int)cin;
+    q->kh = (int)kh; q->kw = (int)kw; q->sh = (int)s[0]; q->sw = (int)s[1]; q->dh = (int)d[0]; q->dw = (int)d[1];
+    q->pt = (int)p[0]; q->pl = (int)p[1]; q->groups = (int)group;
+    a.M = (int)x->dims[0];
+    Tensor *in[2] = { xn, wk };
+    long ydims[4] = { x->dims[0], oh, ow, cog * group };
+    Tensor *yn = apply(c->im, "nd_conv_t", in, 2, &a, n3, 4, ydims);
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(q);
+    Graph *g = c->im->g;
+    int sv = ir_value(g, "convt.scratch", ROLE_ACT, 0, 1, &scratch);
+    ir_add_output(g, g->values[yn->value].producer, sv);
+    if (!b) return relayout(c, yn, 0, out_name(c, 0));
+    char n4[170];
+    snprintf(n4, sizeof n4, "%.100s/nchw", out_name(c, 0));
+    Tensor *y = relayout(c, yn, 0, n4);
+    Tensor *bc = y ? per_channel(c, b, 4, "bias") : NULL;
+    return bc ? binary_of(c, NNC_RT_BIN_ADD, y, bc, out_name(c, 0)) : NULL;
+}
+
 /* the operator table of the importer: ONNX op type -> what builds it */
 typedef struct OnnxOp {
     const char *name;
@@ -1655,7 +1711,7 @@ static const OnnxOp onnx_ops[] = {
     { "ArgMax", -1, -1, op_argmax }, { "ArgMin", -1, -1, op_argmin },
     { "GatherElements", -1, -1, op_gather_elements }, { "LayerNormalization", -1, -1, op_layernorm },
     { "NegativeLogLikelihoodLoss", -1, -1, op_nll }, { "SoftmaxCrossEntropyLoss", -1, -1, op_sce },
-    { "Conv", -1, -1, op_conv }, { "MaxPool", -1, -1, op_maxpool }, { "AveragePool", -1, -1, op_avgpool },
+    { "Conv", -1, -1, op_conv }, { "ConvTranspose", -1, -1, op_conv_transpose }, { "MaxPool", -1, -1, op_maxpool }, { "AveragePool", -1, -1, op_avgpool },
     { "GlobalAveragePool", -1, -1, op_gap }, { "GlobalMaxPool", -1, -1, op_gmp },
     { "BatchNormalization", -1, -1, op_batchnorm }, { "InstanceNormalization", -1, -1, op_instancenorm },
     { "LSTM", -1, -1, op_lstm }, { "GRU", -1, -1, op_gru }, { "RNN", -1, -1, op_rnn },
@@ -1759,7 +1815,39 @@ static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank,
     return 0;
 }
 
-Graph *onnx_import(const char *path, const char *model_name, int trainable, int *unsupported_count) {
+/* --bind NAME=FILE: a graph input fixed to the TensorProto in FILE */
+static int bind_input(Importer *im, const char *spec) {
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec) {
+        diag_error(nowhere(), "--bind takes NAME=FILE.pb, got '%s'", spec);
+        return -1;
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
+    FILE *f = fopen(eq + 1, "rb");
+    if (!f) {
+        diag_error(nowhere(), "--bind: cannot read %s: %s", eq + 1, strerror(errno));
+        return -1;
+    }
+    static unsigned char buf[1 << 24];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    if (!tp || tp->n_dims > MAX_T) {
+        diag_error(nowhere(), "--bind: %s is not a TensorProto of rank 8 or less", eq + 1);
+        if (tp) onnx__tensor_proto__free_unpacked(tp, NULL);
+        return -1;
+    }
+    long count, dims[MAX_T];
+    float *d = tensor_data(im, tp, &count);
+    for (size_t k = 0; k < tp->n_dims; k++) dims[k] = (long)tp->dims[k];
+    if (d) add_constant(im, name, (int)tp->n_dims, dims, d);
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    return d ? 0 : -1;
+}
+
+Graph *onnx_import(const char *path, const char *model_name, int trainable, const char *const *binds, int nbinds,
+                   int *unsupported_count) {
     FILE *f = fopen(path, "rb");
     *unsupported_count = 0;
     if (!f) {
@@ -1809,6 +1897,7 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, int 
         for (size_t k = 0; k < tp->n_dims; k++) dims[k] = (long)tp->dims[k];
         add_constant(&im, tp->name, (int)tp->n_dims, dims, d);
     }
+    for (int i = 0; i < nbinds; i++) bind_input(&im, binds[i]);
     long col = 0;
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];

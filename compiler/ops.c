@@ -1101,6 +1101,13 @@ static void nd_conv_emit(EmitCtx *e, const Node *n) {
               n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), n->attr.M);
 }
 
+/* ConvTranspose: the data gradient of the forward convolution attr.conv */
+static void nd_conv_t_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_backward_data(%s, %s, %s, %s, %s, %d);", emit_conv(e, &n->attr.conv),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->out[1]),
+              n->attr.M);
+}
+
 static void nd_pool_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, %d);", n->attr.fn ? "avg" : "max",
               emit_pool(e, &n->attr.pool), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), n->attr.M);
@@ -1259,7 +1266,7 @@ static void loss_grad(Graph *g, int node, const int *dout, int *din) {
  * or for a whole-tensor (imported) output its first axis */
 static void loss_view(EmitCtx *e, int v, char *rows, size_t cap, long *m) {
     const Value *x = &emit_graph(e)->values[v];
-    long r = x->batched || !x->rank ? 1 : x->dims[0];
+    long r = x->batched || !x->rank || !x->dims[0] ? 1 : x->dims[0];
     if (x->batched) snprintf(rows, cap, "n");
     else snprintf(rows, cap, "%ld", r);
     *m = ir_size(x) / r;
@@ -1413,6 +1420,7 @@ const OpDef op_table[] = {
     ND("nd_concat", -1, nd_concat_emit),
     ND("nd_conv", -1, nd_conv_emit),
     ND("nd_pool", 1, nd_pool_emit),
+    ND("nd_conv_t", 2, nd_conv_t_emit),
     ND("nd_rnn", -1, nd_rnn_emit),
     INTERNAL("update", RT_OPTIM, 0, no_shape, update_emit),
 };
