@@ -403,6 +403,12 @@ typedef struct Ctx {
 
 static const char *out_name(Ctx *c, int i) { return c->n->output[i]; }
 
+/* the name of an intermediate tensor of this node: "<its output>/<what>" (buf: 170 bytes) */
+static const char *part(Ctx *c, const char *what, char *buf) {
+    snprintf(buf, 170, "%.100s/%s", out_name(c, 0), what);
+    return buf;
+}
+
 static Tensor *unary(Ctx *c, int fn, float alpha, float beta) {
     Attrs a;
     memset(&a, 0, sizeof a);
@@ -451,7 +457,7 @@ static Tensor *variadic(Ctx *c, int fn, int mean) {
         float *k = malloc(sizeof *k);
         *k = 1.0f / (float)c->nin;
         char name[160];
-        snprintf(name, sizeof name, "%.100s/scale", out_name(c, 0));
+        part(c, "scale", name);
         Tensor *s = add_constant(c->im, name, 0, &one, k);
         acc = binary_of(c, NNC_RT_BIN_MUL, acc, s, out_name(c, 0));
     }
@@ -860,7 +866,7 @@ static Tensor *op_cast(Ctx *c) {
         long one = 1;
         float *z = calloc(1, sizeof *z);
         char n0[170];
-        snprintf(n0, sizeof n0, "%.100s/zero", out_name(c, 0));
+        part(c, "zero", n0);
         Tensor *t = binary_of(c, NNC_RT_BIN_EQUAL, c->in[0], add_constant(c->im, n0, 0, &one, z), n0);
         if (!t) return NULL;
         Ctx u = *c;
@@ -873,9 +879,9 @@ static Tensor *op_cast(Ctx *c) {
         memset(&a, 0, sizeof a);
         a.fn = NNC_RT_UN_SIGN;
         char n1[170], n2[170], n3[170];
-        snprintf(n1, sizeof n1, "%.100s/sign", out_name(c, 0));
-        snprintf(n2, sizeof n2, "%.100s/abs", out_name(c, 0));
-        snprintf(n3, sizeof n3, "%.100s/floor", out_name(c, 0));
+        part(c, "sign", n1);
+        part(c, "abs", n2);
+        part(c, "floor", n3);
         Tensor *s = apply(c->im, "nd_unary", &x, 1, &a, n1, x->rank, x->dims);
         a.fn = NNC_RT_UN_ABS;
         Tensor *m = apply(c->im, "nd_unary", &x, 1, &a, n2, x->rank, x->dims);
@@ -1113,18 +1119,18 @@ static Tensor *op_layernorm(Ctx *c) {
     int axis = norm_axis(attr_i(c->n, "axis", -1), x->rank), mark[MAX_T] = { 0 };
     for (int d = axis; d < x->rank; d++) mark[d] = 1;
     char n1[170], n2[170], n3[170], n4[170];
-    snprintf(n1, sizeof n1, "%.100s/mean", out_name(c, 0));
-    snprintf(n2, sizeof n2, "%.100s/centered", out_name(c, 0));
-    snprintf(n3, sizeof n3, "%.100s/var", out_name(c, 0));
-    snprintf(n4, sizeof n4, "%.100s/normed", out_name(c, 0));
+    part(c, "mean", n1);
+    part(c, "centered", n2);
+    part(c, "var", n3);
+    part(c, "normed", n4);
     const char *mean_out = c->n->n_output > 1 && *c->n->output[1] ? c->n->output[1] : n1;
     Tensor *mean = reduce_mark(c, NNC_RT_RED_MEAN, x, mark, 1, mean_out);
     Tensor *d = mean ? binary_of(c, NNC_RT_BIN_SUB, x, mean, n2) : NULL;
     Tensor *sq = d ? binary_of(c, NNC_RT_BIN_MUL, d, d, n3) : NULL;
     if (!sq) return NULL;
     char n5[170], n6[170];
-    snprintf(n5, sizeof n5, "%.100s/varmean", out_name(c, 0));
-    snprintf(n6, sizeof n6, "%.100s/vareps", out_name(c, 0));
+    part(c, "varmean", n5);
+    part(c, "vareps", n6);
     Tensor *var = reduce_mark(c, NNC_RT_RED_MEAN, sq, mark, 1, n5);
     Tensor *ve = var ? binary_of(c, NNC_RT_BIN_ADD, var, scalar(c, "eps", attr_f(c->n, "epsilon", 1e-5f)), n6) : NULL;
     Tensor *sd = ve ? un(c, NNC_RT_UN_SQRT, ve, "std") : NULL;
@@ -1141,7 +1147,7 @@ static Tensor *op_layernorm(Ctx *c) {
     Tensor *y = binary_of(c, NNC_RT_BIN_MUL, d, inv, n4);
     int bias = c->nin > 2 && c->in[2];
     char n7[170];
-    snprintf(n7, sizeof n7, "%.100s/scaled", out_name(c, 0));
+    part(c, "scaled", n7);
     y = y ? binary_of(c, NNC_RT_BIN_MUL, y, c->in[1], bias ? n7 : out_name(c, 0)) : NULL;
     if (y && bias) y = binary_of(c, NNC_RT_BIN_ADD, y, c->in[2], out_name(c, 0));
     return y;
@@ -1185,7 +1191,7 @@ static Tensor *op_sce(Ctx *c) {
     a.alen = x->dims[1];
     a.inner = numel(x->dims + 2, x->rank - 2);
     char n1[170];
-    snprintf(n1, sizeof n1, "%.100s/logprob", out_name(c, 0));
+    part(c, "logprob", n1);
     const char *lp_name = c->n->n_output > 1 && *c->n->output[1] ? c->n->output[1] : n1;
     Tensor *lp = apply(c->im, "nd_softmax", &x, 1, &a, lp_name, x->rank, x->dims);
     return lp ? nll(c, lp, c->in[1], c->nin > 2 ? c->in[2] : NULL, out_name(c, 0)) : NULL;
@@ -1246,10 +1252,10 @@ static Tensor *op_conv(Ctx *c) {
     if (!w->data || (b && !b->data)) { unsupported(c->im, "Conv weights computed at run time"); return NULL; }
     /* 1-D: (N, C, L) as (N, C, 1, L) */
     char n0[170], n1[170], n2[170], n3[170];
-    snprintf(n0, sizeof n0, "%.100s/x4", out_name(c, 0));
-    snprintf(n1, sizeof n1, "%.100s/nhwc", out_name(c, 0));
-    snprintf(n2, sizeof n2, "%.100s/w", out_name(c, 0));
-    snprintf(n3, sizeof n3, "%.100s/y", out_name(c, 0));
+    part(c, "x4", n0);
+    part(c, "nhwc", n1);
+    part(c, "w", n2);
+    part(c, "y", n3);
     int one_d = x->rank == 3;
     Tensor x4 = *x, w4 = *w;
     if (one_d) {
@@ -1312,7 +1318,7 @@ static Tensor *op_conv(Ctx *c) {
     ir_add_output(g, g->values[yn->value].producer, sv);
     if (!one_d) return relayout(c, yn, 0, out_name(c, 0));
     char n4[170];
-    snprintf(n4, sizeof n4, "%.100s/nchw", out_name(c, 0));
+    part(c, "nchw", n4);
     Tensor *y4 = relayout(c, yn, 0, n4);
     long d3[3] = { x->dims[0], oc, geo[1] };
     return y4 ? reshaped(c, y4, 3, d3, out_name(c, 0)) : NULL;
@@ -1337,8 +1343,8 @@ static Tensor *op_pool(Ctx *c, int avg) {
     if (window2d(c, x->dims, k[0], k[1], geo)) return NULL;
     if (geo[6] != 1 || geo[7] != 1) { unsupported(c->im, "dilated pooling"); return NULL; }
     char n1[170], n2[170];
-    snprintf(n1, sizeof n1, "%.100s/nhwc", out_name(c, 0));
-    snprintf(n2, sizeof n2, "%.100s/y", out_name(c, 0));
+    part(c, "nhwc", n1);
+    part(c, "y", n2);
     Tensor *xn = relayout(c, x, 1, n1);
     Attrs a;
     memset(&a, 0, sizeof a);
@@ -1395,9 +1401,9 @@ static Tensor *op_batchnorm(Ctx *c) {
     dims[0] = ch;
     for (int d = 1; d < x->rank - 1; d++) dims[d] = 1;
     char n1[170], n2[170], n3[170];
-    snprintf(n1, sizeof n1, "%.100s/scale", out_name(c, 0));
-    snprintf(n2, sizeof n2, "%.100s/shift", out_name(c, 0));
-    snprintf(n3, sizeof n3, "%.100s/scaled", out_name(c, 0));
+    part(c, "scale", n1);
+    part(c, "shift", n2);
+    part(c, "scaled", n3);
     Tensor *s = add_constant(c->im, n1, x->rank - 1, dims, sc), *t = add_constant(c->im, n2, x->rank - 1, dims, sh);
     Tensor *y = binary_of(c, NNC_RT_BIN_MUL, x, s, n3);
     return y ? binary_of(c, NNC_RT_BIN_ADD, y, t, out_name(c, 0)) : NULL;
@@ -1410,12 +1416,12 @@ static Tensor *op_instancenorm(Ctx *c) {
     int mark[MAX_T] = { 0 };
     for (int d = 2; d < x->rank; d++) mark[d] = 1;
     char n1[170], n2[170], n3[170], n4[170], n5[170], n6[170];
-    snprintf(n1, sizeof n1, "%.100s/mean", out_name(c, 0));
-    snprintf(n2, sizeof n2, "%.100s/centered", out_name(c, 0));
-    snprintf(n3, sizeof n3, "%.100s/sq", out_name(c, 0));
-    snprintf(n4, sizeof n4, "%.100s/var", out_name(c, 0));
-    snprintf(n5, sizeof n5, "%.100s/vareps", out_name(c, 0));
-    snprintf(n6, sizeof n6, "%.100s/normed", out_name(c, 0));
+    part(c, "mean", n1);
+    part(c, "centered", n2);
+    part(c, "sq", n3);
+    part(c, "var", n4);
+    part(c, "vareps", n5);
+    part(c, "normed", n6);
     Tensor *mean = reduce_mark(c, NNC_RT_RED_MEAN, x, mark, 1, n1);
     Tensor *d = mean ? binary_of(c, NNC_RT_BIN_SUB, x, mean, n2) : NULL;
     Tensor *sq = d ? binary_of(c, NNC_RT_BIN_MUL, d, d, n3) : NULL;
@@ -1426,7 +1432,7 @@ static Tensor *op_instancenorm(Ctx *c) {
     Tensor *s = y ? per_channel(c, c->in[1], x->rank, "s") : NULL;
     Tensor *b = s ? per_channel(c, c->in[2], x->rank, "b") : NULL;
     char n7[170];
-    snprintf(n7, sizeof n7, "%.100s/scaled", out_name(c, 0));
+    part(c, "scaled", n7);
     y = b ? binary_of(c, NNC_RT_BIN_MUL, y, s, n7) : NULL;
     return y ? binary_of(c, NNC_RT_BIN_ADD, y, b, out_name(c, 0)) : NULL;
 }
@@ -1489,7 +1495,7 @@ static Tensor *op_recurrent(Ctx *c, int cell) {
             if (lens->data[i] != (float)T) { unsupported(c->im, "sequences shorter than the input"); return NULL; }
     }
     char n0[170];
-    snprintf(n0, sizeof n0, "%.100s/xbt", out_name(c, 0));
+    part(c, "xbt", n0);
     /* X to (N, T, F) */
     Tensor *xb = x;
     if (!layout) {
@@ -1616,9 +1622,9 @@ static Tensor *op_conv_transpose(Ctx *c) {
     long ow = s[1] * (x->dims[3] - 1) + op[1] + d[1] * (kw - 1) + 1 - p[1] - p[3];
     if (oh <= 0 || ow <= 0) { unsupported(c->im, "an empty output"); return NULL; }
     char n1[170], n2[170], n3[170];
-    snprintf(n1, sizeof n1, "%.100s/nhwc", out_name(c, 0));
-    snprintf(n2, sizeof n2, "%.100s/w", out_name(c, 0));
-    snprintf(n3, sizeof n3, "%.100s/y", out_name(c, 0));
+    part(c, "nhwc", n1);
+    part(c, "w", n2);
+    part(c, "y", n3);
     Tensor *xn = relayout(c, x, 1, n1);
     /* (C_in, C_out/g, kh, kw) -> (kh, kw, C_out/g, C_in): the forward conv's Keras kernel */
     long ws[4], wdims[4] = { kh, kw, cog, cin };
@@ -1645,7 +1651,7 @@ static Tensor *op_conv_transpose(Ctx *c) {
     ir_add_output(g, g->values[yn->value].producer, sv);
     if (!b) return relayout(c, yn, 0, out_name(c, 0));
     char n4[170];
-    snprintf(n4, sizeof n4, "%.100s/nchw", out_name(c, 0));
+    part(c, "nchw", n4);
     Tensor *y = relayout(c, yn, 0, n4);
     Tensor *bc = y ? per_channel(c, b, 4, "bias") : NULL;
     return bc ? binary_of(c, NNC_RT_BIN_ADD, y, bc, out_name(c, 0)) : NULL;

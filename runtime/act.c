@@ -13,7 +13,7 @@
 
 /* sigmoid(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0: the exponent
  * is never positive, so nothing overflows and small outputs keep precision. */
-static float sigmoid1(float x)
+float nnc_rt_sigmoid(float x)
 {
     if (x >= 0.0f)
         return 1.0f / (1.0f + expf(-x));
@@ -58,7 +58,7 @@ void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m)
         break;
     case NNC_RT_ACT_SIGMOID:
         for (i = 0; i < size; i++)
-            y[i] = sigmoid1(x[i]);
+            y[i] = nnc_rt_sigmoid(x[i]);
         break;
     case NNC_RT_ACT_TANH:
         for (i = 0; i < size; i++)

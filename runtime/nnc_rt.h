@@ -87,6 +87,8 @@ enum nnc_rt_act {
     NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
     NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX
 };
+/* 1/(1+e^-x), computed so that nothing overflows */
+float nnc_rt_sigmoid(float x);
 /* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x. */
 void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m);
 /* dx[n,m] = dL/dx given dy = dL/dy and the forward OUTPUT y.  dx may equal dy. */

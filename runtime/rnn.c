@@ -25,15 +25,6 @@
 
 #include "nnc_rt.h"
 
-static float sigm(float x)
-{
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    else {
-        float e = expf(x);
-        return e / (1.0f + e);
-    }
-}
 
 /* ---- embedding ------------------------------------------------------------- */
 
@@ -123,8 +114,8 @@ void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_l
                 float *c = z + 4 * U;
                 const float *cp = hp ? hp - U : NULL;     /* c sits just before h */
                 for (j = 0; j < U; j++) {
-                    float i = sigm(z[j]), f = sigm(z[U + j]), g = tanhf(z[2 * U + j]),
-                          o = sigm(z[3 * U + j]);
+                    float i = nnc_rt_sigmoid(z[j]), f = nnc_rt_sigmoid(z[U + j]), g = tanhf(z[2 * U + j]),
+                          o = nnc_rt_sigmoid(z[3 * U + j]);
                     c[j] = i * g + (cp ? f * cp[j] : 0.0f);
                     h[j] = o * tanhf(c[j]);
                     z[j] = i; z[U + j] = f; z[2 * U + j] = g; z[3 * U + j] = o;
@@ -134,7 +125,7 @@ void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_l
             case NNC_RT_CELL_GRU: {
                 const float *rb = rec + (long)bi * G;
                 for (j = 0; j < U; j++) {
-                    float zz = sigm(z[j] + rb[j]), rr = sigm(z[U + j] + rb[U + j]);
+                    float zz = nnc_rt_sigmoid(z[j] + rb[j]), rr = nnc_rt_sigmoid(z[U + j] + rb[U + j]);
                     float hh = tanhf(z[2 * U + j] + rr * rb[2 * U + j]);
                     h[j] = (1.0f - zz) * hh + (hp ? zz * hp[j] : 0.0f);
                     z[j] = zz; z[U + j] = rr; z[2 * U + j] = hh;

@@ -111,15 +111,6 @@ void nnc_rt_where_nd(float *y, const float *c, const float *a, const float *b, c
     }
 }
 
-static float sigmoid1(float x)
-{
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    else {
-        float e = expf(x);
-        return e / (1.0f + e);
-    }
-}
 
 static float unary1(int fn, float x, float alpha, float beta)
 {
@@ -153,7 +144,7 @@ static float unary1(int fn, float x, float alpha, float beta)
     case NNC_RT_UN_ATANH: return atanhf(x);
     case NNC_RT_UN_ERF: return erff(x);
     case NNC_RT_UN_RELU: return x > 0.0f ? x : 0.0f;
-    case NNC_RT_UN_SIGMOID: return sigmoid1(x);
+    case NNC_RT_UN_SIGMOID: return nnc_rt_sigmoid(x);
     case NNC_RT_UN_TANH: return tanhf(x);
     case NNC_RT_UN_SOFTPLUS: return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
     case NNC_RT_UN_SOFTSIGN: return x / (1.0f + fabsf(x));
