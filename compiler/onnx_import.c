@@ -1326,7 +1326,44 @@ static Tensor *op_conv(Ctx *c) {
 
 static Tensor *op_pool(Ctx *c, int avg) {
     Tensor *x = c->in[0];
-    if (x->rank != 4) { unsupported(c->im, "pooling other than 2-D"); return NULL; }
+    if (x->rank == 3) {     /* 1-D: (N, C, L) pooled as (N, C, 1, L) with the attributes widened */
+        long k1, s1 = 1, p1[2] = { 0, 0 }, d1 = 1;
+        if (attr_ints(c->n, "kernel_shape", &k1, 1) != 1) { unsupported(c->im, "a pool without kernel_shape"); return NULL; }
+        attr_ints(c->n, "strides", &s1, 1);
+        attr_ints(c->n, "pads", p1, 2);
+        attr_ints(c->n, "dilations", &d1, 1);
+        if (attr(c->n, "auto_pad") || d1 != 1) { unsupported(c->im, "1-D pooling with auto_pad or dilations"); return NULL; }
+        long ks[2] = { 1, k1 }, ss[2] = { 1, s1 }, ps[4] = { 0, p1[0], 0, p1[1] };
+        Onnx__AttributeProto ak = ONNX__ATTRIBUTE_PROTO__INIT, as = ONNX__ATTRIBUTE_PROTO__INIT, apd = ONNX__ATTRIBUTE_PROTO__INIT;
+        int64_t kv[2] = { ks[0], ks[1] }, sv[2] = { ss[0], ss[1] }, pv[4] = { ps[0], ps[1], ps[2], ps[3] };
+        ak.name = "kernel_shape"; ak.n_ints = 2; ak.ints = kv;
+        as.name = "strides"; as.n_ints = 2; as.ints = sv;
+        apd.name = "pads"; apd.n_ints = 4; apd.ints = pv;
+        Onnx__AttributeProto *attrs[8] = { &ak, &as, &apd };
+        size_t na = 3;
+        for (size_t i = 0; i < c->n->n_attribute && na < 8; i++)   /* ceil_mode, count_include_pad, ... */
+            if (strcmp(c->n->attribute[i]->name, "kernel_shape") && strcmp(c->n->attribute[i]->name, "strides") &&
+                strcmp(c->n->attribute[i]->name, "pads") && strcmp(c->n->attribute[i]->name, "dilations"))
+                attrs[na++] = c->n->attribute[i];
+        Onnx__NodeProto wide = *c->n;
+        wide.n_attribute = na;
+        wide.attribute = attrs;
+        char n0[170], n1[170];
+        long d4[4] = { x->dims[0], x->dims[1], 1, x->dims[2] };
+        Tensor *x4 = reshaped(c, x, 4, d4, part(c, "x4", n0));
+        if (!x4) return NULL;
+        Ctx w = *c;
+        w.n = &wide;
+        w.in[0] = x4;
+        char *outs[1] = { (char *)part(c, "y4", n1) };
+        wide.output = outs;
+        wide.n_output = 1;
+        Tensor *y4 = op_pool(&w, avg);
+        if (!y4) return NULL;
+        long d3[3] = { y4->dims[0], y4->dims[1], y4->dims[3] };
+        return reshaped(c, y4, 3, d3, out_name(c, 0));
+    }
+    if (x->rank != 4) { unsupported(c->im, "pooling other than 1-D or 2-D"); return NULL; }
     if (c->n->n_output > 1 && *c->n->output[1]) { unsupported(c->im, "MaxPool's indices output"); return NULL; }
     if (attr_i(c->n, "storage_order", 0)) { unsupported(c->im, "column-major storage_order"); return NULL; }
     if (avg && attr_i(c->n, "count_include_pad", 0)) {
@@ -1775,6 +1812,12 @@ static void import_node(Importer *im, const Onnx__NodeProto *n) {
     } else if (!failed_input && op->binary >= 0) {
         int fn = op->binary;
         if (fn == NNC_RT_BIN_MOD && attr_i(n, "fmod", 0)) fn = NNC_RT_BIN_FMOD;
+        /* PRelu from older exporters: a slope per channel (axis 1) */
+        Tensor *sl = c.in[1];
+        if (fn == NNC_RT_BIN_PRELU && c.in[0]->rank > 2 && sl->rank == 1 && sl->dims[0] == c.in[0]->dims[1] &&
+            sl->dims[0] != c.in[0]->dims[c.in[0]->rank - 1]) {
+            c.in[1] = per_channel(&c, sl, c.in[0]->rank, "slope");
+        }
         r = binary_of(&c, fn, c.in[0], c.in[1], n->output[0]);
     } else if (!failed_input) {
         r = op->build(&c);
