@@ -464,7 +464,7 @@ static Tensor *variadic(Ctx *c, int fn, int mean) {
     return acc;
 }
 
-/* a view with another shape: a strided copy (the planner gives it its own buffer) */
+/* the same values with another shape */
 static Tensor *reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const char *name) {
     if (numel(dims, rank) != numel(x->dims, x->rank)) {
         unsupported(c->im, "a reshape that changes the number of elements");
@@ -480,7 +480,10 @@ static Tensor *reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const cha
         memcpy(d, x->data, (size_t)n * sizeof *d);
         return add_constant(c->im, name, rank, dims, d);
     }
-    return node_out(c->im, "nd_copy", &x, 1, &a, name, rank, dims);
+    /* a computed value: a view of the same storage, free */
+    Tensor *t = node_out(c->im, "view", &x, 1, &a, name, rank, dims);
+    c->im->g->values[t->value].alias_of = x->value;
+    return t;
 }
 
 static Tensor *op_reshape(Ctx *c) {
