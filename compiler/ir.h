@@ -237,6 +237,7 @@ int  shape_node(Graph *g, int node);
 int  shape_check_size(Graph *g, int node, int value);   /* 1 GiB per tensor */
 void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
 void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues */
+void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
 
 typedef struct Plan {

@@ -205,7 +205,10 @@ int main(int argc, char **argv) {
         if (batch) g->train.batch = batch;
         g->opt_level = opt;
         fuse_loss(g);
-        if (opt >= 2) fuse_act(g);
+        if (opt >= 2) {
+            fuse_nd(g);
+            fuse_act(g);
+        }
         ad_build(g);
         Plan plan;
         plan_build(g, &plan);
