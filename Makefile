@@ -166,9 +166,11 @@ torch-parity: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/torch_rnn.py
 	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
-# side by side with PyTorch (1 thread, same settings): seconds per epoch and accuracy
+# side by side with PyTorch and ONNX Runtime (1 thread): training seconds per
+# epoch and accuracy, batch-1 latency and batch-256 throughput
 bench: $(BUILD)/examples/fashion_mlp
 	@bash bench/fashion_mlp.sh
+	@bash bench/inference.sh
 
 # generated models on qemu: Cortex-M4 inference and fine-tuning, aarch64 (tests/firmware.sh)
 # (fashion_mlp trains with its full settings first; make test uses a short run)

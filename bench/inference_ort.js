@@ -1,0 +1,31 @@
+// inference_ort.js — ONNX Runtime (onnxruntime-node, CPU, 1 thread) on the
+// given models: median, min and max microseconds per session.run over 7
+// rounds.  Usage: node inference_ort.js MODEL.onnx:REPS:D1,D2,... ...
+// (prints one JSON object: path -> [median, min, max])
+const ort = require('onnxruntime-node');
+
+async function time(spec) {
+  const [path, reps, shape] = spec.split(':');
+  const s = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1,
+                                                      executionMode: 'sequential' });
+  const meta = s.inputNames[0];
+  const dims = shape.split(',').map(Number);
+  const n = dims.reduce((a, b) => a * b, 1);
+  const x = new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => (i % 17) / 17), dims);
+  const feeds = { [meta]: x };
+  for (let i = 0; i < 20; i++) await s.run(feeds);
+  const us = [];
+  for (let r = 0; r < 7; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < +reps; i++) await s.run(feeds);
+    us.push(Number(process.hrtime.bigint() - t0) / 1e3 / +reps);
+  }
+  us.sort((a, b) => a - b);
+  return [us[3], us[0], us[6]];
+}
+
+(async () => {
+  const out = {};
+  for (const spec of process.argv.slice(2)) out[spec.split(':')[0]] = await time(spec);
+  console.log(JSON.stringify(out));
+})();
