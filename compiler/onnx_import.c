@@ -1697,6 +1697,78 @@ static Tensor *op_conv_transpose(Ctx *c) {
     return bc ? binary_of(c, NNC_RT_BIN_ADD, y, bc, out_name(c, 0)) : NULL;
 }
 
+/* ---- layout rearrangements and masks built from the primitives above ------------- */
+
+/* y = the 6-D view `vdims` of x, axes permuted, read as the shape `ydims` */
+static Tensor *permuted_view(Ctx *c, Tensor *x, const long *vdims, const int *perm, const long *ydims, int yrank) {
+    long vs[6], dims[6];
+    strides(vdims, 6, vs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    for (int d = 0; d < 6; d++) dims[d] = vdims[perm[d]];
+    dense_nd(&a.nd, 6, dims);
+    for (int d = 0; d < 6; d++) a.nd.as[d] = vs[perm[d]];
+    return apply(c->im, "nd_copy", &x, 1, &a, out_name(c, 0), yrank, ydims);
+}
+
+static Tensor *op_depth_to_space(Ctx *c) {
+    Tensor *x = c->in[0];
+    long b = attr_i(c->n, "blocksize", 0);
+    if (x->rank != 4 || b < 1 || x->dims[1] % (b * b)) { unsupported(c->im, "a blocksize that does not divide the channels"); return NULL; }
+    long N = x->dims[0], C = x->dims[1] / (b * b), H = x->dims[2], W = x->dims[3], y[4] = { N, C, H * b, W * b };
+    if (string_attr_is(c->n, "mode", "CRD")) {
+        long v[6] = { N, C, b, b, H, W };
+        static const int perm[6] = { 0, 1, 4, 2, 5, 3 };
+        return permuted_view(c, x, v, perm, y, 4);
+    }
+    long v[6] = { N, b, b, C, H, W };
+    static const int perm[6] = { 0, 3, 4, 1, 5, 2 };
+    return permuted_view(c, x, v, perm, y, 4);
+}
+
+static Tensor *op_space_to_depth(Ctx *c) {
+    Tensor *x = c->in[0];
+    long b = attr_i(c->n, "blocksize", 0);
+    if (x->rank != 4 || b < 1 || x->dims[2] % b || x->dims[3] % b) { unsupported(c->im, "a blocksize that does not divide the image"); return NULL; }
+    long N = x->dims[0], C = x->dims[1], H = x->dims[2] / b, W = x->dims[3] / b, y[4] = { N, C * b * b, H, W };
+    long v[6] = { N, C, H, b, W, b };
+    static const int perm[6] = { 0, 3, 5, 1, 2, 4 };
+    return permuted_view(c, x, v, perm, y, 4);
+}
+
+/* Trilu: where(the band of the last two axes, x, 0) with a constant mask */
+static Tensor *op_trilu(Ctx *c) {
+    Tensor *x = c->in[0];
+    long k = 0;
+    if (x->rank < 2) { unsupported(c->im, "Trilu of rank below 2"); return NULL; }
+    if (c->nin > 1 && c->in[1]) {
+        if (!c->in[1]->data) { unsupported(c->im, "a diagonal offset computed at run time"); return NULL; }
+        k = lrintf(c->in[1]->data[0]);
+    }
+    int upper = (int)attr_i(c->n, "upper", 1);
+    long R = x->dims[x->rank - 2], C = x->dims[x->rank - 1], md[2] = { R, C }, one = 1;
+    float *m = malloc((size_t)(R * C > 0 ? R * C : 1) * sizeof *m), *z = calloc(1, sizeof *z);
+    for (long i = 0; i < R; i++)
+        for (long j = 0; j < C; j++) m[i * C + j] = upper ? j - i >= k : j - i <= k;
+    char n1[170], n2[170];
+    Ctx w = *c;
+    w.in[0] = add_constant(c->im, part(c, "band", n1), 2, md, m);
+    w.in[1] = x;
+    w.in[2] = add_constant(c->im, part(c, "zero", n2), 0, &one, z);
+    w.nin = 3;
+    return op_where(&w);
+}
+
+static Tensor *op_eyelike(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (x->rank != 2) { unsupported(c->im, "EyeLike of rank other than 2"); return NULL; }
+    long k = attr_i(c->n, "k", 0), R = x->dims[0], C = x->dims[1];
+    float *y = calloc((size_t)(R * C > 0 ? R * C : 1), sizeof *y);
+    for (long i = 0; i < R; i++)
+        if (i + k >= 0 && i + k < C) y[i * C + i + k] = 1;
+    return add_constant(c->im, out_name(c, 0), 2, x->dims, y);
+}
+
 /* the operator table of the importer: ONNX op type -> what builds it */
 typedef struct OnnxOp {
     const char *name;
@@ -1761,6 +1833,8 @@ static const OnnxOp onnx_ops[] = {
     { "GlobalAveragePool", -1, -1, op_gap }, { "GlobalMaxPool", -1, -1, op_gmp },
     { "BatchNormalization", -1, -1, op_batchnorm }, { "InstanceNormalization", -1, -1, op_instancenorm },
     { "LSTM", -1, -1, op_lstm }, { "GRU", -1, -1, op_gru }, { "RNN", -1, -1, op_rnn },
+    { "DepthToSpace", -1, -1, op_depth_to_space }, { "SpaceToDepth", -1, -1, op_space_to_depth },
+    { "Trilu", -1, -1, op_trilu }, { "EyeLike", -1, -1, op_eyelike },
     { "Softmax", -1, -1, op_softmax1 }, { "LogSoftmax", -1, -1, op_logsoftmax }, { "Hardmax", -1, -1, op_hardmax },
     { "ReduceSum", -1, -1, op_rsum }, { "ReduceMean", -1, -1, op_rmean }, { "ReduceMax", -1, -1, op_rmax },
     { "ReduceMin", -1, -1, op_rmin }, { "ReduceProd", -1, -1, op_rprod }, { "ReduceL1", -1, -1, op_rl1 },
