@@ -323,6 +323,8 @@ static Tensor *apply(Importer *im, const char *op, Tensor **in, int nin, const A
         free(y);
         return node_out(im, op, in, nin, a, out_name, rank, dims);   /* not folded: a node */
     }
+    else if (!strcmp(op, "nd_cumsum"))
+        nnc_rt_cumsum_axis(y, in[0]->data, a->outer, a->alen, a->inner, a->fn, (int)a->count);
     else if (!strcmp(op, "nd_arg")) nnc_rt_arg_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner, (int)a->count);
     else if (!strcmp(op, "nd_gather"))
         nnc_rt_gather_axis(y, in[0]->data, in[1]->data, a->outer, a->alen, a->inner, a->ny, a->fn);
@@ -1697,6 +1699,18 @@ static Tensor *op_conv_transpose(Ctx *c) {
     return bc ? binary_of(c, NNC_RT_BIN_ADD, y, bc, out_name(c, 0)) : NULL;
 }
 
+static Tensor *op_cumsum(Ctx *c) {
+    Tensor *x = c->in[0];
+    long axis;
+    if (!c->in[1] || const_ints(c->im, c->in[1], &axis, 1, "axis") != 1) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    around(x, norm_axis(axis, x->rank), &a);
+    a.fn = (int)attr_i(c->n, "exclusive", 0);
+    a.count = attr_i(c->n, "reverse", 0);
+    return apply(c->im, "nd_cumsum", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+}
+
 /* ---- layout rearrangements and masks built from the primitives above ------------- */
 
 /* y = the 6-D view `vdims` of x, axes permuted, read as the shape `ydims` */
@@ -1834,7 +1848,7 @@ static const OnnxOp onnx_ops[] = {
     { "BatchNormalization", -1, -1, op_batchnorm }, { "InstanceNormalization", -1, -1, op_instancenorm },
     { "LSTM", -1, -1, op_lstm }, { "GRU", -1, -1, op_gru }, { "RNN", -1, -1, op_rnn },
     { "DepthToSpace", -1, -1, op_depth_to_space }, { "SpaceToDepth", -1, -1, op_space_to_depth },
-    { "Trilu", -1, -1, op_trilu }, { "EyeLike", -1, -1, op_eyelike },
+    { "Trilu", -1, -1, op_trilu }, { "EyeLike", -1, -1, op_eyelike }, { "CumSum", -1, -1, op_cumsum },
     { "Softmax", -1, -1, op_softmax1 }, { "LogSoftmax", -1, -1, op_logsoftmax }, { "Hardmax", -1, -1, op_hardmax },
     { "ReduceSum", -1, -1, op_rsum }, { "ReduceMean", -1, -1, op_rmean }, { "ReduceMax", -1, -1, op_rmax },
     { "ReduceMin", -1, -1, op_rmin }, { "ReduceProd", -1, -1, op_rprod }, { "ReduceL1", -1, -1, op_rl1 },

@@ -1057,6 +1057,11 @@ static void nd_arg_emit(EmitCtx *e, const Node *n) {
               emit_ptr(e, n->in[0]), n->attr.outer, n->attr.alen, n->attr.inner, n->attr.count);
 }
 
+static void nd_cumsum_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_cumsum_axis(%s, %s, %ld, %ld, %ld, %d, %ld);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), n->attr.outer, n->attr.alen, n->attr.inner, n->attr.fn, n->attr.count);
+}
+
 static void nd_gather_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_gather_axis(%s, %s, %s, %ld, %ld, %ld, %ld, %d);", emit_ptr(e, n->out[0]),
               emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), n->attr.outer, n->attr.alen, n->attr.inner,
@@ -1415,6 +1420,7 @@ const OpDef op_table[] = {
     NDG("nd_matmul", 2, nd_matmul_emit, nd_matmul_grad),
     ND("nd_softmax_grad", 2, nd_softmax_grad_emit),
     ND("nd_arg", 1, nd_arg_emit),
+    ND("nd_cumsum", 1, nd_cumsum_emit),
     ND("nd_gather", 2, nd_gather_emit),
     ND("nd_nll", -1, nd_nll_emit),
     ND("nd_concat", -1, nd_concat_emit),

@@ -285,6 +285,8 @@ void nnc_rt_gather_axis(float *y, const float *x, const float *idx, long outer, 
  * 1 sum, 2 weighted mean; weight may be NULL; targets == ignore skipped */
 void nnc_rt_nll_loss(float *y, const float *x, const float *target, const float *weight, long n, long c,
                      long inner, int reduction, long ignore);
+/* running sums along the axis of x (outer, alen, inner) (ONNX CumSum) */
+void nnc_rt_cumsum_axis(float *y, const float *x, long outer, long alen, long inner, int exclusive, int reverse);
 /* a batch of (M,K) x (K,N) products over the space p (strides in floats) */
 void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K);
 

@@ -320,3 +320,24 @@ void nnc_rt_softmax_axis_backward(int fn, float *dx, const float *dy, const floa
             }
         }
 }
+
+/* running sums along the axis of x (outer, alen, inner); exclusive leaves
+ * out the element itself, reverse sums from the end */
+void nnc_rt_cumsum_axis(float *y, const float *x, long outer, long alen, long inner, int exclusive, int reverse)
+{
+    long o, i, k;
+    for (o = 0; o < outer; o++)
+        for (i = 0; i < inner; i++) {
+            double s = 0;
+            for (k = 0; k < alen; k++) {
+                long q = o * alen * inner + (reverse ? alen - 1 - k : k) * inner + i;
+                if (exclusive) {
+                    y[q] = (float)s;
+                    s += x[q];
+                } else {
+                    s += x[q];
+                    y[q] = (float)s;
+                }
+            }
+        }
+}
