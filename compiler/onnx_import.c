@@ -972,11 +972,53 @@ static Tensor *op_tile(Ctx *c) {
     return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), x->rank, ydims);
 }
 
+static int string_attr_is(const Onnx__NodeProto *n, const char *name, const char *value);
+
+/* Pad in reflect or edge mode, one axis at a time: the mirrored (or
+ * repeated) border slices concatenated on both sides */
+static Tensor *pad_mirror(Ctx *c, Tensor *x, const long *pads, int reflect) {
+    Tensor *cur = x;
+    for (int d = 0; d < x->rank; d++) {
+        long before = pads[d], after = pads[x->rank + d], n = cur->dims[d];
+        if (!before && !after) continue;
+        if (reflect ? before >= n || after >= n : n == 0) { unsupported(c->im, "pads wider than the input"); return NULL; }
+        Tensor *parts[3];
+        int np = 0;
+        long start[MAX_T] = { 0 }, step[MAX_T], dims[MAX_T];
+        char names[3][170];
+        for (int k = 0; k < 3; k++) {
+            long count = k == 0 ? before : k == 1 ? n : after;
+            if (!count) continue;
+            for (int e = 0; e < cur->rank; e++) { start[e] = 0; step[e] = 1; dims[e] = cur->dims[e]; }
+            dims[d] = count;
+            if (k == 0) { start[d] = reflect ? before : 0; step[d] = reflect ? -1 : 0; }
+            if (k == 2) { start[d] = reflect ? n - 2 : n - 1; step[d] = reflect ? -1 : 0; }
+            if (k == 1) { parts[np++] = cur; continue; }
+            snprintf(names[k], sizeof names[k], "%.100s/pad%d_%d", out_name(c, 0), d, k);
+            parts[np] = sliced(c, cur, start, step, dims, names[k]);
+            if (!parts[np++]) return NULL;
+        }
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        a.axis = d;
+        long odims[MAX_T];
+        memcpy(odims, cur->dims, sizeof odims);
+        odims[d] = n + before + after;
+        int last = 1;
+        for (int e = d + 1; e < x->rank; e++) last &= !pads[e] && !pads[x->rank + e];
+        char name[170];
+        snprintf(name, sizeof name, "%.100s/padded%d", out_name(c, 0), d);
+        cur = apply(c->im, "nd_concat", parts, np, &a, last ? out_name(c, 0) : name, cur->rank, odims);
+        if (!cur) return NULL;
+    }
+    return cur != x ? cur : unary(c, NNC_RT_UN_IDENTITY, 0, 0);   /* no padding at all */
+}
+
 static Tensor *op_pad(Ctx *c) {
     Tensor *x = c->in[0];
-    const Onnx__AttributeProto *mode = attr(c->n, "mode");
-    if (mode && mode->s.len && strncmp((const char *)mode->s.data, "constant", mode->s.len)) {
-        unsupported(c->im, "Pad modes other than constant");
+    int reflect = string_attr_is(c->n, "mode", "reflect"), edge = string_attr_is(c->n, "mode", "edge");
+    if (!reflect && !edge && attr(c->n, "mode") && !string_attr_is(c->n, "mode", "constant")) {
+        unsupported(c->im, "Pad modes other than constant, reflect and edge");
         return NULL;
     }
     long pads[2 * MAX_T];
@@ -999,6 +1041,7 @@ static Tensor *op_pad(Ctx *c) {
         dims[d] = x->dims[d] + pads[d] + pads[x->rank + d];
         if (pads[d] < 0 || pads[x->rank + d] < 0) { unsupported(c->im, "negative pads"); return NULL; }
     }
+    if (reflect || edge) return pad_mirror(c, x, pads, reflect);
     strides(dims, x->rank, ys);
     strides(x->dims, x->rank, xs);
     Attrs a;
