@@ -192,11 +192,8 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
             U, int_input(g) ? input_vocab(g) : 0, U);
     fprintf(h, "#define %s_OUTPUT_SIZE %ld\n", U, ir_packed_size(g, g->outputs, g->noutputs));
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
-    {
-        const Value *o = &g->values[g->output];
-        long rows = o->batched || !o->rank || !o->dims[0] ? 1 : o->dims[0];
-        fprintf(h, "#define %s_LABEL_SIZE %ld\n", U, sparse ? rows : ir_size(o));
-    }
+    fprintf(h, "#define %s_LABEL_SIZE %ld\n", U,
+            sparse ? ir_sample_rows(&g->values[g->output]) : ir_size(&g->values[g->output]));
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
     fprintf(h, "#define %s_PARAM_COUNT %ld   /* in m->params (baked constants are not) */\n", U,
             p->param_floats - p->const_floats);
@@ -291,13 +288,9 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
             o->command_line, o->header_name);
     fprintf(c, "#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", o->header_name);
     fprintf(c, "#define TRAINABLE_COUNT %ldL\n", p->trainable_floats);
-    {   /* metrics and the evaluate loss see ROWS samples of CLASSES values per call sample:
-         * 1 and the output size, or for a whole-tensor (imported) output its first axis */
-        const Value *o = &g->values[g->output];
-        long rows = o->batched || !o->rank || !o->dims[0] ? 1 : o->dims[0];
-        fprintf(c, "#define ROWS %ldL\n#define CLASSES %ldL\n", rows,
-                ir_packed_size(g, g->outputs, g->noutputs) / rows);
-    }
+    /* metrics and the evaluate loss see ROWS samples of CLASSES values per call sample */
+    long rows = ir_sample_rows(&g->values[g->output]);
+    fprintf(c, "#define ROWS %ldL\n#define CLASSES %ldL\n", rows, ir_packed_size(g, g->outputs, g->noutputs) / rows);
     fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE %ldL\n#define OUT_SIZE %ldL\n"
                "#define LABEL_SIZE %s_LABEL_SIZE\n#define BATCH %s_BATCH\n\n",
             p->param_floats - p->const_floats, ir_packed_size(g, g->inputs, g->ninputs),

@@ -153,3 +153,7 @@ uint32_t ir_fingerprint(const Graph *g, int ram_only) {
     if (len > sizeof desc) len = sizeof desc;
     return nnc_rt_crc32(desc, len);
 }
+
+long ir_sample_rows(const Value *v) {
+    return v->batched || !v->rank || !v->dims[0] ? 1 : v->dims[0];
+}

@@ -162,6 +162,9 @@ void   ir_dump(const Graph *g, FILE *out);  /* one line per live node, for tests
 /* a fingerprint of the parameter layout a saved buffer depends on (names and
  * sizes in order); ram_only: only the parameters that are not baked constants */
 uint32_t ir_fingerprint(const Graph *g, int ram_only);
+/* the samples a loss and the metrics see in one value: 1 for a batched
+ * value (per sample), the first axis of a whole-tensor (imported) one */
+long   ir_sample_rows(const Value *v);
 
 /* ---- ops.c: the op table ----------------------------------------------------
  * One entry per op kind holds everything the compiler knows about it. */
@@ -184,6 +187,20 @@ typedef struct AttrDef {
 /* the runtime files an op's emitted calls pull in (summary.c estimates code size) */
 enum { RT_GEMM = 1, RT_ACT = 2, RT_CONV = 4, RT_POOL = 8, RT_NORM = 16, RT_RNN = 32,
        RT_LOSS = 64, RT_OPTIM = 128, RT_TENSOR = 256, RT_RNG = 512 };
+
+/* an op evaluated by the compiler on constant inputs (the ONNX importer's
+ * constant folding): the same runtime kernel the emitted call runs */
+typedef struct Fold {
+    const Attrs *a;
+    float *y;                       /* the output, ny floats of shape dims  */
+    long ny;
+    int rank;
+    const long *dims;
+    int nin;
+    const float *in[IR_MAX_IO];
+    int in_rank[IR_MAX_IO];
+    const long *in_dims[IR_MAX_IO];
+} Fold;
 
 typedef struct OpDef {
     const char *name;
@@ -208,6 +225,7 @@ typedef struct OpDef {
     void (*grad)(Graph *g, int node, const int *dout, int *din);
     long (*flops)(const Graph *g, const Node *n);  /* per sample */
     void (*emit)(EmitCtx *e, const Node *n);
+    void (*fold)(const Fold *f);        /* NULL: never evaluated at compile time */
 } OpDef;
 
 extern const OpDef op_table[];

@@ -300,50 +300,25 @@ static Tensor *node_out(Importer *im, const char *op, Tensor **in, int nin, cons
     return t;
 }
 
-/* evaluate `op` here when every input is a constant, else build the node */
+/* evaluate `op` here (its op-table fold) when every input is a constant,
+ * else build the node */
 static Tensor *apply(Importer *im, const char *op, Tensor **in, int nin, const Attrs *a,
                      const char *out_name, int rank, const long *dims) {
     int all_const = 1;
     for (int i = 0; i < nin; i++) all_const &= in[i]->data != NULL;
     if (!all_const) return node_out(im, op, in, nin, a, out_name, rank, dims);
+    const OpDef *d = &op_table[op_id(op)];
+    if (!d->fold) return node_out(im, op, in, nin, a, out_name, rank, dims);   /* conv, pool, rnn */
     long n = numel(dims, rank);
     float *y = calloc((size_t)(n ? n : 1), sizeof *y);
     if (!y) abort();
-    const nnc_rt_nd *p = &a->nd;
-    if (!strcmp(op, "nd_copy")) nnc_rt_copy_nd(y, in[0]->data, p);
-    else if (!strcmp(op, "nd_fill")) nnc_rt_fill(y, n, a->alpha);
-    else if (!strcmp(op, "nd_pad")) { nnc_rt_fill(y, n, a->alpha); nnc_rt_copy_nd(y, in[0]->data, p); }
-    else if (!strcmp(op, "nd_unary")) nnc_rt_unary(a->fn, y, in[0]->data, n, a->alpha, a->beta);
-    else if (!strcmp(op, "nd_binary")) nnc_rt_binary_nd(a->fn, y, in[0]->data, in[1]->data, p);
-    else if (!strcmp(op, "nd_where")) nnc_rt_where_nd(y, in[0]->data, in[1]->data, in[2]->data, p, a->cs);
-    else if (!strcmp(op, "nd_reduce")) nnc_rt_reduce_nd(a->fn, y, in[0]->data, p, a->ny, a->count);
-    else if (!strcmp(op, "nd_softmax")) nnc_rt_softmax_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner);
-    else if (!strcmp(op, "nd_matmul")) nnc_rt_matmul_nd(y, in[0]->data, in[1]->data, p, a->M, a->N, a->K);
-    else if (!strcmp(op, "nd_conv") || !strcmp(op, "nd_pool") || !strcmp(op, "nd_rnn") || !strcmp(op, "nd_conv_t")) {
-        free(y);
-        return node_out(im, op, in, nin, a, out_name, rank, dims);   /* not folded: a node */
+    Fold f = { a, y, n, rank, dims, nin, { NULL }, { 0 }, { NULL } };
+    for (int i = 0; i < nin; i++) {
+        f.in[i] = in[i]->data;
+        f.in_rank[i] = in[i]->rank;
+        f.in_dims[i] = in[i]->dims;
     }
-    else if (!strcmp(op, "nd_cumsum"))
-        nnc_rt_cumsum_axis(y, in[0]->data, a->outer, a->alen, a->inner, a->fn, (int)a->count);
-    else if (!strcmp(op, "nd_arg")) nnc_rt_arg_axis(a->fn, y, in[0]->data, a->outer, a->alen, a->inner, (int)a->count);
-    else if (!strcmp(op, "nd_gather"))
-        nnc_rt_gather_axis(y, in[0]->data, in[1]->data, a->outer, a->alen, a->inner, a->ny, a->fn);
-    else if (!strcmp(op, "nd_nll"))
-        nnc_rt_nll_loss(y, in[0]->data, in[1]->data, nin > 2 ? in[2]->data : NULL, a->outer, a->alen, a->inner,
-                        a->fn, a->count);
-    else if (!strcmp(op, "nd_concat")) {
-        long off = 0, ys[MAX_T];
-        strides(dims, rank, ys);
-        for (int i = 0; i < nin; i++) {
-            nnc_rt_nd q;
-            dense_nd(&q, in[i]->rank, in[i]->dims);
-            memcpy(q.as, q.ys, sizeof q.as);
-            memcpy(q.ys, ys, sizeof ys);
-            q.yoff = off * ys[a->axis];
-            off += in[i]->dims[a->axis];
-            nnc_rt_copy_nd(y, in[i]->data, &q);
-        }
-    }
+    d->fold(&f);
     return add_constant(im, out_name, rank, dims, y);
 }
 

@@ -1074,27 +1074,76 @@ static void nd_nll_emit(EmitCtx *e, const Node *n) {
               n->attr.outer, n->attr.alen, n->attr.inner, n->attr.fn, n->attr.count);
 }
 
+/* the copy of concat operand x into its place along `axis` of y, `off` in */
+static void concat_part(const long *ydims, int rank, const long *xdims, int axis, long off, nnc_rt_nd *p) {
+    long ys = 1, xs = 1;
+    memset(p, 0, sizeof *p);
+    p->rank = rank;
+    for (int d = rank - 1; d >= 0; d--) {
+        p->dims[d] = xdims[d];
+        p->ys[d] = ys;
+        p->as[d] = xs;
+        if (d == axis) p->yoff = off * ys;
+        ys *= ydims[d];
+        xs *= xdims[d];
+    }
+}
+
 /* concat along attr.axis: each operand copied into its columns of the output */
 static void nd_concat_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
     const Value *y = &g->values[n->out[0]];
-    long ys[NNC_RT_ND_MAX], off = 0, acc = 1;
-    for (int d = y->rank - 1; d >= 0; d--) { ys[d] = acc; acc *= y->dims[d]; }
+    long ydims[NNC_RT_ND_MAX], xdims[NNC_RT_ND_MAX], off = 0;
+    for (int d = 0; d < y->rank; d++) ydims[d] = y->dims[d];
     for (int i = 0; i < n->nin; i++) {
         const Value *x = &g->values[n->in[i]];
         nnc_rt_nd p;
-        memset(&p, 0, sizeof p);
-        p.rank = x->rank;
-        acc = 1;
-        for (int d = x->rank - 1; d >= 0; d--) {
-            p.dims[d] = x->dims[d];
-            p.ys[d] = ys[d];
-            p.as[d] = acc;
-            acc *= x->dims[d];
-        }
-        p.yoff = off * ys[n->attr.axis];
+        for (int d = 0; d < x->rank; d++) xdims[d] = x->dims[d];
+        concat_part(ydims, y->rank, xdims, n->attr.axis, off, &p);
         off += x->dims[n->attr.axis];
         emit_line(e, "nnc_rt_copy_nd(%s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[i]), emit_nd(e, &p));
+    }
+}
+
+/* ---- compile-time evaluation of the N-d ops: the kernels the emitted calls run ---- */
+
+static void nd_copy_fold(const Fold *f) { nnc_rt_copy_nd(f->y, f->in[0], &f->a->nd); }
+static void nd_fill_fold(const Fold *f) { nnc_rt_fill(f->y, f->ny, f->a->alpha); }
+static void nd_pad_fold(const Fold *f) { nd_fill_fold(f); nd_copy_fold(f); }
+static void nd_unary_fold(const Fold *f) { nnc_rt_unary(f->a->fn, f->y, f->in[0], f->ny, f->a->alpha, f->a->beta); }
+static void nd_binary_fold(const Fold *f) { nnc_rt_binary_nd(f->a->fn, f->y, f->in[0], f->in[1], &f->a->nd); }
+static void nd_where_fold(const Fold *f) {
+    nnc_rt_where_nd(f->y, f->in[0], f->in[1], f->in[2], &f->a->nd, f->a->cs);
+}
+static void nd_reduce_fold(const Fold *f) {
+    nnc_rt_reduce_nd(f->a->fn, f->y, f->in[0], &f->a->nd, f->a->ny, f->a->count);
+}
+static void nd_softmax_fold(const Fold *f) {
+    nnc_rt_softmax_axis(f->a->fn, f->y, f->in[0], f->a->outer, f->a->alen, f->a->inner);
+}
+static void nd_matmul_fold(const Fold *f) {
+    nnc_rt_matmul_nd(f->y, f->in[0], f->in[1], &f->a->nd, f->a->M, f->a->N, f->a->K);
+}
+static void nd_cumsum_fold(const Fold *f) {
+    nnc_rt_cumsum_axis(f->y, f->in[0], f->a->outer, f->a->alen, f->a->inner, f->a->fn, (int)f->a->count);
+}
+static void nd_arg_fold(const Fold *f) {
+    nnc_rt_arg_axis(f->a->fn, f->y, f->in[0], f->a->outer, f->a->alen, f->a->inner, (int)f->a->count);
+}
+static void nd_gather_fold(const Fold *f) {
+    nnc_rt_gather_axis(f->y, f->in[0], f->in[1], f->a->outer, f->a->alen, f->a->inner, f->a->ny, f->a->fn);
+}
+static void nd_nll_fold(const Fold *f) {
+    nnc_rt_nll_loss(f->y, f->in[0], f->in[1], f->nin > 2 ? f->in[2] : NULL, f->a->outer, f->a->alen,
+                    f->a->inner, f->a->fn, f->a->count);
+}
+static void nd_concat_fold(const Fold *f) {
+    long off = 0;
+    for (int i = 0; i < f->nin; i++) {
+        nnc_rt_nd p;
+        concat_part(f->dims, f->rank, f->in_dims[i], f->a->axis, off, &p);
+        off += f->in_dims[i][f->a->axis];
+        nnc_rt_copy_nd(f->y, f->in[i], &p);
     }
 }
 
@@ -1271,7 +1320,7 @@ static void loss_grad(Graph *g, int node, const int *dout, int *din) {
  * or for a whole-tensor (imported) output its first axis */
 static void loss_view(EmitCtx *e, int v, char *rows, size_t cap, long *m) {
     const Value *x = &emit_graph(e)->values[v];
-    long r = x->batched || !x->rank || !x->dims[0] ? 1 : x->dims[0];
+    long r = ir_sample_rows(x);
     if (x->batched) snprintf(rows, cap, "n");
     else snprintf(rows, cap, "%ld", r);
     *m = ir_size(x) / r;
@@ -1343,10 +1392,9 @@ static int no_shape(Graph *g, int node) { (void)g; (void)node; return 0; }
 #define RNN(nm, k, a) { .name = nm, .rt = RT_RNN | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .kind = k, .recurrent = 1, \
                        .attrs = a, .nattrs = COUNT(a), .shape = rnn_shape, .params = rnn_params, \
                        .grad = rnn_grad, .flops = rnn_flops, .emit = rnn_emit }
-#define ND(nm, nin, em) { .name = nm, .rt = RT_TENSOR | RT_GEMM, .ninputs = nin, .shape = no_shape, \
-                         .flops = nd_flops, .emit = em }
-#define NDG(nm, nin, em, gr) { .name = nm, .rt = RT_TENSOR | RT_GEMM, .ninputs = nin, .shape = no_shape, \
-                              .grad = gr, .flops = nd_flops, .emit = em }
+/* an N-d op; the rest: its gradient rule and compile-time evaluation, if any */
+#define ND(nm, nin, em, ...) { .name = nm, .rt = RT_TENSOR | RT_GEMM, .ninputs = nin, .shape = no_shape, \
+                               .flops = nd_flops, .emit = em, __VA_ARGS__ }
 #define INTERNAL(nm, rtm, nin, shp, em) { .name = nm, .rt = rtm, .ninputs = nin, .shape = shp, .emit = em }
 
 const OpDef op_table[] = {
@@ -1409,25 +1457,25 @@ const OpDef op_table[] = {
     INTERNAL("loss_grad", RT_LOSS, 2, no_shape, loss_grad_emit),
     INTERNAL("regularize", RT_OPTIM, 1, no_shape, regularize_emit),
     /* N-d tensor ops, built by the ONNX importer */
-    NDG("nd_copy", 1, nd_copy_emit, nd_copy_grad),
-    ND("nd_fill", 0, nd_fill_emit),
-    NDG("nd_pad", 1, nd_pad_emit, nd_copy_grad),
-    NDG("nd_unary", 1, nd_unary_emit, nd_unary_grad),
-    NDG("nd_binary", 2, nd_binary_emit, nd_binary_grad),
-    ND("nd_where", 3, nd_where_emit),
-    ND("nd_reduce", 1, nd_reduce_emit),
-    NDG("nd_softmax", 1, nd_softmax_emit, nd_softmax_grad),
-    NDG("nd_matmul", 2, nd_matmul_emit, nd_matmul_grad),
-    ND("nd_softmax_grad", 2, nd_softmax_grad_emit),
-    ND("nd_arg", 1, nd_arg_emit),
-    ND("nd_cumsum", 1, nd_cumsum_emit),
-    ND("nd_gather", 2, nd_gather_emit),
-    ND("nd_nll", -1, nd_nll_emit),
-    ND("nd_concat", -1, nd_concat_emit),
-    ND("nd_conv", -1, nd_conv_emit),
-    ND("nd_pool", 1, nd_pool_emit),
-    ND("nd_conv_t", 2, nd_conv_t_emit),
-    ND("nd_rnn", -1, nd_rnn_emit),
+    ND("nd_copy", 1, nd_copy_emit, .grad = nd_copy_grad, .fold = nd_copy_fold),
+    ND("nd_fill", 0, nd_fill_emit, .fold = nd_fill_fold),
+    ND("nd_pad", 1, nd_pad_emit, .grad = nd_copy_grad, .fold = nd_pad_fold),
+    ND("nd_unary", 1, nd_unary_emit, .grad = nd_unary_grad, .fold = nd_unary_fold),
+    ND("nd_binary", 2, nd_binary_emit, .grad = nd_binary_grad, .fold = nd_binary_fold),
+    ND("nd_where", 3, nd_where_emit, .fold = nd_where_fold),
+    ND("nd_reduce", 1, nd_reduce_emit, .fold = nd_reduce_fold),
+    ND("nd_softmax", 1, nd_softmax_emit, .grad = nd_softmax_grad, .fold = nd_softmax_fold),
+    ND("nd_matmul", 2, nd_matmul_emit, .grad = nd_matmul_grad, .fold = nd_matmul_fold),
+    ND("nd_softmax_grad", 2, nd_softmax_grad_emit, .fold = NULL),
+    ND("nd_arg", 1, nd_arg_emit, .fold = nd_arg_fold),
+    ND("nd_cumsum", 1, nd_cumsum_emit, .fold = nd_cumsum_fold),
+    ND("nd_gather", 2, nd_gather_emit, .fold = nd_gather_fold),
+    ND("nd_nll", -1, nd_nll_emit, .fold = nd_nll_fold),
+    ND("nd_concat", -1, nd_concat_emit, .fold = nd_concat_fold),
+    ND("nd_conv", -1, nd_conv_emit, .fold = NULL),
+    ND("nd_pool", 1, nd_pool_emit, .fold = NULL),
+    ND("nd_conv_t", 2, nd_conv_t_emit, .fold = NULL),
+    ND("nd_rnn", -1, nd_rnn_emit, .fold = NULL),
     INTERNAL("update", RT_OPTIM, 0, no_shape, update_emit),
 };
 const int op_count = COUNT(op_table);
