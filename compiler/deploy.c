@@ -20,30 +20,15 @@
 static Loc nowhere(void) { return (Loc){ 0, 0, 0, 0 }; }
 
 int deploy_bake(Graph *g, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    long len;
+    unsigned char *buf = (unsigned char *)file_read(path, &len);
+    if (!buf) {
         diag_error(nowhere(), "cannot read weights file %s: %s", path, strerror(errno));
         return -1;
     }
-    long cap = 1 << 20, len = 0;
-    unsigned char *buf = malloc((size_t)cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, (size_t)(cap - len), f)) > 0) {
-        len += (long)got;
-        if (len == cap) {
-            unsigned char *grown = realloc(buf, (size_t)(cap *= 2));
-            if (!grown) free(buf);
-            buf = grown;
-        }
-    }
-    fclose(f);
     long count = plan_params(g, NULL, NULL);   /* the layout save() wrote */
     g->baked = malloc((size_t)(count ? count : 1) * sizeof *g->baked);
-    if (!buf || !g->baked) {
-        diag_error(nowhere(), "out of memory reading weights file %s", path);
-        free(buf);
-        return -1;
-    }
+    if (!g->baked) abort();
     int rc = nnc_rt_params_load(g->baked, count, ir_fingerprint(g, 0), buf, (size_t)len);
     free(buf);
     if (rc == NNC_RT_ERR_OTHER_MODEL) {

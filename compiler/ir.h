@@ -295,6 +295,10 @@ const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p);
 const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p);
 const Graph *emit_graph(EmitCtx *e);
 
+/* ---- file.c ------------------------------------------------------------------ */
+/* the whole file, NUL-terminated, its size in *len; NULL with errno on failure */
+char *file_read(const char *path, long *len);
+
 /* ---- onnx_import.c: the ONNX front end (inference) ---------------------------- */
 /* Reports through diag; *unsupported counts the operators and features nnc
  * cannot compile (all of them are reported).  NULL on any error.  binds:

@@ -32,29 +32,6 @@ static void usage(FILE *out) {
         "  --version       print the version\n");
 }
 
-static char *read_file(const char *path, long *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *b = realloc(buf, cap);
-            if (!b) { free(buf); fclose(f); return NULL; }
-            buf = b;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(buf); return NULL; }
-    buf[n] = 0;
-    *len = (long)n;
-    return buf;
-}
 
 /* write both files to temporaries, then rename: all or nothing */
 static int write_outputs(const Graph *g, const Plan *plan, const char *c_path, const char *src,
@@ -176,7 +153,7 @@ int main(int argc, char **argv) {
         }
     } else {
         long len;
-        src = read_file(input, &len);
+        src = file_read(input, &len);
         if (!src) {
             fprintf(stderr, "nnc: cannot read %s: %s\n", input, strerror(errno));
             return 1;

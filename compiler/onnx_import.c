@@ -1982,15 +1982,14 @@ static int bind_input(Importer *im, const char *spec) {
     }
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
-    FILE *f = fopen(eq + 1, "rb");
-    if (!f) {
+    long len;
+    unsigned char *buf = (unsigned char *)file_read(eq + 1, &len);
+    if (!buf) {
         diag_error(nowhere(), "--bind: cannot read %s: %s", eq + 1, strerror(errno));
         return -1;
     }
-    static unsigned char buf[1 << 24];
-    size_t len = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, (size_t)len, buf);
+    free(buf);
     if (!tp || tp->n_dims > MAX_T) {
         diag_error(nowhere(), "--bind: %s is not a TensorProto of rank 8 or less", eq + 1);
         if (tp) onnx__tensor_proto__free_unpacked(tp, NULL);
@@ -2006,23 +2005,13 @@ static int bind_input(Importer *im, const char *spec) {
 
 Graph *onnx_import(const char *path, const char *model_name, int trainable, const char *const *binds, int nbinds,
                    int *unsupported_count) {
-    FILE *f = fopen(path, "rb");
     *unsupported_count = 0;
-    if (!f) {
+    long len;
+    unsigned char *buf = (unsigned char *)file_read(path, &len);
+    if (!buf) {
         diag_error(nowhere(), "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
-    long cap = 1 << 16, len = 0;
-    unsigned char *buf = malloc((size_t)cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, (size_t)(cap - len), f)) > 0)
-        if ((len += (long)got) == cap) {
-            unsigned char *grown = realloc(buf, (size_t)(cap *= 2));
-            if (!grown) free(buf);
-            buf = grown;
-        }
-    fclose(f);
-    if (!buf) abort();
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, (size_t)len, buf);
     free(buf);
     if (!m || !m->graph) {
