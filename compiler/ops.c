@@ -1211,8 +1211,13 @@ static void nd_matmul_grad(Graph *g, int node, const int *dout, int *din) {
     }
 }
 
-/* the sum of t over the axes operand `which` was broadcast along, into its shape */
+/* the sum of t over the axes operand `which` was broadcast along, into its
+ * shape; t itself when the operand was not broadcast */
 static int unbroadcast(Graph *g, const Node *n, int t, int which) {
+    const long *os = which ? n->attr.nd.bs : n->attr.nd.as;
+    if (ir_size(&g->values[n->in[which]]) == ir_size(&g->values[n->out[0]]) &&
+        !memcmp(os, n->attr.nd.ys, (size_t)n->attr.nd.rank * sizeof *os))
+        return t;
     Node r = *n;
     nnc_rt_nd p = n->attr.nd;
     memcpy(p.as, p.ys, sizeof p.as);                 /* read t densely over the space */
