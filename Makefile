@@ -169,7 +169,7 @@ torch-parity: bin/nnc $(RT_LIB)
 # side by side with PyTorch and ONNX Runtime (1 thread): training seconds per
 # epoch and accuracy, batch-1 latency and batch-256 throughput
 bench: $(BUILD)/examples/fashion_mlp
-	@bash bench/fashion_mlp.sh
+	@bash bench/train.sh fashion_mlp
 	@bash bench/inference.sh
 
 # generated models on qemu: Cortex-M4 inference and fine-tuning, aarch64 (tests/firmware.sh)

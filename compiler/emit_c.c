@@ -264,7 +264,9 @@ static void emit_baked(const Graph *g, const Plan *p, FILE *c) {
     if (!all) abort();
     for (int v = 0; v < g->nvalues; v++) {
         const Value *x = &g->values[v];
-        if (x->role == ROLE_PARAM)
+        if (x->role == ROLE_PARAM && x->panels)
+            nnc_rt_gemm_pack_b(all + x->offset, g->baked + x->baked_at, x->dims[0], x->dims[1]);
+        else if (x->role == ROLE_PARAM)
             memcpy(all + x->offset, g->baked + x->baked_at, (size_t)ir_size(x) * sizeof *all);
     }
     fprintf(c, "/* the parameters of the weights file; the last %ld are constants */\n"

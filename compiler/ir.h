@@ -57,6 +57,7 @@ typedef struct Value {
     int state;              /* updated by the forward pass while training (moving stats) */
     int constant;           /* baked from --weights into a const array (flash); never written */
     long baked_at;          /* its first float in g->baked (the weights file's layout)    */
+    int panels;             /* a constant stored in GEMM panels (nnc_rt_gemm_pack_b)       */
     int init, fan_in, fan_out;
     float l1, l2;
     int grad;               /* ROLE_PARAM: its ROLE_PARAM_GRAD value, or -1 */
@@ -256,6 +257,7 @@ int  shape_check_size(Graph *g, int node, int value);   /* 1 GiB per tensor */
 void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
 void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues */
 void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
+void pack_weights(Graph *g);         /* passes/pack_weights.c: constant dense kernels in panels */
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
 
 typedef struct Plan {

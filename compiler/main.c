@@ -187,6 +187,7 @@ int main(int argc, char **argv) {
             fuse_act(g);
         }
         ad_build(g);
+        if (opt >= 2) pack_weights(g);   /* after autodiff: a gradient's read of a kernel counts */
         Plan plan;
         plan_build(g, &plan);
         if (summary) summary_print(g, &plan, stdout);

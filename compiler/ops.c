@@ -269,8 +269,8 @@ static long dense_flops(const Graph *g, const Node *n) {
 
 static void dense_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
-    emit_line(e, "nnc_rt_dense_forward(%s, %s, %s, %s, %s, %ld, %d, %d); /* %s */",
-              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+    emit_line(e, "nnc_rt_dense_forward%s(%s, %s, %s, %s, %s, %ld, %d, %d); /* %s */",
+              g->values[n->in[1]].panels ? "_packed" : "", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
               n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", rows(e, n->in[0]),
               emit_cols(g, n->in[0]), n->attr.units, n->attr.act, n->layer);
 }

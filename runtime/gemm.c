@@ -3,36 +3,36 @@
  *
  *   C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C,  op(X) = X or X^T
  *
- * Design: BLIS-style blocking.  K is cut into blocks of at most KC_MAX, M
- * into blocks that fit the A buffer.  For each (K block, M block) the block
- * of op(A) is packed (alpha folded in) into MR-row slivers, and for each
- * NR-column sliver of op(B) that sliver is packed; a register-blocked
- * micro-kernel then computes one MR x NR tile of C per call, reading both
- * operands contiguously.  Packing is where the four transpose combinations
- * are absorbed — no transpose of a whole matrix is ever made — and edge
- * tiles are zero-padded so the kernels never branch on size.
+ * Design.  K is cut into blocks of at most KC_MAX.  For each K block, each
+ * NR-column sliver of op(B) is packed once into a contiguous (kc, NR) panel
+ * (or, for up to INPLACE_B_M rows of C, read in place when B is not
+ * transposed), and all of M then sweeps it, MR rows at a time: a
+ * register-blocked micro-kernel computes one MR x NR tile of C per call,
+ * broadcasting the values of op(A) straight from A through two strides
+ * (A row-major or transposed alike), so A is never copied and B is copied
+ * once per product.  The B panel stays in L1 (32 KiB at 256 x 32) while the
+ * rows of A stream from L2.  Edge tiles: the last M rows are packed
+ * zero-padded (once per K block), and a partial N sliver is zero-padded and
+ * stored through a small tile buffer, so the kernels never branch on size.
  *
- * No global mutable state and no malloc: the packing buffers live on the
- * stack, under 64 KiB of stack in all (one 58 KiB buffer holding a B sliver
- * of at most 256 x 32 floats with the A block filling the rest, plus a
- * 1 KiB edge tile).  That also matches the cache hierarchy: the B sliver
- * stays in L1 while the A slivers stream from L1/L2.  When all of a small M
- * fits beside the B sliver at a reduced depth, K is cut finer rather than
- * M, so B — the operand re-packed for every M block — is packed once.
+ * No global mutable state and no malloc: the buffers live on the stack of
+ * the blocked path (41 KiB; 4 KiB on M-profile microcontrollers).
  *
  * Fewer than SMALL_M rows (inference on one sample) skip packing
- * altogether: see gemm_small_m.
+ * altogether: see gemm_small_m.  So do rank-K updates with K < SMALL_M.
  *
  * Micro-kernels, the best chosen at compile time; each is also exported as
  * a whole GEMM under its own name and listed by nnc_rt_gemm_f32_variants(),
  * so tests check every one the library contains against the reference:
- *   nnc_rt_f32_gemm_6x16__c       portable C written for auto-vectorisation
- *                                 (gcc -O3 -march=native turns it into 6
- *                                 zmm or 12 ymm accumulators)
- *   nnc_rt_f32_gemm_6x16__avx2    AVX2 + FMA intrinsics
- *   nnc_rt_f32_gemm_8x32__avx512  AVX-512F intrinsics
+ *   nnc_rt_f32_gemm_6x16__c        portable C written for auto-vectorisation
+ *   nnc_rt_f32_gemm_6x16_1x8__c    the same with a narrow small-M path (M-profile)
+ *   nnc_rt_f32_gemm_6x16__avx2     AVX2 + FMA intrinsics
+ *   nnc_rt_f32_gemm_8x32__avx512   AVX-512F intrinsics
+ *   nnc_rt_f32_gemm_16x16__avx512  AVX-512F, for N <= 16 (chosen there)
  * All of them accumulate each C element in float over p in order, one
  * K block at a time, so results are deterministic for a given build.
+ * Measured with bench/gemm.c (make bench): 92-97 % of this core's FMA peak
+ * at 256^3 and at the MLP's batch-32 shapes.
  */
 #include <math.h>
 #include <string.h>
@@ -57,20 +57,22 @@
  * stacks are a few KiB, and their caches, if any, are tiny. */
 #if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define KC_MAX 32
-#define KC_MIN 8
 #define BUF_FLOATS 1024             /* 4 KiB */
 #else
 #define KC_MAX 256                  /* depth of one packed block */
-#define KC_MIN 64                   /* ... and the least we cut it to */
-#define BUF_FLOATS (14 * 1024 + 512) /* 58 KiB: B sliver (kc, nr) + A block (mc, kc) */
+#define BUF_FLOATS (KC_MAX * (NR_MAX + MR_MAX) + 32) /* 40 KiB: B sliver + A edge sliver */
 #endif
 #if defined(__GNUC__)
 #define NOINLINE __attribute__((noinline))
 #else
 #define NOINLINE
 #endif
+/* Up to this many rows of C, the kernels read a sliver of B (when not
+ * transposed) in place rather than packed: for so few rows the copy costs
+ * more than the strided reads (batch-32 training: 194 -> 236 GFLOP/s). */
+#define INPLACE_B_M 64
 #define NR_MAX 32
-#define MR_MAX 8
+#define MR_MAX 16
 #define BUF_ALIGN 16                /* floats: 64-byte alignment */
 
 /* ---- reference ------------------------------------------------------------
@@ -95,43 +97,29 @@ void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
 }
 
 /* ---- micro-kernels -----------------------------------------------------------
- * c[MR,NR] = a . b (+ beta * c when beta != 0), where a is a packed sliver
- * (kc, MR) — a[p*MR + i] = op(A)[i,p] — and b is a packed sliver (kc, NR).
- * beta == 0 never reads c. */
-typedef void (*gemm_ukernel_fn)(long kc, const float *a, const float *b,
-                                float *c, long ldc, float beta);
-
-static void store_tile(float *restrict c, long ldc, const float *restrict acc,
-                       int mr, int nr, int ldacc, float beta)
-{
-    int i, j;
-    for (i = 0; i < mr; i++) {
-        float *restrict ci = c + i * ldc;
-        const float *restrict ai = acc + i * ldacc;
-        if (beta == 0.0f)
-            for (j = 0; j < nr; j++)
-                ci[j] = ai[j];
-        else
-            for (j = 0; j < nr; j++)
-                ci[j] = ai[j] + beta * ci[j];
-    }
-}
+ * c[MR,NR] = alpha * a . b (+ beta * c when beta != 0), where b is a packed
+ * sliver (kc, NR) — b[p*NR + j] = op(B)[p,j] — and a is read in place with
+ * strides: op(A)[i,p] = a[i*rs + p*cs] (rs = lda, cs = 1 for A; rs = 1,
+ * cs = lda for A^T).  beta == 0 never reads c. */
+typedef void (*gemm_ukernel_fn)(long kc, const float *a, long rs, long cs, const float *b,
+                                long bs, float *c, long ldc, float alpha, float beta);
 
 /* Portable: six row accumulators of 16 floats (the compiler keeps each in
  * one zmm or two ymm registers); the innermost loop runs over the 16
  * contiguous columns of b so it vectorises, and MADD becomes a fused
  * multiply-add when the target has one (FP_FAST_FMAF). */
-static void ukernel_6x16_c(long kc, const float *restrict a, const float *restrict b,
-                           float *restrict c, long ldc, float beta)
+static void ukernel_6x16_c(long kc, const float *restrict a, long rs, long cs,
+                           const float *restrict b, long bs, float *restrict c, long ldc,
+                           float alpha, float beta)
 {
-    float acc[6 * 16];
     float c0[16] = {0}, c1[16] = {0}, c2[16] = {0}, c3[16] = {0}, c4[16] = {0}, c5[16] = {0};
+    float *acc[6];
     long p;
-    int j;
+    int i, j;
     for (p = 0; p < kc; p++) {
-        const float *restrict bp = b + p * 16;
-        float a0 = a[p * 6 + 0], a1 = a[p * 6 + 1], a2 = a[p * 6 + 2];
-        float a3 = a[p * 6 + 3], a4 = a[p * 6 + 4], a5 = a[p * 6 + 5];
+        const float *restrict bp = b + p * bs, *restrict ap = a + p * cs;
+        float a0 = ap[0], a1 = ap[rs], a2 = ap[2 * rs];
+        float a3 = ap[3 * rs], a4 = ap[4 * rs], a5 = ap[5 * rs];
         for (j = 0; j < 16; j++) {
             float bj = bp[j];
             c0[j] = MADD(a0, bj, c0[j]);
@@ -142,153 +130,94 @@ static void ukernel_6x16_c(long kc, const float *restrict a, const float *restri
             c5[j] = MADD(a5, bj, c5[j]);
         }
     }
-    for (j = 0; j < 16; j++) {
-        acc[0 * 16 + j] = c0[j];
-        acc[1 * 16 + j] = c1[j];
-        acc[2 * 16 + j] = c2[j];
-        acc[3 * 16 + j] = c3[j];
-        acc[4 * 16 + j] = c4[j];
-        acc[5 * 16 + j] = c5[j];
+    acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3; acc[4] = c4; acc[5] = c5;
+    for (i = 0; i < 6; i++) {
+        float *restrict ci = c + i * ldc;
+        if (beta == 0.0f)
+            for (j = 0; j < 16; j++)
+                ci[j] = alpha * acc[i][j];
+        else
+            for (j = 0; j < 16; j++)
+                ci[j] = alpha * acc[i][j] + beta * ci[j];
     }
-    store_tile(c, ldc, acc, 6, 16, 16, beta);
+}
+
+/* The SIMD kernels: MR rows of NV vectors.  Accumulators are an array the
+ * compiler keeps in registers (every index is a constant once the fixed
+ * loops are unrolled); each step loads NV vectors of b and broadcasts MR
+ * values of a. */
+#if defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 16")
+#else
+#define UNROLL
+#endif
+
+#define SIMD_UKERNEL(name, MR, NV, vec, W, zero, load, loadu, storeu, bcast, fma, mul, set1) \
+static void name(long kc, const float *restrict a, long rs, long cs,                     \
+                 const float *restrict b, long bs, float *restrict c, long ldc,          \
+                 float alpha, float beta)                                                \
+{                                                                                        \
+    vec acc[MR][NV], va = set1(alpha), vb = set1(beta);                                  \
+    long p;                                                                              \
+    int i, v;                                                                            \
+    UNROLL for (i = 0; i < MR; i++)                                                      \
+        UNROLL for (v = 0; v < NV; v++)                                                  \
+            acc[i][v] = zero();                                                          \
+    for (p = 0; p < kc; p++) {                                                           \
+        vec bv[NV];                                                                      \
+        const float *ap = a + p * cs;                                                    \
+        UNROLL for (v = 0; v < NV; v++)                                                  \
+            bv[v] = load(b + p * bs + v * W);                                            \
+        UNROLL for (i = 0; i < MR; i++) {                                                \
+            vec ai = bcast(ap + i * rs);                                                 \
+            UNROLL for (v = 0; v < NV; v++)                                              \
+                acc[i][v] = fma(ai, bv[v], acc[i][v]);                                   \
+        }                                                                                \
+    }                                                                                    \
+    UNROLL for (i = 0; i < MR; i++)                                                      \
+        UNROLL for (v = 0; v < NV; v++) {                                                \
+            float *ci = c + i * ldc + v * W;                                             \
+            vec r = mul(va, acc[i][v]);                                                  \
+            if (beta != 0.0f)                                                            \
+                r = fma(vb, loadu(ci), r);                                               \
+            storeu(ci, r);                                                               \
+        }                                                                                \
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
-static void store_row_avx2(float *c, __m256 lo, __m256 hi, __m256 vbeta, float beta)
-{
-    if (beta != 0.0f) {
-        lo = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), lo);
-        hi = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c + 8), hi);
-    }
-    _mm256_storeu_ps(c, lo);
-    _mm256_storeu_ps(c + 8, hi);
-}
-
 /* 6 rows x 2 ymm: 12 accumulators + 2 b vectors + 1 broadcast = 15 of 16 ymm */
-static void ukernel_6x16_avx2(long kc, const float *restrict a, const float *restrict b,
-                              float *restrict c, long ldc, float beta)
-{
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    __m256 vbeta = _mm256_set1_ps(beta);
-    long p;
-    for (p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), ai;
-        ai = _mm256_broadcast_ss(a + 0);
-        c00 = _mm256_fmadd_ps(ai, b0, c00); c01 = _mm256_fmadd_ps(ai, b1, c01);
-        ai = _mm256_broadcast_ss(a + 1);
-        c10 = _mm256_fmadd_ps(ai, b0, c10); c11 = _mm256_fmadd_ps(ai, b1, c11);
-        ai = _mm256_broadcast_ss(a + 2);
-        c20 = _mm256_fmadd_ps(ai, b0, c20); c21 = _mm256_fmadd_ps(ai, b1, c21);
-        ai = _mm256_broadcast_ss(a + 3);
-        c30 = _mm256_fmadd_ps(ai, b0, c30); c31 = _mm256_fmadd_ps(ai, b1, c31);
-        ai = _mm256_broadcast_ss(a + 4);
-        c40 = _mm256_fmadd_ps(ai, b0, c40); c41 = _mm256_fmadd_ps(ai, b1, c41);
-        ai = _mm256_broadcast_ss(a + 5);
-        c50 = _mm256_fmadd_ps(ai, b0, c50); c51 = _mm256_fmadd_ps(ai, b1, c51);
-        a += 6;
-        b += 16;
-    }
-    store_row_avx2(c + 0 * ldc, c00, c01, vbeta, beta);
-    store_row_avx2(c + 1 * ldc, c10, c11, vbeta, beta);
-    store_row_avx2(c + 2 * ldc, c20, c21, vbeta, beta);
-    store_row_avx2(c + 3 * ldc, c30, c31, vbeta, beta);
-    store_row_avx2(c + 4 * ldc, c40, c41, vbeta, beta);
-    store_row_avx2(c + 5 * ldc, c50, c51, vbeta, beta);
-}
+SIMD_UKERNEL(ukernel_6x16_avx2, 6, 2, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
+             _mm256_loadu_ps, _mm256_storeu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
+             _mm256_mul_ps, _mm256_set1_ps)
 #endif
 
 #if defined(__AVX512F__)
-static void store_row_avx512(float *c, __m512 lo, __m512 hi, __m512 vbeta, float beta)
-{
-    if (beta != 0.0f) {
-        lo = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(c), lo);
-        hi = _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(c + 16), hi);
-    }
-    _mm512_storeu_ps(c, lo);
-    _mm512_storeu_ps(c + 16, hi);
-}
-
+#define BCAST512(p) _mm512_set1_ps(*(p))
 /* 8 rows x 2 zmm: 16 accumulators + 2 b vectors + broadcasts, of 32 zmm */
-static void ukernel_8x32_avx512(long kc, const float *restrict a, const float *restrict b,
-                                float *restrict c, long ldc, float beta)
-{
-    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    __m512 vbeta = _mm512_set1_ps(beta);
-    long p;
-    for (p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), ai;
-        ai = _mm512_set1_ps(a[0]);
-        c00 = _mm512_fmadd_ps(ai, b0, c00); c01 = _mm512_fmadd_ps(ai, b1, c01);
-        ai = _mm512_set1_ps(a[1]);
-        c10 = _mm512_fmadd_ps(ai, b0, c10); c11 = _mm512_fmadd_ps(ai, b1, c11);
-        ai = _mm512_set1_ps(a[2]);
-        c20 = _mm512_fmadd_ps(ai, b0, c20); c21 = _mm512_fmadd_ps(ai, b1, c21);
-        ai = _mm512_set1_ps(a[3]);
-        c30 = _mm512_fmadd_ps(ai, b0, c30); c31 = _mm512_fmadd_ps(ai, b1, c31);
-        ai = _mm512_set1_ps(a[4]);
-        c40 = _mm512_fmadd_ps(ai, b0, c40); c41 = _mm512_fmadd_ps(ai, b1, c41);
-        ai = _mm512_set1_ps(a[5]);
-        c50 = _mm512_fmadd_ps(ai, b0, c50); c51 = _mm512_fmadd_ps(ai, b1, c51);
-        ai = _mm512_set1_ps(a[6]);
-        c60 = _mm512_fmadd_ps(ai, b0, c60); c61 = _mm512_fmadd_ps(ai, b1, c61);
-        ai = _mm512_set1_ps(a[7]);
-        c70 = _mm512_fmadd_ps(ai, b0, c70); c71 = _mm512_fmadd_ps(ai, b1, c71);
-        a += 8;
-        b += 32;
-    }
-    store_row_avx512(c + 0 * ldc, c00, c01, vbeta, beta);
-    store_row_avx512(c + 1 * ldc, c10, c11, vbeta, beta);
-    store_row_avx512(c + 2 * ldc, c20, c21, vbeta, beta);
-    store_row_avx512(c + 3 * ldc, c30, c31, vbeta, beta);
-    store_row_avx512(c + 4 * ldc, c40, c41, vbeta, beta);
-    store_row_avx512(c + 5 * ldc, c50, c51, vbeta, beta);
-    store_row_avx512(c + 6 * ldc, c60, c61, vbeta, beta);
-    store_row_avx512(c + 7 * ldc, c70, c71, vbeta, beta);
-}
+SIMD_UKERNEL(ukernel_8x32_avx512, 8, 2, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
+             _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
+             _mm512_mul_ps, _mm512_set1_ps)
+/* 16 rows x 1 zmm, for products at most 16 columns wide (a classifier's
+ * ten outputs), where 8x32 would compute two thirds of every tile for
+ * nothing */
+SIMD_UKERNEL(ukernel_16x16_avx512, 16, 1, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
+             _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
+             _mm512_mul_ps, _mm512_set1_ps)
 #endif
 
 /* ---- packing -------------------------------------------------------------- */
 
-/* ap = the (mc, kc) block of alpha*op(A) at (i0, p0), as ceil(mc/mr) slivers
- * (kc, mr); rows past mc are zero. */
-static void pack_a(float *restrict ap, int ta, const float *restrict A, long lda,
-                   long i0, long p0, int mc, int kc, int mr, float alpha)
+/* ap = rows [i0, i0 + rows) of op(A), columns [p0, p0 + kc), as one (kc, mr)
+ * sliver — ap[p*mr + i] — with rows past `rows` zero: the M edge, which the
+ * kernels (reading mr rows of A in place) would otherwise run off */
+static void pack_a_edge(float *restrict ap, int ta, const float *restrict A, long lda,
+                        long i0, long p0, int rows, int kc, int mr)
 {
-    int s, i, p;
-    for (s = 0; s < mc; s += mr) {
-        int rows = mc - s < mr ? mc - s : mr;
-        if (ta) { /* op(A)[i,p] = A[p,i]: rows of A give mr contiguous values */
-            for (p = 0; p < kc; p++) {
-                const float *src = A + (p0 + p) * lda + i0 + s;
-                for (i = 0; i < rows; i++)
-                    ap[p * mr + i] = alpha * src[i];
-                for (; i < mr; i++)
-                    ap[p * mr + i] = 0.0f;
-            }
-        } else {
-            for (i = 0; i < rows; i++) {
-                const float *src = A + (i0 + s + i) * lda + p0;
-                for (p = 0; p < kc; p++)
-                    ap[p * mr + i] = alpha * src[p];
-            }
-            for (; i < mr; i++)
-                for (p = 0; p < kc; p++)
-                    ap[p * mr + i] = 0.0f;
-        }
-        ap += (long)mr * kc;
-    }
+    int i, p;
+    for (p = 0; p < kc; p++)
+        for (i = 0; i < mr; i++)
+            ap[p * mr + i] = i >= rows ? 0.0f
+                             : ta ? A[(p0 + p) * lda + i0 + i] : A[(i0 + i) * lda + p0 + p];
 }
 
 #if defined(__AVX2__)
@@ -319,8 +248,36 @@ static void transpose_8x8_avx(float *dst, long ldd, const float *src, long lds)
 }
 #endif
 
+/* Where column j of a B that is not transposed starts, and the stride from
+ * one of its rows to the next.  ldb == 0 says B is in panels
+ * (nnc_rt_gemm_pack_b): NNC_RT_GEMM_PANEL columns at a time, each panel
+ * its K rows one after the other, so a kernel streams it contiguously.
+ * Every column group the kernels take (8, 16, 32 or 64 wide, starting at
+ * a multiple of its width) lies inside one panel. */
+static const float *bcols(const float *B, long ldb, long K, long N, long j, long *stride)
+{
+    long j0 = j / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL;
+    if (ldb) {
+        *stride = ldb;
+        return B + j;
+    }
+    *stride = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL;
+    return B + j0 * K + (j - j0);
+}
+
+void nnc_rt_gemm_pack_b(float *dst, const float *B, int K, int N)
+{
+    long j0, p, j;
+    for (j0 = 0; j0 < N; j0 += NNC_RT_GEMM_PANEL) {
+        long w = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL;
+        for (p = 0; p < K; p++)
+            for (j = 0; j < w; j++)
+                *dst++ = B[p * N + j0 + j];
+    }
+}
+
 /* bp = the (kc, nr) sliver of op(B) at (p0, j0), nc <= nr valid columns,
- * the rest zero. */
+ * the rest zero (B not transposed: B points at the sliver's column 0). */
 static void pack_b(float *restrict bp, int tb, const float *restrict B, long ldb,
                    long p0, long j0, int kc, int nc, int nr)
 {
@@ -347,6 +304,12 @@ static void pack_b(float *restrict bp, int tb, const float *restrict B, long ldb
         for (; j < nr; j++)
             for (p = 0; p < kc; p++)
                 bp[p * nr + j] = 0.0f;
+    } else if (nc == NR_MAX && nr == NR_MAX) { /* a whole sliver: fixed-width rows */
+        for (p = 0; p < kc; p++) {
+            const float *restrict src = B + (p0 + p) * ldb + j0;
+            for (j = 0; j < NR_MAX; j++)
+                bp[p * NR_MAX + j] = src[j];
+        }
     } else {
         for (p = 0; p < kc; p++) {
             const float *src = B + (p0 + p) * ldb + j0;
@@ -363,7 +326,14 @@ static void epilogue(float *c, long ldc, int rows, int cols, const float *bias, 
 {
     int i, j;
     for (i = 0; i < rows; i++) {
-        float *ci = c + i * ldc;
+        float *restrict ci = c + i * ldc;
+        if (bias && act == NNC_RT_ACT_RELU) { /* the common case, in one vectorised loop */
+            for (j = 0; j < cols; j++) {
+                float v = ci[j] + bias[j];
+                ci[j] = v > 0.0f ? v : 0.0f;
+            }
+            continue;
+        }
         if (bias)
             for (j = 0; j < cols; j++)
                 ci[j] += bias[j];
@@ -387,10 +357,27 @@ static void epilogue(float *c, long ldc, int rows, int cols, const float *bias, 
 static void small_axpy_64(long K, const float *restrict a, long as,
                           const float *restrict b, long ldb, float *restrict out)
 {
+    /* even and odd rows of b in separate accumulators: eight independent
+     * chains of multiply-adds, enough to hide the FMA latency */
     float c0[16] = {0}, c1[16] = {0}, c2[16] = {0}, c3[16] = {0};
+    float d0[16] = {0}, d1[16] = {0}, d2[16] = {0}, d3[16] = {0};
     long p;
     int l;
-    for (p = 0; p < K; p++) {
+    for (p = 0; p + 2 <= K; p += 2) {
+        float s = a[p * as], t = a[(p + 1) * as];
+        const float *restrict bp = b + p * ldb, *restrict bq = bp + ldb;
+        for (l = 0; l < 16; l++) {
+            c0[l] = MADD(s, bp[l], c0[l]);
+            c1[l] = MADD(s, bp[16 + l], c1[l]);
+            c2[l] = MADD(s, bp[32 + l], c2[l]);
+            c3[l] = MADD(s, bp[48 + l], c3[l]);
+            d0[l] = MADD(t, bq[l], d0[l]);
+            d1[l] = MADD(t, bq[16 + l], d1[l]);
+            d2[l] = MADD(t, bq[32 + l], d2[l]);
+            d3[l] = MADD(t, bq[48 + l], d3[l]);
+        }
+    }
+    if (p < K) {
         float s = a[p * as];
         const float *restrict bp = b + p * ldb;
         for (l = 0; l < 16; l++) {
@@ -401,10 +388,10 @@ static void small_axpy_64(long K, const float *restrict a, long as,
         }
     }
     for (l = 0; l < 16; l++) {
-        out[l] = c0[l];
-        out[16 + l] = c1[l];
-        out[32 + l] = c2[l];
-        out[48 + l] = c3[l];
+        out[l] = c0[l] + d0[l];
+        out[16 + l] = c1[l] + d1[l];
+        out[32 + l] = c2[l] + d2[l];
+        out[48 + l] = c3[l] + d3[l];
     }
 }
 
@@ -481,12 +468,14 @@ static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
             int step = narrow ? 8 : 64;
             for (j = 0; j < N; j += step) {
                 int w = N - j < step ? (int)(N - j) : step;
+                long bs;
+                const float *bj = bcols(B, ldb, K, N, j, &bs);
                 if (w == 64)
-                    small_axpy_64(K, A + i * ai, as, B + j, ldb, acc);
+                    small_axpy_64(K, A + i * ai, as, bj, bs, acc);
                 else if (w == 8 && narrow)
-                    small_axpy_8(K, A + i * ai, as, B + j, ldb, acc);
+                    small_axpy_8(K, A + i * ai, as, bj, bs, acc);
                 else
-                    small_axpy_tail(K, A + i * ai, as, B + j, ldb, acc, w);
+                    small_axpy_tail(K, A + i * ai, as, bj, bs, acc, w);
                 for (l = 0; l < w; l++)
                     c[j + l] = beta == 0.0f ? alpha * acc[l] : alpha * acc[l] + beta * c[j + l];
             }
@@ -518,7 +507,7 @@ static void gemm_small_k(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, long lda, const float *B, long ldb,
                          float beta, float *C, long ldc)
 {
-    long i, j, p;
+    long i, j, j0, p;
     for (i = 0; i < M; i++) {
         float *c = C + i * ldc;
         for (j = 0; j < N; j++)
@@ -529,8 +518,12 @@ static void gemm_small_k(int ta, int tb, int M, int N, int K, float alpha,
                 for (j = 0; j < N; j++)
                     c[j] = MADD(a, B[j * ldb + p], c[j]);
             else
-                for (j = 0; j < N; j++)
-                    c[j] = MADD(a, B[p * ldb + j], c[j]);
+                for (j0 = 0; j0 < N; j0 += NNC_RT_GEMM_PANEL) {
+                    long w = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL, bs;
+                    const float *bj = bcols(B, ldb, K, N, j0, &bs) + p * bs;
+                    for (j = 0; j < w; j++)
+                        c[j0 + j] = MADD(a, bj[j], c[j0 + j]);
+                }
         }
     }
 }
@@ -583,59 +576,83 @@ static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr, int narrow,
     gemm_blocked(ukernel, mr, nr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
 }
 
-/* the packed path: M >= SMALL_M, K >= 1 */
+static void store_tile(float *restrict c, long ldc, const float *restrict t,
+                       int rows, int cols, int ldt, float beta)
+{
+    int i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++)
+            c[i * ldc + j] = beta == 0.0f ? t[i * ldt + j] : t[i * ldt + j] + beta * c[i * ldc + j];
+}
+
+/* The packed path (M >= SMALL_M, K >= 1).  K is cut into near-equal blocks
+ * of at most KC_MAX; for each, every nr-column sliver of op(B) is packed
+ * once (kc x nr floats: 32 KiB at 256 x 32, which stays in L1) and then
+ * swept by all of M, mr rows at a time, the kernel reading those rows of A
+ * in place (they stream from L2).  Only B is packed, once per product, so
+ * the packing cost is K*N copies against M*N*K multiply-adds.  The last mr
+ * rows, when M is not a multiple of mr, are packed zero-padded once per K
+ * block; edge tiles go through a small tile buffer. */
 static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
                                   int ta, int tb, int M, int N, int K, float alpha,
                                   const float *A, long lda, const float *B, long ldb,
                                   float beta, float *C, long ldc, const float *bias, int act)
 {
     float buf_raw[BUF_FLOATS + BUF_ALIGN];
-    float tile[MR_MAX * NR_MAX];
-    float *bbuf = align_buf(buf_raw), *abuf;
-    long kblocks, kc_blk, mc_max, mblocks, mc_blk, pc, ic, jr, ir;
+    float tile[MR_MAX * NR_MAX + BUF_ALIGN];
+    float *bbuf = align_buf(buf_raw), *abuf, *t = align_buf(tile);
+    long rs = ta ? 1 : lda, cs = ta ? lda : 1; /* op(A)[i,p] = A[i*rs + p*cs] */
+    long kblocks, kc_blk, mfull = M / mr * mr, pc, jr, ir;
 
-    /* balanced blocks: K into ceil(K/KC_MAX) near-equal parts, M into parts
-     * that fit the A buffer, rounded up to whole slivers */
+    /* B sliver and edge sliver of A side by side in the buffer */
     kblocks = cdiv(K, KC_MAX);
     kc_blk = cdiv(K, kblocks);
-    /* when all of M would fit beside the B sliver at a smaller depth, cut K
-     * finer instead of M: B (the operand re-packed per M block) is then
-     * packed only once */
-    {
-        long kc_fit = (BUF_FLOATS - 2 * BUF_ALIGN) / (nr + cdiv(M, mr) * mr);
-        if (kc_fit >= KC_MIN && kc_blk > kc_fit) {
-            kblocks = cdiv(K, kc_fit);
-            kc_blk = cdiv(K, kblocks);
-        }
+    if (kc_blk * (nr + mr) > BUF_FLOATS - BUF_ALIGN) {
+        kc_blk = (BUF_FLOATS - BUF_ALIGN) / (nr + mr);
+        kblocks = cdiv(K, kc_blk);
+        kc_blk = cdiv(K, kblocks);
     }
     abuf = bbuf + cdiv(kc_blk * nr, BUF_ALIGN) * BUF_ALIGN;
-    mc_max = (BUF_FLOATS - (abuf - bbuf)) / kc_blk / mr * mr;
-    mblocks = cdiv(M, mc_max);
-    mc_blk = cdiv(cdiv(M, mblocks), mr) * mr;
 
     for (pc = 0; pc < K; pc += kc_blk) {
         int kc = (int)(K - pc < kc_blk ? K - pc : kc_blk);
         float beta_blk = pc == 0 ? beta : 1.0f;
         int last_k = pc + kc >= K;
-        for (ic = 0; ic < M; ic += mc_blk) {
-            int mc = (int)(M - ic < mc_blk ? M - ic : mc_blk);
-            pack_a(abuf, ta, A, lda, ic, pc, mc, kc, mr, alpha);
-            for (jr = 0; jr < N; jr += nr) {
-                int ncols = (int)(N - jr < nr ? N - jr : nr);
-                pack_b(bbuf, tb, B, ldb, pc, jr, kc, ncols, nr);
-                for (ir = 0; ir < mc; ir += mr) {
-                    int nrows = (int)(mc - ir < mr ? mc - ir : mr);
-                    float *c = C + (ic + ir) * ldc + jr;
-                    const float *a = abuf + ir * kc;
-                    if (nrows == mr && ncols == nr) {
-                        ukernel(kc, a, bbuf, c, ldc, beta_blk);
-                    } else { /* edge tile: compute whole, store the valid part */
-                        ukernel(kc, a, bbuf, tile, nr, 0.0f);
-                        store_tile(c, ldc, tile, nrows, ncols, nr, beta_blk);
-                    }
-                    if (last_k && (bias || act != NNC_RT_ACT_LINEAR))
-                        epilogue(c, ldc, nrows, ncols, bias ? bias + jr : NULL, act);
+        if (mfull < M)
+            pack_a_edge(abuf, ta, A, lda, mfull, pc, (int)(M - mfull), kc, mr);
+        for (jr = 0; jr < N; jr += nr) {
+            int ncols = (int)(N - jr < nr ? N - jr : nr);
+            const float *b = bbuf;
+            long bs = nr;
+            if (tb) {
+                pack_b(bbuf, 1, B, ldb, pc, jr, kc, ncols, nr);
+            } else {
+                const float *bj = bcols(B, ldb, K, N, jr, &bs);
+                if (ncols == nr && M <= INPLACE_B_M) { /* B's rows are the sliver's */
+                    b = bj + pc * bs;
+                } else {
+                    pack_b(bbuf, 0, bj, bs, pc, 0, kc, ncols, nr);
+                    bs = nr;
                 }
+            }
+            for (ir = 0; ir < M; ir += mr) {
+                int nrows = (int)(M - ir < mr ? M - ir : mr);
+                float *c = C + ir * ldc + jr;
+                const float *a = A + ir * rs + pc * cs;
+                long ars = rs, acs = cs;
+                if (nrows < mr) {
+                    a = abuf;
+                    ars = 1;
+                    acs = mr;
+                }
+                if (nrows == mr && ncols == nr) {
+                    ukernel(kc, a, ars, acs, b, bs, c, ldc, alpha, beta_blk);
+                } else { /* edge tile: compute whole, store the valid part */
+                    ukernel(kc, a, ars, acs, b, bs, t, nr, alpha, 0.0f);
+                    store_tile(c, ldc, t, nrows, ncols, nr, beta_blk);
+                }
+                if (last_k && (bias || act != NNC_RT_ACT_LINEAR))
+                    epilogue(c, ldc, nrows, ncols, bias ? bias + jr : NULL, act);
             }
         }
     }
@@ -677,13 +694,23 @@ void nnc_rt_f32_gemm_8x32__avx512(int ta, int tb, int M, int N, int K, float alp
     gemm_driver(ukernel_8x32_avx512, 8, 32, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
 }
-#define BEST_UKERNEL ukernel_8x32_avx512, 8, 32, 0
+
+void nnc_rt_f32_gemm_16x16__avx512(int ta, int tb, int M, int N, int K, float alpha,
+                                   const float *A, int lda, const float *B, int ldb,
+                                   float beta, float *C, int ldc)
+{
+    gemm_driver(ukernel_16x16_avx512, 16, 16, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
+                beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
+}
+/* the best kernel for N columns */
+#define BEST_UKERNEL(N) (N) <= 16 ? ukernel_16x16_avx512 : ukernel_8x32_avx512, \
+                        (N) <= 16 ? 16 : 8, (N) <= 16 ? 16 : 32, 0
 #elif defined(__AVX2__) && defined(__FMA__)
-#define BEST_UKERNEL ukernel_6x16_avx2, 6, 16, 0
+#define BEST_UKERNEL(N) ukernel_6x16_avx2, 6, 16, 0
 #elif defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
-#define BEST_UKERNEL ukernel_6x16_c, 6, 16, 1
+#define BEST_UKERNEL(N) ukernel_6x16_c, 6, 16, 1
 #else
-#define BEST_UKERNEL ukernel_6x16_c, 6, 16, 0
+#define BEST_UKERNEL(N) ukernel_6x16_c, 6, 16, 0
 #endif
 
 static const nnc_rt_gemm_f32_variant gemm_variants[] = {
@@ -694,6 +721,7 @@ static const nnc_rt_gemm_f32_variant gemm_variants[] = {
 #endif
 #if defined(__AVX512F__)
     {"8x32__avx512", nnc_rt_f32_gemm_8x32__avx512},
+    {"16x16__avx512", nnc_rt_f32_gemm_16x16__avx512},
 #endif
 };
 
@@ -707,18 +735,31 @@ void nnc_rt_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc)
 {
-    gemm_driver(BEST_UKERNEL, ta, tb, M, N, K, alpha, A, lda, B, ldb,
+    gemm_driver(BEST_UKERNEL(N), ta, tb, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
 }
 
 /* y[n,m] = act(x[n,k] . w[k,m] + b[m]).  Elementwise activations and the
  * bias are applied to each tile of y right after its last K block, while it
- * is still in L1; softmax needs whole rows, so it is one extra pass. */
+ * is still in L1; softmax needs whole rows, so it is one extra pass.
+ * ldw is m, or 0 for weights in panels (nnc_rt_gemm_pack_b). */
+static void dense(float *y, const float *x, const float *w, long ldw, const float *b,
+                  int n, int k, int m, int act)
+{
+    int tile_act = act == NNC_RT_ACT_SOFTMAX ? NNC_RT_ACT_LINEAR : act;
+    gemm_driver(BEST_UKERNEL(m), 0, 0, n, m, k, 1.0f, x, k, w, ldw, 0.0f, y, m, b, tile_act);
+    if (act == NNC_RT_ACT_SOFTMAX)
+        nnc_rt_act_forward(act, y, y, n, m);
+}
+
 void nnc_rt_dense_forward(float *y, const float *x, const float *w, const float *b,
                           int n, int k, int m, int act)
 {
-    int tile_act = act == NNC_RT_ACT_SOFTMAX ? NNC_RT_ACT_LINEAR : act;
-    gemm_driver(BEST_UKERNEL, 0, 0, n, m, k, 1.0f, x, k, w, m, 0.0f, y, m, b, tile_act);
-    if (act == NNC_RT_ACT_SOFTMAX)
-        nnc_rt_act_forward(act, y, y, n, m);
+    dense(y, x, w, m, b, n, k, m, act);
+}
+
+void nnc_rt_dense_forward_packed(float *y, const float *x, const float *wp, const float *b,
+                                 int n, int k, int m, int act)
+{
+    dense(y, x, wp, 0, b, n, k, m, act);
 }

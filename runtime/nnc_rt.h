@@ -42,10 +42,17 @@ void nnc_rt_init(int kind, float *w, long size, int fan_in, int fan_out, nnc_rt_
 /* ---- GEMM ---------------------------------------------------------------
  * C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C
  * op(X) = X or X^T (ta/tb != 0).  lda/ldb/ldc are row strides of the stored
- * matrices.  beta == 0 means C is write-only (may hold NaN on entry). */
+ * matrices.  beta == 0 means C is write-only (may hold NaN on entry).
+ * ldb == 0 with tb == 0: B is in panels, as nnc_rt_gemm_pack_b lays it out. */
 void nnc_rt_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc);
+/* B[K,N] (row-major) into panels of NNC_RT_GEMM_PANEL columns, each panel
+ * its K rows one after another (the last panel N mod 64 wide): the layout
+ * the kernels stream without packing.  nnc lays constant weights out this
+ * way at compile time.  dst holds K*N floats. */
+#define NNC_RT_GEMM_PANEL 64
+void nnc_rt_gemm_pack_b(float *dst, const float *B, int K, int N);
 void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc);
@@ -69,6 +76,9 @@ void nnc_rt_f32_gemm_6x16__avx2(int ta, int tb, int M, int N, int K, float alpha
 void nnc_rt_f32_gemm_8x32__avx512(int ta, int tb, int M, int N, int K, float alpha,
                                   const float *A, int lda, const float *B, int ldb,
                                   float beta, float *C, int ldc);
+void nnc_rt_f32_gemm_16x16__avx512(int ta, int tb, int M, int N, int K, float alpha,
+                                   const float *A, int lda, const float *B, int ldb,
+                                   float beta, float *C, int ldc);
 #endif
 /* Every variant compiled into this build of the library (whatever flags the
  * caller was compiled with), portable first: returns the count and points
@@ -98,6 +108,9 @@ void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, in
  * y[n,m] = act(x[n,k] . w[k,m] + b[m]); b may be NULL. */
 void nnc_rt_dense_forward(float *y, const float *x, const float *w, const float *b,
                           int n, int k, int m, int act);
+/* the same with w in panels (nnc_rt_gemm_pack_b): constant weights */
+void nnc_rt_dense_forward_packed(float *y, const float *x, const float *wp, const float *b,
+                                 int n, int k, int m, int act);
 /* db[m] = sum over the n rows of dy[n,m] */
 void nnc_rt_bias_backward(float *db, const float *dy, int n, int m);
 /* y = a + b, elementwise over size (gradient accumulation) */

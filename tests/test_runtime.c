@@ -40,9 +40,10 @@ typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, cons
                         int, float, float *, int);
 
 /* C = alpha op(A) op(B) + beta C with fn and with the reference; stored A is
- * (M,K) or (K,M), B (K,N) or (N,K), each row padded by `pad` extra floats. */
+ * (M,K) or (K,M), B (K,N) or (N,K), each row padded by `pad` extra floats;
+ * packed: fn gets B in panels (nnc_rt_gemm_pack_b, ldb 0; tb == 0, pad 0) */
 static void check_gemm(gemm_fn fn, const char *name, int ta, int tb, int M, int N, int K,
-                       float alpha, float beta, int pad, uint64_t seed)
+                       float alpha, float beta, int pad, uint64_t seed, int packed)
 {
     nnc_rt_rng r;
     int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
@@ -59,7 +60,15 @@ static void check_gemm(gemm_fn fn, const char *name, int ta, int tb, int M, int 
             R[i] = NAN;
     memcpy(C, R, sizeof(float) * csz);
     nnc_rt_gemm_f32_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
-    fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (packed) {
+        float *P = malloc(sizeof(float) * bsz);
+        ck_assert(!tb && pad == 0);
+        nnc_rt_gemm_pack_b(P, B, K, N);
+        fn(ta, tb, M, N, K, alpha, A, lda, P, 0, beta, C, ldc);
+        free(P);
+    } else {
+        fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
     /* find the first bad element, then assert once (each Check assertion
      * costs a write to the runner) */
     for (i = 0; i < (long)M * ldc; i++) {
@@ -70,8 +79,8 @@ static void check_gemm(gemm_fn fn, const char *name, int ta, int tb, int M, int 
             break;
     }
     ck_assert_msg(i == (long)M * ldc,
-                  "%s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g pad=%d: C[%ld,%ld] = %.9g, ref %.9g%s",
-                  name, ta, tb, M, N, K, alpha, beta, pad, i / ldc, i % ldc,
+                  "%s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g pad=%d packed=%d: C[%ld,%ld] = %.9g, ref %.9g%s",
+                  name, ta, tb, M, N, K, alpha, beta, pad, packed, i / ldc, i % ldc,
                   i < (long)M * ldc ? C[i] : 0.0, i < (long)M * ldc ? R[i] : 0.0,
                   i % ldc >= N ? " (padding written)" : "");
     free(A);
@@ -81,12 +90,16 @@ static void check_gemm(gemm_fn fn, const char *name, int ta, int tb, int M, int 
 }
 
 /* sizes equal to, smaller than, larger than and not multiples of the tiles
- * (6x16, 8x32), the small-M path (M < 4: 64 and 8 columns at a time), the
- * small-K path (K < 4), several K blocks (K > 256) */
+ * (6x16, 8x32, 16x16), the small-M path (M < 4: 64 and 8 columns at a
+ * time), the small-K path (K < 4), several K blocks (K > 256), B read in
+ * place (M <= 64) and packed (M > 64), the M edge packed apart, B in
+ * panels wider than one panel and not a multiple of it */
 static const int gemm_shapes[][3] = {
     {1, 1, 1},   {7, 13, 5},  {6, 16, 8},   {8, 32, 8},  {5, 15, 3},    {12, 32, 300},
     {33, 17, 65}, {2, 70, 40}, {3, 33, 600}, {4, 9, 2},   {48, 64, 513}, {1, 100, 1},
     {9, 1, 17},  {100, 3, 7}, {1, 8, 5}, {2, 64, 10}, {3, 24, 50}, {1, 72, 9},
+    {16, 16, 8}, {17, 15, 9}, {15, 17, 31}, {32, 16, 20}, {64, 32, 257}, {65, 64, 70},
+    {70, 40, 30}, {130, 10, 33}, {1, 130, 20}, {40, 200, 70}, {5, 150, 2}, {100, 70, 300},
 };
 
 static void gemm_all_variants(int ta, int tb, int M, int N, int K, float alpha, float beta,
@@ -94,9 +107,12 @@ static void gemm_all_variants(int ta, int tb, int M, int N, int K, float alpha, 
 {
     const nnc_rt_gemm_f32_variant *v;
     int nv = nnc_rt_gemm_f32_variants(&v), i;
-    check_gemm(nnc_rt_gemm_f32, "nnc_rt_gemm_f32", ta, tb, M, N, K, alpha, beta, pad, seed);
-    for (i = 0; i < nv; i++)
-        check_gemm(v[i].fn, v[i].name, ta, tb, M, N, K, alpha, beta, pad, seed);
+    int packed;
+    for (packed = 0; packed <= (!tb && !pad); packed++) {
+        check_gemm(nnc_rt_gemm_f32, "nnc_rt_gemm_f32", ta, tb, M, N, K, alpha, beta, pad, seed, packed);
+        for (i = 0; i < nv; i++)
+            check_gemm(v[i].fn, v[i].name, ta, tb, M, N, K, alpha, beta, pad, seed, packed);
+    }
 }
 
 START_TEST(test_gemm_variants_listed)

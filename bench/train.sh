@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# bench/fashion_mlp.sh — nnc vs PyTorch, side by side on this machine: the
-# Fashion-MNIST MLP of examples/fashion_mlp (784-256-128-10, Adam, batch 32,
-# 5 epochs), trained by nnc's generated C (build/examples/fashion_mlp) and by
-# bench/fashion_mlp_torch.py (Debian's python3-torch, hence /usr/bin/python3),
+# bench/train.sh — nnc vs PyTorch training, side by side on this machine:
+# one of the seed models — examples/fashion_mlp (784-256-128-10) or
+# examples/fashion_cnn_small (conv 32 3x3 -> dense 10), Adam, batch 32 —
+# trained on Fashion-MNIST by nnc's generated C (build/examples/EXAMPLE) and
+# by bench/train_torch.py (Debian's python3-torch, hence /usr/bin/python3),
 # both single-threaded float32, for each seed.  The runs are sequential, never
 # concurrent, so they do not compete with each other for cores.
 #
 # Prints a table — per seed and tool: test accuracy, wall seconds per epoch
 # (median, min, max, epoch 1 on its own), CPU seconds per epoch, cpu/wall and
 # torch/nnc — then the per-epoch times, and writes the same to
-# bench/results/fashion_mlp.txt.  The last line is the summary, e.g.
+# bench/results/EXAMPLE.txt.  The last line is the summary, e.g.
 #   fashion_mlp: nnc 0.61 s/epoch, torch 15.0 s/epoch (24.6x), accuracy nnc 87.4% / torch 87.4%
 #
 # Wall seconds per epoch.  Median/min/max are over epochs 2..N (steady
@@ -33,7 +34,7 @@
 # give the CPU-time figures, which time slicing does not inflate (caches and
 # memory bandwidth are still shared) — better, rerun when the machine is idle.
 #
-# Usage: bench/fashion_mlp.sh [SEED...]      (default: 0 1)
+# Usage: bench/train.sh EXAMPLE [SEED...]      (default seeds: 0 1)
 # Environment: TORCH_PYTHON (default /usr/bin/python3), EPOCHS (default 5),
 # NNC_FASHION_DIR (data directory, read by both sides).
 set -euo pipefail
@@ -42,17 +43,19 @@ export LC_ALL=C   # '.' in $EPOCHREALTIME and printf
 
 PY=${TORCH_PYTHON:-/usr/bin/python3}
 EPOCHS=${EPOCHS:-5}
+EXAMPLE=${1:?usage: bench/train.sh fashion_mlp|fashion_cnn_small [SEED...]}
+shift
 SEEDS=("$@")
 [ ${#SEEDS[@]} -gt 0 ] || SEEDS=(0 1)
-NNC_BIN=build/examples/fashion_mlp
-OUT=bench/results/fashion_mlp.txt
+NNC_BIN=build/examples/$EXAMPLE
+OUT=bench/results/$EXAMPLE.txt
 
 if ! [ -x "$PY" ] || ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
-    echo "fashion_mlp bench: $PY cannot import torch and numpy (apt-get install python3-torch python3-numpy)" >&2
+    echo "train bench: $PY cannot import torch and numpy (apt-get install python3-torch python3-numpy)" >&2
     exit 1
 fi
 if ! [ -r /proc/self/schedstat ]; then
-    echo "fashion_mlp bench: needs /proc/PID/schedstat (Linux with CONFIG_SCHED_INFO)" >&2
+    echo "train bench: needs /proc/PID/schedstat (Linux with CONFIG_SCHED_INFO)" >&2
     exit 1
 fi
 
@@ -91,15 +94,15 @@ for s in "${SEEDS[@]}"; do
     echo "nnc   seed $s ..." >&2
     nnc_run "$s" > "$tmp/nnc_$s.log"
     echo "torch seed $s ..." >&2
-    "$PY" bench/fashion_mlp_torch.py --seed "$s" --epochs "$EPOCHS" > "$tmp/torch_$s.log"
+    "$PY" bench/train_torch.py --model "$EXAMPLE" --seed "$s" --epochs "$EPOCHS" > "$tmp/torch_$s.log"
 done
 echo "# load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)" > "$tmp/load"
 
 mkdir -p bench/results
-"$PY" - "$tmp" "${SEEDS[@]}" <<'EOF' | tee "$OUT"
+"$PY" - "$tmp" "$EXAMPLE" "${SEEDS[@]}" <<'EOF' | tee "$OUT"
 import re, statistics, sys
 
-tmp, seeds = sys.argv[1], sys.argv[2:]
+tmp, example, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
 TOOLS = ("nnc", "torch")
 EPOCH = re.compile(r"Epoch (\d+)/(\d+) - .*? - ([0-9.]+)s(?: - cpu ([0-9.]+)s)?$")
 ACC = re.compile(r"test accuracy: ([0-9.]+)%")
@@ -124,7 +127,7 @@ def parse(path, stamped):
         elif ACC.match(line):
             acc = float(ACC.match(line).group(1))
     if acc is None or not wall:
-        sys.exit("fashion_mlp bench: %s: no epoch lines or no test accuracy" % path)
+        sys.exit("train bench: %s: no epoch lines or no test accuracy" % path)
     if stamped:  # epochs 2..N from the gaps between lines; epoch 1: the driver's 0.1 s figure
         gaps = [b - a for a, b in zip(stamps, stamps[1:])]
         for k, (gap, printed) in enumerate(zip(gaps, wall[1:]), 2):
@@ -179,8 +182,8 @@ def pooled(key):
 fmt = lambda x: "%.2f" % x if x < 10 else "%.1f" % x
 wall, cpu = pooled("wall"), pooled("cpu")
 accs = {t: statistics.mean(runs[s, t]["acc"] for s in seeds) for t in TOOLS}
-line = "fashion_mlp: nnc %s s/epoch, torch %s s/epoch (%.1fx), accuracy nnc %.1f%% / torch %.1f%%" % (
-    fmt(wall["nnc"]), fmt(wall["torch"]), wall["torch"] / wall["nnc"], accs["nnc"], accs["torch"])
+line = "%s: nnc %s s/epoch, torch %s s/epoch (%.1fx), accuracy nnc %.1f%% / torch %.1f%%" % (
+    example, fmt(wall["nnc"]), fmt(wall["torch"]), wall["torch"] / wall["nnc"], accs["nnc"], accs["torch"])
 if busy:
     line += " [machine busy, wall times inflated; CPU time: nnc %s, torch %s s/epoch (%.1fx)]" % (
         fmt(cpu["nnc"]), fmt(cpu["torch"]), cpu["torch"] / cpu["nnc"])

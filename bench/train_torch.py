@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""fashion_mlp_torch.py — the Fashion-MNIST MLP of examples/fashion_mlp,
-trained in PyTorch for bench/fashion_mlp.sh's side-by-side timing.
+"""train_torch.py — a seed model of examples/ trained in PyTorch for
+bench/train.sh's side-by-side timing.
 
-Same model and recipe as examples/fashion_mlp/fashion_mlp.nn:
-784 -> dense(256, relu) -> dense(128, relu) -> dense(10, softmax), sparse
-categorical cross-entropy, Adam(lr 1e-3, betas 0.9/0.999, eps 1e-7), batch 32,
-5 epochs, a fresh shuffle every epoch, glorot_uniform kernels (xavier_uniform_
-on torch's [out, in] weight: the limit sqrt(6 / (in + out)) is symmetric in
+Same models and recipe as examples/fashion_mlp/fashion_mlp.nn (784 ->
+dense(256, relu) -> dense(128, relu) -> dense(10, softmax)) and
+examples/fashion_cnn_small (conv2d(32, 3x3, relu) -> flatten -> dense(10,
+softmax); torch's NCHW against nnc's NHWC only permutes the dense layer's
+rows, the same model): sparse categorical cross-entropy, Adam(lr 1e-3, betas
+0.9/0.999, eps 1e-7), batch 32, a fresh shuffle every epoch, glorot_uniform
+kernels (xavier_uniform_: torch computes a conv's fans as channels x kernel
+area, as Keras does, and the limit sqrt(6 / (in + out)) is symmetric in
 fan-in and fan-out, so it is the same distribution) and zero biases.  float32,
 one thread (torch.set_num_threads(1); nnc's generated code is
 single-threaded).
@@ -23,7 +26,7 @@ Timed per epoch with time.perf_counter(): the shuffle, forward, backward,
 optimizer step and the running loss/accuracy (nnc's train_epoch computes
 those too).  Data loading and the test evaluation are not timed.
 
-Usage: fashion_mlp_torch.py [--seed S] [--epochs N] [--data DIR]
+Usage: train_torch.py [--model fashion_mlp|fashion_cnn_small] [--seed S] [--epochs N] [--data DIR]
 DIR defaults to $NNC_FASHION_DIR or /usr/share/datasets/fashion-mnist.
 stdout: `Epoch i/N - loss: L - accuracy: A - 3.123456s - cpu 3.120000s` per
 epoch (wall-clock, then this process's CPU time: less than the wall time
@@ -43,7 +46,7 @@ try:
     import torch
     from torch import nn
 except ImportError:
-    sys.exit("fashion_mlp_torch.py: PyTorch is not installed for %s "
+    sys.exit("train_torch.py: PyTorch is not installed for %s "
              "(Debian: apt-get install python3-torch; run it with /usr/bin/python3)"
              % sys.executable)
 
@@ -73,15 +76,23 @@ def load(data_dir, split):
     return x, y
 
 
-def make_model():
-    model = nn.Sequential(
-        nn.Flatten(),
-        nn.Linear(784, 256), nn.ReLU(),
-        nn.Linear(256, 128), nn.ReLU(),
-        nn.Linear(128, 10),  # softmax: inside CrossEntropyLoss / argmax
-    )
+def make_model(name):
+    if name == "fashion_mlp":
+        model = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(784, 256), nn.ReLU(),
+            nn.Linear(256, 128), nn.ReLU(),
+            nn.Linear(128, 10),  # softmax: inside CrossEntropyLoss / argmax
+        )
+    else:
+        model = nn.Sequential(
+            nn.Unflatten(1, (1, 28)),  # (n, 28, 28) -> (n, 1, 28, 28)
+            nn.Conv2d(1, 32, 3), nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(26 * 26 * 32, 10),
+        )
     for m in model:
-        if isinstance(m, nn.Linear):
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(m.weight)  # = Keras glorot_uniform
             nn.init.zeros_(m.bias)
     return model
@@ -103,6 +114,7 @@ def blas_library():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="fashion_mlp", choices=("fashion_mlp", "fashion_cnn_small"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch", type=int, default=32)
@@ -119,7 +131,7 @@ def main():
     x_test, y_test = load(args.data, "t10k")
     n = len(x_train)
 
-    model = make_model()
+    model = make_model(args.model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     shuffle_gen = torch.Generator().manual_seed(args.seed)
