@@ -47,7 +47,7 @@ RT_LIB    := $(BUILD)/libnnc_rt.a
 
 EXAMPLES  := $(notdir $(wildcard examples/*))
 
-.PHONY: all deps test unit-tests check-generated check-asan example-tests torch-parity firmware firmware-test conformance demo run regen \
+.PHONY: all deps test unit-tests check-generated check-asan check-openmp example-tests torch-parity firmware firmware-test conformance demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
@@ -140,6 +140,18 @@ check-generated: bin/nnc
 	        $$cc -std=c99 -Wall -Wextra -Wpedantic -Werror -Iruntime -Igenerated -c $$f -o /dev/null || exit 1; \
 	    done; echo "generated/: compiles with $$cc -std=c99 -Wall -Wextra -Wpedantic -Werror"; done
 
+# the runtime built with -fopenmp (its optional parallel GEMM), -Werror clean,
+# through the runtime's kernel tests on two threads
+OMP_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/omp/%.o)
+$(BUILD)/omp/%.o: runtime/%.c runtime/nnc_rt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -fopenmp -c $< -o $@
+$(BUILD)/omp/test_runtime: tests/test_runtime.c tests/testutil.h $(OMP_OBJS)
+	$(CC) $(ALL_CFLAGS) -fopenmp -Iruntime -Itests $< $(OMP_OBJS) $(CHECK_LIBS) -lm -o $@
+check-openmp: $(BUILD)/omp/test_runtime
+	@echo "== test_runtime, runtime built with -fopenmp, 2 threads"
+	@OMP_NUM_THREADS=2 CK_FORK=yes $(BUILD)/omp/test_runtime
+
 example-tests: all
 	@bash tests/examples.sh
 
@@ -186,7 +198,7 @@ DIRS ?= $(ONNX_DATA)/node $(ONNX_DATA)/pytorch-converted $(ONNX_DATA)/pytorch-op
 conformance: all
 	@$(PYTHON) tests/onnx_conformance.py $(DIRS)
 
-test: all unit-tests check-asan check-generated torch-parity example-tests firmware-test conformance
+test: all unit-tests check-asan check-openmp check-generated torch-parity example-tests firmware-test conformance
 
 # ---- install ----------------------------------------------------------------
 install: all

@@ -157,3 +157,9 @@ uint32_t ir_fingerprint(const Graph *g, int ram_only) {
 long ir_sample_rows(const Value *v) {
     return v->batched || !v->rank || !v->dims[0] ? 1 : v->dims[0];
 }
+
+long ir_rows(const Graph *g, int value, long batch) {
+    const Value *v = &g->values[value];
+    long cols = v->rank ? v->dims[v->rank - 1] : 1;
+    return ir_size(v) / (cols ? cols : 1) * (v->batched ? batch : 1);
+}

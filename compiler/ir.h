@@ -112,6 +112,7 @@ typedef struct Attrs {
 typedef struct Node {
     int op;             /* index into op_table                            */
     Attrs attr;
+    nnc_rt_gemm_tiles tiles;  /* its product's tiling on the target (passes/tile.c); path 0: none */
     int in[IR_MAX_IO], nin;
     int out[IR_MAX_IO], nout;
     Phase phase;
@@ -225,6 +226,9 @@ typedef struct OpDef {
      * set din[i] for each input with requires_grad (leave -1 otherwise) */
     void (*grad)(Graph *g, int node, const int *dout, int *din);
     long (*flops)(const Graph *g, const Node *n);  /* per sample */
+    /* an op computed by one GEMM: its shape (M at `rows` rows of input) and
+     * whether B is transposed; returns 0 when this node has none */
+    int  (*gemm)(const Graph *g, const Node *n, long rows, long mnk[3], int *tb);
     void (*emit)(EmitCtx *e, const Node *n);
     void (*fold)(const Fold *f);        /* NULL: never evaluated at compile time */
 } OpDef;
@@ -259,6 +263,21 @@ void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues 
 void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
 void pack_weights(Graph *g);         /* passes/pack_weights.c: constant dense kernels in panels */
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
+
+/* ---- target.c: the machines the code is for (--target) ----------------------- */
+typedef struct Target {
+    const char *name, *about;
+    nnc_rt_gemm_target gemm;    /* the runtime's kernels there (tiling reads it) */
+    int vector_floats;          /* SIMD width                                    */
+    int vector_registers;
+    long l2_bytes;
+} Target;
+const Target *target_find(const char *name);  /* NULL if unknown */
+const Target *target_default(void);           /* the host's */
+void target_list(FILE *out);
+void tile_gemms(Graph *g, const Target *t);   /* passes/tile.c: Node.tiles */
+/* the rows of a value's 2-D view at a batch of `batch` samples */
+long ir_rows(const Graph *g, int value, long batch);
 
 typedef struct Plan {
     long param_floats;          /* params block: trainable ones first       */
@@ -322,5 +341,7 @@ void deploy_mark_constants(Graph *g);
 
 /* ---- summary.c ---------------------------------------------------------------- */
 void summary_print(const Graph *g, const Plan *p, FILE *out);
+/* ---- report.c: per node FLOPs, bytes, tiles, fusions, arena offsets ----------- */
+void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out);
 
 #endif

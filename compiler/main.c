@@ -20,6 +20,9 @@ static void usage(FILE *out) {
         "  -O0 | -O2       optimisation level (default -O2; -O0 skips optional passes)\n"
         "  --model NAME    which model of the file to compile (default: the trained one)\n"
         "  --summary       print the layers, parameters, FLOPs and memory\n"
+        "  --report        print per node: FLOPs, bytes, GEMM tiles, fusions, arena offsets\n"
+        "  --target T      the machine the code is for (tiling, --report); default: this host's\n"
+        "                  (--target list shows them)\n"
         "  --dump-ir       print the IR after all passes\n"
         "  --inference     predict only: no loss, gradients or optimizer\n"
         "  --weights FILE  bake parameters saved by this model's save() into const arrays\n"
@@ -79,7 +82,8 @@ static void onnx_model_name(const char *path, char *out) {
 
 int main(int argc, char **argv) {
     const char *input = NULL, *output = NULL, *model = NULL;
-    int opt = 2, summary = 0, dump = 0, inference = 0, batch = 0;
+    int opt = 2, summary = 0, report = 0, dump = 0, inference = 0, batch = 0;
+    const Target *target = target_default();
     const char *weights = NULL, *freeze = NULL, *train_loss = NULL, *optimizer = NULL, *binds[32];
     int nbinds = 0;
     for (int i = 1; i < argc; i++) {
@@ -89,6 +93,19 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-O0")) opt = 0;
         else if (!strcmp(a, "-O2") || !strcmp(a, "-O")) opt = 2;
         else if (!strcmp(a, "--summary")) summary = 1;
+        else if (!strcmp(a, "--report")) report = 1;
+        else if (!strcmp(a, "--target") && i + 1 < argc) {
+            const char *name = argv[++i];
+            if (!strcmp(name, "list")) {
+                target_list(stdout);
+                return 0;
+            }
+            if (!(target = target_find(name))) {
+                fprintf(stderr, "nnc: unknown target '%s'; the targets are:\n", name);
+                target_list(stderr);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--dump-ir")) dump = 1;
         else if (!strcmp(a, "--inference")) inference = 1;
         else if (!strcmp(a, "--weights") && i + 1 < argc) weights = argv[++i];
@@ -119,8 +136,8 @@ int main(int argc, char **argv) {
             return 2;
         } else input = a;
     }
-    if (!input || (!output && !summary && !dump)) {
-        fprintf(stderr, "nnc: %s\n", !input ? "no input file" : "nothing to do: give -o FILE.c or --summary");
+    if (!input || (!output && !summary && !report && !dump)) {
+        fprintf(stderr, "nnc: %s\n", !input ? "no input file" : "nothing to do: give -o FILE.c, --summary or --report");
         usage(stderr);
         return 2;
     }
@@ -188,9 +205,11 @@ int main(int argc, char **argv) {
         }
         ad_build(g);
         if (opt >= 2) pack_weights(g);   /* after autodiff: a gradient's read of a kernel counts */
+        tile_gemms(g, target);
         Plan plan;
         plan_build(g, &plan);
         if (summary) summary_print(g, &plan, stdout);
+        if (report) report_print(g, &plan, target, stdout);
         if (dump) ir_dump(g, stdout);
         char cmd[512];
         /* the options that change the code, for the header's comment */

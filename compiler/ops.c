@@ -267,6 +267,14 @@ static long dense_flops(const Graph *g, const Node *n) {
     return steps * (2 * last_dim(&g->values[n->in[0]]) * m + (n->nin > 2 ? m : 0) + act);
 }
 
+static int dense_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *tb) {
+    mnk[0] = ir_rows(g, n->in[0], batch);
+    mnk[1] = n->attr.units;
+    mnk[2] = last_dim(&g->values[n->in[0]]);
+    *tb = 0;
+    return 1;
+}
+
 static void dense_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
     emit_line(e, "nnc_rt_dense_forward%s(%s, %s, %s, %s, %s, %ld, %d, %d); /* %s */",
@@ -295,6 +303,14 @@ static void matmul_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_gemm_f32(%d, %d, %s, %ld, %s, 1.0f, %s, %ld, %s, %ld, 0.0f, %s, %ld);",
               n->attr.trans_a, n->attr.trans_b, cr, cc, k, emit_ptr(e, n->in[0]), ac,
               emit_ptr(e, n->in[1]), bc, emit_ptr(e, n->out[0]), cc);
+}
+
+static int matmul_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *tb) {
+    mnk[0] = ir_rows(g, n->out[0], batch);
+    mnk[1] = last_dim(&g->values[n->out[0]]);
+    mnk[2] = n->attr.trans_a ? ir_rows(g, n->in[0], batch) : last_dim(&g->values[n->in[0]]);
+    *tb = n->attr.trans_b;
+    return 1;
 }
 
 static void bias_grad_emit(EmitCtx *e, const Node *n) {
@@ -1416,7 +1432,7 @@ const OpDef op_table[] = {
     ACT("softmax", NNC_RT_ACT_SOFTMAX),
     { .name = "dense", .rt = RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .epilogue = 1, .attrs = dense_attrs,
       .nattrs = COUNT(dense_attrs), .shape = dense_shape, .params = dense_params,
-      .grad = dense_grad, .flops = dense_flops, .emit = dense_emit },
+      .grad = dense_grad, .flops = dense_flops, .gemm = dense_gemm, .emit = dense_emit },
     CONV("conv2d", CONV_2D, conv_attrs),
     CONV("depthwise_conv2d", CONV_DEPTHWISE, depthwise_attrs),
     CONV("conv1d", CONV_1D, conv_attrs),
@@ -1448,7 +1464,7 @@ const OpDef op_table[] = {
     { .name = "view", .ninputs = 1, .alias = 1, .shape = view_shape, .grad = reshape_grad,
       .emit = emit_nothing },
     INTERNAL("act_grad", RT_ACT, 2, no_shape, act_grad_emit),
-    INTERNAL("matmul", RT_GEMM, 2, no_shape, matmul_emit),
+    { .name = "matmul", .rt = RT_GEMM, .ninputs = 2, .shape = no_shape, .gemm = matmul_gemm, .emit = matmul_emit },
     INTERNAL("bias_grad", RT_ACT, 1, no_shape, bias_grad_emit),
     INTERNAL("conv_grad_data", RT_CONV, 2, no_shape, conv_grad_data_emit),
     INTERNAL("conv_grad_filter", RT_CONV, 2, no_shape, conv_grad_filter_emit),

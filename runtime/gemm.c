@@ -3,7 +3,7 @@
  *
  *   C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C,  op(X) = X or X^T
  *
- * Design.  K is cut into blocks of at most KC_MAX.  For each K block, each
+ * Design.  K is cut into blocks (nnc_rt_gemm_tiles_for).  For each K block, each
  * NR-column sliver of op(B) is packed once into a contiguous (kc, NR) panel
  * (or, for up to INPLACE_B_M rows of C, read in place when B is not
  * transposed), and all of M then sweeps it, MR rows at a time: a
@@ -55,25 +55,30 @@
 /* The packing buffer lives on the stack of the blocked path only (small M
  * never allocates it).  Microcontrollers (M profile) get a small one: their
  * stacks are a few KiB, and their caches, if any, are tiny. */
+#define NR_MAX 32
+#define MR_MAX 16
+#define BUF_ALIGN 16                /* floats: 64-byte alignment */
 #if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
-#define KC_MAX 32
 #define BUF_FLOATS 1024             /* 4 KiB */
+#define L1_BYTES 0                  /* no data cache to fit */
 #else
-#define KC_MAX 256                  /* depth of one packed block */
-#define BUF_FLOATS (KC_MAX * (NR_MAX + MR_MAX) + 32) /* 40 KiB: B sliver + A edge sliver */
+#define BUF_FLOATS (KC_LIMIT * (NR_MAX + MR_MAX) + 2 * BUF_ALIGN) /* 48 KiB at most */
+#if defined(__AVX512F__)
+#define L1_BYTES (48 * 1024)        /* Ice Lake, Sapphire Rapids, Zen 5 */
+#else
+#define L1_BYTES (32 * 1024)
 #endif
+#endif
+#define KC_LIMIT 256                /* the deepest K block, whatever the cache */
+/* Up to this many rows of C, the kernels read a sliver of B (when not
+ * transposed) in place rather than packed: for so few rows the copy costs
+ * more than the strided reads (batch-32 training: 194 -> 236 GFLOP/s). */
+#define INPLACE_B_M 64
 #if defined(__GNUC__)
 #define NOINLINE __attribute__((noinline))
 #else
 #define NOINLINE
 #endif
-/* Up to this many rows of C, the kernels read a sliver of B (when not
- * transposed) in place rather than packed: for so few rows the copy costs
- * more than the strided reads (batch-32 training: 194 -> 236 GFLOP/s). */
-#define INPLACE_B_M 64
-#define NR_MAX 32
-#define MR_MAX 16
-#define BUF_ALIGN 16                /* floats: 64-byte alignment */
 
 /* ---- reference ------------------------------------------------------------
  * The oracle: a plain triple loop, accumulated in double so that it is the
@@ -353,9 +358,11 @@ static void epilogue(float *c, long ldc, int rows, int cols, const float *bias, 
  *            reassociation), the lanes summed in a fixed order. */
 #define SMALL_M 4
 
-/* out[0:64] = sum_p a[p*as] * b[p*ldb + 0:64]; b is (K, >= 64) */
-static void small_axpy_64(long K, const float *restrict a, long as,
-                          const float *restrict b, long ldb, float *restrict out)
+/* out[0:64] = sum_p a[p*as] * b[p*ldb + 0:64]; b is (K, >= 64).  Not inlined: its
+ * accumulators (512 bytes on a core without vector registers) would sit in
+ * every caller's frame, also where the narrow path runs instead */
+static NOINLINE void small_axpy_64(long K, const float *restrict a, long as,
+                                   const float *restrict b, long ldb, float *restrict out)
 {
     /* even and odd rows of b in separate accumulators: eight independent
      * chains of multiply-adds, enough to hide the FMA latency */
@@ -537,45 +544,6 @@ static float *align_buf(float *p)
 
 static long cdiv(long a, long b) { return (a + b - 1) / b; }
 
-static void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
-                         int ta, int tb, int M, int N, int K, float alpha,
-                         const float *A, long lda, const float *B, long ldb,
-                         float beta, float *C, long ldc, const float *bias, int act);
-
-/* C = alpha op(A) op(B) + beta C, then C = act(C + bias) (bias may be NULL,
- * act elementwise or LINEAR). */
-static void gemm_driver(gemm_ukernel_fn ukernel, int mr, int nr, int narrow,
-                        int ta, int tb, int M, int N, int K, float alpha,
-                        const float *A, long lda, const float *B, long ldb,
-                        float beta, float *C, long ldc, const float *bias, int act)
-{
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0 || alpha == 0.0f) { /* no product: C = beta*C */
-        long i, j;
-        for (i = 0; i < M; i++)
-            for (j = 0; j < N; j++)
-                C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-        if (bias || act != NNC_RT_ACT_LINEAR)
-            epilogue(C, ldc, M, N, bias, act);
-        return;
-    }
-
-    if (K < SMALL_M) {  /* a rank-K update (a weight gradient at batch 1): nothing to pack */
-        gemm_small_k(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        if (bias || act != NNC_RT_ACT_LINEAR)
-            epilogue(C, ldc, M, N, bias, act);
-        return;
-    }
-    if (M < SMALL_M) {
-        gemm_small_m(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, narrow);
-        if (bias || act != NNC_RT_ACT_LINEAR)
-            epilogue(C, ldc, M, N, bias, act);
-        return;
-    }
-    gemm_blocked(ukernel, mr, nr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
-}
-
 static void store_tile(float *restrict c, long ldc, const float *restrict t,
                        int rows, int cols, int ldt, float beta)
 {
@@ -586,14 +554,14 @@ static void store_tile(float *restrict c, long ldc, const float *restrict t,
 }
 
 /* The packed path (M >= SMALL_M, K >= 1).  K is cut into near-equal blocks
- * of at most KC_MAX; for each, every nr-column sliver of op(B) is packed
+ * (tl->kc deep); for each, every nr-column sliver of op(B) is packed
  * once (kc x nr floats: 32 KiB at 256 x 32, which stays in L1) and then
  * swept by all of M, mr rows at a time, the kernel reading those rows of A
  * in place (they stream from L2).  Only B is packed, once per product, so
  * the packing cost is K*N copies against M*N*K multiply-adds.  The last mr
  * rows, when M is not a multiple of mr, are packed zero-padded once per K
  * block; edge tiles go through a small tile buffer. */
-static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
+static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_tiles *tl,
                                   int ta, int tb, int M, int N, int K, float alpha,
                                   const float *A, long lda, const float *B, long ldb,
                                   float beta, float *C, long ldc, const float *bias, int act)
@@ -602,16 +570,10 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
     float tile[MR_MAX * NR_MAX + BUF_ALIGN];
     float *bbuf = align_buf(buf_raw), *abuf, *t = align_buf(tile);
     long rs = ta ? 1 : lda, cs = ta ? lda : 1; /* op(A)[i,p] = A[i*rs + p*cs] */
-    long kblocks, kc_blk, mfull = M / mr * mr, pc, jr, ir;
+    int mr = tl->mr, nr = tl->nr;
+    long kc_blk = tl->kc, mfull = M / mr * mr, pc, jr, ir;
 
     /* B sliver and edge sliver of A side by side in the buffer */
-    kblocks = cdiv(K, KC_MAX);
-    kc_blk = cdiv(K, kblocks);
-    if (kc_blk * (nr + mr) > BUF_FLOATS - BUF_ALIGN) {
-        kc_blk = (BUF_FLOATS - BUF_ALIGN) / (nr + mr);
-        kblocks = cdiv(K, kc_blk);
-        kc_blk = cdiv(K, kblocks);
-    }
     abuf = bbuf + cdiv(kc_blk * nr, BUF_ALIGN) * BUF_ALIGN;
 
     for (pc = 0; pc < K; pc += kc_blk) {
@@ -628,7 +590,7 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
                 pack_b(bbuf, 1, B, ldb, pc, jr, kc, ncols, nr);
             } else {
                 const float *bj = bcols(B, ldb, K, N, jr, &bs);
-                if (ncols == nr && M <= INPLACE_B_M) { /* B's rows are the sliver's */
+                if (ncols == nr && tl->b == NNC_RT_GEMM_B_IN_PLACE) { /* B's rows are the sliver's */
                     b = bj + pc * bs;
                 } else {
                     pack_b(bbuf, 0, bj, bs, pc, 0, kc, ncols, nr);
@@ -658,60 +620,142 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, int mr, int nr,
     }
 }
 
-/* ---- public entry points ---------------------------------------------------- */
-void nnc_rt_f32_gemm_6x16__c(int ta, int tb, int M, int N, int K, float alpha,
-                             const float *A, int lda, const float *B, int ldb,
-                             float beta, float *C, int ldc)
+/* ---- tiling: how a product of a given shape is computed ---------------------- */
+
+void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, int K,
+                           nnc_rt_gemm_tiles *out)
 {
-    gemm_driver(ukernel_6x16_c, 6, 16, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
-                beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
+    long kmax, kblocks;
+    memset(out, 0, sizeof *out);
+    if (K < SMALL_M) {          /* a rank-K update (a weight gradient at batch 1) */
+        out->path = NNC_RT_GEMM_SMALL_K;
+        return;
+    }
+    if (M < SMALL_M) {          /* one sample: rows of C straight from A and B */
+        out->path = NNC_RT_GEMM_SMALL_M;
+        out->nr = t->small_m_cols;
+        return;
+    }
+    out->path = NNC_RT_GEMM_BLOCKED;
+    out->mr = t->narrow_nr && N <= t->narrow_nr ? t->narrow_mr : t->mr;
+    out->nr = t->narrow_nr && N <= t->narrow_nr ? t->narrow_nr : t->nr;
+    /* the deepest K block whose B sliver fills at most two thirds of L1 (the
+     * rest for the rows of A and C passing through) and which, with the A
+     * edge sliver, fits the buffer; then K in near-equal blocks */
+    kmax = (t->buf_floats - 2 * BUF_ALIGN) / (out->nr + out->mr);
+    if (t->l1_bytes && t->l1_bytes * 2 / 3 / (4 * out->nr) < kmax)
+        kmax = t->l1_bytes * 2 / 3 / (4 * out->nr);
+    if (kmax > KC_LIMIT)
+        kmax = KC_LIMIT;
+    kmax = kmax / 8 * 8;
+    kblocks = cdiv(K, kmax);
+    out->kblocks = (int)kblocks;
+    out->kc = (int)cdiv(K, kblocks);
+    out->b = !tb && M <= INPLACE_B_M ? NNC_RT_GEMM_B_IN_PLACE : NNC_RT_GEMM_B_PACKED;
 }
 
-/* the same with the narrow small-M kernel (1x8), the one microcontrollers use */
-void nnc_rt_f32_gemm_6x16_1x8__c(int ta, int tb, int M, int N, int K, float alpha,
-                                 const float *A, int lda, const float *B, int ldb,
-                                 float beta, float *C, int ldc)
+/* a build's kernels: the target description the tiling reads, and the code */
+typedef struct gemm_kernels {
+    nnc_rt_gemm_target t;
+    gemm_ukernel_fn main, narrow;
+} gemm_kernels;
+
+/* C = alpha op(A) op(B) + beta C, then C = act(C + bias) (bias may be NULL,
+ * act elementwise or LINEAR). */
+static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K, float alpha,
+                     const float *A, long lda, const float *B, long ldb,
+                     float beta, float *C, long ldc, const float *bias, int act)
 {
-    gemm_driver(ukernel_6x16_c, 6, 16, 1, ta, tb, M, N, K, alpha, A, lda, B, ldb,
-                beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
+    nnc_rt_gemm_tiles tl;
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) { /* no product: C = beta*C */
+        long i, j;
+        for (i = 0; i < M; i++)
+            for (j = 0; j < N; j++)
+                C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        if (bias || act != NNC_RT_ACT_LINEAR)
+            epilogue(C, ldc, M, N, bias, act);
+        return;
+    }
+    nnc_rt_gemm_tiles_for(&k->t, tb, M, N, K, &tl);
+    if (tl.path == NNC_RT_GEMM_BLOCKED) {
+        gemm_ukernel_fn uk = tl.nr == k->t.nr ? k->main : k->narrow;
+#if defined(_OPENMP)
+        /* Threads (a build with -fopenmp): the columns of C in chunks of
+         * whole panels, one independent product each — B's columns from
+         * j0 are at B + j0 row-major, B + j0*ldb transposed, B + j0*K in
+         * panels — when there is enough work for more than one */
+        long chunks = cdiv(N, NNC_RT_GEMM_PANEL), c;
+        if (chunks > 1 && (double)M * N * K >= 4e6) {
+#pragma omp parallel for schedule(static)
+            for (c = 0; c < chunks; c++) {
+                long j0 = c * NNC_RT_GEMM_PANEL;
+                int w = (int)(N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL);
+                const float *bj = tb ? B + j0 * ldb : ldb ? B + j0 : B + j0 * K;
+                gemm_blocked(uk, &tl, ta, tb, M, w, K, alpha, A, lda, bj, ldb, beta, C + j0, ldc,
+                             bias ? bias + j0 : NULL, act);
+            }
+            return;
+        }
+#endif
+        gemm_blocked(uk, &tl, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
+        return;
+    }
+    if (tl.path == NNC_RT_GEMM_SMALL_K)
+        gemm_small_k(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        gemm_small_m(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl.nr == 8);
+    if (bias || act != NNC_RT_ACT_LINEAR)
+        epilogue(C, ldc, M, N, bias, act);
 }
 
+/* ---- the kernels of this build, and the public entry points ------------------- */
+#define TARGET(isa, mr, nr, narrow_mr, narrow_nr, small_m_cols) \
+    {isa, mr, nr, narrow_mr, narrow_nr, L1_BYTES, BUF_FLOATS, small_m_cols}
+
+static const gemm_kernels k_6x16_c = {TARGET("c", 6, 16, 0, 0, 64), ukernel_6x16_c, NULL};
+static const gemm_kernels k_6x16_1x8_c = {TARGET("c", 6, 16, 0, 0, 8), ukernel_6x16_c, NULL};
 #if defined(__AVX2__) && defined(__FMA__)
-void nnc_rt_f32_gemm_6x16__avx2(int ta, int tb, int M, int N, int K, float alpha,
-                                const float *A, int lda, const float *B, int ldb,
-                                float beta, float *C, int ldc)
-{
-    gemm_driver(ukernel_6x16_avx2, 6, 16, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
-                beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
-}
+static const gemm_kernels k_6x16_avx2 = {TARGET("avx2", 6, 16, 0, 0, 64), ukernel_6x16_avx2, NULL};
 #endif
-
 #if defined(__AVX512F__)
-void nnc_rt_f32_gemm_8x32__avx512(int ta, int tb, int M, int N, int K, float alpha,
-                                  const float *A, int lda, const float *B, int ldb,
-                                  float beta, float *C, int ldc)
+static const gemm_kernels k_8x32_avx512 = {TARGET("avx512", 8, 32, 0, 0, 64), ukernel_8x32_avx512, NULL};
+static const gemm_kernels k_16x16_avx512 = {TARGET("avx512", 16, 16, 0, 0, 64), ukernel_16x16_avx512, NULL};
+/* the best: 8x32, and 16x16 for at most 16 columns */
+static const gemm_kernels k_best = {TARGET("avx512", 8, 32, 16, 16, 64), ukernel_8x32_avx512,
+                                    ukernel_16x16_avx512};
+#elif defined(__AVX2__) && defined(__FMA__)
+#define k_best k_6x16_avx2
+#elif defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define k_best k_6x16_1x8_c
+#else
+#define k_best k_6x16_c
+#endif
+
+const nnc_rt_gemm_target *nnc_rt_gemm_native(void)
 {
-    gemm_driver(ukernel_8x32_avx512, 8, 32, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
-                beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
+    return &k_best.t;
 }
 
-void nnc_rt_f32_gemm_16x16__avx512(int ta, int tb, int M, int N, int K, float alpha,
-                                   const float *A, int lda, const float *B, int ldb,
-                                   float beta, float *C, int ldc)
-{
-    gemm_driver(ukernel_16x16_avx512, 16, 16, 0, ta, tb, M, N, K, alpha, A, lda, B, ldb,
-                beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
-}
-/* the best kernel for N columns */
-#define BEST_UKERNEL(N) (N) <= 16 ? ukernel_16x16_avx512 : ukernel_8x32_avx512, \
-                        (N) <= 16 ? 16 : 8, (N) <= 16 ? 16 : 32, 0
-#elif defined(__AVX2__) && defined(__FMA__)
-#define BEST_UKERNEL(N) ukernel_6x16_avx2, 6, 16, 0
-#elif defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
-#define BEST_UKERNEL(N) ukernel_6x16_c, 6, 16, 1
-#else
-#define BEST_UKERNEL(N) ukernel_6x16_c, 6, 16, 0
+#define ENTRY(name, k)                                                                   \
+    void name(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, \
+              const float *B, int ldb, float beta, float *C, int ldc)                    \
+    {                                                                                    \
+        gemm_run(&k, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL,         \
+                 NNC_RT_ACT_LINEAR);                                                     \
+    }
+ENTRY(nnc_rt_f32_gemm_6x16__c, k_6x16_c)
+/* the same with the narrow small-M kernel (1x8), the one microcontrollers use */
+ENTRY(nnc_rt_f32_gemm_6x16_1x8__c, k_6x16_1x8_c)
+#if defined(__AVX2__) && defined(__FMA__)
+ENTRY(nnc_rt_f32_gemm_6x16__avx2, k_6x16_avx2)
 #endif
+#if defined(__AVX512F__)
+ENTRY(nnc_rt_f32_gemm_8x32__avx512, k_8x32_avx512)
+ENTRY(nnc_rt_f32_gemm_16x16__avx512, k_16x16_avx512)
+#endif
+ENTRY(nnc_rt_gemm_f32, k_best)
 
 static const nnc_rt_gemm_f32_variant gemm_variants[] = {
     {"6x16__c", nnc_rt_f32_gemm_6x16__c},
@@ -731,14 +775,6 @@ int nnc_rt_gemm_f32_variants(const nnc_rt_gemm_f32_variant **list)
     return (int)(sizeof gemm_variants / sizeof gemm_variants[0]);
 }
 
-void nnc_rt_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
-                     const float *A, int lda, const float *B, int ldb,
-                     float beta, float *C, int ldc)
-{
-    gemm_driver(BEST_UKERNEL(N), ta, tb, M, N, K, alpha, A, lda, B, ldb,
-                beta, C, ldc, NULL, NNC_RT_ACT_LINEAR);
-}
-
 /* y[n,m] = act(x[n,k] . w[k,m] + b[m]).  Elementwise activations and the
  * bias are applied to each tile of y right after its last K block, while it
  * is still in L1; softmax needs whole rows, so it is one extra pass.
@@ -747,7 +783,7 @@ static void dense(float *y, const float *x, const float *w, long ldw, const floa
                   int n, int k, int m, int act)
 {
     int tile_act = act == NNC_RT_ACT_SOFTMAX ? NNC_RT_ACT_LINEAR : act;
-    gemm_driver(BEST_UKERNEL(m), 0, 0, n, m, k, 1.0f, x, k, w, ldw, 0.0f, y, m, b, tile_act);
+    gemm_run(&k_best, 0, 0, n, m, k, 1.0f, x, k, w, ldw, 0.0f, y, m, b, tile_act);
     if (act == NNC_RT_ACT_SOFTMAX)
         nnc_rt_act_forward(act, y, y, n, m);
 }

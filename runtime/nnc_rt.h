@@ -80,6 +80,30 @@ void nnc_rt_f32_gemm_16x16__avx512(int ta, int tb, int M, int N, int K, float al
                                    const float *A, int lda, const float *B, int ldb,
                                    float beta, float *C, int ldc);
 #endif
+/* Tiling: how a product of a given shape is computed on a target — which
+ * path, which micro-kernel tile, how deep the K blocks are and how B is
+ * read.  One function decides: the runtime calls it with the target it was
+ * compiled for (nnc_rt_gemm_native), nnc with its --target's, to record
+ * and report the tiles (nnc --report). */
+typedef struct nnc_rt_gemm_target {
+    const char *isa;      /* the kernels' instruction set: "avx512", "avx2", "c" */
+    int mr, nr;           /* the main micro-kernel's tile of C */
+    int narrow_mr, narrow_nr; /* narrow_nr > 0: a second kernel for N <= narrow_nr */
+    int l1_bytes;         /* the data cache a B sliver should fit; 0: none */
+    int buf_floats;       /* the blocked path's packing buffer (on the stack) */
+    int small_m_cols;     /* the small-M path's column block: 64, or 8 for few registers */
+} nnc_rt_gemm_target;
+enum { NNC_RT_GEMM_SMALL_K = 1, NNC_RT_GEMM_SMALL_M, NNC_RT_GEMM_BLOCKED };
+enum { NNC_RT_GEMM_B_PACKED = 1, NNC_RT_GEMM_B_IN_PLACE };
+typedef struct nnc_rt_gemm_tiles {
+    int path;             /* NNC_RT_GEMM_SMALL_K (K < 4), _SMALL_M (M < 4), _BLOCKED */
+    int mr, nr;           /* blocked: the kernel's tile; small M: nr = column block */
+    int kc, kblocks;      /* blocked: K block depth and count */
+    int b;                /* blocked: NNC_RT_GEMM_B_PACKED once per product, or _IN_PLACE */
+} nnc_rt_gemm_tiles;
+void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, int K,
+                           nnc_rt_gemm_tiles *out);
+const nnc_rt_gemm_target *nnc_rt_gemm_native(void);
 /* Every variant compiled into this build of the library (whatever flags the
  * caller was compiled with), portable first: returns the count and points
  * *list at a constant table.  Tests check each against the reference. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ir.h"
 
 static char dir[64];
 /* the compiler under test: $NNC (an absolute path, e.g. a sanitizer build) or bin/nnc */
@@ -314,21 +315,46 @@ static void outputs(const char *name, const char *src, const char *flags, char *
     ck_assert_int_eq(run(cmd, out, cap), 0);
 }
 
-START_TEST(o0_matches_o2) {
-    const char *m = MLP("agree", "  dense(16, relu)\n  dense(8, tanh)\n  dense(4, softmax)\n",
-                        "sparse_categorical_crossentropy");
+/* the outputs and losses of a model built with -O0 and with `flags` agree
+ * within float tolerance, line for line; returns the number of lines */
+static int expect_o0_agrees(const char *name, const char *src, const char *flags) {
     static char a[65536], b[65536];
-    outputs("agree", m, "-O0", a, sizeof a);
-    outputs("agree", m, "-O2", b, sizeof b);
+    outputs(name, src, "-O0", a, sizeof a);
+    outputs(name, src, flags, b, sizeof b);
     char *sa, *sb, *pa = strtok_r(a, "\n", &sa), *pb = strtok_r(b, "\n", &sb);
     int lines = 0;
     for (; pa && pb; pa = strtok_r(NULL, "\n", &sa), pb = strtok_r(NULL, "\n", &sb), lines++) {
         double va = atof(strchr(pa, ' ') + 1), vb = atof(strchr(pb, ' ') + 1);
-        ck_assert_msg(fabs(va - vb) <= 1e-5 + 1e-4 * fabs(va), "%s vs %s", pa, pb);
+        ck_assert_msg(fabs(va - vb) <= 1e-5 + 1e-4 * fabs(va), "%s: %s vs %s", name, pa, pb);
     }
-    ck_assert_int_eq(lines, 5 * 4 + 3);
     ck_assert_ptr_null(pa);
     ck_assert_ptr_null(pb);
+    return lines;
+}
+
+START_TEST(o0_matches_o2) {
+    const char *m = MLP("agree", "  dense(16, relu)\n  dense(8, tanh)\n  dense(4, softmax)\n",
+                        "sparse_categorical_crossentropy");
+    ck_assert_int_eq(expect_o0_agrees("agree", m, "-O2"), 5 * 4 + 3);
+}
+END_TEST
+
+/* every example: -O0 (no optional pass) and -O2 give the same predictions
+ * and training losses within float tolerance */
+START_TEST(o0_matches_o2_examples) {
+    static const char *const examples[] = {
+        "binary_classifier", "char_gru", "cnn_32x32", "fashion_cnn_small", "fashion_mlp",
+        "fashion_mlp_small", "fashion_resnet", "linear_regression", "logistic_regression",
+        "lstm_sine", "text_lstm" };
+    for (unsigned i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+        char path[256];
+        long len;
+        snprintf(path, sizeof path, "examples/%s/%s.nn", examples[i], examples[i]);
+        char *src = file_read(path, &len);
+        ck_assert_msg(src != NULL, "cannot read %s", path);
+        ck_assert_int_gt(expect_o0_agrees(examples[i], src, "-O2"), 3);
+        free(src);
+    }
 }
 END_TEST
 
@@ -634,8 +660,9 @@ static Suite *suite(void) {
     tcase_add_test(g, grad_embedding_states_bidirectional);
     suite_add_tcase(s, g);
     TCase *c = tcase_create("codegen");
-    tcase_set_timeout(c, 120);
+    tcase_set_timeout(c, 300);
     tcase_add_test(c, o0_matches_o2);
+    tcase_add_test(c, o0_matches_o2_examples);
     tcase_add_test(c, deterministic);
     tcase_add_test(c, several_inputs);
     tcase_add_test(c, several_outputs);

@@ -1,0 +1,46 @@
+/* target.c — the machines nnc can write code for (--target): the GEMM
+ * kernels the runtime has for each, the registers and caches the tiling
+ * reads (runtime/gemm.c's nnc_rt_gemm_tiles_for decides, for the runtime at
+ * run time and for nnc here, so the two cannot disagree), and what
+ * --report prints.  The generated C is the same for every target: the
+ * runtime picks its kernels from the compiler macros it is built with, and
+ * the target says which of them will run. */
+#include <string.h>
+#include "ir.h"
+
+/* buf_floats matches runtime/gemm.c's BUF_FLOATS for that build (checked by
+ * tests/test_passes.c against the runtime this nnc is linked with) */
+static const Target targets[] = {
+    { "x86-64-avx512", "x86-64 with AVX-512F (Skylake-X and later, Zen 4/5): 32 zmm, 48 KiB L1d",
+      { "avx512", 8, 32, 16, 16, 48 * 1024, 12320, 64 }, 16, 32, 1024 * 1024 },
+    { "x86-64-avx2", "x86-64 with AVX2 and FMA (Haswell and later, Zen 1-3): 16 ymm, 32 KiB L1d",
+      { "avx2", 6, 16, 0, 0, 32 * 1024, 12320, 64 }, 8, 16, 512 * 1024 },
+    { "cortex-a-neon", "AArch64 Cortex-A with NEON: the portable kernels, auto-vectorised, 32 KiB L1d",
+      { "c", 6, 16, 0, 0, 32 * 1024, 12320, 64 }, 4, 32, 512 * 1024 },
+    { "cortex-m", "Cortex-M4F/M7 (M profile, single-precision FPU): no data cache, a 4 KiB buffer",
+      { "c", 6, 16, 0, 0, 0, 1024, 8 }, 1, 32, 0 },
+    { "generic", "any C99 target: the portable kernels",
+      { "c", 6, 16, 0, 0, 32 * 1024, 12320, 64 }, 1, 16, 256 * 1024 },
+};
+
+const Target *target_find(const char *name) {
+    for (unsigned i = 0; i < sizeof targets / sizeof targets[0]; i++)
+        if (!strcmp(targets[i].name, name)) return &targets[i];
+    return NULL;
+}
+
+/* the target whose kernels the runtime this nnc was built with has: the host */
+const Target *target_default(void) {
+    const nnc_rt_gemm_target *n = nnc_rt_gemm_native();
+    for (unsigned i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        const nnc_rt_gemm_target *t = &targets[i].gemm;
+        if (!strcmp(t->isa, n->isa) && t->mr == n->mr && t->nr == n->nr && t->small_m_cols == n->small_m_cols)
+            return &targets[i];
+    }
+    return target_find("generic");
+}
+
+void target_list(FILE *out) {
+    for (unsigned i = 0; i < sizeof targets / sizeof targets[0]; i++)
+        fprintf(out, "  %-14s %s\n", targets[i].name, targets[i].about);
+}
