@@ -253,20 +253,30 @@ static void transpose_8x8_avx(float *dst, long ldd, const float *src, long lds)
 }
 #endif
 
-/* Where column j of a B that is not transposed starts, and the stride from
- * one of its rows to the next.  ldb == 0 says B is in panels
+/* Where column j of a B that is not transposed starts, and the strides:
+ * op(B)[p, j + l] = b[p*rs + l*cs].  ldb == 0 says B is in panels
  * (nnc_rt_gemm_pack_b): NNC_RT_GEMM_PANEL columns at a time, each panel
- * its K rows one after the other, so a kernel streams it contiguously.
- * Every column group the kernels take (8, 16, 32 or 64 wide, starting at
- * a multiple of its width) lies inside one panel. */
-static const float *bcols(const float *B, long ldb, long K, long N, long j, long *stride)
+ * its K rows one after the other (rs = 64, cs = 1), so a kernel streams it
+ * contiguously — except a last, narrower panel, which is stored transposed
+ * (rs = 1, cs = K): its few columns are then long contiguous vectors, and
+ * one sample's product with them is a handful of dot products (a
+ * classifier's ten outputs) instead of a 10-wide loop.  Every column group
+ * the kernels take (8, 16, 32 or 64 wide, starting at a multiple of its
+ * width) lies inside one panel. */
+static const float *bcols(const float *B, long ldb, long K, long N, long j, long *rs, long *cs)
 {
     long j0 = j / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL;
+    *cs = 1;
     if (ldb) {
-        *stride = ldb;
+        *rs = ldb;
         return B + j;
     }
-    *stride = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL;
+    if (N - j0 < NNC_RT_GEMM_PANEL) { /* the narrow last panel: transposed */
+        *rs = 1;
+        *cs = K;
+        return B + j0 * K + (j - j0) * K;
+    }
+    *rs = NNC_RT_GEMM_PANEL;
     return B + j0 * K + (j - j0);
 }
 
@@ -275,9 +285,15 @@ void nnc_rt_gemm_pack_b(float *dst, const float *B, int K, int N)
     long j0, p, j;
     for (j0 = 0; j0 < N; j0 += NNC_RT_GEMM_PANEL) {
         long w = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL;
-        for (p = 0; p < K; p++)
+        if (w < NNC_RT_GEMM_PANEL) { /* the narrow last panel, transposed */
             for (j = 0; j < w; j++)
-                *dst++ = B[p * N + j0 + j];
+                for (p = 0; p < K; p++)
+                    *dst++ = B[p * N + j0 + j];
+        } else {
+            for (p = 0; p < K; p++)
+                for (j = 0; j < w; j++)
+                    *dst++ = B[p * N + j0 + j];
+        }
     }
 }
 
@@ -437,27 +453,40 @@ static void small_axpy_tail(long K, const float *restrict a, long as,
     }
 }
 
-/* x . y over k contiguous floats: 32 independent lanes (two vector
- * accumulators), summed in a fixed order, then the tail */
+/* x . y over k contiguous floats: 64 independent lanes (four vector
+ * accumulators on AVX-512: enough chains to keep the loads flowing),
+ * summed in a fixed order, then the tail */
 static float small_dot(long k, const float *restrict x, const float *restrict y)
 {
-    float lane[32] = {0}, s = 0.0f;
-    long q, nb = k / 32;
+    float lane[64] = {0}, s = 0.0f;
+    long q, nb = k / 64;
     int l;
     for (q = 0; q < nb; q++) {
-        const float *restrict xq = x + 32 * q, *restrict yq = y + 32 * q;
-        for (l = 0; l < 32; l++)
+        const float *restrict xq = x + 64 * q, *restrict yq = y + 64 * q;
+        for (l = 0; l < 64; l++)
             lane[l] = MADD(xq[l], yq[l], lane[l]);
     }
-    for (l = 0; l < 16; l++) /* pairwise tree: vectorises, fixed order */
+    for (l = 0; l < 32; l++) /* pairwise tree: vectorises, fixed order */
+        lane[l] += lane[l + 32];
+    for (l = 0; l < 16; l++)
         lane[l] += lane[l + 16];
     for (l = 0; l < 8; l++)
         lane[l] += lane[l + 8];
     for (l = 0; l < 4; l++)
         lane[l] += lane[l + 4];
     s = (lane[0] + lane[2]) + (lane[1] + lane[3]);
-    for (q = nb * 32; q < k; q++)
+    for (q = nb * 64; q < k; q++)
         s = MADD(x[q], y[q], s);
+    return s;
+}
+
+/* x[0], x[xs], ... . y over k floats (A transposed against a contiguous column) */
+static float strided_dot(long k, const float *x, long xs, const float *y)
+{
+    float s = 0.0f;
+    long q;
+    for (q = 0; q < k; q++)
+        s = MADD(x[q * xs], y[q], s);
     return s;
 }
 
@@ -475,9 +504,13 @@ static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
             int step = narrow ? 8 : 64;
             for (j = 0; j < N; j += step) {
                 int w = N - j < step ? (int)(N - j) : step;
-                long bs;
-                const float *bj = bcols(B, ldb, K, N, j, &bs);
-                if (w == 64)
+                long bs, bc;
+                const float *bj = bcols(B, ldb, K, N, j, &bs, &bc);
+                if (bc != 1) /* a transposed panel: one dot product per column */
+                    for (l = 0; l < w; l++)
+                        acc[l] = ta ? strided_dot(K, A + i, lda, bj + l * bc)
+                                    : small_dot(K, A + i * lda, bj + l * bc);
+                else if (w == 64)
                     small_axpy_64(K, A + i * ai, as, bj, bs, acc);
                 else if (w == 8 && narrow)
                     small_axpy_8(K, A + i * ai, as, bj, bs, acc);
@@ -526,10 +559,10 @@ static void gemm_small_k(int ta, int tb, int M, int N, int K, float alpha,
                     c[j] = MADD(a, B[j * ldb + p], c[j]);
             else
                 for (j0 = 0; j0 < N; j0 += NNC_RT_GEMM_PANEL) {
-                    long w = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL, bs;
-                    const float *bj = bcols(B, ldb, K, N, j0, &bs) + p * bs;
+                    long w = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL, bs, bc;
+                    const float *bj = bcols(B, ldb, K, N, j0, &bs, &bc) + p * bs;
                     for (j = 0; j < w; j++)
-                        c[j0 + j] = MADD(a, bj[j], c[j0 + j]);
+                        c[j0 + j] = MADD(a, bj[j * bc], c[j0 + j]);
                 }
         }
     }
@@ -589,8 +622,12 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
             if (tb) {
                 pack_b(bbuf, 1, B, ldb, pc, jr, kc, ncols, nr);
             } else {
-                const float *bj = bcols(B, ldb, K, N, jr, &bs);
-                if (ncols == nr && tl->b == NNC_RT_GEMM_B_IN_PLACE) { /* B's rows are the sliver's */
+                long bc;
+                const float *bj = bcols(B, ldb, K, N, jr, &bs, &bc);
+                if (bc != 1) { /* a transposed panel */
+                    pack_b(bbuf, 1, bj, bc, pc, 0, kc, ncols, nr);
+                    bs = nr;
+                } else if (ncols == nr && tl->b == NNC_RT_GEMM_B_IN_PLACE) { /* B's rows are the sliver's */
                     b = bj + pc * bs;
                 } else {
                     pack_b(bbuf, 0, bj, bs, pc, 0, kc, ncols, nr);

@@ -48,9 +48,10 @@ void nnc_rt_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc);
 /* B[K,N] (row-major) into panels of NNC_RT_GEMM_PANEL columns, each panel
- * its K rows one after another (the last panel N mod 64 wide): the layout
- * the kernels stream without packing.  nnc lays constant weights out this
- * way at compile time.  dst holds K*N floats. */
+ * its K rows one after another; a last panel N mod 64 wide is stored
+ * transposed (its columns one after another): the layout the kernels
+ * stream without packing.  nnc lays constant weights out this way at
+ * compile time.  dst holds K*N floats. */
 #define NNC_RT_GEMM_PANEL 64
 void nnc_rt_gemm_pack_b(float *dst, const float *B, int K, int N);
 void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,

@@ -47,9 +47,51 @@ static long space(const nnc_rt_nd *p)
         }                                                                       \
     } while (0)
 
+/* The same walk a row at a time (a row: the innermost axis), for kernels
+ * whose per-row loops the compiler can vectorise: BODY sees the row's
+ * first offsets yo, ao, bo, its length len and strides ysl, asl, bsl. */
+#define ND_ROWS(p, BODY)                                                        \
+    do {                                                                        \
+        int last_ = (p)->rank - 1, d_;                                          \
+        long idx_[NNC_RT_ND_MAX] = { 0 }, yo_ = (p)->yoff, ao_ = (p)->aoff,     \
+             bo_ = (p)->boff, r_, rows_;                                        \
+        long len = last_ >= 0 ? (p)->dims[last_] : 1;                           \
+        long ysl = last_ >= 0 ? (p)->ys[last_] : 0;                             \
+        long asl = last_ >= 0 ? (p)->as[last_] : 0;                             \
+        long bsl = last_ >= 0 ? (p)->bs[last_] : 0;                             \
+        rows_ = len ? space(p) / len : 0;                                       \
+        (void)bsl;                                                              \
+        for (r_ = 0; r_ < rows_; r_++) {                                        \
+            { long yo = yo_, ao = ao_, bo = bo_; (void)bo; BODY; }              \
+            for (d_ = last_ - 1; d_ >= 0; d_--) {                               \
+                yo_ += (p)->ys[d_]; ao_ += (p)->as[d_]; bo_ += (p)->bs[d_];     \
+                if (++idx_[d_] < (p)->dims[d_])                                 \
+                    break;                                                      \
+                yo_ -= (p)->ys[d_] * (p)->dims[d_];                             \
+                ao_ -= (p)->as[d_] * (p)->dims[d_];                             \
+                bo_ -= (p)->bs[d_] * (p)->dims[d_];                             \
+                idx_[d_] = 0;                                                   \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
+static void copy_row(float *y, long ys, const float *a, long as, long n)
+{
+    long k;
+    if (ys == 1 && as == 1)
+        for (k = 0; k < n; k++)
+            y[k] = a[k];
+    else if (ys == 1 && as == 0)
+        for (k = 0; k < n; k++)
+            y[k] = a[0];
+    else
+        for (k = 0; k < n; k++)
+            y[k * ys] = a[k * as];
+}
+
 void nnc_rt_copy_nd(float *y, const float *a, const nnc_rt_nd *p)
 {
-    ND_LOOP(p, y[yo] = a[ao]);
+    ND_ROWS(p, copy_row(y + yo, ysl, a + ao, asl, len));
 }
 
 void nnc_rt_fill(float *y, long n, float v)
@@ -87,9 +129,47 @@ static float binary1(int fn, float a, float b)
     }
 }
 
+/* one row of a binary operator: the common operators and stride patterns
+ * (both operands along the row, or one of them broadcast) as loops the
+ * compiler vectorises; the rest element by element */
+#define BIN_ROW(EXPR)                                                           \
+    do {                                                                        \
+        if (as == 1 && bs == 1)                                                 \
+            for (k = 0; k < n; k++) { float u = a[k], v = b[k]; y[k] = EXPR; }  \
+        else if (as == 1 && bs == 0)                                            \
+            for (k = 0; k < n; k++) { float u = a[k], v = b[0]; y[k] = EXPR; }  \
+        else if (as == 0 && bs == 1)                                            \
+            for (k = 0; k < n; k++) { float u = a[0], v = b[k]; y[k] = EXPR; }  \
+        else                                                                    \
+            for (k = 0; k < n; k++) {                                           \
+                float u = a[k * as], v = b[k * bs];                             \
+                y[k] = EXPR;                                                    \
+            }                                                                   \
+    } while (0)
+
+static void binary_row(int fn, float *y, long ys, const float *a, long as,
+                       const float *b, long bs, long n)
+{
+    long k;
+    if (ys != 1) {
+        for (k = 0; k < n; k++)
+            y[k * ys] = binary1(fn, a[k * as], b[k * bs]);
+        return;
+    }
+    switch (fn) {
+    case NNC_RT_BIN_ADD: BIN_ROW(u + v); break;
+    case NNC_RT_BIN_SUB: BIN_ROW(u - v); break;
+    case NNC_RT_BIN_MUL: BIN_ROW(u * v); break;
+    case NNC_RT_BIN_DIV: BIN_ROW(u / v); break;
+    default:
+        for (k = 0; k < n; k++)
+            y[k] = binary1(fn, a[k * as], b[k * bs]);
+    }
+}
+
 void nnc_rt_binary_nd(int fn, float *y, const float *a, const float *b, const nnc_rt_nd *p)
 {
-    ND_LOOP(p, y[yo] = binary1(fn, a[ao], b[bo]));
+    ND_ROWS(p, binary_row(fn, y + yo, ysl, a + ao, asl, b + bo, bsl, len));
 }
 
 /* where: y = c ? a : b, with c the third operand at offset coff/cs */
@@ -171,11 +251,41 @@ static float unary1(int fn, float x, float alpha, float beta)
     }
 }
 
+/* the piecewise-linear functions as loops the compiler vectorises (y may
+ * be x: each element is read before it is written); the rest element by
+ * element through unary1 */
 void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float beta)
 {
     long i;
-    for (i = 0; i < n; i++)
-        y[i] = unary1(fn, x[i], alpha, beta);
+    switch (fn) {
+    case NNC_RT_UN_RELU:
+        for (i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case NNC_RT_UN_CLIP:
+        for (i = 0; i < n; i++) {
+            float v = x[i];
+            y[i] = v < alpha ? alpha : v > beta ? beta : v;
+        }
+        break;
+    case NNC_RT_UN_LEAKY_RELU:
+        for (i = 0; i < n; i++)
+            y[i] = x[i] < 0.0f ? alpha * x[i] : x[i];
+        break;
+    case NNC_RT_UN_NEG:
+        for (i = 0; i < n; i++)
+            y[i] = -x[i];
+        break;
+    case NNC_RT_UN_HARD_SWISH:
+        for (i = 0; i < n; i++) {
+            float v = x[i] / 6.0f + 0.5f;
+            y[i] = x[i] * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v);
+        }
+        break;
+    default:
+        for (i = 0; i < n; i++)
+            y[i] = unary1(fn, x[i], alpha, beta);
+    }
 }
 
 /* The space is the input's shape; ys is 0 on the reduced axes, so every

@@ -133,6 +133,40 @@ static const conv_case conv_cases[] = {
     {"24x24 32->8",      1, 24, 24, 32, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"wide 8->64",       2, 6,  7,  8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"g2 og 64 s2",      1, 7,  8,  4, 128, 3, 2, 2, 1, 1, 1, 1, 1, 0, 1, 2},
+    /* the direct kernels (groups == 1): oc around the vector widths (8, 16,
+     * 32), c = 1, 3, 5, 17, 33, tiles of pixels cut short, tap chunks */
+    {"seed cnn layer 1", 2, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"rgb 3->17 same",   2, 9, 10,  3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"c5 oc1 s2",        2, 9,  8,  5, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"c1 oc15 5x5 same", 1, 9,  9,  1, 15, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1},
+    {"c3 oc31 valid",    1, 6,  7,  3, 31, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"c1 oc33 dil2",     2, 10, 9,  1, 33, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},
+    {"c17 oc48 s2",      1, 9,  9, 17, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"c33 oc65",         1, 5,  6, 33, 65, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"c1 oc16 7 pixels", 2, 3,  9,  1, 16, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"c2 oc8 8 pixels",  1, 3, 10,  2, 8, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"c3 oc32 9 pixels", 1, 5,  5,  3, 32, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"1 pixel out",      2, 3,  3,  2, 17, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"c40 run chunks",   1, 8,  8, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"c100 long runs",   1, 6,  8, 100, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"c100 dw2 taps",    1, 9,  9, 100, 7, 3, 3, 1, 1, 1, 2, 1, 1, 2, 2, 1},
+    {"c300 one tap row", 1, 3,  9, 300, 5, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+    {"stem 7x7 s2",      1, 20, 19, 3, 24, 7, 7, 2, 2, 1, 1, 3, 3, 3, 2, 1},
+    {"1x1 s2 padded",    2, 7,  7,  4, 5, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"pad > kernel c1",  1, 3,  4,  1, 9, 2, 2, 1, 1, 1, 1, 3, 2, 3, 1, 1},
+    /* the depthwise row kernels (forward, and backward_data at stride 1 as
+     * the flipped forward): channel vectors cut short, rows longer than a
+     * tile, no interior at all, windows wholly in the padding, padding that
+     * the flipped kernel cannot mirror (pad > kernel) */
+    {"depthwise c33 w20", 2, 5, 20, 33, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 33},
+    {"depthwise c17 5x5 s2", 1, 11, 13, 17, 17, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 17},
+    {"depthwise narrow", 1, 4,  2,  5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5},
+    {"depthwise d2 c16", 1, 8, 12, 16, 16, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 16},
+    {"depthwise pad > k", 2, 3, 3,  4, 4, 2, 2, 1, 1, 1, 1, 3, 2, 3, 1, 4},
+    {"depthwise asym pad", 2, 6, 7, 18, 18, 3, 3, 1, 1, 1, 1, 0, 2, 2, 0, 18},
+    {"depthwise valid",  1, 6,  9, 24, 24, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 24},
+    {"depthwise 2x2 same", 1, 5, 6, 40, 40, 2, 2, 1, 1, 1, 1, 0, 1, 0, 1, 40},
+    {"c1 oc1 same",      1, 6,  7,  1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 };
 #define NCONV ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
