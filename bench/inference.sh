@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # bench/inference.sh — batch-1 latency and batch-256 throughput of the seed
-# models (the Fashion-MNIST MLP and the small CNN), one thread each, in one
-# run on this machine: nnc's generated C compiled from the same ONNX file
-# ONNX Runtime runs (onnxruntime-node from the npm registry, installed into
-# bench/.node with ONNXRUNTIME_NODE_INSTALL=skip: its CPU binding ships in
-# the package) and PyTorch (Debian's python3-torch) itself.  ORT's node
-# binding adds a fixed cost per call, measured on an Identity model and
-# reported both raw and subtracted.  Each figure is the median of 7 rounds
-# (min and max beside it).  Prints a table, writes it to
-# bench/results/inference.txt and the rows to bench/results/summary.json.
+# models (the Fashion-MNIST MLP and the small CNN), and batch-1 latency of
+# torchvision's ResNet-18 and MobileNetV2 (random weights, 1x3x224x224; when
+# python3-torchvision is installed), one thread each, in one run on this
+# machine: nnc's generated C compiled from the same ONNX file ONNX Runtime
+# runs (onnxruntime-node from the npm registry, installed into bench/.node
+# with ONNXRUNTIME_NODE_INSTALL=skip: its CPU binding ships in the package)
+# and PyTorch (Debian's python3-torch) itself.  ORT's node binding adds a
+# fixed cost per call, measured on an Identity model and reported both raw
+# and subtracted.  Each figure is the median of 7 rounds (min and max beside
+# it).  Prints a table, writes it to bench/results/inference.txt and the
+# rows to bench/results/summary.json.  NNC=path times another nnc binary
+# (e.g. an older build, for a before/after comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${TORCH_PYTHON:-/usr/bin/python3}
+NNC=${NNC:-bin/nnc}
 W=build/bench
 mkdir -p "$W" bench/results
 make -s bin/nnc build/libnnc_rt.a
@@ -20,27 +24,34 @@ if [ ! -d bench/.node/node_modules/onnxruntime-node ]; then
     (cd bench/.node && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent onnxruntime-node >/dev/null)
 fi
 torch=$("$PY" bench/inference_torch.py "$W" 2>/dev/null)
-ort=$(NODE_PATH=bench/.node/node_modules node bench/inference_ort.js \
-    "$W/identity.onnx:2000:1,1,28,28" "$W/mlp_b1.onnx:2000:1,1,28,28" "$W/mlp_b256.onnx:20:256,1,28,28" \
-    "$W/cnn_small_b1.onnx:500:1,1,28,28" "$W/cnn_small_b256.onnx:5:256,1,28,28")
-declare -A nnc
-for m in mlp_b1 mlp_b256 cnn_small_b1 cnn_small_b256; do
-    reps=2000; case $m in *b256) reps=20;; esac; case $m in cnn_small_b1) reps=500;; cnn_small_b256) reps=5;; esac
-    bin/nnc "$W/$m.onnx" -o "$W/$m.c"
+# model:nnc reps:ORT reps:input shape, for the models PyTorch exported
+specs=()
+for s in mlp_b1:2000:2000:1,1,28,28 mlp_b256:20:20:256,1,28,28 cnn_small_b1:500:500:1,1,28,28 \
+         cnn_small_b256:5:5:256,1,28,28 resnet18_b1:5:20:1,3,224,224 mobilenet_v2_b1:10:20:1,3,224,224; do
+    m=${s%%:*}
+    [[ $torch == *"\"$m\""* ]] && specs+=("$s")
+done
+ort_args=("$W/identity.onnx:2000:1,1,28,28")
+for s in "${specs[@]}"; do IFS=: read -r m _ r shape <<<"$s"; ort_args+=("$W/$m.onnx:$r:$shape"); done
+ort=$(NODE_PATH=bench/.node/node_modules node bench/inference_ort.js "${ort_args[@]}")
+nnc="{"
+for s in "${specs[@]}"; do
+    IFS=: read -r m reps _ _ <<<"$s"
+    "$NNC" "$W/$m.onnx" -o "$W/$m.c"
     up=$(tr '[:lower:]' '[:upper:]' <<<"$m")
     cc -std=c99 -O3 -march=native -D_POSIX_C_SOURCE=200809L -Iruntime -I"$W" -DNNC_MODEL="$m" -DNNC_UPPER="$up" \
         "-DNNC_HEADER=\"$m.h\"" -DREPS=$reps "$W/$m.c" bench/nnc_latency.c build/libnnc_rt.a -lm -o "$W/$m"
-    nnc[$m]=$("$W/$m")
+    nnc+="\"$m\": [$("$W/$m" | tr ' ' ',')], "
 done
-"$PY" - "$torch" "$ort" "$W" "${nnc[mlp_b1]}" "${nnc[mlp_b256]}" "${nnc[cnn_small_b1]}" "${nnc[cnn_small_b256]}" <<'PYEOF' | tee bench/results/inference.txt
+nnc="${nnc%, }}"
+"$PY" - "$torch" "$ort" "$W" "$nnc" <<'PYEOF' | tee bench/results/inference.txt
 import json, os, sys, platform
-torch, ort, w = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
-nnc = dict(zip(["mlp_b1", "mlp_b256", "cnn_small_b1", "cnn_small_b256"], [list(map(float, a.split())) for a in sys.argv[4:8]]))
+torch, ort, w, nnc = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 ident = ort[os.path.join(w, "identity.onnx")][0]
 print("# 1 thread; microseconds per call, median of 7 rounds [min, max]; ORT net = ORT - Identity (%.1f us)" % ident)
 print("%-16s %22s %22s %10s %22s %10s %10s" % ("model", "nnc", "ORT raw", "ORT net", "PyTorch", "nnc/ORTnet", "nnc/torch"))
-rows = []
-for m in ["mlp_b1", "mlp_b256", "cnn_small_b1", "cnn_small_b256"]:
+rows, ratio = [], {}
+for m in nnc:
     o = ort[os.path.join(w, m + ".onnx")]
     net = o[0] - ident
     t = torch[m]
@@ -51,8 +62,10 @@ for m in ["mlp_b1", "mlp_b256", "cnn_small_b1", "cnn_small_b256"]:
     rows.append({"model": m.rsplit("_", 1)[0], "figure": figure, "unit": "us", "nnc": n[0],
                  "peers": {"ort_raw": o[0], "ort_net": net, "pytorch": t[0]}, "ratio_nnc_to_ort_net": n[0] / net,
                  "ratio_nnc_to_pytorch": n[0] / t[0], "min_max": {"nnc": n[1:], "ort": o[1:], "pytorch": t[1:]}})
+    ratio[m] = n[0] / net
 json.dump({"machine": platform.processor() or platform.machine(), "rows": rows},
           open("bench/results/summary.json", "w"), indent=1)
-print("inference: nnc/ORT-net at batch 1: mlp %.2f, cnn_small %.2f (floor 0.5); at batch 256: mlp %.2f, cnn_small %.2f (floor 1.0)"
-      % tuple(rows[i]["ratio_nnc_to_ort_net"] for i in (0, 2, 1, 3)))
+b1 = ", ".join("%s %.2f" % (m[:-3], r) for m, r in ratio.items() if m.endswith("_b1"))
+b256 = ", ".join("%s %.2f" % (m[:-5], r) for m, r in ratio.items() if m.endswith("_b256"))
+print("inference: nnc/ORT-net at batch 1: %s (floor 0.5); at batch 256: %s (floor 1.0)" % (b1, b256))
 PYEOF

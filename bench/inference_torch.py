@@ -4,6 +4,8 @@ fixed seeds, exports each to ONNX at batch 1 and batch 256 (the file every
 tool then runs, so all three compute the same function) plus an Identity
 model (ORT's per-call cost), and times PyTorch itself (1 thread, eval,
 no_grad): median, min and max microseconds per forward over 7 rounds.
+torchvision's ResNet-18 and MobileNetV2 (random weights, 1x3x224x224) are
+timed at batch 1 only, when python3-torchvision is installed.
 Usage: inference_torch.py OUTDIR  -> OUTDIR/*.onnx, prints one JSON object."""
 
 import json
@@ -24,6 +26,16 @@ def models():
                                      nn.Softmax(dim=1)), (1, 28, 28)
 
 
+def vision_models():
+    try:
+        import torchvision
+    except ImportError:
+        return
+    torch.manual_seed(0)
+    yield "resnet18", torchvision.models.resnet18(), (3, 224, 224)
+    yield "mobilenet_v2", torchvision.models.mobilenet_v2(), (3, 224, 224)
+
+
 def time_us(f, reps):
     for _ in range(10):
         f()
@@ -42,9 +54,11 @@ def main():
     torch.set_num_threads(1)
     out = sys.argv[1]
     res = {}
-    for name, m, shape in models():
+    runs = [(name, m, shape, ((1, 2000), (256, 20))) for name, m, shape in models()]
+    runs += [(name, m, shape, ((1, 20),)) for name, m, shape in vision_models()]
+    for name, m, shape, batches in runs:
         m.eval()
-        for batch, reps in ((1, 2000), (256, 20)):
+        for batch, reps in batches:
             x = torch.rand(batch, *shape)
             torch.onnx.export(m, x, os.path.join(out, "%s_b%d.onnx" % (name, batch)), opset_version=13,
                               input_names=["x"], output_names=["y"])

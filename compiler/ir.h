@@ -261,6 +261,14 @@ int  shape_check_size(Graph *g, int node, int value);   /* 1 GiB per tensor */
 void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
 void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues */
 void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
+void fuse_nd_conv(Graph *g);         /* passes/fuse_nd.c: conv + per-channel scale/shift + act */
+void layout_nd(Graph *g);            /* passes/layout.c: transposes cancelled, sunk, folded */
+/* passes/layout.c: baked constants a pass may rewrite (not trained, not state) */
+int    layout_constant(const Graph *g, int value);
+/* node's input `input` as a constant only that node reads (copied if shared): its data */
+float *layout_writable(Graph *g, int node, int input);
+int    layout_new_constant(Graph *g, const char *name, int rank, const int *dims, const float *data);
+void   layout_drop_constant(Graph *g, int value);   /* a constant nothing reads: gone */
 void pack_weights(Graph *g);         /* passes/pack_weights.c: constant dense kernels in panels */
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
 

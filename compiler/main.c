@@ -200,6 +200,8 @@ int main(int argc, char **argv) {
         g->opt_level = opt;
         fuse_loss(g);
         if (opt >= 2) {
+            layout_nd(g);
+            fuse_nd_conv(g);
             fuse_nd(g);
             fuse_act(g);
         }

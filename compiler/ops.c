@@ -1164,11 +1164,12 @@ static void nd_concat_fold(const Fold *f) {
 }
 
 /* convolution and pooling of a whole NHWC tensor (the importer transposes
- * around them): the batch is the literal attr.M, not the run-time n */
+ * around them): the batch is the literal attr.M, not the run-time n; the
+ * activation epilogue is fuse_nd_conv's */
 static void nd_conv_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %d, 0);", emit_conv(e, &n->attr.conv),
+    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %d, %d);", emit_conv(e, &n->attr.conv),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
-              n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), n->attr.M);
+              n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), n->attr.M, n->attr.act);
 }
 
 /* ConvTranspose: the data gradient of the forward convolution attr.conv */
@@ -1493,7 +1494,7 @@ const OpDef op_table[] = {
     ND("nd_gather", 2, nd_gather_emit, .fold = nd_gather_fold),
     ND("nd_nll", -1, nd_nll_emit, .fold = nd_nll_fold),
     ND("nd_concat", -1, nd_concat_emit, .fold = nd_concat_fold),
-    ND("nd_conv", -1, nd_conv_emit, .fold = NULL),
+    ND("nd_conv", -1, nd_conv_emit, .epilogue = 1, .fold = NULL),
     ND("nd_pool", 1, nd_pool_emit, .fold = NULL),
     ND("nd_conv_t", 2, nd_conv_t_emit, .fold = NULL),
     ND("nd_rnn", -1, nd_rnn_emit, .fold = NULL),

@@ -1,10 +1,30 @@
-/* passes/fuse_nd.c — in an imported graph, MatMul (or Gemm) by a parameter,
- * then the addition of a per-column bias, then an element-wise activation
- * or a softmax over the columns, become one dense node: the runtime's GEMM
- * with its bias-and-activation epilogue, the same kernel a .nn dense layer
- * runs, and one output buffer instead of three.  Each step needs the value
- * it absorbs to have no other consumer.  Runs before autodiff (dense has a
- * gradient rule); -O0 skips it. */
+/* passes/fuse_nd.c — fusions in imported graphs.
+ *
+ * fuse_nd: MatMul (or Gemm) by a parameter, then the addition of a
+ * per-column bias, then an element-wise activation or a softmax over the
+ * columns, become one dense node: the runtime's GEMM with its
+ * bias-and-activation epilogue, the same kernel a .nn dense layer runs, and
+ * one output buffer instead of three.
+ *
+ * fuse_nd_conv: after a convolution (channels-last once passes/layout.c has
+ * removed the transposes around it), a multiplication and an addition by
+ * one constant per output channel (a BatchNormalization the exporter did
+ * not fold, a scale, a shift) fold into the convolution's kernel and bias,
+ * here, once: y*s + t over conv(x, W) + b is conv(x, W*s) + (b*s + t).  Then
+ * relu, sigmoid or tanh becomes the convolution's epilogue.  Both look
+ * through one pool between them and the convolution where they commute with
+ * it (max pool: shifts, positive scales and the increasing activations;
+ * average pool: scales and shifts), so conv -> max pool -> relu is one
+ * convolution with relu, then the pool.  Folding needs every value
+ * involved to be a baked constant: a trained parameter keeps its own
+ * gradient, and its saved layout, so it is left alone.  (relu6 and other
+ * clips stay separate nodes: the runtime's epilogue has no clip.)
+ *
+ * Each step needs the value it absorbs to have no other consumer.  Both run
+ * before autodiff (dense has a gradient rule; nd_conv and nd_pool have none,
+ * so nothing trains through what fuse_nd_conv rewrites); -O0 skips them. */
+#include <math.h>
+#include <stdlib.h>
 #include "ir.h"
 
 /* the one live consumer of v, or -1 (none, several, or a graph output) */
@@ -60,6 +80,108 @@ void fuse_nd(Graph *g) {
             if (a->attr.fn == acts[k].fn) {
                 n->attr.act = acts[k].act;
                 absorb(g, i, c);
+                break;
+            }
+    }
+}
+
+/* ---- convolution + per-channel scale and shift + activation ----------------------- */
+
+/* binary b reads the convolution's output y (dims n, oh, ow, oc) element for
+ * element and a constant once per channel: its index in operand `k`, the
+ * constant's data and the stride between channels (0: one value for all) */
+static const float *per_channel(Graph *g, const Node *b, int y, int *k, long *step) {
+    const nnc_rt_nd *p = &b->attr.nd;
+    const Value *yv = &g->values[y];
+    if (p->rank != 4 || p->yoff || b->nin != 2 || (b->in[0] == y) == (b->in[1] == y)) return NULL;
+    *k = b->in[0] == y;
+    const long *xs = *k ? p->as : p->bs, *cs = *k ? p->bs : p->as;
+    long yoff = *k ? p->aoff : p->boff, coff = *k ? p->boff : p->aoff, dense = 1;
+    for (int d = 3; d >= 0; d--) {
+        if (p->dims[d] != yv->dims[d]) return NULL;
+        if (p->dims[d] > 1 && (xs[d] != dense || p->ys[d] != dense)) return NULL;
+        if (d < 3 && p->dims[d] > 1 && cs[d] != 0) return NULL;
+        dense *= p->dims[d];
+    }
+    int c = b->in[*k];
+    long oc = yv->dims[3];
+    *step = oc > 1 ? cs[3] : 0;
+    if (yoff || !layout_constant(g, c) || coff < 0 || *step < 0 || coff + (oc - 1) * *step >= ir_size(&g->values[c]))
+        return NULL;
+    return g->baked + g->values[c].baked_at + coff;
+}
+
+/* fold binary b into conv node i; b reads the output of node `at`: the
+ * convolution, or a pool right after it, which b commutes with (a max pool
+ * with a shift or a positive scale, an average pool with either: padded
+ * cells are never counted).  0 if it does not fit. */
+static int fold_channel_op(Graph *g, int i, int at, int bn) {
+    Node *n = &g->nodes[i];
+    const Node *b = &g->nodes[bn];
+    int y = g->nodes[at].out[0], k;
+    long step;
+    if (b->op != op_id("nd_binary")) return 0;
+    int fn = b->attr.fn, scale = fn == NNC_RT_BIN_MUL || fn == NNC_RT_BIN_DIV;
+    if (fn != NNC_RT_BIN_MUL && fn != NNC_RT_BIN_ADD && fn != NNC_RT_BIN_SUB && fn != NNC_RT_BIN_DIV) return 0;
+    const float *c = per_channel(g, b, y, &k, &step);
+    /* y - c and y / c only with y first */
+    if (!c || ((fn == NNC_RT_BIN_SUB || fn == NNC_RT_BIN_DIV) && k != 1)) return 0;
+    if (!layout_constant(g, n->in[1]) || (n->nin > 2 && !layout_constant(g, n->in[2]))) return 0;
+    int oc = n->attr.conv.oc, cin = b->in[k], max_pool = at != i && !g->nodes[at].attr.fn;
+    for (int o = 0; o < oc; o++)
+        if ((fn == NNC_RT_BIN_DIV && c[o * step] == 0) || (max_pool && scale && !(c[o * step] > 0))) return 0;
+    float *coef = malloc((size_t)oc * sizeof *coef);
+    if (!coef) abort();
+    for (int o = 0; o < oc; o++) coef[o] = c[o * step];   /* before any baked array moves */
+    if (n->nin < 3 && !scale) {
+        char name[IR_NAME];
+        snprintf(name, sizeof name, "%.56s/bias", g->values[n->in[1]].name);
+        int bias = layout_new_constant(g, name, 1, &oc, NULL);
+        n = &g->nodes[i];
+        n->in[n->nin++] = bias;
+    }
+    if (scale) {
+        float *w = layout_writable(g, i, 1);
+        long size = ir_size(&g->values[g->nodes[i].in[1]]);
+        for (long j = 0; j < size; j++)     /* the kernel is (kh, kw, c/groups, oc) */
+            w[j] = fn == NNC_RT_BIN_MUL ? w[j] * coef[j % oc] : w[j] / coef[j % oc];
+    }
+    if (g->nodes[i].nin > 2) {
+        float *bias = layout_writable(g, i, 2);
+        for (int o = 0; o < oc; o++)
+            bias[o] = fn == NNC_RT_BIN_MUL ? bias[o] * coef[o] : fn == NNC_RT_BIN_DIV ? bias[o] / coef[o] :
+                      fn == NNC_RT_BIN_ADD ? bias[o] + coef[o] : bias[o] - coef[o];
+    }
+    free(coef);
+    absorb(g, at, bn);
+    layout_drop_constant(g, cin);
+    return 1;
+}
+
+void fuse_nd_conv(Graph *g) {
+    int conv = op_id("nd_conv"), unary = op_id("nd_unary"), pool = op_id("nd_pool");
+    static const struct { int fn, act; } acts[] = {
+        { NNC_RT_UN_RELU, NNC_RT_ACT_RELU }, { NNC_RT_UN_SIGMOID, NNC_RT_ACT_SIGMOID },
+        { NNC_RT_UN_TANH, NNC_RT_ACT_TANH } };
+    for (int i = 0; i < g->nnodes; i++) {
+        if (g->nodes[i].dead || g->nodes[i].op != conv || g->nodes[i].attr.act != NNC_RT_ACT_LINEAR) continue;
+        int at = i, c;
+        for (;;) {
+            c = only_consumer(g, g->nodes[at].out[0]);
+            if (c >= 0 && at == i && g->nodes[c].op == pool) { at = c; continue; }   /* look through one pool */
+            if (c < 0 || !fold_channel_op(g, i, at, c)) break;
+        }
+        if (c < 0) continue;
+        const Node *a = &g->nodes[c];
+        int fn = a->attr.fn;
+        if (a->op == unary && fn == NNC_RT_UN_CLIP && a->attr.alpha == 0 && isinf(a->attr.beta) && a->attr.beta > 0)
+            fn = NNC_RT_UN_RELU;   /* Clip(0, inf) */
+        /* a max pool commutes with the increasing activations, an average pool with none */
+        if (at != i && g->nodes[at].attr.fn) continue;
+        for (unsigned k = 0; a->op == unary && k < sizeof acts / sizeof acts[0]; k++)
+            if (fn == acts[k].fn) {
+                g->nodes[i].attr.act = acts[k].act;
+                absorb(g, at, c);
                 break;
             }
     }

@@ -1,0 +1,426 @@
+/* passes/layout.c — fewer layout changes in imported graphs.
+ *
+ * ONNX is channels-first and the runtime's convolution and pooling kernels
+ * are channels-last, so the importer wraps each Conv and pool in an
+ * NCHW -> NHWC copy and a copy back (nd_copy nodes that only permute axes:
+ * "transposes").  This pass removes most of them, with the tensors' values
+ * unchanged:
+ *
+ *  - a transpose that only moves size-1 axes moves no data: it becomes a
+ *    view (an alias of its input);
+ *  - a transpose of a transpose is one transpose from the first input, and
+ *    nothing at all when the two cancel;
+ *  - a transpose sinks below its one element-wise consumer (nd_unary, or
+ *    nd_binary whose other operand is transposed the same way, a parameter
+ *    or a broadcast), which then works in the untransposed layout: the other
+ *    operand is read through permuted strides (no data moves, so this is
+ *    valid for trainable parameters too), and one transpose follows it.
+ *    Sinking repeats until the transpose meets its inverse (the next conv's
+ *    input copy) and both go;
+ *  - a reduction (GlobalAveragePool) reads the transpose's input directly,
+ *    writing through permuted output strides;
+ *  - a transpose that feeds a Flatten/Reshape view and then a MatMul by a
+ *    constant weight goes away: the weight's rows are permuted instead, once,
+ *    here.  Only a baked constant (not a trained parameter: its saved
+ *    layout would change) is rewritten.
+ *
+ * The graph stays topologically ordered: a sunk transpose is inserted right
+ * after its new producer.  Runs before fusion and autodiff, whose rules see
+ * ordinary nd ops; -O0 skips it.  The helpers at the end give passes a
+ * constant they may rewrite (fuse_nd.c folds batch norms with them).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ir.h"
+
+#define R IR_MAX_RANK
+
+static void dense_strides(const int *dims, int rank, long *s) {
+    long acc = 1;
+    for (int d = rank - 1; d >= 0; d--) { s[d] = acc; acc *= dims[d]; }
+}
+
+/* strides equal on every axis longer than 1 (others are never stepped) */
+static int same_strides(const long *a, const long *b, const long *dims, int rank) {
+    for (int d = 0; d < rank; d++)
+        if (dims[d] > 1 && a[d] != b[d]) return 0;
+    return 1;
+}
+
+/* does the descriptor's space equal this value's shape, walked densely by `s`? */
+static int dense_over(const nnc_rt_nd *p, const Value *v, const long *s, long off) {
+    if (p->rank != v->rank || off) return 0;
+    long vs[R];
+    dense_strides(v->dims, v->rank, vs);
+    for (int d = 0; d < v->rank; d++)
+        if (p->dims[d] != v->dims[d]) return 0;
+    return same_strides(s, vs, p->dims, p->rank);
+}
+
+/* a copy that only permutes the axes of its input: Y's axis d is X's axis
+ * perm[d].  Returns 0 for anything else (slices, pads, broadcasts). */
+static int transpose_perm(const Graph *g, const Node *n, int *perm) {
+    if (n->dead || n->op != op_id("nd_copy") || n->nin != 1 || n->nout != 1) return 0;
+    const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    const nnc_rt_nd *p = &n->attr.nd;
+    int r = y->rank;
+    if (x->batched || y->batched || x->rank != r || r < 1 || ir_size(x) != ir_size(y) || !ir_size(y)) return 0;
+    if (!dense_over(p, y, p->ys, p->yoff) || p->aoff) return 0;
+    long xs[R];
+    dense_strides(x->dims, r, xs);
+    int used[R] = { 0 };
+    for (int d = 0; d < r; d++) {
+        perm[d] = -1;
+        if (y->dims[d] == 1) continue;
+        for (int e = 0; e < r; e++)
+            if (!used[e] && x->dims[e] == y->dims[d] && xs[e] == p->as[d]) { perm[d] = e; used[e] = 1; break; }
+        if (perm[d] < 0) return 0;
+    }
+    for (int d = 0, e = 0; d < r; d++) {   /* equal sizes: the rest of X's axes are size 1 too */
+        if (perm[d] >= 0) continue;
+        while (e < r && (used[e] || x->dims[e] != 1)) e++;
+        if (e == r) return 0;
+        perm[d] = e;
+        used[e] = 1;
+    }
+    return 1;
+}
+
+/* the axes longer than 1 keep their order: the same bytes, another shape */
+static int moves_no_data(const int *perm, const Value *x, int r) {
+    int last = -1;
+    for (int d = 0; d < r; d++) {
+        if (x->dims[perm[d]] == 1) continue;
+        if (perm[d] < last) return 0;
+        last = perm[d];
+    }
+    return 1;
+}
+
+/* n's descriptor: the transpose of value x by perm (its output has x's dims permuted) */
+static void set_transpose(Graph *g, int node, int x, const int *perm) {
+    Node *n = &g->nodes[node];
+    const Value *xv = &g->values[x];
+    int r = xv->rank, dims[R];
+    long xs[R];
+    dense_strides(xv->dims, r, xs);
+    for (int d = 0; d < r; d++) dims[d] = xv->dims[perm[d]];
+    memset(&n->attr.nd, 0, sizeof n->attr.nd);
+    n->attr.nd.rank = r;
+    for (int d = 0; d < r; d++) n->attr.nd.dims[d] = dims[d];
+    dense_strides(dims, r, n->attr.nd.ys);
+    for (int d = 0; d < r; d++) n->attr.nd.as[d] = xs[perm[d]];
+    n->in[0] = x;
+}
+
+/* the live nodes reading v (each once) */
+static int users(const Graph *g, int v, int *list, int max) {
+    int k = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead) continue;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == v) {
+                if (k < max) list[k] = i;
+                k++;
+                break;
+            }
+    }
+    return k;
+}
+
+static void replace_uses(Graph *g, int from, int to) {
+    for (int i = 0; i < g->nnodes; i++)
+        for (int j = 0; !g->nodes[i].dead && j < g->nodes[i].nin; j++)
+            if (g->nodes[i].in[j] == from) g->nodes[i].in[j] = to;
+}
+
+/* a copy nothing reads any more */
+static void drop_if_unused(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    if (n->dead || n->op != op_id("nd_copy") || ir_is_output(g, n->out[0]) || users(g, n->out[0], NULL, 0)) return;
+    n->dead = 1;
+    g->values[n->out[0]].producer = -1;
+}
+
+static void to_view(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    n->op = op_id("view");
+    memset(&n->attr.nd, 0, sizeof n->attr.nd);
+    g->values[n->out[0]].alias_of = n->in[0];
+}
+
+/* a new node placed right after `pos` (later nodes move up by one) */
+static int insert_after(Graph *g, int pos, int op, const int *in, int nin) {
+    int m = ir_node(g, op, in, nin, g->nodes[pos].loc);
+    Node n = g->nodes[m];
+    memmove(&g->nodes[pos + 2], &g->nodes[pos + 1], (size_t)(m - pos - 1) * sizeof n);
+    g->nodes[pos + 1] = n;
+    for (int v = 0; v < g->nvalues; v++)
+        if (g->values[v].producer > pos) g->values[v].producer++;
+    return pos + 1;
+}
+
+/* a value shaped like `like` but for dims */
+static int new_act(Graph *g, int like, const int *dims, int rank, const char *suffix) {
+    char name[IR_NAME];
+    snprintf(name, sizeof name, "%.61s%s", g->values[like].name, suffix);
+    int v = ir_value(g, name, ROLE_ACT, 0, rank, dims);
+    g->values[v].loc = g->values[like].loc;
+    return v;
+}
+
+/* ---- the rewrites ------------------------------------------------------------------ */
+
+/* c = Q(Y) with Y = P(X): c becomes one copy from X, an alias, or nothing */
+static void compose(Graph *g, int c, int x, const int *p, const int *q) {
+    int r = g->values[x].rank, perm[R];
+    for (int d = 0; d < r; d++) perm[d] = p[q[d]];
+    int z = g->nodes[c].out[0];
+    set_transpose(g, c, x, perm);
+    if (ir_is_output(g, z) || !moves_no_data(perm, &g->values[x], r)) return;
+    const Value *xv = &g->values[x], *zv = &g->values[z];
+    if (zv->rank == xv->rank && !memcmp(zv->dims, xv->dims, (size_t)r * sizeof *zv->dims)) {
+        replace_uses(g, z, x);
+        g->nodes[c].dead = 1;
+        g->values[z].producer = -1;
+    } else {
+        to_view(g, c);
+    }
+}
+
+/* a reduction over Y = P(X) reads X, writing through permuted strides */
+static int absorb_into_reduce(Graph *g, int c, int y, int x, const int *p) {
+    Node *n = &g->nodes[c];
+    if (n->nin != 1 || n->in[0] != y || !dense_over(&n->attr.nd, &g->values[y], n->attr.nd.as, n->attr.nd.aoff))
+        return 0;
+    const Value *xv = &g->values[x];
+    int r = xv->rank;
+    nnc_rt_nd q = n->attr.nd;
+    for (int d = 0; d < r; d++) {
+        q.dims[p[d]] = xv->dims[p[d]];
+        q.ys[p[d]] = n->attr.nd.ys[d];
+    }
+    dense_strides(xv->dims, r, q.as);
+    n->attr.nd = q;
+    n->in[0] = x;
+    return 1;
+}
+
+/* the producer of v if it is a transpose by exactly perm, else -1 */
+static int transposed_by(const Graph *g, int v, const int *perm) {
+    int t = g->values[v].producer, q[R];
+    if (t < 0 || !transpose_perm(g, &g->nodes[t], q)) return -1;
+    return memcmp(q, perm, (size_t)g->values[v].rank * sizeof *q) ? -1 : t;
+}
+
+/* the binary's operand `k` read element for element over the space (not broadcast)? */
+static int operand_dense(const Graph *g, const Node *n, int k) {
+    return dense_over(&n->attr.nd, &g->values[n->in[k]], k ? n->attr.nd.bs : n->attr.nd.as,
+                      k ? n->attr.nd.boff : n->attr.nd.aoff);
+}
+
+/* can Y = P(X) sink below node c?  c is element-wise over Y's shape, and
+ * each operand that is not Y is transposed by P too, or can be read through
+ * permuted strides at no cost: a parameter or a broadcast */
+static int sinkable(const Graph *g, int c, int y, const int *perm) {
+    const Node *n = &g->nodes[c];
+    if (n->nout != 1) return 0;
+    if (n->op == op_id("nd_unary")) return n->in[0] == y;
+    if (n->op != op_id("nd_binary")) return 0;
+    const Value *w = &g->values[n->out[0]], *yv = &g->values[y];
+    if (w->rank != yv->rank || memcmp(w->dims, yv->dims, (size_t)w->rank * sizeof *w->dims) ||
+        !dense_over(&n->attr.nd, w, n->attr.nd.ys, n->attr.nd.yoff))
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        int v = n->in[k];
+        if (v == y || (transposed_by(g, v, perm) >= 0 && operand_dense(g, n, k))) {
+            if (!operand_dense(g, n, k)) return 0;
+            continue;
+        }
+        if (g->values[v].role == ROLE_PARAM || ir_size(&g->values[v]) < ir_size(w)) continue;
+        const long *s = k ? n->attr.nd.bs : n->attr.nd.as;
+        int broadcast = 0;
+        for (int d = 0; d < n->attr.nd.rank; d++) broadcast |= n->attr.nd.dims[d] > 1 && s[d] == 0;
+        if (!broadcast) return 0;
+    }
+    return 1;
+}
+
+/* c(P(X), ...) = P(c(X, ...)): c works in X's layout, a transpose follows it */
+static void sink(Graph *g, int t, int c, int x, const int *perm) {
+    int y = g->nodes[t].out[0];
+    Node *n = &g->nodes[c];
+    const Value *xv = &g->values[x];
+    int r = xv->rank, xdims[R], others[2] = { -1, -1 };
+    memcpy(xdims, xv->dims, sizeof xdims);
+    if (n->op == op_id("nd_binary")) {
+        nnc_rt_nd o = n->attr.nd, q = o;
+        long dense[R];
+        dense_strides(xdims, r, dense);
+        for (int e = 0; e < r; e++) q.dims[e] = xdims[e];
+        memcpy(q.ys, dense, sizeof dense);
+        for (int k = 0; k < 2; k++) {
+            long *qs = k ? q.bs : q.as;
+            const long *os = k ? o.bs : o.as;
+            int v = n->in[k], tv = v == y ? t : transposed_by(g, v, perm);
+            if (tv >= 0 && operand_dense(g, n, k)) {
+                n->in[k] = g->nodes[tv].in[0];
+                memcpy(qs, dense, sizeof dense);
+                if (k) q.boff = 0; else q.aoff = 0;
+                others[k] = tv;
+            } else {
+                for (int d = 0; d < r; d++) qs[perm[d]] = os[d];
+            }
+        }
+        n->attr.nd = q;
+    } else {
+        n->in[0] = x;
+    }
+    int w = n->out[0], w2 = new_act(g, w, xdims, r, "/t");
+    n->out[0] = w2;
+    g->values[w2].producer = c;
+    int tn = insert_after(g, c, op_id("nd_copy"), &w2, 1);
+    memcpy(g->nodes[tn].layer, g->nodes[c].layer, sizeof g->nodes[tn].layer);
+    set_transpose(g, tn, w2, perm);
+    ir_add_output(g, tn, w);
+    for (int k = 0; k < 2; k++)
+        if (others[k] >= 0) drop_if_unused(g, others[k]);
+    drop_if_unused(g, t);
+}
+
+/* one round over transpose node t; returns 1 if the graph changed */
+static int visit(Graph *g, int t) {
+    int perm[R];
+    if (!transpose_perm(g, &g->nodes[t], perm)) return 0;
+    int x = g->nodes[t].in[0], y = g->nodes[t].out[0], r = g->values[y].rank;
+    if (!ir_is_output(g, y) && moves_no_data(perm, &g->values[x], r)) {
+        to_view(g, t);
+        return 1;
+    }
+    int changed = 0, q[R];
+    for (int c = t + 1; c < g->nnodes; c++) {
+        Node *n = &g->nodes[c];
+        if (n->dead || n->nin < 1 || n->in[0] != y) continue;
+        if (transpose_perm(g, n, q)) {
+            compose(g, c, x, perm, q);
+            changed = 1;
+        } else if (n->op == op_id("nd_reduce")) {
+            changed |= absorb_into_reduce(g, c, y, x, perm);
+        }
+    }
+    drop_if_unused(g, t);
+    int c;
+    if (g->nodes[t].dead || ir_is_output(g, y) || users(g, y, &c, 1) != 1 || !sinkable(g, c, y, perm))
+        return changed;
+    sink(g, t, c, x, perm);
+    return 1;
+}
+
+/* ---- a transpose before Flatten and a MatMul by a constant: permute the weight ---- */
+
+static int rows_into_matmul(Graph *g, int t) {
+    int perm[R], v, m;
+    if (!transpose_perm(g, &g->nodes[t], perm)) return 0;
+    int x = g->nodes[t].in[0], y = g->nodes[t].out[0];
+    if (ir_is_output(g, y) || users(g, y, &v, 1) != 1 || g->nodes[v].op != op_id("view")) return 0;
+    int f = g->nodes[v].out[0];
+    if (ir_is_output(g, f) || users(g, f, &m, 1) != 1) return 0;
+    const Node *mm = &g->nodes[m];
+    const Value *fv = &g->values[f], *xv = &g->values[x], *yv = &g->values[y];
+    if (mm->op != op_id("nd_matmul") || mm->attr.nd.rank || mm->in[0] != f || mm->in[1] == f || fv->rank != 2)
+        return 0;
+    int w = mm->in[1], rank = xv->rank;
+    long rows = fv->dims[0], k = fv->dims[1], cols = mm->attr.N;
+    if (!layout_constant(g, w) || g->values[w].rank != 2 || g->values[w].dims[0] != k || g->values[w].dims[1] != cols)
+        return 0;
+    /* rows of the product: a leading run of axes the transpose leaves alone */
+    int s = -1;
+    for (int split = 0; split <= rank && s < 0; split++) {
+        long lead = 1;
+        int fixed = 1;
+        for (int d = 0; d < split; d++) { lead *= yv->dims[d]; fixed &= perm[d] == d; }
+        if (lead == rows && fixed) s = split;
+    }
+    if (s < 0) return 0;
+    float *wd = layout_writable(g, m, 1);
+    float *old = malloc((size_t)(k * cols) * sizeof *old);
+    if (!old) abort();
+    memcpy(old, wd, (size_t)(k * cols) * sizeof *old);
+    long ys[R];
+    dense_strides(yv->dims, rank, ys);
+    for (long row = 0; row < k; row++) {   /* row of X's trailing axes -> its row in Y's order */
+        long rest = row, src = 0, idx[R];
+        for (int e = rank - 1; e >= s; e--) { idx[e] = rest % xv->dims[e]; rest /= xv->dims[e]; }
+        for (int d = s; d < rank; d++) src += idx[perm[d]] * ys[d];
+        memcpy(wd + row * cols, old + src * cols, (size_t)cols * sizeof *wd);
+    }
+    free(old);
+    g->nodes[v].in[0] = x;
+    g->values[f].alias_of = x;
+    drop_if_unused(g, t);
+    return 1;
+}
+
+void layout_nd(Graph *g) {
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i);
+    }
+    for (int i = 0; i < g->nnodes; i++) rows_into_matmul(g, i);
+}
+
+/* ---- constants a pass may rewrite ---------------------------------------------------- */
+
+int layout_constant(const Graph *g, int v) {
+    const Value *p = &g->values[v];
+    return g->baked && p->role == ROLE_PARAM && p->constant && !p->trainable && !p->state;
+}
+
+/* the end of the baked floats: new constants go after it */
+static long baked_end(const Graph *g) {
+    long end = 0;
+    for (int v = 0; v < g->nvalues; v++) {
+        const Value *p = &g->values[v];
+        if (p->role == ROLE_PARAM && p->baked_at + ir_size(p) > end) end = p->baked_at + ir_size(p);
+    }
+    return end;
+}
+
+int layout_new_constant(Graph *g, const char *name, int rank, const int *dims, const float *data) {
+    int v = ir_value(g, name, ROLE_PARAM, 0, rank, dims);
+    long at = baked_end(g), n = ir_size(&g->values[v]);
+    g->baked = realloc(g->baked, (size_t)(at + n + 1) * sizeof *g->baked);
+    if (!g->baked) abort();
+    if (data) memcpy(g->baked + at, data, (size_t)n * sizeof *data);
+    else memset(g->baked + at, 0, (size_t)n * sizeof *g->baked);
+    g->values[v].baked_at = at;
+    g->values[v].constant = 1;
+    g->values[v].trainable = 0;
+    return v;
+}
+
+float *layout_writable(Graph *g, int node, int input) {
+    int v = g->nodes[node].in[input];
+    if (users(g, v, NULL, 0) > 1 || ir_is_output(g, v)) {
+        Value p = g->values[v];
+        int dims[R];
+        memcpy(dims, p.dims, sizeof dims);
+        char name[IR_NAME];
+        snprintf(name, sizeof name, "%.56s/own", p.name);
+        v = layout_new_constant(g, name, p.rank, dims, g->baked + p.baked_at);
+        g->nodes[node].in[input] = v;
+    }
+    return g->baked + g->values[v].baked_at;
+}
+
+void layout_drop_constant(Graph *g, int v) {
+    if (!layout_constant(g, v) || users(g, v, NULL, 0)) return;
+    /* no node reads it: not a parameter any more, so neither the parameter
+     * block nor the baked array holds it (nothing allocates an unproduced,
+     * unread activation) */
+    g->values[v].role = ROLE_ACT;
+    g->values[v].constant = 0;
+    g->values[v].rank = 0;
+}
