@@ -10,7 +10,7 @@
 # fixed cost per call, measured on an Identity model and reported both raw
 # and subtracted.  Each figure is the median of 7 rounds (min and max beside
 # it).  Prints a table, writes it to bench/results/inference.txt and the
-# rows to bench/results/summary.json.  NNC=path times another nnc binary
+# rows to bench/results/inference.json (bench/summary.py's input).  NNC=path times another nnc binary
 # (e.g. an older build, for a before/after comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,13 +59,17 @@ for m in nnc:
     fmt = lambda v: "%9.1f [%.1f, %.1f]" % tuple(v)
     print("%-16s %22s %22s %10.1f %22s %10.2f %10.2f" % (m, fmt(n), fmt(o), net, fmt(t), n[0] / net, n[0] / t[0]))
     figure = "latency batch 1" if m.endswith("b1") else "time per batch of 256"
-    rows.append({"model": m.rsplit("_", 1)[0], "figure": figure, "unit": "us", "nnc": n[0],
-                 "peers": {"ort_raw": o[0], "ort_net": net, "pytorch": t[0]}, "ratio_nnc_to_ort_net": n[0] / net,
-                 "ratio_nnc_to_pytorch": n[0] / t[0], "min_max": {"nnc": n[1:], "ort": o[1:], "pytorch": t[1:]}})
+    rows.append({"model": m.rsplit("_", 1)[0], "figure": figure + ", 1 thread", "unit": "us", "nnc": n[0],
+                 "peers": {"ort_raw": o[0], "ort_net": net, "pytorch": t[0]},
+                 "ratio": {"nnc/ort_net": n[0] / net, "nnc/pytorch": n[0] / t[0]},
+                 "min_max": {"nnc": n[1:], "ort": o[1:], "pytorch": t[1:]}})
     ratio[m] = n[0] / net
 json.dump({"machine": platform.processor() or platform.machine(), "rows": rows},
-          open("bench/results/summary.json", "w"), indent=1)
-b1 = ", ".join("%s %.2f" % (m[:-3], r) for m, r in ratio.items() if m.endswith("_b1"))
+          open("bench/results/inference.json", "w"), indent=1)
+seed = ("mlp", "cnn_small")
+b1 = ", ".join("%s %.2f" % (m[:-3], r) for m, r in ratio.items() if m.endswith("_b1") and m[:-3] in seed)
+big = ", ".join("%s %.2f" % (m[:-3], r) for m, r in ratio.items() if m.endswith("_b1") and m[:-3] not in seed)
 b256 = ", ".join("%s %.2f" % (m[:-5], r) for m, r in ratio.items() if m.endswith("_b256"))
-print("inference: nnc/ORT-net at batch 1: %s (floor 0.5); at batch 256: %s (floor 1.0)" % (b1, b256))
+print("inference: nnc/ORT-net at batch 1: %s (floor 0.5); %s (floor 1.5); at batch 256: %s (floor 1.0)"
+      % (b1, big or "no torchvision", b256))
 PYEOF

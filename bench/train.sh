@@ -189,4 +189,18 @@ if busy:
         fmt(cpu["nnc"]), fmt(cpu["torch"]), cpu["torch"] / cpu["nnc"])
 out.append(line)
 print("\n".join(l.rstrip() for l in out))
+
+# the same figures as rows for bench/summary.py (bench/results/summary.json)
+import json
+allw = {t: [x for s in seeds for x in steady(runs[s, t]["wall"])] for t in TOOLS}
+rows = [{"model": example, "figure": "training time per epoch, 1 thread", "unit": "s",
+         "nnc": wall["nnc"], "peers": {"pytorch": wall["torch"]},
+         "ratio": {"pytorch/nnc": wall["torch"] / wall["nnc"]},
+         "min_max": {t: [min(allw[t]), max(allw[t])] for t in TOOLS},
+         "cpu": {"nnc": cpu["nnc"], "pytorch": cpu["torch"]}, "busy": bool(busy)},
+        {"model": example, "figure": "test accuracy after %d epochs (mean of seeds %s)" % (
+            len(runs[seeds[0], "nnc"]["wall"]), " ".join(seeds)), "unit": "%",
+         "nnc": accs["nnc"], "peers": {"pytorch": accs["torch"]},
+         "ratio": {"nnc-pytorch (points)": accs["nnc"] - accs["torch"]}}]
+json.dump(rows, open("bench/results/train_%s.json" % example, "w"), indent=1)
 EOF
