@@ -5,8 +5,9 @@
  *
  * Design.  K is cut into blocks (nnc_rt_gemm_tiles_for).  For each K block, each
  * NR-column sliver of op(B) is packed once into a contiguous (kc, NR) panel
- * (or, for up to INPLACE_B_M rows of C, read in place when B is not
- * transposed), and all of M then sweeps it, MR rows at a time: a
+ * (or read in place when B is not transposed and C has at most INPLACE_B_M
+ * rows, or B is a constant already in 32-wide panels), and all of M then
+ * sweeps it, MR rows at a time: a
  * register-blocked micro-kernel computes one MR x NR tile of C per call,
  * broadcasting the values of op(A) straight from A through two strides
  * (A row-major or transposed alike), so A is never copied and B is copied
@@ -260,9 +261,10 @@ static void transpose_8x8_avx(float *dst, long ldd, const float *src, long lds)
  * contiguously — except a last, narrower panel, which is stored transposed
  * (rs = 1, cs = K): its few columns are then long contiguous vectors, and
  * one sample's product with them is a handful of dot products (a
- * classifier's ten outputs) instead of a 10-wide loop.  Every column group
- * the kernels take (8, 16, 32 or 64 wide, starting at a multiple of its
- * width) lies inside one panel. */
+ * classifier's ten outputs) instead of a 10-wide loop.  32 columns: the
+ * AVX-512 kernel's sliver is one panel, read in place at any M.  Every
+ * column group the kernels take (8, 16 or 32 wide, starting at a multiple
+ * of its width; the small-M path's 64 as two halves) lies inside one panel. */
 static const float *bcols(const float *B, long ldb, long K, long N, long j, long *rs, long *cs)
 {
     long j0 = j / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL;
@@ -374,11 +376,13 @@ static void epilogue(float *c, long ldc, int rows, int cols, const float *bias, 
  *            reassociation), the lanes summed in a fixed order. */
 #define SMALL_M 4
 
-/* out[0:64] = sum_p a[p*as] * b[p*ldb + 0:64]; b is (K, >= 64).  Not inlined: its
+/* out[0:64] = sum_p a[p*as] * (b[p*ldb + 0:32], b2[p*ldb + 0:32]): two
+ * 32-column halves (adjacent panels, or b2 = b + 32).  Not inlined: its
  * accumulators (512 bytes on a core without vector registers) would sit in
  * every caller's frame, also where the narrow path runs instead */
 static NOINLINE void small_axpy_64(long K, const float *restrict a, long as,
-                                   const float *restrict b, long ldb, float *restrict out)
+                                   const float *restrict b, const float *restrict b2, long ldb,
+                                   float *restrict out)
 {
     /* even and odd rows of b in separate accumulators: eight independent
      * chains of multiply-adds, enough to hide the FMA latency */
@@ -389,25 +393,26 @@ static NOINLINE void small_axpy_64(long K, const float *restrict a, long as,
     for (p = 0; p + 2 <= K; p += 2) {
         float s = a[p * as], t = a[(p + 1) * as];
         const float *restrict bp = b + p * ldb, *restrict bq = bp + ldb;
+        const float *restrict bp2 = b2 + p * ldb, *restrict bq2 = bp2 + ldb;
         for (l = 0; l < 16; l++) {
             c0[l] = MADD(s, bp[l], c0[l]);
             c1[l] = MADD(s, bp[16 + l], c1[l]);
-            c2[l] = MADD(s, bp[32 + l], c2[l]);
-            c3[l] = MADD(s, bp[48 + l], c3[l]);
+            c2[l] = MADD(s, bp2[l], c2[l]);
+            c3[l] = MADD(s, bp2[16 + l], c3[l]);
             d0[l] = MADD(t, bq[l], d0[l]);
             d1[l] = MADD(t, bq[16 + l], d1[l]);
-            d2[l] = MADD(t, bq[32 + l], d2[l]);
-            d3[l] = MADD(t, bq[48 + l], d3[l]);
+            d2[l] = MADD(t, bq2[l], d2[l]);
+            d3[l] = MADD(t, bq2[16 + l], d3[l]);
         }
     }
     if (p < K) {
         float s = a[p * as];
-        const float *restrict bp = b + p * ldb;
+        const float *restrict bp = b + p * ldb, *restrict bp2 = b2 + p * ldb;
         for (l = 0; l < 16; l++) {
             c0[l] = MADD(s, bp[l], c0[l]);
             c1[l] = MADD(s, bp[16 + l], c1[l]);
-            c2[l] = MADD(s, bp[32 + l], c2[l]);
-            c3[l] = MADD(s, bp[48 + l], c3[l]);
+            c2[l] = MADD(s, bp2[l], c2[l]);
+            c3[l] = MADD(s, bp2[16 + l], c3[l]);
         }
     }
     for (l = 0; l < 16; l++) {
@@ -501,17 +506,22 @@ static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
     if (!tb) {
         for (i = 0; i < M; i++) {
             float *c = C + i * ldc;
-            int step = narrow ? 8 : 64;
-            for (j = 0; j < N; j += step) {
-                int w = N - j < step ? (int)(N - j) : step;
+            int step = narrow ? 8 : 64, w;
+            long full = ldb ? N : N / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL; /* before the narrow panel */
+            for (j = 0; j < N; j += w) {
                 long bs, bc;
                 const float *bj = bcols(B, ldb, K, N, j, &bs, &bc);
+                w = N - j < step ? (int)(N - j) : step;
+                if (j < full && j + w > full) /* not into the transposed panel */
+                    w = (int)(full - j);
                 if (bc != 1) /* a transposed panel: one dot product per column */
                     for (l = 0; l < w; l++)
                         acc[l] = ta ? strided_dot(K, A + i, lda, bj + l * bc)
                                     : small_dot(K, A + i * lda, bj + l * bc);
-                else if (w == 64)
-                    small_axpy_64(K, A + i * ai, as, bj, bs, acc);
+                else if (w == 64) {
+                    long bs2, bc2;
+                    small_axpy_64(K, A + i * ai, as, bj, bcols(B, ldb, K, N, j + 32, &bs2, &bc2), bs, acc);
+                }
                 else if (w == 8 && narrow)
                     small_axpy_8(K, A + i * ai, as, bj, bs, acc);
                 else
@@ -659,7 +669,7 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
 
 /* ---- tiling: how a product of a given shape is computed ---------------------- */
 
-void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, int K,
+void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, int K, int panels,
                            nnc_rt_gemm_tiles *out)
 {
     long kmax, kblocks;
@@ -688,7 +698,10 @@ void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, in
     kblocks = cdiv(K, kmax);
     out->kblocks = (int)kblocks;
     out->kc = (int)cdiv(K, kblocks);
-    out->b = !tb && M <= INPLACE_B_M ? NNC_RT_GEMM_B_IN_PLACE : NNC_RT_GEMM_B_PACKED;
+    /* B read in place: for few rows (the copy would cost more than the
+     * strided reads), or from panels exactly as wide as the kernel's sliver */
+    out->b = !tb && (M <= INPLACE_B_M || (panels && out->nr == NNC_RT_GEMM_PANEL))
+             ? NNC_RT_GEMM_B_IN_PLACE : NNC_RT_GEMM_B_PACKED;
 }
 
 /* a build's kernels: the target description the tiling reads, and the code */
@@ -715,7 +728,7 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
             epilogue(C, ldc, M, N, bias, act);
         return;
     }
-    nnc_rt_gemm_tiles_for(&k->t, tb, M, N, K, &tl);
+    nnc_rt_gemm_tiles_for(&k->t, tb, M, N, K, !tb && !ldb, &tl);
     if (tl.path == NNC_RT_GEMM_BLOCKED) {
         gemm_ukernel_fn uk = tl.nr == k->t.nr ? k->main : k->narrow;
 #if defined(_OPENMP)

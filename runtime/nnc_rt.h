@@ -48,11 +48,11 @@ void nnc_rt_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *B, int ldb,
                      float beta, float *C, int ldc);
 /* B[K,N] (row-major) into panels of NNC_RT_GEMM_PANEL columns, each panel
- * its K rows one after another; a last panel N mod 64 wide is stored
+ * its K rows one after another; a last panel N mod 32 wide is stored
  * transposed (its columns one after another): the layout the kernels
  * stream without packing.  nnc lays constant weights out this way at
  * compile time.  dst holds K*N floats. */
-#define NNC_RT_GEMM_PANEL 64
+#define NNC_RT_GEMM_PANEL 32
 void nnc_rt_gemm_pack_b(float *dst, const float *B, int K, int N);
 void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb,
@@ -102,7 +102,8 @@ typedef struct nnc_rt_gemm_tiles {
     int kc, kblocks;      /* blocked: K block depth and count */
     int b;                /* blocked: NNC_RT_GEMM_B_PACKED once per product, or _IN_PLACE */
 } nnc_rt_gemm_tiles;
-void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, int K,
+/* panels: B is in panels (nnc_rt_gemm_pack_b) */
+void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, int K, int panels,
                            nnc_rt_gemm_tiles *out);
 const nnc_rt_gemm_target *nnc_rt_gemm_native(void);
 /* Every variant compiled into this build of the library (whatever flags the
