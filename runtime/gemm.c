@@ -458,29 +458,30 @@ static void small_axpy_tail(long K, const float *restrict a, long as,
     }
 }
 
-/* x . y over k contiguous floats: 64 independent lanes (four vector
- * accumulators on AVX-512: enough chains to keep the loads flowing),
- * summed in a fixed order, then the tail */
+/* x . y over k contiguous floats in DOT_LANES independent lanes (64: four
+ * vector accumulators on AVX-512, enough chains to keep the loads flowing;
+ * 8 on a microcontroller, whose stack they live on), summed pairwise in a
+ * fixed order, then the tail */
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define DOT_LANES 8
+#else
+#define DOT_LANES 64
+#endif
 static float small_dot(long k, const float *restrict x, const float *restrict y)
 {
-    float lane[64] = {0}, s = 0.0f;
-    long q, nb = k / 64;
-    int l;
+    float lane[DOT_LANES] = {0}, s = 0.0f;
+    long q, nb = k / DOT_LANES;
+    int l, h;
     for (q = 0; q < nb; q++) {
-        const float *restrict xq = x + 64 * q, *restrict yq = y + 64 * q;
-        for (l = 0; l < 64; l++)
+        const float *restrict xq = x + DOT_LANES * q, *restrict yq = y + DOT_LANES * q;
+        for (l = 0; l < DOT_LANES; l++)
             lane[l] = MADD(xq[l], yq[l], lane[l]);
     }
-    for (l = 0; l < 32; l++) /* pairwise tree: vectorises, fixed order */
-        lane[l] += lane[l + 32];
-    for (l = 0; l < 16; l++)
-        lane[l] += lane[l + 16];
-    for (l = 0; l < 8; l++)
-        lane[l] += lane[l + 8];
-    for (l = 0; l < 4; l++)
-        lane[l] += lane[l + 4];
+    for (h = DOT_LANES / 2; h >= 4; h /= 2) /* pairwise tree: vectorises, fixed order */
+        for (l = 0; l < h; l++)
+            lane[l] += lane[l + h];
     s = (lane[0] + lane[2]) + (lane[1] + lane[3]);
-    for (q = nb * 64; q < k; q++)
+    for (q = nb * DOT_LANES; q < k; q++)
         s = MADD(x[q], y[q], s);
     return s;
 }
