@@ -117,6 +117,7 @@ typedef struct Node {
     int out[IR_MAX_IO], nout;
     Phase phase;
     int dead;           /* removed by a pass; skipped everywhere          */
+    int folded;         /* per-channel scales and shifts (a batch norm) folded into its kernel and bias */
     char layer[IR_NAME];/* Keras-style layer name ("dense_1"), or ""      */
     Loc loc;            /* the .nn text that produced it                  */
 } Node;
@@ -263,6 +264,7 @@ void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues 
 void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
 void fuse_nd_conv(Graph *g);         /* passes/fuse_nd.c: conv + per-channel scale/shift + act */
 void layout_nd(Graph *g);            /* passes/layout.c: transposes cancelled, sunk, folded */
+void fold_bn(Graph *g);              /* passes/fold_bn.c: baked batch norm into its layer */
 /* passes/layout.c: baked constants a pass may rewrite (not trained, not state) */
 int    layout_constant(const Graph *g, int value);
 /* node's input `input` as a constant only that node reads (copied if shared): its data */

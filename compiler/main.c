@@ -203,6 +203,7 @@ int main(int argc, char **argv) {
             layout_nd(g);
             fuse_nd_conv(g);
             fuse_nd(g);
+            fold_bn(g);
             fuse_act(g);
         }
         ad_build(g);

@@ -4,7 +4,8 @@
  *   model_check gradcheck   central differences of gradients() vs m->grads
  *   model_check outputs     prints predict() outputs and 3 train_batch losses
  *   model_check saveload    save/load round trip, corrupted/foreign buffers
- *   model_check save FILE   writes the parameters (init(7)) to FILE, for nnc --weights
+ *   model_check save FILE [STEPS]  writes the parameters (init(7), then STEPS
+ *                           train_batch steps) to FILE, for nnc --weights
  * (gradcheck and the losses need a train block; the rest works without) 
  *
  * Each mode prints "key value" lines that the test parses and asserts on.
@@ -119,6 +120,9 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "saveload")) saveload();
     if (!strcmp(mode, "save") && argc > 2) {
         static unsigned char buf[U(SAVE_BYTES)];
+#if U(HAS_TRAINING)
+        for (int step = argc > 3 ? atoi(argv[3]) : 0; step > 0; step--) F(train_batch)(&model, x, y, n);
+#endif
         size_t len = F(save)(&model, buf, sizeof buf);
         FILE *f = fopen(argv[2], "wb");
         if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) return 1;

@@ -315,12 +315,12 @@ static void outputs(const char *name, const char *src, const char *flags, char *
     ck_assert_int_eq(run(cmd, out, cap), 0);
 }
 
-/* the outputs and losses of a model built with -O0 and with `flags` agree
- * within float tolerance, line for line; returns the number of lines */
-static int expect_o0_agrees(const char *name, const char *src, const char *flags) {
+/* the outputs and losses of a model built with `flags_a` and with `flags_b`
+ * agree within float tolerance, line for line; returns the number of lines */
+static int expect_agrees(const char *name, const char *src, const char *flags_a, const char *flags_b) {
     static char a[65536], b[65536];
-    outputs(name, src, "-O0", a, sizeof a);
-    outputs(name, src, flags, b, sizeof b);
+    outputs(name, src, flags_a, a, sizeof a);
+    outputs(name, src, flags_b, b, sizeof b);
     char *sa, *sb, *pa = strtok_r(a, "\n", &sa), *pb = strtok_r(b, "\n", &sb);
     int lines = 0;
     for (; pa && pb; pa = strtok_r(NULL, "\n", &sa), pb = strtok_r(NULL, "\n", &sb), lines++) {
@@ -330,6 +330,10 @@ static int expect_o0_agrees(const char *name, const char *src, const char *flags
     ck_assert_ptr_null(pa);
     ck_assert_ptr_null(pb);
     return lines;
+}
+
+static int expect_o0_agrees(const char *name, const char *src, const char *flags) {
+    return expect_agrees(name, src, "-O0", flags);
 }
 
 START_TEST(o0_matches_o2) {
@@ -593,6 +597,31 @@ START_TEST(baked_weights) {
 }
 END_TEST
 
+START_TEST(baked_batch_norm_folds) {
+    /* a trained model's batch norms (moving statistics away from 0 and 1)
+     * fold into the conv, depthwise conv and dense before them at -O2: the
+     * predictions agree with -O0's, and gamma, beta and the statistics are
+     * gone from flash, the conv (no bias of its own) gaining one */
+    const char *m =
+        "model fb {\n  input x: f32[6, 6, 2]\n"
+        "  c = relu(batch_norm(conv2d(x, 4, 3, padding = same, use_bias = false), momentum = 0.5))\n"
+        "  e = batch_norm(depthwise_conv2d(c, 3), momentum = 0.5)\n"
+        "  d = batch_norm(dense(flatten(e), 8), momentum = 0.5)\n"
+        "  y = dense(relu(d), 3, softmax)\n  output y\n}\n"
+        "train fb {\n  loss sparse_categorical_crossentropy\n  optimizer adam(lr = 0.05)\n  batch 5\n}\n";
+    char cmd[1024], out[4096], weights[300], o0[400], o2[400];
+    snprintf(weights, sizeof weights, "%s/fb.bin", dir);
+    snprintf(cmd, sizeof cmd, "%s save %s 20", build("fb", m, "-O2", "gcc"), weights);
+    must_succeed(cmd, out, sizeof out);
+    snprintf(o0, sizeof o0, "-O0 --inference --weights %s", weights);
+    snprintf(o2, sizeof o2, "-O2 --inference --weights %s", weights);
+    ck_assert_int_eq(expect_agrees("fb", m, o2, o0), 5 * 3);
+    long unfolded = header_define("fb", "FB_CONST_COUNT");
+    outputs("fb", m, o2, out, sizeof out);
+    ck_assert_int_eq(unfolded - header_define("fb", "FB_CONST_COUNT"), 4 * (4 + 4 + 8) - 4);
+}
+END_TEST
+
 START_TEST(diag_deploy_options) {
     const char *m = MLP("dp", "  dense(6, relu)\n  dense(4, softmax)\n", "sparse_categorical_crossentropy");
     const char *other = MLP("dp", "  dense(5, relu)\n  dense(4, softmax)\n", "sparse_categorical_crossentropy");
@@ -671,6 +700,7 @@ static Suite *suite(void) {
     tcase_add_test(c, summary_table);
     tcase_add_test(c, frozen_layers);
     tcase_add_test(c, baked_weights);
+    tcase_add_test(c, baked_batch_norm_folds);
     suite_add_tcase(s, c);
     TCase *d = tcase_create("diagnostics");
     tcase_add_test(d, diag_unknown_layer);

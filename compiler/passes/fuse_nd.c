@@ -153,6 +153,7 @@ static int fold_channel_op(Graph *g, int i, int at, int bn) {
                       fn == NNC_RT_BIN_ADD ? bias[o] + coef[o] : bias[o] - coef[o];
     }
     free(coef);
+    g->nodes[i].folded++;
     absorb(g, at, bn);
     layout_drop_constant(g, cin);
     return 1;
