@@ -486,6 +486,48 @@ static float small_dot(long k, const float *restrict x, const float *restrict y)
     return s;
 }
 
+/* out[c] = x . y[c*ys : c*ys + k] for c < n: DOT_COLS dot products per
+ * pass over x, so that x (a batch-1 input, often larger than L1) streams
+ * from cache once per DOT_COLS columns instead of once per column (the
+ * last pass repeats its last column to fill up); each in DOT_COL_LANES
+ * lanes summed in a fixed order like small_dot's */
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define DOT_COLS 1
+#else
+#define DOT_COLS 4
+#endif
+#define DOT_COL_LANES 32
+static void small_dots(long k, const float *restrict x, const float *y, long ys, int n,
+                       float *restrict out)
+{
+    int c0, c, l, h;
+    for (c0 = 0; c0 < n; c0 += DOT_COLS) {
+        float lane[DOT_COLS][DOT_COL_LANES] = {{0}};
+        const float *yc[DOT_COLS];
+        long q, nb = k / DOT_COL_LANES;
+        for (c = 0; c < DOT_COLS; c++)
+            yc[c] = y + (c0 + c < n ? c0 + c : n - 1) * ys;
+        for (q = 0; q < nb; q++) {
+            const float *restrict xq = x + DOT_COL_LANES * q;
+            for (c = 0; c < DOT_COLS; c++) {
+                const float *restrict yq = yc[c] + DOT_COL_LANES * q;
+                for (l = 0; l < DOT_COL_LANES; l++)
+                    lane[c][l] = MADD(xq[l], yq[l], lane[c][l]);
+            }
+        }
+        for (c = 0; c < DOT_COLS && c0 + c < n; c++) {
+            float s;
+            for (h = DOT_COL_LANES / 2; h >= 4; h /= 2)
+                for (l = 0; l < h; l++)
+                    lane[c][l] += lane[c][l + h];
+            s = (lane[c][0] + lane[c][2]) + (lane[c][1] + lane[c][3]);
+            for (q = nb * DOT_COL_LANES; q < k; q++)
+                s = MADD(x[q], yc[c][q], s);
+            out[c0 + c] = s;
+        }
+    }
+}
+
 /* x[0], x[xs], ... . y over k floats (A transposed against a contiguous column) */
 static float strided_dot(long k, const float *x, long xs, const float *y)
 {
@@ -515,10 +557,11 @@ static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
                 w = N - j < step ? (int)(N - j) : step;
                 if (j < full && j + w > full) /* not into the transposed panel */
                     w = (int)(full - j);
-                if (bc != 1) /* a transposed panel: one dot product per column */
+                if (bc != 1 && ta) /* a transposed panel: one dot product per column */
                     for (l = 0; l < w; l++)
-                        acc[l] = ta ? strided_dot(K, A + i, lda, bj + l * bc)
-                                    : small_dot(K, A + i * lda, bj + l * bc);
+                        acc[l] = strided_dot(K, A + i, lda, bj + l * bc);
+                else if (bc != 1)
+                    small_dots(K, A + i * lda, bj, bc, w, acc);
                 else if (w == 64) {
                     long bs2, bc2;
                     small_axpy_64(K, A + i * ai, as, bj, bcols(B, ldb, K, N, j + 32, &bs2, &bc2), bs, acc);
