@@ -7,6 +7,7 @@
  * value has several consumers autodiff sums the contributions with `add`.
  */
 #include <assert.h>
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 #include "ir.h"
@@ -15,8 +16,8 @@
 /* ---- names of enumerations used in attributes --------------------------- */
 
 /* indexed by the runtime's enums (nnc_rt_act, nnc_rt_loss, nnc_rt_init) */
-const char *const act_names[] = { "linear", "relu", "sigmoid", "tanh", "softmax" };
-const int act_count = 5;
+const char *const act_names[] = { "linear", "relu", "sigmoid", "tanh", "softmax", "relu6" };
+const int act_count = 6;
 const char *const loss_names[] = {
     "mse", "mae", "binary_crossentropy", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "binary_crossentropy_logits",
@@ -895,8 +896,9 @@ static int rnn_shape(Graph *g, int node) {
     if (want_rank(g, node, 2, "(n, steps, features)",
                   "; sequences are 'input x: f32[steps, features]', or come from embedding"))
         return -1;
-    if (n->attr.act == NNC_RT_ACT_SOFTMAX) {
-        diag_error(n->loc, "%s: softmax is not a state activation; use tanh, relu, sigmoid or linear", name);
+    if (n->attr.act == NNC_RT_ACT_SOFTMAX || n->attr.act == NNC_RT_ACT_RELU6) {
+        diag_error(n->loc, "%s: %s is not a state activation; use tanh, relu, sigmoid or linear", name,
+                   act_name(n->attr.act));
         return -1;
     }
     Value *x = in_val(g, node, 0);
@@ -1195,19 +1197,30 @@ static void nd_rnn_emit(EmitCtx *e, const Node *n) {
 
 /* ---- gradients of the N-d ops (training an imported model) ----------------------- */
 
-/* relu, sigmoid, tanh from the output; identity passes the gradient on */
+int unary_act(const Node *n) {
+    if (n->op != op_id("nd_unary")) return -1;
+    switch (n->attr.fn) {
+    case NNC_RT_UN_RELU: return NNC_RT_ACT_RELU;
+    case NNC_RT_UN_SIGMOID: return NNC_RT_ACT_SIGMOID;
+    case NNC_RT_UN_TANH: return NNC_RT_ACT_TANH;
+    case NNC_RT_UN_CLIP:
+        if (n->attr.alpha != 0.0f) return -1;
+        if (isinf(n->attr.beta) && n->attr.beta > 0) return NNC_RT_ACT_RELU;
+        return n->attr.beta == 6.0f ? NNC_RT_ACT_RELU6 : -1;
+    default: return -1;
+    }
+}
+
+/* the activations (unary_act) from the output; identity passes the gradient on */
 static void nd_unary_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
-    static const struct { int fn, act; } acts[] = {
-        { NNC_RT_UN_RELU, NNC_RT_ACT_RELU }, { NNC_RT_UN_SIGMOID, NNC_RT_ACT_SIGMOID }, { NNC_RT_UN_TANH, NNC_RT_ACT_TANH } };
     if (n.attr.fn == NNC_RT_UN_IDENTITY) { din[0] = dout[0]; return; }
-    for (unsigned k = 0; k < sizeof acts / sizeof acts[0]; k++)
-        if (acts[k].fn == n.attr.fn) {
-            n.attr.act = acts[k].act;
-            int in[2] = { dout[0], n.out[0] };
-            din[0] = bwd(g, op_id("act_grad"), in, 2, &n, n.in[0]);
-            return;
-        }
+    if (unary_act(&n) >= 0) {
+        n.attr.act = unary_act(&n);
+        int in[2] = { dout[0], n.out[0] };
+        din[0] = bwd(g, op_id("act_grad"), in, 2, &n, n.in[0]);
+        return;
+    }
     diag_error(n.loc, "training through element-wise function %d of '%s' is not supported yet", n.attr.fn, n.layer);
 }
 
@@ -1431,6 +1444,7 @@ const OpDef op_table[] = {
     ACT("sigmoid", NNC_RT_ACT_SIGMOID),
     ACT("tanh", NNC_RT_ACT_TANH),
     ACT("softmax", NNC_RT_ACT_SOFTMAX),
+    ACT("relu6", NNC_RT_ACT_RELU6),
     { .name = "dense", .rt = RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .epilogue = 1, .attrs = dense_attrs,
       .nattrs = COUNT(dense_attrs), .shape = dense_shape, .params = dense_params,
       .grad = dense_grad, .flops = dense_flops, .gemm = dense_gemm, .emit = dense_emit },

@@ -67,6 +67,10 @@ void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m)
     case NNC_RT_ACT_SOFTMAX:
         softmax_forward(y, x, n, m);
         break;
+    case NNC_RT_ACT_RELU6:
+        for (i = 0; i < size; i++)
+            y[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
+        break;
     case NNC_RT_ACT_LINEAR:
     default:
         if (y != x)
@@ -77,6 +81,7 @@ void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m)
 
 /* In terms of the forward output y:
  *   relu     dx = dy * (y > 0)
+ *   relu6    dx = dy * (0 < y < 6)
  *   sigmoid  dx = dy * y * (1 - y)
  *   tanh     dx = dy * (1 - y^2)
  *   softmax  dx = y * (dy - sum_j dy_j y_j), per row
@@ -88,6 +93,10 @@ void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, in
     case NNC_RT_ACT_RELU:
         for (i = 0; i < size; i++)
             dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case NNC_RT_ACT_RELU6:
+        for (i = 0; i < size; i++)
+            dx[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
         break;
     case NNC_RT_ACT_SIGMOID:
         for (i = 0; i < size; i++)

@@ -50,6 +50,7 @@
  *   - the rest (grouped convolutions, backward_data, targets without those
  *     intrinsics): im2col + GEMM as above.
  */
+#include <math.h>
 #include <string.h>
 
 #include "nnc_rt.h"
@@ -225,17 +226,27 @@ static void col2im_add(const nnc_rt_conv2d *p, float *restrict dxs, const float 
     }
 }
 
+/* relu and relu6 clamp the accumulators in the kernels, before they are
+ * stored: clamp 1 to [0, inf), clamp 2 to [0, 6]; 0 for the other acts */
+static int clamp_of(int act)
+{
+    return act == NNC_RT_ACT_RELU ? 1 : act == NNC_RT_ACT_RELU6 ? 2 : 0;
+}
+static float clamp_hi(int clamp) { return clamp == 2 ? 6.0f : HUGE_VALF; }
+
 /* y[rows, oc] = act(y + b) */
 static void epilogue(float *y, long rows, int oc, const float *b, int act)
 {
     long r;
     int o;
-    if (b && act == NNC_RT_ACT_RELU) { /* the common pair in one pass */
+    if (b && clamp_of(act)) { /* the common pairs in one pass */
+        const float hi = clamp_hi(clamp_of(act));
         for (r = 0; r < rows; r++) {
             float *restrict yr = y + r * oc;
             for (o = 0; o < oc; o++) {
                 float v = yr[o] + b[o];
-                yr[o] = v > 0.0f ? v : 0.0f;
+                v = v > 0.0f ? v : 0.0f;
+                yr[o] = v < hi ? v : hi;
             }
         }
         return;
@@ -268,8 +279,8 @@ static void epilogue(float *y, long rows, int oc, const float *b, int act)
  *   forward: DP pixels x NV vectors of accumulators stay in registers over
  *            a chunk of at most DKC taps (per tap: NV weight loads, DP
  *            broadcasts of x, DP*NV FMAs); the bias is their initial value,
- *            relu is applied before the last chunk's store, the other
- *            activations after each sample;
+ *            relu and relu6 clamp before the last chunk's store, the
+ *            other activations run after each sample;
  *   filter:  DKB (or DKB_ALT) taps x NV vectors of dw stay in registers
  *            while all the pixels of a sample stream past (per pixel: NV dy
  *            loads, DKB broadcasts of x), added to dw once per sample.
@@ -305,6 +316,8 @@ typedef __mmask16 vmask;
 #define V_BCAST(p) _mm512_set1_ps(*(p))
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_MAX(a, b) _mm512_max_ps(a, b)
+#define V_MIN(a, b) _mm512_min_ps(a, b)
+#define V_SET(x) _mm512_set1_ps(x)
 #define V_ADD(a, b) _mm512_add_ps(a, b)
 static vmask lanes(int n) { return (vmask)(n >= VW ? 0xFFFFu : (1u << n) - 1u); }
 #define DP 8    /* forward: pixels per tile, 8 x 2 zmm = 16 accumulators */
@@ -323,6 +336,8 @@ typedef __m256i vmask;
 #define V_BCAST(p) _mm256_broadcast_ss(p)
 #define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define V_MAX(a, b) _mm256_max_ps(a, b)
+#define V_MIN(a, b) _mm256_min_ps(a, b)
+#define V_SET(x) _mm256_set1_ps(x)
 #define V_ADD(a, b) _mm256_add_ps(a, b)
 static vmask lanes(int n)
 {
@@ -333,6 +348,8 @@ static vmask lanes(int n)
 #define DKB_ALT 5 /* for K = 9 */
 #define DKC 512 /* 512 x 2 ymm = 32 KiB */
 #endif
+/* relu (clamp 1) or relu6 (clamp 2) of a vector */
+#define V_CLAMP(a, clamp) V_MIN(V_MAX(a, V_ZERO()), V_SET(clamp_hi(clamp)))
 #define DIRECT_MAX_RUNS 64 /* longer windows take the im2col path */
 /* direct_filter's fixed cost per call (DKB*NV accumulators loaded and
  * stored, the offsets) is spread over one sample's pixels: with fewer
@@ -379,7 +396,7 @@ static vmask lanes(int n)
 static NOINLINE void name(const float *const *xq, const long *roff, int nruns, int j0,   \
                           int nj, const float *w, long wrun, long ldw, vmask m,          \
                           const float *b, int accumulate, float *y, long ldy, int np,    \
-                          int relu)                                                      \
+                          int clamp)                                                     \
 {                                                                                        \
     const float *x[DP];                                                                  \
     vec acc[DP][NV], init[NV];                                                           \
@@ -407,9 +424,9 @@ static NOINLINE void name(const float *const *xq, const long *roff, int nruns, i
     }                                                                                    \
     UNROLL for (i = 0; i < DP; i++)                                                      \
         if (i < np) {                                                                    \
-            if (relu)                                                                    \
+            if (clamp)                                                                   \
                 UNROLL for (v = 0; v < NV; v++)                                          \
-                    acc[i][v] = V_MAX(acc[i][v], V_ZERO());                              \
+                    acc[i][v] = V_CLAMP(acc[i][v], clamp);                               \
             STORE_ROW(y + i * ldy, acc[i], m, NV, MASKED);                               \
         }                                                                                \
 }
@@ -539,10 +556,10 @@ static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, 
  * whose weights stay in L1 while all the pixels pass: beyond that the
  * weights would stream from L2 for every tile (1.4x slower on 3x3x512).
  * The first chunk starts from the bias, the others add to y, the last
- * applies relu. */
+ * clamps (relu, relu6). */
 static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, float *ys,
                                  const float *xv, const float *w, const float *b, int o0,
-                                 int relu)
+                                 int clamp)
 {
     const int oc = p->oc, run = v->run;
     const int rc = run >= DKC ? 1 : DKC / run;                   /* runs per chunk */
@@ -574,14 +591,14 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
                 }
                 if (oc - o0 >= 2 * VW)
                     direct_forward_2v(xq, ro, nr, j0, nj, wc, wrun, oc, lanes(VW), bo, !first,
-                                      yq, oc, np, last && relu);
+                                      yq, oc, np, last ? clamp : 0);
                 else if (oc - o0 > VW)
                     direct_forward_2v_masked(xq, ro, nr, j0, nj, wc, wrun, oc,
                                              lanes(oc - o0 - VW), bo, !first, yq, oc, np,
-                                             last && relu);
+                                             last ? clamp : 0);
                 else
                     direct_forward_1v_masked(xq, ro, nr, j0, nj, wc, wrun, oc, lanes(oc - o0),
-                                             bo, !first, yq, oc, np, last && relu);
+                                             bo, !first, yq, oc, np, last ? clamp : 0);
             }
         }
 }
@@ -590,14 +607,14 @@ static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *
                            const float *x, const float *w, const float *b, float *scratch,
                            int n, int act)
 {
-    const int oc = p->oc, relu = act == NNC_RT_ACT_RELU;
+    const int oc = p->oc, clamp = clamp_of(act);
     const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * oc;
     int s, o0;
     for (s = 0; s < n; s++) {
         const float *xv = direct_sample(p, v, scratch, x + s * xs);
         for (o0 = 0; o0 < oc; o0 += 2 * VW)
-            direct_forward_block(p, v, y + s * ys, xv, w, b, o0, relu);
-        if (act != NNC_RT_ACT_LINEAR && !relu)
+            direct_forward_block(p, v, y + s * ys, xv, w, b, o0, clamp);
+        if (act != NNC_RT_ACT_LINEAR && !clamp)
             nnc_rt_act_forward(act, y + s * ys, y + s * ys, (int)pix, oc);
     }
 }
@@ -645,7 +662,7 @@ static void direct_filter(const nnc_rt_conv2d *p, const direct_view *v, float *d
 #define DEPTHWISE_ROW(name, P)                                                           \
 static NOINLINE void name(const float *x0, int npix, long pstep, long rs, long cs,       \
                           int nky, int nkx, const float *w, long wrs, long wcs,          \
-                          const float *b, int c, float *y, int relu)                     \
+                          const float *b, int c, float *y, int clamp)                    \
 {                                                                                        \
     int c0;                                                                              \
     for (c0 = 0; c0 + VW <= c; c0 += VW)                                                 \
@@ -684,7 +701,7 @@ static NOINLINE void name(const float *x0, int npix, long pstep, long rs, long c
             UNROLL for (i = 0; i < P; i++)                                               \
                 if (t0 + i < npix) {                                                     \
                     float *Y = y + (long)(t0 + i) * c + c0;                              \
-                    vec A = relu ? V_MAX(acc[i], V_ZERO()) : acc[i];                     \
+                    vec A = clamp ? V_CLAMP(acc[i], clamp) : acc[i];                     \
                     STORE;                                                               \
                 }                                                                        \
         }                                                                                \
@@ -838,7 +855,7 @@ static void depthwise_interior(const nnc_rt_conv2d *p, float *restrict yr,
 static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
                            long wrs, long wcs, const float *b, int n, int act)
 {
-    const int c = p->c, relu = act == NNC_RT_ACT_RELU;
+    const int c = p->c, clamp = clamp_of(act);
     const long xs = (long)p->h * p->w * c, ys = (long)p->oh * p->ow * c;
     const long rs = (long)p->dh * p->w * c, cs = (long)p->dw * c, pstep = (long)p->sw * c;
     /* the output columns whose windows lie inside the input: [ox_lo, ox_hi) */
@@ -858,7 +875,7 @@ static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, con
             if (ox_lo < ox_hi && ky_lo < ky_hi)
                 depthwise_row(xs0 + (xr + ox_lo * pstep), ox_hi - ox_lo, pstep, rs, cs,
                               ky_hi - ky_lo, p->kw, wr, wrs, wcs, b, c, yr + (long)ox_lo * c,
-                              relu);
+                              clamp);
             for (ox = 0; ox < p->ow; ox++) {
                 if (ox == ox_lo && ox_lo < ox_hi && ky_lo < ky_hi)
                     ox = ox_hi;
@@ -868,20 +885,20 @@ static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, con
                 if (lo < hi && ky_lo < ky_hi)
                     depthwise_pixel(xs0 + (xr + ox * pstep + lo * cs), 1, pstep, rs, cs,
                                     ky_hi - ky_lo, hi - lo, wr + lo * wcs, wrs, wcs, b, c,
-                                    yr + (long)ox * c, relu);
+                                    yr + (long)ox * c, clamp);
                 else { /* a window wholly in the padding */
                     float *yo = yr + (long)ox * c;
                     if (b)
                         copy_floats(yo, b, c);
                     else
                         zero_floats(yo, c);
-                    if (relu)
+                    if (clamp)
                         for (i = 0; i < c; i++)
-                            yo[i] = yo[i] > 0.0f ? yo[i] : 0.0f;
+                            yo[i] = yo[i] > 0.0f ? (yo[i] < clamp_hi(clamp) ? yo[i] : clamp_hi(clamp)) : 0.0f;
                 }
             }
         }
-        if (act != NNC_RT_ACT_LINEAR && !relu)
+        if (act != NNC_RT_ACT_LINEAR && !clamp)
             epilogue(y + s * ys, (long)p->oh * p->ow, c, NULL, act);
     }
 }
@@ -1047,6 +1064,10 @@ void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, con
         return;
     if (cg == 1 && G > 1) {
         depthwise_forward(p, y, x, w, b, n, act);
+        return;
+    }
+    if (is_pointwise(p) && G == 1) { /* a dense layer over the pixels, its epilogue fused */
+        nnc_rt_dense_forward(y, x, w, b, (int)(n * pix), p->c, oc, act);
         return;
     }
     if (is_pointwise(p)) {

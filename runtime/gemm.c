@@ -350,10 +350,12 @@ static void epilogue(float *c, long ldc, int rows, int cols, const float *bias, 
     int i, j;
     for (i = 0; i < rows; i++) {
         float *restrict ci = c + i * ldc;
-        if (bias && act == NNC_RT_ACT_RELU) { /* the common case, in one vectorised loop */
+        if (bias && (act == NNC_RT_ACT_RELU || act == NNC_RT_ACT_RELU6)) { /* the common case, in one vectorised loop */
+            const float hi = act == NNC_RT_ACT_RELU6 ? 6.0f : HUGE_VALF;
             for (j = 0; j < cols; j++) {
                 float v = ci[j] + bias[j];
-                ci[j] = v > 0.0f ? v : 0.0f;
+                v = v > 0.0f ? v : 0.0f;
+                ci[j] = v < hi ? v : hi;
             }
             continue;
         }

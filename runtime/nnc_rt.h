@@ -121,7 +121,8 @@ int nnc_rt_gemm_f32_variants(const nnc_rt_gemm_f32_variant **list);
 /* ---- activations ------------------------------------------------------- */
 enum nnc_rt_act {
     NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
-    NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX
+    NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX,
+    NNC_RT_ACT_RELU6  /* min(max(x, 0), 6) (MobileNet's; ONNX Clip(0, 6)) */
 };
 /* 1/(1+e^-x), computed so that nothing overflows */
 float nnc_rt_sigmoid(float x);

@@ -7,7 +7,8 @@ compiled with `nnc model.onnx -o model.c`, built with tests/onnx_case.c and
 run on a random input; its output must be within 1e-4 of PyTorch's,
 relative to the output's scale (max |nnc - torch| / max |torch|).  Models: an MLP (also with its
 weights in an external data file), a small CNN (conv,
-batch norm, relu, max pool, linear), an LSTM and a GRU sequence model, and
+batch norm, relu, max pool, linear), ReLU6 after convolutions and a linear
+layer, an LSTM and a GRU sequence model, and
 torchvision's ResNet-18 and MobileNetV2 (when python3-torchvision is
 installed).  Then the
 MLP compiled for fine-tuning (--train): gradients against finite
@@ -57,6 +58,19 @@ class Cnn(nn.Module):
         return self.head(torch.flatten(self.features(x), 1))
 
 
+class Relu6Net(nn.Module):
+    """ReLU6 (ONNX Clip(0, 6)) after a 3x3 conv, a 1x1 conv and a linear
+    layer: nnc fuses each into its layer's epilogue"""
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU6(), nn.Conv2d(8, 8, 1), nn.ReLU6(),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 8), nn.ReLU6(),
+                                 nn.Linear(8, 3))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class Seq(nn.Module):
     def __init__(self, rnn):
         super().__init__()
@@ -77,6 +91,11 @@ def models():
         cnn.features[1].running_mean.uniform_(-0.5, 0.5)
         cnn.features[1].running_var.uniform_(0.5, 2.0)
     yield "cnn", cnn, (2, 1, 28, 28)
+    relu6 = Relu6Net()
+    with torch.no_grad():   # pre-activations on both sides of 0 and of 6
+        for p in relu6.parameters():
+            p.mul_(6.0)
+    yield "relu6", relu6, (2, 1, 12, 12)
     yield "lstm", Seq(nn.LSTM(4, 16, batch_first=True)), (3, 7, 4)
     yield "lstm_bidirectional", Seq(nn.LSTM(4, 8, batch_first=True, bidirectional=True)), (2, 6, 4)
     yield "gru", Seq(nn.GRU(5, 12, batch_first=True)), (3, 6, 5)

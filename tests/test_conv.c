@@ -225,6 +225,10 @@ static void ref_act(double *y, long rows, int m, int act)
             for (j = 0; j < m; j++)
                 yr[j] = yr[j] > 0 ? yr[j] : 0;
             break;
+        case NNC_RT_ACT_RELU6:
+            for (j = 0; j < m; j++)
+                yr[j] = yr[j] > 0 ? (yr[j] < 6 ? yr[j] : 6) : 0;
+            break;
         case NNC_RT_ACT_SIGMOID:
             for (j = 0; j < m; j++)
                 yr[j] = 1.0 / (1.0 + exp(-yr[j]));
@@ -303,18 +307,24 @@ static void conv_data_free(conv_data *d)
 
 START_TEST(test_conv_forward_reference)
 {
+    /* relu6 twice: the second with the bias moved up by 6, so that the
+     * outputs straddle 6 */
     static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
-                               NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX};
-    int k, a;
+                               NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX, NNC_RT_ACT_RELU6,
+                               NNC_RT_ACT_RELU6};
+    int k, a, o;
     for (k = 0; k < NCONV; k++) {
         conv_data d;
         double *ref;
-        float *y;
+        float *y, *b6;
         conv_data_init(&d, &conv_cases[k], 100 + k);
         ref = dalloc(d.ny);
         y = guarded(d.ny);
-        for (a = 0; a < 5; a++) {
-            const float *b = (a + k) % 2 ? NULL : d.b;
+        b6 = malloc(sizeof *b6 * d.p.oc);
+        for (o = 0; o < d.p.oc; o++)
+            b6[o] = d.b[o] + 6.0f;
+        for (a = 0; a < 7; a++) {
+            const float *b = a == 6 ? b6 : (a + k) % 2 ? NULL : d.b;
             long bad;
             fill_nan(y, d.ny);
             fill_nan(d.scratch, d.nscratch);
@@ -329,6 +339,7 @@ START_TEST(test_conv_forward_reference)
         }
         free(ref);
         free(y);
+        free(b6);
         conv_data_free(&d);
     }
 }

@@ -191,6 +191,21 @@ START_TEST(grad_depthwise_conv1d) {
 }
 END_TEST
 
+START_TEST(grad_relu6) {
+    /* relu6 fused into dense and conv epilogues and as a layer; kernels of
+     * ones put many pre-activations past 6 (and below 0) */
+    const char *m = MLP("g9", "  dense(12, kernel_initializer = ones)\n"
+                              "  dense(6, relu6, kernel_initializer = ones)\n  dense(5)\n  relu6\n"
+                              "  dense(3, softmax)\n", "sparse_categorical_crossentropy");
+    gradcheck("g9", m, "-O2");
+    gradcheck("g9", m, "-O0");
+    gradcheck("c5", NET("c5", "6, 6, 2",
+        "  conv2d(4, 3, activation = relu6, kernel_initializer = ones)\n"
+        "  depthwise_conv2d(3, activation = relu6)\n  flatten\n  dense(3, softmax)\n",
+        "sparse_categorical_crossentropy"), "-O2");
+}
+END_TEST
+
 START_TEST(grad_pooling) {
     gradcheck_h("p1", NET("p1", "8, 7, 3",
         "  conv2d(4, 2, activation = tanh)\n  max_pool2d(2, padding = same)\n"
@@ -678,6 +693,7 @@ static Suite *suite(void) {
     tcase_add_test(g, grad_mse_mae);
     tcase_add_test(g, grad_cce_unfused);
     tcase_add_test(g, grad_activation_layers);
+    tcase_add_test(g, grad_relu6);
     tcase_add_test(g, grad_regularizers);
     tcase_add_test(g, grad_two_consumers);
     tcase_add_test(g, grad_conv2d_modes);

@@ -210,6 +210,11 @@ START_TEST(test_act_forward_values)
     ck_near(y[0], -1.0, 0, 0);
     nnc_rt_act_forward(NNC_RT_ACT_LINEAR, y, x, 1, 6);
     ck_near(y[4], 2.0, 0, 0);
+    nnc_rt_act_forward(NNC_RT_ACT_RELU6, y, x, 2, 3);
+    ck_near(y[0], 0.0, 0, 0);
+    ck_near(y[3], 0.5, 0, 0);
+    ck_near(y[4], 2.0, 0, 0);
+    ck_near(y[5], 6.0, 0, 0);
     /* softmax: rows of 2, huge logits do not overflow */
     nnc_rt_act_forward(NNC_RT_ACT_SOFTMAX, sy, s, 2, 2);
     ck_near(sy[0], 0.5, 0, 1e-6);
@@ -237,19 +242,20 @@ static double act_objective(int act, const float *x, const float *w, int n, int 
 START_TEST(test_act_backward_gradcheck)
 {
     static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
-                               NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX};
+                               NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX, NNC_RT_ACT_RELU6};
     const int n = 3, m = 5;
     const double h = 1e-2;
     unsigned a;
-    for (a = 0; a < 5; a++) {
+    for (a = 0; a < 6; a++) {
         nnc_rt_rng r;
         float x[15], w[15], y[15], dx[15], dxi[15];
+        const float span = acts[a] == NNC_RT_ACT_RELU6 ? 8.0f : 2.0f; /* past 6 too */
         int i;
         nnc_rt_rng_seed(&r, 42 + a);
-        fill_uniform(x, 15, &r, -2.0f, 2.0f);
+        fill_uniform(x, 15, &r, -span, span);
         fill_uniform(w, 15, &r, -1.0f, 1.0f);
-        for (i = 0; i < 15; i++) /* keep relu's kink out of reach of the step */
-            if (fabsf(x[i]) < 0.1f)
+        for (i = 0; i < 15; i++) /* keep the kinks (0, 6) out of reach of the step */
+            if (fabsf(x[i]) < 0.1f || fabsf(x[i] - 6.0f) < 0.1f)
                 x[i] = 0.5f;
         nnc_rt_act_forward(acts[a], y, x, n, m);
         nnc_rt_act_backward(acts[a], dx, w, y, n, m);
@@ -277,12 +283,14 @@ END_TEST
 START_TEST(test_dense_forward_matches_parts)
 {
     static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
-                               NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX};
+                               NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX, NNC_RT_ACT_RELU6};
     static const int dims[][3] = {{1, 784, 256}, {3, 20, 10}, {32, 784, 256}, {7, 13, 33}, {32, 128, 10}};
     unsigned a, d;
     for (d = 0; d < 5; d++)
-        for (a = 0; a < 5; a++) {
+        for (a = 0; a < 6; a++) {
             int n = dims[d][0], k = dims[d][1], m = dims[d][2], use_bias = (a + d) % 2 == 0;
+            /* relu6: outputs that reach past 6 */
+            const float ws = acts[a] == NNC_RT_ACT_RELU6 ? 20.0f / sqrtf((float)k) : 0.2f;
             float *x = malloc(sizeof(float) * n * k), *w = malloc(sizeof(float) * k * m);
             float *b = malloc(sizeof(float) * m), *y = malloc(sizeof(float) * n * m);
             float *ref = malloc(sizeof(float) * n * m);
@@ -291,7 +299,7 @@ START_TEST(test_dense_forward_matches_parts)
             int j;
             nnc_rt_rng_seed(&r, 7 * d + a);
             fill_uniform(x, (long)n * k, &r, -1, 1);
-            fill_uniform(w, (long)k * m, &r, -0.2f, 0.2f);
+            fill_uniform(w, (long)k * m, &r, -ws, ws);
             fill_uniform(b, m, &r, -0.5f, 0.5f);
             nnc_rt_gemm_f32_ref(0, 0, n, m, k, 1.0f, x, k, w, m, 0.0f, ref, m);
             if (use_bias)
@@ -351,9 +359,9 @@ static void gradcheck_param(struct dense_case *c, float *p, const float *analyti
 START_TEST(test_dense_backward_gradcheck)
 {
     static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
-                               NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX};
+                               NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX, NNC_RT_ACT_RELU6};
     unsigned a;
-    for (a = 0; a < 5; a++) {
+    for (a = 0; a < 6; a++) {
         struct dense_case c;
         float y[DN * DM], dz[DN * DM], dx[DN * DK], dw[DK * DM], db[DM];
         nnc_rt_rng r;
@@ -364,12 +372,16 @@ START_TEST(test_dense_backward_gradcheck)
         fill_uniform(c.b, DM, &r, -0.5f, 0.5f);
         fill_uniform(c.dy, DN * DM, &r, -1, 1);
         c.act = acts[a];
+        if (c.act == NNC_RT_ACT_RELU6) /* pre-activations past 6 as well */
+            for (i = 0; i < DK * DM; i++)
+                c.w[i] *= 4.0f;
         nnc_rt_dense_forward(y, c.x, c.w, c.b, DN, DK, DM, c.act);
-        if (c.act == NNC_RT_ACT_RELU) /* pre-activations must stay off the kink */
+        if (c.act == NNC_RT_ACT_RELU || c.act == NNC_RT_ACT_RELU6) /* ... and off the kinks */
             for (i = 0; i < DN * DM; i++) {
                 float z[DN * DM];
                 nnc_rt_dense_forward(z, c.x, c.w, c.b, DN, DK, DM, NNC_RT_ACT_LINEAR);
-                ck_assert_msg(fabsf(z[i]) > 0.05f, "relu case too close to 0: reseed");
+                ck_assert_msg(fabsf(z[i]) > 0.05f && fabsf(z[i] - 6.0f) > 0.05f,
+                              "relu case too close to a kink: reseed");
             }
         nnc_rt_act_backward(c.act, dz, c.dy, y, DN, DM);
         nnc_rt_gemm_f32(0, 1, DN, DK, DM, 1.0f, dz, DM, c.w, DM, 0.0f, dx, DK);

@@ -13,7 +13,7 @@ void fuse_act(Graph *g) {
         int z = n->out[0], c;
         if (ir_is_output(g, z) || ir_consumers(g, z, &c) != 1) continue;
         Node *a = &g->nodes[c];
-        for (int act = NNC_RT_ACT_RELU; act <= NNC_RT_ACT_SOFTMAX; act++)
+        for (int act = NNC_RT_ACT_RELU; act < act_count; act++)
             if (a->op == op_id(act_name(act))) {
                 n->attr.act = act;
                 n->out[0] = a->out[0];

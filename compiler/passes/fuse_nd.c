@@ -17,8 +17,8 @@
  * average pool: scales and shifts), so conv -> max pool -> relu is one
  * convolution with relu, then the pool.  Folding needs every value
  * involved to be a baked constant: a trained parameter keeps its own
- * gradient, and its saved layout, so it is left alone.  (relu6 and other
- * clips stay separate nodes: the runtime's epilogue has no clip.)
+ * gradient, and its saved layout, so it is left alone.  Clip(0, 6) is
+ * relu6, Clip(0, inf) relu; other clips stay separate nodes.
  *
  * Each step needs the value it absorbs to have no other consumer.  Both run
  * before autodiff (dense has a gradient rule; nd_conv and nd_pool have none,
@@ -43,11 +43,8 @@ static void absorb(Graph *g, int into, int node) {
 }
 
 void fuse_nd(Graph *g) {
-    int matmul = op_id("nd_matmul"), binary = op_id("nd_binary"), unary = op_id("nd_unary");
+    int matmul = op_id("nd_matmul"), binary = op_id("nd_binary");
     int softmax = op_id("nd_softmax"), dense = op_id("dense");
-    static const struct { int fn, act; } acts[] = {
-        { NNC_RT_UN_RELU, NNC_RT_ACT_RELU }, { NNC_RT_UN_SIGMOID, NNC_RT_ACT_SIGMOID },
-        { NNC_RT_UN_TANH, NNC_RT_ACT_TANH } };
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || n->op != matmul || n->attr.nd.rank || g->values[n->in[1]].role != ROLE_PARAM) continue;
@@ -76,12 +73,10 @@ void fuse_nd(Graph *g) {
             absorb(g, i, c);
             continue;
         }
-        for (unsigned k = 0; a->op == unary && k < sizeof acts / sizeof acts[0]; k++)
-            if (a->attr.fn == acts[k].fn) {
-                n->attr.act = acts[k].act;
-                absorb(g, i, c);
-                break;
-            }
+        if (unary_act(a) >= 0) {
+            n->attr.act = unary_act(a);
+            absorb(g, i, c);
+        }
     }
 }
 
@@ -160,10 +155,7 @@ static int fold_channel_op(Graph *g, int i, int at, int bn) {
 }
 
 void fuse_nd_conv(Graph *g) {
-    int conv = op_id("nd_conv"), unary = op_id("nd_unary"), pool = op_id("nd_pool");
-    static const struct { int fn, act; } acts[] = {
-        { NNC_RT_UN_RELU, NNC_RT_ACT_RELU }, { NNC_RT_UN_SIGMOID, NNC_RT_ACT_SIGMOID },
-        { NNC_RT_UN_TANH, NNC_RT_ACT_TANH } };
+    int conv = op_id("nd_conv"), pool = op_id("nd_pool");
     for (int i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead || g->nodes[i].op != conv || g->nodes[i].attr.act != NNC_RT_ACT_LINEAR) continue;
         int at = i, c;
@@ -173,17 +165,12 @@ void fuse_nd_conv(Graph *g) {
             if (c < 0 || !fold_channel_op(g, i, at, c)) break;
         }
         if (c < 0) continue;
-        const Node *a = &g->nodes[c];
-        int fn = a->attr.fn;
-        if (a->op == unary && fn == NNC_RT_UN_CLIP && a->attr.alpha == 0 && isinf(a->attr.beta) && a->attr.beta > 0)
-            fn = NNC_RT_UN_RELU;   /* Clip(0, inf) */
         /* a max pool commutes with the increasing activations, an average pool with none */
         if (at != i && g->nodes[at].attr.fn) continue;
-        for (unsigned k = 0; a->op == unary && k < sizeof acts / sizeof acts[0]; k++)
-            if (fn == acts[k].fn) {
-                g->nodes[i].attr.act = acts[k].act;
-                absorb(g, at, c);
-                break;
-            }
+        int act = unary_act(&g->nodes[c]);
+        if (act >= 0) {
+            g->nodes[i].attr.act = act;
+            absorb(g, at, c);
+        }
     }
 }
