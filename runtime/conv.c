@@ -556,12 +556,17 @@ static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, 
  * whose weights stay in L1 while all the pixels pass: beyond that the
  * weights would stream from L2 for every tile (1.4x slower on 3x3x512).
  * The first chunk starts from the bias, the others add to y, the last
- * clamps (relu, relu6). */
+ * clamps (relu, relu6).  With more output channels than the block, a
+ * chunk's weights are copied out first, the block's 2*VW columns of each
+ * tap side by side: in place, taps oc floats apart fall into a few L1 sets
+ * (oc = 512: a 2 KiB stride, two sets of 64) and evict each other, so every
+ * tile would read them from L2 again (3x3x512 at 7x7: 2x slower). */
 static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, float *ys,
                                  const float *xv, const float *w, const float *b, int o0,
                                  int clamp)
 {
-    const int oc = p->oc, run = v->run;
+    float wpk[DKC * 2 * VW];
+    const int oc = p->oc, run = v->run, width = imin(2 * VW, oc - o0), pack = oc > 2 * VW;
     const int rc = run >= DKC ? 1 : DKC / run;                   /* runs per chunk */
     const int jc = (run + (run + DKC - 1) / DKC - 1) / ((run + DKC - 1) / DKC); /* and taps */
     const long pix = (long)p->oh * p->ow;
@@ -573,8 +578,18 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
             const int first = r0 == 0 && j0 == 0, last = r0 + nr == v->nruns && j0 + nj == run;
             const float *wc = w + ((long)r0 * run + j0) * oc + o0, *bo = b ? b + o0 : NULL;
             const long *ro = v->roff + r0, wrun = (long)run * oc;
-            int oy = 0, ox = 0, i;
-            long q0;
+            const float *wk = wc; /* tap j of run r at wk[r * krun + j * kld] */
+            long krun = wrun, kld = oc, q0;
+            int oy = 0, ox = 0, i, r, j;
+            if (pack) { /* nr * nj <= DKC taps */
+                for (r = 0; r < nr; r++)
+                    for (j = 0; j < nj; j++)
+                        copy_floats(wpk + ((long)r * nj + j) * 2 * VW, wc + r * wrun + (long)j * oc,
+                                    width);
+                wk = wpk;
+                krun = (long)nj * 2 * VW;
+                kld = 2 * VW;
+            }
             for (q0 = 0; q0 < pix; q0 += DP) {
                 int np = (int)(pix - q0 < DP ? pix - q0 : DP);
                 float *yq = ys + q0 * oc + o0;
@@ -590,14 +605,14 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
                     oy++;
                 }
                 if (oc - o0 >= 2 * VW)
-                    direct_forward_2v(xq, ro, nr, j0, nj, wc, wrun, oc, lanes(VW), bo, !first,
+                    direct_forward_2v(xq, ro, nr, j0, nj, wk, krun, kld, lanes(VW), bo, !first,
                                       yq, oc, np, last ? clamp : 0);
                 else if (oc - o0 > VW)
-                    direct_forward_2v_masked(xq, ro, nr, j0, nj, wc, wrun, oc,
+                    direct_forward_2v_masked(xq, ro, nr, j0, nj, wk, krun, kld,
                                              lanes(oc - o0 - VW), bo, !first, yq, oc, np,
                                              last ? clamp : 0);
                 else
-                    direct_forward_1v_masked(xq, ro, nr, j0, nj, wc, wrun, oc, lanes(oc - o0),
+                    direct_forward_1v_masked(xq, ro, nr, j0, nj, wk, krun, kld, lanes(oc - o0),
                                              bo, !first, yq, oc, np, last ? clamp : 0);
             }
         }

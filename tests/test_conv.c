@@ -134,7 +134,8 @@ static const conv_case conv_cases[] = {
     {"wide 8->64",       2, 6,  7,  8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"g2 og 64 s2",      1, 7,  8,  4, 128, 3, 2, 2, 1, 1, 1, 1, 1, 0, 1, 2},
     /* the direct kernels (groups == 1): oc around the vector widths (8, 16,
-     * 32), c = 1, 3, 5, 17, 33, tiles of pixels cut short, tap chunks */
+     * 32), c = 1, 3, 5, 17, 33, tiles of pixels cut short, tap chunks, the
+     * chunk's weights copied out (oc > 32) */
     {"seed cnn layer 1", 2, 28, 28, 1, 32, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
     {"rgb 3->17 same",   2, 9, 10,  3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"c5 oc1 s2",        2, 9,  8,  5, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
@@ -148,6 +149,7 @@ static const conv_case conv_cases[] = {
     {"c3 oc32 9 pixels", 1, 5,  5,  3, 32, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
     {"1 pixel out",      2, 3,  3,  2, 17, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
     {"c40 run chunks",   1, 8,  8, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"c100 oc40 chunks", 1, 6,  5, 100, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* copied weights */
     {"c100 long runs",   1, 6,  8, 100, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"c100 dw2 taps",    1, 9,  9, 100, 7, 3, 3, 1, 1, 1, 2, 1, 1, 2, 2, 1},
     {"c300 one tap row", 1, 3,  9, 300, 5, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
