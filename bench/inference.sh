@@ -9,7 +9,7 @@
 # and PyTorch (Debian's python3-torch) itself.  ORT's node binding adds a
 # fixed cost per call, measured on an Identity model and reported both raw
 # and subtracted.  Each figure is the median of 7 rounds (min and max beside
-# it).  Prints a table, writes it to bench/results/inference.txt and the
+# it); ORT's rounds and nnc's alternate.  Prints a table, writes it to bench/results/inference.txt and the
 # rows to bench/results/inference.json (bench/summary.py's input).  NNC=path times another nnc binary
 # (e.g. an older build, for a before/after comparison).
 set -euo pipefail
@@ -33,20 +33,33 @@ for s in mlp_b1:2000:2000:1,1,28,28 mlp_b256:20:20:256,1,28,28 cnn_small_b1:500:
 done
 ort_args=("$W/identity.onnx:2000:1,1,28,28")
 for s in "${specs[@]}"; do IFS=: read -r m _ r shape <<<"$s"; ort_args+=("$W/$m.onnx:$r:$shape"); done
-ort=$(NODE_PATH=bench/.node/node_modules node bench/inference_ort.js "${ort_args[@]}")
-nnc="{"
 for s in "${specs[@]}"; do
     IFS=: read -r m reps _ _ <<<"$s"
     "$NNC" "$W/$m.onnx" -o "$W/$m.c"
     up=$(tr '[:lower:]' '[:upper:]' <<<"$m")
     cc -std=c99 -O3 -march=native -D_POSIX_C_SOURCE=200809L -Iruntime -I"$W" -DNNC_MODEL="$m" -DNNC_UPPER="$up" \
         "-DNNC_HEADER=\"$m.h\"" -DREPS=$reps "$W/$m.c" bench/nnc_latency.c build/libnnc_rt.a -lm -o "$W/$m"
-    nnc+="\"$m\": [$("$W/$m" | tr ' ' ',')], "
 done
-nnc="${nnc%, }}"
+# ORT and nnc take turns, one round of every model each, so that a slower
+# or faster spell of the machine falls on both
+ort="[" nnc="["
+for round in 1 2 3 4 5 6 7; do
+    ort+="$(ROUNDS=1 NODE_PATH=bench/.node/node_modules node bench/inference_ort.js "${ort_args[@]}"), "
+    nnc+="{"
+    for s in "${specs[@]}"; do m=${s%%:*}; nnc+="\"$m\": [$("$W/$m" 1)], "; done
+    nnc="${nnc%, }}, "
+done
+ort="${ort%, }]" nnc="${nnc%, }]"
 "$PY" - "$torch" "$ort" "$W" "$nnc" <<'PYEOF' | tee bench/results/inference.txt
 import json, os, sys, platform
-torch, ort, w, nnc = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+torch, w = json.loads(sys.argv[1]), sys.argv[3]
+def stats(rounds):   # [{name: [us]}, ...] -> {name: [median, min, max]}
+    out = {}
+    for k in rounds[0]:
+        v = sorted(u for r in rounds for u in r[k])
+        out[k] = [v[len(v) // 2], v[0], v[-1]]
+    return out
+ort, nnc = stats(json.loads(sys.argv[2])), stats(json.loads(sys.argv[4]))
 ident = ort[os.path.join(w, "identity.onnx")][0]
 print("# 1 thread; microseconds per call, median of 7 rounds [min, max]; ORT net = ORT - Identity (%.1f us)" % ident)
 print("%-16s %22s %22s %10s %22s %10s %10s" % ("model", "nnc", "ORT raw", "ORT net", "PyTorch", "nnc/ORTnet", "nnc/torch"))

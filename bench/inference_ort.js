@@ -1,7 +1,8 @@
 // inference_ort.js — ONNX Runtime (onnxruntime-node, CPU, 1 thread) on the
-// given models: median, min and max microseconds per session.run over 7
-// rounds.  Usage: node inference_ort.js MODEL.onnx:REPS:D1,D2,... ...
-// (prints one JSON object: path -> [median, min, max])
+// given models: microseconds per session.run in each of ROUNDS (the
+// environment's, default 7) rounds of REPS runs, after a warm-up.
+// Usage: node inference_ort.js MODEL.onnx:REPS:D1,D2,... ...
+// (prints one JSON object: path -> [us of round 1, ...])
 const ort = require('onnxruntime-node');
 
 async function time(spec) {
@@ -13,15 +14,15 @@ async function time(spec) {
   const n = dims.reduce((a, b) => a * b, 1);
   const x = new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => (i % 17) / 17), dims);
   const feeds = { [meta]: x };
-  for (let i = 0; i < 20; i++) await s.run(feeds);
+  // warm-up: a round's worth (the JIT and the allocator settle), at least 20
+  for (let i = 0; i < Math.max(20, +reps); i++) await s.run(feeds);
   const us = [];
-  for (let r = 0; r < 7; r++) {
+  for (let r = 0; r < +(process.env.ROUNDS || 7); r++) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < +reps; i++) await s.run(feeds);
     us.push(Number(process.hrtime.bigint() - t0) / 1e3 / +reps);
   }
-  us.sort((a, b) => a - b);
-  return [us[3], us[0], us[6]];
+  return us;
 }
 
 (async () => {

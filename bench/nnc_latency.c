@@ -1,8 +1,10 @@
-/* nnc_latency.c — times predict() of one generated model: warm-up, then 7
- * timed rounds of REPS calls; prints the median microseconds per call.
+/* nnc_latency.c — times predict() of one generated model: warm-up, then
+ * ROUNDS (argv[1], default 7) timed rounds of REPS calls; prints each
+ * round's microseconds per call.
  *   cc -DNNC_MODEL=name -DNNC_UPPER=NAME '-DNNC_HEADER="name.h"' -DREPS=N ...
  * The input is a fixed pattern; predict covers the whole input buffer. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include NNC_HEADER
@@ -26,28 +28,21 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    double us[7], t0;
-    int i, r, k;
+    int rounds = argc > 1 ? atoi(argv[1]) : 7, i, r;
+    double t0;
     for (i = 0; i < U(INPUT_SIZE) * SAMPLES; i++)
         x[i] = (float)(i % 17) / 17.0f;
     F(init)(&model, 1);
     for (i = 0; i < 20; i++)
         F(predict)(&model, x, y, SAMPLES);
-    for (r = 0; r < 7; r++) {
+    for (r = 0; r < rounds; r++) {
         t0 = now();
         for (i = 0; i < REPS; i++)
             F(predict)(&model, x, y, SAMPLES);
-        us[r] = (now() - t0) / REPS * 1e6;
+        printf("%s%.3f", r ? " " : "", (now() - t0) / REPS * 1e6);
     }
-    for (r = 0; r < 7; r++)
-        for (k = r + 1; k < 7; k++)
-            if (us[k] < us[r]) {
-                double t = us[r];
-                us[r] = us[k];
-                us[k] = t;
-            }
-    printf("%.3f %.3f %.3f\n", us[3], us[0], us[6]);   /* median, min, max */
+    printf("\n");
     return 0;
 }

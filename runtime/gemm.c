@@ -51,6 +51,9 @@
 
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define HAVE_NEON 1
 #endif
 
 /* The packing buffer lives on the stack of the blocked path only (small M
@@ -209,6 +212,15 @@ SIMD_UKERNEL(ukernel_8x32_avx512, 8, 2, __m512, 16, _mm512_setzero_ps, _mm512_lo
 SIMD_UKERNEL(ukernel_16x16_avx512, 16, 1, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
              _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
              _mm512_mul_ps, _mm512_set1_ps)
+#endif
+
+#if defined(HAVE_NEON)
+#define NEON_ZERO() vdupq_n_f32(0.0f)
+#define NEON_FMA(a, b, c) vfmaq_f32(c, a, b)
+/* AArch64: 6 rows x 4 q registers: 24 accumulators + 4 b vectors + a
+ * broadcast, of 32 */
+SIMD_UKERNEL(ukernel_6x16_neon, 6, 4, float32x4_t, 4, NEON_ZERO, vld1q_f32, vld1q_f32, vst1q_f32,
+             vld1q_dup_f32, NEON_FMA, vmulq_f32, vdupq_n_f32)
 #endif
 
 /* ---- packing -------------------------------------------------------------- */
@@ -823,6 +835,9 @@ static const gemm_kernels k_best = {TARGET("avx512", 8, 32, 16, 16, 64), ukernel
                                     ukernel_16x16_avx512};
 #elif defined(__AVX2__) && defined(__FMA__)
 #define k_best k_6x16_avx2
+#elif defined(HAVE_NEON)
+static const gemm_kernels k_6x16_neon = {TARGET("neon", 6, 16, 0, 0, 64), ukernel_6x16_neon, NULL};
+#define k_best k_6x16_neon
 #elif defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define k_best k_6x16_1x8_c
 #else
@@ -851,6 +866,9 @@ ENTRY(nnc_rt_f32_gemm_6x16__avx2, k_6x16_avx2)
 ENTRY(nnc_rt_f32_gemm_8x32__avx512, k_8x32_avx512)
 ENTRY(nnc_rt_f32_gemm_16x16__avx512, k_16x16_avx512)
 #endif
+#if defined(HAVE_NEON)
+ENTRY(nnc_rt_f32_gemm_6x16__neon, k_6x16_neon)
+#endif
 ENTRY(nnc_rt_gemm_f32, k_best)
 
 static const nnc_rt_gemm_f32_variant gemm_variants[] = {
@@ -862,6 +880,9 @@ static const nnc_rt_gemm_f32_variant gemm_variants[] = {
 #if defined(__AVX512F__)
     {"8x32__avx512", nnc_rt_f32_gemm_8x32__avx512},
     {"16x16__avx512", nnc_rt_f32_gemm_16x16__avx512},
+#endif
+#if defined(HAVE_NEON)
+    {"6x16__neon", nnc_rt_f32_gemm_6x16__neon},
 #endif
 };
 

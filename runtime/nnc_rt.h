@@ -59,7 +59,7 @@ void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
                          float beta, float *C, int ldc);
 /* The same blocked GEMM with one named micro-kernel (MRxNR__isa), for tests
  * and benchmarks; nnc_rt_gemm_f32 uses the best one the target's macros
- * allow (avx512 > avx2 > portable C). */
+ * allow (avx512 > avx2 > portable C; neon on AArch64). */
 void nnc_rt_f32_gemm_6x16__c(int ta, int tb, int M, int N, int K, float alpha,
                              const float *A, int lda, const float *B, int ldb,
                              float beta, float *C, int ldc);
@@ -81,13 +81,18 @@ void nnc_rt_f32_gemm_16x16__avx512(int ta, int tb, int M, int N, int K, float al
                                    const float *A, int lda, const float *B, int ldb,
                                    float beta, float *C, int ldc);
 #endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+void nnc_rt_f32_gemm_6x16__neon(int ta, int tb, int M, int N, int K, float alpha,
+                                const float *A, int lda, const float *B, int ldb,
+                                float beta, float *C, int ldc);
+#endif
 /* Tiling: how a product of a given shape is computed on a target — which
  * path, which micro-kernel tile, how deep the K blocks are and how B is
  * read.  One function decides: the runtime calls it with the target it was
  * compiled for (nnc_rt_gemm_native), nnc with its --target's, to record
  * and report the tiles (nnc --report). */
 typedef struct nnc_rt_gemm_target {
-    const char *isa;      /* the kernels' instruction set: "avx512", "avx2", "c" */
+    const char *isa;      /* the kernels' instruction set: "avx512", "avx2", "neon", "c" */
     int mr, nr;           /* the main micro-kernel's tile of C */
     int narrow_mr, narrow_nr; /* narrow_nr > 0: a second kernel for N <= narrow_nr */
     int l1_bytes;         /* the data cache a B sliver should fit; 0: none */

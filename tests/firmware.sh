@@ -14,9 +14,11 @@
 #                 must fall, held-out (300 samples) loss fall and accuracy rise
 #                 by 2 points, RAM stay <= 32 KiB, and the numbers equal the
 #                 host build's.
-#   aarch64       the runtime and three generated models built with
-#                 aarch64-linux-gnu-gcc, run under qemu-aarch64: gradient
-#                 checks pass and outputs equal the x86 build's within 1e-4.
+#   aarch64       the runtime's GEMM variants (the NEON kernel among them)
+#                 against the reference (tests/gemm_check.c), and three
+#                 generated models, built with aarch64-linux-gnu-gcc, run
+#                 under qemu-aarch64: gradient checks pass and outputs equal
+#                 the x86 build's within 1e-4.
 #
 # Usage: tests/firmware.sh infer NAME | finetune | aarch64 | test
 # (test: what make test runs).  Every check prints PASS/FAIL; the exit
@@ -168,6 +170,16 @@ finetune() {
 aarch64() {
     local d=$OUT/aarch64 name up
     mkdir -p "$d"
+    # the GEMM variants of an aarch64 build (the NEON kernel) against the reference
+    aarch64-linux-gnu-gcc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -Itests tests/gemm_check.c \
+        runtime/*.c -lm -o "$d/gemm_check"
+    if qemu-aarch64 -L /usr/aarch64-linux-gnu "$d/gemm_check" >"$d/gemm_check.out" 2>&1 &&
+        grep -q "6x16__neon ok" "$d/gemm_check.out"; then
+        pass "GEMM on aarch64 (qemu): $(grep -c ' ok$' "$d/gemm_check.out") entry points, the NEON kernel among them, match the reference"
+    else
+        fail "GEMM on aarch64 (qemu):"
+        cat "$d/gemm_check.out"
+    fi
     for name in fashion_cnn_small lstm_sine text_lstm; do
         up=$(upper "$name")
         local defs=(-DNNC_MODEL="$name" -DNNC_UPPER="$up" "-DNNC_HEADER=\"$name.h\"")

@@ -15,20 +15,9 @@
 #include <string.h>
 
 #include "nnc_rt.h"
+#include "gemm_cases.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static void fill_uniform(float *x, long n, nnc_rt_rng *r, float lo, float hi)
-{
-    long i;
-    for (i = 0; i < n; i++)
-        x[i] = lo + (hi - lo) * nnc_rt_rng_uniform(r);
-}
-
-static int near(double got, double want, double atol, double rtol)
-{
-    return fabs(got - want) <= atol + rtol * fabs(want);
-}
 
 #define ck_near(got, want, atol, rtol) \
     ck_assert_msg(near((got), (want), (atol), (rtol)), "%s = %.9g, want %.9g", #got, \
@@ -36,73 +25,14 @@ static int near(double got, double want, double atol, double rtol)
 
 /* ---- GEMM ----------------------------------------------------------------------- */
 
-typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *,
-                        int, float, float *, int);
-
-/* C = alpha op(A) op(B) + beta C with fn and with the reference; stored A is
- * (M,K) or (K,M), B (K,N) or (N,K), each row padded by `pad` extra floats;
- * packed: fn gets B in panels (nnc_rt_gemm_pack_b, ldb 0; tb == 0, pad 0) */
+/* C = alpha op(A) op(B) + beta C with fn and with the reference (gemm_cases.h) */
 static void check_gemm(gemm_fn fn, const char *name, int ta, int tb, int M, int N, int K,
                        float alpha, float beta, int pad, uint64_t seed, int packed)
 {
-    nnc_rt_rng r;
-    int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
-    long arows = ta ? K : M, brows = tb ? N : K, i;
-    long asz = arows * lda + 1, bsz = brows * ldb + 1, csz = (long)M * ldc + 1;
-    float *A = malloc(sizeof(float) * asz), *B = malloc(sizeof(float) * bsz);
-    float *C = malloc(sizeof(float) * csz), *R = malloc(sizeof(float) * csz);
-    nnc_rt_rng_seed(&r, seed);
-    fill_uniform(A, asz, &r, -1.0f, 1.0f);
-    fill_uniform(B, bsz, &r, -1.0f, 1.0f);
-    fill_uniform(R, csz, &r, -1.0f, 1.0f);
-    if (beta == 0.0f) /* write-only: C's old contents must not leak in */
-        for (i = 0; i < csz; i++)
-            R[i] = NAN;
-    memcpy(C, R, sizeof(float) * csz);
-    nnc_rt_gemm_f32_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
-    if (packed) {
-        float *P = malloc(sizeof(float) * bsz);
-        ck_assert(!tb && pad == 0);
-        nnc_rt_gemm_pack_b(P, B, K, N);
-        fn(ta, tb, M, N, K, alpha, A, lda, P, 0, beta, C, ldc);
-        free(P);
-    } else {
-        fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    }
-    /* find the first bad element, then assert once (each Check assertion
-     * costs a write to the runner) */
-    for (i = 0; i < (long)M * ldc; i++) {
-        int pad_col = i % ldc >= N;
-        int ok = pad_col ? memcmp(&C[i], &R[i], sizeof(float)) == 0 || (isnan(C[i]) && isnan(R[i]))
-                         : near(C[i], R[i], 2e-6 * K + 1e-6, 1e-5);
-        if (!ok)
-            break;
-    }
-    ck_assert_msg(i == (long)M * ldc,
-                  "%s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g pad=%d packed=%d: C[%ld,%ld] = %.9g, ref %.9g%s",
-                  name, ta, tb, M, N, K, alpha, beta, pad, packed, i / ldc, i % ldc,
-                  i < (long)M * ldc ? C[i] : 0.0, i < (long)M * ldc ? R[i] : 0.0,
-                  i % ldc >= N ? " (padding written)" : "");
-    free(A);
-    free(B);
-    free(C);
-    free(R);
+    char msg[300];
+    ck_assert_msg(gemm_compare(fn, name, ta, tb, M, N, K, alpha, beta, pad, seed, packed, msg, sizeof msg),
+                  "%s", msg);
 }
-
-/* sizes equal to, smaller than, larger than and not multiples of the tiles
- * (6x16, 8x32, 16x16), the small-M path (M < 4: 64 and 8 columns at a
- * time), the small-K path (K < 4), several K blocks (K > 256), B read in
- * place (M <= 64) and packed (M > 64), the M edge packed apart, B in
- * panels wider than one panel and not a multiple of it, the last narrow
- * panel's dot products in groups of four and fewer */
-static const int gemm_shapes[][3] = {
-    {1, 1, 1},   {7, 13, 5},  {6, 16, 8},   {8, 32, 8},  {5, 15, 3},    {12, 32, 300},
-    {33, 17, 65}, {2, 70, 40}, {3, 33, 600}, {4, 9, 2},   {48, 64, 513}, {1, 100, 1},
-    {9, 1, 17},  {100, 3, 7}, {1, 8, 5}, {2, 64, 10}, {3, 24, 50}, {1, 72, 9},
-    {16, 16, 8}, {17, 15, 9}, {15, 17, 31}, {32, 16, 20}, {64, 32, 257}, {65, 64, 70},
-    {70, 40, 30}, {130, 10, 33}, {1, 130, 20}, {40, 200, 70}, {5, 150, 2}, {100, 70, 300},
-    {1, 10, 700}, {3, 29, 100}, {2, 45, 33},
-};
 
 static void gemm_all_variants(int ta, int tb, int M, int N, int K, float alpha, float beta,
                               int pad, uint64_t seed)
@@ -131,15 +61,12 @@ END_TEST
 
 START_TEST(test_gemm_small_shapes)
 {
-    static const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}};
-    unsigned s, k;
-    int t;
-    for (s = 0; s < sizeof gemm_shapes / sizeof gemm_shapes[0]; s++)
-        for (t = 0; t < 4; t++)
-            for (k = 0; k < 3; k++)
-                gemm_all_variants(t & 1, t >> 1, gemm_shapes[s][0], gemm_shapes[s][1],
-                                  gemm_shapes[s][2], ab[k][0], ab[k][1], k == 2 ? 3 : 0,
-                                  1000 + s * 16 + t * 4 + k);
+    const nnc_rt_gemm_f32_variant *v;
+    int nv = nnc_rt_gemm_f32_variants(&v), i;
+    char msg[300];
+    ck_assert_msg(gemm_sweep(nnc_rt_gemm_f32, "nnc_rt_gemm_f32", msg, sizeof msg), "%s", msg);
+    for (i = 0; i < nv; i++)
+        ck_assert_msg(gemm_sweep(v[i].fn, v[i].name, msg, sizeof msg), "%s", msg);
 }
 END_TEST
 
