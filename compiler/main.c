@@ -207,7 +207,10 @@ int main(int argc, char **argv) {
             fuse_act(g);
         }
         ad_build(g);
-        if (opt >= 2) pack_weights(g);   /* after autodiff: a gradient's read of a kernel counts */
+        if (opt >= 2) {
+            fuse_grad(g);
+            pack_weights(g);   /* after autodiff: a gradient's read of a kernel counts */
+        }
         tile_gemms(g, target);
         Plan plan;
         plan_build(g, &plan);

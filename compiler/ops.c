@@ -176,6 +176,12 @@ static void act_emit(EmitCtx *e, const Node *n) {
 
 static void act_grad_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
+    if (n->nout > 1) {   /* and the bias gradient (passes/fuse_grad.c) */
+        emit_line(e, "nnc_rt_act_bias_backward(%d, %s, %s, %s, %s, %s, %ld); /* %s', bias */", n->attr.act,
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+                  rows(e, n->in[0]), emit_cols(g, n->in[0]), act_name(n->attr.act));
+        return;
+    }
     emit_line(e, "nnc_rt_act_backward(%d, %s, %s, %s, %s, %ld); /* %s' */", n->attr.act,
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
               rows(e, n->in[0]), emit_cols(g, n->in[0]), act_name(n->attr.act));

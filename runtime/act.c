@@ -142,6 +142,26 @@ void nnc_rt_bias_backward(float *db, const float *dy, int n, int m)
     }
 }
 
+/* a block of rows at a time (about 4 KiB of dx), summed into db while in L1 */
+void nnc_rt_act_bias_backward(int act, float *dx, float *db, const float *dy, const float *y,
+                              int n, int m)
+{
+    const int block = m >= 1024 ? 1 : 1024 / m;
+    long r, r0;
+    int j;
+    for (j = 0; j < m; j++)
+        db[j] = 0.0f;
+    for (r0 = 0; r0 < n; r0 += block) {
+        const int rows = n - r0 < block ? (int)(n - r0) : block;
+        nnc_rt_act_backward(act, dx + r0 * m, dy + r0 * m, y + r0 * m, rows, m);
+        for (r = r0; r < r0 + rows; r++) {
+            const float *dxr = dx + r * m;
+            for (j = 0; j < m; j++)
+                db[j] += dxr[j];
+        }
+    }
+}
+
 /* y = a + b over size elements; y may equal a or b */
 void nnc_rt_add(float *y, const float *a, const float *b, long size)
 {

@@ -135,6 +135,9 @@ float nnc_rt_sigmoid(float x);
 void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m);
 /* dx[n,m] = dL/dx given dy = dL/dy and the forward OUTPUT y.  dx may equal dy. */
 void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m);
+/* the same, and db[m] = the sum over the n rows of dx */
+void nnc_rt_act_bias_backward(int act, float *dx, float *db, const float *dy, const float *y,
+                              int n, int m);
 
 /* ---- dense ---------------------------------------------------------------
  * y[n,m] = act(x[n,k] . w[k,m] + b[m]); b may be NULL. */

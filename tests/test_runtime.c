@@ -321,6 +321,39 @@ START_TEST(test_dense_backward_gradcheck)
 }
 END_TEST
 
+START_TEST(test_act_bias_backward_fused)
+{
+    /* the fused pass gives act_backward's dx and bias_backward's db, bit for
+     * bit: several blocks of rows (m = 3), one row per block (m = 1500), in
+     * place (dx == dy) */
+    static const int dims[][2] = {{1000, 3}, {5, 1500}, {1, 7}};
+    static const int acts[] = {NNC_RT_ACT_RELU, NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX, NNC_RT_ACT_RELU6};
+    unsigned d, a;
+    for (d = 0; d < 3; d++)
+        for (a = 0; a < 4; a++) {
+            int n = dims[d][0], m = dims[d][1];
+            long size = (long)n * m;
+            float *x = malloc(sizeof(float) * size), *y = malloc(sizeof(float) * size);
+            float *dy = malloc(sizeof(float) * size), *dx = malloc(sizeof(float) * size);
+            float *ref = malloc(sizeof(float) * size), *db = malloc(sizeof(float) * m);
+            float *dbref = malloc(sizeof(float) * m);
+            nnc_rt_rng r;
+            nnc_rt_rng_seed(&r, 5 + d * 4 + a);
+            fill_uniform(x, size, &r, -8, 8);
+            fill_uniform(dy, size, &r, -1, 1);
+            nnc_rt_act_forward(acts[a], y, x, n, m);
+            nnc_rt_act_backward(acts[a], ref, dy, y, n, m);
+            nnc_rt_bias_backward(dbref, ref, n, m);
+            nnc_rt_act_bias_backward(acts[a], dx, db, dy, y, n, m);
+            ck_assert_msg(!memcmp(dx, ref, sizeof(float) * size), "act %d n=%d m=%d: dx differs", acts[a], n, m);
+            ck_assert_msg(!memcmp(db, dbref, sizeof(float) * m), "act %d n=%d m=%d: db differs", acts[a], n, m);
+            nnc_rt_act_bias_backward(acts[a], dy, db, dy, y, n, m);
+            ck_assert_msg(!memcmp(dy, ref, sizeof(float) * size), "act %d: in place differs", acts[a]);
+            free(x); free(y); free(dy); free(dx); free(ref); free(db); free(dbref);
+        }
+}
+END_TEST
+
 START_TEST(test_bias_backward_and_add)
 {
     float dy[6] = {1, 2, 3, 4, 5, 6}, db[3] = {NAN, NAN, NAN}, a[3] = {1, 2, 3}, y[3];
@@ -932,6 +965,7 @@ static Suite *runtime_suite(void)
     tcase_add_test(k, test_act_backward_gradcheck);
     tcase_add_test(k, test_dense_forward_matches_parts);
     tcase_add_test(k, test_dense_backward_gradcheck);
+    tcase_add_test(k, test_act_bias_backward_fused);
     tcase_add_test(k, test_bias_backward_and_add);
     tcase_add_test(k, test_loss_values);
     tcase_add_test(k, test_loss_backward_gradcheck);
