@@ -211,6 +211,7 @@ typedef struct OpDef {
     int layer;          /* usable as a layer in .nn files                 */
     int ninputs;        /* tensor inputs a layer call takes; -1: two or more */
     int epilogue;       /* can apply an activation to its output (fusion)  */
+    int conv;           /* a forward convolution: attr.conv, nnc_rt_conv2d_forward */
     int kind;           /* family parameter: act for activations          */
     const AttrDef *attrs; int nattrs;   /* .nn arguments after the inputs */
     int alias;          /* output shares input 0's storage (reshape)      */

@@ -320,6 +320,21 @@ static int matmul_gemm(const Graph *g, const Node *n, long batch, long mnk[3], i
     return 1;
 }
 
+/* a pointwise convolution is a dense layer over the pixels (the runtime's
+ * nnc_rt_conv2d_path): its product, (samples * h * w, oc, c); the other
+ * paths are not one GEMM */
+static int conv_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *tb) {
+    const nnc_rt_conv2d *p = &n->attr.conv;
+    const Value *x = &g->values[n->in[0]];
+    if (nnc_rt_conv2d_path(p, 0) != NNC_RT_CONV_POINTWISE) return 0;
+    long pix = (long)p->h * p->w;
+    mnk[0] = ir_size(x) * (x->batched ? batch : 1) / (pix * p->c) * pix;
+    mnk[1] = p->oc;
+    mnk[2] = p->c;
+    *tb = 0;
+    return 1;
+}
+
 static void bias_grad_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_bias_backward(%s, %s, %s, %ld);", emit_ptr(e, n->out[0]),
               emit_ptr(e, n->in[0]), rows(e, n->in[0]), emit_cols(emit_graph(e), n->in[0]));
@@ -1332,6 +1347,7 @@ static void nd_softmax_grad_emit(EmitCtx *e, const Node *n) {
 }
 
 static long nd_flops(const Graph *g, const Node *n) {
+    if (op_table[n->op].conv) return conv_flops(g, n) * n->attr.M;   /* M: the samples */
     if (n->attr.M) {
         long b = 1;
         for (int d = 0; d < n->attr.nd.rank; d++) b *= n->attr.nd.dims[d];
@@ -1425,6 +1441,7 @@ static int no_shape(Graph *g, int node) { (void)g; (void)node; return 0; }
 #define ACT(nm, k) { .name = nm, .rt = RT_ACT, .layer = 1, .ninputs = 1, .kind = k, .inplace = 1, \
                      .shape = same_shape, .grad = act_grad, .flops = act_flops, .emit = act_emit }
 #define CONV(nm, k, a) { .name = nm, .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .kind = k, .epilogue = 1, \
+                         .conv = 1, .gemm = conv_gemm, \
                          .attrs = a, .nattrs = COUNT(a), .shape = conv_shape, .params = conv_params, \
                          .grad = conv_grad, .flops = conv_flops, .emit = conv_emit }
 #define POOL(nm, k) { .name = nm, .rt = RT_POOL, .layer = 1, .ninputs = 1, .kind = k, \
@@ -1514,7 +1531,7 @@ const OpDef op_table[] = {
     ND("nd_gather", 2, nd_gather_emit, .fold = nd_gather_fold),
     ND("nd_nll", -1, nd_nll_emit, .fold = nd_nll_fold),
     ND("nd_concat", -1, nd_concat_emit, .fold = nd_concat_fold),
-    ND("nd_conv", -1, nd_conv_emit, .epilogue = 1, .fold = NULL),
+    ND("nd_conv", -1, nd_conv_emit, .epilogue = 1, .conv = 1, .gemm = conv_gemm, .fold = NULL),
     ND("nd_pool", 1, nd_pool_emit, .fold = NULL),
     ND("nd_conv_t", 2, nd_conv_t_emit, .fold = NULL),
     ND("nd_rnn", -1, nd_rnn_emit, .fold = NULL),

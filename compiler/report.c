@@ -76,6 +76,11 @@ void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out) {
             if (training && n->phase == PH_FORWARD) offset_str(g, p->infer_off, n->out[0], inf, sizeof inf);
         }
         tiles_str(&n->tiles, tiles, sizeof tiles);
+        if (d->conv && !n->tiles.path) {   /* the convolution's own kernels on the target */
+            static const char *const paths[] = { "depthwise kernel", "-", "direct kernel", "im2col + GEMM" };
+            int direct = !strcmp(k->isa, "avx512") || !strcmp(k->isa, "avx2");
+            snprintf(tiles, sizeof tiles, "%s", paths[nnc_rt_conv2d_path(&n->attr.conv, direct)]);
+        }
         fused_str(g, n, fused, sizeof fused);
         fprintf(out, "%-4d %-8s %-18s %-14s %-16s %10.1f %10.1f  %-30s %-30s %10s %10s\n", row++,
                 phase_names[n->phase], d->name, n->layer[0] ? n->layer : "-", shape, flops / 1e3,

@@ -55,6 +55,13 @@
 
 #include "nnc_rt.h"
 
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#define HAVE_DIRECT 1 /* the direct kernels below */
+#define DIRECT_KERNELS 1
+#else
+#define DIRECT_KERNELS 0
+#endif
+
 /* kernels that get their own register allocation, not inlined into the
  * entry points' (there they were up to 1.3x slower); and a walk that is
  * inlined into each caller, with its `kind` a constant there (out of line,
@@ -261,6 +268,57 @@ static void epilogue(float *y, long rows, int oc, const float *b, int act)
         nnc_rt_act_forward(act, y, y, (int)rows, oc);
 }
 
+#define DIRECT_MAX_RUNS 64 /* longer windows take the im2col path */
+/* How the direct kernels see a sample: the input itself, or its zero-padded
+ * copy in the scratch, the window of output pixel (oy, ox) starting at
+ * oy*rstep + ox*cstep. */
+typedef struct direct_view {
+    int R, C;           /* rows and columns the windows span */
+    int padded;         /* 1: through a zero-padded copy */
+    long row;           /* floats from one row of the view to the next */
+    long rstep, cstep;
+    int nruns, run, K;  /* a window: nruns runs of run floats, K taps */
+    long roff[DIRECT_MAX_RUNS];
+} direct_view;
+
+/* 1, and *v set up, when the direct kernels can do p with its scratch */
+static int direct_plan(const nnc_rt_conv2d *p, direct_view *v)
+{
+    const int c = p->c, rows = p->dw == 1 || p->kw == 1;
+    int r;
+    if (p->groups != 1)
+        return 0;
+    v->nruns = rows ? p->kh : p->kh * p->kw;
+    v->run = rows ? p->kw * c : c;
+    v->K = p->kh * p->kw * c;
+    if (v->nruns > DIRECT_MAX_RUNS)
+        return 0;
+    v->R = (p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1;
+    v->C = (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
+    v->padded = p->pt > 0 || p->pl > 0 || v->R > p->h || v->C > p->w;
+    if (v->padded && (long)v->R * v->C * c > NNC_RT_CONV2D_SCRATCH(p))
+        return 0;
+    v->row = (long)(v->padded ? v->C : p->w) * c;
+    v->rstep = p->sh * v->row;
+    v->cstep = (long)p->sw * c;
+    for (r = 0; r < v->nruns; r++)
+        v->roff[r] = rows ? r * p->dh * v->row
+                          : (r / p->kw) * p->dh * v->row + (long)(r % p->kw) * p->dw * c;
+    return 1;
+}
+
+int nnc_rt_conv2d_path(const nnc_rt_conv2d *p, int direct)
+{
+    direct_view v;
+    if (p->c / p->groups == 1 && p->groups > 1)
+        return NNC_RT_CONV_DEPTHWISE;
+    if (is_pointwise(p) && p->groups == 1)
+        return NNC_RT_CONV_POINTWISE;
+    if (direct && direct_plan(p, &v))
+        return NNC_RT_CONV_DIRECT;
+    return NNC_RT_CONV_GEMM;
+}
+
 /* ---- direct kernels (AVX-512, or AVX2 + FMA) -------------------------------------
  * For groups == 1:
  *   y[q, o]  = act(b[o] + sum_t xv[win(q) + off(t)] w[t, o])
@@ -294,8 +352,7 @@ static void epilogue(float *y, long rows, int oc, const float *b, int act)
  * makes it no faster than the GEMM.
  * The depthwise row kernels at the end of the section are the same idea
  * for cg == 1: vectorised over the channels, DP pixels of a row at a time. */
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-#define HAVE_DIRECT 1
+#if defined(HAVE_DIRECT)
 #include <immintrin.h>
 
 #if defined(__GNUC__)
@@ -350,7 +407,6 @@ static vmask lanes(int n)
 #endif
 /* relu (clamp 1) or relu6 (clamp 2) of a vector */
 #define V_CLAMP(a, clamp) V_MIN(V_MAX(a, V_ZERO()), V_SET(clamp_hi(clamp)))
-#define DIRECT_MAX_RUNS 64 /* longer windows take the im2col path */
 /* direct_filter's fixed cost per call (DKB*NV accumulators loaded and
  * stored, the offsets) is spread over one sample's pixels: with fewer
  * pixels than this and a K deeper than that the im2col GEMM is faster
@@ -488,44 +544,6 @@ static const direct_filter_fn direct_filters[2][3] = {
     {direct_filter_2v, direct_filter_2v_masked, direct_filter_1v_masked},
     {direct_filter_2v_alt, direct_filter_2v_masked_alt, direct_filter_1v_masked_alt},
 };
-
-/* How the direct kernels see a sample: the input itself, or its zero-padded
- * copy in the scratch, the window of output pixel (oy, ox) starting at
- * oy*rstep + ox*cstep. */
-typedef struct direct_view {
-    int R, C;           /* rows and columns the windows span */
-    int padded;         /* 1: through a zero-padded copy */
-    long row;           /* floats from one row of the view to the next */
-    long rstep, cstep;
-    int nruns, run, K;  /* a window: nruns runs of run floats, K taps */
-    long roff[DIRECT_MAX_RUNS];
-} direct_view;
-
-/* 1, and *v set up, when the direct kernels can do p with its scratch */
-static int direct_plan(const nnc_rt_conv2d *p, direct_view *v)
-{
-    const int c = p->c, rows = p->dw == 1 || p->kw == 1;
-    int r;
-    if (p->groups != 1)
-        return 0;
-    v->nruns = rows ? p->kh : p->kh * p->kw;
-    v->run = rows ? p->kw * c : c;
-    v->K = p->kh * p->kw * c;
-    if (v->nruns > DIRECT_MAX_RUNS)
-        return 0;
-    v->R = (p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1;
-    v->C = (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
-    v->padded = p->pt > 0 || p->pl > 0 || v->R > p->h || v->C > p->w;
-    if (v->padded && (long)v->R * v->C * c > NNC_RT_CONV2D_SCRATCH(p))
-        return 0;
-    v->row = (long)(v->padded ? v->C : p->w) * c;
-    v->rstep = p->sh * v->row;
-    v->cstep = (long)p->sw * c;
-    for (r = 0; r < v->nruns; r++)
-        v->roff[r] = rows ? r * p->dh * v->row
-                          : (r / p->kw) * p->dh * v->row + (long)(r % p->kw) * p->dw * c;
-    return 1;
-}
 
 /* the sample xs as the view reads it: itself, or copied zero-padded into buf */
 static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, float *buf,
@@ -1077,30 +1095,31 @@ void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, con
     int s, g;
     if (n <= 0)
         return;
-    if (cg == 1 && G > 1) {
+    switch (nnc_rt_conv2d_path(p, DIRECT_KERNELS)) {
+    case NNC_RT_CONV_DEPTHWISE:
         depthwise_forward(p, y, x, w, b, n, act);
         return;
-    }
-    if (is_pointwise(p) && G == 1) { /* a dense layer over the pixels, its epilogue fused */
+    case NNC_RT_CONV_POINTWISE: /* a dense layer over the pixels, its epilogue fused */
         nnc_rt_dense_forward(y, x, w, b, (int)(n * pix), p->c, oc, act);
         return;
+#if defined(HAVE_DIRECT)
+    case NNC_RT_CONV_DIRECT: {
+        direct_view v;
+        direct_plan(p, &v);
+        direct_forward(p, &v, y, x, w, b, scratch, n, act);
+        return;
     }
-    if (is_pointwise(p)) {
+#endif
+    default:
+        break;
+    }
+    if (is_pointwise(p)) { /* grouped */
         for (g = 0; g < G; g++)
             nnc_rt_gemm_f32(0, 0, (int)(n * pix), og, cg, 1.0f, x + g * cg, p->c, w + g * og, oc,
                             0.0f, y + g * og, oc);
         epilogue(y, n * pix, oc, b, act);
         return;
     }
-#if defined(HAVE_DIRECT)
-    {
-        direct_view v;
-        if (direct_plan(p, &v)) {
-            direct_forward(p, &v, y, x, w, b, scratch, n, act);
-            return;
-        }
-    }
-#endif
     for (s = 0; s < n; s++) {
         for (g = 0; g < G; g++) {
             const float *xg = x + s * xs + g * cg, *wg = w + g * og;

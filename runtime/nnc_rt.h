@@ -169,6 +169,16 @@ typedef struct nnc_rt_conv2d {
     int groups;
 } nnc_rt_conv2d;
 #define NNC_RT_CONV2D_SCRATCH(p) ((long)(p)->oh * (p)->ow * (p)->kh * (p)->kw * ((p)->c / (p)->groups))
+/* How nnc_rt_conv2d_forward computes p on a build with the direct kernels
+ * (direct = 1: AVX-512, or AVX2 and FMA) or without; nnc --report asks it
+ * for the target's */
+enum nnc_rt_conv_path {
+    NNC_RT_CONV_DEPTHWISE,  /* one input channel per group: vectorised over channels */
+    NNC_RT_CONV_POINTWISE,  /* 1x1, stride 1, one group: a dense layer over the pixels */
+    NNC_RT_CONV_DIRECT,     /* register-blocked taps read in place, no im2col */
+    NNC_RT_CONV_GEMM        /* im2col (unless 1x1) + GEMM per sample and group */
+};
+int nnc_rt_conv2d_path(const nnc_rt_conv2d *p, int direct);
 /* y = act(conv(x, w) + b) */
 void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
                            const float *b, float *scratch, int n, int act);

@@ -127,6 +127,43 @@ START_TEST(report_lines) {
 }
 END_TEST
 
+/* --report on convolutions: the kernel each takes on the target (the
+ * runtime's nnc_rt_conv2d_path), and a pointwise one's GEMM tiles */
+static void report_of(const char *src, const char *target, char *buf, size_t cap) {
+    Graph *g = compile(src);
+    const Target *t = target_find(target);
+    Plan p;
+    tile_gemms(g, t);
+    plan_build(g, &p);
+    FILE *f = fmemopen(buf, cap, "w");
+    report_print(g, &p, t, f);
+    fclose(f);
+    plan_free(&p);
+    ir_free(g);
+}
+
+START_TEST(report_convolutions) {
+    static const char *cnn =
+        "model c {\n  input x: f32[8, 8, 3]\n  conv2d(16, 3, activation = relu)\n"
+        "  depthwise_conv2d(3, padding = same)\n  conv2d(24, 1)\n  flatten\n  dense(10, softmax)\n}\n"
+        "train c {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 4\n}\n";
+    static char buf[1 << 16];
+    report_of(cnn, "x86-64-avx512", buf, sizeof buf);
+    const char *c0 = strstr(buf, "forward  conv2d"), *dw = strstr(buf, "forward  depthwise_conv2d");
+    ck_assert_ptr_nonnull(c0);
+    ck_assert_ptr_nonnull(dw);
+    ck_assert_ptr_nonnull(strstr(c0, "direct kernel"));
+    ck_assert_ptr_nonnull(strstr(dw, "depthwise kernel"));
+    const char *pw = strstr(dw, "forward  conv2d");   /* 1x1: a dense layer over 4 * 6 * 6 pixels */
+    ck_assert_ptr_nonnull(pw);
+    ck_assert_ptr_nonnull(strstr(pw, "8x32, kc 16 x1, B packed"));
+    /* 2 * 4 * 6*6*16 * 3*3*3 + bias + relu for the first */
+    ck_assert_ptr_nonnull(strstr(c0, " 129.0 "));
+    report_of(cnn, "generic", buf, sizeof buf);   /* no direct kernels there */
+    ck_assert_ptr_nonnull(strstr(strstr(buf, "forward  conv2d"), "im2col + GEMM"));
+}
+END_TEST
+
 /* a baked constant kernel no other node reads goes into panels; one the
  * backward pass also reads (dx of the layer above a trained one, here)
  * stays row-major.  (The constants are marked after autodiff to keep the
@@ -158,6 +195,7 @@ Suite *tiles_suite(void) {
     tcase_add_test(t, tiles_by_shape);
     tcase_add_test(t, pass_records_tiles);
     tcase_add_test(t, report_lines);
+    tcase_add_test(t, report_convolutions);
     tcase_add_test(t, pack_constant_kernels);
     suite_add_tcase(s, t);
     return s;
