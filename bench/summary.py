@@ -62,7 +62,7 @@ def main():
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), platform.processor() or platform.machine()))
     print("%-18s %-44s %-8s %11s %11s %11s %11s %11s  %s" % ("model", "figure", "unit", "nnc", "PyTorch", "ORT raw",
                                                              "ORT net", "FMA peak", "ratio"))
-    fmt = lambda v: "-" if v is None else ("%.1f" % v if isinstance(v, float) and abs(v) < 1e5 else str(v))
+    fmt = lambda v: "-" if v is None else ("%.1f" % v if isinstance(v, float) and abs(v) < 1e5 else "%.0f" % v if isinstance(v, float) else str(v))
     for r in rows:
         p = r.get("peers", {})
         ratio = ", ".join("%s %.2f" % kv for kv in r.get("ratio", {}).items())
