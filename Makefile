@@ -47,7 +47,7 @@ RT_LIB    := $(BUILD)/libnnc_rt.a
 
 EXAMPLES  := $(notdir $(wildcard examples/*))
 
-.PHONY: all deps test unit-tests check-generated check-asan check-openmp example-tests torch-parity firmware firmware-test conformance demo run regen \
+.PHONY: all deps test unit-tests check-generated check-asan check-openmp check-avx2 example-tests torch-parity firmware firmware-test conformance demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
@@ -152,6 +152,23 @@ check-openmp: $(BUILD)/omp/test_runtime
 	@echo "== test_runtime, runtime built with -fopenmp, 2 threads"
 	@OMP_NUM_THREADS=2 CK_FORK=yes $(BUILD)/omp/test_runtime
 
+# the runtime and its kernel tests built for AVX2 + FMA without AVX-512 (the
+# 6x16 GEMM kernel and the 256-bit direct convolutions as the best there),
+# when this machine can run them
+AVX2_FLAGS := -std=c99 -Wall -Wextra -Wpedantic -Werror -O3 -mavx2 -mfma -mno-avx512f
+AVX2_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/avx2/%.o)
+$(BUILD)/avx2/%.o: runtime/%.c runtime/nnc_rt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(AVX2_FLAGS) -c $< -o $@
+$(BUILD)/avx2/test_%: tests/test_%.c tests/gemm_cases.h $(AVX2_OBJS)
+	$(CC) $(ALL_CFLAGS) -mavx2 -mfma -mno-avx512f -Iruntime -Itests $< $(AVX2_OBJS) $(CHECK_LIBS) -lm -o $@
+.SECONDARY: $(AVX2_OBJS)
+check-avx2: $(BUILD)/avx2/test_runtime $(BUILD)/avx2/test_conv
+	@if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then \
+	    echo "== test_runtime and test_conv, runtime built for AVX2 + FMA"; \
+	    CK_FORK=yes $(BUILD)/avx2/test_runtime && CK_FORK=yes $(BUILD)/avx2/test_conv; \
+	else echo "check-avx2: skipped (this CPU has no AVX2/FMA)"; fi
+
 example-tests: all
 	@bash tests/examples.sh
 
@@ -198,7 +215,7 @@ DIRS ?= $(ONNX_DATA)/node $(ONNX_DATA)/pytorch-converted $(ONNX_DATA)/pytorch-op
 conformance: all
 	@$(PYTHON) tests/onnx_conformance.py $(DIRS)
 
-test: all unit-tests check-asan check-openmp check-generated torch-parity example-tests firmware-test conformance
+test: all unit-tests check-asan check-openmp check-avx2 check-generated torch-parity example-tests firmware-test conformance
 
 # ---- install ----------------------------------------------------------------
 install: all

@@ -233,21 +233,13 @@ static void col2im_add(const nnc_rt_conv2d *p, float *restrict dxs, const float 
     }
 }
 
-/* relu and relu6 clamp the accumulators in the kernels, before they are
- * stored: clamp 1 to [0, inf), clamp 2 to [0, 6]; 0 for the other acts */
-static int clamp_of(int act)
-{
-    return act == NNC_RT_ACT_RELU ? 1 : act == NNC_RT_ACT_RELU6 ? 2 : 0;
-}
-static float clamp_hi(int clamp) { return clamp == 2 ? 6.0f : HUGE_VALF; }
-
 /* y[rows, oc] = act(y + b) */
 static void epilogue(float *y, long rows, int oc, const float *b, int act)
 {
     long r;
     int o;
-    if (b && clamp_of(act)) { /* the common pairs in one pass */
-        const float hi = clamp_hi(clamp_of(act));
+    if (b && nnc_rt_act_clamp(act)) { /* the common pairs in one pass */
+        const float hi = nnc_rt_clamp_hi(nnc_rt_act_clamp(act));
         for (r = 0; r < rows; r++) {
             float *restrict yr = y + r * oc;
             for (o = 0; o < oc; o++) {
@@ -406,7 +398,7 @@ static vmask lanes(int n)
 #define DKC 512 /* 512 x 2 ymm = 32 KiB */
 #endif
 /* relu (clamp 1) or relu6 (clamp 2) of a vector */
-#define V_CLAMP(a, clamp) V_MIN(V_MAX(a, V_ZERO()), V_SET(clamp_hi(clamp)))
+#define V_CLAMP(a, clamp) V_MIN(V_MAX(a, V_ZERO()), V_SET(nnc_rt_clamp_hi(clamp)))
 /* direct_filter's fixed cost per call (DKB*NV accumulators loaded and
  * stored, the offsets) is spread over one sample's pixels: with fewer
  * pixels than this and a K deeper than that the im2col GEMM is faster
@@ -640,7 +632,7 @@ static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *
                            const float *x, const float *w, const float *b, float *scratch,
                            int n, int act)
 {
-    const int oc = p->oc, clamp = clamp_of(act);
+    const int oc = p->oc, clamp = nnc_rt_act_clamp(act);
     const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * oc;
     int s, o0;
     for (s = 0; s < n; s++) {
@@ -888,7 +880,7 @@ static void depthwise_interior(const nnc_rt_conv2d *p, float *restrict yr,
 static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
                            long wrs, long wcs, const float *b, int n, int act)
 {
-    const int c = p->c, clamp = clamp_of(act);
+    const int c = p->c, clamp = nnc_rt_act_clamp(act);
     const long xs = (long)p->h * p->w * c, ys = (long)p->oh * p->ow * c;
     const long rs = (long)p->dh * p->w * c, cs = (long)p->dw * c, pstep = (long)p->sw * c;
     /* the output columns whose windows lie inside the input: [ox_lo, ox_hi) */
@@ -927,7 +919,7 @@ static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, con
                         zero_floats(yo, c);
                     if (clamp)
                         for (i = 0; i < c; i++)
-                            yo[i] = yo[i] > 0.0f ? (yo[i] < clamp_hi(clamp) ? yo[i] : clamp_hi(clamp)) : 0.0f;
+                            yo[i] = yo[i] > 0.0f ? (yo[i] < nnc_rt_clamp_hi(clamp) ? yo[i] : nnc_rt_clamp_hi(clamp)) : 0.0f;
                 }
             }
         }

@@ -109,9 +109,13 @@ void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
  * c[MR,NR] = alpha * a . b (+ beta * c when beta != 0), where b is a packed
  * sliver (kc, NR) — b[p*NR + j] = op(B)[p,j] — and a is read in place with
  * strides: op(A)[i,p] = a[i*rs + p*cs] (rs = lda, cs = 1 for A; rs = 1,
- * cs = lda for A^T).  beta == 0 never reads c. */
+ * cs = lda for A^T).  beta == 0 never reads c.  The epilogue of the last K
+ * block, in registers before the store: + bias[0:NR] when bias is not
+ * NULL, then clamp 1 (relu) to [0, inf) or clamp 2 (relu6) to [0, 6]. */
 typedef void (*gemm_ukernel_fn)(long kc, const float *a, long rs, long cs, const float *b,
-                                long bs, float *c, long ldc, float alpha, float beta);
+                                long bs, float *c, long ldc, float alpha, float beta,
+                                const float *bias, int clamp);
+
 
 /* Portable: six row accumulators of 16 floats (the compiler keeps each in
  * one zmm or two ymm registers); the innermost loop runs over the 16
@@ -119,7 +123,7 @@ typedef void (*gemm_ukernel_fn)(long kc, const float *a, long rs, long cs, const
  * multiply-add when the target has one (FP_FAST_FMAF). */
 static void ukernel_6x16_c(long kc, const float *restrict a, long rs, long cs,
                            const float *restrict b, long bs, float *restrict c, long ldc,
-                           float alpha, float beta)
+                           float alpha, float beta, const float *restrict bias, int clamp)
 {
     float c0[16] = {0}, c1[16] = {0}, c2[16] = {0}, c3[16] = {0}, c4[16] = {0}, c5[16] = {0};
     float *acc[6];
@@ -148,6 +152,16 @@ static void ukernel_6x16_c(long kc, const float *restrict a, long rs, long cs,
         else
             for (j = 0; j < 16; j++)
                 ci[j] = alpha * acc[i][j] + beta * ci[j];
+        if (bias)
+            for (j = 0; j < 16; j++)
+                ci[j] += bias[j];
+        if (clamp) {
+            const float hi = nnc_rt_clamp_hi(clamp);
+            for (j = 0; j < 16; j++) {
+                float v = ci[j] > 0.0f ? ci[j] : 0.0f;
+                ci[j] = v < hi ? v : hi;
+            }
+        }
     }
 }
 
@@ -161,12 +175,13 @@ static void ukernel_6x16_c(long kc, const float *restrict a, long rs, long cs,
 #define UNROLL
 #endif
 
-#define SIMD_UKERNEL(name, MR, NV, vec, W, zero, load, loadu, storeu, bcast, fma, mul, set1) \
+#define SIMD_UKERNEL(name, MR, NV, vec, W, zero, load, loadu, storeu, bcast, fma, mul, set1, \
+                    add, max, min)                                                       \
 static void name(long kc, const float *restrict a, long rs, long cs,                     \
                  const float *restrict b, long bs, float *restrict c, long ldc,          \
-                 float alpha, float beta)                                                \
+                 float alpha, float beta, const float *restrict bias, int clamp)         \
 {                                                                                        \
-    vec acc[MR][NV], va = set1(alpha), vb = set1(beta);                                  \
+    vec acc[MR][NV], va = set1(alpha), vb = set1(beta), hi = set1(nnc_rt_clamp_hi(clamp));      \
     long p;                                                                              \
     int i, v;                                                                            \
     UNROLL for (i = 0; i < MR; i++)                                                      \
@@ -189,6 +204,10 @@ static void name(long kc, const float *restrict a, long rs, long cs,            
             vec r = mul(va, acc[i][v]);                                                  \
             if (beta != 0.0f)                                                            \
                 r = fma(vb, loadu(ci), r);                                               \
+            if (bias)                                                                    \
+                r = add(r, loadu(bias + v * W));                                         \
+            if (clamp)                                                                   \
+                r = min(max(r, zero()), hi);                                             \
             storeu(ci, r);                                                               \
         }                                                                                \
 }
@@ -197,7 +216,7 @@ static void name(long kc, const float *restrict a, long rs, long cs,            
 /* 6 rows x 2 ymm: 12 accumulators + 2 b vectors + 1 broadcast = 15 of 16 ymm */
 SIMD_UKERNEL(ukernel_6x16_avx2, 6, 2, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
              _mm256_loadu_ps, _mm256_storeu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
-             _mm256_mul_ps, _mm256_set1_ps)
+             _mm256_mul_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_max_ps, _mm256_min_ps)
 #endif
 
 #if defined(__AVX512F__)
@@ -205,13 +224,13 @@ SIMD_UKERNEL(ukernel_6x16_avx2, 6, 2, __m256, 8, _mm256_setzero_ps, _mm256_loadu
 /* 8 rows x 2 zmm: 16 accumulators + 2 b vectors + broadcasts, of 32 zmm */
 SIMD_UKERNEL(ukernel_8x32_avx512, 8, 2, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
              _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
-             _mm512_mul_ps, _mm512_set1_ps)
+             _mm512_mul_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_max_ps, _mm512_min_ps)
 /* 16 rows x 1 zmm, for products at most 16 columns wide (a classifier's
  * ten outputs), where 8x32 would compute two thirds of every tile for
  * nothing */
 SIMD_UKERNEL(ukernel_16x16_avx512, 16, 1, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
              _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
-             _mm512_mul_ps, _mm512_set1_ps)
+             _mm512_mul_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_max_ps, _mm512_min_ps)
 #endif
 
 #if defined(HAVE_NEON)
@@ -220,7 +239,7 @@ SIMD_UKERNEL(ukernel_16x16_avx512, 16, 1, __m512, 16, _mm512_setzero_ps, _mm512_
 /* AArch64: 6 rows x 4 q registers: 24 accumulators + 4 b vectors + a
  * broadcast, of 32 */
 SIMD_UKERNEL(ukernel_6x16_neon, 6, 4, float32x4_t, 4, NEON_ZERO, vld1q_f32, vld1q_f32, vst1q_f32,
-             vld1q_dup_f32, NEON_FMA, vmulq_f32, vdupq_n_f32)
+             vld1q_dup_f32, NEON_FMA, vmulq_f32, vdupq_n_f32, vaddq_f32, vmaxq_f32, vminq_f32)
 #endif
 
 /* ---- packing -------------------------------------------------------------- */
@@ -672,6 +691,8 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
     float *bbuf = align_buf(buf_raw), *abuf, *t = align_buf(tile);
     long rs = ta ? 1 : lda, cs = ta ? lda : 1; /* op(A)[i,p] = A[i*rs + p*cs] */
     int mr = tl->mr, nr = tl->nr;
+    /* bias + relu/relu6 (or bias alone) the kernels apply themselves */
+    const int clamp = nnc_rt_act_clamp(act), reg_epi = clamp || act == NNC_RT_ACT_LINEAR;
     long kc_blk = tl->kc, mfull = M / mr * mr, pc, jr, ir;
 
     /* B sliver and edge sliver of A side by side in the buffer */
@@ -712,10 +733,13 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
                     ars = 1;
                     acs = mr;
                 }
-                if (nrows == mr && ncols == nr) {
-                    ukernel(kc, a, ars, acs, b, bs, c, ldc, alpha, beta_blk);
+                if (nrows == mr && ncols == nr) { /* the epilogue in registers */
+                    ukernel(kc, a, ars, acs, b, bs, c, ldc, alpha, beta_blk,
+                            last_k && bias && reg_epi ? bias + jr : NULL, last_k && reg_epi ? clamp : 0);
+                    if (reg_epi)
+                        continue;
                 } else { /* edge tile: compute whole, store the valid part */
-                    ukernel(kc, a, ars, acs, b, bs, t, nr, alpha, 0.0f);
+                    ukernel(kc, a, ars, acs, b, bs, t, nr, alpha, 0.0f, NULL, 0);
                     store_tile(c, ldc, t, nrows, ncols, nr, beta_blk);
                 }
                 if (last_k && (bias || act != NNC_RT_ACT_LINEAR))

@@ -13,6 +13,7 @@
 #ifndef NNC_RT_H
 #define NNC_RT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -129,6 +130,14 @@ enum nnc_rt_act {
     NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX,
     NNC_RT_ACT_RELU6  /* min(max(x, 0), 6) (MobileNet's; ONNX Clip(0, 6)) */
 };
+/* relu and relu6 as the clamps the GEMM and convolution kernels apply in
+ * registers before a store: clamp 1 to [0, inf), clamp 2 to [0, 6]; 0 for
+ * the other activations (applied after) */
+static inline int nnc_rt_act_clamp(int act)
+{
+    return act == NNC_RT_ACT_RELU ? 1 : act == NNC_RT_ACT_RELU6 ? 2 : 0;
+}
+static inline float nnc_rt_clamp_hi(int clamp) { return clamp == 2 ? 6.0f : HUGE_VALF; }
 /* 1/(1+e^-x), computed so that nothing overflows */
 float nnc_rt_sigmoid(float x);
 /* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x. */
