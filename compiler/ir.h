@@ -277,7 +277,7 @@ int    layout_new_constant(Graph *g, const char *name, int rank, const int *dims
 void   layout_drop_constant(Graph *g, int value);   /* a constant nothing reads: gone */
 void pack_weights(Graph *g);         /* passes/pack_weights.c: constant dense kernels in panels */
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
-void fuse_grad(Graph *g);            /* passes/fuse_grad.c: act gradient + bias gradient */
+void fuse_grad(Graph *g);            /* passes/fuse_grad.c: act gradient into the dx GEMM, + bias gradient */
 
 /* ---- target.c: the machines the code is for (--target) ----------------------- */
 typedef struct Target {

@@ -307,6 +307,13 @@ static void matmul_emit(EmitCtx *e, const Node *n) {
     /* K is the contracted extent: op(A) is M x K */
     char k[32];
     if (n->attr.trans_a) snprintf(k, sizeof k, "%s", ar); else snprintf(k, sizeof k, "%ld", ac);
+    if (n->nin > 2) {   /* and the activation's gradient from y (passes/fuse_grad.c) */
+        emit_line(e, "nnc_rt_gemm_f32_act_grad(%d, %d, %s, %ld, %s, %s, %ld, %s, %ld, %s, %ld, %d, %s, %ld); /* %s' */",
+                  n->attr.trans_a, n->attr.trans_b, cr, cc, k, emit_ptr(e, n->in[0]), ac,
+                  emit_ptr(e, n->in[1]), bc, emit_ptr(e, n->out[0]), cc, n->attr.act, emit_ptr(e, n->in[2]), cc,
+                  act_name(n->attr.act));
+        return;
+    }
     emit_line(e, "nnc_rt_gemm_f32(%d, %d, %s, %ld, %s, 1.0f, %s, %ld, %s, %ld, 0.0f, %s, %ld);",
               n->attr.trans_a, n->attr.trans_b, cr, cc, k, emit_ptr(e, n->in[0]), ac,
               emit_ptr(e, n->in[1]), bc, emit_ptr(e, n->out[0]), cc);

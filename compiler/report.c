@@ -31,6 +31,9 @@ static void fused_str(const Graph *g, const Node *n, char *b, size_t cap) {
     if (d->epilogue && n->attr.act != NNC_RT_ACT_LINEAR)
         len += snprintf(b + len, cap - len, "%s epilogue ", act_name(n->attr.act));
     if (n->folded) len += snprintf(b + len, cap - len, "%d scale/shift folded ", n->folded);
+    if (!strcmp(d->name, "matmul") && n->nin > 2)
+        len += snprintf(b + len, cap - len, "%s gradient epilogue ", act_name(n->attr.act));
+    if (!strcmp(d->name, "act_grad") && n->nout > 1) len += snprintf(b + len, cap - len, "bias gradient ");
     if (d->gemm && n->nin > 1 && g->values[n->in[1]].panels)
         len += snprintf(b + len, cap - len, "kernel in panels ");
     if (!strcmp(d->name, "loss") && n->attr.loss > NNC_RT_LOSS_SPARSE_CCE)

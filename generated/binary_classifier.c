@@ -58,11 +58,11 @@ float binary_classifier_gradients(binary_classifier_t *m, const binary_classifie
     nnc_rt_act_forward(2, m->arena + 352, m->arena + 320, n, 1); /* sigmoid */
     loss = nnc_rt_loss_forward(5, m->arena + 320, y, n, 1); /* binary_crossentropy_logits */
     nnc_rt_loss_backward(5, m->arena + 384, m->arena + 320, y, n, 1);
-    nnc_rt_gemm_f32(0, 1, n, 10, 1, 1.0f, m->arena + 384, 1, m->params + 50, 1, 0.0f, m->arena + 416, 10);
+    nnc_rt_gemm_f32_act_grad(0, 1, n, 10, 1, m->arena + 384, 1, m->params + 50, 1, m->arena + 416, 10, 1, m->arena + 0, 10); /* relu' */
     nnc_rt_gemm_f32(1, 0, 10, 1, n, 1.0f, m->arena + 0, 10, m->arena + 384, 1, 0.0f, m->grads + 50, 1);
     nnc_rt_bias_backward(m->grads + 60, m->arena + 384, n, 1);
-    nnc_rt_act_bias_backward(1, m->arena + 736, m->grads + 40, m->arena + 416, m->arena + 0, n, 10); /* relu', bias */
-    nnc_rt_gemm_f32(1, 0, 4, 10, n, 1.0f, x, 4, m->arena + 736, 10, 0.0f, m->grads + 0, 10);
+    nnc_rt_gemm_f32(1, 0, 4, 10, n, 1.0f, x, 4, m->arena + 416, 10, 0.0f, m->grads + 0, 10);
+    nnc_rt_bias_backward(m->grads + 40, m->arena + 416, n, 10);
     return loss;
 }
 

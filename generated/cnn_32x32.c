@@ -70,16 +70,16 @@ float cnn_32x32_gradients(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_
     nnc_rt_act_forward(4, m->arena + 1576256, m->arena + 1575936, n, 10); /* softmax */
     loss = nnc_rt_loss_forward(7, m->arena + 1575936, y, n, 10); /* sparse_categorical_crossentropy_logits */
     nnc_rt_loss_backward(7, m->arena + 1576576, m->arena + 1575936, y, n, 10);
-    nnc_rt_gemm_f32(0, 1, n, 128, 10, 1.0f, m->arena + 1576576, 10, m->params + 314432, 10, 0.0f, m->arena + 1576896, 128);
+    nnc_rt_gemm_f32_act_grad(0, 1, n, 128, 10, m->arena + 1576576, 10, m->params + 314432, 10, m->arena + 1576896, 128, 1, m->arena + 1571840, 128); /* relu' */
     nnc_rt_gemm_f32(1, 0, 128, 10, n, 1.0f, m->arena + 1571840, 128, m->arena + 1576576, 10, 0.0f, m->grads + 314432, 10);
     nnc_rt_bias_backward(m->grads + 315712, m->arena + 1576576, n, 10);
-    nnc_rt_act_bias_backward(1, m->arena + 1580992, m->grads + 314304, m->arena + 1576896, m->arena + 1571840, n, 128); /* relu', bias */
-    nnc_rt_gemm_f32(0, 1, n, 2304, 128, 1.0f, m->arena + 1580992, 128, m->params + 19392, 128, 0.0f, m->arena + 1585088, 2304);
-    nnc_rt_gemm_f32(1, 0, 2304, 128, n, 1.0f, m->arena + 1498112, 2304, m->arena + 1580992, 128, 0.0f, m->grads + 19392, 128);
-    nnc_rt_maxpool2d_backward(&(const nnc_rt_pool2d){ 13, 13, 64, 6, 6, 2, 2, 2, 2, 0, 0 }, m->arena + 1658816, m->arena + 1585088, m->arena + 1152000, n);
-    nnc_rt_act_bias_backward(1, m->arena + 2004928, m->grads + 19328, m->arena + 1658816, m->arena + 1152000, n * 169, 64); /* relu', bias */
-    nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 15, 15, 32, 13, 13, 64, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 1152000, m->arena + 2004928, m->params + 896, m->arena + 1382400, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 15, 15, 32, 13, 13, 64, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 896, m->arena + 2004928, m->arena + 921600, m->arena + 1382400, n);
+    nnc_rt_gemm_f32(0, 1, n, 2304, 128, 1.0f, m->arena + 1576896, 128, m->params + 19392, 128, 0.0f, m->arena + 1580992, 2304);
+    nnc_rt_gemm_f32(1, 0, 2304, 128, n, 1.0f, m->arena + 1498112, 2304, m->arena + 1576896, 128, 0.0f, m->grads + 19392, 128);
+    nnc_rt_bias_backward(m->grads + 314304, m->arena + 1576896, n, 128);
+    nnc_rt_maxpool2d_backward(&(const nnc_rt_pool2d){ 13, 13, 64, 6, 6, 2, 2, 2, 2, 0, 0 }, m->arena + 1654720, m->arena + 1580992, m->arena + 1152000, n);
+    nnc_rt_act_bias_backward(1, m->arena + 2000832, m->grads + 19328, m->arena + 1654720, m->arena + 1152000, n * 169, 64); /* relu', bias */
+    nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 15, 15, 32, 13, 13, 64, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 1152000, m->arena + 2000832, m->params + 896, m->arena + 1382400, n);
+    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 15, 15, 32, 13, 13, 64, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 896, m->arena + 2000832, m->arena + 921600, m->arena + 1382400, n);
     nnc_rt_maxpool2d_backward(&(const nnc_rt_pool2d){ 30, 30, 32, 15, 15, 2, 2, 2, 2, 0, 0 }, m->arena + 1576576, m->arena + 1152000, m->arena + 0, n);
     nnc_rt_act_bias_backward(1, m->arena + 2498176, m->grads + 864, m->arena + 1576576, m->arena + 0, n * 900, 32); /* relu', bias */
     nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 32, 32, 3, 30, 30, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 0, m->arena + 2498176, x, m->arena + 0, n);

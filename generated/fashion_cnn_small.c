@@ -58,11 +58,11 @@ float fashion_cnn_small_gradients(fashion_cnn_small_t *m, const fashion_cnn_smal
     nnc_rt_act_forward(4, m->arena + 692544, m->arena + 692224, n, 10); /* softmax */
     loss = nnc_rt_loss_forward(7, m->arena + 692224, y, n, 10); /* sparse_categorical_crossentropy_logits */
     nnc_rt_loss_backward(7, m->arena + 692864, m->arena + 692224, y, n, 10);
-    nnc_rt_gemm_f32(0, 1, n, 21632, 10, 1.0f, m->arena + 692864, 10, m->params + 320, 10, 0.0f, m->arena + 693184, 21632);
+    nnc_rt_gemm_f32_act_grad(0, 1, n, 21632, 10, m->arena + 692864, 10, m->params + 320, 10, m->arena + 693184, 21632, 1, m->arena + 0, 21632); /* relu' */
     nnc_rt_gemm_f32(1, 0, 21632, 10, n, 1.0f, m->arena + 0, 21632, m->arena + 692864, 10, 0.0f, m->grads + 320, 10);
     nnc_rt_bias_backward(m->grads + 216640, m->arena + 692864, n, 10);
-    nnc_rt_act_bias_backward(1, m->arena + 1385408, m->grads + 288, m->arena + 693184, m->arena + 0, n * 676, 32); /* relu', bias */
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 0, m->arena + 1385408, x, m->arena + 0, n);
+    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 0, m->arena + 693184, x, m->arena + 0, n);
+    nnc_rt_bias_backward(m->grads + 288, m->arena + 693184, n * 676, 32);
     return loss;
 }
 

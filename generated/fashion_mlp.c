@@ -62,14 +62,14 @@ float fashion_mlp_gradients(fashion_mlp_t *m, const fashion_mlp_input_t *x, cons
     nnc_rt_act_forward(4, m->arena + 12608, m->arena + 12288, n, 10); /* softmax */
     loss = nnc_rt_loss_forward(7, m->arena + 12288, y, n, 10); /* sparse_categorical_crossentropy_logits */
     nnc_rt_loss_backward(7, m->arena + 12928, m->arena + 12288, y, n, 10);
-    nnc_rt_gemm_f32(0, 1, n, 128, 10, 1.0f, m->arena + 12928, 10, m->params + 233856, 10, 0.0f, m->arena + 13248, 128);
+    nnc_rt_gemm_f32_act_grad(0, 1, n, 128, 10, m->arena + 12928, 10, m->params + 233856, 10, m->arena + 13248, 128, 1, m->arena + 8192, 128); /* relu' */
     nnc_rt_gemm_f32(1, 0, 128, 10, n, 1.0f, m->arena + 8192, 128, m->arena + 12928, 10, 0.0f, m->grads + 233856, 10);
     nnc_rt_bias_backward(m->grads + 235136, m->arena + 12928, n, 10);
-    nnc_rt_act_bias_backward(1, m->arena + 17344, m->grads + 233728, m->arena + 13248, m->arena + 8192, n, 128); /* relu', bias */
-    nnc_rt_gemm_f32(0, 1, n, 256, 128, 1.0f, m->arena + 17344, 128, m->params + 200960, 128, 0.0f, m->arena + 21440, 256);
-    nnc_rt_gemm_f32(1, 0, 256, 128, n, 1.0f, m->arena + 0, 256, m->arena + 17344, 128, 0.0f, m->grads + 200960, 128);
-    nnc_rt_act_bias_backward(1, m->arena + 12928, m->grads + 200704, m->arena + 21440, m->arena + 0, n, 256); /* relu', bias */
-    nnc_rt_gemm_f32(1, 0, 784, 256, n, 1.0f, x, 784, m->arena + 12928, 256, 0.0f, m->grads + 0, 256);
+    nnc_rt_gemm_f32_act_grad(0, 1, n, 256, 128, m->arena + 13248, 128, m->params + 200960, 128, m->arena + 17344, 256, 1, m->arena + 0, 256); /* relu' */
+    nnc_rt_gemm_f32(1, 0, 256, 128, n, 1.0f, m->arena + 0, 256, m->arena + 13248, 128, 0.0f, m->grads + 200960, 128);
+    nnc_rt_bias_backward(m->grads + 233728, m->arena + 13248, n, 128);
+    nnc_rt_gemm_f32(1, 0, 784, 256, n, 1.0f, x, 784, m->arena + 17344, 256, 0.0f, m->grads + 0, 256);
+    nnc_rt_bias_backward(m->grads + 200704, m->arena + 17344, n, 256);
     return loss;
 }
 

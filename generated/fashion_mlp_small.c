@@ -62,14 +62,14 @@ float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const fashion_mlp_smal
     nnc_rt_act_forward(4, m->arena + 3392, m->arena + 3072, n, 10); /* softmax */
     loss = nnc_rt_loss_forward(6, m->arena + 3072, y, n, 10); /* categorical_crossentropy_logits */
     nnc_rt_loss_backward(6, m->arena + 3712, m->arena + 3072, y, n, 10);
-    nnc_rt_gemm_f32(0, 1, n, 64, 10, 1.0f, m->arena + 3712, 10, m->params + 27232, 10, 0.0f, m->arena + 4032, 64);
+    nnc_rt_gemm_f32_act_grad(0, 1, n, 64, 10, m->arena + 3712, 10, m->params + 27232, 10, m->arena + 4032, 64, 1, m->arena + 1024, 64); /* relu' */
     nnc_rt_gemm_f32(1, 0, 64, 10, n, 1.0f, m->arena + 1024, 64, m->arena + 3712, 10, 0.0f, m->grads + 27232, 10);
     nnc_rt_bias_backward(m->grads + 27872, m->arena + 3712, n, 10);
-    nnc_rt_act_bias_backward(1, m->arena + 6080, m->grads + 27168, m->arena + 4032, m->arena + 1024, n, 64); /* relu', bias */
-    nnc_rt_gemm_f32(0, 1, n, 32, 64, 1.0f, m->arena + 6080, 64, m->params + 25120, 64, 0.0f, m->arena + 1024, 32);
-    nnc_rt_gemm_f32(1, 0, 32, 64, n, 1.0f, m->arena + 0, 32, m->arena + 6080, 64, 0.0f, m->grads + 25120, 64);
-    nnc_rt_act_bias_backward(1, m->arena + 2048, m->grads + 25088, m->arena + 1024, m->arena + 0, n, 32); /* relu', bias */
-    nnc_rt_gemm_f32(1, 0, 784, 32, n, 1.0f, x, 784, m->arena + 2048, 32, 0.0f, m->grads + 0, 32);
+    nnc_rt_gemm_f32_act_grad(0, 1, n, 32, 64, m->arena + 4032, 64, m->params + 25120, 64, m->arena + 1024, 32, 1, m->arena + 0, 32); /* relu' */
+    nnc_rt_gemm_f32(1, 0, 32, 64, n, 1.0f, m->arena + 0, 32, m->arena + 4032, 64, 0.0f, m->grads + 25120, 64);
+    nnc_rt_bias_backward(m->grads + 27168, m->arena + 4032, n, 64);
+    nnc_rt_gemm_f32(1, 0, 784, 32, n, 1.0f, x, 784, m->arena + 1024, 32, 0.0f, m->grads + 0, 32);
+    nnc_rt_bias_backward(m->grads + 25088, m->arena + 1024, n, 32);
     return loss;
 }
 

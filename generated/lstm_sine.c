@@ -66,12 +66,12 @@ float lstm_sine_gradients(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm
     nnc_rt_dense_forward(m->arena + 42240, m->arena + 41920, m->params + 1430, m->params + 1530, n, 10, 10, 0); /* dense_1 */
     loss = nnc_rt_loss_forward(0, m->arena + 42240, y, n, 10); /* mse */
     nnc_rt_loss_backward(0, m->arena + 42560, m->arena + 42240, y, n, 10);
-    nnc_rt_gemm_f32(0, 1, n, 10, 10, 1.0f, m->arena + 42560, 10, m->params + 1430, 10, 0.0f, m->arena + 42880, 10);
+    nnc_rt_gemm_f32_act_grad(0, 1, n, 10, 10, m->arena + 42560, 10, m->params + 1430, 10, m->arena + 42880, 10, 1, m->arena + 41920, 10); /* relu' */
     nnc_rt_gemm_f32(1, 0, 10, 10, n, 1.0f, m->arena + 41920, 10, m->arena + 42560, 10, 0.0f, m->grads + 1430, 10);
     nnc_rt_bias_backward(m->grads + 1530, m->arena + 42560, n, 10);
-    nnc_rt_act_bias_backward(1, m->arena + 42560, m->grads + 1420, m->arena + 42880, m->arena + 41920, n, 10); /* relu', bias */
-    nnc_rt_gemm_f32(0, 1, n, 10, 10, 1.0f, m->arena + 42560, 10, m->params + 1320, 10, 0.0f, m->arena + 41920, 10);
-    nnc_rt_gemm_f32(1, 0, 10, 10, n, 1.0f, m->arena + 22400, 10, m->arena + 42560, 10, 0.0f, m->grads + 1320, 10);
+    nnc_rt_gemm_f32(0, 1, n, 10, 10, 1.0f, m->arena + 42880, 10, m->params + 1320, 10, 0.0f, m->arena + 41920, 10);
+    nnc_rt_gemm_f32(1, 0, 10, 10, n, 1.0f, m->arena + 22400, 10, m->arena + 42880, 10, 0.0f, m->grads + 1320, 10);
+    nnc_rt_bias_backward(m->grads + 1420, m->arena + 42880, n, 10);
     nnc_rt_rnn_backward(&(const nnc_rt_rnn){ 10, 10, 10, 1, 0, 0, 0 }, m->arena + 56000, m->grads + 480, m->grads + 880, m->grads + 1280, m->arena + 41920, NULL, NULL, m->arena + 0, m->params + 480, m->params + 880, m->arena + 22720, m->arena + 42560, n);
     nnc_rt_rnn_backward(&(const nnc_rt_rnn){ 10, 1, 10, 1, 0, 1, 0 }, NULL, m->grads + 0, m->grads + 40, m->grads + 440, m->arena + 56000, NULL, NULL, x, m->params + 0, m->params + 40, m->arena + 3200, m->arena + 22400, n);
     return loss;

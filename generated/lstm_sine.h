@@ -5,7 +5,7 @@
  *   input  x: f32 (n, 10, 1)
  *   output dense_1: f32 (n, 10)
  *   parameters: 1540 (6160 bytes)
- *   arena: 236800 bytes (training step 236800, inference 90880; 295680 if every buffer had its own)
+ *   arena: 236800 bytes (training step 236800, inference 90880; 294400 if every buffer had its own)
  *   trainable 1540; gradients 6160 bytes, optimizer state 12320 bytes
  *   train: loss mse, optimizer adam(lr=0.003), batch 32, epochs 30
  *   state: sizeof(lstm_sine_t) bytes, all of it in one struct; no malloc anywhere.

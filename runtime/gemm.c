@@ -395,10 +395,30 @@ static void pack_b(float *restrict bp, int tb, const float *restrict B, long ldb
     }
 }
 
-/* ---- epilogue: c[rows, cols] = act(c + bias) for elementwise activations -- */
-static void epilogue(float *c, long ldc, int rows, int cols, const float *bias, int act)
+/* ---- epilogue ------------------------------------------------------------------
+ * What is applied to C once its last K block is in: C = act(C + bias) (bias
+ * may be NULL, act elementwise or LINEAR); or, with y, the gradient form
+ * C = act'(C) from the forward output y (act_backward: C is dy, becomes dz) */
+typedef struct gemm_epi {
+    const float *bias;
+    int act;
+    const float *y;     /* the gradient form, or NULL */
+    long ldy;
+} gemm_epi;
+
+static int epi_none(const gemm_epi *e) { return !e->bias && !e->y && e->act == NNC_RT_ACT_LINEAR; }
+
+/* e on c[rows, cols], which are rows i0.., columns j0.. of the product */
+static void epilogue(float *c, long ldc, int rows, int cols, const gemm_epi *e, long i0, long j0)
 {
+    const float *bias = e->bias ? e->bias + j0 : NULL;
+    const int act = e->act;
     int i, j;
+    if (e->y) {
+        for (i = 0; i < rows; i++)
+            nnc_rt_act_backward(act, c + i * ldc, c + i * ldc, e->y + (i0 + i) * e->ldy + j0, 1, cols);
+        return;
+    }
     for (i = 0; i < rows; i++) {
         float *restrict ci = c + i * ldc;
         if (bias && (act == NNC_RT_ACT_RELU || act == NNC_RT_ACT_RELU6)) { /* the common case, in one vectorised loop */
@@ -704,7 +724,7 @@ static void store_tile(float *restrict c, long ldc, const float *restrict t,
 static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_tiles *tl,
                                   int ta, int tb, int M, int N, int K, float alpha,
                                   const float *A, long lda, const float *B, long ldb,
-                                  float beta, float *C, long ldc, const float *bias, int act)
+                                  float beta, float *C, long ldc, const gemm_epi *e)
 {
     float buf_raw[BUF_FLOATS + BUF_ALIGN];
     float tile[MR_MAX * NR_MAX + BUF_ALIGN];
@@ -712,7 +732,8 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
     long rs = ta ? 1 : lda, cs = ta ? lda : 1; /* op(A)[i,p] = A[i*rs + p*cs] */
     int mr = tl->mr, nr = tl->nr;
     /* bias + relu/relu6 (or bias alone) the kernels apply themselves */
-    const int clamp = nnc_rt_act_clamp(act), reg_epi = clamp || act == NNC_RT_ACT_LINEAR;
+    const int clamp = e->y ? 0 : nnc_rt_act_clamp(e->act);
+    const int reg_epi = !e->y && (clamp || e->act == NNC_RT_ACT_LINEAR);
     long kc_blk = tl->kc, mfull = M / mr * mr, pc, jr, ir;
 
     /* B sliver and edge sliver of A side by side in the buffer */
@@ -755,15 +776,15 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
                 }
                 if (nrows == mr && ncols == nr) { /* the epilogue in registers */
                     ukernel(kc, a, ars, acs, b, bs, c, ldc, alpha, beta_blk,
-                            last_k && bias && reg_epi ? bias + jr : NULL, last_k && reg_epi ? clamp : 0);
+                            last_k && e->bias && reg_epi ? e->bias + jr : NULL, last_k && reg_epi ? clamp : 0);
                     if (reg_epi)
                         continue;
                 } else { /* edge tile: compute whole, store the valid part */
                     ukernel(kc, a, ars, acs, b, bs, t, nr, alpha, 0.0f, NULL, 0);
                     store_tile(c, ldc, t, nrows, ncols, nr, beta_blk);
                 }
-                if (last_k && (bias || act != NNC_RT_ACT_LINEAR))
-                    epilogue(c, ldc, nrows, ncols, bias ? bias + jr : NULL, act);
+                if (last_k && !epi_none(e))
+                    epilogue(c, ldc, nrows, ncols, e, ir, jr);
             }
         }
     }
@@ -812,11 +833,10 @@ typedef struct gemm_kernels {
     gemm_ukernel_fn main, narrow;
 } gemm_kernels;
 
-/* C = alpha op(A) op(B) + beta C, then C = act(C + bias) (bias may be NULL,
- * act elementwise or LINEAR). */
+/* C = alpha op(A) op(B) + beta C, then the epilogue e */
 static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K, float alpha,
                      const float *A, long lda, const float *B, long ldb,
-                     float beta, float *C, long ldc, const float *bias, int act)
+                     float beta, float *C, long ldc, const gemm_epi *e)
 {
     nnc_rt_gemm_tiles tl;
     if (M <= 0 || N <= 0)
@@ -826,8 +846,8 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
         for (i = 0; i < M; i++)
             for (j = 0; j < N; j++)
                 C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-        if (bias || act != NNC_RT_ACT_LINEAR)
-            epilogue(C, ldc, M, N, bias, act);
+        if (!epi_none(e))
+            epilogue(C, ldc, M, N, e, 0, 0);
         return;
     }
     nnc_rt_gemm_tiles_for(&k->t, tb, M, N, K, !tb && !ldb, &tl);
@@ -845,21 +865,25 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
                 long j0 = c * NNC_RT_GEMM_PANEL;
                 int w = (int)(N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL);
                 const float *bj = tb ? B + j0 * ldb : ldb ? B + j0 : B + j0 * K;
-                gemm_blocked(uk, &tl, ta, tb, M, w, K, alpha, A, lda, bj, ldb, beta, C + j0, ldc,
-                             bias ? bias + j0 : NULL, act);
+                gemm_epi ej = *e; /* the columns from j0 */
+                if (ej.bias)
+                    ej.bias += j0;
+                if (ej.y)
+                    ej.y += j0;
+                gemm_blocked(uk, &tl, ta, tb, M, w, K, alpha, A, lda, bj, ldb, beta, C + j0, ldc, &ej);
             }
             return;
         }
 #endif
-        gemm_blocked(uk, &tl, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
+        gemm_blocked(uk, &tl, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, e);
         return;
     }
     if (tl.path == NNC_RT_GEMM_SMALL_K)
         gemm_small_k(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else
         gemm_small_m(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl.nr == 8);
-    if (bias || act != NNC_RT_ACT_LINEAR)
-        epilogue(C, ldc, M, N, bias, act);
+    if (!epi_none(e))
+        epilogue(C, ldc, M, N, e, 0, 0);
 }
 
 /* ---- the kernels of this build, and the public entry points ------------------- */
@@ -897,8 +921,8 @@ const nnc_rt_gemm_target *nnc_rt_gemm_native(void)
     void name(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, \
               const float *B, int ldb, float beta, float *C, int ldc)                    \
     {                                                                                    \
-        gemm_run(&k, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL,         \
-                 NNC_RT_ACT_LINEAR);                                                     \
+        const gemm_epi none = {NULL, NNC_RT_ACT_LINEAR, NULL, 0};                        \
+        gemm_run(&k, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, &none);       \
     }
 ENTRY(nnc_rt_f32_gemm_6x16__c, k_6x16_c)
 /* the same with the narrow small-M kernel (1x8), the one microcontrollers use */
@@ -943,10 +967,21 @@ int nnc_rt_gemm_f32_variants(const nnc_rt_gemm_f32_variant **list)
 static void dense(float *y, const float *x, const float *w, long ldw, const float *b,
                   int n, int k, int m, int act)
 {
-    int tile_act = act == NNC_RT_ACT_SOFTMAX ? NNC_RT_ACT_LINEAR : act;
-    gemm_run(&k_best, 0, 0, n, m, k, 1.0f, x, k, w, ldw, 0.0f, y, m, b, tile_act);
+    const gemm_epi e = {b, act == NNC_RT_ACT_SOFTMAX ? NNC_RT_ACT_LINEAR : act, NULL, 0};
+    gemm_run(&k_best, 0, 0, n, m, k, 1.0f, x, k, w, ldw, 0.0f, y, m, &e);
     if (act == NNC_RT_ACT_SOFTMAX)
         nnc_rt_act_forward(act, y, y, n, m);
+}
+
+/* C = op(A) op(B), then C = act'(C) from y: a product that gives dy (a
+ * layer's input gradient) and the activation's gradient before that layer,
+ * dz, in one pass over C, each tile while it is in L1 */
+void nnc_rt_gemm_f32_act_grad(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                              const float *B, int ldb, float *C, int ldc, int act,
+                              const float *y, int ldy)
+{
+    const gemm_epi e = {NULL, act, y, ldy};
+    gemm_run(&k_best, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, &e);
 }
 
 void nnc_rt_dense_forward(float *y, const float *x, const float *w, const float *b,

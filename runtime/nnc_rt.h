@@ -58,6 +58,13 @@ void nnc_rt_gemm_pack_b(float *dst, const float *B, int K, int N);
 void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc);
+/* C = op(A) op(B) (alpha 1, beta 0), then C = act'(C) from the forward
+ * output y (nnc_rt_act_backward's dx from dy = C): the gradient of the
+ * activation before a layer folded into the product that gives the layer's
+ * input gradient.  act elementwise (not softmax). */
+void nnc_rt_gemm_f32_act_grad(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                              const float *B, int ldb, float *C, int ldc, int act,
+                              const float *y, int ldy);
 /* The same blocked GEMM with one named micro-kernel (MRxNR__isa), for tests
  * and benchmarks; nnc_rt_gemm_f32 uses the best one the target's macros
  * allow (avx512 > avx2 > portable C; neon on AArch64). */

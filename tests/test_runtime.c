@@ -354,6 +354,49 @@ START_TEST(test_act_bias_backward_fused)
 }
 END_TEST
 
+START_TEST(test_gemm_act_grad)
+{
+    /* C = act'(op(A) op(B)) from y, against the reference product then
+     * act_backward: the blocked path (edge tiles, several K blocks), small
+     * M, small K, all four transposes, each elementwise activation */
+    static const int dims[][3] = {{32, 300, 10}, {37, 45, 600}, {2, 70, 40}, {50, 20, 3}, {8, 32, 8}};
+    static const int acts[] = {NNC_RT_ACT_RELU, NNC_RT_ACT_RELU6, NNC_RT_ACT_SIGMOID, NNC_RT_ACT_TANH};
+    unsigned d, a;
+    int t;
+    for (d = 0; d < 5; d++)
+        for (t = 0; t < 4; t++)
+            for (a = 0; a < 4; a++) {
+                int M = dims[d][0], N = dims[d][1], K = dims[d][2], ta = t & 1, tb = t >> 1;
+                int lda = ta ? M : K, ldb = tb ? K : N, ldy = N + 3;
+                float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+                float *y = malloc(sizeof(float) * M * ldy), *C = malloc(sizeof(float) * M * N);
+                float *R = malloc(sizeof(float) * M * N);
+                nnc_rt_rng r;
+                long i;
+                nnc_rt_rng_seed(&r, 300 + d * 16 + t * 4 + a);
+                fill_uniform(A, (long)M * K, &r, -1, 1);
+                fill_uniform(B, (long)K * N, &r, -1, 1);
+                fill_uniform(y, (long)M * ldy, &r, -1, 7); /* relu6: on both sides of 0 and of 6 */
+                if (acts[a] == NNC_RT_ACT_SIGMOID)
+                    for (i = 0; i < (long)M * ldy; i++)
+                        y[i] = nnc_rt_sigmoid(y[i]);
+                if (acts[a] == NNC_RT_ACT_TANH)
+                    for (i = 0; i < (long)M * ldy; i++)
+                        y[i] = tanhf(y[i]);
+                nnc_rt_gemm_f32_ref(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, R, N);
+                for (i = 0; i < M; i++)
+                    nnc_rt_act_backward(acts[a], R + i * N, R + i * N, y + i * ldy, 1, N);
+                nnc_rt_gemm_f32_act_grad(ta, tb, M, N, K, A, lda, B, ldb, C, N, acts[a], y, ldy);
+                for (i = 0; i < (long)M * N; i++)
+                    if (!near(C[i], R[i], 2e-6 * K + 1e-6, 1e-5))
+                        break;
+                ck_assert_msg(i == (long)M * N, "act %d ta=%d tb=%d %dx%dx%d: C[%ld] = %g, want %g", acts[a],
+                              ta, tb, M, N, K, i, i < (long)M * N ? C[i] : 0.0, i < (long)M * N ? R[i] : 0.0);
+                free(A); free(B); free(y); free(C); free(R);
+            }
+}
+END_TEST
+
 START_TEST(test_bias_backward_and_add)
 {
     float dy[6] = {1, 2, 3, 4, 5, 6}, db[3] = {NAN, NAN, NAN}, a[3] = {1, 2, 3}, y[3];
@@ -966,6 +1009,7 @@ static Suite *runtime_suite(void)
     tcase_add_test(k, test_dense_forward_matches_parts);
     tcase_add_test(k, test_dense_backward_gradcheck);
     tcase_add_test(k, test_act_bias_backward_fused);
+    tcase_add_test(k, test_gemm_act_grad);
     tcase_add_test(k, test_bias_backward_and_add);
     tcase_add_test(k, test_loss_values);
     tcase_add_test(k, test_loss_backward_gradcheck);

@@ -1,14 +1,57 @@
-/* passes/fuse_grad.c — in the backward pass, an activation's gradient
- * (act_grad: dz = act'(dy) from the forward output y) whose result feeds a
- * bias gradient (bias_grad: db = the column sums of dz) computes both in one
- * pass: nnc_rt_act_bias_backward sums each block of dz's rows while it is
- * still in L1, instead of reading all of dz again (the seed CNN's first
- * layer: 2.7 MB per step).  The act_grad node gains db as its second
- * output; the bias_grad node dies.  Runs after autodiff; -O0 skips it. */
+/* passes/fuse_grad.c — fusions in the backward pass, after autodiff.
+ *
+ * An activation's gradient (act_grad: dz = act'(dy) from the forward
+ * output y) whose dy comes from a product (matmul: the input gradient of
+ * the layer above, dy = dz' W^T) is computed in that product's epilogue,
+ * each tile of C while it is in L1 (nnc_rt_gemm_f32_act_grad): dy is
+ * never written and read back.  The matmul gains y as a third input and
+ * writes dz.  Also through a view between them (a flatten's gradient: the
+ * small CNN's dense layer gives the gradient of its conv's relu): the
+ * matmul then writes dz in its own 2-D shape, the view maps it, and dz's
+ * readers read the view.  C's rows are y's, contiguous (ldy = C's columns).
+ *
+ * Then an activation's gradient whose result feeds a bias gradient
+ * (bias_grad: db = the column sums of dz) computes both in one pass:
+ * nnc_rt_act_bias_backward sums each block of dz's rows while it is still
+ * in L1, instead of reading all of dz again.  The act_grad node gains db as
+ * its second output.
+ *
+ * The absorbed node dies.  Softmax's gradient needs whole rows: it is left
+ * alone.  -O0 skips the pass. */
 #include "ir.h"
 
 void fuse_grad(Graph *g) {
-    int act_grad = op_id("act_grad"), bias_grad = op_id("bias_grad");
+    int act_grad = op_id("act_grad"), bias_grad = op_id("bias_grad"), matmul = op_id("matmul");
+    int view = op_id("view");
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *a = &g->nodes[i];
+        if (a->dead || a->op != act_grad || a->attr.act == NNC_RT_ACT_SOFTMAX) continue;
+        int dy = a->in[0], p = g->values[dy].producer, c, v = -1;
+        if (p < 0 || ir_is_output(g, dy) || ir_consumers(g, dy, &c) != 1) continue;
+        if (g->nodes[p].op == view) {   /* dy is a view of the product's output */
+            int c2 = g->nodes[p].in[0];
+            v = p;
+            p = g->values[c2].producer;
+            if (p < 0 || ir_is_output(g, c2) || ir_consumers(g, c2, &c) != 1) continue;
+        }
+        Node *m = &g->nodes[p];
+        if (m->dead || m->op != matmul || m->nin != 2 || m->nout != 1 ||
+            ir_size(&g->values[a->in[1]]) != ir_size(&g->values[m->out[0]]))
+            continue;
+        m->in[m->nin++] = a->in[1];
+        m->attr.act = a->attr.act;
+        a->dead = 1;
+        if (v < 0) {
+            m->out[0] = a->out[0];
+            g->values[a->out[0]].producer = p;
+            g->values[dy].producer = -1;
+            continue;
+        }
+        for (int j = 0; j < g->nnodes; j++)   /* dz's readers read the view */
+            for (int k = 0; k < g->nodes[j].nin; k++)
+                if (!g->nodes[j].dead && g->nodes[j].in[k] == a->out[0]) g->nodes[j].in[k] = dy;
+        g->values[a->out[0]].producer = -1;
+    }
     for (int i = 0; i < g->nnodes; i++) {
         Node *b = &g->nodes[i];
         if (b->dead || b->op != bias_grad) continue;
