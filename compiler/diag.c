@@ -23,10 +23,12 @@ static struct {
 
 void diag_init(const char *filename, const char *src)
 {
+    /* copied before the old ones go: filename may be diag_filename() */
+    char *f = filename ? strdup(filename) : NULL, *s = src ? strdup(src) : NULL;
     free(D.filename);
     free(D.src);
-    D.filename = filename ? strdup(filename) : NULL;
-    D.src = src ? strdup(src) : NULL;   /* on failure: no source lines */
+    D.filename = f;
+    D.src = s;   /* on failure: no source lines */
     D.errors = 0;
 }
 

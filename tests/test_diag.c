@@ -43,6 +43,23 @@ START_TEST(error_with_range)
 }
 END_TEST
 
+/* a new run may name the current one's file (nnc --train parses its recipe
+ * under the name diag_filename() gives) */
+START_TEST(init_with_the_current_file_name)
+{
+    TuCapture c;
+    char *out;
+    diag_init("--train/--optimizer", "first");
+    diag_init(diag_filename(), "loss bogus\n");
+    ck_assert_str_eq(diag_filename(), "--train/--optimizer");
+    tu_diag_begin(&c);
+    diag_error(L(1, 6, 1, 11), "unknown loss 'bogus'");
+    out = tu_diag_end(&c);
+    ck_assert_str_eq(out, "--train/--optimizer:1:6: error: unknown loss 'bogus'\nloss bogus\n     ^~~~~\n");
+    free(out);
+}
+END_TEST
+
 START_TEST(range_of_one_is_a_caret)
 {
     char *s = error_text(L(2, 11, 2, 12), "here");
@@ -220,6 +237,7 @@ static Suite *diag_suite(void)
     TCase *tc = tcase_create("format");
     tcase_add_test(tc, error_with_range);
     tcase_add_test(tc, range_of_one_is_a_caret);
+    tcase_add_test(tc, init_with_the_current_file_name);
     tcase_add_test(tc, tab_is_copied_in_caret_line);
     tcase_add_test(tc, utf8_takes_one_column_in_caret_line);
     tcase_add_test(tc, multiline_range_stops_at_end_of_line);
