@@ -565,11 +565,12 @@ static float small_dot(long k, const float *restrict x, const float *restrict y)
  * last pass repeats its last column to fill up); each in DOT_COL_LANES
  * lanes summed in a fixed order like small_dot's */
 #if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
-#define DOT_COLS 1
+#define DOT_COLS 1          /* the lanes live on a small stack */
+#define DOT_COL_LANES 8
 #else
 #define DOT_COLS 4
-#endif
 #define DOT_COL_LANES 32
+#endif
 static void small_dots(long k, const float *restrict x, const float *y, long ys, int n,
                        float *restrict out)
 {
