@@ -1242,9 +1242,10 @@ int unary_act(const Node *n) {
 /* the activations (unary_act) from the output; identity passes the gradient on */
 static void nd_unary_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
+    int act = unary_act(&n);
     if (n.attr.fn == NNC_RT_UN_IDENTITY) { din[0] = dout[0]; return; }
-    if (unary_act(&n) >= 0) {
-        n.attr.act = unary_act(&n);
+    if (act >= 0) {
+        n.attr.act = act;
         int in[2] = { dout[0], n.out[0] };
         din[0] = bwd(g, op_id("act_grad"), in, 2, &n, n.in[0]);
         return;

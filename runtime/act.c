@@ -129,12 +129,10 @@ void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, in
 
 /* db[m] = sum_r dy[r, m]; dy is (n, m).  Accumulates row by row so the inner
  * loop is contiguous and vectorises. */
-void nnc_rt_bias_backward(float *db, const float *dy, int n, int m)
+static void add_rows(float *db, const float *dy, long n, int m)
 {
     long r;
     int j;
-    for (j = 0; j < m; j++)
-        db[j] = 0.0f;
     for (r = 0; r < n; r++) {
         const float *dyr = dy + r * m;
         for (j = 0; j < m; j++)
@@ -142,23 +140,23 @@ void nnc_rt_bias_backward(float *db, const float *dy, int n, int m)
     }
 }
 
+void nnc_rt_bias_backward(float *db, const float *dy, int n, int m)
+{
+    memset(db, 0, (size_t)m * sizeof *db);
+    add_rows(db, dy, n, m);
+}
+
 /* a block of rows at a time (about 4 KiB of dx), summed into db while in L1 */
 void nnc_rt_act_bias_backward(int act, float *dx, float *db, const float *dy, const float *y,
                               int n, int m)
 {
     const int block = m >= 1024 ? 1 : 1024 / m;
-    long r, r0;
-    int j;
-    for (j = 0; j < m; j++)
-        db[j] = 0.0f;
+    long r0;
+    memset(db, 0, (size_t)m * sizeof *db);
     for (r0 = 0; r0 < n; r0 += block) {
         const int rows = n - r0 < block ? (int)(n - r0) : block;
         nnc_rt_act_backward(act, dx + r0 * m, dy + r0 * m, y + r0 * m, rows, m);
-        for (r = r0; r < r0 + rows; r++) {
-            const float *dxr = dx + r * m;
-            for (j = 0; j < m; j++)
-                db[j] += dxr[j];
-        }
+        add_rows(db, dx + r0 * m, rows, m);
     }
 }
 

@@ -57,9 +57,8 @@
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #define HAVE_DIRECT 1 /* the direct kernels below */
-#define DIRECT_KERNELS 1
 #else
-#define DIRECT_KERNELS 0
+#define HAVE_DIRECT 0
 #endif
 
 /* kernels that get their own register allocation, not inlined into the
@@ -344,7 +343,7 @@ int nnc_rt_conv2d_path(const nnc_rt_conv2d *p, int direct)
  * makes it no faster than the GEMM.
  * The depthwise row kernels at the end of the section are the same idea
  * for cg == 1: vectorised over the channels, DP pixels of a row at a time. */
-#if defined(HAVE_DIRECT)
+#if HAVE_DIRECT
 #include <immintrin.h>
 
 #if defined(__GNUC__)
@@ -872,7 +871,7 @@ static void depthwise_interior(const nnc_rt_conv2d *p, float *restrict yr,
         }
 }
 
-#if defined(HAVE_DIRECT)
+#if HAVE_DIRECT
 /* The depthwise forward for m == 1 with the SIMD row kernels: the interior
  * of each output row in one call, the clipped edge pixels one by one.  The
  * weight of tap (ky, kx) is at w + ky*wrs + kx*wcs (the Keras layout, or
@@ -917,9 +916,11 @@ static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, con
                         copy_floats(yo, b, c);
                     else
                         zero_floats(yo, c);
-                    if (clamp)
+                    if (clamp) {
+                        const float hi = nnc_rt_clamp_hi(clamp);
                         for (i = 0; i < c; i++)
-                            yo[i] = yo[i] > 0.0f ? (yo[i] < nnc_rt_clamp_hi(clamp) ? yo[i] : nnc_rt_clamp_hi(clamp)) : 0.0f;
+                            yo[i] = yo[i] > 0.0f ? (yo[i] < hi ? yo[i] : hi) : 0.0f;
+                    }
                 }
             }
         }
@@ -935,7 +936,7 @@ static void depthwise_forward(const nnc_rt_conv2d *p, float *y, const float *x, 
     const int c = p->c, oc = p->oc, m = oc / c;
     const long xs = (long)p->h * p->w * c, ys = (long)p->oh * p->ow * oc;
     int s, oy, ox, ky, kx;
-#if defined(HAVE_DIRECT)
+#if HAVE_DIRECT
     if (m == 1) {
         depthwise_simd(p, y, x, w, (long)p->kw * c, c, b, n, act);
         return;
@@ -1014,7 +1015,7 @@ static inline ALWAYS_INLINE void depthwise_backward(const nnc_rt_conv2d *p, int 
     const int c = p->c, oc = p->oc, m = oc / c;
     const long xs = (long)p->h * p->w * c, ys = (long)p->oh * p->ow * oc;
     int s, oy, ox, ky, kx, ox_lo = 0, ox_hi = 0;
-#if defined(HAVE_DIRECT)
+#if HAVE_DIRECT
     if (kind == DW_FILTER && m == 1 && p->kh == 3 && p->kw == 3) { /* as in depthwise_simd */
         const int last = p->w - 1 - 2 * p->dw + p->pl;
         ox_lo = imin((p->pl + p->sw - 1) / p->sw, p->ow);
@@ -1025,7 +1026,7 @@ static inline ALWAYS_INLINE void depthwise_backward(const nnc_rt_conv2d *p, int 
         for (oy = 0; oy < p->oh; oy++) {
             int iy0 = oy * p->sh - p->pt, ky_lo, ky_hi, skip = 0;
             valid_ky(p, iy0, &ky_lo, &ky_hi);
-#if defined(HAVE_DIRECT)
+#if HAVE_DIRECT
             if (ox_lo < ox_hi && ky_lo == 0 && ky_hi == 3) { /* (kind is DW_FILTER) */
                 long cell = s * xs + ((long)iy0 * p->w + ox_lo * p->sw - p->pl) * c;
                 depthwise_filter_row3(other + cell, ox_hi - ox_lo, (long)p->sw * c,
@@ -1087,14 +1088,14 @@ void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, con
     int s, g;
     if (n <= 0)
         return;
-    switch (nnc_rt_conv2d_path(p, DIRECT_KERNELS)) {
+    switch (nnc_rt_conv2d_path(p, HAVE_DIRECT)) {
     case NNC_RT_CONV_DEPTHWISE:
         depthwise_forward(p, y, x, w, b, n, act);
         return;
     case NNC_RT_CONV_POINTWISE: /* a dense layer over the pixels, its epilogue fused */
         nnc_rt_dense_forward(y, x, w, b, (int)(n * pix), p->c, oc, act);
         return;
-#if defined(HAVE_DIRECT)
+#if HAVE_DIRECT
     case NNC_RT_CONV_DIRECT: {
         direct_view v;
         direct_plan(p, &v);
@@ -1147,7 +1148,7 @@ void nnc_rt_conv2d_backward_data(const nnc_rt_conv2d *p, float *dx, const float 
     if (n <= 0)
         return;
     if (cg == 1 && G > 1) {
-#if defined(HAVE_DIRECT)
+#if HAVE_DIRECT
         /* stride 1, multiplier 1: dx[iy, ix] = sum_{ky,kx} dy[iy + pt - ky*dh, ix + pl - kx*dw]
          * w[ky, kx], the depthwise forward of dy with the kernel flipped (tap (ky, kx) of
          * the flipped one is w[kh-1-ky, kw-1-kx]) and padding (kh-1)*dh - pt before the
@@ -1200,7 +1201,7 @@ void nnc_rt_conv2d_backward_filter(const nnc_rt_conv2d *p, float *dw, const floa
                             0.0f, dw + g * og, oc);
         return;
     }
-#if defined(HAVE_DIRECT)
+#if HAVE_DIRECT
     {
         direct_view v;
         if (direct_plan(p, &v) && (v.K <= DIRECT_FILTER_MIN_K || pix >= DIRECT_FILTER_MIN_PIX)) {

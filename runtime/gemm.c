@@ -421,8 +421,8 @@ static void epilogue(float *c, long ldc, int rows, int cols, const gemm_epi *e, 
     }
     for (i = 0; i < rows; i++) {
         float *restrict ci = c + i * ldc;
-        if (bias && (act == NNC_RT_ACT_RELU || act == NNC_RT_ACT_RELU6)) { /* the common case, in one vectorised loop */
-            const float hi = act == NNC_RT_ACT_RELU6 ? 6.0f : HUGE_VALF;
+        if (bias && nnc_rt_act_clamp(act)) { /* the common case, in one vectorised loop */
+            const float hi = nnc_rt_clamp_hi(nnc_rt_act_clamp(act));
             for (j = 0; j < cols; j++) {
                 float v = ci[j] + bias[j];
                 v = v > 0.0f ? v : 0.0f;

@@ -5,9 +5,9 @@
  *
  * The inference batch norm (runtime/norm.c) is y = (z - mean) * s + beta
  * with s = gamma / sqrt(var + eps) per channel, the last axis; z = x (*) w + b
- * is a conv2d, depthwise_conv2d, conv1d or dense whose kernel has output
- * channel o at every flat index i with i % C == o (all four lay the output
- * channels out last).  So w'[.., o] = w[.., o] * s[o] and
+ * is a forward convolution (the op table's conv) or a dense layer, whose
+ * kernel has output channel o at every flat index i with i % C == o (they
+ * all lay the output channels out last).  So w'[.., o] = w[.., o] * s[o] and
  * b'[o] = (b[o] - mean[o]) * s[o] + beta[o], with b = 0 for a layer without
  * a bias: it gets one, a new constant that takes over beta's floats in
  * g->baked (same size).  s is computed exactly as the runtime computes it
@@ -41,9 +41,7 @@ static int foldable(const Graph *g, int bn) {
     int z = n->in[0], p = g->values[z].producer, first;
     if (p < 0 || n->nin != 5) return 0;
     const Node *l = &g->nodes[p];
-    int linear_layer = l->op == op_id("dense") || l->op == op_id("conv2d") || l->op == op_id("conv1d") ||
-                       l->op == op_id("depthwise_conv2d");
-    if (!linear_layer || l->dead || l->phase != PH_FORWARD || l->attr.act != NNC_RT_ACT_LINEAR ||
+    if (!(op_table[l->op].conv || l->op == op_id("dense")) || l->dead || l->phase != PH_FORWARD || l->attr.act != NNC_RT_ACT_LINEAR ||
         l->out[0] != z || ir_is_output(g, z) || ir_consumers(g, z, &first) != 1)
         return 0;
     for (int i = 1; i < 5; i++)
@@ -104,11 +102,8 @@ static void fold(Graph *g, int bn) {
     g->values[z].producer = -1;
     n->dead = 1;
     l->folded++;
-    for (int i = 1; i < 5; i++) {
-        Value *x = &g->values[n->in[i]];
-        if (x->role == ROLE_PARAM && !(fresh && n->in[i] == beta)) x->role = ROLE_ACT;
-    }
-    if (fresh) g->values[beta].role = ROLE_ACT;   /* its floats are the new bias's now */
+    for (int i = 1; i < 5; i++)   /* beta's floats may be the new bias's now */
+        g->values[n->in[i]].role = ROLE_ACT;
 }
 
 void fold_bn(Graph *g) {

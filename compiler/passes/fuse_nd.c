@@ -73,8 +73,9 @@ void fuse_nd(Graph *g) {
             absorb(g, i, c);
             continue;
         }
-        if (unary_act(a) >= 0) {
-            n->attr.act = unary_act(a);
+        int act = unary_act(a);
+        if (act >= 0) {
+            n->attr.act = act;
             absorb(g, i, c);
         }
     }
