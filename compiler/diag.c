@@ -19,6 +19,8 @@ static struct {
     char *src;
     FILE *out;      /* NULL: stderr */
     int errors;
+    int warnings;
+    int warn_mode;  /* DIAG_*: kept across diag_init (a command-line choice) */
 } D;
 
 void diag_init(const char *filename, const char *src)
@@ -33,6 +35,8 @@ void diag_init(const char *filename, const char *src)
 }
 
 void diag_set_output(FILE *out) { D.out = out; }
+void diag_set_warnings(int mode) { D.warn_mode = mode; }
+int diag_warning_count(void) { return D.warnings; }
 int diag_error_count(void) { return D.errors; }
 const char *diag_filename(void) { return D.filename ? D.filename : "<input>"; }
 
@@ -83,7 +87,7 @@ static void show_source(FILE *o, Loc loc)
     fputc('\n', o);
 }
 
-static void report(const char *kind, Loc loc, const char *fmt, va_list ap)
+static void report(const char *kind, const char *flag, Loc loc, const char *fmt, va_list ap)
 {
     FILE *o = D.out ? D.out : stderr;
     if (loc.line > 0 && loc.col > 0)
@@ -93,6 +97,8 @@ static void report(const char *kind, Loc loc, const char *fmt, va_list ap)
     else
         fprintf(o, "%s: %s: ", diag_filename(), kind);
     vfprintf(o, fmt, ap);
+    if (flag)
+        fprintf(o, " [%s%s]", D.warn_mode == DIAG_WERROR ? "-Werror," : "", flag);
     fputc('\n', o);
     if (loc.line > 0)
         show_source(o, loc);
@@ -102,16 +108,30 @@ void diag_error(Loc loc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    report("error", loc, fmt, ap);
+    report("error", NULL, loc, fmt, ap);
     va_end(ap);
     D.errors++;
+}
+
+void diag_warning(Loc loc, const char *flag, const char *fmt, ...)
+{
+    if (D.warn_mode == DIAG_NOWARN)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    report(D.warn_mode == DIAG_WERROR ? "error" : "warning", flag, loc, fmt, ap);
+    va_end(ap);
+    if (D.warn_mode == DIAG_WERROR)
+        D.errors++;
+    else
+        D.warnings++;
 }
 
 void diag_note(Loc loc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    report("note", loc, fmt, ap);
+    report("note", NULL, loc, fmt, ap);
     va_end(ap);
 }
 

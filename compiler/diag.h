@@ -26,6 +26,13 @@ void diag_error(Loc loc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void diag_note(Loc loc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A warning (gcc's form, its class in brackets: "[-Wloss-output]").  With
+ * -Werror it is reported and counted as an error; with -w it is dropped. */
+enum { DIAG_WARN, DIAG_WERROR, DIAG_NOWARN };
+void diag_set_warnings(int mode);
+void diag_warning(Loc loc, const char *flag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int  diag_warning_count(void);
 int  diag_error_count(void);
 const char *diag_filename(void);
 

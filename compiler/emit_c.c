@@ -175,7 +175,8 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         fprintf(h, " *   trainable %ld; gradients %ld bytes, optimizer state %ld bytes\n",
                 p->trainable_floats, p->trainable_floats * 4, p->opt_slots * p->trainable_floats * 4);
         fprintf(h, " *   train: loss %s, optimizer %s(lr=%g), batch %d, epochs %d\n",
-                loss_name(t->loss), opt_names[t->opt], t->lr, t->batch, t->epochs);
+                loss_spelling(t->loss), opt_names[t->opt], t->lr, t->batch, t->epochs);
+        if (t->loss_note[0]) fprintf(h, " *   loss: %s\n", t->loss_note);
     }
     fprintf(h, " *   state: sizeof(%s_t) bytes, all of it in one struct; no malloc anywhere.\n", P);
     fprintf(h, " *\n * n, the batch, is the one run-time extent: train_batch takes 1..%s_BATCH\n"

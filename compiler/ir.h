@@ -129,7 +129,9 @@ enum { MET_ACCURACY = 1, MET_PRECISION = 2, MET_RECALL = 4, MET_F1 = 8,
 
 typedef struct TrainConfig {
     int present;        /* the file has a train block for this model      */
-    int loss;           /* nnc_rt_loss as written (before fusion)          */
+    int loss;           /* nnc_rt_loss (before fusion): a *_LOGITS kind with from_logits */
+    int from_logits;    /* as written: 1, 0, or -1 when not said           */
+    char loss_note[200];/* how nnc read the output when from_logits was not said (ONNX) */
     int opt;            /* OptKind                                        */
     float lr, beta1, beta2, eps, momentum, rho, weight_decay;
     int nesterov;
@@ -245,6 +247,7 @@ extern const int act_count, loss_count, init_count;   /* loss: the user-visible 
 int name_index(const char *name, const char *const *names, int n);   /* -1 if absent */
 const char *act_name(int act);
 const char *loss_name(int loss);
+const char *loss_spelling(int loss);   /* a *_logits kind as NAME(from_logits = true) */
 const char *init_name(int init);
 
 /* ---- lower.c: AST -> IR ----------------------------------------------------- */
@@ -261,6 +264,10 @@ int  shape_infer(Graph *g);          /* passes/shape.c: every live node     */
 int  shape_node(Graph *g, int node);
 int  shape_check_size(Graph *g, int node, int value);   /* 1 GiB per tensor */
 void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
+/* passes/fuse_loss.c: what the op producing `value` makes of it; *src: that
+ * op's input (the logits), or -1 */
+enum { OUT_OTHER, OUT_SOFTMAX, OUT_LOG_SOFTMAX, OUT_SIGMOID };
+int  loss_output_kind(const Graph *g, int value, int *src);
 void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues */
 void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
 void fuse_nd_conv(Graph *g);         /* passes/fuse_nd.c: conv + per-channel scale/shift + act */

@@ -661,10 +661,78 @@ static const Block *find_block_of(const Program *p, BlockKind kind) {
     return NULL;
 }
 
-static int lower_train(Graph *g, const Block *b) {
+// loss = NAME | NAME "(" "from_logits" "=" BOOL ")"
+static int lower_loss(TrainConfig *t, const Expr *e) {
+    if (e->kind != EX_CALL) return bind_enum(e, "loss", loss_names, loss_count, &t->loss);
+    int loss = name_index(e->name, loss_names, loss_count);
+    if (loss < 0) {
+        unknown_name(e->name_loc, "loss", e->name, loss_names, loss_count);
+        return -1;
+    }
+    t->loss = loss;
+    static const char *const keys[] = { "from_logits" };
+    for (int i = 0; i < e->nargs; i++) {
+        const Arg *a = &e->args[i];
+        if (!a->name || strcmp(a->name, "from_logits")) {
+            diag_error(a->name ? a->name_loc : a->value->loc, "%s takes one setting, from_logits = true|false%s",
+                       loss_name(loss), a->name ? diag_did_you_mean(a->name, keys, 1) : "");
+            return -1;
+        }
+        if (loss != NNC_RT_LOSS_BCE && loss != NNC_RT_LOSS_CCE && loss != NNC_RT_LOSS_SPARSE_CCE) {
+            diag_error(a->name_loc, "from_logits applies to the cross-entropy losses, not to %s", loss_name(loss));
+            return -1;
+        }
+        if (bool_arg(a->value, "from_logits", &t->from_logits)) return -1;
+    }
+    return 0;
+}
+
+/* the logits variant of a cross-entropy loss (the others have none) */
+static int logits_loss(int loss) {
+    return loss == NNC_RT_LOSS_BCE ? NNC_RT_LOSS_BCE_LOGITS : loss == NNC_RT_LOSS_CCE ? NNC_RT_LOSS_CCE_LOGITS :
+           loss == NNC_RT_LOSS_SPARSE_CCE ? NNC_RT_LOSS_SPARSE_CCE_LOGITS : loss;
+}
+
+/* from_logits: as written; when not said, Keras' default (false) for a .nn
+ * model and, for an imported one, what the op producing the output tells
+ * (Softmax/Sigmoid: probabilities, LogSoftmax: log-probabilities, anything
+ * else: logits, as PyTorch's losses take them).  A choice that contradicts
+ * the output is warned about. */
+static void decide_logits(Graph *g, Loc loc, int imported) {
+    TrainConfig *t = &g->train;
+    int ce = logits_loss(t->loss) != t->loss;
+    if (!ce) return;
+    const char *out = g->values[g->output].name;
+    int kind = loss_output_kind(g, g->output, NULL);
+    int probs = t->loss == NNC_RT_LOSS_BCE ? kind == OUT_SIGMOID : kind == OUT_SOFTMAX;
+    const char *what = kind == OUT_SOFTMAX ? "softmax" : kind == OUT_SIGMOID ? "sigmoid" :
+                       kind == OUT_LOG_SOFTMAX ? "log-softmax" : NULL;
+    int p = g->values[g->output].producer;
+    const char *op = p >= 0 ? (g->nodes[p].layer[0] ? g->nodes[p].layer : op_table[g->nodes[p].op].name) : "an input";
+    if (t->from_logits < 0 && imported) {
+        t->from_logits = !probs;
+        snprintf(t->loss_note, sizeof t->loss_note, "from_logits = %s: output '%.40s' comes from %s%.60s%s",
+                 probs ? "false" : "true", out, what ? "a " : "'", what ? what : op,
+                 what ? (kind == OUT_LOG_SOFTMAX ? " (log-probabilities, read as logits)" : "") : "', not a softmax or sigmoid");
+    } else if (t->from_logits < 0) {
+        t->from_logits = 0;
+    }
+    if (t->from_logits && probs)
+        diag_warning(loc, "-Wloss-output", "%s(from_logits = true) on output '%s', which is already a probability "
+                     "(%s); the loss applies a second %s. Use from_logits = false", loss_name(t->loss), out, what, what);
+    else if (!t->from_logits && !probs)
+        diag_warning(loc, "-Wloss-output", "%s expects probabilities, but output '%s' comes from %s%s%s, not a %s; "
+                     "if it holds logits, write %s(from_logits = true)", loss_name(t->loss), out, what ? "a " : "'",
+                     what ? what : op, what ? "" : "'", t->loss == NNC_RT_LOSS_BCE ? "sigmoid" : "softmax",
+                     loss_name(t->loss));
+    if (t->from_logits) t->loss = logits_loss(t->loss);
+}
+
+static int lower_train(Graph *g, const Block *b, int imported) {
     TrainConfig *t = &g->train;
     t->present = 1;
     t->loss = -1;
+    t->from_logits = -1;
     optimizer_defaults(t, OPT_RMSPROP);     /* Keras' compile() default */
     t->batch = 32;                          /* Keras' fit() defaults */
     t->epochs = 1;
@@ -693,7 +761,7 @@ static int lower_train(Graph *g, const Block *b) {
         const Expr *v = s->values[0];
         switch (k) {
         case 0:
-            if (bind_enum(v, "loss", loss_names, loss_count, &t->loss)) errors++;
+            if (lower_loss(t, v)) errors++;
             loss_loc = v->loc;
             break;
         case 1:
@@ -731,8 +799,9 @@ static int lower_train(Graph *g, const Block *b) {
     /* the label and the loss node */
     const Value *out = &g->values[g->output];
     int m = (int)ir_size(out);
-    int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE;
-    if ((t->loss == NNC_RT_LOSS_SPARSE_CCE || t->loss == NNC_RT_LOSS_CCE) && m < 2) {
+    decide_logits(g, loss_loc, imported);
+    int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE || t->loss == NNC_RT_LOSS_SPARSE_CCE_LOGITS;
+    if ((sparse || t->loss == NNC_RT_LOSS_CCE || t->loss == NNC_RT_LOSS_CCE_LOGITS) && m < 2) {
         diag_error(loss_loc, "%s needs a model output with at least 2 classes, but the output has %d",
                    loss_name(t->loss), m);
         return -1;
@@ -756,7 +825,7 @@ static int lower_train(Graph *g, const Block *b) {
 int lower_train_text(Graph *g, const char *text) {
     Program *p = ast_parse(diag_filename(), text);
     const Block *b = p ? find_block_of(p, BLOCK_TRAIN) : NULL;
-    int status = b && !diag_error_count() ? lower_train(g, b) : -1;
+    int status = b && !diag_error_count() ? lower_train(g, b, 1) : -1;
     ast_free(p);
     return status || diag_error_count() ? -1 : 0;
 }
@@ -821,7 +890,7 @@ Graph *lower_program(const Program *p, const char *model_name) {
     L.g = ir_new(mb->name);
     int status = lower_model(&L, mb);
     const Block *tb = find_block(p, BLOCK_TRAIN, mb->name);
-    if (!status && tb) status = lower_train(L.g, tb);
+    if (!status && tb) status = lower_train(L.g, tb, 0);
     if (status || diag_error_count()) {
         ir_free(L.g);
         return NULL;

@@ -24,6 +24,7 @@ static void usage(FILE *out) {
         "  --target T      the machine the code is for (tiling, --report); default: this host's\n"
         "                  (--target list shows them)\n"
         "  --dump-ir       print the IR after all passes\n"
+        "  -Werror | -w    warnings become errors | are not shown\n"
         "  --inference     predict only: no loss, gradients or optimizer\n"
         "  --weights FILE  bake parameters saved by this model's save() into const arrays\n"
         "                  (all of them with --inference; the frozen ones otherwise)\n"
@@ -80,6 +81,30 @@ static void onnx_model_name(const char *path, char *out) {
     out[n] = 0;
 }
 
+/* the command for the header's comment: every option that shapes the code,
+ * as given (quoted for a shell where needed), the optimisation level always;
+ * -o and what only prints (--summary, --report, --dump-ir) are left out so
+ * the same build from another folder writes the same files */
+static void command_line(int argc, char **argv, int opt, char *out, size_t cap) {
+    size_t len = (size_t)snprintf(out, cap, "nnc");
+    int said_opt = 0;
+    for (int i = 1; i < argc && len < cap; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-o") && i + 1 < argc) { i++; continue; }
+        if (!strcmp(a, "--summary") || !strcmp(a, "--report") || !strcmp(a, "--dump-ir")) continue;
+        said_opt |= !strcmp(a, "-O0") || !strcmp(a, "-O2") || !strcmp(a, "-O");
+        int quote = strpbrk(a, " '\"()<>*;&|$`\\") != NULL || !*a;
+        len += (size_t)snprintf(out + len, cap - len, " %s", quote ? "'" : "");
+        for (const char *c = a; *c && len + 8 < cap; c++) {
+            if (*c == '\'') len += (size_t)snprintf(out + len, cap - len, "'\\''");
+            else if (*c == '*' && c[1] == '/') len += (size_t)snprintf(out + len, cap - len, "*'");  /* no end of comment */
+            else out[len++] = *c, out[len] = 0;
+        }
+        if (quote && len + 2 < cap) out[len++] = '\'', out[len] = 0;
+    }
+    if (!said_opt && len < cap) snprintf(out + len, cap - len, " -O%d", opt);
+}
+
 int main(int argc, char **argv) {
     const char *input = NULL, *output = NULL, *model = NULL;
     int opt = 2, summary = 0, report = 0, dump = 0, inference = 0, batch = 0;
@@ -107,6 +132,8 @@ int main(int argc, char **argv) {
             }
         }
         else if (!strcmp(a, "--dump-ir")) dump = 1;
+        else if (!strcmp(a, "-Werror")) diag_set_warnings(DIAG_WERROR);
+        else if (!strcmp(a, "-w")) diag_set_warnings(DIAG_NOWARN);
         else if (!strcmp(a, "--inference")) inference = 1;
         else if (!strcmp(a, "--weights") && i + 1 < argc) weights = argv[++i];
         else if (!strcmp(a, "--freeze") && i + 1 < argc) freeze = argv[++i];
@@ -160,7 +187,7 @@ int main(int argc, char **argv) {
         if (g && train_loss) {
             /* the training recipe, as the train block a .nn file would hold */
             char text[1024];
-            snprintf(text, sizeof text, "train %s {\n    loss %.200s\n    optimizer %.400s\n}\n", name, train_loss,
+            snprintf(text, sizeof text, "train m {\n    loss %.200s\n    optimizer %.400s\n}\n", train_loss,
                      optimizer ? optimizer : "rmsprop");
             diag_init("--train/--optimizer", text);
             if (lower_train_text(g, text)) {
@@ -217,14 +244,8 @@ int main(int argc, char **argv) {
         if (summary) summary_print(g, &plan, stdout);
         if (report) report_print(g, &plan, target, stdout);
         if (dump) ir_dump(g, stdout);
-        char cmd[512];
-        /* the options that change the code, for the header's comment */
-        int len = snprintf(cmd, sizeof cmd, "nnc %.200s -O%d", input, opt);
-        if (model) len += snprintf(cmd + len, sizeof cmd - len, " --model %.60s", model);
-        if (inference) len += snprintf(cmd + len, sizeof cmd - len, " --inference");
-        if (weights) len += snprintf(cmd + len, sizeof cmd - len, " --weights %.100s", weights);
-        if (freeze) len += snprintf(cmd + len, sizeof cmd - len, " --freeze %.100s", freeze);
-        if (batch) snprintf(cmd + len, sizeof cmd - len, " --batch %d", batch);
+        char cmd[2048];
+        command_line(argc, argv, opt, cmd, sizeof cmd);
         status = output ? write_outputs(g, &plan, output, input, cmd) : 0;
         plan_free(&plan);
         ir_free(g);

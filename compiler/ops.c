@@ -39,6 +39,13 @@ int name_index(const char *name, const char *const *names, int n) {
 
 const char *act_name(int act) { return act_names[act]; }
 const char *loss_name(int loss) { return loss_names[loss]; }
+/* as a train block writes it: "sparse_categorical_crossentropy(from_logits = true)" */
+const char *loss_spelling(int loss) {
+    static char b[96];
+    if (loss < NNC_RT_LOSS_BCE_LOGITS) return loss_names[loss];
+    snprintf(b, sizeof b, "%s(from_logits = true)", loss_names[loss - NNC_RT_LOSS_BCE_LOGITS + NNC_RT_LOSS_BCE]);
+    return b;
+}
 const char *init_name(int init) { return init_names[init]; }
 
 /* ---- helpers for the rules ------------------------------------------------ */

@@ -93,6 +93,8 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     fprintf(out, "Total params: %ld (%.2f KB)\n", p->param_floats, p->param_floats * 4 / 1024.0);
     fprintf(out, "FLOPs per sample (forward): %ld\n", total_flops);
     if (g->train.present) {
+        fprintf(out, "Loss: %s%s%s\n", loss_spelling(g->train.loss), g->train.loss_note[0] ? "; " : "",
+                g->train.loss_note);
         fprintf(out, "Trainable: %ld; gradients: %ld bytes; optimizer state (%s): %ld bytes\n",
                 p->trainable_floats, p->trainable_floats * 4, opt_names[g->train.opt],
                 p->opt_slots * p->trainable_floats * 4);
