@@ -47,7 +47,7 @@ RT_LIB    := $(BUILD)/libnnc_rt.a
 
 EXAMPLES  := $(notdir $(wildcard examples/*))
 
-.PHONY: all deps test unit-tests check-generated check-asan check-openmp check-avx2 example-tests torch-parity firmware firmware-test conformance demo run regen \
+.PHONY: all deps test unit-tests check-generated check-asan check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
@@ -195,6 +195,11 @@ torch-parity: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/torch_rnn.py
 	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
+# imported models trained step by step against PyTorch: Adam and SGD with
+# momentum, n = 1, an odd n and the compiled batch; loss, parameters, outputs
+check-training: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/train_parity.py --nnc bin/nnc --rt $(RT_LIB)
+
 # side by side with PyTorch and ONNX Runtime (1 thread): GEMM against the FMA
 # peak, training seconds per epoch and accuracy, batch-1 latency and batch-256
 # throughput; the table and bench/results/summary.json (bench/run.sh)
@@ -215,7 +220,7 @@ DIRS ?= $(ONNX_DATA)/node $(ONNX_DATA)/pytorch-converted $(ONNX_DATA)/pytorch-op
 conformance: all
 	@$(PYTHON) tests/onnx_conformance.py $(DIRS)
 
-test: all unit-tests check-asan check-openmp check-avx2 check-generated torch-parity example-tests firmware-test conformance
+test: all unit-tests check-asan check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance
 
 # ---- install ----------------------------------------------------------------
 install: all

@@ -76,6 +76,14 @@ const char *emit_count(EmitCtx *e, int value) {
 
 int emit_training(EmitCtx *e) { return e->training; }
 
+const char *emit_times_n(EmitCtx *e, int batched, long v) {
+    char *b = buf(e);
+    if (!batched) snprintf(b, 192, "%ld", v);
+    else if (v == 1) snprintf(b, 192, "n");
+    else snprintf(b, 192, "n * %ld", v);
+    return b;
+}
+
 const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c) {
     char *b = buf(e);
     snprintf(b, 192, "&(const nnc_rt_conv2d){ %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d }",
@@ -179,8 +187,12 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         if (t->loss_note[0]) fprintf(h, " *   loss: %s\n", t->loss_note);
     }
     fprintf(h, " *   state: sizeof(%s_t) bytes, all of it in one struct; no malloc anywhere.\n", P);
-    fprintf(h, " *\n * n, the batch, is the one run-time extent: train_batch takes 1..%s_BATCH\n"
-               " * samples, predict and evaluate any number (in chunks of %s_BATCH).\n */\n", U, U);
+    if (g->whole[0])
+        fprintf(h, " *\n * This graph runs whole: one sample is one set of the inputs above, exported\n"
+                   " * shapes and all (nnc cannot keep a batch axis through it: %s).\n */\n", g->whole);
+    else
+        fprintf(h, " *\n * n, the batch, is the one run-time extent: train_batch takes 1..%s_BATCH\n"
+                   " * samples, predict and evaluate any number (in chunks of %s_BATCH).\n */\n", U, U);
     fprintf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n"
                "#include \"nnc_rt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", U, U);
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;

@@ -107,6 +107,9 @@ typedef struct Attrs {
     int M, N, K;                /* matmul                                   */
     long cs[NNC_RT_ND_MAX];     /* where: the condition's strides           */
     long offset, width, total;  /* concat: this operand's columns         */
+    /* an imported node per sample (passes/batch.c): axis 0 of nd, outer, M
+     * and ny count samples and are printed times n */
+    int batched;
 } Attrs;
 
 typedef struct Node {
@@ -149,6 +152,7 @@ typedef struct Graph {
     TrainConfig train;
     int opt_level;
     float *baked;           /* --weights: every parameter's value, or NULL (deploy.c) */
+    char whole[240];        /* imported and run whole (no run-time batch): why; "" otherwise */
 } Graph;
 
 /* ---- ir.c ------------------------------------------------------------------ */
@@ -283,6 +287,10 @@ float *layout_writable(Graph *g, int node, int input);
 int    layout_new_constant(Graph *g, const char *name, int rank, const int *dims, const float *data);
 void   layout_drop_constant(Graph *g, int value);   /* a constant nothing reads: gone */
 void pack_weights(Graph *g);         /* passes/pack_weights.c: constant dense kernels in panels */
+/* passes/batch.c: prove axis 0 of an imported graph's inputs is a batch of
+ * B samples and make the graph per sample (a run-time n); -1 and `why`
+ * (naming the node) when it cannot */
+int  batch_imported(Graph *g, int B, char *why, size_t cap);
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
 void fuse_grad(Graph *g);            /* passes/fuse_grad.c: act gradient into the dx GEMM, + bias gradient */
 
@@ -333,6 +341,7 @@ long emit_cols(const Graph *g, int value);     /* the last axis               */
 const char *emit_count(EmitCtx *e, int value); /* all elements: "(long)n * 784" */
 const char *emit_float(EmitCtx *e, float v);   /* a C float literal: "0.001f"  */
 int emit_training(EmitCtx *e);                 /* printing the training step?  */
+const char *emit_times_n(EmitCtx *e, int batched, long v);   /* "n * v", "n" or "v" */
 const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c);  /* a compound literal */
 const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p);
 const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p);
@@ -347,8 +356,14 @@ char *file_read(const char *path, long *len);
  * cannot compile (all of them are reported).  NULL on any error.  binds:
  * "NAME=FILE.pb" fixes graph input NAME to a TensorProto (a specialised
  * build, e.g. a shape or weights given as an input). */
+typedef struct OnnxShapes {
+    const char *const *specs;   /* --shape NAME=N (a dim_param) | INPUT=AxBxC (an input's dims) */
+    int nspecs;
+    int batch;                  /* > 0: axis 0 of every graph input has this extent */
+    int exported_batch;         /* out: axis 0 of the first input in the file; 0: a dim_param */
+} OnnxShapes;
 Graph *onnx_import(const char *path, const char *model_name, int trainable, const char *const *binds,
-                   int nbinds, int *unsupported);
+                   int nbinds, OnnxShapes *shapes, int *unsupported);
 
 /* ---- deploy.c: options that shape a build for a device ------------------------ */
 /* bake the parameters of a buffer saved by this model's save() (checked:

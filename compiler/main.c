@@ -29,10 +29,13 @@ static void usage(FILE *out) {
         "  --weights FILE  bake parameters saved by this model's save() into const arrays\n"
         "                  (all of them with --inference; the frozen ones otherwise)\n"
         "  --freeze A,B    do not train the parameters of layers A and B\n"
-        "  --batch N       the largest batch an entry point takes (default: the train block's)\n"
+        "  --batch N       the largest batch an entry point takes (default: the train block's;\n"
+        "                  ONNX: the exported batch, or 32 to train a dynamic one)\n"
         "  --train LOSS    (ONNX) fine-tune the imported model with this loss\n"
         "  --optimizer O   (ONNX, with --train) e.g. 'adam(lr = 1e-4)' (default rmsprop)\n"
         "  --bind N=F.pb   (ONNX) fix graph input N to the tensor in F.pb (a specialised build)\n"
+        "  --shape D=N     (ONNX) the size of a named dimension (dim_param), or\n"
+        "  --shape X=AxB   an input's dimensions; axis 0 of the inputs is the batch (--batch)\n"
         "  --version       print the version\n");
 }
 
@@ -105,18 +108,115 @@ static void command_line(int argc, char **argv, int opt, char *out, size_t cap) 
     if (!said_opt && len < cap) snprintf(out + len, cap - len, " -O%d", opt);
 }
 
+/* what the command line asks of a build */
+typedef struct Build {
+    const char *input, *output, *model, *weights, *freeze, *train_loss, *optimizer;
+    const char *binds[32], *shapes[32];
+    int nbinds, nshapes;
+    int opt, inference, batch;
+} Build;
+
+/* the passes before autodiff, and the options that shape a build for a
+ * device; -1 after reporting an error */
+static int forward_passes(Graph *g, const Build *b) {
+    if ((b->weights && deploy_bake(g, b->weights)) || (b->freeze && deploy_freeze(g, b->freeze))) return -1;
+    if (b->inference) deploy_inference_only(g);
+    deploy_mark_constants(g);
+    g->opt_level = b->opt;
+    fuse_loss(g);
+    if (b->opt >= 2) {
+        layout_nd(g);
+        fuse_nd_conv(g);
+        fuse_nd(g);
+        fold_bn(g);
+        fuse_act(g);
+    }
+    return 0;
+}
+
+/* the ONNX model imported with axis 0 of its inputs at `batch` samples (0:
+ * as the file says), with its training recipe, through the forward passes */
+static Graph *onnx_graph(const Build *b, int batch, int *exported, int *unsupported) {
+    char name[IR_NAME];     /* the generated prefix: --model, else the output file's name */
+    onnx_model_name(b->model ? b->model : b->output, name);
+    diag_init(b->input, NULL);
+    OnnxShapes sh = { b->shapes, b->nshapes, batch, 0 };
+    Graph *g = onnx_import(b->input, name, b->train_loss != NULL, b->binds, b->nbinds, &sh, unsupported);
+    *exported = sh.exported_batch;
+    if (g && b->train_loss) {
+        /* the training recipe, as the train block a .nn file would hold */
+        char text[1024];
+        snprintf(text, sizeof text, "train m {\n    loss %.200s\n    optimizer %.400s\n}\n", b->train_loss,
+                 b->optimizer ? b->optimizer : "rmsprop");
+        diag_init("--train/--optimizer", text);
+        if (lower_train_text(g, text)) {
+            ir_free(g);
+            return NULL;
+        }
+    }
+    if (g && forward_passes(g, b)) {
+        ir_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* An imported graph with nnc's run-time batch: imported first (quietly) with
+ * axis 0 of the inputs at B > 1 samples, so passes/batch.c can prove that
+ * axis is a batch and make the graph per sample.  When it is not, the graph
+ * is imported again as the file says and compiled whole (one call computes
+ * the exported shapes) for inference; training or --batch is refused with
+ * the reason, naming the node. */
+static Graph *onnx_front(const Build *b, int *unsupported) {
+    char *log = NULL, why[200] = "";
+    size_t loglen = 0;
+    FILE *mem = open_memstream(&log, &loglen);
+    if (!mem) abort();
+    diag_set_output(mem);
+    int probe = b->batch > 1 ? b->batch : 2, exported;
+    Graph *g = onnx_graph(b, probe, &exported, unsupported);
+    if (g && batch_imported(g, probe, why, sizeof why)) {
+        ir_free(g);
+        g = NULL;
+    }
+    diag_set_output(NULL);
+    fclose(mem);
+    if (g) {
+        fputs(log, stderr);     /* its warnings */
+        free(log);
+        g->train.batch = b->batch ? b->batch : exported > 0 ? exported : b->train_loss ? 32 : 1;
+        return g;
+    }
+    if (!why[0]) {      /* the import itself failed at this batch: its first error */
+        const char *e = log ? strstr(log, "error: ") : NULL;
+        snprintf(why, sizeof why, "at %d samples, %.*s", probe, e ? (int)strcspn(e + 7, "\n") : 0, e ? e + 7 : "");
+    }
+    free(log);
+    g = onnx_graph(b, 0, &exported, unsupported);
+    if (!g) return NULL;
+    if (b->train_loss || b->batch > 1) {
+        diag_init(b->input, NULL);
+        diag_error((Loc){ 0, 0, 0, 0 }, "unsupported: %s needs a run-time batch along axis 0 of the inputs, and "
+                   "nnc cannot keep one through this graph: %s", b->train_loss ? "training" : "--batch", why);
+        (*unsupported)++;
+        ir_free(g);
+        return NULL;
+    }
+    snprintf(g->whole, sizeof g->whole, "%s", why);
+    g->train.batch = 1;
+    return g;
+}
+
 int main(int argc, char **argv) {
-    const char *input = NULL, *output = NULL, *model = NULL;
-    int opt = 2, summary = 0, report = 0, dump = 0, inference = 0, batch = 0;
+    Build b = { .opt = 2 };
+    int summary = 0, report = 0, dump = 0;
     const Target *target = target_default();
-    const char *weights = NULL, *freeze = NULL, *train_loss = NULL, *optimizer = NULL, *binds[32];
-    int nbinds = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-o") && i + 1 < argc) output = argv[++i];
-        else if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(a, "-O0")) opt = 0;
-        else if (!strcmp(a, "-O2") || !strcmp(a, "-O")) opt = 2;
+        if (!strcmp(a, "-o") && i + 1 < argc) b.output = argv[++i];
+        else if (!strcmp(a, "--model") && i + 1 < argc) b.model = argv[++i];
+        else if (!strcmp(a, "-O0")) b.opt = 0;
+        else if (!strcmp(a, "-O2") || !strcmp(a, "-O")) b.opt = 2;
         else if (!strcmp(a, "--summary")) summary = 1;
         else if (!strcmp(a, "--report")) report = 1;
         else if (!strcmp(a, "--target") && i + 1 < argc) {
@@ -134,23 +234,31 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--dump-ir")) dump = 1;
         else if (!strcmp(a, "-Werror")) diag_set_warnings(DIAG_WERROR);
         else if (!strcmp(a, "-w")) diag_set_warnings(DIAG_NOWARN);
-        else if (!strcmp(a, "--inference")) inference = 1;
-        else if (!strcmp(a, "--weights") && i + 1 < argc) weights = argv[++i];
-        else if (!strcmp(a, "--freeze") && i + 1 < argc) freeze = argv[++i];
+        else if (!strcmp(a, "--inference")) b.inference = 1;
+        else if (!strcmp(a, "--weights") && i + 1 < argc) b.weights = argv[++i];
+        else if (!strcmp(a, "--freeze") && i + 1 < argc) b.freeze = argv[++i];
         else if (!strcmp(a, "--train") && i + 1 < argc) {
-            train_loss = argv[++i];
-            if (!strncmp(train_loss, "loss=", 5)) train_loss += 5;   /* --train loss=NAME */
+            b.train_loss = argv[++i];
+            if (!strncmp(b.train_loss, "loss=", 5)) b.train_loss += 5;   /* --train loss=NAME */
         }
-        else if (!strcmp(a, "--optimizer") && i + 1 < argc) optimizer = argv[++i];
-        else if (!strcmp(a, "--bind") && i + 1 < argc && nbinds < 32) binds[nbinds++] = argv[++i];
+        else if (!strcmp(a, "--optimizer") && i + 1 < argc) b.optimizer = argv[++i];
+        else if (!strcmp(a, "--bind") && i + 1 < argc && b.nbinds < 32) b.binds[b.nbinds++] = argv[++i];
+        else if (!strcmp(a, "--shape") && i + 1 < argc && b.nshapes < 32) {
+            b.shapes[b.nshapes++] = argv[++i];
+            if (!strchr(argv[i], '=') || *argv[i] == '=') {
+                fprintf(stderr, "nnc: --shape takes NAME=N (a named dimension) or INPUT=AxBx... (an input's "
+                        "dimensions), got '%s'\n", argv[i]);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--batch") && i + 1 < argc) {
             char *end;
-            long b = strtol(argv[++i], &end, 10);
-            if (*end || b < 1 || b > 1000000) {
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 1000000) {
                 fprintf(stderr, "nnc: --batch takes a number from 1 to 1000000, got '%s'\n", argv[i]);
                 return 2;
             }
-            batch = (int)b;
+            b.batch = (int)n;
         }
         else if (!strcmp(a, "--version")) { printf("nnc %s\n", NNC_VERSION); return 0; }
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -158,11 +266,12 @@ int main(int argc, char **argv) {
             fprintf(stderr, "nnc: unknown option '%s'\n", a);
             usage(stderr);
             return 2;
-        } else if (input) {
-            fprintf(stderr, "nnc: one model file at a time ('%s' and '%s')\n", input, a);
+        } else if (b.input) {
+            fprintf(stderr, "nnc: one model file at a time ('%s' and '%s')\n", b.input, a);
             return 2;
-        } else input = a;
+        } else b.input = a;
     }
+    const char *input = b.input, *output = b.output;
     if (!input || (!output && !summary && !report && !dump)) {
         fprintf(stderr, "nnc: %s\n", !input ? "no input file" : "nothing to do: give -o FILE.c, --summary or --report");
         usage(stderr);
@@ -175,26 +284,16 @@ int main(int argc, char **argv) {
     }
     size_t ilen = strlen(input);
     int onnx = ilen > 5 && !strcmp(input + ilen - 5, ".onnx"), unsupported = 0;
+    if ((b.train_loss || b.optimizer || b.nshapes) && !onnx) {
+        fprintf(stderr, "nnc: --train, --optimizer and --shape are for ONNX models; a .nn file has a train block "
+                "and declares its shapes\n");
+        return 2;
+    }
     char *src = NULL;
     Program *prog = NULL;
     Graph *g = NULL;
     if (onnx) {
-        /* the generated prefix: --model, else the output file's name */
-        char name[IR_NAME];
-        onnx_model_name(model ? model : output, name);
-        diag_init(input, NULL);
-        g = onnx_import(input, name, train_loss != NULL, binds, nbinds, &unsupported);
-        if (g && train_loss) {
-            /* the training recipe, as the train block a .nn file would hold */
-            char text[1024];
-            snprintf(text, sizeof text, "train m {\n    loss %.200s\n    optimizer %.400s\n}\n", train_loss,
-                     optimizer ? optimizer : "rmsprop");
-            diag_init("--train/--optimizer", text);
-            if (lower_train_text(g, text)) {
-                ir_free(g);
-                g = NULL;
-            }
-        }
+        g = onnx_front(&b, &unsupported);
     } else {
         long len;
         src = file_read(input, &len);
@@ -209,32 +308,17 @@ int main(int argc, char **argv) {
         }
         diag_init(input, src);
         prog = ast_parse(input, src);
-        if (prog && diag_error_count() == 0) g = lower_program(prog, model);
+        if (prog && diag_error_count() == 0) g = lower_program(prog, b.model);
+        if (g && forward_passes(g, &b)) {
+            ir_free(g);
+            g = NULL;
+        }
+        if (g && b.batch) g->train.batch = b.batch;
     }
     int status = 1;
-    if ((train_loss || optimizer) && !onnx) {
-        fprintf(stderr, "nnc: --train and --optimizer are for ONNX models; a .nn file has a train block\n");
-        return 2;
-    }
-    if (g && ((weights && deploy_bake(g, weights)) || (freeze && deploy_freeze(g, freeze)))) {
-        ir_free(g);
-        g = NULL;
-    }
     if (g) {
-        if (inference) deploy_inference_only(g);
-        deploy_mark_constants(g);
-        if (batch) g->train.batch = batch;
-        g->opt_level = opt;
-        fuse_loss(g);
-        if (opt >= 2) {
-            layout_nd(g);
-            fuse_nd_conv(g);
-            fuse_nd(g);
-            fold_bn(g);
-            fuse_act(g);
-        }
         ad_build(g);
-        if (opt >= 2) {
+        if (b.opt >= 2) {
             fuse_grad(g);
             pack_weights(g);   /* after autodiff: a gradient's read of a kernel counts */
         }
@@ -245,7 +329,7 @@ int main(int argc, char **argv) {
         if (report) report_print(g, &plan, target, stdout);
         if (dump) ir_dump(g, stdout);
         char cmd[2048];
-        command_line(argc, argv, opt, cmd, sizeof cmd);
+        command_line(argc, argv, b.opt, cmd, sizeof cmd);
         status = output ? write_outputs(g, &plan, output, input, cmd) : 0;
         plan_free(&plan);
         ir_free(g);

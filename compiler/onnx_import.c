@@ -1941,7 +1941,30 @@ static void import_node(Importer *im, const Onnx__NodeProto *n) {
         }
 }
 
-static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, long *dims) {
+/* --shape NAME=...: the text after '=' for this name, or NULL */
+static const char *shape_spec(const OnnxShapes *sh, const char *name) {
+    size_t len = strlen(name);
+    for (int i = 0; sh && i < sh->nspecs; i++)
+        if (!strncmp(sh->specs[i], name, len) && sh->specs[i][len] == '=') return sh->specs[i] + len + 1;
+    return NULL;
+}
+
+/* "1x3x96x96" -> dims; the rank, or -1 */
+static int parse_dims(const char *s, long *dims) {
+    int rank = 0;
+    while (*s && rank < MAX_T) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > (1L << 30)) return -1;
+        dims[rank++] = v;
+        s = *end == 'x' ? end + 1 : end;
+        if (*end && *end != 'x') return -1;
+    }
+    return *s ? -1 : rank;
+}
+
+static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, long *dims,
+                        OnnxShapes *sh, int first) {
     const Onnx__TypeProto *tp = vi->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
         diag_error(nowhere(), "unsupported: graph input/output '%s' is not a tensor", vi->name);
@@ -1957,18 +1980,43 @@ static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank,
     if (!tt->shape) { *rank = 0; return 0; }
     if (tt->shape->n_dim > MAX_T) { diag_error(nowhere(), "'%s' has rank above 8", vi->name); return -1; }
     *rank = (int)tt->shape->n_dim;
-    for (int d = 0; d < *rank; d++) {
-        const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[d];
-        if (dm->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || dm->dim_value < 0 ||
-            dm->dim_value > (1L << 30)) {
-            im->unsupported++;
-            diag_error(nowhere(), "unsupported: graph input '%s' has a dynamic or invalid dimension %d%s%s%s; "
-                       "nnc compiles static shapes", vi->name, d, dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? " ('" : "",
-                       dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dm->dim_param : "",
-                       dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "')" : "");
+    const char *whole = shape_spec(sh, vi->name);
+    if (whole) {    /* --shape INPUT=AxBxC */
+        if (parse_dims(whole, dims) != *rank) {
+            diag_error(nowhere(), "--shape %s=%s: '%s' has rank %d; give %d extents like 1x3x96x96", vi->name, whole,
+                       vi->name, *rank, *rank);
             return -1;
         }
-        dims[d] = (long)dm->dim_value;
+        if (first && sh) sh->exported_batch = (int)dims[0];
+        if (sh && sh->batch > 0 && *rank) dims[0] = sh->batch;
+        return 0;
+    }
+    for (int d = 0; d < *rank; d++) {
+        const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[d];
+        int named = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dm->dim_param && *dm->dim_param;
+        const char *pinned = named ? shape_spec(sh, dm->dim_param) : NULL;
+        long v = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ? (long)dm->dim_value : -1;
+        if (d == 0 && first && sh) sh->exported_batch = v > 0 && !named ? (int)v : 0;
+        if (pinned) {
+            char *end;
+            v = strtol(pinned, &end, 10);
+            if (*end || v < 1 || v > (1L << 30)) {
+                diag_error(nowhere(), "--shape %s=%s: give the extent as a number from 1 to 2^30", dm->dim_param, pinned);
+                return -1;
+            }
+        }
+        if (d == 0 && sh && sh->batch > 0) v = sh->batch;   /* the batch axis: nnc's run-time n */
+        if (v < 0 || v > (1L << 30)) {
+            im->unsupported++;
+            if (named)
+                diag_error(nowhere(), "unsupported: graph input '%s' has a dynamic dimension %d ('%s'); give its size "
+                           "with --shape %s=N", vi->name, d, dm->dim_param, dm->dim_param);
+            else
+                diag_error(nowhere(), "unsupported: graph input '%s' has a dynamic or invalid dimension %d; give its "
+                           "shape with --shape %s=AxBx...", vi->name, d, vi->name);
+            return -1;
+        }
+        dims[d] = v;
     }
     return 0;
 }
@@ -2004,7 +2052,7 @@ static int bind_input(Importer *im, const char *spec) {
 }
 
 Graph *onnx_import(const char *path, const char *model_name, int trainable, const char *const *binds, int nbinds,
-                   int *unsupported_count) {
+                   OnnxShapes *shapes, int *unsupported_count) {
     *unsupported_count = 0;
     long len;
     unsigned char *buf = (unsigned char *)file_read(path, &len);
@@ -2051,7 +2099,7 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
         if (find(&im, vi->name)) continue;     /* an initializer (a default input) */
         int rank;
         long dims[MAX_T];
-        if (static_shape(&im, vi, &rank, dims)) {
+        if (static_shape(&im, vi, &rank, dims, shapes, g->ninputs == 0)) {
             add_tensor(&im, vi->name, 0, NULL)->failed = 1;   /* its readers are skipped quietly */
             continue;
         }

@@ -1036,7 +1036,8 @@ static void rnn_grad_emit(EmitCtx *e, const Node *n) {
  * already computed (it folds constants through the same kernels), so their
  * rules only print the call. */
 
-static const char *emit_nd(EmitCtx *e, const nnc_rt_nd *p) {
+/* the descriptor as a compound literal; a per-sample node's axis 0 runs over n */
+static const char *emit_nd(EmitCtx *e, const Node *n, const nnc_rt_nd *p) {
     static char b[8][2048];
     static int k;
     char *s = b[k++ % 8];
@@ -1045,16 +1046,19 @@ static const char *emit_nd(EmitCtx *e, const nnc_rt_nd *p) {
     for (int r = 0; r < 4; r++) {
         if (r) len += snprintf(s + len, 2048 - len, "}, {");
         for (int d = 0; d < (p->rank ? p->rank : 1); d++)
-            len += snprintf(s + len, 2048 - len, "%s%ld", d ? ", " : "", p->rank ? rows[r][d] : 0L);
+            len += snprintf(s + len, 2048 - len, "%s%s", d ? ", " : "",
+                            p->rank ? emit_times_n(e, !r && !d && n->attr.batched, rows[r][d]) : "0");
     }
     snprintf(s + len, 2048 - len, "}, %ld, %ld, %ld }", p->yoff, p->aoff, p->boff);
-    (void)e;
     return s;
 }
 
+/* a count of a per-sample node (outer, rows, cells) as printed: times n */
+static const char *per_n(EmitCtx *e, const Node *n, long v) { return emit_times_n(e, n->attr.batched, v); }
+
 static void nd_copy_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_copy_nd(%s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
-              emit_nd(e, &n->attr.nd));
+              emit_nd(e, n, &n->attr.nd));
 }
 
 static void nd_fill_emit(EmitCtx *e, const Node *n) {
@@ -1076,7 +1080,7 @@ static void nd_unary_emit(EmitCtx *e, const Node *n) {
 
 static void nd_binary_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_binary_nd(%d, %s, %s, %s, %s);", n->attr.fn, emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_nd(e, &n->attr.nd));
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_nd(e, n, &n->attr.nd));
 }
 
 static void nd_where_emit(EmitCtx *e, const Node *n) {
@@ -1086,38 +1090,39 @@ static void nd_where_emit(EmitCtx *e, const Node *n) {
         len += snprintf(cs + len, sizeof cs - len, "%s%ld", d ? ", " : "", n->attr.nd.rank ? n->attr.cs[d] : 0L);
     snprintf(cs + len, sizeof cs - len, " }");
     emit_line(e, "nnc_rt_where_nd(%s, %s, %s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
-              emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]), emit_nd(e, &n->attr.nd), cs);
+              emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]), emit_nd(e, n, &n->attr.nd), cs);
 }
 
 static void nd_reduce_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_reduce_nd(%d, %s, %s, %s, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), emit_nd(e, &n->attr.nd), n->attr.ny, n->attr.count);
+    emit_line(e, "nnc_rt_reduce_nd(%d, %s, %s, %s, %s, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_nd(e, n, &n->attr.nd),
+              emit_times_n(e, emit_graph(e)->values[n->out[0]].batched, n->attr.ny), n->attr.count);
 }
 
 static void nd_softmax_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_softmax_axis(%d, %s, %s, %ld, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), n->attr.outer, n->attr.alen, n->attr.inner);
+    emit_line(e, "nnc_rt_softmax_axis(%d, %s, %s, %s, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), per_n(e, n, n->attr.outer), n->attr.alen, n->attr.inner);
 }
 
 static void nd_matmul_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_matmul_nd(%s, %s, %s, %s, %d, %d, %d);", emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_nd(e, &n->attr.nd), n->attr.M,
-              n->attr.N, n->attr.K);
+    emit_line(e, "nnc_rt_matmul_nd(%s, %s, %s, %s, %s, %d, %d);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_nd(e, n, &n->attr.nd),
+              n->attr.nd.rank ? emit_times_n(e, 0, n->attr.M) : per_n(e, n, n->attr.M), n->attr.N, n->attr.K);
 }
 
 static void nd_arg_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_arg_axis(%d, %s, %s, %ld, %ld, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), n->attr.outer, n->attr.alen, n->attr.inner, n->attr.count);
+    emit_line(e, "nnc_rt_arg_axis(%d, %s, %s, %s, %ld, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), per_n(e, n, n->attr.outer), n->attr.alen, n->attr.inner, n->attr.count);
 }
 
 static void nd_cumsum_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_cumsum_axis(%s, %s, %ld, %ld, %ld, %d, %ld);", emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), n->attr.outer, n->attr.alen, n->attr.inner, n->attr.fn, n->attr.count);
+    emit_line(e, "nnc_rt_cumsum_axis(%s, %s, %s, %ld, %ld, %d, %ld);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), per_n(e, n, n->attr.outer), n->attr.alen, n->attr.inner, n->attr.fn, n->attr.count);
 }
 
 static void nd_gather_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_gather_axis(%s, %s, %s, %ld, %ld, %ld, %ld, %d);", emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), n->attr.outer, n->attr.alen, n->attr.inner,
+    emit_line(e, "nnc_rt_gather_axis(%s, %s, %s, %s, %ld, %ld, %ld, %d);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), per_n(e, n, n->attr.outer), n->attr.alen, n->attr.inner,
               n->attr.ny, n->attr.fn);
 }
 
@@ -1146,15 +1151,18 @@ static void concat_part(const long *ydims, int rank, const long *xdims, int axis
 static void nd_concat_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
     const Value *y = &g->values[n->out[0]];
+    /* per sample (attr.axis counts the batch axis): one sample in front, printed as n */
+    int b = n->attr.batched, axis = n->attr.axis;
     long ydims[NNC_RT_ND_MAX], xdims[NNC_RT_ND_MAX], off = 0;
-    for (int d = 0; d < y->rank; d++) ydims[d] = y->dims[d];
+    ydims[0] = xdims[0] = 1;
+    for (int d = 0; d < y->rank; d++) ydims[d + b] = y->dims[d];
     for (int i = 0; i < n->nin; i++) {
         const Value *x = &g->values[n->in[i]];
         nnc_rt_nd p;
-        for (int d = 0; d < x->rank; d++) xdims[d] = x->dims[d];
-        concat_part(ydims, y->rank, xdims, n->attr.axis, off, &p);
-        off += x->dims[n->attr.axis];
-        emit_line(e, "nnc_rt_copy_nd(%s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[i]), emit_nd(e, &p));
+        for (int d = 0; d < x->rank; d++) xdims[d + b] = x->dims[d];
+        concat_part(ydims, y->rank + b, xdims, axis, off, &p);
+        off += xdims[axis];
+        emit_line(e, "nnc_rt_copy_nd(%s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[i]), emit_nd(e, n, &p));
     }
 }
 
@@ -1204,30 +1212,30 @@ static void nd_concat_fold(const Fold *f) {
  * around them): the batch is the literal attr.M, not the run-time n; the
  * activation epilogue is fuse_nd_conv's */
 static void nd_conv_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %d, %d);", emit_conv(e, &n->attr.conv),
+    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %s, %d);", emit_conv(e, &n->attr.conv),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
-              n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), n->attr.M, n->attr.act);
+              n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), per_n(e, n, n->attr.M), n->attr.act);
 }
 
 /* ConvTranspose: the data gradient of the forward convolution attr.conv */
 static void nd_conv_t_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_conv2d_backward_data(%s, %s, %s, %s, %s, %d);", emit_conv(e, &n->attr.conv),
+    emit_line(e, "nnc_rt_conv2d_backward_data(%s, %s, %s, %s, %s, %s);", emit_conv(e, &n->attr.conv),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->out[1]),
-              n->attr.M);
+              per_n(e, n, n->attr.M));
 }
 
 static void nd_pool_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, %d);", n->attr.fn ? "avg" : "max",
-              emit_pool(e, &n->attr.pool), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), n->attr.M);
+    emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, %s);", n->attr.fn ? "avg" : "max",
+              emit_pool(e, &n->attr.pool), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), per_n(e, n, n->attr.M));
 }
 
 /* a recurrent layer over a whole tensor: batch attr.M (ONNX LSTM/GRU/RNN) */
 static void nd_rnn_emit(EmitCtx *e, const Node *n) {
     int lstm = n->attr.rnn.cell == NNC_RT_CELL_LSTM;
-    emit_line(e, "nnc_rt_rnn_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %d);", emit_rnn(e, &n->attr.rnn),
+    emit_line(e, "nnc_rt_rnn_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s);", emit_rnn(e, &n->attr.rnn),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), lstm ? emit_ptr(e, n->out[2]) : "NULL",
               emit_ptr(e, n->out[n->nout - 1]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
-              emit_ptr(e, n->in[2]), n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", n->attr.M);
+              emit_ptr(e, n->in[2]), n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", per_n(e, n, n->attr.M));
 }
 
 /* ---- gradients of the N-d ops (training an imported model) ----------------------- */
@@ -1357,8 +1365,8 @@ static void nd_softmax_grad(Graph *g, int node, const int *dout, int *din) {
 }
 
 static void nd_softmax_grad_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_softmax_axis_backward(%d, %s, %s, %s, %ld, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), n->attr.outer, n->attr.alen, n->attr.inner);
+    emit_line(e, "nnc_rt_softmax_axis_backward(%d, %s, %s, %s, %s, %ld, %ld);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), per_n(e, n, n->attr.outer), n->attr.alen, n->attr.inner);
 }
 
 static long nd_flops(const Graph *g, const Node *n) {

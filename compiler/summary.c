@@ -105,5 +105,6 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     } else {
         fprintf(out, "Arena: %ld bytes (inference) at batch %d\n", p->infer_arena * 4, g->train.batch);
     }
+    if (g->whole[0]) fprintf(out, "Runs whole: one sample is one set of the exported inputs (no batch axis: %s)\n", g->whole);
     device_summary(g, p, out);
 }
