@@ -799,13 +799,13 @@ static int lower_train(Graph *g, const Block *b, int imported) {
     /* the label and the loss node */
     const Value *out = &g->values[g->output];
     int m = (int)ir_size(out);
-    decide_logits(g, loss_loc, imported);
-    int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE || t->loss == NNC_RT_LOSS_SPARSE_CCE_LOGITS;
-    if ((sparse || t->loss == NNC_RT_LOSS_CCE || t->loss == NNC_RT_LOSS_CCE_LOGITS) && m < 2) {
+    int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE;
+    if ((sparse || t->loss == NNC_RT_LOSS_CCE) && m < 2) {
         diag_error(loss_loc, "%s needs a model output with at least 2 classes, but the output has %d",
                    loss_name(t->loss), m);
         return -1;
     }
+    decide_logits(g, loss_loc, imported);
     /* a whole-tensor (imported) output has its samples along the first axis */
     int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;
     int label = ir_value(g, "y", ROLE_LABEL, batched, rank, out->dims);

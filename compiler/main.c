@@ -175,16 +175,25 @@ static Graph *onnx_front(const Build *b, int *unsupported) {
     diag_set_output(mem);
     int probe = b->batch > 1 ? b->batch : 2, exported;
     Graph *g = onnx_graph(b, probe, &exported, unsupported);
+    /* the batch entry points take: --batch, else the exported one, else
+     * Keras' 32 to train; workspaces are sized at the probe, so probe at it */
+    int batch = b->batch ? b->batch : exported > 0 ? exported : b->train_loss ? 32 : 1;
+    if (batch > 1 && batch != probe) {
+        ir_free(g);
+        rewind(mem);    /* this attempt's messages only */
+        g = onnx_graph(b, probe = batch, &exported, unsupported);
+    }
     if (g && batch_imported(g, probe, why, sizeof why)) {
         ir_free(g);
         g = NULL;
     }
+    fputc(0, mem);      /* the end of the last attempt's messages */
     diag_set_output(NULL);
     fclose(mem);
     if (g) {
         fputs(log, stderr);     /* its warnings */
         free(log);
-        g->train.batch = b->batch ? b->batch : exported > 0 ? exported : b->train_loss ? 32 : 1;
+        g->train.batch = batch;
         return g;
     }
     if (!why[0]) {      /* the import itself failed at this batch: its first error */

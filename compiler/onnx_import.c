@@ -1040,6 +1040,32 @@ static Tensor *op_gather(Ctx *c) {
     if (rank > MAX_T) { unsupported(c->im, "a result above rank 8"); return NULL; }
     Attrs a;
     memset(&a, 0, sizeof a);
+    /* constant indices in a progression (x[:, -1], x[:, 2:8:2]) select a
+     * strided slice: a copy, which has a gradient */
+    long first = 0, step = 0;
+    int progression = idx->data && !x->data && idx->rank <= 1 && ni >= 1;
+    for (long i = 0; progression && i < ni; i++) {
+        long v = (long)idx->data[i];
+        if (v < 0) v += x->dims[axis];
+        if (v < 0 || v >= x->dims[axis]) progression = 0;
+        else if (i == 0) first = v;
+        else if (i == 1) step = v - first;
+        else if (v != first + i * step) progression = 0;
+    }
+    if (progression) {
+        long xs[MAX_T];
+        strides(x->dims, x->rank, xs);
+        dense_nd(&a.nd, rank, dims);
+        for (int d = 0, k = 0; d < x->rank; d++) {
+            if (d == axis) {
+                a.nd.aoff = first * xs[d];
+                if (idx->rank) a.nd.as[k++] = step * xs[d];
+            } else {
+                a.nd.as[k++] = xs[d];
+            }
+        }
+        return apply(c->im, "nd_copy", &x, 1, &a, out_name(c, 0), rank, dims);
+    }
     around(x, axis, &a);
     a.ny = ni;
     return apply(c->im, "nd_gather", c->in, 2, &a, out_name(c, 0), rank, dims);

@@ -131,6 +131,52 @@ START_TEST(grad_cce_unfused) {
 }
 END_TEST
 
+START_TEST(grad_from_logits) {
+    /* the three cross-entropies on a linear output, read as logits */
+    const char *s = MLP("g7", "  dense(6, tanh)\n  dense(4)\n", "sparse_categorical_crossentropy(from_logits = true)");
+    gradcheck("g7", s, "-O2");
+    gradcheck("g7", s, "-O0");
+    gradcheck("g8", MLP("g8", "  dense(6, relu)\n  dense(3, linear)\n", "categorical_crossentropy(from_logits = true)"),
+              "-O2");
+    gradcheck("g9", MLP("g9", "  dense(5, tanh)\n  dense(1)\n", "binary_crossentropy(from_logits = true)"), "-O0");
+}
+END_TEST
+
+/* nnc FLAGS on src: its exit status and everything it printed */
+static void expect_output(const char *src, const char *flags, int status, const char *expected) {
+    char path[256], cmd[1024], out[8192];
+    snprintf(path, sizeof path, "%s/warn.nn", dir);
+    write_text(path, src);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s warn.nn -o warn.c", dir, nnc, flags);
+    ck_assert_int_eq(run(cmd, out, sizeof out), status);
+    ck_assert_str_eq(out, expected);
+}
+
+START_TEST(warn_loss_output) {
+    const char *linear = MLP("w", "  dense(4)\n", "sparse_categorical_crossentropy");
+    const char *warning = "warn.nn:7:8: %s: sparse_categorical_crossentropy expects probabilities, but output "
+                          "'dense' comes from 'dense', not a softmax; if it holds logits, write "
+                          "sparse_categorical_crossentropy(from_logits = true) [%s-Wloss-output]\n"
+                          "  loss sparse_categorical_crossentropy\n       ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n";
+    char want[1024];
+    snprintf(want, sizeof want, warning, "warning", "");
+    expect_output(linear, "", 0, want);
+    snprintf(want, sizeof want, warning, "error", "-Werror,");
+    expect_output(linear, "-Werror", 1, want);
+    expect_output(linear, "-w", 0, "");
+    /* the reverse: logits declared on a softmax */
+    expect_output(MLP("w", "  dense(4, softmax)\n", "categorical_crossentropy(from_logits = true)"), "", 0,
+                  "warn.nn:7:8: warning: categorical_crossentropy(from_logits = true) on output 'dense_softmax', "
+                  "which is already a probability (softmax); the loss applies a second softmax. Use "
+                  "from_logits = false [-Wloss-output]\n"
+                  "  loss categorical_crossentropy(from_logits = true)\n"
+                  "       ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect_output(MLP("w", "  dense(4)\n", "mse(from_logits = true)"), "", 1,
+                  "warn.nn:7:12: error: from_logits applies to the cross-entropy losses, not to mse\n"
+                  "  loss mse(from_logits = true)\n           ^~~~~~~~~~~\n");
+}
+END_TEST
+
 START_TEST(grad_activation_layers) {
     /* activations as separate layers, bias off, an explicit linear layer */
     const char *m = MLP("g7", "  dense(6, use_bias = false)\n  tanh\n  dense(5)\n  relu\n  linear\n"
@@ -692,6 +738,7 @@ static Suite *suite(void) {
     tcase_add_test(g, grad_bce_tanh_sigmoid);
     tcase_add_test(g, grad_mse_mae);
     tcase_add_test(g, grad_cce_unfused);
+    tcase_add_test(g, grad_from_logits);
     tcase_add_test(g, grad_activation_layers);
     tcase_add_test(g, grad_relu6);
     tcase_add_test(g, grad_regularizers);
@@ -729,6 +776,7 @@ static Suite *suite(void) {
     tcase_add_test(d, diag_recurrent);
     tcase_add_test(d, diag_deploy_options);
     tcase_add_test(d, usage_errors);
+    tcase_add_test(d, warn_loss_output);
     suite_add_tcase(s, d);
     return s;
 }

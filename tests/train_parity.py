@@ -81,6 +81,19 @@ class Block(nn.Module):
         return self.head(torch.flatten(y, 1))
 
 
+class Seq(nn.Module):
+    """a recurrent classifier: the last step's output through a linear head"""
+
+    def __init__(self, rnn, classes=3):
+        super().__init__()
+        self.rnn = rnn
+        self.head = nn.Linear(rnn.hidden_size, classes)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y[:, -1, :])
+
+
 def cases():
     """name, module, per-sample input shape, classes, exported batch, dynamic axis"""
     torch.manual_seed(0)
@@ -93,6 +106,15 @@ def cases():
                                nn.Linear(6 * 2 * 2, 5)), (1, 8, 8), 5, 8, False
     yield "resnet_block", Block("resnet"), (1, 6, 6), 3, 8, False
     yield "mobilenet_v2_block", Block("mobilenet"), (1, 6, 6), 3, 8, False
+    # nnc trains an LSTM's two biases as their sum (Keras' one bias): the
+    # reference trains the same parameterisation, b_ih + b_hh with b_hh = 0
+    lstm = Seq(nn.LSTM(4, 8, batch_first=True))
+    with torch.no_grad():
+        lstm.rnn.bias_ih_l0 += lstm.rnn.bias_hh_l0
+        lstm.rnn.bias_hh_l0.zero_()
+    lstm.rnn.bias_hh_l0.requires_grad_(False)
+    yield "lstm", lstm, (5, 4), 3, 8, False
+    yield "gru", Seq(nn.GRU(4, 8, batch_first=True)), (5, 4), 3, 8, False
 
 
 def layouts(t):
@@ -102,12 +124,20 @@ def layouts(t):
         yield "transposed", t.t()
     if t.dim() == 4:
         yield "kh kw cin cout", t.permute(2, 3, 1, 0)
+    if t.dim() in (1, 2) and t.shape[0] % 3 == 0:   # a GRU's gates: torch r z n, Keras z r n
+        r, z, n = t.chunk(3, 0)
+        g = torch.cat([z, r, n], 0)
+        yield "gru gates", g
+        if t.dim() == 2:
+            yield "gru gates transposed", g.t()
 
 
 def match(torch_params, nnc_flat):
     """each torch parameter: the offset and layout of its copy in nnc's block"""
     found = []
     for name, p in torch_params:
+        if not p.requires_grad:
+            continue
         hit = None
         for how, view in layouts(p.detach()):
             v = view.contiguous().reshape(-1).numpy()
@@ -175,7 +205,7 @@ def run_case(work, name, model, shape, classes, batch, dynamic, opt, n, nnc, rt)
     params = match(list(model.named_parameters()), before)
     # torch: the exported module itself, the same batches
     model.train()
-    o = make_opt(model.parameters())
+    o = make_opt([q for q in model.parameters() if q.requires_grad])
     ce = nn.CrossEntropyLoss()
     ref_losses = []
     for s in range(STEPS):

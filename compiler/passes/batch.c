@@ -20,8 +20,9 @@
  *  - After the proof the descriptors describe one sample (axis 0 of extent
  *    1, outer counts and GEMM rows divided by B) and Attrs.batched tells the
  *    emitter to print n for them; nothing else in the graph depends on B.
- *  - Imported convolutions and pools become the .nn layers (same kernel
- *    layout, same runtime calls), which have gradient rules.
+ *  - Imported convolutions, pools and recurrent layers become the .nn
+ *    layers (same parameter layouts, same runtime calls), which have
+ *    gradient rules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +136,36 @@ static void per_sample(Batch *b, Node *n) {
     if (is_op(n, "nd_conv")) n->op = op_id(n->attr.conv.groups == n->attr.conv.c && n->attr.conv.c > 1 ?
                                           "depthwise_conv2d" : "conv2d");
     if (is_op(n, "nd_pool")) n->op = op_id(n->attr.fn ? "avg_pool2d" : "max_pool2d");
+    if (is_op(n, "nd_rnn")) {   /* outputs y, h, [c], then the workspace, per sample like the layer's */
+        Value *work = &b->g->values[n->out[n->nout - 1]];
+        work->batched = 1;
+        work->dims[0] /= b->B;
+        n->attr.return_state = 1;
+        n->attr.outputs = n->nout - 1;
+        n->attr.use_bias = n->nin > 3;
+        n->attr.units = n->attr.rnn.units;
+        n->op = op_id(n->attr.rnn.cell == NNC_RT_CELL_LSTM ? "lstm" : n->attr.rnn.cell == NNC_RT_CELL_GRU ? "gru" :
+                      "simple_rnn");
+    }
+}
+
+/* drop the N-d nodes nothing reads (an LSTM's unused final states, say):
+ * they would otherwise have to keep the batch too */
+static void drop_unused(Graph *g) {
+    for (int i = g->nnodes - 1; i >= 0; i--) {
+        Node *n = &g->nodes[i];
+        if (n->dead || n->phase != PH_FORWARD || (strncmp(op_table[n->op].name, "nd_", 3) && !is_op(n, "view")))
+            continue;
+        int used = 0;
+        for (int k = 0; k < n->nout; k++) used |= ir_is_output(g, n->out[k]) || ir_consumers(g, n->out[k], NULL) > 0;
+        if (used) continue;
+        n->dead = 1;
+        for (int k = 0; k < n->nout; k++) g->values[n->out[k]].producer = -1;
+    }
 }
 
 int batch_imported(Graph *g, int B, char *why, size_t cap) {
+    drop_unused(g);
     Batch b = { g, B, calloc((size_t)g->nvalues + 1, 1), "" };
     if (!b.lead) abort();
     int status = 0;

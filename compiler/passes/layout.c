@@ -17,6 +17,9 @@
  *    valid for trainable parameters too), and one transpose follows it.
  *    Sinking repeats until the transpose meets its inverse (the next conv's
  *    input copy) and both go;
+ *  - a copy of a copy (perhaps through a view that only adds or drops axes
+ *    of size 1) is one copy when each axis of the second walks one axis of
+ *    the first's output;
  *  - a reduction (GlobalAveragePool) reads the transpose's input directly,
  *    writing through permuted output strides;
  *  - a transpose that feeds a Flatten/Reshape view and then a MatMul by a
@@ -290,6 +293,55 @@ static void sink(Graph *g, int t, int c, int x, const int *perm) {
     drop_if_unused(g, t);
 }
 
+/* z = B(y) with y = A(x), perhaps through a view of y that only adds or drops
+ * axes of size 1 (the same linear index): B becomes one copy from x when
+ * each axis B steps walks exactly one axis of y, which A fills densely (the
+ * Y, Squeeze, Transpose chain around an ONNX LSTM's output) */
+static int fold_copies(Graph *g, int b) {
+    Node *bn = &g->nodes[b];
+    if (bn->dead || bn->op != op_id("nd_copy") || bn->nin != 1 || bn->attr.nd.aoff) return 0;
+    int y = bn->in[0], a = g->values[y].producer;
+    if (a >= 0 && g->nodes[a].op == op_id("view") && !g->nodes[a].dead) {
+        y = g->nodes[a].in[0];
+        const Value *u = &g->values[bn->in[0]], *yv = &g->values[y];
+        for (int d = 0, e = 0;; d++, e++) {     /* the same extents once the 1s are skipped */
+            while (d < u->rank && u->dims[d] == 1) d++;
+            while (e < yv->rank && yv->dims[e] == 1) e++;
+            if (d == u->rank || e == yv->rank) { if (d != u->rank || e != yv->rank) return 0; break; }
+            if (u->dims[d] != yv->dims[e]) return 0;
+        }
+        a = g->values[y].producer;
+    }
+    if (a < 0 || g->nodes[a].dead || g->nodes[a].op != op_id("nd_copy") || g->nodes[a].nin != 1) return 0;
+    const nnc_rt_nd *pa = &g->nodes[a].attr.nd, *pb = &bn->attr.nd;
+    const Value *yv = &g->values[y];
+    if (yv->batched || !dense_over(pa, yv, pa->ys, pa->yoff)) return 0;
+    long ys[R], as[R];
+    dense_strides(yv->dims, yv->rank, ys);
+    int used[R] = { 0 };
+    for (int k = 0; k < pb->rank; k++) {
+        as[k] = 0;
+        if (pb->dims[k] == 1) continue;
+        int j = -1;
+        for (int d = 0; d < yv->rank && j < 0; d++)
+            if (!used[d] && yv->dims[d] > 1 && ys[d] == pb->as[k] && pb->dims[k] <= yv->dims[d]) j = d;
+        if (j < 0) return 0;
+        used[j] = 1;
+        as[k] = pa->as[j];
+    }
+    memcpy(bn->attr.nd.as, as, sizeof as);
+    bn->attr.nd.aoff = pa->aoff;
+    bn->in[0] = g->nodes[a].in[0];
+    for (int i = 0; i < g->nnodes; i++)    /* the view, then A, if nothing else reads them */
+        if (!g->nodes[i].dead && g->nodes[i].op == op_id("view") && !ir_is_output(g, g->nodes[i].out[0]) &&
+            !users(g, g->nodes[i].out[0], NULL, 0) && g->nodes[i].in[0] == y) {
+            g->nodes[i].dead = 1;
+            g->values[g->nodes[i].out[0]].producer = -1;
+        }
+    drop_if_unused(g, a);
+    return 1;
+}
+
 /* one round over transpose node t; returns 1 if the graph changed */
 static int visit(Graph *g, int t) {
     int perm[R];
@@ -366,7 +418,7 @@ static int rows_into_matmul(Graph *g, int t) {
 void layout_nd(Graph *g) {
     for (int changed = 1; changed;) {
         changed = 0;
-        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i);
+        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i) | fold_copies(g, i);
     }
     for (int i = 0; i < g->nnodes; i++) rows_into_matmul(g, i);
 }
