@@ -360,7 +360,8 @@ typedef struct OnnxShapes {
     const char *const *specs;   /* --shape NAME=N (a dim_param) | INPUT=AxBxC (an input's dims) */
     int nspecs;
     int batch;                  /* > 0: axis 0 of every graph input has this extent */
-    int exported_batch;         /* out: axis 0 of the first input in the file; 0: a dim_param */
+    int exported_batch;         /* out: axis 0 of the first input in the file; 0: a dim_param, -1: empty */
+    char batch_param[64];       /* out: that axis' dim_param, or "" */
 } OnnxShapes;
 Graph *onnx_import(const char *path, const char *model_name, int trainable, const char *const *binds,
                    int nbinds, OnnxShapes *shapes, int *unsupported);

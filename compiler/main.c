@@ -140,7 +140,7 @@ static Graph *onnx_graph(const Build *b, int batch, int *exported, int *unsuppor
     char name[IR_NAME];     /* the generated prefix: --model, else the output file's name */
     onnx_model_name(b->model ? b->model : b->output, name);
     diag_init(b->input, NULL);
-    OnnxShapes sh = { b->shapes, b->nshapes, batch, 0 };
+    OnnxShapes sh = { b->shapes, b->nshapes, batch, 0, "" };
     Graph *g = onnx_import(b->input, name, b->train_loss != NULL, b->binds, b->nbinds, &sh, unsupported);
     *exported = sh.exported_batch;
     if (g && b->train_loss) {
@@ -178,7 +178,11 @@ static Graph *onnx_front(const Build *b, int *unsupported) {
     /* the batch entry points take: --batch, else the exported one, else
      * Keras' 32 to train; workspaces are sized at the probe, so probe at it */
     int batch = b->batch ? b->batch : exported > 0 ? exported : b->train_loss ? 32 : 1;
-    if (batch > 1 && batch != probe) {
+    if (exported < 0) {     /* no samples at all: nothing to batch */
+        ir_free(g);
+        g = NULL;
+        snprintf(why, sizeof why, "axis 0 of the first input is empty");
+    } else if (batch > 1 && batch != probe) {
         ir_free(g);
         rewind(mem);    /* this attempt's messages only */
         g = onnx_graph(b, probe = batch, &exported, unsupported);

@@ -2013,8 +2013,8 @@ static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank,
                        vi->name, *rank, *rank);
             return -1;
         }
-        if (first && sh) sh->exported_batch = (int)dims[0];
-        if (sh && sh->batch > 0 && *rank) dims[0] = sh->batch;
+        if (first && sh) sh->exported_batch = *rank ? (int)dims[0] : 0;
+        if (sh && sh->batch > 0 && *rank && (first || dims[0] == sh->exported_batch)) dims[0] = sh->batch;
         return 0;
     }
     for (int d = 0; d < *rank; d++) {
@@ -2022,7 +2022,14 @@ static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank,
         int named = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dm->dim_param && *dm->dim_param;
         const char *pinned = named ? shape_spec(sh, dm->dim_param) : NULL;
         long v = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ? (long)dm->dim_value : -1;
-        if (d == 0 && first && sh) sh->exported_batch = v > 0 && !named ? (int)v : 0;
+        /* axis 0 of the first input is the batch; another input's axis 0 is
+         * when the file gives it the same name or size */
+        int batch_axis = d == 0 && sh && (first || (named ? !strcmp(dm->dim_param, sh->batch_param) :
+                                                    sh->exported_batch > 0 && v == sh->exported_batch));
+        if (d == 0 && first && sh) {
+            sh->exported_batch = named ? 0 : v == 0 ? -1 : v > 0 ? (int)v : 0;
+            snprintf(sh->batch_param, sizeof sh->batch_param, "%s", named ? dm->dim_param : "");
+        }
         if (pinned) {
             char *end;
             v = strtol(pinned, &end, 10);
@@ -2031,7 +2038,7 @@ static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank,
                 return -1;
             }
         }
-        if (d == 0 && sh && sh->batch > 0) v = sh->batch;   /* the batch axis: nnc's run-time n */
+        if (batch_axis && sh->batch > 0) v = sh->batch;    /* the batch axis: nnc's run-time n */
         if (v < 0 || v > (1L << 30)) {
             im->unsupported++;
             if (named)

@@ -1046,10 +1046,13 @@ static const char *emit_nd(EmitCtx *e, const Node *n, const nnc_rt_nd *p) {
     for (int r = 0; r < 4; r++) {
         if (r) len += snprintf(s + len, 2048 - len, "}, {");
         for (int d = 0; d < (p->rank ? p->rank : 1); d++)
-            len += snprintf(s + len, 2048 - len, "%s%s", d ? ", " : "",
-                            p->rank ? emit_times_n(e, !r && !d && n->attr.batched, rows[r][d]) : "0");
+            if (p->rank && !r && !d && n->attr.batched && rows[r][d] == 1)
+                len += snprintf(s + len, 2048 - len, "n");
+            else
+                len += snprintf(s + len, 2048 - len, "%s%ld", d ? ", " : "", p->rank ? rows[r][d] : 0L);
     }
     snprintf(s + len, 2048 - len, "}, %ld, %ld, %ld }", p->yoff, p->aoff, p->boff);
+    (void)e;
     return s;
 }
 

@@ -101,6 +101,8 @@ def run_case(case):
         if b.returncode != 0:
             return case, "failed", ops, "the generated C does not compile: " + b.stderr.strip()[:300]
         n_out = len(model.graph.output)
+        header = open(os.path.join(work, "model.h")).read()
+        batched = re.search(r"^ \*   input  .*: \S+ (?:\(token ids\) )?\(n[,)]", header, re.M) is not None
         if not sets:
             return case, "failed", ops, "no test_data_set_* folder"
         for s in sets:
@@ -110,11 +112,19 @@ def run_case(case):
             big = [a for a in ins + outs if a.dtype == np.float64 and np.any(np.abs(a[np.isfinite(a)]) > 3e38)]
             if big:
                 return case, "unsupported", ops, "float64 data outside float32's range"
-            data = b"".join(np.ascontiguousarray(a, dtype=np.float32).tobytes() for a in ins)
+            # per sample when nnc gave the graph a batch (axis 0 of every input), else whole
+            n = ins[0].shape[0] if batched and ins else 1
+            data = np.concatenate([np.asarray(a, dtype=np.float32).reshape(n, -1) for a in ins], axis=1).tobytes() \
+                if ins else b""
+            if outs and n > 1:
+                widths = [np.asarray(w).size // n for w in outs]
             p = subprocess.run([exe], input=data, capture_output=True, timeout=300)
             if p.returncode != 0:
                 return case, "failed", ops, "the model exited %d: %s" % (p.returncode, p.stderr[:200])
             got = np.frombuffer(p.stdout, dtype=np.float32)
+            if outs and n > 1 and got.size == n * sum(widths):   # back to each output in full
+                rows = got.reshape(n, -1)
+                got = np.concatenate([rows[:, sum(widths[:k]):sum(widths[:k + 1])].ravel() for k in range(len(outs))])
             pos = 0
             for k, want in enumerate(outs):
                 w = np.asarray(want, dtype=np.float64).ravel()

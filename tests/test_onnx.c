@@ -34,10 +34,11 @@ typedef struct Spec {
     int nnodes;
     int64_t in_dims[4];         /* the graph input "x" */
     int in_rank;
-    const char *dim_param;      /* a symbolic first dimension */
+    const char *dim_param;      /* a symbolic dimension, at axis param_axis */
     int64_t init_dims[2];       /* an initializer "w" when init_rank > 0 */
     int init_rank;
     const char *output;
+    int param_axis;
 } Spec;
 
 static size_t build(const Spec *s, unsigned char **buf) {
@@ -77,7 +78,7 @@ static size_t build(const Spec *s, unsigned char **buf) {
     for (int d = 0; d < s->in_rank; d++) {
         Onnx__TensorShapeProto__Dimension dim = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
         dims[d] = dim;
-        if (d == 0 && s->dim_param) {
+        if (d == s->param_axis && s->dim_param) {
             dims[d].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
             dims[d].dim_param = (char *)s->dim_param;
         } else {
@@ -129,14 +130,16 @@ static size_t build(const Spec *s, unsigned char **buf) {
 }
 
 /* write the bytes as DIR/NAME.onnx, run nnc on it; returns the status, out the messages */
-static int compile(const char *name, const unsigned char *buf, size_t len, char *out, size_t cap) {
+static int compile_with(const char *name, const unsigned char *buf, size_t len, const char *flags, char *out,
+                        size_t cap) {
     char path[256], cmd[1024];
     snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
     fwrite(buf, 1, len, f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "rm -f %s/%s.c %s/%s.h && bin/nnc %s -o %s/%s.c", dir, name, dir, name, path, dir, name);
+    snprintf(cmd, sizeof cmd, "rm -f %s/%s.c %s/%s.h && bin/nnc %s %s -o %s/%s.c", dir, name, dir, name, flags, path,
+             dir, name);
     int st = run(cmd, out, cap);
     if (st != 0) {   /* a failed compile leaves nothing behind */
         snprintf(cmd, sizeof cmd, "test ! -e %s/%s.c && test ! -e %s/%s.h", dir, name, dir, name);
@@ -146,7 +149,11 @@ static int compile(const char *name, const unsigned char *buf, size_t len, char 
     return st;
 }
 
-static const Spec relu = { { { "Relu", "x", NULL, "y" } }, 1, { 2, 3 }, 2, NULL, { 0 }, 0, "y" };
+static int compile(const char *name, const unsigned char *buf, size_t len, char *out, size_t cap) {
+    return compile_with(name, buf, len, "", out, cap);
+}
+
+static const Spec relu = { { { "Relu", "x", NULL, "y" } }, 1, { 2, 3 }, 2, NULL, { 0 }, 0, "y", 0 };
 
 START_TEST(valid_model) {
     unsigned char *buf;
@@ -171,8 +178,8 @@ START_TEST(truncated_and_not_protobuf) {
 END_TEST
 
 START_TEST(cycle_and_missing_input) {
-    const Spec cycle = { { { "Relu", "b", NULL, "a" }, { "Relu", "a", NULL, "b" } }, 2, { 4 }, 1, NULL, { 0 }, 0, "b" };
-    const Spec missing = { { { "Add", "x", "nope", "y" } }, 1, { 4 }, 1, NULL, { 0 }, 0, "y" };
+    const Spec cycle = { { { "Relu", "b", NULL, "a" }, { "Relu", "a", NULL, "b" } }, 2, { 4 }, 1, NULL, { 0 }, 0, "b", 0 };
+    const Spec missing = { { { "Add", "x", "nope", "y" } }, 1, { 4 }, 1, NULL, { 0 }, 0, "y", 0 };
     unsigned char *buf;
     char out[4096];
     size_t len = build(&cycle, &buf);
@@ -188,9 +195,9 @@ START_TEST(cycle_and_missing_input) {
 END_TEST
 
 START_TEST(bad_dimensions) {
-    const Spec negative = { { { "Add", "x", "w", "y" } }, 1, { 4 }, 1, NULL, { -4 }, 1, "y" };
-    const Spec huge = { { { "Add", "x", "w", "y" } }, 1, { 4 }, 1, NULL, { 1LL << 31, 1LL << 31 }, 2, "y" };
-    const Spec short_data = { { { "Add", "x", "w", "y" } }, 1, { 4 }, 1, NULL, { 3, 3 }, 2, "y" };
+    const Spec negative = { { { "Add", "x", "w", "y" } }, 1, { 4 }, 1, NULL, { -4 }, 1, "y", 0 };
+    const Spec huge = { { { "Add", "x", "w", "y" } }, 1, { 4 }, 1, NULL, { 1LL << 31, 1LL << 31 }, 2, "y", 0 };
+    const Spec short_data = { { { "Add", "x", "w", "y" } }, 1, { 4 }, 1, NULL, { 3, 3 }, 2, "y", 0 };
     unsigned char *buf;
     char out[4096];
     size_t len = build(&negative, &buf);
@@ -210,8 +217,8 @@ END_TEST
 
 START_TEST(unsupported_listed) {
     const Spec two = { { { "Relu", "x", NULL, "a" }, { "Frobnicate", "a", NULL, "b" }, { "Relu", "b", NULL, "c" },
-                         { "Wobble", "a", NULL, "d" } }, 4, { 4 }, 1, NULL, { 0 }, 0, "c" };
-    const Spec dynamic = { { { "Relu", "x", NULL, "y" } }, 1, { 0, 3 }, 2, "N", { 0 }, 0, "y" };
+                         { "Wobble", "a", NULL, "d" } }, 4, { 4 }, 1, NULL, { 0 }, 0, "c", 0 };
+    const Spec dynamic = { { { "Relu", "x", NULL, "y" } }, 1, { 2, 0 }, 2, "T", { 0 }, 0, "y", 1 };
     unsigned char *buf;
     char out[4096];
     size_t len = build(&two, &buf);
@@ -222,7 +229,26 @@ START_TEST(unsupported_listed) {
     free(buf);
     len = build(&dynamic, &buf);
     ck_assert_int_eq(compile("dynamic", buf, len, out, sizeof out), 3);
-    ck_assert_msg(strstr(out, "graph input 'x' has a dynamic or invalid dimension 0 ('N')") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "graph input 'x' has a dynamic dimension 1 ('T'); give its size with --shape T=N") != NULL,
+                  "%s", out);
+    ck_assert_int_eq(compile_with("dynamic", buf, len, "--shape T=5", out, sizeof out), 0);
+    ck_assert_int_eq(compile_with("dynamic", buf, len, "--shape x=2x7", out, sizeof out), 0);
+    ck_assert_int_eq(compile_with("dynamic", buf, len, "--shape x=2x7x1", out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "--shape x=2x7x1: 'x' has rank 2; give 2 extents like 1x3x96x96") != NULL, "%s", out);
+    free(buf);
+}
+END_TEST
+
+/* a symbolic batch axis is nnc's run-time n: the header says so */
+START_TEST(dynamic_batch) {
+    const Spec dynamic = { { { "Relu", "x", NULL, "y" } }, 1, { 0, 3 }, 2, "N", { 0 }, 0, "y", 0 };
+    unsigned char *buf;
+    char out[4096], path[256];
+    size_t len = build(&dynamic, &buf);
+    ck_assert_int_eq(compile_with("batch", buf, len, "--batch 16", out, sizeof out), 0);
+    snprintf(path, sizeof path, "grep -c 'input  x: f32 (n, 3)\\|define BATCH_BATCH 16' %s/batch.h", dir);
+    ck_assert_int_eq(run(path, out, sizeof out), 0);
+    ck_assert_str_eq(out, "2\n");
     free(buf);
 }
 END_TEST
@@ -238,6 +264,7 @@ int main(void) {
     tcase_add_test(t, cycle_and_missing_input);
     tcase_add_test(t, bad_dimensions);
     tcase_add_test(t, unsupported_listed);
+    tcase_add_test(t, dynamic_batch);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
