@@ -15,8 +15,10 @@
  *    Initializers and folded values are baked parameters (const arrays).
  *  - Fine-tuning (--train): every constant the computed graph reads becomes
  *    a trained parameter starting from its value (folded ones, such as a
- *    transposed Gemm weight, train in their folded form); the samples are
- *    the first axis of the graph's tensors, in the batch it was exported with.
+ *    transposed Gemm weight, train in their folded form; an LSTM's two
+ *    biases as their sum); a BatchNormalization becomes the .nn batch_norm
+ *    layer, whose running statistics are state.  passes/batch.c then makes
+ *    axis 0 of the inputs nnc's run-time batch.
  *  - What nnc cannot compile is collected, all of it, and reported at once
  *    with node names and the opset; nnc then exits with status 3.
  */
@@ -1467,8 +1469,47 @@ static Tensor *per_channel(Ctx *c, Tensor *v, int rank, const char *suffix) {
 }
 
 /* inference batch norm: y = x * s + t with s = scale/sqrt(var+eps), t = B - mean*s */
+/* BatchNormalization to fine-tune: the .nn layer (channels last), which
+ * normalises by the batch's statistics while training, updates the running
+ * ones as ONNX says (momentum, the population variance) and predicts with
+ * them; scale and B train, the running statistics are its state */
+static Tensor *batchnorm_layer(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (x->rank != 4 && x->rank != 2) { unsupported(c->im, "training a BatchNormalization of rank other than 2 or 4"); return NULL; }
+    for (int i = 1; i < 5; i++)
+        if (!c->in[i] || !c->in[i]->data || numel(c->in[i]->dims, c->in[i]->rank) != x->dims[1]) {
+            unsupported(c->im, "BatchNormalization parameters computed at run time");
+            return NULL;
+        }
+    char n1[170], n2[170];
+    part(c, "nhwc", n1);
+    part(c, "y", n2);
+    Tensor *xn = x->rank == 4 ? relayout(c, x, 1, n1) : x;
+    if (!xn) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.momentum = attr_f(c->n, "momentum", 0.9f);
+    a.epsilon = attr_f(c->n, "epsilon", 1e-5f);
+    Tensor *in[5] = { xn, c->in[1], c->in[2], c->in[3], c->in[4] };
+    Tensor *yn = node_out(c->im, "batch_norm", in, 5, &a, x->rank == 4 ? n2 : out_name(c, 0), xn->rank, xn->dims);
+    Graph *g = c->im->g;
+    int node = g->values[yn->value].producer;
+    for (int i = 3; i < 5; i++) {   /* the running statistics: state, not trained */
+        Value *v = &g->values[g->nodes[node].in[i]];
+        v->trainable = 0;
+        v->state = 1;
+    }
+    if (shape_node(g, node)) return NULL;
+    /* training_mode's running_mean / running_var outputs: the updated state */
+    for (size_t i = 1; i < 3 && i < c->n->n_output; i++)
+        if (*c->n->output[i] && !find(c->im, c->n->output[i]))
+            add_tensor(c->im, c->n->output[i], 1, &x->dims[1])->value = g->nodes[node].in[i + 2];
+    return x->rank == 4 ? relayout(c, find(c->im, n2), 0, out_name(c, 0)) : yn;
+}
+
 static Tensor *op_batchnorm(Ctx *c) {
     Tensor *x = c->in[0];
+    if (c->im->trainable) return batchnorm_layer(c);
     if (attr_i(c->n, "training_mode", 0) || c->n->n_output > 1) {
         unsupported(c->im, "BatchNormalization in training mode");
         return NULL;

@@ -3,13 +3,14 @@
  *
  *   cc -DNNC_MODEL=m -DNNC_UPPER=M '-DNNC_HEADER="m.h"' tests/train_parity.c m.c libnnc_rt.a -lm
  *
- * Reads from stdin (native int32 and float32): n and steps, then per step one
- * batch of n samples (x: n * INPUT_SIZE floats; labels: n int32 when sparse,
- * else n * LABEL_SIZE floats), then one batch to predict.  Writes to stdout
- * (float32): the parameters before training (PARAM_COUNT), the loss of each
- * train_batch(n) call, the parameters after the steps, and predict(n) of
- * the last batch.  The model is initialised with seed 1 and its parameters
- * are what the compiler baked (an imported model) or the initialisers drew.
+ * Reads from stdin (native int32 and float32): n, steps and `load`; when load
+ * is 1, PARAM_COUNT floats that replace the initial parameters; then per
+ * step one batch of n samples (x: n * INPUT_SIZE floats, or int32 token ids;
+ * labels: n int32 when sparse, else n * LABEL_SIZE floats), then one batch
+ * to predict.  Writes to stdout (float32): the parameters before training
+ * (PARAM_COUNT), the loss of each train_batch(n) call, the parameters after
+ * the steps, and predict(n) of the last batch.  Without load the parameters
+ * are what the compiler baked (an imported model) or init(seed 1) drew.
  * Exit status 2 on short input, 3 when train_batch refuses n.
  */
 #include <stdint.h>
@@ -24,26 +25,28 @@
 #define U(x) CAT(NNC_UPPER, CAT(_, x))
 
 static CAT(NNC_MODEL, _t) model;
-static float x[U(BATCH) * U(INPUT_SIZE)], out[U(BATCH) * U(OUTPUT_SIZE)];
+static CAT(NNC_MODEL, _input_t) x[U(BATCH) * U(INPUT_SIZE)];
+static float out[U(BATCH) * U(OUTPUT_SIZE)];
 static CAT(NNC_MODEL, _label_t) y[U(BATCH) * U(LABEL_SIZE)];
 
 static int get(void *p, size_t size, size_t count) { return fread(p, size, count, stdin) == count; }
 static void put(const void *p, size_t size, size_t count) { fwrite(p, size, count, stdout); }
 
 int main(void) {
-    int32_t n, steps;
-    if (!get(&n, 4, 1) || !get(&steps, 4, 1) || n < 1 || n > U(BATCH)) return 2;
+    int32_t n, steps, load;
+    if (!get(&n, 4, 1) || !get(&steps, 4, 1) || !get(&load, 4, 1) || n < 1 || n > U(BATCH)) return 2;
     size_t labels = U(SPARSE_LABELS) ? (size_t)n : (size_t)n * U(LABEL_SIZE);
     F(init)(&model, 1);
+    if (load && !get(model.params, sizeof(float), U(PARAM_COUNT))) return 2;
     put(model.params, sizeof(float), U(PARAM_COUNT));
     for (int s = 0; s < steps; s++) {
-        if (!get(x, sizeof(float), (size_t)n * U(INPUT_SIZE)) || !get(y, sizeof y[0], labels)) return 2;
+        if (!get(x, sizeof x[0], (size_t)n * U(INPUT_SIZE)) || !get(y, sizeof y[0], labels)) return 2;
         float loss = F(train_batch)(&model, x, y, n);
         if (loss < 0) return 3;
         put(&loss, sizeof loss, 1);
     }
     put(model.params, sizeof(float), U(PARAM_COUNT));
-    if (!get(x, sizeof(float), (size_t)n * U(INPUT_SIZE))) return 2;
+    if (!get(x, sizeof x[0], (size_t)n * U(INPUT_SIZE))) return 2;
     F(predict)(&model, x, out, n);
     put(out, sizeof(float), (size_t)n * U(OUTPUT_SIZE));
     return 0;

@@ -79,6 +79,10 @@ static int check_node(Batch *b, int i) {
     if (is_op(n, "view") || is_op(n, "nd_unary") || is_op(n, "relu") || is_op(n, "sigmoid") || is_op(n, "tanh") ||
         is_op(n, "relu6") || (is_op(n, "softmax") && g->values[y].rank >= 2)) {
         if (!b->lead[n->in[0]]) return fail(b, "unexpected operand");
+    } else if (is_op(n, "batch_norm")) {        /* statistics over the batch, as the layer means */
+        for (int k = 1; k < n->nin; k++)
+            if (b->lead[n->in[k]]) return fail(b, "its parameters depend on the samples");
+        if (!b->lead[n->in[0]]) return fail(b, "unexpected operand");
     } else if (is_op(n, "nd_copy") || is_op(n, "nd_pad")) {
         if (space_ok(b, n, 1) || operand_ok(b, n->in[0], p->as, p->aoff)) return -1;
     } else if (is_op(n, "nd_binary")) {
