@@ -149,10 +149,16 @@ def mlp12():
 
 
 def onnx_cases():
-    """name, module, per-sample input shape, classes, batch, export options"""
+    """name, module, per-sample input shape, classes, batch, export options;
+    the loss is sparse_categorical_crossentropy(from_logits = true) but where
+    export has "loss": None, nnc's own reading of the output"""
     torch.manual_seed(0)
     yield "mlp_logits", mlp12(), (12,), 4, 8, {}
-    yield "mlp_dynamic_batch", mlp12(), (12,), 4, 8, {"dynamic_axes": {"x": {0: "batch"}, "y": {0: "batch"}}}
+    # the issue's regression: no from_logits on a linear output (nnc decides logits)
+    yield "mlp_dynamic_batch", mlp12(), (12,), 4, 8, {"dynamic_axes": {"x": {0: "batch"}, "y": {0: "batch"}},
+                                                      "loss": None}
+    # ends in Softmax: nnc decides probabilities (and fuses the pair)
+    yield "mlp_softmax", nn.Sequential(mlp12(), nn.Softmax(1)), (12,), 4, 7, {"loss": None}
     yield "cnn", nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                                nn.Conv2d(4, 6, 3, stride=1), nn.ReLU(), nn.Flatten(),
                                nn.Linear(6 * 2 * 2, 5)), (1, 8, 8), 5, 8, {}
@@ -317,7 +323,7 @@ class PopulationVariance:
             m.running_var.copy_(v)
 
 
-def run_case(exe, count, found_fn, model, shape, classes, opt, n, load, out_fn):
+def run_case(exe, count, found_fn, model, shape, classes, opt, n, load, out_fn, probs=False):
     rng = np.random.default_rng(n * 7 + count % 1000)
     xs, ys = batches(rng, n, shape, classes)
     feed = np.array([n, STEPS, 1 if load is not None else 0], dtype=np.int32).tobytes()
@@ -342,6 +348,8 @@ def run_case(exe, count, found_fn, model, shape, classes, opt, n, load, out_fn):
     model.train()
     o = OPTIMIZERS[opt][1]([q for q in model.parameters() if q.requires_grad])
     loss_fn = nn.BCEWithLogitsLoss() if classes == 1 else nn.CrossEntropyLoss()
+    if probs:   # the module's output is probabilities
+        loss_fn = lambda p, t: nn.functional.nll_loss(torch.log(p), t)
     ref_losses = []
     for s in range(STEPS):
         o.zero_grad()
@@ -381,15 +389,17 @@ def all_cases(work, nnc, rt, names):
         if names and name not in names:
             continue
         state = {k: v.clone() for k, v in module.state_dict().items()}
+        loss = export.pop("loss", "sparse_categorical_crossentropy(from_logits = true)")
+        probs = isinstance(module, nn.Sequential) and isinstance(module[-1], nn.Softmax)
         for opt in OPTIMIZERS:
-            def built(opt=opt, module=module, name=name, shape=shape, batch=batch, export=export):
+            def built(opt=opt, module=module, name=name, shape=shape, batch=batch, export=export, loss=loss):
                 path = os.path.join(work, name + ".onnx")
                 module.load_state_dict(state)
                 module.train(export.get("training") == torch.onnx.TrainingMode.TRAINING)
                 torch.onnx.export(module, torch.rand(batch, *shape), path, opset_version=15, input_names=["x"],
                                   output_names=["y"], **export)
                 built.buffers = exported_buffers(module, path)
-                return compile_model(work, [path, "--train", "sparse_categorical_crossentropy(from_logits = true)",
+                return compile_model(work, [path, "--train", loss or "sparse_categorical_crossentropy",
                                             "--optimizer", OPTIMIZERS[opt][0]], batch, nnc, rt)
             for n in (1, 5, batch):
                 def runner(opt=opt, n=n, built=built, module=module, shape=shape, classes=classes):
@@ -399,7 +409,7 @@ def all_cases(work, nnc, rt, names):
                         for b, v in built.buffers:
                             b.copy_(v)
                     return run_case(exe, count, lambda before: match_values(module, before), module, shape, classes,
-                                    opt, n, None, lambda y: y)
+                                    opt, n, None, lambda y: y, probs)
                 yield name, opt, n, runner
     for name, source, module, shape, classes, batch in nn_cases():
         if names and name not in names:
@@ -426,6 +436,45 @@ def all_cases(work, nnc, rt, names):
                 yield name, opt, n, runner
 
 
+class MixesSamples(nn.Module):
+    """centres each feature over the batch: the samples are not independent"""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return h - h.mean(0, keepdim=True)
+
+
+def refusal(work, nnc, rt):
+    """a graph that mixes its samples has no run-time batch: training it is
+    refused, naming the node (exit 3); for inference it runs whole, and gives
+    PyTorch's answer on the exported batch"""
+    torch.manual_seed(2)
+    model = MixesSamples().eval()
+    path = os.path.join(work, "mix.onnx")
+    x = torch.rand(5, 6)
+    torch.onnx.export(model, x, path, opset_version=15, input_names=["x"], output_names=["y"])
+    c_file = os.path.join(work, "mix.c")
+    r = subprocess.run([nnc, path, "--train", "mse", "-o", c_file], capture_output=True, text=True)
+    if r.returncode != 3 or "ReduceMean" not in r.stderr or os.path.exists(c_file):
+        return "training was not refused with the node named: exit %d, %s" % (r.returncode, r.stderr.strip()[:300])
+    r = subprocess.run([nnc, path, "-o", c_file], capture_output=True, text=True)
+    if r.returncode or "runs whole" not in open(os.path.join(work, "mix.h")).read():
+        return "inference did not compile whole: exit %d, %s" % (r.returncode, r.stderr.strip()[:300])
+    exe = os.path.join(work, "mix")
+    subprocess.run(["cc", "-std=c99", "-O2", "-I" + os.path.join(ROOT, "runtime"), "-I" + work, "-DNNC_MODEL=mix",
+                    "-DNNC_UPPER=MIX", '-DNNC_HEADER="mix.h"', c_file, os.path.join(ROOT, "tests", "onnx_case.c"), rt,
+                    "-lm", "-o", exe], check=True)
+    got = np.frombuffer(subprocess.run([exe], input=x.numpy().tobytes(), capture_output=True).stdout, np.float32)
+    with torch.no_grad():
+        want = model(x).numpy().reshape(-1)
+    err = float(np.max(np.abs(got - want))) if got.size == want.size else float("inf")
+    return None if err < 1e-5 else "whole-graph predictions differ from torch's by %g" % err
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nnc", default=os.path.join(ROOT, "bin", "nnc"))
@@ -447,6 +496,11 @@ def main():
             passed += ok
             failed += not ok
             print("%-28s %-5s %3d  %s  %s" % (name, opt, n, line, "PASS" if ok else "FAIL"), flush=True)
+        if not a.names or "refusal" in a.names:
+            why = refusal(work, a.nnc, a.rt)
+            passed += why is None
+            failed += why is not None
+            print("%-28s %s  %s" % ("refusal (samples mixed)", why or "refused to train, runs whole", "FAIL" if why else "PASS"))
     print("training parity: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
