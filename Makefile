@@ -4,7 +4,8 @@
 #   make deps       install the Debian packages the build, tests and demo need
 #   make demo       compile, train and test the Fashion-MNIST MLP
 #   make run EXAMPLE=name
-#   make test       unit tests, generated-code freshness, example end-to-end tests, firmware
+#   make test       unit tests, generated-code freshness, training parity, example end-to-end tests, firmware
+#   make check-training   imported and .nn models trained step by step against PyTorch
 #   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
 #   make conformance [DIRS=...]  ONNX's conformance data through nnc (last line: the totals)
 #   make regen      rewrite generated/ from the current compiler
@@ -46,13 +47,16 @@ RT_OBJS   := $(RT_SRCS:%.c=$(BUILD)/%.o)
 RT_LIB    := $(BUILD)/libnnc_rt.a
 
 EXAMPLES  := $(notdir $(wildcard examples/*))
+# the examples written in .nn (generated/ holds their code); finetune_onnx's
+# model comes from PyTorch at build time instead
+NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn))))
 
 .PHONY: all deps test unit-tests check-generated check-asan check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
 help:
-	@sed -n '1,15p' Makefile
+	@sed -n '1,/^$$/p' Makefile
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -103,6 +107,22 @@ $(BUILD)/examples/%: generated/%.c examples/%/main.c examples/common/data.c $(RT
 	$(CC) $(RT_CFLAGS) -D_POSIX_C_SOURCE=200809L -Iruntime -Igenerated -Iexamples/common \
 	    generated/$*.c examples/$*/main.c examples/common/data.c $(RT_LIB) -lz -lm -o $@
 
+# finetune_onnx: a CNN pre-trained in PyTorch on classes 0-4 and exported
+# (examples/finetune_onnx/pretrain.py, which also fine-tunes it in PyTorch for
+# comparison), compiled with --train, fine-tuned by main.c on classes 5-9
+FT := $(BUILD)/finetune_onnx
+$(FT)/pretrained.onnx: examples/finetune_onnx/pretrain.py
+	@mkdir -p $(FT)
+	$(PYTHON) examples/finetune_onnx/pretrain.py $(FT)
+
+$(FT)/finetune.c: $(FT)/pretrained.onnx bin/nnc
+	bin/nnc $< --train sparse_categorical_crossentropy --optimizer 'adam(lr = 1e-3)' --batch 32 -o $@
+
+$(BUILD)/examples/finetune_onnx: $(FT)/finetune.c examples/finetune_onnx/main.c examples/common/data.c $(RT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -D_POSIX_C_SOURCE=200809L '-DTORCH_RESULT="$(FT)/torch_finetune.txt"' -Iruntime -I$(FT) \
+	    -Iexamples/common $(FT)/finetune.c examples/finetune_onnx/main.c examples/common/data.c $(RT_LIB) -lz -lm -o $@
+
 EXAMPLE ?= fashion_mlp
 run: $(BUILD)/examples/$(EXAMPLE)
 	$(BUILD)/examples/$(EXAMPLE) $(ARGS)
@@ -111,7 +131,7 @@ demo:
 	@$(MAKE) --no-print-directory run EXAMPLE=fashion_mlp
 
 regen: bin/nnc
-	@for e in $(filter-out common,$(EXAMPLES)); do \
+	@for e in $(NN_EXAMPLES); do \
 	    echo "nnc examples/$$e/$$e.nn -o generated/$$e.c"; \
 	    bin/nnc examples/$$e/$$e.nn -o generated/$$e.c || exit 1; done
 
@@ -129,7 +149,7 @@ unit-tests: $(TEST_BINS) bin/nnc
 # generated/ must be exactly what this compiler writes
 check-generated: bin/nnc
 	@mkdir -p $(BUILD)/regen; stale=0; \
-	for e in $(filter-out common,$(EXAMPLES)); do \
+	for e in $(NN_EXAMPLES); do \
 	    bin/nnc examples/$$e/$$e.nn -o $(BUILD)/regen/$$e.c || exit 1; \
 	    for f in $$e.c $$e.h; do \
 	        cmp -s $(BUILD)/regen/$$f generated/$$f || { echo "stale: generated/$$f (run 'make regen')"; stale=1; }; \
