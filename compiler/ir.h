@@ -134,7 +134,7 @@ typedef struct TrainConfig {
     int present;        /* the file has a train block for this model      */
     int loss;           /* nnc_rt_loss (before fusion): a *_LOGITS kind with from_logits */
     int from_logits;    /* as written: 1, 0, or -1 when not said           */
-    char loss_note[200];/* how nnc read the output when from_logits was not said (ONNX) */
+    char loss_note[240];/* how nnc read the output when from_logits was not said (ONNX) */
     int opt;            /* OptKind                                        */
     float lr, beta1, beta2, eps, momentum, rho, weight_decay;
     int nesterov;

@@ -700,30 +700,30 @@ static int logits_loss(int loss) {
  * the output is warned about. */
 static void decide_logits(Graph *g, Loc loc, int imported) {
     TrainConfig *t = &g->train;
-    int ce = logits_loss(t->loss) != t->loss;
-    if (!ce) return;
-    const char *out = g->values[g->output].name;
-    int kind = loss_output_kind(g, g->output, NULL);
-    int probs = t->loss == NNC_RT_LOSS_BCE ? kind == OUT_SIGMOID : kind == OUT_SOFTMAX;
-    const char *what = kind == OUT_SOFTMAX ? "softmax" : kind == OUT_SIGMOID ? "sigmoid" :
-                       kind == OUT_LOG_SOFTMAX ? "log-softmax" : NULL;
-    int p = g->values[g->output].producer;
-    const char *op = p >= 0 ? (g->nodes[p].layer[0] ? g->nodes[p].layer : op_table[g->nodes[p].op].name) : "an input";
+    if (logits_loss(t->loss) == t->loss) return;    /* not a cross-entropy */
+    const char *out = g->values[g->output].name, *want = t->loss == NNC_RT_LOSS_BCE ? "sigmoid" : "softmax";
+    int kind = loss_output_kind(g, g->output, NULL), p = g->values[g->output].producer;
+    int probs = kind == (t->loss == NNC_RT_LOSS_BCE ? OUT_SIGMOID : OUT_SOFTMAX);
+    char from[96];      /* what the output comes from */
+    if (kind != OUT_OTHER)
+        snprintf(from, sizeof from, "a %s", kind == OUT_SOFTMAX ? "softmax" : kind == OUT_SIGMOID ? "sigmoid" :
+                 "log-softmax (log-probabilities, read as logits)");
+    else
+        snprintf(from, sizeof from, "'%.80s'", p < 0 ? out : g->nodes[p].layer[0] ? g->nodes[p].layer :
+                 op_table[g->nodes[p].op].name);
     if (t->from_logits < 0 && imported) {
         t->from_logits = !probs;
-        snprintf(t->loss_note, sizeof t->loss_note, "from_logits = %s: output '%.40s' comes from %s%.60s%s",
-                 probs ? "false" : "true", out, what ? "a " : "'", what ? what : op,
-                 what ? (kind == OUT_LOG_SOFTMAX ? " (log-probabilities, read as logits)" : "") : "', not a softmax or sigmoid");
+        snprintf(t->loss_note, sizeof t->loss_note, "from_logits = %s: output '%.40s' comes from %s%s",
+                 probs ? "false" : "true", out, from, kind == OUT_OTHER ? ", not a softmax or sigmoid" : "");
     } else if (t->from_logits < 0) {
         t->from_logits = 0;
     }
     if (t->from_logits && probs)
         diag_warning(loc, "-Wloss-output", "%s(from_logits = true) on output '%s', which is already a probability "
-                     "(%s); the loss applies a second %s. Use from_logits = false", loss_name(t->loss), out, what, what);
+                     "(%s); the loss applies a second %s. Use from_logits = false", loss_name(t->loss), out, want, want);
     else if (!t->from_logits && !probs)
-        diag_warning(loc, "-Wloss-output", "%s expects probabilities, but output '%s' comes from %s%s%s, not a %s; "
-                     "if it holds logits, write %s(from_logits = true)", loss_name(t->loss), out, what ? "a " : "'",
-                     what ? what : op, what ? "" : "'", t->loss == NNC_RT_LOSS_BCE ? "sigmoid" : "softmax",
+        diag_warning(loc, "-Wloss-output", "%s expects probabilities, but output '%s' comes from %s, not a %s; "
+                     "if it holds logits, write %s(from_logits = true)", loss_name(t->loss), out, from, want,
                      loss_name(t->loss));
     if (t->from_logits) t->loss = logits_loss(t->loss);
 }
