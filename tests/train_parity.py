@@ -31,7 +31,8 @@ compared:
 
 Each case runs with Adam and with SGD with momentum, at n = 1, an odd n and
 n = MAX (the compiled batch): a model whose batch nnc mishandles fails here,
-at any n below the compiled one.
+at any n below the compiled one.  Once more at -O0 (Adam, n = 5): the
+unoptimised graph must train the same.
 
 Rules both sides share, and where nnc's parameterisation is not torch's:
 Adam with nnc's default epsilon 1e-7, which Keras adds to sqrt(v) and torch
@@ -383,6 +384,11 @@ def exported_buffers(module, path):
     return [(b, torch.from_numpy(inits[n].copy())) for n, b in module.named_buffers() if n in inits]
 
 
+def runs(batch):
+    """(optimizer, nnc's -O level, the n to train at): -O0 once per model"""
+    return [("adam", "-O2", (1, 5, batch)), ("sgd", "-O2", (1, 5, batch)), ("adam", "-O0", (5,))]
+
+
 def all_cases(work, nnc, rt, names):
     """(name, opt, n, runner) for every case; runner() -> the three errors"""
     for name, module, shape, classes, batch, export in onnx_cases():
@@ -391,17 +397,18 @@ def all_cases(work, nnc, rt, names):
         state = {k: v.clone() for k, v in module.state_dict().items()}
         loss = export.pop("loss", "sparse_categorical_crossentropy(from_logits = true)")
         probs = isinstance(module, nn.Sequential) and isinstance(module[-1], nn.Softmax)
-        for opt in OPTIMIZERS:
-            def built(opt=opt, module=module, name=name, shape=shape, batch=batch, export=export, loss=loss):
+        for opt, level, ns in runs(batch):
+            def built(opt=opt, level=level, module=module, name=name, shape=shape, batch=batch, export=export,
+                      loss=loss):
                 path = os.path.join(work, name + ".onnx")
                 module.load_state_dict(state)
                 module.train(export.get("training") == torch.onnx.TrainingMode.TRAINING)
                 torch.onnx.export(module, torch.rand(batch, *shape), path, opset_version=15, input_names=["x"],
                                   output_names=["y"], **export)
                 built.buffers = exported_buffers(module, path)
-                return compile_model(work, [path, "--train", loss or "sparse_categorical_crossentropy",
+                return compile_model(work, [path, level, "--train", loss or "sparse_categorical_crossentropy",
                                             "--optimizer", OPTIMIZERS[opt][0]], batch, nnc, rt)
-            for n in (1, 5, batch):
+            for n in ns:
                 def runner(opt=opt, n=n, built=built, module=module, shape=shape, classes=classes):
                     exe, count, _ = built()
                     module.load_state_dict(state)
@@ -410,20 +417,20 @@ def all_cases(work, nnc, rt, names):
                             b.copy_(v)
                     return run_case(exe, count, lambda before: match_values(module, before), module, shape, classes,
                                     opt, n, None, lambda y: y, probs)
-                yield name, opt, n, runner
+                yield name, opt + (" " + level if level != "-O2" else ""), n, runner
     for name, source, module, shape, classes, batch in nn_cases():
         if names and name not in names:
             continue
         state = {k: v.clone() for k, v in module.state_dict().items()}
         logits = "from_logits = true" in source
         out_fn = (lambda y: y) if logits else (torch.sigmoid if classes == 1 else lambda y: torch.softmax(y, 1))
-        for opt in OPTIMIZERS:
-            def built(opt=opt, source=source):
+        for opt, level, ns in runs(batch):
+            def built(opt=opt, level=level, source=source):
                 path = os.path.join(work, "tp.nn")
                 with open(path, "w") as f:
                     f.write(re.sub(r"optimizer .*", "optimizer " + OPTIMIZERS[opt][0], source))
-                return compile_model(work, [path], batch, nnc, rt)
-            for n in (1, 5, batch):
+                return compile_model(work, [path, level], batch, nnc, rt)
+            for n in ns:
                 def runner(opt=opt, n=n, built=built, module=module, shape=shape, classes=classes, out_fn=out_fn):
                     exe, count, c_text = built()
                     module.load_state_dict(state)
@@ -433,7 +440,7 @@ def all_cases(work, nnc, rt, names):
                         v = in_layout(p, how)
                         load[off:off + v.size] = v
                     return run_case(exe, count, lambda before: found, module, shape, classes, opt, n, load, out_fn)
-                yield name, opt, n, runner
+                yield name, opt + (" " + level if level != "-O2" else ""), n, runner
 
 
 class MixesSamples(nn.Module):
@@ -484,7 +491,7 @@ def main():
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     passed = failed = 0
-    print("%-28s %-5s %3s  %12s %12s %12s" % ("model", "opt", "n", "loss rel", "param rel", "predict rel"))
+    print("%-28s %-9s %3s  %12s %12s %12s" % ("model", "opt", "n", "loss rel", "param rel", "predict rel"))
     with tempfile.TemporaryDirectory(prefix="nnc-train-parity-") as work:
         for name, opt, n, runner in all_cases(work, a.nnc, a.rt, a.names):
             try:
@@ -495,7 +502,7 @@ def main():
                 ok, line = False, str(e)
             passed += ok
             failed += not ok
-            print("%-28s %-5s %3d  %s  %s" % (name, opt, n, line, "PASS" if ok else "FAIL"), flush=True)
+            print("%-28s %-9s %3d  %s  %s" % (name, opt, n, line, "PASS" if ok else "FAIL"), flush=True)
         if not a.names or "refusal" in a.names:
             why = refusal(work, a.nnc, a.rt)
             passed += why is None

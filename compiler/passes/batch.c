@@ -169,6 +169,7 @@ static void drop_unused(Graph *g) {
 }
 
 int batch_imported(Graph *g, int B, char *why, size_t cap) {
+    layout_cancel(g);       /* (done already at -O2) an exporter's transpose pairs hide the axis */
     drop_unused(g);
     Batch b = { g, B, calloc((size_t)g->nvalues + 1, 1), "" };
     if (!b.lead) abort();

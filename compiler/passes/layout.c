@@ -29,7 +29,9 @@
  *
  * The graph stays topologically ordered: a sunk transpose is inserted right
  * after its new producer.  Runs before fusion and autodiff, whose rules see
- * ordinary nd ops; -O0 skips it.  The helpers at the end give passes a
+ * ordinary nd ops; -O0 skips it, but for layout_cancel (the first three
+ * rewrites), which passes/batch.c needs to see an imported graph's batch
+ * axis through an exporter's transpose pairs (PyTorch's batch-first LSTM).  The helpers at the end give passes a
  * constant they may rewrite (fuse_nd.c folds batch norms with them).
  */
 #include <math.h>
@@ -342,8 +344,10 @@ static int fold_copies(Graph *g, int b) {
     return 1;
 }
 
-/* one round over transpose node t; returns 1 if the graph changed */
-static int visit(Graph *g, int t) {
+/* one round over transpose node t; returns 1 if the graph changed.  Only
+ * cancelling (sink = 0): a transpose that moves no data becomes a view, and
+ * transposes of it compose with it; else also into reductions and sinking. */
+static int visit(Graph *g, int t, int sink_too) {
     int perm[R];
     if (!transpose_perm(g, &g->nodes[t], perm)) return 0;
     int x = g->nodes[t].in[0], y = g->nodes[t].out[0], r = g->values[y].rank;
@@ -358,9 +362,13 @@ static int visit(Graph *g, int t) {
         if (transpose_perm(g, n, q)) {
             compose(g, c, x, perm, q);
             changed = 1;
-        } else if (n->op == op_id("nd_reduce")) {
+        } else if (sink_too && n->op == op_id("nd_reduce")) {
             changed |= absorb_into_reduce(g, c, y, x, perm);
         }
+    }
+    if (!sink_too) {
+        drop_if_unused(g, t);
+        return changed;
     }
     drop_if_unused(g, t);
     int c;
@@ -418,9 +426,16 @@ static int rows_into_matmul(Graph *g, int t) {
 void layout_nd(Graph *g) {
     for (int changed = 1; changed;) {
         changed = 0;
-        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i) | fold_copies(g, i);
+        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i, 1) | fold_copies(g, i);
     }
     for (int i = 0; i < g->nnodes; i++) rows_into_matmul(g, i);
+}
+
+void layout_cancel(Graph *g) {
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i, 0) | fold_copies(g, i);
+    }
 }
 
 /* ---- constants a pass may rewrite ---------------------------------------------------- */
