@@ -69,7 +69,7 @@ STEPS = 20
 LOSS_TOL, PARAM_TOL = 1e-4, 1e-3
 LOSS_FLOOR = 1e-2   # a loss below it is compared to 1e-2: log-sum-exp - z rounds to ~1e-7 absolute
 OPTIMIZERS = {
-    "adam": ("adam(lr = 0.003)", lambda p: torch.optim.Adam(p, lr=0.003)),
+    "adam": ("adam(lr = 0.001)", lambda p: torch.optim.Adam(p, lr=0.001)),
     "sgd": ("sgd(lr = 0.05, momentum = 0.9)", lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
 }
 KERAS_EPS = 1e-7    # nnc's (Keras') Adam epsilon, added to sqrt(v)
