@@ -2,7 +2,8 @@
  * ROUNDS (argv[1], default 7) timed rounds of REPS calls; prints each
  * round's microseconds per call.
  *   cc -DNNC_MODEL=name -DNNC_UPPER=NAME '-DNNC_HEADER="name.h"' -DREPS=N ...
- * The input is a fixed pattern; predict covers the whole input buffer. */
+ * The input is a fixed pattern; predict covers the whole input buffer: the
+ * model's BATCH samples of INPUT_SIZE floats. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -15,7 +16,9 @@
 #define U(x) CAT(NNC_UPPER, CAT(_, x))
 
 #ifndef SAMPLES
-#define SAMPLES 1   /* samples per call: 1 for an imported (whole-tensor) model */
+/* samples per call: the compiled batch (an imported model's is its exported
+ * one; one set of the exported inputs for a graph nnc runs whole) */
+#define SAMPLES U(BATCH)
 #endif
 
 static CAT(NNC_MODEL, _t) model;
