@@ -721,6 +721,74 @@ START_TEST(layout_keeps_gradients) {
 }
 END_TEST
 
+/* ---- passes/batch.c: axis 0 of an imported graph as the run-time batch ---------- */
+
+/* x (4, 6) by w (6, 3), then + b (3): the importer's MatMul and Add */
+static Graph *batch_mlp(int *out) {
+    Graph *g = nd_graph();
+    int xd[2] = { 4, 6 }, wd[2] = { 6, 3 }, bd[1] = { 3 };
+    int x = nd_input(g, 2, xd);
+    int y = nd_matmul(g, x, nd_param(g, "w", 2, wd, 1, 0), "y");
+    *out = nd_binary(g, NNC_RT_BIN_ADD, y, nd_param(g, "b", 1, bd, 2, 0), "out");
+    nd_output(g, *out);
+    return g;
+}
+
+START_TEST(batch_per_sample) {
+    int out;
+    Graph *g = batch_mlp(&out);
+    char why[200] = "";
+    ck_assert_int_eq(batch_imported(g, 4, why, sizeof why), 0);
+    ck_assert_str_eq(dump(g),
+        "fwd nd_matmul x, w -> y(n, 3)\n"
+        "fwd nd_binary y, b -> out(n, 3)\n");
+    /* the product's rows and the addition's axis 0 count samples: printed times n */
+    ck_assert_int_eq(g->nodes[0].attr.M, 1);
+    ck_assert_int_eq(g->nodes[0].attr.batched, 1);
+    ck_assert_int_eq(g->nodes[1].attr.nd.dims[0], 1);
+    ck_assert_int_eq(g->values[g->nodes[1].in[1]].batched, 0);   /* the bias stays whole */
+    ir_free(g);
+}
+END_TEST
+
+START_TEST(batch_refuses_mixing) {
+    /* out - mean over axis 0 of out: the samples meet; the node is named */
+    int out, rd[2] = { 1, 3 };
+    Graph *g = batch_mlp(&out);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    Value ov = g->values[out];
+    space_of(&a.nd, &ov);
+    memcpy(a.nd.as, a.nd.ys, sizeof a.nd.as);
+    a.nd.ys[0] = 0;
+    a.fn = NNC_RT_RED_MEAN;
+    a.ny = 3;
+    a.count = 4;
+    int m = nd_node(g, "nd_reduce", &out, 1, &a, "mean", 2, rd);
+    int c = nd_binary(g, NNC_RT_BIN_SUB, out, m, "centred");
+    g->noutputs = 0;
+    nd_output(g, c);
+    char why[200] = "";
+    ck_assert_int_eq(batch_imported(g, 4, why, sizeof why), -1);
+    ck_assert_str_eq(why, "node 'mean' (nd_reduce): its output does not keep the batch axis");
+    ck_assert_int_eq(g->values[g->input].batched, 0);   /* the graph is left whole */
+    ir_free(g);
+
+    /* a transpose that moves axis 0 (4 x 4, so the extents alone agree) */
+    g = nd_graph();
+    int xd[2] = { 4, 4 };
+    int x = nd_input(g, 2, xd);
+    memset(&a, 0, sizeof a);
+    space_of(&a.nd, &g->values[x]);
+    a.nd.as[0] = 1;
+    a.nd.as[1] = 4;
+    nd_output(g, nd_node(g, "nd_copy", &x, 1, &a, "t", 2, xd));
+    ck_assert_int_eq(batch_imported(g, 4, why, sizeof why), -1);
+    ck_assert_str_eq(why, "node 't' (nd_copy): it reads across samples");
+    ir_free(g);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("passes");
     TCase *t = tcase_create("core");
@@ -738,6 +806,8 @@ int main(void) {
     tcase_add_test(t, fuse_conv_shift_and_act);
     tcase_add_test(t, fuse_conv_through_pool);
     tcase_add_test(t, layout_keeps_gradients);
+    tcase_add_test(t, batch_per_sample);
+    tcase_add_test(t, batch_refuses_mixing);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
