@@ -50,6 +50,7 @@ typedef struct Importer {
     int unsupported;
     int trainable;                  /* constants the graph computes with become trained parameters */
     const Onnx__NodeProto *node;    /* the node being imported, for messages */
+    const OnnxShapes *shapes;       /* --shape, and the batch the inputs were pinned to */
     char dir[4096];                 /* the model's folder: external data is relative to it */
 } Importer;
 
@@ -475,6 +476,14 @@ static Tensor *op_reshape(Ctx *c) {
     for (int d = 0; d < rank; d++) {
         dims[d] = shape[d] == 0 && !allowzero ? (d < x->rank ? x->dims[d] : 1) : shape[d];
         if (dims[d] == -1) infer = d; else known *= dims[d];
+    }
+    /* a static export's literal batch (x.view(4, -1) traced at batch 4)
+     * follows the batch the inputs were pinned to */
+    const OnnxShapes *sh = c->im->shapes;
+    if (sh && sh->batch > 0 && sh->exported_batch > 0 && sh->batch != sh->exported_batch && rank >= 1 &&
+        x->rank >= 1 && x->dims[0] == sh->batch && shape[0] == sh->exported_batch && infer != 0) {
+        dims[0] = sh->batch;
+        known = known / sh->exported_batch * sh->batch;
     }
     if (infer >= 0) dims[infer] = known ? numel(x->dims, x->rank) / known : 0;
     return reshaped(c, x, rank, dims, out_name(c, 0));
@@ -2146,6 +2155,7 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
     memset(&im, 0, sizeof im);
     im.opset = 1;
     im.trainable = trainable;
+    im.shapes = shapes;
     snprintf(im.dir, sizeof im.dir, "%s", path);
     char *slash = strrchr(im.dir, '/');
     if (slash) *slash = 0;

@@ -136,6 +136,18 @@ class ChannelsLast(nn.Module):
         return self.head(y.permute(0, 2, 3, 1).flatten(1))
 
 
+class LiteralBatch(nn.Module):
+    """x.view(B, -1) with the batch as a number, as a static export traces it;
+    any batch in PyTorch (the reference trains at other sizes)"""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch = batch
+
+    def forward(self, x):
+        return x.view(self.batch if torch.onnx.is_in_onnx_export() else x.shape[0], -1)
+
+
 def one_bias(lstm):
     """an LSTM trained as nnc trains it: one bias (b_ih + b_hh, b_hh = 0)"""
     with torch.no_grad():
@@ -158,6 +170,10 @@ def onnx_cases():
     # the issue's regression: no from_logits on a linear output (nnc decides logits)
     yield "mlp_dynamic_batch", mlp12(), (12,), 4, 8, {"dynamic_axes": {"x": {0: "batch"}, "y": {0: "batch"}},
                                                       "loss": None}
+    # a static export whose forward writes its batch as a literal (x.view(8, -1)),
+    # compiled for batch 12: the Reshape follows the compiled batch
+    yield "mlp_literal_batch", nn.Sequential(LiteralBatch(8), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 4)), \
+        (3, 4), 4, 8, {"nnc_batch": 12}
     # ends in Softmax: nnc decides probabilities (and fuses the pair)
     yield "mlp_softmax", nn.Sequential(mlp12(), nn.Softmax(1)), (12,), 4, 7, {"loss": None}
     yield "cnn", nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -396,14 +412,15 @@ def all_cases(work, nnc, rt, names):
             continue
         state = {k: v.clone() for k, v in module.state_dict().items()}
         loss = export.pop("loss", "sparse_categorical_crossentropy(from_logits = true)")
+        exported, batch = batch, export.pop("nnc_batch", batch)
         probs = isinstance(module, nn.Sequential) and isinstance(module[-1], nn.Softmax)
         for opt, level, ns in runs(batch):
             def built(opt=opt, level=level, module=module, name=name, shape=shape, batch=batch, export=export,
-                      loss=loss):
+                      loss=loss, exported=exported):
                 path = os.path.join(work, name + ".onnx")
                 module.load_state_dict(state)
                 module.train(export.get("training") == torch.onnx.TrainingMode.TRAINING)
-                torch.onnx.export(module, torch.rand(batch, *shape), path, opset_version=15, input_names=["x"],
+                torch.onnx.export(module, torch.rand(exported, *shape), path, opset_version=15, input_names=["x"],
                                   output_names=["y"], **export)
                 built.buffers = exported_buffers(module, path)
                 return compile_model(work, [path, level, "--train", loss or "sparse_categorical_crossentropy",
