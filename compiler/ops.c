@@ -1357,6 +1357,34 @@ static void nd_copy_grad(Graph *g, int node, const int *dout, int *din) {
     din[0] = bwd(g, op_id("nd_pad"), dout, 1, &n, n.in[0]);
 }
 
+/* a sum or mean: each input cell gets its output cell's gradient, a copy
+ * reading dY through the reduction's output strides (0 on the reduced
+ * axes), over the count for a mean */
+static void nd_reduce_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    if (n.attr.fn != NNC_RT_RED_SUM && n.attr.fn != NNC_RT_RED_MEAN) {
+        diag_error(n.loc, "training through reduction %d of '%s' is not supported yet", n.attr.fn, n.layer);
+        return;
+    }
+    nnc_rt_nd p = n.attr.nd;
+    long space = 1;
+    for (int d = 0; d < p.rank; d++) space *= p.dims[d];
+    n.attr.nd.yoff = p.aoff;
+    n.attr.nd.aoff = p.yoff;
+    memcpy(n.attr.nd.ys, p.as, sizeof p.as);
+    memcpy(n.attr.nd.as, p.ys, sizeof p.ys);
+    n.attr.alpha = 0;   /* nd_pad's fill: the cells the reduction did not read */
+    int whole = space == ir_size(&g->values[n.in[0]]);
+    int d = bwd(g, op_id(whole ? "nd_copy" : "nd_pad"), dout, 1, &n, n.in[0]);
+    if (n.attr.fn == NNC_RT_RED_MEAN) {
+        n.attr.fn = NNC_RT_UN_AFFINE;
+        n.attr.alpha = 1.0f / (float)n.attr.count;
+        n.attr.beta = 0;
+        d = bwd(g, op_id("nd_unary"), &d, 1, &n, n.in[0]);
+    }
+    din[0] = d;
+}
+
 static void nd_softmax_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
     if (n.attr.fn == NNC_RT_SOFTMAX_HARD) {
@@ -1548,7 +1576,7 @@ const OpDef op_table[] = {
     ND("nd_unary", 1, nd_unary_emit, .grad = nd_unary_grad, .fold = nd_unary_fold),
     ND("nd_binary", 2, nd_binary_emit, .grad = nd_binary_grad, .fold = nd_binary_fold),
     ND("nd_where", 3, nd_where_emit, .fold = nd_where_fold),
-    ND("nd_reduce", 1, nd_reduce_emit, .fold = nd_reduce_fold),
+    ND("nd_reduce", 1, nd_reduce_emit, .grad = nd_reduce_grad, .fold = nd_reduce_fold),
     ND("nd_softmax", 1, nd_softmax_emit, .grad = nd_softmax_grad, .fold = nd_softmax_fold),
     ND("nd_matmul", 2, nd_matmul_emit, .grad = nd_matmul_grad, .fold = nd_matmul_fold),
     ND("nd_softmax_grad", 2, nd_softmax_grad_emit, .fold = NULL),

@@ -331,10 +331,11 @@ enum nnc_rt_unary {
     NNC_RT_UN_SOFTPLUS, NNC_RT_UN_SOFTSIGN, NNC_RT_UN_LEAKY_RELU, NNC_RT_UN_ELU, NNC_RT_UN_SELU,
     NNC_RT_UN_CELU, NNC_RT_UN_HARD_SIGMOID, NNC_RT_UN_HARD_SWISH, NNC_RT_UN_THRESHOLDED_RELU,
     NNC_RT_UN_CLIP, NNC_RT_UN_NOT, NNC_RT_UN_ISNAN, NNC_RT_UN_ISINF, NNC_RT_UN_SHRINK,
-    NNC_RT_UN_MISH
+    NNC_RT_UN_MISH, NNC_RT_UN_AFFINE
 };
 /* y[i] = fn(x[i]) with the function's parameters alpha, beta (leaky_relu's
- * slope, clip's bounds, ...); y may equal x */
+ * slope, clip's bounds, ...; AFFINE: alpha x + beta, a mean's gradient);
+ * y may equal x */
 void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float beta);
 enum nnc_rt_reduce {
     NNC_RT_RED_SUM, NNC_RT_RED_MEAN, NNC_RT_RED_MAX, NNC_RT_RED_MIN, NNC_RT_RED_PROD,

@@ -247,6 +247,7 @@ static float unary1(int fn, float x, float alpha, float beta)
     case NNC_RT_UN_ISINF: return (x - x != x - x) && x == x ? (alpha != 0.0f && x > 0) || (beta != 0.0f && x < 0) : 0.0f;
     case NNC_RT_UN_SHRINK: return x < -alpha ? x + beta : x > alpha ? x - beta : 0.0f;
     case NNC_RT_UN_MISH: return x * tanhf(x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)));
+    case NNC_RT_UN_AFFINE: return alpha * x + beta;
     default: return 0.0f;
     }
 }

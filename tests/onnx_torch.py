@@ -11,8 +11,9 @@ batch norm, relu, max pool, linear), ReLU6 after convolutions and a linear
 layer, an LSTM and a GRU sequence model, and
 torchvision's ResNet-18 and MobileNetV2 (when python3-torchvision is
 installed).  Then the
-MLP compiled for fine-tuning (--train): gradients against finite
-differences, and three Adam steps that must lower the loss.
+MLP and a small CNN (grouped strided convolution, global average pooling)
+compiled for fine-tuning (--train): gradients against finite differences,
+and three Adam steps that must lower the loss.
 
 Prints `PASS name: max err ...` per model and `torch onnx: N passed, M
 failed`; exit status 1 on any failure.
@@ -56,6 +57,18 @@ class Cnn(nn.Module):
 
     def forward(self, x):
         return self.head(torch.flatten(self.features(x), 1))
+
+
+class SmoothCnn(nn.Module):
+    """convolutions (one grouped, strided), tanh, global average pooling and
+    a linear head: smooth everywhere, for finite differences"""
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Tanh(), nn.Conv2d(4, 8, 3, stride=2, groups=2),
+                                 nn.Tanh(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+
+    def forward(self, x):
+        return self.net(x)
 
 
 class Relu6Net(nn.Module):
@@ -139,14 +152,14 @@ def check(name, model, shape, work):
     return float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-30))
 
 
-def finetune(work, opt):
-    """the seed MLP exported with a batch of 4, compiled with --train: its
+def finetune(work, opt, model):
+    """a model exported with a batch of 4, compiled with --train: its
     gradients match finite differences and Adam steps lower the loss (-O2
-    trains fused dense nodes, -O0 the imported MatMul/Add/Relu/Softmax ops)"""
-    torch.manual_seed(1)
-    model = Mlp().eval()
+    trains fused dense nodes, -O0 the imported MatMul/Add/Relu/Softmax ops;
+    the CNN its convolutions and global average pool, with tanh: no kinks
+    for the differences to straddle)"""
     path = os.path.join(work, "finetune.onnx")
-    torch.onnx.export(model, torch.rand(4, 1, 28, 28), path, opset_version=13)
+    torch.onnx.export(model.eval(), torch.rand(4, 1, 28, 28), path, opset_version=13)
     c_file = os.path.join(work, "ft.c")
     r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), opt, path, "--train", "loss=sparse_categorical_crossentropy",
                         "--optimizer", "adam(lr = 1e-3)", "-o", c_file], capture_output=True, text=True)
@@ -181,12 +194,14 @@ def main():
             passed += ok
             failed += not ok
             print("%s %s: %s" % ("PASS" if ok else "FAIL", name, "max err %.1e" % err if not isinstance(err, str) else err))
-        for opt in ("-O2", "-O0"):
-            res = finetune(work, opt)
-            ok = res.startswith("gradients checked")
-            passed += ok
-            failed += not ok
-            print("%s mlp fine-tuning (--train %s): %s" % ("PASS" if ok else "FAIL", opt, res))
+        torch.manual_seed(1)
+        for name, model in (("mlp", Mlp()), ("cnn", SmoothCnn())):
+            for opt in ("-O2", "-O0"):
+                res = finetune(work, opt, model)
+                ok = res.startswith("gradients checked")
+                passed += ok
+                failed += not ok
+                print("%s %s fine-tuning (--train %s): %s" % ("PASS" if ok else "FAIL", name, opt, res))
     print("torch onnx: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

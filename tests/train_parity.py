@@ -88,7 +88,8 @@ def keras_eps(o, step):
 class Block(nn.Module):
     """a ResNet basic block (two 3x3 convolutions and the identity) or a
     MobileNetV2 inverted residual (1x1 expand, ReLU6, 3x3 depthwise, ReLU6,
-    1x1 project, and the identity), then a linear head on the flattened map"""
+    1x1 project, and the identity), then global average pooling and a
+    linear head, as those networks end"""
 
     def __init__(self, kind, c=4, hw=6, classes=3):
         super().__init__()
@@ -100,14 +101,14 @@ class Block(nn.Module):
             e = 3 * c
             self.body = nn.Sequential(nn.Conv2d(c, e, 1), nn.ReLU6(), nn.Conv2d(e, e, 3, padding=1, groups=e),
                                       nn.ReLU6(), nn.Conv2d(e, c, 1))
-        self.head = nn.Linear(c * hw * hw, classes)
+        self.head = nn.Linear(c, classes)
 
     def forward(self, x):
         s = torch.relu(self.stem(x))
         y = self.body(s) + s
         if self.kind == "resnet":
             y = torch.relu(y)
-        return self.head(torch.flatten(y, 1))
+        return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1))
 
 
 class Seq(nn.Module):
