@@ -99,9 +99,12 @@ const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p) {
     return b;
 }
 
-const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p) {
-    char *b = buf(e);
-    snprintf(b, 192, "&(const nnc_rt_rnn){ %d, %d, %d, %d, %d, %d, %d }", p->steps, p->features,
+const char *emit_rnn(EmitCtx *e, const Node *n) {
+    const nnc_rt_rnn *p = &n->attr.rnn;
+    char *b = buf(e), steps[32];
+    if (n->attr.dyn_steps) snprintf(steps, sizeof steps, "m->steps");   /* --shape NAME<=N */
+    else snprintf(steps, sizeof steps, "%d", p->steps);
+    snprintf(b, 192, "&(const nnc_rt_rnn){ %s, %d, %d, %d, %d, %d, %d }", steps, p->features,
              p->units, p->cell, p->act, p->return_sequences, p->reverse);
     return b;
 }
@@ -187,6 +190,10 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         if (t->loss_note[0]) fprintf(h, " *   loss: %s\n", t->loss_note);
     }
     fprintf(h, " *   state: sizeof(%s_t) bytes, all of it in one struct; no malloc anywhere.\n", P);
+    if (g->steps_max)
+        fprintf(h, " *\n * The time steps ('%s') are a run-time extent too: %s_set_steps(m, T),\n"
+                   " * 1 <= T <= %s_STEPS_MAX, before the calls; each sample is then T steps of\n"
+                   " * input (%s_INPUT_SIZE counts %d).\n", g->steps_name, P, U, U, g->steps_max);
     if (g->whole[0])
         fprintf(h, " *\n * This graph runs whole: one sample is one set of the inputs above, exported\n"
                    " * shapes and all (nnc cannot keep a batch axis through it: %s).\n */\n", g->whole);
@@ -198,6 +205,9 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
     fprintf(h, "#define %s_BATCH %d\n", U, t->batch);
     fprintf(h, "#define %s_EPOCHS %d\n", U, t->epochs);
+    if (g->steps_max)
+        fprintf(h, "#define %s_STEPS_MAX %d   /* the time steps '%s': %s_set_steps */\n", U, g->steps_max,
+                g->steps_name, P);
     fprintf(h, "#define %s_INPUT_SIZE %ld     /* %s per sample%s */\n", U,
             ir_packed_size(g, g->inputs, g->ninputs), int_input(g) ? "token ids" : "floats",
             g->ninputs > 1 ? ", all inputs side by side" : "");
@@ -229,6 +239,7 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         fprintf(h, "    nnc_rt_rng rng;        /* dropout masks */\n");
     }
     fprintf(h, "    float arena[%ld];\n", p->arena_floats);
+    if (g->steps_max) fprintf(h, "    int steps;             /* the time steps of every sample now */\n");
     if (t->present) {
         fprintf(h, "    %s_input_t xbatch[%ld];      /* a shuffled batch, gathered */\n", P,
                 t->batch * ir_packed_size(g, g->inputs, g->ninputs));
@@ -261,6 +272,10 @@ static void emit_header(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         fprintf(h, "int %s_evaluate(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
                    "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P, P);
     }
+    if (g->steps_max)
+        fprintf(h, "/* the time steps of the samples the next calls take, 1..%s_STEPS_MAX (init:\n"
+                   " * the most); returns %s_ERR_ARG out of range */\nint %s_set_steps(%s_t *m, int steps);\n",
+                U, U, P, P);
     fprintf(h, "/* a parameter by name (\"dense.kernel\" is [in][out]); NULL if unknown */\n");
     fprintf(h, "float *%s_param(%s_t *m, const char *name, long *size);\n", P, P);
     fprintf(h, "/* parameters to a versioned, checksummed buffer: returns %s_SAVE_BYTES,\n"
@@ -306,9 +321,13 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
     /* metrics and the evaluate loss see ROWS samples of CLASSES values per call sample */
     long rows = ir_sample_rows(&g->values[g->output]);
     fprintf(c, "#define ROWS %ldL\n#define CLASSES %ldL\n", rows, ir_packed_size(g, g->outputs, g->noutputs) / rows);
-    fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE %ldL\n#define OUT_SIZE %ldL\n"
-               "#define LABEL_SIZE %s_LABEL_SIZE\n#define BATCH %s_BATCH\n\n",
-            p->param_floats - p->const_floats, ir_packed_size(g, g->inputs, g->ninputs),
+    long in_size = ir_packed_size(g, g->inputs, g->ninputs);
+    if (g->steps_max)   /* each sample holds m->steps of its steps */
+        fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE ((long)m->steps * %ldL)\n", p->param_floats - p->const_floats,
+                in_size / g->steps_max);
+    else
+        fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE %ldL\n", p->param_floats - p->const_floats, in_size);
+    fprintf(c, "#define OUT_SIZE %ldL\n#define LABEL_SIZE %s_LABEL_SIZE\n#define BATCH %s_BATCH\n\n",
             ir_packed_size(g, g->outputs, g->noutputs), U, U);
 
     /* parameter table */
@@ -334,7 +353,11 @@ static void emit_source(const Graph *g, const Plan *p, const EmitOptions *o, FIL
         fprintf(c, "    for (i = 0; i < NPARAMS; i++)\n        nnc_rt_init(params_[i].init, m->params + params_[i].offset, "
                    "params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);\n");
     if (t->present) fprintf(c, "    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */\n");
+    if (g->steps_max) fprintf(c, "    m->steps = %s_STEPS_MAX;\n", U);
     fprintf(c, "}\n\n");
+    if (g->steps_max)
+        fprintf(c, "int %s_set_steps(%s_t *m, int steps) {\n    if (steps < 1 || steps > %s_STEPS_MAX) return %s_ERR_ARG;\n"
+                   "    m->steps = steps;\n    return %s_OK;\n}\n\n", P, P, U, U, U);
 
     /* inference: the forward slice */
     long out_infer = p->infer_off[ir_storage(g, g->output)];

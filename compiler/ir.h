@@ -110,6 +110,7 @@ typedef struct Attrs {
     /* an imported node per sample (passes/batch.c): axis 0 of nd, outer, M
      * and ny count samples and are printed times n */
     int batched;
+    int dyn_steps;              /* a recurrent layer whose time steps are Graph.steps_name, set at run time */
 } Attrs;
 
 typedef struct Node {
@@ -153,6 +154,8 @@ typedef struct Graph {
     int opt_level;
     float *baked;           /* --weights: every parameter's value, or NULL (deploy.c) */
     char whole[240];        /* imported and run whole (no run-time batch): why; "" otherwise */
+    char steps_name[IR_NAME]; /* --shape NAME<=N: a run-time extent (the time steps), or "" */
+    int steps_max;            /* its bound N                                   */
 } Graph;
 
 /* ---- ir.c ------------------------------------------------------------------ */
@@ -292,6 +295,11 @@ void pack_weights(Graph *g);         /* passes/pack_weights.c: constant dense ke
  * B samples and make the graph per sample (a run-time n); -1 and `why`
  * (naming the node) when it cannot */
 int  batch_imported(Graph *g, int B, char *why, size_t cap);
+/* passes/batch.c, after batch_imported: axis 0 of the (one) input's samples,
+ * bounded by N, becomes Graph.steps_name, read at run time; it may only be
+ * the time axis of recurrent layers whose sequence output is unused.  -1 and
+ * `why` (naming the node) when it is anything else */
+int  batch_bounded_steps(Graph *g, const char *name, int bound, char *why, size_t cap);
 void ad_build(Graph *g);             /* passes/autodiff.c: backward + update */
 void fuse_grad(Graph *g);            /* passes/fuse_grad.c: act gradient into the dx GEMM, + bias gradient */
 
@@ -345,7 +353,7 @@ int emit_training(EmitCtx *e);                 /* printing the training step?  *
 const char *emit_times_n(EmitCtx *e, int batched, long v);   /* "n * v", "n" or "v" */
 const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c);  /* a compound literal */
 const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p);
-const char *emit_rnn(EmitCtx *e, const nnc_rt_rnn *p);
+const char *emit_rnn(EmitCtx *e, const Node *n);   /* its nnc_rt_rnn; run-time steps if dyn_steps */
 const Graph *emit_graph(EmitCtx *e);
 
 /* ---- file.c ------------------------------------------------------------------ */
@@ -363,6 +371,9 @@ typedef struct OnnxShapes {
     int batch;                  /* > 0: axis 0 of every graph input has this extent */
     int exported_batch;         /* out: axis 0 of the first input in the file; 0: a dim_param, -1: empty */
     char batch_param[64];       /* out: that axis' dim_param, or "" */
+    char bounded[64];           /* out: the dim_param given as --shape NAME<=N (axis 1 of the first input) */
+    int bound;                  /* out: its N */
+    unsigned used;              /* out: bit i: specs[i] named something in the file */
 } OnnxShapes;
 Graph *onnx_import(const char *path, const char *model_name, int trainable, const char *const *binds,
                    int nbinds, OnnxShapes *shapes, int *unsupported);

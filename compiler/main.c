@@ -36,6 +36,7 @@ static void usage(FILE *out) {
         "  --bind N=F.pb   (ONNX) fix graph input N to the tensor in F.pb (a specialised build)\n"
         "  --shape D=N     (ONNX) the size of a named dimension (dim_param), or\n"
         "  --shape X=AxB   an input's dimensions; axis 0 of the inputs is the batch (--batch)\n"
+        "  --shape D<=N    (ONNX) a bound: the time steps, set at run time (NAME_set_steps)\n"
         "  --version       print the version\n");
 }
 
@@ -135,14 +136,14 @@ static int forward_passes(Graph *g, const Build *b) {
 }
 
 /* the ONNX model imported with axis 0 of its inputs at `batch` samples (0:
- * as the file says), with its training recipe, through the forward passes */
-static Graph *onnx_graph(const Build *b, int batch, int *exported, int *unsupported) {
+ * as the file says), with its training recipe, through the forward passes;
+ * *sh: what the import found (the exported batch, a bounded dimension) */
+static Graph *onnx_graph(const Build *b, int batch, OnnxShapes *sh, int *unsupported) {
     char name[IR_NAME];     /* the generated prefix: --model, else the output file's name */
     onnx_model_name(b->model ? b->model : b->output, name);
     diag_init(b->input, NULL);
-    OnnxShapes sh = { b->shapes, b->nshapes, batch, 0, "" };
-    Graph *g = onnx_import(b->input, name, b->train_loss != NULL, b->binds, b->nbinds, &sh, unsupported);
-    *exported = sh.exported_batch;
+    *sh = (OnnxShapes){ b->shapes, b->nshapes, batch, 0, "", "", 0, 0 };
+    Graph *g = onnx_import(b->input, name, b->train_loss != NULL, b->binds, b->nbinds, sh, unsupported);
     if (g && b->train_loss) {
         /* the training recipe, as the train block a .nn file would hold */
         char text[1024];
@@ -173,8 +174,10 @@ static Graph *onnx_front(const Build *b, int *unsupported) {
     FILE *mem = open_memstream(&log, &loglen);
     if (!mem) abort();
     diag_set_output(mem);
-    int probe = b->batch > 1 ? b->batch : 2, exported;
-    Graph *g = onnx_graph(b, probe, &exported, unsupported);
+    int probe = b->batch > 1 ? b->batch : 2;
+    OnnxShapes sh;
+    Graph *g = onnx_graph(b, probe, &sh, unsupported);
+    int exported = sh.exported_batch;
     /* the batch entry points take: --batch, else the exported one, else
      * Keras' 32 to train; workspaces are sized at the probe, so probe at it */
     int batch = b->batch ? b->batch : exported > 0 ? exported : b->train_loss ? 32 : 1;
@@ -185,11 +188,21 @@ static Graph *onnx_front(const Build *b, int *unsupported) {
     } else if (batch > 1 && batch != probe) {
         ir_free(g);
         rewind(mem);    /* this attempt's messages only */
-        g = onnx_graph(b, probe = batch, &exported, unsupported);
+        g = onnx_graph(b, probe = batch, &sh, unsupported);
     }
     if (g && batch_imported(g, probe, why, sizeof why)) {
         ir_free(g);
         g = NULL;
+    }
+    if (g && sh.bounded[0] && batch_bounded_steps(g, sh.bounded, sh.bound, why, sizeof why)) {
+        diag_set_output(NULL);      /* not a reason to run whole: the user asked for it */
+        diag_init(b->input, NULL);
+        diag_error((Loc){ 0, 0, 0, 0 }, "unsupported: --shape %s<=%d: %s", sh.bounded, sh.bound, why);
+        (*unsupported)++;
+        fclose(mem);
+        free(log);
+        ir_free(g);
+        return NULL;
     }
     fputc(0, mem);      /* the end of the last attempt's messages */
     diag_set_output(NULL);
@@ -205,12 +218,13 @@ static Graph *onnx_front(const Build *b, int *unsupported) {
         snprintf(why, sizeof why, "at %d samples, %.*s", probe, e ? (int)strcspn(e + 7, "\n") : 0, e ? e + 7 : "");
     }
     free(log);
-    g = onnx_graph(b, 0, &exported, unsupported);
+    g = onnx_graph(b, 0, &sh, unsupported);
     if (!g) return NULL;
-    if (b->train_loss || b->batch > 1) {
+    if (b->train_loss || b->batch > 1 || sh.bounded[0]) {
         diag_init(b->input, NULL);
         diag_error((Loc){ 0, 0, 0, 0 }, "unsupported: %s needs a run-time batch along axis 0 of the inputs, and "
-                   "nnc cannot keep one through this graph: %s", b->train_loss ? "training" : "--batch", why);
+                   "nnc cannot keep one through this graph: %s", b->train_loss ? "training" : b->batch > 1 ?
+                   "--batch" : "a bounded dimension (--shape NAME<=N)", why);
         (*unsupported)++;
         ir_free(g);
         return NULL;

@@ -2018,10 +2018,13 @@ static void import_node(Importer *im, const Onnx__NodeProto *n) {
 }
 
 /* --shape NAME=...: the text after '=' for this name, or NULL */
-static const char *shape_spec(const OnnxShapes *sh, const char *name) {
+static const char *shape_spec(OnnxShapes *sh, const char *name) {
     size_t len = strlen(name);
     for (int i = 0; sh && i < sh->nspecs; i++)
-        if (!strncmp(sh->specs[i], name, len) && sh->specs[i][len] == '=') return sh->specs[i] + len + 1;
+        if (!strncmp(sh->specs[i], name, len) && sh->specs[i][len] == '=') {
+            sh->used |= 1u << i;
+            return sh->specs[i] + len + 1;
+        }
     return NULL;
 }
 
@@ -2071,6 +2074,19 @@ static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank,
         const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[d];
         int named = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dm->dim_param && *dm->dim_param;
         const char *pinned = named ? shape_spec(sh, dm->dim_param) : NULL;
+        char bounded[80];   /* --shape NAME<=N: compiled at N, the extent read at run time */
+        snprintf(bounded, sizeof bounded, "%.60s<", named ? dm->dim_param : "");
+        const char *bound = named && !pinned ? shape_spec(sh, bounded) : NULL;
+        if (bound) {
+            if (!first || d != 1) {
+                diag_error(nowhere(), "--shape %s<=%s: nnc bounds axis 1 of the first graph input (the time "
+                           "steps after the batch); '%s' is axis %d of '%s'", dm->dim_param, bound, dm->dim_param, d,
+                           vi->name);
+                return -1;
+            }
+            snprintf(sh->bounded, sizeof sh->bounded, "%s", dm->dim_param);
+            pinned = bound;
+        }
         long v = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ? (long)dm->dim_value : -1;
         /* axis 0 of the first input is the batch; another input's axis 0 is
          * when the file gives it the same name or size */
@@ -2084,9 +2100,11 @@ static int static_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank,
             char *end;
             v = strtol(pinned, &end, 10);
             if (*end || v < 1 || v > (1L << 30)) {
-                diag_error(nowhere(), "--shape %s=%s: give the extent as a number from 1 to 2^30", dm->dim_param, pinned);
+                diag_error(nowhere(), "--shape %s%s%s: give the extent as a number from 1 to 2^30", dm->dim_param,
+                           bound ? "<=" : "=", pinned);
                 return -1;
             }
+            if (bound) sh->bound = (int)v;
         }
         if (batch_axis && sh->batch > 0) v = sh->batch;    /* the batch axis: nnc's run-time n */
         if (v < 0 || v > (1L << 30)) {
@@ -2204,6 +2222,10 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
         g->inputs[g->ninputs++] = v;
         add_tensor(&im, vi->name, rank, dims)->value = v;
     }
+    for (int i = 0; shapes && i < shapes->nspecs; i++)
+        if (!(shapes->used >> i & 1))
+            diag_error(nowhere(), "--shape %s: no graph input and no named dimension (dim_param) of one is called "
+                       "'%.*s'", shapes->specs[i], (int)strcspn(shapes->specs[i], "<="), shapes->specs[i]);
     if (g->ninputs == 0 && !diag_error_count()) {
         diag_error(nowhere(), "unsupported: the graph has no (non-initializer) input");
         im.unsupported++;

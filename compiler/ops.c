@@ -1012,7 +1012,7 @@ static long rnn_flops(const Graph *g, const Node *n) {
 static void rnn_emit(EmitCtx *e, const Node *n) {
     int st = n->attr.return_state;
     emit_line(e, "nnc_rt_rnn_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, n); /* %s */",
-              emit_rnn(e, &n->attr.rnn), emit_ptr(e, n->out[0]), st ? emit_ptr(e, n->out[1]) : "NULL",
+              emit_rnn(e, n), emit_ptr(e, n->out[0]), st ? emit_ptr(e, n->out[1]) : "NULL",
               st && n->attr.outputs > 2 ? emit_ptr(e, n->out[2]) : "NULL", emit_ptr(e, n->out[n->nout - 1]),
               emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]),
               n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", n->layer);
@@ -1024,7 +1024,7 @@ static void rnn_grad_emit(EmitCtx *e, const Node *n) {
         if (n->attr.grads >> i & 1) d[i] = emit_ptr(e, n->in[k++]);
     int k = n->attr.use_bias ? 3 : 2;   /* the scratch output */
     emit_line(e, "nnc_rt_rnn_backward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, n);",
-              emit_rnn(e, &n->attr.rnn), n->nout > k + 1 ? emit_ptr(e, n->out[k + 1]) : "NULL",
+              emit_rnn(e, n), n->nout > k + 1 ? emit_ptr(e, n->out[k + 1]) : "NULL",
               emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), n->attr.use_bias ? emit_ptr(e, n->out[2]) : "NULL",
               d[0], d[1], d[2], emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]),
               emit_ptr(e, n->in[3]), emit_ptr(e, n->out[k]));
@@ -1235,7 +1235,7 @@ static void nd_pool_emit(EmitCtx *e, const Node *n) {
 /* a recurrent layer over a whole tensor: batch attr.M (ONNX LSTM/GRU/RNN) */
 static void nd_rnn_emit(EmitCtx *e, const Node *n) {
     int lstm = n->attr.rnn.cell == NNC_RT_CELL_LSTM;
-    emit_line(e, "nnc_rt_rnn_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s);", emit_rnn(e, &n->attr.rnn),
+    emit_line(e, "nnc_rt_rnn_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s);", emit_rnn(e, n),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), lstm ? emit_ptr(e, n->out[2]) : "NULL",
               emit_ptr(e, n->out[n->nout - 1]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
               emit_ptr(e, n->in[2]), n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", per_n(e, n, n->attr.M));

@@ -235,6 +235,13 @@ START_TEST(unsupported_listed) {
     ck_assert_int_eq(compile_with("dynamic", buf, len, "--shape x=2x7", out, sizeof out), 0);
     ck_assert_int_eq(compile_with("dynamic", buf, len, "--shape x=2x7x1", out, sizeof out), 1);
     ck_assert_msg(strstr(out, "--shape x=2x7x1: 'x' has rank 2; give 2 extents like 1x3x96x96") != NULL, "%s", out);
+    ck_assert_int_eq(compile_with("dynamic", buf, len, "--shape Q=3", out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "--shape Q=3: no graph input and no named dimension (dim_param) of one is called 'Q'"),
+                  "%s", out);
+    /* a run-time extent only recurrent layers can take */
+    ck_assert_int_eq(compile_with("dynamic", buf, len, "--shape 'T<=5'", out, sizeof out), 3);
+    ck_assert_msg(strstr(out, "--shape T<=5: node 'y' (nd_unary) reads the bounded dimension 'T': nnc bounds only "
+                              "the time axis of recurrent layers"), "%s", out);
     free(buf);
 }
 END_TEST

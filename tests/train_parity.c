@@ -11,8 +11,11 @@
  * (PARAM_COUNT), the loss of each train_batch(n) call, the parameters after
  * the steps, and predict(n) of the last batch.  Without load the parameters
  * are what the compiler baked (an imported model) or init(seed 1) drew.
- * Exit status 2 on short input, 3 when train_batch refuses n.
- */
+ * Built with -DSET_STEPS=name_set_steps (a model with run-time time steps,
+ * nnc --shape NAME<=N), each batch is preceded by its int32 time steps, and
+ * its samples hold that many steps.
+ * Exit status 2 on short input, 3 when train_batch refuses n or set_steps
+ * its steps. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,23 +33,41 @@ static float out[U(BATCH) * U(OUTPUT_SIZE)];
 static CAT(NNC_MODEL, _label_t) y[U(BATCH) * U(LABEL_SIZE)];
 
 static int get(void *p, size_t size, size_t count) { return fread(p, size, count, stdin) == count; }
+
+/* the next batch's time steps, when the model reads them at run time; the
+ * floats of one sample's input */
+static int batch_steps(size_t *in) {
+    *in = U(INPUT_SIZE);
+#ifdef SET_STEPS
+    int32_t t;
+    if (!get(&t, 4, 1)) return 2;
+    if (SET_STEPS(&model, t)) return 3;
+    *in = (size_t)U(INPUT_SIZE) / U(STEPS_MAX) * (size_t)t;
+#endif
+    return 0;
+}
 static void put(const void *p, size_t size, size_t count) { fwrite(p, size, count, stdout); }
 
 int main(void) {
-    int32_t n, steps, load;
-    if (!get(&n, 4, 1) || !get(&steps, 4, 1) || !get(&load, 4, 1) || n < 1 || n > U(BATCH)) return 2;
+    int32_t n, nsteps, load;
+    if (!get(&n, 4, 1) || !get(&nsteps, 4, 1) || !get(&load, 4, 1) || n < 1 || n > U(BATCH)) return 2;
     size_t labels = U(SPARSE_LABELS) ? (size_t)n : (size_t)n * U(LABEL_SIZE);
     F(init)(&model, 1);
     if (load && !get(model.params, sizeof(float), U(PARAM_COUNT))) return 2;
     put(model.params, sizeof(float), U(PARAM_COUNT));
-    for (int s = 0; s < steps; s++) {
-        if (!get(x, sizeof x[0], (size_t)n * U(INPUT_SIZE)) || !get(y, sizeof y[0], labels)) return 2;
+    size_t in;
+    for (int s = 0; s < nsteps; s++) {
+        int st = batch_steps(&in);
+        if (st) return st;
+        if (!get(x, sizeof x[0], (size_t)n * in) || !get(y, sizeof y[0], labels)) return 2;
         float loss = F(train_batch)(&model, x, y, n);
         if (loss < 0) return 3;
         put(&loss, sizeof loss, 1);
     }
     put(model.params, sizeof(float), U(PARAM_COUNT));
-    if (!get(x, sizeof x[0], (size_t)n * U(INPUT_SIZE))) return 2;
+    int st = batch_steps(&in);
+    if (st) return st;
+    if (!get(x, sizeof x[0], (size_t)n * in)) return 2;
     F(predict)(&model, x, out, n);
     put(out, sizeof(float), (size_t)n * U(OUTPUT_SIZE));
     return 0;

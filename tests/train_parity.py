@@ -125,6 +125,19 @@ class Seq(nn.Module):
         return self.head(y[:, -1, :])
 
 
+class FinalState(nn.Module):
+    """a recurrent classifier on the final hidden state (h_n)"""
+
+    def __init__(self, rnn, classes=3):
+        super().__init__()
+        self.rnn = rnn
+        self.head = nn.Linear(rnn.hidden_size, classes)
+
+    def forward(self, x):
+        _, (h, _) = self.rnn(x)
+        return self.head(h[-1])
+
+
 class ChannelsLast(nn.Module):
     """a torch CNN fed and flattened channels-last, as a .nn model is"""
 
@@ -193,6 +206,10 @@ def onnx_cases():
     yield "mobilenet_v2_block", Block("mobilenet"), (1, 6, 6), 3, 8, {}
     yield "lstm", Seq(one_bias(nn.LSTM(4, 8, batch_first=True))), (5, 4), 3, 8, {}
     yield "gru", Seq(nn.GRU(4, 8, batch_first=True)), (5, 4), 3, 8, {}
+    # sequences of 1..9 steps, one length per batch, through one build
+    # (--shape seq<=9): the classifier reads the final state
+    yield "lstm_run_time_steps", FinalState(one_bias(nn.LSTM(4, 8, batch_first=True))), (9, 4), 3, 8, \
+        {"dynamic_axes": {"x": {0: "batch", 1: "seq"}, "y": {0: "batch"}}, "steps": 9}
 
 
 def nn_source(example, head, loss):
@@ -291,13 +308,16 @@ def match_table(model, c_text, count):
 
 # ---- one case ---------------------------------------------------------------------------
 
-def compile_model(work, source_args, batch, nnc, rt):
+def compile_model(work, source_args, batch, nnc, rt, steps=0):
     c_file = os.path.join(work, "tp.c")
-    r = subprocess.run([nnc] + source_args + ["--batch", str(batch), "-o", c_file], capture_output=True, text=True)
+    shape = ["--shape", "seq<=%d" % steps] if steps else []
+    r = subprocess.run([nnc] + source_args + shape + ["--batch", str(batch), "-o", c_file], capture_output=True,
+                       text=True)
     if r.returncode:
         raise RuntimeError("nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:400]))
     exe = os.path.join(work, "tp")
-    b = subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+    b = subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] +
+                       (["-DSET_STEPS=tp_set_steps"] if steps else []) + [
                         "-I" + os.path.join(ROOT, "runtime"), "-I" + work, "-DNNC_MODEL=tp", "-DNNC_UPPER=TP",
                         '-DNNC_HEADER="tp.h"', c_file, os.path.join(ROOT, "tests", "train_parity.c"), rt, "-lm",
                         "-o", exe], capture_output=True, text=True)
@@ -307,10 +327,14 @@ def compile_model(work, source_args, batch, nnc, rt):
     return exe, int(h.split("#define TP_PARAM_COUNT ")[1].split()[0]), open(c_file).read()
 
 
-def batches(rng, n, shape, classes):
+def batches(rng, n, shape, classes, steps=0):
+    """STEPS + 1 input batches and STEPS label batches; with steps, each input
+    batch has its own number of time steps, 1..steps (axis 0 of shape)"""
     def x():
         if shape == "tokens20":
             return rng.integers(0, 30, (n, 20)).astype(np.int32)
+        if steps:
+            return rng.uniform(-1, 1, (n, int(rng.integers(1, steps + 1)), *shape[1:])).astype(np.float32)
         return rng.uniform(-1, 1, (n, *shape)).astype(np.float32)
 
     def y():
@@ -341,15 +365,16 @@ class PopulationVariance:
             m.running_var.copy_(v)
 
 
-def run_case(exe, count, found_fn, model, shape, classes, opt, n, load, out_fn, probs=False):
+def run_case(exe, count, found_fn, model, shape, classes, opt, n, load, out_fn, probs=False, steps=0):
     rng = np.random.default_rng(n * 7 + count % 1000)
-    xs, ys = batches(rng, n, shape, classes)
+    xs, ys = batches(rng, n, shape, classes, steps)
     feed = np.array([n, STEPS, 1 if load is not None else 0], dtype=np.int32).tobytes()
     if load is not None:
         feed += load.tobytes()
+    lead = (lambda b: np.int32(b.shape[1]).tobytes()) if steps else (lambda b: b"")   # the batch's time steps
     for s in range(STEPS):
-        feed += xs[s].tobytes() + ys[s].tobytes()
-    feed += xs[STEPS].tobytes()
+        feed += lead(xs[s]) + xs[s].tobytes() + ys[s].tobytes()
+    feed += lead(xs[STEPS]) + xs[STEPS].tobytes()
     p = subprocess.run([exe], input=feed, capture_output=True)
     if p.returncode:
         raise RuntimeError("the model exited %d" % p.returncode)
@@ -414,10 +439,11 @@ def all_cases(work, nnc, rt, names):
         state = {k: v.clone() for k, v in module.state_dict().items()}
         loss = export.pop("loss", "sparse_categorical_crossentropy(from_logits = true)")
         exported, batch = batch, export.pop("nnc_batch", batch)
+        steps = export.pop("steps", 0)
         probs = isinstance(module, nn.Sequential) and isinstance(module[-1], nn.Softmax)
         for opt, level, ns in runs(batch):
             def built(opt=opt, level=level, module=module, name=name, shape=shape, batch=batch, export=export,
-                      loss=loss, exported=exported):
+                      loss=loss, exported=exported, steps=steps):
                 path = os.path.join(work, name + ".onnx")
                 module.load_state_dict(state)
                 module.train(export.get("training") == torch.onnx.TrainingMode.TRAINING)
@@ -425,16 +451,16 @@ def all_cases(work, nnc, rt, names):
                                   output_names=["y"], **export)
                 built.buffers = exported_buffers(module, path)
                 return compile_model(work, [path, level, "--train", loss or "sparse_categorical_crossentropy",
-                                            "--optimizer", OPTIMIZERS[opt][0]], batch, nnc, rt)
+                                            "--optimizer", OPTIMIZERS[opt][0]], batch, nnc, rt, steps)
             for n in ns:
-                def runner(opt=opt, n=n, built=built, module=module, shape=shape, classes=classes):
+                def runner(opt=opt, n=n, built=built, module=module, shape=shape, classes=classes, steps=steps):
                     exe, count, _ = built()
                     module.load_state_dict(state)
                     with torch.no_grad():
                         for b, v in built.buffers:
                             b.copy_(v)
                     return run_case(exe, count, lambda before: match_values(module, before), module, shape, classes,
-                                    opt, n, None, lambda y: y, probs)
+                                    opt, n, None, lambda y: y, probs, steps)
                 yield name, opt + (" " + level if level != "-O2" else ""), n, runner
     for name, source, module, shape, classes, batch in nn_cases():
         if names and name not in names:

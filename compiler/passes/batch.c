@@ -217,3 +217,38 @@ int batch_imported(Graph *g, int B, char *why, size_t cap) {
     free(b.lead);
     return status;
 }
+
+/* ---- a bounded time axis (--shape NAME<=N) -------------------------------------- */
+
+int batch_bounded_steps(Graph *g, const char *name, int bound, char *why, size_t cap) {
+    int x = g->ninputs == 1 ? g->inputs[0] : -1, readers = 0;
+    if (x < 0 || !g->values[x].batched || g->values[x].rank < 1 || g->values[x].dims[0] != bound) {
+        snprintf(why, cap, "'%s' is bounded on a model with one input of samples (n, %s, ...)", name, name);
+        return -1;
+    }
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = &g->nodes[i];
+        int reads = 0;
+        for (int k = 0; k < n->nin; k++) reads |= n->in[k] == x;
+        if (n->dead || !reads) continue;
+        readers++;
+        const char *what = NULL;
+        if (!op_table[n->op].recurrent || n->in[0] != x || n->attr.rnn.steps != bound)
+            what = "nnc bounds only the time axis of recurrent layers";
+        else if (ir_is_output(g, n->out[0]) || ir_consumers(g, n->out[0], NULL))
+            what = "its output sequence is used (only the final states may be, with a run-time length)";
+        if (what) {
+            snprintf(why, cap, "node '%.60s' (%s) reads the bounded dimension '%s': %s",
+                     n->layer[0] ? n->layer : g->values[n->out[0]].name, op_table[n->op].name, name, what);
+            return -1;
+        }
+        n->attr.dyn_steps = 1;
+    }
+    if (!readers) {
+        snprintf(why, cap, "no recurrent layer reads the bounded dimension '%s'", name);
+        return -1;
+    }
+    snprintf(g->steps_name, sizeof g->steps_name, "%s", name);
+    g->steps_max = bound;
+    return 0;
+}
