@@ -359,6 +359,15 @@ static void dense_nd(nnc_rt_nd *p, int rank, const long *dims) {
 static int norm_axis(long axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
 
 /* the constant integer values of an input (shape, axes, pads, ...) */
+/* a float holding an integer (an int64 index or shape, converted) as a long:
+ * beyond +-2^62 it saturates (INT64_MAX is what exporters write for "to the
+ * end"; as a float it is 2^63, which lrintf cannot return) */
+static long to_long(float v) {
+    if (v >= 0x1p62f) return 1L << 62;
+    if (v <= -0x1p62f) return -(1L << 62);
+    return v == v ? lrintf(v) : 0;
+}
+
 static int const_ints(Importer *im, Tensor *t, long *out, int max, const char *what) {
     if (!t->data) {
         char why[128];
@@ -368,7 +377,13 @@ static int const_ints(Importer *im, Tensor *t, long *out, int max, const char *w
     }
     long n = numel(t->dims, t->rank);
     if (n > max) { unsupported(im, "too many values"); return -1; }
-    for (long i = 0; i < n; i++) out[i] = lrintf(t->data[i]);
+    for (long i = 0; i < n; i++) {
+        if (t->data[i] != t->data[i]) {
+            diag_error(nowhere(), "%s: '%s' holds NaN where an integer belongs", where(im), what);
+            return -1;
+        }
+        out[i] = to_long(t->data[i]);
+    }
     return (int)n;
 }
 
@@ -397,13 +412,24 @@ static Tensor *unary(Ctx *c, int fn, float alpha, float beta) {
     return apply(c->im, "nd_unary", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
 }
 
+/* operands ONNX's broadcasting cannot pair: an invalid model (exit 1) */
+static void no_broadcast(Ctx *c, const Tensor *x, const Tensor *y) {
+    char sx[160], sy[160];
+    int lx = 0, ly = 0;
+    for (int d = 0; d < x->rank; d++) lx += snprintf(sx + lx, sizeof sx - (size_t)lx, "%s%ld", d ? ", " : "", x->dims[d]);
+    for (int d = 0; d < y->rank; d++) ly += snprintf(sy + ly, sizeof sy - (size_t)ly, "%s%ld", d ? ", " : "", y->dims[d]);
+    sx[lx] = sy[ly] = 0;
+    diag_error(nowhere(), "%s: operands of shapes (%s) and (%s) do not broadcast (each axis, from the last: equal "
+               "extents, or one of them 1)", where(c->im), sx, sy);
+}
+
 static Tensor *binary_of(Ctx *c, int fn, Tensor *x, Tensor *y, const char *name) {
     Attrs a;
     memset(&a, 0, sizeof a);
     long dims[MAX_T];
     int rank;
     if (broadcast(x, y, &rank, dims, a.nd.as, a.nd.bs)) {
-        unsupported(c->im, "operands that do not broadcast");
+        no_broadcast(c, x, y);
         return NULL;
     }
     long as[MAX_T], bs[MAX_T];
@@ -902,7 +928,7 @@ static Tensor *op_where(Ctx *c) {
     Tensor *cond = c->in[0], *x = c->in[1], *y = c->in[2];
     long d1[MAX_T], d2[MAX_T], s1[MAX_T], s2[MAX_T], s3[MAX_T], s4[MAX_T];
     int r1, r2;
-    if (broadcast(x, y, &r1, d1, s1, s2)) { unsupported(c->im, "operands that do not broadcast"); return NULL; }
+    if (broadcast(x, y, &r1, d1, s1, s2)) { no_broadcast(c, x, y); return NULL; }
     Tensor xy = *x;
     xy.rank = r1;
     memcpy(xy.dims, d1, sizeof d1);
@@ -1056,7 +1082,7 @@ static Tensor *op_gather(Ctx *c) {
     long first = 0, step = 0;
     int progression = idx->data && !x->data && idx->rank <= 1 && ni >= 1;
     for (long i = 0; progression && i < ni; i++) {
-        long v = (long)idx->data[i];
+        long v = to_long(idx->data[i]);
         if (v < 0) v += x->dims[axis];
         if (v < 0 || v >= x->dims[axis]) progression = 0;
         else if (i == 0) first = v;
@@ -1851,7 +1877,7 @@ static Tensor *op_trilu(Ctx *c) {
     if (x->rank < 2) { unsupported(c->im, "Trilu of rank below 2"); return NULL; }
     if (c->nin > 1 && c->in[1]) {
         if (!c->in[1]->data) { unsupported(c->im, "a diagonal offset computed at run time"); return NULL; }
-        k = lrintf(c->in[1]->data[0]);
+        k = to_long(c->in[1]->data[0]);
     }
     int upper = (int)attr_i(c->n, "upper", 1);
     long R = x->dims[x->rank - 2], C = x->dims[x->rank - 1], md[2] = { R, C }, one = 1;

@@ -15,6 +15,9 @@ MLP and a small CNN (grouped strided convolution, global average pooling)
 compiled for fine-tuning (--train): gradients against finite differences,
 and three Adam steps that must lower the loss.
 
+Then two graphs that once gave wrong answers with exit 0 (a Slice to
+INT64_MAX, Conv -> Transpose -> Reshape), at -O2 and -O0, against numpy.
+
 Prints `PASS name: max err ...` per model and `torch onnx: N passed, M
 failed`; exit status 1 on any failure.
 """
@@ -152,6 +155,59 @@ def check(name, model, shape, work):
     return float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-30))
 
 
+def run_onnx(work, path, x, opt):
+    """nnc's outputs for input x (per sample when the graph has a batch)"""
+    c_file = os.path.join(work, "reg.c")
+    r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), opt, path, "-o", c_file], capture_output=True, text=True)
+    if r.returncode:
+        return "nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:300])
+    exe = os.path.join(work, "reg")
+    subprocess.run(["cc", "-std=c99", "-O1", "-I" + os.path.join(ROOT, "runtime"), "-I" + work, "-DNNC_MODEL=reg",
+                    "-DNNC_UPPER=REG", '-DNNC_HEADER="reg.h"', c_file, os.path.join(ROOT, "tests", "onnx_case.c"),
+                    os.path.join(ROOT, "build", "libnnc_rt.a"), "-lm", "-o", exe], check=True)
+    p = subprocess.run([exe], input=x.astype(np.float32).tobytes(), capture_output=True)
+    return np.frombuffer(p.stdout, dtype=np.float32)
+
+
+def regressions(work):
+    """graphs exporters write that once gave wrong answers with exit 0: a
+    Slice whose end is INT64_MAX (x[:, 129:] from PyTorch) read as an empty
+    tensor; Conv -> Transpose(0, 2, 3, 1) -> Reshape (detection heads) read
+    its output from arena offset -1 at -O2.  -> [(name, error or message)]"""
+    import onnx
+    from onnx import helper as h, numpy_helper as nh, TensorProto as T
+    rng = np.random.default_rng(3)
+    out = []
+    x = rng.uniform(-1, 1, (2, 200, 3)).astype(np.float32)
+    g = h.make_graph([h.make_node("Slice", ["x", "st", "en", "ax"], ["y"])], "slice",
+                     [h.make_tensor_value_info("x", T.FLOAT, [2, 200, 3])], [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(np.array([129], np.int64), "st"), nh.from_array(np.array([2**63 - 1], np.int64), "en"),
+                      nh.from_array(np.array([1], np.int64), "ax")])
+    cases = [("slice to INT64_MAX", g, x, x[:, 129:, :])]
+    w = rng.uniform(-1, 1, (4, 3, 3, 3)).astype(np.float32)
+    x = rng.uniform(-1, 1, (2, 3, 4, 6)).astype(np.float32)
+    g = h.make_graph([h.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+                      h.make_node("Transpose", ["c"], ["t"], perm=[0, 2, 3, 1]), h.make_node("Reshape", ["t", "sh"], ["y"])],
+                     "head", [h.make_tensor_value_info("x", T.FLOAT, [2, 3, 4, 6])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(w, "w"), nh.from_array(np.array([2, 48, 2], np.int64), "sh")])
+    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).permute(0, 2, 3, 1)
+    cases.append(("conv, transpose, reshape", g, x, want.reshape(2, 48, 2).numpy()))
+    for name, graph, x, want in cases:
+        path = os.path.join(work, "reg.onnx")
+        onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)]), path)
+        for opt in ("-O2", "-O0"):
+            got = run_onnx(work, path, x, opt)
+            if isinstance(got, str):
+                out.append(("%s %s" % (name, opt), got))
+            elif got.size != want.size:
+                out.append(("%s %s" % (name, opt), "%d values, want %d" % (got.size, want.size)))
+            else:
+                err = float(np.max(np.abs(got - want.reshape(-1))))
+                out.append(("%s %s" % (name, opt), None if err < 1e-5 else "max err %.1e" % err))
+    return out
+
+
 def finetune(work, opt, model):
     """a model exported with a batch of 4, compiled with --train: its
     gradients match finite differences and Adam steps lower the loss (-O2
@@ -194,6 +250,10 @@ def main():
             passed += ok
             failed += not ok
             print("%s %s: %s" % ("PASS" if ok else "FAIL", name, "max err %.1e" % err if not isinstance(err, str) else err))
+        for name, why in regressions(work):
+            passed += why is None
+            failed += why is not None
+            print("%s %s%s" % ("FAIL" if why else "PASS", name, ": " + why if why else ": matches"))
         torch.manual_seed(1)
         for name, model in (("mlp", Mlp()), ("cnn", SmoothCnn())):
             for opt in ("-O2", "-O0"):

@@ -135,10 +135,14 @@ static int users(const Graph *g, int v, int *list, int max) {
     return k;
 }
 
+/* every reader of `from` reads `to`; views of it become views of `to` (their
+ * storage must not stay with a value nothing writes any more) */
 static void replace_uses(Graph *g, int from, int to) {
     for (int i = 0; i < g->nnodes; i++)
         for (int j = 0; !g->nodes[i].dead && j < g->nodes[i].nin; j++)
             if (g->nodes[i].in[j] == from) g->nodes[i].in[j] = to;
+    for (int v = 0; v < g->nvalues; v++)
+        if (g->values[v].alias_of == from) g->values[v].alias_of = to;
 }
 
 /* a copy nothing reads any more */
