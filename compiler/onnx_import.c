@@ -22,6 +22,7 @@
  *  - What nnc cannot compile is collected, all of it, and reported at once
  *    with node names and the opset; nnc then exits with status 3.
  */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -287,7 +288,8 @@ static void dense_nd(nnc_rt_nd *p, int rank, const long *dims);
 static Tensor *node_out(Importer *im, const char *op, Tensor **in, int nin, const Attrs *a,
                         const char *out_name, int rank, const long *dims) {
     Graph *g = im->g;
-    int vin[MAX_T];
+    int vin[IR_MAX_IO];
+    assert(nin <= IR_MAX_IO);   /* the builders split wider nodes (Concat) */
     for (int i = 0; i < nin; i++) vin[i] = value_of(im, in[i]);
     int n = ir_node(g, op_id(op), vin, nin, nowhere());
     g->nodes[n].attr = *a;
@@ -389,10 +391,12 @@ static int const_ints(Importer *im, Tensor *t, long *out, int max, const char *w
 
 /* ---- operators --------------------------------------------------------------------- */
 
+#define CTX_INPUTS 256     /* a node's inputs nnc reads; more is refused, never truncated */
+
 typedef struct Ctx {
     Importer *im;
     const Onnx__NodeProto *n;
-    Tensor *in[16];
+    Tensor *in[CTX_INPUTS];
     int nin;
 } Ctx;
 
@@ -629,9 +633,36 @@ static Tensor *op_concat(Ctx *c) {
     dims[a.axis] = 0;
     for (int i = 0; i < c->nin; i++) {
         if (!c->in[i] || c->in[i]->rank != x->rank) { unsupported(c->im, "operands of different ranks"); return NULL; }
+        for (int d = 0; d < x->rank; d++)
+            if (d != a.axis && c->in[i]->dims[d] != x->dims[d]) {
+                diag_error(nowhere(), "%s: operand %d has extent %ld on axis %d where operand 0 has %ld; Concat "
+                           "needs equal extents off axis %d", where(c->im), i, c->in[i]->dims[d], d, x->dims[d],
+                           a.axis);
+                return NULL;
+            }
         dims[a.axis] += c->in[i]->dims[a.axis];
     }
-    return apply(c->im, "nd_concat", c->in, c->nin, &a, out_name(c, 0), x->rank, dims);
+    /* more operands than a node takes (a DenseNet block): concatenate the
+     * first ones, then that and the next ones, ... */
+    Tensor *in[IR_MAX_IO];
+    int k = 0, next = 0;
+    long part[MAX_T];
+    memcpy(part, x->dims, sizeof part);
+    while (c->nin - next > IR_MAX_IO - k) {
+        part[a.axis] = 0;
+        for (int i = 0; i < k; i++) part[a.axis] += in[i]->dims[a.axis];
+        while (k < IR_MAX_IO) {
+            in[k++] = c->in[next];
+            part[a.axis] += c->in[next++]->dims[a.axis];
+        }
+        char name[160];
+        snprintf(name, sizeof name, "%.100s/part%d", out_name(c, 0), next);
+        in[0] = apply(c->im, "nd_concat", in, k, &a, name, x->rank, part);
+        if (!in[0]) return NULL;
+        k = 1;
+    }
+    while (next < c->nin) in[k++] = c->in[next++];
+    return apply(c->im, "nd_concat", in, k, &a, out_name(c, 0), x->rank, dims);
 }
 
 /* x as (outer, alen, inner) around axis */
@@ -1997,7 +2028,13 @@ static void import_node(Importer *im, const Onnx__NodeProto *n) {
     im->node = n;
     Ctx c = { im, n, { NULL }, 0 };
     int failed_input = 0;
-    for (size_t i = 0; i < n->n_input && i < 16; i++) {
+    if (n->n_input > CTX_INPUTS) {
+        char why[96];
+        snprintf(why, sizeof why, "%zu inputs (nnc reads up to %d)", n->n_input, CTX_INPUTS);
+        unsupported(im, why);
+        failed_input = 1;
+    }
+    for (size_t i = 0; i < n->n_input && i < CTX_INPUTS; i++) {
         c.in[i] = *n->input[i] ? find(im, n->input[i]) : NULL;
         if (*n->input[i] && !c.in[i]) {
             diag_error(nowhere(), "%s reads '%s', which no earlier node or graph input defines "
