@@ -25,7 +25,7 @@
 
 #define NNC_VERSION "0.1.0"
 #define IR_MAX_RANK 8
-#define IR_MAX_IO   8
+#define IR_MAX_IO   16
 #define IR_NAME     64
 
 typedef enum DType { DT_F32, DT_I32 } DType;

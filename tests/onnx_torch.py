@@ -174,7 +174,8 @@ def regressions(work):
     Slice whose end is INT64_MAX (x[:, 129:] from PyTorch) read as an empty
     tensor; Conv -> Transpose(0, 2, 3, 1) -> Reshape (detection heads) read
     its output from arena offset -1 at -O2; a Concat or Sum of more than 16
-    operands lost the rest.  -> [(name, error or message)]"""
+    operands lost the rest; nine graph outputs were refused.
+    -> [(name, error or message)]"""
     import onnx
     from onnx import helper as h, numpy_helper as nh, TensorProto as T
     rng = np.random.default_rng(3)
@@ -206,6 +207,13 @@ def regressions(work):
         parts = [x] + [np.broadcast_to(nh.to_array(k), (2, 3)) for k in ks]
         want = np.concatenate(parts, axis=1) if op == "Concat" else sum(parts)
         cases.append(("%s of 20 operands" % op, g, x, want))
+    # nine outputs (an age/gender model has nine): more than nnc once took
+    x = rng.uniform(-1, 1, (1, 3)).astype(np.float32)
+    g = h.make_graph([h.make_node("Mul", ["x", "c%d" % i], ["y%d" % i]) for i in range(9)], "nine",
+                     [h.make_tensor_value_info("x", T.FLOAT, [1, 3])],
+                     [h.make_tensor_value_info("y%d" % i, T.FLOAT, None) for i in range(9)],
+                     [nh.from_array(np.array([i + 1.0], np.float32), "c%d" % i) for i in range(9)])
+    cases.append(("nine outputs", g, x, np.concatenate([x * (i + 1) for i in range(9)], axis=1)))
     for name, graph, x, want in cases:
         path = os.path.join(work, "reg.onnx")
         onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)]), path)
