@@ -138,8 +138,11 @@ def main():
 
     # one throwaway matmul so /proc/self/maps shows the BLAS torch uses
     torch.mm(torch.ones(2, 2), torch.ones(2, 2))
-    print("# torch %s, %d thread(s), BLAS %s" % (torch.__version__, torch.get_num_threads(),
-                                                 blas_library()), flush=True)
+    blas = blas_library()
+    print("# torch %s, %d thread(s), BLAS %s" % (torch.__version__, torch.get_num_threads(), blas), flush=True)
+    if "/blas/libblas" in blas:     # Debian's reference BLAS (libblas3): no user trains on it
+        sys.exit("train_torch.py: PyTorch runs on the reference BLAS (%s); a ratio against it is not a result: "
+                 "apt-get install libopenblas0-pthread (make bench does)" % blas)
 
     for epoch in range(1, args.epochs + 1):
         model.train()
