@@ -332,6 +332,7 @@ Program *ast_parse(const char *filename, const char *src)
     if (!src)
         src = "";
     diag_init(filename, src);
+    filename = diag_filename();   /* the argument may have been the old name, freed by diag_init */
     Program *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -349,8 +350,6 @@ Program *ast_parse(const char *filename, const char *src)
     ps->block_tail = &p->blocks;
     ps->line = ps->col = 1;
     ps->fatal = fatal;
-    if (!filename)
-        filename = "<input>";
     p->filename = ast_strndup(ps, filename, strlen(filename));
 
     run_parser(ps, scanner, src);

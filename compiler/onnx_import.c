@@ -45,7 +45,7 @@ typedef struct Tensor {
 
 typedef struct Importer {
     Graph *g;
-    Tensor *t;
+    Tensor **t;         /* each allocated on its own: a Tensor * stays valid as tensors are added */
     int nt, cap;
     int opset;
     int unsupported;
@@ -65,7 +65,7 @@ static long numel(const long *dims, int rank) {
 
 static Tensor *find(Importer *im, const char *name) {
     for (int i = im->nt - 1; i >= 0; i--)
-        if (!strcmp(im->t[i].name, name)) return &im->t[i];
+        if (!strcmp(im->t[i]->name, name)) return im->t[i];
     return NULL;
 }
 
@@ -75,8 +75,9 @@ static Tensor *add_tensor(Importer *im, const char *name, int rank, const long *
         im->t = realloc(im->t, (size_t)im->cap * sizeof *im->t);
         if (!im->t) abort();
     }
-    Tensor *t = &im->t[im->nt++];
-    memset(t, 0, sizeof *t);
+    Tensor *t = calloc(1, sizeof *t);
+    if (!t) abort();
+    im->t[im->nt++] = t;
     t->name = strdup(name);
     t->rank = rank;
     memcpy(t->dims, dims, (size_t)rank * sizeof *dims);
@@ -360,7 +361,6 @@ static void dense_nd(nnc_rt_nd *p, int rank, const long *dims) {
 
 static int norm_axis(long axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
 
-/* the constant integer values of an input (shape, axes, pads, ...) */
 /* a float holding an integer (an int64 index or shape, converted) as a long:
  * beyond +-2^62 it saturates (INT64_MAX is what exporters write for "to the
  * end"; as a float it is 2^63, which lrintf cannot return) */
@@ -370,6 +370,7 @@ static long to_long(float v) {
     return v == v ? lrintf(v) : 0;
 }
 
+/* the constant integer values of an input (shape, axes, pads, ...) */
 static int const_ints(Importer *im, Tensor *t, long *out, int max, const char *what) {
     if (!t->data) {
         char why[128];
@@ -647,13 +648,13 @@ static Tensor *op_concat(Ctx *c) {
     Tensor *in[IR_MAX_IO];
     int k = 0, next = 0;
     long part[MAX_T];
-    memcpy(part, x->dims, sizeof part);
+    memcpy(part, dims, sizeof part);
     while (c->nin - next > IR_MAX_IO - k) {
         part[a.axis] = 0;
         for (int i = 0; i < k; i++) part[a.axis] += in[i]->dims[a.axis];
         while (k < IR_MAX_IO) {
-            in[k++] = c->in[next];
-            part[a.axis] += c->in[next++]->dims[a.axis];
+            in[k] = c->in[next++];
+            part[a.axis] += in[k++]->dims[a.axis];
         }
         char name[160];
         snprintf(name, sizeof name, "%.100s/part%d", out_name(c, 0), next);
@@ -1113,6 +1114,7 @@ static Tensor *op_gather(Ctx *c) {
     long first = 0, step = 0;
     int progression = idx->data && !x->data && idx->rank <= 1 && ni >= 1;
     for (long i = 0; progression && i < ni; i++) {
+        if (idx->data[i] != idx->data[i]) { progression = 0; break; }   /* NaN: nd_gather's to judge */
         long v = to_long(idx->data[i]);
         if (v < 0) v += x->dims[axis];
         if (v < 0 || v >= x->dims[axis]) progression = 0;
@@ -1534,7 +1536,6 @@ static Tensor *per_channel(Ctx *c, Tensor *v, int rank, const char *suffix) {
     return reshaped(c, v, rank - 1, dims, name);
 }
 
-/* inference batch norm: y = x * s + t with s = scale/sqrt(var+eps), t = B - mean*s */
 /* BatchNormalization to fine-tune: the .nn layer (channels last), which
  * normalises by the batch's statistics while training, updates the running
  * ones as ONNX says (momentum, the population variance) and predicts with
@@ -1570,9 +1571,10 @@ static Tensor *batchnorm_layer(Ctx *c) {
     for (size_t i = 1; i < 3 && i < c->n->n_output; i++)
         if (*c->n->output[i] && !find(c->im, c->n->output[i]))
             add_tensor(c->im, c->n->output[i], 1, &x->dims[1])->value = g->nodes[node].in[i + 2];
-    return x->rank == 4 ? relayout(c, find(c->im, n2), 0, out_name(c, 0)) : yn;
+    return x->rank == 4 ? relayout(c, yn, 0, out_name(c, 0)) : yn;
 }
 
+/* inference batch norm: y = x * s + t with s = scale/sqrt(var+eps), t = B - mean*s */
 static Tensor *op_batchnorm(Ctx *c) {
     Tensor *x = c->in[0];
     if (c->im->trainable) return batchnorm_layer(c);
@@ -2322,7 +2324,7 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
     }
     if (g->noutputs) g->output = g->outputs[0];
     g->train.batch = 1;
-    for (int i = 0; i < im.nt; i++) { free(im.t[i].name); free(im.t[i].data); }
+    for (int i = 0; i < im.nt; i++) { free(im.t[i]->name); free(im.t[i]->data); free(im.t[i]); }
     free(im.t);
     onnx__model_proto__free_unpacked(m, NULL);
     *unsupported_count = im.unsupported;

@@ -426,6 +426,13 @@ def exported_buffers(module, path):
     return [(b, torch.from_numpy(inits[n].copy())) for n, b in module.named_buffers() if n in inits]
 
 
+def once(build):
+    """a build shared by the runs at each n: compiled at the first, reused
+    (the runs of one build follow each other, so its files are still there)"""
+    done = []
+    return lambda: done[0] if done else done.append(build()) or done[0]
+
+
 def runs(batch):
     """(optimizer, nnc's -O level, the n to train at): -O0 once per model"""
     return [("adam", "-O2", (1, 5, batch)), ("sgd", "-O2", (1, 5, batch)), ("adam", "-O0", (5,))]
@@ -442,6 +449,7 @@ def all_cases(work, nnc, rt, names):
         steps = export.pop("steps", 0)
         probs = isinstance(module, nn.Sequential) and isinstance(module[-1], nn.Softmax)
         for opt, level, ns in runs(batch):
+            @once
             def built(opt=opt, level=level, module=module, name=name, shape=shape, batch=batch, export=export,
                       loss=loss, exported=exported, steps=steps):
                 path = os.path.join(work, name + ".onnx")
@@ -449,15 +457,15 @@ def all_cases(work, nnc, rt, names):
                 module.train(export.get("training") == torch.onnx.TrainingMode.TRAINING)
                 torch.onnx.export(module, torch.rand(exported, *shape), path, opset_version=15, input_names=["x"],
                                   output_names=["y"], **export)
-                built.buffers = exported_buffers(module, path)
+                buffers = exported_buffers(module, path)
                 return compile_model(work, [path, level, "--train", loss or "sparse_categorical_crossentropy",
-                                            "--optimizer", OPTIMIZERS[opt][0]], batch, nnc, rt, steps)
+                                            "--optimizer", OPTIMIZERS[opt][0]], batch, nnc, rt, steps) + (buffers,)
             for n in ns:
                 def runner(opt=opt, n=n, built=built, module=module, shape=shape, classes=classes, steps=steps):
-                    exe, count, _ = built()
+                    exe, count, _, buffers = built()
                     module.load_state_dict(state)
                     with torch.no_grad():
-                        for b, v in built.buffers:
+                        for b, v in buffers:
                             b.copy_(v)
                     return run_case(exe, count, lambda before: match_values(module, before), module, shape, classes,
                                     opt, n, None, lambda y: y, probs, steps)
@@ -469,6 +477,7 @@ def all_cases(work, nnc, rt, names):
         logits = "from_logits = true" in source
         out_fn = (lambda y: y) if logits else (torch.sigmoid if classes == 1 else lambda y: torch.softmax(y, 1))
         for opt, level, ns in runs(batch):
+            @once
             def built(opt=opt, level=level, source=source):
                 path = os.path.join(work, "tp.nn")
                 with open(path, "w") as f:
