@@ -194,19 +194,18 @@ static Graph *onnx_front(const Build *b, int *unsupported) {
         ir_free(g);
         g = NULL;
     }
-    if (g && sh.bounded[0] && batch_bounded_steps(g, sh.bounded, sh.bound, why, sizeof why)) {
-        diag_set_output(NULL);      /* not a reason to run whole: the user asked for it */
-        diag_init(b->input, NULL);
-        diag_error((Loc){ 0, 0, 0, 0 }, "unsupported: --shape %s<=%d: %s", sh.bounded, sh.bound, why);
-        (*unsupported)++;
-        fclose(mem);
-        free(log);
-        ir_free(g);
-        return NULL;
-    }
+    int steps_refused = g && sh.bounded[0] && batch_bounded_steps(g, sh.bounded, sh.bound, why, sizeof why);
     fputc(0, mem);      /* the end of the last attempt's messages */
     diag_set_output(NULL);
     fclose(mem);
+    if (steps_refused) {    /* not a reason to run whole: the user asked for the bound */
+        free(log);
+        ir_free(g);
+        diag_init(b->input, NULL);
+        diag_error((Loc){ 0, 0, 0, 0 }, "unsupported: --shape %s<=%d: %s", sh.bounded, sh.bound, why);
+        (*unsupported)++;
+        return NULL;
+    }
     if (g) {
         fputs(log, stderr);     /* its warnings */
         free(log);

@@ -31,7 +31,8 @@
  * after its new producer.  Runs before fusion and autodiff, whose rules see
  * ordinary nd ops; -O0 skips it, but for layout_cancel (the first three
  * rewrites), which passes/batch.c needs to see an imported graph's batch
- * axis through an exporter's transpose pairs (PyTorch's batch-first LSTM).  The helpers at the end give passes a
+ * axis through an exporter's transpose pairs (PyTorch's batch-first LSTM).
+ * The helpers at the end give passes a
  * constant they may rewrite (fuse_nd.c folds batch norms with them).
  */
 #include <math.h>
@@ -145,10 +146,12 @@ static void replace_uses(Graph *g, int from, int to) {
         if (g->values[v].alias_of == from) g->values[v].alias_of = to;
 }
 
-/* a copy nothing reads any more */
+/* a copy or a view nothing reads any more */
 static void drop_if_unused(Graph *g, int node) {
     Node *n = &g->nodes[node];
-    if (n->dead || n->op != op_id("nd_copy") || ir_is_output(g, n->out[0]) || users(g, n->out[0], NULL, 0)) return;
+    if (n->dead || (n->op != op_id("nd_copy") && n->op != op_id("view")) || ir_is_output(g, n->out[0]) ||
+        users(g, n->out[0], NULL, 0))
+        return;
     n->dead = 1;
     g->values[n->out[0]].producer = -1;
 }
@@ -306,8 +309,9 @@ static void sink(Graph *g, int t, int c, int x, const int *perm) {
 static int fold_copies(Graph *g, int b) {
     Node *bn = &g->nodes[b];
     if (bn->dead || bn->op != op_id("nd_copy") || bn->nin != 1 || bn->attr.nd.aoff) return 0;
-    int y = bn->in[0], a = g->values[y].producer;
+    int y = bn->in[0], a = g->values[y].producer, view = -1;
     if (a >= 0 && g->nodes[a].op == op_id("view") && !g->nodes[a].dead) {
+        view = a;
         y = g->nodes[a].in[0];
         const Value *u = &g->values[bn->in[0]], *yv = &g->values[y];
         for (int d = 0, e = 0;; d++, e++) {     /* the same extents once the 1s are skipped */
@@ -338,19 +342,15 @@ static int fold_copies(Graph *g, int b) {
     memcpy(bn->attr.nd.as, as, sizeof as);
     bn->attr.nd.aoff = pa->aoff;
     bn->in[0] = g->nodes[a].in[0];
-    for (int i = 0; i < g->nnodes; i++)    /* the view, then A, if nothing else reads them */
-        if (!g->nodes[i].dead && g->nodes[i].op == op_id("view") && !ir_is_output(g, g->nodes[i].out[0]) &&
-            !users(g, g->nodes[i].out[0], NULL, 0) && g->nodes[i].in[0] == y) {
-            g->nodes[i].dead = 1;
-            g->values[g->nodes[i].out[0]].producer = -1;
-        }
+    if (view >= 0) drop_if_unused(g, view);    /* then A, if nothing else reads them */
     drop_if_unused(g, a);
     return 1;
 }
 
-/* one round over transpose node t; returns 1 if the graph changed.  Only
- * cancelling (sink = 0): a transpose that moves no data becomes a view, and
- * transposes of it compose with it; else also into reductions and sinking. */
+/* one round over transpose node t; returns 1 if the graph changed.  Without
+ * sink_too only cancelling: a transpose that moves no data becomes a view,
+ * and transposes of it compose with it; with it, also into reductions and
+ * sinking. */
 static int visit(Graph *g, int t, int sink_too) {
     int perm[R];
     if (!transpose_perm(g, &g->nodes[t], perm)) return 0;
@@ -427,20 +427,19 @@ static int rows_into_matmul(Graph *g, int t) {
     return 1;
 }
 
-void layout_nd(Graph *g) {
+static void rounds(Graph *g, int sink_too) {
     for (int changed = 1; changed;) {
         changed = 0;
-        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i, 1) | fold_copies(g, i);
+        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i, sink_too) | fold_copies(g, i);
     }
+}
+
+void layout_nd(Graph *g) {
+    rounds(g, 1);
     for (int i = 0; i < g->nnodes; i++) rows_into_matmul(g, i);
 }
 
-void layout_cancel(Graph *g) {
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (int i = 0; i < g->nnodes; i++) changed |= visit(g, i, 0) | fold_copies(g, i);
-    }
-}
+void layout_cancel(Graph *g) { rounds(g, 0); }
 
 /* ---- constants a pass may rewrite ---------------------------------------------------- */
 
