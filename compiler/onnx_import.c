@@ -80,7 +80,7 @@ static Tensor *add_tensor(Importer *im, const char *name, int rank, const long *
     im->t[im->nt++] = t;
     t->name = strdup(name);
     t->rank = rank;
-    memcpy(t->dims, dims, (size_t)rank * sizeof *dims);
+    if (rank) memcpy(t->dims, dims, (size_t)rank * sizeof *dims);   /* dims may be NULL at rank 0 */
     t->value = -1;
     return t;
 }
