@@ -34,7 +34,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 # ---- compiler ---------------------------------------------------------------
 GEN_DIR   := $(BUILD)/gen
-NNC_SRCS  := $(wildcard compiler/*.c) $(wildcard compiler/passes/*.c)
+NNC_SRCS  := $(wildcard compiler/*.c) $(wildcard compiler/ops/*.c) $(wildcard compiler/passes/*.c)
 NNC_OBJS  := $(NNC_SRCS:%.c=$(BUILD)/%.o) $(GEN_DIR)/nn.tab.o $(GEN_DIR)/nn.lex.o $(GEN_DIR)/onnx.pb-c.o
 # onnx.proto from Debian's libonnx-dev, compiled by protoc-c at build time
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
@@ -90,7 +90,7 @@ $(GEN_DIR)/onnx.pb-c.o: $(GEN_DIR)/onnx.pb-c.c $(GEN_DIR)/onnx.pb-c.h
 $(GEN_DIR)/%.o: $(GEN_DIR)/%.c $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
 	$(CC) $(ALL_CFLAGS) -Wno-unused-function -Wno-sign-compare -Icompiler -I$(GEN_DIR) -c $< -o $@
 
-$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnc_rt.h $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h $(GEN_DIR)/onnx.pb-c.h
+$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h compiler/*/*.h) runtime/nnc_rt.h $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h $(GEN_DIR)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -c $< -o $@
 
@@ -202,7 +202,7 @@ example-tests: all
 
 # the compiler built with AddressSanitizer and UBSan, run through the pipeline tests
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
-build/asan/nnc: $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(wildcard compiler/*.h) $(RT_LIB)
+build/asan/nnc: $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(wildcard compiler/*.h compiler/*/*.h) $(RT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O1 $(ASAN_FLAGS) -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter -Icompiler -I$(GEN_DIR) -Iruntime \
 	    $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(RT_LIB) $(PROTOBUF_LIBS) -lm -o $@

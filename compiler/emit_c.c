@@ -8,116 +8,10 @@
  * emit hook; this file prints everything around the nodes.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ir.h"
 #include "nnc_rt.h"
-
-struct EmitCtx {
-    const Graph *g;
-    const long *off;        /* arena offsets of the schedule being printed */
-    int training;           /* printing the training step (or inference)   */
-    FILE *out;
-    char bufs[16][192];
-    int next;
-};
-
-static char *buf(EmitCtx *e) { return e->bufs[e->next++ % 16]; }
-
-void emit_line(EmitCtx *e, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("    ", e->out);
-    vfprintf(e->out, fmt, ap);
-    fputc('\n', e->out);
-    va_end(ap);
-}
-
-const Graph *emit_graph(EmitCtx *e) { return e->g; }
-
-const char *emit_ptr(EmitCtx *e, int value) {
-    const Graph *g = e->g;
-    int s = ir_storage(g, value);
-    const Value *v = &g->values[s];
-    char *b = buf(e);
-    switch (v->role) {
-    case ROLE_INPUT: snprintf(b, 192, "x"); break;
-    case ROLE_LABEL: snprintf(b, 192, "y"); break;
-    case ROLE_PARAM: snprintf(b, 192, "%s + %ld", v->constant ? "baked_" : "m->params", v->offset); break;
-    case ROLE_PARAM_GRAD: snprintf(b, 192, "m->grads + %ld", v->offset); break;
-    default: snprintf(b, 192, "m->arena + %ld", e->off[s]); break;
-    }
-    return b;
-}
-
-const char *emit_rows(EmitCtx *e, int value) {
-    const Value *v = &e->g->values[value];
-    long outer = ir_size(v) / emit_cols(e->g, value);
-    char *b = buf(e);
-    if (!v->batched) snprintf(b, 192, "%ld", outer);
-    else if (outer == 1) snprintf(b, 192, "n");
-    else snprintf(b, 192, "n * %ld", outer);
-    return b;
-}
-
-long emit_cols(const Graph *g, int value) {
-    const Value *v = &g->values[value];
-    return v->rank ? v->dims[v->rank - 1] : 1;
-}
-
-const char *emit_count(EmitCtx *e, int value) {
-    const Value *v = &e->g->values[value];
-    char *b = buf(e);
-    if (v->batched) snprintf(b, 192, "(long)n * %ld", ir_size(v));
-    else snprintf(b, 192, "%ldL", ir_size(v));
-    return b;
-}
-
-int emit_training(EmitCtx *e) { return e->training; }
-
-const char *emit_times_n(EmitCtx *e, int batched, long v) {
-    char *b = buf(e);
-    if (!batched) snprintf(b, 192, "%ld", v);
-    else if (v == 1) snprintf(b, 192, "n");
-    else snprintf(b, 192, "n * %ld", v);
-    return b;
-}
-
-const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c) {
-    char *b = buf(e);
-    snprintf(b, 192, "&(const nnc_rt_conv2d){ %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d }",
-             c->h, c->w, c->c, c->oh, c->ow, c->oc, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw,
-             c->pt, c->pl, c->groups);
-    return b;
-}
-
-const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p) {
-    char *b = buf(e);
-    snprintf(b, 192, "&(const nnc_rt_pool2d){ %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d }",
-             p->h, p->w, p->c, p->oh, p->ow, p->kh, p->kw, p->sh, p->sw, p->pt, p->pl);
-    return b;
-}
-
-const char *emit_rnn(EmitCtx *e, const Node *n) {
-    const nnc_rt_rnn *p = &n->attr.rnn;
-    char *b = buf(e), steps[32];
-    if (n->attr.dyn_steps) snprintf(steps, sizeof steps, "m->steps");   /* --shape NAME<=N */
-    else snprintf(steps, sizeof steps, "%d", p->steps);
-    snprintf(b, 192, "&(const nnc_rt_rnn){ %s, %d, %d, %d, %d, %d, %d }", steps, p->features,
-             p->units, p->cell, p->act, p->return_sequences, p->reverse);
-    return b;
-}
-
-const char *emit_float(EmitCtx *e, float v) {
-    char *b = buf(e);
-    if (v != v) return "NAN";
-    if (v - v != 0) return v > 0 ? "HUGE_VALF" : "-HUGE_VALF";   /* infinities */
-    snprintf(b, 192, "%.9g", v);
-    if (!strpbrk(b, ".en")) strcat(b, ".0");
-    strcat(b, "f");
-    return b;
-}
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -135,8 +29,8 @@ static void print_nodes(EmitCtx *e, int training, int phase_lo, int phase_hi) {
     }
     for (int i = 0; i < e->g->nnodes; i++) {
         const Node *n = &e->g->nodes[i];
-        if (!plan_in_schedule(n, training) || (int)n->phase < phase_lo || (int)n->phase > phase_hi) continue;
-        op_table[n->op].emit(e, n);
+        if (!ir_in_schedule(n, training) || (int)n->phase < phase_lo || (int)n->phase > phase_hi) continue;
+        op_table[n->op]->emit(e, n);
     }
 }
 
@@ -145,7 +39,7 @@ static int int_input(const Graph *g) { return g->values[g->input].dtype == DT_I3
 /* token ids run over [0, vocab) of the embedding that reads them */
 static int input_vocab(const Graph *g) {
     for (int i = 0; i < g->nnodes; i++)
-        if (!g->nodes[i].dead && op_table[g->nodes[i].op].int_input && g->nodes[i].in[0] == g->input)
+        if (!g->nodes[i].dead && op_table[g->nodes[i].op]->int_input && g->nodes[i].in[0] == g->input)
             return g->nodes[i].attr.vocab;
     return 0;
 }

@@ -130,7 +130,7 @@ void ir_dump(const Graph *g, FILE *out) {
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead) continue;
-        fprintf(out, "%s %s", phase[n->phase], op_table[n->op].name);
+        fprintf(out, "%s %s", phase[n->phase], op_table[n->op]->name);
         for (int j = 0; j < n->nin; j++) fprintf(out, "%s%s", j ? ", " : " ", g->values[n->in[j]].name);
         fprintf(out, " ->");
         for (int j = 0; j < n->nout; j++) {
@@ -162,4 +162,62 @@ long ir_rows(const Graph *g, int value, long batch) {
     const Value *v = &g->values[value];
     long cols = v->rank ? v->dims[v->rank - 1] : 1;
     return ir_size(v) / (cols ? cols : 1) * (v->batched ? batch : 1);
+}
+
+int ir_in_schedule(const Node *n, int training) {
+    return !n->dead && (training || n->phase == PH_FORWARD);
+}
+
+/* ---- baked constants a pass may rewrite (fold_bn, fuse_nd, layout) ---------------- */
+
+int ir_constant(const Graph *g, int v) {
+    const Value *p = &g->values[v];
+    return g->baked && p->role == ROLE_PARAM && p->constant && !p->trainable && !p->state;
+}
+
+/* the end of the baked floats: new constants go after it */
+static long baked_end(const Graph *g) {
+    long end = 0;
+    for (int v = 0; v < g->nvalues; v++) {
+        const Value *p = &g->values[v];
+        if (p->role == ROLE_PARAM && p->baked_at + ir_size(p) > end) end = p->baked_at + ir_size(p);
+    }
+    return end;
+}
+
+int ir_new_constant(Graph *g, const char *name, int rank, const int *dims, const float *data) {
+    int v = ir_value(g, name, ROLE_PARAM, 0, rank, dims);
+    long at = baked_end(g), n = ir_size(&g->values[v]);
+    g->baked = realloc(g->baked, (size_t)(at + n + 1) * sizeof *g->baked);
+    if (!g->baked) abort();
+    if (data) memcpy(g->baked + at, data, (size_t)n * sizeof *data);
+    else memset(g->baked + at, 0, (size_t)n * sizeof *g->baked);
+    g->values[v].baked_at = at;
+    g->values[v].constant = 1;
+    g->values[v].trainable = 0;
+    return v;
+}
+
+float *ir_writable(Graph *g, int node, int input) {
+    int v = g->nodes[node].in[input];
+    if (ir_consumers(g, v, NULL) > 1 || ir_is_output(g, v)) {
+        Value p = g->values[v];
+        int dims[IR_MAX_RANK];
+        memcpy(dims, p.dims, sizeof dims);
+        char name[IR_NAME];
+        snprintf(name, sizeof name, "%.56s/own", p.name);
+        v = ir_new_constant(g, name, p.rank, dims, g->baked + p.baked_at);
+        g->nodes[node].in[input] = v;
+    }
+    return g->baked + g->values[v].baked_at;
+}
+
+void ir_drop_constant(Graph *g, int v) {
+    if (!ir_constant(g, v) || ir_consumers(g, v, NULL)) return;
+    /* no node reads it: not a parameter any more, so neither the parameter
+     * block nor the baked array holds it (nothing allocates an unproduced,
+     * unread activation) */
+    g->values[v].role = ROLE_ACT;
+    g->values[v].constant = 0;
+    g->values[v].rank = 0;
 }

@@ -1,7 +1,7 @@
 /* ir.h — the intermediate representation and everything that works on it.
  *
- * One internal header with a section per file (chibicc style): ir.c, ops.c
- * (the op table), lower.c (AST -> IR), the passes and emit_c.c.
+ * One internal header with a section per file (chibicc style): ir.c, ops/
+ * (the op table), lower.c (AST -> IR), the passes, emit_expr.c and emit_c.c.
  *
  * Decisions:
  *  - A Graph holds Values (tensors) and Nodes (ops) in growable arrays and
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include "diag.h"
 #include "nnc_rt.h"
+#include "ops/op_list.h"
 
 #define NNC_VERSION "0.1.0"
 #define IR_MAX_RANK 8
@@ -114,7 +115,7 @@ typedef struct Attrs {
 } Attrs;
 
 typedef struct Node {
-    int op;             /* index into op_table                            */
+    int op;             /* OP_* (ops/op_list.h): its row of op_table      */
     Attrs attr;
     nnc_rt_gemm_tiles tiles;  /* its product's tiling on the target (passes/tile.c); path 0: none */
     int in[IR_MAX_IO], nin;
@@ -170,7 +171,15 @@ int    ir_is_output(const Graph *g, int value);
 int    ir_consumers(const Graph *g, int value, int *first);  /* count live uses */
 int    ir_storage(const Graph *g, int value);  /* follow alias_of to the owner */
 const char *ir_shape_str(const Value *v, char *buf, size_t cap);  /* "(n, 28, 28)" */
-void   ir_dump(const Graph *g, FILE *out);  /* one line per live node, for tests */
+void   ir_dump(const Graph *g, FILE *out);
+/* the node runs in the training step (training) or in inference */
+int    ir_in_schedule(const Node *n, int training);
+/* baked constants a pass may rewrite (not trained, not state) */
+int    ir_constant(const Graph *g, int value);
+/* node's input `input` as a constant only that node reads (copied if shared): its data */
+float *ir_writable(Graph *g, int node, int input);
+int    ir_new_constant(Graph *g, const char *name, int rank, const int *dims, const float *data);
+void   ir_drop_constant(Graph *g, int value);   /* a constant nothing reads: gone */  /* one line per live node, for tests */
 /* a fingerprint of the parameter layout a saved buffer depends on (names and
  * sizes in order); ram_only: only the parameters that are not baked constants */
 uint32_t ir_fingerprint(const Graph *g, int ram_only);
@@ -178,8 +187,15 @@ uint32_t ir_fingerprint(const Graph *g, int ram_only);
  * value (per sample), the first axis of a whole-tensor (imported) one */
 long   ir_sample_rows(const Value *v);
 
-/* ---- ops.c: the op table ----------------------------------------------------
- * One entry per op kind holds everything the compiler knows about it. */
+/* ---- ops/: the op table ------------------------------------------------------
+ * One entry per op kind holds everything the compiler knows about it
+ * (ops/table.c; each kind's OpDef is in its family's file, ops/<family>.c). */
+enum {
+#define OP_ENUM(ID, def) OP_##ID,
+    NNC_OPS(OP_ENUM)
+#undef OP_ENUM
+    OP_COUNT
+};
 typedef struct EmitCtx EmitCtx;
 
 typedef enum AttrType {
@@ -244,10 +260,9 @@ typedef struct OpDef {
     void (*fold)(const Fold *f);        /* NULL: never evaluated at compile time */
 } OpDef;
 
-extern const OpDef op_table[];
-extern const int op_count;
-int op_find(const char *name);       /* -1 if unknown */
-int op_id(const char *name);         /* asserts it exists (compiler's own names) */
+extern const OpDef *const op_table[OP_COUNT];   /* indexed by OP_* */
+int op_find(const char *name);       /* a .nn layer name -> OP_*, -1 if unknown */
+int op_for_act(int act);             /* ops/activation.c: the op of an nnc_rt_act (OP_RELU...), -1 for linear */
 /* names of the enumerations attributes use, indexed by the runtime's enums */
 extern const char *const act_names[], *const loss_names[], *const init_names[], *const opt_names[];
 extern const int act_count, loss_count, init_count;   /* loss: the user-visible ones */
@@ -280,16 +295,10 @@ void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias
 void fuse_nd_conv(Graph *g);         /* passes/fuse_nd.c: conv + per-channel scale/shift + act */
 void layout_nd(Graph *g);            /* passes/layout.c: transposes cancelled, sunk, folded */
 void layout_cancel(Graph *g);        /* passes/layout.c: transposes and copies of copies composed only */
-/* ops.c: the activation an nd_unary node computes (relu, sigmoid, tanh;
+/* ops/nd.c: the activation an nd_unary node computes (relu, sigmoid, tanh;
  * Clip(0, inf) is relu, Clip(0, 6) relu6), or -1 */
 int  unary_act(const Node *n);
 void fold_bn(Graph *g);              /* passes/fold_bn.c: baked batch norm into its layer */
-/* passes/layout.c: baked constants a pass may rewrite (not trained, not state) */
-int    layout_constant(const Graph *g, int value);
-/* node's input `input` as a constant only that node reads (copied if shared): its data */
-float *layout_writable(Graph *g, int node, int input);
-int    layout_new_constant(Graph *g, const char *name, int rank, const int *dims, const float *data);
-void   layout_drop_constant(Graph *g, int value);   /* a constant nothing reads: gone */
 void pack_weights(Graph *g);         /* passes/pack_weights.c: constant dense kernels in panels */
 /* passes/batch.c: prove axis 0 of an imported graph's inputs is a batch of
  * B samples and make the graph per sample (a run-time n); -1 and `why`
@@ -332,7 +341,6 @@ int  plan_build(Graph *g, Plan *p);  /* passes/plan.c */
  * constants; sets each offset, returns the total (*trainable: the first part) */
 long plan_params(Graph *g, long *trainable, long *constants);
 void plan_free(Plan *p);
-int  plan_in_schedule(const Node *n, int training);
 
 /* ---- emit_c.c ----------------------------------------------------------------- */
 typedef struct EmitOptions {
@@ -341,7 +349,16 @@ typedef struct EmitOptions {
     const char *command_line;
 } EmitOptions;
 int emit_c(const Graph *g, const Plan *plan, const EmitOptions *o, FILE *c, FILE *h);
-/* helpers the op table's emit hooks use */
+
+/* ---- emit_expr.c: the C expressions the op table's emit hooks print --------- */
+struct EmitCtx {
+    const Graph *g;
+    const long *off;        /* arena offsets of the schedule being printed */
+    int training;           /* printing the training step (or inference)   */
+    FILE *out;
+    char bufs[16][192];     /* the returned strings, reused round robin    */
+    int next;
+};
 void emit_line(EmitCtx *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *emit_ptr(EmitCtx *e, int value);   /* C expression for its storage */
 /* the 2-D view kernels take: columns are the last axis, rows the rest */
@@ -355,6 +372,10 @@ const char *emit_conv(EmitCtx *e, const nnc_rt_conv2d *c);  /* a compound litera
 const char *emit_pool(EmitCtx *e, const nnc_rt_pool2d *p);
 const char *emit_rnn(EmitCtx *e, const Node *n);   /* its nnc_rt_rnn; run-time steps if dyn_steps */
 const Graph *emit_graph(EmitCtx *e);
+/* an N-d descriptor as a compound literal; a per-sample node's axis 0 is n */
+const char *emit_nd(EmitCtx *e, const Node *n, const nnc_rt_nd *p);
+/* a count of a per-sample node (outer, rows, cells) as printed: times n */
+const char *emit_per_n(EmitCtx *e, const Node *n, long v);
 
 /* ---- file.c ------------------------------------------------------------------ */
 /* the whole file, NUL-terminated, its size in *len; NULL with errno on failure */

@@ -50,8 +50,8 @@ static int env_bind(Lower *L, const char *name, Loc loc, int value) {
 
 static int layer_names(const char **names) {
     int n = 0;
-    for (int i = 0; i < op_count; i++)
-        if (op_table[i].layer) names[n++] = op_table[i].name;
+    for (int i = 0; i < OP_COUNT; i++)
+        if (op_table[i]->layer) names[n++] = op_table[i]->name;
     return n;
 }
 
@@ -206,7 +206,7 @@ static int is_tensor(Lower *L, const Expr *e) {
     if (e->kind == EX_IDENT) return env_find(L, e->name) != -1;
     if (e->kind == EX_CALL) {
         int op = op_find(e->name);
-        return op >= 0 && op_table[op].layer;
+        return op >= 0 && op_table[op]->layer;
     }
     return 0;
 }
@@ -214,17 +214,17 @@ static int is_tensor(Lower *L, const Expr *e) {
 static void layer_name(Lower *L, int op, const char *target, char *out) {
     int k = L->counters[op]++;
     if (target) snprintf(out, IR_NAME, "%s", target);
-    else if (k) snprintf(out, IR_NAME, "%s_%d", op_table[op].name, k);
-    else snprintf(out, IR_NAME, "%s", op_table[op].name);
+    else if (k) snprintf(out, IR_NAME, "%s_%d", op_table[op]->name, k);
+    else snprintf(out, IR_NAME, "%s", op_table[op]->name);
 }
 
 static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, Loc loc,
                           const char *name) {
     Graph *g = L->g;
     for (int i = 0; i < nin; i++)
-        if (g->values[in[i]].dtype == DT_I32 && !op_table[op].int_input) {
+        if (g->values[in[i]].dtype == DT_I32 && !op_table[op]->int_input) {
             diag_error(loc, "'%s' takes f32 values, but '%s' holds i32 token ids; "
-                       "map them to vectors with embedding(vocab, dim) first", op_table[op].name,
+                       "map them to vectors with embedding(vocab, dim) first", op_table[op]->name,
                        g->values[in[i]].name);
             return -1;
         }
@@ -232,9 +232,9 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
     g->nodes[node].attr = attr;
     snprintf(g->nodes[node].layer, IR_NAME, "%s", name);
     if (shape_node(g, node)) return -1;
-    if (op_table[op].params) {
+    if (op_table[op]->params) {
         int first = g->nodes[node].nin;
-        op_table[op].params(g, node);
+        op_table[op]->params(g, node);
         for (int j = first; j < g->nodes[node].nin; j++)
             if (shape_check_size(g, node, g->nodes[node].in[j])) return -1;
     }
@@ -291,7 +291,7 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
         return v;
     }
     int op = op_find(inner->name);
-    if (op < 0 || !op_table[op].recurrent) {
+    if (op < 0 || !op_table[op]->recurrent) {
         diag_error(inner->loc, "bidirectional wraps a recurrent layer (simple_rnn, lstm, gru), not '%s'",
                    inner->name);
         return -1;
@@ -310,12 +310,12 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
     int b = lower_call(L, inner, in, half);
     L->reverse = 0;
     if (b < 0) return -1;
-    static const char *const merge_ops[] = { "concat", "add", "multiply" };
+    static const int merge_ops[] = { OP_CONCAT, OP_ADD, OP_MULTIPLY };
     Attrs attr;
     memset(&attr, 0, sizeof attr);
     attr.axis = -1;
     int both[2] = { f, b };
-    return add_layer_node(L, op_id(merge_ops[merge]), both, 2, attr, e->loc, name);
+    return add_layer_node(L, merge_ops[merge], both, 2, attr, e->loc, name);
 }
 
 // layer = NAME | NAME "(" [tensor-args] [attr-args] ")"
@@ -323,12 +323,12 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     const char *names[128];
     int nnames = layer_names(names);
     int op = op_find(e->name);
-    if (op >= 0 && op_table[op].wrapper) return lower_wrapper(L, e, implicit, target);
-    if (op < 0 || !op_table[op].layer) {
+    if (op >= 0 && op_table[op]->wrapper) return lower_wrapper(L, e, implicit, target);
+    if (op < 0 || !op_table[op]->layer) {
         unknown_name(e->name_loc.line ? e->name_loc : e->loc, "layer", e->name, names, nnames);
         return -1;
     }
-    const OpDef *def = &op_table[op];
+    const OpDef *def = op_table[op];
     int in[IR_MAX_IO], nin = 0, first_attr = 0, errors = 0;
     for (; first_attr < e->nargs; first_attr++) {
         const Arg *a = &e->args[first_attr];
@@ -431,7 +431,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     memset(&none, 0, sizeof none);
     char act_layer[IR_NAME];
     snprintf(act_layer, sizeof act_layer, "%.50s_%s", name, act_name(act));
-    int r = add_layer_node(L, op_id(act_name(act)), &out, 1, none, e->loc, act_layer);
+    int r = add_layer_node(L, op_for_act(act), &out, 1, none, e->loc, act_layer);
     if (r >= 0) L->g->nodes[L->g->values[r].producer].layer[0] = 0;  /* shown as part of its layer */
     return r;
 }
@@ -710,7 +710,7 @@ static void decide_logits(Graph *g, Loc loc, int imported) {
                  "log-softmax (log-probabilities, read as logits)");
     else
         snprintf(from, sizeof from, "'%.80s'", p < 0 ? out : g->nodes[p].layer[0] ? g->nodes[p].layer :
-                 op_table[g->nodes[p].op].name);
+                 op_table[g->nodes[p].op]->name);
     if (t->from_logits < 0 && imported) {
         t->from_logits = !probs;
         snprintf(t->loss_note, sizeof t->loss_note, "from_logits = %s: output '%.40s' comes from %s%s",
@@ -812,7 +812,7 @@ static int lower_train(Graph *g, const Block *b, int imported) {
     g->values[label].dtype = sparse ? DT_I32 : DT_F32;
     g->label = label;
     int in[2] = { g->output, label };
-    int node = ir_node(g, op_id("loss"), in, 2, loss_loc);
+    int node = ir_node(g, OP_LOSS, in, 2, loss_loc);
     g->nodes[node].phase = PH_LOSS;
     g->nodes[node].attr.loss = t->loss;
     shape_node(g, node);

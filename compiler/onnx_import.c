@@ -286,13 +286,13 @@ static void strides(const long *dims, int rank, long *s);
 static void dense_nd(nnc_rt_nd *p, int rank, const long *dims);
 
 /* a new IR node of `op` on these inputs with an output of this shape */
-static Tensor *node_out(Importer *im, const char *op, Tensor **in, int nin, const Attrs *a,
+static Tensor *node_out(Importer *im, int op, Tensor **in, int nin, const Attrs *a,
                         const char *out_name, int rank, const long *dims) {
     Graph *g = im->g;
     int vin[IR_MAX_IO];
     assert(nin <= IR_MAX_IO);   /* the builders split wider nodes (Concat) */
     for (int i = 0; i < nin; i++) vin[i] = value_of(im, in[i]);
-    int n = ir_node(g, op_id(op), vin, nin, nowhere());
+    int n = ir_node(g, op, vin, nin, nowhere());
     g->nodes[n].attr = *a;
     snprintf(g->nodes[n].layer, IR_NAME, "%.60s", im->node && im->node->name ? im->node->name : "");
     int dims_i[MAX_T];
@@ -308,12 +308,12 @@ static Tensor *node_out(Importer *im, const char *op, Tensor **in, int nin, cons
 
 /* evaluate `op` here (its op-table fold) when every input is a constant,
  * else build the node */
-static Tensor *apply(Importer *im, const char *op, Tensor **in, int nin, const Attrs *a,
+static Tensor *apply(Importer *im, int op, Tensor **in, int nin, const Attrs *a,
                      const char *out_name, int rank, const long *dims) {
     int all_const = 1;
     for (int i = 0; i < nin; i++) all_const &= in[i]->data != NULL;
     if (!all_const) return node_out(im, op, in, nin, a, out_name, rank, dims);
-    const OpDef *d = &op_table[op_id(op)];
+    const OpDef *d = op_table[op];
     if (!d->fold) return node_out(im, op, in, nin, a, out_name, rank, dims);   /* conv, pool, rnn */
     long n = numel(dims, rank);
     float *y = calloc((size_t)(n ? n : 1), sizeof *y);
@@ -414,7 +414,7 @@ static Tensor *unary(Ctx *c, int fn, float alpha, float beta) {
     memset(&a, 0, sizeof a);
     a.fn = fn; a.alpha = alpha; a.beta = beta;
     Tensor *x = c->in[0];
-    return apply(c->im, "nd_unary", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+    return apply(c->im, OP_ND_UNARY, c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
 }
 
 /* operands ONNX's broadcasting cannot pair: an invalid model (exit 1) */
@@ -445,7 +445,7 @@ static Tensor *binary_of(Ctx *c, int fn, Tensor *x, Tensor *y, const char *name)
     memcpy(a.nd.bs, bs, sizeof bs);
     a.fn = fn;
     Tensor *in[2] = { x, y };
-    return apply(c->im, "nd_binary", in, 2, &a, name, rank, dims);
+    return apply(c->im, OP_ND_BINARY, in, 2, &a, name, rank, dims);
 }
 
 /* Max, Min, Sum, Mean: a chain of binaries; Mean divides at the end */
@@ -456,7 +456,7 @@ static Tensor *variadic(Ctx *c, int fn, int mean) {
         memset(&a, 0, sizeof a);
         dense_nd(&a.nd, acc->rank, acc->dims);
         memcpy(a.nd.as, a.nd.ys, sizeof a.nd.as);
-        return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), acc->rank, acc->dims);
+        return apply(c->im, OP_ND_COPY, c->in, 1, &a, out_name(c, 0), acc->rank, acc->dims);
     }
     for (int i = 1; i < c->nin && acc; i++) {
         char name[160];
@@ -492,7 +492,7 @@ static Tensor *reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const cha
         return add_constant(c->im, name, rank, dims, d);
     }
     /* a computed value: a view of the same storage, free */
-    Tensor *t = node_out(c->im, "view", &x, 1, &a, name, rank, dims);
+    Tensor *t = node_out(c->im, OP_VIEW, &x, 1, &a, name, rank, dims);
     c->im->g->values[t->value].alias_of = x->value;
     return t;
 }
@@ -567,7 +567,7 @@ static Tensor *op_transpose(Ctx *c) {
     for (int d = 0; d < k; d++) dims[d] = x->dims[perm[d]];
     dense_nd(&a.nd, k, dims);
     for (int d = 0; d < k; d++) a.nd.as[d] = xs[perm[d]];
-    return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), k, dims);
+    return apply(c->im, OP_ND_COPY, c->in, 1, &a, out_name(c, 0), k, dims);
 }
 
 /* y = the part of x at start with step per axis and these extents */
@@ -581,7 +581,7 @@ static Tensor *sliced(Ctx *c, Tensor *x, const long *start, const long *step, co
         a.nd.as[d] = xs[d] * step[d];
         a.nd.aoff += start[d] * xs[d];
     }
-    return apply(c->im, "nd_copy", &x, 1, &a, name, x->rank, dims);
+    return apply(c->im, OP_ND_COPY, &x, 1, &a, name, x->rank, dims);
 }
 
 static Tensor *op_slice(Ctx *c) {
@@ -658,12 +658,12 @@ static Tensor *op_concat(Ctx *c) {
         }
         char name[160];
         snprintf(name, sizeof name, "%.100s/part%d", out_name(c, 0), next);
-        in[0] = apply(c->im, "nd_concat", in, k, &a, name, x->rank, part);
+        in[0] = apply(c->im, OP_ND_CONCAT, in, k, &a, name, x->rank, part);
         if (!in[0]) return NULL;
         k = 1;
     }
     while (next < c->nin) in[k++] = c->in[next++];
-    return apply(c->im, "nd_concat", in, k, &a, out_name(c, 0), x->rank, dims);
+    return apply(c->im, OP_ND_CONCAT, in, k, &a, out_name(c, 0), x->rank, dims);
 }
 
 /* x as (outer, alen, inner) around axis */
@@ -685,7 +685,7 @@ static Tensor *op_arg(Ctx *c, int fn) {
     for (int d = 0; d < x->rank; d++)
         if (d != axis) dims[rank++] = x->dims[d];
         else if (keep) dims[rank++] = 1;
-    return apply(c->im, "nd_arg", c->in, 1, &a, out_name(c, 0), rank, dims);
+    return apply(c->im, OP_ND_ARG, c->in, 1, &a, out_name(c, 0), rank, dims);
 }
 static Tensor *op_argmax(Ctx *c) { return op_arg(c, NNC_RT_RED_MAX); }
 static Tensor *op_argmin(Ctx *c) { return op_arg(c, NNC_RT_RED_MIN); }
@@ -703,7 +703,7 @@ static Tensor *op_gather_elements(Ctx *c) {
     around(x, axis, &a);
     a.ny = idx->dims[axis];
     a.fn = 1;
-    return apply(c->im, "nd_gather", c->in, 2, &a, out_name(c, 0), idx->rank, idx->dims);
+    return apply(c->im, OP_ND_GATHER, c->in, 2, &a, out_name(c, 0), idx->rank, idx->dims);
 }
 
 static Tensor *op_matmul(Ctx *c) {
@@ -730,7 +730,7 @@ static Tensor *op_matmul(Ctx *c) {
     memcpy(out, dims, sizeof out);
     out[rank] = M;
     out[rank + 1] = N;
-    return apply(c->im, "nd_matmul", c->in, 2, &at, out_name(c, 0), rank + 2, out);
+    return apply(c->im, OP_ND_MATMUL, c->in, 2, &at, out_name(c, 0), rank + 2, out);
 }
 
 /* Gemm: alpha op(A) op(B) + beta C, with transposes as strided copies */
@@ -747,7 +747,7 @@ static Tensor *op_gemm(Ctx *c) {
             t.nd.as[0] = 1;
             t.nd.as[1] = x->dims[1];
             snprintf(name, sizeof name, "%.100s.T", x->name);
-            Tensor *tt = apply(c->im, "nd_copy", &x, 1, &t, name, 2, dims);
+            Tensor *tt = apply(c->im, OP_ND_COPY, &x, 1, &t, name, 2, dims);
             if (i) b = tt; else a = tt;
         }
     Ctx mc = *c;
@@ -805,7 +805,7 @@ static Tensor *op_softmax(Ctx *c, int fn) {
         a.alen = x->dims[axis];
         a.inner = numel(x->dims + axis + 1, x->rank - axis - 1);
     }
-    return apply(c->im, "nd_softmax", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+    return apply(c->im, OP_ND_SOFTMAX, c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
 }
 
 /* the reduction over the marked axes of x */
@@ -831,7 +831,7 @@ static Tensor *reduce_mark(Ctx *c, int fn, Tensor *x, const int *mark, int keep,
     a.fn = fn;
     a.ny = numel(dims, rank);
     a.count = count;
-    return apply(c->im, "nd_reduce", &x, 1, &a, name, rank, dims);
+    return apply(c->im, OP_ND_REDUCE, &x, 1, &a, name, rank, dims);
 }
 
 static Tensor *op_reduce(Ctx *c, int fn) {
@@ -845,7 +845,7 @@ static Tensor *op_reduce(Ctx *c, int fn) {
             Attrs a;
             memset(&a, 0, sizeof a);
             a.fn = NNC_RT_UN_IDENTITY;
-            return apply(c->im, "nd_unary", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+            return apply(c->im, OP_ND_UNARY, c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
         }
         for (int d = 0; d < x->rank; d++) mark[d] = 1;
     } else {
@@ -931,11 +931,11 @@ static Tensor *op_cast(Ctx *c) {
         part(c, "sign", n1);
         part(c, "abs", n2);
         part(c, "floor", n3);
-        Tensor *s = apply(c->im, "nd_unary", &x, 1, &a, n1, x->rank, x->dims);
+        Tensor *s = apply(c->im, OP_ND_UNARY, &x, 1, &a, n1, x->rank, x->dims);
         a.fn = NNC_RT_UN_ABS;
-        Tensor *m = apply(c->im, "nd_unary", &x, 1, &a, n2, x->rank, x->dims);
+        Tensor *m = apply(c->im, OP_ND_UNARY, &x, 1, &a, n2, x->rank, x->dims);
         a.fn = NNC_RT_UN_FLOOR;
-        Tensor *f = apply(c->im, "nd_unary", &m, 1, &a, n3, x->rank, x->dims);
+        Tensor *f = apply(c->im, OP_ND_UNARY, &m, 1, &a, n3, x->rank, x->dims);
         return binary_of(c, NNC_RT_BIN_MUL, s, f, out_name(c, 0));
     }
     return unary(c, NNC_RT_UN_IDENTITY, 0, 0);
@@ -976,7 +976,7 @@ static Tensor *op_where(Ctx *c) {
     broadcast(x, &full, &r2, t, a.nd.as, s4);
     broadcast(y, &full, &r2, t, a.nd.bs, s4);
     memcpy(a.cs, s3, sizeof s3);
-    return apply(c->im, "nd_where", c->in, 3, &a, out_name(c, 0), r2, d2);
+    return apply(c->im, OP_ND_WHERE, c->in, 3, &a, out_name(c, 0), r2, d2);
 }
 
 static Tensor *op_expand(Ctx *c) {
@@ -995,7 +995,7 @@ static Tensor *op_expand(Ctx *c) {
     if (broadcast(x, &s, &rank, dims, as, bs)) { unsupported(c->im, "a shape x does not broadcast to"); return NULL; }
     dense_nd(&a.nd, rank, dims);
     memcpy(a.nd.as, as, sizeof as);
-    return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), rank, dims);
+    return apply(c->im, OP_ND_COPY, c->in, 1, &a, out_name(c, 0), rank, dims);
 }
 
 static Tensor *op_tile(Ctx *c) {
@@ -1013,7 +1013,7 @@ static Tensor *op_tile(Ctx *c) {
         a.nd.dims[2 * d] = reps[d];     a.nd.ys[2 * d] = x->dims[d] * ys[d];     a.nd.as[2 * d] = 0;
         a.nd.dims[2 * d + 1] = x->dims[d]; a.nd.ys[2 * d + 1] = ys[d];          a.nd.as[2 * d + 1] = xs[d];
     }
-    return apply(c->im, "nd_copy", c->in, 1, &a, out_name(c, 0), x->rank, ydims);
+    return apply(c->im, OP_ND_COPY, c->in, 1, &a, out_name(c, 0), x->rank, ydims);
 }
 
 static int string_attr_is(const Onnx__NodeProto *n, const char *name, const char *value);
@@ -1052,7 +1052,7 @@ static Tensor *pad_mirror(Ctx *c, Tensor *x, const long *pads, int reflect) {
         for (int e = d + 1; e < x->rank; e++) last &= !pads[e] && !pads[x->rank + e];
         char name[170];
         snprintf(name, sizeof name, "%.100s/padded%d", out_name(c, 0), d);
-        cur = apply(c->im, "nd_concat", parts, np, &a, last ? out_name(c, 0) : name, cur->rank, odims);
+        cur = apply(c->im, OP_ND_CONCAT, parts, np, &a, last ? out_name(c, 0) : name, cur->rank, odims);
         if (!cur) return NULL;
     }
     return cur != x ? cur : unary(c, NNC_RT_UN_IDENTITY, 0, 0);   /* no padding at all */
@@ -1095,7 +1095,7 @@ static Tensor *op_pad(Ctx *c) {
     memcpy(a.nd.as, xs, sizeof xs);
     for (int d = 0; d < x->rank; d++) a.nd.yoff += pads[d] * ys[d];
     a.alpha = value;
-    return apply(c->im, "nd_pad", c->in, 1, &a, out_name(c, 0), x->rank, dims);
+    return apply(c->im, OP_ND_PAD, c->in, 1, &a, out_name(c, 0), x->rank, dims);
 }
 
 static Tensor *op_gather(Ctx *c) {
@@ -1134,11 +1134,11 @@ static Tensor *op_gather(Ctx *c) {
                 a.nd.as[k++] = xs[d];
             }
         }
-        return apply(c->im, "nd_copy", &x, 1, &a, out_name(c, 0), rank, dims);
+        return apply(c->im, OP_ND_COPY, &x, 1, &a, out_name(c, 0), rank, dims);
     }
     around(x, axis, &a);
     a.ny = ni;
-    return apply(c->im, "nd_gather", c->in, 2, &a, out_name(c, 0), rank, dims);
+    return apply(c->im, OP_ND_GATHER, c->in, 2, &a, out_name(c, 0), rank, dims);
 }
 
 static Tensor *op_split(Ctx *c) {
@@ -1229,7 +1229,7 @@ static Tensor *un(Ctx *c, int fn, Tensor *x, const char *suffix) {
     a.fn = fn;
     char name[170];
     snprintf(name, sizeof name, "%.100s/%s", out_name(c, 0), suffix);
-    return apply(c->im, "nd_unary", &x, 1, &a, name, x->rank, x->dims);
+    return apply(c->im, OP_ND_UNARY, &x, 1, &a, name, x->rank, x->dims);
 }
 
 /* (x - mean) / sqrt(var + eps) * scale + bias over the axes from `axis` on */
@@ -1259,7 +1259,7 @@ static Tensor *op_layernorm(Ctx *c) {
         Attrs a;
         memset(&a, 0, sizeof a);
         a.fn = NNC_RT_UN_RECIPROCAL;
-        inv = apply(c->im, "nd_unary", &sd, 1, &a, c->n->output[2], sd->rank, sd->dims);
+        inv = apply(c->im, OP_ND_UNARY, &sd, 1, &a, c->n->output[2], sd->rank, sd->dims);
     } else {
         inv = un(c, NNC_RT_UN_RECIPROCAL, sd, "invstd");
     }
@@ -1292,7 +1292,7 @@ static Tensor *nll(Ctx *c, Tensor *x, Tensor *target, Tensor *weight, const char
     a.count = attr(c->n, "ignore_index") ? attr_i(c->n, "ignore_index", 0) : -(1L << 40);
     Tensor *in[3] = { x, target, weight };
     long one = 1;
-    return apply(c->im, "nd_nll", in, weight ? 3 : 2, &a, name, a.fn ? 0 : target->rank,
+    return apply(c->im, OP_ND_NLL, in, weight ? 3 : 2, &a, name, a.fn ? 0 : target->rank,
                  a.fn ? &one : target->dims);
 }
 
@@ -1312,7 +1312,7 @@ static Tensor *op_sce(Ctx *c) {
     char n1[170];
     part(c, "logprob", n1);
     const char *lp_name = c->n->n_output > 1 && *c->n->output[1] ? c->n->output[1] : n1;
-    Tensor *lp = apply(c->im, "nd_softmax", &x, 1, &a, lp_name, x->rank, x->dims);
+    Tensor *lp = apply(c->im, OP_ND_SOFTMAX, &x, 1, &a, lp_name, x->rank, x->dims);
     return lp ? nll(c, lp, c->in[1], c->nin > 2 ? c->in[2] : NULL, out_name(c, 0)) : NULL;
 }
 
@@ -1329,7 +1329,7 @@ static Tensor *relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name) {
     for (int d = 0; d < 4; d++) dims[d] = x->dims[perm[d]];
     dense_nd(&a.nd, 4, dims);
     for (int d = 0; d < 4; d++) a.nd.as[d] = xs[perm[d]];
-    return apply(c->im, "nd_copy", &x, 1, &a, name, 4, dims);
+    return apply(c->im, OP_ND_COPY, &x, 1, &a, name, 4, dims);
 }
 
 /* the spatial geometry of a Conv or pool node over (h, w), ONNX rules */
@@ -1418,7 +1418,7 @@ static Tensor *op_conv(Ctx *c) {
     memset(&t, 0, sizeof t);
     dense_nd(&t.nd, 4, wdims);
     t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
-    Tensor *wk = apply(c->im, "nd_copy", &wp, 1, &t, n2, 4, wdims);
+    Tensor *wk = apply(c->im, OP_ND_COPY, &wp, 1, &t, n2, 4, wdims);
     Attrs a;
     memset(&a, 0, sizeof a);
     nnc_rt_conv2d *p = &a.conv;
@@ -1429,7 +1429,7 @@ static Tensor *op_conv(Ctx *c) {
     a.M = (int)x->dims[0];
     Tensor *in[3] = { xn, wk, b };
     long ydims[4] = { x->dims[0], geo[0], geo[1], oc };
-    Tensor *yn = apply(c->im, "nd_conv", in, b ? 3 : 2, &a, n3, 4, ydims);
+    Tensor *yn = apply(c->im, OP_ND_CONV, in, b ? 3 : 2, &a, n3, 4, ydims);
     /* the im2col scratch: a second output */
     int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
     Graph *g = c->im->g;
@@ -1511,7 +1511,7 @@ static Tensor *op_pool(Ctx *c, int avg) {
     a.M = (int)x->dims[0];
     a.fn = avg;
     long ydims[4] = { x->dims[0], geo[0], geo[1], x->dims[1] };
-    Tensor *yn = apply(c->im, "nd_pool", &xn, 1, &a, n2, 4, ydims);
+    Tensor *yn = apply(c->im, OP_ND_POOL, &xn, 1, &a, n2, 4, ydims);
     return relayout(c, yn, 0, out_name(c, 0));
 }
 static Tensor *op_maxpool(Ctx *c) { return op_pool(c, 0); }
@@ -1558,7 +1558,7 @@ static Tensor *batchnorm_layer(Ctx *c) {
     a.momentum = attr_f(c->n, "momentum", 0.9f);
     a.epsilon = attr_f(c->n, "epsilon", 1e-5f);
     Tensor *in[5] = { xn, c->in[1], c->in[2], c->in[3], c->in[4] };
-    Tensor *yn = node_out(c->im, "batch_norm", in, 5, &a, x->rank == 4 ? n2 : out_name(c, 0), xn->rank, xn->dims);
+    Tensor *yn = node_out(c->im, OP_BATCH_NORM, in, 5, &a, x->rank == 4 ? n2 : out_name(c, 0), xn->rank, xn->dims);
     Graph *g = c->im->g;
     int node = g->values[yn->value].producer;
     for (int i = 3; i < 5; i++) {   /* the running statistics: state, not trained */
@@ -1700,7 +1700,7 @@ static Tensor *op_recurrent(Ctx *c, int cell) {
         memset(&t, 0, sizeof t);
         dense_nd(&t.nd, 3, dims);
         t.nd.as[0] = xs[1]; t.nd.as[1] = xs[0]; t.nd.as[2] = xs[2];
-        xb = apply(c->im, "nd_copy", &x, 1, &t, n0, 3, dims);
+        xb = apply(c->im, OP_ND_COPY, &x, 1, &t, n0, 3, dims);
     }
     Tensor *ys[2], *hs[2], *cs[2];
     for (int d = 0; d < dirs; d++) {
@@ -1733,7 +1733,7 @@ static Tensor *op_recurrent(Ctx *c, int cell) {
         char yn[170];
         snprintf(yn, sizeof yn, "%.100s/y%d", out_name(c, 0), d);
         long ydims[3] = { N, T, H };
-        ys[d] = apply(c->im, "nd_rnn", in, bk ? 4 : 3, &a, yn, 3, ydims);
+        ys[d] = apply(c->im, OP_ND_RNN, in, bk ? 4 : 3, &a, yn, 3, ydims);
         /* the states and the workspace: further outputs of the node */
         Graph *g = c->im->g;
         int node = g->values[ys[d]->value].producer, nh[2] = { (int)N, (int)H };
@@ -1779,14 +1779,14 @@ static Tensor *op_recurrent(Ctx *c, int cell) {
             }
             char name[170];
             snprintf(name, sizeof name, "%.100s/part%d", c->n->output[o], d);
-            parts[d] = apply(c->im, "nd_copy", &src, 1, &t, dirs == 1 ? c->n->output[o] : name, prank, pd);
+            parts[d] = apply(c->im, OP_ND_COPY, &src, 1, &t, dirs == 1 ? c->n->output[o] : name, prank, pd);
         }
         if (dirs == 2) {
             Attrs a;
             memset(&a, 0, sizeof a);
             a.axis = o == 0 ? (layout ? 2 : 1) : (layout ? 1 : 0);
             pd[a.axis] = 2;
-            apply(c->im, "nd_concat", parts, 2, &a, c->n->output[o], prank, pd);
+            apply(c->im, OP_ND_CONCAT, parts, 2, &a, c->n->output[o], prank, pd);
         }
     }
     Tensor *first = find(c->im, c->n->output[0]);
@@ -1828,7 +1828,7 @@ static Tensor *op_conv_transpose(Ctx *c) {
     memset(&t, 0, sizeof t);
     dense_nd(&t.nd, 4, wdims);
     t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
-    Tensor *wk = apply(c->im, "nd_copy", &w, 1, &t, n2, 4, wdims);
+    Tensor *wk = apply(c->im, OP_ND_COPY, &w, 1, &t, n2, 4, wdims);
     Attrs a;
     memset(&a, 0, sizeof a);
     nnc_rt_conv2d *q = &a.conv;     /* the convolution from Y (oh, ow, C_out) to X (h, w, C_in) */
@@ -1839,7 +1839,7 @@ static Tensor *op_conv_transpose(Ctx *c) {
     a.M = (int)x->dims[0];
     Tensor *in[2] = { xn, wk };
     long ydims[4] = { x->dims[0], oh, ow, cog * group };
-    Tensor *yn = apply(c->im, "nd_conv_t", in, 2, &a, n3, 4, ydims);
+    Tensor *yn = apply(c->im, OP_ND_CONV_T, in, 2, &a, n3, 4, ydims);
     int scratch = (int)NNC_RT_CONV2D_SCRATCH(q);
     Graph *g = c->im->g;
     int sv = ir_value(g, "convt.scratch", ROLE_ACT, 0, 1, &scratch);
@@ -1861,7 +1861,7 @@ static Tensor *op_cumsum(Ctx *c) {
     around(x, norm_axis(axis, x->rank), &a);
     a.fn = (int)attr_i(c->n, "exclusive", 0);
     a.count = attr_i(c->n, "reverse", 0);
-    return apply(c->im, "nd_cumsum", c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
+    return apply(c->im, OP_ND_CUMSUM, c->in, 1, &a, out_name(c, 0), x->rank, x->dims);
 }
 
 /* ---- layout rearrangements and masks built from the primitives above ------------- */
@@ -1875,7 +1875,7 @@ static Tensor *permuted_view(Ctx *c, Tensor *x, const long *vdims, const int *pe
     for (int d = 0; d < 6; d++) dims[d] = vdims[perm[d]];
     dense_nd(&a.nd, 6, dims);
     for (int d = 0; d < 6; d++) a.nd.as[d] = vs[perm[d]];
-    return apply(c->im, "nd_copy", &x, 1, &a, out_name(c, 0), yrank, ydims);
+    return apply(c->im, OP_ND_COPY, &x, 1, &a, out_name(c, 0), yrank, ydims);
 }
 
 static Tensor *op_depth_to_space(Ctx *c) {
@@ -2310,7 +2310,7 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
             a.fn = NNC_RT_UN_IDENTITY;
             char name[160];
             snprintf(name, sizeof name, "%.100s/out", t->name);
-            v = node_out(&im, "nd_unary", &t, 1, &a, name, t->rank, t->dims)->value;
+            v = node_out(&im, OP_ND_UNARY, &t, 1, &a, name, t->rank, t->dims)->value;
         }
         if (g->noutputs == IR_MAX_IO) { diag_error(nowhere(), "more than %d graph outputs", IR_MAX_IO); break; }
         g->outputs[g->noutputs++] = v;

@@ -24,7 +24,7 @@ static void tiles_str(const nnc_rt_gemm_tiles *t, char *b, size_t cap) {
 
 /* what earlier passes folded into the node */
 static void fused_str(const Graph *g, const Node *n, char *b, size_t cap) {
-    const OpDef *d = &op_table[n->op];
+    const OpDef *d = op_table[n->op];
     int len = 0;
     b[0] = 0;
     if (d->epilogue && n->nin > 2) len += snprintf(b + len, cap - len, "bias ");
@@ -64,8 +64,8 @@ void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out) {
             "output", "kFLOP", "KB", "GEMM tiles", "fused", "arena", "predict");
     for (int i = 0, row = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
-        if (!plan_in_schedule(n, training)) continue;
-        const OpDef *d = &op_table[n->op];
+        if (!ir_in_schedule(n, training)) continue;
+        const OpDef *d = op_table[n->op];
         long samples = n->nout && g->values[n->out[0]].batched ? batch : 1;
         long flops = d->flops ? d->flops(g, n) * samples : 0, bytes = 0, mnk[3];
         int tb;

@@ -39,8 +39,8 @@ static void device_summary(const Graph *g, const Plan *p, FILE *out) {
     unsigned used = 0;
     long nodes = 0, code = CODE_BASE, io;
     for (int i = 0; i < g->nnodes; i++)
-        if (plan_in_schedule(&g->nodes[i], g->train.present)) {
-            used |= op_table[g->nodes[i].op].rt;
+        if (ir_in_schedule(&g->nodes[i], g->train.present)) {
+            used |= op_table[g->nodes[i].op]->rt;
             nodes++;
         }
     if (!g->baked) used |= RT_RNG;   /* init draws the parameters */
@@ -66,7 +66,7 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || n->phase != PH_FORWARD || !n->layer[0]) continue;
-        long params = 0, flops = op_table[n->op].flops ? op_table[n->op].flops(g, n) : 0;
+        long params = 0, flops = op_table[n->op]->flops ? op_table[n->op]->flops(g, n) : 0;
         for (int j = 0; j < n->nin; j++)
             if (g->values[n->in[j]].role == ROLE_PARAM) params += ir_size(&g->values[n->in[j]]);
         const char *act = n->attr.act ? act_name(n->attr.act) : NULL;
@@ -76,13 +76,13 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
             const Node *a = &g->nodes[k];
             if (a->dead || a->phase != PH_FORWARD) continue;
             if (!a->layer[0] && a->in[0] == out) {
-                act = op_table[a->op].name;
-                flops += op_table[a->op].flops ? op_table[a->op].flops(g, a) : 0;
+                act = op_table[a->op]->name;
+                flops += op_table[a->op]->flops ? op_table[a->op]->flops(g, a) : 0;
                 out = a->out[0];
             }
             break;
         }
-        snprintf(label, sizeof label, "%s (%s%s%s)", n->layer, op_table[n->op].name,
+        snprintf(label, sizeof label, "%s (%s%s%s)", n->layer, op_table[n->op]->name,
                  act ? ", " : "", act ? act : "");
         fprintf(out_file, "%-34s %-18s %12ld %14ld\n", label,
                 ir_shape_str(&g->values[out], shape, sizeof shape), params, flops);

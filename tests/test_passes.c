@@ -124,7 +124,7 @@ static void check_plan(const Graph *g, const Plan *p, int training) {
     for (int v = 0; v < nv; v++) def[v] = last[v] = -1;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
-        if (!plan_in_schedule(n, training)) continue;
+        if (!ir_in_schedule(n, training)) continue;
         for (int j = 0; j < n->nin; j++) last[ir_storage(g, n->in[j])] = i;
         for (int j = 0; j < n->nout; j++) {
             int s = ir_storage(g, n->out[j]);
@@ -221,7 +221,7 @@ static int nd_input(Graph *g, int rank, const int *dims) {
 
 /* a baked constant of random values (seeded), or a trained parameter */
 static int nd_param(Graph *g, const char *name, int rank, const int *dims, unsigned seed, int trainable) {
-    int v = layout_new_constant(g, name, rank, dims, NULL);
+    int v = ir_new_constant(g, name, rank, dims, NULL);
     float *d = g->baked + g->values[v].baked_at;
     for (long i = 0; i < ir_size(&g->values[v]); i++) d[i] = rnd(&seed);
     if (trainable) {
@@ -231,9 +231,9 @@ static int nd_param(Graph *g, const char *name, int rank, const int *dims, unsig
     return v;
 }
 
-static int nd_node(Graph *g, const char *op, const int *in, int nin, const Attrs *a, const char *name, int rank,
+static int nd_node(Graph *g, int op, const int *in, int nin, const Attrs *a, const char *name, int rank,
                    const int *dims) {
-    int n = ir_node(g, op_id(op), in, nin, (Loc){ 0, 0, 0, 0 });
+    int n = ir_node(g, op, in, nin, (Loc){ 0, 0, 0, 0 });
     g->nodes[n].attr = *a;
     ir_add_output(g, n, ir_value(g, name, ROLE_ACT, 0, rank, dims));
     return g->nodes[n].out[0];
@@ -263,7 +263,7 @@ static int nd_transpose(Graph *g, int x, const int *perm, const char *name) {
     a.nd.rank = 4;
     for (int d = 0; d < 4; d++) { a.nd.dims[d] = dims[d]; a.nd.as[d] = xs[perm[d]]; }
     dense_of(dims, 4, a.nd.ys);
-    return nd_node(g, "nd_copy", &x, 1, &a, name, 4, dims);
+    return nd_node(g, OP_ND_COPY, &x, 1, &a, name, 4, dims);
 }
 
 static int nd_unary(Graph *g, int fn, int x, float alpha, float beta, const char *name) {
@@ -271,7 +271,7 @@ static int nd_unary(Graph *g, int fn, int x, float alpha, float beta, const char
     memset(&a, 0, sizeof a);
     a.fn = fn; a.alpha = alpha; a.beta = beta;
     Value xv = g->values[x];
-    return nd_node(g, "nd_unary", &x, 1, &a, name, xv.rank, xv.dims);
+    return nd_node(g, OP_ND_UNARY, &x, 1, &a, name, xv.rank, xv.dims);
 }
 
 /* x op y, y broadcast numpy-style (aligned at the last axis) over x's shape */
@@ -289,7 +289,7 @@ static int nd_binary(Graph *g, int fn, int x, int y, const char *name) {
     }
     a.fn = fn;
     int in[2] = { x, y };
-    return nd_node(g, "nd_binary", in, 2, &a, name, xv.rank, xv.dims);
+    return nd_node(g, OP_ND_BINARY, in, 2, &a, name, xv.rank, xv.dims);
 }
 
 /* k x k, stride 1, pad on each side; x is (1, h, w, c), w (k, k, c, oc); b may be -1 */
@@ -304,7 +304,7 @@ static int nd_conv(Graph *g, int x, int w, int b, int pad, const char *name) {
     p->sh = p->sw = p->dh = p->dw = 1; p->pt = p->pl = pad; p->groups = 1;
     a.M = 1;
     int in[3] = { x, w, b }, dims[4] = { 1, p->oh, p->ow, p->oc };
-    int y = nd_node(g, "nd_conv", in, b >= 0 ? 3 : 2, &a, name, 4, dims);
+    int y = nd_node(g, OP_ND_CONV, in, b >= 0 ? 3 : 2, &a, name, 4, dims);
     int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
     ir_add_output(g, g->values[y].producer, ir_value(g, "scratch", ROLE_ACT, 0, 1, &scratch));
     return y;
@@ -321,7 +321,7 @@ static int nd_pool(Graph *g, int x, int avg, const char *name) {
     a.M = 1;
     a.fn = avg;
     int dims[4] = { 1, p->oh, p->ow, p->c };
-    return nd_node(g, "nd_pool", &x, 1, &a, name, 4, dims);
+    return nd_node(g, OP_ND_POOL, &x, 1, &a, name, 4, dims);
 }
 
 /* GlobalAveragePool: the mean over axes 2 and 3 of (n, c, h, w), kept as size 1 */
@@ -338,7 +338,7 @@ static int nd_gap(Graph *g, int x, const char *name) {
     a.fn = NNC_RT_RED_MEAN;
     a.ny = dims[0] * dims[1];
     a.count = xv.dims[2] * xv.dims[3];
-    return nd_node(g, "nd_reduce", &x, 1, &a, name, 4, dims);
+    return nd_node(g, OP_ND_REDUCE, &x, 1, &a, name, 4, dims);
 }
 
 static int nd_flatten(Graph *g, int x, const char *name) {
@@ -346,7 +346,7 @@ static int nd_flatten(Graph *g, int x, const char *name) {
     memset(&a, 0, sizeof a);
     Value xv = g->values[x];
     int dims[2] = { xv.dims[0], (int)(ir_size(&xv) / xv.dims[0]) };
-    int f = nd_node(g, "view", &x, 1, &a, name, 2, dims);
+    int f = nd_node(g, OP_VIEW, &x, 1, &a, name, 2, dims);
     g->values[f].alias_of = x;
     return f;
 }
@@ -356,7 +356,7 @@ static int nd_matmul(Graph *g, int x, int w, const char *name) {
     memset(&a, 0, sizeof a);
     a.M = g->values[x].dims[0]; a.K = g->values[x].dims[1]; a.N = g->values[w].dims[1];
     int in[2] = { x, w }, dims[2] = { a.M, a.N };
-    return nd_node(g, "nd_matmul", in, 2, &a, name, 2, dims);
+    return nd_node(g, OP_ND_MATMUL, in, 2, &a, name, 2, dims);
 }
 
 static void nd_output(Graph *g, int v) {
@@ -364,9 +364,9 @@ static void nd_output(Graph *g, int v) {
     g->output = v;
 }
 
-static int count_op(const Graph *g, const char *op) {
+static int count_op(const Graph *g, int op) {
     int k = 0;
-    for (int i = 0; i < g->nnodes; i++) k += !g->nodes[i].dead && g->nodes[i].op == op_id(op);
+    for (int i = 0; i < g->nnodes; i++) k += !g->nodes[i].dead && g->nodes[i].op == op;
     return k;
 }
 
@@ -393,32 +393,31 @@ static Run run(const Graph *g, const float *x, const float *label, int train) {
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || n->phase == PH_UPDATE || (n->phase == PH_BACKWARD && !train)) continue;
-        const char *op = op_table[n->op].name;
         const Value *y = &g->values[n->out[0]], *x0 = &g->values[n->in[0]];
-        if (!strcmp(op, "view") || !strcmp(op, "loss") || !strcmp(op, "regularize")) continue;
-        if (!strcmp(op, "nd_conv")) {
+        if (n->op == OP_VIEW || n->op == OP_LOSS || n->op == OP_REGULARIZE) continue;
+        if (n->op == OP_ND_CONV) {
             nnc_rt_conv2d_forward(&n->attr.conv, at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]),
                                   n->nin > 2 ? at(&r, n->in[2]) : NULL, at(&r, n->out[1]), n->attr.M, n->attr.act);
-        } else if (!strcmp(op, "nd_pool")) {
+        } else if (n->op == OP_ND_POOL) {
             (n->attr.fn ? nnc_rt_avgpool2d_forward : nnc_rt_maxpool2d_forward)(&n->attr.pool, at(&r, n->out[0]),
                                                                                 at(&r, n->in[0]), n->attr.M);
-        } else if (!strcmp(op, "dense")) {
+        } else if (n->op == OP_DENSE) {
             int k = g->values[n->in[1]].dims[0];
             nnc_rt_dense_forward(at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]),
                                  n->attr.use_bias ? at(&r, n->in[2]) : NULL, (int)(ir_size(x0) / k), k, n->attr.units,
                                  n->attr.act);
-        } else if (!strcmp(op, "loss_grad")) {
+        } else if (n->op == OP_LOSS_GRAD) {
             long rows = ir_sample_rows(x0);
             nnc_rt_loss_backward(n->attr.loss, at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]), (int)rows,
                                  (int)(ir_size(x0) / rows));
-        } else if (!strcmp(op, "act_grad")) {
+        } else if (n->op == OP_ACT_GRAD) {
             long cols = x0->dims[x0->rank - 1];
             nnc_rt_act_backward(n->attr.act, at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]),
                                 (int)(ir_size(x0) / cols), (int)cols);
-        } else if (!strcmp(op, "add")) {
+        } else if (n->op == OP_ADD) {
             nnc_rt_add(at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]), ir_size(y));
         } else {
-            ck_assert_msg(op_table[n->op].fold != NULL, "the test cannot run %s", op);
+            ck_assert_msg(op_table[n->op]->fold != NULL, "the test cannot run %s", op_table[n->op]->name);
             long dims[8], in_dims[IR_MAX_IO][8];
             for (int d = 0; d < y->rank; d++) dims[d] = y->dims[d];
             Fold f = { &n->attr, at(&r, n->out[0]), ir_size(y), y->rank, dims, n->nin, { NULL }, { 0 }, { NULL } };
@@ -429,7 +428,7 @@ static Run run(const Graph *g, const float *x, const float *label, int train) {
                 f.in_rank[j] = v->rank;
                 f.in_dims[j] = in_dims[j];
             }
-            op_table[n->op].fold(&f);
+            op_table[n->op]->fold(&f);
         }
     }
     return r;
@@ -547,12 +546,12 @@ START_TEST(layout_residual_block) {
     memcpy(tv, baked(g, t), sizeof tv);
     float *x_in = random_input(g, 9), *want = infer(g, x_in);
     layout_nd(g);
-    ck_assert_int_eq(count_op(g, "nd_copy"), 1);
+    ck_assert_int_eq(count_op(g, OP_ND_COPY), 1);
     ck_assert_int_eq(g->nodes[0].in[0], x);
     /* the reduction reads the channels-last tensor, writing (1, 3, 1, 1) */
     int gap = g->nodes[g->values[g->output].producer].in[0];
     gap = g->nodes[g->values[gap].producer].in[0];
-    ck_assert_int_eq(g->nodes[g->values[gap].producer].op, op_id("nd_reduce"));
+    ck_assert_int_eq(g->nodes[g->values[gap].producer].op, OP_ND_REDUCE);
     ck_assert_int_eq(g->values[g->nodes[g->values[gap].producer].in[0]].dims[3], 3);
     float *got = infer(g, x_in);
     assert_close(got, want, 2, 1e-5f);
@@ -596,8 +595,8 @@ START_TEST(layout_rows_into_matmul) {
         memcpy(old, baked(g, fc), sizeof old);
         float *x_in = random_input(g, 23), *want = infer(g, x_in);
         layout_nd(g);
-        ck_assert_int_eq(count_op(g, "nd_copy"), trained);
-        ck_assert_int_eq(count_op(g, "view"), 2);
+        ck_assert_int_eq(count_op(g, OP_ND_COPY), trained);
+        ck_assert_int_eq(count_op(g, OP_VIEW), 2);
         const float *now = baked(g, fc);
         for (int h = 0; h < 2; h++)
             for (int wc = 0; wc < 2; wc++)
@@ -626,7 +625,7 @@ START_TEST(fuse_conv_shift_and_act) {
     memcpy(tv, baked(g, t), sizeof tv);
     float *x_in = random_input(g, 33), *want = infer(g, x_in);
     fuse_nd_conv(g);
-    ck_assert_int_eq(count_op(g, "nd_binary") + count_op(g, "nd_unary"), 0);
+    ck_assert_int_eq(count_op(g, OP_ND_BINARY) + count_op(g, OP_ND_UNARY), 0);
     const Node *n = &g->nodes[0];
     ck_assert_int_eq(n->nin, 3);
     ck_assert_int_eq(n->attr.act, NNC_RT_ACT_SIGMOID);
@@ -644,7 +643,7 @@ START_TEST(fuse_conv_shift_and_act) {
     t = nd_param(g, "t", 4, td, 32, 0);
     nd_output(g, nd_binary(g, NNC_RT_BIN_MUL, nd_conv(g, x, w, -1, 0, "c"), t, "y"));
     fuse_nd_conv(g);
-    ck_assert_int_eq(count_op(g, "nd_binary"), 1);
+    ck_assert_int_eq(count_op(g, OP_ND_BINARY), 1);
     ck_assert_int_eq(g->values[t].role, ROLE_PARAM);
     ir_free(g);
 }
@@ -665,8 +664,8 @@ START_TEST(fuse_conv_through_pool) {
         nd_output(g, nd_unary(g, NNC_RT_UN_RELU, y, 0, 0, "y"));
         float *x_in = random_input(g, 54), *want = infer(g, x_in);
         fuse_nd_conv(g);
-        ck_assert_int_eq(count_op(g, "nd_binary"), 0);
-        ck_assert_int_eq(count_op(g, "nd_unary"), avg);
+        ck_assert_int_eq(count_op(g, OP_ND_BINARY), 0);
+        ck_assert_int_eq(count_op(g, OP_ND_UNARY), avg);
         ck_assert_int_eq(g->nodes[0].attr.act, avg ? NNC_RT_ACT_LINEAR : NNC_RT_ACT_RELU);
         float *got = infer(g, x_in);
         assert_close(got, want, 8, 1e-6f);
@@ -679,7 +678,7 @@ START_TEST(fuse_conv_through_pool) {
     g->baked[g->values[s].baked_at] = -1.0f;
     nd_output(g, nd_binary(g, NNC_RT_BIN_MUL, nd_pool(g, nd_conv(g, x, w, -1, 1, "c"), 0, "p"), s, "y"));
     fuse_nd_conv(g);
-    ck_assert_int_eq(count_op(g, "nd_binary"), 1);   /* max(-x) is not -max(x) */
+    ck_assert_int_eq(count_op(g, OP_ND_BINARY), 1);   /* max(-x) is not -max(x) */
     ir_free(g);
 }
 END_TEST
@@ -697,7 +696,7 @@ static void grads_through_layout(int layout, float *grads) {
     ck_assert_int_eq(lower_train_text(g, "train t {\n    loss mse\n    optimizer sgd\n}\n"), 0);
     if (layout) {
         layout_nd(g);
-        ck_assert_int_eq(count_op(g, "nd_copy"), 1);   /* an identity copy into the output */
+        ck_assert_int_eq(count_op(g, OP_ND_COPY), 1);   /* an identity copy into the output */
     }
     ad_build(g);
     ck_assert_int_eq(diag_error_count(), 0);
@@ -764,7 +763,7 @@ START_TEST(batch_refuses_mixing) {
     a.fn = NNC_RT_RED_MEAN;
     a.ny = 3;
     a.count = 4;
-    int m = nd_node(g, "nd_reduce", &out, 1, &a, "mean", 2, rd);
+    int m = nd_node(g, OP_ND_REDUCE, &out, 1, &a, "mean", 2, rd);
     int c = nd_binary(g, NNC_RT_BIN_SUB, out, m, "centred");
     g->noutputs = 0;
     nd_output(g, c);
@@ -782,7 +781,7 @@ START_TEST(batch_refuses_mixing) {
     space_of(&a.nd, &g->values[x]);
     a.nd.as[0] = 1;
     a.nd.as[1] = 4;
-    nd_output(g, nd_node(g, "nd_copy", &x, 1, &a, "t", 2, xd));
+    nd_output(g, nd_node(g, OP_ND_COPY, &x, 1, &a, "t", 2, xd));
     ck_assert_int_eq(batch_imported(g, 4, why, sizeof why), -1);
     ck_assert_str_eq(why, "node 't' (nd_copy): it reads across samples");
     ir_free(g);

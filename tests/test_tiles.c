@@ -88,11 +88,11 @@ START_TEST(pass_records_tiles) {
         const Node *n = &g->nodes[i];
         long mnk[3];
         int tb;
-        if (n->dead || !op_table[n->op].gemm) {
+        if (n->dead || !op_table[n->op]->gemm) {
             ck_assert_int_eq(n->tiles.path, 0);
             continue;
         }
-        ck_assert(op_table[n->op].gemm(g, n, 32, mnk, &tb));
+        ck_assert(op_table[n->op]->gemm(g, n, 32, mnk, &tb));
         nnc_rt_gemm_tiles tl;
         nnc_rt_gemm_tiles_for(&t->gemm, tb, (int)mnk[0], (int)mnk[1], (int)mnk[2], 0, &tl);
         ck_assert_int_eq(memcmp(&tl, &n->tiles, sizeof tl), 0);

@@ -17,7 +17,7 @@ static void accumulate(Graph *g, int *contrib, int value, int grad) {
     }
     int in[2] = { contrib[value], grad };
     const Value like = g->values[value];
-    int n = ir_node(g, op_id("add"), in, 2, like.loc);
+    int n = ir_node(g, OP_ADD, in, 2, like.loc);
     g->nodes[n].phase = PH_BACKWARD;
     char name[IR_NAME];
     snprintf(name, sizeof name, "d%.*s", IR_NAME - 6, like.name);
@@ -53,22 +53,22 @@ void ad_build(Graph *g) {
             any |= dout[j] >= 0;
         }
         if (!any) continue;
-        if (!op_table[n.op].grad) {
+        if (!op_table[n.op]->grad) {
             int needs = 0;
             for (int j = 0; j < n.nin; j++) needs |= g->values[n.in[j]].requires_grad;
             if (needs)   /* a parameter before it would silently stop learning */
                 diag_error(n.loc, "training through '%s' (%s) is not supported yet: it has no gradient rule",
-                           n.layer[0] ? n.layer : op_table[n.op].name, op_table[n.op].name);
+                           n.layer[0] ? n.layer : op_table[n.op]->name, op_table[n.op]->name);
             continue;
         }
         for (int j = 0; j < IR_MAX_IO; j++) din[j] = -1;
-        op_table[n.op].grad(g, i, dout, din);
+        op_table[n.op]->grad(g, i, dout, din);
         for (int j = 0; j < n.nin; j++)
             if (din[j] >= 0 && g->values[n.in[j]].requires_grad)
                 accumulate(g, contrib, n.in[j], din[j]);
     }
 
-    int regularize = op_id("regularize");
+    int regularize = OP_REGULARIZE;
     for (int p = 0; p < nvalues; p++) {
         Value *v = &g->values[p];
         if (v->role != ROLE_PARAM || contrib[p] < 0) continue;
@@ -82,6 +82,6 @@ void ad_build(Graph *g) {
         }
     }
     free(contrib);
-    int u = ir_node(g, op_id("update"), NULL, 0, (Loc){ 0, 0, 0, 0 });
+    int u = ir_node(g, OP_UPDATE, NULL, 0, (Loc){ 0, 0, 0, 0 });
     g->nodes[u].phase = PH_UPDATE;
 }

@@ -63,7 +63,6 @@ static int outer_ok(Batch *b, long outer) {
     return outer % b->B == 0 && outer >= b->B ? 0 : fail(b, "it works along the batch axis");
 }
 
-static int is_op(const Node *n, const char *name) { return n->op == op_id(name); }
 
 /* can node i keep the batch, given which inputs are batched?  Sets lead[] of
  * its outputs; returns 0, or -1 with b->why */
@@ -72,45 +71,45 @@ static int check_node(Batch *b, int i) {
     Node *n = &g->nodes[i];
     int any = 0;
     for (int k = 0; k < n->nin; k++) any |= b->lead[n->in[k]];
-    if (!any || is_op(n, "loss")) return 0;     /* constants only: not per sample */
+    if (!any || n->op == OP_LOSS) return 0;     /* constants only: not per sample */
     int y = n->out[0];
     if (g->values[y].rank < 1 || g->values[y].dims[0] != b->B) return fail(b, "its output does not keep the batch axis");
     const nnc_rt_nd *p = &n->attr.nd;
-    if (is_op(n, "view") || is_op(n, "nd_unary") || is_op(n, "relu") || is_op(n, "sigmoid") || is_op(n, "tanh") ||
-        is_op(n, "relu6") || (is_op(n, "softmax") && g->values[y].rank >= 2)) {
+    if (n->op == OP_VIEW || n->op == OP_ND_UNARY || n->op == OP_RELU || n->op == OP_SIGMOID || n->op == OP_TANH ||
+        n->op == OP_RELU6 || (n->op == OP_SOFTMAX && g->values[y].rank >= 2)) {
         if (!b->lead[n->in[0]]) return fail(b, "unexpected operand");
-    } else if (is_op(n, "batch_norm")) {        /* statistics over the batch, as the layer means */
+    } else if (n->op == OP_BATCH_NORM) {        /* statistics over the batch, as the layer means */
         for (int k = 1; k < n->nin; k++)
             if (b->lead[n->in[k]]) return fail(b, "its parameters depend on the samples");
         if (!b->lead[n->in[0]]) return fail(b, "unexpected operand");
-    } else if (is_op(n, "nd_copy") || is_op(n, "nd_pad")) {
+    } else if (n->op == OP_ND_COPY || n->op == OP_ND_PAD) {
         if (space_ok(b, n, 1) || operand_ok(b, n->in[0], p->as, p->aoff)) return -1;
-    } else if (is_op(n, "nd_binary")) {
+    } else if (n->op == OP_ND_BINARY) {
         if (space_ok(b, n, 1) || operand_ok(b, n->in[0], p->as, p->aoff) || operand_ok(b, n->in[1], p->bs, p->boff))
             return -1;
-    } else if (is_op(n, "nd_matmul") || is_op(n, "dense")) {
+    } else if (n->op == OP_ND_MATMUL || n->op == OP_DENSE) {
         if (!b->lead[n->in[0]] || b->lead[n->in[1]]) return fail(b, "only the first operand may hold the samples");
-        if (is_op(n, "nd_matmul") && p->rank == 0 && n->attr.M != b->B) return fail(b, "its rows are not the samples");
-        if (is_op(n, "nd_matmul") && p->rank && (space_ok(b, n, 1) || operand_ok(b, n->in[0], p->as, p->aoff) ||
+        if (n->op == OP_ND_MATMUL && p->rank == 0 && n->attr.M != b->B) return fail(b, "its rows are not the samples");
+        if (n->op == OP_ND_MATMUL && p->rank && (space_ok(b, n, 1) || operand_ok(b, n->in[0], p->as, p->aoff) ||
                                                 operand_ok(b, n->in[1], p->bs, p->boff)))
             return -1;
-    } else if (is_op(n, "nd_softmax") || is_op(n, "nd_arg") || is_op(n, "nd_cumsum")) {
+    } else if (n->op == OP_ND_SOFTMAX || n->op == OP_ND_ARG || n->op == OP_ND_CUMSUM) {
         if (outer_ok(b, n->attr.outer)) return -1;
-    } else if (is_op(n, "nd_gather")) {
+    } else if (n->op == OP_ND_GATHER) {
         if (!b->lead[n->in[0]] || b->lead[n->in[1]] || outer_ok(b, n->attr.outer)) return fail(b, "it gathers across samples");
-    } else if (is_op(n, "nd_reduce")) {
+    } else if (n->op == OP_ND_REDUCE) {
         if (space_ok(b, n, 1) || operand_ok(b, n->in[0], p->as, p->aoff)) return fail(b, "it reduces over the batch axis");
-    } else if (is_op(n, "nd_concat")) {
+    } else if (n->op == OP_ND_CONCAT) {
         if (n->attr.axis == 0) return fail(b, "it concatenates along the batch axis");
         for (int k = 0; k < n->nin; k++)
             if (!b->lead[n->in[k]]) return fail(b, "it concatenates a constant to the samples");
-    } else if (is_op(n, "nd_conv") || is_op(n, "nd_pool") || is_op(n, "nd_conv_t") || is_op(n, "nd_rnn")) {
+    } else if (n->op == OP_ND_CONV || n->op == OP_ND_POOL || n->op == OP_ND_CONV_T || n->op == OP_ND_RNN) {
         if (n->attr.M != b->B || !b->lead[n->in[0]]) return fail(b, "its samples are not the batch");
         for (int k = 1; k < n->nin; k++)
             if (b->lead[n->in[k]]) return fail(b, "its weights depend on the samples");
         for (int k = 1; k < n->nout; k++) {   /* states (recurrent) are per sample, the scratch is not */
             const Value *o = &g->values[n->out[k]];
-            b->lead[n->out[k]] = is_op(n, "nd_rnn") && k < n->nout - 1 && o->rank >= 1 && o->dims[0] == b->B;
+            b->lead[n->out[k]] = n->op == OP_ND_RNN && k < n->nout - 1 && o->rank >= 1 && o->dims[0] == b->B;
         }
     } else {
         return fail(b, "nnc cannot yet tell whether it keeps the samples apart");
@@ -134,13 +133,13 @@ static void per_sample(Batch *b, Node *n) {
     n->attr.batched = 1;
     if (n->attr.nd.rank) n->attr.nd.dims[0] = 1;
     n->attr.outer /= b->B;
-    if (is_op(n, "nd_reduce")) n->attr.ny /= b->B;
-    if (is_op(n, "nd_matmul") && n->attr.nd.rank == 0) n->attr.M /= b->B;
-    if (is_op(n, "nd_conv") || is_op(n, "nd_pool") || is_op(n, "nd_conv_t") || is_op(n, "nd_rnn")) n->attr.M = 1;
-    if (is_op(n, "nd_conv")) n->op = op_id(n->attr.conv.groups == n->attr.conv.c && n->attr.conv.c > 1 ?
-                                          "depthwise_conv2d" : "conv2d");
-    if (is_op(n, "nd_pool")) n->op = op_id(n->attr.fn ? "avg_pool2d" : "max_pool2d");
-    if (is_op(n, "nd_rnn")) {   /* outputs y, h, [c], then the workspace, per sample like the layer's */
+    if (n->op == OP_ND_REDUCE) n->attr.ny /= b->B;
+    if (n->op == OP_ND_MATMUL && n->attr.nd.rank == 0) n->attr.M /= b->B;
+    if (n->op == OP_ND_CONV || n->op == OP_ND_POOL || n->op == OP_ND_CONV_T || n->op == OP_ND_RNN) n->attr.M = 1;
+    if (n->op == OP_ND_CONV) n->op = n->attr.conv.groups == n->attr.conv.c && n->attr.conv.c > 1 ?
+                                    OP_DEPTHWISE_CONV2D : OP_CONV2D;
+    if (n->op == OP_ND_POOL) n->op = n->attr.fn ? OP_AVG_POOL2D : OP_MAX_POOL2D;
+    if (n->op == OP_ND_RNN) {   /* outputs y, h, [c], then the workspace, per sample like the layer's */
         Value *work = &b->g->values[n->out[n->nout - 1]];
         work->batched = 1;
         work->dims[0] /= b->B;
@@ -148,8 +147,8 @@ static void per_sample(Batch *b, Node *n) {
         n->attr.outputs = n->nout - 1;
         n->attr.use_bias = n->nin > 3;
         n->attr.units = n->attr.rnn.units;
-        n->op = op_id(n->attr.rnn.cell == NNC_RT_CELL_LSTM ? "lstm" : n->attr.rnn.cell == NNC_RT_CELL_GRU ? "gru" :
-                      "simple_rnn");
+        n->op = n->attr.rnn.cell == NNC_RT_CELL_LSTM ? OP_LSTM : n->attr.rnn.cell == NNC_RT_CELL_GRU ? OP_GRU :
+                OP_SIMPLE_RNN;
     }
 }
 
@@ -158,7 +157,7 @@ static void per_sample(Batch *b, Node *n) {
 static void drop_unused(Graph *g) {
     for (int i = g->nnodes - 1; i >= 0; i--) {
         Node *n = &g->nodes[i];
-        if (n->dead || n->phase != PH_FORWARD || (strncmp(op_table[n->op].name, "nd_", 3) && !is_op(n, "view")))
+        if (n->dead || n->phase != PH_FORWARD || (strncmp(op_table[n->op]->name, "nd_", 3) && n->op != OP_VIEW))
             continue;
         int used = 0;
         for (int k = 0; k < n->nout; k++) used |= ir_is_output(g, n->out[k]) || ir_consumers(g, n->out[k], NULL) > 0;
@@ -188,7 +187,7 @@ int batch_imported(Graph *g, int B, char *why, size_t cap) {
         if (check_node(&b, i)) {
             const Node *n = &g->nodes[i];
             snprintf(why, cap, "node '%.60s' (%s): %s", n->layer[0] ? n->layer : g->values[n->out[0]].name,
-                     op_table[n->op].name, b.why);
+                     op_table[n->op]->name, b.why);
             status = -1;
         }
     }
@@ -233,13 +232,13 @@ int batch_bounded_steps(Graph *g, const char *name, int bound, char *why, size_t
         if (n->dead || !reads) continue;
         readers++;
         const char *what = NULL;
-        if (!op_table[n->op].recurrent || n->in[0] != x || n->attr.rnn.steps != bound)
+        if (!op_table[n->op]->recurrent || n->in[0] != x || n->attr.rnn.steps != bound)
             what = "nnc bounds only the time axis of recurrent layers";
         else if (ir_is_output(g, n->out[0]) || ir_consumers(g, n->out[0], NULL))
             what = "its output sequence is used (only the final states may be, with a run-time length)";
         if (what) {
             snprintf(why, cap, "node '%.60s' (%s) reads the bounded dimension '%s': %s",
-                     n->layer[0] ? n->layer : g->values[n->out[0]].name, op_table[n->op].name, name, what);
+                     n->layer[0] ? n->layer : g->values[n->out[0]].name, op_table[n->op]->name, name, what);
             return -1;
         }
         n->attr.dyn_steps = 1;

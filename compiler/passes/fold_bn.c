@@ -41,7 +41,7 @@ static int foldable(const Graph *g, int bn) {
     int z = n->in[0], p = g->values[z].producer, first;
     if (p < 0 || n->nin != 5) return 0;
     const Node *l = &g->nodes[p];
-    if (!(op_table[l->op].conv || l->op == op_id("dense")) || l->dead || l->phase != PH_FORWARD || l->attr.act != NNC_RT_ACT_LINEAR ||
+    if (!(op_table[l->op]->conv || l->op == OP_DENSE) || l->dead || l->phase != PH_FORWARD || l->attr.act != NNC_RT_ACT_LINEAR ||
         l->out[0] != z || ir_is_output(g, z) || ir_consumers(g, z, &first) != 1)
         return 0;
     for (int i = 1; i < 5; i++)
@@ -108,7 +108,7 @@ static void fold(Graph *g, int bn) {
 
 void fold_bn(Graph *g) {
     if (g->train.present || !g->baked) return;
-    int bn = op_id("batch_norm");
+    int bn = OP_BATCH_NORM;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (!n->dead && n->op == bn && n->phase == PH_FORWARD && foldable(g, i)) fold(g, i);

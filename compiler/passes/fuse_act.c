@@ -9,12 +9,12 @@
 void fuse_act(Graph *g) {
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
-        if (n->dead || !op_table[n->op].epilogue || n->attr.act != NNC_RT_ACT_LINEAR) continue;
+        if (n->dead || !op_table[n->op]->epilogue || n->attr.act != NNC_RT_ACT_LINEAR) continue;
         int z = n->out[0], c;
         if (ir_is_output(g, z) || ir_consumers(g, z, &c) != 1) continue;
         Node *a = &g->nodes[c];
         for (int act = NNC_RT_ACT_RELU; act < act_count; act++)
-            if (a->op == op_id(act_name(act))) {
+            if (a->op == op_for_act(act)) {
                 n->attr.act = act;
                 n->out[0] = a->out[0];
                 g->values[a->out[0]].producer = i;

@@ -21,8 +21,8 @@
 #include "ir.h"
 
 void fuse_grad(Graph *g) {
-    int act_grad = op_id("act_grad"), bias_grad = op_id("bias_grad"), matmul = op_id("matmul");
-    int view = op_id("view");
+    int act_grad = OP_ACT_GRAD, bias_grad = OP_BIAS_GRAD, matmul = OP_MATMUL;
+    int view = OP_VIEW;
     for (int i = 0; i < g->nnodes; i++) {
         Node *a = &g->nodes[i];
         if (a->dead || a->op != act_grad || a->attr.act == NNC_RT_ACT_SOFTMAX) continue;

@@ -18,11 +18,11 @@ int loss_output_kind(const Graph *g, int value, int *src) {
     if (p < 0) return OUT_OTHER;
     const Node *n = &g->nodes[p];
     int kind = OUT_OTHER;
-    if (n->op == op_id("softmax")) kind = OUT_SOFTMAX;
-    else if (n->op == op_id("sigmoid") || unary_act(n) == NNC_RT_ACT_SIGMOID) kind = OUT_SIGMOID;
+    if (n->op == OP_SOFTMAX) kind = OUT_SOFTMAX;
+    else if (n->op == OP_SIGMOID || unary_act(n) == NNC_RT_ACT_SIGMOID) kind = OUT_SIGMOID;
     /* an imported Softmax / LogSoftmax over the last axis */
-    else if (n->op == op_id("nd_softmax") && n->attr.inner == 1 && n->attr.fn == NNC_RT_SOFTMAX_PLAIN) kind = OUT_SOFTMAX;
-    else if (n->op == op_id("nd_softmax") && n->attr.inner == 1 && n->attr.fn == NNC_RT_SOFTMAX_LOG) kind = OUT_LOG_SOFTMAX;
+    else if (n->op == OP_ND_SOFTMAX && n->attr.inner == 1 && n->attr.fn == NNC_RT_SOFTMAX_PLAIN) kind = OUT_SOFTMAX;
+    else if (n->op == OP_ND_SOFTMAX && n->attr.inner == 1 && n->attr.fn == NNC_RT_SOFTMAX_LOG) kind = OUT_LOG_SOFTMAX;
     if (kind != OUT_OTHER && src) *src = n->in[0];
     return kind;
 }
@@ -38,7 +38,7 @@ void fuse_loss(Graph *g) {
         { NNC_RT_LOSS_SPARSE_CCE_LOGITS, OUT_LOG_SOFTMAX, NNC_RT_LOSS_SPARSE_CCE_LOGITS },
         { NNC_RT_LOSS_CCE_LOGITS, OUT_LOG_SOFTMAX, NNC_RT_LOSS_CCE_LOGITS },
     };
-    int loss_op = op_id("loss");
+    int loss_op = OP_LOSS;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || n->op != loss_op) continue;

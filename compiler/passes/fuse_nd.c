@@ -43,8 +43,8 @@ static void absorb(Graph *g, int into, int node) {
 }
 
 void fuse_nd(Graph *g) {
-    int matmul = op_id("nd_matmul"), binary = op_id("nd_binary");
-    int softmax = op_id("nd_softmax"), dense = op_id("dense");
+    int matmul = OP_ND_MATMUL, binary = OP_ND_BINARY;
+    int softmax = OP_ND_SOFTMAX, dense = OP_DENSE;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || n->op != matmul || n->attr.nd.rank || g->values[n->in[1]].role != ROLE_PARAM) continue;
@@ -102,7 +102,7 @@ static const float *per_channel(Graph *g, const Node *b, int y, int *k, long *st
     int c = b->in[*k];
     long oc = yv->dims[3];
     *step = oc > 1 ? cs[3] : 0;
-    if (yoff || !layout_constant(g, c) || coff < 0 || *step < 0 || coff + (oc - 1) * *step >= ir_size(&g->values[c]))
+    if (yoff || !ir_constant(g, c) || coff < 0 || *step < 0 || coff + (oc - 1) * *step >= ir_size(&g->values[c]))
         return NULL;
     return g->baked + g->values[c].baked_at + coff;
 }
@@ -116,13 +116,13 @@ static int fold_channel_op(Graph *g, int i, int at, int bn) {
     const Node *b = &g->nodes[bn];
     int y = g->nodes[at].out[0], k;
     long step;
-    if (b->op != op_id("nd_binary")) return 0;
+    if (b->op != OP_ND_BINARY) return 0;
     int fn = b->attr.fn, scale = fn == NNC_RT_BIN_MUL || fn == NNC_RT_BIN_DIV;
     if (fn != NNC_RT_BIN_MUL && fn != NNC_RT_BIN_ADD && fn != NNC_RT_BIN_SUB && fn != NNC_RT_BIN_DIV) return 0;
     const float *c = per_channel(g, b, y, &k, &step);
     /* y - c and y / c only with y first */
     if (!c || ((fn == NNC_RT_BIN_SUB || fn == NNC_RT_BIN_DIV) && k != 1)) return 0;
-    if (!layout_constant(g, n->in[1]) || (n->nin > 2 && !layout_constant(g, n->in[2]))) return 0;
+    if (!ir_constant(g, n->in[1]) || (n->nin > 2 && !ir_constant(g, n->in[2]))) return 0;
     int oc = n->attr.conv.oc, cin = b->in[k], max_pool = at != i && !g->nodes[at].attr.fn;
     for (int o = 0; o < oc; o++)
         if ((fn == NNC_RT_BIN_DIV && c[o * step] == 0) || (max_pool && scale && !(c[o * step] > 0))) return 0;
@@ -132,18 +132,18 @@ static int fold_channel_op(Graph *g, int i, int at, int bn) {
     if (n->nin < 3 && !scale) {
         char name[IR_NAME];
         snprintf(name, sizeof name, "%.56s/bias", g->values[n->in[1]].name);
-        int bias = layout_new_constant(g, name, 1, &oc, NULL);
+        int bias = ir_new_constant(g, name, 1, &oc, NULL);
         n = &g->nodes[i];
         n->in[n->nin++] = bias;
     }
     if (scale) {
-        float *w = layout_writable(g, i, 1);
+        float *w = ir_writable(g, i, 1);
         long size = ir_size(&g->values[g->nodes[i].in[1]]);
         for (long j = 0; j < size; j++)     /* the kernel is (kh, kw, c/groups, oc) */
             w[j] = fn == NNC_RT_BIN_MUL ? w[j] * coef[j % oc] : w[j] / coef[j % oc];
     }
     if (g->nodes[i].nin > 2) {
-        float *bias = layout_writable(g, i, 2);
+        float *bias = ir_writable(g, i, 2);
         for (int o = 0; o < oc; o++)
             bias[o] = fn == NNC_RT_BIN_MUL ? bias[o] * coef[o] : fn == NNC_RT_BIN_DIV ? bias[o] / coef[o] :
                       fn == NNC_RT_BIN_ADD ? bias[o] + coef[o] : bias[o] - coef[o];
@@ -151,12 +151,12 @@ static int fold_channel_op(Graph *g, int i, int at, int bn) {
     free(coef);
     g->nodes[i].folded++;
     absorb(g, at, bn);
-    layout_drop_constant(g, cin);
+    ir_drop_constant(g, cin);
     return 1;
 }
 
 void fuse_nd_conv(Graph *g) {
-    int conv = op_id("nd_conv"), pool = op_id("nd_pool");
+    int conv = OP_ND_CONV, pool = OP_ND_POOL;
     for (int i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead || g->nodes[i].op != conv || g->nodes[i].attr.act != NNC_RT_ACT_LINEAR) continue;
         int at = i, c;

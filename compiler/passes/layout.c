@@ -67,7 +67,7 @@ static int dense_over(const nnc_rt_nd *p, const Value *v, const long *s, long of
 /* a copy that only permutes the axes of its input: Y's axis d is X's axis
  * perm[d].  Returns 0 for anything else (slices, pads, broadcasts). */
 static int transpose_perm(const Graph *g, const Node *n, int *perm) {
-    if (n->dead || n->op != op_id("nd_copy") || n->nin != 1 || n->nout != 1) return 0;
+    if (n->dead || n->op != OP_ND_COPY || n->nin != 1 || n->nout != 1) return 0;
     const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
     const nnc_rt_nd *p = &n->attr.nd;
     int r = y->rank;
@@ -149,7 +149,7 @@ static void replace_uses(Graph *g, int from, int to) {
 /* a copy or a view nothing reads any more */
 static void drop_if_unused(Graph *g, int node) {
     Node *n = &g->nodes[node];
-    if (n->dead || (n->op != op_id("nd_copy") && n->op != op_id("view")) || ir_is_output(g, n->out[0]) ||
+    if (n->dead || (n->op != OP_ND_COPY && n->op != OP_VIEW) || ir_is_output(g, n->out[0]) ||
         users(g, n->out[0], NULL, 0))
         return;
     n->dead = 1;
@@ -158,7 +158,7 @@ static void drop_if_unused(Graph *g, int node) {
 
 static void to_view(Graph *g, int node) {
     Node *n = &g->nodes[node];
-    n->op = op_id("view");
+    n->op = OP_VIEW;
     memset(&n->attr.nd, 0, sizeof n->attr.nd);
     g->values[n->out[0]].alias_of = n->in[0];
 }
@@ -239,8 +239,8 @@ static int operand_dense(const Graph *g, const Node *n, int k) {
 static int sinkable(const Graph *g, int c, int y, const int *perm) {
     const Node *n = &g->nodes[c];
     if (n->nout != 1) return 0;
-    if (n->op == op_id("nd_unary")) return n->in[0] == y;
-    if (n->op != op_id("nd_binary")) return 0;
+    if (n->op == OP_ND_UNARY) return n->in[0] == y;
+    if (n->op != OP_ND_BINARY) return 0;
     const Value *w = &g->values[n->out[0]], *yv = &g->values[y];
     if (w->rank != yv->rank || memcmp(w->dims, yv->dims, (size_t)w->rank * sizeof *w->dims) ||
         !dense_over(&n->attr.nd, w, n->attr.nd.ys, n->attr.nd.yoff))
@@ -267,7 +267,7 @@ static void sink(Graph *g, int t, int c, int x, const int *perm) {
     const Value *xv = &g->values[x];
     int r = xv->rank, xdims[R], others[2] = { -1, -1 };
     memcpy(xdims, xv->dims, sizeof xdims);
-    if (n->op == op_id("nd_binary")) {
+    if (n->op == OP_ND_BINARY) {
         nnc_rt_nd o = n->attr.nd, q = o;
         long dense[R];
         dense_strides(xdims, r, dense);
@@ -293,7 +293,7 @@ static void sink(Graph *g, int t, int c, int x, const int *perm) {
     int w = n->out[0], w2 = new_act(g, w, xdims, r, "/t");
     n->out[0] = w2;
     g->values[w2].producer = c;
-    int tn = insert_after(g, c, op_id("nd_copy"), &w2, 1);
+    int tn = insert_after(g, c, OP_ND_COPY, &w2, 1);
     memcpy(g->nodes[tn].layer, g->nodes[c].layer, sizeof g->nodes[tn].layer);
     set_transpose(g, tn, w2, perm);
     ir_add_output(g, tn, w);
@@ -308,9 +308,9 @@ static void sink(Graph *g, int t, int c, int x, const int *perm) {
  * Y, Squeeze, Transpose chain around an ONNX LSTM's output) */
 static int fold_copies(Graph *g, int b) {
     Node *bn = &g->nodes[b];
-    if (bn->dead || bn->op != op_id("nd_copy") || bn->nin != 1 || bn->attr.nd.aoff) return 0;
+    if (bn->dead || bn->op != OP_ND_COPY || bn->nin != 1 || bn->attr.nd.aoff) return 0;
     int y = bn->in[0], a = g->values[y].producer, view = -1;
-    if (a >= 0 && g->nodes[a].op == op_id("view") && !g->nodes[a].dead) {
+    if (a >= 0 && g->nodes[a].op == OP_VIEW && !g->nodes[a].dead) {
         view = a;
         y = g->nodes[a].in[0];
         const Value *u = &g->values[bn->in[0]], *yv = &g->values[y];
@@ -322,7 +322,7 @@ static int fold_copies(Graph *g, int b) {
         }
         a = g->values[y].producer;
     }
-    if (a < 0 || g->nodes[a].dead || g->nodes[a].op != op_id("nd_copy") || g->nodes[a].nin != 1) return 0;
+    if (a < 0 || g->nodes[a].dead || g->nodes[a].op != OP_ND_COPY || g->nodes[a].nin != 1) return 0;
     const nnc_rt_nd *pa = &g->nodes[a].attr.nd, *pb = &bn->attr.nd;
     const Value *yv = &g->values[y];
     if (yv->batched || !dense_over(pa, yv, pa->ys, pa->yoff)) return 0;
@@ -366,7 +366,7 @@ static int visit(Graph *g, int t, int sink_too) {
         if (transpose_perm(g, n, q)) {
             compose(g, c, x, perm, q);
             changed = 1;
-        } else if (sink_too && n->op == op_id("nd_reduce")) {
+        } else if (sink_too && n->op == OP_ND_REDUCE) {
             changed |= absorb_into_reduce(g, c, y, x, perm);
         }
     }
@@ -388,16 +388,16 @@ static int rows_into_matmul(Graph *g, int t) {
     int perm[R], v, m;
     if (!transpose_perm(g, &g->nodes[t], perm)) return 0;
     int x = g->nodes[t].in[0], y = g->nodes[t].out[0];
-    if (ir_is_output(g, y) || users(g, y, &v, 1) != 1 || g->nodes[v].op != op_id("view")) return 0;
+    if (ir_is_output(g, y) || users(g, y, &v, 1) != 1 || g->nodes[v].op != OP_VIEW) return 0;
     int f = g->nodes[v].out[0];
     if (ir_is_output(g, f) || users(g, f, &m, 1) != 1) return 0;
     const Node *mm = &g->nodes[m];
     const Value *fv = &g->values[f], *xv = &g->values[x], *yv = &g->values[y];
-    if (mm->op != op_id("nd_matmul") || mm->attr.nd.rank || mm->in[0] != f || mm->in[1] == f || fv->rank != 2)
+    if (mm->op != OP_ND_MATMUL || mm->attr.nd.rank || mm->in[0] != f || mm->in[1] == f || fv->rank != 2)
         return 0;
     int w = mm->in[1], rank = xv->rank;
     long rows = fv->dims[0], k = fv->dims[1], cols = mm->attr.N;
-    if (!layout_constant(g, w) || g->values[w].rank != 2 || g->values[w].dims[0] != k || g->values[w].dims[1] != cols)
+    if (!ir_constant(g, w) || g->values[w].rank != 2 || g->values[w].dims[0] != k || g->values[w].dims[1] != cols)
         return 0;
     /* rows of the product: a leading run of axes the transpose leaves alone */
     int s = -1;
@@ -408,7 +408,7 @@ static int rows_into_matmul(Graph *g, int t) {
         if (lead == rows && fixed) s = split;
     }
     if (s < 0) return 0;
-    float *wd = layout_writable(g, m, 1);
+    float *wd = ir_writable(g, m, 1);
     float *old = malloc((size_t)(k * cols) * sizeof *old);
     if (!old) abort();
     memcpy(old, wd, (size_t)(k * cols) * sizeof *old);
@@ -440,57 +440,3 @@ void layout_nd(Graph *g) {
 }
 
 void layout_cancel(Graph *g) { rounds(g, 0); }
-
-/* ---- constants a pass may rewrite ---------------------------------------------------- */
-
-int layout_constant(const Graph *g, int v) {
-    const Value *p = &g->values[v];
-    return g->baked && p->role == ROLE_PARAM && p->constant && !p->trainable && !p->state;
-}
-
-/* the end of the baked floats: new constants go after it */
-static long baked_end(const Graph *g) {
-    long end = 0;
-    for (int v = 0; v < g->nvalues; v++) {
-        const Value *p = &g->values[v];
-        if (p->role == ROLE_PARAM && p->baked_at + ir_size(p) > end) end = p->baked_at + ir_size(p);
-    }
-    return end;
-}
-
-int layout_new_constant(Graph *g, const char *name, int rank, const int *dims, const float *data) {
-    int v = ir_value(g, name, ROLE_PARAM, 0, rank, dims);
-    long at = baked_end(g), n = ir_size(&g->values[v]);
-    g->baked = realloc(g->baked, (size_t)(at + n + 1) * sizeof *g->baked);
-    if (!g->baked) abort();
-    if (data) memcpy(g->baked + at, data, (size_t)n * sizeof *data);
-    else memset(g->baked + at, 0, (size_t)n * sizeof *g->baked);
-    g->values[v].baked_at = at;
-    g->values[v].constant = 1;
-    g->values[v].trainable = 0;
-    return v;
-}
-
-float *layout_writable(Graph *g, int node, int input) {
-    int v = g->nodes[node].in[input];
-    if (users(g, v, NULL, 0) > 1 || ir_is_output(g, v)) {
-        Value p = g->values[v];
-        int dims[R];
-        memcpy(dims, p.dims, sizeof dims);
-        char name[IR_NAME];
-        snprintf(name, sizeof name, "%.56s/own", p.name);
-        v = layout_new_constant(g, name, p.rank, dims, g->baked + p.baked_at);
-        g->nodes[node].in[input] = v;
-    }
-    return g->baked + g->values[v].baked_at;
-}
-
-void layout_drop_constant(Graph *g, int v) {
-    if (!layout_constant(g, v) || users(g, v, NULL, 0)) return;
-    /* no node reads it: not a parameter any more, so neither the parameter
-     * block nor the baked array holds it (nothing allocates an unproduced,
-     * unread activation) */
-    g->values[v].role = ROLE_ACT;
-    g->values[v].constant = 0;
-    g->values[v].rank = 0;
-}

@@ -8,7 +8,7 @@
 #include "ir.h"
 
 void pack_weights(Graph *g) {
-    int dense = op_id("dense");
+    int dense = OP_DENSE;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || n->op != dense) continue;

@@ -20,10 +20,6 @@
 
 #define ALIGN 16    /* floats: 64-byte boundaries for SIMD loads */
 
-int plan_in_schedule(const Node *n, int training) {
-    return !n->dead && (training || n->phase == PH_FORWARD);
-}
-
 static int in_arena(const Value *v) {
     return (v->role == ROLE_ACT || v->role == ROLE_GRAD) && v->alias_of < 0;
 }
@@ -58,7 +54,7 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
     /* last use of each storage owner, through aliases */
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
-        if (!plan_in_schedule(n, training)) continue;
+        if (!ir_in_schedule(n, training)) continue;
         for (int j = 0; j < n->nin; j++) end[ir_storage(g, n->in[j])] = i;
         for (int j = 0; j < n->nout; j++) {
             int s = ir_storage(g, n->out[j]);
@@ -82,7 +78,7 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
     }
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
-        if (!plan_in_schedule(n, training)) continue;
+        if (!ir_in_schedule(n, training)) continue;
         /* release what died before this node */
         for (int b = 0; b < nlive; b++)
             if (end[live[b].value] < i) live[b--] = live[--nlive];
@@ -93,7 +89,7 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
             long size = floats(g, v);
             *sum += size;
             int x = n->nin ? ir_storage(g, n->in[0]) : -1;
-            if (j == 0 && op_table[n->op].inplace && x >= 0 && in_arena(&g->values[x]) && end[x] == i &&
+            if (j == 0 && op_table[n->op]->inplace && x >= 0 && in_arena(&g->values[x]) && end[x] == i &&
                 floats(g, &g->values[x]) == size && off[x] >= 0) {
                 for (int b = 0; b < nlive; b++)
                     if (live[b].value == x) live[b].value = o;

@@ -21,7 +21,7 @@ int shape_check_size(Graph *g, int node, int value) {
 }
 
 int shape_node(Graph *g, int node) {
-    if (op_table[g->nodes[node].op].shape(g, node)) return -1;
+    if (op_table[g->nodes[node].op]->shape(g, node)) return -1;
     for (int j = 0; j < g->nodes[node].nout; j++)
         if (shape_check_size(g, node, g->nodes[node].out[j])) return -1;
     return 0;

@@ -1,0 +1,193 @@
+/* conv.c — convolution: the conv2d, depthwise_conv2d and conv1d layers
+ * (channels-last, Keras' kernel layout), their two gradient nodes, and the
+ * imported Conv and ConvTranspose (nd_conv, nd_conv_t), which the importer
+ * builds with attr.conv already derived.  Every one is a call into
+ * runtime/conv.c. */
+#include "ops/rules.h"
+
+enum { CONV_2D, CONV_DEPTHWISE, CONV_1D };
+
+#define CONV_COMMON \
+    { "strides", AT_INT, offsetof(Attrs, strides), "1" }, \
+    { "padding", AT_PADDING, offsetof(Attrs, padding), "valid" }
+#define CONV_TAIL \
+    { "activation", AT_ACT, offsetof(Attrs, act), "linear" }, \
+    { "use_bias", AT_BOOL, offsetof(Attrs, use_bias), "true" }, \
+    { "kernel_initializer", AT_INIT, offsetof(Attrs, kernel_init), "glorot_uniform" }, \
+    { "bias_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" }, \
+    { "kernel_regularizer", AT_REG, offsetof(Attrs, kernel_l1), "none" }, \
+    { "bias_regularizer", AT_REG, offsetof(Attrs, bias_l1), "none" }
+
+static const AttrDef conv_attrs[] = {
+    { "filters", AT_INT, offsetof(Attrs, filters), NULL },
+    { "kernel_size", AT_INT, offsetof(Attrs, kernel_size), NULL },
+    CONV_COMMON,
+    { "dilation_rate", AT_INT, offsetof(Attrs, dilation), "1" },
+    { "groups", AT_INT, offsetof(Attrs, groups), "1" },
+    CONV_TAIL,
+};
+static const AttrDef depthwise_attrs[] = {
+    { "kernel_size", AT_INT, offsetof(Attrs, kernel_size), NULL },
+    CONV_COMMON,
+    { "depth_multiplier", AT_INT, offsetof(Attrs, depth_multiplier), "1" },
+    { "dilation_rate", AT_INT, offsetof(Attrs, dilation), "1" },
+    CONV_TAIL,
+};
+
+
+static int conv_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    int kind = op_table[n->op]->kind, one_d = kind == CONV_1D;
+    if (op_want_rank(g, node, one_d ? 2 : 3, one_d ? "(n, steps, channels)" : "(n, height, width, channels)",
+                  one_d ? "" : "; images are channels-last, e.g. 'input x: f32[28, 28, 1]'"))
+        return -1;
+    Value *x = op_in(g, node, 0);
+    nnc_rt_conv2d p;
+    memset(&p, 0, sizeof p);
+    p.h = one_d ? 1 : x->dims[0];
+    p.w = x->dims[x->rank - 2];
+    p.c = x->dims[x->rank - 1];
+    p.kh = one_d ? 1 : n->attr.kernel_size;
+    p.kw = n->attr.kernel_size;
+    p.sh = one_d ? 1 : n->attr.strides;
+    p.sw = n->attr.strides;
+    p.dh = one_d ? 1 : n->attr.dilation;
+    p.dw = n->attr.dilation;
+    p.groups = kind == CONV_DEPTHWISE ? p.c : n->attr.groups;
+    p.oc = kind == CONV_DEPTHWISE ? p.c * n->attr.depth_multiplier : n->attr.filters;
+    if (p.c % p.groups || p.oc % p.groups) {
+        diag_error(n->loc, "%s: %s (%d) is not divisible by groups (%d)", op_table[n->op]->name,
+                   p.c % p.groups ? "input channels" : "filters", p.c % p.groups ? p.c : p.oc, p.groups);
+        return -1;
+    }
+    if (op_window(p.h, p.kh, p.sh, p.dh, n->attr.padding, &p.oh, &p.pt) ||
+        op_window(p.w, p.kw, p.sw, p.dw, n->attr.padding, &p.ow, &p.pl)) {
+        char buf[96];
+        diag_error(n->loc, "%s: the %dx%d kernel%s is larger than the input %s; "
+                   "use padding = same or a smaller kernel", op_table[n->op]->name, p.kh, p.kw,
+                   n->attr.dilation > 1 ? " (dilated)" : "", ir_shape_str(x, buf, sizeof buf));
+        return -1;
+    }
+    n->attr.conv = p;
+    int dims[3] = { p.oh, p.ow, p.oc };
+    op_make_out(g, node, 1, one_d ? 2 : 3, one_d ? dims + 1 : dims);
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(&p);
+    op_extra_out(g, node, 1, "scratch", 0, 1, &scratch);
+    return 0;
+}
+
+static void conv_params(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    nnc_rt_conv2d p = n->attr.conv;
+    int kind = op_table[n->op]->kind, cg = p.c / p.groups;
+    Attrs a = n->attr;
+    int kd[4] = { p.kh, p.kw, cg, p.oc }, rank = 4, *dims = kd;
+    if (kind == CONV_1D) { dims = kd + 1; rank = 3; }
+    if (kind == CONV_DEPTHWISE) { kd[2] = p.c; kd[3] = a.depth_multiplier; }
+    /* Keras' fans: receptive field times the kernel's last two axes */
+    int field = p.kh * p.kw;
+    op_new_param(g, node, "kernel", rank, dims, a.kernel_init, field * kd[2], field * kd[3],
+              a.kernel_l1, a.kernel_l2);
+    if (a.use_bias) op_new_param(g, node, "bias", 1, &p.oc, a.bias_init, 0, 0, a.bias_l1, a.bias_l2);
+}
+
+static int add_scratch(Graph *g, const nnc_rt_conv2d *p) {
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
+    return op_extra_out(g, g->nnodes - 1, 1, "scratch", 0, 1, &scratch);
+}
+
+/* dz = act'(dy); dx = conv^T(dz, w); dw = sum over the batch of x (*) dz; db = sum dz */
+static void conv_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int dz = dout[0];
+    if (n.attr.act != NNC_RT_ACT_LINEAR) {
+        int in[2] = { dout[0], n.out[0] };
+        dz = op_bwd(g, OP_ACT_GRAD, in, 2, &n, n.out[0]);
+    }
+    if (g->values[n.in[0]].requires_grad) {
+        int in[2] = { dz, n.in[1] };
+        din[0] = op_bwd(g, OP_CONV_GRAD_DATA, in, 2, &n, n.in[0]);
+        add_scratch(g, &n.attr.conv);
+    }
+    int in[2] = { n.in[0], dz };
+    din[1] = op_bwd(g, OP_CONV_GRAD_FILTER, in, 2, &n, n.in[1]);
+    add_scratch(g, &n.attr.conv);
+    if (n.nin > 2) din[2] = op_bwd(g, OP_BIAS_GRAD, &dz, 1, &n, n.in[2]);
+}
+
+static long conv_flops(const Graph *g, const Node *n) {
+    (void)g;
+    const nnc_rt_conv2d *p = &n->attr.conv;
+    long out = (long)p->oh * p->ow * p->oc;
+    return 2 * out * p->kh * p->kw * (p->c / p->groups) + (n->nin > 2 ? out : 0) +
+           (n->attr.act == NNC_RT_ACT_LINEAR ? 0 : out);
+}
+
+static void conv_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, n, %d); /* %s */",
+              emit_conv(e, &n->attr.conv), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->in[1]), n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL",
+              emit_ptr(e, n->out[1]), n->attr.act, n->layer);
+}
+
+static void conv_grad_data_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_backward_data(%s, %s, %s, %s, %s, n);", emit_conv(e, &n->attr.conv),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              emit_ptr(e, n->out[1]));
+}
+
+static void conv_grad_filter_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_backward_filter(%s, %s, %s, %s, %s, n);", emit_conv(e, &n->attr.conv),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->out[1]));
+}
+
+
+/* a pointwise convolution is a dense layer over the pixels (the runtime's
+ * nnc_rt_conv2d_path): its product, (samples * h * w, oc, c); the other
+ * paths are not one GEMM */
+static int conv_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *tb) {
+    const nnc_rt_conv2d *p = &n->attr.conv;
+    const Value *x = &g->values[n->in[0]];
+    if (nnc_rt_conv2d_path(p, 0) != NNC_RT_CONV_POINTWISE) return 0;
+    long pix = (long)p->h * p->w;
+    mnk[0] = ir_size(x) * (x->batched ? batch : 1) / (pix * p->c) * pix;
+    mnk[1] = p->oc;
+    mnk[2] = p->c;
+    *tb = 0;
+    return 1;
+}
+
+
+/* convolution and pooling of a whole NHWC tensor (the importer transposes
+ * around them): the batch is the literal attr.M, not the run-time n; the
+ * activation epilogue is fuse_nd_conv's */
+static void nd_conv_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %s, %d);", emit_conv(e, &n->attr.conv),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), emit_per_n(e, n, n->attr.M), n->attr.act);
+}
+
+/* ConvTranspose: the data gradient of the forward convolution attr.conv */
+static void nd_conv_t_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_conv2d_backward_data(%s, %s, %s, %s, %s, %s);", emit_conv(e, &n->attr.conv),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->out[1]),
+              emit_per_n(e, n, n->attr.M));
+}
+
+
+/* an imported convolution: the layer's count for each of its attr.M samples */
+static long nd_conv_flops(const Graph *g, const Node *n) { return conv_flops(g, n) * n->attr.M; }
+
+#define CONV(nm, k, a) { .name = nm, .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .kind = k, \
+                         .epilogue = 1, .conv = 1, .gemm = conv_gemm, .attrs = a, .nattrs = COUNT(a), \
+                         .shape = conv_shape, .params = conv_params, .grad = conv_grad, .flops = conv_flops, \
+                         .emit = conv_emit }
+const OpDef op_conv2d = CONV("conv2d", CONV_2D, conv_attrs);
+const OpDef op_depthwise_conv2d = CONV("depthwise_conv2d", CONV_DEPTHWISE, depthwise_attrs);
+const OpDef op_conv1d = CONV("conv1d", CONV_1D, conv_attrs);
+const OpDef op_conv_grad_data = INTERNAL("conv_grad_data", RT_CONV, 2, op_no_shape, conv_grad_data_emit);
+const OpDef op_conv_grad_filter = INTERNAL("conv_grad_filter", RT_CONV, 2, op_no_shape, conv_grad_filter_emit);
+const OpDef op_nd_conv = ND("nd_conv", -1, nd_conv_emit, .epilogue = 1, .conv = 1, .gemm = conv_gemm,
+                           .flops = nd_conv_flops);
+const OpDef op_nd_conv_t = ND("nd_conv_t", 2, nd_conv_t_emit, .flops = nd_conv_flops);

@@ -1,0 +1,138 @@
+/* elementwise.c — the .nn element-wise layers on operands of one shape
+ * (add, multiply) and concat along an axis, with concat's gradient node.
+ * The imported, broadcasting versions are the N-d family's (ops/nd.c). */
+#include "ops/rules.h"
+
+/* ---- add: y = a + b (residuals; also sums gradient contributions) ----------- */
+
+/* add and multiply: element-wise on operands of one shape */
+static int elementwise_shape(Graph *g, int node) {
+    Value *a = op_in(g, node, 0), *b = op_in(g, node, 1);
+    if (!op_shapes_equal(a, b)) {
+        char ba[96], bb[96];
+        diag_error(g->nodes[node].loc, "%s needs operands of the same shape, got %s and %s",
+                   op_table[g->nodes[node].op]->name, ir_shape_str(a, ba, sizeof ba),
+                   ir_shape_str(b, bb, sizeof bb));
+        return -1;
+    }
+    return op_same_shape(g, node);
+}
+
+static void add_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    if (g->values[n.in[0]].requires_grad) din[0] = dout[0];
+    if (g->values[n.in[1]].requires_grad) din[1] = dout[0];
+}
+
+static long add_flops(const Graph *g, const Node *n) { return ir_size(&g->values[n->out[0]]); }
+
+static void add_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_add(%s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->in[1]), emit_count(e, n->out[0]));
+}
+
+/* ---- multiply: y = a * b ----------------------------------------------------- */
+
+static void multiply_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int mul = OP_MULTIPLY;
+    for (int i = 0; i < 2; i++)
+        if (g->values[n.in[i]].requires_grad) {
+            int in[2] = { dout[0], n.in[1 - i] };
+            din[i] = op_bwd(g, mul, in, 2, &n, n.in[i]);
+        }
+}
+
+static void multiply_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_mul(%s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->in[1]), emit_count(e, n->out[0]));
+}
+
+/* ---- concat(a, b, ..., axis): joined along one axis ------------------------- */
+
+static const AttrDef concat_attrs[] = { { "axis", AT_AXIS, offsetof(Attrs, axis), "-1" } };
+
+static int concat_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    Value *a = op_in(g, node, 0);
+    int axis = n->attr.axis < 0 ? n->attr.axis + a->rank : n->attr.axis;
+    if (axis < 0 || axis >= a->rank) {
+        diag_error(n->loc, "concat axis %d is out of range for operands of rank %d",
+                   n->attr.axis, a->rank);
+        return -1;
+    }
+    int dims[IR_MAX_RANK];
+    memcpy(dims, a->dims, sizeof dims);
+    dims[axis] = 0;
+    for (int i = 0; i < n->nin; i++) {
+        Value *b = op_in(g, node, i);
+        int same = b->rank == a->rank;
+        for (int d = 0; same && d < a->rank; d++) same = d == axis || b->dims[d] == a->dims[d];
+        if (!same) {
+            char ba[96], bb[96];
+            diag_error(n->loc, "concat along axis %d needs operands that agree on the other axes, "
+                       "got %s and %s", n->attr.axis, ir_shape_str(a, ba, sizeof ba),
+                       ir_shape_str(b, bb, sizeof bb));
+            return -1;
+        }
+        dims[axis] += b->dims[axis];
+    }
+    n->attr.axis = axis;
+    return op_make_out(g, node, 1, a->rank, dims);
+}
+
+/* the 2-D view of a concat operand: rows before the axis, its columns from the axis on */
+static void concat_view(const Value *v, int axis, long *outer, long *width) {
+    *outer = 1;
+    *width = 1;
+    for (int d = 0; d < v->rank; d++) {
+        if (d < axis) *outer *= v->dims[d];
+        else *width *= v->dims[d];
+    }
+}
+
+static void concat_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    long offset = 0, outer, width, total;
+    concat_view(&g->values[n.out[0]], n.attr.axis, &outer, &total);
+    for (int i = 0; i < n.nin; i++) {
+        concat_view(&g->values[n.in[i]], n.attr.axis, &outer, &width);
+        if (g->values[n.in[i]].requires_grad) {
+            n.attr.offset = offset;
+            n.attr.width = width;
+            n.attr.total = total;
+            din[i] = op_bwd(g, OP_CONCAT_GRAD, dout, 1, &n, n.in[i]);
+        }
+        offset += width;
+    }
+}
+
+static void concat_emit(EmitCtx *e, const Node *n) {
+    const Graph *g = emit_graph(e);
+    long offset = 0, outer, width, total;
+    concat_view(&g->values[n->out[0]], n->attr.axis, &outer, &total);
+    for (int i = 0; i < n->nin; i++) {
+        concat_view(&g->values[n->in[i]], n->attr.axis, &outer, &width);
+        emit_line(e, "nnc_rt_concat_forward(%s, %s, (long)n * %ld, %ld, %ld, %ld);",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->in[i]), outer, width, offset, total);
+        offset += width;
+    }
+}
+
+static void concat_grad_emit(EmitCtx *e, const Node *n) {
+    long outer, width;
+    concat_view(&emit_graph(e)->values[n->out[0]], n->attr.axis, &outer, &width);
+    emit_line(e, "nnc_rt_concat_backward(%s, %s, (long)n * %ld, %ld, %ld, %ld);",
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), outer, n->attr.width,
+              n->attr.offset, n->attr.total);
+}
+
+
+const OpDef op_add = { .name = "add", .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
+                       .shape = elementwise_shape, .grad = add_grad, .flops = add_flops, .emit = add_emit };
+const OpDef op_multiply = { .name = "multiply", .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
+                            .shape = elementwise_shape, .grad = multiply_grad, .flops = add_flops,
+                            .emit = multiply_emit };
+const OpDef op_concat = { .name = "concat", .rt = RT_TENSOR, .layer = 1, .ninputs = -1, .attrs = concat_attrs,
+                          .nattrs = 1, .shape = concat_shape, .grad = concat_grad, .emit = concat_emit };
+const OpDef op_concat_grad = INTERNAL("concat_grad", RT_TENSOR, 1, op_no_shape, concat_grad_emit);

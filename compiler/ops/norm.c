@@ -1,0 +1,127 @@
+/* norm.c — the layers that behave differently while training:
+ * batch_norm (batch statistics, moving averages as state) with its
+ * gradient node, and dropout (an inverted mask while training, identity
+ * otherwise). */
+#include "ops/rules.h"
+
+/* ---- batch_norm: over the last axis; batch statistics while training ---------- */
+
+static const AttrDef bn_attrs[] = {
+    { "momentum", AT_FLOAT, offsetof(Attrs, momentum), "0.99" },
+    { "epsilon", AT_FLOAT, offsetof(Attrs, epsilon), "0.001" },
+};
+
+static int bn_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    Value *x = op_in(g, node, 0);
+    if (n->attr.momentum < 0 || n->attr.momentum >= 1 || n->attr.epsilon <= 0) {
+        diag_error(n->loc, "batch_norm needs 0 <= momentum < 1 and epsilon > 0");
+        return -1;
+    }
+    int c = (int)op_last_dim(x);
+    op_same_shape(g, node);
+    op_extra_out(g, node, 1, "mean", 0, 1, &c);
+    op_extra_out(g, node, 2, "invstd", 0, 1, &c);
+    return 0;
+}
+
+static void bn_params(Graph *g, int node) {
+    int c = (int)op_last_dim(op_in(g, node, 0));
+    op_new_param(g, node, "gamma", 1, &c, NNC_RT_INIT_ONES, 0, 0, 0, 0);
+    op_new_param(g, node, "beta", 1, &c, NNC_RT_INIT_ZEROS, 0, 0, 0, 0);
+    /* new_param may move g->values: index only after it returns */
+    int mean = op_new_param(g, node, "moving_mean", 1, &c, NNC_RT_INIT_ZEROS, 0, 0, 0, 0);
+    g->values[mean].trainable = 0;
+    g->values[mean].state = 1;
+    int var = op_new_param(g, node, "moving_variance", 1, &c, NNC_RT_INIT_ONES, 0, 0, 0, 0);
+    g->values[var].trainable = 0;
+    g->values[var].state = 1;
+}
+
+/* one node gives dgamma, dbeta and (when wanted) dx from the saved statistics */
+static void bn_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int in[5] = { dout[0], n.in[0], n.out[1], n.out[2], n.in[1] };
+    din[1] = op_bwd(g, OP_BATCH_NORM_GRAD, in, 5, &n, n.in[1]);
+    int b = g->nnodes - 1;
+    din[2] = op_extra_out(g, b, 1, "beta", 0, 1, g->values[n.in[2]].dims);
+    if (g->values[n.in[0]].requires_grad) {
+        const Value *x = &g->values[n.in[0]];
+        din[0] = op_extra_out(g, b, 2, "x", 1, x->rank, x->dims);
+    }
+    /* name the outputs for what they are */
+    for (int i = 0; i < 3; i += 2) {
+        char name[IR_NAME];
+        snprintf(name, sizeof name, "d%.*s", IR_NAME - 2, g->values[n.in[i]].name);
+        if (din[i] >= 0) memcpy(g->values[din[i]].name, name, sizeof name);
+    }
+}
+
+static long bn_flops(const Graph *g, const Node *n) { return 2 * ir_size(&g->values[n->out[0]]); }
+
+static void bn_emit(EmitCtx *e, const Node *n) {
+    const Graph *g = emit_graph(e);
+    long c = op_last_dim(&g->values[n->in[0]]);
+    if (emit_training(e))
+        emit_line(e, "nnc_rt_batchnorm_forward_train(%s, %s, %s, %s, %s, %s, %s, %s, %s, %ld, %s, %s); /* %s */",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), emit_ptr(e, n->out[2]),
+                  emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]),
+                  emit_ptr(e, n->in[3]), emit_ptr(e, n->in[4]), emit_rows(e, n->in[0]), c,
+                  emit_float(e, n->attr.momentum), emit_float(e, n->attr.epsilon), n->layer);
+    else
+        emit_line(e, "nnc_rt_batchnorm_forward_infer(%s, %s, %s, %s, %s, %s, %s, %ld, %s); /* %s */",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+                  emit_ptr(e, n->in[2]), emit_ptr(e, n->in[3]), emit_ptr(e, n->in[4]),
+                  emit_rows(e, n->in[0]), c, emit_float(e, n->attr.epsilon), n->layer);
+}
+
+static void bn_grad_emit(EmitCtx *e, const Node *n) {
+    const Graph *g = emit_graph(e);
+    emit_line(e, "nnc_rt_batchnorm_backward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %ld);",
+              n->nout > 2 ? emit_ptr(e, n->out[2]) : "NULL", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->out[1]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              emit_ptr(e, n->in[2]), emit_ptr(e, n->in[3]), emit_ptr(e, n->in[4]),
+              emit_rows(e, n->in[1]), op_last_dim(&g->values[n->in[1]]));
+}
+
+/* ---- dropout(rate): inverted dropout while training, identity otherwise ------- */
+
+static const AttrDef dropout_attrs[] = { { "rate", AT_FLOAT, offsetof(Attrs, rate), NULL } };
+
+static int dropout_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    if (n->attr.rate < 0 || n->attr.rate >= 1) {
+        diag_error(n->loc, "dropout rate must be in [0, 1), got %g", n->attr.rate);
+        return -1;
+    }
+    op_same_shape(g, node);
+    const Value *y = &g->values[g->nodes[node].out[0]];
+    op_extra_out(g, node, 1, "mask", 1, y->rank, y->dims);
+    return 0;
+}
+
+static void dropout_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int in[2] = { dout[0], n.out[1] };
+    din[0] = op_bwd(g, OP_MULTIPLY, in, 2, &n, n.in[0]);
+}
+
+static void dropout_emit(EmitCtx *e, const Node *n) {
+    if (emit_training(e))
+        emit_line(e, "nnc_rt_dropout_forward(%s, %s, %s, %s, %s, &m->rng);", emit_ptr(e, n->out[0]),
+                  emit_ptr(e, n->out[1]), emit_ptr(e, n->in[0]), emit_count(e, n->in[0]),
+                  emit_float(e, n->attr.rate));
+    else
+        emit_line(e, "nnc_rt_copy(%s, %s, %s); /* dropout: identity at inference */",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_count(e, n->in[0]));
+}
+
+
+
+const OpDef op_batch_norm = { .name = "batch_norm", .rt = RT_NORM, .layer = 1, .ninputs = 1, .attrs = bn_attrs,
+                              .nattrs = COUNT(bn_attrs), .shape = bn_shape, .params = bn_params, .grad = bn_grad,
+                              .flops = bn_flops, .emit = bn_emit };
+const OpDef op_batch_norm_grad = INTERNAL("batch_norm_grad", RT_NORM, 5, op_no_shape, bn_grad_emit);
+const OpDef op_dropout = { .name = "dropout", .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+                           .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs), .shape = dropout_shape,
+                           .grad = dropout_grad, .emit = dropout_emit };

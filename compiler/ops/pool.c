@@ -1,0 +1,106 @@
+/* pool.c — pooling: max/avg 2-D and 1-D, global, their gradient nodes,
+ * and the imported MaxPool/AveragePool (nd_pool).  Calls into
+ * runtime/pool.c. */
+#include "ops/rules.h"
+
+enum { POOL_AVG = 1, POOL_GLOBAL = 2, POOL_1D = 4 };
+
+static const AttrDef pool_attrs[] = {
+    { "pool_size", AT_INT, offsetof(Attrs, pool_size), "2" },
+    { "strides", AT_INT, offsetof(Attrs, strides), "0" },      /* 0: pool_size */
+    { "padding", AT_PADDING, offsetof(Attrs, padding), "valid" },
+};
+
+static int pool_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    int kind = op_table[n->op]->kind, one_d = kind & POOL_1D;
+    Value *x = op_in(g, node, 0);
+    if (kind & POOL_GLOBAL) {
+        if (x->rank != 2 && x->rank != 3) {
+            op_want_rank(g, node, 3, "(n, height, width, channels) or (n, steps, channels)", "");
+            return -1;
+        }
+        one_d = x->rank == 2;
+    } else if (op_want_rank(g, node, one_d ? 2 : 3, one_d ? "(n, steps, channels)" : "(n, height, width, channels)", "")) {
+        return -1;
+    }
+    nnc_rt_pool2d p;
+    memset(&p, 0, sizeof p);
+    p.h = one_d ? 1 : x->dims[0];
+    p.w = x->dims[x->rank - 2];
+    p.c = x->dims[x->rank - 1];
+    if (kind & POOL_GLOBAL) {
+        p.kh = p.oh = p.h; p.kw = p.ow = p.w;
+        p.kh = p.h; p.kw = p.w; p.sh = p.sw = 1; p.oh = p.ow = 1;
+        n->attr.pool = p;
+        return op_make_out(g, node, 1, 1, &p.c);
+    }
+    int k = n->attr.pool_size, s = n->attr.strides ? n->attr.strides : k;
+    p.kh = one_d ? 1 : k; p.kw = k;
+    p.sh = one_d ? 1 : s; p.sw = s;
+    if (op_window(p.h, p.kh, p.sh, 1, n->attr.padding, &p.oh, &p.pt) ||
+        op_window(p.w, p.kw, p.sw, 1, n->attr.padding, &p.ow, &p.pl)) {
+        char buf[96];
+        diag_error(n->loc, "%s: the pool window %d is larger than the input %s; use padding = same "
+                   "or a smaller pool_size", op_table[n->op]->name, k, ir_shape_str(x, buf, sizeof buf));
+        return -1;
+    }
+    n->attr.pool = p;
+    int dims[3] = { p.oh, p.ow, p.c };
+    return op_make_out(g, node, 1, one_d ? 2 : 3, one_d ? dims + 1 : dims);
+}
+
+static void pool_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    if (op_table[n.op]->kind & POOL_AVG) {
+        din[0] = op_bwd(g, OP_AVG_POOL_GRAD, dout, 1, &n, n.in[0]);
+    } else {
+        int in[2] = { dout[0], n.in[0] };
+        din[0] = op_bwd(g, OP_MAX_POOL_GRAD, in, 2, &n, n.in[0]);
+    }
+}
+
+static long pool_flops(const Graph *g, const Node *n) {
+    (void)g;
+    const nnc_rt_pool2d *p = &n->attr.pool;
+    return (long)p->oh * p->ow * p->c * p->kh * p->kw;
+}
+
+static void pool_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, n); /* %s */",
+              op_table[n->op]->kind & POOL_AVG ? "avg" : "max", emit_pool(e, &n->attr.pool),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), n->layer);
+}
+
+static void max_pool_grad_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_maxpool2d_backward(%s, %s, %s, %s, n);", emit_pool(e, &n->attr.pool),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]));
+}
+
+static void avg_pool_grad_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_avgpool2d_backward(%s, %s, %s, n);", emit_pool(e, &n->attr.pool),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]));
+}
+
+
+static void nd_pool_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, %s);", n->attr.fn ? "avg" : "max",
+              emit_pool(e, &n->attr.pool), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_per_n(e, n, n->attr.M));
+}
+
+
+/* an imported pooling: the layer's count for each of its attr.M samples */
+static long nd_pool_flops(const Graph *g, const Node *n) { return pool_flops(g, n) * n->attr.M; }
+
+#define POOL(nm, k) { .name = nm, .rt = RT_POOL, .layer = 1, .ninputs = 1, .kind = k, \
+                      .attrs = (k) & POOL_GLOBAL ? NULL : pool_attrs, .nattrs = (k) & POOL_GLOBAL ? 0 : 3, \
+                      .shape = pool_shape, .grad = pool_grad, .flops = pool_flops, .emit = pool_emit }
+const OpDef op_max_pool2d = POOL("max_pool2d", 0);
+const OpDef op_avg_pool2d = POOL("avg_pool2d", POOL_AVG);
+const OpDef op_max_pool1d = POOL("max_pool1d", POOL_1D);
+const OpDef op_avg_pool1d = POOL("avg_pool1d", POOL_AVG | POOL_1D);
+const OpDef op_global_max_pool = POOL("global_max_pool", POOL_GLOBAL);
+const OpDef op_global_avg_pool = POOL("global_avg_pool", POOL_GLOBAL | POOL_AVG);
+const OpDef op_max_pool_grad = INTERNAL("max_pool_grad", RT_POOL, 2, op_no_shape, max_pool_grad_emit);
+const OpDef op_avg_pool_grad = INTERNAL("avg_pool_grad", RT_POOL, 1, op_no_shape, avg_pool_grad_emit);
+const OpDef op_nd_pool = ND("nd_pool", 1, nd_pool_emit, .flops = nd_pool_flops);
