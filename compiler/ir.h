@@ -282,8 +282,7 @@ Graph *lower_program(const struct Program *p, const char *model_name);
 int lower_train_text(Graph *g, const char *text);
 
 /* ---- passes/ (each ir -> ir, in its own file) --------------------------------- */
-int  shape_infer(Graph *g);          /* passes/shape.c: every live node     */
-int  shape_node(Graph *g, int node);
+int  shape_node(Graph *g, int node);   /* passes/shape.c: its shape rule and size check */
 int  shape_check_size(Graph *g, int node, int value);   /* 1 GiB per tensor */
 void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
 /* passes/fuse_loss.c: what the op producing `value` makes of it; *src: that
@@ -409,6 +408,28 @@ int  deploy_freeze(Graph *g, const char *layers);
 void deploy_inference_only(Graph *g);
 /* after the above: which parameters become constants */
 void deploy_mark_constants(Graph *g);
+
+/* ---- front.c: a model file -> a graph through the forward passes ------------- */
+/* what the command line asks of a build (main.c fills it) */
+typedef struct Build {
+    const char *input, *output, *model, *weights, *freeze, *train_loss, *optimizer;
+    const char *binds[32], *shapes[32];
+    int nbinds, nshapes;
+    int opt, inference, batch;
+} Build;
+struct Program;
+/* the .nn file b->input, lowered; *src and *prog stay for diagnostics (the
+ * caller frees them).  NULL after reporting */
+Graph *front_nn(const Build *b, char **src, struct Program **prog);
+/* the ONNX file b->input, imported; *unsupported counts what nnc cannot
+ * compile yet.  NULL after reporting */
+Graph *front_onnx(const Build *b, int *unsupported);
+/* ---- passes/pipeline.c: every pass, in order -------------------------------------- */
+/* deploy options (--weights, --freeze, --inference), then the forward passes;
+ * -1 after reporting an error */
+int  pipeline_forward(Graph *g, const Build *b);
+/* autodiff, the gradient passes, tiling for t and the memory plan */
+void pipeline_finish(Graph *g, const Build *b, const Target *t, Plan *plan);
 
 /* ---- summary.c ---------------------------------------------------------------- */
 void summary_print(const Graph *g, const Plan *p, FILE *out);

@@ -1,6 +1,8 @@
-/* passes/shape.c — shape inference: every live node's op-table shape rule,
- * in graph order (which is topological by construction).  Rules report
- * their own errors at the node's source location. */
+/* passes/shape.c — shape inference of one node: its op-table shape rule,
+ * then the size limit on what it makes.  The front ends call it as they
+ * build each node (so an error stops at the first bad layer, at its source
+ * location, before anything reads its shape); passes that create nodes call
+ * it for those. */
 #include "ir.h"
 
 /* The generated state struct must stay addressable on 32-bit targets:
@@ -25,11 +27,4 @@ int shape_node(Graph *g, int node) {
     for (int j = 0; j < g->nodes[node].nout; j++)
         if (shape_check_size(g, node, g->nodes[node].out[j])) return -1;
     return 0;
-}
-
-int shape_infer(Graph *g) {
-    int errors = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        if (!g->nodes[i].dead && shape_node(g, i)) errors++;
-    return errors ? -1 : 0;
 }
