@@ -12,6 +12,7 @@
 #include <string.h>
 #include "ast.h"
 #include "ir.h"
+#include "lower.h"
 #include "nnc_rt.h"
 
 typedef struct Binding { const char *name; int value; } Binding;
@@ -55,12 +56,12 @@ static int layer_names(const char **names) {
     return n;
 }
 
-static const char *expr_text(const Expr *e) {
+const char *lower_expr_text(const Expr *e) {
     return e->kind == EX_NUMBER ? "a number" : e->kind == EX_CALL ? "a call" : e->name;
 }
 
 /* "unknown WHAT 'NAME'; did you mean 'X'?" or, with no close match, the valid names */
-static void unknown_name(Loc loc, const char *what, const char *name, const char *const *names, int n) {
+void lower_unknown(Loc loc, const char *what, const char *name, const char *const *names, int n) {
     const char *near = diag_suggest(name, names, n);
     if (near) {
         diag_error(loc, "unknown %s '%s'; did you mean '%s'?", what, name, near);
@@ -75,22 +76,21 @@ static void unknown_name(Loc loc, const char *what, const char *name, const char
 
 /* ---- attribute values ----------------------------------------------------------- */
 
-static int bind_enum(const Expr *e, const char *what, const char *const *names, int n, int *out) {
+int lower_enum_arg(const Expr *e, const char *what, const char *const *names, int n, int *out) {
     if (e->kind != EX_IDENT) {
         diag_error(e->loc, "expected %s name here", what);
         return -1;
     }
     int v = name_index(e->name, names, n);
     if (v < 0) {
-        unknown_name(e->loc, what, e->name, names, n);
+        lower_unknown(e->loc, what, e->name, names, n);
         return -1;
     }
     *out = v;
     return 0;
 }
 
-
-static int number_arg(const Expr *e, const char *what, int integer, double *out) {
+int lower_number_arg(const Expr *e, const char *what, int integer, double *out) {
     if (e->kind != EX_NUMBER || (integer && !e->is_int)) {
         diag_error(e->loc, "%s must be %s", what, integer ? "an integer" : "a number");
         return -1;
@@ -99,7 +99,7 @@ static int number_arg(const Expr *e, const char *what, int integer, double *out)
     return 0;
 }
 
-static int bool_arg(const Expr *e, const char *what, int *out) {
+int lower_bool_arg(const Expr *e, const char *what, int *out) {
     if (e->kind != EX_IDENT || (strcmp(e->name, "true") && strcmp(e->name, "false"))) {
         diag_error(e->loc, "%s must be true or false", what);
         return -1;
@@ -129,7 +129,7 @@ static int bind_reg(const Expr *e, float *l1l2) {
             diag_error(a->value->loc, "unexpected argument to %s()", e->name);
             return -1;
         }
-        if (number_arg(a->value, "a regularization factor", 0, &v)) return -1;
+        if (lower_number_arg(a->value, "a regularization factor", 0, &v)) return -1;
         if (v < 0) { diag_error(a->value->loc, "a regularization factor must be >= 0"); return -1; }
         l1l2[slot] = (float)v;
     }
@@ -145,33 +145,33 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     double num;
     switch (d->type) {
     case AT_INT:
-        if (number_arg(e, d->name, 1, &num)) return -1;
+        if (lower_number_arg(e, d->name, 1, &num)) return -1;
         if (num < 1 || num > 1e8) { diag_error(e->loc, "%s must be between 1 and 100000000", d->name); return -1; }
         *(int *)field = (int)num;
         return 0;
     case AT_FLOAT:
-        if (number_arg(e, d->name, 0, &num)) return -1;
+        if (lower_number_arg(e, d->name, 0, &num)) return -1;
         *(float *)field = (float)num;
         return 0;
     case AT_BOOL:
-        return bool_arg(e, d->name, (int *)field);
+        return lower_bool_arg(e, d->name, (int *)field);
     case AT_ACT:
-        return bind_enum(e, "activation", act_names, act_count, (int *)field);
+        return lower_enum_arg(e, "activation", act_names, act_count, (int *)field);
     case AT_INIT:
-        return bind_enum(e, "initializer", init_names, init_count, (int *)field);
+        return lower_enum_arg(e, "initializer", init_names, init_count, (int *)field);
     case AT_REG:
         return bind_reg(e, (float *)field);
     case AT_PADDING: {
         static const char *const paddings[] = { "valid", "same" };
-        return bind_enum(e, "padding", paddings, 2, (int *)field);
+        return lower_enum_arg(e, "padding", paddings, 2, (int *)field);
     }
     case AT_AXIS:
-        if (number_arg(e, d->name, 1, &num)) return -1;
+        if (lower_number_arg(e, d->name, 1, &num)) return -1;
         if (num < -IR_MAX_RANK || num > IR_MAX_RANK) { diag_error(e->loc, "axis %g is out of range", num); return -1; }
         *(int *)field = (int)num;
         return 0;
     case AT_DIMS:   /* one dimension per positional argument: see lower_call */
-        if (number_arg(e, "a dimension", 1, &num)) return -1;
+        if (lower_number_arg(e, "a dimension", 1, &num)) return -1;
         if (num != -1 && (num < 1 || num > 1e8)) {
             diag_error(e->loc, "a dimension is a positive integer, or -1 to infer it");
             return -1;
@@ -251,7 +251,7 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
     for (int i = 0; i < e->nargs; i++) {
         const Arg *a = &e->args[i];
         if (a->name && bidi && !strcmp(a->name, "merge_mode")) {
-            if (bind_enum(a->value, "merge_mode", modes, 3, &merge)) return -1;
+            if (lower_enum_arg(a->value, "merge_mode", modes, 3, &merge)) return -1;
         } else if (a->name) {
             diag_error(a->name_loc, "'%s' has no argument '%s'%s", e->name, a->name,
                        bidi ? "; it takes a layer and merge_mode" : "; it takes a layer");
@@ -319,92 +319,91 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
 }
 
 // layer = NAME | NAME "(" [tensor-args] [attr-args] ")"
-static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
-    const char *names[128];
-    int nnames = layer_names(names);
-    int op = op_find(e->name);
-    if (op >= 0 && op_table[op]->wrapper) return lower_wrapper(L, e, implicit, target);
-    if (op < 0 || !op_table[op]->layer) {
-        unknown_name(e->name_loc.line ? e->name_loc : e->loc, "layer", e->name, names, nnames);
-        return -1;
-    }
-    const OpDef *def = op_table[op];
-    int in[IR_MAX_IO], nin = 0, first_attr = 0, errors = 0;
+/* a call's leading tensor arguments (or the implicit one) into in[]; the
+ * index of its first attribute argument, or -1 after reporting.
+ * *poisoned: the implicit input failed, so the call is only checked */
+static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, int *in, int *nin, int *poisoned) {
+    int first_attr = 0;
+    *nin = 0;
     for (; first_attr < e->nargs; first_attr++) {
         const Arg *a = &e->args[first_attr];
-        if (a->name || !is_tensor(L, a->value) || nin == (def->ninputs < 0 ? IR_MAX_IO : def->ninputs))
+        if (a->name || !is_tensor(L, a->value) || *nin == (def->ninputs < 0 ? IR_MAX_IO : def->ninputs))
             break;
         int v = lower_expr(L, a->value, -1, NULL);
         if (v < 0) return -1;
-        in[nin++] = v;
+        in[(*nin)++] = v;
     }
     /* after a failed statement the implicit input is poisoned: still check
      * this call's arguments, but do not report its missing input */
-    int poisoned = nin == 0 && implicit == POISONED && def->ninputs == 1;
-    if (nin == 0 && implicit >= 0 && def->ninputs == 1) in[nin++] = implicit;
-    if (def->ninputs < 0 ? nin < 2 : nin != def->ninputs && !poisoned) {
+    *poisoned = *nin == 0 && implicit == POISONED && def->ninputs == 1;
+    if (*nin == 0 && implicit >= 0 && def->ninputs == 1) in[(*nin)++] = implicit;
+    if (def->ninputs < 0 ? *nin < 2 : *nin != def->ninputs && !*poisoned) {
         if (def->ninputs < 0)
             diag_error(e->loc, "'%s' takes two or more inputs (at most %d), got %d", def->name,
-                       IR_MAX_IO, nin);
-        else if (nin == 0 && implicit < 0)
+                       IR_MAX_IO, *nin);
+        else if (*nin == 0 && implicit < 0)
             diag_error(e->loc, "'%s' has no input: name it as the first argument, "
                        "or put an 'input' line before it", def->name);
         else
             diag_error(e->loc, "'%s' takes %d input%s, got %d", def->name, def->ninputs,
-                       def->ninputs == 1 ? "" : "s", nin);
+                       def->ninputs == 1 ? "" : "s", *nin);
         return -1;
     }
+    return first_attr;
+}
 
-    Attrs attr;
-    memset(&attr, 0, sizeof attr);
-    attr.use_bias = 1;
-    int set[16] = { 0 };
+/* which attribute argument a (by keyword or position) sets: its index in
+ * def->attrs, -1 after reporting, -2 for trainable (set here); *pos: the
+ * next positional one */
+static int attr_slot(const OpDef *def, const Arg *a, int *pos, Attrs *attr, int *errors) {
     const char *attr_names[16];
     for (int i = 0; i < def->nattrs; i++) attr_names[i] = def->attrs[i].name;
-    int pos = 0;
-    for (int i = first_attr; i < e->nargs; i++) {
+    /* trainable = false: any layer with parameters (Keras' layer.trainable) */
+    if (a->name && !strcmp(a->name, "trainable") && def->params) {
+        int on;
+        if (lower_bool_arg(a->value, "trainable", &on)) ++*errors;
+        else attr->frozen = !on;
+        return -2;
+    }
+    if (a->name) {
+        for (int j = 0; j < def->nattrs; j++)
+            if (!strcmp(def->attrs[j].name, a->name)) return j;
+        if (def->nattrs)
+            diag_error(a->name_loc, "'%s' has no argument '%s'%s", def->name, a->name,
+                       diag_did_you_mean(a->name, attr_names, def->nattrs));
+        else
+            diag_error(a->name_loc, "'%s' takes no arguments", def->name);
+        ++*errors;
+        return -1;
+    }
+    if (*pos < def->nattrs && def->attrs[*pos].type == AT_DIMS)
+        return *pos;    /* takes every remaining positional argument */
+    if (*pos >= def->nattrs) {
+        diag_error(a->value->loc, "too many arguments to '%s' (it takes %d)", def->name,
+                   def->ninputs + def->nattrs);
+        ++*errors;
+        return -1;
+    }
+    return (*pos)++;
+}
+
+/* the call's attribute arguments from first on, then the defaults, into
+ * *attr; the number of errors reported */
+static int call_attrs(const Expr *e, const OpDef *def, int first, Attrs *attr) {
+    int set[16] = { 0 }, pos = 0, errors = 0;
+    memset(attr, 0, sizeof *attr);
+    attr->use_bias = 1;
+    for (int i = first; i < e->nargs; i++) {
         const Arg *a = &e->args[i];
-        int k = -1;
-        /* trainable = false: any layer with parameters (Keras' layer.trainable) */
-        if (a->name && !strcmp(a->name, "trainable") && def->params) {
-            int on;
-            if (bool_arg(a->value, "trainable", &on)) errors++;
-            else attr.frozen = !on;
-            continue;
-        }
-        if (a->name) {
-            for (int j = 0; j < def->nattrs; j++)
-                if (!strcmp(def->attrs[j].name, a->name)) k = j;
-            if (k < 0) {
-                if (def->nattrs)
-                    diag_error(a->name_loc, "'%s' has no argument '%s'%s", def->name, a->name,
-                               diag_did_you_mean(a->name, attr_names, def->nattrs));
-                else
-                    diag_error(a->name_loc, "'%s' takes no arguments", def->name);
-                errors++;
-                continue;
-            }
-        } else if (pos < def->nattrs && def->attrs[pos].type == AT_DIMS) {
-            k = pos;    /* takes every remaining positional argument */
-            set[k] = 1;
-            if (bind_attr(&def->attrs[k], a->value, &attr)) errors++;
-            continue;
-        } else {
-            if (pos >= def->nattrs) {
-                diag_error(a->value->loc, "too many arguments to '%s' (it takes %d)", def->name,
-                           def->ninputs + def->nattrs);
-                errors++;
-                continue;
-            }
-            k = pos++;
-        }
-        if (set[k]) {
+        int k = attr_slot(def, a, &pos, attr, &errors);
+        if (k < 0) continue;
+        if (set[k] && (a->name || def->attrs[k].type != AT_DIMS)) {   /* positional dims: all of them */
             diag_error(a->name ? a->name_loc : a->value->loc, "'%s' is given twice", def->attrs[k].name);
             errors++;
             continue;
         }
         set[k] = 1;
-        if (bind_attr(&def->attrs[k], a->value, &attr)) errors++;
+        if (bind_attr(&def->attrs[k], a->value, attr)) errors++;
     }
     for (int k = 0; k < def->nattrs; k++) {
         if (set[k]) continue;
@@ -412,10 +411,28 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
             diag_error(e->loc, "'%s' needs '%s'", def->name, def->attrs[k].name);
             errors++;
         } else {
-            attr_default(&def->attrs[k], &attr);
+            attr_default(&def->attrs[k], attr);
         }
     }
-    if (errors || poisoned) return -1;
+    return errors;
+}
+
+// call = LAYER "(" [tensor args] [attribute args] ")"
+static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
+    const char *names[128];
+    int nnames = layer_names(names);
+    int op = op_find(e->name);
+    if (op >= 0 && op_table[op]->wrapper) return lower_wrapper(L, e, implicit, target);
+    if (op < 0 || !op_table[op]->layer) {
+        lower_unknown(e->name_loc.line ? e->name_loc : e->loc, "layer", e->name, names, nnames);
+        return -1;
+    }
+    const OpDef *def = op_table[op];
+    int in[IR_MAX_IO], nin, poisoned;
+    int first_attr = call_inputs(L, e, def, implicit, in, &nin, &poisoned);
+    if (first_attr < 0) return -1;
+    Attrs attr;
+    if (call_attrs(e, def, first_attr, &attr) || poisoned) return -1;
 
     /* a layer's output activation becomes its own node; fuse_act may merge it
      * (a recurrent layer's activation is part of its cell and stays) */
@@ -571,263 +588,6 @@ static int lower_model(Lower *L, const Block *b) {
         col += ir_size(&g->values[g->outputs[i]]);
     }
     return 0;
-}
-
-/* ---- train block ----------------------------------------------------------------------- */
-
-static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs" };
-static const char *const metric_names[] = { "accuracy", "precision", "recall", "f1", "mae", "mse" };
-
-static void optimizer_defaults(TrainConfig *t, int opt) {
-    t->opt = opt;
-    t->lr = opt == OPT_SGD ? 0.01f : 0.001f;
-    t->beta1 = 0.9f; t->beta2 = 0.999f; t->eps = 1e-7f;
-    t->momentum = 0; t->rho = 0.9f; t->nesterov = 0;
-    t->weight_decay = opt == OPT_ADAMW ? 0.004f : 0;
-}
-
-// optimizer = NAME | NAME "(" key "=" value, ... ")"
-static int lower_optimizer(TrainConfig *t, const Expr *e) {
-    int opt = -1;
-    if (e->kind != EX_NUMBER)
-        for (int i = 0; i < 4; i++)
-            if (!strcmp(e->name, opt_names[i])) opt = i;
-    if (opt < 0) {
-        unknown_name(e->kind == EX_CALL ? e->name_loc : e->loc, "optimizer", expr_text(e), opt_names, 4);
-        return -1;
-    }
-    optimizer_defaults(t, opt);
-    static const char *const keys[] = { "lr", "learning_rate", "momentum", "nesterov", "rho",
-                                        "beta_1", "beta_2", "epsilon", "weight_decay" };
-    /* which keys each optimizer accepts, by bit */
-    static const unsigned accepts[] = { 0x0f, 0x97, 0xe3, 0x1e3 };
-    int errors = 0;
-    for (int i = 0; i < (e->kind == EX_CALL ? e->nargs : 0); i++) {
-        const Arg *a = &e->args[i];
-        const char *key = a->name ? a->name : (i == 0 ? "lr" : NULL);
-        int k = -1;
-        for (int j = 0; key && j < 9; j++)
-            if (!strcmp(key, keys[j])) k = j;
-        if (!key) {
-            diag_error(a->value->loc, "optimizer settings after the first are named, e.g. momentum = 0.9");
-            errors++;
-            continue;
-        }
-        if (k < 0 || !(accepts[opt] >> k & 1)) {
-            const char *valid[9];
-            int nvalid = 0;
-            for (int j = 0; j < 9; j++)
-                if (accepts[opt] >> j & 1) valid[nvalid++] = keys[j];
-            diag_error(a->name_loc, "%s has no setting '%s'%s", opt_names[opt], key,
-                       diag_did_you_mean(key, valid, nvalid));
-            errors++;
-            continue;
-        }
-        if (k == 3) {
-            if (bool_arg(a->value, "nesterov", &t->nesterov)) errors++;
-            continue;
-        }
-        double v;
-        if (number_arg(a->value, key, 0, &v)) { errors++; continue; }
-        if (v < 0 || ((k <= 1 || k == 7) && v == 0) || ((k == 4 || k == 5 || k == 6) && v >= 1)) {
-            diag_error(a->value->loc, "%s = %g is out of range", key, v);
-            errors++;
-            continue;
-        }
-        float *fields[] = { &t->lr, &t->lr, &t->momentum, NULL, &t->rho, &t->beta1, &t->beta2,
-                            &t->eps, &t->weight_decay };
-        *fields[k] = (float)v;
-    }
-    return errors ? -1 : 0;
-}
-
-static int positive_int(const Stmt *s, int *out) {
-    double v;
-    if (s->nvalues != 1 || number_arg(s->values[0], s->name, 1, &v)) {
-        if (s->nvalues != 1) diag_error(s->loc, "'%s' takes one integer", s->name);
-        return -1;
-    }
-    if (v < 1 || v > 1e7) {
-        diag_error(s->values[0]->loc, "%s must be between 1 and 10000000", s->name);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-static const Block *find_block_of(const Program *p, BlockKind kind) {
-    for (const Block *b = p->blocks; b; b = b->next)
-        if (b->kind == kind) return b;
-    return NULL;
-}
-
-// loss = NAME | NAME "(" "from_logits" "=" BOOL ")"
-static int lower_loss(TrainConfig *t, const Expr *e) {
-    if (e->kind != EX_CALL) return bind_enum(e, "loss", loss_names, loss_count, &t->loss);
-    int loss = name_index(e->name, loss_names, loss_count);
-    if (loss < 0) {
-        unknown_name(e->name_loc, "loss", e->name, loss_names, loss_count);
-        return -1;
-    }
-    t->loss = loss;
-    static const char *const keys[] = { "from_logits" };
-    for (int i = 0; i < e->nargs; i++) {
-        const Arg *a = &e->args[i];
-        if (!a->name || strcmp(a->name, "from_logits")) {
-            diag_error(a->name ? a->name_loc : a->value->loc, "%s takes one setting, from_logits = true|false%s",
-                       loss_name(loss), a->name ? diag_did_you_mean(a->name, keys, 1) : "");
-            return -1;
-        }
-        if (loss != NNC_RT_LOSS_BCE && loss != NNC_RT_LOSS_CCE && loss != NNC_RT_LOSS_SPARSE_CCE) {
-            diag_error(a->name_loc, "from_logits applies to the cross-entropy losses, not to %s", loss_name(loss));
-            return -1;
-        }
-        if (bool_arg(a->value, "from_logits", &t->from_logits)) return -1;
-    }
-    return 0;
-}
-
-/* the logits variant of a cross-entropy loss (the others have none) */
-static int logits_loss(int loss) {
-    return loss == NNC_RT_LOSS_BCE ? NNC_RT_LOSS_BCE_LOGITS : loss == NNC_RT_LOSS_CCE ? NNC_RT_LOSS_CCE_LOGITS :
-           loss == NNC_RT_LOSS_SPARSE_CCE ? NNC_RT_LOSS_SPARSE_CCE_LOGITS : loss;
-}
-
-/* from_logits: as written; when not said, Keras' default (false) for a .nn
- * model and, for an imported one, what the op producing the output tells
- * (Softmax/Sigmoid: probabilities, LogSoftmax: log-probabilities, anything
- * else: logits, as PyTorch's losses take them).  A choice that contradicts
- * the output is warned about. */
-static void decide_logits(Graph *g, Loc loc, int imported) {
-    TrainConfig *t = &g->train;
-    if (logits_loss(t->loss) == t->loss) return;    /* not a cross-entropy */
-    const char *out = g->values[g->output].name, *want = t->loss == NNC_RT_LOSS_BCE ? "sigmoid" : "softmax";
-    int kind = loss_output_kind(g, g->output, NULL), p = g->values[g->output].producer;
-    int probs = kind == (t->loss == NNC_RT_LOSS_BCE ? OUT_SIGMOID : OUT_SOFTMAX);
-    char from[96];      /* what the output comes from */
-    if (kind != OUT_OTHER)
-        snprintf(from, sizeof from, "a %s", kind == OUT_SOFTMAX ? "softmax" : kind == OUT_SIGMOID ? "sigmoid" :
-                 "log-softmax (log-probabilities, read as logits)");
-    else
-        snprintf(from, sizeof from, "'%.80s'", p < 0 ? out : g->nodes[p].layer[0] ? g->nodes[p].layer :
-                 op_table[g->nodes[p].op]->name);
-    if (t->from_logits < 0 && imported) {
-        t->from_logits = !probs;
-        snprintf(t->loss_note, sizeof t->loss_note, "from_logits = %s: output '%.40s' comes from %s%s",
-                 probs ? "false" : "true", out, from, kind == OUT_OTHER ? ", not a softmax or sigmoid" : "");
-    } else if (t->from_logits < 0) {
-        t->from_logits = 0;
-    }
-    if (t->from_logits && probs)
-        diag_warning(loc, "-Wloss-output", "%s(from_logits = true) on output '%s', which is already a probability "
-                     "(%s); the loss applies a second %s. Use from_logits = false", loss_name(t->loss), out, want, want);
-    else if (!t->from_logits && !probs)
-        diag_warning(loc, "-Wloss-output", "%s expects probabilities, but output '%s' comes from %s, not a %s; "
-                     "if it holds logits, write %s(from_logits = true)", loss_name(t->loss), out, from, want,
-                     loss_name(t->loss));
-    if (t->from_logits) t->loss = logits_loss(t->loss);
-}
-
-static int lower_train(Graph *g, const Block *b, int imported) {
-    TrainConfig *t = &g->train;
-    t->present = 1;
-    t->loss = -1;
-    t->from_logits = -1;
-    optimizer_defaults(t, OPT_RMSPROP);     /* Keras' compile() default */
-    t->batch = 32;                          /* Keras' fit() defaults */
-    t->epochs = 1;
-    int errors = 0;
-    Loc loss_loc = b->name_loc;
-    for (const Stmt *s = b->stmts; s; s = s->next) {
-        if (s->kind != ST_SETTING) {
-            diag_error(s->loc, "a train block holds settings (%s), not layers",
-                       "loss, optimizer, metrics, batch, epochs");
-            errors++;
-            continue;
-        }
-        int k = -1;
-        for (int i = 0; i < 5; i++)
-            if (!strcmp(s->name, settings[i])) k = i;
-        if (k < 0) {
-            unknown_name(s->name_loc, "train setting", s->name, settings, 5);
-            errors++;
-            continue;
-        }
-        if (k != 2 && s->nvalues != 1) {
-            diag_error(s->loc, "'%s' takes one value", s->name);
-            errors++;
-            continue;
-        }
-        const Expr *v = s->values[0];
-        switch (k) {
-        case 0:
-            if (lower_loss(t, v)) errors++;
-            loss_loc = v->loc;
-            break;
-        case 1:
-            if (lower_optimizer(t, v)) errors++;
-            break;
-        case 2:
-            for (int i = 0; i < s->nvalues; i++) {
-                const Expr *m = s->values[i];
-                int j = -1;
-                for (int q = 0; m->kind == EX_IDENT && q < 6; q++)
-                    if (!strcmp(m->name, metric_names[q])) j = q;
-                if (j < 0) {
-                    unknown_name(m->loc, "metric", expr_text(m), metric_names, 6);
-                    errors++;
-                } else {
-                    t->metrics |= 1u << j;
-                }
-            }
-            break;
-        case 3: if (positive_int(s, &t->batch)) errors++; break;
-        case 4: if (positive_int(s, &t->epochs)) errors++; break;
-        }
-    }
-    if (!errors && t->loss < 0) {
-        diag_error(b->name_loc, "train block for '%s' has no loss; add e.g. 'loss mse'", b->name);
-        errors++;
-    }
-    if (errors) return -1;
-
-    if (g->noutputs > 1) {
-        diag_error(b->name_loc, "training a model with several outputs is not supported yet; "
-                   "this one has %d", g->noutputs);
-        return -1;
-    }
-    /* the label and the loss node */
-    const Value *out = &g->values[g->output];
-    int m = (int)ir_size(out);
-    int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE;
-    if ((sparse || t->loss == NNC_RT_LOSS_CCE) && m < 2) {
-        diag_error(loss_loc, "%s needs a model output with at least 2 classes, but the output has %d",
-                   loss_name(t->loss), m);
-        return -1;
-    }
-    decide_logits(g, loss_loc, imported);
-    /* a whole-tensor (imported) output has its samples along the first axis */
-    int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;
-    int label = ir_value(g, "y", ROLE_LABEL, batched, rank, out->dims);
-    g->values[label].dtype = sparse ? DT_I32 : DT_F32;
-    g->label = label;
-    int in[2] = { g->output, label };
-    int node = ir_node(g, OP_LOSS, in, 2, loss_loc);
-    g->nodes[node].phase = PH_LOSS;
-    g->nodes[node].attr.loss = t->loss;
-    shape_node(g, node);
-    g->loss = g->nodes[node].out[0];
-    return 0;
-}
-
-/* a train block given as text (nnc model.onnx --train LOSS --optimizer SPEC),
- * for a graph another front end built */
-int lower_train_text(Graph *g, const char *text) {
-    Program *p = ast_parse(diag_filename(), text);
-    const Block *b = p ? find_block_of(p, BLOCK_TRAIN) : NULL;
-    int status = b && !diag_error_count() ? lower_train(g, b, 1) : -1;
-    ast_free(p);
-    return status || diag_error_count() ? -1 : 0;
 }
 
 /* ---- program ------------------------------------------------------------------------------ */

@@ -1,0 +1,267 @@
+/* lower_train.c — a train block -> the graph's TrainConfig: the loss (and
+ * whether the output holds logits), the optimizer with Keras' defaults,
+ * metrics, batch and epochs; for a .nn file's train block and for an
+ * imported graph's recipe given on the command line (--train, --optimizer),
+ * which is parsed as the train block it stands for.
+ */
+#include <string.h>
+#include "ast.h"
+#include "ir.h"
+#include "lower.h"
+#include "nnc_rt.h"
+
+static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs" };
+static const char *const metric_names[] = { "accuracy", "precision", "recall", "f1", "mae", "mse" };
+
+static void optimizer_defaults(TrainConfig *t, int opt) {
+    t->opt = opt;
+    t->lr = opt == OPT_SGD ? 0.01f : 0.001f;
+    t->beta1 = 0.9f; t->beta2 = 0.999f; t->eps = 1e-7f;
+    t->momentum = 0; t->rho = 0.9f; t->nesterov = 0;
+    t->weight_decay = opt == OPT_ADAMW ? 0.004f : 0;
+}
+
+// optimizer = NAME | NAME "(" key "=" value, ... ")"
+static int lower_optimizer(TrainConfig *t, const Expr *e) {
+    int opt = -1;
+    if (e->kind != EX_NUMBER)
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(e->name, opt_names[i])) opt = i;
+    if (opt < 0) {
+        lower_unknown(e->kind == EX_CALL ? e->name_loc : e->loc, "optimizer", lower_expr_text(e), opt_names, 4);
+        return -1;
+    }
+    optimizer_defaults(t, opt);
+    static const char *const keys[] = { "lr", "learning_rate", "momentum", "nesterov", "rho",
+                                        "beta_1", "beta_2", "epsilon", "weight_decay" };
+    /* which keys each optimizer accepts, by bit */
+    static const unsigned accepts[] = { 0x0f, 0x97, 0xe3, 0x1e3 };
+    int errors = 0;
+    for (int i = 0; i < (e->kind == EX_CALL ? e->nargs : 0); i++) {
+        const Arg *a = &e->args[i];
+        const char *key = a->name ? a->name : (i == 0 ? "lr" : NULL);
+        int k = -1;
+        for (int j = 0; key && j < 9; j++)
+            if (!strcmp(key, keys[j])) k = j;
+        if (!key) {
+            diag_error(a->value->loc, "optimizer settings after the first are named, e.g. momentum = 0.9");
+            errors++;
+            continue;
+        }
+        if (k < 0 || !(accepts[opt] >> k & 1)) {
+            const char *valid[9];
+            int nvalid = 0;
+            for (int j = 0; j < 9; j++)
+                if (accepts[opt] >> j & 1) valid[nvalid++] = keys[j];
+            diag_error(a->name_loc, "%s has no setting '%s'%s", opt_names[opt], key,
+                       diag_did_you_mean(key, valid, nvalid));
+            errors++;
+            continue;
+        }
+        if (k == 3) {
+            if (lower_bool_arg(a->value, "nesterov", &t->nesterov)) errors++;
+            continue;
+        }
+        double v;
+        if (lower_number_arg(a->value, key, 0, &v)) { errors++; continue; }
+        if (v < 0 || ((k <= 1 || k == 7) && v == 0) || ((k == 4 || k == 5 || k == 6) && v >= 1)) {
+            diag_error(a->value->loc, "%s = %g is out of range", key, v);
+            errors++;
+            continue;
+        }
+        float *fields[] = { &t->lr, &t->lr, &t->momentum, NULL, &t->rho, &t->beta1, &t->beta2,
+                            &t->eps, &t->weight_decay };
+        *fields[k] = (float)v;
+    }
+    return errors ? -1 : 0;
+}
+
+static int positive_int(const Stmt *s, int *out) {
+    double v;
+    if (s->nvalues != 1 || lower_number_arg(s->values[0], s->name, 1, &v)) {
+        if (s->nvalues != 1) diag_error(s->loc, "'%s' takes one integer", s->name);
+        return -1;
+    }
+    if (v < 1 || v > 1e7) {
+        diag_error(s->values[0]->loc, "%s must be between 1 and 10000000", s->name);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static const Block *find_block_of(const Program *p, BlockKind kind) {
+    for (const Block *b = p->blocks; b; b = b->next)
+        if (b->kind == kind) return b;
+    return NULL;
+}
+
+// loss = NAME | NAME "(" "from_logits" "=" BOOL ")"
+static int lower_loss(TrainConfig *t, const Expr *e) {
+    if (e->kind != EX_CALL) return lower_enum_arg(e, "loss", loss_names, loss_count, &t->loss);
+    int loss = name_index(e->name, loss_names, loss_count);
+    if (loss < 0) {
+        lower_unknown(e->name_loc, "loss", e->name, loss_names, loss_count);
+        return -1;
+    }
+    t->loss = loss;
+    static const char *const keys[] = { "from_logits" };
+    for (int i = 0; i < e->nargs; i++) {
+        const Arg *a = &e->args[i];
+        if (!a->name || strcmp(a->name, "from_logits")) {
+            diag_error(a->name ? a->name_loc : a->value->loc, "%s takes one setting, from_logits = true|false%s",
+                       loss_name(loss), a->name ? diag_did_you_mean(a->name, keys, 1) : "");
+            return -1;
+        }
+        if (loss != NNC_RT_LOSS_BCE && loss != NNC_RT_LOSS_CCE && loss != NNC_RT_LOSS_SPARSE_CCE) {
+            diag_error(a->name_loc, "from_logits applies to the cross-entropy losses, not to %s", loss_name(loss));
+            return -1;
+        }
+        if (lower_bool_arg(a->value, "from_logits", &t->from_logits)) return -1;
+    }
+    return 0;
+}
+
+/* the logits variant of a cross-entropy loss (the others have none) */
+static int logits_loss(int loss) {
+    return loss == NNC_RT_LOSS_BCE ? NNC_RT_LOSS_BCE_LOGITS : loss == NNC_RT_LOSS_CCE ? NNC_RT_LOSS_CCE_LOGITS :
+           loss == NNC_RT_LOSS_SPARSE_CCE ? NNC_RT_LOSS_SPARSE_CCE_LOGITS : loss;
+}
+
+/* from_logits: as written; when not said, Keras' default (false) for a .nn
+ * model and, for an imported one, what the op producing the output tells
+ * (Softmax/Sigmoid: probabilities, LogSoftmax: log-probabilities, anything
+ * else: logits, as PyTorch's losses take them).  A choice that contradicts
+ * the output is warned about. */
+static void decide_logits(Graph *g, Loc loc, int imported) {
+    TrainConfig *t = &g->train;
+    if (logits_loss(t->loss) == t->loss) return;    /* not a cross-entropy */
+    const char *out = g->values[g->output].name, *want = t->loss == NNC_RT_LOSS_BCE ? "sigmoid" : "softmax";
+    int kind = loss_output_kind(g, g->output, NULL), p = g->values[g->output].producer;
+    int probs = kind == (t->loss == NNC_RT_LOSS_BCE ? OUT_SIGMOID : OUT_SOFTMAX);
+    char from[96];      /* what the output comes from */
+    if (kind != OUT_OTHER)
+        snprintf(from, sizeof from, "a %s", kind == OUT_SOFTMAX ? "softmax" : kind == OUT_SIGMOID ? "sigmoid" :
+                 "log-softmax (log-probabilities, read as logits)");
+    else
+        snprintf(from, sizeof from, "'%.80s'", p < 0 ? out : g->nodes[p].layer[0] ? g->nodes[p].layer :
+                 op_table[g->nodes[p].op]->name);
+    if (t->from_logits < 0 && imported) {
+        t->from_logits = !probs;
+        snprintf(t->loss_note, sizeof t->loss_note, "from_logits = %s: output '%.40s' comes from %s%s",
+                 probs ? "false" : "true", out, from, kind == OUT_OTHER ? ", not a softmax or sigmoid" : "");
+    } else if (t->from_logits < 0) {
+        t->from_logits = 0;
+    }
+    if (t->from_logits && probs)
+        diag_warning(loc, "-Wloss-output", "%s(from_logits = true) on output '%s', which is already a probability "
+                     "(%s); the loss applies a second %s. Use from_logits = false", loss_name(t->loss), out, want, want);
+    else if (!t->from_logits && !probs)
+        diag_warning(loc, "-Wloss-output", "%s expects probabilities, but output '%s' comes from %s, not a %s; "
+                     "if it holds logits, write %s(from_logits = true)", loss_name(t->loss), out, from, want,
+                     loss_name(t->loss));
+    if (t->from_logits) t->loss = logits_loss(t->loss);
+}
+
+int lower_train(Graph *g, const Block *b, int imported) {
+    TrainConfig *t = &g->train;
+    t->present = 1;
+    t->loss = -1;
+    t->from_logits = -1;
+    optimizer_defaults(t, OPT_RMSPROP);     /* Keras' compile() default */
+    t->batch = 32;                          /* Keras' fit() defaults */
+    t->epochs = 1;
+    int errors = 0;
+    Loc loss_loc = b->name_loc;
+    for (const Stmt *s = b->stmts; s; s = s->next) {
+        if (s->kind != ST_SETTING) {
+            diag_error(s->loc, "a train block holds settings (%s), not layers",
+                       "loss, optimizer, metrics, batch, epochs");
+            errors++;
+            continue;
+        }
+        int k = -1;
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(s->name, settings[i])) k = i;
+        if (k < 0) {
+            lower_unknown(s->name_loc, "train setting", s->name, settings, 5);
+            errors++;
+            continue;
+        }
+        if (k != 2 && s->nvalues != 1) {
+            diag_error(s->loc, "'%s' takes one value", s->name);
+            errors++;
+            continue;
+        }
+        const Expr *v = s->values[0];
+        switch (k) {
+        case 0:
+            if (lower_loss(t, v)) errors++;
+            loss_loc = v->loc;
+            break;
+        case 1:
+            if (lower_optimizer(t, v)) errors++;
+            break;
+        case 2:
+            for (int i = 0; i < s->nvalues; i++) {
+                const Expr *m = s->values[i];
+                int j = -1;
+                for (int q = 0; m->kind == EX_IDENT && q < 6; q++)
+                    if (!strcmp(m->name, metric_names[q])) j = q;
+                if (j < 0) {
+                    lower_unknown(m->loc, "metric", lower_expr_text(m), metric_names, 6);
+                    errors++;
+                } else {
+                    t->metrics |= 1u << j;
+                }
+            }
+            break;
+        case 3: if (positive_int(s, &t->batch)) errors++; break;
+        case 4: if (positive_int(s, &t->epochs)) errors++; break;
+        }
+    }
+    if (!errors && t->loss < 0) {
+        diag_error(b->name_loc, "train block for '%s' has no loss; add e.g. 'loss mse'", b->name);
+        errors++;
+    }
+    if (errors) return -1;
+
+    if (g->noutputs > 1) {
+        diag_error(b->name_loc, "training a model with several outputs is not supported yet; "
+                   "this one has %d", g->noutputs);
+        return -1;
+    }
+    /* the label and the loss node */
+    const Value *out = &g->values[g->output];
+    int m = (int)ir_size(out);
+    int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE;
+    if ((sparse || t->loss == NNC_RT_LOSS_CCE) && m < 2) {
+        diag_error(loss_loc, "%s needs a model output with at least 2 classes, but the output has %d",
+                   loss_name(t->loss), m);
+        return -1;
+    }
+    decide_logits(g, loss_loc, imported);
+    /* a whole-tensor (imported) output has its samples along the first axis */
+    int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;
+    int label = ir_value(g, "y", ROLE_LABEL, batched, rank, out->dims);
+    g->values[label].dtype = sparse ? DT_I32 : DT_F32;
+    g->label = label;
+    int in[2] = { g->output, label };
+    int node = ir_node(g, OP_LOSS, in, 2, loss_loc);
+    g->nodes[node].phase = PH_LOSS;
+    g->nodes[node].attr.loss = t->loss;
+    shape_node(g, node);
+    g->loss = g->nodes[node].out[0];
+    return 0;
+}
+
+/* a train block given as text (nnc model.onnx --train LOSS --optimizer SPEC),
+ * for a graph another front end built */
+int lower_train_text(Graph *g, const char *text) {
+    Program *p = ast_parse(diag_filename(), text);
+    const Block *b = p ? find_block_of(p, BLOCK_TRAIN) : NULL;
+    int status = b && !diag_error_count() ? lower_train(g, b, 1) : -1;
+    ast_free(p);
+    return status || diag_error_count() ? -1 : 0;
+}
+
