@@ -303,6 +303,17 @@ static void source_predict(const Graph *g, const Plan *p, FILE *c, const char *P
 
 }
 
+/* the end of train_epoch's and evaluate's loop over batches: the batch's
+ * metrics from the output at arena + out, the progress callback, and the
+ * set's metrics and mean loss */
+static void metrics_tail(FILE *c, const char *U, long out, int sparse) {
+    fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k * (int)ROWS, (int)CLASSES);\n",
+            out, sparse);
+    fprintf(c, "        if (cb && cb(ctx, i + k, n)) status = %s_ERR_STOPPED;\n    }\n", U);
+    fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);\n"
+               "        out->loss = (float)(loss_sum / (i < n ? i : n));\n    }\n    return status;\n}\n\n");
+}
+
 /* the training step: gradients, train_batch, and train_epoch over a set */
 static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, const char *U) {
     long out_train = p->train_off[ir_storage(g, g->output)];
@@ -339,11 +350,7 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
     fprintf(c, "        loss = %s_train_batch(m, xb, yb, k);\n", P);
     fprintf(c, "        if (!(loss - loss == 0)) return %s_ERR_NAN;\n", U);
     fprintf(c, "        loss_sum += (double)loss * k;\n");
-    fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k * (int)ROWS, (int)CLASSES);\n",
-            out_train, sparse);
-    fprintf(c, "        if (cb && cb(ctx, i + k, n)) status = %s_ERR_STOPPED;\n    }\n", U);
-    fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);\n"
-               "        out->loss = (float)(loss_sum / (i < n ? i : n));\n    }\n    return status;\n}\n\n");
+    metrics_tail(c, U, out_train, sparse);
 }
 
 /* evaluate: the mean loss and metrics of the forward pass over a set */
@@ -362,11 +369,7 @@ static void source_evaluate(const Graph *g, const Plan *p, FILE *c, const char *
                "        forward(m, x + i * IN_SIZE, k);\n", P);
     fprintf(c, "        loss_sum += (double)nnc_rt_loss_forward(%d, m->arena + %ld, yb, k * (int)ROWS, (int)CLASSES) * k; /* %s */\n",
             t->loss, out_infer, loss_name(t->loss));
-    fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k * (int)ROWS, (int)CLASSES);\n",
-            out_infer, sparse);
-    fprintf(c, "        if (cb && cb(ctx, i + k, n)) status = %s_ERR_STOPPED;\n    }\n", U);
-    fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);\n"
-               "        out->loss = (float)(loss_sum / (i < n ? i : n));\n    }\n    return status;\n}\n\n");
+    metrics_tail(c, U, out_infer, sparse);
 }
 
 /* parameters by name, save and load */
