@@ -130,7 +130,7 @@ void ir_dump(const Graph *g, FILE *out) {
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead) continue;
-        fprintf(out, "%s %s", phase[n->phase], op_table[n->op]->name);
+        fprintf(out, "%s %s", phase[n->phase], op_name(n->op));
         for (int j = 0; j < n->nin; j++) fprintf(out, "%s%s", j ? ", " : " ", g->values[n->in[j]].name);
         fprintf(out, " ->");
         for (int j = 0; j < n->nout; j++) {

@@ -191,11 +191,18 @@ long   ir_sample_rows(const Value *v);
  * One entry per op kind holds everything the compiler knows about it
  * (ops/table.c; each kind's OpDef is in its family's file, ops/<family>.c). */
 enum {
-#define OP_ENUM(ID, def) OP_##ID,
+#define OP_ENUM(ID, name) OP_##ID,
     NNC_OPS(OP_ENUM)
 #undef OP_ENUM
     OP_COUNT
 };
+/* the op's name: "dense", "nd_binary" (inline, so no file needs the table for it) */
+static inline const char *op_name(int op) {
+#define OP_NAME(ID, name) #name,
+    static const char *const names[] = { NNC_OPS(OP_NAME) };
+#undef OP_NAME
+    return names[op];
+}
 typedef struct EmitCtx EmitCtx;
 
 typedef enum AttrType {
@@ -231,13 +238,11 @@ typedef struct Fold {
 } Fold;
 
 typedef struct OpDef {
-    const char *name;
     unsigned rt;        /* RT_* bits                                       */
     int layer;          /* usable as a layer in .nn files                 */
     int ninputs;        /* tensor inputs a layer call takes; -1: two or more */
     int epilogue;       /* can apply an activation to its output (fusion)  */
     int conv;           /* a forward convolution: attr.conv, nnc_rt_conv2d_forward */
-    int kind;           /* family parameter: act for activations          */
     const AttrDef *attrs; int nattrs;   /* .nn arguments after the inputs */
     int alias;          /* output shares input 0's storage (reshape)      */
     int int_input;      /* input 0 holds i32 token ids (embedding)        */
@@ -264,6 +269,7 @@ extern const OpDef *const op_table[OP_COUNT];   /* indexed by OP_* */
 int op_find(const char *name);       /* a .nn layer name -> OP_*, -1 if unknown */
 int op_for_act(int act);             /* ops/activation.c: the op of an nnc_rt_act (OP_RELU...), -1 for linear */
 /* names of the enumerations attributes use, indexed by the runtime's enums */
+/* ops/names.c */
 extern const char *const act_names[], *const loss_names[], *const init_names[], *const opt_names[];
 extern const int act_count, loss_count, init_count;   /* loss: the user-visible ones */
 int name_index(const char *name, const char *const *names, int n);   /* -1 if absent */

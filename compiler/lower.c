@@ -52,61 +52,11 @@ static int env_bind(Lower *L, const char *name, Loc loc, int value) {
 static int layer_names(const char **names) {
     int n = 0;
     for (int i = 0; i < OP_COUNT; i++)
-        if (op_table[i]->layer) names[n++] = op_table[i]->name;
+        if (op_table[i]->layer) names[n++] = op_name(i);
     return n;
 }
 
-const char *lower_expr_text(const Expr *e) {
-    return e->kind == EX_NUMBER ? "a number" : e->kind == EX_CALL ? "a call" : e->name;
-}
-
-/* "unknown WHAT 'NAME'; did you mean 'X'?" or, with no close match, the valid names */
-void lower_unknown(Loc loc, const char *what, const char *name, const char *const *names, int n) {
-    const char *near = diag_suggest(name, names, n);
-    if (near) {
-        diag_error(loc, "unknown %s '%s'; did you mean '%s'?", what, name, near);
-        return;
-    }
-    char list[512];
-    size_t len = 0;
-    for (int i = 0; i < n && len < sizeof list; i++)
-        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
-    diag_error(loc, "unknown %s '%s'; valid: %s", what, name, list);
-}
-
-/* ---- attribute values ----------------------------------------------------------- */
-
-int lower_enum_arg(const Expr *e, const char *what, const char *const *names, int n, int *out) {
-    if (e->kind != EX_IDENT) {
-        diag_error(e->loc, "expected %s name here", what);
-        return -1;
-    }
-    int v = name_index(e->name, names, n);
-    if (v < 0) {
-        lower_unknown(e->loc, what, e->name, names, n);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-int lower_number_arg(const Expr *e, const char *what, int integer, double *out) {
-    if (e->kind != EX_NUMBER || (integer && !e->is_int)) {
-        diag_error(e->loc, "%s must be %s", what, integer ? "an integer" : "a number");
-        return -1;
-    }
-    *out = e->num;
-    return 0;
-}
-
-int lower_bool_arg(const Expr *e, const char *what, int *out) {
-    if (e->kind != EX_IDENT || (strcmp(e->name, "true") && strcmp(e->name, "false"))) {
-        diag_error(e->loc, "%s must be true or false", what);
-        return -1;
-    }
-    *out = !strcmp(e->name, "true");
-    return 0;
-}
+/* ---- attribute values (lower_args.c reads the plain ones) ---------------------- */
 
 /* l1(0.01) | l2(0.01) | l1_l2(l1 = .., l2 = ..) | none */
 static int bind_reg(const Expr *e, float *l1l2) {
@@ -214,8 +164,8 @@ static int is_tensor(Lower *L, const Expr *e) {
 static void layer_name(Lower *L, int op, const char *target, char *out) {
     int k = L->counters[op]++;
     if (target) snprintf(out, IR_NAME, "%s", target);
-    else if (k) snprintf(out, IR_NAME, "%s_%d", op_table[op]->name, k);
-    else snprintf(out, IR_NAME, "%s", op_table[op]->name);
+    else if (k) snprintf(out, IR_NAME, "%s_%d", op_name(op), k);
+    else snprintf(out, IR_NAME, "%s", op_name(op));
 }
 
 static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, Loc loc,
@@ -224,7 +174,7 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
     for (int i = 0; i < nin; i++)
         if (g->values[in[i]].dtype == DT_I32 && !op_table[op]->int_input) {
             diag_error(loc, "'%s' takes f32 values, but '%s' holds i32 token ids; "
-                       "map them to vectors with embedding(vocab, dim) first", op_table[op]->name,
+                       "map them to vectors with embedding(vocab, dim) first", op_name(op),
                        g->values[in[i]].name);
             return -1;
         }
@@ -339,13 +289,13 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
     if (*nin == 0 && implicit >= 0 && def->ninputs == 1) in[(*nin)++] = implicit;
     if (def->ninputs < 0 ? *nin < 2 : *nin != def->ninputs && !*poisoned) {
         if (def->ninputs < 0)
-            diag_error(e->loc, "'%s' takes two or more inputs (at most %d), got %d", def->name,
+            diag_error(e->loc, "'%s' takes two or more inputs (at most %d), got %d", e->name,
                        IR_MAX_IO, *nin);
         else if (*nin == 0 && implicit < 0)
             diag_error(e->loc, "'%s' has no input: name it as the first argument, "
-                       "or put an 'input' line before it", def->name);
+                       "or put an 'input' line before it", e->name);
         else
-            diag_error(e->loc, "'%s' takes %d input%s, got %d", def->name, def->ninputs,
+            diag_error(e->loc, "'%s' takes %d input%s, got %d", e->name, def->ninputs,
                        def->ninputs == 1 ? "" : "s", *nin);
         return -1;
     }
@@ -355,7 +305,7 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
 /* which attribute argument a (by keyword or position) sets: its index in
  * def->attrs, -1 after reporting, -2 for trainable (set here); *pos: the
  * next positional one */
-static int attr_slot(const OpDef *def, const Arg *a, int *pos, Attrs *attr, int *errors) {
+static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, Attrs *attr, int *errors) {
     const char *attr_names[16];
     for (int i = 0; i < def->nattrs; i++) attr_names[i] = def->attrs[i].name;
     /* trainable = false: any layer with parameters (Keras' layer.trainable) */
@@ -369,17 +319,17 @@ static int attr_slot(const OpDef *def, const Arg *a, int *pos, Attrs *attr, int 
         for (int j = 0; j < def->nattrs; j++)
             if (!strcmp(def->attrs[j].name, a->name)) return j;
         if (def->nattrs)
-            diag_error(a->name_loc, "'%s' has no argument '%s'%s", def->name, a->name,
+            diag_error(a->name_loc, "'%s' has no argument '%s'%s", e->name, a->name,
                        diag_did_you_mean(a->name, attr_names, def->nattrs));
         else
-            diag_error(a->name_loc, "'%s' takes no arguments", def->name);
+            diag_error(a->name_loc, "'%s' takes no arguments", e->name);
         ++*errors;
         return -1;
     }
     if (*pos < def->nattrs && def->attrs[*pos].type == AT_DIMS)
         return *pos;    /* takes every remaining positional argument */
     if (*pos >= def->nattrs) {
-        diag_error(a->value->loc, "too many arguments to '%s' (it takes %d)", def->name,
+        diag_error(a->value->loc, "too many arguments to '%s' (it takes %d)", e->name,
                    def->ninputs + def->nattrs);
         ++*errors;
         return -1;
@@ -395,7 +345,7 @@ static int call_attrs(const Expr *e, const OpDef *def, int first, Attrs *attr) {
     attr->use_bias = 1;
     for (int i = first; i < e->nargs; i++) {
         const Arg *a = &e->args[i];
-        int k = attr_slot(def, a, &pos, attr, &errors);
+        int k = attr_slot(e, def, a, &pos, attr, &errors);
         if (k < 0) continue;
         if (set[k] && (a->name || def->attrs[k].type != AT_DIMS)) {   /* positional dims: all of them */
             diag_error(a->name ? a->name_loc : a->value->loc, "'%s' is given twice", def->attrs[k].name);
@@ -408,7 +358,7 @@ static int call_attrs(const Expr *e, const OpDef *def, int first, Attrs *attr) {
     for (int k = 0; k < def->nattrs; k++) {
         if (set[k]) continue;
         if (!def->attrs[k].dflt) {
-            diag_error(e->loc, "'%s' needs '%s'", def->name, def->attrs[k].name);
+            diag_error(e->loc, "'%s' needs '%s'", e->name, def->attrs[k].name);
             errors++;
         } else {
             attr_default(&def->attrs[k], attr);

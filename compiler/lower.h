@@ -1,4 +1,4 @@
-/* lower.h — what lower.c shares with lower_train.c: reading an argument's
+/* lower.h — what lower.c and lower_train.c share: reading an argument's
  * value with an error that names it, and the did-you-mean report.  The
  * public entry points (lower_program, lower_train_text) are in ir.h. */
 #ifndef NNC_LOWER_H
@@ -7,7 +7,7 @@
 #include "ast.h"
 #include "ir.h"
 
-/* what an expression is, for messages: its name, "a number" or "a call" */
+/* lower_args.c: what an expression is, for messages: its name, "a number" or "a call" */
 const char *lower_expr_text(const Expr *e);
 /* "unknown WHAT 'NAME'; did you mean 'X'?" or, with no close match, the valid names */
 void lower_unknown(Loc loc, const char *what, const char *name, const char *const *names, int n);

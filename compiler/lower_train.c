@@ -145,7 +145,7 @@ static void decide_logits(Graph *g, Loc loc, int imported) {
                  "log-softmax (log-probabilities, read as logits)");
     else
         snprintf(from, sizeof from, "'%.80s'", p < 0 ? out : g->nodes[p].layer[0] ? g->nodes[p].layer :
-                 op_table[g->nodes[p].op]->name);
+                 op_name(g->nodes[p].op));
     if (t->from_logits < 0 && imported) {
         t->from_logits = !probs;
         snprintf(t->loss_note, sizeof t->loss_note, "from_logits = %s: output '%.40s' comes from %s%s",

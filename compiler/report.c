@@ -31,14 +31,14 @@ static void fused_str(const Graph *g, const Node *n, char *b, size_t cap) {
     if (d->epilogue && n->attr.act != NNC_RT_ACT_LINEAR)
         len += snprintf(b + len, cap - len, "%s epilogue ", act_name(n->attr.act));
     if (n->folded) len += snprintf(b + len, cap - len, "%d scale/shift folded ", n->folded);
-    if (!strcmp(d->name, "matmul") && n->nin > 2)
+    if (n->op == OP_MATMUL && n->nin > 2)
         len += snprintf(b + len, cap - len, "%s gradient epilogue ", act_name(n->attr.act));
-    if (!strcmp(d->name, "act_grad") && n->nout > 1) len += snprintf(b + len, cap - len, "bias gradient ");
+    if (n->op == OP_ACT_GRAD && n->nout > 1) len += snprintf(b + len, cap - len, "bias gradient ");
     if (d->gemm && n->nin > 1 && g->values[n->in[1]].panels)
         len += snprintf(b + len, cap - len, "kernel in panels ");
-    if (!strcmp(d->name, "loss") && n->attr.loss > NNC_RT_LOSS_SPARSE_CCE)
+    if (n->op == OP_LOSS && n->attr.loss > NNC_RT_LOSS_SPARSE_CCE)
         len += snprintf(b + len, cap - len, "from the logits ");
-    if (!strcmp(d->name, "update"))
+    if (n->op == OP_UPDATE)
         len += snprintf(b + len, cap - len, "%s over the flat parameter block ", opt_names[g->train.opt]);
     if (len) b[len - 1] = 0;
     else snprintf(b, cap, "-");
@@ -86,7 +86,7 @@ void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out) {
         }
         fused_str(g, n, fused, sizeof fused);
         fprintf(out, "%-4d %-8s %-18s %-14s %-16s %10.1f %10.1f  %-30s %-30s %10s %10s\n", row++,
-                phase_names[n->phase], d->name, n->layer[0] ? n->layer : "-", shape, flops / 1e3,
+                phase_names[n->phase], op_name(n->op), n->layer[0] ? n->layer : "-", shape, flops / 1e3,
                 bytes / 1024.0, tiles, fused, tr, training ? inf : "");
         flops_total += flops;
         bytes_total += bytes;

@@ -76,13 +76,13 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
             const Node *a = &g->nodes[k];
             if (a->dead || a->phase != PH_FORWARD) continue;
             if (!a->layer[0] && a->in[0] == out) {
-                act = op_table[a->op]->name;
+                act = op_name(a->op);
                 flops += op_table[a->op]->flops ? op_table[a->op]->flops(g, a) : 0;
                 out = a->out[0];
             }
             break;
         }
-        snprintf(label, sizeof label, "%s (%s%s%s)", n->layer, op_table[n->op]->name,
+        snprintf(label, sizeof label, "%s (%s%s%s)", n->layer, op_name(n->op),
                  act ? ", " : "", act ? act : "");
         fprintf(out_file, "%-34s %-18s %12ld %14ld\n", label,
                 ir_shape_str(&g->values[out], shape, sizeof shape), params, flops);

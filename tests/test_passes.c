@@ -417,7 +417,7 @@ static Run run(const Graph *g, const float *x, const float *label, int train) {
         } else if (n->op == OP_ADD) {
             nnc_rt_add(at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]), ir_size(y));
         } else {
-            ck_assert_msg(op_table[n->op]->fold != NULL, "the test cannot run %s", op_table[n->op]->name);
+            ck_assert_msg(op_table[n->op]->fold != NULL, "the test cannot run %s", op_name(n->op));
             long dims[8], in_dims[IR_MAX_IO][8];
             for (int d = 0; d < y->rank; d++) dims[d] = y->dims[d];
             Fold f = { &n->attr, at(&r, n->out[0]), ir_size(y), y->rank, dims, n->nin, { NULL }, { 0 }, { NULL } };

@@ -6,6 +6,7 @@
 #include "ops/rules.h"
 
 enum { CONV_2D, CONV_DEPTHWISE, CONV_1D };
+static int conv_kind(int op) { return op == OP_CONV1D ? CONV_1D : op == OP_DEPTHWISE_CONV2D ? CONV_DEPTHWISE : CONV_2D; }
 
 #define CONV_COMMON \
     { "strides", AT_INT, offsetof(Attrs, strides), "1" }, \
@@ -37,7 +38,7 @@ static const AttrDef depthwise_attrs[] = {
 
 static int conv_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
-    int kind = op_table[n->op]->kind, one_d = kind == CONV_1D;
+    int kind = conv_kind(n->op), one_d = kind == CONV_1D;
     if (op_want_rank(g, node, one_d ? 2 : 3, one_d ? "(n, steps, channels)" : "(n, height, width, channels)",
                   one_d ? "" : "; images are channels-last, e.g. 'input x: f32[28, 28, 1]'"))
         return -1;
@@ -56,7 +57,7 @@ static int conv_shape(Graph *g, int node) {
     p.groups = kind == CONV_DEPTHWISE ? p.c : n->attr.groups;
     p.oc = kind == CONV_DEPTHWISE ? p.c * n->attr.depth_multiplier : n->attr.filters;
     if (p.c % p.groups || p.oc % p.groups) {
-        diag_error(n->loc, "%s: %s (%d) is not divisible by groups (%d)", op_table[n->op]->name,
+        diag_error(n->loc, "%s: %s (%d) is not divisible by groups (%d)", op_name(n->op),
                    p.c % p.groups ? "input channels" : "filters", p.c % p.groups ? p.c : p.oc, p.groups);
         return -1;
     }
@@ -64,7 +65,7 @@ static int conv_shape(Graph *g, int node) {
         op_window(p.w, p.kw, p.sw, p.dw, n->attr.padding, &p.ow, &p.pl)) {
         char buf[96];
         diag_error(n->loc, "%s: the %dx%d kernel%s is larger than the input %s; "
-                   "use padding = same or a smaller kernel", op_table[n->op]->name, p.kh, p.kw,
+                   "use padding = same or a smaller kernel", op_name(n->op), p.kh, p.kw,
                    n->attr.dilation > 1 ? " (dilated)" : "", ir_shape_str(x, buf, sizeof buf));
         return -1;
     }
@@ -79,7 +80,7 @@ static int conv_shape(Graph *g, int node) {
 static void conv_params(Graph *g, int node) {
     Node *n = &g->nodes[node];
     nnc_rt_conv2d p = n->attr.conv;
-    int kind = op_table[n->op]->kind, cg = p.c / p.groups;
+    int kind = conv_kind(n->op), cg = p.c / p.groups;
     Attrs a = n->attr;
     int kd[4] = { p.kh, p.kw, cg, p.oc }, rank = 4, *dims = kd;
     if (kind == CONV_1D) { dims = kd + 1; rank = 3; }
@@ -179,15 +180,15 @@ static void nd_conv_t_emit(EmitCtx *e, const Node *n) {
 /* an imported convolution: the layer's count for each of its attr.M samples */
 static long nd_conv_flops(const Graph *g, const Node *n) { return conv_flops(g, n) * n->attr.M; }
 
-#define CONV(nm, k, a) { .name = nm, .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .kind = k, \
+#define CONV(a) { .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, \
                          .epilogue = 1, .conv = 1, .gemm = conv_gemm, .attrs = a, .nattrs = COUNT(a), \
                          .shape = conv_shape, .params = conv_params, .grad = conv_grad, .flops = conv_flops, \
                          .emit = conv_emit }
-const OpDef op_conv2d = CONV("conv2d", CONV_2D, conv_attrs);
-const OpDef op_depthwise_conv2d = CONV("depthwise_conv2d", CONV_DEPTHWISE, depthwise_attrs);
-const OpDef op_conv1d = CONV("conv1d", CONV_1D, conv_attrs);
-const OpDef op_conv_grad_data = INTERNAL("conv_grad_data", RT_CONV, 2, op_no_shape, conv_grad_data_emit);
-const OpDef op_conv_grad_filter = INTERNAL("conv_grad_filter", RT_CONV, 2, op_no_shape, conv_grad_filter_emit);
-const OpDef op_nd_conv = ND("nd_conv", -1, nd_conv_emit, .epilogue = 1, .conv = 1, .gemm = conv_gemm,
+const OpDef op_conv2d = CONV(conv_attrs);
+const OpDef op_depthwise_conv2d = CONV(depthwise_attrs);
+const OpDef op_conv1d = CONV(conv_attrs);
+const OpDef op_conv_grad_data = INTERNAL(RT_CONV, 2, op_no_shape, conv_grad_data_emit);
+const OpDef op_conv_grad_filter = INTERNAL(RT_CONV, 2, op_no_shape, conv_grad_filter_emit);
+const OpDef op_nd_conv = ND(-1, nd_conv_emit, .epilogue = 1, .conv = 1, .gemm = conv_gemm,
                            .flops = nd_conv_flops);
-const OpDef op_nd_conv_t = ND("nd_conv_t", 2, nd_conv_t_emit, .flops = nd_conv_flops);
+const OpDef op_nd_conv_t = ND(2, nd_conv_t_emit, .flops = nd_conv_flops);

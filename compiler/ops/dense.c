@@ -134,10 +134,10 @@ static void bias_grad_emit(EmitCtx *e, const Node *n) {
 }
 
 
-const OpDef op_dense = { .name = "dense", .rt = RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .epilogue = 1,
+const OpDef op_dense = { .rt = RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .epilogue = 1,
                          .attrs = dense_attrs, .nattrs = COUNT(dense_attrs), .shape = dense_shape,
                          .params = dense_params, .grad = dense_grad, .flops = dense_flops, .gemm = dense_gemm,
                          .emit = dense_emit };
-const OpDef op_matmul = { .name = "matmul", .rt = RT_GEMM, .ninputs = 2, .shape = op_no_shape, .gemm = matmul_gemm,
+const OpDef op_matmul = { .rt = RT_GEMM, .ninputs = 2, .shape = op_no_shape, .gemm = matmul_gemm,
                           .emit = matmul_emit };
-const OpDef op_bias_grad = INTERNAL("bias_grad", RT_ACT, 1, op_no_shape, bias_grad_emit);
+const OpDef op_bias_grad = INTERNAL(RT_ACT, 1, op_no_shape, bias_grad_emit);

@@ -11,7 +11,7 @@ static int elementwise_shape(Graph *g, int node) {
     if (!op_shapes_equal(a, b)) {
         char ba[96], bb[96];
         diag_error(g->nodes[node].loc, "%s needs operands of the same shape, got %s and %s",
-                   op_table[g->nodes[node].op]->name, ir_shape_str(a, ba, sizeof ba),
+                   op_name(g->nodes[node].op), ir_shape_str(a, ba, sizeof ba),
                    ir_shape_str(b, bb, sizeof bb));
         return -1;
     }
@@ -128,11 +128,11 @@ static void concat_grad_emit(EmitCtx *e, const Node *n) {
 }
 
 
-const OpDef op_add = { .name = "add", .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
+const OpDef op_add = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
                        .shape = elementwise_shape, .grad = add_grad, .flops = add_flops, .emit = add_emit };
-const OpDef op_multiply = { .name = "multiply", .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
+const OpDef op_multiply = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
                             .shape = elementwise_shape, .grad = multiply_grad, .flops = add_flops,
                             .emit = multiply_emit };
-const OpDef op_concat = { .name = "concat", .rt = RT_TENSOR, .layer = 1, .ninputs = -1, .attrs = concat_attrs,
+const OpDef op_concat = { .rt = RT_TENSOR, .layer = 1, .ninputs = -1, .attrs = concat_attrs,
                           .nattrs = 1, .shape = concat_shape, .grad = concat_grad, .emit = concat_emit };
-const OpDef op_concat_grad = INTERNAL("concat_grad", RT_TENSOR, 1, op_no_shape, concat_grad_emit);
+const OpDef op_concat_grad = INTERNAL(RT_TENSOR, 1, op_no_shape, concat_grad_emit);

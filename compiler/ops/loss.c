@@ -83,8 +83,8 @@ static void update_emit(EmitCtx *e, const Node *n) {
 }
 
 
-const OpDef op_loss = { .name = "loss", .rt = RT_LOSS, .ninputs = 2, .shape = loss_shape, .grad = loss_grad,
+const OpDef op_loss = { .rt = RT_LOSS, .ninputs = 2, .shape = loss_shape, .grad = loss_grad,
                         .emit = loss_emit };
-const OpDef op_loss_grad = INTERNAL("loss_grad", RT_LOSS, 2, op_no_shape, loss_grad_emit);
-const OpDef op_regularize = INTERNAL("regularize", RT_OPTIM, 1, op_no_shape, regularize_emit);
-const OpDef op_update = INTERNAL("update", RT_OPTIM, 0, op_no_shape, update_emit);
+const OpDef op_loss_grad = INTERNAL(RT_LOSS, 2, op_no_shape, loss_grad_emit);
+const OpDef op_regularize = INTERNAL(RT_OPTIM, 1, op_no_shape, regularize_emit);
+const OpDef op_update = INTERNAL(RT_OPTIM, 0, op_no_shape, update_emit);

@@ -334,20 +334,20 @@ static long nd_matmul_flops(const Graph *g, const Node *n) {
     return 2L * b * n->attr.M * n->attr.N * n->attr.K;
 }
 
-#define NDE(nm, nin, em, ...) ND(nm, nin, em, .flops = nd_cells, __VA_ARGS__)
-const OpDef op_nd_copy = NDE("nd_copy", 1, nd_copy_emit, .grad = nd_copy_grad, .fold = nd_copy_fold);
-const OpDef op_nd_fill = NDE("nd_fill", 0, nd_fill_emit, .fold = nd_fill_fold);
-const OpDef op_nd_pad = NDE("nd_pad", 1, nd_pad_emit, .grad = nd_copy_grad, .fold = nd_pad_fold);
-const OpDef op_nd_unary = NDE("nd_unary", 1, nd_unary_emit, .grad = nd_unary_grad, .fold = nd_unary_fold);
-const OpDef op_nd_binary = NDE("nd_binary", 2, nd_binary_emit, .grad = nd_binary_grad, .fold = nd_binary_fold);
-const OpDef op_nd_where = NDE("nd_where", 3, nd_where_emit, .fold = nd_where_fold);
-const OpDef op_nd_reduce = NDE("nd_reduce", 1, nd_reduce_emit, .grad = nd_reduce_grad, .fold = nd_reduce_fold);
-const OpDef op_nd_softmax = NDE("nd_softmax", 1, nd_softmax_emit, .grad = nd_softmax_grad, .fold = nd_softmax_fold);
-const OpDef op_nd_matmul = ND("nd_matmul", 2, nd_matmul_emit, .grad = nd_matmul_grad, .fold = nd_matmul_fold,
+#define NDE(nin, em, ...) ND(nin, em, .flops = nd_cells, __VA_ARGS__)
+const OpDef op_nd_copy = NDE(1, nd_copy_emit, .grad = nd_copy_grad, .fold = nd_copy_fold);
+const OpDef op_nd_fill = NDE(0, nd_fill_emit, .fold = nd_fill_fold);
+const OpDef op_nd_pad = NDE(1, nd_pad_emit, .grad = nd_copy_grad, .fold = nd_pad_fold);
+const OpDef op_nd_unary = NDE(1, nd_unary_emit, .grad = nd_unary_grad, .fold = nd_unary_fold);
+const OpDef op_nd_binary = NDE(2, nd_binary_emit, .grad = nd_binary_grad, .fold = nd_binary_fold);
+const OpDef op_nd_where = NDE(3, nd_where_emit, .fold = nd_where_fold);
+const OpDef op_nd_reduce = NDE(1, nd_reduce_emit, .grad = nd_reduce_grad, .fold = nd_reduce_fold);
+const OpDef op_nd_softmax = NDE(1, nd_softmax_emit, .grad = nd_softmax_grad, .fold = nd_softmax_fold);
+const OpDef op_nd_matmul = ND(2, nd_matmul_emit, .grad = nd_matmul_grad, .fold = nd_matmul_fold,
                              .flops = nd_matmul_flops);
-const OpDef op_nd_softmax_grad = NDE("nd_softmax_grad", 2, nd_softmax_grad_emit, .fold = NULL);
-const OpDef op_nd_arg = NDE("nd_arg", 1, nd_arg_emit, .fold = nd_arg_fold);
-const OpDef op_nd_cumsum = NDE("nd_cumsum", 1, nd_cumsum_emit, .fold = nd_cumsum_fold);
-const OpDef op_nd_gather = NDE("nd_gather", 2, nd_gather_emit, .fold = nd_gather_fold);
-const OpDef op_nd_nll = NDE("nd_nll", -1, nd_nll_emit, .fold = nd_nll_fold);
-const OpDef op_nd_concat = NDE("nd_concat", -1, nd_concat_emit, .fold = nd_concat_fold);
+const OpDef op_nd_softmax_grad = NDE(2, nd_softmax_grad_emit, .fold = NULL);
+const OpDef op_nd_arg = NDE(1, nd_arg_emit, .fold = nd_arg_fold);
+const OpDef op_nd_cumsum = NDE(1, nd_cumsum_emit, .fold = nd_cumsum_fold);
+const OpDef op_nd_gather = NDE(2, nd_gather_emit, .fold = nd_gather_fold);
+const OpDef op_nd_nll = NDE(-1, nd_nll_emit, .fold = nd_nll_fold);
+const OpDef op_nd_concat = NDE(-1, nd_concat_emit, .fold = nd_concat_fold);

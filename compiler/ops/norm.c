@@ -118,10 +118,10 @@ static void dropout_emit(EmitCtx *e, const Node *n) {
 
 
 
-const OpDef op_batch_norm = { .name = "batch_norm", .rt = RT_NORM, .layer = 1, .ninputs = 1, .attrs = bn_attrs,
+const OpDef op_batch_norm = { .rt = RT_NORM, .layer = 1, .ninputs = 1, .attrs = bn_attrs,
                               .nattrs = COUNT(bn_attrs), .shape = bn_shape, .params = bn_params, .grad = bn_grad,
                               .flops = bn_flops, .emit = bn_emit };
-const OpDef op_batch_norm_grad = INTERNAL("batch_norm_grad", RT_NORM, 5, op_no_shape, bn_grad_emit);
-const OpDef op_dropout = { .name = "dropout", .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+const OpDef op_batch_norm_grad = INTERNAL(RT_NORM, 5, op_no_shape, bn_grad_emit);
+const OpDef op_dropout = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
                            .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs), .shape = dropout_shape,
                            .grad = dropout_grad, .emit = dropout_emit };

@@ -4,6 +4,16 @@
 #include "ops/rules.h"
 
 enum { POOL_AVG = 1, POOL_GLOBAL = 2, POOL_1D = 4 };
+static int pool_kind(int op) {
+    switch (op) {
+    case OP_AVG_POOL2D: return POOL_AVG;
+    case OP_MAX_POOL1D: return POOL_1D;
+    case OP_AVG_POOL1D: return POOL_AVG | POOL_1D;
+    case OP_GLOBAL_MAX_POOL: return POOL_GLOBAL;
+    case OP_GLOBAL_AVG_POOL: return POOL_GLOBAL | POOL_AVG;
+    default: return 0;      /* max_pool2d */
+    }
+}
 
 static const AttrDef pool_attrs[] = {
     { "pool_size", AT_INT, offsetof(Attrs, pool_size), "2" },
@@ -13,7 +23,7 @@ static const AttrDef pool_attrs[] = {
 
 static int pool_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
-    int kind = op_table[n->op]->kind, one_d = kind & POOL_1D;
+    int kind = pool_kind(n->op), one_d = kind & POOL_1D;
     Value *x = op_in(g, node, 0);
     if (kind & POOL_GLOBAL) {
         if (x->rank != 2 && x->rank != 3) {
@@ -42,7 +52,7 @@ static int pool_shape(Graph *g, int node) {
         op_window(p.w, p.kw, p.sw, 1, n->attr.padding, &p.ow, &p.pl)) {
         char buf[96];
         diag_error(n->loc, "%s: the pool window %d is larger than the input %s; use padding = same "
-                   "or a smaller pool_size", op_table[n->op]->name, k, ir_shape_str(x, buf, sizeof buf));
+                   "or a smaller pool_size", op_name(n->op), k, ir_shape_str(x, buf, sizeof buf));
         return -1;
     }
     n->attr.pool = p;
@@ -52,7 +62,7 @@ static int pool_shape(Graph *g, int node) {
 
 static void pool_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
-    if (op_table[n.op]->kind & POOL_AVG) {
+    if (pool_kind(n.op) & POOL_AVG) {
         din[0] = op_bwd(g, OP_AVG_POOL_GRAD, dout, 1, &n, n.in[0]);
     } else {
         int in[2] = { dout[0], n.in[0] };
@@ -68,7 +78,7 @@ static long pool_flops(const Graph *g, const Node *n) {
 
 static void pool_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, n); /* %s */",
-              op_table[n->op]->kind & POOL_AVG ? "avg" : "max", emit_pool(e, &n->attr.pool),
+              pool_kind(n->op) & POOL_AVG ? "avg" : "max", emit_pool(e, &n->attr.pool),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), n->layer);
 }
 
@@ -92,15 +102,15 @@ static void nd_pool_emit(EmitCtx *e, const Node *n) {
 /* an imported pooling: the layer's count for each of its attr.M samples */
 static long nd_pool_flops(const Graph *g, const Node *n) { return pool_flops(g, n) * n->attr.M; }
 
-#define POOL(nm, k) { .name = nm, .rt = RT_POOL, .layer = 1, .ninputs = 1, .kind = k, \
+#define POOL(k) { .rt = RT_POOL, .layer = 1, .ninputs = 1, \
                       .attrs = (k) & POOL_GLOBAL ? NULL : pool_attrs, .nattrs = (k) & POOL_GLOBAL ? 0 : 3, \
                       .shape = pool_shape, .grad = pool_grad, .flops = pool_flops, .emit = pool_emit }
-const OpDef op_max_pool2d = POOL("max_pool2d", 0);
-const OpDef op_avg_pool2d = POOL("avg_pool2d", POOL_AVG);
-const OpDef op_max_pool1d = POOL("max_pool1d", POOL_1D);
-const OpDef op_avg_pool1d = POOL("avg_pool1d", POOL_AVG | POOL_1D);
-const OpDef op_global_max_pool = POOL("global_max_pool", POOL_GLOBAL);
-const OpDef op_global_avg_pool = POOL("global_avg_pool", POOL_GLOBAL | POOL_AVG);
-const OpDef op_max_pool_grad = INTERNAL("max_pool_grad", RT_POOL, 2, op_no_shape, max_pool_grad_emit);
-const OpDef op_avg_pool_grad = INTERNAL("avg_pool_grad", RT_POOL, 1, op_no_shape, avg_pool_grad_emit);
-const OpDef op_nd_pool = ND("nd_pool", 1, nd_pool_emit, .flops = nd_pool_flops);
+const OpDef op_max_pool2d = POOL(0);
+const OpDef op_avg_pool2d = POOL(POOL_AVG);
+const OpDef op_max_pool1d = POOL(POOL_1D);
+const OpDef op_avg_pool1d = POOL(POOL_AVG | POOL_1D);
+const OpDef op_global_max_pool = POOL(POOL_GLOBAL);
+const OpDef op_global_avg_pool = POOL(POOL_GLOBAL | POOL_AVG);
+const OpDef op_max_pool_grad = INTERNAL(RT_POOL, 2, op_no_shape, max_pool_grad_emit);
+const OpDef op_avg_pool_grad = INTERNAL(RT_POOL, 1, op_no_shape, avg_pool_grad_emit);
+const OpDef op_nd_pool = ND(1, nd_pool_emit, .flops = nd_pool_flops);

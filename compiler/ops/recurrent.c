@@ -75,7 +75,7 @@ static const AttrDef gru_attrs[] = { RNN_HEAD, RNN_TAIL };
 
 static int rnn_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
-    const char *name = op_table[n->op]->name;
+    const char *name = op_name(n->op);
     if (op_want_rank(g, node, 2, "(n, steps, features)",
                   "; sequences are 'input x: f32[steps, features]', or come from embedding"))
         return -1;
@@ -85,7 +85,8 @@ static int rnn_shape(Graph *g, int node) {
         return -1;
     }
     Value *x = op_in(g, node, 0);
-    nnc_rt_rnn p = { x->dims[0], x->dims[1], n->attr.units, op_table[n->op]->kind, n->attr.act,
+    int cell = n->op == OP_LSTM ? NNC_RT_CELL_LSTM : n->op == OP_GRU ? NNC_RT_CELL_GRU : NNC_RT_CELL_SIMPLE;
+    nnc_rt_rnn p = { x->dims[0], x->dims[1], n->attr.units, cell, n->attr.act,
                      n->attr.return_sequences, n->attr.reverse };
     n->attr.rnn = p;
     int seq[2] = { p.steps, p.units }, work = (int)NNC_RT_RNN_WORK(&p);
@@ -193,17 +194,17 @@ static void nd_rnn_emit(EmitCtx *e, const Node *n) {
 /* an imported recurrence: the layer's count for each of its attr.M sequences */
 static long nd_rnn_flops(const Graph *g, const Node *n) { return rnn_flops(g, n) * n->attr.M; }
 
-#define RNN(nm, k, a) { .name = nm, .rt = RT_RNN | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .kind = k, \
+#define RNN(a) { .rt = RT_RNN | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, \
                         .recurrent = 1, .attrs = a, .nattrs = COUNT(a), .shape = rnn_shape, .params = rnn_params, \
                         .grad = rnn_grad, .flops = rnn_flops, .emit = rnn_emit }
-const OpDef op_embedding = { .name = "embedding", .rt = RT_RNN, .layer = 1, .ninputs = 1, .int_input = 1,
+const OpDef op_embedding = { .rt = RT_RNN, .layer = 1, .ninputs = 1, .int_input = 1,
                              .attrs = embedding_attrs, .nattrs = COUNT(embedding_attrs), .shape = embedding_shape,
                              .params = embedding_params, .grad = embedding_grad, .emit = embedding_emit };
-const OpDef op_embedding_grad = INTERNAL("embedding_grad", RT_RNN, 2, op_no_shape, embedding_grad_emit);
-const OpDef op_simple_rnn = RNN("simple_rnn", NNC_RT_CELL_SIMPLE, simple_rnn_attrs);
-const OpDef op_lstm = RNN("lstm", NNC_RT_CELL_LSTM, lstm_attrs);
-const OpDef op_gru = RNN("gru", NNC_RT_CELL_GRU, gru_attrs);
-const OpDef op_rnn_grad = INTERNAL("rnn_grad", RT_RNN, 4, op_no_shape, rnn_grad_emit);
-const OpDef op_bidirectional = { .name = "bidirectional", .layer = 1, .wrapper = 1 };
-const OpDef op_time_distributed = { .name = "time_distributed", .layer = 1, .wrapper = 1 };
-const OpDef op_nd_rnn = ND("nd_rnn", -1, nd_rnn_emit, .flops = nd_rnn_flops);
+const OpDef op_embedding_grad = INTERNAL(RT_RNN, 2, op_no_shape, embedding_grad_emit);
+const OpDef op_simple_rnn = RNN(simple_rnn_attrs);
+const OpDef op_lstm = RNN(lstm_attrs);
+const OpDef op_gru = RNN(gru_attrs);
+const OpDef op_rnn_grad = INTERNAL(RT_RNN, 4, op_no_shape, rnn_grad_emit);
+const OpDef op_bidirectional = { .layer = 1, .wrapper = 1 };
+const OpDef op_time_distributed = { .layer = 1, .wrapper = 1 };
+const OpDef op_nd_rnn = ND(-1, nd_rnn_emit, .flops = nd_rnn_flops);

@@ -70,11 +70,11 @@ static int reshape_layer_shape(Graph *g, int node) {
 }
 
 
-const OpDef op_flatten = { .name = "flatten", .layer = 1, .ninputs = 1, .alias = 1, .shape = flatten_shape,
+const OpDef op_flatten = { .layer = 1, .ninputs = 1, .alias = 1, .shape = flatten_shape,
                            .grad = reshape_grad, .emit = op_emit_nothing };
-const OpDef op_reshape = { .name = "reshape", .layer = 1, .ninputs = 1, .alias = 1, .attrs = reshape_attrs,
+const OpDef op_reshape = { .layer = 1, .ninputs = 1, .alias = 1, .attrs = reshape_attrs,
                            .nattrs = 1, .shape = reshape_layer_shape, .grad = reshape_grad, .emit = op_emit_nothing };
-const OpDef op_linear = { .name = "linear", .layer = 1, .ninputs = 1, .alias = 1, .shape = identity_shape,
+const OpDef op_linear = { .layer = 1, .ninputs = 1, .alias = 1, .shape = identity_shape,
                           .grad = identity_grad, .emit = op_emit_nothing };
-const OpDef op_view = { .name = "view", .ninputs = 1, .alias = 1, .shape = view_shape, .grad = reshape_grad,
+const OpDef op_view = { .ninputs = 1, .alias = 1, .shape = view_shape, .grad = reshape_grad,
                         .emit = op_emit_nothing };

@@ -12,7 +12,7 @@ int op_make_out(Graph *g, int node, int batched, int rank, const int *shape) {
     Node *n = &g->nodes[node];
     if (n->nout == 0) {
         char name[IR_NAME];
-        snprintf(name, sizeof name, "%.40s%d", op_table[n->op]->name, node);
+        snprintf(name, sizeof name, "%.40s%d", op_name(n->op), node);
         if (n->layer[0]) snprintf(name, sizeof name, "%s", n->layer);
         int v = ir_value(g, name, ROLE_ACT, batched, rank, dims);
         g->values[v].loc = n->loc;
@@ -69,7 +69,7 @@ int op_want_rank(Graph *g, int node, int rank, const char *layout, const char *h
     Value *x = op_in(g, node, 0);
     if (x->batched && x->rank == rank) return 0;
     char buf[96];
-    diag_error(g->nodes[node].loc, "%s expects input of shape %s, got %s%s", op_table[g->nodes[node].op]->name,
+    diag_error(g->nodes[node].loc, "%s expects input of shape %s, got %s%s", op_name(g->nodes[node].op),
                layout, ir_shape_str(x, buf, sizeof buf), hint);
     return -1;
 }

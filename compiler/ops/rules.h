@@ -16,10 +16,10 @@
 
 /* an N-d op (built by the importer with its shape); the rest: its FLOPs,
  * gradient rule and compile-time evaluation, if any */
-#define ND(nm, nin, em, ...) { .name = nm, .rt = RT_TENSOR | RT_GEMM, .ninputs = nin, .shape = op_no_shape, \
+#define ND(nin, em, ...) { .rt = RT_TENSOR | RT_GEMM, .ninputs = nin, .shape = op_no_shape, \
                                .emit = em, __VA_ARGS__ }
 /* a node only passes create, its outputs made by them */
-#define INTERNAL(nm, rtm, nin, shp, em) { .name = nm, .rt = rtm, .ninputs = nin, .shape = shp, .emit = em }
+#define INTERNAL(rtm, nin, shp, em) { .rt = rtm, .ninputs = nin, .shape = shp, .emit = em }
 
 Value *op_in(Graph *g, int node, int i);   /* the node's input i */
 /* create out[0] if missing, then give it this shape */

@@ -157,7 +157,7 @@ static void per_sample(Batch *b, Node *n) {
 static void drop_unused(Graph *g) {
     for (int i = g->nnodes - 1; i >= 0; i--) {
         Node *n = &g->nodes[i];
-        if (n->dead || n->phase != PH_FORWARD || (strncmp(op_table[n->op]->name, "nd_", 3) && n->op != OP_VIEW))
+        if (n->dead || n->phase != PH_FORWARD || (strncmp(op_name(n->op), "nd_", 3) && n->op != OP_VIEW))
             continue;
         int used = 0;
         for (int k = 0; k < n->nout; k++) used |= ir_is_output(g, n->out[k]) || ir_consumers(g, n->out[k], NULL) > 0;
@@ -187,7 +187,7 @@ int batch_imported(Graph *g, int B, char *why, size_t cap) {
         if (check_node(&b, i)) {
             const Node *n = &g->nodes[i];
             snprintf(why, cap, "node '%.60s' (%s): %s", n->layer[0] ? n->layer : g->values[n->out[0]].name,
-                     op_table[n->op]->name, b.why);
+                     op_name(n->op), b.why);
             status = -1;
         }
     }
@@ -238,7 +238,7 @@ int batch_bounded_steps(Graph *g, const char *name, int bound, char *why, size_t
             what = "its output sequence is used (only the final states may be, with a run-time length)";
         if (what) {
             snprintf(why, cap, "node '%.60s' (%s) reads the bounded dimension '%s': %s",
-                     n->layer[0] ? n->layer : g->values[n->out[0]].name, op_table[n->op]->name, name, what);
+                     n->layer[0] ? n->layer : g->values[n->out[0]].name, op_name(n->op), name, what);
             return -1;
         }
         n->attr.dyn_steps = 1;
