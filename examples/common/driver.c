@@ -16,9 +16,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-long driver_limit(long n, long limit)
+/* n, or limit when that is positive and smaller */
+static long cut(long n, long limit)
 {
     return limit > 0 && limit < n ? limit : n;
+}
+
+void driver_use_arrays(driver_data *d, const data_args *a, const void *xtrain, const void *ytrain,
+                       long ntrain, const void *xtest, const void *ytest, long ntest)
+{
+    d->xtrain = xtrain;
+    d->ytrain = ytrain;
+    d->ntrain = cut(ntrain, a->limit);
+    d->xtest = xtest;
+    d->ytest = ytest;
+    d->ntest = xtest ? cut(ntest, a->test_limit) : 0;
 }
 
 void *driver_alloc(driver_data *d, size_t count, size_t size, const char *what)

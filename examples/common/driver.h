@@ -113,7 +113,10 @@ int driver_load_fashion(const data_args *a, driver_data *d);
 /* data_alloc whose block driver_main frees after the run */
 void *driver_alloc(driver_data *d, size_t count, size_t size, const char *what);
 
-/* n, or limit when that is positive and smaller: --limit for built-in data */
-long driver_limit(long n, long limit);
+/* Built-in data (arrays of ntrain and ntest samples) as the run's data,
+ * cut to the first --limit and --test-limit samples.  xtest NULL: no test
+ * set, no evaluation. */
+void driver_use_arrays(driver_data *d, const data_args *a, const void *xtrain, const void *ytrain,
+                       long ntrain, const void *xtest, const void *ytest, long ntest);
 
 #endif
