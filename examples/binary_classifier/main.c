@@ -25,8 +25,10 @@ DRIVER_MODEL(binary_classifier, BINARY_CLASSIFIER, model);
 static float xtrain[TRAIN * 4], xtest[TEST * 4];
 static binary_classifier_label_t ytrain[TRAIN], ytest[TEST];
 
-static void make_points(nnc_rt_rng *rng, float *x, binary_classifier_label_t *y, long n)
+static void make_points(nnc_rt_rng *rng, void *xs, void *ys, long n)
 {
+    float *x = xs;
+    binary_classifier_label_t *y = ys;
     long i;
     int j;
     for (i = 0; i < n; i++) {
@@ -37,23 +39,14 @@ static void make_points(nnc_rt_rng *rng, float *x, binary_classifier_label_t *y,
     }
 }
 
-/* the two sets from the fixed data seed, so --seed never changes the problem */
-static int load(const data_args *a, driver_data *d)
-{
-    nnc_rt_rng rng;
-    nnc_rt_rng_seed(&rng, DATA_SEED);
-    make_points(&rng, xtrain, ytrain, TRAIN);
-    make_points(&rng, xtest, ytest, TEST);
-    driver_use_arrays(d, a, xtrain, ytrain, TRAIN, xtest, ytest, TEST);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const driver_spec spec = {
         .model = &binary_classifier_driver,
         .show = DATA_SHOW_ACCURACY,
-        .load = load,
+        .make = make_points,
+        .data_seed = DATA_SEED,
+        .arrays = { xtrain, ytrain, TRAIN, xtest, ytest, TEST },
     };
     return driver_main(&spec, argc, argv);
 }

@@ -22,15 +22,22 @@ static long cut(long n, long limit)
     return limit > 0 && limit < n ? limit : n;
 }
 
-void driver_use_arrays(driver_data *d, const data_args *a, const void *xtrain, const void *ytrain,
-                       long ntrain, const void *xtest, const void *ytest, long ntest)
+/* spec's built-in data: all of it is made, so --limit only cuts */
+static void make_arrays(const driver_spec *s, const data_args *a, driver_data *d)
 {
-    d->xtrain = xtrain;
-    d->ytrain = ytrain;
-    d->ntrain = cut(ntrain, a->limit);
-    d->xtest = xtest;
-    d->ytest = ytest;
-    d->ntest = xtest ? cut(ntest, a->test_limit) : 0;
+    const driver_arrays *arr = &s->arrays;
+    nnc_rt_rng rng;
+    nnc_rt_rng_seed(&rng, s->data_seed);
+    s->make(&rng, arr->xtrain, arr->ytrain, arr->ntrain);
+    d->xtrain = arr->xtrain;
+    d->ytrain = arr->ytrain;
+    d->ntrain = cut(arr->ntrain, a->limit);
+    if (arr->xtest != NULL) {
+        s->make(&rng, arr->xtest, arr->ytest, arr->ntest);
+        d->xtest = arr->xtest;
+        d->ytest = arr->ytest;
+        d->ntest = cut(arr->ntest, a->test_limit);
+    }
 }
 
 void *driver_alloc(driver_data *d, size_t count, size_t size, const char *what)
@@ -150,7 +157,9 @@ static int run(const driver_spec *s, const data_args *a, driver_data *d)
     int32_t *order = NULL;
 
     memset(&m, 0, sizeof m);   /* no epoch and no test set still reports defined numbers */
-    if (s->load ? s->load(a, d) : driver_load_fashion(a, d))
+    if (s->make)
+        make_arrays(s, a, d);
+    else if (s->load ? s->load(a, d) : driver_load_fashion(a, d))
         return 1;
     take_sets(d);
     if (!s->in_order) {

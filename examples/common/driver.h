@@ -80,6 +80,18 @@ typedef struct driver_data {
     void *owned[8];         /* driver_alloc's blocks, freed by driver_main */
 } driver_data;
 
+/* Built-in data: arrays the example owns, ntrain and ntest samples (xtest
+ * NULL: no test set), cut to the first --limit and --test-limit. */
+typedef struct driver_arrays {
+    void *xtrain, *ytrain;
+    long ntrain;
+    void *xtest, *ytest;
+    long ntest;
+} driver_arrays;
+
+/* fills n samples of x and y from r */
+typedef void (*driver_make_fn)(nnc_rt_rng *r, void *x, void *y, long n);
+
 /* draw progress bars (on a terminal) during training / evaluation */
 enum { DRIVER_BARS_TRAIN = 1, DRIVER_BARS_EVAL = 2 };
 
@@ -90,8 +102,14 @@ typedef struct driver_spec {
     int bars;           /* DRIVER_BARS_* mask: 0, no bars */
     int in_order;       /* 1: train in stored order, never shuffle */
     long limit;         /* the default of --limit; 0, all */
-    /* fills *d from the options; returns nonzero after printing why.
-     * NULL: driver_load_fashion */
+    /* Built-in data: make fills the training set of arrays, then its test
+     * set, from one generator seeded with data_seed -- a fixed seed, so
+     * --seed changes the initialisation and the shuffling, never the data. */
+    driver_make_fn make;
+    uint64_t data_seed;
+    driver_arrays arrays;
+    /* Or: fills *d from the options; returns nonzero after printing why.
+     * Neither make nor load: driver_load_fashion. */
     int (*load)(const data_args *a, driver_data *d);
     /* after init, before the first epoch; returns nonzero to stop (exit 1) */
     int (*start)(const driver_data *d);
@@ -113,10 +131,5 @@ int driver_load_fashion(const data_args *a, driver_data *d);
 /* data_alloc whose block driver_main frees after the run */
 void *driver_alloc(driver_data *d, size_t count, size_t size, const char *what);
 
-/* Built-in data (arrays of ntrain and ntest samples) as the run's data,
- * cut to the first --limit and --test-limit samples.  xtest NULL: no test
- * set, no evaluation. */
-void driver_use_arrays(driver_data *d, const data_args *a, const void *xtrain, const void *ytrain,
-                       long ntrain, const void *xtest, const void *ytest, long ntest);
 
 #endif

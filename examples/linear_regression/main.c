@@ -27,20 +27,18 @@ enum { POINTS = 100 };
 
 static linear_regression_t model;
 DRIVER_MODEL(linear_regression, LINEAR_REGRESSION, model);
-static float xs[POINTS];
-static linear_regression_label_t ys[POINTS];
+static float xtrain[POINTS];
+static linear_regression_label_t ytrain[POINTS];
 
-static int load(const data_args *a, driver_data *d)
+static void make_points(nnc_rt_rng *rng, void *xs, void *ys, long n)
 {
-    nnc_rt_rng rng;
+    float *x = xs;
+    linear_regression_label_t *y = ys;
     long i;
-    nnc_rt_rng_seed(&rng, DATA_SEED);
-    for (i = 0; i < POINTS; i++) {
-        xs[i] = 2.0f * nnc_rt_rng_uniform(&rng) - 1.0f;
-        ys[i] = TRUE_SLOPE * xs[i] + TRUE_INTERCEPT + NOISE_STD * nnc_rt_rng_normal(&rng);
+    for (i = 0; i < n; i++) {
+        x[i] = 2.0f * nnc_rt_rng_uniform(rng) - 1.0f;
+        y[i] = TRUE_SLOPE * x[i] + TRUE_INTERCEPT + NOISE_STD * nnc_rt_rng_normal(rng);
     }
-    driver_use_arrays(d, a, xs, ys, POINTS, NULL, NULL, 0);
-    return 0;
 }
 
 static int report(const data_args *a, const driver_data *d, const nnc_rt_metrics *m)
@@ -62,7 +60,9 @@ int main(int argc, char **argv)
     static const driver_spec spec = {
         .model = &linear_regression_driver,
         .show = DATA_SHOW_MAE,
-        .load = load,
+        .make = make_points,
+        .data_seed = DATA_SEED,
+        .arrays = { xtrain, ytrain, POINTS, NULL, NULL, 0 },
         .report = report,
     };
     return driver_main(&spec, argc, argv);

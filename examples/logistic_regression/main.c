@@ -27,8 +27,10 @@ DRIVER_MODEL(logistic_regression, LOGISTIC_REGRESSION, model);
 static float xtrain[TRAIN * 2], xtest[TEST * 2];
 static logistic_regression_label_t ytrain[TRAIN], ytest[TEST];
 
-static void make_points(nnc_rt_rng *rng, float *x, logistic_regression_label_t *y, long n)
+static void make_points(nnc_rt_rng *rng, void *xs, void *ys, long n)
 {
+    float *x = xs;
+    logistic_regression_label_t *y = ys;
     const float w0 = 1.5f, w1 = -1.0f, b = 0.25f;
     const float norm = sqrtf(w0 * w0 + w1 * w1);
     long i;
@@ -45,23 +47,14 @@ static void make_points(nnc_rt_rng *rng, float *x, logistic_regression_label_t *
     }
 }
 
-/* the two sets from the fixed data seed, so --seed never changes the problem */
-static int load(const data_args *a, driver_data *d)
-{
-    nnc_rt_rng rng;
-    nnc_rt_rng_seed(&rng, DATA_SEED);
-    make_points(&rng, xtrain, ytrain, TRAIN);
-    make_points(&rng, xtest, ytest, TEST);
-    driver_use_arrays(d, a, xtrain, ytrain, TRAIN, xtest, ytest, TEST);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const driver_spec spec = {
         .model = &logistic_regression_driver,
         .show = DATA_SHOW_ACCURACY,
-        .load = load,
+        .make = make_points,
+        .data_seed = DATA_SEED,
+        .arrays = { xtrain, ytrain, TRAIN, xtest, ytest, TEST },
     };
     return driver_main(&spec, argc, argv);
 }

@@ -31,8 +31,9 @@ DRIVER_MODEL(lstm_sine, LSTM_SINE, model);
 static float xtrain[TRAIN * SEEN], ytrain[TRAIN * AHEAD], xtest[TEST * SEEN], ytest[TEST * AHEAD];
 static float pred[TEST * AHEAD];
 
-static void make_series(nnc_rt_rng *r, float *x, float *y, long n)
+static void make_series(nnc_rt_rng *r, void *xs, void *ys, long n)
 {
+    float *x = xs, *y = ys;
     const double pi = 3.14159265358979323846;
     long i;
     int t;
@@ -89,17 +90,6 @@ static int write_plot(const char *path, long n)
     return 0;
 }
 
-/* the two sets from the fixed data seed, so --seed never changes the problem */
-static int load(const data_args *a, driver_data *d)
-{
-    nnc_rt_rng rng;
-    nnc_rt_rng_seed(&rng, DATA_SEED);
-    make_series(&rng, xtrain, ytrain, TRAIN);
-    make_series(&rng, xtest, ytest, TEST);
-    driver_use_arrays(d, a, xtrain, ytrain, TRAIN, xtest, ytest, TEST);
-    return 0;
-}
-
 /* the test mse next to its two baselines, and the plot */
 static int report(const data_args *a, const driver_data *d, const nnc_rt_metrics *m)
 {
@@ -128,7 +118,9 @@ int main(int argc, char **argv)
     static const driver_spec spec = {
         .model = &lstm_sine_driver,
         .show = DATA_SHOW_MAE,
-        .load = load,
+        .make = make_series,
+        .data_seed = DATA_SEED,
+        .arrays = { xtrain, ytrain, TRAIN, xtest, ytest, TEST },
         .report = report,
     };
     return driver_main(&spec, argc, argv);

@@ -22,8 +22,10 @@ DRIVER_MODEL(text_lstm, TEXT_LSTM, model);
 static int32_t xtrain[TRAIN * LEN], xtest[TEST * LEN];
 static float ytrain[TRAIN], ytest[TEST];
 
-static void make_texts(nnc_rt_rng *r, int32_t *x, float *y, long n)
+static void make_texts(nnc_rt_rng *r, void *xs, void *ys, long n)
 {
+    int32_t *x = xs;
+    float *y = ys;
     long i;
     int t;
     for (i = 0; i < n; i++) {
@@ -40,23 +42,14 @@ static void make_texts(nnc_rt_rng *r, int32_t *x, float *y, long n)
     }
 }
 
-/* the two sets from the fixed data seed, so --seed never changes the problem */
-static int load(const data_args *a, driver_data *d)
-{
-    nnc_rt_rng rng;
-    nnc_rt_rng_seed(&rng, DATA_SEED);
-    make_texts(&rng, xtrain, ytrain, TRAIN);
-    make_texts(&rng, xtest, ytest, TEST);
-    driver_use_arrays(d, a, xtrain, ytrain, TRAIN, xtest, ytest, TEST);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const driver_spec spec = {
         .model = &text_lstm_driver,
         .show = DATA_SHOW_ACCURACY,
-        .load = load,
+        .make = make_texts,
+        .data_seed = DATA_SEED,
+        .arrays = { xtrain, ytrain, TRAIN, xtest, ytest, TEST },
     };
     return driver_main(&spec, argc, argv);
 }
