@@ -40,19 +40,24 @@ static void make_arrays(const driver_spec *s, const data_args *a, driver_data *d
     }
 }
 
-void *driver_alloc(driver_data *d, size_t count, size_t size, const char *what)
+void *driver_keep(driver_data *d, void *p)
 {
     size_t i, slots = sizeof d->owned / sizeof d->owned[0];
-    void *p;
+    if (p == NULL)
+        return NULL;
     for (i = 0; i < slots && d->owned[i] != NULL; i++)
         ;
     if (i == slots) {   /* a driver bug, not the user's: say so and fail cleanly */
-        fprintf(stderr, "driver_alloc: more than %zu blocks (%s)\n", slots, what);
+        fprintf(stderr, "driver_keep: more than %zu blocks to free\n", slots);
+        free(p);
         return NULL;
     }
-    p = data_alloc(count, size, what);
-    d->owned[i] = p;
-    return p;
+    return d->owned[i] = p;
+}
+
+void *driver_alloc(driver_data *d, size_t count, size_t size, const char *what)
+{
+    return driver_keep(d, data_alloc(count, size, what));
 }
 
 int driver_load_fashion(const data_args *a, driver_data *d)

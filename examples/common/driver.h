@@ -77,7 +77,7 @@ typedef struct driver_data {
     const void *xtest, *ytest;
     long ntest;
     data_set train, test;   /* freed by driver_main */
-    void *owned[8];         /* driver_alloc's blocks, freed by driver_main */
+    void *owned[8];         /* driver_alloc's and driver_keep's blocks, freed by driver_main */
 } driver_data;
 
 /* Built-in data: arrays the example owns, ntrain and ntest samples (xtest
@@ -130,6 +130,10 @@ int driver_load_fashion(const data_args *a, driver_data *d);
 
 /* data_alloc whose block driver_main frees after the run */
 void *driver_alloc(driver_data *d, size_t count, size_t size, const char *what);
+
+/* hands the malloc'ed block p (may be NULL) to driver_main to free after the
+ * run; returns p, or NULL after freeing it when no slot is left */
+void *driver_keep(driver_data *d, void *p);
 
 
 #endif
