@@ -28,9 +28,10 @@ enum { CONTEXT = 32, VOCAB = 96, SAMPLE = 240, TRAIN_STRIDE = 3, TEST_STRIDE = 2
 static char_gru_t model;
 DRIVER_MODEL(char_gru, CHAR_GRU, model);
 
-/* the whole text as ids; the test windows start at split */
-static const int32_t *text;
-static long text_n, split;
+/* the whole text as ids, for the report; the test windows start at
+ * corpus_split */
+static const int32_t *corpus;
+static long corpus_n, corpus_split;
 
 /* newline -> 0, ' '..'~' -> 1..95, anything else reads as a space */
 static int32_t char_id(int c) { return c == '\n' ? 0 : c >= 32 && c <= 126 ? c - 31 : 1; }
@@ -142,13 +143,15 @@ static int load(const data_args *a, driver_data *d)
         "/usr/share/common-licenses/LGPL-2.1", "/usr/share/common-licenses/Apache-2.0",
         "/usr/share/common-licenses/MPL-2.0", "/usr/share/common-licenses/Artistic" };
     const char *own = getenv("NNC_TEXT");
-    int32_t *xtrain, *ytrain, *xtest, *ytest;
-    long n;
+    int32_t *text, *xtrain, *ytrain, *xtest, *ytest;
+    long n, split;
 
     if (!(text = driver_keep(d, own ? read_texts(&own, 1, &n) : read_texts(licenses, 6, &n))))
         return 1;
-    text_n = n;
     split = n - n / 10;
+    corpus = text;
+    corpus_n = n;
+    corpus_split = split;
     xtrain = driver_alloc(d, (size_t)(split / TRAIN_STRIDE + 1) * CONTEXT, sizeof *xtrain, "training windows");
     ytrain = driver_alloc(d, (size_t)(split / TRAIN_STRIDE + 1), sizeof *ytrain, "training labels");
     xtest = driver_alloc(d, (size_t)(n - split) * CONTEXT, sizeof *xtest, "test windows");
@@ -171,7 +174,7 @@ static int report(const data_args *a, const driver_data *d, const nnc_rt_metrics
     print_sample("This License", a->seed);
     printf("test loss: %.3f nats per character (accuracy %.1f%%; uniform %.3f, "
            "character frequencies %.3f)\n", m->loss, data_percent(m->accuracy), log((double)VOCAB),
-           unigram_loss(text, split, text_n));
+           unigram_loss(corpus, corpus_split, corpus_n));
     return 0;
 }
 

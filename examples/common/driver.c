@@ -5,8 +5,8 @@
  * Design: one run is a straight sequence of steps, each returning 0 or 1
  * after printing its own message, so driver_main is the only place that
  * turns a failure into an exit code, and the only place that frees: the
- * data sets and every driver_alloc block hang off one driver_data, released
- * once at the end whichever step stopped the run.  The shuffling seed
+ * data sets and every driver_alloc / driver_keep block hang off one
+ * driver_data, released once at the end whichever step stopped the run.  The shuffling seed
  * (seed * 1000 + epoch) and the order of the calls are the ones the
  * drivers had before they shared this file, so results stay bit-identical.
  */
@@ -189,13 +189,10 @@ static int run(const driver_spec *s, const data_args *a, driver_data *d)
 
 int driver_main(const driver_spec *spec, int argc, char **argv)
 {
-    data_args args = { 0, 1, 0, 0, NULL };
+    data_args args = { spec->model->epochs, 1, spec->limit, 0, NULL };   /* the defaults */
     driver_data d;
-    int rc;
+    int rc = data_parse_args(argc, argv, &args);
 
-    args.epochs = spec->model->epochs;
-    args.limit = spec->limit;
-    rc = data_parse_args(argc, argv, &args);
     if (rc)
         return rc < 0 ? 0 : 2;
     memset(&d, 0, sizeof d);

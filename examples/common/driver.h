@@ -66,11 +66,11 @@ typedef struct driver_model {
         P##_EPOCHS, P##_ERR_NAN, P##_SAVE_BYTES, p##_driver_init, p##_driver_train,    \
         p##_driver_evaluate, p##_driver_save }
 
-/* The data of one run, filled by the load hook.  An x it leaves NULL is
- * taken with its count from the Fashion-MNIST set train or test, a y left
- * NULL from the same set, so a hook that only loads or reshapes those sets
- * sets nothing else.  No test set at all (xtest NULL, test empty) skips the
- * evaluation. */
+/* The data of one run, filled from the spec's arrays or by its load hook
+ * (see driver_spec).  An x the hook leaves NULL is taken with its count from
+ * the Fashion-MNIST set train or test, a y left NULL from the same set, so a
+ * hook that only loads or reshapes those sets sets nothing else.  No test
+ * set at all (xtest NULL, test empty) skips the evaluation. */
 typedef struct driver_data {
     const void *xtrain, *ytrain;
     long ntrain;
@@ -114,8 +114,8 @@ typedef struct driver_spec {
     /* after init, before the first epoch; returns nonzero to stop (exit 1) */
     int (*start)(const driver_data *d);
     /* prints the result as the last stdout line and returns the exit code;
-     * m is the evaluation's metrics (the last epoch's without a test set).
-     * NULL: "test accuracy: X%" */
+     * m is the evaluation's metrics (without a test set the last epoch's,
+     * zero without an epoch).  NULL: "test accuracy: X%" */
     int (*report)(const data_args *a, const driver_data *d, const nnc_rt_metrics *m);
 } driver_spec;
 
@@ -134,6 +134,5 @@ void *driver_alloc(driver_data *d, size_t count, size_t size, const char *what);
 /* hands the malloc'ed block p (may be NULL) to driver_main to free after the
  * run; returns p, or NULL after freeing it when no slot is left */
 void *driver_keep(driver_data *d, void *p);
-
 
 #endif
