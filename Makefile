@@ -110,10 +110,12 @@ $(RT_LIB): $(RT_OBJS)
 generated/%.c generated/%.h: examples/%/%.nn bin/nnc
 	bin/nnc $< -o generated/$*.c
 
-$(BUILD)/examples/%: generated/%.c examples/%/main.c examples/common/data.c $(RT_LIB)
+$(BUILD)/examples/%: generated/%.c examples/%/main.c examples/common/data.c examples/common/driver.c \
+                     examples/common/data.h examples/common/driver.h $(RT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(RT_CFLAGS) -D_POSIX_C_SOURCE=200809L -Iruntime -Igenerated -Iexamples/common \
-	    generated/$*.c examples/$*/main.c examples/common/data.c $(RT_LIB) -lz -lm -o $@
+	    generated/$*.c examples/$*/main.c examples/common/data.c examples/common/driver.c \
+	    $(RT_LIB) -lz -lm -o $@
 
 # finetune_onnx: a CNN pre-trained in PyTorch on classes 0-4 and exported
 # (examples/finetune_onnx/pretrain.py, which also fine-tunes it in PyTorch for
@@ -126,10 +128,12 @@ $(FT)/pretrained.onnx: examples/finetune_onnx/pretrain.py
 $(FT)/finetune.c: $(FT)/pretrained.onnx bin/nnc
 	bin/nnc $< --train sparse_categorical_crossentropy --optimizer 'adam(lr = 1e-3)' --batch 32 -o $@
 
-$(BUILD)/examples/finetune_onnx: $(FT)/finetune.c examples/finetune_onnx/main.c examples/common/data.c $(RT_LIB)
+$(BUILD)/examples/finetune_onnx: $(FT)/finetune.c examples/finetune_onnx/main.c examples/common/data.c \
+                                 examples/common/driver.c examples/common/data.h examples/common/driver.h $(RT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(RT_CFLAGS) -D_POSIX_C_SOURCE=200809L '-DTORCH_RESULT="$(FT)/torch_finetune.txt"' -Iruntime -I$(FT) \
-	    -Iexamples/common $(FT)/finetune.c examples/finetune_onnx/main.c examples/common/data.c $(RT_LIB) -lz -lm -o $@
+	    -Iexamples/common $(FT)/finetune.c examples/finetune_onnx/main.c examples/common/data.c \
+	    examples/common/driver.c $(RT_LIB) -lz -lm -o $@
 
 EXAMPLE ?= fashion_mlp
 run: $(BUILD)/examples/$(EXAMPLE)

@@ -5,8 +5,11 @@
  * next to two baselines -- the uniform guess, ln 96, and the text's own
  * character frequencies (a model that ignores the context) -- then samples
  * text from a prompt.  $NNC_TEXT names another text file to use instead.
- * Usage: char_gru [--epochs N] [--seed S] [--limit N] [--test-limit N];
- * the last stdout line is "test loss: X nats per character (...)". */
+ * Usage: char_gru [--epochs N] [--seed S] [--limit N] [--test-limit N]
+ * [--save FILE]; the last stdout line is
+ * "test loss: X nats per character (...)".  The shared driver
+ * (examples/common/driver.h) does the training; this file makes the
+ * windows and the report. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 
 #include "char_gru.h"
 #include "data.h"
+#include "driver.h"
 
 enum { CONTEXT = 32, VOCAB = 96, SAMPLE = 240, TRAIN_STRIDE = 3, TEST_STRIDE = 2 };
 #if CHAR_GRU_INPUT_SIZE != 32 || CHAR_GRU_INPUT_IDS != 96 || CHAR_GRU_OUTPUT_SIZE != 96 || \
@@ -22,6 +26,12 @@ enum { CONTEXT = 32, VOCAB = 96, SAMPLE = 240, TRAIN_STRIDE = 3, TEST_STRIDE = 2
 #endif
 
 static char_gru_t model;
+DRIVER_MODEL(char_gru, CHAR_GRU, model);
+
+/* the whole text as ids, for the report; the test windows start at
+ * corpus_split */
+static const int32_t *corpus;
+static long corpus_n, corpus_split;
 
 /* newline -> 0, ' '..'~' -> 1..95, anything else reads as a space */
 static int32_t char_id(int c) { return c == '\n' ? 0 : c >= 32 && c <= 126 ? c - 31 : 1; }
@@ -125,72 +135,57 @@ static void print_sample(const char *prompt, uint64_t seed)
     printf("\n");
 }
 
-int main(int argc, char **argv)
+/* the texts, then windows of the first 90% to train and of the rest to test */
+static int load(const data_args *a, driver_data *d)
 {
-    data_args args = { CHAR_GRU_EPOCHS, 1, 0, 0, NULL };
     static const char *const licenses[] = {
         "/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/GPL-2",
         "/usr/share/common-licenses/LGPL-2.1", "/usr/share/common-licenses/Apache-2.0",
         "/usr/share/common-licenses/MPL-2.0", "/usr/share/common-licenses/Artistic" };
     const char *own = getenv("NNC_TEXT");
-    nnc_rt_metrics m;
-    int32_t *text, *xtrain = NULL, *ytrain = NULL, *xtest = NULL, *ytest = NULL, *order = NULL;
-    long n, split, ntrain, ntest, epoch;
-    int rc = data_parse_args(argc, argv, &args);
+    int32_t *text, *xtrain, *ytrain, *xtest, *ytest;
+    long n, split;
 
-    if (rc)
-        return rc < 0 ? 0 : 2;
-    if (!(text = own ? read_texts(&own, 1, &n) : read_texts(licenses, 6, &n)))
+    if (!(text = driver_keep(d, own ? read_texts(&own, 1, &n) : read_texts(licenses, 6, &n))))
         return 1;
     split = n - n / 10;
-    xtrain = data_alloc((size_t)(split / TRAIN_STRIDE + 1) * CONTEXT, sizeof *xtrain, "training windows");
-    ytrain = data_alloc((size_t)(split / TRAIN_STRIDE + 1), sizeof *ytrain, "training labels");
-    xtest = data_alloc((size_t)(n - split) * CONTEXT, sizeof *xtest, "test windows");
-    ytest = data_alloc((size_t)(n - split), sizeof *ytest, "test labels");
-    order = data_alloc((size_t)(split / TRAIN_STRIDE + 1), sizeof *order, "shuffle order");
-    rc = 1;
-    if (!xtrain || !ytrain || !xtest || !ytest || !order)
-        goto out;
-    ntrain = make_windows(text, 0, split, TRAIN_STRIDE, args.limit, xtrain, ytrain);
-    ntest = make_windows(text, split, n, TEST_STRIDE, args.test_limit, xtest, ytest);
+    corpus = text;
+    corpus_n = n;
+    corpus_split = split;
+    xtrain = driver_alloc(d, (size_t)(split / TRAIN_STRIDE + 1) * CONTEXT, sizeof *xtrain, "training windows");
+    ytrain = driver_alloc(d, (size_t)(split / TRAIN_STRIDE + 1), sizeof *ytrain, "training labels");
+    xtest = driver_alloc(d, (size_t)(n - split) * CONTEXT, sizeof *xtest, "test windows");
+    ytest = driver_alloc(d, (size_t)(n - split), sizeof *ytest, "test labels");
+    if (!xtrain || !ytrain || !xtest || !ytest)
+        return 1;
+    d->ntrain = make_windows(text, 0, split, TRAIN_STRIDE, a->limit, xtrain, ytrain);
+    d->ntest = make_windows(text, split, n, TEST_STRIDE, a->test_limit, xtest, ytest);
+    d->xtrain = xtrain;
+    d->ytrain = ytrain;
+    d->xtest = xtest;
+    d->ytest = ytest;
+    return 0;
+}
 
-    char_gru_init(&model, args.seed);
-    for (epoch = 1; epoch <= args.epochs; epoch++) {
-        double t0 = data_now();
-        data_progress_state prog;
-        nnc_rt_shuffle(order, ntrain, args.seed * 1000 + (uint64_t)epoch);
-        data_progress_begin(&prog);
-        rc = char_gru_train_epoch(&model, xtrain, ytrain, ntrain, order, &m, data_progress, &prog);
-        data_progress_end(&prog);
-        if (rc == CHAR_GRU_ERR_NAN) {
-            data_report_nan(epoch);
-            rc = 1;
-            goto out;
-        }
-        if (rc != CHAR_GRU_OK) {
-            fprintf(stderr, "training failed at epoch %ld (error %d)\n", epoch, rc);
-            rc = 1;
-            goto out;
-        }
-        data_print_epoch(epoch, args.epochs, &m, DATA_SHOW_ACCURACY, data_now() - t0);
-    }
-    rc = char_gru_evaluate(&model, xtest, ytest, ntest, &m, NULL, NULL);
-    if (rc != CHAR_GRU_OK) {
-        fprintf(stderr, "evaluation failed (error %d)\n", rc);
-        rc = 1;
-        goto out;
-    }
-    print_sample("This License", args.seed);
+/* a sample of generated text, then the held-out loss next to its baselines */
+static int report(const data_args *a, const driver_data *d, const nnc_rt_metrics *m)
+{
+    (void)d;
+    print_sample("This License", a->seed);
     printf("test loss: %.3f nats per character (accuracy %.1f%%; uniform %.3f, "
-           "character frequencies %.3f)\n", m.loss, data_percent(m.accuracy), log((double)VOCAB),
-           unigram_loss(text, split, n));
-    rc = 0;
-out:
-    free(text);
-    free(xtrain);
-    free(ytrain);
-    free(xtest);
-    free(ytest);
-    free(order);
-    return rc;
+           "character frequencies %.3f)\n", m->loss, data_percent(m->accuracy), log((double)VOCAB),
+           unigram_loss(corpus, corpus_split, corpus_n));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const driver_spec spec = {
+        .model = &char_gru_driver,
+        .show = DATA_SHOW_ACCURACY,
+        .bars = DRIVER_BARS_TRAIN,
+        .load = load,
+        .report = report,
+    };
+    return driver_main(&spec, argc, argv);
 }

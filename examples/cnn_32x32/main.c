@@ -2,14 +2,13 @@
  * Fashion-MNIST, each 28x28 image padded by 2 zero pixels on every side and
  * replicated into 3 channels (channels-last, data_pad_images), and reports
  * the test accuracy.  Usage: cnn_32x32 [--epochs N] [--seed S] [--limit N]
- * [--test-limit N].  stdout is one line per epoch, then the result as the
- * last line ("test accuracy: 90.3%"); errors and the progress bar go to
- * stderr.  The model is static: its struct holds every parameter, gradient,
+ * [--test-limit N] [--save FILE].  stdout is one line per epoch, then the
+ * result as the last line ("test accuracy: 90.3%"); errors and the progress
+ * bar go to stderr.  The shared driver (examples/common/driver.h) does the
+ * rest; the model is static: its struct holds every parameter, gradient,
  * optimizer state and activation and is too big for the stack. */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "data.h"
+#include "driver.h"
 #include "cnn_32x32.h"
 
 #if !CNN_32X32_SPARSE_LABELS || CNN_32X32_INPUT_SIZE != 32 * 32 * 3 || CNN_32X32_OUTPUT_SIZE != 10
@@ -17,71 +16,22 @@
 #endif
 
 static cnn_32x32_t model;
+DRIVER_MODEL(cnn_32x32, CNN_32X32, model);
+
+/* Fashion-MNIST in the shape of CIFAR: 28x28 -> 32x32x3 */
+static int load(const data_args *a, driver_data *d)
+{
+    return driver_load_fashion(a, d) || data_pad_images(&d->train, 2, 3) ||
+           data_pad_images(&d->test, 2, 3);
+}
 
 int main(int argc, char **argv)
 {
-    data_args args = { CNN_32X32_EPOCHS, 1, 0, 0, NULL };
-    data_set train, test;
-    data_progress_state prog;
-    nnc_rt_metrics m;
-    int32_t *order;
-    long epoch;
-    int rc = data_parse_args(argc, argv, &args);
-
-    if (rc)
-        return rc < 0 ? 0 : 2;
-    if (data_load_fashion("train", args.limit, &train))
-        return 1;
-    if (data_load_fashion("t10k", args.test_limit, &test)) {
-        data_free(&train);
-        return 1;
-    }
-    if (data_pad_images(&train, 2, 3) || data_pad_images(&test, 2, 3)) {
-        data_free(&train);
-        data_free(&test);
-        return 1;
-    }
-    order = data_alloc((size_t)train.n, sizeof *order, "shuffle order");
-    if (order == NULL) {
-        data_free(&train);
-        data_free(&test);
-        return 1;
-    }
-
-    cnn_32x32_init(&model, args.seed);
-    for (epoch = 1; epoch <= args.epochs; epoch++) {
-        double t0 = data_now();
-        nnc_rt_shuffle(order, train.n, args.seed * 1000 + (uint64_t)epoch);
-        data_progress_begin(&prog);
-        rc = cnn_32x32_train_epoch(&model, train.x, train.y, train.n, order, &m,
-                                   data_progress, &prog);
-        data_progress_end(&prog);
-        if (rc == CNN_32X32_ERR_NAN) {
-            data_report_nan(epoch);
-            rc = 1;
-            goto out;
-        }
-        if (rc != CNN_32X32_OK) {
-            fprintf(stderr, "training failed at epoch %ld (error %d)\n", epoch, rc);
-            rc = 1;
-            goto out;
-        }
-        data_print_epoch(epoch, args.epochs, &m, DATA_SHOW_ACCURACY, data_now() - t0);
-    }
-
-    data_progress_begin(&prog);
-    rc = cnn_32x32_evaluate(&model, test.x, test.y, test.n, &m, data_progress, &prog);
-    data_progress_end(&prog);
-    if (rc != CNN_32X32_OK) {
-        fprintf(stderr, "evaluation failed (error %d)\n", rc);
-        rc = 1;
-        goto out;
-    }
-    printf("test accuracy: %.1f%%\n", data_percent(m.accuracy));
-    rc = 0;
-out:
-    free(order);
-    data_free(&train);
-    data_free(&test);
-    return rc;
+    static const driver_spec spec = {
+        .model = &cnn_32x32_driver,
+        .show = DATA_SHOW_ACCURACY,
+        .bars = DRIVER_BARS_TRAIN | DRIVER_BARS_EVAL,
+        .load = load,
+    };
+    return driver_main(&spec, argc, argv);
 }

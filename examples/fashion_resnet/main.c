@@ -1,16 +1,15 @@
 /* fashion_resnet driver: trains the generated Fashion-MNIST residual network
  * (batch norm, global average pooling) and reports the test accuracy.
  * Usage: fashion_resnet [--epochs N] [--seed S] [--limit N]
- * [--test-limit N].  stdout is one line per epoch, then the result as the
- * last line ("test accuracy: 92.1%"); errors and the progress bar go to
- * stderr.  The loader's 28x28 floats per image are already the model's
- * channels-last 28x28x1 input.  The model is static: its struct holds every
- * parameter, gradient, optimizer state and activation and is too big for the
- * stack. */
-#include <stdio.h>
-#include <stdlib.h>
-
+ * [--test-limit N] [--save FILE].  stdout is one line per epoch, then the
+ * result as the last line ("test accuracy: 92.1%"); errors and the progress
+ * bar go to stderr.  The loader's 28x28 floats per image are already the
+ * model's channels-last 28x28x1 input, so the shared driver
+ * (examples/common/driver.h) needs no hook.  The model is static: its struct
+ * holds every parameter, gradient, optimizer state and activation and is too
+ * big for the stack. */
 #include "data.h"
+#include "driver.h"
 #include "fashion_resnet.h"
 
 #if !FASHION_RESNET_SPARSE_LABELS || FASHION_RESNET_INPUT_SIZE != 784 || \
@@ -19,66 +18,14 @@
 #endif
 
 static fashion_resnet_t model;
+DRIVER_MODEL(fashion_resnet, FASHION_RESNET, model);
 
 int main(int argc, char **argv)
 {
-    data_args args = { FASHION_RESNET_EPOCHS, 1, 0, 0, NULL };
-    data_set train, test;
-    data_progress_state prog;
-    nnc_rt_metrics m;
-    int32_t *order;
-    long epoch;
-    int rc = data_parse_args(argc, argv, &args);
-
-    if (rc)
-        return rc < 0 ? 0 : 2;
-    if (data_load_fashion("train", args.limit, &train))
-        return 1;
-    if (data_load_fashion("t10k", args.test_limit, &test)) {
-        data_free(&train);
-        return 1;
-    }
-    order = data_alloc((size_t)train.n, sizeof *order, "shuffle order");
-    if (order == NULL) {
-        data_free(&train);
-        data_free(&test);
-        return 1;
-    }
-
-    fashion_resnet_init(&model, args.seed);
-    for (epoch = 1; epoch <= args.epochs; epoch++) {
-        double t0 = data_now();
-        nnc_rt_shuffle(order, train.n, args.seed * 1000 + (uint64_t)epoch);
-        data_progress_begin(&prog);
-        rc = fashion_resnet_train_epoch(&model, train.x, train.y, train.n, order, &m,
-                                        data_progress, &prog);
-        data_progress_end(&prog);
-        if (rc == FASHION_RESNET_ERR_NAN) {
-            data_report_nan(epoch);
-            rc = 1;
-            goto out;
-        }
-        if (rc != FASHION_RESNET_OK) {
-            fprintf(stderr, "training failed at epoch %ld (error %d)\n", epoch, rc);
-            rc = 1;
-            goto out;
-        }
-        data_print_epoch(epoch, args.epochs, &m, DATA_SHOW_ACCURACY, data_now() - t0);
-    }
-
-    data_progress_begin(&prog);
-    rc = fashion_resnet_evaluate(&model, test.x, test.y, test.n, &m, data_progress, &prog);
-    data_progress_end(&prog);
-    if (rc != FASHION_RESNET_OK) {
-        fprintf(stderr, "evaluation failed (error %d)\n", rc);
-        rc = 1;
-        goto out;
-    }
-    printf("test accuracy: %.1f%%\n", data_percent(m.accuracy));
-    rc = 0;
-out:
-    free(order);
-    data_free(&train);
-    data_free(&test);
-    return rc;
+    static const driver_spec spec = {
+        .model = &fashion_resnet_driver,
+        .show = DATA_SHOW_ACCURACY,
+        .bars = DRIVER_BARS_TRAIN | DRIVER_BARS_EVAL,
+    };
+    return driver_main(&spec, argc, argv);
 }

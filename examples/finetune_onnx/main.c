@@ -10,14 +10,16 @@
  * beside the model) is printed before it, for comparison.
  *
  * Usage: finetune_onnx [--epochs N] [--limit N] [--test-limit N] [--torch FILE]
- * (--limit: the training images of classes 5-9 kept, default 12000, as
- * pretrain.py's; they must match for the comparison).  The last line of
- * stdout is the result. */
+ * [--save FILE] (--limit: the training images of classes 5-9 kept, default
+ * 12000, as pretrain.py's; they must match for the comparison).  The last
+ * line of stdout is the result.  The shared driver (examples/common/driver.h)
+ * does the fine-tuning, in file order; this file picks the classes and adds
+ * the two comparisons. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "data.h"
+#include "driver.h"
 #include "finetune.h"
 
 #if !FINETUNE_SPARSE_LABELS || FINETUNE_INPUT_SIZE != 784 || FINETUNE_OUTPUT_SIZE != 5
@@ -25,67 +27,87 @@
 #endif
 
 static finetune_t model;
+DRIVER_MODEL(finetune, FINETUNE, model);
+
+/* PyTorch's accuracy for the same fine-tuning: --torch FILE, or where the
+ * Makefile's pretrain.py run wrote it; NULL, none */
+#ifdef TORCH_RESULT
+static const char *torch_file = TORCH_RESULT;
+#else
+static const char *torch_file = NULL;
+#endif
 
 /* keeps the images of classes 5-9, renumbered 0-4, in order; at most limit */
-static void new_classes(data_set *ds, long limit) {
-    long k = 0;
-    for (long i = 0; i < ds->n && (limit <= 0 || k < limit); i++) {
-        if (ds->y[i] < 5) continue;
+static void new_classes(data_set *ds, long limit)
+{
+    long i, k = 0;
+    for (i = 0; i < ds->n && (limit <= 0 || k < limit); i++) {
+        if (ds->y[i] < 5)
+            continue;
         memmove(ds->x + k * 784, ds->x + i * 784, 784 * sizeof *ds->x);
         ds->y[k++] = ds->y[i] - 5;
     }
     ds->n = k;
 }
 
-int main(int argc, char **argv) {
-#ifdef TORCH_RESULT
-    const char *torch_file = TORCH_RESULT;  /* where the Makefile's pretrain.py run wrote it */
-#else
-    const char *torch_file = NULL;
-#endif
+/* all of Fashion-MNIST, then its classes 5-9: --limit counts kept images */
+static int load(const data_args *a, driver_data *d)
+{
+    if (data_load_fashion("train", 0, &d->train) || data_load_fashion("t10k", 0, &d->test))
+        return 1;
+    new_classes(&d->train, a->limit);
+    new_classes(&d->test, a->test_limit);
+    return 0;
+}
+
+/* the imported weights as exported, before any fine-tuning */
+static int start(const driver_data *d)
+{
+    nnc_rt_metrics m;
+    int rc;
+    memset(&m, 0, sizeof m);
+    rc = finetune_evaluate(&model, d->xtest, d->ytest, d->ntest, &m, NULL, NULL);
+    printf("before fine-tuning (new head untrained): test accuracy %.1f%%\n", data_percent(m.accuracy));
+    if (rc != FINETUNE_OK) {
+        fprintf(stderr, "evaluation failed (error %d)\n", rc);
+        return 1;
+    }
+    return 0;
+}
+
+/* PyTorch's line first, when it ran, so ours stays the last */
+static int report(const data_args *a, const driver_data *d, const nnc_rt_metrics *m)
+{
+    FILE *f = torch_file ? fopen(torch_file, "r") : NULL;
+    double torch_acc;
+    (void)a, (void)d;
+    if (f && fscanf(f, "%lf", &torch_acc) == 1)
+        printf("PyTorch, the same fine-tuning from the same ONNX file: test accuracy %.1f%%\n", torch_acc);
+    if (f)
+        fclose(f);
+    printf("test accuracy: %.1f%%\n", data_percent(m->accuracy));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const driver_spec spec = {
+        .model = &finetune_driver,
+        .show = DATA_SHOW_ACCURACY,
+        .in_order = 1,      /* file order, as pretrain.py fine-tunes */
+        .limit = 12000,     /* pretrain.py's default --limit */
+        .load = load,
+        .start = start,
+        .report = report,
+    };
+    int i;
     /* --torch FILE is ours; the rest are the examples' common options */
-    for (int i = 1; i + 1 < argc; i++)
+    for (i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--torch")) {
             torch_file = argv[i + 1];
             memmove(argv + i, argv + i + 2, (size_t)(argc - i - 1) * sizeof *argv);
             argc -= 2;
             break;
         }
-    data_args args = { FINETUNE_EPOCHS, 1, 12000, 0, NULL };   /* pretrain.py's default --limit */
-    data_set train, test;
-    nnc_rt_metrics m;
-    int rc = data_parse_args(argc, argv, &args);
-    if (rc) return rc < 0 ? 0 : 2;
-    if (data_load_fashion("train", 0, &train)) return 1;
-    if (data_load_fashion("t10k", 0, &test)) {
-        data_free(&train);
-        return 1;
-    }
-    new_classes(&train, args.limit);
-    new_classes(&test, args.test_limit);
-
-    finetune_init(&model, args.seed);   /* the imported weights, as exported */
-    rc = finetune_evaluate(&model, test.x, test.y, test.n, &m, NULL, NULL);
-    printf("before fine-tuning (new head untrained): test accuracy %.1f%%\n", data_percent(m.accuracy));
-    for (long epoch = 1; rc == FINETUNE_OK && epoch <= args.epochs; epoch++) {
-        double t0 = data_now();
-        rc = finetune_train_epoch(&model, train.x, train.y, train.n, NULL, &m, NULL, NULL);
-        if (rc == FINETUNE_ERR_NAN) data_report_nan(epoch);
-        else if (rc == FINETUNE_OK) data_print_epoch(epoch, args.epochs, &m, DATA_SHOW_ACCURACY, data_now() - t0);
-    }
-    if (rc == FINETUNE_OK) rc = finetune_evaluate(&model, test.x, test.y, test.n, &m, NULL, NULL);
-    if (rc != FINETUNE_OK) {
-        fprintf(stderr, "fine-tuning failed (error %d)\n", rc);
-        rc = 1;
-    } else {
-        FILE *f = torch_file ? fopen(torch_file, "r") : NULL;
-        double torch_acc;
-        if (f && fscanf(f, "%lf", &torch_acc) == 1)
-            printf("PyTorch, the same fine-tuning from the same ONNX file: test accuracy %.1f%%\n", torch_acc);
-        if (f) fclose(f);
-        printf("test accuracy: %.1f%%\n", data_percent(m.accuracy));
-    }
-    data_free(&train);
-    data_free(&test);
-    return rc;
+    return driver_main(&spec, argc, argv);
 }

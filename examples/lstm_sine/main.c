@@ -6,13 +6,17 @@
  * predicting the last seen value for all 10 steps is the naive baseline
  * (also printed).  Writes an SVG of a few test series -- seen, true and
  * predicted -- to build/lstm_sine.svg (or $NNC_PLOT).
- * Usage: lstm_sine [--epochs N] [--seed S] [--limit N] [--test-limit N];
- * the last stdout line is "test mse: 0.0xxx (target variance 0.xxx, ...)". */
+ * Usage: lstm_sine [--epochs N] [--seed S] [--limit N] [--test-limit N]
+ * [--save FILE]; the last stdout line is
+ * "test mse: 0.0xxx (target variance 0.xxx, ...)".  The shared driver
+ * (examples/common/driver.h) does the training; this file makes the data
+ * and the report. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "data.h"
+#include "driver.h"
 #include "lstm_sine.h"
 
 #if LSTM_SINE_INPUT_SIZE != 10 || LSTM_SINE_OUTPUT_SIZE != 10 || LSTM_SINE_SPARSE_LABELS
@@ -23,12 +27,13 @@ enum { TRAIN = 4000, TEST = 500, SEEN = 10, AHEAD = 10, PLOTTED = 4 };
 #define DATA_SEED 20240611u
 
 static lstm_sine_t model;
+DRIVER_MODEL(lstm_sine, LSTM_SINE, model);
 static float xtrain[TRAIN * SEEN], ytrain[TRAIN * AHEAD], xtest[TEST * SEEN], ytest[TEST * AHEAD];
 static float pred[TEST * AHEAD];
-static int32_t order[TRAIN];
 
-static void make_series(nnc_rt_rng *r, float *x, float *y, long n)
+static void make_series(nnc_rt_rng *r, void *xs, void *ys, long n)
 {
+    float *x = xs, *y = ys;
     const double pi = 3.14159265358979323846;
     long i;
     int t;
@@ -85,46 +90,13 @@ static int write_plot(const char *path, long n)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* the test mse next to its two baselines, and the plot */
+static int report(const data_args *a, const driver_data *d, const nnc_rt_metrics *m)
 {
-    data_args args = { LSTM_SINE_EPOCHS, 1, 0, 0, NULL };
-    nnc_rt_metrics m;
-    nnc_rt_rng rng;
-    long epoch, ntrain = TRAIN, ntest = TEST, i;
-    double var = 0, mean = 0, naive = 0;
     const char *plot = getenv("NNC_PLOT") ? getenv("NNC_PLOT") : "build/lstm_sine.svg";
-    int rc = data_parse_args(argc, argv, &args);
-
-    if (rc)
-        return rc < 0 ? 0 : 2;
-    if (args.limit > 0 && args.limit < ntrain)
-        ntrain = args.limit;
-    if (args.test_limit > 0 && args.test_limit < ntest)
-        ntest = args.test_limit;
-    nnc_rt_rng_seed(&rng, DATA_SEED);
-    make_series(&rng, xtrain, ytrain, TRAIN);
-    make_series(&rng, xtest, ytest, TEST);
-
-    lstm_sine_init(&model, args.seed);
-    for (epoch = 1; epoch <= args.epochs; epoch++) {
-        double t0 = data_now();
-        nnc_rt_shuffle(order, ntrain, args.seed * 1000 + (uint64_t)epoch);
-        rc = lstm_sine_train_epoch(&model, xtrain, ytrain, ntrain, order, &m, NULL, NULL);
-        if (rc == LSTM_SINE_ERR_NAN) {
-            data_report_nan(epoch);
-            return 1;
-        }
-        if (rc != LSTM_SINE_OK) {
-            fprintf(stderr, "training failed at epoch %ld (error %d)\n", epoch, rc);
-            return 1;
-        }
-        data_print_epoch(epoch, args.epochs, &m, DATA_SHOW_MAE, data_now() - t0);
-    }
-    rc = lstm_sine_evaluate(&model, xtest, ytest, ntest, &m, NULL, NULL);
-    if (rc != LSTM_SINE_OK) {
-        fprintf(stderr, "evaluation failed (error %d)\n", rc);
-        return 1;
-    }
+    long ntest = d->ntest, i;
+    double var = 0, mean = 0, naive = 0;
+    (void)a;
     lstm_sine_predict(&model, xtest, pred, ntest);
     for (i = 0; i < ntest * AHEAD; i++)
         mean += ytest[i];
@@ -136,7 +108,20 @@ int main(int argc, char **argv)
     }
     if (write_plot(plot, ntest < PLOTTED ? ntest : PLOTTED) == 0)
         printf("plot: %s\n", plot);
-    printf("test mse: %.4f (target variance %.3f, repeating the last value %.3f)\n", m.mse,
+    printf("test mse: %.4f (target variance %.3f, repeating the last value %.3f)\n", m->mse,
            var / (double)(ntest * AHEAD), naive / (double)(ntest * AHEAD));
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const driver_spec spec = {
+        .model = &lstm_sine_driver,
+        .show = DATA_SHOW_MAE,
+        .make = make_series,
+        .data_seed = DATA_SEED,
+        .arrays = { xtrain, ytrain, TRAIN, xtest, ytest, TEST },
+        .report = report,
+    };
+    return driver_main(&spec, argc, argv);
 }
