@@ -388,7 +388,7 @@ const char *emit_per_n(EmitCtx *e, const Node *n, long v);
 /* the whole file, NUL-terminated, its size in *len; NULL with errno on failure */
 char *file_read(const char *path, long *len);
 
-/* ---- onnx_import.c: the ONNX front end (inference) ---------------------------- */
+/* ---- onnx/: the ONNX front end (inference) ------------------------------------ */
 /* Reports through diag; *unsupported counts the operators and features nnc
  * cannot compile (all of them are reported).  NULL on any error.  binds:
  * "NAME=FILE.pb" fixes graph input NAME to a TensorProto (a specialised
