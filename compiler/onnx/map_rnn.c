@@ -151,7 +151,7 @@ static void rnn_output(Ctx *c, int o, Tensor **src, const Rnn *s) {
     int layout = s->layout, dirs = s->dirs;
     Tensor *parts[2];
     long pd[MAX_T];
-    int prank;
+    int prank = 0;      /* set by every direction; dirs >= 1 */
     for (int d = 0; d < dirs; d++) {
         long ss[3];
         nd_strides(src[d]->rank, src[d]->dims, ss);
