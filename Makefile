@@ -34,7 +34,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 # ---- compiler ---------------------------------------------------------------
 GEN_DIR   := $(BUILD)/gen
-NNC_SRCS  := $(wildcard compiler/*.c) $(wildcard compiler/ops/*.c) $(wildcard compiler/passes/*.c)
+NNC_SRCS  := $(wildcard compiler/*.c) $(wildcard compiler/ops/*.c) $(wildcard compiler/onnx/*.c) $(wildcard compiler/passes/*.c)
 NNC_OBJS  := $(NNC_SRCS:%.c=$(BUILD)/%.o) $(GEN_DIR)/nn.tab.o $(GEN_DIR)/nn.lex.o $(GEN_DIR)/onnx.pb-c.o
 # onnx.proto from Debian's libonnx-dev, compiled by protoc-c at build time
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto

@@ -303,6 +303,13 @@ void layout_cancel(Graph *g);        /* passes/layout.c: transposes and copies o
 /* ops/nd.c: the activation an nd_unary node computes (relu, sigmoid, tanh;
  * Clip(0, inf) is relu, Clip(0, 6) relu6), or -1 */
 int  unary_act(const Node *n);
+/* ops/nd.c: the N-d family's shape rules, on ranks and extents (rank <= NNC_RT_ND_MAX) */
+void nd_strides(int rank, const long *dims, long *s);     /* row-major strides of a shape */
+/* numpy broadcasting of shapes a and b: the result's rank and extents, and
+ * each operand's strides over it (0 along the axes it is broadcast along);
+ * -1 when they do not broadcast */
+int  nd_broadcast(int ra, const long *a, int rb, const long *b, int *rank, long *out, long *as, long *bs);
+void nd_dense(nnc_rt_nd *p, int rank, const long *dims);  /* zeroed, with y's strides row-major */
 void fold_bn(Graph *g);              /* passes/fold_bn.c: baked batch norm into its layer */
 void pack_weights(Graph *g);         /* passes/pack_weights.c: constant dense kernels in panels */
 /* passes/batch.c: prove axis 0 of an imported graph's inputs is a batch of
@@ -386,7 +393,7 @@ const char *emit_per_n(EmitCtx *e, const Node *n, long v);
 /* the whole file, NUL-terminated, its size in *len; NULL with errno on failure */
 char *file_read(const char *path, long *len);
 
-/* ---- onnx_import.c: the ONNX front end (inference) ---------------------------- */
+/* ---- onnx/: the ONNX front end (inference) ------------------------------------ */
 /* Reports through diag; *unsupported counts the operators and features nnc
  * cannot compile (all of them are reported).  NULL on any error.  binds:
  * "NAME=FILE.pb" fixes graph input NAME to a TensorProto (a specialised

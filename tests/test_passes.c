@@ -239,9 +239,11 @@ static int nd_node(Graph *g, int op, const int *in, int nin, const Attrs *a, con
     return g->nodes[n].out[0];
 }
 
+/* row-major strides of an IR value's (int) extents: ops/nd.c's rule */
 static void dense_of(const int *dims, int rank, long *s) {
-    long acc = 1;
-    for (int d = rank - 1; d >= 0; d--) { s[d] = acc; acc *= dims[d]; }
+    long ext[NNC_RT_ND_MAX];
+    for (int d = 0; d < rank; d++) ext[d] = dims[d];
+    nd_strides(rank, ext, s);
 }
 
 static void space_of(nnc_rt_nd *p, const Value *v) {
@@ -274,19 +276,21 @@ static int nd_unary(Graph *g, int fn, int x, float alpha, float beta, const char
     return nd_node(g, OP_ND_UNARY, &x, 1, &a, name, xv.rank, xv.dims);
 }
 
-/* x op y, y broadcast numpy-style (aligned at the last axis) over x's shape */
+/* x op y, y broadcast numpy-style (aligned at the last axis) over x's shape
+ * by the importer's rule (nd_broadcast); x is read densely */
 static int nd_binary(Graph *g, int fn, int x, int y, const char *name) {
     Attrs a;
     memset(&a, 0, sizeof a);
     Value xv = g->values[x], yv = g->values[y];
     space_of(&a.nd, &xv);
-    long ys[8];
-    dense_of(yv.dims, yv.rank, ys);
+    long xd[NNC_RT_ND_MAX], yd[NNC_RT_ND_MAX], out[NNC_RT_ND_MAX], xs[NNC_RT_ND_MAX];
+    for (int d = 0; d < xv.rank; d++) xd[d] = xv.dims[d];
+    for (int d = 0; d < yv.rank; d++) yd[d] = yv.dims[d];
+    int rank;
+    ck_assert_int_eq(nd_broadcast(xv.rank, xd, yv.rank, yd, &rank, out, xs, a.nd.bs), 0);
+    ck_assert_int_eq(rank, xv.rank);   /* y broadcasts into x's shape */
+    for (int d = 0; d < rank; d++) ck_assert_int_eq(out[d], xd[d]);
     memcpy(a.nd.as, a.nd.ys, sizeof a.nd.as);
-    for (int d = 0; d < xv.rank; d++) {
-        int e = d - (xv.rank - yv.rank);
-        a.nd.bs[d] = e < 0 || yv.dims[e] == 1 ? 0 : ys[e];
-    }
     a.fn = fn;
     int in[2] = { x, y };
     return nd_node(g, OP_ND_BINARY, in, 2, &a, name, xv.rank, xv.dims);

@@ -7,6 +7,39 @@
  * same runtime kernel the emitted call does. */
 #include "ops/rules.h"
 
+/* ---- shape rules: strides and numpy broadcasting over extents -------------------
+ * The importer computes every N-d node's descriptor with these; they take
+ * ranks and extents, not its tensors, so tests build the same descriptors. */
+
+void nd_strides(int rank, const long *dims, long *s) {
+    long acc = 1;
+    for (int d = rank - 1; d >= 0; d--) { s[d] = acc; acc *= dims[d]; }
+}
+
+int nd_broadcast(int ra, const long *a, int rb, const long *b, int *rank, long *out, long *as, long *bs) {
+    int r = ra > rb ? ra : rb;
+    long sa[NNC_RT_ND_MAX], sb[NNC_RT_ND_MAX];
+    nd_strides(ra, a, sa);
+    nd_strides(rb, b, sb);
+    for (int d = 0; d < r; d++) {
+        int da = d - (r - ra), db = d - (r - rb);
+        long xa = da >= 0 ? a[da] : 1, xb = db >= 0 ? b[db] : 1;
+        if (xa != xb && xa != 1 && xb != 1) return -1;
+        out[d] = xa > xb ? xa : xb;
+        as[d] = da >= 0 && xa != 1 ? sa[da] : 0;
+        bs[d] = db >= 0 && xb != 1 ? sb[db] : 0;
+    }
+    *rank = r;
+    return 0;
+}
+
+void nd_dense(nnc_rt_nd *p, int rank, const long *dims) {
+    memset(p, 0, sizeof *p);
+    p->rank = rank;
+    memcpy(p->dims, dims, (size_t)rank * sizeof *dims);
+    nd_strides(rank, dims, p->ys);
+}
+
 /* ---- N-d tensor ops with ONNX semantics (runtime/tensor_nd.c) -------------------
  * Built by the ONNX importer with their output shapes and descriptors
  * already computed (it folds constants through the same kernels), so their

@@ -1,0 +1,396 @@
+/* map_nn.c — the builders of ONNX's network layers: Conv, ConvTranspose,
+ * MaxPool/AveragePool, the global pools, BatchNormalization and
+ * InstanceNormalization.
+ *
+ * Decisions:
+ *  - NCHW around the runtime's NHWC kernels: the input is relaid out to
+ *    NHWC, the kernel runs, the result is relaid back; passes/layout.c
+ *    cancels the transposes between consecutive layers.  Weights are
+ *    folded into Keras' layout (kh, kw, C/g, OC) at import.
+ *  - 1-D convolutions and pools are their 2-D kernels over (N, C, 1, L).
+ *  - ConvTranspose is the data gradient of the convolution it transposes.
+ *  - Inference BatchNormalization folds to one per-channel scale and
+ *    shift; fine-tuning (--train) makes it the .nn batch_norm layer, whose
+ *    running statistics are state.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx.h"
+
+/* ---- convolution and pooling: NCHW around the runtime's NHWC kernels -------------- */
+
+/* NCHW <-> NHWC for a rank-4 tensor (to_nhwc: N C H W -> N H W C) */
+static Tensor *relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name) {
+    static const long to[4] = { 0, 2, 3, 1 }, back[4] = { 0, 3, 1, 2 };
+    const long *perm = to_nhwc ? to : back;
+    long dims[4], xs[4];
+    nd_strides(4, x->dims, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    for (int d = 0; d < 4; d++) dims[d] = x->dims[perm[d]];
+    nd_dense(&a.nd, 4, dims);
+    for (int d = 0; d < 4; d++) a.nd.as[d] = xs[perm[d]];
+    return onnx_apply(c->im, OP_ND_COPY, &x, 1, &a, name, 4, dims);
+}
+
+/* a per-channel vector (C) as (C, 1, ...) for broadcasting over NCHW */
+Tensor *onnx_per_channel(Ctx *c, Tensor *v, int rank, const char *suffix) {
+    long dims[MAX_T];
+    dims[0] = onnx_numel(v->dims, v->rank);
+    for (int d = 1; d < rank - 1; d++) dims[d] = 1;
+    char name[170];
+    snprintf(name, sizeof name, "%.100s/%s", onnx_out_name(c, 0), suffix);
+    return onnx_reshaped(c, v, rank - 1, dims, name);
+}
+
+/* the spatial geometry of a Conv or pool node over (h, w), ONNX rules */
+static int window2d(Ctx *c, const long *xdims, long kh, long kw, int *out) {
+    long k[2] = { kh, kw }, s[2] = { 1, 1 }, d[2] = { 1, 1 }, p[4] = { 0, 0, 0, 0 }, in[2] = { xdims[2], xdims[3] };
+    onnx_attr_ints(c->n, "strides", s, 2);
+    onnx_attr_ints(c->n, "dilations", d, 2);
+    onnx_attr_ints(c->n, "pads", p, 4);
+    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+    int ceil_mode = (int)onnx_attr_i(c->n, "ceil_mode", 0);
+    for (int i = 0; i < 2; i++) {
+        long span = d[i] * (k[i] - 1) + 1, o;
+        if (ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) {
+            if (!strncmp((const char *)ap->s.data, "VALID", ap->s.len)) {
+                p[i] = p[i + 2] = 0;
+            } else {
+                long outn = (in[i] + s[i] - 1) / s[i], total = (outn - 1) * s[i] + span - in[i];
+                if (total < 0) total = 0;
+                int lower = !strncmp((const char *)ap->s.data, "SAME_LOWER", ap->s.len);
+                p[i] = lower ? total - total / 2 : total / 2;
+                p[i + 2] = total - p[i];
+            }
+        }
+        long num = in[i] + p[i] + p[i + 2] - span;
+        if (num < 0) { onnx_unsupported(c->im, "a window larger than the padded input"); return -1; }
+        o = ceil_mode ? (num + s[i] - 1) / s[i] + 1 : num / s[i] + 1;
+        if (ceil_mode && (o - 1) * s[i] >= in[i] + p[i]) o--;   /* a window that starts in the padding */
+        out[i] = (int)o;
+        out[2 + i] = (int)p[i];
+        out[4 + i] = (int)s[i];
+        out[6 + i] = (int)d[i];
+    }
+    return 0;
+}
+
+/* window2d's geometry for a 1-D Conv seen as (N, C, 1, L): the attributes
+ * name the one spatial axis, read as the width */
+static int window1d(Ctx *c, const long *xdims, long kw, int *geo) {
+    long s1 = 1, d1 = 1, p1[2] = { 0, 0 };
+    onnx_attr_ints(c->n, "strides", &s1, 1);
+    onnx_attr_ints(c->n, "dilations", &d1, 1);
+    onnx_attr_ints(c->n, "pads", p1, 2);
+    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+    if (ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) {
+        onnx_unsupported(c->im, "auto_pad on a 1-D Conv");
+        return -1;
+    }
+    long num = xdims[3] + p1[0] + p1[1] - d1 * (kw - 1) - 1;
+    if (num < 0) { onnx_unsupported(c->im, "a window larger than the padded input"); return -1; }
+    int g1[8] = { 1, (int)(num / s1 + 1), 0, (int)p1[0], 1, (int)s1, 1, (int)d1 };
+    memcpy(geo, g1, sizeof g1);
+    return 0;
+}
+
+Tensor *onnx_conv(Ctx *c) {
+    Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
+    if (x->rank != 4 && x->rank != 3) { onnx_unsupported(c->im, "Conv other than 1-D or 2-D"); return NULL; }
+    if (!w->data || (b && !b->data)) { onnx_unsupported(c->im, "Conv weights computed at run time"); return NULL; }
+    /* 1-D: (N, C, L) as (N, C, 1, L) */
+    char n0[170], n1[170], n2[170], n3[170];
+    onnx_part(c, "x4", n0);
+    onnx_part(c, "nhwc", n1);
+    onnx_part(c, "w", n2);
+    onnx_part(c, "y", n3);
+    int one_d = x->rank == 3;
+    Tensor x4 = *x, w4 = *w;
+    if (one_d) {
+        long d4[4] = { x->dims[0], x->dims[1], 1, x->dims[2] }, k4[4] = { w->dims[0], w->dims[1], 1, w->dims[2] };
+        x = onnx_reshaped(c, x, 4, d4, n0);
+        if (!x) return NULL;
+        w4.rank = 4;
+        memcpy(w4.dims, k4, sizeof k4);
+    } else {
+        x4 = *x;
+    }
+    (void)x4;
+    long group = onnx_attr_i(c->n, "group", 1), oc = w4.dims[0], cg = w4.dims[1], kh = w4.dims[2], kw = w4.dims[3];
+    if (cg * group != x->dims[1] || oc % group) {
+        onnx_unsupported(c->im, "channels that do not match the groups");
+        return NULL;
+    }
+    int geo[8];
+    if (one_d ? window1d(c, x->dims, kw, geo) : window2d(c, x->dims, kh, kw, geo)) return NULL;
+    Tensor *xn = relayout(c, x, 1, n1);
+    /* weights (OC, C/g, kh, kw) -> Keras' (kh, kw, C/g, OC), folded */
+    Tensor wv = w4;
+    wv.data = w->data;
+    Tensor *wp = &wv;
+    long ws[4], wdims[4] = { kh, kw, cg, oc };
+    nd_strides(4, w4.dims, ws);
+    Attrs t;
+    memset(&t, 0, sizeof t);
+    nd_dense(&t.nd, 4, wdims);
+    t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
+    Tensor *wk = onnx_apply(c->im, OP_ND_COPY, &wp, 1, &t, n2, 4, wdims);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nnc_rt_conv2d *p = &a.conv;
+    p->h = (int)x->dims[2]; p->w = (int)x->dims[3]; p->c = (int)x->dims[1];
+    p->oh = geo[0]; p->ow = geo[1]; p->oc = (int)oc; p->kh = (int)kh; p->kw = (int)kw;
+    p->pt = geo[2]; p->pl = geo[3]; p->sh = geo[4]; p->sw = geo[5]; p->dh = geo[6]; p->dw = geo[7];
+    p->groups = (int)group;
+    a.M = (int)x->dims[0];
+    Tensor *in[3] = { xn, wk, b };
+    long ydims[4] = { x->dims[0], geo[0], geo[1], oc };
+    Tensor *yn = onnx_apply(c->im, OP_ND_CONV, in, b ? 3 : 2, &a, n3, 4, ydims);
+    /* the im2col scratch: a second output */
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
+    Graph *g = c->im->g;
+    int sv = ir_value(g, "conv.scratch", ROLE_ACT, 0, 1, &scratch);
+    ir_add_output(g, g->values[yn->value].producer, sv);
+    if (!one_d) return relayout(c, yn, 0, onnx_out_name(c, 0));
+    char n4[170];
+    onnx_part(c, "nchw", n4);
+    Tensor *y4 = relayout(c, yn, 0, n4);
+    long d3[3] = { x->dims[0], oc, geo[1] };
+    return y4 ? onnx_reshaped(c, y4, 3, d3, onnx_out_name(c, 0)) : NULL;
+}
+
+/* ConvTranspose as the data gradient of the convolution it transposes: that
+ * convolution maps Y's shape to X's, with the same weights */
+Tensor *onnx_conv_transpose(Ctx *c) {
+    Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
+    if (x->rank != 4 || !w->data || (b && !b->data)) { onnx_unsupported(c->im, "ConvTranspose other than 2-D with constant weights"); return NULL; }
+    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+    if ((ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) || onnx_attr(c->n, "output_shape")) {
+        onnx_unsupported(c->im, "ConvTranspose with auto_pad or output_shape");
+        return NULL;
+    }
+    long group = onnx_attr_i(c->n, "group", 1), cin = w->dims[0], cog = w->dims[1], kh = w->dims[2], kw = w->dims[3];
+    long s[2] = { 1, 1 }, d[2] = { 1, 1 }, p[4] = { 0, 0, 0, 0 }, op[2] = { 0, 0 };
+    onnx_attr_ints(c->n, "strides", s, 2);
+    onnx_attr_ints(c->n, "dilations", d, 2);
+    onnx_attr_ints(c->n, "pads", p, 4);
+    onnx_attr_ints(c->n, "output_padding", op, 2);
+    if (cin != x->dims[1] || cin % group) { onnx_unsupported(c->im, "channels that do not match the groups"); return NULL; }
+    long oh = s[0] * (x->dims[2] - 1) + op[0] + d[0] * (kh - 1) + 1 - p[0] - p[2];
+    long ow = s[1] * (x->dims[3] - 1) + op[1] + d[1] * (kw - 1) + 1 - p[1] - p[3];
+    if (oh <= 0 || ow <= 0) { onnx_unsupported(c->im, "an empty output"); return NULL; }
+    char n1[170], n2[170], n3[170];
+    onnx_part(c, "nhwc", n1);
+    onnx_part(c, "w", n2);
+    onnx_part(c, "y", n3);
+    Tensor *xn = relayout(c, x, 1, n1);
+    /* (C_in, C_out/g, kh, kw) -> (kh, kw, C_out/g, C_in): the forward conv's Keras kernel */
+    long ws[4], wdims[4] = { kh, kw, cog, cin };
+    nd_strides(4, w->dims, ws);
+    Attrs t;
+    memset(&t, 0, sizeof t);
+    nd_dense(&t.nd, 4, wdims);
+    t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
+    Tensor *wk = onnx_apply(c->im, OP_ND_COPY, &w, 1, &t, n2, 4, wdims);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nnc_rt_conv2d *q = &a.conv;     /* the convolution from Y (oh, ow, C_out) to X (h, w, C_in) */
+    q->h = (int)oh; q->w = (int)ow; q->c = (int)(cog * group);
+    q->oh = (int)x->dims[2]; q->ow = (int)x->dims[3]; q->oc = (int)cin;
+    q->kh = (int)kh; q->kw = (int)kw; q->sh = (int)s[0]; q->sw = (int)s[1]; q->dh = (int)d[0]; q->dw = (int)d[1];
+    q->pt = (int)p[0]; q->pl = (int)p[1]; q->groups = (int)group;
+    a.M = (int)x->dims[0];
+    Tensor *in[2] = { xn, wk };
+    long ydims[4] = { x->dims[0], oh, ow, cog * group };
+    Tensor *yn = onnx_apply(c->im, OP_ND_CONV_T, in, 2, &a, n3, 4, ydims);
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(q);
+    Graph *g = c->im->g;
+    int sv = ir_value(g, "convt.scratch", ROLE_ACT, 0, 1, &scratch);
+    ir_add_output(g, g->values[yn->value].producer, sv);
+    if (!b) return relayout(c, yn, 0, onnx_out_name(c, 0));
+    char n4[170];
+    onnx_part(c, "nchw", n4);
+    Tensor *y = relayout(c, yn, 0, n4);
+    Tensor *bc = y ? onnx_per_channel(c, b, 4, "bias") : NULL;
+    return bc ? onnx_binary_of(c, NNC_RT_BIN_ADD, y, bc, onnx_out_name(c, 0)) : NULL;
+}
+
+Tensor *onnx_pool(Ctx *c, int avg) {
+    Tensor *x = c->in[0];
+    if (x->rank == 3) {     /* 1-D: (N, C, L) pooled as (N, C, 1, L) with the attributes widened */
+        long k1, s1 = 1, p1[2] = { 0, 0 }, d1 = 1;
+        if (onnx_attr_ints(c->n, "kernel_shape", &k1, 1) != 1) { onnx_unsupported(c->im, "a pool without kernel_shape"); return NULL; }
+        onnx_attr_ints(c->n, "strides", &s1, 1);
+        onnx_attr_ints(c->n, "pads", p1, 2);
+        onnx_attr_ints(c->n, "dilations", &d1, 1);
+        if (onnx_attr(c->n, "auto_pad") || d1 != 1) { onnx_unsupported(c->im, "1-D pooling with auto_pad or dilations"); return NULL; }
+        long ks[2] = { 1, k1 }, ss[2] = { 1, s1 }, ps[4] = { 0, p1[0], 0, p1[1] };
+        Onnx__AttributeProto ak = ONNX__ATTRIBUTE_PROTO__INIT, as = ONNX__ATTRIBUTE_PROTO__INIT, apd = ONNX__ATTRIBUTE_PROTO__INIT;
+        int64_t kv[2] = { ks[0], ks[1] }, sv[2] = { ss[0], ss[1] }, pv[4] = { ps[0], ps[1], ps[2], ps[3] };
+        ak.name = "kernel_shape"; ak.n_ints = 2; ak.ints = kv;
+        as.name = "strides"; as.n_ints = 2; as.ints = sv;
+        apd.name = "pads"; apd.n_ints = 4; apd.ints = pv;
+        Onnx__AttributeProto *attrs[8] = { &ak, &as, &apd };
+        size_t na = 3;
+        for (size_t i = 0; i < c->n->n_attribute && na < 8; i++)   /* ceil_mode, count_include_pad, ... */
+            if (strcmp(c->n->attribute[i]->name, "kernel_shape") && strcmp(c->n->attribute[i]->name, "strides") &&
+                strcmp(c->n->attribute[i]->name, "pads") && strcmp(c->n->attribute[i]->name, "dilations"))
+                attrs[na++] = c->n->attribute[i];
+        Onnx__NodeProto wide = *c->n;
+        wide.n_attribute = na;
+        wide.attribute = attrs;
+        char n0[170], n1[170];
+        long d4[4] = { x->dims[0], x->dims[1], 1, x->dims[2] };
+        Tensor *x4 = onnx_reshaped(c, x, 4, d4, onnx_part(c, "x4", n0));
+        if (!x4) return NULL;
+        Ctx w = *c;
+        w.n = &wide;
+        w.in[0] = x4;
+        char *outs[1] = { (char *)onnx_part(c, "y4", n1) };
+        wide.output = outs;
+        wide.n_output = 1;
+        Tensor *y4 = onnx_pool(&w, avg);
+        if (!y4) return NULL;
+        long d3[3] = { y4->dims[0], y4->dims[1], y4->dims[3] };
+        return onnx_reshaped(c, y4, 3, d3, onnx_out_name(c, 0));
+    }
+    if (x->rank != 4) { onnx_unsupported(c->im, "pooling other than 1-D or 2-D"); return NULL; }
+    if (c->n->n_output > 1 && *c->n->output[1]) { onnx_unsupported(c->im, "MaxPool's indices output"); return NULL; }
+    if (onnx_attr_i(c->n, "storage_order", 0)) { onnx_unsupported(c->im, "column-major storage_order"); return NULL; }
+    if (avg && onnx_attr_i(c->n, "count_include_pad", 0)) {
+        long p[4] = { 0, 0, 0, 0 };
+        onnx_attr_ints(c->n, "pads", p, 4);
+        if (p[0] || p[1] || p[2] || p[3] || onnx_attr(c->n, "auto_pad")) {
+            onnx_unsupported(c->im, "AveragePool with count_include_pad over padding");
+            return NULL;
+        }
+    }
+    long k[2];
+    if (onnx_attr_ints(c->n, "kernel_shape", k, 2) != 2) { onnx_unsupported(c->im, "a pool without a 2-D kernel_shape"); return NULL; }
+    int geo[8];
+    if (window2d(c, x->dims, k[0], k[1], geo)) return NULL;
+    if (geo[6] != 1 || geo[7] != 1) { onnx_unsupported(c->im, "dilated pooling"); return NULL; }
+    char n1[170], n2[170];
+    onnx_part(c, "nhwc", n1);
+    onnx_part(c, "y", n2);
+    Tensor *xn = relayout(c, x, 1, n1);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nnc_rt_pool2d *p = &a.pool;
+    p->h = (int)x->dims[2]; p->w = (int)x->dims[3]; p->c = (int)x->dims[1];
+    p->oh = geo[0]; p->ow = geo[1]; p->kh = (int)k[0]; p->kw = (int)k[1];
+    p->sh = geo[4]; p->sw = geo[5]; p->pt = geo[2]; p->pl = geo[3];
+    a.M = (int)x->dims[0];
+    a.fn = avg;
+    long ydims[4] = { x->dims[0], geo[0], geo[1], x->dims[1] };
+    Tensor *yn = onnx_apply(c->im, OP_ND_POOL, &xn, 1, &a, n2, 4, ydims);
+    return relayout(c, yn, 0, onnx_out_name(c, 0));
+}
+
+Tensor *onnx_global_pool(Ctx *c, int fn) {
+    Tensor *x = c->in[0];
+    int mark[MAX_T] = { 0 };
+    for (int d = 2; d < x->rank; d++) mark[d] = 1;
+    return onnx_reduce_mark(c, fn, x, mark, 1, onnx_out_name(c, 0));
+}
+
+/* ---- normalization ------------------------------------------------------------- */
+
+/* BatchNormalization to fine-tune: the .nn layer (channels last), which
+ * normalises by the batch's statistics while training, updates the running
+ * ones as ONNX says (momentum, the population variance) and predicts with
+ * them; scale and B train, the running statistics are its state */
+static Tensor *batchnorm_layer(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (x->rank != 4 && x->rank != 2) { onnx_unsupported(c->im, "training a BatchNormalization of rank other than 2 or 4"); return NULL; }
+    for (int i = 1; i < 5; i++)
+        if (!c->in[i] || !c->in[i]->data || onnx_numel(c->in[i]->dims, c->in[i]->rank) != x->dims[1]) {
+            onnx_unsupported(c->im, "BatchNormalization parameters computed at run time");
+            return NULL;
+        }
+    char n1[170], n2[170];
+    onnx_part(c, "nhwc", n1);
+    onnx_part(c, "y", n2);
+    Tensor *xn = x->rank == 4 ? relayout(c, x, 1, n1) : x;
+    if (!xn) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.momentum = onnx_attr_f(c->n, "momentum", 0.9f);
+    a.epsilon = onnx_attr_f(c->n, "epsilon", 1e-5f);
+    Tensor *in[5] = { xn, c->in[1], c->in[2], c->in[3], c->in[4] };
+    Tensor *yn = onnx_node_out(c->im, OP_BATCH_NORM, in, 5, &a, x->rank == 4 ? n2 : onnx_out_name(c, 0), xn->rank, xn->dims);
+    Graph *g = c->im->g;
+    int node = g->values[yn->value].producer;
+    for (int i = 3; i < 5; i++) {   /* the running statistics: state, not trained */
+        Value *v = &g->values[g->nodes[node].in[i]];
+        v->trainable = 0;
+        v->state = 1;
+    }
+    if (shape_node(g, node)) return NULL;
+    /* training_mode's running_mean / running_var outputs: the updated state */
+    for (size_t i = 1; i < 3 && i < c->n->n_output; i++)
+        if (*c->n->output[i] && !onnx_find(c->im, c->n->output[i]))
+            onnx_add_tensor(c->im, c->n->output[i], 1, &x->dims[1])->value = g->nodes[node].in[i + 2];
+    return x->rank == 4 ? relayout(c, yn, 0, onnx_out_name(c, 0)) : yn;
+}
+
+/* inference batch norm: y = x * s + t with s = scale/sqrt(var+eps), t = B - mean*s */
+Tensor *onnx_batchnorm(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (c->im->trainable) return batchnorm_layer(c);
+    if (onnx_attr_i(c->n, "training_mode", 0) || c->n->n_output > 1) {
+        onnx_unsupported(c->im, "BatchNormalization in training mode");
+        return NULL;
+    }
+    if (x->rank < 2) { onnx_unsupported(c->im, "BatchNormalization of rank below 2"); return NULL; }
+    float eps = onnx_attr_f(c->n, "epsilon", 1e-5f);
+    for (int i = 1; i < 5; i++)
+        if (!c->in[i] || !c->in[i]->data) { onnx_unsupported(c->im, "BatchNormalization statistics computed at run time"); return NULL; }
+    long ch = x->dims[1];
+    float *sc = malloc((size_t)ch * sizeof *sc), *sh = malloc((size_t)ch * sizeof *sh);
+    for (long i = 0; i < ch; i++) {
+        sc[i] = c->in[1]->data[i] / sqrtf(c->in[4]->data[i] + eps);
+        sh[i] = c->in[2]->data[i] - c->in[3]->data[i] * sc[i];
+    }
+    long dims[MAX_T];
+    dims[0] = ch;
+    for (int d = 1; d < x->rank - 1; d++) dims[d] = 1;
+    char n1[170], n2[170], n3[170];
+    onnx_part(c, "scale", n1);
+    onnx_part(c, "shift", n2);
+    onnx_part(c, "scaled", n3);
+    Tensor *s = onnx_add_constant(c->im, n1, x->rank - 1, dims, sc), *t = onnx_add_constant(c->im, n2, x->rank - 1, dims, sh);
+    Tensor *y = onnx_binary_of(c, NNC_RT_BIN_MUL, x, s, n3);
+    return y ? onnx_binary_of(c, NNC_RT_BIN_ADD, y, t, onnx_out_name(c, 0)) : NULL;
+}
+
+/* per (n, c): (x - mean) / sqrt(var + eps) over the spatial axes, * scale + B */
+Tensor *onnx_instancenorm(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (x->rank < 3) { onnx_unsupported(c->im, "InstanceNormalization of rank below 3"); return NULL; }
+    int mark[MAX_T] = { 0 };
+    for (int d = 2; d < x->rank; d++) mark[d] = 1;
+    char n1[170], n2[170], n3[170], n4[170], n5[170], n6[170];
+    onnx_part(c, "mean", n1);
+    onnx_part(c, "centered", n2);
+    onnx_part(c, "sq", n3);
+    onnx_part(c, "var", n4);
+    onnx_part(c, "vareps", n5);
+    onnx_part(c, "normed", n6);
+    Tensor *mean = onnx_reduce_mark(c, NNC_RT_RED_MEAN, x, mark, 1, n1);
+    Tensor *d = mean ? onnx_binary_of(c, NNC_RT_BIN_SUB, x, mean, n2) : NULL;
+    Tensor *sq = d ? onnx_binary_of(c, NNC_RT_BIN_MUL, d, d, n3) : NULL;
+    Tensor *var = sq ? onnx_reduce_mark(c, NNC_RT_RED_MEAN, sq, mark, 1, n4) : NULL;
+    Tensor *ve = var ? onnx_binary_of(c, NNC_RT_BIN_ADD, var, onnx_scalar(c, "eps", onnx_attr_f(c->n, "epsilon", 1e-5f)), n5) : NULL;
+    Tensor *sd = ve ? onnx_unary_of(c, NNC_RT_UN_SQRT, ve, "std") : NULL;
+    Tensor *y = sd ? onnx_binary_of(c, NNC_RT_BIN_DIV, d, sd, n6) : NULL;
+    Tensor *s = y ? onnx_per_channel(c, c->in[1], x->rank, "s") : NULL;
+    Tensor *b = s ? onnx_per_channel(c, c->in[2], x->rank, "b") : NULL;
+    char n7[170];
+    onnx_part(c, "scaled", n7);
+    y = b ? onnx_binary_of(c, NNC_RT_BIN_MUL, y, s, n7) : NULL;
+    return y ? onnx_binary_of(c, NNC_RT_BIN_ADD, y, b, onnx_out_name(c, 0)) : NULL;
+}

@@ -1,0 +1,160 @@
+/* onnx.h — the ONNX importer's internal header (compiler/onnx/): the
+ * importer's state and the helpers its files share, one section per file.
+ * Only compiler/onnx/ includes it; the rest of nnc sees onnx_import() and
+ * OnnxShapes in ir.h.
+ *
+ * The importer works by job: decode.c turns protobuf into plain data,
+ * fold.c keeps the table of named tensors and builds or evaluates IR nodes,
+ * map.c holds the ONNX op -> builder table, the map_*.c files build each
+ * family of ONNX ops from nnc's N-d ops, import.c is the entry point.
+ * Everything is float32 inside: a Tensor's constant data is floats whatever
+ * the ONNX type, which is what lets one folding path serve shapes, indices
+ * and weights alike. */
+#ifndef NNC_ONNX_H
+#define NNC_ONNX_H
+
+#include "ir.h"
+#include "onnx.pb-c.h"
+
+#define MAX_T 8            /* the highest rank nnc imports (NNC_RT_ND_MAX) */
+#define CTX_INPUTS 256     /* a node's inputs nnc reads; more is refused, never truncated */
+
+/* one named ONNX value: an IR value, a constant, or not computable */
+typedef struct Tensor {
+    char *name;
+    int rank;
+    long dims[MAX_T];
+    int value;          /* IR value, or -1 for a constant */
+    float *data;        /* constant data (owned), or NULL */
+    int failed;         /* produced by an unsupported node */
+} Tensor;
+
+typedef struct Importer {
+    Graph *g;
+    Tensor **t;         /* each allocated on its own: a Tensor * stays valid as tensors are added */
+    int nt, cap;
+    int opset;
+    int unsupported;
+    int trainable;                  /* constants the graph computes with become trained parameters */
+    const Onnx__NodeProto *node;    /* the node being imported, for messages */
+    const OnnxShapes *shapes;       /* --shape, and the batch the inputs were pinned to */
+    char dir[4096];                 /* the model's folder: external data is relative to it */
+} Importer;
+
+/* what a builder sees: the node and its inputs (NULL for an omitted optional one) */
+typedef struct Ctx {
+    Importer *im;
+    const Onnx__NodeProto *n;
+    Tensor *in[CTX_INPUTS];
+    int nin;
+} Ctx;
+
+/* ---- import.c: the entry point, and reporting ------------------------------------ */
+Loc onnx_nowhere(void);                      /* ONNX has no source positions */
+const char *onnx_which_node(Importer *im);   /* "node 'n' (Op, opset 13)" for messages */
+/* an unsupported feature of the current node: reported, counted (exit 3) */
+void onnx_unsupported(Importer *im, const char *why);
+
+/* ---- decode.c: protobuf -> plain data ---------------------------------------------- */
+const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);   /* NULL if absent */
+long onnx_attr_i(const Onnx__NodeProto *n, const char *name, long dflt);
+float onnx_attr_f(const Onnx__NodeProto *n, const char *name, float dflt);
+/* up to max integers into out; their count, or -1 when absent */
+int onnx_attr_ints(const Onnx__NodeProto *n, const char *name, long *out, int max);
+int onnx_attr_is(const Onnx__NodeProto *n, const char *name, const char *value);   /* a string attribute */
+int onnx_dtype_ok(int t);                    /* an element type nnc reads as floats */
+const char *onnx_dtype_name(int t);
+/* TensorProto -> floats (owned by the caller); NULL (and says why) for what nnc cannot read */
+float *onnx_tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count);
+/* the file at path as a ModelProto with a graph; NULL after reporting */
+Onnx__ModelProto *onnx_load_model(const char *path);
+/* a graph input's static shape: the file's, or --shape's; -1 after reporting */
+int onnx_input_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, long *dims, OnnxShapes *sh,
+                     int first);
+int onnx_bind_input(Importer *im, const char *spec);   /* --bind NAME=FILE.pb; -1 after reporting */
+
+/* ---- fold.c: the tensor table; nodes built, or folded when their inputs are constants */
+long onnx_numel(const long *dims, int rank);
+Tensor *onnx_find(Importer *im, const char *name);     /* the latest of that name, or NULL */
+Tensor *onnx_add_tensor(Importer *im, const char *name, int rank, const long *dims);
+Tensor *onnx_add_constant(Importer *im, const char *name, int rank, const long *dims, float *data);
+/* a new IR node of `op` on these inputs with an output of this shape */
+Tensor *onnx_node_out(Importer *im, int op, Tensor **in, int nin, const Attrs *a, const char *out_name, int rank,
+                      const long *dims);
+/* the same, evaluated here (the op table's fold) when every input is a constant */
+Tensor *onnx_apply(Importer *im, int op, Tensor **in, int nin, const Attrs *a, const char *out_name, int rank,
+                   const long *dims);
+long onnx_to_long(float v);                  /* an integer held in a float, saturating */
+/* the constant integer values of an input (shape, axes, pads, ...); their count, or -1 after reporting */
+int onnx_const_ints(Importer *im, Tensor *t, long *out, int max, const char *what);
+
+/* ---- map.c: the ONNX op -> builder table, and the builders' shared vocabulary ----- */
+void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
+int onnx_norm_axis(long axis, int rank);     /* a negative axis counted from the end */
+const char *onnx_out_name(Ctx *c, int i);
+/* the name of an intermediate tensor of this node: "<its output>/<what>" (buf: 170 bytes) */
+const char *onnx_part(Ctx *c, const char *what, char *buf);
+void onnx_around(const Tensor *x, int axis, Attrs *a);   /* x as (outer, alen, inner) around axis */
+
+/* ---- map_math.c: element-wise, matmul, softmax, reductions, losses ------------------ */
+Tensor *onnx_unary(Ctx *c, int fn, float alpha, float beta);     /* of input 0, to output 0 */
+Tensor *onnx_unary_of(Ctx *c, int fn, Tensor *x, const char *suffix);   /* an intermediate */
+Tensor *onnx_binary_of(Ctx *c, int fn, Tensor *x, Tensor *y, const char *name);   /* broadcasting */
+void onnx_no_broadcast(Ctx *c, const Tensor *x, const Tensor *y);
+Tensor *onnx_scalar(Ctx *c, const char *suffix, float v);       /* a constant of this node */
+Tensor *onnx_reduce_mark(Ctx *c, int fn, Tensor *x, const int *mark, int keep, const char *name);
+Tensor *onnx_variadic(Ctx *c, int fn, int mean);
+Tensor *onnx_cast(Ctx *c);
+Tensor *onnx_clip(Ctx *c);
+Tensor *onnx_dropout(Ctx *c);
+Tensor *onnx_matmul(Ctx *c);
+Tensor *onnx_gemm(Ctx *c);
+Tensor *onnx_softmax(Ctx *c, int fn);
+Tensor *onnx_reduce(Ctx *c, int fn);
+Tensor *onnx_arg(Ctx *c, int fn);
+Tensor *onnx_cumsum(Ctx *c);
+Tensor *onnx_layernorm(Ctx *c);
+Tensor *onnx_nll(Ctx *c);
+Tensor *onnx_sce(Ctx *c);
+
+/* ---- map_tensor.c: reshapes, copies, gathers, pads --------------------------------- */
+Tensor *onnx_reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const char *name);   /* same values */
+int onnx_axes_of(Ctx *c, int input, long *axes);   /* -2: none given, -1 after reporting */
+Tensor *onnx_reshape(Ctx *c);
+Tensor *onnx_flatten(Ctx *c);
+Tensor *onnx_squeeze(Ctx *c, int unsq);
+Tensor *onnx_transpose(Ctx *c);
+Tensor *onnx_slice(Ctx *c);
+Tensor *onnx_concat(Ctx *c);
+Tensor *onnx_split(Ctx *c);
+Tensor *onnx_gather(Ctx *c);
+Tensor *onnx_gather_elements(Ctx *c);
+Tensor *onnx_expand(Ctx *c);
+Tensor *onnx_tile(Ctx *c);
+Tensor *onnx_pad(Ctx *c);
+Tensor *onnx_where(Ctx *c);
+Tensor *onnx_depth_to_space(Ctx *c);
+Tensor *onnx_space_to_depth(Ctx *c);
+Tensor *onnx_trilu(Ctx *c);
+
+/* ---- map_const.c: ops whose value is known here ------------------------------------ */
+Tensor *onnx_constant(Ctx *c);
+Tensor *onnx_shape(Ctx *c);
+Tensor *onnx_size(Ctx *c);
+Tensor *onnx_constant_of_shape(Ctx *c);
+Tensor *onnx_range(Ctx *c);
+Tensor *onnx_eyelike(Ctx *c);
+
+/* ---- map_nn.c: convolution, pooling, normalization --------------------------------- */
+Tensor *onnx_per_channel(Ctx *c, Tensor *v, int rank, const char *suffix);   /* (C) as (C, 1, ...) */
+Tensor *onnx_conv(Ctx *c);
+Tensor *onnx_conv_transpose(Ctx *c);
+Tensor *onnx_pool(Ctx *c, int avg);
+Tensor *onnx_global_pool(Ctx *c, int fn);
+Tensor *onnx_batchnorm(Ctx *c);
+Tensor *onnx_instancenorm(Ctx *c);
+
+/* ---- map_rnn.c: LSTM, GRU, RNN ------------------------------------------------------ */
+Tensor *onnx_recurrent(Ctx *c, int cell);
+
+#endif
