@@ -105,10 +105,11 @@ typedef struct Attrs {
     float alpha, beta;          /* the function's parameters                */
     long outer, inner, alen;    /* softmax over an axis: (outer, alen, inner) */
     long ny, count;             /* reduce: output cells, elements per cell  */
-    int M, N, K;                /* matmul                                   */
+    int M, N, K;                /* nd_matmul: (M x K) . (K x N) products    */
+    int samples;                /* nd_conv, nd_conv_t, nd_pool, nd_rnn: the whole tensor's samples */
     long cs[NNC_RT_ND_MAX];     /* where: the condition's strides           */
     long offset, width, total;  /* concat: this operand's columns         */
-    /* an imported node per sample (passes/batch.c): axis 0 of nd, outer, M
+    /* an imported node per sample (passes/batch.c): axis 0 of nd, outer, M, samples
      * and ny count samples and are printed times n */
     int batched;
     int dyn_steps;              /* a recurrent layer whose time steps are Graph.steps_name, set at run time */

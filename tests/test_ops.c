@@ -71,7 +71,7 @@ START_TEST(whole_tensor_flops_count_every_sample)
     memset(&a, 0, sizeof a);
     /* MaxPool 2x2 stride 2 of a 3-sample (8, 8, 4) batch */
     a.pool = (nnc_rt_pool2d){ 8, 8, 4, 4, 4, 2, 2, 2, 2, 0, 0 };
-    a.M = 3;
+    a.samples = 3;
     int dims[4] = { 3, 4, 4, 4 };
     Graph *g = one_node(OP_ND_POOL, &a, 4, dims);
     long per = op_table[OP_MAX_POOL2D]->flops(g, &g->nodes[0]);
@@ -82,7 +82,7 @@ START_TEST(whole_tensor_flops_count_every_sample)
     /* an LSTM of 5 steps, 6 features, 7 units over 2 sequences */
     memset(&a, 0, sizeof a);
     a.rnn = (nnc_rt_rnn){ 5, 6, 7, NNC_RT_CELL_LSTM, NNC_RT_ACT_TANH, 1, 0 };
-    a.M = 2;
+    a.samples = 2;
     int ydims[3] = { 2, 5, 7 };
     g = one_node(OP_ND_RNN, &a, 3, ydims);
     long gates = 4 * 7;

@@ -306,7 +306,7 @@ static int nd_conv(Graph *g, int x, int w, int b, int pad, const char *name) {
     p->kh = p->kw = wv->dims[0]; p->oc = wv->dims[3];
     p->oh = p->h + 2 * pad - p->kh + 1; p->ow = p->w + 2 * pad - p->kw + 1;
     p->sh = p->sw = p->dh = p->dw = 1; p->pt = p->pl = pad; p->groups = 1;
-    a.M = 1;
+    a.samples = 1;
     int in[3] = { x, w, b }, dims[4] = { 1, p->oh, p->ow, p->oc };
     int y = nd_node(g, OP_ND_CONV, in, b >= 0 ? 3 : 2, &a, name, 4, dims);
     int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
@@ -322,7 +322,7 @@ static int nd_pool(Graph *g, int x, int avg, const char *name) {
     nnc_rt_pool2d *p = &a.pool;
     p->h = xv->dims[1]; p->w = xv->dims[2]; p->c = xv->dims[3];
     p->kh = p->kw = p->sh = p->sw = 2; p->oh = p->h / 2; p->ow = p->w / 2;
-    a.M = 1;
+    a.samples = 1;
     a.fn = avg;
     int dims[4] = { 1, p->oh, p->ow, p->c };
     return nd_node(g, OP_ND_POOL, &x, 1, &a, name, 4, dims);
@@ -401,10 +401,10 @@ static Run run(const Graph *g, const float *x, const float *label, int train) {
         if (n->op == OP_VIEW || n->op == OP_LOSS || n->op == OP_REGULARIZE) continue;
         if (n->op == OP_ND_CONV) {
             nnc_rt_conv2d_forward(&n->attr.conv, at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]),
-                                  n->nin > 2 ? at(&r, n->in[2]) : NULL, at(&r, n->out[1]), n->attr.M, n->attr.act);
+                                  n->nin > 2 ? at(&r, n->in[2]) : NULL, at(&r, n->out[1]), n->attr.samples, n->attr.act);
         } else if (n->op == OP_ND_POOL) {
             (n->attr.fn ? nnc_rt_avgpool2d_forward : nnc_rt_maxpool2d_forward)(&n->attr.pool, at(&r, n->out[0]),
-                                                                                at(&r, n->in[0]), n->attr.M);
+                                                                                at(&r, n->in[0]), n->attr.samples);
         } else if (n->op == OP_DENSE) {
             int k = g->values[n->in[1]].dims[0];
             nnc_rt_dense_forward(at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]),

@@ -145,7 +145,7 @@ Tensor *onnx_conv(Ctx *c) {
     p->oh = geo[0]; p->ow = geo[1]; p->oc = (int)oc; p->kh = (int)kh; p->kw = (int)kw;
     p->pt = geo[2]; p->pl = geo[3]; p->sh = geo[4]; p->sw = geo[5]; p->dh = geo[6]; p->dw = geo[7];
     p->groups = (int)group;
-    a.M = (int)x->dims[0];
+    a.samples = (int)x->dims[0];
     Tensor *in[3] = { xn, wk, b };
     long ydims[4] = { x->dims[0], geo[0], geo[1], oc };
     Tensor *yn = onnx_apply(c->im, OP_ND_CONV, in, b ? 3 : 2, &a, n3, 4, ydims);
@@ -202,7 +202,7 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     q->oh = (int)x->dims[2]; q->ow = (int)x->dims[3]; q->oc = (int)cin;
     q->kh = (int)kh; q->kw = (int)kw; q->sh = (int)s[0]; q->sw = (int)s[1]; q->dh = (int)d[0]; q->dw = (int)d[1];
     q->pt = (int)p[0]; q->pl = (int)p[1]; q->groups = (int)group;
-    a.M = (int)x->dims[0];
+    a.samples = (int)x->dims[0];
     Tensor *in[2] = { xn, wk };
     long ydims[4] = { x->dims[0], oh, ow, cog * group };
     Tensor *yn = onnx_apply(c->im, OP_ND_CONV_T, in, 2, &a, n3, 4, ydims);
@@ -283,7 +283,7 @@ Tensor *onnx_pool(Ctx *c, int avg) {
     p->h = (int)x->dims[2]; p->w = (int)x->dims[3]; p->c = (int)x->dims[1];
     p->oh = geo[0]; p->ow = geo[1]; p->kh = (int)k[0]; p->kw = (int)k[1];
     p->sh = geo[4]; p->sw = geo[5]; p->pt = geo[2]; p->pl = geo[3];
-    a.M = (int)x->dims[0];
+    a.samples = (int)x->dims[0];
     a.fn = avg;
     long ydims[4] = { x->dims[0], geo[0], geo[1], x->dims[1] };
     Tensor *yn = onnx_apply(c->im, OP_ND_POOL, &xn, 1, &a, n2, 4, ydims);

@@ -120,7 +120,7 @@ static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, Tensor **h
     memset(&a, 0, sizeof a);
     nnc_rt_rnn p = { (int)T, (int)s->F, (int)H, s->cell, NNC_RT_ACT_TANH, 1, d == 1 || s->reverse };
     a.rnn = p;
-    a.M = (int)N;
+    a.samples = (int)N;
     Tensor *in[4] = { xb, wk, rk, bk };
     char yn[170];
     snprintf(yn, sizeof yn, "%.100s/y%d", onnx_out_name(c, 0), d);

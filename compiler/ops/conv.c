@@ -161,24 +161,24 @@ static int conv_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int
 
 
 /* convolution and pooling of a whole NHWC tensor (the importer transposes
- * around them): the batch is the literal attr.M, not the run-time n; the
+ * around them): the batch is the literal attr.samples, not the run-time n; the
  * activation epilogue is fuse_nd_conv's */
 static void nd_conv_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %s, %d);", emit_conv(e, &n->attr.conv),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
-              n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), emit_per_n(e, n, n->attr.M), n->attr.act);
+              n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), emit_per_n(e, n, n->attr.samples), n->attr.act);
 }
 
 /* ConvTranspose: the data gradient of the forward convolution attr.conv */
 static void nd_conv_t_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_conv2d_backward_data(%s, %s, %s, %s, %s, %s);", emit_conv(e, &n->attr.conv),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->out[1]),
-              emit_per_n(e, n, n->attr.M));
+              emit_per_n(e, n, n->attr.samples));
 }
 
 
-/* an imported convolution: the layer's count for each of its attr.M samples */
-static long nd_conv_flops(const Graph *g, const Node *n) { return conv_flops(g, n) * n->attr.M; }
+/* an imported convolution: the layer's count for each of its attr.samples samples */
+static long nd_conv_flops(const Graph *g, const Node *n) { return conv_flops(g, n) * n->attr.samples; }
 
 #define CONV(a) { .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, \
                          .epilogue = 1, .conv = 1, .gemm = conv_gemm, .attrs = a, .nattrs = COUNT(a), \

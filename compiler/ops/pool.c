@@ -95,12 +95,12 @@ static void avg_pool_grad_emit(EmitCtx *e, const Node *n) {
 
 static void nd_pool_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_%spool2d_forward(%s, %s, %s, %s);", n->attr.fn ? "avg" : "max",
-              emit_pool(e, &n->attr.pool), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_per_n(e, n, n->attr.M));
+              emit_pool(e, &n->attr.pool), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_per_n(e, n, n->attr.samples));
 }
 
 
-/* an imported pooling: the layer's count for each of its attr.M samples */
-static long nd_pool_flops(const Graph *g, const Node *n) { return pool_flops(g, n) * n->attr.M; }
+/* an imported pooling: the layer's count for each of its attr.samples samples */
+static long nd_pool_flops(const Graph *g, const Node *n) { return pool_flops(g, n) * n->attr.samples; }
 
 #define POOL(k) { .rt = RT_POOL, .layer = 1, .ninputs = 1, \
                       .attrs = (k) & POOL_GLOBAL ? NULL : pool_attrs, .nattrs = (k) & POOL_GLOBAL ? 0 : 3, \

@@ -181,18 +181,18 @@ static void rnn_grad_emit(EmitCtx *e, const Node *n) {
 
 
 
-/* a recurrent layer over a whole tensor: batch attr.M (ONNX LSTM/GRU/RNN) */
+/* a recurrent layer over a whole tensor: batch attr.samples (ONNX LSTM/GRU/RNN) */
 static void nd_rnn_emit(EmitCtx *e, const Node *n) {
     int lstm = n->attr.rnn.cell == NNC_RT_CELL_LSTM;
     emit_line(e, "nnc_rt_rnn_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s);", emit_rnn(e, n),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), lstm ? emit_ptr(e, n->out[2]) : "NULL",
               emit_ptr(e, n->out[n->nout - 1]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
-              emit_ptr(e, n->in[2]), n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", emit_per_n(e, n, n->attr.M));
+              emit_ptr(e, n->in[2]), n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", emit_per_n(e, n, n->attr.samples));
 }
 
 
-/* an imported recurrence: the layer's count for each of its attr.M sequences */
-static long nd_rnn_flops(const Graph *g, const Node *n) { return rnn_flops(g, n) * n->attr.M; }
+/* an imported recurrence: the layer's count for each of its attr.samples sequences */
+static long nd_rnn_flops(const Graph *g, const Node *n) { return rnn_flops(g, n) * n->attr.samples; }
 
 #define RNN(a) { .rt = RT_RNN | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, \
                         .recurrent = 1, .attrs = a, .nattrs = COUNT(a), .shape = rnn_shape, .params = rnn_params, \

@@ -104,7 +104,7 @@ static int check_node(Batch *b, int i) {
         for (int k = 0; k < n->nin; k++)
             if (!b->lead[n->in[k]]) return fail(b, "it concatenates a constant to the samples");
     } else if (n->op == OP_ND_CONV || n->op == OP_ND_POOL || n->op == OP_ND_CONV_T || n->op == OP_ND_RNN) {
-        if (n->attr.M != b->B || !b->lead[n->in[0]]) return fail(b, "its samples are not the batch");
+        if (n->attr.samples != b->B || !b->lead[n->in[0]]) return fail(b, "its samples are not the batch");
         for (int k = 1; k < n->nin; k++)
             if (b->lead[n->in[k]]) return fail(b, "its weights depend on the samples");
         for (int k = 1; k < n->nout; k++) {   /* states (recurrent) are per sample, the scratch is not */
@@ -135,7 +135,7 @@ static void per_sample(Batch *b, Node *n) {
     n->attr.outer /= b->B;
     if (n->op == OP_ND_REDUCE) n->attr.ny /= b->B;
     if (n->op == OP_ND_MATMUL && n->attr.nd.rank == 0) n->attr.M /= b->B;
-    if (n->op == OP_ND_CONV || n->op == OP_ND_POOL || n->op == OP_ND_CONV_T || n->op == OP_ND_RNN) n->attr.M = 1;
+    if (n->op == OP_ND_CONV || n->op == OP_ND_POOL || n->op == OP_ND_CONV_T || n->op == OP_ND_RNN) n->attr.samples = 1;
     if (n->op == OP_ND_CONV) n->op = n->attr.conv.groups == n->attr.conv.c && n->attr.conv.c > 1 ?
                                     OP_DEPTHWISE_CONV2D : OP_CONV2D;
     if (n->op == OP_ND_POOL) n->op = n->attr.fn ? OP_AVG_POOL2D : OP_MAX_POOL2D;
