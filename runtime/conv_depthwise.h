@@ -14,7 +14,8 @@
  * once per translation unit: no include guard.
  */
 
-/* yr[o] += xr[o / m] * wr[o] over the oc outputs of one pixel and one tap */
+/* yr[o] += xr[o / m] * wr[o] over the oc outputs of one pixel and one tap
+ * (the forward's step, and the filter gradient's with dy for w) */
 static void dw_tap(float *restrict yr, const float *restrict xr, const float *restrict wr, int c,
                    int m)
 {
@@ -88,19 +89,6 @@ static void dw_dot(float *restrict acc, const float *restrict dyr, const float *
         }
 }
 
-/* acc[o] += xr[o / m] * dyr[o] over the oc outputs */
-static void dw_outer(float *restrict acc, const float *restrict xr, const float *restrict dyr,
-                     int c, int m)
-{
-    int i, j;
-    if (m == 1)
-        mul_add(acc, xr, dyr, c);
-    else
-        for (i = 0; i < c; i++)
-            for (j = 0; j < m; j++)
-                acc[i * m + j] += xr[i] * dyr[i * m + j];
-}
-
 /* The two depthwise backward kernels: one walk over (sample, output pixel,
  * valid tap), accumulating into dx (DW_DATA) or dw (DW_FILTER).  With the
  * SIMD kernels, the filter of a 3x3 multiplier-1 kernel does the interior
@@ -151,7 +139,7 @@ static inline ALWAYS_INLINE void depthwise_backward(const nnc_rt_conv2d *p, int 
                         if (kind == DW_DATA) /* out = dx, other = w */
                             dw_dot(out + cell, dy + q, other + tap, c, m);
                         else                 /* out = dw, other = x */
-                            dw_outer(out + tap, other + cell, dy + q, c, m);
+                            dw_tap(out + tap, other + cell, dy + q, c, m);
                     }
             }
         }

@@ -64,33 +64,31 @@
 static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
-/* the x-range of kernel columns that land inside the input for an output
- * column starting at input column ix0: kx in [*lo, *hi) */
-static inline void valid_kx(const nnc_rt_conv2d *p, int ix0, int *lo, int *hi)
+/* the taps k in [*lo, *hi) of a kernel kn taps long (dilation d) that
+ * land inside an input of n cells for a window starting at cell i0 */
+static inline void valid_taps(int i0, int kn, int d, int n, int *lo, int *hi)
 {
-    int l = 0, h = p->kw;
-    if (ix0 < 0)
-        l = imin((-ix0 + p->dw - 1) / p->dw, h);
-    if (ix0 + (h - 1) * p->dw >= p->w)
-        h = (p->w - 1 - ix0) / p->dw + 1;
-    if (ix0 >= p->w)
+    int l = 0, h = kn;
+    if (i0 < 0)
+        l = imin((-i0 + d - 1) / d, h);
+    if (i0 + (h - 1) * d >= n)
+        h = (n - 1 - i0) / d + 1;
+    if (i0 >= n)
         h = 0;
     *lo = l;
     *hi = imax(h, l);
 }
 
-/* the same for rows */
+/* the kernel columns inside the input for an output column starting at
+ * input column ix0, and the rows for one starting at row iy0 */
+static inline void valid_kx(const nnc_rt_conv2d *p, int ix0, int *lo, int *hi)
+{
+    valid_taps(ix0, p->kw, p->dw, p->w, lo, hi);
+}
+
 static inline void valid_ky(const nnc_rt_conv2d *p, int iy0, int *lo, int *hi)
 {
-    int l = 0, h = p->kh;
-    if (iy0 < 0)
-        l = imin((-iy0 + p->dh - 1) / p->dh, h);
-    if (iy0 + (h - 1) * p->dh >= p->h)
-        h = (p->h - 1 - iy0) / p->dh + 1;
-    if (iy0 >= p->h)
-        h = 0;
-    *lo = l;
-    *hi = imax(h, l);
+    valid_taps(iy0, p->kh, p->dh, p->h, lo, hi);
 }
 
 /* one input channel per group: the depthwise kernels (conv_depthwise.h) */
