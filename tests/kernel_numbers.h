@@ -36,14 +36,4 @@ static inline long first_bad(const float *got, const double *want, long n, doubl
     return i;
 }
 
-/* the same against a float reference */
-static inline long first_bad_f(const float *got, const float *want, long n, double atol, double rtol)
-{
-    long i;
-    for (i = 0; i < n; i++)
-        if (!near(got[i], want[i], atol, rtol))
-            break;
-    return i;
-}
-
 #endif

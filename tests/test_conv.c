@@ -512,11 +512,13 @@ static int check_variant(const nnc_rt_conv2d_variant *v, const conv_case *k, int
     conv_data d;
     long no, bad, i;
     float *got, *want, *b6;
+    double *wantd;
     int a, o, done = 0;
     conv_data_init(&d, k, seed);
     no = v->forward ? d.ny : v->backward_data ? d.nx : d.nw;
     got = guarded(no);
     want = falloc(no);
+    wantd = dalloc(no);
     b6 = falloc(d.p.oc);
     for (o = 0; o < d.p.oc; o++)
         b6[o] = d.b[o] + 6.0f;
@@ -532,14 +534,16 @@ static int check_variant(const nnc_rt_conv2d_variant *v, const conv_case *k, int
         }
         done = 1;
         run_kernel(v, 1, &d, want, b, acts[a]);
-        bad = first_bad_f(got, want, no, 1e-5, 1e-4);
+        for (i = 0; i < no; i++)
+            wantd[i] = want[i];
+        bad = first_bad(got, wantd, no, 1e-5, 1e-4);
         ck_assert_msg(bad == no, "%s on %s #%d (act %d, bias %d): [%ld] = %.7g, want %.7g",
                       v->name, k->name, idx, acts[a], b != NULL, bad, bad < no ? got[bad] : 0.0,
                       bad < no ? want[bad] : 0.0);
         ck_assert_msg(guard_ok(got, no) && guard_ok(d.scratch, d.nscratch),
                       "%s on %s #%d: wrote past its output or the scratch", v->name, k->name, idx);
     }
-    free(got); free(want); free(b6);
+    free(got); free(want); free(wantd); free(b6);
     conv_data_free(&d);
     return done;
 }
@@ -584,26 +588,14 @@ START_TEST(test_conv_variant_reference)
 }
 END_TEST
 
-static Suite *conv_suite(void)
-{
-    const nnc_rt_conv2d_variant *v;
-    Suite *s = suite_create("conv");
-    TCase *conv = tcase_create("conv"), *named = tcase_create("variants");
-    tcase_set_timeout(conv, 30);
-    tcase_set_timeout(named, 60);
-    tcase_add_test(conv, test_conv_forward_reference);
-    tcase_add_test(conv, test_conv_backward_reference);
-    tcase_add_test(conv, test_conv_backward_gradcheck);
-    tcase_add_test(conv, test_conv_batch_independent);
-    tcase_add_test(named, test_conv_reference_is_literal);
-    tcase_add_test(named, test_conv_variants_listed);
-    tcase_add_loop_test(named, test_conv_variant_reference, 0, nnc_rt_conv2d_variants(&v));
-    suite_add_tcase(s, conv);
-    suite_add_tcase(s, named);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(conv_suite());
+    const nnc_rt_conv2d_variant *v;
+    const TTest *conv[] = {test_conv_forward_reference, test_conv_backward_reference,
+                           test_conv_backward_gradcheck, test_conv_batch_independent, NULL};
+    const TTest *listed[] = {test_conv_reference_is_literal, test_conv_variants_listed, NULL};
+    const TTest *variants[] = {test_conv_variant_reference, NULL}; /* one run per variant */
+    const kernel_case cases[] = {{"conv", conv, 30, 0}, {"listed", listed, 60, 0},
+                                 {"variants", variants, 60, nnc_rt_conv2d_variants(&v)}};
+    return run_cases("conv", cases, (int)(sizeof cases / sizeof cases[0]));
 }

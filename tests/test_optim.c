@@ -221,23 +221,11 @@ START_TEST(test_metrics_multiclass)
 }
 END_TEST
 
-static Suite *optim_suite(void)
-{
-    Suite *s = suite_create("optim");
-    TCase *opt = tcase_create("optim"), *met = tcase_create("metrics");
-    tcase_add_test(opt, test_regularize);
-    tcase_add_test(opt, test_sgd);
-    tcase_add_test(opt, test_rmsprop);
-    tcase_add_test(opt, test_adam);
-    tcase_add_test(opt, test_optim_simd_tail_agree);
-    tcase_add_test(met, test_metrics_binary);
-    tcase_add_test(met, test_metrics_multiclass);
-    suite_add_tcase(s, opt);
-    suite_add_tcase(s, met);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(optim_suite());
+    const TTest *optim[] = {test_regularize, test_sgd, test_rmsprop, test_adam,
+                            test_optim_simd_tail_agree, NULL};
+    const TTest *metrics[] = {test_metrics_binary, test_metrics_multiclass, NULL};
+    const kernel_case cases[] = {{"optim", optim, 0, 0}, {"metrics", metrics, 0, 0}};
+    return run_cases("optim", cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -440,24 +440,11 @@ START_TEST(test_concat_round_trip)
 }
 END_TEST
 
-static Suite *pool_norm_suite(void)
-{
-    Suite *s = suite_create("pool_norm");
-    TCase *pool = tcase_create("pool"), *norm = tcase_create("norm"), *misc = tcase_create("misc");
-    tcase_add_test(pool, test_pool_reference_and_gradcheck);
-    tcase_add_test(pool, test_pool_ties_and_padding);
-    tcase_add_test(norm, test_batchnorm_forward);
-    tcase_add_test(norm, test_batchnorm_backward_gradcheck);
-    tcase_add_test(misc, test_dropout);
-    tcase_add_test(misc, test_mul_copy);
-    tcase_add_test(misc, test_concat_round_trip);
-    suite_add_tcase(s, pool);
-    suite_add_tcase(s, norm);
-    suite_add_tcase(s, misc);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(pool_norm_suite());
+    const TTest *pool[] = {test_pool_reference_and_gradcheck, test_pool_ties_and_padding, NULL};
+    const TTest *norm[] = {test_batchnorm_forward, test_batchnorm_backward_gradcheck, NULL};
+    const TTest *misc[] = {test_dropout, test_mul_copy, test_concat_round_trip, NULL};
+    const kernel_case cases[] = {{"pool", pool, 0, 0}, {"norm", norm, 0, 0}, {"misc", misc, 0, 0}};
+    return run_cases("pool_norm", cases, (int)(sizeof cases / sizeof cases[0]));
 }

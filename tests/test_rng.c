@@ -228,23 +228,11 @@ START_TEST(test_put_get)
 }
 END_TEST
 
-static Suite *rng_suite(void)
-{
-    Suite *s = suite_create("rng");
-    TCase *rng = tcase_create("rng"), *ser = tcase_create("serial");
-    tcase_add_test(rng, test_rng_determinism);
-    tcase_add_test(rng, test_rng_distributions);
-    tcase_add_test(rng, test_shuffle);
-    tcase_add_test(rng, test_initialisers);
-    tcase_add_test(rng, test_initialisers_recurrent);
-    tcase_add_test(ser, test_crc32);
-    tcase_add_test(ser, test_put_get);
-    suite_add_tcase(s, rng);
-    suite_add_tcase(s, ser);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(rng_suite());
+    const TTest *rng[] = {test_rng_determinism, test_rng_distributions, test_shuffle,
+                          test_initialisers, test_initialisers_recurrent, NULL};
+    const TTest *serial[] = {test_crc32, test_put_get, NULL};
+    const kernel_case cases[] = {{"rng", rng, 0, 0}, {"serial", serial, 0, 0}};
+    return run_cases("rng", cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -340,21 +340,10 @@ START_TEST(test_rnn_backward_reference)
 }
 END_TEST
 
-static Suite *rnn_suite(void)
-{
-    Suite *s = suite_create("rnn");
-    TCase *emb = tcase_create("embedding"), *rnn = tcase_create("recurrent");
-    tcase_set_timeout(rnn, 60);
-    tcase_add_test(emb, test_embedding);
-    tcase_add_test(emb, test_embedding_reference);
-    tcase_add_test(rnn, test_rnn_forward_reference);
-    tcase_add_test(rnn, test_rnn_backward_reference);
-    suite_add_tcase(s, emb);
-    suite_add_tcase(s, rnn);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(rnn_suite());
+    const TTest *embedding[] = {test_embedding, test_embedding_reference, NULL};
+    const TTest *recurrent[] = {test_rnn_forward_reference, test_rnn_backward_reference, NULL};
+    const kernel_case cases[] = {{"embedding", embedding, 0, 0}, {"recurrent", recurrent, 60, 0}};
+    return run_cases("rnn", cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -542,31 +542,15 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------------------------ */
 
-static Suite *runtime_suite(void)
-{
-    Suite *s = suite_create("runtime");
-    TCase *gemm = tcase_create("gemm"), *k = tcase_create("kernels");
-    tcase_set_timeout(gemm, 60);
-    tcase_add_test(gemm, test_gemm_variants_listed);
-    tcase_add_test(gemm, test_gemm_small_shapes);
-    tcase_add_test(gemm, test_gemm_mlp_shapes);
-    tcase_add_test(gemm, test_gemm_degenerate);
-    tcase_add_test(k, test_act_forward_values);
-    tcase_add_test(k, test_act_backward_gradcheck);
-    tcase_add_test(k, test_dense_forward_matches_parts);
-    tcase_add_test(k, test_dense_backward_gradcheck);
-    tcase_add_test(k, test_act_bias_backward_fused);
-    tcase_add_test(k, test_gemm_act_grad);
-    tcase_add_test(k, test_bias_backward_and_add);
-    tcase_add_test(k, test_loss_values);
-    tcase_add_test(k, test_loss_backward_gradcheck);
-    tcase_add_test(k, test_loss_backward_edges);
-    suite_add_tcase(s, gemm);
-    suite_add_tcase(s, k);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(runtime_suite());
+    const TTest *gemm[] = {test_gemm_variants_listed, test_gemm_small_shapes, test_gemm_mlp_shapes,
+                           test_gemm_degenerate, NULL};
+    const TTest *kernels[] = {test_act_forward_values, test_act_backward_gradcheck,
+                              test_dense_forward_matches_parts, test_dense_backward_gradcheck,
+                              test_act_bias_backward_fused, test_gemm_act_grad,
+                              test_bias_backward_and_add, test_loss_values,
+                              test_loss_backward_gradcheck, test_loss_backward_edges, NULL};
+    const kernel_case cases[] = {{"gemm", gemm, 60, 0}, {"kernels", kernels, 0, 0}};
+    return run_cases("runtime", cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -73,9 +73,17 @@ static long random_strides(const nnc_rt_nd *p, long *s, nnc_rt_rng *r, int bcast
     return span;
 }
 
-/* a random space and strides; the sizes of y, a and b (with their offsets) */
-static void random_space(nnc_rt_nd *p, nnc_rt_rng *r, int rank, long *ny, long *na, long *nb)
+/* a random space of the given rank, and its operands: y NaN with guards,
+ * a and b uniform in [-1, 1), each as long as its strides and offset need */
+typedef struct nd_case {
+    nnc_rt_nd p;
+    long ny, na, nb;
+    float *y, *a, *b;
+} nd_case;
+
+static void nd_case_new(nd_case *c, nnc_rt_rng *r, int rank)
 {
+    nnc_rt_nd *p = &c->p;
     int d;
     memset(p, 0, sizeof *p);
     p->rank = rank;
@@ -84,9 +92,14 @@ static void random_space(nnc_rt_nd *p, nnc_rt_rng *r, int rank, long *ny, long *
     p->yoff = pick(r, 3);
     p->aoff = pick(r, 3);
     p->boff = pick(r, 3);
-    *ny = p->yoff + random_strides(p, p->ys, r, 0);
-    *na = p->aoff + random_strides(p, p->as, r, 1);
-    *nb = p->boff + random_strides(p, p->bs, r, 1);
+    c->ny = p->yoff + random_strides(p, p->ys, r, 0);
+    c->na = p->aoff + random_strides(p, p->as, r, 1);
+    c->nb = p->boff + random_strides(p, p->bs, r, 1);
+    c->y = guarded(c->ny);
+    c->a = falloc(c->na);
+    c->b = falloc(c->nb);
+    fill_uniform(c->a, c->na, r, -1, 1);
+    fill_uniform(c->b, c->nb, r, -1, 1);
 }
 
 /* ---- copy, fill, binary, where ----------------------------------------------------- */
@@ -133,19 +146,24 @@ static void bin_operands(int fn, float *a, long na, float *b, long nb, nnc_rt_rn
     }
 }
 
-/* the cells of y a space writes: the rest must keep their NaN */
-static void check_untouched(const nnc_rt_nd *p, const float *y, long ny, const char *what, int t)
+/* the cells of y outside the space must keep their NaN, the guards
+ * theirs; then c's buffers are freed */
+static void nd_case_done(nd_case *c, const char *what, int t)
 {
-    char *hit = calloc((size_t)ny, 1);
+    char *hit = calloc((size_t)c->ny, 1);
     long k, yo, ao, bo, co;
     ck_assert_ptr_nonnull(hit);
-    for (k = 0; k < space_size(p); k++) {
-        offsets(p, NULL, k, &yo, &ao, &bo, &co);
+    for (k = 0; k < space_size(&c->p); k++) {
+        offsets(&c->p, NULL, k, &yo, &ao, &bo, &co);
         hit[yo] = 1;
     }
-    for (k = 0; k < ny; k++)
-        ck_assert_msg(hit[k] || isnan(y[k]), "%s #%d: y[%ld] written outside the space", what, t, k);
+    for (k = 0; k < c->ny; k++)
+        ck_assert_msg(hit[k] || isnan(c->y[k]), "%s #%d: y[%ld] written outside the space", what, t, k);
+    ck_assert_msg(guard_ok(c->y, c->ny), "%s #%d: wrote past y", what, t);
     free(hit);
+    free(c->y);
+    free(c->a);
+    free(c->b);
 }
 
 START_TEST(test_copy_nd_and_fill)
@@ -154,22 +172,15 @@ START_TEST(test_copy_nd_and_fill)
     int t;
     nnc_rt_rng_seed(&r, 41);
     for (t = 0; t < 300; t++) {
-        nnc_rt_nd p;
-        long ny, na, nb, k, yo, ao, bo, co;
-        float *y, *a;
-        random_space(&p, &r, t % 6, &ny, &na, &nb);
-        y = guarded(ny);
-        a = falloc(na);
-        fill_uniform(a, na, &r, -1, 1);
-        nnc_rt_copy_nd(y, a, &p);
-        for (k = 0; k < space_size(&p); k++) {
-            offsets(&p, NULL, k, &yo, &ao, &bo, &co);
-            ck_assert_msg(y[yo] == a[ao], "copy #%d rank %d: element %ld", t, p.rank, k);
+        nd_case c;
+        long k, yo, ao, bo, co;
+        nd_case_new(&c, &r, t % 6);
+        nnc_rt_copy_nd(c.y, c.a, &c.p);
+        for (k = 0; k < space_size(&c.p); k++) {
+            offsets(&c.p, NULL, k, &yo, &ao, &bo, &co);
+            ck_assert_msg(c.y[yo] == c.a[ao], "copy #%d rank %d: element %ld", t, c.p.rank, k);
         }
-        check_untouched(&p, y, ny, "copy", t);
-        ck_assert(guard_ok(y, ny));
-        free(y);
-        free(a);
+        nd_case_done(&c, "copy", t);
     }
     {
         float *y = guarded(13);
@@ -189,25 +200,19 @@ START_TEST(test_binary_nd)
     nnc_rt_rng_seed(&r, 43);
     for (fn = NNC_RT_BIN_ADD; fn <= NNC_RT_BIN_XOR; fn++)
         for (t = 0; t < 40; t++) {
-            nnc_rt_nd p;
-            long ny, na, nb, k, yo, ao, bo, co;
-            float *y, *a, *b;
-            random_space(&p, &r, t % 6, &ny, &na, &nb);
-            y = guarded(ny);
-            a = falloc(na);
-            b = falloc(nb);
-            bin_operands(fn, a, na, b, nb, &r);
-            nnc_rt_binary_nd(fn, y, a, b, &p);
-            for (k = 0; k < space_size(&p); k++) {
+            nd_case c;
+            long k, yo, ao, bo, co;
+            nd_case_new(&c, &r, t % 6);
+            bin_operands(fn, c.a, c.na, c.b, c.nb, &r);
+            nnc_rt_binary_nd(fn, c.y, c.a, c.b, &c.p);
+            for (k = 0; k < space_size(&c.p); k++) {
                 double want;
-                offsets(&p, NULL, k, &yo, &ao, &bo, &co);
-                want = bin_ref(fn, a[ao], b[bo]);
-                ck_assert_msg(near(y[yo], want, 1e-6, 1e-5), "binary %d #%d: %g op %g = %.9g, want %.9g",
-                              fn, t, a[ao], b[bo], y[yo], want);
+                offsets(&c.p, NULL, k, &yo, &ao, &bo, &co);
+                want = bin_ref(fn, c.a[ao], c.b[bo]);
+                ck_assert_msg(near(c.y[yo], want, 1e-6, 1e-5), "binary %d #%d: %g op %g = %.9g, want %.9g",
+                              fn, t, c.a[ao], c.b[bo], c.y[yo], want);
             }
-            check_untouched(&p, y, ny, "binary", t);
-            ck_assert(guard_ok(y, ny));
-            free(y); free(a); free(b);
+            nd_case_done(&c, "binary", t);
         }
 }
 END_TEST
@@ -218,23 +223,21 @@ START_TEST(test_where_nd)
     int t;
     nnc_rt_rng_seed(&r, 47);
     for (t = 0; t < 100; t++) {
-        nnc_rt_nd p;
-        long cs[NNC_RT_ND_MAX], ny, na, nb, nc, k, yo, ao, bo, co;
-        float *y, *a, *b, *c;
-        random_space(&p, &r, t % 6, &ny, &na, &nb);
-        nc = random_strides(&p, cs, &r, 1);
-        y = guarded(ny); a = falloc(na); b = falloc(nb); c = falloc(nc);
-        fill_uniform(a, na, &r, -1, 1);
-        fill_uniform(b, nb, &r, 2, 3);
+        nd_case c;
+        long cs[NNC_RT_ND_MAX], nc, k, yo, ao, bo, co;
+        float *cond;
+        nd_case_new(&c, &r, t % 6);
+        nc = random_strides(&c.p, cs, &r, 1);
+        cond = falloc(nc);
         for (k = 0; k < nc; k++)
-            c[k] = (float)pick(&r, 3) - 1.0f; /* -1, 0, 1: nonzero is true */
-        nnc_rt_where_nd(y, c, a, b, &p, cs);
-        for (k = 0; k < space_size(&p); k++) {
-            offsets(&p, cs, k, &yo, &ao, &bo, &co);
-            ck_assert_msg(y[yo] == (c[co] != 0.0f ? a[ao] : b[bo]), "where #%d: element %ld", t, k);
+            cond[k] = (float)pick(&r, 3) - 1.0f; /* -1, 0, 1: nonzero is true */
+        nnc_rt_where_nd(c.y, cond, c.a, c.b, &c.p, cs);
+        for (k = 0; k < space_size(&c.p); k++) {
+            offsets(&c.p, cs, k, &yo, &ao, &bo, &co);
+            ck_assert_msg(c.y[yo] == (cond[co] != 0.0f ? c.a[ao] : c.b[bo]), "where #%d: element %ld", t, k);
         }
-        check_untouched(&p, y, ny, "where", t);
-        free(y); free(a); free(b); free(c);
+        nd_case_done(&c, "where", t);
+        free(cond);
     }
 }
 END_TEST
@@ -643,28 +646,14 @@ START_TEST(test_matmul_nd)
 }
 END_TEST
 
-static Suite *tensor_nd_suite(void)
-{
-    Suite *s = suite_create("tensor_nd");
-    TCase *space = tcase_create("space"), *fn = tcase_create("functions"), *axis = tcase_create("axis");
-    tcase_add_test(space, test_copy_nd_and_fill);
-    tcase_add_test(space, test_binary_nd);
-    tcase_add_test(space, test_where_nd);
-    tcase_add_test(space, test_matmul_nd);
-    tcase_add_test(fn, test_unary);
-    tcase_add_test(fn, test_reduce_nd);
-    tcase_add_test(axis, test_softmax_axis);
-    tcase_add_test(axis, test_arg_axis);
-    tcase_add_test(axis, test_gather_axis);
-    tcase_add_test(axis, test_nll_loss);
-    tcase_add_test(axis, test_cumsum_axis);
-    suite_add_tcase(s, space);
-    suite_add_tcase(s, fn);
-    suite_add_tcase(s, axis);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(tensor_nd_suite());
+    const TTest *space[] = {test_copy_nd_and_fill, test_binary_nd, test_where_nd, test_matmul_nd,
+                            NULL};
+    const TTest *functions[] = {test_unary, test_reduce_nd, NULL};
+    const TTest *axis[] = {test_softmax_axis, test_arg_axis, test_gather_axis, test_nll_loss,
+                           test_cumsum_axis, NULL};
+    const kernel_case cases[] = {{"space", space, 0, 0}, {"functions", functions, 0, 0},
+                                 {"axis", axis, 0, 0}};
+    return run_cases("tensor_nd", cases, (int)(sizeof cases / sizeof cases[0]));
 }
