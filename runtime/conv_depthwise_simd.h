@@ -7,7 +7,7 @@
  */
 #define DEPTHWISE_SIMD 1
 
-/* Depthwise (see depthwise_forward), m == 1, along one output row: the npix
+/* Depthwise (see conv_depthwise.h), m == 1, along one output row: the npix
  * pixels t whose windows start at x0 + t*pstep (at their first valid
  * kernel row and column),
  *   y[t*c + 0:c] = act(b + sum_{ky < nky, kx < nkx}
@@ -129,7 +129,7 @@ static void mul_add(float *out, const float *a, const float *b, int c)
 /* The depthwise forward for m == 1 with the SIMD row kernels: the interior
  * of each output row in one call, the clipped edge pixels one by one.  The
  * weight of tap (ky, kx) is at w + ky*wrs + kx*wcs (the Keras layout, or
- * backward_data's flipped one, see there). */
+ * backward_data's flipped one: see CONV_DEPTHWISE_DATA in conv_depthwise.h). */
 static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
                            long wrs, long wcs, const float *b, int n, int act)
 {
