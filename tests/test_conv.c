@@ -2,7 +2,7 @@
  * (runtime/conv*.c): the entry points, and each named kernel of
  * nnc_rt_conv2d_variants against the plain C reference.
  *
- * Every kernel is checked against a plain-C reference written here in the
+ * The entry points are checked against a plain-C reference written here in the
  * most literal form (direct convolution loops accumulated in double, windows
  * scanned cell by cell) on a table of settings that reaches every path of
  * the fast code: im2col runs clipped on either side, the pointwise and
@@ -10,9 +10,15 @@
  * sizes that are not multiples of the GEMM tiles.  Backward kernels are
  * checked twice: against the reference adjoint loops and against central
  * finite differences of their forward kernel on L = sum(y * r) for a fixed
- * random r.  Outputs are pre-filled with NaN (every kernel overwrites) and
- * scratch buffers are exactly NNC_RT_CONV2D_SCRATCH floats followed by guard
- * values that must survive.
+ * random r.  That reference also checks the runtime's own
+ * (nnc_rt_conv2d_*_ref, the oracle of the named kernels); then every named
+ * kernel this build has — the portable ones and each ISA's, an AVX-512 build
+ * running the AVX2 kernels too — is run on the table and on generated
+ * tile-edge cases (tile_case) against it, and must compute at least 20 of
+ * them.  Outputs are pre-filled with NaN (every kernel overwrites, and one
+ * that declines a convolution writes nothing) and scratch buffers are
+ * exactly NNC_RT_CONV2D_SCRATCH floats followed by guard values that must
+ * survive.
  */
 #include <math.h>
 #include <stdint.h>
