@@ -172,17 +172,23 @@ check-generated: bin/nnc
 	        $$cc -std=c99 -Wall -Wextra -Wpedantic -Werror -Iruntime -Igenerated -c $$f -o /dev/null || exit 1; \
 	    done; echo "generated/: compiles with $$cc -std=c99 -Wall -Wextra -Wpedantic -Werror"; done
 
+# the runtime's kernel tests: the test files on tests/kernel_check.h, which
+# link the runtime alone
+RT_TESTS := $(notdir $(basename $(shell grep -l '"kernel_check.h"' tests/test_*.c)))
+RT_TEST_HDRS := tests/gemm_cases.h tests/kernel_check.h tests/kernel_numbers.h
+
 # the runtime built with -fopenmp (its optional parallel GEMM), -Werror clean,
 # through the runtime's kernel tests on two threads
 OMP_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/omp/%.o)
 $(BUILD)/omp/%.o: runtime/%.c runtime/nnc_rt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(RT_CFLAGS) -fopenmp -c $< -o $@
-$(BUILD)/omp/test_runtime: tests/test_runtime.c tests/testutil.h $(OMP_OBJS)
+$(BUILD)/omp/test_%: tests/test_%.c $(RT_TEST_HDRS) $(OMP_OBJS)
 	$(CC) $(ALL_CFLAGS) -fopenmp -Iruntime -Itests $< $(OMP_OBJS) $(CHECK_LIBS) -lm -o $@
-check-openmp: $(BUILD)/omp/test_runtime
-	@echo "== test_runtime, runtime built with -fopenmp, 2 threads"
-	@OMP_NUM_THREADS=2 CK_FORK=yes $(BUILD)/omp/test_runtime
+.SECONDARY: $(OMP_OBJS)
+check-openmp: $(RT_TESTS:%=$(BUILD)/omp/%)
+	@echo "== $(RT_TESTS), runtime built with -fopenmp, 2 threads"
+	@set -e; for t in $(RT_TESTS); do OMP_NUM_THREADS=2 CK_FORK=yes $(BUILD)/omp/$$t; done
 
 # the runtime and its kernel tests built for AVX2 + FMA without AVX-512 (the
 # 6x16 GEMM kernel and the 256-bit direct convolutions as the best there),
@@ -192,13 +198,13 @@ AVX2_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/avx2/%.o)
 $(BUILD)/avx2/%.o: runtime/%.c runtime/nnc_rt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(AVX2_FLAGS) -c $< -o $@
-$(BUILD)/avx2/test_%: tests/test_%.c tests/gemm_cases.h $(AVX2_OBJS)
+$(BUILD)/avx2/test_%: tests/test_%.c $(RT_TEST_HDRS) $(AVX2_OBJS)
 	$(CC) $(ALL_CFLAGS) -mavx2 -mfma -mno-avx512f -Iruntime -Itests $< $(AVX2_OBJS) $(CHECK_LIBS) -lm -o $@
 .SECONDARY: $(AVX2_OBJS)
-check-avx2: $(BUILD)/avx2/test_runtime $(BUILD)/avx2/test_conv
+check-avx2: $(RT_TESTS:%=$(BUILD)/avx2/%)
 	@if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then \
-	    echo "== test_runtime and test_conv, runtime built for AVX2 + FMA"; \
-	    CK_FORK=yes $(BUILD)/avx2/test_runtime && CK_FORK=yes $(BUILD)/avx2/test_conv; \
+	    echo "== $(RT_TESTS), runtime built for AVX2 + FMA"; \
+	    set -e; for t in $(RT_TESTS); do CK_FORK=yes $(BUILD)/avx2/$$t; done; \
 	else echo "check-avx2: skipped (this CPU has no AVX2/FMA)"; fi
 
 example-tests: all

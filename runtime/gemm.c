@@ -1,5 +1,8 @@
-/* gemm.c — single-precision GEMM: the reference oracle, the fast blocked
- * version, and dense_forward (GEMM with a fused bias + activation epilogue).
+/* gemm.c — single-precision GEMM: the reference oracle, the blocked driver
+ * and its tiling, the entry points (one per micro-kernel, and the best),
+ * and dense_forward (GEMM with a fused bias + activation epilogue).  The
+ * micro-kernels are in gemm_ukernel.c, the packing in gemm_pack.c, the
+ * paths for tiny M or K in gemm_small.c (gemm_internal.h joins them).
  *
  *   C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C,  op(X) = X or X^T
  *
@@ -20,7 +23,7 @@
  * the blocked path (41 KiB; 4 KiB on M-profile microcontrollers).
  *
  * Fewer than SMALL_M rows (inference on one sample) skip packing
- * altogether: see gemm_small_m.  So do rank-K updates with K < SMALL_M.
+ * altogether: see gemm_small.c.  So do rank-K updates with K < SMALL_M.
  *
  * Micro-kernels, the best chosen at compile time; each is also exported as
  * a whole GEMM under its own name and listed by nnc_rt_gemm_f32_variants(),
@@ -35,31 +38,13 @@
  * Measured with bench/gemm.c (make bench): 92-97 % of this core's FMA peak
  * at 256^3 and at the MLP's batch-32 shapes.
  */
-#include <math.h>
 #include <string.h>
 
-#include "nnc_rt.h"
-
-/* a*b + c, fused when the target has a fast fmaf (C99's FP_FAST_FMAF, or
- * the compiler's own macro where the C library does not define it: newlib
- * on a Cortex-M4F, whose FPU has VFMA) */
-#if defined(FP_FAST_FMAF) || defined(__FP_FAST_FMAF)
-#define MADD(a, b, c) fmaf(a, b, c)
-#else
-#define MADD(a, b, c) ((a) * (b) + (c))
-#endif
-
-#if defined(__AVX2__) || defined(__AVX512F__)
-#include <immintrin.h>
-#elif defined(__aarch64__) && defined(__ARM_NEON)
-#include <arm_neon.h>
-#define HAVE_NEON 1
-#endif
+#include "gemm_internal.h"
 
 /* The packing buffer lives on the stack of the blocked path only (small M
  * never allocates it).  Microcontrollers (M profile) get a small one: their
  * stacks are a few KiB, and their caches, if any, are tiny. */
-#define NR_MAX 32
 #define MR_MAX 16
 #define BUF_ALIGN 16                /* floats: 64-byte alignment */
 #if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
@@ -78,11 +63,6 @@
  * transposed) in place rather than packed: for so few rows the copy costs
  * more than the strided reads (batch-32 training: 194 -> 236 GFLOP/s). */
 #define INPLACE_B_M 64
-#if defined(__GNUC__)
-#define NOINLINE __attribute__((noinline))
-#else
-#define NOINLINE
-#endif
 
 /* ---- reference ------------------------------------------------------------
  * The oracle: a plain triple loop, accumulated in double so that it is the
@@ -103,296 +83,6 @@ void nnc_rt_gemm_f32_ref(int ta, int tb, int M, int N, int K, float alpha,
             }
             *c = beta == 0.0f ? (float)(alpha * s) : (float)(alpha * s + (double)beta * *c);
         }
-}
-
-/* ---- micro-kernels -----------------------------------------------------------
- * c[MR,NR] = alpha * a . b (+ beta * c when beta != 0), where b is a packed
- * sliver (kc, NR) — b[p*NR + j] = op(B)[p,j] — and a is read in place with
- * strides: op(A)[i,p] = a[i*rs + p*cs] (rs = lda, cs = 1 for A; rs = 1,
- * cs = lda for A^T).  beta == 0 never reads c.  The epilogue of the last K
- * block, in registers before the store: + bias[0:NR] when bias is not
- * NULL, then clamp 1 (relu) to [0, inf) or clamp 2 (relu6) to [0, 6]. */
-typedef void (*gemm_ukernel_fn)(long kc, const float *a, long rs, long cs, const float *b,
-                                long bs, float *c, long ldc, float alpha, float beta,
-                                const float *bias, int clamp);
-
-
-/* Portable: six row accumulators of 16 floats (the compiler keeps each in
- * one zmm or two ymm registers); the innermost loop runs over the 16
- * contiguous columns of b so it vectorises, and MADD becomes a fused
- * multiply-add when the target has one (FP_FAST_FMAF). */
-static void ukernel_6x16_c(long kc, const float *restrict a, long rs, long cs,
-                           const float *restrict b, long bs, float *restrict c, long ldc,
-                           float alpha, float beta, const float *restrict bias, int clamp)
-{
-    float c0[16] = {0}, c1[16] = {0}, c2[16] = {0}, c3[16] = {0}, c4[16] = {0}, c5[16] = {0};
-    float *acc[6];
-    long p;
-    int i, j;
-    for (p = 0; p < kc; p++) {
-        const float *restrict bp = b + p * bs, *restrict ap = a + p * cs;
-        float a0 = ap[0], a1 = ap[rs], a2 = ap[2 * rs];
-        float a3 = ap[3 * rs], a4 = ap[4 * rs], a5 = ap[5 * rs];
-        for (j = 0; j < 16; j++) {
-            float bj = bp[j];
-            c0[j] = MADD(a0, bj, c0[j]);
-            c1[j] = MADD(a1, bj, c1[j]);
-            c2[j] = MADD(a2, bj, c2[j]);
-            c3[j] = MADD(a3, bj, c3[j]);
-            c4[j] = MADD(a4, bj, c4[j]);
-            c5[j] = MADD(a5, bj, c5[j]);
-        }
-    }
-    acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3; acc[4] = c4; acc[5] = c5;
-    for (i = 0; i < 6; i++) {
-        float *restrict ci = c + i * ldc;
-        if (beta == 0.0f)
-            for (j = 0; j < 16; j++)
-                ci[j] = alpha * acc[i][j];
-        else
-            for (j = 0; j < 16; j++)
-                ci[j] = alpha * acc[i][j] + beta * ci[j];
-        if (bias)
-            for (j = 0; j < 16; j++)
-                ci[j] += bias[j];
-        if (clamp) {
-            const float hi = nnc_rt_clamp_hi(clamp);
-            for (j = 0; j < 16; j++) {
-                float v = ci[j] > 0.0f ? ci[j] : 0.0f;
-                ci[j] = v < hi ? v : hi;
-            }
-        }
-    }
-}
-
-/* The SIMD kernels: MR rows of NV vectors.  Accumulators are an array the
- * compiler keeps in registers (every index is a constant once the fixed
- * loops are unrolled); each step loads NV vectors of b and broadcasts MR
- * values of a. */
-#if defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 16")
-#else
-#define UNROLL
-#endif
-
-/* kc steps of acc += a(:, p) b(p, :).  Row i of a is read through one of
- * MR/4 pointers (rows 4g..4g+3 from a + 4g*rs), each moved by cs a step, at
- * offsets 0, rs, 2rs, 3rs: a few registers for 16 rows, where a + i*rs for
- * every i would not fit in the general-purpose registers (the 16-row kernel
- * spilled them, 1.5x slower) */
-#define SIMD_STEPS(MR, NV, vec, W, RS, load, bcast, fma)                                    \
-    do {                                                                                 \
-        const long r1 = (RS), r2 = 2 * (RS), r3 = 3 * (RS);                              \
-        const float *ab[(MR + 3) / 4];                                                   \
-        UNROLL for (i = 0; i < (MR + 3) / 4; i++)                                        \
-            ab[i] = a + 4 * i * (RS);                                                    \
-        for (p = 0; p < kc; p++) {                                                       \
-            vec bv[NV];                                                                  \
-            UNROLL for (v = 0; v < NV; v++)                                              \
-                bv[v] = load(b + p * bs + v * W);                                        \
-            UNROLL for (i = 0; i < MR; i++) {                                            \
-                const float *q = ab[i / 4] + (i % 4 == 0 ? 0 : i % 4 == 1 ? r1           \
-                                              : i % 4 == 2 ? r2 : r3);                   \
-                vec ai = bcast(q);                                                       \
-                UNROLL for (v = 0; v < NV; v++)                                          \
-                    acc[i][v] = fma(ai, bv[v], acc[i][v]);                               \
-            }                                                                            \
-            UNROLL for (i = 0; i < (MR + 3) / 4; i++)                                    \
-                ab[i] += cs;                                                             \
-        }                                                                                \
-    } while (0)
-
-#define SIMD_UKERNEL(name, MR, NV, vec, W, zero, load, loadu, storeu, bcast, fma, mul, set1, \
-                    add, max, min)                                                       \
-static void name(long kc, const float *restrict a, long rs, long cs,                     \
-                 const float *restrict b, long bs, float *restrict c, long ldc,          \
-                 float alpha, float beta, const float *restrict bias, int clamp)         \
-{                                                                                        \
-    vec acc[MR][NV], va = set1(alpha), vb = set1(beta), hi = set1(nnc_rt_clamp_hi(clamp));      \
-    long p;                                                                              \
-    int i, v;                                                                            \
-    UNROLL for (i = 0; i < MR; i++)                                                      \
-        UNROLL for (v = 0; v < NV; v++)                                                  \
-            acc[i][v] = zero();                                                          \
-    if (rs == 1) /* A^T: the MR values of a step are adjacent */                         \
-        SIMD_STEPS(MR, NV, vec, W, 1, load, bcast, fma);                                   \
-    else                                                                                 \
-        SIMD_STEPS(MR, NV, vec, W, rs, load, bcast, fma);                                   \
-    UNROLL for (i = 0; i < MR; i++)                                                      \
-        UNROLL for (v = 0; v < NV; v++) {                                                \
-            float *ci = c + i * ldc + v * W;                                             \
-            vec r = mul(va, acc[i][v]);                                                  \
-            if (beta != 0.0f)                                                            \
-                r = fma(vb, loadu(ci), r);                                               \
-            if (bias)                                                                    \
-                r = add(r, loadu(bias + v * W));                                         \
-            if (clamp)                                                                   \
-                r = min(max(r, zero()), hi);                                             \
-            storeu(ci, r);                                                               \
-        }                                                                                \
-}
-
-#if defined(__AVX2__) && defined(__FMA__)
-/* 6 rows x 2 ymm: 12 accumulators + 2 b vectors + 1 broadcast = 15 of 16 ymm */
-SIMD_UKERNEL(ukernel_6x16_avx2, 6, 2, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
-             _mm256_loadu_ps, _mm256_storeu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
-             _mm256_mul_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_max_ps, _mm256_min_ps)
-#endif
-
-#if defined(__AVX512F__)
-#define BCAST512(p) _mm512_set1_ps(*(p))
-/* 8 rows x 2 zmm: 16 accumulators + 2 b vectors + broadcasts, of 32 zmm */
-SIMD_UKERNEL(ukernel_8x32_avx512, 8, 2, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
-             _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
-             _mm512_mul_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_max_ps, _mm512_min_ps)
-/* 16 rows x 1 zmm, for products at most 16 columns wide (a classifier's
- * ten outputs), where 8x32 would compute two thirds of every tile for
- * nothing */
-SIMD_UKERNEL(ukernel_16x16_avx512, 16, 1, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
-             _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
-             _mm512_mul_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_max_ps, _mm512_min_ps)
-#endif
-
-#if defined(HAVE_NEON)
-#define NEON_ZERO() vdupq_n_f32(0.0f)
-#define NEON_FMA(a, b, c) vfmaq_f32(c, a, b)
-/* AArch64: 6 rows x 4 q registers: 24 accumulators + 4 b vectors + a
- * broadcast, of 32 */
-SIMD_UKERNEL(ukernel_6x16_neon, 6, 4, float32x4_t, 4, NEON_ZERO, vld1q_f32, vld1q_f32, vst1q_f32,
-             vld1q_dup_f32, NEON_FMA, vmulq_f32, vdupq_n_f32, vaddq_f32, vmaxq_f32, vminq_f32)
-#endif
-
-/* ---- packing -------------------------------------------------------------- */
-
-/* ap = rows [i0, i0 + rows) of op(A), columns [p0, p0 + kc), as one (kc, mr)
- * sliver — ap[p*mr + i] — with rows past `rows` zero: the M edge, which the
- * kernels (reading mr rows of A in place) would otherwise run off */
-static void pack_a_edge(float *restrict ap, int ta, const float *restrict A, long lda,
-                        long i0, long p0, int rows, int kc, int mr)
-{
-    int i, p;
-    for (p = 0; p < kc; p++)
-        for (i = 0; i < mr; i++)
-            ap[p * mr + i] = i >= rows ? 0.0f
-                             : ta ? A[(p0 + p) * lda + i0 + i] : A[(i0 + i) * lda + p0 + p];
-}
-
-#if defined(__AVX2__)
-/* dst[l*ldd + j] = src[j*lds + l] for an 8 x 8 block: the classic
- * unpack / shuffle / permute transpose, 24 shuffles for 64 floats. */
-static void transpose_8x8_avx(float *dst, long ldd, const float *src, long lds)
-{
-    __m256 r0 = _mm256_loadu_ps(src + 0 * lds), r1 = _mm256_loadu_ps(src + 1 * lds);
-    __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
-    __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
-    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
-#endif
-
-/* Where column j of a B that is not transposed starts, and the strides:
- * op(B)[p, j + l] = b[p*rs + l*cs].  ldb == 0 says B is in panels
- * (nnc_rt_gemm_pack_b): NNC_RT_GEMM_PANEL columns at a time, each panel
- * its K rows one after the other (rs = 64, cs = 1), so a kernel streams it
- * contiguously — except a last, narrower panel, which is stored transposed
- * (rs = 1, cs = K): its few columns are then long contiguous vectors, and
- * one sample's product with them is a handful of dot products (a
- * classifier's ten outputs) instead of a 10-wide loop.  32 columns: the
- * AVX-512 kernel's sliver is one panel, read in place at any M.  Every
- * column group the kernels take (8, 16 or 32 wide, starting at a multiple
- * of its width; the small-M path's 64 as two halves) lies inside one panel. */
-static const float *bcols(const float *B, long ldb, long K, long N, long j, long *rs, long *cs)
-{
-    long j0 = j / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL;
-    *cs = 1;
-    if (ldb) {
-        *rs = ldb;
-        return B + j;
-    }
-    if (N - j0 < NNC_RT_GEMM_PANEL) { /* the narrow last panel: transposed */
-        *rs = 1;
-        *cs = K;
-        return B + j0 * K + (j - j0) * K;
-    }
-    *rs = NNC_RT_GEMM_PANEL;
-    return B + j0 * K + (j - j0);
-}
-
-void nnc_rt_gemm_pack_b(float *dst, const float *B, int K, int N)
-{
-    long j0, p, j;
-    for (j0 = 0; j0 < N; j0 += NNC_RT_GEMM_PANEL) {
-        long w = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL;
-        if (w < NNC_RT_GEMM_PANEL) { /* the narrow last panel, transposed */
-            for (j = 0; j < w; j++)
-                for (p = 0; p < K; p++)
-                    *dst++ = B[p * N + j0 + j];
-        } else {
-            for (p = 0; p < K; p++)
-                for (j = 0; j < w; j++)
-                    *dst++ = B[p * N + j0 + j];
-        }
-    }
-}
-
-/* bp = the (kc, nr) sliver of op(B) at (p0, j0), nc <= nr valid columns,
- * the rest zero (B not transposed: B points at the sliver's column 0). */
-static void pack_b(float *restrict bp, int tb, const float *restrict B, long ldb,
-                   long p0, long j0, int kc, int nc, int nr)
-{
-    int p, j;
-    if (tb) { /* op(B)[p,j] = B[j,p]: each row of B is one column of the sliver */
-        j = 0;
-#if defined(__AVX2__)
-        for (; j + 8 <= nc; j += 8) {
-            const float *src = B + (j0 + j) * ldb + p0;
-            for (p = 0; p + 8 <= kc; p += 8)
-                transpose_8x8_avx(bp + p * nr + j, nr, src + p, ldb);
-            for (; p < kc; p++) {
-                int l;
-                for (l = 0; l < 8; l++)
-                    bp[p * nr + j + l] = src[l * ldb + p];
-            }
-        }
-#endif
-        for (; j < nc; j++) {
-            const float *src = B + (j0 + j) * ldb + p0;
-            for (p = 0; p < kc; p++)
-                bp[p * nr + j] = src[p];
-        }
-        for (; j < nr; j++)
-            for (p = 0; p < kc; p++)
-                bp[p * nr + j] = 0.0f;
-    } else if (nc == NR_MAX && nr == NR_MAX) { /* a whole sliver: fixed-width rows */
-        for (p = 0; p < kc; p++) {
-            const float *restrict src = B + (p0 + p) * ldb + j0;
-            for (j = 0; j < NR_MAX; j++)
-                bp[p * NR_MAX + j] = src[j];
-        }
-    } else {
-        for (p = 0; p < kc; p++) {
-            const float *src = B + (p0 + p) * ldb + j0;
-            for (j = 0; j < nc; j++)
-                bp[p * nr + j] = src[j];
-            for (; j < nr; j++)
-                bp[p * nr + j] = 0.0f;
-        }
-    }
 }
 
 /* ---- epilogue ------------------------------------------------------------------
@@ -435,264 +125,6 @@ static void epilogue(float *c, long ldc, int rows, int cols, const gemm_epi *e, 
                 ci[j] += bias[j];
         if (act != NNC_RT_ACT_LINEAR)
             nnc_rt_act_forward(act, ci, ci, 1, cols);
-    }
-}
-
-/* ---- small M -----------------------------------------------------------------
- * Fewer rows than SMALL_M: packing B would cost as much as the product, so
- * each row of C is computed straight from A and B (one sample at inference
- * costs one sample).
- *   tb == 0: c[i, j] = sum_p a(i,p) B[p, j], 64 columns at a time held in
- *            four 16-float accumulators while the rows of B stream past;
- *   tb == 1: c[i, j] = a(i,:) . B[j,:], a dot product of two contiguous
- *            rows in 32 independent lanes (vectorises without
- *            reassociation), the lanes summed in a fixed order. */
-#define SMALL_M 4
-
-/* out[0:64] = sum_p a[p*as] * (b[p*ldb + 0:32], b2[p*ldb + 0:32]): two
- * 32-column halves (adjacent panels, or b2 = b + 32).  Not inlined: its
- * accumulators (512 bytes on a core without vector registers) would sit in
- * every caller's frame, also where the narrow path runs instead */
-static NOINLINE void small_axpy_64(long K, const float *restrict a, long as,
-                                   const float *restrict b, const float *restrict b2, long ldb,
-                                   float *restrict out)
-{
-    /* even and odd rows of b in separate accumulators: eight independent
-     * chains of multiply-adds, enough to hide the FMA latency */
-    float c0[16] = {0}, c1[16] = {0}, c2[16] = {0}, c3[16] = {0};
-    float d0[16] = {0}, d1[16] = {0}, d2[16] = {0}, d3[16] = {0};
-    long p;
-    int l;
-    for (p = 0; p + 2 <= K; p += 2) {
-        float s = a[p * as], t = a[(p + 1) * as];
-        const float *restrict bp = b + p * ldb, *restrict bq = bp + ldb;
-        const float *restrict bp2 = b2 + p * ldb, *restrict bq2 = bp2 + ldb;
-        for (l = 0; l < 16; l++) {
-            c0[l] = MADD(s, bp[l], c0[l]);
-            c1[l] = MADD(s, bp[16 + l], c1[l]);
-            c2[l] = MADD(s, bp2[l], c2[l]);
-            c3[l] = MADD(s, bp2[16 + l], c3[l]);
-            d0[l] = MADD(t, bq[l], d0[l]);
-            d1[l] = MADD(t, bq[16 + l], d1[l]);
-            d2[l] = MADD(t, bq2[l], d2[l]);
-            d3[l] = MADD(t, bq2[16 + l], d3[l]);
-        }
-    }
-    if (p < K) {
-        float s = a[p * as];
-        const float *restrict bp = b + p * ldb, *restrict bp2 = b2 + p * ldb;
-        for (l = 0; l < 16; l++) {
-            c0[l] = MADD(s, bp[l], c0[l]);
-            c1[l] = MADD(s, bp[16 + l], c1[l]);
-            c2[l] = MADD(s, bp2[l], c2[l]);
-            c3[l] = MADD(s, bp2[16 + l], c3[l]);
-        }
-    }
-    for (l = 0; l < 16; l++) {
-        out[l] = c0[l] + d0[l];
-        out[16 + l] = c1[l] + d1[l];
-        out[32 + l] = c2[l] + d2[l];
-        out[48 + l] = c3[l] + d3[l];
-    }
-}
-
-/* out[0:8] = sum_p a[p*as] * b[p*ldb + 0:8]: the narrow form for cores
- * with few registers (a Cortex-M4F has 32 single-precision ones: eight
- * accumulators and the operands stay in registers; 64 would spill) */
-static void small_axpy_8(long K, const float *restrict a, long as,
-                         const float *restrict b, long ldb, float *restrict out)
-{
-    float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
-    long p;
-    for (p = 0; p < K; p++) {
-        float s = a[p * as];
-        const float *restrict bp = b + p * ldb;
-        c0 = MADD(s, bp[0], c0); c1 = MADD(s, bp[1], c1);
-        c2 = MADD(s, bp[2], c2); c3 = MADD(s, bp[3], c3);
-        c4 = MADD(s, bp[4], c4); c5 = MADD(s, bp[5], c5);
-        c6 = MADD(s, bp[6], c6); c7 = MADD(s, bp[7], c7);
-    }
-    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
-    out[4] = c4; out[5] = c5; out[6] = c6; out[7] = c7;
-}
-
-/* out[0:w] = sum_p a[p*as] * b[p*ldb + 0:w], w < 64 */
-static void small_axpy_tail(long K, const float *restrict a, long as,
-                            const float *restrict b, long ldb, float *restrict out, int w)
-{
-    long p;
-    int l;
-    for (l = 0; l < w; l++)
-        out[l] = 0.0f;
-    for (p = 0; p < K; p++) {
-        float s = a[p * as];
-        for (l = 0; l < w; l++)
-            out[l] = MADD(s, b[p * ldb + l], out[l]);
-    }
-}
-
-/* x . y over k contiguous floats in DOT_LANES independent lanes (64: four
- * vector accumulators on AVX-512, enough chains to keep the loads flowing;
- * 8 on a microcontroller, whose stack they live on), summed pairwise in a
- * fixed order, then the tail */
-#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
-#define DOT_LANES 8
-#else
-#define DOT_LANES 64
-#endif
-static float small_dot(long k, const float *restrict x, const float *restrict y)
-{
-    float lane[DOT_LANES] = {0}, s = 0.0f;
-    long q, nb = k / DOT_LANES;
-    int l, h;
-    for (q = 0; q < nb; q++) {
-        const float *restrict xq = x + DOT_LANES * q, *restrict yq = y + DOT_LANES * q;
-        for (l = 0; l < DOT_LANES; l++)
-            lane[l] = MADD(xq[l], yq[l], lane[l]);
-    }
-    for (h = DOT_LANES / 2; h >= 4; h /= 2) /* pairwise tree: vectorises, fixed order */
-        for (l = 0; l < h; l++)
-            lane[l] += lane[l + h];
-    s = (lane[0] + lane[2]) + (lane[1] + lane[3]);
-    for (q = nb * DOT_LANES; q < k; q++)
-        s = MADD(x[q], y[q], s);
-    return s;
-}
-
-/* out[c] = x . y[c*ys : c*ys + k] for c < n: DOT_COLS dot products per
- * pass over x, so that x (a batch-1 input, often larger than L1) streams
- * from cache once per DOT_COLS columns instead of once per column (the
- * last pass repeats its last column to fill up); each in DOT_COL_LANES
- * lanes summed in a fixed order like small_dot's */
-#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
-#define DOT_COLS 1          /* the lanes live on a small stack */
-#define DOT_COL_LANES 8
-#else
-#define DOT_COLS 4
-#define DOT_COL_LANES 32
-#endif
-static void small_dots(long k, const float *restrict x, const float *y, long ys, int n,
-                       float *restrict out)
-{
-    int c0, c, l, h;
-    for (c0 = 0; c0 < n; c0 += DOT_COLS) {
-        float lane[DOT_COLS][DOT_COL_LANES] = {{0}};
-        const float *yc[DOT_COLS];
-        long q, nb = k / DOT_COL_LANES;
-        for (c = 0; c < DOT_COLS; c++)
-            yc[c] = y + (c0 + c < n ? c0 + c : n - 1) * ys;
-        for (q = 0; q < nb; q++) {
-            const float *restrict xq = x + DOT_COL_LANES * q;
-            for (c = 0; c < DOT_COLS; c++) {
-                const float *restrict yq = yc[c] + DOT_COL_LANES * q;
-                for (l = 0; l < DOT_COL_LANES; l++)
-                    lane[c][l] = MADD(xq[l], yq[l], lane[c][l]);
-            }
-        }
-        for (c = 0; c < DOT_COLS && c0 + c < n; c++) {
-            float s;
-            for (h = DOT_COL_LANES / 2; h >= 4; h /= 2)
-                for (l = 0; l < h; l++)
-                    lane[c][l] += lane[c][l + h];
-            s = (lane[c][0] + lane[c][2]) + (lane[c][1] + lane[c][3]);
-            for (q = nb * DOT_COL_LANES; q < k; q++)
-                s = MADD(x[q], yc[c][q], s);
-            out[c0 + c] = s;
-        }
-    }
-}
-
-/* x[0], x[xs], ... . y over k floats (A transposed against a contiguous column) */
-static float strided_dot(long k, const float *x, long xs, const float *y)
-{
-    float s = 0.0f;
-    long q;
-    for (q = 0; q < k; q++)
-        s = MADD(x[q * xs], y[q], s);
-    return s;
-}
-
-static void gemm_small_m(int ta, int tb, int M, int N, int K, float alpha,
-                         const float *A, long lda, const float *B, long ldb,
-                         float beta, float *C, long ldc, int narrow)
-{
-    float acc[64];
-    long as = ta ? lda : 1, i, j, p;  /* a(i, p) = A[i * ai + p * as] */
-    long ai = ta ? 1 : lda;
-    int l;
-    if (!tb) {
-        for (i = 0; i < M; i++) {
-            float *c = C + i * ldc;
-            int step = narrow ? 8 : 64, w;
-            long full = ldb ? N : N / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL; /* before the narrow panel */
-            for (j = 0; j < N; j += w) {
-                long bs, bc;
-                const float *bj = bcols(B, ldb, K, N, j, &bs, &bc);
-                w = N - j < step ? (int)(N - j) : step;
-                if (j < full && j + w > full) /* not into the transposed panel */
-                    w = (int)(full - j);
-                if (bc != 1 && ta) /* a transposed panel: one dot product per column */
-                    for (l = 0; l < w; l++)
-                        acc[l] = strided_dot(K, A + i, lda, bj + l * bc);
-                else if (bc != 1)
-                    small_dots(K, A + i * lda, bj, bc, w, acc);
-                else if (w == 64) {
-                    long bs2, bc2;
-                    small_axpy_64(K, A + i * ai, as, bj, bcols(B, ldb, K, N, j + 32, &bs2, &bc2), bs, acc);
-                }
-                else if (w == 8 && narrow)
-                    small_axpy_8(K, A + i * ai, as, bj, bs, acc);
-                else
-                    small_axpy_tail(K, A + i * ai, as, bj, bs, acc, w);
-                for (l = 0; l < w; l++)
-                    c[j + l] = beta == 0.0f ? alpha * acc[l] : alpha * acc[l] + beta * c[j + l];
-            }
-        }
-        return;
-    }
-    /* tb: every row of B is read once and dotted with all M rows of A */
-    for (i = 0; i < M; i++)
-        for (j = 0; j < N; j++)
-            C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-    if (!ta) {
-        for (j = 0; j < N; j++)
-            for (i = 0; i < M; i++)
-                C[i * ldc + j] += alpha * small_dot(K, A + i * lda, B + j * ldb);
-        return;
-    }
-    /* ta and tb with a tiny M: rare; a plain strided loop */
-    for (j = 0; j < N; j++)
-        for (i = 0; i < M; i++) {
-            float s = 0.0f;
-            for (p = 0; p < K; p++)
-                s = MADD(A[p * lda + i], B[j * ldb + p], s);
-            C[i * ldc + j] += alpha * s;
-        }
-}
-
-/* K < SMALL_M: c[i, j] = alpha sum_p a(i,p) b(p,j) (+ beta c), row by row */
-static void gemm_small_k(int ta, int tb, int M, int N, int K, float alpha,
-                         const float *A, long lda, const float *B, long ldb,
-                         float beta, float *C, long ldc)
-{
-    long i, j, j0, p;
-    for (i = 0; i < M; i++) {
-        float *c = C + i * ldc;
-        for (j = 0; j < N; j++)
-            c[j] = beta == 0.0f ? 0.0f : beta * c[j];
-        for (p = 0; p < K; p++) {
-            float a = alpha * (ta ? A[p * lda + i] : A[i * lda + p]);
-            if (tb)
-                for (j = 0; j < N; j++)
-                    c[j] = MADD(a, B[j * ldb + p], c[j]);
-            else
-                for (j0 = 0; j0 < N; j0 += NNC_RT_GEMM_PANEL) {
-                    long w = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL, bs, bc;
-                    const float *bj = bcols(B, ldb, K, N, j0, &bs, &bc) + p * bs;
-                    for (j = 0; j < w; j++)
-                        c[j0 + j] = MADD(a, bj[j * bc], c[j0 + j]);
-                }
-        }
     }
 }
 
@@ -745,23 +177,23 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
         float beta_blk = pc == 0 ? beta : 1.0f;
         int last_k = pc + kc >= K;
         if (mfull < M)
-            pack_a_edge(abuf, ta, A, lda, mfull, pc, (int)(M - mfull), kc, mr);
+            nnc_rt_gemm_pack_a_edge(abuf, ta, A, lda, mfull, pc, (int)(M - mfull), kc, mr);
         for (jr = 0; jr < N; jr += nr) {
             int ncols = (int)(N - jr < nr ? N - jr : nr);
             const float *b = bbuf;
             long bs = nr;
             if (tb) {
-                pack_b(bbuf, 1, B, ldb, pc, jr, kc, ncols, nr);
+                nnc_rt_gemm_pack_b_sliver(bbuf, 1, B, ldb, pc, jr, kc, ncols, nr);
             } else {
                 long bc;
-                const float *bj = bcols(B, ldb, K, N, jr, &bs, &bc);
+                const float *bj = nnc_rt_gemm_bcols(B, ldb, K, N, jr, &bs, &bc);
                 if (bc != 1) { /* a transposed panel */
-                    pack_b(bbuf, 1, bj, bc, pc, 0, kc, ncols, nr);
+                    nnc_rt_gemm_pack_b_sliver(bbuf, 1, bj, bc, pc, 0, kc, ncols, nr);
                     bs = nr;
                 } else if (ncols == nr && tl->b == NNC_RT_GEMM_B_IN_PLACE) { /* B's rows are the sliver's */
                     b = bj + pc * bs;
                 } else {
-                    pack_b(bbuf, 0, bj, bs, pc, 0, kc, ncols, nr);
+                    nnc_rt_gemm_pack_b_sliver(bbuf, 0, bj, bs, pc, 0, kc, ncols, nr);
                     bs = nr;
                 }
             }
@@ -880,9 +312,9 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
         return;
     }
     if (tl.path == NNC_RT_GEMM_SMALL_K)
-        gemm_small_k(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        nnc_rt_gemm_small_k(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else
-        gemm_small_m(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl.nr == 8);
+        nnc_rt_gemm_small_m(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl.nr == 8);
     if (!epi_none(e))
         epilogue(C, ldc, M, N, e, 0, 0);
 }
@@ -891,21 +323,21 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
 #define TARGET(isa, mr, nr, narrow_mr, narrow_nr, small_m_cols) \
     {isa, mr, nr, narrow_mr, narrow_nr, L1_BYTES, BUF_FLOATS, small_m_cols}
 
-static const gemm_kernels k_6x16_c = {TARGET("c", 6, 16, 0, 0, 64), ukernel_6x16_c, NULL};
-static const gemm_kernels k_6x16_1x8_c = {TARGET("c", 6, 16, 0, 0, 8), ukernel_6x16_c, NULL};
+static const gemm_kernels k_6x16_c = {TARGET("c", 6, 16, 0, 0, 64), nnc_rt_f32_gemm_ukernel_6x16__c, NULL};
+static const gemm_kernels k_6x16_1x8_c = {TARGET("c", 6, 16, 0, 0, 8), nnc_rt_f32_gemm_ukernel_6x16__c, NULL};
 #if defined(__AVX2__) && defined(__FMA__)
-static const gemm_kernels k_6x16_avx2 = {TARGET("avx2", 6, 16, 0, 0, 64), ukernel_6x16_avx2, NULL};
+static const gemm_kernels k_6x16_avx2 = {TARGET("avx2", 6, 16, 0, 0, 64), nnc_rt_f32_gemm_ukernel_6x16__avx2, NULL};
 #endif
 #if defined(__AVX512F__)
-static const gemm_kernels k_8x32_avx512 = {TARGET("avx512", 8, 32, 0, 0, 64), ukernel_8x32_avx512, NULL};
-static const gemm_kernels k_16x16_avx512 = {TARGET("avx512", 16, 16, 0, 0, 64), ukernel_16x16_avx512, NULL};
+static const gemm_kernels k_8x32_avx512 = {TARGET("avx512", 8, 32, 0, 0, 64), nnc_rt_f32_gemm_ukernel_8x32__avx512, NULL};
+static const gemm_kernels k_16x16_avx512 = {TARGET("avx512", 16, 16, 0, 0, 64), nnc_rt_f32_gemm_ukernel_16x16__avx512, NULL};
 /* the best: 8x32, and 16x16 for at most 16 columns */
-static const gemm_kernels k_best = {TARGET("avx512", 8, 32, 16, 16, 64), ukernel_8x32_avx512,
-                                    ukernel_16x16_avx512};
+static const gemm_kernels k_best = {TARGET("avx512", 8, 32, 16, 16, 64), nnc_rt_f32_gemm_ukernel_8x32__avx512,
+                                    nnc_rt_f32_gemm_ukernel_16x16__avx512};
 #elif defined(__AVX2__) && defined(__FMA__)
 #define k_best k_6x16_avx2
 #elif defined(HAVE_NEON)
-static const gemm_kernels k_6x16_neon = {TARGET("neon", 6, 16, 0, 0, 64), ukernel_6x16_neon, NULL};
+static const gemm_kernels k_6x16_neon = {TARGET("neon", 6, 16, 0, 0, 64), nnc_rt_f32_gemm_ukernel_6x16__neon, NULL};
 #define k_best k_6x16_neon
 #elif defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define k_best k_6x16_1x8_c

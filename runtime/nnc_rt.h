@@ -204,6 +204,8 @@ void nnc_rt_conv2d_backward_data(const nnc_rt_conv2d *p, float *dx, const float 
 /* dw = dL/dw summed over the batch (overwrites dw) */
 void nnc_rt_conv2d_backward_filter(const nnc_rt_conv2d *p, float *dw, const float *dy,
                                    const float *x, float *scratch, int n);
+/* the kernels behind these three, by name and ISA, and their plain C
+ * references, for tests and benchmarks: nnc_rt_kernels.h */
 
 /* ---- pooling (channels-last) ------------------------------------------------
  * x is (n, h, w, c), y is (n, oh, ow, c); windows of kh x kw with strides

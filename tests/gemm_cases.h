@@ -1,23 +1,14 @@
 /* gemm_cases.h — the GEMM checks against the plain C reference, shared by
  * tests/test_runtime.c (under Check, on this machine) and tests/gemm_check.c
  * (no test framework: cross builds run under qemu, e.g. the NEON kernel).
- * Needs nnc_rt.h, math.h, stdint.h, stdlib.h and string.h first. */
+ * Needs nnc_rt.h, math.h, stdint.h, stdlib.h and string.h first; the fills
+ * and the tolerance are kernel_numbers.h's. */
 #ifndef NNC_GEMM_CASES_H
 #define NNC_GEMM_CASES_H
 
 #include <stdio.h>
 
-static void fill_uniform(float *x, long n, nnc_rt_rng *r, float lo, float hi)
-{
-    long i;
-    for (i = 0; i < n; i++)
-        x[i] = lo + (hi - lo) * nnc_rt_rng_uniform(r);
-}
-
-static int near(double got, double want, double atol, double rtol)
-{
-    return fabs(got - want) <= atol + rtol * fabs(want);
-}
+#include "kernel_numbers.h"
 
 typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *,
                         int, float, float *, int);

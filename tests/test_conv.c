@@ -1,8 +1,8 @@
-/* test_conv.c — unit tests for the convolution, pooling, batch-norm,
- * dropout and concat kernels of the runtime (runtime/conv.c, pool.c,
- * norm.c, tensor.c).
+/* test_conv.c — unit tests for the runtime's convolution kernels
+ * (runtime/conv*.c): the entry points, and each named kernel of
+ * nnc_rt_conv2d_variants against the plain C reference.
  *
- * Every kernel is checked against a plain-C reference written here in the
+ * The entry points are checked against a plain-C reference written here in the
  * most literal form (direct convolution loops accumulated in double, windows
  * scanned cell by cell) on a table of settings that reaches every path of
  * the fast code: im2col runs clipped on either side, the pointwise and
@@ -10,88 +10,24 @@
  * sizes that are not multiples of the GEMM tiles.  Backward kernels are
  * checked twice: against the reference adjoint loops and against central
  * finite differences of their forward kernel on L = sum(y * r) for a fixed
- * random r.  Outputs are pre-filled with NaN (every kernel overwrites) and
- * scratch buffers are exactly NNC_RT_CONV2D_SCRATCH floats followed by guard
- * values that must survive.
+ * random r.  That reference also checks the runtime's own
+ * (nnc_rt_conv2d_*_ref, the oracle of the named kernels); then every named
+ * kernel this build has — the portable ones and each ISA's, an AVX-512 build
+ * running the AVX2 kernels too — is run on the table and on generated
+ * tile-edge cases (tile_case) against it, and must compute at least 20 of
+ * them.  Outputs are pre-filled with NaN (every kernel overwrites, and one
+ * that declines a convolution writes nothing) and scratch buffers are
+ * exactly NNC_RT_CONV2D_SCRATCH floats followed by guard values that must
+ * survive.
  */
-#include <check.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nnc_rt.h"
-
-/* ---- helpers ------------------------------------------------------------------ */
-
-static void fill_uniform(float *x, long n, nnc_rt_rng *r, float lo, float hi)
-{
-    long i;
-    for (i = 0; i < n; i++)
-        x[i] = lo + (hi - lo) * nnc_rt_rng_uniform(r);
-}
-
-static void fill_nan(float *x, long n)
-{
-    long i;
-    for (i = 0; i < n; i++)
-        x[i] = NAN;
-}
-
-static int near(double got, double want, double atol, double rtol)
-{
-    return fabs(got - want) <= atol + rtol * fabs(want);
-}
-
-#define ck_near(got, want, atol, rtol) \
-    ck_assert_msg(near((got), (want), (atol), (rtol)), "%s = %.9g, want %.9g", #got, \
-                  (double)(got), (double)(want))
-
-static float *falloc(long n)
-{
-    float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static double *dalloc(long n)
-{
-    double *p = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-/* index of the first got[i] not within tolerance of want[i], or n */
-static long first_bad(const float *got, const double *want, long n, double atol, double rtol)
-{
-    long i;
-    for (i = 0; i < n; i++)
-        if (!near(got[i], want[i], atol, rtol))
-            break;
-    return i;
-}
-
-#define GUARD 16
-#define GUARD_VALUE 12345.0f
-
-static float *guarded(long n) /* n floats, NaN, then GUARD sentinels */
-{
-    float *p = falloc(n + GUARD);
-    long i;
-    fill_nan(p, n);
-    for (i = 0; i < GUARD; i++)
-        p[n + i] = GUARD_VALUE;
-    return p;
-}
-
-static int guard_ok(const float *p, long n)
-{
-    long i;
-    for (i = 0; i < GUARD; i++)
-        if (p[n + i] != GUARD_VALUE)
-            return 0;
-    return 1;
-}
+#include "nnc_rt_kernels.h"
+#include "kernel_check.h"
 
 /* ---- convolution: the table ------------------------------------------------------ */
 
@@ -468,463 +404,204 @@ START_TEST(test_conv_batch_independent)
 }
 END_TEST
 
-/* ---- pooling ------------------------------------------------------------------------ */
+/* ---- the named kernels (nnc_rt_kernels.h) against the plain C reference --------------- */
 
-typedef struct pool_case {
-    const char *name;
-    int n, h, w, c, kh, kw, sh, sw, pt, pb, pl, pr;
-} pool_case;
-
-static const pool_case pool_cases[] = {
-    /* name              n  h  w  c  kh kw sh sw pt pb pl pr */
-    {"2x2 valid",        1, 6, 6, 3, 2, 2, 2, 2, 0, 0, 0, 0},
-    {"3x3 s2 same odd",  2, 7, 7, 2, 3, 3, 2, 2, 1, 1, 1, 1},
-    {"3x3 s2 same even", 3, 8, 6, 3, 3, 3, 2, 2, 0, 1, 0, 1},
-    {"3x3 s1 same",      1, 5, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1},
-    {"2x2 s2 same odd",  2, 5, 7, 3, 2, 2, 2, 2, 0, 1, 0, 1},
-    {"global",           3, 5, 4, 5, 5, 4, 1, 1, 0, 0, 0, 0},
-    {"2x3 s(1,2)",       1, 6, 9, 3, 2, 3, 1, 2, 0, 0, 0, 0},
-    {"pool1d",           2, 1, 9, 3, 1, 2, 1, 2, 0, 0, 0, 1},
-    {"overlap 3x3 s1",   1, 6, 5, 2, 3, 3, 1, 1, 0, 0, 0, 0},
-    {"70 channels",      2, 4, 5, 70, 2, 2, 2, 2, 0, 0, 0, 1},
-    {"odd valid 3x3 s2", 3, 9, 7, 1, 3, 3, 2, 2, 0, 0, 0, 0},
-    {"pad > kernel",     1, 3, 3, 2, 1, 2, 1, 1, 1, 1, 2, 0},
-};
-#define NPOOL ((int)(sizeof pool_cases / sizeof pool_cases[0]))
-
-static nnc_rt_pool2d pool_params(const pool_case *k)
+/* the runtime's references against the literal loops above: the oracle
+ * the variants are held to is itself right */
+START_TEST(test_conv_reference_is_literal)
 {
-    nnc_rt_pool2d p;
-    p.h = k->h; p.w = k->w; p.c = k->c; p.kh = k->kh; p.kw = k->kw;
-    p.sh = k->sh; p.sw = k->sw; p.pt = k->pt; p.pl = k->pl;
-    p.oh = (k->h + k->pt + k->pb - k->kh) / k->sh + 1;
-    p.ow = (k->w + k->pl + k->pr - k->kw) / k->sw + 1;
-    return p;
+    int k;
+    for (k = 0; k < NCONV; k++) {
+        conv_data d;
+        double *ry, *rdx, *rdw;
+        float *y, *dx, *dw;
+        long bad;
+        conv_data_init(&d, &conv_cases[k], 500 + k);
+        ry = dalloc(d.ny); rdx = dalloc(d.nx); rdw = dalloc(d.nw);
+        y = guarded(d.ny); dx = guarded(d.nx); dw = guarded(d.nw);
+        conv_ref_forward(&d.p, ry, d.x, d.w, d.b, d.n, NNC_RT_ACT_TANH);
+        conv_ref_backward(&d.p, rdx, rdw, d.r, d.x, d.w, d.n);
+        nnc_rt_conv2d_forward_ref(&d.p, y, d.x, d.w, d.b, d.n, NNC_RT_ACT_TANH);
+        nnc_rt_conv2d_backward_data_ref(&d.p, dx, d.r, d.w, d.n);
+        nnc_rt_conv2d_backward_filter_ref(&d.p, dw, d.r, d.x, d.n);
+        bad = first_bad(y, ry, d.ny, 1e-6, 1e-6);
+        ck_assert_msg(bad == d.ny, "ref %s: y[%ld] wrong", conv_cases[k].name, bad);
+        bad = first_bad(dx, rdx, d.nx, 1e-6, 1e-6);
+        ck_assert_msg(bad == d.nx, "ref %s: dx[%ld] wrong", conv_cases[k].name, bad);
+        bad = first_bad(dw, rdw, d.nw, 1e-6, 1e-6);
+        ck_assert_msg(bad == d.nw, "ref %s: dw[%ld] wrong", conv_cases[k].name, bad);
+        ck_assert(guard_ok(y, d.ny) && guard_ok(dx, d.nx) && guard_ok(dw, d.nw));
+        free(ry); free(rdx); free(rdw); free(y); free(dx); free(dw);
+        conv_data_free(&d);
+    }
+}
+END_TEST
+
+/* Tile edges, generated: case k of TILE_CASES.  The first DIRECT_TILES
+ * are ordinary convolutions (groups 1) whose output pixels (1, 5..9, 14,
+ * 16, 18) and channels (1 .. 65) fall below, on, above and between the
+ * direct kernels' tiles (6 or 8 pixels; 8- or 16-float vectors, two a
+ * block) with K = kh*kw*c across the filter's tap blocks (5, 6, 9, 12);
+ * the rest are depthwise, channels 1 .. 33 around the vector widths, rows
+ * of 1 .. 17 pixels around the row kernels' 6 or 8, every sixth with a
+ * multiplier of 2.  Each cycles through six geometries: 3x3 valid, 3x3
+ * same, 3x3 stride 2, 3x3 dilation 2, 2x2, 5x5 same; the input is sized so
+ * that the output has the wanted pixels. */
+static const int tile_pix[][2] = {{1, 1}, {1, 5}, {2, 3}, {1, 7}, {2, 4}, {3, 3}, {2, 7}, {4, 4}, {3, 6}};
+static const int tile_oc[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 65};
+static const int tile_c[] = {1, 3, 2, 5};
+static const int tile_dwc[] = {1, 7, 8, 9, 15, 16, 17, 32, 33};
+static const int tile_row[] = {1, 5, 6, 7, 8, 9, 17};
+/* kh = kw, stride, dilation, padding on each side */
+static const int tile_geom[][4] = {{3, 1, 1, 0}, {3, 1, 1, 1}, {3, 2, 1, 1}, {3, 1, 2, 2}, {2, 1, 1, 0}, {5, 1, 1, 2}};
+#define DIRECT_TILES 108
+#define TILE_CASES (DIRECT_TILES + 63)
+
+static conv_case tile_case(int k)
+{
+    conv_case t;
+    const int *g = tile_geom[k % 6];
+    int oh, ow;
+    memset(&t, 0, sizeof t);
+    t.name = k < DIRECT_TILES ? "direct tile" : "depthwise tile";
+    if (k < DIRECT_TILES) {
+        oh = tile_pix[k % 9][0];
+        ow = tile_pix[k % 9][1];
+        t.oc = tile_oc[k / 9];
+        t.c = tile_c[k % 4];
+        t.groups = 1;
+    } else {
+        int j = k - DIRECT_TILES;
+        oh = 1 + j % 3;
+        ow = tile_row[j % 7];
+        t.c = t.groups = tile_dwc[j / 7];
+        t.oc = t.c * (j % 6 == 5 ? 2 : 1);
+    }
+    t.n = 1 + k % 2;
+    t.kh = t.kw = g[0];
+    t.sh = t.sw = g[1];
+    t.dh = t.dw = g[2];
+    t.pt = t.pb = t.pl = t.pr = g[3];
+    t.h = (oh - 1) * t.sh + t.dh * (t.kh - 1) + 1 - 2 * g[3];
+    t.w = (ow - 1) * t.sw + t.dw * (t.kw - 1) + 1 - 2 * g[3];
+    return t;
 }
 
-/* the literal definitions: y, and the gradient of sum(dy * y) */
-static void pool_ref(const nnc_rt_pool2d *p, int is_max, double *y, double *dx, const float *x,
-                     const float *dy, int n)
+/* v's operation on d into out (y, dx or dw): v's own kernel, or (ref) the
+ * reference; 1 when it computed d */
+static int run_kernel(const nnc_rt_conv2d_variant *v, int ref, conv_data *d, float *out,
+                      const float *b, int act)
 {
-    long nx = (long)n * p->h * p->w * p->c;
-    int s, oy, ox, ch, ky, kx;
-    memset(dx, 0, sizeof(double) * (size_t)nx);
-    for (s = 0; s < n; s++)
-        for (oy = 0; oy < p->oh; oy++)
-            for (ox = 0; ox < p->ow; ox++)
-                for (ch = 0; ch < p->c; ch++) {
-                    long yi = (((long)s * p->oh + oy) * p->ow + ox) * p->c + ch, arg = -1;
-                    double acc = 0.0, best = 0.0;
-                    int count = 0;
-                    for (ky = 0; ky < p->kh; ky++)
-                        for (kx = 0; kx < p->kw; kx++) {
-                            int iy = oy * p->sh - p->pt + ky, ix = ox * p->sw - p->pl + kx;
-                            long xi = (((long)s * p->h + iy) * p->w + ix) * p->c + ch;
-                            if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
-                                continue;
-                            if (count == 0 || x[xi] > best) {
-                                best = x[xi];
-                                arg = xi;
-                            }
-                            acc += x[xi];
-                            count++;
-                        }
-                    if (is_max) {
-                        y[yi] = best;
-                        if (arg >= 0)
-                            dx[arg] += dy[yi];
-                    } else {
-                        y[yi] = count ? acc / count : 0.0;
-                        for (ky = 0; ky < p->kh; ky++)
-                            for (kx = 0; kx < p->kw; kx++) {
-                                int iy = oy * p->sh - p->pt + ky, ix = ox * p->sw - p->pl + kx;
-                                if (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w)
-                                    dx[(((long)s * p->h + iy) * p->w + ix) * p->c + ch] +=
-                                        dy[yi] / count;
-                            }
-                    }
-                }
-}
-
-static void pool_forward(const nnc_rt_pool2d *p, int is_max, float *y, const float *x, int n)
-{
-    if (is_max)
-        nnc_rt_maxpool2d_forward(p, y, x, n);
+    if (v->forward && ref)
+        nnc_rt_conv2d_forward_ref(&d->p, out, d->x, d->w, b, d->n, act);
+    else if (v->forward)
+        return v->forward(&d->p, out, d->x, d->w, b, d->scratch, d->n, act);
+    else if (v->backward_data && ref)
+        nnc_rt_conv2d_backward_data_ref(&d->p, out, d->r, d->w, d->n);
+    else if (v->backward_data)
+        return v->backward_data(&d->p, out, d->r, d->w, d->scratch, d->n);
+    else if (ref)
+        nnc_rt_conv2d_backward_filter_ref(&d->p, out, d->r, d->x, d->n);
     else
-        nnc_rt_avgpool2d_forward(p, y, x, n);
+        return v->backward_filter(&d->p, out, d->r, d->x, d->scratch, d->n);
+    return 1;
 }
 
-static void pool_backward(const nnc_rt_pool2d *p, int is_max, float *dx, const float *dy,
-                          const float *x, int n)
+/* v on case k against the reference: forward with and without the bias,
+ * linear, relu, relu6 (the bias moved up by 6 so that outputs straddle
+ * it) and sigmoid; the gradients once.  1 when v computed the case; when
+ * it declines, it must leave its output alone. */
+static int check_variant(const nnc_rt_conv2d_variant *v, const conv_case *k, int idx, uint64_t seed)
 {
-    if (is_max)
-        nnc_rt_maxpool2d_backward(p, dx, dy, x, n);
-    else
-        nnc_rt_avgpool2d_backward(p, dx, dy, n);
-}
-
-/* distinct values at least 0.01 apart in random order: no ties, and a step
- * of 1e-3 never changes which cell wins a window */
-static void fill_distinct(float *x, long n, uint64_t seed)
-{
-    int32_t *perm = malloc(sizeof(int32_t) * (size_t)n);
-    long i;
-    ck_assert_ptr_nonnull(perm);
-    nnc_rt_shuffle(perm, n, seed);
-    for (i = 0; i < n; i++)
-        x[i] = -1.0f + 0.01f * (float)perm[i];
-    free(perm);
-}
-
-START_TEST(test_pool_reference_and_gradcheck)
-{
-    int k, is_max;
-    for (k = 0; k < NPOOL; k++)
-        for (is_max = 0; is_max < 2; is_max++) {
-            nnc_rt_pool2d p = pool_params(&pool_cases[k]);
-            int n = pool_cases[k].n;
-            long nx = (long)n * p.h * p.w * p.c, ny = (long)n * p.oh * p.ow * p.c, i, bad;
-            float *x = falloc(nx), *dy = falloc(ny), *y = guarded(ny), *dx = guarded(nx);
-            double *ry = dalloc(ny), *rdx = dalloc(nx);
-            const char *name = pool_cases[k].name, *kind = is_max ? "max" : "avg";
-            nnc_rt_rng rng;
-            nnc_rt_rng_seed(&rng, 500 + k);
-            fill_distinct(x, nx, 600 + k);
-            fill_uniform(dy, ny, &rng, -1, 1);
-            pool_ref(&p, is_max, ry, rdx, x, dy, n);
-            pool_forward(&p, is_max, y, x, n);
-            pool_backward(&p, is_max, dx, dy, x, n);
-            bad = first_bad(y, ry, ny, 1e-6, 1e-6);
-            ck_assert_msg(bad == ny, "%spool %s: y[%ld] = %.7g, want %.7g", kind, name, bad,
-                          bad < ny ? y[bad] : 0.0, bad < ny ? ry[bad] : 0.0);
-            bad = first_bad(dx, rdx, nx, 1e-6, 1e-5);
-            ck_assert_msg(bad == nx, "%spool %s: dx[%ld] = %.7g, want %.7g", kind, name, bad,
-                          bad < nx ? dx[bad] : 0.0, bad < nx ? rdx[bad] : 0.0);
-            ck_assert_msg(guard_ok(y, ny) && guard_ok(dx, nx), "%spool %s: wrote past the end",
-                          kind, name);
-            /* finite differences of L = sum dy * pool(x) */
-            for (i = 0; i < nx; i += nx / 80 + 1) {
-                const double h = 1e-3;
-                float save = x[i], xp, xm;
-                double fp = 0, fm = 0, num;
-                long j;
-                x[i] = (float)(save + h); xp = x[i];
-                pool_forward(&p, is_max, y, x, n);
-                for (j = 0; j < ny; j++)
-                    fp += (double)dy[j] * y[j];
-                x[i] = (float)(save - h); xm = x[i];
-                pool_forward(&p, is_max, y, x, n);
-                for (j = 0; j < ny; j++)
-                    fm += (double)dy[j] * y[j];
-                x[i] = save;
-                num = (fp - fm) / ((double)xp - xm);
-                ck_assert_msg(near(dx[i], num, 1e-3, 1e-2), "%spool %s: dx[%ld] = %.7g, numeric %.7g",
-                              kind, name, i, dx[i], num);
-            }
-            free(x); free(dy); free(y); free(dx); free(ry); free(rdx);
+    static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_RELU6,
+                               NNC_RT_ACT_SIGMOID};
+    conv_data d;
+    long no, bad, i;
+    float *got, *want, *b6;
+    double *wantd;
+    int a, o, done = 0;
+    conv_data_init(&d, k, seed);
+    no = v->forward ? d.ny : v->backward_data ? d.nx : d.nw;
+    got = guarded(no);
+    want = falloc(no);
+    wantd = dalloc(no);
+    b6 = falloc(d.p.oc);
+    for (o = 0; o < d.p.oc; o++)
+        b6[o] = d.b[o] + 6.0f;
+    for (a = 0; a < (v->forward ? 4 : 1); a++) {
+        const float *b = a == 2 ? b6 : (a + idx) % 2 ? NULL : d.b;
+        fill_nan(got, no);
+        fill_nan(d.scratch, d.nscratch);
+        if (!run_kernel(v, 0, &d, got, b, acts[a])) {
+            for (i = 0; i < no && isnan(got[i]); i++)
+                ;
+            ck_assert_msg(i == no, "%s declined %s #%d but wrote to its output", v->name, k->name, idx);
+            break;
         }
-}
-END_TEST
-
-START_TEST(test_pool_ties_and_padding)
-{
-    /* a 2x2 window of equal values: the first (top-left) cell gets it all */
-    nnc_rt_pool2d p = {2, 2, 1, 1, 1, 2, 2, 2, 2, 0, 0};
-    float x[4] = {3, 3, 3, 3}, y[1], dy[1] = {1.5f}, dx[4];
-    /* 'same' 3x3 stride 1 over a 2x2 negative input: padding never wins a
-     * max (the max is -1, not 0) and is not counted by the average */
-    nnc_rt_pool2d q = {2, 2, 1, 2, 2, 3, 3, 1, 1, 1, 1};
-    float xn[4] = {-1, -2, -3, -4}, yq[4];
-    nnc_rt_maxpool2d_forward(&p, y, x, 1);
-    ck_near(y[0], 3, 0, 0);
-    nnc_rt_maxpool2d_backward(&p, dx, dy, x, 1);
-    ck_near(dx[0], 1.5, 0, 0);
-    ck_near(dx[1] + dx[2] + dx[3], 0, 0, 0);
-    nnc_rt_maxpool2d_forward(&q, yq, xn, 1);
-    ck_near(yq[0], -1, 0, 0);
-    ck_near(yq[3], -1, 0, 0);
-    nnc_rt_avgpool2d_forward(&q, yq, xn, 1);
-    ck_near(yq[0], -2.5, 0, 1e-7); /* (-1-2-3-4)/4, not /9 */
-}
-END_TEST
-
-/* ---- batch normalisation ----------------------------------------------------------- */
-
-/* literal definition in double: y, mean, invstd */
-static void bn_ref(double *y, double *mean, double *invstd, const float *x, const float *gamma,
-                   const float *beta, long rows, int c, double eps)
-{
-    long r;
-    int j;
-    for (j = 0; j < c; j++) {
-        double s = 0, v = 0;
-        for (r = 0; r < rows; r++)
-            s += x[r * c + j];
-        mean[j] = s / rows;
-        for (r = 0; r < rows; r++)
-            v += (x[r * c + j] - mean[j]) * (x[r * c + j] - mean[j]);
-        invstd[j] = 1.0 / sqrt(v / rows + eps);
-        for (r = 0; r < rows; r++)
-            y[r * c + j] = (x[r * c + j] - mean[j]) * invstd[j] * (gamma ? gamma[j] : 1.0) +
-                           (beta ? beta[j] : 0.0);
+        done = 1;
+        run_kernel(v, 1, &d, want, b, acts[a]);
+        for (i = 0; i < no; i++)
+            wantd[i] = want[i];
+        bad = first_bad(got, wantd, no, 1e-5, 1e-4);
+        ck_assert_msg(bad == no, "%s on %s #%d (act %d, bias %d): [%ld] = %.7g, want %.7g",
+                      v->name, k->name, idx, acts[a], b != NULL, bad, bad < no ? got[bad] : 0.0,
+                      bad < no ? want[bad] : 0.0);
+        ck_assert_msg(guard_ok(got, no) && guard_ok(d.scratch, d.nscratch),
+                      "%s on %s #%d: wrote past its output or the scratch", v->name, k->name, idx);
     }
+    free(got); free(want); free(wantd); free(b6);
+    conv_data_free(&d);
+    return done;
 }
 
-typedef struct bn_case { long rows; int c; int affine; } bn_case;
-static const bn_case bn_cases[] = {{24, 5, 1}, {7, 70, 1}, {50, 3, 0}, {2, 4, 1}};
-
-START_TEST(test_batchnorm_forward)
+START_TEST(test_conv_variants_listed)
 {
-    unsigned k;
-    const float eps = 1e-3f, momentum = 0.99f;
-    for (k = 0; k < sizeof bn_cases / sizeof bn_cases[0]; k++) {
-        long rows = bn_cases[k].rows, size = rows * bn_cases[k].c, bad;
-        int c = bn_cases[k].c, aff = bn_cases[k].affine, j;
-        float *x = falloc(size), *y = guarded(size), *g = falloc(c), *b = falloc(c);
-        float *mean = falloc(c), *invstd = falloc(c), *mm = falloc(c), *mv = falloc(c);
-        float *mm0 = falloc(c), *mv0 = falloc(c);
-        double *ry = dalloc(size), *rmean = dalloc(c), *rinv = dalloc(c);
-        nnc_rt_rng rng;
-        nnc_rt_rng_seed(&rng, 700 + k);
-        fill_uniform(x, size, &rng, 3, 7); /* a mean far from 0 */
-        fill_uniform(g, c, &rng, 0.5f, 1.5f);
-        fill_uniform(b, c, &rng, -0.5f, 0.5f);
-        fill_uniform(mm0, c, &rng, -1, 1);
-        fill_uniform(mv0, c, &rng, 0.5f, 2);
-        memcpy(mm, mm0, sizeof(float) * (size_t)c);
-        memcpy(mv, mv0, sizeof(float) * (size_t)c);
-        bn_ref(ry, rmean, rinv, x, aff ? g : NULL, aff ? b : NULL, rows, c, eps);
-        nnc_rt_batchnorm_forward_train(y, mean, invstd, x, aff ? g : NULL, aff ? b : NULL, mm, mv,
-                                       rows, c, momentum, eps);
-        bad = first_bad(y, ry, size, 1e-5, 1e-5);
-        ck_assert_msg(bad == size, "bn rows=%ld c=%d: y[%ld] = %.7g, want %.7g", rows, c, bad,
-                      bad < size ? y[bad] : 0.0, bad < size ? ry[bad] : 0.0);
-        ck_assert(guard_ok(y, size));
-        for (j = 0; j < c; j++) {
-            double var = 1.0 / (rinv[j] * rinv[j]) - eps;
-            ck_near(mean[j], rmean[j], 1e-6, 1e-6);
-            ck_near(invstd[j], rinv[j], 0, 1e-6);
-            /* Keras: moving = momentum * moving + (1 - momentum) * batch, biased var */
-            ck_near(mm[j], momentum * mm0[j] + (1 - momentum) * rmean[j], 1e-6, 1e-6);
-            ck_near(mv[j], momentum * mv0[j] + (1 - momentum) * var, 1e-6, 1e-5);
-        }
-        /* inference with the moving statistics; in place */
-        memcpy(y, x, sizeof(float) * (size_t)size);
-        nnc_rt_batchnorm_forward_infer(y, y, aff ? g : NULL, aff ? b : NULL, mm, mv, rows, c, eps);
-        for (bad = 0; bad < size; bad++) {
-            int jj = (int)(bad % c);
-            double want = (x[bad] - mm[jj]) / sqrt((double)mv[jj] + eps) * (aff ? g[jj] : 1.0) +
-                          (aff ? b[jj] : 0.0);
-            if (!near(y[bad], want, 1e-5, 1e-5))
-                break;
-        }
-        ck_assert_msg(bad == size, "bn infer rows=%ld c=%d: y[%ld] wrong", rows, c, bad);
-        free(x); free(y); free(g); free(b); free(mean); free(invstd); free(mm); free(mv);
-        free(mm0); free(mv0); free(ry); free(rmean); free(rinv);
+    const nnc_rt_conv2d_variant *v;
+    int nv = nnc_rt_conv2d_variants(&v), i, avx2 = 0, avx512 = 0;
+    ck_assert_int_ge(nv, 6);
+    ck_assert_str_eq(v[0].name, "im2col__c"); /* the portable kernels first */
+    for (i = 0; i < nv; i++) {
+        ck_assert_msg(!!v[i].forward + !!v[i].backward_data + !!v[i].backward_filter == 1,
+                      "%s: not exactly one operation", v[i].name);
+        avx2 += strstr(v[i].name, "__avx2") != NULL;
+        avx512 += strstr(v[i].name, "__avx512") != NULL;
     }
+#if defined(__AVX2__) && defined(__FMA__)
+    ck_assert_int_eq(avx2, 5); /* a test built for AVX2: the library should have them too */
+#endif
+#if defined(__AVX512F__)
+    ck_assert_int_eq(avx512, 5);
+#endif
+    (void)avx2;
+    (void)avx512;
 }
 END_TEST
 
-typedef struct bn_fd {
-    float *x, *g, *b, *r, *y, *mean, *invstd;
-    long rows;
-    int c, affine;
-} bn_fd;
-
-/* L = sum r * batchnorm_train(x) (batch statistics, so every x moves every y) */
-static double bn_objective(bn_fd *d)
+/* one variant (the loop index) on the table's cases and the tile edges:
+ * right wherever it computes, and computing at least 20 of them */
+START_TEST(test_conv_variant_reference)
 {
-    double s = 0.0;
-    long i;
-    nnc_rt_batchnorm_forward_train(d->y, d->mean, d->invstd, d->x, d->affine ? d->g : NULL,
-                                   d->affine ? d->b : NULL, NULL, NULL, d->rows, d->c, 0.9f,
-                                   1e-3f);
-    for (i = 0; i < d->rows * d->c; i++)
-        s += (double)d->r[i] * d->y[i];
-    return s;
-}
-
-static void bn_check(bn_fd *d, float *v, long nv, const float *analytic, const char *what)
-{
-    const double h = 1e-2;
-    long i;
-    for (i = 0; i < nv; i += nv / 100 + 1) {
-        float save = v[i], vp, vm;
-        double fp, fm, num;
-        v[i] = (float)(save + h); vp = v[i];
-        fp = bn_objective(d);
-        v[i] = (float)(save - h); vm = v[i];
-        fm = bn_objective(d);
-        v[i] = save;
-        num = (fp - fm) / ((double)vp - vm);
-        ck_assert_msg(near(analytic[i], num, 1e-3, 1e-2), "bn rows=%ld c=%d: %s[%ld] = %.7g, numeric %.7g",
-                      d->rows, d->c, what, i, analytic[i], num);
+    const nnc_rt_conv2d_variant *v;
+    int nv = nnc_rt_conv2d_variants(&v), k, done = 0;
+    ck_assert_int_lt(_i, nv);
+    for (k = 0; k < NCONV; k++)
+        done += check_variant(&v[_i], &conv_cases[k], k, 600 + k);
+    for (k = 0; k < TILE_CASES; k++) {
+        conv_case t = tile_case(k);
+        done += check_variant(&v[_i], &t, k, 700 + k);
     }
-}
-
-START_TEST(test_batchnorm_backward_gradcheck)
-{
-    unsigned k;
-    for (k = 0; k < sizeof bn_cases / sizeof bn_cases[0]; k++) {
-        bn_fd d;
-        long size;
-        float *dx, *dg, *db, *dx2, *dy2;
-        nnc_rt_rng rng;
-        int j;
-        d.rows = bn_cases[k].rows;
-        d.c = bn_cases[k].c;
-        d.affine = bn_cases[k].affine;
-        size = d.rows * d.c;
-        d.x = falloc(size); d.r = falloc(size); d.y = falloc(size);
-        d.g = falloc(d.c); d.b = falloc(d.c); d.mean = falloc(d.c); d.invstd = falloc(d.c);
-        dx = guarded(size); dg = guarded(d.c); db = guarded(d.c);
-        dx2 = falloc(size); dy2 = falloc(size);
-        nnc_rt_rng_seed(&rng, 800 + k);
-        fill_uniform(d.x, size, &rng, -2, 2);
-        fill_uniform(d.r, size, &rng, -1, 1);
-        fill_uniform(d.g, d.c, &rng, 0.5f, 1.5f);
-        fill_uniform(d.b, d.c, &rng, -0.5f, 0.5f);
-        bn_objective(&d); /* the saved statistics */
-        nnc_rt_batchnorm_backward(dx, dg, db, d.r, d.x, d.mean, d.invstd,
-                                  d.affine ? d.g : NULL, d.rows, d.c);
-        ck_assert(guard_ok(dx, size) && guard_ok(dg, d.c) && guard_ok(db, d.c));
-        bn_check(&d, d.x, size, dx, "dx");
-        if (d.affine) {
-            bn_check(&d, d.g, d.c, dg, "dgamma");
-            bn_check(&d, d.b, d.c, db, "dbeta");
-        }
-        /* dx may be NULL; dx may equal dy */
-        fill_nan(dg, d.c);
-        nnc_rt_batchnorm_backward(NULL, dg, db, d.r, d.x, d.mean, d.invstd, d.g, d.rows, d.c);
-        ck_assert(!isnan(dg[0]) && !isnan(dg[d.c - 1]));
-        memcpy(dy2, d.r, sizeof(float) * (size_t)size);
-        nnc_rt_batchnorm_backward(dx2, dg, db, d.r, d.x, d.mean, d.invstd,
-                                  d.affine ? d.g : NULL, d.rows, d.c);
-        nnc_rt_batchnorm_backward(dy2, dg, db, dy2, d.x, d.mean, d.invstd,
-                                  d.affine ? d.g : NULL, d.rows, d.c);
-        for (j = 0; j < size; j++)
-            ck_assert_msg(dy2[j] == dx2[j], "bn: in-place dx differs at %d", j);
-        free(d.x); free(d.r); free(d.y); free(d.g); free(d.b); free(d.mean); free(d.invstd);
-        free(dx); free(dg); free(db); free(dx2); free(dy2);
-    }
+    ck_assert_msg(done >= 20, "%s computed only %d cases", v[_i].name, done);
 }
 END_TEST
-
-/* ---- dropout, mul, copy, concat ------------------------------------------------------ */
-
-START_TEST(test_dropout)
-{
-    enum { N = 100000 };
-    static float x[N], y[N], mask[N], mask2[N];
-    static const float rates[] = {0.1f, 0.3f, 0.5f};
-    unsigned k;
-    long i;
-    nnc_rt_rng r;
-    for (i = 0; i < N; i++)
-        x[i] = (float)(i % 7) - 3.0f;
-    for (k = 0; k < 3; k++) {
-        float rate = rates[k], keep = 1.0f / (1.0f - rate);
-        long zeros = 0;
-        nnc_rt_rng_seed(&r, 42);
-        nnc_rt_dropout_forward(y, mask, x, N, rate, &r);
-        for (i = 0; i < N; i++) {
-            ck_assert_msg(mask[i] == 0.0f || mask[i] == keep, "mask[%ld] = %g", i, mask[i]);
-            ck_assert(y[i] == x[i] * mask[i]);
-            zeros += mask[i] == 0.0f;
-        }
-        /* binomial: sd = sqrt(rate (1-rate) / N) <= 0.0016; allow ~5 sd */
-        ck_assert_msg(fabs((double)zeros / N - rate) < 0.008, "rate %g: dropped %g", rate,
-                      (double)zeros / N);
-        /* the same seed gives the same mask; another seed another */
-        nnc_rt_rng_seed(&r, 42);
-        nnc_rt_dropout_forward(y, mask2, x, N, rate, &r);
-        ck_assert(memcmp(mask, mask2, sizeof mask) == 0);
-        nnc_rt_rng_seed(&r, 43);
-        nnc_rt_dropout_forward(y, mask2, x, N, rate, &r);
-        ck_assert(memcmp(mask, mask2, sizeof mask) != 0);
-    }
-    /* rate 0: everything kept, y == x; in place works */
-    nnc_rt_rng_seed(&r, 1);
-    memcpy(y, x, sizeof y);
-    nnc_rt_dropout_forward(y, mask, y, N, 0.0f, &r);
-    for (i = 0; i < N; i++)
-        ck_assert(mask[i] == 1.0f && y[i] == x[i]);
-}
-END_TEST
-
-START_TEST(test_mul_copy)
-{
-    float a[5] = {1, 2, 3, 4, 5}, b[5] = {2, 0, -1, 0.5f, 1}, y[5];
-    nnc_rt_mul(y, a, b, 5);
-    ck_near(y[0], 2, 0, 0);
-    ck_near(y[2], -3, 0, 0);
-    ck_near(y[3], 2, 0, 0);
-    nnc_rt_copy(y, a, 5);
-    ck_assert(memcmp(y, a, sizeof a) == 0);
-    nnc_rt_copy(y, y, 5); /* aliasing is allowed */
-    ck_assert(memcmp(y, a, sizeof a) == 0);
-    nnc_rt_mul(a, a, a, 5);
-    ck_near(a[4], 25, 0, 0);
-}
-END_TEST
-
-START_TEST(test_concat_round_trip)
-{
-    /* (rows=3) x [2 | 4 | 1] columns */
-    enum { R = 3, W0 = 2, W1 = 4, W2 = 1, T = W0 + W1 + W2 };
-    float a[R * W0], b[R * W1], c[R * W2], y[R * T], da[R * W0], db[R * W1], dc[R * W2];
-    int i, r, j;
-    for (i = 0; i < R * W0; i++) a[i] = 100 + i;
-    for (i = 0; i < R * W1; i++) b[i] = 200 + i;
-    for (i = 0; i < R * W2; i++) c[i] = 300 + i;
-    fill_nan(y, R * T);
-    nnc_rt_concat_forward(y, a, R, W0, 0, T);
-    nnc_rt_concat_forward(y, b, R, W1, W0, T);
-    nnc_rt_concat_forward(y, c, R, W2, W0 + W1, T);
-    for (r = 0; r < R; r++)
-        for (j = 0; j < T; j++) {
-            float want = j < W0 ? a[r * W0 + j] : j < W0 + W1 ? b[r * W1 + j - W0] : c[r * W2 + j - W0 - W1];
-            ck_assert_msg(y[r * T + j] == want, "y[%d,%d] = %g, want %g", r, j, y[r * T + j], want);
-        }
-    nnc_rt_concat_backward(da, y, R, W0, 0, T);
-    nnc_rt_concat_backward(db, y, R, W1, W0, T);
-    nnc_rt_concat_backward(dc, y, R, W2, W0 + W1, T);
-    ck_assert(memcmp(da, a, sizeof a) == 0);
-    ck_assert(memcmp(db, b, sizeof b) == 0);
-    ck_assert(memcmp(dc, c, sizeof c) == 0);
-}
-END_TEST
-
-static Suite *conv_suite(void)
-{
-    Suite *s = suite_create("conv");
-    TCase *conv = tcase_create("conv"), *pool = tcase_create("pool");
-    TCase *norm = tcase_create("norm"), *misc = tcase_create("misc");
-    tcase_set_timeout(conv, 30);
-    tcase_add_test(conv, test_conv_forward_reference);
-    tcase_add_test(conv, test_conv_backward_reference);
-    tcase_add_test(conv, test_conv_backward_gradcheck);
-    tcase_add_test(conv, test_conv_batch_independent);
-    tcase_add_test(pool, test_pool_reference_and_gradcheck);
-    tcase_add_test(pool, test_pool_ties_and_padding);
-    tcase_add_test(norm, test_batchnorm_forward);
-    tcase_add_test(norm, test_batchnorm_backward_gradcheck);
-    tcase_add_test(misc, test_dropout);
-    tcase_add_test(misc, test_mul_copy);
-    tcase_add_test(misc, test_concat_round_trip);
-    suite_add_tcase(s, conv);
-    suite_add_tcase(s, pool);
-    suite_add_tcase(s, norm);
-    suite_add_tcase(s, misc);
-    return s;
-}
 
 int main(void)
 {
-    SRunner *sr = srunner_create(conv_suite());
-    int failed;
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    const nnc_rt_conv2d_variant *v;
+    const TTest *conv[] = {test_conv_forward_reference, test_conv_backward_reference,
+                           test_conv_backward_gradcheck, test_conv_batch_independent, NULL};
+    const TTest *listed[] = {test_conv_reference_is_literal, test_conv_variants_listed, NULL};
+    const TTest *variants[] = {test_conv_variant_reference, NULL}; /* one run per variant */
+    const kernel_case cases[] = {{"conv", conv, 30, 0}, {"listed", listed, 60, 0},
+                                 {"variants", variants, 60, nnc_rt_conv2d_variants(&v)}};
+    return run_cases("conv", cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -1,0 +1,18 @@
+/* conv_avx2.c — the convolution kernels for AVX2 + FMA (256-bit vectors): the
+ * direct forward and filter kernels (conv_direct.h) and the depthwise
+ * kernels (conv_depthwise_simd.h, conv_depthwise.h), instantiated with
+ * this ISA's vectors and tiles (conv_simd.h) under their own names
+ * (nnc_rt_kernels.h).  Compiled to nothing where the target's macros do
+ * not allow the ISA.
+ */
+#include "conv_internal.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#define CONV_ISA_AVX2 1
+#include "conv_simd.h"
+#include "conv_direct.h"
+#include "conv_depthwise_simd.h"
+#include "conv_depthwise.h"
+#else
+typedef int nnc_rt_conv_avx2_absent; /* ISO C: a translation unit declares something */
+#endif

@@ -1,0 +1,330 @@
+/* conv_direct.h — the direct convolution kernels (groups == 1, forward and
+ * filter gradient), written once in conv_simd.h's vector operations and
+ * included by each ISA's file (conv_avx2.c, conv_avx512.c), which names
+ * them CONV_DIRECT and CONV_DIRECT_FILTER for its tile and ISA.  Included
+ * once per translation unit: no include guard.
+ *
+ * For groups == 1:
+ *   y[q, o]  = act(b[o] + sum_t xv[win(q) + off(t)] w[t, o])
+ *   dw[t, o] = sum over samples and pixels q of xv[win(q) + off(t)] dy[q, o]
+ * where win(q) is where output pixel q's window starts in the sample's view
+ * xv and off(t) is where tap t = (ky*kw + kx)*c + i lies in a window.  The
+ * taps are read in place — no im2col matrix is written and read back, which
+ * for a first layer on grey or RGB images (K = kh*kw*c = 9 or 27) costs more
+ * than the FMAs, and elsewhere is a pass over K times the input.  A window
+ * is `nruns` runs of `run` contiguous floats (a kernel row, kw*c floats,
+ * when dw == 1; one tap's c channels otherwise), and the weight rows of
+ * consecutive taps are consecutive, so both are walked linearly.  The
+ * output channels go in blocks of NV = 2 vectors (1 for a last block of at
+ * most VW), and only a last block that oc does not fill uses masked loads
+ * and stores (they are slower than plain ones on Zen 5):
+ *   forward: DP pixels x NV vectors of accumulators stay in registers over
+ *            a chunk of at most DKC taps (per tap: NV weight loads, DP
+ *            broadcasts of x, DP*NV FMAs); the bias is their initial value,
+ *            relu and relu6 clamp before the last chunk's store, the
+ *            other activations run after each sample;
+ *   filter:  DKB (or DKB_ALT) taps x NV vectors of dw stay in registers
+ *            while all the pixels of a sample stream past (per pixel: NV dy
+ *            loads, DKB broadcasts of x), added to dw once per sample.
+ * Padding: when a window can leave the input, each sample is first copied
+ * zero-padded into the scratch (the windows' span, (oh-1)*sh + (kh-1)*dh + 1
+ * rows by the like columns), so the kernels never clip; when that copy does
+ * not fit in NNC_RT_CONV2D_SCRATCH the im2col path is taken.  So are
+ * grouped convolutions, and every convolution on targets without these
+ * intrinsics: a portable C form of these loops is not kept in registers by
+ * gcc across the tap loop (it spills the accumulators to the stack), which
+ * makes it no faster than the GEMM.
+ * The depthwise row kernels (conv_depthwise_simd.h) are the same idea for
+ * cg == 1: vectorised over the channels, DP pixels of a row at a time. */
+
+/* the NV vectors of row r, the last one masked by m when MASKED */
+#define LOAD_ROW(dst, r, m, NV, MASKED)                                     \
+    UNROLL for (v = 0; v < NV; v++)                                         \
+        (dst)[v] = MASKED && v == NV - 1 ? V_LOADM((r) + v * VW, m) : V_LOAD((r) + v * VW)
+#define STORE_ROW(r, src, m, NV, MASKED)                                    \
+    UNROLL for (v = 0; v < NV; v++) {                                       \
+        if (MASKED && v == NV - 1)                                          \
+            V_STOREM((r) + v * VW, m, (src)[v]);                            \
+        else                                                                \
+            V_STORE((r) + v * VW, (src)[v]);                                \
+    }
+
+/* acc[i] += the taps of runs [0, NR), floats [0, NJ) of each (DIRECT_FORWARD);
+ * LOOP is UNROLL for constant NR and NJ, empty otherwise */
+#define DIRECT_TAPS(NR, NJ, NV, MASKED, LOOP)                                            \
+    LOOP for (r = 0; r < NR; r++) {                                                      \
+        const float *wj = w + r * wrun;                                                  \
+        const long o = roff[r];                                                          \
+        LOOP for (j = 0; j < NJ; j++, wj += ldw) {                                       \
+            vec wv[NV];                                                                  \
+            LOAD_ROW(wv, wj, m, NV, MASKED);                                             \
+            UNROLL for (i = 0; i < DP; i++) {                                            \
+                vec xi = V_BCAST(x[i] + o + j);                                          \
+                UNROLL for (v = 0; v < NV; v++)                                          \
+                    acc[i][v] = V_FMA(xi, wv[v], acc[i][v]);                             \
+            }                                                                            \
+        }                                                                                \
+    }
+
+/* One chunk of the taps for DP pixels: for i < np (xq[i] past np repeats
+ * a valid pixel)
+ *   y[i*ldy + 0 : NV*VW] = act(init_i + sum_{r < nruns, j < nj}
+ *                                  xq[i][roff[r] + j0 + j] w[r*wrun + j*ldw + 0 : NV*VW])
+ * where init_i is y's row itself when accumulate, else b (or 0) */
+#define DIRECT_FORWARD(name, NV, MASKED)                                                 \
+static NOINLINE void name(const float *const *xq, const long *roff, int nruns, int j0,   \
+                          int nj, const float *w, long wrun, long ldw, vmask m,          \
+                          const float *b, int accumulate, float *y, long ldy, int np,    \
+                          int clamp)                                                     \
+{                                                                                        \
+    const float *x[DP];                                                                  \
+    vec acc[DP][NV], init[NV];                                                           \
+    int i, v, r, j;                                                                      \
+    UNROLL for (i = 0; i < DP; i++)                                                      \
+        x[i] = xq[i] + j0;                                                               \
+    if (accumulate) {                                                                    \
+        UNROLL for (i = 0; i < DP; i++) {                                                \
+            LOAD_ROW(acc[i], y + (i < np ? i : 0) * ldy, m, NV, MASKED);                 \
+        }                                                                                \
+    } else {                                                                             \
+        if (b) {                                                                         \
+            LOAD_ROW(init, b, m, NV, MASKED);                                            \
+        } else                                                                           \
+            UNROLL for (v = 0; v < NV; v++)                                              \
+                init[v] = V_ZERO();                                                      \
+        UNROLL for (i = 0; i < DP; i++)                                                  \
+            UNROLL for (v = 0; v < NV; v++)                                              \
+                acc[i][v] = init[v];                                                     \
+    }                                                                                    \
+    if (nruns == 3 && nj == 3) { /* 3x3 on one channel: constant trip counts */         \
+        DIRECT_TAPS(3, 3, NV, MASKED, UNROLL);                                           \
+    } else {                                                                             \
+        DIRECT_TAPS(nruns, nj, NV, MASKED, );                                            \
+    }                                                                                    \
+    UNROLL for (i = 0; i < DP; i++)                                                      \
+        if (i < np) {                                                                    \
+            if (clamp)                                                                   \
+                UNROLL for (v = 0; v < NV; v++)                                          \
+                    acc[i][v] = V_CLAMP(acc[i][v], clamp);                               \
+            STORE_ROW(y + i * ldy, acc[i], m, NV, MASKED);                               \
+        }                                                                                \
+}
+
+/* dw[k*ldw + 0 : NV*VW] (+)= sum over the oh x ow pixels q of
+ *   xv[oy*rstep + ox*cstep + off[k]] dy[q*ldy + 0 : NV*VW]
+ * for the taps k < kb <= KB (off[] has KB entries, valid ones past kb);
+ * accumulate == 0 overwrites dw */
+typedef void (*direct_filter_fn)(const float *xv, long rstep, long cstep, int oh, int ow,
+                                 const long *off, int kb, const float *dy, long ldy, vmask m,
+                                 float *dw, long ldw, int accumulate);
+#define DIRECT_FILTER(name, NV, MASKED, KB)                                              \
+static NOINLINE void name(const float *xv, long rstep, long cstep, int oh, int ow,       \
+                          const long *off, int kb, const float *dy, long ldy, vmask m,   \
+                          float *dw, long ldw, int accumulate)                           \
+{                                                                                        \
+    vec acc[KB][NV];                                                                     \
+    long o[KB];                                                                          \
+    int k, v, oy, ox;                                                                    \
+    UNROLL for (k = 0; k < KB; k++) {                                                    \
+        o[k] = off[k];                                                                   \
+        if (accumulate && k < kb) {                                                      \
+            LOAD_ROW(acc[k], dw + k * ldw, m, NV, MASKED);                               \
+        } else                                                                           \
+            UNROLL for (v = 0; v < NV; v++)                                              \
+                acc[k][v] = V_ZERO();                                                    \
+    }                                                                                    \
+    for (oy = 0; oy < oh; oy++) {                                                        \
+        const float *xr = xv + oy * rstep;                                               \
+        for (ox = 0; ox < ow; ox++, dy += ldy) {                                         \
+            const float *xq = xr + ox * cstep;                                           \
+            vec dv[NV];                                                                  \
+            LOAD_ROW(dv, dy, m, NV, MASKED);                                             \
+            UNROLL for (k = 0; k < KB; k++) {                                            \
+                vec xk = V_BCAST(xq + o[k]);                                             \
+                UNROLL for (v = 0; v < NV; v++)                                          \
+                    acc[k][v] = V_FMA(xk, dv[v], acc[k][v]);                             \
+            }                                                                            \
+        }                                                                                \
+    }                                                                                    \
+    UNROLL for (k = 0; k < KB; k++)                                                      \
+        if (k < kb) {                                                                    \
+            STORE_ROW(dw + k * ldw, acc[k], m, NV, MASKED);                              \
+        }                                                                                \
+}
+
+/* full blocks, and the last block of an oc that is not a multiple of 2*VW */
+DIRECT_FORWARD(direct_forward_2v, 2, 0)
+DIRECT_FORWARD(direct_forward_2v_masked, 2, 1)
+DIRECT_FORWARD(direct_forward_1v_masked, 1, 1)
+/* [taps per block DKB, DKB_ALT][2 vectors, 2 with the last masked, 1 masked] */
+DIRECT_FILTER(direct_filter_2v, 2, 0, DKB)
+DIRECT_FILTER(direct_filter_2v_masked, 2, 1, DKB)
+DIRECT_FILTER(direct_filter_1v_masked, 1, 1, DKB)
+DIRECT_FILTER(direct_filter_2v_alt, 2, 0, DKB_ALT)
+DIRECT_FILTER(direct_filter_2v_masked_alt, 2, 1, DKB_ALT)
+DIRECT_FILTER(direct_filter_1v_masked_alt, 1, 1, DKB_ALT)
+static const direct_filter_fn direct_filters[2][3] = {
+    {direct_filter_2v, direct_filter_2v_masked, direct_filter_1v_masked},
+    {direct_filter_2v_alt, direct_filter_2v_masked_alt, direct_filter_1v_masked_alt},
+};
+
+/* the sample xs as the view reads it: itself, or copied zero-padded into buf */
+static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, float *buf,
+                                  const float *xs)
+{
+    const int c = p->c;
+    int r, z0, z1;
+    if (!v->padded)
+        return xs;
+    z0 = imin(p->pl, v->C); /* view columns [z0, z1) are input columns [0, z1 - z0) */
+    z1 = imax(z0, imin(v->C, p->pl + p->w));
+    for (r = 0; r < v->R; r++) {
+        float *d = buf + r * v->row;
+        int iy = r - p->pt;
+        if (iy < 0 || iy >= p->h) {
+            zero_floats(d, v->row);
+            continue;
+        }
+        zero_floats(d, (long)z0 * c);
+        copy_floats(d + (long)z0 * c, xs + (long)iy * p->w * c, (long)(z1 - z0) * c);
+        zero_floats(d + (long)z1 * c, (long)(v->C - z1) * c);
+    }
+    return buf;
+}
+
+/* y of one sample, output channels [o0, o0 + 2*VW), from its view xv.  The
+ * taps go in chunks of at most DKC (whole runs, or pieces of one long run)
+ * whose weights stay in L1 while all the pixels pass: beyond that the
+ * weights would stream from L2 for every tile (1.4x slower on 3x3x512).
+ * The first chunk starts from the bias, the others add to y, the last
+ * clamps (relu, relu6).  With more output channels than the block, a
+ * chunk's weights are copied out first, the block's 2*VW columns of each
+ * tap side by side: in place, taps oc floats apart fall into a few L1 sets
+ * (oc = 512: a 2 KiB stride, two sets of 64) and evict each other, so every
+ * tile would read them from L2 again (3x3x512 at 7x7: 2x slower). */
+static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, float *ys,
+                                 const float *xv, const float *w, const float *b, int o0,
+                                 int clamp)
+{
+    float wpk[DKC * 2 * VW];
+    const int oc = p->oc, run = v->run, width = imin(2 * VW, oc - o0), pack = oc > 2 * VW;
+    const int rc = run >= DKC ? 1 : DKC / run;                   /* runs per chunk */
+    const int jc = (run + (run + DKC - 1) / DKC - 1) / ((run + DKC - 1) / DKC); /* and taps */
+    const long pix = (long)p->oh * p->ow;
+    const float *xq[DP];
+    int r0, j0;
+    for (r0 = 0; r0 < v->nruns; r0 += rc)
+        for (j0 = 0; j0 < run; j0 += jc) {
+            const int nr = imin(rc, v->nruns - r0), nj = imin(jc, run - j0);
+            const int first = r0 == 0 && j0 == 0, last = r0 + nr == v->nruns && j0 + nj == run;
+            const float *wc = w + ((long)r0 * run + j0) * oc + o0, *bo = b ? b + o0 : NULL;
+            const long *ro = v->roff + r0, wrun = (long)run * oc;
+            const float *wk = wc; /* tap j of run r at wk[r * krun + j * kld] */
+            long krun = wrun, kld = oc, q0;
+            int oy = 0, ox = 0, i, r, j;
+            if (pack) { /* nr * nj <= DKC taps */
+                for (r = 0; r < nr; r++)
+                    for (j = 0; j < nj; j++)
+                        copy_floats(wpk + ((long)r * nj + j) * 2 * VW, wc + r * wrun + (long)j * oc,
+                                    width);
+                wk = wpk;
+                krun = (long)nj * 2 * VW;
+                kld = 2 * VW;
+            }
+            for (q0 = 0; q0 < pix; q0 += DP) {
+                int np = (int)(pix - q0 < DP ? pix - q0 : DP);
+                float *yq = ys + q0 * oc + o0;
+                for (i = 0; i < DP; i++) { /* the windows; past np, the last one again */
+                    xq[i] = xv + oy * v->rstep + ox * v->cstep;
+                    if (i + 1 < np && ++ox == p->ow) {
+                        ox = 0;
+                        oy++;
+                    }
+                }
+                if (++ox == p->ow) {
+                    ox = 0;
+                    oy++;
+                }
+                if (oc - o0 >= 2 * VW)
+                    direct_forward_2v(xq, ro, nr, j0, nj, wk, krun, kld, lanes(VW), bo, !first,
+                                      yq, oc, np, last ? clamp : 0);
+                else if (oc - o0 > VW)
+                    direct_forward_2v_masked(xq, ro, nr, j0, nj, wk, krun, kld,
+                                             lanes(oc - o0 - VW), bo, !first, yq, oc, np,
+                                             last ? clamp : 0);
+                else
+                    direct_forward_1v_masked(xq, ro, nr, j0, nj, wk, krun, kld, lanes(oc - o0),
+                                             bo, !first, yq, oc, np, last ? clamp : 0);
+            }
+        }
+}
+
+static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *y,
+                           const float *x, const float *w, const float *b, float *scratch,
+                           int n, int act)
+{
+    const int oc = p->oc, clamp = nnc_rt_act_clamp(act);
+    const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * oc;
+    int s, o0;
+    for (s = 0; s < n; s++) {
+        const float *xv = direct_sample(p, v, scratch, x + s * xs);
+        for (o0 = 0; o0 < oc; o0 += 2 * VW)
+            direct_forward_block(p, v, y + s * ys, xv, w, b, o0, clamp);
+        if (act != NNC_RT_ACT_LINEAR && !clamp)
+            nnc_rt_act_forward(act, y + s * ys, y + s * ys, (int)pix, oc);
+    }
+}
+
+/* The taps go in blocks of DKB, or of DKB_ALT when that costs less: a
+ * block costs about its taps plus 3 (the dy loads, the loop) per pixel, so
+ * DKB_ALT = 9 wins for K = 9 and 27 (grey or RGB 3x3 kernels). */
+static void direct_filter(const nnc_rt_conv2d *p, const direct_view *v, float *dw,
+                          const float *dy, const float *x, float *scratch, int n)
+{
+    const int oc = p->oc, K = v->K;
+    const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * oc;
+    const int alt = (K + DKB_ALT - 1) / DKB_ALT * (DKB_ALT + 3) < (K + DKB - 1) / DKB * (DKB + 3);
+    const int kbs = alt ? DKB_ALT : DKB;
+    long off[DKB > DKB_ALT ? DKB : DKB_ALT];
+    int s, o0, k0, k;
+    for (s = 0; s < n; s++) {
+        const float *xv = direct_sample(p, v, scratch, x + s * xs);
+        for (k0 = 0; k0 < K; k0 += kbs) {
+            int kb = imin(kbs, K - k0);
+            for (k = 0; k < kbs; k++) { /* past kb, the last tap again */
+                int t = imin(k0 + k, K - 1);
+                off[k] = v->roff[t / v->run] + t % v->run;
+            }
+            for (o0 = 0; o0 < oc; o0 += 2 * VW) {
+                const int rest = oc - o0, which = rest >= 2 * VW ? 0 : rest > VW ? 1 : 2;
+                direct_filters[alt][which](xv, v->rstep, v->cstep, p->oh, p->ow, off, kb,
+                                           dy + s * ys + o0, oc,
+                                           lanes(which == 2 ? rest : rest - VW),
+                                           dw + (long)k0 * oc + o0, oc, s > 0);
+            }
+        }
+    }
+}
+
+/* y = act(conv(x, w) + b) for groups == 1, when the windows' view of a
+ * sample fits (nnc_rt_conv2d_direct_plan) */
+NNC_RT_CONV2D_FORWARD_KERNEL(CONV_DIRECT)
+{
+    direct_view v;
+    if (!nnc_rt_conv2d_direct_plan(p, &v))
+        return 0;
+    direct_forward(p, &v, y, x, w, b, scratch, n, act);
+    return 1;
+}
+
+/* dw = sum over the batch of the taps' products with dy, as above */
+NNC_RT_CONV2D_FILTER_KERNEL(CONV_DIRECT_FILTER)
+{
+    direct_view v;
+    if (!nnc_rt_conv2d_direct_plan(p, &v))
+        return 0;
+    if (n <= 0)
+        zero_floats(dw, (long)v.K * p->oc);
+    direct_filter(p, &v, dw, dy, x, scratch, n);
+    return 1;
+}

@@ -1,0 +1,145 @@
+/* gemm_pack.c — how the GEMM lays its operands out for the micro-kernels:
+ * the zero-padded M edge of A, slivers of B (transposed with an 8x8
+ * shuffle on AVX2), and B in panels (nnc_rt_gemm_pack_b: constant weights
+ * laid out once, at compile time, so that inference packs nothing).
+ *
+ * Design: only B is ever packed, once per product; A is read in place by
+ * the kernels through two strides (gemm.c says why).
+ */
+#include "gemm_internal.h"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+/* ap = rows [i0, i0 + rows) of op(A), columns [p0, p0 + kc), as one (kc, mr)
+ * sliver — ap[p*mr + i] — with rows past `rows` zero: the M edge, which the
+ * kernels (reading mr rows of A in place) would otherwise run off */
+void nnc_rt_gemm_pack_a_edge(float *restrict ap, int ta, const float *restrict A, long lda,
+                             long i0, long p0, int rows, int kc, int mr)
+{
+    int i, p;
+    for (p = 0; p < kc; p++)
+        for (i = 0; i < mr; i++)
+            ap[p * mr + i] = i >= rows ? 0.0f
+                             : ta ? A[(p0 + p) * lda + i0 + i] : A[(i0 + i) * lda + p0 + p];
+}
+
+#if defined(__AVX2__)
+/* dst[l*ldd + j] = src[j*lds + l] for an 8 x 8 block: the classic
+ * unpack / shuffle / permute transpose, 24 shuffles for 64 floats. */
+static void transpose_8x8_avx(float *dst, long ldd, const float *src, long lds)
+{
+    __m256 r0 = _mm256_loadu_ps(src + 0 * lds), r1 = _mm256_loadu_ps(src + 1 * lds);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
+/* Where column j of a B that is not transposed starts, and the strides:
+ * op(B)[p, j + l] = b[p*rs + l*cs].  ldb == 0 says B is in panels
+ * (nnc_rt_gemm_pack_b): NNC_RT_GEMM_PANEL columns at a time, each panel
+ * its K rows one after the other (rs = 64, cs = 1), so a kernel streams it
+ * contiguously — except a last, narrower panel, which is stored transposed
+ * (rs = 1, cs = K): its few columns are then long contiguous vectors, and
+ * one sample's product with them is a handful of dot products (a
+ * classifier's ten outputs) instead of a 10-wide loop.  32 columns: the
+ * AVX-512 kernel's sliver is one panel, read in place at any M.  Every
+ * column group the kernels take (8, 16 or 32 wide, starting at a multiple
+ * of its width; the small-M path's 64 as two halves) lies inside one panel. */
+const float *nnc_rt_gemm_bcols(const float *B, long ldb, long K, long N, long j, long *rs,
+                               long *cs)
+{
+    long j0 = j / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL;
+    *cs = 1;
+    if (ldb) {
+        *rs = ldb;
+        return B + j;
+    }
+    if (N - j0 < NNC_RT_GEMM_PANEL) { /* the narrow last panel: transposed */
+        *rs = 1;
+        *cs = K;
+        return B + j0 * K + (j - j0) * K;
+    }
+    *rs = NNC_RT_GEMM_PANEL;
+    return B + j0 * K + (j - j0);
+}
+
+void nnc_rt_gemm_pack_b(float *dst, const float *B, int K, int N)
+{
+    long j0, p, j;
+    for (j0 = 0; j0 < N; j0 += NNC_RT_GEMM_PANEL) {
+        long w = N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL;
+        if (w < NNC_RT_GEMM_PANEL) { /* the narrow last panel, transposed */
+            for (j = 0; j < w; j++)
+                for (p = 0; p < K; p++)
+                    *dst++ = B[p * N + j0 + j];
+        } else {
+            for (p = 0; p < K; p++)
+                for (j = 0; j < w; j++)
+                    *dst++ = B[p * N + j0 + j];
+        }
+    }
+}
+
+/* bp = the (kc, nr) sliver of op(B) at (p0, j0), nc <= nr valid columns,
+ * the rest zero (B not transposed: B points at the sliver's column 0). */
+void nnc_rt_gemm_pack_b_sliver(float *restrict bp, int tb, const float *restrict B, long ldb,
+                               long p0, long j0, int kc, int nc, int nr)
+{
+    int p, j;
+    if (tb) { /* op(B)[p,j] = B[j,p]: each row of B is one column of the sliver */
+        j = 0;
+#if defined(__AVX2__)
+        for (; j + 8 <= nc; j += 8) {
+            const float *src = B + (j0 + j) * ldb + p0;
+            for (p = 0; p + 8 <= kc; p += 8)
+                transpose_8x8_avx(bp + p * nr + j, nr, src + p, ldb);
+            for (; p < kc; p++) {
+                int l;
+                for (l = 0; l < 8; l++)
+                    bp[p * nr + j + l] = src[l * ldb + p];
+            }
+        }
+#endif
+        for (; j < nc; j++) {
+            const float *src = B + (j0 + j) * ldb + p0;
+            for (p = 0; p < kc; p++)
+                bp[p * nr + j] = src[p];
+        }
+        for (; j < nr; j++)
+            for (p = 0; p < kc; p++)
+                bp[p * nr + j] = 0.0f;
+    } else if (nc == NR_MAX && nr == NR_MAX) { /* a whole sliver: fixed-width rows */
+        for (p = 0; p < kc; p++) {
+            const float *restrict src = B + (p0 + p) * ldb + j0;
+            for (j = 0; j < NR_MAX; j++)
+                bp[p * NR_MAX + j] = src[j];
+        }
+    } else {
+        for (p = 0; p < kc; p++) {
+            const float *src = B + (p0 + p) * ldb + j0;
+            for (j = 0; j < nc; j++)
+                bp[p * nr + j] = src[j];
+            for (; j < nr; j++)
+                bp[p * nr + j] = 0.0f;
+        }
+    }
+}
