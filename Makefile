@@ -43,6 +43,7 @@ LIB_OBJS  := $(filter-out $(BUILD)/compiler/main.o,$(NNC_OBJS))
 
 # ---- runtime ----------------------------------------------------------------
 RT_SRCS   := $(wildcard runtime/*.c)
+RT_HDRS   := $(wildcard runtime/*.h)   # the kernels share internal headers
 RT_OBJS   := $(RT_SRCS:%.c=$(BUILD)/%.o)
 RT_LIB    := $(BUILD)/libnnc_rt.a
 
@@ -98,7 +99,7 @@ bin/nnc: $(NNC_OBJS) $(RT_LIB)
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(PROTOBUF_LIBS) -lm
 
-$(BUILD)/runtime/%.o: runtime/%.c runtime/nnc_rt.h
+$(BUILD)/runtime/%.o: runtime/%.c $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(RT_CFLAGS) -Iruntime -c $< -o $@
 
@@ -151,7 +152,7 @@ regen: bin/nnc
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB_OBJS) $(RT_LIB)
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB_OBJS) $(RT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -Itests $< $(LIB_OBJS) $(RT_LIB) $(CHECK_LIBS) $(PROTOBUF_LIBS) -lm -o $@
 
@@ -180,7 +181,7 @@ RT_TEST_HDRS := tests/gemm_cases.h tests/kernel_check.h tests/kernel_numbers.h
 # the runtime built with -fopenmp (its optional parallel GEMM), -Werror clean,
 # through the runtime's kernel tests on two threads
 OMP_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/omp/%.o)
-$(BUILD)/omp/%.o: runtime/%.c runtime/nnc_rt.h
+$(BUILD)/omp/%.o: runtime/%.c $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(RT_CFLAGS) -fopenmp -c $< -o $@
 $(BUILD)/omp/test_%: tests/test_%.c $(RT_TEST_HDRS) $(OMP_OBJS)
@@ -195,7 +196,7 @@ check-openmp: $(RT_TESTS:%=$(BUILD)/omp/%)
 # when this machine can run them
 AVX2_FLAGS := -std=c99 -Wall -Wextra -Wpedantic -Werror -O3 -mavx2 -mfma -mno-avx512f
 AVX2_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/avx2/%.o)
-$(BUILD)/avx2/%.o: runtime/%.c runtime/nnc_rt.h
+$(BUILD)/avx2/%.o: runtime/%.c $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(AVX2_FLAGS) -c $< -o $@
 $(BUILD)/avx2/test_%: tests/test_%.c $(RT_TEST_HDRS) $(AVX2_OBJS)
