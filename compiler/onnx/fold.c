@@ -1,6 +1,6 @@
 /* fold.c — the importer's table of named tensors, and the one place IR
  * nodes are made: onnx_apply builds a node, or, when every input is a
- * constant, evaluates it here.
+ * constant, evaluates it here; and how every part of the importer reports.
  *
  * Decisions:
  *  - Nodes whose inputs are all constants are evaluated here, with the
@@ -154,3 +154,26 @@ int onnx_const_ints(Importer *im, Tensor *t, long *out, int max, const char *wha
     }
     return (int)n;
 }
+
+/* ---- reporting: every file of the importer reports through these ------------------------------------------------------------------- */
+
+Loc onnx_nowhere(void) { return (Loc){ 0, 0, 0, 0 }; }
+
+/* "node 'n' (Op)" for messages */
+const char *onnx_which_node(Importer *im) {
+    static char buf[256];
+    const Onnx__NodeProto *n = im->node;
+    if (n && n->name && *n->name)
+        snprintf(buf, sizeof buf, "node '%.100s' (%.60s, opset %d)", n->name, n->op_type, im->opset);
+    else
+        snprintf(buf, sizeof buf, "the node computing '%.100s' (%.60s, opset %d)",
+                 n && n->n_output ? n->output[0] : "?", n ? n->op_type : "?", im->opset);
+    return buf;
+}
+
+void onnx_unsupported(Importer *im, const char *why) {
+    diag_error(onnx_nowhere(), "unsupported: %s: %s", onnx_which_node(im), why);
+    im->unsupported++;
+}
+
+/* ---- the graph ------------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* import.c — the ONNX front end's entry point: a ModelProto (protobuf-c code
  * generated at build time from Debian's onnx.proto) -> the same IR the .nn
- * front end builds, for inference; and how the importer reports.
+ * front end builds, for inference.
  *
  * Decisions:
  *  - The graph is imported in the file's order: initializers, --bind
@@ -17,29 +17,6 @@
 #include <string.h>
 
 #include "onnx/onnx.h"
-
-/* ---- reporting ------------------------------------------------------------------- */
-
-Loc onnx_nowhere(void) { return (Loc){ 0, 0, 0, 0 }; }
-
-/* "node 'n' (Op)" for messages */
-const char *onnx_which_node(Importer *im) {
-    static char buf[256];
-    const Onnx__NodeProto *n = im->node;
-    if (n && n->name && *n->name)
-        snprintf(buf, sizeof buf, "node '%.100s' (%.60s, opset %d)", n->name, n->op_type, im->opset);
-    else
-        snprintf(buf, sizeof buf, "the node computing '%.100s' (%.60s, opset %d)",
-                 n && n->n_output ? n->output[0] : "?", n ? n->op_type : "?", im->opset);
-    return buf;
-}
-
-void onnx_unsupported(Importer *im, const char *why) {
-    diag_error(onnx_nowhere(), "unsupported: %s: %s", onnx_which_node(im), why);
-    im->unsupported++;
-}
-
-/* ---- the graph ------------------------------------------------------------------- */
 
 /* the importer's state for model m read from path: its folder (external
  * data is relative to it), the default domain's opset, an empty graph */

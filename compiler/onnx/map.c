@@ -1,6 +1,6 @@
 /* map.c — the ONNX op -> builder table (one row per ONNX op type nnc
  * imports) and the node loop: each node's inputs looked up, its row found,
- * its builder run; plus the small vocabulary every builder (map_*.c) uses.
+ * its builder run.
  *
  * Decisions:
  *  - Element-wise ONNX ops need no builder: their row names the runtime's
@@ -14,23 +14,6 @@
 #include <string.h>
 
 #include "onnx/onnx.h"
-
-/* ---- the builders' vocabulary ----------------------------------------------------- */
-
-int onnx_norm_axis(long axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
-
-const char *onnx_out_name(Ctx *c, int i) { return c->n->output[i]; }
-
-const char *onnx_part(Ctx *c, const char *what, char *buf) {
-    snprintf(buf, 170, "%.100s/%s", onnx_out_name(c, 0), what);
-    return buf;
-}
-
-void onnx_around(const Tensor *x, int axis, Attrs *a) {
-    a->outer = onnx_numel(x->dims, axis);
-    a->alen = x->dims[axis];
-    a->inner = onnx_numel(x->dims + axis + 1, x->rank - axis - 1);
-}
 
 /* ---- the table ------------------------------------------------------------------- */
 

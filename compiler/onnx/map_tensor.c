@@ -70,15 +70,6 @@ Tensor *onnx_flatten(Ctx *c) {
     return onnx_reshaped(c, x, 2, dims, onnx_out_name(c, 0));
 }
 
-/* the axes of Squeeze/Unsqueeze/Reduce*: an attribute before opset 13 (18
- * for most reductions), an optional input after */
-int onnx_axes_of(Ctx *c, int input, long *axes) {
-    int k = onnx_attr_ints(c->n, "axes", axes, MAX_T);
-    if (k >= 0) return k;
-    if (c->nin > input && c->in[input]) return onnx_const_ints(c->im, c->in[input], axes, MAX_T, "axes");
-    return -2;  /* none given */
-}
-
 Tensor *onnx_squeeze(Ctx *c, int unsq) {
     Tensor *x = c->in[0];
     long axes[MAX_T], dims[MAX_T];

@@ -49,12 +49,6 @@ typedef struct Ctx {
     int nin;
 } Ctx;
 
-/* ---- import.c: the entry point, and reporting ------------------------------------ */
-Loc onnx_nowhere(void);                      /* ONNX has no source positions */
-const char *onnx_which_node(Importer *im);   /* "node 'n' (Op, opset 13)" for messages */
-/* an unsupported feature of the current node: reported, counted (exit 3) */
-void onnx_unsupported(Importer *im, const char *why);
-
 /* ---- decode.c: protobuf -> plain data ---------------------------------------------- */
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);   /* NULL if absent */
 long onnx_attr_i(const Onnx__NodeProto *n, const char *name, long dflt);
@@ -88,13 +82,22 @@ long onnx_to_long(float v);                  /* an integer held in a float, satu
 /* the constant integer values of an input (shape, axes, pads, ...); their count, or -1 after reporting */
 int onnx_const_ints(Importer *im, Tensor *t, long *out, int max, const char *what);
 
-/* ---- map.c: the ONNX op -> builder table, and the builders' shared vocabulary ----- */
+/* fold.c: reporting */
+Loc onnx_nowhere(void);                      /* ONNX has no source positions */
+const char *onnx_which_node(Importer *im);   /* "node 'n' (Op, opset 13)" for messages */
+/* an unsupported feature of the current node: reported, counted (exit 3) */
+void onnx_unsupported(Importer *im, const char *why);
+
+/* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
+
+/* ---- map_common.c: what every builder uses ------------------------------------------ */
 int onnx_norm_axis(long axis, int rank);     /* a negative axis counted from the end */
 const char *onnx_out_name(Ctx *c, int i);
 /* the name of an intermediate tensor of this node: "<its output>/<what>" (buf: 170 bytes) */
 const char *onnx_part(Ctx *c, const char *what, char *buf);
 void onnx_around(const Tensor *x, int axis, Attrs *a);   /* x as (outer, alen, inner) around axis */
+int onnx_axes_of(Ctx *c, int input, long *axes);   /* -2: none given, -1 after reporting */
 
 /* ---- map_math.c: element-wise, matmul, softmax, reductions, losses ------------------ */
 Tensor *onnx_unary(Ctx *c, int fn, float alpha, float beta);     /* of input 0, to output 0 */
@@ -119,7 +122,6 @@ Tensor *onnx_sce(Ctx *c);
 
 /* ---- map_tensor.c: reshapes, copies, gathers, pads --------------------------------- */
 Tensor *onnx_reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const char *name);   /* same values */
-int onnx_axes_of(Ctx *c, int input, long *axes);   /* -2: none given, -1 after reporting */
 Tensor *onnx_reshape(Ctx *c);
 Tensor *onnx_flatten(Ctx *c);
 Tensor *onnx_squeeze(Ctx *c, int unsq);
