@@ -97,6 +97,18 @@ static int window1d(Ctx *c, const long *xdims, long kw, int *geo) {
     return 0;
 }
 
+/* an NHWC convolution node (nd_conv, nd_conv_t) and its im2col scratch, a
+ * second output of the node */
+static Tensor *conv_node(Ctx *c, int op, Tensor **in, int nin, const Attrs *a, const char *name,
+                         const long *ydims, const char *scratch_name) {
+    Tensor *y = onnx_apply(c->im, op, in, nin, a, name, 4, ydims);
+    int scratch = (int)NNC_RT_CONV2D_SCRATCH(&a->conv);
+    Graph *g = c->im->g;
+    int sv = ir_value(g, scratch_name, ROLE_ACT, 0, 1, &scratch);
+    ir_add_output(g, g->values[y->value].producer, sv);
+    return y;
+}
+
 Tensor *onnx_conv(Ctx *c) {
     Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
     if (x->rank != 4 && x->rank != 3) { onnx_unsupported(c->im, "Conv other than 1-D or 2-D"); return NULL; }
@@ -148,12 +160,7 @@ Tensor *onnx_conv(Ctx *c) {
     a.samples = (int)x->dims[0];
     Tensor *in[3] = { xn, wk, b };
     long ydims[4] = { x->dims[0], geo[0], geo[1], oc };
-    Tensor *yn = onnx_apply(c->im, OP_ND_CONV, in, b ? 3 : 2, &a, n3, 4, ydims);
-    /* the im2col scratch: a second output */
-    int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
-    Graph *g = c->im->g;
-    int sv = ir_value(g, "conv.scratch", ROLE_ACT, 0, 1, &scratch);
-    ir_add_output(g, g->values[yn->value].producer, sv);
+    Tensor *yn = conv_node(c, OP_ND_CONV, in, b ? 3 : 2, &a, n3, ydims, "conv.scratch");
     if (!one_d) return relayout(c, yn, 0, onnx_out_name(c, 0));
     char n4[170];
     onnx_part(c, "nchw", n4);
@@ -205,11 +212,7 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     a.samples = (int)x->dims[0];
     Tensor *in[2] = { xn, wk };
     long ydims[4] = { x->dims[0], oh, ow, cog * group };
-    Tensor *yn = onnx_apply(c->im, OP_ND_CONV_T, in, 2, &a, n3, 4, ydims);
-    int scratch = (int)NNC_RT_CONV2D_SCRATCH(q);
-    Graph *g = c->im->g;
-    int sv = ir_value(g, "convt.scratch", ROLE_ACT, 0, 1, &scratch);
-    ir_add_output(g, g->values[yn->value].producer, sv);
+    Tensor *yn = conv_node(c, OP_ND_CONV_T, in, 2, &a, n3, ydims, "convt.scratch");
     if (!b) return relayout(c, yn, 0, onnx_out_name(c, 0));
     char n4[170];
     onnx_part(c, "nchw", n4);
