@@ -110,6 +110,26 @@ int ir_consumers(const Graph *g, int value, int *first) {
     return count;
 }
 
+void ir_uses(const Graph *g, Uses *u) {
+    u->count = calloc((size_t)g->nvalues + 1, sizeof *u->count);
+    u->first = malloc(((size_t)g->nvalues + 1) * sizeof *u->first);
+    if (!u->count || !u->first) abort();
+    for (int v = 0; v < g->nvalues; v++) u->first[v] = -1;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead) continue;
+        for (int j = 0; j < n->nin; j++) {
+            int v = n->in[j];
+            if (!u->count[v]++) u->first[v] = i;
+        }
+    }
+}
+
+void ir_uses_free(Uses *u) {
+    free(u->count);
+    free(u->first);
+}
+
 int ir_storage(const Graph *g, int value) {
     while (g->values[value].alias_of >= 0) value = g->values[value].alias_of;
     return value;

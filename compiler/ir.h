@@ -170,6 +170,12 @@ long   ir_size(const Value *v);            /* elements (per sample when batched)
 long   ir_packed_size(const Graph *g, const int *values, int n);  /* sum of ir_size */
 int    ir_is_output(const Graph *g, int value);
 int    ir_consumers(const Graph *g, int value, int *first);  /* count live uses */
+/* every value's live uses, counted in one walk: what a pass asking "one
+ * reader?" of each node reads, so it stays linear on long graphs; the pass
+ * keeps it true as it rewrites (ir_uses_free releases it) */
+typedef struct Uses { int *count, *first; } Uses;
+void   ir_uses(const Graph *g, Uses *u);
+void   ir_uses_free(Uses *u);
 int    ir_storage(const Graph *g, int value);  /* follow alias_of to the owner */
 const char *ir_shape_str(const Value *v, char *buf, size_t cap);  /* "(n, 28, 28)" */
 void   ir_dump(const Graph *g, FILE *out);

@@ -7,12 +7,14 @@
 #include "ir.h"
 
 void fuse_act(Graph *g) {
+    Uses u;
+    ir_uses(g, &u);     /* a merge changes no count this loop reads again */
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || !op_table[n->op]->epilogue || n->attr.act != NNC_RT_ACT_LINEAR) continue;
-        int z = n->out[0], c;
-        if (ir_is_output(g, z) || ir_consumers(g, z, &c) != 1) continue;
-        Node *a = &g->nodes[c];
+        int z = n->out[0];
+        if (ir_is_output(g, z) || u.count[z] != 1) continue;
+        Node *a = &g->nodes[u.first[z]];
         for (int act = NNC_RT_ACT_RELU; act < act_count; act++)
             if (a->op == op_for_act(act)) {
                 n->attr.act = act;
@@ -23,4 +25,5 @@ void fuse_act(Graph *g) {
                 break;
             }
     }
+    ir_uses_free(&u);
 }

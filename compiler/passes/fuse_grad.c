@@ -23,16 +23,18 @@
 void fuse_grad(Graph *g) {
     int act_grad = OP_ACT_GRAD, bias_grad = OP_BIAS_GRAD, matmul = OP_MATMUL;
     int view = OP_VIEW;
+    Uses u;     /* the counts this loop reads: of dy and c2, which only their own fusion changes */
+    ir_uses(g, &u);
     for (int i = 0; i < g->nnodes; i++) {
         Node *a = &g->nodes[i];
         if (a->dead || a->op != act_grad || a->attr.act == NNC_RT_ACT_SOFTMAX) continue;
-        int dy = a->in[0], p = g->values[dy].producer, c, v = -1;
-        if (p < 0 || ir_is_output(g, dy) || ir_consumers(g, dy, &c) != 1) continue;
+        int dy = a->in[0], p = g->values[dy].producer, v = -1;
+        if (p < 0 || ir_is_output(g, dy) || u.count[dy] != 1) continue;
         if (g->nodes[p].op == view) {   /* dy is a view of the product's output */
             int c2 = g->nodes[p].in[0];
             v = p;
             p = g->values[c2].producer;
-            if (p < 0 || ir_is_output(g, c2) || ir_consumers(g, c2, &c) != 1) continue;
+            if (p < 0 || ir_is_output(g, c2) || u.count[c2] != 1) continue;
         }
         Node *m = &g->nodes[p];
         if (m->dead || m->op != matmul || m->nin != 2 || m->nout != 1 ||
@@ -45,13 +47,17 @@ void fuse_grad(Graph *g) {
             m->out[0] = a->out[0];
             g->values[a->out[0]].producer = p;
             g->values[dy].producer = -1;
+            u.count[dy] = 0;
             continue;
         }
         for (int j = 0; j < g->nnodes; j++)   /* dz's readers read the view */
             for (int k = 0; k < g->nodes[j].nin; k++)
                 if (!g->nodes[j].dead && g->nodes[j].in[k] == a->out[0]) g->nodes[j].in[k] = dy;
+        u.count[dy] = u.count[a->out[0]];   /* a read dy; dz's readers now do */
+        u.count[a->out[0]] = 0;
         g->values[a->out[0]].producer = -1;
     }
+    ir_uses_free(&u);
     for (int i = 0; i < g->nnodes; i++) {
         Node *b = &g->nodes[i];
         if (b->dead || b->op != bias_grad) continue;

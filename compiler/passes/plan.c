@@ -14,6 +14,7 @@
  * buffers in what it touches.  The model output stays live to the end of the
  * training step, so metrics can read the predictions after the update.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ir.h"
@@ -29,29 +30,61 @@ static long floats(const Graph *g, const Value *v) {
     return (s + ALIGN - 1) / ALIGN * ALIGN;
 }
 
-typedef struct Block { long off, size; int value; } Block;
+/* The free space of the arena as sorted, disjoint gaps [start, end); the
+ * last one runs to LONG_MAX.  First fit takes the lowest gap that holds
+ * the size: the lowest offset that overlaps no live buffer.  Kept as gaps
+ * rather than as the live buffers because a training schedule keeps every
+ * forward activation live until its gradient: scanning the live ones per
+ * allocation would be quadratic in the layers, the gaps stay few. */
+typedef struct Gap { long start, end; } Gap;
+typedef struct Arena { Gap *gap; int ngap, cap; long top; } Arena;
 
-/* lowest offset where `size` fits between the live blocks */
-static long first_fit(const Block *live, int nlive, long size) {
-    long off = 0;
-    for (;;) {
-        int moved = 0;
-        for (int i = 0; i < nlive; i++)
-            if (off < live[i].off + live[i].size && live[i].off < off + size) {
-                off = live[i].off + live[i].size;
-                moved = 1;
-            }
-        if (!moved) return off;
+static long arena_take(Arena *a, long size) {
+    int k = 0;
+    while (a->gap[k].end - a->gap[k].start < size) k++;   /* the last gap is unbounded */
+    long off = a->gap[k].start;
+    a->gap[k].start += size;
+    if (a->gap[k].start == a->gap[k].end) {
+        memmove(a->gap + k, a->gap + k + 1, (size_t)(a->ngap - k - 1) * sizeof *a->gap);
+        a->ngap--;
+    }
+    if (off + size > a->top) a->top = off + size;
+    return off;
+}
+
+static void arena_give(Arena *a, long off, long size) {
+    int lo = 0, hi = a->ngap;           /* the first gap starting after off */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (a->gap[mid].start > off) hi = mid; else lo = mid + 1;
+    }
+    int k = lo;
+    int left = k > 0 && a->gap[k - 1].end == off, right = k < a->ngap && a->gap[k].start == off + size;
+    if (left && right) {
+        a->gap[k - 1].end = a->gap[k].end;
+        memmove(a->gap + k, a->gap + k + 1, (size_t)(a->ngap - k - 1) * sizeof *a->gap);
+        a->ngap--;
+    } else if (left) {
+        a->gap[k - 1].end = off + size;
+    } else if (right) {
+        a->gap[k].start = off;
+    } else {
+        if (a->ngap == a->cap) {
+            a->cap *= 2;
+            a->gap = realloc(a->gap, (size_t)a->cap * sizeof *a->gap);
+            if (!a->gap) abort();
+        }
+        memmove(a->gap + k + 1, a->gap + k, (size_t)(a->ngap - k) * sizeof *a->gap);
+        a->gap[k] = (Gap){ off, off + size };
+        a->ngap++;
     }
 }
 
-static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
-    int nv = g->nvalues;
-    int *end = malloc((size_t)nv * sizeof *end);
-    Block *live = malloc((size_t)nv * sizeof *live);
-    if (!end || !live) abort();
-    for (int v = 0; v < nv; v++) { end[v] = -1; off[v] = -1; }
-    /* last use of each storage owner, through aliases */
+/* last use of each storage owner, through aliases; nnodes: read after the schedule */
+static int *last_uses(const Graph *g, int training) {
+    int *end = malloc(((size_t)g->nvalues + 1) * sizeof *end);
+    if (!end) abort();
+    for (int v = 0; v < g->nvalues; v++) end[v] = -1;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (!ir_in_schedule(n, training)) continue;
@@ -62,26 +95,65 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
         }
     }
     for (int k = 0; k < g->noutputs; k++)
-        end[ir_storage(g, g->outputs[k])] = g->nnodes;   /* read after the schedule */
+        end[ir_storage(g, g->outputs[k])] = g->nnodes;
+    return end;
+}
 
-    int nlive = 0;
-    long top = 0;
+/* The buffers of one schedule: each live buffer is a block owned by a
+ * value, released after its owner's last use (dies_head[e + 1]: the list of
+ * blocks whose owner's last use is node e).  An in-place output takes over
+ * its input's region as a new block; the old one is retired (owner -2). */
+typedef struct Schedule {
+    const Graph *g;
+    int *end, *owner, *dies_next, *dies_head;   /* dies: a linked list per node */
+    long *bsize, *boff;
+    int nblocks;
+    Arena a;
+} Schedule;
+
+static void block_new(Schedule *s, int v, long off, long size) {
+    int b = s->nblocks++;
+    s->owner[b] = v; s->boff[b] = off; s->bsize[b] = size;
+    s->dies_next[b] = s->dies_head[s->end[v] + 1];
+    s->dies_head[s->end[v] + 1] = b;
+}
+
+/* release every block whose owner died before node i (from node *from on) */
+static void release_before(Schedule *s, int i, int *from) {
+    for (; *from <= i; ++*from)     /* dies_head[e + 1]: last use e < i */
+        for (int b = s->dies_head[*from]; b >= 0; b = s->dies_next[b])
+            if (s->owner[b] >= 0 && s->end[s->owner[b]] + 1 == *from) {
+                arena_give(&s->a, s->boff[b], s->bsize[b]);
+                s->owner[b] = -1;
+            }
+}
+
+static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
+    int nv = g->nvalues;
+    size_t nb = 2 * (size_t)nv + 1;     /* a block per buffer, and one per in-place takeover */
+    Schedule s = { g, last_uses(g, training), malloc(nb * sizeof(int)), malloc(nb * sizeof(int)),
+                   malloc(((size_t)g->nnodes + 2) * sizeof(int)), malloc(nb * sizeof(long)),
+                   malloc(nb * sizeof(long)), 0, { malloc(16 * sizeof(Gap)), 1, 16, 0 } };
+    if (!s.owner || !s.dies_next || !s.dies_head || !s.bsize || !s.boff || !s.a.gap) abort();
+    s.a.gap[0] = (Gap){ 0, LONG_MAX };
+    int *block_of = malloc((size_t)nv * sizeof *block_of), from = 0;
+    if (!block_of) abort();
+    for (int i = 0; i < g->nnodes + 2; i++) s.dies_head[i] = -1;
+    for (int v = 0; v < nv; v++) off[v] = -1;
     *sum = 0;
     /* several inputs are unpacked from the caller's rows before the first node */
     for (int k = 0; g->ninputs > 1 && k < g->ninputs; k++) {
         int v = g->inputs[k];
         long size = floats(g, &g->values[v]);
         *sum += size;
-        off[v] = first_fit(live, nlive, size);
-        live[nlive++] = (Block){ off[v], size, v };
-        if (off[v] + size > top) top = off[v] + size;
+        off[v] = arena_take(&s.a, size);
+        block_of[v] = s.nblocks;
+        block_new(&s, v, off[v], size);
     }
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         if (!ir_in_schedule(n, training)) continue;
-        /* release what died before this node */
-        for (int b = 0; b < nlive; b++)
-            if (end[live[b].value] < i) live[b--] = live[--nlive];
+        release_before(&s, i, &from);
         for (int j = 0; j < n->nout; j++) {
             int o = n->out[j];
             const Value *v = &g->values[o];
@@ -89,20 +161,22 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
             long size = floats(g, v);
             *sum += size;
             int x = n->nin ? ir_storage(g, n->in[0]) : -1;
-            if (j == 0 && op_table[n->op]->inplace && x >= 0 && in_arena(&g->values[x]) && end[x] == i &&
-                floats(g, &g->values[x]) == size && off[x] >= 0) {
-                for (int b = 0; b < nlive; b++)
-                    if (live[b].value == x) live[b].value = o;
+            if (j == 0 && op_table[n->op]->inplace && x >= 0 && in_arena(&g->values[x]) && s.end[x] == i &&
+                floats(g, &g->values[x]) == size && off[x] >= 0 && s.owner[block_of[x]] == x) {
+                s.owner[block_of[x]] = -2;     /* o takes over x's block, and dies when o does */
                 off[o] = off[x];
+                block_of[o] = s.nblocks;
+                block_new(&s, o, off[o], size);
                 continue;
             }
-            off[o] = first_fit(live, nlive, size);
-            live[nlive++] = (Block){ off[o], size, o };
-            if (off[o] + size > top) top = off[o] + size;
+            off[o] = arena_take(&s.a, size);
+            block_of[o] = s.nblocks;
+            block_new(&s, o, off[o], size);
         }
     }
-    free(end);
-    free(live);
+    long top = s.a.top;
+    free(s.end); free(s.owner); free(s.dies_next); free(s.dies_head); free(s.bsize); free(s.boff);
+    free(s.a.gap); free(block_of);
     return top;
 }
 
