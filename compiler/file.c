@@ -1,11 +1,16 @@
 /* file.c — whole files into memory, for the front ends (.nn text, ONNX
  * protobuf, weights files, bound tensors): one growing buffer, a NUL after
- * the bytes so text can be used as a string.  NULL (errno set) on failure. */
+ * the bytes so text can be used as a string.  NULL (errno set) on failure;
+ * EFBIG past the caller's limit, so /dev/zero or a runaway file is an error,
+ * not an exhausted machine. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "ir.h"
 
-char *file_read(const char *path, long *len) {
+char *file_read(const char *path, long *len) { return file_read_max(path, FILE_MAX, len); }
+
+char *file_read_max(const char *path, long max, long *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     char *buf = NULL;
@@ -20,6 +25,12 @@ char *file_read(const char *path, long *len) {
         size_t r = fread(buf + n, 1, cap - n - 1, f);
         n += r;
         if (r == 0) break;
+        if (n > (size_t)max) {
+            free(buf);
+            fclose(f);
+            errno = EFBIG;
+            return NULL;
+        }
     }
     int bad = ferror(f);
     fclose(f);

@@ -121,18 +121,23 @@ Graph *front_onnx(const Build *b, int *unsupported) {
 
 Graph *front_nn(const Build *b, char **src, struct Program **prog) {
     long len;
-    *src = file_read(b->input, &len);
+    *src = file_read_max(b->input, FILE_MAX_NN, &len);
     if (!*src) {
-        fprintf(stderr, "nnc: cannot read %s: %s\n", b->input, strerror(errno));
+        if (errno == EFBIG)
+            fprintf(stderr, "%s: error: larger than %ld MiB; is it a .nn text file?\n", b->input, FILE_MAX_NN >> 20);
+        else
+            fprintf(stderr, "nnc: cannot read %s: %s\n", b->input, strerror(errno));
         return NULL;
     }
     if ((long)strlen(*src) != len) {
         fprintf(stderr, "%s: error: the file contains a NUL byte; is it a .nn text file?\n", b->input);
         return NULL;
     }
-    diag_init(b->input, *src);
+    const char *text = *src;
+    if (!strncmp(text, "\xEF\xBB\xBF", 3)) text += 3;    /* a UTF-8 byte-order mark, as editors write */
+    diag_init(b->input, text);
     Graph *g = NULL;
-    *prog = ast_parse(b->input, *src);
+    *prog = ast_parse(b->input, text);
     if (*prog && diag_error_count() == 0) g = lower_program(*prog, b->model);
     if (g && pipeline_forward(g, b)) {
         ir_free(g);

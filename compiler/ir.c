@@ -5,6 +5,8 @@
  * Out of memory is the one condition the compiler treats as fatal.
  */
 #include <assert.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ir.h"
@@ -35,12 +37,27 @@ void ir_free(Graph *g) {
     free(g);
 }
 
+void ir_format_name(char *out, const char *fmt, ...) {
+    char full[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(full, sizeof full, fmt, ap);
+    va_end(ap);
+    if (len < IR_NAME) {
+        memcpy(out, full, (size_t)len + 1);
+        return;
+    }
+    uint32_t h = 2166136261u;       /* FNV-1a over all of it */
+    for (const char *c = full; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    snprintf(out, IR_NAME, "%.*s~%08x", IR_NAME - 10, full, (unsigned)h);
+}
+
 int ir_value(Graph *g, const char *name, Role role, int batched, int rank, const int *dims) {
     assert(rank >= 0 && rank <= IR_MAX_RANK);
     /* name and dims may point into g->values, which growing moves */
     char keep_name[IR_NAME];
     int keep_dims[IR_MAX_RANK];
-    snprintf(keep_name, sizeof keep_name, "%s", name);
+    ir_format_name(keep_name, "%s", name);
     if (rank) memcpy(keep_dims, dims, (size_t)rank * sizeof *dims);
     name = keep_name;
     dims = keep_dims;
@@ -225,7 +242,7 @@ float *ir_writable(Graph *g, int node, int input) {
         int dims[IR_MAX_RANK];
         memcpy(dims, p.dims, sizeof dims);
         char name[IR_NAME];
-        snprintf(name, sizeof name, "%.56s/own", p.name);
+        ir_format_name(name, "%s/own", p.name);
         v = ir_new_constant(g, name, p.rank, dims, g->baked + p.baked_at);
         g->nodes[node].in[input] = v;
     }

@@ -27,7 +27,8 @@
 #define NNC_VERSION "0.1.0"
 #define IR_MAX_RANK 8
 #define IR_MAX_IO   16
-#define IR_NAME     64
+#define IR_NAME     128   /* names longer than this are stored as head~hash (ir_format_name) */
+#define IR_NN_NAME  96    /* a .nn name, so that every name built from it fits whole */
 
 typedef enum DType { DT_F32, DT_I32 } DType;
 
@@ -164,6 +165,9 @@ typedef struct Graph {
 Graph *ir_new(const char *name);
 void   ir_free(Graph *g);
 int    ir_value(Graph *g, const char *name, Role role, int batched, int rank, const int *dims);
+/* a name built from parts into out (IR_NAME bytes): whole when it fits, else
+ * its head, '~' and a hash of all of it, so two long names never become one */
+void   ir_format_name(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int    ir_node(Graph *g, int op, const int *in, int nin, Loc loc);  /* no outputs yet */
 void   ir_add_output(Graph *g, int node, int value);
 long   ir_size(const Value *v);            /* elements (per sample when batched) */
@@ -398,7 +402,10 @@ const char *emit_per_n(EmitCtx *e, const Node *n, long v);
 
 /* ---- file.c ------------------------------------------------------------------ */
 /* the whole file, NUL-terminated, its size in *len; NULL with errno on failure */
-char *file_read(const char *path, long *len);
+char *file_read(const char *path, long *len);             /* up to FILE_MAX bytes */
+char *file_read_max(const char *path, long max, long *len);
+#define FILE_MAX    (2L << 30)      /* 2 GiB: ONNX's own limit for one protobuf */
+#define FILE_MAX_NN (64L << 20)     /* a .nn file is text: 64 MiB is a generous model */
 
 /* ---- onnx/: the ONNX front end (inference) ------------------------------------ */
 /* Reports through diag; *unsupported counts the operators and features nnc

@@ -36,7 +36,19 @@ static int env_find(Lower *L, const char *name) {
     return -1;
 }
 
+/* a name the user gives: short enough that every name nnc builds from it
+ * (a layer's "NAME.recurrent_kernel", its gradient's "dNAME...") stays whole */
+static int name_fits(const char *name, Loc loc, const char *what) {
+    size_t len = strlen(name);
+    if (len <= IR_NN_NAME) return 1;
+    diag_error(loc, "%s name '%.20s...' is %zu characters long; nnc keeps names of up to %d", what, name, len,
+               IR_NN_NAME);
+    return 0;
+}
+
 static int env_bind(Lower *L, const char *name, Loc loc, int value) {
+    int fits = name_fits(name, loc, "the");
+    if (!fits) value = POISONED;    /* bound all the same: its uses stay silent */
     if (env_find(L, name) != -1) {
         diag_error(loc, "'%s' is already defined in this model", name);
         return -1;
@@ -46,7 +58,7 @@ static int env_bind(Lower *L, const char *name, Loc loc, int value) {
         return -1;
     }
     L->env[L->nenv++] = (Binding){ name, value };
-    return 0;
+    return fits ? 0 : -1;
 }
 
 static int layer_names(const char **names) {
@@ -597,6 +609,7 @@ Graph *lower_program(const Program *p, const char *model_name) {
 
     Lower L;
     memset(&L, 0, sizeof L);
+    if (!name_fits(mb->name, mb->name_loc, "the model")) return NULL;
     L.g = ir_new(mb->name);
     int status = lower_model(&L, mb);
     const Block *tb = find_block(p, BLOCK_TRAIN, mb->name);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "ast.h"
 #include "ir.h"
@@ -42,36 +43,61 @@ static void usage(FILE *out) {
 }
 
 
-/* write both files to temporaries, then rename: all or nothing */
+/* "out/m.c" -> "out/m.h" (malloc'ed) */
+static char *header_path(const char *c_path) {
+    size_t len = strlen(c_path);
+    char *h = malloc(len + 1);
+    if (!h) abort();
+    memcpy(h, c_path, len + 1);
+    h[len - 1] = 'h';
+    return h;
+}
+
+/* one finished text into path: a temporary beside it, then rename */
+static int write_file(const char *path, const char *text, size_t len) {
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    if (!tmp) abort();
+    snprintf(tmp, plen + 32, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int status = !f || fwrite(text, 1, len, f) != len;
+    if (f && fclose(f)) status = 1;
+    if (!status && rename(tmp, path)) status = 1;
+    if (status) {
+        fprintf(stderr, "nnc: cannot write %s: %s\n", path, strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+    return status;
+}
+
+/* Both files are printed into memory first, so nothing is on disk until the
+ * code is complete (a crash while emitting leaves no file behind); then each
+ * is written to a temporary and renamed into place. */
 static int write_outputs(const Graph *g, const Plan *plan, const char *c_path, const char *src,
                          const char *cmd) {
-    size_t len = strlen(c_path);
-    char *h_path = malloc(len + 1), *c_tmp = malloc(len + 16), *h_tmp = malloc(len + 16);
-    if (!h_path || !c_tmp || !h_tmp) abort();
-    memcpy(h_path, c_path, len + 1);
-    h_path[len - 1] = 'h';
-    snprintf(c_tmp, len + 16, "%s.tmp%ld", c_path, (long)getpid());
-    snprintf(h_tmp, len + 16, "%s.tmp%ld", h_path, (long)getpid());
+    char *h_path = header_path(c_path), *ctext = NULL, *htext = NULL;
+    size_t clen = 0, hlen = 0;
     const char *base = strrchr(h_path, '/');
     EmitOptions o = { base ? base + 1 : h_path, src, cmd };
-    FILE *c = fopen(c_tmp, "w"), *h = fopen(h_tmp, "w");
-    int status = 0;
-    if (!c || !h) {
-        fprintf(stderr, "nnc: cannot write %s: %s\n", !c ? c_tmp : h_tmp, strerror(errno));
-        status = 1;
-    } else if (emit_c(g, plan, &o, c, h)) {
-        fprintf(stderr, "nnc: error writing %s\n", c_path);
-        status = 1;
-    }
-    if (c && fclose(c)) status = 1;
-    if (h && fclose(h)) status = 1;
-    if (!status && (rename(c_tmp, c_path) || rename(h_tmp, h_path))) {
-        fprintf(stderr, "nnc: cannot write %s: %s\n", c_path, strerror(errno));
-        status = 1;
-    }
-    if (status) { remove(c_tmp); remove(h_tmp); remove(c_path); }
-    free(h_path); free(c_tmp); free(h_tmp);
+    FILE *c = open_memstream(&ctext, &clen), *h = open_memstream(&htext, &hlen);
+    if (!c || !h) abort();
+    int status = emit_c(g, plan, &o, c, h);
+    fclose(c);
+    fclose(h);
+    if (status) fprintf(stderr, "nnc: error writing %s\n", c_path);
+    else status = write_file(h_path, htext, hlen) || write_file(c_path, ctext, clen);
+    if (status) remove(c_path);     /* never a .c without its .h */
+    free(ctext);
+    free(htext);
+    free(h_path);
     return status;
+}
+
+/* the output would overwrite the model it is made from */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* the command for the header's comment: every option that shapes the code,
@@ -185,6 +211,13 @@ static int check_options(const Build *b, const Outputs *o, int onnx) {
     size_t olen = b->output ? strlen(b->output) : 0;
     if (b->output && (olen < 3 || strcmp(b->output + olen - 2, ".c"))) {
         fprintf(stderr, "nnc: the output must be a .c file (its .h is written beside it), got '%s'\n", b->output);
+        return 2;
+    }
+    char *h_path = b->output ? header_path(b->output) : NULL;
+    int clobber = b->output && (same_file(b->output, b->input) || same_file(h_path, b->input));
+    free(h_path);
+    if (clobber) {
+        fprintf(stderr, "nnc: the output %s (or its .h) is the input file; give -o another name\n", b->output);
         return 2;
     }
     if ((b->train_loss || b->optimizer || b->nshapes) && !onnx) {

@@ -57,7 +57,7 @@ static void device_summary(const Graph *g, const Plan *p, FILE *out) {
 
 void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     FILE *out = out_file;
-    char shape[96], label[128];
+    char shape[96], label[IR_NAME + 64];
     long total_flops = 0;
     fprintf(out, "Model: \"%s\"\n", g->name);
     fprintf(out, "%-34s %-18s %12s %14s\n", "Layer (type)", "Output Shape", "Param #", "FLOPs/sample");

@@ -66,7 +66,7 @@ static int value_of(Importer *im, Tensor *t) {
     int dims[MAX_T];
     for (int d = 0; d < t->rank; d++) dims[d] = (int)t->dims[d];
     char name[IR_NAME];
-    snprintf(name, sizeof name, "%.60s", t->name);
+    ir_format_name(name, "%s", t->name);
     int v = ir_value(g, name, ROLE_PARAM, 0, t->rank, dims);
     g->values[v].constant = !im->trainable;
     g->values[v].trainable = im->trainable;
@@ -90,11 +90,11 @@ Tensor *onnx_node_out(Importer *im, int op, Tensor **in, int nin, const Attrs *a
     for (int i = 0; i < nin; i++) vin[i] = value_of(im, in[i]);
     int n = ir_node(g, op, vin, nin, onnx_nowhere());
     g->nodes[n].attr = *a;
-    snprintf(g->nodes[n].layer, IR_NAME, "%.60s", im->node && im->node->name ? im->node->name : "");
+    ir_format_name(g->nodes[n].layer, "%s", im->node && im->node->name ? im->node->name : "");
     int dims_i[MAX_T];
     for (int d = 0; d < rank; d++) dims_i[d] = (int)dims[d];
     char name[IR_NAME];
-    snprintf(name, sizeof name, "%.60s", out_name);
+    ir_format_name(name, "%s", out_name);
     int v = ir_value(g, name, ROLE_ACT, 0, rank, dims_i);
     ir_add_output(g, n, v);
     Tensor *t = onnx_add_tensor(im, out_name, rank, dims);

@@ -72,7 +72,7 @@ static void add_inputs(Importer *im, const Onnx__GraphProto *gp, OnnxShapes *sha
         int di[MAX_T];
         for (int d = 0; d < rank; d++) di[d] = (int)dims[d];
         char name[IR_NAME];
-        snprintf(name, sizeof name, "%.60s", vi->name);
+        ir_format_name(name, "%s", vi->name);
         int v = ir_value(g, name, ROLE_INPUT, 0, rank, di);
         g->values[v].pack_offset = col;
         col += ir_size(&g->values[v]);
@@ -104,7 +104,7 @@ static void add_outputs(Importer *im, const Onnx__GraphProto *gp) {
             memset(&a, 0, sizeof a);
             a.fn = NNC_RT_UN_IDENTITY;
             char name[160];
-            snprintf(name, sizeof name, "%.100s/out", t->name);
+            ir_format_name(name, "%s/out", t->name);
             v = onnx_node_out(im, OP_ND_UNARY, &t, 1, &a, name, t->rank, t->dims)->value;
         }
         if (g->noutputs == IR_MAX_IO) { diag_error(onnx_nowhere(), "more than %d graph outputs", IR_MAX_IO); break; }

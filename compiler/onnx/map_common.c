@@ -10,7 +10,7 @@ int onnx_norm_axis(long axis, int rank) { return (int)(axis < 0 ? axis + rank : 
 const char *onnx_out_name(Ctx *c, int i) { return c->n->output[i]; }
 
 const char *onnx_part(Ctx *c, const char *what, char *buf) {
-    snprintf(buf, 170, "%.100s/%s", onnx_out_name(c, 0), what);
+    ir_format_name(buf, "%s/%s", onnx_out_name(c, 0), what);
     return buf;
 }
 

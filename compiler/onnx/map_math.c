@@ -32,7 +32,7 @@ Tensor *onnx_unary_of(Ctx *c, int fn, Tensor *x, const char *suffix) {
     memset(&a, 0, sizeof a);
     a.fn = fn;
     char name[170];
-    snprintf(name, sizeof name, "%.100s/%s", onnx_out_name(c, 0), suffix);
+    ir_format_name(name, "%s/%s", onnx_out_name(c, 0), suffix);
     return onnx_apply(c->im, OP_ND_UNARY, &x, 1, &a, name, x->rank, x->dims);
 }
 
@@ -41,7 +41,7 @@ Tensor *onnx_scalar(Ctx *c, const char *suffix, float v) {
     float *d = malloc(sizeof *d);
     *d = v;
     char name[170];
-    snprintf(name, sizeof name, "%.100s/%s", onnx_out_name(c, 0), suffix);
+    ir_format_name(name, "%s/%s", onnx_out_name(c, 0), suffix);
     return onnx_add_constant(c->im, name, 0, &one, d);
 }
 
@@ -88,7 +88,7 @@ Tensor *onnx_variadic(Ctx *c, int fn, int mean) {
     }
     for (int i = 1; i < c->nin && acc; i++) {
         char name[160];
-        snprintf(name, sizeof name, "%.100s/%d", onnx_out_name(c, 0), i);
+        ir_format_name(name, "%s/%d", onnx_out_name(c, 0), i);
         acc = onnx_binary_of(c, fn, acc, c->in[i], i == c->nin - 1 && !mean ? onnx_out_name(c, 0) : name);
     }
     if (mean && acc) {
@@ -218,7 +218,7 @@ Tensor *onnx_gemm(Ctx *c) {
             nd_dense(&t.nd, 2, dims);
             t.nd.as[0] = 1;
             t.nd.as[1] = x->dims[1];
-            snprintf(name, sizeof name, "%.100s.T", x->name);
+            ir_format_name(name, "%s.T", x->name);
             Tensor *tt = onnx_apply(c->im, OP_ND_COPY, &x, 1, &t, name, 2, dims);
             if (i) b = tt; else a = tt;
         }
@@ -227,7 +227,7 @@ Tensor *onnx_gemm(Ctx *c) {
     float alpha = onnx_attr_f(c->n, "alpha", 1.0f), beta = onnx_attr_f(c->n, "beta", 1.0f);
     int has_c = c->nin > 2 && c->in[2];
     const char *final = onnx_out_name(c, 0);
-    snprintf(name, sizeof name, "%.100s/ab", final);
+    ir_format_name(name, "%s/ab", final);
     Onnx__NodeProto fake = *c->n;
     char *outs[1] = { (alpha != 1.0f || has_c) ? name : (char *)final };
     fake.output = outs;
@@ -239,9 +239,9 @@ Tensor *onnx_gemm(Ctx *c) {
         float *k = malloc(sizeof *k);
         *k = alpha;
         char kn[170];
-        snprintf(kn, sizeof kn, "%.100s/alpha", final);
+        ir_format_name(kn, "%s/alpha", final);
         char yn[170];
-        snprintf(yn, sizeof yn, "%.100s/scaled", final);
+        ir_format_name(yn, "%s/scaled", final);
         y = onnx_binary_of(c, NNC_RT_BIN_MUL, y, onnx_add_constant(c->im, kn, 0, &one, k), has_c ? yn : final);
         if (!y) return NULL;
     }
@@ -251,8 +251,8 @@ Tensor *onnx_gemm(Ctx *c) {
             float *k = malloc(sizeof *k);
             *k = beta;
             char kn[170], cn[170];
-            snprintf(kn, sizeof kn, "%.100s/beta", final);
-            snprintf(cn, sizeof cn, "%.100s/betaC", final);
+            ir_format_name(kn, "%s/beta", final);
+            ir_format_name(cn, "%s/betaC", final);
             cc = onnx_binary_of(c, NNC_RT_BIN_MUL, cc, onnx_add_constant(c->im, kn, 0, &one, k), cn);
             if (!cc) return NULL;
         }

@@ -41,7 +41,7 @@ Tensor *onnx_per_channel(Ctx *c, Tensor *v, int rank, const char *suffix) {
     dims[0] = onnx_numel(v->dims, v->rank);
     for (int d = 1; d < rank - 1; d++) dims[d] = 1;
     char name[170];
-    snprintf(name, sizeof name, "%.100s/%s", onnx_out_name(c, 0), suffix);
+    ir_format_name(name, "%s/%s", onnx_out_name(c, 0), suffix);
     return onnx_reshaped(c, v, rank - 1, dims, name);
 }
 

@@ -70,7 +70,7 @@ static Tensor *keras_gates(Ctx *c, const Tensor *w, int dir, int gates, long H, 
             for (long j = 0; j < H; j++)
                 d[f * gates * H + k * H + j] = src[((long)perm[k] * H + j) * in + f];
     char name[170];
-    snprintf(name, sizeof name, "%.100s/%s%d", onnx_out_name(c, 0), suffix, dir);
+    ir_format_name(name, "%s/%s%d", onnx_out_name(c, 0), suffix, dir);
     return onnx_add_constant(c->im, name, 2, dims, d);
 }
 
@@ -89,7 +89,7 @@ static Tensor *keras_bias(Ctx *c, const Tensor *b, int d, const Rnn *s) {
             else bv[k * H + j] = wb + rb;
         }
     char name[170];
-    snprintf(name, sizeof name, "%.100s/B%d", onnx_out_name(c, 0), d);
+    ir_format_name(name, "%s/B%d", onnx_out_name(c, 0), d);
     long one = bn;
     return onnx_add_constant(c->im, name, gru ? 2 : 1, gru ? bd : &one, bv);
 }
@@ -123,14 +123,14 @@ static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, Tensor **h
     a.samples = (int)N;
     Tensor *in[4] = { xb, wk, rk, bk };
     char yn[170];
-    snprintf(yn, sizeof yn, "%.100s/y%d", onnx_out_name(c, 0), d);
+    ir_format_name(yn, "%s/y%d", onnx_out_name(c, 0), d);
     long ydims[3] = { N, T, H };
     Tensor *y = onnx_apply(c->im, OP_ND_RNN, in, bk ? 4 : 3, &a, yn, 3, ydims);
     Graph *g = c->im->g;
     int node = g->values[y->value].producer, nh[2] = { (int)N, (int)H };
     int work = (int)(N * NNC_RT_RNN_WORK(&p));
     for (int k = 0; k < (s->cell == NNC_RT_CELL_LSTM ? 2 : 1); k++) {
-        snprintf(yn, sizeof yn, "%.100s/%c%d", onnx_out_name(c, 0), k ? 'c' : 'h', d);
+        ir_format_name(yn, "%s/%c%d", onnx_out_name(c, 0), k ? 'c' : 'h', d);
         int v = ir_value(g, yn, ROLE_ACT, 0, 2, nh);
         ir_add_output(g, node, v);
         long hd[2] = { N, H };
@@ -173,7 +173,7 @@ static void rnn_output(Ctx *c, int o, Tensor **src, const Rnn *s) {
             else { t.nd.as[1] = ss[0]; t.nd.as[2] = ss[1]; }
         }
         char name[170];
-        snprintf(name, sizeof name, "%.100s/part%d", c->n->output[o], d);
+        ir_format_name(name, "%s/part%d", c->n->output[o], d);
         parts[d] = onnx_apply(c->im, OP_ND_COPY, &src[d], 1, &t, dirs == 1 ? c->n->output[o] : name, prank, pd);
     }
     if (dirs == 2) {

@@ -218,7 +218,7 @@ Tensor *onnx_concat(Ctx *c) {
             part[a.axis] += in[k++]->dims[a.axis];
         }
         char name[160];
-        snprintf(name, sizeof name, "%.100s/part%d", onnx_out_name(c, 0), next);
+        ir_format_name(name, "%s/part%d", onnx_out_name(c, 0), next);
         in[0] = onnx_apply(c->im, OP_ND_CONCAT, in, k, &a, name, x->rank, part);
         if (!in[0]) return NULL;
         k = 1;
@@ -283,7 +283,7 @@ static Tensor *pad_mirror(Ctx *c, Tensor *x, const long *pads, int reflect) {
             if (k == 0) { start[d] = reflect ? before : 0; step[d] = reflect ? -1 : 0; }
             if (k == 2) { start[d] = reflect ? n - 2 : n - 1; step[d] = reflect ? -1 : 0; }
             if (k == 1) { parts[np++] = cur; continue; }
-            snprintf(names[k], sizeof names[k], "%.100s/pad%d_%d", onnx_out_name(c, 0), d, k);
+            ir_format_name(names[k], "%s/pad%d_%d", onnx_out_name(c, 0), d, k);
             parts[np] = sliced(c, cur, start, step, dims, names[k]);
             if (!parts[np++]) return NULL;
         }
@@ -296,7 +296,7 @@ static Tensor *pad_mirror(Ctx *c, Tensor *x, const long *pads, int reflect) {
         int last = 1;
         for (int e = d + 1; e < x->rank; e++) last &= !pads[e] && !pads[x->rank + e];
         char name[170];
-        snprintf(name, sizeof name, "%.100s/padded%d", onnx_out_name(c, 0), d);
+        ir_format_name(name, "%s/padded%d", onnx_out_name(c, 0), d);
         cur = onnx_apply(c->im, OP_ND_CONCAT, parts, np, &a, last ? onnx_out_name(c, 0) : name, cur->rank, odims);
         if (!cur) return NULL;
     }

@@ -52,7 +52,7 @@ static void bn_grad(Graph *g, int node, const int *dout, int *din) {
     /* name the outputs for what they are */
     for (int i = 0; i < 3; i += 2) {
         char name[IR_NAME];
-        snprintf(name, sizeof name, "d%.*s", IR_NAME - 2, g->values[n.in[i]].name);
+        ir_format_name(name, "d%s", g->values[n.in[i]].name);
         if (din[i] >= 0) memcpy(g->values[din[i]].name, name, sizeof name);
     }
 }

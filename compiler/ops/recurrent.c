@@ -120,7 +120,7 @@ static void rnn_params(Graph *g, int node) {
 /* rename a backward output "d" + the value it is the gradient of */
 static void grad_name(Graph *g, int dv, int of) {
     char name[IR_NAME];
-    snprintf(name, sizeof name, "d%.*s", IR_NAME - 2, g->values[of].name);
+    ir_format_name(name, "d%s", g->values[of].name);
     memcpy(g->values[dv].name, name, sizeof name);
 }
 

@@ -12,7 +12,7 @@ int op_make_out(Graph *g, int node, int batched, int rank, const int *shape) {
     Node *n = &g->nodes[node];
     if (n->nout == 0) {
         char name[IR_NAME];
-        snprintf(name, sizeof name, "%.40s%d", op_name(n->op), node);
+        ir_format_name(name, "%s%d", op_name(n->op), node);
         if (n->layer[0]) snprintf(name, sizeof name, "%s", n->layer);
         int v = ir_value(g, name, ROLE_ACT, batched, rank, dims);
         g->values[v].loc = n->loc;
@@ -33,7 +33,7 @@ int op_extra_out(Graph *g, int node, int index, const char *suffix, int batched,
     if (n->nout > index) return n->out[index];
     assert(n->nout == index);
     char name[IR_NAME];
-    snprintf(name, sizeof name, "%.40s.%s", g->values[n->out[0]].name, suffix);
+    ir_format_name(name, "%s.%s", g->values[n->out[0]].name, suffix);
     int v = ir_value(g, name, n->phase == PH_BACKWARD ? ROLE_GRAD : ROLE_ACT, batched, rank, dims);
     g->values[v].loc = n->loc;
     ir_add_output(g, node, v);
@@ -52,7 +52,7 @@ int op_bwd(Graph *g, int op, const int *in, int nin, const Node *from, int like)
     g->nodes[n].attr = from->attr;
     Value lv = g->values[like];
     char name[IR_NAME];
-    snprintf(name, sizeof name, "d%.*s", IR_NAME - 2, lv.name);
+    ir_format_name(name, "d%s", lv.name);
     int v = ir_value(g, name, ROLE_GRAD, lv.batched, lv.rank, lv.dims);
     ir_add_output(g, n, v);
     return v;
@@ -79,7 +79,7 @@ int op_new_param(Graph *g, int node, const char *suffix, int rank, const int *di
                      int init, int fan_in, int fan_out, float l1, float l2) {
     Node *n = &g->nodes[node];
     char name[IR_NAME];
-    snprintf(name, sizeof name, "%.40s.%s", n->layer, suffix);
+    ir_format_name(name, "%s.%s", n->layer, suffix);
     int p = ir_value(g, name, ROLE_PARAM, 0, rank, dims);
     Value *v = &g->values[p];
     v->init = init; v->fan_in = fan_in; v->fan_out = fan_out;

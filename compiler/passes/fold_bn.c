@@ -75,7 +75,7 @@ static void fold(Graph *g, int bn) {
     } else {
         /* a new bias in beta's floats; ir_value may move g->values */
         char name[IR_NAME];
-        snprintf(name, sizeof name, "%.40s.bias", l->layer[0] ? l->layer : g->values[l->out[0]].name);
+        ir_format_name(name, "%s.bias", l->layer[0] ? l->layer : g->values[l->out[0]].name);
         int cc = (int)c;
         int v = ir_value(g, name, ROLE_PARAM, 0, 1, &cc);
         Value *x = &g->values[v];

@@ -131,7 +131,7 @@ static int fold_channel_op(Graph *g, int i, int at, int bn) {
     for (int o = 0; o < oc; o++) coef[o] = c[o * step];   /* before any baked array moves */
     if (n->nin < 3 && !scale) {
         char name[IR_NAME];
-        snprintf(name, sizeof name, "%.56s/bias", g->values[n->in[1]].name);
+        ir_format_name(name, "%s/bias", g->values[n->in[1]].name);
         int bias = ir_new_constant(g, name, 1, &oc, NULL);
         n = &g->nodes[i];
         n->in[n->nin++] = bias;

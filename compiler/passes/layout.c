@@ -177,7 +177,7 @@ static int insert_after(Graph *g, int pos, int op, const int *in, int nin) {
 /* a value shaped like `like` but for dims */
 static int new_act(Graph *g, int like, const int *dims, int rank, const char *suffix) {
     char name[IR_NAME];
-    snprintf(name, sizeof name, "%.61s%s", g->values[like].name, suffix);
+    ir_format_name(name, "%s%s", g->values[like].name, suffix);
     int v = ir_value(g, name, ROLE_ACT, 0, rank, dims);
     g->values[v].loc = g->values[like].loc;
     return v;

@@ -1,0 +1,165 @@
+/* test_cli.c — what the command line does with hostile or careless input:
+ * an output path that is the model itself, a byte-order mark, a file
+ * without end, names too long to keep, and that a failed run leaves no file
+ * or temporary behind.  Runs bin/nnc (or $NNC, e.g. a sanitizer build) in a
+ * scratch folder; names built past IR_NAME are checked in-process.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "ir.h"
+
+static char dir[64];
+static char nnc[512];
+
+static const char *model =
+    "model m {\n    input x: f32[4]\n    dense(3, relu)\n    dense(2, softmax)\n}\n"
+    "train m {\n    loss sparse_categorical_crossentropy\n    optimizer adam\n}\n";
+
+static int run(const char *args, char *out, size_t cap) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", dir, nnc, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void write_file(const char *name, const char *prefix, const char *text) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(prefix, f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *name) {
+    static char buf[8192];
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* files in the scratch folder whose name contains s */
+static int files_with(const char *s) {
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int k = 0;
+    for (struct dirent *e; (e = readdir(d));) k += strstr(e->d_name, s) != NULL;
+    closedir(d);
+    return k;
+}
+
+START_TEST(output_is_not_the_input)
+{
+    char out[4096];
+    write_file("self.c", "", model);
+    ck_assert_int_eq(run("self.c -o self.c", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "is the input file"));
+    ck_assert_str_eq(read_file("self.c"), model);
+    write_file("self.h", "", model);      /* the header beside the output is the model */
+    ck_assert_int_eq(run("self.h -o self.c", out, sizeof out), 2);
+    ck_assert_str_eq(read_file("self.h"), model);
+}
+END_TEST
+
+START_TEST(byte_order_mark_is_skipped)
+{
+    char out[4096];
+    write_file("bom.nn", "\xEF\xBB\xBF", model);
+    ck_assert_int_eq(run("bom.nn -o bom.c", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(read_file("bom.h"));
+}
+END_TEST
+
+START_TEST(endless_input_is_refused)
+{
+    char out[4096];
+    ck_assert_int_eq(run("/dev/zero -o zero.c", out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "larger than 64 MiB"));
+    ck_assert_ptr_null(read_file("zero.c"));
+}
+END_TEST
+
+START_TEST(long_names_refused_not_cut)
+{
+    char out[4096], text[1024], name[101];
+    memset(name, 'a', 100);
+    name[100] = 0;
+    snprintf(text, sizeof text, "model m {\n    input x: f32[4]\n    %s = dense(x, 2)\n    output %s\n}\n", name, name);
+    write_file("long.nn", "", text);
+    ck_assert_int_eq(run("long.nn -o long.c", out, sizeof out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "long.nn:3:5: error: the name 'aaaaaaaaaaaaaaaaaaaa...' is 100 characters "
+                                      "long; nnc keeps names of up to 96"));
+    ck_assert_ptr_null(strstr(out, "unknown layer"));   /* its use is not a second error */
+    ck_assert_ptr_null(read_file("long.c"));
+}
+END_TEST
+
+START_TEST(failed_runs_leave_nothing)
+{
+    char out[4096];
+    write_file("bad.nn", "", "model m {\n    input x: f32[4]\n    dense(0)\n}\n");
+    ck_assert_int_eq(run("bad.nn -o bad.c", out, sizeof out), 1);
+    ck_assert_int_eq(files_with("bad.c"), 0);
+    ck_assert_int_eq(files_with("bad.h"), 0);
+    ck_assert_int_eq(files_with(".tmp"), 0);
+}
+END_TEST
+
+/* names nnc builds past IR_NAME keep their head and differ by a hash */
+START_TEST(built_names_never_collide)
+{
+    char a[IR_NAME], b[IR_NAME], c[IR_NAME], head[300];
+    memset(head, 'n', 250);
+    head[250] = 0;
+    ir_format_name(a, "%s/%s", head, "kernel");
+    ir_format_name(b, "%s/%s", head, "bias");
+    ir_format_name(c, "%s/%s", head, "kernel");
+    ck_assert_int_eq((int)strlen(a), IR_NAME - 1);
+    ck_assert_str_ne(a, b);
+    ck_assert_str_eq(a, c);
+    ck_assert_int_eq(strncmp(a, head, IR_NAME - 10), 0);
+    ir_format_name(a, "%s.%s", "dense", "kernel");     /* short names are kept as they are */
+    ck_assert_str_eq(a, "dense.kernel");
+}
+END_TEST
+
+int main(void) {
+    const char *env = getenv("NNC");
+    if (env && *env) snprintf(nnc, sizeof nnc, "%s", env);
+    else if (!getcwd(nnc, sizeof nnc - 16) || strlen(nnc) > sizeof nnc - 16) return 1;
+    else strcat(nnc, "/bin/nnc");
+    snprintf(dir, sizeof dir, "build/tmp-cli-XXXXXX");
+    if (system("mkdir -p build") != 0 || !mkdtemp(dir)) return 1;
+    Suite *s = suite_create("cli");
+    TCase *t = tcase_create("cli");
+    tcase_add_test(t, output_is_not_the_input);
+    tcase_add_test(t, byte_order_mark_is_skipped);
+    tcase_add_test(t, endless_input_is_refused);
+    tcase_add_test(t, long_names_refused_not_cut);
+    tcase_add_test(t, failed_runs_leave_nothing);
+    tcase_add_test(t, built_names_never_collide);
+    suite_add_tcase(s, t);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    return failed ? 1 : 0;
+}
