@@ -176,7 +176,10 @@ static void header_api(const Graph *g, const Plan *p, FILE *h, const char *P, co
                    " * parameters unchanged.  Returns -1 when n is out of range. */\n", U);
         fprintf(h, "float %s_gradients(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n);\n", P, P, P, P);
         fprintf(h, "/* one optimizer step on one batch; returns its loss (before the step).\n"
-                   " * A NaN/inf loss leaves the parameters unchanged. */\n");
+                   " * NaN when the loss or a gradient is NaN/inf (the parameters are left\n"
+                   " * unchanged; batch norm's moving statistics may have taken the NaN) or\n"
+                   " * when the step made a parameter inf/NaN (a learning rate too large:\n"
+                   " * load a saved state); train_epoch then returns %s_ERR_NAN. */\n", U);
         fprintf(h, "float %s_train_batch(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n);\n", P, P, P, P);
         fprintf(h, "/* one pass over n samples in `order` (NULL: as stored); *out gets the\n"
                    " * mean loss and the metrics of the training predictions */\n");
@@ -326,8 +329,12 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
     fprintf(c, "float %s_train_batch(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n) {\n", P, P, P, P);
     fprintf(c, "    float loss = %s_gradients(m, x, y, n);\n", P);
     fprintf(c, "    if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */\n");
+    fprintf(c, "    /* an inf or NaN from the data (a finite loss can hide one): no step */\n"
+               "    if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT) || !nnc_rt_finite(m->params, PARAM_COUNT)) return NAN;\n");
     fprintf(c, "    m->step++;\n");
     print_nodes(&e, 1, PH_UPDATE, PH_UPDATE);
+    fprintf(c, "    /* the step itself overflowed (a learning rate too large) */\n"
+               "    if (!nnc_rt_finite(m->params, TRAINABLE_COUNT)) return NAN;\n");
     fprintf(c, "    return loss;\n}\n\n");
 
     fprintf(c, "int %s_train_epoch(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"

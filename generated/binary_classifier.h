@@ -72,7 +72,10 @@ void binary_classifier_predict(binary_classifier_t *m, const binary_classifier_i
  * parameters unchanged.  Returns -1 when n is out of range. */
 float binary_classifier_gradients(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
- * A NaN/inf loss leaves the parameters unchanged. */
+ * NaN when the loss or a gradient is NaN/inf (the parameters are left
+ * unchanged; batch norm's moving statistics may have taken the NaN) or
+ * when the step made a parameter inf/NaN (a learning rate too large:
+ * load a saved state); train_epoch then returns BINARY_CLASSIFIER_ERR_NAN. */
 float binary_classifier_train_batch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */

@@ -72,7 +72,10 @@ void char_gru_predict(char_gru_t *m, const char_gru_input_t *x, float *y, long n
  * parameters unchanged.  Returns -1 when n is out of range. */
 float char_gru_gradients(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
- * A NaN/inf loss leaves the parameters unchanged. */
+ * NaN when the loss or a gradient is NaN/inf (the parameters are left
+ * unchanged; batch norm's moving statistics may have taken the NaN) or
+ * when the step made a parameter inf/NaN (a learning rate too large:
+ * load a saved state); train_epoch then returns CHAR_GRU_ERR_NAN. */
 float char_gru_train_batch(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */

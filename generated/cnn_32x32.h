@@ -72,7 +72,10 @@ void cnn_32x32_predict(cnn_32x32_t *m, const cnn_32x32_input_t *x, float *y, lon
  * parameters unchanged.  Returns -1 when n is out of range. */
 float cnn_32x32_gradients(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
- * A NaN/inf loss leaves the parameters unchanged. */
+ * NaN when the loss or a gradient is NaN/inf (the parameters are left
+ * unchanged; batch norm's moving statistics may have taken the NaN) or
+ * when the step made a parameter inf/NaN (a learning rate too large:
+ * load a saved state); train_epoch then returns CNN_32X32_ERR_NAN. */
 float cnn_32x32_train_batch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */

@@ -72,7 +72,10 @@ void fashion_mlp_small_predict(fashion_mlp_small_t *m, const fashion_mlp_small_i
  * parameters unchanged.  Returns -1 when n is out of range. */
 float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
- * A NaN/inf loss leaves the parameters unchanged. */
+ * NaN when the loss or a gradient is NaN/inf (the parameters are left
+ * unchanged; batch norm's moving statistics may have taken the NaN) or
+ * when the step made a parameter inf/NaN (a learning rate too large:
+ * load a saved state); train_epoch then returns FASHION_MLP_SMALL_ERR_NAN. */
 float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */

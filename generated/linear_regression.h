@@ -71,7 +71,10 @@ void linear_regression_predict(linear_regression_t *m, const linear_regression_i
  * parameters unchanged.  Returns -1 when n is out of range. */
 float linear_regression_gradients(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
- * A NaN/inf loss leaves the parameters unchanged. */
+ * NaN when the loss or a gradient is NaN/inf (the parameters are left
+ * unchanged; batch norm's moving statistics may have taken the NaN) or
+ * when the step made a parameter inf/NaN (a learning rate too large:
+ * load a saved state); train_epoch then returns LINEAR_REGRESSION_ERR_NAN. */
 float linear_regression_train_batch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */

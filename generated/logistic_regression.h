@@ -72,7 +72,10 @@ void logistic_regression_predict(logistic_regression_t *m, const logistic_regres
  * parameters unchanged.  Returns -1 when n is out of range. */
 float logistic_regression_gradients(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
- * A NaN/inf loss leaves the parameters unchanged. */
+ * NaN when the loss or a gradient is NaN/inf (the parameters are left
+ * unchanged; batch norm's moving statistics may have taken the NaN) or
+ * when the step made a parameter inf/NaN (a learning rate too large:
+ * load a saved state); train_epoch then returns LOGISTIC_REGRESSION_ERR_NAN. */
 float logistic_regression_train_batch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */

@@ -72,7 +72,10 @@ void lstm_sine_predict(lstm_sine_t *m, const lstm_sine_input_t *x, float *y, lon
  * parameters unchanged.  Returns -1 when n is out of range. */
 float lstm_sine_gradients(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, int n);
 /* one optimizer step on one batch; returns its loss (before the step).
- * A NaN/inf loss leaves the parameters unchanged. */
+ * NaN when the loss or a gradient is NaN/inf (the parameters are left
+ * unchanged; batch norm's moving statistics may have taken the NaN) or
+ * when the step made a parameter inf/NaN (a learning rate too large:
+ * load a saved state); train_epoch then returns LSTM_SINE_ERR_NAN. */
 float lstm_sine_train_batch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, int n);
 /* one pass over n samples in `order` (NULL: as stored); *out gets the
  * mean loss and the metrics of the training predictions */

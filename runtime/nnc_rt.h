@@ -249,6 +249,7 @@ void nnc_rt_dropout_forward(float *y, float *mask, const float *x, long size, fl
                             nnc_rt_rng *r);
 void nnc_rt_mul(float *y, const float *a, const float *b, long size);   /* y = a * b */
 void nnc_rt_copy(float *y, const float *x, long size);                  /* y may equal x */
+int  nnc_rt_finite(const float *x, long size);     /* 1: no inf or NaN among the size values */
 /* concatenation along an axis, one operand at a time: y is (rows, total),
  * x is (rows, width), placed at columns [offset, offset + width) */
 void nnc_rt_concat_forward(float *y, const float *x, long rows, long width, long offset,

@@ -23,6 +23,22 @@ void nnc_rt_mul(float *y, const float *a, const float *b, long size)
         y[i] = a[i] * b[i];
 }
 
+/* Every value finite: no exponent field all ones (inf, NaN).  On the bits,
+ * so the check vectorizes without -ffast-math and a NaN cannot compare its
+ * way past it; the training step runs it over the gradients before the
+ * optimizer and over the parameters after. */
+int nnc_rt_finite(const float *x, long size)
+{
+    unsigned bad = 0;
+    long i;
+    for (i = 0; i < size; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
+}
+
 void nnc_rt_copy(float *y, const float *x, long size)
 {
     if (y != x && size > 0)

@@ -6,6 +6,9 @@
  *   model_check saveload    save/load round trip, corrupted/foreign buffers
  *   model_check save FILE [STEPS]  writes the parameters (init(7), then STEPS
  *                           train_batch steps) to FILE, for nnc --weights
+ *   model_check nonfinite [SCALE]  a NaN in the input, then clean batches
+ *                           (inputs times SCALE): what train_batch/train_epoch
+ *                           return, and whether the parameters stay finite
  * (gradcheck and the losses need a train block; the rest works without) 
  *
  * Each mode prints "key value" lines that the test parses and asserts on.
@@ -47,6 +50,33 @@ static void make_batch(long in, long out, int sparse, nnc_rt_rng *r) {
             for (j = 0; j < out; j++) y[i * out + j] = (LABEL_T)(j == hot);
         }
 }
+
+#if U(HAS_TRAINING)
+/* a NaN in one input value: no step, the parameters as they were, the NaN
+ * code from train_epoch; then a clean batch: does its step stay finite? */
+static void nonfinite(int n, double scale) {
+    long i;
+    INPUT_T keep = x[0];
+    memcpy(&copy, &model, sizeof model);
+    x[0] = (INPUT_T)NAN;
+    float loss = F(train_batch)(&model, x, y, n);
+    printf("nan_input_loss_nan %d\n", loss != loss);
+    printf("params_unchanged %d\n", !memcmp(model.params, copy.params, sizeof model.params));
+    printf("epoch_status %d\n", F(train_epoch)(&model, x, y, n, NULL, NULL, NULL, NULL));
+    printf("params_unchanged_after_epoch %d\n", !memcmp(model.params, copy.params, sizeof model.params));
+    x[0] = keep;
+    for (i = 0; i < n * U(INPUT_SIZE); i++) x[i] = (INPUT_T)(x[i] * scale);
+    int nan_steps = 0, ok_but_nonfinite = 0, step;
+    for (step = 0; step < 5; step++) {   /* clean batches: a NaN return is the only way to non-finite */
+        int finite = 1;
+        loss = F(train_batch)(&model, x, y, n);
+        for (i = 0; i < U(PARAM_COUNT); i++) finite &= model.params[i] - model.params[i] == 0;
+        nan_steps += loss != loss;
+        ok_but_nonfinite |= loss == loss && !finite;
+    }
+    printf("clean_nan_steps %d\nok_but_nonfinite %d\n", nan_steps, ok_but_nonfinite);
+}
+#endif
 
 static void saveload(void) {
     static unsigned char buf[U(SAVE_BYTES)];
@@ -118,6 +148,9 @@ int main(int argc, char **argv) {
     }
 #endif
     if (!strcmp(mode, "saveload")) saveload();
+#if U(HAS_TRAINING)
+    if (!strcmp(mode, "nonfinite")) nonfinite(n, argc > 2 ? atof(argv[2]) : 1.0);
+#endif
     if (!strcmp(mode, "save") && argc > 2) {
         static unsigned char buf[U(SAVE_BYTES)];
 #if U(HAS_TRAINING)

@@ -1,0 +1,64 @@
+/* test_numerics.c — non-finite values in training are caught where they
+ * start: a NaN in one input value (which ReLU turns into a finite loss but
+ * NaN gradients) makes train_batch return NaN and train_epoch the NaN code
+ * with every parameter as it was; a step that overflows (a learning rate
+ * of 1e10 on gradients of 1e30) returns NaN instead of OK.  Each model is compiled by bin/nnc
+ * and driven by tests/model_check.c ("nonfinite" mode).
+ */
+#include <check.h>
+#include <math.h>
+#include "model_build.h"
+
+static const char *relu_mlp =
+    "model %s {\n    input x: f32[6]\n    dense(8, relu)\n    dense(3, softmax)\n}\n"
+    "train %s {\n    loss sparse_categorical_crossentropy\n    optimizer %s\n    batch 5\n}\n";
+
+static char *nonfinite(const char *name, const char *optimizer, const char *scale) {
+    static char out[8192];
+    char src[512], cmd[512];
+    snprintf(src, sizeof src, relu_mlp, name, name, optimizer);
+    snprintf(cmd, sizeof cmd, "%s nonfinite %s", build(name, src, "", "gcc"), scale);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    return out;
+}
+
+START_TEST(nan_input_takes_no_step)
+{
+    const char *opts[] = { "adam", "sgd(lr = 0.1, momentum = 0.9)", "rmsprop" };
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "nf%d", i);
+        char *out = nonfinite(name, opts[i], "1");
+        ck_assert_msg(field(out, "nan_input_loss_nan") == 1, "%s: %s", opts[i], out);
+        ck_assert_msg(field(out, "params_unchanged") == 1, "%s: %s", opts[i], out);
+        ck_assert_msg(field(out, "epoch_status") == -1, "%s: %s", opts[i], out);   /* NF_ERR_NAN */
+        ck_assert_msg(field(out, "params_unchanged_after_epoch") == 1, "%s: %s", opts[i], out);
+        ck_assert_msg(field(out, "clean_nan_steps") == 0 && field(out, "ok_but_nonfinite") == 0, "%s: %s", opts[i], out);
+    }
+}
+END_TEST
+
+START_TEST(overflowing_step_is_not_ok)
+{
+    /* inputs of 1e30 give finite gradients of about 1e30; times the rate, 1e40 */
+    char *out = nonfinite("nfhuge", "sgd(lr = 1e10)", "1e30");
+    ck_assert_msg(field(out, "clean_nan_steps") >= 1, "the learning rate did not blow up: %s", out);
+    ck_assert_msg(field(out, "ok_but_nonfinite") == 0, "a step returned OK with non-finite parameters: %s", out);
+}
+END_TEST
+
+int main(void) {
+    if (model_build_init("tmp-numerics")) return 1;
+    Suite *s = suite_create("numerics");
+    TCase *t = tcase_create("numerics");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, nan_input_takes_no_step);
+    tcase_add_test(t, overflowing_step_is_not_ok);
+    suite_add_tcase(s, t);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    if (model_build_done()) return 1;
+    return failed ? 1 : 0;
+}
