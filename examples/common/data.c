@@ -494,6 +494,9 @@ int data_pad_images(data_set *ds, int pad, int channels)
 
 int data_save_params(const char *path, const void *buf, size_t len)
 {
+    /* a temporary beside the file, synced, then renamed over it: a crash
+     * mid-write leaves the previous checkpoint whole */
+    char tmp[4096];
     FILE *f;
     int ok;
     if (!path)
@@ -502,11 +505,19 @@ int data_save_params(const char *path, const void *buf, size_t len)
         fprintf(stderr, "cannot save the parameters: the buffer is too small\n");
         return 1;
     }
-    f = fopen(path, "wb");
-    ok = f && fwrite(buf, 1, len, f) == len;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        fprintf(stderr, "cannot write %s: the path is too long\n", path);
+        return 1;
+    }
+    f = fopen(tmp, "wb");
+    ok = f && fwrite(buf, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
     if (f && fclose(f) != 0)
         ok = 0;
-    if (!ok)
-        fprintf(stderr, "cannot write %s\n", path);
+    if (ok && rename(tmp, path) != 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
+        remove(tmp);
+    }
     return !ok;
 }
