@@ -28,7 +28,7 @@ DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang \
                 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
                 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
                 protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx \
-                python3-torchvision
+                python3-torchvision valgrind
 
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
@@ -52,7 +52,7 @@ EXAMPLES  := $(notdir $(wildcard examples/*))
 # model comes from PyTorch at build time instead
 NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn))))
 
-.PHONY: all deps bench-deps test unit-tests check-generated check-asan check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
+.PHONY: all deps bench-deps test unit-tests check-generated check-asan check-sanitize check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
@@ -226,6 +226,19 @@ check-asan: build/asan/nnc $(BUILD)/tests/test_models
 	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f -o $(BUILD)/asan/out.c >/dev/null || exit 1; done; \
 	    echo "asan: every example compiles cleanly"
 
+# nnc without -march=native (compiler and runtime), which valgrind can run
+PORTABLE_RT_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/portable/runtime/%.o)
+$(BUILD)/portable/runtime/%.o: runtime/%.c $(RT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -Iruntime -c $< -o $@
+$(BUILD)/portable/nnc: $(NNC_OBJS) $(PORTABLE_RT_OBJS)
+	$(CC) $(ALL_CFLAGS) $(NNC_OBJS) $(PORTABLE_RT_OBJS) -o $@ $(PROTOBUF_LIBS) -lm
+
+# every ONNX test-data model through the ASan nnc, the generated code of the
+# examples under the sanitizers, valgrind on the portable nnc (tests/sanitize.sh)
+check-sanitize: build/asan/nnc $(BUILD)/portable/nnc
+	@bash tests/sanitize.sh build/asan/nnc $(BUILD)/portable/nnc
+
 # N-step loss parity of generated training code against PyTorch, and the
 # convolution/pooling/batch-norm and recurrent kernels against PyTorch's
 torch-parity: bin/nnc $(RT_LIB)
@@ -259,7 +272,7 @@ DIRS ?= $(ONNX_DATA)/node $(ONNX_DATA)/pytorch-converted $(ONNX_DATA)/pytorch-op
 conformance: all
 	@$(PYTHON) tests/onnx_conformance.py $(DIRS)
 
-test: all unit-tests check-asan check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance
+test: all unit-tests check-asan check-sanitize check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance
 
 # ---- install ----------------------------------------------------------------
 install: all
