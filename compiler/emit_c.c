@@ -20,6 +20,20 @@ static void upper(const char *s, char *out) {
     *out = 0;
 }
 
+/* --check-numerics: after each node of the training step, its output
+ * checked; the first to hold inf/NaN is named in m->nonfinite_at and the
+ * step returns NaN (the generated code never prints) */
+static void check_numerics(EmitCtx *e, const Node *n) {
+    const Graph *g = e->g;
+    if (!n->nout) return;
+    const Value *v = &g->values[n->out[0]];
+    if (v->role != ROLE_ACT && v->role != ROLE_GRAD && v->role != ROLE_PARAM_GRAD) return;
+    char what[2 * IR_NAME + 32];
+    snprintf(what, sizeof what, "%s (%s)", n->layer[0] ? n->layer : v->name, op_name(n->op));
+    emit_line(e, "if (!nnc_rt_finite(%s, %s)) { m->nonfinite_at = %s; return NAN; }", emit_ptr(e, n->out[0]),
+              emit_count(e, n->out[0]), emit_string(e, what));
+}
+
 static void print_nodes(EmitCtx *e, int training, int phase_lo, int phase_hi) {
     const Graph *g = e->g;
     for (int k = 0; g->ninputs > 1 && phase_lo == PH_FORWARD && k < g->ninputs; k++) {
@@ -31,6 +45,7 @@ static void print_nodes(EmitCtx *e, int training, int phase_lo, int phase_hi) {
         const Node *n = &e->g->nodes[i];
         if (!ir_in_schedule(n, training) || (int)n->phase < phase_lo || (int)n->phase > phase_hi) continue;
         op_table[n->op]->emit(e, n);
+        if (training && g->check_numerics && phase_hi < PH_UPDATE) check_numerics(e, n);
     }
 }
 
@@ -115,6 +130,8 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
             U, int_input(g) ? input_vocab(g) : 0, U);
     fprintf(h, "#define %s_OUTPUT_SIZE %ld\n", U, ir_packed_size(g, g->outputs, g->noutputs));
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
+    fprintf(h, "#define %s_CHECK_NUMERICS %d   /* 1: m->nonfinite_at names the node making inf/NaN */\n", U,
+            g->check_numerics && t->present);
     fprintf(h, "#define %s_LABEL_SIZE %ld\n", U,
             sparse ? ir_sample_rows(&g->values[g->output]) : ir_size(&g->values[g->output]));
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
@@ -147,6 +164,8 @@ static void header_state(const Graph *g, const Plan *p, FILE *h, const char *P, 
     }
     fprintf(h, "    float arena[%ld];\n", p->arena_floats);
     if (g->steps_max) fprintf(h, "    int steps;             /* the time steps of every sample now */\n");
+    if (g->check_numerics && t->present)
+        fprintf(h, "    const char *nonfinite_at;   /* --check-numerics: the first node whose output held inf/NaN */\n");
     if (t->present) {
         fprintf(h, "    %s_input_t xbatch[%ld];      /* a shuffled batch, gathered */\n", P,
                 t->batch * ir_packed_size(g, g->inputs, g->ninputs));

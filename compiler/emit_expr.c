@@ -96,6 +96,21 @@ const char *emit_rnn(EmitCtx *e, const Node *n) {
     return b;
 }
 
+const char *emit_string(EmitCtx *e, const char *s) {
+    char *b = buf(e);
+    int len = 0;
+    b[len++] = '"';
+    for (; *s && len < 180; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') len += snprintf(b + len, 192 - len, "\\%c", c);
+        else if (c < 32 || c > 126 || c == '?') len += snprintf(b + len, 192 - len, "\\%03o", c);   /* '?': no trigraphs */
+        else b[len++] = (char)c;
+    }
+    b[len++] = '"';
+    b[len] = 0;
+    return b;
+}
+
 const char *emit_float(EmitCtx *e, float v) {
     char *b = buf(e);
     if (v != v) return "NAN";

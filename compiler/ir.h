@@ -159,6 +159,7 @@ typedef struct Graph {
     char whole[240];        /* imported and run whole (no run-time batch): why; "" otherwise */
     char steps_name[IR_NAME]; /* --shape NAME<=N: a run-time extent (the time steps), or "" */
     int steps_max;            /* its bound N                                   */
+    int check_numerics;       /* --check-numerics: the training step names the first node making inf/NaN */
 } Graph;
 
 /* ---- ir.c ------------------------------------------------------------------ */
@@ -399,6 +400,8 @@ const Graph *emit_graph(EmitCtx *e);
 const char *emit_nd(EmitCtx *e, const Node *n, const nnc_rt_nd *p);
 /* a count of a per-sample node (outer, rows, cells) as printed: times n */
 const char *emit_per_n(EmitCtx *e, const Node *n, long v);
+/* s as a C string literal: quotes, backslashes and bytes outside ASCII escaped */
+const char *emit_string(EmitCtx *e, const char *s);
 
 /* ---- file.c ------------------------------------------------------------------ */
 /* the whole file, NUL-terminated, its size in *len; NULL with errno on failure */
@@ -442,7 +445,7 @@ typedef struct Build {
     const char *input, *output, *model, *weights, *freeze, *train_loss, *optimizer;
     const char *binds[32], *shapes[32];
     int nbinds, nshapes;
-    int opt, inference, batch;
+    int opt, inference, batch, check_numerics;
 } Build;
 struct Program;
 /* the .nn file b->input, lowered; *src and *prog stay for diagnostics (the

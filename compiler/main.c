@@ -28,6 +28,8 @@ static void usage(FILE *out) {
         "  --dump-ir       print the IR after all passes\n"
         "  -Werror | -w    warnings become errors | are not shown\n"
         "  --inference     predict only: no loss, gradients or optimizer\n"
+        "  --check-numerics  the training step checks each node's output and names\n"
+        "                  the first that holds inf/NaN in m->nonfinite_at (slower)\n"
         "  --weights FILE  bake parameters saved by this model's save() into const arrays\n"
         "                  (all of them with --inference; the frozen ones otherwise)\n"
         "  --freeze A,B    do not train the parameters of layers A and B\n"
@@ -160,6 +162,7 @@ static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
     else if (!strcmp(a, "-Werror")) diag_set_warnings(DIAG_WERROR);
     else if (!strcmp(a, "-w")) diag_set_warnings(DIAG_NOWARN);
     else if (!strcmp(a, "--inference")) b->inference = 1;
+    else if (!strcmp(a, "--check-numerics")) b->check_numerics = 1;
     else if (!strcmp(a, "--weights") && next) b->weights = next;
     else if (!strcmp(a, "--freeze") && next) b->freeze = next;
     else if (!strcmp(a, "--train") && next)

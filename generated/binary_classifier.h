@@ -30,6 +30,7 @@ extern "C" {
 #define BINARY_CLASSIFIER_INPUT_IDS 0     /* i32 inputs: ids in [0, BINARY_CLASSIFIER_INPUT_IDS); 0: f32 input */
 #define BINARY_CLASSIFIER_OUTPUT_SIZE 1
 #define BINARY_CLASSIFIER_HAS_TRAINING 1
+#define BINARY_CLASSIFIER_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define BINARY_CLASSIFIER_LABEL_SIZE 1
 #define BINARY_CLASSIFIER_SPARSE_LABELS 0
 #define BINARY_CLASSIFIER_PARAM_COUNT 61   /* in m->params (baked constants are not) */

@@ -30,6 +30,7 @@ extern "C" {
 #define CHAR_GRU_INPUT_IDS 96     /* i32 inputs: ids in [0, CHAR_GRU_INPUT_IDS); 0: f32 input */
 #define CHAR_GRU_OUTPUT_SIZE 96
 #define CHAR_GRU_HAS_TRAINING 1
+#define CHAR_GRU_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define CHAR_GRU_LABEL_SIZE 1
 #define CHAR_GRU_SPARSE_LABELS 1
 #define CHAR_GRU_PARAM_COUNT 69984   /* in m->params (baked constants are not) */

@@ -30,6 +30,7 @@ extern "C" {
 #define CNN_32X32_INPUT_IDS 0     /* i32 inputs: ids in [0, CNN_32X32_INPUT_IDS); 0: f32 input */
 #define CNN_32X32_OUTPUT_SIZE 10
 #define CNN_32X32_HAS_TRAINING 1
+#define CNN_32X32_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define CNN_32X32_LABEL_SIZE 1
 #define CNN_32X32_SPARSE_LABELS 1
 #define CNN_32X32_PARAM_COUNT 315722   /* in m->params (baked constants are not) */

@@ -30,6 +30,7 @@ extern "C" {
 #define FASHION_CNN_SMALL_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_CNN_SMALL_INPUT_IDS); 0: f32 input */
 #define FASHION_CNN_SMALL_OUTPUT_SIZE 10
 #define FASHION_CNN_SMALL_HAS_TRAINING 1
+#define FASHION_CNN_SMALL_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define FASHION_CNN_SMALL_LABEL_SIZE 1
 #define FASHION_CNN_SMALL_SPARSE_LABELS 1
 #define FASHION_CNN_SMALL_PARAM_COUNT 216650   /* in m->params (baked constants are not) */

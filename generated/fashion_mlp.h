@@ -30,6 +30,7 @@ extern "C" {
 #define FASHION_MLP_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_MLP_INPUT_IDS); 0: f32 input */
 #define FASHION_MLP_OUTPUT_SIZE 10
 #define FASHION_MLP_HAS_TRAINING 1
+#define FASHION_MLP_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define FASHION_MLP_LABEL_SIZE 1
 #define FASHION_MLP_SPARSE_LABELS 1
 #define FASHION_MLP_PARAM_COUNT 235146   /* in m->params (baked constants are not) */

@@ -30,6 +30,7 @@ extern "C" {
 #define FASHION_RESNET_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_RESNET_INPUT_IDS); 0: f32 input */
 #define FASHION_RESNET_OUTPUT_SIZE 10
 #define FASHION_RESNET_HAS_TRAINING 1
+#define FASHION_RESNET_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define FASHION_RESNET_LABEL_SIZE 1
 #define FASHION_RESNET_SPARSE_LABELS 1
 #define FASHION_RESNET_PARAM_COUNT 121946   /* in m->params (baked constants are not) */

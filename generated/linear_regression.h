@@ -30,6 +30,7 @@ extern "C" {
 #define LINEAR_REGRESSION_INPUT_IDS 0     /* i32 inputs: ids in [0, LINEAR_REGRESSION_INPUT_IDS); 0: f32 input */
 #define LINEAR_REGRESSION_OUTPUT_SIZE 1
 #define LINEAR_REGRESSION_HAS_TRAINING 1
+#define LINEAR_REGRESSION_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define LINEAR_REGRESSION_LABEL_SIZE 1
 #define LINEAR_REGRESSION_SPARSE_LABELS 0
 #define LINEAR_REGRESSION_PARAM_COUNT 2   /* in m->params (baked constants are not) */

@@ -30,6 +30,7 @@ extern "C" {
 #define LSTM_SINE_INPUT_IDS 0     /* i32 inputs: ids in [0, LSTM_SINE_INPUT_IDS); 0: f32 input */
 #define LSTM_SINE_OUTPUT_SIZE 10
 #define LSTM_SINE_HAS_TRAINING 1
+#define LSTM_SINE_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define LSTM_SINE_LABEL_SIZE 10
 #define LSTM_SINE_SPARSE_LABELS 0
 #define LSTM_SINE_PARAM_COUNT 1540   /* in m->params (baked constants are not) */

@@ -30,6 +30,7 @@ extern "C" {
 #define TEXT_LSTM_INPUT_IDS 30     /* i32 inputs: ids in [0, TEXT_LSTM_INPUT_IDS); 0: f32 input */
 #define TEXT_LSTM_OUTPUT_SIZE 1
 #define TEXT_LSTM_HAS_TRAINING 1
+#define TEXT_LSTM_CHECK_NUMERICS 0   /* 1: m->nonfinite_at names the node making inf/NaN */
 #define TEXT_LSTM_LABEL_SIZE 1
 #define TEXT_LSTM_SPARSE_LABELS 0
 #define TEXT_LSTM_PARAM_COUNT 1857   /* in m->params (baked constants are not) */

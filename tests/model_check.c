@@ -64,6 +64,9 @@ static void nonfinite(int n, double scale) {
     printf("params_unchanged %d\n", !memcmp(model.params, copy.params, sizeof model.params));
     printf("epoch_status %d\n", F(train_epoch)(&model, x, y, n, NULL, NULL, NULL, NULL));
     printf("params_unchanged_after_epoch %d\n", !memcmp(model.params, copy.params, sizeof model.params));
+#if U(CHECK_NUMERICS)
+    printf("nonfinite_at %s\n", model.nonfinite_at ? model.nonfinite_at : "-");
+#endif
     x[0] = keep;
     for (i = 0; i < n * U(INPUT_SIZE); i++) x[i] = (INPUT_T)(x[i] * scale);
     int nan_steps = 0, ok_but_nonfinite = 0, step;

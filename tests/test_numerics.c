@@ -13,13 +13,17 @@ static const char *relu_mlp =
     "model %s {\n    input x: f32[6]\n    dense(8, relu)\n    dense(3, softmax)\n}\n"
     "train %s {\n    loss sparse_categorical_crossentropy\n    optimizer %s\n    batch 5\n}\n";
 
-static char *nonfinite(const char *name, const char *optimizer, const char *scale) {
+static char *nonfinite_with(const char *name, const char *optimizer, const char *scale, const char *flags) {
     static char out[8192];
     char src[512], cmd[512];
     snprintf(src, sizeof src, relu_mlp, name, name, optimizer);
-    snprintf(cmd, sizeof cmd, "%s nonfinite %s", build(name, src, "", "gcc"), scale);
+    snprintf(cmd, sizeof cmd, "%s nonfinite %s", build(name, src, flags, "gcc"), scale);
     ck_assert_int_eq(run(cmd, out, sizeof out), 0);
     return out;
+}
+
+static char *nonfinite(const char *name, const char *optimizer, const char *scale) {
+    return nonfinite_with(name, optimizer, scale, "");
 }
 
 START_TEST(nan_input_takes_no_step)
@@ -47,6 +51,17 @@ START_TEST(overflowing_step_is_not_ok)
 }
 END_TEST
 
+/* --check-numerics names the first node whose output held the NaN: ReLU
+ * turns the NaN input into 0 on the way forward, so it first shows in the
+ * kernel gradient x^T dz */
+START_TEST(check_numerics_names_the_node)
+{
+    char *out = nonfinite_with("nfcheck", "adam", "1", " --check-numerics");
+    ck_assert_msg(field(out, "params_unchanged") == 1 && field(out, "epoch_status") == -1, "%s", out);
+    ck_assert_msg(strstr(out, "\nnonfinite_at ddense.kernel (matmul)\n") != NULL, "%s", out);
+}
+END_TEST
+
 int main(void) {
     if (model_build_init("tmp-numerics")) return 1;
     Suite *s = suite_create("numerics");
@@ -54,6 +69,7 @@ int main(void) {
     tcase_set_timeout(t, 60);
     tcase_add_test(t, nan_input_takes_no_step);
     tcase_add_test(t, overflowing_step_is_not_ok);
+    tcase_add_test(t, check_numerics_names_the_node);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

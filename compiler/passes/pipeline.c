@@ -8,6 +8,7 @@
 /* the passes before autodiff, and the options that shape a build for a
  * device; -1 after reporting an error */
 int pipeline_forward(Graph *g, const Build *b) {
+    g->check_numerics = b->check_numerics;
     if ((b->weights && deploy_bake(g, b->weights)) || (b->freeze && deploy_freeze(g, b->freeze))) return -1;
     if (b->inference) deploy_inference_only(g);
     deploy_mark_constants(g);
