@@ -16,6 +16,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,15 @@ const char *onnx_which_node(Importer *im) {
         snprintf(buf, sizeof buf, "the node computing '%.100s' (%.60s, opset %d)",
                  n && n->n_output ? n->output[0] : "?", n ? n->op_type : "?", im->opset);
     return buf;
+}
+
+void onnx_invalid(Importer *im, const char *fmt, ...) {
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    diag_error(onnx_nowhere(), "invalid model: %s: %s", onnx_which_node(im), why);
 }
 
 void onnx_unsupported(Importer *im, const char *why) {

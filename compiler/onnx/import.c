@@ -3,7 +3,8 @@
  * front end builds, for inference.
  *
  * Decisions:
- *  - The graph is imported in the file's order: initializers, --bind
+ *  - The graph-level rules (validate.c) are checked first; then the graph
+ *    is imported in the file's order: initializers, --bind
  *    inputs, graph inputs, then each node (map.c), then the outputs, which
  *    must each be computed by a node of their own.
  *  - Fine-tuning (--train): a BatchNormalization becomes the .nn batch_norm
@@ -130,6 +131,12 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
     importer_open(&im, m, path, model_name, trainable, shapes);
     Graph *g = im.g;
     const Onnx__GraphProto *gp = m->graph;
+    if (onnx_validate(&im, m)) {
+        *unsupported_count = im.unsupported;
+        onnx__model_proto__free_unpacked(m, NULL);
+        ir_free(g);
+        return NULL;
+    }
     add_initializers(&im, gp);
     for (int i = 0; i < nbinds; i++) onnx_bind_input(&im, binds[i]);
     add_inputs(&im, gp, shapes);

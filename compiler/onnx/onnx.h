@@ -5,8 +5,11 @@
  *
  * The importer works by job: decode.c turns protobuf into plain data,
  * fold.c keeps the table of named tensors and builds or evaluates IR nodes,
- * map.c holds the ONNX op -> builder table, the map_*.c files build each
- * family of ONNX ops from nnc's N-d ops, import.c is the entry point.
+ * validate.c checks the graph-level rules (opset, SSA, outputs) before
+ * any node is built, map.c holds the ONNX op -> builder table (with each
+ * op's input and output counts, checked before its builder runs), the
+ * map_*.c files build each family of ONNX ops from nnc's N-d ops,
+ * import.c is the entry point.
  * Everything is float32 inside: a Tensor's constant data is floats whatever
  * the ONNX type, which is what lets one folding path serve shapes, indices
  * and weights alike. */
@@ -18,6 +21,15 @@
 
 #define MAX_T 8            /* the highest rank nnc imports (NNC_RT_ND_MAX) */
 #define CTX_INPUTS 256     /* a node's inputs nnc reads; more is refused, never truncated */
+
+/* limits on what a file may ask of nnc, checked before anything is allocated */
+#define ONNX_MAX_FILE (1L << 31)    /* bytes of a model file (protobuf's own limit is 2 GiB) */
+#define ONNX_MAX_DEPTH 64           /* messages nested in messages (subgraphs in subgraphs, ...) */
+#define ONNX_MAX_NODES 1000000      /* nodes of one graph */
+#define ONNX_MAX_ELEMS (1L << 31)   /* elements of one tensor (the IR's extents are ints) */
+#define ONNX_MAX_CONST (1L << 28)   /* elements of a constant nnc computes at import (1 GiB of floats) */
+#define ONNX_OPSET_MIN 1            /* the default domain's opsets whose semantics nnc implements */
+#define ONNX_OPSET_MAX 21
 
 /* one named ONNX value: an IR value, a constant, or not computable */
 typedef struct Tensor {
@@ -85,8 +97,14 @@ int onnx_const_ints(Importer *im, Tensor *t, long *out, int max, const char *wha
 /* fold.c: reporting */
 Loc onnx_nowhere(void);                      /* ONNX has no source positions */
 const char *onnx_which_node(Importer *im);   /* "node 'n' (Op, opset 13)" for messages */
+/* the current node breaks an ONNX rule: reported, not counted (exit 1) */
+void onnx_invalid(Importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* an unsupported feature of the current node: reported, counted (exit 3) */
 void onnx_unsupported(Importer *im, const char *why);
+
+/* ---- validate.c: the graph-level rules, before any node is built ------------------ */
+/* opset, node count, SSA, the outputs; -1 after reporting (invalid, or counted unsupported) */
+int onnx_validate(Importer *im, const Onnx__ModelProto *m);
 
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
