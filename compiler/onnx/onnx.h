@@ -5,6 +5,7 @@
  *
  * The importer works by job: decode.c turns protobuf into plain data,
  * fold.c keeps the table of named tensors and builds or evaluates IR nodes,
+ * wire.c bounds the file's nesting before protobuf-c unpacks it,
  * validate.c checks the graph-level rules (opset, SSA, outputs) before
  * any node is built, map.c holds the ONNX op -> builder table (with each
  * op's input and output counts, checked before its builder runs), the
@@ -101,6 +102,10 @@ const char *onnx_which_node(Importer *im);   /* "node 'n' (Op, opset 13)" for me
 void onnx_invalid(Importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* an unsupported feature of the current node: reported, counted (exit 3) */
 void onnx_unsupported(Importer *im, const char *why);
+
+/* ---- wire.c: the file's protobuf bytes, before protobuf-c unpacks them --------------- */
+/* nesting deeper than ONNX_MAX_DEPTH or more than ONNX_MAX_NODES nodes: -1 after reporting */
+int onnx_wire_check(const unsigned char *buf, size_t len, const char *path);
 
 /* ---- validate.c: the graph-level rules, before any node is built ------------------ */
 /* opset, node count, SSA, the outputs; -1 after reporting (invalid, or counted unsupported) */
