@@ -259,7 +259,7 @@ float *onnx_tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count) 
     for (size_t d = 0; d < tp->n_dims; d++) {
         if (tp->dims[d] < 0 || tp->dims[d] > ONNX_MAX_ELEMS || (n *= (long)tp->dims[d]) > ONNX_MAX_ELEMS) {
             diag_error(onnx_nowhere(), "tensor '%s' has a negative or huge dimension (each extent and their product "
-                       "must be from 0 to 2^31)", name);
+                       "must be from 0 to 2^31 - 1)", name);
             return NULL;
         }
     }

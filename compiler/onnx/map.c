@@ -210,7 +210,10 @@ void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
         }
         r = onnx_binary_of(&c, fn, c.in[0], c.in[1], n->output[0]);
     } else if (!failed_input) {
+        int errors = diag_error_count();
         r = op->build(&c);
+        if (!r && diag_error_count() == errors)     /* a builder's refusal must never pass unreported */
+            onnx_unsupported(im, "its inputs or attributes (nnc could not build the node)");
     }
     if (!r)     /* every output of this node is poisoned: its users are skipped quietly */
         for (size_t i = 0; i < n->n_output; i++)

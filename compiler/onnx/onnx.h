@@ -27,7 +27,7 @@
 #define ONNX_MAX_FILE (1L << 31)    /* bytes of a model file (protobuf's own limit is 2 GiB) */
 #define ONNX_MAX_DEPTH 64           /* messages nested in messages (subgraphs in subgraphs, ...) */
 #define ONNX_MAX_NODES 1000000      /* nodes of one graph */
-#define ONNX_MAX_ELEMS (1L << 31)   /* elements of one tensor (the IR's extents are ints) */
+#define ONNX_MAX_ELEMS 2147483647L /* elements of one tensor (the IR's extents are ints) */
 #define ONNX_MAX_CONST (1L << 28)   /* elements of a constant nnc computes at import (1 GiB of floats) */
 #define ONNX_OPSET_MIN 1            /* the default domain's opsets whose semantics nnc implements */
 #define ONNX_OPSET_MAX 21
@@ -82,6 +82,9 @@ int onnx_bind_input(Importer *im, const char *spec);   /* --bind NAME=FILE.pb; -
 
 /* ---- fold.c: the tensor table; nodes built, or folded when their inputs are constants */
 long onnx_numel(const long *dims, int rank);
+/* the elements of a shape from the file: -1 (reported as invalid) for a negative extent,
+ * -2 (reported as unsupported) when there are more than `limit` */
+long onnx_checked_numel(Importer *im, const long *dims, int rank, long limit, const char *what);
 Tensor *onnx_find(Importer *im, const char *name);     /* the latest of that name, or NULL */
 Tensor *onnx_add_tensor(Importer *im, const char *name, int rank, const long *dims);
 Tensor *onnx_add_constant(Importer *im, const char *name, int rank, const long *dims, float *data);
@@ -121,6 +124,15 @@ const char *onnx_out_name(Ctx *c, int i);
 const char *onnx_part(Ctx *c, const char *what, char *buf);
 void onnx_around(const Tensor *x, int axis, Attrs *a);   /* x as (outer, alen, inner) around axis */
 int onnx_axes_of(Ctx *c, int input, long *axes);   /* -2: none given, -1 after reporting */
+/* an axis attribute or value of a node, from -rank to rank - 1 (to rank with `end`), as
+ * 0 .. rank - 1; -1 after reporting an invalid node */
+int onnx_axis(Ctx *c, long axis, int rank, int end, const char *what);
+/* axes[0..k) normalised into mark[] (rank entries, zeroed here); -1 after reporting
+ * one out of range or repeated */
+int onnx_mark_axes(Ctx *c, const long *axes, int k, int rank, int *mark, const char *what);
+/* the values of an input that ONNX says is a scalar (Clip's bounds, Range's, ...): one
+ * element, else invalid; NULL after reporting */
+const float *onnx_scalar_of(Ctx *c, int input, const char *what);
 
 /* ---- map_math.c: element-wise, matmul, softmax, reductions, losses ------------------ */
 Tensor *onnx_unary(Ctx *c, int fn, float alpha, float beta);     /* of input 0, to output 0 */
