@@ -335,7 +335,12 @@ int onnx_input_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, lo
         return -1;
     }
     if (!tt->shape) { *rank = 0; return 0; }
-    if (tt->shape->n_dim > MAX_T) { diag_error(onnx_nowhere(), "'%s' has rank above 8", vi->name); return -1; }
+    if (tt->shape->n_dim > MAX_T) {
+        diag_error(onnx_nowhere(), "unsupported: graph input '%s' has rank %zu; nnc's limit is %d", vi->name,
+                   tt->shape->n_dim, MAX_T);
+        im->unsupported++;
+        return -1;
+    }
     *rank = (int)tt->shape->n_dim;
     const char *whole = shape_spec(sh, vi->name);
     if (whole) {    /* --shape INPUT=AxBxC */
@@ -366,6 +371,11 @@ int onnx_input_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, lo
             pinned = bound;
         }
         long v = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ? (long)dm->dim_value : -1;
+        if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && v < 0) {
+            diag_error(onnx_nowhere(), "invalid model: graph input '%s' has a negative dimension %ld on axis %d", vi->name,
+                       v, d);
+            return -1;
+        }
         /* axis 0 of the first input is the batch; another input's axis 0 is
          * when the file gives it the same name or size */
         int batch_axis = d == 0 && sh && (first || (named ? !strcmp(dm->dim_param, sh->batch_param) :
@@ -396,6 +406,13 @@ int onnx_input_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, lo
             return -1;
         }
         dims[d] = v;
+    }
+    long n = 1;
+    for (int d = 0; d < *rank && n <= ONNX_MAX_ELEMS; d++) n *= dims[d];
+    if (n > ONNX_MAX_ELEMS) {
+        diag_error(onnx_nowhere(), "unsupported: graph input '%s' has more than 2^31 - 1 elements (nnc's limit)", vi->name);
+        im->unsupported++;
+        return -1;
     }
     return 0;
 }

@@ -42,9 +42,15 @@ static void add_initializers(Importer *im, const Onnx__GraphProto *gp) {
     for (size_t i = 0; i < gp->n_initializer; i++) {
         long count, dims[MAX_T];
         const Onnx__TensorProto *tp = gp->initializer[i];
-        if (tp->n_dims > MAX_T) { diag_error(onnx_nowhere(), "initializer '%s' has rank above 8", tp->name); continue; }
+        if (tp->n_dims > MAX_T) {
+            diag_error(onnx_nowhere(), "unsupported: initializer '%s' has rank %zu; nnc's limit is %d", tp->name,
+                       tp->n_dims, MAX_T);
+            im->unsupported++;
+            onnx_add_tensor(im, tp->name, 0, NULL)->failed = 1;    /* its readers are skipped quietly */
+            continue;
+        }
         float *d = onnx_tensor_data(im, tp, &count);
-        if (!d) continue;
+        if (!d) { onnx_add_tensor(im, tp->name, 0, NULL)->failed = 1; continue; }
         for (size_t k = 0; k < tp->n_dims; k++) dims[k] = (long)tp->dims[k];
         onnx_add_constant(im, tp->name, (int)tp->n_dims, dims, d);
     }
