@@ -165,7 +165,7 @@ static int open_inside(const char *dir, const char *path, const char *name, stru
         return -1;
     }
     size_t n = strlen(real_dir);
-    if (strncmp(real, real_dir, n) || (real[n] != '/' && strcmp(real_dir, "/"))) {
+    if (strncmp(real, real_dir, n) || (real[n] != '/' && real[n] && strcmp(real_dir, "/"))) {
         diag_error(onnx_nowhere(), "tensor '%s': its external data %s resolves to %s, outside the model's folder %s",
                    name, path, real, real_dir);
         return -1;
@@ -208,7 +208,8 @@ static unsigned char *external_data(Importer *im, const Onnx__TensorProto *tp, s
     if (offset > st.st_size || length > st.st_size - offset || (size_t)length < need) {
         diag_error(onnx_nowhere(), "invalid model: tensor '%s': its external data %s has %lld bytes; offset %lld + "
                    "length %lld %s", name, path, (long long)st.st_size, offset, length,
-                   (size_t)length < need ? "is less than the tensor's shape needs" : "runs past its end");
+                   offset > st.st_size || length > st.st_size - offset ? "runs past its end" :
+                   "is less than the tensor's shape needs");
         close(fd);
         return NULL;
     }
