@@ -115,7 +115,7 @@ int onnx_attr_ints(const Onnx__NodeProto *n, const char *name, long *out, int ma
     if (!a) return -1;
     int k = (int)(a->n_ints < (size_t)max ? a->n_ints : (size_t)max);
     for (int i = 0; i < k; i++) out[i] = (long)a->ints[i];
-    return k;
+    return a->n_ints > (size_t)max ? (a->n_ints > INT_MAX ? INT_MAX : (int)a->n_ints) : k;
 }
 int onnx_attr_is(const Onnx__NodeProto *n, const char *name, const char *value) {
     const Onnx__AttributeProto *a = onnx_attr(n, name);

@@ -64,6 +64,7 @@ const float *onnx_scalar_of(Ctx *c, int input, const char *what) {
  * for most reductions), an optional input after */
 int onnx_axes_of(Ctx *c, int input, long *axes) {
     int k = onnx_attr_ints(c->n, "axes", axes, MAX_T);
+    if (k > MAX_T) { onnx_unsupported(c->im, "more than 8 axes (nnc's rank limit)"); return -1; }
     if (k >= 0) return k;
     if (c->nin > input && c->in[input]) return onnx_const_ints(c->im, c->in[input], axes, MAX_T, "axes");
     return -2;  /* none given */

@@ -173,6 +173,7 @@ Tensor *onnx_slice(Ctx *c) {
         else for (int i = 0; i < k; i++) steps[i] = 1;
     }
     int mark[MAX_T];
+    if (k > MAX_T || ka > MAX_T) { onnx_unsupported(c->im, "a Slice of more than 8 axes (nnc's rank limit)"); return NULL; }
     if (k < 0 || ke != k || (ka >= 0 && ka != k) || (ks >= 0 && ks != k)) {
         onnx_invalid(c->im, "Slice needs starts and ends (and axes and steps when given) of one length");
         return NULL;
@@ -208,7 +209,7 @@ Tensor *onnx_split(Ctx *c) {
     if (axis < 0) return NULL;
     if (nout > 16) { onnx_unsupported(c->im, "a Split into more than 16 outputs"); return NULL; }
     int k = onnx_attr_ints(c->n, "split", split, 16);
-    if (k < 0 && c->nin > 1 && c->in[1]) k = onnx_const_ints(c->im, c->in[1], split, 16, "split");
+    if (k < 0 && c->nin > 1 && c->in[1] && (k = onnx_const_ints(c->im, c->in[1], split, 16, "split")) < 0) return NULL;
     if (k < 0) {
         long total = x->dims[axis], each = (total + nout - 1) / nout;
         for (int i = 0; i < nout; i++) split[i] = total - each * i < each ? total - each * i : each;

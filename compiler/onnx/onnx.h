@@ -66,7 +66,7 @@ typedef struct Ctx {
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);   /* NULL if absent */
 long onnx_attr_i(const Onnx__NodeProto *n, const char *name, long dflt);
 float onnx_attr_f(const Onnx__NodeProto *n, const char *name, float dflt);
-/* up to max integers into out; their count, or -1 when absent */
+/* up to max integers into out; their count (which may exceed max: only max are read), or -1 when absent */
 int onnx_attr_ints(const Onnx__NodeProto *n, const char *name, long *out, int max);
 int onnx_attr_is(const Onnx__NodeProto *n, const char *name, const char *value);   /* a string attribute */
 int onnx_dtype_ok(int t);                    /* an element type nnc reads as floats */
