@@ -304,6 +304,12 @@ def case_list():
     add("3000 nested If subgraphs", 1, r"messages nest more than 64 deep",
         lambda d: save(nested_if(3000), d))
     add("1,000,001 nodes", 1, r"more than 1000000 nodes", lambda d: save(many_nodes(1000001), d))
+    add("a graph output without a name", 1, r"a graph output has no name",
+        lambda d: save(model_bytes(field(1, field(1, b"x") + field(2, b"y") + field(4, b"Relu")) +
+                                   field(11, field(1, b"x")) + field(12, b"")), d))
+    add("a node without an op_type", 1, r"a node's op_type has no name",
+        lambda d: save(model_bytes(field(1, field(1, b"x") + field(2, b"y")) + field(11, field(1, b"x")) +
+                                   field(12, field(1, b"y"))), d))
     add("a truncated file", 1, r"not an ONNX model",
         lambda d: save(model([node("Relu", ["x"], ["y"], name="a")], x4, y).SerializeToString()[:-7], d))
     add("a folder named model.onnx", 1, r"is a directory", lambda d: (os.mkdir(os.path.join(d, "m.onnx")),
@@ -324,7 +330,7 @@ def run_case(name, want, pattern, make):
         path = make(d)
         out = os.path.join(d, "out.c")
         try:
-            r = subprocess.run([NNC, path, "-o", out], capture_output=True, text=True, timeout=60)
+            r = subprocess.run([NNC, path, "-o", out], capture_output=True, text=True, errors="replace", timeout=60)
         except subprocess.TimeoutExpired:
             return "timed out"
         problems = []

@@ -1,6 +1,7 @@
 /* validate.c — the graph-level rules of an ONNX model, checked before any
  * node is built: the default domain's opset is one nnc implements, the
- * graph has at most ONNX_MAX_NODES nodes, every name has one writer (SSA:
+ * graph has at most ONNX_MAX_NODES nodes, every name ONNX requires is
+ * there (protobuf lets a file leave any out), every name has one writer (SSA:
  * a graph input, an initializer or one node output), and the graph
  * declares at least one output, each of them written by something.
  *
@@ -76,6 +77,23 @@ static int claim(Names *t, const Onnx__GraphProto *gp, const char *name, int kin
     return -1;
 }
 
+/* the names ONNX requires and protobuf may leave out (NULL once unpacked):
+ * every graph input, output and initializer, every node's op_type and
+ * every attribute's name; -1 after reporting */
+static int check_present(const Onnx__GraphProto *gp) {
+    const char *missing = NULL;
+    for (size_t i = 0; i < gp->n_input && !missing; i++) if (!gp->input[i]->name) missing = "a graph input";
+    for (size_t i = 0; i < gp->n_output && !missing; i++) if (!gp->output[i]->name) missing = "a graph output";
+    for (size_t i = 0; i < gp->n_initializer && !missing; i++) if (!gp->initializer[i]->name) missing = "an initializer";
+    for (size_t i = 0; i < gp->n_node && !missing; i++) {
+        const Onnx__NodeProto *n = gp->node[i];
+        if (!n->op_type) missing = "a node's op_type";
+        for (size_t k = 0; k < n->n_attribute && !missing; k++) if (!n->attribute[k]->name) missing = "an attribute";
+    }
+    if (missing) diag_error(onnx_nowhere(), "invalid model: %s has no name", missing);
+    return missing ? -1 : 0;
+}
+
 /* SSA and the outputs; -1 after reporting */
 static int check_names(const Onnx__GraphProto *gp) {
     size_t count = gp->n_input + gp->n_initializer;
@@ -125,5 +143,5 @@ int onnx_validate(Importer *im, const Onnx__ModelProto *m) {
         im->unsupported++;
         return -1;
     }
-    return check_names(gp);
+    return check_present(gp) ? -1 : check_names(gp);
 }
