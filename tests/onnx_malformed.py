@@ -183,6 +183,9 @@ def case_list():
         lambda d: save(model([node("Gather", ["x", ""], ["y"], name="g")], x4, y), d))
     add("Concat with an empty operand", 1, r"input 1 of Concat is empty",
         lambda d: save(model([node("Concat", ["x", "", "x"], ["y"], name="c", axis=0)], x4, y), d))
+    add("Concat without inputs", 1, r"Concat needs at least 1 input, input 0 is missing",
+        lambda d: save(model([node("Concat", [], ["y"], name="c", axis=0), node("Add", ["x", "y"], ["z"], name="a")],
+                             x4, [vi("z", None)]), d))
     add("a node without outputs", 1, r"a node needs at least one output",
         lambda d: save(model([node("Relu", ["x"], [], name="a"), node("Relu", ["x"], ["y"], name="b")], x4, y), d))
     add("GRU declaring 3 outputs", 1, r"GRU has at most 2 outputs, the node declares 3",

@@ -147,7 +147,8 @@ static int check_arity(Importer *im, const Onnx__NodeProto *n, const OnnxOp *op)
                      op->max_in == 1 ? "" : "s", n->n_input);
         return -1;
     }
-    for (int i = 0; i < (op->max_in == VAR ? (int)n->n_input : min); i++)
+    int check = op->max_in == VAR && (int)n->n_input > min ? (int)n->n_input : min;
+    for (int i = 0; i < check; i++)
         if (i >= (int)n->n_input || !*n->input[i]) {
             if (op->max_in == VAR && i >= min)
                 onnx_invalid(im, "input %d of %s is empty (its inputs are all required)", i, n->op_type);
