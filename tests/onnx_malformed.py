@@ -194,6 +194,9 @@ def case_list():
     add("LSTM weights not matching hidden_size", 1, r"weights do not match hidden_size 3",
         lambda d: save(model([node("LSTM", ["x", "w", "r"], ["y"], name="lstm", hidden_size=3)],
                              [vi("x", [3, 1, 4])], y, [init("w", [1, 8, 4]), init("r", [1, 8, 2])]), d))
+    add("LSTM with hidden_size 2^62", 1, r"hidden_size is 4611686018427387904",
+        lambda d: save(model([node("LSTM", ["x", "w", "r"], ["y"], name="lstm", hidden_size=1 << 62)],
+                             [vi("x", [3, 1, 4])], y, [init("w", [1, 8, 4]), init("r", [1, 8, 2])]), d))
     add("BatchNormalization with a short scale", 1, r"BatchNormalization's scale has 2 values for 3 channels",
         lambda d: save(model([node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn")],
                              [vi("x", [1, 3, 2, 2])], y,

@@ -50,8 +50,12 @@ static int rnn_invalid(Ctx *c, Rnn *s) {
         return -1;
     }
     if (!onnx_attr(c->n, "hidden_size")) s->H = r->dims[2];    /* optional in ONNX: R says it */
+    if (s->H < 1 || s->H > (1L << 24)) {
+        onnx_invalid(c->im, "hidden_size is %ld; it must be from 1 to 2^24 and match R", s->H);
+        return -1;
+    }
     long gh = s->gates * s->H;
-    if (s->H < 1 || s->H > (1L << 24) || w->dims[0] != s->dirs || w->dims[1] != gh || w->dims[2] != x->dims[2] ||
+    if (w->dims[0] != s->dirs || w->dims[1] != gh || w->dims[2] != x->dims[2] ||
         r->dims[0] != s->dirs || r->dims[1] != gh || r->dims[2] != s->H ||
         (b && (b->dims[0] != s->dirs || b->dims[1] != 2 * gh))) {
         onnx_invalid(c->im, "the weights do not match hidden_size %ld, %d direction%s and %ld features: W must be "
