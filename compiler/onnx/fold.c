@@ -15,6 +15,7 @@
  *    (a node's output shadowing an initializer) means the latest one.
  */
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,9 +25,13 @@
 
 /* ---- the tensor table ----------------------------------------------------------- */
 
+/* saturating, so a shape from the file can be compared before it is checked */
 long onnx_numel(const long *dims, int rank) {
     long n = 1;
-    for (int d = 0; d < rank; d++) n *= dims[d];
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] > 0 && n > LONG_MAX / dims[d]) return LONG_MAX;
+        n *= dims[d];
+    }
     return n;
 }
 

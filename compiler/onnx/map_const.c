@@ -98,6 +98,7 @@ Tensor *onnx_eyelike(Ctx *c) {
     Tensor *x = c->in[0];
     if (x->rank != 2) { onnx_unsupported(c->im, "EyeLike of rank other than 2"); return NULL; }
     long k = onnx_attr_i(c->n, "k", 0), R = x->dims[0], C = x->dims[1];
+    k = k > C ? C : k < -R ? -R : k;    /* beyond the matrix: all zeros either way */
     if (onnx_checked_numel(c->im, x->dims, 2, ONNX_MAX_CONST, "EyeLike's result") < 0) return NULL;
     float *y = calloc((size_t)(R * C > 0 ? R * C : 1), sizeof *y);
     for (long i = 0; i < R; i++)

@@ -178,7 +178,7 @@ Tensor *onnx_conv(Ctx *c) {
                      "group %ld (the weight must be (M, C/group, ...) with group dividing M)", x->dims[1], oc, cg, group);
         return NULL;
     }
-    if (kh < 1 || kw < 1) { onnx_unsupported(c->im, "an empty kernel"); return NULL; }
+    if (kh < 1 || kw < 1 || oc < 1 || cg < 1) { onnx_unsupported(c->im, "an empty kernel, or no channels"); return NULL; }
     int geo[8];
     if (one_d ? window1d(c, x->dims, kw, geo) : window2d(c, x->dims, kh, kw, geo)) return NULL;
     Tensor *xn = relayout(c, x, 1, n1);
@@ -206,6 +206,7 @@ Tensor *onnx_conv(Ctx *c) {
     Tensor *yn = onnx_apply(c->im, OP_ND_CONV, in, b ? 3 : 2, &a, n3, 4, ydims);
     if (!yn) return NULL;
     /* the im2col scratch: a second output */
+    if (NNC_RT_CONV2D_SCRATCH(p) > ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "an im2col scratch above 2^31 floats"); return NULL; }
     int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
     Graph *g = c->im->g;
     int sv = ir_value(g, "conv.scratch", ROLE_ACT, 0, 1, &scratch);
@@ -244,7 +245,7 @@ Tensor *onnx_conv_transpose(Ctx *c) {
                      "bias of C_out/group * group values", x->dims[1], cin, cog, group);
         return NULL;
     }
-    if (kh < 1 || kw < 1 || op[0] < 0 || op[1] < 0 || op[0] > (1L << 24) || op[1] > (1L << 24)) {
+    if (kh < 1 || kw < 1 || cin < 1 || cog < 1 || op[0] < 0 || op[1] < 0 || op[0] > (1L << 24) || op[1] > (1L << 24)) {
         onnx_unsupported(c->im, "an empty kernel, or output_padding out of range");
         return NULL;
     }
@@ -276,6 +277,7 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     long ydims[4] = { x->dims[0], oh, ow, cog * group };
     Tensor *yn = onnx_apply(c->im, OP_ND_CONV_T, in, 2, &a, n3, 4, ydims);
     if (!yn) return NULL;
+    if (NNC_RT_CONV2D_SCRATCH(q) > ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "an im2col scratch above 2^31 floats"); return NULL; }
     int scratch = (int)NNC_RT_CONV2D_SCRATCH(q);
     Graph *g = c->im->g;
     int sv = ir_value(g, "convt.scratch", ROLE_ACT, 0, 1, &scratch);

@@ -163,6 +163,7 @@ static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, Tensor **h
     if (!y) return NULL;
     Graph *g = c->im->g;
     int node = g->values[y->value].producer, nh[2] = { (int)N, (int)H };
+    if (N * NNC_RT_RNN_WORK(&p) > ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "a workspace above 2^31 floats"); return NULL; }
     int work = (int)(N * NNC_RT_RNN_WORK(&p));
     for (int k = 0; k < (s->cell == NNC_RT_CELL_LSTM ? 2 : 1); k++) {
         snprintf(yn, sizeof yn, "%.100s/%c%d", onnx_out_name(c, 0), k ? 'c' : 'h', d);

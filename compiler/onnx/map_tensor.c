@@ -315,6 +315,7 @@ Tensor *onnx_tile(Ctx *c) {
         }
     if (2 * x->rank > NNC_RT_ND_MAX) { onnx_unsupported(c->im, "Tile of rank above 4"); return NULL; }
     for (int d = 0; d < x->rank; d++) ydims[d] = x->dims[d] * reps[d];
+    if (onnx_checked_numel(c->im, ydims, x->rank, ONNX_MAX_ELEMS, "Tile's result") < 0) return NULL;
     nd_strides(x->rank, ydims, ys);
     nd_strides(x->rank, x->dims, xs);
     Attrs a;
@@ -393,6 +394,8 @@ Tensor *onnx_pad(Ctx *c) {
     if (k < 0) return NULL;
     if (k != 2 * x->rank) { onnx_invalid(c->im, "Pad has %d pads for an input of rank %d", k, x->rank); return NULL; }
     long dims[MAX_T], ys[MAX_T], xs[MAX_T];
+    for (int d = 0; d < 2 * x->rank; d++)
+        if (pads[d] > ONNX_MAX_ELEMS || pads[d] < -ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "pads beyond 2^31"); return NULL; }
     for (int d = 0; d < x->rank; d++) {
         dims[d] = x->dims[d] + pads[d] + pads[x->rank + d];
         if (pads[d] < 0 || pads[x->rank + d] < 0) { onnx_unsupported(c->im, "negative pads"); return NULL; }
