@@ -7,6 +7,11 @@
  *    unary or binary function, and unary_params reads ONNX's defaults.
  *    Everything else has a builder in the family file that owns it
  *    (map_math, map_tensor, map_const, map_nn, map_rnn).
+ *  - Each row holds ONNX's input and output counts for its op (the union
+ *    over the opsets nnc implements, with the opset from which more inputs
+ *    are required); onnx_import_node checks them before the builder runs,
+ *    so a builder may read every required c->in[i] without a NULL check.
+ *    A node breaking them is invalid (exit 1).
  *  - A node that fails poisons its outputs: the nodes reading them are
  *    skipped quietly, so each unsupported feature is reported once, and all
  *    of them in one run.
