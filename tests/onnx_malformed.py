@@ -207,6 +207,9 @@ def case_list():
     add("Conv with group 0", 1, r"group is 0; it must be at least 1",
         lambda d: save(model([node("Conv", ["x", "w"], ["y"], name="conv", group=0)], [vi("x", [1, 3, 5, 5])], y,
                              [init("w", [2, 3, 3, 3])]), d))
+    add("Conv with group 2^62", 1, r"Conv's channels do not match its groups",
+        lambda d: save(model([node("Conv", ["x", "w"], ["y"], name="conv", group=1 << 62)], [vi("x", [1, 3, 5, 5])], y,
+                             [init("w", [2, 3, 3, 3])]), d))
     add("Conv with stride 0", 1, r"strides\[0\] is 0; it must be at least 1",
         lambda d: save(model([node("Conv", ["x", "w"], ["y"], name="conv", strides=[0, 1])],
                              [vi("x", [1, 3, 5, 5])], y, [init("w", [2, 3, 3, 3])]), d))

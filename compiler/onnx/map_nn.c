@@ -173,7 +173,7 @@ Tensor *onnx_conv(Ctx *c) {
     }
     (void)x4;
     long group = onnx_attr_i(c->n, "group", 1), oc = w4.dims[0], cg = w4.dims[1], kh = w4.dims[2], kw = w4.dims[3];
-    if (cg * group != x->dims[1] || oc % group) {
+    if (group > x->dims[1] || cg * group != x->dims[1] || oc % group) {
         onnx_invalid(c->im, "Conv's channels do not match its groups: input channels %ld, weight (%ld, %ld, ...), "
                      "group %ld (the weight must be (M, C/group, ...) with group dividing M)", x->dims[1], oc, cg, group);
         return NULL;
@@ -240,7 +240,7 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     onnx_attr_ints(c->n, "dilations", d, 2);
     onnx_attr_ints(c->n, "pads", p, 4);
     onnx_attr_ints(c->n, "output_padding", op, 2);
-    if (cin != x->dims[1] || cin % group || (b && onnx_numel(b->dims, b->rank) != cog * group)) {
+    if (cin != x->dims[1] || group > cin || cin % group || (b && onnx_numel(b->dims, b->rank) != cog * group)) {
         onnx_invalid(c->im, "ConvTranspose's channels do not match: input channels %ld, weight (%ld, %ld, ...), group %ld, "
                      "bias of C_out/group * group values", x->dims[1], cin, cog, group);
         return NULL;
