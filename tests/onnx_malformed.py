@@ -112,6 +112,15 @@ def nested_if(depth):
     return model_bytes(g)
 
 
+def nested_sequence(depth):
+    """a graph input whose type is a sequence of a sequence of ... `depth` deep"""
+    t = field(1, vfield(1, 1))      # TypeProto { tensor_type { elem_type: FLOAT } }
+    for _ in range(depth):
+        t = field(4, field(1, t))   # TypeProto { sequence_type { elem_type: t } }
+    node = field(1, b"x") + field(2, b"y") + field(4, b"Identity")
+    return model_bytes(field(1, node) + field(11, field(1, b"x") + field(2, t)) + field(12, field(1, b"y")))
+
+
 def many_nodes(n):
     node = field(1, b"x") + field(2, b"x") + field(4, b"Relu")
     return model_bytes(field(1, node) * n + field(12, field(1, b"x")))
@@ -312,6 +321,8 @@ def case_list():
     # the file itself
     add("3000 nested If subgraphs", 1, r"messages nest more than 64 deep",
         lambda d: save(nested_if(3000), d))
+    add("a type nested 5000 deep", 1, r"messages nest more than 64 deep",
+        lambda d: save(nested_sequence(5000), d))
     add("1,000,001 nodes", 1, r"more than 1000000 nodes", lambda d: save(many_nodes(1000001), d))
     add("a graph output without a name", 1, r"a graph output has no name",
         lambda d: save(model_bytes(field(1, field(1, b"x") + field(2, b"y") + field(4, b"Relu")) +
