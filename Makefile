@@ -8,6 +8,7 @@
 #   make check-training   imported and .nn models trained step by step against PyTorch
 #   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
 #   make conformance [DIRS=...]  ONNX's conformance data through nnc (last line: the totals)
+#   make check-malformed  hostile and malformed ONNX files: exit 1 or 3 with a message, never a crash
 #   make regen      rewrite generated/ from the current compiler
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -52,7 +53,7 @@ EXAMPLES  := $(notdir $(wildcard examples/*))
 # model comes from PyTorch at build time instead
 NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn))))
 
-.PHONY: all deps bench-deps test unit-tests check-generated check-asan check-sanitize check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
+.PHONY: all deps bench-deps test unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
@@ -225,6 +226,8 @@ check-asan: build/asan/nnc $(BUILD)/tests/test_models
 	@for f in examples/*/*.nn; do \
 	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f -o $(BUILD)/asan/out.c >/dev/null || exit 1; done; \
 	    echo "asan: every example compiles cleanly"
+	@NNC=$(CURDIR)/build/asan/nnc ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+	    $(PYTHON) tests/onnx_malformed.py
 
 # nnc without -march=native (compiler and runtime), which valgrind can run
 PORTABLE_RT_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/portable/runtime/%.o)
@@ -272,7 +275,12 @@ DIRS ?= $(ONNX_DATA)/node $(ONNX_DATA)/pytorch-converted $(ONNX_DATA)/pytorch-op
 conformance: all
 	@$(PYTHON) tests/onnx_conformance.py $(DIRS)
 
-test: all unit-tests check-asan check-sanitize check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance
+# hostile and malformed ONNX files (tests/onnx_malformed.py): each exits 1
+# (invalid) or 3 (unsupported) naming the problem, leaves no output, never crashes
+check-malformed: all
+	@$(PYTHON) tests/onnx_malformed.py
+
+test: all unit-tests check-asan check-sanitize check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed
 
 # ---- install ----------------------------------------------------------------
 install: all

@@ -40,7 +40,7 @@ const char *emit_ptr(EmitCtx *e, int value) {
 
 const char *emit_rows(EmitCtx *e, int value) {
     const Value *v = &e->g->values[value];
-    long outer = ir_size(v) / emit_cols(e->g, value);
+    long cols = emit_cols(e->g, value), outer = ir_size(v) / (cols ? cols : 1);   /* an empty tensor: 0 rows */
     char *b = buf(e);
     if (!v->batched) snprintf(b, 192, "%ld", outer);
     else if (outer == 1) snprintf(b, 192, "n");

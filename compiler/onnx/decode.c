@@ -12,22 +12,76 @@
  *    n = 1: one call computes the graph once.  A symbolic dimension is
  *    given with --shape NAME=N; --shape NAME<=N bounds axis 1 of the first
  *    input (time steps read at run time).
- *  - External data is read only from inside the model's folder (no "..",
- *    no absolute paths): a model file cannot make nnc read elsewhere.
+ *  - External data is read only from regular files inside the model's
+ *    folder (no absolute path, no ".." component, no symbolic link, no
+ *    device; realpath must stay in the folder), and only when offset +
+ *    length fits the file: a model file cannot make nnc read elsewhere, or
+ *    allocate what the file does not hold.
+ *  - The model file itself is refused above 2 GiB (protobuf's limit)
+ *    before it is read, and wire.c bounds its nesting before protobuf-c
+ *    unpacks it.
  */
+#define _XOPEN_SOURCE 700      /* realpath */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "onnx/onnx.h"
 
 /* ---- the model ------------------------------------------------------------------ */
 
+/* the file's bytes, refusing more than ONNX_MAX_FILE before reading them;
+ * NULL after reporting */
+static unsigned char *read_model(const char *path, long *len) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        diag_error(onnx_nowhere(), "cannot read %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > ONNX_MAX_FILE)) {
+        diag_error(onnx_nowhere(), S_ISDIR(st.st_mode) ? "cannot read %s: it is a directory" :
+                   "refusing %s: %lld bytes, above nnc's limit of 2 GiB for a model file (protobuf's own limit; "
+                   "keep large weights in external data)", path, (long long)st.st_size);
+        close(fd);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);    /* opened without blocking on a FIFO's writer */
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, n = 0;
+    unsigned char *buf = malloc(cap);
+    for (ssize_t r = 1; buf && r > 0;) {
+        if (n == cap) {     /* a pipe or a file that grew: still bounded */
+            unsigned char *b = n > (size_t)ONNX_MAX_FILE ? NULL : realloc(buf, cap * 2);
+            if (!b) break;
+            buf = b;
+            cap *= 2;
+        }
+        r = read(fd, buf + n, cap - n);
+        if (r > 0) n += (size_t)r;
+        else if (r < 0) { free(buf); buf = NULL; }
+    }
+    close(fd);
+    if (!buf || n > (size_t)ONNX_MAX_FILE) {
+        diag_error(onnx_nowhere(), buf ? "refusing %s: above nnc's limit of 2 GiB for a model file" : "cannot read %s",
+                   path);
+        free(buf);
+        return NULL;
+    }
+    *len = (long)n;
+    return buf;
+}
+
 Onnx__ModelProto *onnx_load_model(const char *path) {
     long len;
-    unsigned char *buf = (unsigned char *)file_read(path, &len);
-    if (!buf) {
-        diag_error(onnx_nowhere(), "cannot read %s: %s", path, strerror(errno));
+    unsigned char *buf = read_model(path, &len);
+    if (!buf) return NULL;
+    if (onnx_wire_check(buf, (size_t)len, path)) {   /* before protobuf-c recurses into it */
+        free(buf);
         return NULL;
     }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, (size_t)len, buf);
@@ -61,7 +115,7 @@ int onnx_attr_ints(const Onnx__NodeProto *n, const char *name, long *out, int ma
     if (!a) return -1;
     int k = (int)(a->n_ints < (size_t)max ? a->n_ints : (size_t)max);
     for (int i = 0; i < k; i++) out[i] = (long)a->ints[i];
-    return k;
+    return a->n_ints > (size_t)max ? (a->n_ints > INT_MAX ? INT_MAX : (int)a->n_ints) : k;
 }
 int onnx_attr_is(const Onnx__NodeProto *n, const char *name, const char *value) {
     const Onnx__AttributeProto *a = onnx_attr(n, name);
@@ -83,114 +137,159 @@ const char *onnx_dtype_name(int t) {
     return t >= 0 && t < 17 ? names[t] : "unknown";
 }
 
-/* the bytes of a tensor stored outside the model: external_data names a file
- * relative to the model's folder, an offset and a length */
-static unsigned char *external_data(Importer *im, const Onnx__TensorProto *tp, size_t *len) {
-    const char *location = NULL;
-    long offset = 0, length = -1;
+/* a non-negative decimal integer, all of s; -1 when it is not one */
+static long long parse_size(const char *s) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return end == s || *end || errno || v < 0 ? -1 : v;
+}
+
+/* a location inside the model's folder: relative, no ".." component */
+static int location_ok(const char *loc) {
+    if (!*loc || loc[0] == '/') return 0;
+    for (const char *p = loc; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && !strncmp(p, "..", 2)) return 0;
+        p += n + (p[n] == '/');
+    }
+    return 1;
+}
+
+/* the file of external data at path, opened if it is a regular file inside
+ * dir (no symlink, no device, no folder): -1 after saying why */
+static int open_inside(const char *dir, const char *path, const char *name, struct stat *st) {
+    char real_dir[PATH_MAX], real[PATH_MAX];
+    if (!realpath(dir, real_dir) || !realpath(path, real)) {
+        diag_error(onnx_nowhere(), "tensor '%s': cannot read its external data %s: %s", name, path, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(real_dir);
+    if (strncmp(real, real_dir, n) || (real[n] != '/' && real[n] && strcmp(real_dir, "/"))) {
+        diag_error(onnx_nowhere(), "tensor '%s': its external data %s resolves to %s, outside the model's folder %s",
+                   name, path, real, real_dir);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, st) || !S_ISREG(st->st_mode)) {
+        diag_error(onnx_nowhere(), "tensor '%s': its external data %s is %s", name, path,
+                   fd < 0 && errno == ELOOP ? "a symbolic link (nnc reads only regular files in the model's folder)" :
+                   fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* the `need` bytes of a tensor stored outside the model: external_data
+ * names a file relative to the model's folder, an offset and a length,
+ * all checked against the file before anything is allocated */
+static unsigned char *external_data(Importer *im, const Onnx__TensorProto *tp, size_t need) {
+    const char *location = NULL, *name = tp->name ? tp->name : "?";
+    long long offset = 0, length = -2;
     for (size_t i = 0; i < tp->n_external_data; i++) {
         const Onnx__StringStringEntryProto *e = tp->external_data[i];
         if (!e->key || !e->value) continue;
         if (!strcmp(e->key, "location")) location = e->value;
-        else if (!strcmp(e->key, "offset")) offset = atol(e->value);
-        else if (!strcmp(e->key, "length")) length = atol(e->value);
+        else if (!strcmp(e->key, "offset") && (offset = parse_size(e->value)) < 0) length = -1;
+        else if (!strcmp(e->key, "length")) length = parse_size(e->value);
     }
-    if (!location || strstr(location, "..") || location[0] == '/') {
-        diag_error(onnx_nowhere(), "tensor '%s': external data needs a 'location' inside the model's folder",
-                   tp->name ? tp->name : "?");
+    if (!location || !location_ok(location) || offset < 0 || length == -1) {
+        diag_error(onnx_nowhere(), "invalid model: tensor '%s': external data needs a relative 'location' inside the "
+                   "model's folder (no absolute path, no '..') and a non-negative decimal 'offset' and 'length'", name);
         return NULL;
     }
     char path[8200];
     snprintf(path, sizeof path, "%s/%s", im->dir, location);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        diag_error(onnx_nowhere(), "tensor '%s': cannot read its external data %s: %s", tp->name ? tp->name : "?", path,
-                   strerror(errno));
+    struct stat st;
+    int fd = open_inside(im->dir, path, name, &st);
+    if (fd < 0) return NULL;
+    if (length < 0) length = offset <= st.st_size ? st.st_size - offset : 0;
+    if (offset > st.st_size || length > st.st_size - offset || (size_t)length < need) {
+        diag_error(onnx_nowhere(), "invalid model: tensor '%s': its external data %s has %lld bytes; offset %lld + "
+                   "length %lld %s", name, path, (long long)st.st_size, offset, length,
+                   offset > st.st_size || length > st.st_size - offset ? "runs past its end" :
+                   "is less than the tensor's shape needs");
+        close(fd);
         return NULL;
     }
-    if (length < 0) {
-        fseek(f, 0, SEEK_END);
-        length = ftell(f) - offset;
-    }
-    unsigned char *buf = malloc((size_t)(length > 0 ? length : 1));
-    if (!buf) abort();
-    if (offset < 0 || fseek(f, offset, SEEK_SET) || fread(buf, 1, (size_t)length, f) != (size_t)length) {
-        diag_error(onnx_nowhere(), "tensor '%s': its external data %s is shorter than offset %ld + length %ld",
-                   tp->name ? tp->name : "?", path, offset, length);
+    unsigned char *buf = malloc(need ? need : 1);
+    if (!buf || pread(fd, buf, need, (off_t)offset) != (ssize_t)need) {
+        diag_error(onnx_nowhere(), "tensor '%s': cannot read its external data %s", name, path);
         free(buf);
-        fclose(f);
-        return NULL;
+        buf = NULL;
     }
-    fclose(f);
-    *len = (size_t)length;
+    close(fd);
     return buf;
 }
 
-/* TensorProto -> floats; returns NULL (and says why) for what nnc cannot read */
+/* a value of element i of a tensor, from raw bytes or the typed field */
+static float element(const Onnx__TensorProto *tp, const unsigned char *raw, long i) {
+    switch (tp->data_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: {
+        float v;
+        if (raw) memcpy(&v, raw + 4 * i, 4); else v = tp->float_data[i];
+        return v;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
+        double v;
+        if (raw) memcpy(&v, raw + 8 * i, 8); else v = tp->double_data[i];
+        return (float)v;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: {
+        int64_t v;
+        if (raw) memcpy(&v, raw + 8 * i, 8); else v = tp->int64_data[i];
+        return (float)v;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+        return raw ? raw[i] != 0 : tp->int32_data[i] != 0;
+    default: {
+        int32_t v;
+        if (raw) memcpy(&v, raw + 4 * i, 4); else v = tp->int32_data[i];
+        return (float)v;
+    }
+    }
+}
+
+/* TensorProto -> floats; returns NULL (and says why) for what nnc cannot
+ * read.  The element count is checked against the bytes or values the file
+ * holds before the floats are allocated. */
 float *onnx_tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count) {
     long n = 1;
+    const char *name = tp->name ? tp->name : "?";
     for (size_t d = 0; d < tp->n_dims; d++) {
-        if (tp->dims[d] < 0 || tp->dims[d] > (1L << 31) || (n *= (long)tp->dims[d]) > (1L << 31)) {
-            diag_error(onnx_nowhere(), "tensor '%s' has a negative or huge dimension", tp->name ? tp->name : "?");
+        if (tp->dims[d] < 0 || tp->dims[d] > ONNX_MAX_ELEMS || (n *= (long)tp->dims[d]) > ONNX_MAX_ELEMS) {
+            diag_error(onnx_nowhere(), "tensor '%s' has a negative or huge dimension (each extent and their product "
+                       "must be from 0 to 2^31 - 1)", name);
             return NULL;
         }
     }
     *count = n;
-    unsigned char *external = NULL;
-    size_t extlen = 0;
-    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL &&
-        !(external = external_data(im, tp, &extlen)))
-        return NULL;
     if (!onnx_dtype_ok(tp->data_type)) {
         char why[128];
-        snprintf(why, sizeof why, "tensor '%.60s' of type %s", tp->name ? tp->name : "?", onnx_dtype_name(tp->data_type));
+        snprintf(why, sizeof why, "tensor '%.60s' of type %s", name, onnx_dtype_name(tp->data_type));
         onnx_unsupported(im, why);
         return NULL;
     }
-    float *f = malloc((size_t)(n ? n : 1) * sizeof *f);
-    if (!f) abort();
-    const unsigned char *raw = external ? external : tp->has_raw_data ? tp->raw_data.data : NULL;
-    size_t rawlen = external ? extlen : tp->has_raw_data ? tp->raw_data.len : 0;
     size_t width = tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE || tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? 8 :
                    tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? 1 : 4;
-    size_t have = raw ? rawlen / width :
+    unsigned char *external = NULL;
+    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL &&
+        !(external = external_data(im, tp, (size_t)n * width)))
+        return NULL;
+    const unsigned char *raw = external ? external : tp->has_raw_data ? tp->raw_data.data : NULL;
+    size_t have = external ? (size_t)n : raw ? tp->raw_data.len / width :
                   tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? tp->n_float_data :
                   tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? tp->n_double_data :
                   tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? tp->n_int64_data : tp->n_int32_data;
     if (have < (size_t)n) {
-        diag_error(onnx_nowhere(), "tensor '%s' holds %zu values but its shape needs %ld", tp->name ? tp->name : "?",
-                   have, n);
-        free(f);
+        diag_error(onnx_nowhere(), "tensor '%s' holds %zu values but its shape needs %ld", name, have, n);
         free(external);
         return NULL;
     }
-    for (long i = 0; i < n; i++) {
-        switch (tp->data_type) {
-        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-            if (raw) memcpy(&f[i], raw + 4 * i, 4); else f[i] = tp->float_data[i];
-            break;
-        case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
-            double v;
-            if (raw) memcpy(&v, raw + 8 * i, 8); else v = tp->double_data[i];
-            f[i] = (float)v;
-            break;
-        }
-        case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: {
-            int64_t v;
-            if (raw) memcpy(&v, raw + 8 * i, 8); else v = tp->int64_data[i];
-            f[i] = (float)v;
-            break;
-        }
-        case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
-            f[i] = raw ? raw[i] != 0 : tp->int32_data[i] != 0;
-            break;
-        default: {
-            int32_t v;
-            if (raw) memcpy(&v, raw + 4 * i, 4); else v = tp->int32_data[i];
-            f[i] = (float)v;
-        }
-        }
-    }
+    float *f = malloc((size_t)(n ? n : 1) * sizeof *f);
+    if (!f) abort();
+    for (long i = 0; i < n; i++) f[i] = element(tp, raw, i);
     free(external);
     return f;
 }
@@ -237,7 +336,12 @@ int onnx_input_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, lo
         return -1;
     }
     if (!tt->shape) { *rank = 0; return 0; }
-    if (tt->shape->n_dim > MAX_T) { diag_error(onnx_nowhere(), "'%s' has rank above 8", vi->name); return -1; }
+    if (tt->shape->n_dim > MAX_T) {
+        diag_error(onnx_nowhere(), "unsupported: graph input '%s' has rank %zu; nnc's limit is %d", vi->name,
+                   tt->shape->n_dim, MAX_T);
+        im->unsupported++;
+        return -1;
+    }
     *rank = (int)tt->shape->n_dim;
     const char *whole = shape_spec(sh, vi->name);
     if (whole) {    /* --shape INPUT=AxBxC */
@@ -268,6 +372,11 @@ int onnx_input_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, lo
             pinned = bound;
         }
         long v = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ? (long)dm->dim_value : -1;
+        if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && v < 0) {
+            diag_error(onnx_nowhere(), "invalid model: graph input '%s' has a negative dimension %ld on axis %d", vi->name,
+                       v, d);
+            return -1;
+        }
         /* axis 0 of the first input is the batch; another input's axis 0 is
          * when the file gives it the same name or size */
         int batch_axis = d == 0 && sh && (first || (named ? !strcmp(dm->dim_param, sh->batch_param) :
@@ -298,6 +407,13 @@ int onnx_input_shape(Importer *im, const Onnx__ValueInfoProto *vi, int *rank, lo
             return -1;
         }
         dims[d] = v;
+    }
+    long n = 1;
+    for (int d = 0; d < *rank && n <= ONNX_MAX_ELEMS; d++) n *= dims[d];
+    if (n > ONNX_MAX_ELEMS) {
+        diag_error(onnx_nowhere(), "unsupported: graph input '%s' has more than 2^31 - 1 elements (nnc's limit)", vi->name);
+        im->unsupported++;
+        return -1;
     }
     return 0;
 }

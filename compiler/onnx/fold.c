@@ -15,7 +15,9 @@
  *    (a node's output shadowing an initializer) means the latest one.
  */
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,9 +25,32 @@
 
 /* ---- the tensor table ----------------------------------------------------------- */
 
+/* saturating, so a shape from the file can be compared before it is checked */
 long onnx_numel(const long *dims, int rank) {
     long n = 1;
-    for (int d = 0; d < rank; d++) n *= dims[d];
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] > 0 && n > LONG_MAX / dims[d]) return LONG_MAX;
+        n *= dims[d];
+    }
+    return n;
+}
+
+long onnx_checked_numel(Importer *im, const long *dims, int rank, long limit, const char *what) {
+    long n = 1;
+    for (int d = 0; d < rank; d++)
+        if (dims[d] < 0) {
+            onnx_invalid(im, "%s has a negative extent %ld on axis %d", what, dims[d], d);
+            return -1;
+        }
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] && n > limit / dims[d]) {
+            char why[200];
+            snprintf(why, sizeof why, "%s of more than %ld elements (nnc's limit)", what, limit);
+            onnx_unsupported(im, why);
+            return -2;
+        }
+        n *= dims[d];
+    }
     return n;
 }
 
@@ -87,6 +112,9 @@ Tensor *onnx_node_out(Importer *im, int op, Tensor **in, int nin, const Attrs *a
     Graph *g = im->g;
     int vin[IR_MAX_IO];
     assert(nin <= IR_MAX_IO);   /* the builders split wider nodes (Concat) */
+    for (int i = 0; i < nin; i++)
+        if (!in[i]) return NULL;    /* an operand that failed, already reported */
+    if (onnx_checked_numel(im, dims, rank, ONNX_MAX_ELEMS, "a result") < 0) return NULL;
     for (int i = 0; i < nin; i++) vin[i] = value_of(im, in[i]);
     int n = ir_node(g, op, vin, nin, onnx_nowhere());
     g->nodes[n].attr = *a;
@@ -107,11 +135,14 @@ Tensor *onnx_node_out(Importer *im, int op, Tensor **in, int nin, const Attrs *a
 Tensor *onnx_apply(Importer *im, int op, Tensor **in, int nin, const Attrs *a,
                    const char *out_name, int rank, const long *dims) {
     int all_const = 1;
-    for (int i = 0; i < nin; i++) all_const &= in[i]->data != NULL;
-    if (!all_const) return onnx_node_out(im, op, in, nin, a, out_name, rank, dims);
+    for (int i = 0; i < nin; i++)
+        if (!in[i]) return NULL;    /* an operand that failed, already reported */
+        else all_const &= in[i]->data != NULL;
+    long n = onnx_checked_numel(im, dims, rank, ONNX_MAX_ELEMS, "a result");
+    if (n < 0) return NULL;
+    /* conv, pool and rnn have no fold; a large result is computed at run time, not baked */
     const OpDef *d = op_table[op];
-    if (!d->fold) return onnx_node_out(im, op, in, nin, a, out_name, rank, dims);   /* conv, pool, rnn */
-    long n = onnx_numel(dims, rank);
+    if (!all_const || !d->fold || n > ONNX_MAX_CONST) return onnx_node_out(im, op, in, nin, a, out_name, rank, dims);
     float *y = calloc((size_t)(n ? n : 1), sizeof *y);
     if (!y) abort();
     Fold f = { a, y, n, rank, dims, nin, { NULL }, { 0 }, { NULL } };
@@ -169,6 +200,15 @@ const char *onnx_which_node(Importer *im) {
         snprintf(buf, sizeof buf, "the node computing '%.100s' (%.60s, opset %d)",
                  n && n->n_output ? n->output[0] : "?", n ? n->op_type : "?", im->opset);
     return buf;
+}
+
+void onnx_invalid(Importer *im, const char *fmt, ...) {
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    diag_error(onnx_nowhere(), "invalid model: %s: %s", onnx_which_node(im), why);
 }
 
 void onnx_unsupported(Importer *im, const char *why) {

@@ -3,7 +3,8 @@
  * front end builds, for inference.
  *
  * Decisions:
- *  - The graph is imported in the file's order: initializers, --bind
+ *  - The graph-level rules (validate.c) are checked first; then the graph
+ *    is imported in the file's order: initializers, --bind
  *    inputs, graph inputs, then each node (map.c), then the outputs, which
  *    must each be computed by a node of their own.
  *  - Fine-tuning (--train): a BatchNormalization becomes the .nn batch_norm
@@ -41,9 +42,15 @@ static void add_initializers(Importer *im, const Onnx__GraphProto *gp) {
     for (size_t i = 0; i < gp->n_initializer; i++) {
         long count, dims[MAX_T];
         const Onnx__TensorProto *tp = gp->initializer[i];
-        if (tp->n_dims > MAX_T) { diag_error(onnx_nowhere(), "initializer '%s' has rank above 8", tp->name); continue; }
+        if (tp->n_dims > MAX_T) {
+            diag_error(onnx_nowhere(), "unsupported: initializer '%s' has rank %zu; nnc's limit is %d", tp->name,
+                       tp->n_dims, MAX_T);
+            im->unsupported++;
+            onnx_add_tensor(im, tp->name, 0, NULL)->failed = 1;    /* its readers are skipped quietly */
+            continue;
+        }
         float *d = onnx_tensor_data(im, tp, &count);
-        if (!d) continue;
+        if (!d) { onnx_add_tensor(im, tp->name, 0, NULL)->failed = 1; continue; }
         for (size_t k = 0; k < tp->n_dims; k++) dims[k] = (long)tp->dims[k];
         onnx_add_constant(im, tp->name, (int)tp->n_dims, dims, d);
     }
@@ -130,6 +137,12 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
     importer_open(&im, m, path, model_name, trainable, shapes);
     Graph *g = im.g;
     const Onnx__GraphProto *gp = m->graph;
+    if (onnx_validate(&im, m)) {
+        *unsupported_count = im.unsupported;
+        onnx__model_proto__free_unpacked(m, NULL);
+        ir_free(g);
+        return NULL;
+    }
     add_initializers(&im, gp);
     for (int i = 0; i < nbinds; i++) onnx_bind_input(&im, binds[i]);
     add_inputs(&im, gp, shapes);

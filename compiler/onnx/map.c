@@ -7,6 +7,11 @@
  *    unary or binary function, and unary_params reads ONNX's defaults.
  *    Everything else has a builder in the family file that owns it
  *    (map_math, map_tensor, map_const, map_nn, map_rnn).
+ *  - Each row holds ONNX's input and output counts for its op (the union
+ *    over the opsets nnc implements, with the opset from which more inputs
+ *    are required); onnx_import_node checks them before the builder runs,
+ *    so a builder may read every required c->in[i] without a NULL check.
+ *    A node breaking them is invalid (exit 1).
  *  - A node that fails poisons its outputs: the nodes reading them are
  *    skipped quietly, so each unsupported feature is reported once, and all
  *    of them in one run.
@@ -23,7 +28,15 @@ typedef struct OnnxOp {
     int unary;          /* an element-wise function (nnc_rt_unary), or -1 */
     int binary;         /* a broadcasting binary (nnc_rt_binary), or -1    */
     Tensor *(*build)(Ctx *c);
+    int min_in, max_in;     /* the inputs ONNX defines (VAR: any number, all named) */
+    int max_out;            /* the outputs ONNX defines */
+    int since, min_since;   /* from opset `since` on, min_since inputs are required */
 } OnnxOp;
+
+#define VAR CTX_INPUTS
+#define UN(nm, fn) { nm, fn, -1, NULL, 1, 1, 1, 0, 0 }
+#define BI(nm, fn) { nm, -1, fn, NULL, 2, 2, 1, 0, 0 }
+#define OP(nm, build, lo, hi, outs) { nm, -1, -1, build, lo, hi, outs, 0, 0 }
 
 /* the builders with a parameter, one per ONNX op */
 static Tensor *op_identity(Ctx *c) { return onnx_unary(c, NNC_RT_UN_IDENTITY, 0, 0); }
@@ -51,56 +64,56 @@ static Tensor *op_gru(Ctx *c) { return onnx_recurrent(c, NNC_RT_CELL_GRU); }
 static Tensor *op_rnn(Ctx *c) { return onnx_recurrent(c, NNC_RT_CELL_SIMPLE); }
 
 static const OnnxOp onnx_ops[] = {
-    { "Abs", NNC_RT_UN_ABS, -1, NULL }, { "Neg", NNC_RT_UN_NEG, -1, NULL },
-    { "Exp", NNC_RT_UN_EXP, -1, NULL }, { "Log", NNC_RT_UN_LOG, -1, NULL },
-    { "Sqrt", NNC_RT_UN_SQRT, -1, NULL }, { "Reciprocal", NNC_RT_UN_RECIPROCAL, -1, NULL },
-    { "Floor", NNC_RT_UN_FLOOR, -1, NULL }, { "Ceil", NNC_RT_UN_CEIL, -1, NULL },
-    { "Round", NNC_RT_UN_ROUND, -1, NULL }, { "Sign", NNC_RT_UN_SIGN, -1, NULL },
-    { "Sin", NNC_RT_UN_SIN, -1, NULL }, { "Cos", NNC_RT_UN_COS, -1, NULL }, { "Tan", NNC_RT_UN_TAN, -1, NULL },
-    { "Asin", NNC_RT_UN_ASIN, -1, NULL }, { "Acos", NNC_RT_UN_ACOS, -1, NULL }, { "Atan", NNC_RT_UN_ATAN, -1, NULL },
-    { "Sinh", NNC_RT_UN_SINH, -1, NULL }, { "Cosh", NNC_RT_UN_COSH, -1, NULL },
-    { "Asinh", NNC_RT_UN_ASINH, -1, NULL }, { "Acosh", NNC_RT_UN_ACOSH, -1, NULL },
-    { "Atanh", NNC_RT_UN_ATANH, -1, NULL }, { "Erf", NNC_RT_UN_ERF, -1, NULL },
-    { "Relu", NNC_RT_UN_RELU, -1, NULL }, { "Sigmoid", NNC_RT_UN_SIGMOID, -1, NULL },
-    { "Tanh", NNC_RT_UN_TANH, -1, NULL }, { "Softplus", NNC_RT_UN_SOFTPLUS, -1, NULL },
-    { "Softsign", NNC_RT_UN_SOFTSIGN, -1, NULL }, { "LeakyRelu", NNC_RT_UN_LEAKY_RELU, -1, NULL },
-    { "Elu", NNC_RT_UN_ELU, -1, NULL }, { "Selu", NNC_RT_UN_SELU, -1, NULL }, { "Celu", NNC_RT_UN_CELU, -1, NULL },
-    { "HardSigmoid", NNC_RT_UN_HARD_SIGMOID, -1, NULL }, { "HardSwish", NNC_RT_UN_HARD_SWISH, -1, NULL },
-    { "ThresholdedRelu", NNC_RT_UN_THRESHOLDED_RELU, -1, NULL }, { "Not", NNC_RT_UN_NOT, -1, NULL },
-    { "IsNaN", NNC_RT_UN_ISNAN, -1, NULL }, { "IsInf", NNC_RT_UN_ISINF, -1, NULL },
-    { "Shrink", NNC_RT_UN_SHRINK, -1, NULL }, { "Mish", NNC_RT_UN_MISH, -1, NULL },
-    { "Add", -1, NNC_RT_BIN_ADD, NULL }, { "Sub", -1, NNC_RT_BIN_SUB, NULL },
-    { "Mul", -1, NNC_RT_BIN_MUL, NULL }, { "Div", -1, NNC_RT_BIN_DIV, NULL },
-    { "Pow", -1, NNC_RT_BIN_POW, NULL }, { "Mod", -1, NNC_RT_BIN_MOD, NULL },
-    { "PRelu", -1, NNC_RT_BIN_PRELU, NULL }, { "Equal", -1, NNC_RT_BIN_EQUAL, NULL },
-    { "Less", -1, NNC_RT_BIN_LESS, NULL }, { "LessOrEqual", -1, NNC_RT_BIN_LESS_EQUAL, NULL },
-    { "Greater", -1, NNC_RT_BIN_GREATER, NULL }, { "GreaterOrEqual", -1, NNC_RT_BIN_GREATER_EQUAL, NULL },
-    { "And", -1, NNC_RT_BIN_AND, NULL }, { "Or", -1, NNC_RT_BIN_OR, NULL }, { "Xor", -1, NNC_RT_BIN_XOR, NULL },
-    { "Max", -1, -1, op_max }, { "Min", -1, -1, op_min }, { "Sum", -1, -1, op_sum }, { "Mean", -1, -1, op_mean },
-    { "Clip", -1, -1, onnx_clip }, { "Identity", -1, -1, op_identity }, { "Dropout", -1, -1, onnx_dropout },
-    { "Cast", -1, -1, onnx_cast }, { "CastLike", -1, -1, onnx_cast },
-    { "Reshape", -1, -1, onnx_reshape }, { "Flatten", -1, -1, onnx_flatten },
-    { "Squeeze", -1, -1, op_squeeze1 }, { "Unsqueeze", -1, -1, op_unsqueeze },
-    { "Transpose", -1, -1, onnx_transpose }, { "Slice", -1, -1, onnx_slice }, { "Concat", -1, -1, onnx_concat },
-    { "Split", -1, -1, onnx_split }, { "Gather", -1, -1, onnx_gather }, { "Expand", -1, -1, onnx_expand },
-    { "Tile", -1, -1, onnx_tile }, { "Pad", -1, -1, onnx_pad }, { "Where", -1, -1, onnx_where },
-    { "MatMul", -1, -1, onnx_matmul }, { "Gemm", -1, -1, onnx_gemm },
-    { "ArgMax", -1, -1, op_argmax }, { "ArgMin", -1, -1, op_argmin },
-    { "GatherElements", -1, -1, onnx_gather_elements }, { "LayerNormalization", -1, -1, onnx_layernorm },
-    { "NegativeLogLikelihoodLoss", -1, -1, onnx_nll }, { "SoftmaxCrossEntropyLoss", -1, -1, onnx_sce },
-    { "Conv", -1, -1, onnx_conv }, { "ConvTranspose", -1, -1, onnx_conv_transpose }, { "MaxPool", -1, -1, op_maxpool }, { "AveragePool", -1, -1, op_avgpool },
-    { "GlobalAveragePool", -1, -1, op_gap }, { "GlobalMaxPool", -1, -1, op_gmp },
-    { "BatchNormalization", -1, -1, onnx_batchnorm }, { "InstanceNormalization", -1, -1, onnx_instancenorm },
-    { "LSTM", -1, -1, op_lstm }, { "GRU", -1, -1, op_gru }, { "RNN", -1, -1, op_rnn },
-    { "DepthToSpace", -1, -1, onnx_depth_to_space }, { "SpaceToDepth", -1, -1, onnx_space_to_depth },
-    { "Trilu", -1, -1, onnx_trilu }, { "EyeLike", -1, -1, onnx_eyelike }, { "CumSum", -1, -1, onnx_cumsum },
-    { "Softmax", -1, -1, op_softmax1 }, { "LogSoftmax", -1, -1, op_logsoftmax }, { "Hardmax", -1, -1, op_hardmax },
-    { "ReduceSum", -1, -1, op_rsum }, { "ReduceMean", -1, -1, op_rmean }, { "ReduceMax", -1, -1, op_rmax },
-    { "ReduceMin", -1, -1, op_rmin }, { "ReduceProd", -1, -1, op_rprod }, { "ReduceL1", -1, -1, op_rl1 },
-    { "ReduceL2", -1, -1, op_rl2 }, { "ReduceLogSum", -1, -1, op_rlogsum },
-    { "ReduceLogSumExp", -1, -1, op_rlse }, { "ReduceSumSquare", -1, -1, op_rsumsq },
-    { "Constant", -1, -1, onnx_constant }, { "Shape", -1, -1, onnx_shape }, { "Size", -1, -1, onnx_size },
-    { "ConstantOfShape", -1, -1, onnx_constant_of_shape }, { "Range", -1, -1, onnx_range },
+    UN("Abs", NNC_RT_UN_ABS), UN("Neg", NNC_RT_UN_NEG),
+    UN("Exp", NNC_RT_UN_EXP), UN("Log", NNC_RT_UN_LOG),
+    UN("Sqrt", NNC_RT_UN_SQRT), UN("Reciprocal", NNC_RT_UN_RECIPROCAL),
+    UN("Floor", NNC_RT_UN_FLOOR), UN("Ceil", NNC_RT_UN_CEIL),
+    UN("Round", NNC_RT_UN_ROUND), UN("Sign", NNC_RT_UN_SIGN),
+    UN("Sin", NNC_RT_UN_SIN), UN("Cos", NNC_RT_UN_COS), UN("Tan", NNC_RT_UN_TAN),
+    UN("Asin", NNC_RT_UN_ASIN), UN("Acos", NNC_RT_UN_ACOS), UN("Atan", NNC_RT_UN_ATAN),
+    UN("Sinh", NNC_RT_UN_SINH), UN("Cosh", NNC_RT_UN_COSH),
+    UN("Asinh", NNC_RT_UN_ASINH), UN("Acosh", NNC_RT_UN_ACOSH),
+    UN("Atanh", NNC_RT_UN_ATANH), UN("Erf", NNC_RT_UN_ERF),
+    UN("Relu", NNC_RT_UN_RELU), UN("Sigmoid", NNC_RT_UN_SIGMOID),
+    UN("Tanh", NNC_RT_UN_TANH), UN("Softplus", NNC_RT_UN_SOFTPLUS),
+    UN("Softsign", NNC_RT_UN_SOFTSIGN), UN("LeakyRelu", NNC_RT_UN_LEAKY_RELU),
+    UN("Elu", NNC_RT_UN_ELU), UN("Selu", NNC_RT_UN_SELU), UN("Celu", NNC_RT_UN_CELU),
+    UN("HardSigmoid", NNC_RT_UN_HARD_SIGMOID), UN("HardSwish", NNC_RT_UN_HARD_SWISH),
+    UN("ThresholdedRelu", NNC_RT_UN_THRESHOLDED_RELU), UN("Not", NNC_RT_UN_NOT),
+    UN("IsNaN", NNC_RT_UN_ISNAN), UN("IsInf", NNC_RT_UN_ISINF),
+    UN("Shrink", NNC_RT_UN_SHRINK), UN("Mish", NNC_RT_UN_MISH),
+    BI("Add", NNC_RT_BIN_ADD), BI("Sub", NNC_RT_BIN_SUB),
+    BI("Mul", NNC_RT_BIN_MUL), BI("Div", NNC_RT_BIN_DIV),
+    BI("Pow", NNC_RT_BIN_POW), BI("Mod", NNC_RT_BIN_MOD),
+    BI("PRelu", NNC_RT_BIN_PRELU), BI("Equal", NNC_RT_BIN_EQUAL),
+    BI("Less", NNC_RT_BIN_LESS), BI("LessOrEqual", NNC_RT_BIN_LESS_EQUAL),
+    BI("Greater", NNC_RT_BIN_GREATER), BI("GreaterOrEqual", NNC_RT_BIN_GREATER_EQUAL),
+    BI("And", NNC_RT_BIN_AND), BI("Or", NNC_RT_BIN_OR), BI("Xor", NNC_RT_BIN_XOR),
+    OP("Max", op_max, 1, VAR, 1), OP("Min", op_min, 1, VAR, 1), OP("Sum", op_sum, 1, VAR, 1), OP("Mean", op_mean, 1, VAR, 1),
+    OP("Clip", onnx_clip, 1, 3, 1), OP("Identity", op_identity, 1, 1, 1), OP("Dropout", onnx_dropout, 1, 3, 2),
+    OP("Cast", onnx_cast, 1, 1, 1), OP("CastLike", onnx_cast, 2, 2, 1),
+    { "Reshape", -1, -1, onnx_reshape, 1, 2, 1, 5, 2 }, OP("Flatten", onnx_flatten, 1, 1, 1),
+    OP("Squeeze", op_squeeze1, 1, 2, 1), { "Unsqueeze", -1, -1, op_unsqueeze, 1, 2, 1, 13, 2 },
+    OP("Transpose", onnx_transpose, 1, 1, 1), { "Slice", -1, -1, onnx_slice, 1, 5, 1, 10, 3 }, OP("Concat", onnx_concat, 1, VAR, 1),
+    OP("Split", onnx_split, 1, 2, VAR), OP("Gather", onnx_gather, 2, 2, 1), OP("Expand", onnx_expand, 2, 2, 1),
+    OP("Tile", onnx_tile, 2, 3, 1), { "Pad", -1, -1, onnx_pad, 1, 4, 1, 11, 2 }, OP("Where", onnx_where, 3, 3, 1),
+    OP("MatMul", onnx_matmul, 2, 2, 1), OP("Gemm", onnx_gemm, 2, 3, 1),
+    OP("ArgMax", op_argmax, 1, 1, 1), OP("ArgMin", op_argmin, 1, 1, 1),
+    OP("GatherElements", onnx_gather_elements, 2, 2, 1), OP("LayerNormalization", onnx_layernorm, 2, 3, 3),
+    OP("NegativeLogLikelihoodLoss", onnx_nll, 2, 3, 1), OP("SoftmaxCrossEntropyLoss", onnx_sce, 2, 3, 2),
+    OP("Conv", onnx_conv, 2, 3, 1), OP("ConvTranspose", onnx_conv_transpose, 2, 3, 1), OP("MaxPool", op_maxpool, 1, 1, 2), OP("AveragePool", op_avgpool, 1, 1, 1),
+    OP("GlobalAveragePool", op_gap, 1, 1, 1), OP("GlobalMaxPool", op_gmp, 1, 1, 1),
+    OP("BatchNormalization", onnx_batchnorm, 5, 5, 5), OP("InstanceNormalization", onnx_instancenorm, 3, 3, 1),
+    OP("LSTM", op_lstm, 3, 8, 3), OP("GRU", op_gru, 3, 6, 2), OP("RNN", op_rnn, 3, 6, 2),
+    OP("DepthToSpace", onnx_depth_to_space, 1, 1, 1), OP("SpaceToDepth", onnx_space_to_depth, 1, 1, 1),
+    OP("Trilu", onnx_trilu, 1, 2, 1), OP("EyeLike", onnx_eyelike, 1, 1, 1), OP("CumSum", onnx_cumsum, 2, 2, 1),
+    OP("Softmax", op_softmax1, 1, 1, 1), OP("LogSoftmax", op_logsoftmax, 1, 1, 1), OP("Hardmax", op_hardmax, 1, 1, 1),
+    OP("ReduceSum", op_rsum, 1, 2, 1), OP("ReduceMean", op_rmean, 1, 2, 1), OP("ReduceMax", op_rmax, 1, 2, 1),
+    OP("ReduceMin", op_rmin, 1, 2, 1), OP("ReduceProd", op_rprod, 1, 2, 1), OP("ReduceL1", op_rl1, 1, 2, 1),
+    OP("ReduceL2", op_rl2, 1, 2, 1), OP("ReduceLogSum", op_rlogsum, 1, 2, 1),
+    OP("ReduceLogSumExp", op_rlse, 1, 2, 1), OP("ReduceSumSquare", op_rsumsq, 1, 2, 1),
+    OP("Constant", onnx_constant, 0, 0, 1), OP("Shape", onnx_shape, 1, 1, 1), OP("Size", onnx_size, 1, 1, 1),
+    OP("ConstantOfShape", onnx_constant_of_shape, 1, 1, 1), OP("Range", onnx_range, 3, 3, 1),
 };
 
 /* the element-wise functions' parameters, ONNX defaults */
@@ -120,11 +133,54 @@ static void unary_params(const Onnx__NodeProto *n, int fn, float *alpha, float *
 
 /* ---- the node loop ---------------------------------------------------------------- */
 
+/* the node against its row: ONNX's input and output counts, every required
+ * input named (a builder may read c->in[i] for i < the minimum unchecked);
+ * -1 after reporting an invalid node */
+static int check_arity(Importer *im, const Onnx__NodeProto *n, const OnnxOp *op) {
+    int min = op->since && im->opset >= op->since ? op->min_since : op->min_in;
+    if (n->n_output < 1) {
+        onnx_invalid(im, "a node needs at least one output");
+        return -1;
+    }
+    if ((int)n->n_output > op->max_out) {
+        onnx_invalid(im, "%s has at most %d output%s, the node declares %zu", n->op_type, op->max_out,
+                     op->max_out == 1 ? "" : "s", n->n_output);
+        return -1;
+    }
+    if (op->max_in < VAR && (int)n->n_input > op->max_in) {
+        onnx_invalid(im, "%s takes at most %d input%s, the node has %zu", n->op_type, op->max_in,
+                     op->max_in == 1 ? "" : "s", n->n_input);
+        return -1;
+    }
+    int check = op->max_in == VAR && (int)n->n_input > min ? (int)n->n_input : min;
+    for (int i = 0; i < check; i++)
+        if (i >= (int)n->n_input || !*n->input[i]) {
+            if (op->max_in == VAR && i >= min)
+                onnx_invalid(im, "input %d of %s is empty (its inputs are all required)", i, n->op_type);
+            else
+                onnx_invalid(im, "%s needs at least %d input%s%s, input %d is %s", n->op_type, min, min == 1 ? "" : "s",
+                             op->since && im->opset >= op->since ? " at this opset" : "", i,
+                             i >= (int)n->n_input ? "missing" : "empty");
+            return -1;
+        }
+    return 0;
+}
+
+/* the row of a node's op type, or NULL (another domain, or an op nnc lacks) */
+static const OnnxOp *row_of(const Onnx__NodeProto *n) {
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) return NULL;
+    for (size_t k = 0; k < sizeof onnx_ops / sizeof onnx_ops[0]; k++)
+        if (!strcmp(onnx_ops[k].name, n->op_type)) return &onnx_ops[k];
+    return NULL;
+}
+
 /* one node: its builder's tensors for its outputs, or its outputs poisoned */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
     im->node = n;
     Ctx c = { im, n, { NULL }, 0 };
+    const OnnxOp *op = row_of(n);
     int failed_input = 0;
+    if (op && check_arity(im, n, op)) return;
     if (n->n_input > CTX_INPUTS) {
         char why[96];
         snprintf(why, sizeof why, "%zu inputs (nnc reads up to %d)", n->n_input, CTX_INPUTS);
@@ -143,15 +199,8 @@ void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
         }
         c.nin = (int)i + 1;
     }
-    const OnnxOp *op = NULL;
-    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) op = NULL;
-    else
-        for (size_t k = 0; k < sizeof onnx_ops / sizeof onnx_ops[0]; k++)
-            if (!strcmp(onnx_ops[k].name, n->op_type)) op = &onnx_ops[k];
     Tensor *r = NULL;
     if (!op && !failed_input) onnx_unsupported(im, "no such operator in nnc");
-    else if (!failed_input && c.nin > 0 && !c.in[0] && op->build != onnx_range)
-        onnx_unsupported(im, "a missing first input");
     else if (!failed_input && op->unary >= 0) {
         float alpha, beta;
         unary_params(n, op->unary, &alpha, &beta);
@@ -167,7 +216,10 @@ void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
         }
         r = onnx_binary_of(&c, fn, c.in[0], c.in[1], n->output[0]);
     } else if (!failed_input) {
+        int errors = diag_error_count();
         r = op->build(&c);
+        if (!r && diag_error_count() == errors)     /* a builder's refusal must never pass unreported */
+            onnx_unsupported(im, "its inputs or attributes (nnc could not build the node)");
     }
     if (!r)     /* every output of this node is poisoned: its users are skipped quietly */
         for (size_t i = 0; i < n->n_output; i++)

@@ -16,6 +16,7 @@ Tensor *onnx_constant(Ctx *c) {
     long one = 1;
     if (v && v->t) {
         long count, dims[MAX_T];
+        if (v->t->n_dims > MAX_T) { onnx_unsupported(c->im, "a Constant of rank above 8"); return NULL; }
         float *d = onnx_tensor_data(c->im, v->t, &count);
         if (!d) return NULL;
         for (size_t i = 0; i < v->t->n_dims && i < MAX_T; i++) dims[i] = (long)v->t->dims[i];
@@ -40,7 +41,7 @@ Tensor *onnx_constant(Ctx *c) {
 Tensor *onnx_constant_of_shape(Ctx *c) {
     long shape[MAX_T];
     int k = onnx_const_ints(c->im, c->in[0], shape, MAX_T, "shape");
-    if (k < 0) return NULL;
+    if (k < 0 || onnx_checked_numel(c->im, shape, k, ONNX_MAX_CONST, "ConstantOfShape's shape") < 0) return NULL;
     float v = 0;
     const Onnx__AttributeProto *a = onnx_attr(c->n, "value");
     if (a && a->t) {
@@ -77,11 +78,17 @@ Tensor *onnx_size(Ctx *c) {
 }
 
 Tensor *onnx_range(Ctx *c) {
+    static const char *const what[3] = { "Range's start (Range of values)", "Range's limit (Range of values)",
+                                         "Range's delta (Range of values)" };
     for (int i = 0; i < 3; i++)
-        if (!c->in[i]->data) { onnx_unsupported(c->im, "Range of values computed at run time"); return NULL; }
-    double s = c->in[0]->data[0], l = c->in[1]->data[0], d = c->in[2]->data[0];
-    long n = (long)ceil((l - s) / d);
-    if (n < 0) n = 0;
+        if (!onnx_scalar_of(c, i, what[i])) return NULL;
+    double s = c->in[0]->data[0], l = c->in[1]->data[0], d = c->in[2]->data[0], steps = ceil((l - s) / d);
+    if (d == 0 || steps != steps) { onnx_invalid(c->im, "Range's delta is 0 or its values are not numbers"); return NULL; }
+    if (steps > (double)ONNX_MAX_CONST) {
+        onnx_unsupported(c->im, "a Range of more than 2^28 values (nnc's limit)");
+        return NULL;
+    }
+    long n = steps > 0 ? (long)steps : 0;
     float *y = malloc((size_t)(n ? n : 1) * sizeof *y);
     for (long i = 0; i < n; i++) y[i] = (float)(s + i * d);
     return onnx_add_constant(c->im, onnx_out_name(c, 0), 1, &n, y);
@@ -91,6 +98,8 @@ Tensor *onnx_eyelike(Ctx *c) {
     Tensor *x = c->in[0];
     if (x->rank != 2) { onnx_unsupported(c->im, "EyeLike of rank other than 2"); return NULL; }
     long k = onnx_attr_i(c->n, "k", 0), R = x->dims[0], C = x->dims[1];
+    k = k > C ? C : k < -R ? -R : k;    /* beyond the matrix: all zeros either way */
+    if (onnx_checked_numel(c->im, x->dims, 2, ONNX_MAX_CONST, "EyeLike's result") < 0) return NULL;
     float *y = calloc((size_t)(R * C > 0 ? R * C : 1), sizeof *y);
     for (long i = 0; i < R; i++)
         if (i + k >= 0 && i + k < C) y[i * C + i + k] = 1;

@@ -33,7 +33,7 @@ Tensor *onnx_unary_of(Ctx *c, int fn, Tensor *x, const char *suffix) {
     a.fn = fn;
     char name[170];
     ir_format_name(name, "%s/%s", onnx_out_name(c, 0), suffix);
-    return onnx_apply(c->im, OP_ND_UNARY, &x, 1, &a, name, x->rank, x->dims);
+    return x ? onnx_apply(c->im, OP_ND_UNARY, &x, 1, &a, name, x->rank, x->dims) : NULL;
 }
 
 Tensor *onnx_scalar(Ctx *c, const char *suffix, float v) {
@@ -61,6 +61,7 @@ Tensor *onnx_binary_of(Ctx *c, int fn, Tensor *x, Tensor *y, const char *name) {
     memset(&a, 0, sizeof a);
     long dims[MAX_T];
     int rank;
+    if (!x || !y) return NULL;     /* an operand that failed, already reported */
     if (nd_broadcast(x->rank, x->dims, y->rank, y->dims, &rank, dims, a.nd.as, a.nd.bs)) {
         onnx_no_broadcast(c, x, y);
         return NULL;
@@ -152,14 +153,19 @@ Tensor *onnx_clip(Ctx *c) {
     } else {
         for (int i = 1; i < 3 && i < c->nin; i++) {
             if (!c->in[i]) continue;
-            if (!c->in[i]->data) { onnx_unsupported(c->im, "Clip bounds computed at run time"); return NULL; }
-            if (i == 1) lo = c->in[i]->data[0]; else hi = c->in[i]->data[0];
+            const float *v = onnx_scalar_of(c, i, i == 1 ? "Clip's min (Clip bounds)" : "Clip's max (Clip bounds)");
+            if (!v) return NULL;
+            if (i == 1) lo = v[0]; else hi = v[0];
         }
     }
     return onnx_unary(c, NNC_RT_UN_CLIP, lo, hi);
 }
 
 Tensor *onnx_dropout(Ctx *c) {
+    if (c->nin > 2 && c->in[2] && onnx_numel(c->in[2]->dims, c->in[2]->rank) != 1) {
+        onnx_invalid(c->im, "Dropout's training_mode must be a single value");
+        return NULL;
+    }
     if (c->nin > 2 && c->in[2] && !(c->in[2]->data && c->in[2]->data[0] == 0.0f)) {
         onnx_unsupported(c->im, "Dropout in training mode (an inference build is deterministic)");
         return NULL;
@@ -181,14 +187,18 @@ Tensor *onnx_matmul(Ctx *c) {
     Tensor *a = c->in[0], *b = c->in[1];
     if (a->rank < 2 || b->rank < 2) { onnx_unsupported(c->im, "MatMul of 1-D operands"); return NULL; }
     int M = (int)a->dims[a->rank - 2], K = (int)a->dims[a->rank - 1], N = (int)b->dims[b->rank - 1];
-    if (b->dims[b->rank - 2] != K) { onnx_unsupported(c->im, "MatMul operands whose inner sizes differ"); return NULL; }
+    if (b->dims[b->rank - 2] != K) {
+        onnx_invalid(c->im, "MatMul's inner sizes differ: A is (..., %d, %d), B is (..., %ld, %d); A's columns must equal "
+                     "B's rows", M, K, b->dims[b->rank - 2], N);
+        return NULL;
+    }
     /* the batch axes broadcast; strides in whole matrices */
     Attrs at;
     memset(&at, 0, sizeof at);
     long dims[MAX_T], as[MAX_T], bs[MAX_T];
     int rank;
     if (nd_broadcast(a->rank - 2, a->dims, b->rank - 2, b->dims, &rank, dims, as, bs)) {
-        onnx_unsupported(c->im, "MatMul batches that do not broadcast");
+        onnx_invalid(c->im, "MatMul's batch axes do not broadcast");
         return NULL;
     }
     nd_dense(&at.nd, rank, dims);
@@ -209,6 +219,17 @@ Tensor *onnx_matmul(Ctx *c) {
 Tensor *onnx_gemm(Ctx *c) {
     Tensor *a = c->in[0], *b = c->in[1];
     char name[160];
+    for (int i = 0; i < 2; i++) {
+        long t = onnx_attr_i(c->n, i ? "transB" : "transA", 0);
+        if (t != 0 && t != 1) {
+            onnx_invalid(c->im, "Gemm's %s is %ld; it must be 0 or 1", i ? "transB" : "transA", t);
+            return NULL;
+        }
+        if (c->in[i]->rank != 2) {
+            onnx_invalid(c->im, "Gemm's %s has rank %d; Gemm multiplies matrices (rank 2)", i ? "B" : "A", c->in[i]->rank);
+            return NULL;
+        }
+    }
     for (int i = 0; i < 2; i++)
         if (onnx_attr_i(c->n, i ? "transB" : "transA", 0)) {
             Tensor *x = c->in[i];
@@ -269,12 +290,14 @@ Tensor *onnx_softmax(Ctx *c, int fn) {
     memset(&a, 0, sizeof a);
     a.fn = fn;
     if (c->im->opset < 13) {    /* coerced to 2-D at axis */
-        int axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", 1), x->rank);
+        int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 1), x->rank, 1, "axis");
+        if (axis < 0) return NULL;
         a.outer = onnx_numel(x->dims, axis);
         a.alen = onnx_numel(x->dims + axis, x->rank - axis);
         a.inner = 1;
     } else {
-        int axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", -1), x->rank);
+        int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", -1), x->rank, 0, "axis");
+        if (axis < 0) return NULL;
         a.outer = onnx_numel(x->dims, axis);
         a.alen = x->dims[axis];
         a.inner = onnx_numel(x->dims + axis + 1, x->rank - axis - 1);
@@ -286,6 +309,7 @@ Tensor *onnx_softmax(Ctx *c, int fn) {
 Tensor *onnx_reduce_mark(Ctx *c, int fn, Tensor *x, const int *mark, int keep, const char *name) {
     long dims[MAX_T], xs[MAX_T], count = 1;
     int rank = 0;
+    if (!x) return NULL;
     for (int d = 0; d < x->rank; d++) {
         if (mark[d]) { count *= x->dims[d]; if (keep) dims[rank++] = 1; }
         else dims[rank++] = x->dims[d];
@@ -322,16 +346,17 @@ Tensor *onnx_reduce(Ctx *c, int fn) {
             return onnx_apply(c->im, OP_ND_UNARY, c->in, 1, &a, onnx_out_name(c, 0), x->rank, x->dims);
         }
         for (int d = 0; d < x->rank; d++) mark[d] = 1;
-    } else {
-        for (int i = 0; i < k; i++) mark[onnx_norm_axis(axes[i], x->rank)] = 1;
+    } else if (onnx_mark_axes(c, axes, k, x->rank, mark, "axes entry")) {
+        return NULL;
     }
     return onnx_reduce_mark(c, fn, x, mark, keep, onnx_out_name(c, 0));
 }
 
 Tensor *onnx_arg(Ctx *c, int fn) {
     Tensor *x = c->in[0];
-    int axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", 0), x->rank), rank = 0;
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 0), x->rank, 0, "axis"), rank = 0;
     int keep = (int)onnx_attr_i(c->n, "keepdims", 1);
+    if (axis < 0) return NULL;
     Attrs a;
     memset(&a, 0, sizeof a);
     onnx_around(x, axis, &a);
@@ -347,10 +372,12 @@ Tensor *onnx_arg(Ctx *c, int fn) {
 Tensor *onnx_cumsum(Ctx *c) {
     Tensor *x = c->in[0];
     long axis;
-    if (!c->in[1] || onnx_const_ints(c->im, c->in[1], &axis, 1, "axis") != 1) return NULL;
+    if (!onnx_scalar_of(c, 1, "CumSum's axis") || onnx_const_ints(c->im, c->in[1], &axis, 1, "axis") != 1) return NULL;
+    int ax = onnx_axis(c, axis, x->rank, 0, "axis");
+    if (ax < 0) return NULL;
     Attrs a;
     memset(&a, 0, sizeof a);
-    onnx_around(x, onnx_norm_axis(axis, x->rank), &a);
+    onnx_around(x, ax, &a);
     a.fn = (int)onnx_attr_i(c->n, "exclusive", 0);
     a.count = onnx_attr_i(c->n, "reverse", 0);
     return onnx_apply(c->im, OP_ND_CUMSUM, c->in, 1, &a, onnx_out_name(c, 0), x->rank, x->dims);
@@ -361,7 +388,8 @@ Tensor *onnx_cumsum(Ctx *c) {
 /* (x - mean) / sqrt(var + eps) * scale + bias over the axes from `axis` on */
 Tensor *onnx_layernorm(Ctx *c) {
     Tensor *x = c->in[0];
-    int axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", -1), x->rank), mark[MAX_T] = { 0 };
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", -1), x->rank, 0, "axis"), mark[MAX_T] = { 0 };
+    if (axis < 0) return NULL;
     for (int d = axis; d < x->rank; d++) mark[d] = 1;
     char n1[170], n2[170], n3[170], n4[170];
     onnx_part(c, "mean", n1);
@@ -411,6 +439,13 @@ static Tensor *nll(Ctx *c, Tensor *x, Tensor *target, Tensor *weight, const char
     Attrs a;
     memset(&a, 0, sizeof a);
     if (x->rank < 2) { onnx_unsupported(c->im, "inputs of rank below 2"); return NULL; }
+    int fits = target->rank == x->rank - 1 && target->dims[0] == x->dims[0];
+    for (int d = 2; fits && d < x->rank; d++) fits = target->dims[d - 1] == x->dims[d];
+    if (!fits || (weight && onnx_numel(weight->dims, weight->rank) != x->dims[1])) {
+        onnx_invalid(c->im, "the %s does not fit the scores: targets must be (N, d1, ...) for scores (N, C, d1, ...), "
+                     "weights (C)", fits ? "weight" : "target");
+        return NULL;
+    }
     a.outer = x->dims[0];
     a.alen = x->dims[1];
     a.inner = onnx_numel(x->dims + 2, x->rank - 2);

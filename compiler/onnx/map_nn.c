@@ -26,6 +26,7 @@ static Tensor *relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name) {
     static const long to[4] = { 0, 2, 3, 1 }, back[4] = { 0, 3, 1, 2 };
     const long *perm = to_nhwc ? to : back;
     long dims[4], xs[4];
+    if (!x) return NULL;    /* failed, already reported */
     nd_strides(4, x->dims, xs);
     Attrs a;
     memset(&a, 0, sizeof a);
@@ -38,11 +39,53 @@ static Tensor *relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name) {
 /* a per-channel vector (C) as (C, 1, ...) for broadcasting over NCHW */
 Tensor *onnx_per_channel(Ctx *c, Tensor *v, int rank, const char *suffix) {
     long dims[MAX_T];
+    if (!v) return NULL;
     dims[0] = onnx_numel(v->dims, v->rank);
     for (int d = 1; d < rank - 1; d++) dims[d] = 1;
     char name[170];
     ir_format_name(name, "%s/%s", onnx_out_name(c, 0), suffix);
     return onnx_reshaped(c, v, rank - 1, dims, name);
+}
+
+/* the window attributes of a Conv, ConvTranspose or pool over `spatial`
+ * axes against ONNX's rules, before any of them is used: kernel_shape (the
+ * weight's extents when there is a weight), strides and dilations >= 1,
+ * pads >= 0, each list one entry per axis (pads two), a known auto_pad,
+ * group >= 1; -1 after reporting */
+static int window_ok(Ctx *c, int spatial, const Tensor *w) {
+    static const char *const names[4] = { "kernel_shape", "strides", "dilations", "pads" };
+    for (int k = 0; k < 4; k++) {
+        const Onnx__AttributeProto *a = onnx_attr(c->n, names[k]);
+        if (!a) continue;
+        size_t want = (size_t)(k == 3 ? 2 * spatial : spatial);
+        if (a->n_ints != want) {
+            onnx_invalid(c->im, "%s has %zu entries; a %d-D window needs %zu", names[k], a->n_ints, spatial, want);
+            return -1;
+        }
+        for (size_t i = 0; i < a->n_ints; i++) {
+            long v = (long)a->ints[i], lo = k == 3 ? 0 : 1;
+            if (v < lo || (k == 0 && w && v != w->dims[2 + i % (size_t)spatial])) {
+                onnx_invalid(c->im, "%s[%zu] is %ld; it must be %s", names[k], i, v, v < lo ? (lo ? "at least 1" : "non-negative") :
+                             "the weight's extent on that axis");
+                return -1;
+            }
+            if (v > (1L << 24)) {
+                char why[96];
+                snprintf(why, sizeof why, "%s[%zu] = %ld (nnc's limit is 2^24)", names[k], i, v);
+                onnx_unsupported(c->im, why);
+                return -1;
+            }
+        }
+    }
+    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+    if (ap && ap->s.len && !onnx_attr_is(c->n, "auto_pad", "NOTSET") && !onnx_attr_is(c->n, "auto_pad", "VALID") &&
+        !onnx_attr_is(c->n, "auto_pad", "SAME_UPPER") && !onnx_attr_is(c->n, "auto_pad", "SAME_LOWER")) {
+        onnx_invalid(c->im, "auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID");
+        return -1;
+    }
+    long group = onnx_attr_i(c->n, "group", 1);
+    if (group < 1) { onnx_invalid(c->im, "group is %ld; it must be at least 1", group); return -1; }
+    return 0;
 }
 
 /* the spatial geometry of a Conv or pool node over (h, w), ONNX rules */
@@ -102,6 +145,11 @@ static int window1d(Ctx *c, const long *xdims, long kw, int *geo) {
 static Tensor *conv_node(Ctx *c, int op, Tensor **in, int nin, const Attrs *a, const char *name,
                          const long *ydims, const char *scratch_name) {
     Tensor *y = onnx_apply(c->im, op, in, nin, a, name, 4, ydims);
+    if (!y) return NULL;
+    if (NNC_RT_CONV2D_SCRATCH(&a->conv) > ONNX_MAX_ELEMS) {
+        onnx_unsupported(c->im, "an im2col scratch above 2^31 floats");
+        return NULL;
+    }
     int scratch = (int)NNC_RT_CONV2D_SCRATCH(&a->conv);
     Graph *g = c->im->g;
     int sv = ir_value(g, scratch_name, ROLE_ACT, 0, 1, &scratch);
@@ -111,7 +159,17 @@ static Tensor *conv_node(Ctx *c, int op, Tensor **in, int nin, const Attrs *a, c
 
 Tensor *onnx_conv(Ctx *c) {
     Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
+    if (w->rank != x->rank || x->rank < 3) {
+        onnx_invalid(c->im, "Conv's weight has rank %d for an input of rank %d; both must be (N or M, C, spatial...)",
+                     w->rank, x->rank);
+        return NULL;
+    }
     if (x->rank != 4 && x->rank != 3) { onnx_unsupported(c->im, "Conv other than 1-D or 2-D"); return NULL; }
+    if (window_ok(c, x->rank - 2, w)) return NULL;
+    if (b && onnx_numel(b->dims, b->rank) != w->dims[0]) {
+        onnx_invalid(c->im, "Conv's bias has %ld values for %ld output channels", onnx_numel(b->dims, b->rank), w->dims[0]);
+        return NULL;
+    }
     if (!w->data || (b && !b->data)) { onnx_unsupported(c->im, "Conv weights computed at run time"); return NULL; }
     /* 1-D: (N, C, L) as (N, C, 1, L) */
     char n0[170], n1[170], n2[170], n3[170];
@@ -132,10 +190,12 @@ Tensor *onnx_conv(Ctx *c) {
     }
     (void)x4;
     long group = onnx_attr_i(c->n, "group", 1), oc = w4.dims[0], cg = w4.dims[1], kh = w4.dims[2], kw = w4.dims[3];
-    if (cg * group != x->dims[1] || oc % group) {
-        onnx_unsupported(c->im, "channels that do not match the groups");
+    if (group > x->dims[1] || cg * group != x->dims[1] || oc % group) {
+        onnx_invalid(c->im, "Conv's channels do not match its groups: input channels %ld, weight (%ld, %ld, ...), "
+                     "group %ld (the weight must be (M, C/group, ...) with group dividing M)", x->dims[1], oc, cg, group);
         return NULL;
     }
+    if (kh < 1 || kw < 1 || oc < 1 || cg < 1) { onnx_unsupported(c->im, "an empty kernel, or no channels"); return NULL; }
     int geo[8];
     if (one_d ? window1d(c, x->dims, kw, geo) : window2d(c, x->dims, kh, kw, geo)) return NULL;
     Tensor *xn = relayout(c, x, 1, n1);
@@ -173,6 +233,11 @@ Tensor *onnx_conv(Ctx *c) {
  * convolution maps Y's shape to X's, with the same weights */
 Tensor *onnx_conv_transpose(Ctx *c) {
     Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
+    if (w->rank != x->rank || x->rank < 3) {
+        onnx_invalid(c->im, "ConvTranspose's weight has rank %d for an input of rank %d", w->rank, x->rank);
+        return NULL;
+    }
+    if (x->rank == 4 && window_ok(c, 2, w)) return NULL;
     if (x->rank != 4 || !w->data || (b && !b->data)) { onnx_unsupported(c->im, "ConvTranspose other than 2-D with constant weights"); return NULL; }
     const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
     if ((ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) || onnx_attr(c->n, "output_shape")) {
@@ -185,7 +250,15 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     onnx_attr_ints(c->n, "dilations", d, 2);
     onnx_attr_ints(c->n, "pads", p, 4);
     onnx_attr_ints(c->n, "output_padding", op, 2);
-    if (cin != x->dims[1] || cin % group) { onnx_unsupported(c->im, "channels that do not match the groups"); return NULL; }
+    if (cin != x->dims[1] || group > cin || cin % group || (b && onnx_numel(b->dims, b->rank) != cog * group)) {
+        onnx_invalid(c->im, "ConvTranspose's channels do not match: input channels %ld, weight (%ld, %ld, ...), group %ld, "
+                     "bias of C_out/group * group values", x->dims[1], cin, cog, group);
+        return NULL;
+    }
+    if (kh < 1 || kw < 1 || cin < 1 || cog < 1 || op[0] < 0 || op[1] < 0 || op[0] > (1L << 24) || op[1] > (1L << 24)) {
+        onnx_unsupported(c->im, "an empty kernel, or output_padding out of range");
+        return NULL;
+    }
     long oh = s[0] * (x->dims[2] - 1) + op[0] + d[0] * (kh - 1) + 1 - p[0] - p[2];
     long ow = s[1] * (x->dims[3] - 1) + op[1] + d[1] * (kw - 1) + 1 - p[1] - p[3];
     if (oh <= 0 || ow <= 0) { onnx_unsupported(c->im, "an empty output"); return NULL; }
@@ -223,6 +296,9 @@ Tensor *onnx_conv_transpose(Ctx *c) {
 
 Tensor *onnx_pool(Ctx *c, int avg) {
     Tensor *x = c->in[0];
+    if (x->rank < 3) { onnx_invalid(c->im, "pooling needs an input (N, C, spatial...), this one has rank %d", x->rank); return NULL; }
+    if (!onnx_attr(c->n, "kernel_shape")) { onnx_invalid(c->im, "a pool needs kernel_shape"); return NULL; }
+    if (window_ok(c, x->rank - 2, NULL)) return NULL;
     if (x->rank == 3) {     /* 1-D: (N, C, L) pooled as (N, C, 1, L) with the attributes widened */
         long k1, s1 = 1, p1[2] = { 0, 0 }, d1 = 1;
         if (onnx_attr_ints(c->n, "kernel_shape", &k1, 1) != 1) { onnx_unsupported(c->im, "a pool without kernel_shape"); return NULL; }
@@ -306,11 +382,26 @@ Tensor *onnx_global_pool(Ctx *c, int fn) {
  * normalises by the batch's statistics while training, updates the running
  * ones as ONNX says (momentum, the population variance) and predicts with
  * them; scale and B train, the running statistics are its state */
+/* scale, B, mean and var: C values each; -1 after reporting */
+static int batchnorm_sizes(Ctx *c) {
+    static const char *const names[5] = { "", "scale", "B", "mean", "var" };
+    for (int i = 1; i < 5; i++) {
+        long n = onnx_numel(c->in[i]->dims, c->in[i]->rank);
+        if (n != c->in[0]->dims[1]) {
+            onnx_invalid(c->im, "BatchNormalization's %s has %ld values for %ld channels (it needs one per channel)",
+                         names[i], n, c->in[0]->dims[1]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static Tensor *batchnorm_layer(Ctx *c) {
     Tensor *x = c->in[0];
     if (x->rank != 4 && x->rank != 2) { onnx_unsupported(c->im, "training a BatchNormalization of rank other than 2 or 4"); return NULL; }
+    if (batchnorm_sizes(c)) return NULL;
     for (int i = 1; i < 5; i++)
-        if (!c->in[i] || !c->in[i]->data || onnx_numel(c->in[i]->dims, c->in[i]->rank) != x->dims[1]) {
+        if (!c->in[i]->data) {
             onnx_unsupported(c->im, "BatchNormalization parameters computed at run time");
             return NULL;
         }
@@ -348,10 +439,11 @@ Tensor *onnx_batchnorm(Ctx *c) {
         onnx_unsupported(c->im, "BatchNormalization in training mode");
         return NULL;
     }
-    if (x->rank < 2) { onnx_unsupported(c->im, "BatchNormalization of rank below 2"); return NULL; }
+    if (x->rank < 2) { onnx_invalid(c->im, "BatchNormalization needs an input (N, C, ...), this one has rank %d", x->rank); return NULL; }
+    if (batchnorm_sizes(c)) return NULL;
     float eps = onnx_attr_f(c->n, "epsilon", 1e-5f);
     for (int i = 1; i < 5; i++)
-        if (!c->in[i] || !c->in[i]->data) { onnx_unsupported(c->im, "BatchNormalization statistics computed at run time"); return NULL; }
+        if (!c->in[i]->data) { onnx_unsupported(c->im, "BatchNormalization statistics computed at run time"); return NULL; }
     long ch = x->dims[1];
     float *sc = malloc((size_t)ch * sizeof *sc), *sh = malloc((size_t)ch * sizeof *sh);
     for (long i = 0; i < ch; i++) {
@@ -374,6 +466,12 @@ Tensor *onnx_batchnorm(Ctx *c) {
 Tensor *onnx_instancenorm(Ctx *c) {
     Tensor *x = c->in[0];
     if (x->rank < 3) { onnx_unsupported(c->im, "InstanceNormalization of rank below 3"); return NULL; }
+    for (int i = 1; i < 3; i++)
+        if (onnx_numel(c->in[i]->dims, c->in[i]->rank) != x->dims[1]) {
+            onnx_invalid(c->im, "InstanceNormalization's %s has %ld values for %ld channels", i == 1 ? "scale" : "B",
+                         onnx_numel(c->in[i]->dims, c->in[i]->rank), x->dims[1]);
+            return NULL;
+        }
     int mark[MAX_T] = { 0 };
     for (int d = 2; d < x->rank; d++) mark[d] = 1;
     char n1[170], n2[170], n3[170], n4[170], n5[170], n6[170];

@@ -32,6 +32,40 @@ static int all_zero(const Tensor *t) {
     return 1;
 }
 
+/* the node against ONNX's rules, before any weight is read: X (T, N, F) (or
+ * (N, T, F) with layout 1), W (dirs, gates * H, F), R (dirs, gates * H, H),
+ * B (dirs, 2 * gates * H), a known direction, hidden_size >= 1; -1 after
+ * reporting an invalid node */
+static int rnn_invalid(Ctx *c, Rnn *s) {
+    Tensor *x = c->in[0], *w = c->in[1], *r = c->in[2], *b = c->nin > 3 ? c->in[3] : NULL;
+    const Onnx__AttributeProto *dir = onnx_attr(c->n, "direction");
+    if (dir && !onnx_attr_is(c->n, "direction", "forward") && !onnx_attr_is(c->n, "direction", "reverse") &&
+        !onnx_attr_is(c->n, "direction", "bidirectional")) {
+        onnx_invalid(c->im, "direction must be forward, reverse or bidirectional");
+        return -1;
+    }
+    if (s->layout != 0 && s->layout != 1) { onnx_invalid(c->im, "layout must be 0 or 1"); return -1; }
+    if (x->rank != 3 || w->rank != 3 || r->rank != 3 || (b && b->rank != 2)) {
+        onnx_invalid(c->im, "X, W and R must have rank 3 and B rank 2");
+        return -1;
+    }
+    if (!onnx_attr(c->n, "hidden_size")) s->H = r->dims[2];    /* optional in ONNX: R says it */
+    if (s->H < 1 || s->H > (1L << 24)) {
+        onnx_invalid(c->im, "hidden_size is %ld; it must be from 1 to 2^24 and match R", s->H);
+        return -1;
+    }
+    long gh = s->gates * s->H;
+    if (w->dims[0] != s->dirs || w->dims[1] != gh || w->dims[2] != x->dims[2] ||
+        r->dims[0] != s->dirs || r->dims[1] != gh || r->dims[2] != s->H ||
+        (b && (b->dims[0] != s->dirs || b->dims[1] != 2 * gh))) {
+        onnx_invalid(c->im, "the weights do not match hidden_size %ld, %d direction%s and %ld features: W must be "
+                     "(%d, %ld, %ld), R (%d, %ld, %ld), B (%d, %ld)", s->H, s->dirs, s->dirs == 1 ? "" : "s", x->dims[2],
+                     s->dirs, gh, x->dims[2], s->dirs, gh, s->H, s->dirs, 2 * gh);
+        return -1;
+    }
+    return 0;
+}
+
 /* what the kernels cannot compute, reported; 0 when the node is supported */
 static int rnn_unsupported(Ctx *c, const Rnn *s) {
     Tensor *x = c->in[0], *w = c->in[1], *r = c->in[2];
@@ -126,8 +160,10 @@ static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, Tensor **h
     ir_format_name(yn, "%s/y%d", onnx_out_name(c, 0), d);
     long ydims[3] = { N, T, H };
     Tensor *y = onnx_apply(c->im, OP_ND_RNN, in, bk ? 4 : 3, &a, yn, 3, ydims);
+    if (!y) return NULL;
     Graph *g = c->im->g;
     int node = g->values[y->value].producer, nh[2] = { (int)N, (int)H };
+    if (N * NNC_RT_RNN_WORK(&p) > ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "a workspace above 2^31 floats"); return NULL; }
     int work = (int)(N * NNC_RT_RNN_WORK(&p));
     for (int k = 0; k < (s->cell == NNC_RT_CELL_LSTM ? 2 : 1); k++) {
         ir_format_name(yn, "%s/%c%d", onnx_out_name(c, 0), k ? 'c' : 'h', d);
@@ -199,10 +235,11 @@ Tensor *onnx_recurrent(Ctx *c, int cell) {
     s.T = s.layout ? x->dims[1] : x->dims[0];
     s.N = s.layout ? x->dims[0] : x->dims[1];
     s.F = x->dims[2];
-    if (rnn_unsupported(c, &s)) return NULL;
+    if (rnn_invalid(c, &s) || rnn_unsupported(c, &s)) return NULL;
     Tensor *xb = batch_major(c, x, &s);
     Tensor *ys[2], *hs[2], *cs[2];
-    for (int d = 0; d < s.dirs; d++) ys[d] = rnn_direction(c, xb, d, &s, &hs[d], &cs[d]);
+    for (int d = 0; d < s.dirs; d++)
+        if (!(ys[d] = rnn_direction(c, xb, d, &s, &hs[d], &cs[d]))) return NULL;
     for (int o = 0; o < (int)c->n->n_output; o++)
         if (*c->n->output[o]) rnn_output(c, o, o == 0 ? ys : o == 1 ? hs : cs, &s);
     Tensor *first = onnx_find(c->im, c->n->output[0]);

@@ -20,6 +20,7 @@
 
 /* the same values with another shape */
 Tensor *onnx_reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const char *name) {
+    if (!x) return NULL;    /* failed, already reported */
     if (onnx_numel(dims, rank) != onnx_numel(x->dims, x->rank)) {
         onnx_unsupported(c->im, "a reshape that changes the number of elements");
         return NULL;
@@ -43,29 +44,46 @@ Tensor *onnx_reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const char 
 Tensor *onnx_reshape(Ctx *c) {
     Tensor *x = c->in[0];
     long shape[MAX_T], dims[MAX_T];
+    if (!c->in[1]) { onnx_unsupported(c->im, "Reshape-1's shape attribute (opset < 5)"); return NULL; }
     int rank = onnx_const_ints(c->im, c->in[1], shape, MAX_T, "shape");
     if (rank < 0) return NULL;
     long known = 1;
     int infer = -1, allowzero = (int)onnx_attr_i(c->n, "allowzero", 0);
     for (int d = 0; d < rank; d++) {
-        dims[d] = shape[d] == 0 && !allowzero ? (d < x->rank ? x->dims[d] : 1) : shape[d];
-        if (dims[d] == -1) infer = d; else known *= dims[d];
+        dims[d] = shape[d] == 0 && !allowzero ? (d < x->rank ? x->dims[d] : -2) : shape[d];
+        if (dims[d] < -1 || (dims[d] == -1 && infer >= 0)) {
+            onnx_invalid(c->im, "Reshape's shape entry %d is %ld: entries are >= -1, at most one is -1 and a 0 copies "
+                         "an axis the input has", d, shape[d]);
+            return NULL;
+        }
+        if (dims[d] == -1) infer = d;
+        else if (dims[d] > ONNX_MAX_ELEMS || (known *= dims[d]) > ONNX_MAX_ELEMS) known = ONNX_MAX_ELEMS + 1L;
     }
     /* a static export's literal batch (x.view(4, -1) traced at batch 4)
      * follows the batch the inputs were pinned to */
     const OnnxShapes *sh = c->im->shapes;
+    int rebatched = 0;
     if (sh && sh->batch > 0 && sh->exported_batch > 0 && sh->batch != sh->exported_batch && rank >= 1 &&
         x->rank >= 1 && x->dims[0] == sh->batch && shape[0] == sh->exported_batch && infer != 0) {
         dims[0] = sh->batch;
         known = known / sh->exported_batch * sh->batch;
+        rebatched = 1;
     }
-    if (infer >= 0) dims[infer] = known ? onnx_numel(x->dims, x->rank) / known : 0;
+    long n = onnx_numel(x->dims, x->rank);
+    if (infer >= 0) dims[infer] = known ? n / known : 0;
+    if (rebatched) return onnx_reshaped(c, x, rank, dims, onnx_out_name(c, 0));    /* checked there */
+    if ((infer >= 0 && (known ? n % known : n)) || (infer < 0 && known != n)) {
+        onnx_invalid(c->im, "Reshape cannot give the %ld elements of its input the shape it asks for (%ld elements%s)",
+                     n, known, infer >= 0 ? " times the inferred extent" : "");
+        return NULL;
+    }
     return onnx_reshaped(c, x, rank, dims, onnx_out_name(c, 0));
 }
 
 Tensor *onnx_flatten(Ctx *c) {
     Tensor *x = c->in[0];
-    int axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", 1), x->rank);
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 1), x->rank, 1, "axis");
+    if (axis < 0) return NULL;
     long dims[2] = { onnx_numel(x->dims, axis), onnx_numel(x->dims + axis, x->rank - axis) };
     return onnx_reshaped(c, x, 2, dims, onnx_out_name(c, 0));
 }
@@ -75,17 +93,22 @@ Tensor *onnx_squeeze(Ctx *c, int unsq) {
     long axes[MAX_T], dims[MAX_T];
     int k = onnx_axes_of(c, 1, axes), rank = 0;
     if (k == -1) return NULL;
+    int mark[MAX_T];
     if (unsq) {
         int r = x->rank + k, used = 0;
-        if (k < 0 || r > MAX_T) { onnx_unsupported(c->im, "Unsqueeze without axes, or past rank 8"); return NULL; }
-        int mark[MAX_T] = { 0 };
-        for (int i = 0; i < k; i++) mark[onnx_norm_axis(axes[i], r)] = 1;
+        if (k < 0) { onnx_invalid(c->im, "Unsqueeze needs axes"); return NULL; }
+        if (r > MAX_T) { onnx_unsupported(c->im, "an Unsqueeze past rank 8"); return NULL; }
+        if (onnx_mark_axes(c, axes, k, r, mark, "axes entry")) return NULL;
         for (int d = 0; d < r; d++) dims[rank++] = mark[d] ? 1 : x->dims[used++];
     } else {
-        int mark[MAX_T] = { 0 };
-        for (int i = 0; i < k; i++) mark[onnx_norm_axis(axes[i], x->rank)] = 1;
-        for (int d = 0; d < x->rank; d++)
+        if (k >= 0 && onnx_mark_axes(c, axes, k, x->rank, mark, "axes entry")) return NULL;
+        for (int d = 0; d < x->rank; d++) {
+            if (k >= 0 && mark[d] && x->dims[d] != 1) {
+                onnx_invalid(c->im, "Squeeze's axis %d has extent %ld; only axes of extent 1 can be squeezed", d, x->dims[d]);
+                return NULL;
+            }
             if (!(k < 0 ? x->dims[d] == 1 : mark[d])) dims[rank++] = x->dims[d];
+        }
     }
     return onnx_reshaped(c, x, rank, dims, onnx_out_name(c, 0));
 }
@@ -95,8 +118,19 @@ Tensor *onnx_squeeze(Ctx *c, int unsq) {
 Tensor *onnx_transpose(Ctx *c) {
     Tensor *x = c->in[0];
     long perm[MAX_T], dims[MAX_T] = { 0 }, xs[MAX_T];
-    int k = onnx_attr_ints(c->n, "perm", perm, MAX_T);
+    const Onnx__AttributeProto *pa = onnx_attr(c->n, "perm");
+    if (pa && pa->n_ints != (size_t)x->rank) {
+        onnx_invalid(c->im, "Transpose's perm has %zu entries for an input of rank %d", pa->n_ints, x->rank);
+        return NULL;
+    }
+    int k = onnx_attr_ints(c->n, "perm", perm, MAX_T), seen[MAX_T] = { 0 };
     if (k < 0) { k = x->rank; for (int d = 0; d < k; d++) perm[d] = k - 1 - d; }
+    for (int d = 0; d < k; d++) {
+        if (perm[d] < 0 || perm[d] >= k || seen[perm[d]]++) {
+            onnx_invalid(c->im, "Transpose's perm must list each axis 0 to %d once; entry %d is %ld", k - 1, d, perm[d]);
+            return NULL;
+        }
+    }
     nd_strides(x->rank, x->dims, xs);
     Attrs a;
     memset(&a, 0, sizeof a);
@@ -124,25 +158,33 @@ Tensor *onnx_slice(Ctx *c) {
     Tensor *x = c->in[0];
     long starts[MAX_T], ends[MAX_T], axes[MAX_T], steps[MAX_T];
     int k;
+    int ka = -1, ks = -1, ke;
     if (c->im->opset < 10) {
         k = onnx_attr_ints(c->n, "starts", starts, MAX_T);
-        if (onnx_attr_ints(c->n, "ends", ends, MAX_T) != k) return NULL;
-        if (onnx_attr_ints(c->n, "axes", axes, MAX_T) < 0) for (int i = 0; i < k; i++) axes[i] = i;
+        ke = onnx_attr_ints(c->n, "ends", ends, MAX_T);
+        if ((ka = onnx_attr_ints(c->n, "axes", axes, MAX_T)) < 0) for (int i = 0; i < k; i++) axes[i] = i;
         for (int i = 0; i < k; i++) steps[i] = 1;
     } else {
         k = onnx_const_ints(c->im, c->in[1], starts, MAX_T, "starts");
-        if (k < 0 || onnx_const_ints(c->im, c->in[2], ends, MAX_T, "ends") != k) return NULL;
-        if (c->nin > 3 && c->in[3]) { if (onnx_const_ints(c->im, c->in[3], axes, MAX_T, "axes") != k) return NULL; }
+        if (k < 0 || (ke = onnx_const_ints(c->im, c->in[2], ends, MAX_T, "ends")) < 0) return NULL;
+        if (c->nin > 3 && c->in[3]) { if ((ka = onnx_const_ints(c->im, c->in[3], axes, MAX_T, "axes")) < 0) return NULL; }
         else for (int i = 0; i < k; i++) axes[i] = i;
-        if (c->nin > 4 && c->in[4]) { if (onnx_const_ints(c->im, c->in[4], steps, MAX_T, "steps") != k) return NULL; }
+        if (c->nin > 4 && c->in[4]) { if ((ks = onnx_const_ints(c->im, c->in[4], steps, MAX_T, "steps")) < 0) return NULL; }
         else for (int i = 0; i < k; i++) steps[i] = 1;
     }
+    int mark[MAX_T];
+    if (k > MAX_T || ka > MAX_T) { onnx_unsupported(c->im, "a Slice of more than 8 axes (nnc's rank limit)"); return NULL; }
+    if (k < 0 || ke != k || (ka >= 0 && ka != k) || (ks >= 0 && ks != k)) {
+        onnx_invalid(c->im, "Slice needs starts and ends (and axes and steps when given) of one length");
+        return NULL;
+    }
+    if (onnx_mark_axes(c, axes, k, x->rank, mark, "axes entry")) return NULL;
     long start[MAX_T], step[MAX_T], dims[MAX_T];
     for (int d = 0; d < x->rank; d++) { start[d] = 0; step[d] = 1; dims[d] = x->dims[d]; }
     for (int i = 0; i < k; i++) {
         int d = onnx_norm_axis(axes[i], x->rank);
         long n = x->dims[d], s = starts[i], e = ends[i], st = steps[i];
-        if (st == 0) { onnx_unsupported(c->im, "a step of 0"); return NULL; }
+        if (st == 0) { onnx_invalid(c->im, "Slice's step %d is 0", i); return NULL; }
         if (s < 0) s += n;
         if (e < 0) e += n;
         if (st > 0) {
@@ -162,16 +204,24 @@ Tensor *onnx_slice(Ctx *c) {
 
 Tensor *onnx_split(Ctx *c) {
     Tensor *x = c->in[0];
-    int axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", 0), x->rank), nout = (int)c->n->n_output;
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 0), x->rank, 0, "axis"), nout = (int)c->n->n_output;
     long split[16];
+    if (axis < 0) return NULL;
+    if (nout > 16) { onnx_unsupported(c->im, "a Split into more than 16 outputs"); return NULL; }
     int k = onnx_attr_ints(c->n, "split", split, 16);
-    if (k < 0 && c->nin > 1 && c->in[1]) k = onnx_const_ints(c->im, c->in[1], split, 16, "split");
+    if (k < 0 && c->nin > 1 && c->in[1] && (k = onnx_const_ints(c->im, c->in[1], split, 16, "split")) < 0) return NULL;
     if (k < 0) {
         long total = x->dims[axis], each = (total + nout - 1) / nout;
         for (int i = 0; i < nout; i++) split[i] = total - each * i < each ? total - each * i : each;
         k = nout;
     }
-    if (k != nout) { onnx_unsupported(c->im, "a split list that does not match the outputs"); return NULL; }
+    long sum = 0;
+    for (int i = 0; i < k && i < 16; i++) sum += split[i] >= 0 && split[i] <= ONNX_MAX_ELEMS ? split[i] : ONNX_MAX_ELEMS * 2;
+    if (k != nout || sum != x->dims[axis]) {
+        onnx_invalid(c->im, "Split's split list must have one non-negative entry per output (%d) summing to the axis' "
+                     "extent %ld", nout, x->dims[axis]);
+        return NULL;
+    }
     long start[MAX_T] = { 0 }, step[MAX_T], dims[MAX_T];
     for (int d = 0; d < x->rank; d++) step[d] = 1;
     Tensor *last = NULL;
@@ -189,12 +239,17 @@ Tensor *onnx_concat(Ctx *c) {
     Tensor *x = c->in[0];
     Attrs a;
     memset(&a, 0, sizeof a);
-    a.axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", 0), x->rank);
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 0), x->rank, 0, "axis");
+    if (axis < 0) return NULL;
+    a.axis = axis;
     long dims[MAX_T];
     memcpy(dims, x->dims, sizeof dims);
     dims[a.axis] = 0;
     for (int i = 0; i < c->nin; i++) {
-        if (!c->in[i] || c->in[i]->rank != x->rank) { onnx_unsupported(c->im, "operands of different ranks"); return NULL; }
+        if (c->in[i]->rank != x->rank) {
+            onnx_invalid(c->im, "Concat's operand %d has rank %d where operand 0 has %d", i, c->in[i]->rank, x->rank);
+            return NULL;
+        }
         for (int d = 0; d < x->rank; d++)
             if (d != a.axis && c->in[i]->dims[d] != x->dims[d]) {
                 diag_error(onnx_nowhere(), "%s: operand %d has extent %ld on axis %d where operand 0 has %ld; Concat "
@@ -236,8 +291,9 @@ Tensor *onnx_expand(Ctx *c) {
     memset(&a, 0, sizeof a);
     long dims[MAX_T], as[MAX_T], bs[MAX_T];
     int rank;
+    if (onnx_checked_numel(c->im, shape, k, ONNX_MAX_ELEMS, "Expand's shape") < 0) return NULL;
     if (nd_broadcast(x->rank, x->dims, k, shape, &rank, dims, as, bs)) {
-        onnx_unsupported(c->im, "a shape x does not broadcast to");
+        onnx_invalid(c->im, "Expand's input does not broadcast to its shape");
         return NULL;
     }
     nd_dense(&a.nd, rank, dims);
@@ -248,9 +304,18 @@ Tensor *onnx_expand(Ctx *c) {
 Tensor *onnx_tile(Ctx *c) {
     Tensor *x = c->in[0];
     long reps[MAX_T], xs[MAX_T], ydims[MAX_T], ys[MAX_T];
-    if (onnx_const_ints(c->im, c->in[1], reps, MAX_T, "repeats") != x->rank) return NULL;
+    if (c->im->opset < 6) { onnx_unsupported(c->im, "Tile-1 (opset < 6)"); return NULL; }
+    int k = onnx_const_ints(c->im, c->in[1], reps, MAX_T, "repeats");
+    if (k < 0) return NULL;
+    if (k != x->rank) { onnx_invalid(c->im, "Tile has %d repeats for an input of rank %d", k, x->rank); return NULL; }
+    for (int d = 0; d < k; d++)
+        if (reps[d] < 0 || reps[d] > ONNX_MAX_ELEMS) {
+            onnx_invalid(c->im, "Tile's repeat %d is %ld", d, reps[d]);
+            return NULL;
+        }
     if (2 * x->rank > NNC_RT_ND_MAX) { onnx_unsupported(c->im, "Tile of rank above 4"); return NULL; }
     for (int d = 0; d < x->rank; d++) ydims[d] = x->dims[d] * reps[d];
+    if (onnx_checked_numel(c->im, ydims, x->rank, ONNX_MAX_ELEMS, "Tile's result") < 0) return NULL;
     nd_strides(x->rank, ydims, ys);
     nd_strides(x->rank, x->dims, xs);
     Attrs a;
@@ -319,13 +384,18 @@ Tensor *onnx_pad(Ctx *c) {
     } else {
         k = onnx_const_ints(c->im, c->in[1], pads, 2 * MAX_T, "pads");
         if (c->nin > 2 && c->in[2]) {
-            if (!c->in[2]->data) { onnx_unsupported(c->im, "a pad value computed at run time"); return NULL; }
-            value = c->in[2]->data[0];
+            const float *v = onnx_scalar_of(c, 2, "Pad's constant_value (a pad value)");
+            if (!v) return NULL;
+            value = v[0];
         }
         if (c->nin > 3 && c->in[3]) { onnx_unsupported(c->im, "Pad with axes"); return NULL; }
     }
-    if (k != 2 * x->rank) { if (k >= 0) onnx_unsupported(c->im, "pads of the wrong length"); return NULL; }
+    if (k < 0 && c->im->opset < 11) { onnx_invalid(c->im, "Pad needs pads"); return NULL; }
+    if (k < 0) return NULL;
+    if (k != 2 * x->rank) { onnx_invalid(c->im, "Pad has %d pads for an input of rank %d", k, x->rank); return NULL; }
     long dims[MAX_T], ys[MAX_T], xs[MAX_T];
+    for (int d = 0; d < 2 * x->rank; d++)
+        if (pads[d] > ONNX_MAX_ELEMS || pads[d] < -ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "pads beyond 2^31"); return NULL; }
     for (int d = 0; d < x->rank; d++) {
         dims[d] = x->dims[d] + pads[d] + pads[x->rank + d];
         if (pads[d] < 0 || pads[x->rank + d] < 0) { onnx_unsupported(c->im, "negative pads"); return NULL; }
@@ -347,8 +417,10 @@ Tensor *onnx_pad(Ctx *c) {
 
 Tensor *onnx_gather(Ctx *c) {
     Tensor *x = c->in[0], *idx = c->in[1];
-    int axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", 0), x->rank);
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 0), x->rank, 0, "axis");
+    if (axis < 0) return NULL;
     long ni = onnx_numel(idx->dims, idx->rank), dims[MAX_T];
+    if (x->rank - 1 + idx->rank > MAX_T) { onnx_unsupported(c->im, "a result above rank 8"); return NULL; }
     int rank = 0;
     for (int d = 0; d < axis; d++) dims[rank++] = x->dims[d];
     for (int d = 0; d < idx->rank; d++) dims[rank++] = idx->dims[d];
@@ -390,7 +462,12 @@ Tensor *onnx_gather(Ctx *c) {
 
 Tensor *onnx_gather_elements(Ctx *c) {
     Tensor *x = c->in[0], *idx = c->in[1];
-    int axis = onnx_norm_axis(onnx_attr_i(c->n, "axis", 0), x->rank);
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 0), x->rank, 0, "axis");
+    if (axis < 0) return NULL;
+    if (idx->rank != x->rank) {
+        onnx_invalid(c->im, "GatherElements' indices have rank %d, its data %d (they must be equal)", idx->rank, x->rank);
+        return NULL;
+    }
     for (int d = 0; d < x->rank; d++)
         if (idx->rank != x->rank || (d != axis && idx->dims[d] != x->dims[d])) {
             onnx_unsupported(c->im, "GatherElements whose indices differ from the data off the axis");
@@ -410,7 +487,7 @@ Tensor *onnx_where(Ctx *c) {
     int r1, r2;
     if (nd_broadcast(x->rank, x->dims, y->rank, y->dims, &r1, d1, s1, s2)) { onnx_no_broadcast(c, x, y); return NULL; }
     if (nd_broadcast(cond->rank, cond->dims, r1, d1, &r2, d2, s3, s4)) {
-        onnx_unsupported(c->im, "operands that do not broadcast");
+        onnx_invalid(c->im, "Where's condition does not broadcast with its operands");
         return NULL;
     }
     /* re-derive x's and y's strides against the full shape */
@@ -430,11 +507,13 @@ Tensor *onnx_trilu(Ctx *c) {
     long k = 0;
     if (x->rank < 2) { onnx_unsupported(c->im, "Trilu of rank below 2"); return NULL; }
     if (c->nin > 1 && c->in[1]) {
-        if (!c->in[1]->data) { onnx_unsupported(c->im, "a diagonal offset computed at run time"); return NULL; }
-        k = onnx_to_long(c->in[1]->data[0]);
+        const float *v = onnx_scalar_of(c, 1, "Trilu's k (a diagonal offset)");
+        if (!v) return NULL;
+        k = onnx_to_long(v[0]);
     }
     int upper = (int)onnx_attr_i(c->n, "upper", 1);
     long R = x->dims[x->rank - 2], C = x->dims[x->rank - 1], md[2] = { R, C }, one = 1;
+    if (onnx_checked_numel(c->im, md, 2, ONNX_MAX_CONST, "Trilu's mask") < 0) return NULL;
     float *m = malloc((size_t)(R * C > 0 ? R * C : 1) * sizeof *m), *z = calloc(1, sizeof *z);
     for (long i = 0; i < R; i++)
         for (long j = 0; j < C; j++) m[i * C + j] = upper ? j - i >= k : j - i <= k;
@@ -464,7 +543,10 @@ static Tensor *permuted_view(Ctx *c, Tensor *x, const long *vdims, const int *pe
 Tensor *onnx_depth_to_space(Ctx *c) {
     Tensor *x = c->in[0];
     long b = onnx_attr_i(c->n, "blocksize", 0);
-    if (x->rank != 4 || b < 1 || x->dims[1] % (b * b)) { onnx_unsupported(c->im, "a blocksize that does not divide the channels"); return NULL; }
+    if (x->rank != 4 || b < 1 || b > 46340 || x->dims[1] % (b * b)) {
+        onnx_invalid(c->im, "DepthToSpace needs a 4-D input and a blocksize >= 1 whose square divides the channels");
+        return NULL;
+    }
     long N = x->dims[0], C = x->dims[1] / (b * b), H = x->dims[2], W = x->dims[3], y[4] = { N, C, H * b, W * b };
     if (onnx_attr_is(c->n, "mode", "CRD")) {
         long v[6] = { N, C, b, b, H, W };
@@ -479,7 +561,10 @@ Tensor *onnx_depth_to_space(Ctx *c) {
 Tensor *onnx_space_to_depth(Ctx *c) {
     Tensor *x = c->in[0];
     long b = onnx_attr_i(c->n, "blocksize", 0);
-    if (x->rank != 4 || b < 1 || x->dims[2] % b || x->dims[3] % b) { onnx_unsupported(c->im, "a blocksize that does not divide the image"); return NULL; }
+    if (x->rank != 4 || b < 1 || x->dims[2] % b || x->dims[3] % b) {
+        onnx_invalid(c->im, "SpaceToDepth needs a 4-D input and a blocksize >= 1 dividing its height and width");
+        return NULL;
+    }
     long N = x->dims[0], C = x->dims[1], H = x->dims[2] / b, W = x->dims[3] / b, y[4] = { N, C * b * b, H, W };
     long v[6] = { N, C, H, b, W, b };
     static const int perm[6] = { 0, 3, 5, 1, 2, 4 };

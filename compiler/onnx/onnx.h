@@ -5,8 +5,12 @@
  *
  * The importer works by job: decode.c turns protobuf into plain data,
  * fold.c keeps the table of named tensors and builds or evaluates IR nodes,
- * map.c holds the ONNX op -> builder table, the map_*.c files build each
- * family of ONNX ops from nnc's N-d ops, import.c is the entry point.
+ * wire.c bounds the file's nesting before protobuf-c unpacks it,
+ * validate.c checks the graph-level rules (opset, SSA, outputs) before
+ * any node is built, map.c holds the ONNX op -> builder table (with each
+ * op's input and output counts, checked before its builder runs), the
+ * map_*.c files build each family of ONNX ops from nnc's N-d ops,
+ * import.c is the entry point.
  * Everything is float32 inside: a Tensor's constant data is floats whatever
  * the ONNX type, which is what lets one folding path serve shapes, indices
  * and weights alike. */
@@ -18,6 +22,15 @@
 
 #define MAX_T 8            /* the highest rank nnc imports (NNC_RT_ND_MAX) */
 #define CTX_INPUTS 256     /* a node's inputs nnc reads; more is refused, never truncated */
+
+/* limits on what a file may ask of nnc, checked before anything is allocated */
+#define ONNX_MAX_FILE (1L << 31)    /* bytes of a model file (protobuf's own limit is 2 GiB) */
+#define ONNX_MAX_DEPTH 64           /* messages nested in messages (subgraphs in subgraphs, ...) */
+#define ONNX_MAX_NODES 1000000      /* nodes of one graph */
+#define ONNX_MAX_ELEMS 2147483647L /* elements of one tensor (the IR's extents are ints) */
+#define ONNX_MAX_CONST (1L << 28)   /* elements of a constant nnc computes at import (1 GiB of floats) */
+#define ONNX_OPSET_MIN 1            /* the default domain's opsets whose semantics nnc implements */
+#define ONNX_OPSET_MAX 21
 
 /* one named ONNX value: an IR value, a constant, or not computable */
 typedef struct Tensor {
@@ -53,7 +66,7 @@ typedef struct Ctx {
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);   /* NULL if absent */
 long onnx_attr_i(const Onnx__NodeProto *n, const char *name, long dflt);
 float onnx_attr_f(const Onnx__NodeProto *n, const char *name, float dflt);
-/* up to max integers into out; their count, or -1 when absent */
+/* up to max integers into out; their count (which may exceed max: only max are read), or -1 when absent */
 int onnx_attr_ints(const Onnx__NodeProto *n, const char *name, long *out, int max);
 int onnx_attr_is(const Onnx__NodeProto *n, const char *name, const char *value);   /* a string attribute */
 int onnx_dtype_ok(int t);                    /* an element type nnc reads as floats */
@@ -69,6 +82,9 @@ int onnx_bind_input(Importer *im, const char *spec);   /* --bind NAME=FILE.pb; -
 
 /* ---- fold.c: the tensor table; nodes built, or folded when their inputs are constants */
 long onnx_numel(const long *dims, int rank);
+/* the elements of a shape from the file: -1 (reported as invalid) for a negative extent,
+ * -2 (reported as unsupported) when there are more than `limit` */
+long onnx_checked_numel(Importer *im, const long *dims, int rank, long limit, const char *what);
 Tensor *onnx_find(Importer *im, const char *name);     /* the latest of that name, or NULL */
 Tensor *onnx_add_tensor(Importer *im, const char *name, int rank, const long *dims);
 Tensor *onnx_add_constant(Importer *im, const char *name, int rank, const long *dims, float *data);
@@ -85,8 +101,18 @@ int onnx_const_ints(Importer *im, Tensor *t, long *out, int max, const char *wha
 /* fold.c: reporting */
 Loc onnx_nowhere(void);                      /* ONNX has no source positions */
 const char *onnx_which_node(Importer *im);   /* "node 'n' (Op, opset 13)" for messages */
+/* the current node breaks an ONNX rule: reported, not counted (exit 1) */
+void onnx_invalid(Importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* an unsupported feature of the current node: reported, counted (exit 3) */
 void onnx_unsupported(Importer *im, const char *why);
+
+/* ---- wire.c: the file's protobuf bytes, before protobuf-c unpacks them --------------- */
+/* nesting deeper than ONNX_MAX_DEPTH or more than ONNX_MAX_NODES nodes: -1 after reporting */
+int onnx_wire_check(const unsigned char *buf, size_t len, const char *path);
+
+/* ---- validate.c: the graph-level rules, before any node is built ------------------ */
+/* opset, node count, SSA, the outputs; -1 after reporting (invalid, or counted unsupported) */
+int onnx_validate(Importer *im, const Onnx__ModelProto *m);
 
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
@@ -98,6 +124,15 @@ const char *onnx_out_name(Ctx *c, int i);
 const char *onnx_part(Ctx *c, const char *what, char *buf);
 void onnx_around(const Tensor *x, int axis, Attrs *a);   /* x as (outer, alen, inner) around axis */
 int onnx_axes_of(Ctx *c, int input, long *axes);   /* -2: none given, -1 after reporting */
+/* an axis attribute or value of a node, from -rank to rank - 1 (to rank with `end`), as
+ * 0 .. rank - 1; -1 after reporting an invalid node */
+int onnx_axis(Ctx *c, long axis, int rank, int end, const char *what);
+/* axes[0..k) normalised into mark[] (rank entries, zeroed here); -1 after reporting
+ * one out of range or repeated */
+int onnx_mark_axes(Ctx *c, const long *axes, int k, int rank, int *mark, const char *what);
+/* the values of an input that ONNX says is a scalar (Clip's bounds, Range's, ...): one
+ * element, else invalid; NULL after reporting */
+const float *onnx_scalar_of(Ctx *c, int input, const char *what);
 
 /* ---- map_math.c: element-wise, matmul, softmax, reductions, losses ------------------ */
 Tensor *onnx_unary(Ctx *c, int fn, float alpha, float beta);     /* of input 0, to output 0 */

@@ -70,7 +70,7 @@ static void dense_grad(Graph *g, int node, const int *dout, int *din) {
 static long dense_flops(const Graph *g, const Node *n) {
     long m = n->attr.units;
     long act = n->attr.act == NNC_RT_ACT_LINEAR ? 0 : n->attr.act == NNC_RT_ACT_SOFTMAX ? 3 * m : m;
-    long steps = ir_size(&g->values[n->out[0]]) / m;
+    long steps = m ? ir_size(&g->values[n->out[0]]) / m : 0;    /* an empty layer (0 units) costs nothing */
     return steps * (2 * op_last_dim(&g->values[n->in[0]]) * m + (n->nin > 2 ? m : 0) + act);
 }
 

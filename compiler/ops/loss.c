@@ -28,7 +28,7 @@ static void loss_view(EmitCtx *e, int v, char *rows, size_t cap, long *m) {
     long r = ir_sample_rows(x);
     if (x->batched) snprintf(rows, cap, "n");
     else snprintf(rows, cap, "%ld", r);
-    *m = ir_size(x) / r;
+    *m = r ? ir_size(x) / r : 0;    /* an empty output: no rows */
 }
 
 static void loss_emit(EmitCtx *e, const Node *n) {

@@ -1,0 +1,147 @@
+/* validate.c — the graph-level rules of an ONNX model, checked before any
+ * node is built: the default domain's opset is one nnc implements, the
+ * graph has at most ONNX_MAX_NODES nodes, every name ONNX requires is
+ * there (protobuf lets a file leave any out), every name has one writer (SSA:
+ * a graph input, an initializer or one node output), and the graph
+ * declares at least one output, each of them written by something.
+ *
+ * Decisions:
+ *  - A model that breaks a rule is invalid (exit 1) and the message names
+ *    both parties (the two writers of a name); an opset outside the range
+ *    nnc implements is unsupported (exit 3): the model may be fine, nnc
+ *    does not know that opset's semantics.
+ *  - An initializer may also be listed as a graph input (a default value
+ *    for it, ONNX's rule before IR version 4): that is one value, not two
+ *    writers.
+ *  - Names are checked with a hash table, so a graph of a million nodes
+ *    costs a million lookups, not a million squared.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx.h"
+
+/* who writes a name: a graph input, an initializer, or node `index` */
+enum { W_INPUT, W_INIT, W_NODE };
+typedef struct Writer {
+    const char *name;   /* NULL: a free slot */
+    int kind;
+    size_t index;
+} Writer;
+
+typedef struct Names {
+    Writer *slot;
+    size_t cap;         /* a power of two, at least twice the names */
+} Names;
+
+static size_t hash_name(const char *s) {
+    uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/* the slot of name: its writer, or the free slot where it goes */
+static Writer *lookup(Names *t, const char *name) {
+    size_t i = hash_name(name) & (t->cap - 1);
+    while (t->slot[i].name && strcmp(t->slot[i].name, name)) i = (i + 1) & (t->cap - 1);
+    return &t->slot[i];
+}
+
+/* "node 'n' (Relu)", "graph input 'x'", "initializer 'w'" */
+static void describe(const Onnx__GraphProto *gp, const Writer *w, char *buf, size_t cap) {
+    if (w->kind == W_INPUT) snprintf(buf, cap, "graph input '%.100s'", w->name);
+    else if (w->kind == W_INIT) snprintf(buf, cap, "initializer '%.100s'", w->name);
+    else {
+        const Onnx__NodeProto *n = gp->node[w->index];
+        if (n->name && *n->name) snprintf(buf, cap, "node '%.100s' (%.60s)", n->name, n->op_type);
+        else snprintf(buf, cap, "node %zu (%.60s)", w->index, n->op_type);
+    }
+}
+
+/* name gets writer w; -1 after reporting when it has another one */
+static int claim(Names *t, const Onnx__GraphProto *gp, const char *name, int kind, size_t index) {
+    Writer *s = lookup(t, name);
+    if (!s->name) {
+        *s = (Writer){ name, kind, index };
+        return 0;
+    }
+    if (s->kind == W_INIT && kind == W_INPUT) return 0;     /* an initializer's default-value input */
+    if (s->kind == W_INPUT && kind == W_INIT) { s->kind = W_INIT; return 0; }
+    Writer w = { name, kind, index };
+    char a[200], b[200];
+    describe(gp, s, a, sizeof a);
+    describe(gp, &w, b, sizeof b);
+    diag_error(onnx_nowhere(), "invalid model: '%s' is written twice, by %s and by %s (each name in an ONNX graph "
+               "has exactly one writer)", name, a, b);
+    return -1;
+}
+
+/* the names ONNX requires and protobuf may leave out (NULL once unpacked):
+ * every graph input, output and initializer, every node's op_type and
+ * every attribute's name; -1 after reporting */
+static int check_present(const Onnx__GraphProto *gp) {
+    const char *missing = NULL;
+    for (size_t i = 0; i < gp->n_input && !missing; i++) if (!gp->input[i]->name) missing = "a graph input";
+    for (size_t i = 0; i < gp->n_output && !missing; i++) if (!gp->output[i]->name) missing = "a graph output";
+    for (size_t i = 0; i < gp->n_initializer && !missing; i++) if (!gp->initializer[i]->name) missing = "an initializer";
+    for (size_t i = 0; i < gp->n_node && !missing; i++) {
+        const Onnx__NodeProto *n = gp->node[i];
+        if (!n->op_type) missing = "a node's op_type";
+        for (size_t k = 0; k < n->n_attribute && !missing; k++) if (!n->attribute[k]->name) missing = "an attribute";
+    }
+    if (missing) diag_error(onnx_nowhere(), "invalid model: %s has no name", missing);
+    return missing ? -1 : 0;
+}
+
+/* SSA and the outputs; -1 after reporting */
+static int check_names(const Onnx__GraphProto *gp) {
+    size_t count = gp->n_input + gp->n_initializer;
+    for (size_t i = 0; i < gp->n_node; i++) count += gp->node[i]->n_output;
+    Names t = { NULL, 16 };
+    while (t.cap < 2 * count) t.cap *= 2;
+    t.slot = calloc(t.cap, sizeof *t.slot);
+    if (!t.slot) {
+        diag_error(onnx_nowhere(), "out of memory checking %zu names", count);
+        return -1;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < gp->n_initializer && !bad; i++) bad = claim(&t, gp, gp->initializer[i]->name, W_INIT, i);
+    for (size_t i = 0; i < gp->n_input && !bad; i++) bad = claim(&t, gp, gp->input[i]->name, W_INPUT, i);
+    for (size_t i = 0; i < gp->n_node && !bad; i++)
+        for (size_t k = 0; k < gp->node[i]->n_output && !bad; k++)
+            if (*gp->node[i]->output[k]) bad = claim(&t, gp, gp->node[i]->output[k], W_NODE, i);
+    if (!bad && gp->n_output == 0) {
+        diag_error(onnx_nowhere(), "invalid model: the graph declares no output (a graph needs at least one)");
+        bad = -1;
+    }
+    for (size_t i = 0; i < gp->n_output && !bad; i++)
+        if (!lookup(&t, gp->output[i]->name)->name) {
+            diag_error(onnx_nowhere(), "invalid model: graph output '%s' is not computed by any node (nor is it a "
+                       "graph input or initializer)", gp->output[i]->name);
+            bad = -1;
+        }
+    free(t.slot);
+    return bad;
+}
+
+int onnx_validate(Importer *im, const Onnx__ModelProto *m) {
+    const Onnx__GraphProto *gp = m->graph;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if ((!o->domain || !*o->domain || !strcmp(o->domain, "ai.onnx")) && o->has_version &&
+            (o->version < ONNX_OPSET_MIN || o->version > ONNX_OPSET_MAX)) {
+            diag_error(onnx_nowhere(), "unsupported: the model imports opset %lld of the default ONNX domain; nnc "
+                       "implements opsets %d to %d", (long long)o->version, ONNX_OPSET_MIN, ONNX_OPSET_MAX);
+            im->unsupported++;
+            return -1;
+        }
+    }
+    if (gp->n_node > ONNX_MAX_NODES) {
+        diag_error(onnx_nowhere(), "unsupported: the graph has %zu nodes; nnc imports at most %d", gp->n_node,
+                   ONNX_MAX_NODES);
+        im->unsupported++;
+        return -1;
+    }
+    return check_present(gp) ? -1 : check_names(gp);
+}
