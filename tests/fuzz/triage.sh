@@ -15,7 +15,7 @@ for f in "$@"; do
     kind=$(printf '%s\n' "$out" | grep -o 'SUMMARY: [A-Za-z]*Sanitizer: [a-z-]*\|ERROR: libFuzzer: [a-z-]*\|runtime error: [a-z ]*' | head -n 1)
     [ -n "$kind" ] || kind="no failure"
     frames=$(printf '%s\n' "$out" | grep -o ' in [A-Za-z_0-9]* /[^ ]*/\(compiler\|runtime\)/[^ ]*' | head -n 3 |
-             sed 's| in \([A-Za-z_0-9]*\) .*/\(compiler/\|runtime/\)\(.*\)|\1 (\2\3)|' | paste -sd '<' -)
+             sed 's#.* in \([A-Za-z_0-9]*\) .*/\(compiler/\|runtime/\)\([^ ]*\).*#\1 (\2\3)#' | paste -sd '<' -)
     printf '%s\t%s\t%s\n' "$kind" "$frames" "$f" >> "$tmp"
 done
 sort "$tmp" | awk -F'\t' '{ key = $1 "\t" $2; if (!(key in n)) first[key] = $3; n[key]++ }
