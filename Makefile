@@ -310,12 +310,20 @@ fuzz-clang:
 	    { echo "fuzz: '$(FUZZ_CC) -fsanitize=fuzzer' does not work here: clang with libFuzzer is missing (make deps installs clang)"; exit 1; }
 	@rm -f $(BUILD)/fuzz-clang-check
 
-# each fuzzer for SECONDS seconds, one after the other
+# each fuzzer for SECONDS seconds, one after the other; a crash does not stop
+# it (-fork=1 -ignore_crashes=1): every input that fails is kept, and
+# tests/fuzz/triage.sh groups them
 fuzz: fuzz-clang
 	@$(MAKE) --no-print-directory $(FUZZ_BINS) $(BUILD)/fuzz/seeds/.done
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	    echo "== fuzz_$$t for $(SECONDS) s (new inputs: $(BUILD)/fuzz/corpus/$$t, crashes: $(BUILD)/fuzz/artifacts/$$t)"; \
-	    $(MAKE) --no-print-directory fuzz-run-$$t FUZZ_ARGS="-max_total_time=$(SECONDS) -print_final_stats=1"; done
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/artifacts/$$t; touch $(BUILD)/fuzz/artifacts/.start; \
+	    echo "== fuzz_$$t for $(SECONDS) s (new inputs: $(BUILD)/fuzz/corpus/$$t, failures: $(BUILD)/fuzz/artifacts/$$t)"; \
+	    $(MAKE) --no-print-directory fuzz-run-$$t FUZZ_ARGS="-max_total_time=$(SECONDS) -print_final_stats=1 \
+	        -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1" 2>&1 | grep -a '^#\|^INFO: exiting\|stat::' | tail -n 8; \
+	    n=$$(find $(BUILD)/fuzz/artifacts/$$t -type f -newer $(BUILD)/fuzz/artifacts/.start | wc -l); \
+	    if [ $$n -gt 0 ]; then status=1; echo "fuzz_$$t: $$n new failing inputs in $(BUILD)/fuzz/artifacts/$$t" \
+	        "(sh tests/fuzz/triage.sh $(BUILD)/fuzz/fuzz_$$t $(BUILD)/fuzz/artifacts/$$t/*)"; fi; done; exit $$status
+
 # one fuzzer: new inputs go to the first folder (FUZZ_DIRS), then the seeds
 # and the regression inputs
 FUZZ_DIRS = $(BUILD)/fuzz/corpus/$*
