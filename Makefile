@@ -4,11 +4,13 @@
 #   make deps       install the Debian packages the build, tests and demo need
 #   make demo       compile, train and test the Fashion-MNIST MLP
 #   make run EXAMPLE=name
-#   make test       unit tests, generated-code freshness, training parity, example end-to-end tests, firmware
+#   make test       unit tests, ASan, fuzz smoke, generated-code freshness, training parity, example end-to-end tests, firmware
 #   make check-training   imported and .nn models trained step by step against PyTorch
 #   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
 #   make conformance [DIRS=...]  ONNX's conformance data through nnc (last line: the totals)
 #   make check-malformed  hostile and malformed ONNX files: exit 1 or 3 with a message, never a crash
+#   make fuzz [SECONDS=N]  libFuzzer on the .nn front end, the ONNX importer and --weights, N s each
+#   make fuzz-smoke  the fuzzers over their regression inputs and a few thousand generated ones
 #   make regen      rewrite generated/ from the current compiler
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -53,7 +55,7 @@ EXAMPLES  := $(notdir $(wildcard examples/*))
 # model comes from PyTorch at build time instead
 NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn))))
 
-.PHONY: all deps bench-deps test unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
+.PHONY: all deps bench-deps test fuzz fuzz-smoke fuzz-clang unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install clean help bench
 all: bin/nnc $(RT_LIB)
 
@@ -280,7 +282,83 @@ conformance: all
 check-malformed: all
 	@$(PYTHON) tests/onnx_malformed.py
 
-test: all unit-tests check-asan check-sanitize check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed
+test: all unit-tests check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed
+
+# ---- fuzzing (tests/fuzz) ----------------------------------------------------
+# libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the
+# run), each over the compiler built the same way in build/fuzz/obj.  The
+# seed corpora are made from files on disk (tests/fuzz/seeds.sh); what the
+# fuzzers add goes to build/fuzz/corpus, what they find to build/fuzz/artifacts.
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -w
+FUZZ_TARGETS := nn onnx weights
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_SRCS    := $(filter-out compiler/main.c,$(NNC_SRCS)) $(RT_SRCS)
+FUZZ_OBJS    := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) \
+                $(addprefix $(BUILD)/fuzz/obj/gen/,nn.tab.o nn.lex.o onnx.pb-c.o)
+# the longest input each may grow to: a .nn file of a few dozen lines, an
+# ONNX model a little larger than the conformance ones, a weights buffer of
+# the harness's models (the largest is ~600 floats)
+FUZZ_MAXLEN_nn := 4096
+FUZZ_MAXLEN_onnx := 16384
+FUZZ_MAXLEN_weights := 4096
+FUZZ_DICT_nn := -dict=tests/fuzz/nn.dict
+SECONDS ?= 60
+SMOKE_RUNS ?= 2000
+FUZZ_OPTS = -max_len=$(FUZZ_MAXLEN_$*) $(FUZZ_DICT_$*) -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
+            -artifact_prefix=$(BUILD)/fuzz/artifacts/$*/
+FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard compiler/*.h compiler/*/*.h) $(RT_HDRS) $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h $(GEN_DIR)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -c $< -o $@
+$(BUILD)/fuzz/obj/gen/%.o: $(GEN_DIR)/%.c $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h $(GEN_DIR)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -c $< -o $@
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Icompiler -I$(GEN_DIR) -Iruntime $< $(FUZZ_OBJS) \
+	    $(PROTOBUF_LIBS) -lm -o $@
+.SECONDARY: $(FUZZ_OBJS)
+$(BUILD)/fuzz/seeds/.done: tests/fuzz/seeds.sh $(wildcard tests/fuzz/seeds/nn/*.nn examples/*/*.nn) $(BUILD)/fuzz/fuzz_weights
+	@sh tests/fuzz/seeds.sh $(BUILD)/fuzz/seeds $(BUILD)/fuzz/fuzz_weights
+	@touch $@
+
+# clang's libFuzzer is in Debian's clang package (make deps)
+fuzz-clang:
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; return (int)n & 0; }\n' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c - -o $(BUILD)/fuzz-clang-check 2>/dev/null || \
+	    { echo "fuzz: '$(FUZZ_CC) -fsanitize=fuzzer' does not work here: clang with libFuzzer is missing (make deps installs clang)"; exit 1; }
+	@rm -f $(BUILD)/fuzz-clang-check
+
+# each fuzzer for SECONDS seconds, one after the other; a crash does not stop
+# it (-fork=1 -ignore_crashes=1): every input that fails is kept, and
+# tests/fuzz/triage.sh groups them
+fuzz: fuzz-clang
+	@$(MAKE) --no-print-directory $(FUZZ_BINS) $(BUILD)/fuzz/seeds/.done
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/artifacts/$$t; touch $(BUILD)/fuzz/artifacts/.start; \
+	    echo "== fuzz_$$t for $(SECONDS) s (new inputs: $(BUILD)/fuzz/corpus/$$t, failures: $(BUILD)/fuzz/artifacts/$$t)"; \
+	    $(MAKE) --no-print-directory fuzz-run-$$t FUZZ_ARGS="-max_total_time=$(SECONDS) -print_final_stats=1 \
+	        -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1" 2>&1 | grep -a '^#\|^INFO: exiting\|stat::' | tail -n 8; \
+	    n=$$(find $(BUILD)/fuzz/artifacts/$$t -type f -newer $(BUILD)/fuzz/artifacts/.start | wc -l); \
+	    if [ $$n -gt 0 ]; then status=1; echo "fuzz_$$t: $$n new failing inputs in $(BUILD)/fuzz/artifacts/$$t" \
+	        "(sh tests/fuzz/triage.sh $(BUILD)/fuzz/fuzz_$$t $(BUILD)/fuzz/artifacts/$$t/*)"; fi; done; exit $$status
+
+# one fuzzer: new inputs go to the first folder (FUZZ_DIRS), then the seeds
+# and the regression inputs
+FUZZ_DIRS = $(BUILD)/fuzz/corpus/$*
+fuzz-run-%:
+	@mkdir -p $(FUZZ_DIRS) $(BUILD)/fuzz/artifacts/$* tests/fuzz/regress/$*
+	$(FUZZ_ENV) $(BUILD)/fuzz/fuzz_$* $(FUZZ_OPTS) $(FUZZ_ARGS) $(FUZZ_DIRS) $(BUILD)/fuzz/seeds/$* tests/fuzz/regress/$*
+
+# every regression input must pass, then SMOKE_RUNS generated ones from the
+# seeds (tests/fuzz/smoke.sh)
+fuzz-smoke: fuzz-clang
+	@$(MAKE) --no-print-directory $(FUZZ_BINS) $(BUILD)/fuzz/seeds/.done
+	@$(foreach t,$(FUZZ_TARGETS),sh tests/fuzz/smoke.sh $(t) $(SMOKE_RUNS) \
+	    "-max_len=$(FUZZ_MAXLEN_$(t)) $(FUZZ_DICT_$(t)) -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2" \
+	    && ) echo "fuzz-smoke: passed"
 
 # ---- install ----------------------------------------------------------------
 install: all

@@ -234,8 +234,16 @@ static void emit_baked(const Graph *g, const Plan *p, FILE *c) {
     }
     fprintf(c, "/* the parameters of the weights file; the last %ld are constants */\n"
                "static const float baked_[%ld] = {", p->const_floats, p->param_floats ? p->param_floats : 1);
-    for (long i = 0; i < p->param_floats; i++)
-        fprintf(c, "%s%.9g%s", i % 8 ? " " : "\n    ", all[i], i + 1 < p->param_floats ? "," : "");
+    for (long i = 0; i < p->param_floats; i++) {
+        /* the file's floats are finite, but folding a batch norm into them
+         * may not be (a negative variance, an overflow): C spells those too */
+        const char *sep = i % 8 ? " " : "\n    ", *comma = i + 1 < p->param_floats ? "," : "";
+        float x = all[i];
+        if (x != x || x - x != 0)
+            fprintf(c, "%s%s%s", sep, x != x ? "NAN" : x > 0 ? "HUGE_VALF" : "-HUGE_VALF", comma);
+        else
+            fprintf(c, "%s%.9g%s", sep, x, comma);
+    }
     if (!p->param_floats) fprintf(c, "0");
     fprintf(c, "\n};\n\n");
     free(all);

@@ -35,6 +35,12 @@ static Graph *onnx_graph(const Build *b, int batch, OnnxShapes *sh, int *unsuppo
     diag_init(b->input, NULL);
     *sh = (OnnxShapes){ b->shapes, b->nshapes, batch, 0, "", "", 0, 0 };
     Graph *g = onnx_import(b->input, name, b->train_loss != NULL, b->binds, b->nbinds, sh, unsupported);
+    if (g && g->noutputs == 0) {    /* the loss, the header and the API all read the output */
+        diag_error((Loc){ 0, 0, 0, 0 }, "the graph has no outputs; nnc compiles what a model computes, "
+                   "so at least one graph output must be declared");
+        ir_free(g);
+        return NULL;
+    }
     if (g && b->train_loss) {
         /* the training recipe, as the train block a .nn file would hold */
         char text[1024];

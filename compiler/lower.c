@@ -450,9 +450,10 @@ static int lower_input(Lower *L, const Stmt *s) {
     int v = ir_value(g, s->name, ROLE_INPUT, 1, s->type.rank, s->type.dims);
     g->values[v].loc = s->loc;
     g->values[v].dtype = dtype == 1 ? DT_I32 : DT_F32;
-    long floats = ir_size(&g->values[v]);
+    double floats = 1;     /* not ir_size: three large dims overflow a long */
+    for (int i = 0; i < s->type.rank; i++) floats *= s->type.dims[i];
     if (floats > (1L << 28) / 32) {
-        diag_error(s->type.loc, "input '%s' has %ld values per sample; the limit is %ld", s->name,
+        diag_error(s->type.loc, "input '%s' has %.0f values per sample; the limit is %ld", s->name,
                    floats, (1L << 28) / 32);
         return -1;
     }

@@ -233,7 +233,8 @@ int lower_train(Graph *g, const Block *b, int imported) {
     }
     /* the label and the loss node */
     const Value *out = &g->values[g->output];
-    int m = (int)ir_size(out);
+    /* the classes of one sample: an imported output's first axis is its samples */
+    int m = (int)(ir_size(out) / ir_sample_rows(out));
     int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE;
     if ((sparse || t->loss == NNC_RT_LOSS_CCE) && m < 2) {
         diag_error(loss_loc, "%s needs a model output with at least 2 classes, but the output has %d",

@@ -52,7 +52,8 @@ static void offset_str(const Graph *g, const long *off, int v, char *b, size_t c
 
 void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out) {
     int training = g->train.present;
-    long batch = g->train.batch, flops_total = 0, bytes_total = 0, gemm_flops = 0;
+    long batch = g->train.batch, bytes_total = 0;
+    double flops_total = 0, gemm_flops = 0;   /* double: a FLOP count at the batch may pass a long */
     const nnc_rt_gemm_target *k = &t->gemm;
     fprintf(out, "target %s: %s kernels %dx%d", t->name, k->isa, k->mr, k->nr);
     if (k->narrow_nr) fprintf(out, " (%dx%d for N <= %d)", k->narrow_mr, k->narrow_nr, k->narrow_nr);
@@ -67,9 +68,10 @@ void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out) {
         if (!ir_in_schedule(n, training)) continue;
         const OpDef *d = op_table[n->op];
         long samples = n->nout && g->values[n->out[0]].batched ? batch : 1;
-        long flops = d->flops ? d->flops(g, n) * samples : 0, bytes = 0, mnk[3];
+        double flops = d->flops ? (double)d->flops(g, n) * samples : 0;
+        long bytes = 0, mnk[3];
         int tb;
-        if (d->gemm && d->gemm(g, n, batch, mnk, &tb) && !d->flops) flops = 2 * mnk[0] * mnk[1] * mnk[2];
+        if (d->gemm && d->gemm(g, n, batch, mnk, &tb) && !d->flops) flops = 2.0 * mnk[0] * mnk[1] * mnk[2];
         for (int j = 0; j < n->nin; j++) bytes += value_bytes(g, n->in[j], batch);
         for (int j = 0; j < n->nout; j++) bytes += value_bytes(g, n->out[j], batch);
         char shape[96] = "-", tiles[64], fused[128], tr[24] = "-", inf[24] = "-";

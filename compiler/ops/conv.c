@@ -3,6 +3,7 @@
  * imported Conv and ConvTranspose (nd_conv, nd_conv_t), which the importer
  * builds with attr.conv already derived.  Every one is a call into
  * runtime/conv.c. */
+#include <limits.h>
 #include "ops/rules.h"
 
 enum { CONV_2D, CONV_DEPTHWISE, CONV_1D };
@@ -35,6 +36,13 @@ static const AttrDef depthwise_attrs[] = {
     CONV_TAIL,
 };
 
+
+/* the im2col scratch's floats; past INT_MAX (a huge kernel with padding =
+ * same) saturated there, for shape_check_size to refuse */
+static int scratch_floats(const nnc_rt_conv2d *p) {
+    double s = (double)p->oh * p->ow * p->kh * p->kw * (p->c / p->groups);
+    return s > INT_MAX ? INT_MAX : (int)s;
+}
 
 static int conv_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
@@ -72,7 +80,7 @@ static int conv_shape(Graph *g, int node) {
     n->attr.conv = p;
     int dims[3] = { p.oh, p.ow, p.oc };
     op_make_out(g, node, 1, one_d ? 2 : 3, one_d ? dims + 1 : dims);
-    int scratch = (int)NNC_RT_CONV2D_SCRATCH(&p);
+    int scratch = scratch_floats(&p);
     op_extra_out(g, node, 1, "scratch", 0, 1, &scratch);
     return 0;
 }
@@ -93,7 +101,7 @@ static void conv_params(Graph *g, int node) {
 }
 
 static int add_scratch(Graph *g, const nnc_rt_conv2d *p) {
-    int scratch = (int)NNC_RT_CONV2D_SCRATCH(p);
+    int scratch = scratch_floats(p);
     return op_extra_out(g, g->nnodes - 1, 1, "scratch", 0, 1, &scratch);
 }
 

@@ -73,7 +73,9 @@ static void pool_grad(Graph *g, int node, const int *dout, int *din) {
 static long pool_flops(const Graph *g, const Node *n) {
     (void)g;
     const nnc_rt_pool2d *p = &n->attr.pool;
-    return (long)p->oh * p->ow * p->c * p->kh * p->kw;
+    /* a window of 10^8 with padding = same is allowed: stop at 2^52 before a long overflows */
+    double f = (double)p->oh * p->ow * p->c * p->kh * p->kw;
+    return f < 0x1p52 ? (long)f : (long)0x1p52;
 }
 
 static void pool_emit(EmitCtx *e, const Node *n) {

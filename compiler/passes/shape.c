@@ -11,9 +11,10 @@
 
 int shape_check_size(Graph *g, int node, int value) {
     const Value *v = &g->values[value];
-    long floats = ir_size(v) * (v->batched ? g->train.batch : 1);
-    for (int i = 0; i < v->rank; i++)
-        if (v->dims[i] <= 0 || v->dims[i] > MAX_FLOATS) floats = MAX_FLOATS + 1;
+    /* not ir_size: stop at the limit, before a product of large dims overflows */
+    long floats = v->batched ? g->train.batch : 1;
+    for (int i = 0; i < v->rank && floats <= MAX_FLOATS; i++)
+        floats = v->dims[i] <= 0 || v->dims[i] > MAX_FLOATS ? MAX_FLOATS + 1 : floats * v->dims[i];
     if (floats <= MAX_FLOATS) return 0;
     char buf[96];
     diag_error(g->nodes[node].loc, "'%s' %s %s is too large: more than %ld floats (1 GiB)",
