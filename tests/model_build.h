@@ -1,6 +1,6 @@
-/* model_build.h — what the whole-pipeline tests (test_models.c,
- * test_numerics.c) share: run a command and read what it printed, write a
- * .nn file, compile it with bin/nnc (or $NNC) and build the
+/* model_build.h — what the tests that run nnc (test_models.c,
+ * test_numerics.c, test_cli.c, test_onnx.c) share: run a command and read what it printed, write a
+ * .nn file, compile it with bin/nnc (or $NNC: `nnc` below) and build the
  * tests/model_check.c driver against the generated code, read a "key
  * value" line of the driver's output.  model_build_init() picks the
  * compiler and makes the scratch folder; model_build_done() removes it. */
@@ -20,8 +20,8 @@ static char dir[64];
 static char nnc[512];
 
 /* run a shell command; return its exit status and its stdout+stderr in out */
-static int run(const char *cmd, char *out, size_t cap) {
-    char full[4096];
+static inline int run(const char *cmd, char *out, size_t cap) {
+    char full[8192];
     snprintf(full, sizeof full, "%s 2>&1", cmd);
     FILE *p = popen(full, "r");
     ck_assert_ptr_nonnull(p);
@@ -32,21 +32,21 @@ static int run(const char *cmd, char *out, size_t cap) {
 }
 
 /* Check's messages are short: the command's output goes to stderr */
-static void must_succeed(const char *cmd, char *out, size_t cap) {
+static inline void must_succeed(const char *cmd, char *out, size_t cap) {
     if (run(cmd, out, cap) != 0) {
         fprintf(stderr, "%s\n%s\n", cmd, out);
         ck_abort_msg("command failed (output above): %.200s", cmd);
     }
 }
 
-static void write_text(const char *path, const char *text) {
+static inline void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     fclose(f);
 }
 
-static double field(const char *out, const char *key) {
+static inline double field(const char *out, const char *key) {
     char pat[64];
     snprintf(pat, sizeof pat, "\n%s ", key);
     char *buf = malloc(strlen(out) + 2);
@@ -60,7 +60,7 @@ static double field(const char *out, const char *key) {
 
 /* compile `src` (model NAME) with nnc FLAGS and the strict C flags; build
  * the model_check driver; return the driver path */
-static const char *build(const char *name, const char *src, const char *flags, const char *cc) {
+static inline const char *build_model(const char *name, const char *src, const char *flags, const char *cc) {
     static char exe[256];
     char cmd[2048], out[8192], path[256], upper[64];
     size_t i;
@@ -83,7 +83,7 @@ static const char *build(const char *name, const char *src, const char *flags, c
 
 
 /* 0 when the compiler is found and the scratch folder made */
-static int model_build_init(const char *scratch) {
+static inline int model_build_init(const char *scratch) {
     const char *env = getenv("NNC");
     if (env && *env) snprintf(nnc, sizeof nnc, "%s", env);
     else if (!getcwd(nnc, sizeof nnc - 16) || strlen(nnc) > sizeof nnc - 16) return 1;
@@ -92,7 +92,7 @@ static int model_build_init(const char *scratch) {
     return system("mkdir -p build") != 0 || !mkdtemp(dir);
 }
 
-static int model_build_done(void) {
+static inline int model_build_done(void) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) != 0;

@@ -12,23 +12,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "ir.h"
-
-static char dir[64];
-static char nnc[512];
+#include "model_build.h"
 
 static const char *model =
     "model m {\n    input x: f32[4]\n    dense(3, relu)\n    dense(2, softmax)\n}\n"
     "train m {\n    loss sparse_categorical_crossentropy\n    optimizer adam\n}\n";
 
-static int run(const char *args, char *out, size_t cap) {
+/* nnc ARGS in the scratch folder */
+static int nnc_in_dir(const char *args, char *out, size_t cap) {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1", dir, nnc, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s", dir, nnc, args);
+    return run(cmd, out, cap);
 }
 
 static void write_file(const char *name, const char *prefix, const char *text) {
@@ -67,11 +61,11 @@ START_TEST(output_is_not_the_input)
 {
     char out[4096];
     write_file("self.c", "", model);
-    ck_assert_int_eq(run("self.c -o self.c", out, sizeof out), 2);
+    ck_assert_int_eq(nnc_in_dir("self.c -o self.c", out, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(out, "is the input file"));
     ck_assert_str_eq(read_file("self.c"), model);
     write_file("self.h", "", model);      /* the header beside the output is the model */
-    ck_assert_int_eq(run("self.h -o self.c", out, sizeof out), 2);
+    ck_assert_int_eq(nnc_in_dir("self.h -o self.c", out, sizeof out), 2);
     ck_assert_str_eq(read_file("self.h"), model);
 }
 END_TEST
@@ -80,7 +74,7 @@ START_TEST(byte_order_mark_is_skipped)
 {
     char out[4096];
     write_file("bom.nn", "\xEF\xBB\xBF", model);
-    ck_assert_int_eq(run("bom.nn -o bom.c", out, sizeof out), 0);
+    ck_assert_int_eq(nnc_in_dir("bom.nn -o bom.c", out, sizeof out), 0);
     ck_assert_ptr_nonnull(read_file("bom.h"));
 }
 END_TEST
@@ -88,7 +82,7 @@ END_TEST
 START_TEST(endless_input_is_refused)
 {
     char out[4096];
-    ck_assert_int_eq(run("/dev/zero -o zero.c", out, sizeof out), 1);
+    ck_assert_int_eq(nnc_in_dir("/dev/zero -o zero.c", out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "larger than 64 MiB"));
     ck_assert_ptr_null(read_file("zero.c"));
 }
@@ -101,7 +95,7 @@ START_TEST(long_names_refused_not_cut)
     name[100] = 0;
     snprintf(text, sizeof text, "model m {\n    input x: f32[4]\n    %s = dense(x, 2)\n    output %s\n}\n", name, name);
     write_file("long.nn", "", text);
-    ck_assert_int_eq(run("long.nn -o long.c", out, sizeof out), 1);
+    ck_assert_int_eq(nnc_in_dir("long.nn -o long.c", out, sizeof out), 1);
     ck_assert_ptr_nonnull(strstr(out, "long.nn:3:5: error: the name 'aaaaaaaaaaaaaaaaaaaa...' is 100 characters "
                                       "long; nnc keeps names of up to 96"));
     ck_assert_ptr_null(strstr(out, "unknown layer"));   /* its use is not a second error */
@@ -113,7 +107,7 @@ START_TEST(failed_runs_leave_nothing)
 {
     char out[4096];
     write_file("bad.nn", "", "model m {\n    input x: f32[4]\n    dense(0)\n}\n");
-    ck_assert_int_eq(run("bad.nn -o bad.c", out, sizeof out), 1);
+    ck_assert_int_eq(nnc_in_dir("bad.nn -o bad.c", out, sizeof out), 1);
     ck_assert_int_eq(files_with("bad.c"), 0);
     ck_assert_int_eq(files_with("bad.h"), 0);
     ck_assert_int_eq(files_with(".tmp"), 0);
@@ -139,12 +133,7 @@ START_TEST(built_names_never_collide)
 END_TEST
 
 int main(void) {
-    const char *env = getenv("NNC");
-    if (env && *env) snprintf(nnc, sizeof nnc, "%s", env);
-    else if (!getcwd(nnc, sizeof nnc - 16) || strlen(nnc) > sizeof nnc - 16) return 1;
-    else strcat(nnc, "/bin/nnc");
-    snprintf(dir, sizeof dir, "build/tmp-cli-XXXXXX");
-    if (system("mkdir -p build") != 0 || !mkdtemp(dir)) return 1;
+    if (model_build_init("tmp-cli")) return 1;
     Suite *s = suite_create("cli");
     TCase *t = tcase_create("cli");
     tcase_add_test(t, output_is_not_the_input);
@@ -158,8 +147,6 @@ int main(void) {
     srunner_run_all(r, CK_NORMAL);
     int failed = srunner_ntests_failed(r);
     srunner_free(r);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) return 1;
+    if (model_build_done()) return 1;
     return failed ? 1 : 0;
 }

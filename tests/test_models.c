@@ -27,7 +27,7 @@ static void gradcheck(const char *name, const char *src, const char *flags) {
 /* h: the finite-difference step; smaller where a max may change hands */
 static void gradcheck_h(const char *name, const char *src, const char *flags, const char *h) {
     char cmd[512], out[8192];
-    snprintf(cmd, sizeof cmd, "%s gradcheck %s", build(name, src, flags, "gcc"), h);
+    snprintf(cmd, sizeof cmd, "%s gradcheck %s", build_model(name, src, flags, "gcc"), h);
     ck_assert_int_eq(run(cmd, out, sizeof out), 0);
     ck_assert_msg(field(out, "checked") >= 10, "%s", out);
     ck_assert_msg(field(out, "kinked") <= 0.1 * field(out, "checked"), "%s %s: too many kinks\n%s", name, flags, out);
@@ -308,7 +308,7 @@ END_TEST
 
 static void outputs(const char *name, const char *src, const char *flags, char *out, size_t cap) {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s outputs", build(name, src, flags, "gcc"));
+    snprintf(cmd, sizeof cmd, "%s outputs", build_model(name, src, flags, "gcc"));
     ck_assert_int_eq(run(cmd, out, cap), 0);
 }
 
@@ -405,7 +405,7 @@ END_TEST
 START_TEST(save_load) {
     const char *m = MLP("sl", "  dense(9, relu)\n  dense(3, softmax)\n", "sparse_categorical_crossentropy");
     char cmd[512], out[4096];
-    snprintf(cmd, sizeof cmd, "%s saveload", build("sl", m, "", "gcc"));
+    snprintf(cmd, sizeof cmd, "%s saveload", build_model("sl", m, "", "gcc"));
     ck_assert_int_eq(run(cmd, out, sizeof out), 0);
     ck_assert_int_eq((long)field(out, "saved"), 20 + 4 * (6 * 9 + 9 + 9 * 3 + 3));
     ck_assert_int_eq((long)field(out, "small_cap"), 0);
@@ -425,10 +425,10 @@ START_TEST(strict_clang) {
     char cmd[512], out[4096];
     if (system("command -v clang >/dev/null 2>&1") != 0) {
         fprintf(stderr, "strict_clang: clang not installed, compiled with gcc only\n");
-        build("cl", m, "", "gcc");
+        build_model("cl", m, "", "gcc");
         return;
     }
-    snprintf(cmd, sizeof cmd, "%s saveload", build("cl", m, "", "clang"));
+    snprintf(cmd, sizeof cmd, "%s saveload", build_model("cl", m, "", "clang"));
     ck_assert_int_eq(run(cmd, out, sizeof out), 0);
     ck_assert_int_eq((long)field(out, "load"), 0);
 }
@@ -570,7 +570,7 @@ START_TEST(baked_weights) {
     static char ref[65536], got[65536];
     char cmd[1024], out[4096], weights[300];
     snprintf(weights, sizeof weights, "%s/bk.bin", dir);
-    snprintf(cmd, sizeof cmd, "%s save %s", build("bk", m, "-O2", "gcc"), weights);
+    snprintf(cmd, sizeof cmd, "%s save %s", build_model("bk", m, "-O2", "gcc"), weights);
     must_succeed(cmd, out, sizeof out);
     outputs("bk", m, "-O2", ref, sizeof ref);
     char flags[400];
@@ -608,7 +608,7 @@ START_TEST(baked_batch_norm_folds) {
         "train fb {\n  loss sparse_categorical_crossentropy\n  optimizer adam(lr = 0.05)\n  batch 5\n}\n";
     char cmd[1024], out[4096], weights[300], o0[400], o2[400];
     snprintf(weights, sizeof weights, "%s/fb.bin", dir);
-    snprintf(cmd, sizeof cmd, "%s save %s 20", build("fb", m, "-O2", "gcc"), weights);
+    snprintf(cmd, sizeof cmd, "%s save %s 20", build_model("fb", m, "-O2", "gcc"), weights);
     must_succeed(cmd, out, sizeof out);
     snprintf(o0, sizeof o0, "-O0 --inference --weights %s", weights);
     snprintf(o2, sizeof o2, "-O2 --inference --weights %s", weights);
@@ -624,7 +624,7 @@ START_TEST(diag_deploy_options) {
     const char *other = MLP("dp", "  dense(5, relu)\n  dense(4, softmax)\n", "sparse_categorical_crossentropy");
     char cmd[2048], out[4096], weights[300], path[300];
     snprintf(weights, sizeof weights, "%s/other.bin", dir);
-    snprintf(cmd, sizeof cmd, "%s save %s", build("dp", other, "-O2", "gcc"), weights);
+    snprintf(cmd, sizeof cmd, "%s save %s", build_model("dp", other, "-O2", "gcc"), weights);
     must_succeed(cmd, out, sizeof out);
     snprintf(path, sizeof path, "%s/dp.nn", dir);
     write_text(path, m);

@@ -17,7 +17,7 @@ static char *nonfinite_with(const char *name, const char *optimizer, const char 
     static char out[8192];
     char src[512], cmd[512];
     snprintf(src, sizeof src, relu_mlp, name, name, optimizer);
-    snprintf(cmd, sizeof cmd, "%s nonfinite %s", build(name, src, flags, "gcc"), scale);
+    snprintf(cmd, sizeof cmd, "%s nonfinite %s", build_model(name, src, flags, "gcc"), scale);
     ck_assert_int_eq(run(cmd, out, sizeof out), 0);
     return out;
 }

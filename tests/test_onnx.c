@@ -12,20 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "model_build.h"
 #include "onnx.pb-c.h"
-
-static char dir[64];
-
-static int run(const char *cmd, char *out, size_t cap) {
-    char full[2048];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* ---- building models ------------------------------------------------------------- */
 
@@ -261,8 +249,7 @@ START_TEST(dynamic_batch) {
 END_TEST
 
 int main(void) {
-    snprintf(dir, sizeof dir, "build/tmp-onnx-XXXXXX");
-    if (system("mkdir -p build") != 0 || !mkdtemp(dir)) return 1;
+    if (model_build_init("tmp-onnx")) return 1;
     Suite *s = suite_create("onnx");
     TCase *t = tcase_create("import");
     tcase_set_timeout(t, 60);
@@ -277,8 +264,6 @@ int main(void) {
     srunner_run_all(r, CK_NORMAL);
     int failed = srunner_ntests_failed(r);
     srunner_free(r);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) return 1;
+    if (model_build_done()) return 1;
     return failed ? 1 : 0;
 }
