@@ -26,7 +26,7 @@ ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS)
 RT_CFLAGS  = -std=c99 -Wall -Wextra -Wpedantic -Werror -O3 -march=native $(EXTRA_RT_CFLAGS)
 PYTHON   ?= /usr/bin/python3
 
-DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang \
+DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang libclang-rt-14-dev \
                 dataset-fashion-mnist python3-torch python3-numpy \
                 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
                 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
