@@ -47,6 +47,17 @@ int deploy_bake(Graph *g, const char *path) {
                        "the training that wrote it diverged", path, i);
             return -1;
         }
+    for (int v = 0; v < g->nvalues; v++) {     /* a variance below 0 would fold into NaN */
+        const Value *x = &g->values[v];
+        size_t n = strlen(x->name), k = strlen(".moving_variance");
+        if (x->role != ROLE_PARAM || n < k || strcmp(x->name + n - k, ".moving_variance")) continue;
+        for (long i = 0; i < ir_size(x); i++)
+            if (g->baked[x->offset + i] < 0) {
+                diag_error(nowhere(), "weights file %s holds a negative moving variance in '%s' (channel %ld); "
+                           "no training writes one", path, x->name, i);
+                return -1;
+            }
+    }
     for (int v = 0; v < g->nvalues; v++)
         if (g->values[v].role == ROLE_PARAM) g->values[v].baked_at = g->values[v].offset;
     return 0;

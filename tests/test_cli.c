@@ -1,7 +1,7 @@
 /* test_cli.c — what the command line does with hostile or careless input:
  * an output path that is the model itself, a byte-order mark, a file
- * without end, names too long to keep, and that a failed run leaves no file
- * or temporary behind.  Runs bin/nnc (or $NNC, e.g. a sanitizer build) in a
+ * without end, names too long to keep, a weights file no training wrote,
+ * and that a failed run leaves no file or temporary behind.  Runs bin/nnc (or $NNC, e.g. a sanitizer build) in a
  * scratch folder; names built past IR_NAME are checked in-process.
  */
 #include <check.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "ast.h"
 #include "ir.h"
 #include "model_build.h"
 
@@ -114,6 +115,39 @@ START_TEST(failed_runs_leave_nothing)
 }
 END_TEST
 
+/* a weights file whose batch norm variance is negative (no training writes
+ * one; folded into the layer it would become NaN) is refused, naming it */
+START_TEST(negative_variance_refused)
+{
+    const char *src = "model bn {\n    input x: f32[3]\n    batch_norm\n    dense(2, softmax)\n}\n"
+                      "train bn {\n    loss sparse_categorical_crossentropy\n    optimizer adam\n}\n";
+    write_file("bn.nn", "", src);
+    Program *p = ast_parse("bn.nn", src);   /* the layout save() writes, as deploy_bake reads it */
+    Graph *g = p ? lower_program(p, NULL) : NULL;
+    ck_assert_ptr_nonnull(g);
+    long count = plan_params(g, NULL, NULL);
+    float *params = calloc((size_t)count, sizeof *params);
+    ck_assert_ptr_nonnull(params);
+    for (int v = 0; v < g->nvalues; v++)
+        if (strstr(g->values[v].name, ".moving_variance")) params[g->values[v].offset + 1] = -0.5f;
+    static unsigned char buf[1 << 16];
+    size_t len = nnc_rt_params_save(buf, sizeof buf, params, count, ir_fingerprint(g, 0));
+    ck_assert_uint_gt(len, 0);
+    char path[128], out[4096];
+    snprintf(path, sizeof path, "%s/bn.weights", dir);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+    fclose(f);
+    ck_assert_int_eq(nnc_in_dir("bn.nn --inference --weights bn.weights -o bn.c", out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "holds a negative moving variance in 'batch_norm.moving_variance' (channel 1)"), "%s", out);
+    ck_assert_ptr_null(read_file("bn.c"));
+    free(params);
+    ir_free(g);
+    ast_free(p);
+}
+END_TEST
+
 /* names nnc builds past IR_NAME keep their head and differ by a hash */
 START_TEST(built_names_never_collide)
 {
@@ -142,6 +176,7 @@ int main(void) {
     tcase_add_test(t, long_names_refused_not_cut);
     tcase_add_test(t, failed_runs_leave_nothing);
     tcase_add_test(t, built_names_never_collide);
+    tcase_add_test(t, negative_variance_refused);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
