@@ -356,8 +356,15 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
     fprintf(c, "float %s_train_batch(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n) {\n", P, P, P, P);
     fprintf(c, "    float loss = %s_gradients(m, x, y, n);\n", P);
     fprintf(c, "    if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */\n");
-    fprintf(c, "    /* an inf or NaN from the data (a finite loss can hide one): no step */\n"
-               "    if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT) || !nnc_rt_finite(m->params, PARAM_COUNT)) return NAN;\n");
+    /* the trainable parameters were checked after the last step; of the
+     * rest, only the state the forward pass writes (moving statistics) can
+     * have changed since */
+    fprintf(c, "    /* an inf or NaN from the data (a finite loss can hide one): no step */\n");
+    if (p->param_floats - p->const_floats > p->trainable_floats)
+        fprintf(c, "    if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT) ||\n"
+                   "        !nnc_rt_finite(m->params + TRAINABLE_COUNT, PARAM_COUNT - TRAINABLE_COUNT)) return NAN;\n");
+    else
+        fprintf(c, "    if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;\n");
     fprintf(c, "    m->step++;\n");
     print_nodes(&e, 1, PH_UPDATE, PH_UPDATE);
     fprintf(c, "    /* the step itself overflowed (a learning rate too large) */\n"
