@@ -140,6 +140,18 @@ static int window1d(Ctx *c, const long *xdims, long kw, int *geo) {
     return 0;
 }
 
+/* an ONNX kernel (A, B, kh, kw) as the (kh, kw, B, A) Keras layout the
+ * runtime's convolution reads, folded when constant */
+static Tensor *keras_kernel(Ctx *c, Tensor *w, const char *name) {
+    long ws[4], wdims[4] = { w->dims[2], w->dims[3], w->dims[1], w->dims[0] };
+    nd_strides(4, w->dims, ws);
+    Attrs t;
+    memset(&t, 0, sizeof t);
+    nd_dense(&t.nd, 4, wdims);
+    t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
+    return onnx_apply(c->im, OP_ND_COPY, &w, 1, &t, name, 4, wdims);
+}
+
 /* an NHWC convolution node (nd_conv, nd_conv_t) and its im2col scratch, a
  * second output of the node */
 static Tensor *conv_node(Ctx *c, int op, Tensor **in, int nin, const Attrs *a, const char *name,
@@ -178,17 +190,14 @@ Tensor *onnx_conv(Ctx *c) {
     onnx_part(c, "w", n2);
     onnx_part(c, "y", n3);
     int one_d = x->rank == 3;
-    Tensor x4 = *x, w4 = *w;
+    Tensor w4 = *w;
     if (one_d) {
         long d4[4] = { x->dims[0], x->dims[1], 1, x->dims[2] }, k4[4] = { w->dims[0], w->dims[1], 1, w->dims[2] };
         x = onnx_reshaped(c, x, 4, d4, n0);
         if (!x) return NULL;
         w4.rank = 4;
         memcpy(w4.dims, k4, sizeof k4);
-    } else {
-        x4 = *x;
     }
-    (void)x4;
     long group = onnx_attr_i(c->n, "group", 1), oc = w4.dims[0], cg = w4.dims[1], kh = w4.dims[2], kw = w4.dims[3];
     if (group > x->dims[1] || cg * group != x->dims[1] || oc % group) {
         onnx_invalid(c->im, "Conv's channels do not match its groups: input channels %ld, weight (%ld, %ld, ...), "
@@ -199,17 +208,7 @@ Tensor *onnx_conv(Ctx *c) {
     int geo[8];
     if (one_d ? window1d(c, x->dims, kw, geo) : window2d(c, x->dims, kh, kw, geo)) return NULL;
     Tensor *xn = relayout(c, x, 1, n1);
-    /* weights (OC, C/g, kh, kw) -> Keras' (kh, kw, C/g, OC), folded */
-    Tensor wv = w4;
-    wv.data = w->data;
-    Tensor *wp = &wv;
-    long ws[4], wdims[4] = { kh, kw, cg, oc };
-    nd_strides(4, w4.dims, ws);
-    Attrs t;
-    memset(&t, 0, sizeof t);
-    nd_dense(&t.nd, 4, wdims);
-    t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
-    Tensor *wk = onnx_apply(c->im, OP_ND_COPY, &wp, 1, &t, n2, 4, wdims);
+    Tensor *wk = keras_kernel(c, &w4, n2);     /* (OC, C/g, kh, kw) -> (kh, kw, C/g, OC) */
     Attrs a;
     memset(&a, 0, sizeof a);
     nnc_rt_conv2d *p = &a.conv;
@@ -267,14 +266,7 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     onnx_part(c, "w", n2);
     onnx_part(c, "y", n3);
     Tensor *xn = relayout(c, x, 1, n1);
-    /* (C_in, C_out/g, kh, kw) -> (kh, kw, C_out/g, C_in): the forward conv's Keras kernel */
-    long ws[4], wdims[4] = { kh, kw, cog, cin };
-    nd_strides(4, w->dims, ws);
-    Attrs t;
-    memset(&t, 0, sizeof t);
-    nd_dense(&t.nd, 4, wdims);
-    t.nd.as[0] = ws[2]; t.nd.as[1] = ws[3]; t.nd.as[2] = ws[1]; t.nd.as[3] = ws[0];
-    Tensor *wk = onnx_apply(c->im, OP_ND_COPY, &w, 1, &t, n2, 4, wdims);
+    Tensor *wk = keras_kernel(c, w, n2);       /* (C_in, C_out/g, kh, kw): the forward conv's kernel */
     Attrs a;
     memset(&a, 0, sizeof a);
     nnc_rt_conv2d *q = &a.conv;     /* the convolution from Y (oh, ow, C_out) to X (h, w, C_in) */
