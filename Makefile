@@ -179,7 +179,7 @@ check-generated: bin/nnc
 # the runtime's kernel tests: the test files on tests/kernel_check.h, which
 # link the runtime alone
 RT_TESTS := $(notdir $(basename $(shell grep -l '"kernel_check.h"' tests/test_*.c)))
-RT_TEST_HDRS := tests/gemm_cases.h tests/kernel_check.h tests/kernel_numbers.h
+RT_TEST_HDRS := tests/gemm_cases.h tests/kernel_check.h tests/kernel_numbers.h tests/check_run.h
 
 # the runtime built with -fopenmp (its optional parallel GEMM), -Werror clean,
 # through the runtime's kernel tests on two threads

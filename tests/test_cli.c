@@ -5,6 +5,7 @@
  * scratch folder; names built past IR_NAME are checked in-process.
  */
 #include <check.h>
+#include "check_run.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,21 +168,9 @@ START_TEST(built_names_never_collide)
 END_TEST
 
 int main(void) {
+    const TTest *tests[] = { output_is_not_the_input, byte_order_mark_is_skipped, endless_input_is_refused, long_names_refused_not_cut, failed_runs_leave_nothing, built_names_never_collide, negative_variance_refused, NULL };
+    const kernel_case cases[] = { { "cli", tests, 0, 0 } };
     if (model_build_init("tmp-cli")) return 1;
-    Suite *s = suite_create("cli");
-    TCase *t = tcase_create("cli");
-    tcase_add_test(t, output_is_not_the_input);
-    tcase_add_test(t, byte_order_mark_is_skipped);
-    tcase_add_test(t, endless_input_is_refused);
-    tcase_add_test(t, long_names_refused_not_cut);
-    tcase_add_test(t, failed_runs_leave_nothing);
-    tcase_add_test(t, built_names_never_collide);
-    tcase_add_test(t, negative_variance_refused);
-    suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    if (model_build_done()) return 1;
-    return failed ? 1 : 0;
+    int status = run_cases("cli", cases, 1);
+    return model_build_done() ? 1 : status;
 }

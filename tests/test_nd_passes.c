@@ -4,6 +4,7 @@
  * (the op table's fold hooks, the runtime's kernels) before and after the
  * rewrite. */
 #include <check.h>
+#include "check_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,21 +616,7 @@ START_TEST(batch_refuses_mixing) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("nd_passes");
-    TCase *t = tcase_create("imported");
-    tcase_add_test(t, layout_cancels_pairs);
-    tcase_add_test(t, layout_unit_axes_alias);
-    tcase_add_test(t, layout_residual_block);
-    tcase_add_test(t, layout_rows_into_matmul);
-    tcase_add_test(t, fuse_conv_shift_and_act);
-    tcase_add_test(t, fuse_conv_through_pool);
-    tcase_add_test(t, layout_keeps_gradients);
-    tcase_add_test(t, batch_per_sample);
-    tcase_add_test(t, batch_refuses_mixing);
-    suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    const TTest *tests[] = { layout_cancels_pairs, layout_unit_axes_alias, layout_residual_block, layout_rows_into_matmul, fuse_conv_shift_and_act, fuse_conv_through_pool, layout_keeps_gradients, batch_per_sample, batch_refuses_mixing, NULL };
+    const kernel_case cases[] = { { "imported", tests, 0, 0 } };
+    return run_cases("nd_passes", cases, 1);
 }

@@ -6,6 +6,7 @@
  * and driven by tests/model_check.c ("nonfinite" mode).
  */
 #include <check.h>
+#include "check_run.h"
 #include <math.h>
 #include "model_build.h"
 
@@ -63,18 +64,9 @@ START_TEST(check_numerics_names_the_node)
 END_TEST
 
 int main(void) {
+    const TTest *tests[] = { nan_input_takes_no_step, overflowing_step_is_not_ok, check_numerics_names_the_node, NULL };
+    const kernel_case cases[] = { { "numerics", tests, 60, 0 } };
     if (model_build_init("tmp-numerics")) return 1;
-    Suite *s = suite_create("numerics");
-    TCase *t = tcase_create("numerics");
-    tcase_set_timeout(t, 60);
-    tcase_add_test(t, nan_input_takes_no_step);
-    tcase_add_test(t, overflowing_step_is_not_ok);
-    tcase_add_test(t, check_numerics_names_the_node);
-    suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    if (model_build_done()) return 1;
-    return failed ? 1 : 0;
+    int status = run_cases("numerics", cases, 1);
+    return model_build_done() ? 1 : status;
 }

@@ -6,6 +6,7 @@
  * (Conformance against ONNX's own test data: tests/onnx_conformance.py.)
  */
 #include <check.h>
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,21 +250,10 @@ START_TEST(dynamic_batch) {
 END_TEST
 
 int main(void) {
+    const TTest *tests[] = { valid_model, truncated_and_not_protobuf, cycle_and_missing_input, bad_dimensions,
+                             unsupported_listed, dynamic_batch, NULL };
+    const kernel_case cases[] = { { "import", tests, 60, 0 } };
     if (model_build_init("tmp-onnx")) return 1;
-    Suite *s = suite_create("onnx");
-    TCase *t = tcase_create("import");
-    tcase_set_timeout(t, 60);
-    tcase_add_test(t, valid_model);
-    tcase_add_test(t, truncated_and_not_protobuf);
-    tcase_add_test(t, cycle_and_missing_input);
-    tcase_add_test(t, bad_dimensions);
-    tcase_add_test(t, unsupported_listed);
-    tcase_add_test(t, dynamic_batch);
-    suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    if (model_build_done()) return 1;
-    return failed ? 1 : 0;
+    int status = run_cases("onnx", cases, 1);
+    return model_build_done() ? 1 : status;
 }

@@ -5,6 +5,7 @@
  * recurrences before the table was split by family).
  */
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,16 +105,7 @@ START_TEST(whole_tensor_flops_count_every_sample)
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("ops");
-    TCase *t = tcase_create("table");
-    tcase_add_test(t, every_row_is_named_once);
-    tcase_add_test(t, rows_have_their_hooks);
-    tcase_add_test(t, activations_map_to_their_ops);
-    tcase_add_test(t, whole_tensor_flops_count_every_sample);
-    suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *tests[] = { every_row_is_named_once, rows_have_their_hooks, activations_map_to_their_ops, whole_tensor_flops_count_every_sample, NULL };
+    const kernel_case cases[] = { { "table", tests, 0, 0 } };
+    return run_cases("ops", cases, 1);
 }

@@ -4,6 +4,7 @@
  * than the sum of the buffers).  The passes over imported graphs are
  * test_nd_passes.c's. */
 #include <check.h>
+#include "check_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,19 +198,7 @@ START_TEST(plan_params_contiguous) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("passes");
-    TCase *t = tcase_create("core");
-    tcase_add_test(t, lower_sequential);
-    tcase_add_test(t, lower_graph_form);
-    tcase_add_test(t, fuse_dense);
-    tcase_add_test(t, autodiff_structure);
-    tcase_add_test(t, autodiff_accumulates);
-    tcase_add_test(t, plan_no_overlap);
-    tcase_add_test(t, plan_params_contiguous);
-    suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    const TTest *tests[] = { lower_sequential, lower_graph_form, fuse_dense, autodiff_structure, autodiff_accumulates, plan_no_overlap, plan_params_contiguous, NULL };
+    const kernel_case cases[] = { { "core", tests, 0, 0 } };
+    return run_cases("passes", cases, 1);
 }
