@@ -168,7 +168,9 @@ START_TEST(built_names_never_collide)
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = { output_is_not_the_input, byte_order_mark_is_skipped, endless_input_is_refused, long_names_refused_not_cut, failed_runs_leave_nothing, built_names_never_collide, negative_variance_refused, NULL };
+    const TTest *tests[] = { output_is_not_the_input, byte_order_mark_is_skipped, endless_input_is_refused,
+                             long_names_refused_not_cut, failed_runs_leave_nothing, built_names_never_collide,
+                             negative_variance_refused, NULL };
     const kernel_case cases[] = { { "cli", tests, 0, 0 } };
     if (model_build_init("tmp-cli")) return 1;
     int status = run_cases("cli", cases, 1);

@@ -616,7 +616,9 @@ START_TEST(batch_refuses_mixing) {
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = { layout_cancels_pairs, layout_unit_axes_alias, layout_residual_block, layout_rows_into_matmul, fuse_conv_shift_and_act, fuse_conv_through_pool, layout_keeps_gradients, batch_per_sample, batch_refuses_mixing, NULL };
+    const TTest *tests[] = { layout_cancels_pairs, layout_unit_axes_alias, layout_residual_block,
+                             layout_rows_into_matmul, fuse_conv_shift_and_act, fuse_conv_through_pool,
+                             layout_keeps_gradients, batch_per_sample, batch_refuses_mixing, NULL };
     const kernel_case cases[] = { { "imported", tests, 0, 0 } };
     return run_cases("nd_passes", cases, 1);
 }

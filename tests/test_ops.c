@@ -105,7 +105,8 @@ START_TEST(whole_tensor_flops_count_every_sample)
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = { every_row_is_named_once, rows_have_their_hooks, activations_map_to_their_ops, whole_tensor_flops_count_every_sample, NULL };
+    const TTest *tests[] = { every_row_is_named_once, rows_have_their_hooks, activations_map_to_their_ops,
+                             whole_tensor_flops_count_every_sample, NULL };
     const kernel_case cases[] = { { "table", tests, 0, 0 } };
     return run_cases("ops", cases, 1);
 }

@@ -198,7 +198,8 @@ START_TEST(plan_params_contiguous) {
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = { lower_sequential, lower_graph_form, fuse_dense, autodiff_structure, autodiff_accumulates, plan_no_overlap, plan_params_contiguous, NULL };
+    const TTest *tests[] = { lower_sequential, lower_graph_form, fuse_dense, autodiff_structure,
+                             autodiff_accumulates, plan_no_overlap, plan_params_contiguous, NULL };
     const kernel_case cases[] = { { "core", tests, 0, 0 } };
     return run_cases("passes", cases, 1);
 }
