@@ -360,7 +360,7 @@ typedef struct Plan {
     long train_arena, infer_arena, buffers_sum;   /* floats */
     long *train_off, *infer_off;  /* per value: float offset in arena, -1 */
 } Plan;
-int  plan_build(Graph *g, Plan *p);  /* passes/plan.c */
+int  plan_build(Graph *g, Plan *p);  /* passes/plan.c; -1 (reported) when a buffer falls outside the arena */
 /* the parameter block's layout alone: trainable, then state and frozen, then
  * constants; sets each offset, returns the total (*trainable: the first part) */
 long plan_params(Graph *g, long *trainable, long *constants);
@@ -459,7 +459,7 @@ Graph *front_onnx(const Build *b, int *unsupported);
  * -1 after reporting an error */
 int  pipeline_forward(Graph *g, const Build *b);
 /* autodiff, the gradient passes, tiling for t and the memory plan */
-void pipeline_finish(Graph *g, const Build *b, const Target *t, Plan *plan);
+int pipeline_finish(Graph *g, const Build *b, const Target *t, Plan *plan);   /* -1: an internal error, reported */
 
 /* ---- summary.c ---------------------------------------------------------------- */
 void summary_print(const Graph *g, const Plan *p, FILE *out);

@@ -248,7 +248,12 @@ int main(int argc, char **argv) {
     status = 1;
     if (g) {
         Plan plan;
-        pipeline_finish(g, &b, o.target, &plan);
+        if (pipeline_finish(g, &b, o.target, &plan)) {
+            unsupported++;      /* a model nnc cannot compile correctly: exit 3, nothing written */
+            plan_free(&plan);
+            ir_free(g);
+            return 3;
+        }
         if (o.summary) summary_print(g, &plan, stdout);
         if (o.report) report_print(g, &plan, o.target, stdout);
         if (o.dump) ir_dump(g, stdout);

@@ -20,6 +20,11 @@ case, which still checks the operator against ONNX's expected outputs.
 Such cases are counted as passed and also reported apart (`--no-bind`
 turns this off).
 
+Every case is built at -O2 and at -O0 (`--levels`): each build must match
+ONNX's outputs, and the two must agree with each other, so a layout or
+fusion pass that changes an answer is a failure even where the tolerance
+against ONNX would hide it.
+
 Prints a table per operator (a case counts for every operator of its
 model), how many passed cases had inputs bound, then `conformance: N
 passed, N failed, N unsupported of T`.  Exit
@@ -48,6 +53,7 @@ except ImportError:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIND = True
+LEVELS = ["O2", "O0"]   # every case at both levels: each against ONNX, and against each other
 BINDABLE = r"must be a constant|computed at run time"
 NNC = os.path.join(ROOT, "bin", "nnc")
 RT = os.path.join(ROOT, "build", "libnnc_rt.a")
@@ -66,6 +72,53 @@ def load_tensor(path):
     return numpy_helper.to_array(t)
 
 
+def run_sets(case, model, work, c_file, sets, inputs, bound):
+    """build the generated C and run every data set: -> (status, detail, outputs per set)"""
+    exe = os.path.join(work, "case")
+    b = subprocess.run(["cc", "-std=c99", "-O1", "-I" + os.path.join(ROOT, "runtime"), "-I" + work,
+                        "-DNNC_MODEL=model", "-DNNC_UPPER=MODEL", '-DNNC_HEADER="model.h"', c_file,
+                        os.path.join(ROOT, "tests", "onnx_case.c"), RT, "-lm", "-o", exe],
+                       capture_output=True, text=True, timeout=300)
+    if b.returncode != 0:
+        return "failed", "the generated C does not compile: " + b.stderr.strip()[:300], None
+    n_out = len(model.graph.output)
+    header = open(os.path.join(work, "model.h")).read()
+    batched = re.search(r"^ \*   input  .*: \S+ (?:\(token ids\) )?\(n[,)]", header, re.M) is not None
+    if not sets:
+        return "failed", "no test_data_set_* folder", None
+    outputs = []
+    for s in sets:
+        ins = [load_tensor(os.path.join(s, "input_%d.pb" % i)) for i in range(len(inputs)) if i not in bound]
+        outs = [load_tensor(os.path.join(s, "output_%d.pb" % i)) for i in range(n_out)]
+        # nnc computes in float32: float64 data beyond its range cannot be run
+        big = [a for a in ins + outs if a.dtype == np.float64 and np.any(np.abs(a[np.isfinite(a)]) > 3e38)]
+        if big:
+            return "unsupported", "float64 data outside float32's range", None
+        # per sample when nnc gave the graph a batch (axis 0 of every input), else whole
+        n = ins[0].shape[0] if batched and ins else 1
+        data = np.concatenate([np.asarray(a, dtype=np.float32).reshape(n, -1) for a in ins], axis=1).tobytes() \
+            if ins else b""
+        if outs and n > 1:
+            widths = [np.asarray(w).size // n for w in outs]
+        p = subprocess.run([exe], input=data, capture_output=True, timeout=300)
+        if p.returncode != 0:
+            return "failed", "the model exited %d: %s" % (p.returncode, p.stderr[:200]), None
+        got = np.frombuffer(p.stdout, dtype=np.float32)
+        if outs and n > 1 and got.size == n * sum(widths):   # back to each output in full
+            rows = got.reshape(n, -1)
+            got = np.concatenate([rows[:, sum(widths[:k]):sum(widths[:k + 1])].ravel() for k in range(len(outs))])
+        pos = 0
+        for k, want in enumerate(outs):
+            w = np.asarray(want, dtype=np.float64).ravel()
+            g = got[pos:pos + w.size].astype(np.float64)
+            pos += w.size
+            if g.size != w.size or not np.allclose(g, w, rtol=1e-3, atol=1e-4, equal_nan=True):
+                worst = float(np.nanmax(np.abs(g - w))) if g.size == w.size and w.size else float("nan")
+                return "failed", "%s output %d differs (max |err| %.3g)" % (os.path.basename(s), k, worst), None
+        outputs.append(got)
+    return "passed", "", outputs
+
+
 def run_case(case):
     """-> (case, status, ops, detail): status passed | failed | unsupported"""
     try:
@@ -76,63 +129,37 @@ def run_case(case):
     work = tempfile.mkdtemp(prefix="nnc-onnx-")
     try:
         c_file = os.path.join(work, "model.c")
-        r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-o", c_file],
-                           capture_output=True, text=True, timeout=120)
         inits = {i.name for i in model.graph.initializer}
         inputs = [i.name for i in model.graph.input if i.name not in inits]
-        bound = []
         sets = sorted(glob.glob(os.path.join(case, "test_data_set_*")))
-        if r.returncode == 3 and BIND and len(inputs) > 1 and len(sets) == 1 and re.search(BINDABLE, r.stderr):
-            # parameters the case passes as inputs (weights, shapes, axes): bound at compile time
-            bound = list(range(1, len(inputs)))
-            binds = sum((["--bind", "%s=%s" % (inputs[i], os.path.join(sets[0], "input_%d.pb" % i))] for i in bound), [])
-            r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-o", c_file] + binds,
+        bound, binds = [], []
+        results = {}
+        for level in LEVELS:
+            r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-" + level, "-o", c_file] + binds,
                                capture_output=True, text=True, timeout=120)
-        if r.returncode == 3:
-            why = sorted(set(re.findall(r"unsupported: (.*)", r.stderr)))
-            return case, "unsupported", ops, "; ".join(why)[:300]
-        if r.returncode != 0:
-            return case, "failed", ops, "nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:300])
-        exe = os.path.join(work, "case")
-        b = subprocess.run(["cc", "-std=c99", "-O1", "-I" + os.path.join(ROOT, "runtime"), "-I" + work,
-                            "-DNNC_MODEL=model", "-DNNC_UPPER=MODEL", '-DNNC_HEADER="model.h"', c_file,
-                            os.path.join(ROOT, "tests", "onnx_case.c"), RT, "-lm", "-o", exe],
-                           capture_output=True, text=True, timeout=300)
-        if b.returncode != 0:
-            return case, "failed", ops, "the generated C does not compile: " + b.stderr.strip()[:300]
-        n_out = len(model.graph.output)
-        header = open(os.path.join(work, "model.h")).read()
-        batched = re.search(r"^ \*   input  .*: \S+ (?:\(token ids\) )?\(n[,)]", header, re.M) is not None
-        if not sets:
-            return case, "failed", ops, "no test_data_set_* folder"
-        for s in sets:
-            ins = [load_tensor(os.path.join(s, "input_%d.pb" % i)) for i in range(len(inputs)) if i not in bound]
-            outs = [load_tensor(os.path.join(s, "output_%d.pb" % i)) for i in range(n_out)]
-            # nnc computes in float32: float64 data beyond its range cannot be run
-            big = [a for a in ins + outs if a.dtype == np.float64 and np.any(np.abs(a[np.isfinite(a)]) > 3e38)]
-            if big:
-                return case, "unsupported", ops, "float64 data outside float32's range"
-            # per sample when nnc gave the graph a batch (axis 0 of every input), else whole
-            n = ins[0].shape[0] if batched and ins else 1
-            data = np.concatenate([np.asarray(a, dtype=np.float32).reshape(n, -1) for a in ins], axis=1).tobytes() \
-                if ins else b""
-            if outs and n > 1:
-                widths = [np.asarray(w).size // n for w in outs]
-            p = subprocess.run([exe], input=data, capture_output=True, timeout=300)
-            if p.returncode != 0:
-                return case, "failed", ops, "the model exited %d: %s" % (p.returncode, p.stderr[:200])
-            got = np.frombuffer(p.stdout, dtype=np.float32)
-            if outs and n > 1 and got.size == n * sum(widths):   # back to each output in full
-                rows = got.reshape(n, -1)
-                got = np.concatenate([rows[:, sum(widths[:k]):sum(widths[:k + 1])].ravel() for k in range(len(outs))])
-            pos = 0
-            for k, want in enumerate(outs):
-                w = np.asarray(want, dtype=np.float64).ravel()
-                g = got[pos:pos + w.size].astype(np.float64)
-                pos += w.size
-                if g.size != w.size or not np.allclose(g, w, rtol=1e-3, atol=1e-4, equal_nan=True):
-                    worst = float(np.nanmax(np.abs(g - w))) if g.size == w.size and w.size else float("nan")
-                    return case, "failed", ops, "%s output %d differs (max |err| %.3g)" % (os.path.basename(s), k, worst)
+            if r.returncode == 3 and not bound and BIND and len(inputs) > 1 and len(sets) == 1 and \
+                    re.search(BINDABLE, r.stderr):
+                # parameters the case passes as inputs (weights, shapes, axes): bound at compile time
+                bound = list(range(1, len(inputs)))
+                binds = sum((["--bind", "%s=%s" % (inputs[i], os.path.join(sets[0], "input_%d.pb" % i))]
+                             for i in bound), [])
+                r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-" + level, "-o", c_file] + binds,
+                                   capture_output=True, text=True, timeout=120)
+            if r.returncode == 3:
+                why = sorted(set(re.findall(r"unsupported: (.*)", r.stderr)))
+                if results:     # one level compiles it, the other refuses: a difference to look at
+                    return case, "failed", ops, "-%s refuses what -%s compiled: %s" % (level, LEVELS[0], "; ".join(why)[:200])
+                return case, "unsupported", ops, "; ".join(why)[:300]
+            if r.returncode != 0:
+                return case, "failed", ops, "nnc -%s exited %d: %s" % (level, r.returncode, r.stderr.strip()[:300])
+            status, detail, got = run_sets(case, model, work, c_file, sets, inputs, bound)
+            if status != "passed":
+                return case, status, ops, ("-%s: " % level if len(LEVELS) > 1 else "") + detail
+            for other, was in results.items():   # the levels agree with each other, not only with ONNX
+                if len(was) != len(got) or not all(np.allclose(a, b, rtol=1e-3, atol=1e-4, equal_nan=True)
+                                                   for a, b in zip(was, got)):
+                    return case, "failed", ops, "-%s and -%s disagree" % (other, level)
+            results[level] = got
         return case, "passed (bound)" if bound else "passed", ops, "%d inputs bound" % len(bound) if bound else ""
     except subprocess.TimeoutExpired:
         return case, "failed", ops, "timed out"
@@ -148,10 +175,12 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print every case")
     ap.add_argument("--only", help="only cases whose path contains this")
     ap.add_argument("--no-bind", action="store_true", help="never bind parameter inputs at compile time")
+    ap.add_argument("--levels", default="O2,O0", help="optimisation levels to build each case at (default O2,O0)")
     ap.add_argument("dirs", nargs="+")
     args = ap.parse_args()
     global BIND
     BIND = not args.no_bind
+    LEVELS[:] = args.levels.split(",")
     todo = [c for c in cases(args.dirs) if not args.only or args.only in c]
     with multiprocessing.Pool(args.jobs) as pool:
         results = pool.map(run_case, todo, chunksize=4)

@@ -24,12 +24,12 @@ int pipeline_forward(Graph *g, const Build *b) {
     return 0;
 }
 
-void pipeline_finish(Graph *g, const Build *b, const Target *t, Plan *plan) {
+int pipeline_finish(Graph *g, const Build *b, const Target *t, Plan *plan) {
     ad_build(g);
     if (b->opt >= 2) {
         fuse_grad(g);
         pack_weights(g);   /* after autodiff: a gradient's read of a kernel counts */
     }
     tile_gemms(g, t);
-    plan_build(g, plan);
+    return plan_build(g, plan);
 }

@@ -200,6 +200,30 @@ long plan_params(Graph *g, long *trainable, long *constants) {
     return off;
 }
 
+/* Every buffer a scheduled node reads or writes lies inside the arena:
+ * a placement the emitter would print as m->arena + -1 (a view of a value
+ * nothing placed) or past the end is a bug in a pass, caught here instead
+ * of as a wrong answer at run time.  -1 after reporting the first one. */
+static int plan_check(const Graph *g, int training, const long *off, long top) {
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (!ir_in_schedule(n, training)) continue;
+        for (int j = 0; j < n->nin + n->nout; j++) {
+            int v = j < n->nin ? n->in[j] : n->out[j - n->nin];
+            if (v < 0) continue;
+            int s = ir_storage(g, v);
+            const Value *x = &g->values[s];
+            if (!in_arena(x) || (off[s] >= 0 && off[s] + floats(g, x) <= top)) continue;
+            diag_error((Loc){ 0, 0, 0, 0 }, "internal error: %s '%s' of node %d (%s) has no place in the %s arena "
+                       "(offset %ld, %ld floats, arena %ld); nnc cannot compile this model correctly, "
+                       "please report it", j < n->nin ? "input" : "output", g->values[v].name, i,
+                       op_name(n->op), training ? "training" : "inference", off[s], floats(g, x), top);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int plan_build(Graph *g, Plan *p) {
     memset(p, 0, sizeof *p);
     p->param_floats = plan_params(g, &p->trainable_floats, &p->const_floats);
@@ -218,7 +242,8 @@ int plan_build(Graph *g, Plan *p) {
         p->buffers_sum = unused;
     }
     p->arena_floats = p->train_arena > p->infer_arena ? p->train_arena : p->infer_arena;
-    return 0;
+    if (plan_check(g, 0, p->infer_off, p->infer_arena)) return -1;
+    return t->present ? plan_check(g, 1, p->train_off, p->train_arena) : 0;
 }
 
 void plan_free(Plan *p) {

@@ -58,7 +58,7 @@ static void fz_finish(Graph *g, const Build *b, const Target *t, FILE *c) {
     if (!g) return;
     diag_set_output(fz_null);   /* front_onnx sets stderr back */
     Plan plan;
-    pipeline_finish(g, b, t, &plan);
+    if (pipeline_finish(g, b, t, &plan)) abort();   /* a placement outside the arena: a bug to find */
     summary_print(g, &plan, fz_null);
     report_print(g, &plan, t, fz_null);
     ir_dump(g, fz_null);
