@@ -26,7 +26,8 @@
 
 #define NNC_VERSION "0.1.0"
 #define IR_MAX_RANK 8
-#define IR_MAX_IO   16
+#define IR_MAX_IO   16     /* inputs and outputs of one node (wider ONNX nodes are split) */
+#define IR_MAX_GRAPH_IO 1024   /* inputs and outputs of a model, checked where they are added */
 #define IR_NAME     128   /* names longer than this are stored as head~hash (ir_format_name) */
 #define IR_NN_NAME  96    /* a .nn name, so that every name built from it fits whole */
 
@@ -151,8 +152,8 @@ typedef struct Graph {
     Value *values; int nvalues, cap_values;
     Node *nodes;   int nnodes, cap_nodes;
     int input, output, label, loss;   /* value indices, -1 when absent; the first input/output */
-    int inputs[IR_MAX_IO], ninputs;   /* in declaration order */
-    int outputs[IR_MAX_IO], noutputs; /* in `output` order */
+    int inputs[IR_MAX_GRAPH_IO], ninputs;   /* in declaration order */
+    int outputs[IR_MAX_GRAPH_IO], noutputs; /* in `output` order */
     TrainConfig train;
     int opt_level;
     float *baked;           /* --weights: every parameter's value, or NULL (deploy.c) */

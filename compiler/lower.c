@@ -443,8 +443,8 @@ static int lower_input(Lower *L, const Stmt *s) {
         diag_error(s->loc, "a model with an i32 input takes no other inputs");
         return -1;
     }
-    if (g->ninputs == IR_MAX_IO) {
-        diag_error(s->loc, "a model takes at most %d inputs", IR_MAX_IO);
+    if (g->ninputs == IR_MAX_GRAPH_IO) {
+        diag_error(s->loc, "a model takes at most %d inputs", IR_MAX_GRAPH_IO);
         return -1;
     }
     int v = ir_value(g, s->name, ROLE_INPUT, 1, s->type.rank, s->type.dims);
@@ -502,8 +502,8 @@ static int lower_model(Lower *L, const Block *b) {
             if (s->nvalues && lower_more_outputs(L, s, v)) v = -1;
             break;
         case ST_OUTPUT:
-            if (g->noutputs + s->nvalues > IR_MAX_IO) {
-                diag_error(s->loc, "a model has at most %d outputs", IR_MAX_IO);
+            if (g->noutputs + s->nvalues > IR_MAX_GRAPH_IO) {
+                diag_error(s->loc, "a model has at most %d outputs", IR_MAX_GRAPH_IO);
                 break;
             }
             for (int i = 0; i < s->nvalues; i++) {

@@ -205,8 +205,10 @@ START_TEST(bad_dimensions) {
 END_TEST
 
 START_TEST(unsupported_listed) {
+    /* every op nnc lacks is named, even downstream of another (Twiddle reads Frobnicate's output) */
     const Spec two = { { { "Relu", "x", NULL, "a" }, { "Frobnicate", "a", NULL, "b" }, { "Relu", "b", NULL, "c" },
-                         { "Wobble", "a", NULL, "d" } }, 4, { 4 }, 1, NULL, { 0 }, 0, "c", 0 };
+                         { "Wobble", "a", NULL, "d" }, { "Twiddle", "c", NULL, "e" } }, 5, { 4 }, 1, NULL, { 0 }, 0,
+                       "e", 0 };
     const Spec dynamic = { { { "Relu", "x", NULL, "y" } }, 1, { 2, 0 }, 2, "T", { 0 }, 0, "y", 1 };
     unsigned char *buf;
     char out[4096];
@@ -214,7 +216,8 @@ START_TEST(unsupported_listed) {
     ck_assert_int_eq(compile("two", buf, len, out, sizeof out), 3);
     ck_assert_msg(strstr(out, "unsupported: node 'b' (Frobnicate, opset 13): no such operator in nnc") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "unsupported: node 'd' (Wobble, opset 13): no such operator in nnc") != NULL, "%s", out);
-    ck_assert_msg(strstr(out, "'c'") == NULL, "the node after an unsupported one is not reported:\n%s", out);
+    ck_assert_msg(strstr(out, "unsupported: node 'e' (Twiddle, opset 13): no such operator in nnc") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "'c'") == NULL, "the supported node after an unsupported one is not reported:\n%s", out);
     free(buf);
     len = build(&dynamic, &buf);
     ck_assert_int_eq(compile("dynamic", buf, len, out, sizeof out), 3);

@@ -70,8 +70,8 @@ static void add_inputs(Importer *im, const Onnx__GraphProto *gp, OnnxShapes *sha
             onnx_add_tensor(im, vi->name, 0, NULL)->failed = 1;   /* its readers are skipped quietly */
             continue;
         }
-        if (g->ninputs == IR_MAX_IO) {
-            if (!im->unsupported++) diag_error(onnx_nowhere(), "unsupported: more than %d graph inputs", IR_MAX_IO);
+        if (g->ninputs == IR_MAX_GRAPH_IO) {
+            if (!im->unsupported++) diag_error(onnx_nowhere(), "unsupported: more than %d graph inputs", IR_MAX_GRAPH_IO);
             else im->unsupported--;
             onnx_add_tensor(im, vi->name, 0, NULL)->failed = 1;
             continue;
@@ -114,7 +114,11 @@ static void add_outputs(Importer *im, const Onnx__GraphProto *gp) {
             ir_format_name(name, "%s/out", t->name);
             v = onnx_node_out(im, OP_ND_UNARY, &t, 1, &a, name, t->rank, t->dims)->value;
         }
-        if (g->noutputs == IR_MAX_IO) { diag_error(onnx_nowhere(), "more than %d graph outputs", IR_MAX_IO); break; }
+        if (g->noutputs == IR_MAX_GRAPH_IO) {
+            diag_error(onnx_nowhere(), "unsupported: more than %d graph outputs", IR_MAX_GRAPH_IO);
+            im->unsupported++;
+            break;
+        }
         g->outputs[g->noutputs++] = v;
     }
     if (g->ninputs > 1)

@@ -200,7 +200,7 @@ void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
         c.nin = (int)i + 1;
     }
     Tensor *r = NULL;
-    if (!op && !failed_input) onnx_unsupported(im, "no such operator in nnc");
+    if (!op) onnx_unsupported(im, "no such operator in nnc");   /* listed even after an unsupported input */
     else if (!failed_input && op->unary >= 0) {
         float alpha, beta;
         unary_params(n, op->unary, &alpha, &beta);
