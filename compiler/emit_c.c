@@ -307,6 +307,18 @@ static void source_params(const Graph *g, const Plan *p, FILE *c, const char *P,
 
 }
 
+/* A public entry point: the static body NAME_ run with the FPU's
+ * flush-to-zero on (runtime/fpmode.c: subnormals stall Intel cores) and the
+ * caller's mode restored on return, whatever path the body returns by. */
+static void entry_point(FILE *c, const char *ret, const char *P, const char *name, const char *params,
+                        const char *args) {
+    fprintf(c, "%s %s_%s(%s) {\n    nnc_rt_fpmode fp = nnc_rt_fp_enter();\n", ret, P, name, params);
+    if (strcmp(ret, "void"))
+        fprintf(c, "    %s r = %s_(%s);\n    nnc_rt_fp_leave(fp);\n    return r;\n}\n\n", ret, name, args);
+    else
+        fprintf(c, "    %s_(%s);\n    nnc_rt_fp_leave(fp);\n}\n\n", name, args);
+}
+
 /* inference: the forward slice and predict */
 static void source_predict(const Graph *g, const Plan *p, FILE *c, const char *P, const char *U) {
     (void)U;
@@ -317,7 +329,9 @@ static void source_predict(const Graph *g, const Plan *p, FILE *c, const char *P
     fprintf(c, "    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */\n");
     print_nodes(&e, 0, PH_FORWARD, PH_FORWARD);
     fprintf(c, "}\n\n");
-    fprintf(c, "void %s_predict(%s_t *m, const %s_input_t *x, float *y, long n) {\n", P, P, P);
+    char params[1024];
+    snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, float *y, long n", P, P);
+    fprintf(c, "static void predict_(%s) {\n", params);
     fprintf(c, "    long i;\n    for (i = 0; i < n; i += BATCH) {\n"
                "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
                "        forward(m, x + i * IN_SIZE, k);\n");
@@ -330,7 +344,7 @@ static void source_predict(const Graph *g, const Plan *p, FILE *c, const char *P
                 p->infer_off[ir_storage(g, g->outputs[k])], ir_size(v), v->pack_offset, v->name);
     }
     fprintf(c, "    }\n}\n\n");
-
+    entry_point(c, "void", P, "predict", params, "m, x, y, n");
 }
 
 /* the end of train_epoch's and evaluate's loop over batches: the batch's
@@ -349,12 +363,15 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
     long out_train = p->train_off[ir_storage(g, g->output)];
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
     EmitCtx e = { g, p->train_off, 1, c, { { 0 } }, 0 };
-    fprintf(c, "float %s_gradients(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n) {\n", P, P, P, P);
+    char params[1024];
+    snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, const %s_label_t *y, int n", P, P, P);
+    fprintf(c, "static float gradients_(%s) {\n", params);
     fprintf(c, "    float loss;\n    if (n < 1 || n > BATCH) return -1.0f;\n");
     print_nodes(&e, 1, PH_FORWARD, PH_BACKWARD);
     fprintf(c, "    return loss;\n}\n\n");
-    fprintf(c, "float %s_train_batch(%s_t *m, const %s_input_t *x, const %s_label_t *y, int n) {\n", P, P, P, P);
-    fprintf(c, "    float loss = %s_gradients(m, x, y, n);\n", P);
+    entry_point(c, "float", P, "gradients", params, "m, x, y, n");
+    fprintf(c, "static float train_batch_(%s) {\n", params);
+    fprintf(c, "    float loss = gradients_(m, x, y, n);\n");
     fprintf(c, "    if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */\n");
     /* the trainable parameters were checked after the last step; of the
      * rest, only the state the forward pass writes (moving statistics) can
@@ -370,9 +387,11 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
     fprintf(c, "    /* the step itself overflowed (a learning rate too large) */\n"
                "    if (!nnc_rt_finite(m->params, TRAINABLE_COUNT)) return NAN;\n");
     fprintf(c, "    return loss;\n}\n\n");
+    entry_point(c, "float", P, "train_batch", params, "m, x, y, n");
 
-    fprintf(c, "int %s_train_epoch(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
-               "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx) {\n", P, P, P, P, P);
+    snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
+             "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx", P, P, P, P);
+    fprintf(c, "static int train_epoch_(%s) {\n", params);
     fprintf(c, "    long counts[3 * CLASSES + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
                "    int j, status = %s_OK;\n", U);
     fprintf(c, "    if (n < 0) return %s_ERR_ARG;\n", U);
@@ -388,10 +407,11 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
                "                memcpy(m->ybatch + j * LABEL_SIZE, y + (long)order[i + j] * LABEL_SIZE, LABEL_SIZE * sizeof *y);\n"
                "            }\n"
                "            xb = m->xbatch;\n            yb = m->ybatch;\n        }\n");
-    fprintf(c, "        loss = %s_train_batch(m, xb, yb, k);\n", P);
+    fprintf(c, "        loss = train_batch_(m, xb, yb, k);\n");
     fprintf(c, "        if (!(loss - loss == 0)) return %s_ERR_NAN;\n", U);
     fprintf(c, "        loss_sum += (double)loss * k;\n");
     metrics_tail(c, U, out_train, sparse);
+    entry_point(c, "int", P, "train_epoch", params, "m, x, y, n, order, out, cb, ctx");
 }
 
 /* evaluate: the mean loss and metrics of the forward pass over a set */
@@ -399,8 +419,10 @@ static void source_evaluate(const Graph *g, const Plan *p, FILE *c, const char *
     const TrainConfig *t = &g->train;
     long out_infer = p->infer_off[ir_storage(g, g->output)];
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
-    fprintf(c, "int %s_evaluate(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
-               "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx) {\n", P, P, P, P, P);
+    char params[1024];
+    snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
+             "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx", P, P, P, P);
+    fprintf(c, "static int evaluate_(%s) {\n", params);
     fprintf(c, "    long counts[3 * CLASSES + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
                "    int status = %s_OK;\n    if (n < 0) return %s_ERR_ARG;\n"
                "    memset(counts, 0, sizeof counts);\n", U, U);
@@ -411,6 +433,7 @@ static void source_evaluate(const Graph *g, const Plan *p, FILE *c, const char *
     fprintf(c, "        loss_sum += (double)nnc_rt_loss_forward(%d, m->arena + %ld, yb, k * (int)ROWS, (int)CLASSES) * k; /* %s */\n",
             t->loss, out_infer, loss_name(t->loss));
     metrics_tail(c, U, out_infer, sparse);
+    entry_point(c, "int", P, "evaluate", params, "m, x, y, n, out, cb, ctx");
 }
 
 /* parameters by name, save and load */

@@ -41,7 +41,7 @@ static void forward(binary_classifier_t *m, const binary_classifier_input_t *x, 
     nnc_rt_act_forward(2, m->arena + 320, m->arena + 320, n, 1); /* sigmoid */
 }
 
-void binary_classifier_predict(binary_classifier_t *m, const binary_classifier_input_t *x, float *y, long n) {
+static void predict_(binary_classifier_t *m, const binary_classifier_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -50,7 +50,13 @@ void binary_classifier_predict(binary_classifier_t *m, const binary_classifier_i
     }
 }
 
-float binary_classifier_gradients(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n) {
+void binary_classifier_predict(binary_classifier_t *m, const binary_classifier_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 40, n, 4, 10, 1); /* dense */
@@ -66,8 +72,15 @@ float binary_classifier_gradients(binary_classifier_t *m, const binary_classifie
     return loss;
 }
 
-float binary_classifier_train_batch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n) {
-    float loss = binary_classifier_gradients(m, x, y, n);
+float binary_classifier_gradients(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
@@ -78,7 +91,14 @@ float binary_classifier_train_batch(binary_classifier_t *m, const binary_classif
     return loss;
 }
 
-int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
+float binary_classifier_train_batch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -98,7 +118,7 @@ int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifie
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = binary_classifier_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return BINARY_CLASSIFIER_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 352, yb, 0, k * (int)ROWS, (int)CLASSES);
@@ -111,7 +131,15 @@ int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifie
     return status;
 }
 
-int binary_classifier_evaluate(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
+int binary_classifier_train_epoch(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
     nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -131,6 +159,14 @@ int binary_classifier_evaluate(binary_classifier_t *m, const binary_classifier_i
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int binary_classifier_evaluate(binary_classifier_t *m, const binary_classifier_input_t *x, const binary_classifier_label_t *y, long n,
+    nnc_rt_metrics *out, binary_classifier_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *binary_classifier_param(binary_classifier_t *m, const char *name, long *size) {

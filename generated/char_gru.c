@@ -44,7 +44,7 @@ static void forward(char_gru_t *m, const char_gru_input_t *x, int n) {
     nnc_rt_act_forward(4, m->arena + 0, m->arena + 0, n, 96); /* softmax */
 }
 
-void char_gru_predict(char_gru_t *m, const char_gru_input_t *x, float *y, long n) {
+static void predict_(char_gru_t *m, const char_gru_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -53,7 +53,13 @@ void char_gru_predict(char_gru_t *m, const char_gru_input_t *x, float *y, long n
     }
 }
 
-float char_gru_gradients(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, int n) {
+void char_gru_predict(char_gru_t *m, const char_gru_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_embedding_forward(m->arena + 0, x, m->params + 0, (long)n * 32, 96, 16); /* embedding */
@@ -70,8 +76,15 @@ float char_gru_gradients(char_gru_t *m, const char_gru_input_t *x, const char_gr
     return loss;
 }
 
-float char_gru_train_batch(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, int n) {
-    float loss = char_gru_gradients(m, x, y, n);
+float char_gru_gradients(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
@@ -82,7 +95,14 @@ float char_gru_train_batch(char_gru_t *m, const char_gru_input_t *x, const char_
     return loss;
 }
 
-int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
+float char_gru_train_batch(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, char_gru_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -102,7 +122,7 @@ int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gr
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = char_gru_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return CHAR_GRU_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 691200, yb, 1, k * (int)ROWS, (int)CLASSES);
@@ -115,7 +135,15 @@ int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gr
     return status;
 }
 
-int char_gru_evaluate(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
+int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, char_gru_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
     nnc_rt_metrics *out, char_gru_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -135,6 +163,14 @@ int char_gru_evaluate(char_gru_t *m, const char_gru_input_t *x, const char_gru_l
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int char_gru_evaluate(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
+    nnc_rt_metrics *out, char_gru_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *char_gru_param(char_gru_t *m, const char *name, long *size) {

@@ -49,7 +49,7 @@ static void forward(cnn_32x32_t *m, const cnn_32x32_input_t *x, int n) {
     nnc_rt_act_forward(4, m->arena + 4096, m->arena + 4096, n, 10); /* softmax */
 }
 
-void cnn_32x32_predict(cnn_32x32_t *m, const cnn_32x32_input_t *x, float *y, long n) {
+static void predict_(cnn_32x32_t *m, const cnn_32x32_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -58,7 +58,13 @@ void cnn_32x32_predict(cnn_32x32_t *m, const cnn_32x32_input_t *x, float *y, lon
     }
 }
 
-float cnn_32x32_gradients(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n) {
+void cnn_32x32_predict(cnn_32x32_t *m, const cnn_32x32_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 32, 32, 3, 30, 30, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 0, x, m->params + 0, m->params + 864, m->arena + 921600, n, 1); /* conv2d */
@@ -86,8 +92,15 @@ float cnn_32x32_gradients(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_
     return loss;
 }
 
-float cnn_32x32_train_batch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n) {
-    float loss = cnn_32x32_gradients(m, x, y, n);
+float cnn_32x32_gradients(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
@@ -98,7 +111,14 @@ float cnn_32x32_train_batch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cn
     return loss;
 }
 
-int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
+float cnn_32x32_train_batch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -118,7 +138,7 @@ int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = cnn_32x32_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return CNN_32X32_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 1576256, yb, 1, k * (int)ROWS, (int)CLASSES);
@@ -131,7 +151,15 @@ int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_
     return status;
 }
 
-int cnn_32x32_evaluate(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
+int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -151,6 +179,14 @@ int cnn_32x32_evaluate(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int cnn_32x32_evaluate(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
+    nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *cnn_32x32_param(cnn_32x32_t *m, const char *name, long *size) {

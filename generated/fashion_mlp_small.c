@@ -44,7 +44,7 @@ static void forward(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, 
     nnc_rt_act_forward(4, m->arena + 0, m->arena + 0, n, 10); /* softmax */
 }
 
-void fashion_mlp_small_predict(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, float *y, long n) {
+static void predict_(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -53,7 +53,13 @@ void fashion_mlp_small_predict(fashion_mlp_small_t *m, const fashion_mlp_small_i
     }
 }
 
-float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n) {
+void fashion_mlp_small_predict(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 25088, n, 784, 32, 1); /* dense */
@@ -73,8 +79,15 @@ float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const fashion_mlp_smal
     return loss;
 }
 
-float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n) {
-    float loss = fashion_mlp_small_gradients(m, x, y, n);
+float fashion_mlp_small_gradients(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
@@ -85,7 +98,14 @@ float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const fashion_mlp_sm
     return loss;
 }
 
-int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
+float fashion_mlp_small_train_batch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -105,7 +125,7 @@ int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_smal
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = fashion_mlp_small_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return FASHION_MLP_SMALL_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 3392, yb, 0, k * (int)ROWS, (int)CLASSES);
@@ -118,7 +138,15 @@ int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_smal
     return status;
 }
 
-int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
+int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -138,6 +166,14 @@ int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const fashion_mlp_small_i
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
+    nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *fashion_mlp_small_param(fashion_mlp_small_t *m, const char *name, long *size) {

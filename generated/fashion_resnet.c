@@ -116,7 +116,7 @@ static void forward(fashion_resnet_t *m, const fashion_resnet_input_t *x, int n)
     nnc_rt_act_forward(4, m->arena + 2048, m->arena + 2048, n, 10); /* softmax */
 }
 
-void fashion_resnet_predict(fashion_resnet_t *m, const fashion_resnet_input_t *x, float *y, long n) {
+static void predict_(fashion_resnet_t *m, const fashion_resnet_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -125,7 +125,13 @@ void fashion_resnet_predict(fashion_resnet_t *m, const fashion_resnet_input_t *x
     }
 }
 
-float fashion_resnet_gradients(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n) {
+void fashion_resnet_predict(fashion_resnet_t *m, const fashion_resnet_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_conv2d_forward(&(const nnc_rt_conv2d){ 28, 28, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->arena + 0, x, m->params + 0, NULL, m->arena + 401408, n, 0); /* conv2d */
@@ -212,8 +218,15 @@ float fashion_resnet_gradients(fashion_resnet_t *m, const fashion_resnet_input_t
     return loss;
 }
 
-float fashion_resnet_train_batch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n) {
-    float loss = fashion_resnet_gradients(m, x, y, n);
+float fashion_resnet_gradients(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT) ||
@@ -225,7 +238,14 @@ float fashion_resnet_train_batch(fashion_resnet_t *m, const fashion_resnet_input
     return loss;
 }
 
-int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
+float fashion_resnet_train_batch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -245,7 +265,7 @@ int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = fashion_resnet_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return FASHION_RESNET_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 2361280, yb, 1, k * (int)ROWS, (int)CLASSES);
@@ -258,7 +278,15 @@ int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t
     return status;
 }
 
-int fashion_resnet_evaluate(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
+int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -278,6 +306,14 @@ int fashion_resnet_evaluate(fashion_resnet_t *m, const fashion_resnet_input_t *x
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int fashion_resnet_evaluate(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
+    nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *fashion_resnet_param(fashion_resnet_t *m, const char *name, long *size) {

@@ -37,7 +37,7 @@ static void forward(linear_regression_t *m, const linear_regression_input_t *x, 
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 1, n, 1, 1, 0); /* dense */
 }
 
-void linear_regression_predict(linear_regression_t *m, const linear_regression_input_t *x, float *y, long n) {
+static void predict_(linear_regression_t *m, const linear_regression_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -46,7 +46,13 @@ void linear_regression_predict(linear_regression_t *m, const linear_regression_i
     }
 }
 
-float linear_regression_gradients(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n) {
+void linear_regression_predict(linear_regression_t *m, const linear_regression_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 1, n, 1, 1, 0); /* dense */
@@ -57,8 +63,15 @@ float linear_regression_gradients(linear_regression_t *m, const linear_regressio
     return loss;
 }
 
-float linear_regression_train_batch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n) {
-    float loss = linear_regression_gradients(m, x, y, n);
+float linear_regression_gradients(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
@@ -69,7 +82,14 @@ float linear_regression_train_batch(linear_regression_t *m, const linear_regress
     return loss;
 }
 
-int linear_regression_train_epoch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
+float linear_regression_train_batch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -89,7 +109,7 @@ int linear_regression_train_epoch(linear_regression_t *m, const linear_regressio
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = linear_regression_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return LINEAR_REGRESSION_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 0, yb, 0, k * (int)ROWS, (int)CLASSES);
@@ -102,7 +122,15 @@ int linear_regression_train_epoch(linear_regression_t *m, const linear_regressio
     return status;
 }
 
-int linear_regression_evaluate(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
+int linear_regression_train_epoch(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -122,6 +150,14 @@ int linear_regression_evaluate(linear_regression_t *m, const linear_regression_i
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int linear_regression_evaluate(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
+    nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *linear_regression_param(linear_regression_t *m, const char *name, long *size) {

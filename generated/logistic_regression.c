@@ -38,7 +38,7 @@ static void forward(logistic_regression_t *m, const logistic_regression_input_t 
     nnc_rt_act_forward(2, m->arena + 0, m->arena + 0, n, 1); /* sigmoid */
 }
 
-void logistic_regression_predict(logistic_regression_t *m, const logistic_regression_input_t *x, float *y, long n) {
+static void predict_(logistic_regression_t *m, const logistic_regression_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -47,7 +47,13 @@ void logistic_regression_predict(logistic_regression_t *m, const logistic_regres
     }
 }
 
-float logistic_regression_gradients(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n) {
+void logistic_regression_predict(logistic_regression_t *m, const logistic_regression_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_dense_forward(m->arena + 0, x, m->params + 0, m->params + 2, n, 2, 1, 0); /* dense */
@@ -59,8 +65,15 @@ float logistic_regression_gradients(logistic_regression_t *m, const logistic_reg
     return loss;
 }
 
-float logistic_regression_train_batch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n) {
-    float loss = logistic_regression_gradients(m, x, y, n);
+float logistic_regression_gradients(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
@@ -71,7 +84,14 @@ float logistic_regression_train_batch(logistic_regression_t *m, const logistic_r
     return loss;
 }
 
-int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
+float logistic_regression_train_batch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -91,7 +111,7 @@ int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_reg
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = logistic_regression_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return LOGISTIC_REGRESSION_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 32, yb, 0, k * (int)ROWS, (int)CLASSES);
@@ -104,7 +124,15 @@ int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_reg
     return status;
 }
 
-int logistic_regression_evaluate(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
+int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -124,6 +152,14 @@ int logistic_regression_evaluate(logistic_regression_t *m, const logistic_regres
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int logistic_regression_evaluate(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
+    nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *logistic_regression_param(logistic_regression_t *m, const char *name, long *size) {

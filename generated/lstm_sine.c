@@ -48,7 +48,7 @@ static void forward(lstm_sine_t *m, const lstm_sine_input_t *x, int n) {
     nnc_rt_dense_forward(m->arena + 320, m->arena + 0, m->params + 1430, m->params + 1530, n, 10, 10, 0); /* dense_1 */
 }
 
-void lstm_sine_predict(lstm_sine_t *m, const lstm_sine_input_t *x, float *y, long n) {
+static void predict_(lstm_sine_t *m, const lstm_sine_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -57,7 +57,13 @@ void lstm_sine_predict(lstm_sine_t *m, const lstm_sine_input_t *x, float *y, lon
     }
 }
 
-float lstm_sine_gradients(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, int n) {
+void lstm_sine_predict(lstm_sine_t *m, const lstm_sine_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_rnn_forward(&(const nnc_rt_rnn){ 10, 1, 10, 1, 0, 1, 0 }, m->arena + 0, NULL, NULL, m->arena + 3200, x, m->params + 0, m->params + 40, m->params + 440, n); /* lstm */
@@ -77,8 +83,15 @@ float lstm_sine_gradients(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm
     return loss;
 }
 
-float lstm_sine_train_batch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, int n) {
-    float loss = lstm_sine_gradients(m, x, y, n);
+float lstm_sine_gradients(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
@@ -89,7 +102,14 @@ float lstm_sine_train_batch(lstm_sine_t *m, const lstm_sine_input_t *x, const ls
     return loss;
 }
 
-int lstm_sine_train_epoch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, long n,
+float lstm_sine_train_batch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, lstm_sine_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -109,7 +129,7 @@ int lstm_sine_train_epoch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = lstm_sine_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return LSTM_SINE_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 42240, yb, 0, k * (int)ROWS, (int)CLASSES);
@@ -122,7 +142,15 @@ int lstm_sine_train_epoch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm
     return status;
 }
 
-int lstm_sine_evaluate(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, long n,
+int lstm_sine_train_epoch(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, lstm_sine_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, long n,
     nnc_rt_metrics *out, lstm_sine_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -142,6 +170,14 @@ int lstm_sine_evaluate(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_si
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int lstm_sine_evaluate(lstm_sine_t *m, const lstm_sine_input_t *x, const lstm_sine_label_t *y, long n,
+    nnc_rt_metrics *out, lstm_sine_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *lstm_sine_param(lstm_sine_t *m, const char *name, long *size) {

@@ -44,7 +44,7 @@ static void forward(text_lstm_t *m, const text_lstm_input_t *x, int n) {
     nnc_rt_act_forward(2, m->arena + 0, m->arena + 0, n, 1); /* sigmoid */
 }
 
-void text_lstm_predict(text_lstm_t *m, const text_lstm_input_t *x, float *y, long n) {
+static void predict_(text_lstm_t *m, const text_lstm_input_t *x, float *y, long n) {
     long i;
     for (i = 0; i < n; i += BATCH) {
         int k = (int)(n - i < BATCH ? n - i : BATCH);
@@ -53,7 +53,13 @@ void text_lstm_predict(text_lstm_t *m, const text_lstm_input_t *x, float *y, lon
     }
 }
 
-float text_lstm_gradients(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, int n) {
+void text_lstm_predict(text_lstm_t *m, const text_lstm_input_t *x, float *y, long n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    predict_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+}
+
+static float gradients_(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, int n) {
     float loss;
     if (n < 1 || n > BATCH) return -1.0f;
     nnc_rt_embedding_forward(m->arena + 0, x, m->params + 0, (long)n * 20, 30, 8); /* embedding */
@@ -70,8 +76,15 @@ float text_lstm_gradients(text_lstm_t *m, const text_lstm_input_t *x, const text
     return loss;
 }
 
-float text_lstm_train_batch(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, int n) {
-    float loss = text_lstm_gradients(m, x, y, n);
+float text_lstm_gradients(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = gradients_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static float train_batch_(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, int n) {
+    float loss = gradients_(m, x, y, n);
     if (loss < 0 || !(loss - loss == 0)) return loss;   /* bad n, NaN or inf */
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
@@ -82,7 +95,14 @@ float text_lstm_train_batch(text_lstm_t *m, const text_lstm_input_t *x, const te
     return loss;
 }
 
-int text_lstm_train_epoch(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, long n,
+float text_lstm_train_batch(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, int n) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    float r = train_batch_(m, x, y, n);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int train_epoch_(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, long n,
     const int32_t *order, nnc_rt_metrics *out, text_lstm_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -102,7 +122,7 @@ int text_lstm_train_epoch(text_lstm_t *m, const text_lstm_input_t *x, const text
             xb = m->xbatch;
             yb = m->ybatch;
         }
-        loss = text_lstm_train_batch(m, xb, yb, k);
+        loss = train_batch_(m, xb, yb, k);
         if (!(loss - loss == 0)) return TEXT_LSTM_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 67104, yb, 0, k * (int)ROWS, (int)CLASSES);
@@ -115,7 +135,15 @@ int text_lstm_train_epoch(text_lstm_t *m, const text_lstm_input_t *x, const text
     return status;
 }
 
-int text_lstm_evaluate(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, long n,
+int text_lstm_train_epoch(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, long n,
+    const int32_t *order, nnc_rt_metrics *out, text_lstm_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = train_epoch_(m, x, y, n, order, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
+}
+
+static int evaluate_(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, long n,
     nnc_rt_metrics *out, text_lstm_progress_fn cb, void *ctx) {
     long counts[3 * CLASSES + 1], i;
     double err[2] = { 0, 0 }, loss_sum = 0;
@@ -135,6 +163,14 @@ int text_lstm_evaluate(text_lstm_t *m, const text_lstm_input_t *x, const text_ls
         out->loss = (float)(loss_sum / (i < n ? i : n));
     }
     return status;
+}
+
+int text_lstm_evaluate(text_lstm_t *m, const text_lstm_input_t *x, const text_lstm_label_t *y, long n,
+    nnc_rt_metrics *out, text_lstm_progress_fn cb, void *ctx) {
+    nnc_rt_fpmode fp = nnc_rt_fp_enter();
+    int r = evaluate_(m, x, y, n, out, cb, ctx);
+    nnc_rt_fp_leave(fp);
+    return r;
 }
 
 float *text_lstm_param(text_lstm_t *m, const char *name, long *size) {

@@ -293,8 +293,11 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
          * panels — when there is enough work for more than one */
         long chunks = cdiv(N, NNC_RT_GEMM_PANEL), c;
         if (chunks > 1 && (double)M * N * K >= 4e6) {
+            nnc_rt_fpmode mode = nnc_rt_fp_get();   /* each thread computes in the caller's mode */
 #pragma omp parallel for schedule(static)
             for (c = 0; c < chunks; c++) {
+                nnc_rt_fpmode own = nnc_rt_fp_get();
+                nnc_rt_fp_set(mode);
                 long j0 = c * NNC_RT_GEMM_PANEL;
                 int w = (int)(N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL);
                 const float *bj = tb ? B + j0 * ldb : ldb ? B + j0 : B + j0 * K;
@@ -304,6 +307,7 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
                 if (ej.y)
                     ej.y += j0;
                 gemm_blocked(uk, &tl, ta, tb, M, w, K, alpha, A, lda, bj, ldb, beta, C + j0, ldc, &ej);
+                nnc_rt_fp_set(own);
             }
             return;
         }

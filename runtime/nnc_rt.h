@@ -19,6 +19,17 @@
 
 #define NNC_RT_VERSION "0.1.0"
 
+/* ---- floating-point mode (fpmode.c) ------------------------------------
+ * Every public entry point of a generated model runs with flush-to-zero on
+ * (subnormals as zero: x86 MXCSR FTZ+DAZ, Arm FPCR/FPSCR.FZ) and restores the
+ * caller's mode before it returns, so subnormal values never stall a core. */
+typedef unsigned long nnc_rt_fpmode;
+nnc_rt_fpmode nnc_rt_fp_enter(void);            /* flush-to-zero on; returns the caller's mode */
+void          nnc_rt_fp_leave(nnc_rt_fpmode saved);   /* the caller's flush setting back (flags stay) */
+nnc_rt_fpmode nnc_rt_fp_get(void);              /* this thread's mode (for threads to copy) */
+void          nnc_rt_fp_set(nnc_rt_fpmode mode);
+nnc_rt_fpmode nnc_rt_fp_flush_bits(void);       /* the mode's flush-to-zero bits; 0: the target has none */
+
 /* ---- random numbers (deterministic, platform independent) ------------- */
 typedef struct nnc_rt_rng { uint64_t state; } nnc_rt_rng;
 void     nnc_rt_rng_seed(nnc_rt_rng *r, uint64_t seed);

@@ -9,6 +9,10 @@
  *   model_check nonfinite [SCALE]  a NaN in the input, then clean batches
  *                           (inputs times SCALE): what train_batch/train_epoch
  *                           return, and whether the parameters stay finite
+ *   model_check fpmode      each entry point runs with flush-to-zero (inputs of
+ *                           1e-39, subnormal, give exactly 0 through a dense layer
+ *                           without bias) and gives the caller's setting back, off
+ *                           or on
  * (gradcheck and the losses need a train block; the rest works without) 
  *
  * Each mode prints "key value" lines that the test parses and asserts on.
@@ -81,6 +85,35 @@ static void nonfinite(int n, double scale) {
 }
 #endif
 
+/* the flush bits after CALL are the caller's: called with them off, then on */
+static nnc_rt_fpmode bits, off;
+static int same_bits(nnc_rt_fpmode want) {
+    int ok = (nnc_rt_fp_get() & bits) == (want & bits);
+    nnc_rt_fp_set(off);
+    return ok;
+}
+#define KEEPS_MODE(CALL) \
+    (nnc_rt_fp_set(off), (CALL), same_bits(off) && (nnc_rt_fp_set(off | bits), (CALL), same_bits(off | bits)))
+
+static void fpmode(int n) {
+    static float out[N * 1024];
+    long i, nonzero = 0;
+    bits = nnc_rt_fp_flush_bits();
+    off = nnc_rt_fp_get() & ~bits;
+    for (i = 0; i < n * U(INPUT_SIZE); i++) x[i] = (INPUT_T)(1e-39 * (i % 7 + 1));
+    printf("flush_bits %lu\n", (unsigned long)bits);
+    printf("predict_keeps %d\n", KEEPS_MODE(F(predict)(&model, x, out, n)));
+    F(predict)(&model, x, out, n);      /* called with flushing off */
+    for (i = 0; i < n * U(OUTPUT_SIZE); i++) nonzero += out[i] != 0;
+    printf("subnormal_outputs %ld\n", nonzero);
+#if U(HAS_TRAINING)
+    printf("gradients_keeps %d\n", KEEPS_MODE(F(gradients)(&model, x, y, n)));
+    printf("train_batch_keeps %d\n", KEEPS_MODE(F(train_batch)(&model, x, y, n)));
+    printf("train_epoch_keeps %d\n", KEEPS_MODE(F(train_epoch)(&model, x, y, n, NULL, NULL, NULL, NULL)));
+    printf("evaluate_keeps %d\n", KEEPS_MODE(F(evaluate)(&model, x, y, n, NULL, NULL, NULL)));
+#endif
+}
+
 static void saveload(void) {
     static unsigned char buf[U(SAVE_BYTES)];
     size_t len = F(save)(&model, buf, sizeof buf);
@@ -151,6 +184,7 @@ int main(int argc, char **argv) {
     }
 #endif
     if (!strcmp(mode, "saveload")) saveload();
+    if (!strcmp(mode, "fpmode")) fpmode(n);
 #if U(HAS_TRAINING)
     if (!strcmp(mode, "nonfinite")) nonfinite(n, argc > 2 ? atof(argv[2]) : 1.0);
 #endif

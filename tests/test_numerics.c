@@ -52,6 +52,25 @@ START_TEST(overflowing_step_is_not_ok)
 }
 END_TEST
 
+/* every entry point computes with flush-to-zero (subnormal inputs through a
+ * dense layer without bias give exactly 0) and gives the caller's setting
+ * back, whether the caller had it off or on */
+START_TEST(entry_points_flush_subnormals)
+{
+    static char out[8192];
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s fpmode",
+             build_model("fz", "model fz {\n    input x: f32[6]\n    dense(3, use_bias = false)\n}\n"
+                               "train fz {\n    loss mse\n    optimizer adam\n    batch 5\n}\n", "", "gcc"));
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    ck_assert_msg(field(out, "flush_bits") > 0, "this host has a flush-to-zero mode: %s", out);
+    ck_assert_msg(field(out, "subnormal_outputs") == 0, "subnormals computed inside predict: %s", out);
+    const char *keys[] = { "predict_keeps", "gradients_keeps", "train_batch_keeps", "train_epoch_keeps",
+                           "evaluate_keeps" };
+    for (int i = 0; i < 5; i++) ck_assert_msg(field(out, keys[i]) == 1, "%s: %s", keys[i], out);
+}
+END_TEST
+
 /* --check-numerics names the first node whose output held the NaN: ReLU
  * turns the NaN input into 0 on the way forward, so it first shows in the
  * kernel gradient x^T dz */
@@ -64,7 +83,8 @@ START_TEST(check_numerics_names_the_node)
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = { nan_input_takes_no_step, overflowing_step_is_not_ok, check_numerics_names_the_node, NULL };
+    const TTest *tests[] = { nan_input_takes_no_step, overflowing_step_is_not_ok, entry_points_flush_subnormals,
+                             check_numerics_names_the_node, NULL };
     const kernel_case cases[] = { { "numerics", tests, 60, 0 } };
     if (model_build_init("tmp-numerics")) return 1;
     int status = run_cases("numerics", cases, 1);
