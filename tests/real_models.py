@@ -14,9 +14,11 @@ is session.run's through the node binding, whose fixed cost per call (an
 Identity model's time) the header line gives.
 
 Result per level: ok; REFUSED (nnc exit 3: what it cannot compile, the
-reasons listed below the table); FAIL (a wrong answer, a crash, another exit
-status on a valid model, generated C that does not compile, -O2 != -O0);
-"no ref" when ONNX Runtime itself cannot run the model.  Exit status 1 when
+reasons listed below the table, alike ones counted together); FAIL (a wrong
+answer, a crash, another exit status on a valid model, generated C that does
+not compile, -O2 != -O0); INVALID (nnc exit 1 on a model onnx.checker
+rejects too: not nnc's fault, though ONNX Runtime may run it); "no ref" when
+ONNX Runtime itself cannot run the model.  Exit status 1 when
 any model FAILs.  Nodes and distinct ops count the subgraphs' too.
 Usage: tests/real_models.py [-v] [--no-time] [--keep] [NAME ...]
 """
@@ -227,6 +229,13 @@ def nnc_level(level, model_path, opts, bind_args, data, work, want, timed):
         return res
     if r.returncode != 0:
         res["detail"] = "nnc exited %d: %s" % (r.returncode, r.stderr.strip()[-400:])
+        if r.returncode == 1:
+            try:
+                onnx.checker.check_model(model_path)
+            except Exception as e:   # the model breaks an ONNX rule: exit 1 is right
+                res["result"] = "INVALID"
+                res["detail"] = "onnx.checker: %s; nnc: %s" % (
+                    " ".join(str(e).split())[:300], r.stderr.strip().splitlines()[-1][:300])
         return res
     exe = os.path.join(d, "model")
     try:
@@ -331,6 +340,15 @@ def one_model(entry, work, timed, verbose):
     return row
 
 
+def grouped(reasons):
+    """alike reasons (the same but for quoted names) counted together: the first one shown"""
+    groups = collections.OrderedDict()
+    for why in reasons:
+        groups.setdefault(re.sub(r"'[^']*'", "'…'", why), []).append(why)
+    return ["%s%s" % (v[0], " (and %d more like it)" % (len(v) - 1) if len(v) > 1 else "")
+            for v in groups.values()]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("names", nargs="*", help="only these models (default: all of models.txt)")
@@ -382,7 +400,7 @@ def main():
         res = [r[l]["result"] for l in ("O2", "O0")]
         print("%-20s %6s %4s  %-8s %-8s %10s %10s %10s" % (r["name"], r["nodes"], r["ops"], res[0], res[1],
               "-" if r["err"] != r["err"] else "%.2g" % r["err"], fmt(r["nnc_us"]), fmt(r["ort_us"])))
-        worst = "FAIL" if "FAIL" in res else "REFUSED" if "REFUSED" in res else res[0]
+        worst = next((w for w in ("FAIL", "INVALID", "REFUSED") if w in res), res[0])
         counts[worst] += 1
         failed |= worst == "FAIL"
     print()
@@ -393,16 +411,18 @@ def main():
         for level in ("O2", "O0"):
             x = r[level]
             if x["result"] == "REFUSED" and (level == "O2" or x["reasons"] != r["O2"]["reasons"]):
-                lines += ["-%s refused: %s" % (level, why) for why in x["reasons"]]
-            elif x["result"] in ("FAIL", "no ref") and x["detail"]:
+                lines += ["-%s refused: %s" % (level, why) for why in grouped(x["reasons"])]
+            elif x["result"] in ("FAIL", "INVALID", "no ref") and x["detail"] and (
+                    level == "O2" or x["detail"] != r["O2"]["detail"]):
                 lines.append("-%s %s: %s" % (level, x["result"], x["detail"]))
         lines += r["notes"]
         if lines:
             print("%s (%s):" % (r["name"], r["pkg"]))
             for l in lines:
                 print("    " + l)
-    print("real models: %d ok, %d refused, %d failed%s of %d" % (
+    print("real models: %d ok, %d refused, %d failed%s%s of %d" % (
         counts["ok"], counts["REFUSED"], counts["FAIL"],
+        (", %d invalid" % counts["INVALID"]) if counts["INVALID"] else "",
         (", %d missing" % counts["missing"]) if counts["missing"] else "", len(rows)))
     return 1 if failed else 0
 
