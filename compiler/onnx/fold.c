@@ -190,15 +190,17 @@ int onnx_const_ints(Importer *im, Tensor *t, long *out, int max, const char *wha
 
 Loc onnx_nowhere(void) { return (Loc){ 0, 0, 0, 0 }; }
 
-/* "node 'n' (Op)" for messages */
+/* "node 'n' (Op)" for messages; "the graph" outside any node (an initializer) */
 const char *onnx_which_node(Importer *im) {
     static char buf[256];
     const Onnx__NodeProto *n = im->node;
-    if (n && n->name && *n->name)
+    if (!n)
+        snprintf(buf, sizeof buf, "the graph (opset %d)", im->opset);
+    else if (n->name && *n->name)
         snprintf(buf, sizeof buf, "node '%.100s' (%.60s, opset %d)", n->name, n->op_type, im->opset);
     else
         snprintf(buf, sizeof buf, "the node computing '%.100s' (%.60s, opset %d)",
-                 n && n->n_output ? n->output[0] : "?", n ? n->op_type : "?", im->opset);
+                 n->n_output ? n->output[0] : "?", n->op_type, im->opset);
     return buf;
 }
 
