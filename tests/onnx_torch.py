@@ -74,6 +74,48 @@ class SmoothCnn(nn.Module):
         return self.net(x)
 
 
+class Interp(nn.Module):
+    """a convolution, then F.interpolate (ONNX Resize), then a 1x1 convolution"""
+    def __init__(self, **kw):
+        super().__init__()
+        self.kw = kw
+        self.a = nn.Conv2d(2, 3, 3, padding=1)
+        self.b = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x):
+        return self.b(nn.functional.interpolate(self.a(x), **self.kw))
+
+
+class SmoothUp(nn.Module):
+    """SmoothCnn with a bilinear 2x upsample (and a bicubic resize to 17x17)
+    in the middle: fine-tuning trains through Resize"""
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(1, 4, 3, padding=1, stride=2)
+        self.b = nn.Conv2d(4, 8, 3, stride=2, groups=2)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x):
+        f = nn.functional
+        y = f.interpolate(torch.tanh(self.a(x)), scale_factor=2, mode="bilinear", align_corners=False)
+        y = f.interpolate(y, size=(17, 17), mode="bicubic", align_corners=False)
+        return self.head(torch.flatten(f.adaptive_avg_pool2d(torch.tanh(self.b(y)), 1), 1))
+
+
+# F.interpolate's modes, exported as ONNX Resize: (name, arguments)
+INTERPOLATIONS = [
+    ("nearest x2", dict(scale_factor=2, mode="nearest")),
+    ("nearest to 7x10", dict(size=(7, 10), mode="nearest")),
+    ("bilinear x2", dict(scale_factor=2, mode="bilinear", align_corners=False)),
+    ("bilinear x2 align_corners", dict(scale_factor=2, mode="bilinear", align_corners=True)),
+    ("bilinear to 7x10", dict(size=(7, 10), mode="bilinear", align_corners=False)),
+    ("bilinear to 3x4 align_corners", dict(size=(3, 4), mode="bilinear", align_corners=True)),
+    ("bicubic x2", dict(scale_factor=2, mode="bicubic", align_corners=False)),
+    ("bicubic to 7x10 align_corners", dict(size=(7, 10), mode="bicubic", align_corners=True)),
+    ("bicubic to 3x5", dict(size=(3, 5), mode="bicubic", align_corners=False)),
+]
+
+
 class Relu6Net(nn.Module):
     """ReLU6 (ONNX Clip(0, 6)) after a 3x3 conv, a 1x1 conv and a linear
     layer: nnc fuses each into its layer's epilogue"""
@@ -123,12 +165,12 @@ def models():
         print("SKIP resnet18: python3-torchvision is not installed")
 
 
-def check(name, model, shape, work):
+def check(name, model, shape, work, opt="-O2"):
     model.eval()
     x = torch.rand(*shape)
     with torch.no_grad():
         want = model(x).numpy()
-    path = os.path.join(work, name + ".onnx")
+    path = os.path.join(work, name.replace(" ", "_") + ".onnx")
     torch.onnx.export(model, x, path, opset_version=13, input_names=["x"], output_names=["y"])
     if name.endswith("_external"):  # the weights in a file beside the model
         import onnx
@@ -137,10 +179,10 @@ def check(name, model, shape, work):
         convert_model_to_external_data(m, all_tensors_to_one_file=True, location=name + ".data", size_threshold=0)
         onnx.save(m, path)
     c_file = os.path.join(work, "model.c")
-    r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), path, "-o", c_file], capture_output=True, text=True)
+    r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), opt, path, "-o", c_file], capture_output=True, text=True)
     if r.returncode:
         return "nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:400])
-    exe = os.path.join(work, name)
+    exe = os.path.join(work, name.replace(" ", "_"))
     b = subprocess.run(["cc", "-std=c99", "-O2", "-I" + os.path.join(ROOT, "runtime"), "-I" + work,
                         "-DNNC_MODEL=model", "-DNNC_UPPER=MODEL", '-DNNC_HEADER="model.h"', c_file,
                         os.path.join(ROOT, "tests", "onnx_case.c"), os.path.join(ROOT, "build", "libnnc_rt.a"),
@@ -271,12 +313,22 @@ def main():
             passed += ok
             failed += not ok
             print("%s %s: %s" % ("PASS" if ok else "FAIL", name, "max err %.1e" % err if not isinstance(err, str) else err))
+        torch.manual_seed(2)
+        for name, kw in INTERPOLATIONS:     # ONNX Resize against F.interpolate
+            model = Interp(**kw)
+            for opt in ("-O2", "-O0"):
+                err = check("interpolate " + name, model, (2, 2, 4, 6), work, opt)
+                ok = not isinstance(err, str) and err <= TOL
+                passed += ok
+                failed += not ok
+                print("%s interpolate %s %s: %s" % ("PASS" if ok else "FAIL", name, opt,
+                                                     "max err %.1e" % err if not isinstance(err, str) else err))
         for name, why in regressions(work):
             passed += why is None
             failed += why is not None
             print("%s %s%s" % ("FAIL" if why else "PASS", name, ": " + why if why else ": matches"))
         torch.manual_seed(1)
-        for name, model in (("mlp", Mlp()), ("cnn", SmoothCnn())):
+        for name, model in (("mlp", Mlp()), ("cnn", SmoothCnn()), ("upsampling cnn", SmoothUp())):
             for opt in ("-O2", "-O0"):
                 res = finetune(work, opt, model)
                 ok = res.startswith("gradients checked")
