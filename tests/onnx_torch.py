@@ -216,7 +216,8 @@ def regressions(work):
     Slice whose end is INT64_MAX (x[:, 129:] from PyTorch) read as an empty
     tensor; Conv -> Transpose(0, 2, 3, 1) -> Reshape (detection heads) read
     its output from arena offset -1 at -O2; a Concat or Sum of more than 16
-    operands lost the rest; nine graph outputs were refused.
+    operands lost the rest; nine graph outputs were refused.  And Clip with
+    bounds computed at run time, once refused.
     -> [(name, error or message)]"""
     import onnx
     from onnx import helper as h, numpy_helper as nh, TensorProto as T
@@ -256,6 +257,20 @@ def regressions(work):
                      [h.make_tensor_value_info("y%d" % i, T.FLOAT, None) for i in range(9)],
                      [nh.from_array(np.array([i + 1.0], np.float32), "c%d" % i) for i in range(9)])
     cases.append(("nine outputs", g, x, np.concatenate([x * (i + 1) for i in range(9)], axis=1)))
+    # Clip with bounds computed at run time (once refused): the mean of x as
+    # min; then min above max (every value becomes max)
+    x = rng.uniform(-1, 1, (2, 5)).astype(np.float32)
+    for name, lo, hi, want in (("Clip above a computed min", "m", "", np.maximum(x, x.mean())),
+                               ("Clip between a computed min and a constant max", "m", "c", np.clip(x, x.mean(), 0.25)),
+                               ("Clip with a computed min above a computed max", "hi", "lo",
+                                np.full_like(x, x.min()))):
+        g = h.make_graph([h.make_node("ReduceMean", ["x"], ["m"], keepdims=0),
+                          h.make_node("ReduceMax", ["x"], ["hi"], keepdims=0),
+                          h.make_node("ReduceMin", ["x"], ["lo"], keepdims=0),
+                          h.make_node("Clip", ["x", lo, hi], ["y"])], "clip",
+                         [h.make_tensor_value_info("x", T.FLOAT, [2, 5])], [h.make_tensor_value_info("y", T.FLOAT, None)],
+                         [nh.from_array(np.array(0.25, np.float32), "c")])
+        cases.append((name, g, x, want))
     for name, graph, x, want in cases:
         path = os.path.join(work, "reg.onnx")
         onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)]), path)
