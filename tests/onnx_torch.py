@@ -15,6 +15,13 @@ MLP and a small CNN (grouped strided convolution, global average pooling)
 compiled for fine-tuning (--train): gradients against finite differences,
 and three Adam steps that must lower the loss.
 
+F.interpolate (nearest, bilinear, bicubic; align_corners false and true;
+scale 2 and odd sizes) between two convolutions, exported as ONNX Resize,
+at -O2 and -O0; a CNN with a bilinear upsample and a bicubic resize
+fine-tuned with --train.  Resize's opset 18 and 19 attributes (antialias,
+axes, keep_aspect_ratio_policy, half_pixel_symmetric) on hand-built graphs
+against PyTorch or numpy.
+
 Then two graphs that once gave wrong answers with exit 0 (a Slice to
 INT64_MAX, Conv -> Transpose -> Reshape), at -O2 and -O0, against numpy.
 
@@ -286,6 +293,69 @@ def regressions(work):
     return out
 
 
+def resize_newer(work):
+    """Resize's opset 18 and 19 attributes, on hand-built graphs: antialias
+    (with exclude_outside and cubic_coeff_a -0.5 it is PyTorch's
+    antialiased bilinear and bicubic), axes, keep_aspect_ratio_policy and
+    half_pixel_symmetric.  -> [(name, error or None)]"""
+    import onnx
+    from onnx import helper as h, numpy_helper as nh, TensorProto as T
+    F = torch.nn.functional
+    x = np.random.default_rng(4).uniform(-1, 1, (1, 2, 13, 11)).astype(np.float32)
+    xt = torch.from_numpy(x)
+
+    def lin(a, axis, n_in, n_out, s):     # half_pixel_symmetric, linear, along one axis
+        off = n_in / 2 * (1 - n_out / (s * n_in))
+        rows = []
+        for j in range(n_out):
+            xo = off + (j + 0.5) / s - 0.5
+            f = int(np.floor(xo))
+            r = xo - f
+            rows.append((1 - r) * np.take(a, min(max(f, 0), n_in - 1), axis) +
+                        r * np.take(a, min(max(f + 1, 0), n_in - 1), axis))
+        return np.stack(rows, axis)
+
+    cases = []
+    for mode, tmode in (("linear", "bilinear"), ("cubic", "bicubic")):
+        for size in ((5, 4), (20, 5)):
+            cases.append(("%s antialias to %dx%d" % (mode, *size), 18, ["x", "", "", "sz"],
+                          {"sz": np.array([1, 2, *size], np.int64)},
+                          dict(mode=mode, antialias=1, exclude_outside=1, cubic_coeff_a=-0.5),
+                          F.interpolate(xt, size=size, mode=tmode, align_corners=False, antialias=True).numpy()))
+    cases.append(("axes, keep_aspect_ratio_policy not_larger", 18, ["x", "", "", "sz"],
+                  {"sz": np.array([26, 33], np.int64)}, dict(mode="linear", axes=[2, 3], keep_aspect_ratio_policy="not_larger"),
+                  F.interpolate(xt, scale_factor=2, mode="bilinear", align_corners=False).numpy()))
+    cases.append(("axes, keep_aspect_ratio_policy not_smaller", 18, ["x", "", "", "sz"],
+                  {"sz": np.array([7, 26], np.int64)}, dict(mode="nearest", axes=[3, 2], keep_aspect_ratio_policy="not_smaller",
+                                                            coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+                  x.repeat(2, axis=2).repeat(2, axis=3)))
+    cases.append(("axes with scales", 18, ["x", "", "sc"], {"sc": np.array([3.0, 1.0], np.float32)},
+                  dict(mode="nearest", axes=[-1, 2], coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+                  x.repeat(3, axis=3)))
+    cases.append(("half_pixel_symmetric at scale 0.6", 19, ["x", "", "sc"], {"sc": np.array([1, 1, 0.6, 0.6], np.float32)},
+                  dict(mode="linear", coordinate_transformation_mode="half_pixel_symmetric"),
+                  lin(lin(x.astype(np.float64), 2, 13, 7, np.float32(0.6)), 3, 11, 6, np.float32(0.6))))
+    out = []
+    for name, opset, ins, inits, attrs, want in cases:
+        g = h.make_graph([h.make_node("Resize", ins, ["y"], **attrs)], "resize",
+                         [h.make_tensor_value_info("x", T.FLOAT, list(x.shape))],
+                         [h.make_tensor_value_info("y", T.FLOAT, None)], [nh.from_array(v, k) for k, v in inits.items()])
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+        m.ir_version = 8
+        path = os.path.join(work, "resize.onnx")
+        onnx.save(m, path)
+        for opt in ("-O2", "-O0"):
+            got = run_onnx(work, path, x, opt)
+            if isinstance(got, str):
+                out.append(("Resize %s %s" % (name, opt), got))
+            elif got.size != want.size:
+                out.append(("Resize %s %s" % (name, opt), "%d values, want %d" % (got.size, want.size)))
+            else:
+                err = float(np.max(np.abs(got - want.reshape(-1))))
+                out.append(("Resize %s %s" % (name, opt), None if err < 1e-5 else "max err %.1e" % err))
+    return out
+
+
 def finetune(work, opt, model):
     """a model exported with a batch of 4, compiled with --train: its
     gradients match finite differences and Adam steps lower the loss (-O2
@@ -338,7 +408,7 @@ def main():
                 failed += not ok
                 print("%s interpolate %s %s: %s" % ("PASS" if ok else "FAIL", name, opt,
                                                      "max err %.1e" % err if not isinstance(err, str) else err))
-        for name, why in regressions(work):
+        for name, why in regressions(work) + resize_newer(work):
             passed += why is None
             failed += why is not None
             print("%s %s%s" % ("FAIL" if why else "PASS", name, ": " + why if why else ": matches"))
