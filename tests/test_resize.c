@@ -4,8 +4,9 @@
  * against central differences of that reference.
  *
  * The tables are random: repeated indices, zero weights, constant taps
- * (index -1, the extrapolation of tf_crop_and_resize), at shapes with an
- * outer, an axis and an inner extent of 1 or more; outputs are pre-filled
+ * (index -1, the extrapolation of tf_crop_and_resize) in every other shape,
+ * at shapes with an outer, an axis and an inner extent of 1 or more (inner
+ * 1, the last axis, has its own loops, by blocks of the table); outputs are pre-filled
  * with NaN and followed by guard values.
  */
 #include <math.h>
@@ -17,14 +18,16 @@
 /* the shapes: (outer, alen, inner, ny, taps) */
 static const long shapes[][5] = {
     {1, 1, 1, 1, 1}, {1, 4, 1, 8, 2}, {3, 5, 2, 9, 4}, {2, 7, 3, 3, 6}, {1, 6, 5, 12, 1}, {4, 2, 1, 5, 3},
+    /* the last axis (inner 1) in several blocks of the kernel's 512 table entries, and wider than a block */
+    {2, 40, 1, 300, 2}, {3, 40, 1, 300, 2}, {1, 9, 1, 200, 4}, {2, 9, 1, 200, 4}, {1, 3, 1, 2, 600},
 };
 
-/* a random table: indices in -1 .. alen - 1 (-1 now and then), weights in -1 .. 1, some 0 */
-static void random_table(float *idx, float *w, long ny, long taps, long alen, nnc_rt_rng *r)
+/* a random table: indices in -1 .. alen - 1 (-1 now and then when constants), weights in -1 .. 1, some 0 */
+static void random_table(float *idx, float *w, long ny, long taps, long alen, int constants, nnc_rt_rng *r)
 {
     long k;
     for (k = 0; k < ny * taps; k++) {
-        uint32_t u = nnc_rt_rng_u32(r) % 16;
+        uint32_t u = nnc_rt_rng_u32(r) % 16 + (constants ? 0 : 1);
         idx[k] = u == 0 ? -1.0f : (float)(nnc_rt_rng_u32(r) % (uint32_t)alen);
         w[k] = u == 1 ? 0.0f : -1.0f + 2.0f * nnc_rt_rng_uniform(r);
     }
@@ -57,7 +60,7 @@ START_TEST(test_resize_forward)
     fill_uniform(x, nx, &r, -2.0f, 2.0f);
     for (k = 0; k < nx; k++)
         xd[k] = x[k];
-    random_table(idx, w, s[3], s[4], s[1], &r);
+    random_table(idx, w, s[3], s[4], s[1], _i % 2 == 0, &r);
     nnc_rt_resize_axis(y, x, idx, w, s[0], s[1], s[2], s[3], s[4]);
     resize_ref(want, xd, idx, w, s);
     ck_assert_int_eq(first_bad(y, want, ny, 1e-6, 1e-5), ny);
@@ -78,7 +81,7 @@ START_TEST(test_resize_backward)
     for (k = 0; k < nx; k++)
         xd[k] = -1.0 + 2.0 * nnc_rt_rng_uniform(&r);
     fill_uniform(dy, ny, &r, -1.0f, 1.0f);
-    random_table(idx, w, s[3], s[4], s[1], &r);
+    random_table(idx, w, s[3], s[4], s[1], _i % 2 == 0, &r);
     nnc_rt_resize_axis_backward(dx, dy, idx, w, s[0], s[1], s[2], s[3], s[4]);
     for (k = 0; k < nx; k++) {
         const double h = 1e-3, save = xd[k];

@@ -200,7 +200,7 @@ static Tensor *resize_axis(Ctx *c, const Resize *r, Tensor *x, int axis, long M,
     for (long j = 0; j < M; j++) {
         int m = taps_of(r, j, L, M, s, r0, r1, ti, tw);
         for (long k = 0; k < T; k++) {
-            idx[j * T + k] = k < m ? (float)ti[k] : 0.0f;
+            idx[j * T + k] = (float)ti[k < m ? k : 0];   /* padded with its own first index, weight 0 */
             w[j * T + k] = k < m ? (float)tw[k] : 0.0f;
         }
         identity &= m == 1 && ti[0] == j && w[j * T] == 1.0f;
@@ -404,7 +404,14 @@ Tensor *onnx_resize(Ctx *c) {
     }
     for (int i = 0; i < k; i++) {
         int d = at[i];
-        if (rv) { roi[d] = rv[i]; roi[x->rank + d] = rv[k + i]; }
+        if (rv) {
+            if (!isfinite(rv[i]) || !isfinite(rv[k + i]) || fabsf(rv[i]) > 1e9f || fabsf(rv[k + i]) > 1e9f) {
+                onnx_invalid(c->im, "roi entries %d and %d (%g, %g) must be finite", i, k + i, rv[i], rv[k + i]);
+                return NULL;
+            }
+            roi[d] = rv[i];
+            roi[x->rank + d] = rv[k + i];
+        }
         if (sc) {
             if (!(sc[i] > 0) || sc[i] > 1e9f) { onnx_invalid(c->im, "scale %d is %g; scales must be positive", i, sc[i]); return NULL; }
             s[d] = sc[i];
