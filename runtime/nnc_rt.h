@@ -376,6 +376,14 @@ void nnc_rt_nll_loss(float *y, const float *x, const float *target, const float 
                      long inner, int reduction, long ignore);
 /* running sums along the axis of x (outer, alen, inner) (ONNX CumSum) */
 void nnc_rt_cumsum_axis(float *y, const float *x, long outer, long alen, long inner, int exclusive, int reverse);
+/* resize.c: y (outer, ny, inner) = per output j along the axis, the sum over
+ * its taps t of w[j, t] * x[outer, idx[j, t], inner] of x (outer, alen,
+ * inner); an idx below 0 adds w[j, t] itself (a constant).  The backward
+ * pass scatters dy through the same taps into dx (set, not accumulated). */
+void nnc_rt_resize_axis(float *y, const float *x, const float *idx, const float *w, long outer, long alen,
+                        long inner, long ny, long taps);
+void nnc_rt_resize_axis_backward(float *dx, const float *dy, const float *idx, const float *w, long outer, long alen,
+                                 long inner, long ny, long taps);
 /* a batch of (M,K) x (K,N) products over the space p (strides in floats) */
 void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K);
 

@@ -15,6 +15,13 @@ MLP and a small CNN (grouped strided convolution, global average pooling)
 compiled for fine-tuning (--train): gradients against finite differences,
 and three Adam steps that must lower the loss.
 
+F.interpolate (nearest, bilinear, bicubic; align_corners false and true;
+scale 2 and odd sizes) between two convolutions, exported as ONNX Resize,
+at -O2 and -O0; a CNN with a bilinear upsample and a bicubic resize
+fine-tuned with --train.  Resize's opset 18 and 19 attributes (antialias,
+axes, keep_aspect_ratio_policy, half_pixel_symmetric) on hand-built graphs
+against PyTorch or numpy.
+
 Then two graphs that once gave wrong answers with exit 0 (a Slice to
 INT64_MAX, Conv -> Transpose -> Reshape), at -O2 and -O0, against numpy.
 
@@ -74,6 +81,48 @@ class SmoothCnn(nn.Module):
         return self.net(x)
 
 
+class Interp(nn.Module):
+    """a convolution, then F.interpolate (ONNX Resize), then a 1x1 convolution"""
+    def __init__(self, **kw):
+        super().__init__()
+        self.kw = kw
+        self.a = nn.Conv2d(2, 3, 3, padding=1)
+        self.b = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x):
+        return self.b(nn.functional.interpolate(self.a(x), **self.kw))
+
+
+class SmoothUp(nn.Module):
+    """SmoothCnn with a bilinear 2x upsample (and a bicubic resize to 17x17)
+    in the middle: fine-tuning trains through Resize"""
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(1, 4, 3, padding=1, stride=2)
+        self.b = nn.Conv2d(4, 8, 3, stride=2, groups=2)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x):
+        f = nn.functional
+        y = f.interpolate(torch.tanh(self.a(x)), scale_factor=2, mode="bilinear", align_corners=False)
+        y = f.interpolate(y, size=(17, 17), mode="bicubic", align_corners=False)
+        return self.head(torch.flatten(f.adaptive_avg_pool2d(torch.tanh(self.b(y)), 1), 1))
+
+
+# F.interpolate's modes, exported as ONNX Resize: (name, arguments)
+INTERPOLATIONS = [
+    ("nearest x2", dict(scale_factor=2, mode="nearest")),
+    ("nearest to 7x10", dict(size=(7, 10), mode="nearest")),
+    ("bilinear x2", dict(scale_factor=2, mode="bilinear", align_corners=False)),
+    ("bilinear x2 align_corners", dict(scale_factor=2, mode="bilinear", align_corners=True)),
+    ("bilinear to 7x10", dict(size=(7, 10), mode="bilinear", align_corners=False)),
+    ("bilinear to 3x4 align_corners", dict(size=(3, 4), mode="bilinear", align_corners=True)),
+    ("bicubic x2", dict(scale_factor=2, mode="bicubic", align_corners=False)),
+    ("bicubic to 7x10 align_corners", dict(size=(7, 10), mode="bicubic", align_corners=True)),
+    ("bicubic to 3x5", dict(size=(3, 5), mode="bicubic", align_corners=False)),
+]
+
+
 class Relu6Net(nn.Module):
     """ReLU6 (ONNX Clip(0, 6)) after a 3x3 conv, a 1x1 conv and a linear
     layer: nnc fuses each into its layer's epilogue"""
@@ -123,12 +172,12 @@ def models():
         print("SKIP resnet18: python3-torchvision is not installed")
 
 
-def check(name, model, shape, work):
+def check(name, model, shape, work, opt="-O2"):
     model.eval()
     x = torch.rand(*shape)
     with torch.no_grad():
         want = model(x).numpy()
-    path = os.path.join(work, name + ".onnx")
+    path = os.path.join(work, name.replace(" ", "_") + ".onnx")
     torch.onnx.export(model, x, path, opset_version=13, input_names=["x"], output_names=["y"])
     if name.endswith("_external"):  # the weights in a file beside the model
         import onnx
@@ -137,10 +186,10 @@ def check(name, model, shape, work):
         convert_model_to_external_data(m, all_tensors_to_one_file=True, location=name + ".data", size_threshold=0)
         onnx.save(m, path)
     c_file = os.path.join(work, "model.c")
-    r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), path, "-o", c_file], capture_output=True, text=True)
+    r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), opt, path, "-o", c_file], capture_output=True, text=True)
     if r.returncode:
         return "nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:400])
-    exe = os.path.join(work, name)
+    exe = os.path.join(work, name.replace(" ", "_"))
     b = subprocess.run(["cc", "-std=c99", "-O2", "-I" + os.path.join(ROOT, "runtime"), "-I" + work,
                         "-DNNC_MODEL=model", "-DNNC_UPPER=MODEL", '-DNNC_HEADER="model.h"', c_file,
                         os.path.join(ROOT, "tests", "onnx_case.c"), os.path.join(ROOT, "build", "libnnc_rt.a"),
@@ -174,7 +223,8 @@ def regressions(work):
     Slice whose end is INT64_MAX (x[:, 129:] from PyTorch) read as an empty
     tensor; Conv -> Transpose(0, 2, 3, 1) -> Reshape (detection heads) read
     its output from arena offset -1 at -O2; a Concat or Sum of more than 16
-    operands lost the rest; nine graph outputs were refused.
+    operands lost the rest; nine graph outputs were refused.  And Clip with
+    bounds computed at run time, once refused.
     -> [(name, error or message)]"""
     import onnx
     from onnx import helper as h, numpy_helper as nh, TensorProto as T
@@ -214,6 +264,20 @@ def regressions(work):
                      [h.make_tensor_value_info("y%d" % i, T.FLOAT, None) for i in range(9)],
                      [nh.from_array(np.array([i + 1.0], np.float32), "c%d" % i) for i in range(9)])
     cases.append(("nine outputs", g, x, np.concatenate([x * (i + 1) for i in range(9)], axis=1)))
+    # Clip with bounds computed at run time (once refused): the mean of x as
+    # min; then min above max (every value becomes max)
+    x = rng.uniform(-1, 1, (2, 5)).astype(np.float32)
+    for name, lo, hi, want in (("Clip above a computed min", "m", "", np.maximum(x, x.mean())),
+                               ("Clip between a computed min and a constant max", "m", "c", np.clip(x, x.mean(), 0.25)),
+                               ("Clip with a computed min above a computed max", "hi", "lo",
+                                np.full_like(x, x.min()))):
+        g = h.make_graph([h.make_node("ReduceMean", ["x"], ["m"], keepdims=0),
+                          h.make_node("ReduceMax", ["x"], ["hi"], keepdims=0),
+                          h.make_node("ReduceMin", ["x"], ["lo"], keepdims=0),
+                          h.make_node("Clip", ["x", lo, hi], ["y"])], "clip",
+                         [h.make_tensor_value_info("x", T.FLOAT, [2, 5])], [h.make_tensor_value_info("y", T.FLOAT, None)],
+                         [nh.from_array(np.array(0.25, np.float32), "c")])
+        cases.append((name, g, x, want))
     for name, graph, x, want in cases:
         path = os.path.join(work, "reg.onnx")
         onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)]), path)
@@ -226,6 +290,69 @@ def regressions(work):
             else:
                 err = float(np.max(np.abs(got - want.reshape(-1))))
                 out.append(("%s %s" % (name, opt), None if err < 1e-5 else "max err %.1e" % err))
+    return out
+
+
+def resize_newer(work):
+    """Resize's opset 18 and 19 attributes, on hand-built graphs: antialias
+    (with exclude_outside and cubic_coeff_a -0.5 it is PyTorch's
+    antialiased bilinear and bicubic), axes, keep_aspect_ratio_policy and
+    half_pixel_symmetric.  -> [(name, error or None)]"""
+    import onnx
+    from onnx import helper as h, numpy_helper as nh, TensorProto as T
+    F = torch.nn.functional
+    x = np.random.default_rng(4).uniform(-1, 1, (1, 2, 13, 11)).astype(np.float32)
+    xt = torch.from_numpy(x)
+
+    def lin(a, axis, n_in, n_out, s):     # half_pixel_symmetric, linear, along one axis
+        off = n_in / 2 * (1 - n_out / (s * n_in))
+        rows = []
+        for j in range(n_out):
+            xo = off + (j + 0.5) / s - 0.5
+            f = int(np.floor(xo))
+            r = xo - f
+            rows.append((1 - r) * np.take(a, min(max(f, 0), n_in - 1), axis) +
+                        r * np.take(a, min(max(f + 1, 0), n_in - 1), axis))
+        return np.stack(rows, axis)
+
+    cases = []
+    for mode, tmode in (("linear", "bilinear"), ("cubic", "bicubic")):
+        for size in ((5, 4), (20, 5)):
+            cases.append(("%s antialias to %dx%d" % (mode, *size), 18, ["x", "", "", "sz"],
+                          {"sz": np.array([1, 2, *size], np.int64)},
+                          dict(mode=mode, antialias=1, exclude_outside=1, cubic_coeff_a=-0.5),
+                          F.interpolate(xt, size=size, mode=tmode, align_corners=False, antialias=True).numpy()))
+    cases.append(("axes, keep_aspect_ratio_policy not_larger", 18, ["x", "", "", "sz"],
+                  {"sz": np.array([26, 33], np.int64)}, dict(mode="linear", axes=[2, 3], keep_aspect_ratio_policy="not_larger"),
+                  F.interpolate(xt, scale_factor=2, mode="bilinear", align_corners=False).numpy()))
+    cases.append(("axes, keep_aspect_ratio_policy not_smaller", 18, ["x", "", "", "sz"],
+                  {"sz": np.array([7, 26], np.int64)}, dict(mode="nearest", axes=[3, 2], keep_aspect_ratio_policy="not_smaller",
+                                                            coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+                  x.repeat(2, axis=2).repeat(2, axis=3)))
+    cases.append(("axes with scales", 18, ["x", "", "sc"], {"sc": np.array([3.0, 1.0], np.float32)},
+                  dict(mode="nearest", axes=[-1, 2], coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+                  x.repeat(3, axis=3)))
+    cases.append(("half_pixel_symmetric at scale 0.6", 19, ["x", "", "sc"], {"sc": np.array([1, 1, 0.6, 0.6], np.float32)},
+                  dict(mode="linear", coordinate_transformation_mode="half_pixel_symmetric"),
+                  lin(lin(x.astype(np.float64), 2, 13, 7, np.float32(0.6)), 3, 11, 6, np.float32(0.6))))
+    out = []
+    for name, opset, ins, inits, attrs, want in cases:
+        g = h.make_graph([h.make_node("Resize", ins, ["y"], **attrs)], "resize",
+                         [h.make_tensor_value_info("x", T.FLOAT, list(x.shape))],
+                         [h.make_tensor_value_info("y", T.FLOAT, None)], [nh.from_array(v, k) for k, v in inits.items()])
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+        m.ir_version = 8
+        path = os.path.join(work, "resize.onnx")
+        onnx.save(m, path)
+        for opt in ("-O2", "-O0"):
+            got = run_onnx(work, path, x, opt)
+            if isinstance(got, str):
+                out.append(("Resize %s %s" % (name, opt), got))
+            elif got.size != want.size:
+                out.append(("Resize %s %s" % (name, opt), "%d values, want %d" % (got.size, want.size)))
+            else:
+                err = float(np.max(np.abs(got - want.reshape(-1))))
+                out.append(("Resize %s %s" % (name, opt), None if err < 1e-5 else "max err %.1e" % err))
     return out
 
 
@@ -271,12 +398,22 @@ def main():
             passed += ok
             failed += not ok
             print("%s %s: %s" % ("PASS" if ok else "FAIL", name, "max err %.1e" % err if not isinstance(err, str) else err))
-        for name, why in regressions(work):
+        torch.manual_seed(2)
+        for name, kw in INTERPOLATIONS:     # ONNX Resize against F.interpolate
+            model = Interp(**kw)
+            for opt in ("-O2", "-O0"):
+                err = check("interpolate " + name, model, (2, 2, 4, 6), work, opt)
+                ok = not isinstance(err, str) and err <= TOL
+                passed += ok
+                failed += not ok
+                print("%s interpolate %s %s: %s" % ("PASS" if ok else "FAIL", name, opt,
+                                                     "max err %.1e" % err if not isinstance(err, str) else err))
+        for name, why in regressions(work) + resize_newer(work):
             passed += why is None
             failed += why is not None
             print("%s %s%s" % ("FAIL" if why else "PASS", name, ": " + why if why else ": matches"))
         torch.manual_seed(1)
-        for name, model in (("mlp", Mlp()), ("cnn", SmoothCnn())):
+        for name, model in (("mlp", Mlp()), ("cnn", SmoothCnn()), ("upsampling cnn", SmoothUp())):
             for opt in ("-O2", "-O0"):
                 res = finetune(work, opt, model)
                 ok = res.startswith("gradients checked")

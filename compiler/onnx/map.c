@@ -114,6 +114,7 @@ static const OnnxOp onnx_ops[] = {
     OP("ReduceLogSumExp", op_rlse, 1, 2, 1), OP("ReduceSumSquare", op_rsumsq, 1, 2, 1),
     OP("Constant", onnx_constant, 0, 0, 1), OP("Shape", onnx_shape, 1, 1, 1), OP("Size", onnx_size, 1, 1, 1),
     OP("ConstantOfShape", onnx_constant_of_shape, 1, 1, 1), OP("Range", onnx_range, 3, 3, 1),
+    OP("Resize", onnx_resize, 1, 4, 1), OP("Upsample", onnx_upsample, 1, 2, 1),
 };
 
 /* the element-wise functions' parameters, ONNX defaults */

@@ -145,20 +145,51 @@ Tensor *onnx_cast(Ctx *c) {
     return onnx_unary(c, NNC_RT_UN_IDENTITY, 0, 0);
 }
 
+/* Clip: constant bounds are one element-wise clip; a bound computed at run
+ * time (a graph input, a tensor of the graph) is a Max, then a Min, with
+ * that scalar broadcast: min(max(x, lo), hi), which is hi everywhere when
+ * lo > hi, as ONNX says */
 Tensor *onnx_clip(Ctx *c) {
     float lo = -INFINITY, hi = INFINITY;
+    Tensor *run[3] = { NULL, NULL, NULL };
     if (c->im->opset < 11) {
         lo = onnx_attr_f(c->n, "min", -INFINITY);
         hi = onnx_attr_f(c->n, "max", INFINITY);
     } else {
         for (int i = 1; i < 3 && i < c->nin; i++) {
-            if (!c->in[i]) continue;
-            const float *v = onnx_scalar_of(c, i, i == 1 ? "Clip's min (Clip bounds)" : "Clip's max (Clip bounds)");
-            if (!v) return NULL;
-            if (i == 1) lo = v[0]; else hi = v[0];
+            Tensor *t = c->in[i];
+            if (!t) continue;
+            long n = onnx_numel(t->dims, t->rank);
+            if (n != 1) {
+                onnx_invalid(c->im, "Clip's %s must be a single value (a scalar), it has %ld", i == 1 ? "min" : "max", n);
+                return NULL;
+            }
+            if (!t->data) {     /* known at run time only: a scalar of rank 0, broadcast */
+                char name[170];
+                onnx_part(c, i == 1 ? "min" : "max", name);
+                run[i] = t->rank ? onnx_reshaped(c, t, 0, NULL, name) : t;
+                if (!run[i]) return NULL;
+            } else if (i == 1) {
+                lo = t->data[0];
+            } else {
+                hi = t->data[0];
+            }
         }
     }
-    return onnx_unary(c, NNC_RT_UN_CLIP, lo, hi);
+    if (!run[1] && !run[2]) return onnx_unary(c, NNC_RT_UN_CLIP, lo > hi ? hi : lo, hi);
+    Tensor *y = c->in[0];
+    char n0[170], n1[170];
+    if (lo != -INFINITY || hi != INFINITY) {    /* the constant bound first */
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        a.fn = NNC_RT_UN_CLIP;
+        a.alpha = lo > hi ? hi : lo;
+        a.beta = hi;
+        y = onnx_apply(c->im, OP_ND_UNARY, &y, 1, &a, onnx_part(c, "clipped", n0), y->rank, y->dims);
+    }
+    if (run[1]) y = onnx_binary_of(c, NNC_RT_BIN_MAX, y, run[1], run[2] ? onnx_part(c, "above_min", n1) : onnx_out_name(c, 0));
+    if (run[2] && y) y = onnx_binary_of(c, NNC_RT_BIN_MIN, y, run[2], onnx_out_name(c, 0));
+    return y;
 }
 
 Tensor *onnx_dropout(Ctx *c) {

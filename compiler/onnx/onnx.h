@@ -191,6 +191,10 @@ Tensor *onnx_global_pool(Ctx *c, int fn);
 Tensor *onnx_batchnorm(Ctx *c);
 Tensor *onnx_instancenorm(Ctx *c);
 
+/* ---- map_resize.c: Resize and Upsample as tables of taps, one axis at a time -------- */
+Tensor *onnx_resize(Ctx *c);
+Tensor *onnx_upsample(Ctx *c);
+
 /* ---- map_rnn.c: LSTM, GRU, RNN ------------------------------------------------------ */
 Tensor *onnx_recurrent(Ctx *c, int cell);
 

@@ -48,6 +48,7 @@
     X(ND_CONCAT, nd_concat)  X(ND_CONV, nd_conv)                     \
     X(ND_POOL, nd_pool)  X(ND_CONV_T, nd_conv_t)                     \
     X(ND_RNN, nd_rnn)                                                   \
+    X(ND_RESIZE, nd_resize)  X(ND_RESIZE_GRAD, nd_resize_grad)       \
     X(UPDATE, update)
 
 #endif

@@ -97,6 +97,9 @@ static int check_node(Batch *b, int i) {
         if (outer_ok(b, n->attr.outer)) return -1;
     } else if (n->op == OP_ND_GATHER) {
         if (!b->lead[n->in[0]] || b->lead[n->in[1]] || outer_ok(b, n->attr.outer)) return fail(b, "it gathers across samples");
+    } else if (n->op == OP_ND_RESIZE) {
+        if (!b->lead[n->in[0]] || b->lead[n->in[1]] || b->lead[n->in[2]] || outer_ok(b, n->attr.outer))
+            return fail(b, "it resizes the batch axis");
     } else if (n->op == OP_ND_REDUCE) {
         if (space_ok(b, n, 1) || operand_ok(b, n->in[0], p->as, p->aoff)) return fail(b, "it reduces over the batch axis");
     } else if (n->op == OP_ND_CONCAT) {
