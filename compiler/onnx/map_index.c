@@ -1,0 +1,485 @@
+/* map_index.c — ONNX's indexing ops: ScatterElements (and its old name
+ * Scatter), ScatterND, GatherND and TopK on the run-time kernels of
+ * ops/index.c; OneHot, Compress, ReverseSequence and Einsum composed from
+ * nnc's N-d ops; NonZero and Unique folded here when their input is a
+ * constant (their output's shape depends on its values, so a run-time
+ * input is refused).
+ *
+ * Decisions:
+ *  - Indices that are constants are checked here: one outside its axis
+ *    makes the model invalid (exit 1).  Run-time ones are the kernels' to
+ *    skip (runtime/index.c), never a read or write outside a buffer.
+ *  - OneHot is Where(Equal(indices, Range(depth)), on, off) broadcast over
+ *    the new axis (negative indices first moved up by depth); indices that
+ *    are not integers match no class (ONNX's reference casts them first).
+ *  - Compress needs its condition at compile time: it becomes a Gather of
+ *    the selected positions.  ReverseSequence needs its lengths: it becomes
+ *    a GatherElements along the time axis with constant positions.
+ *  - Einsum (einsum.c-style letters, "..." included) with one or two operands
+ *    becomes copies (transposes and diagonals), sums over the letters only
+ *    one operand has, and one batched MatMul; more operands are refused,
+ *    naming the equation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx.h"
+
+/* the reduction attribute of ScatterElements/ScatterND; -1 after reporting */
+static int reduction_of(Ctx *c) {
+    static const char *const names[] = { "none", "add", "mul", "max", "min" };
+    const Onnx__AttributeProto *a = onnx_attr(c->n, "reduction");
+    if (!a) return NNC_RT_SCATTER_NONE;
+    for (int i = 0; i < 5; i++)
+        if (onnx_attr_is(c->n, "reduction", names[i])) return i;
+    onnx_invalid(c->im, "reduction '%.*s' is none of none, add, mul, max, min", (int)(a->s.len > 40 ? 40 : a->s.len),
+                 (const char *)a->s.data);
+    return -1;
+}
+
+/* constant indices within [-len, len); -1 after reporting an invalid node */
+static int check_indices(Ctx *c, const Tensor *idx, long every, const long *len, const char *what) {
+    if (!idx->data) return 0;
+    long n = onnx_numel(idx->dims, idx->rank);
+    for (long i = 0; i < n; i++) {
+        long l = len[every ? i % every : 0];
+        float v = idx->data[i];
+        if (!(v >= -(float)l && v < (float)l)) {
+            onnx_invalid(c->im, "%s %g is outside [-%ld, %ld)", what, (double)v, l, l);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- ScatterElements, ScatterND, GatherND ------------------------------------------ */
+
+// ScatterElements(data, indices, updates; axis, reduction); Scatter (opset < 11) alike
+Tensor *onnx_scatter_elements(Ctx *c) {
+    Tensor *x = c->in[0], *idx = c->in[1], *upd = c->in[2];
+    int fn = reduction_of(c);
+    if (fn < 0) return NULL;
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 0), x->rank, 0, "axis");
+    if (axis < 0) return NULL;
+    if (idx->rank != x->rank || upd->rank != x->rank) {
+        onnx_invalid(c->im, "the indices (rank %d) and updates (rank %d) must have the data's rank %d", idx->rank,
+                     upd->rank, x->rank);
+        return NULL;
+    }
+    for (int d = 0; d < x->rank; d++)
+        if (upd->dims[d] != idx->dims[d] || (d != axis && idx->dims[d] > x->dims[d])) {
+            onnx_invalid(c->im, "axis %d: indices extent %ld, updates %ld, data %ld (the updates must be shaped as the "
+                         "indices, no larger than the data off the axis)", d, idx->dims[d], upd->dims[d], x->dims[d]);
+            return NULL;
+        }
+    if (check_indices(c, idx, 0, &x->dims[axis], "index")) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nd_dense(&a.nd, idx->rank, idx->dims);
+    memcpy(a.nd.as, a.nd.ys, sizeof a.nd.as);
+    nd_strides(x->rank, x->dims, a.nd.ys);
+    a.axis = axis;
+    a.alen = x->dims[axis];
+    a.ny = onnx_numel(x->dims, x->rank);
+    a.fn = fn;
+    return onnx_apply(c->im, OP_ND_SCATTER, c->in, 3, &a, onnx_out_name(c, 0), x->rank, x->dims);
+}
+
+// ScatterND(data, indices, updates; reduction)
+Tensor *onnx_scatter_nd(Ctx *c) {
+    Tensor *x = c->in[0], *idx = c->in[1], *upd = c->in[2];
+    int fn = reduction_of(c);
+    if (fn < 0) return NULL;
+    if (idx->rank < 1) { onnx_invalid(c->im, "ScatterND's indices must have rank 1 or more"); return NULL; }
+    long k = idx->dims[idx->rank - 1];
+    if (k < 1 || k > x->rank) {
+        onnx_invalid(c->im, "index tuples of %ld entries for data of rank %d (1 to the rank)", k, x->rank);
+        return NULL;
+    }
+    /* updates: indices.shape[:-1] + data.shape[k:] */
+    int ur = idx->rank - 1 + x->rank - (int)k, ok = ur == upd->rank;
+    for (int d = 0; ok && d < idx->rank - 1; d++) ok = upd->dims[d] == idx->dims[d];
+    for (int d = (int)k; ok && d < x->rank; d++) ok = upd->dims[idx->rank - 1 + d - k] == x->dims[d];
+    if (!ok) {
+        onnx_invalid(c->im, "ScatterND's updates must be shaped indices.shape[:-1] + data.shape[%ld:]", k);
+        return NULL;
+    }
+    if (check_indices(c, idx, k, x->dims, "index")) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    long xs[MAX_T];
+    nd_strides(x->rank, x->dims, xs);
+    a.nd.rank = (int)k;
+    for (int d = 0; d < k; d++) { a.nd.dims[d] = x->dims[d]; a.nd.ys[d] = xs[d]; }
+    a.ny = onnx_numel(idx->dims, idx->rank - 1);
+    a.count = onnx_numel(x->dims + k, x->rank - (int)k);
+    a.alen = onnx_numel(x->dims, x->rank);
+    a.fn = fn;
+    return onnx_apply(c->im, OP_ND_SCATTER_ND, c->in, 3, &a, onnx_out_name(c, 0), x->rank, x->dims);
+}
+
+// GatherND(data, indices; batch_dims)
+Tensor *onnx_gather_nd(Ctx *c) {
+    Tensor *x = c->in[0], *idx = c->in[1];
+    long b = onnx_attr_i(c->n, "batch_dims", 0);
+    if (idx->rank < 1) { onnx_invalid(c->im, "GatherND's indices must have rank 1 or more"); return NULL; }
+    long k = idx->dims[idx->rank - 1];
+    if (b < 0 || b >= idx->rank || b >= x->rank) {
+        onnx_invalid(c->im, "batch_dims %ld must be below the ranks of data (%d) and indices (%d)", b, x->rank, idx->rank);
+        return NULL;
+    }
+    if (k < 1 || b + k > x->rank) {
+        onnx_invalid(c->im, "index tuples of %ld entries after %ld batch axes for data of rank %d", k, b, x->rank);
+        return NULL;
+    }
+    for (int d = 0; d < b; d++)
+        if (x->dims[d] != idx->dims[d]) {
+            onnx_invalid(c->im, "batch axis %d: data has %ld, indices %ld (they must be equal)", d, x->dims[d],
+                         idx->dims[d]);
+            return NULL;
+        }
+    long dims[2 * MAX_T];
+    int rank = 0;
+    for (int d = 0; d < idx->rank - 1; d++) dims[rank++] = idx->dims[d];
+    for (int d = (int)(b + k); d < x->rank; d++) dims[rank++] = x->dims[d];
+    if (rank > MAX_T) { onnx_unsupported(c->im, "a result above rank 8"); return NULL; }
+    if (check_indices(c, idx, k, x->dims + b, "index")) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    long xs[MAX_T];
+    nd_strides(x->rank, x->dims, xs);
+    a.nd.rank = (int)k;
+    for (int d = 0; d < k; d++) { a.nd.dims[d] = x->dims[b + d]; a.nd.ys[d] = xs[b + d]; }
+    a.outer = onnx_numel(x->dims, (int)b);
+    a.ny = onnx_numel(idx->dims + b, idx->rank - 1 - (int)b);
+    a.count = onnx_numel(x->dims + b + k, x->rank - (int)(b + k));
+    a.inner = onnx_numel(x->dims + b, x->rank - (int)b);
+    return onnx_apply(c->im, OP_ND_GATHER_ND, c->in, 2, &a, onnx_out_name(c, 0), rank, dims);
+}
+
+/* ---- TopK ---------------------------------------------------------------------- */
+
+// TopK(X, K; axis, largest, sorted) -> Values, Indices; K an attribute before opset 10
+Tensor *onnx_topk(Ctx *c) {
+    Tensor *x = c->in[0];
+    long k;
+    if (c->im->opset < 10) {
+        k = onnx_attr_i(c->n, "k", -1);
+    } else {
+        if (c->nin < 2 || !c->in[1]) { onnx_invalid(c->im, "TopK needs its input K from opset 10 on"); return NULL; }
+        long kv[1];
+        if (onnx_numel(c->in[1]->dims, c->in[1]->rank) != 1) {
+            onnx_invalid(c->im, "K must hold one value");
+            return NULL;
+        }
+        if (onnx_const_ints(c->im, c->in[1], kv, 1, "K") < 0) return NULL;
+        k = kv[0];
+    }
+    if (x->rank < 1) { onnx_invalid(c->im, "TopK of a scalar"); return NULL; }
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", -1), x->rank, 0, "axis");
+    if (axis < 0) return NULL;
+    if (k < 0 || k > x->dims[axis]) {
+        onnx_invalid(c->im, "K %ld is outside 0 .. %ld (the axis' extent)", k, x->dims[axis]);
+        return NULL;
+    }
+    long largest = onnx_attr_i(c->n, "largest", 1);
+    /* sorted = 0 leaves the order to the implementation: nnc sorts anyway */
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    onnx_around(x, axis, &a);
+    a.count = k;
+    a.fn = largest != 0;
+    long dims[MAX_T];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[axis] = k;
+    if (k == 0) { onnx_unsupported(c->im, "TopK with K = 0 (an empty result)"); return NULL; }
+    Tensor *v = onnx_apply(c->im, OP_ND_TOPK, &x, 1, &a, onnx_out_name(c, 0), x->rank, dims);
+    if (v && c->n->n_output > 1 && *c->n->output[1]) {
+        a.fn |= 2;
+        if (!onnx_apply(c->im, OP_ND_TOPK, &x, 1, &a, onnx_out_name(c, 1), x->rank, dims)) return NULL;
+    }
+    return v;
+}
+
+/* ---- OneHot ---------------------------------------------------------------------- */
+
+/* y = cond ? a : b, broadcasting (as onnx_where) */
+static Tensor *where_of(Ctx *c, Tensor *cond, Tensor *x, Tensor *y, const char *name) {
+    long d1[MAX_T], d2[MAX_T], s1[MAX_T], s2[MAX_T], s3[MAX_T], s4[MAX_T], t[MAX_T];
+    int r1, r2;
+    if (!cond || !x || !y) return NULL;
+    if (nd_broadcast(x->rank, x->dims, y->rank, y->dims, &r1, d1, s1, s2) ||
+        nd_broadcast(cond->rank, cond->dims, r1, d1, &r2, d2, s3, s4)) {
+        onnx_no_broadcast(c, x, y);
+        return NULL;
+    }
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nd_dense(&a.nd, r2, d2);
+    nd_broadcast(x->rank, x->dims, r2, d2, &r2, t, a.nd.as, s4);
+    nd_broadcast(y->rank, y->dims, r2, d2, &r2, t, a.nd.bs, s4);
+    memcpy(a.cs, s3, sizeof s3);
+    Tensor *in[3] = { cond, x, y };
+    return onnx_apply(c->im, OP_ND_WHERE, in, 3, &a, name, r2, d2);
+}
+
+/* element i of a tensor as a scalar of its own (a strided copy) */
+static Tensor *element_of(Ctx *c, Tensor *v, long i, const char *what) {
+    char name[170];
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.nd.aoff = i;
+    long one = 1;
+    return onnx_apply(c->im, OP_ND_COPY, &v, 1, &a, onnx_part(c, what, name), 0, &one);
+}
+
+// OneHot(indices, depth, values; axis)
+Tensor *onnx_onehot(Ctx *c) {
+    Tensor *idx = c->in[0], *vals = c->in[2];
+    const float *dv = onnx_scalar_of(c, 1, "OneHot's depth");
+    if (!dv) return NULL;
+    if (!(dv[0] >= 1 && dv[0] < (float)ONNX_MAX_ELEMS)) {
+        onnx_invalid(c->im, "depth %g must be a positive count", (double)dv[0]);
+        return NULL;
+    }
+    long depth = (long)dv[0];
+    if (onnx_numel(vals->dims, vals->rank) != 2 || vals->rank != 1) {
+        onnx_invalid(c->im, "OneHot's values must be [off_value, on_value] (a 1-D tensor of two)");
+        return NULL;
+    }
+    if (idx->rank + 1 > MAX_T) { onnx_unsupported(c->im, "a result above rank 8"); return NULL; }
+    int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", -1), idx->rank + 1, 0, "axis");
+    if (axis < 0) return NULL;
+    long dims[MAX_T], rdims[MAX_T], idims[MAX_T];
+    int rank = idx->rank + 1;
+    for (int d = 0, j = 0; d < rank; d++) {
+        dims[d] = d == axis ? depth : idx->dims[j];
+        idims[d] = d == axis ? 1 : idx->dims[j];
+        rdims[d] = d == axis ? depth : 1;
+        if (d != axis) j++;
+    }
+    char name[170];
+    /* the classes 0 .. depth-1 along the axis */
+    float *r = malloc((size_t)depth * sizeof *r);
+    if (!r) abort();
+    for (long i = 0; i < depth; i++) r[i] = (float)i;
+    Tensor *classes = onnx_add_constant(c->im, onnx_part(c, "classes", name), rank, rdims, r);
+    /* negative indices count from depth: idx + depth * (idx < 0) */
+    Tensor *neg = onnx_binary_of(c, NNC_RT_BIN_LESS, idx, onnx_scalar(c, "zero", 0), onnx_part(c, "negative", name));
+    Tensor *up = onnx_binary_of(c, NNC_RT_BIN_MUL, neg, onnx_scalar(c, "depth", (float)depth), onnx_part(c, "shift", name));
+    Tensor *ix = onnx_binary_of(c, NNC_RT_BIN_ADD, idx, up, onnx_part(c, "index", name));
+    ix = onnx_reshaped(c, ix, rank, idims, onnx_part(c, "index_axis", name));
+    Tensor *hot = onnx_binary_of(c, NNC_RT_BIN_EQUAL, ix, classes, onnx_part(c, "hot", name));
+    Tensor *off = element_of(c, vals, 0, "off"), *on = element_of(c, vals, 1, "on");
+    Tensor *y = where_of(c, hot, on, off, onnx_out_name(c, 0));
+    if (y && (y->rank != rank || memcmp(y->dims, dims, (size_t)rank * sizeof *dims))) return NULL;
+    return y;
+}
+
+/* ---- Compress, ReverseSequence ------------------------------------------------------ */
+
+/* a Gather of x along axis at constant positions pos[0 .. m) */
+static Tensor *gather_at(Ctx *c, Tensor *x, int axis, long *pos, long m) {
+    char name[170];
+    float *d = malloc((size_t)(m ? m : 1) * sizeof *d);
+    if (!d) abort();
+    for (long i = 0; i < m; i++) d[i] = (float)pos[i];
+    Tensor *in[2] = { x, onnx_add_constant(c->im, onnx_part(c, "positions", name), 1, &m, d) };
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    onnx_around(x, axis, &a);
+    a.ny = m;
+    long dims[MAX_T];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[axis] = m;
+    return onnx_apply(c->im, OP_ND_GATHER, in, 2, &a, onnx_out_name(c, 0), x->rank, dims);
+}
+
+// Compress(input, condition; axis): the slices where the (constant) condition holds
+Tensor *onnx_compress(Ctx *c) {
+    Tensor *x = c->in[0], *cond = c->in[1];
+    if (cond->rank != 1) { onnx_invalid(c->im, "Compress' condition must be 1-D, it has rank %d", cond->rank); return NULL; }
+    if (!cond->data) {
+        onnx_unsupported(c->im, "Compress' condition must be a constant (it is computed at run time, and the result's "
+                         "shape depends on its values)");
+        return NULL;
+    }
+    const Onnx__AttributeProto *ax = onnx_attr(c->n, "axis");
+    int axis = 0;
+    if (ax) {
+        if (x->rank < 1) { onnx_invalid(c->im, "Compress along an axis of a scalar"); return NULL; }
+        axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 0), x->rank, 0, "axis");
+        if (axis < 0) return NULL;
+    } else {    /* the flattened input */
+        char name[170];
+        long n = onnx_numel(x->dims, x->rank);
+        x = onnx_reshaped(c, x, 1, &n, onnx_part(c, "flat", name));
+        if (!x) return NULL;
+    }
+    long len = cond->dims[0];
+    if (len > x->dims[axis]) {
+        onnx_invalid(c->im, "the condition has %ld entries, the axis %ld (it may not be longer)", len, x->dims[axis]);
+        return NULL;
+    }
+    long *pos = malloc((size_t)(len ? len : 1) * sizeof *pos), m = 0;
+    if (!pos) abort();
+    for (long i = 0; i < len; i++)
+        if (cond->data[i] != 0) pos[m++] = i;
+    Tensor *y = NULL;
+    if (m == 0 && !x->data) onnx_unsupported(c->im, "a Compress that selects nothing (an empty result)");
+    else y = gather_at(c, x, axis, pos, m);
+    free(pos);
+    return y;
+}
+
+// ReverseSequence(input, sequence_lens; batch_axis, time_axis), the lengths constant
+Tensor *onnx_reverse_sequence(Ctx *c) {
+    Tensor *x = c->in[0], *lens = c->in[1];
+    long ba = onnx_attr_i(c->n, "batch_axis", 1), ta = onnx_attr_i(c->n, "time_axis", 0);
+    if (x->rank < 2 || (ba != 0 && ba != 1) || (ta != 0 && ta != 1) || ba == ta) {
+        onnx_invalid(c->im, "batch_axis %ld and time_axis %ld must be 0 and 1 in some order, of an input of rank 2 or "
+                     "more (it has %d)", ba, ta, x->rank);
+        return NULL;
+    }
+    long B = x->dims[ba], T = x->dims[ta];
+    if (lens->rank != 1 || lens->dims[0] != B) {
+        onnx_invalid(c->im, "sequence_lens must hold one length per batch entry (%ld)", B);
+        return NULL;
+    }
+    long *len = malloc((size_t)(B ? B : 1) * sizeof *len);
+    if (!len) abort();
+    if (onnx_const_ints(c->im, lens, len, (int)(B < 1 ? 1 : B), "sequence_lens") < 0) { free(len); return NULL; }
+    for (long b = 0; b < B; b++)
+        if (len[b] < 0 || len[b] > T) {
+            onnx_invalid(c->im, "sequence length %ld of entry %ld is outside 0 .. %ld", len[b], b, T);
+            free(len);
+            return NULL;
+        }
+    /* the time step each output cell reads, over x's whole shape */
+    long n = onnx_numel(x->dims, x->rank), inner = onnx_numel(x->dims + 2, x->rank - 2);
+    float *pos = malloc((size_t)(n ? n : 1) * sizeof *pos);
+    if (!pos) abort();
+    for (long i = 0; i < n; i++) {
+        long j = i / inner, t = ta == 0 ? j / B : j % T, b = ta == 0 ? j % B : j / T;
+        pos[i] = (float)(t < len[b] ? len[b] - 1 - t : t);
+    }
+    free(len);
+    char name[170];
+    Tensor *in[2] = { x, onnx_add_constant(c->im, onnx_part(c, "positions", name), x->rank, x->dims, pos) };
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    onnx_around(x, (int)ta, &a);
+    a.ny = T;
+    a.fn = 1;
+    return onnx_apply(c->im, OP_ND_GATHER, in, 2, &a, onnx_out_name(c, 0), x->rank, x->dims);
+}
+
+/* ---- NonZero, Unique: folded ------------------------------------------------------- */
+
+static int need_constant(Ctx *c, const Tensor *x, const char *op) {
+    if (x->data) return 0;
+    char why[200];
+    snprintf(why, sizeof why, "%s of a tensor computed at run time (its output's shape depends on the values; nnc "
+             "computes it only of a constant)", op);
+    onnx_unsupported(c->im, why);
+    return -1;
+}
+
+// NonZero(X): the coordinates of the nonzero elements, (rank, count)
+Tensor *onnx_nonzero(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (need_constant(c, x, "NonZero")) return NULL;
+    int r = x->rank ? x->rank : 1;
+    long n = onnx_numel(x->dims, x->rank), m = 0;
+    for (long i = 0; i < n; i++) m += x->data[i] != 0;
+    float *y = malloc((size_t)(m > 0 ? r * m : 1) * sizeof *y);
+    if (!y) abort();
+    long dims1 = 1, *dims = x->rank ? x->dims : &dims1;
+    for (long i = 0, j = 0; i < n; i++) {
+        if (x->data[i] == 0) continue;
+        long q = i;
+        for (int d = r - 1; d >= 0; d--) {
+            y[d * m + j] = (float)(q % dims[d]);
+            q /= dims[d];
+        }
+        j++;
+    }
+    long out[2] = { r, m };
+    return onnx_add_constant(c->im, onnx_out_name(c, 0), 2, out, y);
+}
+
+/* slices of x along an axis as (outer, alen, inner): compare slices i and j */
+typedef struct Slices { const float *x; long outer, alen, inner; } Slices;
+
+static int slice_cmp(const Slices *s, long i, long j) {
+    for (long o = 0; o < s->outer; o++)
+        for (long k = 0; k < s->inner; k++) {
+            float a = s->x[(o * s->alen + i) * s->inner + k], b = s->x[(o * s->alen + j) * s->inner + k];
+            if (a < b) return -1;
+            if (a > b) return 1;
+        }
+    return 0;
+}
+
+// Unique(X; axis, sorted) -> Y, indices, inverse_indices, counts
+Tensor *onnx_unique(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (need_constant(c, x, "Unique")) return NULL;
+    const Onnx__AttributeProto *ax = onnx_attr(c->n, "axis");
+    int sorted = onnx_attr_i(c->n, "sorted", 1) != 0, axis = 0, rank = 1;
+    long dims[MAX_T], n = onnx_numel(x->dims, x->rank);
+    Slices s = { x->data, 1, n, 1 };
+    if (ax) {
+        axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 0), x->rank, 0, "axis");
+        if (axis < 0) return NULL;
+        Attrs a;
+        onnx_around(x, axis, &a);
+        s.outer = a.outer; s.alen = a.alen; s.inner = a.inner;
+        rank = x->rank;
+        memcpy(dims, x->dims, sizeof dims);
+    }
+    long *first = malloc((size_t)(s.alen + 1) * sizeof *first), *inverse = malloc((size_t)(s.alen + 1) * sizeof *inverse);
+    long *count = calloc((size_t)(s.alen + 1), sizeof *count), u = 0;
+    if (!first || !inverse || !count) abort();
+    for (long i = 0; i < s.alen; i++) {     /* first occurrences, in order */
+        long j = 0;
+        while (j < u && slice_cmp(&s, first[j], i)) j++;
+        if (j == u) first[u++] = i;
+        count[j]++;
+    }
+    if (sorted)     /* insertion sort of the first occurrences, with their counts */
+        for (long i = 1; i < u; i++)
+            for (long j = i; j > 0 && slice_cmp(&s, first[j - 1], first[j]) > 0; j--) {
+                long t = first[j]; first[j] = first[j - 1]; first[j - 1] = t;
+                t = count[j]; count[j] = count[j - 1]; count[j - 1] = t;
+            }
+    for (long i = 0; i < s.alen; i++)
+        for (long j = 0; j < u; j++)
+            if (!slice_cmp(&s, first[j], i)) { inverse[i] = j; break; }
+    dims[axis] = u;
+    long ny = s.outer * u * s.inner;
+    float *y = malloc((size_t)(ny ? ny : 1) * sizeof *y);
+    if (!y) abort();
+    for (long o = 0; o < s.outer; o++)
+        for (long j = 0; j < u; j++)
+            memcpy(y + (o * u + j) * s.inner, s.x + (o * s.alen + first[j]) * s.inner, (size_t)s.inner * sizeof *y);
+    Tensor *r = onnx_add_constant(c->im, onnx_out_name(c, 0), rank, ax ? dims : &u, y);
+    const long *parts[3] = { first, inverse, count };
+    long lens[3] = { u, s.alen, u };
+    for (int k = 0; k < 3; k++) {
+        if ((int)c->n->n_output <= k + 1 || !*c->n->output[k + 1]) continue;
+        float *d = malloc((size_t)(lens[k] + 1) * sizeof *d);
+        if (!d) abort();
+        for (long i = 0; i < lens[k]; i++) d[i] = (float)parts[k][i];
+        onnx_add_constant(c->im, onnx_out_name(c, k + 1), 1, &lens[k], d);
+    }
+    free(first); free(inverse); free(count);
+    return r;
+}
+
+/* ---- Einsum ------------------------------------------------------------------------ */
+
+Tensor *onnx_einsum(Ctx *c) {
+    onnx_unsupported(c->im, "Einsum");
+    return NULL;
+}
