@@ -479,7 +479,259 @@ Tensor *onnx_unique(Ctx *c) {
 
 /* ---- Einsum ------------------------------------------------------------------------ */
 
+/* labels: a-z 0..25, A-Z 26..51, the axes "..." covers 52.. (right-aligned
+ * across the operands, as numpy broadcasts them) */
+#define EIN_LETTERS 52
+#define EIN_LABELS (EIN_LETTERS + MAX_T)
+
+typedef struct Ein {
+    Ctx *c;
+    const char *eq;
+    long size[EIN_LABELS];
+    int seen[EIN_LABELS];       /* in how many operand axes */
+} Ein;
+
+static int ein_letter(char ch) {
+    if (ch >= 'a' && ch <= 'z') return ch - 'a';
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A' + 26;
+    return -1;
+}
+
+/* one term of the equation (its text s[0 .. len)) as labels; for an
+ * operand, rank is its rank (the ellipsis covers the rest) and ell the
+ * ellipsis' extent over all operands; for the output, rank -1 (the ellipsis
+ * is all ell axes).  The count of labels, or -1 after reporting */
+static int ein_term(Ein *e, const char *s, int len, int rank, int ell, int *lab) {
+    int n = 0, letters = 0, dots = 0;
+    for (int i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            if (dots || i + 2 >= len + 0 || s[i + 1] != '.' || s[i + 2] != '.') goto bad;
+            dots = 1;
+            i += 2;
+        } else if (ein_letter(s[i]) >= 0) {
+            letters++;
+        } else {
+            goto bad;
+        }
+    }
+    int span = rank < 0 ? ell : rank - letters;
+    if (rank >= 0 && (span < 0 || (!dots && span))) {
+        onnx_invalid(e->c->im, "Einsum's term '%.*s' names %d axes of an operand of rank %d", len, s, letters, rank);
+        return -1;
+    }
+    if (span > ell) return -2;  /* the caller's first pass measures ell */
+    for (int i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            for (int j = 0; j < span; j++) lab[n++] = EIN_LETTERS + ell - span + j;
+            i += 2;
+        } else {
+            lab[n++] = ein_letter(s[i]);
+        }
+        if (n > MAX_T) { onnx_unsupported(e->c->im, "an Einsum term of more than 8 axes"); return -1; }
+    }
+    return n;
+bad:
+    onnx_invalid(e->c->im, "Einsum's equation '%s' has a term '%.*s' that is not letters and one '...'", e->eq, len, s);
+    return -1;
+}
+
+static int has(const int *lab, int n, int l) {
+    for (int i = 0; i < n; i++)
+        if (lab[i] == l) return 1;
+    return 0;
+}
+
+/* x (axis d labelled lab[d]) as a tensor over the labels want[0 .. nw) in that
+ * order: a repeated label reads the diagonal, a label not wanted is summed;
+ * x itself when that changes nothing */
+static Tensor *ein_relabel(Ein *e, Tensor *x, const int *lab, int r, const int *want, int nw, const char *name) {
+    if (!x) return NULL;
+    int same = r == nw;
+    for (int d = 0; same && d < r; d++) same = lab[d] == want[d];
+    if (same) return x;
+    long xs[MAX_T], dims[MAX_T];
+    nd_strides(r, x->dims, xs);
+    int space[MAX_T], ns = 0;
+    for (int i = 0; i < nw; i++) space[ns++] = want[i];
+    for (int d = 0; d < r; d++)
+        if (!has(space, ns, lab[d])) space[ns++] = lab[d];
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    long count = 1;
+    for (int i = 0; i < ns; i++) {
+        dims[i] = e->size[space[i]];
+        if (i >= nw) count *= dims[i];
+    }
+    nd_dense(&a.nd, ns, dims);
+    for (int i = nw; i < ns; i++) a.nd.ys[i] = 0;
+    long ys[MAX_T];
+    nd_strides(nw, dims, ys);
+    for (int i = 0; i < nw; i++) a.nd.ys[i] = ys[i];
+    for (int i = 0; i < ns; i++)
+        for (int d = 0; d < r; d++)
+            if (lab[d] == space[i]) a.nd.as[i] += xs[d];
+    if (ns == nw) return onnx_apply(e->c->im, OP_ND_COPY, &x, 1, &a, name, nw, dims);
+    a.fn = NNC_RT_RED_SUM;
+    a.ny = onnx_numel(dims, nw);
+    a.count = count;
+    return onnx_apply(e->c->im, OP_ND_REDUCE, &x, 1, &a, name, nw, dims);
+}
+
+/* a (Bt, M, K) . b (Bt, K, N) -> (Bt, M, N); plain matrices when Bt is 1 (a
+ * MatMul that trains) */
+static Tensor *ein_matmul(Ein *e, Tensor *a, Tensor *b, long Bt, long M, long K, long N, const char *name) {
+    char nb[170];
+    long ad[3] = { Bt, M, K }, bd[3] = { Bt, K, N }, yd[3] = { Bt, M, N };
+    int batched = Bt != 1, o = !batched;
+    if (M > 1L << 30 || N > 1L << 30 || K > 1L << 30) { onnx_unsupported(e->c->im, "an Einsum product this large"); return NULL; }
+    Tensor *in[2] = { onnx_reshaped(e->c, a, 3 - o, ad + o, onnx_part(e->c, "lhs", nb)), NULL };
+    in[1] = onnx_reshaped(e->c, b, 3 - o, bd + o, onnx_part(e->c, "rhs", nb));
+    if (!in[0] || !in[1]) return NULL;
+    Attrs at;
+    memset(&at, 0, sizeof at);
+    if (batched) {
+        nd_dense(&at.nd, 1, &Bt);
+        at.nd.as[0] = M * K;
+        at.nd.bs[0] = K * N;
+        at.nd.ys[0] = M * N;
+    }
+    at.M = (int)M; at.N = (int)N; at.K = (int)K;
+    return onnx_apply(e->c->im, OP_ND_MATMUL, in, 2, &at, name, 3 - o, yd + o);
+}
+
+// Einsum(Inputs...; equation)
 Tensor *onnx_einsum(Ctx *c) {
-    onnx_unsupported(c->im, "Einsum");
-    return NULL;
+    const Onnx__AttributeProto *eqa = onnx_attr(c->n, "equation");
+    if (!eqa || eqa->s.len == 0 || eqa->s.len > 200) {
+        onnx_invalid(c->im, "Einsum needs an equation (of at most 200 characters here)");
+        return NULL;
+    }
+    char eq[256];
+    int len = 0;
+    for (size_t i = 0; i < eqa->s.len; i++)
+        if (eqa->s.data[i] != ' ') eq[len++] = (char)eqa->s.data[i];
+    eq[len] = 0;
+    Ein e;
+    memset(&e, 0, sizeof e);
+    e.c = c;
+    e.eq = eq;
+    const char *arrow = strstr(eq, "->");
+    int lhs_len = arrow ? (int)(arrow - eq) : len;
+    /* the operands' terms */
+    int starts[CTX_INPUTS + 1], nterm = 0;
+    starts[nterm++] = 0;
+    for (int i = 0; i < lhs_len; i++)
+        if (eq[i] == ',') {
+            if (nterm > CTX_INPUTS) break;
+            starts[nterm++] = i + 1;
+        }
+    if (nterm != c->nin) {
+        onnx_invalid(c->im, "Einsum's equation '%s' has %d operand terms for %d inputs", eq, nterm, c->nin);
+        return NULL;
+    }
+    if (c->nin > 2) {
+        char why[400];
+        snprintf(why, sizeof why, "Einsum '%s' of %d operands (nnc composes one or two)", eq, c->nin);
+        onnx_unsupported(c->im, why);
+        return NULL;
+    }
+    int lab[2][MAX_T], nl[2], ell = 0;
+    for (int pass = 0; pass < 2; pass++)    /* the first measures the ellipsis */
+        for (int k = 0; k < nterm; k++) {
+            int end = k + 1 < nterm ? starts[k + 1] - 1 : lhs_len;
+            int n = ein_term(&e, eq + starts[k], end - starts[k], c->in[k]->rank, pass ? ell : MAX_T, lab[k]);
+            if (n == -1) return NULL;
+            if (!pass) {
+                int letters = 0;
+                for (int i = starts[k]; i < end; i++) letters += ein_letter(eq[i]) >= 0;
+                if (c->in[k]->rank - letters > ell) ell = c->in[k]->rank - letters;
+            }
+            nl[k] = n;
+        }
+    for (int l = 0; l < EIN_LABELS; l++) e.size[l] = -1;
+    for (int k = 0; k < nterm; k++)
+        for (int d = 0; d < nl[k]; d++) {
+            int l = lab[k][d];
+            long s = c->in[k]->dims[d];
+            if (e.size[l] >= 0 && e.size[l] != s) {
+                if (e.size[l] == 1 || s == 1) {
+                    char why[400];
+                    snprintf(why, sizeof why, "Einsum '%s' broadcasting an axis of 1 against %ld", eq,
+                             e.size[l] == 1 ? s : e.size[l]);
+                    onnx_unsupported(c->im, why);
+                } else {
+                    onnx_invalid(c->im, "Einsum '%s': an axis is %ld in one place and %ld in another", eq, e.size[l], s);
+                }
+                return NULL;
+            }
+            e.size[l] = s;
+            e.seen[l]++;
+        }
+    /* the output's labels: written, or (implicit) the ellipsis then the letters seen once, in ASCII order */
+    int out[MAX_T], no = 0;
+    if (arrow) {
+        no = ein_term(&e, arrow + 2, (int)strlen(arrow + 2), -1, ell, out);
+        if (no < 0) return NULL;
+        for (int i = 0; i < no; i++)
+            if (e.size[out[i]] < 0 || has(out, i, out[i])) {
+                onnx_invalid(c->im, "Einsum '%s': an output letter is repeated or in no operand", eq);
+                return NULL;
+            }
+    } else {
+        for (int j = 0; j < ell; j++) out[no++] = EIN_LETTERS + j;
+        for (char ch = 'A'; ch <= 'z'; ch++) {
+            int l = ein_letter(ch);
+            if (l >= 0 && e.seen[l] == 1) {
+                if (no == MAX_T) { onnx_unsupported(c->im, "an Einsum result above rank 8"); return NULL; }
+                out[no++] = l;
+            }
+        }
+    }
+    long odims[MAX_T];
+    for (int i = 0; i < no; i++) odims[i] = e.size[out[i]];
+    char name[170];
+    Tensor *r;
+    int rl[MAX_T], nr;
+    if (c->nin == 1) {
+        r = ein_relabel(&e, c->in[0], lab[0], nl[0], out, no, onnx_out_name(c, 0));
+        memcpy(rl, out, sizeof rl);
+        nr = no;
+    } else {
+        /* A as (batch, left, contracted), B as (batch, contracted, right) */
+        int *la = lab[0], *lb = lab[1], wa[MAX_T], wb[MAX_T], na = 0, nb = 0;
+        int batch[MAX_T], left[MAX_T], right[MAX_T], con[MAX_T], nbt = 0, nlf = 0, nrt = 0, ncn = 0;
+        for (int d = 0; d < nl[0]; d++) {
+            int l = la[d];
+            if (has(batch, nbt, l) || has(left, nlf, l) || has(con, ncn, l)) continue;
+            if (has(lb, nl[1], l)) {
+                if (has(out, no, l)) batch[nbt++] = l; else con[ncn++] = l;
+            } else if (has(out, no, l)) {
+                left[nlf++] = l;
+            }
+        }
+        for (int d = 0; d < nl[1]; d++)
+            if (!has(la, nl[0], lb[d]) && has(out, no, lb[d]) && !has(right, nrt, lb[d])) right[nrt++] = lb[d];
+        long Bt = 1, M = 1, K = 1, N = 1;
+        for (int i = 0; i < nbt; i++) { wa[na++] = batch[i]; wb[nb++] = batch[i]; Bt *= e.size[batch[i]]; }
+        for (int i = 0; i < nlf; i++) { wa[na++] = left[i]; M *= e.size[left[i]]; }
+        for (int i = 0; i < ncn; i++) { wa[na++] = con[i]; wb[nb++] = con[i]; K *= e.size[con[i]]; }
+        for (int i = 0; i < nrt; i++) { wb[nb++] = right[i]; N *= e.size[right[i]]; }
+        Tensor *a = ein_relabel(&e, c->in[0], la, nl[0], wa, na, onnx_part(c, "lhs_axes", name));
+        Tensor *b = ein_relabel(&e, c->in[1], lb, nl[1], wb, nb, onnx_part(c, "rhs_axes", name));
+        r = ein_matmul(&e, a, b, Bt, M, K, N, onnx_part(c, "product", name));
+        nr = 0;
+        for (int i = 0; i < nbt; i++) rl[nr++] = batch[i];
+        for (int i = 0; i < nlf; i++) rl[nr++] = left[i];
+        for (int i = 0; i < nrt; i++) rl[nr++] = right[i];
+        if (nr > MAX_T) { onnx_unsupported(c->im, "an Einsum product above rank 8"); return NULL; }
+        long rd[MAX_T];
+        for (int i = 0; i < nr; i++) rd[i] = e.size[rl[i]];
+        r = onnx_reshaped(c, r, nr, rd, onnx_part(c, "product_axes", name));
+        r = ein_relabel(&e, r, rl, nr, out, no, onnx_out_name(c, 0));
+        memcpy(rl, out, sizeof rl);
+    }
+    (void)nr;
+    if (!r) return NULL;
+    if (!strcmp(r->name, onnx_out_name(c, 0))) return r;
+    return onnx_reshaped(c, r, no, odims, onnx_out_name(c, 0));
 }
