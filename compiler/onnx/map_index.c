@@ -13,11 +13,14 @@
  *    the new axis (negative indices first moved up by depth); indices that
  *    are not integers match no class (ONNX's reference casts them first).
  *  - Compress needs its condition at compile time: it becomes a Gather of
- *    the selected positions.  ReverseSequence needs its lengths: it becomes
- *    a GatherElements along the time axis with constant positions.
- *  - Einsum (einsum.c-style letters, "..." included) with one or two operands
- *    becomes copies (transposes and diagonals), sums over the letters only
- *    one operand has, and one batched MatMul; more operands are refused,
+ *    the selected positions.  ReverseSequence is a GatherElements along the
+ *    time axis, of constant positions when the lengths are constants, else
+ *    of positions computed from them with element-wise ops.
+ *  - Einsum (numpy's letters, "..." included, implicit output) becomes, per
+ *    operand, one strided copy or sum (transposes, diagonals, the letters no
+ *    one else needs summed), then one (batched) MatMul per further operand,
+ *    left to right, each keeping the letters the output or a later operand
+ *    has; broadcasting an axis of 1 and more than 16 operands are refused,
  *    naming the equation.
  */
 #include <stdlib.h>
@@ -332,7 +335,42 @@ Tensor *onnx_compress(Ctx *c) {
     return y;
 }
 
-// ReverseSequence(input, sequence_lens; batch_axis, time_axis), the lengths constant
+/* ReverseSequence with lengths L computed at run time: the time step read,
+ * t + (t < L) * (L - 1 - t - t) over (time, batch) in x's order of the two,
+ * copied over x's other axes, then a GatherElements along time (exact:
+ * small integers in floats) */
+static Tensor *reverse_at_run_time(Ctx *c, Tensor *x, Tensor *lens, int ta, long B, long T) {
+    char name[170];
+    long td[2] = { 1, 1 }, ld[2] = { 1, 1 };
+    td[ta] = T;
+    ld[1 - ta] = B;
+    float *tv = malloc((size_t)(T ? T : 1) * sizeof *tv);
+    if (!tv) abort();
+    for (long t = 0; t < T; t++) tv[t] = (float)t;
+    Tensor *t = onnx_add_constant(c->im, onnx_part(c, "steps", name), 2, td, tv);
+    Tensor *L = onnx_reshaped(c, lens, 2, ld, onnx_part(c, "lengths", name));
+    Tensor *in = onnx_binary_of(c, NNC_RT_BIN_LESS, t, L, onnx_part(c, "inside", name));
+    Tensor *last = onnx_binary_of(c, NNC_RT_BIN_SUB, L, onnx_scalar(c, "one", 1), onnx_part(c, "last", name));
+    Tensor *rev = onnx_binary_of(c, NNC_RT_BIN_SUB, last, t, onnx_part(c, "reversed", name));
+    Tensor *jump = onnx_binary_of(c, NNC_RT_BIN_SUB, rev, t, onnx_part(c, "jump", name));
+    jump = onnx_binary_of(c, NNC_RT_BIN_MUL, in, jump, onnx_part(c, "jump_inside", name));
+    Tensor *pos = onnx_binary_of(c, NNC_RT_BIN_ADD, t, jump, onnx_part(c, "step_read", name));
+    if (!pos || pos->rank != 2) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nd_dense(&a.nd, x->rank, x->dims);
+    a.nd.as[0] = pos->dims[1];
+    a.nd.as[1] = 1;
+    pos = onnx_apply(c->im, OP_ND_COPY, &pos, 1, &a, onnx_part(c, "positions", name), x->rank, x->dims);
+    Tensor *gin[2] = { x, pos };
+    memset(&a, 0, sizeof a);
+    onnx_around(x, ta, &a);
+    a.ny = T;
+    a.fn = 1;
+    return onnx_apply(c->im, OP_ND_GATHER, gin, 2, &a, onnx_out_name(c, 0), x->rank, x->dims);
+}
+
+// ReverseSequence(input, sequence_lens; batch_axis, time_axis)
 Tensor *onnx_reverse_sequence(Ctx *c) {
     Tensor *x = c->in[0], *lens = c->in[1];
     long ba = onnx_attr_i(c->n, "batch_axis", 1), ta = onnx_attr_i(c->n, "time_axis", 0);
@@ -346,6 +384,7 @@ Tensor *onnx_reverse_sequence(Ctx *c) {
         onnx_invalid(c->im, "sequence_lens must hold one length per batch entry (%ld)", B);
         return NULL;
     }
+    if (!lens->data) return reverse_at_run_time(c, x, lens, (int)ta, B, T);
     long *len = malloc((size_t)(B ? B : 1) * sizeof *len);
     if (!len) abort();
     if (onnx_const_ints(c->im, lens, len, (int)(B < 1 ? 1 : B), "sequence_lens") < 0) { free(len); return NULL; }
@@ -483,6 +522,7 @@ Tensor *onnx_unique(Ctx *c) {
  * across the operands, as numpy broadcasts them) */
 #define EIN_LETTERS 52
 #define EIN_LABELS (EIN_LETTERS + MAX_T)
+#define EIN_OPERANDS 16   /* operands of one Einsum nnc composes */
 
 typedef struct Ein {
     Ctx *c;
@@ -577,15 +617,21 @@ static Tensor *ein_relabel(Ein *e, Tensor *x, const int *lab, int r, const int *
     return onnx_apply(e->c->im, OP_ND_REDUCE, &x, 1, &a, name, nw, dims);
 }
 
+/* an intermediate's name: "<name>_<what>" (buf: IR_NAME bytes) */
+static const char *ein_sub(const char *name, const char *what, char *buf) {
+    ir_format_name(buf, "%s_%s", name, what);
+    return buf;
+}
+
 /* a (Bt, M, K) . b (Bt, K, N) -> (Bt, M, N); plain matrices when Bt is 1 (a
  * MatMul that trains) */
 static Tensor *ein_matmul(Ein *e, Tensor *a, Tensor *b, long Bt, long M, long K, long N, const char *name) {
-    char nb[170];
+    char nb[IR_NAME];
     long ad[3] = { Bt, M, K }, bd[3] = { Bt, K, N }, yd[3] = { Bt, M, N };
     int batched = Bt != 1, o = !batched;
     if (M > 1L << 30 || N > 1L << 30 || K > 1L << 30) { onnx_unsupported(e->c->im, "an Einsum product this large"); return NULL; }
-    Tensor *in[2] = { onnx_reshaped(e->c, a, 3 - o, ad + o, onnx_part(e->c, "lhs", nb)), NULL };
-    in[1] = onnx_reshaped(e->c, b, 3 - o, bd + o, onnx_part(e->c, "rhs", nb));
+    Tensor *in[2] = { onnx_reshaped(e->c, a, 3 - o, ad + o, ein_sub(name, "lhs", nb)), NULL };
+    in[1] = onnx_reshaped(e->c, b, 3 - o, bd + o, ein_sub(name, "rhs", nb));
     if (!in[0] || !in[1]) return NULL;
     Attrs at;
     memset(&at, 0, sizeof at);
@@ -597,6 +643,45 @@ static Tensor *ein_matmul(Ein *e, Tensor *a, Tensor *b, long Bt, long M, long K,
     }
     at.M = (int)M; at.N = (int)N; at.K = (int)K;
     return onnx_apply(e->c->im, OP_ND_MATMUL, in, 2, &at, name, 3 - o, yd + o);
+}
+
+/* a (labels la) times b (labels lb), summed over the labels of either that
+ * `keep` does not hold: a as (batch, left, contracted), b as (batch,
+ * contracted, right), one MatMul; the result's labels (batch, left, right)
+ * into rl (count *nr) */
+static Tensor *ein_pair(Ein *e, Tensor *a, const int *la, int nla, Tensor *b, const int *lb, int nlb, const int *keep,
+                        int nk, const char *name, int *rl, int *nr) {
+    Ctx *c = e->c;
+    int wa[MAX_T], wb[MAX_T], na = 0, nb = 0;
+    int batch[MAX_T], left[MAX_T], right[MAX_T], con[MAX_T], nbt = 0, nlf = 0, nrt = 0, ncn = 0;
+    for (int d = 0; d < nla; d++) {
+        int l = la[d];
+        if (has(batch, nbt, l) || has(left, nlf, l) || has(con, ncn, l)) continue;
+        if (has(lb, nlb, l)) {
+            if (has(keep, nk, l)) batch[nbt++] = l; else con[ncn++] = l;
+        } else if (has(keep, nk, l)) {
+            left[nlf++] = l;
+        }
+    }
+    for (int d = 0; d < nlb; d++)
+        if (!has(la, nla, lb[d]) && has(keep, nk, lb[d]) && !has(right, nrt, lb[d])) right[nrt++] = lb[d];
+    if (nbt + nlf + nrt > MAX_T) { onnx_unsupported(c->im, "an Einsum product above rank 8"); return NULL; }
+    long Bt = 1, M = 1, K = 1, N = 1;
+    for (int i = 0; i < nbt; i++) { wa[na++] = batch[i]; wb[nb++] = batch[i]; Bt *= e->size[batch[i]]; }
+    for (int i = 0; i < nlf; i++) { wa[na++] = left[i]; M *= e->size[left[i]]; }
+    for (int i = 0; i < ncn; i++) { wa[na++] = con[i]; wb[nb++] = con[i]; K *= e->size[con[i]]; }
+    for (int i = 0; i < nrt; i++) { wb[nb++] = right[i]; N *= e->size[right[i]]; }
+    char buf[IR_NAME];
+    Tensor *ta = ein_relabel(e, a, la, nla, wa, na, ein_sub(name, "lhs_axes", buf));
+    Tensor *tb = ein_relabel(e, b, lb, nlb, wb, nb, ein_sub(name, "rhs_axes", buf));
+    Tensor *r = ein_matmul(e, ta, tb, Bt, M, K, N, name);
+    *nr = 0;
+    for (int i = 0; i < nbt; i++) rl[(*nr)++] = batch[i];
+    for (int i = 0; i < nlf; i++) rl[(*nr)++] = left[i];
+    for (int i = 0; i < nrt; i++) rl[(*nr)++] = right[i];
+    long rd[MAX_T];
+    for (int i = 0; i < *nr; i++) rd[i] = e->size[rl[i]];
+    return onnx_reshaped(c, r, *nr, rd, ein_sub(name, "axes", buf));
 }
 
 // Einsum(Inputs...; equation)
@@ -629,13 +714,13 @@ Tensor *onnx_einsum(Ctx *c) {
         onnx_invalid(c->im, "Einsum's equation '%s' has %d operand terms for %d inputs", eq, nterm, c->nin);
         return NULL;
     }
-    if (c->nin > 2) {
+    if (c->nin > EIN_OPERANDS) {
         char why[400];
-        snprintf(why, sizeof why, "Einsum '%s' of %d operands (nnc composes one or two)", eq, c->nin);
+        snprintf(why, sizeof why, "Einsum '%s' of %d operands (nnc composes up to %d)", eq, c->nin, EIN_OPERANDS);
         onnx_unsupported(c->im, why);
         return NULL;
     }
-    int lab[2][MAX_T], nl[2], ell = 0;
+    int lab[EIN_OPERANDS][MAX_T], nl[EIN_OPERANDS], ell = 0;
     for (int pass = 0; pass < 2; pass++)    /* the first measures the ellipsis */
         for (int k = 0; k < nterm; k++) {
             int end = k + 1 < nterm ? starts[k + 1] - 1 : lhs_len;
@@ -696,39 +781,22 @@ Tensor *onnx_einsum(Ctx *c) {
         r = ein_relabel(&e, c->in[0], lab[0], nl[0], out, no, onnx_out_name(c, 0));
         memcpy(rl, out, sizeof rl);
         nr = no;
-    } else {
-        /* A as (batch, left, contracted), B as (batch, contracted, right) */
-        int *la = lab[0], *lb = lab[1], wa[MAX_T], wb[MAX_T], na = 0, nb = 0;
-        int batch[MAX_T], left[MAX_T], right[MAX_T], con[MAX_T], nbt = 0, nlf = 0, nrt = 0, ncn = 0;
-        for (int d = 0; d < nl[0]; d++) {
-            int l = la[d];
-            if (has(batch, nbt, l) || has(left, nlf, l) || has(con, ncn, l)) continue;
-            if (has(lb, nl[1], l)) {
-                if (has(out, no, l)) batch[nbt++] = l; else con[ncn++] = l;
-            } else if (has(out, no, l)) {
-                left[nlf++] = l;
-            }
+    } else {    /* left to right: each product keeps the labels the output or a later operand has */
+        Tensor *acc = c->in[0];
+        int al[MAX_T], na = nl[0];
+        memcpy(al, lab[0], sizeof al);
+        for (int k = 1; k < c->nin && acc; k++) {
+            int keep[EIN_LABELS], nk = 0;
+            for (int i = 0; i < no; i++) keep[nk++] = out[i];
+            for (int j = k + 1; j < c->nin; j++)
+                for (int d = 0; d < nl[j]; d++)
+                    if (!has(keep, nk, lab[j][d])) keep[nk++] = lab[j][d];
+            char what[40];
+            snprintf(what, sizeof what, "product%d", k);
+            acc = ein_pair(&e, acc, al, na, c->in[k], lab[k], nl[k], keep, nk, onnx_part(c, what, name), al, &na);
         }
-        for (int d = 0; d < nl[1]; d++)
-            if (!has(la, nl[0], lb[d]) && has(out, no, lb[d]) && !has(right, nrt, lb[d])) right[nrt++] = lb[d];
-        long Bt = 1, M = 1, K = 1, N = 1;
-        for (int i = 0; i < nbt; i++) { wa[na++] = batch[i]; wb[nb++] = batch[i]; Bt *= e.size[batch[i]]; }
-        for (int i = 0; i < nlf; i++) { wa[na++] = left[i]; M *= e.size[left[i]]; }
-        for (int i = 0; i < ncn; i++) { wa[na++] = con[i]; wb[nb++] = con[i]; K *= e.size[con[i]]; }
-        for (int i = 0; i < nrt; i++) { wb[nb++] = right[i]; N *= e.size[right[i]]; }
-        Tensor *a = ein_relabel(&e, c->in[0], la, nl[0], wa, na, onnx_part(c, "lhs_axes", name));
-        Tensor *b = ein_relabel(&e, c->in[1], lb, nl[1], wb, nb, onnx_part(c, "rhs_axes", name));
-        r = ein_matmul(&e, a, b, Bt, M, K, N, onnx_part(c, "product", name));
-        nr = 0;
-        for (int i = 0; i < nbt; i++) rl[nr++] = batch[i];
-        for (int i = 0; i < nlf; i++) rl[nr++] = left[i];
-        for (int i = 0; i < nrt; i++) rl[nr++] = right[i];
-        if (nr > MAX_T) { onnx_unsupported(c->im, "an Einsum product above rank 8"); return NULL; }
-        long rd[MAX_T];
-        for (int i = 0; i < nr; i++) rd[i] = e.size[rl[i]];
-        r = onnx_reshaped(c, r, nr, rd, onnx_part(c, "product_axes", name));
-        r = ein_relabel(&e, r, rl, nr, out, no, onnx_out_name(c, 0));
-        memcpy(rl, out, sizeof rl);
+        r = ein_relabel(&e, acc, al, na, out, no, onnx_out_name(c, 0));
+        nr = no;
     }
     (void)nr;
     if (!r) return NULL;
