@@ -14,8 +14,8 @@
  *    are not integers match no class (ONNX's reference casts them first).
  *  - Compress needs its condition at compile time: it becomes a Gather of
  *    the selected positions.  ReverseSequence is a GatherElements along the
- *    time axis, of constant positions when the lengths are constants, else
- *    of positions computed from them with element-wise ops.
+ *    time axis, of positions computed from the lengths with element-wise
+ *    ops (folded when the lengths are constants).
  *  - Einsum (numpy's letters, "..." included, implicit output) becomes, per
  *    operand, one strided copy or sum (transposes, diagonals, the letters no
  *    one else needs summed), then one (batched) MatMul per further operand,
@@ -261,6 +261,7 @@ Tensor *onnx_onehot(Ctx *c) {
         rdims[d] = d == axis ? depth : 1;
         if (d != axis) j++;
     }
+    if (onnx_checked_numel(c->im, dims, rank, ONNX_MAX_ELEMS, "OneHot's result") < 0) return NULL;
     char name[170];
     /* the classes 0 .. depth-1 along the axis */
     float *r = malloc((size_t)depth * sizeof *r);
@@ -335,11 +336,11 @@ Tensor *onnx_compress(Ctx *c) {
     return y;
 }
 
-/* ReverseSequence with lengths L computed at run time: the time step read,
+/* ReverseSequence by the lengths L: the time step read,
  * t + (t < L) * (L - 1 - t - t) over (time, batch) in x's order of the two,
  * copied over x's other axes, then a GatherElements along time (exact:
  * small integers in floats) */
-static Tensor *reverse_at_run_time(Ctx *c, Tensor *x, Tensor *lens, int ta, long B, long T) {
+static Tensor *reverse_by(Ctx *c, Tensor *x, Tensor *lens, int ta, long B, long T) {
     char name[170];
     long td[2] = { 1, 1 }, ld[2] = { 1, 1 };
     td[ta] = T;
@@ -384,7 +385,8 @@ Tensor *onnx_reverse_sequence(Ctx *c) {
         onnx_invalid(c->im, "sequence_lens must hold one length per batch entry (%ld)", B);
         return NULL;
     }
-    if (!lens->data) return reverse_at_run_time(c, x, lens, (int)ta, B, T);
+    if (!lens->data) return reverse_by(c, x, lens, (int)ta, B, T);
+    /* constant lengths: checked here */
     long *len = malloc((size_t)(B ? B : 1) * sizeof *len);
     if (!len) abort();
     if (onnx_const_ints(c->im, lens, len, (int)(B < 1 ? 1 : B), "sequence_lens") < 0) { free(len); return NULL; }
@@ -394,23 +396,8 @@ Tensor *onnx_reverse_sequence(Ctx *c) {
             free(len);
             return NULL;
         }
-    /* the time step each output cell reads, over x's whole shape */
-    long n = onnx_numel(x->dims, x->rank), inner = onnx_numel(x->dims + 2, x->rank - 2);
-    float *pos = malloc((size_t)(n ? n : 1) * sizeof *pos);
-    if (!pos) abort();
-    for (long i = 0; i < n; i++) {
-        long j = i / inner, t = ta == 0 ? j / B : j % T, b = ta == 0 ? j % B : j / T;
-        pos[i] = (float)(t < len[b] ? len[b] - 1 - t : t);
-    }
     free(len);
-    char name[170];
-    Tensor *in[2] = { x, onnx_add_constant(c->im, onnx_part(c, "positions", name), x->rank, x->dims, pos) };
-    Attrs a;
-    memset(&a, 0, sizeof a);
-    onnx_around(x, (int)ta, &a);
-    a.ny = T;
-    a.fn = 1;
-    return onnx_apply(c->im, OP_ND_GATHER, in, 2, &a, onnx_out_name(c, 0), x->rank, x->dims);
+    return reverse_by(c, x, lens, (int)ta, B, T);     /* folded up to the gather */
 }
 
 /* ---- NonZero, Unique: folded ------------------------------------------------------- */
@@ -447,6 +434,8 @@ Tensor *onnx_nonzero(Ctx *c) {
     return onnx_add_constant(c->im, onnx_out_name(c, 0), 2, out, y);
 }
 
+#define UNIQUE_MAX 65536
+
 /* slices of x along an axis as (outer, alen, inner): compare slices i and j */
 typedef struct Slices { const float *x; long outer, alen, inner; } Slices;
 
@@ -454,6 +443,11 @@ static int slice_cmp(const Slices *s, long i, long j) {
     for (long o = 0; o < s->outer; o++)
         for (long k = 0; k < s->inner; k++) {
             float a = s->x[(o * s->alen + i) * s->inner + k], b = s->x[(o * s->alen + j) * s->inner + k];
+            int na = a != a, nb = b != b;   /* NaN equals NaN, above every number (numpy's order) */
+            if (na || nb) {
+                if (na != nb) return na ? 1 : -1;
+                continue;
+            }
             if (a < b) return -1;
             if (a > b) return 1;
         }
@@ -476,6 +470,12 @@ Tensor *onnx_unique(Ctx *c) {
         s.outer = a.outer; s.alen = a.alen; s.inner = a.inner;
         rank = x->rank;
         memcpy(dims, x->dims, sizeof dims);
+    }
+    if (s.alen > UNIQUE_MAX) {    /* the search below is quadratic */
+        char why[120];
+        snprintf(why, sizeof why, "Unique of more than %d values or slices", UNIQUE_MAX);
+        onnx_unsupported(c->im, why);
+        return NULL;
     }
     long *first = malloc((size_t)(s.alen + 1) * sizeof *first), *inverse = malloc((size_t)(s.alen + 1) * sizeof *inverse);
     long *count = calloc((size_t)(s.alen + 1), sizeof *count), u = 0;
@@ -561,13 +561,14 @@ static int ein_term(Ein *e, const char *s, int len, int rank, int ell, int *lab)
     }
     if (span > ell) return -2;  /* the caller's first pass measures ell */
     for (int i = 0; i < len; i++) {
+        int more = s[i] == '.' ? span : 1;
+        if (n + more > MAX_T) { onnx_unsupported(e->c->im, "an Einsum term of more than 8 axes"); return -1; }
         if (s[i] == '.') {
             for (int j = 0; j < span; j++) lab[n++] = EIN_LETTERS + ell - span + j;
             i += 2;
         } else {
             lab[n++] = ein_letter(s[i]);
         }
-        if (n > MAX_T) { onnx_unsupported(e->c->im, "an Einsum term of more than 8 axes"); return -1; }
     }
     return n;
 bad:
