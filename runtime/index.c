@@ -8,10 +8,11 @@
  *    axis.  An index still outside its axis after that breaks ONNX's rules;
  *    the compiler refuses constant ones, and a run-time one is skipped (a
  *    gather writes 0), so a bad index never reads or writes outside a buffer.
- *  - No scratch memory: TopK selects its k elements one after another in a
- *    strict total order (value, then lower index first, NaN above every
- *    number as numpy sorts it), O(k * axis) per row; k is small where TopK
- *    is used (beam search, top-5 scores).
+ *  - No scratch memory: TopK keeps a heap of its k positions in its own
+ *    output row, in a strict total order (value, then the lower index
+ *    first, NaN above every number as numpy sorts it), O(axis log k) per
+ *    row; positions are floats, exact for axes below 2^24 (the compiler
+ *    refuses longer ones).
  *  - Walks compute each cell's offsets from its multi-index by division:
  *    these kernels move data, they do no arithmetic worth vectorising.
  */
@@ -169,19 +170,60 @@ static int before(float a, long ia, float b, long ib, int largest)
     return ia < ib;
 }
 
-/* the position along the row (x[0], x[inner], ...) of the first element
- * after the one at prev (-1: of all) in TopK's order */
-static long topk_next(const float *x, long alen, long inner, long prev, int largest)
+/* TopK of one row x[0], x[inner], ... into h[0], h[hs], ...: the positions
+ * of its k first elements, best first, as floats (exact below 2^24).  A
+ * heap of k positions with the worst of them at the root, kept in h itself
+ * (no scratch), then sorted in place: O(alen log k). */
+#define AT(j) ((long)h[(j) * hs])
+#define BEFORE(p, q) before(x[(p) * inner], (p), x[(q) * inner], (q), largest)
+
+static void sift_down(float *h, long hs, long n, long j, const float *x, long inner, int largest)
 {
-    long i, best = -1;
-    for (i = 0; i < alen; i++) {
-        if (prev >= 0 && !before(x[prev * inner], prev, x[i * inner], i, largest))
-            continue;
-        if (best < 0 || before(x[i * inner], i, x[best * inner], best, largest))
-            best = i;
+    for (;;) {
+        long c = 2 * j + 1, w = j;
+        if (c < n && BEFORE(AT(w), AT(c)))
+            w = c;      /* the child comes after: it is worse */
+        if (c + 1 < n && BEFORE(AT(w), AT(c + 1)))
+            w = c + 1;
+        if (w == j)
+            return;
+        {
+            float t = h[j * hs];
+            h[j * hs] = h[w * hs];
+            h[w * hs] = t;
+        }
+        j = w;
     }
-    return best;
 }
+
+static void topk_row(float *h, long hs, const float *x, long alen, long inner, long k, int largest)
+{
+    long i, n = 0;
+    for (i = 0; i < alen; i++) {
+        if (n < k) {    /* add, then up while worse than the parent */
+            long j = n++;
+            h[j * hs] = (float)i;
+            while (j > 0 && BEFORE(AT((j - 1) / 2), AT(j))) {
+                float t = h[j * hs];
+                h[j * hs] = h[(j - 1) / 2 * hs];
+                h[(j - 1) / 2 * hs] = t;
+                j = (j - 1) / 2;
+            }
+        } else if (k > 0 && BEFORE(i, AT(0))) {
+            h[0] = (float)i;
+            sift_down(h, hs, n, 0, x, inner, largest);
+        }
+    }
+    for (n = k - 1; n > 0; n--) {   /* the worst to the end, repeatedly */
+        float t = h[0];
+        h[0] = h[n * hs];
+        h[n * hs] = t;
+        sift_down(h, hs, n, 0, x, inner, largest);
+    }
+}
+
+#undef AT
+#undef BEFORE
 
 void nnc_rt_topk(float *y, const float *x, long outer, long alen, long inner, long k, int largest, int indices)
 {
@@ -191,28 +233,25 @@ void nnc_rt_topk(float *y, const float *x, long outer, long alen, long inner, lo
     for (o = 0; o < outer; o++)
         for (i = 0; i < inner; i++) {
             const float *xr = x + o * alen * inner + i;
-            long at = -1;
-            for (j = 0; j < k; j++) {
-                at = topk_next(xr, alen, inner, at, largest);
-                y[(o * k + j) * inner + i] = indices ? (float)at : xr[at * inner];
-            }
+            float *yr = y + o * k * inner + i;
+            topk_row(yr, inner, xr, alen, inner, k, largest);
+            if (!indices)
+                for (j = 0; j < k; j++)
+                    yr[j * inner] = xr[(long)yr[j * inner] * inner];
         }
 }
 
-void nnc_rt_topk_backward(float *dx, const float *dy, const float *x, long outer, long alen, long inner, long k,
-                          int largest)
+void nnc_rt_topk_backward(float *dx, const float *dy, const float *idx, long outer, long alen, long inner, long k)
 {
     long o, i, j;
     memset(dx, 0, (size_t)(outer * alen * inner) * sizeof *dx);
     if (k > alen)
         k = alen;
     for (o = 0; o < outer; o++)
-        for (i = 0; i < inner; i++) {
-            const float *xr = x + o * alen * inner + i;
-            long at = -1;
+        for (i = 0; i < inner; i++)
             for (j = 0; j < k; j++) {
-                at = topk_next(xr, alen, inner, at, largest);
-                dx[(o * alen + at) * inner + i] += dy[(o * k + j) * inner + i];
+                long at = norm_index(idx[(o * k + j) * inner + i], alen);
+                if (at >= 0)
+                    dx[(o * alen + at) * inner + i] += dy[(o * k + j) * inner + i];
             }
-        }
 }

@@ -392,13 +392,12 @@ void nnc_rt_gather_nd(float *y, const float *x, const float *idx, const nnc_rt_n
                       long slice, long xbatch);
 void nnc_rt_gather_nd_backward(float *dx, const float *dy, const float *idx, const nnc_rt_nd *p, long batches,
                                long tuples, long slice, long xbatch);
-/* TopK along the axis of x (outer, alen, inner): the k first values (indices
- * 1: their positions) by value (largest first, or smallest), ties to the lower
- * index, NaN above every number; y is (outer, k, inner).  Its gradient wrt x
- * (overwrites dx) */
+/* TopK along the axis of x (outer, alen, inner; alen < 2^24): the k first
+ * values (indices 1: their positions) by value (largest first, or smallest),
+ * ties to the lower index, NaN above every number; y is (outer, k, inner).
+ * Its gradient wrt x from the positions idx (overwrites dx) */
 void nnc_rt_topk(float *y, const float *x, long outer, long alen, long inner, long k, int largest, int indices);
-void nnc_rt_topk_backward(float *dx, const float *dy, const float *x, long outer, long alen, long inner, long k,
-                          int largest);
+void nnc_rt_topk_backward(float *dx, const float *dy, const float *idx, long outer, long alen, long inner, long k);
 
 /* ---- losses --------------------------------------------------------------
  * pred[n,m]; target is const int32_t[n] (class index) for the SPARSE kinds,

@@ -185,6 +185,10 @@ Tensor *onnx_topk(Ctx *c) {
         onnx_invalid(c->im, "K %ld is outside 0 .. %ld (the axis' extent)", k, x->dims[axis]);
         return NULL;
     }
+    if (x->dims[axis] >= 1L << 24) {   /* positions are floats */
+        onnx_unsupported(c->im, "TopK along an axis of 2^24 or more elements");
+        return NULL;
+    }
     long largest = onnx_attr_i(c->n, "largest", 1);
     /* sorted = 0 leaves the order to the implementation: nnc sorts anyway */
     Attrs a;

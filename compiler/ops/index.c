@@ -5,8 +5,8 @@
  * Decisions:
  *  - TopK's two outputs are two nodes (values, indices) of one op: each has
  *    one output, so the importer's folding and the planner treat them as any
- *    other node; the values' gradient recomputes the positions from the
- *    input instead of keeping the indices alive.
+ *    other node; the values' gradient computes the positions again (a
+ *    TopK of the indices in the backward pass) instead of keeping them alive.
  *  - Gradients: ScatterElements wrt data and updates (reduction none or add;
  *    with none, ONNX leaves duplicate indices undefined and the gradient
  *    assumes there are none), GatherND wrt data, TopK's values wrt input.
@@ -147,23 +147,26 @@ static void nd_topk_fold(const Fold *f) {
     nnc_rt_topk(f->y, f->in[0], f->a->outer, f->a->alen, f->a->inner, f->a->count, f->a->fn & 1, (f->a->fn >> 1) & 1);
 }
 
+/* the values' gradient goes back to their positions, computed again by a
+ * TopK of the indices; the indices are constant almost everywhere */
 static void nd_topk_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
-    if (TOPK_INDICES(&n)) return;   /* positions: constant almost everywhere */
-    int in[2] = { dout[0], n.in[0] };
+    if (TOPK_INDICES(&n)) return;
+    n.attr.fn |= 2;
+    int pos = op_bwd(g, OP_ND_TOPK, &n.in[0], 1, &n, n.out[0]);
+    int in[2] = { dout[0], pos };
     din[0] = op_bwd(g, OP_ND_TOPK_GRAD, in, 2, &n, n.in[0]);
 }
 
 const OpDef op_nd_topk = IDX(1, nd_topk_emit, .grad = nd_topk_grad, .fold = nd_topk_fold);
 
 static void nd_topk_grad_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_topk_backward(%s, %s, %s, %ld, %ld, %ld, %ld, %d);", emit_ptr(e, n->out[0]),
-              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), n->attr.outer, n->attr.alen, n->attr.inner, n->attr.count,
-              TOPK_LARGEST(n));
+    emit_line(e, "nnc_rt_topk_backward(%s, %s, %s, %ld, %ld, %ld, %ld);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), n->attr.outer, n->attr.alen, n->attr.inner, n->attr.count);
 }
 
 static void nd_topk_grad_fold(const Fold *f) {
-    nnc_rt_topk_backward(f->y, f->in[0], f->in[1], f->a->outer, f->a->alen, f->a->inner, f->a->count, f->a->fn & 1);
+    nnc_rt_topk_backward(f->y, f->in[0], f->in[1], f->a->outer, f->a->alen, f->a->inner, f->a->count);
 }
 
 const OpDef op_nd_topk_grad = IDX(2, nd_topk_grad_emit, .fold = nd_topk_grad_fold);
