@@ -11,14 +11,19 @@
  * append the backward nodes and run every node through the op table's
  * fold hooks (the runtime's kernels): the gradient of L = sum(w * y) wrt
  * each differentiable input must match (L(x + h) - L(x - h)) / 2h.
+ * Einsum's composition (compiler/onnx/map_index.c) is checked end to end:
+ * a one-node model imported, its graph run through the same fold hooks,
+ * against a literal sum over every assignment of the letters.
  */
 #include <check.h>
 #include "check_run.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "ir.h"
 #include "nnc_rt.h"
+#include "onnx.pb-c.h"
 
 static float rnd(unsigned *s) {
     *s = *s * 1664525u + 1013904223u;
@@ -467,14 +472,206 @@ START_TEST(topk_gradient) {
 }
 END_TEST
 
+
+/* ---- Einsum through the importer ------------------------------------------------------ */
+
+/* a model of one Einsum node over inputs x0.. of these shapes, written to path */
+static void einsum_model(const char *path, const char *eq, int nin, const int64_t dims[][4], const int *ranks) {
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = { &opset };
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 13;
+    m.has_ir_version = 1;
+    m.ir_version = 8;
+    m.n_opset_import = 1;
+    m.opset_import = opsets;
+    m.graph = &g;
+    g.name = "g";
+    Onnx__AttributeProto at = ONNX__ATTRIBUTE_PROTO__INIT, *atp[1] = { &at };
+    at.name = "equation";
+    at.has_type = 1;
+    at.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    at.has_s = 1;
+    at.s.data = (uint8_t *)eq;
+    at.s.len = strlen(eq);
+    char names[4][4], *ins[4], *outs[1] = { "y" };
+    Onnx__NodeProto node = ONNX__NODE_PROTO__INIT, *np[1] = { &node };
+    node.op_type = "Einsum";
+    node.name = "e";
+    node.n_input = (size_t)nin;
+    node.input = ins;
+    node.n_output = 1;
+    node.output = outs;
+    node.n_attribute = 1;
+    node.attribute = atp;
+    g.n_node = 1;
+    g.node = np;
+    Onnx__TensorShapeProto__Dimension dm[4][4], *dp[4][4];
+    Onnx__TensorShapeProto shape[4];
+    Onnx__TypeProto__Tensor tt[5];
+    Onnx__TypeProto type[5];
+    Onnx__ValueInfoProto vi[5], *vip[5];
+    for (int k = 0; k <= nin; k++) {
+        Onnx__TensorShapeProto sh = ONNX__TENSOR_SHAPE_PROTO__INIT;
+        Onnx__TypeProto__Tensor t = ONNX__TYPE_PROTO__TENSOR__INIT;
+        Onnx__TypeProto ty = ONNX__TYPE_PROTO__INIT;
+        Onnx__ValueInfoProto v = ONNX__VALUE_INFO_PROTO__INIT;
+        tt[k] = t; type[k] = ty; vi[k] = v;
+        tt[k].has_elem_type = 1;
+        tt[k].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+        if (k < nin) {
+            shape[k] = sh;
+            for (int d = 0; d < ranks[k]; d++) {
+                Onnx__TensorShapeProto__Dimension one = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+                dm[k][d] = one;
+                dm[k][d].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+                dm[k][d].dim_value = dims[k][d];
+                dp[k][d] = &dm[k][d];
+            }
+            shape[k].n_dim = (size_t)ranks[k];
+            shape[k].dim = dp[k];
+            tt[k].shape = &shape[k];
+            snprintf(names[k], sizeof names[k], "x%d", k);
+            ins[k] = names[k];
+        }
+        type[k].value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+        type[k].tensor_type = &tt[k];
+        vi[k].name = k < nin ? names[k] : "y";
+        vi[k].type = &type[k];
+        vip[k] = &vi[k];
+    }
+    g.n_input = (size_t)nin;
+    g.input = vip;
+    g.n_output = 1;
+    g.output = vip + nin;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    unsigned char *buf = malloc(len);
+    onnx__model_proto__pack(&m, buf);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    free(buf);
+}
+
+/* the imported graph run node by node (fold hooks; views share their input's floats) */
+static void run_graph(Graph *g, float **mem) {
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead) continue;
+        if (n->op == OP_VIEW) {
+            memcpy(mem[n->out[0]], mem[n->in[0]], (size_t)ir_size(&g->values[n->out[0]]) * sizeof(float));
+            continue;
+        }
+        Run r = { g, { NULL } };
+        for (int v = 0; v < g->nvalues && v < 64; v++) r.mem[v] = mem[v];
+        run_node(&r, i);
+    }
+}
+
+/* the literal sum: every assignment of the letters, row-major over a..z */
+static void einsum_ref(const char *eq, int nin, const float *const *x, const int64_t dims[][4], float *y, long ny) {
+    long size[26];
+    int lab[5][8], nl[5] = { 0 }, k = 0;
+    for (int l = 0; l < 26; l++) size[l] = 1;
+    const char *p = eq;
+    for (; *p && *p != '-'; p++) {
+        if (*p == ',') { k++; continue; }
+        lab[k][nl[k]] = *p - 'a';
+        size[*p - 'a'] = (long)dims[k][nl[k]];
+        nl[k]++;
+    }
+    for (p += 2; *p; p++) lab[nin][nl[nin]++] = *p - 'a';
+    long total = 1, c[26];
+    for (int l = 0; l < 26; l++) total *= size[l];
+    memset(y, 0, (size_t)ny * sizeof *y);
+    for (long a = 0; a < total; a++) {
+        long q = a;
+        for (int l = 25; l >= 0; l--) { c[l] = q % size[l]; q /= size[l]; }
+        double prod = 1;
+        for (int j = 0; j < nin; j++) {
+            long o = 0;
+            for (int d = 0; d < nl[j]; d++) o = o * (long)dims[j][d] + c[lab[j][d]];
+            prod *= x[j][o];
+        }
+        long o = 0;
+        for (int d = 0; d < nl[nin]; d++) o = o * size[lab[nin][d]] + c[lab[nin][d]];
+        y[o] += (float)prod;
+    }
+}
+
+START_TEST(einsum_composition) {
+    static const struct { const char *eq; int nin; int64_t dims[3][4]; int ranks[3]; } cases[] = {
+        { "ij,jk->ik", 2, { { 3, 4 }, { 4, 5 } }, { 2, 2 } },
+        { "bij,bkj->bik", 2, { { 2, 3, 4 }, { 2, 5, 4 } }, { 3, 3 } },
+        { "ii->i", 1, { { 4, 4 } }, { 2 } },
+        { "ii->", 1, { { 4, 4 } }, { 2 } },
+        { "ijk->kji", 1, { { 2, 3, 4 } }, { 3 } },
+        { "ij->", 1, { { 3, 5 } }, { 2 } },
+        { "i,j->ij", 2, { { 3 }, { 4 } }, { 1, 1 } },
+        { "ij,ij->", 2, { { 3, 4 }, { 3, 4 } }, { 2, 2 } },
+        { "iij,jk->ki", 2, { { 3, 3, 2 }, { 2, 4 } }, { 3, 2 } },
+        { "abc,cd->dba", 2, { { 2, 3, 4 }, { 4, 5 } }, { 3, 2 } },
+        { "bhqd,bhkd->bhqk", 2, { { 2, 2, 3, 4 }, { 2, 2, 5, 4 } }, { 4, 4 } },
+        { "ij,jk,kl->il", 3, { { 2, 3 }, { 3, 4 }, { 4, 2 } }, { 2, 2, 2 } },
+        { "i,i,i->i", 3, { { 5 }, { 5 }, { 5 } }, { 1, 1, 1 } },
+        { "ab,bc,ca->", 3, { { 2, 3 }, { 3, 4 }, { 4, 2 } }, { 2, 2, 2 } },
+    };
+    char dir[] = "/tmp/nnc-index-XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/e.onnx", dir);
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        einsum_model(path, cases[t].eq, cases[t].nin, cases[t].dims, cases[t].ranks);
+        OnnxShapes sh;
+        memset(&sh, 0, sizeof sh);
+        int unsupported = 0;
+        diag_init(path, NULL);      /* the import fails on any error counted before it */
+        Graph *g = onnx_import(path, "m", 0, NULL, 0, &sh, &unsupported);
+        ck_assert_msg(g && !unsupported, "%s: not imported", cases[t].eq);
+        float *mem[64] = { NULL }, *want;
+        ck_assert_int_lt(g->nvalues, 64);
+        unsigned seed = 17u + (unsigned)t;
+        for (int v = 0; v < g->nvalues; v++) {
+            long n = ir_size(&g->values[v]);
+            mem[v] = calloc((size_t)n + 1, sizeof(float));
+            if (g->values[v].role == ROLE_PARAM) memcpy(mem[v], g->baked + g->values[v].baked_at, (size_t)n * sizeof(float));
+        }
+        const float *xs[3];
+        for (int k = 0; k < g->ninputs; k++) {
+            int v = g->inputs[k];
+            for (long i = 0; i < ir_size(&g->values[v]); i++) mem[v][i] = rnd(&seed);
+            xs[k] = mem[v];
+        }
+        run_graph(g, mem);
+        int y = g->outputs[0];
+        long ny = ir_size(&g->values[y]);
+        want = calloc((size_t)ny + 1, sizeof *want);
+        einsum_ref(cases[t].eq, cases[t].nin, xs, cases[t].dims, want, ny);
+        for (long i = 0; i < ny; i++)
+            ck_assert_msg(fabsf(mem[y][i] - want[i]) <= 1e-4f * (1 + fabsf(want[i])), "%s [%ld]: %g, want %g",
+                          cases[t].eq, i, mem[y][i], want[i]);
+        for (int v = 0; v < g->nvalues; v++) free(mem[v]);
+        free(want);
+        ir_free(g);
+    }
+    unlink(path);
+    rmdir(dir);
+    diag_init(NULL, NULL);
+}
+END_TEST
+
 int main(void) {
     const TTest *const kernels[] = { scatter_elements_vs_reference, scatter_nd_vs_reference, NULL };
     const TTest *const fixed[] = { out_of_range_indices_stay_inside, gather_nd_vs_reference, NULL };
     const TTest *const topk[] = { topk_vs_reference, NULL };
     const TTest *const grads[] = { scatter_elements_gradient, scatter_refuses_other_reductions,
                                           gather_nd_gradient, topk_gradient, NULL };
+    const TTest *const import[] = { einsum_composition, NULL };
     const kernel_case cases[] = {
         { "kernels", kernels, 0, 3 }, { "edges", fixed, 0, 0 }, { "topk", topk, 0, 4 }, { "gradients", grads, 0, 0 },
+        { "import", import, 0, 0 },
     };
     return run_cases("index", cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -781,11 +781,8 @@ Tensor *onnx_einsum(Ctx *c) {
     for (int i = 0; i < no; i++) odims[i] = e.size[out[i]];
     char name[170];
     Tensor *r;
-    int rl[MAX_T], nr;
     if (c->nin == 1) {
         r = ein_relabel(&e, c->in[0], lab[0], nl[0], out, no, onnx_out_name(c, 0));
-        memcpy(rl, out, sizeof rl);
-        nr = no;
     } else {    /* left to right: each product keeps the labels the output or a later operand has */
         Tensor *acc = c->in[0];
         int al[MAX_T], na = nl[0];
@@ -798,12 +795,13 @@ Tensor *onnx_einsum(Ctx *c) {
                     if (!has(keep, nk, lab[j][d])) keep[nk++] = lab[j][d];
             char what[40];
             snprintf(what, sizeof what, "product%d", k);
-            acc = ein_pair(&e, acc, al, na, c->in[k], lab[k], nl[k], keep, nk, onnx_part(c, what, name), al, &na);
+            int pl[MAX_T], np_ = 0;
+            acc = ein_pair(&e, acc, al, na, c->in[k], lab[k], nl[k], keep, nk, onnx_part(c, what, name), pl, &np_);
+            memcpy(al, pl, sizeof al);
+            na = np_;
         }
         r = ein_relabel(&e, acc, al, na, out, no, onnx_out_name(c, 0));
-        nr = no;
     }
-    (void)nr;
     if (!r) return NULL;
     if (!strcmp(r->name, onnx_out_name(c, 0))) return r;
     return onnx_reshaped(c, r, no, odims, onnx_out_name(c, 0));
