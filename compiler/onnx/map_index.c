@@ -20,8 +20,8 @@
  *    operand, one strided copy or sum (transposes, diagonals, the letters no
  *    one else needs summed), then one (batched) MatMul per further operand,
  *    left to right, each keeping the letters the output or a later operand
- *    has; broadcasting an axis of 1 and more than 16 operands are refused,
- *    naming the equation.
+ *    has; an axis of 1 against a longer one broadcasts (numpy's rule);
+ *    more than 16 operands are refused, naming the equation.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -743,20 +743,39 @@ Tensor *onnx_einsum(Ctx *c) {
         for (int d = 0; d < nl[k]; d++) {
             int l = lab[k][d];
             long s = c->in[k]->dims[d];
-            if (e.size[l] >= 0 && e.size[l] != s) {
-                if (e.size[l] == 1 || s == 1) {
-                    char why[400];
-                    snprintf(why, sizeof why, "Einsum '%s' broadcasting an axis of 1 against %ld", eq,
-                             e.size[l] == 1 ? s : e.size[l]);
-                    onnx_unsupported(c->im, why);
-                } else {
-                    onnx_invalid(c->im, "Einsum '%s': an axis is %ld in one place and %ld in another", eq, e.size[l], s);
+            for (int j = 0; j < d; j++)
+                if (lab[k][j] == l && c->in[k]->dims[j] != s) {
+                    onnx_invalid(c->im, "Einsum '%s': a letter repeated in operand %d has extents %ld and %ld", eq, k,
+                                 c->in[k]->dims[j], s);
+                    return NULL;
                 }
+            if (e.size[l] >= 0 && e.size[l] != s && e.size[l] != 1 && s != 1) {
+                onnx_invalid(c->im, "Einsum '%s': an axis is %ld in one place and %ld in another", eq, e.size[l], s);
                 return NULL;
             }
-            e.size[l] = s;
+            if (s > e.size[l]) e.size[l] = s;
             e.seen[l]++;
         }
+    /* an axis of 1 against a longer one broadcasts: the operand goes without it
+     * (a letter it lacks is one the others bring, or sum alone) */
+    Tensor *ops[EIN_OPERANDS];
+    for (int k = 0; k < nterm; k++) {
+        long dims[MAX_T];
+        int r = 0;
+        for (int d = 0; d < nl[k]; d++)
+            if (c->in[k]->dims[d] == e.size[lab[k][d]]) {
+                dims[r] = c->in[k]->dims[d];
+                lab[k][r++] = lab[k][d];
+            }
+        ops[k] = c->in[k];
+        if (r < nl[k]) {
+            char name[170], what[40];
+            snprintf(what, sizeof what, "operand%d", k);
+            ops[k] = onnx_reshaped(c, c->in[k], r, dims, onnx_part(c, what, name));
+            if (!ops[k]) return NULL;
+            nl[k] = r;
+        }
+    }
     /* the output's labels: written, or (implicit) the ellipsis then the letters seen once, in ASCII order */
     int out[MAX_T], no = 0;
     if (arrow) {
@@ -782,9 +801,9 @@ Tensor *onnx_einsum(Ctx *c) {
     char name[170];
     Tensor *r;
     if (c->nin == 1) {
-        r = ein_relabel(&e, c->in[0], lab[0], nl[0], out, no, onnx_out_name(c, 0));
+        r = ein_relabel(&e, ops[0], lab[0], nl[0], out, no, onnx_out_name(c, 0));
     } else {    /* left to right: each product keeps the labels the output or a later operand has */
-        Tensor *acc = c->in[0];
+        Tensor *acc = ops[0];
         int al[MAX_T], na = nl[0];
         memcpy(al, lab[0], sizeof al);
         for (int k = 1; k < c->nin && acc; k++) {
@@ -796,7 +815,7 @@ Tensor *onnx_einsum(Ctx *c) {
             char what[40];
             snprintf(what, sizeof what, "product%d", k);
             int pl[MAX_T], np_ = 0;
-            acc = ein_pair(&e, acc, al, na, c->in[k], lab[k], nl[k], keep, nk, onnx_part(c, what, name), pl, &np_);
+            acc = ein_pair(&e, acc, al, na, ops[k], lab[k], nl[k], keep, nk, onnx_part(c, what, name), pl, &np_);
             memcpy(al, pl, sizeof al);
             na = np_;
         }
