@@ -387,6 +387,37 @@ void nnc_rt_resize_axis_backward(float *dx, const float *dy, const float *idx, c
 /* a batch of (M,K) x (K,N) products over the space p (strides in floats) */
 void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K);
 
+/* ---- indexing by run-time data (index.c) -----------------------------------
+ * Indices are floats holding integers; negative ones count from the end of
+ * their axis; one outside its axis is skipped (a gather writes 0). */
+enum { NNC_RT_SCATTER_NONE, NNC_RT_SCATTER_ADD, NNC_RT_SCATTER_MUL, NNC_RT_SCATTER_MAX, NNC_RT_SCATTER_MIN };
+/* ScatterElements: y = x (nx floats; y may equal x), then over the space p
+ * of the index tensor (p->ys: y's strides, p->as: idx's and upd's) y at the
+ * cell's coordinates with coordinate `axis` replaced by the index (axis of
+ * alen) combined with upd by `reduction`; upd NULL writes 0 */
+void nnc_rt_scatter_elements(float *y, const float *x, const float *idx, const float *upd, const nnc_rt_nd *p,
+                             int axis, long alen, long nx, int reduction);
+/* its transpose (GatherElements of any index extents): y[as] = x[ys, axis by idx] */
+void nnc_rt_gather_elements_nd(float *y, const float *x, const float *idx, const nnc_rt_nd *p, int axis, long alen);
+/* ScatterND: y = x (nx floats), then for each of `tuples` index tuples (p->rank
+ * integers into x's leading axes p->dims, strides p->ys) the slice of `slice`
+ * floats there combined with upd's by `reduction` */
+void nnc_rt_scatter_nd(float *y, const float *x, const float *idx, const float *upd, const nnc_rt_nd *p,
+                       long tuples, long slice, long nx, int reduction);
+/* GatherND: for each of `batches` batches (xbatch floats of x each) and its
+ * `tuples` index tuples (as for scatter_nd), the slice there; its gradient
+ * (overwrites dx, batches * xbatch floats) */
+void nnc_rt_gather_nd(float *y, const float *x, const float *idx, const nnc_rt_nd *p, long batches, long tuples,
+                      long slice, long xbatch);
+void nnc_rt_gather_nd_backward(float *dx, const float *dy, const float *idx, const nnc_rt_nd *p, long batches,
+                               long tuples, long slice, long xbatch);
+/* TopK along the axis of x (outer, alen, inner; alen < 2^24): the k first
+ * values (indices 1: their positions) by value (largest first, or smallest),
+ * ties to the lower index, NaN above every number; y is (outer, k, inner).
+ * Its gradient wrt x from the positions idx (overwrites dx) */
+void nnc_rt_topk(float *y, const float *x, long outer, long alen, long inner, long k, int largest, int indices);
+void nnc_rt_topk_backward(float *dx, const float *dy, const float *idx, long outer, long alen, long inner, long k);
+
 /* ---- losses --------------------------------------------------------------
  * pred[n,m]; target is const int32_t[n] (class index) for the SPARSE kinds,
  * const float[n,m] otherwise.  The *_LOGITS kinds take pre-activation logits

@@ -115,6 +115,11 @@ static const OnnxOp onnx_ops[] = {
     OP("Constant", onnx_constant, 0, 0, 1), OP("Shape", onnx_shape, 1, 1, 1), OP("Size", onnx_size, 1, 1, 1),
     OP("ConstantOfShape", onnx_constant_of_shape, 1, 1, 1), OP("Range", onnx_range, 3, 3, 1),
     OP("Resize", onnx_resize, 1, 4, 1), OP("Upsample", onnx_upsample, 1, 2, 1),
+    OP("ScatterElements", onnx_scatter_elements, 3, 3, 1), OP("Scatter", onnx_scatter_elements, 3, 3, 1),
+    OP("ScatterND", onnx_scatter_nd, 3, 3, 1), OP("GatherND", onnx_gather_nd, 2, 2, 1),
+    { "TopK", -1, -1, onnx_topk, 1, 2, 2, 10, 2 }, OP("OneHot", onnx_onehot, 3, 3, 1),
+    OP("Compress", onnx_compress, 2, 2, 1), OP("ReverseSequence", onnx_reverse_sequence, 2, 2, 1),
+    OP("NonZero", onnx_nonzero, 1, 1, 1), OP("Unique", onnx_unique, 1, 1, 4), OP("Einsum", onnx_einsum, 1, VAR, 1),
 };
 
 /* the element-wise functions' parameters, ONNX defaults */

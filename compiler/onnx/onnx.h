@@ -198,4 +198,16 @@ Tensor *onnx_upsample(Ctx *c);
 /* ---- map_rnn.c: LSTM, GRU, RNN ------------------------------------------------------ */
 Tensor *onnx_recurrent(Ctx *c, int cell);
 
+/* ---- map_index.c: scatters, GatherND, TopK, OneHot, Compress, Einsum, ... ---------- */
+Tensor *onnx_scatter_elements(Ctx *c);
+Tensor *onnx_scatter_nd(Ctx *c);
+Tensor *onnx_gather_nd(Ctx *c);
+Tensor *onnx_topk(Ctx *c);
+Tensor *onnx_onehot(Ctx *c);
+Tensor *onnx_compress(Ctx *c);
+Tensor *onnx_reverse_sequence(Ctx *c);
+Tensor *onnx_nonzero(Ctx *c);
+Tensor *onnx_unique(Ctx *c);
+Tensor *onnx_einsum(Ctx *c);
+
 #endif
