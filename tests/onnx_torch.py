@@ -30,6 +30,7 @@ failed`; exit status 1 on any failure.
 """
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -224,7 +225,9 @@ def regressions(work):
     tensor; Conv -> Transpose(0, 2, 3, 1) -> Reshape (detection heads) read
     its output from arena offset -1 at -O2; a Concat or Sum of more than 16
     operands lost the rest; nine graph outputs were refused.  And Clip with
-    bounds computed at run time, once refused.
+    bounds computed at run time, once refused; forty graph inputs and
+    forty-one outputs; --train training a bool mask, an index and a
+    Constant node's scalar as if they were weights.
     -> [(name, error or message)]"""
     import onnx
     from onnx import helper as h, numpy_helper as nh, TensorProto as T
@@ -278,6 +281,16 @@ def regressions(work):
                          [h.make_tensor_value_info("x", T.FLOAT, [2, 5])], [h.make_tensor_value_info("y", T.FLOAT, None)],
                          [nh.from_array(np.array(0.25, np.float32), "c")])
         cases.append((name, g, x, want))
+    # forty inputs, a Concat of them all and forty Relu outputs beside it:
+    # more graph inputs and outputs than a node of nnc has
+    xs = [rng.uniform(-1, 1, (1, 2)).astype(np.float32) for i in range(40)]
+    g = h.make_graph([h.make_node("Concat", ["x%d" % i for i in range(40)], ["y"], axis=1)] +
+                     [h.make_node("Relu", ["x%d" % i], ["r%d" % i]) for i in range(40)], "forty",
+                     [h.make_tensor_value_info("x%d" % i, T.FLOAT, [1, 2]) for i in range(40)],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)] +
+                     [h.make_tensor_value_info("r%d" % i, T.FLOAT, None) for i in range(40)])
+    x = np.concatenate(xs, axis=1)
+    cases.append(("forty inputs, forty-one outputs", g, x, np.concatenate([x] + [np.maximum(a, 0) for a in xs], axis=1)))
     for name, graph, x, want in cases:
         path = os.path.join(work, "reg.onnx")
         onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)]), path)
@@ -290,6 +303,25 @@ def regressions(work):
             else:
                 err = float(np.max(np.abs(got - want.reshape(-1))))
                 out.append(("%s %s" % (name, opt), None if err < 1e-5 else "max err %.1e" % err))
+    # --train trains the float initializers only: a bool mask, an int64
+    # index and a Constant node's scalar stay what the file says
+    w = rng.uniform(-1, 1, (4, 6)).astype(np.float32)
+    g = h.make_graph([h.make_node("MatMul", ["x", "w"], ["a"]), h.make_node("Mul", ["a", "mask"], ["b"]),
+                      h.make_node("Constant", [], ["half"], value=nh.from_array(np.array(0.5, np.float32))),
+                      h.make_node("Sub", ["b", "half"], ["c"]), h.make_node("Cast", ["k"], ["kf"], to=T.FLOAT),
+                      h.make_node("Add", ["c", "kf"], ["y"])],
+                     "consts", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(w, "w"), nh.from_array(np.array([1, 0, 1, 1, 0, 1], np.bool_), "mask"),
+                      nh.from_array(np.arange(6, dtype=np.int64), "k")])
+    path = os.path.join(work, "consts.onnx")
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), path)
+    r = subprocess.run([os.path.join(ROOT, "bin", "nnc"), path, "--train", "mse", "--summary"], capture_output=True,
+                       text=True)
+    m = re.search(r"Trainable: (\d+)", r.stdout)
+    out.append(("--train trains float initializers only",
+                None if m and m.group(1) == "24" else "Trainable: %s, want 24 (w alone)\n%s" %
+                (m.group(1) if m else "?", r.stdout + r.stderr)))
     return out
 
 

@@ -93,8 +93,8 @@ static int value_of(Importer *im, Tensor *t) {
     char name[IR_NAME];
     ir_format_name(name, "%s", t->name);
     int v = ir_value(g, name, ROLE_PARAM, 0, t->rank, dims);
-    g->values[v].constant = !im->trainable;
-    g->values[v].trainable = im->trainable;
+    g->values[v].trainable = im->trainable && t->param;
+    g->values[v].constant = !g->values[v].trainable;
     long n = onnx_numel(t->dims, t->rank), at = 0;
     for (int i = 0; i < g->nvalues; i++)
         if (i != v && g->values[i].role == ROLE_PARAM) at += ir_size(&g->values[i]);
@@ -152,7 +152,9 @@ Tensor *onnx_apply(Importer *im, int op, Tensor **in, int nin, const Attrs *a,
         f.in_dims[i] = in[i]->dims;
     }
     d->fold(&f);
-    return onnx_add_constant(im, out_name, rank, dims, y);
+    Tensor *t = onnx_add_constant(im, out_name, rank, dims, y);
+    for (int i = 0; i < nin; i++) t->param |= in[i]->param;   /* a weight transposed or reshaped trains as one */
+    return t;
 }
 
 /* ---- constant integers (shapes, axes, indices) --------------------------------- */

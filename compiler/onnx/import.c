@@ -52,7 +52,10 @@ static void add_initializers(Importer *im, const Onnx__GraphProto *gp) {
         float *d = onnx_tensor_data(im, tp, &count);
         if (!d) { onnx_add_tensor(im, tp->name, 0, NULL)->failed = 1; continue; }
         for (size_t k = 0; k < tp->n_dims; k++) dims[k] = (long)tp->dims[k];
-        onnx_add_constant(im, tp->name, (int)tp->n_dims, dims, d);
+        int type = tp->data_type;
+        onnx_add_constant(im, tp->name, (int)tp->n_dims, dims, d)->param =
+            type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
+            type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 || type == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
     }
 }
 

@@ -105,7 +105,9 @@ static Tensor *keras_gates(Ctx *c, const Tensor *w, int dir, int gates, long H, 
                 d[f * gates * H + k * H + j] = src[((long)perm[k] * H + j) * in + f];
     char name[170];
     ir_format_name(name, "%s/%s%d", onnx_out_name(c, 0), suffix, dir);
-    return onnx_add_constant(c->im, name, 2, dims, d);
+    Tensor *t = onnx_add_constant(c->im, name, 2, dims, d);
+    t->param = w->param;
+    return t;
 }
 
 /* direction d's bias in Keras' gate order: the LSTM's and RNN's two summed,
@@ -125,7 +127,9 @@ static Tensor *keras_bias(Ctx *c, const Tensor *b, int d, const Rnn *s) {
     char name[170];
     ir_format_name(name, "%s/B%d", onnx_out_name(c, 0), d);
     long one = bn;
-    return onnx_add_constant(c->im, name, gru ? 2 : 1, gru ? bd : &one, bv);
+    Tensor *t = onnx_add_constant(c->im, name, gru ? 2 : 1, gru ? bd : &one, bv);
+    t->param = b->param;
+    return t;
 }
 
 /* X as (N, T, F), the kernels' order */

@@ -33,7 +33,9 @@ Tensor *onnx_reshaped(Ctx *c, Tensor *x, int rank, const long *dims, const char 
     if (x->data) {   /* a constant: just another shape over the same values */
         float *d = malloc((size_t)(n ? n : 1) * sizeof *d);
         memcpy(d, x->data, (size_t)n * sizeof *d);
-        return onnx_add_constant(c->im, name, rank, dims, d);
+        Tensor *t = onnx_add_constant(c->im, name, rank, dims, d);
+        t->param = x->param;
+        return t;
     }
     /* a computed value: a view of the same storage, free */
     Tensor *t = onnx_node_out(c->im, OP_VIEW, &x, 1, &a, name, rank, dims);

@@ -40,6 +40,8 @@ typedef struct Tensor {
     int value;          /* IR value, or -1 for a constant */
     float *data;        /* constant data (owned), or NULL */
     int failed;         /* produced by an unsupported node */
+    int param;          /* a float initializer, or folded from one: trained under --train (the
+                         * constants nnc makes itself, and integer or bool ones, never are) */
 } Tensor;
 
 typedef struct Importer {
