@@ -66,30 +66,59 @@ static int rnn_invalid(Ctx *c, Rnn *s) {
     return 0;
 }
 
-/* what the kernels cannot compute, reported; 0 when the node is supported */
-static int rnn_unsupported(Ctx *c, const Rnn *s) {
-    Tensor *x = c->in[0], *w = c->in[1], *r = c->in[2];
-    Tensor *b = c->nin > 3 ? c->in[3] : NULL, *lens = c->nin > 4 ? c->in[4] : NULL;
+/* whether the kernels compute this node (else it is unrolled): constant
+ * weights, the default activations, no clip, peepholes or input_forget, GRU's
+ * linear_before_reset = 1, a zero initial state, whole sequences */
+static int rnn_kernel_fits(Ctx *c, const Rnn *s, const long *lens) {
+    Tensor *w = c->in[1], *r = c->in[2], *b = c->nin > 3 ? c->in[3] : NULL;
     Tensor *h0 = c->nin > 5 ? c->in[5] : NULL, *c0 = c->nin > 6 ? c->in[6] : NULL, *peep = c->nin > 7 ? c->in[7] : NULL;
-    if (x->rank != 3 || !w->data || !r->data || (b && !b->data)) { onnx_unsupported(c->im, "weights computed at run time"); return -1; }
-    if (onnx_attr(c->n, "activations") || onnx_attr(c->n, "clip") || onnx_attr_i(c->n, "input_forget", 0)) {
-        onnx_unsupported(c->im, "activations, clip or input_forget other than the defaults");
-        return -1;
-    }
-    if (s->cell == NNC_RT_CELL_GRU && !onnx_attr_i(c->n, "linear_before_reset", 0)) {
-        onnx_unsupported(c->im, "GRU with linear_before_reset = 0 (nnc's GRU is Keras' reset_after = true)");
-        return -1;
-    }
+    if (!w->data || !r->data || (b && !b->data)) return 0;
+    if (onnx_attr(c->n, "activations") || onnx_attr(c->n, "clip") || onnx_attr_i(c->n, "input_forget", 0)) return 0;
+    if (s->cell == NNC_RT_CELL_GRU && !onnx_attr_i(c->n, "linear_before_reset", 0)) return 0;
     if ((h0 && (!h0->data || !all_zero(h0))) || (c0 && (!c0->data || !all_zero(c0))) ||
-        (peep && (!peep->data || !all_zero(peep)))) {
-        onnx_unsupported(c->im, "a nonzero initial state or peepholes");
-        return -1;
+        (peep && (!peep->data || !all_zero(peep))))
+        return 0;
+    if (lens)
+        for (long i = 0; i < s->N; i++)
+            if (lens[i] != s->T) return 0;
+    return 1;
+}
+
+/* the optional inputs' shapes and sequence_lens' values (into lens, N of
+ * them, or lens[0] = -1 when absent); -1 after reporting */
+static int rnn_state_inputs(Ctx *c, const Rnn *s, long *lens) {
+    Tensor *sl = c->nin > 4 ? c->in[4] : NULL;
+    long N = s->N, H = s->H;
+    for (int i = 5; i < c->nin && i < 8; i++) {
+        Tensor *t = c->in[i];
+        if (!t || (i == 7 && s->cell != NNC_RT_CELL_LSTM)) continue;
+        int ok = i == 7 ? t->rank == 2 && t->dims[0] == s->dirs && t->dims[1] == 3 * H
+                        : t->rank == 3 && t->dims[0] == (s->layout ? N : s->dirs) &&
+                          t->dims[1] == (s->layout ? s->dirs : N) && t->dims[2] == H;
+        if (!ok) {
+            onnx_invalid(c->im, "%s must be %s", i == 5 ? "initial_h" : i == 6 ? "initial_c" : "P",
+                         i == 7 ? "(num_directions, 3 * hidden_size)" :
+                         s->layout ? "(batch, num_directions, hidden_size) with layout 1"
+                                   : "(num_directions, batch, hidden_size)");
+            return -1;
+        }
     }
-    if (lens) {
-        if (!lens->data) { onnx_unsupported(c->im, "sequence_lens computed at run time"); return -1; }
-        for (long i = 0; i < onnx_numel(lens->dims, lens->rank); i++)
-            if (lens->data[i] != (float)s->T) { onnx_unsupported(c->im, "sequences shorter than the input"); return -1; }
+    lens[0] = -1;
+    if (!sl) return 0;
+    if (sl->rank != 1 || sl->dims[0] != N) { onnx_invalid(c->im, "sequence_lens must be (batch)"); return -1; }
+    if (!sl->data) { onnx_unsupported(c->im, "sequence_lens computed at run time"); return -1; }
+    for (long i = 0; i < N; i++) {
+        lens[i] = onnx_to_long(sl->data[i]);
+        if (lens[i] < 0 || lens[i] > s->T) {
+            onnx_invalid(c->im, "sequence_lens[%ld] is %ld; it must be from 0 to the %ld steps of X", i, lens[i], s->T);
+            return -1;
+        }
     }
+    for (long i = 0; i < N; i++)
+        if (lens[i] < s->T && (s->reverse || s->dirs == 2)) {
+            onnx_unsupported(c->im, "sequence_lens shorter than X in the reverse direction");
+            return -1;
+        }
     return 0;
 }
 
@@ -221,6 +250,326 @@ static void rnn_output(Ctx *c, int o, Tensor **src, const Rnn *s) {
     }
 }
 
+/* ---- the general form: the recurrence unrolled into N-d ops --------------------
+ * What the kernels do not model (an initial state that is not zero or is
+ * computed, as a streaming model feeds its last call's state back; GRU's
+ * linear_before_reset = 0; other activations, clip, peepholes,
+ * input_forget, shorter sequences, weights computed at run time) is built
+ * step by step from nd_matmul, nd_binary, nd_unary and nd_copy, in ONNX's
+ * own gate order and equations.  One step is some twenty nodes: meant for
+ * the short chunks streaming models run, correct for any length.  The
+ * element-wise ops train only through Sigmoid, Tanh and Relu and concat has
+ * no gradient, so --train of this form is refused by autodiff, never wrong. */
+
+typedef struct Act { int fn; float alpha, beta; int scaled; } Act;
+
+static int same_name(const ProtobufCBinaryData *s, const char *name) {
+    size_t n = strlen(name);
+    if (s->len != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        int a = s->data[i], b = (unsigned char)name[i];
+        if (a >= 'A' && a <= 'Z') a += 'a' - 'A';
+        if (b >= 'A' && b <= 'Z') b += 'a' - 'A';
+        if (a != b) return 0;
+    }
+    return 1;
+}
+
+/* the activations of each direction: acts[d * 3 + k] for the cell's k-th
+ * function (LSTM f g h, GRU f g, RNN f); alpha and beta are consumed in list
+ * order by the functions that take them; -1 after reporting */
+static int rnn_acts(Ctx *c, const Rnn *s, Act *acts) {
+    static const struct { const char *name; int fn, nalpha, nbeta; float alpha, beta; } known[] = {
+        { "sigmoid", NNC_RT_UN_SIGMOID, 0, 0, 0, 0 }, { "tanh", NNC_RT_UN_TANH, 0, 0, 0, 0 },
+        { "relu", NNC_RT_UN_RELU, 0, 0, 0, 0 }, { "hardsigmoid", NNC_RT_UN_HARD_SIGMOID, 1, 1, 0.2f, 0.5f },
+        { "leakyrelu", NNC_RT_UN_LEAKY_RELU, 1, 0, 0.01f, 0 }, { "thresholdedrelu", NNC_RT_UN_THRESHOLDED_RELU, 1, 0, 1, 0 },
+        { "scaledtanh", NNC_RT_UN_TANH, 1, 1, 1, 1 }, { "affine", NNC_RT_UN_AFFINE, 1, 1, 1, 0 },
+        { "elu", NNC_RT_UN_ELU, 1, 0, 1, 0 }, { "softsign", NNC_RT_UN_SOFTSIGN, 0, 0, 0, 0 },
+        { "softplus", NNC_RT_UN_SOFTPLUS, 0, 0, 0, 0 },
+    };
+    int count = s->cell == NNC_RT_CELL_LSTM ? 3 : s->cell == NNC_RT_CELL_GRU ? 2 : 1;
+    for (int d = 0; d < s->dirs; d++)
+        for (int k = 0; k < count; k++) {
+            int tanh_first = s->cell == NNC_RT_CELL_SIMPLE || k > 0;
+            acts[d * 3 + k] = (Act){ tanh_first ? NNC_RT_UN_TANH : NNC_RT_UN_SIGMOID, 0, 0, 0 };
+        }
+    const Onnx__AttributeProto *at = onnx_attr(c->n, "activations");
+    if (!at) return 0;
+    int n = (int)at->n_strings;
+    if (n != count && n != count * s->dirs) {
+        onnx_invalid(c->im, "activations lists %d functions; this cell takes %d per direction", n, count);
+        return -1;
+    }
+    const Onnx__AttributeProto *aa = onnx_attr(c->n, "activation_alpha"), *ab = onnx_attr(c->n, "activation_beta");
+    size_t ia = 0, ib = 0;
+    for (int i = 0; i < n; i++) {
+        int j = 0, nk = (int)(sizeof known / sizeof *known);
+        while (j < nk && !same_name(&at->strings[i], known[j].name)) j++;
+        if (j == nk) {
+            char why[200];
+            snprintf(why, sizeof why, "activation '%.*s' (nnc maps Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu, "
+                     "ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign, Softplus)", (int)(at->strings[i].len > 60 ? 60 :
+                     at->strings[i].len), (const char *)at->strings[i].data);
+            onnx_unsupported(c->im, why);
+            return -1;
+        }
+        Act a = { known[j].fn, known[j].alpha, known[j].beta, same_name(&at->strings[i], "scaledtanh") };
+        if (known[j].nalpha && aa && ia < aa->n_floats) a.alpha = aa->floats[ia++];
+        if (known[j].nbeta && ab && ib < ab->n_floats) a.beta = ab->floats[ib++];
+        for (int d = i / count; d < (n == count ? s->dirs : i / count + 1); d++) acts[d * 3 + i % count] = a;
+    }
+    return 0;
+}
+
+/* the running state of one unrolled direction */
+typedef struct Unroll {
+    Ctx *c;
+    const Rnn *s;
+    int d, step;
+    int clip;
+    float th;
+} Unroll;
+
+/* "<output>/u<d>.<step>.<what>" */
+static void uname(const Unroll *u, char *buf, const char *what) {
+    ir_format_name(buf, "%s/u%d.%d.%s", onnx_out_name(u->c, 0), u->d, u->step, what);
+}
+
+/* x read through an N-d space (out dims, strides into x, offset): a slice,
+ * transpose or broadcast copy */
+static Tensor *view(Unroll *u, Tensor *x, int rank, const long *dims, const long *as, long off, const char *what) {
+    if (!x) return NULL;
+    char name[170];
+    uname(u, name, what);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nd_dense(&a.nd, rank, dims);
+    for (int k = 0; k < rank; k++) a.nd.as[k] = as[k];
+    a.nd.aoff = off;
+    return onnx_apply(u->c->im, OP_ND_COPY, &x, 1, &a, name, rank, dims);
+}
+
+static Tensor *un(Unroll *u, int fn, float alpha, float beta, Tensor *x, const char *what) {
+    if (!x) return NULL;
+    char name[170];
+    uname(u, name, what);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.fn = fn; a.alpha = alpha; a.beta = beta;
+    return onnx_apply(u->c->im, OP_ND_UNARY, &x, 1, &a, name, x->rank, x->dims);
+}
+
+static Tensor *bin(Unroll *u, int fn, Tensor *x, Tensor *y, const char *what) {
+    char name[170];
+    uname(u, name, what);
+    return onnx_binary_of(u->c, fn, x, y, name);
+}
+
+/* x + y where y may be absent (a zero initial state's term) */
+static Tensor *plus(Unroll *u, Tensor *x, Tensor *y, const char *what) {
+    return y ? bin(u, NNC_RT_BIN_ADD, x, y, what) : x;
+}
+
+/* a (..., M, K) . b (K, N) */
+static Tensor *mm(Unroll *u, Tensor *a, Tensor *b, const char *what) {
+    if (!a || !b) return NULL;
+    char name[170];
+    uname(u, name, what);
+    Attrs at;
+    memset(&at, 0, sizeof at);
+    int M = (int)a->dims[a->rank - 2], K = (int)a->dims[a->rank - 1], N = (int)b->dims[1];
+    long dims[MAX_T];
+    int rank = a->rank - 2;
+    memcpy(dims, a->dims, sizeof dims);
+    nd_dense(&at.nd, rank, dims);
+    for (int d = 0; d < rank; d++) {
+        long as[MAX_T];
+        nd_strides(rank, dims, as);
+        at.nd.as[d] = as[d] * M * K;
+        at.nd.bs[d] = 0;
+        at.nd.ys[d] = as[d] * M * N;
+    }
+    at.M = M; at.N = N; at.K = K;
+    dims[rank] = M;
+    dims[rank + 1] = N;
+    Tensor *in[2] = { a, b };
+    return onnx_apply(u->c->im, OP_ND_MATMUL, in, 2, &at, name, rank + 2, dims);
+}
+
+/* an activation of the node's list, clip first when the node asks for it */
+static Tensor *act(Unroll *u, const Act *a, Tensor *x, const char *what) {
+    char w[40];
+    if (u->clip) {
+        snprintf(w, sizeof w, "%s.clip", what);
+        x = un(u, NNC_RT_UN_CLIP, -u->th, u->th, x, w);
+    }
+    snprintf(w, sizeof w, "%s.act", what);
+    if (!a->scaled) return un(u, a->fn, a->alpha, a->beta, x, w);
+    x = un(u, NNC_RT_UN_AFFINE, a->beta, 0, x, w);     /* ScaledTanh: alpha * tanh(beta * x) */
+    snprintf(w, sizeof w, "%s.tanh", what);
+    x = un(u, NNC_RT_UN_TANH, 0, 0, x, w);
+    snprintf(w, sizeof w, "%s.scale", what);
+    return un(u, NNC_RT_UN_AFFINE, a->alpha, 0, x, w);
+}
+
+/* a frozen constant of this node (a mask): never a trained parameter */
+static void freeze(Ctx *c, Tensor *t) {
+    if (!t || t->value < 0) return;
+    Value *v = &c->im->g->values[t->value];
+    v->trainable = 0;
+    v->constant = 1;
+}
+
+/* direction d unrolled: its sequence (N, T, H) when Y is asked for, its final
+ * h and c; -1 after reporting */
+static int rnn_unrolled(Ctx *c, Tensor *xb, int d, const Rnn *s, const Act *acts, const long *lens,
+                        Tensor **yseq, Tensor **hfin, Tensor **cfin) {
+    Tensor *w = c->in[1], *r = c->in[2], *b = c->nin > 3 ? c->in[3] : NULL;
+    Tensor *h0 = c->nin > 5 ? c->in[5] : NULL, *c0 = c->nin > 6 ? c->in[6] : NULL, *pp = c->nin > 7 ? c->in[7] : NULL;
+    long N = s->N, T = s->T, H = s->H, F = s->F, G = s->gates, GH = G * H;
+    int lstm = s->cell == NNC_RT_CELL_LSTM, gru = s->cell == NNC_RT_CELL_GRU;
+    int lbr = gru && onnx_attr_i(c->n, "linear_before_reset", 0);
+    Unroll u = { c, s, d, 0, onnx_attr(c->n, "clip") != NULL, onnx_attr_f(c->n, "clip", 0) };
+    const Act *fa = acts + d * 3;
+    char what[40];
+    /* per gate (ONNX order): W_k^T (F, H), R_k^T (H, H), the input side's bias */
+    Tensor *wk[4], *rk[4], *px[4], *rbh = NULL;
+    for (int k = 0; k < G; k++) {
+        long wd[2] = { F, H }, ws[2] = { 1, F }, rd[2] = { H, H }, rs[2] = { 1, H }, one = 1;
+        snprintf(what, sizeof what, "W%d", k);
+        wk[k] = view(&u, w, 2, wd, ws, (d * GH + k * H) * F, what);
+        snprintf(what, sizeof what, "R%d", k);
+        rk[k] = view(&u, r, 2, rd, rs, (d * GH + k * H) * H, what);
+        Tensor *bias = NULL;
+        if (b) {
+            snprintf(what, sizeof what, "Wb%d", k);
+            Tensor *wb = view(&u, b, 1, &H, &one, d * 2 * GH + k * H, what);
+            snprintf(what, sizeof what, "Rb%d", k);
+            Tensor *rb = view(&u, b, 1, &H, &one, d * 2 * GH + GH + k * H, what);
+            if (lbr && k == 2) { bias = wb; rbh = rb; }
+            else {
+                snprintf(what, sizeof what, "b%d", k);
+                bias = bin(&u, NNC_RT_BIN_ADD, wb, rb, what);
+            }
+        }
+        snprintf(what, sizeof what, "xw%d", k);
+        px[k] = mm(&u, xb, wk[k], what);            /* (N, T, H) */
+        snprintf(what, sizeof what, "xwb%d", k);
+        if (bias) px[k] = bin(&u, NNC_RT_BIN_ADD, px[k], bias, what);
+        if (!px[k]) return -1;
+    }
+    /* the initial state and the peepholes (i, o, f) of this direction */
+    Tensor *h = NULL, *cs = NULL, *pi = NULL, *po = NULL, *pf = NULL;
+    long nh[2] = { N, H }, st[2] = { s->layout ? s->dirs * H : H, 1 }, st0 = s->layout ? d * H : d * N * H, one = 1;
+    if (h0) h = view(&u, h0, 2, nh, st, st0, "h0");
+    if (c0 && lstm) cs = view(&u, c0, 2, nh, st, st0, "c0");
+    if (pp && lstm) {
+        pi = view(&u, pp, 1, &H, &one, d * 3 * H, "Pi");
+        po = view(&u, pp, 1, &H, &one, d * 3 * H + H, "Po");
+        pf = view(&u, pp, 1, &H, &one, d * 3 * H + 2 * H, "Pf");
+    }
+    int reverse = d == 1 || s->reverse;
+    Tensor **ys = calloc((size_t)T, sizeof *ys);
+    if (!ys) abort();
+    for (long k = 0; k < T; k++) {
+        long t = reverse ? T - 1 - k : k, sd[2] = { T * H, 1 };
+        u.step = (int)t;
+        Tensor *x[4], *hr[4] = { NULL, NULL, NULL, NULL };
+        for (int g = 0; g < G; g++) {
+            snprintf(what, sizeof what, "x%d", g);
+            x[g] = view(&u, px[g], 2, nh, sd, t * H, what);
+            snprintf(what, sizeof what, "hr%d", g);
+            if (h && !(gru && g == 2 && !lbr)) hr[g] = mm(&u, h, rk[g], what);
+        }
+        Tensor *hn = NULL, *cn = NULL;
+        if (lstm) {     /* ONNX's gates i o f c */
+            Tensor *ip = plus(&u, x[0], hr[0], "ip"), *fp = plus(&u, x[2], hr[2], "fp");
+            if (cs && pi) ip = plus(&u, ip, bin(&u, NNC_RT_BIN_MUL, pi, cs, "pic"), "ipp");
+            if (cs && pf) fp = plus(&u, fp, bin(&u, NNC_RT_BIN_MUL, pf, cs, "pfc"), "fpp");
+            Tensor *ig = act(&u, &fa[0], ip, "i");
+            Tensor *fg = onnx_attr_i(c->n, "input_forget", 0) ? un(&u, NNC_RT_UN_AFFINE, -1, 1, ig, "f1mi")
+                                                              : act(&u, &fa[0], fp, "f");
+            Tensor *cg = act(&u, &fa[1], plus(&u, x[3], hr[3], "cp"), "c");
+            cn = bin(&u, NNC_RT_BIN_MUL, ig, cg, "icc");
+            if (cs) cn = bin(&u, NNC_RT_BIN_ADD, cn, bin(&u, NNC_RT_BIN_MUL, fg, cs, "fc"), "C");
+            Tensor *op = plus(&u, x[1], hr[1], "op");
+            if (po) op = plus(&u, op, bin(&u, NNC_RT_BIN_MUL, po, cn, "poc"), "opp");
+            Tensor *og = act(&u, &fa[0], op, "o");
+            hn = bin(&u, NNC_RT_BIN_MUL, og, act(&u, &fa[2], cn, "hc"), "H");
+        } else if (gru) {   /* z r h */
+            Tensor *zg = act(&u, &fa[0], plus(&u, x[0], hr[0], "zp"), "z");
+            Tensor *rg = act(&u, &fa[0], plus(&u, x[1], hr[1], "rp"), "r");
+            Tensor *hp;
+            if (lbr) {      /* r * (h.R_h + Rb_h) */
+                Tensor *rec = hr[2] ? plus(&u, hr[2], rbh, "hrb") : rbh;
+                hp = rec ? plus(&u, x[2], bin(&u, NNC_RT_BIN_MUL, rg, rec, "rrec"), "hp") : x[2];
+            } else {        /* (r * h).R_h, whose bias is in x */
+                hp = h ? plus(&u, x[2], mm(&u, bin(&u, NNC_RT_BIN_MUL, rg, h, "rh"), rk[2], "rhr"), "hp") : x[2];
+            }
+            Tensor *hh = act(&u, &fa[1], hp, "hh");
+            if (h)      /* (1 - z) hh + z h = hh + z (h - hh) */
+                hn = bin(&u, NNC_RT_BIN_ADD, hh, bin(&u, NNC_RT_BIN_MUL, zg, bin(&u, NNC_RT_BIN_SUB, h, hh, "hmhh"), "zd"), "H");
+            else
+                hn = bin(&u, NNC_RT_BIN_MUL, un(&u, NNC_RT_UN_AFFINE, -1, 1, zg, "1mz"), hh, "H");
+        } else {
+            hn = act(&u, &fa[0], plus(&u, x[0], hr[0], "p"), "H");
+        }
+        Tensor *yt = hn;
+        if (lens) {     /* steps past a sequence's end: Y zero, the state kept */
+            long live = 0;
+            for (long i = 0; i < N; i++) live += lens[i] > t;
+            if (live < N) {
+                long md[2] = { N, 1 };
+                float *m = malloc((size_t)N * sizeof *m);
+                if (!m) abort();
+                for (long i = 0; i < N; i++) m[i] = lens[i] > t ? 1.0f : 0.0f;
+                char mn[170];
+                uname(&u, mn, "mask");
+                Tensor *mask = onnx_add_constant(c->im, mn, 2, md, m);
+                yt = bin(&u, NNC_RT_BIN_MUL, hn, mask, "ym");
+                hn = h ? bin(&u, NNC_RT_BIN_ADD, h, bin(&u, NNC_RT_BIN_MUL, mask, bin(&u, NNC_RT_BIN_SUB, hn, h, "dh"), "mdh"),
+                             "Hm") : yt;
+                if (lstm)
+                    cn = cs ? bin(&u, NNC_RT_BIN_ADD, cs, bin(&u, NNC_RT_BIN_MUL, mask, bin(&u, NNC_RT_BIN_SUB, cn, cs, "dc"),
+                                                              "mdc"), "Cm") : bin(&u, NNC_RT_BIN_MUL, cn, mask, "Cm");
+                freeze(c, mask);
+            }
+        }
+        if (!hn || (lstm && !cn) || !yt) { free(ys); return -1; }
+        ys[t] = yt;
+        h = hn;
+        cs = cn;
+    }
+    *hfin = h;
+    *cfin = cs;
+    *yseq = NULL;
+    if (*c->n->output[0]) {     /* the steps as (N, 1, H) concatenated in time, IR_MAX_IO at a time */
+        long one3[3] = { N, 1, H }, vs[3] = { H, 0, 1 };
+        Tensor *in[IR_MAX_IO];
+        int n = 0;
+        long done = 0;
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        a.axis = 1;
+        for (long t = 0; t < T; t++) {
+            u.step = (int)t;
+            in[n++] = view(&u, ys[t], 3, one3, vs, 0, "y");
+            done++;
+            if (n == IR_MAX_IO || t == T - 1) {
+                long dims[3] = { N, done, H };
+                char name[170];
+                uname(&u, name, "Y");
+                in[0] = onnx_apply(c->im, OP_ND_CONCAT, in, n, &a, name, 3, dims);
+                if (!in[0]) { free(ys); return -1; }
+                n = 1;
+            }
+        }
+        *yseq = in[0];
+    }
+    free(ys);
+    return 0;
+}
+
 Tensor *onnx_recurrent(Ctx *c, int cell) {
     static const int lstm_perm[4] = { 0, 2, 3, 1 }, same[3] = { 0, 1, 2 };   /* ONNX i o f c -> Keras i f c o */
     Tensor *x = c->in[0];
@@ -235,13 +584,31 @@ Tensor *onnx_recurrent(Ctx *c, int cell) {
     s.T = s.layout ? x->dims[1] : x->dims[0];
     s.N = s.layout ? x->dims[0] : x->dims[1];
     s.F = x->dims[2];
-    if (rnn_invalid(c, &s) || rnn_unsupported(c, &s)) return NULL;
+    if (rnn_invalid(c, &s)) return NULL;
+    if (s.T < 1 || s.N < 1 || s.F < 1) { onnx_unsupported(c->im, "an empty sequence, batch or feature axis"); return NULL; }
+    long *lens = malloc((size_t)s.N * sizeof *lens);
+    if (!lens) abort();
+    if (rnn_state_inputs(c, &s, lens)) { free(lens); return NULL; }
     Tensor *xb = batch_major(c, x, &s);
     Tensor *ys[2], *hs[2], *cs[2];
-    for (int d = 0; d < s.dirs; d++)
-        if (!(ys[d] = rnn_direction(c, xb, d, &s, &hs[d], &cs[d]))) return NULL;
+    if (rnn_kernel_fits(c, &s, lens[0] < 0 ? NULL : lens)) {
+        free(lens);
+        for (int d = 0; d < s.dirs; d++)
+            if (!(ys[d] = rnn_direction(c, xb, d, &s, &hs[d], &cs[d]))) return NULL;
+    } else {
+        Act acts[6];
+        int bad = rnn_acts(c, &s, acts);
+        for (int d = 0; d < s.dirs && !bad; d++)
+            bad = rnn_unrolled(c, xb, d, &s, acts, lens[0] < 0 ? NULL : lens, &ys[d], &hs[d], &cs[d]);
+        free(lens);
+        if (bad) return NULL;
+        if (s.cell != NNC_RT_CELL_LSTM && c->n->n_output > 2 && *c->n->output[2]) {
+            onnx_invalid(c->im, "only LSTM has a Y_c output");
+            return NULL;
+        }
+    }
     for (int o = 0; o < (int)c->n->n_output; o++)
         if (*c->n->output[o]) rnn_output(c, o, o == 0 ? ys : o == 1 ? hs : cs, &s);
     Tensor *first = onnx_find(c->im, c->n->output[0]);
-    return first ? first : ys[0];
+    return first ? first : ys[0] ? ys[0] : hs[0];
 }
