@@ -396,10 +396,12 @@ static Tensor *mm(Unroll *u, Tensor *a, Tensor *b, const char *what) {
     return onnx_apply(u->c->im, OP_ND_MATMUL, in, 2, &at, name, rank + 2, dims);
 }
 
-/* an activation of the node's list, clip first when the node asks for it */
+/* an activation of the node's list, clip first when the node asks for it
+ * and the input is a gate's (clip bounds the gates' pre-activations, not the
+ * cell state C_t that h() reads, as onnxruntime does) */
 static Tensor *act(Unroll *u, const Act *a, Tensor *x, const char *what) {
     char w[40];
-    if (u->clip) {
+    if (u->clip && strcmp(what, "hc")) {
         snprintf(w, sizeof w, "%s.clip", what);
         x = un(u, NNC_RT_UN_CLIP, -u->th, u->th, x, w);
     }
