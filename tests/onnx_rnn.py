@@ -329,6 +329,28 @@ def streaming(work):
     return ok
 
 
+def training(work):
+    """--train: the kernels' form compiles, the unrolled form is refused (exit 3)"""
+    ok = True
+    for name, op, attrs, opt, want in [
+        ("train_kernel_lstm", "LSTM", {"hidden_size": 4, "layout": 1},
+         {"init_h": None, "init_c": None, "outputs": (1, 0, 0)}, 0),
+        ("train_kernel_gru", "GRU", {"hidden_size": 4, "layout": 1, "linear_before_reset": 1},
+         {"init_h": None, "outputs": (0, 1, 0)}, 0),
+        ("train_gru_lbr0", "GRU", {"hidden_size": 4, "layout": 1}, {"init_h": None}, 3),
+        ("train_lstm_state", "LSTM", {"hidden_size": 4, "layout": 1}, {"init_h": "const", "init_c": "const"}, 3),
+        ("train_rnn_clip", "RNN", {"hidden_size": 4, "layout": 1, "clip": 1.0}, {"init_h": None}, 3),
+    ]:
+        case = make_case(work, name, op, 3, 4, 2, attrs, **opt)
+        r = subprocess.run([conf.NNC, os.path.join(case, "model.onnx"), "--train", "mse", "-o",
+                            os.path.join(work, name + ".c")], capture_output=True, text=True)
+        good = r.returncode == want
+        ok &= good
+        print("%s %s: --train exits %d%s" % ("PASS" if good else "FAIL", name, r.returncode,
+                                             "" if good else " (want %d): %s" % (want, r.stderr[:300])))
+    return ok
+
+
 def main():
     work = tempfile.mkdtemp(prefix="nnc-onnx-rnn-")
     passed = failed = 0
@@ -341,6 +363,10 @@ def main():
             passed += ok
             failed += not ok
             print("%s %s: %s%s" % ("PASS" if ok else "FAIL", name, status, " (" + detail + ")" if detail else ""))
+        if training(work):
+            passed += 1
+        else:
+            failed += 1
         if streaming(work):
             passed += 1
         else:

@@ -13,6 +13,7 @@
  *    initial state, peepholes, shorter sequences) is unsupported, not
  *    approximated.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,22 +67,25 @@ static int rnn_invalid(Ctx *c, Rnn *s) {
     return 0;
 }
 
-/* whether the kernels compute this node (else it is unrolled): constant
- * weights, the default activations, no clip, peepholes or input_forget, GRU's
- * linear_before_reset = 1, a zero initial state, whole sequences */
-static int rnn_kernel_fits(Ctx *c, const Rnn *s, const long *lens) {
+/* why the kernels cannot compute this node (it is then unrolled), or NULL
+ * when they can: constant weights, the default activations, no clip,
+ * peepholes or input_forget, GRU's linear_before_reset = 1, a zero initial
+ * state, whole sequences */
+static const char *rnn_kernel_misfit(Ctx *c, const Rnn *s, const long *lens) {
     Tensor *w = c->in[1], *r = c->in[2], *b = c->nin > 3 ? c->in[3] : NULL;
     Tensor *h0 = c->nin > 5 ? c->in[5] : NULL, *c0 = c->nin > 6 ? c->in[6] : NULL, *peep = c->nin > 7 ? c->in[7] : NULL;
-    if (!w->data || !r->data || (b && !b->data)) return 0;
-    if (onnx_attr(c->n, "activations") || onnx_attr(c->n, "clip") || onnx_attr_i(c->n, "input_forget", 0)) return 0;
-    if (s->cell == NNC_RT_CELL_GRU && !onnx_attr_i(c->n, "linear_before_reset", 0)) return 0;
-    if ((h0 && (!h0->data || !all_zero(h0))) || (c0 && (!c0->data || !all_zero(c0))) ||
-        (peep && (!peep->data || !all_zero(peep))))
-        return 0;
+    if (!w->data || !r->data || (b && !b->data)) return "weights computed at run time";
+    if (onnx_attr(c->n, "activations")) return "activations";
+    if (onnx_attr(c->n, "clip")) return "clip";
+    if (onnx_attr_i(c->n, "input_forget", 0)) return "input_forget";
+    if (s->cell == NNC_RT_CELL_GRU && !onnx_attr_i(c->n, "linear_before_reset", 0)) return "linear_before_reset = 0";
+    if ((h0 && (!h0->data || !all_zero(h0))) || (c0 && (!c0->data || !all_zero(c0))))
+        return "an initial state that is not a zero constant";
+    if (peep && (!peep->data || !all_zero(peep))) return "peepholes";
     if (lens)
         for (long i = 0; i < s->N; i++)
-            if (lens[i] != s->T) return 0;
-    return 1;
+            if (lens[i] != s->T) return "sequence_lens shorter than X";
+    return NULL;
 }
 
 /* the optional inputs' shapes and sequence_lens' values (into lens, N of
@@ -260,6 +264,8 @@ static void rnn_output(Ctx *c, int o, Tensor **src, const Rnn *s) {
  * the short chunks streaming models run, correct for any length.  The
  * element-wise ops train only through Sigmoid, Tanh and Relu and concat has
  * no gradient, so --train of this form is refused by autodiff, never wrong. */
+
+#define RNN_MAX_UNROLL 2048     /* steps (times directions) unrolled; beyond, compiling gets slow */
 
 typedef struct Act { int fn; float alpha, beta; int scaled; } Act;
 
@@ -593,7 +599,24 @@ Tensor *onnx_recurrent(Ctx *c, int cell) {
     if (rnn_state_inputs(c, &s, lens)) { free(lens); return NULL; }
     Tensor *xb = batch_major(c, x, &s);
     Tensor *ys[2], *hs[2], *cs[2];
-    if (rnn_kernel_fits(c, &s, lens[0] < 0 ? NULL : lens)) {
+    const char *misfit = rnn_kernel_misfit(c, &s, lens[0] < 0 ? NULL : lens);
+    if (misfit && c->im->trainable) {   /* the N-d ops have no gradient for all of the unrolled form */
+        char why[200];
+        snprintf(why, sizeof why, "training a recurrence with %s (nnc trains the LSTM, GRU and RNN its kernels compute: "
+                 "default activations, zero initial state, GRU linear_before_reset = 1)", misfit);
+        onnx_unsupported(c->im, why);
+        free(lens);
+        return NULL;
+    }
+    if (misfit && s.T * s.dirs > RNN_MAX_UNROLL) {
+        char why[200];
+        snprintf(why, sizeof why, "%s over %ld steps: nnc unrolls such a recurrence, up to %d steps", misfit,
+                 s.T * s.dirs, RNN_MAX_UNROLL);
+        onnx_unsupported(c->im, why);
+        free(lens);
+        return NULL;
+    }
+    if (!misfit) {
         free(lens);
         for (int d = 0; d < s.dirs; d++)
             if (!(ys[d] = rnn_direction(c, xb, d, &s, &hs[d], &cs[d]))) return NULL;
