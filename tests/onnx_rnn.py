@@ -254,6 +254,20 @@ def cases():
     out.append(("LSTM_input_forget", "LSTM", 5, 2, 3, {"hidden_size": 4, "input_forget": 1}, {"peep": True}))
     out.append(("LSTM_peep_no_state", "LSTM", 5, 2, 3, {"hidden_size": 4}, {"peep": True, "init_h": None,
                                                                               "init_c": None}))
+    # activations the kernels have (written out, or a SimpleRNN's Sigmoid / Relu): the kernel path
+    nostate = {"init_h": None, "init_c": None}
+    out.append(("LSTM_acts_written", "LSTM", 4, 2, 3, {"hidden_size": 3, "direction": "bidirectional",
+                                                      "activations": ["sigmoid", "TANH", "Tanh"]}, nostate))
+    out.append(("GRU_acts_written", "GRU", 4, 2, 3, {"hidden_size": 3, "linear_before_reset": 1,
+                                                    "activations": ["Sigmoid", "Tanh"]}, nostate))
+    out.append(("RNN_relu_sigmoid_bidir", "RNN", 5, 2, 3, {"hidden_size": 3, "direction": "bidirectional",
+                                                          "activations": ["Relu", "Sigmoid"]}, nostate))
+    # batch-first without a state input: nnc may keep a run-time batch through the unrolled steps
+    for op, extra in (("GRU", {}), ("LSTM", {"clip": 0.6}), ("RNN", {"activations": ["Relu"]})):
+        for direction in ("forward", "bidirectional"):
+            out.append(("%s_l1_%s_batched" % (op, direction), op, 4, 3, 2,
+                        dict({"hidden_size": 3, "layout": 1, "direction": direction}, **extra),
+                        {"init_h": None, "init_c": None}))
     return out
 
 

@@ -9,9 +9,13 @@
  *    --train they train in that folded form.
  *  - A bidirectional layer is two nodes, one per direction, whose outputs
  *    are concatenated on ONNX's direction axis.
- *  - What the kernels do not model (other activations, clip, a nonzero
- *    initial state, peepholes, shorter sequences) is unsupported, not
- *    approximated.
+ *  - What the kernels do not model (an initial state that is not a zero
+ *    constant — the streaming case, state in and out of every call —, GRU's
+ *    linear_before_reset = 0, activations other than the defaults, clip,
+ *    peepholes, input_forget, sequence_lens, weights computed at run time) is
+ *    unrolled into N-d ops in ONNX's own equations (rnn_unrolled), up to
+ *    RNN_MAX_UNROLL steps; --train of that form, and sequence_lens shorter
+ *    than X in the reverse direction, are unsupported, not approximated.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,15 +71,83 @@ static int rnn_invalid(Ctx *c, Rnn *s) {
     return 0;
 }
 
+typedef struct Act { int fn; float alpha, beta; int scaled; } Act;
+
+static int same_name(const ProtobufCBinaryData *s, const char *name) {
+    size_t n = strlen(name);
+    if (s->len != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        int a = s->data[i], b = (unsigned char)name[i];
+        if (a >= 'A' && a <= 'Z') a += 'a' - 'A';
+        if (b >= 'A' && b <= 'Z') b += 'a' - 'A';
+        if (a != b) return 0;
+    }
+    return 1;
+}
+
+/* the activations of each direction: acts[d * 3 + k] for the cell's k-th
+ * function (LSTM f g h, GRU f g, RNN f); alpha and beta are consumed in list
+ * order by the functions that take them; -1 after reporting */
+static int rnn_acts(Ctx *c, const Rnn *s, Act *acts) {
+    static const struct { const char *name; int fn, nalpha, nbeta; float alpha, beta; } known[] = {
+        { "sigmoid", NNC_RT_UN_SIGMOID, 0, 0, 0, 0 }, { "tanh", NNC_RT_UN_TANH, 0, 0, 0, 0 },
+        { "relu", NNC_RT_UN_RELU, 0, 0, 0, 0 }, { "hardsigmoid", NNC_RT_UN_HARD_SIGMOID, 1, 1, 0.2f, 0.5f },
+        { "leakyrelu", NNC_RT_UN_LEAKY_RELU, 1, 0, 0.01f, 0 }, { "thresholdedrelu", NNC_RT_UN_THRESHOLDED_RELU, 1, 0, 1, 0 },
+        { "scaledtanh", NNC_RT_UN_TANH, 1, 1, 1, 1 }, { "affine", NNC_RT_UN_AFFINE, 1, 1, 1, 0 },
+        { "elu", NNC_RT_UN_ELU, 1, 0, 1, 0 }, { "softsign", NNC_RT_UN_SOFTSIGN, 0, 0, 0, 0 },
+        { "softplus", NNC_RT_UN_SOFTPLUS, 0, 0, 0, 0 },
+    };
+    int count = s->cell == NNC_RT_CELL_LSTM ? 3 : s->cell == NNC_RT_CELL_GRU ? 2 : 1;
+    for (int d = 0; d < s->dirs; d++)
+        for (int k = 0; k < count; k++) {
+            int tanh_first = s->cell == NNC_RT_CELL_SIMPLE || k > 0;
+            acts[d * 3 + k] = (Act){ tanh_first ? NNC_RT_UN_TANH : NNC_RT_UN_SIGMOID, 0, 0, 0 };
+        }
+    const Onnx__AttributeProto *at = onnx_attr(c->n, "activations");
+    if (!at) return 0;
+    int n = (int)at->n_strings;
+    if (n != count && n != count * s->dirs) {
+        onnx_invalid(c->im, "activations lists %d functions; this cell takes %d per direction", n, count);
+        return -1;
+    }
+    const Onnx__AttributeProto *aa = onnx_attr(c->n, "activation_alpha"), *ab = onnx_attr(c->n, "activation_beta");
+    size_t ia = 0, ib = 0;
+    for (int i = 0; i < n; i++) {
+        int j = 0, nk = (int)(sizeof known / sizeof *known);
+        while (j < nk && !same_name(&at->strings[i], known[j].name)) j++;
+        if (j == nk) {
+            char why[200];
+            snprintf(why, sizeof why, "activation '%.*s' (nnc maps Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu, "
+                     "ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign, Softplus)", (int)(at->strings[i].len > 60 ? 60 :
+                     at->strings[i].len), (const char *)at->strings[i].data);
+            onnx_unsupported(c->im, why);
+            return -1;
+        }
+        Act a = { known[j].fn, known[j].alpha, known[j].beta, same_name(&at->strings[i], "scaledtanh") };
+        if (known[j].nalpha && aa && ia < aa->n_floats) a.alpha = aa->floats[ia++];
+        if (known[j].nbeta && ab && ib < ab->n_floats) a.beta = ab->floats[ib++];
+        for (int d = i / count; d < (n == count ? s->dirs : i / count + 1); d++) acts[d * 3 + i % count] = a;
+    }
+    return 0;
+}
+
 /* why the kernels cannot compute this node (it is then unrolled), or NULL
  * when they can: constant weights, the default activations, no clip,
  * peepholes or input_forget, GRU's linear_before_reset = 1, a zero initial
  * state, whole sequences */
-static const char *rnn_kernel_misfit(Ctx *c, const Rnn *s, const long *lens) {
+static const char *rnn_kernel_misfit(Ctx *c, const Rnn *s, const long *lens, const Act *acts) {
     Tensor *w = c->in[1], *r = c->in[2], *b = c->nin > 3 ? c->in[3] : NULL;
     Tensor *h0 = c->nin > 5 ? c->in[5] : NULL, *c0 = c->nin > 6 ? c->in[6] : NULL, *peep = c->nin > 7 ? c->in[7] : NULL;
     if (!w->data || !r->data || (b && !b->data)) return "weights computed at run time";
-    if (onnx_attr(c->n, "activations")) return "activations";
+    for (int d = 0; d < s->dirs; d++)
+        for (int k = 0; k < 3; k++) {   /* the defaults; a SimpleRNN's kernel also has Sigmoid and Relu */
+            const Act *a = &acts[d * 3 + k];
+            int want = s->cell == NNC_RT_CELL_SIMPLE || k ? NNC_RT_UN_TANH : NNC_RT_UN_SIGMOID;
+            if (k >= (s->cell == NNC_RT_CELL_LSTM ? 3 : s->cell == NNC_RT_CELL_GRU ? 2 : 1)) continue;
+            if (a->scaled || (a->fn != want && !(s->cell == NNC_RT_CELL_SIMPLE &&
+                                                 (a->fn == NNC_RT_UN_SIGMOID || a->fn == NNC_RT_UN_RELU))))
+                return "activations";
+        }
     if (onnx_attr(c->n, "clip")) return "clip";
     if (onnx_attr_i(c->n, "input_forget", 0)) return "input_forget";
     if (s->cell == NNC_RT_CELL_GRU && !onnx_attr_i(c->n, "linear_before_reset", 0)) return "linear_before_reset = 0";
@@ -177,7 +249,7 @@ static Tensor *batch_major(Ctx *c, Tensor *x, const Rnn *s) {
 
 /* direction d's node on xb (N, T, F): its sequence (N, T, H), and its final
  * states h (and c for the LSTM) and workspace as further outputs */
-static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, Tensor **h, Tensor **cst) {
+static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, const Act *acts, Tensor **h, Tensor **cst) {
     Tensor *w = c->in[1], *r = c->in[2], *b = c->nin > 3 ? c->in[3] : NULL;
     long N = s->N, T = s->T, H = s->H;
     Tensor *wk = keras_gates(c, w, d, s->gates, H, s->F, s->perm, "W");
@@ -185,7 +257,9 @@ static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, Tensor **h
     Tensor *bk = b ? keras_bias(c, b, d, s) : NULL;
     Attrs a;
     memset(&a, 0, sizeof a);
-    nnc_rt_rnn p = { (int)T, (int)s->F, (int)H, s->cell, NNC_RT_ACT_TANH, 1, d == 1 || s->reverse };
+    int fn = acts[d * 3].fn, act = fn == NNC_RT_UN_RELU ? NNC_RT_ACT_RELU : fn == NNC_RT_UN_SIGMOID && s->cell ==
+                                   NNC_RT_CELL_SIMPLE ? NNC_RT_ACT_SIGMOID : NNC_RT_ACT_TANH;   /* SimpleRNN's f */
+    nnc_rt_rnn p = { (int)T, (int)s->F, (int)H, s->cell, act, 1, d == 1 || s->reverse };
     a.rnn = p;
     a.samples = (int)N;
     Tensor *in[4] = { xb, wk, rk, bk };
@@ -266,66 +340,6 @@ static void rnn_output(Ctx *c, int o, Tensor **src, const Rnn *s) {
  * no gradient, so --train of this form is refused by autodiff, never wrong. */
 
 #define RNN_MAX_UNROLL 2048     /* steps (times directions) unrolled; beyond, compiling gets slow */
-
-typedef struct Act { int fn; float alpha, beta; int scaled; } Act;
-
-static int same_name(const ProtobufCBinaryData *s, const char *name) {
-    size_t n = strlen(name);
-    if (s->len != n) return 0;
-    for (size_t i = 0; i < n; i++) {
-        int a = s->data[i], b = (unsigned char)name[i];
-        if (a >= 'A' && a <= 'Z') a += 'a' - 'A';
-        if (b >= 'A' && b <= 'Z') b += 'a' - 'A';
-        if (a != b) return 0;
-    }
-    return 1;
-}
-
-/* the activations of each direction: acts[d * 3 + k] for the cell's k-th
- * function (LSTM f g h, GRU f g, RNN f); alpha and beta are consumed in list
- * order by the functions that take them; -1 after reporting */
-static int rnn_acts(Ctx *c, const Rnn *s, Act *acts) {
-    static const struct { const char *name; int fn, nalpha, nbeta; float alpha, beta; } known[] = {
-        { "sigmoid", NNC_RT_UN_SIGMOID, 0, 0, 0, 0 }, { "tanh", NNC_RT_UN_TANH, 0, 0, 0, 0 },
-        { "relu", NNC_RT_UN_RELU, 0, 0, 0, 0 }, { "hardsigmoid", NNC_RT_UN_HARD_SIGMOID, 1, 1, 0.2f, 0.5f },
-        { "leakyrelu", NNC_RT_UN_LEAKY_RELU, 1, 0, 0.01f, 0 }, { "thresholdedrelu", NNC_RT_UN_THRESHOLDED_RELU, 1, 0, 1, 0 },
-        { "scaledtanh", NNC_RT_UN_TANH, 1, 1, 1, 1 }, { "affine", NNC_RT_UN_AFFINE, 1, 1, 1, 0 },
-        { "elu", NNC_RT_UN_ELU, 1, 0, 1, 0 }, { "softsign", NNC_RT_UN_SOFTSIGN, 0, 0, 0, 0 },
-        { "softplus", NNC_RT_UN_SOFTPLUS, 0, 0, 0, 0 },
-    };
-    int count = s->cell == NNC_RT_CELL_LSTM ? 3 : s->cell == NNC_RT_CELL_GRU ? 2 : 1;
-    for (int d = 0; d < s->dirs; d++)
-        for (int k = 0; k < count; k++) {
-            int tanh_first = s->cell == NNC_RT_CELL_SIMPLE || k > 0;
-            acts[d * 3 + k] = (Act){ tanh_first ? NNC_RT_UN_TANH : NNC_RT_UN_SIGMOID, 0, 0, 0 };
-        }
-    const Onnx__AttributeProto *at = onnx_attr(c->n, "activations");
-    if (!at) return 0;
-    int n = (int)at->n_strings;
-    if (n != count && n != count * s->dirs) {
-        onnx_invalid(c->im, "activations lists %d functions; this cell takes %d per direction", n, count);
-        return -1;
-    }
-    const Onnx__AttributeProto *aa = onnx_attr(c->n, "activation_alpha"), *ab = onnx_attr(c->n, "activation_beta");
-    size_t ia = 0, ib = 0;
-    for (int i = 0; i < n; i++) {
-        int j = 0, nk = (int)(sizeof known / sizeof *known);
-        while (j < nk && !same_name(&at->strings[i], known[j].name)) j++;
-        if (j == nk) {
-            char why[200];
-            snprintf(why, sizeof why, "activation '%.*s' (nnc maps Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu, "
-                     "ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign, Softplus)", (int)(at->strings[i].len > 60 ? 60 :
-                     at->strings[i].len), (const char *)at->strings[i].data);
-            onnx_unsupported(c->im, why);
-            return -1;
-        }
-        Act a = { known[j].fn, known[j].alpha, known[j].beta, same_name(&at->strings[i], "scaledtanh") };
-        if (known[j].nalpha && aa && ia < aa->n_floats) a.alpha = aa->floats[ia++];
-        if (known[j].nbeta && ab && ib < ab->n_floats) a.beta = ab->floats[ib++];
-        for (int d = i / count; d < (n == count ? s->dirs : i / count + 1); d++) acts[d * 3 + i % count] = a;
-    }
-    return 0;
-}
 
 /* the running state of one unrolled direction */
 typedef struct Unroll {
@@ -599,7 +613,9 @@ Tensor *onnx_recurrent(Ctx *c, int cell) {
     if (rnn_state_inputs(c, &s, lens)) { free(lens); return NULL; }
     Tensor *xb = batch_major(c, x, &s);
     Tensor *ys[2], *hs[2], *cs[2];
-    const char *misfit = rnn_kernel_misfit(c, &s, lens[0] < 0 ? NULL : lens);
+    Act acts[6];
+    if (rnn_acts(c, &s, acts)) { free(lens); return NULL; }
+    const char *misfit = rnn_kernel_misfit(c, &s, lens[0] < 0 ? NULL : lens, acts);
     if (misfit && c->im->trainable) {   /* the N-d ops have no gradient for all of the unrolled form */
         char why[200];
         snprintf(why, sizeof why, "training a recurrence with %s (nnc trains the LSTM, GRU and RNN its kernels compute: "
@@ -619,10 +635,9 @@ Tensor *onnx_recurrent(Ctx *c, int cell) {
     if (!misfit) {
         free(lens);
         for (int d = 0; d < s.dirs; d++)
-            if (!(ys[d] = rnn_direction(c, xb, d, &s, &hs[d], &cs[d]))) return NULL;
+            if (!(ys[d] = rnn_direction(c, xb, d, &s, acts, &hs[d], &cs[d]))) return NULL;
     } else {
-        Act acts[6];
-        int bad = rnn_acts(c, &s, acts);
+        int bad = 0;
         for (int d = 0; d < s.dirs && !bad; d++)
             bad = rnn_unrolled(c, xb, d, &s, acts, lens[0] < 0 ? NULL : lens, &ys[d], &hs[d], &cs[d]);
         free(lens);
