@@ -343,6 +343,39 @@ def streaming(work):
     return ok
 
 
+def several(work):
+    """four recurrences on one X, none with Y (their names come from Y_h), kernel and unrolled"""
+    rng = np.random.default_rng(1)
+    T, N, F, H = 4, 2, 3, 5
+    x = rng.uniform(-1, 1, (T, N, F)).astype(np.float32)
+    inits, nodes, outs, want = [], [], [], []
+    for k, (op, attrs) in enumerate([("GRU", {"linear_before_reset": 0}), ("GRU", {"linear_before_reset": 1}),
+                                     ("LSTM", {}), ("LSTM", {"clip": 0.5})]):
+        G = GATES[op]
+        w = rng.uniform(-.5, .5, (1, G * H, F)).astype(np.float32)
+        r = rng.uniform(-.5, .5, (1, G * H, H)).astype(np.float32)
+        b = rng.uniform(-.5, .5, (1, 2 * G * H)).astype(np.float32)
+        inits += [numpy_helper.from_array(w, "W%d" % k), numpy_helper.from_array(r, "R%d" % k),
+                  numpy_helper.from_array(b, "B%d" % k)]
+        attrs = dict(attrs, hidden_size=H)
+        nodes.append(helper.make_node(op, ["X", "W%d" % k, "R%d" % k, "B%d" % k], ["", "h%d" % k], **attrs))
+        outs.append(helper.make_tensor_value_info("h%d" % k, TensorProto.FLOAT, [1, N, H]))
+        want.append(reference(op, x, w, r, b, None, None, None, None, attrs)[1])
+    graph = helper.make_graph(nodes, "several", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, N, F])],
+                              outs, inits)
+    case = os.path.join(work, "several")
+    os.makedirs(os.path.join(case, "test_data_set_0"))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), os.path.join(case, "model.onnx"))
+    arrays = [("input_0", x)] + [("output_%d" % i, a.astype(np.float32)) for i, a in enumerate(want)]
+    for nm, a in arrays:
+        with open(os.path.join(case, "test_data_set_0", nm + ".pb"), "wb") as fh:
+            fh.write(numpy_helper.from_array(a).SerializeToString())
+    _, status, _, detail = conf.run_case(case)
+    print("%s several nodes without Y: %s%s" % ("PASS" if status == "passed" else "FAIL", status,
+                                                " (" + detail + ")" if detail else ""))
+    return status == "passed"
+
+
 def training(work):
     """--train: the kernels' form compiles, the unrolled form is refused (exit 3)"""
     ok = True
@@ -377,6 +410,10 @@ def main():
             passed += ok
             failed += not ok
             print("%s %s: %s%s" % ("PASS" if ok else "FAIL", name, status, " (" + detail + ")" if detail else ""))
+        if several(work):
+            passed += 1
+        else:
+            failed += 1
         if training(work):
             passed += 1
         else:

@@ -10,7 +10,7 @@
  *  - A bidirectional layer is two nodes, one per direction, whose outputs
  *    are concatenated on ONNX's direction axis.
  *  - What the kernels do not model (an initial state that is not a zero
- *    constant — the streaming case, state in and out of every call —, GRU's
+ *    constant (the streaming case, state in and out of every call), GRU's
  *    linear_before_reset = 0, activations other than the defaults, clip,
  *    peepholes, input_forget, sequence_lens, weights computed at run time) is
  *    unrolled into N-d ops in ONNX's own equations (rnn_unrolled), up to
@@ -30,6 +30,14 @@ typedef struct Rnn {
     long T, N, F, H;        /* steps, batch, features, hidden units      */
     const int *perm;        /* Keras' gate k is ONNX's gate perm[k]     */
 } Rnn;
+
+/* the stem of this node's intermediate names: its first named output (Y
+ * may be omitted, and two nodes without Y must not share names) */
+static const char *rnn_base(Ctx *c) {
+    for (size_t i = 0; i < c->n->n_output; i++)
+        if (*c->n->output[i]) return c->n->output[i];
+    return "rnn";
+}
 
 static int all_zero(const Tensor *t) {
     long n = onnx_numel(t->dims, t->rank);
@@ -209,7 +217,7 @@ static Tensor *keras_gates(Ctx *c, const Tensor *w, int dir, int gates, long H, 
             for (long j = 0; j < H; j++)
                 d[f * gates * H + k * H + j] = src[((long)perm[k] * H + j) * in + f];
     char name[170];
-    ir_format_name(name, "%s/%s%d", onnx_out_name(c, 0), suffix, dir);
+    ir_format_name(name, "%s/%s%d", rnn_base(c), suffix, dir);
     return onnx_add_constant(c->im, name, 2, dims, d);
 }
 
@@ -228,7 +236,7 @@ static Tensor *keras_bias(Ctx *c, const Tensor *b, int d, const Rnn *s) {
             else bv[k * H + j] = wb + rb;
         }
     char name[170];
-    ir_format_name(name, "%s/B%d", onnx_out_name(c, 0), d);
+    ir_format_name(name, "%s/B%d", rnn_base(c), d);
     long one = bn;
     return onnx_add_constant(c->im, name, gru ? 2 : 1, gru ? bd : &one, bv);
 }
@@ -236,7 +244,7 @@ static Tensor *keras_bias(Ctx *c, const Tensor *b, int d, const Rnn *s) {
 /* X as (N, T, F), the kernels' order */
 static Tensor *batch_major(Ctx *c, Tensor *x, const Rnn *s) {
     char n0[170];
-    onnx_part(c, "xbt", n0);
+    ir_format_name(n0, "%s/xbt", rnn_base(c));
     if (s->layout) return x;
     long dims[3] = { s->N, s->T, s->F }, xs[3];
     nd_strides(3, x->dims, xs);
@@ -264,7 +272,7 @@ static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, const Act 
     a.samples = (int)N;
     Tensor *in[4] = { xb, wk, rk, bk };
     char yn[170];
-    ir_format_name(yn, "%s/y%d", onnx_out_name(c, 0), d);
+    ir_format_name(yn, "%s/y%d", rnn_base(c), d);
     long ydims[3] = { N, T, H };
     Tensor *y = onnx_apply(c->im, OP_ND_RNN, in, bk ? 4 : 3, &a, yn, 3, ydims);
     if (!y) return NULL;
@@ -273,7 +281,7 @@ static Tensor *rnn_direction(Ctx *c, Tensor *xb, int d, const Rnn *s, const Act 
     if (N * NNC_RT_RNN_WORK(&p) > ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "a workspace above 2^31 floats"); return NULL; }
     int work = (int)(N * NNC_RT_RNN_WORK(&p));
     for (int k = 0; k < (s->cell == NNC_RT_CELL_LSTM ? 2 : 1); k++) {
-        ir_format_name(yn, "%s/%c%d", onnx_out_name(c, 0), k ? 'c' : 'h', d);
+        ir_format_name(yn, "%s/%c%d", rnn_base(c), k ? 'c' : 'h', d);
         int v = ir_value(g, yn, ROLE_ACT, 0, 2, nh);
         ir_add_output(g, node, v);
         long hd[2] = { N, H };
@@ -352,7 +360,7 @@ typedef struct Unroll {
 
 /* "<output>/u<d>.<step>.<what>" */
 static void uname(const Unroll *u, char *buf, const char *what) {
-    ir_format_name(buf, "%s/u%d.%d.%s", onnx_out_name(u->c, 0), u->d, u->step, what);
+    ir_format_name(buf, "%s/u%d.%d.%s", rnn_base(u->c), u->d, u->step, what);
 }
 
 /* x read through an N-d space (out dims, strides into x, offset): a slice,
