@@ -14,8 +14,7 @@
  *    linear_before_reset = 0, activations other than the defaults, clip,
  *    peepholes, input_forget, sequence_lens, weights computed at run time) is
  *    unrolled into N-d ops in ONNX's own equations (rnn_unrolled), up to
- *    RNN_MAX_UNROLL steps; --train of that form, and sequence_lens shorter
- *    than X in the reverse direction, are unsupported, not approximated.
+ *    RNN_MAX_UNROLL steps; --train of that form is unsupported.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,11 +197,6 @@ static int rnn_state_inputs(Ctx *c, const Rnn *s, long *lens) {
             return -1;
         }
     }
-    for (long i = 0; i < N; i++)
-        if (lens[i] < s->T && (s->reverse || s->dirs == 2)) {
-            onnx_unsupported(c->im, "sequence_lens shorter than X in the reverse direction");
-            return -1;
-        }
     return 0;
 }
 
@@ -450,6 +444,30 @@ static void freeze(Ctx *c, Tensor *t) {
     v->constant = 1;
 }
 
+/* x (N, T, W) with each sequence's first lens[b] steps reversed in time and
+ * the rest in place: an involution, applied to X before and to Y after a
+ * reverse direction whose sequences are shorter than X, which then runs
+ * forward over its masked steps */
+static Tensor *flip_prefix(Unroll *u, Tensor *x, const long *lens, const char *what) {
+    if (!x) return NULL;
+    long N = x->dims[0], T = x->dims[1], NT = N * T;
+    float *idx = malloc((size_t)NT * sizeof *idx);
+    if (!idx) abort();
+    for (long b = 0; b < N; b++)
+        for (long k = 0; k < T; k++) idx[b * T + k] = (float)(b * T + (k < lens[b] ? lens[b] - 1 - k : k));
+    char name[170], iname[170];
+    uname(u, name, what);
+    ir_format_name(iname, "%s.idx", name);
+    Tensor *it = onnx_add_constant(u->c->im, iname, 1, &NT, idx);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.outer = 1; a.alen = NT; a.inner = x->dims[2]; a.ny = NT;
+    Tensor *in[2] = { x, it };
+    Tensor *y = onnx_apply(u->c->im, OP_ND_GATHER, in, 2, &a, name, 3, x->dims);
+    freeze(u->c, it);
+    return y;
+}
+
 /* direction d unrolled: its sequence (N, T, H) when Y is asked for, its final
  * h and c; -1 after reporting */
 static int rnn_unrolled(Ctx *c, Tensor *xb, int d, const Rnn *s, const Act *acts, const long *lens,
@@ -462,6 +480,9 @@ static int rnn_unrolled(Ctx *c, Tensor *xb, int d, const Rnn *s, const Act *acts
     Unroll u = { c, s, d, 0, onnx_attr(c->n, "clip") != NULL, onnx_attr_f(c->n, "clip", 0) };
     const Act *fa = acts + d * 3;
     char what[40];
+    int flip = 0;
+    for (long i = 0; (d == 1 || s->reverse) && lens && i < N; i++) flip |= lens[i] < T;
+    if (flip) xb = flip_prefix(&u, xb, lens, "xflip");
     /* per gate (ONNX order): W_k^T (F, H), R_k^T (H, H), the input side's bias */
     Tensor *wk[4], *rk[4], *px[4], *rbh = NULL;
     for (int k = 0; k < G; k++) {
@@ -498,7 +519,7 @@ static int rnn_unrolled(Ctx *c, Tensor *xb, int d, const Rnn *s, const Act *acts
         po = view(&u, pp, 1, &H, &one, d * 3 * H + H, "Po");
         pf = view(&u, pp, 1, &H, &one, d * 3 * H + 2 * H, "Pf");
     }
-    int reverse = d == 1 || s->reverse;
+    int reverse = (d == 1 || s->reverse) && !flip;
     Tensor **ys = calloc((size_t)T, sizeof *ys);
     if (!ys) abort();
     for (long k = 0; k < T; k++) {
@@ -594,7 +615,8 @@ static int rnn_unrolled(Ctx *c, Tensor *xb, int d, const Rnn *s, const Act *acts
                 n = 1;
             }
         }
-        *yseq = in[0];
+        *yseq = flip ? flip_prefix(&u, in[0], lens, "yflip") : in[0];
+        if (!*yseq) { free(ys); return -1; }
     }
     free(ys);
     return 0;
