@@ -252,6 +252,7 @@ torch-parity: bin/nnc $(RT_LIB)
 	@bash tests/torch_parity.sh
 	@bash tests/torch_ops.sh
 	@$(PYTHON) tests/torch_rnn.py
+	@$(PYTHON) tests/onnx_rnn.py 2>/dev/null
 	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
 # imported models trained step by step against PyTorch: Adam and SGD with
