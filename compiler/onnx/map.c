@@ -34,6 +34,7 @@ typedef struct OnnxOp {
 } OnnxOp;
 
 #define VAR CTX_INPUTS
+#define OPT_VAR (1 << 30)   /* any number, some of them empty (Loop's M and cond): the builder checks them */
 #define UN(nm, fn) { nm, fn, -1, NULL, 1, 1, 1, 0, 0 }
 #define BI(nm, fn) { nm, -1, fn, NULL, 2, 2, 1, 0, 0 }
 #define OP(nm, build, lo, hi, outs) { nm, -1, -1, build, lo, hi, outs, 0, 0 }
@@ -114,6 +115,7 @@ static const OnnxOp onnx_ops[] = {
     OP("ReduceLogSumExp", op_rlse, 1, 2, 1), OP("ReduceSumSquare", op_rsumsq, 1, 2, 1),
     OP("Constant", onnx_constant, 0, 0, 1), OP("Shape", onnx_shape, 1, 1, 1), OP("Size", onnx_size, 1, 1, 1),
     OP("ConstantOfShape", onnx_constant_of_shape, 1, 1, 1), OP("Range", onnx_range, 3, 3, 1),
+    OP("If", onnx_if, 1, 1, OPT_VAR), OP("Loop", onnx_loop, 0, OPT_VAR, OPT_VAR), OP("Scan", onnx_scan, 0, OPT_VAR, OPT_VAR),
 };
 
 /* the element-wise functions' parameters, ONNX defaults */

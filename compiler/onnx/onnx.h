@@ -29,6 +29,7 @@
 #define ONNX_MAX_NODES 1000000      /* nodes of one graph */
 #define ONNX_MAX_ELEMS 2147483647L /* elements of one tensor (the IR's extents are ints) */
 #define ONNX_MAX_CONST (1L << 28)   /* elements of a constant nnc computes at import (1 GiB of floats) */
+#define ONNX_MAX_UNROLLED 20000     /* nodes imported from subgraphs (unrolled Loop and Scan bodies, If branches) */
 #define ONNX_OPSET_MIN 1            /* the default domain's opsets whose semantics nnc implements */
 #define ONNX_OPSET_MAX 21
 
@@ -40,6 +41,7 @@ typedef struct Tensor {
     int value;          /* IR value, or -1 for a constant */
     float *data;        /* constant data (owned), or NULL */
     int failed;         /* produced by an unsupported node */
+    int key;            /* where the ONNX name starts in name: past the prefix of the subgraph copy that made it */
 } Tensor;
 
 typedef struct Importer {
@@ -52,6 +54,13 @@ typedef struct Importer {
     const Onnx__NodeProto *node;    /* the node being imported, for messages */
     const OnnxShapes *shapes;       /* --shape, and the batch the inputs were pinned to */
     char dir[4096];                 /* the model's folder: external data is relative to it */
+    /* subgraphs (map_control.c): a copy of a subgraph names its tensors prefix + ONNX name, looked up by the
+     * ONNX name; when the copy ends they move from t to dead (out of sight, still owned) */
+    char *prefix;                   /* NULL at the top level */
+    Tensor **dead;
+    int ndead, dead_cap;
+    int depth;                      /* subgraphs being imported, one inside the other */
+    long unrolled;                  /* nodes imported from subgraphs so far (ONNX_MAX_UNROLLED) */
 } Importer;
 
 /* what a builder sees: the node and its inputs (NULL for an omitted optional one) */
@@ -113,6 +122,9 @@ int onnx_wire_check(const unsigned char *buf, size_t len, const char *path);
 /* ---- validate.c: the graph-level rules, before any node is built ------------------ */
 /* opset, node count, SSA, the outputs; -1 after reporting (invalid, or counted unsupported) */
 int onnx_validate(Importer *im, const Onnx__ModelProto *m);
+
+/* import.c */
+void onnx_add_initializers(Importer *im, const Onnx__GraphProto *gp);   /* a graph's, as constants */
 
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
@@ -190,6 +202,11 @@ Tensor *onnx_pool(Ctx *c, int avg);
 Tensor *onnx_global_pool(Ctx *c, int fn);
 Tensor *onnx_batchnorm(Ctx *c);
 Tensor *onnx_instancenorm(Ctx *c);
+
+/* ---- map_control.c: If, Loop, Scan: branches inlined, loops unrolled -------------- */
+Tensor *onnx_if(Ctx *c);
+Tensor *onnx_loop(Ctx *c);
+Tensor *onnx_scan(Ctx *c);
 
 /* ---- map_rnn.c: LSTM, GRU, RNN ------------------------------------------------------ */
 Tensor *onnx_recurrent(Ctx *c, int cell);
