@@ -9,6 +9,7 @@
 #   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
 #   make conformance [DIRS=...]  ONNX's conformance data through nnc (last line: the totals)
 #   make check-malformed  hostile and malformed ONNX files: exit 1 or 3 with a message, never a crash
+#   make check-control  ONNX If, Loop and Scan models (folded, selected, unrolled) against numpy
 #   make fuzz [SECONDS=N]  libFuzzer on the .nn front end, the ONNX importer and --weights, N s each
 #   make fuzz-smoke  the fuzzers over their regression inputs and a few thousand generated ones
 #   make regen      rewrite generated/ from the current compiler
@@ -282,7 +283,12 @@ conformance: all
 check-malformed: all
 	@$(PYTHON) tests/onnx_malformed.py
 
-test: all unit-tests check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed
+# ONNX control flow (tests/onnx_control.py): If, Loop, Scan against numpy; refusals exit 1 or 3
+.PHONY: check-control
+check-control: all
+	@$(PYTHON) tests/onnx_control.py
+
+test: all unit-tests check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the
