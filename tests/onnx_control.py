@@ -207,6 +207,11 @@ def test_loop():
                        [vi("cout", [], B), vi("yout", [3])])]
     m = model(nodes, [vi("x", [3])], [vi("yf", [3])])
     check_run("Loop ended by a condition the body folds", m, [[x]], [[x * 8]])
+    nodes = [const("T", True, B), const("M", np.iinfo(np.int64).max, I64),
+             loop_node("M", "T", ["x"], ["yf"], body, [vi("i", [], I64), vi("cin", [], B), vi("yin", [3])],
+                       [vi("cout", [], B), vi("yout", [3])])]
+    m = model(nodes, [vi("x", [3])], [vi("yf", [3])])
+    check_run("Loop with M = INT64_MAX ended by its condition", m, [[x]], [[x * 8]])
 
     # a subgraph input that shadows an outer name: the body's x is the carried value
     body = [helper.make_node("Identity", ["cin"], ["cout"]), helper.make_node("Mul", ["x", "w"], ["xo"])]
@@ -233,6 +238,13 @@ def test_loop():
                        [vi("cout", [], B), vi("yout", [3])], name="long")]
     m = model(nodes, [vi("x", [3])], [vi("yf", [3])])
     check_refused("Loop past the unrolling limit", m, 3, r"node 'long' \(Loop.*1000000 iterations.*2000000 nodes")
+
+    # a while loop whose condition stays true: refused when it reaches the limit
+    nodes = [const("T", True, B), const("M", np.iinfo(np.int64).max, I64),
+             loop_node("M", "T", ["x"], ["yf"], body, [vi("i", [], I64), vi("cin", [], B), vi("yin", [3])],
+                       [vi("cout", [], B), vi("yout", [3])], name="forever")]
+    m = model(nodes, [vi("x", [3])], [vi("yf", [3])])
+    check_refused("while loop past the unrolling limit", m, 3, r"node 'forever' \(Loop.*ran 10000 iterations")
 
     # a trip count computed at run time: refused, as a constant it must be
     nodes = [loop_node("n", "", ["x"], ["yf"], body, [vi("i", [], I64), vi("cin", [], B), vi("yin", [3])],

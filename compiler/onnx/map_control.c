@@ -364,7 +364,8 @@ Tensor *onnx_loop(Ctx *c) {
         go = cond->data[0] != 0;
     }
     if (!m && !cond) { onnx_unsupported(im, "a Loop with neither a trip count M nor a condition (it never ends)"); return NULL; }
-    if (go && trips > 0 && unroll_budget(c, body, trips, 0)) return NULL;
+    /* a for loop is measured whole before it starts; a while loop (M may be INT64_MAX) as it goes */
+    if (!cond && trips > 0 && unroll_budget(c, body, trips, 0)) return NULL;
 
     Tensor **io = calloc((size_t)(2 + N) + body->n_output, sizeof *io), **out = io + 2 + N, *r = NULL;
     Tensor **rows = NULL;       /* iteration i's scan output k at i * K + k */
@@ -375,7 +376,7 @@ Tensor *onnx_loop(Ctx *c) {
     for (int j = 0; j < N; j++) io[2 + j] = c->in[2 + j];
     io[1] = cond ? cond : &truth;
     for (; go && (trips < 0 || done < trips); done++) {
-        if (trips < 0 && unroll_budget(c, body, 1, done)) goto end;
+        if (cond && unroll_budget(c, body, 1, done)) goto end;
         float it = (float)done;
         Tensor iter = scalar(&it);
         io[0] = &iter;
