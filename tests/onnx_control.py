@@ -287,6 +287,21 @@ def test_scan():
               [[s, np.stack(o1, axis=1), np.stack(o2[::-1], axis=0)]])
 
 
+    # opset 8's batched form: each sample scanned on its own, reversed input
+    s0 = rng.standard_normal((2, 3)).astype(np.float32)
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    body = [const("half", 0.5), helper.make_node("Mul", ["sin", "half"], ["h"]),
+            helper.make_node("Add", ["h", "xi"], ["sout"]), helper.make_node("Tanh", ["sout"], ["o"])]
+    node = helper.make_node("Scan", ["", "s0", "x"], ["sf", "ys"], num_scan_inputs=1, directions=[1],
+                            body=graph(body, [vi("sin", [3]), vi("xi", [3])], [vi("sout", [3]), vi("o", [3])]))
+    m = model([node], [vi("s0", [2, 3]), vi("x", [2, 4, 3])], [vi("sf", [2, 3]), vi("ys", [2, 4, 3])], opset=8)
+    s, ys = s0.copy(), np.zeros((2, 4, 3), np.float32)
+    for t in range(4):
+        s = s * 0.5 + x[:, 3 - t]
+        ys[:, t] = np.tanh(s)
+    check_run("Scan-8 over a batch of 2, reversed", m, [[s0, x]], [[s, ys]])
+
+
 # ---- nesting ---------------------------------------------------------------------------
 
 def test_nested():

@@ -23,11 +23,12 @@
  *    Loop-carried values go from one copy of the body to the next; scan
  *    outputs are stacked on a new axis 0 (each a view of shape (1, ...),
  *    then Concat).
- *  - Scan (opset 9 on; opset 8's batched form with sequence_lens is
- *    refused): unrolled over the scan axis, each scan input read one slice
+ *  - Scan: unrolled over the scan axis, each scan input read one slice
  *    per iteration (a strided copy, from the end when its direction is 1),
  *    state variables threaded, scan outputs stacked on their axis (in
- *    reverse order when their direction is 1).
+ *    reverse order when their direction is 1).  Opset 8's batched form
+ *    runs each sample on its own and stacks the samples back; its
+ *    sequence_lens, when given, must be a constant of full lengths.
  *  - Scopes: a copy of a subgraph names its tensors prefix + ONNX name
  *    (prefix "<node output>/then/", "<node output>/3/" for iteration 3, one
  *    inside the other when nested), so every IR value and parameter has a
@@ -180,10 +181,9 @@ static int one_value(Ctx *c, const Tensor *t, const char *what) {
     return -1;
 }
 
-/* output j of the node: parts[0], parts[step], ... (np of them, each of one shape)
- * stacked on a new axis, in reverse order when `reverse`; NULL after reporting */
-static Tensor *stack(Ctx *c, int j, Tensor **parts, long np, int step, int axis, int reverse) {
-    const char *name = c->n->output[j];
+/* `name`: parts[0], parts[step], ... (np of them, each of one shape) stacked on a
+ * new axis, in reverse order when `reverse`; NULL after reporting */
+static Tensor *stack(Ctx *c, const char *name, Tensor **parts, long np, int step, int axis, int reverse) {
     const Tensor *x = parts[0];
     if (x->rank + 1 > MAX_T) { onnx_unsupported(c->im, "a scan output above rank 8"); return NULL; }
     long ud[MAX_T], dims[MAX_T];
@@ -421,7 +421,7 @@ Tensor *onnx_loop(Ctx *c) {
             onnx_unsupported(im, "a Loop that runs no iteration and has scan outputs (their shape is unknown)");
             r = NULL;
             goto end;
-        } else if (!(r = stack(c, j, rows + (j - N), done, K, 0, 0))) {
+        } else if (!(r = stack(c, n->output[j], rows + (j - N), done, K, 0, 0))) {
             goto end;
         }
     }
@@ -460,12 +460,125 @@ static int ints_attr(Ctx *c, const char *name, long *out, int count) {
     return -1;
 }
 
+/* Scan-8: the same over a batch: inputs (sequence_lens, states (B, ...), scan
+ * inputs (B, T, ...)), each sample scanned on its own (its slices of the
+ * states and inputs), the results stacked back on axis 0; sequence_lens
+ * (when given) a constant of full lengths */
+static Tensor *scan8(Ctx *c) {
+    Importer *im = c->im;
+    const Onnx__NodeProto *n = c->n;
+    const Onnx__GraphProto *body = graph_attr(c, "body");
+    if (!body) return NULL;
+    long M = onnx_attr_i(n, "num_scan_inputs", -1);
+    if (M < 1 || M > c->nin - 1) {
+        onnx_invalid(im, "num_scan_inputs is %ld; it must be 1 to the node's %d inputs after sequence_lens", M, c->nin - 1);
+        return NULL;
+    }
+    int N = c->nin - 1 - (int)M;
+    for (int j = 1; j < c->nin; j++)
+        if (!c->in[j] || c->in[j]->rank < (j > N ? 2 : 1)) {
+            onnx_invalid(im, "its input %d is %s (Scan-8's states are (batch, ...), its scan inputs (batch, steps, ...))",
+                         j, c->in[j] ? "of too low a rank" : "empty");
+            return NULL;
+        }
+    if ((long)body->n_input != N + M || (int)body->n_output < N) {
+        onnx_invalid(im, "its body takes %zu inputs and gives %zu outputs; with %d state variable%s and %ld scan "
+                     "input%s it takes %ld and gives at least %d", body->n_input, body->n_output, N, N == 1 ? "" : "s",
+                     M, M == 1 ? "" : "s", N + M, N);
+        return NULL;
+    }
+    int K = (int)body->n_output - N;
+    if ((int)n->n_output > N + K) {
+        onnx_invalid(im, "the node declares %zu outputs; its body gives %d state variables and %d scan outputs",
+                     n->n_output, N, K);
+        return NULL;
+    }
+    long batch = c->in[1]->dims[0], len = c->in[1 + N]->dims[1];
+    for (int j = 1; j < c->nin; j++)
+        if (c->in[j]->dims[0] != batch || (j > N && c->in[j]->dims[1] != len)) {
+            onnx_invalid(im, "its input %d has %ld samples and %ld steps where input 1 has %ld samples and scan input "
+                         "0 %ld steps", j, c->in[j]->dims[0], j > N ? c->in[j]->dims[1] : len, batch, len);
+            return NULL;
+        }
+    if (c->in[0]) {
+        Tensor *sl = c->in[0];
+        if (!sl->data) { onnx_unsupported(im, "Scan's sequence_lens must be a constant (it is computed at run time)"); return NULL; }
+        for (long b = 0; b < onnx_numel(sl->dims, sl->rank); b++)
+            if (onnx_to_long(sl->data[b]) != len) {
+                onnx_unsupported(im, "Scan's sequence_lens shorter than the scan inputs (only full lengths are unrolled)");
+                return NULL;
+            }
+    }
+    if ((len == 0 || batch == 0) && K) { onnx_unsupported(im, "a Scan over zero steps with scan outputs (their shape is unknown)"); return NULL; }
+    if (unroll_budget(c, body, batch && len > LONG_MAX / batch ? LONG_MAX : batch * len, 0)) return NULL;
+    long *dir = calloc((size_t)M + 1, sizeof *dir);
+    Tensor **io = calloc((size_t)(N + M) + body->n_output, sizeof *io), **out = io + N + M, *r = NULL;
+    Tensor **rows = malloc((size_t)(len * K + 1) * sizeof *rows);          /* one sample's step t, output k */
+    Tensor **per = malloc((size_t)(batch * (N + K) + 1) * sizeof *per);     /* sample b's output j */
+    Tensor **xs = calloc((size_t)M + (size_t)K + 1, sizeof *xs), **first = xs + M;   /* first: sample 0's step 0 */
+    if (!dir || !io || !rows || !per || !xs) abort();
+    if (ints_attr(c, "directions", dir, (int)M)) goto end;
+    for (long b = 0; b < batch; b++) {
+        char tag[170], name[170];
+        for (int j = 0; j < N; j++) {
+            ir_format_name(name, "%s/%ld/s%d", tag_of(c), b, j);
+            if (!(io[j] = take(im, c->in[1 + j], 0, b, name))) goto end;
+        }
+        for (int j = 0; j < M; j++) {
+            ir_format_name(name, "%s/%ld/x%d", tag_of(c), b, j);
+            if (!(xs[j] = take(im, c->in[1 + N + j], 0, b, name))) goto end;
+        }
+        for (long t = 0; t < len; t++) {
+            ir_format_name(tag, "%s/%ld/%ld", tag_of(c), b, t);
+            for (int j = 0; j < M; j++) {
+                ir_format_name(name, "%s/x%d", tag, j);
+                if (!(io[N + j] = take(im, xs[j], 0, dir[j] ? len - 1 - t : t, name))) goto end;
+            }
+            int st = copy_body(c, body, tag, io, N + (int)M, out);
+            im->unrolled += body->n_node ? (long)body->n_node : 1;
+            if (st) { r = st > 0 ? poisoned(c) : NULL; goto end; }
+            for (int j = 0; j < N; j++) io[j] = out[j];
+            for (int k = 0; k < K; k++) {
+                rows[t * K + k] = out[N + k];
+                if (!first[k]) first[k] = out[N + k];
+                if (!same_shape(out[N + k], first[k])) {
+                    onnx_invalid(im, "scan output %d changes shape between steps or samples (ONNX stacks them: one shape)", k);
+                    goto end;
+                }
+            }
+        }
+        for (int j = 0; j < N; j++) {
+            per[b * (N + K) + j] = io[j];
+            if (!same_shape(io[j], per[j])) {
+                onnx_invalid(im, "state variable %d ends in another shape for sample %ld than for sample 0", j, b);
+                goto end;
+            }
+        }
+        for (int k = 0; k < K; k++) {      /* sample b's scan output k: its steps stacked on axis 0 */
+            ir_format_name(name, "%s/%ld/y%d", tag_of(c), b, k);
+            if (!(per[b * (N + K) + N + k] = stack(c, name, rows + k, len, K, 0, 0))) goto end;
+        }
+    }
+    for (int j = 0; j < (int)n->n_output; j++) {
+        if (!*n->output[j]) continue;
+        if (!(r = stack(c, n->output[j], per + j, batch, N + K, 0, 0))) goto end;
+    }
+    if (!r) r = poisoned(c);
+end:
+    free(xs);
+    free(per);
+    free(rows);
+    free(io);
+    free(dir);
+    return r;
+}
+
 /* Scan: (state..., y_t...) = body(state..., x_t...) for t along each scan
  * input's axis, unrolled; each y_t stacked on its output axis */
 Tensor *onnx_scan(Ctx *c) {
     Importer *im = c->im;
     const Onnx__NodeProto *n = c->n;
-    if (im->opset < 9) { onnx_unsupported(im, "Scan-8 (its batched form with sequence_lens; nnc imports Scan from opset 9)"); return NULL; }
+    if (im->opset < 9) return scan8(c);
     const Onnx__GraphProto *body = graph_attr(c, "body");
     if (!body) return NULL;
     long M = onnx_attr_i(n, "num_scan_inputs", -1);
@@ -543,7 +656,7 @@ Tensor *onnx_scan(Ctx *c) {
             continue;
         }
         int k = j - N, a = onnx_axis(c, oax[k], rows[k]->rank + 1, 0, "scan_output_axes");
-        if (a < 0 || !(r = stack(c, j, rows + k, len, K, a, odir[k] != 0))) { r = NULL; goto end; }
+        if (a < 0 || !(r = stack(c, n->output[j], rows + k, len, K, a, odir[k] != 0))) { r = NULL; goto end; }
     }
     if (!r) r = poisoned(c);
 end:
