@@ -56,7 +56,7 @@ long onnx_checked_numel(Importer *im, const long *dims, int rank, long limit, co
 
 Tensor *onnx_find(Importer *im, const char *name) {
     for (int i = im->nt - 1; i >= 0; i--)
-        if (!strcmp(im->t[i]->name, name)) return im->t[i];
+        if (!strcmp(im->t[i]->name + im->t[i]->key, name)) return im->t[i];
     return NULL;
 }
 
@@ -69,7 +69,11 @@ Tensor *onnx_add_tensor(Importer *im, const char *name, int rank, const long *di
     Tensor *t = calloc(1, sizeof *t);
     if (!t) abort();
     im->t[im->nt++] = t;
-    t->name = strdup(name);
+    const char *prefix = im->prefix ? im->prefix : "";     /* inside a copy of a subgraph: its own names */
+    t->key = (int)strlen(prefix);
+    t->name = malloc(strlen(prefix) + strlen(name) + 1);
+    if (!t->name) abort();
+    strcpy(stpcpy(t->name, prefix), name);
     t->rank = rank;
     if (rank) memcpy(t->dims, dims, (size_t)rank * sizeof *dims);   /* dims may be NULL at rank 0 */
     t->value = -1;
@@ -122,7 +126,7 @@ Tensor *onnx_node_out(Importer *im, int op, Tensor **in, int nin, const Attrs *a
     int dims_i[MAX_T];
     for (int d = 0; d < rank; d++) dims_i[d] = (int)dims[d];
     char name[IR_NAME];
-    ir_format_name(name, "%s", out_name);
+    ir_format_name(name, "%s%s", im->prefix ? im->prefix : "", out_name);
     int v = ir_value(g, name, ROLE_ACT, 0, rank, dims_i);
     ir_add_output(g, n, v);
     Tensor *t = onnx_add_tensor(im, out_name, rank, dims);

@@ -38,7 +38,7 @@ static void importer_open(Importer *im, const Onnx__ModelProto *m, const char *p
     im->g = ir_new(model_name);
 }
 
-static void add_initializers(Importer *im, const Onnx__GraphProto *gp) {
+void onnx_add_initializers(Importer *im, const Onnx__GraphProto *gp) {
     for (size_t i = 0; i < gp->n_initializer; i++) {
         long count, dims[MAX_T];
         const Onnx__TensorProto *tp = gp->initializer[i];
@@ -150,7 +150,7 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
         ir_free(g);
         return NULL;
     }
-    add_initializers(&im, gp);
+    onnx_add_initializers(&im, gp);
     for (int i = 0; i < nbinds; i++) onnx_bind_input(&im, binds[i]);
     add_inputs(&im, gp, shapes);
     for (size_t i = 0; i < gp->n_node && !(diag_error_count() > im.unsupported); i++)
@@ -158,7 +158,9 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
     im.node = NULL;
     add_outputs(&im, gp);
     for (int i = 0; i < im.nt; i++) { free(im.t[i]->name); free(im.t[i]->data); free(im.t[i]); }
+    for (int i = 0; i < im.ndead; i++) { free(im.dead[i]->name); free(im.dead[i]->data); free(im.dead[i]); }
     free(im.t);
+    free(im.dead);
     onnx__model_proto__free_unpacked(m, NULL);
     *unsupported_count = im.unsupported;
     if (diag_error_count()) {

@@ -34,6 +34,7 @@ typedef struct OnnxOp {
 } OnnxOp;
 
 #define VAR CTX_INPUTS
+#define OPT_VAR (1 << 30)   /* any number, some of them empty (Loop's M and cond): the builder checks them */
 #define UN(nm, fn) { nm, fn, -1, NULL, 1, 1, 1, 0, 0 }
 #define BI(nm, fn) { nm, -1, fn, NULL, 2, 2, 1, 0, 0 }
 #define OP(nm, build, lo, hi, outs) { nm, -1, -1, build, lo, hi, outs, 0, 0 }
@@ -120,6 +121,7 @@ static const OnnxOp onnx_ops[] = {
     { "TopK", -1, -1, onnx_topk, 1, 2, 2, 10, 2 }, OP("OneHot", onnx_onehot, 3, 3, 1),
     OP("Compress", onnx_compress, 2, 2, 1), OP("ReverseSequence", onnx_reverse_sequence, 2, 2, 1),
     OP("NonZero", onnx_nonzero, 1, 1, 1), OP("Unique", onnx_unique, 1, 1, 4), OP("Einsum", onnx_einsum, 1, VAR, 1),
+    OP("If", onnx_if, 1, 1, OPT_VAR), OP("Loop", onnx_loop, 0, OPT_VAR, OPT_VAR), OP("Scan", onnx_scan, 0, OPT_VAR, OPT_VAR),
 };
 
 /* the element-wise functions' parameters, ONNX defaults */

@@ -29,6 +29,7 @@
 #define ONNX_MAX_NODES 1000000      /* nodes of one graph */
 #define ONNX_MAX_ELEMS 2147483647L /* elements of one tensor (the IR's extents are ints) */
 #define ONNX_MAX_CONST (1L << 28)   /* elements of a constant nnc computes at import (1 GiB of floats) */
+#define ONNX_MAX_UNROLLED 20000     /* nodes imported from subgraphs (unrolled Loop and Scan bodies, If branches) */
 #define ONNX_OPSET_MIN 1            /* the default domain's opsets whose semantics nnc implements */
 #define ONNX_OPSET_MAX 21
 
@@ -42,6 +43,7 @@ typedef struct Tensor {
     int failed;         /* produced by an unsupported node */
     int param;          /* a float initializer, or folded from one: trained under --train (the
                          * constants nnc makes itself, and integer or bool ones, never are) */
+    int key;            /* where the ONNX name starts in name: past the prefix of the subgraph copy that made it */
 } Tensor;
 
 typedef struct Importer {
@@ -54,6 +56,13 @@ typedef struct Importer {
     const Onnx__NodeProto *node;    /* the node being imported, for messages */
     const OnnxShapes *shapes;       /* --shape, and the batch the inputs were pinned to */
     char dir[4096];                 /* the model's folder: external data is relative to it */
+    /* subgraphs (map_control.c): a copy of a subgraph names its tensors prefix + ONNX name, looked up by the
+     * ONNX name; when the copy ends they move from t to dead (out of sight, still owned) */
+    char *prefix;                   /* NULL at the top level */
+    Tensor **dead;
+    int ndead, dead_cap;
+    int depth;                      /* subgraphs being imported, one inside the other */
+    long unrolled;                  /* nodes imported from subgraphs so far (ONNX_MAX_UNROLLED) */
 } Importer;
 
 /* what a builder sees: the node and its inputs (NULL for an omitted optional one) */
@@ -115,6 +124,9 @@ int onnx_wire_check(const unsigned char *buf, size_t len, const char *path);
 /* ---- validate.c: the graph-level rules, before any node is built ------------------ */
 /* opset, node count, SSA, the outputs; -1 after reporting (invalid, or counted unsupported) */
 int onnx_validate(Importer *im, const Onnx__ModelProto *m);
+
+/* import.c */
+void onnx_add_initializers(Importer *im, const Onnx__GraphProto *gp);   /* a graph's, as constants */
 
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
@@ -196,6 +208,10 @@ Tensor *onnx_instancenorm(Ctx *c);
 /* ---- map_resize.c: Resize and Upsample as tables of taps, one axis at a time -------- */
 Tensor *onnx_resize(Ctx *c);
 Tensor *onnx_upsample(Ctx *c);
+/* ---- map_control.c: If, Loop, Scan: branches inlined, loops unrolled -------------- */
+Tensor *onnx_if(Ctx *c);
+Tensor *onnx_loop(Ctx *c);
+Tensor *onnx_scan(Ctx *c);
 
 /* ---- map_rnn.c: LSTM, GRU, RNN ------------------------------------------------------ */
 Tensor *onnx_recurrent(Ctx *c, int cell);

@@ -15,6 +15,14 @@
  *    writers.
  *  - Names are checked with a hash table, so a graph of a million nodes
  *    costs a million lookups, not a million squared.
+ *  - Subgraphs (If's branches, Loop's and Scan's bodies, any graph
+ *    attribute) are checked like the graph, each with its own table inside
+ *    the tables of the graphs around it, as ONNX's checker does: a
+ *    subgraph reads names of its own written before the reader, or names
+ *    an enclosing graph defines before the node that holds the subgraph;
+ *    its inputs may shadow an outer name, its nodes' outputs may not (SSA
+ *    holds across the nesting); it declares outputs, each defined.  Both
+ *    branches of an If are checked, though only one may be imported.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -94,6 +102,93 @@ static int check_present(const Onnx__GraphProto *gp) {
     return missing ? -1 : 0;
 }
 
+/* a graph being checked, inside the graphs that enclose it */
+typedef struct Scope {
+    Names t;
+    size_t at;                  /* the node whose subgraphs are being checked */
+    const struct Scope *up;
+} Scope;
+
+/* name is defined where a subgraph of the node at s->at (and of its enclosing ones) reads it */
+static int visible_above(const Scope *s, const char *name) {
+    for (; s; s = s->up) {
+        Writer *w = lookup((Names *)&s->t, name);
+        if (w->name && (w->kind != W_NODE || w->index < s->at)) return 1;
+    }
+    return 0;
+}
+
+static int check_graph(const Onnx__GraphProto *gp, const Scope *up, const char *where);
+
+/* the graph attributes of node n (inside scope s, at the node); -1 after reporting */
+static int check_subgraphs(const Onnx__NodeProto *n, const Scope *s) {
+    for (size_t k = 0; k < n->n_attribute; k++) {
+        const Onnx__AttributeProto *a = n->attribute[k];
+        char where[300];
+        if (n->name && *n->name) snprintf(where, sizeof where, "the subgraph '%.60s' of node '%.100s' (%.60s)", a->name, n->name, n->op_type);
+        else snprintf(where, sizeof where, "the subgraph '%.60s' of the node computing '%.100s' (%.60s)", a->name,
+                      n->n_output ? n->output[0] : "?", n->op_type);
+        if (a->g && check_graph(a->g, s, where)) return -1;
+        for (size_t i = 0; i < a->n_graphs; i++)
+            if (a->graphs[i] && check_graph(a->graphs[i], s, where)) return -1;
+    }
+    return 0;
+}
+
+/* a subgraph: its names, its nodes' reads (its own names written before, or an
+ * enclosing graph's), its subgraphs, its outputs; -1 after reporting */
+static int check_graph(const Onnx__GraphProto *gp, const Scope *up, const char *where) {
+    if (check_present(gp)) return -1;
+    size_t count = gp->n_input + gp->n_initializer;
+    for (size_t i = 0; i < gp->n_node; i++) count += gp->node[i]->n_output;
+    Scope s = { { NULL, 16 }, 0, up };
+    while (s.t.cap < 2 * count) s.t.cap *= 2;
+    s.t.slot = calloc(s.t.cap, sizeof *s.t.slot);
+    if (!s.t.slot) {
+        diag_error(onnx_nowhere(), "out of memory checking %zu names", count);
+        return -1;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < gp->n_initializer && !bad; i++) bad = claim(&s.t, gp, gp->initializer[i]->name, W_INIT, i);
+    for (size_t i = 0; i < gp->n_input && !bad; i++) bad = claim(&s.t, gp, gp->input[i]->name, W_INPUT, i);
+    for (size_t i = 0; i < gp->n_node && !bad; i++) {
+        const Onnx__NodeProto *n = gp->node[i];
+        char who[200];
+        Writer me = { "", W_NODE, i };
+        describe(gp, &me, who, sizeof who);
+        for (size_t k = 0; k < n->n_input && !bad; k++)
+            if (*n->input[k] && !lookup(&s.t, n->input[k])->name && !visible_above(up, n->input[k])) {
+                diag_error(onnx_nowhere(), "invalid model: in %s, %s reads '%s', which neither the subgraph (before "
+                           "it) nor an enclosing graph defines", where, who, n->input[k]);
+                bad = -1;
+            }
+        s.at = i;
+        if (!bad) bad = check_subgraphs(n, &s);
+        for (size_t k = 0; k < n->n_output && !bad; k++) {
+            if (!*n->output[k]) continue;
+            if (visible_above(up, n->output[k])) {
+                diag_error(onnx_nowhere(), "invalid model: in %s, %s writes '%s', a name an enclosing graph already "
+                           "defines (SSA holds across subgraphs)", where, who, n->output[k]);
+                bad = -1;
+            } else {
+                bad = claim(&s.t, gp, n->output[k], W_NODE, i);
+            }
+        }
+    }
+    if (!bad && gp->n_output == 0) {
+        diag_error(onnx_nowhere(), "invalid model: %s declares no output (a graph needs at least one)", where);
+        bad = -1;
+    }
+    for (size_t i = 0; i < gp->n_output && !bad; i++)
+        if (!lookup(&s.t, gp->output[i]->name)->name && !visible_above(up, gp->output[i]->name)) {
+            diag_error(onnx_nowhere(), "invalid model: output '%s' of %s is not computed by any of its nodes (nor is "
+                       "it an input, an initializer or a value of an enclosing graph)", gp->output[i]->name, where);
+            bad = -1;
+        }
+    free(s.t.slot);
+    return bad;
+}
+
 /* SSA and the outputs; -1 after reporting */
 static int check_names(const Onnx__GraphProto *gp) {
     size_t count = gp->n_input + gp->n_initializer;
@@ -121,6 +216,11 @@ static int check_names(const Onnx__GraphProto *gp) {
                        "graph input or initializer)", gp->output[i]->name);
             bad = -1;
         }
+    Scope top = { t, 0, NULL };
+    for (size_t i = 0; i < gp->n_node && !bad; i++) {
+        top.at = i;
+        bad = check_subgraphs(gp->node[i], &top);
+    }
     free(t.slot);
     return bad;
 }
