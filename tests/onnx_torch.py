@@ -227,7 +227,8 @@ def regressions(work):
     operands lost the rest; nine graph outputs were refused.  And Clip with
     bounds computed at run time, once refused; forty graph inputs and
     forty-one outputs; --train training a bool mask, an index and a
-    Constant node's scalar as if they were weights.
+    Constant node's scalar as if they were weights; nodes out of
+    topological order (exit 1 before; ORT runs such files).
     -> [(name, error or message)]"""
     import onnx
     from onnx import helper as h, numpy_helper as nh, TensorProto as T
@@ -291,6 +292,17 @@ def regressions(work):
                      [h.make_tensor_value_info("r%d" % i, T.FLOAT, None) for i in range(40)])
     x = np.concatenate(xs, axis=1)
     cases.append(("forty inputs, forty-one outputs", g, x, np.concatenate([x] + [np.maximum(a, 0) for a in xs], axis=1)))
+    # nodes out of topological order, one read inside an If's branch (a
+    # float16 converter appends its Casts after their readers; ORT runs it)
+    x = rng.uniform(-1, 1, (2, 3)).astype(np.float32)
+    branch = lambda op, out: h.make_graph([h.make_node(op, ["a", "a"], [out])], out, [],
+                                          [h.make_tensor_value_info(out, T.FLOAT, None)])
+    g = h.make_graph([h.make_node("Add", ["a", "b"], ["y"]),
+                      h.make_node("If", ["c"], ["b"], then_branch=branch("Mul", "t"), else_branch=branch("Sub", "e")),
+                      h.make_node("Relu", ["x"], ["a"]),
+                      h.make_node("Constant", [], ["c"], value=nh.from_array(np.array(True)))], "unordered",
+                     [h.make_tensor_value_info("x", T.FLOAT, [2, 3])], [h.make_tensor_value_info("y", T.FLOAT, None)])
+    cases.append(("nodes out of topological order", g, x, np.maximum(x, 0) + np.maximum(x, 0) ** 2))
     for name, graph, x, want in cases:
         path = os.path.join(work, "reg.onnx")
         onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)]), path)

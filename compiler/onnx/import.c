@@ -146,6 +146,7 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
     const Onnx__GraphProto *gp = m->graph;
     if (onnx_validate(&im, m)) {
         *unsupported_count = im.unsupported;
+        free(im.order);
         onnx__model_proto__free_unpacked(m, NULL);
         ir_free(g);
         return NULL;
@@ -154,8 +155,9 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
     for (int i = 0; i < nbinds; i++) onnx_bind_input(&im, binds[i]);
     add_inputs(&im, gp, shapes);
     for (size_t i = 0; i < gp->n_node && !(diag_error_count() > im.unsupported); i++)
-        onnx_import_node(&im, gp->node[i]);
+        onnx_import_node(&im, gp->node[im.order ? im.order[i] : i]);
     im.node = NULL;
+    free(im.order);
     add_outputs(&im, gp);
     for (int i = 0; i < im.nt; i++) { free(im.t[i]->name); free(im.t[i]->data); free(im.t[i]); }
     for (int i = 0; i < im.ndead; i++) { free(im.dead[i]->name); free(im.dead[i]->data); free(im.dead[i]); }

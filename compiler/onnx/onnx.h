@@ -56,6 +56,7 @@ typedef struct Importer {
     const Onnx__NodeProto *node;    /* the node being imported, for messages */
     const OnnxShapes *shapes;       /* --shape, and the batch the inputs were pinned to */
     char dir[4096];                 /* the model's folder: external data is relative to it */
+    size_t *order;                  /* the nodes' import order when the file's is not topological, or NULL */
     /* subgraphs (map_control.c): a copy of a subgraph names its tensors prefix + ONNX name, looked up by the
      * ONNX name; when the copy ends they move from t to dead (out of sight, still owned) */
     char *prefix;                   /* NULL at the top level */

@@ -107,13 +107,15 @@ typedef struct Scope {
     Names t;
     size_t at;                  /* the node whose subgraphs are being checked */
     const struct Scope *up;
+    const size_t *pos;          /* each node's place in the import order (NULL: the file's) */
 } Scope;
 
 /* name is defined where a subgraph of the node at s->at (and of its enclosing ones) reads it */
 static int visible_above(const Scope *s, const char *name) {
     for (; s; s = s->up) {
         Writer *w = lookup((Names *)&s->t, name);
-        if (w->name && (w->kind != W_NODE || w->index < s->at)) return 1;
+        if (w->name && (w->kind != W_NODE || (s->pos ? s->pos[w->index] < s->pos[s->at] : w->index < s->at)))
+            return 1;
     }
     return 0;
 }
@@ -141,7 +143,7 @@ static int check_graph(const Onnx__GraphProto *gp, const Scope *up, const char *
     if (check_present(gp)) return -1;
     size_t count = gp->n_input + gp->n_initializer;
     for (size_t i = 0; i < gp->n_node; i++) count += gp->node[i]->n_output;
-    Scope s = { { NULL, 16 }, 0, up };
+    Scope s = { { NULL, 16 }, 0, up, NULL };
     while (s.t.cap < 2 * count) s.t.cap *= 2;
     s.t.slot = calloc(s.t.cap, sizeof *s.t.slot);
     if (!s.t.slot) {
@@ -189,8 +191,107 @@ static int check_graph(const Onnx__GraphProto *gp, const Scope *up, const char *
     return bad;
 }
 
+/* ---- the import order ------------------------------------------------------------ */
+
+/* Each node's readers: the nodes whose inputs (or whose subgraphs' inputs)
+ * name one of its outputs, as edges for Kahn's algorithm */
+typedef struct Order {
+    const Onnx__GraphProto *gp;
+    Names *t;
+    size_t *indeg, *head, *next, *to, nedges, cap;
+} Order;
+
+static void add_edge(Order *o, const char *name, size_t reader) {
+    Writer *w = lookup(o->t, name);
+    if (!w->name || w->kind != W_NODE || w->index == reader) return;
+    if (o->nedges == o->cap) {
+        o->cap = o->cap ? 2 * o->cap : 256;
+        o->next = realloc(o->next, o->cap * sizeof *o->next);
+        o->to = realloc(o->to, o->cap * sizeof *o->to);
+        if (!o->next || !o->to) abort();
+    }
+    o->to[o->nedges] = reader;
+    o->next[o->nedges] = o->head[w->index];
+    o->head[w->index] = o->nedges++;
+    o->indeg[reader]++;
+}
+
+/* every name node `reader` reads, in its inputs and its subgraphs' nodes (depth-bounded by the wire check) */
+static void add_reads(Order *o, const Onnx__NodeProto *n, size_t reader) {
+    for (size_t k = 0; k < n->n_input; k++)
+        if (*n->input[k]) add_edge(o, n->input[k], reader);
+    for (size_t k = 0; k < n->n_attribute; k++) {
+        const Onnx__AttributeProto *a = n->attribute[k];
+        for (size_t g = 0; g < a->n_graphs + (a->g != NULL); g++) {
+            const Onnx__GraphProto *sg = g < a->n_graphs ? a->graphs[g] : a->g;
+            for (size_t i = 0; sg && i < sg->n_node; i++) add_reads(o, sg->node[i], reader);
+        }
+    }
+}
+
+/* ONNX requires a graph's nodes in topological order, and onnx.checker
+ * rejects a file that breaks it; but converters write such files (a float16
+ * converter appends its Casts after their readers) and ONNX Runtime runs
+ * them.  So nnc imports the nodes in dependency order (the file's order
+ * where it can: Kahn's algorithm taking the lowest ready index) and warns.
+ * A cycle keeps the file's order: the importer then names the node that
+ * reads a value no earlier node wrote.  NULL when the file's order is fine. */
+static size_t *import_order(const Onnx__GraphProto *gp, Names *t) {
+    size_t n = gp->n_node, late = 0;
+    Order o = { gp, t, calloc(n + 1, sizeof(size_t)), malloc((n + 1) * sizeof(size_t)), NULL, NULL, 0, 0 };
+    if (!o.indeg || !o.head) abort();
+    for (size_t i = 0; i < n; i++) o.head[i] = (size_t)-1;
+    for (size_t i = 0; i < n; i++) add_reads(&o, gp->node[i], i);
+    for (size_t i = 0; i < n && !late; i++)
+        for (size_t e = o.head[i]; e != (size_t)-1; e = o.next[e]) late |= o.to[e] < i;
+    size_t *order = NULL;
+    if (late) {
+        /* a binary heap of ready nodes, lowest index first */
+        size_t *heap = malloc((n + 1) * sizeof *heap), nh = 0, done = 0;
+        order = malloc((n + 1) * sizeof *order);
+        if (!heap || !order) abort();
+        for (size_t i = 0; i < n; i++) {
+            if (o.indeg[i]) continue;
+            size_t c = nh++;
+            for (heap[c] = i; c && heap[(c - 1) / 2] > heap[c]; c = (c - 1) / 2) {
+                size_t x = heap[c]; heap[c] = heap[(c - 1) / 2]; heap[(c - 1) / 2] = x;
+            }
+        }
+        while (nh) {
+            size_t v = heap[0], c = 0;
+            heap[0] = heap[--nh];
+            for (;;) {
+                size_t l = 2 * c + 1, r = l + 1, m = c;
+                if (l < nh && heap[l] < heap[m]) m = l;
+                if (r < nh && heap[r] < heap[m]) m = r;
+                if (m == c) break;
+                size_t x = heap[c]; heap[c] = heap[m]; heap[m] = x;
+                c = m;
+            }
+            order[done++] = v;
+            for (size_t e = o.head[v]; e != (size_t)-1; e = o.next[e])
+                if (!--o.indeg[o.to[e]]) {
+                    size_t k = nh++;
+                    for (heap[k] = o.to[e]; k && heap[(k - 1) / 2] > heap[k]; k = (k - 1) / 2) {
+                        size_t x = heap[k]; heap[k] = heap[(k - 1) / 2]; heap[(k - 1) / 2] = x;
+                    }
+                }
+        }
+        free(heap);
+        if (done < n) {     /* a cycle: the file's order, and the importer's error */
+            free(order);
+            order = NULL;
+        } else {
+            diag_warning(onnx_nowhere(), "-Wnode-order", "the graph's nodes are not in topological order (ONNX "
+                         "requires it; onnx.checker rejects this file); nnc imports them in dependency order");
+        }
+    }
+    free(o.indeg); free(o.head); free(o.next); free(o.to);
+    return order;
+}
+
 /* SSA and the outputs; -1 after reporting */
-static int check_names(const Onnx__GraphProto *gp) {
+static int check_names(Importer *im, const Onnx__GraphProto *gp) {
     size_t count = gp->n_input + gp->n_initializer;
     for (size_t i = 0; i < gp->n_node; i++) count += gp->node[i]->n_output;
     Names t = { NULL, 16 };
@@ -216,11 +317,18 @@ static int check_names(const Onnx__GraphProto *gp) {
                        "graph input or initializer)", gp->output[i]->name);
             bad = -1;
         }
-    Scope top = { t, 0, NULL };
+    size_t *pos = NULL;
+    if (!bad && (im->order = import_order(gp, &t))) {
+        pos = malloc((gp->n_node + 1) * sizeof *pos);
+        if (!pos) abort();
+        for (size_t i = 0; i < gp->n_node; i++) pos[im->order[i]] = i;
+    }
+    Scope top = { t, 0, NULL, pos };
     for (size_t i = 0; i < gp->n_node && !bad; i++) {
         top.at = i;
         bad = check_subgraphs(gp->node[i], &top);
     }
+    free(pos);
     free(t.slot);
     return bad;
 }
@@ -243,5 +351,5 @@ int onnx_validate(Importer *im, const Onnx__ModelProto *m) {
         im->unsupported++;
         return -1;
     }
-    return check_present(gp) ? -1 : check_names(gp);
+    return check_present(gp) ? -1 : check_names(im, gp);
 }
