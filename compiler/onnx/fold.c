@@ -127,6 +127,7 @@ Tensor *onnx_node_out(Importer *im, int op, Tensor **in, int nin, const Attrs *a
     ir_add_output(g, n, v);
     Tensor *t = onnx_add_tensor(im, out_name, rank, dims);
     t->value = v;
+    t->dtype = nin ? in[0]->dtype : 0;     /* the first input's; map.c sets what an op says otherwise */
     return t;
 }
 
@@ -152,7 +153,9 @@ Tensor *onnx_apply(Importer *im, int op, Tensor **in, int nin, const Attrs *a,
         f.in_dims[i] = in[i]->dims;
     }
     d->fold(&f);
-    return onnx_add_constant(im, out_name, rank, dims, y);
+    Tensor *t = onnx_add_constant(im, out_name, rank, dims, y);
+    t->dtype = nin ? in[0]->dtype : 0;
+    return t;
 }
 
 /* ---- constant integers (shapes, axes, indices) --------------------------------- */

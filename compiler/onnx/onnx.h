@@ -13,7 +13,8 @@
  * import.c is the entry point.
  * Everything is float32 inside: a Tensor's constant data is floats whatever
  * the ONNX type, which is what lets one folding path serve shapes, indices
- * and weights alike. */
+ * and weights alike; each Tensor keeps its ONNX element type, which the
+ * builders of integer arithmetic read (dtype.c). */
 #ifndef NNC_ONNX_H
 #define NNC_ONNX_H
 
@@ -40,6 +41,7 @@ typedef struct Tensor {
     int value;          /* IR value, or -1 for a constant */
     float *data;        /* constant data (owned), or NULL */
     int failed;         /* produced by an unsupported node */
+    int dtype;          /* its ONNX element type (ONNX__TENSOR_PROTO__DATA_TYPE__*); 0: not known, float */
 } Tensor;
 
 typedef struct Importer {
@@ -113,6 +115,21 @@ int onnx_wire_check(const unsigned char *buf, size_t len, const char *path);
 /* ---- validate.c: the graph-level rules, before any node is built ------------------ */
 /* opset, node count, SSA, the outputs; -1 after reporting (invalid, or counted unsupported) */
 int onnx_validate(Importer *im, const Onnx__ModelProto *m);
+
+/* ---- dtype.c: ONNX element types carried in floats ---------------------------------- */
+int onnx_type_int(int t);                    /* an integer type (not bool) */
+int onnx_type_wraps(int t);                  /* an integer type whose wrap-around nnc computes */
+/* x brought into type t's range (wrap-around), named name; x itself when t does not wrap */
+Tensor *onnx_wrap(Ctx *c, Tensor *x, int t, const char *name);
+/* a node's inputs against what nnc computes exactly for their types: -1 after refusing */
+int onnx_types_check(Ctx *c);
+/* the element types of a node's outputs, after its builder ran */
+void onnx_types_out(Ctx *c);
+/* Add, Sub, Mul, Div, Pow, Mod with the semantics of input 0's type, to output 0 */
+Tensor *onnx_typed_binary(Ctx *c, int fn);
+/* Neg, Abs (wrap-around), the rest of the unary ops as they are */
+Tensor *onnx_typed_unary(Ctx *c, int fn, float alpha, float beta);
+Tensor *onnx_bitshift(Ctx *c);
 
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
