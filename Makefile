@@ -282,7 +282,12 @@ conformance: all
 check-malformed: all
 	@$(PYTHON) tests/onnx_malformed.py
 
-test: all unit-tests check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed
+# integer and 16-bit float ONNX tensors against numpy (tests/onnx_dtypes.py)
+.PHONY: check-dtypes
+check-dtypes: all
+	@$(PYTHON) tests/onnx_dtypes.py
+
+test: all unit-tests check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the

@@ -226,7 +226,7 @@ static float round_f16(float x)
         q = ldexpf(1.0f, e - 11);
     }
     a = round_even(a / q) * q;
-    return x < 0.0f ? -a : a;
+    return copysignf(a, x);
 }
 
 /* x to bfloat16 (float32's top 16 bits): ties to even, or truncated */
