@@ -58,13 +58,13 @@ Tensor *onnx_wrap(Ctx *c, Tensor *x, int t, const char *name) {
 /* ops that move, select or compare elements (exact on any integer held in
  * a float), or whose builders give them their type's semantics */
 static const char *const exact_ops[] = {
-    "Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Sum", "Max", "Min", "Clip", "Sign", "BitShift",
+    "Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Sum", "Max", "Min", "Clip", "Sign", "Relu", "BitShift",
     "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Cast", "CastLike", "Identity",
     "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Gather",
     "GatherElements", "GatherND", "Expand", "Tile", "Pad", "Where", "DepthToSpace", "SpaceToDepth",
     "Trilu", "Shape", "Size", "ReduceMax", "ReduceMin", "ArgMax", "ArgMin", "MaxPool", "GlobalMaxPool",
     "Compress", "ReverseSequence", "NonZero", "TopK", "ScatterND", "ScatterElements", "Scatter", "OneHot",
-    "EyeLike", "ConstantOfShape", "Range",
+    "EyeLike", "ConstantOfShape", "Range", "If", "Loop", "Scan",   /* their bodies' nodes are checked one by one */
 };
 
 int onnx_types_check(Ctx *c) {
@@ -74,6 +74,8 @@ int onnx_types_check(Ctx *c) {
         if (!strcmp(op, "Pow") && i == 1) continue;     /* an integer exponent of a float base */
         int ok = 0;
         for (size_t k = 0; !ok && k < sizeof exact_ops / sizeof exact_ops[0]; k++) ok = !strcmp(op, exact_ops[k]);
+        if (onnx_attr(c->n, "reduction") && !onnx_attr_is(c->n, "reduction", "none"))
+            ok = 0;     /* ScatterND/ScatterElements adding or multiplying into the data */
         if (ok) continue;
         char why[200];
         snprintf(why, sizeof why, "%s on %s tensors (input %d): nnc computes in float32 and gives integer "
@@ -114,6 +116,22 @@ static int out_type(Ctx *c, int i) {
         return TY(FLOAT);
     }
     if (!strcmp(op, "EyeLike") && onnx_attr(c->n, "dtype")) return (int)onnx_attr_i(c->n, "dtype", TY(FLOAT));
+    if (!strcmp(op, "OneHot")) return c->nin > 2 && c->in[2] ? c->in[2]->dtype : 0;
+    /* If, Loop, Scan: the types their bodies declare (Loop's body first returns its condition) */
+    const char *body = !strcmp(op, "If") ? "then_branch" : !strcmp(op, "Loop") || !strcmp(op, "Scan") ? "body" : NULL;
+    if (body) {
+        const Onnx__AttributeProto *a = onnx_attr(c->n, body);
+        size_t k = (size_t)i + !strcmp(op, "Loop");
+        const Onnx__TypeProto *ty = a && a->g && k < a->g->n_output ? a->g->output[k]->type : NULL;
+        return ty && ty->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && ty->tensor_type ?
+               ty->tensor_type->elem_type : 0;
+    }
+    /* ops whose results have a type of their own that nnc does not track: unknown, computed as floats */
+    static const char *const own[] = { "DequantizeLinear", "QuantizeLinear", "DynamicQuantizeLinear", "ConvInteger",
+                                       "MatMulInteger", "QLinearConv", "QLinearMatMul", "Multinomial", "RandomNormal",
+                                       "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli",
+                                       "SequenceAt", "Optional", "OptionalGetElement", NULL };
+    if (is_op(c, own)) return 0;
     for (int k = 0; k < c->nin; k++)
         if (c->in[k]) return c->in[k]->dtype;
     return 0;
@@ -130,7 +148,7 @@ void onnx_types_out(Ctx *c) {
 
 Tensor *onnx_typed_binary(Ctx *c, int fn) {
     Tensor *x = c->in[0], *y = c->in[1];
-    int t = x->dtype;
+    int t = x->dtype ? x->dtype : y->dtype;     /* ONNX gives both the same type; one may be untracked */
     const char *out = onnx_out_name(c, 0);
     if (!onnx_type_int(t)) return onnx_binary_of(c, fn, x, y, out);
     if (fn == NNC_RT_BIN_DIV) fn = NNC_RT_BIN_IDIV;
