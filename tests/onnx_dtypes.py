@@ -145,6 +145,19 @@ def cases():
                  [("a", TP.UINT32, [4]), ("k", TP.UINT32, [4])], [("y", TP.UINT32, [4])], opset=11),
            [s32, np.array([4, 1, 12, 31], np.uint32)], s32 >> np.array([4, 1, 12, 31], np.uint32))
 
+    # a QDQ chain: uint8 -> float (per channel of axis 1) -> Relu -> int8, ties rounded to even
+    q = np.array([[0, 10, 255, 7], [3, 130, 129, 128]], np.uint8)
+    sc, zp = np.array([0.5, 0.25], np.float32), np.array([10, 128], np.uint8)
+    deq = (q.astype(np.float32) - zp.reshape(2, 1).astype(np.float32)) * sc.reshape(2, 1)
+    want = np.clip(np.rint(np.maximum(deq, 0) / np.float32(0.5)) + np.float32(-3), -128, 127).astype(np.int8)
+    yield ("DequantizeLinear (uint8, per axis) -> Relu -> QuantizeLinear (int8)",
+           model([helper.make_node("DequantizeLinear", ["q", "s", "z"], ["f"], axis=0),
+                  helper.make_node("Relu", ["f"], ["r"]),
+                  helper.make_node("QuantizeLinear", ["r", "s2", "z2"], ["y"])],
+                 [("q", TP.UINT8, [2, 4])], [("y", TP.INT8, [2, 4])],
+                 [("s", sc), ("z", zp), ("s2", np.array(0.5, np.float32)), ("z2", np.array(-3, np.int8))]),
+           [q], want)
+
 
 def refusals():
     """-> (name, model): nnc must exit 3 naming the node"""

@@ -64,6 +64,7 @@ static const char *const exact_ops[] = {
     "GatherElements", "GatherND", "Expand", "Tile", "Pad", "Where", "DepthToSpace", "SpaceToDepth",
     "Trilu", "Shape", "Size", "ReduceMax", "ReduceMin", "ArgMax", "ArgMin", "MaxPool", "GlobalMaxPool",
     "Compress", "ReverseSequence", "NonZero", "TopK", "ScatterND", "ScatterElements", "Scatter", "OneHot",
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
     "EyeLike", "ConstantOfShape", "Range", "If", "Loop", "Scan",   /* their bodies' nodes are checked one by one */
 };
 
@@ -127,7 +128,12 @@ static int out_type(Ctx *c, int i) {
                ty->tensor_type->elem_type : 0;
     }
     /* ops whose results have a type of their own that nnc does not track: unknown, computed as floats */
-    static const char *const own[] = { "DequantizeLinear", "QuantizeLinear", "DynamicQuantizeLinear", "ConvInteger",
+    if (!strcmp(op, "DequantizeLinear")) return c->in[1]->dtype;     /* the scale's */
+    if (!strcmp(op, "QuantizeLinear"))
+        return c->nin > 2 && c->in[2] && c->in[2]->dtype ? c->in[2]->dtype :
+               (int)onnx_attr_i(c->n, "output_dtype", TY(UINT8));
+    if (!strcmp(op, "DynamicQuantizeLinear")) return i == 1 ? TY(FLOAT) : TY(UINT8);
+    static const char *const own[] = { "ConvInteger",
                                        "MatMulInteger", "QLinearConv", "QLinearMatMul", "Multinomial", "RandomNormal",
                                        "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli",
                                        "SequenceAt", "Optional", "OptionalGetElement", NULL };

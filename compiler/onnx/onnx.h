@@ -131,6 +131,11 @@ Tensor *onnx_typed_binary(Ctx *c, int fn);
 Tensor *onnx_typed_unary(Ctx *c, int fn, float alpha, float beta);
 Tensor *onnx_bitshift(Ctx *c);
 
+/* ---- map_quant.c: linear quantization ------------------------------------------------ */
+Tensor *onnx_quantize(Ctx *c);
+Tensor *onnx_dequantize(Ctx *c);
+Tensor *onnx_dynamic_quantize(Ctx *c);
+
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
 
