@@ -145,6 +145,14 @@ def cases():
                  [("a", TP.UINT32, [4]), ("k", TP.UINT32, [4])], [("y", TP.UINT32, [4])], opset=11),
            [s32, np.array([4, 1, 12, 31], np.uint32)], s32 >> np.array([4, 1, 12, 31], np.uint32))
 
+    i64a, i64b = np.array([-7, 7, 9, -9, 0], np.int64), np.array([2, 2, -4, -4, 5], np.int64)
+    yield ("int64 Div truncates toward zero (no wrap-around: exact up to 2^24)",
+           model([helper.make_node("Div", ["a", "b"], ["y"])], [("a", TP.INT64, [5]), ("b", TP.INT64, [5])],
+                 [("y", TP.INT64, [5])]), [i64a, i64b], np.fix(i64a / i64b).astype(np.int64))
+    pb, pe = np.array([2, 10, 3, 5], np.int32), np.array([0.5, -1, 1.5, 2], np.float32)
+    yield ("int32 Pow to a float exponent truncates to int32",
+           model([helper.make_node("Pow", ["a", "e"], ["y"])], [("a", TP.INT32, [4]), ("e", TP.FLOAT, [4])],
+                 [("y", TP.INT32, [4])]), [pb, pe], np.power(pb.astype(np.float64), pe).astype(np.int32))
     # a QDQ chain: uint8 -> float (per channel of axis 1) -> Relu -> int8, ties rounded to even
     q = np.array([[0, 10, 255, 7], [3, 130, 129, 128]], np.uint8)
     sc, zp = np.array([0.5, 0.25], np.float32), np.array([10, 128], np.uint8)

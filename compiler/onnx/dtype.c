@@ -169,6 +169,13 @@ Tensor *onnx_typed_binary(Ctx *c, int fn) {
     }
     char raw[170];
     onnx_part(c, "raw", raw);
+    if (fn == NNC_RT_BIN_POW) {     /* int32/int64 to a float power: toward zero, as a cast to the base's type */
+        Tensor *r = onnx_binary_of(c, fn, x, y, raw);
+        Attrs a;
+        memset(&a, 0, sizeof a);
+        a.fn = NNC_RT_UN_TRUNC;
+        return r ? onnx_apply(c->im, OP_ND_UNARY, &r, 1, &a, out, r->rank, r->dims) : NULL;
+    }
     Tensor *r = onnx_binary_of(c, fn, x, y, wrap ? raw : out);
     return wrap ? onnx_wrap(c, r, t, out) : r;
 }
