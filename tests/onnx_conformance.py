@@ -8,8 +8,11 @@ operators it named), any other failure counts as failed.  A compiled model
 is built with tests/onnx_case.c and run on every test_data_set_*: the
 inputs (input_*.pb, in graph-input order) go in as float32, the outputs must
 match output_*.pb within rtol 1e-3, atol 1e-4 (NaN equals NaN; integer and
-boolean outputs are compared as floats).  nnc computes in float32, so a
-case whose float64 data lies beyond float32's range counts as unsupported.
+boolean outputs are compared as floats; bfloat16 data, which older onnx
+stores as its uint16 bits, is read as the floats it holds).  nnc computes
+in float32, so a case whose float64 data lies beyond float32's range
+counts as unsupported, as does one whose data differs in size from the
+static shape its model declares (nnc compiles that shape).
 
 Many node cases pass an operator's parameters (Conv weights, a Reshape
 shape, Slice starts, LSTM weights) as graph inputs, which nnc needs at
