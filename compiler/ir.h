@@ -70,6 +70,7 @@ typedef struct Value {
     /* one of several inputs/outputs: its first column in the packed rows of
      * the caller's x / y (each sample is [in1 | in2 | ...]) */
     long pack_offset;
+    const char *elem_note;  /* an ONNX graph input/output: its element type ("uint8"), or NULL */
     Loc loc;
 } Value;
 

@@ -330,7 +330,11 @@ enum nnc_rt_binary {
     NNC_RT_BIN_ADD, NNC_RT_BIN_SUB, NNC_RT_BIN_MUL, NNC_RT_BIN_DIV, NNC_RT_BIN_POW,
     NNC_RT_BIN_MAX, NNC_RT_BIN_MIN, NNC_RT_BIN_MOD, NNC_RT_BIN_FMOD, NNC_RT_BIN_PRELU,
     NNC_RT_BIN_EQUAL, NNC_RT_BIN_LESS, NNC_RT_BIN_LESS_EQUAL, NNC_RT_BIN_GREATER,
-    NNC_RT_BIN_GREATER_EQUAL, NNC_RT_BIN_AND, NNC_RT_BIN_OR, NNC_RT_BIN_XOR
+    NNC_RT_BIN_GREATER_EQUAL, NNC_RT_BIN_AND, NNC_RT_BIN_OR, NNC_RT_BIN_XOR,
+    /* integer tensors (carried as floats, exact up to 2^24): IDIV divides
+     * toward zero (0 for a zero divisor, numpy's integer result); MUL16 is
+     * the product modulo 2^16 in [0, 2^16), exact for operands up to 2^24 */
+    NNC_RT_BIN_IDIV, NNC_RT_BIN_MUL16
 };
 void nnc_rt_binary_nd(int fn, float *y, const float *a, const float *b, const nnc_rt_nd *p);
 /* y = c ? a : b; cs: c's strides over the space (c starts at offset 0) */
@@ -345,7 +349,13 @@ enum nnc_rt_unary {
     NNC_RT_UN_SOFTPLUS, NNC_RT_UN_SOFTSIGN, NNC_RT_UN_LEAKY_RELU, NNC_RT_UN_ELU, NNC_RT_UN_SELU,
     NNC_RT_UN_CELU, NNC_RT_UN_HARD_SIGMOID, NNC_RT_UN_HARD_SWISH, NNC_RT_UN_THRESHOLDED_RELU,
     NNC_RT_UN_CLIP, NNC_RT_UN_NOT, NNC_RT_UN_ISNAN, NNC_RT_UN_ISINF, NNC_RT_UN_SHRINK,
-    NNC_RT_UN_MISH, NNC_RT_UN_AFFINE
+    NNC_RT_UN_MISH, NNC_RT_UN_AFFINE,
+    /* ONNX element types held in floats: TRUNC toward zero; WRAP into the
+     * integer range [beta, beta + alpha) modulo alpha = 2^bits (non-finite
+     * x: 0); ROUND_F16 to float16's precision and range (nearest even,
+     * overflow to inf); ROUND_BF16 to bfloat16's (nearest even; alpha != 0:
+     * truncated toward zero, what ONNX's conformance data before opset 19 has) */
+    NNC_RT_UN_TRUNC, NNC_RT_UN_WRAP, NNC_RT_UN_ROUND_F16, NNC_RT_UN_ROUND_BF16
 };
 /* y[i] = fn(x[i]) with the function's parameters alpha, beta (leaky_relu's
  * slope, clip's bounds, ...; AFFINE: alpha x + beta, a mean's gradient);

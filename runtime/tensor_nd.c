@@ -101,6 +101,12 @@ void nnc_rt_fill(float *y, long n, float v)
         y[i] = v;
 }
 
+/* the double x modulo m (a power of two), in [0, m) */
+static double mod_pos(double x, double m)
+{
+    return x - m * floor(x / m);
+}
+
 static float binary1(int fn, float a, float b)
 {
     switch (fn) {
@@ -125,6 +131,8 @@ static float binary1(int fn, float a, float b)
     case NNC_RT_BIN_AND: return a != 0.0f && b != 0.0f;
     case NNC_RT_BIN_OR: return a != 0.0f || b != 0.0f;
     case NNC_RT_BIN_XOR: return (a != 0.0f) != (b != 0.0f);
+    case NNC_RT_BIN_IDIV: return b == 0.0f ? 0.0f : (float)trunc((double)a / (double)b);
+    case NNC_RT_BIN_MUL16: return (float)mod_pos((double)a * (double)b, 65536.0);
     default: return 0.0f;
     }
 }
@@ -191,6 +199,49 @@ void nnc_rt_where_nd(float *y, const float *c, const float *a, const float *b, c
     }
 }
 
+/* v rounded to the nearest integer, ties to even (|v| < 2^23) */
+static float round_even(float v)
+{
+    float r = floorf(v), d = v - r;
+    if (d > 0.5f || (d == 0.5f && fmodf(r, 2.0f) != 0.0f))
+        r += 1.0f;
+    return r;
+}
+
+/* x rounded to the nearest float16 (ties to even), as a float: the step
+ * of float16's grid is 2^(e - 11) for |x| in [2^(e-1), 2^e), 2^-24 below
+ * its smallest normal 2^-14; from 65520 on the rounding overflows to inf */
+static float round_f16(float x)
+{
+    float a = fabsf(x), q;
+    int e;
+    if (a != a)
+        return x;
+    if (a >= 65520.0f)
+        return x > 0.0f ? INFINITY : -INFINITY;
+    if (a < 0x1p-14f) {
+        q = 0x1p-24f;
+    } else {
+        (void)frexpf(a, &e);
+        q = ldexpf(1.0f, e - 11);
+    }
+    a = round_even(a / q) * q;
+    return copysignf(a, x);
+}
+
+/* x to bfloat16 (float32's top 16 bits): ties to even, or truncated */
+static float round_bf16(float x, int truncate)
+{
+    uint32_t u;
+    if (x != x)
+        return x;
+    memcpy(&u, &x, sizeof u);
+    if (!truncate)
+        u += 0x7FFFu + ((u >> 16) & 1u);
+    u &= 0xFFFF0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
 
 static float unary1(int fn, float x, float alpha, float beta)
 {
@@ -248,6 +299,11 @@ static float unary1(int fn, float x, float alpha, float beta)
     case NNC_RT_UN_SHRINK: return x < -alpha ? x + beta : x > alpha ? x - beta : 0.0f;
     case NNC_RT_UN_MISH: return x * tanhf(x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)));
     case NNC_RT_UN_AFFINE: return alpha * x + beta;
+    case NNC_RT_UN_TRUNC: return truncf(x);
+    case NNC_RT_UN_WRAP:
+        return x - x != 0.0f ? 0.0f : (float)((double)beta + mod_pos((double)x - (double)beta, (double)alpha));
+    case NNC_RT_UN_ROUND_F16: return round_f16(x);
+    case NNC_RT_UN_ROUND_BF16: return round_bf16(x, alpha != 0.0f);
     default: return 0.0f;
     }
 }

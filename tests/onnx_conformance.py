@@ -65,11 +65,21 @@ def cases(dirs):
             yield os.path.dirname(m)
 
 
-def load_tensor(path):
+def load_tensor(path, bfloat16=False):
     t = onnx.TensorProto()
     with open(path, "rb") as f:
         t.ParseFromString(f.read())
-    return numpy_helper.to_array(t)
+    a = numpy_helper.to_array(t)
+    if bfloat16 and a.dtype == np.uint16:   # older onnx stores bfloat16 data as its bits (uint16)
+        a = (a.astype(np.uint32) << 16).view(np.float32)
+    return a
+
+
+def declared(vi):
+    """-> (element type, number of elements or None when not static) of a graph input/output"""
+    tt = vi.type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+    return tt.elem_type, (int(np.prod(dims)) if None not in dims else None) if tt.HasField("shape") else None
 
 
 def run_sets(case, model, work, c_file, sets, inputs, bound):
@@ -87,9 +97,16 @@ def run_sets(case, model, work, c_file, sets, inputs, bound):
     if not sets:
         return "failed", "no test_data_set_* folder", None
     outputs = []
+    vin = [v for v in model.graph.input if v.name in inputs]
     for s in sets:
-        ins = [load_tensor(os.path.join(s, "input_%d.pb" % i)) for i in range(len(inputs)) if i not in bound]
-        outs = [load_tensor(os.path.join(s, "output_%d.pb" % i)) for i in range(n_out)]
+        ins = [load_tensor(os.path.join(s, "input_%d.pb" % i), declared(vin[i])[0] == onnx.TensorProto.BFLOAT16)
+               for i in range(len(inputs)) if i not in bound]
+        outs = [load_tensor(os.path.join(s, "output_%d.pb" % i),
+                            declared(model.graph.output[i])[0] == onnx.TensorProto.BFLOAT16) for i in range(n_out)]
+        # nnc compiles the model's static shapes: data of another size cannot be run
+        if any(declared(vin[i])[1] not in (None, np.asarray(a).size)
+               for i, a in zip([i for i in range(len(inputs)) if i not in bound], ins)):
+            return "unsupported", "a data set's input differs in size from the model's static shape", None
         # nnc computes in float32: float64 data beyond its range cannot be run
         big = [a for a in ins + outs if a.dtype == np.float64 and np.any(np.abs(a[np.isfinite(a)]) > 3e38)]
         if big:

@@ -3,10 +3,12 @@
  * shapes of the graph inputs (from the file, --shape or --bind).
  *
  * Decisions:
- *  - Every tensor is float32 inside (int64/int32/bool/double are converted
- *    at the API, and are exact as floats up to 2^24): shapes, indices and
- *    masks flow through the same kernels.  Other element types are
- *    unsupported (exit 3), not converted with a loss.
+ *  - Every tensor is float32 inside (the integer types, bool and double
+ *    are converted at the API, and integers are exact as floats up to
+ *    2^24): shapes, indices and masks flow through the same kernels.
+ *    float16 and bfloat16 data is widened to float32 (exactly).  Each
+ *    tensor keeps its ONNX type for the semantics of integer arithmetic
+ *    (dtype.c).  string and complex tensors are unsupported (exit 3).
  *  - Shapes are static: every graph input needs fixed dimensions.  Values
  *    carry their whole ONNX shape (no implicit batch), so predict takes
  *    n = 1: one call computes the graph once.  A symbolic dimension is
@@ -25,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,9 +128,8 @@ int onnx_attr_is(const Onnx__NodeProto *n, const char *name, const char *value) 
 /* ---- tensors from protobuf -------------------------------------------------------- */
 
 int onnx_dtype_ok(int t) {
-    return t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
-           t == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || t == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ||
-           t == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+    return (t >= ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t <= ONNX__TENSOR_PROTO__DATA_TYPE__UINT64 &&
+            t != ONNX__TENSOR_PROTO__DATA_TYPE__STRING) || t == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
 }
 
 const char *onnx_dtype_name(int t) {
@@ -223,7 +225,31 @@ static unsigned char *external_data(Importer *im, const Onnx__TensorProto *tp, s
     return buf;
 }
 
-/* a value of element i of a tensor, from raw bytes or the typed field */
+/* the bytes of one element of type t in raw data */
+static size_t width_of(int t) {
+    switch (t) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return 8;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: return 2;
+    default: return 4;
+    }
+}
+
+/* a float16's bits as a float (exact: every float16 is a float) */
+static float half_to_float(unsigned h) {
+    int e = (int)(h >> 10 & 0x1f);
+    unsigned m = h & 0x3ff;
+    float v = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m | 0x400), e - 25);
+    return h & 0x8000 ? -v : v;
+}
+
+/* a value of element i of a tensor, from raw bytes (little-endian, as
+ * ONNX stores them) or the typed field (the types narrower than 32 bits
+ * in int32_data, float16 and bfloat16 as their bits; uint32 and uint64 in
+ * uint64_data) */
 static float element(const Onnx__TensorProto *tp, const unsigned char *raw, long i) {
     switch (tp->data_type) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: {
@@ -241,8 +267,30 @@ static float element(const Onnx__TensorProto *tp, const unsigned char *raw, long
         if (raw) memcpy(&v, raw + 8 * i, 8); else v = tp->int64_data[i];
         return (float)v;
     }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: {
+        uint64_t v = 0;
+        if (!raw) v = tp->uint64_data[i];
+        else if (tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT64) memcpy(&v, raw + 8 * i, 8);
+        else { uint32_t u; memcpy(&u, raw + 4 * i, 4); v = u; }
+        return (float)v;
+    }
     case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
         return raw ? raw[i] != 0 : tp->int32_data[i] != 0;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+        return raw ? (float)raw[i] : (float)(uint8_t)tp->int32_data[i];
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+        return raw ? (float)(int8_t)raw[i] : (float)(int8_t)tp->int32_data[i];
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: {
+        unsigned b = raw ? (unsigned)raw[2 * i] | (unsigned)raw[2 * i + 1] << 8 : (unsigned)tp->int32_data[i] & 0xffff;
+        if (tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT16) return (float)b;
+        if (tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT16) return (float)(int16_t)(uint16_t)b;
+        if (tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16) return half_to_float(b);
+        uint32_t u = (uint32_t)b << 16;
+        float v;
+        memcpy(&v, &u, 4);
+        return v;
+    }
     default: {
         int32_t v;
         if (raw) memcpy(&v, raw + 4 * i, 4); else v = tp->int32_data[i];
@@ -271,8 +319,7 @@ float *onnx_tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count) 
         onnx_unsupported(im, why);
         return NULL;
     }
-    size_t width = tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE || tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? 8 :
-                   tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? 1 : 4;
+    size_t width = width_of(tp->data_type);
     unsigned char *external = NULL;
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL &&
         !(external = external_data(im, tp, (size_t)n * width)))
@@ -281,7 +328,9 @@ float *onnx_tensor_data(Importer *im, const Onnx__TensorProto *tp, long *count) 
     size_t have = external ? (size_t)n : raw ? tp->raw_data.len / width :
                   tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? tp->n_float_data :
                   tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? tp->n_double_data :
-                  tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? tp->n_int64_data : tp->n_int32_data;
+                  tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? tp->n_int64_data :
+                  tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT32 ||
+                  tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT64 ? tp->n_uint64_data : tp->n_int32_data;
     if (have < (size_t)n) {
         diag_error(onnx_nowhere(), "tensor '%s' holds %zu values but its shape needs %ld", name, have, n);
         free(external);
@@ -443,7 +492,7 @@ int onnx_bind_input(Importer *im, const char *spec) {
     long count, dims[MAX_T];
     float *d = onnx_tensor_data(im, tp, &count);
     for (size_t k = 0; k < tp->n_dims; k++) dims[k] = (long)tp->dims[k];
-    if (d) onnx_add_constant(im, name, (int)tp->n_dims, dims, d);
+    if (d) onnx_add_constant(im, name, (int)tp->n_dims, dims, d)->dtype = tp->data_type;
     onnx__tensor_proto__free_unpacked(tp, NULL);
     return d ? 0 : -1;
 }

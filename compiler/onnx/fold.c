@@ -131,6 +131,7 @@ Tensor *onnx_node_out(Importer *im, int op, Tensor **in, int nin, const Attrs *a
     ir_add_output(g, n, v);
     Tensor *t = onnx_add_tensor(im, out_name, rank, dims);
     t->value = v;
+    t->dtype = nin ? in[0]->dtype : 0;     /* the first input's; map.c sets what an op says otherwise */
     return t;
 }
 
@@ -158,6 +159,7 @@ Tensor *onnx_apply(Importer *im, int op, Tensor **in, int nin, const Attrs *a,
     d->fold(&f);
     Tensor *t = onnx_add_constant(im, out_name, rank, dims, y);
     for (int i = 0; i < nin; i++) t->param |= in[i]->param;   /* a weight transposed or reshaped trains as one */
+    t->dtype = nin ? in[0]->dtype : 0;
     return t;
 }
 

@@ -53,9 +53,10 @@ void onnx_add_initializers(Importer *im, const Onnx__GraphProto *gp) {
         if (!d) { onnx_add_tensor(im, tp->name, 0, NULL)->failed = 1; continue; }
         for (size_t k = 0; k < tp->n_dims; k++) dims[k] = (long)tp->dims[k];
         int type = tp->data_type;
-        onnx_add_constant(im, tp->name, (int)tp->n_dims, dims, d)->param =
-            type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
-            type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 || type == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
+        Tensor *t = onnx_add_constant(im, tp->name, (int)tp->n_dims, dims, d);
+        t->dtype = type;
+        t->param = type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
+                   type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 || type == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
     }
 }
 
@@ -88,7 +89,10 @@ static void add_inputs(Importer *im, const Onnx__GraphProto *gp, OnnxShapes *sha
         col += ir_size(&g->values[v]);
         if (g->input < 0) g->input = v;
         g->inputs[g->ninputs++] = v;
-        onnx_add_tensor(im, vi->name, rank, dims)->value = v;
+        Tensor *t = onnx_add_tensor(im, vi->name, rank, dims);
+        t->value = v;
+        t->dtype = vi->type->tensor_type->elem_type;     /* checked by onnx_input_shape */
+        if (t->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) g->values[v].elem_note = onnx_dtype_name(t->dtype);
     }
     for (int i = 0; shapes && i < shapes->nspecs; i++)
         if (!(shapes->used >> i & 1))
@@ -123,6 +127,10 @@ static void add_outputs(Importer *im, const Onnx__GraphProto *gp) {
             break;
         }
         g->outputs[g->noutputs++] = v;
+        const Onnx__TypeProto *ty = gp->output[i]->type;    /* the type the file declares for it */
+        int et = ty && ty->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && ty->tensor_type ?
+                 ty->tensor_type->elem_type : t->dtype;
+        if (et && et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) g->values[v].elem_note = onnx_dtype_name(et);
     }
     if (g->ninputs > 1)
         for (int i = 0; i < g->ninputs; i++) g->values[g->inputs[i]].role = ROLE_ACT;

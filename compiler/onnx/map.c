@@ -93,6 +93,9 @@ static const OnnxOp onnx_ops[] = {
     OP("Max", op_max, 1, VAR, 1), OP("Min", op_min, 1, VAR, 1), OP("Sum", op_sum, 1, VAR, 1), OP("Mean", op_mean, 1, VAR, 1),
     OP("Clip", onnx_clip, 1, 3, 1), OP("Identity", op_identity, 1, 1, 1), OP("Dropout", onnx_dropout, 1, 3, 2),
     OP("Cast", onnx_cast, 1, 1, 1), OP("CastLike", onnx_cast, 2, 2, 1),
+    OP("BitShift", onnx_bitshift, 2, 2, 1),
+    OP("QuantizeLinear", onnx_quantize, 2, 3, 1), OP("DequantizeLinear", onnx_dequantize, 2, 3, 1),
+    OP("DynamicQuantizeLinear", onnx_dynamic_quantize, 1, 1, 3),
     { "Reshape", -1, -1, onnx_reshape, 1, 2, 1, 5, 2 }, OP("Flatten", onnx_flatten, 1, 1, 1),
     OP("Squeeze", op_squeeze1, 1, 2, 1), { "Unsqueeze", -1, -1, op_unsqueeze, 1, 2, 1, 13, 2 },
     OP("Transpose", onnx_transpose, 1, 1, 1), { "Slice", -1, -1, onnx_slice, 1, 5, 1, 10, 3 }, OP("Concat", onnx_concat, 1, VAR, 1),
@@ -209,10 +212,11 @@ void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
     }
     Tensor *r = NULL;
     if (!op) onnx_unsupported(im, "no such operator in nnc");   /* listed even after an unsupported input */
+    else if (!failed_input && onnx_types_check(&c)) failed_input = 1;  /* refused for its element types */
     else if (!failed_input && op->unary >= 0) {
         float alpha, beta;
         unary_params(n, op->unary, &alpha, &beta);
-        r = onnx_unary(&c, op->unary, alpha, beta);
+        r = onnx_typed_unary(&c, op->unary, alpha, beta);
     } else if (!failed_input && op->binary >= 0) {
         int fn = op->binary;
         if (fn == NNC_RT_BIN_MOD && onnx_attr_i(n, "fmod", 0)) fn = NNC_RT_BIN_FMOD;
@@ -222,13 +226,14 @@ void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
             sl->dims[0] != c.in[0]->dims[c.in[0]->rank - 1]) {
             c.in[1] = onnx_per_channel(&c, sl, c.in[0]->rank, "slope");
         }
-        r = onnx_binary_of(&c, fn, c.in[0], c.in[1], n->output[0]);
+        r = onnx_typed_binary(&c, fn);     /* with the semantics of its element type */
     } else if (!failed_input) {
         int errors = diag_error_count();
         r = op->build(&c);
         if (!r && diag_error_count() == errors)     /* a builder's refusal must never pass unreported */
             onnx_unsupported(im, "its inputs or attributes (nnc could not build the node)");
     }
+    if (r) onnx_types_out(&c);
     if (!r)     /* every output of this node is poisoned: its users are skipped quietly */
         for (size_t i = 0; i < n->n_output; i++)
             if (!onnx_find(im, n->output[i])) onnx_add_tensor(im, n->output[i], 0, NULL)->failed = 1;

@@ -87,11 +87,13 @@ Tensor *onnx_variadic(Ctx *c, int fn, int mean) {
         memcpy(a.nd.as, a.nd.ys, sizeof a.nd.as);
         return onnx_apply(c->im, OP_ND_COPY, c->in, 1, &a, onnx_out_name(c, 0), acc->rank, acc->dims);
     }
+    int wrap = fn == NNC_RT_BIN_ADD && !mean && onnx_type_wraps(acc->dtype);   /* Sum of integers */
     for (int i = 1; i < c->nin && acc; i++) {
         char name[160];
         ir_format_name(name, "%s/%d", onnx_out_name(c, 0), i);
-        acc = onnx_binary_of(c, fn, acc, c->in[i], i == c->nin - 1 && !mean ? onnx_out_name(c, 0) : name);
+        acc = onnx_binary_of(c, fn, acc, c->in[i], i == c->nin - 1 && !mean && !wrap ? onnx_out_name(c, 0) : name);
     }
+    if (wrap) return onnx_wrap(c, acc, c->in[0]->dtype, onnx_out_name(c, 0));
     if (mean && acc) {
         long one = 1;
         float *k = malloc(sizeof *k);
@@ -104,18 +106,22 @@ Tensor *onnx_variadic(Ctx *c, int fn, int mean) {
     return acc;
 }
 
+/* Cast and CastLike with the semantics of the target type: to an integer
+ * toward zero, then wrapped into the type's width (numpy's modular result;
+ * NaN and inf give 0) for the types that wrap; to float16/bfloat16 rounded
+ * to that precision; to bool x != 0 */
 Tensor *onnx_cast(Ctx *c) {
     long to = onnx_attr_i(c->n, "to", 1);
-    if (!strcmp(c->n->op_type, "CastLike")) to = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    int from = c->in[0]->dtype;
+    if (!strcmp(c->n->op_type, "CastLike"))
+        to = c->in[1]->dtype ? c->in[1]->dtype : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     if (!onnx_dtype_ok((int)to)) {
         char why[64];
         snprintf(why, sizeof why, "a cast to %s", onnx_dtype_name((int)to));
         onnx_unsupported(c->im, why);
         return NULL;
     }
-    int fn = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || to == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? NNC_RT_UN_IDENTITY :
-             to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? -1 : -2;
-    if (fn == -1) {         /* x != 0 */
+    if (to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL) {         /* x != 0 */
         long one = 1;
         float *z = calloc(1, sizeof *z);
         char n0[170];
@@ -126,23 +132,14 @@ Tensor *onnx_cast(Ctx *c) {
         u.in[0] = t;
         return onnx_unary(&u, NNC_RT_UN_NOT, 0, 0);
     }
-    if (fn == -2) {         /* to an integer: toward zero */
-        Tensor *x = c->in[0];
-        Attrs a;
-        memset(&a, 0, sizeof a);
-        a.fn = NNC_RT_UN_SIGN;
-        char n1[170], n2[170], n3[170];
-        onnx_part(c, "sign", n1);
-        onnx_part(c, "abs", n2);
-        onnx_part(c, "floor", n3);
-        Tensor *s = onnx_apply(c->im, OP_ND_UNARY, &x, 1, &a, n1, x->rank, x->dims);
-        a.fn = NNC_RT_UN_ABS;
-        Tensor *m = onnx_apply(c->im, OP_ND_UNARY, &x, 1, &a, n2, x->rank, x->dims);
-        a.fn = NNC_RT_UN_FLOOR;
-        Tensor *f = onnx_apply(c->im, OP_ND_UNARY, &m, 1, &a, n3, x->rank, x->dims);
-        return onnx_binary_of(c, NNC_RT_BIN_MUL, s, f, onnx_out_name(c, 0));
-    }
-    return onnx_unary(c, NNC_RT_UN_IDENTITY, 0, 0);
+    if (to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16) return onnx_unary(c, NNC_RT_UN_ROUND_F16, 0, 0);
+    if (to == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16)    /* ONNX's data truncates before opset 19 */
+        return onnx_unary(c, NNC_RT_UN_ROUND_BF16, c->im->opset < 19 ? 1.0f : 0.0f, 0);
+    if (!onnx_type_int((int)to)) return onnx_unary(c, NNC_RT_UN_IDENTITY, 0, 0);
+    int integral = onnx_type_int(from) || from == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+    if (!onnx_type_wraps((int)to)) return onnx_unary(c, integral ? NNC_RT_UN_IDENTITY : NNC_RT_UN_TRUNC, 0, 0);
+    Tensor *x = integral ? c->in[0] : onnx_unary_of(c, NNC_RT_UN_TRUNC, c->in[0], "trunc");
+    return onnx_wrap(c, x, (int)to, onnx_out_name(c, 0));
 }
 
 /* Clip: constant bounds are one element-wise clip; a bound computed at run

@@ -13,7 +13,8 @@
  * import.c is the entry point.
  * Everything is float32 inside: a Tensor's constant data is floats whatever
  * the ONNX type, which is what lets one folding path serve shapes, indices
- * and weights alike. */
+ * and weights alike; each Tensor keeps its ONNX element type, which the
+ * builders of integer arithmetic read (dtype.c). */
 #ifndef NNC_ONNX_H
 #define NNC_ONNX_H
 
@@ -44,6 +45,7 @@ typedef struct Tensor {
     int param;          /* a float initializer, or folded from one: trained under --train (the
                          * constants nnc makes itself, and integer or bool ones, never are) */
     int key;            /* where the ONNX name starts in name: past the prefix of the subgraph copy that made it */
+    int dtype;          /* its ONNX element type (ONNX__TENSOR_PROTO__DATA_TYPE__*); 0: not known, float */
 } Tensor;
 
 typedef struct Importer {
@@ -128,6 +130,25 @@ int onnx_validate(Importer *im, const Onnx__ModelProto *m);
 
 /* import.c */
 void onnx_add_initializers(Importer *im, const Onnx__GraphProto *gp);   /* a graph's, as constants */
+/* ---- dtype.c: ONNX element types carried in floats ---------------------------------- */
+int onnx_type_int(int t);                    /* an integer type (not bool) */
+int onnx_type_wraps(int t);                  /* an integer type whose wrap-around nnc computes */
+/* x brought into type t's range (wrap-around), named name; x itself when t does not wrap */
+Tensor *onnx_wrap(Ctx *c, Tensor *x, int t, const char *name);
+/* a node's inputs against what nnc computes exactly for their types: -1 after refusing */
+int onnx_types_check(Ctx *c);
+/* the element types of a node's outputs, after its builder ran */
+void onnx_types_out(Ctx *c);
+/* Add, Sub, Mul, Div, Pow, Mod with the semantics of input 0's type, to output 0 */
+Tensor *onnx_typed_binary(Ctx *c, int fn);
+/* Neg, Abs (wrap-around), the rest of the unary ops as they are */
+Tensor *onnx_typed_unary(Ctx *c, int fn, float alpha, float beta);
+Tensor *onnx_bitshift(Ctx *c);
+
+/* ---- map_quant.c: linear quantization ------------------------------------------------ */
+Tensor *onnx_quantize(Ctx *c);
+Tensor *onnx_dequantize(Ctx *c);
+Tensor *onnx_dynamic_quantize(Ctx *c);
 
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
