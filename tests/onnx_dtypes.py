@@ -165,6 +165,31 @@ def cases():
                  [("q", TP.UINT8, [2, 4])], [("y", TP.INT8, [2, 4])],
                  [("s", sc), ("z", zp), ("s2", np.array(0.5, np.float32)), ("z2", np.array(-3, np.int8))]),
            [q], want)
+    # quantized products: ConvInteger with a weight zero point per output
+    # channel, and QLinearMatMul with per-row and per-column scales
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, (1, 2, 5, 5)).astype(np.uint8)
+    w = rng.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
+    wz = np.array([0, 5, -7], np.int8)
+    xc, wc = x.astype(np.int64) - 17, w.astype(np.int64) - wz.reshape(3, 1, 1, 1)
+    conv = np.array([[[[(xc[0, :, i:i + 3, j:j + 3] * wc[m]).sum() for j in range(3)] for i in range(3)]
+                      for m in range(3)]], np.int32)
+    yield ("ConvInteger (uint8 x int8, per-channel weight zero point)",
+           model([helper.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"])], [("x", TP.UINT8, [1, 2, 5, 5])],
+                 [("y", TP.INT32, [1, 3, 3, 3])], [("w", w), ("xz", np.array(17, np.uint8)), ("wz", wz)]),
+           [x], conv)
+    a8 = rng.integers(0, 256, (3, 4)).astype(np.uint8)
+    b8 = rng.integers(0, 256, (4, 2)).astype(np.uint8)
+    sa, sb = np.array([0.02, 0.05, 0.01], np.float32), np.array([0.03, 0.004], np.float32)
+    acc = (a8.astype(np.int64) - 100) @ (b8.astype(np.int64) - 120)
+    real = acc.astype(np.float32) * sa.reshape(3, 1) * sb
+    want = np.clip(np.rint(real / np.float32(0.1)) + 128, 0, 255).astype(np.uint8)
+    yield ("QLinearMatMul (per-row and per-column scales, requantized)",
+           model([helper.make_node("QLinearMatMul", ["a", "sa", "za", "b", "sb", "zb", "sy", "zy"], ["y"])],
+                 [("a", TP.UINT8, [3, 4])], [("y", TP.UINT8, [3, 2])],
+                 [("sa", sa), ("za", np.array(100, np.uint8)), ("b", b8), ("sb", sb), ("zb", np.array(120, np.uint8)),
+                  ("sy", np.array(0.1, np.float32)), ("zy", np.array(128, np.uint8))], opset=10),
+           [a8], want)
 
 
 def refusals():

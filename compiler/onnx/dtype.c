@@ -65,6 +65,7 @@ static const char *const exact_ops[] = {
     "Trilu", "Shape", "Size", "ReduceMax", "ReduceMin", "ArgMax", "ArgMin", "MaxPool", "GlobalMaxPool",
     "Compress", "ReverseSequence", "NonZero", "TopK", "ScatterND", "ScatterElements", "Scatter", "OneHot",
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
+    "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul",   /* zero points subtracted first */
     "EyeLike", "ConstantOfShape", "Range", "If", "Loop", "Scan",   /* their bodies' nodes are checked one by one */
 };
 
@@ -133,8 +134,9 @@ static int out_type(Ctx *c, int i) {
         return c->nin > 2 && c->in[2] && c->in[2]->dtype ? c->in[2]->dtype :
                (int)onnx_attr_i(c->n, "output_dtype", TY(UINT8));
     if (!strcmp(op, "DynamicQuantizeLinear")) return i == 1 ? TY(FLOAT) : TY(UINT8);
-    static const char *const own[] = { "ConvInteger",
-                                       "MatMulInteger", "QLinearConv", "QLinearMatMul", "Multinomial", "RandomNormal",
+    if (!strcmp(op, "ConvInteger") || !strcmp(op, "MatMulInteger")) return TY(INT32);
+    if (!strcmp(op, "QLinearConv") || !strcmp(op, "QLinearMatMul")) return c->in[7]->dtype ? c->in[7]->dtype : TY(UINT8);
+    static const char *const own[] = { "Multinomial", "RandomNormal",
                                        "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli",
                                        "SequenceAt", "Optional", "OptionalGetElement", NULL };
     if (is_op(c, own)) return 0;

@@ -96,6 +96,8 @@ static const OnnxOp onnx_ops[] = {
     OP("BitShift", onnx_bitshift, 2, 2, 1),
     OP("QuantizeLinear", onnx_quantize, 2, 3, 1), OP("DequantizeLinear", onnx_dequantize, 2, 3, 1),
     OP("DynamicQuantizeLinear", onnx_dynamic_quantize, 1, 1, 3),
+    OP("ConvInteger", onnx_conv_integer, 2, 4, 1), OP("MatMulInteger", onnx_matmul_integer, 2, 4, 1),
+    OP("QLinearConv", onnx_qlinear_conv, 8, 9, 1), OP("QLinearMatMul", onnx_qlinear_matmul, 8, 8, 1),
     { "Reshape", -1, -1, onnx_reshape, 1, 2, 1, 5, 2 }, OP("Flatten", onnx_flatten, 1, 1, 1),
     OP("Squeeze", op_squeeze1, 1, 2, 1), { "Unsqueeze", -1, -1, op_unsqueeze, 1, 2, 1, 13, 2 },
     OP("Transpose", onnx_transpose, 1, 1, 1), { "Slice", -1, -1, onnx_slice, 1, 5, 1, 10, 3 }, OP("Concat", onnx_concat, 1, VAR, 1),

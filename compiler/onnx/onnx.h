@@ -149,6 +149,10 @@ Tensor *onnx_bitshift(Ctx *c);
 Tensor *onnx_quantize(Ctx *c);
 Tensor *onnx_dequantize(Ctx *c);
 Tensor *onnx_dynamic_quantize(Ctx *c);
+Tensor *onnx_conv_integer(Ctx *c);      /* ConvInteger, MatMulInteger: int32 sums of centred operands */
+Tensor *onnx_matmul_integer(Ctx *c);
+Tensor *onnx_qlinear_conv(Ctx *c);      /* QLinearConv, QLinearMatMul: the sums requantized */
+Tensor *onnx_qlinear_matmul(Ctx *c);
 
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);
