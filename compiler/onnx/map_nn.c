@@ -286,11 +286,31 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     return bc ? onnx_binary_of(c, NNC_RT_BIN_ADD, y, bc, onnx_out_name(c, 0)) : NULL;
 }
 
+static Tensor *pool_nd(Ctx *c, int avg, const long *k);
+
 Tensor *onnx_pool(Ctx *c, int avg) {
     Tensor *x = c->in[0];
     if (x->rank < 3) { onnx_invalid(c->im, "pooling needs an input (N, C, spatial...), this one has rank %d", x->rank); return NULL; }
     if (!onnx_attr(c->n, "kernel_shape")) { onnx_invalid(c->im, "a pool needs kernel_shape"); return NULL; }
     if (window_ok(c, x->rank - 2, NULL)) return NULL;
+    {   /* what the 1-D/2-D kernel cannot do goes to the composed path */
+        int n = x->rank - 2, composed = x->rank > 4 || (c->n->n_output > 1 && *c->n->output[1]);
+        long k[MAX_T], d[MAX_T], p[2 * MAX_T];
+        if (onnx_attr_ints(c->n, "kernel_shape", k, n) != n) { onnx_invalid(c->im, "kernel_shape needs one entry per spatial axis"); return NULL; }
+        for (int i = 0; i < n; i++) d[i] = 1;
+        for (int i = 0; i < 2 * n; i++) p[i] = 0;
+        onnx_attr_ints(c->n, "dilations", d, n);
+        onnx_attr_ints(c->n, "pads", p, 2 * n);
+        for (int i = 0; i < n; i++) composed |= d[i] != 1;
+        const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+        int autopad = ap && ap->s.len && !onnx_attr_is(c->n, "auto_pad", "NOTSET");
+        if (avg && onnx_attr_i(c->n, "count_include_pad", 0)) {
+            composed |= autopad;
+            for (int i = 0; i < 2 * n; i++) composed |= p[i] != 0;
+        }
+        if (x->rank == 3 && autopad) composed = 1;
+        if (composed) return pool_nd(c, avg, k);
+    }
     if (x->rank == 3) {     /* 1-D: (N, C, L) pooled as (N, C, 1, L) with the attributes widened */
         long k1, s1 = 1, p1[2] = { 0, 0 }, d1 = 1;
         if (onnx_attr_ints(c->n, "kernel_shape", &k1, 1) != 1) { onnx_unsupported(c->im, "a pool without kernel_shape"); return NULL; }
@@ -329,8 +349,6 @@ Tensor *onnx_pool(Ctx *c, int avg) {
         return onnx_reshaped(c, y4, 3, d3, onnx_out_name(c, 0));
     }
     if (x->rank != 4) { onnx_unsupported(c->im, "pooling other than 1-D or 2-D"); return NULL; }
-    if (c->n->n_output > 1 && *c->n->output[1]) { onnx_unsupported(c->im, "MaxPool's indices output"); return NULL; }
-    if (onnx_attr_i(c->n, "storage_order", 0)) { onnx_unsupported(c->im, "column-major storage_order"); return NULL; }
     if (avg && onnx_attr_i(c->n, "count_include_pad", 0)) {
         long p[4] = { 0, 0, 0, 0 };
         onnx_attr_ints(c->n, "pads", p, 4);
@@ -486,4 +504,244 @@ Tensor *onnx_instancenorm(Ctx *c) {
     onnx_part(c, "scaled", n7);
     y = b ? onnx_binary_of(c, NNC_RT_BIN_MUL, y, s, n7) : NULL;
     return y ? onnx_binary_of(c, NNC_RT_BIN_ADD, y, b, onnx_out_name(c, 0)) : NULL;
+}
+
+/* ---- windows the 2-D kernels cannot run: composed from N-d ops --------------------
+ * 3-D (and 1-D, 2-D) windows with dilations, count_include_pad, MaxPool's
+ * indices and ConvTranspose's general geometry are built from strided
+ * copies, one per kernel position: a pool is the max (or sum) of the K
+ * strided views of the padded input, a convolution the sum of K products
+ * of a view with the weight's (C, M) slice at that position, and a
+ * transposed convolution the sum of K products each scattered (nd_pad
+ * with strides) into the full output, then cropped.  Every piece has a
+ * gradient, so these paths train; they cost K passes over the output,
+ * which is why the 1-D/2-D kernels stay the path wherever they apply. */
+
+typedef struct Win {
+    int n;                                           /* spatial axes */
+    long in[MAX_T], k[MAX_T], s[MAX_T], d[MAX_T];
+    long pb[MAX_T], pe[MAX_T];                       /* pads at the start and end of each axis */
+    long o[MAX_T];
+    long ext[MAX_T];                                 /* ceil_mode: input read past pe (>= 0) */
+} Win;
+
+/* the geometry of a Conv or pool over n spatial axes (ONNX's rules: auto_pad,
+ * ceil_mode); -1 after reporting */
+static int win_geometry(Ctx *c, int n, const long *xsp, const long *k, Win *w) {
+    long p[2 * MAX_T];
+    memset(w, 0, sizeof *w);
+    w->n = n;
+    for (int i = 0; i < n; i++) { w->in[i] = xsp[i]; w->k[i] = k[i]; w->s[i] = w->d[i] = 1; p[i] = p[n + i] = 0; }
+    onnx_attr_ints(c->n, "strides", w->s, n);
+    onnx_attr_ints(c->n, "dilations", w->d, n);
+    onnx_attr_ints(c->n, "pads", p, 2 * n);
+    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+    int ceil_mode = (int)onnx_attr_i(c->n, "ceil_mode", 0);
+    for (int i = 0; i < n; i++) {
+        long span = w->d[i] * (w->k[i] - 1) + 1, pb = p[i], pe = p[n + i];
+        if (ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) {
+            if (!strncmp((const char *)ap->s.data, "VALID", ap->s.len)) {
+                pb = pe = 0;
+            } else {
+                long outn = (w->in[i] + w->s[i] - 1) / w->s[i], total = (outn - 1) * w->s[i] + span - w->in[i];
+                if (total < 0) total = 0;
+                int lower = !strncmp((const char *)ap->s.data, "SAME_LOWER", ap->s.len);
+                pb = lower ? total - total / 2 : total / 2;
+                pe = total - pb;
+            }
+        }
+        long num = w->in[i] + pb + pe - span, o;
+        if (num < 0) { onnx_unsupported(c->im, "a window larger than the padded input"); return -1; }
+        o = ceil_mode ? (num + w->s[i] - 1) / w->s[i] + 1 : num / w->s[i] + 1;
+        if (ceil_mode && (o - 1) * w->s[i] >= w->in[i] + pb) o--;   /* a window that starts in the padding */
+        w->o[i] = o;
+        w->pb[i] = pb;
+        w->pe[i] = pe;
+        long need = (o - 1) * w->s[i] + span - (w->in[i] + pb + pe);
+        w->ext[i] = need > 0 ? need : 0;
+    }
+    return 0;
+}
+
+/* y (dims) = x read with strides as from offset aoff: a view, copied */
+static Tensor *strided_view(Ctx *c, Tensor *x, int rank, const long *dims, const long *as, long aoff, const char *name) {
+    if (!x) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    nd_dense(&a.nd, rank, dims);
+    for (int d = 0; d < rank; d++) a.nd.as[d] = as[d];
+    a.nd.aoff = aoff;
+    return onnx_apply(c->im, OP_ND_COPY, &x, 1, &a, name, rank, dims);
+}
+
+/* y (dims, filled with `fill`) with x written at yoff with strides ys */
+static Tensor *scatter_into(Ctx *c, Tensor *x, int rank, const long *dims, const long *ys, long yoff, float fill,
+                            const char *name) {
+    if (!x) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    long xs[MAX_T];
+    nd_strides(x->rank, x->dims, xs);
+    nd_dense(&a.nd, x->rank, x->dims);
+    for (int d = 0; d < x->rank; d++) { a.nd.ys[d] = ys[d]; a.nd.as[d] = xs[d]; }
+    a.nd.yoff = yoff;
+    a.alpha = fill;
+    return onnx_apply(c->im, OP_ND_PAD, &x, 1, &a, name, rank, dims);
+}
+
+/* (N, P, C) . (C, M) -> (N, P, M) */
+static Tensor *matmul_nd(Ctx *c, Tensor *x, Tensor *w, const char *name) {
+    if (!x || !w) return NULL;
+    long n = x->dims[0], P = x->dims[1], C = x->dims[2], M = w->dims[1];
+    if (P > ONNX_MAX_ELEMS || C > ONNX_MAX_ELEMS || M > ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "a product above 2^31"); return NULL; }
+    Attrs at;
+    memset(&at, 0, sizeof at);
+    nd_dense(&at.nd, 1, &n);
+    at.nd.as[0] = P * C;
+    at.nd.bs[0] = 0;
+    at.nd.ys[0] = P * M;
+    at.M = (int)P; at.N = (int)M; at.K = (int)C;
+    long out[3] = { n, P, M };
+    Tensor *in[2] = { x, w };
+    return onnx_apply(c->im, OP_ND_MATMUL, in, 2, &at, name, 3, out);
+}
+
+/* the multi-index of kernel position kk (row-major over k[0..n)) */
+static void kernel_pos(long kk, int n, const long *k, long *ki) {
+    for (int i = n - 1; i >= 0; i--) { ki[i] = kk % k[i]; kk /= k[i]; }
+}
+
+/* the weight's slice at kernel position ki as (C, M): w is (M, C, k...)
+ * (Conv: a = 1, b = 0) or (C, M, k...) (ConvTranspose: a = 0, b = 1) */
+static Tensor *weight_at(Ctx *c, Tensor *w, const long *ki, int a0, int a1, const char *name) {
+    long ws[MAX_T], off = 0, dims[2] = { w->dims[a0], w->dims[a1] };
+    nd_strides(w->rank, w->dims, ws);
+    for (int i = 2; i < w->rank; i++) off += ki[i - 2] * ws[i];
+    long as[2] = { ws[a0], ws[a1] };
+    return strided_view(c, w, 2, dims, as, off, name);
+}
+
+/* x (N, C, S...) -> padded by pb/pe(+ext) on the spatial axes with fill */
+static Tensor *pad_spatial(Ctx *c, Tensor *x, const Win *w, float fill, const char *name) {
+    long dims[MAX_T], ys[MAX_T], yoff = 0;
+    int any = 0;
+    dims[0] = x->dims[0];
+    dims[1] = x->dims[1];
+    for (int i = 0; i < w->n; i++) {
+        dims[2 + i] = w->in[i] + w->pb[i] + w->pe[i] + w->ext[i];
+        any |= dims[2 + i] != w->in[i];
+    }
+    if (!any) return x;
+    if (onnx_checked_numel(c->im, dims, x->rank, ONNX_MAX_ELEMS, "the padded input") < 0) return NULL;
+    nd_strides(x->rank, dims, ys);
+    for (int i = 0; i < w->n; i++) yoff += w->pb[i] * ys[2 + i];
+    return scatter_into(c, x, x->rank, dims, ys, yoff, fill, name);
+}
+
+/* MaxPool / AveragePool over any number of spatial axes, with dilations,
+ * count_include_pad and MaxPool's indices (storage_order 0 or 1) */
+static Tensor *pool_nd(Ctx *c, int avg, const long *k) {
+    Tensor *x = c->in[0];
+    int r = x->rank, n = r - 2;
+    Win w;
+    if (win_geometry(c, n, x->dims + 2, k, &w)) return NULL;
+    int cip = avg && onnx_attr_i(c->n, "count_include_pad", 0);
+    int want_idx = !avg && c->n->n_output > 1 && *c->n->output[1];
+    int col_major = (int)onnx_attr_i(c->n, "storage_order", 0);
+    long K = 1;
+    for (int i = 0; i < n; i++) {
+        K *= w.k[i];
+        if (cip && w.ext[i]) { onnx_unsupported(c->im, "count_include_pad with ceil_mode windows past the padding"); return NULL; }
+    }
+    if (K > 4096) { onnx_unsupported(c->im, "a composed pool window above 4096 positions"); return NULL; }
+    char nm[170], part[64];
+    Tensor *xp = pad_spatial(c, x, &w, avg ? 0.0f : -3.0e38f, onnx_part(c, "padded", nm));
+    if (!xp) return NULL;
+    long ps[MAX_T], ydims[MAX_T], as[MAX_T], P = 1, S = 1;
+    nd_strides(r, xp->dims, ps);
+    ydims[0] = x->dims[0];
+    ydims[1] = x->dims[1];
+    for (int i = 0; i < n; i++) { ydims[2 + i] = w.o[i]; P *= w.o[i]; S *= w.in[i]; }
+    as[0] = ps[0];
+    as[1] = ps[1];
+    for (int i = 0; i < n; i++) as[2 + i] = w.s[i] * ps[2 + i];
+    Tensor *acc = NULL, *idx = NULL;
+    long ki[MAX_T], oi[MAX_T];
+    for (long kk = 0; kk < K; kk++) {
+        kernel_pos(kk, n, w.k, ki);
+        long off = 0;
+        for (int i = 0; i < n; i++) off += ki[i] * w.d[i] * ps[2 + i];
+        snprintf(part, sizeof part, "win%ld", kk);
+        Tensor *v = strided_view(c, xp, r, ydims, as, off, onnx_part(c, part, nm));
+        if (!v) return NULL;
+        if (want_idx) {     /* the flat spatial index each output reads at this position, -1 in the padding */
+            float *ix = malloc((size_t)P * sizeof *ix);
+            for (long p = 0; p < P; p++) {
+                kernel_pos(p, n, w.o, oi);
+                long flat = 0, inside = 1, mul = 1;
+                for (int i = 0; i < n; i++) {
+                    long pos = oi[i] * w.s[i] + ki[i] * w.d[i] - w.pb[i];
+                    inside &= pos >= 0 && pos < w.in[i];
+                    if (col_major) { flat += pos * mul; mul *= w.in[i]; }
+                    else flat = flat * w.in[i] + pos;
+                }
+                ix[p] = inside ? (float)flat : -1.0f;
+            }
+            snprintf(part, sizeof part, "idx%ld", kk);
+            Tensor *ic = onnx_add_constant(c->im, onnx_part(c, part, nm), n, w.o, ix);
+            if (!acc) {
+                idx = ic;
+            } else {    /* idx += (v > acc) * (ic - idx): a strictly larger value moves the index */
+                char n2[170];
+                snprintf(part, sizeof part, "gt%ld", kk);
+                Tensor *gt = onnx_binary_of(c, NNC_RT_BIN_GREATER, v, acc, onnx_part(c, part, nm));
+                snprintf(part, sizeof part, "dif%ld", kk);
+                Tensor *df = onnx_binary_of(c, NNC_RT_BIN_SUB, ic, idx, onnx_part(c, part, n2));
+                snprintf(part, sizeof part, "mov%ld", kk);
+                Tensor *mv = onnx_binary_of(c, NNC_RT_BIN_MUL, gt, df, onnx_part(c, part, nm));
+                snprintf(part, sizeof part, "ix%ld", kk);
+                idx = onnx_binary_of(c, NNC_RT_BIN_ADD, idx, mv, onnx_part(c, part, n2));
+                if (!idx) return NULL;
+            }
+        }
+        if (!acc) { acc = v; continue; }
+        snprintf(part, sizeof part, "acc%ld", kk);
+        int last = kk == K - 1 && !avg;
+        acc = onnx_binary_of(c, avg ? NNC_RT_BIN_ADD : NNC_RT_BIN_MAX, acc, v, last ? onnx_out_name(c, 0) : onnx_part(c, part, nm));
+        if (!acc) return NULL;
+    }
+    if (!avg && K == 1) {
+        acc = onnx_unary_of(c, NNC_RT_UN_IDENTITY, acc, "one");
+        acc = acc ? onnx_reshaped(c, acc, r, acc->dims, onnx_out_name(c, 0)) : NULL;
+    }
+    if (avg) {      /* the sum over each window's cells that count, as a mean */
+        float *inv = malloc((size_t)P * sizeof *inv);
+        for (long p = 0; p < P; p++) {
+            kernel_pos(p, n, w.o, oi);
+            long cnt = 1;
+            for (int i = 0; i < n; i++) {
+                long lo = cip ? -w.pb[i] : 0, hi = cip ? w.in[i] + w.pe[i] : w.in[i], m = 0;
+                for (long j = 0; j < w.k[i]; j++) {
+                    long pos = oi[i] * w.s[i] + j * w.d[i] - w.pb[i];
+                    m += pos >= lo && pos < hi;
+                }
+                cnt *= m;
+            }
+            inv[p] = cnt ? 1.0f / (float)cnt : 0.0f;
+        }
+        Tensor *ic = onnx_add_constant(c->im, onnx_part(c, "inv_count", nm), n, w.o, inv);
+        acc = onnx_binary_of(c, NNC_RT_BIN_MUL, acc, ic, onnx_out_name(c, 0));
+    }
+    if (want_idx && acc && idx) {   /* plus each (n, c) plane's start */
+        long od[MAX_T];
+        od[0] = x->dims[0];
+        od[1] = x->dims[1];
+        for (int i = 0; i < n; i++) od[2 + i] = 1;
+        float *base = malloc((size_t)(od[0] * od[1]) * sizeof *base);
+        for (long j = 0; j < od[0] * od[1]; j++) base[j] = (float)(j * S);
+        if ((double)od[0] * od[1] * S > 16777216.0) { free(base); onnx_unsupported(c->im, "MaxPool indices above 2^24"); return NULL; }
+        Tensor *bt = onnx_add_constant(c->im, onnx_part(c, "plane", nm), r, od, base);
+        if (!onnx_binary_of(c, NNC_RT_BIN_ADD, idx, bt, c->n->output[1])) return NULL;
+    }
+    return acc;
 }
