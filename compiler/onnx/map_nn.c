@@ -169,6 +169,18 @@ static Tensor *conv_node(Ctx *c, int op, Tensor **in, int nin, const Attrs *a, c
     return y;
 }
 
+/* a window's geometry over n spatial axes (ONNX's rules applied) */
+typedef struct Win {
+    int n;                                           /* spatial axes */
+    long in[MAX_T], k[MAX_T], s[MAX_T], d[MAX_T];
+    long pb[MAX_T], pe[MAX_T];                       /* pads at the start and end of each axis */
+    long o[MAX_T];
+    long ext[MAX_T];                                 /* ceil_mode: input read past pe (>= 0) */
+} Win;
+static Tensor *conv_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b);
+static int convt_geometry(Ctx *c, int n, const long *xsp, const long *k, Win *w, long *full);
+static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w, const long *full);
+
 Tensor *onnx_conv(Ctx *c) {
     Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
     if (w->rank != x->rank || x->rank < 3) {
@@ -176,13 +188,27 @@ Tensor *onnx_conv(Ctx *c) {
                      w->rank, x->rank);
         return NULL;
     }
-    if (x->rank != 4 && x->rank != 3) { onnx_unsupported(c->im, "Conv other than 1-D or 2-D"); return NULL; }
     if (window_ok(c, x->rank - 2, w)) return NULL;
     if (b && onnx_numel(b->dims, b->rank) != w->dims[0]) {
         onnx_invalid(c->im, "Conv's bias has %ld values for %ld output channels", onnx_numel(b->dims, b->rank), w->dims[0]);
         return NULL;
     }
-    if (!w->data || (b && !b->data)) { onnx_unsupported(c->im, "Conv weights computed at run time"); return NULL; }
+    {   /* what the 1-D/2-D kernel cannot do is composed (group 1) */
+        const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+        int autopad = ap && ap->s.len && !onnx_attr_is(c->n, "auto_pad", "NOTSET");
+        int runtime = !w->data || (b && !b->data);
+        if (x->rank > 4 || runtime || (x->rank == 3 && autopad)) {
+            long group = onnx_attr_i(c->n, "group", 1);
+            if (group != 1) { onnx_unsupported(c->im, "a grouped Conv other than 1-D or 2-D, or with weights computed at run time"); return NULL; }
+            if (w->dims[1] != x->dims[1]) {
+                onnx_invalid(c->im, "Conv's weight has %ld input channels for an input of %ld", w->dims[1], x->dims[1]);
+                return NULL;
+            }
+            for (int i = 0; i < w->rank; i++)
+                if (w->dims[i] < 1) { onnx_unsupported(c->im, "an empty kernel, or no channels"); return NULL; }
+            return conv_nd(c, x, w, b);
+        }
+    }
     /* 1-D: (N, C, L) as (N, C, 1, L) */
     char n0[170], n1[170], n2[170], n3[170];
     onnx_part(c, "x4", n0);
@@ -229,38 +255,34 @@ Tensor *onnx_conv(Ctx *c) {
 }
 
 /* ConvTranspose as the data gradient of the convolution it transposes: that
- * convolution maps Y's shape to X's, with the same weights */
+ * convolution maps Y's shape to X's, with the same weights (2-D, constant
+ * weights); other ranks and run-time weights are composed (conv_t_nd) */
 Tensor *onnx_conv_transpose(Ctx *c) {
     Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
     if (w->rank != x->rank || x->rank < 3) {
         onnx_invalid(c->im, "ConvTranspose's weight has rank %d for an input of rank %d", w->rank, x->rank);
         return NULL;
     }
-    if (x->rank == 4 && window_ok(c, 2, w)) return NULL;
-    if (x->rank != 4 || !w->data || (b && !b->data)) { onnx_unsupported(c->im, "ConvTranspose other than 2-D with constant weights"); return NULL; }
-    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
-    if ((ap && ap->s.len && strncmp((const char *)ap->s.data, "NOTSET", ap->s.len)) || onnx_attr(c->n, "output_shape")) {
-        onnx_unsupported(c->im, "ConvTranspose with auto_pad or output_shape");
-        return NULL;
-    }
-    long group = onnx_attr_i(c->n, "group", 1), cin = w->dims[0], cog = w->dims[1], kh = w->dims[2], kw = w->dims[3];
-    long s[2] = { 1, 1 }, d[2] = { 1, 1 }, p[4] = { 0, 0, 0, 0 }, op[2] = { 0, 0 };
-    onnx_attr_ints(c->n, "strides", s, 2);
-    onnx_attr_ints(c->n, "dilations", d, 2);
-    onnx_attr_ints(c->n, "pads", p, 4);
-    onnx_attr_ints(c->n, "output_padding", op, 2);
+    int n = x->rank - 2;
+    if (window_ok(c, n, w)) return NULL;
+    long group = onnx_attr_i(c->n, "group", 1), cin = w->dims[0], cog = w->dims[1];
     if (cin != x->dims[1] || group > cin || cin % group || (b && onnx_numel(b->dims, b->rank) != cog * group)) {
         onnx_invalid(c->im, "ConvTranspose's channels do not match: input channels %ld, weight (%ld, %ld, ...), group %ld, "
                      "bias of C_out/group * group values", x->dims[1], cin, cog, group);
         return NULL;
     }
-    if (kh < 1 || kw < 1 || cin < 1 || cog < 1 || op[0] < 0 || op[1] < 0 || op[0] > (1L << 24) || op[1] > (1L << 24)) {
-        onnx_unsupported(c->im, "an empty kernel, or output_padding out of range");
+    for (int i = 0; i < w->rank; i++)
+        if (w->dims[i] < 1) { onnx_unsupported(c->im, "an empty kernel, or no channels"); return NULL; }
+    Win g;
+    long full[MAX_T];
+    if (convt_geometry(c, n, x->dims + 2, w->dims + 2, &g, full)) return NULL;
+    int kernel = x->rank == 4 && w->data && (!b || b->data);
+    if (!kernel && group != 1) {
+        onnx_unsupported(c->im, "grouped ConvTranspose other than 2-D, or with weights computed at run time");
         return NULL;
     }
-    long oh = s[0] * (x->dims[2] - 1) + op[0] + d[0] * (kh - 1) + 1 - p[0] - p[2];
-    long ow = s[1] * (x->dims[3] - 1) + op[1] + d[1] * (kw - 1) + 1 - p[1] - p[3];
-    if (oh <= 0 || ow <= 0) { onnx_unsupported(c->im, "an empty output"); return NULL; }
+    if (!kernel) return conv_t_nd(c, x, w, b, &g, full);
+    long kh = w->dims[2], kw = w->dims[3], oh = g.o[0], ow = g.o[1];
     char n1[170], n2[170], n3[170];
     onnx_part(c, "nhwc", n1);
     onnx_part(c, "w", n2);
@@ -272,8 +294,8 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     nnc_rt_conv2d *q = &a.conv;     /* the convolution from Y (oh, ow, C_out) to X (h, w, C_in) */
     q->h = (int)oh; q->w = (int)ow; q->c = (int)(cog * group);
     q->oh = (int)x->dims[2]; q->ow = (int)x->dims[3]; q->oc = (int)cin;
-    q->kh = (int)kh; q->kw = (int)kw; q->sh = (int)s[0]; q->sw = (int)s[1]; q->dh = (int)d[0]; q->dw = (int)d[1];
-    q->pt = (int)p[0]; q->pl = (int)p[1]; q->groups = (int)group;
+    q->kh = (int)kh; q->kw = (int)kw; q->sh = (int)g.s[0]; q->sw = (int)g.s[1]; q->dh = (int)g.d[0]; q->dw = (int)g.d[1];
+    q->pt = (int)g.pb[0]; q->pl = (int)g.pb[1]; q->groups = (int)group;
     a.samples = (int)x->dims[0];
     Tensor *in[2] = { xn, wk };
     long ydims[4] = { x->dims[0], oh, ow, cog * group };
@@ -517,13 +539,7 @@ Tensor *onnx_instancenorm(Ctx *c) {
  * gradient, so these paths train; they cost K passes over the output,
  * which is why the 1-D/2-D kernels stay the path wherever they apply. */
 
-typedef struct Win {
-    int n;                                           /* spatial axes */
-    long in[MAX_T], k[MAX_T], s[MAX_T], d[MAX_T];
-    long pb[MAX_T], pe[MAX_T];                       /* pads at the start and end of each axis */
-    long o[MAX_T];
-    long ext[MAX_T];                                 /* ceil_mode: input read past pe (>= 0) */
-} Win;
+
 
 /* the geometry of a Conv or pool over n spatial axes (ONNX's rules: auto_pad,
  * ceil_mode); -1 after reporting */
@@ -744,4 +760,176 @@ static Tensor *pool_nd(Ctx *c, int avg, const long *k) {
         if (!onnx_binary_of(c, NNC_RT_BIN_ADD, idx, bt, c->n->output[1])) return NULL;
     }
     return acc;
+}
+
+/* a Conv of any spatial rank, group 1, composed: the sum over kernel
+ * positions of (N, P, C) views of the padded input times the weight's (C, M)
+ * slice there */
+static Tensor *conv_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b) {
+    int r = x->rank, n = r - 2;
+    Win w;
+    if (win_geometry(c, n, x->dims + 2, wt->dims + 2, &w)) return NULL;
+    long K = 1, P = 1, C = x->dims[1], M = wt->dims[0];
+    for (int i = 0; i < n; i++) { K *= w.k[i]; P *= w.o[i]; }
+    if (K > 4096) { onnx_unsupported(c->im, "a composed convolution window above 4096 positions"); return NULL; }
+    char nm[170], part[64];
+    Tensor *xp = pad_spatial(c, x, &w, 0.0f, onnx_part(c, "padded", nm));
+    if (!xp) return NULL;
+    long ps[MAX_T], vd[MAX_T], as[MAX_T], ki[MAX_T];
+    nd_strides(r, xp->dims, ps);
+    vd[0] = x->dims[0];
+    as[0] = ps[0];
+    for (int i = 0; i < n; i++) { vd[1 + i] = w.o[i]; as[1 + i] = w.s[i] * ps[2 + i]; }
+    vd[n + 1] = C;
+    as[n + 1] = ps[1];
+    long d3[3] = { x->dims[0], P, C };
+    Tensor *acc = NULL;
+    for (long kk = 0; kk < K; kk++) {
+        kernel_pos(kk, n, w.k, ki);
+        long off = 0;
+        for (int i = 0; i < n; i++) off += ki[i] * w.d[i] * ps[2 + i];
+        snprintf(part, sizeof part, "win%ld", kk);
+        Tensor *v = strided_view(c, xp, r, vd, as, off, onnx_part(c, part, nm));
+        snprintf(part, sizeof part, "win%ld_3", kk);
+        v = onnx_reshaped(c, v, 3, d3, onnx_part(c, part, nm));
+        snprintf(part, sizeof part, "w%ld", kk);
+        Tensor *wk = weight_at(c, wt, ki, 1, 0, onnx_part(c, part, nm));
+        snprintf(part, sizeof part, "prod%ld", kk);
+        Tensor *pr = matmul_nd(c, v, wk, onnx_part(c, part, nm));
+        if (!pr) return NULL;
+        snprintf(part, sizeof part, "acc%ld", kk);
+        acc = acc ? onnx_binary_of(c, NNC_RT_BIN_ADD, acc, pr, onnx_part(c, part, nm)) : pr;
+        if (!acc) return NULL;
+    }
+    if (b) {
+        long bm = M;
+        Tensor *bv = onnx_reshaped(c, b, 1, &bm, onnx_part(c, "bias", nm));
+        acc = onnx_binary_of(c, NNC_RT_BIN_ADD, acc, bv, onnx_part(c, "biased", nm));
+        if (!acc) return NULL;
+    }
+    long yd[MAX_T], ys[MAX_T], os[MAX_T];
+    nd_strides(n, w.o, os);
+    yd[0] = x->dims[0];
+    yd[1] = M;
+    ys[0] = P * M;
+    ys[1] = 1;
+    for (int i = 0; i < n; i++) { yd[2 + i] = w.o[i]; ys[2 + i] = os[i] * M; }
+    return strided_view(c, acc, r, yd, ys, 0, onnx_out_name(c, 0));
+}
+
+/* ConvTranspose's geometry: w->pb / w->pe the pads cropped from the full
+ * output (pe < 0: zeros past it, as output_shape may ask), w->o the
+ * output's extents, full[] the full output's; -1 after reporting */
+static int convt_geometry(Ctx *c, int n, const long *xsp, const long *k, Win *w, long *full) {
+    long p[2 * MAX_T], op[MAX_T], os[MAX_T + 2];
+    memset(w, 0, sizeof *w);
+    w->n = n;
+    for (int i = 0; i < n; i++) { w->in[i] = xsp[i]; w->k[i] = k[i]; w->s[i] = w->d[i] = 1; p[i] = p[n + i] = 0; op[i] = 0; }
+    onnx_attr_ints(c->n, "strides", w->s, n);
+    onnx_attr_ints(c->n, "dilations", w->d, n);
+    onnx_attr_ints(c->n, "pads", p, 2 * n);
+    int nop = onnx_attr_ints(c->n, "output_padding", op, n);
+    int nos = onnx_attr_ints(c->n, "output_shape", os, n + 2);
+    if ((nop >= 0 && nop != n) || (nos >= 0 && nos != n && nos != n + 2)) {
+        onnx_invalid(c->im, "output_padding or output_shape has the wrong number of entries for %d spatial axes", n);
+        return -1;
+    }
+    const long *shape = nos == n + 2 ? os + 2 : os;
+    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+    int same = ap && ap->s.len && (onnx_attr_is(c->n, "auto_pad", "SAME_UPPER") || onnx_attr_is(c->n, "auto_pad", "SAME_LOWER"));
+    int upper = same && onnx_attr_is(c->n, "auto_pad", "SAME_UPPER");
+    int valid = ap && ap->s.len && onnx_attr_is(c->n, "auto_pad", "VALID");
+    for (int i = 0; i < n; i++) {
+        if (op[i] < 0 || op[i] > (1L << 24)) {
+            onnx_unsupported(c->im, "output_padding out of range");
+            return -1;
+        }
+        full[i] = w->s[i] * (w->in[i] - 1) + op[i] + w->d[i] * (w->k[i] - 1) + 1;
+        long pb = valid ? 0 : p[i], pe = valid ? 0 : p[n + i];
+        if (nos >= 0 || same) {
+            long want = nos >= 0 ? shape[i] : w->in[i] * w->s[i], total = full[i] - want;
+            if (want < 1 || want > (1L << 30)) { onnx_unsupported(c->im, "an output_shape out of range"); return -1; }
+            if (total < 0) {
+                if (nos < 0) { onnx_unsupported(c->im, "auto_pad SAME with a kernel smaller than the stride"); return -1; }
+                pb = 0;
+                pe = total;     /* the output extends past the full result: zeros at the end */
+            } else if (upper) {
+                pb = total / 2;
+                pe = total - pb;
+            } else {
+                if (!same && total % 2) {   /* ONNX's versions split an odd remainder differently */
+                    onnx_unsupported(c->im, "output_shape leaving an odd padding to split");
+                    return -1;
+                }
+                pe = total / 2;
+                pb = total - pe;
+            }
+        }
+        w->pb[i] = pb;
+        w->pe[i] = pe;
+        w->o[i] = full[i] - pb - pe;
+        if (w->o[i] <= 0) { onnx_unsupported(c->im, "an empty output"); return -1; }
+    }
+    return 0;
+}
+
+/* ConvTranspose of any spatial rank, group 1, composed: each kernel
+ * position's product of the input (N, P, C_in) and the weight's slice
+ * (C_in, M) scattered with the stride into the full output, summed, cropped */
+static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w, const long *full) {
+    int r = x->rank, n = r - 2;
+    long K = 1, P = 1, C = x->dims[1], M = wt->dims[1];
+    for (int i = 0; i < n; i++) { K *= w->k[i]; P *= w->in[i]; }
+    if (K > 4096) { onnx_unsupported(c->im, "a composed convolution window above 4096 positions"); return NULL; }
+    char nm[170], part[64];
+    long xs[MAX_T], vd[MAX_T], as[MAX_T], fd[MAX_T], fs[MAX_T], ys[MAX_T], ki[MAX_T];
+    nd_strides(r, x->dims, xs);
+    vd[0] = x->dims[0];
+    as[0] = xs[0];
+    for (int i = 0; i < n; i++) { vd[1 + i] = w->in[i]; as[1 + i] = xs[2 + i]; }
+    vd[n + 1] = C;
+    as[n + 1] = xs[1];
+    long d3[3] = { x->dims[0], P, C };
+    Tensor *xr = strided_view(c, x, r, vd, as, 0, onnx_part(c, "nlc", nm));
+    xr = onnx_reshaped(c, xr, 3, d3, onnx_part(c, "nlc3", nm));
+    if (!xr) return NULL;
+    fd[0] = x->dims[0];
+    for (int i = 0; i < n; i++) fd[1 + i] = full[i] + (w->pe[i] < 0 ? -w->pe[i] : 0);
+    fd[n + 1] = M;
+    if (onnx_checked_numel(c->im, fd, r, ONNX_MAX_ELEMS, "the full output") < 0) return NULL;
+    nd_strides(r, fd, fs);
+    ys[0] = fs[0];
+    for (int i = 0; i < n; i++) ys[1 + i] = w->s[i] * fs[1 + i];
+    ys[n + 1] = 1;
+    long zd[MAX_T];
+    memcpy(zd, vd, sizeof zd);
+    zd[n + 1] = M;
+    Tensor *acc = NULL;
+    for (long kk = 0; kk < K; kk++) {
+        kernel_pos(kk, n, w->k, ki);
+        long off = 0;
+        for (int i = 0; i < n; i++) off += ki[i] * w->d[i] * fs[1 + i];
+        snprintf(part, sizeof part, "w%ld", kk);
+        Tensor *wk = weight_at(c, wt, ki, 0, 1, onnx_part(c, part, nm));
+        snprintf(part, sizeof part, "prod%ld", kk);
+        Tensor *pr = matmul_nd(c, xr, wk, onnx_part(c, part, nm));
+        snprintf(part, sizeof part, "prodr%ld", kk);
+        pr = onnx_reshaped(c, pr, r, zd, onnx_part(c, part, nm));
+        snprintf(part, sizeof part, "placed%ld", kk);
+        Tensor *pl = scatter_into(c, pr, r, fd, ys, off, 0.0f, onnx_part(c, part, nm));
+        if (!pl) return NULL;
+        snprintf(part, sizeof part, "acc%ld", kk);
+        acc = acc ? onnx_binary_of(c, NNC_RT_BIN_ADD, acc, pl, onnx_part(c, part, nm)) : pl;
+        if (!acc) return NULL;
+    }
+    long yd[MAX_T], yas[MAX_T], aoff = 0;
+    yd[0] = x->dims[0];
+    yd[1] = M;
+    yas[0] = fs[0];
+    yas[1] = 1;
+    for (int i = 0; i < n; i++) { yd[2 + i] = w->o[i]; yas[2 + i] = fs[1 + i]; aoff += w->pb[i] * fs[1 + i]; }
+    Tensor *y = strided_view(c, acc, r, yd, yas, aoff, b ? onnx_part(c, "nobias", nm) : onnx_out_name(c, 0));
+    if (!b || !y) return y;
+    Tensor *bc = onnx_per_channel(c, b, r, "bias");
+    return bc ? onnx_binary_of(c, NNC_RT_BIN_ADD, y, bc, onnx_out_name(c, 0)) : NULL;
 }
