@@ -90,7 +90,7 @@ static const OnnxOp onnx_ops[] = {
     BI("Greater", NNC_RT_BIN_GREATER), BI("GreaterOrEqual", NNC_RT_BIN_GREATER_EQUAL),
     BI("And", NNC_RT_BIN_AND), BI("Or", NNC_RT_BIN_OR), BI("Xor", NNC_RT_BIN_XOR),
     OP("Max", op_max, 1, VAR, 1), OP("Min", op_min, 1, VAR, 1), OP("Sum", op_sum, 1, VAR, 1), OP("Mean", op_mean, 1, VAR, 1),
-    OP("Clip", onnx_clip, 1, 3, 1), OP("Identity", op_identity, 1, 1, 1), OP("Dropout", onnx_dropout, 1, 3, 2),
+    OP("Clip", onnx_clip, 1, 3, 1), OP("Identity", op_identity, 1, 1, 1), OP("Dropout", onnx_dropout_train, 1, 3, 2),
     OP("Cast", onnx_cast, 1, 1, 1), OP("CastLike", onnx_cast, 2, 2, 1),
     { "Reshape", -1, -1, onnx_reshape, 1, 2, 1, 5, 2 }, OP("Flatten", onnx_flatten, 1, 1, 1),
     OP("Squeeze", op_squeeze1, 1, 2, 1), { "Unsqueeze", -1, -1, op_unsqueeze, 1, 2, 1, 13, 2 },
@@ -114,6 +114,13 @@ static const OnnxOp onnx_ops[] = {
     OP("ReduceLogSumExp", op_rlse, 1, 2, 1), OP("ReduceSumSquare", op_rsumsq, 1, 2, 1),
     OP("Constant", onnx_constant, 0, 0, 1), OP("Shape", onnx_shape, 1, 1, 1), OP("Size", onnx_size, 1, 1, 1),
     OP("ConstantOfShape", onnx_constant_of_shape, 1, 1, 1), OP("Range", onnx_range, 3, 3, 1),
+    OP("HannWindow", onnx_hann, 1, 1, 1), OP("HammingWindow", onnx_hamming, 1, 1, 1),
+    OP("BlackmanWindow", onnx_blackman, 1, 1, 1), OP("Det", onnx_det, 1, 1, 1),
+};
+
+/* the ai.onnx.preview.training domain's ops (R, T, then lists of tensors) */
+static const OnnxOp onnx_training_ops[] = {
+    OP("Adagrad", onnx_adagrad, 5, VAR, VAR), OP("Adam", onnx_adam, 6, VAR, VAR), OP("Momentum", onnx_momentum, 5, VAR, VAR),
 };
 
 /* the element-wise functions' parameters, ONNX defaults */
@@ -168,6 +175,11 @@ static int check_arity(Importer *im, const Onnx__NodeProto *n, const OnnxOp *op)
 
 /* the row of a node's op type, or NULL (another domain, or an op nnc lacks) */
 static const OnnxOp *row_of(const Onnx__NodeProto *n) {
+    if (n->domain && !strcmp(n->domain, "ai.onnx.preview.training")) {
+        for (size_t k = 0; k < sizeof onnx_training_ops / sizeof onnx_training_ops[0]; k++)
+            if (!strcmp(onnx_training_ops[k].name, n->op_type)) return &onnx_training_ops[k];
+        return NULL;
+    }
     if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) return NULL;
     for (size_t k = 0; k < sizeof onnx_ops / sizeof onnx_ops[0]; k++)
         if (!strcmp(onnx_ops[k].name, n->op_type)) return &onnx_ops[k];

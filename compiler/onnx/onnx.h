@@ -191,6 +191,16 @@ Tensor *onnx_global_pool(Ctx *c, int fn);
 Tensor *onnx_batchnorm(Ctx *c);
 Tensor *onnx_instancenorm(Ctx *c);
 
+/* ---- map_misc.c: training-op formulas, Dropout's training mode, windows, Det ------- */
+Tensor *onnx_adagrad(Ctx *c);     /* ai.onnx.preview.training */
+Tensor *onnx_adam(Ctx *c);
+Tensor *onnx_momentum(Ctx *c);
+Tensor *onnx_dropout_train(Ctx *c);   /* training_mode: ratio 0 only, else onnx_dropout */
+Tensor *onnx_hann(Ctx *c);
+Tensor *onnx_hamming(Ctx *c);
+Tensor *onnx_blackman(Ctx *c);
+Tensor *onnx_det(Ctx *c);
+
 /* ---- map_rnn.c: LSTM, GRU, RNN ------------------------------------------------------ */
 Tensor *onnx_recurrent(Ctx *c, int cell);
 
