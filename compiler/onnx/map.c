@@ -116,6 +116,7 @@ static const OnnxOp onnx_ops[] = {
     OP("ConstantOfShape", onnx_constant_of_shape, 1, 1, 1), OP("Range", onnx_range, 3, 3, 1),
     OP("HannWindow", onnx_hann, 1, 1, 1), OP("HammingWindow", onnx_hamming, 1, 1, 1),
     OP("BlackmanWindow", onnx_blackman, 1, 1, 1), OP("Det", onnx_det, 1, 1, 1),
+    OP("LRN", onnx_lrn, 1, 1, 1), OP("MeanVarianceNormalization", onnx_mvn, 1, 1, 1), OP("MaxUnpool", onnx_maxunpool, 2, 3, 1),
 };
 
 /* the ai.onnx.preview.training domain's ops (R, T, then lists of tensors) */

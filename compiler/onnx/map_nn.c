@@ -463,15 +463,53 @@ static Tensor *batchnorm_layer(Ctx *c) {
     return x->rank == 4 ? relayout(c, yn, 0, onnx_out_name(c, 0)) : yn;
 }
 
+/* training_mode (opset 14 on), built for inference: the batch's statistics
+ * (population variance over every axis but 1) normalise x; the running
+ * outputs are mean * momentum + batch_mean * (1 - momentum), the same for var */
+static Tensor *batchnorm_train_mode(Ctx *c) {
+    Tensor *x = c->in[0];
+    int r = x->rank, mark[MAX_T] = { 0 };
+    for (int d = 0; d < r; d++) mark[d] = d != 1;
+    char n1[170], n2[170], n3[170], n4[170], n5[170], n6[170], n7[170];
+    float eps = onnx_attr_f(c->n, "epsilon", 1e-5f), mom = onnx_attr_f(c->n, "momentum", 0.9f);
+    Tensor *mean = onnx_reduce_mark(c, NNC_RT_RED_MEAN, x, mark, 1, onnx_part(c, "bmean", n1));
+    Tensor *d = mean ? onnx_binary_of(c, NNC_RT_BIN_SUB, x, mean, onnx_part(c, "centered", n2)) : NULL;
+    Tensor *sq = d ? onnx_binary_of(c, NNC_RT_BIN_MUL, d, d, onnx_part(c, "sq", n3)) : NULL;
+    Tensor *var = sq ? onnx_reduce_mark(c, NNC_RT_RED_MEAN, sq, mark, 1, onnx_part(c, "bvar", n4)) : NULL;
+    Tensor *ve = var ? onnx_binary_of(c, NNC_RT_BIN_ADD, var, onnx_scalar(c, "eps", eps), onnx_part(c, "vareps", n5)) : NULL;
+    Tensor *sd = ve ? onnx_unary_of(c, NNC_RT_UN_SQRT, ve, "std") : NULL;
+    Tensor *y = sd ? onnx_binary_of(c, NNC_RT_BIN_DIV, d, sd, onnx_part(c, "normed", n6)) : NULL;
+    Tensor *s = y ? onnx_per_channel(c, c->in[1], r, "s") : NULL;
+    Tensor *b = s ? onnx_per_channel(c, c->in[2], r, "b") : NULL;
+    y = b ? onnx_binary_of(c, NNC_RT_BIN_MUL, y, s, onnx_part(c, "scaled", n7)) : NULL;
+    y = y ? onnx_binary_of(c, NNC_RT_BIN_ADD, y, b, onnx_out_name(c, 0)) : NULL;
+    for (size_t i = 1; y && i < 3 && i < c->n->n_output; i++) {
+        if (!*c->n->output[i]) continue;
+        char a1[170], a2[170], a3[170];
+        long ch = x->dims[1];
+        Tensor *bs = onnx_reshaped(c, i == 1 ? mean : var, 1, &ch, onnx_part(c, i == 1 ? "bmean1" : "bvar1", a1));
+        Tensor *old = onnx_binary_of(c, NNC_RT_BIN_MUL, c->in[2 + i], onnx_scalar(c, i == 1 ? "mom1" : "mom2", mom),
+                                     onnx_part(c, i == 1 ? "oldmean" : "oldvar", a2));
+        Tensor *nw = bs ? onnx_binary_of(c, NNC_RT_BIN_MUL, bs, onnx_scalar(c, i == 1 ? "rest1" : "rest2", 1.0f - mom),
+                                         onnx_part(c, i == 1 ? "newmean" : "newvar", a3)) : NULL;
+        if (!onnx_binary_of(c, NNC_RT_BIN_ADD, old, nw, c->n->output[i])) return NULL;
+    }
+    return y;
+}
+
 /* inference batch norm: y = x * s + t with s = scale/sqrt(var+eps), t = B - mean*s */
 Tensor *onnx_batchnorm(Ctx *c) {
     Tensor *x = c->in[0];
     if (c->im->trainable) return batchnorm_layer(c);
+    if (x->rank < 2) { onnx_invalid(c->im, "BatchNormalization needs an input (N, C, ...), this one has rank %d", x->rank); return NULL; }
+    if (onnx_attr_i(c->n, "training_mode", 0) && c->im->opset >= 14) {
+        if (batchnorm_sizes(c)) return NULL;
+        return batchnorm_train_mode(c);
+    }
     if (onnx_attr_i(c->n, "training_mode", 0) || c->n->n_output > 1) {
-        onnx_unsupported(c->im, "BatchNormalization in training mode");
+        onnx_unsupported(c->im, "BatchNormalization in training mode before opset 14 (its saved statistics)");
         return NULL;
     }
-    if (x->rank < 2) { onnx_invalid(c->im, "BatchNormalization needs an input (N, C, ...), this one has rank %d", x->rank); return NULL; }
     if (batchnorm_sizes(c)) return NULL;
     float eps = onnx_attr_f(c->n, "epsilon", 1e-5f);
     for (int i = 1; i < 5; i++)
@@ -932,4 +970,140 @@ static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w,
     if (!b || !y) return y;
     Tensor *bc = onnx_per_channel(c, b, r, "bias");
     return bc ? onnx_binary_of(c, NNC_RT_BIN_ADD, y, bc, onnx_out_name(c, 0)) : NULL;
+}
+
+/* ---- LRN, MeanVarianceNormalization, MaxUnpool ------------------------------------ */
+
+/* y = x / (bias + alpha / size * sum of x^2 over the channels c - (size-1)/2 ..
+ * c + ceil((size-1)/2))^beta: the squares padded with zeros on the channel
+ * axis and summed over `size` shifted views */
+Tensor *onnx_lrn(Ctx *c) {
+    Tensor *x = c->in[0];
+    if (x->rank < 3) { onnx_invalid(c->im, "LRN needs an input (N, C, D1, ...), this one has rank %d", x->rank); return NULL; }
+    if (!onnx_attr(c->n, "size")) { onnx_invalid(c->im, "LRN needs its size attribute"); return NULL; }
+    long size = onnx_attr_i(c->n, "size", 1);
+    if (size < 1) { onnx_invalid(c->im, "LRN's size is %ld; it must be at least 1", size); return NULL; }
+    if (size > 4096) { onnx_unsupported(c->im, "LRN of size above 4096"); return NULL; }
+    float alpha = onnx_attr_f(c->n, "alpha", 1e-4f), beta = onnx_attr_f(c->n, "beta", 0.75f), bias = onnx_attr_f(c->n, "bias", 1.0f);
+    int r = x->rank;
+    long lo = (size - 1) / 2, hi = size - 1 - lo, pd[MAX_T], ps[MAX_T];
+    memcpy(pd, x->dims, sizeof pd);
+    pd[1] += lo + hi;
+    if (onnx_checked_numel(c->im, pd, r, ONNX_MAX_ELEMS, "LRN's padded squares") < 0) return NULL;
+    nd_strides(r, pd, ps);
+    char nm[170], part[64];
+    Tensor *sq = onnx_binary_of(c, NNC_RT_BIN_MUL, x, x, onnx_part(c, "sq", nm));
+    Tensor *sp = sq && size > 1 ? scatter_into(c, sq, r, pd, ps, lo * ps[1], 0.0f, onnx_part(c, "sqpad", nm)) : sq;
+    Tensor *acc = NULL;
+    for (long j = 0; sp && j < size; j++) {
+        snprintf(part, sizeof part, "shift%ld", j);
+        Tensor *v = size > 1 ? strided_view(c, sp, r, x->dims, ps, j * ps[1], onnx_part(c, part, nm)) : sp;
+        snprintf(part, sizeof part, "sum%ld", j);
+        acc = acc ? onnx_binary_of(c, NNC_RT_BIN_ADD, acc, v, onnx_part(c, part, nm)) : v;
+    }
+    if (!acc) return NULL;
+    Tensor *t = onnx_binary_of(c, NNC_RT_BIN_MUL, acc, onnx_scalar(c, "scale", alpha / (float)size), onnx_part(c, "scaled", nm));
+    t = t ? onnx_binary_of(c, NNC_RT_BIN_ADD, t, onnx_scalar(c, "bias", bias), onnx_part(c, "biased", nm)) : NULL;
+    t = t ? onnx_binary_of(c, NNC_RT_BIN_POW, t, onnx_scalar(c, "beta", beta), onnx_part(c, "denom", nm)) : NULL;
+    return t ? onnx_binary_of(c, NNC_RT_BIN_DIV, x, t, onnx_out_name(c, 0)) : NULL;
+}
+
+/* ONNX's function body: (X - E[X]) / (sqrt(E[X^2] - E[X]^2) + 1e-9) over axes (default 0, 2, 3) */
+Tensor *onnx_mvn(Ctx *c) {
+    Tensor *x = c->in[0];
+    long axes[MAX_T] = { 0, 2, 3 };
+    int k = onnx_attr_ints(c->n, "axes", axes, MAX_T);
+    if (k < 0) {
+        k = 3;
+        if (x->rank < 4) { onnx_invalid(c->im, "MeanVarianceNormalization's default axes (0, 2, 3) need rank 4, the input has %d", x->rank); return NULL; }
+    }
+    if (k > x->rank) { onnx_invalid(c->im, "MeanVarianceNormalization has %d axes for rank %d", k, x->rank); return NULL; }
+    int mark[MAX_T];
+    if (onnx_mark_axes(c, axes, k, x->rank, mark, "axes")) return NULL;
+    char n1[170], n2[170], n3[170], n4[170], n5[170], n6[170], n7[170], n8[170];
+    Tensor *m = onnx_reduce_mark(c, NNC_RT_RED_MEAN, x, mark, 1, onnx_part(c, "mean", n1));
+    Tensor *m2 = m ? onnx_binary_of(c, NNC_RT_BIN_MUL, m, m, onnx_part(c, "mean_sq", n2)) : NULL;
+    Tensor *x2 = m2 ? onnx_binary_of(c, NNC_RT_BIN_MUL, x, x, onnx_part(c, "x_sq", n3)) : NULL;
+    Tensor *ex2 = x2 ? onnx_reduce_mark(c, NNC_RT_RED_MEAN, x2, mark, 1, onnx_part(c, "e_x_sq", n4)) : NULL;
+    Tensor *var = ex2 ? onnx_binary_of(c, NNC_RT_BIN_SUB, ex2, m2, onnx_part(c, "var", n5)) : NULL;
+    Tensor *sd = var ? onnx_unary_of(c, NNC_RT_UN_SQRT, var, "std") : NULL;
+    Tensor *sde = sd ? onnx_binary_of(c, NNC_RT_BIN_ADD, sd, onnx_scalar(c, "eps", 1e-9f), onnx_part(c, "std_eps", n6)) : NULL;
+    Tensor *d = sde ? onnx_binary_of(c, NNC_RT_BIN_SUB, x, m, onnx_part(c, "centered", n7)) : NULL;
+    (void)n8;
+    return d ? onnx_binary_of(c, NNC_RT_BIN_DIV, d, sde, onnx_out_name(c, 0)) : NULL;
+}
+
+/* MaxUnpool with constant indices: y[I[j]] = X[j], zeros elsewhere, over the
+ * default output shape ((in - 1) stride + kernel - pads), then placed at the
+ * start of a larger output_shape.  Built as a gather from X with a zero
+ * appended, through the inverse of I (computed here). */
+Tensor *onnx_maxunpool(Ctx *c) {
+    Tensor *x = c->in[0], *ind = c->in[1], *osh = c->nin > 2 ? c->in[2] : NULL;
+    int r = x->rank, n = r - 2;
+    if (r < 3) { onnx_invalid(c->im, "MaxUnpool needs an input (N, C, spatial...), this one has rank %d", r); return NULL; }
+    if (ind->rank != r || memcmp(ind->dims, x->dims, (size_t)r * sizeof *x->dims)) {
+        onnx_invalid(c->im, "MaxUnpool's indices must have the shape of its input");
+        return NULL;
+    }
+    long k[MAX_T], s[MAX_T], p[2 * MAX_T], dd[MAX_T], od[MAX_T];
+    if (onnx_attr_ints(c->n, "kernel_shape", k, MAX_T) != n) { onnx_invalid(c->im, "MaxUnpool needs kernel_shape, one entry per spatial axis"); return NULL; }
+    if (window_ok(c, n, NULL)) return NULL;
+    for (int i = 0; i < n; i++) { s[i] = 1; p[i] = p[n + i] = 0; }
+    onnx_attr_ints(c->n, "strides", s, n);
+    onnx_attr_ints(c->n, "pads", p, 2 * n);
+    dd[0] = x->dims[0];
+    dd[1] = x->dims[1];
+    for (int i = 0; i < n; i++) {
+        dd[2 + i] = (x->dims[2 + i] - 1) * s[i] + k[i] - p[i] - p[n + i];
+        if (dd[2 + i] < 1) { onnx_unsupported(c->im, "an empty output"); return NULL; }
+    }
+    memcpy(od, dd, sizeof od);
+    if (osh) {
+        long v[MAX_T];
+        if (!osh->data) { onnx_unsupported(c->im, "MaxUnpool's output_shape computed at run time"); return NULL; }
+        int m = onnx_const_ints(c->im, osh, v, MAX_T, "output_shape");
+        if (m < 0) return NULL;
+        if (m != r) { onnx_invalid(c->im, "MaxUnpool's output_shape has %d entries for rank %d", m, r); return NULL; }
+        for (int i = 0; i < r; i++)
+            if (v[i] < dd[i] || (i < 2 && v[i] != dd[i])) {
+                onnx_unsupported(c->im, "MaxUnpool's output_shape smaller than its default, or with other N or C");
+                return NULL;
+            }
+        memcpy(od, v, sizeof od);
+    }
+    if (!ind->data) { onnx_unsupported(c->im, "MaxUnpool's indices computed at run time"); return NULL; }
+    long nx = onnx_numel(x->dims, r), ny = onnx_checked_numel(c->im, od, r, ONNX_MAX_CONST, "MaxUnpool's output");
+    if (ny < 0) return NULL;
+    if (nx >= (1L << 24)) { onnx_unsupported(c->im, "MaxUnpool of more than 2^24 values"); return NULL; }
+    long nd_ = onnx_numel(dd, r), dstr[MAX_T], ostr[MAX_T];
+    nd_strides(r, dd, dstr);
+    nd_strides(r, od, ostr);
+    float *inv = malloc((size_t)(ny ? ny : 1) * sizeof *inv);
+    if (!inv) abort();
+    for (long j = 0; j < ny; j++) inv[j] = (float)nx;     /* the appended zero */
+    for (long j = 0; j < nx; j++) {
+        long f = onnx_to_long(ind->data[j]);
+        if (ind->data[j] != ind->data[j] || f < 0 || f >= nd_) {
+            free(inv);
+            onnx_invalid(c->im, "MaxUnpool's index %ld is outside the output's %ld values", f, nd_);
+            return NULL;
+        }
+        long o = 0;     /* the same cell in the (possibly larger) output */
+        for (int d = 0; d < r; d++) { o += f / dstr[d] * ostr[d]; f %= dstr[d]; }
+        if (inv[o] != (float)nx) { free(inv); onnx_unsupported(c->im, "MaxUnpool with repeated indices"); return NULL; }
+        inv[o] = (float)j;
+    }
+    char nm[170];
+    long flat = nx, ext = nx + 1, ys = 1;
+    Tensor *xf = onnx_reshaped(c, x, 1, &flat, onnx_part(c, "flat", nm));
+    Tensor *xz = scatter_into(c, xf, 1, &ext, &ys, 0, 0.0f, onnx_part(c, "with_zero", nm));
+    Tensor *ic = onnx_add_constant(c->im, onnx_part(c, "inverse", nm), 1, &ny, inv);
+    if (!xz) return NULL;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    onnx_around(xz, 0, &a);
+    a.ny = ny;
+    Tensor *in[2] = { xz, ic };
+    Tensor *yf = onnx_apply(c->im, OP_ND_GATHER, in, 2, &a, onnx_part(c, "yflat", nm), 1, &ny);
+    return yf ? onnx_reshaped(c, yf, r, od, onnx_out_name(c, 0)) : NULL;
 }

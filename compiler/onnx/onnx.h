@@ -190,6 +190,9 @@ Tensor *onnx_pool(Ctx *c, int avg);
 Tensor *onnx_global_pool(Ctx *c, int fn);
 Tensor *onnx_batchnorm(Ctx *c);
 Tensor *onnx_instancenorm(Ctx *c);
+Tensor *onnx_lrn(Ctx *c);
+Tensor *onnx_mvn(Ctx *c);
+Tensor *onnx_maxunpool(Ctx *c);
 
 /* ---- map_misc.c: training-op formulas, Dropout's training mode, windows, Det ------- */
 Tensor *onnx_adagrad(Ctx *c);     /* ai.onnx.preview.training */
