@@ -643,18 +643,16 @@ static Tensor *scatter_into(Ctx *c, Tensor *x, int rank, const long *dims, const
     return onnx_apply(c->im, OP_ND_PAD, &x, 1, &a, name, rank, dims);
 }
 
-/* (N, P, C) . (C, M) -> (N, P, M) */
+/* (N, P, C) . (C, M) -> (N, P, M), as one 2-D product of N P rows (which
+ * autodiff differentiates, and passes/batch.c scales with the batch) */
 static Tensor *matmul_nd(Ctx *c, Tensor *x, Tensor *w, const char *name) {
     if (!x || !w) return NULL;
     long n = x->dims[0], P = x->dims[1], C = x->dims[2], M = w->dims[1];
-    if (P > ONNX_MAX_ELEMS || C > ONNX_MAX_ELEMS || M > ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "a product above 2^31"); return NULL; }
+    if (n * P > ONNX_MAX_ELEMS || C > ONNX_MAX_ELEMS || M > ONNX_MAX_ELEMS) { onnx_unsupported(c->im, "a product above 2^31"); return NULL; }
     Attrs at;
     memset(&at, 0, sizeof at);
-    nd_dense(&at.nd, 1, &n);
-    at.nd.as[0] = P * C;
-    at.nd.bs[0] = 0;
-    at.nd.ys[0] = P * M;
-    at.M = (int)P; at.N = (int)M; at.K = (int)C;
+    nd_dense(&at.nd, 0, &n);
+    at.M = (int)(n * P); at.N = (int)M; at.K = (int)C;
     long out[3] = { n, P, M };
     Tensor *in[2] = { x, w };
     return onnx_apply(c->im, OP_ND_MATMUL, in, 2, &at, name, 3, out);
