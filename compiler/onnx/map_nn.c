@@ -1,6 +1,6 @@
 /* map_nn.c — the builders of ONNX's network layers: Conv, ConvTranspose,
- * MaxPool/AveragePool, the global pools, BatchNormalization and
- * InstanceNormalization.
+ * MaxPool/AveragePool/MaxUnpool, the global pools, BatchNormalization,
+ * InstanceNormalization, LRN and MeanVarianceNormalization.
  *
  * Decisions:
  *  - NCHW around the runtime's NHWC kernels: the input is relaid out to
@@ -9,6 +9,14 @@
  *    folded into Keras' layout (kh, kw, C/g, OC) at import.
  *  - 1-D convolutions and pools are their 2-D kernels over (N, C, 1, L).
  *  - ConvTranspose is the data gradient of the convolution it transposes.
+ *  - What those kernels cannot run (3-D windows, dilated or padded-count
+ *    pools, MaxPool's indices, run-time weights, ConvTranspose's other
+ *    ranks) is composed from N-d ops, one strided view per kernel position
+ *    (see "windows the 2-D kernels cannot run" below); grouped ones of
+ *    those are refused.
+ *  - LRN, MeanVarianceNormalization and training_mode BatchNormalization
+ *    are compositions too; MaxUnpool is a gather through the inverse of
+ *    its (constant) indices.
  *  - Inference BatchNormalization folds to one per-channel scale and
  *    shift; fine-tuning (--train) makes it the .nn batch_norm layer, whose
  *    running statistics are state.
@@ -707,7 +715,7 @@ static Tensor *pool_nd(Ctx *c, int avg, const long *k) {
     }
     if (K > 4096) { onnx_unsupported(c->im, "a composed pool window above 4096 positions"); return NULL; }
     char nm[170], part[64];
-    Tensor *xp = pad_spatial(c, x, &w, avg ? 0.0f : -3.0e38f, onnx_part(c, "padded", nm));
+    Tensor *xp = pad_spatial(c, x, &w, avg ? 0.0f : -INFINITY, onnx_part(c, "padded", nm));
     if (!xp) return NULL;
     long ps[MAX_T], ydims[MAX_T], as[MAX_T], P = 1, S = 1;
     nd_strides(r, xp->dims, ps);
