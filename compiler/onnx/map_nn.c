@@ -338,7 +338,7 @@ Tensor *onnx_pool(Ctx *c, int avg) {
             composed |= autopad;
             for (int i = 0; i < 2 * n; i++) composed |= p[i] != 0;
         }
-        if (x->rank == 3 && autopad) composed = 1;
+        if (x->rank == 3 && ap) composed = 1;     /* the 1-D path widens only explicit pads */
         if (composed) return pool_nd(c, avg, k);
     }
     if (x->rank == 3) {     /* 1-D: (N, C, L) pooled as (N, C, 1, L) with the attributes widened */
