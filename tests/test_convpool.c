@@ -503,9 +503,91 @@ START_TEST(train_refuses_max_and_lrn) {
 }
 END_TEST
 
+/* ---- windows of a constant size: folded at import ------------------------------------ */
+
+/* a model whose output is OP(size) (size an initializer) next to x + 0 */
+static size_t build_window(const char *op, int periodic, float size, unsigned char **buf) {
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = { &opset };
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 17;
+    m.has_ir_version = 1;
+    m.ir_version = 8;
+    m.n_opset_import = 1;
+    m.opset_import = opsets;
+    m.graph = &g;
+    g.name = "g";
+    static Onnx__NodeProto node;
+    static Onnx__NodeProto *np[1];
+    static char *ins[1] = { "n" }, *outs[1] = { "y" };
+    static Onnx__AttributeProto per, *ap[1];
+    onnx__node_proto__init(&node);
+    node.op_type = (char *)op;
+    node.n_input = 1;
+    node.input = ins;
+    node.n_output = 1;
+    node.output = outs;
+    onnx__attribute_proto__init(&per);
+    per.name = "periodic";
+    per.has_type = 1;
+    per.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    per.has_i = 1;
+    per.i = periodic;
+    ap[0] = &per;
+    node.n_attribute = 1;
+    node.attribute = ap;
+    np[0] = &node;
+    g.n_node = 1;
+    g.node = np;
+    static int64_t one[1] = { 1 }, ydim[1];
+    static float sz[1];
+    sz[0] = size;
+    ydim[0] = (int64_t)size;
+    static Onnx__ValueInfoProto *inp[1], *outp[1];
+    static Onnx__TensorProto *init[1];
+    inp[0] = value_info("x", 1, one);
+    outp[0] = value_info("y", 1, ydim);
+    init[0] = initializer("n", 0, one, sz);
+    g.n_input = 1;
+    g.input = inp;
+    g.n_output = 1;
+    g.output = outp;
+    g.n_initializer = 1;
+    g.initializer = init;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    *buf = malloc(len);
+    onnx__model_proto__pack(&m, *buf);
+    return len;
+}
+
+START_TEST(windows_of_constant_size) {
+    static const char *const ops[3] = { "HannWindow", "HammingWindow", "BlackmanWindow" };
+    static const double a[3][3] = { { 0.5, 0.5, 0 }, { 25.0 / 46, 21.0 / 46, 0 }, { 0.42, 0.5, 0.08 } };
+    for (int k = 0; k < 3; k++)
+        for (int periodic = 0; periodic < 2; periodic++) {
+            const long n = 7;
+            unsigned char *buf;
+            size_t len = build_window(ops[k], periodic, (float)n, &buf);
+            char name[32];
+            snprintf(name, sizeof name, "win%d%d", k, periodic);
+            const char *exe = compile_case(name, buf, len, "", "tests/onnx_case.c");
+            float x = 0, y[7];
+            run_case(exe, &x, 1, y, n);
+            for (long i = 0; i < n; i++) {
+                double t = (double)i / (double)(periodic ? n : n - 1), pi = 3.14159265358979323846;
+                double want = a[k][0] - a[k][1] * cos(2 * pi * t) + a[k][2] * cos(4 * pi * t);
+                ck_assert_msg(fabs(y[i] - want) < 1e-6, "%s periodic %d [%ld] = %.7g, want %.7g", ops[k], periodic, i, y[i], want);
+            }
+            free(buf);
+        }
+}
+END_TEST
+
 int main(void) {
     const TTest *fwd[] = { conv_3d, conv_transpose_3d, conv_transpose_1d, max_pool_3d_dilated_indices,
-                           avg_pool_count_include_pad, avg_pool_3d, lrn_channels, NULL };
+                           avg_pool_count_include_pad, avg_pool_3d, lrn_channels, windows_of_constant_size, NULL };
     const TTest *grad[] = { grad_conv_3d, grad_conv_transpose_3d, grad_avg_pools, train_refuses_max_and_lrn, NULL };
     const kernel_case cases[] = { { "forward", fwd, 120, 0 }, { "gradients", grad, 240, 0 } };
     if (model_build_init("tmp-convpool")) return 1;
