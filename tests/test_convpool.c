@@ -254,10 +254,12 @@ static void unflat(long i, int n, const int64_t *dims, long *idx) {
     for (int d = n - 1; d >= 0; d--) { idx[d] = i % dims[d]; i /= dims[d]; }
 }
 
-/* Conv, group 1: y[n, m, o] = b[m] + sum over c, k of x[n, c, o s + k d - pb] w[m, c, k] */
+/* Conv: y[n, m, o] = b[m] + sum over c of m's group, k of x[n, c, o s + k d - pb] w[m, c, k] */
 static void ref_conv(const Case *c, const float *x, const float *w, const float *b, float *y) {
     int sp = c->xr - 2;
-    long s[3], d[3], p[6], o[3], k[3];
+    long s[3], d[3], p[6], o[3], k[3], grp;
+    ints_of(c, "group", 1, 1, &grp);
+    long Cg = c->w[1], Mg = c->w[0] / grp;
     ints_of(c, "strides", sp, 1, s);
     ints_of(c, "dilations", sp, 1, d);
     ints_of(c, "pads", 2 * sp, 0, p);
@@ -267,8 +269,9 @@ static void ref_conv(const Case *c, const float *x, const float *w, const float 
             for (long q = 0; q < P; q++) {
                 unflat(q, sp, c->y + 2, o);
                 double acc = b ? b[m] : 0;
-                for (long ch = 0; ch < c->x[1]; ch++)
+                for (long cg = 0; cg < Cg; cg++)
                     for (long kk = 0; kk < K; kk++) {
+                        long ch = m / Mg * Cg + cg;
                         unflat(kk, sp, c->w + 2, k);
                         long flat = 0, in = 1;
                         for (int a = 0; a < sp; a++) {
@@ -276,7 +279,7 @@ static void ref_conv(const Case *c, const float *x, const float *w, const float 
                             in &= pos >= 0 && pos < c->x[2 + a];
                             flat = flat * c->x[2 + a] + pos;
                         }
-                        if (in) acc += (double)x[(n * c->x[1] + ch) * X + flat] * w[(m * c->x[1] + ch) * K + kk];
+                        if (in) acc += (double)x[(n * c->x[1] + ch) * X + flat] * w[(m * Cg + cg) * K + kk];
                     }
                 y[(n * c->w[0] + m) * P + q] = (float)acc;
             }
@@ -374,6 +377,13 @@ static void ref_lrn(const Case *c, const float *x, float *y) {
 static const Case conv3d = { "Conv", 5, { 2, 2, 5, 6, 4 }, 5, { 3, 2, 2, 3, 2 }, 3,
     { INTS("pads", 1, 0, 1, 0, 2, 1), INTS("strides", 2, 1, 1), INTS("dilations", 1, 2, 1) }, 3,
     5, { 2, 3, 3, 4, 5 }, 0, 0 };
+/* grouped 3-D Conv (4 channels in 2 groups, 6 filters), and depthwise (group = C) */
+static const Case conv3d_groups = { "Conv", 5, { 2, 4, 4, 5, 3 }, 5, { 6, 2, 2, 2, 3 }, 6,
+    { INTS("pads", 0, 1, 1, 1, 0, 1), INTS("strides", 1, 2, 1), INT("group", 2) }, 3,
+    5, { 2, 6, 4, 3, 3 }, 0, 0 };
+static const Case conv3d_depthwise = { "Conv", 5, { 1, 3, 3, 4, 4 }, 5, { 3, 1, 2, 3, 2 }, 3,
+    { INTS("pads", 1, 1, 0, 0, 1, 0), INTS("dilations", 1, 1, 2), INT("group", 3) }, 3,
+    5, { 1, 3, 3, 4, 2 }, 0, 0 };
 /* 3-D ConvTranspose: strides, pads, dilation, output_padding */
 static const Case convt3d = { "ConvTranspose", 5, { 1, 2, 3, 2, 3 }, 5, { 2, 3, 2, 3, 2 }, 3,
     { INTS("strides", 2, 1, 3), INTS("pads", 0, 1, 1, 1, 0, 0), INTS("dilations", 1, 1, 2), INTS("output_padding", 1, 0, 2) }, 4,
@@ -452,6 +462,11 @@ static void gradient_check(const char *name, const Case *base) {
 
 START_TEST(conv_3d) { forward_check("conv3d", &conv3d); }
 END_TEST
+START_TEST(conv_3d_groups) {
+    forward_check("conv3dg", &conv3d_groups);
+    forward_check("conv3ddw", &conv3d_depthwise);
+}
+END_TEST
 START_TEST(conv_transpose_3d) { forward_check("convt3d", &convt3d); }
 END_TEST
 START_TEST(conv_transpose_1d) { forward_check("convt1d", &convt1d); }
@@ -465,7 +480,10 @@ END_TEST
 START_TEST(lrn_channels) { forward_check("lrn", &lrn); }
 END_TEST
 
-START_TEST(grad_conv_3d) { gradient_check("gconv3d", &conv3d); }
+START_TEST(grad_conv_3d) {
+    gradient_check("gconv3d", &conv3d);
+    gradient_check("gconv3dg", &conv3d_groups);
+}
 END_TEST
 START_TEST(grad_conv_transpose_3d) { gradient_check("gconvt3d", &convt3d); }
 END_TEST
@@ -586,7 +604,7 @@ START_TEST(windows_of_constant_size) {
 END_TEST
 
 int main(void) {
-    const TTest *fwd[] = { conv_3d, conv_transpose_3d, conv_transpose_1d, max_pool_3d_dilated_indices,
+    const TTest *fwd[] = { conv_3d, conv_3d_groups, conv_transpose_3d, conv_transpose_1d, max_pool_3d_dilated_indices,
                            avg_pool_count_include_pad, avg_pool_3d, lrn_channels, windows_of_constant_size, NULL };
     const TTest *grad[] = { grad_conv_3d, grad_conv_transpose_3d, grad_avg_pools, train_refuses_max_and_lrn, NULL };
     const kernel_case cases[] = { { "forward", fwd, 120, 0 }, { "gradients", grad, 240, 0 } };

@@ -12,8 +12,8 @@
  *  - What those kernels cannot run (3-D windows, dilated or padded-count
  *    pools, MaxPool's indices, run-time weights, ConvTranspose's other
  *    ranks) is composed from N-d ops, one strided view per kernel position
- *    (see "windows the 2-D kernels cannot run" below); grouped ones of
- *    those are refused.
+ *    (see "windows the 2-D kernels cannot run" below); a grouped
+ *    ConvTranspose of those is refused.
  *  - LRN, MeanVarianceNormalization and training_mode BatchNormalization
  *    are compositions too; MaxUnpool is a gather through the inverse of
  *    its (constant) indices.
@@ -185,7 +185,7 @@ typedef struct Win {
     long o[MAX_T];
     long ext[MAX_T];                                 /* ceil_mode: input read past pe (>= 0) */
 } Win;
-static Tensor *conv_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b);
+static Tensor *conv_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, long group);
 static int convt_geometry(Ctx *c, int n, const long *xsp, const long *k, Win *w, long *full);
 static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w, const long *full);
 
@@ -201,20 +201,21 @@ Tensor *onnx_conv(Ctx *c) {
         onnx_invalid(c->im, "Conv's bias has %ld values for %ld output channels", onnx_numel(b->dims, b->rank), w->dims[0]);
         return NULL;
     }
-    {   /* what the 1-D/2-D kernel cannot do is composed (group 1) */
+    {   /* what the 1-D/2-D kernel cannot do is composed */
         const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
         int autopad = ap && ap->s.len && !onnx_attr_is(c->n, "auto_pad", "NOTSET");
         int runtime = !w->data || (b && !b->data);
         if (x->rank > 4 || runtime || (x->rank == 3 && autopad)) {
             long group = onnx_attr_i(c->n, "group", 1);
-            if (group != 1) { onnx_unsupported(c->im, "a grouped Conv other than 1-D or 2-D, or with weights computed at run time"); return NULL; }
-            if (w->dims[1] != x->dims[1]) {
-                onnx_invalid(c->im, "Conv's weight has %ld input channels for an input of %ld", w->dims[1], x->dims[1]);
+            if (group > x->dims[1] || w->dims[1] * group != x->dims[1] || w->dims[0] % group) {
+                onnx_invalid(c->im, "Conv's channels do not match its groups: input channels %ld, weight (%ld, %ld, ...), "
+                             "group %ld (the weight must be (M, C/group, ...) with group dividing M)", x->dims[1],
+                             w->dims[0], w->dims[1], group);
                 return NULL;
             }
             for (int i = 0; i < w->rank; i++)
                 if (w->dims[i] < 1) { onnx_unsupported(c->im, "an empty kernel, or no channels"); return NULL; }
-            return conv_nd(c, x, w, b);
+            return conv_nd(c, x, w, b, group);
         }
     }
     /* 1-D: (N, C, L) as (N, C, 1, L) */
@@ -806,50 +807,63 @@ static Tensor *pool_nd(Ctx *c, int avg, const long *k) {
     return acc;
 }
 
-/* a Conv of any spatial rank, group 1, composed: the sum over kernel
- * positions of (N, P, C) views of the padded input times the weight's (C, M)
- * slice there */
-static Tensor *conv_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b) {
+/* a Conv of any spatial rank, composed: per group, the sum over kernel
+ * positions of (N, P, C/g) views of the padded input times the weight's
+ * (C/g, M/g) slice there, each group's result written into its channels */
+static Tensor *conv_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, long group) {
     int r = x->rank, n = r - 2;
     Win w;
     if (win_geometry(c, n, x->dims + 2, wt->dims + 2, &w)) return NULL;
-    long K = 1, P = 1, C = x->dims[1], M = wt->dims[0];
+    long K = 1, P = 1, M = wt->dims[0], Cg = wt->dims[1], Mg = M / group;
     for (int i = 0; i < n; i++) { K *= w.k[i]; P *= w.o[i]; }
-    if (K > 4096) { onnx_unsupported(c->im, "a composed convolution window above 4096 positions"); return NULL; }
+    if (K * group > 4096) { onnx_unsupported(c->im, "a composed convolution of more than 4096 window positions times groups"); return NULL; }
     char nm[170], part[64];
     Tensor *xp = pad_spatial(c, x, &w, 0.0f, onnx_part(c, "padded", nm));
     if (!xp) return NULL;
-    long ps[MAX_T], vd[MAX_T], as[MAX_T], ki[MAX_T];
+    long ps[MAX_T], vd[MAX_T], as[MAX_T], ki[MAX_T], ws[MAX_T];
     nd_strides(r, xp->dims, ps);
+    nd_strides(r, wt->dims, ws);
     vd[0] = x->dims[0];
     as[0] = ps[0];
     for (int i = 0; i < n; i++) { vd[1 + i] = w.o[i]; as[1 + i] = w.s[i] * ps[2 + i]; }
-    vd[n + 1] = C;
+    vd[n + 1] = Cg;
     as[n + 1] = ps[1];
-    long d3[3] = { x->dims[0], P, C };
-    Tensor *acc = NULL;
-    for (long kk = 0; kk < K; kk++) {
-        kernel_pos(kk, n, w.k, ki);
-        long off = 0;
-        for (int i = 0; i < n; i++) off += ki[i] * w.d[i] * ps[2 + i];
-        snprintf(part, sizeof part, "win%ld", kk);
-        Tensor *v = strided_view(c, xp, r, vd, as, off, onnx_part(c, part, nm));
-        snprintf(part, sizeof part, "win%ld_3", kk);
-        v = onnx_reshaped(c, v, 3, d3, onnx_part(c, part, nm));
-        snprintf(part, sizeof part, "w%ld", kk);
-        Tensor *wk = weight_at(c, wt, ki, 1, 0, onnx_part(c, part, nm));
-        snprintf(part, sizeof part, "prod%ld", kk);
-        Tensor *pr = matmul_nd(c, v, wk, onnx_part(c, part, nm));
-        if (!pr) return NULL;
-        snprintf(part, sizeof part, "acc%ld", kk);
-        acc = acc ? onnx_binary_of(c, NNC_RT_BIN_ADD, acc, pr, onnx_part(c, part, nm)) : pr;
-        if (!acc) return NULL;
+    long d3[3] = { x->dims[0], P, Cg }, all[3] = { x->dims[0], P, M }, gs[3] = { P * M, M, 1 };
+    Tensor *out = NULL;
+    for (long gi = 0; gi < group; gi++) {
+        Tensor *acc = NULL;
+        for (long kk = 0; kk < K; kk++) {
+            kernel_pos(kk, n, w.k, ki);
+            long off = gi * Cg * ps[1], woff = gi * Mg * ws[0];
+            for (int i = 0; i < n; i++) { off += ki[i] * w.d[i] * ps[2 + i]; woff += ki[i] * ws[2 + i]; }
+            snprintf(part, sizeof part, "g%ldwin%ld", gi, kk);
+            Tensor *v = strided_view(c, xp, r, vd, as, off, onnx_part(c, part, nm));
+            snprintf(part, sizeof part, "g%ldwin%ld_3", gi, kk);
+            v = onnx_reshaped(c, v, 3, d3, onnx_part(c, part, nm));
+            long wd[2] = { Cg, Mg }, was[2] = { ws[1], ws[0] };     /* w[gi Mg + m, c, k] as (c, m) */
+            snprintf(part, sizeof part, "g%ldw%ld", gi, kk);
+            Tensor *wk = strided_view(c, wt, 2, wd, was, woff, onnx_part(c, part, nm));
+            snprintf(part, sizeof part, "g%ldprod%ld", gi, kk);
+            Tensor *pr = matmul_nd(c, v, wk, onnx_part(c, part, nm));
+            if (!pr) return NULL;
+            snprintf(part, sizeof part, "g%ldacc%ld", gi, kk);
+            acc = acc ? onnx_binary_of(c, NNC_RT_BIN_ADD, acc, pr, onnx_part(c, part, nm)) : pr;
+            if (!acc) return NULL;
+        }
+        if (group > 1) {    /* into channels gi Mg .. (gi + 1) Mg of the whole */
+            snprintf(part, sizeof part, "g%ldplaced", gi);
+            acc = scatter_into(c, acc, 3, all, gs, gi * Mg, 0.0f, onnx_part(c, part, nm));
+            snprintf(part, sizeof part, "g%ldsum", gi);
+            if (out && acc) acc = onnx_binary_of(c, NNC_RT_BIN_ADD, out, acc, onnx_part(c, part, nm));
+        }
+        out = acc;
+        if (!out) return NULL;
     }
     if (b) {
         long bm = M;
         Tensor *bv = onnx_reshaped(c, b, 1, &bm, onnx_part(c, "bias", nm));
-        acc = onnx_binary_of(c, NNC_RT_BIN_ADD, acc, bv, onnx_part(c, "biased", nm));
-        if (!acc) return NULL;
+        out = onnx_binary_of(c, NNC_RT_BIN_ADD, out, bv, onnx_part(c, "biased", nm));
+        if (!out) return NULL;
     }
     long yd[MAX_T], ys[MAX_T], os[MAX_T];
     nd_strides(n, w.o, os);
@@ -858,7 +872,7 @@ static Tensor *conv_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b) {
     ys[0] = P * M;
     ys[1] = 1;
     for (int i = 0; i < n; i++) { yd[2 + i] = w.o[i]; ys[2 + i] = os[i] * M; }
-    return strided_view(c, acc, r, yd, ys, 0, onnx_out_name(c, 0));
+    return strided_view(c, out, r, yd, ys, 0, onnx_out_name(c, 0));
 }
 
 /* ConvTranspose's geometry: w->pb / w->pe the pads cropped from the full
