@@ -288,11 +288,13 @@ static void ref_conv(const Case *c, const float *x, const float *w, const float 
 /* ConvTranspose, group 1: x[n, c, i] w[c, m, k] added at y[n, m, i s + k d - pb] */
 static void ref_conv_t(const Case *c, const float *x, const float *w, const float *b, float *y) {
     int sp = c->xr - 2;
-    long s[3], d[3], p[6], i3[3], k[3];
+    long s[3], d[3], p[6], i3[3], k[3], grp;
+    ints_of(c, "group", 1, 1, &grp);
     ints_of(c, "strides", sp, 1, s);
     ints_of(c, "dilations", sp, 1, d);
     ints_of(c, "pads", 2 * sp, 0, p);
-    long P = numel(c->y + 2, sp), K = numel(c->w + 2, sp), X = numel(c->x + 2, sp), M = c->w[1];
+    long P = numel(c->y + 2, sp), K = numel(c->w + 2, sp), X = numel(c->x + 2, sp), Mg = c->w[1], M = Mg * grp;
+    long Cg = c->x[1] / grp;
     for (long n = 0; n < c->x[0]; n++)
         for (long m = 0; m < M; m++)
             for (long q = 0; q < P; q++) y[(n * M + m) * P + q] = b ? b[m] : 0;
@@ -309,8 +311,8 @@ static void ref_conv_t(const Case *c, const float *x, const float *w, const floa
                         flat = flat * c->y[2 + a] + pos;
                     }
                     if (!in) continue;
-                    for (long m = 0; m < M; m++)
-                        y[(n * M + m) * P + flat] += x[(n * c->x[1] + ch) * X + q] * w[(ch * M + m) * K + kk];
+                    for (long mm = 0; mm < Mg; mm++)
+                        y[(n * M + ch / Cg * Mg + mm) * P + flat] += x[(n * c->x[1] + ch) * X + q] * w[(ch * Mg + mm) * K + kk];
                 }
             }
 }
@@ -388,6 +390,10 @@ static const Case conv3d_depthwise = { "Conv", 5, { 1, 3, 3, 4, 4 }, 5, { 3, 1, 
 static const Case convt3d = { "ConvTranspose", 5, { 1, 2, 3, 2, 3 }, 5, { 2, 3, 2, 3, 2 }, 3,
     { INTS("strides", 2, 1, 3), INTS("pads", 0, 1, 1, 1, 0, 0), INTS("dilations", 1, 1, 2), INTS("output_padding", 1, 0, 2) }, 4,
     5, { 1, 3, 6, 3, 10 }, 0, 0 };
+/* grouped 3-D ConvTranspose: 4 channels in 2 groups, 3 outputs each, strides */
+static const Case convt3d_groups = { "ConvTranspose", 5, { 1, 4, 2, 3, 2 }, 5, { 4, 3, 2, 2, 3 }, 0,
+    { INTS("strides", 2, 1, 2), INTS("pads", 1, 0, 0, 0, 1, 1), INT("group", 2) }, 3,
+    5, { 1, 6, 3, 3, 4 }, 0, 0 };
 /* 1-D ConvTranspose, stride 3, pads */
 static const Case convt1d = { "ConvTranspose", 3, { 2, 3, 4 }, 3, { 3, 2, 4 }, 2,
     { INTS("strides", 3), INTS("pads", 2, 1) }, 2, 3, { 2, 2, 10 }, 0, 0 };
@@ -467,7 +473,10 @@ START_TEST(conv_3d_groups) {
     forward_check("conv3ddw", &conv3d_depthwise);
 }
 END_TEST
-START_TEST(conv_transpose_3d) { forward_check("convt3d", &convt3d); }
+START_TEST(conv_transpose_3d) {
+    forward_check("convt3d", &convt3d);
+    forward_check("convt3dg", &convt3d_groups);
+}
 END_TEST
 START_TEST(conv_transpose_1d) { forward_check("convt1d", &convt1d); }
 END_TEST
@@ -485,7 +494,10 @@ START_TEST(grad_conv_3d) {
     gradient_check("gconv3dg", &conv3d_groups);
 }
 END_TEST
-START_TEST(grad_conv_transpose_3d) { gradient_check("gconvt3d", &convt3d); }
+START_TEST(grad_conv_transpose_3d) {
+    gradient_check("gconvt3d", &convt3d);
+    gradient_check("gconvt3dg", &convt3d_groups);
+}
 END_TEST
 START_TEST(grad_avg_pools) {
     gradient_check("gavgpool", &avgpool);

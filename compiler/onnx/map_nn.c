@@ -12,8 +12,7 @@
  *  - What those kernels cannot run (3-D windows, dilated or padded-count
  *    pools, MaxPool's indices, run-time weights, ConvTranspose's other
  *    ranks) is composed from N-d ops, one strided view per kernel position
- *    (see "windows the 2-D kernels cannot run" below); a grouped
- *    ConvTranspose of those is refused.
+ *    (see "windows the 2-D kernels cannot run" below).
  *  - LRN, MeanVarianceNormalization and training_mode BatchNormalization
  *    are compositions too; MaxUnpool is a gather through the inverse of
  *    its (constant) indices.
@@ -187,7 +186,7 @@ typedef struct Win {
 } Win;
 static Tensor *conv_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, long group);
 static int convt_geometry(Ctx *c, int n, const long *xsp, const long *k, Win *w, long *full);
-static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w, const long *full);
+static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w, const long *full, long group);
 
 Tensor *onnx_conv(Ctx *c) {
     Tensor *x = c->in[0], *w = c->in[1], *b = c->nin > 2 ? c->in[2] : NULL;
@@ -286,11 +285,7 @@ Tensor *onnx_conv_transpose(Ctx *c) {
     long full[MAX_T];
     if (convt_geometry(c, n, x->dims + 2, w->dims + 2, &g, full)) return NULL;
     int kernel = x->rank == 4 && w->data && (!b || b->data);
-    if (!kernel && group != 1) {
-        onnx_unsupported(c->im, "grouped ConvTranspose other than 2-D, or with weights computed at run time");
-        return NULL;
-    }
-    if (!kernel) return conv_t_nd(c, x, w, b, &g, full);
+    if (!kernel) return conv_t_nd(c, x, w, b, &g, full, group);
     long kh = w->dims[2], kw = w->dims[3], oh = g.o[0], ow = g.o[1];
     char n1[170], n2[170], n3[170];
     onnx_part(c, "nhwc", n1);
@@ -672,16 +667,6 @@ static void kernel_pos(long kk, int n, const long *k, long *ki) {
     for (int i = n - 1; i >= 0; i--) { ki[i] = kk % k[i]; kk /= k[i]; }
 }
 
-/* the weight's slice at kernel position ki as (C, M): w is (M, C, k...)
- * (Conv: a = 1, b = 0) or (C, M, k...) (ConvTranspose: a = 0, b = 1) */
-static Tensor *weight_at(Ctx *c, Tensor *w, const long *ki, int a0, int a1, const char *name) {
-    long ws[MAX_T], off = 0, dims[2] = { w->dims[a0], w->dims[a1] };
-    nd_strides(w->rank, w->dims, ws);
-    for (int i = 2; i < w->rank; i++) off += ki[i - 2] * ws[i];
-    long as[2] = { ws[a0], ws[a1] };
-    return strided_view(c, w, 2, dims, as, off, name);
-}
-
 /* x (N, C, S...) -> padded by pb/pe(+ext) on the spatial axes with fill */
 static Tensor *pad_spatial(Ctx *c, Tensor *x, const Win *w, float fill, const char *name) {
     long dims[MAX_T], ys[MAX_T], yoff = 0;
@@ -934,23 +919,21 @@ static int convt_geometry(Ctx *c, int n, const long *xsp, const long *k, Win *w,
 /* ConvTranspose of any spatial rank, group 1, composed: each kernel
  * position's product of the input (N, P, C_in) and the weight's slice
  * (C_in, M) scattered with the stride into the full output, summed, cropped */
-static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w, const long *full) {
+static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w, const long *full, long group) {
     int r = x->rank, n = r - 2;
-    long K = 1, P = 1, C = x->dims[1], M = wt->dims[1];
+    long K = 1, P = 1, Cg = x->dims[1] / group, Mg = wt->dims[1], M = Mg * group;
     for (int i = 0; i < n; i++) { K *= w->k[i]; P *= w->in[i]; }
-    if (K > 4096) { onnx_unsupported(c->im, "a composed convolution window above 4096 positions"); return NULL; }
+    if (K * group > 4096) { onnx_unsupported(c->im, "a composed convolution of more than 4096 window positions times groups"); return NULL; }
     char nm[170], part[64];
-    long xs[MAX_T], vd[MAX_T], as[MAX_T], fd[MAX_T], fs[MAX_T], ys[MAX_T], ki[MAX_T];
+    long xs[MAX_T], vd[MAX_T], as[MAX_T], fd[MAX_T], fs[MAX_T], ys[MAX_T], ki[MAX_T], ws[MAX_T];
     nd_strides(r, x->dims, xs);
+    nd_strides(r, wt->dims, ws);
     vd[0] = x->dims[0];
     as[0] = xs[0];
     for (int i = 0; i < n; i++) { vd[1 + i] = w->in[i]; as[1 + i] = xs[2 + i]; }
-    vd[n + 1] = C;
+    vd[n + 1] = Cg;
     as[n + 1] = xs[1];
-    long d3[3] = { x->dims[0], P, C };
-    Tensor *xr = strided_view(c, x, r, vd, as, 0, onnx_part(c, "nlc", nm));
-    xr = onnx_reshaped(c, xr, 3, d3, onnx_part(c, "nlc3", nm));
-    if (!xr) return NULL;
+    long d3[3] = { x->dims[0], P, Cg };
     fd[0] = x->dims[0];
     for (int i = 0; i < n; i++) fd[1 + i] = full[i] + (w->pe[i] < 0 ? -w->pe[i] : 0);
     fd[n + 1] = M;
@@ -961,24 +944,32 @@ static Tensor *conv_t_nd(Ctx *c, Tensor *x, Tensor *wt, Tensor *b, const Win *w,
     ys[n + 1] = 1;
     long zd[MAX_T];
     memcpy(zd, vd, sizeof zd);
-    zd[n + 1] = M;
+    zd[n + 1] = Mg;
     Tensor *acc = NULL;
-    for (long kk = 0; kk < K; kk++) {
-        kernel_pos(kk, n, w->k, ki);
-        long off = 0;
-        for (int i = 0; i < n; i++) off += ki[i] * w->d[i] * fs[1 + i];
-        snprintf(part, sizeof part, "w%ld", kk);
-        Tensor *wk = weight_at(c, wt, ki, 0, 1, onnx_part(c, part, nm));
-        snprintf(part, sizeof part, "prod%ld", kk);
-        Tensor *pr = matmul_nd(c, xr, wk, onnx_part(c, part, nm));
-        snprintf(part, sizeof part, "prodr%ld", kk);
-        pr = onnx_reshaped(c, pr, r, zd, onnx_part(c, part, nm));
-        snprintf(part, sizeof part, "placed%ld", kk);
-        Tensor *pl = scatter_into(c, pr, r, fd, ys, off, 0.0f, onnx_part(c, part, nm));
-        if (!pl) return NULL;
-        snprintf(part, sizeof part, "acc%ld", kk);
-        acc = acc ? onnx_binary_of(c, NNC_RT_BIN_ADD, acc, pl, onnx_part(c, part, nm)) : pl;
-        if (!acc) return NULL;
+    for (long gi = 0; gi < group; gi++) {
+        snprintf(part, sizeof part, "g%ldnlc", gi);
+        Tensor *xr = strided_view(c, x, r, vd, as, gi * Cg * xs[1], onnx_part(c, part, nm));
+        snprintf(part, sizeof part, "g%ldnlc3", gi);
+        xr = onnx_reshaped(c, xr, 3, d3, onnx_part(c, part, nm));
+        if (!xr) return NULL;
+        for (long kk = 0; kk < K; kk++) {
+            kernel_pos(kk, n, w->k, ki);
+            long off = gi * Mg, woff = gi * Cg * ws[0];
+            for (int i = 0; i < n; i++) { off += ki[i] * w->d[i] * fs[1 + i]; woff += ki[i] * ws[2 + i]; }
+            long wd[2] = { Cg, Mg }, was[2] = { ws[0], ws[1] };     /* w[gi Cg + c, m, k] as (c, m) */
+            snprintf(part, sizeof part, "g%ldw%ld", gi, kk);
+            Tensor *wk = strided_view(c, wt, 2, wd, was, woff, onnx_part(c, part, nm));
+            snprintf(part, sizeof part, "g%ldprod%ld", gi, kk);
+            Tensor *pr = matmul_nd(c, xr, wk, onnx_part(c, part, nm));
+            snprintf(part, sizeof part, "g%ldprodr%ld", gi, kk);
+            pr = onnx_reshaped(c, pr, r, zd, onnx_part(c, part, nm));
+            snprintf(part, sizeof part, "g%ldplaced%ld", gi, kk);
+            Tensor *pl = scatter_into(c, pr, r, fd, ys, off, 0.0f, onnx_part(c, part, nm));
+            if (!pl) return NULL;
+            snprintf(part, sizeof part, "g%ldacc%ld", gi, kk);
+            acc = acc ? onnx_binary_of(c, NNC_RT_BIN_ADD, acc, pl, onnx_part(c, part, nm)) : pl;
+            if (!acc) return NULL;
+        }
     }
     long yd[MAX_T], yas[MAX_T], aoff = 0;
     yd[0] = x->dims[0];
