@@ -91,7 +91,7 @@ static const OnnxOp onnx_ops[] = {
     BI("Greater", NNC_RT_BIN_GREATER), BI("GreaterOrEqual", NNC_RT_BIN_GREATER_EQUAL),
     BI("And", NNC_RT_BIN_AND), BI("Or", NNC_RT_BIN_OR), BI("Xor", NNC_RT_BIN_XOR),
     OP("Max", op_max, 1, VAR, 1), OP("Min", op_min, 1, VAR, 1), OP("Sum", op_sum, 1, VAR, 1), OP("Mean", op_mean, 1, VAR, 1),
-    OP("Clip", onnx_clip, 1, 3, 1), OP("Identity", op_identity, 1, 1, 1), OP("Dropout", onnx_dropout, 1, 3, 2),
+    OP("Clip", onnx_clip, 1, 3, 1), OP("Identity", op_identity, 1, 1, 1), OP("Dropout", onnx_dropout_train, 1, 3, 2),
     OP("Cast", onnx_cast, 1, 1, 1), OP("CastLike", onnx_cast, 2, 2, 1),
     OP("BitShift", onnx_bitshift, 2, 2, 1),
     OP("QuantizeLinear", onnx_quantize, 2, 3, 1), OP("DequantizeLinear", onnx_dequantize, 2, 3, 1),
@@ -127,6 +127,14 @@ static const OnnxOp onnx_ops[] = {
     OP("Compress", onnx_compress, 2, 2, 1), OP("ReverseSequence", onnx_reverse_sequence, 2, 2, 1),
     OP("NonZero", onnx_nonzero, 1, 1, 1), OP("Unique", onnx_unique, 1, 1, 4), OP("Einsum", onnx_einsum, 1, VAR, 1),
     OP("If", onnx_if, 1, 1, OPT_VAR), OP("Loop", onnx_loop, 0, OPT_VAR, OPT_VAR), OP("Scan", onnx_scan, 0, OPT_VAR, OPT_VAR),
+    OP("HannWindow", onnx_hann, 1, 1, 1), OP("HammingWindow", onnx_hamming, 1, 1, 1),
+    OP("BlackmanWindow", onnx_blackman, 1, 1, 1), OP("Det", onnx_det, 1, 1, 1),
+    OP("LRN", onnx_lrn, 1, 1, 1), OP("MeanVarianceNormalization", onnx_mvn, 1, 1, 1), OP("MaxUnpool", onnx_maxunpool, 2, 3, 1),
+};
+
+/* the ai.onnx.preview.training domain's ops (R, T, then lists of tensors) */
+static const OnnxOp onnx_training_ops[] = {
+    OP("Adagrad", onnx_adagrad, 5, VAR, VAR), OP("Adam", onnx_adam, 6, VAR, VAR), OP("Momentum", onnx_momentum, 5, VAR, VAR),
 };
 
 /* the element-wise functions' parameters, ONNX defaults */
@@ -181,6 +189,11 @@ static int check_arity(Importer *im, const Onnx__NodeProto *n, const OnnxOp *op)
 
 /* the row of a node's op type, or NULL (another domain, or an op nnc lacks) */
 static const OnnxOp *row_of(const Onnx__NodeProto *n) {
+    if (n->domain && !strcmp(n->domain, "ai.onnx.preview.training")) {
+        for (size_t k = 0; k < sizeof onnx_training_ops / sizeof onnx_training_ops[0]; k++)
+            if (!strcmp(onnx_training_ops[k].name, n->op_type)) return &onnx_training_ops[k];
+        return NULL;
+    }
     if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) return NULL;
     for (size_t k = 0; k < sizeof onnx_ops / sizeof onnx_ops[0]; k++)
         if (!strcmp(onnx_ops[k].name, n->op_type)) return &onnx_ops[k];

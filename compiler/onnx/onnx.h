@@ -230,6 +230,19 @@ Tensor *onnx_pool(Ctx *c, int avg);
 Tensor *onnx_global_pool(Ctx *c, int fn);
 Tensor *onnx_batchnorm(Ctx *c);
 Tensor *onnx_instancenorm(Ctx *c);
+Tensor *onnx_lrn(Ctx *c);
+Tensor *onnx_mvn(Ctx *c);
+Tensor *onnx_maxunpool(Ctx *c);
+
+/* ---- map_misc.c: training-op formulas, Dropout's training mode, windows, Det ------- */
+Tensor *onnx_adagrad(Ctx *c);     /* ai.onnx.preview.training */
+Tensor *onnx_adam(Ctx *c);
+Tensor *onnx_momentum(Ctx *c);
+Tensor *onnx_dropout_train(Ctx *c);   /* training_mode: ratio 0 only, else onnx_dropout */
+Tensor *onnx_hann(Ctx *c);
+Tensor *onnx_hamming(Ctx *c);
+Tensor *onnx_blackman(Ctx *c);
+Tensor *onnx_det(Ctx *c);
 
 /* ---- map_resize.c: Resize and Upsample as tables of taps, one axis at a time -------- */
 Tensor *onnx_resize(Ctx *c);
