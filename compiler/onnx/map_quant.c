@@ -58,6 +58,7 @@ static Tensor *along(Ctx *c, Tensor *v, Tensor *x, int axis, const char *what) {
 
 /* the same along the node's `axis` attribute (default 1) */
 static Tensor *along_axis(Ctx *c, Tensor *v, Tensor *x, const char *what) {
+    if (onnx_numel(v->dims, v->rank) == 1 && v->rank <= 1) return v;    /* per tensor: axis unused */
     int axis = onnx_axis(c, onnx_attr_i(c->n, "axis", 1), x->rank, 0, "axis");
     return axis < 0 ? NULL : along(c, v, x, axis, what);
 }
