@@ -291,6 +291,10 @@ const char *act_name(int act);
 const char *loss_name(int loss);
 const char *loss_spelling(int loss);   /* a *_logits kind as NAME(from_logits = true) */
 const char *init_name(int init);
+const char *unary_name(int fn);      /* nnc_rt_unary, nnc_rt_binary and reduction functions */
+const char *binary_name(int fn);
+const char *reduce_name(int fn);
+const char *node_who(const Graph *g, const Node *n);   /* "'layer'" or "the node computing 'y'" */
 
 /* ---- lower.c: AST -> IR ----------------------------------------------------- */
 struct Program;

@@ -248,7 +248,7 @@ int main(int argc, char **argv) {
     status = 1;
     if (g) {
         Plan plan;
-        if (pipeline_finish(g, &b, o.target, &plan)) {
+        if (pipeline_finish(g, &b, o.target, &plan) || diag_error_count()) {
             unsupported++;      /* a model nnc cannot compile correctly: exit 3, nothing written */
             plan_free(&plan);
             ir_free(g);

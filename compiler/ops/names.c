@@ -37,3 +37,28 @@ const char *loss_spelling(int loss) {
 }
 const char *init_name(int init) { return init_names[init]; }
 
+/* the N-d element-wise and reduction functions (nnc_rt_unary, nnc_rt_binary,
+ * the reductions), for messages */
+static const char *const unary_names[] = {
+    "identity", "abs", "neg", "exp", "log", "sqrt", "reciprocal", "floor", "ceil", "round", "sign", "sin", "cos",
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erf", "relu", "sigmoid", "tanh",
+    "softplus", "softsign", "leaky_relu", "elu", "selu", "celu", "hard_sigmoid", "hard_swish", "thresholded_relu",
+    "clip", "not", "isnan", "isinf", "shrink", "mish", "affine", "trunc", "wrap", "round_f16", "round_bf16" };
+static const char *const binary_names[] = {
+    "add", "sub", "mul", "div", "pow", "max", "min", "mod", "fmod", "prelu", "equal", "less", "less_equal",
+    "greater", "greater_equal", "and", "or", "xor", "integer div", "mul16" };
+static const char *const reduce_names[] = { "sum", "mean", "max", "min", "prod", "l1", "l2", "log_sum",
+                                            "log_sum_exp", "sum_square" };
+#define NAME_OF(t, i) ((i) >= 0 && (size_t)(i) < sizeof t / sizeof t[0] ? t[i] : "?")
+const char *unary_name(int fn) { return NAME_OF(unary_names, fn); }
+const char *binary_name(int fn) { return NAME_OF(binary_names, fn); }
+const char *reduce_name(int fn) { return NAME_OF(reduce_names, fn); }
+
+/* a node for messages: "'layer'", or "the node computing 'value'" when it has no name */
+const char *node_who(const Graph *g, const Node *n) {
+    static char b[2 * IR_NAME + 32];
+    if (n->layer[0]) snprintf(b, sizeof b, "'%s'", n->layer);
+    else snprintf(b, sizeof b, "the node computing '%s'", n->nout ? g->values[n->out[0]].name : "?");
+    return b;
+}
+

@@ -66,7 +66,7 @@ static void nd_copy_grad(Graph *g, int node, const int *dout, int *din) {
     nnc_rt_nd p = n.attr.nd;
     for (int d = 0; d < p.rank; d++)
         if (p.as[d] == 0 && p.dims[d] > 1) {
-            diag_error(n.loc, "training through a broadcasting copy ('%s') is not supported yet", n.layer);
+            diag_error(n.loc, "training through a broadcasting copy (%s) is not supported yet", node_who(g, &n));
             return;
         }
     nnc_rt_nd q = p;
@@ -139,7 +139,8 @@ static void nd_unary_grad(Graph *g, int node, const int *dout, int *din) {
         din[0] = op_bwd(g, OP_ACT_GRAD, in, 2, &n, n.in[0]);
         return;
     }
-    diag_error(n.loc, "training through element-wise function %d of '%s' is not supported yet", n.attr.fn, n.layer);
+    diag_error(n.loc, "training through %s (element-wise %s) is not supported yet: it has no gradient rule",
+               node_who(g, &n), unary_name(n.attr.fn));
 }
 
 const OpDef op_nd_unary = NDE(1, nd_unary_emit, .grad = nd_unary_grad, .fold = nd_unary_fold);
@@ -177,7 +178,8 @@ static void nd_binary_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
     int fn = n.attr.fn;
     if (fn != NNC_RT_BIN_ADD && fn != NNC_RT_BIN_SUB && fn != NNC_RT_BIN_MUL) {
-        diag_error(n.loc, "training through binary operator %d of '%s' is not supported yet", fn, n.layer);
+        diag_error(n.loc, "training through %s (element-wise %s) is not supported yet: gradients exist for add, sub "
+                   "and mul", node_who(g, &n), binary_name(fn));
         return;
     }
     for (int i = 0; i < 2; i++) {
@@ -240,7 +242,8 @@ static void nd_reduce_fold(const Fold *f) {
 static void nd_reduce_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
     if (n.attr.fn != NNC_RT_RED_SUM && n.attr.fn != NNC_RT_RED_MEAN) {
-        diag_error(n.loc, "training through reduction %d of '%s' is not supported yet", n.attr.fn, n.layer);
+        diag_error(n.loc, "training through %s (reduction %s) is not supported yet: gradients exist for sum and mean",
+                   node_who(g, &n), reduce_name(n.attr.fn));
         return;
     }
     nnc_rt_nd p = n.attr.nd;
@@ -278,7 +281,7 @@ static void nd_softmax_fold(const Fold *f) {
 static void nd_softmax_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
     if (n.attr.fn == NNC_RT_SOFTMAX_HARD) {
-        diag_error(n.loc, "training through Hardmax ('%s') has no gradient", n.layer);
+        diag_error(n.loc, "training through Hardmax (%s) has no gradient", node_who(g, &n));
         return;
     }
     int in[2] = { dout[0], n.out[0] };
@@ -310,7 +313,7 @@ static void nd_matmul_fold(const Fold *f) {
 static void nd_matmul_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
     if (n.attr.nd.rank) {
-        diag_error(n.loc, "training through a batched MatMul ('%s') is not supported yet", n.layer);
+        diag_error(n.loc, "training through a batched MatMul (%s) is not supported yet", node_who(g, &n));
         return;
     }
     int matmul = OP_MATMUL;

@@ -57,8 +57,8 @@ void ad_build(Graph *g) {
             int needs = 0;
             for (int j = 0; j < n.nin; j++) needs |= g->values[n.in[j]].requires_grad;
             if (needs)   /* a parameter before it would silently stop learning */
-                diag_error(n.loc, "training through '%s' (%s) is not supported yet: it has no gradient rule",
-                           n.layer[0] ? n.layer : op_name(n.op), op_name(n.op));
+                diag_error(n.loc, "training through %s (%s) is not supported yet: it has no gradient rule",
+                           node_who(g, &n), op_name(n.op));
             continue;
         }
         for (int j = 0; j < IR_MAX_IO; j++) din[j] = -1;
