@@ -190,6 +190,14 @@ def cases():
                  [("sa", sa), ("za", np.array(100, np.uint8)), ("b", b8), ("sb", sb), ("zb", np.array(120, np.uint8)),
                   ("sy", np.array(0.1, np.float32)), ("zy", np.array(128, np.uint8))], opset=10),
            [a8], want)
+    # sums beyond 2^24 (600 terms of 255 x 127): exact, then rounded once to
+    # float32 as the int32 result becomes when cast (nnc splits the activation)
+    a8 = np.concatenate([np.full((1, 600), 255), rng.integers(0, 256, (2, 600))]).astype(np.uint8)
+    b8 = np.concatenate([np.full((600, 1), 127), rng.integers(-128, 128, (600, 2))], axis=1).astype(np.int8)
+    yield ("MatMulInteger with sums beyond 2^24, exact",
+           model([helper.make_node("MatMulInteger", ["a", "b"], ["y"])], [("a", TP.UINT8, [3, 600])],
+                 [("y", TP.INT32, [3, 3])], [("b", b8)], opset=10),
+           [a8], (a8.astype(np.int64) @ b8.astype(np.int64)).astype(np.int32))
 
 
 def refusals():

@@ -15,10 +15,9 @@
  *    refused (exit 3).
  *  - A quantized product subtracts the zero points, multiplies the integers
  *    with the float kernels and (QLinear*) scales the int32 sums by the
- *    input scales and requantizes: the sums are exact while they stay below
- *    2^24 in magnitude (a uint8 x int8 dot product of up to ~500 terms at
- *    full scale); past that they carry float32's relative error, 6e-8,
- *    far below one quantization step of the requantized result.
+ *    input scales and requantizes.  The sums are exact: below 2^24 directly,
+ *    beyond by splitting the activation (integer_product); one wrong bit
+ *    would flip a later dynamic quantization and grow through the graph.
  */
 #include <math.h>
 #include <string.h>
@@ -160,14 +159,78 @@ static Tensor *centred(Ctx *c, Tensor *x, Tensor *zp, int axis, const char *what
     return y;
 }
 
-/* Conv or MatMul (build) of the centred operands a and b: the int32 sums,
- * computed in float32 (exact while they stay below 2^24 in magnitude) */
-static Tensor *integer_product(Ctx *c, Tensor *(*build)(Ctx *), Tensor *a, Tensor *b, Tensor *bias) {
-    if (!a || !b) return NULL;
+/* the largest |sum| of products a product with b reaches for |a| <= 1:
+ * the largest sum of |b| over what one output reads (a conv's output
+ * channel, axis 0; a matmul's column), from b's values when they are
+ * constants, else 255 for each of those terms */
+static double sum_bound(const Tensor *b, int conv) {
+    long n = onnx_numel(b->dims, b->rank);
+    long per = conv ? n / (b->dims[0] ? b->dims[0] : 1) : b->dims[b->rank - 2];
+    if (!b->data) return 255.0 * (double)per;
+    double worst = 0;
+    if (conv) {
+        for (long m = 0; m < b->dims[0]; m++) {
+            double s = 0;
+            for (long k = 0; k < per; k++) s += fabs(b->data[m * per + k]);
+            if (s > worst) worst = s;
+        }
+    } else {
+        long cols = b->dims[b->rank - 1], mats = per * cols != 0 ? n / (per * cols) : 0;
+        for (long t = 0; t < mats; t++)
+            for (long j = 0; j < cols; j++) {
+                double s = 0;
+                for (long k = 0; k < per; k++) s += fabs(b->data[(t * per + k) * cols + j]);
+                if (s > worst) worst = s;
+            }
+    }
+    return worst;
+}
+
+/* Conv or MatMul (build) of a and b, under a name of its own */
+static Tensor *product(Ctx *c, Tensor *(*build)(Ctx *), Tensor *a, Tensor *b, Tensor *bias, const char *name) {
+    Onnx__NodeProto n = *c->n;
+    char *outs[1] = { (char *)name };
+    n.output = outs;
+    n.n_output = 1;
     Ctx d = *c;
+    d.n = &n;
     d.in[0] = a; d.in[1] = b; d.in[2] = bias;
     d.nin = bias ? 3 : 2;
-    Tensor *y = build(&d);
+    return build(&d);
+}
+
+/* Conv or MatMul (build) of the centred operands a (|a| <= 255: an 8-bit
+ * activation less its zero point) and b: the int32 sums.  Float32 holds
+ * them exactly below 2^24; where b's values allow sums beyond that, a is
+ * split as 16 * hi + lo (|hi| <= 16, 0 <= lo < 16) and the two products,
+ * each exact, are added in one rounding: the float an int32 result becomes
+ * when the graph casts it, as ONNX Runtime's exact sums do.  Beyond even
+ * that (sums of |b| above 2^20) nnc refuses (exit 3). */
+static Tensor *integer_product(Ctx *c, Tensor *(*build)(Ctx *), Tensor *a, Tensor *b, Tensor *bias) {
+    if (!a || !b) return NULL;
+    double s = sum_bound(b, build == onnx_conv);
+    const char *out = onnx_out_name(c, 0);
+    Tensor *y;
+    if (255.0 * s < 16777216.0) {
+        y = product(c, build, a, b, bias, out);
+    } else if (16.0 * s < 16777216.0) {
+        char n1[170], n2[170], n3[170], n4[170], n5[170], n6[170];
+        Tensor *hi = fn_of(c, NNC_RT_UN_FLOOR, onnx_binary_of(c, NNC_RT_BIN_MUL, a, onnx_scalar(c, "sixteenth", 0.0625f),
+                                                              onnx_part(c, "a_by16", n1)), 0, 0, onnx_part(c, "a_hi", n2));
+        Tensor *lo = hi ? onnx_binary_of(c, NNC_RT_BIN_SUB, a, onnx_binary_of(c, NNC_RT_BIN_MUL, hi,
+                          onnx_scalar(c, "sixteen", 16.0f), onnx_part(c, "a_hi16", n3)), onnx_part(c, "a_lo", n4)) : NULL;
+        Tensor *ph = lo ? product(c, build, hi, b, NULL, onnx_part(c, "sum_hi", n5)) : NULL;
+        Tensor *pl = ph ? product(c, build, lo, b, bias, onnx_part(c, "sum_lo", n6)) : NULL;
+        Tensor *ph16 = pl ? onnx_binary_of(c, NNC_RT_BIN_MUL, ph, onnx_scalar(c, "sixteen", 16.0f),
+                                           onnx_part(c, "sum_hi16", n1)) : NULL;
+        y = ph16 ? onnx_binary_of(c, NNC_RT_BIN_ADD, ph16, pl, out) : NULL;
+    } else {
+        char why[160];
+        snprintf(why, sizeof why, "%s whose int32 sums can reach %.3g (float32 holds them exactly to 2^24, "
+                 "nnc's split to 2^28)", c->n->op_type, 255.0 * s);
+        onnx_unsupported(c->im, why);
+        return NULL;
+    }
     if (y) y->dtype = TY(INT32);
     return y;
 }
