@@ -16,6 +16,7 @@
 
 #include "model_build.h"
 #include "onnx.pb-c.h"
+#include "onnx_model.h"
 
 #define MAXR 5
 
@@ -110,18 +111,10 @@ static Onnx__TensorProto *initializer(const char *name, int r, const int64_t *di
 
 /* the model's bytes (leaks its small parts: a test process) */
 static size_t build(const Case *c, const float *w, const float *b, const float *s, unsigned char **buf) {
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
-    Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = { &opset };
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    m.has_ir_version = 1;
-    m.ir_version = 8;
-    m.n_opset_import = 1;
-    m.opset_import = opsets;
-    m.graph = &g;
-    g.name = "g";
+    Onnx__ModelProto m;
+    Onnx__GraphProto g;
+    Onnx__OperatorSetIdProto opset, *opsets[1];
+    test_onnx_model(&m, &g, &opset, opsets, 13);
     static Onnx__NodeProto nodes[2];
     static Onnx__NodeProto *np[2];
     static char *ins[2][3], *outs[2][2];
@@ -540,18 +533,10 @@ END_TEST
 
 /* a model whose output is OP(size) (size an initializer) next to x + 0 */
 static size_t build_window(const char *op, int periodic, float size, unsigned char **buf) {
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
-    Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = { &opset };
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 17;
-    m.has_ir_version = 1;
-    m.ir_version = 8;
-    m.n_opset_import = 1;
-    m.opset_import = opsets;
-    m.graph = &g;
-    g.name = "g";
+    Onnx__ModelProto m;
+    Onnx__GraphProto g;
+    Onnx__OperatorSetIdProto opset, *opsets[1];
+    test_onnx_model(&m, &g, &opset, opsets, 17);
     static Onnx__NodeProto node;
     static Onnx__NodeProto *np[1];
     static char *ins[1] = { "n" }, *outs[1] = { "y" };

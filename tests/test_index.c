@@ -24,6 +24,7 @@
 #include "ir.h"
 #include "nnc_rt.h"
 #include "onnx.pb-c.h"
+#include "onnx_model.h"
 
 static float rnd(unsigned *s) {
     *s = *s * 1664525u + 1013904223u;
@@ -477,18 +478,10 @@ END_TEST
 
 /* a model of one Einsum node over inputs x0.. of these shapes, written to path */
 static void einsum_model(const char *path, const char *eq, int nin, const int64_t dims[][4], const int *ranks) {
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
-    Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = { &opset };
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    m.has_ir_version = 1;
-    m.ir_version = 8;
-    m.n_opset_import = 1;
-    m.opset_import = opsets;
-    m.graph = &g;
-    g.name = "g";
+    Onnx__ModelProto m;
+    Onnx__GraphProto g;
+    Onnx__OperatorSetIdProto opset, *opsets[1];
+    test_onnx_model(&m, &g, &opset, opsets, 13);
     Onnx__AttributeProto at = ONNX__ATTRIBUTE_PROTO__INIT, *atp[1] = { &at };
     at.name = "equation";
     at.has_type = 1;

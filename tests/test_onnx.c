@@ -15,6 +15,7 @@
 
 #include "model_build.h"
 #include "onnx.pb-c.h"
+#include "onnx_model.h"
 
 /* ---- building models ------------------------------------------------------------- */
 
@@ -31,18 +32,10 @@ typedef struct Spec {
 } Spec;
 
 static size_t build(const Spec *s, unsigned char **buf) {
-    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
-    Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = { &opset };
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    m.has_ir_version = 1;
-    m.ir_version = 8;
-    m.n_opset_import = 1;
-    m.opset_import = opsets;
-    m.graph = &g;
-    g.name = "g";
+    Onnx__ModelProto m;
+    Onnx__GraphProto g;
+    Onnx__OperatorSetIdProto opset, *opsets[1];
+    test_onnx_model(&m, &g, &opset, opsets, 13);
     /* nodes */
     Onnx__NodeProto nodes[8], *np[8];
     char *ins[8][2], *outs[8][1];

@@ -173,6 +173,23 @@ static void shape_text(const Tensor *t, char *buf, size_t cap) {
     if (at < (int)cap) snprintf(buf + at, cap - at, ")");
 }
 
+/* iteration `it`'s K scan outputs into rows (rows[it * K + k]), one shape
+ * for every iteration as ONNX stacks them; -1 after reporting */
+static int stack_rows(Importer *im, Tensor **rows, int K, long it, Tensor *const *out, const char *what) {
+    for (int k = 0; k < K; k++) {
+        rows[it * K + k] = out[k];
+        if (!same_shape(out[k], rows[k])) {
+            char s1[120], s2[120];
+            shape_text(rows[k], s1, sizeof s1);
+            shape_text(out[k], s2, sizeof s2);
+            onnx_invalid(im, "scan output %d has shape %s in %s 0 and %s in %s %ld (ONNX stacks them: one shape)",
+                         k, s1, what, s2, what, it);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* a one-element input (If's condition, Loop's M and cond): -1 after reporting a node with more */
 static int one_value(Ctx *c, const Tensor *t, const char *what) {
     long n = onnx_numel(t->dims, t->rank);
@@ -401,17 +418,7 @@ Tensor *onnx_loop(Ctx *c) {
             rows = realloc(rows, (size_t)(cap * K + 1) * sizeof *rows);
             if (!rows) abort();
         }
-        for (int k = 0; k < K; k++) {
-            rows[done * K + k] = out[1 + N + k];
-            if (!same_shape(rows[done * K + k], rows[k])) {
-                char s1[120], s2[120];
-                shape_text(rows[k], s1, sizeof s1);
-                shape_text(rows[done * K + k], s2, sizeof s2);
-                onnx_invalid(im, "scan output %d has shape %s in iteration 0 and %s in iteration %ld (ONNX stacks them: "
-                             "one shape)", k, s1, s2, done);
-                goto end;
-            }
-        }
+        if (stack_rows(im, rows, K, done, out + 1 + N, "iteration")) goto end;
     }
     for (int j = 0; j < (int)n->n_output; j++) {
         if (!*n->output[j]) continue;
@@ -637,17 +644,7 @@ Tensor *onnx_scan(Ctx *c) {
         im->unrolled += body->n_node ? (long)body->n_node : 1;
         if (st) { r = st > 0 ? poisoned(c) : NULL; goto end; }
         for (int j = 0; j < N; j++) io[j] = out[j];
-        for (int k = 0; k < K; k++) {
-            rows[t * K + k] = out[N + k];
-            if (!same_shape(rows[t * K + k], rows[k])) {
-                char s1[120], s2[120];
-                shape_text(rows[k], s1, sizeof s1);
-                shape_text(rows[t * K + k], s2, sizeof s2);
-                onnx_invalid(im, "scan output %d has shape %s at step 0 and %s at step %ld (ONNX stacks them: one "
-                             "shape)", k, s1, s2, t);
-                goto end;
-            }
-        }
+        if (stack_rows(im, rows, K, t, out + N, "step")) goto end;
     }
     for (int j = 0; j < (int)n->n_output; j++) {
         if (!*n->output[j]) continue;
