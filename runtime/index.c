@@ -21,14 +21,6 @@
 
 #include "nnc_rt.h"
 
-static long space(const nnc_rt_nd *p)
-{
-    long n = 1;
-    int d;
-    for (d = 0; d < p->rank; d++)
-        n *= p->dims[d];
-    return n;
-}
 
 /* an index held in a float, normalised into [0, len); -1 when outside */
 static long norm_index(float v, long len)
@@ -75,7 +67,7 @@ static void cell(const nnc_rt_nd *p, long k, int axis, long *yo, long *ao, long 
 void nnc_rt_scatter_elements(float *y, const float *x, const float *idx, const float *upd, const nnc_rt_nd *p,
                              int axis, long alen, long nx, int reduction)
 {
-    long n = space(p), k;
+    long n = nnc_rt_nd_space(p), k;
     if (y != x)
         memmove(y, x, (size_t)nx * sizeof *y);
     for (k = 0; k < n; k++) {
@@ -91,7 +83,7 @@ void nnc_rt_scatter_elements(float *y, const float *x, const float *idx, const f
 
 void nnc_rt_gather_elements_nd(float *y, const float *x, const float *idx, const nnc_rt_nd *p, int axis, long alen)
 {
-    long n = space(p), k;
+    long n = nnc_rt_nd_space(p), k;
     for (k = 0; k < n; k++) {
         long xo, ao, c, j;
         cell(p, k, axis, &xo, &ao, &c);

@@ -323,6 +323,7 @@ typedef struct nnc_rt_nd {
     long ys[NNC_RT_ND_MAX], as[NNC_RT_ND_MAX], bs[NNC_RT_ND_MAX];
     long yoff, aoff, boff;
 } nnc_rt_nd;
+long nnc_rt_nd_space(const nnc_rt_nd *p);   /* the space's elements: the product of its dims */
 /* y[space] = a[space] (transpose, slice, expand, concat, pad, layout changes) */
 void nnc_rt_copy_nd(float *y, const float *a, const nnc_rt_nd *p);
 void nnc_rt_fill(float *y, long n, float v);

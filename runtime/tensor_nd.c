@@ -16,8 +16,7 @@
 
 #include "nnc_rt.h"
 
-/* total elements of the space */
-static long space(const nnc_rt_nd *p)
+long nnc_rt_nd_space(const nnc_rt_nd *p)
 {
     long n = 1;
     int d;
@@ -31,7 +30,7 @@ static long space(const nnc_rt_nd *p)
 #define ND_LOOP(p, BODY)                                                        \
     do {                                                                        \
         long idx_[NNC_RT_ND_MAX] = { 0 }, yo_ = (p)->yoff, ao_ = (p)->aoff,     \
-             bo_ = (p)->boff, n_ = space(p), k_;                                \
+             bo_ = (p)->boff, n_ = nnc_rt_nd_space(p), k_;                                \
         int d_;                                                                 \
         for (k_ = 0; k_ < n_; k_++) {                                           \
             { long yo = yo_, ao = ao_, bo = bo_; (void)bo; BODY; }              \
@@ -59,7 +58,7 @@ static long space(const nnc_rt_nd *p)
         long ysl = last_ >= 0 ? (p)->ys[last_] : 0;                             \
         long asl = last_ >= 0 ? (p)->as[last_] : 0;                             \
         long bsl = last_ >= 0 ? (p)->bs[last_] : 0;                             \
-        rows_ = len ? space(p) / len : 0;                                       \
+        rows_ = len ? nnc_rt_nd_space(p) / len : 0;                                       \
         (void)bsl;                                                              \
         for (r_ = 0; r_ < rows_; r_++) {                                        \
             { long yo = yo_, ao = ao_, bo = bo_; (void)bo; BODY; }              \
@@ -184,7 +183,7 @@ void nnc_rt_binary_nd(int fn, float *y, const float *a, const float *b, const nn
 void nnc_rt_where_nd(float *y, const float *c, const float *a, const float *b, const nnc_rt_nd *p,
                      const long *cs)
 {
-    long idx[NNC_RT_ND_MAX] = { 0 }, n = space(p), k, yo = p->yoff, ao = p->aoff, bo = p->boff, co = 0;
+    long idx[NNC_RT_ND_MAX] = { 0 }, n = nnc_rt_nd_space(p), k, yo = p->yoff, ao = p->aoff, bo = p->boff, co = 0;
     int d;
     for (k = 0; k < n; k++) {
         y[yo] = c[co] != 0.0f ? a[ao] : b[bo];
