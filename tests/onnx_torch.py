@@ -337,6 +337,48 @@ def regressions(work):
     return out
 
 
+def spectral(work):
+    """DFT and STFT (opset 17) against numpy's FFT at -O2 and -O0: a
+    one-sided DFT zero-padded past the signal, an inverse complex DFT
+    truncated, a windowed STFT of overlapping frames on two signals
+    -> [(name, error or None)]"""
+    import onnx
+    from onnx import helper as h, numpy_helper as nh, TensorProto as T
+    rng = np.random.default_rng(7)
+    out, cases = [], []
+    x = rng.uniform(-1, 1, (2, 30, 3, 1)).astype(np.float32)
+    y = np.fft.rfft(x[..., 0].astype(np.float64), n=40, axis=1)
+    cases.append(("DFT one-sided, zero-padded to 40", [h.make_node("DFT", ["x", "L"], ["y"], axis=1, onesided=1)],
+                  x, np.stack([y.real, y.imag], axis=-1), [nh.from_array(np.array(40, np.int64), "L")]))
+    x = rng.uniform(-1, 1, (1, 5, 24, 2)).astype(np.float32)
+    y = np.fft.ifft(x[..., 0].astype(np.float64) + 1j * x[..., 1], n=16, axis=2)
+    cases.append(("DFT inverse of a complex signal, truncated to 16",
+                  [h.make_node("DFT", ["x", "L"], ["y"], axis=2, inverse=1)], x, np.stack([y.real, y.imag], axis=-1),
+                  [nh.from_array(np.array(16, np.int64), "L")]))
+    x = rng.uniform(-1, 1, (2, 1000, 1)).astype(np.float32)
+    win = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)).astype(np.float32)
+    frames = np.stack([x[:, i * 160:i * 160 + 400, 0] for i in range((1000 - 400) // 160 + 1)], axis=1)
+    y = np.fft.rfft(frames.astype(np.float64) * win, axis=2)
+    cases.append(("STFT of overlapping Hann-windowed frames", [h.make_node("STFT", ["x", "step", "w"], ["y"])], x,
+                  np.stack([y.real, y.imag], axis=-1),
+                  [nh.from_array(np.array(160, np.int64), "step"), nh.from_array(win, "w")]))
+    for name, nodes, x, want, inits in cases:
+        g = h.make_graph(nodes, "spectral", [h.make_tensor_value_info("x", T.FLOAT, list(x.shape))],
+                         [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+        path = os.path.join(work, "spectral.onnx")
+        onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), path)
+        for opt in ("-O2", "-O0"):
+            got = run_onnx(work, path, x, opt)
+            if isinstance(got, str):
+                out.append(("%s %s" % (name, opt), got))
+            elif got.size != want.size:
+                out.append(("%s %s" % (name, opt), "%d values, want %d" % (got.size, want.size)))
+            else:
+                err = float(np.max(np.abs(got - want.reshape(-1)))) / max(1.0, float(np.max(np.abs(want))))
+                out.append(("%s %s" % (name, opt), None if err < 1e-5 else "relative error %.1e" % err))
+    return out
+
+
 def resize_newer(work):
     """Resize's opset 18 and 19 attributes, on hand-built graphs: antialias
     (with exclude_outside and cubic_coeff_a -0.5 it is PyTorch's
@@ -452,7 +494,7 @@ def main():
                 failed += not ok
                 print("%s interpolate %s %s: %s" % ("PASS" if ok else "FAIL", name, opt,
                                                      "max err %.1e" % err if not isinstance(err, str) else err))
-        for name, why in regressions(work) + resize_newer(work):
+        for name, why in regressions(work) + resize_newer(work) + spectral(work):
             passed += why is None
             failed += why is not None
             print("%s %s%s" % ("FAIL" if why else "PASS", name, ": " + why if why else ": matches"))

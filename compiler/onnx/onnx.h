@@ -252,6 +252,10 @@ Tensor *onnx_if(Ctx *c);
 Tensor *onnx_loop(Ctx *c);
 Tensor *onnx_scan(Ctx *c);
 
+/* ---- map_spectral.c: DFT and STFT as products with constant matrices ---------------- */
+Tensor *onnx_dft(Ctx *c);
+Tensor *onnx_stft(Ctx *c);
+
 /* ---- map_rnn.c: LSTM, GRU, RNN ------------------------------------------------------ */
 Tensor *onnx_recurrent(Ctx *c, int cell);
 
