@@ -219,6 +219,27 @@ def run_onnx(work, path, x, opt):
     return np.frombuffer(p.stdout, dtype=np.float32)
 
 
+def graph_cases(work, cases, opset):
+    """each (name, graph, x, want) at -O2 and -O0: within 1e-5 of want,
+    relative to its largest value when that is above 1 -> [(name, error or None)]"""
+    import onnx
+    from onnx import helper as h
+    out = []
+    for name, graph, x, want in cases:
+        path = os.path.join(work, "case.onnx")
+        onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", opset)]), path)
+        for opt in ("-O2", "-O0"):
+            got = run_onnx(work, path, x, opt)
+            if isinstance(got, str):
+                out.append(("%s %s" % (name, opt), got))
+            elif got.size != want.size:
+                out.append(("%s %s" % (name, opt), "%d values, want %d" % (got.size, want.size)))
+            else:
+                err = float(np.max(np.abs(got - want.reshape(-1)))) / max(1.0, float(np.max(np.abs(want))))
+                out.append(("%s %s" % (name, opt), None if err < 1e-5 else "error %.1e" % err))
+    return out
+
+
 def regressions(work):
     """graphs exporters write that once gave wrong answers with exit 0: a
     Slice whose end is INT64_MAX (x[:, 129:] from PyTorch) read as an empty
@@ -303,18 +324,7 @@ def regressions(work):
                       h.make_node("Constant", [], ["c"], value=nh.from_array(np.array(True)))], "unordered",
                      [h.make_tensor_value_info("x", T.FLOAT, [2, 3])], [h.make_tensor_value_info("y", T.FLOAT, None)])
     cases.append(("nodes out of topological order", g, x, np.maximum(x, 0) + np.maximum(x, 0) ** 2))
-    for name, graph, x, want in cases:
-        path = os.path.join(work, "reg.onnx")
-        onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 13)]), path)
-        for opt in ("-O2", "-O0"):
-            got = run_onnx(work, path, x, opt)
-            if isinstance(got, str):
-                out.append(("%s %s" % (name, opt), got))
-            elif got.size != want.size:
-                out.append(("%s %s" % (name, opt), "%d values, want %d" % (got.size, want.size)))
-            else:
-                err = float(np.max(np.abs(got - want.reshape(-1))))
-                out.append(("%s %s" % (name, opt), None if err < 1e-5 else "max err %.1e" % err))
+    out += graph_cases(work, cases, 13)
     # --train trains the float initializers only: a bool mask, an int64
     # index and a Constant node's scalar stay what the file says
     w = rng.uniform(-1, 1, (4, 6)).astype(np.float32)
@@ -345,7 +355,7 @@ def spectral(work):
     import onnx
     from onnx import helper as h, numpy_helper as nh, TensorProto as T
     rng = np.random.default_rng(7)
-    out, cases = [], []
+    cases = []
     x = rng.uniform(-1, 1, (2, 30, 3, 1)).astype(np.float32)
     y = np.fft.rfft(x[..., 0].astype(np.float64), n=40, axis=1)
     cases.append(("DFT one-sided, zero-padded to 40", [h.make_node("DFT", ["x", "L"], ["y"], axis=1, onesided=1)],
@@ -362,21 +372,10 @@ def spectral(work):
     cases.append(("STFT of overlapping Hann-windowed frames", [h.make_node("STFT", ["x", "step", "w"], ["y"])], x,
                   np.stack([y.real, y.imag], axis=-1),
                   [nh.from_array(np.array(160, np.int64), "step"), nh.from_array(win, "w")]))
-    for name, nodes, x, want, inits in cases:
-        g = h.make_graph(nodes, "spectral", [h.make_tensor_value_info("x", T.FLOAT, list(x.shape))],
-                         [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
-        path = os.path.join(work, "spectral.onnx")
-        onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), path)
-        for opt in ("-O2", "-O0"):
-            got = run_onnx(work, path, x, opt)
-            if isinstance(got, str):
-                out.append(("%s %s" % (name, opt), got))
-            elif got.size != want.size:
-                out.append(("%s %s" % (name, opt), "%d values, want %d" % (got.size, want.size)))
-            else:
-                err = float(np.max(np.abs(got - want.reshape(-1)))) / max(1.0, float(np.max(np.abs(want))))
-                out.append(("%s %s" % (name, opt), None if err < 1e-5 else "relative error %.1e" % err))
-    return out
+    graphs = [(name, h.make_graph(nodes, "spectral", [h.make_tensor_value_info("x", T.FLOAT, list(x.shape))],
+                                  [h.make_tensor_value_info("y", T.FLOAT, None)], inits), x, want)
+              for name, nodes, x, want, inits in cases]
+    return graph_cases(work, graphs, 17)
 
 
 def resize_newer(work):

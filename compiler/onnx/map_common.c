@@ -69,3 +69,15 @@ int onnx_axes_of(Ctx *c, int input, long *axes) {
     if (c->nin > input && c->in[input]) return onnx_const_ints(c->im, c->in[input], axes, MAX_T, "axes");
     return -2;  /* none given */
 }
+
+Tensor *onnx_build_on(Ctx *c, Tensor *(*build)(Ctx *), Tensor *const *in, int nin, const char *name) {
+    Onnx__NodeProto n = *c->n;
+    char *outs[1] = { (char *)name };
+    n.output = outs;
+    n.n_output = 1;
+    Ctx d = *c;
+    d.n = &n;
+    for (int i = 0; i < nin; i++) d.in[i] = in[i];
+    d.nin = nin;
+    return build(&d);
+}

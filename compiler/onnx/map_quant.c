@@ -186,17 +186,10 @@ static double sum_bound(const Tensor *b, int conv) {
     return worst;
 }
 
-/* Conv or MatMul (build) of a and b, under a name of its own */
+/* Conv or MatMul (build) of a and b (plus bias), under a name of its own */
 static Tensor *product(Ctx *c, Tensor *(*build)(Ctx *), Tensor *a, Tensor *b, Tensor *bias, const char *name) {
-    Onnx__NodeProto n = *c->n;
-    char *outs[1] = { (char *)name };
-    n.output = outs;
-    n.n_output = 1;
-    Ctx d = *c;
-    d.n = &n;
-    d.in[0] = a; d.in[1] = b; d.in[2] = bias;
-    d.nin = bias ? 3 : 2;
-    return build(&d);
+    Tensor *in[3] = { a, b, bias };
+    return onnx_build_on(c, build, in, bias ? 3 : 2, name);
 }
 
 /* Conv or MatMul (build) of the centred operands a (|a| <= 255: an 8-bit

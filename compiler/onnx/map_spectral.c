@@ -74,15 +74,8 @@ static Tensor *dft_rows(Ctx *c, Tensor *rows, long n, int comps, long L, int one
     char mname[170], part[170];
     Tensor *m = onnx_add_constant(c->im, onnx_part(c, "dft_matrix", mname), 2, dims, w);
     m->dtype = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    Onnx__NodeProto nd = *c->n;   /* MatMul's builder, under a name of its own */
-    char *outs[1] = { (char *)onnx_part(c, name, part) };
-    nd.output = outs;
-    nd.n_output = 1;
-    Ctx d = *c;
-    d.n = &nd;
-    d.in[0] = rows; d.in[1] = m;
-    d.nin = 2;
-    return onnx_matmul(&d);
+    Tensor *in[2] = { rows, m };
+    return onnx_build_on(c, onnx_matmul, in, 2, onnx_part(c, name, part));
 }
 
 /* a constant scalar integer input, or dflt when it is absent; -2 after reporting */

@@ -173,6 +173,9 @@ int onnx_mark_axes(Ctx *c, const long *axes, int k, int rank, int *mark, const c
 /* the values of an input that ONNX says is a scalar (Clip's bounds, Range's, ...): one
  * element, else invalid; NULL after reporting */
 const float *onnx_scalar_of(Ctx *c, int input, const char *what);
+/* another builder (onnx_conv, onnx_matmul, ...) run with this node's attributes on
+ * other inputs, its output named name: a step of a composed op */
+Tensor *onnx_build_on(Ctx *c, Tensor *(*build)(Ctx *), Tensor *const *in, int nin, const char *name);
 
 /* ---- map_math.c: element-wise, matmul, softmax, reductions, losses ------------------ */
 Tensor *onnx_unary(Ctx *c, int fn, float alpha, float beta);     /* of input 0, to output 0 */
