@@ -274,6 +274,10 @@ def case_list():
                              [helper.make_tensor("r", TensorProto.INT64, [2], [1, 1 << 40])]), d))
     add("Add of shapes that do not broadcast", 1, r"operands of shapes \(2, 4\) and \(3\) do not broadcast",
         lambda d: save(model([node("Add", ["x", "w"], ["y"], name="a")], x4, y, [init("w", [3])]), d))
+    add("Add of a zero-size axis against 129 (a zero extent is no 1)", 1,
+        r"operands of shapes \(1, 0, 3\) and \(1, 129, 3\) do not broadcast",
+        lambda d: save(model([node("Add", ["z", "w"], ["y"], name="a")], [vi("z", [1, 0, 3])], y,
+                             [init("w", [1, 129, 3])]), d))
     add("a Constant of rank 9", 3, r"a Constant of rank above 8",
         lambda d: save(model([node("Constant", [], ["k"], name="k", value=init("v", [1] * 9)),
                               node("Add", ["x", "k"], ["y"], name="a")], x4, y), d))

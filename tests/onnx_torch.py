@@ -325,6 +325,19 @@ def regressions(work):
                      [h.make_tensor_value_info("x", T.FLOAT, [2, 3])], [h.make_tensor_value_info("y", T.FLOAT, None)])
     cases.append(("nodes out of topological order", g, x, np.maximum(x, 0) + np.maximum(x, 0) ** 2))
     out += graph_cases(work, cases, 13)
+    # inf, -inf and NaN constants: written into the C as expressions that
+    # compile (a bare `inf` did not), and computed with
+    x = rng.uniform(-1, 1, (1, 3)).astype(np.float32)
+    g = h.make_graph([h.make_node("Add", ["x", "c"], ["y"])], "nonfinite", [h.make_tensor_value_info("x", T.FLOAT, [1, 3])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(np.array([np.inf, -np.inf, np.nan], np.float32), "c")])
+    path = os.path.join(work, "nonfinite.onnx")
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), path)
+    for opt in ("-O2", "-O0"):
+        got = run_onnx(work, path, x, opt)
+        want = np.array([np.inf, -np.inf, np.nan], np.float32)
+        ok = not isinstance(got, str) and got.size == 3 and np.array_equal(got, want, equal_nan=True)
+        out.append(("inf and NaN constants %s" % opt, None if ok else "got %s" % (got,)))
     # --train trains the float initializers only: a bool mask, an int64
     # index and a Constant node's scalar stay what the file says
     w = rng.uniform(-1, 1, (4, 6)).astype(np.float32)
