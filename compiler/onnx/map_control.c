@@ -173,6 +173,24 @@ static void shape_text(const Tensor *t, char *buf, size_t cap) {
     if (at < (int)cap) snprintf(buf + at, cap - at, ")");
 }
 
+/* a Scan's body against its N states and M scan inputs: the number of
+ * scan outputs it gives; -1 after reporting an invalid node */
+static int scan_outputs(Importer *im, const Onnx__NodeProto *n, const Onnx__GraphProto *body, int N, long M) {
+    if ((long)body->n_input != N + M || (int)body->n_output < N) {
+        onnx_invalid(im, "its body takes %zu inputs and gives %zu outputs; with %d state variable%s and %ld scan "
+                     "input%s it takes %ld and gives at least %d", body->n_input, body->n_output, N, N == 1 ? "" : "s",
+                     M, M == 1 ? "" : "s", N + M, N);
+        return -1;
+    }
+    int K = (int)body->n_output - N;
+    if ((int)n->n_output > N + K) {
+        onnx_invalid(im, "the node declares %zu outputs; its body gives %d state variable%s and %d scan output%s",
+                     n->n_output, N, N == 1 ? "" : "s", K, K == 1 ? "" : "s");
+        return -1;
+    }
+    return K;
+}
+
 /* iteration `it`'s K scan outputs into rows (rows[it * K + k]), one shape
  * for every iteration as ONNX stacks them; -1 after reporting */
 static int stack_rows(Importer *im, Tensor **rows, int K, long it, Tensor *const *out, const char *what) {
@@ -488,18 +506,8 @@ static Tensor *scan8(Ctx *c) {
                          j, c->in[j] ? "of too low a rank" : "empty");
             return NULL;
         }
-    if ((long)body->n_input != N + M || (int)body->n_output < N) {
-        onnx_invalid(im, "its body takes %zu inputs and gives %zu outputs; with %d state variable%s and %ld scan "
-                     "input%s it takes %ld and gives at least %d", body->n_input, body->n_output, N, N == 1 ? "" : "s",
-                     M, M == 1 ? "" : "s", N + M, N);
-        return NULL;
-    }
-    int K = (int)body->n_output - N;
-    if ((int)n->n_output > N + K) {
-        onnx_invalid(im, "the node declares %zu outputs; its body gives %d state variables and %d scan outputs",
-                     n->n_output, N, K);
-        return NULL;
-    }
+    int K = scan_outputs(im, n, body, N, M);
+    if (K < 0) return NULL;
     long batch = c->in[1]->dims[0], len = c->in[1 + N]->dims[1];
     for (int j = 1; j < c->nin; j++)
         if (c->in[j]->dims[0] != batch || (j > N && c->in[j]->dims[1] != len)) {
@@ -596,18 +604,8 @@ Tensor *onnx_scan(Ctx *c) {
     int N = c->nin - (int)M;
     for (int j = 0; j < c->nin; j++)
         if (!c->in[j]) { onnx_invalid(im, "its input %d is empty (Scan's inputs are all required)", j); return NULL; }
-    if ((long)body->n_input != N + M || (int)body->n_output < N) {
-        onnx_invalid(im, "its body takes %zu inputs and gives %zu outputs; with %d state variable%s and %ld scan "
-                     "input%s it takes %ld and gives at least %d", body->n_input, body->n_output, N, N == 1 ? "" : "s",
-                     M, M == 1 ? "" : "s", N + M, N);
-        return NULL;
-    }
-    int K = (int)body->n_output - N;
-    if ((int)n->n_output > N + K) {
-        onnx_invalid(im, "the node declares %zu outputs; its body gives %d state variable%s and %d scan output%s",
-                     n->n_output, N, N == 1 ? "" : "s", K, K == 1 ? "" : "s");
-        return NULL;
-    }
+    int K = scan_outputs(im, n, body, N, M);
+    if (K < 0) return NULL;
     long *ax = calloc((size_t)(2 * M + 2 * K + 1), sizeof *ax), *dir = ax + M, *oax = dir + M, *odir = oax + K;
     Tensor **io = calloc((size_t)(N + M) + body->n_output, sizeof *io), **out = io + N + M, *r = NULL;
     Tensor **rows = NULL;       /* step t's scan output k at t * K + k */
