@@ -53,6 +53,12 @@ RT_HDRS   := $(wildcard runtime/*.h)   # the kernels share internal headers
 RT_OBJS   := $(RT_SRCS:%.c=$(BUILD)/%.o)
 RT_LIB    := $(BUILD)/libnnc_rt.a
 
+# ---- host library: data files and the training loop of `nnc fit` (never in firmware)
+HOST_SRCS := $(wildcard host/*.c)
+HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/%.o)
+HOST_LIB  := $(BUILD)/libnnc_host.a
+HOST_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Werror -O2 -g
+
 EXAMPLES  := $(notdir $(wildcard examples/*))
 # the examples written in .nn (generated/ holds their code); finetune_onnx's
 # model comes from PyTorch at build time instead
@@ -61,7 +67,7 @@ NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn)
 .PHONY: all deps bench-deps test fuzz fuzz-smoke fuzz-clang unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install clean help bench
 .PHONY: check-real
-all: bin/nnc $(RT_LIB)
+all: bin/nnc $(RT_LIB) $(HOST_LIB)
 
 help:
 	@sed -n '1,/^$$/p' Makefile
@@ -113,6 +119,13 @@ $(BUILD)/runtime/%.o: runtime/%.c $(RT_HDRS)
 $(RT_LIB): $(RT_OBJS)
 	ar rcs $@ $^
 
+$(BUILD)/host/%.o: host/%.c $(wildcard host/*.h) runtime/nnc_rt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Iruntime -Ihost -c $< -o $@
+
+$(HOST_LIB): $(HOST_OBJS)
+	rm -f $@; ar rcs $@ $^
+
 # ---- examples ---------------------------------------------------------------
 # generated/NAME.c is checked in; the example binary is built from it.
 generated/%.c generated/%.h: examples/%/%.nn bin/nnc
@@ -159,9 +172,9 @@ regen: bin/nnc
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB_OBJS) $(RT_LIB)
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB_OBJS) $(RT_LIB) $(HOST_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -Itests $< $(LIB_OBJS) $(RT_LIB) $(CHECK_LIBS) $(PROTOBUF_LIBS) -lm -o $@
+	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -Ihost -Itests $< $(LIB_OBJS) $(HOST_LIB) $(RT_LIB) $(CHECK_LIBS) $(PROTOBUF_LIBS) -lz -lm -o $@
 
 unit-tests: $(TEST_BINS) bin/nnc
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; CK_FORK=yes $$t; done

@@ -481,6 +481,19 @@ typedef struct nnc_rt_metrics {
 void nnc_rt_metrics_finish(nnc_rt_metrics *out, const long *counts, const double *err,
                            long samples, int m);
 
+/* What a generated model's train_epoch / evaluate tell their progress
+ * callback after every batch: how far the pass is, the batch's own loss,
+ * and the running mean loss and metrics of the pass so far.  Returning
+ * nonzero from the callback stops the pass after this batch. */
+typedef struct nnc_rt_progress {
+    long done, total;          /* samples processed so far, of total */
+    long step;                 /* optimizer steps taken by the model (0 in evaluate) */
+    float batch_loss;          /* loss of the batch just processed */
+    float learning_rate;       /* the rate the batch's step used (0 in evaluate) */
+    nnc_rt_metrics running;    /* mean loss and metrics of this pass so far */
+} nnc_rt_progress;
+typedef int (*nnc_rt_progress_fn)(void *ctx, const nnc_rt_progress *p);
+
 /* ---- serialisation helpers ------------------------------------------------ */
 uint32_t nnc_rt_crc32(const void *data, size_t len);   /* IEEE 802.3 polynomial */
 /* little-endian, independent of the host's byte order */
