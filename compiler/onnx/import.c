@@ -98,10 +98,6 @@ static void add_inputs(Importer *im, const Onnx__GraphProto *gp, OnnxShapes *sha
         if (!(shapes->used >> i & 1))
             diag_error(onnx_nowhere(), "--shape %s: no graph input and no named dimension (dim_param) of one is called "
                        "'%.*s'", shapes->specs[i], (int)strcspn(shapes->specs[i], "<="), shapes->specs[i]);
-    if (g->ninputs == 0 && !diag_error_count()) {
-        diag_error(onnx_nowhere(), "unsupported: the graph has no (non-initializer) input");
-        im->unsupported++;
-    }
 }
 
 /* outputs: each must be computed by a node of its own (a copy otherwise),

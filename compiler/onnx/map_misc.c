@@ -1,7 +1,8 @@
 /* map_misc.c — the builders of ONNX's small ops that are formulas over
  * existing N-d ops: the optimizer steps of ai.onnx.preview.training
  * (Adagrad, Adam, Momentum), Dropout's training mode where its result is
- * deterministic, the window functions (Hann, Hamming, Blackman) and Det.
+ * deterministic, the window functions (Hann, Hamming, Blackman), the mel
+ * filter bank (MelWeightMatrix) and Det.
  *
  * Decisions:
  *  - The training ops are element-wise formulas composed from nd_binary
@@ -11,8 +12,8 @@
  *  - Dropout in training mode is random unless its ratio is 0: only that
  *    case is built (the identity, and a mask of ones); a ratio or mode
  *    computed at run time is refused, naming it.
- *  - A window needs its size to know its shape: a constant size folds to a
- *    constant, a run-time one is refused.
+ *  - A window or a mel filter bank needs its sizes to know its shape:
+ *    constant sizes fold to a constant, run-time ones are refused.
  *  - Det: 1x1, 2x2 and 3x3 matrices by their cofactor formula over strided
  *    views (run time or constant alike); larger constant matrices fold by
  *    Gaussian elimination with partial pivoting (in double); larger
@@ -239,6 +240,58 @@ static Tensor *window(Ctx *c, double a0, double a1, double a2) {
 Tensor *onnx_hann(Ctx *c) { return window(c, 0.5, 0.5, 0.0); }
 Tensor *onnx_hamming(Ctx *c) { return window(c, 25.0 / 46.0, 1.0 - 25.0 / 46.0, 0.0); }
 Tensor *onnx_blackman(Ctx *c) { return window(c, 0.42, 0.5, 0.08); }
+
+/* ---- MelWeightMatrix ---------------------------------------------------------------- */
+
+/* ONNX's mel filter bank: num_mel_bins + 2 edges evenly spaced on the mel
+ * scale (mel(f) = 2595 log10(1 + f / 700)) between the two edge frequencies,
+ * each turned back into a spectrogram bin floor((dft_length + 1) f / rate);
+ * band i rises linearly from edge i to 1 at edge i + 1 and falls to edge
+ * i + 2 (exclusive).  Every input is a constant (they fix the shape). */
+Tensor *onnx_mel_weight_matrix(Ctx *c) {
+    double v[5];
+    for (int k = 0; k < 5; k++) {
+        Tensor *t = c->in[k];
+        if (onnx_numel(t->dims, t->rank) != 1) { onnx_invalid(c->im, "MelWeightMatrix's inputs must be single values (input %d is not)", k); return NULL; }
+        if (!t->data) { onnx_unsupported(c->im, "MelWeightMatrix of inputs computed at run time (the shape depends on them)"); return NULL; }
+        v[k] = t->data[0];
+    }
+    long mels = (long)v[0], dft = (long)v[1], rate = (long)v[2];
+    if (mels < 1 || dft < 1 || rate < 1 || !(v[3] >= 0 && v[3] < v[4])) {
+        onnx_invalid(c->im, "MelWeightMatrix needs num_mel_bins, dft_length and sample_rate >= 1 and 0 <= lower_edge_hertz "
+                     "< upper_edge_hertz (got %ld, %ld, %ld, %g, %g)", mels, dft, rate, v[3], v[4]);
+        return NULL;
+    }
+    long bins = dft / 2 + 1, dims[2] = { bins, mels };
+    if (bins * mels > ONNX_MAX_CONST) { onnx_unsupported(c->im, "a MelWeightMatrix above 2^28 values"); return NULL; }
+    if (!onnx_dtype_ok((int)onnx_attr_i(c->n, "output_datatype", 1))) {
+        onnx_unsupported(c->im, "a MelWeightMatrix of an element type nnc does not read as floats");
+        return NULL;
+    }
+    long *edge = malloc((size_t)(mels + 2) * sizeof *edge);
+    float *w = calloc((size_t)(bins * mels), sizeof *w);
+    if (!edge || !w) abort();
+    double lo = 2595 * log10(1 + v[3] / 700), hi = 2595 * log10(1 + v[4] / 700), step = (hi - lo) / (double)(mels + 2);
+    for (long i = 0; i < mels + 2; i++) {
+        double f = 700 * (pow(10, (lo + (double)i * step) / 2595) - 1);
+        edge[i] = (long)floor((double)(dft + 1) * f / (double)rate);
+    }
+    int bad = 0;
+    for (long i = 0; i < mels && !bad; i++) {
+        long a = edge[i], m = edge[i + 1], b = edge[i + 2];
+        bad = a < 0 || b > bins || (m == a && m >= bins);
+        for (long j = a; j <= m && j < bins && !bad; j++) w[j * mels + i] = m == a ? 1.0f : (float)(j - a) / (float)(m - a);
+        for (long j = m; j < b && !bad; j++) w[j * mels + i] = (float)(b - j) / (float)(b - m);
+    }
+    free(edge);
+    if (bad) {
+        free(w);
+        onnx_invalid(c->im, "MelWeightMatrix's upper_edge_hertz %g lies above the spectrogram's %ld bins at sample_rate %ld",
+                     v[4], bins, rate);
+        return NULL;
+    }
+    return onnx_add_constant(c->im, onnx_out_name(c, 0), 2, dims, w);
+}
 
 /* ---- Det -------------------------------------------------------------------------- */
 

@@ -245,6 +245,7 @@ Tensor *onnx_dropout_train(Ctx *c);   /* training_mode: ratio 0 only, else onnx_
 Tensor *onnx_hann(Ctx *c);
 Tensor *onnx_hamming(Ctx *c);
 Tensor *onnx_blackman(Ctx *c);
+Tensor *onnx_mel_weight_matrix(Ctx *c);
 Tensor *onnx_det(Ctx *c);
 
 /* ---- map_resize.c: Resize and Upsample as tables of taps, one axis at a time -------- */
