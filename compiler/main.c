@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ast.h"
-#include "ir.h"
+#include "build.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -44,57 +44,6 @@ static void usage(FILE *out) {
         "  --version       print the version\n");
 }
 
-
-/* "out/m.c" -> "out/m.h" (malloc'ed) */
-static char *header_path(const char *c_path) {
-    size_t len = strlen(c_path);
-    char *h = malloc(len + 1);
-    if (!h) abort();
-    memcpy(h, c_path, len + 1);
-    h[len - 1] = 'h';
-    return h;
-}
-
-/* one finished text into path: a temporary beside it, then rename */
-static int write_file(const char *path, const char *text, size_t len) {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) abort();
-    snprintf(tmp, plen + 32, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    int status = !f || fwrite(text, 1, len, f) != len;
-    if (f && fclose(f)) status = 1;
-    if (!status && rename(tmp, path)) status = 1;
-    if (status) {
-        fprintf(stderr, "nnc: cannot write %s: %s\n", path, strerror(errno));
-        remove(tmp);
-    }
-    free(tmp);
-    return status;
-}
-
-/* Both files are printed into memory first, so nothing is on disk until the
- * code is complete (a crash while emitting leaves no file behind); then each
- * is written to a temporary and renamed into place. */
-static int write_outputs(const Graph *g, const Plan *plan, const char *c_path, const char *src,
-                         const char *cmd) {
-    char *h_path = header_path(c_path), *ctext = NULL, *htext = NULL;
-    size_t clen = 0, hlen = 0;
-    const char *base = strrchr(h_path, '/');
-    EmitOptions o = { base ? base + 1 : h_path, src, cmd };
-    FILE *c = open_memstream(&ctext, &clen), *h = open_memstream(&htext, &hlen);
-    if (!c || !h) abort();
-    int status = emit_c(g, plan, &o, c, h);
-    fclose(c);
-    fclose(h);
-    if (status) fprintf(stderr, "nnc: error writing %s\n", c_path);
-    else status = write_file(h_path, htext, hlen) || write_file(c_path, ctext, clen);
-    if (status) remove(c_path);     /* never a .c without its .h */
-    free(ctext);
-    free(htext);
-    free(h_path);
-    return status;
-}
 
 /* the output would overwrite the model it is made from */
 static int same_file(const char *a, const char *b) {
@@ -232,6 +181,7 @@ static int check_options(const Build *b, const Outputs *o, int onnx) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && fit_is_verb(argv[1])) return fit_main(argc, argv);
     Build b = { .opt = 2 };
     Outputs o = { .target = target_default() };
     for (int i = 1; i < argc; i++) {
@@ -239,32 +189,20 @@ int main(int argc, char **argv) {
         if (status >= 0) return status;
     }
     size_t ilen = b.input ? strlen(b.input) : 0;
-    int onnx = ilen > 5 && !strcmp(b.input + ilen - 5, ".onnx"), unsupported = 0;
+    int onnx = ilen > 5 && !strcmp(b.input + ilen - 5, ".onnx");
     int status = check_options(&b, &o, onnx);
     if (status >= 0) return status;
-    char *src = NULL;
-    struct Program *prog = NULL;
-    Graph *g = onnx ? front_onnx(&b, &unsupported) : front_nn(&b, &src, &prog);
-    status = 1;
-    if (g) {
-        Plan plan;
-        if (pipeline_finish(g, &b, o.target, &plan) || diag_error_count()) {
-            unsupported++;      /* a model nnc cannot compile correctly: exit 3, nothing written */
-            plan_free(&plan);
-            ir_free(g);
-            return 3;
-        }
-        if (o.summary) summary_print(g, &plan, stdout);
-        if (o.report) report_print(g, &plan, o.target, stdout);
-        if (o.dump) ir_dump(g, stdout);
+    Compiled m;
+    status = compile_model(&b, o.target, &m);
+    if (!status) {
+        if (o.summary) summary_print(m.g, &m.plan, stdout);
+        if (o.report) report_print(m.g, &m.plan, o.target, stdout);
+        if (o.dump) ir_dump(m.g, stdout);
         char cmd[2048];
         command_line(argc, argv, b.opt, cmd, sizeof cmd);
-        status = b.output ? write_outputs(g, &plan, b.output, b.input, cmd) : 0;
-        plan_free(&plan);
-        ir_free(g);
+        status = b.output ? write_outputs(&m, b.output, b.input, cmd) : 0;
     }
-    if (diag_error_count()) status = unsupported && unsupported == diag_error_count() ? 3 : 1;
-    ast_free(prog);
-    free(src);
+    status = compiled_status(&m, status);
+    compiled_free(&m);
     return status;
 }

@@ -1,0 +1,42 @@
+/* build.h — one model file through the whole compiler, shared by the
+ * `nnc MODEL -o FILE.c` command (main.c) and the `nnc fit|evaluate|predict`
+ * verbs (fit.c). */
+#ifndef NNC_BUILD_H
+#define NNC_BUILD_H
+
+#include "ir.h"
+
+struct Program;
+
+/* a compiled model: the graph after every pass, its memory plan, and what
+ * diagnostics still point into (the .nn source and its syntax tree) */
+typedef struct Compiled {
+    Graph *g;
+    Plan plan;
+    char *src;
+    struct Program *prog;
+    int unsupported;        /* errors that are "nnc cannot compile this yet" */
+} Compiled;
+
+/* Front end and passes for b->input.  0 with c->g ready, else the exit
+ * status after reporting: 1 an error in the model, 3 unsupported. */
+int  compile_model(const Build *b, const Target *t, Compiled *c);
+/* The exit status once everything is done: 0, or 1/3 when diagnostics
+ * reported errors after compile_model returned (status otherwise). */
+int  compiled_status(const Compiled *c, int status);
+void compiled_free(Compiled *c);
+
+/* Writes c_path and its .h (the same name ending in .h) from the compiled
+ * model: both complete or neither.  src and cmd go into the header's
+ * comment.  0 on success, else 1 after reporting. */
+int  write_outputs(const Compiled *c, const char *c_path, const char *src, const char *cmd);
+/* "out/m.c" -> "out/m.h" (malloc'ed) */
+char *header_path(const char *c_path);
+/* text into path through a temporary beside it and a rename */
+int  write_file(const char *path, const char *text, size_t len);
+
+/* ---- fit.c: the verbs that compile, build and run a model on data files ---- */
+int  fit_is_verb(const char *arg);
+int  fit_main(int argc, char **argv);
+
+#endif
