@@ -18,6 +18,7 @@
 static void usage(FILE *out) {
     fprintf(out,
         "usage: nnc [options] MODEL.nn|MODEL.onnx [-o MODEL.c]\n"
+        "       nnc fit|evaluate|predict MODEL [options]   train or run it on data files (nnc fit --help)\n"
         "  -o FILE.c       write FILE.c and FILE.h (the generated model and its API)\n"
         "  -O0 | -O2       optimisation level (default -O2; -O0 skips optional passes)\n"
         "  --model NAME    which model of the file to compile (default: the trained one)\n"
