@@ -4,6 +4,7 @@
 #ifndef NNC_BUILD_H
 #define NNC_BUILD_H
 
+#include <stdio.h>
 #include "ir.h"
 
 struct Program;
@@ -34,6 +35,10 @@ int  write_outputs(const Compiled *c, const char *c_path, const char *src, const
 char *header_path(const char *c_path);
 /* text into path through a temporary beside it and a rename */
 int  write_file(const char *path, const char *text, size_t len);
+
+/* fit_settings.c: the train block of `model` in p as assignments to an
+ * nnc_fit_config named c (the driver's defaults); nothing for ONNX (p NULL) */
+void fit_settings_emit(FILE *f, const struct Program *p, const char *model);
 
 /* ---- fit.c: the verbs that compile, build and run a model on data files ---- */
 int  fit_is_verb(const char *arg);

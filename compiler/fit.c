@@ -57,7 +57,8 @@ static void upper(const char *s, char *out) {
 }
 
 /* trainer.c: the model behind an nnc_fit_model, then nnc_host_main */
-static void emit_main(FILE *f, const Graph *g, const char *header, const char *cmd) {
+static void emit_main(FILE *f, const Compiled *m, const char *header, const char *cmd) {
+    const Graph *g = m->g;
     const char *P = g->name;
     char U[IR_NAME];
     upper(P, U);
@@ -93,8 +94,9 @@ static void emit_main(FILE *f, const Graph *g, const char *header, const char *c
                "    init_, TRAIN_ENTRIES\n};\n\n", P, U, U, U, U, U, in_name, U, U, U);
     fprintf(f, "int main(int argc, char **argv) {\n"
                "    nnc_fit_config c;\n"
-               "    nnc_fit_config_defaults(&c);\n"
-               "    return nnc_host_main(&entries, &c, argc, argv);\n}\n");
+               "    nnc_fit_config_defaults(&c);\n");
+    fit_settings_emit(f, m->prog, g->name);
+    fprintf(f, "    return nnc_host_main(&entries, &c, argc, argv);\n}\n");
 }
 
 /* ---- finding the runtime -------------------------------------------------------- */
@@ -214,7 +216,7 @@ static int write_driver(const Compiled *m, const char *dir, const char *main_pat
     snprintf(header, sizeof header, "%s.h", m->g->name);
     FILE *f = open_memstream(&text, &len);
     if (!f) abort();
-    emit_main(f, m->g, header, cmd);
+    emit_main(f, m, header, cmd);
     fclose(f);
     int status = write_file(main_path, text, len);
     free(text);

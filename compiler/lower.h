@@ -19,5 +19,8 @@ int  lower_number_arg(const Expr *e, const char *what, int integer, double *out)
 int  lower_bool_arg(const Expr *e, const char *what, int *out);
 /* lower_train.c: the train block b into g->train (imported: g came from ONNX) */
 int  lower_train(Graph *g, const Block *b, int imported);
+/* fit_settings.c: a train-block setting for the training loop (validation_split,
+ * shuffle, callbacks, schedule) checked: -1 not one of them, 0 valid, 1 reported */
+int  fit_setting_check(const Stmt *s);
 
 #endif

@@ -10,7 +10,9 @@
 #include "lower.h"
 #include "nnc_rt.h"
 
-static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs" };
+/* the model's settings, then the training loop's (fit_settings.c) */
+static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs",
+                                        "validation_split", "shuffle", "callbacks", "schedule" };
 static const char *const metric_names[] = { "accuracy", "precision", "recall", "f1", "mae", "mse" };
 
 static void optimizer_defaults(TrainConfig *t, int opt) {
@@ -183,8 +185,13 @@ int lower_train(Graph *g, const Block *b, int imported) {
         int k = -1;
         for (int i = 0; i < 5; i++)
             if (!strcmp(s->name, settings[i])) k = i;
+        int fit = k < 0 ? fit_setting_check(s) : -1;
+        if (fit >= 0) {
+            errors += fit;
+            continue;
+        }
         if (k < 0) {
-            lower_unknown(s->name_loc, "train setting", s->name, settings, 5);
+            lower_unknown(s->name_loc, "train setting", s->name, settings, 9);
             errors++;
             continue;
         }
