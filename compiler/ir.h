@@ -112,6 +112,7 @@ typedef struct Attrs {
     int samples;                /* nd_conv, nd_conv_t, nd_pool, nd_rnn: the whole tensor's samples */
     long cs[NNC_RT_ND_MAX];     /* where: the condition's strides           */
     long offset, width, total;  /* concat: this operand's columns         */
+    int align_corners;          /* grid_sample (fn: mode, padding: padding mode, dims: h, w, ho, wo) */
     /* an imported node per sample (passes/batch.c): axis 0 of nd, outer, M, samples
      * and ny count samples and are printed times n */
     int batched;

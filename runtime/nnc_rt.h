@@ -395,6 +395,13 @@ void nnc_rt_resize_axis(float *y, const float *x, const float *idx, const float 
                         long inner, long ny, long taps);
 void nnc_rt_resize_axis_backward(float *dx, const float *dy, const float *idx, const float *w, long outer, long alen,
                                  long inner, long ny, long taps);
+
+/* grid_sample.c: y (n, c, ho, wo) = x (n, c, h, w) read at grid (n, ho, wo, 2)'s
+ * (x, y) locations in [-1, 1] (ONNX GridSample, 4-D) */
+enum { NNC_RT_GRID_BILINEAR = 0, NNC_RT_GRID_NEAREST = 1, NNC_RT_GRID_BICUBIC = 2 };
+enum { NNC_RT_GRID_ZEROS = 0, NNC_RT_GRID_BORDER = 1, NNC_RT_GRID_REFLECTION = 2 };
+void nnc_rt_grid_sample(float *y, const float *x, const float *grid, long n, long c, long h, long w, long ho,
+                        long wo, int mode, int padding, int align);
 /* a batch of (M,K) x (K,N) products over the space p (strides in floats) */
 void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K);
 

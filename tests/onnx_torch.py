@@ -110,6 +110,23 @@ class SmoothUp(nn.Module):
         return self.head(torch.flatten(f.adaptive_avg_pool2d(torch.tanh(self.b(y)), 1), 1))
 
 
+class GridNet(nn.Module):
+    """F.grid_sample (ONNX GridSample) of the input at locations a
+    convolution computes from it, some outside [-1, 1] (the padding modes)"""
+    def __init__(self, mode, padding, align):
+        super().__init__()
+        self.where = nn.Conv2d(3, 2, 3, padding=1)
+        self.kw = dict(mode=mode, padding_mode=padding, align_corners=align)
+
+    def forward(self, x):
+        grid = 1.4 * torch.tanh(3 * self.where(x)).permute(0, 2, 3, 1)
+        return nn.functional.grid_sample(x, grid, **self.kw)
+
+
+GRID_SAMPLES = [(m, p, (i + j) % 2 == 1) for i, m in enumerate(("bilinear", "nearest", "bicubic"))
+                for j, p in enumerate(("zeros", "border", "reflection"))]
+
+
 # F.interpolate's modes, exported as ONNX Resize: (name, arguments)
 INTERPOLATIONS = [
     ("nearest x2", dict(scale_factor=2, mode="nearest")),
@@ -173,13 +190,13 @@ def models():
         print("SKIP resnet18: python3-torchvision is not installed")
 
 
-def check(name, model, shape, work, opt="-O2"):
+def check(name, model, shape, work, opt="-O2", opset=13):
     model.eval()
     x = torch.rand(*shape)
     with torch.no_grad():
         want = model(x).numpy()
     path = os.path.join(work, name.replace(" ", "_") + ".onnx")
-    torch.onnx.export(model, x, path, opset_version=13, input_names=["x"], output_names=["y"])
+    torch.onnx.export(model, x, path, opset_version=opset, input_names=["x"], output_names=["y"])
     if name.endswith("_external"):  # the weights in a file beside the model
         import onnx
         from onnx.external_data_helper import convert_model_to_external_data
@@ -506,6 +523,16 @@ def main():
                 failed += not ok
                 print("%s interpolate %s %s: %s" % ("PASS" if ok else "FAIL", name, opt,
                                                      "max err %.1e" % err if not isinstance(err, str) else err))
+        torch.manual_seed(3)
+        for mode, padding, align in GRID_SAMPLES:   # ONNX GridSample against F.grid_sample
+            name = "grid_sample %s %s%s" % (mode, padding, " align_corners" if align else "")
+            for opt in ("-O2", "-O0"):
+                err = check(name, GridNet(mode, padding, align), (3, 3, 5, 7), work, opt, opset=16)
+                ok = not isinstance(err, str) and err <= TOL
+                passed += ok
+                failed += not ok
+                print("%s %s %s: %s" % ("PASS" if ok else "FAIL", name, opt,
+                                        "max err %.1e" % err if not isinstance(err, str) else err))
         for name, why in regressions(work) + resize_newer(work) + spectral(work):
             passed += why is None
             failed += why is not None

@@ -436,3 +436,39 @@ Tensor *onnx_resize(Ctx *c) {
     }
     return resize_all(c, &r, out, s, roi);
 }
+
+/* GridSample: x (N, C, H, W) read at grid (N, Ho, Wo, 2)'s locations, a
+ * run-time gather (nd_grid_sample); opset 20's names linear/cubic too, 4-D
+ * only */
+Tensor *onnx_grid_sample(Ctx *c) {
+    static const char *const modes[] = { "bilinear", "nearest", "bicubic", "linear", "cubic", NULL };
+    static const char *const paddings[] = { "zeros", "border", "reflection", NULL };
+    Tensor *x = c->in[0], *g = c->in[1];
+    int mode = attr_choice(c, "mode", modes, 0), padding = attr_choice(c, "padding_mode", paddings, 0);
+    if (mode < 0 || padding < 0) return NULL;
+    if (x->rank != 4 || g->rank != 4) {
+        if (x->rank == g->rank && x->rank >= 3) onnx_unsupported(c->im, "GridSample of a 3-D or 5-D input (nnc samples 4-D (N, C, H, W) ones)");
+        else onnx_invalid(c->im, "GridSample needs X (N, C, H, W) and grid (N, H_out, W_out, 2); they have ranks %d and %d",
+                          x->rank, g->rank);
+        return NULL;
+    }
+    if (g->dims[3] != 2 || g->dims[0] != x->dims[0]) {
+        onnx_invalid(c->im, "GridSample's grid must be (N, H_out, W_out, 2) with X's N = %ld; it is (%ld, %ld, %ld, %ld)",
+                     x->dims[0], g->dims[0], g->dims[1], g->dims[2], g->dims[3]);
+        return NULL;
+    }
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.fn = mode % 3 == 0 ? NNC_RT_GRID_BILINEAR : mode == 1 ? NNC_RT_GRID_NEAREST : NNC_RT_GRID_BICUBIC;
+    a.padding = padding == 0 ? NNC_RT_GRID_ZEROS : padding == 1 ? NNC_RT_GRID_BORDER : NNC_RT_GRID_REFLECTION;
+    a.align_corners = onnx_attr_i(c->n, "align_corners", 0) != 0;
+    a.samples = (int)x->dims[0];
+    a.alen = x->dims[1];
+    a.dims[0] = (int)x->dims[2];
+    a.dims[1] = (int)x->dims[3];
+    a.dims[2] = (int)g->dims[1];
+    a.dims[3] = (int)g->dims[2];
+    a.ndims = 4;
+    long dims[4] = { x->dims[0], x->dims[1], g->dims[1], g->dims[2] };
+    return onnx_apply(c->im, OP_ND_GRID_SAMPLE, c->in, 2, &a, onnx_out_name(c, 0), 4, dims);
+}

@@ -248,9 +248,10 @@ Tensor *onnx_blackman(Ctx *c);
 Tensor *onnx_mel_weight_matrix(Ctx *c);
 Tensor *onnx_det(Ctx *c);
 
-/* ---- map_resize.c: Resize and Upsample as tables of taps, one axis at a time -------- */
+/* ---- map_resize.c: Resize and Upsample as tables of taps, one axis at a time; GridSample */
 Tensor *onnx_resize(Ctx *c);
 Tensor *onnx_upsample(Ctx *c);
+Tensor *onnx_grid_sample(Ctx *c);
 /* ---- map_control.c: If, Loop, Scan: branches inlined, loops unrolled -------------- */
 Tensor *onnx_if(Ctx *c);
 Tensor *onnx_loop(Ctx *c);
