@@ -139,14 +139,14 @@ static int find_runtime(Paths *p) {
 
 /* ---- running the compiler and the driver ---------------------------------------- */
 
-/* argv[0] with argv, waited for; its exit status, or 1 after reporting */
-static int run(char *const *argv, int quiet_interrupt) {
+/* the program at path with argv, waited for; its exit status, or 1 after reporting */
+static int run(const char *path, char *const *argv, int quiet_interrupt) {
     void (*was)(int) = signal(SIGINT, quiet_interrupt ? SIG_IGN : SIG_DFL);
     pid_t pid = fork();
     if (pid == 0) {
         signal(SIGINT, SIG_DFL);
-        execvp(argv[0], argv);
-        fprintf(stderr, "nnc: cannot run %s: %s\n", argv[0], strerror(errno));
+        execvp(path, argv);
+        fprintf(stderr, "nnc: cannot run %s: %s\n", path, strerror(errno));
         _exit(127);
     }
     int st = 0;
@@ -154,7 +154,7 @@ static int run(char *const *argv, int quiet_interrupt) {
         ;
     signal(SIGINT, was);
     if (pid < 0) {
-        fprintf(stderr, "nnc: cannot start %s: %s\n", argv[0], strerror(errno));
+        fprintf(stderr, "nnc: cannot start %s: %s\n", path, strerror(errno));
         return 1;
     }
     if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
@@ -310,13 +310,13 @@ int fit_main(int argc, char **argv) {
         snprintf(inc3, sizeof inc3, "-I%s", dir);
         char *ccv[] = { (char *)(cc && *cc ? cc : "cc"), "-std=c99", "-O3", "-march=native", inc1, inc2, inc3,
                         main_path, c_path, p.host_lib, p.rt_lib, "-lz", "-lm", "-o", exe, NULL };
-        status = run(ccv, 0);
+        status = run(ccv[0], ccv, 0);
         if (status) {
             fprintf(stderr, "nnc %s: the C compiler failed on the generated code (exit %d)\n", verb, status);
             status = 1;
         } else {
-            rest[0] = exe;
-            status = run(rest, 1);
+            rest[0] = "nnc";     /* the driver's messages name the command the user typed */
+            status = run(exe, rest, 1);
         }
     }
     char h_path[sizeof c_path];
