@@ -206,8 +206,9 @@ typedef struct nnc_fit_history {
     int stopped_early, interrupted;
 } nnc_fit_history;
 
-/* The learning rate of optimizer step `step` (1-based) under s, starting
- * from lr0 when s->initial is 0. */
+/* The learning rate under s after `step` optimizer steps, i.e. the rate of
+ * the step that follows (0 for the first step: Keras' schedule(iterations)),
+ * starting from lr0 when s->initial is 0. */
 double nnc_fit_schedule_rate(const nnc_fit_schedule *s, double lr0, long step);
 
 /* Trains model on train (validating on val when val->n > 0) as Keras'
