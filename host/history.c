@@ -145,8 +145,21 @@ static void tick_label(char *buf, size_t cap, double v, double step)
 }
 
 /* one curve: a path through the finite points, broken at the others, and a dot on each */
+typedef struct epochs_axis {
+    long first, last;
+} epochs_axis;
+
+/* x of an epoch inside a panel's plot area (relative to the panel) */
+static double epoch_x(const epochs_axis *xa, long epoch)
+{
+    double w = PANEL_W - LEFT - RIGHT;
+    if (xa->last <= xa->first)
+        return LEFT + w / 2;
+    return LEFT + (double)(epoch - xa->first) / (double)(xa->last - xa->first) * w;
+}
+
 static void curve(FILE *f, const nnc_fit_history *h, const quantity *q, int val,
-                  double (*px)(long, long), double y0, double ys, const axis *ya,
+                  const epochs_axis *xa, double y0, double ys, const axis *ya,
                   const char *colour, const char *dash, double panel_x)
 {
     long e;
@@ -164,7 +177,7 @@ static void curve(FILE *f, const nnc_fit_history *h, const quantity *q, int val,
             pen = 0;
             continue;
         }
-        fprintf(f, "%s%.2f %.2f ", pen ? "L" : "M", panel_x + px(ep->epoch, h->count),
+        fprintf(f, "%s%.2f %.2f ", pen ? "L" : "M", panel_x + epoch_x(xa, ep->epoch),
                 y0 - (v - ya->lo) * ys);
         pen = 1;
     }
@@ -179,22 +192,12 @@ static void curve(FILE *f, const nnc_fit_history *h, const quantity *q, int val,
         v = value_of(val ? &ep->val : &ep->train, q);
         if (isfinite(v))
             fprintf(f, "  <circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n",
-                    panel_x + px(ep->epoch, h->count), y0 - (v - ya->lo) * ys, colour);
+                    panel_x + epoch_x(xa, ep->epoch), y0 - (v - ya->lo) * ys, colour);
     }
 }
 
-/* x of an epoch inside a panel's plot area (relative to the panel) */
-static long x_first, x_last;
-static double epoch_x(long epoch, long count)
-{
-    double w = PANEL_W - LEFT - RIGHT;
-    (void)count;
-    if (x_last <= x_first)
-        return LEFT + w / 2;
-    return LEFT + (double)(epoch - x_first) / (double)(x_last - x_first) * w;
-}
-
-static void panel(FILE *f, const nnc_fit_history *h, const quantity *q, int val, double x, double y)
+static void panel(FILE *f, const nnc_fit_history *h, const quantity *q, int val,
+                  const epochs_axis *xa, double x, double y)
 {
     const double w = PANEL_W - LEFT - RIGHT, ph = PANEL_H - TOP - BOTTOM;
     const double y0 = y + TOP + ph;       /* the bottom of the plot area */
@@ -235,11 +238,13 @@ static void panel(FILE *f, const nnc_fit_history *h, const quantity *q, int val,
                 x + LEFT - 8, ty + 4, label);
     }
     /* epoch axis: whole epochs */
-    xstep = (long)nice_step((double)(x_last - x_first), 6);
+    xstep = (long)nice_step((double)(xa->last - xa->first), 6);
     if (xstep < 1)
         xstep = 1;
-    for (e = x_first; e <= x_last; e += xstep) {
-        double tx = x + epoch_x(e, h->count);
+    for (e = xa->first; e <= xa->last; e = e == xa->first ? (xa->first / xstep + 1) * xstep : e + xstep) {
+        double tx = x + epoch_x(xa, e);
+        if (e != xa->first && (double)(e - xa->first) < 0.4 * (double)xstep)
+            continue;   /* too close to the first epoch's label */
         fprintf(f, "  <line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#000000\"/>\n",
                 tx, y0, tx, y0 + 5);
         fprintf(f, "  <text x=\"%.2f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%ld</text>\n",
@@ -255,13 +260,23 @@ static void panel(FILE *f, const nnc_fit_history *h, const quantity *q, int val,
             "transform=\"rotate(-90 %.1f %.1f)\">%s</text>\n",
             x + 16, y + TOP + ph / 2, x + 16, y + TOP + ph / 2, q->name);
 
-    curve(f, h, q, 0, epoch_x, y0, ys, &ya, "#1f77b4", "", x);
+    curve(f, h, q, 0, xa, y0, ys, &ya, "#1f77b4", "", x);
     if (val)
-        curve(f, h, q, 1, epoch_x, y0, ys, &ya, "#ff7f0e", " stroke-dasharray=\"6 3\"", x);
+        curve(f, h, q, 1, xa, y0, ys, &ya, "#ff7f0e", " stroke-dasharray=\"6 3\"", x);
 
-    /* legend, top right inside the plot area */
+    /* legend, right inside the plot area: at the top unless the curves end high */
     {
-        double lx = x + LEFT + w - 118, ly = y + TOP + 8;
+        double lx = x + LEFT + w - 118, ly = y + TOP + 8, late = 0;
+        long from = h->count - (h->count + 2) / 3, cnt = 0;
+        for (e = from; e < h->count; e++) {
+            double v = value_of(&h->epochs[e].train, q);
+            if (isfinite(v)) {
+                late += (v - ya.lo) / (ya.hi - ya.lo);
+                cnt++;
+            }
+        }
+        if (cnt > 0 && late / (double)cnt > 0.5)
+            ly = y0 - 8 - (val ? 44 : 24);
         fprintf(f, "  <rect x=\"%.1f\" y=\"%.1f\" width=\"110\" height=\"%d\" fill=\"#ffffff\" "
                 "fill-opacity=\"0.85\" stroke=\"#999999\"/>\n", lx, ly, val ? 44 : 24);
         fprintf(f, "  <line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1f77b4\" "
@@ -282,14 +297,15 @@ int nnc_fit_history_svg(const char *path, const nnc_fit_history *h, const char *
     quantity q[MAX_QUANTITIES];
     int nq = quantities(metrics, q), val = any_val(h), cols = nq > 1 ? 2 : 1, rows, i;
     int width, height;
+    epochs_axis xa;
     char *tmp;
     FILE *f;
 
     rows = (nq + cols - 1) / cols;
     width = cols * PANEL_W;
     height = HEADER + rows * PANEL_H;
-    x_first = h->count > 0 ? h->epochs[0].epoch : 1;
-    x_last = h->count > 0 ? h->epochs[h->count - 1].epoch : 1;
+    xa.first = h->count > 0 ? h->epochs[0].epoch : 1;
+    xa.last = h->count > 0 ? h->epochs[h->count - 1].epoch : 1;
     f = fit_atomic_open(path, &tmp);
     if (f == NULL)
         return 1;
@@ -302,7 +318,7 @@ int nnc_fit_history_svg(const char *path, const nnc_fit_history *h, const char *
             "(%ld epoch%s%s)</text>\n", width / 2, h->count, h->count == 1 ? "" : "s",
             h->stopped_early ? ", stopped early" : h->interrupted ? ", interrupted" : "");
     for (i = 0; i < nq; i++)
-        panel(f, h, &q[i], val, (double)(i % cols) * PANEL_W, HEADER + (double)(i / cols) * PANEL_H);
+        panel(f, h, &q[i], val, &xa, (double)(i % cols) * PANEL_W, HEADER + (double)(i / cols) * PANEL_H);
     fputs("</svg>\n", f);
     return fit_atomic_close(f, tmp, path, 1);
 }
