@@ -684,6 +684,22 @@ START_TEST(test_reduce_lr_on_plateau)
         ck_assert_near(the_toy.rates[e], want[e], 1e-8);
     }
     nnc_fit_history_free(&h);
+
+    /* cooldown 2, patience 1 on a flat 1.0: a reduction after epoch 2, then the two
+     * cooldown epochs: the next after 4, then after 6 (floored), none after 8 */
+    {
+        static const float flat[] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+        static const double want2[] = { 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.02, 0.02 };
+        mo = scripted(flat, NULL, "");
+        c.epochs = 8;
+        c.reduce_lr.patience = 1;
+        c.reduce_lr.cooldown = 2;
+        ck_assert_int_eq(nnc_fit_run(&mo, &c, &d, &v, &h), 0);
+        ck_assert_int_eq(h.count, 8);
+        for (e = 0; e < 8; e++)
+            ck_assert_near(h.epochs[e].learning_rate, want2[e], 1e-8);
+        nnc_fit_history_free(&h);
+    }
 }
 END_TEST
 
