@@ -395,12 +395,11 @@ int nnc_fit_run(const nnc_fit_model *model, const nnc_fit_config *cfg,
     tracker_init(&ck_best, ck->monitor, ck->mode);
     tracker_init(&rl_best, rl->monitor, rl->mode);
 
-    if (cfg->weights != NULL) {
-        if (fit_load_weights(model, cfg->weights))
-            return 1;
-    } else {
-        model->init(model->m, cfg->seed);
-    }
+    /* init always (the optimizer state and the dropout generator), then the
+     * starting parameters over it */
+    model->init(model->m, cfg->seed);
+    if (cfg->weights != NULL && fit_load_weights(model, cfg->weights))
+        return 1;
     if (cfg->shuffle) {
         order = malloc((size_t)tr.n * sizeof *order);
         if (order == NULL) {

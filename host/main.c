@@ -481,6 +481,8 @@ static const host_opt options[] = {
       "save the parameters after each epoch ({epoch} is its number)" },
     { "--checkpoint-monitor", V_FIT, K_STR, A(cfg.checkpoint.monitor), 0, 0, NULL, "NAME",
       "what --save-best-only compares (val_loss)" },
+    { "--checkpoint-mode", V_FIT, K_MODE, A(cfg.checkpoint.mode), 0, 0, NULL, "MODE",
+      "auto, min or max: which way --checkpoint-monitor improves" },
     { "--save-best-only", V_FIT, K_SET, A(cfg.checkpoint.save_best_only), 0, 0, NULL, NULL,
       "checkpoint only when the monitor improves" },
     { "--reduce-lr-on-plateau", V_FIT, K_FN, 0, 0, 0, opt_reduce_lr, "SPEC",

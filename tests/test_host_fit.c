@@ -731,6 +731,20 @@ START_TEST(test_checkpoint)
     ck_assert_int_eq(saved_k(in_tmp("ck-4.bin")), 4);
     ck_assert_int_eq(temp_files_left(), 0);
 
+    /* cfg.weights starts from a saved state (k = 4) instead of init's (k = 0) */
+    mo = scripted(vl, NULL, "");
+    c.checkpoint.path = NULL;
+    c.epochs = 1;
+    c.weights = in_tmp("ck-4.bin");
+    ck_assert_int_eq(nnc_fit_run(&mo, &c, &d, &v, &h), 0);
+    nnc_fit_history_free(&h);
+    ck_assert_int_eq(the_toy.k, 5);
+    c.weights = in_tmp("ck-3.bin");   /* missing */
+    ck_assert_int_eq(nnc_fit_run(&mo, &c, &d, &v, &h), 1);
+    c.weights = NULL;
+    c.epochs = 5;
+    c.checkpoint.path = pattern;
+
     /* one path: the best epoch's weights, replaced atomically */
     f = fopen(in_tmp("best.bin"), "wb");
     ck_assert_ptr_nonnull(f);
