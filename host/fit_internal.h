@@ -32,7 +32,7 @@ int fit_monitor_value(const nnc_fit_epoch *e, const char *monitor, double *value
 
 /* ---- files ---------------------------------------------------------------- */
 
-/* Opens a temporary file next to path ("PATH.tmp.PID") for writing; *tmp
+/* Opens a temporary file next to path ("PATH.tmp.PID.N", created new) for writing; *tmp
  * gets its malloc'ed name.  NULL after printing why. */
 FILE *fit_atomic_open(const char *path, char **tmp);
 /* Closes f; when ok and every write succeeded, renames the temporary file

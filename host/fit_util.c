@@ -4,12 +4,13 @@
  *
  * Design: every output goes through fit_atomic_open / fit_atomic_close, so
  * an output file either holds the complete new contents or is untouched;
- * the temporary name carries the process id so two runs writing the same
- * checkpoint do not share a temporary file.
+ * the temporary file is created new (O_EXCL) under a name with the process id
+ * and a serial number, and synced before the rename replaces the old file.
  */
 #include "fit_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,15 +92,26 @@ int fit_monitor_value(const nnc_fit_epoch *e, const char *monitor, double *value
 
 FILE *fit_atomic_open(const char *path, char **tmp)
 {
-    size_t len = strlen(path) + 32;
-    FILE *f;
+    static long serial;
+    size_t len = strlen(path) + 64;
+    FILE *f = NULL;
+    int fd = -1, tries;
     *tmp = malloc(len);
     if (*tmp == NULL) {
         fprintf(stderr, "%s: out of memory\n", path);
         return NULL;
     }
-    snprintf(*tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    f = fopen(*tmp, "wb");
+    /* a new file of our own: never follow or reuse what is there */
+    for (tries = 0; fd < 0 && tries < 100; tries++) {
+        snprintf(*tmp, len, "%s.tmp.%ld.%ld", path, (long)getpid(), serial++);
+        fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd >= 0 && (f = fdopen(fd, "wb")) == NULL) {
+        close(fd);
+        remove(*tmp);
+    }
     if (f == NULL) {
         fprintf(stderr, "%s: cannot write: %s\n", path, strerror(errno));
         free(*tmp);
@@ -110,8 +122,10 @@ FILE *fit_atomic_open(const char *path, char **tmp)
 
 int fit_atomic_close(FILE *f, char *tmp, const char *path, int ok)
 {
-    int err = ferror(f);
+    int err = fflush(f) != 0 || ferror(f);
     int rc = 0;
+    if (ok && !err && fsync(fileno(f)) != 0)   /* on disk before it replaces the old file */
+        err = 1;
     if (fclose(f) != 0)
         err = 1;
     if (ok && err) {
