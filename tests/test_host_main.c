@@ -362,6 +362,17 @@ START_TEST(test_callback_options)
     for (i = 0; i < 6; i++)
         ck_assert_float_eq_tol(the_toy.rates[i], (float)(0.1 * pow(0.5, (double)(i / 2))), 1e-9f);
 
+    /* cosine_decay with warmup from the model's 0.01: 0.01 0.015 0.02, then 0.02 cos-decayed */
+    mo = model();
+    ck_assert_int_eq(run(&mo, "fit", "--data", "d.npz", "--epochs", "2", "--verbose", "0",
+                         "--schedule", "cosine_decay(decay_steps=4, warmup_steps=2, warmup_target=0.02)",
+                         NULL), 0);
+    ck_assert_int_eq(the_toy.nrates, 4);
+    ck_assert_float_eq_tol(the_toy.rates[0], 0.01f, 1e-9f);
+    ck_assert_float_eq_tol(the_toy.rates[1], 0.015f, 1e-9f);
+    ck_assert_float_eq_tol(the_toy.rates[2], 0.02f, 1e-9f);
+    ck_assert_float_eq_tol(the_toy.rates[3], 0.02f * 0.853553391f, 1e-8f);
+
     /* early stopping on loss with patience 0 and a min_delta no epoch can beat: stops
      * after epoch 2 */
     mo = model();
