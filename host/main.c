@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -664,6 +665,10 @@ static int run_predict(const nnc_fit_model *model, host_args *a)
         fprintf(stderr, "predict needs -o FILE.npy\n");
         return 2;
     }
+    if (model->io.classes <= 0) {
+        fprintf(stderr, "predict: the model does not say its output size (io.classes)\n");
+        return 1;
+    }
     rc = load_model(model, a, "predict");
     if (rc)
         return rc;
@@ -672,7 +677,8 @@ static int run_predict(const nnc_fit_model *model, host_args *a)
         return 1;
     shape[0] = d.n;
     shape[1] = model->io.classes;
-    y = malloc((size_t)(d.n > 0 ? d.n : 1) * (size_t)(shape[1] > 0 ? shape[1] : 1) * sizeof *y);
+    y = (size_t)shape[0] > SIZE_MAX / sizeof *y / (size_t)shape[1] ? NULL
+        : malloc((size_t)(d.n > 0 ? d.n : 1) * (size_t)shape[1] * sizeof *y);
     if (y == NULL) {
         fprintf(stderr, "predict: out of memory for %ld x %ld predictions\n", shape[0], shape[1]);
         nnc_host_xy_free(&d);
