@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "fit_internal.h"
 #include "nnc_host.h"
 
 /* ---- the toy model -------------------------------------------------------------------- */
@@ -850,6 +851,78 @@ START_TEST(test_nan_stops)
 }
 END_TEST
 
+/* The text of fd 1 or 2 while fn runs */
+static char *captured(int fd, void (*fn)(void))
+{
+    FILE *stream = fd == 1 ? stdout : stderr;
+    char path[] = "/tmp/nnc_fit_out_XXXXXX", *text;
+    int tmp = mkstemp(path), saved;
+    ck_assert_int_ge(tmp, 0);
+    fflush(stream);
+    saved = dup(fd);
+    dup2(tmp, fd);
+    fn();
+    fflush(stream);
+    dup2(saved, fd);
+    close(saved);
+    close(tmp);
+    text = slurp(path);
+    remove(path);
+    return text;
+}
+
+static void two_epochs_verbose(void)
+{
+    static const float vl[] = { 0.75f, 0.5f };
+    static const float va[] = { 0.625f, 0.875f };
+    nnc_fit_model mo = scripted(vl, va, "accuracy");
+    nnc_fit_config c = quiet_config(2);
+    nnc_host_xy d = line_data(4), v = line_data(4);
+    nnc_fit_history h;
+    c.verbose = 2;
+    ck_assert_int_eq(nnc_fit_run(&mo, &c, &d, &v, &h), 0);
+    nnc_fit_history_free(&h);
+}
+
+static void draw_bar(void)
+{
+    fit_bar b;
+    nnc_rt_progress p;
+    memset(&p, 0, sizeof p);
+    fit_bar_begin(&b, 1, 10, "accuracy,mae");
+    p.done = 50;
+    p.total = 95;
+    p.running.loss = 0.5f;
+    p.running.accuracy = 0.75f;
+    p.running.mae = 0.125f;
+    fit_bar_draw(&b, &p);
+    fit_bar_end(&b);
+    fit_bar_begin(&b, 0, 10, "accuracy");   /* off: draws nothing */
+    fit_bar_draw(&b, &p);
+    fit_bar_end(&b);
+}
+
+/* Keras' epoch line on stdout, and the bar: steps of the batch, ETA, running numbers */
+START_TEST(test_epoch_line_and_bar)
+{
+    char *out = captured(1, two_epochs_verbose);
+    const char *want1 = "Epoch 1/2 - loss: 1.0000 - accuracy: 0.2500 - val_loss: 0.7500 - "
+                        "val_accuracy: 0.6250 - lr: 1.0e-01 - ";
+    const char *want2 = "Epoch 2/2 - loss: 0.5000 - accuracy: 0.5000 - val_loss: 0.5000 - "
+                        "val_accuracy: 0.8750 - lr: 1.0e-01 - ";
+    ck_assert_msg(strncmp(out, want1, strlen(want1)) == 0, "%s", out);
+    ck_assert_msg(strstr(out, want2) != NULL, "%s", out);
+    ck_assert_msg(out[strlen(out) - 2] == 's', "%s", out);
+    free(out);
+    out = captured(2, draw_bar);
+    ck_assert_msg(strncmp(out, "\r 5/10 [===============>..............] - ETA: ",
+                          strlen("\r 5/10 [===============>..............] - ETA: ")) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "s - loss: 0.5000 - accuracy: 0.7500 - mae: 0.1250\033[K\r\033[K") != NULL,
+                  "%s", out);
+    free(out);
+}
+END_TEST
+
 /* ---- history files ----------------------------------------------------------------------- */
 
 /* every row up to the seconds column, exactly: loss 1/k, accuracy k/4 (train), the
@@ -992,7 +1065,7 @@ int main(void)
                             test_shuffle_deterministic, test_schedule_per_step, test_nan_stops, NULL };
     const TTest *callbacks[] = { test_early_stopping, test_reduce_lr_on_plateau, test_checkpoint,
                                  test_interrupt, test_second_interrupt_kills, NULL };
-    const TTest *history[] = { test_history_csv, test_history_svg, NULL };
+    const TTest *history[] = { test_epoch_line_and_bar, test_history_csv, test_history_svg, NULL };
     const kernel_case cases[] = {
         { "schedules", schedules, 0, 0 }, { "loop", loop, 0, 0 },
         { "callbacks", callbacks, 0, 0 }, { "history", history, 60, 0 },
