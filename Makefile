@@ -34,7 +34,7 @@ DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang lib
                 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
                 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
                 protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx \
-                python3-torchvision valgrind
+                python3-torchvision valgrind librsvg2-bin
 
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
@@ -178,6 +178,12 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB_OBJS) $(RT_LIB) $(HOST_L
 
 unit-tests: $(TEST_BINS) bin/nnc
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
+
+# the host training loop's tests, with the SVG plot rendered by rsvg-convert
+# (librsvg2-bin) required rather than skipped
+.PHONY: check-host-fit
+check-host-fit: $(BUILD)/tests/test_host_fit
+	NNC_REQUIRE_RSVG=1 CK_FORK=yes $(BUILD)/tests/test_host_fit
 
 # generated/ must be exactly what this compiler writes
 check-generated: bin/nnc

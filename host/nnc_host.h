@@ -195,7 +195,7 @@ typedef struct nnc_fit_epoch {
     long epoch;                 /* 1-based */
     nnc_rt_metrics train, val;  /* val only when has_val */
     int has_val;
-    float learning_rate;        /* at the epoch's end */
+    float learning_rate;        /* at the epoch's end: the rate its last step used */
     double seconds;
 } nnc_fit_epoch;
 
@@ -206,13 +206,17 @@ typedef struct nnc_fit_history {
     int stopped_early, interrupted;
 } nnc_fit_history;
 
-/* The learning rate of optimizer step `step` (1-based) under s, starting
- * from lr0 when s->initial is 0. */
+/* The learning rate under s after `step` optimizer steps, i.e. the rate of
+ * the step that follows (0 for the first step: Keras' schedule(iterations)),
+ * starting from lr0 when s->initial is 0. */
 double nnc_fit_schedule_rate(const nnc_fit_schedule *s, double lr0, long step);
 
 /* Trains model on train (validating on val when val->n > 0) as Keras'
  * fit does; fills *h.  Ctrl-C stops after the current batch and keeps
- * the best weights when restore_best_weights is set.  0 on success. */
+ * the best weights when restore_best_weights is set.  0 on success,
+ * also after Ctrl-C (h->interrupted) or early stopping; 1 after printing
+ * why (bad data or options, a NaN loss, an unwritable checkpoint), with
+ * the epochs completed so far in *h. */
 int  nnc_fit_run(const nnc_fit_model *model, const nnc_fit_config *cfg,
                  const nnc_host_xy *train, const nnc_host_xy *val, nnc_fit_history *h);
 void nnc_fit_history_free(nnc_fit_history *h);
