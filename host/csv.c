@@ -17,8 +17,9 @@
  *     row (the line number, 1-based as an editor shows it), the column
  *     (1-based) and the column's name.  Cells of excluded columns are not
  *     read as numbers, so an id or a text column can be excluded.
- *   - numbers are read as doubles (correctly rounded), then converted as
- *     data.c says (float32 rounding, int32 integrality and range).
+ *   - numbers are read as doubles (correctly rounded, as strtod does),
+ *     then converted as data.c says (float32 rounding, int32 integrality
+ *     and range): exactly what np.loadtxt(...).astype(np.float32) gives.
  *   - member: one column, by name, gives a 1-D array (n,); else all
  *     columns but the excluded ones give (n, columns).  A name that the
  *     header lacks or holds twice is refused.
@@ -173,31 +174,51 @@ static const double pow10_exact[23] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
 
-/* a number at p (line end e): its value and the end; 1 if none.  Up to 15
- * significant digits and a power of ten up to 22: one exact multiply or
- * divide, correctly rounded (Clinger's fast path); otherwise strtod. */
-static int parse_number(const char *p, const char *e, double *v, const char **end)
+/* a number at p (line end e): its value and the end; 1 if none.
+ *
+ * Up to 15 significant digits and a power of ten up to 22: one exact
+ * multiply or divide of exact operands, so correctly rounded (Clinger's
+ * fast path).  For float32 data, longer mantissas (np.savetxt's %.18e has
+ * 19 digits) take the first 19 digits: the double then lies within 2 ulp
+ * of the correctly rounded one, and when it is more than 8 ulp away from a
+ * float32 rounding midpoint both round to the same float32, which is all
+ * the caller keeps.  Everything else goes to strtod. */
+static int parse_number(const char *p, const char *e, int f32, double *v, const char **end)
 {
     const char *q = p;
     uint64_t m = 0;
-    int digits = 0, frac = 0, neg = 0, ex = 0;
+    int sig = 0, scale = 0, any = 0, dropped = 0, neg = 0, ex = 0;
     if (q < e && (*q == '-' || *q == '+'))
         neg = *q++ == '-';
-    while (q < e && *q >= '0' && *q <= '9') {
-        m = m * 10 + (uint64_t)(*q++ - '0');
-        digits++;
-        if (digits > 15) goto slow;
-    }
-    if (q < e && *q == '.') {
-        q++;
-        while (q < e && *q >= '0' && *q <= '9') {
-            m = m * 10 + (uint64_t)(*q++ - '0');
-            digits++;
-            frac++;
-            if (digits > 15) goto slow;
+    for (; q < e && *q >= '0' && *q <= '9'; q++) {
+        int d = *q - '0';
+        any = 1;
+        if (m == 0 && d == 0)
+            continue;                   /* a leading zero */
+        if (sig < 19) {
+            m = m * 10 + (uint64_t)d;
+            sig++;
+        } else {
+            scale++;
+            dropped |= d != 0;
         }
     }
-    if (digits == 0)
+    if (q < e && *q == '.') {
+        for (q++; q < e && *q >= '0' && *q <= '9'; q++) {
+            int d = *q - '0';
+            any = 1;
+            if (m == 0 && d == 0) {
+                scale--;
+            } else if (sig < 19) {
+                m = m * 10 + (uint64_t)d;
+                sig++;
+                scale--;
+            } else {
+                dropped |= d != 0;
+            }
+        }
+    }
+    if (!any)
         goto slow;
     if (q < e && (*q == 'e' || *q == 'E')) {
         int eneg = 0, ed = 0;
@@ -217,12 +238,27 @@ static int parse_number(const char *p, const char *e, double *v, const char **en
     }
     if (q < e && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || *q == '.'))
         goto slow;                      /* hex, "1.5.3", ...: strtod decides */
-    ex -= frac;
-    if (ex < -22 || ex > 22)
+    ex += scale;
+    if (m == 0) {
+        *v = neg ? -0.0 : 0.0;
+    } else if (sig <= 15 && !dropped && ex >= -22 && ex <= 22) {
+        *v = ex >= 0 ? (double)m * pow10_exact[ex] : (double)m / pow10_exact[-ex];
+        if (neg)
+            *v = -*v;
+    } else if (f32 && ex >= -22 && ex <= 22) {
+        double d = ex >= 0 ? (double)m * pow10_exact[ex] : (double)m / pow10_exact[-ex];
+        uint64_t bits;
+        uint32_t low;
+        if (!(d >= 1.1754943508222875e-38 && d <= 3.4028234663852886e38))
+            goto slow;                  /* float32 subnormals and overflow */
+        memcpy(&bits, &d, 8);
+        low = (uint32_t)(bits & 0x1FFFFFFFu);   /* the 29 bits float32 drops */
+        if (low > 0x10000000u - 8 && low < 0x10000000u + 8)
+            goto slow;
+        *v = neg ? -d : d;
+    } else {
         goto slow;
-    *v = ex >= 0 ? (double)m * pow10_exact[ex] : (double)m / pow10_exact[-ex];
-    if (neg)
-        *v = -*v;
+    }
     *end = q;
     return 0;
 slow:
@@ -424,7 +460,7 @@ int host_csv_load(const char *path, const char *column, const char *exclude, int
             if (take[c]) {
                 double v;
                 const char *ne;
-                int bad = parse_number(q, cend, &v, &ne);
+                int bad = parse_number(q, cend, want == NNC_HOST_F32, &v, &ne);
                 if (!bad) {
                     while (ne < cend && is_blank(*ne))
                         ne++;

@@ -649,6 +649,47 @@ START_TEST(csv_errors)
 }
 END_TEST
 
+/* the CSV reader's fast paths give what strtod then a float32 cast give
+ * (np.loadtxt(...).astype(np.float32)), for every way numbers get printed */
+START_TEST(csv_numbers_match_strtod)
+{
+    const char *fmts[5] = { "%.18e", "%.17g", "%.9g", "%.3f", "%.0f" };
+    const long n = 40000;
+    FILE *fo = fopen(pth("nums.csv"), "wb");
+    char (*text)[48] = malloc((size_t)n * sizeof *text);
+    nnc_host_array a;
+    long k, bad = 0;
+    unsigned seed = 12345;
+    ck_assert_ptr_nonnull(fo);
+    ck_assert_ptr_nonnull(text);
+    fprintf(fo, "v\n");
+    for (k = 0; k < n; k++) {
+        double mant, v;
+        int ex;
+        seed = seed * 1103515245u + 12345u;
+        mant = (double)(seed >> 8) / 16777216.0 + (double)(k % 1000) * 1e-9;
+        seed = seed * 1103515245u + 12345u;
+        ex = (int)((seed >> 16) % 60) - 30;
+        v = ldexp(mant, (int)(ex * 3.3)) * ((k & 1) ? -1 : 1);
+        if (k % 97 == 0)    /* exactly between two float32s: the slow path must decide */
+            v = (double)(float)v + ldexp(1.0, ilogb((float)v) - 24) * ((k & 2) ? 1 : -1);
+        snprintf(text[k], sizeof text[k], fmts[k % 5], v);
+        fprintf(fo, "%s\n", text[k]);
+    }
+    fclose(fo);
+    load_ok("nums.csv", "v", NULL, NNC_HOST_F32, &a);
+    ck_assert_int_eq(a.shape[0], n);
+    for (k = 0; k < n; k++) {
+        float want = (float)strtod(text[k], NULL), got = ((float *)a.data)[k];
+        if (memcmp(&want, &got, 4) != 0 && bad++ < 5)
+            fprintf(stderr, "'%s': read %.9g, strtod gives %.9g\n", text[k], (double)got, (double)want);
+    }
+    ck_assert_int_eq(bad, 0);
+    nnc_host_array_free(&a);
+    free(text);
+}
+END_TEST
+
 /* 20000 rows of 800 columns (integers and decimals, as pixel files hold):
  * well under a second (1e5 rows, the size the brief names, take ~5x that) */
 START_TEST(csv_speed)
@@ -797,7 +838,7 @@ END_TEST
 int main(void)
 {
     const TTest *tests[] = { npy_save_round_trip, npy_dtypes, npy_errors, npz_members, idx_files,
-                             csv_files, csv_errors, csv_speed, raw_files, xy_files, NULL };
+                             csv_files, csv_errors, csv_numbers_match_strtod, csv_speed, raw_files, xy_files, NULL };
     const kernel_case cases[] = { { "data", tests, 30, 0 } };
     char cmd[300];
     int status;
