@@ -20,7 +20,9 @@
  *     file).
  *   - conversion to float32 / int32 follows data.c's rules.
  * .npz, as np.savez / np.savez_compressed write it (a zip file):
- *   - the end-of-central-directory record is searched in the last 64 KiB;
+ *   - the end-of-central-directory record is searched in the last 64 KiB
+ *     (the central directory and the one member wanted are all that is
+ *     read);
  *     zip64 records and extra fields (numpy writes the latter with
  *     force_zip64) are read; multi-disk and encrypted archives and any
  *     compression but stored (0) and deflate (8) are refused.
@@ -427,72 +429,95 @@ typedef struct zip_entry {
 } zip_entry;
 
 typedef struct zip {
-    unsigned char *buf;
-    size_t len;
+    FILE *f;
+    size_t len;             /* the file's size */
+    unsigned char *cd;      /* the central directory, read whole */
     zip_entry *e;
     size_t n;
 } zip;
 
 static void zip_free(zip *z)
 {
-    free(z->buf);
+    if (z->f)
+        fclose(z->f);
+    free(z->cd);
     free(z->e);
     memset(z, 0, sizeof *z);
 }
 
+static int read_at(FILE *f, uint64_t off, void *buf, size_t n)
+{
+    if (off > (uint64_t)LONG_MAX)
+        return 1;
+    return fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(buf, 1, n, f) != n;
+}
+
+/* opens the archive and reads its central directory (the members are read
+ * one by one, by zip_member, so a large archive is never held twice) */
 static int zip_open(const char *path, zip *z)
 {
     host_src s = { path, NULL };
-    const unsigned char *b;
-    size_t len, eocd = 0, i, lo, at;
+    unsigned char head[6], *tail = NULL, z64r[56];
+    const unsigned char *eo;
+    size_t len, eocd = 0, i, at, tail_n;
     uint64_t entries, cd_size, cd_off;
+    struct stat st;
     int found = 0;
     memset(z, 0, sizeof *z);
-    if (host_read_file(path, &z->buf, &z->len))
+    if ((z->f = fopen(path, "rb")) == NULL) {
+        host_err(&s, "cannot open: %s", strerror(errno));
         return 1;
-    b = z->buf;
-    len = z->len;
-    if (len >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) {
+    }
+    if (fstat(fileno(z->f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        host_err(&s, "not a regular file");
+        goto fail;
+    }
+    len = z->len = (size_t)st.st_size;
+    if (len >= 6 && !read_at(z->f, 0, head, 6) && memcmp(head, "\x93NUMPY", 6) == 0) {
         host_err(&s, "byte 0: expected a zip archive (.npz), found a .npy file (rename it to .npy)");
         goto fail;
     }
-    if (len >= 22) {
-        lo = len - 22 > 65535 ? len - 22 - 65535 : 0;
-        for (i = len - 22 + 1; i-- > lo;)
-            if (get32(b + i) == 0x06054b50u && i + 22 + get16(b + i + 20) == len) {
-                eocd = i;
-                found = 1;
-                break;
-            }
-    }
-    if (!found) {
-        host_err(&s, "byte %zu: expected a zip archive's end-of-central-directory record in the last "
-                 "%zu bytes, found none (not an .npz, or truncated)", len, len < 65557 ? len : (size_t)65557);
+    tail_n = len < 65557 ? len : 65557;
+    if ((tail = malloc(tail_n + 1)) == NULL || read_at(z->f, len - tail_n, tail, tail_n)) {
+        host_err(&s, "byte %zu: cannot read the end of the file", len - tail_n);
         goto fail;
     }
-    if (get16(b + eocd + 4) != 0 || get16(b + eocd + 6) != 0) {
+    for (i = tail_n >= 22 ? tail_n - 22 + 1 : 0; i-- > 0;)
+        if (get32(tail + i) == 0x06054b50u && i + 22 + get16(tail + i + 20) == tail_n) {
+            eocd = len - tail_n + i;
+            found = 1;
+            break;
+        }
+    if (!found) {
+        host_err(&s, "byte %zu: expected a zip archive's end-of-central-directory record in the last "
+                 "%zu bytes, found none (not an .npz, or truncated)", len, tail_n);
+        goto fail;
+    }
+    eo = tail + (eocd - (len - tail_n));
+    if (get16(eo + 4) != 0 || get16(eo + 6) != 0) {
         host_err(&s, "byte %zu: expected a single-disk zip archive, found a multi-disk one", eocd);
         goto fail;
     }
-    entries = get16(b + eocd + 10);
-    cd_size = get32(b + eocd + 12);
-    cd_off = get32(b + eocd + 16);
+    entries = get16(eo + 10);
+    cd_size = get32(eo + 12);
+    cd_off = get32(eo + 16);
     if (entries == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu) {
+        unsigned char loc[20];
         uint64_t z64;
-        if (eocd < 20 || get32(b + eocd - 20) != 0x07064b50u) {
+        if (eocd < 20 || read_at(z->f, eocd - 20, loc, 20) || get32(loc) != 0x07064b50u) {
             host_err(&s, "byte %zu: expected a zip64 end-of-central-directory locator, found none",
                      eocd >= 20 ? eocd - 20 : 0);
             goto fail;
         }
-        z64 = get64(b + eocd - 20 + 8);
-        if (z64 > len - 56 || get32(b + z64) != 0x06064b50u) {
+        z64 = get64(loc + 8);
+        if (z64 > eocd || read_at(z->f, z64, z64r, 56) || get32(z64r) != 0x06064b50u) {
             host_err(&s, "byte %llu: expected a zip64 end-of-central-directory record, found none",
                      (unsigned long long)z64);
             goto fail;
         }
-        entries = get64(b + z64 + 32);
-        cd_size = get64(b + z64 + 40);
-        cd_off = get64(b + z64 + 48);
+        entries = get64(z64r + 32);
+        cd_size = get64(z64r + 40);
+        cd_off = get64(z64r + 48);
     }
     if (cd_off > len || cd_size > len - cd_off) {
         host_err(&s, "byte %zu: expected the central directory at bytes %llu..%llu, found a file of %zu "
@@ -500,34 +525,42 @@ static int zip_open(const char *path, zip *z)
                  (unsigned long long)(cd_off + cd_size), len);
         goto fail;
     }
-    if (entries > cd_size / 46 + 1) {
+    if (entries > cd_size / 46) {
         host_err(&s, "byte %zu: expected at most %llu entries in a %llu-byte central directory, found %llu",
                  eocd, (unsigned long long)(cd_size / 46), (unsigned long long)cd_size,
                  (unsigned long long)entries);
         goto fail;
     }
     z->e = calloc(entries ? (size_t)entries : 1, sizeof *z->e);
-    if (!z->e) {
+    z->cd = malloc(cd_size ? (size_t)cd_size : 1);
+    if (!z->e || !z->cd) {
         host_err(&s, "out of memory for %llu zip entries", (unsigned long long)entries);
         goto fail;
     }
-    at = (size_t)cd_off;
+    if (cd_size && read_at(z->f, cd_off, z->cd, (size_t)cd_size)) {
+        host_err(&s, "byte %llu: cannot read the central directory", (unsigned long long)cd_off);
+        goto fail;
+    }
+    at = 0;
     for (i = 0; i < entries; i++) {
         zip_entry *e = &z->e[i];
-        size_t nl, xl, cl, x, end = (size_t)(cd_off + cd_size);
+        const unsigned char *b = z->cd;
+        size_t nl, xl, cl, x, end = (size_t)cd_size;
         if (end - at < 46 || get32(b + at) != 0x02014b50u) {
-            host_err(&s, "byte %zu: expected central directory entry %zu of %llu, found %s", at, i + 1,
-                     (unsigned long long)entries, end - at < 46 ? "the directory's end" : "other bytes");
+            host_err(&s, "byte %llu: expected central directory entry %zu of %llu, found %s",
+                     (unsigned long long)(cd_off + at), i + 1, (unsigned long long)entries,
+                     end - at < 46 ? "the directory's end" : "other bytes");
             goto fail;
         }
         nl = get16(b + at + 28);
         xl = get16(b + at + 30);
         cl = get16(b + at + 32);
         if (end - at - 46 < nl + xl + cl) {
-            host_err(&s, "byte %zu: central directory entry %zu runs past the directory's end", at, i + 1);
+            host_err(&s, "byte %llu: central directory entry %zu runs past the directory's end",
+                     (unsigned long long)(cd_off + at), i + 1);
             goto fail;
         }
-        e->cd_at = at;
+        e->cd_at = (size_t)cd_off + at;
         e->flags = get16(b + at + 8);
         e->method = get16(b + at + 10);
         e->crc = get32(b + at + 16);
@@ -551,8 +584,10 @@ static int zip_open(const char *path, zip *z)
         at += 46 + nl + xl + cl;
     }
     z->n = (size_t)entries;
+    free(tail);
     return 0;
 fail:
+    free(tail);
     zip_free(z);
     return 1;
 }
@@ -590,17 +625,15 @@ static void zip_names(const zip *z, char *buf, size_t cap)
         snprintf(buf + k, cap - k, ", ...");
 }
 
-/* the member's bytes: *data points into the archive (stored) or to *owned */
-static int zip_member(const host_src *s, zip *z, const zip_entry *e, const unsigned char **data,
-                      unsigned char **owned)
+/* the member's uncompressed bytes, malloc'ed into *data */
+static int zip_member(const host_src *s, zip *z, const zip_entry *e, unsigned char **data)
 {
-    const unsigned char *b = z->buf;
     size_t len = z->len, lh = (size_t)e->offset, start;
+    unsigned char lhdr[30], *comp = NULL;
     uLong crc;
     uint64_t done;
     *data = NULL;
-    *owned = NULL;
-    if (e->offset > len || len - lh < 30 || get32(b + lh) != 0x04034b50u) {
+    if (e->offset > len || len - lh < 30 || read_at(z->f, lh, lhdr, 30) || get32(lhdr) != 0x04034b50u) {
         host_err(s, "byte %llu: expected the member's local header (zip), found %s",
                  (unsigned long long)e->offset, e->offset > len || len - lh < 30 ? "the end of the file" : "other bytes");
         return 1;
@@ -613,7 +646,7 @@ static int zip_member(const host_src *s, zip *z, const zip_entry *e, const unsig
         host_err(s, "byte %zu: expected compression method 0 (stored) or 8 (deflate), found %u", lh, e->method);
         return 1;
     }
-    start = lh + 30 + get16(b + lh + 26) + get16(b + lh + 28);
+    start = lh + 30 + get16(lhdr + 26) + get16(lhdr + 28);
     if (start > len || len - start < e->csize) {
         host_err(s, "byte %zu: truncated: expected %llu bytes of member data from byte %zu, found %zu",
                  len, (unsigned long long)e->csize, start, start > len ? 0 : len - start);
@@ -624,13 +657,22 @@ static int zip_member(const host_src *s, zip *z, const zip_entry *e, const unsig
                  (unsigned long long)e->usize);
         return 1;
     }
+    if (e->method == 0 && e->csize != e->usize) {
+        host_err(s, "byte %zu: expected a stored member's sizes to agree, found %llu and %llu", e->cd_at,
+                 (unsigned long long)e->csize, (unsigned long long)e->usize);
+        return 1;
+    }
+    if ((comp = malloc(e->csize ? (size_t)e->csize : 1)) == NULL) {
+        host_err(s, "out of memory for %llu bytes", (unsigned long long)e->csize);
+        return 1;
+    }
+    if (e->csize && read_at(z->f, start, comp, (size_t)e->csize)) {
+        host_err(s, "byte %zu: cannot read the member's %llu bytes", start, (unsigned long long)e->csize);
+        free(comp);
+        return 1;
+    }
     if (e->method == 0) {
-        if (e->csize != e->usize) {
-            host_err(s, "byte %zu: expected a stored member's sizes to agree, found %llu and %llu", e->cd_at,
-                     (unsigned long long)e->csize, (unsigned long long)e->usize);
-            return 1;
-        }
-        *data = b + start;
+        *data = comp;
     } else {
         z_stream zs;
         int rc = Z_OK;
@@ -638,15 +680,17 @@ static int zip_member(const host_src *s, zip *z, const zip_entry *e, const unsig
         uint64_t in_left = e->csize, out_left = e->usize;
         if (!out) {
             host_err(s, "out of memory for %llu bytes", (unsigned long long)e->usize);
+            free(comp);
             return 1;
         }
         memset(&zs, 0, sizeof zs);
         if (inflateInit2(&zs, -15) != Z_OK) {
             host_err(s, "zlib: cannot start inflating");
             free(out);
+            free(comp);
             return 1;
         }
-        zs.next_in = (Bytef *)(uintptr_t)(b + start);
+        zs.next_in = comp;
         zs.next_out = out;
         while (rc == Z_OK) {
             uInt ai = in_left > 0x40000000u ? 0x40000000u : (uInt)in_left;
@@ -660,6 +704,7 @@ static int zip_member(const host_src *s, zip *z, const zip_entry *e, const unsig
                 break;
         }
         inflateEnd(&zs);
+        free(comp);
         if (rc != Z_STREAM_END || out_left != 0) {
             host_err(s, "byte %zu: expected %llu bytes of deflated data inflating to %llu, found %s "
                      "(after %llu compressed bytes)", start, (unsigned long long)e->csize,
@@ -670,7 +715,6 @@ static int zip_member(const host_src *s, zip *z, const zip_entry *e, const unsig
             free(out);
             return 1;
         }
-        *owned = out;
         *data = out;
     }
     crc = crc32(0L, Z_NULL, 0);
@@ -682,8 +726,8 @@ static int zip_member(const host_src *s, zip *z, const zip_entry *e, const unsig
     if ((uint32_t)crc != e->crc) {
         host_err(s, "byte %zu: expected the CRC-32 %08lx of the central directory, found %08lx (corrupt member)",
                  start, (unsigned long)e->crc, (unsigned long)(uint32_t)crc);
-        free(*owned);
-        *owned = NULL;
+        free(*data);
+        *data = NULL;
         return 1;
     }
     return 0;
@@ -705,8 +749,7 @@ int host_npz_load(const char *path, const char *member, nnc_host_dtype want, nnc
     host_src s = { path, NULL };
     zip z;
     zip_entry *e;
-    const unsigned char *data;
-    unsigned char *owned;
+    unsigned char *data;
     char names[512], mname[260];
     int rc;
     if (zip_open(path, &z))
@@ -728,12 +771,12 @@ int host_npz_load(const char *path, const char *member, nnc_host_dtype want, nnc
     }
     snprintf(mname, sizeof mname, "%.*s", (int)(e->name_len < 250 ? e->name_len : 250), (const char *)e->name);
     s.member = mname;
-    if (zip_member(&s, &z, e, &data, &owned)) {
+    if (zip_member(&s, &z, e, &data)) {
         zip_free(&z);
         return 1;
     }
     rc = npy_from_memory(&s, data, (size_t)e->usize, want, a);
-    free(owned);
+    free(data);
     zip_free(&z);
     return rc;
 }

@@ -330,7 +330,12 @@ typedef struct zmember {
 static void le16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
 static void le32(unsigned char *p, uint32_t v) { le16(p, v & 0xffff); le16(p + 2, v >> 16); }
 
-/* a zip of the members; returns its length */
+static void le64(unsigned char *p, uint64_t v) { le32(p, (uint32_t)v); le32(p + 4, (uint32_t)(v >> 32)); }
+
+/* a zip of the members; returns its length.  zip64: the central directory
+ * gives sizes and offsets in zip64 extra fields and the end record is
+ * zip64's (locator, record, then the classic record saturated). */
+static int zip64;
 static size_t zip_bytes(unsigned char *out, const zmember *m, int n)
 {
     size_t at = 0, cd, off[8], cl[8];
@@ -385,7 +390,41 @@ static size_t zip_bytes(unsigned char *out, const zmember *m, int n)
         le16(out + at + 28, (unsigned)nl);
         le32(out + at + 42, (uint32_t)off[i]);
         memcpy(out + at + 46, m[i].name, nl);
+        if (zip64) {
+            le32(out + at + 20, 0xFFFFFFFFu);
+            le32(out + at + 24, 0xFFFFFFFFu);
+            le32(out + at + 42, 0xFFFFFFFFu);
+            le16(out + at + 30, 28);
+            le16(out + at + 46 + nl, 1);
+            le16(out + at + 48 + nl, 24);
+            le64(out + at + 50 + nl, m[i].len);
+            le64(out + at + 58 + nl, cl[i]);
+            le64(out + at + 66 + nl, off[i]);
+            at += 28;
+        }
         at += 46 + nl;
+    }
+    if (zip64) {
+        size_t rec = at;
+        memset(out + at, 0, 76);
+        le32(out + at, 0x06064b50u);
+        le64(out + at + 4, 44);
+        le64(out + at + 24, (uint64_t)n);
+        le64(out + at + 32, (uint64_t)n);
+        le64(out + at + 40, at - cd);
+        le64(out + at + 48, cd);
+        at += 56;
+        le32(out + at, 0x07064b50u);
+        le64(out + at + 8, rec);
+        le32(out + at + 16, 1);
+        at += 20;
+        memset(out + at, 0, 22);
+        le32(out + at, 0x06054b50u);
+        le16(out + at + 8, 0xFFFF);
+        le16(out + at + 10, 0xFFFF);
+        le32(out + at + 12, 0xFFFFFFFFu);
+        le32(out + at + 16, 0xFFFFFFFFu);
+        return at + 22;
     }
     memset(out + at, 0, 22);
     le32(out + at, 0x06054b50u);
@@ -457,6 +496,20 @@ START_TEST(npz_members)
     put("short.npz", z, zl);
     load_fails("short.npz", "x", NULL, NNC_HOST_F32, NULL, 0, "member 'x.npy': byte 144: truncated", "expected 24 data bytes from byte 128", "found 16");
     load_fails("short.npz", NULL, NULL, NNC_HOST_F32, NULL, 0, "member 'x.npy': byte 144: truncated", NULL, NULL);
+
+    /* zip64 directory and end records */
+    zip64 = 1;
+    m[0].len = xl;
+    zl = zip_bytes(z, m, 2);
+    zip64 = 0;
+    put("z64.npz", z, zl);
+    load_ok("z64.npz", "y", NULL, NNC_HOST_I32, &a);
+    ck_assert_int_eq(a.shape[0], 2);
+    ck_assert_int_eq(((int32_t *)a.data)[0], 1);
+    nnc_host_array_free(&a);
+    load_ok("z64.npz", "x", NULL, NNC_HOST_F32, &a);
+    ck_assert_int_eq(memcmp(a.data, xv, sizeof xv), 0);
+    nnc_host_array_free(&a);
 
     /* an .npy named .npz */
     put("npy.npz", x, xl);
