@@ -6,7 +6,10 @@
  *   - line 1 is the header: one name per column.  A leading '#' and the
  *     spaces after it are dropped (np.savetxt(..., header=...) writes
  *     "# a,b,c").  Names are trimmed of spaces and tabs; a name may be
- *     quoted "like, this" with "" standing for one quote.
+ *     quoted "like, this" with "" standing for one quote.  An empty name
+ *     (pandas' index column) is refused, and so is a first row of numbers
+ *     only (a file without a header would lose its first sample), unless
+ *     they are 0, 1, 2, ... (pandas' names for unnamed columns).
  *   - every later line is one sample with exactly as many cells as the
  *     header has names (a ragged row is refused naming it); lines that are
  *     empty or hold only spaces are skipped (as numpy and pandas do).
@@ -138,15 +141,24 @@ static int header_parse(const host_src *s, const char *buf, size_t len, csv_head
     if (i < len && buf[i] == '\n')
         i++;
     h->end = i;
-    {   /* a first row of numbers is data, not names: refuse rather than drop a sample */
-        int k, numbers = 0;
+    {   /* a first row of numbers is data, not names: refuse rather than drop a
+         * sample (but pandas names unnamed columns 0, 1, 2, ...) */
+        int k, numbers = 0, pandas = 1;
         for (k = 0; k < h->n; k++) {
-            char *end;
+            char *end, want[16];
             const char *nm = h->names[k];
-            if (*nm && (strtod(nm, &end), *end == '\0') && !(*nm == 'i' || *nm == 'I' || *nm == 'n' || *nm == 'N'))
+            if (!*nm) {
+                host_err(s, "row 1, column %d: expected a column name, found an empty one (pandas' index "
+                         "column? save with index=False)", k + 1);
+                header_free(h);
+                return 1;
+            }
+            if ((strtod(nm, &end), *end == '\0') && !(*nm == 'i' || *nm == 'I' || *nm == 'n' || *nm == 'N'))
                 numbers++;
+            snprintf(want, sizeof want, "%d", k);
+            pandas &= strcmp(nm, want) == 0;
         }
-        if (numbers == h->n) {
+        if (numbers == h->n && !pandas) {
             host_err(s, "row 1: expected a header row of column names, found only numbers (a CSV "
                      "without a header?)");
             header_free(h);

@@ -662,6 +662,12 @@ START_TEST(csv_files)
     ck_assert(((float *)a.data)[3] == 4);
     nnc_host_array_free(&a);
 
+    /* pandas' names for unnamed columns are names */
+    put_text("pandas.csv", "0,1,2\n5,6,7\n");
+    load_ok("pandas.csv", "2", NULL, NNC_HOST_I32, &a);
+    ck_assert_int_eq(((int32_t *)a.data)[0], 7);
+    nnc_host_array_free(&a);
+
     /* numbers the fast path and strtod must read alike */
     put_text("num.csv", "v\n0.1\n1e22\n1e-22\n123456789012345\n1234567890123456789\n3.4028235e38\n-7.000\n.5\n");
     load_ok("num.csv", "v", NULL, NNC_HOST_F32, &a);
@@ -688,6 +694,8 @@ START_TEST(csv_errors)
     load_fails("quote.csv", NULL, NULL, NNC_HOST_F32, NULL, 0, "row 2, column 2 ('b')", "closing quote", NULL);
     put_text("noheader.csv", "1,2\n3,4\n");
     load_fails("noheader.csv", NULL, NULL, NNC_HOST_F32, NULL, 0, "row 1:", "found only numbers", NULL);
+    put_text("index.csv", ",a,b\n0,1,2\n");
+    load_fails("index.csv", NULL, NULL, NNC_HOST_F32, NULL, 0, "row 1, column 1:", "found an empty one", "index=False");
     put_text("blank.csv", "");
     load_fails("blank.csv", NULL, NULL, NNC_HOST_F32, NULL, 0, "row 1:", "found an empty file", NULL);
     put_text("lab.csv", "x,label\n1,0\n2,1.5\n");
