@@ -127,8 +127,15 @@ def sample(dtype, shape, rng):
 
 
 def main():
-    rng = np.random.default_rng(19)
     tmp = tempfile.mkdtemp(prefix="nnc-host-data-py-")
+    try:
+        return checks_in(tmp)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+
+
+def checks_in(tmp):
+    rng = np.random.default_rng(19)
     P = lambda name: os.path.join(tmp, name)
 
     # ---- .npy: every dtype, both byte orders, to float32 and (when exact) int32
@@ -375,7 +382,6 @@ def main():
     else:
         print(f"  ({FASHION} not installed: Fashion-MNIST checks skipped)")
 
-    subprocess.run(["rm", "-rf", tmp])
     print(f"host_data.py: {checks} checks, {len(failures)} failed")
     return 1 if failures else 0
 
