@@ -66,7 +66,7 @@ NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn)
 
 .PHONY: all deps bench-deps test fuzz fuzz-smoke fuzz-clang unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install clean help bench
-.PHONY: check-real
+.PHONY: check-real check-host-data
 all: bin/nnc $(RT_LIB) $(HOST_LIB)
 
 help:
@@ -184,6 +184,16 @@ unit-tests: $(TEST_BINS) bin/nnc
 .PHONY: check-host-fit
 check-host-fit: $(BUILD)/tests/test_host_fit
 	NNC_REQUIRE_RSVG=1 CK_FORK=yes $(BUILD)/tests/test_host_fit
+
+# the host library's data readers: the unit tests, then files written by
+# NumPy read back through a small loader program (tests/host_data.py)
+$(BUILD)/tests/host_data_dump: tests/host_data_dump.c $(HOST_LIB) $(RT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime -Ihost $< $(HOST_LIB) $(RT_LIB) -lz -lm -o $@
+
+check-host-data: $(BUILD)/tests/test_host_data $(BUILD)/tests/host_data_dump
+	CK_FORK=yes $(BUILD)/tests/test_host_data
+	$(PYTHON) tests/host_data.py $(BUILD)/tests/host_data_dump
 
 # generated/ must be exactly what this compiler writes
 check-generated: bin/nnc
