@@ -146,6 +146,12 @@ typedef struct TrainConfig {
     int nesterov;
     int batch, epochs;
     unsigned metrics;   /* MET_* bits                                     */
+    char metrics_text[64]; /* the metrics as written, comma-separated ("accuracy,f1") */
+    /* Keras' optimizer arguments clipnorm (each tensor's gradient), clipvalue
+     * (each element), global_clipnorm (all gradients as one); 0: off, at most one set */
+    float clipnorm, clipvalue, global_clipnorm;
+    float *class_weight;   /* class_weight: a weight per class (malloc'ed), or NULL */
+    int nclass_weight;
 } TrainConfig;
 
 typedef struct Graph {
