@@ -73,8 +73,6 @@ static int input_vocab(const Graph *g) {
 
 /* ---- header ------------------------------------------------------------------------ */
 
-static long state_bytes(const Graph *g, const Plan *p, int lsize, int psize, int u64);
-
 /* the header's comment: what the model is and how it was made */
 static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, FILE *h,
                            const char *P, const char *U) {
@@ -123,7 +121,7 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
         }
         if (t->loss_note[0]) fprintf(h, " *   loss: %s\n", t->loss_note);
     }
-    long lp64 = state_bytes(g, p, 8, 8, 8), ilp32 = state_bytes(g, p, 4, 4, 8);
+    long lp64 = emit_state_bytes(g, p, 8, 8, 8), ilp32 = emit_state_bytes(g, p, 4, 4, 8);
     fprintf(h, " *   state: %ld bytes (sizeof(%s_t)", lp64, P);
     if (ilp32 != lp64) fprintf(h, " on 64-bit targets, %ld on 32-bit Arm", ilp32);
     fprintf(h, "), all of it in one struct; no malloc anywhere.\n");
@@ -211,7 +209,7 @@ static long state_walk(const Graph *g, const Plan *p, FILE *h, const char *P, in
 }
 #undef MEMBER
 
-static long state_bytes(const Graph *g, const Plan *p, int lsize, int psize, int u64) {
+long emit_state_bytes(const Graph *g, const Plan *p, int lsize, int psize, int u64) {
     return state_walk(g, p, NULL, "", lsize, psize, u64);
 }
 
