@@ -96,6 +96,10 @@ static int lower_class_weight(TrainConfig *t, const Stmt *s) {
         diag_error(s->name_loc, "class_weight is set twice");
         return -1;
     }
+    if (s->nvalues < 1) {
+        diag_error(s->loc, "class_weight takes one weight per class, e.g. class_weight 1.0, 2.0");
+        return -1;
+    }
     float *w = malloc((size_t)s->nvalues * sizeof *w);
     if (!w) {
         diag_error(s->loc, "out of memory");
