@@ -286,6 +286,12 @@ torch-parity: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/onnx_rnn.py 2>/dev/null
 	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
+# gradient clipping and class_weight of the generated training step against
+# PyTorch, and the rate as run-time state of an imported model (issue 19)
+.PHONY: check-fitstate
+check-fitstate: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/fitstate_torch.py --nnc bin/nnc --rt $(RT_LIB)
+
 # imported models trained step by step against PyTorch: Adam and SGD with
 # momentum, n = 1, an odd n and the compiled batch; loss, parameters, outputs
 check-training: bin/nnc $(RT_LIB)

@@ -20,6 +20,18 @@ static void upper(const char *s, char *out) {
     *out = 0;
 }
 
+/* the shortest decimal that reads back as x (a finite float), for a macro
+ * the user reads: 0.001 rather than 0.00100000005 */
+static const char *float_literal(float x) {
+    static char b[48];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(b, sizeof b, "%.*g", digits, x);
+        if ((float)strtod(b, NULL) == x) break;
+    }
+    if (!strpbrk(b, ".en")) strcat(b, ".0");
+    return b;
+}
+
 /* --check-numerics: after each node of the training step, its output
  * checked; the first to hold inf/NaN is named in m->nonfinite_at and the
  * step returns NaN (the generated code never prints) */
@@ -97,11 +109,22 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
     if (t->present) {
         fprintf(h, " *   trainable %ld; gradients %ld bytes, optimizer state %ld bytes\n",
                 p->trainable_floats, p->trainable_floats * 4, p->opt_slots * p->trainable_floats * 4);
-        fprintf(h, " *   train: loss %s, optimizer %s(lr=%g), batch %d, epochs %d\n",
-                loss_spelling(t->loss), opt_names[t->opt], t->lr, t->batch, t->epochs);
+        fprintf(h, " *   train: loss %s, optimizer %s(lr=%g", loss_spelling(t->loss), opt_names[t->opt], t->lr);
+        if (t->clipnorm) fprintf(h, ", clipnorm=%g", t->clipnorm);
+        if (t->clipvalue) fprintf(h, ", clipvalue=%g", t->clipvalue);
+        if (t->global_clipnorm) fprintf(h, ", global_clipnorm=%g", t->global_clipnorm);
+        fprintf(h, "), batch %d, epochs %d\n", t->batch, t->epochs);
+        if (t->class_weight) {
+            fprintf(h, " *   class_weight");
+            for (int i = 0; i < t->nclass_weight; i++) fprintf(h, "%s%g", i ? ", " : " ", t->class_weight[i]);
+            fprintf(h, " (each sample's loss times its class's weight, divided by n as Keras does)\n");
+        }
         if (t->loss_note[0]) fprintf(h, " *   loss: %s\n", t->loss_note);
     }
-    fprintf(h, " *   state: sizeof(%s_t) bytes, all of it in one struct; no malloc anywhere.\n", P);
+    long lp64 = emit_state_bytes(g, p, 8, 8, 8), ilp32 = emit_state_bytes(g, p, 4, 4, 8);
+    fprintf(h, " *   state: %ld bytes (sizeof(%s_t)", lp64, P);
+    if (ilp32 != lp64) fprintf(h, " on LP64 hosts, %ld on 32-bit Arm", ilp32);
+    fprintf(h, "), all of it in one struct; no malloc anywhere.\n");
     if (g->steps_max)
         fprintf(h, " *\n * The time steps ('%s') are a run-time extent too: %s_set_steps(m, T),\n"
                    " * 1 <= T <= %s_STEPS_MAX, before the calls; each sample is then T steps of\n"
@@ -122,6 +145,9 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
     fprintf(h, "#define %s_BATCH %d\n", U, t->batch);
     fprintf(h, "#define %s_EPOCHS %d\n", U, t->epochs);
+    /* the train block's rate (what init sets; NAME_set_learning_rate changes it) and metrics */
+    fprintf(h, "#define %s_LEARNING_RATE %sf\n", U, t->present ? float_literal(t->lr) : "0.0");
+    fprintf(h, "#define %s_METRICS \"%s\"\n", U, t->present ? t->metrics_text : "");
     if (g->steps_max)
         fprintf(h, "#define %s_STEPS_MAX %d   /* the time steps '%s': %s_set_steps */\n", U, g->steps_max,
                 g->steps_name, P);
@@ -146,33 +172,55 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
     fprintf(h, "#define %s_ARENA_BYTES %ld\n\n", U, p->arena_floats * 4);
 }
 
+/* One walk over the state struct's members, in order: prints them when h
+ * is not NULL, and returns the struct's size under an ABI with longs and
+ * pointers of lsize and psize bytes and uint64_t aligned to u64 bytes, so
+ * the header's comment can give sizeof(NAME_t) as a number. */
+#define MEMBER(bytes, align, ...) do { \
+        off = (off + (align) - 1) / (align) * (align) + (bytes); \
+        if ((align) > most) most = (align); \
+        if (h) fprintf(h, __VA_ARGS__); \
+    } while (0)
+static long state_walk(const Graph *g, const Plan *p, FILE *h, const char *P, int lsize, int psize, int u64) {
+    const TrainConfig *t = &g->train;
+    int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
+    long off = 0, most = 4, ram = p->param_floats - p->const_floats;
+    MEMBER(4 * (ram ? ram : 1), 4, "    float params[%ld];\n", ram ? ram : 1);
+    if (t->present) {
+        long tf = p->trainable_floats ? p->trainable_floats : 1;
+        MEMBER(4 * tf, 4, "    float grads[%ld];\n", tf);
+        if (p->opt_slots) MEMBER(4 * p->opt_slots * tf, 4, "    float opt[%ld][%ld];   /* %s state */\n",
+                                 p->opt_slots, tf, opt_names[t->opt]);
+        MEMBER(lsize, lsize, "    long step;\n");
+        MEMBER(8, u64, "    nnc_rt_rng rng;        /* dropout masks */\n");
+        MEMBER(4, 4, "    float learning_rate;   /* the optimizer's: set_learning_rate */\n");
+    }
+    MEMBER(4 * p->arena_floats, 4, "    float arena[%ld];\n", p->arena_floats);
+    if (g->steps_max) MEMBER(4, 4, "    int steps;             /* the time steps of every sample now */\n");
+    if (g->check_numerics && t->present)
+        MEMBER(psize, psize, "    const char *nonfinite_at;   /* --check-numerics: the first node whose output held inf/NaN */\n");
+    if (t->present) {
+        long xb = t->batch * ir_packed_size(g, g->inputs, g->ninputs);
+        long yb = t->batch * (sparse ? 1L : ir_size(&g->values[g->output]));
+        MEMBER(4 * xb, 4, "    %s_input_t xbatch[%ld];      /* a shuffled batch, gathered */\n", P, xb);
+        MEMBER(4 * yb, 4, "    %s_label_t ybatch[%ld];\n", P, yb);
+    }
+    return (off + most - 1) / most * most;
+}
+#undef MEMBER
+
+long emit_state_bytes(const Graph *g, const Plan *p, int lsize, int psize, int u64) {
+    return state_walk(g, p, NULL, "", lsize, psize, u64);
+}
+
 /* the state struct: everything a model needs, of compile-time size */
 static void header_state(const Graph *g, const Plan *p, FILE *h, const char *P, const char *U) {
     (void)U;
-    const TrainConfig *t = &g->train;
     int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
     fprintf(h, "typedef %s %s_input_t;\n", int_input(g) ? "int32_t" : "float", P);
     fprintf(h, "typedef %s %s_label_t;\n\n", sparse ? "int32_t" : "float", P);
     fprintf(h, "typedef struct %s {\n", P);
-    long ram = p->param_floats - p->const_floats;
-    fprintf(h, "    float params[%ld];\n", ram ? ram : 1);
-    if (t->present) {
-        long tf = p->trainable_floats ? p->trainable_floats : 1;
-        fprintf(h, "    float grads[%ld];\n", tf);
-        if (p->opt_slots) fprintf(h, "    float opt[%ld][%ld];   /* %s state */\n", p->opt_slots, tf,
-                                  opt_names[t->opt]);
-        fprintf(h, "    long step;\n");
-        fprintf(h, "    nnc_rt_rng rng;        /* dropout masks */\n");
-    }
-    fprintf(h, "    float arena[%ld];\n", p->arena_floats);
-    if (g->steps_max) fprintf(h, "    int steps;             /* the time steps of every sample now */\n");
-    if (g->check_numerics && t->present)
-        fprintf(h, "    const char *nonfinite_at;   /* --check-numerics: the first node whose output held inf/NaN */\n");
-    if (t->present) {
-        fprintf(h, "    %s_input_t xbatch[%ld];      /* a shuffled batch, gathered */\n", P,
-                t->batch * ir_packed_size(g, g->inputs, g->ninputs));
-        fprintf(h, "    %s_label_t ybatch[%ld];\n", P, t->batch * (sparse ? 1L : ir_size(&g->values[g->output])));
-    }
+    state_walk(g, p, h, P, 8, 8, 8);
     fprintf(h, "} %s_t;\n\n", P);
 }
 
@@ -180,8 +228,10 @@ static void header_state(const Graph *g, const Plan *p, FILE *h, const char *P, 
 static void header_api(const Graph *g, const Plan *p, FILE *h, const char *P, const char *U) {
     (void)p;
     const TrainConfig *t = &g->train;
-    fprintf(h, "/* return nonzero to stop the work early */\n");
-    fprintf(h, "typedef int (*%s_progress_fn)(void *ctx, long done, long total);\n\n", P);
+    fprintf(h, "/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct\n"
+               " * nnc_rt_progress: samples done, step, the batch's loss, the rate, the\n"
+               " * pass's running mean loss and metrics); return nonzero to stop early */\n");
+    fprintf(h, "typedef nnc_rt_progress_fn %s_progress_fn;\n\n", P);
     fprintf(h, "enum {\n    %s_OK = 0,\n    %s_ERR_NAN = -1,        /* the loss became NaN or infinite */\n"
                "    %s_ERR_STOPPED = -2,    /* the progress callback asked to stop */\n"
                "    %s_ERR_ARG = -3,        /* a count out of range */\n"
@@ -208,6 +258,10 @@ static void header_api(const Graph *g, const Plan *p, FILE *h, const char *P, co
                    "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P, P);
         fprintf(h, "int %s_evaluate(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
                    "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P, P);
+        fprintf(h, "/* the optimizer's learning rate: run-time state, %s_LEARNING_RATE after\n"
+                   " * init; a schedule sets it before each step */\n", U);
+        fprintf(h, "void %s_set_learning_rate(%s_t *m, float lr);\n", P, P);
+        fprintf(h, "float %s_learning_rate(const %s_t *m);\n", P, P);
     }
     if (g->steps_max)
         fprintf(h, "/* the time steps of the samples the next calls take, 1..%s_STEPS_MAX (init:\n"
@@ -272,6 +326,13 @@ static void source_prelude(const Graph *g, const Plan *p, const EmitOptions *o, 
         fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE %ldL\n", p->param_floats - p->const_floats, in_size);
     fprintf(c, "#define OUT_SIZE %ldL\n#define LABEL_SIZE %s_LABEL_SIZE\n#define BATCH %s_BATCH\n\n",
             ir_packed_size(g, g->outputs, g->noutputs), U, U);
+    const TrainConfig *t = &g->train;
+    if (t->present && t->class_weight) {   /* read by the loss and its gradient */
+        fprintf(c, "/* class_weight: the weight of each class's samples in the training loss */\n"
+                   "#define CLASS_WEIGHTS %d\nstatic const float class_weight_[CLASS_WEIGHTS] = {", t->nclass_weight);
+        for (int i = 0; i < t->nclass_weight; i++) fprintf(c, "%s%sf", i ? ", " : " ", float_literal(t->class_weight[i]));
+        fprintf(c, " };\n\n");
+    }
 
 }
 
@@ -300,9 +361,13 @@ static void source_params(const Graph *g, const Plan *p, FILE *c, const char *P,
     else
         fprintf(c, "    for (i = 0; i < NPARAMS; i++)\n        nnc_rt_init(params_[i].init, m->params + params_[i].offset, "
                    "params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);\n");
-    if (t->present) fprintf(c, "    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */\n");
+    if (t->present) fprintf(c, "    nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */\n"
+                               "    m->learning_rate = %s_LEARNING_RATE;\n", U);
     if (g->steps_max) fprintf(c, "    m->steps = %s_STEPS_MAX;\n", U);
     fprintf(c, "}\n\n");
+    if (t->present)
+        fprintf(c, "void %s_set_learning_rate(%s_t *m, float lr) {\n    m->learning_rate = lr;\n}\n\n"
+                   "float %s_learning_rate(const %s_t *m) {\n    return m->learning_rate;\n}\n\n", P, P, P, P);
     if (g->steps_max)
         fprintf(c, "int %s_set_steps(%s_t *m, int steps) {\n    if (steps < 1 || steps > %s_STEPS_MAX) return %s_ERR_ARG;\n"
                    "    m->steps = steps;\n    return %s_OK;\n}\n\n", P, P, U, U, U);
@@ -352,12 +417,42 @@ static void source_predict(const Graph *g, const Plan *p, FILE *c, const char *P
 /* the end of train_epoch's and evaluate's loop over batches: the batch's
  * metrics from the output at arena + out, the progress callback, and the
  * set's metrics and mean loss */
-static void metrics_tail(FILE *c, const char *U, long out, int sparse) {
+static void metrics_tail(FILE *c, const char *U, long out, int sparse, int training) {
     fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k * (int)ROWS, (int)CLASSES);\n",
             out, sparse);
-    fprintf(c, "        if (cb && cb(ctx, i + k, n)) status = %s_ERR_STOPPED;\n    }\n", U);
+    /* the running numbers cost O(CLASSES) a batch, and only with a callback */
+    fprintf(c, "        if (cb) {\n            nnc_rt_progress pr;\n"
+               "            pr.done = i + k;\n            pr.total = n;\n"
+               "            pr.step = %s;\n            pr.batch_loss = loss;\n            pr.learning_rate = %s;\n"
+               "            nnc_rt_metrics_finish(&pr.running, counts, err, (i + k) * ROWS, (int)CLASSES);\n"
+               "            pr.running.loss = (float)(loss_sum / (i + k));\n"
+               "            if (cb(ctx, &pr)) status = %s_ERR_STOPPED;\n        }\n    }\n",
+            training ? "m->step" : "0", training ? "m->learning_rate" : "0.0f", U);
     fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);\n"
                "        out->loss = (float)(loss_sum / (i < n ? i : n));\n    }\n    return status;\n}\n\n");
+}
+
+/* Keras' clipping between the gradients and the update (finite here): each
+ * trainable tensor's gradient to clipnorm (the parameter table's entries
+ * below TRAINABLE_COUNT: trainable parameters come first), every element to
+ * clipvalue, or the whole block, which holds all the trainable gradients,
+ * to global_clipnorm */
+static void emit_clipping(const Graph *g, FILE *c) {
+    const TrainConfig *t = &g->train;
+    char v[48];
+    if (t->clipnorm) {
+        snprintf(v, sizeof v, "%s", float_literal(t->clipnorm));
+        fprintf(c, "    {   /* clipnorm: each parameter's gradient */\n        int i;\n"
+                   "        for (i = 0; i < NPARAMS; i++)\n"
+                   "            if (params_[i].offset < TRAINABLE_COUNT)\n"
+                   "                nnc_rt_clip_norm(m->grads + params_[i].offset, params_[i].size, %sf);\n    }\n", v);
+    }
+    if (t->clipvalue)
+        fprintf(c, "    nnc_rt_clip_value(m->grads, TRAINABLE_COUNT, %sf);   /* clipvalue */\n",
+                float_literal(t->clipvalue));
+    if (t->global_clipnorm)
+        fprintf(c, "    nnc_rt_clip_norm(m->grads, TRAINABLE_COUNT, %sf);   /* global_clipnorm */\n",
+                float_literal(t->global_clipnorm));
 }
 
 /* the training step: gradients, train_batch, and train_epoch over a set */
@@ -384,6 +479,7 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
                    "        !nnc_rt_finite(m->params + TRAINABLE_COUNT, PARAM_COUNT - TRAINABLE_COUNT)) return NAN;\n");
     else
         fprintf(c, "    if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;\n");
+    emit_clipping(g, c);
     fprintf(c, "    m->step++;\n");
     print_nodes(&e, 1, PH_UPDATE, PH_UPDATE);
     fprintf(c, "    /* the step itself overflowed (a learning rate too large) */\n"
@@ -412,7 +508,7 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
     fprintf(c, "        loss = train_batch_(m, xb, yb, k);\n");
     fprintf(c, "        if (!(loss - loss == 0)) return %s_ERR_NAN;\n", U);
     fprintf(c, "        loss_sum += (double)loss * k;\n");
-    metrics_tail(c, U, out_train, sparse);
+    metrics_tail(c, U, out_train, sparse, 1);
     entry_point(c, "int", P, "train_epoch", params, "m, x, y, n, order, out, cb, ctx");
 }
 
@@ -432,9 +528,10 @@ static void source_evaluate(const Graph *g, const Plan *p, FILE *c, const char *
     fprintf(c, "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
                "        const %s_label_t *yb = y + i * LABEL_SIZE;\n"
                "        forward(m, x + i * IN_SIZE, k);\n", P);
-    fprintf(c, "        loss_sum += (double)nnc_rt_loss_forward(%d, m->arena + %ld, yb, k * (int)ROWS, (int)CLASSES) * k; /* %s */\n",
-            t->loss, out_infer, loss_name(t->loss));
-    metrics_tail(c, U, out_infer, sparse);
+    /* Keras' evaluate weighs no class: the plain loss, with or without class_weight */
+    fprintf(c, "        float loss = nnc_rt_loss_forward(%d, m->arena + %ld, yb, k * (int)ROWS, (int)CLASSES); /* %s */\n"
+               "        loss_sum += (double)loss * k;\n", t->loss, out_infer, loss_name(t->loss));
+    metrics_tail(c, U, out_infer, sparse, 0);
     entry_point(c, "int", P, "evaluate", params, "m, x, y, n, out, cb, ctx");
 }
 

@@ -34,6 +34,7 @@ void ir_free(Graph *g) {
     free(g->values);
     free(g->nodes);
     free(g->baked);
+    free(g->train.class_weight);
     free(g);
 }
 

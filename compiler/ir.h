@@ -147,6 +147,12 @@ typedef struct TrainConfig {
     int nesterov;
     int batch, epochs;
     unsigned metrics;   /* MET_* bits                                     */
+    char metrics_text[64]; /* the metrics as written, comma-separated ("accuracy,f1") */
+    /* Keras' optimizer arguments clipnorm (each tensor's gradient), clipvalue
+     * (each element), global_clipnorm (all gradients as one); 0: off, at most one set */
+    float clipnorm, clipvalue, global_clipnorm;
+    float *class_weight;   /* class_weight: a weight per class (malloc'ed), or NULL */
+    int nclass_weight;
 } TrainConfig;
 
 typedef struct Graph {
@@ -380,6 +386,9 @@ typedef struct EmitOptions {
     const char *command_line;
 } EmitOptions;
 int emit_c(const Graph *g, const Plan *plan, const EmitOptions *o, FILE *c, FILE *h);
+/* sizeof(NAME_t) under an ABI: longs and pointers of lsize and psize bytes,
+ * uint64_t aligned to u64 (8, 8, 8 on 64-bit hosts; 4, 4, 8 on 32-bit Arm) */
+long emit_state_bytes(const Graph *g, const Plan *p, int lsize, int psize, int u64);
 
 /* ---- emit_expr.c: the C expressions the op table's emit hooks print --------- */
 struct EmitCtx {

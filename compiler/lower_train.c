@@ -4,6 +4,8 @@
  * imported graph's recipe given on the command line (--train, --optimizer),
  * which is parsed as the train block it stands for.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ast.h"
 #include "ir.h"
@@ -11,8 +13,9 @@
 #include "nnc_rt.h"
 
 /* the model's settings, then the training loop's (fit_settings.c) */
-static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs",
+static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs", "class_weight",
                                         "validation_split", "shuffle", "callbacks", "schedule" };
+enum { NSETTINGS = 6, NALL = sizeof settings / sizeof settings[0] };
 static const char *const metric_names[] = { "accuracy", "precision", "recall", "f1", "mae", "mse" };
 
 static void optimizer_defaults(TrainConfig *t, int opt) {
@@ -21,6 +24,7 @@ static void optimizer_defaults(TrainConfig *t, int opt) {
     t->beta1 = 0.9f; t->beta2 = 0.999f; t->eps = 1e-7f;
     t->momentum = 0; t->rho = 0.9f; t->nesterov = 0;
     t->weight_decay = opt == OPT_ADAMW ? 0.004f : 0;
+    t->clipnorm = t->clipvalue = t->global_clipnorm = 0;
 }
 
 // optimizer = NAME | NAME "(" key "=" value, ... ")"
@@ -35,15 +39,17 @@ static int lower_optimizer(TrainConfig *t, const Expr *e) {
     }
     optimizer_defaults(t, opt);
     static const char *const keys[] = { "lr", "learning_rate", "momentum", "nesterov", "rho",
-                                        "beta_1", "beta_2", "epsilon", "weight_decay" };
-    /* which keys each optimizer accepts, by bit */
-    static const unsigned accepts[] = { 0x0f, 0x97, 0xe3, 0x1e3 };
-    int errors = 0;
+                                        "beta_1", "beta_2", "epsilon", "weight_decay",
+                                        "clipnorm", "clipvalue", "global_clipnorm" };
+    enum { NKEYS = sizeof keys / sizeof keys[0], CLIPS = 0xe00 };
+    /* which keys each optimizer accepts, by bit (every one clips, as Keras' base optimizer) */
+    static const unsigned accepts[] = { 0x0f | CLIPS, 0x97 | CLIPS, 0xe3 | CLIPS, 0x1e3 | CLIPS };
+    int errors = 0, clip_at = -1;
     for (int i = 0; i < (e->kind == EX_CALL ? e->nargs : 0); i++) {
         const Arg *a = &e->args[i];
         const char *key = a->name ? a->name : (i == 0 ? "lr" : NULL);
         int k = -1;
-        for (int j = 0; key && j < 9; j++)
+        for (int j = 0; key && j < NKEYS; j++)
             if (!strcmp(key, keys[j])) k = j;
         if (!key) {
             diag_error(a->value->loc, "optimizer settings after the first are named, e.g. momentum = 0.9");
@@ -51,9 +57,9 @@ static int lower_optimizer(TrainConfig *t, const Expr *e) {
             continue;
         }
         if (k < 0 || !(accepts[opt] >> k & 1)) {
-            const char *valid[9];
+            const char *valid[NKEYS];
             int nvalid = 0;
-            for (int j = 0; j < 9; j++)
+            for (int j = 0; j < NKEYS; j++)
                 if (accepts[opt] >> j & 1) valid[nvalid++] = keys[j];
             diag_error(a->name_loc, "%s has no setting '%s'%s", opt_names[opt], key,
                        diag_did_you_mean(key, valid, nvalid));
@@ -66,16 +72,78 @@ static int lower_optimizer(TrainConfig *t, const Expr *e) {
         }
         double v;
         if (lower_number_arg(a->value, key, 0, &v)) { errors++; continue; }
-        if (v < 0 || ((k <= 1 || k == 7) && v == 0) || ((k == 4 || k == 5 || k == 6) && v >= 1)) {
+        if (v < 0 || ((k <= 1 || k == 7 || k >= 9) && v == 0) || ((k == 4 || k == 5 || k == 6) && v >= 1) ||
+            (float)v - (float)v != 0) {
             diag_error(a->value->loc, "%s = %g is out of range", key, v);
             errors++;
             continue;
         }
+        if (k >= 9 && clip_at >= 0) {   /* Keras refuses two as well */
+            diag_error(a->name_loc, "only one of clipnorm, clipvalue and global_clipnorm can be set; "
+                       "%s is set already", keys[clip_at]);
+            errors++;
+            continue;
+        }
+        if (k >= 9) clip_at = k;
         float *fields[] = { &t->lr, &t->lr, &t->momentum, NULL, &t->rho, &t->beta1, &t->beta2,
-                            &t->eps, &t->weight_decay };
+                            &t->eps, &t->weight_decay, &t->clipnorm, &t->clipvalue, &t->global_clipnorm };
         *fields[k] = (float)v;
     }
     return errors ? -1 : 0;
+}
+
+// class_weight = NUMBER, NUMBER, ...   (the weight of class 0, 1, ...)
+static int lower_class_weight(TrainConfig *t, const Stmt *s) {
+    if (t->class_weight) {
+        diag_error(s->name_loc, "class_weight is set twice");
+        return -1;
+    }
+    if (s->nvalues < 1) {
+        diag_error(s->loc, "class_weight takes one weight per class, e.g. class_weight 1.0, 2.0");
+        return -1;
+    }
+    float *w = malloc((size_t)s->nvalues * sizeof *w);
+    if (!w) {
+        diag_error(s->loc, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->nvalues; i++) {
+        double v;
+        if (lower_number_arg(s->values[i], "class_weight", 0, &v)) {
+            free(w);
+            return -1;
+        }
+        if (!(v >= 0) || (float)v - (float)v != 0) {
+            diag_error(s->values[i]->loc, "class_weight %g (class %d) is out of range: a weight is >= 0 and finite",
+                       v, i);
+            free(w);
+            return -1;
+        }
+        w[i] = (float)v;
+    }
+    t->class_weight = w;
+    t->nclass_weight = s->nvalues;
+    return 0;
+}
+
+/* class_weight weights each sample's loss by its label's class, so it needs
+ * a loss with classes and one weight per class: m of the output's values per
+ * sample, or 2 (labels 0 and 1) for binary_crossentropy on one output */
+static int check_class_weight(const TrainConfig *t, Loc loc, int m) {
+    if (t->loss != NNC_RT_LOSS_CCE && t->loss != NNC_RT_LOSS_SPARSE_CCE && t->loss != NNC_RT_LOSS_BCE) {
+        diag_error(loc, "class_weight needs a classification loss (categorical_crossentropy, "
+                   "sparse_categorical_crossentropy or binary_crossentropy), not %s: its labels have no classes",
+                   loss_name(t->loss));
+        return -1;
+    }
+    int classes = t->loss == NNC_RT_LOSS_BCE && m == 1 ? 2 : m;
+    if (t->nclass_weight != classes) {
+        diag_error(loc, "class_weight has %d weight%s, but the model has %d classes (%s); give one per class",
+                   t->nclass_weight, t->nclass_weight == 1 ? "" : "s", classes,
+                   t->loss == NNC_RT_LOSS_BCE && m == 1 ? "labels 0 and 1 of one sigmoid output" : "its output's values per sample");
+        return -1;
+    }
+    return 0;
 }
 
 static int positive_int(const Stmt *s, int *out) {
@@ -174,16 +242,16 @@ int lower_train(Graph *g, const Block *b, int imported) {
     t->batch = 32;                          /* Keras' fit() defaults */
     t->epochs = 1;
     int errors = 0;
-    Loc loss_loc = b->name_loc;
+    Loc loss_loc = b->name_loc, class_weight_loc = b->name_loc;
     for (const Stmt *s = b->stmts; s; s = s->next) {
         if (s->kind != ST_SETTING) {
             diag_error(s->loc, "a train block holds settings (%s), not layers",
-                       "loss, optimizer, metrics, batch, epochs");
+                       "loss, optimizer, metrics, batch, epochs, class_weight, validation_split, callbacks, ...");
             errors++;
             continue;
         }
         int k = -1;
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < NSETTINGS; i++)
             if (!strcmp(s->name, settings[i])) k = i;
         int fit = k < 0 ? fit_setting_check(s) : -1;
         if (fit >= 0) {
@@ -191,11 +259,11 @@ int lower_train(Graph *g, const Block *b, int imported) {
             continue;
         }
         if (k < 0) {
-            lower_unknown(s->name_loc, "train setting", s->name, settings, 9);
+            lower_unknown(s->name_loc, "train setting", s->name, settings, NALL);
             errors++;
             continue;
         }
-        if (k != 2 && s->nvalues != 1) {
+        if (k != 2 && k != 5 && s->nvalues != 1) {
             diag_error(s->loc, "'%s' takes one value", s->name);
             errors++;
             continue;
@@ -218,10 +286,17 @@ int lower_train(Graph *g, const Block *b, int imported) {
                 if (j < 0) {
                     lower_unknown(m->loc, "metric", lower_expr_text(m), metric_names, 6);
                     errors++;
-                } else {
+                } else if (!(t->metrics >> j & 1)) {   /* as written, each once: fits metrics_text */
                     t->metrics |= 1u << j;
+                    size_t len = strlen(t->metrics_text);
+                    snprintf(t->metrics_text + len, sizeof t->metrics_text - len, "%s%s", len ? "," : "",
+                             metric_names[j]);
                 }
             }
+            break;
+        case 5:
+            if (lower_class_weight(t, s)) errors++;
+            class_weight_loc = s->loc;
             break;
         case 3: if (positive_int(s, &t->batch)) errors++; break;
         case 4: if (positive_int(s, &t->epochs)) errors++; break;
@@ -248,6 +323,7 @@ int lower_train(Graph *g, const Block *b, int imported) {
                    loss_name(t->loss), m);
         return -1;
     }
+    if (t->class_weight && check_class_weight(t, class_weight_loc, m)) return -1;
     decide_logits(g, loss_loc, imported);
     /* a whole-tensor (imported) output has its samples along the first axis */
     int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;

@@ -15,24 +15,13 @@ static const struct { unsigned bit; long bytes; } rt_code[] = {
 #define CODE_PER_NODE 40    /* one emitted kernel call */
 #define CODE_TRAINING 1500  /* train_epoch/evaluate and metrics.c */
 
-static long align_up(long v, long a) { return (v + a - 1) / a * a; }
-
-/* sizeof the model's struct on a 32-bit microcontroller (4-byte long,
- * 8-byte-aligned uint64_t), field by field as emit_c.c declares them */
+/* sizeof the model's struct on a 32-bit microcontroller (4-byte long and
+ * pointers, 8-byte-aligned uint64_t), from emit_c.c's own walk over its
+ * members; *io: the inputs and outputs of one batch */
 static long device_state_bytes(const Graph *g, const Plan *p, long *io) {
-    const TrainConfig *t = &g->train;
-    long ram = p->param_floats - p->const_floats, tf = p->trainable_floats ? p->trainable_floats : 1;
     long in = ir_packed_size(g, g->inputs, g->ninputs), out = ir_packed_size(g, g->outputs, g->noutputs);
-    int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
-    long size = 4 * (ram ? ram : 1);
-    if (t->present) {
-        size += 4 * tf + 4 * p->opt_slots * tf;
-        size = align_up(size + 4, 8) + 8;               /* long step; nnc_rt_rng */
-    }
-    size += 4 * p->arena_floats;
-    if (t->present) size += 4L * t->batch * (in + (sparse ? 1 : ir_size(&g->values[g->output])));
-    *io = 4L * t->batch * (in + out);
-    return align_up(size, t->present ? 8 : 4);
+    *io = 4L * g->train.batch * (in + out);
+    return emit_state_bytes(g, p, 4, 4, 8);
 }
 
 static void device_summary(const Graph *g, const Plan *p, FILE *out) {

@@ -31,6 +31,15 @@ void binary_classifier_init(binary_classifier_t *m, uint64_t seed) {
     for (i = 0; i < NPARAMS; i++)
         nnc_rt_init(params_[i].init, m->params + params_[i].offset, params_[i].size, params_[i].fan_in, params_[i].fan_out, &r);
     nnc_rt_rng_seed(&m->rng, seed ^ 0x9e3779b97f4a7c15u);   /* dropout's own stream */
+    m->learning_rate = BINARY_CLASSIFIER_LEARNING_RATE;
+}
+
+void binary_classifier_set_learning_rate(binary_classifier_t *m, float lr) {
+    m->learning_rate = lr;
+}
+
+float binary_classifier_learning_rate(const binary_classifier_t *m) {
+    return m->learning_rate;
 }
 
 /* the forward pass for n <= BATCH samples; leaves the output at arena + 320 */
@@ -85,7 +94,7 @@ static float train_batch_(binary_classifier_t *m, const binary_classifier_input_
     /* an inf or NaN from the data (a finite loss can hide one): no step */
     if (!nnc_rt_finite(m->grads, TRAINABLE_COUNT)) return NAN;
     m->step++;
-    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], TRAINABLE_COUNT, m->step, 0.00999999978f, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
+    nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], TRAINABLE_COUNT, m->step, m->learning_rate, 0.899999976f, 0.999000013f, 1.00000001e-07f, 0.0f);
     /* the step itself overflowed (a learning rate too large) */
     if (!nnc_rt_finite(m->params, TRAINABLE_COUNT)) return NAN;
     return loss;
@@ -122,7 +131,17 @@ static int train_epoch_(binary_classifier_t *m, const binary_classifier_input_t 
         if (!(loss - loss == 0)) return BINARY_CLASSIFIER_ERR_NAN;
         loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 352, yb, 0, k * (int)ROWS, (int)CLASSES);
-        if (cb && cb(ctx, i + k, n)) status = BINARY_CLASSIFIER_ERR_STOPPED;
+        if (cb) {
+            nnc_rt_progress pr;
+            pr.done = i + k;
+            pr.total = n;
+            pr.step = m->step;
+            pr.batch_loss = loss;
+            pr.learning_rate = m->learning_rate;
+            nnc_rt_metrics_finish(&pr.running, counts, err, (i + k) * ROWS, (int)CLASSES);
+            pr.running.loss = (float)(loss_sum / (i + k));
+            if (cb(ctx, &pr)) status = BINARY_CLASSIFIER_ERR_STOPPED;
+        }
     }
     if (out && n > 0) {
         nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);
@@ -150,9 +169,20 @@ static int evaluate_(binary_classifier_t *m, const binary_classifier_input_t *x,
         int k = (int)(n - i < BATCH ? n - i : BATCH);
         const binary_classifier_label_t *yb = y + i * LABEL_SIZE;
         forward(m, x + i * IN_SIZE, k);
-        loss_sum += (double)nnc_rt_loss_forward(2, m->arena + 320, yb, k * (int)ROWS, (int)CLASSES) * k; /* binary_crossentropy */
+        float loss = nnc_rt_loss_forward(2, m->arena + 320, yb, k * (int)ROWS, (int)CLASSES); /* binary_crossentropy */
+        loss_sum += (double)loss * k;
         nnc_rt_metrics_accumulate(counts, err, m->arena + 320, yb, 0, k * (int)ROWS, (int)CLASSES);
-        if (cb && cb(ctx, i + k, n)) status = BINARY_CLASSIFIER_ERR_STOPPED;
+        if (cb) {
+            nnc_rt_progress pr;
+            pr.done = i + k;
+            pr.total = n;
+            pr.step = 0;
+            pr.batch_loss = loss;
+            pr.learning_rate = 0.0f;
+            nnc_rt_metrics_finish(&pr.running, counts, err, (i + k) * ROWS, (int)CLASSES);
+            pr.running.loss = (float)(loss_sum / (i + k));
+            if (cb(ctx, &pr)) status = BINARY_CLASSIFIER_ERR_STOPPED;
+        }
     }
     if (out && n > 0) {
         nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);

@@ -8,7 +8,7 @@
  *   arena: 6049792 bytes (training step 6049792, inference 2752512; 6049792 if every buffer had its own)
  *   trainable 69984; gradients 279936 bytes, optimizer state 559872 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.003), batch 32, epochs 6
- *   state: sizeof(char_gru_t) bytes, all of it in one struct; no malloc anywhere.
+ *   state: 7173784 bytes (sizeof(char_gru_t)), all of it in one struct; no malloc anywhere.
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..CHAR_GRU_BATCH
  * samples, predict and evaluate any number (in chunks of CHAR_GRU_BATCH).
@@ -26,6 +26,8 @@ extern "C" {
 
 #define CHAR_GRU_BATCH 32
 #define CHAR_GRU_EPOCHS 6
+#define CHAR_GRU_LEARNING_RATE 0.003f
+#define CHAR_GRU_METRICS "accuracy"
 #define CHAR_GRU_INPUT_SIZE 32     /* token ids per sample */
 #define CHAR_GRU_INPUT_IDS 96     /* i32 inputs: ids in [0, CHAR_GRU_INPUT_IDS); 0: f32 input */
 #define CHAR_GRU_OUTPUT_SIZE 96
@@ -48,13 +50,16 @@ typedef struct char_gru {
     float opt[2][69984];   /* adam state */
     long step;
     nnc_rt_rng rng;        /* dropout masks */
+    float learning_rate;   /* the optimizer's: set_learning_rate */
     float arena[1512448];
     char_gru_input_t xbatch[1024];      /* a shuffled batch, gathered */
     char_gru_label_t ybatch[32];
 } char_gru_t;
 
-/* return nonzero to stop the work early */
-typedef int (*char_gru_progress_fn)(void *ctx, long done, long total);
+/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct
+ * nnc_rt_progress: samples done, step, the batch's loss, the rate, the
+ * pass's running mean loss and metrics); return nonzero to stop early */
+typedef nnc_rt_progress_fn char_gru_progress_fn;
 
 enum {
     CHAR_GRU_OK = 0,
@@ -84,6 +89,10 @@ int char_gru_train_epoch(char_gru_t *m, const char_gru_input_t *x, const char_gr
     const int32_t *order, nnc_rt_metrics *out, char_gru_progress_fn cb, void *ctx);
 int char_gru_evaluate(char_gru_t *m, const char_gru_input_t *x, const char_gru_label_t *y, long n,
     nnc_rt_metrics *out, char_gru_progress_fn cb, void *ctx);
+/* the optimizer's learning rate: run-time state, CHAR_GRU_LEARNING_RATE after
+ * init; a schedule sets it before each step */
+void char_gru_set_learning_rate(char_gru_t *m, float lr);
+float char_gru_learning_rate(const char_gru_t *m);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *char_gru_param(char_gru_t *m, const char *name, long *size);
 /* parameters to a versioned, checksummed buffer: returns CHAR_GRU_SAVE_BYTES,

@@ -8,7 +8,7 @@
  *   arena: 13679104 bytes (training step 13679104, inference 4608000; 18460672 if every buffer had its own)
  *   trainable 315722; gradients 1262888 bytes, optimizer state 2525776 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 3
- *   state: sizeof(cnn_32x32_t) bytes, all of it in one struct; no malloc anywhere.
+ *   state: 19124024 bytes (sizeof(cnn_32x32_t)), all of it in one struct; no malloc anywhere.
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..CNN_32X32_BATCH
  * samples, predict and evaluate any number (in chunks of CNN_32X32_BATCH).
@@ -26,6 +26,8 @@ extern "C" {
 
 #define CNN_32X32_BATCH 32
 #define CNN_32X32_EPOCHS 3
+#define CNN_32X32_LEARNING_RATE 0.001f
+#define CNN_32X32_METRICS "accuracy"
 #define CNN_32X32_INPUT_SIZE 3072     /* floats per sample */
 #define CNN_32X32_INPUT_IDS 0     /* i32 inputs: ids in [0, CNN_32X32_INPUT_IDS); 0: f32 input */
 #define CNN_32X32_OUTPUT_SIZE 10
@@ -48,13 +50,16 @@ typedef struct cnn_32x32 {
     float opt[2][315722];   /* adam state */
     long step;
     nnc_rt_rng rng;        /* dropout masks */
+    float learning_rate;   /* the optimizer's: set_learning_rate */
     float arena[3419776];
     cnn_32x32_input_t xbatch[98304];      /* a shuffled batch, gathered */
     cnn_32x32_label_t ybatch[32];
 } cnn_32x32_t;
 
-/* return nonzero to stop the work early */
-typedef int (*cnn_32x32_progress_fn)(void *ctx, long done, long total);
+/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct
+ * nnc_rt_progress: samples done, step, the batch's loss, the rate, the
+ * pass's running mean loss and metrics); return nonzero to stop early */
+typedef nnc_rt_progress_fn cnn_32x32_progress_fn;
 
 enum {
     CNN_32X32_OK = 0,
@@ -84,6 +89,10 @@ int cnn_32x32_train_epoch(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_
     const int32_t *order, nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx);
 int cnn_32x32_evaluate(cnn_32x32_t *m, const cnn_32x32_input_t *x, const cnn_32x32_label_t *y, long n,
     nnc_rt_metrics *out, cnn_32x32_progress_fn cb, void *ctx);
+/* the optimizer's learning rate: run-time state, CNN_32X32_LEARNING_RATE after
+ * init; a schedule sets it before each step */
+void cnn_32x32_set_learning_rate(cnn_32x32_t *m, float lr);
+float cnn_32x32_learning_rate(const cnn_32x32_t *m);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *cnn_32x32_param(cnn_32x32_t *m, const char *name, long *size);
 /* parameters to a versioned, checksummed buffer: returns CNN_32X32_SAVE_BYTES,

@@ -8,7 +8,7 @@
  *   arena: 5541632 bytes (training step 5541632, inference 2793280; 5590400 if every buffer had its own)
  *   trainable 216650; gradients 866600 bytes, optimizer state 1733200 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 5
- *   state: sizeof(fashion_cnn_small_t) bytes, all of it in one struct; no malloc anywhere.
+ *   state: 9108536 bytes (sizeof(fashion_cnn_small_t)), all of it in one struct; no malloc anywhere.
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..FASHION_CNN_SMALL_BATCH
  * samples, predict and evaluate any number (in chunks of FASHION_CNN_SMALL_BATCH).
@@ -26,6 +26,8 @@ extern "C" {
 
 #define FASHION_CNN_SMALL_BATCH 32
 #define FASHION_CNN_SMALL_EPOCHS 5
+#define FASHION_CNN_SMALL_LEARNING_RATE 0.001f
+#define FASHION_CNN_SMALL_METRICS "accuracy"
 #define FASHION_CNN_SMALL_INPUT_SIZE 784     /* floats per sample */
 #define FASHION_CNN_SMALL_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_CNN_SMALL_INPUT_IDS); 0: f32 input */
 #define FASHION_CNN_SMALL_OUTPUT_SIZE 10
@@ -48,13 +50,16 @@ typedef struct fashion_cnn_small {
     float opt[2][216650];   /* adam state */
     long step;
     nnc_rt_rng rng;        /* dropout masks */
+    float learning_rate;   /* the optimizer's: set_learning_rate */
     float arena[1385408];
     fashion_cnn_small_input_t xbatch[25088];      /* a shuffled batch, gathered */
     fashion_cnn_small_label_t ybatch[32];
 } fashion_cnn_small_t;
 
-/* return nonzero to stop the work early */
-typedef int (*fashion_cnn_small_progress_fn)(void *ctx, long done, long total);
+/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct
+ * nnc_rt_progress: samples done, step, the batch's loss, the rate, the
+ * pass's running mean loss and metrics); return nonzero to stop early */
+typedef nnc_rt_progress_fn fashion_cnn_small_progress_fn;
 
 enum {
     FASHION_CNN_SMALL_OK = 0,
@@ -84,6 +89,10 @@ int fashion_cnn_small_train_epoch(fashion_cnn_small_t *m, const fashion_cnn_smal
     const int32_t *order, nnc_rt_metrics *out, fashion_cnn_small_progress_fn cb, void *ctx);
 int fashion_cnn_small_evaluate(fashion_cnn_small_t *m, const fashion_cnn_small_input_t *x, const fashion_cnn_small_label_t *y, long n,
     nnc_rt_metrics *out, fashion_cnn_small_progress_fn cb, void *ctx);
+/* the optimizer's learning rate: run-time state, FASHION_CNN_SMALL_LEARNING_RATE after
+ * init; a schedule sets it before each step */
+void fashion_cnn_small_set_learning_rate(fashion_cnn_small_t *m, float lr);
+float fashion_cnn_small_learning_rate(const fashion_cnn_small_t *m);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *fashion_cnn_small_param(fashion_cnn_small_t *m, const char *name, long *size);
 /* parameters to a versioned, checksummed buffer: returns FASHION_CNN_SMALL_SAVE_BYTES,

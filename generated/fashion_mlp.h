@@ -8,7 +8,7 @@
  *   arena: 102144 bytes (training step 102144, inference 49152; 102144 if every buffer had its own)
  *   trainable 235146; gradients 940584 bytes, optimizer state 1881168 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 5
- *   state: sizeof(fashion_mlp_t) bytes, all of it in one struct; no malloc anywhere.
+ *   state: 3964984 bytes (sizeof(fashion_mlp_t)), all of it in one struct; no malloc anywhere.
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..FASHION_MLP_BATCH
  * samples, predict and evaluate any number (in chunks of FASHION_MLP_BATCH).
@@ -26,6 +26,8 @@ extern "C" {
 
 #define FASHION_MLP_BATCH 32
 #define FASHION_MLP_EPOCHS 5
+#define FASHION_MLP_LEARNING_RATE 0.001f
+#define FASHION_MLP_METRICS "accuracy"
 #define FASHION_MLP_INPUT_SIZE 784     /* floats per sample */
 #define FASHION_MLP_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_MLP_INPUT_IDS); 0: f32 input */
 #define FASHION_MLP_OUTPUT_SIZE 10
@@ -48,13 +50,16 @@ typedef struct fashion_mlp {
     float opt[2][235146];   /* adam state */
     long step;
     nnc_rt_rng rng;        /* dropout masks */
+    float learning_rate;   /* the optimizer's: set_learning_rate */
     float arena[25536];
     fashion_mlp_input_t xbatch[25088];      /* a shuffled batch, gathered */
     fashion_mlp_label_t ybatch[32];
 } fashion_mlp_t;
 
-/* return nonzero to stop the work early */
-typedef int (*fashion_mlp_progress_fn)(void *ctx, long done, long total);
+/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct
+ * nnc_rt_progress: samples done, step, the batch's loss, the rate, the
+ * pass's running mean loss and metrics); return nonzero to stop early */
+typedef nnc_rt_progress_fn fashion_mlp_progress_fn;
 
 enum {
     FASHION_MLP_OK = 0,
@@ -84,6 +89,10 @@ int fashion_mlp_train_epoch(fashion_mlp_t *m, const fashion_mlp_input_t *x, cons
     const int32_t *order, nnc_rt_metrics *out, fashion_mlp_progress_fn cb, void *ctx);
 int fashion_mlp_evaluate(fashion_mlp_t *m, const fashion_mlp_input_t *x, const fashion_mlp_label_t *y, long n,
     nnc_rt_metrics *out, fashion_mlp_progress_fn cb, void *ctx);
+/* the optimizer's learning rate: run-time state, FASHION_MLP_LEARNING_RATE after
+ * init; a schedule sets it before each step */
+void fashion_mlp_set_learning_rate(fashion_mlp_t *m, float lr);
+float fashion_mlp_learning_rate(const fashion_mlp_t *m);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *fashion_mlp_param(fashion_mlp_t *m, const char *name, long *size);
 /* parameters to a versioned, checksummed buffer: returns FASHION_MLP_SAVE_BYTES,

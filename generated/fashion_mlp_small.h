@@ -8,7 +8,7 @@
  *   arena: 24320 bytes (training step 24320, inference 12288; 28416 if every buffer had its own)
  *   trainable 27882; gradients 111528 bytes, optimizer state 223056 bytes
  *   train: loss categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 10
- *   state: sizeof(fashion_mlp_small_t) bytes, all of it in one struct; no malloc anywhere.
+ *   state: 572088 bytes (sizeof(fashion_mlp_small_t)), all of it in one struct; no malloc anywhere.
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..FASHION_MLP_SMALL_BATCH
  * samples, predict and evaluate any number (in chunks of FASHION_MLP_SMALL_BATCH).
@@ -26,6 +26,8 @@ extern "C" {
 
 #define FASHION_MLP_SMALL_BATCH 32
 #define FASHION_MLP_SMALL_EPOCHS 10
+#define FASHION_MLP_SMALL_LEARNING_RATE 0.001f
+#define FASHION_MLP_SMALL_METRICS "accuracy"
 #define FASHION_MLP_SMALL_INPUT_SIZE 784     /* floats per sample */
 #define FASHION_MLP_SMALL_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_MLP_SMALL_INPUT_IDS); 0: f32 input */
 #define FASHION_MLP_SMALL_OUTPUT_SIZE 10
@@ -48,13 +50,16 @@ typedef struct fashion_mlp_small {
     float opt[2][27882];   /* adam state */
     long step;
     nnc_rt_rng rng;        /* dropout masks */
+    float learning_rate;   /* the optimizer's: set_learning_rate */
     float arena[6080];
     fashion_mlp_small_input_t xbatch[25088];      /* a shuffled batch, gathered */
     fashion_mlp_small_label_t ybatch[320];
 } fashion_mlp_small_t;
 
-/* return nonzero to stop the work early */
-typedef int (*fashion_mlp_small_progress_fn)(void *ctx, long done, long total);
+/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct
+ * nnc_rt_progress: samples done, step, the batch's loss, the rate, the
+ * pass's running mean loss and metrics); return nonzero to stop early */
+typedef nnc_rt_progress_fn fashion_mlp_small_progress_fn;
 
 enum {
     FASHION_MLP_SMALL_OK = 0,
@@ -84,6 +89,10 @@ int fashion_mlp_small_train_epoch(fashion_mlp_small_t *m, const fashion_mlp_smal
     const int32_t *order, nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx);
 int fashion_mlp_small_evaluate(fashion_mlp_small_t *m, const fashion_mlp_small_input_t *x, const fashion_mlp_small_label_t *y, long n,
     nnc_rt_metrics *out, fashion_mlp_small_progress_fn cb, void *ctx);
+/* the optimizer's learning rate: run-time state, FASHION_MLP_SMALL_LEARNING_RATE after
+ * init; a schedule sets it before each step */
+void fashion_mlp_small_set_learning_rate(fashion_mlp_small_t *m, float lr);
+float fashion_mlp_small_learning_rate(const fashion_mlp_small_t *m);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *fashion_mlp_small_param(fashion_mlp_small_t *m, const char *name, long *size);
 /* parameters to a versioned, checksummed buffer: returns FASHION_MLP_SMALL_SAVE_BYTES,

@@ -8,7 +8,7 @@
  *   arena: 18465152 bytes (training step 18465152, inference 5268480; 62730368 if every buffer had its own)
  *   trainable 121274; gradients 485096 bytes, optimizer state 970192 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 8
- *   state: sizeof(fashion_resnet_t) bytes, all of it in one struct; no malloc anywhere.
+ *   state: 20508728 bytes (sizeof(fashion_resnet_t)), all of it in one struct; no malloc anywhere.
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..FASHION_RESNET_BATCH
  * samples, predict and evaluate any number (in chunks of FASHION_RESNET_BATCH).
@@ -26,6 +26,8 @@ extern "C" {
 
 #define FASHION_RESNET_BATCH 32
 #define FASHION_RESNET_EPOCHS 8
+#define FASHION_RESNET_LEARNING_RATE 0.001f
+#define FASHION_RESNET_METRICS "accuracy"
 #define FASHION_RESNET_INPUT_SIZE 784     /* floats per sample */
 #define FASHION_RESNET_INPUT_IDS 0     /* i32 inputs: ids in [0, FASHION_RESNET_INPUT_IDS); 0: f32 input */
 #define FASHION_RESNET_OUTPUT_SIZE 10
@@ -48,13 +50,16 @@ typedef struct fashion_resnet {
     float opt[2][121274];   /* adam state */
     long step;
     nnc_rt_rng rng;        /* dropout masks */
+    float learning_rate;   /* the optimizer's: set_learning_rate */
     float arena[4616288];
     fashion_resnet_input_t xbatch[25088];      /* a shuffled batch, gathered */
     fashion_resnet_label_t ybatch[32];
 } fashion_resnet_t;
 
-/* return nonzero to stop the work early */
-typedef int (*fashion_resnet_progress_fn)(void *ctx, long done, long total);
+/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct
+ * nnc_rt_progress: samples done, step, the batch's loss, the rate, the
+ * pass's running mean loss and metrics); return nonzero to stop early */
+typedef nnc_rt_progress_fn fashion_resnet_progress_fn;
 
 enum {
     FASHION_RESNET_OK = 0,
@@ -84,6 +89,10 @@ int fashion_resnet_train_epoch(fashion_resnet_t *m, const fashion_resnet_input_t
     const int32_t *order, nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx);
 int fashion_resnet_evaluate(fashion_resnet_t *m, const fashion_resnet_input_t *x, const fashion_resnet_label_t *y, long n,
     nnc_rt_metrics *out, fashion_resnet_progress_fn cb, void *ctx);
+/* the optimizer's learning rate: run-time state, FASHION_RESNET_LEARNING_RATE after
+ * init; a schedule sets it before each step */
+void fashion_resnet_set_learning_rate(fashion_resnet_t *m, float lr);
+float fashion_resnet_learning_rate(const fashion_resnet_t *m);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *fashion_resnet_param(fashion_resnet_t *m, const char *name, long *size);
 /* parameters to a versioned, checksummed buffer: returns FASHION_RESNET_SAVE_BYTES,

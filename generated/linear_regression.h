@@ -8,7 +8,7 @@
  *   arena: 128 bytes (training step 128, inference 64; 128 if every buffer had its own)
  *   trainable 2; gradients 8 bytes, optimizer state 0 bytes
  *   train: loss mse, optimizer sgd(lr=0.1), batch 10, epochs 50
- *   state: sizeof(linear_regression_t) bytes, all of it in one struct; no malloc anywhere.
+ *   state: 248 bytes (sizeof(linear_regression_t)), all of it in one struct; no malloc anywhere.
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..LINEAR_REGRESSION_BATCH
  * samples, predict and evaluate any number (in chunks of LINEAR_REGRESSION_BATCH).
@@ -26,6 +26,8 @@ extern "C" {
 
 #define LINEAR_REGRESSION_BATCH 10
 #define LINEAR_REGRESSION_EPOCHS 50
+#define LINEAR_REGRESSION_LEARNING_RATE 0.1f
+#define LINEAR_REGRESSION_METRICS "mae"
 #define LINEAR_REGRESSION_INPUT_SIZE 1     /* floats per sample */
 #define LINEAR_REGRESSION_INPUT_IDS 0     /* i32 inputs: ids in [0, LINEAR_REGRESSION_INPUT_IDS); 0: f32 input */
 #define LINEAR_REGRESSION_OUTPUT_SIZE 1
@@ -47,13 +49,16 @@ typedef struct linear_regression {
     float grads[2];
     long step;
     nnc_rt_rng rng;        /* dropout masks */
+    float learning_rate;   /* the optimizer's: set_learning_rate */
     float arena[32];
     linear_regression_input_t xbatch[10];      /* a shuffled batch, gathered */
     linear_regression_label_t ybatch[10];
 } linear_regression_t;
 
-/* return nonzero to stop the work early */
-typedef int (*linear_regression_progress_fn)(void *ctx, long done, long total);
+/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct
+ * nnc_rt_progress: samples done, step, the batch's loss, the rate, the
+ * pass's running mean loss and metrics); return nonzero to stop early */
+typedef nnc_rt_progress_fn linear_regression_progress_fn;
 
 enum {
     LINEAR_REGRESSION_OK = 0,
@@ -83,6 +88,10 @@ int linear_regression_train_epoch(linear_regression_t *m, const linear_regressio
     const int32_t *order, nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx);
 int linear_regression_evaluate(linear_regression_t *m, const linear_regression_input_t *x, const linear_regression_label_t *y, long n,
     nnc_rt_metrics *out, linear_regression_progress_fn cb, void *ctx);
+/* the optimizer's learning rate: run-time state, LINEAR_REGRESSION_LEARNING_RATE after
+ * init; a schedule sets it before each step */
+void linear_regression_set_learning_rate(linear_regression_t *m, float lr);
+float linear_regression_learning_rate(const linear_regression_t *m);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *linear_regression_param(linear_regression_t *m, const char *name, long *size);
 /* parameters to a versioned, checksummed buffer: returns LINEAR_REGRESSION_SAVE_BYTES,

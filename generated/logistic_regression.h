@@ -8,7 +8,7 @@
  *   arena: 384 bytes (training step 384, inference 128; 384 if every buffer had its own)
  *   trainable 3; gradients 12 bytes, optimizer state 24 bytes
  *   train: loss binary_crossentropy, optimizer adam(lr=0.05), batch 32, epochs 20
- *   state: sizeof(logistic_regression_t) bytes, all of it in one struct; no malloc anywhere.
+ *   state: 840 bytes (sizeof(logistic_regression_t)), all of it in one struct; no malloc anywhere.
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..LOGISTIC_REGRESSION_BATCH
  * samples, predict and evaluate any number (in chunks of LOGISTIC_REGRESSION_BATCH).
@@ -26,6 +26,8 @@ extern "C" {
 
 #define LOGISTIC_REGRESSION_BATCH 32
 #define LOGISTIC_REGRESSION_EPOCHS 20
+#define LOGISTIC_REGRESSION_LEARNING_RATE 0.05f
+#define LOGISTIC_REGRESSION_METRICS "accuracy"
 #define LOGISTIC_REGRESSION_INPUT_SIZE 2     /* floats per sample */
 #define LOGISTIC_REGRESSION_INPUT_IDS 0     /* i32 inputs: ids in [0, LOGISTIC_REGRESSION_INPUT_IDS); 0: f32 input */
 #define LOGISTIC_REGRESSION_OUTPUT_SIZE 1
@@ -48,13 +50,16 @@ typedef struct logistic_regression {
     float opt[2][3];   /* adam state */
     long step;
     nnc_rt_rng rng;        /* dropout masks */
+    float learning_rate;   /* the optimizer's: set_learning_rate */
     float arena[96];
     logistic_regression_input_t xbatch[64];      /* a shuffled batch, gathered */
     logistic_regression_label_t ybatch[32];
 } logistic_regression_t;
 
-/* return nonzero to stop the work early */
-typedef int (*logistic_regression_progress_fn)(void *ctx, long done, long total);
+/* told after every batch of train_epoch / evaluate (nnc_rt.h's struct
+ * nnc_rt_progress: samples done, step, the batch's loss, the rate, the
+ * pass's running mean loss and metrics); return nonzero to stop early */
+typedef nnc_rt_progress_fn logistic_regression_progress_fn;
 
 enum {
     LOGISTIC_REGRESSION_OK = 0,
@@ -84,6 +89,10 @@ int logistic_regression_train_epoch(logistic_regression_t *m, const logistic_reg
     const int32_t *order, nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx);
 int logistic_regression_evaluate(logistic_regression_t *m, const logistic_regression_input_t *x, const logistic_regression_label_t *y, long n,
     nnc_rt_metrics *out, logistic_regression_progress_fn cb, void *ctx);
+/* the optimizer's learning rate: run-time state, LOGISTIC_REGRESSION_LEARNING_RATE after
+ * init; a schedule sets it before each step */
+void logistic_regression_set_learning_rate(logistic_regression_t *m, float lr);
+float logistic_regression_learning_rate(const logistic_regression_t *m);
 /* a parameter by name ("dense.kernel" is [in][out]); NULL if unknown */
 float *logistic_regression_param(logistic_regression_t *m, const char *name, long *size);
 /* parameters to a versioned, checksummed buffer: returns LOGISTIC_REGRESSION_SAVE_BYTES,

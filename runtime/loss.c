@@ -25,7 +25,10 @@
  *    model is visible to the caller.
  *
  * Reductions: mse/mae/bce average over the m outputs, cce sums over
- * classes; then everything averages over the n samples.
+ * classes; then everything averages over the n samples.  With class_weight
+ * each row's loss is first multiplied by its class's weight, and the mean
+ * over the samples still divides by n (Keras' sum_over_batch_size), not by
+ * the sum of the weights (PyTorch's weighted mean).
  */
 #include <math.h>
 
@@ -164,9 +167,43 @@ static double reduction(int kind, int n, int m)
     return per_element ? 1.0 / ((double)n * m) : 1.0 / n;
 }
 
-/* pred is (n, m); target is int32_t (n) for the sparse kinds, float (n, m) otherwise */
+/* x rounded to an integer, half to even (numpy's round, which Keras'
+ * class_weight applies to a binary label); -1 for NaN or out of int range */
+static long round_even(double x)
+{
+    double r = floor(x), d = x - r;
+    if (!(x >= -1e9 && x <= 1e9))
+        return -1;
+    if (d > 0.5 || (d == 0.5 && fmod(r, 2.0) != 0.0))
+        r += 1.0;
+    return (long)r;
+}
+
+/* the weight of row r under class_weight w (classes entries): its class as
+ * Keras finds it (the label; the target row's first maximum; a single
+ * target rounded); a class without an entry weighs 1 */
+static double row_weight(int kind, const void *target, long r, int m, const float *w, int classes)
+{
+    long c;
+    if (is_sparse(kind)) {
+        c = ((const int32_t *)target)[r];
+    } else if (m == 1) {
+        c = round_even(((const float *)target)[r]);
+    } else {
+        const float *t = (const float *)target + r * m;
+        int j;
+        c = 0;
+        for (j = 1; j < m; j++)
+            if (t[j] > t[c])
+                c = j;
+    }
+    return c >= 0 && c < classes ? (double)w[c] : 1.0;
+}
+
+/* pred is (n, m); target is int32_t (n) for the sparse kinds, float (n, m)
+ * otherwise; w: class weights (classes entries) or NULL */
 static double loss_rows(int kind, float *dpred, const float *pred, const void *target,
-                        int n, int m)
+                        int n, int m, const float *w, int classes)
 {
     double total = 0.0, scale;
     long r;
@@ -176,18 +213,31 @@ static double loss_rows(int kind, float *dpred, const float *pred, const void *t
     for (r = 0; r < n; r++) {
         const float *t = is_sparse(kind) ? NULL : (const float *)target + r * m;
         int32_t label = is_sparse(kind) ? ((const int32_t *)target)[r] : -1;
-        total += row_loss(kind, pred + r * m, t, label, m, dpred ? dpred + r * m : NULL, scale);
+        double wr = w ? row_weight(kind, target, r, m, w, classes) : 1.0;
+        total += wr * row_loss(kind, pred + r * m, t, label, m, dpred ? dpred + r * m : NULL, scale * wr);
     }
     return total * scale;
 }
 
 float nnc_rt_loss_forward(int kind, const float *pred, const void *target, int n, int m)
 {
-    return (float)loss_rows(kind, NULL, pred, target, n, m);
+    return (float)loss_rows(kind, NULL, pred, target, n, m, NULL, 0);
 }
 
 void nnc_rt_loss_backward(int kind, float *dpred, const float *pred, const void *target,
                           int n, int m)
 {
-    loss_rows(kind, dpred, pred, target, n, m);
+    loss_rows(kind, dpred, pred, target, n, m, NULL, 0);
+}
+
+float nnc_rt_loss_forward_weighted(int kind, const float *pred, const void *target, int n, int m,
+                                   const float *class_weight, int classes)
+{
+    return (float)loss_rows(kind, NULL, pred, target, n, m, class_weight, classes);
+}
+
+void nnc_rt_loss_backward_weighted(int kind, float *dpred, const float *pred, const void *target,
+                                   int n, int m, const float *class_weight, int classes)
+{
+    loss_rows(kind, dpred, pred, target, n, m, class_weight, classes);
 }

@@ -452,6 +452,16 @@ float nnc_rt_loss_forward(int kind, const float *pred, const void *target, int n
 /* dpred[n,m] = d(loss_forward)/d pred */
 void  nnc_rt_loss_backward(int kind, float *dpred, const float *pred, const void *target,
                            int n, int m);
+/* Keras' class_weight: each sample's loss (and gradient) times the weight
+ * of its class, the weighted sum divided by n as Keras' default reduction
+ * does (not by the sum of the weights): sum_r w[c_r] loss_r / n.  The class
+ * c_r is the label (sparse), the first maximum of the target row (m > 1),
+ * or the target rounded half to even (m == 1: labels 0 and 1); a class
+ * outside [0, classes) weighs 1, as a missing key does in Keras. */
+float nnc_rt_loss_forward_weighted(int kind, const float *pred, const void *target, int n, int m,
+                                   const float *class_weight, int classes);
+void  nnc_rt_loss_backward_weighted(int kind, float *dpred, const float *pred, const void *target,
+                                    int n, int m, const float *class_weight, int classes);
 
 /* ---- regularisers: g += l1*sign(w) + 2*l2*w; returns l1*sum|w| + l2*sum w^2
  * (g may be NULL to compute only the penalty) */
@@ -472,6 +482,15 @@ void nnc_rt_rmsprop_update(float *w, const float *g, float *ms, float *mom, long
  * m += (1-b1)(g-m); v += (1-b2)(g^2-v); w -= alpha*m/(sqrt(v)+eps) */
 void nnc_rt_adam_update(float *w, const float *g, float *m, float *v, long size, long step,
                         float lr, float beta1, float beta2, float eps, float weight_decay);
+
+/* ---- gradient clipping (Keras' optimizer arguments) ----------------------
+ * Applied to the gradients between the backward pass and the update; the
+ * gradients are finite here (the training step refuses a step otherwise).
+ * clip_norm: g *= c / max(||g||, c), Keras' clipnorm on one tensor and its
+ * global_clipnorm on the whole gradient block; returns ||g|| before.
+ * clip_value: each element into [-c, c] (clipvalue). */
+float nnc_rt_clip_norm(float *g, long size, float c);
+void  nnc_rt_clip_value(float *g, long size, float c);
 
 /* ---- metrics ---------------------------------------------------------------
  * Accumulate over batches, then finish.  counts has 3*m+1 longs (m>1) or

@@ -181,3 +181,28 @@ void nnc_rt_adam_update(float *w, const float *g, float *m, float *v, long size,
         w[i] -= num / den;
     }
 }
+
+/* ---- gradient clipping -------------------------------------------------------
+ * The norm is summed in double and rounded once; a norm at or below c leaves
+ * g bit for bit (Keras' g c / max(norm, c) rounds it by an ulp there). */
+float nnc_rt_clip_norm(float *g, long size, float c)
+{
+    double s = 0.0, norm;
+    long i;
+    for (i = 0; i < size; i++)
+        s += (double)g[i] * g[i];
+    norm = sqrt(s);
+    if (norm > c) {
+        float scale = (float)(c / norm);
+        for (i = 0; i < size; i++)
+            g[i] *= scale;
+    }
+    return (float)norm;
+}
+
+void nnc_rt_clip_value(float *g, long size, float c)
+{
+    long i;
+    for (i = 0; i < size; i++)
+        g[i] = g[i] > c ? c : g[i] < -c ? -c : g[i];
+}

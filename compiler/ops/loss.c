@@ -31,20 +31,30 @@ static void loss_view(EmitCtx *e, int v, char *rows, size_t cap, long *m) {
     *m = r ? ir_size(x) / r : 0;    /* an empty output: no rows */
 }
 
+/* with class_weight, the weighted kernels read the table the emitter
+ * prints at the top of the source (class_weight_, CLASS_WEIGHTS entries) */
 static void loss_emit(EmitCtx *e, const Node *n) {
     char rows[32];
     long m;
     loss_view(e, n->in[0], rows, sizeof rows, &m);
-    emit_line(e, "loss = nnc_rt_loss_forward(%d, %s, y, %s, %ld); /* %s */", n->attr.loss,
-              emit_ptr(e, n->in[0]), rows, m, loss_name(n->attr.loss));
+    if (emit_graph(e)->train.class_weight)
+        emit_line(e, "loss = nnc_rt_loss_forward_weighted(%d, %s, y, %s, %ld, class_weight_, CLASS_WEIGHTS); /* %s */",
+                  n->attr.loss, emit_ptr(e, n->in[0]), rows, m, loss_name(n->attr.loss));
+    else
+        emit_line(e, "loss = nnc_rt_loss_forward(%d, %s, y, %s, %ld); /* %s */", n->attr.loss,
+                  emit_ptr(e, n->in[0]), rows, m, loss_name(n->attr.loss));
 }
 
 static void loss_grad_emit(EmitCtx *e, const Node *n) {
     char rows[32];
     long m;
     loss_view(e, n->in[0], rows, sizeof rows, &m);
-    emit_line(e, "nnc_rt_loss_backward(%d, %s, %s, y, %s, %ld);", n->attr.loss,
-              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), rows, m);
+    if (emit_graph(e)->train.class_weight)
+        emit_line(e, "nnc_rt_loss_backward_weighted(%d, %s, %s, y, %s, %ld, class_weight_, CLASS_WEIGHTS);",
+                  n->attr.loss, emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), rows, m);
+    else
+        emit_line(e, "nnc_rt_loss_backward(%d, %s, %s, y, %s, %ld);", n->attr.loss,
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), rows, m);
 }
 
 /* ---- regularize: adds the penalty's gradient to a parameter's gradient ------ */
@@ -57,7 +67,9 @@ static void regularize_emit(EmitCtx *e, const Node *n) {
               emit_float(e, p->l2), p->name);
 }
 
-/* ---- update: the optimizer step, one flat pass over the parameter block ---- */
+/* ---- update: the optimizer step, one flat pass over the parameter block ----
+ * The rate is run-time state (m->learning_rate, set by init from the train
+ * block and by NAME_set_learning_rate), so a schedule costs nothing. */
 
 static void update_emit(EmitCtx *e, const Node *n) {
     (void)n;
@@ -65,17 +77,17 @@ static void update_emit(EmitCtx *e, const Node *n) {
     switch (t->opt) {
     case OPT_SGD:
         emit_line(e, "nnc_rt_sgd_update(m->params, m->grads, %s, TRAINABLE_COUNT, %s, %s, %d);",
-                  t->momentum != 0 ? "m->opt[0]" : "NULL", emit_float(e, t->lr),
+                  t->momentum != 0 ? "m->opt[0]" : "NULL", "m->learning_rate",
                   emit_float(e, t->momentum), t->nesterov);
         break;
     case OPT_RMSPROP:
         emit_line(e, "nnc_rt_rmsprop_update(m->params, m->grads, m->opt[0], %s, TRAINABLE_COUNT, "
-                  "%s, %s, %s, %s);", t->momentum != 0 ? "m->opt[1]" : "NULL", emit_float(e, t->lr),
+                  "%s, %s, %s, %s);", t->momentum != 0 ? "m->opt[1]" : "NULL", "m->learning_rate",
                   emit_float(e, t->rho), emit_float(e, t->momentum), emit_float(e, t->eps));
         break;
     case OPT_ADAM: case OPT_ADAMW:
         emit_line(e, "nnc_rt_adam_update(m->params, m->grads, m->opt[0], m->opt[1], TRAINABLE_COUNT, "
-                  "m->step, %s, %s, %s, %s, %s);", emit_float(e, t->lr), emit_float(e, t->beta1),
+                  "m->step, %s, %s, %s, %s, %s);", "m->learning_rate", emit_float(e, t->beta1),
                   emit_float(e, t->beta2), emit_float(e, t->eps),
                   emit_float(e, t->opt == OPT_ADAMW ? t->weight_decay : 0.0f));
         break;

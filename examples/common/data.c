@@ -379,9 +379,10 @@ void data_progress_begin(data_progress_state *p)
     p->drawn = 0;
 }
 
-int data_progress(void *ctx, long done, long total)
+int data_progress(void *ctx, const nnc_rt_progress *pr)
 {
     data_progress_state *p = ctx;
+    long done = pr->done, total = pr->total;
     enum { WIDTH = 30 };
     char bar[WIDTH + 1];
     double now, elapsed;
@@ -405,10 +406,11 @@ int data_progress(void *ctx, long done, long total)
         bar[filled - 1] = '>';
     bar[WIDTH] = '\0';
     if (done < total && done > 0)
-        fprintf(stderr, "\r%ld/%ld [%s] - ETA: %.0fs\033[K", done, total, bar,
-                elapsed / (double)done * (double)(total - done));
+        fprintf(stderr, "\r%ld/%ld [%s] - ETA: %.0fs - loss: %.4f\033[K", done, total, bar,
+                elapsed / (double)done * (double)(total - done), (double)pr->running.loss);
     else
-        fprintf(stderr, "\r%ld/%ld [%s] - %.1fs\033[K", done, total, bar, elapsed);
+        fprintf(stderr, "\r%ld/%ld [%s] - %.1fs - loss: %.4f\033[K", done, total, bar, elapsed,
+                (double)pr->running.loss);
     fflush(stderr);
     return 0;
 }

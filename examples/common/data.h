@@ -80,8 +80,9 @@ double data_percent(float fraction);
 
 /* ---- progress ------------------------------------------------------------
  * Pass data_progress as the generated *_progress_fn with a data_progress_state
- * as ctx.  Draws a Keras-like in-place bar on stderr
- *     313/313 [=========================>....] - 3s
+ * as ctx.  Draws a Keras-like in-place bar on stderr with the pass's running
+ * mean loss
+ *     313/313 [=========================>....] - 3s - loss: 0.4950
  * only when stderr is a tty; never asks to stop.  Call data_progress_end
  * before printing the epoch line so the bar does not mix with it. */
 typedef struct data_progress_state {
@@ -92,7 +93,7 @@ typedef struct data_progress_state {
 } data_progress_state;
 
 void data_progress_begin(data_progress_state *p);
-int  data_progress(void *ctx, long done, long total);
+int  data_progress(void *ctx, const nnc_rt_progress *pr);
 void data_progress_end(data_progress_state *p);
 
 /* ---- the epoch line ------------------------------------------------------

@@ -23,8 +23,8 @@
 #include "data.h"
 #include "nnc_rt.h"
 
-/* the generated NAME_progress_fn, whatever NAME is */
-typedef int (*driver_progress_fn)(void *ctx, long done, long total);
+/* the generated NAME_progress_fn, whatever NAME is: nnc_rt_progress_fn */
+typedef nnc_rt_progress_fn driver_progress_fn;
 
 /* A generated model's entry points, bound to one static model state. */
 typedef struct driver_model {
