@@ -12,6 +12,9 @@
 #   make check-real [MODELS="a b"]  pre-trained models from npm packages vs ONNX Runtime (needs the network)
 #   make check-control  ONNX If, Loop and Scan models (folded, selected, unrolled) against numpy
 #   make check-dtypes  integer and 16-bit float ONNX tensors against numpy
+#   make check-fit  nnc fit/evaluate/predict end to end (Fashion-MNIST, CSV, npz, callbacks, bad input)
+#   make check-host-data / check-host-fit  the host library's data readers / training loop and plot
+#   make check-fitstate  clipping and class weights of the generated training step against PyTorch
 #   make fuzz [SECONDS=N]  libFuzzer on the .nn front end, the ONNX importer and --weights, N s each
 #   make fuzz-smoke  the fuzzers over their regression inputs and a few thousand generated ones
 #   make regen      rewrite generated/ from the current compiler
@@ -185,6 +188,12 @@ unit-tests: $(TEST_BINS) bin/nnc
 check-host-fit: $(BUILD)/tests/test_host_fit
 	NNC_REQUIRE_RSVG=1 CK_FORK=yes $(BUILD)/tests/test_host_fit
 
+# nnc fit / evaluate / predict end to end: Fashion-MNIST to the issue's 87 %
+# floor, CSV and npz files, the train block's callbacks, --emit-main, bad input
+.PHONY: check-fit
+check-fit: all
+	@bash tests/fit_cli.sh
+
 # the host library's data readers: the unit tests, then files written by
 # NumPy read back through a small loader program (tests/host_data.py)
 $(BUILD)/tests/host_data_dump: tests/host_data_dump.c $(HOST_LIB) $(RT_LIB)
@@ -342,7 +351,8 @@ check-control: all
 check-dtypes: all
 	@$(PYTHON) tests/onnx_dtypes.py
 
-test: all unit-tests check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control
+test: all unit-tests check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
+      check-host-data check-host-fit check-fitstate check-fit
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the
