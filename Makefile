@@ -163,7 +163,7 @@ EXAMPLE ?= fashion_mlp
 run: $(BUILD)/examples/$(EXAMPLE)
 	$(BUILD)/examples/$(EXAMPLE) $(ARGS)
 
-demo:
+demo: all
 	@$(MAKE) --no-print-directory run EXAMPLE=fashion_mlp
 
 regen: bin/nnc
