@@ -164,7 +164,7 @@ Tensor *onnx_tfidf(Ctx *c) {
     }
     const Onnx__AttributeProto *wa = onnx_attr(n, "weights");
     if (wa && wa->n_floats && (long)wa->n_floats < out) {
-        onnx_invalid(c->im, "TfIdfVectorizer's weights has %zu entries, its output %ld columns", wa->n_floats, out);
+        onnx_invalid(c->im, "TfIdfVectorizer has %zu weights for its %ld output columns", wa->n_floats, out);
         pool_free(&p);
         return NULL;
     }
