@@ -11,6 +11,8 @@
  *  - mode max is ONNX's definition (the largest weighted neighbour of any
  *    sample), which is not the maximum of the interpolated values: nnc
  *    computes what ONNX and ONNX Runtime compute.
+ *  - batch_indices known at compile time must name images of X (invalid
+ *    otherwise); at run time a region with a bad index gives NaN.
  *  - No gradient: training through it is refused by autodiff; an imported
  *    graph with it is compiled whole (each region picks its image at run
  *    time, so there is no batch of independent samples).
@@ -62,6 +64,12 @@ Tensor *onnx_roi_align(Ctx *c) {
     for (int d = 0; d < 4; d++)
         if (!x->dims[d] || !dims[d]) {
             onnx_unsupported(c->im, "a RoiAlign of an empty tensor or with no regions");
+            return NULL;
+        }
+    for (long r = 0; bi->data && r < bi->dims[0]; r++)     /* known here: checked here */
+        if (!(bi->data[r] >= 0 && bi->data[r] < (float)x->dims[0])) {
+            onnx_invalid(c->im, "RoiAlign's batch_indices[%ld] is %g, outside X's %ld images", r,
+                         (double)bi->data[r], x->dims[0]);
             return NULL;
         }
     Attrs a;
