@@ -402,6 +402,16 @@ enum { NNC_RT_GRID_BILINEAR = 0, NNC_RT_GRID_NEAREST = 1, NNC_RT_GRID_BICUBIC = 
 enum { NNC_RT_GRID_ZEROS = 0, NNC_RT_GRID_BORDER = 1, NNC_RT_GRID_REFLECTION = 2 };
 void nnc_rt_grid_sample(float *y, const float *x, const float *grid, long n, long c, long h, long w, long ho,
                         long wo, int mode, int padding, int align);
+/* roi_align.c: y (nr, c, oh, ow) = x (n, c, h, w) pooled over the regions
+ * rois (nr, 4) = (x1, y1, x2, y2) of the images batch (nr) (ONNX RoiAlign) */
+enum { NNC_RT_ROI_AVG = 0, NNC_RT_ROI_MAX = 1 };
+void nnc_rt_roi_align(float *y, const float *x, const float *rois, const float *batch, long n, long c, long h,
+                      long w, long nr, long oh, long ow, int sampling, float scale, int mode, int half_pixel);
+/* text.c: y (rows, out) = the weighted counts of the pool's n-grams in each
+ * row of tokens x (rows, len) (ONNX TfIdfVectorizer); pool (npool, 2 + maxn) */
+enum { NNC_RT_TFIDF_TF = 0, NNC_RT_TFIDF_IDF = 1, NNC_RT_TFIDF_TFIDF = 2 };
+void nnc_rt_tfidf(float *y, const float *x, const float *pool, const float *weights, long rows, long len,
+                  long npool, int maxn, int min_n, int max_skip, long out, int mode);
 /* a batch of (M,K) x (K,N) products over the space p (strides in floats) */
 void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K);
 

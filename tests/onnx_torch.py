@@ -127,6 +127,25 @@ GRID_SAMPLES = [(m, p, (i + j) % 2 == 1) for i, m in enumerate(("bilinear", "nea
                 for j, p in enumerate(("zeros", "border", "reflection"))]
 
 
+class RoiNet(nn.Module):
+    """torchvision.ops.roi_align (ONNX RoiAlign, opset 16) on a feature map,
+    at regions a small head computes from the image: the rois and their
+    image indices are run-time data, some regions partly outside"""
+    def __init__(self, sampling, aligned):
+        super().__init__()
+        self.feat = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.box = nn.Linear(3, 10)
+        self.kw = dict(output_size=(3, 4), spatial_scale=0.5, sampling_ratio=sampling, aligned=aligned)
+
+    def forward(self, x):
+        from torchvision.ops import roi_align
+        n, _, h, w = x.shape
+        t = torch.sigmoid(4 * self.box(x.mean((2, 3)))).reshape(2 * n, 5)
+        x1, y1 = w * (t[:, 0] - 0.2), h * (t[:, 1] - 0.3)
+        boxes = torch.stack([(t[:, 4] > t[:, 3]).float(), x1, y1, x1 + 0.8 * w * t[:, 2], y1 + 0.8 * h * t[:, 3]], 1)
+        return roi_align(torch.tanh(self.feat(x)), boxes, **self.kw)
+
+
 # F.interpolate's modes, exported as ONNX Resize: (name, arguments)
 INTERPOLATIONS = [
     ("nearest x2", dict(scale_factor=2, mode="nearest")),
@@ -502,6 +521,28 @@ def finetune(work, opt, model):
     return "gradients checked %s, loss %.4f -> %.4f -> %.4f" % (fields["checked"], *losses)
 
 
+def roi_aligns(work):
+    """ONNX RoiAlign against torchvision's roi_align: adaptive and fixed
+    sampling, aligned (half_pixel) or not, at -O2 and -O0 -> [(name, error or None)].
+    torchvision 0.14 writes no coordinate_transformation_mode, which from
+    opset 16 on means half_pixel: aligned=False is exported at opset 11
+    (output_half_pixel, the only mode before 16), aligned=True at 16"""
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        return [("roi_align", "python3-torchvision is not installed")]
+    torch.manual_seed(4)
+    out = []
+    for sampling, aligned in ((0, False), (0, True), (2, False), (2, True)):
+        name = "roi_align sampling_ratio %d%s" % (sampling, " aligned" if aligned else "")
+        model = RoiNet(sampling, aligned)
+        for opt in ("-O2", "-O0"):
+            err = check(name, model, (2, 3, 11, 14), work, opt, opset=16 if aligned else 11)
+            why = err if isinstance(err, str) else None if err <= TOL else "max err %.1e" % err
+            out.append(("%s %s" % (name, opt), why))
+    return out
+
+
 def main():
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
@@ -533,7 +574,7 @@ def main():
                 failed += not ok
                 print("%s %s %s: %s" % ("PASS" if ok else "FAIL", name, opt,
                                         "max err %.1e" % err if not isinstance(err, str) else err))
-        for name, why in regressions(work) + resize_newer(work) + spectral(work):
+        for name, why in regressions(work) + resize_newer(work) + spectral(work) + roi_aligns(work):
             passed += why is None
             failed += why is not None
             print("%s %s%s" % ("FAIL" if why else "PASS", name, ": " + why if why else ": matches"))

@@ -135,6 +135,7 @@ static int out_type(Ctx *c, int i) {
                (int)onnx_attr_i(c->n, "output_dtype", TY(UINT8));
     if (!strcmp(op, "DynamicQuantizeLinear")) return i == 1 ? TY(FLOAT) : TY(UINT8);
     if (!strcmp(op, "ConvInteger") || !strcmp(op, "MatMulInteger")) return TY(INT32);
+    if (!strcmp(op, "TfIdfVectorizer")) return TY(FLOAT);     /* counts of integer tokens */
     if (!strcmp(op, "QLinearConv") || !strcmp(op, "QLinearMatMul")) return c->in[7]->dtype ? c->in[7]->dtype : TY(UINT8);
     static const char *const own[] = { "Multinomial", "RandomNormal",
                                        "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli",

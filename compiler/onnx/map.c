@@ -131,6 +131,7 @@ static const OnnxOp onnx_ops[] = {
     OP("BlackmanWindow", onnx_blackman, 1, 1, 1), OP("Det", onnx_det, 1, 1, 1),
     OP("MelWeightMatrix", onnx_mel_weight_matrix, 5, 5, 1), OP("GridSample", onnx_grid_sample, 2, 2, 1),
     OP("DFT", onnx_dft, 1, 3, 1), OP("STFT", onnx_stft, 2, 4, 1),
+    OP("RoiAlign", onnx_roi_align, 3, 3, 1), OP("TfIdfVectorizer", onnx_tfidf, 1, 1, 1),
     OP("LRN", onnx_lrn, 1, 1, 1), OP("MeanVarianceNormalization", onnx_mvn, 1, 1, 1), OP("MaxUnpool", onnx_maxunpool, 2, 3, 1),
 };
 

@@ -252,6 +252,10 @@ Tensor *onnx_det(Ctx *c);
 Tensor *onnx_resize(Ctx *c);
 Tensor *onnx_upsample(Ctx *c);
 Tensor *onnx_grid_sample(Ctx *c);
+/* ---- map_detect.c: RoiAlign, a run-time kernel ----------------------------------------- */
+Tensor *onnx_roi_align(Ctx *c);
+/* ---- map_text.c: TfIdfVectorizer on integer tokens, a run-time kernel --------------- */
+Tensor *onnx_tfidf(Ctx *c);
 /* ---- map_control.c: If, Loop, Scan: branches inlined, loops unrolled -------------- */
 Tensor *onnx_if(Ctx *c);
 Tensor *onnx_loop(Ctx *c);

@@ -50,6 +50,7 @@
     X(ND_RNN, nd_rnn)                                                   \
     X(ND_RESIZE, nd_resize)  X(ND_RESIZE_GRAD, nd_resize_grad)       \
     X(ND_GRID_SAMPLE, nd_grid_sample)                                   \
+    X(ND_ROI_ALIGN, nd_roi_align)  X(ND_TFIDF, nd_tfidf)               \
     X(ND_SCATTER, nd_scatter)  X(ND_GATHER_ELEM, nd_gather_elem)       \
     X(ND_SCATTER_ND, nd_scatter_nd)  X(ND_GATHER_ND, nd_gather_nd)     \
     X(ND_GATHER_ND_GRAD, nd_gather_nd_grad)                             \

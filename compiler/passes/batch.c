@@ -103,6 +103,11 @@ static int check_node(Batch *b, int i) {
     } else if (n->op == OP_ND_GRID_SAMPLE) {
         if (n->attr.samples != b->B || !b->lead[n->in[0]] || !b->lead[n->in[1]])
             return fail(b, "its samples and their grids are not the batch");
+    } else if (n->op == OP_ND_ROI_ALIGN) {
+        return fail(b, "each of its regions picks its image at run time");
+    } else if (n->op == OP_ND_TFIDF) {
+        if (n->attr.samples != b->B || !b->lead[n->in[0]] || b->lead[n->in[1]] || b->lead[n->in[2]])
+            return fail(b, "its rows of tokens are not the samples");
     } else if (n->op == OP_ND_REDUCE) {
         if (space_ok(b, n, 1) || operand_ok(b, n->in[0], p->as, p->aoff)) return fail(b, "it reduces over the batch axis");
     } else if (n->op == OP_ND_CONCAT) {
@@ -142,7 +147,7 @@ static void per_sample(Batch *b, Node *n) {
     if (n->op == OP_ND_REDUCE) n->attr.ny /= b->B;
     if (n->op == OP_ND_MATMUL && n->attr.nd.rank == 0) n->attr.M /= b->B;
     if (n->op == OP_ND_CONV || n->op == OP_ND_POOL || n->op == OP_ND_CONV_T || n->op == OP_ND_RNN ||
-        n->op == OP_ND_GRID_SAMPLE)
+        n->op == OP_ND_GRID_SAMPLE || n->op == OP_ND_TFIDF)
         n->attr.samples = 1;
     if (n->op == OP_ND_CONV) n->op = n->attr.conv.groups == n->attr.conv.c && n->attr.conv.c > 1 ?
                                     OP_DEPTHWISE_CONV2D : OP_CONV2D;
