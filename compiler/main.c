@@ -4,7 +4,9 @@
  *
  * Outputs are written to temporaries and renamed into place only when
  * complete, so a failed run never leaves a half-written file.  Exit status:
- * 0 success, 1 an error in the user's model, 2 a usage error.
+ * 0 success, 1 an error in the user's model, 2 a usage error, 3 a model
+ * nnc cannot compile.  --dot/--dot-train write the graph instead (to -o's
+ * file or stdout); --standalone carries the runtime inside model.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,6 +43,9 @@ static void usage(FILE *out) {
         "  --shape D=N     (ONNX) the size of a named dimension (dim_param), or\n"
         "  --shape X=AxB   an input's dimensions; axis 0 of the inputs is the batch (--batch)\n"
         "  --shape D<=N    (ONNX) a bound: the time steps, set at run time (NAME_set_steps)\n"
+        "  --dot           write the model's graph for Graphviz (to -o FILE.dot, or stdout)\n"
+        "  --dot-train     the same for the training step: forward, loss, backward, update\n"
+        "  --standalone    model.c carries the runtime kernels it calls: cc model.c -lm\n"
         "  --version       print the version\n");
 }
 
@@ -77,7 +82,7 @@ static int write_file(const char *path, const char *text, size_t len) {
  * code is complete (a crash while emitting leaves no file behind); then each
  * is written to a temporary and renamed into place. */
 static int write_outputs(const Graph *g, const Plan *plan, const char *c_path, const char *src,
-                         const char *cmd) {
+                         const char *cmd, int standalone) {
     char *h_path = header_path(c_path), *ctext = NULL, *htext = NULL;
     size_t clen = 0, hlen = 0;
     const char *base = strrchr(h_path, '/');
@@ -87,12 +92,39 @@ static int write_outputs(const Graph *g, const Plan *plan, const char *c_path, c
     int status = emit_c(g, plan, &o, c, h);
     fclose(c);
     fclose(h);
+    if (!status && standalone) {
+        char *sc, *sh;
+        size_t sclen, shlen;
+        status = standalone_bundle(ctext, htext, &sc, &sclen, &sh, &shlen);
+        if (!status) {
+            free(ctext);
+            free(htext);
+            ctext = sc, clen = sclen, htext = sh, hlen = shlen;
+        }
+    }
     if (status) fprintf(stderr, "nnc: error writing %s\n", c_path);
     else status = write_file(h_path, htext, hlen) || write_file(c_path, ctext, clen);
     if (status) remove(c_path);     /* never a .c without its .h */
     free(ctext);
     free(htext);
     free(h_path);
+    return status;
+}
+
+/* --dot: the graph to path, or stdout when there is none */
+static int write_dot(const Graph *g, int training, const char *path) {
+    if (!path) {
+        dot_print(g, training, stdout);
+        return fflush(stdout) != 0;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) abort();
+    dot_print(g, training, f);
+    fclose(f);
+    int status = write_file(path, text, len);
+    free(text);
     return status;
 }
 
@@ -129,6 +161,8 @@ static void command_line(int argc, char **argv, int opt, char *out, size_t cap) 
 /* what main does besides the build: the printing options */
 typedef struct Outputs {
     int summary, report, dump;
+    int dot;            /* 1 --dot, 2 --dot-train */
+    int standalone;
     const Target *target;
 } Outputs;
 
@@ -159,6 +193,9 @@ static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
         }
     }
     else if (!strcmp(a, "--dump-ir")) o->dump = 1;
+    else if (!strcmp(a, "--dot")) o->dot = 1;
+    else if (!strcmp(a, "--dot-train")) o->dot = 2;
+    else if (!strcmp(a, "--standalone")) o->standalone = 1;
     else if (!strcmp(a, "-Werror")) diag_set_warnings(DIAG_WERROR);
     else if (!strcmp(a, "-w")) diag_set_warnings(DIAG_NOWARN);
     else if (!strcmp(a, "--inference")) b->inference = 1;
@@ -206,6 +243,11 @@ static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
 
 /* the options together: -1 when they make a build, else the exit status */
 static int check_options(const Build *b, const Outputs *o, int onnx) {
+    if (o->dot && o->standalone) {
+        fprintf(stderr, "nnc: --dot writes a graph, --standalone code: one at a time\n");
+        return 2;
+    }
+    if (o->dot && b->input && !(b->output && same_file(b->output, b->input))) return -1;   /* -o: any file */
     if (!b->input || (!b->output && !o->summary && !o->report && !o->dump)) {
         fprintf(stderr, "nnc: %s\n", !b->input ? "no input file" : "nothing to do: give -o FILE.c, --summary or --report");
         usage(stderr);
@@ -259,7 +301,8 @@ int main(int argc, char **argv) {
         if (o.dump) ir_dump(g, stdout);
         char cmd[2048];
         command_line(argc, argv, b.opt, cmd, sizeof cmd);
-        status = b.output ? write_outputs(g, &plan, b.output, b.input, cmd) : 0;
+        if (o.dot) status = write_dot(g, o.dot == 2, b.output);
+        else status = b.output ? write_outputs(g, &plan, b.output, b.input, cmd, o.standalone) : 0;
         plan_free(&plan);
         ir_free(g);
     }
