@@ -16,6 +16,8 @@
 #   make fuzz-smoke  the fuzzers over their regression inputs and a few thousand generated ones
 #   make regen      rewrite generated/ from the current compiler
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall; make check-install tests both)
+#   make check-standalone  make check-dot  --standalone and --dot on every example
+#   make check-readme  README.md's sample outputs against the tree (check-readme-commands: run its commands)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -65,7 +67,7 @@ EXAMPLES  := $(notdir $(wildcard examples/*))
 NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn))))
 
 .PHONY: all deps bench-deps test fuzz fuzz-smoke fuzz-clang unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
-        install uninstall check-install check-standalone check-dot clean help bench
+        install uninstall check-install check-standalone check-dot check-readme check-readme-commands clean help bench
 .PHONY: check-real
 all: bin/nnc $(RT_LIB) $(HOST_LIB)
 
@@ -465,6 +467,14 @@ check-standalone: all
 # nnc --dot / --dot-train on every example model and an ONNX model: dot -Tsvg parses each
 check-dot: all
 	@bash tests/dot.sh
+
+# README.md's sample outputs (--summary, --help, the runtime's size, the API's
+# sizes) against the tree (fast; tests/readme_check.py --fix rewrites them),
+# and every command of its sh blocks in a fresh copy of the tree (slow)
+check-readme: bin/nnc
+	@$(PYTHON) tests/readme_check.py
+check-readme-commands:
+	@$(PYTHON) tests/readme_check.py --commands
 
 # make install into a temporary DESTDIR, the man page through man/groff, a
 # model built with `pkg-config --cflags --libs nnc` alone, then make uninstall
