@@ -42,5 +42,12 @@ PY
 check quoted $out/quoted.onnx --dot
 # stdout when there is no -o
 "$NNC" examples/fashion_mlp/fashion_mlp.nn --dot | dot -Tsvg > /dev/null || { echo "FAIL --dot to stdout"; fail=1; }
+# --dot with --standalone is a usage error (status 2), and writes nothing
+rm -f $out/both.c $out/both.h
+set +e
+"$NNC" examples/fashion_mlp/fashion_mlp.nn --dot --standalone -o $out/both.c 2>/dev/null
+status=$?
+set -e
+[ $status = 2 ] && [ ! -e $out/both.c ] || { echo "FAIL --dot --standalone: status $status, want 2 and no file"; fail=1; }
 [ $fail = 0 ] && echo "dot: every graph parses with Graphviz"
 exit $fail
