@@ -411,7 +411,8 @@ fuzz-smoke: fuzz-clang
 # the runtime are built again without -march=native (INSTALL_ARCH, empty: the
 # compiler's default ISA, x86-64's SSE2 baseline).  The runtime picks its SIMD
 # kernels by the compiler's macros (__AVX2__, __AVX512F__, __ARM_NEON), so
-# this build has the portable C kernels only; `make install
+# this build has the portable C kernels only (on AArch64 the baseline has
+# NEON, and its kernels are in); `make install
 # INSTALL_ARCH=-march=x86-64-v3` installs the AVX2 ones, and the runtime's
 # sources in share/nnc/runtime rebuild it for any machine.
 INSTALL_ARCH ?=
@@ -436,22 +437,21 @@ $(INST)/libnnc_rt.a: $(INST_RT_OBJS)
 	rm -f $@; ar rcs $@ $^
 $(INST)/nnc: $(NNC_OBJS) $(INST)/libnnc_rt.a
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(PROTOBUF_LIBS) -lm
-# pkg-config files: nnc (the runtime generated code links) and nnc-host (the
-# host library of nnc fit, with the runtime)
-$(INST)/nnc.pc $(INST)/nnc-host.pc: Makefile compiler/ir.h
-	@mkdir -p $(INST)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: nnc\nDescription: %s\nVersion: %s\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lnnc_rt -lm\n' \
-	    '$(PREFIX)' 'the runtime of the C code the nnc neural-network compiler writes' '$(NNC_VERSION_STR)' > $(INST)/nnc.pc
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: nnc-host\nDescription: %s\nVersion: %s\nRequires: nnc\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lnnc_host -lz\n' \
-	    '$(PREFIX)' 'data files and the training loop of nnc fit (host only, never firmware)' '$(NNC_VERSION_STR)' > $(INST)/nnc-host.pc
+# pkg-config files, written at install time (PREFIX is the one given then):
+# nnc (the runtime generated code links) and nnc-host (the host library of
+# nnc fit, with the runtime)
+PC_HEAD = prefix=$(PREFIX)\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\n
+PC_NNC  = $(PC_HEAD)Name: nnc\nDescription: the runtime of the C code the nnc neural-network compiler writes\nVersion: $(NNC_VERSION_STR)\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lnnc_rt -lm\n
+PC_HOST = $(PC_HEAD)Name: nnc-host\nDescription: data files and the training loop of nnc fit (host only, never firmware)\nVersion: $(NNC_VERSION_STR)\nRequires: nnc\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lnnc_host -lz\n
 
-install: $(INST)/nnc $(INST)/libnnc_rt.a $(HOST_LIB) $(INST)/nnc.pc $(INST)/nnc-host.pc
+install: $(INST)/nnc $(INST)/libnnc_rt.a $(HOST_LIB)
 	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(MAN1DIR) $(SHAREDIR)/runtime
 	install -m 755 $(INST)/nnc $(BINDIR)/nnc
 	install -m 644 $(INST)/libnnc_rt.a $(LIBDIR)/libnnc_rt.a
 	install -m 644 $(HOST_LIB) $(LIBDIR)/libnnc_host.a
 	install -m 644 runtime/nnc_rt.h runtime/nnc_rt_kernels.h host/nnc_host.h $(INCDIR)/
-	install -m 644 $(INST)/nnc.pc $(INST)/nnc-host.pc $(PCDIR)/
+	printf '$(PC_NNC)' > $(PCDIR)/nnc.pc
+	printf '$(PC_HOST)' > $(PCDIR)/nnc-host.pc
 	install -m 644 man/nnc.1 $(MAN1DIR)/nnc.1
 	install -m 644 $(RT_SRCS) $(RT_HDRS) $(SHAREDIR)/runtime/
 
