@@ -247,22 +247,22 @@ static int check_options(const Build *b, const Outputs *o, int onnx) {
         fprintf(stderr, "nnc: --dot writes a graph, --standalone code: one at a time\n");
         return 2;
     }
-    if (o->dot && b->input && !(b->output && same_file(b->output, b->input))) return -1;   /* -o: any file */
-    if (!b->input || (!b->output && !o->summary && !o->report && !o->dump)) {
+    if (!b->input || (!b->output && !o->summary && !o->report && !o->dump && !o->dot)) {
         fprintf(stderr, "nnc: %s\n", !b->input ? "no input file" : "nothing to do: give -o FILE.c, --summary or --report");
         usage(stderr);
         return 2;
     }
     size_t olen = b->output ? strlen(b->output) : 0;
-    if (b->output && (olen < 3 || strcmp(b->output + olen - 2, ".c"))) {
+    if (b->output && !o->dot && (olen < 3 || strcmp(b->output + olen - 2, ".c"))) {   /* --dot: any name */
         fprintf(stderr, "nnc: the output must be a .c file (its .h is written beside it), got '%s'\n", b->output);
         return 2;
     }
-    char *h_path = b->output ? header_path(b->output) : NULL;
-    int clobber = b->output && (same_file(b->output, b->input) || same_file(h_path, b->input));
+    char *h_path = b->output && !o->dot ? header_path(b->output) : NULL;
+    int clobber = b->output && (same_file(b->output, b->input) || (h_path && same_file(h_path, b->input)));
     free(h_path);
     if (clobber) {
-        fprintf(stderr, "nnc: the output %s (or its .h) is the input file; give -o another name\n", b->output);
+        fprintf(stderr, "nnc: the output %s%s is the input file; give -o another name\n", b->output,
+                o->dot ? "" : " (or its .h)");
         return 2;
     }
     if ((b->train_loss || b->optimizer || b->nshapes) && !onnx) {
