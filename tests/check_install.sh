@@ -35,6 +35,8 @@ else
 fi
 [ -z "$warn" ] || fail "the man page renders with warnings: $warn"
 grep -q "EXIT STATUS" "$work/page.txt" || fail "the man page has no EXIT STATUS"
+version=$("$root/bin/nnc" --version | awk '{ print $2 }')
+grep -q "^\.TH NNC 1 .*\"nnc $version\"" "$page" || fail "the man page's .TH does not say nnc $version (nnc --version)"
 for opt in $("$root/bin/nnc" --help | grep -o '^  -[-A-Za-z0-9]*' ); do
     grep -q -- "$opt" "$work/page.txt" || fail "the man page does not describe $opt (nnc --help lists it)"
 done

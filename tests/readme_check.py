@@ -86,8 +86,13 @@ def header_define(name):
 
 
 # numbers in the prose and in the API sample: (what, pattern with one group, its value now)
+def nnc_version():
+    return run_sample("bin/nnc --version")[0].split()[-1]
+
+
 VALUES = [
     ("the runtime's line count", r"`runtime/`, plain C99, ([\d,]+) lines", runtime_lines),
+    ("the version", r"`--version` prints `nnc ([^`]+)`", nnc_version),
 ] + [
     (f"{d} in the API sample", r"#define " + d + r" (\d+)", header_define(d))
     for d in ("FASHION_MLP_BATCH", "FASHION_MLP_INPUT_SIZE", "FASHION_MLP_OUTPUT_SIZE",
