@@ -251,8 +251,10 @@ check-asan: build/asan/nnc $(BUILD)/tests/test_models
 	@NNC=$(CURDIR)/build/asan/nnc ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
 	    CK_RUN_CASE=diagnostics $(BUILD)/tests/test_models
 	@for f in examples/*/*.nn; do \
-	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f -o $(BUILD)/asan/out.c >/dev/null || exit 1; done; \
-	    echo "asan: every example compiles cleanly"
+	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f -o $(BUILD)/asan/out.c >/dev/null || exit 1; \
+	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f --standalone -o $(BUILD)/asan/out.c >/dev/null || exit 1; \
+	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f --dot-train -o $(BUILD)/asan/out.dot >/dev/null || exit 1; done; \
+	    echo "asan: every example compiles cleanly (also --standalone and --dot-train)"
 	@NNC=$(CURDIR)/build/asan/nnc ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
 	    $(PYTHON) tests/onnx_malformed.py
 
