@@ -41,7 +41,7 @@ for nn in "${models[@]}"; do
     "$d/normal/run" > "$d/normal/out.txt"
     "$d/alone/run" > "$d/alone/out.txt"
     if cmp -s "$d/normal/out.txt" "$d/alone/out.txt"; then
-        echo "ok   $name: $(wc -l < "$d/alone/out.txt") numbers equal, $(grep -c '^/\* ---- runtime/' "$d/alone/$name.c") runtime files"
+        echo "ok   $name: $(wc -l < "$d/alone/out.txt") numbers equal, $(grep -c '^/\* ---- runtime/' "$d/alone/$name.c") runtime files and headers inside"
     else
         echo "FAIL $name: outputs differ"; diff "$d/normal/out.txt" "$d/alone/out.txt" | head -5; fail=1
     fi
