@@ -15,7 +15,7 @@
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-static void upper(const char *s, char *out) {
+void emit_upper(const char *s, char *out) {
     while (*s) *out++ = (char)toupper((unsigned char)*s++);
     *out = 0;
 }
@@ -554,7 +554,7 @@ static void source_io(const Graph *g, const Plan *p, FILE *c, const char *P, con
 
 int emit_c(const Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h) {
     char U[IR_NAME];
-    upper(g->name, U);
+    emit_upper(g->name, U);
     header_comment(g, p, o, h, g->name, U);
     header_defines(g, p, h, g->name, U);
     header_state(g, p, h, g->name, U);

@@ -386,6 +386,7 @@ typedef struct EmitOptions {
     const char *command_line;
 } EmitOptions;
 int emit_c(const Graph *g, const Plan *plan, const EmitOptions *o, FILE *c, FILE *h);
+void emit_upper(const char *s, char *out);   /* the macros' prefix: NAME -> UPPER */
 /* sizeof(NAME_t) under an ABI: longs and pointers of lsize and psize bytes,
  * uint64_t aligned to u64 (8, 8, 8 on 64-bit hosts; 4, 4, 8 on 32-bit Arm) */
 long emit_state_bytes(const Graph *g, const Plan *p, int lsize, int psize, int u64);
