@@ -154,7 +154,7 @@ static void parse_unclosed(ParseState *ps);
 %type <str> name
 %type <expr> expr
 %type <arg> arg
-%type <list> args values names
+%type <list> args values names setting
 %type <dims> dims type
 
 %%
@@ -237,9 +237,15 @@ train_lines:
 | train_lines error NL                  { yyerrok; }
 ;
 
-// train-stmt = name expr ("," expr)*
+// train-stmt = name ["="] (values | "[" values "]")   (Keras: metrics = ['accuracy'])
 train_stmt:
-  name values                           { ast_setting(ps, $1, @1, $2, @$); }
+  name setting                          { ast_setting(ps, $1, @1, $2, @$); }
+| name '=' setting                      { ast_setting(ps, $1, @1, $3, @$); }
+;
+
+setting:
+  values                                { $$ = $1; }
+| '[' values opt_comma ']'              { $$ = $2; }
 ;
 
 values:
