@@ -61,13 +61,6 @@ static int env_bind(Lower *L, const char *name, Loc loc, int value) {
     return fits ? 0 : -1;
 }
 
-static int layer_names(const char **names) {
-    int n = 0;
-    for (int i = 0; i < OP_COUNT; i++)
-        if (op_table[i]->layer) names[n++] = op_name(i);
-    return n;
-}
-
 /* ---- attribute values (lower_args.c reads the plain ones) ---------------------- */
 
 /* l1(0.01) | l2(0.01) | l1_l2(l1 = .., l2 = ..) | none */
@@ -126,8 +119,11 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     case AT_ACT:   /* Keras' activation = None is linear */
         if (e->kind == EX_IDENT && !strcmp(e->name, "None")) return *(int *)field = NNC_RT_ACT_LINEAR, 0;
         return lower_enum_arg(e, "activation", act_names, act_count, (int *)field);
-    case AT_INIT:
+    case AT_INIT: {     /* Keras' names and classes too: GlorotUniform() */
+        int i = e->kind == EX_NUMBER || (e->kind == EX_CALL && e->nargs) ? -1 : lower_init_index(e->name);
+        if (i >= 0) return *(int *)field = i, 0;
         return lower_enum_arg(e, "initializer", init_names, init_count, (int *)field);
+    }
     case AT_REG:
         return bind_reg(e, (float *)field);
     case AT_PADDING: {
@@ -377,8 +373,9 @@ static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, At
         return -2;
     }
     if (a->name) {
+        const char *alias = lower_attr_alias(a->name);     /* Keras' input_dim: vocab */
         for (int j = 0; j < def->nattrs; j++)
-            if (!strcmp(def->attrs[j].name, a->name)) return j;
+            if (!strcmp(def->attrs[j].name, a->name) || (alias && !strcmp(def->attrs[j].name, alias))) return j;
         if (def->nattrs)
             diag_error(a->name_loc, "'%s' has no argument '%s'%s", e->name, a->name,
                        diag_did_you_mean(a->name, attr_names, def->nattrs));
@@ -477,8 +474,8 @@ static int lower_activation(Lower *L, const Expr *e, int implicit, const char *t
 
 // call = LAYER "(" [tensor args] [attribute args] ")"
 static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
-    const char *names[OP_COUNT];
-    int nnames = layer_names(names);
+    const char *names[OP_COUNT + 32];
+    int nnames = lower_layer_names(names, OP_COUNT + 32);
     int op = lower_layer_op(e->name);
     if (op < 0 && lower_is_activation_layer(e->name)) return lower_activation(L, e, implicit, target);
     if (op >= 0 && op_table[op]->wrapper) return lower_wrapper(L, e, implicit, target);

@@ -47,6 +47,13 @@ static const Alias metric_aliases[] = {
     { "MeanSquaredError", "mse" }, { "MeanAbsoluteError", "mae" },
 };
 
+/* argument names: Embedding(input_dim, output_dim), Reshape(target_shape) */
+static const Alias attr_aliases[] = {
+    { "input_dim", "vocab" }, { "output_dim", "dim" }, { "target_shape", "shape" },
+};
+
+static const Alias init_aliases[] = { { "random_uniform", "uniform" } };
+
 #define N(a) (int)(sizeof a / sizeof a[0])
 
 static const char *alias_of(const Alias *t, int n, const char *name) {
@@ -134,3 +141,41 @@ const char *lower_setting_name(const char *name) {
 
 int lower_is_true(const char *name) { return !strcmp(name, "true") || !strcmp(name, "True"); }
 int lower_is_false(const char *name) { return !strcmp(name, "false") || !strcmp(name, "False"); }
+
+const char *lower_attr_alias(const char *name) {
+    return alias_of(attr_aliases, N(attr_aliases), name);
+}
+
+/* glorot_uniform, GlorotUniform, random_uniform, RandomUniform -> init_names index */
+int lower_init_index(const char *name) {
+    char snake[2 * IR_NAME + 1];
+    const char *names[2] = { name, snake_case(name, snake, sizeof snake) };
+    for (int k = 0; k < 2; k++) {
+        if (!names[k]) continue;
+        int i = name_index(names[k], init_names, init_count);
+        if (i >= 0) return i;
+        const char *a = alias_of(init_aliases, N(init_aliases), names[k]);
+        if (a) return name_index(a, init_names, init_count);
+    }
+    return -1;
+}
+
+/* the layer names and their Keras aliases, for did-you-mean (at most max) */
+int lower_layer_names(const char **names, int max) {
+    int n = 0;
+    for (int i = 0; i < OP_COUNT && n < max; i++)
+        if (op_table[i]->layer) names[n++] = op_name(i);
+    for (int i = 0; i < N(layer_aliases) && n < max; i++)
+        if (op_find(layer_aliases[i].keras) < 0) names[n++] = layer_aliases[i].keras;
+    if (n < max) names[n++] = "activation";
+    return n;
+}
+
+/* the loss names and their Keras aliases, for did-you-mean (at most max) */
+int lower_loss_names(const char **names, int max) {
+    int n = 0;
+    for (int i = 0; i < loss_count && n < max; i++) names[n++] = loss_names[i];
+    for (int i = 0; i < N(loss_aliases) && n < max; i++)
+        if (islower((unsigned char)loss_aliases[i].keras[0])) names[n++] = loss_aliases[i].keras;
+    return n;
+}

@@ -168,7 +168,8 @@ static int lower_loss(TrainConfig *t, const Expr *e) {
     if (e->kind == EX_NUMBER) return lower_enum_arg(e, "loss", loss_names, loss_count, &t->loss);
     int loss = lower_loss_index(e->name);   /* Keras' names and classes too: MeanSquaredError() */
     if (loss < 0) {
-        lower_unknown(e->kind == EX_CALL ? e->name_loc : e->loc, "loss", e->name, loss_names, loss_count);
+        const char *known[32];
+        lower_unknown(e->kind == EX_CALL ? e->name_loc : e->loc, "loss", e->name, known, lower_loss_names(known, 32));
         return -1;
     }
     t->loss = loss;
@@ -256,7 +257,10 @@ int lower_train(Graph *g, const Block *b, int imported) {
             continue;
         }
         if (k < 0) {
-            lower_unknown(s->name_loc, "train setting", s->name, settings, NALL);
+            const char *known[NALL + 1];   /* and Keras' batch_size */
+            memcpy(known, settings, sizeof settings);
+            known[NALL] = "batch_size";
+            lower_unknown(s->name_loc, "train setting", s->name, known, NALL + 1);
             errors++;
             continue;
         }
