@@ -116,6 +116,32 @@ START_TEST(graph_and_recurrent_aliases) {
 }
 END_TEST
 
+START_TEST(functional_calls_and_module_paths) {
+    same_code("model m {\n  input x: f32[8]\n  input s: f32[4]\n"
+              "  h = layers.Dense(16, activation = keras.activations.relu)(x)\n"
+              "  g = keras.layers.Dense(16, activation = 'relu')(s)\n"
+              "  c = concatenate([h, g])\n  d = layers.Concatenate(axis = -1)([h, g])\n"
+              "  e = Add()([c, d])\n  f = add([c, d])\n"
+              "  y = tf.keras.layers.Dense(3, activation = 'softmax')(Dropout(0.2)(e))\n"
+              "  z = Flatten()(f)\n  output y, z\n}\n",
+              "model m {\n  input x: f32[8]\n  input s: f32[4]\n"
+              "  h = dense(x, 16, relu)\n  g = dense(s, 16, relu)\n"
+              "  c = concat(h, g)\n  d = concat(h, g, axis = -1)\n  e = add(c, d)\n  f = add(c, d)\n"
+              "  y = dense(dropout(e, 0.2), 3, softmax)\n  z = flatten(f)\n  output y, z\n}\n");
+    same_code("model m {\n  input x: f32[6, 3]\n  Bidirectional(LSTM(4, return_sequences = True))(x)\n"
+              "  TimeDistributed(Dense(2))\n  Flatten()\n}\n"
+              "train m {\n  loss keras.losses.MeanSquaredError()\n"
+              "  optimizer keras.optimizers.SGD(learning_rate = 0.05)\n}\n",
+              "model m {\n  input x: f32[6, 3]\n  bidirectional(x, lstm(4, return_sequences = true))\n"
+              "  time_distributed(dense(2))\n  flatten\n}\n"
+              "train m {\n  loss mse\n  optimizer sgd(lr = 0.05)\n}\n");
+    expect("model m {\n  input x: f32[8]\n  np.Dense(3)\n}\n", "", 1,
+           "m.nn:3:3: error: unknown module 'np'; a dotted name is one of Keras' (keras.layers.Dense, "
+           "keras.optimizers.Adam), read as its last part\n"
+           "  np.Dense(3)\n  ^~~~~~~~\n");
+}
+END_TEST
+
 #define REG(loss, opt, metrics) \
     "model m {\n  input x: f32[4]\n  dense(8, relu)\n  dense(3)\n}\n" \
     "train m {\n  loss " loss "\n  optimizer " opt "\n  metrics " metrics "\n}\n"
@@ -314,6 +340,7 @@ static Suite *suite(void) {
     tcase_add_test(t, conv_layer_aliases);
     tcase_add_test(t, graph_and_recurrent_aliases);
     tcase_add_test(t, loss_optimizer_metric_aliases);
+    tcase_add_test(t, functional_calls_and_module_paths);
     tcase_add_test(t, quoted_text_that_is_no_name);
     suite_add_tcase(s, t);
     t = tcase_create("diagnostics");
