@@ -139,8 +139,8 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
 
 /* Several inputs (outputs) travel side by side in each row of x (y): where
  * each one is, as NAME_INPUT_<IN>_OFFSET / _SIZE, <IN> its name in capitals
- * with '_' for what a macro cannot hold; by index (NAME_INPUT_0_...) when
- * two names would give one macro. */
+ * with '_' for what a macro cannot hold; all by index (NAME_INPUT_0_...)
+ * when two names would give one macro. */
 static void io_defines(FILE *h, const Graph *g, const char *U, const char *kind, const int *vals, int n) {
     if (n < 2) return;
     char (*names)[IR_NAME] = malloc((size_t)n * sizeof *names);
@@ -152,9 +152,12 @@ static void io_defines(FILE *h, const Graph *g, const char *U, const char *kind,
             names[i][k] = isalnum((unsigned char)s[k]) ? (char)toupper((unsigned char)s[k]) : '_';
         names[i][k] = 0;
     }
+    int clash = 0;
     for (int i = 0; i < n; i++) {
-        int clash = !names[i][0];
-        for (int j = 0; j < n && !clash; j++) clash = j != i && !strcmp(names[i], names[j]);
+        clash |= !names[i][0];
+        for (int j = 0; j < i && !clash; j++) clash = !strcmp(names[i], names[j]);
+    }
+    for (int i = 0; i < n; i++) {
         char key[IR_NAME + 16];
         if (clash) snprintf(key, sizeof key, "%d", i);
         else snprintf(key, sizeof key, "%s", names[i]);
