@@ -474,12 +474,12 @@ static int lower_activation(Lower *L, const Expr *e, int implicit, const char *t
 
 // call = LAYER "(" [tensor args] [attribute args] ")"
 static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
-    const char *names[OP_COUNT + 32];
-    int nnames = lower_layer_names(names, OP_COUNT + 32);
     int op = lower_layer_op(e->name);
     if (op < 0 && lower_is_activation_layer(e->name)) return lower_activation(L, e, implicit, target);
     if (op >= 0 && op_table[op]->wrapper) return lower_wrapper(L, e, implicit, target);
     if (op < 0) {
+        const char *names[OP_COUNT + 32];
+        int nnames = lower_layer_names(names, OP_COUNT + 32);
         /* a bare name near a value and far from every layer is a misspelt value */
         if (e->kind == EX_IDENT && near_value(L, e->name) && !diag_suggest(e->name, names, nnames))
             unknown_value(L, e);
