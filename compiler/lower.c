@@ -330,6 +330,8 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
         int missing = *nin < need && !(*nin == 0 && implicit != -1 && def->ninputs == 1);
         AttrType slot = def->nattrs ? def->attrs[0].type : AT_INT;
         int numeric = !def->nattrs || slot == AT_INT || slot == AT_FLOAT || slot == AT_AXIS || slot == AT_DIMS;
+        for (int k = 0; k < def->nattrs && v->kind == EX_IDENT; k++)   /* dense(units): the argument's name */
+            if (!strcmp(def->attrs[k].name, v->name)) numeric = 0;
         if (v->kind == EX_IDENT && env_find(L, v->name) == -1 &&
             (missing || (numeric && (near_value(L, v->name) || !known_word(v->name))))) {
             unknown_value(L, v);
