@@ -63,9 +63,17 @@ static int env_bind(Lower *L, const char *name, Loc loc, int value) {
 
 /* ---- attribute values (lower_args.c reads the plain ones) ---------------------- */
 
-/* l1(0.01) | l2(0.01) | l1_l2(l1 = .., l2 = ..) | none */
-static int bind_reg(const Expr *e, float *l1l2) {
+/* l1(0.01) | l2(0.01) | l1_l2(l1 = .., l2 = ..) | none; Keras' classes L1, L2, L1L2 too */
+static int bind_reg(const Expr *written, float *l1l2) {
     static const char *const regs[] = { "l1", "l2", "l1_l2", "none" };
+    Expr keras;
+    const Expr *e = written;
+    if (written->kind == EX_CALL && (!strcmp(written->name, "L1") || !strcmp(written->name, "L2") ||
+                                     !strcmp(written->name, "L1L2"))) {
+        keras = *written;
+        keras.name = written->name[2] ? "l1_l2" : written->name[1] == '1' ? "l1" : "l2";
+        e = &keras;
+    }
     l1l2[0] = l1l2[1] = 0;
     if (e->kind == EX_IDENT && (!strcmp(e->name, "none") || !strcmp(e->name, "None"))) return 0;
     if (e->kind != EX_CALL || (strcmp(e->name, "l1") && strcmp(e->name, "l2") && strcmp(e->name, "l1_l2"))) {

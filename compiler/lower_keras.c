@@ -43,6 +43,10 @@ static const Alias loss_aliases[] = {
 
 static const Alias metric_aliases[] = {
     { "acc", "accuracy" },
+    /* accuracy for one loss: checked against it (lower_metric_loss) */
+    { "sparse_categorical_accuracy", "accuracy" }, { "SparseCategoricalAccuracy", "accuracy" },
+    { "categorical_accuracy", "accuracy" }, { "CategoricalAccuracy", "accuracy" },
+    { "binary_accuracy", "accuracy" }, { "BinaryAccuracy", "accuracy" },
     { "mean_squared_error", "mse" }, { "mean_absolute_error", "mae" },
     { "MeanSquaredError", "mse" }, { "MeanAbsoluteError", "mae" },
 };
@@ -178,4 +182,15 @@ int lower_loss_names(const char **names, int max) {
     for (int i = 0; i < N(loss_aliases) && n < max; i++)
         if (islower((unsigned char)loss_aliases[i].keras[0])) names[n++] = loss_aliases[i].keras;
     return n;
+}
+
+/* Keras' accuracy metric named for a loss (sparse_categorical_accuracy):
+ * that loss, which it is nnc's accuracy with; -1 for any other name */
+int lower_metric_loss(const char *name) {
+    char snake[2 * IR_NAME + 1];
+    const char *n = snake_case(name, snake, sizeof snake);
+    n = n ? n : name;
+    return !strcmp(n, "sparse_categorical_accuracy") ? NNC_RT_LOSS_SPARSE_CCE :
+           !strcmp(n, "categorical_accuracy") ? NNC_RT_LOSS_CCE :
+           !strcmp(n, "binary_accuracy") ? NNC_RT_LOSS_BCE : -1;
 }

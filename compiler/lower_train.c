@@ -241,6 +241,7 @@ int lower_train(Graph *g, const Block *b, int imported) {
     t->epochs = 1;
     int errors = 0;
     Loc loss_loc = b->name_loc, class_weight_loc = b->name_loc;
+    const Expr *loss_acc = NULL;    /* Keras' accuracy for one loss (binary_accuracy), checked below */
     for (const Stmt *s = b->stmts; s; s = s->next) {
         if (s->kind != ST_SETTING) {
             diag_error(s->loc, "a train block holds settings (%s), not layers",
@@ -284,6 +285,7 @@ int lower_train(Graph *g, const Block *b, int imported) {
                 int j = -1;     /* a name, or Keras' class with no arguments: MeanSquaredError() */
                 for (int q = 0; (m->kind == EX_IDENT || (m->kind == EX_CALL && !m->nargs)) && q < 6; q++)
                     if (!strcmp(lower_metric_name(m->name), metric_names[q])) j = q;
+                if (j >= 0 && lower_metric_loss(m->name) >= 0) loss_acc = m;
                 if (j < 0) {
                     lower_unknown(m->loc, "metric", lower_expr_text(m), metric_names, 6);
                     errors++;
@@ -307,6 +309,12 @@ int lower_train(Graph *g, const Block *b, int imported) {
         diag_error(b->name_loc, "train block for '%s' has no loss; add e.g. 'loss mse'", b->name);
         errors++;
     }
+    if (!errors && loss_acc && lower_metric_loss(loss_acc->name) != t->loss) {
+        diag_error(loss_acc->loc, "%s is Keras' accuracy for %s, but the loss is %s; write accuracy "
+                   "(nnc's accuracy follows the loss, as Keras' 'accuracy' does)", loss_acc->name,
+                   loss_name(lower_metric_loss(loss_acc->name)), loss_name(t->loss));
+        errors++;
+    }
     if (errors) return -1;
     if (g->output < 0) return 0;    /* the model failed: its train block is only checked */
 
@@ -326,6 +334,11 @@ int lower_train(Graph *g, const Block *b, int imported) {
         return -1;
     }
     if (t->class_weight && check_class_weight(t, class_weight_loc, m)) return -1;
+    if (loss_acc && t->loss == NNC_RT_LOSS_BCE && m > 1) {
+        diag_error(loss_acc->loc, "%s on an output of %d values scores each value (multi-label); nnc's "
+                   "accuracy of several values compares their argmax, so this one is not supported", loss_acc->name, m);
+        return -1;
+    }
     decide_logits(g, loss_loc, imported);
     if ((t->loss == NNC_RT_LOSS_MSE || t->loss == NNC_RT_LOSS_MAE) &&
         loss_output_kind(g, g->output, NULL) == OUT_SOFTMAX)

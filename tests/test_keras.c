@@ -154,8 +154,20 @@ START_TEST(loss_optimizer_metric_aliases) {
     same_code(REG("MeanAbsoluteError()", "'adam'", "'mae'"), REG("mae", "adam", "mae"));
     same_code(REG("SparseCategoricalCrossentropy(from_logits = True)", "Adam", "acc"),
               REG("sparse_categorical_crossentropy(from_logits = true)", "adam", "accuracy"));
-    same_code(REG("CategoricalCrossentropy(from_logits = True)", "RMSprop()", "accuracy"),
+    same_code(REG("CategoricalCrossentropy(from_logits = True)", "RMSprop()", "categorical_accuracy"),
               REG("categorical_crossentropy(from_logits = true)", "rmsprop", "accuracy"));
+    same_code(REG("SparseCategoricalCrossentropy(from_logits = True)", "Adam", "SparseCategoricalAccuracy()"),
+              REG("sparse_categorical_crossentropy(from_logits = true)", "adam", "accuracy"));
+    /* Keras' accuracy for another loss is refused, not read as accuracy */
+    expect(REG("mse", "adam", "binary_accuracy"), "", 1,
+           "m.nn:9:11: error: binary_accuracy is Keras' accuracy for binary_crossentropy, but the loss is mse; "
+           "write accuracy (nnc's accuracy follows the loss, as Keras' 'accuracy' does)\n"
+           "  metrics binary_accuracy\n          ^~~~~~~~~~~~~~~\n");
+    /* regularizer classes */
+    same_code("model m {\n  input x: f32[4]\n  Dense(3, kernel_regularizer = regularizers.L2(0.01), "
+              "bias_regularizer = L1L2(l1 = 0.1))\n}\ntrain m {\n  loss mse\n}\n",
+              "model m {\n  input x: f32[4]\n  dense(3, kernel_regularizer = l2(0.01), "
+              "bias_regularizer = l1_l2(l1 = 0.1))\n}\ntrain m {\n  loss mse\n}\n");
 }
 END_TEST
 
