@@ -386,7 +386,11 @@ static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, At
         const char *alias = lower_attr_alias(a->name);     /* Keras' input_dim: vocab */
         for (int j = 0; j < def->nattrs; j++)
             if (!strcmp(def->attrs[j].name, a->name) || (alias && !strcmp(def->attrs[j].name, alias))) return j;
-        if (def->nattrs)
+        if (!strcmp(a->name, "input_shape") || !strcmp(a->name, "batch_input_shape") ||
+            !strcmp(a->name, "input_dim"))     /* Keras' first layer of a Sequential model */
+            diag_error(a->name_loc, "'%s' has no argument '%s': a model's input is declared by an 'input' line "
+                       "before its first layer, e.g. input x: f32[28, 28]", e->name, a->name);
+        else if (def->nattrs)
             diag_error(a->name_loc, "'%s' has no argument '%s'%s", e->name, a->name,
                        diag_did_you_mean(a->name, attr_names, def->nattrs));
         else

@@ -228,6 +228,10 @@ START_TEST(did_you_mean_everywhere) {
                "\n  batchsize 3"), "", 1,
            "m.nn:10:3: error: unknown train setting 'batchsize'; did you mean 'batch_size'?\n"
            "  batchsize 3\n  ^~~~~~~~~\n");
+    expect("model m {\n  input x: f32[4]\n  Dense(2, input_dim = 4)\n}\n", "", 1,
+           "m.nn:3:12: error: 'Dense' has no argument 'input_dim': a model's input is declared by an 'input' line "
+           "before its first layer, e.g. input x: f32[28, 28]\n"
+           "  Dense(2, input_dim = 4)\n           ^~~~~~~~~\n");
     expect_prefix("model m {\n  input x: f32[4]\n  frobnicate(3)\n}\n",
                   "m.nn:3:3: error: unknown layer 'frobnicate'; the closest of the ");
 }
