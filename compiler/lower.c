@@ -461,21 +461,24 @@ static int lower_activation(Lower *L, const Expr *e, int implicit, const char *t
         diag_error(e->loc, "%s needs the activation, e.g. activation(relu)", e->name);
         return -1;
     }
-    int op = -1;
+    /* the activation layer of that name (its arguments at their defaults),
+     * else the layer of that activation function; None is linear */
+    int op = -1, k = act->kind == EX_IDENT ? name_index(act->name, act_names, act_count) : -1;
     if (act->kind == EX_IDENT && !strcmp(act->name, "None")) {
         op = OP_LINEAR;
-    } else if (act->kind == EX_IDENT && name_index(act->name, act_names, act_count) >= 0) {
-        op = op_find(act->name);
-    } else if (act->kind == EX_IDENT) {     /* an activation layer with no act_names entry */
+    } else if (act->kind == EX_IDENT) {
         int o = lower_layer_op(act->name);
         const OpDef *d = o >= 0 ? op_table[o] : NULL;
         int defaults = d != NULL;
-        for (int k = 0; d && k < d->nattrs; k++) defaults &= d->attrs[k].dflt != NULL;
+        for (int j = 0; d && j < d->nattrs; j++) defaults &= d->attrs[j].dflt != NULL;
         if (d && (d->rt & RT_ACT) && d->ninputs == 1 && !d->params && !d->wrapper && defaults) op = o;
+        else if (k >= 0) op = k == NNC_RT_ACT_LINEAR ? OP_LINEAR : op_for_act(k);
     }
     if (op < 0) {
-        int unused;
-        lower_enum_arg(act, "activation", act_names, act_count, &unused);   /* reports */
+        if (act->kind == EX_IDENT && k < 0)
+            lower_unknown(act->loc, "activation", act->name, act_names, act_count);
+        else
+            diag_error(act->loc, "expected an activation name here, e.g. activation(relu)");
         return -1;
     }
     Expr call = *e;
