@@ -170,6 +170,11 @@ static int edit_distance(const char *a, const char *b)
     return d[la][lb];
 }
 
+int diag_distance(const char *a, const char *b)
+{
+    return edit_distance(a, b);
+}
+
 const char *diag_suggest(const char *word, const char *const *candidates, int n)
 {
     if (!word || !candidates)

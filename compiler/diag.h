@@ -39,6 +39,9 @@ const char *diag_filename(void);
 /* The candidate closest to `word` by edit distance, or NULL when nothing is
  * close enough to be a plausible typo (distance > max(1, len/3)). */
 const char *diag_suggest(const char *word, const char *const *candidates, int n);
+/* The edit distance diag_suggest measures (case-insensitive, a swap of two
+ * neighbours is one edit; INT_MAX for words of 64 characters or more). */
+int diag_distance(const char *a, const char *b);
 /* "; did you mean 'x'?" / "" — convenience for messages (a static buffer) */
 const char *diag_did_you_mean(const char *word, const char *const *candidates, int n);
 

@@ -137,6 +137,40 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
                    " * samples, predict and evaluate any number (in chunks of %s_BATCH).\n */\n", U, U);
 }
 
+/* Several inputs (outputs) travel side by side in each row of x (y): where
+ * each one is, as NAME_INPUT_<IN>_OFFSET / _SIZE, <IN> its name in capitals
+ * with '_' for what a macro cannot hold; all by index (NAME_INPUT_0_...)
+ * when two names would give one macro. */
+static void io_defines(FILE *h, const Graph *g, const char *U, const char *kind, const int *vals, int n) {
+    if (n < 2) return;
+    char (*names)[IR_NAME] = malloc((size_t)n * sizeof *names);
+    if (!names) return;
+    for (int i = 0; i < n; i++) {
+        const char *s = g->values[vals[i]].name;
+        size_t k = 0;
+        for (; s[k] && k < IR_NAME - 1; k++)
+            names[i][k] = isalnum((unsigned char)s[k]) ? (char)toupper((unsigned char)s[k]) : '_';
+        names[i][k] = 0;
+    }
+    int clash = 0;
+    for (int i = 0; i < n; i++) {
+        clash |= !names[i][0];
+        for (int j = 0; j < i && !clash; j++) clash = !strcmp(names[i], names[j]);
+    }
+    for (int i = 0; i < n; i++) {
+        char key[IR_NAME + 16];
+        if (clash) snprintf(key, sizeof key, "%d", i);
+        else snprintf(key, sizeof key, "%s", names[i]);
+        const Value *v = &g->values[vals[i]];
+        fprintf(h, "#define %s_%s_%s_OFFSET %ld   /* %s '%s': columns %ld..%ld of each row of %s */\n", U, kind, key,
+                v->pack_offset, kind[0] == 'I' ? "input" : "output", strstr(v->name, "*/") ? names[i] : v->name,
+                v->pack_offset,
+                v->pack_offset + ir_size(v) - 1, kind[0] == 'I' ? "x" : "y");
+        fprintf(h, "#define %s_%s_%s_SIZE %ld\n", U, kind, key, ir_size(v));
+    }
+    free(names);
+}
+
 /* the include guard and the sizes as macros */
 static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P, const char *U) {
     const TrainConfig *t = &g->train;
@@ -157,6 +191,8 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
     fprintf(h, "#define %s_INPUT_IDS %d     /* i32 inputs: ids in [0, %s_INPUT_IDS); 0: f32 input */\n",
             U, int_input(g) ? input_vocab(g) : 0, U);
     fprintf(h, "#define %s_OUTPUT_SIZE %ld\n", U, ir_packed_size(g, g->outputs, g->noutputs));
+    io_defines(h, g, U, "INPUT", g->inputs, g->ninputs);
+    io_defines(h, g, U, "OUTPUT", g->outputs, g->noutputs);
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
     fprintf(h, "#define %s_CHECK_NUMERICS %d   /* 1: m->nonfinite_at names the node making inf/NaN */\n", U,
             g->check_numerics && t->present);

@@ -61,20 +61,21 @@ static int env_bind(Lower *L, const char *name, Loc loc, int value) {
     return fits ? 0 : -1;
 }
 
-static int layer_names(const char **names) {
-    int n = 0;
-    for (int i = 0; i < OP_COUNT; i++)
-        if (op_table[i]->layer) names[n++] = op_name(i);
-    return n;
-}
-
 /* ---- attribute values (lower_args.c reads the plain ones) ---------------------- */
 
-/* l1(0.01) | l2(0.01) | l1_l2(l1 = .., l2 = ..) | none */
-static int bind_reg(const Expr *e, float *l1l2) {
+/* l1(0.01) | l2(0.01) | l1_l2(l1 = .., l2 = ..) | none; Keras' classes L1, L2, L1L2 too */
+static int bind_reg(const Expr *written, float *l1l2) {
     static const char *const regs[] = { "l1", "l2", "l1_l2", "none" };
+    Expr keras;
+    const Expr *e = written;
+    if (written->kind == EX_CALL && (!strcmp(written->name, "L1") || !strcmp(written->name, "L2") ||
+                                     !strcmp(written->name, "L1L2"))) {
+        keras = *written;
+        keras.name = written->name[2] ? "l1_l2" : written->name[1] == '1' ? "l1" : "l2";
+        e = &keras;
+    }
     l1l2[0] = l1l2[1] = 0;
-    if (e->kind == EX_IDENT && !strcmp(e->name, "none")) return 0;
+    if (e->kind == EX_IDENT && (!strcmp(e->name, "none") || !strcmp(e->name, "None"))) return 0;
     if (e->kind != EX_CALL || (strcmp(e->name, "l1") && strcmp(e->name, "l2") && strcmp(e->name, "l1_l2"))) {
         const char *name = e->kind == EX_NUMBER ? "" : e->name;
         diag_error(e->loc, "expected a regularizer: l1(x), l2(x), l1_l2(l1 = x, l2 = y) or none%s",
@@ -113,14 +114,24 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
         return 0;
     case AT_FLOAT:
         if (lower_number_arg(e, d->name, 0, &num)) return -1;
+        /* checked here, not only by the shape rule, so that it is reported
+         * with the model's other errors even after a failed line */
+        if (!strcmp(d->name, "rate") && !(num >= 0 && num < 1)) {
+            diag_error(e->loc, "rate must be in [0, 1), got %g", num);
+            return -1;
+        }
         *(float *)field = (float)num;
         return 0;
     case AT_BOOL:
         return lower_bool_arg(e, d->name, (int *)field);
-    case AT_ACT:
+    case AT_ACT:   /* Keras' activation = None is linear */
+        if (e->kind == EX_IDENT && !strcmp(e->name, "None")) return *(int *)field = NNC_RT_ACT_LINEAR, 0;
         return lower_enum_arg(e, "activation", act_names, act_count, (int *)field);
-    case AT_INIT:
+    case AT_INIT: {     /* Keras' names and classes too: GlorotUniform() */
+        int i = e->kind == EX_NUMBER || (e->kind == EX_CALL && e->nargs) ? -1 : lower_init_index(e->name);
+        if (i >= 0) return *(int *)field = i, 0;
         return lower_enum_arg(e, "initializer", init_names, init_count, (int *)field);
+    }
     case AT_REG:
         return bind_reg(e, (float *)field);
     case AT_PADDING: {
@@ -166,11 +177,31 @@ static int lower_expr(Lower *L, const Expr *e, int implicit, const char *target)
 
 static int is_tensor(Lower *L, const Expr *e) {
     if (e->kind == EX_IDENT) return env_find(L, e->name) != -1;
-    if (e->kind == EX_CALL) {
-        int op = op_find(e->name);
-        return op >= 0 && op_table[op]->layer;
-    }
+    if (e->kind == EX_CALL) return lower_layer_op(e->name) >= 0 || lower_is_activation_layer(e->name);
     return 0;
+}
+
+/* a name where a value belongs that is no value of this model:
+ * "unknown value 'aa'; did you mean 'a'?" (or the values there are) */
+static void unknown_value(Lower *L, const Expr *e) {
+    const char *names[sizeof L->env / sizeof L->env[0]];
+    for (int i = 0; i < L->nenv; i++) names[i] = L->env[i].name;
+    if (L->nenv) lower_unknown(e->loc, "value", e->name, names, L->nenv);
+    else diag_error(e->loc, "unknown value '%s'; no value is defined before this line", e->name);
+}
+
+static int near_value(Lower *L, const char *name) {
+    const char *names[sizeof L->env / sizeof L->env[0]];
+    for (int i = 0; i < L->nenv; i++) names[i] = L->env[i].name;
+    return diag_suggest(name, names, L->nenv) != NULL;
+}
+
+/* a word an argument may be besides a value (an activation, an
+ * initializer, a padding, a bool, none, a layer) */
+static int known_word(const char *w) {
+    return name_index(w, act_names, act_count) >= 0 || name_index(w, init_names, init_count) >= 0 ||
+           !strcmp(w, "same") || !strcmp(w, "valid") || lower_is_true(w) || lower_is_false(w) ||
+           !strcmp(w, "none") || !strcmp(w, "None") || lower_layer_op(w) >= 0;
 }
 
 static void layer_name(Lower *L, int op, const char *target, char *out) {
@@ -207,7 +238,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
 
 // wrapper = ("bidirectional" | "time_distributed") "(" [value ","] layer ["," "merge_mode" "=" mode] ")"
 static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *target) {
-    int bidi = !strcmp(e->name, "bidirectional"), in = implicit, merge = 0;
+    int bidi = lower_layer_op(e->name) == OP_BIDIRECTIONAL, in = implicit, merge = 0;
     const Expr *inner = NULL;
     static const char *const modes[] = { "concat", "sum", "mul" };
     for (int i = 0; i < e->nargs; i++) {
@@ -221,6 +252,9 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
         } else if (a->value->kind == EX_IDENT && !inner && env_find(L, a->value->name) != -1) {
             in = lower_expr(L, a->value, -1, NULL);
             if (in < 0) return -1;
+        } else if (a->value->kind == EX_IDENT && !inner && lower_layer_op(a->value->name) < 0) {
+            unknown_value(L, a->value);
+            return -1;
         } else if (a->value->kind == EX_CALL && !inner) {
             inner = a->value;
         } else {
@@ -252,14 +286,14 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
         L->per_step = 0;
         return v;
     }
-    int op = op_find(inner->name);
+    int op = lower_layer_op(inner->name);
     if (op < 0 || !op_table[op]->recurrent) {
         diag_error(inner->loc, "bidirectional wraps a recurrent layer (simple_rnn, lstm, gru), not '%s'",
                    inner->name);
         return -1;
     }
     char name[IR_NAME], half[IR_NAME];
-    layer_name(L, op_find("bidirectional"), target, name);
+    layer_name(L, OP_BIDIRECTIONAL, target, name);
     snprintf(half, sizeof half, "%.50s_forward", name);
     int f = lower_call(L, inner, in, half);
     if (f < 0) return -1;
@@ -295,6 +329,27 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
         if (v < 0) return -1;
         in[(*nin)++] = v;
     }
+    /* the first argument after the inputs, where an input is still missing
+     * or where a number belongs, is an unknown value (h = dense(aa, 32)),
+     * reported alone rather than as the wrong kind of argument */
+    if (first_attr < e->nargs && !e->args[first_attr].name) {
+        const Expr *v = e->args[first_attr].value;
+        int need = def->ninputs < 0 ? 2 : def->ninputs;
+        int missing = *nin < need && !(*nin == 0 && implicit != -1 && def->ninputs == 1);
+        AttrType slot = def->nattrs ? def->attrs[0].type : AT_INT;
+        int numeric = !def->nattrs || slot == AT_INT || slot == AT_FLOAT || slot == AT_AXIS || slot == AT_DIMS;
+        for (int k = 0; k < def->nattrs && v->kind == EX_IDENT; k++)   /* dense(units): the argument's name */
+            if (!strcmp(def->attrs[k].name, v->name)) numeric = 0;
+        if (v->kind == EX_IDENT && env_find(L, v->name) == -1 &&
+            (missing || (numeric && (near_value(L, v->name) || !known_word(v->name))))) {
+            unknown_value(L, v);
+            return -1;
+        }
+        if (v->kind == EX_CALL && missing) {
+            lower_expr(L, v, -1, NULL);     /* reports the unknown layer */
+            return -1;
+        }
+    }
     /* after a failed statement the implicit input is poisoned: still check
      * this call's arguments, but do not report its missing input */
     *poisoned = *nin == 0 && implicit == POISONED && def->ninputs == 1;
@@ -328,9 +383,14 @@ static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, At
         return -2;
     }
     if (a->name) {
+        const char *alias = lower_attr_alias(a->name);     /* Keras' input_dim: vocab */
         for (int j = 0; j < def->nattrs; j++)
-            if (!strcmp(def->attrs[j].name, a->name)) return j;
-        if (def->nattrs)
+            if (!strcmp(def->attrs[j].name, a->name) || (alias && !strcmp(def->attrs[j].name, alias))) return j;
+        if (!strcmp(a->name, "input_shape") || !strcmp(a->name, "batch_input_shape") ||
+            !strcmp(a->name, "input_dim"))     /* Keras' first layer of a Sequential model */
+            diag_error(a->name_loc, "'%s' has no argument '%s': a model's input is declared by an 'input' line "
+                       "before its first layer, e.g. input x: f32[28, 28]", e->name, a->name);
+        else if (def->nattrs)
             diag_error(a->name_loc, "'%s' has no argument '%s'%s", e->name, a->name,
                        diag_did_you_mean(a->name, attr_names, def->nattrs));
         else
@@ -379,14 +439,69 @@ static int call_attrs(const Expr *e, const OpDef *def, int first, Attrs *attr) {
     return errors;
 }
 
+// activation = "activation" "(" [value ","] NAME ")"   (Keras' Activation layer)
+/* lowered as the layer of that name: activation(relu) is relu */
+static int lower_activation(Lower *L, const Expr *e, int implicit, const char *target) {
+    Arg args[IR_MAX_IO];
+    const Expr *act = NULL;
+    int n = 0;
+    for (int i = 0; i < e->nargs; i++) {
+        const Arg *a = &e->args[i];
+        if (!a->name && !act && n < IR_MAX_IO && is_tensor(L, a->value)) {
+            args[n++] = *a;
+        } else if (!act && (!a->name || !strcmp(a->name, "activation"))) {
+            act = a->value;
+        } else {
+            diag_error(a->name ? a->name_loc : a->value->loc, "%s takes one activation, e.g. activation(relu)",
+                       e->name);
+            return -1;
+        }
+    }
+    if (!act) {
+        diag_error(e->loc, "%s needs the activation, e.g. activation(relu)", e->name);
+        return -1;
+    }
+    /* the activation layer of that name (its arguments at their defaults),
+     * else the layer of that activation function; None is linear */
+    int op = -1, k = act->kind == EX_IDENT ? name_index(act->name, act_names, act_count) : -1;
+    if (act->kind == EX_IDENT && !strcmp(act->name, "None")) {
+        op = OP_LINEAR;
+    } else if (act->kind == EX_IDENT) {
+        int o = lower_layer_op(act->name);
+        const OpDef *d = o >= 0 ? op_table[o] : NULL;
+        int defaults = d != NULL;
+        for (int j = 0; d && j < d->nattrs; j++) defaults &= d->attrs[j].dflt != NULL;
+        if (d && (d->rt & RT_ACT) && d->ninputs == 1 && !d->params && !d->wrapper && defaults) op = o;
+        else if (k >= 0) op = k == NNC_RT_ACT_LINEAR ? OP_LINEAR : op_for_act(k);
+    }
+    if (op < 0) {
+        if (act->kind == EX_IDENT && k < 0)
+            lower_unknown(act->loc, "activation", act->name, act_names, act_count);
+        else
+            diag_error(act->loc, "expected an activation name here, e.g. activation(relu)");
+        return -1;
+    }
+    Expr call = *e;
+    call.kind = EX_CALL;
+    call.name = op_name(op);
+    call.args = args;
+    call.nargs = n;
+    return lower_call(L, &call, implicit, target);
+}
+
 // call = LAYER "(" [tensor args] [attribute args] ")"
 static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
-    const char *names[128];
-    int nnames = layer_names(names);
-    int op = op_find(e->name);
+    int op = lower_layer_op(e->name);
+    if (op < 0 && lower_is_activation_layer(e->name)) return lower_activation(L, e, implicit, target);
     if (op >= 0 && op_table[op]->wrapper) return lower_wrapper(L, e, implicit, target);
-    if (op < 0 || !op_table[op]->layer) {
-        lower_unknown(e->name_loc.line ? e->name_loc : e->loc, "layer", e->name, names, nnames);
+    if (op < 0) {
+        const char *names[OP_COUNT + 32];
+        int nnames = lower_layer_names(names, OP_COUNT + 32);
+        /* a bare name near a value and far from every layer is a misspelt value */
+        if (e->kind == EX_IDENT && near_value(L, e->name) && !diag_suggest(e->name, names, nnames))
+            unknown_value(L, e);
+        else
+            lower_unknown(e->name_loc.line ? e->name_loc : e->loc, "layer", e->name, names, nnames);
         return -1;
     }
     const OpDef *def = op_table[op];
@@ -412,6 +527,10 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     snprintf(act_layer, sizeof act_layer, "%.50s_%s", name, act_name(act));
     int r = add_layer_node(L, op_for_act(act), &out, 1, none, e->loc, act_layer);
     if (r >= 0) L->g->nodes[L->g->values[r].producer].layer[0] = 0;  /* shown as part of its layer */
+    if (r >= 0 && target) {     /* code = dense(h, 4, relu): 'code' is what the activation gives */
+        snprintf(L->g->values[out].name, IR_NAME, "%.100s.pre", target);
+        snprintf(L->g->values[r].name, IR_NAME, "%s", target);
+    }
     return r;
 }
 
@@ -484,6 +603,50 @@ static int lower_more_outputs(Lower *L, const Stmt *s, int v) {
     return v < 0 ? -1 : status;
 }
 
+/* what no output depends on: an input (-Wunused-input), a layer whose
+ * value nothing reads (-Wunused-layer; once per dead chain, at its end).
+ * The graph holds the forward nodes in the order they were built, which is
+ * an order of dependence, so one backward sweep marks what the outputs need. */
+static void warn_unused(Graph *g) {
+    char *live = calloc((size_t)g->nvalues, 1), *read = calloc((size_t)g->nvalues, 1);
+    if (!live || !read) {
+        free(live);
+        free(read);
+        return;
+    }
+    for (int i = 0; i < g->noutputs; i++) live[g->outputs[i]] = 1;
+    for (int i = g->nnodes - 1; i >= 0; i--) {
+        const Node *n = &g->nodes[i];
+        int needed = 0;
+        for (int j = 0; j < n->nout; j++) needed |= live[n->out[j]];
+        for (int j = 0; j < n->nin; j++) {
+            read[n->in[j]] = 1;
+            if (needed) live[n->in[j]] = 1;
+        }
+    }
+    for (int i = 0; i < g->ninputs; i++)
+        if (!live[g->inputs[i]])
+            diag_warning(g->values[g->inputs[i]].loc, "-Wunused-input", "input '%s' is not used: no output "
+                         "depends on it", g->values[g->inputs[i]].name);
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        int needed = 0, unread = 1;
+        for (int j = 0; j < n->nout; j++) {
+            needed |= live[n->out[j]];
+            unread &= !read[n->out[j]];
+        }
+        if (needed || !unread || !n->nout) continue;
+        /* an activation node is shown as its layer: name the layer's value */
+        const char *name = g->values[n->out[0]].name;
+        if (!n->layer[0] && n->nin && g->values[n->in[0]].producer >= 0 &&
+            g->nodes[g->values[n->in[0]].producer].layer[0] && strchr(name, '.') == NULL)
+            name = g->nodes[g->values[n->in[0]].producer].layer;
+        diag_warning(n->loc, "-Wunused-layer", "'%s' is computed but never used: no output depends on it", name);
+    }
+    free(live);
+    free(read);
+}
+
 static int lower_model(Lower *L, const Block *b) {
     Graph *g = L->g;
     int prev = -1, errors = 0;
@@ -507,6 +670,11 @@ static int lower_model(Lower *L, const Block *b) {
                 break;
             }
             for (int i = 0; i < s->nvalues; i++) {
+                if (s->values[i]->kind == EX_IDENT && env_find(L, s->values[i]->name) == -1) {
+                    unknown_value(L, s->values[i]);
+                    v = -1;
+                    break;
+                }
                 v = lower_expr(L, s->values[i], -1, NULL);
                 if (v < 0) break;
                 if (ir_is_output(g, v)) {
@@ -537,6 +705,7 @@ static int lower_model(Lower *L, const Block *b) {
         }
     if (errors) return -1;
     g->output = g->outputs[0];
+    warn_unused(g);
     /* several inputs/outputs travel packed in the caller's rows */
     long col = 0;
     for (int i = 0; g->ninputs > 1 && i < g->ninputs; i++) {
@@ -614,7 +783,9 @@ Graph *lower_program(const Program *p, const char *model_name) {
     L.g = ir_new(mb->name);
     int status = lower_model(&L, mb);
     const Block *tb = find_block(p, BLOCK_TRAIN, mb->name);
-    if (!status && tb) status = lower_train(L.g, tb, 0);
+    /* after the model's errors, the train block's: all of a file's in one run */
+    if (status) L.g->output = -1;
+    if (tb && lower_train(L.g, tb, 0)) status = -1;
     if (status || diag_error_count()) {
         ir_free(L.g);
         return NULL;

@@ -17,6 +17,20 @@ int  lower_enum_arg(const Expr *e, const char *what, const char *const *names, i
 int  lower_number_arg(const Expr *e, const char *what, int integer, double *out);
 /* true | false -> *out; 0, or -1 after reporting */
 int  lower_bool_arg(const Expr *e, const char *what, int *out);
+/* lower_keras.c: Keras' spellings (lower_keras.c says which) resolved to nnc's */
+int  lower_layer_op(const char *name);          /* a layer name or class -> OP_*, -1 */
+int  lower_is_activation_layer(const char *name);
+int  lower_layer_names(const char **names, int max);   /* layers and Keras aliases, for did-you-mean */   /* activation(relu) / Activation('relu') */
+int  lower_loss_index(const char *name);        /* -> nnc_rt_loss (user-visible ones), -1 */
+int  lower_loss_names(const char **names, int max);    /* losses and Keras aliases, for did-you-mean */
+int  lower_optimizer_index(const char *name);   /* -> OptKind, -1 */
+const char *lower_metric_name(const char *name);    /* acc -> accuracy, ...; else name */
+int  lower_metric_loss(const char *name);       /* binary_accuracy -> the loss it needs, -1 */
+const char *lower_setting_name(const char *name);   /* batch_size -> batch; else name */
+const char *lower_attr_alias(const char *name);     /* input_dim -> vocab, ...; else NULL */
+int  lower_init_index(const char *name);        /* glorot_uniform, GlorotUniform -> init, -1 */
+int  lower_is_true(const char *name);           /* true | True */
+int  lower_is_false(const char *name);          /* false | False */
 /* lower_train.c: the train block b into g->train (imported: g came from ONNX) */
 int  lower_train(Graph *g, const Block *b, int imported);
 /* fit_settings.c: a train-block setting for the training loop (validation_split,

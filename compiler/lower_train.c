@@ -29,10 +29,7 @@ static void optimizer_defaults(TrainConfig *t, int opt) {
 
 // optimizer = NAME | NAME "(" key "=" value, ... ")"
 static int lower_optimizer(TrainConfig *t, const Expr *e) {
-    int opt = -1;
-    if (e->kind != EX_NUMBER)
-        for (int i = 0; i < 4; i++)
-            if (!strcmp(e->name, opt_names[i])) opt = i;
+    int opt = e->kind == EX_NUMBER ? -1 : lower_optimizer_index(e->name);   /* adam, Adam, ... */
     if (opt < 0) {
         lower_unknown(e->kind == EX_CALL ? e->name_loc : e->loc, "optimizer", lower_expr_text(e), opt_names, 4);
         return -1;
@@ -168,10 +165,11 @@ static const Block *find_block_of(const Program *p, BlockKind kind) {
 
 // loss = NAME | NAME "(" "from_logits" "=" BOOL ")"
 static int lower_loss(TrainConfig *t, const Expr *e) {
-    if (e->kind != EX_CALL) return lower_enum_arg(e, "loss", loss_names, loss_count, &t->loss);
-    int loss = name_index(e->name, loss_names, loss_count);
+    if (e->kind == EX_NUMBER) return lower_enum_arg(e, "loss", loss_names, loss_count, &t->loss);
+    int loss = lower_loss_index(e->name);   /* Keras' names and classes too: MeanSquaredError() */
     if (loss < 0) {
-        lower_unknown(e->name_loc, "loss", e->name, loss_names, loss_count);
+        const char *known[32];
+        lower_unknown(e->kind == EX_CALL ? e->name_loc : e->loc, "loss", e->name, known, lower_loss_names(known, 32));
         return -1;
     }
     t->loss = loss;
@@ -243,6 +241,7 @@ int lower_train(Graph *g, const Block *b, int imported) {
     t->epochs = 1;
     int errors = 0;
     Loc loss_loc = b->name_loc, class_weight_loc = b->name_loc;
+    const Expr *loss_acc = NULL;    /* Keras' accuracy for one loss (binary_accuracy), checked below */
     for (const Stmt *s = b->stmts; s; s = s->next) {
         if (s->kind != ST_SETTING) {
             diag_error(s->loc, "a train block holds settings (%s), not layers",
@@ -252,14 +251,17 @@ int lower_train(Graph *g, const Block *b, int imported) {
         }
         int k = -1;
         for (int i = 0; i < NSETTINGS; i++)
-            if (!strcmp(s->name, settings[i])) k = i;
+            if (!strcmp(lower_setting_name(s->name), settings[i])) k = i;   /* batch_size: batch */
         int fit = k < 0 ? fit_setting_check(s) : -1;
         if (fit >= 0) {
             errors += fit;
             continue;
         }
         if (k < 0) {
-            lower_unknown(s->name_loc, "train setting", s->name, settings, NALL);
+            const char *known[NALL + 1];   /* and Keras' batch_size */
+            memcpy(known, settings, sizeof settings);
+            known[NALL] = "batch_size";
+            lower_unknown(s->name_loc, "train setting", s->name, known, NALL + 1);
             errors++;
             continue;
         }
@@ -280,9 +282,10 @@ int lower_train(Graph *g, const Block *b, int imported) {
         case 2:
             for (int i = 0; i < s->nvalues; i++) {
                 const Expr *m = s->values[i];
-                int j = -1;
-                for (int q = 0; m->kind == EX_IDENT && q < 6; q++)
-                    if (!strcmp(m->name, metric_names[q])) j = q;
+                int j = -1;     /* a name, or Keras' class with no arguments: MeanSquaredError() */
+                for (int q = 0; (m->kind == EX_IDENT || (m->kind == EX_CALL && !m->nargs)) && q < 6; q++)
+                    if (!strcmp(lower_metric_name(m->name), metric_names[q])) j = q;
+                if (j >= 0 && lower_metric_loss(m->name) >= 0) loss_acc = m;
                 if (j < 0) {
                     lower_unknown(m->loc, "metric", lower_expr_text(m), metric_names, 6);
                     errors++;
@@ -306,7 +309,14 @@ int lower_train(Graph *g, const Block *b, int imported) {
         diag_error(b->name_loc, "train block for '%s' has no loss; add e.g. 'loss mse'", b->name);
         errors++;
     }
+    if (!errors && loss_acc && lower_metric_loss(loss_acc->name) != t->loss) {
+        diag_error(loss_acc->loc, "%s is Keras' accuracy for %s, but the loss is %s; write accuracy "
+                   "(nnc's accuracy follows the loss, as Keras' 'accuracy' does)", loss_acc->name,
+                   loss_name(lower_metric_loss(loss_acc->name)), loss_name(t->loss));
+        errors++;
+    }
     if (errors) return -1;
+    if (g->output < 0) return 0;    /* the model failed: its train block is only checked */
 
     if (g->noutputs > 1) {
         diag_error(b->name_loc, "training a model with several outputs is not supported yet; "
@@ -324,7 +334,17 @@ int lower_train(Graph *g, const Block *b, int imported) {
         return -1;
     }
     if (t->class_weight && check_class_weight(t, class_weight_loc, m)) return -1;
+    if (loss_acc && t->loss == NNC_RT_LOSS_BCE && m > 1) {
+        diag_error(loss_acc->loc, "%s on an output of %d values scores each value (multi-label); nnc's "
+                   "accuracy of several values compares their argmax, so this one is not supported", loss_acc->name, m);
+        return -1;
+    }
     decide_logits(g, loss_loc, imported);
+    if ((t->loss == NNC_RT_LOSS_MSE || t->loss == NNC_RT_LOSS_MAE) &&
+        loss_output_kind(g, g->output, NULL) == OUT_SOFTMAX)
+        diag_warning(loss_loc, "-Wloss-output", "%s on output '%s', a softmax: the loss of class probabilities "
+                     "is a cross-entropy; use categorical_crossentropy (one-hot labels) or "
+                     "sparse_categorical_crossentropy (class ids)", loss_name(t->loss), g->values[g->output].name);
     /* a whole-tensor (imported) output has its samples along the first axis */
     int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;
     int label = ir_value(g, "y", ROLE_LABEL, batched, rank, out->dims);

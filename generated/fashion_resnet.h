@@ -3,7 +3,7 @@
  *
  * model fashion_resnet
  *   input  x: f32 (n, 28, 28, 1)
- *   output y_softmax: f32 (n, 10)
+ *   output y: f32 (n, 10)
  *   parameters: 121946 (487784 bytes)
  *   arena: 18465152 bytes (training step 18465152, inference 5268480; 62730368 if every buffer had its own)
  *   trainable 121274; gradients 485096 bytes, optimizer state 970192 bytes

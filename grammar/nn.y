@@ -129,6 +129,7 @@ void ast_setting(ParseState *ps, const char *name, Loc name_loc, AstList *values
 
 static void yyerror(YYLTYPE *loc, ParseState *ps, yyscan_t scanner, const char *msg);
 static void parse_unclosed(ParseState *ps);
+static AstList *list_join(ParseState *ps, AstList *a, AstList *b);
 
 /* A .nn file nests calls a handful deep; a limit well below the C stack
  * turns "f(f(f(...)))" x 10000 into one clear error. */
@@ -154,7 +155,7 @@ static void parse_unclosed(ParseState *ps);
 %type <str> name
 %type <expr> expr
 %type <arg> arg
-%type <list> args values names
+%type <list> args values names setting call_args
 %type <dims> dims type
 
 %%
@@ -237,9 +238,15 @@ train_lines:
 | train_lines error NL                  { yyerrok; }
 ;
 
-// train-stmt = name expr ("," expr)*
+// train-stmt = name ["="] (values | "[" values "]")   (Keras: metrics = ['accuracy'])
 train_stmt:
-  name values                           { ast_setting(ps, $1, @1, $2, @$); }
+  name setting                          { ast_setting(ps, $1, @1, $2, @$); }
+| name '=' setting                      { ast_setting(ps, $1, @1, $3, @$); }
+;
+
+setting:
+  values                                { $$ = $1; }
+| '[' values opt_comma ']'              { $$ = $2; }
 ;
 
 values:
@@ -247,12 +254,24 @@ values:
 | values ',' expr                       { $$ = ast_list_add(ps, $1, $3); }
 ;
 
-// expr = name | NUMBER | name "(" (arg ("," arg)* ","?)? ")"
+// expr = name | NUMBER | name "(" [call-args] ")" ["(" call-args ")"]
+// call-args = arg ("," arg)* ","? | "[" args "]" ["," args]
+/* Keras' functional forms: concatenate([a, b]) is concat(a, b), and a
+ * layer applied to its inputs, Dense(64)(x) or Add()([a, b]), is the call
+ * with the inputs first: dense(x, 64), add(a, b) */
 expr:
   name                                  { $$ = ast_ident(ps, $1, @1); }
 | NUMBER                                { $$ = ast_number(ps, $1, @1); }
 | name '(' ')'                          { $$ = ast_call(ps, $1, @1, NULL, @$); }
-| name '(' args opt_comma ')'           { $$ = ast_call(ps, $1, @1, $3, @$); }
+| name '(' call_args ')'                { $$ = ast_call(ps, $1, @1, $3, @$); }
+| name '(' ')' '(' call_args ')'        { $$ = ast_call(ps, $1, @1, $5, @$); }
+| name '(' call_args ')' '(' call_args ')'  { $$ = ast_call(ps, $1, @1, list_join(ps, $6, $3), @$); }
+;
+
+call_args:
+  args opt_comma                        { $$ = $1; }
+| '[' args opt_comma ']'                { $$ = $2; }
+| '[' args opt_comma ']' ',' args opt_comma  { $$ = list_join(ps, $2, $6); }
 ;
 
 args:
@@ -392,6 +411,14 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps, yyscan
         }
     }
     return 0;
+}
+
+/* a's items, then b's, in one list */
+static AstList *list_join(ParseState *ps, AstList *a, AstList *b)
+{
+    for (int i = 0; b && i < b->n; i++)
+        a = ast_list_add(ps, a, b->items[i]);
+    return a;
 }
 
 /* Bison calls this only for "memory exhausted": the stack limit above. */

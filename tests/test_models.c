@@ -472,10 +472,20 @@ START_TEST(diag_several) {
                  "  dense(8, rleu)\n           ^~~~\n"
                  "bad.nn:4:12: error: 'units' is given twice\n"
                  "  dense(4, units = 3)\n           ^~~~~\n"
-                 "bad.nn:5:42: error: unknown initializer 'glorot'; valid: zeros, ones, glorot_uniform, "
-                 "glorot_normal, he_uniform, he_normal, orthogonal, uniform\n"
+                 "bad.nn:5:42: error: unknown initializer 'glorot'; valid: glorot_normal, glorot_uniform, "
+                 "zeros, ones, uniform, he_normal, orthogonal, he_uniform\n"
                  "  dense(2, softmax, kernel_initializer = glorot)\n"
-                 "                                         ^~~~~~\n");
+                 "                                         ^~~~~~\n"
+                 /* the train block's errors in the same run */
+                 "bad.nn:8:8: error: unknown loss 'sparse_categorical_crossentopy'; "
+                 "did you mean 'sparse_categorical_crossentropy'?\n"
+                 "  loss sparse_categorical_crossentopy\n       ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+                 "bad.nn:9:29: error: adam has no setting 'beta1'; did you mean 'beta_1'?\n"
+                 "  optimizer adam(lr = 0.01, beta1 = 0.8)\n                            ^~~~~\n"
+                 "bad.nn:10:21: error: unknown metric 'acuracy'; did you mean 'accuracy'?\n"
+                 "  metrics accuracy, acuracy\n                    ^~~~~~~\n"
+                 "bad.nn:11:3: error: unknown train setting 'batches'; did you mean 'batch'?\n"
+                 "  batches 10\n  ^~~~~~~\n");
 }
 END_TEST
 

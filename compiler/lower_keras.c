@@ -1,0 +1,196 @@
+/* lower_keras.c — Keras' spellings of what nnc has, so a Keras model
+ * translates line by line: layer classes (Dense, Conv2D, BatchNormalization)
+ * and their functional names (batch_normalization, max_pooling2d,
+ * global_average_pooling2d), loss names and classes (mean_squared_error,
+ * SparseCategoricalCrossentropy(from_logits = True)), optimizer classes
+ * (Adam, SGD, RMSprop, AdamW), metric aliases and True/False.
+ *
+ * Decisions:
+ *  - An alias is accepted only where it means exactly what nnc's name
+ *    means; it resolves to the same op or enum, so the graph, the layer
+ *    names nnc makes (dense_1, ...) and the generated code are those of the
+ *    canonical spelling.  The op table's own names come first: a layer
+ *    another file adds under a Keras name shadows the alias here.
+ *  - A CamelCase name is read as Keras' class: converted to snake_case the
+ *    way Keras names its functional layers (MaxPooling2D -> max_pooling2d,
+ *    SimpleRNN -> simple_rnn; ReLU is relu), then looked up as written.
+ *  - Metrics get no CamelCase reading: Keras' Accuracy class is exact
+ *    equality, not the 'accuracy' string's class-aware accuracy.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include "ir.h"
+#include "lower.h"
+
+typedef struct Alias { const char *keras, *nnc; } Alias;
+
+static const Alias layer_aliases[] = {
+    { "batch_normalization", "batch_norm" },
+    { "max_pooling2d", "max_pool2d" }, { "average_pooling2d", "avg_pool2d" },
+    { "max_pooling1d", "max_pool1d" }, { "average_pooling1d", "avg_pool1d" },
+    { "global_average_pooling2d", "global_avg_pool" }, { "global_average_pooling1d", "global_avg_pool" },
+    { "global_max_pooling2d", "global_max_pool" }, { "global_max_pooling1d", "global_max_pool" },
+    { "global_avg_pool2d", "global_avg_pool" }, { "global_avg_pool1d", "global_avg_pool" },
+    { "global_max_pool2d", "global_max_pool" }, { "global_max_pool1d", "global_max_pool" },
+    { "concatenate", "concat" },
+};
+
+static const Alias loss_aliases[] = {
+    { "mean_squared_error", "mse" }, { "mean_absolute_error", "mae" },
+    { "MSE", "mse" }, { "MAE", "mae" },
+};
+
+static const Alias metric_aliases[] = {
+    { "acc", "accuracy" },
+    /* accuracy for one loss: checked against it (lower_metric_loss) */
+    { "sparse_categorical_accuracy", "accuracy" }, { "SparseCategoricalAccuracy", "accuracy" },
+    { "categorical_accuracy", "accuracy" }, { "CategoricalAccuracy", "accuracy" },
+    { "binary_accuracy", "accuracy" }, { "BinaryAccuracy", "accuracy" },
+    { "mean_squared_error", "mse" }, { "mean_absolute_error", "mae" },
+    { "MeanSquaredError", "mse" }, { "MeanAbsoluteError", "mae" },
+};
+
+/* argument names: Embedding(input_dim, output_dim), Reshape(target_shape) */
+static const Alias attr_aliases[] = {
+    { "input_dim", "vocab" }, { "output_dim", "dim" }, { "target_shape", "shape" },
+};
+
+static const Alias init_aliases[] = { { "random_uniform", "uniform" } };
+
+#define N(a) (int)(sizeof a / sizeof a[0])
+
+static const char *alias_of(const Alias *t, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(t[i].keras, name)) return t[i].nnc;
+    return NULL;
+}
+
+/* Keras' class name in snake_case (Conv2D -> conv2d, SimpleRNN -> simple_rnn,
+ * GlobalAveragePooling2D -> global_average_pooling2d), or NULL when name
+ * has no capital letter or does not fit out */
+static const char *snake_case(const char *name, char *out, size_t cap) {
+    int upper = 0;
+    for (const char *p = name; *p; p++) upper |= isupper((unsigned char)*p);
+    if (!upper || strlen(name) * 2 + 1 > cap) return NULL;
+    size_t n = 0;
+    for (size_t i = 0; name[i]; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!strncmp(name + i, "ReLU", 4)) {    /* ReLU, LeakyReLU: one word */
+            if (i > 1 && name[i - 1] != '_') out[n++] = '_';   /* PReLU: prelu */
+            memcpy(out + n, "relu", 4);
+            n += 4;
+            i += 3;
+            continue;
+        }
+        if (isupper(c) && i > 0) {
+            unsigned char before = (unsigned char)name[i - 1], after = (unsigned char)name[i + 1];
+            /* a new word: after a lower-case letter, or the last capital of a run before one */
+            if (islower(before) || (isupper(before) && islower(after))) out[n++] = '_';
+        }
+        out[n++] = (char)tolower(c);
+    }
+    out[n] = 0;
+    return out;
+}
+
+int lower_layer_op(const char *name) {
+    char snake[2 * IR_NAME + 1];
+    const char *names[2] = { name, snake_case(name, snake, sizeof snake) };
+    for (int k = 0; k < 2; k++) {
+        if (!names[k]) continue;
+        int op = op_find(names[k]);
+        if (op >= 0 && op_table[op]->layer) return op;
+        const char *a = alias_of(layer_aliases, N(layer_aliases), names[k]);
+        if (a) return op_find(a);
+    }
+    return -1;
+}
+
+int lower_is_activation_layer(const char *name) {
+    return !strcmp(name, "activation") || !strcmp(name, "Activation");
+}
+
+int lower_loss_index(const char *name) {
+    char snake[2 * IR_NAME + 1];
+    const char *names[2] = { name, snake_case(name, snake, sizeof snake) };
+    for (int k = 0; k < 2; k++) {
+        if (!names[k]) continue;
+        int i = name_index(names[k], loss_names, loss_count);
+        if (i >= 0) return i;
+        const char *a = alias_of(loss_aliases, N(loss_aliases), names[k]);
+        if (a) return name_index(a, loss_names, loss_count);
+    }
+    return -1;
+}
+
+/* Keras' classes Adam, SGD, RMSprop, AdamW (and its strings adam, ...) */
+int lower_optimizer_index(const char *name) {
+    for (int i = 0; i < 4; i++) {
+        size_t j = 0;
+        while (name[j] && tolower((unsigned char)name[j]) == opt_names[i][j]) j++;
+        if (!name[j] && !opt_names[i][j]) return i;
+    }
+    return -1;
+}
+
+const char *lower_metric_name(const char *name) {
+    const char *a = alias_of(metric_aliases, N(metric_aliases), name);
+    return a ? a : name;
+}
+
+const char *lower_setting_name(const char *name) {
+    return !strcmp(name, "batch_size") ? "batch" : name;
+}
+
+int lower_is_true(const char *name) { return !strcmp(name, "true") || !strcmp(name, "True"); }
+int lower_is_false(const char *name) { return !strcmp(name, "false") || !strcmp(name, "False"); }
+
+const char *lower_attr_alias(const char *name) {
+    return alias_of(attr_aliases, N(attr_aliases), name);
+}
+
+/* glorot_uniform, GlorotUniform, random_uniform, RandomUniform -> init_names index */
+int lower_init_index(const char *name) {
+    char snake[2 * IR_NAME + 1];
+    const char *names[2] = { name, snake_case(name, snake, sizeof snake) };
+    for (int k = 0; k < 2; k++) {
+        if (!names[k]) continue;
+        int i = name_index(names[k], init_names, init_count);
+        if (i >= 0) return i;
+        const char *a = alias_of(init_aliases, N(init_aliases), names[k]);
+        if (a) return name_index(a, init_names, init_count);
+    }
+    return -1;
+}
+
+/* the layer names and their Keras aliases, for did-you-mean (at most max) */
+int lower_layer_names(const char **names, int max) {
+    int n = 0;
+    for (int i = 0; i < OP_COUNT && n < max; i++)
+        if (op_table[i]->layer) names[n++] = op_name(i);
+    for (int i = 0; i < N(layer_aliases) && n < max; i++)
+        if (op_find(layer_aliases[i].keras) < 0) names[n++] = layer_aliases[i].keras;
+    if (n < max) names[n++] = "activation";
+    return n;
+}
+
+/* the loss names and their Keras aliases, for did-you-mean (at most max) */
+int lower_loss_names(const char **names, int max) {
+    int n = 0;
+    for (int i = 0; i < loss_count && n < max; i++) names[n++] = loss_names[i];
+    for (int i = 0; i < N(loss_aliases) && n < max; i++)
+        if (islower((unsigned char)loss_aliases[i].keras[0])) names[n++] = loss_aliases[i].keras;
+    return n;
+}
+
+/* Keras' accuracy metric named for a loss (sparse_categorical_accuracy):
+ * that loss, which it is nnc's accuracy with; -1 for any other name */
+int lower_metric_loss(const char *name) {
+    char snake[2 * IR_NAME + 1];
+    const char *n = snake_case(name, snake, sizeof snake);
+    n = n ? n : name;
+    return !strcmp(n, "sparse_categorical_accuracy") ? NNC_RT_LOSS_SPARSE_CCE :
+           !strcmp(n, "categorical_accuracy") ? NNC_RT_LOSS_CCE :
+           !strcmp(n, "binary_accuracy") ? NNC_RT_LOSS_BCE : -1;
+}
