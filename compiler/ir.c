@@ -35,6 +35,8 @@ void ir_free(Graph *g) {
     free(g->nodes);
     free(g->baked);
     free(g->train.class_weight);
+    free(g->train.out_loss);
+    free(g->train.loss_weights);
     free(g);
 }
 

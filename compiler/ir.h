@@ -82,6 +82,8 @@ typedef struct Attrs {
     float kernel_l1, kernel_l2, bias_l1, bias_l2;
     int trans_a, trans_b;   /* matmul                                     */
     int loss;           /* nnc_rt_loss: loss, loss_grad                   */
+    int loss_output;    /* loss, loss_grad of a model with several outputs: which one (its index) */
+    float loss_weight;  /* ... and its weight in the total loss (loss_weights) */
     /* convolution and pooling, as written */
     int filters, kernel_size, strides, dilation, groups, padding, depth_multiplier;
     int pool_size;
@@ -153,6 +155,11 @@ typedef struct TrainConfig {
     float clipnorm, clipvalue, global_clipnorm;
     float *class_weight;   /* class_weight: a weight per class (malloc'ed), or NULL */
     int nclass_weight;
+    /* a model with several outputs: each output's loss (nnc_rt_loss, from_logits
+     * applied; `loss` holds the first's) and weight in the total, malloc'ed
+     * with noutputs entries; NULL with one output */
+    int *out_loss;
+    float *loss_weights;
 } TrainConfig;
 
 typedef struct Graph {
