@@ -371,7 +371,14 @@ static void header_api(const Graph *g, const Plan *p, FILE *h, const char *P, co
     fprintf(h, "/* parameters to a versioned, checksummed buffer: returns %s_SAVE_BYTES,\n"
                " * or 0 when cap is too small */\n", U);
     fprintf(h, "size_t %s_save(const %s_t *m, void *buf, size_t cap);\n", P, P);
-    fprintf(h, "int %s_load(%s_t *m, const void *buf, size_t len);\n\n", P, P);
+    fprintf(h, "int %s_load(%s_t *m, const void *buf, size_t len);\n", P, P);
+    if (g->weights_from)
+        fprintf(h, "/* a buffer written by model %s's save() (nnc --weights-from %s): each\n"
+                   " * parameter of this model taken from it by name; the same checks and\n"
+                   " * errors as load, nothing written on an error */\n"
+                   "int %s_load_from(%s_t *m, const void *buf, size_t len);\n",
+                g->weights_from->name, g->weights_from->name, P, P);
+    fputc('\n', h);
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
@@ -705,6 +712,28 @@ static void source_evaluate(const Graph *g, const Plan *p, FILE *c, const char *
     entry_point(c, "int", P, "evaluate", params, "m, x, y, n, out, cb, ctx");
 }
 
+/* --weights-from: model SRC's buffer mapped by name, (to, from, size) per
+ * parameter in RAM (deploy_weights_from checked names and shapes) */
+static void source_load_from(const Graph *g, FILE *c, const char *P) {
+    const Graph *src = g->weights_from;
+    fprintf(c, "\n/* the layout of model %s's save(): fingerprint, floats, and where each\n"
+               " * parameter of this model is in it (to, from, size) */\n"
+               "#define FROM_FINGERPRINT 0x%08xu\n#define FROM_COUNT %ldL\nstatic const long from_map_[] = {\n",
+            src->name, ir_fingerprint(src, 0), plan_params((Graph *)src, NULL, NULL));
+    int n = 0;
+    for (int v = 0; v < g->nvalues; v++) {
+        const Value *x = &g->values[v];
+        if (x->role != ROLE_PARAM || x->constant) continue;
+        fprintf(c, "    %ld, %ld, %ld, /* %s */\n", x->offset, src->values[deploy_source_param(src, g, v)].offset,
+                ir_size(x), x->name);
+        n++;
+    }
+    if (!n) fprintf(c, "    0, 0, 0\n");
+    fprintf(c, "};\n\nint %s_load_from(%s_t *m, const void *buf, size_t len) {\n"
+               "    return nnc_rt_params_load_map(m->params, FROM_FINGERPRINT, FROM_COUNT, from_map_, %d, buf, len);\n}\n",
+            P, P, n);
+}
+
 /* parameters by name, save and load */
 static void source_io(const Graph *g, const Plan *p, FILE *c, const char *P, const char *U) {
     (void)p; (void)U;
@@ -720,6 +749,7 @@ static void source_io(const Graph *g, const Plan *p, FILE *c, const char *P, con
                "    return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);\n}\n\n", P, P);
     fprintf(c, "int %s_load(%s_t *m, const void *buf, size_t len) {\n"
                "    return nnc_rt_params_load(m->params, PARAM_COUNT, FINGERPRINT, buf, len);\n}\n", P, P);
+    if (g->weights_from) source_load_from(g, c, P);
 }
 
 int emit_c(const Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h) {

@@ -172,6 +172,9 @@ typedef struct Graph {
     TrainConfig train;
     int opt_level;
     float *baked;           /* --weights: every parameter's value, or NULL (deploy.c) */
+    /* --weights-from MODEL: that model of the file, lowered, its parameters
+     * placed as its save() writes them (deploy.c); owned, or NULL */
+    struct Graph *weights_from;
     char whole[240];        /* imported and run whole (no run-time batch): why; "" otherwise */
     char steps_name[IR_NAME]; /* --shape NAME<=N: a run-time extent (the time steps), or "" */
     int steps_max;            /* its bound N                                   */
@@ -455,6 +458,12 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
 /* bake the parameters of a buffer saved by this model's save() (checked:
  * format, checksum, the model's fingerprint); reports and returns -1 */
 int  deploy_bake(Graph *g, const char *path);
+/* --weights-from MODEL (a model of the .nn file p): lowers it into
+ * g->weights_from and checks that every parameter of g is one of its
+ * parameters, by name, of the same shape; -1 after naming each that is not */
+int  deploy_weights_from(Graph *g, const struct Program *p, const char *model);
+/* the parameter of src named like g's parameter v, or -1 */
+int  deploy_source_param(const Graph *src, const Graph *g, int v);
 /* --freeze a,b: those layers' parameters are not trained */
 int  deploy_freeze(Graph *g, const char *layers);
 /* --inference: drop the loss, label and training API */
@@ -466,6 +475,7 @@ void deploy_mark_constants(Graph *g);
 /* what the command line asks of a build (main.c fills it) */
 typedef struct Build {
     const char *input, *output, *model, *weights, *freeze, *train_loss, *optimizer;
+    const char *weights_from;   /* --weights-from MODEL: parameters by name from that model's save() */
     const char *binds[32], *shapes[32];
     int nbinds, nshapes;
     int opt, inference, batch, check_numerics;

@@ -559,5 +559,11 @@ size_t nnc_rt_params_save(void *buf, size_t cap, const float *params, long count
                           uint32_t fingerprint);   /* bytes written, 0 if cap is too small */
 int    nnc_rt_params_load(float *params, long count, uint32_t fingerprint,
                           const void *buf, size_t len);
+/* another model's buffer (fingerprint, count: that model's), checked as
+ * params_load checks it, then nmap ranges copied: map holds (to, from,
+ * size) triples, params[to ..] = the buffer's floats [from ..]; nothing
+ * written on an error */
+int    nnc_rt_params_load_map(float *params, uint32_t fingerprint, long count, const long *map, int nmap,
+                              const void *buf, size_t len);
 
 #endif

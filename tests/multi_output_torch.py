@@ -354,8 +354,163 @@ def diagnostics(work):
     return out
 
 
+# ---- a sub-model: the encoder of a trained autoencoder, by parameter name -----------
+
+AUTOENCODER = """model autoencoder {
+    input x: f32[16]
+    h = dense(x, 8, relu)
+    code = dense(h, 4, tanh)
+    d = dense(code, 8, relu)
+    y = dense(d, 16)
+    output y
+}
+train autoencoder {
+    loss mse
+    optimizer adam(lr = 0.01)
+    batch 8
+}
+model encoder {
+    input x: f32[16]
+    h = dense(x, 8, relu)
+    code = dense(h, 4, tanh)
+}
+model renamed {
+    input x: f32[16]
+    hh = dense(x, 8, relu)
+    code = dense(hh, 6, tanh)
+}
+"""
+SUB_ERRORS = (
+    "ae.nn:21:10: error: --weights-from autoencoder: model 'autoencoder' has no parameter 'hh.kernel'; a parameter "
+    "is taken by its layer's name, so name the layer as model 'autoencoder' does\n"
+    "    hh = dense(x, 8, relu)\n         ^~~~~~~~~~~~~~~~~\n"
+    "ae.nn:21:10: error: --weights-from autoencoder: model 'autoencoder' has no parameter 'hh.bias'; a parameter "
+    "is taken by its layer's name, so name the layer as model 'autoencoder' does\n"
+    "    hh = dense(x, 8, relu)\n         ^~~~~~~~~~~~~~~~~\n"
+    "ae.nn:22:12: error: --weights-from autoencoder: parameter 'code.kernel' is (8, 6) here but (8, 4) in model "
+    "'autoencoder'\n    code = dense(hh, 6, tanh)\n           ^~~~~~~~~~~~~~~~~~\n"
+    "ae.nn:22:12: error: --weights-from autoencoder: parameter 'code.bias' is (6) here but (4) in model "
+    "'autoencoder'\n    code = dense(hh, 6, tanh)\n           ^~~~~~~~~~~~~~~~~~\n")
+
+
+def run_driver(exe, n, steps, x, labels, ex, count, outs, args=(), status=False):
+    feed = [np.array([n, steps], np.int32).tobytes()]
+    for s in range(steps):
+        feed += [x[s].tobytes(), labels[s].tobytes()]
+    feed += [np.array([len(ex)], np.int32).tobytes(), ex.tobytes()]
+    p = subprocess.run([exe, *args], input=b"".join(feed), capture_output=True)
+    if p.returncode:
+        raise RuntimeError(f"{os.path.basename(exe)} exit {p.returncode}")
+    got = p.stdout
+    rc = None
+    if status:
+        rc, got = int(np.frombuffer(got[:4], np.int32)[0]), got[4:]
+    got = np.frombuffer(got, np.float32)
+    return rc, got[:count], got[count:].reshape(len(ex), outs)
+
+
 def submodel(work):
-    return []
+    """the autoencoder trained by its generated C and saved; the encoder,
+    compiled with --weights-from autoencoder, baked (--weights) and loaded
+    at run time (encoder_load_from), gives the autoencoder's inner value
+    `code` on the same inputs; a parameter missing or of another shape,
+    another model's buffer and a damaged one are refused"""
+    results = []
+    drv = os.path.join(ROOT, "tests", "submodel_check.c")
+    with open(os.path.join(work, "ae.nn"), "w") as f:
+        f.write(AUTOENCODER)
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal((8, 16)).astype(np.float32) for _ in range(6)]
+    ex = rng.standard_normal((13, 16)).astype(np.float32)
+    saved = os.path.join(work, "ae.bin")
+
+    def nnc(*args):
+        return subprocess.run([ARGS.nnc, "ae.nn", *args], cwd=work, capture_output=True, text=True)
+
+    def compiled(c_name, *args, defines=()):
+        r = nnc(*args, "-o", c_name + ".c")
+        if r.returncode:
+            raise RuntimeError(f"nnc {' '.join(args)}: {r.stderr}")
+        model = args[args.index("--model") + 1]
+        c_file = os.path.join(work, c_name + ".c")
+        exe = os.path.join(work, c_name)
+        b = subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+                            "-I" + os.path.join(ROOT, "runtime"), "-I" + work, f"-DNNC_MODEL={model}",
+                            f"-DNNC_UPPER={model.upper()}", f'-DNNC_HEADER="{c_name}.h"', *defines, drv, c_file,
+                            ARGS.rt, "-lm", "-o", exe], capture_output=True, text=True)
+        if b.returncode:
+            raise RuntimeError(f"cc failed: {b.stderr}")
+        return c_file, exe
+
+    try:
+        c_file, exe = compiled("ae", "--model", "autoencoder")
+        _, params, y = run_driver(exe, 8, 6, xs, xs, ex, header_int(c_file, "PARAM_COUNT"), 16, [saved])
+        # the inner value, from the trained parameters the driver printed
+        w = {name: params[off:off + size] for name, off, size in param_table(c_file)}
+
+        def dense(v, name, units):
+            return v @ w[name + ".kernel"].reshape(-1, units) + w[name + ".bias"]
+        code = np.tanh(dense(np.maximum(dense(ex, "h", 8), 0), "code", 4))
+        whole = dense(np.maximum(dense(code, "d", 8), 0), "y", 16)
+        if rel(y, whole) > 1e-5:
+            raise RuntimeError(f"the autoencoder's predict is not its layers' ({rel(y, whole):.1e})")
+        # baked: every parameter a constant, from the autoencoder's buffer by name
+        _, exe = compiled("enc_baked", "--model", "encoder", "--weights-from", "autoencoder", "--weights", "ae.bin",
+                          "--inference")
+        _, _, got = run_driver(exe, 1, 0, [], [], ex, 0, 4)
+        results.append(("encoder baked from the autoencoder's save()",
+                        "ok" if rel(got, code) <= 1e-5 else f"off by {rel(got, code):.1e}"))
+        # at run time: encoder_load_from
+        c_enc, exe = compiled("enc_rt", "--model", "encoder", "--weights-from", "autoencoder", defines=["-DLOAD_FROM"])
+        count = header_int(c_enc, "PARAM_COUNT")
+        rc, _, got = run_driver(exe, 1, 0, [], [], ex, count, 4, [saved], status=True)
+        results.append(("encoder_load_from the autoencoder's save()",
+                        "ok" if rc == 0 and rel(got, code) <= 1e-5 else f"status {rc}, off by {rel(got, code):.1e}"))
+        # a damaged buffer: refused, the parameters untouched
+        _, init, _ = run_driver(exe, 1, 0, [], [], ex, count, 4)
+        _, exe = compiled("enc_cut", "--model", "encoder", "--weights-from", "autoencoder",
+                          defines=["-DLOAD_FROM", "-DLOAD_FROM_BYTES=100"])
+        rc, p, _ = run_driver(exe, 1, 0, [], [], ex, count, 4, [saved], status=True)
+        results.append(("encoder_load_from a truncated buffer",
+                        "ok" if rc == -4 and np.array_equal(p, init) else f"status {rc}"))
+        # the encoder's own buffer is not the autoencoder's
+        own = os.path.join(work, "enc_own.bin")
+        _, exe = compiled("enc_save", "--model", "encoder", "--weights-from", "autoencoder", defines=["-DLOAD_FROM"])
+        with open(saved, "rb") as f:
+            data = bytearray(f.read())
+        data[8] ^= 1    # another fingerprint
+        with open(own, "wb") as f:
+            f.write(bytes(data))
+        rc, p, _ = run_driver(exe, 1, 0, [], [], ex, count, 4, [own], status=True)
+        results.append(("encoder_load_from another model's buffer",
+                        "ok" if rc == -5 and np.array_equal(p, init) else f"status {rc}"))
+    except RuntimeError as e:
+        results.append(("sub-model", str(e)))
+        return results
+    cases = [
+        ("--weights-from: parameters missing or of another shape",
+         ["--model", "renamed", "--weights-from", "autoencoder"], SUB_ERRORS),
+        ("--weights: the autoencoder's buffer for the encoder",
+         ["--model", "encoder", "--weights", "ae.bin"],
+         "ae.nn: error: weights file ae.bin holds the parameters of another model (its layout fingerprint is not "
+         "model 'encoder''s); a buffer of another model of the file loads by name with --weights-from MODEL\n"),
+        ("--weights-from: a buffer of another layout", ["--model", "encoder", "--weights-from", "autoencoder",
+                                                          "--weights", "enc_own.bin"],
+         "ae.nn: error: weights file enc_own.bin holds the parameters of another model (its layout fingerprint is "
+         "not model 'autoencoder''s)\n"),
+        ("--weights-from: an unknown model", ["--model", "encoder", "--weights-from", "autoencodr"],
+         "ae.nn: error: no model named 'autoencodr' in this file; did you mean 'autoencoder'?\n"
+         "ae.nn: error: --weights-from: cannot use model 'autoencodr' of this file (see above)\n"),
+    ]
+    for label, args, want in cases:
+        r = nnc(*args, "-o", "bad.c")
+        if r.returncode != 1 or os.path.exists(os.path.join(work, "bad.c")):
+            results.append((label, f"exit {r.returncode}: {r.stderr}"))
+        elif r.stderr != want:
+            results.append((label, f"message differs:\n{r.stderr}---- wanted:\n{want}"))
+        else:
+            results.append((label, "ok"))
+    return results
 
 
 if __name__ == "__main__":
