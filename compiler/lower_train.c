@@ -313,8 +313,7 @@ static int lower_output_loss(Graph *g, int k, OutLoss *o, Loc class_weight_loc, 
         t->loss = o->loss;
         if (check_class_weight(t, class_weight_loc, m)) return -1;
     }
-    decide_logits(g, loss_loc, imported, output, o);
-    if (o->from_logits) o->loss = logits_loss(o->loss);
+    decide_logits(g, loss_loc, imported, output, o);   /* o->loss becomes the logits kind with from_logits */
     /* a whole-tensor (imported) output has its samples along the first axis */
     out = &g->values[output];
     int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;
