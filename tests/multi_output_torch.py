@@ -21,7 +21,8 @@ against numpy on the torch model's outputs.
 
 Label rules exercised: a mix of a sparse and a dense loss (float labels,
 the class index as an exact float), all sparse (int32 labels) and all
-dense.  Then the diagnostics of the train block's several-output
+dense; and one output read by the other (its gradient is the sum over
+both losses).  Then the diagnostics of the train block's several-output
 settings, with their exact text, and a sub-model extracted with --model
 and --weights-from (see the README): its outputs equal the trained
 whole's inner value.
@@ -57,7 +58,7 @@ KERAS_EPS = 1e-7
 torch.set_default_dtype(torch.float32)
 
 # ---- the models: (name, .nn text, heads) -------------------------------------------
-# a head: (output name, units, activation, loss, from_logits, weight)
+# a head: (output name, units, activation, loss, from_logits, weight[, the head it reads])
 CASES = [
     ("mixed", [("cls", 4, "softmax", "sparse_categorical_crossentropy", False, 1.0),
                ("reg", 2, None, "mse", False, 0.5)]),
@@ -66,6 +67,9 @@ CASES = [
     ("dense3", [("p", 3, "softmax", "categorical_crossentropy", False, 1.0),
                 ("q", 1, "sigmoid", "binary_crossentropy", False, 1.0),
                 ("r", 2, None, "mae", False, 0.25)]),
+    # one output read by the other: its gradient is the sum of both losses'
+    ("chain", [("c", 3, "softmax", "sparse_categorical_crossentropy", False, 1.0),
+               ("v", 2, "tanh", "mse", False, 2.0, "c")]),
 ]
 IN = 6
 
@@ -73,8 +77,9 @@ IN = 6
 def nn_source(name, heads):
     lines = [f"model {name} {{", f"    input x: f32[{IN}]", "    h = dense(x, 16, tanh)",
              "    g = dense(h, 12, relu)"]
-    for out, units, act, *_ in heads:
-        lines.append(f"    {out} = dense(g, {units}{', ' + act if act else ''})")
+    for out, units, act, *rest in heads:
+        src = rest[3] if len(rest) > 3 else "g"
+        lines.append(f"    {out} = dense({src}, {units}{', ' + act if act else ''})")
     lines.append("    output " + ", ".join(h[0] for h in heads))
     lines.append("}")
     losses = ", ".join(f"{h[3]}(from_logits = true)" if h[4] else h[3] for h in heads)
@@ -89,18 +94,31 @@ class Torch(nn.Module):
         super().__init__()
         self.h = nn.Linear(IN, 16)
         self.g = nn.Linear(16, 12)
-        self.heads = nn.ModuleList([nn.Linear(12, units) for _, units, *_ in heads])
+        self.spec = heads
+        self.heads = nn.ModuleList([nn.Linear(12 if len(h) < 7 else self.units(heads, h[6]), h[1]) for h in heads])
+
+    @staticmethod
+    def units(heads, name):
+        return [h[1] for h in heads if h[0] == name][0]
 
     def forward(self, x):
         """each head's pre-activation (logits or the linear output)"""
-        g = torch.relu(self.g(torch.tanh(self.h(x))))
-        return [head(g) for head in self.heads]
+        values = {"g": torch.relu(self.g(torch.tanh(self.h(x))))}
+        zs = []
+        for spec, head in zip(self.spec, self.heads):
+            z = head(values[spec[6] if len(spec) > 6 else "g"])
+            values[spec[0]] = activate(spec, z)
+            zs.append(z)
+        return zs
 
 
 def torch_losses(heads, zs, labels):
     """each output's loss as Keras defines it, from the pre-activations"""
     out = []
-    for (name, units, act, loss, logits, w), z, t in zip(heads, zs, labels):
+    for head, z, t in zip(heads, zs, labels):
+        loss = head[3]
+        if head[2] == "tanh":   # not a logits loss: on the output itself
+            z = torch.tanh(z)
         if loss == "sparse_categorical_crossentropy":
             out.append(F.cross_entropy(z, t.long()))
         elif loss == "categorical_crossentropy":
@@ -116,7 +134,8 @@ def torch_losses(heads, zs, labels):
 
 def activate(head, z):
     act = head[2]
-    return torch.softmax(z, -1) if act == "softmax" else torch.sigmoid(z) if act == "sigmoid" else z
+    return torch.softmax(z, -1) if act == "softmax" else torch.sigmoid(z) if act == "sigmoid" else \
+        torch.tanh(z) if act == "tanh" else z
 
 
 def compile_case(work, name, source, level, extra=()):
