@@ -311,6 +311,13 @@ torch-parity: bin/nnc $(RT_LIB)
 check-fitstate: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/fitstate_torch.py --nnc bin/nnc --rt $(RT_LIB)
 
+# models with several outputs trained step by step against PyTorch (a loss
+# per output, loss_weights; losses, gradients, parameters, evaluate) and a
+# sub-model loading the whole's trained weights by name (tests/multi_output_torch.py)
+.PHONY: check-multi
+check-multi: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/multi_output_torch.py --nnc bin/nnc --rt $(RT_LIB)
+
 # imported models trained step by step against PyTorch: Adam and SGD with
 # momentum, n = 1, an odd n and the compiled batch; loss, parameters, outputs
 check-training: bin/nnc $(RT_LIB)

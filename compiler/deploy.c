@@ -11,6 +11,16 @@
  * the device (all of them in an inference build; the frozen ones in a
  * training build) become constants; the ones that train, and batch norm's
  * moving statistics while training, stay in RAM and start from the file.
+ *
+ * --weights-from MODEL: the buffer is another model's save() — MODEL, a
+ * model of the same .nn file, say the autoencoder whose encoder this build
+ * is.  nnc lowers MODEL to learn the buffer's layout (its parameters, in
+ * the order its save() writes them, and the fingerprint its load() checks),
+ * checks the buffer against it, and takes each parameter of this model
+ * from it by name ("h.kernel" is the layer h's kernel in both).  A
+ * parameter MODEL does not have, or has with another shape, is an error
+ * naming it: never a silent mismatch.  Without --weights the generated
+ * NAME_load_from() does the same at run time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +28,43 @@
 #include "ir.h"
 
 static Loc nowhere(void) { return (Loc){ 0, 0, 0, 0 }; }
+
+int deploy_source_param(const Graph *src, const Graph *g, int v) {
+    for (int s = 0; s < src->nvalues; s++)
+        if (src->values[s].role == ROLE_PARAM && !strcmp(src->values[s].name, g->values[v].name)) return s;
+    return -1;
+}
+
+int deploy_weights_from(Graph *g, const struct Program *p, const char *model) {
+    Graph *src = lower_program(p, model);
+    if (!src) {
+        diag_error(nowhere(), "--weights-from: cannot use model '%s' of this file (see above)", model);
+        return -1;
+    }
+    plan_params(src, NULL, NULL);   /* the layout its save() writes */
+    int errors = 0;
+    char s1[96], s2[96];
+    for (int v = 0; v < g->nvalues; v++) {
+        const Value *x = &g->values[v];
+        if (x->role != ROLE_PARAM) continue;
+        int s = deploy_source_param(src, g, v);
+        int same = s >= 0 && src->values[s].rank == x->rank;
+        for (int d = 0; same && d < x->rank; d++) same = src->values[s].dims[d] == x->dims[d];
+        if (s < 0)
+            diag_error(x->loc, "--weights-from %s: model '%s' has no parameter '%s'; a parameter is taken by "
+                       "its layer's name, so name the layer as model '%s' does", model, model, x->name, model);
+        else if (!same)
+            diag_error(x->loc, "--weights-from %s: parameter '%s' is %s here but %s in model '%s'", model, x->name,
+                       ir_shape_str(x, s1, sizeof s1), ir_shape_str(&src->values[s], s2, sizeof s2), model);
+        errors += s < 0 || !same;
+    }
+    if (errors) {
+        ir_free(src);
+        return -1;
+    }
+    g->weights_from = src;
+    return 0;
+}
 
 int deploy_bake(Graph *g, const char *path) {
     long len;
@@ -27,19 +74,37 @@ int deploy_bake(Graph *g, const char *path) {
         return -1;
     }
     long count = plan_params(g, NULL, NULL);   /* the layout save() wrote */
-    g->baked = malloc((size_t)(count ? count : 1) * sizeof *g->baked);
-    if (!g->baked) abort();
-    int rc = nnc_rt_params_load(g->baked, count, ir_fingerprint(g, 0), buf, (size_t)len);
+    const Graph *src = g->weights_from ? g->weights_from : g;    /* the model whose save() wrote it */
+    long src_count = g->weights_from ? plan_params(g->weights_from, NULL, NULL) : count;
+    float *file = malloc((size_t)(src_count ? src_count : 1) * sizeof *file);
+    if (!file) abort();
+    int rc = nnc_rt_params_load(file, src_count, ir_fingerprint(src, 0), buf, (size_t)len);
     free(buf);
     if (rc == NNC_RT_ERR_OTHER_MODEL) {
+        free(file);
         diag_error(nowhere(), "weights file %s holds the parameters of another model "
-                   "(its layout fingerprint is not model '%s''s)", path, g->name);
+                   "(its layout fingerprint is not model '%s''s)%s", path, src->name,
+                   g->weights_from ? "" : "; a buffer of another model of the file loads by name with "
+                   "--weights-from MODEL");
         return -1;
     }
     if (rc) {
+        free(file);
         diag_error(nowhere(), "weights file %s is not a parameter buffer written by a model's save(), "
                    "or it is damaged (format or checksum)", path);
         return -1;
+    }
+    g->baked = file;
+    if (g->weights_from) {   /* this model's layout, each parameter by name */
+        g->baked = malloc((size_t)(count ? count : 1) * sizeof *g->baked);
+        if (!g->baked) abort();
+        for (int v = 0; v < g->nvalues; v++) {
+            const Value *x = &g->values[v];
+            if (x->role != ROLE_PARAM) continue;
+            const Value *from = &src->values[deploy_source_param(src, g, v)];
+            memcpy(g->baked + x->offset, file + from->offset, (size_t)ir_size(x) * sizeof *file);
+        }
+        free(file);
     }
     for (long i = 0; i < count; i++)
         if (!(g->baked[i] - g->baked[i] == 0)) {

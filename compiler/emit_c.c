@@ -71,6 +71,44 @@ static int input_vocab(const Graph *g) {
     return 0;
 }
 
+/* ---- several outputs trained (lower_train.c) -----------------------------------------
+ * Each output has its own label value and loss node; a sample's labels are
+ * packed side by side in output order, as predict packs the outputs.  The
+ * labels are int32 class indices when every output's loss is sparse, else
+ * floats: with a mix, a sparse output's class index is one float column
+ * holding the exact integer (one label type keeps the API one array, as
+ * it is for one output; floats hold every index below 2^24 exactly). */
+static int multi(const Graph *g) { return g->train.present && g->noutputs > 1 && g->train.out_loss; }
+
+/* output k's label value */
+static int label_of(const Graph *g, int k) {
+    for (int i = 0; i < g->nnodes; i++)
+        if (!g->nodes[i].dead && g->nodes[i].op == OP_LOSS && g->nodes[i].attr.loss_output == k)
+            return g->nodes[i].in[1];
+    return -1;
+}
+
+static int label_sparse(const Graph *g, int k) {
+    int l = label_of(g, k);
+    return l >= 0 && g->values[l].dtype == DT_I32;
+}
+
+/* the caller's labels are int32 (every loss sparse; one output: its loss) */
+static int sparse_labels(const Graph *g) {
+    if (!multi(g)) return g->label >= 0 && g->values[g->label].dtype == DT_I32;
+    for (int k = 0; k < g->noutputs; k++)
+        if (!label_sparse(g, k)) return 0;
+    return 1;
+}
+
+/* label values per sample: packed over the outputs when there are several */
+static long label_size(const Graph *g) {
+    if (!multi(g)) return sparse_labels(g) ? ir_sample_rows(&g->values[g->output]) : ir_size(&g->values[g->output]);
+    long n = 0;
+    for (int k = 0; k < g->noutputs; k++) n += ir_size(&g->values[label_of(g, k)]);
+    return n;
+}
+
 /* ---- header ------------------------------------------------------------------------ */
 
 /* the header's comment: what the model is and how it was made */
@@ -100,6 +138,18 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
                                      out->pack_offset + ir_size(out) - 1);
         fputc('\n', h);
     }
+    for (int k = 0; multi(g) && k < g->noutputs; k++) {
+        const Value *l = &g->values[label_of(g, k)];
+        out = &g->values[g->outputs[k]];
+        fprintf(h, " *   label  %s (output %s): ", l->name, out->name);
+        if (l->dtype == DT_I32)
+            fprintf(h, "class index in [0, %ld)%s", ir_size(out), sparse_labels(g) ? "" : " as an exact float");
+        else
+            fprintf(h, "f32 %s", ir_shape_str(l, s2, sizeof s2));
+        fprintf(h, ", column%s %ld", ir_size(l) > 1 ? "s" : "", l->pack_offset);
+        if (ir_size(l) > 1) fprintf(h, "..%ld", l->pack_offset + ir_size(l) - 1);
+        fprintf(h, " of each row of y; loss %s, weight %g\n", loss_spelling(t->out_loss[k]), t->loss_weights[k]);
+    }
     fprintf(h, " *   parameters: %ld (%ld bytes)", p->param_floats, p->param_floats * 4);
     if (g->baked) fprintf(h, ", baked from the weights file: %ld in RAM, %ld as constants (flash)",
                           p->param_floats - p->const_floats, p->const_floats);
@@ -109,7 +159,11 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
     if (t->present) {
         fprintf(h, " *   trainable %ld; gradients %ld bytes, optimizer state %ld bytes\n",
                 p->trainable_floats, p->trainable_floats * 4, p->opt_slots * p->trainable_floats * 4);
-        fprintf(h, " *   train: loss %s, optimizer %s(lr=%g", loss_spelling(t->loss), opt_names[t->opt], t->lr);
+        if (multi(g))
+            fprintf(h, " *   train: loss sum of weight * loss over the %d outputs, optimizer %s(lr=%g", g->noutputs,
+                    opt_names[t->opt], t->lr);
+        else
+            fprintf(h, " *   train: loss %s, optimizer %s(lr=%g", loss_spelling(t->loss), opt_names[t->opt], t->lr);
         if (t->clipnorm) fprintf(h, ", clipnorm=%g", t->clipnorm);
         if (t->clipvalue) fprintf(h, ", clipvalue=%g", t->clipvalue);
         if (t->global_clipnorm) fprintf(h, ", global_clipnorm=%g", t->global_clipnorm);
@@ -137,38 +191,54 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
                    " * samples, predict and evaluate any number (in chunks of %s_BATCH).\n */\n", U, U);
 }
 
+/* a name in capitals with '_' for what a macro cannot hold */
+static void io_plain(const char *s, char *out) {
+    size_t k = 0;
+    for (; s[k] && k < IR_NAME - 1; k++) out[k] = isalnum((unsigned char)s[k]) ? (char)toupper((unsigned char)s[k]) : '_';
+    out[k] = 0;
+}
+
+/* value i of vals[n] as a macro's key: io_plain of its name, or its index
+ * (for all of them) when two names would give one macro */
+static void io_key(const Graph *g, const int *vals, int n, int i, char *key) {
+    char a[IR_NAME], b[IR_NAME];
+    int clash = 0;
+    for (int j = 0; j < n && !clash; j++) {
+        io_plain(g->values[vals[j]].name, a);
+        clash = !a[0];
+        for (int q = 0; q < j && !clash; q++) {
+            io_plain(g->values[vals[q]].name, b);
+            clash = !strcmp(a, b);
+        }
+    }
+    if (clash) snprintf(key, IR_NAME, "%d", i);
+    else io_plain(g->values[vals[i]].name, key);
+}
+
 /* Several inputs (outputs) travel side by side in each row of x (y): where
- * each one is, as NAME_INPUT_<IN>_OFFSET / _SIZE, <IN> its name in capitals
- * with '_' for what a macro cannot hold; all by index (NAME_INPUT_0_...)
- * when two names would give one macro. */
+ * each one is, as NAME_INPUT_<IN>_OFFSET / _SIZE (NAME_OUTPUT_<OUT>_...,
+ * with its _INDEX); a model with several outputs trained takes its labels
+ * packed the same way: NAME_LABEL_<OUT>_OFFSET / _SIZE / _SPARSE. */
 static void io_defines(FILE *h, const Graph *g, const char *U, const char *kind, const int *vals, int n) {
     if (n < 2) return;
-    char (*names)[IR_NAME] = malloc((size_t)n * sizeof *names);
-    if (!names) return;
+    int out = kind[0] == 'O';
+    if (out) fprintf(h, "#define %s_OUTPUTS %d\n", U, n);
     for (int i = 0; i < n; i++) {
-        const char *s = g->values[vals[i]].name;
-        size_t k = 0;
-        for (; s[k] && k < IR_NAME - 1; k++)
-            names[i][k] = isalnum((unsigned char)s[k]) ? (char)toupper((unsigned char)s[k]) : '_';
-        names[i][k] = 0;
-    }
-    int clash = 0;
-    for (int i = 0; i < n; i++) {
-        clash |= !names[i][0];
-        for (int j = 0; j < i && !clash; j++) clash = !strcmp(names[i], names[j]);
-    }
-    for (int i = 0; i < n; i++) {
-        char key[IR_NAME + 16];
-        if (clash) snprintf(key, sizeof key, "%d", i);
-        else snprintf(key, sizeof key, "%s", names[i]);
+        char key[IR_NAME];
+        io_key(g, vals, n, i, key);
         const Value *v = &g->values[vals[i]];
         fprintf(h, "#define %s_%s_%s_OFFSET %ld   /* %s '%s': columns %ld..%ld of each row of %s */\n", U, kind, key,
-                v->pack_offset, kind[0] == 'I' ? "input" : "output", strstr(v->name, "*/") ? names[i] : v->name,
-                v->pack_offset,
-                v->pack_offset + ir_size(v) - 1, kind[0] == 'I' ? "x" : "y");
+                v->pack_offset, out ? "output" : "input", strstr(v->name, "*/") ? key : v->name,
+                v->pack_offset, v->pack_offset + ir_size(v) - 1, out ? "y" : "x");
         fprintf(h, "#define %s_%s_%s_SIZE %ld\n", U, kind, key, ir_size(v));
+        if (!out) continue;
+        fprintf(h, "#define %s_OUTPUT_%s_INDEX %d\n", U, key, i);
+        if (!multi(g)) continue;
+        const Value *l = &g->values[label_of(g, i)];
+        fprintf(h, "#define %s_LABEL_%s_SIZE %ld\n#define %s_LABEL_%s_OFFSET %ld\n"
+                   "#define %s_LABEL_%s_SPARSE %d   /* 1: class indices */\n", U, key, ir_size(l), U, key,
+                l->pack_offset, U, key, l->dtype == DT_I32);
     }
-    free(names);
 }
 
 /* the include guard and the sizes as macros */
@@ -176,7 +246,7 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
     const TrainConfig *t = &g->train;
     fprintf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n"
                "#include \"nnc_rt.h\"\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", U, U);
-    int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
+    int sparse = sparse_labels(g);
     fprintf(h, "#define %s_BATCH %d\n", U, t->batch);
     fprintf(h, "#define %s_EPOCHS %d\n", U, t->epochs);
     /* the train block's rate (what init sets; NAME_set_learning_rate changes it) and metrics */
@@ -196,8 +266,7 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
     fprintf(h, "#define %s_CHECK_NUMERICS %d   /* 1: m->nonfinite_at names the node making inf/NaN */\n", U,
             g->check_numerics && t->present);
-    fprintf(h, "#define %s_LABEL_SIZE %ld\n", U,
-            sparse ? ir_sample_rows(&g->values[g->output]) : ir_size(&g->values[g->output]));
+    fprintf(h, "#define %s_LABEL_SIZE %ld%s\n", U, label_size(g), multi(g) ? "   /* every output's labels side by side */" : "");
     fprintf(h, "#define %s_SPARSE_LABELS %d\n", U, sparse);
     fprintf(h, "#define %s_PARAM_COUNT %ld   /* in m->params (baked constants are not) */\n", U,
             p->param_floats - p->const_floats);
@@ -212,6 +281,7 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
  * is not NULL, and returns the struct's size under an ABI with longs and
  * pointers of lsize and psize bytes and uint64_t aligned to u64 bytes, so
  * the header's comment can give sizeof(NAME_t) as a number. */
+static long yb_multi(const Graph *g) { return (long)g->train.batch * label_size(g); }
 #define MEMBER(bytes, align, ...) do { \
         off = (off + (align) - 1) / (align) * (align) + (bytes); \
         if ((align) > most) most = (align); \
@@ -219,7 +289,6 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
     } while (0)
 static long state_walk(const Graph *g, const Plan *p, FILE *h, const char *P, int lsize, int psize, int u64) {
     const TrainConfig *t = &g->train;
-    int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
     long off = 0, most = 4, ram = p->param_floats - p->const_floats;
     MEMBER(4 * (ram ? ram : 1), 4, "    float params[%ld];\n", ram ? ram : 1);
     if (t->present) {
@@ -237,9 +306,16 @@ static long state_walk(const Graph *g, const Plan *p, FILE *h, const char *P, in
         MEMBER(psize, psize, "    const char *nonfinite_at;   /* --check-numerics: the first node whose output held inf/NaN */\n");
     if (t->present) {
         long xb = t->batch * ir_packed_size(g, g->inputs, g->ninputs);
-        long yb = t->batch * (sparse ? 1L : ir_size(&g->values[g->output]));
+        long yb = t->batch * (multi(g) ? label_size(g) : sparse_labels(g) ? 1L : ir_size(&g->values[g->output]));
         MEMBER(4 * xb, 4, "    %s_input_t xbatch[%ld];      /* a shuffled batch, gathered */\n", P, xb);
         MEMBER(4 * yb, 4, "    %s_label_t ybatch[%ld];\n", P, yb);
+    }
+    if (multi(g)) {
+        MEMBER(4 * yb_multi(g), 4, "    float labels[%ld];   /* each output's labels of the batch, unpacked (int32 when sparse) */\n",
+               yb_multi(g));
+        MEMBER(4L * g->noutputs, 4, "    float output_loss[%d];   /* each output's loss in the last batch */\n", g->noutputs);
+        MEMBER(28L * g->noutputs, 4, "    nnc_rt_metrics output_metrics[%d];   /* each output's, of the last pass */\n",
+               g->noutputs);
     }
     return (off + most - 1) / most * most;
 }
@@ -252,7 +328,7 @@ long emit_state_bytes(const Graph *g, const Plan *p, int lsize, int psize, int u
 /* the state struct: everything a model needs, of compile-time size */
 static void header_state(const Graph *g, const Plan *p, FILE *h, const char *P, const char *U) {
     (void)U;
-    int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
+    int sparse = sparse_labels(g);
     fprintf(h, "typedef %s %s_input_t;\n", int_input(g) ? "int32_t" : "float", P);
     fprintf(h, "typedef %s %s_label_t;\n\n", sparse ? "int32_t" : "float", P);
     fprintf(h, "typedef struct %s {\n", P);
@@ -294,6 +370,18 @@ static void header_api(const Graph *g, const Plan *p, FILE *h, const char *P, co
                    "    const int32_t *order, nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P, P);
         fprintf(h, "int %s_evaluate(%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
                    "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx);\n", P, P, P, P, P);
+        if (multi(g))
+            fprintf(h, "/* Several outputs: y holds each sample's labels side by side in output order\n"
+                       " * (%s_LABEL_<OUTPUT>_OFFSET / _SIZE; %s, as the header's top says),\n"
+                       " * and the training loss is the sum of each output's loss times its weight.\n"
+                       " * train_epoch and evaluate give *out the total loss with the metrics of the\n"
+                       " * first output (so does the progress callback); each output's own loss\n"
+                       " * (unweighted, Keras' <output>_loss) and metrics (<output>_accuracy, ...)\n"
+                       " * of the last pass are in %s_output_metrics(m, %s_OUTPUT_<OUTPUT>_INDEX).\n"
+                       " * NULL for an index out of range. */\n"
+                       "const nnc_rt_metrics *%s_output_metrics(const %s_t *m, int output);\n", U,
+                    sparse_labels(g) ? "int32 class indices" : "floats; a class index as an exact float",
+                    P, U, P, P);
         fprintf(h, "/* the optimizer's learning rate: run-time state, %s_LEARNING_RATE after\n"
                    " * init; a schedule sets it before each step */\n", U);
         fprintf(h, "void %s_set_learning_rate(%s_t *m, float lr);\n", P, P);
@@ -308,7 +396,14 @@ static void header_api(const Graph *g, const Plan *p, FILE *h, const char *P, co
     fprintf(h, "/* parameters to a versioned, checksummed buffer: returns %s_SAVE_BYTES,\n"
                " * or 0 when cap is too small */\n", U);
     fprintf(h, "size_t %s_save(const %s_t *m, void *buf, size_t cap);\n", P, P);
-    fprintf(h, "int %s_load(%s_t *m, const void *buf, size_t len);\n\n", P, P);
+    fprintf(h, "int %s_load(%s_t *m, const void *buf, size_t len);\n", P, P);
+    if (g->weights_from)
+        fprintf(h, "/* a buffer written by model %s's save() (nnc --weights-from %s): each\n"
+                   " * parameter of this model taken from it by name; the same checks and\n"
+                   " * errors as load, nothing written on an error */\n"
+                   "int %s_load_from(%s_t *m, const void *buf, size_t len);\n",
+                g->weights_from->name, g->weights_from->name, P, P);
+    fputc('\n', h);
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
@@ -353,7 +448,8 @@ static void source_prelude(const Graph *g, const Plan *p, const EmitOptions *o, 
     fprintf(c, "#define TRAINABLE_COUNT %ldL\n", p->trainable_floats);
     /* metrics and the evaluate loss see ROWS samples of CLASSES values per call sample */
     long rows = ir_sample_rows(&g->values[g->output]);
-    fprintf(c, "#define ROWS %ldL\n#define CLASSES %ldL\n", rows, ir_packed_size(g, g->outputs, g->noutputs) / rows);
+    fprintf(c, "#define ROWS %ldL\n#define CLASSES %ldL\n", rows, (multi(g) ? ir_size(&g->values[g->output]) :
+            ir_packed_size(g, g->outputs, g->noutputs)) / rows);
     long in_size = ir_packed_size(g, g->inputs, g->ninputs);
     if (g->steps_max)   /* each sample holds m->steps of its steps */
         fprintf(c, "#define PARAM_COUNT %ldL\n#define IN_SIZE ((long)m->steps * %ldL)\n", p->param_floats - p->const_floats,
@@ -453,9 +549,49 @@ static void source_predict(const Graph *g, const Plan *p, FILE *c, const char *P
 /* the end of train_epoch's and evaluate's loop over batches: the batch's
  * metrics from the output at arena + out, the progress callback, and the
  * set's metrics and mean loss */
+static void metrics_tail_rest(FILE *c, const char *U, int training, const Graph *g);
 static void metrics_tail(FILE *c, const char *U, long out, int sparse, int training) {
     fprintf(c, "        nnc_rt_metrics_accumulate(counts, err, m->arena + %ld, yb, %d, k * (int)ROWS, (int)CLASSES);\n",
             out, sparse);
+    metrics_tail_rest(c, U, training, NULL);
+}
+
+/* several outputs: the labels of the batch unpacked into m->labels (the
+ * training step does it for train_epoch), the declarations of each output's
+ * sums, and after a batch each output's loss and metrics: *out and the
+ * progress callback get the total loss with the first output's metrics,
+ * NAME_output_metrics each output's own */
+static void multi_unpack(const Graph *g, FILE *c, const char *indent, const char *y, const char *n) {
+    for (int k = 0; k < g->noutputs; k++) {
+        const Value *l = &g->values[label_of(g, k)];
+        fprintf(c, "%snnc_rt_labels_unpack(m->labels + BATCH * %ldL, %s, %s, %ld, %ld, LABEL_SIZE, %d); /* %s */\n",
+                indent, l->pack_offset, y, n, ir_size(l), l->pack_offset, l->dtype == DT_I32 && !sparse_labels(g), l->name);
+    }
+}
+
+static void multi_decls(const Graph *g, FILE *c) {
+    for (int k = 1; k < g->noutputs; k++)
+        fprintf(c, "    long counts%d[3 * %ldL + 1];\n    double err%d[2] = { 0, 0 };\n", k, ir_size(&g->values[g->outputs[k]]), k);
+    fprintf(c, "    double out_sum[%d];\n", g->noutputs);
+    for (int k = 1; k < g->noutputs; k++) fprintf(c, "    memset(counts%d, 0, sizeof counts%d);\n", k, k);
+    fprintf(c, "    memset(out_sum, 0, sizeof out_sum);\n");
+}
+
+static void multi_tail(const Graph *g, const long *off, FILE *c, const char *U, int training) {
+    for (int k = 0; k < g->noutputs; k++) {
+        const Value *l = &g->values[label_of(g, k)];
+        char counts[32], err[32];
+        snprintf(counts, sizeof counts, k ? "counts%d" : "counts", k);
+        snprintf(err, sizeof err, k ? "err%d" : "err", k);
+        fprintf(c, "        nnc_rt_metrics_accumulate(%s, %s, m->arena + %ld, m->labels + BATCH * %ldL, %d, k, %ld); /* %s */\n",
+                counts, err, off[ir_storage(g, g->outputs[k])], l->pack_offset, l->dtype == DT_I32,
+                ir_size(&g->values[g->outputs[k]]), g->values[g->outputs[k]].name);
+        fprintf(c, "        out_sum[%d] += (double)m->output_loss[%d] * k;\n", k, k);
+    }
+    metrics_tail_rest(c, U, training, g);
+}
+
+static void metrics_tail_rest(FILE *c, const char *U, int training, const Graph *g) {
     /* the running numbers cost O(CLASSES) a batch, and only with a callback */
     fprintf(c, "        if (cb) {\n            nnc_rt_progress pr;\n"
                "            pr.done = i + k;\n            pr.total = n;\n"
@@ -464,6 +600,14 @@ static void metrics_tail(FILE *c, const char *U, long out, int sparse, int train
                "            pr.running.loss = (float)(loss_sum / (i + k));\n"
                "            if (cb(ctx, &pr)) status = %s_ERR_STOPPED;\n        }\n    }\n",
             training ? "m->step" : "0", training ? "m->learning_rate" : "0.0f", U);
+    if (g) {    /* several outputs: each one's mean loss and metrics */
+        fprintf(c, "    if (n > 0) {\n        long done = i < n ? i : n;\n");
+        for (int k = 0; k < g->noutputs; k++)
+            fprintf(c, "        nnc_rt_metrics_finish(m->output_metrics + %d, counts%.0d, err%.0d, done, %ld);\n"
+                       "        m->output_metrics[%d].loss = (float)(out_sum[%d] / done);\n", k, k, k,
+                    ir_size(&g->values[g->outputs[k]]), k, k);
+        fprintf(c, "    }\n");
+    }
     fprintf(c, "    if (out && n > 0) {\n        nnc_rt_metrics_finish(out, counts, err, (i < n ? i : n) * ROWS, (int)CLASSES);\n"
                "        out->loss = (float)(loss_sum / (i < n ? i : n));\n    }\n    return status;\n}\n\n");
 }
@@ -494,12 +638,16 @@ static void emit_clipping(const Graph *g, FILE *c) {
 /* the training step: gradients, train_batch, and train_epoch over a set */
 static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, const char *U) {
     long out_train = p->train_off[ir_storage(g, g->output)];
-    int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
+    int sparse = sparse_labels(g);
     EmitCtx e = { g, p->train_off, 1, c, { { 0 } }, 0 };
     char params[1024];
     snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, const %s_label_t *y, int n", P, P, P);
     fprintf(c, "static float gradients_(%s) {\n", params);
     fprintf(c, "    float loss;\n    if (n < 1 || n > BATCH) return -1.0f;\n");
+    if (multi(g)) {     /* each loss reads its output's labels, and adds to the total */
+        multi_unpack(g, c, "    ", "y", "n");
+        fprintf(c, "    loss = 0.0f;\n");
+    }
     print_nodes(&e, 1, PH_FORWARD, PH_BACKWARD);
     fprintf(c, "    return loss;\n}\n\n");
     entry_point(c, "float", P, "gradients", params, "m, x, y, n");
@@ -530,6 +678,7 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
                "    int j, status = %s_OK;\n", U);
     fprintf(c, "    if (n < 0) return %s_ERR_ARG;\n", U);
     fprintf(c, "    memset(counts, 0, sizeof counts);\n");
+    if (multi(g)) multi_decls(g, c);
     fprintf(c, "    for (i = 0; i < n && status == %s_OK; i += BATCH) {\n", U);
     fprintf(c, "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
                "        const %s_input_t *xb = x + i * IN_SIZE;\n"
@@ -544,7 +693,8 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
     fprintf(c, "        loss = train_batch_(m, xb, yb, k);\n");
     fprintf(c, "        if (!(loss - loss == 0)) return %s_ERR_NAN;\n", U);
     fprintf(c, "        loss_sum += (double)loss * k;\n");
-    metrics_tail(c, U, out_train, sparse, 1);
+    if (multi(g)) multi_tail(g, p->train_off, c, U, 1);
+    else metrics_tail(c, U, out_train, sparse, 1);
     entry_point(c, "int", P, "train_epoch", params, "m, x, y, n, order, out, cb, ctx");
 }
 
@@ -552,7 +702,7 @@ static void source_train(const Graph *g, const Plan *p, FILE *c, const char *P, 
 static void source_evaluate(const Graph *g, const Plan *p, FILE *c, const char *P, const char *U) {
     const TrainConfig *t = &g->train;
     long out_infer = p->infer_off[ir_storage(g, g->output)];
-    int sparse = g->label >= 0 && g->values[g->label].dtype == DT_I32;
+    int sparse = sparse_labels(g);
     char params[1024];
     snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, const %s_label_t *y, long n,\n"
              "    nnc_rt_metrics *out, %s_progress_fn cb, void *ctx", P, P, P, P);
@@ -560,15 +710,53 @@ static void source_evaluate(const Graph *g, const Plan *p, FILE *c, const char *
     fprintf(c, "    long counts[3 * CLASSES + 1], i;\n    double err[2] = { 0, 0 }, loss_sum = 0;\n"
                "    int status = %s_OK;\n    if (n < 0) return %s_ERR_ARG;\n"
                "    memset(counts, 0, sizeof counts);\n", U, U);
+    if (multi(g)) multi_decls(g, c);
     fprintf(c, "    for (i = 0; i < n && status == %s_OK; i += BATCH) {\n", U);
     fprintf(c, "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
                "        const %s_label_t *yb = y + i * LABEL_SIZE;\n"
                "        forward(m, x + i * IN_SIZE, k);\n", P);
+    if (multi(g)) {     /* each output's loss, weighted into the total */
+        fprintf(c, "        float loss = 0.0f;\n");
+        multi_unpack(g, c, "        ", "yb", "k");
+        for (int k = 0; k < g->noutputs; k++) {
+            const Value *l = &g->values[label_of(g, k)];
+            fprintf(c, "        m->output_loss[%d] = nnc_rt_loss_forward(%d, m->arena + %ld, m->labels + BATCH * %ldL, k, %ld); /* %s */\n",
+                    k, t->out_loss[k], p->infer_off[ir_storage(g, g->outputs[k])], l->pack_offset,
+                    ir_size(&g->values[g->outputs[k]]), loss_name(t->out_loss[k]));
+            fprintf(c, "        loss += %sf * m->output_loss[%d];\n", float_literal(t->loss_weights[k]), k);
+        }
+        fprintf(c, "        loss_sum += (double)loss * k;\n");
+        multi_tail(g, p->infer_off, c, U, 0);
+        entry_point(c, "int", P, "evaluate", params, "m, x, y, n, out, cb, ctx");
+        return;
+    }
     /* Keras' evaluate weighs no class: the plain loss, with or without class_weight */
     fprintf(c, "        float loss = nnc_rt_loss_forward(%d, m->arena + %ld, yb, k * (int)ROWS, (int)CLASSES); /* %s */\n"
                "        loss_sum += (double)loss * k;\n", t->loss, out_infer, loss_name(t->loss));
     metrics_tail(c, U, out_infer, sparse, 0);
     entry_point(c, "int", P, "evaluate", params, "m, x, y, n, out, cb, ctx");
+}
+
+/* --weights-from: model SRC's buffer mapped by name, (to, from, size) per
+ * parameter in RAM (deploy_weights_from checked names and shapes) */
+static void source_load_from(const Graph *g, FILE *c, const char *P) {
+    const Graph *src = g->weights_from;
+    fprintf(c, "\n/* the layout of model %s's save(): fingerprint, floats, and where each\n"
+               " * parameter of this model is in it (to, from, size) */\n"
+               "#define FROM_FINGERPRINT 0x%08xu\n#define FROM_COUNT %ldL\nstatic const long from_map_[] = {\n",
+            src->name, ir_fingerprint(src, 0), plan_params((Graph *)src, NULL, NULL));
+    int n = 0;
+    for (int v = 0; v < g->nvalues; v++) {
+        const Value *x = &g->values[v];
+        if (x->role != ROLE_PARAM || x->constant) continue;
+        fprintf(c, "    %ld, %ld, %ld, /* %s */\n", x->offset, src->values[deploy_source_param(src, g, v)].offset,
+                ir_size(x), x->name);
+        n++;
+    }
+    if (!n) fprintf(c, "    0, 0, 0\n");
+    fprintf(c, "};\n\nint %s_load_from(%s_t *m, const void *buf, size_t len) {\n"
+               "    return nnc_rt_params_load_map(m->params, FROM_FINGERPRINT, FROM_COUNT, from_map_, %d, buf, len);\n}\n",
+            P, P, n);
 }
 
 /* parameters by name, save and load */
@@ -586,6 +774,7 @@ static void source_io(const Graph *g, const Plan *p, FILE *c, const char *P, con
                "    return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);\n}\n\n", P, P);
     fprintf(c, "int %s_load(%s_t *m, const void *buf, size_t len) {\n"
                "    return nnc_rt_params_load(m->params, PARAM_COUNT, FINGERPRINT, buf, len);\n}\n", P, P);
+    if (g->weights_from) source_load_from(g, c, P);
 }
 
 int emit_c(const Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h) {
@@ -601,6 +790,10 @@ int emit_c(const Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h
     if (g->train.present) {
         source_train(g, p, c, g->name, U);
         source_evaluate(g, p, c, g->name, U);
+        if (multi(g))
+            fprintf(c, "const nnc_rt_metrics *%s_output_metrics(const %s_t *m, int output) {\n"
+                       "    return output >= 0 && output < %d ? m->output_metrics + output : NULL;\n}\n\n",
+                    g->name, g->name, g->noutputs);
     }
     source_io(g, p, c, g->name, U);
     return ferror(c) || ferror(h) ? -1 : 0;

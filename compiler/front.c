@@ -61,6 +61,11 @@ static Graph *onnx_graph(const Build *b, int batch, OnnxShapes *sh, int *unsuppo
 
 /* the imported graph, per sample with a run-time batch when that is proved */
 Graph *front_onnx(const Build *b, int *unsupported) {
+    if (b->weights_from) {
+        diag_init(b->input, NULL);
+        diag_error((Loc){ 0, 0, 0, 0 }, "--weights-from names another model of a .nn file; an ONNX file has one");
+        return NULL;
+    }
     char *log = NULL, why[200] = "";
     size_t loglen = 0;
     FILE *mem = open_memstream(&log, &loglen);
@@ -145,6 +150,10 @@ Graph *front_nn(const Build *b, char **src, struct Program **prog) {
     Graph *g = NULL;
     *prog = ast_parse(b->input, text);
     if (*prog && diag_error_count() == 0) g = lower_program(*prog, b->model);
+    if (g && b->weights_from && deploy_weights_from(g, *prog, b->weights_from)) {
+        ir_free(g);
+        return NULL;
+    }
     if (g && pipeline_forward(g, b)) {
         ir_free(g);
         return NULL;

@@ -35,6 +35,9 @@ void ir_free(Graph *g) {
     free(g->nodes);
     free(g->baked);
     free(g->train.class_weight);
+    free(g->train.out_loss);
+    free(g->train.loss_weights);
+    ir_free(g->weights_from);
     free(g);
 }
 

@@ -82,6 +82,8 @@ typedef struct Attrs {
     float kernel_l1, kernel_l2, bias_l1, bias_l2;
     int trans_a, trans_b;   /* matmul                                     */
     int loss;           /* nnc_rt_loss: loss, loss_grad                   */
+    int loss_output;    /* loss, loss_grad of a model with several outputs: which one (its index) */
+    float loss_weight;  /* ... and its weight in the total loss (loss_weights) */
     /* convolution and pooling, as written */
     int filters, kernel_size, strides, dilation, groups, padding, depth_multiplier;
     int pool_size;
@@ -153,6 +155,11 @@ typedef struct TrainConfig {
     float clipnorm, clipvalue, global_clipnorm;
     float *class_weight;   /* class_weight: a weight per class (malloc'ed), or NULL */
     int nclass_weight;
+    /* a model with several outputs: each output's loss (nnc_rt_loss, from_logits
+     * applied; `loss` holds the first's) and weight in the total, malloc'ed
+     * with noutputs entries; NULL with one output */
+    int *out_loss;
+    float *loss_weights;
 } TrainConfig;
 
 typedef struct Graph {
@@ -165,6 +172,9 @@ typedef struct Graph {
     TrainConfig train;
     int opt_level;
     float *baked;           /* --weights: every parameter's value, or NULL (deploy.c) */
+    /* --weights-from MODEL: that model of the file, lowered, its parameters
+     * placed as its save() writes them (deploy.c); owned, or NULL */
+    struct Graph *weights_from;
     char whole[240];        /* imported and run whole (no run-time batch): why; "" otherwise */
     char steps_name[IR_NAME]; /* --shape NAME<=N: a run-time extent (the time steps), or "" */
     int steps_max;            /* its bound N                                   */
@@ -449,6 +459,12 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
 /* bake the parameters of a buffer saved by this model's save() (checked:
  * format, checksum, the model's fingerprint); reports and returns -1 */
 int  deploy_bake(Graph *g, const char *path);
+/* --weights-from MODEL (a model of the .nn file p): lowers it into
+ * g->weights_from and checks that every parameter of g is one of its
+ * parameters, by name, of the same shape; -1 after naming each that is not */
+int  deploy_weights_from(Graph *g, const struct Program *p, const char *model);
+/* the parameter of src named like g's parameter v, or -1 */
+int  deploy_source_param(const Graph *src, const Graph *g, int v);
 /* --freeze a,b: those layers' parameters are not trained */
 int  deploy_freeze(Graph *g, const char *layers);
 /* --inference: drop the loss, label and training API */
@@ -460,6 +476,7 @@ void deploy_mark_constants(Graph *g);
 /* what the command line asks of a build (main.c fills it) */
 typedef struct Build {
     const char *input, *output, *model, *weights, *freeze, *train_loss, *optimizer;
+    const char *weights_from;   /* --weights-from MODEL: parameters by name from that model's save() */
     const char *binds[32], *shapes[32];
     int nbinds, nshapes;
     int opt, inference, batch, check_numerics;

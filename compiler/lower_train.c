@@ -14,8 +14,9 @@
 
 /* the model's settings, then the training loop's (fit_settings.c) */
 static const char *const settings[] = { "loss", "optimizer", "metrics", "batch", "epochs", "class_weight",
+                                        "loss_weights",
                                         "validation_split", "shuffle", "callbacks", "schedule" };
-enum { NSETTINGS = 6, NALL = sizeof settings / sizeof settings[0] };
+enum { NSETTINGS = 7, NALL = sizeof settings / sizeof settings[0] };
 static const char *const metric_names[] = { "accuracy", "precision", "recall", "f1", "mae", "mse" };
 
 static void optimizer_defaults(TrainConfig *t, int opt) {
@@ -201,11 +202,13 @@ static int logits_loss(int loss) {
  * (Softmax/Sigmoid: probabilities, LogSoftmax: log-probabilities, anything
  * else: logits, as PyTorch's losses take them).  A choice that contradicts
  * the output is warned about. */
-static void decide_logits(Graph *g, Loc loc, int imported) {
-    TrainConfig *t = &g->train;
+/* one output's loss as written (where), then decided */
+typedef struct OutLoss { int loss, from_logits; Loc loc; char note[240]; } OutLoss;
+
+static void decide_logits(Graph *g, Loc loc, int imported, int output, OutLoss *t) {
     if (logits_loss(t->loss) == t->loss) return;    /* not a cross-entropy */
-    const char *out = g->values[g->output].name, *want = t->loss == NNC_RT_LOSS_BCE ? "sigmoid" : "softmax";
-    int kind = loss_output_kind(g, g->output, NULL), p = g->values[g->output].producer;
+    const char *out = g->values[output].name, *want = t->loss == NNC_RT_LOSS_BCE ? "sigmoid" : "softmax";
+    int kind = loss_output_kind(g, output, NULL), p = g->values[output].producer;
     int probs = kind == (t->loss == NNC_RT_LOSS_BCE ? OUT_SIGMOID : OUT_SOFTMAX);
     char from[96];      /* what the output comes from */
     if (kind != OUT_OTHER)
@@ -216,7 +219,7 @@ static void decide_logits(Graph *g, Loc loc, int imported) {
                  op_name(g->nodes[p].op));
     if (t->from_logits < 0 && imported) {
         t->from_logits = !probs;
-        snprintf(t->loss_note, sizeof t->loss_note, "from_logits = %s: output '%.40s' comes from %s%s",
+        snprintf(t->note, sizeof t->note, "from_logits = %s: output '%.40s' comes from %s%s",
                  probs ? "false" : "true", out, from, kind == OUT_OTHER ? ", not a softmax or sigmoid" : "");
     } else if (t->from_logits < 0) {
         t->from_logits = 0;
@@ -231,6 +234,123 @@ static void decide_logits(Graph *g, Loc loc, int imported) {
     if (t->from_logits) t->loss = logits_loss(t->loss);
 }
 
+/* A model with several outputs: `loss` lists one loss per output in output
+ * order (or names one for all), `loss_weights` one weight per output
+ * (default 1); the training loss is sum_k weight_k * loss_k, as Keras'
+ * compile(loss=[...], loss_weights=[...]).  Each output gets its own label
+ * value; the caller packs a sample's labels side by side in output order,
+ * as predict packs the outputs. */
+// loss_weights = NUMBER, NUMBER, ...
+static int lower_loss_weights(Graph *g, const Stmt *s) {
+    TrainConfig *t = &g->train;
+    if (g->noutputs == 0) return 0;     /* the model failed: nothing to weigh */
+    if (g->noutputs < 2) {
+        diag_error(s->name_loc, "loss_weights weigh the losses of a model with several outputs; "
+                   "model '%s' has one", g->name);
+        return -1;
+    }
+    if (s->nvalues != g->noutputs) {
+        diag_error(s->loc, "loss_weights has %d weight%s, but model '%s' has %d outputs; give one per output, "
+                   "in output order", s->nvalues, s->nvalues == 1 ? "" : "s", g->name, g->noutputs);
+        return -1;
+    }
+    for (int i = 0; i < s->nvalues; i++) {
+        double v;
+        if (lower_number_arg(s->values[i], "loss_weights", 0, &v)) return -1;
+        if (!(v >= 0) || (float)v - (float)v != 0) {
+            diag_error(s->values[i]->loc, "loss weight %g (output '%s') is out of range: a weight is >= 0 and finite",
+                       v, g->values[g->outputs[i]].name);
+            return -1;
+        }
+        t->loss_weights[i] = (float)v;
+    }
+    return 0;
+}
+
+// loss = LOSS | LOSS "," LOSS ...   (one per output, in output order)
+static int lower_losses(Graph *g, const Stmt *s, OutLoss *outs) {
+    int k = g->noutputs;
+    if (k == 0) {       /* the model failed: each loss is only checked */
+        int errors = 0;
+        for (int i = 0; i < s->nvalues; i++) {
+            TrainConfig one;
+            memset(&one, 0, sizeof one);
+            one.loss = one.from_logits = -1;
+            errors += lower_loss(&one, s->values[i]) != 0;
+            if (i == 0) outs[0].loss = one.loss;
+        }
+        return errors ? -1 : 0;
+    }
+    if (s->nvalues != 1 && s->nvalues != k) {
+        if (k == 1) diag_error(s->loc, "'loss' takes one value: model '%s' has one output", g->name);
+        else diag_error(s->loc, "loss lists %d losses, but model '%s' has %d outputs; give one per output, "
+                        "in output order, or one for all", s->nvalues, g->name, k);
+        return -1;
+    }
+    int errors = 0;
+    for (int i = 0; i < s->nvalues; i++) {
+        TrainConfig one;
+        memset(&one, 0, sizeof one);
+        one.loss = one.from_logits = -1;
+        if (lower_loss(&one, s->values[i])) { errors++; continue; }
+        outs[i].loss = one.loss;
+        outs[i].from_logits = one.from_logits;
+        outs[i].loc = s->values[i]->loc;
+    }
+    for (int i = s->nvalues; !errors && i < k; i++) outs[i] = outs[0];
+    return errors ? -1 : 0;
+}
+
+/* output `k`'s label value and loss node; the loss and from_logits decided */
+static int lower_output_loss(Graph *g, int k, OutLoss *o, Loc class_weight_loc, int imported, long *col) {
+    Loc loss_loc = o->loc;
+    TrainConfig *t = &g->train;
+    int output = g->outputs[k];
+    const Value *out = &g->values[output];
+    /* the classes of one sample: an imported output's first axis is its samples */
+    int m = (int)(ir_size(out) / ir_sample_rows(out));
+    int sparse = o->loss == NNC_RT_LOSS_SPARSE_CCE;
+    if ((sparse || o->loss == NNC_RT_LOSS_CCE) && m < 2) {
+        if (g->noutputs > 1)
+            diag_error(loss_loc, "%s needs an output with at least 2 classes, but output '%s' has %d",
+                       loss_name(o->loss), out->name, m);
+        else
+            diag_error(loss_loc, "%s needs a model output with at least 2 classes, but the output has %d",
+                       loss_name(o->loss), m);
+        return -1;
+    }
+    if (t->class_weight) {
+        t->loss = o->loss;
+        if (check_class_weight(t, class_weight_loc, m)) return -1;
+    }
+    decide_logits(g, loss_loc, imported, output, o);   /* o->loss becomes the logits kind with from_logits */
+    if ((o->loss == NNC_RT_LOSS_MSE || o->loss == NNC_RT_LOSS_MAE) && loss_output_kind(g, output, NULL) == OUT_SOFTMAX)
+        diag_warning(loss_loc, "-Wloss-output", "%s on output '%s', a softmax: the loss of class probabilities "
+                     "is a cross-entropy; use categorical_crossentropy (one-hot labels) or "
+                     "sparse_categorical_crossentropy (class ids)", loss_name(o->loss), g->values[output].name);
+    /* a whole-tensor (imported) output has its samples along the first axis */
+    out = &g->values[output];
+    int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;
+    char name[IR_NAME];
+    if (g->noutputs > 1) ir_format_name(name, "y_%s", out->name);
+    else snprintf(name, sizeof name, "y");
+    int label = ir_value(g, name, ROLE_LABEL, batched, rank, g->values[output].dims);
+    g->values[label].dtype = sparse ? DT_I32 : DT_F32;
+    g->values[label].pack_offset = *col;    /* its columns in the caller's packed label rows */
+    *col += ir_size(&g->values[label]);
+    if (k == 0) g->label = label;
+    int in[2] = { output, label };
+    int node = ir_node(g, OP_LOSS, in, 2, loss_loc);
+    g->nodes[node].phase = PH_LOSS;
+    g->nodes[node].attr.loss = o->loss;
+    g->nodes[node].attr.loss_output = k;
+    g->nodes[node].attr.loss_weight = t->loss_weights ? t->loss_weights[k] : 1.0f;
+    shape_node(g, node);
+    if (k == 0) g->loss = g->nodes[node].out[0];
+    if (t->out_loss) t->out_loss[k] = o->loss;
+    return 0;
+}
+
 int lower_train(Graph *g, const Block *b, int imported) {
     TrainConfig *t = &g->train;
     t->present = 1;
@@ -240,8 +360,18 @@ int lower_train(Graph *g, const Block *b, int imported) {
     t->batch = 32;                          /* Keras' fit() defaults */
     t->epochs = 1;
     int errors = 0;
-    Loc loss_loc = b->name_loc, class_weight_loc = b->name_loc;
+    Loc class_weight_loc = b->name_loc;
+    const Stmt *loss_stmt = NULL;
     const Expr *loss_acc = NULL;    /* Keras' accuracy for one loss (binary_accuracy), checked below */
+    int nout = g->noutputs;
+    OutLoss *outs = calloc((size_t)(nout > 0 ? nout : 1), sizeof *outs);
+    if (!outs) abort();
+    if (nout > 1) {
+        t->out_loss = malloc((size_t)nout * sizeof *t->out_loss);
+        t->loss_weights = malloc((size_t)nout * sizeof *t->loss_weights);
+        if (!t->out_loss || !t->loss_weights) abort();
+        for (int k = 0; k < nout; k++) t->loss_weights[k] = 1.0f;
+    }
     for (const Stmt *s = b->stmts; s; s = s->next) {
         if (s->kind != ST_SETTING) {
             diag_error(s->loc, "a train block holds settings (%s), not layers",
@@ -265,7 +395,7 @@ int lower_train(Graph *g, const Block *b, int imported) {
             errors++;
             continue;
         }
-        if (k != 2 && k != 5 && s->nvalues != 1) {
+        if (k != 0 && k != 2 && k != 5 && k != 6 && s->nvalues != 1) {
             diag_error(s->loc, "'%s' takes one value", s->name);
             errors++;
             continue;
@@ -273,8 +403,8 @@ int lower_train(Graph *g, const Block *b, int imported) {
         const Expr *v = s->values[0];
         switch (k) {
         case 0:
-            if (lower_loss(t, v)) errors++;
-            loss_loc = v->loc;
+            loss_stmt = s;
+            if (lower_losses(g, s, outs)) errors++;
             break;
         case 1:
             if (lower_optimizer(t, v)) errors++;
@@ -301,62 +431,54 @@ int lower_train(Graph *g, const Block *b, int imported) {
             if (lower_class_weight(t, s)) errors++;
             class_weight_loc = s->loc;
             break;
+        case 6: if (lower_loss_weights(g, s)) errors++; break;
         case 3: if (positive_int(s, &t->batch)) errors++; break;
         case 4: if (positive_int(s, &t->epochs)) errors++; break;
         }
     }
-    if (!errors && t->loss < 0) {
+    if (!errors && !loss_stmt) {
         diag_error(b->name_loc, "train block for '%s' has no loss; add e.g. 'loss mse'", b->name);
         errors++;
     }
-    if (!errors && loss_acc && lower_metric_loss(loss_acc->name) != t->loss) {
+    /* Keras' accuracy named for a loss (binary_accuracy) must go with that loss (the first output's) */
+    int written = outs[0].loss;     /* as written, before from_logits is decided */
+    if (!errors && loss_acc && lower_metric_loss(loss_acc->name) != written) {
         diag_error(loss_acc->loc, "%s is Keras' accuracy for %s, but the loss is %s; write accuracy "
                    "(nnc's accuracy follows the loss, as Keras' 'accuracy' does)", loss_acc->name,
-                   loss_name(lower_metric_loss(loss_acc->name)), loss_name(t->loss));
+                   loss_name(lower_metric_loss(loss_acc->name)), loss_name(written));
         errors++;
     }
-    if (errors) return -1;
-    if (g->output < 0) return 0;    /* the model failed: its train block is only checked */
-
-    if (g->noutputs > 1) {
-        diag_error(b->name_loc, "training a model with several outputs is not supported yet; "
-                   "this one has %d", g->noutputs);
-        return -1;
+    if (errors || g->output < 0) {    /* g->output < 0: the model failed, its train block is only checked */
+        free(outs);
+        return errors ? -1 : 0;
     }
-    /* the label and the loss node */
-    const Value *out = &g->values[g->output];
-    /* the classes of one sample: an imported output's first axis is its samples */
-    int m = (int)(ir_size(out) / ir_sample_rows(out));
-    int sparse = t->loss == NNC_RT_LOSS_SPARSE_CCE;
-    if ((sparse || t->loss == NNC_RT_LOSS_CCE) && m < 2) {
-        diag_error(loss_loc, "%s needs a model output with at least 2 classes, but the output has %d",
-                   loss_name(t->loss), m);
-        return -1;
+    if (!errors && nout > 1 && imported) {
+        diag_error(b->name_loc, "training an imported graph with several outputs is not supported yet; "
+                   "this one has %d", nout);
+        errors++;
     }
-    if (t->class_weight && check_class_weight(t, class_weight_loc, m)) return -1;
-    if (loss_acc && t->loss == NNC_RT_LOSS_BCE && m > 1) {
+    if (!errors && nout > 1 && t->class_weight) {
+        diag_error(class_weight_loc, "class_weight applies to a model with one output (as in Keras); "
+                   "model '%s' has %d", g->name, nout);
+        errors++;
+    }
+    long col = 0;
+    for (int k = 0; !errors && k < nout; k++)
+        if (lower_output_loss(g, k, &outs[k], class_weight_loc, imported, &col)) errors++;
+    if (!errors) {      /* the first output's, for what reads one loss (the header, --summary) */
+        t->loss = outs[0].loss;
+        t->from_logits = outs[0].from_logits;
+        snprintf(t->loss_note, sizeof t->loss_note, "%s", outs[0].note);
+    }
+    const Value *out0 = &g->values[g->output];
+    int m0 = (int)(ir_size(out0) / ir_sample_rows(out0));
+    if (!errors && loss_acc && written == NNC_RT_LOSS_BCE && m0 > 1) {
         diag_error(loss_acc->loc, "%s on an output of %d values scores each value (multi-label); nnc's "
-                   "accuracy of several values compares their argmax, so this one is not supported", loss_acc->name, m);
-        return -1;
+                   "accuracy of several values compares their argmax, so this one is not supported", loss_acc->name, m0);
+        errors++;
     }
-    decide_logits(g, loss_loc, imported);
-    if ((t->loss == NNC_RT_LOSS_MSE || t->loss == NNC_RT_LOSS_MAE) &&
-        loss_output_kind(g, g->output, NULL) == OUT_SOFTMAX)
-        diag_warning(loss_loc, "-Wloss-output", "%s on output '%s', a softmax: the loss of class probabilities "
-                     "is a cross-entropy; use categorical_crossentropy (one-hot labels) or "
-                     "sparse_categorical_crossentropy (class ids)", loss_name(t->loss), g->values[g->output].name);
-    /* a whole-tensor (imported) output has its samples along the first axis */
-    int batched = out->batched, rank = sparse ? (batched ? 0 : out->rank - 1) : out->rank;
-    int label = ir_value(g, "y", ROLE_LABEL, batched, rank, out->dims);
-    g->values[label].dtype = sparse ? DT_I32 : DT_F32;
-    g->label = label;
-    int in[2] = { g->output, label };
-    int node = ir_node(g, OP_LOSS, in, 2, loss_loc);
-    g->nodes[node].phase = PH_LOSS;
-    g->nodes[node].attr.loss = t->loss;
-    shape_node(g, node);
-    g->loss = g->nodes[node].out[0];
-    return 0;
+    free(outs);
+    return errors ? -1 : 0;
 }
 
 /* a train block given as text (nnc model.onnx --train LOSS --optimizer SPEC),

@@ -35,6 +35,9 @@ static void usage(FILE *out) {
         "                  the first that holds inf/NaN in m->nonfinite_at (slower)\n"
         "  --weights FILE  bake parameters saved by this model's save() into const arrays\n"
         "                  (all of them with --inference; the frozen ones otherwise)\n"
+        "  --weights-from M  the parameter buffer (--weights, NAME_load_from) is model M's\n"
+        "                  save(), M another model of the file: each parameter taken by name\n"
+        "                  (a sub-model, the encoder of an autoencoder)\n"
         "  --freeze A,B    do not train the parameters of layers A and B\n"
         "  --batch N       the largest batch an entry point takes (default: the train block's;\n"
         "                  ONNX: the exported batch, or 32 to train a dynamic one)\n"
@@ -111,6 +114,7 @@ typedef struct Outputs {
 static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
     const char *a = argv[*i], *next = *i + 1 < argc ? argv[*i + 1] : NULL;
     if (next && (!strcmp(a, "-o") || !strcmp(a, "--model") || !strcmp(a, "--weights") || !strcmp(a, "--freeze") ||
+                 !strcmp(a, "--weights-from") ||
                  !strcmp(a, "--optimizer") || !strcmp(a, "--target") || !strcmp(a, "--train") ||
                  !strcmp(a, "--bind") || !strcmp(a, "--shape") || !strcmp(a, "--batch")))
         ++*i;
@@ -141,6 +145,7 @@ static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
     else if (!strcmp(a, "--inference")) b->inference = 1;
     else if (!strcmp(a, "--check-numerics")) b->check_numerics = 1;
     else if (!strcmp(a, "--weights") && next) b->weights = next;
+    else if (!strcmp(a, "--weights-from") && next) b->weights_from = next;
     else if (!strcmp(a, "--freeze") && next) b->freeze = next;
     else if (!strcmp(a, "--train") && next)
         b->train_loss = strncmp(next, "loss=", 5) ? next : next + 5;   /* --train loss=NAME */

@@ -31,6 +31,7 @@
  * the sum of the weights (PyTorch's weighted mean).
  */
 #include <math.h>
+#include <string.h>
 
 #include "nnc_rt.h"
 
@@ -203,41 +204,77 @@ static double row_weight(int kind, const void *target, long r, int m, const floa
 /* pred is (n, m); target is int32_t (n) for the sparse kinds, float (n, m)
  * otherwise; w: class weights (classes entries) or NULL */
 static double loss_rows(int kind, float *dpred, const float *pred, const void *target,
-                        int n, int m, const float *w, int classes)
+                        int n, int m, const float *w, int classes, double weight)
 {
     double total = 0.0, scale;
     long r;
     if (n <= 0 || m <= 0)
         return 0.0;
-    scale = reduction(kind, n, m);
+    scale = reduction(kind, n, m) * weight;
     for (r = 0; r < n; r++) {
         const float *t = is_sparse(kind) ? NULL : (const float *)target + r * m;
         int32_t label = is_sparse(kind) ? ((const int32_t *)target)[r] : -1;
         double wr = w ? row_weight(kind, target, r, m, w, classes) : 1.0;
         total += wr * row_loss(kind, pred + r * m, t, label, m, dpred ? dpred + r * m : NULL, scale * wr);
     }
-    return total * scale;
+    return total * (scale / weight);
 }
 
 float nnc_rt_loss_forward(int kind, const float *pred, const void *target, int n, int m)
 {
-    return (float)loss_rows(kind, NULL, pred, target, n, m, NULL, 0);
+    return (float)loss_rows(kind, NULL, pred, target, n, m, NULL, 0, 1.0);
 }
 
 void nnc_rt_loss_backward(int kind, float *dpred, const float *pred, const void *target,
                           int n, int m)
 {
-    loss_rows(kind, dpred, pred, target, n, m, NULL, 0);
+    loss_rows(kind, dpred, pred, target, n, m, NULL, 0, 1.0);
 }
 
 float nnc_rt_loss_forward_weighted(int kind, const float *pred, const void *target, int n, int m,
                                    const float *class_weight, int classes)
 {
-    return (float)loss_rows(kind, NULL, pred, target, n, m, class_weight, classes);
+    return (float)loss_rows(kind, NULL, pred, target, n, m, class_weight, classes, 1.0);
 }
 
 void nnc_rt_loss_backward_weighted(int kind, float *dpred, const float *pred, const void *target,
                                    int n, int m, const float *class_weight, int classes)
 {
-    loss_rows(kind, dpred, pred, target, n, m, class_weight, classes);
+    loss_rows(kind, dpred, pred, target, n, m, class_weight, classes, 1.0);
+}
+
+void nnc_rt_loss_backward_scaled(int kind, float *dpred, const float *pred, const void *target,
+                                 int n, int m, float weight)
+{
+    if (weight == 0.0f) {   /* a head that does not train: no gradient, not 0 * inf */
+        long i;
+        for (i = 0; i < (long)n * m; i++)
+            dpred[i] = 0.0f;
+        return;
+    }
+    loss_rows(kind, dpred, pred, target, n, m, NULL, 0, weight);
+}
+
+/* Labels of several outputs travel packed in the caller's rows, [y1 | y2 |
+ * ...]; each loss reads its own columns, unpacked.  A float class index
+ * (the labels of a model whose outputs mix sparse and dense labels are all
+ * floats) must be an integer: anything else (2.5, NaN, beyond int32) becomes
+ * -1, which the sparse losses read as an invalid label (no loss, no
+ * gradient), like an index outside [0, classes). */
+void nnc_rt_labels_unpack(void *dst, const void *y, long rows, long width, long offset, long total,
+                          int to_int)
+{
+    long r, j;
+    if (!to_int) {
+        for (r = 0; r < rows; r++)
+            memcpy((char *)dst + (size_t)(r * width) * 4, (const char *)y + (size_t)(r * total + offset) * 4,
+                   (size_t)width * 4);
+        return;
+    }
+    for (r = 0; r < rows; r++)
+        for (j = 0; j < width; j++) {
+            double v = ((const float *)y)[r * total + offset + j];
+            ((int32_t *)dst)[r * width + j] = v >= -2147483648.0 && v <= 2147483647.0 && v == floor(v)
+                                            ? (int32_t)v : -1;
+        }
 }

@@ -472,6 +472,15 @@ float nnc_rt_loss_forward_weighted(int kind, const float *pred, const void *targ
                                    const float *class_weight, int classes);
 void  nnc_rt_loss_backward_weighted(int kind, float *dpred, const float *pred, const void *target,
                                     int n, int m, const float *class_weight, int classes);
+/* one output of several: dpred = weight * d(loss_forward)/d pred, its loss
+ * weight in the total (loss_weights); weight 0 gives zeros */
+void  nnc_rt_loss_backward_scaled(int kind, float *dpred, const float *pred, const void *target,
+                                  int n, int m, float weight);
+/* columns [offset, offset + width) of each of `rows` rows of y (total
+ * 4-byte values wide) to dst (rows, width): copied, or (to_int) float class
+ * indices to int32, a value that is not an int32 integer becoming -1 */
+void  nnc_rt_labels_unpack(void *dst, const void *y, long rows, long width, long offset, long total,
+                           int to_int);
 
 /* ---- regularisers: g += l1*sign(w) + 2*l2*w; returns l1*sum|w| + l2*sum w^2
  * (g may be NULL to compute only the penalty) */
@@ -550,5 +559,11 @@ size_t nnc_rt_params_save(void *buf, size_t cap, const float *params, long count
                           uint32_t fingerprint);   /* bytes written, 0 if cap is too small */
 int    nnc_rt_params_load(float *params, long count, uint32_t fingerprint,
                           const void *buf, size_t len);
+/* another model's buffer (fingerprint, count: that model's), checked as
+ * params_load checks it, then nmap ranges copied: map holds (to, from,
+ * size) triples, params[to ..] = the buffer's floats [from ..]; nothing
+ * written on an error */
+int    nnc_rt_params_load_map(float *params, uint32_t fingerprint, long count, const long *map, int nmap,
+                              const void *buf, size_t len);
 
 #endif

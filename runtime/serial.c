@@ -131,3 +131,22 @@ int nnc_rt_params_load(float *params, long count, uint32_t fingerprint,
         params[i] = nnc_rt_get_f32(p + 16 + 4 * i);
     return 0;
 }
+
+int nnc_rt_params_load_map(float *params, uint32_t fingerprint, long count, const long *map, int nmap,
+                           const void *buf, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    long i, body = 16 + 4 * count;
+    int k;
+    if (!buf || len < 20 || memcmp(p, "NNCP", 4) || nnc_rt_get_u32(p + 4) != NNC_RT_PARAMS_FORMAT)
+        return NNC_RT_ERR_FORMAT;
+    if (nnc_rt_get_u32(p + 8) != fingerprint || nnc_rt_get_u32(p + 12) != (uint32_t)count)
+        return NNC_RT_ERR_OTHER_MODEL;
+    if (len != (size_t)NNC_RT_PARAMS_BYTES(count) ||
+        nnc_rt_get_u32(p + body) != nnc_rt_crc32(p, (size_t)body))
+        return NNC_RT_ERR_FORMAT;
+    for (k = 0; k < nmap; k++)
+        for (i = 0; i < map[3 * k + 2]; i++)
+            params[map[3 * k] + i] = nnc_rt_get_f32(p + 16 + 4 * (map[3 * k + 1] + i));
+    return 0;
+}

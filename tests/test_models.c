@@ -386,10 +386,11 @@ START_TEST(several_outputs) {
                    "  q = dense(h, 3, sigmoid)\n  output p, q\n}\n",
         "one_out", "model one_out {\n  input x: f32[5]\n  h = dense(x, 4, tanh)\n  p = dense(h, 2)\n"
                    "  q = dense(h, 3, sigmoid)\n  y = concat(p, q)\n  output y\n}\n");
+    /* several outputs train (tests/multi_output_torch.py); a loss per output or one for all */
     expect_error("model m {\n  input x: f32[4]\n  a = dense(x, 2)\n  b = dense(x, 3)\n  output a, b\n}\n"
-                 "train m {\n  loss mse\n}\n",
-                 "bad.nn:7:7: error: training a model with several outputs is not supported yet; this one has 2\n"
-                 "train m {\n      ^\n");
+                 "train m {\n  loss mse, mae, mse\n}\n",
+                 "bad.nn:8:3: error: loss lists 3 losses, but model 'm' has 2 outputs; give one per output, "
+                 "in output order, or one for all\n  loss mse, mae, mse\n  ^~~~~~~~~~~~~~~~~~\n");
 }
 END_TEST
 

@@ -31,13 +31,38 @@ static void loss_view(EmitCtx *e, int v, char *rows, size_t cap, long *m) {
     *m = r ? ir_size(x) / r : 0;    /* an empty output: no rows */
 }
 
+/* A model with several outputs: each output's labels, unpacked from the
+ * caller's packed rows by the training step, lie in m->labels at BATCH
+ * times the label's first column; each loss is kept in m->output_loss (the
+ * per-output numbers of train_epoch) and adds to the total with its weight,
+ * which scales its gradient too. */
+static const char *label_ptr(EmitCtx *e, const Node *n, char *buf, size_t cap) {
+    const Graph *g = emit_graph(e);
+    if (g->noutputs < 2) return "y";
+    snprintf(buf, cap, "m->labels + BATCH * %ldL", g->values[n->in[1]].pack_offset);
+    return buf;
+}
+
+static void loss_emit_output(EmitCtx *e, const Node *n, const char *rows, long m) {
+    const Graph *g = emit_graph(e);
+    int k = n->attr.loss_output;
+    char lab[64];
+    emit_line(e, "m->output_loss[%d] = nnc_rt_loss_forward(%d, %s, %s, %s, %ld); /* %s, output %s */", k,
+              n->attr.loss, emit_ptr(e, n->in[0]), label_ptr(e, n, lab, sizeof lab), rows, m,
+              loss_name(n->attr.loss), g->values[g->outputs[k]].name);
+    if (n->attr.loss_weight == 1.0f) emit_line(e, "loss += m->output_loss[%d];", k);
+    else emit_line(e, "loss += %s * m->output_loss[%d];", emit_float(e, n->attr.loss_weight), k);
+}
+
 /* with class_weight, the weighted kernels read the table the emitter
  * prints at the top of the source (class_weight_, CLASS_WEIGHTS entries) */
 static void loss_emit(EmitCtx *e, const Node *n) {
     char rows[32];
     long m;
     loss_view(e, n->in[0], rows, sizeof rows, &m);
-    if (emit_graph(e)->train.class_weight)
+    if (emit_graph(e)->noutputs > 1)
+        loss_emit_output(e, n, rows, m);
+    else if (emit_graph(e)->train.class_weight)
         emit_line(e, "loss = nnc_rt_loss_forward_weighted(%d, %s, y, %s, %ld, class_weight_, CLASS_WEIGHTS); /* %s */",
                   n->attr.loss, emit_ptr(e, n->in[0]), rows, m, loss_name(n->attr.loss));
     else
@@ -49,7 +74,12 @@ static void loss_grad_emit(EmitCtx *e, const Node *n) {
     char rows[32];
     long m;
     loss_view(e, n->in[0], rows, sizeof rows, &m);
-    if (emit_graph(e)->train.class_weight)
+    char lab[64];
+    if (emit_graph(e)->noutputs > 1)
+        emit_line(e, "nnc_rt_loss_backward_scaled(%d, %s, %s, %s, %s, %ld, %s);", n->attr.loss,
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), label_ptr(e, n, lab, sizeof lab), rows, m,
+                  emit_float(e, n->attr.loss_weight));
+    else if (emit_graph(e)->train.class_weight)
         emit_line(e, "nnc_rt_loss_backward_weighted(%d, %s, %s, y, %s, %ld, class_weight_, CLASS_WEIGHTS);",
                   n->attr.loss, emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), rows, m);
     else
