@@ -6,7 +6,7 @@
 #include "lower.h"
 
 const char *lower_expr_text(const Expr *e) {
-    return e->kind == EX_NUMBER ? "a number" : e->kind == EX_CALL ? "a call" : e->name;
+    return e->kind == EX_NUMBER ? "a number" : e->kind == EX_CALL ? "a call" : e->kind == EX_TUPLE ? "a tuple" : e->name;
 }
 
 /* "unknown WHAT 'NAME'; did you mean 'X'?" or, with no close match, the valid names */

@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""torch_conv_parity.py — N-step training parity against PyTorch for the
+convolution-family .nn layers of issue 18 (conv2d_transpose, upsampling,
+zero padding, cropping, causal and non-square convolutions,
+separable_conv2d, Keras' global pooling names), at odd batch sizes.
+
+The machinery is tests/torch_parity.py's (the C driver tests/torch_parity.c,
+the Keras optimizers and losses, the comparison and its tolerances: loss
+relative error 1e-4, outputs 1e-5 + 1e-4 |ref|); this file adds the layers'
+torch forwards, written from Keras' definitions, and runs each model at the
+batch sizes of its row (the driver's N; the compiled batch is 8).
+
+Keras semantics the torch side builds explicitly:
+
+* conv2d_transpose: the output length per axis is Keras' deconv_output_length
+  (output_padding none: in*s + max(span - s, 0) for valid, in*s for same;
+  else (in-1)*s + span - 2*(span//2 if same) + output_padding); the cells
+  are those of the convolution that maps that length back to `in` under
+  Keras' padding rule (before = total // 2, total = max((in-1)*s + span -
+  out, 0)), so torch's unpadded conv_transpose2d is cropped by `before`
+  and zero-extended to the length.  Kernel (kh, kw, filters, in_channels).
+* upsampling: nearest repeats; bilinear is tf.image.resize's half-pixel
+  form, which is F.interpolate(align_corners=False).
+* zero padding and cropping: F.pad with positive and negative pads.
+* causal conv1d: dilation*(k-1) zeros on the left, then a valid conv.
+
+Usage: tests/torch_conv_parity.py [--nnc bin/nnc] [--rt build/libnnc_rt.a] [-v] [name...]
+Prints PASS/FAIL per model and batch, then `torch conv parity: N passed, M failed`.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+try:
+    import torch
+except ImportError:
+    print("torch conv parity: skipped (python3-torch not installed)")
+    sys.exit(0)
+
+import torch_parity as tp  # noqa: E402
+
+F = torch.nn.functional
+ROOT = tp.ROOT
+
+
+def pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def deconv_axis(n_in, k, s, d, padding, op):
+    span = d * (k - 1) + 1
+    if op is None:
+        out = n_in * s + (max(span - s, 0) if padding == "valid" else 0)
+    else:
+        out = (n_in - 1) * s + span - (span // 2 * 2 if padding == "same" else 0) + op
+    before = max((n_in - 1) * s + span - out, 0) // 2 if padding == "same" else 0
+    return out, before
+
+
+def conv_t(x, P, layer, filters, k, strides=1, padding="valid", output_padding=None, dilation=1,
+           act="linear", use_bias=True):
+    """Keras Conv2DTranspose on channels-last x"""
+    (kh, kw), (sh, sw), (dh, dw) = pair(k), pair(strides), pair(dilation)
+    ops = pair(output_padding) if output_padding is not None else (None, None)
+    c = x.shape[-1]
+    w = P(layer + ".kernel", (kh, kw, filters, c)).permute(3, 2, 0, 1)  # (cin, cout, kh, kw)
+    full = F.conv_transpose2d(tp.to_cf(x), w, stride=(sh, sw), dilation=(dh, dw))
+    oh, pt = deconv_axis(x.shape[1], kh, sh, dh, padding, ops[0])
+    ow, pl = deconv_axis(x.shape[2], kw, sw, dw, padding, ops[1])
+    full = F.pad(full, [0, max(0, pl + ow - full.shape[3]), 0, max(0, pt + oh - full.shape[2])])
+    y = full[:, :, pt:pt + oh, pl:pl + ow]
+    if use_bias:
+        y = y + P(layer + ".bias", (filters,)).view(1, -1, 1, 1)
+    return tp.ACTS[act](tp.to_cl(y))
+
+
+def conv2d(x, P, layer, filters, k, strides=1, padding="valid", dilation=1, act="linear", use_bias=True):
+    """Keras Conv2D with int-or-pair kernel, strides and dilation"""
+    (kh, kw), (sh, sw), (dh, dw) = pair(k), pair(strides), pair(dilation)
+    c = x.shape[-1]
+    xc = tp.to_cf(x)
+    if padding == "same":
+        pads = []
+        for size, kk, s, d in ((x.shape[2], kw, sw, dw), (x.shape[1], kh, sh, dh)):
+            out = -(-size // s)
+            total = max((out - 1) * s + d * (kk - 1) + 1 - size, 0)
+            pads += [total // 2, total - total // 2]
+        xc = F.pad(xc, pads)
+    w = P(layer + ".kernel", (kh, kw, c, filters)).permute(3, 2, 0, 1)
+    b = P(layer + ".bias", (filters,)) if use_bias else None
+    return tp.ACTS[act](tp.to_cl(F.conv2d(xc, w, b, stride=(sh, sw), dilation=(dh, dw))))
+
+
+# name, input shape, .nn body, torch forward, loss, optimizer, label kind, batch sizes
+MODELS = [
+    ("conv_t_autoencoder", (6, 5, 2), """
+        a = conv2d(x, 4, 3, strides = 2, padding = same, activation = relu)
+        b = conv2d_transpose(a, 3, 3, strides = 2, padding = same, output_padding = (1, 0), activation = tanh)
+        c = conv2d_transpose(b, 2, (2, 3), strides = (1, 2))
+        y = flatten(c)
+        output y
+    """, lambda P, x, train: tp.flatten(conv_t(conv_t(
+        conv2d(x, P, "a", 4, 3, strides=2, padding="same", act="relu"),
+        P, "b", 3, 3, strides=2, padding="same", output_padding=(1, 0), act="tanh"),
+        P, "c", 2, (2, 3), strides=(1, 2))),
+     "mse", "adam(lr = 0.01)", "real", (1, 3, 8)),
+    ("conv_t_classifier", (4, 3, 3), """
+        conv2d_transpose(4, 3, activation = relu)
+        conv2d_transpose(2, 2, strides = 3, use_bias = false)
+        conv2d_transpose(3, 3, dilation_rate = (2, 1), padding = same, activation = tanh)
+        flatten
+        dense(3, softmax)
+    """, lambda P, x, train: tp.dense(tp.flatten(conv_t(conv_t(conv_t(
+        x, P, "conv2d_transpose", 4, 3, act="relu"),
+        P, "conv2d_transpose_1", 2, 2, strides=3, use_bias=False),
+        P, "conv2d_transpose_2", 3, 3, dilation=(2, 1), padding="same", act="tanh")),
+        P, "dense", 3, "softmax"),
+     tp.SCCE, "sgd(lr = 0.1, momentum = 0.9)", "sparse", (5, 7)),
+]
+
+
+def nn_text(name, shape, body, loss, opt):
+    return tp.nn_text_cnn(name, shape, body, loss, opt)
+
+
+def run_c(tmp, name, text, labels, n, args):
+    """torch_parity.run_c with the driver built for n samples per batch"""
+    cc = os.environ.get("CC")
+    os.environ["CC"] = "%s -DPARITY_N=%d" % (cc or "cc", n)
+    try:
+        return tp.run_c(tmp, "%s_n%d" % (name, n), text.replace("tp_" + name, "tp_%s_n%d" % (name, n)), labels,
+                        args)
+    finally:
+        if cc is None:
+            del os.environ["CC"]
+        else:
+            os.environ["CC"] = cc
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("names", nargs="*")
+    ap.add_argument("--nnc", default="bin/nnc")
+    ap.add_argument("--rt", default="build/libnnc_rt.a")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    rows = [m for m in MODELS if not args.names or m[0] in args.names]
+    unknown = set(args.names) - {m[0] for m in MODELS}
+    if unknown:
+        print("torch_conv_parity: unknown model(s): %s" % ", ".join(sorted(unknown)), file=sys.stderr)
+        return 2
+    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="torch_conv_parity.", dir=os.path.join(ROOT, "build"))
+    passed = failed = 0
+    try:
+        for name, shape, body, forward, loss, opt, labels, batches in rows:
+            for n in batches:
+                label = "%s (batch %d)" % (name, n)
+                try:
+                    text = nn_text("tp_" + name, shape, body, loss, opt)
+                    dump = run_c(tmp, name, text, labels, n, args)
+                    losses, out0, out, how, final = tp.run_torch_cnn(
+                        dump, shape, forward, loss, opt, labels, "torch", torch.float32)
+                except Exception as e:  # a build failure, a parameter nnc lacks, a shape
+                    failed += 1
+                    print("FAIL %s: %s" % (label, e))
+                    continue
+                ok, loss_err, out_err, _ = tp.compare(dump, losses, out0, out, final)
+                passed += ok
+                failed += not ok
+                print("%s %s: max loss rel err %.1e, max output err %.1e  [%s, %s]"
+                      % ("PASS" if ok else "FAIL", label, loss_err, out_err, opt, how))
+                if args.verbose or not ok:
+                    for i, (a, b) in enumerate(zip(dump["loss"], losses)):
+                        print("    step %2d  nnc %.9g  torch %.9g" % (i + 1, a, b))
+    finally:
+        if args.keep:
+            print("kept %s" % os.path.relpath(tmp, ROOT))
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("torch conv parity: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
