@@ -395,6 +395,74 @@ START_TEST(diag_spatial) {
 }
 END_TEST
 
+/* padding = causal with dilation and strides; non-square kernels, strides,
+ * dilations and pool windows in conv2d, depthwise_conv2d and the pools */
+static const char *const causal_model = MODEL("tcn", "9, 3",
+    "  a = conv1d(x, 4, 3, padding = causal, activation = tanh)\n"
+    "  b = conv1d(a, 3, 2, padding = causal, dilation_rate = 3)\n"
+    "  c = conv1d(b, 2, 3, strides = 2, padding = causal, dilation_rate = 2, activation = sigmoid)\n"
+    "  y = flatten(c)\n  output y\n", "mse");
+static const char *const nonsquare_model = MODEL("nsq", "7, 8, 2",
+    "  a = conv2d(x, 3, (3, 1), strides = (1, 2), dilation_rate = (2, 1), padding = same, activation = tanh)\n"
+    "  b = depthwise_conv2d(a, (1, 3), strides = (2, 1), depth_multiplier = 2, padding = same)\n"
+    "  c = avg_pool2d(b, (2, 3), strides = (1, 2), padding = same)\n"
+    "  d = max_pool2d(c, (3, 1))\n"
+    "  y = dense(flatten(d), 3, softmax)\n  output y\n", "sparse_categorical_crossentropy");
+
+START_TEST(grad_causal_nonsquare) {
+    gradcheck("tcn", causal_model, "-O2");
+    gradcheck("tcn", causal_model, "-O0");
+    gradcheck("nsq", nonsquare_model, "-O2");
+    o0_agrees("tcn", causal_model);
+    o0_agrees("nsq", nonsquare_model);
+}
+END_TEST
+
+START_TEST(shape_causal_nonsquare) {
+    static const char *const want[] = {
+        "a (conv1d)                         (n, 10, 4)",     /* causal keeps the steps */
+        "b (conv1d)                         (n, 4, 2)",      /* causal, strides 3: ceil(10 / 3) */
+        "c (conv2d)                         (n, 5, 2, 3)",   /* (3, 5) valid, strides (1, 2) */
+        "d (depthwise_conv2d)               (n, 3, 2, 6)",   /* same, strides (2, 1) */
+        "e (max_pool2d)                     (n, 3, 1, 6)",   /* window (1, 2) */
+    };
+    expect_summary("model m {\n  input x: f32[10, 2]\n  input z: f32[7, 8, 1]\n"
+                   "  a = conv1d(x, 4, 5, padding = causal, dilation_rate = 2)\n"
+                   "  b = conv1d(a, 2, 2, strides = 3, padding = causal)\n"
+                   "  c = conv2d(z, 3, (3, 5), strides = (1, 2))\n"
+                   "  d = depthwise_conv2d(c, (3, 1), strides = (2, 1), padding = same, depth_multiplier = 2)\n"
+                   "  e = max_pool2d(d, (1, 2))\n  output b, e\n}\n", want, 5);
+}
+END_TEST
+
+START_TEST(diag_causal_tuples) {
+    expect_error("model m {\n  input x: f32[4, 4, 1]\n  conv2d(2, 3, padding = causal)\n}\n",
+                 "bad.nn:3:3: error: conv2d: padding = causal is for conv1d; use valid or same\n"
+                 "  conv2d(2, 3, padding = causal)\n"
+                 "  ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[4, 4, 1]\n  max_pool2d(2, padding = causal)\n}\n",
+                 "bad.nn:3:3: error: max_pool2d: padding = causal is for conv1d; use valid or same\n"
+                 "  max_pool2d(2, padding = causal)\n"
+                 "  ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[4, 4, 1]\n  conv2d(2, (3, 3, 3))\n}\n",
+                 "bad.nn:3:13: error: kernel_size must be an integer >= 1 or a pair of them, e.g. (3, 5)\n"
+                 "  conv2d(2, (3, 3, 3))\n"
+                 "            ^~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[4, 3]\n  conv1d(2, (3, 3))\n}\n",
+                 "bad.nn:3:13: error: kernel_size must be an integer\n"
+                 "  conv1d(2, (3, 3))\n"
+                 "            ^~~~~~\n");
+    expect_error("model m {\n  input x: f32[4, 3]\n  (2, 3)\n}\n",
+                 "bad.nn:3:3: error: expected a layer, got a tuple\n"
+                 "  (2, 3)\n"
+                 "  ^~~~~~\n");
+    expect_error("model m {\n  input x: f32[4, 4, 1]\n  max_pool2d(((1, 1), 2))\n}\n",
+                 "bad.nn:3:14: error: pool_size must be an integer >= 1 or a pair of them, e.g. (3, 5)\n"
+                 "  max_pool2d(((1, 1), 2))\n"
+                 "             ^~~~~~~~~~~\n");
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("convlayers");
     TCase *k = tcase_create("kernels");
@@ -410,6 +478,9 @@ static Suite *suite(void) {
     tcase_add_test(g, grad_spatial);
     tcase_add_test(g, shape_spatial);
     tcase_add_test(g, diag_spatial);
+    tcase_add_test(g, grad_causal_nonsquare);
+    tcase_add_test(g, shape_causal_nonsquare);
+    tcase_add_test(g, diag_causal_tuples);
     suite_add_tcase(s, g);
     return s;
 }

@@ -96,6 +96,36 @@ def conv2d(x, P, layer, filters, k, strides=1, padding="valid", dilation=1, act=
     return tp.ACTS[act](tp.to_cl(F.conv2d(xc, w, b, stride=(sh, sw), dilation=(dh, dw))))
 
 
+def upsample(x, size, mode="nearest"):
+    """Keras UpSampling1D/2D: repeat (nearest) or tf.image.resize's bilinear"""
+    scale = tuple(size) if isinstance(size, tuple) else (size,) * (x.dim() - 2)
+    kw = {"align_corners": False} if mode == "bilinear" else {}
+    return tp.to_cl(F.interpolate(tp.to_cf(x), scale_factor=scale, mode=mode, **kw))
+
+
+def pad2d(x, top, bottom, left, right):
+    """zero padding (positive) or cropping (negative) of channels-last (n, h, w, c)"""
+    return tp.to_cl(F.pad(tp.to_cf(x), [left, right, top, bottom]))
+
+
+def pad1d(x, left, right):
+    return tp.to_cl(F.pad(tp.to_cf(x), [left, right]))
+
+
+def conv1d(x, P, layer, filters, k, strides=1, padding="valid", dilation=1, act="linear"):
+    """Keras Conv1D, 'causal': dilation*(k-1) zeros on the left, then valid"""
+    xc = tp.to_cf(x)
+    if padding == "causal":
+        xc = F.pad(xc, [dilation * (k - 1), 0])
+    w = P(layer + ".kernel", (k, x.shape[-1], filters)).permute(2, 1, 0)
+    y = F.conv1d(xc, w, P(layer + ".bias", (filters,)), stride=strides, dilation=dilation)
+    return tp.ACTS[act](tp.to_cl(y))
+
+
+def max_pool2d(x, k, strides=None):
+    return tp.to_cl(F.max_pool2d(tp.to_cf(x), k, strides or k))
+
+
 # name, input shape, .nn body, torch forward, loss, optimizer, label kind, batch sizes
 MODELS = [
     ("conv_t_autoencoder", (6, 5, 2), """
@@ -121,6 +151,43 @@ MODELS = [
         P, "conv2d_transpose_2", 3, 3, dilation=(2, 1), padding="same", act="tanh")),
         P, "dense", 3, "softmax"),
      tp.SCCE, "sgd(lr = 0.1, momentum = 0.9)", "sparse", (5, 7)),
+    # a small U-Net: down, up (nearest and bilinear), crop and pad to match, concat
+    ("unet_spatial", (6, 7, 2), """
+        a = conv2d(x, 4, (3, 2), padding = same, activation = relu)
+        b = max_pool2d(a, (2, 3), strides = (2, 2))
+        c = conv2d(b, 4, 3, padding = same, activation = tanh)
+        d = upsampling2d(c, 2)
+        e = zero_padding2d(d, ((0, 0), (0, 1)))
+        f = cropping2d(a, ((0, 0), (0, 0)))
+        g = concat(e, f)
+        h = upsampling2d(g, (1, 2), interpolation = bilinear)
+        i = cropping2d(h, ((1, 2), (3, 0)))
+        j = conv2d(i, 2, 3, strides = (2, 3))
+        y = flatten(j)
+        output y
+    """, lambda P, x, train: tp.flatten(conv2d(pad2d(upsample(torch.cat([
+        pad2d(upsample(conv2d(max_pool2d(a := conv2d(x, P, "a", 4, (3, 2), padding="same", act="relu"),
+                                         (2, 3), (2, 2)), P, "c", 4, 3, padding="same", act="tanh"), (2, 2)),
+              0, 0, 0, 1),
+        a], dim=-1), (1, 2), "bilinear"), -1, -2, -3, 0), P, "j", 2, 3, strides=(2, 3))),
+     "mse", "adam(lr = 0.01)", "real", (3, 8)),
+    # a temporal convolution network: causal dilated convolutions, padding and cropping in time
+    ("tcn_causal", (12, 3), """
+        a = conv1d(x, 4, 3, padding = causal, activation = relu)
+        b = conv1d(a, 4, 3, padding = causal, dilation_rate = 2, activation = tanh)
+        c = conv1d(b, 4, 2, strides = 2, padding = causal, dilation_rate = 4)
+        d = upsampling1d(c, 2)
+        e = zero_padding1d(d, (1, 2))
+        f = cropping1d(e, (2, 0))
+        y = global_average_pooling1d(f)
+        z = dense(y, 3, softmax)
+        output z
+    """, lambda P, x, train: tp.dense(pad1d(upsample(conv1d(conv1d(conv1d(
+        x, P, "a", 4, 3, padding="causal", act="relu"),
+        P, "b", 4, 3, padding="causal", dilation=2, act="tanh"),
+        P, "c", 4, 2, strides=2, padding="causal", dilation=4), 2), 1 - 2, 2).mean(dim=1),
+        P, "z", 3, "softmax"),
+     tp.SCCE, "adam(lr = 0.01)", "sparse", (1, 5)),
 ]
 
 
