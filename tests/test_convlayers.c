@@ -463,6 +463,25 @@ START_TEST(diag_causal_tuples) {
 }
 END_TEST
 
+/* separable_conv2d: depth multipliers, bias off, non-square kernels, a frozen layer */
+static const char *const separable_model = MODEL("sep", "6, 7, 3",
+    "  a = separable_conv2d(x, 4, 3, padding = same, depth_multiplier = 2, activation = tanh)\n"
+    "  b = separable_conv2d(a, 3, (2, 3), strides = (2, 1), use_bias = false)\n"
+    "  c = separable_conv2d(b, 2, 1, dilation_rate = (1, 2), activation = sigmoid)\n"
+    "  y = flatten(c)\n  output y\n", "mse");
+
+START_TEST(grad_separable) {
+    gradcheck("sep", separable_model, "-O2");
+    gradcheck("sep", separable_model, "-O0");
+    o0_agrees("sep", separable_model);
+    static const char *const want[] = {
+        "a (separable_conv2d, tanh)         (n, 6, 7, 4)                 82",   /* 3*3*3*2 + 6*4 + 4 */
+        "b (separable_conv2d)               (n, 3, 5, 3)                 36",   /* 2*3*4 + 4*3 */
+    };
+    expect_summary(separable_model, want, 2);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("convlayers");
     TCase *k = tcase_create("kernels");
@@ -481,6 +500,7 @@ static Suite *suite(void) {
     tcase_add_test(g, grad_causal_nonsquare);
     tcase_add_test(g, shape_causal_nonsquare);
     tcase_add_test(g, diag_causal_tuples);
+    tcase_add_test(g, grad_separable);
     suite_add_tcase(s, g);
     return s;
 }

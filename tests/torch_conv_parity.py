@@ -122,6 +122,26 @@ def conv1d(x, P, layer, filters, k, strides=1, padding="valid", dilation=1, act=
     return tp.ACTS[act](tp.to_cl(y))
 
 
+def separable(x, P, layer, filters, k, strides=1, padding="valid", dilation=1, depth_multiplier=1,
+              act="linear", use_bias=True):
+    """Keras SeparableConv2D: depthwise (channel c's j-th filter is output c*m + j), then 1x1"""
+    (kh, kw), (sh, sw), (dh, dw) = pair(k), pair(strides), pair(dilation)
+    c, m = x.shape[-1], depth_multiplier
+    xc = tp.to_cf(x)
+    if padding == "same":
+        pads = []
+        for size, kk, s, d in ((x.shape[2], kw, sw, dw), (x.shape[1], kh, sh, dh)):
+            out = -(-size // s)
+            total = max((out - 1) * s + d * (kk - 1) + 1 - size, 0)
+            pads += [total // 2, total - total // 2]
+        xc = F.pad(xc, pads)
+    dk = P(layer + ".depthwise_kernel", (kh, kw, c, m)).reshape(kh, kw, c * m).permute(2, 0, 1).unsqueeze(1)
+    mid = F.conv2d(xc, dk, stride=(sh, sw), dilation=(dh, dw), groups=c)
+    pk = P(layer + ".pointwise_kernel", (1, 1, c * m, filters)).permute(3, 2, 0, 1)
+    b = P(layer + ".bias", (filters,)) if use_bias else None
+    return tp.ACTS[act](tp.to_cl(F.conv2d(mid, pk, b)))
+
+
 def max_pool2d(x, k, strides=None):
     return tp.to_cl(F.max_pool2d(tp.to_cf(x), k, strides or k))
 
@@ -188,6 +208,16 @@ MODELS = [
         P, "c", 4, 2, strides=2, padding="causal", dilation=4), 2), 1 - 2, 2).mean(dim=1),
         P, "z", 3, "softmax"),
      tp.SCCE, "adam(lr = 0.01)", "sparse", (1, 5)),
+    ("separable", (7, 6, 3), """
+        a = separable_conv2d(x, 4, 3, padding = same, depth_multiplier = 2, activation = relu)
+        b = separable_conv2d(a, 5, (2, 3), strides = (2, 1), dilation_rate = 1, use_bias = false)
+        c = global_max_pooling2d(b)
+        y = dense(c, 3, softmax)
+        output y
+    """, lambda P, x, train: tp.dense(separable(separable(
+        x, P, "a", 4, 3, padding="same", depth_multiplier=2, act="relu"),
+        P, "b", 5, (2, 3), strides=(2, 1), use_bias=False).amax(dim=(1, 2)), P, "y", 3, "softmax"),
+     tp.SCCE, "rmsprop(lr = 0.01)", "sparse", (3, 8)),
 ]
 
 

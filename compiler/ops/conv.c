@@ -288,6 +288,129 @@ static void transpose_grad_data_emit(EmitCtx *e, const Node *n) {
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->out[1]));
 }
 
+/* ---- separable_conv2d --------------------------------------------------------------
+ * Keras' SeparableConv2D: a depthwise convolution (attr.conv; kernel (kh,
+ * kw, c, depth_multiplier)) into out[1], then a 1x1 convolution of those
+ * c * depth_multiplier channels to `filters` (kernel (1, 1, c*m, filters))
+ * with the bias and activation.  Inputs: x, depthwise_kernel,
+ * pointwise_kernel, [bias].  The pointwise initializer and regularizer use
+ * Attrs' recurrent_init and rec_l1/rec_l2 slots (no recurrent kernel here). */
+static const AttrDef separable_attrs[] = {
+    { "filters", AT_INT, offsetof(Attrs, filters), NULL },
+    { "kernel_size", AT_PAIR, offsetof(Attrs, kernel_size), NULL },
+    CONV_COMMON(AT_PAIR),
+    { "dilation_rate", AT_PAIR, offsetof(Attrs, dilation), "1" },
+    { "depth_multiplier", AT_INT, offsetof(Attrs, depth_multiplier), "1" },
+    { "activation", AT_ACT, offsetof(Attrs, act), "linear" },
+    { "use_bias", AT_BOOL, offsetof(Attrs, use_bias), "true" },
+    { "depthwise_initializer", AT_INIT, offsetof(Attrs, kernel_init), "glorot_uniform" },
+    { "pointwise_initializer", AT_INIT, offsetof(Attrs, recurrent_init), "glorot_uniform" },
+    { "bias_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" },
+    { "depthwise_regularizer", AT_REG, offsetof(Attrs, kernel_l1), "none" },
+    { "pointwise_regularizer", AT_REG, offsetof(Attrs, rec_l1), "none" },
+    { "bias_regularizer", AT_REG, offsetof(Attrs, bias_l1), "none" },
+};
+
+/* the 1x1 convolution after the depthwise one d */
+static nnc_rt_conv2d pointwise_of(const nnc_rt_conv2d *d, int filters) {
+    nnc_rt_conv2d p;
+    memset(&p, 0, sizeof p);
+    p.h = p.oh = d->oh; p.w = p.ow = d->ow; p.c = d->oc; p.oc = filters;
+    p.kh = p.kw = p.sh = p.sw = p.dh = p.dw = p.groups = 1;
+    return p;
+}
+
+static int separable_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    if (op_want_rank(g, node, 3, "(n, height, width, channels)", "")) return -1;
+    const Attrs *a = &n->attr;
+    if (a->padding == PAD_CAUSAL) {
+        diag_error(n->loc, "%s: padding = causal is for conv1d; use valid or same", op_name(n->op));
+        return -1;
+    }
+    Value *x = op_in(g, node, 0);
+    nnc_rt_conv2d p;
+    memset(&p, 0, sizeof p);
+    p.h = x->dims[0]; p.w = x->dims[1]; p.c = x->dims[2];
+    p.kh = a->kernel_size[0]; p.kw = a->kernel_size[1];
+    p.sh = a->strides[0]; p.sw = a->strides[1];
+    p.dh = a->dilation[0]; p.dw = a->dilation[1];
+    p.groups = p.c;
+    p.oc = p.c * a->depth_multiplier;
+    if (op_window(p.h, p.kh, p.sh, p.dh, a->padding, &p.oh, &p.pt) ||
+        op_window(p.w, p.kw, p.sw, p.dw, a->padding, &p.ow, &p.pl)) {
+        char buf[96];
+        diag_error(n->loc, "%s: the %dx%d kernel%s is larger than the input %s; "
+                   "use padding = same or a smaller kernel", op_name(n->op), p.kh, p.kw,
+                   p.dh > 1 || p.dw > 1 ? " (dilated)" : "", ir_shape_str(x, buf, sizeof buf));
+        return -1;
+    }
+    n->attr.conv = p;
+    nnc_rt_conv2d q = pointwise_of(&p, a->filters);
+    int dims[3] = { p.oh, p.ow, a->filters }, mid[3] = { p.oh, p.ow, p.oc };
+    op_make_out(g, node, 1, 3, dims);
+    op_extra_out(g, node, 1, "depthwise", 1, 3, mid);
+    int scratch = scratch_floats(&p) > scratch_floats(&q) ? scratch_floats(&p) : scratch_floats(&q);
+    op_extra_out(g, node, 2, "scratch", 0, 1, &scratch);
+    return 0;
+}
+
+static void separable_params(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    nnc_rt_conv2d p = n->attr.conv;
+    Attrs a = n->attr;
+    int field = p.kh * p.kw, dk[4] = { p.kh, p.kw, p.c, a.depth_multiplier }, pk[4] = { 1, 1, p.oc, a.filters };
+    op_new_param(g, node, "depthwise_kernel", 4, dk, a.kernel_init, field * p.c, field * a.depth_multiplier,
+                 a.kernel_l1, a.kernel_l2);
+    op_new_param(g, node, "pointwise_kernel", 4, pk, a.recurrent_init, p.oc, a.filters, a.rec_l1, a.rec_l2);
+    if (a.use_bias) op_new_param(g, node, "bias", 1, &a.filters, a.bias_init, 0, 0, a.bias_l1, a.bias_l2);
+}
+
+/* the pointwise convolution's gradients from dz, then the depthwise one's
+ * from d(out[1]), each node carrying its own convolution in attr.conv */
+static void separable_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node], pw = n;
+    int dz = dout[0];
+    pw.attr.conv = pointwise_of(&n.attr.conv, n.attr.filters);
+    if (n.attr.act != NNC_RT_ACT_LINEAR) {
+        int in[2] = { dout[0], n.out[0] };
+        dz = op_bwd(g, OP_ACT_GRAD, in, 2, &n, n.out[0]);
+    }
+    int ind[2] = { dz, n.in[2] };
+    int dmid = op_bwd(g, OP_CONV_GRAD_DATA, ind, 2, &pw, n.out[1]);
+    add_scratch(g, &pw.attr.conv);
+    int inf[2] = { n.out[1], dz };
+    din[2] = op_bwd(g, OP_CONV_GRAD_FILTER, inf, 2, &pw, n.in[2]);
+    add_scratch(g, &pw.attr.conv);
+    if (n.nin > 3) din[3] = op_bwd(g, OP_BIAS_GRAD, &dz, 1, &n, n.in[3]);
+    if (g->values[n.in[0]].requires_grad) {
+        int in[2] = { dmid, n.in[1] };
+        din[0] = op_bwd(g, OP_CONV_GRAD_DATA, in, 2, &n, n.in[0]);
+        add_scratch(g, &n.attr.conv);
+    }
+    int in[2] = { n.in[0], dmid };
+    din[1] = op_bwd(g, OP_CONV_GRAD_FILTER, in, 2, &n, n.in[1]);
+    add_scratch(g, &n.attr.conv);
+}
+
+static long separable_flops(const Graph *g, const Node *n) {
+    (void)g;
+    const nnc_rt_conv2d *p = &n->attr.conv;
+    long pix = (long)p->oh * p->ow, out = pix * n->attr.filters;
+    return 2 * pix * p->oc * p->kh * p->kw + 2 * out * p->oc + (n->nin > 3 ? out : 0) +
+           (n->attr.act == NNC_RT_ACT_LINEAR ? 0 : out);
+}
+
+static void separable_emit(EmitCtx *e, const Node *n) {
+    nnc_rt_conv2d q = pointwise_of(&n->attr.conv, n->attr.filters);
+    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, NULL, %s, n, 0); /* %s: depthwise */",
+              emit_conv(e, &n->attr.conv), emit_ptr(e, n->out[1]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              emit_ptr(e, n->out[2]), n->layer);
+    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, n, %d); /* %s: pointwise */", emit_conv(e, &q),
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), emit_ptr(e, n->in[2]),
+              n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", emit_ptr(e, n->out[2]), n->attr.act, n->layer);
+}
+
 /* a pointwise convolution is a dense layer over the pixels (the runtime's
  * nnc_rt_conv2d_path): its product, (samples * h * w, oc, c); the other
  * paths are not one GEMM */
@@ -335,6 +458,10 @@ const OpDef op_conv2d_transpose = { .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1
                                     .attrs = transpose_attrs, .nattrs = COUNT(transpose_attrs),
                                     .shape = transpose_shape, .params = transpose_params, .grad = transpose_grad,
                                     .flops = transpose_flops, .emit = transpose_emit };
+const OpDef op_separable_conv2d = { .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .epilogue = 1,
+                                    .attrs = separable_attrs, .nattrs = COUNT(separable_attrs),
+                                    .shape = separable_shape, .params = separable_params, .grad = separable_grad,
+                                    .flops = separable_flops, .emit = separable_emit };
 const OpDef op_conv_t_grad_data = INTERNAL(RT_CONV, 2, op_no_shape, transpose_grad_data_emit);
 const OpDef op_conv_grad_data = INTERNAL(RT_CONV, 2, op_no_shape, conv_grad_data_emit);
 const OpDef op_conv_grad_filter = INTERNAL(RT_CONV, 2, op_no_shape, conv_grad_filter_emit);

@@ -17,6 +17,7 @@
     X(CONV2D, conv2d)  X(DEPTHWISE_CONV2D, depthwise_conv2d)         \
     X(CONV1D, conv1d)                                                   \
     X(CONV2D_TRANSPOSE, conv2d_transpose)                               \
+    X(SEPARABLE_CONV2D, separable_conv2d)                               \
     X(UPSAMPLING1D, upsampling1d)  X(UPSAMPLING2D, upsampling2d)     \
     X(ZERO_PADDING1D, zero_padding1d)  X(ZERO_PADDING2D, zero_padding2d) \
     X(CROPPING1D, cropping1d)  X(CROPPING2D, cropping2d)             \
