@@ -84,6 +84,7 @@ START_TEST(kernel_conv2d_transpose) {
         { 2, 4, 4, 2, 2, 3, 3, 1, 1, 2, 2, 8, 8, 0, 0, 0, 1 },                       /* dilated, valid */
         { 1, 4, 3, 3, 5, 3, 3, 2, 2, 1, 1, 8, 6, 0, 0, 0, 1 },                       /* same, op 1: pt 0 */
         { 3, 7, 5, 17, 19, 3, 1, 2, 1, 1, 1, 13, 5, 1, 0, NNC_RT_ACT_RELU, 1 },      /* tile edges, padded */
+        { 2, 4, 4, 2, 3, 4, 4, 2, 2, 1, 1, 6, 6, 2, 2, 0, 1 },   /* same, k 4, output_padding 0: 2 cropped each side */
     };
     for (unsigned ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const tcase_t *t = &cases[ci];
@@ -288,12 +289,14 @@ START_TEST(shape_conv2d_transpose) {
         "(n, 29, 12, 2)",   /* valid, strides 2: k 3: 14*2 + 1; k 2: 6*2 + 0 */
         "(n, 58, 23, 2)",   /* same, output_padding (1, 0): (29-1)*2 + 3 - 2 + 1, (12-1)*2 + 3 - 2 + 0 */
         "(n, 174, 69, 1)",  /* k 1, strides 3, valid: 58*3 + 0 (k < s) */
+        "(n, 346, 136, 2)", /* same, even kernel, output_padding 0: (174-1)*2 + 0 + 0, (69-1)*2 */
     };
     expect_summary("model m {\n  input x: f32[7, 6, 3]\n"
                    "  conv2d_transpose(4, 3, strides = (2, 1), padding = same)\n"
                    "  conv2d_transpose(2, (3, 2), strides = 2)\n"
                    "  conv2d_transpose(2, 3, strides = 2, padding = same, output_padding = (1, 0))\n"
-                   "  conv2d_transpose(1, 1, strides = 3)\n}\n", want, 4);
+                   "  conv2d_transpose(1, 1, strides = 3)\n"
+                   "  conv2d_transpose(2, 2, strides = 2, padding = same, output_padding = 0)\n}\n", want, 5);
 }
 END_TEST
 
@@ -302,11 +305,6 @@ START_TEST(diag_conv2d_transpose) {
                  "bad.nn:3:3: error: conv2d_transpose: output_padding (2) must be smaller than strides (2) along the rows\n"
                  "  conv2d_transpose(2, 3, strides = 2, output_padding = 2)\n"
                  "  ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
-    expect_error("model m {\n  input x: f32[4, 4, 1]\n  conv2d_transpose(2, 2, strides = 2, padding = same, output_padding = 0)\n}\n",
-                 "bad.nn:3:3: error: conv2d_transpose: output_padding = 0 with a rows kernel of 2, strides 2 and "
-                 "padding = same gives 6 rows, which that convolution does not map back to 4; use output_padding = none\n"
-                 "  conv2d_transpose(2, 2, strides = 2, padding = same, output_padding = 0)\n"
-                 "  ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
     expect_error("model m {\n  input x: f32[4, 4, 1]\n  conv2d_transpose(2, 3, strides = 2, dilation_rate = 2)\n}\n",
                  "bad.nn:3:3: error: conv2d_transpose: strides > 1 and dilation_rate > 1 cannot be combined (as in Keras)\n"
                  "  conv2d_transpose(2, 3, strides = 2, dilation_rate = 2)\n"

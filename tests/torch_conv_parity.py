@@ -12,13 +12,10 @@ batch sizes of its row (the driver's N; the compiled batch is 8).
 
 Keras semantics the torch side builds explicitly:
 
-* conv2d_transpose: the output length per axis is Keras' deconv_output_length
-  (output_padding none: in*s + max(span - s, 0) for valid, in*s for same;
-  else (in-1)*s + span - 2*(span//2 if same) + output_padding); the cells
-  are those of the convolution that maps that length back to `in` under
-  Keras' padding rule (before = total // 2, total = max((in-1)*s + span -
-  out, 0)), so torch's unpadded conv_transpose2d is cropped by `before`
-  and zero-extended to the length.  Kernel (kh, kw, filters, in_channels).
+* conv2d_transpose: as Keras 3's JAX backend computes it (deconv_pads: the
+  input dilated by the stride, padded, convolved with the flipped kernel),
+  not as nnc does (the data gradient of a convolution).  Kernel (kh, kw,
+  filters, in_channels).
 * upsampling: nearest repeats; bilinear is tf.image.resize's half-pixel
   form, which is F.interpolate(align_corners=False).
 * zero padding and cropping: F.pad with positive and negative pads.
@@ -52,14 +49,18 @@ def pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
-def deconv_axis(n_in, k, s, d, padding, op):
+def deconv_pads(n_in, k, s, d, padding, op):
+    """Keras 3's conv_transpose as its JAX backend computes it: the input
+    dilated by the stride, padded (left, right), convolved with the flipped
+    kernel (keras/src/backend/common/backend_utils.py); a formulation apart
+    from nnc's scatter, with TensorFlow's cells wherever TF accepts the shape"""
     span = d * (k - 1) + 1
-    if op is None:
-        out = n_in * s + (max(span - s, 0) if padding == "valid" else 0)
-    else:
-        out = (n_in - 1) * s + span - (span // 2 * 2 if padding == "same" else 0) + op
-    before = max((n_in - 1) * s + span - out, 0) // 2 if padding == "same" else 0
-    return out, before
+    if padding == "valid":
+        op = max(span, s) - span if op is None else op
+        return span - 1, span - 1 + op
+    pad_len = s + span - 2 if op is None else span + span % 2 - 2 + op
+    left = min(pad_len // 2 + pad_len % 2, span - 1)
+    return left, pad_len - left
 
 
 def conv_t(x, P, layer, filters, k, strides=1, padding="valid", output_padding=None, dilation=1,
@@ -67,16 +68,15 @@ def conv_t(x, P, layer, filters, k, strides=1, padding="valid", output_padding=N
     """Keras Conv2DTranspose on channels-last x"""
     (kh, kw), (sh, sw), (dh, dw) = pair(k), pair(strides), pair(dilation)
     ops = pair(output_padding) if output_padding is not None else (None, None)
-    c = x.shape[-1]
-    w = P(layer + ".kernel", (kh, kw, filters, c)).permute(3, 2, 0, 1)  # (cin, cout, kh, kw)
-    full = F.conv_transpose2d(tp.to_cf(x), w, stride=(sh, sw), dilation=(dh, dw))
-    oh, pt = deconv_axis(x.shape[1], kh, sh, dh, padding, ops[0])
-    ow, pl = deconv_axis(x.shape[2], kw, sw, dw, padding, ops[1])
-    full = F.pad(full, [0, max(0, pl + ow - full.shape[3]), 0, max(0, pt + oh - full.shape[2])])
-    y = full[:, :, pt:pt + oh, pl:pl + ow]
-    if use_bias:
-        y = y + P(layer + ".bias", (filters,)).view(1, -1, 1, 1)
-    return tp.ACTS[act](tp.to_cl(y))
+    n, h, w, c = x.shape
+    xd = torch.zeros(n, c, (h - 1) * sh + 1, (w - 1) * sw + 1, dtype=x.dtype)
+    xd[:, :, ::sh, ::sw] = tp.to_cf(x)
+    top, bottom = deconv_pads(h, kh, sh, dh, padding, ops[0])
+    left, right = deconv_pads(w, kw, sw, dw, padding, ops[1])
+    xd = F.pad(xd, [left, right, top, bottom])
+    wt = P(layer + ".kernel", (kh, kw, filters, c)).permute(2, 3, 0, 1).flip(2, 3)  # (cout, cin, kh, kw)
+    b = P(layer + ".bias", (filters,)) if use_bias else None
+    return tp.ACTS[act](tp.to_cl(F.conv2d(xd, wt, b, dilation=(dh, dw))))
 
 
 def conv2d(x, P, layer, filters, k, strides=1, padding="valid", dilation=1, act="linear", use_bias=True):
@@ -152,12 +152,14 @@ MODELS = [
         a = conv2d(x, 4, 3, strides = 2, padding = same, activation = relu)
         b = conv2d_transpose(a, 3, 3, strides = 2, padding = same, output_padding = (1, 0), activation = tanh)
         c = conv2d_transpose(b, 2, (2, 3), strides = (1, 2))
-        y = flatten(c)
+        d = conv2d_transpose(c, 2, (4, 2), strides = 2, padding = same, output_padding = (0, 1))
+        y = flatten(d)
         output y
-    """, lambda P, x, train: tp.flatten(conv_t(conv_t(
+    """, lambda P, x, train: tp.flatten(conv_t(conv_t(conv_t(
         conv2d(x, P, "a", 4, 3, strides=2, padding="same", act="relu"),
         P, "b", 3, 3, strides=2, padding="same", output_padding=(1, 0), act="tanh"),
-        P, "c", 2, (2, 3), strides=(1, 2))),
+        P, "c", 2, (2, 3), strides=(1, 2)),
+        P, "d", 2, (4, 2), strides=2, padding="same", output_padding=(0, 1))),
      "mse", "adam(lr = 0.01)", "real", (1, 3, 8)),
     ("conv_t_classifier", (4, 3, 3), """
         conv2d_transpose(4, 3, activation = relu)

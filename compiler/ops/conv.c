@@ -183,22 +183,29 @@ static void conv_grad_filter_emit(EmitCtx *e, const Node *n) {
  * nnc_rt_conv2d_backward_data computes the layer, nnc_rt_conv2d_forward its
  * data gradient and backward_filter (roles swapped) its kernel's. */
 
-/* one axis of Keras' deconv_output_length; the padding before as that
- * forward convolution places it.  -1 after reporting */
+/* one axis: the output length is Keras' deconv_output_length; the cells
+ * before the first output are those Keras 3 crops from the full transposed
+ * convolution (its JAX backend's padding: left_pad = min(ceil(pad_len / 2),
+ * span - 1), pad_len = s + span - 2, or span + span % 2 - 2 + output_padding;
+ * the convolution padding of TensorFlow's conv2d_transpose wherever that
+ * accepts the length, checked for every kernel, stride, dilation, output
+ * padding and length up to 7 by hand).  -1 after reporting */
 static int transpose_axis(const Node *n, const char *axis, int in, int k, int s, int d, int op, int *out, int *before) {
-    int span = d * (k - 1) + 1, back;
+    int span = d * (k - 1) + 1, same = n->attr.padding == PAD_SAME;
     if (op >= s) {
         diag_error(n->loc, "%s: output_padding (%d) must be smaller than strides (%d) along the %s",
                    op_name(n->op), op, s, axis);
         return -1;
     }
-    if (op < 0) *out = in * s + (n->attr.padding == PAD_VALID && span > s ? span - s : 0);
-    else *out = (in - 1) * s + span - (n->attr.padding == PAD_SAME ? span / 2 * 2 : 0) + op;
-    if (*out < 1 || op_window(*out, k, s, d, n->attr.padding, &back, before) || back != in) {
-        diag_error(n->loc, "%s: output_padding = %d with a %s kernel of %d, strides %d and padding = %s gives %d %s, "
-                   "which that convolution does not map back to %d; use output_padding = none",
-                   op_name(n->op), op, axis, k, s, n->attr.padding == PAD_SAME ? "same" : "valid", *out,
-                   axis, in);
+    if (op < 0) *out = in * s + (!same && span > s ? span - s : 0);
+    else *out = (in - 1) * s + span - (same ? span / 2 * 2 : 0) + op;
+    *before = 0;
+    if (same) {
+        int pad_len = op < 0 ? s + span - 2 : span + span % 2 - 2 + op, left = (pad_len + 1) / 2;
+        *before = span - 1 - (left < span - 1 ? left : span - 1);
+    }
+    if ((double)*out * s > 1e8) {
+        diag_error(n->loc, "%s: %d %s upsampled by %d is too large", op_name(n->op), in, axis, s);
         return -1;
     }
     return 0;
