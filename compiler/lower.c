@@ -151,6 +151,7 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     double num;
     switch (d->type) {
     case AT_INT:
+        if (e->kind == EX_TUPLE && e->nargs == 1) e = e->args[0].value;   /* Keras' (3,) */
         if (lower_number_arg(e, d->name, 1, &num)) return -1;
         if (num < 1 || num > 1e8) { diag_error(e->loc, "%s must be between 1 and 100000000", d->name); return -1; }
         *(int *)field = (int)num;

@@ -425,7 +425,7 @@ START_TEST(shape_causal_nonsquare) {
         "e (max_pool2d)                     (n, 3, 1, 6)",   /* window (1, 2) */
     };
     expect_summary("model m {\n  input x: f32[10, 2]\n  input z: f32[7, 8, 1]\n"
-                   "  a = conv1d(x, 4, 5, padding = causal, dilation_rate = 2)\n"
+                   "  a = conv1d(x, 4, (5,), padding = causal, dilation_rate = (2,))\n"
                    "  b = conv1d(a, 2, 2, strides = 3, padding = causal)\n"
                    "  c = conv2d(z, 3, (3, 5), strides = (1, 2))\n"
                    "  d = depthwise_conv2d(c, (3, 1), strides = (2, 1), padding = same, depth_multiplier = 2)\n"
