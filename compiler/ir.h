@@ -318,6 +318,9 @@ struct Program;
 /* Lower the model `model_name` (NULL: the one model, or the one trained).
  * Returns NULL after reporting errors through diag. */
 Graph *lower_program(const struct Program *p, const char *model_name);
+/* of the errors the last lower_program reported, those refusing valid Keras
+ * that nnc cannot compile (exit 3 when every error is one) */
+int lower_unsupported_count(void);
 /* a train block as text ("train m {\n loss ...\n optimizer ...\n}") for a graph
  * another front end built; reports through diag, returns -1 on errors */
 int lower_train_text(Graph *g, const char *text);

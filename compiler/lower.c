@@ -146,6 +146,10 @@ static int bind_pairs(const AttrDef *d, const Expr *e, int *f) {
     return -1;
 }
 
+/* errors that refuse valid Keras nnc cannot compile (exit 3 when they are all) */
+static int unsupported;
+int lower_unsupported_count(void) { return unsupported; }
+
 static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     char *field = (char *)a + d->offset;
     double num;
@@ -174,9 +178,13 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     }
     case AT_PAIR: case AT_PAIR0: case AT_PADS1: case AT_PADS2:
         return bind_pairs(d, e, (int *)field);
-    case AT_INTERP: {
-        static const char *const modes[] = { "nearest", "bilinear" };
-        return lower_enum_arg(e, "interpolation", modes, 2, (int *)field);
+    case AT_INTERP: {   /* Keras 3's five; nnc computes the first two */
+        static const char *const modes[] = { "nearest", "bilinear", "bicubic", "lanczos3", "lanczos5" };
+        if (lower_enum_arg(e, "interpolation", modes, 5, (int *)field)) return -1;
+        if (*(int *)field < 2) return 0;
+        diag_error(e->loc, "interpolation = %s is not supported by nnc; it computes nearest and bilinear", e->name);
+        unsupported++;
+        return -1;
     }
     case AT_AXIS:
         if (lower_number_arg(e, d->name, 1, &num)) return -1;
@@ -633,6 +641,7 @@ Graph *lower_program(const Program *p, const char *model_name) {
     int ntrains = count_blocks(p, BLOCK_TRAIN, trains, 64);
     Loc none = { 0, 0, 0, 0 };
     int errors = 0;
+    unsupported = 0;
     /* names are unique per kind */
     for (const Block *b = p->blocks; b; b = b->next)
         for (const Block *c = p->blocks; c != b; c = c->next)

@@ -244,17 +244,19 @@ static void expect_summary(const char *src, const char *const *want, int nwant) 
     for (int i = 0; i < nwant; i++) ck_assert_msg(strstr(out, want[i]) != NULL, "no '%s' in\n%s", want[i], out);
 }
 
-/* nnc on src fails with exit 1 and exactly this text, and writes nothing */
-static void expect_error(const char *src, const char *expected) {
+/* nnc on src fails with exit `status` (1: a user error, 3: valid Keras nnc
+ * cannot compile) and exactly this text, and writes nothing */
+static void expect_exit(const char *src, int status, const char *expected) {
     char path[256], cmd[1024], out[8192], c[256];
     snprintf(path, sizeof path, "%s/bad.nn", dir);
     snprintf(c, sizeof c, "%s/bad.c", dir);
     write_text(path, src);
     snprintf(cmd, sizeof cmd, "cd %s && %s bad.nn -o bad.c", dir, nnc);
-    ck_assert_int_eq(run(cmd, out, sizeof out), 1);
+    ck_assert_int_eq(run(cmd, out, sizeof out), status);
     ck_assert_str_eq(out, expected);
     ck_assert_int_ne(access(c, F_OK), 0);
 }
+static void expect_error(const char *src, const char *expected) { expect_exit(src, 1, expected); }
 
 #define MODEL(name, in, body, loss) \
     "model " name " {\n  input x: f32[" in "]\n" body "}\n" \
@@ -381,10 +383,14 @@ START_TEST(diag_spatial) {
                  "((top, bottom), (left, right))\n"
                  "  zero_padding2d(((1, 2), 3))\n"
                  "                 ^~~~~~~~~~~\n");
-    expect_error("model m {\n  input x: f32[4, 4, 1]\n  upsampling2d(2, interpolation = bicubic)\n}\n",
-                 "bad.nn:3:35: error: unknown interpolation 'bicubic'; valid: nearest, bilinear\n"
-                 "  upsampling2d(2, interpolation = bicubic)\n"
-                 "                                  ^~~~~~~\n");
+    expect_error("model m {\n  input x: f32[4, 4, 1]\n  upsampling2d(2, interpolation = cubic)\n}\n",
+                 "bad.nn:3:35: error: unknown interpolation 'cubic'; valid: nearest, bilinear, bicubic, lanczos3, lanczos5\n"
+                 "  upsampling2d(2, interpolation = cubic)\n"
+                 "                                  ^~~~~\n");
+    expect_exit("model m {\n  input x: f32[4, 4, 1]\n  upsampling2d(2, interpolation = lanczos3)\n}\n", 3,
+                "bad.nn:3:35: error: interpolation = lanczos3 is not supported by nnc; it computes nearest and bilinear\n"
+                "  upsampling2d(2, interpolation = lanczos3)\n"
+                "                                  ^~~~~~~~\n");
     expect_error("model m {\n  input x: f32[4, 4, 1]\n  global_max_pooling1d\n}\n",
                  "bad.nn:3:3: error: global_max_pooling1d expects input of shape (n, steps, channels), "
                  "got (n, 4, 4, 1)\n"
