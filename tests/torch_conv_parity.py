@@ -142,6 +142,39 @@ def separable(x, P, layer, filters, k, strides=1, padding="valid", dilation=1, d
     return tp.ACTS[act](tp.to_cl(F.conv2d(mid, pk, b)))
 
 
+def same_pads(sizes, ks, ss, ds):
+    """Keras 'same' pads of the spatial axes, in F.pad's order (last axis first)"""
+    pads = []
+    for size, k, s, d in reversed(list(zip(sizes, ks, ss, ds))):
+        out = -(-size // s)
+        total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+        pads += [total // 2, total - total // 2]
+    return pads
+
+
+def depthwise(x, P, layer, k, strides=1, padding="valid", dilation=1, depth_multiplier=1, act="linear"):
+    """Keras DepthwiseConv2D with pairs: channel c's j-th filter is output c*m + j"""
+    (kh, kw), (sh, sw), (dh, dw) = pair(k), pair(strides), pair(dilation)
+    c, m = x.shape[-1], depth_multiplier
+    xc = tp.to_cf(x)
+    if padding == "same":
+        xc = F.pad(xc, same_pads(x.shape[1:3], (kh, kw), (sh, sw), (dh, dw)))
+    w = P(layer + ".kernel", (kh, kw, c, m)).reshape(kh, kw, c * m).permute(2, 0, 1).unsqueeze(1)
+    y = F.conv2d(xc, w, P(layer + ".bias", (c * m,)), stride=(sh, sw), dilation=(dh, dw), groups=c)
+    return tp.ACTS[act](tp.to_cl(y))
+
+
+def avg_pool2d(x, k, strides=None, padding="valid"):
+    """Keras AveragePooling2D with pairs; 'same' averages the cells inside the input only"""
+    k, s = pair(k), pair(strides or k)
+    xc = tp.to_cf(x)
+    if padding != "same":
+        return tp.to_cl(F.avg_pool2d(xc, k, s))
+    pads = same_pads(x.shape[1:3], k, s, (1, 1))
+    ones = F.pad(torch.ones_like(xc[:1, :1]), pads)
+    return tp.to_cl(F.avg_pool2d(F.pad(xc, pads), k, s) / F.avg_pool2d(ones, k, s))
+
+
 def max_pool2d(x, k, strides=None):
     return tp.to_cl(F.max_pool2d(tp.to_cf(x), k, strides or k))
 
@@ -220,6 +253,19 @@ MODELS = [
         x, P, "a", 4, 3, padding="same", depth_multiplier=2, act="relu"),
         P, "b", 5, (2, 3), strides=(2, 1), use_bias=False).amax(dim=(1, 2)), P, "y", 3, "softmax"),
      tp.SCCE, "rmsprop(lr = 0.01)", "sparse", (3, 8)),
+    # non-square kernels, strides, dilations and pool windows
+    ("nonsquare", (7, 8, 2), """
+        a = conv2d(x, 3, (3, 1), strides = (1, 2), dilation_rate = (2, 1), padding = same, activation = tanh)
+        b = depthwise_conv2d(a, (1, 3), strides = (2, 1), depth_multiplier = 2, padding = same)
+        c = avg_pool2d(b, (2, 3), strides = (1, 2), padding = same)
+        d = max_pool2d(c, (3, 1))
+        y = dense(flatten(d), 3, softmax)
+        output y
+    """, lambda P, x, train: tp.dense(tp.flatten(max_pool2d(avg_pool2d(depthwise(conv2d(
+        x, P, "a", 3, (3, 1), strides=(1, 2), dilation=(2, 1), padding="same", act="tanh"),
+        P, "b", (1, 3), strides=(2, 1), depth_multiplier=2, padding="same"),
+        (2, 3), (1, 2), padding="same"), (3, 1))), P, "y", 3, "softmax"),
+     tp.SCCE, "adam(lr = 0.01)", "sparse", (5, 8)),
 ]
 
 
