@@ -385,7 +385,7 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
  * def->attrs, -1 after reporting, -2 for trainable (set here); *pos: the
  * next positional one */
 static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, Attrs *attr, int *errors) {
-    const char *attr_names[16];
+    const char *attr_names[32];   /* nattrs: at most 32 (separable_conv2d has 14; tests/test_convlayers.c) */
     for (int i = 0; i < def->nattrs; i++) attr_names[i] = def->attrs[i].name;
     /* trainable = false: any layer with parameters (Keras' layer.trainable) */
     if (a->name && !strcmp(a->name, "trainable") && def->params) {
@@ -419,7 +419,7 @@ static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, At
 /* the call's attribute arguments from first on, then the defaults, into
  * *attr; the number of errors reported */
 static int call_attrs(const Expr *e, const OpDef *def, int first, Attrs *attr) {
-    int set[16] = { 0 }, pos = 0, errors = 0;
+    int set[32] = { 0 }, pos = 0, errors = 0;
     memset(attr, 0, sizeof *attr);
     attr->use_bias = 1;
     for (int i = first; i < e->nargs; i++) {

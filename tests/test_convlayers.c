@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ir.h"
 #include "nnc_rt.h"
 #include "model_build.h"
 
@@ -486,10 +487,18 @@ START_TEST(grad_separable) {
 }
 END_TEST
 
+/* lower.c binds a call's arguments in arrays of 32 slots */
+START_TEST(attribute_schemas_fit) {
+    for (int op = 0; op < OP_COUNT; op++) ck_assert_int_le(op_table[op]->nattrs, 32);
+    ck_assert_int_eq(op_table[OP_SEPARABLE_CONV2D]->nattrs, 14);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("convlayers");
     TCase *k = tcase_create("kernels");
     tcase_add_test(k, kernel_conv2d_transpose);
+    tcase_add_test(k, attribute_schemas_fit);
     tcase_add_test(k, kernel_upsampling);
     tcase_add_test(k, kernel_shift2d);
     suite_add_tcase(s, k);
