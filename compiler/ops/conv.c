@@ -1,5 +1,6 @@
-/* conv.c — convolution: the conv2d, depthwise_conv2d and conv1d layers
- * (channels-last, Keras' kernel layout), their two gradient nodes, and the
+/* conv.c — convolution: the conv2d, depthwise_conv2d, conv1d,
+ * conv2d_transpose and separable_conv2d layers (channels-last, Keras'
+ * kernel layouts, int-or-pair sizes), their gradient nodes, and the
  * imported Conv and ConvTranspose (nd_conv, nd_conv_t), which the importer
  * builds with attr.conv already derived.  Every one is a call into
  * runtime/conv.c. */
