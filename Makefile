@@ -296,6 +296,11 @@ $(BUILD)/portable/nnc: $(NNC_OBJS) $(PORTABLE_RT_OBJS)
 check-sanitize: build/asan/nnc $(BUILD)/portable/nnc
 	@bash tests/sanitize.sh build/asan/nnc $(BUILD)/portable/nnc
 
+# the convolution-family .nn layers (issue 18) trained against PyTorch at odd batches
+.PHONY: torch-conv-parity
+torch-conv-parity: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/torch_conv_parity.py
+
 # N-step loss parity of generated training code against PyTorch, and the
 # convolution/pooling/batch-norm and recurrent kernels against PyTorch's
 torch-parity: bin/nnc $(RT_LIB)

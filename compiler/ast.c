@@ -147,6 +147,29 @@ Expr *ast_call(ParseState *ps, const char *name, Loc name_loc, AstList *args, Lo
     return e;
 }
 
+// tuple = "(" expr "," (expr ("," expr)* ","?)? ")"  (Keras' kernel_size = (3, 5))
+Expr *ast_tuple(ParseState *ps, Expr *first, AstList *rest, Loc loc)
+{
+    Expr *e = pool_alloc(ps, sizeof *e);
+    int n = 1 + (rest ? rest->n : 0);
+    if (!e || !first)
+        return NULL;
+    e->kind = EX_TUPLE;
+    e->loc = e->name_loc = loc;
+    e->name = "a tuple";    /* what a message naming a value prints */
+    e->args = pool_alloc(ps, (size_t)n * sizeof *e->args);
+    if (!e->args)
+        return NULL;
+    e->args[0].value = first;
+    for (int i = 1; i < n; i++) {
+        e->args[i].value = rest->items[i - 1];
+        if (!e->args[i].value)
+            return NULL;
+    }
+    e->nargs = n;
+    return e;
+}
+
 // arg = expr | name "=" expr
 Arg *ast_arg(ParseState *ps, const char *name, Loc name_loc, Expr *value)
 {
@@ -388,8 +411,9 @@ static void dump_expr(const Expr *e, FILE *out)
     case EX_NUMBER:
         fprintf(out, "%g", e->num);
         break;
+    case EX_TUPLE:
     case EX_CALL:
-        fprintf(out, "%s(", e->name);
+        fprintf(out, "%s(", e->kind == EX_TUPLE ? "" : e->name);
         for (int i = 0; i < e->nargs; i++) {
             if (i)
                 fputs(", ", out);

@@ -18,6 +18,7 @@ typedef enum ExprKind {
     EX_IDENT,   /* relu, same, x                   */
     EX_NUMBER,  /* 256, 0.001, 1e-3, -1            */
     EX_CALL,    /* dense(256, relu), l2(0.01)       */
+    EX_TUPLE,   /* (3, 5), ((1, 1), (2, 2)): args, all positional; name "a tuple" */
 } ExprKind;
 
 typedef struct Expr Expr;

@@ -73,7 +73,10 @@ int compile_model(const Build *b, const Target *t, Compiled *m) {
     int onnx = ilen > 5 && !strcmp(b->input + ilen - 5, ".onnx");
     memset(m, 0, sizeof *m);
     m->g = onnx ? front_onnx(b, &m->unsupported) : front_nn(b, &m->src, &m->prog);
-    if (!m->g) return compiled_status(m, 1);
+    if (!m->g) {
+        if (!onnx) m->unsupported = lower_unsupported_count();
+        return compiled_status(m, 1);
+    }
     if (pipeline_finish(m->g, b, t, &m->plan) || diag_error_count()) {
         plan_free(&m->plan);    /* a model nnc cannot compile correctly: exit 3, nothing written */
         ir_free(m->g);

@@ -85,8 +85,13 @@ typedef struct Attrs {
     int loss_output;    /* loss, loss_grad of a model with several outputs: which one (its index) */
     float loss_weight;  /* ... and its weight in the total loss (loss_weights) */
     /* convolution and pooling, as written */
-    int filters, kernel_size, strides, dilation, groups, padding, depth_multiplier;
-    int pool_size;
+    /* pairs are (height, width); a 1-D layer's extent is in [0] */
+    int filters, kernel_size[2], strides[2], dilation[2], groups, padding, depth_multiplier;
+    int pool_size[2];
+    int out_pad[2];             /* conv2d_transpose's output_padding; -1: none (inferred) */
+    int pads[4];                /* zero_padding, cropping: top, bottom, left, right (1-D: left, right in [2], [3]) */
+    int size[2];                /* upsampling: the factors                */
+    int interp;                 /* upsampling2d: 0 nearest, 1 bilinear    */
     float rate;                 /* dropout                                */
     float momentum, epsilon;    /* batch_norm                             */
     int axis;                   /* concat                                 */
@@ -241,8 +246,13 @@ typedef enum AttrType {
     AT_PADDING,     /* valid | same                                     */
     AT_DIMS,        /* all remaining positional integers (reshape)      */
     AT_AXIS,        /* any integer, negative counting from the end      */
+    AT_PAIR,        /* an integer >= 1 or a pair (h, w): two ints       */
+    AT_PAIR0,       /* an integer >= 0, a pair of them, or none (-1, -1) */
+    AT_PADS1,       /* an integer >= 0 or a pair (left, right): ints [2], [3] of four */
+    AT_PADS2,       /* n, (h, w) or ((top, bottom), (left, right)): four ints */
+    AT_INTERP,      /* nearest | bilinear                               */
 } AttrType;
-enum { PAD_VALID, PAD_SAME };
+enum { PAD_VALID, PAD_SAME, PAD_CAUSAL };   /* causal: conv1d only */
 typedef struct AttrDef {
     const char *name;
     AttrType type;
@@ -318,6 +328,9 @@ struct Program;
 /* Lower the model `model_name` (NULL: the one model, or the one trained).
  * Returns NULL after reporting errors through diag. */
 Graph *lower_program(const struct Program *p, const char *model_name);
+/* of the errors the last lower_program reported, those refusing valid Keras
+ * that nnc cannot compile (exit 3 when every error is one) */
+int lower_unsupported_count(void);
 /* a train block as text ("train m {\n loss ...\n optimizer ...\n}") for a graph
  * another front end built; reports through diag, returns -1 on errors */
 int lower_train_text(Graph *g, const char *text);

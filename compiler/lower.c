@@ -103,11 +103,60 @@ static int bind_reg(const Expr *written, float *l1l2) {
     return 0;
 }
 
+/* an integer in [lo, 1e8], or a tuple of `want` of them (want 0: not a tuple) */
+static int int_in(const Expr *e, int lo, int *out) {
+    if (e->kind != EX_NUMBER || !e->is_int || e->num < lo || e->num > 1e8) return -1;
+    *out = (int)e->num;
+    return 0;
+}
+static int int_pair(const Expr *e, int lo, int *out) {
+    if (e->kind != EX_TUPLE || e->nargs != 2) return -1;
+    return int_in(e->args[0].value, lo, &out[0]) || int_in(e->args[1].value, lo, &out[1]) ? -1 : 0;
+}
+
+/* Keras' forms of a size per spatial axis: n, (h, w); padding and cropping
+ * also ((top, bottom), (left, right)), and for 1-D (left, right) */
+static int bind_pairs(const AttrDef *d, const Expr *e, int *f) {
+    int lo = d->type == AT_PAIR ? 1 : 0, v[2];
+    if (d->type == AT_PAIR0 && e->kind == EX_IDENT && !strcmp(e->name, "none")) {
+        f[0] = f[1] = -1;
+        return 0;
+    }
+    if (!int_in(e, lo, &v[0])) {
+        if (d->type == AT_PADS1) f[0] = f[1] = 0, f[2] = f[3] = v[0];
+        else if (d->type == AT_PADS2) f[0] = f[1] = f[2] = f[3] = v[0];
+        else f[0] = f[1] = v[0];
+        return 0;
+    }
+    if (!int_pair(e, lo, v)) {
+        if (d->type == AT_PADS1) f[0] = f[1] = 0, f[2] = v[0], f[3] = v[1];
+        else if (d->type == AT_PADS2) f[0] = f[1] = v[0], f[2] = f[3] = v[1];
+        else f[0] = v[0], f[1] = v[1];
+        return 0;
+    }
+    if (d->type == AT_PADS2 && e->kind == EX_TUPLE && e->nargs == 2 && !int_pair(e->args[0].value, 0, f) &&
+        !int_pair(e->args[1].value, 0, f + 2))
+        return 0;
+    static const char *const forms[] = {
+        [AT_PAIR] = "an integer >= 1 or a pair of them, e.g. (3, 5)",
+        [AT_PAIR0] = "an integer >= 0, a pair of them, e.g. (1, 0), or none",
+        [AT_PADS1] = "an integer >= 0 or a pair (left, right)",
+        [AT_PADS2] = "an integer >= 0, a pair (height, width) or ((top, bottom), (left, right))",
+    };
+    diag_error(e->loc, "%s must be %s", d->name, forms[d->type]);
+    return -1;
+}
+
+/* errors that refuse valid Keras nnc cannot compile (exit 3 when they are all) */
+static int unsupported;
+int lower_unsupported_count(void) { return unsupported; }
+
 static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     char *field = (char *)a + d->offset;
     double num;
     switch (d->type) {
     case AT_INT:
+        if (e->kind == EX_TUPLE && e->nargs == 1) e = e->args[0].value;   /* Keras' (3,) */
         if (lower_number_arg(e, d->name, 1, &num)) return -1;
         if (num < 1 || num > 1e8) { diag_error(e->loc, "%s must be between 1 and 100000000", d->name); return -1; }
         *(int *)field = (int)num;
@@ -135,8 +184,18 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     case AT_REG:
         return bind_reg(e, (float *)field);
     case AT_PADDING: {
-        static const char *const paddings[] = { "valid", "same" };
-        return lower_enum_arg(e, "padding", paddings, 2, (int *)field);
+        static const char *const paddings[] = { "valid", "same", "causal" };
+        return lower_enum_arg(e, "padding", paddings, 3, (int *)field);
+    }
+    case AT_PAIR: case AT_PAIR0: case AT_PADS1: case AT_PADS2:
+        return bind_pairs(d, e, (int *)field);
+    case AT_INTERP: {   /* Keras 3's five; nnc computes the first two */
+        static const char *const modes[] = { "nearest", "bilinear", "bicubic", "lanczos3", "lanczos5" };
+        if (lower_enum_arg(e, "interpolation", modes, 5, (int *)field)) return -1;
+        if (*(int *)field < 2) return 0;
+        diag_error(e->loc, "interpolation = %s is not supported by nnc; it computes nearest and bilinear", e->name);
+        unsupported++;
+        return -1;
     }
     case AT_AXIS:
         if (lower_number_arg(e, d->name, 1, &num)) return -1;
@@ -168,6 +227,14 @@ static void attr_default(const AttrDef *d, Attrs *a) {
     case AT_PADDING: *(int *)field = strcmp(d->dflt, "same") ? PAD_VALID : PAD_SAME; break;
     case AT_AXIS: *(int *)field = atoi(d->dflt); break;
     case AT_DIMS: break;
+    case AT_PAIR: case AT_PAIR0: case AT_PADS1: case AT_PADS2: {
+        int v = strcmp(d->dflt, "none") ? atoi(d->dflt) : -1, *f = (int *)field;
+        f[0] = f[1] = v;
+        if (d->type == AT_PADS1 || d->type == AT_PADS2) f[2] = f[3] = v;
+        if (d->type == AT_PADS1) f[0] = f[1] = 0;
+        break;
+    }
+    case AT_INTERP: *(int *)field = !strcmp(d->dflt, "bilinear"); break;
     }
 }
 
@@ -373,7 +440,7 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
  * def->attrs, -1 after reporting, -2 for trainable (set here); *pos: the
  * next positional one */
 static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, Attrs *attr, int *errors) {
-    const char *attr_names[16];
+    const char *attr_names[32];   /* nattrs: at most 32 (separable_conv2d has 14; tests/test_convlayers.c) */
     for (int i = 0; i < def->nattrs; i++) attr_names[i] = def->attrs[i].name;
     /* trainable = false: any layer with parameters (Keras' layer.trainable) */
     if (a->name && !strcmp(a->name, "trainable") && def->params) {
@@ -412,7 +479,7 @@ static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, At
 /* the call's attribute arguments from first on, then the defaults, into
  * *attr; the number of errors reported */
 static int call_attrs(const Expr *e, const OpDef *def, int first, Attrs *attr) {
-    int set[16] = { 0 }, pos = 0, errors = 0;
+    int set[32] = { 0 }, pos = 0, errors = 0;
     memset(attr, 0, sizeof *attr);
     attr->use_bias = 1;
     for (int i = first; i < e->nargs; i++) {
@@ -540,8 +607,8 @@ static int lower_expr(Lower *L, const Expr *e, int implicit, const char *target)
         if (v >= 0) return v;
         if (v == POISONED) return -1;
     }
-    if (e->kind == EX_NUMBER) {
-        diag_error(e->loc, "expected a layer, got a number");
+    if (e->kind == EX_NUMBER || e->kind == EX_TUPLE) {
+        diag_error(e->loc, "expected a layer, got %s", lower_expr_text(e));
         return -1;
     }
     return lower_call(L, e, implicit, target);
@@ -743,6 +810,7 @@ Graph *lower_program(const Program *p, const char *model_name) {
     int ntrains = count_blocks(p, BLOCK_TRAIN, trains, 64);
     Loc none = { 0, 0, 0, 0 };
     int errors = 0;
+    unsupported = 0;
     /* names are unique per kind */
     for (const Block *b = p->blocks; b; b = b->next)
         for (const Block *c = p->blocks; c != b; c = c->next)

@@ -7,7 +7,7 @@
 #include "lower.h"
 
 const char *lower_expr_text(const Expr *e) {
-    return e->kind == EX_NUMBER ? "a number" : e->name;
+    return e->kind == EX_NUMBER ? "a number" : e->kind == EX_TUPLE ? "a tuple" : e->name;
 }
 
 static int contains(const char *hay, const char *needle) {

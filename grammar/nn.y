@@ -111,6 +111,7 @@ AstList *ast_list_add(ParseState *ps, AstList *list, void *item);
 Expr *ast_ident(ParseState *ps, const char *name, Loc loc);
 Expr *ast_number(ParseState *ps, const char *text, Loc loc);
 Expr *ast_call(ParseState *ps, const char *name, Loc name_loc, AstList *args, Loc loc);
+Expr *ast_tuple(ParseState *ps, Expr *first, AstList *rest, Loc loc);
 Arg *ast_arg(ParseState *ps, const char *name, Loc name_loc, Expr *value);
 AstDims *ast_dims_add(ParseState *ps, AstDims *dims, const char *text, Loc loc);
 AstDims *ast_type(ParseState *ps, AstDims *dims, const char *dtype, Loc dtype_loc, Loc loc);
@@ -153,9 +154,9 @@ static AstList *list_join(ParseState *ps, AstList *a, AstList *b);
 %token KW_MODEL "model" KW_TRAIN "train" KW_INPUT "input" KW_OUTPUT "output"
 
 %type <str> name
-%type <expr> expr
+%type <expr> expr titem scalar
 %type <arg> arg
-%type <list> args values names setting call_args
+%type <list> args values names setting call_args titems scalars
 %type <dims> dims type
 
 %%
@@ -254,7 +255,7 @@ values:
 | values ',' expr                       { $$ = ast_list_add(ps, $1, $3); }
 ;
 
-// expr = name | NUMBER | name "(" [call-args] ")" ["(" call-args ")"]
+// expr = name | NUMBER | name "(" [call-args] ")" ["(" call-args ")"] | tuple
 // call-args = arg ("," arg)* ","? | "[" args "]" ["," args]
 /* Keras' functional forms: concatenate([a, b]) is concat(a, b), and a
  * layer applied to its inputs, Dense(64)(x) or Add()([a, b]), is the call
@@ -266,12 +267,38 @@ expr:
 | name '(' call_args ')'                { $$ = ast_call(ps, $1, @1, $3, @$); }
 | name '(' ')' '(' call_args ')'        { $$ = ast_call(ps, $1, @1, $5, @$); }
 | name '(' call_args ')' '(' call_args ')'  { $$ = ast_call(ps, $1, @1, list_join(ps, $6, $3), @$); }
+| '(' titem ',' ')'                     { $$ = ast_tuple(ps, $2, NULL, @$); }
+| '(' titem ',' titems opt_comma ')'    { $$ = ast_tuple(ps, $2, $4, @$); }
 ;
 
 call_args:
   args opt_comma                        { $$ = $1; }
 | '[' args opt_comma ']'                { $$ = $2; }
 | '[' args opt_comma ']' ',' args opt_comma  { $$ = list_join(ps, $2, $6); }
+;
+
+// Keras' tuples, two levels deep at most: kernel_size = (3, 5),
+// cropping = ((1, 0), (2, 2)).  tuple = "(" titem "," (titem ("," titem)* ","?)? ")"
+titems:
+  titem                                 { $$ = ast_list_add(ps, NULL, $1); }
+| titems ',' titem                      { $$ = ast_list_add(ps, $1, $3); }
+;
+
+// titem = scalar | "(" scalar "," (scalar ("," scalar)* ","?)? ")"
+titem:
+  scalar
+| '(' scalar ',' ')'                    { $$ = ast_tuple(ps, $2, NULL, @$); }
+| '(' scalar ',' scalars opt_comma ')'  { $$ = ast_tuple(ps, $2, $4, @$); }
+;
+
+scalars:
+  scalar                                { $$ = ast_list_add(ps, NULL, $1); }
+| scalars ',' scalar                    { $$ = ast_list_add(ps, $1, $3); }
+;
+
+scalar:
+  name                                  { $$ = ast_ident(ps, $1, @1); }
+| NUMBER                                { $$ = ast_number(ps, $1, @1); }
 ;
 
 args:

@@ -218,6 +218,21 @@ void nnc_rt_conv2d_backward_filter(const nnc_rt_conv2d *p, float *dw, const floa
 /* the kernels behind these three, by name and ISA, and their plain C
  * references, for tests and benchmarks: nnc_rt_kernels.h */
 
+/* ---- spatial.c: pixels moved, not learnt (channels-last, 1-D as h = 1) ----------
+ * conv2d_transpose's epilogue: y[r, j] = act(y[r, j] + b[j]) over (rows, m), b may be NULL */
+void nnc_rt_bias_act_forward(float *y, const float *b, int rows, int m, int act);
+/* y (n, oh, ow, c)[i, j] = x (n, h, w, c)[i - top, j - left], zero outside x
+ * (zero padding: top, left >= 0; cropping: <= 0; each the other's gradient) */
+void nnc_rt_shift2d(float *y, const float *x, int n, int h, int w, int c, int oh, int ow, int top, int left);
+/* upsampling x (n, h, w, c) by (sh, sw) to y (n, h*sh, w*sw, c): nearest
+ * (y[i, j] = x[i / sh, j / sw]) and bilinear (half-pixel centres, edges
+ * clamped: tf.image.resize, torch's align_corners = False); backward
+ * overwrites dx */
+void nnc_rt_upsample_nearest(float *y, const float *x, int n, int h, int w, int c, int sh, int sw);
+void nnc_rt_upsample_nearest_backward(float *dx, const float *dy, int n, int h, int w, int c, int sh, int sw);
+void nnc_rt_upsample_bilinear(float *y, const float *x, int n, int h, int w, int c, int sh, int sw);
+void nnc_rt_upsample_bilinear_backward(float *dx, const float *dy, int n, int h, int w, int c, int sh, int sw);
+
 /* ---- pooling (channels-last) ------------------------------------------------
  * x is (n, h, w, c), y is (n, oh, ow, c); windows of kh x kw with strides
  * sh, sw, starting pt/pl cells before the input.  Padded cells never win a

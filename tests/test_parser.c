@@ -361,7 +361,7 @@ START_TEST(error_unexpected_token)
         "    dense(256 relu)\n"
         "              ^~~~\n", 1);
     check_errors("model m {\n    y = dense(10,, 3)\n}\n",
-        "f.nn:2:18: error: unexpected ',', expected a name, a number or ')'\n"
+        "f.nn:2:18: error: unexpected ',', expected a name, a number, '(' or ')'\n"
         "    y = dense(10,, 3)\n"
         "                 ^\n", 1);
     check_errors("model m {\n    input x f32[3]\n}\n",
@@ -387,7 +387,7 @@ START_TEST(error_end_of_line)
 {
     /* the caret sits right after the last token, not after the comment */
     check_errors("model m {\n    x =    # todo\n}\n",
-        "f.nn:2:8: error: unexpected end of line, expected a name or a number\n"
+        "f.nn:2:8: error: unexpected end of line, expected a name, a number or '('\n"
         "    x =    # todo\n"
         "       ^\n", 1);
     check_errors("train m {\n    loss\n}\n",
@@ -570,7 +570,7 @@ START_TEST(several_errors_in_one_run)
         "f.nn:3:15: error: unexpected name 'relu', expected ',' or ')'\n"
         "    dense(256 relu)\n"
         "              ^~~~\n"
-        "f.nn:4:8: error: unexpected end of line, expected a name or a number\n"
+        "f.nn:4:8: error: unexpected end of line, expected a name, a number or '('\n"
         "    x = \n"
         "       ^\n"
         "f.nn:6:5: error: unexpected character '@'\n"

@@ -45,7 +45,11 @@
 #define T CAT(NNC_MODEL, _t)
 #define LABEL_T CAT(NNC_MODEL, _label_t)
 
+#ifdef PARITY_N     /* samples per batch: -DPARITY_N=3 runs an odd batch (tests/torch_conv_parity.py) */
+#define N PARITY_N
+#else
 #define N 8
+#endif
 #define MAX_STEPS 100
 
 static T model;

@@ -16,10 +16,19 @@
     X(DENSE, dense)                                                     \
     X(CONV2D, conv2d)  X(DEPTHWISE_CONV2D, depthwise_conv2d)         \
     X(CONV1D, conv1d)                                                   \
+    X(CONV2D_TRANSPOSE, conv2d_transpose)                               \
+    X(SEPARABLE_CONV2D, separable_conv2d)                               \
+    X(UPSAMPLING1D, upsampling1d)  X(UPSAMPLING2D, upsampling2d)     \
+    X(ZERO_PADDING1D, zero_padding1d)  X(ZERO_PADDING2D, zero_padding2d) \
+    X(CROPPING1D, cropping1d)  X(CROPPING2D, cropping2d)             \
     X(MAX_POOL2D, max_pool2d)  X(AVG_POOL2D, avg_pool2d)             \
     X(MAX_POOL1D, max_pool1d)  X(AVG_POOL1D, avg_pool1d)             \
     X(GLOBAL_MAX_POOL, global_max_pool)                                 \
     X(GLOBAL_AVG_POOL, global_avg_pool)                                 \
+    X(GLOBAL_MAX_POOLING1D, global_max_pooling1d)                       \
+    X(GLOBAL_MAX_POOLING2D, global_max_pooling2d)                       \
+    X(GLOBAL_AVERAGE_POOLING1D, global_average_pooling1d)               \
+    X(GLOBAL_AVERAGE_POOLING2D, global_average_pooling2d)               \
     X(BATCH_NORM, batch_norm)  X(DROPOUT, dropout)                   \
     X(ADD, add)  X(MULTIPLY, multiply)  X(CONCAT, concat)         \
     X(EMBEDDING, embedding)                                             \
@@ -31,6 +40,8 @@
     X(BIAS_GRAD, bias_grad)                                             \
     X(CONV_GRAD_DATA, conv_grad_data)                                   \
     X(CONV_GRAD_FILTER, conv_grad_filter)                               \
+    X(CONV_T_GRAD_DATA, conv_t_grad_data)                               \
+    X(UPSAMPLING_GRAD, upsampling_grad)  X(SHIFT_GRAD, shift_grad)     \
     X(MAX_POOL_GRAD, max_pool_grad)  X(AVG_POOL_GRAD, avg_pool_grad) \
     X(BATCH_NORM_GRAD, batch_norm_grad)                                 \
     X(CONCAT_GRAD, concat_grad)  X(EMBEDDING_GRAD, embedding_grad)   \

@@ -3,9 +3,14 @@
  * runtime/pool.c. */
 #include "ops/rules.h"
 
-enum { POOL_AVG = 1, POOL_GLOBAL = 2, POOL_1D = 4 };
+/* POOL_2D_ONLY / POOL_1D_ONLY: Keras' global_*_pooling2d / 1d, one rank each */
+enum { POOL_AVG = 1, POOL_GLOBAL = 2, POOL_1D = 4, POOL_2D_ONLY = 8, POOL_1D_ONLY = 16 };
 static int pool_kind(int op) {
     switch (op) {
+    case OP_GLOBAL_MAX_POOLING1D: return POOL_GLOBAL | POOL_1D_ONLY;
+    case OP_GLOBAL_MAX_POOLING2D: return POOL_GLOBAL | POOL_2D_ONLY;
+    case OP_GLOBAL_AVERAGE_POOLING1D: return POOL_GLOBAL | POOL_AVG | POOL_1D_ONLY;
+    case OP_GLOBAL_AVERAGE_POOLING2D: return POOL_GLOBAL | POOL_AVG | POOL_2D_ONLY;
     case OP_AVG_POOL2D: return POOL_AVG;
     case OP_MAX_POOL1D: return POOL_1D;
     case OP_AVG_POOL1D: return POOL_AVG | POOL_1D;
@@ -16,8 +21,13 @@ static int pool_kind(int op) {
 }
 
 static const AttrDef pool_attrs[] = {
+    { "pool_size", AT_PAIR, offsetof(Attrs, pool_size), "2" },
+    { "strides", AT_PAIR, offsetof(Attrs, strides), "0" },      /* 0: pool_size */
+    { "padding", AT_PADDING, offsetof(Attrs, padding), "valid" },
+};
+static const AttrDef pool1d_attrs[] = {
     { "pool_size", AT_INT, offsetof(Attrs, pool_size), "2" },
-    { "strides", AT_INT, offsetof(Attrs, strides), "0" },      /* 0: pool_size */
+    { "strides", AT_INT, offsetof(Attrs, strides), "0" },
     { "padding", AT_PADDING, offsetof(Attrs, padding), "valid" },
 };
 
@@ -25,7 +35,12 @@ static int pool_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
     int kind = pool_kind(n->op), one_d = kind & POOL_1D;
     Value *x = op_in(g, node, 0);
-    if (kind & POOL_GLOBAL) {
+    if (kind & (POOL_1D_ONLY | POOL_2D_ONLY)) {
+        int one = kind & POOL_1D_ONLY;
+        if (op_want_rank(g, node, one ? 2 : 3, one ? "(n, steps, channels)" : "(n, height, width, channels)", ""))
+            return -1;
+        one_d = one;
+    } else if (kind & POOL_GLOBAL) {
         if (x->rank != 2 && x->rank != 3) {
             op_want_rank(g, node, 3, "(n, height, width, channels) or (n, steps, channels)", "");
             return -1;
@@ -45,14 +60,21 @@ static int pool_shape(Graph *g, int node) {
         n->attr.pool = p;
         return op_make_out(g, node, 1, 1, &p.c);
     }
-    int k = n->attr.pool_size, s = n->attr.strides ? n->attr.strides : k;
-    p.kh = one_d ? 1 : k; p.kw = k;
-    p.sh = one_d ? 1 : s; p.sw = s;
+    if (n->attr.padding == PAD_CAUSAL) {
+        diag_error(n->loc, "%s: padding = causal is for conv1d; use valid or same", op_name(n->op));
+        return -1;
+    }
+    const int *k = n->attr.pool_size, *s = n->attr.strides;
+    p.kh = one_d ? 1 : k[0]; p.kw = k[!one_d];
+    p.sh = one_d ? 1 : s[0] ? s[0] : k[0];
+    p.sw = s[!one_d] ? s[!one_d] : k[!one_d];
     if (op_window(p.h, p.kh, p.sh, 1, n->attr.padding, &p.oh, &p.pt) ||
         op_window(p.w, p.kw, p.sw, 1, n->attr.padding, &p.ow, &p.pl)) {
-        char buf[96];
-        diag_error(n->loc, "%s: the pool window %d is larger than the input %s; use padding = same "
-                   "or a smaller pool_size", op_name(n->op), k, ir_shape_str(x, buf, sizeof buf));
+        char buf[96], win[32];
+        if (p.kh == p.kw || one_d) snprintf(win, sizeof win, "%d", p.kw);
+        else snprintf(win, sizeof win, "%dx%d", p.kh, p.kw);
+        diag_error(n->loc, "%s: the pool window %s is larger than the input %s; use padding = same "
+                   "or a smaller pool_size", op_name(n->op), win, ir_shape_str(x, buf, sizeof buf));
         return -1;
     }
     n->attr.pool = p;
@@ -105,7 +127,8 @@ static void nd_pool_emit(EmitCtx *e, const Node *n) {
 static long nd_pool_flops(const Graph *g, const Node *n) { return pool_flops(g, n) * n->attr.samples; }
 
 #define POOL(k) { .rt = RT_POOL, .layer = 1, .ninputs = 1, \
-                      .attrs = (k) & POOL_GLOBAL ? NULL : pool_attrs, .nattrs = (k) & POOL_GLOBAL ? 0 : 3, \
+                      .attrs = (k) & POOL_GLOBAL ? NULL : (k) & POOL_1D ? pool1d_attrs : pool_attrs, \
+                      .nattrs = (k) & POOL_GLOBAL ? 0 : 3, \
                       .shape = pool_shape, .grad = pool_grad, .flops = pool_flops, .emit = pool_emit }
 const OpDef op_max_pool2d = POOL(0);
 const OpDef op_avg_pool2d = POOL(POOL_AVG);
@@ -113,6 +136,10 @@ const OpDef op_max_pool1d = POOL(POOL_1D);
 const OpDef op_avg_pool1d = POOL(POOL_AVG | POOL_1D);
 const OpDef op_global_max_pool = POOL(POOL_GLOBAL);
 const OpDef op_global_avg_pool = POOL(POOL_GLOBAL | POOL_AVG);
+const OpDef op_global_max_pooling1d = POOL(POOL_GLOBAL | POOL_1D_ONLY);
+const OpDef op_global_max_pooling2d = POOL(POOL_GLOBAL | POOL_2D_ONLY);
+const OpDef op_global_average_pooling1d = POOL(POOL_GLOBAL | POOL_AVG | POOL_1D_ONLY);
+const OpDef op_global_average_pooling2d = POOL(POOL_GLOBAL | POOL_AVG | POOL_2D_ONLY);
 const OpDef op_max_pool_grad = INTERNAL(RT_POOL, 2, op_no_shape, max_pool_grad_emit);
 const OpDef op_avg_pool_grad = INTERNAL(RT_POOL, 1, op_no_shape, avg_pool_grad_emit);
 const OpDef op_nd_pool = ND(1, nd_pool_emit, .flops = nd_pool_flops);

@@ -93,10 +93,16 @@ int op_new_param(Graph *g, int node, const char *suffix, int rank, const int *di
 
 
 /* One spatial axis: output extent and the padding before it (Keras rules:
- * 'same' gives ceil(in/stride) outputs and puts the odd padding cell after).
+ * 'same' gives ceil(in/stride) outputs and puts the odd padding cell after;
+ * 'causal' pads dilation*(k-1) cells before only).
  * Returns -1 when the (dilated) window does not fit a 'valid' input. */
 int op_window(int in, int k, int stride, int dilation, int padding, int *out, int *before) {
     int span = dilation * (k - 1) + 1;
+    if (padding == PAD_CAUSAL) {    /* span - 1 zeros before: output t sees inputs up to t * stride */
+        *out = (in - 1) / stride + 1;
+        *before = span - 1;
+        return 0;
+    }
     if (padding == PAD_SAME) {
         *out = (in + stride - 1) / stride;
         int total = (*out - 1) * stride + span - in;
