@@ -1,7 +1,6 @@
 /* lower_keras.c — Keras' spellings of what nnc has, so a Keras model
  * translates line by line: layer classes (Dense, Conv2D, BatchNormalization)
- * and their functional names (batch_normalization, max_pooling2d,
- * global_average_pooling2d), loss names and classes (mean_squared_error,
+ * and their functional names (batch_normalization, max_pooling2d), loss names and classes (mean_squared_error,
  * SparseCategoricalCrossentropy(from_logits = True)), optimizer classes
  * (Adam, SGD, RMSprop, AdamW), metric aliases and True/False.
  *
@@ -29,8 +28,6 @@ static const Alias layer_aliases[] = {
     { "batch_normalization", "batch_norm" },
     { "max_pooling2d", "max_pool2d" }, { "average_pooling2d", "avg_pool2d" },
     { "max_pooling1d", "max_pool1d" }, { "average_pooling1d", "avg_pool1d" },
-    { "global_average_pooling2d", "global_avg_pool" }, { "global_average_pooling1d", "global_avg_pool" },
-    { "global_max_pooling2d", "global_max_pool" }, { "global_max_pooling1d", "global_max_pool" },
     { "global_avg_pool2d", "global_avg_pool" }, { "global_avg_pool1d", "global_avg_pool" },
     { "global_max_pool2d", "global_max_pool" }, { "global_max_pool1d", "global_max_pool" },
     { "concatenate", "concat" },

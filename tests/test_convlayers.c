@@ -385,7 +385,7 @@ START_TEST(diag_spatial) {
                  "  zero_padding2d(((1, 2), 3))\n"
                  "                 ^~~~~~~~~~~\n");
     expect_error("model m {\n  input x: f32[4, 4, 1]\n  upsampling2d(2, interpolation = cubic)\n}\n",
-                 "bad.nn:3:35: error: unknown interpolation 'cubic'; valid: nearest, bilinear, bicubic, lanczos3, lanczos5\n"
+                 "bad.nn:3:35: error: unknown interpolation 'cubic'; valid: bicubic, nearest, bilinear, lanczos3, lanczos5\n"
                  "  upsampling2d(2, interpolation = cubic)\n"
                  "                                  ^~~~~\n");
     expect_exit("model m {\n  input x: f32[4, 4, 1]\n  upsampling2d(2, interpolation = lanczos3)\n}\n", 3,

@@ -92,11 +92,11 @@ START_TEST(conv_layer_aliases) {
               "  activation('relu')\n  MaxPooling2D(pool_size = 2)\n  average_pooling2d(2)\n"
               "  GlobalAveragePooling2D()\n  Dense(3)\n  Activation(activation = 'softmax')\n}\n",
               "model m {\n  input x: f32[8, 8, 3]\n  conv2d(4, 3, padding = same)\n  batch_norm\n"
-              "  relu\n  max_pool2d(2)\n  avg_pool2d(2)\n  global_avg_pool\n  dense(3)\n  softmax\n}\n");
+              "  relu\n  max_pool2d(2)\n  avg_pool2d(2)\n  global_average_pooling2d\n  dense(3)\n  softmax\n}\n");
     same_code("model m {\n  input x: f32[12, 3]\n  Conv1D(4, 3, activation = 'tanh')\n  max_pooling1d(2)\n"
               "  AveragePooling1D(2)\n  global_max_pooling1d\n  Flatten()\n  Dense(2, activation = None)\n}\n",
               "model m {\n  input x: f32[12, 3]\n  conv1d(4, 3, activation = tanh)\n  max_pool1d(2)\n"
-              "  avg_pool1d(2)\n  global_max_pool\n  flatten\n  dense(2)\n}\n");
+              "  avg_pool1d(2)\n  global_max_pooling1d\n  flatten\n  dense(2)\n}\n");
 }
 END_TEST
 
@@ -313,10 +313,13 @@ START_TEST(header_io_macros) {
         "#define M_INPUT_A_SIZE 8\n"
         "#define M_INPUT_SIDE_INFO_OFFSET 8   /* input 'side_info': columns 8..11 of each row of x */\n"
         "#define M_INPUT_SIDE_INFO_SIZE 4\n"
+        "#define M_OUTPUTS 2\n"
         "#define M_OUTPUT_CODE_OFFSET 0   /* output 'code': columns 0..3 of each row of y */\n"
         "#define M_OUTPUT_CODE_SIZE 4\n"
+        "#define M_OUTPUT_CODE_INDEX 0\n"
         "#define M_OUTPUT_Z_OFFSET 4   /* output 'z': columns 4..5 of each row of y */\n"
-        "#define M_OUTPUT_Z_SIZE 2\n",
+        "#define M_OUTPUT_Z_SIZE 2\n"
+        "#define M_OUTPUT_Z_INDEX 1\n",
     };
     for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(strstr(h, want[i]) != NULL, "m.h lacks:\n%s\n--- m.h:\n%s", want[i], h);

@@ -391,7 +391,7 @@ START_TEST(error_end_of_line)
         "    x =    # todo\n"
         "       ^\n", 1);
     check_errors("train m {\n    loss\n}\n",
-        "f.nn:2:9: error: unexpected end of line, expected a name, a number, '=' or '['\n"
+        "f.nn:2:9: error: unexpected end of line, expected a name, a number, '=', '[' or '('\n"
         "    loss\n"
         "        ^\n", 1);
 }
