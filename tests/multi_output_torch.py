@@ -350,7 +350,7 @@ DIAGS = [
      "  class_weight 1.0, 2.0, 1.0\n}\n",
      "bad.nn:9:3: error: class_weight applies to a model with one output (as in Keras); model 'm' has 2\n"
      "  class_weight 1.0, 2.0, 1.0\n  ^~~~~~~~~~~~~~~~~~~~~~~~~~\n"),
-    ("a sparse loss on one unit", TWO.replace("dense(x, 2)", "dense(x, 1)") +
+    ("a sparse loss on one unit", TWO.replace("dense(x, 2)", "dense(x, 1)").replace("3, softmax", "3") +
      "train m {\n  loss mse, sparse_categorical_crossentropy\n}\n",
      "bad.nn:8:13: error: sparse_categorical_crossentropy needs an output with at least 2 classes, but output 'b' "
      "has 1\n  loss mse, sparse_categorical_crossentropy\n            ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"),
