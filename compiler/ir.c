@@ -183,16 +183,24 @@ void ir_dump(const Graph *g, FILE *out) {
     }
 }
 
+int ir_param_group(const Value *v) { return v->constant ? 2 : !v->trainable; }
+
+/* A CRC-32 chain over the model's name and each parameter's name and size
+ * in the order save() lays them out (trainable, then the other RAM ones,
+ * then the constants; ir_param_group), so a build whose layout differs (a
+ * --freeze moves a layer's parameters behind the trained ones) has another
+ * fingerprint, however many parameters there are. */
 uint32_t ir_fingerprint(const Graph *g, int ram_only) {
-    char desc[4096];
-    size_t len = (size_t)snprintf(desc, sizeof desc, "%s", g->name);
-    for (int v = 0; v < g->nvalues && len < sizeof desc; v++) {
-        const Value *x = &g->values[v];
-        if (x->role != ROLE_PARAM || (ram_only && x->constant)) continue;
-        len += (size_t)snprintf(desc + len, sizeof desc - len, ";%s:%ld", x->name, ir_size(x));
-    }
-    if (len > sizeof desc) len = sizeof desc;
-    return nnc_rt_crc32(desc, len);
+    char piece[IR_NAME + 40];
+    uint32_t h = nnc_rt_crc32(g->name, strlen(g->name));
+    for (int group = 0; group < (ram_only ? 2 : 3); group++)
+        for (int v = 0; v < g->nvalues; v++) {
+            const Value *x = &g->values[v];
+            if (x->role != ROLE_PARAM || ir_param_group(x) != group) continue;
+            int len = snprintf(piece, sizeof piece, "%08x;%s:%ld", (unsigned)h, x->name, ir_size(x));
+            h = nnc_rt_crc32(piece, (size_t)(len < (int)sizeof piece ? len : (int)sizeof piece - 1));
+        }
+    return h;
 }
 
 long ir_sample_rows(const Value *v) {

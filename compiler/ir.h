@@ -218,6 +218,9 @@ int    ir_new_constant(Graph *g, const char *name, int rank, const int *dims, co
 void   ir_drop_constant(Graph *g, int value);   /* a constant nothing reads: gone */  /* one line per live node, for tests */
 /* a fingerprint of the parameter layout a saved buffer depends on (names and
  * sizes in order); ram_only: only the parameters that are not baked constants */
+/* which block of m->params a parameter lives in: 0 trained, 1 other RAM
+ * (frozen, moving statistics), 2 baked constants (passes/plan.c lays them out so) */
+int ir_param_group(const Value *v);
 uint32_t ir_fingerprint(const Graph *g, int ram_only);
 /* the samples a loss and the metrics see in one value: 1 for a batched
  * value (per sample), the first axis of a whole-tensor (imported) one */

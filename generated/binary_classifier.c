@@ -210,7 +210,7 @@ float *binary_classifier_param(binary_classifier_t *m, const char *name, long *s
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0x2a83d23fu
+#define FINGERPRINT 0xeddaae11u
 
 size_t binary_classifier_save(const binary_classifier_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

@@ -230,7 +230,7 @@ float *cnn_32x32_param(cnn_32x32_t *m, const char *name, long *size) {
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0xa3c8dd86u
+#define FINGERPRINT 0x27d6a82bu
 
 size_t cnn_32x32_save(const cnn_32x32_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

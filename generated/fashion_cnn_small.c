@@ -210,7 +210,7 @@ float *fashion_cnn_small_param(fashion_cnn_small_t *m, const char *name, long *s
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0xa7d0bdb2u
+#define FINGERPRINT 0x21ff5222u
 
 size_t fashion_cnn_small_save(const fashion_cnn_small_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

@@ -217,7 +217,7 @@ float *fashion_mlp_param(fashion_mlp_t *m, const char *name, long *size) {
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0x82b11baau
+#define FINGERPRINT 0xe0f3b6dbu
 
 size_t fashion_mlp_save(const fashion_mlp_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

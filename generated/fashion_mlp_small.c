@@ -217,7 +217,7 @@ float *fashion_mlp_small_param(fashion_mlp_small_t *m, const char *name, long *s
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0x3789985au
+#define FINGERPRINT 0xb9420ffbu
 
 size_t fashion_mlp_small_save(const fashion_mlp_small_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

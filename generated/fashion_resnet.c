@@ -357,7 +357,7 @@ float *fashion_resnet_param(fashion_resnet_t *m, const char *name, long *size) {
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0x67c5ca7fu
+#define FINGERPRINT 0x1b94851bu
 
 size_t fashion_resnet_save(const fashion_resnet_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

@@ -201,7 +201,7 @@ float *linear_regression_param(linear_regression_t *m, const char *name, long *s
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0x98e5a2c0u
+#define FINGERPRINT 0x371ea6e5u
 
 size_t linear_regression_save(const linear_regression_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

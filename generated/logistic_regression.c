@@ -203,7 +203,7 @@ float *logistic_regression_param(logistic_regression_t *m, const char *name, lon
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0x27f2ca2fu
+#define FINGERPRINT 0xc743dd3fu
 
 size_t logistic_regression_save(const logistic_regression_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

@@ -221,7 +221,7 @@ float *lstm_sine_param(lstm_sine_t *m, const char *name, long *size) {
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0x6a2d3c14u
+#define FINGERPRINT 0x404dc442u
 
 size_t lstm_sine_save(const lstm_sine_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

@@ -214,7 +214,7 @@ float *text_lstm_param(text_lstm_t *m, const char *name, long *size) {
 }
 
 /* the fingerprint of this model's parameter layout, checked by load */
-#define FINGERPRINT 0x11a03346u
+#define FINGERPRINT 0xcbb64d20u
 
 size_t text_lstm_save(const text_lstm_t *m, void *buf, size_t cap) {
     return nnc_rt_params_save(buf, cap, m->params, PARAM_COUNT, FINGERPRINT);

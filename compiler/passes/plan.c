@@ -181,14 +181,12 @@ static long plan_schedule(const Graph *g, int training, long *off, long *sum) {
 }
 
 /* group 0: trainable; 1: moving statistics and frozen parameters; 2: constants */
-static int param_group(const Value *v) { return v->constant ? 2 : !v->trainable; }
-
 long plan_params(Graph *g, long *trainable, long *constants) {
     long off = 0, ends[3] = { 0, 0, 0 };
     for (int group = 0; group < 3; group++) {
         for (int v = 0; v < g->nvalues; v++) {
             Value *x = &g->values[v];
-            if (x->role != ROLE_PARAM || param_group(x) != group) continue;
+            if (x->role != ROLE_PARAM || ir_param_group(x) != group) continue;
             x->offset = off;
             off += ir_size(x);
             if (x->grad >= 0) g->values[x->grad].offset = x->offset;
