@@ -295,6 +295,12 @@ torch-parity: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/onnx_rnn.py 2>/dev/null
 	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
+# the activations beyond relu/sigmoid/tanh, prelu and layer_normalization:
+# 10-step training parity of small models against PyTorch (issue 18)
+.PHONY: torch-act
+torch-act: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/torch_act.py --nnc bin/nnc --rt $(RT_LIB)
+
 # gradient clipping and class_weight of the generated training step against
 # PyTorch, and the rate as run-time state of an imported model (issue 19)
 .PHONY: check-fitstate
