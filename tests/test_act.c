@@ -52,7 +52,8 @@ static double ref_df(int act, double a, double x)
     switch (act) {
     case NNC_RT_ACT_LEAKY_RELU: return x > 0 ? 1.0 : a;
     case NNC_RT_ACT_ELU: return x > 0 ? 1.0 : a * exp(x);
-    case NNC_RT_ACT_GELU: return 0.5 * (1.0 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2.0 * 3.14159265358979323846);
+    case NNC_RT_ACT_GELU:
+        return 0.5 * (1.0 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2.0 * 3.14159265358979323846);
     case NNC_RT_ACT_GELU_TANH:
         t = tanh(K0 * (x + K1 * x * x * x));
         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * K0 * (1.0 + 3.0 * K1 * x * x);
@@ -408,10 +409,12 @@ static void gradcheck(const char *name, const char *src, const char *flags, cons
 static const char *const layer_models[][3] = {
     { "l_leaky", MODEL("l_leaky", "6", "  dense(7)\n  leaky_relu\n  dense(5)\n  leaky_relu(negative_slope = 0.05)\n"
                                        "  dense(3, softmax)\n", SCCE), "1e-3" },
-    { "l_elu", MODEL("l_elu", "6", "  dense(7)\n  elu\n  dense(5)\n  elu(alpha = 0.4)\n  dense(3, softmax)\n", SCCE), "3e-3" },
+    { "l_elu", MODEL("l_elu", "6", "  dense(7)\n  elu\n  dense(5)\n  elu(alpha = 0.4)\n  dense(3, softmax)\n",
+                     SCCE), "3e-3" },
     { "l_gelu", MODEL("l_gelu", "6", "  dense(7)\n  gelu\n  dense(5)\n  gelu(approximate = true)\n"
                                      "  dense(3, softmax)\n", SCCE), "3e-3" },
-    { "l_swish", MODEL("l_swish", "6", "  dense(7)\n  swish\n  dense(5)\n  silu\n  dense(3, softmax)\n", SCCE), "3e-3" },
+    { "l_swish", MODEL("l_swish", "6", "  dense(7)\n  swish\n  dense(5)\n  silu\n  dense(3, softmax)\n", SCCE),
+      "3e-3" },
     { "l_hsig", MODEL("l_hsig", "6", "  dense(7)\n  hard_sigmoid\n  dense(5)\n  softplus\n  dense(3, softmax)\n",
                       SCCE), "3e-3" },
 };
@@ -439,10 +442,12 @@ static const char *const prelu_ln_models[][3] = {
                       "  flatten\n  dense(3, softmax)\n", SCCE), "1e-3" },
     { "n_dense", MODEL("n_dense", "6", "  dense(8)\n  layer_normalization\n  relu\n"
                                        "  dense(5)\n  layer_normalization(epsilon = 0.01, center = false)\n"
-                                       "  dense(4)\n  layer_normalization(scale = false)\n  dense(3, softmax)\n", SCCE), "3e-3" },
+                                       "  dense(4)\n  layer_normalization(scale = false, beta_regularizer = l2(0.1))\n"
+                                       "  dense(3, softmax)\n", SCCE), "3e-3" },
     /* over the features of every step of a sequence, straight on the input (no dx wanted) */
     { "n_seq", MODEL("n_seq", "4, 6", "  layer_normalization(axis = 2)\n  conv1d(5, 2, activation = gelu)\n"
-                                      "  layer_normalization(gamma_initializer = uniform, beta_initializer = uniform)\n"
+                                      "  layer_normalization(gamma_initializer = uniform, beta_initializer = uniform,\n"
+                                      "                      gamma_regularizer = l1_l2(l1 = 0.01, l2 = 0.1))\n"
                                       "  flatten\n  dense(2, softmax)\n", SCCE), "3e-3" },
 };
 

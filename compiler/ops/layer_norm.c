@@ -17,6 +17,8 @@ static const AttrDef ln_attrs[] = {
     { "scale", AT_BOOL, offsetof(Attrs, scale), "true" },
     { "beta_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" },
     { "gamma_initializer", AT_INIT, offsetof(Attrs, kernel_init), "ones" },
+    { "beta_regularizer", AT_REG, offsetof(Attrs, bias_l1), "none" },
+    { "gamma_regularizer", AT_REG, offsetof(Attrs, kernel_l1), "none" },
 };
 
 /* the rows of a sample: everything but the last axis */
@@ -51,9 +53,9 @@ static int ln_shape(Graph *g, int node) {
 static void ln_params(Graph *g, int node) {
     Node *n = &g->nodes[node];
     int c = (int)op_last_dim(op_in(g, node, 0));
-    int scale = n->attr.scale, center = n->attr.center, gi = n->attr.kernel_init, bi = n->attr.bias_init;
-    if (scale) op_new_param(g, node, "gamma", 1, &c, gi, c, c, 0, 0);
-    if (center) op_new_param(g, node, "beta", 1, &c, bi, c, c, 0, 0);
+    Attrs a = n->attr;
+    if (a.scale) op_new_param(g, node, "gamma", 1, &c, a.kernel_init, c, c, a.kernel_l1, a.kernel_l2);
+    if (a.center) op_new_param(g, node, "beta", 1, &c, a.bias_init, c, c, a.bias_l1, a.bias_l2);
 }
 
 /* a gradient output of backward node b shaped and named after value `like` */
