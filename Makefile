@@ -18,7 +18,9 @@
 #   make fuzz [SECONDS=N]  libFuzzer on the .nn front end, the ONNX importer and --weights, N s each
 #   make fuzz-smoke  the fuzzers over their regression inputs and a few thousand generated ones
 #   make regen      rewrite generated/ from the current compiler
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (and make uninstall; make check-install tests both)
+#   make check-standalone  make check-dot  --standalone and --dot on every example
+#   make check-readme  README.md's sample outputs against the tree (check-readme-commands: run its commands)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -37,7 +39,7 @@ DEB_PACKAGES := build-essential flex bison check pkg-config zlib1g-dev clang lib
                 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
                 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
                 protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx \
-                python3-torchvision valgrind librsvg2-bin
+                python3-torchvision valgrind librsvg2-bin graphviz
 
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
@@ -68,7 +70,7 @@ EXAMPLES  := $(notdir $(wildcard examples/*))
 NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn))))
 
 .PHONY: all deps bench-deps test fuzz fuzz-smoke fuzz-clang unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
-        install clean help bench
+        install uninstall check-install check-standalone check-dot check-readme check-readme-commands clean help bench
 .PHONY: check-real check-host-data
 all: bin/nnc $(RT_LIB) $(HOST_LIB)
 
@@ -83,7 +85,7 @@ APT_INSTALL = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends
 
 deps:
-	@$(APT_INSTALL) $(DEB_PACKAGES)
+	@dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1 || { $(APT_INSTALL) $(DEB_PACKAGES); }
 
 bench-deps:
 	@dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1 || { $(APT_INSTALL) $(BENCH_PACKAGES); }
@@ -110,6 +112,12 @@ $(GEN_DIR)/%.o: $(GEN_DIR)/%.c $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
 $(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h compiler/*/*.h) runtime/nnc_rt.h $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h $(GEN_DIR)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -c $< -o $@
+
+# --standalone: the runtime's sources inside nnc, with the symbols each object defines and uses
+$(GEN_DIR)/rt_embed.inc: compiler/embed_runtime.sh $(RT_SRCS) $(RT_HDRS) $(RT_OBJS)
+	@mkdir -p $(GEN_DIR)
+	sh compiler/embed_runtime.sh $@ $(BUILD)/runtime $(RT_SRCS) $(RT_HDRS)
+$(BUILD)/compiler/standalone.o $(BUILD)/fuzz/obj/compiler/standalone.o build/asan/nnc: $(GEN_DIR)/rt_embed.inc
 
 bin/nnc: $(NNC_OBJS) $(RT_LIB)
 	@mkdir -p bin
@@ -268,8 +276,10 @@ check-asan: build/asan/nnc $(BUILD)/tests/test_models
 	@NNC=$(CURDIR)/build/asan/nnc ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
 	    CK_RUN_CASE=diagnostics $(BUILD)/tests/test_models
 	@for f in examples/*/*.nn; do \
-	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f -o $(BUILD)/asan/out.c >/dev/null || exit 1; done; \
-	    echo "asan: every example compiles cleanly"
+	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f -o $(BUILD)/asan/out.c >/dev/null || exit 1; \
+	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f --standalone -o $(BUILD)/asan/out.c >/dev/null || exit 1; \
+	    ASAN_OPTIONS=detect_leaks=1 build/asan/nnc $$f --dot-train -o $(BUILD)/asan/out.dot >/dev/null || exit 1; done; \
+	    echo "asan: every example compiles cleanly (also --standalone and --dot-train)"
 	@NNC=$(CURDIR)/build/asan/nnc ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
 	    $(PYTHON) tests/onnx_malformed.py
 
@@ -358,7 +368,7 @@ check-dtypes: all
 	@$(PYTHON) tests/onnx_dtypes.py
 
 test: all unit-tests check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
-      check-host-data check-host-fit check-fitstate check-fit
+      check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the
@@ -437,13 +447,79 @@ fuzz-smoke: fuzz-clang
 	    && ) echo "fuzz-smoke: passed"
 
 # ---- install ----------------------------------------------------------------
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-	           $(DESTDIR)$(PREFIX)/share/nnc/runtime
-	install -m 755 bin/nnc $(DESTDIR)$(PREFIX)/bin/nnc
-	install -m 644 $(RT_LIB) $(DESTDIR)$(PREFIX)/lib/libnnc_rt.a
-	install -m 644 runtime/nnc_rt.h $(DESTDIR)$(PREFIX)/include/nnc_rt.h
-	install -m 644 runtime/*.c runtime/*.h $(DESTDIR)$(PREFIX)/share/nnc/runtime/
+# What is installed runs on any machine of the target's architecture: nnc and
+# the runtime are built again without -march=native (INSTALL_ARCH, empty: the
+# compiler's default ISA, x86-64's SSE2 baseline).  The runtime picks its SIMD
+# kernels by the compiler's macros (__AVX2__, __AVX512F__, __ARM_NEON), so
+# this build has the portable C kernels only (on AArch64 the baseline has
+# NEON, and its kernels are in); `make install
+# INSTALL_ARCH=-march=x86-64-v3` installs the AVX2 ones, and the runtime's
+# sources in share/nnc/runtime rebuild it for any machine.
+INSTALL_ARCH ?=
+INSTALL_RT_CFLAGS = -std=c99 -Wall -Wextra -Wpedantic -Werror -O3 $(INSTALL_ARCH)
+INST        := $(BUILD)/install
+INST_RT_OBJS := $(RT_SRCS:runtime/%.c=$(INST)/runtime/%.o)
+NNC_VERSION_STR = $(shell sed -n 's/^#define NNC_VERSION "\(.*\)"/\1/p' compiler/ir.h)
+BINDIR      = $(DESTDIR)$(PREFIX)/bin
+LIBDIR      = $(DESTDIR)$(PREFIX)/lib
+INCDIR      = $(DESTDIR)$(PREFIX)/include
+PCDIR       = $(LIBDIR)/pkgconfig
+MAN1DIR     = $(DESTDIR)$(PREFIX)/share/man/man1
+SHAREDIR    = $(DESTDIR)$(PREFIX)/share/nnc
+INSTALLED   = $(BINDIR)/nnc $(LIBDIR)/libnnc_rt.a $(LIBDIR)/libnnc_host.a $(INCDIR)/nnc_rt.h \
+              $(INCDIR)/nnc_rt_kernels.h $(INCDIR)/nnc_host.h $(PCDIR)/nnc.pc $(PCDIR)/nnc-host.pc \
+              $(MAN1DIR)/nnc.1
+
+$(INST)/runtime/%.o: runtime/%.c $(RT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(INSTALL_RT_CFLAGS) -Iruntime -c $< -o $@
+$(INST)/libnnc_rt.a: $(INST_RT_OBJS)
+	rm -f $@; ar rcs $@ $^
+$(INST)/nnc: $(NNC_OBJS) $(INST)/libnnc_rt.a
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(PROTOBUF_LIBS) -lm
+# pkg-config files, written at install time (PREFIX is the one given then):
+# nnc (the runtime generated code links) and nnc-host (the host library of
+# nnc fit, with the runtime)
+PC_HEAD = prefix=$(PREFIX)\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\n
+PC_NNC  = $(PC_HEAD)Name: nnc\nDescription: the runtime of the C code the nnc neural-network compiler writes\nVersion: $(NNC_VERSION_STR)\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lnnc_rt -lm\n
+PC_HOST = $(PC_HEAD)Name: nnc-host\nDescription: data files and the training loop of nnc fit (host only, never firmware)\nVersion: $(NNC_VERSION_STR)\nRequires: nnc\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lnnc_host -lz\n
+
+install: $(INST)/nnc $(INST)/libnnc_rt.a $(HOST_LIB)
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(MAN1DIR) $(SHAREDIR)/runtime
+	install -m 755 $(INST)/nnc $(BINDIR)/nnc
+	install -m 644 $(INST)/libnnc_rt.a $(LIBDIR)/libnnc_rt.a
+	install -m 644 $(HOST_LIB) $(LIBDIR)/libnnc_host.a
+	install -m 644 runtime/nnc_rt.h runtime/nnc_rt_kernels.h host/nnc_host.h $(INCDIR)/
+	printf '$(PC_NNC)' > $(PCDIR)/nnc.pc
+	printf '$(PC_HOST)' > $(PCDIR)/nnc-host.pc
+	install -m 644 man/nnc.1 $(MAN1DIR)/nnc.1
+	install -m 644 $(RT_SRCS) $(RT_HDRS) $(SHAREDIR)/runtime/
+
+uninstall:
+	rm -f $(INSTALLED)
+	rm -rf $(SHAREDIR)
+
+# every example model through nnc --standalone: builds alone, -Werror clean,
+# and computes what the library build does (tests/standalone.sh)
+check-standalone: all
+	@bash tests/standalone.sh
+
+# nnc --dot / --dot-train on every example model and an ONNX model: dot -Tsvg parses each
+check-dot: all
+	@bash tests/dot.sh
+
+# README.md's sample outputs (--summary, --help, the runtime's size, the API's
+# sizes) against the tree (fast; tests/readme_check.py --fix rewrites them),
+# and every command of its sh blocks in a fresh copy of the tree (slow)
+check-readme: bin/nnc
+	@$(PYTHON) tests/readme_check.py
+check-readme-commands:
+	@$(PYTHON) tests/readme_check.py --commands
+
+# make install into a temporary DESTDIR, the man page through man/groff, a
+# model built with `pkg-config --cflags --libs nnc` alone, then make uninstall
+check-install: all
+	@bash tests/check_install.sh
 
 clean:
 	rm -rf $(BUILD) bin

@@ -39,7 +39,7 @@ int write_file(const char *path, const char *text, size_t len) {
     return status;
 }
 
-int write_outputs(const Compiled *m, const char *c_path, const char *src, const char *cmd) {
+int write_outputs(const Compiled *m, const char *c_path, const char *src, const char *cmd, int standalone) {
     char *h_path = header_path(c_path), *ctext = NULL, *htext = NULL;
     size_t clen = 0, hlen = 0;
     const char *base = strrchr(h_path, '/');
@@ -49,6 +49,16 @@ int write_outputs(const Compiled *m, const char *c_path, const char *src, const 
     int status = emit_c(m->g, &m->plan, &o, c, h);
     fclose(c);
     fclose(h);
+    if (!status && standalone) {    /* the runtime files the model calls, after it (standalone.c) */
+        char *sc, *sh;
+        size_t sclen, shlen;
+        status = standalone_bundle(ctext, htext, &sc, &sclen, &sh, &shlen);
+        if (!status) {
+            free(ctext);
+            free(htext);
+            ctext = sc, clen = sclen, htext = sh, hlen = shlen;
+        }
+    }
     if (status) fprintf(stderr, "nnc: error writing %s\n", c_path);
     else status = write_file(h_path, htext, hlen) || write_file(c_path, ctext, clen);
     if (status) remove(c_path);     /* never a .c without its .h */

@@ -29,8 +29,9 @@ void compiled_free(Compiled *c);
 
 /* Writes c_path and its .h (the same name ending in .h) from the compiled
  * model: both complete or neither.  src and cmd go into the header's
- * comment.  0 on success, else 1 after reporting. */
-int  write_outputs(const Compiled *c, const char *c_path, const char *src, const char *cmd);
+ * comment; standalone: the runtime files it calls are carried along.
+ * 0 on success, else 1 after reporting. */
+int  write_outputs(const Compiled *c, const char *c_path, const char *src, const char *cmd, int standalone);
 /* "out/m.c" -> "out/m.h" (malloc'ed) */
 char *header_path(const char *c_path);
 /* text into path through a temporary beside it and a rename */

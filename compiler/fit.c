@@ -210,7 +210,7 @@ static void verb_command(int argc, char **argv, char *out, size_t cap) {
 static int write_driver(const Compiled *m, const char *dir, const char *main_path, const char *src,
                         const char *cmd, char *c_path, size_t cap) {
     snprintf(c_path, cap, "%s/%s.c", dir, m->g->name);
-    if (write_outputs(m, c_path, src, cmd)) return 1;
+    if (write_outputs(m, c_path, src, cmd, 0)) return 1;
     char header[IR_NAME + 4], *text = NULL;
     size_t len = 0;
     snprintf(header, sizeof header, "%s.h", m->g->name);

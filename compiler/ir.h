@@ -489,5 +489,10 @@ int pipeline_finish(Graph *g, const Build *b, const Target *t, Plan *plan);   /*
 void summary_print(const Graph *g, const Plan *p, FILE *out);
 /* ---- report.c: per node FLOPs, bytes, tiles, fusions, arena offsets ----------- */
 void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out);
+/* ---- dot.c: the graph for Graphviz (training: the whole step, phases coloured) -- */
+void dot_print(const Graph *g, int training, FILE *out);
+/* ---- standalone.c: the generated code with the runtime files it calls inside
+ * (--standalone); the texts are malloc'ed, 0 or -1 after reporting an error */
+int standalone_bundle(const char *ctext, const char *htext, char **c, size_t *clen, char **h, size_t *hlen);
 
 #endif

@@ -4,7 +4,9 @@
  *
  * Outputs are written to temporaries and renamed into place only when
  * complete, so a failed run never leaves a half-written file.  Exit status:
- * 0 success, 1 an error in the user's model, 2 a usage error.
+ * 0 success, 1 an error in the user's model, 2 a usage error, 3 a model
+ * nnc cannot compile.  --dot/--dot-train write the graph instead (to -o's
+ * file or stdout); --standalone carries the runtime inside model.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,9 +44,29 @@ static void usage(FILE *out) {
         "  --shape D=N     (ONNX) the size of a named dimension (dim_param), or\n"
         "  --shape X=AxB   an input's dimensions; axis 0 of the inputs is the batch (--batch)\n"
         "  --shape D<=N    (ONNX) a bound: the time steps, set at run time (NAME_set_steps)\n"
+        "  --dot           write the model's graph for Graphviz (to -o FILE.dot, or stdout)\n"
+        "  --dot-train     the same for the training step: forward, loss, backward, update\n"
+        "  --standalone    model.c carries the runtime kernels it calls: cc model.c -lm\n"
         "  --version       print the version\n");
 }
 
+
+/* --dot: the graph to path, or stdout when there is none */
+static int write_dot(const Graph *g, int training, const char *path) {
+    if (!path) {
+        dot_print(g, training, stdout);
+        return fflush(stdout) != 0;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) abort();
+    dot_print(g, training, f);
+    fclose(f);
+    int status = write_file(path, text, len);
+    free(text);
+    return status;
+}
 
 /* the output would overwrite the model it is made from */
 static int same_file(const char *a, const char *b) {
@@ -79,6 +101,8 @@ static void command_line(int argc, char **argv, int opt, char *out, size_t cap) 
 /* what main does besides the build: the printing options */
 typedef struct Outputs {
     int summary, report, dump;
+    int dot;            /* 1 --dot, 2 --dot-train */
+    int standalone;
     const Target *target;
 } Outputs;
 
@@ -109,6 +133,9 @@ static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
         }
     }
     else if (!strcmp(a, "--dump-ir")) o->dump = 1;
+    else if (!strcmp(a, "--dot")) o->dot = 1;
+    else if (!strcmp(a, "--dot-train")) o->dot = 2;
+    else if (!strcmp(a, "--standalone")) o->standalone = 1;
     else if (!strcmp(a, "-Werror")) diag_set_warnings(DIAG_WERROR);
     else if (!strcmp(a, "-w")) diag_set_warnings(DIAG_NOWARN);
     else if (!strcmp(a, "--inference")) b->inference = 1;
@@ -156,21 +183,26 @@ static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
 
 /* the options together: -1 when they make a build, else the exit status */
 static int check_options(const Build *b, const Outputs *o, int onnx) {
-    if (!b->input || (!b->output && !o->summary && !o->report && !o->dump)) {
+    if (o->dot && o->standalone) {
+        fprintf(stderr, "nnc: --dot writes a graph, --standalone code: one at a time\n");
+        return 2;
+    }
+    if (!b->input || (!b->output && !o->summary && !o->report && !o->dump && !o->dot)) {
         fprintf(stderr, "nnc: %s\n", !b->input ? "no input file" : "nothing to do: give -o FILE.c, --summary or --report");
         usage(stderr);
         return 2;
     }
     size_t olen = b->output ? strlen(b->output) : 0;
-    if (b->output && (olen < 3 || strcmp(b->output + olen - 2, ".c"))) {
+    if (b->output && !o->dot && (olen < 3 || strcmp(b->output + olen - 2, ".c"))) {   /* --dot: any name */
         fprintf(stderr, "nnc: the output must be a .c file (its .h is written beside it), got '%s'\n", b->output);
         return 2;
     }
-    char *h_path = b->output ? header_path(b->output) : NULL;
-    int clobber = b->output && (same_file(b->output, b->input) || same_file(h_path, b->input));
+    char *h_path = b->output && !o->dot ? header_path(b->output) : NULL;
+    int clobber = b->output && (same_file(b->output, b->input) || (h_path && same_file(h_path, b->input)));
     free(h_path);
     if (clobber) {
-        fprintf(stderr, "nnc: the output %s (or its .h) is the input file; give -o another name\n", b->output);
+        fprintf(stderr, "nnc: the output %s%s is the input file; give -o another name\n", b->output,
+                o->dot ? "" : " (or its .h)");
         return 2;
     }
     if ((b->train_loss || b->optimizer || b->nshapes) && !onnx) {
@@ -201,7 +233,8 @@ int main(int argc, char **argv) {
         if (o.dump) ir_dump(m.g, stdout);
         char cmd[2048];
         command_line(argc, argv, b.opt, cmd, sizeof cmd);
-        status = b.output ? write_outputs(&m, b.output, b.input, cmd) : 0;
+        if (o.dot) status = write_dot(m.g, o.dot == 2, b.output);
+        else status = b.output ? write_outputs(&m, b.output, b.input, cmd, o.standalone) : 0;
     }
     status = compiled_status(&m, status);
     compiled_free(&m);

@@ -59,6 +59,8 @@ BIND = True
 LEVELS = ["O2", "O0"]   # every case at both levels: each against ONNX, and against each other
 BINDABLE = r"must be a constant|computed at run time"
 NNC = os.path.join(ROOT, "bin", "nnc")
+# NNC_STANDALONE=1: every case through nnc --standalone, built without the runtime library
+STANDALONE = ["--standalone"] if os.environ.get("NNC_STANDALONE") == "1" else []
 RT = os.path.join(ROOT, "build", "libnnc_rt.a")
 
 
@@ -90,7 +92,7 @@ def run_sets(case, model, work, c_file, sets, inputs, bound):
     exe = os.path.join(work, "case")
     b = subprocess.run(["cc", "-std=c99", "-O1", "-I" + os.path.join(ROOT, "runtime"), "-I" + work,
                         "-DNNC_MODEL=model", "-DNNC_UPPER=MODEL", '-DNNC_HEADER="model.h"', c_file,
-                        os.path.join(ROOT, "tests", "onnx_case.c"), RT, "-lm", "-o", exe],
+                        os.path.join(ROOT, "tests", "onnx_case.c")] + ([] if STANDALONE else [RT]) + ["-lm", "-o", exe],
                        capture_output=True, text=True, timeout=300)
     if b.returncode != 0:
         return "failed", "the generated C does not compile: " + b.stderr.strip()[:300], None
@@ -155,7 +157,7 @@ def run_case(case):
         bound, binds = [], []
         results = {}
         for level in LEVELS:
-            r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-" + level, "-o", c_file] + binds,
+            r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-" + level, "-o", c_file] + binds + STANDALONE,
                                capture_output=True, text=True, timeout=120)
             # parameters the case passes as inputs (weights, shapes, axes, a window's
             # length): bound at compile time, first all but the first input, then all
@@ -166,7 +168,7 @@ def run_case(case):
                 bound = list(range(first, len(inputs)))
                 binds = sum((["--bind", "%s=%s" % (inputs[i], os.path.join(sets[0], "input_%d.pb" % i))]
                              for i in bound), [])
-                r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-" + level, "-o", c_file] + binds,
+                r = subprocess.run([NNC, os.path.join(case, "model.onnx"), "-" + level, "-o", c_file] + binds + STANDALONE,
                                    capture_output=True, text=True, timeout=120)
             if r.returncode == 3:
                 why = sorted(set(re.findall(r"unsupported: (.*)", r.stderr)))
