@@ -293,10 +293,9 @@ extern const OpDef *const op_table[OP_COUNT];   /* indexed by OP_* */
 int op_find(const char *name);       /* a .nn layer name -> OP_*, -1 if unknown */
 int op_for_act(int act);             /* ops/activation.c: the op of an nnc_rt_act (OP_RELU...), -1 for linear */
 int act_kind(const Node *n);         /* ops/activation.c: the nnc_rt_act an activation layer computes, -1 for other ops */
-/* ops/activation.c: a node of act_kind a, or an act_grad of attr.act a, that a
- * GEMM or convolution epilogue can take over (fuse_act, fuse_grad): its
- * derivative is a function of y and its parameter the runtime's default */
-int act_fusable(int a, float alpha);
+/* ops/activation.c: a node of act_kind a, or an act_grad of attr.act a, that a GEMM or convolution epilogue can take over
+ * (fuse_act, fuse_grad): relu, relu6, sigmoid, tanh (softmax: forward) */
+int act_fusable(int a);
 /* names of the enumerations attributes use, indexed by the runtime's enums */
 /* ops/names.c */
 extern const char *const act_names[], *const loss_names[], *const init_names[], *const opt_names[];

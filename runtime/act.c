@@ -90,9 +90,11 @@ static float gelu_tanh_grad(float x)
     return s + 2.0f * x * s * nnc_rt_sigmoid(-u2) * GELU_K0 * (1.0f + 3.0f * GELU_K1 * x * x);
 }
 
-/* y is (n, m), x is (n, m); a: the parameter of leaky_relu and elu.  The
- * reference: every kind through libm, as its formula reads */
-void nnc_rt_act_forward_ref(int act, float a, float *y, const float *x, int n, int m)
+/* y is (n, m), x is (n, m).  The kinds up to relu6: what the GEMM and
+ * convolution epilogues apply (and the compiler fuses, act_fusable), and
+ * nothing else, so that a model of these links none of the others' code
+ * (erfcf alone is kilobytes of a Cortex-M's flash) */
+void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m)
 {
     long i, size = (long)n * m;
     switch (act) {
@@ -115,6 +117,21 @@ void nnc_rt_act_forward_ref(int act, float a, float *y, const float *x, int n, i
         for (i = 0; i < size; i++)
             y[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
         break;
+    case NNC_RT_ACT_LINEAR:
+    default:
+        if (y != x)
+            memmove(y, x, (size_t)size * sizeof *y);
+        break;
+    }
+}
+
+/* the other kinds through libm, as their formulas read: the kernels of
+ * leaky_relu, elu, hard_sigmoid and softplus, the reference of gelu and
+ * swish; a: the parameter of leaky_relu and elu */
+static void more_forward(int act, float a, float *y, const float *x, long size)
+{
+    long i;
+    switch (act) {
     case NNC_RT_ACT_LEAKY_RELU:
         for (i = 0; i < size; i++)
             y[i] = x[i] > 0.0f ? x[i] : a * x[i];
@@ -146,12 +163,118 @@ void nnc_rt_act_forward_ref(int act, float a, float *y, const float *x, int n, i
         for (i = 0; i < size; i++)
             y[i] = (x[i] > 0.0f ? x[i] : 0.0f) + log1pf(expf(-fabsf(x[i])));
         break;
-    case NNC_RT_ACT_LINEAR:
-    default:
-        if (y != x)
-            memmove(y, x, (size_t)size * sizeof *y);
+    }
+}
+
+void nnc_rt_act_forward_ref(int act, float a, float *y, const float *x, int n, int m)
+{
+    if (act < NNC_RT_ACT_LEAKY_RELU)
+        nnc_rt_act_forward(act, y, x, n, m);
+    else
+        more_forward(act, a, y, x, (long)n * m);
+}
+
+/* In terms of the forward output y:
+ *   relu          dx = dy * (y > 0)
+ *   relu6         dx = dy * (0 < y < 6)
+ *   sigmoid       dx = dy * y * (1 - y)
+ *   tanh          dx = dy * (1 - y^2)
+ *   softmax       dx = y * (dy - sum_j dy_j y_j), per row
+ *   leaky_relu    dx = dy * (y > 0 ? 1 : a)           (a >= 0: y > 0 iff x > 0)
+ *   elu           dx = dy * (y > 0 ? 1 : y + a)       (a e^x = y + a for x <= 0)
+ *   hard_sigmoid  dx = dy / 6 * (0 < y < 1)
+ *   softplus      dx = dy * sigmoid(x) = dy * (1 - e^-y)
+ * and of the forward INPUT x (here the argument y, nnc_rt_act_needs_input):
+ *   gelu          dx = dy * (Phi(x) + x phi(x))
+ *   gelu (tanh)   dx = dy * d/dx of its formula
+ *   swish         dx = dy * s (1 + x (1 - s)),  s = sigmoid(x)
+ * dx, dy, y are (n, m); dx may equal dy.  The kinds up to relu6 here, as
+ * for the forward kernel */
+void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m)
+{
+    long i, size = (long)n * m;
+    switch (act) {
+    case NNC_RT_ACT_RELU:
+        for (i = 0; i < size; i++)
+            dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case NNC_RT_ACT_RELU6:
+        for (i = 0; i < size; i++)
+            dx[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
+        break;
+    case NNC_RT_ACT_SIGMOID:
+        for (i = 0; i < size; i++)
+            dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case NNC_RT_ACT_TANH:
+        for (i = 0; i < size; i++)
+            dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case NNC_RT_ACT_SOFTMAX: {
+        long r;
+        int j;
+        for (r = 0; r < n; r++) {
+            const float *dyr = dy + r * m, *yr = y + r * m;
+            float *dxr = dx + r * m, dot = 0.0f;
+            for (j = 0; j < m; j++)
+                dot += dyr[j] * yr[j];
+            for (j = 0; j < m; j++)
+                dxr[j] = yr[j] * (dyr[j] - dot);
+        }
         break;
     }
+    case NNC_RT_ACT_LINEAR:
+    default:
+        if (dx != dy)
+            memmove(dx, dy, (size_t)size * sizeof *dx);
+        break;
+    }
+}
+
+static void more_backward(int act, float a, float *dx, const float *dy, const float *y, long size)
+{
+    long i;
+    switch (act) {
+    case NNC_RT_ACT_LEAKY_RELU:
+        for (i = 0; i < size; i++)
+            dx[i] = y[i] > 0.0f ? dy[i] : a * dy[i];
+        break;
+    case NNC_RT_ACT_ELU:
+        for (i = 0; i < size; i++)
+            dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
+        break;
+    case NNC_RT_ACT_HARD_SIGMOID:
+        for (i = 0; i < size; i++)
+            dx[i] = y[i] > 0.0f && y[i] < 1.0f ? dy[i] / 6.0f : 0.0f;
+        break;
+    case NNC_RT_ACT_SOFTPLUS:   /* -expm1(-y): exact where sigmoid(x) is tiny */
+        for (i = 0; i < size; i++)
+            dx[i] = -dy[i] * expm1f(-y[i]);
+        break;
+    case NNC_RT_ACT_GELU:
+        for (i = 0; i < size; i++)
+            dx[i] = dy[i] * gelu_grad(y[i]);
+        break;
+    case NNC_RT_ACT_GELU_TANH:
+        for (i = 0; i < size; i++)
+            dx[i] = dy[i] * gelu_tanh_grad(y[i]);
+        break;
+    case NNC_RT_ACT_SWISH:
+    case NNC_RT_ACT_SILU:
+        for (i = 0; i < size; i++) {
+            const float s = nnc_rt_sigmoid(y[i]);
+            dx[i] = dy[i] * s * (1.0f + y[i] * (1.0f - s));
+        }
+        break;
+    }
+}
+
+void nnc_rt_act_backward_ref(int act, float a, float *dx, const float *dy, const float *y, int n, int m)
+{
+    if (act < NNC_RT_ACT_LEAKY_RELU)
+        nnc_rt_act_backward(act, dx, dy, y, n, m);
+    else
+        more_backward(act, a, dx, dy, y, (long)n * m);
 }
 
 /* ---- gelu and swish without libm: loops gcc vectorises --------------------------
@@ -249,7 +372,7 @@ static void swish_backward_v(float *dx, const float *dy, const float *x, long si
     }
 }
 
-/* the kernels: the vectorised bodies for gelu and swish, the reference's for the rest */
+/* every kind: the vectorised bodies for gelu and swish, the libm ones for the rest */
 void nnc_rt_act_forward_alpha(int act, float a, float *y, const float *x, int n, int m)
 {
     const long size = (long)n * m;
@@ -270,103 +393,6 @@ void nnc_rt_act_backward_alpha(int act, float a, float *dx, const float *dy, con
     case NNC_RT_ACT_SWISH: case NNC_RT_ACT_SILU: swish_backward_v(dx, dy, y, size); break;
     default: nnc_rt_act_backward_ref(act, a, dx, dy, y, n, m);
     }
-}
-
-void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m)
-{
-    nnc_rt_act_forward_alpha(act, nnc_rt_act_alpha(act), y, x, n, m);
-}
-
-/* In terms of the forward output y:
- *   relu          dx = dy * (y > 0)
- *   relu6         dx = dy * (0 < y < 6)
- *   sigmoid       dx = dy * y * (1 - y)
- *   tanh          dx = dy * (1 - y^2)
- *   softmax       dx = y * (dy - sum_j dy_j y_j), per row
- *   leaky_relu    dx = dy * (y > 0 ? 1 : a)           (a >= 0: y > 0 iff x > 0)
- *   elu           dx = dy * (y > 0 ? 1 : y + a)       (a e^x = y + a for x <= 0)
- *   hard_sigmoid  dx = dy / 6 * (0 < y < 1)
- *   softplus      dx = dy * sigmoid(x) = dy * (1 - e^-y)
- * and of the forward INPUT x (here the argument y, nnc_rt_act_needs_input):
- *   gelu          dx = dy * (Phi(x) + x phi(x))
- *   gelu (tanh)   dx = dy * d/dx of its formula
- *   swish         dx = dy * s (1 + x (1 - s)),  s = sigmoid(x)
- * dx, dy, y are (n, m); dx may equal dy. */
-void nnc_rt_act_backward_ref(int act, float a, float *dx, const float *dy, const float *y, int n, int m)
-{
-    long i, size = (long)n * m;
-    switch (act) {
-    case NNC_RT_ACT_RELU:
-        for (i = 0; i < size; i++)
-            dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-        break;
-    case NNC_RT_ACT_RELU6:
-        for (i = 0; i < size; i++)
-            dx[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
-        break;
-    case NNC_RT_ACT_SIGMOID:
-        for (i = 0; i < size; i++)
-            dx[i] = dy[i] * y[i] * (1.0f - y[i]);
-        break;
-    case NNC_RT_ACT_TANH:
-        for (i = 0; i < size; i++)
-            dx[i] = dy[i] * (1.0f - y[i] * y[i]);
-        break;
-    case NNC_RT_ACT_SOFTMAX: {
-        long r;
-        int j;
-        for (r = 0; r < n; r++) {
-            const float *dyr = dy + r * m, *yr = y + r * m;
-            float *dxr = dx + r * m, dot = 0.0f;
-            for (j = 0; j < m; j++)
-                dot += dyr[j] * yr[j];
-            for (j = 0; j < m; j++)
-                dxr[j] = yr[j] * (dyr[j] - dot);
-        }
-        break;
-    }
-    case NNC_RT_ACT_LEAKY_RELU:
-        for (i = 0; i < size; i++)
-            dx[i] = y[i] > 0.0f ? dy[i] : a * dy[i];
-        break;
-    case NNC_RT_ACT_ELU:
-        for (i = 0; i < size; i++)
-            dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
-        break;
-    case NNC_RT_ACT_HARD_SIGMOID:
-        for (i = 0; i < size; i++)
-            dx[i] = y[i] > 0.0f && y[i] < 1.0f ? dy[i] / 6.0f : 0.0f;
-        break;
-    case NNC_RT_ACT_SOFTPLUS:   /* -expm1(-y): exact where sigmoid(x) is tiny */
-        for (i = 0; i < size; i++)
-            dx[i] = -dy[i] * expm1f(-y[i]);
-        break;
-    case NNC_RT_ACT_GELU:
-        for (i = 0; i < size; i++)
-            dx[i] = dy[i] * gelu_grad(y[i]);
-        break;
-    case NNC_RT_ACT_GELU_TANH:
-        for (i = 0; i < size; i++)
-            dx[i] = dy[i] * gelu_tanh_grad(y[i]);
-        break;
-    case NNC_RT_ACT_SWISH:
-    case NNC_RT_ACT_SILU:
-        for (i = 0; i < size; i++) {
-            const float s = nnc_rt_sigmoid(y[i]);
-            dx[i] = dy[i] * s * (1.0f + y[i] * (1.0f - s));
-        }
-        break;
-    case NNC_RT_ACT_LINEAR:
-    default:
-        if (dx != dy)
-            memmove(dx, dy, (size_t)size * sizeof *dx);
-        break;
-    }
-}
-
-void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m)
-{
-    nnc_rt_act_backward_alpha(act, nnc_rt_act_alpha(act), dx, dy, y, n, m);
 }
 
 /* db[m] = sum_r dy[r, m]; dy is (n, m).  Accumulates row by row so the inner

@@ -160,8 +160,7 @@ enum nnc_rt_act {
 /* the parameter a of leaky_relu and elu where an activation is named without
  * one (dense(..., activation = leaky_relu)): the defaults of Keras' activation
  * functions, keras.activations.leaky_relu's negative_slope 0.2 and elu's
- * alpha 1 (Keras' LeakyReLU LAYER defaults to 0.3; the compiler passes that
- * through the _alpha entry points).  0 for the other kinds. */
+ * alpha 1 (Keras' LeakyReLU LAYER defaults to 0.3).  0 for the other kinds. */
 static inline float nnc_rt_act_alpha(int act)
 {
     return act == NNC_RT_ACT_LEAKY_RELU ? 0.2f : act == NNC_RT_ACT_ELU ? 1.0f : 0.0f;
@@ -184,13 +183,17 @@ static inline int nnc_rt_act_clamp(int act)
 static inline float nnc_rt_clamp_hi(int clamp) { return clamp == 2 ? 6.0f : HUGE_VALF; }
 /* 1/(1+e^-x), computed so that nothing overflows */
 float nnc_rt_sigmoid(float x);
-/* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x. */
+/* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x.
+ * The kinds up to NNC_RT_ACT_RELU6 (the ones GEMM and convolution epilogues
+ * apply); the others go through nnc_rt_act_forward_alpha, so that a model
+ * without them links none of their code. */
 void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m);
-/* dx[n,m] = dL/dx given dy = dL/dy and the forward OUTPUT y (the forward
- * input x where nnc_rt_act_needs_input(act)).  dx may equal dy. */
+/* dx[n,m] = dL/dx given dy = dL/dy and the forward OUTPUT y.  dx may equal
+ * dy.  The kinds up to NNC_RT_ACT_RELU6, as for the forward kernel. */
 void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m);
-/* the same with the parameter a of leaky_relu (a >= 0) and elu (a >= 0, so
- * that the sign of y is the sign of x); the two above use nnc_rt_act_alpha */
+/* every kind, with the parameter a of leaky_relu (a >= 0) and elu (a >= 0,
+ * so that the sign of y is the sign of x); the backward kernel takes the
+ * forward INPUT x in place of y where nnc_rt_act_needs_input(act) */
 void nnc_rt_act_forward_alpha(int act, float a, float *y, const float *x, int n, int m);
 void nnc_rt_act_backward_alpha(int act, float a, float *dx, const float *dy, const float *y, int n, int m);
 /* the same, and db[m] = the sum over the n rows of dx */

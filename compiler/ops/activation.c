@@ -8,7 +8,9 @@
  * layer's alpha 1, gelu is the erf form unless approximate = true.  Named
  * as a dense/conv activation (no arguments there) leaky_relu and elu take
  * the activation FUNCTIONS' defaults, keras.activations.leaky_relu's 0.2 and
- * elu's 1 (nnc_rt_act_alpha; lower.c sets them on the node it makes).
+ * elu's 1 (nnc_rt_act_alpha; lower.c sets them on the node it makes).  The
+ * kinds after relu6 are emitted as nnc_rt_act_*_alpha calls and never
+ * fused into an epilogue (act_fusable).
  *
  * Backward from y (act_grad reads the forward output) needs y to determine
  * the derivative: so leaky_relu's slope and elu's alpha must be >= 0
@@ -45,9 +47,17 @@ int act_kind(const Node *n) {
 
 static int has_alpha(int act) { return act == NNC_RT_ACT_LEAKY_RELU || act == NNC_RT_ACT_ELU; }
 
-int act_fusable(int act, float alpha) {
-    return act >= 0 && !nnc_rt_act_needs_input(act) && (!has_alpha(act) || alpha == nnc_rt_act_alpha(act));
+/* the kinds the epilogues apply: up to relu6, which nnc_rt_act_forward and
+ * _backward compute.  The newer kinds stay separate nodes (a pass over the
+ * output each) so that a model without them links none of their code:
+ * erfcf alone is kilobytes of a microcontroller's flash.  gelu and swish
+ * could not be fused in any case, their gradient needs the pre-activation. */
+int act_fusable(int act) {
+    return act >= NNC_RT_ACT_RELU && act <= NNC_RT_ACT_RELU6;
 }
+
+/* called through the _alpha entry points: the kinds nnc_rt_act_forward lacks */
+static int newer(int act) { return act >= NNC_RT_ACT_LEAKY_RELU; }
 
 static int act_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
@@ -75,7 +85,7 @@ static long act_flops(const Graph *g, const Node *n) {
 static void act_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
     int act = act_kind(n);
-    if (has_alpha(act)) {
+    if (newer(act)) {
         emit_line(e, "nnc_rt_act_forward_alpha(%d, %s, %s, %s, %s, %ld); /* %s */", act, emit_float(e, n->attr.alpha),
                   emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_rows(e, n->in[0]), emit_cols(g, n->in[0]),
                   op_name(n->op));
@@ -94,7 +104,7 @@ static void act_grad_emit(EmitCtx *e, const Node *n) {
                   emit_rows(e, n->in[0]), emit_cols(g, n->in[0]), act_name(n->attr.act));
         return;
     }
-    if (has_alpha(n->attr.act)) {
+    if (newer(n->attr.act)) {
         emit_line(e, "nnc_rt_act_backward_alpha(%d, %s, %s, %s, %s, %s, %ld); /* %s' */", n->attr.act,
                   emit_float(e, n->attr.alpha), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
                   emit_rows(e, n->in[0]), emit_cols(g, n->in[0]), act_name(n->attr.act));

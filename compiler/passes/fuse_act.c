@@ -2,10 +2,10 @@
  * followed by an activation becomes one node that applies the activation
  * while its output is still in cache: one pass over the output instead of
  * two, and one buffer fewer.  Only when the pre-activation value has no
- * other consumer (fuse_loss may have given it one), and only activations
- * whose gradient works from y with the runtime's default parameter
- * (act_fusable: not gelu or swish, not leaky_relu(0.3)).  Runs before
- * autodiff; those ops' gradient rules handle the fused activation. */
+ * other consumer (fuse_loss may have given it one), and only the
+ * activations the epilogues know (act_fusable: relu, relu6, sigmoid, tanh,
+ * softmax).  Runs before autodiff; those ops' gradient rules handle the
+ * fused activation. */
 #include "ir.h"
 
 void fuse_act(Graph *g) {
@@ -18,9 +18,8 @@ void fuse_act(Graph *g) {
         if (ir_is_output(g, z) || u.count[z] != 1) continue;
         Node *a = &g->nodes[u.first[z]];
         int act = act_kind(a);
-        if (a->dead || !act_fusable(act, a->attr.alpha)) continue;
+        if (a->dead || !act_fusable(act)) continue;
         n->attr.act = act;
-        n->attr.alpha = a->attr.alpha;   /* the epilogue's leaky_relu / elu: the default (act_fusable) */
         n->out[0] = a->out[0];
         g->values[a->out[0]].producer = i;
         g->values[z].producer = -1;
