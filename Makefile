@@ -310,6 +310,12 @@ torch-parity: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/onnx_rnn.py 2>/dev/null
 	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
+# the activations beyond relu/sigmoid/tanh, prelu and layer_normalization:
+# 10-step training parity of small models against PyTorch (issue 18)
+.PHONY: torch-act
+torch-act: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/torch_act.py --nnc bin/nnc --rt $(RT_LIB)
+
 # gradient clipping and class_weight of the generated training step against
 # PyTorch, and the rate as run-time state of an imported model (issue 19)
 .PHONY: check-fitstate
@@ -374,7 +380,8 @@ check-dtypes: all
 	@$(PYTHON) tests/onnx_dtypes.py
 
 test: all unit-tests check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
-      check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme
+      check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
+      check-multi torch-conv-parity torch-act
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the

@@ -124,6 +124,9 @@ typedef struct Attrs {
      * and ny count samples and are printed times n */
     int batched;
     int dyn_steps;              /* a recurrent layer whose time steps are Graph.steps_name, set at run time */
+    int approximate;            /* gelu: the tanh form                    */
+    int center, scale;          /* layer_normalization: beta, gamma       */
+    nnc_rt_prelu prelu;         /* prelu: how alpha broadcasts (derived)  */
 } Attrs;
 
 typedef struct Node {
@@ -312,6 +315,10 @@ typedef struct OpDef {
 extern const OpDef *const op_table[OP_COUNT];   /* indexed by OP_* */
 int op_find(const char *name);       /* a .nn layer name -> OP_*, -1 if unknown */
 int op_for_act(int act);             /* ops/activation.c: the op of an nnc_rt_act (OP_RELU...), -1 for linear */
+int act_kind(const Node *n);         /* ops/activation.c: the nnc_rt_act an activation layer computes, -1 for other ops */
+/* ops/activation.c: a node of act_kind a, or an act_grad of attr.act a, that a GEMM or convolution epilogue can take over
+ * (fuse_act, fuse_grad): relu, relu6, sigmoid, tanh (softmax: forward) */
+int act_fusable(int a);
 /* names of the enumerations attributes use, indexed by the runtime's enums */
 /* ops/names.c */
 extern const char *const act_names[], *const loss_names[], *const init_names[], *const opt_names[];

@@ -590,6 +590,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     if (out < 0 || act == NNC_RT_ACT_LINEAR) return out;
     Attrs none;
     memset(&none, 0, sizeof none);
+    none.alpha = nnc_rt_act_alpha(act);   /* leaky_relu, elu: Keras' activation functions' defaults */
     char act_layer[IR_NAME];
     snprintf(act_layer, sizeof act_layer, "%.50s_%s", name, act_name(act));
     int r = add_layer_node(L, op_for_act(act), &out, 1, none, e->loc, act_layer);

@@ -146,8 +146,33 @@ int nnc_rt_gemm_f32_variants(const nnc_rt_gemm_f32_variant **list);
 enum nnc_rt_act {
     NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
     NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX,
-    NNC_RT_ACT_RELU6  /* min(max(x, 0), 6) (MobileNet's; ONNX Clip(0, 6)) */
+    NNC_RT_ACT_RELU6, /* min(max(x, 0), 6) (MobileNet's; ONNX Clip(0, 6)) */
+    NNC_RT_ACT_LEAKY_RELU,   /* x > 0 ? x : a x      (a: the negative slope) */
+    NNC_RT_ACT_ELU,          /* x > 0 ? x : a (e^x - 1)                        */
+    NNC_RT_ACT_GELU,         /* x Phi(x) = x/2 (1 + erf(x / sqrt 2))           */
+    NNC_RT_ACT_SWISH,        /* x sigmoid(x)                                   */
+    NNC_RT_ACT_SILU,         /* the same function: Keras' other name for it    */
+    NNC_RT_ACT_HARD_SIGMOID, /* relu6(x + 3) / 6 (Keras 3's; Keras 2 had 0.2 x + 0.5) */
+    NNC_RT_ACT_SOFTPLUS,     /* log(1 + e^x)                                   */
+    NNC_RT_ACT_GELU_TANH     /* gelu(approximate = true):
+                              * x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
 };
+/* the parameter a of leaky_relu and elu where an activation is named without
+ * one (dense(..., activation = leaky_relu)): the defaults of Keras' activation
+ * functions, keras.activations.leaky_relu's negative_slope 0.2 and elu's
+ * alpha 1 (Keras' LeakyReLU LAYER defaults to 0.3).  0 for the other kinds. */
+static inline float nnc_rt_act_alpha(int act)
+{
+    return act == NNC_RT_ACT_LEAKY_RELU ? 0.2f : act == NNC_RT_ACT_ELU ? 1.0f : 0.0f;
+}
+/* 1 for the kinds whose derivative is not a function of their output (gelu
+ * and swish are not monotonic): their backward kernels take the forward
+ * INPUT x where the others take the output y */
+static inline int nnc_rt_act_needs_input(int act)
+{
+    return act == NNC_RT_ACT_GELU || act == NNC_RT_ACT_GELU_TANH || act == NNC_RT_ACT_SWISH ||
+           act == NNC_RT_ACT_SILU;
+}
 /* relu and relu6 as the clamps the GEMM and convolution kernels apply in
  * registers before a store: clamp 1 to [0, inf), clamp 2 to [0, 6]; 0 for
  * the other activations (applied after) */
@@ -158,13 +183,40 @@ static inline int nnc_rt_act_clamp(int act)
 static inline float nnc_rt_clamp_hi(int clamp) { return clamp == 2 ? 6.0f : HUGE_VALF; }
 /* 1/(1+e^-x), computed so that nothing overflows */
 float nnc_rt_sigmoid(float x);
-/* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x. */
+/* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x.
+ * The kinds up to NNC_RT_ACT_RELU6 (the ones GEMM and convolution epilogues
+ * apply); the others go through nnc_rt_act_forward_alpha, so that a model
+ * without them links none of their code. */
 void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m);
-/* dx[n,m] = dL/dx given dy = dL/dy and the forward OUTPUT y.  dx may equal dy. */
+/* dx[n,m] = dL/dx given dy = dL/dy and the forward OUTPUT y.  dx may equal
+ * dy.  The kinds up to NNC_RT_ACT_RELU6, as for the forward kernel. */
 void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m);
+/* every kind, with the parameter a of leaky_relu (a >= 0) and elu (a >= 0,
+ * so that the sign of y is the sign of x); the backward kernel takes the
+ * forward INPUT x in place of y where nnc_rt_act_needs_input(act) */
+void nnc_rt_act_forward_alpha(int act, float a, float *y, const float *x, int n, int m);
+void nnc_rt_act_backward_alpha(int act, float a, float *dx, const float *dy, const float *y, int n, int m);
 /* the same, and db[m] = the sum over the n rows of dx */
 void nnc_rt_act_bias_backward(int act, float *dx, float *db, const float *dy, const float *y,
                               int n, int m);
+
+/* ---- PReLU: y = x > 0 ? x : alpha x, a trainable alpha per element of a
+ * sample, broadcast along Keras' shared_axes ------------------------------------
+ * A sample is size floats; alpha's index for the sample's element i is the
+ * sum over its runs b < runs of (i / inner[b]) % len[b] * stride[b] (a run:
+ * consecutive axes alpha varies along, merged; none: one alpha for all). */
+#define NNC_RT_PRELU_RUNS 4
+typedef struct nnc_rt_prelu {
+    long size;
+    int runs;
+    long inner[NNC_RT_PRELU_RUNS], len[NNC_RT_PRELU_RUNS], stride[NNC_RT_PRELU_RUNS];
+} nnc_rt_prelu;
+/* x, y are (n, size); y may equal x */
+void nnc_rt_prelu_forward(const nnc_rt_prelu *p, float *y, const float *x, const float *alpha, int n);
+/* dx = dy (x > 0 ? 1 : alpha) (dx may be NULL, may equal dy); dalpha = the
+ * sum of dy min(x, 0) over the batch and the shared axes (overwrites) */
+void nnc_rt_prelu_backward(const nnc_rt_prelu *p, float *dx, float *dalpha, const float *dy, const float *x,
+                           const float *alpha, int n);
 
 /* ---- dense ---------------------------------------------------------------
  * y[n,m] = act(x[n,k] . w[k,m] + b[m]); b may be NULL. */
@@ -267,6 +319,18 @@ void nnc_rt_batchnorm_forward_infer(float *y, const float *x, const float *gamma
 void nnc_rt_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                                const float *x, const float *mean, const float *invstd,
                                const float *gamma, long rows, int c);
+
+/* ---- layer normalisation over the last axis (Keras LayerNormalization) -----------
+ * x is (rows, c), each row normalised by its own mean and biased variance:
+ * y = (x - mean) invstd gamma + beta, invstd = 1/sqrt(var + eps); mean and
+ * invstd (rows) are saved for the backward pass (either may be NULL in
+ * inference).  gamma/beta may be NULL (scale/center = False), so may dgamma,
+ * dbeta and dx; y may equal x, dx may equal dy. */
+void nnc_rt_layernorm_forward(float *y, float *mean, float *invstd, const float *x, const float *gamma,
+                              const float *beta, long rows, int c, float eps);
+/* dgamma, dbeta (c): sums over the rows (overwritten) */
+void nnc_rt_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                               const float *mean, const float *invstd, const float *gamma, long rows, int c);
 
 /* ---- dropout and element-wise helpers ------------------------------------------- */
 /* mask[i] = 0 with probability rate, else 1/(1-rate); y = x * mask (y may

@@ -29,6 +29,13 @@ void nnc_rt_conv2d_backward_data_ref(const nnc_rt_conv2d *p, float *dx, const fl
 void nnc_rt_conv2d_backward_filter_ref(const nnc_rt_conv2d *p, float *dw, const float *dy,
                                        const float *x, int n);
 
+/* the activations through libm, as their formulas read (runtime/act.c): the
+ * reference the vectorised gelu and swish bodies of nnc_rt_act_forward_alpha
+ * and nnc_rt_act_backward_alpha are tested against (the other kinds are
+ * these bodies) */
+void nnc_rt_act_forward_ref(int act, float a, float *y, const float *x, int n, int m);
+void nnc_rt_act_backward_ref(int act, float a, float *dx, const float *dy, const float *y, int n, int m);
+
 /* ---- the kernels ----------------------------------------------------------------- */
 #define NNC_RT_CONV2D_FORWARD_KERNEL(name)                                                \
     int name(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,            \

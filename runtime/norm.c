@@ -28,6 +28,15 @@
  * uniform >= rate.  rate <= 0 draws nothing and keeps everything; rate >= 1
  * drops everything.
  */
+/* Layer norm (Keras LayerNormalization over the last axis), x is (rows, c),
+ * statistics per row over its c values, the same formulas with the sums
+ * along the row:
+ *   dbeta_j = sum_r dy      dgamma_j = sum_r dy xhat
+ *   dx = invstd (g - mean_j g - xhat mean_j (g xhat)),  g = dy gamma
+ * A row is short and in cache: the statistics are two passes in float (the
+ * mean subtracted before squaring), no double, which a Cortex-M4F would
+ * emulate.
+ */
 #include <math.h>
 #include <string.h>
 
@@ -165,6 +174,70 @@ void nnc_rt_dropout_forward(float *y, float *mask, const float *x, long size, fl
             float m = nnc_rt_rng_uniform(r) < rate ? 0.0f : scale;
             mask[i] = m;
             y[i] = x[i] * m;
+        }
+    }
+}
+
+/* ---- layer norm ------------------------------------------------------------------ */
+
+void nnc_rt_layernorm_forward(float *y, float *mean, float *invstd, const float *x, const float *gamma,
+                              const float *beta, long rows, int c, float eps)
+{
+    long r;
+    int j;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        float mu = 0.0f, var = 0.0f, is;
+        for (j = 0; j < c; j++)
+            mu += xr[j];
+        mu = c > 0 ? mu / (float)c : 0.0f;
+        for (j = 0; j < c; j++)
+            var += (xr[j] - mu) * (xr[j] - mu);
+        var = c > 0 ? var / (float)c : 0.0f;
+        is = 1.0f / sqrtf(var + eps);
+        if (mean)
+            mean[r] = mu;
+        if (invstd)
+            invstd[r] = is;
+        for (j = 0; j < c; j++) {
+            float v = (xr[j] - mu) * is;
+            if (gamma)
+                v *= gamma[j];
+            yr[j] = beta ? v + beta[j] : v;
+        }
+    }
+}
+
+void nnc_rt_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                               const float *mean, const float *invstd, const float *gamma, long rows, int c)
+{
+    long r;
+    int j;
+    if (dgamma)
+        memset(dgamma, 0, (size_t)c * sizeof *dgamma);
+    if (dbeta)
+        memset(dbeta, 0, (size_t)c * sizeof *dbeta);
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * c, *dyr = dy + r * c;
+        const float mu = mean[r], is = invstd[r];
+        float sg = 0.0f, sgx = 0.0f;
+        for (j = 0; j < c; j++) {
+            const float xh = (xr[j] - mu) * is, g = gamma ? dyr[j] * gamma[j] : dyr[j];
+            sg += g;
+            sgx += g * xh;
+            if (dgamma)
+                dgamma[j] += dyr[j] * xh;
+            if (dbeta)
+                dbeta[j] += dyr[j];
+        }
+        if (!dx)
+            continue;
+        sg /= (float)c;
+        sgx /= (float)c;
+        for (j = 0; j < c; j++) {
+            const float xh = (xr[j] - mu) * is, g = gamma ? dyr[j] * gamma[j] : dyr[j];
+            dx[r * c + j] = is * (g - sg - xh * sgx);
         }
     }
 }

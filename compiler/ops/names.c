@@ -7,8 +7,9 @@
 #include "ir.h"
 
 /* indexed by the runtime's enums (nnc_rt_act, nnc_rt_loss, nnc_rt_init) */
-const char *const act_names[] = { "linear", "relu", "sigmoid", "tanh", "softmax", "relu6" };
-const int act_count = 6;
+const char *const act_names[] = { "linear", "relu", "sigmoid", "tanh", "softmax", "relu6", "leaky_relu",
+                                   "elu", "gelu", "swish", "silu", "hard_sigmoid", "softplus", "gelu_tanh" };
+const int act_count = NNC_RT_ACT_SOFTPLUS + 1;   /* gelu_tanh is gelu(approximate = true) */
 const char *const loss_names[] = {
     "mse", "mae", "binary_crossentropy", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "binary_crossentropy_logits",

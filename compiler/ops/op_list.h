@@ -13,6 +13,9 @@
     X(FLATTEN, flatten)  X(RESHAPE, reshape)  X(LINEAR, linear)   \
     X(RELU, relu)  X(SIGMOID, sigmoid)  X(TANH, tanh)             \
     X(SOFTMAX, softmax)  X(RELU6, relu6)                             \
+    X(LEAKY_RELU, leaky_relu)  X(ELU, elu)  X(GELU, gelu)            \
+    X(SWISH, swish)  X(SILU, silu)  X(HARD_SIGMOID, hard_sigmoid)    \
+    X(SOFTPLUS, softplus)  X(PRELU, prelu)                             \
     X(DENSE, dense)                                                     \
     X(CONV2D, conv2d)  X(DEPTHWISE_CONV2D, depthwise_conv2d)         \
     X(CONV1D, conv1d)                                                   \
@@ -30,6 +33,7 @@
     X(GLOBAL_AVERAGE_POOLING1D, global_average_pooling1d)               \
     X(GLOBAL_AVERAGE_POOLING2D, global_average_pooling2d)               \
     X(BATCH_NORM, batch_norm)  X(DROPOUT, dropout)                   \
+    X(LAYER_NORMALIZATION, layer_normalization)                         \
     X(ADD, add)  X(MULTIPLY, multiply)  X(CONCAT, concat)         \
     X(EMBEDDING, embedding)                                             \
     X(SIMPLE_RNN, simple_rnn)  X(LSTM, lstm)  X(GRU, gru)         \
@@ -48,6 +52,7 @@
     X(RNN_GRAD, rnn_grad)                                               \
     X(LOSS, loss)  X(LOSS_GRAD, loss_grad)                           \
     X(REGULARIZE, regularize)                                           \
+    X(PRELU_GRAD, prelu_grad)  X(LAYER_NORM_GRAD, layer_norm_grad)   \
     /* N-d tensor ops, built by the ONNX importer */                       \
     X(ND_COPY, nd_copy)  X(ND_FILL, nd_fill)  X(ND_PAD, nd_pad)   \
     X(ND_UNARY, nd_unary)  X(ND_BINARY, nd_binary)                   \

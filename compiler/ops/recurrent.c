@@ -79,7 +79,8 @@ static int rnn_shape(Graph *g, int node) {
     if (op_want_rank(g, node, 2, "(n, steps, features)",
                   "; sequences are 'input x: f32[steps, features]', or come from embedding"))
         return -1;
-    if (n->attr.act == NNC_RT_ACT_SOFTMAX || n->attr.act == NNC_RT_ACT_RELU6) {
+    if (n->attr.act != NNC_RT_ACT_LINEAR && n->attr.act != NNC_RT_ACT_RELU && n->attr.act != NNC_RT_ACT_SIGMOID &&
+        n->attr.act != NNC_RT_ACT_TANH) {   /* what the cell kernels differentiate (runtime/rnn.c) */
         diag_error(n->loc, "%s: %s is not a state activation; use tanh, relu, sigmoid or linear", name,
                    act_name(n->attr.act));
         return -1;

@@ -2,8 +2,10 @@
  * followed by an activation becomes one node that applies the activation
  * while its output is still in cache: one pass over the output instead of
  * two, and one buffer fewer.  Only when the pre-activation value has no
- * other consumer (fuse_loss may have given it one).  Runs before autodiff;
- * those ops' gradient rules handle the fused activation. */
+ * other consumer (fuse_loss may have given it one), and only the
+ * activations the epilogues know (act_fusable: relu, relu6, sigmoid, tanh,
+ * softmax).  Runs before autodiff; those ops' gradient rules handle the
+ * fused activation. */
 #include "ir.h"
 
 void fuse_act(Graph *g) {
@@ -15,15 +17,13 @@ void fuse_act(Graph *g) {
         int z = n->out[0];
         if (ir_is_output(g, z) || u.count[z] != 1) continue;
         Node *a = &g->nodes[u.first[z]];
-        for (int act = NNC_RT_ACT_RELU; act < act_count; act++)
-            if (a->op == op_for_act(act)) {
-                n->attr.act = act;
-                n->out[0] = a->out[0];
-                g->values[a->out[0]].producer = i;
-                g->values[z].producer = -1;
-                a->dead = 1;
-                break;
-            }
+        int act = act_kind(a);
+        if (a->dead || !act_fusable(act)) continue;
+        n->attr.act = act;
+        n->out[0] = a->out[0];
+        g->values[a->out[0]].producer = i;
+        g->values[z].producer = -1;
+        a->dead = 1;
     }
     ir_uses_free(&u);
 }

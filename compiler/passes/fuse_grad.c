@@ -27,7 +27,9 @@ void fuse_grad(Graph *g) {
     ir_uses(g, &u);
     for (int i = 0; i < g->nnodes; i++) {
         Node *a = &g->nodes[i];
-        if (a->dead || a->op != act_grad || a->attr.act == NNC_RT_ACT_SOFTMAX) continue;
+        if (a->dead || a->op != act_grad || a->attr.act == NNC_RT_ACT_SOFTMAX ||
+            !act_fusable(a->attr.act))   /* not an epilogue's kind */
+            continue;
         int dy = a->in[0], p = g->values[dy].producer, v = -1;
         if (p < 0 || ir_is_output(g, dy) || u.count[dy] != 1) continue;
         if (g->nodes[p].op == view) {   /* dy is a view of the product's output */
@@ -64,7 +66,7 @@ void fuse_grad(Graph *g) {
         int p = g->values[b->in[0]].producer;
         if (p < 0) continue;
         Node *a = &g->nodes[p];
-        if (a->dead || a->op != act_grad || a->nout != 1) continue;
+        if (a->dead || a->op != act_grad || a->nout != 1 || !act_fusable(a->attr.act)) continue;
         a->out[a->nout++] = b->out[0];
         g->values[b->out[0]].producer = p;
         b->dead = 1;
