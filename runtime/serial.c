@@ -115,18 +115,29 @@ size_t nnc_rt_params_save(void *buf, size_t cap, const float *params, long count
     return (size_t)NNC_RT_PARAMS_BYTES(count);
 }
 
-int nnc_rt_params_load(float *params, long count, uint32_t fingerprint,
-                       const void *buf, size_t len)
+/* buf is a parameter buffer of `count` floats with this fingerprint: 0, or
+ * NNC_RT_ERR_FORMAT / NNC_RT_ERR_OTHER_MODEL */
+static int params_check(const unsigned char *p, size_t len, uint32_t fingerprint, long count)
 {
-    const unsigned char *p = (const unsigned char *)buf;
-    long i, body = 16 + 4 * count;
-    if (!buf || len < 20 || memcmp(p, "NNCP", 4) || nnc_rt_get_u32(p + 4) != NNC_RT_PARAMS_FORMAT)
+    long body = 16 + 4 * count;
+    if (!p || len < 20 || memcmp(p, "NNCP", 4) || nnc_rt_get_u32(p + 4) != NNC_RT_PARAMS_FORMAT)
         return NNC_RT_ERR_FORMAT;
     if (nnc_rt_get_u32(p + 8) != fingerprint || nnc_rt_get_u32(p + 12) != (uint32_t)count)
         return NNC_RT_ERR_OTHER_MODEL;
     if (len != (size_t)NNC_RT_PARAMS_BYTES(count) ||
         nnc_rt_get_u32(p + body) != nnc_rt_crc32(p, (size_t)body))
         return NNC_RT_ERR_FORMAT;
+    return 0;
+}
+
+int nnc_rt_params_load(float *params, long count, uint32_t fingerprint,
+                       const void *buf, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    long i;
+    int rc = params_check(p, len, fingerprint, count);
+    if (rc)
+        return rc;
     for (i = 0; i < count; i++)
         params[i] = nnc_rt_get_f32(p + 16 + 4 * i);
     return 0;
@@ -136,15 +147,10 @@ int nnc_rt_params_load_map(float *params, uint32_t fingerprint, long count, cons
                            const void *buf, size_t len)
 {
     const unsigned char *p = (const unsigned char *)buf;
-    long i, body = 16 + 4 * count;
-    int k;
-    if (!buf || len < 20 || memcmp(p, "NNCP", 4) || nnc_rt_get_u32(p + 4) != NNC_RT_PARAMS_FORMAT)
-        return NNC_RT_ERR_FORMAT;
-    if (nnc_rt_get_u32(p + 8) != fingerprint || nnc_rt_get_u32(p + 12) != (uint32_t)count)
-        return NNC_RT_ERR_OTHER_MODEL;
-    if (len != (size_t)NNC_RT_PARAMS_BYTES(count) ||
-        nnc_rt_get_u32(p + body) != nnc_rt_crc32(p, (size_t)body))
-        return NNC_RT_ERR_FORMAT;
+    long i;
+    int k, rc = params_check(p, len, fingerprint, count);
+    if (rc)
+        return rc;
     for (k = 0; k < nmap; k++)
         for (i = 0; i < map[3 * k + 2]; i++)
             params[map[3 * k] + i] = nnc_rt_get_f32(p + 16 + 4 * (map[3 * k + 1] + i));

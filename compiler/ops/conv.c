@@ -132,11 +132,7 @@ static int add_scratch(Graph *g, const nnc_rt_conv2d *p) {
 /* dz = act'(dy); dx = conv^T(dz, w); dw = sum over the batch of x (*) dz; db = sum dz */
 static void conv_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
-    int dz = dout[0];
-    if (n.attr.act != NNC_RT_ACT_LINEAR) {
-        int in[2] = { dout[0], n.out[0] };
-        dz = op_bwd(g, OP_ACT_GRAD, in, 2, &n, n.out[0]);
-    }
+    int dz = op_epilogue_grad(g, &n, dout[0]);
     if (g->values[n.in[0]].requires_grad) {
         int in[2] = { dz, n.in[1] };
         din[0] = op_bwd(g, OP_CONV_GRAD_DATA, in, 2, &n, n.in[0]);
@@ -256,11 +252,7 @@ static void transpose_params(Graph *g, int node) {
  * convolution's input and x as its output's gradient; db = sum dz */
 static void transpose_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
-    int dz = dout[0];
-    if (n.attr.act != NNC_RT_ACT_LINEAR) {
-        int in[2] = { dout[0], n.out[0] };
-        dz = op_bwd(g, OP_ACT_GRAD, in, 2, &n, n.out[0]);
-    }
+    int dz = op_epilogue_grad(g, &n, dout[0]);
     if (g->values[n.in[0]].requires_grad) {
         int in[2] = { dz, n.in[1] };
         din[0] = op_bwd(g, OP_CONV_T_GRAD_DATA, in, 2, &n, n.in[0]);
@@ -378,12 +370,8 @@ static void separable_params(Graph *g, int node) {
  * from d(out[1]), each node carrying its own convolution in attr.conv */
 static void separable_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node], pw = n;
-    int dz = dout[0];
     pw.attr.conv = pointwise_of(&n.attr.conv, n.attr.filters);
-    if (n.attr.act != NNC_RT_ACT_LINEAR) {
-        int in[2] = { dout[0], n.out[0] };
-        dz = op_bwd(g, OP_ACT_GRAD, in, 2, &n, n.out[0]);
-    }
+    int dz = op_epilogue_grad(g, &n, dout[0]);
     int ind[2] = { dz, n.in[2] };
     int dmid = op_bwd(g, OP_CONV_GRAD_DATA, ind, 2, &pw, n.out[1]);
     add_scratch(g, &pw.attr.conv);

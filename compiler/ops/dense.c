@@ -48,11 +48,7 @@ static void dense_params(Graph *g, int node) {
 /* dz = act'(dy); dx = dz . W^T; dW = x^T . dz; db = sum_rows(dz) */
 static void dense_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
-    int dz = dout[0];
-    if (n.attr.act != NNC_RT_ACT_LINEAR) {
-        int in[2] = { dout[0], n.out[0] };
-        dz = op_bwd(g, OP_ACT_GRAD, in, 2, &n, n.out[0]);
-    }
+    int dz = op_epilogue_grad(g, &n, dout[0]);
     int matmul = OP_MATMUL;
     if (g->values[n.in[0]].requires_grad) {
         int in[2] = { dz, n.in[1] };

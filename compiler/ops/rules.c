@@ -58,6 +58,12 @@ int op_bwd(Graph *g, int op, const int *in, int nin, const Node *from, int like)
     return v;
 }
 
+int op_epilogue_grad(Graph *g, const Node *n, int dy) {
+    if (n->attr.act == NNC_RT_ACT_LINEAR) return dy;
+    int in[2] = { dy, n->out[0] };
+    return op_bwd(g, OP_ACT_GRAD, in, 2, n, n->out[0]);
+}
+
 long op_last_dim(const Value *v) { return v->rank ? v->dims[v->rank - 1] : 1; }
 
 int op_shapes_equal(const Value *a, const Value *b) {

@@ -29,6 +29,8 @@ int  op_extra_out(Graph *g, int node, int index, const char *suffix, int batched
 int  op_same_shape(Graph *g, int node);    /* out[0] shaped like in[0] */
 /* append a backward node `op` reading in[], computing a value shaped like `like` */
 int  op_bwd(Graph *g, int op, const int *in, int nin, const Node *from, int like);
+/* d(pre-activation) of a layer with a fused activation (n->attr.act) from dy = d(out[0]) */
+int  op_epilogue_grad(Graph *g, const Node *n, int dy);
 long op_last_dim(const Value *v);
 int  op_shapes_equal(const Value *a, const Value *b);
 /* 0 when input 0 is batched with this per-sample rank; else an error naming the layout */
