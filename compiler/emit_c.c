@@ -178,7 +178,8 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
     long lp64 = emit_state_bytes(g, p, 8, 8, 8), ilp32 = emit_state_bytes(g, p, 4, 4, 8);
     fprintf(h, " *   state: %ld bytes (sizeof(%s_t)", lp64, P);
     if (ilp32 != lp64) fprintf(h, " on LP64 hosts, %ld on 32-bit Arm", ilp32);
-    fprintf(h, "), all of it in one struct; no malloc anywhere.\n");
+    fprintf(h, "), all of it in one struct; no malloc anywhere.\n"
+               " *   declare it static, on a cache line: static %s_t m NNC_RT_ALIGN64;\n", P);
     if (g->steps_max)
         fprintf(h, " *\n * The time steps ('%s') are a run-time extent too: %s_set_steps(m, T),\n"
                    " * 1 <= T <= %s_STEPS_MAX, before the calls; each sample is then T steps of\n"

@@ -64,7 +64,8 @@ static void emit_main(FILE *f, const Compiled *m, const char *header, const char
                " * Build: cc -O3 -march=native -I<runtime headers> trainer.c %s.c -lnnc_host -lnnc_rt -lz -lm\n */\n",
             NNC_VERSION, cmd, P, P);
     fprintf(f, "#include \"%s\"\n#include \"nnc_host.h\"\n\n", header);
-    fprintf(f, "static %s_t model;   /* every parameter and activation: too big for the stack */\n\n", P);
+    fprintf(f, "/* every parameter and activation: too big for the stack; on a cache line */\n"
+               "static %s_t model NNC_RT_ALIGN64;\n\n", P);
     fprintf(f, "static void init_(void *m, uint64_t seed) { %s_init(m, seed); }\n", P);
     fprintf(f, "static void predict_(void *m, const void *x, float *y, long n) { %s_predict(m, x, y, n); }\n", P);
     fprintf(f, "static size_t save_(const void *m, void *buf, size_t cap) { return %s_save(m, buf, cap); }\n", P);

@@ -9,6 +9,7 @@
  *   trainable 61; gradients 244 bytes, optimizer state 488 bytes
  *   train: loss binary_crossentropy, optimizer adam(lr=0.01), batch 32, epochs 30
  *   state: 4584 bytes (sizeof(binary_classifier_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static binary_classifier_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..BINARY_CLASSIFIER_BATCH
  * samples, predict and evaluate any number (in chunks of BINARY_CLASSIFIER_BATCH).

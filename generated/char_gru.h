@@ -9,6 +9,7 @@
  *   trainable 69984; gradients 279936 bytes, optimizer state 559872 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.003), batch 32, epochs 6
  *   state: 7173784 bytes (sizeof(char_gru_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static char_gru_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..CHAR_GRU_BATCH
  * samples, predict and evaluate any number (in chunks of CHAR_GRU_BATCH).

@@ -9,6 +9,7 @@
  *   trainable 315722; gradients 1262888 bytes, optimizer state 2525776 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 3
  *   state: 19124024 bytes (sizeof(cnn_32x32_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static cnn_32x32_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..CNN_32X32_BATCH
  * samples, predict and evaluate any number (in chunks of CNN_32X32_BATCH).

@@ -9,6 +9,7 @@
  *   trainable 216650; gradients 866600 bytes, optimizer state 1733200 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 5
  *   state: 9108536 bytes (sizeof(fashion_cnn_small_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static fashion_cnn_small_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..FASHION_CNN_SMALL_BATCH
  * samples, predict and evaluate any number (in chunks of FASHION_CNN_SMALL_BATCH).

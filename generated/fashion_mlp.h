@@ -9,6 +9,7 @@
  *   trainable 235146; gradients 940584 bytes, optimizer state 1881168 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 5
  *   state: 3964984 bytes (sizeof(fashion_mlp_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static fashion_mlp_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..FASHION_MLP_BATCH
  * samples, predict and evaluate any number (in chunks of FASHION_MLP_BATCH).

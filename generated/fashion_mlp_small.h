@@ -9,6 +9,7 @@
  *   trainable 27882; gradients 111528 bytes, optimizer state 223056 bytes
  *   train: loss categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 10
  *   state: 572088 bytes (sizeof(fashion_mlp_small_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static fashion_mlp_small_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..FASHION_MLP_SMALL_BATCH
  * samples, predict and evaluate any number (in chunks of FASHION_MLP_SMALL_BATCH).

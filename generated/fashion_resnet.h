@@ -9,6 +9,7 @@
  *   trainable 121274; gradients 485096 bytes, optimizer state 970192 bytes
  *   train: loss sparse_categorical_crossentropy, optimizer adam(lr=0.001), batch 32, epochs 8
  *   state: 20508728 bytes (sizeof(fashion_resnet_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static fashion_resnet_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..FASHION_RESNET_BATCH
  * samples, predict and evaluate any number (in chunks of FASHION_RESNET_BATCH).

@@ -9,6 +9,7 @@
  *   trainable 2; gradients 8 bytes, optimizer state 0 bytes
  *   train: loss mse, optimizer sgd(lr=0.1), batch 10, epochs 50
  *   state: 248 bytes (sizeof(linear_regression_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static linear_regression_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..LINEAR_REGRESSION_BATCH
  * samples, predict and evaluate any number (in chunks of LINEAR_REGRESSION_BATCH).

@@ -9,6 +9,7 @@
  *   trainable 3; gradients 12 bytes, optimizer state 24 bytes
  *   train: loss binary_crossentropy, optimizer adam(lr=0.05), batch 32, epochs 20
  *   state: 840 bytes (sizeof(logistic_regression_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static logistic_regression_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..LOGISTIC_REGRESSION_BATCH
  * samples, predict and evaluate any number (in chunks of LOGISTIC_REGRESSION_BATCH).

@@ -9,6 +9,7 @@
  *   trainable 1540; gradients 6160 bytes, optimizer state 12320 bytes
  *   train: loss mse, optimizer adam(lr=0.003), batch 32, epochs 30
  *   state: 264024 bytes (sizeof(lstm_sine_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static lstm_sine_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..LSTM_SINE_BATCH
  * samples, predict and evaluate any number (in chunks of LSTM_SINE_BATCH).

@@ -9,6 +9,7 @@
  *   trainable 1857; gradients 7428 bytes, optimizer state 14856 bytes
  *   train: loss binary_crossentropy, optimizer adam(lr=0.003), batch 32, epochs 8
  *   state: 491560 bytes (sizeof(text_lstm_t)), all of it in one struct; no malloc anywhere.
+ *   declare it static, on a cache line: static text_lstm_t m NNC_RT_ALIGN64;
  *
  * n, the batch, is the one run-time extent: train_batch takes 1..TEXT_LSTM_BATCH
  * samples, predict and evaluate any number (in chunks of TEXT_LSTM_BATCH).

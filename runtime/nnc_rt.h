@@ -19,6 +19,18 @@
 
 #define NNC_RT_VERSION "0.1.0"
 
+/* For the declaration of a model's state: `static NAME_t m NNC_RT_ALIGN64;`
+ * puts it on a cache line, so the 64-byte vector loads of the AVX-512 (and
+ * other) kernels on its parameters and activations never straddle two
+ * lines (measured: 5 % of a training epoch when the struct is only 32-byte
+ * aligned).  The type itself is not over-aligned: a malloc'ed state stays
+ * valid. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NNC_RT_ALIGN64 __attribute__((aligned(64)))
+#else
+#define NNC_RT_ALIGN64
+#endif
+
 /* ---- floating-point mode (fpmode.c) ------------------------------------
  * Every public entry point of a generated model runs with flush-to-zero on
  * (subnormals as zero: x86 MXCSR FTZ+DAZ, Arm FPCR/FPSCR.FZ) and restores the

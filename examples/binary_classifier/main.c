@@ -20,7 +20,7 @@
 enum { TRAIN = 4000, TEST = 1000 };
 #define DATA_SEED 20240603u
 
-static binary_classifier_t model;
+static binary_classifier_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(binary_classifier, BINARY_CLASSIFIER, model);
 static float xtrain[TRAIN * 4], xtest[TEST * 4];
 static binary_classifier_label_t ytrain[TRAIN], ytest[TEST];

@@ -25,7 +25,7 @@ enum { CONTEXT = 32, VOCAB = 96, SAMPLE = 240, TRAIN_STRIDE = 3, TEST_STRIDE = 2
 #error "char_gru.nn must read 32 character ids below 96 and predict one of 96"
 #endif
 
-static char_gru_t model;
+static char_gru_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(char_gru, CHAR_GRU, model);
 
 /* the whole text as ids, for the report; the test windows start at

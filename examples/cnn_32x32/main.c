@@ -15,7 +15,7 @@
 #error "cnn_32x32.nn must take 32x32x3 images and sparse labels and output 10 classes"
 #endif
 
-static cnn_32x32_t model;
+static cnn_32x32_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(cnn_32x32, CNN_32X32, model);
 
 /* Fashion-MNIST in the shape of CIFAR: 28x28 -> 32x32x3 */

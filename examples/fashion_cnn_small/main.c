@@ -17,7 +17,7 @@
 #error "fashion_cnn_small.nn must take 28x28x1 images and sparse labels and output 10 classes"
 #endif
 
-static fashion_cnn_small_t model;
+static fashion_cnn_small_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(fashion_cnn_small, FASHION_CNN_SMALL, model);
 
 int main(int argc, char **argv)

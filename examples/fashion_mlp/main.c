@@ -14,7 +14,7 @@
 #error "fashion_mlp.nn must take 28x28 images and sparse labels and output 10 classes"
 #endif
 
-static fashion_mlp_t model;
+static fashion_mlp_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(fashion_mlp, FASHION_MLP, model);
 
 int main(int argc, char **argv)

@@ -12,7 +12,7 @@
 #error "fashion_mlp_small.nn must take 28x28 images and one-hot labels of 10 classes"
 #endif
 
-static fashion_mlp_small_t model;
+static fashion_mlp_small_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(fashion_mlp_small, FASHION_MLP_SMALL, model);
 
 /* Fashion-MNIST with one-hot labels; the images stay the loader's */

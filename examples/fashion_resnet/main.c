@@ -17,7 +17,7 @@
 #error "fashion_resnet.nn must take 28x28x1 images and sparse labels and output 10 classes"
 #endif
 
-static fashion_resnet_t model;
+static fashion_resnet_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(fashion_resnet, FASHION_RESNET, model);
 
 int main(int argc, char **argv)

@@ -26,7 +26,7 @@
 #error "finetune.c must take 1x28x28 images and sparse labels and output 5 classes"
 #endif
 
-static finetune_t model;
+static finetune_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(finetune, FINETUNE, model);
 
 /* PyTorch's accuracy for the same fine-tuning: --torch FILE, or where the

@@ -25,7 +25,7 @@ enum { POINTS = 100 };
 #define TRUE_INTERCEPT 1.0f
 #define NOISE_STD 0.1f
 
-static linear_regression_t model;
+static linear_regression_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(linear_regression, LINEAR_REGRESSION, model);
 static float xtrain[POINTS];
 static linear_regression_label_t ytrain[POINTS];

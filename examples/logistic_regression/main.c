@@ -22,7 +22,7 @@ enum { TRAIN = 1000, TEST = 500 };
 #define DATA_SEED 20240602u
 #define MARGIN 0.05f
 
-static logistic_regression_t model;
+static logistic_regression_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(logistic_regression, LOGISTIC_REGRESSION, model);
 static float xtrain[TRAIN * 2], xtest[TEST * 2];
 static logistic_regression_label_t ytrain[TRAIN], ytest[TEST];

@@ -26,7 +26,7 @@
 enum { TRAIN = 4000, TEST = 500, SEEN = 10, AHEAD = 10, PLOTTED = 4 };
 #define DATA_SEED 20240611u
 
-static lstm_sine_t model;
+static lstm_sine_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(lstm_sine, LSTM_SINE, model);
 static float xtrain[TRAIN * SEEN], ytrain[TRAIN * AHEAD], xtest[TEST * SEEN], ytest[TEST * AHEAD];
 static float pred[TEST * AHEAD];

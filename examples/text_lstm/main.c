@@ -17,7 +17,7 @@
 enum { TRAIN = 8000, TEST = 2000, LEN = 20, TOKEN_A = 1, TOKEN_B = 2, FIRST_FILLER = 3 };
 #define DATA_SEED 20240617u
 
-static text_lstm_t model;
+static text_lstm_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(text_lstm, TEXT_LSTM, model);
 static int32_t xtrain[TRAIN * LEN], xtest[TEST * LEN];
 static float ytrain[TRAIN], ytest[TEST];
