@@ -18,9 +18,10 @@
  *    settings into the driver as assignments over Keras' defaults, and the
  *    driver's options override them.  The generated model itself never
  *    sees them.
- *  - model_checkpoint takes no path in the .nn file (the language has no
- *    strings): it writes MODEL.checkpoint.bin unless --checkpoint says
- *    where.  piecewise_constant_decay takes lists, so it is given with
+ *  - Keras' classes name them too: EarlyStopping(patience = 3),
+ *    CosineDecay(...).
+ *  - model_checkpoint takes no path in the .nn file (its strings are names
+ *    only): it writes MODEL.checkpoint.bin unless --checkpoint says where.  piecewise_constant_decay takes lists, so it is given with
  *    --schedule only.
  */
 #include <stdio.h>
@@ -124,9 +125,12 @@ static int check_value(const FitCall *c, const FitArg *a, const Expr *e) {
     return 1;
 }
 
+/* by Keras' function name or its class (EarlyStopping, CosineDecay) */
 static const FitCall *find_call(const char *setting, const Expr *e) {
+    char buf[2 * IR_NAME + 1];
+    const char *name = lower_snake_name(e->name, buf, sizeof buf);
     for (int i = 0; i < N(calls); i++)
-        if (!strcmp(calls[i].setting, setting) && !strcmp(calls[i].name, e->name)) return &calls[i];
+        if (!strcmp(calls[i].setting, setting) && !strcmp(calls[i].name, name)) return &calls[i];
     return NULL;
 }
 

@@ -25,6 +25,8 @@ int  lower_loss_index(const char *name);        /* -> nnc_rt_loss (user-visible 
 int  lower_loss_names(const char **names, int max);    /* losses and Keras aliases, for did-you-mean */
 int  lower_optimizer_index(const char *name);   /* -> OptKind, -1 */
 const char *lower_metric_name(const char *name);    /* acc -> accuracy, ...; else name */
+/* Keras' class name in snake_case (EarlyStopping -> early_stopping) into out, or name as it is */
+const char *lower_snake_name(const char *name, char *out, size_t cap);
 int  lower_metric_loss(const char *name);       /* binary_accuracy -> the loss it needs, -1 */
 const char *lower_setting_name(const char *name);   /* batch_size -> batch; else name */
 const char *lower_attr_alias(const char *name);     /* input_dim -> vocab, ...; else NULL */

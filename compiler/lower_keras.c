@@ -91,6 +91,11 @@ static const char *snake_case(const char *name, char *out, size_t cap) {
     return out;
 }
 
+const char *lower_snake_name(const char *name, char *out, size_t cap) {
+    const char *s = snake_case(name, out, cap);
+    return s ? s : name;
+}
+
 int lower_layer_op(const char *name) {
     char snake[2 * IR_NAME + 1];
     const char *names[2] = { name, snake_case(name, snake, sizeof snake) };

@@ -94,6 +94,27 @@ START_TEST(mistakes_are_named)
 }
 END_TEST
 
+/* Keras' class names: the same settings */
+START_TEST(keras_classes)
+{
+    char *a, *b, *d1 = lower_with(
+        "    callbacks EarlyStopping(patience = 2), ReduceLROnPlateau(factor = 0.2)\n"
+        "    schedule ExponentialDecay(decay_steps = 10, decay_rate = 0.5)\n", &a);
+    char *d2 = lower_with(
+        "    callbacks early_stopping(patience = 2), reduce_lr_on_plateau(factor = 0.2)\n"
+        "    schedule exponential_decay(decay_steps = 10, decay_rate = 0.5)\n", &b);
+    ck_assert_str_eq(d1, "");
+    ck_assert_str_eq(d2, "");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    free(d1);
+    free(d2);
+}
+END_TEST
+
 START_TEST(monitor_must_be_a_metric)
 {
     char *out, *d = lower_with("    callbacks early_stopping(monitor = val_acc)\n", &out);
@@ -110,6 +131,7 @@ int main(void)
     tcase_add_test(tc, settings_become_driver_defaults);
     tcase_add_test(tc, mistakes_are_named);
     tcase_add_test(tc, monitor_must_be_a_metric);
+    tcase_add_test(tc, keras_classes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
