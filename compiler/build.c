@@ -68,9 +68,13 @@ int write_outputs(const Compiled *m, const char *c_path, const char *src, const 
     return status;
 }
 
+int build_is_onnx(const char *path) {
+    size_t len = path ? strlen(path) : 0;
+    return len > 5 && !strcmp(path + len - 5, ".onnx");
+}
+
 int compile_model(const Build *b, const Target *t, Compiled *m) {
-    size_t ilen = strlen(b->input);
-    int onnx = ilen > 5 && !strcmp(b->input + ilen - 5, ".onnx");
+    int onnx = build_is_onnx(b->input);
     memset(m, 0, sizeof *m);
     m->g = onnx ? front_onnx(b, &m->unsupported) : front_nn(b, &m->src, &m->prog);
     if (!m->g) {
@@ -100,4 +104,53 @@ void compiled_free(Compiled *m) {
     ast_free(m->prog);
     free(m->src);
     memset(m, 0, sizeof *m);
+}
+
+int build_option(int argc, char **argv, int *i, Build *b) {
+    static const char *const valued[] = { "--model", "--weights-from", "--freeze", "--train", "--optimizer", "--bind",
+                                          "--shape", "--batch" };
+    const char *a = argv[*i], *next = NULL;
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !next; k++)
+        if (!strcmp(a, valued[k])) {
+            if (*i + 1 >= argc) {
+                fprintf(stderr, "nnc: %s needs a value\n", a);
+                return 2;
+            }
+            next = argv[++*i];
+        }
+    if (!strcmp(a, "--model") && next) b->model = next;
+    else if (!strcmp(a, "-O0")) b->opt = 0;
+    else if (!strcmp(a, "-O2") || !strcmp(a, "-O")) b->opt = 2;
+    else if (!strcmp(a, "-Werror")) diag_set_warnings(DIAG_WERROR);
+    else if (!strcmp(a, "-w")) diag_set_warnings(DIAG_NOWARN);
+    else if (!strcmp(a, "--check-numerics")) b->check_numerics = 1;
+    else if (!strcmp(a, "--weights-from")) b->weights_from = next;
+    else if (!strcmp(a, "--freeze")) b->freeze = next;
+    else if (!strcmp(a, "--train"))
+        b->train_loss = strncmp(next, "loss=", 5) ? next : next + 5;   /* --train loss=NAME */
+    else if (!strcmp(a, "--optimizer")) b->optimizer = next;
+    else if ((!strcmp(a, "--bind") || !strcmp(a, "--shape")) && (a[2] == 'b' ? b->nbinds : b->nshapes) == 32) {
+        fprintf(stderr, "nnc: at most 32 %s options\n", a);
+        return 2;
+    }
+    else if (!strcmp(a, "--bind")) b->binds[b->nbinds++] = next;
+    else if (!strcmp(a, "--shape")) {
+        b->shapes[b->nshapes++] = next;
+        if (!strchr(next, '=') || *next == '=') {
+            fprintf(stderr, "nnc: --shape takes NAME=N (a named dimension) or INPUT=AxBx... (an input's "
+                    "dimensions), got '%s'\n", next);
+            return 2;
+        }
+    }
+    else if (!strcmp(a, "--batch")) {
+        char *end;
+        long n = strtol(next, &end, 10);
+        if (*end || n < 1 || n > 1000000) {
+            fprintf(stderr, "nnc: --batch takes a number from 1 to 1000000, got '%s'\n", next);
+            return 2;
+        }
+        b->batch = (int)n;
+    }
+    else return 0;
+    return 1;
 }

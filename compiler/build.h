@@ -19,6 +19,16 @@ typedef struct Compiled {
     int unsupported;        /* errors that are "nnc cannot compile this yet" */
 } Compiled;
 
+/* One option at argv[*i] that shapes the build (both the nnc command and
+ * its verbs take these: -O0/-O2, --model, --batch, --freeze, --train,
+ * --optimizer, --bind, --shape, --weights-from, --check-numerics, -w,
+ * -Werror), its value consumed too: 1 taken, 0 not one of them, 2 a
+ * usage error (reported). */
+int  build_option(int argc, char **argv, int *i, Build *b);
+
+/* the file is an ONNX model (its name ends in .onnx), else a .nn file */
+int  build_is_onnx(const char *path);
+
 /* Front end and passes for b->input.  0 with c->g ready, else the exit
  * status after reporting: 1 an error in the model, 3 unsupported. */
 int  compile_model(const Build *b, const Target *t, Compiled *c);

@@ -10,10 +10,10 @@
  * the same files for a user who builds them.
  *
  * Decisions:
- *  - MODEL comes right after the verb; the compiler's own options (-O0,
- *    --model, --batch, --freeze, --check-numerics, -w, -Werror and the ONNX
- *    ones) are taken out, everything else goes to the driver, which owns
- *    --data, --weights, --save, ... (host/main.c).
+ *  - MODEL comes right after the verb; the options that shape the build
+ *    (build_option: -O0, --model, --batch, --freeze, -w, the ONNX ones, ...)
+ *    are taken out, everything else goes to the driver, which owns --data,
+ *    --weights, --save, ... (host/main.c).
  *  - The build happens in a fresh folder under $TMPDIR that is removed
  *    afterwards; the compiler is $CC or cc, with the flags the runtime was
  *    built with (-O3 -march=native) so the epoch time is the C driver's.
@@ -159,42 +159,6 @@ static int run(const char *path, char *const *argv, int quiet_interrupt) {
 
 /* ---- the verbs ------------------------------------------------------------------- */
 
-/* a compiler option at argv[*i] (with its value): 1 taken, 0 not one, -1 bad */
-static int compiler_option(int argc, char **argv, int *i, Build *b) {
-    const char *a = argv[*i], *next = *i + 1 < argc ? argv[*i + 1] : NULL;
-    static const char *valued[] = { "--model", "--batch", "--freeze", "--train", "--optimizer", "--shape", "--bind" };
-    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
-        if (!strcmp(a, valued[k])) {
-            if (!next) { fprintf(stderr, "nnc: %s needs a value\n", a); return -1; }
-            ++*i;
-            if (k == 0) b->model = next;
-            else if (k == 1) {
-                char *end;
-                long n = strtol(next, &end, 10);
-                if (*end || n < 1 || n > 1000000) {
-                    fprintf(stderr, "nnc: --batch takes a number from 1 to 1000000, got '%s'\n", next);
-                    return -1;
-                }
-                b->batch = (int)n;
-            } else if (k == 2) b->freeze = next;
-            else if (k == 3) b->train_loss = strncmp(next, "loss=", 5) ? next : next + 5;
-            else if (k == 4) b->optimizer = next;
-            else if (k == 5 || k == 6) {
-                if ((k == 5 ? b->nshapes : b->nbinds) == 32) { fprintf(stderr, "nnc: at most 32 %s options\n", a); return -1; }
-                if (k == 5) b->shapes[b->nshapes++] = next;
-                else b->binds[b->nbinds++] = next;
-            }
-            return 1;
-        }
-    if (!strcmp(a, "-O0")) b->opt = 0;
-    else if (!strcmp(a, "-O2") || !strcmp(a, "-O")) b->opt = 2;
-    else if (!strcmp(a, "--check-numerics")) b->check_numerics = 1;
-    else if (!strcmp(a, "-Werror")) diag_set_warnings(DIAG_WERROR);
-    else if (!strcmp(a, "-w")) diag_set_warnings(DIAG_NOWARN);
-    else return 0;
-    return 1;
-}
-
 /* the verb's command for the driver's comment */
 static void verb_command(int argc, char **argv, char *out, size_t cap) {
     size_t len = (size_t)snprintf(out, cap, "nnc");
@@ -235,8 +199,8 @@ int fit_main(int argc, char **argv) {
     rest[nrest++] = NULL;       /* the driver's path, below */
     rest[nrest++] = argv[1];
     for (int i = 3; i < argc; i++) {
-        int taken = compiler_option(argc, argv, &i, &b);
-        if (taken < 0) { free(rest); return 2; }
+        int taken = build_option(argc, argv, &i, &b);
+        if (taken == 2) { free(rest); return 2; }
         if (taken) continue;
         if (!strcmp(argv[i], "--emit-main")) emit = 1;
         else if (!strcmp(argv[i], "-o") && i + 1 < argc && strlen(argv[i + 1]) > 2 &&

@@ -112,17 +112,13 @@ typedef struct Outputs {
 /* one option at argv[*i] (its argument consumed too); -1 to go on, else
  * the exit status (0 after --help, --version, --target list) */
 static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
+    int taken = build_option(argc, argv, i, b);
+    if (taken) return taken == 1 ? -1 : 2;
     const char *a = argv[*i], *next = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (next && (!strcmp(a, "-o") || !strcmp(a, "--model") || !strcmp(a, "--weights") || !strcmp(a, "--freeze") ||
-                 !strcmp(a, "--weights-from") ||
-                 !strcmp(a, "--optimizer") || !strcmp(a, "--target") || !strcmp(a, "--train") ||
-                 !strcmp(a, "--bind") || !strcmp(a, "--shape") || !strcmp(a, "--batch")))
+    if (next && (!strcmp(a, "-o") || !strcmp(a, "--weights") || !strcmp(a, "--target")))
         ++*i;
     else next = NULL;
     if (!strcmp(a, "-o") && next) b->output = next;
-    else if (!strcmp(a, "--model") && next) b->model = next;
-    else if (!strcmp(a, "-O0")) b->opt = 0;
-    else if (!strcmp(a, "-O2") || !strcmp(a, "-O")) b->opt = 2;
     else if (!strcmp(a, "--summary")) o->summary = 1;
     else if (!strcmp(a, "--report")) o->report = 1;
     else if (!strcmp(a, "--target") && next) {
@@ -140,39 +136,8 @@ static int parse_option(int argc, char **argv, int *i, Build *b, Outputs *o) {
     else if (!strcmp(a, "--dot")) o->dot = 1;
     else if (!strcmp(a, "--dot-train")) o->dot = 2;
     else if (!strcmp(a, "--standalone")) o->standalone = 1;
-    else if (!strcmp(a, "-Werror")) diag_set_warnings(DIAG_WERROR);
-    else if (!strcmp(a, "-w")) diag_set_warnings(DIAG_NOWARN);
     else if (!strcmp(a, "--inference")) b->inference = 1;
-    else if (!strcmp(a, "--check-numerics")) b->check_numerics = 1;
     else if (!strcmp(a, "--weights") && next) b->weights = next;
-    else if (!strcmp(a, "--weights-from") && next) b->weights_from = next;
-    else if (!strcmp(a, "--freeze") && next) b->freeze = next;
-    else if (!strcmp(a, "--train") && next)
-        b->train_loss = strncmp(next, "loss=", 5) ? next : next + 5;   /* --train loss=NAME */
-    else if (!strcmp(a, "--optimizer") && next) b->optimizer = next;
-    else if ((!strcmp(a, "--bind") || !strcmp(a, "--shape")) && next &&
-             (a[2] == 'b' ? b->nbinds : b->nshapes) == 32) {
-        fprintf(stderr, "nnc: at most 32 %s options\n", a);
-        return 2;
-    }
-    else if (!strcmp(a, "--bind") && next) b->binds[b->nbinds++] = next;
-    else if (!strcmp(a, "--shape") && next) {
-        b->shapes[b->nshapes++] = next;
-        if (!strchr(next, '=') || *next == '=') {
-            fprintf(stderr, "nnc: --shape takes NAME=N (a named dimension) or INPUT=AxBx... (an input's "
-                    "dimensions), got '%s'\n", next);
-            return 2;
-        }
-    }
-    else if (!strcmp(a, "--batch") && next) {
-        char *end;
-        long n = strtol(next, &end, 10);
-        if (*end || n < 1 || n > 1000000) {
-            fprintf(stderr, "nnc: --batch takes a number from 1 to 1000000, got '%s'\n", next);
-            return 2;
-        }
-        b->batch = (int)n;
-    }
     else if (!strcmp(a, "--version")) { printf("nnc %s\n", NNC_VERSION); return 0; }
     else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
     else if (a[0] == '-' && a[1]) {
@@ -226,9 +191,7 @@ int main(int argc, char **argv) {
         int status = parse_option(argc, argv, &i, &b, &o);
         if (status >= 0) return status;
     }
-    size_t ilen = b.input ? strlen(b.input) : 0;
-    int onnx = ilen > 5 && !strcmp(b.input + ilen - 5, ".onnx");
-    int status = check_options(&b, &o, onnx);
+    int status = check_options(&b, &o, build_is_onnx(b.input));
     if (status >= 0) return status;
     Compiled m;
     status = compile_model(&b, o.target, &m);

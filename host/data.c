@@ -431,15 +431,6 @@ void nnc_host_array_free(nnc_host_array *a)
     memset(a, 0, sizeof *a);
 }
 
-long nnc_host_array_sample_size(const nnc_host_array *a)
-{
-    long n = 1;
-    int d;
-    for (d = 1; d < a->ndim; d++)
-        n *= a->shape[d];
-    return n;
-}
-
 /* ---- features and labels ------------------------------------------------------------- */
 
 /* the first of the candidate names the archive holds; NULL (message

@@ -170,15 +170,6 @@ static int on_train_batch(void *ctx, const nnc_rt_progress *p)
     return fit_interrupts != 0;
 }
 
-static long sample_size(const nnc_host_array *a)
-{
-    long n = 1;
-    int i;
-    for (i = 1; i < a->ndim; i++)
-        n *= a->shape[i];
-    return n;
-}
-
 /* samples [from, from + n) of d as a view (both element types are 4 bytes) */
 static nnc_host_xy view(const nnc_host_xy *d, long from, long n)
 {
@@ -186,10 +177,10 @@ static nnc_host_xy view(const nnc_host_xy *d, long from, long n)
     v.n = n;
     v.x.shape[0] = n;
     if (d->x.data != NULL)
-        v.x.data = (char *)d->x.data + (size_t)from * (size_t)sample_size(&d->x) * 4;
+        v.x.data = (char *)d->x.data + (size_t)from * (size_t)nnc_host_array_sample_size(&d->x) * 4;
     if (d->y.data != NULL) {
         v.y.shape[0] = n;
-        v.y.data = (char *)d->y.data + (size_t)from * (size_t)sample_size(&d->y) * 4;
+        v.y.data = (char *)d->y.data + (size_t)from * (size_t)nnc_host_array_sample_size(&d->y) * 4;
     }
     return v;
 }
@@ -313,9 +304,9 @@ static int check_data(const char *what, const nnc_host_xy *d, const nnc_fit_mode
                 (long)INT32_MAX);
         return 1;
     }
-    if (model->io.input_size > 0 && sample_size(&d->x) != model->io.input_size) {
+    if (model->io.input_size > 0 && nnc_host_array_sample_size(&d->x) != model->io.input_size) {
         fprintf(stderr, "fit: the %s features have %ld values per sample, the model takes %ld\n",
-                what, sample_size(&d->x), model->io.input_size);
+                what, nnc_host_array_sample_size(&d->x), model->io.input_size);
         return 1;
     }
     return 0;

@@ -313,3 +313,14 @@ void fit_bar_end(fit_bar *b)
     }
     b->drawn = 0;
 }
+
+/* here rather than in data.c: the loop needs it without the readers (a test
+ * that gives the loop arrays in memory links no file reader) */
+long nnc_host_array_sample_size(const nnc_host_array *a)
+{
+    long n = 1;
+    int d;
+    for (d = 1; d < a->ndim; d++)
+        n *= a->shape[d];
+    return n;
+}

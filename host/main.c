@@ -302,40 +302,36 @@ static char *call_body(char *text, const char *name)
     return text + n + 1;
 }
 
-static int opt_early_stopping(host_args *a, const char *opt, const char *val)
+/* a callback's spec, NAME(key=value, ...) or key=value,...; off/none turns it off */
+static int opt_callback(host_args *a, const char *opt, const char *val, const char *name, int *on,
+                        const spec_key *keys, void *target)
 {
     char *t = copy(a, val, strlen(val)), *body;
     if (t == NULL)
         return 1;
     if (!strcmp(t, "off") || !strcmp(t, "none")) {
-        a->cfg.early_stopping.on = 0;
+        *on = 0;
         return 0;
     }
-    body = call_body(t, "early_stopping");
+    body = call_body(t, name);
     if (body == NULL) {
         fprintf(stderr, "%s: '%s' lacks its closing ')'\n", opt, val);
         return 2;
     }
-    a->cfg.early_stopping.on = 1;
-    return parse_spec(opt, body, early_stopping_keys, &a->cfg.early_stopping, NULL);
+    *on = 1;
+    return parse_spec(opt, body, keys, target, NULL);
+}
+
+static int opt_early_stopping(host_args *a, const char *opt, const char *val)
+{
+    return opt_callback(a, opt, val, "early_stopping", &a->cfg.early_stopping.on, early_stopping_keys,
+                        &a->cfg.early_stopping);
 }
 
 static int opt_reduce_lr(host_args *a, const char *opt, const char *val)
 {
-    char *t = copy(a, val, strlen(val)), *body;
-    if (t == NULL)
-        return 1;
-    if (!strcmp(t, "off") || !strcmp(t, "none")) {
-        a->cfg.reduce_lr.on = 0;
-        return 0;
-    }
-    body = call_body(t, "reduce_lr_on_plateau");
-    if (body == NULL) {
-        fprintf(stderr, "%s: '%s' lacks its closing ')'\n", opt, val);
-        return 2;
-    }
-    a->cfg.reduce_lr.on = 1;
-    return parse_spec(opt, body, reduce_lr_keys, &a->cfg.reduce_lr, NULL);
+    return opt_callback(a, opt, val, "reduce_lr_on_plateau", &a->cfg.reduce_lr.on, reduce_lr_keys,
+                        &a->cfg.reduce_lr);
 }
 
 static int opt_schedule(host_args *a, const char *opt, const char *val)
