@@ -657,4 +657,6 @@ int    nnc_rt_params_load(float *params, long count, uint32_t fingerprint,
 int    nnc_rt_params_load_map(float *params, uint32_t fingerprint, long count, const long *map, int nmap,
                               const void *buf, size_t len);
 
+#include "nnc_rt_q8.h"
+
 #endif

@@ -1,0 +1,93 @@
+/* nnc_rt_q8.h — the int8 kernels of a model built with `--quantize int8`
+ * (included by nnc_rt.h).
+ *
+ * The scheme is TFLite's int8 specification, so a user can check nnc against
+ * the references they know:
+ *  - a real value r is represented by an int8 q with r = scale (q - zp);
+ *  - weights symmetric (zp 0) per output channel, activations asymmetric per
+ *    tensor, biases int32 with scale = input scale x weight scale and zp 0;
+ *  - a product's int32 sum is brought to the output's scale by a fixed-point
+ *    multiplier and shift (nnc_rt_q8_rescale, no float in the inner loop),
+ *    the output zero point added and the result clamped to [lo, hi]: relu and
+ *    relu6 are that clamp, folded in by the compiler.
+ * Layout as the float kernels: row-major, NHWC, the batch extent n the one
+ * run-time dimension.  The compiler computes every constant at build time
+ * (multipliers, shifts, folded zero-point terms); kernels never see a float
+ * scale except the quantize/dequantize/softmax boundaries.
+ */
+#ifndef NNC_RT_Q8_H
+#define NNC_RT_Q8_H
+
+#include <stdint.h>
+
+/* ---- requantization ----------------------------------------------------------
+ * A real multiplier M > 0 is mult x 2^(shift - 31) with mult in [2^30, 2^31)
+ * (nnc_rt_q8_multiplier computes the pair; the compiler calls it at build
+ * time).  nnc_rt_q8_rescale(acc, mult, shift) = round(acc x M) exactly as
+ * TFLite's MultiplyByQuantizedMultiplier: acc << max(shift, 0), then the
+ * rounding doubling high multiply by mult (saturating at INT32_MAX for
+ * INT32_MIN x INT32_MIN), then a rounding (half away from zero) right
+ * shift by max(-shift, 0).  Every int8 kernel, reference and SIMD, must
+ * produce exactly these integers: int8 results are compared bit for bit. */
+static inline int32_t nnc_rt_q8_rescale(int32_t acc, int32_t mult, int shift) {
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    int64_t a = (int64_t)acc * ((int64_t)1 << left);
+    int32_t x = a > INT32_MAX ? INT32_MAX : a < INT32_MIN ? INT32_MIN : (int32_t)a;
+    int32_t hi;
+    if (x == INT32_MIN && mult == INT32_MIN) {
+        hi = INT32_MAX;
+    } else {
+        int64_t ab = (int64_t)x * mult;
+        int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
+        hi = (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    }
+    if (right == 0) return hi;
+    int32_t mask = (int32_t)(((int64_t)1 << right) - 1);
+    int32_t rem = hi & mask, threshold = (mask >> 1) + (hi < 0 ? 1 : 0);
+    return (hi >> right) + (rem > threshold ? 1 : 0);
+}
+/* M -> (mult, shift) as above; M == 0 gives mult 0.  Host/compiler side. */
+void nnc_rt_q8_multiplier(double M, int32_t *mult, int *shift);
+
+/* How a product's int32 sums become int8 outputs:
+ *   y = clamp(zp + nnc_rt_q8_rescale(acc, mult[j], shift[j]), lo, hi)
+ * with j the output channel (per_channel) or 0. */
+typedef struct nnc_rt_q8_out {
+    const int32_t *mult;
+    const int8_t *shift;
+    int per_channel;
+    int32_t zp, lo, hi;
+} nnc_rt_q8_out;
+
+/* ---- dense ---------------------------------------------------------------------
+ * y[i,j] = out(bias[j] + sum_k x[i,k] w[j,k]) for i < n, j < m.
+ * x is (n, k) int8 as stored (the compiler folds -x_zp sum_k w[j,k] into
+ * bias), w is (m, k): output-channel major, as CMSIS-NN and TFLite hold it.
+ * bias may be NULL (zeros). */
+void nnc_rt_q8_dense(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias,
+                     int n, int k, int m, const nnc_rt_q8_out *o);
+
+/* ---- conv2d (NHWC) ---------------------------------------------------------------
+ * The geometry is the float kernels' nnc_rt_conv2d (h w c, oh ow oc, kh kw,
+ * strides, dilations, padding before, groups).  w is (oc, kh, kw, c/groups).
+ * y[i,oy,ox,o] = out(bias[o] + sum over the taps inside the input of
+ *                (x[...] - x_zp) w[o,ky,kx,ci]);
+ * a tap in the zero padding contributes nothing (it is the real value 0).
+ * Depthwise is groups == c (c/groups == 1, oc a multiple of c).
+ * scratch: NNC_RT_Q8_CONV2D_SCRATCH(p) bytes, 16-byte aligned (the kernel's
+ * im2col of a few pixels); the compiler reserves it in the arena. */
+struct nnc_rt_conv2d;
+#define NNC_RT_Q8_CONV2D_SCRATCH(p) \
+    ((long)8 * (p)->kh * (p)->kw * ((p)->c / (p)->groups) * 2 + 64)
+void nnc_rt_q8_conv2d(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_t x_zp,
+                      const int8_t *w, const int32_t *bias, void *scratch, int n,
+                      const nnc_rt_q8_out *o);
+
+/* the literal definitions above, one output at a time, in int64: the oracle
+ * the kernels are tested against (no scratch) */
+void nnc_rt_q8_dense_ref(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias,
+                         int n, int k, int m, const nnc_rt_q8_out *o);
+void nnc_rt_q8_conv2d_ref(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_t x_zp,
+                          const int8_t *w, const int32_t *bias, int n, const nnc_rt_q8_out *o);
+
+#endif
