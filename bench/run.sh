@@ -6,7 +6,8 @@
 #      GFLOP/s at the seed MLP's shapes and 256^3 (results/gemm.txt)
 #   2. bench/train.sh: training seconds per epoch and test accuracy, nnc vs
 #      PyTorch, 1 thread: the MLP (seeds 0 and 1, 5 epochs) and the small CNN
-#      (seed 0, $CNN_EPOCHS epochs, default 3: PyTorch takes ~25 s per epoch)
+#      (seed 0, $CNN_EPOCHS epochs, default 3: PyTorch takes ~25 s per epoch);
+#      then each again on 2 threads (nnc's OpenMP build, seed 0)
 #   3. bench/inference.sh: batch-1 latency and batch-256 time, nnc vs ORT vs
 #      PyTorch, 1 thread
 # The steps run one after another, never concurrently.  Takes ~15 minutes.
@@ -20,8 +21,12 @@ echo "== GEMM against this core's FMA peak" >&2
 build/bench/gemm | tee bench/results/gemm.txt
 echo "== training: fashion_mlp" >&2
 bash bench/train.sh fashion_mlp 0 1
+echo "== training: fashion_mlp, 2 threads" >&2
+THREADS=2 bash bench/train.sh fashion_mlp 0
 echo "== training: fashion_cnn_small" >&2
 EPOCHS=${CNN_EPOCHS:-3} bash bench/train.sh fashion_cnn_small 0
+echo "== training: fashion_cnn_small, 2 threads" >&2
+THREADS=2 EPOCHS=${CNN_EPOCHS:-3} bash bench/train.sh fashion_cnn_small 0
 echo "== inference" >&2
 bash bench/inference.sh
 echo "== summary" >&2

@@ -48,6 +48,9 @@ def main():
         path = os.path.join(R, "train_%s.json" % ex)
         if os.path.exists(path):
             rows += json.load(open(path))
+            two = os.path.join(R, "train_%s_t2.json" % ex)
+            if os.path.exists(two) and os.path.getmtime(two) >= os.path.getmtime(path) - 3600:
+                rows += json.load(open(two))
             rows.append({"model": ex, "figure": "arena, training step at batch 32", "unit": "bytes",
                          "nnc": arena(["examples/%s/%s.nn" % (ex, ex)]), "peers": {}, "ratio": {}})
     inf = json.load(open(os.path.join(R, "inference.json")))
@@ -58,7 +61,7 @@ def main():
             rows.append({"model": r["model"], "figure": "arena, prediction at batch 1 (imported)", "unit": "bytes",
                          "nnc": arena([onnx]), "peers": {}, "ratio": {}})
 
-    print("# %s, %s; 1 thread everywhere; medians (min and max in summary.json)" % (
+    print("# %s, %s; each figure on the threads its row says (the same count on every side); medians (min and max in summary.json)" % (
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), platform.processor() or platform.machine()))
     print("%-18s %-44s %-8s %11s %11s %11s %11s %11s  %s" % ("model", "figure", "unit", "nnc", "PyTorch", "ORT raw",
                                                              "ORT net", "FMA peak", "ratio"))

@@ -34,9 +34,15 @@
 # give the CPU-time figures, which time slicing does not inflate (caches and
 # memory bandwidth are still shared) — better, rerun when the machine is idle.
 #
+# Threads: THREADS=N (default 1) runs both sides on N threads: nnc's example
+# built on the runtime compiled with -fopenmp (build/omp/examples/EXAMPLE,
+# OMP_NUM_THREADS=N), PyTorch with torch.set_num_threads(N) and
+# OPENBLAS_NUM_THREADS=N.  With N > 1 the results go to EXAMPLE_tN.txt and
+# the rows say "N threads"; cpu/wall is then up to N.
+#
 # Usage: bench/train.sh EXAMPLE [SEED...]      (default seeds: 0 1)
 # Environment: TORCH_PYTHON (default /usr/bin/python3), EPOCHS (default 5),
-# NNC_FASHION_DIR (data directory, read by both sides).
+# THREADS (default 1), NNC_FASHION_DIR (data directory, read by both sides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C   # '.' in $EPOCHREALTIME and printf
@@ -47,8 +53,14 @@ EXAMPLE=${1:?usage: bench/train.sh fashion_mlp|fashion_cnn_small [SEED...]}
 shift
 SEEDS=("$@")
 [ ${#SEEDS[@]} -gt 0 ] || SEEDS=(0 1)
+THREADS=${THREADS:-1}
 NNC_BIN=build/examples/$EXAMPLE
 OUT=bench/results/$EXAMPLE.txt
+if [ "$THREADS" -gt 1 ]; then
+    NNC_BIN=build/omp/examples/$EXAMPLE
+    OUT=bench/results/${EXAMPLE}_t$THREADS.txt
+fi
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 
 if ! [ -x "$PY" ] || ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
     echo "train bench: $PY cannot import torch and numpy (apt-get install python3-torch python3-numpy)" >&2
@@ -70,7 +82,7 @@ mkfifo "$tmp/nnc_out"
     echo "# cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cpu(s) online"
     rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     git diff --quiet HEAD -- 2>/dev/null || rev="$rev + uncommitted changes"
-    echo "# nnc: $NNC_BIN at $rev, $(${CC:-cc} --version | head -1), runtime -O3 -march=native"
+    echo "# nnc: $NNC_BIN at $rev, $(${CC:-cc} --version | head -1), runtime -O3 -march=native$([ "$THREADS" -gt 1 ] && echo " -fopenmp"), $THREADS thread(s) (OMP_NUM_THREADS=$THREADS${OMP_WAIT_POLICY:+ OMP_WAIT_POLICY=$OMP_WAIT_POLICY})"
 } > "$tmp/header"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -94,15 +106,17 @@ for s in "${SEEDS[@]}"; do
     echo "nnc   seed $s ..." >&2
     nnc_run "$s" > "$tmp/nnc_$s.log"
     echo "torch seed $s ..." >&2
-    "$PY" bench/train_torch.py --model "$EXAMPLE" --seed "$s" --epochs "$EPOCHS" > "$tmp/torch_$s.log"
+    "$PY" bench/train_torch.py --model "$EXAMPLE" --seed "$s" --epochs "$EPOCHS" --threads "$THREADS" \
+        > "$tmp/torch_$s.log"
 done
 echo "# load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)" > "$tmp/load"
 
 mkdir -p bench/results
-"$PY" - "$tmp" "$EXAMPLE" "${SEEDS[@]}" <<'EOF' | tee "$OUT"
+"$PY" - "$tmp" "$EXAMPLE" "$THREADS" "${SEEDS[@]}" <<'EOF' | tee "$OUT"
 import re, statistics, sys
 
-tmp, example, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
+tmp, example, threads, seeds = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+nthreads = "1 thread" if threads == 1 else "%d threads" % threads
 TOOLS = ("nnc", "torch")
 EPOCH = re.compile(r"Epoch (\d+)/(\d+) - .*? - ([0-9.]+)s(?: - cpu ([0-9.]+)s)?$")
 ACC = re.compile(r"test accuracy: ([0-9.]+)%")
@@ -147,7 +161,9 @@ for s in seeds:
         r["frac"] = sum(steady(r["cpu"])) / sum(steady(r["wall"]))
         notes += [n for n in r["notes"] if n not in notes]
 
-busy = [(s, t, r["frac"]) for (s, t), r in runs.items() if not r["frac"] >= 0.95]
+# on one thread cpu/wall below 0.95 means another process had the core; with
+# N threads it is anything up to N and says nothing of the load
+busy = [(s, t, r["frac"]) for (s, t), r in runs.items() if threads == 1 and not r["frac"] >= 0.95]
 out = open(tmp + "/header").read().splitlines() + notes + open(tmp + "/load").read().splitlines()
 for s, t, frac in busy:
     out.append("# WARNING: seed %s %s was on the CPU only %.0f%% of its wall time: the machine was busy and"
@@ -182,8 +198,8 @@ def pooled(key):
 fmt = lambda x: "%.2f" % x if x < 10 else "%.1f" % x
 wall, cpu = pooled("wall"), pooled("cpu")
 accs = {t: statistics.mean(runs[s, t]["acc"] for s in seeds) for t in TOOLS}
-line = "%s: nnc %s s/epoch, torch %s s/epoch (%.1fx), accuracy nnc %.1f%% / torch %.1f%%" % (
-    example, fmt(wall["nnc"]), fmt(wall["torch"]), wall["torch"] / wall["nnc"], accs["nnc"], accs["torch"])
+line = "%s, %s: nnc %s s/epoch, torch %s s/epoch (%.1fx), accuracy nnc %.1f%% / torch %.1f%%" % (
+    example, nthreads, fmt(wall["nnc"]), fmt(wall["torch"]), wall["torch"] / wall["nnc"], accs["nnc"], accs["torch"])
 if busy:
     line += " [machine busy, wall times inflated; CPU time: nnc %s, torch %s s/epoch (%.1fx)]" % (
         fmt(cpu["nnc"]), fmt(cpu["torch"]), cpu["torch"] / cpu["nnc"])
@@ -193,7 +209,7 @@ print("\n".join(l.rstrip() for l in out))
 # the same figures as rows for bench/summary.py (bench/results/summary.json)
 import json
 allw = {t: [x for s in seeds for x in steady(runs[s, t]["wall"])] for t in TOOLS}
-rows = [{"model": example, "figure": "training time per epoch, 1 thread", "unit": "s",
+rows = [{"model": example, "figure": "training time per epoch, " + nthreads, "unit": "s",
          "nnc": wall["nnc"], "peers": {"pytorch": wall["torch"]},
          "ratio": {"pytorch/nnc": wall["torch"] / wall["nnc"]},
          "min_max": {t: [min(allw[t]), max(allw[t])] for t in TOOLS},
@@ -202,5 +218,8 @@ rows = [{"model": example, "figure": "training time per epoch, 1 thread", "unit"
             len(runs[seeds[0], "nnc"]["wall"]), " ".join(seeds)), "unit": "%",
          "nnc": accs["nnc"], "peers": {"pytorch": accs["torch"]},
          "ratio": {"nnc-pytorch (points)": accs["nnc"] - accs["torch"]}}]
-json.dump(rows, open("bench/results/train_%s.json" % example, "w"), indent=1)
+if threads > 1:   # the accuracy row once, from the 1-thread run
+    rows = rows[:1]
+json.dump(rows, open("bench/results/train_%s%s.json" % (example, "" if threads == 1 else "_t%d" % threads), "w"),
+          indent=1)
 EOF

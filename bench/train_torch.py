@@ -11,8 +11,9 @@ rows, the same model): sparse categorical cross-entropy, Adam(lr 1e-3, betas
 kernels (xavier_uniform_: torch computes a conv's fans as channels x kernel
 area, as Keras does, and the limit sqrt(6 / (in + out)) is symmetric in
 fan-in and fan-out, so it is the same distribution) and zero biases.  float32,
-one thread (torch.set_num_threads(1); nnc's generated code is
-single-threaded).
+--threads intra-op threads (default 1; torch.set_num_threads, and OpenBLAS's
+own count through OPENBLAS_NUM_THREADS, which bench/train.sh sets to the same
+number; nnc runs its OpenMP build with as many).
 
 This is the ordinary way to write it in PyTorch, not a bit-exact twin of nnc
 (tests/torch_parity.py is that): the softmax is folded into
@@ -26,7 +27,7 @@ Timed per epoch with time.perf_counter(): the shuffle, forward, backward,
 optimizer step and the running loss/accuracy (nnc's train_epoch computes
 those too).  Data loading and the test evaluation are not timed.
 
-Usage: train_torch.py [--model fashion_mlp|fashion_cnn_small] [--seed S] [--epochs N] [--data DIR]
+Usage: train_torch.py [--model fashion_mlp|fashion_cnn_small] [--seed S] [--epochs N] [--threads T] [--data DIR]
 DIR defaults to $NNC_FASHION_DIR or /usr/share/datasets/fashion-mnist.
 stdout: `Epoch i/N - loss: L - accuracy: A - 3.123456s - cpu 3.120000s` per
 epoch (wall-clock, then this process's CPU time: less than the wall time
@@ -118,11 +119,12 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default=os.environ.get("NNC_FASHION_DIR",
                                                      "/usr/share/datasets/fashion-mnist"))
     args = ap.parse_args()
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     torch.set_default_dtype(torch.float32)
     torch.manual_seed(args.seed)

@@ -19,6 +19,7 @@
 
 #include "nnc_rt.h"
 #include "nnc_rt_kernels.h"
+#include "parallel.h"
 
 /* sigmoid(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0: the exponent
  * is never positive, so nothing overflows and small outputs keep precision. */
@@ -94,7 +95,7 @@ static float gelu_tanh_grad(float x)
  * convolution epilogues apply (and the compiler fuses, act_fusable), and
  * nothing else, so that a model of these links none of the others' code
  * (erfcf alone is kilobytes of a Cortex-M's flash) */
-void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m)
+static void act_forward_rows(int act, float *y, const float *x, int n, int m)
 {
     long i, size = (long)n * m;
     switch (act) {
@@ -190,7 +191,7 @@ void nnc_rt_act_forward_ref(int act, float a, float *y, const float *x, int n, i
  *   swish         dx = dy * s (1 + x (1 - s)),  s = sigmoid(x)
  * dx, dy, y are (n, m); dx may equal dy.  The kinds up to relu6 here, as
  * for the forward kernel */
-void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m)
+static void act_backward_rows(int act, float *dx, const float *dy, const float *y, int n, int m)
 {
     long i, size = (long)n * m;
     switch (act) {
@@ -372,6 +373,37 @@ static void swish_backward_v(float *dx, const float *dy, const float *x, long si
     }
 }
 
+/* the two above over rows split between threads (parallel.h) */
+typedef struct act_job {
+    int act, m;
+    float *out;
+    const float *in, *y;
+} act_job;
+
+static void act_forward_range(void *ctx, long b, long e)
+{
+    const act_job *j = ctx;
+    act_forward_rows(j->act, j->out + b * j->m, j->in + b * j->m, (int)(e - b), j->m);
+}
+
+static void act_backward_range(void *ctx, long b, long e)
+{
+    const act_job *j = ctx;
+    act_backward_rows(j->act, j->out + b * j->m, j->in + b * j->m, j->y + b * j->m, (int)(e - b), j->m);
+}
+
+void nnc_rt_act_forward(int act, float *y, const float *x, int n, int m)
+{
+    act_job j = { act, m, y, x, NULL };
+    nnc_rt_par_for(n, 1, (double)n * m, act_forward_range, &j);
+}
+
+void nnc_rt_act_backward(int act, float *dx, const float *dy, const float *y, int n, int m)
+{
+    act_job j = { act, m, dx, dy, y };
+    nnc_rt_par_for(n, 1, (double)n * m, act_backward_range, &j);
+}
+
 /* every kind: the vectorised bodies for gelu and swish, the libm ones for the rest */
 void nnc_rt_act_forward_alpha(int act, float a, float *y, const float *x, int n, int m)
 {
@@ -408,10 +440,30 @@ static void add_rows(float *db, const float *dy, long n, int m)
     }
 }
 
+/* columns [b, e) of db from those of every row of dy */
+typedef struct bias_job {
+    float *db;
+    const float *dy;
+    int n, m;
+} bias_job;
+
+static void bias_backward_range(void *ctx, long b, long e)
+{
+    const bias_job *j = ctx;
+    long r, c;
+    for (c = b; c < e; c++)
+        j->db[c] = 0.0f;
+    for (r = 0; r < j->n; r++) {
+        const float *dyr = j->dy + r * j->m;
+        for (c = b; c < e; c++)
+            j->db[c] += dyr[c];
+    }
+}
+
 void nnc_rt_bias_backward(float *db, const float *dy, int n, int m)
 {
-    memset(db, 0, (size_t)m * sizeof *db);
-    add_rows(db, dy, n, m);
+    bias_job j = { db, dy, n, m };
+    nnc_rt_par_for(m, 16, (double)n * m, bias_backward_range, &j);
 }
 
 /* a block of rows at a time (about 4 KiB of dx), summed into db while in L1 */

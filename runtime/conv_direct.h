@@ -204,13 +204,12 @@ static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, 
  * tile would read them from L2 again (3x3x512 at 7x7: 2x slower). */
 static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, float *ys,
                                  const float *xv, const float *w, const float *b, int o0,
-                                 int clamp)
+                                 int clamp, long qa, long qb)
 {
     float wpk[DKC * 2 * VW];
     const int oc = p->oc, run = v->run, width = imin(2 * VW, oc - o0), pack = oc > 2 * VW;
     const int rc = run >= DKC ? 1 : DKC / run;                   /* runs per chunk */
     const int jc = (run + (run + DKC - 1) / DKC - 1) / ((run + DKC - 1) / DKC); /* and taps */
-    const long pix = (long)p->oh * p->ow;
     const float *xq[DP];
     int r0, j0;
     for (r0 = 0; r0 < v->nruns; r0 += rc)
@@ -221,7 +220,7 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
             const long *ro = v->roff + r0, wrun = (long)run * oc;
             const float *wk = wc; /* tap j of run r at wk[r * krun + j * kld] */
             long krun = wrun, kld = oc, q0;
-            int oy = 0, ox = 0, i, r, j;
+            int oy = (int)(qa / p->ow), ox = (int)(qa % p->ow), i, r, j;
             if (pack) { /* nr * nj <= DKC taps */
                 for (r = 0; r < nr; r++)
                     for (j = 0; j < nj; j++)
@@ -231,8 +230,8 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
                 krun = (long)nj * 2 * VW;
                 kld = 2 * VW;
             }
-            for (q0 = 0; q0 < pix; q0 += DP) {
-                int np = (int)(pix - q0 < DP ? pix - q0 : DP);
+            for (q0 = qa; q0 < qb; q0 += DP) {
+                int np = (int)(qb - q0 < DP ? qb - q0 : DP);
                 float *yq = ys + q0 * oc + o0;
                 for (i = 0; i < DP; i++) { /* the windows; past np, the last one again */
                     xq[i] = xv + oy * v->rstep + ox * v->cstep;
@@ -259,19 +258,70 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
         }
 }
 
+/* one sample's pixels [qa, qb) (multiples of DP but the last: threads, parallel.h) */
+typedef struct direct_forward_job {
+    const nnc_rt_conv2d *p;
+    const direct_view *v;
+    float *ys;
+    const float *xv, *w, *b;
+    int act;
+} direct_forward_job;
+
+static void direct_forward_pixels(void *ctx, long qa, long qb)
+{
+    const direct_forward_job *j = ctx;
+    const int oc = j->p->oc, clamp = nnc_rt_act_clamp(j->act);
+    int o0;
+    for (o0 = 0; o0 < oc; o0 += 2 * VW)
+        direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, o0, clamp, qa, qb);
+    if (j->act != NNC_RT_ACT_LINEAR && !clamp)
+        nnc_rt_act_forward(j->act, j->ys + qa * oc, j->ys + qa * oc, (int)(qb - qa), oc);
+}
+
 static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *y,
                            const float *x, const float *w, const float *b, float *scratch,
                            int n, int act)
 {
-    const int oc = p->oc, clamp = nnc_rt_act_clamp(act);
-    const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * oc;
-    int s, o0;
+    const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * p->oc;
+    direct_forward_job j;
+    int s;
+    j.p = p; j.v = v; j.w = w; j.b = b; j.act = act;
     for (s = 0; s < n; s++) {
-        const float *xv = direct_sample(p, v, scratch, x + s * xs);
-        for (o0 = 0; o0 < oc; o0 += 2 * VW)
-            direct_forward_block(p, v, y + s * ys, xv, w, b, o0, clamp);
-        if (act != NNC_RT_ACT_LINEAR && !clamp)
-            nnc_rt_act_forward(act, y + s * ys, y + s * ys, (int)pix, oc);
+        j.xv = direct_sample(p, v, scratch, x + s * xs);
+        j.ys = y + s * ys;
+        nnc_rt_par_for(pix, DP, (double)ys * v->K, direct_forward_pixels, &j);
+    }
+}
+
+/* one sample's share of dw: the tap blocks [ba, bb) (threads, parallel.h) */
+typedef struct direct_filter_job {
+    const nnc_rt_conv2d *p;
+    const direct_view *v;
+    float *dw;
+    const float *xv, *dy;
+    int alt, kbs, accumulate;
+} direct_filter_job;
+
+static void direct_filter_taps(void *ctx, long ba, long bb)
+{
+    const direct_filter_job *j = ctx;
+    const nnc_rt_conv2d *p = j->p;
+    const direct_view *v = j->v;
+    const int oc = p->oc, K = v->K, kbs = j->kbs;
+    long off[DKB > DKB_ALT ? DKB : DKB_ALT], blk;
+    int o0, k;
+    for (blk = ba; blk < bb; blk++) {
+        const int k0 = (int)blk * kbs, kb = imin(kbs, K - k0);
+        for (k = 0; k < kbs; k++) { /* past kb, the last tap again */
+            int t = imin(k0 + k, K - 1);
+            off[k] = v->roff[t / v->run] + t % v->run;
+        }
+        for (o0 = 0; o0 < oc; o0 += 2 * VW) {
+            const int rest = oc - o0, which = rest >= 2 * VW ? 0 : rest > VW ? 1 : 2;
+            direct_filters[j->alt][which](j->xv, v->rstep, v->cstep, p->oh, p->ow, off, kb, j->dy + o0, oc,
+                                          lanes(which == 2 ? rest : rest - VW),
+                                          j->dw + (long)k0 * oc + o0, oc, j->accumulate);
+        }
     }
 }
 
@@ -285,24 +335,14 @@ static void direct_filter(const nnc_rt_conv2d *p, const direct_view *v, float *d
     const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * oc;
     const int alt = (K + DKB_ALT - 1) / DKB_ALT * (DKB_ALT + 3) < (K + DKB - 1) / DKB * (DKB + 3);
     const int kbs = alt ? DKB_ALT : DKB;
-    long off[DKB > DKB_ALT ? DKB : DKB_ALT];
-    int s, o0, k0, k;
+    direct_filter_job j;
+    int s;
+    j.p = p; j.v = v; j.dw = dw; j.alt = alt; j.kbs = kbs;
     for (s = 0; s < n; s++) {
-        const float *xv = direct_sample(p, v, scratch, x + s * xs);
-        for (k0 = 0; k0 < K; k0 += kbs) {
-            int kb = imin(kbs, K - k0);
-            for (k = 0; k < kbs; k++) { /* past kb, the last tap again */
-                int t = imin(k0 + k, K - 1);
-                off[k] = v->roff[t / v->run] + t % v->run;
-            }
-            for (o0 = 0; o0 < oc; o0 += 2 * VW) {
-                const int rest = oc - o0, which = rest >= 2 * VW ? 0 : rest > VW ? 1 : 2;
-                direct_filters[alt][which](xv, v->rstep, v->cstep, p->oh, p->ow, off, kb,
-                                           dy + s * ys + o0, oc,
-                                           lanes(which == 2 ? rest : rest - VW),
-                                           dw + (long)k0 * oc + o0, oc, s > 0);
-            }
-        }
+        j.xv = direct_sample(p, v, scratch, x + s * xs);
+        j.dy = dy + s * ys;
+        j.accumulate = s > 0;
+        nnc_rt_par_for((K + kbs - 1) / kbs, 1, (double)ys * K, direct_filter_taps, &j);
     }
 }
 

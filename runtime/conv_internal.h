@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "nnc_rt_kernels.h"
+#include "parallel.h"
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #define HAVE_DIRECT 1 /* the direct kernels */

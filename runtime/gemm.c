@@ -42,6 +42,10 @@
 
 #include "gemm_internal.h"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 /* The packing buffer lives on the stack of the blocked path only (small M
  * never allocates it).  Microcontrollers (M profile) get a small one: their
  * stacks are a few KiB, and their caches, if any, are tiny. */
@@ -307,6 +311,28 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
                 if (ej.y)
                     ej.y += j0;
                 gemm_blocked(uk, &tl, ta, tb, M, w, K, alpha, A, lda, bj, ldb, beta, C + j0, ldc, &ej);
+                nnc_rt_fp_set(own);
+            }
+            return;
+        }
+        /* Too few columns for that (the N = 10 products of a classifier
+         * layer): the rows of C in one block per thread, each a whole
+         * multiple of the kernel's rows but the last */
+        if (omp_get_max_threads() > 1 && M >= 2 * tl.mr && (double)M * N * K >= 4e6) {
+            nnc_rt_fpmode mode = nnc_rt_fp_get();
+            long nt = omp_get_max_threads(), rows = cdiv(cdiv(M, nt), tl.mr) * tl.mr;
+            long blocks = cdiv(M, rows), r;
+#pragma omp parallel for schedule(static)
+            for (r = 0; r < blocks; r++) {
+                nnc_rt_fpmode own = nnc_rt_fp_get();
+                nnc_rt_fp_set(mode);
+                long i0 = r * rows;
+                int h = (int)(M - i0 < rows ? M - i0 : rows);
+                gemm_epi ei = *e; /* the rows from i0 */
+                if (ei.y)
+                    ei.y += i0 * ei.ldy;
+                gemm_blocked(uk, &tl, ta, tb, h, N, K, alpha, ta ? A + i0 : A + i0 * lda, lda, B, ldb, beta,
+                             C + i0 * ldc, ldc, &ei);
                 nnc_rt_fp_set(own);
             }
             return;

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "nnc_rt.h"
+#include "parallel.h"
 
 /* g += l1 sign(w) + 2 l2 w ; returns l1 sum|w| + l2 sum w^2.
  * g may be NULL to get only the penalty. sign(0) = 0. */
@@ -142,18 +143,25 @@ void nnc_rt_rmsprop_update(float *w, const float *g, float *ms, float *mom, long
 /* adamw first: w -= lr wd w (decoupled decay, applied before the step).
  * alpha = lr sqrt(1 - b2^t) / (1 - b1^t), t = step (1-based)
  * m += (1 - b1)(g - m) ; v += (1 - b2)(g^2 - v) ; w -= alpha m / (sqrt(v) + eps) */
-void nnc_rt_adam_update(float *w, const float *g, float *m, float *v, long size, long step,
-                        float lr, float beta1, float beta2, float eps, float weight_decay)
+typedef struct adam_job {
+    float *w, *m, *v;
+    const float *g;
+    float alpha, one_minus_b1, one_minus_b2, eps, decay;
+} adam_job;
+
+/* elements [b, e) of an Adam step (threads: parallel.h) */
+static void adam_range(void *ctx, long b, long e)
 {
-    long i = 0;
-    double t = step < 1 ? 1.0 : (double)step;
-    float alpha = (float)(lr * sqrt(1.0 - pow(beta2, t)) / (1.0 - pow(beta1, t)));
-    float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
-    if (weight_decay != 0.0f) {
-        float decay = lr * weight_decay;
-        long j;
-        for (j = 0; j < size; j++)
-            w[j] -= decay * w[j];
+    const adam_job *j = ctx;
+    float *w = j->w + b, *m = j->m + b, *v = j->v + b;
+    const float *g = j->g + b;
+    const float alpha = j->alpha, one_minus_b1 = j->one_minus_b1, one_minus_b2 = j->one_minus_b2;
+    const float eps = j->eps;
+    long i = 0, size = e - b;
+    if (j->decay != 0.0f) {
+        long k;
+        for (k = 0; k < size; k++)
+            w[k] -= j->decay * w[k];
     }
 #ifdef VW
     {
@@ -180,6 +188,20 @@ void nnc_rt_adam_update(float *w, const float *g, float *m, float *v, long size,
         v[i] = vi;
         w[i] -= num / den;
     }
+}
+
+void nnc_rt_adam_update(float *w, const float *g, float *m, float *v, long size, long step,
+                        float lr, float beta1, float beta2, float eps, float weight_decay)
+{
+    double t = step < 1 ? 1.0 : (double)step;
+    adam_job j;
+    j.w = w; j.m = m; j.v = v; j.g = g;
+    j.alpha = (float)(lr * sqrt(1.0 - pow(beta2, t)) / (1.0 - pow(beta1, t)));
+    j.one_minus_b1 = 1.0f - beta1;
+    j.one_minus_b2 = 1.0f - beta2;
+    j.eps = eps;
+    j.decay = lr * weight_decay;
+    nnc_rt_par_for(size, 64, 4.0 * size, adam_range, &j);
 }
 
 /* ---- gradient clipping -------------------------------------------------------

@@ -1,0 +1,21 @@
+/* parallel.h — the runtime's optional threads.  A build of the runtime with
+ * -fopenmp splits its large loops across OpenMP's threads (OMP_NUM_THREADS);
+ * any other build runs them in the caller's thread.  Every split is into
+ * disjoint ranges of outputs, each computed exactly as one thread would, so
+ * the thread count never changes a result. */
+#ifndef NNC_RT_PARALLEL_H
+#define NNC_RT_PARALLEL_H
+
+/* the work (multiply-adds, or elements touched) below which one thread does
+ * it all: a fork and join costs a few microseconds */
+#define NNC_RT_PAR_MIN_WORK 65536.0
+
+typedef void (*nnc_rt_par_fn)(void *ctx, long begin, long end);
+
+/* fn(ctx, begin, end) over [0, count): one range per thread, its bounds
+ * multiples of grain (but the last), when work >= NNC_RT_PAR_MIN_WORK and
+ * the caller is not already in a parallel region; else fn(ctx, 0, count).
+ * Each thread runs in the caller's floating-point mode. */
+void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,163 @@
+/* test_threads.c — the runtime's threads (parallel.h) never change a result:
+ * the kernels that split their work (GEMM by columns and by rows, the direct
+ * convolution forward and filter kernels, activations and their gradients,
+ * bias gradients, Adam) give bit-identical outputs on one thread and on two,
+ * at shapes above the split threshold with ragged edges.  Built without
+ * -fopenmp (make unit-tests) it checks nnc_rt_par_for's ranges and the
+ * kernels against their plain references; make check-openmp runs it with
+ * threads. */
+#include <string.h>
+
+#include "nnc_rt.h"
+#include "nnc_rt_kernels.h"
+#include "../runtime/parallel.h"
+#include "kernel_check.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+static void threads(int t) { omp_set_num_threads(t); }
+#else
+static void threads(int t) { (void)t; }
+#endif
+
+static void fill(float *x, long n, unsigned seed)
+{
+    long i;
+    for (i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+}
+
+static void same(const float *a, const float *b, long n, const char *what)
+{
+    ck_assert_msg(memcmp(a, b, (size_t)n * sizeof *a) == 0, "%s: one thread and two differ", what);
+}
+
+/* every element of [0, count) exactly once, range bounds on the grain */
+static void mark(void *ctx, long b, long e)
+{
+    int *seen = ctx;
+    long i;
+    ck_assert_msg(b % 7 == 0, "range start %ld not on the grain", b);
+    for (i = b; i < e; i++)
+        seen[i]++;
+}
+
+START_TEST(test_par_for_ranges)
+{
+    int seen[1000];
+    int i, t;
+    for (t = 1; t <= 2; t++) {
+        threads(t);
+        memset(seen, 0, sizeof seen);
+        nnc_rt_par_for(1000, 7, 1e9, mark, seen);
+        for (i = 0; i < 1000; i++)
+            ck_assert_int_eq(seen[i], 1);
+    }
+}
+END_TEST
+
+START_TEST(test_gemm_split)
+{
+    /* wide (split by columns) and narrow N = 10 (split by rows) */
+    static const int shapes[][3] = {{75, 300, 333}, {301, 10, 1500}, {2000, 10, 33}};
+    int s;
+    for (s = 0; s < 3; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = falloc((long)M * K), *B = falloc((long)K * N), *C1 = falloc((long)M * N),
+              *C2 = falloc((long)M * N), *R = falloc((long)M * N);
+        fill(A, (long)M * K, 1);
+        fill(B, (long)K * N, 2);
+        threads(1);
+        nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C1, N);
+        threads(2);
+        nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C2, N);
+        same(C1, C2, (long)M * N, "gemm");
+        nnc_rt_gemm_f32_ref(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, R, N);
+        for (long i = 0; i < (long)M * N; i++)
+            ck_near(C2[i], R[i], 1e-4, 1e-4);
+        free(A); free(B); free(C1); free(C2); free(R);
+    }
+}
+END_TEST
+
+START_TEST(test_conv_split)
+{
+    /* 28x28x3 -> 26x26x40 (ragged pixel and channel blocks), batch 3 */
+    nnc_rt_conv2d p = {28, 28, 3, 26, 26, 40, 3, 3, 1, 1, 1, 1, 0, 0, 1};
+    const int n = 3;
+    long xs = (long)n * 28 * 28 * 3, ys = (long)n * 26 * 26 * 40, ws = 3L * 3 * 3 * 40;
+    float *x = falloc(xs), *w = falloc(ws), *b = falloc(40), *dy = falloc(ys);
+    float *y1 = falloc(ys), *y2 = falloc(ys), *dw1 = falloc(ws), *dw2 = falloc(ws);
+    float *scratch = falloc(NNC_RT_CONV2D_SCRATCH(&p) + 65536);
+    fill(x, xs, 3); fill(w, ws, 4); fill(b, 40, 5); fill(dy, ys, 6);
+    threads(1);
+    nnc_rt_conv2d_forward(&p, y1, x, w, b, scratch, n, NNC_RT_ACT_TANH);
+    nnc_rt_conv2d_backward_filter(&p, dw1, dy, x, scratch, n);
+    threads(2);
+    nnc_rt_conv2d_forward(&p, y2, x, w, b, scratch, n, NNC_RT_ACT_TANH);
+    nnc_rt_conv2d_backward_filter(&p, dw2, dy, x, scratch, n);
+    same(y1, y2, ys, "conv2d forward");
+    same(dw1, dw2, ws, "conv2d filter gradient");
+    free(x); free(w); free(b); free(dy); free(y1); free(y2); free(dw1); free(dw2); free(scratch);
+}
+END_TEST
+
+START_TEST(test_elementwise_split)
+{
+    const int n = 333, m = 517;
+    const long size = (long)n * m;
+    float *x = falloc(size), *y1 = falloc(size), *y2 = falloc(size), *dy = falloc(size);
+    float *db1 = falloc(m), *db2 = falloc(m), *w1 = falloc(size), *w2 = falloc(size);
+    float *m1 = falloc(size), *m2 = falloc(size), *v1 = falloc(size), *v2 = falloc(size);
+    static const int acts[] = {NNC_RT_ACT_RELU, NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX};
+    int a;
+    fill(x, size, 7);
+    fill(dy, size, 8);
+    for (a = 0; a < 3; a++) {
+        threads(1);
+        nnc_rt_act_forward(acts[a], y1, x, n, m);
+        threads(2);
+        nnc_rt_act_forward(acts[a], y2, x, n, m);
+        same(y1, y2, size, "activation");
+        threads(1);
+        nnc_rt_act_backward(acts[a], w1, dy, y1, n, m);
+        threads(2);
+        nnc_rt_act_backward(acts[a], w2, dy, y1, n, m);
+        same(w1, w2, size, "activation gradient");
+    }
+    threads(1);
+    nnc_rt_bias_backward(db1, dy, n, m);
+    threads(2);
+    nnc_rt_bias_backward(db2, dy, n, m);
+    same(db1, db2, m, "bias gradient");
+    for (a = 0; a < m; a++) {
+        double s = 0;
+        for (long r = 0; r < n; r++)
+            s += dy[r * m + a];
+        ck_near(db2[a], s, 1e-3, 1e-4);
+    }
+    fill(w1, size, 9);
+    memcpy(w2, w1, (size_t)size * sizeof *w1);
+    memset(m1, 0, (size_t)size * sizeof *m1); memset(m2, 0, (size_t)size * sizeof *m2);
+    memset(v1, 0, (size_t)size * sizeof *v1); memset(v2, 0, (size_t)size * sizeof *v2);
+    threads(1);
+    nnc_rt_adam_update(w1, dy, m1, v1, size, 1, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.01f);
+    nnc_rt_adam_update(w1, x, m1, v1, size, 2, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.01f);
+    threads(2);
+    nnc_rt_adam_update(w2, dy, m2, v2, size, 1, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.01f);
+    nnc_rt_adam_update(w2, x, m2, v2, size, 2, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.01f);
+    same(w1, w2, size, "adam");
+    same(v1, v2, size, "adam second moment");
+    free(x); free(y1); free(y2); free(dy); free(db1); free(db2); free(w1); free(w2);
+    free(m1); free(m2); free(v1); free(v2);
+}
+END_TEST
+
+int main(void)
+{
+    const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_conv_split, test_elementwise_split, NULL};
+    const kernel_case cases[] = {{"threads", t, 0, 0}};
+    return run_cases("threads", cases, 1);
+}
