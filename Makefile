@@ -240,14 +240,17 @@ $(BUILD)/omp/%.o: runtime/%.c $(RT_HDRS)
 $(BUILD)/omp/test_%: tests/test_%.c $(RT_TEST_HDRS) $(OMP_OBJS)
 	$(CC) $(ALL_CFLAGS) -fopenmp -Iruntime -Itests $< $(OMP_OBJS) $(CHECK_LIBS) -lm -o $@
 .SECONDARY: $(OMP_OBJS)
+OMP_RT_LIB := $(BUILD)/libnnc_rt_omp.a
+$(OMP_RT_LIB): $(OMP_OBJS)
+	ar rcs $@ $^
 # the same example on the runtime built with -fopenmp (make bench's
 # two-thread rows; OMP_NUM_THREADS picks the count)
 $(BUILD)/omp/examples/%: generated/%.c examples/%/main.c examples/common/data.c examples/common/driver.c \
-                         examples/common/data.h examples/common/driver.h $(OMP_OBJS)
+                         examples/common/data.h examples/common/driver.h $(OMP_RT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(RT_CFLAGS) -fopenmp -D_POSIX_C_SOURCE=200809L -Iruntime -Igenerated -Iexamples/common \
 	    generated/$*.c examples/$*/main.c examples/common/data.c examples/common/driver.c \
-	    $(OMP_OBJS) -lz -lm -o $@
+	    $(OMP_RT_LIB) -lz -lm -o $@
 
 check-openmp: $(RT_TESTS:%=$(BUILD)/omp/%)
 	@echo "== $(RT_TESTS), runtime built with -fopenmp, 2 threads"

@@ -11,14 +11,22 @@
 # and subtracted.  Each figure is the median of 7 rounds (min and max beside
 # it); ORT's rounds and nnc's alternate.  Prints a table, writes it to bench/results/inference.txt and the
 # rows to bench/results/inference.json (bench/summary.py's input).  NNC=path times another nnc binary
-# (e.g. an older build, for a before/after comparison).
+# (e.g. an older build, for a before/after comparison).  THREADS=N (default 1) runs every side on N
+# threads — ORT's intraOpNumThreads, torch.set_num_threads, nnc's code on the runtime built with
+# -fopenmp (OMP_NUM_THREADS) — and writes inference_tN.txt/.json instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${TORCH_PYTHON:-/usr/bin/python3}
 NNC=${NNC:-bin/nnc}
 W=build/bench
+THREADS=${THREADS:-1}
+export THREADS OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+RT=build/libnnc_rt.a OMP= SUFFIX=
+if [ "$THREADS" -gt 1 ]; then
+    RT=build/libnnc_rt_omp.a OMP=-fopenmp SUFFIX=_t$THREADS W=build/bench/t$THREADS
+fi
 mkdir -p "$W" bench/results
-make -s bin/nnc build/libnnc_rt.a
+make -s bin/nnc build/libnnc_rt.a $RT
 if [ ! -d bench/.node/node_modules/onnxruntime-node ]; then
     mkdir -p bench/.node
     (cd bench/.node && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent onnxruntime-node >/dev/null)
@@ -38,7 +46,7 @@ for s in "${specs[@]}"; do
     "$NNC" "$W/$m.onnx" -o "$W/$m.c"
     up=$(tr '[:lower:]' '[:upper:]' <<<"$m")
     cc -std=c99 -O3 -march=native -D_POSIX_C_SOURCE=200809L -Iruntime -I"$W" -DNNC_MODEL="$m" -DNNC_UPPER="$up" \
-        "-DNNC_HEADER=\"$m.h\"" -DREPS=$reps "$W/$m.c" bench/nnc_latency.c build/libnnc_rt.a -lm -o "$W/$m"
+        "-DNNC_HEADER=\"$m.h\"" -DREPS=$reps $OMP "$W/$m.c" bench/nnc_latency.c $RT -lm -o "$W/$m"
 done
 # ORT and nnc take turns, one round of every model each, so that a slower
 # or faster spell of the machine falls on both
@@ -50,9 +58,11 @@ for round in 1 2 3 4 5 6 7; do
     nnc="${nnc%, }}, "
 done
 ort="${ort%, }]" nnc="${nnc%, }]"
-"$PY" - "$torch" "$ort" "$W" "$nnc" <<'PYEOF' | tee bench/results/inference.txt
+"$PY" - "$torch" "$ort" "$W" "$nnc" "$THREADS" <<'PYEOF' | tee bench/results/inference$SUFFIX.txt
 import json, os, sys, platform
-torch, w = json.loads(sys.argv[1]), sys.argv[3]
+torch, w, threads = json.loads(sys.argv[1]), sys.argv[3], int(sys.argv[5])
+nthreads = "1 thread" if threads == 1 else "%d threads" % threads
+suffix = "" if threads == 1 else "_t%d" % threads
 def stats(rounds):   # [{name: [us]}, ...] -> {name: [median, min, max]}
     out = {}
     for k in rounds[0]:
@@ -61,7 +71,7 @@ def stats(rounds):   # [{name: [us]}, ...] -> {name: [median, min, max]}
     return out
 ort, nnc = stats(json.loads(sys.argv[2])), stats(json.loads(sys.argv[4]))
 ident = ort[os.path.join(w, "identity.onnx")][0]
-print("# 1 thread; microseconds per call, median of 7 rounds [min, max]; ORT net = ORT - Identity (%.1f us)" % ident)
+print("# " + nthreads + " on every side; microseconds per call, median of 7 rounds [min, max]; ORT net = ORT - Identity (%.1f us)" % ident)
 print("%-16s %22s %22s %10s %22s %10s %10s" % ("model", "nnc", "ORT raw", "ORT net", "PyTorch", "nnc/ORTnet", "nnc/torch"))
 rows, ratio = [], {}
 for m in nnc:
@@ -72,17 +82,17 @@ for m in nnc:
     fmt = lambda v: "%9.1f [%.1f, %.1f]" % tuple(v)
     print("%-16s %22s %22s %10.1f %22s %10.2f %10.2f" % (m, fmt(n), fmt(o), net, fmt(t), n[0] / net, n[0] / t[0]))
     figure = "latency batch 1" if m.endswith("b1") else "time per batch of 256"
-    rows.append({"model": m.rsplit("_", 1)[0], "figure": figure + ", 1 thread", "unit": "us", "nnc": n[0],
+    rows.append({"model": m.rsplit("_", 1)[0], "figure": figure + ", " + nthreads, "unit": "us", "nnc": n[0],
                  "peers": {"ort_raw": o[0], "ort_net": net, "pytorch": t[0]},
                  "ratio": {"nnc/ort_net": n[0] / net, "nnc/pytorch": n[0] / t[0]},
                  "min_max": {"nnc": n[1:], "ort": o[1:], "pytorch": t[1:]}})
     ratio[m] = n[0] / net
 json.dump({"machine": platform.processor() or platform.machine(), "rows": rows},
-          open("bench/results/inference.json", "w"), indent=1)
+          open("bench/results/inference%s.json" % suffix, "w"), indent=1)
 seed = ("mlp", "cnn_small")
 b1 = ", ".join("%s %.2f" % (m[:-3], r) for m, r in ratio.items() if m.endswith("_b1") and m[:-3] in seed)
 big = ", ".join("%s %.2f" % (m[:-3], r) for m, r in ratio.items() if m.endswith("_b1") and m[:-3] not in seed)
 b256 = ", ".join("%s %.2f" % (m[:-5], r) for m, r in ratio.items() if m.endswith("_b256"))
-print("inference: nnc/ORT-net at batch 1: %s (floor 0.5); %s (floor 1.5); at batch 256: %s (floor 1.0)"
+print("inference, " + nthreads + ": nnc/ORT-net at batch 1: %s (floor 0.5); %s (floor 1.5); at batch 256: %s (floor 1.0)"
       % (b1, big or "no torchvision", b256))
 PYEOF

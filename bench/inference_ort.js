@@ -1,4 +1,4 @@
-// inference_ort.js — ONNX Runtime (onnxruntime-node, CPU, 1 thread) on the
+// inference_ort.js — ONNX Runtime (onnxruntime-node, CPU, $THREADS intra-op threads, default 1) on the
 // given models: microseconds per session.run in each of ROUNDS (the
 // environment's, default 7) rounds of REPS runs, after a warm-up.
 // Usage: node inference_ort.js MODEL.onnx:REPS:D1,D2,... ...
@@ -7,7 +7,7 @@ const ort = require('onnxruntime-node');
 
 async function time(spec) {
   const [path, reps, shape] = spec.split(':');
-  const s = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1,
+  const s = await ort.InferenceSession.create(path, { intraOpNumThreads: +(process.env.THREADS || 1), interOpNumThreads: 1,
                                                       executionMode: 'sequential' });
   const meta = s.inputNames[0];
   const dims = shape.split(',').map(Number);

@@ -51,7 +51,7 @@ def time_us(f, reps):
 
 def main():
     warnings.simplefilter("ignore")
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     out = sys.argv[1]
     res = {}
     runs = [(name, m, shape, ((1, 2000), (256, 20))) for name, m, shape in models()]

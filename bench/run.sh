@@ -29,5 +29,7 @@ echo "== training: fashion_cnn_small, 2 threads" >&2
 THREADS=2 EPOCHS=${CNN_EPOCHS:-3} bash bench/train.sh fashion_cnn_small 0
 echo "== inference" >&2
 bash bench/inference.sh
+echo "== inference, 2 threads" >&2
+THREADS=2 bash bench/inference.sh
 echo "== summary" >&2
 "${TORCH_PYTHON:-/usr/bin/python3}" bench/summary.py | tee bench/results/summary.txt

@@ -54,10 +54,13 @@ def main():
             rows.append({"model": ex, "figure": "arena, training step at batch 32", "unit": "bytes",
                          "nnc": arena(["examples/%s/%s.nn" % (ex, ex)]), "peers": {}, "ratio": {}})
     inf = json.load(open(os.path.join(R, "inference.json")))
+    two = os.path.join(R, "inference_t2.json")
+    if os.path.exists(two):
+        inf["rows"] += json.load(open(two))["rows"]
     for r in inf["rows"]:
         rows.append(r)
         onnx = "build/bench/%s_%s.onnx" % (r["model"], "b1" if "batch 1" in r["figure"] else "b256")
-        if os.path.exists(onnx) and "batch 1" in r["figure"]:
+        if os.path.exists(onnx) and "batch 1, 1 thread" in r["figure"]:
             rows.append({"model": r["model"], "figure": "arena, prediction at batch 1 (imported)", "unit": "bytes",
                          "nnc": arena([onnx]), "peers": {}, "ratio": {}})
 
