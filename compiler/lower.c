@@ -577,6 +577,11 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     if (first_attr < 0) return -1;
     Attrs attr;
     if (call_attrs(e, def, first_attr, &attr) || poisoned) return -1;
+    if (op == OP_MULTI_HEAD_ATTENTION) {    /* made of other ops (ops/attention.c) */
+        char name[IR_NAME];
+        layer_name(L, op, target, name);
+        return attention_lower(L->g, in, nin, &attr, e->loc, name);
+    }
 
     /* a layer's output activation becomes its own node; fuse_act may merge it
      * (a recurrent layer's activation is part of its cell and stays) */
