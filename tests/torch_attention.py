@@ -2,7 +2,9 @@
 """torch_attention.py — multi_head_attention and position_embedding against
 PyTorch: the forward pass, every parameter's gradient and the input's, and a
 few training steps, at batch sizes 1, 3 and 8, with nnc -O0 and -O2; then a
-few Adam steps of the whole text_transformer example.
+few Adam steps of the whole text_transformer example; and an imported ONNX
+model whose batched MatMuls broadcast along the batch and a head axis,
+fine-tuned (--train): its gradients against central differences.
 
 For each model below: write its .nn text, compile it with bin/nnc (-O0 and
 -O2), build tests/torch_attention.c against it for each batch size (initial
@@ -191,6 +193,53 @@ def example():
     return text, forward
 
 
+# ---- an imported batched MatMul, fine-tuned -----------------------------------------
+
+class BatchedMatMul(torch.nn.Module):
+    """products over a batch and a head axis: h (B, 1, T, F) against w (H, F, D)
+    reads h along every head (its gradient sums over H) and w for every
+    sample (its gradient sums over B); the first product's weight is
+    broadcast over the batch too"""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+        self.w = torch.nn.Parameter(torch.randn(2, 4, 3) * 0.5)
+
+    def forward(self, x):
+        q = torch.matmul(self.lin(x).unsqueeze(1), self.w)
+        return (q * q).sum(dim=(1, 2))
+
+
+def onnx_batched_matmul(tmp, args):
+    """export BatchedMatMul, compile it with --train mse at -O0 and -O2 and
+    check the gradients of the generated training step against central
+    differences (tests/model_check.c); (ok, report) per level"""
+    d = os.path.join(tmp, "onnx_matmul")
+    os.makedirs(d)
+    path = os.path.join(d, "bm.onnx")
+    torch.manual_seed(0)
+    torch.onnx.export(BatchedMatMul(), torch.randn(4, 5, 4), path, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "b"}, "y": {0: "b"}}, opset_version=13)
+    res = []
+    for flags in FLAGS:
+        od = os.path.join(d, flags[1:])
+        os.makedirs(od)
+        csrc = os.path.join(od, "bm.c")
+        sh([args.nnc, flags, path, "--shape", "b=4", "--train", "mse", "-o", csrc])
+        exe = os.path.join(od, "bm")
+        sh(os.environ.get("CC", "cc").split() +
+           ["-std=c99", "-O2", "-Iruntime", "-I" + od, "-DNNC_MODEL=bm", "-DNNC_UPPER=BM", '-DNNC_HEADER="bm.h"',
+            "tests/model_check.c", csrc, args.rt, "-lm", "-o", exe])
+        with open(csrc) as f:
+            grads = f.read().count("nnc_rt_matmul_nd_grad(")
+        out = dict(line.split() for line in sh([exe, "gradcheck", "3e-3"]).splitlines() if len(line.split()) == 2)
+        ok = grads >= 3 and float(out["checked"]) >= 40 and float(out["bad"]) == 0
+        res.append((flags, ok, "%d batched-product gradients, %s checked, %s bad, worst %s"
+                    % (grads, out["checked"], out["bad"], out["worst"])))
+    return res
+
+
 # ---- running both sides ----------------------------------------------------------
 
 def sh(cmd):
@@ -361,6 +410,15 @@ def main():
         return out
 
     try:
+        if not args.names or "onnx_matmul" in args.names:
+            try:
+                for flags, ok, report in onnx_batched_matmul(tmp, args):
+                    passed += ok
+                    failed += not ok
+                    print("%s onnx_matmul %s: %s" % ("PASS" if ok else "FAIL", flags, report))
+            except (RuntimeError, KeyError, ValueError) as e:
+                failed += 1
+                print("FAIL onnx_matmul: %s" % e)
         with ThreadPoolExecutor(max_workers=2) as ex:
             results = list(ex.map(job, rows))
         for row, res in zip(rows, results):
