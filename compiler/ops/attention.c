@@ -166,6 +166,7 @@ static int nd_node(Graph *g, int op, const int *in, int nin, const Attrs *a, Loc
     int node = ir_node(g, op, in, nin, loc);
     g->nodes[node].attr = *a;
     g->nodes[node].attr.batched = 1;
+    snprintf(g->nodes[node].layer, IR_NAME, "%s", name);   /* a row of its own in --summary */
     int v = ir_value(g, name, ROLE_ACT, 1, rank, dims);
     g->values[v].loc = loc;
     ir_add_output(g, node, v);
@@ -283,7 +284,6 @@ int attention_lower(Graph *g, const int *in, int nin, const Attrs *a, Loc loc, c
     ir_format_name(g->nodes[node].layer, "%s.softmax", name);
     if (shape_node(g, node)) return -1;
     int p = g->nodes[node].out[0];
-    g->nodes[node].layer[0] = 0;    /* shown as part of the attention, not a layer of its own */
     ir_format_name(g->values[p].name, "%s.weights", name);
     if (a->rate > 0) {    /* Keras' dropout on the attention weights */
         Attrs dr;
