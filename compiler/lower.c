@@ -442,8 +442,9 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
 static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, Attrs *attr, int *errors) {
     const char *attr_names[32];   /* nattrs: at most 32 (separable_conv2d has 14; tests/test_convlayers.c) */
     for (int i = 0; i < def->nattrs; i++) attr_names[i] = def->attrs[i].name;
-    /* trainable = false: any layer with parameters (Keras' layer.trainable) */
-    if (a->name && !strcmp(a->name, "trainable") && def->params) {
+    /* trainable = false: any layer with parameters (Keras' layer.trainable; multi_head_attention
+     * passes it to the projections it is made of) */
+    if (a->name && !strcmp(a->name, "trainable") && (def->params || def == op_table[OP_MULTI_HEAD_ATTENTION])) {
         int on;
         if (lower_bool_arg(a->value, "trainable", &on)) ++*errors;
         else attr->frozen = !on;

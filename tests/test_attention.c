@@ -13,8 +13,8 @@
  * through autodiff and the planner of self- and cross-attention (causal,
  * without biases, value_dim, output_shape, a key of its own), a position
  * embedding, the example's block, at -O0 and -O2; -O0 and -O2 outputs
- * agree; dropout in the attention leaves inference alone; the errors, by
- * text.
+ * agree; dropout in the attention leaves inference alone; trainable =
+ * false freezes its projections; the errors, by text.
  */
 #include <math.h>
 #include <stdio.h>
@@ -305,6 +305,20 @@ START_TEST(attention_dropout_is_training_only)
 }
 END_TEST
 
+/* trainable = false reaches the projections: only the head trains */
+START_TEST(attention_trainable_false)
+{
+    char path[256], cmd[1024], out[8192];
+    snprintf(path, sizeof path, "%s/frozen.nn", dir);
+    write_text(path, MODEL("frozen", "f32[6, 4]", "  a = multi_head_attention(x, x, num_heads = 2, key_dim = 3, "
+                           "trainable = false)\n  flatten\n  dense(3, softmax)\n", SCCE));
+    snprintf(cmd, sizeof cmd, "%s %s --summary", nnc, path);
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    /* attention: 3 x (4 x 6 + 6) + 6 x 4 + 4 = 118 frozen; the head 24 x 3 + 3 = 75 */
+    ck_assert_msg(strstr(out, "Total params: 193 ") && strstr(out, "Trainable: 75;"), "%s", out);
+}
+END_TEST
+
 static void expect_error(const char *src, const char *expected)
 {
     char path[256], cmd[1024], out[8192];
@@ -362,7 +376,7 @@ int main(void)
 {
     const TTest *mm[] = { matmul_grad_against_reference, NULL };
     const TTest *mo[] = { matmul_grad_offsets, position_embedding_kernels, attention_dropout_is_training_only,
-                          diagnostics, NULL };
+                          attention_trainable_false, diagnostics, NULL };
     const TTest *sm[] = { attn_softmax_against_formula, NULL };
     const TTest *gr[] = { grad_attention_models, NULL };
     const TTest *oo[] = { o0_matches_o2, NULL };
