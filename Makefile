@@ -328,6 +328,13 @@ torch-parity: bin/nnc $(RT_LIB)
 torch-act: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/torch_act.py --nnc bin/nnc --rt $(RT_LIB)
 
+# multi_head_attention and position_embedding against PyTorch: forward, every
+# gradient and a few steps at batches 1, 3, 8, -O0 and -O2; the
+# text_transformer example's Adam steps (issue 18)
+.PHONY: torch-attention
+torch-attention: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/torch_attention.py --nnc bin/nnc --rt $(RT_LIB)
+
 # gradient clipping and class_weight of the generated training step against
 # PyTorch, and the rate as run-time state of an imported model (issue 19)
 .PHONY: check-fitstate
@@ -393,7 +400,7 @@ check-dtypes: all
 
 test: all unit-tests check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
       check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
-      check-multi torch-conv-parity torch-act
+      check-multi torch-conv-parity torch-act torch-attention
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the

@@ -127,6 +127,7 @@ typedef struct Attrs {
     int approximate;            /* gelu: the tanh form                    */
     int center, scale;          /* layer_normalization: beta, gamma       */
     nnc_rt_prelu prelu;         /* prelu: how alpha broadcasts (derived)  */
+    int num_heads, key_dim, value_dim, output_dim, causal;   /* multi_head_attention (0: Keras' default) */
 } Attrs;
 
 typedef struct Node {
@@ -319,6 +320,11 @@ int act_kind(const Node *n);         /* ops/activation.c: the nnc_rt_act an acti
 /* ops/activation.c: a node of act_kind a, or an act_grad of attr.act a, that a GEMM or convolution epilogue can take over
  * (fuse_act, fuse_grad): relu, relu6, sigmoid, tanh (softmax: forward) */
 int act_fusable(int a);
+/* ops/attention.c: multi_head_attention as the ops it is made of (dense
+ * projections, transposes, batched products, the attention softmax), built
+ * by lower.c for a call with inputs in[] (query, value[, key]); its output
+ * value, or -1 after reporting */
+int attention_lower(Graph *g, const int *in, int nin, const Attrs *a, Loc loc, const char *name);
 /* names of the enumerations attributes use, indexed by the runtime's enums */
 /* ops/names.c */
 extern const char *const act_names[], *const loss_names[], *const init_names[], *const opt_names[];

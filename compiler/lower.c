@@ -442,8 +442,9 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
 static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, Attrs *attr, int *errors) {
     const char *attr_names[32];   /* nattrs: at most 32 (separable_conv2d has 14; tests/test_convlayers.c) */
     for (int i = 0; i < def->nattrs; i++) attr_names[i] = def->attrs[i].name;
-    /* trainable = false: any layer with parameters (Keras' layer.trainable) */
-    if (a->name && !strcmp(a->name, "trainable") && def->params) {
+    /* trainable = false: any layer with parameters (Keras' layer.trainable; multi_head_attention
+     * passes it to the projections it is made of) */
+    if (a->name && !strcmp(a->name, "trainable") && (def->params || def == op_table[OP_MULTI_HEAD_ATTENTION])) {
         int on;
         if (lower_bool_arg(a->value, "trainable", &on)) ++*errors;
         else attr->frozen = !on;
@@ -577,6 +578,11 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     if (first_attr < 0) return -1;
     Attrs attr;
     if (call_attrs(e, def, first_attr, &attr) || poisoned) return -1;
+    if (op == OP_MULTI_HEAD_ATTENTION) {    /* made of other ops (ops/attention.c) */
+        char name[IR_NAME];
+        layer_name(L, op, target, name);
+        return attention_lower(L->g, in, nin, &attr, e->loc, name);
+    }
 
     /* a layer's output activation becomes its own node; fuse_act may merge it
      * (a recurrent layer's activation is part of its cell and stays) */

@@ -506,6 +506,21 @@ void nnc_rt_tfidf(float *y, const float *x, const float *pool, const float *weig
 /* a batch of (M,K) x (K,N) products over the space p (strides in floats) */
 void nnc_rt_matmul_nd(float *y, const float *a, const float *b, const nnc_rt_nd *p, int M, int N, int K);
 
+/* ---- attention (attention.c) ------------------------------------------------
+ * which 0: d = dA = the sum over p's points of dY B^T, written through A's
+ * strides (an axis A is broadcast along sums); which 1: d = dB = sum A^T dY.
+ * `other` is the operand not differentiated; d (dsize floats) is overwritten. */
+void nnc_rt_matmul_nd_grad(int which, float *d, long dsize, const float *dy, const float *other,
+                           const nnc_rt_nd *p, int M, int N, int K);
+/* y (outer, tq, tk) = softmax over each row of scale * s (causal: over j <= i,
+ * p = 0 beyond); ds = scale y (dy - sum(y dy)) row by row */
+void nnc_rt_attn_softmax_forward(float *y, const float *s, long outer, int tq, int tk, float scale, int causal);
+void nnc_rt_attn_softmax_backward(float *ds, const float *dy, const float *y, long outer, int tq, int tk,
+                                  float scale);
+/* y[b] = table[0 .. size) for each of n samples; dtable (table_size) = sum_b dy[b], 0 beyond size */
+void nnc_rt_position_embedding_forward(float *y, const float *table, long n, long size);
+void nnc_rt_position_embedding_backward(float *dtable, const float *dy, long n, long size, long table_size);
+
 /* ---- indexing by run-time data (index.c) -----------------------------------
  * Indices are floats holding integers; negative ones count from the end of
  * their axis; one outside its axis is skipped (a gather writes 0). */

@@ -309,11 +309,18 @@ static void nd_matmul_fold(const Fold *f) {
     nnc_rt_matmul_nd(f->y, f->in[0], f->in[1], &f->a->nd, f->a->M, f->a->N, f->a->K);
 }
 
-/* a 2-D product: as dense's, dA = dY B^T, dB = A^T dY */
+/* dA = dY B^T, dB = A^T dY: a 2-D product as dense's (matmul nodes); a
+ * batched one per point of its space (nd_matmul_grad: an operand broadcast
+ * along an axis of the space gets the sum over it) */
 static void nd_matmul_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
     if (n.attr.nd.rank) {
-        diag_error(n.loc, "training through a batched MatMul (%s) is not supported yet", node_who(g, &n));
+        for (int i = 0; i < 2; i++) {
+            if (!g->values[n.in[i]].requires_grad) continue;
+            int in[2] = { dout[0], n.in[1 - i] };
+            din[i] = op_bwd(g, OP_ND_MATMUL_GRAD, in, 2, &n, n.in[i]);
+            g->nodes[g->nnodes - 1].attr.fn = i;
+        }
         return;
     }
     int matmul = OP_MATMUL;
@@ -336,6 +343,16 @@ static long nd_matmul_flops(const Graph *g, const Node *n) {
 
 const OpDef op_nd_matmul = ND(2, nd_matmul_emit, .grad = nd_matmul_grad, .fold = nd_matmul_fold,
                              .flops = nd_matmul_flops);
+
+/* the gradient of operand attr.fn (0: A, 1: B) of a batched product: inputs
+ * dY and the other operand; runtime/attention.c */
+static void nd_matmul_grad_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_matmul_nd_grad(%d, %s, %s, %s, %s, %s, %s, %d, %d);", n->attr.fn, emit_ptr(e, n->out[0]),
+              emit_count(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_nd(e, n, &n->attr.nd),
+              n->attr.nd.rank ? emit_times_n(e, 0, n->attr.M) : emit_per_n(e, n, n->attr.M), n->attr.N, n->attr.K);
+}
+
+const OpDef op_nd_matmul_grad = ND(2, nd_matmul_grad_emit, .flops = nd_matmul_flops);
 
 /* ---- nd_arg: arg-max/min over an axis ------------------------------------- */
 

@@ -36,6 +36,8 @@
     X(LAYER_NORMALIZATION, layer_normalization)                         \
     X(ADD, add)  X(MULTIPLY, multiply)  X(CONCAT, concat)         \
     X(EMBEDDING, embedding)                                             \
+    X(MULTI_HEAD_ATTENTION, multi_head_attention)                       \
+    X(POSITION_EMBEDDING, position_embedding)                           \
     X(SIMPLE_RNN, simple_rnn)  X(LSTM, lstm)  X(GRU, gru)         \
     X(BIDIRECTIONAL, bidirectional)                                     \
     X(TIME_DISTRIBUTED, time_distributed)                               \
@@ -53,11 +55,14 @@
     X(LOSS, loss)  X(LOSS_GRAD, loss_grad)                           \
     X(REGULARIZE, regularize)                                           \
     X(PRELU_GRAD, prelu_grad)  X(LAYER_NORM_GRAD, layer_norm_grad)   \
+    X(ATTN_SOFTMAX, attn_softmax)  X(ATTN_SOFTMAX_GRAD, attn_softmax_grad) \
+    X(POSITION_EMBEDDING_GRAD, position_embedding_grad)                 \
     /* N-d tensor ops, built by the ONNX importer */                       \
     X(ND_COPY, nd_copy)  X(ND_FILL, nd_fill)  X(ND_PAD, nd_pad)   \
     X(ND_UNARY, nd_unary)  X(ND_BINARY, nd_binary)                   \
     X(ND_WHERE, nd_where)  X(ND_REDUCE, nd_reduce)                   \
     X(ND_SOFTMAX, nd_softmax)  X(ND_MATMUL, nd_matmul)               \
+    X(ND_MATMUL_GRAD, nd_matmul_grad)                                   \
     X(ND_SOFTMAX_GRAD, nd_softmax_grad)                                 \
     X(ND_ARG, nd_arg)  X(ND_CUMSUM, nd_cumsum)                       \
     X(ND_GATHER, nd_gather)  X(ND_NLL, nd_nll)                       \
