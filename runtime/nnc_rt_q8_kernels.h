@@ -17,6 +17,9 @@
 
 #include "nnc_rt.h"
 
+/* the longest product (k, or kh kw c/groups taps) the kernels sum in int32 */
+#define NNC_RT_Q8_KMAX 32768
+
 #define NNC_RT_Q8_DENSE_KERNEL(name)                                                       \
     int name(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias, int n, int k, \
              int m, const nnc_rt_q8_out *o)
@@ -30,9 +33,10 @@
  * compiler's vectoriser (int32 accumulators of widened int8 products) */
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_2x4__c);
 #if defined(__ARM_FEATURE_DSP)
-/* Cortex-M4/M7 DSP: 4 output channels per pass over x, 4 bytes of each row
- * a step: x's pairs sign-extended once (SXTB16), dual 16-bit MACs (SMLAD) */
-NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_1x4__dsp);
+/* Cortex-M4/M7 DSP: 2 output channels per pass over x (registers for the
+ * rows' pointers run out beyond), 4 bytes of each row a step: x's pairs
+ * sign-extended once (SXTB16), dual 16-bit MACs (SMLAD) */
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_1x2__dsp);
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 /* AVX-512 VNNI: 4 rows of x x 4 output channels, 64 k a step (vpdpbusd,
@@ -51,10 +55,11 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__neon);
 #endif
 
 /* ---- dense, w packed for the Cortex-M4 ----------------------------------------------
- * NNC_RT_Q8_DENSE_PACKED layout, m x k bytes like (m, k): the rows in blocks
- * of four; in a block, for each of the k/4 whole groups of 4 k, the group
- * of row 0, row 1, row 2 and row 3 (16 bytes), then the k % 4 last bytes of
- * each of the 4 rows; the m % 4 last rows as in (m, k).  The M4 kernel
+ * The packed layout, m x k bytes like (m, k): the rows in blocks of four
+ * (the last block the m % 4 last rows, if any); in a block of b rows, for
+ * each of the k/4 whole groups of 4 k, the group of row 0, row 1, ..., row
+ * b-1 (4 b bytes), then the k % 4 last bytes of each row of the block.
+ * Block j/4 starts at byte j k.  The M4 kernel
  * reads a block's groups with one LDM.  nnc_rt_q8_dense_pack converts
  * (m, k) to it (host side: the compiler calls it on constant weights;
  * wp must not alias w).  nnc_rt_q8_dense_packed is nnc_rt_q8_dense on
@@ -74,10 +79,12 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_1x4__dsp);
  * weights 4 channels at a time; other groups (depthwise) directly */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x4__c);
 #if defined(__ARM_FEATURE_DSP)
-/* Cortex-M4/M7: groups == 1 as an im2col of 2 pixels widened to int16 once,
- * reordered to match SXTB16's halves of the weights, times 2 channels per
- * step (SMLAD) */
-NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_2x2__dsp);
+/* Cortex-M4/M7: groups == 1 as an im2col of 4 pixels widened to int16 once,
+ * each group of 4 taps reordered to match SXTB16's halves of the weights
+ * and the pixels interleaved by group, times one output channel a pass
+ * (a word of weights split once for 4 pixels, 2 SMLADs a pixel), the
+ * channel's output constants hoisted over its 4 pixels */
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x1__dsp);
 #endif
 /* every geometry: the direct loop in int32 with the fast exact epilogue */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_direct__c);

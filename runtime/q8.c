@@ -7,7 +7,7 @@
 const nnc_rt_q8_dense_variant nnc_rt_q8_dense_variants[] = {
     {"nnc_rt_q8_dense_2x4__c", nnc_rt_q8_dense_2x4__c, 0},
 #if defined(__ARM_FEATURE_DSP)
-    {"nnc_rt_q8_dense_1x4__dsp", nnc_rt_q8_dense_1x4__dsp, 0},
+    {"nnc_rt_q8_dense_1x2__dsp", nnc_rt_q8_dense_1x2__dsp, 0},
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
     {"nnc_rt_q8_dense_4x4__avx512vnni", nnc_rt_q8_dense_4x4__avx512vnni, 0},
@@ -28,7 +28,7 @@ const nnc_rt_q8_dense_variant nnc_rt_q8_dense_variants[] = {
 const nnc_rt_q8_conv2d_variant nnc_rt_q8_conv2d_variants[] = {
     {"nnc_rt_q8_conv2d_im2col_4x4__c", nnc_rt_q8_conv2d_im2col_4x4__c},
 #if defined(__ARM_FEATURE_DSP)
-    {"nnc_rt_q8_conv2d_im2col_2x2__dsp", nnc_rt_q8_conv2d_im2col_2x2__dsp},
+    {"nnc_rt_q8_conv2d_im2col_4x1__dsp", nnc_rt_q8_conv2d_im2col_4x1__dsp},
 #endif
     {"nnc_rt_q8_conv2d_direct__c", nnc_rt_q8_conv2d_direct__c},
     {0, 0},
@@ -42,7 +42,7 @@ void nnc_rt_q8_dense(int8_t *y, const int8_t *x, const int8_t *w, const int32_t 
 #elif defined(__AVX2__)
     if (nnc_rt_q8_dense_4x4__avx2(y, x, w, bias, n, k, m, o)) return;
 #elif defined(__ARM_FEATURE_DSP)
-    if (nnc_rt_q8_dense_1x4__dsp(y, x, w, bias, n, k, m, o)) return;
+    if (nnc_rt_q8_dense_1x2__dsp(y, x, w, bias, n, k, m, o)) return;
 #elif defined(__ARM_NEON) && defined(__aarch64__)
     if (nnc_rt_q8_dense_4x4__neon(y, x, w, bias, n, k, m, o)) return;
 #else
@@ -53,11 +53,8 @@ void nnc_rt_q8_dense(int8_t *y, const int8_t *x, const int8_t *w, const int32_t 
 
 /* where w[j, t] sits in the packed layout */
 static long packed_at(int j, int t, int m, int k) {
-    int kq = k / 4 * 4;
-    if (j >= m / 4 * 4) return (long)j * k + t;
-    long blk = (long)(j / 4) * 4 * k;
-    int r = j % 4;
-    return blk + (t < kq ? (long)(t / 4) * 16 + r * 4 + t % 4 : 4L * kq + (long)r * (k - kq) + (t - kq));
+    int kq = k / 4 * 4, j0 = j / 4 * 4, b = m - j0 < 4 ? m - j0 : 4, r = j - j0;
+    return (long)j0 * k + (t < kq ? (long)(t / 4) * 4 * b + r * 4 + t % 4 : (long)b * kq + (long)r * (k - kq) + (t - kq));
 }
 
 void nnc_rt_q8_dense_packed(int8_t *y, const int8_t *x, const int8_t *wp, const int32_t *bias,
@@ -87,7 +84,7 @@ void nnc_rt_q8_conv2d(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_
     if (n <= 0) return;
     if (p->groups == 1) {
 #if defined(__ARM_FEATURE_DSP)
-        if (nnc_rt_q8_conv2d_im2col_2x2__dsp(p, y, x, x_zp, w, bias, scratch, n, o)) return;
+        if (nnc_rt_q8_conv2d_im2col_4x1__dsp(p, y, x, x_zp, w, bias, scratch, n, o)) return;
 #else
         if (nnc_rt_q8_conv2d_im2col_4x4__c(p, y, x, x_zp, w, bias, scratch, n, o)) return;
 #endif

@@ -11,9 +11,9 @@
 /* pixels whose columns the scratch holds (NNC_RT_Q8_CONV2D_SCRATCH) */
 #define PIX 4
 
-static int conv_ok(const nnc_rt_conv2d *p, int32_t x_zp, const nnc_rt_q8_out *o) {
+static int conv_ok(const nnc_rt_conv2d *p, int32_t x_zp, const q8_epi *e) {
     long taps = (long)p->kh * p->kw * (p->c / p->groups);
-    return taps <= NNC_RT_Q8_KMAX && x_zp >= -128 && x_zp <= 127 && q8_out_ok(o, p->oc);
+    return taps <= NNC_RT_Q8_KMAX && x_zp >= -128 && x_zp <= 127 && e->ok;
 }
 
 /* the columns of output pixel q (oy * ow + ox) of sample xs: (kh, kw, c) of x - x_zp */
@@ -34,7 +34,8 @@ static void im2col_s16(const nnc_rt_conv2d *p, int16_t *col, const int8_t *xs, i
 }
 
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x4__c) {
-    if (p->groups != 1 || !conv_ok(p, x_zp, o)) return 0;
+    q8_epi e = q8_epi_of(o, p->oc);
+    if (p->groups != 1 || !conv_ok(p, x_zp, &e)) return 0;
     int K = p->kh * p->kw * p->c, oc = p->oc, npix = p->oh * p->ow;
     int16_t *col = (int16_t *)scratch;
     for (int i = 0; i < n; i++) {
@@ -56,7 +57,7 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x4__c) {
                 }
                 int32_t b = bias ? bias[j] : 0, a[PIX];
                 a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3;
-                for (int u = 0; u < np; u++) ys[(long)(q0 + u) * oc + j] = q8_out1(q8_sat_add(b, a[u]), j, o);
+                for (int u = 0; u < np; u++) ys[(long)(q0 + u) * oc + j] = q8_epi_out(&e, q8_sat_add(b, a[u]), j);
             }
         }
     }
@@ -66,7 +67,8 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x4__c) {
 /* any groups (depthwise among them): the reference's loop in int32 */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_direct__c) {
     (void)scratch;
-    if (!conv_ok(p, x_zp, o)) return 0;
+    q8_epi e = q8_epi_of(o, p->oc);
+    if (!conv_ok(p, x_zp, &e)) return 0;
     int cg = p->c / p->groups, og = p->oc / p->groups;
     for (int i = 0; i < n; i++)
         for (int oy = 0; oy < p->oh; oy++)
@@ -87,7 +89,7 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_direct__c) {
                             for (int ci = 0; ci < cg; ci++) acc += (xs[ci] - x_zp) * ws[ci];
                         }
                     }
-                    yp[oc] = q8_out1(q8_sat_add(bias ? bias[oc] : 0, acc), oc, o);
+                    yp[oc] = q8_epi_out(&e, q8_sat_add(bias ? bias[oc] : 0, acc), oc);
                 }
             }
     return 1;

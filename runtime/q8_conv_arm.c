@@ -8,6 +8,10 @@
 #include "nnc_rt_q8_kernels.h"
 
 #if defined(__ARM_FEATURE_DSP)
+/* the firmware is built with -Os; these loops are where its time goes */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
 #include <arm_acle.h>
 #include <string.h>
 
@@ -20,85 +24,125 @@ static inline int32_t ld32(const void *p) {
 }
 static inline int32_t ror8(int32_t v) { return (int32_t)(((uint32_t)v >> 8) | ((uint32_t)v << 24)); }
 
-/* pixel q's column, reordered by groups of 4 taps, the K % 4 last in order */
-static void im2col_dsp(const nnc_rt_conv2d *p, int16_t *col, const int8_t *xs, int32_t x_zp, int q) {
-    int oy = q / p->ow, ox = q % p->ow, c = p->c, at = 0;
+/* pixel q's column x - x_zp as int16: a row of taps wholly inside the input
+ * (dilation 1) is one contiguous run */
+static void im2col_s16(const nnc_rt_conv2d *p, int16_t *out, const int8_t *xs, int32_t x_zp, int q) {
+    int oy = q / p->ow, ox = q - oy * p->ow, c = p->c, run = p->kw * c;
+    int ix0 = ox * p->sw - p->pl, inside = p->dw == 1 && ix0 >= 0 && ix0 + p->kw <= p->w;
     for (int ky = 0; ky < p->kh; ky++) {
         int iy = oy * p->sh + ky * p->dh - p->pt;
-        for (int kx = 0; kx < p->kw; kx++) {
-            int ix = ox * p->sw + kx * p->dw - p->pl;
-            if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) {
-                for (int ci = 0; ci < c; ci++) col[at++] = 0;
-            } else {
-                const int8_t *src = xs + ((long)iy * p->w + ix) * c;
-                for (int ci = 0; ci < c; ci++) col[at++] = (int16_t)(src[ci] - x_zp);
+        if (iy < 0 || iy >= p->h) {
+            for (int t = 0; t < run; t++) *out++ = 0;
+        } else if (inside) {
+            const int8_t *src = xs + ((long)iy * p->w + ix0) * c;
+            for (int t = 0; t < run; t++) *out++ = (int16_t)(src[t] - x_zp);
+        } else {
+            for (int kx = 0; kx < p->kw; kx++) {
+                int ix = ix0 + kx * p->dw;
+                if (ix < 0 || ix >= p->w) {
+                    for (int ci = 0; ci < c; ci++) *out++ = 0;
+                } else {
+                    const int8_t *src = xs + ((long)iy * p->w + ix) * c;
+                    for (int ci = 0; ci < c; ci++) *out++ = (int16_t)(src[ci] - x_zp);
+                }
             }
         }
     }
-    for (int t = 0; t + 4 <= at; t += 4) {
-        int16_t v1 = col[t + 1];
-        col[t + 1] = col[t + 2];
-        col[t + 2] = v1;
+}
+
+/* PIX pixels' columns in the scratch, interleaved by groups of 4 taps: for
+ * each group g, pixel 0's taps (t0, t2, t1, t3) as two words, then pixel
+ * 1's, ...; then the K % 4 last taps of each pixel (4 slots a pixel) */
+#define PIX 4
+static void columns(const nnc_rt_conv2d *p, int16_t *sc, int16_t *tmp, const int8_t *xs, int32_t x_zp,
+                    int q, int np, int K) {
+    int nq = K / 4, kr = K - nq * 4;
+    for (int u = 0; u < PIX; u++) {
+        if (u < np) im2col_s16(p, tmp, xs, x_zp, q + u);
+        else for (int t = 0; t < K; t++) tmp[t] = 0;
+        int16_t *d = sc + 4 * u;
+        for (int g = 0; g < nq; g++, d += 4 * PIX) {
+            const int16_t *t4 = tmp + 4 * g;
+            d[0] = t4[0]; d[1] = t4[2]; d[2] = t4[1]; d[3] = t4[3];
+        }
+        for (int t = 0; t < kr; t++) d[t] = tmp[4 * nq + t];
     }
 }
 
-static inline int8_t out_dsp(int32_t acc, const int32_t *bias, int j, const nnc_rt_q8_out *o) {
-    return q8_out1(bias ? __qadd(bias[j], acc) : acc, j, o);
+/* rescale with r = -shift's constants hoisted: as q8_rescale_dsp */
+Q8_INLINE int32_t rescale_h(int32_t acc, int32_t mult, int r, int32_t half) {
+    uint32_t lo = 0x40000000u;
+    int32_t hi = 0;
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(acc), "r"(mult));
+    if (r == 0) return (int32_t)((lo >> 31) | ((uint32_t)hi << 1));
+    int32_t d = half + (hi >> 31);
+    __asm__("adds %0, %0, %2, lsl #31\n\tadc %1, %1, %2, lsr #1" : "+r"(lo), "+r"(hi) : "r"(d) : "cc");
+    return hi >> (r - 1);
 }
 
-NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_2x2__dsp) {
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x1__dsp) {
     long taps = (long)p->kh * p->kw * p->c;
-    if (p->groups != 1 || taps > NNC_RT_Q8_KMAX || x_zp < -128 || x_zp > 127 || !q8_out_ok(o, p->oc))
+    q8_epi e = q8_epi_of(o, p->oc);
+    if (p->groups != 1 || taps > NNC_RT_Q8_KMAX || x_zp < -128 || x_zp > 127 || !e.ok || !e.fast)
         return 0;
-    int K = (int)taps, Kp = (K + 3) / 4 * 4, Kq = K / 4 * 4, oc = p->oc, npix = p->oh * p->ow;
-    int16_t *c0 = (int16_t *)scratch, *c1 = c0 + Kp;
+    int K = (int)taps, nq = K / 4, kr = K - 4 * nq, oc = p->oc, npix = p->oh * p->ow;
+    /* the scratch: PIX columns (PIX (K + 3) int16), then one column unordered */
+    int16_t *sc = (int16_t *)scratch, *tmp = sc + PIX * (nq + 1) * 4;
+    const int16_t *tail = sc + PIX * 4 * nq;
     for (int i = 0; i < n; i++) {
         const int8_t *xs = x + (long)i * p->h * p->w * p->c;
         int8_t *ys = y + (long)i * npix * oc;
-        for (int q = 0; q < npix; q += 2) {
-            int two = q + 1 < npix;
-            im2col_dsp(p, c0, xs, x_zp, q);
-            if (two) im2col_dsp(p, c1, xs, x_zp, q + 1);
-            else memcpy(c1, c0, (size_t)K * sizeof *c1);
-            int8_t *y0 = ys + (long)q * oc, *y1 = y0 + oc;
-            int j = 0;
-            for (; j + 2 <= oc; j += 2) {
-                const int8_t *w0 = w + (long)j * K, *w1 = w0 + K;
-                int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-                for (int t = 0; t < Kq; t += 4) {
-                    int32_t va = ld32(w0 + t), vb = ld32(w1 + t);
-                    int32_t wa02 = __sxtb16(va), wa13 = __sxtb16(ror8(va));
-                    int32_t wb02 = __sxtb16(vb), wb13 = __sxtb16(ror8(vb));
-                    int32_t p02 = ld32(c0 + t), p13 = ld32(c0 + t + 2);
-                    a00 = __smlad(p02, wa02, a00); a00 = __smlad(p13, wa13, a00);
-                    a01 = __smlad(p02, wb02, a01); a01 = __smlad(p13, wb13, a01);
-                    p02 = ld32(c1 + t); p13 = ld32(c1 + t + 2);
-                    a10 = __smlad(p02, wa02, a10); a10 = __smlad(p13, wa13, a10);
-                    a11 = __smlad(p02, wb02, a11); a11 = __smlad(p13, wb13, a11);
+        for (int q = 0; q < npix; q += PIX) {
+            int np = npix - q < PIX ? npix - q : PIX;
+            columns(p, sc, tmp, xs, x_zp, q, np, K);
+            int8_t *yq = ys + (long)q * oc;
+            const int8_t *wj = w;
+            for (int j = 0; j < oc; j++, wj += K) {
+                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, v, s, p02, p13;
+                const int16_t *cp = sc;
+                const int8_t *wp = wj;
+                int cnt = nq;
+                if (cnt)
+                    __asm__ volatile(
+                        "1:\n\t"
+                        "ldr    %[v], [%[wp]], #4\n\t"
+                        "sxtb16 %[s], %[v]\n\t"
+                        "sxtb16 %[v], %[v], ror #8\n\t"
+                        "ldrd   %[p02], %[p13], [%[cp]], #8\n\t"
+                        "smlad  %[a0], %[p02], %[s], %[a0]\n\t"
+                        "smlad  %[a0], %[p13], %[v], %[a0]\n\t"
+                        "ldrd   %[p02], %[p13], [%[cp]], #8\n\t"
+                        "smlad  %[a1], %[p02], %[s], %[a1]\n\t"
+                        "smlad  %[a1], %[p13], %[v], %[a1]\n\t"
+                        "ldrd   %[p02], %[p13], [%[cp]], #8\n\t"
+                        "smlad  %[a2], %[p02], %[s], %[a2]\n\t"
+                        "smlad  %[a2], %[p13], %[v], %[a2]\n\t"
+                        "ldrd   %[p02], %[p13], [%[cp]], #8\n\t"
+                        "smlad  %[a3], %[p02], %[s], %[a3]\n\t"
+                        "smlad  %[a3], %[p13], %[v], %[a3]\n\t"
+                        "subs   %[cnt], %[cnt], #1\n\t"
+                        "bne    1b\n\t"
+                        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp),
+                          [cp] "+r"(cp), [cnt] "+r"(cnt), [v] "=&r"(v), [s] "=&r"(s), [p02] "=&r"(p02),
+                          [p13] "=&r"(p13)
+                        :
+                        : "cc", "memory");
+                for (int t = 0; t < kr; t++) {
+                    int32_t wt = wp[t];
+                    a0 += tail[t] * wt; a1 += tail[4 + t] * wt;
+                    a2 += tail[8 + t] * wt; a3 += tail[12 + t] * wt;
                 }
-                for (int t = Kq; t < K; t++) {
-                    int32_t va = w0[t], vb = w1[t];
-                    a00 += c0[t] * va; a01 += c0[t] * vb;
-                    a10 += c1[t] * va; a11 += c1[t] * vb;
+                int c = j & e.pcmask, r = -e.shift[c];
+                int32_t mult = e.mult[c], half = r ? 1 << (r - 1) : 0, b = bias ? bias[j] : 0;
+                int32_t lo = e.lo, hi = e.hi, zp = e.zp;
+                int32_t acc[PIX];
+                acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+                for (int u = 0; u < np; u++) {
+                    int32_t vv = __qadd(zp, rescale_h(__qadd(b, acc[u]), mult, r, half));
+                    vv = vv < lo ? lo : vv;
+                    vv = vv > hi ? hi : vv;
+                    yq[(long)u * oc + j] = (int8_t)vv;
                 }
-                y0[j] = out_dsp(a00, bias, j, o);
-                y0[j + 1] = out_dsp(a01, bias, j + 1, o);
-                if (two) {
-                    y1[j] = out_dsp(a10, bias, j, o);
-                    y1[j + 1] = out_dsp(a11, bias, j + 1, o);
-                }
-            }
-            if (j < oc) {
-                const int8_t *w0 = w + (long)j * K;
-                int32_t a0 = 0, a1 = 0;
-                for (int t = 0; t < Kq; t += 4) {
-                    int32_t va = ld32(w0 + t), wa02 = __sxtb16(va), wa13 = __sxtb16(ror8(va));
-                    a0 = __smlad(ld32(c0 + t), wa02, a0); a0 = __smlad(ld32(c0 + t + 2), wa13, a0);
-                    a1 = __smlad(ld32(c1 + t), wa02, a1); a1 = __smlad(ld32(c1 + t + 2), wa13, a1);
-                }
-                for (int t = Kq; t < K; t++) { a0 += c0[t] * w0[t]; a1 += c1[t] * w0[t]; }
-                y0[j] = out_dsp(a0, bias, j, o);
-                if (two) y1[j] = out_dsp(a1, bias, j, o);
             }
         }
     }

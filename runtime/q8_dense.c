@@ -11,7 +11,8 @@ static int32_t dot(const int8_t *restrict x, const int8_t *restrict w, int k) {
 }
 
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_2x4__c) {
-    if (k > NNC_RT_Q8_KMAX || !q8_out_ok(o, m)) return 0;
+    q8_epi e = q8_epi_of(o, m);
+    if (k > NNC_RT_Q8_KMAX || !e.ok) return 0;
     int i = 0;
     for (; i + 2 <= n; i += 2) {
         const int8_t *restrict x0 = x + (long)i * k, *restrict x1 = x0 + k;
@@ -28,20 +29,20 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_2x4__c) {
             }
             int32_t b0 = bias ? bias[j] : 0, b1 = bias ? bias[j + 1] : 0;
             int32_t b2 = bias ? bias[j + 2] : 0, b3 = bias ? bias[j + 3] : 0;
-            y0[j] = q8_out1(q8_sat_add(b0, a00), j, o);
-            y0[j + 1] = q8_out1(q8_sat_add(b1, a01), j + 1, o);
-            y0[j + 2] = q8_out1(q8_sat_add(b2, a02), j + 2, o);
-            y0[j + 3] = q8_out1(q8_sat_add(b3, a03), j + 3, o);
-            y1[j] = q8_out1(q8_sat_add(b0, a10), j, o);
-            y1[j + 1] = q8_out1(q8_sat_add(b1, a11), j + 1, o);
-            y1[j + 2] = q8_out1(q8_sat_add(b2, a12), j + 2, o);
-            y1[j + 3] = q8_out1(q8_sat_add(b3, a13), j + 3, o);
+            y0[j] = q8_epi_out(&e, q8_sat_add(b0, a00), j);
+            y0[j + 1] = q8_epi_out(&e, q8_sat_add(b1, a01), j + 1);
+            y0[j + 2] = q8_epi_out(&e, q8_sat_add(b2, a02), j + 2);
+            y0[j + 3] = q8_epi_out(&e, q8_sat_add(b3, a03), j + 3);
+            y1[j] = q8_epi_out(&e, q8_sat_add(b0, a10), j);
+            y1[j + 1] = q8_epi_out(&e, q8_sat_add(b1, a11), j + 1);
+            y1[j + 2] = q8_epi_out(&e, q8_sat_add(b2, a12), j + 2);
+            y1[j + 3] = q8_epi_out(&e, q8_sat_add(b3, a13), j + 3);
         }
         for (; j < m; j++) {
             const int8_t *wj = w + (long)j * k;
             int32_t b = bias ? bias[j] : 0;
-            y0[j] = q8_out1(q8_sat_add(b, dot(x0, wj, k)), j, o);
-            y1[j] = q8_out1(q8_sat_add(b, dot(x1, wj, k)), j, o);
+            y0[j] = q8_epi_out(&e, q8_sat_add(b, dot(x0, wj, k)), j);
+            y1[j] = q8_epi_out(&e, q8_sat_add(b, dot(x1, wj, k)), j);
         }
     }
     for (; i < n; i++) {
@@ -56,54 +57,51 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_2x4__c) {
                 int32_t u = x0[t];
                 a0 += u * w0[t]; a1 += u * w1[t]; a2 += u * w2[t]; a3 += u * w3[t];
             }
-            y0[j] = q8_out1(q8_sat_add(bias ? bias[j] : 0, a0), j, o);
-            y0[j + 1] = q8_out1(q8_sat_add(bias ? bias[j + 1] : 0, a1), j + 1, o);
-            y0[j + 2] = q8_out1(q8_sat_add(bias ? bias[j + 2] : 0, a2), j + 2, o);
-            y0[j + 3] = q8_out1(q8_sat_add(bias ? bias[j + 3] : 0, a3), j + 3, o);
+            y0[j] = q8_epi_out(&e, q8_sat_add(bias ? bias[j] : 0, a0), j);
+            y0[j + 1] = q8_epi_out(&e, q8_sat_add(bias ? bias[j + 1] : 0, a1), j + 1);
+            y0[j + 2] = q8_epi_out(&e, q8_sat_add(bias ? bias[j + 2] : 0, a2), j + 2);
+            y0[j + 3] = q8_epi_out(&e, q8_sat_add(bias ? bias[j + 3] : 0, a3), j + 3);
         }
         for (; j < m; j++)
-            y0[j] = q8_out1(q8_sat_add(bias ? bias[j] : 0, dot(x0, w + (long)j * k, k)), j, o);
+            y0[j] = q8_epi_out(&e, q8_sat_add(bias ? bias[j] : 0, dot(x0, w + (long)j * k, k)), j);
     }
     return 1;
 }
 
 /* ---- the packed layout (nnc_rt_q8_kernels.h) -------------------------------------- */
 void nnc_rt_q8_dense_pack(int8_t *wp, const int8_t *w, int m, int k) {
-    int kq = k / 4 * 4, j = 0;
+    int kq = k / 4 * 4;
     long at = 0;
-    for (; j + 4 <= m; j += 4) {
+    for (int j = 0; j < m; j += 4) {
+        int b = m - j < 4 ? m - j : 4;
         for (int t = 0; t < kq; t += 4)
-            for (int r = 0; r < 4; r++)
-                for (int b = 0; b < 4; b++) wp[at++] = w[(long)(j + r) * k + t + b];
-        for (int r = 0; r < 4; r++)
+            for (int r = 0; r < b; r++)
+                for (int u = 0; u < 4; u++) wp[at++] = w[(long)(j + r) * k + t + u];
+        for (int r = 0; r < b; r++)
             for (int t = kq; t < k; t++) wp[at++] = w[(long)(j + r) * k + t];
     }
-    for (; j < m; j++)
-        for (int t = 0; t < k; t++) wp[at++] = w[(long)j * k + t];
 }
 
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_1x4__c) {
-    if (k > NNC_RT_Q8_KMAX || !q8_out_ok(o, m)) return 0;
+    q8_epi e = q8_epi_of(o, m);
+    if (k > NNC_RT_Q8_KMAX || !e.ok) return 0;
     int kq = k / 4 * 4;
     for (int i = 0; i < n; i++) {
         const int8_t *restrict xi = x + (long)i * k;
         int8_t *yi = y + (long)i * m;
-        const int8_t *wb = w;
-        int j = 0;
-        for (; j + 4 <= m; j += 4, wb += 4L * k) {
+        for (int j = 0; j < m; j += 4) {
+            int b = m - j < 4 ? m - j : 4;
             int32_t a[4] = {0, 0, 0, 0};
-            const int8_t *restrict g = wb;
-            for (int t = 0; t < kq; t += 4, g += 16)
-                for (int r = 0; r < 4; r++)
+            const int8_t *restrict g = w + (long)j * k;
+            for (int t = 0; t < kq; t += 4, g += 4 * b)
+                for (int r = 0; r < b; r++)
                     a[r] += xi[t] * g[4 * r] + xi[t + 1] * g[4 * r + 1] + xi[t + 2] * g[4 * r + 2] +
                             xi[t + 3] * g[4 * r + 3];
-            for (int r = 0; r < 4; r++, g += k - kq)
+            for (int r = 0; r < b; r++, g += k - kq)
                 a[r] += dot(xi + kq, g, k - kq);
-            for (int r = 0; r < 4; r++)
-                yi[j + r] = q8_out1(q8_sat_add(bias ? bias[j + r] : 0, a[r]), j + r, o);
+            for (int r = 0; r < b; r++)
+                yi[j + r] = q8_epi_out(&e, q8_sat_add(bias ? bias[j + r] : 0, a[r]), j + r);
         }
-        for (; j < m; j++, wb += k)
-            yi[j] = q8_out1(q8_sat_add(bias ? bias[j] : 0, dot(xi, wb, k)), j, o);
     }
     return 1;
 }

@@ -13,6 +13,10 @@
 #include "nnc_rt_q8_kernels.h"
 
 #if defined(__ARM_FEATURE_DSP)
+/* the firmware is built with -Os; these loops are where its time goes */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
 #include <arm_acle.h>
 #include <string.h>
 
@@ -26,121 +30,104 @@ static inline int32_t ld32(const int8_t *p) {
 static inline int32_t ror8(int32_t v) { return (int32_t)(((uint32_t)v >> 8) | ((uint32_t)v << 24)); }
 
 /* the epilogue: saturating bias add (QADD), then the exact output step */
-static inline int8_t out_dsp(int32_t acc, const int32_t *bias, int j, const nnc_rt_q8_out *o) {
-    return q8_out1(bias ? __qadd(bias[j], acc) : acc, j, o);
+Q8_INLINE int8_t out_dsp(int32_t acc, const int32_t *bias, int j, const q8_epi *e) {
+    return q8_epi_out_fast(e, bias ? __qadd(bias[j], acc) : acc, j);
 }
 
-static int32_t dot_dsp(const int8_t *x, const int8_t *w, int k) {
-    int32_t a = 0;
-    int t = 0;
-    for (; t + 4 <= k; t += 4) {
-        int32_t xv = ld32(x + t), wv = ld32(w + t);
-        a = __smlad(__sxtb16(xv), __sxtb16(wv), a);
-        a = __smlad(__sxtb16(ror8(xv)), __sxtb16(ror8(wv)), a);
+#if defined(__GNUC__) && defined(__thumb2__)
+/* The steps, one group of 4 k: X splits a word of x into (x0, x2) and
+ * (x1, x3); ROW(a, v) takes a word of weights in v into accumulator a. */
+#define X_STEP                                                                           \
+    "ldr    %[x13], [%[xp]], #4\n\t"                                                     \
+    "sxtb16 %[x02], %[x13]\n\t"                                                          \
+    "sxtb16 %[x13], %[x13], ror #8\n\t"
+#define ROW(a, v)                                                                        \
+    "sxtb16 %[t], %[" v "]\n\t"                                                          \
+    "smlad  %[" a "], %[x02], %[t], %[" a "]\n\t"                                        \
+    "sxtb16 %[" v "], %[" v "], ror #8\n\t"                                              \
+    "smlad  %[" a "], %[x13], %[" v "], %[" a "]\n\t"
+/* packed blocks: 4 rows (two LDRDs), 3, 2, 1 */
+#define P4_STEP X_STEP "ldrd %[w0], %[w1], [%[wp]], #8\n\t" ROW("a0", "w0") ROW("a1", "w1") \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t" ROW("a2", "w0") ROW("a3", "w1")
+#define P3_STEP X_STEP "ldrd %[w0], %[w1], [%[wp]], #8\n\t" ROW("a0", "w0") ROW("a1", "w1") \
+    "ldr %[w0], [%[wp]], #4\n\t" ROW("a2", "w0")
+#define P2_STEP X_STEP "ldrd %[w0], %[w1], [%[wp]], #8\n\t" ROW("a0", "w0") ROW("a1", "w1")
+#define P1_STEP X_STEP "ldr %[w0], [%[wp]], #4\n\t" ROW("a0", "w0")
+/* (m, k) rows: 2 rows through 2 pointers */
+#define R2_STEP X_STEP "ldr %[w0], [%[wp]], #4\n\t" "ldr %[w1], [%[wq]], #4\n\t" \
+    ROW("a0", "w0") ROW("a1", "w1")
+
+#define DSP_OPERANDS                                                                     \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),       \
+      [wp] "+r"(wp), [wq] "+r"(wq), [n] "+r"(cnt), [x02] "=&r"(x02), [x13] "=&r"(x13),  \
+      [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1)                                      \
+    :                                                                                    \
+    : "cc", "memory"
+/* nq groups of STEP: pairs in a loop, then the odd one */
+#define DSP_LOOP(STEP)                                                                   \
+    do {                                                                                 \
+        int cnt = nq >> 1;                                                               \
+        if (cnt) __asm__ volatile("1:\n\t" STEP STEP "subs %[n], %[n], #1\n\tbne 1b\n\t" DSP_OPERANDS); \
+        if (nq & 1) __asm__ volatile(STEP DSP_OPERANDS);                                 \
+    } while (0)
+
+/* sums of x (k) with a block of b rows: packed (interleaved) at wb, or two
+ * rows of (m, k) at wb and wq (b = 2; wq = wb for a lone row) */
+static void block_dsp(int32_t *acc, const int8_t *xi, const int8_t *wb, const int8_t *wq0, int k, int b,
+                      int packed) {
+    int nq = k / 4, kq = nq * 4, r = k - kq;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, x02, x13, t, w0, w1;
+    const int8_t *xp = xi, *wp = wb, *wq = wq0;
+    if (!packed) DSP_LOOP(R2_STEP);
+    else if (b == 4) DSP_LOOP(P4_STEP);
+    else if (b == 3) DSP_LOOP(P3_STEP);
+    else if (b == 2) DSP_LOOP(P2_STEP);
+    else DSP_LOOP(P1_STEP);
+    /* the k % 4 last: packed, row u's at wp + u r; else at the rows' ends */
+    for (int u = 0; u < r; u++) {
+        int32_t xv = xi[kq + u];
+        if (!packed) {
+            a0 += xv * wb[kq + u];
+            a1 += xv * wq0[kq + u];
+            continue;
+        }
+        a0 += xv * wp[u];
+        if (b > 1) a1 += xv * wp[r + u];
+        if (b > 2) a2 += xv * wp[2 * r + u];
+        if (b > 3) a3 += xv * wp[3 * r + u];
     }
-    for (; t < k; t++) a += x[t] * w[t];
-    return a;
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
 }
 
-NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_1x4__dsp) {
-    if (k > NNC_RT_Q8_KMAX || !q8_out_ok(o, m)) return 0;
-    int kq = k / 4 * 4;
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_1x2__dsp) {
+    q8_epi e = q8_epi_of(o, m);
+    if (k > NNC_RT_Q8_KMAX || !e.ok || !e.fast) return 0;
     for (int i = 0; i < n; i++) {
         const int8_t *xi = x + (long)i * k;
         int8_t *yi = y + (long)i * m;
-        int j = 0;
-        for (; j + 4 <= m; j += 4) {
-            const int8_t *w0 = w + (long)j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (int t = 0; t < kq; t += 4) {
-                int32_t xv = ld32(xi + t), x02 = __sxtb16(xv), x13 = __sxtb16(ror8(xv)), v;
-                v = ld32(w0 + t); a0 = __smlad(x02, __sxtb16(v), a0); a0 = __smlad(x13, __sxtb16(ror8(v)), a0);
-                v = ld32(w1 + t); a1 = __smlad(x02, __sxtb16(v), a1); a1 = __smlad(x13, __sxtb16(ror8(v)), a1);
-                v = ld32(w2 + t); a2 = __smlad(x02, __sxtb16(v), a2); a2 = __smlad(x13, __sxtb16(ror8(v)), a2);
-                v = ld32(w3 + t); a3 = __smlad(x02, __sxtb16(v), a3); a3 = __smlad(x13, __sxtb16(ror8(v)), a3);
-            }
-            for (int t = kq; t < k; t++) {
-                int32_t u = xi[t];
-                a0 += u * w0[t]; a1 += u * w1[t]; a2 += u * w2[t]; a3 += u * w3[t];
-            }
-            yi[j] = out_dsp(a0, bias, j, o);
-            yi[j + 1] = out_dsp(a1, bias, j + 1, o);
-            yi[j + 2] = out_dsp(a2, bias, j + 2, o);
-            yi[j + 3] = out_dsp(a3, bias, j + 3, o);
+        int32_t acc[4];
+        for (int j = 0; j < m; j += 2) {
+            const int8_t *w0 = w + (long)j * k;
+            block_dsp(acc, xi, w0, j + 1 < m ? w0 + k : w0, k, 2, 0);
+            yi[j] = out_dsp(acc[0], bias, j, &e);
+            if (j + 1 < m) yi[j + 1] = out_dsp(acc[1], bias, j + 1, &e);
         }
-        for (; j < m; j++) yi[j] = out_dsp(dot_dsp(xi, w + (long)j * k, k), bias, j, o);
     }
     return 1;
 }
 
-#if defined(__GNUC__) && defined(__thumb2__)
-/* one quad (4 k) of a packed block: 4 words of w, one per row */
-#define QUAD_STEP                                                                        \
-    "ldr    %[x13], [%[xp]], #4\n\t"                                                     \
-    "sxtb16 %[x02], %[x13]\n\t"                                                          \
-    "sxtb16 %[x13], %[x13], ror #8\n\t"                                                  \
-    "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "sxtb16 %[t], %[w0]\n\t"                                                             \
-    "smlad  %[a0], %[x02], %[t], %[a0]\n\t"                                              \
-    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                    \
-    "smlad  %[a0], %[x13], %[w0], %[a0]\n\t"                                             \
-    "sxtb16 %[t], %[w1]\n\t"                                                             \
-    "smlad  %[a1], %[x02], %[t], %[a1]\n\t"                                              \
-    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                    \
-    "smlad  %[a1], %[x13], %[w1], %[a1]\n\t"                                             \
-    "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "sxtb16 %[t], %[w0]\n\t"                                                             \
-    "smlad  %[a2], %[x02], %[t], %[a2]\n\t"                                              \
-    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                    \
-    "smlad  %[a2], %[x13], %[w0], %[a2]\n\t"                                             \
-    "sxtb16 %[t], %[w1]\n\t"                                                             \
-    "smlad  %[a3], %[x02], %[t], %[a3]\n\t"                                              \
-    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                    \
-    "smlad  %[a3], %[x13], %[w1], %[a3]\n\t"
-
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_1x4__dsp) {
-    if (k > NNC_RT_Q8_KMAX || !q8_out_ok(o, m) || ((uintptr_t)w & 3)) return 0;
-    int nq = k / 4, kq = nq * 4;
+    q8_epi e = q8_epi_of(o, m);
+    if (k > NNC_RT_Q8_KMAX || !e.ok || !e.fast || ((uintptr_t)w & 3)) return 0;
     for (int i = 0; i < n; i++) {
         const int8_t *xi = x + (long)i * k;
         int8_t *yi = y + (long)i * m;
-        const int8_t *wb = w;
-        int j = 0;
-        for (; j + 4 <= m; j += 4) {
-            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, x02, x13, t, w0, w1;
-            const int8_t *xp = xi, *wp = wb;
-            int pairs = nq >> 1;
-            if (pairs)
-                __asm__ volatile("1:\n\t" QUAD_STEP QUAD_STEP
-                                 "subs   %[n], %[n], #1\n\t"
-                                 "bne    1b\n\t"
-                                 : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                                   [xp] "+r"(xp), [wp] "+r"(wp), [n] "+r"(pairs), [x02] "=&r"(x02),
-                                   [x13] "=&r"(x13), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1)
-                                 :
-                                 : "cc", "memory");
-            if (nq & 1)
-                __asm__ volatile(QUAD_STEP
-                                 : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                                   [xp] "+r"(xp), [wp] "+r"(wp), [x02] "=&r"(x02),
-                                   [x13] "=&r"(x13), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1)
-                                 :
-                                 : "memory");
-            if (kq < k) {
-                int r = k - kq;
-                for (int u = 0; u < r; u++) {
-                    int32_t xv = xi[kq + u];
-                    a0 += xv * wp[u]; a1 += xv * wp[r + u];
-                    a2 += xv * wp[2 * r + u]; a3 += xv * wp[3 * r + u];
-                }
-            }
-            wb += 4L * k;
-            yi[j] = out_dsp(a0, bias, j, o);
-            yi[j + 1] = out_dsp(a1, bias, j + 1, o);
-            yi[j + 2] = out_dsp(a2, bias, j + 2, o);
-            yi[j + 3] = out_dsp(a3, bias, j + 3, o);
+        int32_t acc[4];
+        for (int j = 0; j < m; j += 4) {
+            int b = m - j < 4 ? m - j : 4;
+            block_dsp(acc, xi, w + (long)j * k, w, k, b, 1);
+            for (int u = 0; u < b; u++) yi[j + u] = out_dsp(acc[u], bias, j + u, &e);
         }
-        for (; j < m; j++, wb += k) yi[j] = out_dsp(dot_dsp(xi, wb, k), bias, j, o);
     }
     return 1;
 }

@@ -29,12 +29,12 @@ static int32_t dot_tail(const int8_t *x, const int8_t *w, int from, int k) {
 
 /* the 16 results of tile (ii, jj) -> out[4 ii + jj] */
 static void store_tile(int8_t *y, const int32_t *s, const int32_t *corr, int i0, int j0, int mi,
-                       int mj, int m, const int32_t *bias, const nnc_rt_q8_out *o) {
+                       int mj, int m, const int32_t *bias, const q8_epi *e) {
     for (int ii = 0; ii < mi; ii++)
         for (int jj = 0; jj < mj; jj++) {
             int j = j0 + jj;
             int32_t acc = s[4 * ii + jj] - corr[jj];
-            y[(long)(i0 + ii) * m + j] = q8_out1(q8_sat_add(bias ? bias[j] : 0, acc), j, o);
+            y[(long)(i0 + ii) * m + j] = q8_epi_out(e, q8_sat_add(bias ? bias[j] : 0, acc), j);
         }
 }
 
@@ -53,7 +53,8 @@ static inline __m512i hsum16(__m512i u0, __m512i u1, __m512i u2, __m512i u3) {
 }
 
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx512vnni) {
-    if (k > NNC_RT_Q8_KMAX || !q8_out_ok(o, m)) return 0;
+    q8_epi e = q8_epi_of(o, m);
+    if (k > NNC_RT_Q8_KMAX || !e.ok) return 0;
     const __m512i off = _mm512_set1_epi8((char)0x80);
     int nk = k / 64, rem = k % 64;
     __mmask64 mk = rem ? (((__mmask64)1 << rem) - 1) : 0;
@@ -103,7 +104,7 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx512vnni) {
             int32_t s[16];
             _mm512_storeu_si512(s, hsum16(hsum4(a00, a01, a02, a03), hsum4(a10, a11, a12, a13),
                                           hsum4(a20, a21, a22, a23), hsum4(a30, a31, a32, a33)));
-            store_tile(y, s, corr, i0, j0, mi, mj, m, bias, o);
+            store_tile(y, s, corr, i0, j0, mi, mj, m, bias, &e);
         }
     }
     return 1;
@@ -117,7 +118,8 @@ static inline __m128i hsum4_256(__m256i a, __m256i b, __m256i c, __m256i d) {
 }
 
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx2) {
-    if (k > NNC_RT_Q8_KMAX || !q8_out_ok(o, m)) return 0;
+    q8_epi e = q8_epi_of(o, m);
+    if (k > NNC_RT_Q8_KMAX || !e.ok) return 0;
     static const int32_t zero4[4] = {0, 0, 0, 0};
     int kv = k / 16 * 16;
     for (int j0 = 0; j0 < m; j0 += 4) {
@@ -148,7 +150,7 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx2) {
                 if (kv < k)
                     for (int jj = 0; jj < 4; jj++) s[4 * ii + jj] += dot_tail(xr[ii], wr[jj], kv, k);
             }
-            store_tile(y, s, zero4, i0, j0, mi, mj, m, bias, o);
+            store_tile(y, s, zero4, i0, j0, mi, mj, m, bias, &e);
         }
     }
     return 1;

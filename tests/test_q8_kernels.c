@@ -44,13 +44,13 @@ START_TEST(test_q8_rescale_fast) {
 }
 END_TEST
 
-/* the layout: block of 4 rows, groups of 4 k interleaved, then the rows' tails */
+/* the layout: blocks of 4 rows (the last of m % 4), groups of 4 k interleaved, then the rows' tails */
 START_TEST(test_q8_dense_pack_layout) {
     int8_t w[6 * 6], wp[6 * 6];
     for (int i = 0; i < 36; i++) w[i] = (int8_t)i;
     nnc_rt_q8_dense_pack(wp, w, 6, 6);
     static const int8_t want[36] = {0, 1, 2, 3, 6, 7, 8, 9, 12, 13, 14, 15, 18, 19, 20, 21, 4, 5, 10, 11,
-                                    16, 17, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+                                    16, 17, 22, 23, 24, 25, 26, 27, 30, 31, 32, 33, 28, 29, 34, 35};
     ck_assert(memcmp(wp, want, sizeof want) == 0);
 }
 END_TEST
