@@ -39,7 +39,12 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_2x4__c);
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_1x2__dsp);
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-/* AVX-512 VNNI: 4 rows of x x 4 output channels, 64 k a step (vpdpbusd,
+/* AVX-512 VNNI, k <= 1024 and the vector output step's bounds (q8_x86.h):
+ * 8 rows of x x 32 output channels, a group of 4 k a step, the weights of
+ * 32 channels laid out [k/4][32][4] (+128, unsigned) on the stack per call,
+ * x's groups broadcast (vpdpbusd; 128 sum_k x subtracted per row) */
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_8x32__avx512vnni);
+/* AVX-512 VNNI, any k: 4 rows of x x 4 output channels, 64 k a step (vpdpbusd,
  * x + 128 as the unsigned operand, 128 sum_k w subtracted per channel) */
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx512vnni);
 #endif
@@ -66,6 +71,15 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__neon);
  * packed weights, equal to it bit for bit on every target; wp must be
  * 4-byte aligned. */
 void nnc_rt_q8_dense_pack(int8_t *wp, const int8_t *w, int m, int k);
+/* 1 where nnc_rt_q8_dense_packed is the faster (the Cortex-M4/M7: 1.38
+ * instructions a MAC against 1.85 with (m, k) weights), 0 where
+ * nnc_rt_q8_dense is (x86, AArch64: their SIMD kernels read (m, k); the
+ * packed layout there takes the portable loop, many times slower) */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__thumb2__)
+#define NNC_RT_Q8_DENSE_PACKED_PREFERRED 1
+#else
+#define NNC_RT_Q8_DENSE_PACKED_PREFERRED 0
+#endif
 void nnc_rt_q8_dense_packed(int8_t *y, const int8_t *x, const int8_t *wp, const int32_t *bias,
                             int n, int k, int m, const nnc_rt_q8_out *o);
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_1x4__c);
@@ -85,6 +99,12 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x4__c);
  * (a word of weights split once for 4 pixels, 2 SMLADs a pixel), the
  * channel's output constants hoisted over its 4 pixels */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x1__dsp);
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+/* AVX-512 VNNI: groups == 1 with at most 256 taps (first layers): a pixel's
+ * taps 4 at a time broadcast against 16 channels' weights (laid out on the
+ * stack once per call), 16 channels' outputs a vector */
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_bcast_1x16__avx512vnni);
 #endif
 /* every geometry: the direct loop in int32 with the fast exact epilogue */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_direct__c);

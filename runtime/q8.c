@@ -10,6 +10,7 @@ const nnc_rt_q8_dense_variant nnc_rt_q8_dense_variants[] = {
     {"nnc_rt_q8_dense_1x2__dsp", nnc_rt_q8_dense_1x2__dsp, 0},
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    {"nnc_rt_q8_dense_8x32__avx512vnni", nnc_rt_q8_dense_8x32__avx512vnni, 0},
     {"nnc_rt_q8_dense_4x4__avx512vnni", nnc_rt_q8_dense_4x4__avx512vnni, 0},
 #endif
 #if defined(__AVX2__)
@@ -26,6 +27,9 @@ const nnc_rt_q8_dense_variant nnc_rt_q8_dense_variants[] = {
 };
 
 const nnc_rt_q8_conv2d_variant nnc_rt_q8_conv2d_variants[] = {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    {"nnc_rt_q8_conv2d_bcast_1x16__avx512vnni", nnc_rt_q8_conv2d_bcast_1x16__avx512vnni},
+#endif
     {"nnc_rt_q8_conv2d_im2col_4x4__c", nnc_rt_q8_conv2d_im2col_4x4__c},
 #if defined(__ARM_FEATURE_DSP)
     {"nnc_rt_q8_conv2d_im2col_4x1__dsp", nnc_rt_q8_conv2d_im2col_4x1__dsp},
@@ -38,6 +42,7 @@ void nnc_rt_q8_dense(int8_t *y, const int8_t *x, const int8_t *w, const int32_t 
                      int n, int k, int m, const nnc_rt_q8_out *o) {
     if (n <= 0 || m <= 0) return;
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    if (nnc_rt_q8_dense_8x32__avx512vnni(y, x, w, bias, n, k, m, o)) return;
     if (nnc_rt_q8_dense_4x4__avx512vnni(y, x, w, bias, n, k, m, o)) return;
 #elif defined(__AVX2__)
     if (nnc_rt_q8_dense_4x4__avx2(y, x, w, bias, n, k, m, o)) return;
@@ -83,6 +88,9 @@ void nnc_rt_q8_conv2d(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_
                       const nnc_rt_q8_out *o) {
     if (n <= 0) return;
     if (p->groups == 1) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+        if (nnc_rt_q8_conv2d_bcast_1x16__avx512vnni(p, y, x, x_zp, w, bias, scratch, n, o)) return;
+#endif
 #if defined(__ARM_FEATURE_DSP)
         if (nnc_rt_q8_conv2d_im2col_4x1__dsp(p, y, x, x_zp, w, bias, scratch, n, o)) return;
 #else

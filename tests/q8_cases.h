@@ -40,11 +40,14 @@ static int8_t q8c_shift[Q8C_M];
 static int16_t q8c_scratch[8 * 1200 + 64] __attribute__((aligned(16)));
 
 /* output settings: kind 0 typical per-channel, 1 per-tensor, 2 extremes
- * (saturating rescale, left shifts, mult INT32_MIN, wide clamps), 3 relu6-like */
+ * (saturating rescale, left shifts, mult INT32_MIN, wide clamps), 3 relu6-like,
+ * 4 every right shift from 1 to 31 and zero points near what the vector
+ * output steps take (q8_x86.h) */
 static void q8c_out(nnc_rt_q8_out *o, int m, int kind) {
     for (int j = 0; j < m; j++) {
         q8c_mult[j] = (int32_t)((1u << 30) + (q8c_rand() & 0x3FFFFFFF));
         q8c_shift[j] = (int8_t)(-(int)(q8c_rand() % 12) - 4);
+        if (kind == 4) q8c_shift[j] = (int8_t)(-1 - (int)(q8c_rand() % 31));
         if (kind == 2) {
             int r = (int)(q8c_rand() % 6);
             if (r == 0) q8c_mult[j] = INT32_MIN;
@@ -58,6 +61,7 @@ static void q8c_out(nnc_rt_q8_out *o, int m, int kind) {
     o->shift = q8c_shift;
     o->per_channel = kind != 1;
     o->zp = kind == 2 ? (int32_t)((int64_t)(q8c_rand() % 3) * 2147483600 - 2147483600) : (int32_t)(q8c_rand() % 256) - 128;
+    if (kind == 4) o->zp = (int32_t)(q8c_rand() % 5) - 2;
     o->lo = kind == 3 ? o->zp < -128 ? -128 : o->zp : -128;
     o->hi = kind == 3 ? 100 : 127;
     if (kind == 2 && q8c_rand() % 2) o->lo = -1000, o->hi = 1000; /* int8 casts of wide values */
@@ -168,13 +172,14 @@ static int q8c_dense_all(q8_fail_fn on_fail) {
     for (unsigned a = 0; a < sizeof ns / sizeof ns[0]; a++)
         for (unsigned b = 0; b < sizeof ks / sizeof ks[0]; b++)
             for (unsigned c = 0; c < sizeof ms / sizeof ms[0]; c++)
-                bad += q8c_dense_case(ns[a], ks[b], ms[c], 0, 0, (int)((a + b + c) % 4), (int)((a + c) % 4), on_fail);
+                bad += q8c_dense_case(ns[a], ks[b], ms[c], 0, 0, (int)((a + b + c) % 4), (int)((a + c) % 5), on_fail);
     /* extremes: products of -128 x -128, biases at the int32 limits, rescale edges */
     for (int xm = 0; xm < 4; xm++)
         for (int wm = 0; wm < 4; wm++)
             for (int bm = 0; bm < 4; bm++) {
                 bad += q8c_dense_case(3, 1000, 6, xm, wm, bm, 2, on_fail);
-                bad += q8c_dense_case(5, 67, 9, xm, wm, bm, (xm + wm + bm) % 4, on_fail);
+                bad += q8c_dense_case(5, 67, 9, xm, wm, bm, (xm + wm + bm) % 5, on_fail);
+                bad += q8c_dense_case(9, 300, 40, xm, wm, bm, 4, on_fail);
             }
     /* k beyond the int32 bound: the reference */
     bad += q8c_dense_case(1, NNC_RT_Q8_KMAX + 3, 2, 1, 1, 0, 0, on_fail);
@@ -196,7 +201,7 @@ static int q8c_conv_all(q8_fail_fn on_fail) {
                                    g[i][8], g[i][9]);
         for (unsigned z = 0; z < sizeof zps / sizeof zps[0]; z++)
             bad += q8c_conv_case(&p, i % 3 == 0 ? 1 : 2, zps[z], (int)(z % 4), (int)(i % 4), (int)((i + z) % 4),
-                                 (int)((i + z) % 4), on_fail);
+                                 (int)((i + z) % 5), on_fail);
     }
     return bad;
 }
