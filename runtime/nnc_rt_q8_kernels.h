@@ -73,8 +73,9 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__neon);
 void nnc_rt_q8_dense_pack(int8_t *wp, const int8_t *w, int m, int k);
 /* 1 where nnc_rt_q8_dense_packed is the faster (the Cortex-M4/M7: 1.38
  * instructions a MAC against 1.85 with (m, k) weights), 0 where
- * nnc_rt_q8_dense is (x86, AArch64: their SIMD kernels read (m, k); the
- * packed layout there takes the portable loop, many times slower) */
+ * nnc_rt_q8_dense is (AArch64 and AVX2: their SIMD kernels read (m, k), the
+ * packed layout takes the portable loop there, many times slower; AVX-512
+ * VNNI reads both alike for k <= 1024) */
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__thumb2__)
 #define NNC_RT_Q8_DENSE_PACKED_PREFERRED 1
 #else
@@ -83,6 +84,11 @@ void nnc_rt_q8_dense_pack(int8_t *wp, const int8_t *w, int m, int k);
 void nnc_rt_q8_dense_packed(int8_t *y, const int8_t *x, const int8_t *wp, const int32_t *bias,
                             int n, int k, int m, const nnc_rt_q8_out *o);
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_1x4__c);
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+/* nnc_rt_q8_dense_8x32__avx512vnni reading the packed layout (it lays the
+ * weights out again per call anyway) */
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_8x32__avx512vnni);
+#endif
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__thumb2__)
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_1x4__dsp);
 #endif

@@ -20,6 +20,9 @@ const nnc_rt_q8_dense_variant nnc_rt_q8_dense_variants[] = {
     {"nnc_rt_q8_dense_4x4__neon", nnc_rt_q8_dense_4x4__neon, 0},
 #endif
     {"nnc_rt_q8_dense_packed_1x4__c", nnc_rt_q8_dense_packed_1x4__c, 1},
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    {"nnc_rt_q8_dense_packed_8x32__avx512vnni", nnc_rt_q8_dense_packed_8x32__avx512vnni, 1},
+#endif
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__thumb2__)
     {"nnc_rt_q8_dense_packed_1x4__dsp", nnc_rt_q8_dense_packed_1x4__dsp, 1},
 #endif
@@ -67,6 +70,9 @@ void nnc_rt_q8_dense_packed(int8_t *y, const int8_t *x, const int8_t *wp, const 
     if (n <= 0 || m <= 0) return;
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__thumb2__)
     if (nnc_rt_q8_dense_packed_1x4__dsp(y, x, wp, bias, n, k, m, o)) return;
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    if (nnc_rt_q8_dense_packed_8x32__avx512vnni(y, x, wp, bias, n, k, m, o)) return;
 #endif
     if (nnc_rt_q8_dense_packed_1x4__c(y, x, wp, bias, n, k, m, o)) return;
     /* the reference's definition on the packed bytes */

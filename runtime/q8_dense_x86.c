@@ -150,7 +150,18 @@ static inline int32_t ld_part(const int8_t *p, int r) {
     memcpy(&q, p, (size_t)r);
     return q;
 }
-NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_8x32__avx512vnni) {
+/* where the 4 bytes of group g of row j are: (m, k), or the packed layout
+ * (nnc_rt_q8_kernels.h: blocks of 4 rows from byte j0 k, groups of the
+ * block's b rows interleaved, then each row's k % 4 last bytes) */
+static const int8_t *wsrc(const int8_t *w, int j, int g, int m, int k, int packed) {
+    if (!packed) return w + (long)j * k + 4 * g;
+    int j0 = j / 4 * 4, b = m - j0 < 4 ? m - j0 : 4, r = j - j0, kq = k / 4;
+    const int8_t *blk = w + (long)j0 * k;
+    return g < kq ? blk + (long)g * 4 * b + 4 * r : blk + (long)b * 4 * kq + (long)r * (k - 4 * kq);
+}
+
+static int dense_8x32(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias, int n, int k, int m,
+                      const nnc_rt_q8_out *o, int packed) {
     q8_epi e = q8_epi_of(o, m);
     if (k > KPACK || !e.ok || !q8v_ok(&e, bias, m, k)) return 0;
     int nq = (k + 3) / 4, kq = k / 4;
@@ -161,11 +172,10 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_8x32__avx512vnni) {
         int mj = m - j0 < 32 ? m - j0 : 32;
         /* w + 128 (a padding weight is 0 + 128; its x is 0, or its channel unused) */
         for (int l = 0; l < 32; l++) {
-            const int8_t *src = w + (long)(j0 + l) * k;
             int32_t *dst = wt32 + l;
             for (int g = 0; g < nq; g++, dst += 32) {
                 int32_t q = 0;
-                if (l < mj) memcpy(&q, src + 4 * g, g < kq ? 4 : (size_t)(k - 4 * kq));
+                if (l < mj) memcpy(&q, wsrc(w, j0 + l, g, m, k, packed), g < kq ? 4 : (size_t)(k - 4 * kq));
                 *dst = q ^ (int32_t)0x80808080u;
             }
         }
@@ -234,6 +244,13 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_8x32__avx512vnni) {
         }
     }
     return 1;
+}
+
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_8x32__avx512vnni) {
+    return dense_8x32(y, x, w, bias, n, k, m, o, 0);
+}
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_8x32__avx512vnni) {
+    return dense_8x32(y, x, w, bias, n, k, m, o, 1);
 }
 #endif
 
