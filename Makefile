@@ -21,6 +21,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (and make uninstall; make check-install tests both)
 #   make check-standalone  make check-dot  --standalone and --dot on every example
 #   make check-readme  README.md's sample outputs against the tree (check-readme-commands: run its commands)
+#   make bench-q8   int8 kernels against nnc's float32 at batch 256 (check-q8-targets: on the Cortex-M4 and AArch64)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -359,6 +360,18 @@ check-training: bin/nnc $(RT_LIB)
 bench: all bench-deps
 	@bash bench/run.sh
 
+# int8 kernels against nnc's float32 at batch 256 on the seed MLP's and small CNN's layers
+.PHONY: bench-q8
+bench-q8: $(RT_LIB)
+	$(CC) -std=c99 -O2 -march=native -Wall -Wextra -Iruntime bench/q8_kernels.c $(RT_LIB) -lm -o $(BUILD)/q8_kernels
+	$(BUILD)/q8_kernels
+
+# the int8 kernels on the Cortex-M4 (qemu: bit-exact, instructions per layer) and AArch64 (NEON, sdot)
+.PHONY: check-q8-targets
+check-q8-targets:
+	@bash tests/q8_m4_bench.sh
+	@bash tests/q8_aarch64.sh
+
 # generated models on qemu: Cortex-M4 inference and fine-tuning, aarch64 (tests/firmware.sh)
 # (fashion_mlp trains with its full settings first; make test uses a short run)
 firmware: all
@@ -398,7 +411,7 @@ check-control: all
 check-dtypes: all
 	@$(PYTHON) tests/onnx_dtypes.py
 
-test: all unit-tests check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
+test: all unit-tests check-q8-targets check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
       check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
       check-multi torch-conv-parity torch-act torch-attention
 

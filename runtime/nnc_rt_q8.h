@@ -75,10 +75,11 @@ void nnc_rt_q8_dense(int8_t *y, const int8_t *x, const int8_t *w, const int32_t 
  * a tap in the zero padding contributes nothing (it is the real value 0).
  * Depthwise is groups == c (c/groups == 1, oc a multiple of c).
  * scratch: NNC_RT_Q8_CONV2D_SCRATCH(p) bytes, 16-byte aligned (the kernel's
- * im2col of a few pixels); the compiler reserves it in the arena. */
+ * im2col of 4 pixels as int16, 10 bytes a tap with the Cortex-M4's copy);
+ * the compiler reserves it in the arena. */
 struct nnc_rt_conv2d;
 #define NNC_RT_Q8_CONV2D_SCRATCH(p) \
-    ((long)8 * (p)->kh * (p)->kw * ((p)->c / (p)->groups) * 2 + 64)
+    ((long)10 * (p)->kh * (p)->kw * ((p)->c / (p)->groups) + 64)
 void nnc_rt_q8_conv2d(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_t x_zp,
                       const int8_t *w, const int32_t *bias, void *scratch, int n,
                       const nnc_rt_q8_out *o);

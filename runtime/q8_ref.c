@@ -19,7 +19,8 @@ void nnc_rt_q8_multiplier(double M, int32_t *mult, int *shift) {
 static int8_t q8_out(int64_t acc, int j, const nnc_rt_q8_out *o) {
     int c = o->per_channel ? j : 0;
     int32_t a = acc > INT32_MAX ? INT32_MAX : acc < INT32_MIN ? INT32_MIN : (int32_t)acc;
-    int32_t v = o->zp + nnc_rt_q8_rescale(a, o->mult[c], o->shift[c]);
+    /* in int64: zp + the rescaled sum may leave int32, and is then clamped */
+    int64_t v = (int64_t)o->zp + nnc_rt_q8_rescale(a, o->mult[c], o->shift[c]);
     if (v < o->lo) v = o->lo;
     if (v > o->hi) v = o->hi;
     return (int8_t)v;

@@ -1,0 +1,89 @@
+/* q8_x86.h — the AVX-512 output step the x86 int8 kernels share
+ * (q8_dense_x86.c, q8_conv_x86.c). */
+#ifndef NNC_RT_Q8_X86_H
+#define NNC_RT_Q8_X86_H
+
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+
+#include "q8_internal.h"
+
+#if defined(__AVX512VNNI__)
+/* acc += u8 . s8 in place: GCC copies the accumulator of the intrinsic to a
+ * fresh register every time (a move per multiply-add in the inner loops) */
+static inline __m512i q8_dpbusd(__m512i acc, __m512i u8, __m512i s8) {
+#if defined(__GNUC__) && !defined(__clang__)
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
+    return acc;
+#else
+    return _mm512_dpbusd_epi32(acc, u8, s8);
+#endif
+}
+#endif
+
+/* ---- the output step on 16 lanes ------------------------------------------------
+ * q8_rescale_r per lane in 64-bit halves (even lanes, odd lanes), the zero
+ * point folded in: with A = acc mult + 2^30 and r = -shift >= 1,
+ *   zp + floor((A + 2^(30+r) - [A < 0] 2^31) / 2^(31+r))
+ *     = floor((acc mult + C - [acc mult < -2^30] 2^31) / 2^(31+r)),
+ *   C = 2^30 + 2^(30+r) + zp 2^(31+r),
+ * the even lanes' quotient shifted down to their low word, the odd lanes'
+ * to their high word (a shift by r - 1).  Taken when every channel has
+ * r >= 1 and mult != INT32_MIN, |zp| <= 2^(29-r) or zp = 0 (C and the sum stay in
+ * int64, no saturating add differs), and the biases leave room for k
+ * products (|bias| <= 2^31 - 1 - k 2^15). */
+typedef struct q8v {
+    __m512i mult_e, mult_o, c_e, c_o, sh_e, sh_o, bias, lo, hi;
+} q8v;
+
+/* lane L's channel is ch[L]; the constants of those channels */
+static void q8v_set(q8v *v, const q8_epi *e, const int32_t *bias, const int *ch) {
+    int64_t me[8], mo[8], ce[8], co[8], se[8], so[8];
+    int32_t b[16];
+    for (int l = 0; l < 16; l++) {
+        int c = ch[l] & e->pcmask, r = -e->shift[c];
+        int64_t cr = ((int64_t)1 << 30) + ((int64_t)1 << (30 + r)) + (int64_t)e->zp * ((int64_t)1 << (31 + r));
+        int64_t m = e->mult[c];
+        if (l & 1) mo[l / 2] = m, co[l / 2] = cr, so[l / 2] = r - 1;
+        else me[l / 2] = m, ce[l / 2] = cr, se[l / 2] = 31 + r;
+        b[l] = bias ? bias[ch[l]] : 0;
+    }
+    v->mult_e = _mm512_loadu_si512(me); v->mult_o = _mm512_loadu_si512(mo);
+    v->c_e = _mm512_loadu_si512(ce); v->c_o = _mm512_loadu_si512(co);
+    v->sh_e = _mm512_loadu_si512(se); v->sh_o = _mm512_loadu_si512(so);
+    v->bias = _mm512_loadu_si512(b);
+    v->lo = _mm512_set1_epi32(e->lo); v->hi = _mm512_set1_epi32(e->hi);
+}
+
+/* whether q8v_out computes every output of m channels with sums of k products */
+static int q8v_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
+    int nc = e->pcmask ? m : 1;
+    int64_t room = INT32_MAX - k * 32768, zp = e->zp < 0 ? -(int64_t)e->zp : e->zp;
+    if (!e->fast) return 0;
+    for (int j = 0; j < nc; j++) {
+        int r = -e->shift[j];
+        if (r < 1 || (zp && (r > 29 || zp > ((int64_t)1 << (29 - r))))) return 0;
+    }
+    if (bias)
+        for (int j = 0; j < m; j++)
+            if (bias[j] > room || bias[j] < -room) return 0;
+    return 1;
+}
+
+static inline __m128i q8v_out(const q8v *v, __m512i acc) {
+    const __m512i lim = _mm512_set1_epi64(-((int64_t)1 << 30)), k31 = _mm512_set1_epi64((int64_t)1 << 31);
+    acc = _mm512_add_epi32(acc, v->bias);
+    __m512i pe = _mm512_mul_epi32(acc, v->mult_e);
+    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), v->mult_o);
+    __mmask8 ne = _mm512_cmplt_epi64_mask(pe, lim), no = _mm512_cmplt_epi64_mask(po, lim);
+    pe = _mm512_add_epi64(pe, v->c_e);
+    po = _mm512_add_epi64(po, v->c_o);
+    pe = _mm512_srav_epi64(_mm512_mask_sub_epi64(pe, ne, pe, k31), v->sh_e);
+    po = _mm512_srav_epi64(_mm512_mask_sub_epi64(po, no, po, k31), v->sh_o);
+    __m512i r = _mm512_mask_blend_epi32(0xAAAA, pe, po);
+    r = _mm512_min_epi32(_mm512_max_epi32(r, v->lo), v->hi);
+    return _mm512_cvtepi32_epi8(r);
+}
+
+#endif
+#endif
