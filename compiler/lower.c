@@ -559,6 +559,7 @@ static int lower_activation(Lower *L, const Expr *e, int implicit, const char *t
 // call = LAYER "(" [tensor args] [attribute args] ")"
 static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
     int op = lower_layer_op(e->name);
+    lower_keras_note(e->name, e->name_loc.line ? e->name_loc : e->loc);
     if (op < 0 && lower_is_activation_layer(e->name)) return lower_activation(L, e, implicit, target);
     if (op >= 0 && op_table[op]->wrapper) return lower_wrapper(L, e, implicit, target);
     if (op < 0) {

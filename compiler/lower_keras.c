@@ -13,8 +13,14 @@
  *  - A CamelCase name is read as Keras' class: converted to snake_case the
  *    way Keras names its functional layers (MaxPooling2D -> max_pooling2d,
  *    SimpleRNN -> simple_rnn; ReLU is relu), then looked up as written.
+ *  - A layer class written in CamelCase gets one note per op naming nnc's
+ *    spelling (lower_keras_note): accepted, so the model compiles, and the
+ *    user learns the name the README and the other diagnostics use.  A
+ *    note, not a warning: nothing is wrong, so -Werror must not stop it.
  *  - Metrics get no CamelCase reading: Keras' Accuracy class is exact
  *    equality, not the 'accuracy' string's class-aware accuracy.
+ *  - alpha is Keras 2's name of LeakyReLU's negative_slope (Keras 3 still
+ *    takes it, deprecated); ELU's alpha is its own attribute.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -31,6 +37,7 @@ static const Alias layer_aliases[] = {
     { "global_avg_pool2d", "global_avg_pool" }, { "global_avg_pool1d", "global_avg_pool" },
     { "global_max_pool2d", "global_max_pool" }, { "global_max_pool1d", "global_max_pool" },
     { "concatenate", "concat" },
+    { "up_sampling1d", "upsampling1d" }, { "up_sampling2d", "upsampling2d" },   /* UpSampling2D */
 };
 
 static const Alias loss_aliases[] = {
@@ -51,6 +58,7 @@ static const Alias metric_aliases[] = {
 /* argument names: Embedding(input_dim, output_dim), Reshape(target_shape) */
 static const Alias attr_aliases[] = {
     { "input_dim", "vocab" }, { "output_dim", "dim" }, { "target_shape", "shape" },
+    { "alpha", "negative_slope" },
 };
 
 static const Alias init_aliases[] = { { "random_uniform", "uniform" } };
@@ -107,6 +115,17 @@ int lower_layer_op(const char *name) {
         if (a) return op_find(a);
     }
     return -1;
+}
+
+/* a layer class in CamelCase: "note: 'Conv2D' is spelt 'conv2d' in nnc", once per op */
+void lower_keras_note(const char *name, Loc loc) {
+    static unsigned char noted[OP_COUNT + 1];
+    char snake[2 * IR_NAME + 1];
+    int activation = lower_is_activation_layer(name);
+    int op = activation ? OP_COUNT : lower_layer_op(name);
+    if (op < 0 || !snake_case(name, snake, sizeof snake) || noted[op]) return;
+    noted[op] = 1;
+    diag_note(loc, "'%s' is spelt '%s' in nnc", name, activation ? "activation" : op_name(op));
 }
 
 int lower_is_activation_layer(const char *name) {
