@@ -298,6 +298,7 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
         for (int j = first; j < g->nodes[node].nin; j++)
             if (shape_check_size(g, node, g->nodes[node].in[j])) return -1;
     }
+    if (lower_mask_node(g, node)) return -1;   /* Keras' mask: honoured, passed on or refused */
     return g->nodes[node].out[0];
 }
 
@@ -373,6 +374,7 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
     int b = lower_call(L, inner, in, half);
     L->reverse = 0;
     if (b < 0) return -1;
+    lower_mask_bidirectional(L->g, f, b);
     static const int merge_ops[] = { OP_CONCAT, OP_ADD, OP_MULTIPLY };
     Attrs attr;
     memset(&attr, 0, sizeof attr);
@@ -772,7 +774,7 @@ static int lower_model(Lower *L, const Block *b) {
                        "an output must be computed by a layer", g->values[g->outputs[i]].name, b->name);
             errors++;
         }
-    if (errors) return -1;
+    if (errors || lower_mask_outputs(g)) return -1;
     g->output = g->outputs[0];
     warn_unused(g);
     /* several inputs/outputs travel packed in the caller's rows */

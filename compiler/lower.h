@@ -34,6 +34,12 @@ const char *lower_attr_alias(const char *name);     /* input_dim -> vocab, ...; 
 int  lower_init_index(const char *name);        /* glorot_uniform, GlorotUniform -> init, -1 */
 int  lower_is_true(const char *name);           /* true | True */
 int  lower_is_false(const char *name);          /* false | False */
+/* lower_mask.c: Keras' mask (embedding(mask_zero = true)) after node was
+ * built: honoured (the ids become its last input), passed on, or refused (-1) */
+int  lower_mask_node(Graph *g, int node);
+/* bidirectional's halves (their outputs) returning sequences output zeros at padding */
+void lower_mask_bidirectional(Graph *g, int forward, int backward);
+int  lower_mask_outputs(Graph *g);      /* -1 after reporting an output that carries a mask */
 /* lower_train.c: the train block b into g->train (imported: g came from ONNX) */
 int  lower_train(Graph *g, const Block *b, int imported);
 /* fit_settings.c: a train-block setting for the training loop (validation_split,

@@ -72,9 +72,9 @@ START_TEST(camel_case_notes) {
 END_TEST
 
 START_TEST(recurrent_class_notes) {
-    expect("model m {\n  input t: i32[6]\n  Embedding(20, 8)\n"
+    expect("model m {\n  input t: i32[6]\n  Embedding(20, 8, mask_zero = True)\n"
            "  Bidirectional(LSTM(4, return_sequences = True))\n  SimpleRNN(3)\n  GRU(2)\n}\n", "", 1,
-           NOTE(3, 3, "Embedding", "embedding", "Embedding(20, 8)", "^~~~~~~~~")
+           NOTE(3, 3, "Embedding", "embedding", "Embedding(20, 8, mask_zero = True)", "^~~~~~~~~")
            NOTE(4, 3, "Bidirectional", "bidirectional", "Bidirectional(LSTM(4, return_sequences = True))",
                 "^~~~~~~~~~~~~")
            NOTE(4, 17, "LSTM", "lstm", "Bidirectional(LSTM(4, return_sequences = True))",

@@ -53,6 +53,7 @@
     X(LOSS, loss)  X(LOSS_GRAD, loss_grad)                           \
     X(REGULARIZE, regularize)                                           \
     X(PRELU_GRAD, prelu_grad)  X(LAYER_NORM_GRAD, layer_norm_grad)   \
+    X(MASKED_MEAN, masked_mean)  X(MASKED_MEAN_GRAD, masked_mean_grad) \
     /* N-d tensor ops, built by the ONNX importer */                       \
     X(ND_COPY, nd_copy)  X(ND_FILL, nd_fill)  X(ND_PAD, nd_pad)   \
     X(ND_UNARY, nd_unary)  X(ND_BINARY, nd_binary)                   \
