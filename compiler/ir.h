@@ -135,6 +135,11 @@ typedef struct Attrs {
      * (lower_mask.c); rnn 1: a masked step carries the state and the output
      * over, 2: it carries the state and outputs zeros (bidirectional) */
     int mask_zero;
+    /* Keras' recurrent arguments nnc computes one value of (ops/recurrent.c
+     * refuses the others): recurrent_activation, reset_after, stateful,
+     * recurrent_dropout (dropout is `rate`); unroll changes nothing here */
+    int rec_act, reset_after, stateful, unroll;
+    float rec_dropout;
 } Attrs;
 
 typedef struct Node {

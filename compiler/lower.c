@@ -118,7 +118,7 @@ static int int_pair(const Expr *e, int lo, int *out) {
  * also ((top, bottom), (left, right)), and for 1-D (left, right) */
 static int bind_pairs(const AttrDef *d, const Expr *e, int *f) {
     int lo = d->type == AT_PAIR ? 1 : 0, v[2];
-    if (d->type == AT_PAIR0 && e->kind == EX_IDENT && !strcmp(e->name, "none")) {
+    if (d->type == AT_PAIR0 && e->kind == EX_IDENT && (!strcmp(e->name, "none") || !strcmp(e->name, "None"))) {
         f[0] = f[1] = -1;
         return 0;
     }
@@ -203,6 +203,12 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
         *(int *)field = (int)num;
         return 0;
     case AT_DIMS:   /* one dimension per positional argument: see lower_call */
+        if (e->kind == EX_TUPLE) {  /* Keras' Reshape((2, 4)), PReLU(shared_axes = (1, 2)) */
+            for (int i = 0; i < e->nargs; i++)
+                if (bind_attr(d, e->args[i].value, a)) return -1;
+            return 0;
+        }
+        if (e->kind == EX_IDENT && !strcmp(e->name, "None") && d->dflt && !d->dflt[0]) return 0;   /* none */
         if (lower_number_arg(e, "a dimension", 1, &num)) return -1;
         if (num != -1 && (num < 1 || num > 1e8)) {
             diag_error(e->loc, "a dimension is a positive integer, or -1 to infer it");
@@ -455,6 +461,13 @@ static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, At
         const char *alias = lower_attr_alias(a->name);     /* Keras' input_dim: vocab */
         for (int j = 0; j < def->nattrs; j++)
             if (!strcmp(def->attrs[j].name, a->name) || (alias && !strcmp(def->attrs[j].name, alias))) return j;
+        int fixed = lower_keras_fixed_arg(lower_layer_op(e->name), e->name, a);
+        if (fixed > 0) return -2;
+        if (fixed < 0) {
+            unsupported++;
+            ++*errors;
+            return -1;
+        }
         if (!strcmp(a->name, "input_shape") || !strcmp(a->name, "batch_input_shape") ||
             !strcmp(a->name, "input_dim"))     /* Keras' first layer of a Sequential model */
             diag_error(a->name_loc, "'%s' has no argument '%s': a model's input is declared by an 'input' line "

@@ -20,7 +20,10 @@ int  lower_bool_arg(const Expr *e, const char *what, int *out);
 /* lower_keras.c: Keras' spellings (lower_keras.c says which) resolved to nnc's */
 int  lower_layer_op(const char *name);          /* a layer name or class -> OP_*, -1 */
 int  lower_is_activation_layer(const char *name);
-void lower_keras_note(const char *name, Loc loc);   /* Conv2D: a note naming conv2d, once per op */
+void lower_keras_note(const char *name, Loc loc);
+/* a Keras argument nnc takes at one value only (data_format = 'channels_last'):
+ * 1 accepted (nothing to set), -1 another value (reported), 0 not one of them */
+int  lower_keras_fixed_arg(int op, const char *layer, const Arg *a);   /* Conv2D: a note naming conv2d, once per op */
 int  lower_layer_names(const char **names, int max);   /* layers and Keras aliases, for did-you-mean */   /* activation(relu) / Activation('relu') */
 int  lower_loss_index(const char *name);        /* -> nnc_rt_loss (user-visible ones), -1 */
 int  lower_loss_names(const char **names, int max);    /* losses and Keras aliases, for did-you-mean */

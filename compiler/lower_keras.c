@@ -19,6 +19,10 @@
  *    note, not a warning: nothing is wrong, so -Werror must not stop it.
  *  - Metrics get no CamelCase reading: Keras' Accuracy class is exact
  *    equality, not the 'accuracy' string's class-aware accuracy.
+ *  - Keras arguments naming what nnc does anyway (data_format =
+ *    'channels_last', keepdims = False, seed, use_cudnn, a constraint of
+ *    None, ...: lower_keras_fixed_arg) are accepted at that value and
+ *    refused, as valid Keras nnc cannot compile, at any other.
  *  - alpha is Keras 2's name of LeakyReLU's negative_slope (Keras 3 still
  *    takes it, deprecated); ELU's alpha is its own attribute.
  */
@@ -214,4 +218,88 @@ int lower_metric_loss(const char *name) {
     return !strcmp(n, "sparse_categorical_accuracy") ? NNC_RT_LOSS_SPARSE_CCE :
            !strcmp(n, "categorical_accuracy") ? NNC_RT_LOSS_CCE :
            !strcmp(n, "binary_accuracy") ? NNC_RT_LOSS_BCE : -1;
+}
+
+/* ---- Keras arguments nnc accepts at one value ------------------------------------- */
+
+typedef struct Fixed {
+    const char *arg;
+    const int *ops;         /* the layers that take it (-1 ends), NULL: every layer */
+    const char *values;     /* what is accepted, '|'-separated: a name, a number, "int" (any integer), "*" */
+    const char *meaning;    /* what nnc computes, for the refusal */
+} Fixed;
+
+static const int spatial_ops[] = {
+    OP_CONV1D, OP_CONV2D, OP_DEPTHWISE_CONV2D, OP_SEPARABLE_CONV2D, OP_CONV2D_TRANSPOSE, OP_MAX_POOL1D,
+    OP_MAX_POOL2D, OP_AVG_POOL1D, OP_AVG_POOL2D, OP_GLOBAL_MAX_POOLING1D, OP_GLOBAL_MAX_POOLING2D,
+    OP_GLOBAL_AVERAGE_POOLING1D, OP_GLOBAL_AVERAGE_POOLING2D, OP_GLOBAL_MAX_POOL, OP_GLOBAL_AVG_POOL, OP_FLATTEN,
+    OP_UPSAMPLING1D, OP_UPSAMPLING2D, OP_ZERO_PADDING1D, OP_ZERO_PADDING2D, OP_CROPPING1D, OP_CROPPING2D, -1 };
+static const int global_pools[] = { OP_GLOBAL_MAX_POOLING1D, OP_GLOBAL_MAX_POOLING2D, OP_GLOBAL_AVERAGE_POOLING1D,
+                                    OP_GLOBAL_AVERAGE_POOLING2D, OP_GLOBAL_MAX_POOL, OP_GLOBAL_AVG_POOL, -1 };
+static const int recurrent_ops[] = { OP_SIMPLE_RNN, OP_LSTM, OP_GRU, -1 };
+static const int gated_ops[] = { OP_LSTM, OP_GRU, -1 };
+static const int dropout_ops[] = { OP_DROPOUT, OP_SIMPLE_RNN, OP_LSTM, OP_GRU, -1 };
+static const int bn_ops[] = { OP_BATCH_NORM, -1 };
+static const int softmax_ops[] = { OP_SOFTMAX, -1 };
+
+static const Fixed fixed_args[] = {
+    { "data_format", spatial_ops, "channels_last", "channels-last tensors (data_format = 'channels_last')" },
+    { "keepdims", global_pools, "False|false", "keepdims = False" },
+    { "seed", dropout_ops, "None|none|int", "its own random stream" },
+    { "noise_shape", (const int[]){ OP_DROPOUT, -1 }, "None|none", "noise_shape = None" },
+    { "use_cudnn", gated_ops, "*", "" },
+    { "go_backwards", recurrent_ops, "False|false", "go_backwards = False (bidirectional runs a layer backwards)" },
+    { "axis", bn_ops, "-1", "axis = -1" },
+    { "center", bn_ops, "True|true", "center = True" },
+    { "scale", bn_ops, "True|true", "scale = True" },
+    { "synchronized", bn_ops, "True|true|False|false", "" },     /* one device: the same */
+    { "moving_mean_initializer", bn_ops, "zeros", "moving_mean_initializer = 'zeros'" },
+    { "moving_variance_initializer", bn_ops, "ones", "moving_variance_initializer = 'ones'" },
+    { "axis", softmax_ops, "-1", "axis = -1" },
+    { "activity_regularizer", NULL, "None|none", "activity_regularizer = None" },
+    { "lora_rank", NULL, "None|none", "lora_rank = None" },
+};
+
+static int fixed_takes(const Fixed *f, int op) {
+    if (!f->ops) return op_table[op]->params != NULL || op == OP_DROPOUT;
+    for (const int *o = f->ops; *o >= 0; o++)
+        if (*o == op) return 1;
+    return 0;
+}
+
+/* value e among f->values */
+static int fixed_accepts(const Fixed *f, const Expr *e) {
+    char text[64];
+    if (!strcmp(f->values, "*")) return 1;
+    if (e->kind == EX_NUMBER) {
+        if (e->is_int && strstr(f->values, "int")) return 1;
+        snprintf(text, sizeof text, "%g", e->num);
+    } else if (e->kind == EX_IDENT) {
+        snprintf(text, sizeof text, "%s", e->name);
+    } else {
+        return 0;
+    }
+    size_t len = strlen(text);
+    for (const char *v = f->values; *v;) {
+        const char *end = strchr(v, '|');
+        size_t n = end ? (size_t)(end - v) : strlen(v);
+        if (n == len && !strncmp(v, text, n)) return 1;
+        v += n + (end != NULL);
+    }
+    return 0;
+}
+
+int lower_keras_fixed_arg(int op, const char *layer, const Arg *a) {
+    int constraint = strlen(a->name) > 11 && !strcmp(a->name + strlen(a->name) - 11, "_constraint");
+    char none[IR_NAME + 16];
+    snprintf(none, sizeof none, "%.*s = None", IR_NAME, a->name);
+    Fixed c = { a->name, NULL, "None|none", none };
+    for (size_t i = 0; i < sizeof fixed_args / sizeof fixed_args[0] + constraint; i++) {
+        const Fixed *f = i < sizeof fixed_args / sizeof fixed_args[0] ? &fixed_args[i] : &c;
+        if (strcmp(f->arg, a->name) || !fixed_takes(f, op)) continue;
+        if (fixed_accepts(f, a->value)) return 1;
+        diag_error(a->value->loc, "'%s': nnc computes %s only", layer, f->meaning);
+        return -1;
+    }
+    return 0;
 }

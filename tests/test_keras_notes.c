@@ -1,7 +1,10 @@
 /* test_keras_notes.c — Keras' CamelCase layer classes are accepted with a
  * note naming nnc's spelling (one per op, whatever the spelling's count;
- * not a warning: -Werror compiles the model), and Keras 2's `alpha =` of
- * LeakyReLU means Keras 3's negative_slope.  Every text pinned exactly. */
+ * not a warning: -Werror compiles the model), Keras 2's `alpha =` of
+ * LeakyReLU means Keras 3's negative_slope, a tuple where Keras writes one
+ * (Reshape((2, 4)), PReLU(shared_axes = (1,))) and None for "none", and the
+ * recurrent layers' arguments of which nnc computes one value (accepted at
+ * that value, refused at any other).  Every text pinned exactly. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -117,6 +120,82 @@ START_TEST(leaky_relu_alpha) {
 }
 END_TEST
 
+/* a tuple and None where Keras writes them */
+START_TEST(tuples_and_none) {
+    const char *a = code_of("model m {\n  input x: f32[8]\n  Reshape((2, 4))\n  PReLU(shared_axes = (1,))\n"
+                            "  Reshape(target_shape = (8,))\n  PReLU(shared_axes = None)\n  dense(2)\n}\n");
+    const char *b = code_of("model m {\n  input x: f32[8]\n  reshape(2, 4)\n  prelu(shared_axes = 1)\n"
+                            "  reshape(8)\n  prelu\n  dense(2)\n}\n");
+    ck_assert_str_eq(a, b);
+    a = code_of("model m {\n  input x: f32[4, 4, 2]\n  Conv2DTranspose(3, 3, output_padding = None)\n}\n");
+    b = code_of("model m {\n  input x: f32[4, 4, 2]\n  conv2d_transpose(3, 3)\n}\n");
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
+/* Keras' recurrent arguments at the one value nnc computes: the code of the defaults */
+START_TEST(recurrent_arguments) {
+    const char *a = code_of("model m {\n  input x: f32[6, 3]\n"
+                            "  LSTM(4, activation = 'tanh', recurrent_activation = 'sigmoid', dropout = 0.0, "
+                            "recurrent_dropout = 0, stateful = False, unroll = True, return_sequences = True)\n"
+                            "  GRU(3, reset_after = True, activation = 'tanh', recurrent_activation = 'sigmoid')\n"
+                            "  dense(2)\n}\n");
+    const char *b = code_of("model m {\n  input x: f32[6, 3]\n  lstm(4, return_sequences = true)\n  gru(3)\n"
+                            "  dense(2)\n}\n");
+    ck_assert_str_eq(a, b);
+    /* bias_regularizer reaches the loss */
+    const char *c = code_of("model m {\n  input x: f32[6, 3]\n  lstm(4, bias_regularizer = l2(0.01))\n"
+                            "  dense(1)\n}\ntrain m {\n  loss mse\n}\n");
+    ck_assert_ptr_nonnull(strstr(c, "0.00999999978f); /* lstm.bias */"));
+    expect("model m {\n  input x: f32[6, 3]\n  lstm(4, activation = relu)\n}\n", "", 1,
+           "m.nn:3:3: error: lstm: nnc computes activation = tanh only\n"
+           "  lstm(4, activation = relu)\n  ^~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect("model m {\n  input x: f32[6, 3]\n  gru(4, recurrent_activation = hard_sigmoid)\n}\n", "", 1,
+           "m.nn:3:3: error: gru: nnc computes recurrent_activation = sigmoid only\n"
+           "  gru(4, recurrent_activation = hard_sigmoid)\n  ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect("model m {\n  input x: f32[6, 3]\n  gru(4, reset_after = false)\n}\n", "", 1,
+           "m.nn:3:3: error: gru: nnc computes reset_after = true only\n"
+           "  gru(4, reset_after = false)\n  ^~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect("model m {\n  input x: f32[6, 3]\n  simple_rnn(4, recurrent_dropout = 0.1)\n}\n", "", 1,
+           "m.nn:3:3: error: simple_rnn: nnc computes dropout = 0 and recurrent_dropout = 0 only\n"
+           "  simple_rnn(4, recurrent_dropout = 0.1)\n  ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+    expect("model m {\n  input x: f32[6, 3]\n  lstm(4, stateful = true)\n}\n", "", 1,
+           "m.nn:3:3: error: lstm: nnc computes stateful = false only\n"
+           "  lstm(4, stateful = true)\n  ^~~~~~~~~~~~~~~~~~~~~~~~\n");
+}
+END_TEST
+
+/* arguments naming what nnc does anyway: accepted at that value (the same code), refused
+ * (exit 3: valid Keras nnc cannot compile) at any other */
+START_TEST(arguments_at_their_one_value) {
+    const char *a = code_of("model m {\n  input x: f32[8, 8, 3]\n"
+                            "  Conv2D(4, 3, data_format = 'channels_last', kernel_constraint = None, "
+                            "activity_regularizer = None)\n"
+                            "  BatchNormalization(axis = -1, center = True, scale = True, synchronized = True)\n"
+                            "  Dropout(0.2, seed = 7, noise_shape = None)\n"
+                            "  GlobalAveragePooling2D(data_format = 'channels_last', keepdims = False)\n"
+                            "  Dense(3, lora_rank = None)\n  Softmax(axis = -1)\n}\n");
+    const char *b = code_of("model m {\n  input x: f32[8, 8, 3]\n  conv2d(4, 3)\n  batch_norm\n  dropout(0.2)\n"
+                            "  global_average_pooling2d\n  dense(3)\n  softmax\n}\n");
+    ck_assert_str_eq(a, b);
+    expect("model m {\n  input x: f32[8, 8, 3]\n  conv2d(4, 3, data_format = channels_first)\n"
+           "  batch_norm(axis = 1)\n  global_max_pooling2d(keepdims = true)\n"
+           "  dense(2, kernel_constraint = non_neg)\n}\n", "", 3,
+           "m.nn:3:30: error: 'conv2d': nnc computes channels-last tensors (data_format = 'channels_last') only\n"
+           "  conv2d(4, 3, data_format = channels_first)\n                             ^~~~~~~~~~~~~~\n"
+           "m.nn:4:21: error: 'batch_norm': nnc computes axis = -1 only\n"
+           "  batch_norm(axis = 1)\n                    ^\n"
+           "m.nn:5:35: error: 'global_max_pooling2d': nnc computes keepdims = False only\n"
+           "  global_max_pooling2d(keepdims = true)\n                                  ^~~~\n"
+           "m.nn:6:32: error: 'dense': nnc computes kernel_constraint = None only\n"
+           "  dense(2, kernel_constraint = non_neg)\n                               ^~~~~~~\n");
+    /* a layer that has no such argument in Keras still says so */
+    expect("model m {\n  input x: f32[8]\n  dense(2, data_format = channels_last)\n}\n", "", 1,
+           "m.nn:3:12: error: 'dense' has no argument 'data_format'\n"
+           "  dense(2, data_format = channels_last)\n           ^~~~~~~~~~~\n");
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("keras_notes");
     TCase *t = tcase_create("notes");
@@ -125,6 +204,9 @@ static Suite *suite(void) {
     tcase_add_test(t, recurrent_class_notes);
     tcase_add_test(t, no_note_for_snake_case);
     tcase_add_test(t, leaky_relu_alpha);
+    tcase_add_test(t, tuples_and_none);
+    tcase_add_test(t, recurrent_arguments);
+    tcase_add_test(t, arguments_at_their_one_value);
     suite_add_tcase(s, t);
     return s;
 }

@@ -72,13 +72,23 @@ static void embedding_grad_emit(EmitCtx *e, const Node *n) {
     { "recurrent_initializer", AT_INIT, offsetof(Attrs, recurrent_init), "orthogonal" }, \
     { "bias_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" }, \
     { "kernel_regularizer", AT_REG, offsetof(Attrs, kernel_l1), "none" }, \
-    { "recurrent_regularizer", AT_REG, offsetof(Attrs, rec_l1), "none" }
+    { "recurrent_regularizer", AT_REG, offsetof(Attrs, rec_l1), "none" }, \
+    { "bias_regularizer", AT_REG, offsetof(Attrs, bias_l1), "none" }, \
+    { "dropout", AT_FLOAT, offsetof(Attrs, rate), "0" }, \
+    { "recurrent_dropout", AT_FLOAT, offsetof(Attrs, rec_dropout), "0" }, \
+    { "stateful", AT_BOOL, offsetof(Attrs, stateful), "false" }, \
+    { "unroll", AT_BOOL, offsetof(Attrs, unroll), "false" }
+/* LSTM's and GRU's activations: what the cells compute (tanh, sigmoid), checked */
+#define GATED_ACTS \
+    { "activation", AT_ACT, offsetof(Attrs, act), "tanh" }, \
+    { "recurrent_activation", AT_ACT, offsetof(Attrs, rec_act), "sigmoid" }
 
 static const AttrDef simple_rnn_attrs[] = {
     RNN_HEAD, { "activation", AT_ACT, offsetof(Attrs, act), "tanh" }, RNN_TAIL };
 static const AttrDef lstm_attrs[] = {
-    RNN_HEAD, RNN_TAIL, { "unit_forget_bias", AT_BOOL, offsetof(Attrs, unit_forget_bias), "true" } };
-static const AttrDef gru_attrs[] = { RNN_HEAD, RNN_TAIL };
+    RNN_HEAD, RNN_TAIL, { "unit_forget_bias", AT_BOOL, offsetof(Attrs, unit_forget_bias), "true" }, GATED_ACTS };
+static const AttrDef gru_attrs[] = {
+    RNN_HEAD, RNN_TAIL, GATED_ACTS, { "reset_after", AT_BOOL, offsetof(Attrs, reset_after), "true" } };
 
 static int rnn_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
@@ -86,15 +96,30 @@ static int rnn_shape(Graph *g, int node) {
     if (op_want_rank(g, node, 2, "(n, steps, features)",
                   "; sequences are 'input x: f32[steps, features]', or come from embedding"))
         return -1;
-    if (n->attr.act != NNC_RT_ACT_LINEAR && n->attr.act != NNC_RT_ACT_RELU && n->attr.act != NNC_RT_ACT_SIGMOID &&
+    int cell = n->op == OP_LSTM ? NNC_RT_CELL_LSTM : n->op == OP_GRU ? NNC_RT_CELL_GRU : NNC_RT_CELL_SIMPLE;
+    if (cell == NNC_RT_CELL_SIMPLE && n->attr.act != NNC_RT_ACT_LINEAR && n->attr.act != NNC_RT_ACT_RELU &&
+        n->attr.act != NNC_RT_ACT_SIGMOID &&
         n->attr.act != NNC_RT_ACT_TANH) {   /* what the cell kernels differentiate (runtime/rnn.c) */
         diag_error(n->loc, "%s: %s is not a state activation; use tanh, relu, sigmoid or linear", name,
                    act_name(n->attr.act));
         return -1;
     }
+    /* Keras' arguments of which nnc computes one value (an imported layer has them zeroed) */
+    int imported = n->attr.batched || n->attr.samples;
+    const char *only = NULL;
+    if (cell != NNC_RT_CELL_SIMPLE && !imported && n->attr.act != NNC_RT_ACT_TANH) only = "activation = tanh";
+    else if (cell != NNC_RT_CELL_SIMPLE && !imported && n->attr.rec_act != NNC_RT_ACT_SIGMOID)
+        only = "recurrent_activation = sigmoid";
+    else if (cell == NNC_RT_CELL_GRU && !imported && !n->attr.reset_after) only = "reset_after = true";
+    else if (n->attr.rate != 0 || n->attr.rec_dropout != 0) only = "dropout = 0 and recurrent_dropout = 0";
+    else if (n->attr.stateful) only = "stateful = false";
+    if (only) {
+        diag_error(n->loc, "%s: nnc computes %s only", name, only);
+        return -1;
+    }
     Value *x = op_in(g, node, 0);
-    int cell = n->op == OP_LSTM ? NNC_RT_CELL_LSTM : n->op == OP_GRU ? NNC_RT_CELL_GRU : NNC_RT_CELL_SIMPLE;
-    nnc_rt_rnn p = { x->dims[0], x->dims[1], n->attr.units, cell, n->attr.act,
+    nnc_rt_rnn p = { x->dims[0], x->dims[1], n->attr.units, cell,
+                     cell == NNC_RT_CELL_SIMPLE ? n->attr.act : NNC_RT_ACT_LINEAR,   /* the gated cells' are fixed */
                      n->attr.return_sequences, n->attr.reverse };
     n->attr.rnn = p;
     int seq[2] = { p.steps, p.units }, work = (int)NNC_RT_RNN_WORK(&p);
@@ -120,9 +145,10 @@ static void rnn_params(Graph *g, int node) {
     if (!a.use_bias) return;
     int lstm_forget = p->cell == NNC_RT_CELL_LSTM && a.unit_forget_bias;
     if (p->cell == NNC_RT_CELL_GRU)   /* reset_after: input and recurrent biases */
-        op_new_param(g, node, "bias", 2, bd, a.bias_init, 0, 0, 0, 0);
+        op_new_param(g, node, "bias", 2, bd, a.bias_init, 0, 0, a.bias_l1, a.bias_l2);
     else
-        op_new_param(g, node, "bias", 1, &G, lstm_forget ? NNC_RT_INIT_UNIT_FORGET : a.bias_init, U, 0, 0, 0);
+        op_new_param(g, node, "bias", 1, &G, lstm_forget ? NNC_RT_INIT_UNIT_FORGET : a.bias_init, U, 0, a.bias_l1,
+                     a.bias_l2);
 }
 
 /* a layer's bias input, or -1: inputs are x, W, R, [b], [the masking ids] */
