@@ -147,6 +147,8 @@ static int bind_pairs(const AttrDef *d, const Expr *e, int *f) {
     return -1;
 }
 
+static void attr_default(const AttrDef *d, Attrs *a);
+
 /* errors that refuse valid Keras nnc cannot compile (exit 3 when they are all) */
 static int unsupported;
 int lower_unsupported_count(void) { return unsupported; }
@@ -154,6 +156,12 @@ int lower_unsupported_count(void) { return unsupported; }
 static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     char *field = (char *)a + d->offset;
     double num;
+    /* Keras' strides = None of a pooling layer: its default, the pool size */
+    if (!strcmp(d->name, "strides") && d->dflt && !strcmp(d->dflt, "0") && e->kind == EX_IDENT &&
+        !strcmp(e->name, "None")) {
+        attr_default(d, a);
+        return 0;
+    }
     switch (d->type) {
     case AT_INT:
         if (e->kind == EX_TUPLE && e->nargs == 1) e = e->args[0].value;   /* Keras' (3,) */

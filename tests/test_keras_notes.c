@@ -127,6 +127,13 @@ START_TEST(tuples_and_none) {
     const char *b = code_of("model m {\n  input x: f32[8]\n  reshape(2, 4)\n  prelu(shared_axes = 1)\n"
                             "  reshape(8)\n  prelu\n  dense(2)\n}\n");
     ck_assert_str_eq(a, b);
+    a = code_of("model m {\n  input x: f32[8, 8, 2]\n  MaxPooling2D(2, strides = None)\n"
+                "  AveragePooling2D(pool_size = (2, 2), strides = None)\n  flatten\n  dense(2)\n}\n");
+    b = code_of("model m {\n  input x: f32[8, 8, 2]\n  max_pool2d(2)\n  avg_pool2d(2)\n  flatten\n  dense(2)\n}\n");
+    ck_assert_str_eq(a, b);
+    a = code_of("model m {\n  input x: f32[8, 2]\n  MaxPooling1D(2, strides = None)\n  flatten\n  dense(2)\n}\n");
+    b = code_of("model m {\n  input x: f32[8, 2]\n  max_pool1d(2)\n  flatten\n  dense(2)\n}\n");
+    ck_assert_str_eq(a, b);
     a = code_of("model m {\n  input x: f32[4, 4, 2]\n  Conv2DTranspose(3, 3, output_padding = None)\n}\n");
     b = code_of("model m {\n  input x: f32[4, 4, 2]\n  conv2d_transpose(3, 3)\n}\n");
     ck_assert_str_eq(a, b);
