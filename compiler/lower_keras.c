@@ -42,6 +42,7 @@ static const Alias layer_aliases[] = {
     { "global_max_pool2d", "global_max_pool" }, { "global_max_pool1d", "global_max_pool" },
     { "concatenate", "concat" },
     { "up_sampling1d", "upsampling1d" }, { "up_sampling2d", "upsampling2d" },   /* UpSampling2D */
+    { "identity", "linear" },   /* Keras 3's Identity layer */
 };
 
 static const Alias loss_aliases[] = {
@@ -256,6 +257,8 @@ static const Fixed fixed_args[] = {
     { "moving_mean_initializer", bn_ops, "zeros", "moving_mean_initializer = 'zeros'" },
     { "moving_variance_initializer", bn_ops, "ones", "moving_variance_initializer = 'ones'" },
     { "axis", softmax_ops, "-1", "axis = -1" },
+    /* Keras 2's Embedding(input_length = T): the input line gives the steps (Keras 2 refused any other T) */
+    { "input_length", (const int[]){ OP_EMBEDDING, -1 }, "None|none|int", "" },
     { "activity_regularizer", NULL, "None|none", "activity_regularizer = None" },
     { "lora_rank", NULL, "None|none", "lora_rank = None" },
 };

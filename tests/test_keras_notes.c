@@ -185,6 +185,9 @@ START_TEST(arguments_at_their_one_value) {
     const char *b = code_of("model m {\n  input x: f32[8, 8, 3]\n  conv2d(4, 3)\n  batch_norm\n  dropout(0.2)\n"
                             "  global_average_pooling2d\n  dense(3)\n  softmax\n}\n");
     ck_assert_str_eq(a, b);
+    a = code_of("model m {\n  input t: i32[6]\n  Embedding(20, 4, input_length = 6)\n  Identity()\n  LSTM(3)\n}\n");
+    b = code_of("model m {\n  input t: i32[6]\n  embedding(20, 4)\n  lstm(3)\n}\n");
+    ck_assert_str_eq(a, b);
     expect("model m {\n  input x: f32[8, 8, 3]\n  conv2d(4, 3, data_format = channels_first)\n"
            "  batch_norm(axis = 1)\n  global_max_pooling2d(keepdims = true)\n"
            "  dense(2, kernel_constraint = non_neg)\n}\n", "", 3,
