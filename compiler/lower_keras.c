@@ -242,6 +242,7 @@ static const int gated_ops[] = { OP_LSTM, OP_GRU, -1 };
 static const int dropout_ops[] = { OP_DROPOUT, OP_SIMPLE_RNN, OP_LSTM, OP_GRU, -1 };
 static const int bn_ops[] = { OP_BATCH_NORM, -1 };
 static const int softmax_ops[] = { OP_SOFTMAX, -1 };
+static const int relu_ops[] = { OP_RELU, -1 };
 
 static const Fixed fixed_args[] = {
     { "data_format", spatial_ops, "channels_last", "channels-last tensors (data_format = 'channels_last')" },
@@ -257,6 +258,10 @@ static const Fixed fixed_args[] = {
     { "moving_mean_initializer", bn_ops, "zeros", "moving_mean_initializer = 'zeros'" },
     { "moving_variance_initializer", bn_ops, "ones", "moving_variance_initializer = 'ones'" },
     { "axis", softmax_ops, "-1", "axis = -1" },
+    /* Keras' ReLU layer at its defaults; relu6 and leaky_relu are layers of their own */
+    { "max_value", relu_ops, "None|none", "max_value = None (use relu6 for a cap of 6)" },
+    { "negative_slope", relu_ops, "0", "negative_slope = 0 (use leaky_relu for a slope)" },
+    { "threshold", relu_ops, "0", "threshold = 0" },
     /* Keras 2's Embedding(input_length = T): the input line gives the steps (Keras 2 refused any other T) */
     { "input_length", (const int[]){ OP_EMBEDDING, -1 }, "None|none|int", "" },
     { "activity_regularizer", NULL, "None|none", "activity_regularizer = None" },

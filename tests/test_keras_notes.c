@@ -181,9 +181,10 @@ START_TEST(arguments_at_their_one_value) {
                             "  BatchNormalization(axis = -1, center = True, scale = True, synchronized = True)\n"
                             "  Dropout(0.2, seed = 7, noise_shape = None)\n"
                             "  GlobalAveragePooling2D(data_format = 'channels_last', keepdims = False)\n"
-                            "  Dense(3, lora_rank = None)\n  Softmax(axis = -1)\n}\n");
+                            "  Dense(3, lora_rank = None)\n  ReLU(max_value = None, negative_slope = 0.0, threshold = 0)\n"
+                            "  Softmax(axis = -1)\n}\n");
     const char *b = code_of("model m {\n  input x: f32[8, 8, 3]\n  conv2d(4, 3)\n  batch_norm\n  dropout(0.2)\n"
-                            "  global_average_pooling2d\n  dense(3)\n  softmax\n}\n");
+                            "  global_average_pooling2d\n  dense(3)\n  relu\n  softmax\n}\n");
     ck_assert_str_eq(a, b);
     a = code_of("model m {\n  input t: i32[6]\n  Embedding(20, 4, input_length = 6)\n  Identity()\n  LSTM(3)\n}\n");
     b = code_of("model m {\n  input t: i32[6]\n  embedding(20, 4)\n  lstm(3)\n}\n");
@@ -199,6 +200,9 @@ START_TEST(arguments_at_their_one_value) {
            "  global_max_pooling2d(keepdims = true)\n                                  ^~~~\n"
            "m.nn:6:32: error: 'dense': nnc computes kernel_constraint = None only\n"
            "  dense(2, kernel_constraint = non_neg)\n                               ^~~~~~~\n");
+    expect("model m {\n  input x: f32[8]\n  relu(max_value = 6)\n}\n", "", 3,
+           "m.nn:3:20: error: 'relu': nnc computes max_value = None (use relu6 for a cap of 6) only\n"
+           "  relu(max_value = 6)\n                   ^\n");
     /* a layer that has no such argument in Keras still says so */
     expect("model m {\n  input x: f32[8]\n  dense(2, data_format = channels_last)\n}\n", "", 1,
            "m.nn:3:12: error: 'dense' has no argument 'data_format'\n"
