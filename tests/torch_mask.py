@@ -113,6 +113,11 @@ MODELS = [
     ("gru_seq_dropout_mean", "  gru(5, return_sequences = true)\n  dropout(0.0)\n  global_average_pooling1d\n"
                              "  dense(3)\n",
      lambda P, x, m: dense(P, "dense", masked_mean(rnn("gru", P, "gru", x, m, True), m))),
+    ("bidi_simple_sum_lstm", "  bidirectional(simple_rnn(4, return_sequences = true), merge_mode = sum)\n"
+                             "  time_distributed(dense(4, tanh))\n  lstm(3)\n  dense(3)\n",
+     lambda P, x, m: dense(P, "dense_1", rnn("lstm", P, "lstm", torch.tanh(dense(P, "dense", (
+         rnn("simple_rnn", P, "bidirectional_forward", x, m, True, False, True) +
+         rnn("simple_rnn", P, "bidirectional_backward", x, m, True, True, True)))), m, False))),
     ("embedding_mean", "  global_average_pooling1d\n  dense(3)\n",
      lambda P, x, m: dense(P, "dense", masked_mean(x, m))),
 ]
@@ -207,7 +212,7 @@ def main():
         # each recurrent layer's cell, from its name (bidirectional's halves: the model's cell)
         cells = {"lstm": "lstm", "gru": "gru", "simple_rnn": "simple_rnn"}
         for half in ("_forward", "_backward"):
-            cells["bidirectional" + half] = "lstm" if "lstm" in name else "gru"
+            cells["bidirectional" + half] = "simple_rnn" if "simple" in name else "lstm" if "lstm" in name else "gru"
         for opt in ("-O0", "-O2"):
             exe, names, err = build(args, work, name, body, opt)
             if err:
@@ -236,8 +241,10 @@ def main():
                     if layer + ".bias" in params:
                         P[layer + ".bias"] = params[layer + ".bias"].reshape((2, G) if cell == "gru" else (G,))
                 P["embedding.embeddings"] = params["embedding.embeddings"].reshape(VOCAB, DIM)
-                P["dense.bias"] = params["dense.bias"]
-                P["dense.kernel"] = params["dense.kernel"].reshape(-1, OUT)
+                for p, v in params.items():  # dense kernels (in, out), by their bias's size
+                    if p.endswith(".bias") and p.startswith("dense"):
+                        P[p] = v
+                        P[p[:-5] + ".kernel"] = params[p[:-5] + ".kernel"].reshape(-1, v.size)
                 rout, rloss, rgrads = reference(fwd, P, ids, y)
                 errs = [("out", max_err(out, rout)), ("loss", max_err([loss], [rloss]))]
                 errs += [("d" + p, max_err(grads[p], rgrads[p])) for p in names]
