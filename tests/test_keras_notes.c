@@ -150,6 +150,12 @@ START_TEST(recurrent_arguments) {
     const char *b = code_of("model m {\n  input x: f32[6, 3]\n  lstm(4, return_sequences = true)\n  gru(3)\n"
                             "  dense(2)\n}\n");
     ck_assert_str_eq(a, b);
+    /* positional arguments in Keras' order: units, activation, [recurrent_activation], use_bias, ... */
+    a = code_of("model m {\n  input x: f32[6, 3]\n  LSTM(4, 'tanh', 'sigmoid', False, return_sequences = True)\n"
+                "  SimpleRNN(3, 'relu', False, 'he_normal')\n  dense(2)\n}\n");
+    b = code_of("model m {\n  input x: f32[6, 3]\n  lstm(4, use_bias = false, return_sequences = true)\n"
+                "  simple_rnn(3, activation = relu, use_bias = false, kernel_initializer = he_normal)\n  dense(2)\n}\n");
+    ck_assert_str_eq(a, b);
     /* bias_regularizer reaches the loss */
     const char *c = code_of("model m {\n  input x: f32[6, 3]\n  lstm(4, bias_regularizer = l2(0.01))\n"
                             "  dense(1)\n}\ntrain m {\n  loss mse\n}\n");

@@ -63,32 +63,40 @@ static void embedding_grad_emit(EmitCtx *e, const Node *n) {
  * Outputs: y, then (return_state) h and, for lstm, c, then the workspace the
  * forward pass saves for back-propagation through time. */
 
-#define RNN_HEAD { "units", AT_INT, offsetof(Attrs, units), NULL }
-#define RNN_TAIL \
-    { "return_sequences", AT_BOOL, offsetof(Attrs, return_sequences), "false" }, \
-    { "return_state", AT_BOOL, offsetof(Attrs, return_state), "false" }, \
+/* in Keras' order, so that positional arguments mean what they mean in Keras:
+ * units, activation, [recurrent_activation], use_bias, the initializers,
+ * [unit_forget_bias], the regularizers, dropout, recurrent_dropout,
+ * return_sequences, return_state, stateful, unroll, [reset_after] (Keras'
+ * constraints, seed, go_backwards and the like sit between them, taken by
+ * keyword at the one value nnc computes: lower_keras.c) */
+#define RNN_INIT \
     { "use_bias", AT_BOOL, offsetof(Attrs, use_bias), "true" }, \
     { "kernel_initializer", AT_INIT, offsetof(Attrs, kernel_init), "glorot_uniform" }, \
     { "recurrent_initializer", AT_INIT, offsetof(Attrs, recurrent_init), "orthogonal" }, \
-    { "bias_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" }, \
+    { "bias_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" }
+#define RNN_TAIL \
     { "kernel_regularizer", AT_REG, offsetof(Attrs, kernel_l1), "none" }, \
     { "recurrent_regularizer", AT_REG, offsetof(Attrs, rec_l1), "none" }, \
     { "bias_regularizer", AT_REG, offsetof(Attrs, bias_l1), "none" }, \
     { "dropout", AT_FLOAT, offsetof(Attrs, rate), "0" }, \
     { "recurrent_dropout", AT_FLOAT, offsetof(Attrs, rec_dropout), "0" }, \
+    { "return_sequences", AT_BOOL, offsetof(Attrs, return_sequences), "false" }, \
+    { "return_state", AT_BOOL, offsetof(Attrs, return_state), "false" }, \
     { "stateful", AT_BOOL, offsetof(Attrs, stateful), "false" }, \
     { "unroll", AT_BOOL, offsetof(Attrs, unroll), "false" }
 /* LSTM's and GRU's activations: what the cells compute (tanh, sigmoid), checked */
 #define GATED_ACTS \
     { "activation", AT_ACT, offsetof(Attrs, act), "tanh" }, \
     { "recurrent_activation", AT_ACT, offsetof(Attrs, rec_act), "sigmoid" }
+#define UNITS { "units", AT_INT, offsetof(Attrs, units), NULL }
 
 static const AttrDef simple_rnn_attrs[] = {
-    RNN_HEAD, { "activation", AT_ACT, offsetof(Attrs, act), "tanh" }, RNN_TAIL };
+    UNITS, { "activation", AT_ACT, offsetof(Attrs, act), "tanh" }, RNN_INIT, RNN_TAIL };
 static const AttrDef lstm_attrs[] = {
-    RNN_HEAD, RNN_TAIL, { "unit_forget_bias", AT_BOOL, offsetof(Attrs, unit_forget_bias), "true" }, GATED_ACTS };
+    UNITS, GATED_ACTS, RNN_INIT, { "unit_forget_bias", AT_BOOL, offsetof(Attrs, unit_forget_bias), "true" },
+    RNN_TAIL };
 static const AttrDef gru_attrs[] = {
-    RNN_HEAD, RNN_TAIL, GATED_ACTS, { "reset_after", AT_BOOL, offsetof(Attrs, reset_after), "true" } };
+    UNITS, GATED_ACTS, RNN_INIT, RNN_TAIL, { "reset_after", AT_BOOL, offsetof(Attrs, reset_after), "true" } };
 
 static int rnn_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
