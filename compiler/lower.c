@@ -27,6 +27,7 @@ typedef struct Lower {
     int counters[128];   /* per op: how many layers of that kind so far */
     int reverse;        /* lowering bidirectional()'s backward layer */
     int per_step;       /* lowering inside time_distributed()          */
+    int bidi;           /* lowering bidirectional()'s halves (their names are its) */
 } Lower;
 
 /* the value bound to name, POISONED, or -1 when unbound */
@@ -285,11 +286,25 @@ static int known_word(const char *w) {
            !strcmp(w, "none") || !strcmp(w, "None") || lower_layer_op(w) >= 0;
 }
 
+static int layer_taken(const Graph *g, const char *name) {
+    for (int i = 0; i < g->nnodes; i++)
+        if (!strcmp(g->nodes[i].layer, name)) return 1;
+    return 0;
+}
+
+/* the target's name, or the next of op's own (dense, dense_1, ...) that no layer has */
 static void layer_name(Lower *L, int op, const char *target, char *out) {
     int k = L->counters[op]++;
-    if (target) snprintf(out, IR_NAME, "%s", target);
-    else if (k) snprintf(out, IR_NAME, "%s_%d", op_name(op), k);
-    else snprintf(out, IR_NAME, "%s", op_name(op));
+    if (target) {
+        snprintf(out, IR_NAME, "%s", target);
+        return;
+    }
+    for (;;) {
+        if (k) snprintf(out, IR_NAME, "%s_%d", op_name(op), k);
+        else snprintf(out, IR_NAME, "%s", op_name(op));
+        if (!layer_taken(L->g, out)) return;
+        k = L->counters[op]++;
+    }
 }
 
 static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, Loc loc,
@@ -302,6 +317,13 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
                        g->values[in[i]].name);
             return -1;
         }
+    if (op_table[op]->params)   /* their parameters are found by name: one layer per name */
+        for (int i = 0; i < g->nnodes; i++)
+            if (op_table[g->nodes[i].op]->params && !strcmp(g->nodes[i].layer, name)) {
+                diag_error(loc, "a layer named '%s' is already defined (line %d); layer names are unique",
+                           name, g->nodes[i].loc.line);
+                return -1;
+            }
     int node = ir_node(g, op, in, nin, loc);
     g->nodes[node].attr = attr;
     snprintf(g->nodes[node].layer, IR_NAME, "%s", name);
@@ -327,6 +349,8 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
         const Arg *a = &e->args[i];
         if (a->name && bidi && !strcmp(a->name, "merge_mode")) {
             if (lower_enum_arg(a->value, "merge_mode", modes, 3, &merge)) return -1;
+        } else if (a->name && !strcmp(a->name, "name")) {
+            continue;   /* Keras' layer name: lower_keras_layer_name */
         } else if (a->name) {
             diag_error(a->name_loc, "'%s' has no argument '%s'%s", e->name, a->name,
                        bidi ? "; it takes a layer and merge_mode" : "; it takes a layer");
@@ -375,18 +399,22 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
         return -1;
     }
     char name[IR_NAME], half[IR_NAME];
-    layer_name(L, OP_BIDIRECTIONAL, target, name);
+    const char *kname = lower_keras_layer_name(e);
+    if (kname && !name_fits(kname, e->loc, "the layer")) return -1;
+    layer_name(L, OP_BIDIRECTIONAL, kname ? kname : target, name);
     snprintf(half, sizeof half, "%.50s_forward", name);
+    L->bidi = 1;
     int f = lower_call(L, inner, in, half);
+    L->bidi = 0;
     if (f < 0) return -1;
     if (L->g->nodes[L->g->values[f].producer].attr.return_state) {
         diag_error(inner->loc, "return_state inside bidirectional is not supported");
         return -1;
     }
     snprintf(half, sizeof half, "%.50s_backward", name);
-    L->reverse = 1;
+    L->reverse = L->bidi = 1;
     int b = lower_call(L, inner, in, half);
-    L->reverse = 0;
+    L->reverse = L->bidi = 0;
     if (b < 0) return -1;
     lower_mask_bidirectional(L->g, f, b);
     static const int merge_ops[] = { OP_CONCAT, OP_ADD, OP_MULTIPLY };
@@ -609,7 +637,9 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     int act = def->epilogue ? attr.act : NNC_RT_ACT_LINEAR;
     if (def->epilogue) attr.act = NNC_RT_ACT_LINEAR;
     char name[IR_NAME];
-    layer_name(L, op, target, name);
+    const char *kname = L->bidi ? NULL : lower_keras_layer_name(e);   /* Keras' name = '...' */
+    if (kname && !name_fits(kname, e->loc, "the layer")) return -1;
+    layer_name(L, op, kname ? kname : target, name);
     int out = add_layer_node(L, op, in, nin, attr, e->loc, name);
     if (out < 0 || act == NNC_RT_ACT_LINEAR) return out;
     Attrs none;
@@ -619,6 +649,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     snprintf(act_layer, sizeof act_layer, "%.50s_%s", name, act_name(act));
     int r = add_layer_node(L, op_for_act(act), &out, 1, none, e->loc, act_layer);
     if (r >= 0) L->g->nodes[L->g->values[r].producer].layer[0] = 0;  /* shown as part of its layer */
+    if (!target) target = kname;    /* Dense(1, activation = 'sigmoid', name = 'predictions') */
     if (r >= 0 && target) {     /* code = dense(h, 4, relu): 'code' is what the activation gives */
         snprintf(L->g->values[out].name, IR_NAME, "%.100s.pre", target);
         snprintf(L->g->values[r].name, IR_NAME, "%s", target);

@@ -225,11 +225,13 @@ int lower_metric_loss(const char *name) {
 
 typedef struct Fixed {
     const char *arg;
-    const int *ops;         /* the layers that take it (-1 ends), NULL: every layer */
+    const int *ops;         /* the layers that take it (-1 ends), NULL: every layer with parameters, */
+                            /* any_layer: every layer */
     const char *values;     /* what is accepted, '|'-separated: a name, a number, "int" (any integer), "*" */
     const char *meaning;    /* what nnc computes, for the refusal */
 } Fixed;
 
+static const int any_layer[] = { -1 };
 static const int spatial_ops[] = {
     OP_CONV1D, OP_CONV2D, OP_DEPTHWISE_CONV2D, OP_SEPARABLE_CONV2D, OP_CONV2D_TRANSPOSE, OP_MAX_POOL1D,
     OP_MAX_POOL2D, OP_AVG_POOL1D, OP_AVG_POOL2D, OP_GLOBAL_MAX_POOLING1D, OP_GLOBAL_MAX_POOLING2D,
@@ -262,6 +264,8 @@ static const Fixed fixed_args[] = {
     { "max_value", relu_ops, "None|none", "max_value = None (use relu6 for a cap of 6)" },
     { "negative_slope", relu_ops, "0", "negative_slope = 0 (use leaky_relu for a slope)" },
     { "threshold", relu_ops, "0", "threshold = 0" },
+    { "name", any_layer, "*", "" },     /* the layer's name: lower_keras_layer_name */
+    { "dtype", any_layer, "float32|f32", "dtype = 'float32'" },
     /* Keras 2's Embedding(input_length = T): the input line gives the steps (Keras 2 refused any other T) */
     { "input_length", (const int[]){ OP_EMBEDDING, -1 }, "None|none|int", "" },
     { "activity_regularizer", NULL, "None|none", "activity_regularizer = None" },
@@ -270,6 +274,7 @@ static const Fixed fixed_args[] = {
 
 static int fixed_takes(const Fixed *f, int op) {
     if (!f->ops) return op_table[op]->params != NULL || op == OP_DROPOUT;
+    if (f->ops == any_layer) return 1;
     for (const int *o = f->ops; *o >= 0; o++)
         if (*o == op) return 1;
     return 0;
@@ -310,4 +315,12 @@ int lower_keras_fixed_arg(int op, const char *layer, const Arg *a) {
         return -1;
     }
     return 0;
+}
+
+/* name = 'encoder_out': Keras' name of the layer (its parameters are NAME.kernel, ...), or NULL */
+const char *lower_keras_layer_name(const Expr *call) {
+    for (int i = 0; call->kind == EX_CALL && i < call->nargs; i++)
+        if (call->args[i].name && !strcmp(call->args[i].name, "name") && call->args[i].value->kind == EX_IDENT)
+            return call->args[i].value->name;
+    return NULL;
 }

@@ -216,6 +216,43 @@ START_TEST(arguments_at_their_one_value) {
 }
 END_TEST
 
+/* name = '...': the layer's name (its parameters', its output's), unique; dtype = 'float32' */
+START_TEST(layer_names) {
+    char out[8192], path[256];
+    ck_assert_int_eq(compile("model m {\n  input t: i32[6]\n  Embedding(20, 4, name = 'tokens', dtype = 'float32')\n"
+                             "  Bidirectional(LSTM(3, name = 'ignored'), name = 'bi')\n"
+                             "  h = Dense(4, activation = 'relu', name = 'hidden')\n"
+                             "  Dense(1, activation = 'sigmoid', name = 'predictions')(h)\n}\n", "-w", out, sizeof out), 0);
+    snprintf(path, sizeof path, "%s/m.c", dir);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char c[1 << 16];
+    c[fread(c, 1, sizeof c - 1, f)] = 0;
+    fclose(f);
+    static const char *const want[] = { "\"tokens.embeddings\"", "\"bi_forward.kernel\"", "\"bi_backward.kernel\"",
+                                        "\"hidden.kernel\"", "\"predictions.bias\"" };
+    for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(c, want[i]) != NULL, "m.c lacks %s", want[i]);
+    snprintf(path, sizeof path, "%s/m.h", dir);
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    c[fread(c, 1, sizeof c - 1, f)] = 0;
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(c, " *   output predictions: f32 (n, 1)\n"));
+    /* one layer per name; nnc's own names step over a taken one */
+    expect("model m {\n  input x: f32[8]\n  dense(4, name = a)\n  dense(2, name = a)\n}\n", "", 1,
+           "m.nn:4:3: error: a layer named 'a' is already defined (line 3); layer names are unique\n"
+           "  dense(2, name = a)\n  ^~~~~~~~~~~~~~~~~~\n");
+    const char *a = code_of("model m {\n  input x: f32[8]\n  dense_1 = dense(x, 4)\n  dense(2)\n  dense(2)\n}\n");
+    ck_assert_ptr_nonnull(strstr(a, "\"dense_1.kernel\""));
+    ck_assert_ptr_nonnull(strstr(a, "\"dense_2.kernel\""));
+    ck_assert_ptr_nonnull(strstr(a, "\"dense_3.kernel\""));
+    expect("model m {\n  input x: f32[8]\n  dense(4, dtype = float16)\n}\n", "", 3,
+           "m.nn:3:20: error: 'dense': nnc computes dtype = 'float32' only\n"
+           "  dense(4, dtype = float16)\n                   ^~~~~~~\n");
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("keras_notes");
     TCase *t = tcase_create("notes");
@@ -227,6 +264,7 @@ static Suite *suite(void) {
     tcase_add_test(t, tuples_and_none);
     tcase_add_test(t, recurrent_arguments);
     tcase_add_test(t, arguments_at_their_one_value);
+    tcase_add_test(t, layer_names);
     suite_add_tcase(s, t);
     return s;
 }
