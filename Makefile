@@ -335,6 +335,11 @@ torch-act: bin/nnc $(RT_LIB)
 .PHONY: torch-attention
 torch-attention: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/torch_attention.py --nnc bin/nnc --rt $(RT_LIB)
+# Keras' mask (embedding(mask_zero = true)) through recurrent layers and the
+# masked mean: outputs, loss and every gradient against a masked loop in torch
+.PHONY: torch-mask
+torch-mask: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/torch_mask.py --nnc bin/nnc --rt $(RT_LIB)
 
 # gradient clipping and class_weight of the generated training step against
 # PyTorch, and the rate as run-time state of an imported model (issue 19)
@@ -413,7 +418,7 @@ check-dtypes: all
 
 test: all unit-tests check-q8-targets check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
       check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
-      check-multi torch-conv-parity torch-act torch-attention
+      check-multi torch-conv-parity torch-act torch-attention torch-mask
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the

@@ -74,7 +74,7 @@ int ir_value(Graph *g, const char *name, Role role, int batched, int rank, const
     v->batched = batched;
     v->rank = rank;
     if (rank) memcpy(v->dims, dims, (size_t)rank * sizeof *dims);
-    v->producer = v->alias_of = v->grad = v->param = -1;
+    v->producer = v->alias_of = v->grad = v->param = v->mask = -1;
     v->offset = -1;
     return g->nvalues++;
 }

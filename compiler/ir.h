@@ -71,6 +71,9 @@ typedef struct Value {
      * the caller's x / y (each sample is [in1 | in2 | ...]) */
     long pack_offset;
     const char *elem_note;  /* an ONNX graph input/output: its element type ("uint8"), or NULL */
+    /* Keras' mask of a sequence (lower_mask.c): the i32 token ids whose zeros
+     * mark its padded steps (embedding(mask_zero = true)), or -1 */
+    int mask;
     Loc loc;
 } Value;
 
@@ -128,6 +131,16 @@ typedef struct Attrs {
     int center, scale;          /* layer_normalization: beta, gamma       */
     nnc_rt_prelu prelu;         /* prelu: how alpha broadcasts (derived)  */
     int num_heads, key_dim, value_dim, output_dim, causal;   /* multi_head_attention (0: Keras' default) */
+    /* embedding: mask_zero (1: id 0 is padding).  A recurrent layer or
+     * masked_mean: its last input is the token ids whose zeros mask steps
+     * (lower_mask.c); rnn 1: a masked step carries the state and the output
+     * over, 2: it carries the state and outputs zeros (bidirectional) */
+    int mask_zero;
+    /* Keras' recurrent arguments nnc computes one value of (ops/recurrent.c
+     * refuses the others): recurrent_activation, reset_after, stateful,
+     * recurrent_dropout (dropout is `rate`); unroll changes nothing here */
+    int rec_act, reset_after, stateful, unroll;
+    float rec_dropout;
 } Attrs;
 
 typedef struct Node {

@@ -27,6 +27,7 @@ typedef struct Lower {
     int counters[128];   /* per op: how many layers of that kind so far */
     int reverse;        /* lowering bidirectional()'s backward layer */
     int per_step;       /* lowering inside time_distributed()          */
+    int bidi;           /* lowering bidirectional()'s halves (their names are its) */
 } Lower;
 
 /* the value bound to name, POISONED, or -1 when unbound */
@@ -118,7 +119,7 @@ static int int_pair(const Expr *e, int lo, int *out) {
  * also ((top, bottom), (left, right)), and for 1-D (left, right) */
 static int bind_pairs(const AttrDef *d, const Expr *e, int *f) {
     int lo = d->type == AT_PAIR ? 1 : 0, v[2];
-    if (d->type == AT_PAIR0 && e->kind == EX_IDENT && !strcmp(e->name, "none")) {
+    if (d->type == AT_PAIR0 && e->kind == EX_IDENT && (!strcmp(e->name, "none") || !strcmp(e->name, "None"))) {
         f[0] = f[1] = -1;
         return 0;
     }
@@ -147,6 +148,8 @@ static int bind_pairs(const AttrDef *d, const Expr *e, int *f) {
     return -1;
 }
 
+static void attr_default(const AttrDef *d, Attrs *a);
+
 /* errors that refuse valid Keras nnc cannot compile (exit 3 when they are all) */
 static int unsupported;
 int lower_unsupported_count(void) { return unsupported; }
@@ -154,6 +157,12 @@ int lower_unsupported_count(void) { return unsupported; }
 static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     char *field = (char *)a + d->offset;
     double num;
+    /* Keras' strides = None of a pooling layer: its default, the pool size */
+    if (!strcmp(d->name, "strides") && d->dflt && !strcmp(d->dflt, "0") && e->kind == EX_IDENT &&
+        !strcmp(e->name, "None")) {
+        attr_default(d, a);
+        return 0;
+    }
     switch (d->type) {
     case AT_INT:
         if (e->kind == EX_TUPLE && e->nargs == 1) e = e->args[0].value;   /* Keras' (3,) */
@@ -203,6 +212,12 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
         *(int *)field = (int)num;
         return 0;
     case AT_DIMS:   /* one dimension per positional argument: see lower_call */
+        if (e->kind == EX_TUPLE) {  /* Keras' Reshape((2, 4)), PReLU(shared_axes = (1, 2)) */
+            for (int i = 0; i < e->nargs; i++)
+                if (bind_attr(d, e->args[i].value, a)) return -1;
+            return 0;
+        }
+        if (e->kind == EX_IDENT && !strcmp(e->name, "None") && d->dflt && !d->dflt[0]) return 0;   /* none */
         if (lower_number_arg(e, "a dimension", 1, &num)) return -1;
         if (num != -1 && (num < 1 || num > 1e8)) {
             diag_error(e->loc, "a dimension is a positive integer, or -1 to infer it");
@@ -271,11 +286,25 @@ static int known_word(const char *w) {
            !strcmp(w, "none") || !strcmp(w, "None") || lower_layer_op(w) >= 0;
 }
 
+static int layer_taken(const Graph *g, const char *name) {
+    for (int i = 0; i < g->nnodes; i++)
+        if (!strcmp(g->nodes[i].layer, name)) return 1;
+    return 0;
+}
+
+/* the target's name, or the next of op's own (dense, dense_1, ...) that no layer has */
 static void layer_name(Lower *L, int op, const char *target, char *out) {
     int k = L->counters[op]++;
-    if (target) snprintf(out, IR_NAME, "%s", target);
-    else if (k) snprintf(out, IR_NAME, "%s_%d", op_name(op), k);
-    else snprintf(out, IR_NAME, "%s", op_name(op));
+    if (target) {
+        snprintf(out, IR_NAME, "%s", target);
+        return;
+    }
+    for (;;) {
+        if (k) snprintf(out, IR_NAME, "%s_%d", op_name(op), k);
+        else snprintf(out, IR_NAME, "%s", op_name(op));
+        if (!layer_taken(L->g, out)) return;
+        k = L->counters[op]++;
+    }
 }
 
 static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, Loc loc,
@@ -288,6 +317,13 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
                        g->values[in[i]].name);
             return -1;
         }
+    if (op_table[op]->params)   /* their parameters are found by name: one layer per name */
+        for (int i = 0; i < g->nnodes; i++)
+            if (op_table[g->nodes[i].op]->params && !strcmp(g->nodes[i].layer, name)) {
+                diag_error(loc, "a layer named '%s' is already defined (line %d); layer names are unique",
+                           name, g->nodes[i].loc.line);
+                return -1;
+            }
     int node = ir_node(g, op, in, nin, loc);
     g->nodes[node].attr = attr;
     snprintf(g->nodes[node].layer, IR_NAME, "%s", name);
@@ -298,6 +334,7 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
         for (int j = first; j < g->nodes[node].nin; j++)
             if (shape_check_size(g, node, g->nodes[node].in[j])) return -1;
     }
+    if (lower_mask_node(g, node)) return -1;   /* Keras' mask: honoured, passed on or refused */
     return g->nodes[node].out[0];
 }
 
@@ -312,6 +349,8 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
         const Arg *a = &e->args[i];
         if (a->name && bidi && !strcmp(a->name, "merge_mode")) {
             if (lower_enum_arg(a->value, "merge_mode", modes, 3, &merge)) return -1;
+        } else if (a->name && !strcmp(a->name, "name")) {
+            continue;   /* Keras' layer name: lower_keras_layer_name */
         } else if (a->name) {
             diag_error(a->name_loc, "'%s' has no argument '%s'%s", e->name, a->name,
                        bidi ? "; it takes a layer and merge_mode" : "; it takes a layer");
@@ -360,19 +399,24 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
         return -1;
     }
     char name[IR_NAME], half[IR_NAME];
-    layer_name(L, OP_BIDIRECTIONAL, target, name);
+    const char *kname = lower_keras_layer_name(e);
+    if (kname && !name_fits(kname, e->loc, "the layer")) return -1;
+    layer_name(L, OP_BIDIRECTIONAL, kname ? kname : target, name);
     snprintf(half, sizeof half, "%.50s_forward", name);
+    L->bidi = 1;
     int f = lower_call(L, inner, in, half);
+    L->bidi = 0;
     if (f < 0) return -1;
     if (L->g->nodes[L->g->values[f].producer].attr.return_state) {
         diag_error(inner->loc, "return_state inside bidirectional is not supported");
         return -1;
     }
     snprintf(half, sizeof half, "%.50s_backward", name);
-    L->reverse = 1;
+    L->reverse = L->bidi = 1;
     int b = lower_call(L, inner, in, half);
-    L->reverse = 0;
+    L->reverse = L->bidi = 0;
     if (b < 0) return -1;
+    lower_mask_bidirectional(L->g, f, b);
     static const int merge_ops[] = { OP_CONCAT, OP_ADD, OP_MULTIPLY };
     Attrs attr;
     memset(&attr, 0, sizeof attr);
@@ -454,6 +498,13 @@ static int attr_slot(const Expr *e, const OpDef *def, const Arg *a, int *pos, At
         const char *alias = lower_attr_alias(a->name);     /* Keras' input_dim: vocab */
         for (int j = 0; j < def->nattrs; j++)
             if (!strcmp(def->attrs[j].name, a->name) || (alias && !strcmp(def->attrs[j].name, alias))) return j;
+        int fixed = lower_keras_fixed_arg(lower_layer_op(e->name), e->name, a);
+        if (fixed > 0) return -2;
+        if (fixed < 0) {
+            unsupported++;
+            ++*errors;
+            return -1;
+        }
         if (!strcmp(a->name, "input_shape") || !strcmp(a->name, "batch_input_shape") ||
             !strcmp(a->name, "input_dim"))     /* Keras' first layer of a Sequential model */
             diag_error(a->name_loc, "'%s' has no argument '%s': a model's input is declared by an 'input' line "
@@ -560,6 +611,7 @@ static int lower_activation(Lower *L, const Expr *e, int implicit, const char *t
 // call = LAYER "(" [tensor args] [attribute args] ")"
 static int lower_call(Lower *L, const Expr *e, int implicit, const char *target) {
     int op = lower_layer_op(e->name);
+    lower_keras_note(e->name, e->name_loc.line ? e->name_loc : e->loc);
     if (op < 0 && lower_is_activation_layer(e->name)) return lower_activation(L, e, implicit, target);
     if (op >= 0 && op_table[op]->wrapper) return lower_wrapper(L, e, implicit, target);
     if (op < 0) {
@@ -591,7 +643,9 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     int act = def->epilogue ? attr.act : NNC_RT_ACT_LINEAR;
     if (def->epilogue) attr.act = NNC_RT_ACT_LINEAR;
     char name[IR_NAME];
-    layer_name(L, op, target, name);
+    const char *kname = L->bidi ? NULL : lower_keras_layer_name(e);   /* Keras' name = '...' */
+    if (kname && !name_fits(kname, e->loc, "the layer")) return -1;
+    layer_name(L, op, kname ? kname : target, name);
     int out = add_layer_node(L, op, in, nin, attr, e->loc, name);
     if (out < 0 || act == NNC_RT_ACT_LINEAR) return out;
     Attrs none;
@@ -601,6 +655,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     snprintf(act_layer, sizeof act_layer, "%.50s_%s", name, act_name(act));
     int r = add_layer_node(L, op_for_act(act), &out, 1, none, e->loc, act_layer);
     if (r >= 0) L->g->nodes[L->g->values[r].producer].layer[0] = 0;  /* shown as part of its layer */
+    if (!target) target = kname;    /* Dense(1, activation = 'sigmoid', name = 'predictions') */
     if (r >= 0 && target) {     /* code = dense(h, 4, relu): 'code' is what the activation gives */
         snprintf(L->g->values[out].name, IR_NAME, "%.100s.pre", target);
         snprintf(L->g->values[r].name, IR_NAME, "%s", target);
@@ -777,7 +832,7 @@ static int lower_model(Lower *L, const Block *b) {
                        "an output must be computed by a layer", g->values[g->outputs[i]].name, b->name);
             errors++;
         }
-    if (errors) return -1;
+    if (errors || lower_mask_outputs(g)) return -1;
     g->output = g->outputs[0];
     warn_unused(g);
     /* several inputs/outputs travel packed in the caller's rows */

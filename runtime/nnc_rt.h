@@ -402,6 +402,20 @@ void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, f
                          const float *dy, const float *dh_last, const float *dc_last,
                          const float *x, const float *w, const float *r, const float *ws,
                          float *scratch, int n);
+/* the same with Keras' mask (rnn.c): step t of sample b is padding when
+ * ids[b * steps + t] == 0; there the state carries over, and the output is
+ * the carried h, or 0 with zero_output (a Bidirectional's halves) */
+void nnc_rt_rnn_forward_masked(const nnc_rt_rnn *p, const int32_t *ids, int zero_output, float *y,
+                               float *h_last, float *c_last, float *ws, const float *x, const float *w,
+                               const float *r, const float *b, int n);
+void nnc_rt_rnn_backward_masked(const nnc_rt_rnn *p, const int32_t *ids, int zero_output, float *dx,
+                                float *dw, float *dr, float *db, const float *dy, const float *dh_last,
+                                const float *dc_last, const float *x, const float *w, const float *r,
+                                const float *ws, float *scratch, int n);
+/* Keras' GlobalAveragePooling1D under a mask: x (n, steps, features) averaged
+ * over the steps whose id is not 0 into y (n, features); 0 for all padding */
+void nnc_rt_masked_mean_forward(float *y, const float *x, const int32_t *ids, int n, int steps, int features);
+void nnc_rt_masked_mean_backward(float *dx, const float *dy, const int32_t *ids, int n, int steps, int features);
 
 /* ---- N-d tensors with ONNX semantics (tensor_nd.c) -----------------------
  * An iteration space and, per operand, the stride of each axis in floats

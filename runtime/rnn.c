@@ -19,6 +19,16 @@
  *              z = sigmoid(xz + rz); r = sigmoid(xr + rr)
  *              hh = tanh(xh + r*rh); h = z*h_prev + (1-z)*hh
  * The initial state is zero.
+ *
+ * Masking (Keras' mask_zero; the _masked entry points): step t of sample b
+ * is padding when its token id ids[b*T + t] is 0.  Keras' rule
+ * (backend.rnn with a mask): at a padded step the state (h, and c for LSTM)
+ * is carried over unchanged, and the output is the previous step's output
+ * (which for these cells is the carried h; zero before the first real step),
+ * or zero when zero_output_for_mask is set (Keras sets it on both halves of a
+ * Bidirectional layer that returns sequences).  So a padded step is the
+ * identity on the state: backward, its gate gradients are zero, dh and dc
+ * pass through it unchanged, and its input gets no gradient.
  */
 #include <math.h>
 #include <string.h>
@@ -73,8 +83,15 @@ static long h_at(const nnc_rt_rnn *p)
            p->cell == NNC_RT_CELL_GRU ? 4L * p->units : 0;
 }
 
-void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_last, float *ws,
-                        const float *x, const float *w, const float *r, const float *b, int n)
+/* sample bi's step t is padding (ids NULL: nothing is) */
+static int padded(const nnc_rt_rnn *p, const int32_t *ids, int bi, int t)
+{
+    return ids && ids[(long)bi * p->steps + t] == 0;
+}
+
+static void rnn_forward(const nnc_rt_rnn *p, const int32_t *ids, int zero_output, float *y, float *h_last,
+                        float *c_last, float *ws, const float *x, const float *w, const float *r, const float *b,
+                        int n)
 {
     const int T = p->steps, U = p->units, G = NNC_RT_RNN_GATES(p);
     const long S = NNC_RT_RNN_SLOT(p), rows = (long)n * T, hoff = h_at(p);
@@ -134,6 +151,13 @@ void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_l
                 break;
             }
             }
+            if (padded(p, ids, bi, t)) {    /* the state carried over (c sits just before h) */
+                for (j = 0; j < U; j++)
+                    h[j] = hp ? hp[j] : 0.0f;
+                if (p->cell == NNC_RT_CELL_LSTM)
+                    for (j = 0; j < U; j++)
+                        h[j - U] = hp ? hp[j - U] : 0.0f;
+            }
         }
     }
 
@@ -143,8 +167,13 @@ void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_l
         for (bi = 0; bi < n; bi++) {
             const float *row = ws + bi * ld;
             if (p->return_sequences)
-                for (k = 0; k < T; k++)
-                    memcpy(y + ((long)bi * T + k) * U, row + k * S + hoff, (size_t)U * sizeof *y);
+                for (k = 0; k < T; k++) {
+                    float *yk = y + ((long)bi * T + k) * U;
+                    if (zero_output && padded(p, ids, bi, k))
+                        memset(yk, 0, (size_t)U * sizeof *y);
+                    else
+                        memcpy(yk, row + k * S + hoff, (size_t)U * sizeof *y);
+                }
             else
                 memcpy(y + (long)bi * U, row + last * S + hoff, (size_t)U * sizeof *y);
             if (h_last)
@@ -153,6 +182,19 @@ void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_l
                 memcpy(c_last + (long)bi * U, row + last * S + 4 * U, (size_t)U * sizeof *y);
         }
     }
+}
+
+void nnc_rt_rnn_forward(const nnc_rt_rnn *p, float *y, float *h_last, float *c_last, float *ws,
+                        const float *x, const float *w, const float *r, const float *b, int n)
+{
+    rnn_forward(p, NULL, 0, y, h_last, c_last, ws, x, w, r, b, n);
+}
+
+void nnc_rt_rnn_forward_masked(const nnc_rt_rnn *p, const int32_t *ids, int zero_output, float *y,
+                               float *h_last, float *c_last, float *ws, const float *x, const float *w,
+                               const float *r, const float *b, int n)
+{
+    rnn_forward(p, ids, zero_output, y, h_last, c_last, ws, x, w, r, b, n);
 }
 
 /* dact from the activation's output */
@@ -166,10 +208,9 @@ static float act_slope(int act, float h)
     }
 }
 
-void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, float *db,
-                         const float *dy, const float *dh_last, const float *dc_last,
-                         const float *x, const float *w, const float *r, const float *ws,
-                         float *scratch, int n)
+static void rnn_backward(const nnc_rt_rnn *p, const int32_t *ids, int zero_output, float *dx, float *dw,
+                         float *dr, float *db, const float *dy, const float *dh_last, const float *dc_last,
+                         const float *x, const float *w, const float *r, const float *ws, float *scratch, int n)
 {
     const int T = p->steps, U = p->units, G = NNC_RT_RNN_GATES(p), F = p->features;
     const long S = NNC_RT_RNN_SLOT(p), rows = (long)n * T, hoff = h_at(p), ld = T * S;
@@ -198,9 +239,15 @@ void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, f
             const float *hp = k ? ws + (long)tp * S + bi * ld + hoff : NULL;
             float *g = dz + ((long)bi * T + t) * G, *gr = dzr + ((long)bi * T + t) * G;
             float *dhb = dh + (long)bi * U, *dcb = dc + (long)bi * U;
-            if (dy && p->return_sequences)
+            if (dy && p->return_sequences && !(zero_output && padded(p, ids, bi, t)))
                 for (j = 0; j < U; j++)
                     dhb[j] += dy[((long)bi * T + t) * U + j];
+            if (padded(p, ids, bi, t)) {    /* the identity on h (and c): dh, dc pass through */
+                memset(g, 0, (size_t)G * sizeof *g);
+                if (gru)
+                    memset(gr, 0, (size_t)G * sizeof *gr);
+                continue;
+            }
             switch (p->cell) {
             case NNC_RT_CELL_SIMPLE:
                 for (j = 0; j < U; j++)
@@ -236,8 +283,15 @@ void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, f
         if (k) {
             /* through R: dR += h_prev^T . dz_t, dh_prev (+)= dz_t . R^T */
             const float *hprev = ws + (long)tp * S + hoff, *dzt = (gru ? dzr : dz) + (long)t * G;
+            float beta = gru ? 1.0f : 0.0f;
+            if (ids && !gru) {  /* a padded sample keeps its dh; the others' went into dz */
+                for (bi = 0; bi < n; bi++)
+                    if (!padded(p, ids, bi, t))
+                        memset(dh + (long)bi * U, 0, (size_t)U * sizeof *dh);
+                beta = 1.0f;
+            }
             nnc_rt_gemm_f32(1, 0, U, G, n, 1.0f, hprev, (int)ld, dzt, T * G, 1.0f, dr, G);
-            nnc_rt_gemm_f32(0, 1, n, U, G, 1.0f, dzt, T * G, r, G, gru ? 1.0f : 0.0f, dh, U);
+            nnc_rt_gemm_f32(0, 1, n, U, G, 1.0f, dzt, T * G, r, G, beta, dh, U);
         }
     }
 
@@ -249,4 +303,67 @@ void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, f
     }
     if (dx)
         nnc_rt_gemm_f32(0, 1, (int)rows, F, G, 1.0f, dz, G, w, G, 0.0f, dx, F);
+}
+
+void nnc_rt_rnn_backward(const nnc_rt_rnn *p, float *dx, float *dw, float *dr, float *db,
+                         const float *dy, const float *dh_last, const float *dc_last,
+                         const float *x, const float *w, const float *r, const float *ws,
+                         float *scratch, int n)
+{
+    rnn_backward(p, NULL, 0, dx, dw, dr, db, dy, dh_last, dc_last, x, w, r, ws, scratch, n);
+}
+
+void nnc_rt_rnn_backward_masked(const nnc_rt_rnn *p, const int32_t *ids, int zero_output, float *dx,
+                                float *dw, float *dr, float *db, const float *dy, const float *dh_last,
+                                const float *dc_last, const float *x, const float *w, const float *r,
+                                const float *ws, float *scratch, int n)
+{
+    rnn_backward(p, ids, zero_output, dx, dw, dr, db, dy, dh_last, dc_last, x, w, r, ws, scratch, n);
+}
+
+/* ---- the mean over a sequence's real steps ---------------------------------------
+ * Keras' GlobalAveragePooling1D with a mask: sum of x over the steps whose id
+ * is not 0, divided by their count.  A sequence that is all padding gives 0
+ * (Keras divides 0 by 0: NaN, which would poison training). */
+
+static int real_steps(const int32_t *ids, int steps)
+{
+    int t, count = 0;
+    for (t = 0; t < steps; t++)
+        count += ids[t] != 0;
+    return count;
+}
+
+/* x (n, steps, features) -> y (n, features) */
+void nnc_rt_masked_mean_forward(float *y, const float *x, const int32_t *ids, int n, int steps, int features)
+{
+    int bi, t, j;
+    for (bi = 0; bi < n; bi++) {
+        const int32_t *id = ids + (long)bi * steps;
+        int count = real_steps(id, steps);
+        float *yb = y + (long)bi * features;
+        memset(yb, 0, (size_t)features * sizeof *yb);
+        for (t = 0; t < steps; t++)
+            if (id[t] != 0)
+                for (j = 0; j < features; j++)
+                    yb[j] += x[((long)bi * steps + t) * features + j];
+        if (count)
+            for (j = 0; j < features; j++)
+                yb[j] /= (float)count;
+    }
+}
+
+/* dx[b,t,:] = dy[b,:] / count at a real step, 0 at padding (overwrites dx) */
+void nnc_rt_masked_mean_backward(float *dx, const float *dy, const int32_t *ids, int n, int steps, int features)
+{
+    int bi, t, j;
+    for (bi = 0; bi < n; bi++) {
+        const int32_t *id = ids + (long)bi * steps;
+        int count = real_steps(id, steps);
+        for (t = 0; t < steps; t++) {
+            float *d = dx + ((long)bi * steps + t) * features;
+            for (j = 0; j < features; j++)
+                d[j] = id[t] != 0 ? dy[(long)bi * features + j] / (float)count : 0.0f;
+        }
+    }
 }

@@ -57,6 +57,7 @@
     X(PRELU_GRAD, prelu_grad)  X(LAYER_NORM_GRAD, layer_norm_grad)   \
     X(ATTN_SOFTMAX, attn_softmax)  X(ATTN_SOFTMAX_GRAD, attn_softmax_grad) \
     X(POSITION_EMBEDDING_GRAD, position_embedding_grad)                 \
+    X(MASKED_MEAN, masked_mean)  X(MASKED_MEAN_GRAD, masked_mean_grad) \
     /* N-d tensor ops, built by the ONNX importer */                       \
     X(ND_COPY, nd_copy)  X(ND_FILL, nd_fill)  X(ND_PAD, nd_pad)   \
     X(ND_UNARY, nd_unary)  X(ND_BINARY, nd_binary)                   \

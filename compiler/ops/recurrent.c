@@ -1,7 +1,13 @@
 /* recurrent.c — sequences: embedding, the simple_rnn/lstm/gru layers (the
  * math is runtime/rnn.c's), their gradient nodes, the bidirectional and
  * time_distributed wrappers (lower.c expands them from the layer inside),
- * and the imported LSTM/GRU/RNN (nd_rnn). */
+ * and the imported LSTM/GRU/RNN (nd_rnn).
+ *
+ * Keras' mask (embedding(mask_zero = true); compiler/lower_mask.c decides
+ * who takes it): a masked recurrent layer or masked_mean has the token ids
+ * as its LAST input (after the parameters) and attr.mask_zero set; the
+ * runtime reads "id 0 = padding" straight from them, so no mask tensor
+ * exists.  The ids are i32 and get no gradient. */
 #include "ops/rules.h"
 
 /* ---- embedding(vocab, dim): a table lookup per token ------------------------- */
@@ -11,6 +17,7 @@ static const AttrDef embedding_attrs[] = {
     { "dim", AT_INT, offsetof(Attrs, units), NULL },
     { "embeddings_initializer", AT_INIT, offsetof(Attrs, kernel_init), "uniform" },
     { "embeddings_regularizer", AT_REG, offsetof(Attrs, kernel_l1), "none" },
+    { "mask_zero", AT_BOOL, offsetof(Attrs, mask_zero), "false" },   /* lower_mask.c carries it */
 };
 
 static int embedding_shape(Graph *g, int node) {
@@ -56,22 +63,40 @@ static void embedding_grad_emit(EmitCtx *e, const Node *n) {
  * Outputs: y, then (return_state) h and, for lstm, c, then the workspace the
  * forward pass saves for back-propagation through time. */
 
-#define RNN_HEAD { "units", AT_INT, offsetof(Attrs, units), NULL }
-#define RNN_TAIL \
-    { "return_sequences", AT_BOOL, offsetof(Attrs, return_sequences), "false" }, \
-    { "return_state", AT_BOOL, offsetof(Attrs, return_state), "false" }, \
+/* in Keras' order, so that positional arguments mean what they mean in Keras:
+ * units, activation, [recurrent_activation], use_bias, the initializers,
+ * [unit_forget_bias], the regularizers, dropout, recurrent_dropout,
+ * return_sequences, return_state, stateful, unroll, [reset_after] (Keras'
+ * constraints, seed, go_backwards and the like sit between them, taken by
+ * keyword at the one value nnc computes: lower_keras.c) */
+#define RNN_INIT \
     { "use_bias", AT_BOOL, offsetof(Attrs, use_bias), "true" }, \
     { "kernel_initializer", AT_INIT, offsetof(Attrs, kernel_init), "glorot_uniform" }, \
     { "recurrent_initializer", AT_INIT, offsetof(Attrs, recurrent_init), "orthogonal" }, \
-    { "bias_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" }, \
+    { "bias_initializer", AT_INIT, offsetof(Attrs, bias_init), "zeros" }
+#define RNN_TAIL \
     { "kernel_regularizer", AT_REG, offsetof(Attrs, kernel_l1), "none" }, \
-    { "recurrent_regularizer", AT_REG, offsetof(Attrs, rec_l1), "none" }
+    { "recurrent_regularizer", AT_REG, offsetof(Attrs, rec_l1), "none" }, \
+    { "bias_regularizer", AT_REG, offsetof(Attrs, bias_l1), "none" }, \
+    { "dropout", AT_FLOAT, offsetof(Attrs, rate), "0" }, \
+    { "recurrent_dropout", AT_FLOAT, offsetof(Attrs, rec_dropout), "0" }, \
+    { "return_sequences", AT_BOOL, offsetof(Attrs, return_sequences), "false" }, \
+    { "return_state", AT_BOOL, offsetof(Attrs, return_state), "false" }, \
+    { "stateful", AT_BOOL, offsetof(Attrs, stateful), "false" }, \
+    { "unroll", AT_BOOL, offsetof(Attrs, unroll), "false" }
+/* LSTM's and GRU's activations: what the cells compute (tanh, sigmoid), checked */
+#define GATED_ACTS \
+    { "activation", AT_ACT, offsetof(Attrs, act), "tanh" }, \
+    { "recurrent_activation", AT_ACT, offsetof(Attrs, rec_act), "sigmoid" }
+#define UNITS { "units", AT_INT, offsetof(Attrs, units), NULL }
 
 static const AttrDef simple_rnn_attrs[] = {
-    RNN_HEAD, { "activation", AT_ACT, offsetof(Attrs, act), "tanh" }, RNN_TAIL };
+    UNITS, { "activation", AT_ACT, offsetof(Attrs, act), "tanh" }, RNN_INIT, RNN_TAIL };
 static const AttrDef lstm_attrs[] = {
-    RNN_HEAD, RNN_TAIL, { "unit_forget_bias", AT_BOOL, offsetof(Attrs, unit_forget_bias), "true" } };
-static const AttrDef gru_attrs[] = { RNN_HEAD, RNN_TAIL };
+    UNITS, GATED_ACTS, RNN_INIT, { "unit_forget_bias", AT_BOOL, offsetof(Attrs, unit_forget_bias), "true" },
+    RNN_TAIL };
+static const AttrDef gru_attrs[] = {
+    UNITS, GATED_ACTS, RNN_INIT, RNN_TAIL, { "reset_after", AT_BOOL, offsetof(Attrs, reset_after), "true" } };
 
 static int rnn_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
@@ -79,15 +104,30 @@ static int rnn_shape(Graph *g, int node) {
     if (op_want_rank(g, node, 2, "(n, steps, features)",
                   "; sequences are 'input x: f32[steps, features]', or come from embedding"))
         return -1;
-    if (n->attr.act != NNC_RT_ACT_LINEAR && n->attr.act != NNC_RT_ACT_RELU && n->attr.act != NNC_RT_ACT_SIGMOID &&
+    int cell = n->op == OP_LSTM ? NNC_RT_CELL_LSTM : n->op == OP_GRU ? NNC_RT_CELL_GRU : NNC_RT_CELL_SIMPLE;
+    if (cell == NNC_RT_CELL_SIMPLE && n->attr.act != NNC_RT_ACT_LINEAR && n->attr.act != NNC_RT_ACT_RELU &&
+        n->attr.act != NNC_RT_ACT_SIGMOID &&
         n->attr.act != NNC_RT_ACT_TANH) {   /* what the cell kernels differentiate (runtime/rnn.c) */
         diag_error(n->loc, "%s: %s is not a state activation; use tanh, relu, sigmoid or linear", name,
                    act_name(n->attr.act));
         return -1;
     }
+    /* Keras' arguments of which nnc computes one value (an imported layer has them zeroed) */
+    int imported = n->attr.batched || n->attr.samples;
+    const char *only = NULL;
+    if (cell != NNC_RT_CELL_SIMPLE && !imported && n->attr.act != NNC_RT_ACT_TANH) only = "activation = tanh";
+    else if (cell != NNC_RT_CELL_SIMPLE && !imported && n->attr.rec_act != NNC_RT_ACT_SIGMOID)
+        only = "recurrent_activation = sigmoid";
+    else if (cell == NNC_RT_CELL_GRU && !imported && !n->attr.reset_after) only = "reset_after = true";
+    else if (n->attr.rate != 0 || n->attr.rec_dropout != 0) only = "dropout = 0 and recurrent_dropout = 0";
+    else if (n->attr.stateful) only = "stateful = false";
+    if (only) {
+        diag_error(n->loc, "%s: nnc computes %s only", name, only);
+        return -1;
+    }
     Value *x = op_in(g, node, 0);
-    int cell = n->op == OP_LSTM ? NNC_RT_CELL_LSTM : n->op == OP_GRU ? NNC_RT_CELL_GRU : NNC_RT_CELL_SIMPLE;
-    nnc_rt_rnn p = { x->dims[0], x->dims[1], n->attr.units, cell, n->attr.act,
+    nnc_rt_rnn p = { x->dims[0], x->dims[1], n->attr.units, cell,
+                     cell == NNC_RT_CELL_SIMPLE ? n->attr.act : NNC_RT_ACT_LINEAR,   /* the gated cells' are fixed */
                      n->attr.return_sequences, n->attr.reverse };
     n->attr.rnn = p;
     int seq[2] = { p.steps, p.units }, work = (int)NNC_RT_RNN_WORK(&p);
@@ -113,10 +153,15 @@ static void rnn_params(Graph *g, int node) {
     if (!a.use_bias) return;
     int lstm_forget = p->cell == NNC_RT_CELL_LSTM && a.unit_forget_bias;
     if (p->cell == NNC_RT_CELL_GRU)   /* reset_after: input and recurrent biases */
-        op_new_param(g, node, "bias", 2, bd, a.bias_init, 0, 0, 0, 0);
+        op_new_param(g, node, "bias", 2, bd, a.bias_init, 0, 0, a.bias_l1, a.bias_l2);
     else
-        op_new_param(g, node, "bias", 1, &G, lstm_forget ? NNC_RT_INIT_UNIT_FORGET : a.bias_init, U, 0, 0, 0);
+        op_new_param(g, node, "bias", 1, &G, lstm_forget ? NNC_RT_INIT_UNIT_FORGET : a.bias_init, U, 0, a.bias_l1,
+                     a.bias_l2);
 }
+
+/* a layer's bias input, or -1: inputs are x, W, R, [b], [the masking ids] */
+static int rnn_bias(const Node *n) { return n->nin - (n->attr.mask_zero ? 1 : 0) > 3 ? n->in[3] : -1; }
+static int rnn_ids(const Node *n) { return n->attr.mask_zero ? n->in[n->nin - 1] : -1; }
 
 /* rename a backward output "d" + the value it is the gradient of */
 static void grad_name(Graph *g, int dv, int of) {
@@ -133,12 +178,13 @@ static void rnn_grad(Graph *g, int node, const int *dout, int *din) {
     n.attr.grads = 0;
     for (int i = 0; i < n.attr.outputs; i++)
         if (dout[i] >= 0) { in[nin++] = dout[i]; n.attr.grads |= 1 << i; }
+    if (rnn_ids(&n) >= 0) in[nin++] = rnn_ids(&n);   /* last, as in the layer */
     din[1] = op_bwd(g, OP_RNN_GRAD, in, nin, &n, n.in[1]);
     int b = g->nnodes - 1, k = 1;
     const Value *r = &g->values[n.in[2]];
     din[2] = op_extra_out(g, b, k++, "r", 0, r->rank, r->dims);
     grad_name(g, din[2], n.in[2]);
-    if (n.nin > 3) {
+    if (rnn_bias(&n) >= 0) {
         const Value *bias = &g->values[n.in[3]];
         din[3] = op_extra_out(g, b, k++, "b", 0, bias->rank, bias->dims);
         grad_name(g, din[3], n.in[3]);
@@ -159,13 +205,22 @@ static long rnn_flops(const Graph *g, const Node *n) {
     return (long)p->steps * (2 * G * (p->features + p->units) + 4 * G);
 }
 
+/* the call's name tail and first arguments: "(desc, " or "_masked(desc, ids, zero_output, " */
+static const char *rnn_call(EmitCtx *e, const Node *n, char *buf, size_t cap) {
+    if (rnn_ids(n) < 0) snprintf(buf, cap, "(%s, ", emit_rnn(e, n));
+    else snprintf(buf, cap, "_masked(%s, %s, %d, ", emit_rnn(e, n), emit_ptr(e, rnn_ids(n)), n->attr.mask_zero == 2);
+    return buf;
+}
+
 static void rnn_emit(EmitCtx *e, const Node *n) {
-    int st = n->attr.return_state;
-    emit_line(e, "nnc_rt_rnn_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, n); /* %s */",
-              emit_rnn(e, n), emit_ptr(e, n->out[0]), st ? emit_ptr(e, n->out[1]) : "NULL",
+    int st = n->attr.return_state, b = rnn_bias(n);
+    char call[256];
+    const char *head = rnn_call(e, n, call, sizeof call);
+    emit_line(e, "nnc_rt_rnn_forward%s%s, %s, %s, %s, %s, %s, %s, %s, n); /* %s */", head,
+              emit_ptr(e, n->out[0]), st ? emit_ptr(e, n->out[1]) : "NULL",
               st && n->attr.outputs > 2 ? emit_ptr(e, n->out[2]) : "NULL", emit_ptr(e, n->out[n->nout - 1]),
               emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]),
-              n->nin > 3 ? emit_ptr(e, n->in[3]) : "NULL", n->layer);
+              b >= 0 ? emit_ptr(e, b) : "NULL", n->layer);
 }
 
 static void rnn_grad_emit(EmitCtx *e, const Node *n) {
@@ -173,14 +228,47 @@ static void rnn_grad_emit(EmitCtx *e, const Node *n) {
     for (int i = 0, k = 4; i < 3; i++)
         if (n->attr.grads >> i & 1) d[i] = emit_ptr(e, n->in[k++]);
     int k = n->attr.use_bias ? 3 : 2;   /* the scratch output */
-    emit_line(e, "nnc_rt_rnn_backward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, n);",
-              emit_rnn(e, n), n->nout > k + 1 ? emit_ptr(e, n->out[k + 1]) : "NULL",
+    char call[256];
+    const char *head = rnn_call(e, n, call, sizeof call);
+    emit_line(e, "nnc_rt_rnn_backward%s%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, n);", head,
+              n->nout > k + 1 ? emit_ptr(e, n->out[k + 1]) : "NULL",
               emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), n->attr.use_bias ? emit_ptr(e, n->out[2]) : "NULL",
               d[0], d[1], d[2], emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]),
               emit_ptr(e, n->in[3]), emit_ptr(e, n->out[k]));
 }
 
 
+
+/* ---- masked_mean: global_average_pooling1d under Keras' mask -------------------
+ * x (n, steps, features), the ids (n, steps) -> (n, features): the mean over
+ * the steps whose id is not 0 (runtime/rnn.c).  lower_mask.c turns a
+ * global_average_pooling1d whose input carries a mask into this op. */
+
+static int masked_mean_shape(Graph *g, int node) {
+    if (op_want_rank(g, node, 2, "(n, steps, features)", "")) return -1;
+    Value *x = op_in(g, node, 0);
+    return op_make_out(g, node, 1, 1, &x->dims[1]);
+}
+
+static void masked_mean_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int in[2] = { dout[0], n.in[1] };
+    din[0] = op_bwd(g, OP_MASKED_MEAN_GRAD, in, 2, &n, n.in[0]);
+}
+
+static long masked_mean_flops(const Graph *g, const Node *n) { return ir_size(&g->values[n->in[0]]); }
+
+static void masked_mean_emit(EmitCtx *e, const Node *n) {
+    const Value *x = &emit_graph(e)->values[n->in[0]];
+    emit_line(e, "nnc_rt_masked_mean_forward(%s, %s, %s, n, %d, %d); /* %s */", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), x->dims[0], x->dims[1], n->layer);
+}
+
+static void masked_mean_grad_emit(EmitCtx *e, const Node *n) {
+    const Value *dx = &emit_graph(e)->values[n->out[0]];
+    emit_line(e, "nnc_rt_masked_mean_backward(%s, %s, %s, n, %d, %d);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), dx->dims[0], dx->dims[1]);
+}
 
 /* a recurrent layer over a whole tensor: batch attr.samples (ONNX LSTM/GRU/RNN) */
 static void nd_rnn_emit(EmitCtx *e, const Node *n) {
@@ -209,3 +297,6 @@ const OpDef op_rnn_grad = INTERNAL(RT_RNN, 4, op_no_shape, rnn_grad_emit);
 const OpDef op_bidirectional = { .layer = 1, .wrapper = 1 };
 const OpDef op_time_distributed = { .layer = 1, .wrapper = 1 };
 const OpDef op_nd_rnn = ND(-1, nd_rnn_emit, .flops = nd_rnn_flops);
+const OpDef op_masked_mean = { .rt = RT_RNN, .ninputs = 2, .shape = masked_mean_shape, .grad = masked_mean_grad,
+                               .flops = masked_mean_flops, .emit = masked_mean_emit };
+const OpDef op_masked_mean_grad = INTERNAL(RT_RNN, 2, op_no_shape, masked_mean_grad_emit);
