@@ -335,6 +335,7 @@ torch-act: bin/nnc $(RT_LIB)
 .PHONY: torch-attention
 torch-attention: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/torch_attention.py --nnc bin/nnc --rt $(RT_LIB)
+
 # Keras' mask (embedding(mask_zero = true)) through recurrent layers and the
 # masked mean: outputs, loss and every gradient against a masked loop in torch
 .PHONY: torch-mask

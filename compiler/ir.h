@@ -266,6 +266,9 @@ typedef enum AttrType {
     AT_PADDING,     /* valid | same                                     */
     AT_DIMS,        /* all remaining positional integers (reshape)      */
     AT_AXIS,        /* any integer, negative counting from the end      */
+    AT_BATCH_AXIS,  /* an axis as Keras counts it, the batch being 0;
+                       stored counting a sample's axes (k > 0 as k - 1,
+                       negative unchanged); 0 is refused                 */
     AT_PAIR,        /* an integer >= 1 or a pair (h, w): two ints       */
     AT_PAIR0,       /* an integer >= 0, a pair of them, or none (-1, -1) */
     AT_PADS1,       /* an integer >= 0 or a pair (left, right): ints [2], [3] of four */

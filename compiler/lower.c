@@ -207,9 +207,15 @@ static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
         return -1;
     }
     case AT_AXIS:
+    case AT_BATCH_AXIS:
         if (lower_number_arg(e, d->name, 1, &num)) return -1;
         if (num < -IR_MAX_RANK || num > IR_MAX_RANK) { diag_error(e->loc, "axis %g is out of range", num); return -1; }
-        *(int *)field = (int)num;
+        if (d->type == AT_BATCH_AXIS && num == 0) {
+            diag_error(e->loc, "axis 0 is the batch (axes count as in Keras: a sample's are 1, 2, ..., or -1 for "
+                       "the last)");
+            return -1;
+        }
+        *(int *)field = d->type == AT_BATCH_AXIS && num > 0 ? (int)num - 1 : (int)num;
         return 0;
     case AT_DIMS:   /* one dimension per positional argument: see lower_call */
         if (e->kind == EX_TUPLE) {  /* Keras' Reshape((2, 4)), PReLU(shared_axes = (1, 2)) */
@@ -240,7 +246,7 @@ static void attr_default(const AttrDef *d, Attrs *a) {
     case AT_INIT: *(int *)field = name_index(d->dflt, init_names, init_count); break;
     case AT_REG: ((float *)field)[0] = ((float *)field)[1] = 0; break;
     case AT_PADDING: *(int *)field = strcmp(d->dflt, "same") ? PAD_VALID : PAD_SAME; break;
-    case AT_AXIS: *(int *)field = atoi(d->dflt); break;
+    case AT_AXIS: case AT_BATCH_AXIS: *(int *)field = atoi(d->dflt); break;
     case AT_DIMS: break;
     case AT_PAIR: case AT_PAIR0: case AT_PADS1: case AT_PADS2: {
         int v = strcmp(d->dflt, "none") ? atoi(d->dflt) : -1, *f = (int *)field;
@@ -448,7 +454,7 @@ static int call_inputs(Lower *L, const Expr *e, const OpDef *def, int implicit, 
         int need = def->ninputs < 0 ? 2 : def->ninputs;
         int missing = *nin < need && !(*nin == 0 && implicit != -1 && def->ninputs == 1);
         AttrType slot = def->nattrs ? def->attrs[0].type : AT_INT;
-        int numeric = !def->nattrs || slot == AT_INT || slot == AT_FLOAT || slot == AT_AXIS || slot == AT_DIMS;
+        int numeric = !def->nattrs || slot == AT_INT || slot == AT_FLOAT || slot == AT_AXIS || slot == AT_BATCH_AXIS || slot == AT_DIMS;
         for (int k = 0; k < def->nattrs && v->kind == EX_IDENT; k++)   /* dense(units): the argument's name */
             if (!strcmp(def->attrs[k].name, v->name)) numeric = 0;
         if (v->kind == EX_IDENT && env_find(L, v->name) == -1 &&

@@ -165,6 +165,23 @@ START_TEST(functional_calls_and_module_paths) {
 }
 END_TEST
 
+/* concat's axis counts as Keras' does, the batch being axis 0: Concatenate(axis = 1) on
+ * (n, steps, features) joins the steps (it joined the features, silently, before) */
+START_TEST(concat_axis_as_keras_counts) {
+    same_code("model m {\n  input x: f32[6, 3]\n  c = concat(x, x, axis = 1)\n  flatten(c)\n}\n",
+              "model m {\n  input x: f32[6, 3]\n  c = concat(x, x, axis = -2)\n  flatten(c)\n}\n");
+    same_code("model m {\n  input x: f32[6, 3]\n  c = Concatenate(axis = 2)([x, x])\n  flatten(c)\n}\n",
+              "model m {\n  input x: f32[6, 3]\n  c = concat(x, x)\n  flatten(c)\n}\n");
+    expect("model m {\n  input x: f32[6, 3]\n  c = concat(x, x, axis = 0)\n  flatten(c)\n}\n", "", 1,
+           "m.nn:3:27: error: axis 0 is the batch (axes count as in Keras: a sample's are 1, 2, ..., or -1 for "
+           "the last)\n"
+           "  c = concat(x, x, axis = 0)\n                          ^\n");
+    expect("model m {\n  input x: f32[6, 3]\n  c = concat(x, x, axis = 3)\n  flatten(c)\n}\n", "", 1,
+           "m.nn:3:7: error: concat axis 3 is out of range for operands of rank 3 (with the batch, axes 1..2)\n"
+           "  c = concat(x, x, axis = 3)\n      ^~~~~~~~~~~~~~~~~~~~~~\n");
+}
+END_TEST
+
 #define REG(loss, opt, metrics) \
     "model m {\n  input x: f32[4]\n  dense(8, relu)\n  dense(3)\n}\n" \
     "train m {\n  loss " loss "\n  optimizer " opt "\n  metrics " metrics "\n}\n"
@@ -388,6 +405,7 @@ static Suite *suite(void) {
     tcase_add_test(t, loss_optimizer_metric_aliases);
     tcase_add_test(t, functional_calls_and_module_paths);
     tcase_add_test(t, quoted_text_that_is_no_name);
+    tcase_add_test(t, concat_axis_as_keras_counts);
     suite_add_tcase(s, t);
     t = tcase_create("diagnostics");
     tcase_set_timeout(t, 120);

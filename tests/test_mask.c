@@ -390,13 +390,13 @@ START_TEST(layers_that_refuse_a_mask)
            "  flatten(h)\n  ^~~~~~~~~~\n"
            "m.nn:3:7: note: the mask comes from this embedding(mask_zero = true)\n"
            "  e = Embedding(20, 8, mask_zero = True)\n      ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
-    /* concat along the steps (nnc's per-sample axis 0) would change the mask's shape */
+    /* concat along the steps (axis 1, as Keras counts) would change the mask's shape */
     expect("model m {\n  input t: i32[6]\n  e = embedding(20, 8, mask_zero = true)\n"
-           "  c = concat(e, e, axis = 0)\n  lstm(c, 2)\n}\n", 1,
+           "  c = concat(e, e, axis = 1)\n  lstm(c, 2)\n}\n", 1,
            "m.nn:4:7: error: 'concat' does not support masking, but its input carries the mask of "
            "embedding(mask_zero = true); consume the mask first (a recurrent layer without return_sequences, "
            "or global_average_pooling1d) or drop mask_zero\n"
-           "  c = concat(e, e, axis = 0)\n      ^~~~~~~~~~~~~~~~~~~~~~\n"
+           "  c = concat(e, e, axis = 1)\n      ^~~~~~~~~~~~~~~~~~~~~~\n"
            "m.nn:3:7: note: the mask comes from this embedding(mask_zero = true)\n"
            "  e = embedding(20, 8, mask_zero = true)\n      ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
     /* an output with a mask: Keras would mask the loss */

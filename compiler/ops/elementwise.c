@@ -50,15 +50,16 @@ static void multiply_emit(EmitCtx *e, const Node *n) {
 
 /* ---- concat(a, b, ..., axis): joined along one axis ------------------------- */
 
-static const AttrDef concat_attrs[] = { { "axis", AT_AXIS, offsetof(Attrs, axis), "-1" } };
+/* axis as Keras counts it (the batch is 0): nnc's attr.axis counts a sample's */
+static const AttrDef concat_attrs[] = { { "axis", AT_BATCH_AXIS, offsetof(Attrs, axis), "-1" } };
 
 static int concat_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
     Value *a = op_in(g, node, 0);
     int axis = n->attr.axis < 0 ? n->attr.axis + a->rank : n->attr.axis;
     if (axis < 0 || axis >= a->rank) {
-        diag_error(n->loc, "concat axis %d is out of range for operands of rank %d",
-                   n->attr.axis, a->rank);
+        diag_error(n->loc, "concat axis %d is out of range for operands of rank %d (with the batch, axes 1..%d)",
+                   n->attr.axis >= 0 ? n->attr.axis + 1 : n->attr.axis, a->rank + 1, a->rank);
         return -1;
     }
     int dims[IR_MAX_RANK];
@@ -71,7 +72,7 @@ static int concat_shape(Graph *g, int node) {
         if (!same) {
             char ba[96], bb[96];
             diag_error(n->loc, "concat along axis %d needs operands that agree on the other axes, "
-                       "got %s and %s", n->attr.axis, ir_shape_str(a, ba, sizeof ba),
+                       "got %s and %s", n->attr.axis >= 0 ? n->attr.axis + 1 : n->attr.axis, ir_shape_str(a, ba, sizeof ba),
                        ir_shape_str(b, bb, sizeof bb));
             return -1;
         }
