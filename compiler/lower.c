@@ -153,6 +153,7 @@ static void attr_default(const AttrDef *d, Attrs *a);
 /* errors that refuse valid Keras nnc cannot compile (exit 3 when they are all) */
 static int unsupported;
 int lower_unsupported_count(void) { return unsupported; }
+void lower_refused(void) { unsupported++; }
 
 static int bind_attr(const AttrDef *d, const Expr *e, Attrs *a) {
     char *field = (char *)a + d->offset;

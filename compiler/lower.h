@@ -24,6 +24,8 @@ void lower_keras_note(const char *name, Loc loc);
 /* a Keras argument nnc takes at one value only (data_format = 'channels_last'):
  * 1 accepted (nothing to set), -1 another value (reported), 0 not one of them */
 int  lower_keras_fixed_arg(int op, const char *layer, const Arg *a);
+/* the error just reported refuses valid Keras nnc cannot compile yet (exit 3) */
+void lower_refused(void);
 const char *lower_keras_layer_name(const Expr *call);   /* Keras' name = '...' of a layer call, or NULL */   /* Conv2D: a note naming conv2d, once per op */
 int  lower_layer_names(const char **names, int max);   /* layers and Keras aliases, for did-you-mean */   /* activation(relu) / Activation('relu') */
 int  lower_loss_index(const char *name);        /* -> nnc_rt_loss (user-visible ones), -1 */

@@ -40,7 +40,7 @@ static int per_step(const Graph *g, const Node *n) {
     const OpDef *d = op_table[n->op];
     const Value *x = &g->values[n->in[0]];
     if (n->op == OP_DROPOUT || n->op == OP_LINEAR || n->op == OP_LAYER_NORMALIZATION) return 1;
-    if (n->op == OP_DENSE) return n->attr.per_step && x->rank >= 2;
+    if (n->op == OP_DENSE) return x->rank >= 2;   /* on the last axis of every step */
     if (n->op == OP_ADD || n->op == OP_MULTIPLY) return 1;
     if (n->op == OP_CONCAT) {
         int axis = n->attr.axis < 0 ? n->attr.axis + x->rank : n->attr.axis;

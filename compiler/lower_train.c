@@ -319,6 +319,16 @@ static int lower_output_loss(Graph *g, int k, OutLoss *o, Loc class_weight_loc, 
                        loss_name(o->loss), m);
         return -1;
     }
+    /* Keras computes a cross-entropy on (n, steps, classes) per step over the
+     * last axis; nnc's loss takes one distribution per sample */
+    if ((sparse || o->loss == NNC_RT_LOSS_CCE) && out->batched && out->rank >= 2) {
+        char buf[96];
+        diag_error(loss_loc, "%s on output '%s' of shape %s: a cross-entropy per step (over the last axis, as "
+                   "Keras computes it) is not supported yet; flatten or pool the steps before the classifier",
+                   loss_name(o->loss), out->name, ir_shape_str(out, buf, sizeof buf));
+        lower_refused();
+        return -1;
+    }
     if (t->class_weight) {
         t->loss = o->loss;
         if (check_class_weight(t, class_weight_loc, m)) return -1;

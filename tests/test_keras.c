@@ -182,6 +182,21 @@ START_TEST(concat_axis_as_keras_counts) {
 }
 END_TEST
 
+/* Keras' Dense on (n, steps, features) maps the last axis of every step, as
+ * time_distributed(dense) does; a cross-entropy on such an output (Keras: per
+ * step) is refused, not computed over the whole sample */
+START_TEST(dense_on_steps_and_per_step_loss) {
+    same_code("model m {\n  input x: f32[6, 3]\n  Dense(4)\n  flatten\n}\n",
+              "model m {\n  input x: f32[6, 3]\n  time_distributed(dense(4))\n  flatten\n}\n");
+    expect("model m {\n  input x: f32[28, 28]\n  dense(10, softmax)\n}\n"
+           "train m {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n}\n", "", 3,
+           "m.nn:6:8: error: sparse_categorical_crossentropy on output 'dense_softmax' of shape (n, 28, 10): "
+           "a cross-entropy per step (over the last axis, as Keras computes it) is not supported yet; flatten or "
+           "pool the steps before the classifier\n"
+           "  loss sparse_categorical_crossentropy\n       ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+}
+END_TEST
+
 #define REG(loss, opt, metrics) \
     "model m {\n  input x: f32[4]\n  dense(8, relu)\n  dense(3)\n}\n" \
     "train m {\n  loss " loss "\n  optimizer " opt "\n  metrics " metrics "\n}\n"
@@ -406,6 +421,7 @@ static Suite *suite(void) {
     tcase_add_test(t, functional_calls_and_module_paths);
     tcase_add_test(t, quoted_text_that_is_no_name);
     tcase_add_test(t, concat_axis_as_keras_counts);
+    tcase_add_test(t, dense_on_steps_and_per_step_loss);
     suite_add_tcase(s, t);
     t = tcase_create("diagnostics");
     tcase_set_timeout(t, 120);

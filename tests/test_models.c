@@ -458,9 +458,9 @@ START_TEST(diag_unknown_layer) {
 END_TEST
 
 START_TEST(diag_shape_at_layer) {
-    expect_error("model m {\n  input x: f32[28, 28]\n  dense(10)\n}\n",
-                 "bad.nn:3:3: error: dense expects input of shape (n, features), got (n, 28, 28); "
-                 "add 'flatten' before it, or wrap it in time_distributed() to apply it to every step\n  dense(10)\n  ^~~~~~~~~\n");
+    expect_error("model m {\n  input x: f32[784]\n  conv2d(8, 3)\n}\n",
+                 "bad.nn:3:3: error: conv2d expects input of shape (n, height, width, channels), got (n, 784); "
+                 "images are channels-last, e.g. 'input x: f32[28, 28, 1]'\n  conv2d(8, 3)\n  ^~~~~~~~~~~~\n");
 }
 END_TEST
 

@@ -18,17 +18,17 @@ static int dense_shape(Graph *g, int node) {
     Node *n = &g->nodes[node];
     Value *x = op_in(g, node, 0);
     char buf[96];
-    if (!x->batched || (x->rank != 1 && !(n->attr.per_step && x->rank >= 1))) {
-        diag_error(n->loc, "dense expects input of shape (n, features), got %s; "
-                   "add 'flatten' before it%s", ir_shape_str(x, buf, sizeof buf),
-                   x->rank == 2 ? ", or wrap it in time_distributed() to apply it to every step" : "");
+    if (!x->batched || x->rank < 1) {
+        diag_error(n->loc, "dense expects input of shape (n, ..., features), got %s",
+                   ir_shape_str(x, buf, sizeof buf));
         return -1;
     }
     if (n->attr.units <= 0) {
         diag_error(n->loc, "dense needs a positive number of units, got %d", n->attr.units);
         return -1;
     }
-    /* time_distributed: the same dense on the last axis of every step */
+    /* on (n, ..., features), as Keras' Dense: the same product on the last
+     * axis of every step (time_distributed(dense) is the same) */
     int dims[IR_MAX_RANK];
     memcpy(dims, x->dims, sizeof dims);
     dims[x->rank - 1] = n->attr.units;
