@@ -342,6 +342,12 @@ torch-attention: bin/nnc $(RT_LIB)
 torch-mask: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/torch_mask.py --nnc bin/nnc --rt $(RT_LIB)
 
+# keras.io code examples translated line by line (tests/keras_io/): they
+# compile with notes only, their C compiles, four train an epoch (issue 18)
+.PHONY: check-keras-io
+check-keras-io: all
+	@bash tests/keras_io.sh
+
 # gradient clipping and class_weight of the generated training step against
 # PyTorch, and the rate as run-time state of an imported model (issue 19)
 .PHONY: check-fitstate
@@ -419,7 +425,7 @@ check-dtypes: all
 
 test: all unit-tests check-q8-targets check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
       check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
-      check-multi torch-conv-parity torch-act torch-attention torch-mask
+      check-multi torch-conv-parity torch-act torch-attention torch-mask check-keras-io
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the

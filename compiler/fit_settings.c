@@ -35,7 +35,7 @@ typedef enum ArgKind { A_NUM, A_INT, A_BOOL, A_MONITOR, A_MODE, A_FRACTION } Arg
 typedef struct FitArg {
     const char *name;
     ArgKind kind;
-    const char *field;      /* in the callback's struct of nnc_fit_config */
+    const char *field;      /* in the callback's struct of nnc_fit_config; NULL: accepted, no effect */
 } FitArg;
 
 typedef struct FitCall {
@@ -50,15 +50,16 @@ typedef struct FitCall {
 static const FitArg early_stopping[] = {
     { "monitor", A_MONITOR, "monitor" }, { "min_delta", A_NUM, "min_delta" }, { "patience", A_INT, "patience" },
     { "mode", A_MODE, "mode" }, { "restore_best_weights", A_BOOL, "restore_best_weights" },
-    { "start_from_epoch", A_INT, "start_from_epoch" },
+    { "start_from_epoch", A_INT, "start_from_epoch" }, { "verbose", A_INT, NULL },
 };
 static const FitArg model_checkpoint[] = {
     { "monitor", A_MONITOR, "monitor" }, { "save_best_only", A_BOOL, "save_best_only" }, { "mode", A_MODE, "mode" },
+    { "verbose", A_INT, NULL },
 };
 static const FitArg reduce_lr[] = {
     { "monitor", A_MONITOR, "monitor" }, { "factor", A_FRACTION, "factor" }, { "patience", A_INT, "patience" },
     { "mode", A_MODE, "mode" }, { "min_delta", A_NUM, "min_delta" }, { "cooldown", A_INT, "cooldown" },
-    { "min_lr", A_NUM, "min_lr" },
+    { "min_lr", A_NUM, "min_lr" }, { "verbose", A_INT, NULL },
 };
 static const FitArg exponential[] = {
     { "initial_learning_rate", A_NUM, "initial" }, { "decay_steps", A_INT, "decay_steps" },
@@ -212,7 +213,7 @@ void fit_settings_emit(FILE *f, const Program *p, const char *model) {
             else fprintf(f, "    c.%s.path = \"%s.checkpoint.bin\";\n", c->target, model);
             for (int k = 0; k < (e->kind == EX_CALL ? e->nargs : 0); k++)
                 for (int j = 0; j < c->nargs; j++)
-                    if (!strcmp(e->args[k].name, c->args[j].name)) {
+                    if (c->args[j].field && !strcmp(e->args[k].name, c->args[j].name)) {
                         fprintf(f, "    c.%s.%s = ", c->target, c->args[j].field);
                         emit_value(f, &c->args[j], e->args[k].value);
                         fprintf(f, ";\n");

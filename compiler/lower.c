@@ -47,9 +47,16 @@ static int name_fits(const char *name, Loc loc, const char *what) {
     return 0;
 }
 
-static int env_bind(Lower *L, const char *name, Loc loc, int value) {
+/* rebind: a name assigned again (x = f(x)) names the new value from here
+ * on, as in the Python code being translated; else (an input) once */
+static int env_bind(Lower *L, const char *name, Loc loc, int value, int rebind) {
     int fits = name_fits(name, loc, "the");
     if (!fits) value = POISONED;    /* bound all the same: its uses stay silent */
+    for (int i = 0; rebind && i < L->nenv; i++)
+        if (!strcmp(L->env[i].name, name)) {
+            L->env[i].value = value;
+            return fits ? 0 : -1;
+        }
     if (env_find(L, name) != -1) {
         diag_error(loc, "'%s' is already defined in this model", name);
         return -1;
@@ -299,18 +306,23 @@ static int layer_taken(const Graph *g, const char *name) {
     return 0;
 }
 
-/* the target's name, or the next of op's own (dense, dense_1, ...) that no layer has */
-static void layer_name(Lower *L, int op, const char *target, char *out) {
+/* Keras' name = '...' as written (add_layer_node refuses a taken one); else
+ * the name the value is assigned to, or for a name assigned again (x =
+ * f(x), as Python code rebinds) the next of x_1, x_2, ... that no layer
+ * has; else the next of op's own (dense, dense_1, ...) that no layer has */
+static void layer_name(Lower *L, int op, const char *kname, const char *target, char *out) {
     int k = L->counters[op]++;
-    if (target) {
-        snprintf(out, IR_NAME, "%s", target);
+    if (kname || (target && !layer_taken(L->g, target))) {
+        snprintf(out, IR_NAME, "%s", kname ? kname : target);
         return;
     }
+    const char *base = target ? target : op_name(op);
+    if (target) k = 1;
     for (;;) {
-        if (k) snprintf(out, IR_NAME, "%s_%d", op_name(op), k);
-        else snprintf(out, IR_NAME, "%s", op_name(op));
+        if (k) snprintf(out, IR_NAME, "%.50s_%d", base, k);
+        else snprintf(out, IR_NAME, "%s", base);
         if (!layer_taken(L->g, out)) return;
-        k = L->counters[op]++;
+        k = target ? k + 1 : L->counters[op]++;
     }
 }
 
@@ -408,7 +420,7 @@ static int lower_wrapper(Lower *L, const Expr *e, int implicit, const char *targ
     char name[IR_NAME], half[IR_NAME];
     const char *kname = lower_keras_layer_name(e);
     if (kname && !name_fits(kname, e->loc, "the layer")) return -1;
-    layer_name(L, OP_BIDIRECTIONAL, kname ? kname : target, name);
+    layer_name(L, OP_BIDIRECTIONAL, kname, target, name);
     snprintf(half, sizeof half, "%.50s_forward", name);
     L->bidi = 1;
     int f = lower_call(L, inner, in, half);
@@ -639,7 +651,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     if (call_attrs(e, def, first_attr, &attr) || poisoned) return -1;
     if (op == OP_MULTI_HEAD_ATTENTION) {    /* made of other ops (ops/attention.c) */
         char name[IR_NAME];
-        layer_name(L, op, target, name);
+        layer_name(L, op, NULL, target, name);
         return attention_lower(L->g, in, nin, &attr, e->loc, name);
     }
 
@@ -652,7 +664,7 @@ static int lower_call(Lower *L, const Expr *e, int implicit, const char *target)
     char name[IR_NAME];
     const char *kname = L->bidi ? NULL : lower_keras_layer_name(e);   /* Keras' name = '...' */
     if (kname && !name_fits(kname, e->loc, "the layer")) return -1;
-    layer_name(L, op, kname ? kname : target, name);
+    layer_name(L, op, kname, target, name);
     int out = add_layer_node(L, op, in, nin, attr, e->loc, name);
     if (out < 0 || act == NNC_RT_ACT_LINEAR) return out;
     Attrs none;
@@ -714,7 +726,7 @@ static int lower_input(Lower *L, const Stmt *s) {
     }
     if (g->input < 0) g->input = v;
     g->inputs[g->ninputs++] = v;
-    return env_bind(L, s->name, s->name_loc, v) ? -1 : v;
+    return env_bind(L, s->name, s->name_loc, v, 0) ? -1 : v;
 }
 
 /* y, h, c = lstm(...): the further names bind the layer's further outputs */
@@ -734,7 +746,7 @@ static int lower_more_outputs(Lower *L, const Stmt *s, int v) {
     int status = 0;
     for (int i = 0; i < s->nvalues; i++) {
         int out = v >= 0 ? g->nodes[g->values[v].producer].out[1 + i] : POISONED;
-        if (env_bind(L, s->values[i]->name, s->values[i]->loc, out)) status = -1;
+        if (env_bind(L, s->values[i]->name, s->values[i]->loc, out, 1)) status = -1;
     }
     return v < 0 ? -1 : status;
 }
@@ -797,7 +809,7 @@ static int lower_model(Lower *L, const Block *b) {
             break;
         case ST_ASSIGN:
             v = lower_expr(L, s->value, prev, s->name);
-            if (env_bind(L, s->name, s->name_loc, v < 0 ? POISONED : v)) v = -1;
+            if (env_bind(L, s->name, s->name_loc, v < 0 ? POISONED : v, 1)) v = -1;
             if (s->nvalues && lower_more_outputs(L, s, v)) v = -1;
             break;
         case ST_OUTPUT:
