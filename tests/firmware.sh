@@ -14,13 +14,24 @@
 #                 must fall, held-out (300 samples) loss fall and accuracy rise
 #                 by 2 points, RAM stay <= 32 KiB, and the numbers equal the
 #                 host build's.
+#   infer NAME int8  (make firmware EXAMPLE=NAME QUANT=int8) the float32
+#                 build as above, then the same weights quantized:
+#                 nnc --quantize int8 --calibrate CALIB.npy (500 samples of
+#                 the example's training data: Fashion-MNIST as the example's
+#                 driver shapes it, firmware/export.c --as; random inputs
+#                 from prep for the examples on synthetic data), run on the
+#                 same inputs on the board and on the host: the outputs must
+#                 be equal (int8 arithmetic is exact; a float softmax at the
+#                 end may differ by the two libms' expf, 1e-5), and the
+#                 instructions, RAM and flash are printed beside float32's.
+#                 An nnc that refuses --quantize is reported as such.
 #   aarch64       the runtime's GEMM variants (the NEON kernel among them)
 #                 against the reference (tests/gemm_check.c), and three
 #                 generated models, built with aarch64-linux-gnu-gcc, run
 #                 under qemu-aarch64: gradient checks pass and outputs equal
 #                 the x86 build's within 1e-4.
 #
-# Usage: tests/firmware.sh infer NAME | finetune | aarch64 | test
+# Usage: tests/firmware.sh infer NAME [int8] | finetune | aarch64 | test
 # (test: what make test runs).  Every check prints PASS/FAIL; the exit
 # status is nonzero on any failure.  The figures the device prints end with
 # its `firmware: ram N bytes, flash N bytes, stack N bytes` line, which is
@@ -30,6 +41,7 @@ cd "$(dirname "$0")/.."
 
 OUT=build/firmware
 PY=${PYTHON:-/usr/bin/python3}
+NNC_Q8=${NNC_Q8:-bin/nnc}   # the nnc that makes the int8 builds
 ARMCC=arm-none-eabi-gcc
 ARMFLAGS=(-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99
           -Wall -Wextra -Werror -ffunction-sections -fdata-sections)
@@ -131,6 +143,80 @@ infer() {
     fi
 }
 
+# the stand-in data (examples/common/standin.h) an example is trained on,
+# when it is Fashion-MNIST: fashion (the images as they are), kws, vww, ic, ad
+standin_kind() {
+    case "$1" in
+    fashion_*) echo fashion ;;
+    cnn_32x32 | ic_*) echo ic ;;
+    kws_* | vww_* | ad_*) echo "${1%%_*}" ;;
+    esac
+}
+
+# the figures of a device report: "instructions ram flash"
+figures() {
+    local ins ram flash
+    ins=$(field "$1" "instructions per inference (ticks x 40 under qemu -icount shift=0)")
+    ram=$(sed -n 's/^firmware: ram \([0-9]*\) bytes.*/\1/p' "$1")
+    flash=$(sed -n 's/^firmware: ram .* flash \([0-9]*\) bytes.*/\1/p' "$1")
+    echo "${ins:-?} ${ram:-?} ${flash:-?}"
+}
+
+# infer_int8 NAME: after infer NAME (its weights and inputs), the int8 build
+infer_int8() {
+    local name=$1 d=$OUT/$1 q=$OUT/$1/int8 kind dims calib status tol err same total
+    mkdir -p "$q/gen"
+    kind=$(standin_kind "$name")
+    if [ -n "$kind" ]; then
+        dims=$(sed -n 's/^ *input [A-Za-z0-9_]*: *f32\[\([0-9, ]*\)\].*/\1/p' "examples/$name/$name.nn" |
+               head -n 1 | tr -d ' ')
+        calib=$q/calib.npy
+        "$OUT/export" --as "$kind" train 0 500 "$calib" "$dims"
+    else    # synthetic data: prep's random inputs (the same generator as the inputs)
+        calib=$q/calib.f32
+        "$d/prep" "$q/unused.bin" "$calib" 500
+    fi
+    status=0
+    "$NNC_Q8" "examples/$name/$name.nn" --inference --weights "$d/weights.bin" --batch 1 \
+        --quantize int8 --calibrate "$calib" -o "$q/gen/$name.c" 2>"$q/nnc.err" || status=$?
+    if [ "$status" != 0 ]; then
+        case "$status" in
+        3) fail "$name int8: nnc refused to quantize it (exit 3): $(head -n 1 "$q/nnc.err")" ;;
+        2) fail "$name int8: this nnc does not take --quantize int8 --calibrate (exit 2: $(head -n 1 "$q/nnc.err"))" ;;
+        *) fail "$name int8: nnc failed (exit $status): $(head -n 1 "$q/nnc.err")" ;;
+        esac
+        return
+    fi
+    "$NNC_Q8" "examples/$name/$name.nn" --inference --weights "$d/weights.bin" --batch 1 \
+        --quantize int8 --calibrate "$calib" --summary >"$q/summary.txt" 2>&1 || true
+    build_pair "$name" "$q/gen" infer_main
+    run_device "$q/gen/infer_main.elf" "$q/device.txt" "$d/inputs.bin" "$q/device.bin" 20 || true
+    "$q/gen/infer_main.host" "$d/inputs.bin" "$q/host.bin" 20 >"$q/host.txt"
+    [ "$single" = 1 ] || cat "$q/device.txt"
+    # int8 is integer arithmetic: equal bits, but for a float softmax at the
+    # end (the last layer of the float model's summary), which goes through
+    # each side's own expf
+    tol=0
+    if sed -n '/^=====/q;p' "$d/summary.txt" | tail -n 1 | grep -q softmax; then tol=1e-5; fi
+    err=$(max_err "$q/device.bin" "$q/host.bin")
+    same=$(cmp -l "$q/device.bin" "$q/host.bin" 2>/dev/null | wc -l || true)
+    total=$(stat -c %s "$q/host.bin")
+    if awk -v e="$err" -v t="$tol" 'BEGIN { exit !(e <= t) }'; then
+        pass "$name int8 on cortex-m4: outputs equal the host build's (max err $err, tolerance $tol; $same of $total bytes differ)"
+    else
+        fail "$name int8 on cortex-m4: outputs differ from the host build's (max err $err, tolerance $tol)"
+    fi
+    local f32 i8
+    read -r -a f32 <<<"$(figures "$d/device.txt")"
+    read -r -a i8 <<<"$(figures "$q/device.txt")"
+    echo "--- $name on qemu mps2-an386 (Cortex-M4F): instructions / RAM / flash per inference"
+    printf '%-8s %14s %12s %12s\n' build instructions "RAM bytes" "flash bytes" \
+        float32 "${f32[0]}" "${f32[1]}" "${f32[2]}" int8 "${i8[0]}" "${i8[1]}" "${i8[2]}"
+    awk -v a="${f32[0]}" -v b="${i8[0]}" -v c="${f32[1]}" -v d="${i8[1]}" -v e="${f32[2]}" -v f="${i8[2]}" \
+        'BEGIN { if (a + 0 && b + 0 && c + 0 && d + 0 && e + 0 && f + 0)
+                   printf "%-8s %14.3f %12.3f %12.3f\n", "int8/f32", b / a, d / c, f / e }'
+}
+
 finetune() {
     local d=$OUT/finetune
     mkdir -p "$d/gen"
@@ -213,9 +299,23 @@ infer)
     need "$ARMCC" qemu-system-arm
     host_tools
     single=1
-    infer "${2:?usage: tests/firmware.sh infer NAME}"
-    echo "--- the device's report (qemu mps2-an386):"
-    cat "$OUT/$2/device.txt"
+    case "${3:-${QUANT:-}}" in
+    "" | f32 | float32) quant= ;;
+    int8) quant=int8 ;;
+    *) echo "usage: tests/firmware.sh infer NAME [int8] (QUANT=${3:-${QUANT:-}} is not a build nnc makes)" >&2
+       exit 2 ;;
+    esac
+    infer "${2:?usage: tests/firmware.sh infer NAME [int8]}"
+    if [ -n "$quant" ]; then
+        infer_int8 "$2"
+        if [ -s "$OUT/$2/int8/device.txt" ]; then
+            echo "--- the int8 device's report (qemu mps2-an386):"
+            cat "$OUT/$2/int8/device.txt"
+        fi
+    else
+        echo "--- the device's report (qemu mps2-an386):"
+        cat "$OUT/$2/device.txt"
+    fi
     exit $((failed > 0)) ;;
 finetune)
     need "$ARMCC" qemu-system-arm
@@ -232,7 +332,7 @@ test)
     finetune
     aarch64 ;;
 *)
-    echo "usage: tests/firmware.sh infer NAME | finetune | aarch64 | test" >&2
+    echo "usage: tests/firmware.sh infer NAME [int8] | finetune | aarch64 | test" >&2
     exit 2 ;;
 esac
 echo "firmware checks: $failed failed"
