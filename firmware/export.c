@@ -7,7 +7,7 @@
  * export --as KIND SPLIT FIRST COUNT OUT [DIMS]: COUNT samples from FIRST on
  * as the MLPerf Tiny examples' drivers make them (examples/common/standin.h;
  * KIND kws, vww, ic, ad, or fashion for the images as they are), without
- * labels.  OUT ending in .npy is a NumPy file of shape (COUNT, DIMS) (DIMS
+ * labels; ad skips the anomalies (bags), as its driver's training set does.  OUT ending in .npy is a NumPy file of shape (COUNT, DIMS) (DIMS
  * "49,10,1": the model's input shape; default the flat sample size), the
  * calibration data of `nnc --quantize int8 --calibrate`; else raw floats. */
 #include <stdio.h>
@@ -56,7 +56,7 @@ static int export_as(int argc, char **argv)
     static const char *const kinds[] = { "fashion", "kws", "vww", "ic", "ad" };
     enum standin_kind k = STANDIN_NONE;
     data_set ds;
-    long first, count, i, size;
+    long first, count, i, size, kept = 0;
     float *sample;
     size_t plen;
     int k_found = 0, bad = 0;
@@ -95,14 +95,21 @@ static int export_as(int argc, char **argv)
     plen = strlen(argv[6]);
     if (plen > 4 && !strcmp(argv[6] + plen - 4, ".npy"))
         bad = npy_header(f, count, argc > 7 ? argv[7] : NULL, size);
-    for (i = first; i < first + count && !bad; i++) {
+    for (i = first; i < ds.n && kept < count && !bad; i++) {
+        if (k == STANDIN_AD && ds.y[i] == STANDIN_AD_ANOMALY)
+            continue;
         standin_sample(k, ds.x + i * STANDIN_SIDE * STANDIN_SIDE, ds.y[i], i, sample);
         bad = fwrite(sample, sizeof(float), (size_t)size, f) != (size_t)size;
+        kept++;
+    }
+    if (kept < count && !bad) {
+        fprintf(stderr, "export: %s has only %ld such samples from %ld on\n", argv[3], kept, first);
+        bad = 1;
     }
     free(sample);
     data_free(&ds);
     if (fclose(f) || bad) {
-        fprintf(stderr, "export: cannot write %s\n", argv[6]);
+        fprintf(stderr, "export: could not write %s\n", argv[6]);
         return 1;
     }
     return 0;

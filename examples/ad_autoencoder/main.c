@@ -22,7 +22,7 @@
 #error "ad_autoencoder.nn must map 640 floats to 640 and train on them as labels"
 #endif
 
-enum { ANOMALY = 8, W = 640 };
+enum { ANOMALY = STANDIN_AD_ANOMALY, W = 640 };
 
 static ad_autoencoder_t model NNC_RT_ALIGN64;
 DRIVER_MODEL(ad_autoencoder, AD_AUTOENCODER, model);

@@ -28,7 +28,7 @@
 
 #include "data.h"
 
-enum { STANDIN_SIDE = 28 };
+enum { STANDIN_SIDE = 28, STANDIN_AD_ANOMALY = 8 };    /* ad: bags play the anomalies */
 
 enum standin_kind { STANDIN_NONE, STANDIN_KWS, STANDIN_VWW, STANDIN_IC, STANDIN_AD };
 
