@@ -345,6 +345,11 @@ bench: all bench-deps
 firmware: all
 	@FW_TRAIN_ARGS= bash tests/firmware.sh infer $(EXAMPLE) $(QUANT)
 
+# an example's float32 and int8 builds on the host: accuracy (or mse) side by side
+.PHONY: int8-accuracy
+int8-accuracy: all
+	@bash tests/firmware.sh accuracy $(EXAMPLE)
+
 firmware-test: all
 	@bash tests/firmware.sh test
 

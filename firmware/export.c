@@ -4,12 +4,15 @@
  * Usage: export SPLIT FIRST COUNT OUT.bin [labels [CLASSES]]; CLASSES (e.g.
  * "0,2,4,6") keeps only samples of those classes: COUNT of them from FIRST on.
  *
- * export --as KIND SPLIT FIRST COUNT OUT [DIMS]: COUNT samples from FIRST on
- * as the MLPerf Tiny examples' drivers make them (examples/common/standin.h;
- * KIND kws, vww, ic, ad, or fashion for the images as they are), without
- * labels; ad skips the anomalies (bags), as its driver's training set does.  OUT ending in .npy is a NumPy file of shape (COUNT, DIMS) (DIMS
- * "49,10,1": the model's input shape; default the flat sample size), the
- * calibration data of `nnc --quantize int8 --calibrate`; else raw floats. */
+ * export --as KIND SPLIT FIRST COUNT OUT [DIMS|- [LABELS]]: COUNT samples
+ * from FIRST on as the MLPerf Tiny examples' drivers make them
+ * (examples/common/standin.h; KIND kws, vww, ic, ad, or fashion for the
+ * images as they are); ad skips the anomalies (bags), as its driver's
+ * training set does.  OUT ending in .npy is a NumPy file of shape (COUNT,
+ * DIMS) (DIMS "49,10,1": the model's input shape; default or "-", the flat
+ * sample size), the calibration data of `nnc --quantize int8 --calibrate`;
+ * else raw floats.  LABELS, if given, gets each sample's class as int32.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +63,9 @@ static int export_as(int argc, char **argv)
     float *sample;
     size_t plen;
     int k_found = 0, bad = 0;
-    FILE *f;
+    FILE *f, *lf = NULL;
     if (argc < 7) {
-        fprintf(stderr, "usage: export --as fashion|kws|vww|ic|ad SPLIT FIRST COUNT OUT[.npy] [DIMS]\n");
+        fprintf(stderr, "usage: export --as fashion|kws|vww|ic|ad SPLIT FIRST COUNT OUT[.npy] [DIMS|- [LABELS]]\n");
         return 2;
     }
     for (i = 0; i < 5; i++)
@@ -94,12 +97,17 @@ static int export_as(int argc, char **argv)
     }
     plen = strlen(argv[6]);
     if (plen > 4 && !strcmp(argv[6] + plen - 4, ".npy"))
-        bad = npy_header(f, count, argc > 7 ? argv[7] : NULL, size);
+        bad = npy_header(f, count, argc > 7 && strcmp(argv[7], "-") ? argv[7] : NULL, size);
+    if (argc > 8 && (lf = fopen(argv[8], "wb")) == NULL) {
+        fprintf(stderr, "export: cannot write %s\n", argv[8]);
+        bad = 1;
+    }
     for (i = first; i < ds.n && kept < count && !bad; i++) {
         if (k == STANDIN_AD && ds.y[i] == STANDIN_AD_ANOMALY)
             continue;
-        standin_sample(k, ds.x + i * STANDIN_SIDE * STANDIN_SIDE, ds.y[i], i, sample);
-        bad = fwrite(sample, sizeof(float), (size_t)size, f) != (size_t)size;
+        int32_t label = standin_sample(k, ds.x + i * STANDIN_SIDE * STANDIN_SIDE, ds.y[i], i, sample);
+        bad = fwrite(sample, sizeof(float), (size_t)size, f) != (size_t)size ||
+              (lf && fwrite(&label, sizeof label, 1, lf) != 1);
         kept++;
     }
     if (kept < count && !bad) {
@@ -108,7 +116,7 @@ static int export_as(int argc, char **argv)
     }
     free(sample);
     data_free(&ds);
-    if (fclose(f) || bad) {
+    if ((lf && fclose(lf)) || fclose(f) || bad) {
         fprintf(stderr, "export: could not write %s\n", argv[6]);
         return 1;
     }

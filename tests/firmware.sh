@@ -25,13 +25,22 @@
 #                 end may differ by the two libms' expf, 1e-5), and the
 #                 instructions, RAM and flash are printed beside float32's.
 #                 An nnc that refuses --quantize is reported as such.
+#   accuracy NAME [COUNT]  (make int8-accuracy EXAMPLE=NAME) on the host:
+#                 the example trained briefly (tests/examples.sh's settings),
+#                 compiled for inference as float32 and as int8 (calibrated
+#                 as above), both evaluated on the first COUNT (2000) test
+#                 samples of its stand-in data: accuracy, or an
+#                 autoencoder's reconstruction mse, side by side, and how
+#                 often the two builds agree on the class; int8 must be
+#                 within 1.0 point of float32 (an mse within 5 %), issue
+#                 20's floors.  Examples trained on Fashion-MNIST only.
 #   aarch64       the runtime's GEMM variants (the NEON kernel among them)
 #                 against the reference (tests/gemm_check.c), and three
 #                 generated models, built with aarch64-linux-gnu-gcc, run
 #                 under qemu-aarch64: gradient checks pass and outputs equal
 #                 the x86 build's within 1e-4.
 #
-# Usage: tests/firmware.sh infer NAME [int8] | finetune | aarch64 | test
+# Usage: tests/firmware.sh infer NAME [int8] | accuracy NAME [COUNT] | finetune | aarch64 | test
 # (test: what make test runs).  Every check prints PASS/FAIL; the exit
 # status is nonzero on any failure.  The figures the device prints end with
 # its `firmware: ram N bytes, flash N bytes, stack N bytes` line, which is
@@ -217,6 +226,82 @@ infer_int8() {
                    printf "%-8s %14.3f %12.3f %12.3f\n", "int8/f32", b / a, d / c, f / e }'
 }
 
+# the training run of accuracy NAME: tests/examples.sh's short settings
+train_args() {
+    case "$1" in
+    kws_dscnn) echo "--epochs 3 --limit 10000 --test-limit 1" ;;
+    vww_mobilenet) echo "--epochs 1 --limit 6000 --test-limit 1" ;;
+    ic_resnet8) echo "--epochs 2 --limit 8000 --test-limit 1" ;;
+    ad_autoencoder) echo "--test-limit 100" ;;
+    fashion_cnn_small | fashion_mlp | fashion_mlp_small) echo "--epochs 2 --limit 20000 --test-limit 1" ;;
+    *) echo "--epochs 1 --limit 10000 --test-limit 1" ;;
+    esac
+}
+
+# accuracy NAME COUNT: float32 against int8 on the host
+accuracy() {
+    local name=$1 count=$2 d=$OUT/accuracy/$1 up kind dims status b r f32 i8
+    up=$(upper "$name")
+    kind=$(standin_kind "$name")
+    if [ -z "$kind" ] || [ ! -f "examples/$name/$name.nn" ]; then
+        fail "$name: accuracy compares builds of the .nn examples trained on Fashion-MNIST"
+        return
+    fi
+    mkdir -p "$d/f32" "$d/int8"
+    make -s "build/examples/$name"
+    # shellcheck disable=SC2046
+    "build/examples/$name" ${ACC_TRAIN_ARGS-$(train_args "$name")} --save "$d/trained.bin" | tail -n 1
+    dims=$(sed -n 's/^ *input [A-Za-z0-9_]*: *f32\[\([0-9, ]*\)\].*/\1/p' "examples/$name/$name.nn" |
+           head -n 1 | tr -d ' ')
+    "$OUT/export" --as "$kind" train 0 500 "$d/calib.npy" "$dims"
+    "$OUT/export" --as "$kind" t10k 0 "$count" "$d/test.bin" - "$d/labels.bin"
+    local defs=(-DNNC_MODEL="$name" -DNNC_UPPER="$up" "-DNNC_HEADER=\"$name.h\"")
+    for b in f32 int8; do
+        local q=()
+        [ "$b" = int8 ] && q=(--quantize int8 --calibrate "$d/calib.npy")
+        status=0
+        "$([ "$b" = int8 ] && echo "$NNC_Q8" || echo bin/nnc)" "examples/$name/$name.nn" --inference \
+            --weights "$d/trained.bin" --batch 1 "${q[@]}" -o "$d/$b/$name.c" 2>"$d/$b/nnc.err" || status=$?
+        if [ "$status" != 0 ]; then
+            fail "$name $b: nnc refused the build (exit $status): $(head -n 1 "$d/$b/nnc.err")"
+            return
+        fi
+        cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I"$d/$b" "${defs[@]}" firmware/eval.c "$d/$b/$name.c" \
+            build/libnnc_rt.a -lm -o "$d/$b/eval"
+        "$d/$b/eval" "$d/test.bin" "$d/labels.bin" "$count" "$d/$b/out.bin" >"$d/$b/result.txt"
+    done
+    f32=$(cat "$d/f32/result.txt")
+    i8=$(cat "$d/int8/result.txt")
+    # how often the builds pick the same class (an autoencoder: its mse's change)
+    r=$("$PY" -c 'import array, sys
+a, b = array.array("f"), array.array("f")
+a.frombytes(open(sys.argv[1], "rb").read()); b.frombytes(open(sys.argv[2], "rb").read())
+n, k = int(sys.argv[3]), len(a) // int(sys.argv[3])
+same = sum(max(range(k), key=lambda j: a[i * k + j]) == max(range(k), key=lambda j: b[i * k + j]) for i in range(n))
+print("%.2f" % (100.0 * same / n))' "$d/f32/out.bin" "$d/int8/out.bin" "$count")
+    # issue 20's floors: within 1.0 point of float32, an autoencoder's mse within 5 %
+    case "$f32" in
+    accuracy*)
+        f32=${f32#accuracy }
+        i8=${i8#accuracy }
+        echo "$name on $count test samples: float32 accuracy $f32%, int8 $i8%; the two builds agree on $r% of the classes"
+        if awk -v a="$f32" -v b="$i8" 'BEGIN { exit !(b >= a - 1.0) }'; then
+            pass "$name int8: accuracy $i8% within 1.0 point of float32's $f32%"
+        else
+            fail "$name int8: accuracy $i8% more than 1.0 point below float32's $f32%"
+        fi ;;
+    *)
+        f32=${f32#mse }
+        i8=${i8#mse }
+        echo "$name on $count test samples: float32 reconstruction mse $f32, int8 $i8"
+        if awk -v a="$f32" -v b="$i8" 'BEGIN { exit !(b <= 1.05 * a) }'; then
+            pass "$name int8: reconstruction mse $i8 within 5% of float32's $f32"
+        else
+            fail "$name int8: reconstruction mse $i8 more than 5% above float32's $f32"
+        fi ;;
+    esac
+}
+
 finetune() {
     local d=$OUT/finetune
     mkdir -p "$d/gen"
@@ -317,6 +402,9 @@ infer)
         cat "$OUT/$2/device.txt"
     fi
     exit $((failed > 0)) ;;
+accuracy)
+    host_tools
+    accuracy "${2:?usage: tests/firmware.sh accuracy NAME [COUNT]}" "${3:-2000}" ;;
 finetune)
     need "$ARMCC" qemu-system-arm
     host_tools
@@ -332,7 +420,7 @@ test)
     finetune
     aarch64 ;;
 *)
-    echo "usage: tests/firmware.sh infer NAME [int8] | finetune | aarch64 | test" >&2
+    echo "usage: tests/firmware.sh infer NAME [int8] | accuracy NAME [COUNT] | finetune | aarch64 | test" >&2
     exit 2 ;;
 esac
 echo "firmware checks: $failed failed"
