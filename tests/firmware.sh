@@ -250,7 +250,7 @@ accuracy() {
     mkdir -p "$d/f32" "$d/int8"
     make -s "build/examples/$name"
     # shellcheck disable=SC2046
-    "build/examples/$name" ${ACC_TRAIN_ARGS-$(train_args "$name")} --save "$d/trained.bin" | tail -n 1
+    "build/examples/$name" ${ACC_TRAIN_ARGS-$(train_args "$name")} --save "$d/trained.bin" >"$d/train.txt"
     dims=$(sed -n 's/^ *input [A-Za-z0-9_]*: *f32\[\([0-9, ]*\)\].*/\1/p' "examples/$name/$name.nn" |
            head -n 1 | tr -d ' ')
     "$OUT/export" --as "$kind" train 0 500 "$d/calib.npy" "$dims"
