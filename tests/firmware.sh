@@ -171,6 +171,15 @@ figures() {
     echo "${ins:-?} ${ram:-?} ${flash:-?}"
 }
 
+# refused WHAT STATUS ERRFILE: nnc did not make the int8 build; why, plainly
+refused() {
+    case "$2" in
+    3) fail "$1: nnc refused to quantize it (exit 3): $(head -n 1 "$3")" ;;
+    2) fail "$1: this nnc does not take --quantize int8 --calibrate (exit 2: $(head -n 1 "$3"))" ;;
+    *) fail "$1: nnc failed (exit $2): $(head -n 1 "$3")" ;;
+    esac
+}
+
 # infer_int8 NAME: after infer NAME (its weights and inputs), the int8 build
 infer_int8() {
     local name=$1 d=$OUT/$1 q=$OUT/$1/int8 kind dims calib status tol err same total
@@ -189,11 +198,7 @@ infer_int8() {
     "$NNC_Q8" "examples/$name/$name.nn" --inference --weights "$d/weights.bin" --batch 1 \
         --quantize int8 --calibrate "$calib" -o "$q/gen/$name.c" 2>"$q/nnc.err" || status=$?
     if [ "$status" != 0 ]; then
-        case "$status" in
-        3) fail "$name int8: nnc refused to quantize it (exit 3): $(head -n 1 "$q/nnc.err")" ;;
-        2) fail "$name int8: this nnc does not take --quantize int8 --calibrate (exit 2: $(head -n 1 "$q/nnc.err"))" ;;
-        *) fail "$name int8: nnc failed (exit $status): $(head -n 1 "$q/nnc.err")" ;;
-        esac
+        refused "$name int8" "$status" "$q/nnc.err"
         return
     fi
     "$NNC_Q8" "examples/$name/$name.nn" --inference --weights "$d/weights.bin" --batch 1 \
@@ -263,7 +268,8 @@ accuracy() {
         "$([ "$b" = int8 ] && echo "$NNC_Q8" || echo bin/nnc)" "examples/$name/$name.nn" --inference \
             --weights "$d/trained.bin" --batch 1 "${q[@]}" -o "$d/$b/$name.c" 2>"$d/$b/nnc.err" || status=$?
         if [ "$status" != 0 ]; then
-            fail "$name $b: nnc refused the build (exit $status): $(head -n 1 "$d/$b/nnc.err")"
+            if [ "$b" = int8 ]; then refused "$name int8" "$status" "$d/$b/nnc.err"
+            else fail "$name float32: nnc failed (exit $status): $(head -n 1 "$d/$b/nnc.err")"; fi
             return
         fi
         cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I"$d/$b" "${defs[@]}" firmware/eval.c "$d/$b/$name.c" \
