@@ -183,6 +183,7 @@ refused() {
 # infer_int8 NAME: after infer NAME (its weights and inputs), the int8 build
 infer_int8() {
     local name=$1 d=$OUT/$1 q=$OUT/$1/int8 kind dims calib status tol err same total
+    rm -rf "$q"     # nothing of an earlier run may pass for this one's
     mkdir -p "$q/gen"
     kind=$(standin_kind "$name")
     if [ -n "$kind" ]; then
@@ -252,6 +253,7 @@ accuracy() {
         fail "$name: accuracy compares builds of the .nn examples trained on Fashion-MNIST"
         return
     fi
+    rm -rf "$d"
     mkdir -p "$d/f32" "$d/int8"
     make -s "build/examples/$name"
     # shellcheck disable=SC2046
