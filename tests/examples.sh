@@ -147,6 +147,21 @@ run text_transformer    ""                         check_accuracy 95
 # the full 6-epoch run reaches 1.65; character frequencies alone give 3.26,
 # the uniform guess 4.56
 run char_gru            "--epochs 2 --limit 12000" check_below '^test loss: \([0-9.]*\) nats.*$' 2.7
+# The MLPerf Tiny reference networks on Fashion-MNIST stand-ins
+# (examples/common/standin.h).  DS-CNN, 49x10 resampled images and 12
+# classes, 3 epochs on 10k samples (~14 s): nnc reached 78.9-81.1% (seeds
+# 1-3); the full 3 x 60k run reached 85.1% (seed 1).
+run kws_dscnn           "--epochs 3 --limit 10000 --test-limit 2000" check_accuracy 74
+# MobileNetV1 0.25 on 96x96x3, upper-body garments or not, 1 epoch on 6k
+# samples (~9 s; the example's default): nnc reached 92.1-93.8% (seeds 1-3).
+run vww_mobilenet       "--epochs 1 --limit 6000 --test-limit 2000" check_accuracy 88
+# ResNet-8 on 32x32x3, 2 epochs on 8k samples (~14 s): nnc reached
+# 77.1-81.4% (seeds 1-3); the full 3 x 60k run reached 88.4% (seed 1).
+run ic_resnet8          "--epochs 2 --limit 8000 --test-limit 2000" check_accuracy 72
+# the autoencoder on 640-value windows, full settings (5 epochs on the 54k
+# windows that are not bags, ~6 s): nnc reached a test mse of 0.0158-0.0166
+# (seeds 1-3) and an anomaly AUC of 0.94-0.95; the mean window gives 0.079
+run ad_autoencoder      ""                         check_below '^test mse: \([0-9.]*\) .*$' 0.022
 # full settings; least squares on this noise gives slope/intercept within ~0.03
 run linear_regression   ""                         check_linear
 # full settings; separable with a gap: the reference reached 100% (8 seeds)

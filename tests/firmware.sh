@@ -14,13 +14,33 @@
 #                 must fall, held-out (300 samples) loss fall and accuracy rise
 #                 by 2 points, RAM stay <= 32 KiB, and the numbers equal the
 #                 host build's.
+#   infer NAME int8  (make firmware EXAMPLE=NAME QUANT=int8) the float32
+#                 build as above, then the same weights quantized:
+#                 nnc --quantize int8 --calibrate CALIB.npy (500 samples of
+#                 the example's training data: Fashion-MNIST as the example's
+#                 driver shapes it, firmware/export.c --as; random inputs
+#                 from prep for the examples on synthetic data), run on the
+#                 same inputs on the board and on the host: the outputs must
+#                 be equal (int8 arithmetic is exact; a float softmax at the
+#                 end may differ by the two libms' expf, 1e-5), and the
+#                 instructions, RAM and flash are printed beside float32's.
+#                 An nnc that refuses --quantize is reported as such.
+#   accuracy NAME [COUNT]  (make int8-accuracy EXAMPLE=NAME) on the host:
+#                 the example trained briefly (tests/examples.sh's settings),
+#                 compiled for inference as float32 and as int8 (calibrated
+#                 as above), both evaluated on the first COUNT (2000) test
+#                 samples of its stand-in data: accuracy, or an
+#                 autoencoder's reconstruction mse, side by side, and how
+#                 often the two builds agree on the class; int8 must be
+#                 within 1.0 point of float32 (an mse within 5 %), issue
+#                 20's floors.  Examples trained on Fashion-MNIST only.
 #   aarch64       the runtime's GEMM variants (the NEON kernel among them)
 #                 against the reference (tests/gemm_check.c), and three
 #                 generated models, built with aarch64-linux-gnu-gcc, run
 #                 under qemu-aarch64: gradient checks pass and outputs equal
 #                 the x86 build's within 1e-4.
 #
-# Usage: tests/firmware.sh infer NAME | finetune | aarch64 | test
+# Usage: tests/firmware.sh infer NAME [int8] | accuracy NAME [COUNT] | finetune | aarch64 | test
 # (test: what make test runs).  Every check prints PASS/FAIL; the exit
 # status is nonzero on any failure.  The figures the device prints end with
 # its `firmware: ram N bytes, flash N bytes, stack N bytes` line, which is
@@ -30,6 +50,7 @@ cd "$(dirname "$0")/.."
 
 OUT=build/firmware
 PY=${PYTHON:-/usr/bin/python3}
+NNC_Q8=${NNC_Q8:-bin/nnc}   # the nnc that makes the int8 builds
 ARMCC=arm-none-eabi-gcc
 ARMFLAGS=(-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99
           -Wall -Wextra -Werror -ffunction-sections -fdata-sections)
@@ -131,6 +152,164 @@ infer() {
     fi
 }
 
+# the stand-in data (examples/common/standin.h) an example is trained on,
+# when it is Fashion-MNIST: fashion (the images as they are), kws, vww, ic, ad
+standin_kind() {
+    case "$1" in
+    fashion_*) echo fashion ;;
+    cnn_32x32 | ic_*) echo ic ;;
+    kws_* | vww_* | ad_*) echo "${1%%_*}" ;;
+    esac
+}
+
+# the figures of a device report: "instructions ram flash"
+figures() {
+    local ins ram flash
+    ins=$(field "$1" "instructions per inference (ticks x 40 under qemu -icount shift=0)")
+    ram=$(sed -n 's/^firmware: ram \([0-9]*\) bytes.*/\1/p' "$1")
+    flash=$(sed -n 's/^firmware: ram .* flash \([0-9]*\) bytes.*/\1/p' "$1")
+    echo "${ins:-?} ${ram:-?} ${flash:-?}"
+}
+
+# refused WHAT STATUS ERRFILE: nnc did not make the int8 build; why, plainly
+refused() {
+    case "$2" in
+    3) fail "$1: nnc refused to quantize it (exit 3): $(head -n 1 "$3")" ;;
+    2) fail "$1: this nnc does not take --quantize int8 --calibrate (exit 2: $(head -n 1 "$3"))" ;;
+    *) fail "$1: nnc failed (exit $2): $(head -n 1 "$3")" ;;
+    esac
+}
+
+# infer_int8 NAME: after infer NAME (its weights and inputs), the int8 build
+infer_int8() {
+    local name=$1 d=$OUT/$1 q=$OUT/$1/int8 kind dims calib status tol err same total
+    rm -rf "$q"     # nothing of an earlier run may pass for this one's
+    mkdir -p "$q/gen"
+    kind=$(standin_kind "$name")
+    if [ -n "$kind" ]; then
+        dims=$(sed -n 's/^ *input [A-Za-z0-9_]*: *f32\[\([0-9, ]*\)\].*/\1/p' "examples/$name/$name.nn" |
+               head -n 1 | tr -d ' ')
+        calib=$q/calib.npy
+        "$OUT/export" --as "$kind" train 0 500 "$calib" "$dims"
+    else    # synthetic data: prep's random inputs (the same generator as the inputs)
+        calib=$q/calib.f32
+        "$d/prep" "$q/unused.bin" "$calib" 500
+    fi
+    status=0
+    "$NNC_Q8" "examples/$name/$name.nn" --inference --weights "$d/weights.bin" --batch 1 \
+        --quantize int8 --calibrate "$calib" -o "$q/gen/$name.c" 2>"$q/nnc.err" || status=$?
+    if [ "$status" != 0 ]; then
+        refused "$name int8" "$status" "$q/nnc.err"
+        return
+    fi
+    "$NNC_Q8" "examples/$name/$name.nn" --inference --weights "$d/weights.bin" --batch 1 \
+        --quantize int8 --calibrate "$calib" --summary >"$q/summary.txt" 2>&1 || true
+    build_pair "$name" "$q/gen" infer_main
+    run_device "$q/gen/infer_main.elf" "$q/device.txt" "$d/inputs.bin" "$q/device.bin" 20 || true
+    "$q/gen/infer_main.host" "$d/inputs.bin" "$q/host.bin" 20 >"$q/host.txt"
+    [ "$single" = 1 ] || cat "$q/device.txt"
+    # int8 is integer arithmetic: equal bits, but for a float softmax at the
+    # end (the last layer of the float model's summary), which goes through
+    # each side's own expf
+    tol=0
+    if sed -n '/^=====/q;p' "$d/summary.txt" | tail -n 1 | grep -q softmax; then tol=1e-5; fi
+    err=$(max_err "$q/device.bin" "$q/host.bin")
+    same=$(cmp -l "$q/device.bin" "$q/host.bin" 2>/dev/null | wc -l || true)
+    total=$(stat -c %s "$q/host.bin")
+    if awk -v e="$err" -v t="$tol" 'BEGIN { exit !(e <= t) }'; then
+        pass "$name int8 on cortex-m4: outputs equal the host build's (max err $err, tolerance $tol; $same of $total bytes differ)"
+    else
+        fail "$name int8 on cortex-m4: outputs differ from the host build's (max err $err, tolerance $tol)"
+    fi
+    local f32 i8
+    read -r -a f32 <<<"$(figures "$d/device.txt")"
+    read -r -a i8 <<<"$(figures "$q/device.txt")"
+    echo "--- $name on qemu mps2-an386 (Cortex-M4F): instructions / RAM / flash per inference"
+    printf '%-8s %14s %12s %12s\n' build instructions "RAM bytes" "flash bytes" \
+        float32 "${f32[0]}" "${f32[1]}" "${f32[2]}" int8 "${i8[0]}" "${i8[1]}" "${i8[2]}"
+    awk -v a="${f32[0]}" -v b="${i8[0]}" -v c="${f32[1]}" -v d="${i8[1]}" -v e="${f32[2]}" -v f="${i8[2]}" \
+        'BEGIN { if (a + 0 && b + 0 && c + 0 && d + 0 && e + 0 && f + 0)
+                   printf "%-8s %14.3f %12.3f %12.3f\n", "int8/f32", b / a, d / c, f / e }'
+}
+
+# the training run of accuracy NAME: tests/examples.sh's short settings
+train_args() {
+    case "$1" in
+    kws_dscnn) echo "--epochs 3 --limit 10000 --test-limit 1" ;;
+    vww_mobilenet) echo "--epochs 1 --limit 6000 --test-limit 1" ;;
+    ic_resnet8) echo "--epochs 2 --limit 8000 --test-limit 1" ;;
+    ad_autoencoder) echo "--test-limit 100" ;;
+    fashion_cnn_small | fashion_mlp | fashion_mlp_small) echo "--epochs 2 --limit 20000 --test-limit 1" ;;
+    *) echo "--epochs 1 --limit 10000 --test-limit 1" ;;
+    esac
+}
+
+# accuracy NAME COUNT: float32 against int8 on the host
+accuracy() {
+    local name=$1 count=$2 d=$OUT/accuracy/$1 up kind dims status b r f32 i8
+    up=$(upper "$name")
+    kind=$(standin_kind "$name")
+    if [ -z "$kind" ] || [ ! -f "examples/$name/$name.nn" ]; then
+        fail "$name: accuracy compares builds of the .nn examples trained on Fashion-MNIST"
+        return
+    fi
+    rm -rf "$d"
+    mkdir -p "$d/f32" "$d/int8"
+    make -s "build/examples/$name"
+    # shellcheck disable=SC2046
+    "build/examples/$name" ${ACC_TRAIN_ARGS-$(train_args "$name")} --save "$d/trained.bin" >"$d/train.txt"
+    dims=$(sed -n 's/^ *input [A-Za-z0-9_]*: *f32\[\([0-9, ]*\)\].*/\1/p' "examples/$name/$name.nn" |
+           head -n 1 | tr -d ' ')
+    "$OUT/export" --as "$kind" train 0 500 "$d/calib.npy" "$dims"
+    "$OUT/export" --as "$kind" t10k 0 "$count" "$d/test.bin" - "$d/labels.bin"
+    local defs=(-DNNC_MODEL="$name" -DNNC_UPPER="$up" "-DNNC_HEADER=\"$name.h\"")
+    for b in f32 int8; do
+        local q=()
+        [ "$b" = int8 ] && q=(--quantize int8 --calibrate "$d/calib.npy")
+        status=0
+        "$([ "$b" = int8 ] && echo "$NNC_Q8" || echo bin/nnc)" "examples/$name/$name.nn" --inference \
+            --weights "$d/trained.bin" --batch 1 "${q[@]}" -o "$d/$b/$name.c" 2>"$d/$b/nnc.err" || status=$?
+        if [ "$status" != 0 ]; then
+            if [ "$b" = int8 ]; then refused "$name int8" "$status" "$d/$b/nnc.err"
+            else fail "$name float32: nnc failed (exit $status): $(head -n 1 "$d/$b/nnc.err")"; fi
+            return
+        fi
+        cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I"$d/$b" "${defs[@]}" firmware/eval.c "$d/$b/$name.c" \
+            build/libnnc_rt.a -lm -o "$d/$b/eval"
+        "$d/$b/eval" "$d/test.bin" "$d/labels.bin" "$count" "$d/$b/out.bin" >"$d/$b/result.txt"
+    done
+    f32=$(cat "$d/f32/result.txt")
+    i8=$(cat "$d/int8/result.txt")
+    # how often the builds pick the same class (an autoencoder: its mse's change)
+    r=$("$PY" -c 'import array, sys
+a, b = array.array("f"), array.array("f")
+a.frombytes(open(sys.argv[1], "rb").read()); b.frombytes(open(sys.argv[2], "rb").read())
+n, k = int(sys.argv[3]), len(a) // int(sys.argv[3])
+same = sum(max(range(k), key=lambda j: a[i * k + j]) == max(range(k), key=lambda j: b[i * k + j]) for i in range(n))
+print("%.2f" % (100.0 * same / n))' "$d/f32/out.bin" "$d/int8/out.bin" "$count")
+    # issue 20's floors: within 1.0 point of float32, an autoencoder's mse within 5 %
+    case "$f32" in
+    accuracy*)
+        f32=${f32#accuracy }
+        i8=${i8#accuracy }
+        echo "$name on $count test samples: float32 accuracy $f32%, int8 $i8%; the two builds agree on $r% of the classes"
+        if awk -v a="$f32" -v b="$i8" 'BEGIN { exit !(b >= a - 1.0) }'; then
+            pass "$name int8: accuracy $i8% within 1.0 point of float32's $f32%"
+        else
+            fail "$name int8: accuracy $i8% more than 1.0 point below float32's $f32%"
+        fi ;;
+    *)
+        f32=${f32#mse }
+        i8=${i8#mse }
+        echo "$name on $count test samples: float32 reconstruction mse $f32, int8 $i8"
+        if awk -v a="$f32" -v b="$i8" 'BEGIN { exit !(b <= 1.05 * a) }'; then
+            pass "$name int8: reconstruction mse $i8 within 5% of float32's $f32"
+        else
+            fail "$name int8: reconstruction mse $i8 more than 5% above float32's $f32"
+        fi ;;
+    esac
+}
+
 finetune() {
     local d=$OUT/finetune
     mkdir -p "$d/gen"
@@ -213,10 +392,27 @@ infer)
     need "$ARMCC" qemu-system-arm
     host_tools
     single=1
-    infer "${2:?usage: tests/firmware.sh infer NAME}"
-    echo "--- the device's report (qemu mps2-an386):"
-    cat "$OUT/$2/device.txt"
+    case "${3:-${QUANT:-}}" in
+    "" | f32 | float32) quant= ;;
+    int8) quant=int8 ;;
+    *) echo "usage: tests/firmware.sh infer NAME [int8] (QUANT=${3:-${QUANT:-}} is not a build nnc makes)" >&2
+       exit 2 ;;
+    esac
+    infer "${2:?usage: tests/firmware.sh infer NAME [int8]}"
+    if [ -n "$quant" ]; then
+        infer_int8 "$2"
+        if [ -s "$OUT/$2/int8/device.txt" ]; then
+            echo "--- the int8 device's report (qemu mps2-an386):"
+            cat "$OUT/$2/int8/device.txt"
+        fi
+    else
+        echo "--- the device's report (qemu mps2-an386):"
+        cat "$OUT/$2/device.txt"
+    fi
     exit $((failed > 0)) ;;
+accuracy)
+    host_tools
+    accuracy "${2:?usage: tests/firmware.sh accuracy NAME [COUNT]}" "${3:-2000}" ;;
 finetune)
     need "$ARMCC" qemu-system-arm
     host_tools
@@ -232,7 +428,7 @@ test)
     finetune
     aarch64 ;;
 *)
-    echo "usage: tests/firmware.sh infer NAME | finetune | aarch64 | test" >&2
+    echo "usage: tests/firmware.sh infer NAME [int8] | accuracy NAME [COUNT] | finetune | aarch64 | test" >&2
     exit 2 ;;
 esac
 echo "firmware checks: $failed failed"

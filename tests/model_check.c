@@ -33,8 +33,11 @@
 static T model, copy;
 #define N 5
 typedef CAT(NNC_MODEL, _input_t) INPUT_T;
-static INPUT_T x[N * 4096];
-static LABEL_T y[N * 1024];
+/* at least the model's sizes (a 96x96x3 input is 27,648 values) */
+#define AT_LEAST(a, b) ((a) > (b) ? (a) : (b))
+#define OUT_CAP AT_LEAST(1024, U(OUTPUT_SIZE))
+static INPUT_T x[N * AT_LEAST(4096, U(INPUT_SIZE))];
+static LABEL_T y[N * AT_LEAST(OUT_CAP, U(LABEL_SIZE))];
 
 /* labels: LABEL_SIZE per sample; sparse ones are classes below out / LABEL_SIZE
  * (an imported model's output holds LABEL_SIZE rows of classes) */
@@ -96,7 +99,7 @@ static int same_bits(nnc_rt_fpmode want) {
     (nnc_rt_fp_set(off), (CALL), same_bits(off) && (nnc_rt_fp_set(off | bits), (CALL), same_bits(off | bits)))
 
 static void fpmode(int n) {
-    static float out[N * 1024];
+    static float out[N * OUT_CAP];
     long i, nonzero = 0;
     bits = nnc_rt_fp_flush_bits();
     off = nnc_rt_fp_get() & ~bits;
@@ -199,7 +202,7 @@ int main(int argc, char **argv) {
         printf("saved %ld\n", (long)len);
     }
     if (!strcmp(mode, "outputs")) {
-        static float out[N * 1024];
+        static float out[N * OUT_CAP];
         int i;
         F(predict)(&model, x, out, N);
         for (i = 0; i < N * U(OUTPUT_SIZE); i++) printf("out %.7g\n", out[i]);
