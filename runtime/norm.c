@@ -76,6 +76,11 @@ void nnc_rt_batchnorm_forward_train(float *y, float *mean, float *invstd, const 
             mean[c0 + j] = m[j];
             invstd[c0 + j] = (float)(1.0 / sqrt(var + (double)eps));
             scale[j] = invstd[c0 + j] * (gamma ? gamma[c0 + j] : 1.0f);
+            /* a batch whose statistics are not finite (a NaN or inf in
+             * the data) leaves the moving ones as they were: the training
+             * step refuses that batch, and the model must stay usable */
+            if (!(m[j] - m[j] == 0.0f) || !(var - var == 0.0))
+                continue;
             if (moving_mean)
                 moving_mean[c0 + j] = momentum * moving_mean[c0 + j] + (1.0f - momentum) * m[j];
             if (moving_var)

@@ -43,6 +43,24 @@ START_TEST(nan_input_takes_no_step)
 }
 END_TEST
 
+/* batch normalisation updates its moving statistics in the forward pass: a
+ * NaN batch must leave them as they were too, or every later prediction is NaN */
+START_TEST(nan_input_keeps_moving_statistics)
+{
+    static char out[8192];
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s nonfinite 1",
+             build_model("nfbn", "model nfbn {\n    input x: f32[6]\n    dense(8)\n    batch_norm\n    relu\n"
+                                 "    dense(3, softmax)\n}\n"
+                                 "train nfbn {\n    loss sparse_categorical_crossentropy\n    optimizer adam\n"
+                                 "    batch 5\n}\n", "", "gcc"));
+    ck_assert_int_eq(run(cmd, out, sizeof out), 0);
+    ck_assert_msg(field(out, "nan_input_loss_nan") == 1, "%s", out);
+    ck_assert_msg(field(out, "params_unchanged") == 1, "%s", out);
+    ck_assert_msg(field(out, "params_unchanged_after_epoch") == 1, "%s", out);
+}
+END_TEST
+
 START_TEST(overflowing_step_is_not_ok)
 {
     /* inputs of 1e30 give finite gradients of about 1e30; times the rate, 1e40 */
@@ -83,7 +101,8 @@ START_TEST(check_numerics_names_the_node)
 END_TEST
 
 int main(void) {
-    const TTest *tests[] = { nan_input_takes_no_step, overflowing_step_is_not_ok, entry_points_flush_subnormals,
+    const TTest *tests[] = { nan_input_takes_no_step, nan_input_keeps_moving_statistics, overflowing_step_is_not_ok,
+                             entry_points_flush_subnormals,
                              check_numerics_names_the_node, NULL };
     const kernel_case cases[] = { { "numerics", tests, 60, 0 } };
     if (model_build_init("tmp-numerics")) return 1;
