@@ -97,3 +97,26 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     if (g->whole[0]) fprintf(out, "Runs whole: one sample is one set of the exported inputs (no batch axis: %s)\n", g->whole);
     device_summary(g, p, out);
 }
+
+/* --quantize int8 --summary: each int8 tensor's scale and zero point, the
+ * int8 constants (flash), the arena (RAM) and the products' MACs */
+void summary_q8(const Graph *g, const Plan *p, FILE *out) {
+    long flash = 0, macs = 0;
+    char shape[96];
+    fprintf(out, "\nint8 (--quantize int8; real = scale * (q - zero_point)):\n");
+    fprintf(out, "%-26s %-14s %-18s %14s %6s\n", "Tensor", "Op", "Shape", "Scale", "ZP");
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        const Q8 *q = n->attr.q8;
+        if (!ir_in_schedule(n, 0) || !q) continue;
+        flash += q->nw + (q->bias ? 4L * q->nch : 0) + (q->mult ? 5L * q->nch : 0);
+        if (n->op == OP_Q8_DENSE || n->op == OP_Q8_CONV2D) macs += op_table[n->op]->flops(g, n) / 2;
+        const Value *y = &g->values[n->out[0]];
+        if (y->dtype != DT_I8) continue;
+        fprintf(out, "%-26.26s %-14s %-18s %14.7g %6ld\n", y->name, op_name(n->op), ir_shape_str(y, shape, sizeof shape),
+                (double)q->y_scale, (long)q->y_zp);
+    }
+    fprintf(out, "int8 RAM: arena %ld bytes (inference); flash: int8 constants %ld bytes "
+                 "(weights, int32 biases, multipliers, shifts)\n", p->infer_arena * 4, flash);
+    fprintf(out, "MACs per sample: %ld (int8 products)\n", macs);
+}

@@ -1,0 +1,255 @@
+/* calibrate.c — `--calibrate FILE`: each tensor's range over sample inputs,
+ * for --quantize int8's activation scales.
+ *
+ * The float inference graph runs here, at build time, on the samples of the
+ * file (read by the host library's readers, so IDX u1 images are scaled to
+ * [0, 1] exactly as `nnc fit` and the examples scale them), through the same
+ * runtime kernels the generated code calls.  The evaluator walks the
+ * forward nodes in order; an op it cannot evaluate is refused by name
+ * (exit 3), never guessed.  Samples go through in chunks, so memory is a
+ * chunk's activations whatever the file's size.
+ *
+ * The ranges: minmax (the extremes seen), percentile (the 0.01 % and
+ * 99.99 % quantiles, from a 2048-bin histogram of a second pass), or mse
+ * (of a few clipping quantiles, the one whose 256-level quantization of the
+ * histogram has the least squared error).  A node with a fused activation
+ * also gets its pre-activation's range (tensor nvalues + node): the int8
+ * build splits off a softmax and needs the logits' scale.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ir.h"
+#include "../host/nnc_host.h"
+
+#define CHUNK 64        /* samples evaluated at a time */
+#define BINS 2048
+
+typedef struct Stats {
+    float *lo, *hi;     /* per tensor: nvalues + nnodes */
+    long *hist;         /* BINS per tensor (second pass) */
+    int pass;           /* 0: extremes, 1: histogram */
+} Stats;
+
+static void record(Stats *s, int t, const float *x, long count) {
+    if (s->pass == 0) {
+        float lo = s->lo[t], hi = s->hi[t];
+        for (long i = 0; i < count; i++) {
+            if (x[i] < lo) lo = x[i];
+            if (x[i] > hi) hi = x[i];
+        }
+        s->lo[t] = lo, s->hi[t] = hi;
+        return;
+    }
+    float lo = s->lo[t], w = (s->hi[t] - lo) / BINS;
+    long *h = s->hist + (long)t * BINS;
+    for (long i = 0; i < count; i++) {
+        long b = w > 0 ? (long)((x[i] - lo) / w) : 0;
+        h[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+    }
+}
+
+static int is_avg_pool(int op) {
+    return op == OP_AVG_POOL2D || op == OP_AVG_POOL1D || op == OP_GLOBAL_AVG_POOL ||
+           op == OP_GLOBAL_AVERAGE_POOLING1D || op == OP_GLOBAL_AVERAGE_POOLING2D;
+}
+static int is_max_pool(int op) {
+    return op == OP_MAX_POOL2D || op == OP_MAX_POOL1D || op == OP_GLOBAL_MAX_POOL ||
+           op == OP_GLOBAL_MAX_POOLING1D || op == OP_GLOBAL_MAX_POOLING2D;
+}
+
+static float *alloc_floats(long n) {
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+    if (!p) abort();
+    return p;
+}
+
+/* one node on S samples; buf[v]: each value's floats (NULL: not computed);
+ * 0, or -1 after reporting what it cannot evaluate */
+static int eval_node(const Graph *g, int i, int S, float **buf, int *owned, Stats *st) {
+    const Node *n = &g->nodes[i];
+    const OpDef *d = op_table[n->op];
+    const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    for (int j = 0; j < n->nin; j++)
+        if (!buf[n->in[j]]) {
+            diag_error(n->loc, "--calibrate: %s reads '%s', which the calibration cannot compute; nnc cannot "
+                       "quantize this model yet", node_who(g, n), g->values[n->in[j]].name);
+            return -1;
+        }
+    if (d->alias || n->op == OP_DROPOUT) {      /* views; dropout is the identity in inference */
+        buf[n->out[0]] = buf[n->in[0]];
+        record(st, n->out[0], buf[n->out[0]], S * ir_size(y));
+        return 0;
+    }
+    long ysize = (long)S * ir_size(y), cols = y->rank ? y->dims[y->rank - 1] : 1;
+    float *out = alloc_floats(ysize);
+    int act = NNC_RT_ACT_LINEAR;
+    if (n->op == OP_DENSE) {
+        long k = x->rank ? x->dims[x->rank - 1] : 1, rows = (long)S * ir_size(x) / k;
+        nnc_rt_dense_forward(out, buf[n->in[0]], buf[n->in[1]], n->nin > 2 ? buf[n->in[2]] : NULL, (int)rows, (int)k,
+                             n->attr.units, NNC_RT_ACT_LINEAR);
+        act = n->attr.act;
+    } else if (d->conv) {
+        float *scratch = alloc_floats(NNC_RT_CONV2D_SCRATCH(&n->attr.conv));
+        nnc_rt_conv2d_forward(&n->attr.conv, out, buf[n->in[0]], buf[n->in[1]], n->nin > 2 ? buf[n->in[2]] : NULL,
+                              scratch, S, NNC_RT_ACT_LINEAR);
+        free(scratch);
+        act = n->attr.act;
+    } else if (is_max_pool(n->op)) {
+        nnc_rt_maxpool2d_forward(&n->attr.pool, out, buf[n->in[0]], S);
+    } else if (is_avg_pool(n->op)) {
+        nnc_rt_avgpool2d_forward(&n->attr.pool, out, buf[n->in[0]], S);
+    } else if (act_kind(n) >= 0) {
+        memcpy(out, buf[n->in[0]], (size_t)ysize * sizeof *out);
+        act = act_kind(n);
+    } else if (n->op == OP_ADD && ir_size(x) == ir_size(y) && ir_size(&g->values[n->in[1]]) == ir_size(y)) {
+        nnc_rt_add(out, buf[n->in[0]], buf[n->in[1]], ysize);
+    } else if (n->op == OP_CONCAT) {
+        int axis = n->attr.axis < 0 ? n->attr.axis + y->rank : n->attr.axis;
+        long outer = 1, total = 1, offset = 0;
+        for (int dd = 0; dd < y->rank; dd++) {
+            if (dd < axis) outer *= y->dims[dd];
+            else total *= y->dims[dd];
+        }
+        for (int j = 0; j < n->nin; j++) {
+            long width = ir_size(&g->values[n->in[j]]) / outer;
+            nnc_rt_concat_forward(out, buf[n->in[j]], outer * S, width, offset, total);
+            offset += width;
+        }
+    } else {
+        free(out);
+        diag_error(n->loc, "--calibrate: nnc cannot evaluate %s (%s) at build time yet, so it cannot quantize "
+                   "this model; the int8 ops are dense, conv2d, depthwise_conv2d, conv1d, the pools, add, concat, "
+                   "flatten/reshape, relu/relu6 and softmax", node_who(g, n), op_name(n->op));
+        return -1;
+    }
+    if (act != NNC_RT_ACT_LINEAR) {
+        record(st, g->nvalues + i, out, ysize);     /* the pre-activation */
+        if (act <= NNC_RT_ACT_RELU6) nnc_rt_act_forward(act, out, out, (int)(ysize / cols), (int)cols);
+        else nnc_rt_act_forward_alpha(act, n->attr.alpha, out, out, (int)(ysize / cols), (int)cols);
+    }
+    buf[n->out[0]] = out;
+    owned[n->out[0]] = 1;
+    record(st, n->out[0], out, ysize);
+    return 0;
+}
+
+/* every forward node on S samples at x */
+static int eval_chunk(const Graph *g, const float *x, int S, Stats *st) {
+    float **buf = calloc((size_t)g->nvalues, sizeof *buf);
+    int *owned = calloc((size_t)g->nvalues, sizeof *owned), status = 0;
+    if (!buf || !owned) abort();
+    for (int v = 0; v < g->nvalues; v++)
+        if (g->values[v].role == ROLE_PARAM && g->values[v].constant && g->baked)
+            buf[v] = g->baked + g->values[v].baked_at;
+    buf[g->input] = (float *)x;
+    record(st, g->input, x, (long)S * ir_size(&g->values[g->input]));
+    for (int i = 0; i < g->nnodes && !status; i++)
+        if (ir_in_schedule(&g->nodes[i], 0)) status = eval_node(g, i, S, buf, owned, st);
+    for (int v = 0; v < g->nvalues; v++)
+        if (owned[v]) free(buf[v]);
+    free(buf);
+    free(owned);
+    return status;
+}
+
+/* the value at quantile q of tensor t's histogram */
+static float quantile(const Stats *s, int t, double q) {
+    const long *h = s->hist + (long)t * BINS;
+    long total = 0;
+    for (int b = 0; b < BINS; b++) total += h[b];
+    double want = q * (double)total, run = 0;
+    float w = (s->hi[t] - s->lo[t]) / BINS;
+    for (int b = 0; b < BINS; b++) {
+        run += (double)h[b];
+        if (run >= want) return s->lo[t] + w * (float)(b + 1);
+    }
+    return s->hi[t];
+}
+
+/* the squared error of quantizing tensor t's histogram to 256 levels over [lo, hi] */
+static double quant_error(const Stats *s, int t, float lo, float hi) {
+    if (lo > 0) lo = 0;
+    if (hi < 0) hi = 0;
+    double scale = (hi - lo) / 255.0, err = 0;
+    if (!(scale > 0)) return 0;
+    const long *h = s->hist + (long)t * BINS;
+    float w = (s->hi[t] - s->lo[t]) / BINS;
+    double zp = nearbyint(-128 - lo / scale);
+    for (int b = 0; b < BINS; b++) {
+        if (!h[b]) continue;
+        double v = s->lo[t] + w * (b + 0.5), q = nearbyint(v / scale) + zp;
+        q = q < -128 ? -128 : q > 127 ? 127 : q;
+        double d = v - scale * (q - zp);
+        err += d * d * (double)h[b];
+    }
+    return err;
+}
+
+int calibrate_ranges(const Graph *g, const Build *b, float **lo_out, float **hi_out) {
+    const Value *in = &g->values[g->input];
+    long shape[IR_MAX_RANK];
+    for (int d = 0; d < in->rank; d++) shape[d] = in->dims[d];
+    nnc_host_array a;
+    if (nnc_host_array_load(b->calibrate, NULL, NULL, NNC_HOST_F32, shape, in->rank, &a)) return -1;
+    long size = ir_size(in), have = a.shape[0];
+    if (nnc_host_array_sample_size(&a) != size) {
+        fprintf(stderr, "nnc: --calibrate %s: a sample has %ld values, the model's input '%s' takes %ld\n",
+                b->calibrate, nnc_host_array_sample_size(&a), in->name, size);
+        nnc_host_array_free(&a);
+        return -1;
+    }
+    long S = b->calibrate_samples > 0 && b->calibrate_samples < have ? b->calibrate_samples : have;
+    if (S < 1) {
+        fprintf(stderr, "nnc: --calibrate %s holds no samples\n", b->calibrate);
+        nnc_host_array_free(&a);
+        return -1;
+    }
+    const char *method = b->calibrate_method ? b->calibrate_method : "minmax";
+    int ntensors = g->nvalues + g->nnodes, status = 0;
+    Stats st = { calloc((size_t)ntensors, sizeof(float)), calloc((size_t)ntensors, sizeof(float)), NULL, 0 };
+    if (!st.lo || !st.hi) abort();
+    for (int t = 0; t < ntensors; t++) st.lo[t] = HUGE_VALF, st.hi[t] = -HUGE_VALF;
+    const float *x = a.data;
+    for (long s0 = 0; s0 < S && !status; s0 += CHUNK)
+        status = eval_chunk(g, x + s0 * size, (int)(S - s0 < CHUNK ? S - s0 : CHUNK), &st);
+    if (!status && strcmp(method, "minmax")) {
+        st.hist = calloc((size_t)ntensors * BINS, sizeof *st.hist);
+        if (!st.hist) abort();
+        st.pass = 1;
+        for (long s0 = 0; s0 < S && !status; s0 += CHUNK)
+            status = eval_chunk(g, x + s0 * size, (int)(S - s0 < CHUNK ? S - s0 : CHUNK), &st);
+        for (int t = 0; t < ntensors && !status; t++) {
+            if (!(st.hi[t] > st.lo[t])) continue;
+            float lo, hi;
+            if (!strcmp(method, "percentile")) {
+                lo = quantile(&st, t, 0.0001);
+                hi = quantile(&st, t, 0.9999);
+            } else {    /* mse: the best of a few clipping quantiles */
+                static const double qs[] = { 0.99, 0.999, 0.9999, 0.99999, 1.0 };
+                double best = HUGE_VAL;
+                lo = st.lo[t], hi = st.hi[t];
+                for (int k = 0; k < 5; k++) {
+                    float l = qs[k] < 1 ? quantile(&st, t, 1 - qs[k]) : st.lo[t];
+                    float h = qs[k] < 1 ? quantile(&st, t, qs[k]) : st.hi[t];
+                    if (l > st.lo[t] && l < st.lo[t] + (st.hi[t] - st.lo[t]) / BINS * 1.5f) l = st.lo[t];
+                    double e = quant_error(&st, t, l, h);
+                    if (e < best) best = e, lo = l, hi = h;
+                }
+            }
+            if (st.lo[t] >= 0 && lo > 0) lo = st.lo[t];   /* a non-negative tensor keeps its floor */
+            st.lo[t] = lo;
+            st.hi[t] = hi;
+        }
+    }
+    free(st.hist);
+    nnc_host_array_free(&a);
+    if (status) {
+        free(st.lo);
+        free(st.hi);
+        return -1;
+    }
+    *lo_out = st.lo;
+    *hi_out = st.hi;
+    return 0;
+}
