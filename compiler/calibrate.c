@@ -19,8 +19,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ir.h"
-#include "../host/nnc_host.h"
+#include "build.h"
+
+int (*calibrate_load)(const char *path, const char *member, const char *exclude, nnc_host_dtype want,
+                      const long *shape_hint, int dims, nnc_host_array *a);
 
 #define CHUNK 64        /* samples evaluated at a time */
 #define BINS 2048
@@ -191,18 +193,23 @@ int calibrate_ranges(const Graph *g, const Build *b, float **lo_out, float **hi_
     long shape[IR_MAX_RANK];
     for (int d = 0; d < in->rank; d++) shape[d] = in->dims[d];
     nnc_host_array a;
-    if (nnc_host_array_load(b->calibrate, NULL, NULL, NNC_HOST_F32, shape, in->rank, &a)) return -1;
-    long size = ir_size(in), have = a.shape[0];
-    if (nnc_host_array_sample_size(&a) != size) {
+    if (!calibrate_load) {
+        fprintf(stderr, "nnc: --calibrate: this program was built without the data readers\n");
+        return -1;
+    }
+    if (calibrate_load(b->calibrate, NULL, NULL, NNC_HOST_F32, shape, in->rank, &a)) return -1;
+    long size = ir_size(in), have = a.shape[0], per = 1;
+    for (int d = 1; d < a.ndim; d++) per *= a.shape[d];
+    if (per != size) {
         fprintf(stderr, "nnc: --calibrate %s: a sample has %ld values, the model's input '%s' takes %ld\n",
-                b->calibrate, nnc_host_array_sample_size(&a), in->name, size);
-        nnc_host_array_free(&a);
+                b->calibrate, per, in->name, size);
+        free(a.data);
         return -1;
     }
     long S = b->calibrate_samples > 0 && b->calibrate_samples < have ? b->calibrate_samples : have;
     if (S < 1) {
         fprintf(stderr, "nnc: --calibrate %s holds no samples\n", b->calibrate);
-        nnc_host_array_free(&a);
+        free(a.data);
         return -1;
     }
     const char *method = b->calibrate_method ? b->calibrate_method : "minmax";
@@ -243,7 +250,7 @@ int calibrate_ranges(const Graph *g, const Build *b, float **lo_out, float **hi_
         }
     }
     free(st.hist);
-    nnc_host_array_free(&a);
+    free(a.data);
     if (status) {
         free(st.lo);
         free(st.hi);

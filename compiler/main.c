@@ -211,6 +211,7 @@ static int check_options(const Build *b, const Outputs *o, int onnx) {
 }
 
 int main(int argc, char **argv) {
+    calibrate_load = nnc_host_array_load;   /* --calibrate's files, by the host library's readers */
     if (argc > 1 && fit_is_verb(argv[1])) return fit_main(argc, argv);
     Build b = { .opt = 2 };
     Outputs o = { .target = target_default() };

@@ -263,7 +263,7 @@ static int rewrite(Pass *p, const Node *n, int index) {
         return 0;
     }
     if (op_table[n->op]->alias || n->op == OP_DROPOUT) {     /* a view (dropout: the identity here) */
-        if (p->qv[in0] >= 0 && !p->fok[in0]) {
+        if (p->qv[in0] >= 0) {      /* int8 wherever the input is: no requantization after it */
             int q = new_q_value(p, out, "/q8");
             int k = new_node(p, OP_VIEW, &p->qv[in0], 1, n);
             ir_add_output(g, k, q);
