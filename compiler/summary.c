@@ -24,6 +24,17 @@ static long device_state_bytes(const Graph *g, const Plan *p, long *io) {
     return emit_state_bytes(g, p, 4, 4, 8);
 }
 
+/* the int8 ops' constants (--quantize int8): weights, int32 biases, multipliers, shifts */
+static long q8_flash(const Graph *g) {
+    long flash = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Q8 *q = g->nodes[i].attr.q8;
+        if (ir_in_schedule(&g->nodes[i], 0) && q)
+            flash += q->nw + (q->bias ? 4L * q->nch : 0) + (q->mult ? 5L * q->nch : 0);
+    }
+    return flash;
+}
+
 static void device_summary(const Graph *g, const Plan *p, FILE *out) {
     unsigned used = 0;
     long nodes = 0, code = CODE_BASE, io;
@@ -36,7 +47,7 @@ static void device_summary(const Graph *g, const Plan *p, FILE *out) {
     for (unsigned k = 0; k < sizeof rt_code / sizeof rt_code[0]; k++)
         if (used & rt_code[k].bit) code += rt_code[k].bytes;
     code += CODE_PER_NODE * nodes + (g->train.present ? CODE_TRAINING : 0);
-    long consts = g->baked ? 4 * p->param_floats : 0;   /* baked_[]: every parameter's value */
+    long consts = (g->baked ? 4 * p->param_floats : 0) + q8_flash(g);   /* baked_[]: every parameter's value */
     long state = device_state_bytes(g, p, &io);
     fprintf(out, "Device RAM: %ld bytes: model state %ld bytes + inputs/outputs of one batch %ld bytes "
                  "(+ stack)\n", state + io, state, io);
@@ -101,7 +112,7 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
 /* --quantize int8 --summary: each int8 tensor's scale and zero point, the
  * int8 constants (flash), the arena (RAM) and the products' MACs */
 void summary_q8(const Graph *g, const Plan *p, FILE *out) {
-    long flash = 0, macs = 0;
+    long flash = q8_flash(g), macs = 0;
     char shape[96];
     fprintf(out, "\nint8 (--quantize int8; real = scale * (q - zero_point)):\n");
     fprintf(out, "%-26s %-14s %-18s %14s %6s\n", "Tensor", "Op", "Shape", "Scale", "ZP");
@@ -109,7 +120,6 @@ void summary_q8(const Graph *g, const Plan *p, FILE *out) {
         const Node *n = &g->nodes[i];
         const Q8 *q = n->attr.q8;
         if (!ir_in_schedule(n, 0) || !q) continue;
-        flash += q->nw + (q->bias ? 4L * q->nch : 0) + (q->mult ? 5L * q->nch : 0);
         if (n->op == OP_Q8_DENSE || n->op == OP_Q8_CONV2D) macs += op_table[n->op]->flops(g, n) / 2;
         const Value *y = &g->values[n->out[0]];
         if (y->dtype != DT_I8) continue;
