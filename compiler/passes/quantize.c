@@ -202,14 +202,14 @@ static int baked(const Graph *g, int v) {
     return g->baked && x->role == ROLE_PARAM && x->constant;
 }
 
-/* dense or a convolution with constant weights and an activation the int8
- * form takes (relu, relu6 as the clamp; softmax split off after it) */
+/* dense or a convolution with constant weights: relu and relu6 become the
+ * clamp; another fused activation is split off after the int8 product (a
+ * softmax reading int8, the others in float after a dequantize) */
 static int product_ok(const Pass *p, const Node *n) {
     int act = n->attr.act;
     return (n->op == OP_DENSE || n->op == OP_CONV2D || n->op == OP_DEPTHWISE_CONV2D || n->op == OP_CONV1D) &&
            baked(p->g, n->in[1]) && (n->nin < 3 || baked(p->g, n->in[2])) &&
-           (act == NNC_RT_ACT_LINEAR || act == NNC_RT_ACT_RELU || act == NNC_RT_ACT_RELU6 ||
-            act == NNC_RT_ACT_SOFTMAX);
+           (act == NNC_RT_ACT_LINEAR || op_for_act(act) >= 0);
 }
 
 /* one old node into the new graph; -1 after reporting */
@@ -222,14 +222,15 @@ static int rewrite(Pass *p, const Node *n, int index) {
     if (product_ok(p, n)) {
         int x = need_q(p, in0, n);
         if (x < 0) return -1;
-        int soft = n->attr.act == NNC_RT_ACT_SOFTMAX;
-        int t = soft ? p->nold + index : out;      /* the range of what the product writes */
+        int act = n->attr.act;
+        int split = act != NNC_RT_ACT_LINEAR && act != NNC_RT_ACT_RELU && act != NNC_RT_ACT_RELU6;
+        int t = split ? p->nold + index : out;     /* the range of what the product writes */
         if (!(p->lo[t] <= p->hi[t])) {
             diag_error(n->loc, "--quantize int8: %s has no calibrated range", who(p, n));
             return -1;
         }
         QP y = qparams(p->lo[t], p->hi[t]);
-        int q = new_q_value(p, out, soft ? "/logits_q8" : "/q8");
+        int q = new_q_value(p, out, split ? "/pre_q8" : "/q8");
         int k = new_node(p, n->op == OP_DENSE ? OP_Q8_DENSE : OP_Q8_CONV2D, &x, 1, n);
         g->nodes[k].attr = n->attr;
         Q8 *a = q8_new(g);
@@ -240,7 +241,7 @@ static int rewrite(Pass *p, const Node *n, int index) {
                                     : (long)n->attr.conv.kh * n->attr.conv.kw * (n->attr.conv.c / n->attr.conv.groups);
         long m = n->op == OP_DENSE ? n->attr.units : n->attr.conv.oc;
         if (product(p, n, a, p->qp[in0], y, kk, m, n->op == OP_DENSE)) return -1;
-        clamp_for(n->attr.act, y, a);
+        clamp_for(split ? NNC_RT_ACT_LINEAR : act, y, a);
         if (n->op != OP_DENSE) {
             int dims[1] = { (int)NNC_RT_Q8_CONV2D_SCRATCH(&n->attr.conv) };
             char name[IR_NAME];
@@ -249,17 +250,38 @@ static int rewrite(Pass *p, const Node *n, int index) {
             g->values[s].dtype = DT_I8;
             ir_add_output(g, k, s);
         }
-        if (!soft) {
+        if (!split) {
             p->qv[out] = q;
             p->qp[out] = y;
             return 0;
         }
-        int sk = new_node(p, OP_Q8_SOFTMAX, &q, 1, n);
-        Q8 *sa = q8_new(g);
-        g->nodes[sk].attr.q8 = sa;
-        sa->x_scale = y.scale, sa->x_zp = y.zp, sa->out_f32 = 1;
-        ir_add_output(g, sk, out);
+        if (act == NNC_RT_ACT_SOFTMAX) {
+            int sk = new_node(p, OP_Q8_SOFTMAX, &q, 1, n);
+            Q8 *sa = q8_new(g);
+            g->nodes[sk].attr.q8 = sa;
+            sa->x_scale = y.scale, sa->x_zp = y.zp, sa->out_f32 = 1;
+            ir_add_output(g, sk, out);
+            p->fok[out] = 1;
+            return 0;
+        }
+        /* the activation in float, on the dequantized pre-activation */
+        char name[IR_NAME];
+        Value o = g->values[out];
+        ir_format_name(name, "%s/pre", o.name);
+        int pre = ir_value(g, name, ROLE_ACT, o.batched, o.rank, o.dims);
+        int dk = new_node(p, OP_Q8_DEQUANTIZE, &q, 1, n);
+        Q8 *da = q8_new(g);
+        g->nodes[dk].attr.q8 = da;
+        da->x_scale = y.scale, da->x_zp = y.zp;
+        ir_add_output(g, dk, pre);
+        int ak = new_node(p, op_for_act(act), &pre, 1, n);
+        g->nodes[ak].attr = n->attr;
+        g->nodes[ak].attr.act = NNC_RT_ACT_LINEAR;
+        ir_add_output(g, ak, out);
         p->fok[out] = 1;
+        diag_note(n->loc, "--quantize int8: %s's activation %s has no int8 form: it runs in float32 after a "
+                  "dequantize", who(p, n), act_name(act));
+        p->notes++;
         return 0;
     }
     if (op_table[n->op]->alias || n->op == OP_DROPOUT) {     /* a view (dropout: the identity here) */
