@@ -51,15 +51,6 @@ static void record(Stats *s, int t, const float *x, long count) {
     }
 }
 
-static int is_avg_pool(int op) {
-    return op == OP_AVG_POOL2D || op == OP_AVG_POOL1D || op == OP_GLOBAL_AVG_POOL ||
-           op == OP_GLOBAL_AVERAGE_POOLING1D || op == OP_GLOBAL_AVERAGE_POOLING2D;
-}
-static int is_max_pool(int op) {
-    return op == OP_MAX_POOL2D || op == OP_MAX_POOL1D || op == OP_GLOBAL_MAX_POOL ||
-           op == OP_GLOBAL_MAX_POOLING1D || op == OP_GLOBAL_MAX_POOLING2D;
-}
-
 static float *alloc_floats(long n) {
     float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
     if (!p) abort();
@@ -71,64 +62,53 @@ static float *alloc_floats(long n) {
 static int eval_node(const Graph *g, int i, int S, float **buf, int *owned, Stats *st) {
     const Node *n = &g->nodes[i];
     const OpDef *d = op_table[n->op];
-    const Value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    const Value *y = &g->values[n->out[0]];
     for (int j = 0; j < n->nin; j++)
         if (!buf[n->in[j]]) {
             diag_error(n->loc, "--calibrate: %s reads '%s', which the calibration cannot compute; nnc cannot "
                        "quantize this model yet", node_who(g, n), g->values[n->in[j]].name);
             return -1;
         }
-    if (d->alias || n->op == OP_DROPOUT) {      /* views; dropout is the identity in inference */
+    if (d->alias) {     /* a view */
         buf[n->out[0]] = buf[n->in[0]];
         record(st, n->out[0], buf[n->out[0]], S * ir_size(y));
         return 0;
     }
-    long ysize = (long)S * ir_size(y), cols = y->rank ? y->dims[y->rank - 1] : 1;
-    float *out = alloc_floats(ysize);
-    int act = NNC_RT_ACT_LINEAR;
-    if (n->op == OP_DENSE) {
-        long k = x->rank ? x->dims[x->rank - 1] : 1, rows = (long)S * ir_size(x) / k;
-        nnc_rt_dense_forward(out, buf[n->in[0]], buf[n->in[1]], n->nin > 2 ? buf[n->in[2]] : NULL, (int)rows, (int)k,
-                             n->attr.units, NNC_RT_ACT_LINEAR);
-        act = n->attr.act;
-    } else if (d->conv) {
-        float *scratch = alloc_floats(NNC_RT_CONV2D_SCRATCH(&n->attr.conv));
-        nnc_rt_conv2d_forward(&n->attr.conv, out, buf[n->in[0]], buf[n->in[1]], n->nin > 2 ? buf[n->in[2]] : NULL,
-                              scratch, S, NNC_RT_ACT_LINEAR);
-        free(scratch);
-        act = n->attr.act;
-    } else if (is_max_pool(n->op)) {
-        nnc_rt_maxpool2d_forward(&n->attr.pool, out, buf[n->in[0]], S);
-    } else if (is_avg_pool(n->op)) {
-        nnc_rt_avgpool2d_forward(&n->attr.pool, out, buf[n->in[0]], S);
-    } else if (act_kind(n) >= 0) {
-        memcpy(out, buf[n->in[0]], (size_t)ysize * sizeof *out);
-        act = act_kind(n);
-    } else if (n->op == OP_ADD && ir_size(x) == ir_size(y) && ir_size(&g->values[n->in[1]]) == ir_size(y)) {
-        nnc_rt_add(out, buf[n->in[0]], buf[n->in[1]], ysize);
-    } else if (n->op == OP_CONCAT) {
-        int axis = n->attr.axis < 0 ? n->attr.axis + y->rank : n->attr.axis;
-        long outer = 1, total = 1, offset = 0;
-        for (int dd = 0; dd < y->rank; dd++) {
-            if (dd < axis) outer *= y->dims[dd];
-            else total *= y->dims[dd];
-        }
-        for (int j = 0; j < n->nin; j++) {
-            long width = ir_size(&g->values[n->in[j]]) / outer;
-            nnc_rt_concat_forward(out, buf[n->in[j]], outer * S, width, offset, total);
-            offset += width;
-        }
-    } else {
-        free(out);
+    if (!d->fold) {
         diag_error(n->loc, "--calibrate: nnc cannot evaluate %s (%s) at build time yet, so it cannot quantize "
-                   "this model; the int8 ops are dense, conv2d, depthwise_conv2d, conv1d, the pools, add, concat, "
-                   "flatten/reshape, relu/relu6 and softmax", node_who(g, n), op_name(n->op));
+                   "this model", node_who(g, n), op_name(n->op));
         return -1;
     }
+    /* the op's fold hook: the runtime kernel of the generated code; a fused
+     * activation after it, through the activation layer's own hook, so the
+     * pre-activation's range is recorded too */
+    long ysize = (long)S * ir_size(y);
+    float *out = alloc_floats(ysize);
+    Attrs a = n->attr;
+    int act = d->epilogue ? a.act : NNC_RT_ACT_LINEAR, act_op = act != NNC_RT_ACT_LINEAR ? op_for_act(act) : -1;
+    if (act != NNC_RT_ACT_LINEAR && (act_op < 0 || !op_table[act_op]->fold)) {
+        free(out);
+        diag_error(n->loc, "--calibrate: nnc cannot evaluate %s's activation %s at build time yet", node_who(g, n),
+                   act_name(act));
+        return -1;
+    }
+    a.act = NNC_RT_ACT_LINEAR;
+    long dims[IR_MAX_RANK], in_dims[IR_MAX_IO][IR_MAX_RANK];
+    Fold f = { &a, out, ysize, y->rank, dims, n->nin, { NULL }, { 0 }, { NULL }, n->op };
+    for (int k = 0; k < y->rank; k++) dims[k] = y->dims[k];
+    for (int j = 0; j < n->nin; j++) {
+        const Value *v = &g->values[n->in[j]];
+        f.in[j] = buf[n->in[j]];
+        f.in_rank[j] = v->rank;
+        for (int k = 0; k < v->rank; k++) in_dims[j][k] = v->dims[k];
+        f.in_dims[j] = in_dims[j];
+    }
+    d->fold(&f);
     if (act != NNC_RT_ACT_LINEAR) {
         record(st, g->nvalues + i, out, ysize);     /* the pre-activation */
-        if (act <= NNC_RT_ACT_RELU6) nnc_rt_act_forward(act, out, out, (int)(ysize / cols), (int)cols);
-        else nnc_rt_act_forward_alpha(act, n->attr.alpha, out, out, (int)(ysize / cols), (int)cols);
+        Attrs aa = n->attr;
+        Fold fa = { &aa, out, ysize, y->rank, dims, 1, { out }, { y->rank }, { dims }, act_op };
+        op_table[act_op]->fold(&fa);                /* in place: element-wise, or softmax by rows */
     }
     buf[n->out[0]] = out;
     owned[n->out[0]] = 1;

@@ -273,7 +273,9 @@ enum { RT_GEMM = 1, RT_ACT = 2, RT_CONV = 4, RT_POOL = 8, RT_NORM = 16, RT_RNN =
        RT_LOSS = 64, RT_OPTIM = 128, RT_TENSOR = 256, RT_RNG = 512 };
 
 /* an op evaluated by the compiler on constant inputs (the ONNX importer's
- * constant folding): the same runtime kernel the emitted call runs */
+ * constant folding, --quantize int8's calibration): the same runtime kernel
+ * the emitted call runs.  A .nn layer's dims are per sample and ny covers
+ * all the samples evaluated (ny / ir_size of dims of them). */
 typedef struct Fold {
     const Attrs *a;
     float *y;                       /* the output, ny floats of shape dims  */
@@ -284,6 +286,7 @@ typedef struct Fold {
     const float *in[IR_MAX_IO];
     int in_rank[IR_MAX_IO];
     const long *in_dims[IR_MAX_IO];
+    int op;                         /* OP_*: the activation layers share one hook (0 from the importer) */
 } Fold;
 
 typedef struct OpDef {
