@@ -270,7 +270,7 @@ typedef struct AttrDef {
 
 /* the runtime files an op's emitted calls pull in (summary.c estimates code size) */
 enum { RT_GEMM = 1, RT_ACT = 2, RT_CONV = 4, RT_POOL = 8, RT_NORM = 16, RT_RNN = 32,
-       RT_LOSS = 64, RT_OPTIM = 128, RT_TENSOR = 256, RT_RNG = 512 };
+       RT_LOSS = 64, RT_OPTIM = 128, RT_TENSOR = 256, RT_RNG = 512, RT_Q8 = 1024 };
 
 /* an op evaluated by the compiler on constant inputs (the ONNX importer's
  * constant folding, --quantize int8's calibration): the same runtime kernel

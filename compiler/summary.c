@@ -10,6 +10,7 @@
 static const struct { unsigned bit; long bytes; } rt_code[] = {
     { RT_GEMM, 3616 }, { RT_ACT, 676 }, { RT_CONV, 4868 }, { RT_POOL, 1324 }, { RT_NORM, 1924 },
     { RT_RNN, 2932 }, { RT_LOSS, 2390 }, { RT_OPTIM, 892 }, { RT_TENSOR, 158 }, { RT_RNG, 1452 },
+    { RT_Q8, 2392 },    /* q8_ops.c, q8.c and q8_ref.c as of the reference products */
 };
 #define CODE_BASE 2900      /* the API, save/load (serial.c), and libm/libc's share */
 #define CODE_PER_NODE 40    /* one emitted kernel call */
@@ -69,6 +70,7 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
         long params = 0, flops = op_table[n->op]->flops ? op_table[n->op]->flops(g, n) : 0;
         for (int j = 0; j < n->nin; j++)
             if (g->values[n->in[j]].role == ROLE_PARAM) params += ir_size(&g->values[n->in[j]]);
+        if (n->attr.q8 && n->attr.q8->w) params += n->attr.q8->nw + n->attr.q8->nch;   /* int8 weights, int32 biases */
         const char *act = n->attr.act ? act_name(n->attr.act) : NULL;
         int out = n->out[0];
         /* an unfused activation argument (-O0, or kept for the loss) is shown in its layer's row */
@@ -90,7 +92,16 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     }
     for (int i = 0; i < 81; i++) fputc('=', out);
     fputc('\n', out);
-    fprintf(out, "Total params: %ld (%.2f KB)\n", p->param_floats, p->param_floats * 4 / 1024.0);
+    long q8_params = 0, q8_bytes = 0;     /* --quantize int8: int8 weights and int32 biases */
+    for (int i = 0; i < g->nnodes; i++) {
+        const Q8 *q = g->nodes[i].attr.q8;
+        if (ir_in_schedule(&g->nodes[i], 0) && q && q->w) q8_params += q->nw + q->nch, q8_bytes += q->nw + 4L * q->nch;
+    }
+    if (q8_params)
+        fprintf(out, "Total params: %ld (%.2f KB; %ld of them int8 weights and int32 biases)\n", p->param_floats + q8_params,
+                (p->param_floats * 4 + q8_bytes) / 1024.0, q8_params);
+    else
+        fprintf(out, "Total params: %ld (%.2f KB)\n", p->param_floats, p->param_floats * 4 / 1024.0);
     fprintf(out, "FLOPs per sample (forward): %ld\n", total_flops);
     if (g->train.present) {
         fprintf(out, "Loss: %s%s%s\n", loss_spelling(g->train.loss), g->train.loss_note[0] ? "; " : "",

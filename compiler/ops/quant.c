@@ -183,7 +183,7 @@ static long conv_flops(const Graph *g, const Node *n) {
 
 static long elementwise_flops(const Graph *g, const Node *n) { return ir_size(&g->values[n->out[0]]); }
 
-#define Q8OP(nin, em, ...) { .rt = RT_TENSOR, .ninputs = nin, .shape = op_no_shape, .emit = em, __VA_ARGS__ }
+#define Q8OP(nin, em, ...) { .rt = RT_Q8, .ninputs = nin, .shape = op_no_shape, .emit = em, __VA_ARGS__ }
 const OpDef op_q8_quantize = Q8OP(1, quantize_emit, .flops = elementwise_flops);
 const OpDef op_q8_dequantize = Q8OP(1, dequantize_emit, .flops = elementwise_flops);
 const OpDef op_q8_dense = Q8OP(1, dense_emit, .flops = dense_flops);

@@ -242,6 +242,7 @@ static int rewrite(Pass *p, const Node *n, int index) {
         long m = n->op == OP_DENSE ? n->attr.units : n->attr.conv.oc;
         if (product(p, n, a, p->qp[in0], y, kk, m, n->op == OP_DENSE)) return -1;
         clamp_for(split ? NNC_RT_ACT_LINEAR : act, y, a);
+        g->nodes[k].attr.act = split ? NNC_RT_ACT_LINEAR : act;    /* what the int8 op applies: its clamp */
         if (n->op != OP_DENSE) {
             int dims[1] = { (int)NNC_RT_Q8_CONV2D_SCRATCH(&n->attr.conv) };
             char name[IR_NAME];
@@ -420,7 +421,7 @@ int quantize_graph(Graph *g, const Build *b) {
     g->nnodes = 0;
     for (int i = 0; i < nold && !status; i++)
         if (ir_in_schedule(&old[i], 0)) status = rewrite(&p, &old[i], i);
-    for (int k = 0; k < g->noutputs && !status; k++)
+    for (int k = 0; k < g->noutputs && !status && nold; k++)     /* the outputs float again */
         need_f(&p, g->outputs[k], &old[nold - 1], 0);
     if (!status)    /* the float weights the int8 ops replaced */
         for (int v = 0; v < p.nold; v++)
