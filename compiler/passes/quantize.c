@@ -360,6 +360,7 @@ static int rewrite(Pass *p, const Node *n, int index) {
             for (int j = 0; j < n->nin; j++) {
                 int sh;
                 nnc_rt_q8_multiplier((double)p->qp[n->in[j]].scale / y.scale, &a->mult[j], &sh);
+                if (p->qp[n->in[j]].scale == y.scale && p->qp[n->in[j]].zp == y.zp) a->mult[j] = 0, sh = 0;  /* a copy */
                 a->shift[j] = (int8_t)sh;
                 a->bias[j] = p->qp[n->in[j]].zp;
             }
@@ -383,6 +384,28 @@ static int rewrite(Pass *p, const Node *n, int index) {
         if (copy.out[j] < p->nold) p->fok[copy.out[j]] = 1;
     }
     return 0;
+}
+
+/* a relu or relu6 left as its own clamp (after an add, a pool, at -O0)
+ * folded into the op that writes its input, when it is that op's one
+ * reader: the clamp then costs nothing and the relu becomes a view */
+static void fold_clamps(Graph *g) {
+    for (int k = 0; k < g->nnodes; k++) {
+        Node *n = &g->nodes[k];
+        if (n->dead || n->op != OP_Q8_REQUANTIZE || n->attr.q8->x_scale != n->attr.q8->y_scale ||
+            n->attr.q8->x_zp != n->attr.q8->y_zp)
+            continue;
+        int x = n->in[0], pk = g->values[x].producer;
+        if (pk < 0 || ir_consumers(g, x, NULL) != 1 || ir_is_output(g, x) || g->values[x].alias_of >= 0) continue;
+        int op = g->nodes[pk].op;
+        if (op != OP_Q8_ADD && op != OP_Q8_DENSE && op != OP_Q8_CONV2D && op != OP_Q8_MAX_POOL && op != OP_Q8_AVG_POOL)
+            continue;
+        Q8 *a = g->nodes[pk].attr.q8;
+        if (n->attr.q8->lo > a->lo) a->lo = n->attr.q8->lo;
+        if (n->attr.q8->hi < a->hi) a->hi = n->attr.q8->hi;
+        n->op = OP_VIEW;
+        g->values[n->out[0]].alias_of = x;
+    }
 }
 
 int quantize_graph(Graph *g, const Build *b) {
@@ -423,6 +446,7 @@ int quantize_graph(Graph *g, const Build *b) {
         if (ir_in_schedule(&old[i], 0)) status = rewrite(&p, &old[i], i);
     for (int k = 0; k < g->noutputs && !status && nold; k++)     /* the outputs float again */
         need_f(&p, g->outputs[k], &old[nold - 1], 0);
+    if (!status) fold_clamps(g);
     if (!status)    /* the float weights the int8 ops replaced */
         for (int v = 0; v < p.nold; v++)
             if (baked(g, v) && !ir_consumers(g, v, NULL)) {
