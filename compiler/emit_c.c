@@ -497,7 +497,7 @@ static void source_params(const Graph *g, const Plan *p, FILE *c, const char *P,
     if (!nparams) fprintf(c, "    { \"\", 0, 0, 0, 0, 0 },\n");
     fprintf(c, "};\n#define NPARAMS %d\n\n", nparams);
 
-    if (g->baked && p->param_floats) emit_baked(g, p, c);   /* none left: an int8 build's are its ops' own */
+    if (g->baked && (p->param_floats || !g->q8)) emit_baked(g, p, c);   /* none left in an int8 build: its ops hold theirs */
     fprintf(c, "void %s_init(%s_t *m, uint64_t seed) {\n", P, P);
     fprintf(c, "    nnc_rt_rng r;\n    int i;\n    memset(m, 0, sizeof *m);\n    nnc_rt_rng_seed(&r, seed);\n");
     if (g->baked)
