@@ -547,8 +547,10 @@ Q8  *q8_new(Graph *g);              /* zeroed, in g's list */
 void q8_free_all(Graph *g);
 /* quantize.c: the float inference graph -> int8 ops; -1 after reporting (exit 3 for what it cannot do) */
 int  quantize_graph(Graph *g, const Build *b);
-/* calibrate.c: each forward value's float range over the calibration samples;
- * lo/hi indexed by value (malloc'ed by the callee); -1 after reporting */
+/* calibrate.c: each forward value's float range over the calibration samples
+ * (--calibrate-method: minmax, percentile, mse); lo/hi (malloc'ed by the
+ * callee) indexed by value, then at nvalues + node the pre-activation of a
+ * node with a fused activation; -1 after reporting */
 int  calibrate_ranges(const Graph *g, const Build *b, float **lo, float **hi);
 /* summary.c's int8 part */
 void summary_q8(const Graph *g, const Plan *p, FILE *out);
