@@ -46,7 +46,12 @@ int main(int argc, char **argv) {
     float *out = malloc((size_t)n * OUT_SIZE * sizeof *out);
     if (!out) return 1;
     FN(_predict)(&model, x.data, out, n);
-    if (!strcmp(argv[1], "run")) return write_all(argv[3], out, (size_t)n * OUT_SIZE * sizeof *out);
+    if (!strcmp(argv[1], "run")) {
+        int status = write_all(argv[3], out, (size_t)n * OUT_SIZE * sizeof *out);
+        free(out);
+        nnc_host_array_free(&x);
+        return status;
+    }
     if (nnc_host_array_load(argv[3], NULL, NULL, NNC_HOST_I32, NULL, 0, &y) || y.shape[0] != n) return 1;
     unsigned char *arg = malloc((size_t)n);
     if (!arg) return 1;
