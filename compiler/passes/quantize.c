@@ -280,8 +280,8 @@ static int rewrite(Pass *p, const Node *n, int index) {
         g->nodes[ak].attr.act = NNC_RT_ACT_LINEAR;
         ir_add_output(g, ak, out);
         p->fok[out] = 1;
-        diag_note(n->loc, "--quantize int8: %s's activation %s has no int8 form: it runs in float32 after a "
-                  "dequantize", who(p, n), act_name(act));
+        diag_note(n->loc, "--quantize int8: the activation %s of %s has no int8 form: it runs in float32 after a "
+                  "dequantize", act_name(act), who(p, n));
         p->notes++;
         return 0;
     }
