@@ -121,9 +121,9 @@ $(GEN_DIR)/rt_embed.inc: compiler/embed_runtime.sh $(RT_SRCS) $(RT_HDRS) $(RT_OB
 	sh compiler/embed_runtime.sh $@ $(BUILD)/runtime $(RT_SRCS) $(RT_HDRS)
 $(BUILD)/compiler/standalone.o $(BUILD)/fuzz/obj/compiler/standalone.o build/asan/nnc: $(GEN_DIR)/rt_embed.inc
 
-bin/nnc: $(NNC_OBJS) $(RT_LIB)
+bin/nnc: $(NNC_OBJS) $(HOST_LIB) $(RT_LIB)
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $^ -o $@ $(PROTOBUF_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(PROTOBUF_LIBS) -lz -lm
 
 $(BUILD)/runtime/%.o: runtime/%.c $(RT_HDRS)
 	@mkdir -p $(dir $@)
@@ -280,10 +280,10 @@ example-tests: all
 
 # the compiler built with AddressSanitizer and UBSan, run through the pipeline tests
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
-build/asan/nnc: $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(wildcard compiler/*.h compiler/*/*.h) $(RT_LIB)
+build/asan/nnc: $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(wildcard compiler/*.h compiler/*/*.h) $(RT_LIB) $(HOST_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O1 $(ASAN_FLAGS) -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter -Icompiler -I$(GEN_DIR) -Iruntime \
-	    $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(RT_LIB) $(PROTOBUF_LIBS) -lm -o $@
+	    $(NNC_SRCS) $(GEN_DIR)/nn.tab.c $(GEN_DIR)/nn.lex.c $(GEN_DIR)/onnx.pb-c.c $(HOST_LIB) $(RT_LIB) $(PROTOBUF_LIBS) -lz -lm -o $@
 
 check-asan: build/asan/nnc $(BUILD)/tests/test_models
 	@echo "== test_models with an ASan/UBSan nnc"
@@ -302,8 +302,8 @@ PORTABLE_RT_OBJS := $(RT_SRCS:runtime/%.c=$(BUILD)/portable/runtime/%.o)
 $(BUILD)/portable/runtime/%.o: runtime/%.c $(RT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -Iruntime -c $< -o $@
-$(BUILD)/portable/nnc: $(NNC_OBJS) $(PORTABLE_RT_OBJS)
-	$(CC) $(ALL_CFLAGS) $(NNC_OBJS) $(PORTABLE_RT_OBJS) -o $@ $(PROTOBUF_LIBS) -lm
+$(BUILD)/portable/nnc: $(NNC_OBJS) $(PORTABLE_RT_OBJS) $(HOST_LIB)
+	$(CC) $(ALL_CFLAGS) $(NNC_OBJS) $(HOST_LIB) $(PORTABLE_RT_OBJS) -o $@ $(PROTOBUF_LIBS) -lz -lm
 
 # every ONNX test-data model through the ASan nnc, the generated code of the
 # examples under the sanitizers, valgrind on the portable nnc (tests/sanitize.sh)
@@ -431,7 +431,12 @@ check-dtypes: all
 
 test: all unit-tests check-q8-targets check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
       check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
-      check-multi torch-conv-parity torch-act torch-attention torch-mask check-keras-io
+      check-multi torch-conv-parity torch-act torch-attention torch-mask check-keras-io check-q8
+
+# --quantize int8 end to end: fashion_mlp and fashion_cnn_small int8 within 1.0
+# point of float32 on the full test set, every int8 op, the refusals (~40 s)
+check-q8: all
+	@sh tests/q8_accuracy.sh $(BUILD)
 
 # ---- fuzzing (tests/fuzz) ----------------------------------------------------
 # libFuzzer harnesses, built with clang under ASan + UBSan (any UB stops the
@@ -538,8 +543,8 @@ $(INST)/runtime/%.o: runtime/%.c $(RT_HDRS)
 	$(CC) $(INSTALL_RT_CFLAGS) -Iruntime -c $< -o $@
 $(INST)/libnnc_rt.a: $(INST_RT_OBJS)
 	rm -f $@; ar rcs $@ $^
-$(INST)/nnc: $(NNC_OBJS) $(INST)/libnnc_rt.a
-	$(CC) $(ALL_CFLAGS) $^ -o $@ $(PROTOBUF_LIBS) -lm
+$(INST)/nnc: $(NNC_OBJS) $(HOST_LIB) $(INST)/libnnc_rt.a
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(PROTOBUF_LIBS) -lz -lm
 # pkg-config files, written at install time (PREFIX is the one given then):
 # nnc (the runtime generated code links) and nnc-host (the host library of
 # nnc fit, with the runtime)

@@ -108,7 +108,8 @@ void compiled_free(Compiled *m) {
 
 int build_option(int argc, char **argv, int *i, Build *b) {
     static const char *const valued[] = { "--model", "--weights-from", "--freeze", "--train", "--optimizer", "--bind",
-                                          "--shape", "--batch" };
+                                          "--shape", "--batch", "--quantize", "--calibrate",
+                                          "--calibrate-samples", "--calibrate-method" };
     const char *a = argv[*i], *next = NULL;
     for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !next; k++)
         if (!strcmp(a, valued[k])) {
@@ -141,6 +142,30 @@ int build_option(int argc, char **argv, int *i, Build *b) {
                     "dimensions), got '%s'\n", next);
             return 2;
         }
+    }
+    else if (!strcmp(a, "--quantize")) {
+        if (strcmp(next, "int8")) {
+            fprintf(stderr, "nnc: --quantize takes int8, got '%s'\n", next);
+            return 2;
+        }
+        b->quantize = next;
+    }
+    else if (!strcmp(a, "--calibrate")) b->calibrate = next;
+    else if (!strcmp(a, "--calibrate-method")) {
+        if (strcmp(next, "minmax") && strcmp(next, "percentile") && strcmp(next, "mse")) {
+            fprintf(stderr, "nnc: --calibrate-method takes minmax, percentile or mse, got '%s'\n", next);
+            return 2;
+        }
+        b->calibrate_method = next;
+    }
+    else if (!strcmp(a, "--calibrate-samples")) {
+        char *end;
+        long n = strtol(next, &end, 10);
+        if (*end || n < 1) {
+            fprintf(stderr, "nnc: --calibrate-samples takes a number >= 1, got '%s'\n", next);
+            return 2;
+        }
+        b->calibrate_samples = n;
     }
     else if (!strcmp(a, "--batch")) {
         char *end;

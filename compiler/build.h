@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include "ir.h"
+#include "../host/nnc_host.h"
 
 struct Program;
 
@@ -50,6 +51,12 @@ int  write_file(const char *path, const char *text, size_t len);
 /* fit_settings.c: the train block of `model` in p as assignments to an
  * nnc_fit_config named c (the driver's defaults); nothing for ONNX (p NULL) */
 void fit_settings_emit(FILE *f, const struct Program *p, const char *model);
+
+/* calibrate.c's reader of --calibrate files: the host library's
+ * nnc_host_array_load, set by main.c, so only the nnc command links the
+ * host library (the compiler's objects alone do not need it); NULL: none */
+extern int (*calibrate_load)(const char *path, const char *member, const char *exclude, nnc_host_dtype want,
+                             const long *shape_hint, int dims, nnc_host_array *a);
 
 /* ---- fit.c: the verbs that compile, build and run a model on data files ---- */
 int  fit_is_verb(const char *arg);

@@ -154,6 +154,17 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
     if (g->baked) fprintf(h, ", baked from the weights file: %ld in RAM, %ld as constants (flash)",
                           p->param_floats - p->const_floats, p->const_floats);
     fprintf(h, "\n");
+    if (g->q8) {    /* --quantize int8 */
+        long w = 0, other = 0;
+        for (int i = 0; i < g->nnodes; i++) {
+            const Q8 *q = g->nodes[i].attr.q8;
+            if (!ir_in_schedule(&g->nodes[i], 0) || !q) continue;
+            w += q->nw;
+            other += (q->bias ? 4L * q->nch : 0) + (q->mult ? 5L * q->nch : 0);
+        }
+        fprintf(h, " *   int8 (--quantize int8, TFLite's scheme): %ld weights + %ld bytes of biases and\n"
+                   " *   requantization constants, const arrays in flash; the input and outputs stay float\n", w, other);
+    }
     fprintf(h, " *   arena: %ld bytes (training step %ld, inference %ld; %ld if every buffer had its own)\n",
             p->arena_floats * 4, p->train_arena * 4, p->infer_arena * 4, p->buffers_sum * 4);
     if (t->present) {
@@ -265,6 +276,7 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
     io_defines(h, g, U, "INPUT", g->inputs, g->ninputs);
     io_defines(h, g, U, "OUTPUT", g->outputs, g->noutputs);
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
+    if (g->q8) fprintf(h, "#define %s_INT8 1   /* built with --quantize int8 */\n", U);
     fprintf(h, "#define %s_CHECK_NUMERICS %d   /* 1: m->nonfinite_at names the node making inf/NaN */\n", U,
             g->check_numerics && t->present);
     fprintf(h, "#define %s_LABEL_SIZE %ld%s\n", U, label_size(g), multi(g) ? "   /* every output's labels side by side */" : "");
@@ -485,7 +497,7 @@ static void source_params(const Graph *g, const Plan *p, FILE *c, const char *P,
     if (!nparams) fprintf(c, "    { \"\", 0, 0, 0, 0, 0 },\n");
     fprintf(c, "};\n#define NPARAMS %d\n\n", nparams);
 
-    if (g->baked) emit_baked(g, p, c);
+    if (g->baked && (p->param_floats || !g->q8)) emit_baked(g, p, c);   /* none left in an int8 build: its ops hold theirs */
     fprintf(c, "void %s_init(%s_t *m, uint64_t seed) {\n", P, P);
     fprintf(c, "    nnc_rt_rng r;\n    int i;\n    memset(m, 0, sizeof *m);\n    nnc_rt_rng_seed(&r, seed);\n");
     if (g->baked)

@@ -38,6 +38,7 @@ void ir_free(Graph *g) {
     free(g->train.out_loss);
     free(g->train.loss_weights);
     ir_free(g->weights_from);
+    q8_free_all(g);
     free(g);
 }
 

@@ -31,7 +31,7 @@
 #define IR_NAME     128   /* names longer than this are stored as head~hash (ir_format_name) */
 #define IR_NN_NAME  96    /* a .nn name, so that every name built from it fits whole */
 
-typedef enum DType { DT_F32, DT_I32 } DType;
+typedef enum DType { DT_F32, DT_I32, DT_I8 } DType;   /* DT_I8: --quantize int8's activations */
 
 typedef enum Role {
     ROLE_INPUT,      /* caller's input x                                  */
@@ -141,6 +141,7 @@ typedef struct Attrs {
      * recurrent_dropout (dropout is `rate`); unroll changes nothing here */
     int rec_act, reset_after, stateful, unroll;
     float rec_dropout;
+    struct Q8 *q8;              /* an int8 op (ops/quant.c): its constants, owned by Graph.q8 */
 } Attrs;
 
 typedef struct Node {
@@ -201,6 +202,7 @@ typedef struct Graph {
     char steps_name[IR_NAME]; /* --shape NAME<=N: a run-time extent (the time steps), or "" */
     int steps_max;            /* its bound N                                   */
     int check_numerics;       /* --check-numerics: the training step names the first node making inf/NaN */
+    struct Q8 *q8;            /* --quantize int8: every int8 op's constants (a list, freed with the graph) */
 } Graph;
 
 /* ---- ir.c ------------------------------------------------------------------ */
@@ -285,10 +287,12 @@ typedef struct AttrDef {
 
 /* the runtime files an op's emitted calls pull in (summary.c estimates code size) */
 enum { RT_GEMM = 1, RT_ACT = 2, RT_CONV = 4, RT_POOL = 8, RT_NORM = 16, RT_RNN = 32,
-       RT_LOSS = 64, RT_OPTIM = 128, RT_TENSOR = 256, RT_RNG = 512 };
+       RT_LOSS = 64, RT_OPTIM = 128, RT_TENSOR = 256, RT_RNG = 512, RT_Q8 = 1024 };
 
 /* an op evaluated by the compiler on constant inputs (the ONNX importer's
- * constant folding): the same runtime kernel the emitted call runs */
+ * constant folding, --quantize int8's calibration): the same runtime kernel
+ * the emitted call runs.  A .nn layer's dims are per sample and ny covers
+ * all the samples evaluated (ny / ir_size of dims of them). */
 typedef struct Fold {
     const Attrs *a;
     float *y;                       /* the output, ny floats of shape dims  */
@@ -299,6 +303,7 @@ typedef struct Fold {
     const float *in[IR_MAX_IO];
     int in_rank[IR_MAX_IO];
     const long *in_dims[IR_MAX_IO];
+    int op;                         /* OP_*: the activation layers share one hook (0 from the importer) */
 } Fold;
 
 typedef struct OpDef {
@@ -525,6 +530,9 @@ typedef struct Build {
     const char *binds[32], *shapes[32];
     int nbinds, nshapes;
     int opt, inference, batch, check_numerics;
+    /* --quantize int8 --calibrate FILE [--calibrate-samples N] [--calibrate-method M] */
+    const char *quantize, *calibrate, *calibrate_method;
+    long calibrate_samples;
 } Build;
 struct Program;
 /* the .nn file b->input, lowered; *src and *prog stay for diagnostics (the
@@ -539,6 +547,35 @@ Graph *front_onnx(const Build *b, int *unsupported);
 int  pipeline_forward(Graph *g, const Build *b);
 /* autodiff, the gradient passes, tiling for t and the memory plan */
 int pipeline_finish(Graph *g, const Build *b, const Target *t, Plan *plan);   /* -1: an internal error, reported */
+
+/* ---- passes/quantize.c, calibrate.c, ops/quant.c: --quantize int8 ------------- *
+ * A real r is scale (q - zp) (TFLite's scheme, runtime/nnc_rt_q8.h).  An int8
+ * op's constants live in its Q8, computed at build time; the emitter prints
+ * them as const arrays.  Scales and zero points are attributes, so an importer
+ * of quantized ONNX models can build the same ops. */
+typedef struct Q8 {
+    struct Q8 *next;                /* Graph.q8's list                          */
+    float x_scale, y_scale, b_scale;    /* input, output, second input (add)   */
+    int32_t x_zp, y_zp, b_zp;
+    int32_t lo, hi;                 /* the output clamp (a fused relu/relu6)    */
+    int8_t *w; long nw;             /* weights: dense (m, k), conv (oc, kh, kw, c/groups) */
+    int32_t *bias;                  /* nch, input zero point folded in (dense)  */
+    int32_t *mult; int8_t *shift;   /* requantization per output channel        */
+    float *w_scale;                 /* the weights' scale per output channel    */
+    int nch;
+    int out_f32;                    /* softmax: float out                       */
+} Q8;
+Q8  *q8_new(Graph *g);              /* zeroed, in g's list */
+void q8_free_all(Graph *g);
+/* quantize.c: the float inference graph -> int8 ops; -1 after reporting (exit 3 for what it cannot do) */
+int  quantize_graph(Graph *g, const Build *b);
+/* calibrate.c: each forward value's float range over the calibration samples
+ * (--calibrate-method: minmax, percentile, mse); lo/hi (malloc'ed by the
+ * callee) indexed by value, then at nvalues + node the pre-activation of a
+ * node with a fused activation; -1 after reporting */
+int  calibrate_ranges(const Graph *g, const Build *b, float **lo, float **hi);
+/* summary.c's int8 part */
+void summary_q8(const Graph *g, const Plan *p, FILE *out);
 
 /* ---- summary.c ---------------------------------------------------------------- */
 void summary_print(const Graph *g, const Plan *p, FILE *out);

@@ -49,6 +49,10 @@ static void usage(FILE *out) {
         "  --shape D<=N    (ONNX) a bound: the time steps, set at run time (NAME_set_steps)\n"
         "  --dot           write the model's graph for Graphviz (to -o FILE.dot, or stdout)\n"
         "  --dot-train     the same for the training step: forward, loss, backward, update\n"
+        "  --quantize int8 an int8 build (with --inference, --weights and --calibrate): TFLite's scheme\n"
+        "  --calibrate F   sample inputs for the activation ranges (.npy, IDX, raw .f32)\n"
+        "  --calibrate-samples N  use the first N samples (default: all)\n"
+        "  --calibrate-method M   minmax (default), percentile (99.99 %%) or mse\n"
         "  --standalone    model.c carries the runtime kernels it calls: cc model.c -lm\n"
         "  --version       print the version\n");
 }
@@ -175,6 +179,29 @@ static int check_options(const Build *b, const Outputs *o, int onnx) {
                 o->dot ? "" : " (or its .h)");
         return 2;
     }
+    if (b->quantize && onnx) {
+        fprintf(stderr, "nnc: --quantize int8 of an ONNX model is not supported yet (quantized QDQ models "
+                "are later work); quantize a .nn model, or export the ONNX model in float\n");
+        return 3;
+    }
+    if (b->quantize && !b->inference) {
+        fprintf(stderr, "nnc: --quantize int8 makes an inference build: add --inference (training an int8 "
+                "model is not supported)\n");
+        return 3;
+    }
+    if (b->quantize && (!b->weights || !b->calibrate)) {
+        fprintf(stderr, "nnc: --quantize int8 needs the trained weights (--weights FILE) and sample inputs "
+                "(--calibrate FILE)\n");
+        return 2;
+    }
+    if (!b->quantize && (b->calibrate || b->calibrate_method || b->calibrate_samples)) {
+        fprintf(stderr, "nnc: --calibrate and its options go with --quantize int8\n");
+        return 2;
+    }
+    if (b->calibrate && access(b->calibrate, R_OK)) {
+        fprintf(stderr, "nnc: cannot read --calibrate %s: %s\n", b->calibrate, strerror(errno));
+        return 2;
+    }
     if ((b->train_loss || b->optimizer || b->nshapes) && !onnx) {
         fprintf(stderr, "nnc: --train, --optimizer and --shape are for ONNX models; a .nn file has a train block "
                 "and declares its shapes\n");
@@ -184,6 +211,7 @@ static int check_options(const Build *b, const Outputs *o, int onnx) {
 }
 
 int main(int argc, char **argv) {
+    calibrate_load = nnc_host_array_load;   /* --calibrate's files, by the host library's readers */
     if (argc > 1 && fit_is_verb(argv[1])) return fit_main(argc, argv);
     Build b = { .opt = 2 };
     Outputs o = { .target = target_default() };
@@ -197,6 +225,7 @@ int main(int argc, char **argv) {
     status = compile_model(&b, o.target, &m);
     if (!status) {
         if (o.summary) summary_print(m.g, &m.plan, stdout);
+        if (o.summary && b.quantize) summary_q8(m.g, &m.plan, stdout);
         if (o.report) report_print(m.g, &m.plan, o.target, stdout);
         if (o.dump) ir_dump(m.g, stdout);
         char cmd[2048];

@@ -210,13 +210,20 @@ int standalone_bundle(const char *ctext, const char *htext, char **c, size_t *cl
     }
     FILE *hf = open_memstream(h, hlen);
     if (!hf) abort();
-    fprintf(hf, "%.*s/* ---- runtime/nnc_rt.h (nnc --standalone) ---- */\n%s", (int)(inc - htext), htext,
-            rt_files[rt].text);
+    /* nnc_rt.h includes nnc_rt_q8.h (the int8 kernels): spliced in where it is included */
+    const char *rt_text = rt_files[rt].text, *q8inc = strstr(rt_text, "#include \"nnc_rt_q8.h\"\n");
+    int q8 = file_index("nnc_rt_q8.h");
+    if (q8inc && q8 >= 0)
+        fprintf(hf, "%.*s/* ---- runtime/nnc_rt.h (nnc --standalone) ---- */\n%.*s%s%s", (int)(inc - htext), htext,
+                (int)(q8inc - rt_text), rt_text, rt_files[q8].text, q8inc + strlen("#include \"nnc_rt_q8.h\"\n"));
+    else
+        fprintf(hf, "%.*s/* ---- runtime/nnc_rt.h (nnc --standalone) ---- */\n%s", (int)(inc - htext), htext, rt_text);
     fputs(inc + strlen("#include \"nnc_rt.h\"\n"), hf);
     fclose(hf);
 
     char needed[NFILES] = { 0 }, written[NFILES] = { 0 };
     written[rt] = 1;
+    if (q8inc && q8 >= 0) written[q8] = 1;
     for (const char *p = ctext; (p = strstr(p, "nnc_rt_"));) {    /* what the model calls */
         size_t len = 0;
         while (p[len] == '_' || (p[len] >= 'a' && p[len] <= 'z') || (p[len] >= 'A' && p[len] <= 'Z') ||

@@ -10,6 +10,7 @@
 static const struct { unsigned bit; long bytes; } rt_code[] = {
     { RT_GEMM, 3616 }, { RT_ACT, 676 }, { RT_CONV, 4868 }, { RT_POOL, 1324 }, { RT_NORM, 1924 },
     { RT_RNN, 2932 }, { RT_LOSS, 2390 }, { RT_OPTIM, 892 }, { RT_TENSOR, 158 }, { RT_RNG, 1452 },
+    { RT_Q8, 2392 },    /* q8_ops.c, q8.c and q8_ref.c as of the reference products */
 };
 #define CODE_BASE 2900      /* the API, save/load (serial.c), and libm/libc's share */
 #define CODE_PER_NODE 40    /* one emitted kernel call */
@@ -24,6 +25,17 @@ static long device_state_bytes(const Graph *g, const Plan *p, long *io) {
     return emit_state_bytes(g, p, 4, 4, 8);
 }
 
+/* the int8 ops' constants (--quantize int8): weights, int32 biases, multipliers, shifts */
+static long q8_flash(const Graph *g) {
+    long flash = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Q8 *q = g->nodes[i].attr.q8;
+        if (ir_in_schedule(&g->nodes[i], 0) && q)
+            flash += q->nw + (q->bias ? 4L * q->nch : 0) + (q->mult ? 5L * q->nch : 0);
+    }
+    return flash;
+}
+
 static void device_summary(const Graph *g, const Plan *p, FILE *out) {
     unsigned used = 0;
     long nodes = 0, code = CODE_BASE, io;
@@ -36,7 +48,7 @@ static void device_summary(const Graph *g, const Plan *p, FILE *out) {
     for (unsigned k = 0; k < sizeof rt_code / sizeof rt_code[0]; k++)
         if (used & rt_code[k].bit) code += rt_code[k].bytes;
     code += CODE_PER_NODE * nodes + (g->train.present ? CODE_TRAINING : 0);
-    long consts = g->baked ? 4 * p->param_floats : 0;   /* baked_[]: every parameter's value */
+    long consts = (g->baked ? 4 * p->param_floats : 0) + q8_flash(g);   /* baked_[]: every parameter's value */
     long state = device_state_bytes(g, p, &io);
     fprintf(out, "Device RAM: %ld bytes: model state %ld bytes + inputs/outputs of one batch %ld bytes "
                  "(+ stack)\n", state + io, state, io);
@@ -58,6 +70,7 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
         long params = 0, flops = op_table[n->op]->flops ? op_table[n->op]->flops(g, n) : 0;
         for (int j = 0; j < n->nin; j++)
             if (g->values[n->in[j]].role == ROLE_PARAM) params += ir_size(&g->values[n->in[j]]);
+        if (n->attr.q8 && n->attr.q8->w) params += n->attr.q8->nw + n->attr.q8->nch;   /* int8 weights, int32 biases */
         const char *act = n->attr.act ? act_name(n->attr.act) : NULL;
         int out = n->out[0];
         /* an unfused activation argument (-O0, or kept for the loss) is shown in its layer's row */
@@ -79,7 +92,16 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     }
     for (int i = 0; i < 81; i++) fputc('=', out);
     fputc('\n', out);
-    fprintf(out, "Total params: %ld (%.2f KB)\n", p->param_floats, p->param_floats * 4 / 1024.0);
+    long q8_params = 0, q8_bytes = 0;     /* --quantize int8: int8 weights and int32 biases */
+    for (int i = 0; i < g->nnodes; i++) {
+        const Q8 *q = g->nodes[i].attr.q8;
+        if (ir_in_schedule(&g->nodes[i], 0) && q && q->w) q8_params += q->nw + q->nch, q8_bytes += q->nw + 4L * q->nch;
+    }
+    if (q8_params)
+        fprintf(out, "Total params: %ld (%.2f KB; %ld of them int8 weights and int32 biases)\n", p->param_floats + q8_params,
+                (p->param_floats * 4 + q8_bytes) / 1024.0, q8_params);
+    else
+        fprintf(out, "Total params: %ld (%.2f KB)\n", p->param_floats, p->param_floats * 4 / 1024.0);
     fprintf(out, "FLOPs per sample (forward): %ld\n", total_flops);
     if (g->train.present) {
         fprintf(out, "Loss: %s%s%s\n", loss_spelling(g->train.loss), g->train.loss_note[0] ? "; " : "",
@@ -96,4 +118,26 @@ void summary_print(const Graph *g, const Plan *p, FILE *out_file) {
     }
     if (g->whole[0]) fprintf(out, "Runs whole: one sample is one set of the exported inputs (no batch axis: %s)\n", g->whole);
     device_summary(g, p, out);
+}
+
+/* --quantize int8 --summary: each int8 tensor's scale and zero point, the
+ * int8 constants (flash), the arena (RAM) and the products' MACs */
+void summary_q8(const Graph *g, const Plan *p, FILE *out) {
+    long flash = q8_flash(g), macs = 0;
+    char shape[96];
+    fprintf(out, "\nint8 (--quantize int8; real = scale * (q - zero_point)):\n");
+    fprintf(out, "%-26s %-14s %-18s %14s %6s\n", "Tensor", "Op", "Shape", "Scale", "ZP");
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        const Q8 *q = n->attr.q8;
+        if (!ir_in_schedule(n, 0) || !q) continue;
+        if (n->op == OP_Q8_DENSE || n->op == OP_Q8_CONV2D) macs += op_table[n->op]->flops(g, n) / 2;
+        const Value *y = &g->values[n->out[0]];
+        if (y->dtype != DT_I8) continue;
+        fprintf(out, "%-26.26s %-14s %-18s %14.7g %6ld\n", y->name, op_name(n->op), ir_shape_str(y, shape, sizeof shape),
+                (double)q->y_scale, (long)q->y_zp);
+    }
+    fprintf(out, "int8 RAM: arena %ld bytes (inference); flash: int8 constants %ld bytes "
+                 "(weights, int32 biases, multipliers, shifts)\n", p->infer_arena * 4, flash);
+    fprintf(out, "MACs per sample: %ld (int8 products)\n", macs);
 }

@@ -91,4 +91,46 @@ void nnc_rt_q8_dense_ref(int8_t *y, const int8_t *x, const int8_t *w, const int3
 void nnc_rt_q8_conv2d_ref(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_t x_zp,
                           const int8_t *w, const int32_t *bias, int n, const nnc_rt_q8_out *o);
 
+/* ---- the non-product int8 kernels (q8_ops.c) -----------------------------------
+ * Plain integer arithmetic (float only at the quantize, dequantize and
+ * softmax boundaries); every SIMD variant must give the same integers. */
+
+/* y = clamp(zp + round(x / scale), -128, 127), rounding half away from zero
+ * (TFLite's quantize); NaN becomes zp */
+void nnc_rt_q8_quantize(int8_t *y, const float *x, long count, float scale, int32_t zp);
+/* y = scale (x - zp) */
+void nnc_rt_q8_dequantize(float *y, const int8_t *x, long count, float scale, int32_t zp);
+/* rows of cols int8 brought to another scale and placed at y + r ystride:
+ * y = clamp(y_zp + nnc_rt_q8_rescale(x - x_zp, mult, shift), lo, hi)
+ * (concat's operands into the shared scale; mult 0 with shift 0 and equal
+ * zero points means a plain copy, done as one) */
+void nnc_rt_q8_requantize(int8_t *y, long ystride, const int8_t *x, long rows, long cols, int32_t x_zp,
+                          int32_t mult, int shift, int32_t y_zp, int32_t lo, int32_t hi);
+/* pools keep the input's scale and zero point (TFLite's rule); the windows
+ * are nnc_rt_maxpool2d_forward's, cells in the padding left out; the result
+ * is clamped to [lo, hi] (a fused relu).  avg: the sum over the valid cells
+ * divided by their count, rounded half away from zero, as TFLite's
+ * reference average pool */
+void nnc_rt_q8_maxpool2d(const struct nnc_rt_pool2d *p, int8_t *y, const int8_t *x, int n,
+                         int32_t lo, int32_t hi);
+void nnc_rt_q8_avgpool2d(const struct nnc_rt_pool2d *p, int8_t *y, const int8_t *x, int n,
+                         int32_t lo, int32_t hi);
+/* y = a + b of the same shape, each in its own scale, as TFLite's int8 add:
+ * both operands shifted left by left_shift (20) and rescaled to twice the
+ * larger input scale, summed, rescaled to the output, zp added, clamped */
+typedef struct nnc_rt_q8_add_params {
+    int32_t a_zp, b_zp, y_zp;
+    int32_t a_mult, b_mult, y_mult;
+    int a_shift, b_shift, y_shift, left_shift;
+    int32_t lo, hi;
+} nnc_rt_q8_add_params;
+void nnc_rt_q8_add(int8_t *y, const int8_t *a, const int8_t *b, long count, const nnc_rt_q8_add_params *p);
+/* softmax over rows of cols of x = scale (q - zp) (zp cancels: only
+ * differences to the row's maximum matter).  _f32: float out; the int8 form
+ * writes TFLite's fixed output quantization, scale 1/256 and zp -128.
+ * Computed in float with expf (nnc deviates from TFLite's fixed-point exp
+ * here: the boundary to the caller is float anyway). */
+void nnc_rt_q8_softmax_f32(float *y, const int8_t *x, long rows, long cols, float scale);
+void nnc_rt_q8_softmax(int8_t *y, const int8_t *x, long rows, long cols, float scale);
+
 #endif

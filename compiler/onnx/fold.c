@@ -150,7 +150,7 @@ Tensor *onnx_apply(Importer *im, int op, Tensor **in, int nin, const Attrs *a,
     if (!all_const || !d->fold || n > ONNX_MAX_CONST) return onnx_node_out(im, op, in, nin, a, out_name, rank, dims);
     float *y = calloc((size_t)(n ? n : 1), sizeof *y);
     if (!y) abort();
-    Fold f = { a, y, n, rank, dims, nin, { NULL }, { 0 }, { NULL } };
+    Fold f = { a, y, n, rank, dims, nin, { NULL }, { 0 }, { NULL }, 0 };
     for (int i = 0; i < nin; i++) {
         f.in[i] = in[i]->data;
         f.in_rank[i] = in[i]->rank;

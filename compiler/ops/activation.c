@@ -96,6 +96,17 @@ static void act_emit(EmitCtx *e, const Node *n) {
               emit_cols(g, n->in[0]), op_name(n->op));
 }
 
+/* at build time (calibration): the layer's function over rows of the last axis */
+static void act_fold(const Fold *f) {
+    static Node probe;      /* act_kind reads the op (and gelu's approximate) */
+    probe.op = f->op;
+    probe.attr.approximate = f->a->approximate;
+    int act = act_kind(&probe);
+    long cols = f->rank ? f->dims[f->rank - 1] : 1, rows = cols ? f->ny / cols : 0;
+    if (newer(act)) nnc_rt_act_forward_alpha(act, f->a->alpha, f->y, f->in[0], (int)rows, (int)cols);
+    else nnc_rt_act_forward(act, f->y, f->in[0], (int)rows, (int)cols);
+}
+
 static void act_grad_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
     if (n->nout > 1) {   /* and the bias gradient (passes/fuse_grad.c) */
@@ -228,10 +239,12 @@ static void prelu_grad_emit(EmitCtx *e, const Node *n) {
 }
 
 #define ACT { .rt = RT_ACT, .layer = 1, .ninputs = 1, .inplace = 1, \
-                     .shape = op_same_shape, .grad = act_grad, .flops = act_flops, .emit = act_emit }
+                     .shape = op_same_shape, .grad = act_grad, .flops = act_flops, .emit = act_emit, \
+                     .fold = act_fold }
 /* an activation with arguments */
 #define ACT_ARGS(a) { .rt = RT_ACT, .layer = 1, .ninputs = 1, .inplace = 1, .attrs = a, .nattrs = COUNT(a), \
-                      .shape = act_shape, .grad = act_grad, .flops = act_flops, .emit = act_emit }
+                      .shape = act_shape, .grad = act_grad, .flops = act_flops, .emit = act_emit, \
+                      .fold = act_fold }
 static const AttrDef leaky_relu_attrs[] = { { "negative_slope", AT_FLOAT, offsetof(Attrs, alpha), "0.3" } };
 static const AttrDef elu_attrs[] = { { "alpha", AT_FLOAT, offsetof(Attrs, alpha), "1.0" } };
 static const AttrDef gelu_attrs[] = { { "approximate", AT_BOOL, offsetof(Attrs, approximate), "false" } };

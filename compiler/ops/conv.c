@@ -5,6 +5,7 @@
  * builds with attr.conv already derived.  Every one is a call into
  * runtime/conv.c. */
 #include <limits.h>
+#include <stdlib.h>
 #include "ops/rules.h"
 
 enum { CONV_2D, CONV_DEPTHWISE, CONV_1D };
@@ -157,6 +158,17 @@ static void conv_emit(EmitCtx *e, const Node *n) {
               emit_conv(e, &n->attr.conv), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
               emit_ptr(e, n->in[1]), n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL",
               emit_ptr(e, n->out[1]), n->attr.act, n->layer);
+}
+
+/* at build time (calibration): the samples are ny over one sample's outputs */
+static void conv_fold(const Fold *f) {
+    const nnc_rt_conv2d *p = &f->a->conv;
+    long per = (long)p->oh * p->ow * p->oc;
+    float *scratch = malloc((size_t)(NNC_RT_CONV2D_SCRATCH(p) + 1) * sizeof *scratch);
+    if (!scratch) abort();
+    nnc_rt_conv2d_forward(p, f->y, f->in[0], f->in[1], f->nin > 2 ? f->in[2] : NULL, scratch,
+                          per ? (int)(f->ny / per) : 0, f->a->act);
+    free(scratch);
 }
 
 static void conv_grad_data_emit(EmitCtx *e, const Node *n) {
@@ -446,7 +458,7 @@ static long nd_conv_flops(const Graph *g, const Node *n) { return conv_flops(g, 
 #define CONV(a) { .rt = RT_CONV | RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, \
                          .epilogue = 1, .conv = 1, .gemm = conv_gemm, .attrs = a, .nattrs = COUNT(a), \
                          .shape = conv_shape, .params = conv_params, .grad = conv_grad, .flops = conv_flops, \
-                         .emit = conv_emit }
+                         .emit = conv_emit, .fold = conv_fold }
 const OpDef op_conv2d = CONV(conv_attrs);
 const OpDef op_depthwise_conv2d = CONV(depthwise_attrs);
 const OpDef op_conv1d = CONV(conv1d_attrs);

@@ -86,6 +86,14 @@ static void dense_emit(EmitCtx *e, const Node *n) {
               emit_cols(g, n->in[0]), n->attr.units, n->attr.act, n->layer);
 }
 
+/* at build time (calibration): rows of the last axis, the kernel not yet in panels */
+static void dense_fold(const Fold *f) {
+    int r = f->in_rank[0];
+    long k = r ? f->in_dims[0][r - 1] : 1;
+    nnc_rt_dense_forward(f->y, f->in[0], f->in[1], f->nin > 2 ? f->in[2] : NULL, (int)(f->ny / f->a->units), (int)k,
+                         f->a->units, f->a->act);
+}
+
 /* ---- matmul: C = op(A) . op(B), the backward half of dense ------------------- */
 
 /* 2-D view of a value: rows are the batch (or dims[0]), columns the rest */
@@ -133,7 +141,7 @@ static void bias_grad_emit(EmitCtx *e, const Node *n) {
 const OpDef op_dense = { .rt = RT_GEMM | RT_ACT, .layer = 1, .ninputs = 1, .epilogue = 1,
                          .attrs = dense_attrs, .nattrs = COUNT(dense_attrs), .shape = dense_shape,
                          .params = dense_params, .grad = dense_grad, .flops = dense_flops, .gemm = dense_gemm,
-                         .emit = dense_emit };
+                         .emit = dense_emit , .fold = dense_fold };
 const OpDef op_matmul = { .rt = RT_GEMM, .ninputs = 2, .shape = op_no_shape, .gemm = matmul_gemm,
                           .emit = matmul_emit };
 const OpDef op_bias_grad = INTERNAL(RT_ACT, 1, op_no_shape, bias_grad_emit);

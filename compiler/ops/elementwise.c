@@ -31,6 +31,8 @@ static void add_emit(EmitCtx *e, const Node *n) {
               emit_ptr(e, n->in[1]), emit_count(e, n->out[0]));
 }
 
+static void add_fold(const Fold *f) { nnc_rt_add(f->y, f->in[0], f->in[1], f->ny); }
+
 /* ---- multiply: y = a * b ----------------------------------------------------- */
 
 static void multiply_grad(Graph *g, int node, const int *dout, int *din) {
@@ -120,6 +122,23 @@ static void concat_emit(EmitCtx *e, const Node *n) {
     }
 }
 
+/* at build time (calibration): dims are per sample, ny covers the samples */
+static void concat_fold(const Fold *f) {
+    long outer = 1, total = 1, offset = 0, per = 1;
+    for (int d = 0; d < f->rank; d++) {
+        per *= f->dims[d];
+        if (d < f->a->axis) outer *= f->dims[d];
+        else total *= f->dims[d];
+    }
+    long samples = per ? f->ny / per : 0;
+    for (int i = 0; i < f->nin; i++) {
+        long size = 1;
+        for (int d = 0; d < f->in_rank[i]; d++) size *= f->in_dims[i][d];
+        nnc_rt_concat_forward(f->y, f->in[i], outer * samples, size / outer, offset, total);
+        offset += size / outer;
+    }
+}
+
 static void concat_grad_emit(EmitCtx *e, const Node *n) {
     long outer, width;
     concat_view(&emit_graph(e)->values[n->out[0]], n->attr.axis, &outer, &width);
@@ -130,10 +149,12 @@ static void concat_grad_emit(EmitCtx *e, const Node *n) {
 
 
 const OpDef op_add = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
-                       .shape = elementwise_shape, .grad = add_grad, .flops = add_flops, .emit = add_emit };
+                       .shape = elementwise_shape, .grad = add_grad, .flops = add_flops, .emit = add_emit,
+                       .fold = add_fold };
 const OpDef op_multiply = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
                             .shape = elementwise_shape, .grad = multiply_grad, .flops = add_flops,
                             .emit = multiply_emit };
 const OpDef op_concat = { .rt = RT_TENSOR, .layer = 1, .ninputs = -1, .attrs = concat_attrs,
-                          .nattrs = 1, .shape = concat_shape, .grad = concat_grad, .emit = concat_emit };
+                          .nattrs = 1, .shape = concat_shape, .grad = concat_grad, .emit = concat_emit,
+                          .fold = concat_fold };
 const OpDef op_concat_grad = INTERNAL(RT_TENSOR, 1, op_no_shape, concat_grad_emit);

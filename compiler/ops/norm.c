@@ -75,6 +75,13 @@ static void bn_emit(EmitCtx *e, const Node *n) {
                   emit_rows(e, n->in[0]), c, emit_float(e, n->attr.epsilon), n->layer);
 }
 
+/* at build time (calibration): inference, the moving statistics */
+static void bn_fold(const Fold *f) {
+    long c = f->rank ? f->dims[f->rank - 1] : 1;
+    nnc_rt_batchnorm_forward_infer(f->y, f->in[0], f->in[1], f->in[2], f->in[3], f->in[4], c ? f->ny / c : 0, (int)c,
+                                   f->a->epsilon);
+}
+
 static void bn_grad_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
     emit_line(e, "nnc_rt_batchnorm_backward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %ld);",
@@ -106,6 +113,8 @@ static void dropout_grad(Graph *g, int node, const int *dout, int *din) {
     din[0] = op_bwd(g, OP_MULTIPLY, in, 2, &n, n.in[0]);
 }
 
+static void dropout_fold(const Fold *f) { nnc_rt_copy(f->y, f->in[0], f->ny); }   /* inference: the identity */
+
 static void dropout_emit(EmitCtx *e, const Node *n) {
     if (emit_training(e))
         emit_line(e, "nnc_rt_dropout_forward(%s, %s, %s, %s, %s, &m->rng);", emit_ptr(e, n->out[0]),
@@ -120,8 +129,8 @@ static void dropout_emit(EmitCtx *e, const Node *n) {
 
 const OpDef op_batch_norm = { .rt = RT_NORM, .layer = 1, .ninputs = 1, .attrs = bn_attrs,
                               .nattrs = COUNT(bn_attrs), .shape = bn_shape, .params = bn_params, .grad = bn_grad,
-                              .flops = bn_flops, .emit = bn_emit };
+                              .flops = bn_flops, .emit = bn_emit, .fold = bn_fold };
 const OpDef op_batch_norm_grad = INTERNAL(RT_NORM, 5, op_no_shape, bn_grad_emit);
 const OpDef op_dropout = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
                            .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs), .shape = dropout_shape,
-                           .grad = dropout_grad, .emit = dropout_emit };
+                           .grad = dropout_grad, .emit = dropout_emit, .fold = dropout_fold };

@@ -77,6 +77,12 @@
     X(ND_SCATTER_ND, nd_scatter_nd)  X(ND_GATHER_ND, nd_gather_nd)     \
     X(ND_GATHER_ND_GRAD, nd_gather_nd_grad)                             \
     X(ND_TOPK, nd_topk)  X(ND_TOPK_GRAD, nd_topk_grad)                 \
-    X(UPDATE, update)
+    X(UPDATE, update)                                                   \
+    /* int8 (--quantize int8, ops/quant.c) */                              \
+    X(Q8_QUANTIZE, q8_quantize)  X(Q8_DEQUANTIZE, q8_dequantize)       \
+    X(Q8_DENSE, q8_dense)  X(Q8_CONV2D, q8_conv2d)                     \
+    X(Q8_MAX_POOL, q8_max_pool)  X(Q8_AVG_POOL, q8_avg_pool)           \
+    X(Q8_ADD, q8_add)  X(Q8_CONCAT, q8_concat)                         \
+    X(Q8_REQUANTIZE, q8_requantize)  X(Q8_SOFTMAX, q8_softmax)
 
 #endif

@@ -106,6 +106,15 @@ static void pool_emit(EmitCtx *e, const Node *n) {
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), n->layer);
 }
 
+/* at build time (calibration): the samples are ny over one sample's outputs */
+static int pool_samples(const Fold *f) {
+    const nnc_rt_pool2d *p = &f->a->pool;
+    long per = (long)p->oh * p->ow * p->c;
+    return per ? (int)(f->ny / per) : 0;
+}
+static void max_pool_fold(const Fold *f) { nnc_rt_maxpool2d_forward(&f->a->pool, f->y, f->in[0], pool_samples(f)); }
+static void avg_pool_fold(const Fold *f) { nnc_rt_avgpool2d_forward(&f->a->pool, f->y, f->in[0], pool_samples(f)); }
+
 static void max_pool_grad_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_maxpool2d_backward(%s, %s, %s, %s, n);", emit_pool(e, &n->attr.pool),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]));
@@ -129,7 +138,8 @@ static long nd_pool_flops(const Graph *g, const Node *n) { return pool_flops(g, 
 #define POOL(k) { .rt = RT_POOL, .layer = 1, .ninputs = 1, \
                       .attrs = (k) & POOL_GLOBAL ? NULL : (k) & POOL_1D ? pool1d_attrs : pool_attrs, \
                       .nattrs = (k) & POOL_GLOBAL ? 0 : 3, \
-                      .shape = pool_shape, .grad = pool_grad, .flops = pool_flops, .emit = pool_emit }
+                      .shape = pool_shape, .grad = pool_grad, .flops = pool_flops, .emit = pool_emit, \
+                      .fold = (k) & POOL_AVG ? avg_pool_fold : max_pool_fold }
 const OpDef op_max_pool2d = POOL(0);
 const OpDef op_avg_pool2d = POOL(POOL_AVG);
 const OpDef op_max_pool1d = POOL(POOL_1D);

@@ -25,6 +25,7 @@ int pipeline_forward(Graph *g, const Build *b) {
 }
 
 int pipeline_finish(Graph *g, const Build *b, const Target *t, Plan *plan) {
+    if (b->quantize && quantize_graph(g, b)) return -1;    /* --quantize int8: before weights are packed */
     ad_build(g);
     if (b->opt >= 2) {
         fuse_grad(g);

@@ -27,6 +27,7 @@ static int in_arena(const Value *v) {
 
 static long floats(const Graph *g, const Value *v) {
     long s = ir_size(v) * (v->batched ? g->train.batch : 1);
+    if (v->dtype == DT_I8) s = (s + 3) / 4;     /* int8 (--quantize int8): four to a float */
     return (s + ALIGN - 1) / ALIGN * ALIGN;
 }
 
