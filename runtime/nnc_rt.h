@@ -350,6 +350,16 @@ void nnc_rt_layernorm_backward(float *dx, float *dgamma, float *dbeta, const flo
 void nnc_rt_dropout_forward(float *y, float *mask, const float *x, long size, float rate,
                             nnc_rt_rng *r);
 void nnc_rt_mul(float *y, const float *a, const float *b, long size);   /* y = a * b */
+void nnc_rt_sub(float *y, const float *a, const float *b, long size);   /* y = a - b */
+void nnc_rt_scale(float *y, const float *x, float s, long size);       /* y = s x; y may equal x */
+/* y = max(a, b), min(a, b); a wins ties */
+void nnc_rt_max(float *y, const float *a, const float *b, long size);
+void nnc_rt_min(float *y, const float *a, const float *b, long size);
+/* their gradient as Keras' (TensorFlow's): dy goes to a where a wins (a >= b
+ * for max, a <= b for min), to b elsewhere; dx is a's share (first = 1) or
+ * b's (first = 0), zeros where the other operand won */
+void nnc_rt_minmax_backward(float *dx, const float *dy, const float *a, const float *b, long size, int is_max,
+                            int first);
 void nnc_rt_copy(float *y, const float *x, long size);                  /* y may equal x */
 int  nnc_rt_finite(const float *x, long size);     /* 1: no inf or NaN among the size values */
 /* concatenation along an axis, one operand at a time: y is (rows, total),

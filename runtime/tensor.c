@@ -23,6 +23,45 @@ void nnc_rt_mul(float *y, const float *a, const float *b, long size)
         y[i] = a[i] * b[i];
 }
 
+void nnc_rt_sub(float *y, const float *a, const float *b, long size)
+{
+    long i;
+    for (i = 0; i < size; i++)
+        y[i] = a[i] - b[i];
+}
+
+void nnc_rt_scale(float *y, const float *x, float s, long size)
+{
+    long i;
+    for (i = 0; i < size; i++)
+        y[i] = s * x[i];
+}
+
+/* the first operand wins ties, as the gradient below routes them */
+void nnc_rt_max(float *y, const float *a, const float *b, long size)
+{
+    long i;
+    for (i = 0; i < size; i++)
+        y[i] = a[i] >= b[i] ? a[i] : b[i];
+}
+
+void nnc_rt_min(float *y, const float *a, const float *b, long size)
+{
+    long i;
+    for (i = 0; i < size; i++)
+        y[i] = a[i] <= b[i] ? a[i] : b[i];
+}
+
+void nnc_rt_minmax_backward(float *dx, const float *dy, const float *a, const float *b, long size, int is_max,
+                            int first)
+{
+    long i;
+    for (i = 0; i < size; i++) {
+        int a_wins = is_max ? a[i] >= b[i] : a[i] <= b[i];
+        dx[i] = a_wins == first ? dy[i] : 0.0f;
+    }
+}
+
 /* Every value finite: no exponent field all ones (inf, NaN).  On the bits,
  * so the check vectorizes without -ffast-math and a NaN cannot compare its
  * way past it; the training step runs it over the gradients before the

@@ -281,6 +281,19 @@ START_TEST(grad_embedding_states_bidirectional) {
 }
 END_TEST
 
+/* Keras' merging layers beyond add and multiply; maximum/minimum route the
+ * gradient to the winning operand (random values: no ties) */
+START_TEST(grad_merging_layers) {
+    const char *m =
+        "model mg {\n  input x: f32[7]\n  a = dense(x, 6, tanh)\n  b = dense(x, 6, tanh)\n"
+        "  s = subtract(a, b)\n  p = maximum(a, s)\n  q = minimum(b, s)\n  v = average(p, q)\n"
+        "  y = dense(v, 3, softmax)\n  output y\n}\n"
+        "train mg {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 5\n}\n";
+    gradcheck("mg", m, "-O2");
+    gradcheck("mg", m, "-O0");
+}
+END_TEST
+
 START_TEST(diag_recurrent) {
     expect_error("model m {\n  input x: i32[8]\n  dense(4)\n}\n",
                  "bad.nn:3:3: error: 'dense' takes f32 values, but 'x' holds i32 token ids; "
@@ -697,6 +710,7 @@ static Suite *suite(void) {
     tcase_add_test(g, grad_dropout_multiply_concat_reshape);
     tcase_add_test(g, grad_recurrent_cells);
     tcase_add_test(g, grad_embedding_states_bidirectional);
+    tcase_add_test(g, grad_merging_layers);
     suite_add_tcase(s, g);
     TCase *c = tcase_create("codegen");
     tcase_set_timeout(c, 300);

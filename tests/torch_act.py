@@ -3,7 +3,8 @@
 using the activations Keras users reach for beyond relu/sigmoid/tanh
 (leaky_relu, elu, gelu in both forms, swish/silu, hard_sigmoid, softplus),
 prelu and layer_normalization, each as a layer and, where it takes no
-argument, as a dense/conv `activation =`.
+argument, as a dense/conv `activation =`; and Keras' merging layers
+subtract, average, maximum and minimum.
 
 The machinery is tests/torch_parity.py's (imported): write the .nn text,
 compile it with bin/nnc, run tests/torch_parity.c (initial parameters, one
@@ -211,6 +212,39 @@ MODELS = [
     """, lambda P, x, train: dense(tp.global_avg_pool(F.silu(layer_norm(tp.conv(
         x, P, "conv2d", 8, 3, padding="same"), P, "layer_normalization"))), P, "dense", 3, "softmax"),
      SCCE, SGD, "sparse"),
+]
+
+
+# Keras' merging layers beyond add / multiply / concat: subtract, average,
+# maximum and minimum (TensorFlow's tie rule: the first operand takes the
+# gradient where a >= b for maximum, a <= b for minimum; torch.where with the
+# same masks), on features and on images
+MODELS += [
+    ("merge_dense", (12,), """
+        a = dense(x, 10, tanh)
+        b = dense(x, 10, tanh)
+        s = subtract(a, b)
+        m = maximum(a, b)
+        n = minimum(b, a)
+        v = average(s, m)
+        w = add(v, n)
+        dense(w, 4, softmax)
+    """, lambda P, x, train: (lambda a, b: dense(
+        ((a - b) + torch.where(a >= b, a, b)) * 0.5 + torch.where(b <= a, b, a), P, "dense_2", 4, "softmax"))(
+        dense(x, P, "a", 10, "tanh"), dense(x, P, "b", 10, "tanh")),
+     SCCE, SGD, "sparse"),
+    ("merge_conv_keras", (6, 6, 2), """
+        a = Conv2D(4, 3, padding = 'same')(x)
+        b = Conv2D(4, 3, padding = 'same', activation = 'relu')(x)
+        m = Maximum()([a, b])
+        d = Subtract()([m, b])
+        n = layers.minimum([d, a])
+        Flatten()(Average()([n, m]))
+        Dense(3, activation = 'softmax')
+    """, lambda P, x, train: (lambda a, b: (lambda m: dense(tp.flatten(
+        (torch.where(m - b <= a, m - b, a) + m) * 0.5), P, "dense", 3, "softmax"))(torch.where(a >= b, a, b)))(
+        tp.conv(x, P, "a", 4, 3, padding="same"), tp.conv(x, P, "b", 4, 3, padding="same", act="relu")),
+     SCCE, "adam(lr = 0.01)", "sparse"),
 ]
 
 

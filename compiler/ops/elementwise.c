@@ -1,5 +1,6 @@
 /* elementwise.c — the .nn element-wise layers on operands of one shape
- * (add, multiply) and concat along an axis, with concat's gradient node.
+ * (add, multiply, subtract, average, maximum, minimum: Keras' merging
+ * layers) and concat along an axis, with their gradient nodes.
  * The imported, broadcasting versions are the N-d family's (ops/nd.c). */
 #include "ops/rules.h"
 
@@ -48,6 +49,84 @@ static void multiply_grad(Graph *g, int node, const int *dout, int *din) {
 static void multiply_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "nnc_rt_mul(%s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
               emit_ptr(e, n->in[1]), emit_count(e, n->out[0]));
+}
+
+/* ---- subtract, average: y = a - b, (a + b) / 2 --------------------------------- */
+
+/* y = alpha x (internal: subtract's and average's gradients) */
+static void scale_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_scale(%s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_float(e, n->attr.alpha), emit_count(e, n->out[0]));
+}
+
+static int scale_by(Graph *g, const Node *n, int dy, float alpha, int like) {
+    Node from = *n;
+    from.attr.alpha = alpha;
+    return op_bwd(g, OP_SCALE, &dy, 1, &from, like);
+}
+
+static void subtract_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    if (g->values[n.in[0]].requires_grad) din[0] = dout[0];
+    if (g->values[n.in[1]].requires_grad) din[1] = scale_by(g, &n, dout[0], -1.0f, n.in[1]);
+}
+
+static void subtract_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_sub(%s, %s, %s, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              emit_ptr(e, n->in[1]), emit_count(e, n->out[0]));
+}
+
+static void subtract_fold(const Fold *f) { nnc_rt_sub(f->y, f->in[0], f->in[1], f->ny); }
+
+static void average_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    int half = -1;
+    for (int i = 0; i < 2; i++)
+        if (g->values[n.in[i]].requires_grad) {
+            if (half < 0) half = scale_by(g, &n, dout[0], 0.5f, n.in[i]);
+            din[i] = half;
+        }
+}
+
+static void average_emit(EmitCtx *e, const Node *n) {
+    add_emit(e, n);
+    emit_line(e, "nnc_rt_scale(%s, %s, 0.5f, %s);", emit_ptr(e, n->out[0]), emit_ptr(e, n->out[0]),
+              emit_count(e, n->out[0]));
+}
+
+static void average_fold(const Fold *f) {
+    nnc_rt_add(f->y, f->in[0], f->in[1], f->ny);
+    nnc_rt_scale(f->y, f->y, 0.5f, f->ny);
+}
+
+/* ---- maximum, minimum: the larger (smaller) of a and b, a on ties ------------- */
+
+/* the gradient node of operand attr.axis (0: a, 1: b) from (dy, a, b);
+ * attr.alpha 1: maximum, 0: minimum */
+static void minmax_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    n.attr.alpha = n.op == OP_MAXIMUM;
+    for (int i = 0; i < 2; i++)
+        if (g->values[n.in[i]].requires_grad) {
+            int in[3] = { dout[0], n.in[0], n.in[1] };
+            n.attr.axis = i;
+            din[i] = op_bwd(g, OP_MINMAX_GRAD, in, 3, &n, n.in[i]);
+        }
+}
+
+static void minmax_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_%s(%s, %s, %s, %s);", n->op == OP_MAXIMUM ? "max" : "min", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_count(e, n->out[0]));
+}
+
+static void minmax_fold(const Fold *f) {
+    (f->op == OP_MAXIMUM ? nnc_rt_max : nnc_rt_min)(f->y, f->in[0], f->in[1], f->ny);
+}
+
+static void minmax_grad_emit(EmitCtx *e, const Node *n) {
+    emit_line(e, "nnc_rt_minmax_backward(%s, %s, %s, %s, %s, %d, %d);", emit_ptr(e, n->out[0]),
+              emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[2]), emit_count(e, n->out[0]),
+              n->attr.alpha != 0.0f, n->attr.axis == 0);
 }
 
 /* ---- concat(a, b, ..., axis): joined along one axis ------------------------- */
@@ -154,6 +233,20 @@ const OpDef op_add = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
 const OpDef op_multiply = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
                             .shape = elementwise_shape, .grad = multiply_grad, .flops = add_flops,
                             .emit = multiply_emit };
+const OpDef op_subtract = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
+                            .shape = elementwise_shape, .grad = subtract_grad, .flops = add_flops,
+                            .emit = subtract_emit, .fold = subtract_fold };
+const OpDef op_average = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2, .inplace = 1,
+                           .shape = elementwise_shape, .grad = average_grad, .flops = add_flops,
+                           .emit = average_emit, .fold = average_fold };
+const OpDef op_maximum = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2,
+                           .shape = elementwise_shape, .grad = minmax_grad, .flops = add_flops,
+                           .emit = minmax_emit, .fold = minmax_fold };
+const OpDef op_minimum = { .rt = RT_TENSOR, .layer = 1, .ninputs = 2,
+                           .shape = elementwise_shape, .grad = minmax_grad, .flops = add_flops,
+                           .emit = minmax_emit, .fold = minmax_fold };
+const OpDef op_scale = INTERNAL(RT_TENSOR, 1, op_no_shape, scale_emit);
+const OpDef op_minmax_grad = INTERNAL(RT_TENSOR, 3, op_no_shape, minmax_grad_emit);
 const OpDef op_concat = { .rt = RT_TENSOR, .layer = 1, .ninputs = -1, .attrs = concat_attrs,
                           .nattrs = 1, .shape = concat_shape, .grad = concat_grad, .emit = concat_emit,
                           .fold = concat_fold };

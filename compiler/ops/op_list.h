@@ -35,6 +35,8 @@
     X(BATCH_NORM, batch_norm)  X(DROPOUT, dropout)                   \
     X(LAYER_NORMALIZATION, layer_normalization)                         \
     X(ADD, add)  X(MULTIPLY, multiply)  X(CONCAT, concat)         \
+    X(SUBTRACT, subtract)  X(AVERAGE, average)                         \
+    X(MAXIMUM, maximum)  X(MINIMUM, minimum)                           \
     X(EMBEDDING, embedding)                                             \
     X(MULTI_HEAD_ATTENTION, multi_head_attention)                       \
     X(POSITION_EMBEDDING, position_embedding)                           \
@@ -55,6 +57,7 @@
     X(LOSS, loss)  X(LOSS_GRAD, loss_grad)                           \
     X(REGULARIZE, regularize)                                           \
     X(PRELU_GRAD, prelu_grad)  X(LAYER_NORM_GRAD, layer_norm_grad)   \
+    X(SCALE, scale)  X(MINMAX_GRAD, minmax_grad)                        \
     X(ATTN_SOFTMAX, attn_softmax)  X(ATTN_SOFTMAX_GRAD, attn_softmax_grad) \
     X(POSITION_EMBEDDING_GRAD, position_embedding_grad)                 \
     X(MASKED_MEAN, masked_mean)  X(MASKED_MEAN_GRAD, masked_mean_grad) \
