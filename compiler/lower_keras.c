@@ -241,7 +241,8 @@ static const int global_pools[] = { OP_GLOBAL_MAX_POOLING1D, OP_GLOBAL_MAX_POOLI
                                     OP_GLOBAL_AVERAGE_POOLING2D, OP_GLOBAL_MAX_POOL, OP_GLOBAL_AVG_POOL, -1 };
 static const int recurrent_ops[] = { OP_SIMPLE_RNN, OP_LSTM, OP_GRU, -1 };
 static const int gated_ops[] = { OP_LSTM, OP_GRU, -1 };
-static const int dropout_ops[] = { OP_DROPOUT, OP_SIMPLE_RNN, OP_LSTM, OP_GRU, -1 };
+static const int dropout_ops[] = { OP_DROPOUT, OP_SPATIAL_DROPOUT1D, OP_SPATIAL_DROPOUT2D, OP_GAUSSIAN_DROPOUT,
+                                   OP_GAUSSIAN_NOISE, OP_SIMPLE_RNN, OP_LSTM, OP_GRU, -1 };
 static const int bn_ops[] = { OP_BATCH_NORM, -1 };
 static const int softmax_ops[] = { OP_SOFTMAX, -1 };
 static const int relu_ops[] = { OP_RELU, -1 };

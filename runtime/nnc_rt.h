@@ -349,6 +349,14 @@ void nnc_rt_layernorm_backward(float *dx, float *dgamma, float *dbeta, const flo
  * equal x).  One nnc_rt_rng_uniform draw per element; rate <= 0 draws none. */
 void nnc_rt_dropout_forward(float *y, float *mask, const float *x, long size, float rate,
                             nnc_rt_rng *r);
+/* Keras' SpatialDropout1D/2D on x of (n, inner, c): a draw per sample and
+ * channel, shared by its steps or pixels (mask as above, full size) */
+void nnc_rt_spatial_dropout_forward(float *y, float *mask, const float *x, long n, long inner, int c, float rate,
+                                    nnc_rt_rng *r);
+/* Keras' GaussianDropout (mask ~ N(1, rate / (1 - rate))) and GaussianNoise
+ * (y = x + N(0, stddev^2)), training only */
+void nnc_rt_gaussian_dropout_forward(float *y, float *mask, const float *x, long size, float rate, nnc_rt_rng *r);
+void nnc_rt_gaussian_noise_forward(float *y, const float *x, long size, float stddev, nnc_rt_rng *r);
 void nnc_rt_mul(float *y, const float *a, const float *b, long size);   /* y = a * b */
 void nnc_rt_sub(float *y, const float *a, const float *b, long size);   /* y = a - b */
 void nnc_rt_scale(float *y, const float *x, float s, long size);       /* y = s x; y may equal x */

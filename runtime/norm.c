@@ -183,6 +183,45 @@ void nnc_rt_dropout_forward(float *y, float *mask, const float *x, long size, fl
     }
 }
 
+/* Keras' SpatialDropout1D/2D: x is (n, inner, c); one draw per sample and
+ * channel, that channel kept (scaled) or dropped at every step or pixel */
+void nnc_rt_spatial_dropout_forward(float *y, float *mask, const float *x, long n, long inner, int c, float rate,
+                                    nnc_rt_rng *r)
+{
+    const float scale = rate > 0.0f ? 1.0f / (1.0f - rate) : 1.0f;
+    long s, i;
+    int j;
+    for (s = 0; s < n; s++) {
+        float *ms = mask + s * inner * c;
+        for (j = 0; j < c; j++)
+            ms[j] = rate > 0.0f && nnc_rt_rng_uniform(r) < rate ? 0.0f : scale;
+        for (i = 1; i < inner; i++)
+            for (j = 0; j < c; j++)
+                ms[i * c + j] = ms[j];
+    }
+    for (i = 0; i < n * inner * c; i++)
+        y[i] = x[i] * mask[i];
+}
+
+/* Keras' GaussianDropout: multiplicative noise N(1, rate / (1 - rate)) */
+void nnc_rt_gaussian_dropout_forward(float *y, float *mask, const float *x, long size, float rate, nnc_rt_rng *r)
+{
+    const float sd = rate > 0.0f ? sqrtf(rate / (1.0f - rate)) : 0.0f;
+    long i;
+    for (i = 0; i < size; i++) {
+        mask[i] = 1.0f + sd * nnc_rt_rng_normal(r);
+        y[i] = x[i] * mask[i];
+    }
+}
+
+/* Keras' GaussianNoise: additive noise N(0, stddev^2) */
+void nnc_rt_gaussian_noise_forward(float *y, const float *x, long size, float stddev, nnc_rt_rng *r)
+{
+    long i;
+    for (i = 0; i < size; i++)
+        y[i] = x[i] + stddev * nnc_rt_rng_normal(r);
+}
+
 /* ---- layer norm ------------------------------------------------------------------ */
 
 void nnc_rt_layernorm_forward(float *y, float *mean, float *invstd, const float *x, const float *gamma,

@@ -50,4 +50,5 @@ fit mnist_convnet img.npy onehot.npy
 fit conv_autoencoder img.npy img.npy
 fit timeseries_fcn series.npy cls.npy
 fit text_transformer tokens.npy cls.npy
+fit noise_layers series.npy cls.npy
 exit $fail

@@ -397,6 +397,52 @@ START_TEST(test_dropout)
 }
 END_TEST
 
+/* Keras' SpatialDropout, GaussianDropout, GaussianNoise: the mask's structure
+ * and the noise's moments */
+START_TEST(test_noise_layers)
+{
+    enum { S = 50, INNER = 40, C = 32, N = S * INNER * C };
+    static float x[N], y[N], mask[N];
+    nnc_rt_rng r;
+    long i, dropped = 0;
+    double sum = 0, sq = 0;
+    int s, j;
+    for (i = 0; i < N; i++)
+        x[i] = (float)(i % 5) + 1.0f;
+    nnc_rt_rng_seed(&r, 7);
+    nnc_rt_spatial_dropout_forward(y, mask, x, S, INNER, C, 0.25f, &r);
+    for (s = 0; s < S; s++)
+        for (j = 0; j < C; j++) {
+            float m0 = mask[(long)s * INNER * C + j];
+            ck_assert_msg(m0 == 0.0f || m0 == 1.0f / 0.75f, "mask %g", m0);
+            dropped += m0 == 0.0f;
+            for (i = 0; i < INNER; i++) {   /* one draw for every step of a channel */
+                long k = ((long)s * INNER + i) * C + j;
+                ck_assert(mask[k] == m0 && y[k] == x[k] * m0);
+            }
+        }
+    /* 1600 draws: sd = sqrt(0.25 * 0.75 / 1600) = 0.011 */
+    ck_assert_msg(fabs((double)dropped / (S * C) - 0.25) < 0.05, "dropped %g", (double)dropped / (S * C));
+    nnc_rt_gaussian_dropout_forward(y, mask, x, N, 0.2f, &r);   /* sd sqrt(0.2 / 0.8) = 0.5 */
+    for (i = 0; i < N; i++) {
+        ck_assert(y[i] == x[i] * mask[i]);
+        sum += mask[i];
+        sq += ((double)mask[i] - 1.0) * ((double)mask[i] - 1.0);
+    }
+    ck_assert_msg(fabs(sum / N - 1.0) < 0.01 && fabs(sqrt(sq / N) - 0.5) < 0.01, "mean %g sd %g", sum / N,
+                  sqrt(sq / N));
+    nnc_rt_gaussian_noise_forward(y, x, N, 0.3f, &r);
+    sum = sq = 0;
+    for (i = 0; i < N; i++) {
+        double d = (double)y[i] - x[i];
+        sum += d;
+        sq += d * d;
+    }
+    ck_assert_msg(fabs(sum / N) < 0.005 && fabs(sqrt(sq / N) - 0.3) < 0.005, "mean %g sd %g", sum / N,
+                  sqrt(sq / N));
+}
+END_TEST
+
 START_TEST(test_mul_copy)
 {
     float a[5] = {1, 2, 3, 4, 5}, b[5] = {2, 0, -1, 0.5f, 1}, y[5];
@@ -444,7 +490,7 @@ int main(void)
 {
     const TTest *pool[] = {test_pool_reference_and_gradcheck, test_pool_ties_and_padding, NULL};
     const TTest *norm[] = {test_batchnorm_forward, test_batchnorm_backward_gradcheck, NULL};
-    const TTest *misc[] = {test_dropout, test_mul_copy, test_concat_round_trip, NULL};
+    const TTest *misc[] = {test_dropout, test_noise_layers, test_mul_copy, test_concat_round_trip, NULL};
     const kernel_case cases[] = {{"pool", pool, 0, 0}, {"norm", norm, 0, 0}, {"misc", misc, 0, 0}};
     return run_cases("pool_norm", cases, (int)(sizeof cases / sizeof cases[0]));
 }

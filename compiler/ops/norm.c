@@ -127,6 +127,72 @@ static void dropout_emit(EmitCtx *e, const Node *n) {
 
 
 
+/* ---- Keras' other noise layers: spatial_dropout1d/2d, gaussian_dropout,
+ * gaussian_noise; each the identity at inference ------------------------------- */
+
+/* spatial_dropout1d on (n, steps, c), spatial_dropout2d on (n, h, w, c) */
+static int spatial_dropout_shape(Graph *g, int node) {
+    const Value *x = op_in(g, node, 0);
+    int want = g->nodes[node].op == OP_SPATIAL_DROPOUT1D ? 2 : 3;
+    if (x->rank != want) {
+        char buf[96];
+        diag_error(g->nodes[node].loc, "%s expects input of shape %s, got %s", op_name(g->nodes[node].op),
+                   want == 2 ? "(n, steps, channels)" : "(n, height, width, channels)",
+                   ir_shape_str(x, buf, sizeof buf));
+        return -1;
+    }
+    return dropout_shape(g, node);
+}
+
+static void noise_emit(EmitCtx *e, const Node *n) {
+    const Value *x = &emit_graph(e)->values[n->in[0]];
+    if (!emit_training(e))
+        emit_line(e, "nnc_rt_copy(%s, %s, %s); /* %s: identity at inference */", emit_ptr(e, n->out[0]),
+                  emit_ptr(e, n->in[0]), emit_count(e, n->in[0]), op_name(n->op));
+    else if (n->op == OP_GAUSSIAN_NOISE)
+        emit_line(e, "nnc_rt_gaussian_noise_forward(%s, %s, %s, %s, &m->rng);", emit_ptr(e, n->out[0]),
+                  emit_ptr(e, n->in[0]), emit_count(e, n->in[0]), emit_float(e, n->attr.rate));
+    else if (n->op == OP_GAUSSIAN_DROPOUT)
+        emit_line(e, "nnc_rt_gaussian_dropout_forward(%s, %s, %s, %s, %s, &m->rng);", emit_ptr(e, n->out[0]),
+                  emit_ptr(e, n->out[1]), emit_ptr(e, n->in[0]), emit_count(e, n->in[0]),
+                  emit_float(e, n->attr.rate));
+    else
+        emit_line(e, "nnc_rt_spatial_dropout_forward(%s, %s, %s, n, %ld, %ld, %s, &m->rng);",
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->out[1]), emit_ptr(e, n->in[0]),
+                  ir_size(x) / op_last_dim(x), op_last_dim(x), emit_float(e, n->attr.rate));
+}
+
+static const AttrDef noise_attrs[] = { { "stddev", AT_FLOAT, offsetof(Attrs, rate), NULL } };
+
+static int noise_shape(Graph *g, int node) {
+    if (g->nodes[node].attr.rate < 0) {
+        diag_error(g->nodes[node].loc, "gaussian_noise stddev must be at least 0, got %g", g->nodes[node].attr.rate);
+        return -1;
+    }
+    return op_same_shape(g, node);
+}
+
+static void noise_grad(Graph *g, int node, const int *dout, int *din) {
+    (void)g;
+    (void)node;
+    din[0] = dout[0];
+}
+
+const OpDef op_spatial_dropout1d = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+                                     .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs),
+                                     .shape = spatial_dropout_shape, .grad = dropout_grad, .emit = noise_emit,
+                                     .fold = dropout_fold };
+const OpDef op_spatial_dropout2d = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+                                     .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs),
+                                     .shape = spatial_dropout_shape, .grad = dropout_grad, .emit = noise_emit,
+                                     .fold = dropout_fold };
+const OpDef op_gaussian_dropout = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+                                    .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs), .shape = dropout_shape,
+                                    .grad = dropout_grad, .emit = noise_emit, .fold = dropout_fold };
+const OpDef op_gaussian_noise = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+                                  .attrs = noise_attrs, .nattrs = COUNT(noise_attrs), .shape = noise_shape,
+                                  .grad = noise_grad, .emit = noise_emit, .fold = dropout_fold };
+
 const OpDef op_batch_norm = { .rt = RT_NORM, .layer = 1, .ninputs = 1, .attrs = bn_attrs,
                               .nattrs = COUNT(bn_attrs), .shape = bn_shape, .params = bn_params, .grad = bn_grad,
                               .flops = bn_flops, .emit = bn_emit, .fold = bn_fold };

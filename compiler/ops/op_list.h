@@ -33,6 +33,9 @@
     X(GLOBAL_AVERAGE_POOLING1D, global_average_pooling1d)               \
     X(GLOBAL_AVERAGE_POOLING2D, global_average_pooling2d)               \
     X(BATCH_NORM, batch_norm)  X(DROPOUT, dropout)                   \
+    X(SPATIAL_DROPOUT1D, spatial_dropout1d)                             \
+    X(SPATIAL_DROPOUT2D, spatial_dropout2d)                             \
+    X(GAUSSIAN_DROPOUT, gaussian_dropout)  X(GAUSSIAN_NOISE, gaussian_noise) \
     X(LAYER_NORMALIZATION, layer_normalization)                         \
     X(ADD, add)  X(MULTIPLY, multiply)  X(CONCAT, concat)         \
     X(SUBTRACT, subtract)  X(AVERAGE, average)                         \
