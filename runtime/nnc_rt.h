@@ -359,6 +359,9 @@ void nnc_rt_gaussian_dropout_forward(float *y, float *mask, const float *x, long
 void nnc_rt_gaussian_noise_forward(float *y, const float *x, long size, float stddev, nnc_rt_rng *r);
 void nnc_rt_mul(float *y, const float *a, const float *b, long size);   /* y = a * b */
 void nnc_rt_sub(float *y, const float *a, const float *b, long size);   /* y = a - b */
+/* Keras' Permute: n samples of per-sample shape dims[rank] (rank <= 8), y's
+ * axis i x's axis perm[i] (0-based); y must not overlap x */
+void nnc_rt_permute(float *y, const float *x, long n, int rank, const int *dims, const int *perm);
 void nnc_rt_scale(float *y, const float *x, float s, long size);       /* y = s x; y may equal x */
 /* y = max(a, b), min(a, b); a wins ties */
 void nnc_rt_max(float *y, const float *a, const float *b, long size);

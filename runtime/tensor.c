@@ -62,6 +62,26 @@ void nnc_rt_minmax_backward(float *dx, const float *dy, const float *a, const fl
     }
 }
 
+void nnc_rt_permute(float *y, const float *x, long n, int rank, const int *dims, const int *perm)
+{
+    long xs[8], size = 1, s, i;
+    int d;
+    for (d = rank - 1; d >= 0; d--) {
+        xs[d] = size;
+        size *= dims[d];
+    }
+    for (s = 0; s < n; s++)
+        for (i = 0; i < size; i++) {   /* y's element i: its index, axis by axis from the last */
+            long rem = i, off = 0;
+            for (d = rank - 1; d >= 0; d--) {
+                long yd = dims[perm[d]];
+                off += rem % yd * xs[perm[d]];
+                rem /= yd;
+            }
+            y[s * size + i] = x[s * size + off];
+        }
+}
+
 /* Every value finite: no exponent field all ones (inf, NaN).  On the bits,
  * so the check vectorizes without -ffast-math and a NaN cannot compare its
  * way past it; the training step runs it over the gradients before the

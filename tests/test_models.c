@@ -291,6 +291,12 @@ START_TEST(grad_merging_layers) {
         "train mg {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 5\n}\n";
     gradcheck("mg", m, "-O2");
     gradcheck("mg", m, "-O0");
+    /* Keras' Permute between layers: its gradient is the inverse permute */
+    const char *p =
+        "model pm {\n  input x: f32[3, 4]\n  dense(5, tanh)\n  permute(2, 1)\n  dense(2, tanh)\n"
+        "  flatten\n  dense(3, softmax)\n}\n"
+        "train pm {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 5\n}\n";
+    gradcheck("pm", p, "-O2");
 }
 END_TEST
 

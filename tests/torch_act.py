@@ -4,7 +4,7 @@ using the activations Keras users reach for beyond relu/sigmoid/tanh
 (leaky_relu, elu, gelu in both forms, swish/silu, hard_sigmoid, softplus),
 prelu and layer_normalization, each as a layer and, where it takes no
 argument, as a dense/conv `activation =`; and Keras' merging layers
-subtract, average, maximum and minimum.
+subtract, average, maximum and minimum; Permute.
 
 The machinery is tests/torch_parity.py's (imported): write the .nn text,
 compile it with bin/nnc, run tests/torch_parity.c (initial parameters, one
@@ -245,6 +245,27 @@ MODELS += [
         (torch.where(m - b <= a, m - b, a) + m) * 0.5), P, "dense", 3, "softmax"))(torch.where(a >= b, a, b)))(
         tp.conv(x, P, "a", 4, 3, padding="same"), tp.conv(x, P, "b", 4, 3, padding="same", act="relu")),
      SCCE, "adam(lr = 0.01)", "sparse"),
+]
+
+# Keras' Permute: a sample's axes reordered (1-based), on a sequence and an image
+MODELS += [
+    ("permute", (5, 4), """
+        permute(2, 1)
+        conv1d(3, 2, activation = tanh)
+        Permute((2, 1))
+        flatten
+        dense(3, softmax)
+    """, lambda P, x, train: dense(tp.flatten(tp.conv(
+        x.permute(0, 2, 1), P, "conv1d", 3, 2, act="tanh").permute(0, 2, 1)), P, "dense", 3, "softmax"),
+     SCCE, SGD, "sparse"),
+    ("permute_image", (4, 6, 2), """
+        permute(3, 1, 2)
+        conv2d(3, 2, activation = tanh)
+        flatten
+        dense(3, softmax)
+    """, lambda P, x, train: dense(tp.flatten(tp.conv(
+        x.permute(0, 3, 1, 2), P, "conv2d", 3, 2, act="tanh")), P, "dense", 3, "softmax"),
+     SCCE, SGD, "sparse"),
 ]
 
 

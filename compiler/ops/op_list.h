@@ -11,6 +11,7 @@
 #define NNC_OPS(X)                                                         \
     /* layers: usable in .nn files */                                      \
     X(FLATTEN, flatten)  X(RESHAPE, reshape)  X(LINEAR, linear)   \
+    X(PERMUTE, permute)                                                 \
     X(RELU, relu)  X(SIGMOID, sigmoid)  X(TANH, tanh)             \
     X(SOFTMAX, softmax)  X(RELU6, relu6)                             \
     X(LEAKY_RELU, leaky_relu)  X(ELU, elu)  X(GELU, gelu)            \

@@ -72,6 +72,61 @@ static int reshape_layer_shape(Graph *g, int node) {
 
 const OpDef op_flatten = { .layer = 1, .ninputs = 1, .alias = 1, .shape = flatten_shape,
                            .grad = reshape_grad, .emit = op_emit_nothing };
+/* ---- permute(dims): Keras' Permute, a sample's axes reordered ------------------
+ * dims: the new order of the sample's axes, 1-based as Keras writes them
+ * (the batch is axis 0 and stays); the gradient is the inverse permute */
+static const AttrDef permute_attrs[] = { { "dims", AT_DIMS, offsetof(Attrs, dims), NULL } };
+
+static int permute_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    Value *x = op_in(g, node, 0);
+    int seen[IR_MAX_RANK] = { 0 }, ok = n->attr.ndims == x->rank && x->batched, dims[IR_MAX_RANK];
+    for (int i = 0; ok && i < n->attr.ndims; i++) {
+        int a = n->attr.dims[i];
+        ok = a >= 1 && a <= x->rank && !seen[a - 1];
+        if (ok) seen[a - 1] = 1, dims[i] = x->dims[a - 1];
+    }
+    if (!ok) {
+        char buf[96];
+        diag_error(n->loc, "permute needs the numbers 1..%d once each (a sample's axes, as Keras counts them), "
+                   "for its input %s", x->rank, ir_shape_str(x, buf, sizeof buf));
+        return -1;
+    }
+    return op_make_out(g, node, 1, x->rank, dims);
+}
+
+static void permute_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    for (int i = 0; i < n.attr.ndims; i++) n.attr.dims[g->nodes[node].attr.dims[i] - 1] = i + 1;
+    din[0] = op_bwd(g, OP_PERMUTE, dout, 1, &n, n.in[0]);
+}
+
+static void permute_emit(EmitCtx *e, const Node *n) {
+    const Value *x = &emit_graph(e)->values[n->in[0]];
+    char dims[128] = "", perm[128] = "";
+    for (int i = 0; i < x->rank; i++) {
+        size_t ld = strlen(dims), lp = strlen(perm);
+        snprintf(dims + ld, sizeof dims - ld, "%s%d", i ? ", " : "", x->dims[i]);
+        snprintf(perm + lp, sizeof perm - lp, "%s%d", i ? ", " : "", n->attr.dims[i] - 1);
+    }
+    emit_line(e, "nnc_rt_permute(%s, %s, n, %d, (const int[]){ %s }, (const int[]){ %s });",
+              emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), x->rank, dims, perm);
+}
+
+static void permute_fold(const Fold *f) {
+    int perm[IR_MAX_RANK], dims[IR_MAX_RANK];
+    long size = 1;
+    for (int i = 0; i < f->in_rank[0]; i++) {
+        perm[i] = f->a->dims[i] - 1;
+        dims[i] = (int)f->in_dims[0][i];
+        size *= dims[i];
+    }
+    nnc_rt_permute(f->y, f->in[0], size ? f->ny / size : 0, f->in_rank[0], dims, perm);
+}
+
+const OpDef op_permute = { .rt = RT_TENSOR, .layer = 1, .ninputs = 1, .attrs = permute_attrs, .nattrs = 1,
+                           .shape = permute_shape, .grad = permute_grad, .emit = permute_emit,
+                           .fold = permute_fold };
 const OpDef op_reshape = { .layer = 1, .ninputs = 1, .alias = 1, .attrs = reshape_attrs,
                            .nattrs = 1, .shape = reshape_layer_shape, .grad = reshape_grad, .emit = op_emit_nothing };
 const OpDef op_linear = { .layer = 1, .ninputs = 1, .alias = 1, .shape = identity_shape,
