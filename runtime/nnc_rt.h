@@ -359,6 +359,10 @@ void nnc_rt_gaussian_dropout_forward(float *y, float *mask, const float *x, long
 void nnc_rt_gaussian_noise_forward(float *y, const float *x, long size, float stddev, nnc_rt_rng *r);
 void nnc_rt_mul(float *y, const float *a, const float *b, long size);   /* y = a * b */
 void nnc_rt_sub(float *y, const float *a, const float *b, long size);   /* y = a - b */
+/* Keras' RepeatVector: y (n, times, features) holds x (n, features) times;
+ * the backward pass sums dy over the copies (overwrites dx) */
+void nnc_rt_repeat(float *y, const float *x, long n, int times, int features);
+void nnc_rt_repeat_backward(float *dx, const float *dy, long n, int times, int features);
 /* Keras' Permute: n samples of per-sample shape dims[rank] (rank <= 8), y's
  * axis i x's axis perm[i] (0-based); y must not overlap x */
 void nnc_rt_permute(float *y, const float *x, long n, int rank, const int *dims, const int *perm);

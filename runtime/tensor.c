@@ -82,6 +82,29 @@ void nnc_rt_permute(float *y, const float *x, long n, int rank, const int *dims,
         }
 }
 
+void nnc_rt_repeat(float *y, const float *x, long n, int times, int features)
+{
+    long s;
+    int t;
+    for (s = 0; s < n; s++)
+        for (t = 0; t < times; t++)
+            memcpy(y + (s * times + t) * features, x + s * features, (size_t)features * sizeof *y);
+}
+
+void nnc_rt_repeat_backward(float *dx, const float *dy, long n, int times, int features)
+{
+    long s;
+    int t, j;
+    for (s = 0; s < n; s++) {
+        float *d = dx + s * features;
+        for (j = 0; j < features; j++)
+            d[j] = 0.0f;
+        for (t = 0; t < times; t++)
+            for (j = 0; j < features; j++)
+                d[j] += dy[(s * times + t) * features + j];
+    }
+}
+
 /* Every value finite: no exponent field all ones (inf, NaN).  On the bits,
  * so the check vectorizes without -ffast-math and a NaN cannot compare its
  * way past it; the training step runs it over the gradients before the

@@ -297,6 +297,12 @@ START_TEST(grad_merging_layers) {
         "  flatten\n  dense(3, softmax)\n}\n"
         "train pm {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 5\n}\n";
     gradcheck("pm", p, "-O2");
+    /* Keras' RepeatVector: its gradient sums the copies */
+    const char *r =
+        "model rv {\n  input x: f32[4]\n  dense(3, tanh)\n  repeat_vector(2)\n  dense(2, tanh)\n"
+        "  flatten\n  dense(3, softmax)\n}\n"
+        "train rv {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 5\n}\n";
+    gradcheck("rv", r, "-O2");
 }
 END_TEST
 

@@ -4,7 +4,7 @@ using the activations Keras users reach for beyond relu/sigmoid/tanh
 (leaky_relu, elu, gelu in both forms, swish/silu, hard_sigmoid, softplus),
 prelu and layer_normalization, each as a layer and, where it takes no
 argument, as a dense/conv `activation =`; and Keras' merging layers
-subtract, average, maximum and minimum; Permute.
+subtract, average, maximum and minimum; Permute and RepeatVector.
 
 The machinery is tests/torch_parity.py's (imported): write the .nn text,
 compile it with bin/nnc, run tests/torch_parity.c (initial parameters, one
@@ -265,6 +265,20 @@ MODELS += [
         dense(3, softmax)
     """, lambda P, x, train: dense(tp.flatten(tp.conv(
         x.permute(0, 3, 1, 2), P, "conv2d", 3, 2, act="tanh")), P, "dense", 3, "softmax"),
+     SCCE, SGD, "sparse"),
+]
+
+# Keras' RepeatVector: a vector repeated along new steps; its gradient sums them
+MODELS += [
+    ("repeat_vector", (6,), """
+        dense(4, tanh)
+        RepeatVector(3)
+        conv1d(2, 2, activation = tanh)
+        flatten
+        dense(3, softmax)
+    """, lambda P, x, train: dense(tp.flatten(tp.conv(
+        dense(x, P, "dense", 4, "tanh").unsqueeze(1).repeat(1, 3, 1), P, "conv1d", 2, 2, act="tanh")),
+        P, "dense_1", 3, "softmax"),
      SCCE, SGD, "sparse"),
 ]
 

@@ -11,7 +11,7 @@
 #define NNC_OPS(X)                                                         \
     /* layers: usable in .nn files */                                      \
     X(FLATTEN, flatten)  X(RESHAPE, reshape)  X(LINEAR, linear)   \
-    X(PERMUTE, permute)                                                 \
+    X(PERMUTE, permute)  X(REPEAT_VECTOR, repeat_vector)              \
     X(RELU, relu)  X(SIGMOID, sigmoid)  X(TANH, tanh)             \
     X(SOFTMAX, softmax)  X(RELU6, relu6)                             \
     X(LEAKY_RELU, leaky_relu)  X(ELU, elu)  X(GELU, gelu)            \
@@ -61,7 +61,7 @@
     X(LOSS, loss)  X(LOSS_GRAD, loss_grad)                           \
     X(REGULARIZE, regularize)                                           \
     X(PRELU_GRAD, prelu_grad)  X(LAYER_NORM_GRAD, layer_norm_grad)   \
-    X(SCALE, scale)  X(MINMAX_GRAD, minmax_grad)                        \
+    X(SCALE, scale)  X(MINMAX_GRAD, minmax_grad)  X(REPEAT_GRAD, repeat_grad) \
     X(ATTN_SOFTMAX, attn_softmax)  X(ATTN_SOFTMAX_GRAD, attn_softmax_grad) \
     X(POSITION_EMBEDDING_GRAD, position_embedding_grad)                 \
     X(MASKED_MEAN, masked_mean)  X(MASKED_MEAN_GRAD, masked_mean_grad) \

@@ -127,6 +127,48 @@ static void permute_fold(const Fold *f) {
 const OpDef op_permute = { .rt = RT_TENSOR, .layer = 1, .ninputs = 1, .attrs = permute_attrs, .nattrs = 1,
                            .shape = permute_shape, .grad = permute_grad, .emit = permute_emit,
                            .fold = permute_fold };
+/* ---- repeat_vector(n): Keras' RepeatVector, (batch, f) -> (batch, n, f) ------- */
+static const AttrDef repeat_attrs[] = { { "n", AT_INT, offsetof(Attrs, units), NULL } };
+
+static int repeat_shape(Graph *g, int node) {
+    Node *n = &g->nodes[node];
+    Value *x = op_in(g, node, 0);
+    if (x->rank != 1 || !x->batched || n->attr.units < 1) {
+        char buf[96];
+        diag_error(n->loc, "repeat_vector takes (n, features) and a positive count, got %s and %d",
+                   ir_shape_str(x, buf, sizeof buf), n->attr.units);
+        return -1;
+    }
+    int dims[2] = { n->attr.units, x->dims[0] };
+    return op_make_out(g, node, 1, 2, dims);
+}
+
+static void repeat_grad(Graph *g, int node, const int *dout, int *din) {
+    Node n = g->nodes[node];
+    din[0] = op_bwd(g, OP_REPEAT_GRAD, dout, 1, &n, n.in[0]);
+}
+
+static void repeat_emit(EmitCtx *e, const Node *n) {
+    const Value *x = &emit_graph(e)->values[n->in[0]];
+    emit_line(e, "nnc_rt_repeat(%s, %s, n, %d, %d);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              n->attr.units, x->dims[0]);
+}
+
+static void repeat_grad_emit(EmitCtx *e, const Node *n) {
+    const Value *dx = &emit_graph(e)->values[n->out[0]];
+    emit_line(e, "nnc_rt_repeat_backward(%s, %s, n, %d, %d);", emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
+              n->attr.units, dx->dims[0]);
+}
+
+static void repeat_fold(const Fold *f) {
+    long features = f->in_dims[0][0];
+    nnc_rt_repeat(f->y, f->in[0], features ? f->ny / (features * f->a->units) : 0, f->a->units, (int)features);
+}
+
+const OpDef op_repeat_vector = { .rt = RT_TENSOR, .layer = 1, .ninputs = 1, .attrs = repeat_attrs, .nattrs = 1,
+                                 .shape = repeat_shape, .grad = repeat_grad, .emit = repeat_emit,
+                                 .fold = repeat_fold };
+const OpDef op_repeat_grad = INTERNAL(RT_TENSOR, 1, op_no_shape, repeat_grad_emit);
 const OpDef op_reshape = { .layer = 1, .ninputs = 1, .alias = 1, .attrs = reshape_attrs,
                            .nattrs = 1, .shape = reshape_layer_shape, .grad = reshape_grad, .emit = op_emit_nothing };
 const OpDef op_linear = { .layer = 1, .ninputs = 1, .alias = 1, .shape = identity_shape,
