@@ -5,7 +5,9 @@
  * Graphs built by hand like the importer's, run by a small interpreter (the
  * op table's fold hooks, the runtime's convolution) before and after the
  * passes, at batch 1 and 3; chains that must stay (a shared intermediate,
- * other constants, a trained parameter upstream) stay. */
+ * other constants, a trained parameter upstream) stay.  x * a + b with
+ * scalars a, b becomes one affine node, which passes/fuse_nd.c folds into the
+ * convolution before it, or after it when that reads no padded cell. */
 #include <check.h>
 #include "check_run.h"
 #include <math.h>
@@ -108,16 +110,16 @@ static int binary(Graph *g, int fn, int a_, int b_, const char *name) {
     return node(g, OP_ND_BINARY, in, 2, &a, name, out->rank, out->dims);
 }
 
-/* 3 x 3, stride 1, pad 1 over the whole (n, h, w, c) tensor; w (3, 3, c, oc) */
-static int conv(Graph *g, int x, int w, const char *name) {
+/* k x k (w is (k, k, c, oc)), stride 1, padding pad on each side, over the whole (n, h, w, c) tensor */
+static int conv_pad(Graph *g, int x, int w, int pad, const char *name) {
     Attrs a;
     memset(&a, 0, sizeof a);
     const Value *xv = &g->values[x], *wv = &g->values[w];
     nnc_rt_conv2d *p = &a.conv;
     p->h = xv->dims[1]; p->w = xv->dims[2]; p->c = xv->dims[3];
     p->kh = p->kw = wv->dims[0]; p->oc = wv->dims[3];
-    p->oh = p->h; p->ow = p->w;
-    p->sh = p->sw = p->dh = p->dw = 1; p->pt = p->pl = 1; p->groups = 1;
+    p->oh = p->h + 2 * pad - p->kh + 1; p->ow = p->w + 2 * pad - p->kw + 1;
+    p->sh = p->sw = p->dh = p->dw = 1; p->pt = p->pl = pad; p->groups = 1;
     a.samples = xv->dims[0];
     int in[2] = { x, w }, dims[4] = { xv->dims[0], p->oh, p->ow, p->oc };
     int y = node(g, OP_ND_CONV, in, 2, &a, name, 4, dims);
@@ -125,6 +127,8 @@ static int conv(Graph *g, int x, int w, const char *name) {
     ir_add_output(g, g->values[y].producer, ir_value(g, "scratch", ROLE_ACT, 0, 1, &scratch));
     return y;
 }
+
+static int conv(Graph *g, int x, int w, const char *name) { return conv_pad(g, x, w, 1, name); }
 
 static void output(Graph *g, int v) {
     g->outputs[g->noutputs++] = v;
@@ -325,8 +329,79 @@ START_TEST(hard_swish_left_alone) {
 }
 END_TEST
 
+/* ---- x * a + b with scalars: one affine node, folded into a convolution ---------- */
+
+/* conv1 -> NCHW -> relu -> x * a + b (or - b) -> NHWC -> conv2 (k x k, padding pad);
+ * a conv2 that reads no padded cell takes the affine into its kernel and
+ * bias, a padded one only a pure scale (b = 0); otherwise one affine pass */
+START_TEST(affine_into_next_conv) {
+    const struct { int k, pad, sub; float b; int left; } cases[] = {
+        { 1, 0, 0, 0.75f, 0 }, { 3, 0, 1, 0.75f, 0 }, { 3, 1, 0, 0.75f, 1 }, { 3, 1, 0, 0.0f, 0 },
+    };
+    for (unsigned c = 0; c < sizeof cases / sizeof *cases; c++)
+        for (int n = 1; n <= 3; n += 2) {
+            Graph *g = new_graph();
+            int xd[4] = { n, 3, 5, 4 }, w1d[4] = { 3, 3, 3, 6 }, w2d[4] = { cases[c].k, cases[c].k, 6, 2 };
+            int x = input(g, 4, xd);
+            int w1 = param(g, "w1", 4, w1d, 1, 1.0f, 0), w2 = param(g, "w2", 4, w2d, 2, 1.0f, 0);
+            int c1 = conv(g, transpose(g, x, TO_NHWC, "x.nhwc"), w1, "c1");
+            int r = unary(g, NNC_RT_UN_RELU, transpose(g, c1, TO_NCHW, "c1.nchw"), 0.0f, 0.0f, "r");
+            int m = binary(g, NNC_RT_BIN_MUL, scalar(g, "a", -1.5f), r, "m");
+            int s = binary(g, cases[c].sub ? NNC_RT_BIN_SUB : NNC_RT_BIN_ADD, m, scalar(g, "b", cases[c].b), "s");
+            int c2 = conv_pad(g, transpose(g, s, TO_NHWC, "s.nhwc"), w2, cases[c].pad, "c2");
+            output(g, transpose(g, c2, TO_NCHW, "y"));
+            long size = ir_size(&g->values[x]);
+            float *x_in = malloc((size_t)size * sizeof *x_in);
+            unsigned seed = 5 + c;
+            for (long i = 0; i < size; i++) x_in[i] = rnd(&seed);
+            float *want = infer(g, x_in);
+            fuse_nd_eltwise(g);
+            ck_assert_int_eq(count_op(g, OP_ND_BINARY), 0);
+            ck_assert_int_eq(count_fn(g, NNC_RT_UN_AFFINE), 1);
+            layout_nd(g);
+            fuse_nd_conv(g);
+            ck_assert_int_eq(count_op(g, OP_ND_COPY), 2);
+            ck_assert_int_eq(count_fn(g, NNC_RT_UN_AFFINE), cases[c].left);
+            ck_assert_int_eq(count_op(g, OP_ND_UNARY), cases[c].left);    /* relu: conv1's epilogue */
+            float *got = infer(g, x_in);
+            assert_close(got, want, ir_size(&g->values[g->output]), 1e-5f);
+            free(got); free(want); free(x_in);
+            ir_free(g);
+        }
+}
+END_TEST
+
+/* conv -> x * a + b: the affine node folds into the convolution before it
+ * (its kernel scaled, its bias made); a trained kernel keeps the binaries */
+START_TEST(affine_after_conv) {
+    for (int trained = 0; trained <= 1; trained++)
+        for (int n = 1; n <= 3; n += 2) {
+            Graph *g = new_graph();
+            int xd[4] = { n, 5, 4, 3 }, wd[4] = { 3, 3, 3, 4 };
+            int x = input(g, 4, xd), w = param(g, "w", 4, wd, 3, 1.0f, trained);
+            int m = binary(g, NNC_RT_BIN_MUL, conv(g, x, w, "c"), scalar(g, "a", 0.5f), "m");
+            output(g, binary(g, NNC_RT_BIN_ADD, scalar(g, "b", -2.0f), m, "y"));
+            long size = ir_size(&g->values[x]);
+            float *x_in = malloc((size_t)size * sizeof *x_in);
+            unsigned seed = 11;
+            for (long i = 0; i < size; i++) x_in[i] = rnd(&seed);
+            float *want = infer(g, x_in);
+            fuse_nd_eltwise(g);
+            ck_assert_int_eq(count_fn(g, NNC_RT_UN_AFFINE), !trained);
+            fuse_nd_conv(g);
+            ck_assert_int_eq(count_op(g, OP_ND_UNARY), 0);
+            ck_assert_int_eq(count_op(g, OP_ND_BINARY), trained ? 2 : 0);
+            float *got = infer(g, x_in);
+            assert_close(got, want, ir_size(&g->values[g->output]), 1e-5f);
+            free(got); free(want); free(x_in);
+            ir_free(g);
+        }
+}
+END_TEST
+
 int main(void) {
-    const TTest *tests[] = { hard_swish_forms, hard_swish_values, hard_swish_left_alone, NULL };
-    const kernel_case cases[] = { { "hard_swish", tests, 0, 0 } };
-    return run_cases("fuse_eltwise", cases, 1);
+    const TTest *hs[] = { hard_swish_forms, hard_swish_values, hard_swish_left_alone, NULL };
+    const TTest *affine[] = { affine_into_next_conv, affine_after_conv, NULL };
+    const kernel_case cases[] = { { "hard_swish", hs, 0, 0 }, { "affine", affine, 0, 0 } };
+    return run_cases("fuse_eltwise", cases, 2);
 }

@@ -167,28 +167,57 @@ static int hard_swish_at(const Graph *g, int f, int *drop, int *ndrop) {
     return -1;
 }
 
+/* node f = x * a + b or x * a - b (scalars a, b; the product read only by
+ * f): x, with alpha and beta set and the product's node in *drop, or -1 */
+static int affine_at(const Graph *g, int f, float *alpha, float *beta, int *drop) {
+    float b, a;
+    int k, j, fn = g->nodes[f].attr.fn;
+    if (fn != NNC_RT_BIN_ADD && fn != NNC_RT_BIN_SUB) return -1;
+    int m = with_scalar(g, &g->nodes[f], fn, &b, &k);
+    if (m < 0 || (fn == NNC_RT_BIN_SUB && k != 0) || sole_reader(g, m) != f || g->values[m].producer < 0) return -1;
+    int mn = g->values[m].producer, x = with_scalar(g, &g->nodes[mn], NNC_RT_BIN_MUL, &a, &j);
+    if (x < 0 || !isfinite(a) || !isfinite(b)) return -1;
+    *alpha = a;
+    *beta = fn == NNC_RT_BIN_SUB ? -b : b;
+    *drop = mn;
+    return x;
+}
+
+/* node f becomes the unary fn(alpha, beta) of x; the nodes in drop[] go */
+static void to_unary(Graph *g, int f, int x, int fn, float alpha, float beta, const int *drop, int ndrop) {
+    Node *n = &g->nodes[f];
+    int old[IR_MAX_IO], nold = n->nin;
+    memcpy(old, n->in, (size_t)nold * sizeof *old);
+    memset(&n->attr, 0, sizeof n->attr);
+    n->op = OP_ND_UNARY;
+    n->attr.fn = fn;
+    n->attr.alpha = alpha;
+    n->attr.beta = beta;
+    n->in[0] = x;
+    n->nin = 1;
+    for (int k = 0; k < ndrop; k++) {
+        Node *d = &g->nodes[drop[k]];
+        d->dead = 1;
+        g->values[d->out[0]].producer = -1;
+        for (int j = 0; j < d->nin; j++) ir_drop_constant(g, d->in[j]);
+    }
+    for (int j = 0; j < nold; j++) ir_drop_constant(g, old[j]);
+}
+
 void fuse_nd_eltwise(Graph *g) {
     char *t = trained(g);
     for (int f = 0; f < g->nnodes; f++) {
         int drop[3], ndrop;
         if (g->nodes[f].dead) continue;
         int x = hard_swish_at(g, f, drop, &ndrop);
-        if (x < 0 || t[x]) continue;
-        Node *n = &g->nodes[f];
-        int old[IR_MAX_IO], nold = n->nin;
-        memcpy(old, n->in, (size_t)nold * sizeof *old);
-        memset(&n->attr, 0, sizeof n->attr);
-        n->op = OP_ND_UNARY;
-        n->attr.fn = NNC_RT_UN_HARD_SWISH;
-        n->in[0] = x;
-        n->nin = 1;
-        for (int k = 0; k < ndrop; k++) {
-            Node *d = &g->nodes[drop[k]];
-            d->dead = 1;
-            g->values[d->out[0]].producer = -1;
-            for (int j = 0; j < d->nin; j++) ir_drop_constant(g, d->in[j]);
-        }
-        for (int j = 0; j < nold; j++) ir_drop_constant(g, old[j]);
+        if (x >= 0 && !t[x]) to_unary(g, f, x, NNC_RT_UN_HARD_SWISH, 0.0f, 0.0f, drop, ndrop);
+    }
+    for (int f = 0; f < g->nnodes; f++) {
+        float a, b;
+        int drop;
+        if (g->nodes[f].dead || g->nodes[f].op != OP_ND_BINARY) continue;
+        int x = affine_at(g, f, &a, &b, &drop);
+        if (x >= 0 && !t[x]) to_unary(g, f, x, NNC_RT_UN_AFFINE, a, b, &drop, 1);
     }
     free(t);
 }
