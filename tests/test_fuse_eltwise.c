@@ -399,9 +399,81 @@ START_TEST(affine_after_conv) {
 }
 END_TEST
 
+/* ---- a transpose with several element-wise readers (passes/layout.c sink_all) ---- */
+
+/* GlobalAveragePool over (n, c, h, w), kept as (n, c, 1, 1) */
+static int gap(Graph *g, int x, const char *name) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    Value xv = g->values[x];
+    a.nd.rank = 4;
+    for (int d = 0; d < 4; d++) a.nd.dims[d] = xv.dims[d];
+    strides_of(xv.dims, 4, a.nd.as);
+    int dims[4] = { xv.dims[0], xv.dims[1], 1, 1 };
+    long ys[4];
+    strides_of(dims, 4, ys);
+    for (int d = 0; d < 4; d++) a.nd.ys[d] = d >= 2 ? 0 : ys[d];
+    a.fn = NNC_RT_RED_MEAN;
+    a.ny = dims[0] * dims[1];
+    a.count = xv.dims[2] * xv.dims[3];
+    return node(g, OP_ND_REDUCE, &x, 1, &a, name, 4, dims);
+}
+
+/* conv -> NCHW -> y = x + x * sigmoid(mean(x)) (a squeeze-excite block with a
+ * residual: x read by the pool, the product and the sum) -> NHWC -> conv:
+ * every copy but the input's and the output's goes, the values stay */
+START_TEST(layout_sinks_into_all_readers) {
+    for (int n = 1; n <= 3; n += 2) {
+        Graph *g = new_graph();
+        int xd[4] = { n, 3, 5, 4 }, w1d[4] = { 3, 3, 3, 6 }, w2d[4] = { 3, 3, 6, 2 };
+        int x = input(g, 4, xd);
+        int w1 = param(g, "w1", 4, w1d, 1, 1.0f, 0), w2 = param(g, "w2", 4, w2d, 2, 1.0f, 0);
+        int c1 = transpose(g, conv(g, transpose(g, x, TO_NHWC, "x.nhwc"), w1, "c1"), TO_NCHW, "c1.nchw");
+        int se = unary(g, NNC_RT_UN_SIGMOID, gap(g, c1, "gap"), 0.0f, 0.0f, "se");
+        int y = binary(g, NNC_RT_BIN_ADD, c1, binary(g, NNC_RT_BIN_MUL, c1, se, "scaled"), "sum");
+        int c2 = conv(g, transpose(g, y, TO_NHWC, "y.nhwc"), w2, "c2");
+        output(g, transpose(g, c2, TO_NCHW, "y"));
+        long size = ir_size(&g->values[x]);
+        float *x_in = malloc((size_t)size * sizeof *x_in);
+        unsigned seed = 17;
+        for (long i = 0; i < size; i++) x_in[i] = rnd(&seed);
+        float *want = infer(g, x_in);
+        layout_nd(g);
+        ck_assert_int_eq(count_op(g, OP_ND_COPY), 2);
+        float *got = infer(g, x_in);
+        assert_close(got, want, ir_size(&g->values[g->output]), 1e-5f);
+        free(got); free(want); free(x_in);
+        ir_free(g);
+    }
+}
+END_TEST
+
+/* one reader that cannot follow (a graph output reads x too): the copy stays */
+START_TEST(layout_keeps_shared_transpose) {
+    Graph *g = new_graph();
+    int xd[4] = { 1, 3, 5, 4 }, w1d[4] = { 3, 3, 3, 6 };
+    int x = input(g, 4, xd), w1 = param(g, "w1", 4, w1d, 1, 1.0f, 0);
+    int c1 = transpose(g, conv(g, transpose(g, x, TO_NHWC, "x.nhwc"), w1, "c1"), TO_NCHW, "c1.nchw");
+    int r = unary(g, NNC_RT_UN_RELU, c1, 0.0f, 0.0f, "r");
+    output(g, binary(g, NNC_RT_BIN_ADD, c1, r, "sum"));
+    g->outputs[g->noutputs++] = c1;
+    float x_in[60];
+    unsigned seed = 19;
+    for (int i = 0; i < 60; i++) x_in[i] = rnd(&seed);
+    float *want = infer(g, x_in);
+    layout_nd(g);
+    ck_assert_int_ge(count_op(g, OP_ND_COPY), 2);
+    float *got = infer(g, x_in);
+    assert_close(got, want, ir_size(&g->values[g->output]), 1e-6f);
+    free(got); free(want);
+    ir_free(g);
+}
+END_TEST
+
 int main(void) {
     const TTest *hs[] = { hard_swish_forms, hard_swish_values, hard_swish_left_alone, NULL };
     const TTest *affine[] = { affine_into_next_conv, affine_after_conv, NULL };
-    const kernel_case cases[] = { { "hard_swish", hs, 0, 0 }, { "affine", affine, 0, 0 } };
-    return run_cases("fuse_eltwise", cases, 2);
+    const TTest *layout[] = { layout_sinks_into_all_readers, layout_keeps_shared_transpose, NULL };
+    const kernel_case cases[] = { { "hard_swish", hs, 0, 0 }, { "affine", affine, 0, 0 }, { "layout", layout, 0, 0 } };
+    return run_cases("fuse_eltwise", cases, 3);
 }
