@@ -18,7 +18,12 @@
  * convolution with relu, then the pool.  Folding needs every value
  * involved to be a baked constant: a trained parameter keeps its own
  * gradient, and its saved layout, so it is left alone.  Clip(0, 6) is
- * relu6, Clip(0, inf) relu; other clips stay separate nodes.
+ * relu6, Clip(0, inf) relu; other clips stay separate nodes.  An affine
+ * node (alpha x + beta: passes/fuse_eltwise.c's scalar Mul and Add) folds
+ * like a scale and a shift after the convolution, and also before it when
+ * the convolution reads no padded cell (a padded cell is 0, not beta) or
+ * beta is 0: conv(alpha x + beta) = alpha conv(x) + beta (each output
+ * channel's kernel sum).
  *
  * Each step needs the value it absorbs to have no other consumer.  Both run
  * before autodiff (dense has a gradient rule; nd_conv and nd_pool have none,
