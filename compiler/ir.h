@@ -384,6 +384,7 @@ void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues 
 void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
 void fuse_nd_conv(Graph *g);         /* passes/fuse_nd.c: conv + per-channel scale/shift + act */
 void layout_nd(Graph *g);            /* passes/layout.c: transposes cancelled, sunk, folded */
+void fuse_nd_eltwise(Graph *g);      /* passes/fuse_eltwise.c: hard-swish chains -> one element-wise node */
 void layout_cancel(Graph *g);        /* passes/layout.c: transposes and copies of copies composed only */
 /* ops/nd.c: the activation an nd_unary node computes (relu, sigmoid, tanh;
  * Clip(0, inf) is relu, Clip(0, 6) relu6), or -1 */

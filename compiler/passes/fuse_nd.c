@@ -18,7 +18,12 @@
  * convolution with relu, then the pool.  Folding needs every value
  * involved to be a baked constant: a trained parameter keeps its own
  * gradient, and its saved layout, so it is left alone.  Clip(0, 6) is
- * relu6, Clip(0, inf) relu; other clips stay separate nodes.
+ * relu6, Clip(0, inf) relu; other clips stay separate nodes.  An affine
+ * node (alpha x + beta: passes/fuse_eltwise.c's scalar Mul and Add) folds
+ * like a scale and a shift after the convolution, and also before it when
+ * the convolution reads no padded cell (a padded cell is 0, not beta) or
+ * beta is 0: conv(alpha x + beta) = alpha conv(x) + beta (each output
+ * channel's kernel sum).
  *
  * Each step needs the value it absorbs to have no other consumer.  Both run
  * before autodiff (dense has a gradient rule; nd_conv and nd_pool have none,
@@ -107,6 +112,32 @@ static const float *per_channel(Graph *g, const Node *b, int y, int *k, long *st
     return g->baked + g->values[c].baked_at + coff;
 }
 
+/* conv node i's kernel and bias become those of (conv(x) fn coef), coef one
+ * value per output channel: a scale (mul, div) or a shift (add, sub) */
+static void fold_coefs(Graph *g, int i, int fn, const float *coef) {
+    Node *n = &g->nodes[i];
+    int oc = n->attr.conv.oc, scale = fn == NNC_RT_BIN_MUL || fn == NNC_RT_BIN_DIV;
+    if (n->nin < 3 && !scale) {
+        char name[IR_NAME];
+        ir_format_name(name, "%s/bias", g->values[n->in[1]].name);
+        int bias = ir_new_constant(g, name, 1, &oc, NULL);
+        n = &g->nodes[i];
+        n->in[n->nin++] = bias;
+    }
+    if (scale) {
+        float *w = ir_writable(g, i, 1);
+        long size = ir_size(&g->values[g->nodes[i].in[1]]);
+        for (long j = 0; j < size; j++)     /* the kernel is (kh, kw, c/groups, oc) */
+            w[j] = fn == NNC_RT_BIN_MUL ? w[j] * coef[j % oc] : w[j] / coef[j % oc];
+    }
+    if (g->nodes[i].nin > 2) {
+        float *bias = ir_writable(g, i, 2);
+        for (int o = 0; o < oc; o++)
+            bias[o] = fn == NNC_RT_BIN_MUL ? bias[o] * coef[o] : fn == NNC_RT_BIN_DIV ? bias[o] / coef[o] :
+                      fn == NNC_RT_BIN_ADD ? bias[o] + coef[o] : bias[o] - coef[o];
+    }
+}
+
 /* fold binary b into conv node i; b reads the output of node `at`: the
  * convolution, or a pool right after it, which b commutes with (a max pool
  * with a shift or a positive scale, an average pool with either: padded
@@ -129,25 +160,7 @@ static int fold_channel_op(Graph *g, int i, int at, int bn) {
     float *coef = malloc((size_t)oc * sizeof *coef);
     if (!coef) abort();
     for (int o = 0; o < oc; o++) coef[o] = c[o * step];   /* before any baked array moves */
-    if (n->nin < 3 && !scale) {
-        char name[IR_NAME];
-        ir_format_name(name, "%s/bias", g->values[n->in[1]].name);
-        int bias = ir_new_constant(g, name, 1, &oc, NULL);
-        n = &g->nodes[i];
-        n->in[n->nin++] = bias;
-    }
-    if (scale) {
-        float *w = ir_writable(g, i, 1);
-        long size = ir_size(&g->values[g->nodes[i].in[1]]);
-        for (long j = 0; j < size; j++)     /* the kernel is (kh, kw, c/groups, oc) */
-            w[j] = fn == NNC_RT_BIN_MUL ? w[j] * coef[j % oc] : w[j] / coef[j % oc];
-    }
-    if (g->nodes[i].nin > 2) {
-        float *bias = ir_writable(g, i, 2);
-        for (int o = 0; o < oc; o++)
-            bias[o] = fn == NNC_RT_BIN_MUL ? bias[o] * coef[o] : fn == NNC_RT_BIN_DIV ? bias[o] / coef[o] :
-                      fn == NNC_RT_BIN_ADD ? bias[o] + coef[o] : bias[o] - coef[o];
-    }
+    fold_coefs(g, i, fn, coef);
     free(coef);
     g->nodes[i].folded++;
     absorb(g, at, bn);
@@ -155,15 +168,73 @@ static int fold_channel_op(Graph *g, int i, int at, int bn) {
     return 1;
 }
 
+/* an affine unary (alpha x + beta, passes/fuse_eltwise.c's) after conv
+ * node i, or after the pool at `at`: a scale then a shift */
+static int fold_affine(Graph *g, int i, int at, int un) {
+    const Node *u = &g->nodes[un], *n = &g->nodes[i];
+    if (u->op != OP_ND_UNARY || u->attr.fn != NNC_RT_UN_AFFINE || u->in[0] != g->nodes[at].out[0]) return 0;
+    if (!ir_constant(g, n->in[1]) || (n->nin > 2 && !ir_constant(g, n->in[2]))) return 0;
+    float a = u->attr.alpha, b = u->attr.beta;
+    int oc = n->attr.conv.oc, max_pool = at != i && !g->nodes[at].attr.fn;
+    if (!isfinite(a) || !isfinite(b) || (max_pool && !(a > 0))) return 0;
+    float *coef = malloc((size_t)oc * sizeof *coef);
+    if (!coef) abort();
+    for (int o = 0; o < oc; o++) coef[o] = a;
+    fold_coefs(g, i, NNC_RT_BIN_MUL, coef);
+    for (int o = 0; o < oc; o++) coef[o] = b;
+    fold_coefs(g, i, NNC_RT_BIN_ADD, coef);
+    free(coef);
+    g->nodes[i].folded++;
+    absorb(g, at, un);
+    return 1;
+}
+
+/* conv node i reads u = alpha x + beta (an affine unary only it reads):
+ * conv(u) = alpha conv(x) + beta (the sum of each output channel's kernel),
+ * when no output reads a padded cell (padding is 0, not beta); a scale
+ * alone folds whatever the padding.  The kernel and bias become those. */
+static int affine_into_conv(Graph *g, int i) {
+    Node *n = &g->nodes[i];
+    int un = g->values[n->in[0]].producer;
+    if (un < 0 || only_consumer(g, n->in[0]) != i) return 0;
+    const Node *u = &g->nodes[un];
+    if (u->dead || u->op != OP_ND_UNARY || u->attr.fn != NNC_RT_UN_AFFINE) return 0;
+    if (!ir_constant(g, n->in[1]) || (n->nin > 2 && !ir_constant(g, n->in[2]))) return 0;
+    const nnc_rt_conv2d *p = &n->attr.conv;
+    float a = u->attr.alpha, b = u->attr.beta;
+    int inside = !p->pt && !p->pl && (long)(p->oh - 1) * p->sh + (long)(p->kh - 1) * p->dh < p->h &&
+                 (long)(p->ow - 1) * p->sw + (long)(p->kw - 1) * p->dw < p->w;
+    if (!isfinite(a) || !isfinite(b) || (b != 0.0f && !inside)) return 0;
+    int oc = p->oc, x = u->in[0];
+    float *shift = calloc((size_t)oc, sizeof *shift);
+    if (!shift) abort();
+    const float *w = g->baked + g->values[n->in[1]].baked_at;
+    long size = ir_size(&g->values[n->in[1]]);
+    for (long j = 0; j < size; j++) shift[j % oc] += w[j];
+    for (int o = 0; o < oc; o++) shift[o] *= b;
+    if (b != 0.0f) fold_coefs(g, i, NNC_RT_BIN_ADD, shift);
+    float *wd = ir_writable(g, i, 1);
+    for (long j = 0; j < size; j++) wd[j] *= a;
+    free(shift);
+    n = &g->nodes[i];
+    n->in[0] = x;
+    n->folded++;
+    g->nodes[un].dead = 1;
+    g->values[g->nodes[un].out[0]].producer = -1;
+    return 1;
+}
+
 void fuse_nd_conv(Graph *g) {
     int conv = OP_ND_CONV, pool = OP_ND_POOL;
     for (int i = 0; i < g->nnodes; i++) {
-        if (g->nodes[i].dead || g->nodes[i].op != conv || g->nodes[i].attr.act != NNC_RT_ACT_LINEAR) continue;
+        if (g->nodes[i].dead || g->nodes[i].op != conv) continue;
+        while (affine_into_conv(g, i)) {}
+        if (g->nodes[i].attr.act != NNC_RT_ACT_LINEAR) continue;
         int at = i, c;
         for (;;) {
             c = only_consumer(g, g->nodes[at].out[0]);
             if (c >= 0 && at == i && g->nodes[c].op == pool) { at = c; continue; }   /* look through one pool */
-            if (c < 0 || !fold_channel_op(g, i, at, c)) break;
+            if (c < 0 || (!fold_channel_op(g, i, at, c) && !fold_affine(g, i, at, c))) break;
         }
         if (c < 0) continue;
         /* a max pool commutes with the increasing activations, an average pool with none */

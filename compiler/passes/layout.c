@@ -16,7 +16,8 @@
  *    operand is read through permuted strides (no data moves, so this is
  *    valid for trainable parameters too), and one transpose follows it.
  *    Sinking repeats until the transpose meets its inverse (the next conv's
- *    input copy) and both go;
+ *    input copy) and both go.  A transpose with several element-wise
+ *    readers sinks below each when all of them can follow (sink_all);
  *  - a copy of a copy (perhaps through a view that only adds or drops axes
  *    of size 1) is one copy when each axis of the second walks one axis of
  *    the first's output;
@@ -302,6 +303,44 @@ static void sink(Graph *g, int t, int c, int x, const int *perm) {
     drop_if_unused(g, t);
 }
 
+/* Y = P(X) read by several element-wise nodes (after the reductions took
+ * theirs), such as a squeeze-excite block's x + x * se(x): each sinks in
+ * turn when every one of them is sinkable, or becomes so once the readers
+ * before it have sunk (an operand another reader of Y computes), so that
+ * the transposes meet again below and cancel.  A reader that cannot sink
+ * leaves the transpose where it is.  1 if the graph changed. */
+static int sink_all(Graph *g, int t, int y, int x, const int *perm) {
+    int n = users(g, y, NULL, 0);
+    int *list = malloc((size_t)n * sizeof *list);
+    if (!list) abort();
+    users(g, y, list, n);
+    for (int i = 0; i < n; i++) {
+        const Node *c = &g->nodes[list[i]];
+        if (sinkable(g, list[i], y, perm)) continue;
+        int ok = c->op == OP_ND_BINARY && c->nin == 2 && c->nout == 1;
+        for (int k = 0; ok && k < 2; k++) {
+            int v = c->in[k], p = g->values[v].producer, mine = v == y;
+            for (int j = 0; j < i && !mine; j++) mine = p == list[j];
+            ok = mine && operand_dense(g, c, k);
+        }
+        const Value *w = &g->values[c->out[0]], *yv = &g->values[y];
+        if (!ok || w->rank != yv->rank || memcmp(w->dims, yv->dims, (size_t)w->rank * sizeof *w->dims) ||
+            !dense_over(&c->attr.nd, w, c->attr.nd.ys, c->attr.nd.yoff)) {
+            free(list);
+            return 0;
+        }
+    }
+    int changed = 0;
+    for (int i = 0; i < n; i++) {
+        if (g->nodes[t].dead || !sinkable(g, list[i], y, perm)) break;
+        sink(g, t, list[i], x, perm);
+        changed = 1;
+        for (int j = i + 1; j < n; j++) list[j]++;   /* a transpose was inserted after list[i] */
+    }
+    free(list);
+    return changed;
+}
+
 /* z = B(y) with y = A(x), perhaps through a view of y that only adds or drops
  * axes of size 1 (the same linear index): B becomes one copy from x when
  * each axis B steps walks exactly one axis of y, which A fills densely (the
@@ -376,8 +415,10 @@ static int visit(Graph *g, int t, int sink_too) {
     }
     drop_if_unused(g, t);
     int c;
-    if (g->nodes[t].dead || ir_is_output(g, y) || users(g, y, &c, 1) != 1 || !sinkable(g, c, y, perm))
-        return changed;
+    if (g->nodes[t].dead || ir_is_output(g, y)) return changed;
+    int readers = users(g, y, &c, 1);
+    if (readers > 1) return sink_all(g, t, y, x, perm) | changed;
+    if (readers != 1 || !sinkable(g, c, y, perm)) return changed;
     sink(g, t, c, x, perm);
     return 1;
 }

@@ -15,6 +15,7 @@ int pipeline_forward(Graph *g, const Build *b) {
     g->opt_level = b->opt;
     fuse_loss(g);
     if (b->opt >= 2) {
+        fuse_nd_eltwise(g);
         layout_nd(g);
         fuse_nd_conv(g);
         fuse_nd(g);
