@@ -177,7 +177,7 @@ static float *infer(const Graph *g, const float *x) {
         ck_assert_msg(op_table[n->op]->fold != NULL, "the test cannot run %s", op_name(n->op));
         long dims[8], in_dims[IR_MAX_IO][8];
         for (int d = 0; d < y->rank; d++) dims[d] = y->dims[d];
-        Fold f = { &n->attr, at(&r, n->out[0]), ir_size(y), y->rank, dims, n->nin, { NULL }, { 0 }, { NULL } };
+        Fold f = { &n->attr, at(&r, n->out[0]), ir_size(y), y->rank, dims, n->nin, { NULL }, { 0 }, { NULL }, n->op };
         for (int j = 0; j < n->nin; j++) {
             const Value *v = &g->values[n->in[j]];
             for (int d = 0; d < v->rank; d++) in_dims[j][d] = v->dims[d];
