@@ -4,11 +4,9 @@
 
 #if defined(_OPENMP)
 #include <omp.h>
-#endif
 
 void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void *ctx)
 {
-#if defined(_OPENMP)
     long nt = omp_get_max_threads();
     if (nt > 1 && work >= NNC_RT_PAR_MIN_WORK && count > grain && !omp_in_parallel()) {
         long per = ((count + nt - 1) / nt + grain - 1) / grain * grain;
@@ -24,9 +22,8 @@ void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void 
         }
         return;
     }
-#else
-    (void)grain;
-    (void)work;
-#endif
     fn(ctx, 0, count);
 }
+#else
+typedef int nnc_rt_parallel_absent; /* ISO C: a translation unit declares something */
+#endif

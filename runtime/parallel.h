@@ -15,7 +15,18 @@ typedef void (*nnc_rt_par_fn)(void *ctx, long begin, long end);
 /* fn(ctx, begin, end) over [0, count): one range per thread, its bounds
  * multiples of grain (but the last), when work >= NNC_RT_PAR_MIN_WORK and
  * the caller is not already in a parallel region; else fn(ctx, 0, count).
- * Each thread runs in the caller's floating-point mode. */
+ * Each thread runs in the caller's floating-point mode.  Without OpenMP it
+ * is the plain call, inline: no double arithmetic reaches a build for a
+ * single-precision FPU (a Cortex-M4F would link soft-float code for it). */
+#if defined(_OPENMP)
 void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void *ctx);
+#else
+static inline void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void *ctx)
+{
+    (void)grain;
+    (void)work;
+    fn(ctx, 0, count);
+}
+#endif
 
 #endif
