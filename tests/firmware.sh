@@ -73,6 +73,9 @@ build_pair() {
     local name=$1 dir=$2 main=$3 up
     up=$(upper "$name")
     local defs=(-DNNC_MODEL="$name" -DNNC_UPPER="$up" "-DNNC_HEADER=\"$name.h\"")
+    # an int8 build that takes int8 input: the harness calls predict_int8,
+    # and the float entry point and its input buffer are left out
+    if grep -q "^#define ${up}_INT8_INPUT 1" "$dir/$name.h"; then defs+=("-D${up}_INT8_INPUT_ONLY"); fi
     "$ARMCC" "${ARMFLAGS[@]}" -c firmware/board_mps2.c -o "$dir/board.o"
     "$ARMCC" "${ARMFLAGS[@]}" -Wpedantic -Iruntime -I"$dir" -Ifirmware "${defs[@]}" \
         "firmware/$main.c" firmware/fw_format.c "$dir/$name.c" runtime/*.c "$dir/board.o" \

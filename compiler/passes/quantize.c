@@ -408,6 +408,28 @@ static void fold_clamps(Graph *g) {
     }
 }
 
+/* The model's input read only by its quantize (views aside): the int8 value
+ * it writes becomes an input of the forward pass (ROLE_INPUT: outside the
+ * arena, "x" in the emitted code), and the emitter quantizes the caller's
+ * floats before it in NAME_predict, while NAME_predict_int8 hands the
+ * caller's int8 rows to it as they are (no copy, no float input buffer). */
+static void int8_input(Graph *g) {
+    int quant = -1;
+    for (int k = 0; k < g->nnodes; k++) {
+        const Node *n = &g->nodes[k];
+        if (!ir_in_schedule(n, 0)) continue;
+        for (int j = 0; j < n->nin; j++) {
+            if (ir_storage(g, n->in[j]) != g->input) continue;
+            if (n->op == OP_Q8_QUANTIZE && quant < 0) quant = k;
+            else if (!op_table[n->op]->alias || ir_is_output(g, n->out[0])) return;
+        }
+    }
+    if (quant < 0) return;
+    int t = g->nodes[quant].out[0];
+    if (g->values[t].alias_of >= 0 || ir_is_output(g, t)) return;
+    g->values[t].role = ROLE_INPUT;
+}
+
 int quantize_graph(Graph *g, const Build *b) {
     Loc none = { 0, 0, 0, 0 };
     if (g->train.present) {
@@ -447,6 +469,7 @@ int quantize_graph(Graph *g, const Build *b) {
     for (int k = 0; k < g->noutputs && !status && nold; k++)     /* the outputs float again */
         need_f(&p, g->outputs[k], &old[nold - 1], 0);
     if (!status) fold_clamps(g);
+    if (!status) int8_input(g);
     if (!status)    /* the float weights the int8 ops replaced */
         for (int v = 0; v < p.nold; v++)
             if (baked(g, v) && !ir_consumers(g, v, NULL)) {
