@@ -21,6 +21,18 @@ static const char *scale_literal(float x) {
     snprintf(b, sizeof b, "%.9gf", (double)x);
     return b;
 }
+static const Node *q8_input_node(const Graph *g);
+/* ... and whose output leaves int8 (quantize.c's int8_output): the
+ * dequantize the emitter does in NAME_predict, or NULL */
+static const Node *q8_output_node(const Graph *g) {
+    for (int k = 0; g->q8 && k < g->nnodes; k++) {
+        const Node *n = &g->nodes[k];
+        if (ir_in_schedule(n, 0) && n->op == OP_Q8_DEQUANTIZE && g->values[n->out[0]].alias_of == n->in[0] &&
+            g->values[n->in[0]].role == ROLE_LABEL)
+            return q8_input_node(g) ? n : NULL;
+    }
+    return NULL;
+}
 static const Node *q8_input_node(const Graph *g) {
     for (int k = 0; g->q8 && k < g->nnodes; k++) {
         const Node *n = &g->nodes[k];
@@ -300,6 +312,12 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
         fprintf(h, "#define %s_INPUT_SCALE %s   /* real = scale (q - zero point) */\n", U,
                 scale_literal(qin->attr.q8->y_scale));
         fprintf(h, "#define %s_INPUT_ZERO_POINT %ld\n", U, (long)qin->attr.q8->y_zp);
+        const Node *qout = q8_output_node(g);
+        if (qout) {
+            fprintf(h, "#define %s_INT8_OUTPUT 1   /* and writes the output as int8: */\n", U);
+            fprintf(h, "#define %s_OUTPUT_SCALE %s\n", U, scale_literal(qout->attr.q8->x_scale));
+            fprintf(h, "#define %s_OUTPUT_ZERO_POINT %ld\n", U, (long)qout->attr.q8->x_zp);
+        }
     }
     fprintf(h, "#define %s_CHECK_NUMERICS %d   /* 1: m->nonfinite_at names the node making inf/NaN */\n", U,
             g->check_numerics && t->present);
@@ -358,7 +376,12 @@ static long state_walk(const Graph *g, const Plan *p, FILE *h, const char *P, co
     if (q8_input_node(g)) {
         long xq = (long)g->train.batch * ir_packed_size(g, g->inputs, g->ninputs);
         MEMBER(xq, 1, "#ifndef %s_INT8_INPUT_ONLY\n    int8_t xq[%ld];   /* predict's input, quantized "
-               "(predict_int8 reads the caller's) */\n#endif\n", U, xq);
+               "(predict_int8 reads the caller's) */\n", U, xq);
+        if (q8_output_node(g)) {
+            long yq = (long)g->train.batch * ir_packed_size(g, g->outputs, g->noutputs);
+            MEMBER(yq, 1, "    int8_t yq[%ld];   /* its output before it is dequantized */\n", yq);
+        }
+        if (h) fprintf(h, "#endif\n");
     }
     return (off + most - 1) / most * most;
 }
@@ -405,7 +428,11 @@ static void header_api(const Graph *g, const Plan *p, FILE *h, const char *P, co
                    " * outputs as predict on the floats these are the quantization of.\n"
                    " * Compiled with %s_INT8_INPUT_ONLY defined, predict and its quantized\n"
                    " * input buffer (m->xq) are left out. */\n", U, U, U);
-        fprintf(h, "void %s_predict_int8(%s_t *m, const int8_t *x, float *y, long n);\n", P, P);
+        if (q8_output_node(g))
+            fprintf(h, "/* y is int8 too, as %s_OUTPUT_SCALE and %s_OUTPUT_ZERO_POINT say */\n"
+                       "void %s_predict_int8(%s_t *m, const int8_t *x, int8_t *y, long n);\n", U, U, P, P);
+        else
+            fprintf(h, "void %s_predict_int8(%s_t *m, const int8_t *x, float *y, long n);\n", P, P);
     } else {
         fprintf(h, "void %s_predict(%s_t *m, const %s_input_t *x, float *y, long n);\n", P, P, P);
     }
@@ -586,24 +613,38 @@ static void source_predict(const Graph *g, const Plan *p, FILE *c, const char *P
     long out_infer = p->infer_off[ir_storage(g, g->output)];
     fprintf(c, "/* the forward pass for n <= BATCH samples; leaves the output at arena + %ld */\n", out_infer);
     const Node *qin = q8_input_node(g);
-    if (qin) fprintf(c, "static void forward(%s_t *m, const int8_t *x, int n) {\n", P);
+    const Node *qout = q8_output_node(g);
+    if (qout) fprintf(c, "static void forward(%s_t *m, const int8_t *x, int8_t *y, int n) {\n", P);
+    else if (qin) fprintf(c, "static void forward(%s_t *m, const int8_t *x, int n) {\n", P);
     else fprintf(c, "static void forward(%s_t *m, const %s_input_t *x, int n) {\n", P, P);
     fprintf(c, "    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */\n");
     print_nodes(&e, 0, PH_FORWARD, PH_FORWARD);
     fprintf(c, "}\n\n");
     char params[1024];
     for (int int8 = 0; int8 <= (qin != NULL); int8++) {
-        if (int8) snprintf(params, sizeof params, "%s_t *m, const int8_t *x, float *y, long n", P);
+        if (int8) snprintf(params, sizeof params, "%s_t *m, const int8_t *x, %s *y, long n", P, qout ? "int8_t" : "float");
         else snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, float *y, long n", P, P);
         if (qin && !int8) fprintf(c, "#ifndef %s_INT8_INPUT_ONLY\n", U);
         fprintf(c, "static void predict%s_(%s) {\n", int8 ? "_int8" : "", params);
         fprintf(c, "    long i;\n    for (i = 0; i < n; i += BATCH) {\n"
                    "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n");
         if (qin && !int8)
-            fprintf(c, "        nnc_rt_q8_quantize(m->xq, x + i * IN_SIZE, k * IN_SIZE, %s, %ld);\n"
-                       "        forward(m, m->xq, k);\n", scale_literal(qin->attr.q8->y_scale), (long)qin->attr.q8->y_zp);
-        else fprintf(c, "        forward(m, x + i * IN_SIZE, k);\n");
-        if (g->noutputs == 1)
+            fprintf(c, "        nnc_rt_q8_quantize(m->xq, x + i * IN_SIZE, k * IN_SIZE, %s, %ld);\n",
+                    scale_literal(qin->attr.q8->y_scale), (long)qin->attr.q8->y_zp);
+        if (qout && !int8) {
+            fprintf(c, "        forward(m, m->xq, m->yq, k);\n");
+            fprintf(c, "        nnc_rt_q8_dequantize(y + i * OUT_SIZE, m->yq, k * OUT_SIZE, %s, %ld);\n",
+                    scale_literal(qout->attr.q8->x_scale), (long)qout->attr.q8->x_zp);
+        } else if (qout) {
+            fprintf(c, "        forward(m, x + i * IN_SIZE, y + i * OUT_SIZE, k);\n");
+        } else if (qin && !int8) {
+            fprintf(c, "        forward(m, m->xq, k);\n");
+        } else {
+            fprintf(c, "        forward(m, x + i * IN_SIZE, k);\n");
+        }
+        if (qout) {
+            /* the output is written by forward */
+        } else if (g->noutputs == 1)
             fprintf(c, "        memcpy(y + i * OUT_SIZE, m->arena + %ld, (size_t)k * OUT_SIZE * sizeof(float));\n",
                     out_infer);
         for (int k = 0; g->noutputs > 1 && k < g->noutputs; k++) {

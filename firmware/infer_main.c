@@ -8,7 +8,8 @@
  * NAME_INT8_INPUT_ONLY: each row is quantized as it is read (outside the
  * timed call, into the int8 input buffer; nnc_rt_q8_quantize with the
  * header's scale and zero point) and NAME_predict_int8 runs on it, so the
- * RAM counts an int8 input, not a float one.
+ * RAM counts an int8 input, not a float one.  When the output leaves int8
+ * too (NAME_INT8_OUTPUT), y is int8, dequantized as it is written.
  * The last line is "firmware: ram N bytes, flash N bytes, stack N bytes":
  * ram counts .data, .bss and the measured stack; flash .text, .rodata and
  * .data's initial image.
@@ -24,7 +25,35 @@
 #define U(x) CAT(NNC_UPPER, CAT(_, x))
 
 static CAT(NNC_MODEL, _t) model;
+
+#if U(INT8_OUTPUT)
+static int8_t y[U(OUTPUT_SIZE)];
+
+/* y dequantized to floats a few at a time into the output file (the file
+ * holds floats, as for a float build) */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int write_row(int out)
+{
+    float chunk[16];
+    long i, k;
+    for (i = 0; i < (long)sizeof y; i += k) {
+        k = (long)sizeof y - i < 16 ? (long)sizeof y - i : 16;
+        nnc_rt_q8_dequantize(chunk, y + i, k, U(OUTPUT_SCALE), U(OUTPUT_ZERO_POINT));
+        if (board_write(out, chunk, k * (long)sizeof *chunk) != k * (long)sizeof *chunk)
+            return 0;
+    }
+    return 1;
+}
+#else
 static float y[U(OUTPUT_SIZE)];
+
+static int write_row(int out)
+{
+    return board_write(out, y, (long)sizeof y) == (long)sizeof y;
+}
+#endif
 
 #if U(INT8_INPUT)
 static int8_t x[U(INPUT_SIZE)];
@@ -91,7 +120,7 @@ int fw_main(void)
         t = board_cycles() - t0;
         if (i == 0 || t < best)
             best = t;
-        if (board_write(out, y, (long)sizeof y) != (long)sizeof y) {
+        if (!write_row(out)) {
             fw_puts("firmware: cannot write", out_path, 0);
             return 1;
         }

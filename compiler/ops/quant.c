@@ -80,6 +80,12 @@ static void quantize_emit(EmitCtx *e, const Node *n) {
 
 static void dequantize_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
+    const Graph *g = emit_graph(e);
+    if (g->values[n->out[0]].alias_of == n->in[0]) {     /* passes/quantize.c's int8_output */
+        emit_line(e, "/* the output leaves int8 (scale %s, zero point %ld) in y: NAME_predict dequantizes it */",
+                  emit_float(e, q->x_scale), (long)q->x_zp);
+        return;
+    }
     emit_line(e, "nnc_rt_q8_dequantize(%s, %s, %s, %s, %ld); /* %s */", q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]),
               emit_count(e, n->in[0]), emit_float(e, q->x_scale), (long)q->x_zp, layer_of(n));
 }
