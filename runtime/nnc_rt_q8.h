@@ -57,6 +57,11 @@ typedef struct nnc_rt_q8_out {
     const int8_t *shift;
     int per_channel;
     int32_t zp, lo, hi;
+    /* 1: the caller (nnc, at build time) has checked that every channel's
+     * shift is in [-31, 0] and no mult is INT32_MIN, so the kernels need not
+     * look at each channel before a call; 0 (an initializer without it):
+     * they check */
+    int checked;
 } nnc_rt_q8_out;
 
 /* ---- dense ---------------------------------------------------------------------

@@ -60,8 +60,11 @@ static void q8_array(EmitCtx *e, const char *type, const char *name, long n, con
 static void q8_out_stage(EmitCtx *e, const Q8 *q) {
     q8_array(e, "int32_t", "mult", q->nch, q->mult, 4);
     q8_array(e, "int8_t", "shift", q->nch, q->shift, 1);
-    fprintf(e->out, "        static const nnc_rt_q8_out o = { mult, shift, %d, %ld, %ld, %ld };\n",
-            q->nch > 1, (long)q->y_zp, (long)q->lo, (long)q->hi);
+    int checked = 1;    /* what the kernels would check before every call (nnc_rt_q8_out.checked) */
+    for (int j = 0; j < q->nch; j++)
+        if (q->shift[j] > 0 || q->shift[j] < -31 || q->mult[j] == INT32_MIN) checked = 0;
+    fprintf(e->out, "        static const nnc_rt_q8_out o = { mult, shift, %d, %ld, %ld, %ld, %d };\n",
+            q->nch > 1, (long)q->y_zp, (long)q->lo, (long)q->hi, checked);
 }
 
 static const char *layer_of(const Node *n) { return n->layer[0] ? n->layer : op_name(n->op); }
