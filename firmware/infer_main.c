@@ -10,6 +10,7 @@
  * header's scale and zero point) and NAME_predict_int8 runs on it, so the
  * RAM counts an int8 input, not a float one.  When the output leaves int8
  * too (NAME_INT8_OUTPUT), y is int8, dequantized as it is written.
+ * FW_FLOAT_API defined: NAME_predict on the floats, whatever the build.
  * The last line is "firmware: ram N bytes, flash N bytes, stack N bytes":
  * ram counts .data, .bss and the measured stack; flash .text, .rodata and
  * .data's initial image.
@@ -26,7 +27,7 @@
 
 static CAT(NNC_MODEL, _t) model;
 
-#if U(INT8_OUTPUT)
+#if U(INT8_OUTPUT) && !defined(FW_FLOAT_API)
 static int8_t y[U(OUTPUT_SIZE)];
 
 /* y dequantized to floats a few at a time into the output file (the file
@@ -55,7 +56,7 @@ static int write_row(int out)
 }
 #endif
 
-#if U(INT8_INPUT)
+#if U(INT8_INPUT) && !defined(FW_FLOAT_API)
 static int8_t x[U(INPUT_SIZE)];
 
 /* a row of floats from the file, quantized into x a few at a time; a

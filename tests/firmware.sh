@@ -245,6 +245,19 @@ infer_int8() {
     else
         fail "$name int8: packed dense weights give other outputs than (m, k) ones"
     fi
+    # predict_int8 on the quantized inputs against predict on the floats
+    # (the host, without INT8_INPUT_ONLY): the same bits
+    if grep -q "^#define ${up}_INT8_INPUT 1" "$q/gen/$name.h"; then
+        cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I"$q/gen" -Ifirmware -DNNC_MODEL="$name" -DNNC_UPPER="$up" \
+            "-DNNC_HEADER=\"$name.h\"" -DFW_FLOAT_API firmware/infer_main.c firmware/fw_format.c \
+            firmware/board_host.c "$q/gen/$name.c" build/libnnc_rt.a -lm -o "$q/gen/infer_main.float_api"
+        "$q/gen/infer_main.float_api" "$d/inputs.bin" "$q/host_float_api.bin" 20 >/dev/null
+        if cmp -s "$q/host_float_api.bin" "$q/host.bin"; then
+            pass "$name int8: ${name}_predict_int8 on quantized inputs gives predict's bits on the floats (host)"
+        else
+            fail "$name int8: ${name}_predict_int8 differs from ${name}_predict (host)"
+        fi
+    fi
     local f32 i8
     read -r -a f32 <<<"$(figures "$d/device.txt")"
     read -r -a i8 <<<"$(figures "$q/device.txt")"
