@@ -192,7 +192,9 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
             other += (q->bias ? 4L * q->nch : 0) + (q->mult ? 5L * q->nch : 0);
         }
         fprintf(h, " *   int8 (--quantize int8, TFLite's scheme): %ld weights + %ld bytes of biases and\n"
-                   " *   requantization constants, const arrays in flash; the input and outputs stay float\n", w, other);
+                   " *   requantization constants, const arrays in flash; predict takes and gives floats%s\n", w, other,
+                q8_input_node(g) ? (q8_output_node(g) ? ",\n *   predict_int8 int8 (the scales and zero points below)"
+                                                     : ",\n *   predict_int8 takes int8 (the scale and zero point below)") : "");
     }
     fprintf(h, " *   arena: %ld bytes (training step %ld, inference %ld; %ld if every buffer had its own)\n",
             p->arena_floats * 4, p->train_arena * 4, p->infer_arena * 4, p->buffers_sum * 4);

@@ -63,8 +63,8 @@ static void q8_out_stage(EmitCtx *e, const Q8 *q) {
     int checked = 1;    /* what the kernels would check before every call (nnc_rt_q8_out.checked) */
     for (int j = 0; j < q->nch; j++)
         if (q->shift[j] > 0 || q->shift[j] < -31 || q->mult[j] == INT32_MIN) checked = 0;
-    fprintf(e->out, "        static const nnc_rt_q8_out o = { mult, shift, %d, %ld, %ld, %ld, %d };\n",
-            q->nch > 1, (long)q->y_zp, (long)q->lo, (long)q->hi, checked);
+    fprintf(e->out, "        static const nnc_rt_q8_out o = { mult, shift, %d, %ld, %ld, %ld, %s };\n",
+            q->nch > 1, (long)q->y_zp, (long)q->lo, (long)q->hi, checked ? "NNC_RT_Q8_CHECKED" : "0");
 }
 
 static const char *layer_of(const Node *n) { return n->layer[0] ? n->layer : op_name(n->op); }
