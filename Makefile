@@ -398,6 +398,11 @@ int8-accuracy: all
 firmware-test: all
 	@bash tests/firmware.sh test
 
+# fashion_mlp int8 on qemu's Cortex-M4: equal to the host build, within issue 20's floors (~40 s)
+.PHONY: check-firmware-int8
+check-firmware-int8: all
+	@bash tests/firmware.sh int8-test
+
 # ONNX's conformance data through nnc: make conformance [DIRS="dir ..."]
 ONNX_DATA := /usr/share/libonnx-testdata/data
 DIRS ?= $(ONNX_DATA)/node $(ONNX_DATA)/pytorch-converted $(ONNX_DATA)/pytorch-operator $(ONNX_DATA)/simple
@@ -431,7 +436,7 @@ check-dtypes: all
 
 test: all unit-tests check-q8-targets check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
       check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
-      check-multi torch-conv-parity torch-act torch-attention torch-mask check-keras-io check-q8
+      check-multi torch-conv-parity torch-act torch-attention torch-mask check-keras-io check-q8 check-firmware-int8
 
 # --quantize int8 end to end: fashion_mlp and fashion_cnn_small int8 within 1.0
 # point of float32 on the full test set, every int8 op, the refusals (~40 s)

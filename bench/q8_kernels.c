@@ -76,7 +76,7 @@ static void setup(ops *s, const layer *l) {
         nnc_rt_gemm_pack_b(s->wpf, s->wf, k, m);
         nnc_rt_q8_dense_pack(s->wpq, s->wq, m, k);
     }
-    nnc_rt_q8_out o = {s->mult, s->shift, 1, -3, l->act ? -3 : -128, 127};
+    nnc_rt_q8_out o = {s->mult, s->shift, 1, -3, l->act ? -3 : -128, 127, 0};
     s->o = o;
 }
 

@@ -13,6 +13,35 @@
 #include "ir.h"
 #include "nnc_rt.h"
 
+/* an int8 build whose input arrives int8 (passes/quantize.c's int8_input):
+ * the quantize node that writes that input, or NULL */
+/* a float scale as a C literal that reads back as the same float */
+static const char *scale_literal(float x) {
+    static char b[48];
+    snprintf(b, sizeof b, "%.9gf", (double)x);
+    return b;
+}
+static const Node *q8_input_node(const Graph *g);
+/* ... and whose output leaves int8 (quantize.c's int8_output): the
+ * dequantize the emitter does in NAME_predict, or NULL */
+static const Node *q8_output_node(const Graph *g) {
+    for (int k = 0; g->q8 && k < g->nnodes; k++) {
+        const Node *n = &g->nodes[k];
+        if (ir_in_schedule(n, 0) && n->op == OP_Q8_DEQUANTIZE && g->values[n->out[0]].alias_of == n->in[0] &&
+            g->values[n->in[0]].role == ROLE_LABEL)
+            return q8_input_node(g) ? n : NULL;
+    }
+    return NULL;
+}
+static const Node *q8_input_node(const Graph *g) {
+    for (int k = 0; g->q8 && k < g->nnodes; k++) {
+        const Node *n = &g->nodes[k];
+        if (ir_in_schedule(n, 0) && n->op == OP_Q8_QUANTIZE && g->values[ir_storage(g, n->out[0])].role == ROLE_INPUT)
+            return n;
+    }
+    return NULL;
+}
+
 /* ---- helpers -------------------------------------------------------------------- */
 
 void emit_upper(const char *s, char *out) {
@@ -163,7 +192,9 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
             other += (q->bias ? 4L * q->nch : 0) + (q->mult ? 5L * q->nch : 0);
         }
         fprintf(h, " *   int8 (--quantize int8, TFLite's scheme): %ld weights + %ld bytes of biases and\n"
-                   " *   requantization constants, const arrays in flash; the input and outputs stay float\n", w, other);
+                   " *   requantization constants, const arrays in flash; predict takes and gives floats%s\n", w, other,
+                q8_input_node(g) ? (q8_output_node(g) ? ",\n *   predict_int8 int8 (the scales and zero points below)"
+                                                     : ",\n *   predict_int8 takes int8 (the scale and zero point below)") : "");
     }
     fprintf(h, " *   arena: %ld bytes (training step %ld, inference %ld; %ld if every buffer had its own)\n",
             p->arena_floats * 4, p->train_arena * 4, p->infer_arena * 4, p->buffers_sum * 4);
@@ -277,6 +308,19 @@ static void header_defines(const Graph *g, const Plan *p, FILE *h, const char *P
     io_defines(h, g, U, "OUTPUT", g->outputs, g->noutputs);
     fprintf(h, "#define %s_HAS_TRAINING %d\n", U, t->present);
     if (g->q8) fprintf(h, "#define %s_INT8 1   /* built with --quantize int8 */\n", U);
+    const Node *qin = q8_input_node(g);
+    if (qin) {
+        fprintf(h, "#define %s_INT8_INPUT 1   /* %s_predict_int8 takes the input as int8: */\n", U, P);
+        fprintf(h, "#define %s_INPUT_SCALE %s   /* real = scale (q - zero point) */\n", U,
+                scale_literal(qin->attr.q8->y_scale));
+        fprintf(h, "#define %s_INPUT_ZERO_POINT %ld\n", U, (long)qin->attr.q8->y_zp);
+        const Node *qout = q8_output_node(g);
+        if (qout) {
+            fprintf(h, "#define %s_INT8_OUTPUT 1   /* and writes the output as int8: */\n", U);
+            fprintf(h, "#define %s_OUTPUT_SCALE %s\n", U, scale_literal(qout->attr.q8->x_scale));
+            fprintf(h, "#define %s_OUTPUT_ZERO_POINT %ld\n", U, (long)qout->attr.q8->x_zp);
+        }
+    }
     fprintf(h, "#define %s_CHECK_NUMERICS %d   /* 1: m->nonfinite_at names the node making inf/NaN */\n", U,
             g->check_numerics && t->present);
     fprintf(h, "#define %s_LABEL_SIZE %ld%s\n", U, label_size(g), multi(g) ? "   /* every output's labels side by side */" : "");
@@ -300,7 +344,8 @@ static long yb_multi(const Graph *g) { return (long)g->train.batch * label_size(
         if ((align) > most) most = (align); \
         if (h) fprintf(h, __VA_ARGS__); \
     } while (0)
-static long state_walk(const Graph *g, const Plan *p, FILE *h, const char *P, int lsize, int psize, int u64) {
+static long state_walk(const Graph *g, const Plan *p, FILE *h, const char *P, const char *U, int lsize, int psize,
+                       int u64) {
     const TrainConfig *t = &g->train;
     long off = 0, most = 4, ram = p->param_floats - p->const_floats;
     MEMBER(4 * (ram ? ram : 1), 4, "    float params[%ld];\n", ram ? ram : 1);
@@ -330,12 +375,22 @@ static long state_walk(const Graph *g, const Plan *p, FILE *h, const char *P, in
         MEMBER(28L * g->noutputs, 4, "    nnc_rt_metrics output_metrics[%d];   /* each output's, of the last pass */\n",
                g->noutputs);
     }
+    if (q8_input_node(g)) {
+        long xq = (long)g->train.batch * ir_packed_size(g, g->inputs, g->ninputs);
+        MEMBER(xq, 1, "#ifndef %s_INT8_INPUT_ONLY\n    int8_t xq[%ld];   /* predict's input, quantized "
+               "(predict_int8 reads the caller's) */\n", U, xq);
+        if (q8_output_node(g)) {
+            long yq = (long)g->train.batch * ir_packed_size(g, g->outputs, g->noutputs);
+            MEMBER(yq, 1, "    int8_t yq[%ld];   /* its output before it is dequantized */\n", yq);
+        }
+        if (h) fprintf(h, "#endif\n");
+    }
     return (off + most - 1) / most * most;
 }
 #undef MEMBER
 
 long emit_state_bytes(const Graph *g, const Plan *p, int lsize, int psize, int u64) {
-    return state_walk(g, p, NULL, "", lsize, psize, u64);
+    return state_walk(g, p, NULL, "", "", lsize, psize, u64);
 }
 
 /* the state struct: everything a model needs, of compile-time size */
@@ -345,7 +400,7 @@ static void header_state(const Graph *g, const Plan *p, FILE *h, const char *P, 
     fprintf(h, "typedef %s %s_input_t;\n", int_input(g) ? "int32_t" : "float", P);
     fprintf(h, "typedef %s %s_label_t;\n\n", sparse ? "int32_t" : "float", P);
     fprintf(h, "typedef struct %s {\n", P);
-    state_walk(g, p, h, P, 8, 8, 8);
+    state_walk(g, p, h, P, U, 8, 8, 8);
     fprintf(h, "} %s_t;\n\n", P);
 }
 
@@ -366,7 +421,23 @@ static void header_api(const Graph *g, const Plan *p, FILE *h, const char *P, co
     fprintf(h, "/* parameters from `seed` (Keras initialisers), optimizer state zeroed */\n");
     fprintf(h, "void %s_init(%s_t *m, uint64_t seed);\n", P, P);
     fprintf(h, "/* y[n][%s_OUTPUT_SIZE] = model(x[n][%s_INPUT_SIZE]), any n >= 0 */\n", U, U);
-    fprintf(h, "void %s_predict(%s_t *m, const %s_input_t *x, float *y, long n);\n", P, P, P);
+    if (q8_input_node(g)) {
+        fprintf(h, "#ifndef %s_INT8_INPUT_ONLY\n", U);
+        fprintf(h, "void %s_predict(%s_t *m, const %s_input_t *x, float *y, long n);\n#endif\n", P, P, P);
+        fprintf(h, "/* the same on inputs quantized already, int8 as %s_INPUT_SCALE and\n"
+                   " * %s_INPUT_ZERO_POINT say (x = round(r / scale) + zero point, clamped to\n"
+                   " * [-128, 127], as nnc_rt_q8_quantize): no float input buffer; the same\n"
+                   " * outputs as predict on the floats these are the quantization of.\n"
+                   " * Compiled with %s_INT8_INPUT_ONLY defined, predict and its quantized\n"
+                   " * input buffer (m->xq) are left out. */\n", U, U, U);
+        if (q8_output_node(g))
+            fprintf(h, "/* y is int8 too, as %s_OUTPUT_SCALE and %s_OUTPUT_ZERO_POINT say */\n"
+                       "void %s_predict_int8(%s_t *m, const int8_t *x, int8_t *y, long n);\n", U, U, P, P);
+        else
+            fprintf(h, "void %s_predict_int8(%s_t *m, const int8_t *x, float *y, long n);\n", P, P);
+    } else {
+        fprintf(h, "void %s_predict(%s_t *m, const %s_input_t *x, float *y, long n);\n", P, P, P);
+    }
     if (t->present) {
         fprintf(h, "/* loss of one batch (1 <= n <= %s_BATCH) and its gradients in m->grads;\n"
                    " * parameters unchanged.  Returns -1 when n is out of range. */\n", U);
@@ -458,6 +529,12 @@ static void source_prelude(const Graph *g, const Plan *p, const EmitOptions *o, 
                " * See %s for the model and the API. */\n", P, NNC_VERSION, o->source_name,
             o->command_line, o->header_name);
     fprintf(c, "#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", o->header_name);
+    if (g->q8)  /* ops/quant.c: the dense weights' layout, the target's preference unless the build says */
+        fprintf(c, "#include \"nnc_rt_q8_kernels.h\"\n#ifndef NNC_RT_Q8_PACKED\n"
+                   "#define NNC_RT_Q8_PACKED NNC_RT_Q8_DENSE_PACKED_PREFERRED\n#endif\n"
+                   "#if NNC_RT_Q8_PACKED\n#define NNC_RT_Q8_DENSE nnc_rt_q8_dense_packed\n"
+                   "#if defined(__GNUC__)\n#define NNC_RT_Q8_ALIGN4 __attribute__((aligned(4)))\n#else\n"
+                   "#define NNC_RT_Q8_ALIGN4\n#endif\n#else\n#define NNC_RT_Q8_DENSE nnc_rt_q8_dense\n#endif\n\n");
     fprintf(c, "#define TRAINABLE_COUNT %ldL\n", p->trainable_floats);
     /* metrics and the evaluate loss see ROWS samples of CLASSES values per call sample */
     long rows = ir_sample_rows(&g->values[g->output]);
@@ -537,26 +614,50 @@ static void source_predict(const Graph *g, const Plan *p, FILE *c, const char *P
     EmitCtx e = { g, p->infer_off, 0, c, { { 0 } }, 0 };
     long out_infer = p->infer_off[ir_storage(g, g->output)];
     fprintf(c, "/* the forward pass for n <= BATCH samples; leaves the output at arena + %ld */\n", out_infer);
-    fprintf(c, "static void forward(%s_t *m, const %s_input_t *x, int n) {\n", P, P);
+    const Node *qin = q8_input_node(g);
+    const Node *qout = q8_output_node(g);
+    if (qout) fprintf(c, "static void forward(%s_t *m, const int8_t *x, int8_t *y, int n) {\n", P);
+    else if (qin) fprintf(c, "static void forward(%s_t *m, const int8_t *x, int n) {\n", P);
+    else fprintf(c, "static void forward(%s_t *m, const %s_input_t *x, int n) {\n", P, P);
     fprintf(c, "    (void)n;   /* whole-tensor (imported) graphs have no run-time batch */\n");
     print_nodes(&e, 0, PH_FORWARD, PH_FORWARD);
     fprintf(c, "}\n\n");
     char params[1024];
-    snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, float *y, long n", P, P);
-    fprintf(c, "static void predict_(%s) {\n", params);
-    fprintf(c, "    long i;\n    for (i = 0; i < n; i += BATCH) {\n"
-               "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n"
-               "        forward(m, x + i * IN_SIZE, k);\n");
-    if (g->noutputs == 1)
-        fprintf(c, "        memcpy(y + i * OUT_SIZE, m->arena + %ld, (size_t)k * OUT_SIZE * sizeof(float));\n",
-                out_infer);
-    for (int k = 0; g->noutputs > 1 && k < g->noutputs; k++) {
-        const Value *v = &g->values[g->outputs[k]];
-        fprintf(c, "        nnc_rt_concat_forward(y + i * OUT_SIZE, m->arena + %ld, k, %ld, %ld, OUT_SIZE); /* %s */\n",
-                p->infer_off[ir_storage(g, g->outputs[k])], ir_size(v), v->pack_offset, v->name);
+    for (int int8 = 0; int8 <= (qin != NULL); int8++) {
+        if (int8) snprintf(params, sizeof params, "%s_t *m, const int8_t *x, %s *y, long n", P, qout ? "int8_t" : "float");
+        else snprintf(params, sizeof params, "%s_t *m, const %s_input_t *x, float *y, long n", P, P);
+        if (qin && !int8) fprintf(c, "#ifndef %s_INT8_INPUT_ONLY\n", U);
+        fprintf(c, "static void predict%s_(%s) {\n", int8 ? "_int8" : "", params);
+        fprintf(c, "    long i;\n    for (i = 0; i < n; i += BATCH) {\n"
+                   "        int k = (int)(n - i < BATCH ? n - i : BATCH);\n");
+        if (qin && !int8)
+            fprintf(c, "        nnc_rt_q8_quantize(m->xq, x + i * IN_SIZE, k * IN_SIZE, %s, %ld);\n",
+                    scale_literal(qin->attr.q8->y_scale), (long)qin->attr.q8->y_zp);
+        if (qout && !int8) {
+            fprintf(c, "        forward(m, m->xq, m->yq, k);\n");
+            fprintf(c, "        nnc_rt_q8_dequantize(y + i * OUT_SIZE, m->yq, k * OUT_SIZE, %s, %ld);\n",
+                    scale_literal(qout->attr.q8->x_scale), (long)qout->attr.q8->x_zp);
+        } else if (qout) {
+            fprintf(c, "        forward(m, x + i * IN_SIZE, y + i * OUT_SIZE, k);\n");
+        } else if (qin && !int8) {
+            fprintf(c, "        forward(m, m->xq, k);\n");
+        } else {
+            fprintf(c, "        forward(m, x + i * IN_SIZE, k);\n");
+        }
+        if (qout) {
+            /* the output is written by forward */
+        } else if (g->noutputs == 1)
+            fprintf(c, "        memcpy(y + i * OUT_SIZE, m->arena + %ld, (size_t)k * OUT_SIZE * sizeof(float));\n",
+                    out_infer);
+        for (int k = 0; g->noutputs > 1 && k < g->noutputs; k++) {
+            const Value *v = &g->values[g->outputs[k]];
+            fprintf(c, "        nnc_rt_concat_forward(y + i * OUT_SIZE, m->arena + %ld, k, %ld, %ld, OUT_SIZE); /* %s */\n",
+                    p->infer_off[ir_storage(g, g->outputs[k])], ir_size(v), v->pack_offset, v->name);
+        }
+        fprintf(c, "    }\n}\n\n");
+        entry_point(c, "void", P, int8 ? "predict_int8" : "predict", params, "m, x, y, n");
+        if (qin && !int8) fprintf(c, "#endif\n\n");
     }
-    fprintf(c, "    }\n}\n\n");
-    entry_point(c, "void", P, "predict", params, "m, x, y, n");
 }
 
 /* the end of train_epoch's and evaluate's loop over batches: the batch's

@@ -57,7 +57,15 @@ typedef struct nnc_rt_q8_out {
     const int8_t *shift;
     int per_channel;
     int32_t zp, lo, hi;
+    /* NNC_RT_Q8_CHECKED: the caller (nnc, at build time) has checked that
+     * every channel's shift is in [-31, 0] and no mult is INT32_MIN, so the
+     * kernels need not look at each channel before a call; any other value
+     * (0, an initializer without it): they check.  A struct filled field by
+     * field should set it to 0; a magic number rather than 1, so that one
+     * left unset is all but certainly not taken for checked. */
+    int32_t checked;
 } nnc_rt_q8_out;
+#define NNC_RT_Q8_CHECKED 0x43484B44
 
 /* ---- dense ---------------------------------------------------------------------
  * y[i,j] = out(bias[j] + sum_k x[i,k] w[j,k]) for i < n, j < m.

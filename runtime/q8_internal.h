@@ -76,7 +76,7 @@ static inline q8_epi q8_epi_of(const nnc_rt_q8_out *o, int m) {
     e.mult = o->mult; e.shift = o->shift; e.pcmask = o->per_channel ? -1 : 0;
     e.zp = o->zp; e.lo = o->lo; e.hi = o->hi;
     e.ok = e.fast = 1;
-    for (int j = 0; j < nc; j++) {
+    for (int j = 0; j < nc && o->checked != NNC_RT_Q8_CHECKED; j++) {
         int s = o->shift[j];
         if (s > 0 || o->mult[j] == INT32_MIN) e.fast = 0;
         if (s < -31 || s > 31) e.ok = 0;

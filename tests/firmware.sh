@@ -40,7 +40,11 @@
 #                 under qemu-aarch64: gradient checks pass and outputs equal
 #                 the x86 build's within 1e-4.
 #
-# Usage: tests/firmware.sh infer NAME [int8] | accuracy NAME [COUNT] | finetune | aarch64 | test
+#   int8-test     (make check-firmware-int8, in make test) infer fashion_mlp
+#                 int8 as above; its instructions, RAM and flash must be
+#                 within issue 20's floors (372,000 / 2,340 B / 250,000 B).
+#
+# Usage: tests/firmware.sh infer NAME [int8] | accuracy NAME [COUNT] | finetune | aarch64 | int8-test | test
 # (test: what make test runs).  Every check prints PASS/FAIL; the exit
 # status is nonzero on any failure.  The figures the device prints end with
 # its `firmware: ram N bytes, flash N bytes, stack N bytes` line, which is
@@ -73,6 +77,9 @@ build_pair() {
     local name=$1 dir=$2 main=$3 up
     up=$(upper "$name")
     local defs=(-DNNC_MODEL="$name" -DNNC_UPPER="$up" "-DNNC_HEADER=\"$name.h\"")
+    # an int8 build that takes int8 input: the harness calls predict_int8,
+    # and the float entry point and its input buffer are left out
+    if grep -q "^#define ${up}_INT8_INPUT 1" "$dir/$name.h"; then defs+=("-D${up}_INT8_INPUT_ONLY"); fi
     "$ARMCC" "${ARMFLAGS[@]}" -c firmware/board_mps2.c -o "$dir/board.o"
     "$ARMCC" "${ARMFLAGS[@]}" -Wpedantic -Iruntime -I"$dir" -Ifirmware "${defs[@]}" \
         "firmware/$main.c" firmware/fw_format.c "$dir/$name.c" runtime/*.c "$dir/board.o" \
@@ -221,6 +228,36 @@ infer_int8() {
     else
         fail "$name int8 on cortex-m4: outputs differ from the host build's (max err $err, tolerance $tol)"
     fi
+    # the packed dense weights (the device's layout) against (m, k) (the
+    # host's), both on the host, same libm: the same bits
+    local up defs
+    up=$(upper "$name")
+    defs=(-DNNC_MODEL="$name" -DNNC_UPPER="$up" "-DNNC_HEADER=\"$name.h\"")
+    if grep -q "^#define ${up}_INT8_INPUT 1" "$q/gen/$name.h"; then defs+=("-D${up}_INT8_INPUT_ONLY"); fi
+    cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I"$q/gen" -Ifirmware "${defs[@]}" -DNNC_RT_Q8_PACKED=1 \
+        firmware/infer_main.c firmware/fw_format.c firmware/board_host.c "$q/gen/$name.c" \
+        build/libnnc_rt.a -lm -o "$q/gen/infer_main.packed"
+    "$q/gen/infer_main.packed" "$d/inputs.bin" "$q/host_packed.bin" 20 >/dev/null
+    if grep -q "NNC_RT_Q8_DENSE(" "$q/gen/$name.c" && cmp -s "$q/host_packed.bin" "$q/host.bin"; then
+        pass "$name int8: packed dense weights give the bits of (m, k) ones (host, both layouts)"
+    elif ! grep -q "NNC_RT_Q8_DENSE(" "$q/gen/$name.c"; then
+        pass "$name int8: no int8 dense layer (the weight layouts not compared)"
+    else
+        fail "$name int8: packed dense weights give other outputs than (m, k) ones"
+    fi
+    # predict_int8 on the quantized inputs against predict on the floats
+    # (the host, without INT8_INPUT_ONLY): the same bits
+    if grep -q "^#define ${up}_INT8_INPUT 1" "$q/gen/$name.h"; then
+        cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I"$q/gen" -Ifirmware -DNNC_MODEL="$name" -DNNC_UPPER="$up" \
+            "-DNNC_HEADER=\"$name.h\"" -DFW_FLOAT_API firmware/infer_main.c firmware/fw_format.c \
+            firmware/board_host.c "$q/gen/$name.c" build/libnnc_rt.a -lm -o "$q/gen/infer_main.float_api"
+        "$q/gen/infer_main.float_api" "$d/inputs.bin" "$q/host_float_api.bin" 20 >/dev/null
+        if cmp -s "$q/host_float_api.bin" "$q/host.bin"; then
+            pass "$name int8: ${name}_predict_int8 on quantized inputs gives predict's bits on the floats (host)"
+        else
+            fail "$name int8: ${name}_predict_int8 differs from ${name}_predict (host)"
+        fi
+    fi
     local f32 i8
     read -r -a f32 <<<"$(figures "$d/device.txt")"
     read -r -a i8 <<<"$(figures "$q/device.txt")"
@@ -230,6 +267,19 @@ infer_int8() {
     awk -v a="${f32[0]}" -v b="${i8[0]}" -v c="${f32[1]}" -v d="${i8[1]}" -v e="${f32[2]}" -v f="${i8[2]}" \
         'BEGIN { if (a + 0 && b + 0 && c + 0 && d + 0 && e + 0 && f + 0)
                    printf "%-8s %14.3f %12.3f %12.3f\n", "int8/f32", b / a, d / c, f / e }'
+}
+
+# int8_floors NAME INS RAM FLASH: the int8 device's figures against issue
+# 20's floors (0.8x CMSIS-NN's instructions; its RAM and flash), printed
+int8_floors() {
+    local name=$1 i8
+    read -r -a i8 <<<"$(figures "$OUT/$name/int8/device.txt")"
+    if awk -v a="${i8[0]}" -v b="${i8[1]}" -v c="${i8[2]}" -v x="$2" -v y="$3" -v z="$4" \
+           'BEGIN { exit !(a + 0 > 0 && a <= x && b + 0 > 0 && b <= y && c + 0 > 0 && c <= z) }'; then
+        pass "$name int8 on cortex-m4 within its floors: instructions ${i8[0]} <= $2, RAM ${i8[1]} <= $3 B, flash ${i8[2]} <= $4 B"
+    else
+        fail "$name int8 on cortex-m4 misses its floors: instructions ${i8[0]} (<= $2), RAM ${i8[1]} B (<= $3), flash ${i8[2]} B (<= $4)"
+    fi
 }
 
 # the training run of accuracy NAME: tests/examples.sh's short settings
@@ -417,6 +467,18 @@ finetune)
     need "$ARMCC" qemu-system-arm
     host_tools
     finetune ;;
+int8-test)
+    # make test's int8 check: fashion_mlp's int8 build on the device equals
+    # the host's, within issue 20's floors (the float32 build it starts from
+    # is checked by firmware-test)
+    need "$ARMCC" qemu-system-arm
+    host_tools
+    single=1
+    f=$failed
+    infer fashion_mlp >"$OUT/fashion_mlp.f32.log"
+    failed=$f
+    infer_int8 fashion_mlp
+    int8_floors fashion_mlp 372000 2340 250000 ;;
 aarch64)
     need aarch64-linux-gnu-gcc qemu-aarch64
     host_tools
@@ -428,7 +490,7 @@ test)
     finetune
     aarch64 ;;
 *)
-    echo "usage: tests/firmware.sh infer NAME [int8] | accuracy NAME [COUNT] | finetune | aarch64 | test" >&2
+    echo "usage: tests/firmware.sh infer NAME [int8] | accuracy NAME [COUNT] | finetune | aarch64 | int8-test | test" >&2
     exit 2 ;;
 esac
 echo "firmware checks: $failed failed"

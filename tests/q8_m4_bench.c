@@ -92,7 +92,7 @@ int fw_main(void) {
         bm[j] = (int32_t)((1u << 30) + (q8c_rand() & 0x3FFFFFFF));
         bs[j] = (int8_t)(-8 - (int)(q8c_rand() % 4));
     }
-    nnc_rt_q8_out o = {bm, bs, 1, -5, -128, 127}, relu = {bm, bs, 1, -128, -128, 127};
+    nnc_rt_q8_out o = {bm, bs, 1, -5, -128, 127, 0}, relu = {bm, bs, 1, -128, -128, 127, 0};
     for (int packed = 1; packed >= 0; packed--) {
         fw_puts("seed MLP 784-256-128-10, int8 dense layers", packed ? "(packed weights)" : "((m, k) weights)", "");
         long t = dense_layer("dense 784 -> 256", 784, 256, packed, &relu);

@@ -11,6 +11,7 @@
  * gradient (a quantized build refuses training). */
 #include <stdlib.h>
 #include "rules.h"
+#include "nnc_rt_q8_kernels.h"
 
 Q8 *q8_new(Graph *g) {
     Q8 *q = calloc(1, sizeof *q);
@@ -59,20 +60,35 @@ static void q8_array(EmitCtx *e, const char *type, const char *name, long n, con
 static void q8_out_stage(EmitCtx *e, const Q8 *q) {
     q8_array(e, "int32_t", "mult", q->nch, q->mult, 4);
     q8_array(e, "int8_t", "shift", q->nch, q->shift, 1);
-    fprintf(e->out, "        static const nnc_rt_q8_out o = { mult, shift, %d, %ld, %ld, %ld };\n",
-            q->nch > 1, (long)q->y_zp, (long)q->lo, (long)q->hi);
+    int checked = 1;    /* what the kernels would check before every call (nnc_rt_q8_out.checked) */
+    for (int j = 0; j < q->nch; j++)
+        if (q->shift[j] > 0 || q->shift[j] < -31 || q->mult[j] == INT32_MIN) checked = 0;
+    fprintf(e->out, "        static const nnc_rt_q8_out o = { mult, shift, %d, %ld, %ld, %ld, %s };\n",
+            q->nch > 1, (long)q->y_zp, (long)q->lo, (long)q->hi, checked ? "NNC_RT_Q8_CHECKED" : "0");
 }
 
 static const char *layer_of(const Node *n) { return n->layer[0] ? n->layer : op_name(n->op); }
 
 static void quantize_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
+    const Graph *g = emit_graph(e);
+    if (g->values[ir_storage(g, n->out[0])].role == ROLE_INPUT) {     /* passes/quantize.c's int8_input */
+        emit_line(e, "/* %s: x arrives int8 (scale %s, zero point %ld): NAME_predict quantizes it */", layer_of(n),
+                  emit_float(e, q->y_scale), (long)q->y_zp);
+        return;
+    }
     emit_line(e, "nnc_rt_q8_quantize(%s, %s, %s, %s, %ld); /* %s */", q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]),
               emit_count(e, n->in[0]), emit_float(e, q->y_scale), (long)q->y_zp, layer_of(n));
 }
 
 static void dequantize_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
+    const Graph *g = emit_graph(e);
+    if (g->values[n->out[0]].alias_of == n->in[0]) {     /* passes/quantize.c's int8_output */
+        emit_line(e, "/* the output leaves int8 (scale %s, zero point %ld) in y: NAME_predict dequantizes it */",
+                  emit_float(e, q->x_scale), (long)q->x_zp);
+        return;
+    }
     emit_line(e, "nnc_rt_q8_dequantize(%s, %s, %s, %s, %ld); /* %s */", q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]),
               emit_count(e, n->in[0]), emit_float(e, q->x_scale), (long)q->x_zp, layer_of(n));
 }
@@ -82,10 +98,23 @@ static void dense_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
     long k = emit_cols(g, n->in[0]);
     emit_line(e, "{   /* %s: int8 dense %ld -> %d */", layer_of(n), k, n->attr.units);
+    /* the weights in the layout the target's kernels read fastest (the
+     * packed one on the Cortex-M4/M7: runtime/nnc_rt_q8_kernels.h), the
+     * choice the preprocessor's (NNC_RT_Q8_PACKED, set from the runtime's
+     * NNC_RT_Q8_DENSE_PACKED_PREFERRED in the file's preamble): one array
+     * is compiled, and the code is the same for every target */
+    int8_t *wp = malloc((size_t)(q->nw ? q->nw : 1));
+    if (!wp) abort();
+    nnc_rt_q8_dense_pack(wp, q->w, n->attr.units, (int)k);
+    fprintf(e->out, "#if NNC_RT_Q8_PACKED\n");
+    q8_array(e, "int8_t NNC_RT_Q8_ALIGN4", "w", q->nw, wp, 1);
+    fprintf(e->out, "#else\n");
     q8_array(e, "int8_t", "w", q->nw, q->w, 1);
+    fprintf(e->out, "#endif\n");
+    free(wp);
     q8_array(e, "int32_t", "b", q->nch, q->bias, 4);
     q8_out_stage(e, q);
-    emit_line(e, "    nnc_rt_q8_dense(%s, %s, w, b, %s, %ld, %d, &o);", q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]),
+    emit_line(e, "    NNC_RT_Q8_DENSE(%s, %s, w, b, %s, %ld, %d, &o);", q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]),
               emit_rows(e, n->in[0]), k, n->attr.units);
     emit_line(e, "}");
 }

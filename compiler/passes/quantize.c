@@ -410,6 +410,49 @@ static void fold_clamps(Graph *g) {
     }
 }
 
+/* The model's input read only by its quantize (views aside): the int8 value
+ * it writes becomes an input of the forward pass (ROLE_INPUT: outside the
+ * arena, "x" in the emitted code), and the emitter quantizes the caller's
+ * floats before it in NAME_predict, while NAME_predict_int8 hands the
+ * caller's int8 rows to it as they are (no copy, no float input buffer). */
+static int int8_input(Graph *g) {
+    int quant = -1;
+    for (int k = 0; k < g->nnodes; k++) {
+        const Node *n = &g->nodes[k];
+        if (!ir_in_schedule(n, 0)) continue;
+        for (int j = 0; j < n->nin; j++) {
+            if (ir_storage(g, n->in[j]) != g->input) continue;
+            if (n->op == OP_Q8_QUANTIZE && quant < 0) quant = k;
+            else if (!op_table[n->op]->alias || ir_is_output(g, n->out[0])) return 0;
+        }
+    }
+    if (quant < 0) return 0;
+    int t = g->nodes[quant].out[0];
+    if (g->values[t].alias_of >= 0 || ir_is_output(g, t)) return 0;
+    g->values[t].role = ROLE_INPUT;
+    return 1;
+}
+
+/* One output, the dequantization of an int8 value nothing else reads: that
+ * value becomes the forward pass's output y (ROLE_LABEL: outside the arena,
+ * "y" in the emitted code), the float output shares its storage (no float
+ * buffer in the arena), and the dequantize is the emitter's: NAME_predict
+ * dequantizes into the caller's floats, NAME_predict_int8 has the int8
+ * result written into the caller's buffer directly. */
+static void int8_output(Graph *g) {
+    if (g->noutputs != 1) return;
+    int o = g->outputs[0], dq = -1;
+    for (int k = 0; k < g->nnodes; k++)
+        if (ir_in_schedule(&g->nodes[k], 0) && g->nodes[k].op == OP_Q8_DEQUANTIZE && g->nodes[k].out[0] == o) dq = k;
+    if (dq < 0) return;
+    int t = g->nodes[dq].in[0];
+    if (g->values[o].alias_of >= 0 || g->values[t].alias_of >= 0 || g->values[t].role != ROLE_ACT ||
+        ir_consumers(g, t, NULL) != 1 || ir_is_output(g, t))
+        return;
+    g->values[o].alias_of = t;
+    g->values[t].role = ROLE_LABEL;
+}
+
 int quantize_graph(Graph *g, const Build *b) {
     Loc none = { 0, 0, 0, 0 };
     if (g->train.present) {
@@ -449,6 +492,7 @@ int quantize_graph(Graph *g, const Build *b) {
     for (int k = 0; k < g->noutputs && !status && nold; k++)     /* the outputs float again */
         need_f(&p, g->outputs[k], &old[nold - 1], 0);
     if (!status) fold_clamps(g);
+    if (!status && int8_input(g)) int8_output(g);
     if (!status)    /* the float weights the int8 ops replaced */
         for (int v = 0; v < p.nold; v++)
             if (baked(g, v) && !ir_consumers(g, v, NULL)) {
