@@ -29,13 +29,21 @@ const Target *target_find(const char *name) {
     return NULL;
 }
 
-/* the target whose kernels the runtime this nnc was built with has: the host */
+/* the target whose kernels the runtime this nnc was built with has: the
+ * host, with the runtime's own description of it (the L1 data cache it
+ * tiles for is the one the processor reports where the runtime reads it:
+ * runtime/gemm.c's host_l1_bytes), so that --report shows the tiles that
+ * will run here */
 const Target *target_default(void) {
+    static Target host;
     const nnc_rt_gemm_target *n = nnc_rt_gemm_native();
     for (unsigned i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         const nnc_rt_gemm_target *t = &targets[i].gemm;
-        if (!strcmp(t->isa, n->isa) && t->mr == n->mr && t->nr == n->nr && t->small_m_cols == n->small_m_cols)
-            return &targets[i];
+        if (!strcmp(t->isa, n->isa) && t->mr == n->mr && t->nr == n->nr && t->small_m_cols == n->small_m_cols) {
+            host = targets[i];
+            host.gemm.l1_bytes = n->l1_bytes;
+            return &host;
+        }
     }
     return target_find("generic");
 }
