@@ -2,7 +2,8 @@
  * (runtime/gemm.c's host_l1_bytes, nnc_rt_gemm_native) and what follows
  * from it: the L1 data cache the tiling fits a B sliver to is the one the
  * processor reports on an Intel x86 (CPUID leaf 4), the build's constant
- * elsewhere; nnc's default target (--report) says the same; a smaller L1
+ * elsewhere; nnc's default target (--report) says the same, and the L2
+ * Linux reports; a smaller L1
  * gives shallower K blocks; and the products at the host's tiling agree
  * with the reference at the K-block and tile edges. */
 #include <check.h>
@@ -29,7 +30,8 @@ static int vendor_is(const char *name) {
     return found;
 }
 
-static long sysfs_l1d(void) {
+/* cpu0's cache of that level (the data or unified one for level 1) in bytes */
+static long sysfs_cache(int want) {
     for (int i = 0; i < 8; i++) {
         char path[128], buf[64];
         int level = 0;
@@ -43,7 +45,7 @@ static long sysfs_l1d(void) {
         if (!(f = fopen(path, "r"))) break;
         if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
         fclose(f);
-        if (level != 1 || strncmp(buf, "Data", 4)) continue;
+        if (level != want || !strncmp(buf, "Instruction", 11)) continue;
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
         if (!(f = fopen(path, "r"))) break;
         if (fscanf(f, "%ldK", &kib) != 1) kib = 0;
@@ -63,9 +65,11 @@ START_TEST(host_l1_is_the_processors) {
     ck_assert_int_eq(d->gemm.mr, n->mr);
     ck_assert_int_eq(d->gemm.nr, n->nr);
     ck_assert_int_eq(d->gemm.buf_floats, n->buf_floats);
+    if (sysfs_cache(2) > 0) ck_assert_int_eq(d->l2_bytes, sysfs_cache(2)); /* --report's L2 */
+    else ck_assert_int_eq(d->l2_bytes, table->l2_bytes);
 #if defined(__x86_64__) || defined(__i386__)
     if (vendor_is("GenuineIntel") && table->gemm.l1_bytes > 0) {
-        long l1 = sysfs_l1d();
+        long l1 = sysfs_cache(1);
         if (l1 > 0) ck_assert_int_eq(n->l1_bytes, l1);
         else ck_assert_int_gt(n->l1_bytes, 0);
         return;
@@ -73,7 +77,6 @@ START_TEST(host_l1_is_the_processors) {
 #endif
     ck_assert_int_eq(n->l1_bytes, table->gemm.l1_bytes); /* AMD and the rest: unchanged */
     (void)vendor_is;
-    (void)sysfs_l1d;
 }
 END_TEST
 
