@@ -9,17 +9,40 @@
  * pipes with room to spare), timed over 2e8 vector FMAs; the best of 7
  * rounds.  Each GEMM figure is the median of 7 rounds (min and max beside
  * it), each round long enough (>= 20 ms) for the timer; a peak round and
- * one round of every shape alternate.  Prints one line per figure:
+ * one round of every shape alternate.
+ *
+ * The timer is this thread's CPU time where the system has one (POSIX
+ * thread CPU-time clocks): on a machine shared with other jobs, wall time
+ * counts the slices the scheduler gives them, which made the ratios swing
+ * by 30 points between runs of the same build; CPU time counts only the
+ * cycles this thread ran, which is what a kernel's efficiency is about.
+ * -DBENCH_CLOCK=CLOCK_MONOTONIC -DBENCH_CLOCK_NAME='"wall"' times the wall clock.  The load
+ * average is printed so that a reader can judge the rest.
+ *
+ * Prints one line per figure:
+ *   clock NAME load L1 L5 L15
  *   peak GFLOPS MEDIAN MIN MAX ISA
- *   gemm NAME M N K ta tb GFLOPS MEDIAN MIN MAX PERCENT_OF_PEAK */
+ *   gemm NAME M N K ta tb GFLOPS MEDIAN MIN MAX PERCENT_OF_PEAK BEST_PERCENT
+ * (PERCENT_OF_PEAK: the median against the best peak round; BEST_PERCENT:
+ * the best round against it) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nnc_rt.h"
 
 #ifndef BENCH_CLOCK
+#if defined(_POSIX_THREAD_CPUTIME) && _POSIX_THREAD_CPUTIME >= 0
+#define BENCH_CLOCK CLOCK_THREAD_CPUTIME_ID
+#define BENCH_CLOCK_NAME "thread-cpu-time"
+#else
 #define BENCH_CLOCK CLOCK_MONOTONIC
+#define BENCH_CLOCK_NAME "wall"
+#endif
+#endif
+#ifndef BENCH_CLOCK_NAME
+#define BENCH_CLOCK_NAME "BENCH_CLOCK"
 #endif
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
@@ -101,10 +124,17 @@ static double peak_round(float *sink)
 
 static float *fill(long n, unsigned seed)
 {
-    float *p = malloc((size_t)n * sizeof *p);
+    void *v = NULL;
+    float *p;
     long i;
-    if (!p)
+    /* on a cache line, as the generated code's tensors are (the arena's
+     * offsets are multiples of 64 bytes): malloc's 16-byte alignment would
+     * split every 64-byte load of a B read in place, and every store of C,
+     * across two lines, which an Intel core pays for (15 points of the
+     * peak at the batch-32 shapes) and a real model never sees */
+    if (posix_memalign(&v, 64, ((size_t)n * sizeof *p + 63) / 64 * 64))
         exit(1);
+    p = v;
     for (i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
         p[i] = (float)((seed >> 9) & 0xffff) / 65536.0f - 0.5f;
@@ -154,14 +184,26 @@ int main(void)
             g[s][r] = flops[s] * reps[s] / (now() - t0) / 1e9;
         }
     }
+    {
+        /* the machine's load, for the reader (Linux; "?" elsewhere) */
+        char load[64] = "? ? ?";
+        FILE *f = fopen("/proc/loadavg", "r");
+        float l1, l5, l15;
+        if (f) {
+            if (fscanf(f, "%f %f %f", &l1, &l5, &l15) == 3)
+                sprintf(load, "%.2f %.2f %.2f", l1, l5, l15);
+            fclose(f);
+        }
+        printf("clock %s load %s\n", BENCH_CLOCK_NAME, load);
+    }
     sort7(pk);
     peak = pk[6]; /* the best round is the closest to the core's limit */
     printf("peak GFLOPS %.1f %.1f %.1f %s (sink %g)\n", pk[3], pk[0], pk[6], ISA, (double)sink);
     for (s = 0; s < NS; s++) {
         sort7(g[s]);
-        printf("gemm %s %d %d %d %d %d GFLOPS %.1f %.1f %.1f %.0f%%\n", shapes[s].name, shapes[s].M,
+        printf("gemm %s %d %d %d %d %d GFLOPS %.1f %.1f %.1f %.0f%% %.0f%%\n", shapes[s].name, shapes[s].M,
                shapes[s].N, shapes[s].K, shapes[s].ta, shapes[s].tb, g[s][3], g[s][0], g[s][6],
-               100.0 * g[s][3] / peak);
+               100.0 * g[s][3] / peak, 100.0 * g[s][6] / peak);
         free(A[s]);
         free(B[s]);
         free(C[s]);

@@ -29,13 +29,45 @@ const Target *target_find(const char *name) {
     return NULL;
 }
 
-/* the target whose kernels the runtime this nnc was built with has: the host */
+/* the host's level-2 cache in bytes as Linux describes cpu0's caches, or 0
+ * (another system, or no such files): what --report prints for the host */
+static long host_l2_bytes(void) {
+    for (int i = 0; i < 8; i++) {
+        char path[96];
+        int level = 0;
+        long kib = 0;
+        FILE *f;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        if (!(f = fopen(path, "r"))) break;
+        if (fscanf(f, "%d", &level) != 1) level = 0;
+        fclose(f);
+        if (level != 2) continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        if (!(f = fopen(path, "r"))) break;
+        if (fscanf(f, "%ldK", &kib) != 1) kib = 0;
+        fclose(f);
+        return kib * 1024;
+    }
+    return 0;
+}
+
+/* the target whose kernels the runtime this nnc was built with has: the
+ * host, with the runtime's own description of it (the L1 data cache it
+ * tiles for is the one the processor reports where the runtime reads it:
+ * runtime/gemm.c's host_l1_bytes), so that --report shows the tiles that
+ * will run here, and the L2 Linux reports */
 const Target *target_default(void) {
+    static Target host;
     const nnc_rt_gemm_target *n = nnc_rt_gemm_native();
     for (unsigned i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         const nnc_rt_gemm_target *t = &targets[i].gemm;
-        if (!strcmp(t->isa, n->isa) && t->mr == n->mr && t->nr == n->nr && t->small_m_cols == n->small_m_cols)
-            return &targets[i];
+        if (!strcmp(t->isa, n->isa) && t->mr == n->mr && t->nr == n->nr && t->small_m_cols == n->small_m_cols) {
+            host = targets[i];
+            long l2 = host_l2_bytes();
+            host.gemm.l1_bytes = n->l1_bytes;
+            if (l2 > 0) host.l2_bytes = l2;
+            return &host;
+        }
     }
     return target_find("generic");
 }
