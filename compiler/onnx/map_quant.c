@@ -20,6 +20,7 @@
  *    would flip a later dynamic quantization and grow through the graph.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "onnx/onnx.h"
@@ -265,9 +266,134 @@ Tensor *onnx_qlinear_conv(Ctx *c) {
     return requantize(c, sum, c->in[1], 0, c->in[4], 1, c->in[6], c->in[7]);
 }
 
+/* ---- QLinear products on nnc's int8 kernels ------------------------------------------
+ * Where the operands allow, a QLinear product runs as an int8 op of ops/quant.c in
+ * ONNX's rescale mode (nnc_rt_q8_onnx: the reference's own arithmetic, so the integers
+ * are ONNX's, not TFLite's fixed-point ones).  The activation, an integer held in a
+ * float, enters int8 storage by a quantize of scale 1 (uint8 less 128) and the result
+ * leaves by a dequantize of scale 1: both exact.  What the int8 op does not cover (an
+ * activation that is a constant, weights that are not, a per-row activation scale,
+ * 16-bit types, multipliers that are not finite and positive) keeps the float
+ * composition above, as does --no-q8-import. */
+
+/* int8 storage of a quantized ONNX type: the offset (uint8: -128), 0 after saying no */
+static int q8_type(int t, int32_t *off) {
+    if (t == TY(INT8)) { *off = 0; return 1; }
+    if (t == TY(UINT8)) { *off = -128; return 1; }
+    return 0;
+}
+
+static int q8_scalar(const Tensor *t) { return t && t->data && onnx_numel(t->dims, t->rank) == 1 && t->rank <= 1; }
+
+/* a constant of one value or of n (a per-channel scale or zero point) */
+static int q8_per(const Tensor *t, long n) {
+    return q8_scalar(t) || (t && t->data && t->rank == 1 && t->dims[0] == n);
+}
+
+static int q8_import_off(Ctx *c) { return c->im->shapes && c->im->shapes->no_q8; }
+
+/* the int8 value of x (integers held in floats, storage offset off) */
+static Tensor *q8_enter(Ctx *c, Tensor *x, int32_t off) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.q8 = q8_new(c->im->g);
+    a.q8->y_scale = 1.0f;
+    a.q8->y_zp = off;
+    char name[170];
+    Tensor *q = onnx_node_out(c->im, OP_Q8_QUANTIZE, &x, 1, &a, onnx_part(c, "int8_in", name), x->rank, x->dims);
+    if (q) c->im->g->values[q->value].dtype = DT_I8;
+    return q;
+}
+
+/* the int8 op's result back as integers held in floats, ONNX type t, as output 0 */
+static Tensor *q8_leave(Ctx *c, Tensor *q, int32_t off, int t) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.q8 = q8_new(c->im->g);
+    a.q8->x_scale = 1.0f;
+    a.q8->x_zp = off;
+    Tensor *y = q ? onnx_node_out(c->im, OP_Q8_DEQUANTIZE, &q, 1, &a, onnx_out_name(c, 0), q->rank, q->dims) : NULL;
+    if (y) y->dtype = t;
+    return y;
+}
+
+/* the multiplier of channel j: float32(float32(x_scale w_scale) / y_scale), as the reference */
+static float q8_mult(float xs, const Tensor *ws, long j, float ys) {
+    float p = xs * ws->data[q8_scalar(ws) ? 0 : j];
+    float m = p / ys;
+    return m;
+}
+
+/* every multiplier finite and positive */
+static int q8_mults_ok(long nch, float xs, const Tensor *ws, float ys) {
+    for (long j = 0; j < nch; j++) {
+        float m = q8_mult(xs, ws, j, ys);
+        if (!(m > 0) || !isfinite(m)) return 0;
+    }
+    return 1;
+}
+
+/* the output stage of an ONNX-mode product over nch channels: the multipliers, the
+ * weights' zero points in storage */
+static void q8_onnx_stage(Q8 *q, long nch, float xs, const Tensor *ws, const Tensor *wzp, int32_t w_off, float ys) {
+    q->nch = (int)nch;
+    q->onnx_mult = malloc((size_t)nch * sizeof *q->onnx_mult);
+    q->w_zp = malloc((size_t)nch * sizeof *q->w_zp);
+    if (!q->onnx_mult || !q->w_zp) abort();
+    for (long j = 0; j < nch; j++) {
+        q->onnx_mult[j] = q8_mult(xs, ws, j, ys);
+        q->w_zp[j] = (int32_t)wzp->data[q8_scalar(wzp) ? 0 : j] + w_off;
+    }
+}
+
+/* QLinearMatMul as nnc_rt_q8_dense_onnx, or NULL (nothing reported) where it does not apply */
+static Tensor *q8_matmul(Ctx *c) {
+    Tensor *a = c->in[0], *b = c->in[3], *as = c->in[1], *azp = c->in[2], *bs = c->in[4], *bzp = c->in[5];
+    Tensor *ys = c->in[6], *yzp = c->nin > 7 ? c->in[7] : NULL;
+    int32_t a_off, b_off, y_off;
+    if (q8_import_off(c) || a->data || a->rank < 2 || !b->data || b->rank < 2 || b->rank > a->rank ||
+        onnx_numel(b->dims, b->rank - 2) != 1 || !q8_scalar(as) || !q8_scalar(azp) ||
+        !q8_scalar(ys) || !q8_scalar(yzp) || !q8_type(a->dtype, &a_off) || !q8_type(b->dtype, &b_off) ||
+        !q8_type(yzp->dtype, &y_off) || azp->dtype != a->dtype || bzp == NULL || bzp->dtype != b->dtype)
+        return NULL;
+    long k = b->dims[b->rank - 2], m = b->dims[b->rank - 1];     /* one matrix: its (k, m) */
+    if (a->dims[a->rank - 1] != k || k < 1 || m < 1 || !q8_per(bs, m) || !q8_per(bzp, m)) return NULL;
+    long nch = q8_scalar(bs) && q8_scalar(bzp) ? 1 : m;
+    if (!q8_mults_ok(nch, as->data[0], bs, ys->data[0])) return NULL;
+    Q8 *q = q8_new(c->im->g);
+    q8_onnx_stage(q, nch, as->data[0], bs, bzp, b_off, ys->data[0]);
+    q->nw = k * m;
+    q->w = malloc((size_t)q->nw);
+    if (!q->w) abort();
+    for (long j = 0; j < m; j++)    /* (k, m) -> output-channel major (m, k) */
+        for (long t = 0; t < k; t++) q->w[j * k + t] = (int8_t)((int32_t)b->data[t * m + j] + b_off);
+    q->x_zp = (int32_t)azp->data[0] + a_off;
+    q->x_scale = as->data[0];
+    q->y_scale = ys->data[0];
+    q->y_zp = (int32_t)yzp->data[0];
+    q->y_off = y_off;
+    q->lo = y_off ? 0 : -128;
+    q->hi = y_off ? 255 : 127;
+    Tensor *x = q8_enter(c, a, a_off);
+    if (!x) return NULL;
+    Attrs at;
+    memset(&at, 0, sizeof at);
+    at.q8 = q;
+    at.units = (int)m;
+    long dims[MAX_T];
+    memcpy(dims, a->dims, sizeof dims);
+    dims[a->rank - 1] = m;
+    char name[170];
+    Tensor *y = onnx_node_out(c->im, OP_Q8_DENSE, &x, 1, &at, onnx_part(c, "int8_out", name), a->rank, dims);
+    if (y) c->im->g->values[y->value].dtype = DT_I8;
+    return q8_leave(c, y, y_off, yzp->dtype);
+}
+
 /* a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp */
 Tensor *onnx_qlinear_matmul(Ctx *c) {
     Tensor *a = c->in[0], *b = c->in[3];
+    Tensor *q = q8_matmul(c);
+    if (q) return q;
     if (a->rank < 2 || b->rank < 2) { onnx_unsupported(c->im, "QLinearMatMul of 1-D operands"); return NULL; }
     Tensor *sum = integer_product(c, onnx_matmul, centred(c, a, c->in[2], a->rank - 2, "a_centred"),
                                   centred(c, b, c->in[5], b->rank - 1, "b_centred"), NULL);
