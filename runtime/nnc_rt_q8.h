@@ -136,12 +136,17 @@ void nnc_rt_q8_softmax(int8_t *y, const int8_t *x, long rows, long cols, float s
 /* ---- ONNX's requantization (quantized ONNX models: QLinearMatMul, QLinearConv) ----
  * ONNX defines the output with a real multiplier and rounding half to even,
  * which TFLite's fixed-point rescale does not reproduce, so an imported
- * model's products use ONNX's reference arithmetic instead:
+ * model's products use ONNX's arithmetic instead:
  *   acc = bias[j] + sum (x - x_zp)(w - w_zp[j])     (int32, wrapping)
- *   y   = off + clamp(rint((double)acc * (double)mult[j] + zp), lo, hi)
+ *   y   = off + clamp(rint((double)acc * (double)mult[j]) + zp, lo, hi)
  * with mult[j] = float32(float32(x_scale w_scale[j]) / y_scale) as the
- * compiler computes it, zp, lo and hi in the ONNX type's own range (uint8:
- * 0..255) and off -128 for a uint8 output held as int8 (x - 128), else 0.
+ * compiler computes it (the product in double, as onnx/reference's numpy),
+ * zp, lo and hi in the ONNX type's own range (uint8: 0..255) and off -128
+ * for a uint8 output held as int8 (x - 128), else 0.  The zero point is
+ * added after rounding, as the operators' definition saturate(round(x /
+ * y_scale) + zp) says, as ONNX Runtime and QuantizeLinear do; onnx's
+ * Python reference adds it before (rint(x + zp)), which differs from that
+ * definition on an exact half with an odd zero point.
  * Zero points are in the int8 storage (a uint8 one less 128); the weights'
  * may be per output channel.  Layouts as nnc_rt_q8_dense/_conv2d. */
 typedef struct nnc_rt_q8_onnx {

@@ -127,13 +127,11 @@ void nnc_rt_q8_softmax(int8_t *y, const int8_t *x, long rows, long cols, float s
 
 /* ---- ONNX's requantization (imported QLinearMatMul / QLinearConv) ---------------- */
 
-/* ONNX's reference: the int32 sum times the float32 multiplier, in double,
- * plus the zero point, rounded half to even, saturated.  The product and the
- * sum are two roundings, as numpy makes them: the volatile keeps a compiler
- * from fusing them into one multiply-add. */
+/* ONNX's requantization: the int32 sum times the float32 multiplier in double
+ * (as the reference's numpy), rounded half to even, plus the zero point,
+ * saturated (the operator's definition, saturate(round(x / y_scale) + zp)) */
 static int8_t q8_onnx_out(int32_t acc, float mult, int32_t zp, int32_t lo, int32_t hi, int32_t off) {
-    volatile double p = (double)acc * (double)mult;
-    double r = nearbyint(p + (double)zp);
+    double r = nearbyint((double)acc * (double)mult) + (double)zp;
     r = r < (double)lo ? (double)lo : r > (double)hi ? (double)hi : r;
     return (int8_t)((int32_t)r + off);
 }

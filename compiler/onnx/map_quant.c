@@ -257,15 +257,6 @@ static Tensor *requantize(Ctx *c, Tensor *sum, Tensor *as, int a_axis, Tensor *b
     return r && (!yzp || zp) ? quantize(c, r, ys, zp, lo, hi, onnx_out_name(c, 0), "y") : NULL;
 }
 
-/* x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B (int32)] */
-Tensor *onnx_qlinear_conv(Ctx *c) {
-    Tensor *x = c->in[0], *w = c->in[3];
-    Tensor *sum = integer_product(c, onnx_conv, centred(c, x, c->in[2], 1, "x_centred"),
-                                  centred(c, w, c->in[5], 0, "w_centred"), OPT_IN(8));
-    /* the weight's scale per output channel: axis 1 of the result (N, M, ...) */
-    return requantize(c, sum, c->in[1], 0, c->in[4], 1, c->in[6], c->in[7]);
-}
-
 /* ---- QLinear products on nnc's int8 kernels ------------------------------------------
  * Where the operands allow, a QLinear product runs as an int8 op of ops/quant.c in
  * ONNX's rescale mode (nnc_rt_q8_onnx: the reference's own arithmetic, so the integers
@@ -398,4 +389,139 @@ Tensor *onnx_qlinear_matmul(Ctx *c) {
     Tensor *sum = integer_product(c, onnx_matmul, centred(c, a, c->in[2], a->rank - 2, "a_centred"),
                                   centred(c, b, c->in[5], b->rank - 1, "b_centred"), NULL);
     return sum ? requantize(c, sum, c->in[1], sum->rank - 2, c->in[4], sum->rank - 1, c->in[6], c->in[7]) : NULL;
+}
+
+/* NCHW <-> NHWC of integers held in floats (a copy, exact) */
+static Tensor *q8_relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name) {
+    static const long to[4] = { 0, 2, 3, 1 }, back[4] = { 0, 3, 1, 2 };
+    const long *perm = to_nhwc ? to : back;
+    long dims[4], xs[4];
+    if (!x) return NULL;
+    nd_strides(4, x->dims, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    for (int d = 0; d < 4; d++) dims[d] = x->dims[perm[d]];
+    nd_dense(&a.nd, 4, dims);
+    for (int d = 0; d < 4; d++) a.nd.as[d] = xs[perm[d]];
+    Tensor *y = onnx_apply(c->im, OP_ND_COPY, &x, 1, &a, name, 4, dims);
+    if (y) y->dtype = x->dtype;
+    return y;
+}
+
+/* the geometry of a 2-D QLinearConv (explicit pads or VALID) into p; 0 where nnc
+ * leaves it to the composition (auto_pad SAME_*, attributes of other lengths) */
+static int q8_conv_geometry(Ctx *c, const Tensor *x, const Tensor *w, nnc_rt_conv2d *p) {
+    long pads[4] = { 0, 0, 0, 0 }, st[2] = { 1, 1 }, dil[2] = { 1, 1 }, ks[2];
+    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+    if (ap && ap->s.len && !onnx_attr_is(c->n, "auto_pad", "NOTSET") && !onnx_attr_is(c->n, "auto_pad", "VALID"))
+        return 0;
+    int np = onnx_attr_ints(c->n, "pads", pads, 4), ns = onnx_attr_ints(c->n, "strides", st, 2);
+    int nd = onnx_attr_ints(c->n, "dilations", dil, 2), nk = onnx_attr_ints(c->n, "kernel_shape", ks, 2);
+    if ((np != -1 && np != 4) || (ns != -1 && ns != 2) || (nd != -1 && nd != 2) || (nk != -1 && nk != 2)) return 0;
+    if (nk == 2 && (ks[0] != w->dims[2] || ks[1] != w->dims[3])) return 0;
+    if (onnx_attr_is(c->n, "auto_pad", "VALID")) memset(pads, 0, sizeof pads);
+    for (int i = 0; i < 2; i++)
+        if (st[i] < 1 || dil[i] < 1 || pads[i] < 0 || pads[i + 2] < 0 || pads[i] > 65535 || pads[i + 2] > 65535 ||
+            st[i] > 65535 || dil[i] > 65535)
+            return 0;
+    long group = onnx_attr_i(c->n, "group", 1);
+    if (group < 1 || w->dims[1] * group != x->dims[1] || w->dims[0] % group) return 0;
+    long oh = (x->dims[2] + pads[0] + pads[2] - dil[0] * (w->dims[2] - 1) - 1) / st[0] + 1;
+    long ow = (x->dims[3] + pads[1] + pads[3] - dil[1] * (w->dims[3] - 1) - 1) / st[1] + 1;
+    if (x->dims[2] + pads[0] + pads[2] < dil[0] * (w->dims[2] - 1) + 1 ||
+        x->dims[3] + pads[1] + pads[3] < dil[1] * (w->dims[3] - 1) + 1 || oh < 1 || ow < 1)
+        return 0;
+    memset(p, 0, sizeof *p);
+    p->h = (int)x->dims[2]; p->w = (int)x->dims[3]; p->c = (int)x->dims[1];
+    p->oh = (int)oh; p->ow = (int)ow; p->oc = (int)w->dims[0]; p->kh = (int)w->dims[2]; p->kw = (int)w->dims[3];
+    p->sh = (int)st[0]; p->sw = (int)st[1]; p->dh = (int)dil[0]; p->dw = (int)dil[1];
+    p->pt = (int)pads[0]; p->pl = (int)pads[1];
+    p->groups = (int)group;
+    return 1;
+}
+
+/* QLinearConv (2-D) as nnc_rt_q8_conv2d_onnx on NHWC, or NULL (nothing reported)
+ * where it does not apply */
+static Tensor *q8_conv(Ctx *c) {
+    Tensor *x = c->in[0], *xs = c->in[1], *xzp = c->in[2], *w = c->in[3], *ws = c->in[4], *wzp = c->in[5];
+    Tensor *ys = c->in[6], *yzp = c->in[7], *b = c->nin > 8 ? c->in[8] : NULL;
+    int32_t x_off, w_off, y_off;
+    nnc_rt_conv2d geo;
+    if (q8_import_off(c) || x->data || x->rank != 4 || !w->data || w->rank != 4 || !q8_scalar(xs) ||
+        !q8_scalar(xzp) || !q8_scalar(ys) || !q8_scalar(yzp) || !wzp || !q8_type(x->dtype, &x_off) ||
+        !q8_type(w->dtype, &w_off) || !q8_type(yzp->dtype, &y_off) || xzp->dtype != x->dtype ||
+        wzp->dtype != w->dtype || (b && (!b->data || onnx_numel(b->dims, b->rank) != w->dims[0])))
+        return NULL;
+    for (int d = 0; d < 4; d++)
+        if (x->dims[d] < 1 || w->dims[d] < 1 || x->dims[d] > 65535 || w->dims[d] > 65535) return NULL;
+    long m = w->dims[0];
+    if (!q8_per(ws, m) || !q8_per(wzp, m) || !q8_conv_geometry(c, x, w, &geo)) return NULL;
+    long nch = q8_scalar(ws) && q8_scalar(wzp) ? 1 : m;
+    if (!q8_mults_ok(nch, xs->data[0], ws, ys->data[0])) return NULL;
+    Q8 *q = q8_new(c->im->g);
+    q8_onnx_stage(q, nch, xs->data[0], ws, wzp, w_off, ys->data[0]);
+    long cg = w->dims[1], kh = w->dims[2], kw = w->dims[3];
+    q->nw = onnx_numel(w->dims, 4);
+    q->w = malloc((size_t)q->nw);
+    if (!q->w) abort();
+    for (long o = 0; o < m; o++)    /* (M, C/g, kh, kw) -> (M, kh, kw, C/g) */
+        for (long ci = 0; ci < cg; ci++)
+            for (long ky = 0; ky < kh; ky++)
+                for (long kx = 0; kx < kw; kx++)
+                    q->w[((o * kh + ky) * kw + kx) * cg + ci] = (int8_t)((int32_t)w->data[((o * cg + ci) * kh + ky) * kw + kx] + w_off);
+    if (b) {    /* the bias per output channel: nch values of it, so every channel has its own stage */
+        if (nch == 1) {
+            float m0 = q->onnx_mult[0];
+            int32_t z0 = q->w_zp[0];
+            free(q->onnx_mult);
+            free(q->w_zp);
+            q->onnx_mult = malloc((size_t)m * sizeof *q->onnx_mult);
+            q->w_zp = malloc((size_t)m * sizeof *q->w_zp);
+            if (!q->onnx_mult || !q->w_zp) abort();
+            for (long o = 0; o < m; o++) q->onnx_mult[o] = m0, q->w_zp[o] = z0;
+            q->nch = (int)m;
+        }
+        q->bias = malloc((size_t)m * sizeof *q->bias);
+        if (!q->bias) abort();
+        for (long o = 0; o < m; o++) q->bias[o] = (int32_t)b->data[o];
+    }
+    q->x_zp = (int32_t)xzp->data[0] + x_off;
+    q->x_scale = xs->data[0];
+    q->y_scale = ys->data[0];
+    q->y_zp = (int32_t)yzp->data[0];
+    q->y_off = y_off;
+    q->lo = y_off ? 0 : -128;
+    q->hi = y_off ? 255 : 127;
+    char n1[170], n2[170], n3[170];
+    Tensor *xq = q8_enter(c, q8_relayout(c, x, 1, onnx_part(c, "nhwc", n1)), x_off);
+    if (!xq) return NULL;
+    Attrs at;
+    memset(&at, 0, sizeof at);
+    at.q8 = q;
+    at.conv = geo;
+    at.samples = (int)x->dims[0];
+    long dims[4] = { x->dims[0], geo.oh, geo.ow, m };
+    Tensor *yq = onnx_node_out(c->im, OP_Q8_CONV2D, &xq, 1, &at, onnx_part(c, "int8_out", n2), 4, dims);
+    if (!yq) return NULL;
+    c->im->g->values[yq->value].dtype = DT_I8;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.q8 = q8_new(c->im->g);
+    a.q8->x_scale = 1.0f;
+    a.q8->x_zp = y_off;
+    Tensor *yn = onnx_node_out(c->im, OP_Q8_DEQUANTIZE, &yq, 1, &a, onnx_part(c, "nhwc_out", n3), 4, dims);
+    Tensor *y = q8_relayout(c, yn, 0, onnx_out_name(c, 0));
+    if (y) y->dtype = yzp->dtype;
+    return y;
+}
+
+/* x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B (int32)] */
+Tensor *onnx_qlinear_conv(Ctx *c) {
+    Tensor *x = c->in[0], *w = c->in[3];
+    Tensor *q = q8_conv(c);
+    if (q) return q;
+    Tensor *sum = integer_product(c, onnx_conv, centred(c, x, c->in[2], 1, "x_centred"),
+                                  centred(c, w, c->in[5], 0, "w_centred"), OPT_IN(8));
+    /* the weight's scale per output channel: axis 1 of the result (N, M, ...) */
+    return requantize(c, sum, c->in[1], 0, c->in[4], 1, c->in[6], c->in[7]);
 }

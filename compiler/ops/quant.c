@@ -122,8 +122,19 @@ static void dense_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "}");
 }
 
+/* an imported QLinearConv: the plain ONNX-mode kernel, the static batch of the import */
+static void conv_onnx_emit(EmitCtx *e, const Node *n) {
+    const Q8 *q = n->attr.q8;
+    emit_line(e, "{   /* %s: int8 conv2d, ONNX's requantization */", layer_of(n));
+    q8_onnx_stage(e, q);
+    emit_line(e, "    nnc_rt_q8_conv2d_onnx(%s, %s, %s, w, %s, %d, &o);", emit_conv(e, &n->attr.conv),
+              q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]), q->bias ? "b" : "NULL", n->attr.samples);
+    emit_line(e, "}");
+}
+
 static void conv_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
+    if (q->onnx_mult) { conv_onnx_emit(e, n); return; }
     emit_line(e, "{   /* %s: int8 conv2d */", layer_of(n));
     q8_array(e, "int8_t", "w", q->nw, q->w, 1);
     q8_array(e, "int32_t", "b", q->nch, q->bias, 4);
