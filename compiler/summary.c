@@ -148,6 +148,6 @@ void summary_q8(const Graph *g, const Plan *p, FILE *out) {
         q8 += n->attr.q8 != NULL;
         products += n->attr.q8 && (n->op == OP_Q8_DENSE || n->op == OP_Q8_CONV2D);
     }
-    fprintf(out, "int8 nodes: %d of %d run in int8 (%d products; the rest float, quantize and dequantize "
-                 "included)\n", q8, all, products);
+    fprintf(out, "int8 nodes: %d of %d nodes are int8 ops (%d of them products: dense, conv2d), %d float\n", q8, all,
+            products, all - q8);
 }
