@@ -276,6 +276,12 @@ static int q8_type(int t, int32_t *off) {
 
 static int q8_scalar(const Tensor *t) { return t && t->data && onnx_numel(t->dims, t->rank) == 1 && t->rank <= 1; }
 
+/* scales of float32 (opset 21's float16 ones make the reference compute in float16) */
+static int q8_f32(const Tensor *a, const Tensor *b, const Tensor *c) {
+    return (!a->dtype || a->dtype == TY(FLOAT)) && (!b->dtype || b->dtype == TY(FLOAT)) &&
+           (!c->dtype || c->dtype == TY(FLOAT));
+}
+
 /* a constant of one value or of n (a per-channel scale or zero point) */
 static int q8_per(const Tensor *t, long n) {
     return q8_scalar(t) || (t && t->data && t->rank == 1 && t->dims[0] == n);
@@ -345,7 +351,8 @@ static Tensor *q8_matmul(Ctx *c) {
     if (q8_import_off(c) || a->data || a->rank < 2 || !b->data || b->rank < 2 || b->rank > a->rank ||
         onnx_numel(b->dims, b->rank - 2) != 1 || !q8_scalar(as) || !q8_scalar(azp) ||
         !q8_scalar(ys) || !q8_scalar(yzp) || !q8_type(a->dtype, &a_off) || !q8_type(b->dtype, &b_off) ||
-        !q8_type(yzp->dtype, &y_off) || azp->dtype != a->dtype || bzp == NULL || bzp->dtype != b->dtype)
+        !q8_type(yzp->dtype, &y_off) || azp->dtype != a->dtype || bzp == NULL || bzp->dtype != b->dtype ||
+        !q8_f32(as, bs, ys))
         return NULL;
     long k = b->dims[b->rank - 2], m = b->dims[b->rank - 1];     /* one matrix: its (k, m) */
     if (a->dims[a->rank - 1] != k || k < 1 || m < 1 || !q8_per(bs, m) || !q8_per(bzp, m)) return NULL;
@@ -450,7 +457,8 @@ static Tensor *q8_conv(Ctx *c) {
     if (q8_import_off(c) || x->data || x->rank != 4 || !w->data || w->rank != 4 || !q8_scalar(xs) ||
         !q8_scalar(xzp) || !q8_scalar(ys) || !q8_scalar(yzp) || !wzp || !q8_type(x->dtype, &x_off) ||
         !q8_type(w->dtype, &w_off) || !q8_type(yzp->dtype, &y_off) || xzp->dtype != x->dtype ||
-        wzp->dtype != w->dtype || (b && (!b->data || onnx_numel(b->dims, b->rank) != w->dims[0])))
+        wzp->dtype != w->dtype || (b && (!b->data || onnx_numel(b->dims, b->rank) != w->dims[0])) ||
+        !q8_f32(xs, ws, ys))
         return NULL;
     for (int d = 0; d < 4; d++)
         if (x->dims[d] < 1 || w->dims[d] < 1 || x->dims[d] > 65535 || w->dims[d] > 65535) return NULL;
@@ -517,7 +525,13 @@ static Tensor *q8_conv(Ctx *c) {
 
 /* x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B (int32)] */
 Tensor *onnx_qlinear_conv(Ctx *c) {
-    Tensor *x = c->in[0], *w = c->in[3];
+    Tensor *x = c->in[0], *w = c->in[3], *b = OPT_IN(8);
+    if (b && b->data)   /* the importer holds constants in float32: int32 beyond 2^24 would be rounded */
+        for (long i = 0; i < onnx_numel(b->dims, b->rank); i++)
+            if (fabsf(b->data[i]) >= 16777216.0f) {
+                onnx_unsupported(c->im, "a QLinearConv bias beyond 2^24 (nnc holds constants in float32)");
+                return NULL;
+            }
     Tensor *q = q8_conv(c);
     if (q) return q;
     Tensor *sum = integer_product(c, onnx_conv, centred(c, x, c->in[2], 1, "x_centred"),
