@@ -18,6 +18,11 @@
  *    input scales and requantizes.  The sums are exact: below 2^24 directly,
  *    beyond by splitting the activation (integer_product); one wrong bit
  *    would flip a later dynamic quantization and grow through the graph.
+ *  - QLinearMatMul (one constant weight matrix) and 2-D QLinearConv
+ *    (constant weights and bias, explicit pads or VALID) of 8-bit types
+ *    with float32 scales run instead on int8 ops (ops/quant.c) in ONNX's
+ *    requantization (nnc_rt_q8_onnx), exact as the composition; see the
+ *    section at the end.  --no-q8-import keeps the composition.
  */
 #include <math.h>
 #include <stdlib.h>
