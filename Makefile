@@ -324,6 +324,12 @@ torch-parity: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/onnx_rnn.py 2>/dev/null
 	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
+# quantized ONNX models (QLinearMatMul, QLinearConv) on the int8 kernels in ONNX's
+# requantization: exactly ONNX's integers, the same as the float composition (issue 20)
+.PHONY: check-onnx-q8
+check-onnx-q8: bin/nnc $(RT_LIB)
+	@$(PYTHON) tests/onnx_q8.py
+
 # the activations beyond relu/sigmoid/tanh, prelu and layer_normalization:
 # 10-step training parity of small models against PyTorch (issue 18)
 .PHONY: torch-act
@@ -436,7 +442,8 @@ check-dtypes: all
 
 test: all unit-tests check-q8-targets check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
       check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
-      check-multi torch-conv-parity torch-act torch-attention torch-mask check-keras-io check-q8 check-firmware-int8
+      check-multi torch-conv-parity torch-act torch-attention torch-mask check-keras-io check-q8 \
+      check-firmware-int8 check-onnx-q8
 
 # --quantize int8 end to end: fashion_mlp and fashion_cnn_small int8 within 1.0
 # point of float32 on the full test set, every int8 op, the refusals (~40 s)

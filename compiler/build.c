@@ -151,6 +151,7 @@ int build_option(int argc, char **argv, int *i, Build *b) {
         b->quantize = next;
     }
     else if (!strcmp(a, "--calibrate")) b->calibrate = next;
+    else if (!strcmp(a, "--no-q8-import")) b->no_q8_import = 1;
     else if (!strcmp(a, "--calibrate-method")) {
         if (strcmp(next, "minmax") && strcmp(next, "percentile") && strcmp(next, "mse")) {
             fprintf(stderr, "nnc: --calibrate-method takes minmax, percentile or mse, got '%s'\n", next);

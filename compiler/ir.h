@@ -501,6 +501,7 @@ typedef struct OnnxShapes {
     char batch_param[64];       /* out: that axis' dim_param, or "" */
     char bounded[64];           /* out: the dim_param given as --shape NAME<=N (axis 1 of the first input) */
     int bound;                  /* out: its N */
+    int no_q8;                  /* --no-q8-import: quantized products composed from float ops */
     unsigned used;              /* out: bit i: specs[i] named something in the file */
 } OnnxShapes;
 Graph *onnx_import(const char *path, const char *model_name, int trainable, const char *const *binds,
@@ -534,6 +535,7 @@ typedef struct Build {
     /* --quantize int8 --calibrate FILE [--calibrate-samples N] [--calibrate-method M] */
     const char *quantize, *calibrate, *calibrate_method;
     long calibrate_samples;
+    int no_q8_import;           /* --no-q8-import: an ONNX model's quantized products as float ops */
 } Build;
 struct Program;
 /* the .nn file b->input, lowered; *src and *prog stay for diagnostics (the
@@ -565,6 +567,12 @@ typedef struct Q8 {
     float *w_scale;                 /* the weights' scale per output channel    */
     int nch;
     int out_f32;                    /* softmax: float out                       */
+    /* ONNX's requantization (an imported QLinear product, nnc_rt_q8_onnx): the float32
+     * multipliers (nch), the weights' zero points (nch, int8 storage); y_zp, lo, hi then in
+     * the ONNX type's range, y_off -128 for a uint8 output held as int8 */
+    float *onnx_mult;
+    int32_t *w_zp;
+    int32_t y_off;
 } Q8;
 Q8  *q8_new(Graph *g);              /* zeroed, in g's list */
 void q8_free_all(Graph *g);

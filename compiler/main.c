@@ -47,6 +47,7 @@ static void usage(FILE *out) {
         "  --shape D=N     (ONNX) the size of a named dimension (dim_param), or\n"
         "  --shape X=AxB   an input's dimensions; axis 0 of the inputs is the batch (--batch)\n"
         "  --shape D<=N    (ONNX) a bound: the time steps, set at run time (NAME_set_steps)\n"
+        "  --no-q8-import  (ONNX) QLinearMatMul/QLinearConv as float ops, not nnc's int8 kernels\n"
         "  --dot           write the model's graph for Graphviz (to -o FILE.dot, or stdout)\n"
         "  --dot-train     the same for the training step: forward, loss, backward, update\n"
         "  --quantize int8 an int8 build (with --inference, --weights and --calibrate): TFLite's scheme\n"
@@ -225,7 +226,7 @@ int main(int argc, char **argv) {
     status = compile_model(&b, o.target, &m);
     if (!status) {
         if (o.summary) summary_print(m.g, &m.plan, stdout);
-        if (o.summary && b.quantize) summary_q8(m.g, &m.plan, stdout);
+        if (o.summary && (b.quantize || m.g->q8)) summary_q8(m.g, &m.plan, stdout);
         if (o.report) report_print(m.g, &m.plan, o.target, stdout);
         if (o.dump) ir_dump(m.g, stdout);
         char cmd[2048];

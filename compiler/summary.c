@@ -140,4 +140,14 @@ void summary_q8(const Graph *g, const Plan *p, FILE *out) {
     fprintf(out, "int8 RAM: arena %ld bytes (inference); flash: int8 constants %ld bytes "
                  "(weights, int32 biases, multipliers, shifts)\n", p->infer_arena * 4, flash);
     fprintf(out, "MACs per sample: %ld (int8 products)\n", macs);
+    int all = 0, q8 = 0, products = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (!ir_in_schedule(n, 0) || n->op == OP_VIEW) continue;
+        all++;
+        q8 += n->attr.q8 != NULL;
+        products += n->attr.q8 && (n->op == OP_Q8_DENSE || n->op == OP_Q8_CONV2D);
+    }
+    fprintf(out, "int8 nodes: %d of %d nodes are int8 ops (%d of them products: dense, conv2d), %d float\n", q8, all,
+            products, all - q8);
 }

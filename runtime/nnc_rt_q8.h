@@ -141,4 +141,31 @@ void nnc_rt_q8_add(int8_t *y, const int8_t *a, const int8_t *b, long count, cons
 void nnc_rt_q8_softmax_f32(float *y, const int8_t *x, long rows, long cols, float scale);
 void nnc_rt_q8_softmax(int8_t *y, const int8_t *x, long rows, long cols, float scale);
 
+/* ---- ONNX's requantization (quantized ONNX models: QLinearMatMul, QLinearConv) ----
+ * ONNX defines the output with a real multiplier and rounding half to even,
+ * which TFLite's fixed-point rescale does not reproduce, so an imported
+ * model's products use ONNX's arithmetic instead:
+ *   acc = bias[j] + sum (x - x_zp)(w - w_zp[j])     (int32, wrapping)
+ *   y   = off + clamp(rint((double)acc * (double)mult[j]) + zp, lo, hi)
+ * with mult[j] = float32(float32(x_scale w_scale[j]) / y_scale) as the
+ * compiler computes it (the product in double, as onnx/reference's numpy),
+ * zp, lo and hi in the ONNX type's own range (uint8: 0..255) and off -128
+ * for a uint8 output held as int8 (x - 128), else 0.  The zero point is
+ * added after rounding, as the operators' definition saturate(round(x /
+ * y_scale) + zp) says, as ONNX Runtime and QuantizeLinear do; onnx's
+ * Python reference adds it before (rint(x + zp)), which differs from that
+ * definition on an exact half with an odd zero point.
+ * Zero points are in the int8 storage (a uint8 one less 128); the weights'
+ * may be per output channel.  Layouts as nnc_rt_q8_dense/_conv2d. */
+typedef struct nnc_rt_q8_onnx {
+    const float *mult;
+    const int32_t *w_zp;
+    int per_channel;
+    int32_t x_zp, zp, lo, hi, off;
+} nnc_rt_q8_onnx;
+void nnc_rt_q8_dense_onnx(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias, int n, int k, int m,
+                          const nnc_rt_q8_onnx *o);
+void nnc_rt_q8_conv2d_onnx(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, int n, const nnc_rt_q8_onnx *o);
+
 #endif

@@ -124,3 +124,55 @@ void nnc_rt_q8_softmax(int8_t *y, const int8_t *x, long rows, long cols, float s
         }
     }
 }
+
+/* ---- ONNX's requantization (imported QLinearMatMul / QLinearConv) ---------------- */
+
+/* ONNX's requantization: the int32 sum times the float32 multiplier in double
+ * (as the reference's numpy), rounded half to even, plus the zero point,
+ * saturated (the operator's definition, saturate(round(x / y_scale) + zp)) */
+static int8_t q8_onnx_out(int32_t acc, float mult, int32_t zp, int32_t lo, int32_t hi, int32_t off) {
+    double r = nearbyint((double)acc * (double)mult) + (double)zp;
+    r = r < (double)lo ? (double)lo : r > (double)hi ? (double)hi : r;
+    return (int8_t)((int32_t)r + off);
+}
+
+void nnc_rt_q8_dense_onnx(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias, int n, int k, int m,
+                          const nnc_rt_q8_onnx *o) {
+    for (long i = 0; i < n; i++)
+        for (int j = 0; j < m; j++) {
+            uint32_t acc = bias ? (uint32_t)bias[j] : 0u;      /* int32 wrap-around, as ONNX's sums */
+            int32_t wz = o->w_zp[o->per_channel ? j : 0];
+            const int8_t *xr = x + i * k, *wr = w + (long)j * k;
+            for (int t = 0; t < k; t++)
+                acc += (uint32_t)(((int32_t)xr[t] - o->x_zp) * ((int32_t)wr[t] - wz));
+            y[i * m + j] = q8_onnx_out((int32_t)acc, o->mult[o->per_channel ? j : 0], o->zp, o->lo, o->hi,
+                                       o->off);
+        }
+}
+
+void nnc_rt_q8_conv2d_onnx(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, int n, const nnc_rt_q8_onnx *o) {
+    const int cg = p->c / p->groups, og = p->oc / p->groups;
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < p->oh; oy++)
+            for (int ox = 0; ox < p->ow; ox++)
+                for (int oc = 0; oc < p->oc; oc++) {
+                    uint32_t acc = bias ? (uint32_t)bias[oc] : 0u;
+                    int32_t wz = o->w_zp[o->per_channel ? oc : 0];
+                    int g = oc / og;
+                    for (int ky = 0; ky < p->kh; ky++) {
+                        int iy = oy * p->sh - p->pt + ky * p->dh;
+                        if (iy < 0 || iy >= p->h) continue;
+                        for (int kx = 0; kx < p->kw; kx++) {
+                            int ix = ox * p->sw - p->pl + kx * p->dw;
+                            if (ix < 0 || ix >= p->w) continue;
+                            const int8_t *xp = x + (((long)s * p->h + iy) * p->w + ix) * p->c + (long)g * cg;
+                            const int8_t *wp = w + (((long)oc * p->kh + ky) * p->kw + kx) * cg;
+                            for (int ci = 0; ci < cg; ci++)
+                                acc += (uint32_t)(((int32_t)xp[ci] - o->x_zp) * ((int32_t)wp[ci] - wz));
+                        }
+                    }
+                    y[(((long)s * p->oh + oy) * p->ow + ox) * p->oc + oc] =
+                        q8_onnx_out((int32_t)acc, o->mult[o->per_channel ? oc : 0], o->zp, o->lo, o->hi, o->off);
+                }
+}

@@ -18,8 +18,14 @@
  *    input scales and requantizes.  The sums are exact: below 2^24 directly,
  *    beyond by splitting the activation (integer_product); one wrong bit
  *    would flip a later dynamic quantization and grow through the graph.
+ *  - QLinearMatMul (one constant weight matrix) and 2-D QLinearConv
+ *    (constant weights and bias, explicit pads or VALID) of 8-bit types
+ *    with float32 scales run instead on int8 ops (ops/quant.c) in ONNX's
+ *    requantization (nnc_rt_q8_onnx), exact as the composition; see the
+ *    section at the end.  --no-q8-import keeps the composition.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "onnx/onnx.h"
@@ -256,20 +262,285 @@ static Tensor *requantize(Ctx *c, Tensor *sum, Tensor *as, int a_axis, Tensor *b
     return r && (!yzp || zp) ? quantize(c, r, ys, zp, lo, hi, onnx_out_name(c, 0), "y") : NULL;
 }
 
-/* x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B (int32)] */
-Tensor *onnx_qlinear_conv(Ctx *c) {
-    Tensor *x = c->in[0], *w = c->in[3];
-    Tensor *sum = integer_product(c, onnx_conv, centred(c, x, c->in[2], 1, "x_centred"),
-                                  centred(c, w, c->in[5], 0, "w_centred"), OPT_IN(8));
-    /* the weight's scale per output channel: axis 1 of the result (N, M, ...) */
-    return requantize(c, sum, c->in[1], 0, c->in[4], 1, c->in[6], c->in[7]);
+/* ---- QLinear products on nnc's int8 kernels ------------------------------------------
+ * Where the operands allow, a QLinear product runs as an int8 op of ops/quant.c in
+ * ONNX's rescale mode (nnc_rt_q8_onnx: the reference's own arithmetic, so the integers
+ * are ONNX's, not TFLite's fixed-point ones).  The activation, an integer held in a
+ * float, enters int8 storage by a quantize of scale 1 (uint8 less 128) and the result
+ * leaves by a dequantize of scale 1: both exact.  What the int8 op does not cover (an
+ * activation that is a constant, weights that are not, a per-row activation scale,
+ * 16-bit types, multipliers that are not finite and positive) keeps the float
+ * composition above, as does --no-q8-import. */
+
+/* int8 storage of a quantized ONNX type: the offset (uint8: -128), 0 after saying no */
+static int q8_type(int t, int32_t *off) {
+    if (t == TY(INT8)) { *off = 0; return 1; }
+    if (t == TY(UINT8)) { *off = -128; return 1; }
+    return 0;
+}
+
+static int q8_scalar(const Tensor *t) { return t && t->data && onnx_numel(t->dims, t->rank) == 1 && t->rank <= 1; }
+
+/* scales of float32 (opset 21's float16 ones make the reference compute in float16) */
+static int q8_f32(const Tensor *a, const Tensor *b, const Tensor *c) {
+    return (!a->dtype || a->dtype == TY(FLOAT)) && (!b->dtype || b->dtype == TY(FLOAT)) &&
+           (!c->dtype || c->dtype == TY(FLOAT));
+}
+
+/* a constant of one value or of n (a per-channel scale or zero point) */
+static int q8_per(const Tensor *t, long n) {
+    return q8_scalar(t) || (t && t->data && t->rank == 1 && t->dims[0] == n);
+}
+
+static int q8_import_off(Ctx *c) { return c->im->shapes && c->im->shapes->no_q8; }
+
+/* the int8 value of x (integers held in floats, storage offset off) */
+static Tensor *q8_enter(Ctx *c, Tensor *x, int32_t off) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.q8 = q8_new(c->im->g);
+    a.q8->y_scale = 1.0f;
+    a.q8->y_zp = off;
+    char name[170];
+    Tensor *q = onnx_node_out(c->im, OP_Q8_QUANTIZE, &x, 1, &a, onnx_part(c, "int8_in", name), x->rank, x->dims);
+    if (q) c->im->g->values[q->value].dtype = DT_I8;
+    return q;
+}
+
+/* the int8 op's result back as integers held in floats, ONNX type t, as output 0 */
+static Tensor *q8_leave(Ctx *c, Tensor *q, int32_t off, int t) {
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.q8 = q8_new(c->im->g);
+    a.q8->x_scale = 1.0f;
+    a.q8->x_zp = off;
+    Tensor *y = q ? onnx_node_out(c->im, OP_Q8_DEQUANTIZE, &q, 1, &a, onnx_out_name(c, 0), q->rank, q->dims) : NULL;
+    if (y) y->dtype = t;
+    return y;
+}
+
+/* the multiplier of channel j: float32(float32(x_scale w_scale) / y_scale), as the reference */
+static float q8_mult(float xs, const Tensor *ws, long j, float ys) {
+    float p = xs * ws->data[q8_scalar(ws) ? 0 : j];
+    float m = p / ys;
+    return m;
+}
+
+/* every multiplier finite and positive */
+static int q8_mults_ok(long nch, float xs, const Tensor *ws, float ys) {
+    for (long j = 0; j < nch; j++) {
+        float m = q8_mult(xs, ws, j, ys);
+        if (!(m > 0) || !isfinite(m)) return 0;
+    }
+    return 1;
+}
+
+/* the output stage of an ONNX-mode product over nch channels: the multipliers, the
+ * weights' zero points in storage */
+static void q8_onnx_stage(Q8 *q, long nch, float xs, const Tensor *ws, const Tensor *wzp, int32_t w_off, float ys) {
+    q->nch = (int)nch;
+    q->onnx_mult = malloc((size_t)nch * sizeof *q->onnx_mult);
+    q->w_zp = malloc((size_t)nch * sizeof *q->w_zp);
+    if (!q->onnx_mult || !q->w_zp) abort();
+    for (long j = 0; j < nch; j++) {
+        q->onnx_mult[j] = q8_mult(xs, ws, j, ys);
+        q->w_zp[j] = (int32_t)wzp->data[q8_scalar(wzp) ? 0 : j] + w_off;
+    }
+}
+
+/* QLinearMatMul as nnc_rt_q8_dense_onnx, or NULL (nothing reported) where it does not apply */
+static Tensor *q8_matmul(Ctx *c) {
+    Tensor *a = c->in[0], *b = c->in[3], *as = c->in[1], *azp = c->in[2], *bs = c->in[4], *bzp = c->in[5];
+    Tensor *ys = c->in[6], *yzp = c->nin > 7 ? c->in[7] : NULL;
+    int32_t a_off, b_off, y_off;
+    if (q8_import_off(c) || a->data || a->rank < 2 || !b->data || b->rank < 2 || b->rank > a->rank ||
+        onnx_numel(b->dims, b->rank - 2) != 1 || !q8_scalar(as) || !q8_scalar(azp) ||
+        !q8_scalar(ys) || !q8_scalar(yzp) || !q8_type(a->dtype, &a_off) || !q8_type(b->dtype, &b_off) ||
+        !q8_type(yzp->dtype, &y_off) || azp->dtype != a->dtype || bzp == NULL || bzp->dtype != b->dtype ||
+        !q8_f32(as, bs, ys))
+        return NULL;
+    long k = b->dims[b->rank - 2], m = b->dims[b->rank - 1];     /* one matrix: its (k, m) */
+    if (a->dims[a->rank - 1] != k || k < 1 || m < 1 || !q8_per(bs, m) || !q8_per(bzp, m)) return NULL;
+    long nch = q8_scalar(bs) && q8_scalar(bzp) ? 1 : m;
+    if (!q8_mults_ok(nch, as->data[0], bs, ys->data[0])) return NULL;
+    Q8 *q = q8_new(c->im->g);
+    q8_onnx_stage(q, nch, as->data[0], bs, bzp, b_off, ys->data[0]);
+    q->nw = k * m;
+    q->w = malloc((size_t)q->nw);
+    if (!q->w) abort();
+    for (long j = 0; j < m; j++)    /* (k, m) -> output-channel major (m, k) */
+        for (long t = 0; t < k; t++) q->w[j * k + t] = (int8_t)((int32_t)b->data[t * m + j] + b_off);
+    q->x_zp = (int32_t)azp->data[0] + a_off;
+    q->x_scale = as->data[0];
+    q->y_scale = ys->data[0];
+    q->y_zp = (int32_t)yzp->data[0];
+    q->y_off = y_off;
+    q->lo = y_off ? 0 : -128;
+    q->hi = y_off ? 255 : 127;
+    Tensor *x = q8_enter(c, a, a_off);
+    if (!x) return NULL;
+    Attrs at;
+    memset(&at, 0, sizeof at);
+    at.q8 = q;
+    at.units = (int)m;
+    long dims[MAX_T];
+    memcpy(dims, a->dims, sizeof dims);
+    dims[a->rank - 1] = m;
+    char name[170];
+    Tensor *y = onnx_node_out(c->im, OP_Q8_DENSE, &x, 1, &at, onnx_part(c, "int8_out", name), a->rank, dims);
+    if (y) c->im->g->values[y->value].dtype = DT_I8;
+    return q8_leave(c, y, y_off, yzp->dtype);
 }
 
 /* a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp */
 Tensor *onnx_qlinear_matmul(Ctx *c) {
     Tensor *a = c->in[0], *b = c->in[3];
+    Tensor *q = q8_matmul(c);
+    if (q) return q;
     if (a->rank < 2 || b->rank < 2) { onnx_unsupported(c->im, "QLinearMatMul of 1-D operands"); return NULL; }
     Tensor *sum = integer_product(c, onnx_matmul, centred(c, a, c->in[2], a->rank - 2, "a_centred"),
                                   centred(c, b, c->in[5], b->rank - 1, "b_centred"), NULL);
     return sum ? requantize(c, sum, c->in[1], sum->rank - 2, c->in[4], sum->rank - 1, c->in[6], c->in[7]) : NULL;
+}
+
+/* NCHW <-> NHWC of integers held in floats (a copy, exact) */
+static Tensor *q8_relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name) {
+    static const long to[4] = { 0, 2, 3, 1 }, back[4] = { 0, 3, 1, 2 };
+    const long *perm = to_nhwc ? to : back;
+    long dims[4], xs[4];
+    if (!x) return NULL;
+    nd_strides(4, x->dims, xs);
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    for (int d = 0; d < 4; d++) dims[d] = x->dims[perm[d]];
+    nd_dense(&a.nd, 4, dims);
+    for (int d = 0; d < 4; d++) a.nd.as[d] = xs[perm[d]];
+    Tensor *y = onnx_apply(c->im, OP_ND_COPY, &x, 1, &a, name, 4, dims);
+    if (y) y->dtype = x->dtype;
+    return y;
+}
+
+/* the geometry of a 2-D QLinearConv (explicit pads or VALID) into p; 0 where nnc
+ * leaves it to the composition (auto_pad SAME_*, attributes of other lengths) */
+static int q8_conv_geometry(Ctx *c, const Tensor *x, const Tensor *w, nnc_rt_conv2d *p) {
+    long pads[4] = { 0, 0, 0, 0 }, st[2] = { 1, 1 }, dil[2] = { 1, 1 }, ks[2];
+    const Onnx__AttributeProto *ap = onnx_attr(c->n, "auto_pad");
+    if (ap && ap->s.len && !onnx_attr_is(c->n, "auto_pad", "NOTSET") && !onnx_attr_is(c->n, "auto_pad", "VALID"))
+        return 0;
+    int np = onnx_attr_ints(c->n, "pads", pads, 4), ns = onnx_attr_ints(c->n, "strides", st, 2);
+    int nd = onnx_attr_ints(c->n, "dilations", dil, 2), nk = onnx_attr_ints(c->n, "kernel_shape", ks, 2);
+    if ((np != -1 && np != 4) || (ns != -1 && ns != 2) || (nd != -1 && nd != 2) || (nk != -1 && nk != 2)) return 0;
+    if (nk == 2 && (ks[0] != w->dims[2] || ks[1] != w->dims[3])) return 0;
+    if (onnx_attr_is(c->n, "auto_pad", "VALID")) memset(pads, 0, sizeof pads);
+    for (int i = 0; i < 2; i++)
+        if (st[i] < 1 || dil[i] < 1 || pads[i] < 0 || pads[i + 2] < 0 || pads[i] > 65535 || pads[i + 2] > 65535 ||
+            st[i] > 65535 || dil[i] > 65535)
+            return 0;
+    long group = onnx_attr_i(c->n, "group", 1);
+    if (group < 1 || w->dims[1] * group != x->dims[1] || w->dims[0] % group) return 0;
+    long oh = (x->dims[2] + pads[0] + pads[2] - dil[0] * (w->dims[2] - 1) - 1) / st[0] + 1;
+    long ow = (x->dims[3] + pads[1] + pads[3] - dil[1] * (w->dims[3] - 1) - 1) / st[1] + 1;
+    if (x->dims[2] + pads[0] + pads[2] < dil[0] * (w->dims[2] - 1) + 1 ||
+        x->dims[3] + pads[1] + pads[3] < dil[1] * (w->dims[3] - 1) + 1 || oh < 1 || ow < 1)
+        return 0;
+    memset(p, 0, sizeof *p);
+    p->h = (int)x->dims[2]; p->w = (int)x->dims[3]; p->c = (int)x->dims[1];
+    p->oh = (int)oh; p->ow = (int)ow; p->oc = (int)w->dims[0]; p->kh = (int)w->dims[2]; p->kw = (int)w->dims[3];
+    p->sh = (int)st[0]; p->sw = (int)st[1]; p->dh = (int)dil[0]; p->dw = (int)dil[1];
+    p->pt = (int)pads[0]; p->pl = (int)pads[1];
+    p->groups = (int)group;
+    return 1;
+}
+
+/* QLinearConv (2-D) as nnc_rt_q8_conv2d_onnx on NHWC, or NULL (nothing reported)
+ * where it does not apply */
+static Tensor *q8_conv(Ctx *c) {
+    Tensor *x = c->in[0], *xs = c->in[1], *xzp = c->in[2], *w = c->in[3], *ws = c->in[4], *wzp = c->in[5];
+    Tensor *ys = c->in[6], *yzp = c->in[7], *b = c->nin > 8 ? c->in[8] : NULL;
+    int32_t x_off, w_off, y_off;
+    nnc_rt_conv2d geo;
+    if (q8_import_off(c) || x->data || x->rank != 4 || !w->data || w->rank != 4 || !q8_scalar(xs) ||
+        !q8_scalar(xzp) || !q8_scalar(ys) || !q8_scalar(yzp) || !wzp || !q8_type(x->dtype, &x_off) ||
+        !q8_type(w->dtype, &w_off) || !q8_type(yzp->dtype, &y_off) || xzp->dtype != x->dtype ||
+        wzp->dtype != w->dtype || (b && (!b->data || onnx_numel(b->dims, b->rank) != w->dims[0])) ||
+        !q8_f32(xs, ws, ys))
+        return NULL;
+    for (int d = 0; d < 4; d++)
+        if (x->dims[d] < 1 || w->dims[d] < 1 || x->dims[d] > 65535 || w->dims[d] > 65535) return NULL;
+    long m = w->dims[0];
+    if (!q8_per(ws, m) || !q8_per(wzp, m) || !q8_conv_geometry(c, x, w, &geo)) return NULL;
+    long nch = q8_scalar(ws) && q8_scalar(wzp) ? 1 : m;
+    if (!q8_mults_ok(nch, xs->data[0], ws, ys->data[0])) return NULL;
+    Q8 *q = q8_new(c->im->g);
+    q8_onnx_stage(q, nch, xs->data[0], ws, wzp, w_off, ys->data[0]);
+    long cg = w->dims[1], kh = w->dims[2], kw = w->dims[3];
+    q->nw = onnx_numel(w->dims, 4);
+    q->w = malloc((size_t)q->nw);
+    if (!q->w) abort();
+    for (long o = 0; o < m; o++)    /* (M, C/g, kh, kw) -> (M, kh, kw, C/g) */
+        for (long ci = 0; ci < cg; ci++)
+            for (long ky = 0; ky < kh; ky++)
+                for (long kx = 0; kx < kw; kx++)
+                    q->w[((o * kh + ky) * kw + kx) * cg + ci] = (int8_t)((int32_t)w->data[((o * cg + ci) * kh + ky) * kw + kx] + w_off);
+    if (b) {    /* the bias per output channel: nch values of it, so every channel has its own stage */
+        if (nch == 1) {
+            float m0 = q->onnx_mult[0];
+            int32_t z0 = q->w_zp[0];
+            free(q->onnx_mult);
+            free(q->w_zp);
+            q->onnx_mult = malloc((size_t)m * sizeof *q->onnx_mult);
+            q->w_zp = malloc((size_t)m * sizeof *q->w_zp);
+            if (!q->onnx_mult || !q->w_zp) abort();
+            for (long o = 0; o < m; o++) q->onnx_mult[o] = m0, q->w_zp[o] = z0;
+            q->nch = (int)m;
+        }
+        q->bias = malloc((size_t)m * sizeof *q->bias);
+        if (!q->bias) abort();
+        for (long o = 0; o < m; o++) q->bias[o] = (int32_t)b->data[o];
+    }
+    q->x_zp = (int32_t)xzp->data[0] + x_off;
+    q->x_scale = xs->data[0];
+    q->y_scale = ys->data[0];
+    q->y_zp = (int32_t)yzp->data[0];
+    q->y_off = y_off;
+    q->lo = y_off ? 0 : -128;
+    q->hi = y_off ? 255 : 127;
+    char n1[170], n2[170], n3[170];
+    Tensor *xq = q8_enter(c, q8_relayout(c, x, 1, onnx_part(c, "nhwc", n1)), x_off);
+    if (!xq) return NULL;
+    Attrs at;
+    memset(&at, 0, sizeof at);
+    at.q8 = q;
+    at.conv = geo;
+    at.samples = (int)x->dims[0];
+    long dims[4] = { x->dims[0], geo.oh, geo.ow, m };
+    Tensor *yq = onnx_node_out(c->im, OP_Q8_CONV2D, &xq, 1, &at, onnx_part(c, "int8_out", n2), 4, dims);
+    if (!yq) return NULL;
+    c->im->g->values[yq->value].dtype = DT_I8;
+    Attrs a;
+    memset(&a, 0, sizeof a);
+    a.q8 = q8_new(c->im->g);
+    a.q8->x_scale = 1.0f;
+    a.q8->x_zp = y_off;
+    Tensor *yn = onnx_node_out(c->im, OP_Q8_DEQUANTIZE, &yq, 1, &a, onnx_part(c, "nhwc_out", n3), 4, dims);
+    Tensor *y = q8_relayout(c, yn, 0, onnx_out_name(c, 0));
+    if (y) y->dtype = yzp->dtype;
+    return y;
+}
+
+/* x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B (int32)] */
+Tensor *onnx_qlinear_conv(Ctx *c) {
+    Tensor *x = c->in[0], *w = c->in[3], *b = OPT_IN(8);
+    if (b && b->data)   /* the importer holds constants in float32: int32 beyond 2^24 would be rounded */
+        for (long i = 0; i < onnx_numel(b->dims, b->rank); i++)
+            if (fabsf(b->data[i]) >= 16777216.0f) {
+                onnx_unsupported(c->im, "a QLinearConv bias beyond 2^24 (nnc holds constants in float32)");
+                return NULL;
+            }
+    Tensor *q = q8_conv(c);
+    if (q) return q;
+    Tensor *sum = integer_product(c, onnx_conv, centred(c, x, c->in[2], 1, "x_centred"),
+                                  centred(c, w, c->in[5], 0, "w_centred"), OPT_IN(8));
+    /* the weight's scale per output channel: axis 1 of the result (N, M, ...) */
+    return requantize(c, sum, c->in[1], 0, c->in[4], 1, c->in[6], c->in[7]);
 }

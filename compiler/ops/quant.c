@@ -10,6 +10,7 @@
  * nodes from its own numbers.  Inference only: none of these has a
  * gradient (a quantized build refuses training). */
 #include <stdlib.h>
+#include <string.h>
 #include "rules.h"
 #include "nnc_rt_q8_kernels.h"
 
@@ -31,6 +32,8 @@ void q8_free_all(Graph *g) {
         free(q->mult);
         free(q->shift);
         free(q->w_scale);
+        free(q->onnx_mult);
+        free(q->w_zp);
         free(q);
     }
     g->q8 = NULL;
@@ -93,10 +96,39 @@ static void dequantize_emit(EmitCtx *e, const Node *n) {
               emit_count(e, n->in[0]), emit_float(e, q->x_scale), (long)q->x_zp, layer_of(n));
 }
 
+/* an imported QLinear product's constants and output stage (nnc_rt_q8_onnx), named o;
+ * the multipliers as float32 bit patterns, exact whatever the C compiler's parsing */
+static void q8_onnx_stage(EmitCtx *e, const Q8 *q) {
+    q8_array(e, "int8_t", "w", q->nw, q->w, 1);
+    if (q->bias) q8_array(e, "int32_t", "b", q->nch, q->bias, 4);
+    q8_array(e, "int32_t", "w_zp", q->nch, q->w_zp, 4);
+    int32_t *bits = malloc((size_t)(q->nch ? q->nch : 1) * sizeof *bits);
+    if (!bits) abort();
+    memcpy(bits, q->onnx_mult, (size_t)q->nch * sizeof *bits);
+    q8_array(e, "int32_t", "mult_bits", q->nch, bits, 4);
+    free(bits);
+    emit_line(e, "    static float mult[%d];", q->nch ? q->nch : 1);
+    emit_line(e, "    memcpy(mult, mult_bits, sizeof mult);");
+    emit_line(e, "    const nnc_rt_q8_onnx o = { mult, w_zp, %d, %ld, %ld, %ld, %ld, %ld };", q->nch > 1, (long)q->x_zp,
+              (long)q->y_zp, (long)q->lo, (long)q->hi, (long)q->y_off);
+}
+
+static void dense_onnx_emit(EmitCtx *e, const Node *n) {
+    const Graph *g = emit_graph(e);
+    const Q8 *q = n->attr.q8;
+    long k = emit_cols(g, n->in[0]);
+    emit_line(e, "{   /* %s: int8 dense %ld -> %d, ONNX's requantization */", layer_of(n), k, n->attr.units);
+    q8_onnx_stage(e, q);
+    emit_line(e, "    nnc_rt_q8_dense_onnx(%s, %s, w, %s, %s, %ld, %d, &o);", q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]),
+              q->bias ? "b" : "NULL", emit_rows(e, n->in[0]), k, n->attr.units);
+    emit_line(e, "}");
+}
+
 static void dense_emit(EmitCtx *e, const Node *n) {
     const Graph *g = emit_graph(e);
     const Q8 *q = n->attr.q8;
     long k = emit_cols(g, n->in[0]);
+    if (q->onnx_mult) { dense_onnx_emit(e, n); return; }
     emit_line(e, "{   /* %s: int8 dense %ld -> %d */", layer_of(n), k, n->attr.units);
     /* the weights in the layout the target's kernels read fastest (the
      * packed one on the Cortex-M4/M7: runtime/nnc_rt_q8_kernels.h), the
@@ -119,8 +151,19 @@ static void dense_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "}");
 }
 
+/* an imported QLinearConv: the plain ONNX-mode kernel, the static batch of the import */
+static void conv_onnx_emit(EmitCtx *e, const Node *n) {
+    const Q8 *q = n->attr.q8;
+    emit_line(e, "{   /* %s: int8 conv2d, ONNX's requantization */", layer_of(n));
+    q8_onnx_stage(e, q);
+    emit_line(e, "    nnc_rt_q8_conv2d_onnx(%s, %s, %s, w, %s, %d, &o);", emit_conv(e, &n->attr.conv),
+              q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]), q->bias ? "b" : "NULL", n->attr.samples);
+    emit_line(e, "}");
+}
+
 static void conv_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
+    if (q->onnx_mult) { conv_onnx_emit(e, n); return; }
     emit_line(e, "{   /* %s: int8 conv2d */", layer_of(n));
     q8_array(e, "int8_t", "w", q->nw, q->w, 1);
     q8_array(e, "int32_t", "b", q->nch, q->bias, 4);
