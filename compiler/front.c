@@ -33,8 +33,7 @@ static Graph *onnx_graph(const Build *b, int batch, OnnxShapes *sh, int *unsuppo
     char name[IR_NAME];     /* the generated prefix: --model, else the output file's name */
     onnx_model_name(b->model ? b->model : b->output, name);
     diag_init(b->input, NULL);
-    *sh = (OnnxShapes){ b->shapes, b->nshapes, batch, 0, "", "", 0, 0 };
-    sh->no_q8 = b->no_q8_import;
+    *sh = (OnnxShapes){ b->shapes, b->nshapes, batch, 0, "", "", 0, b->no_q8_import, 0 };
     Graph *g = onnx_import(b->input, name, b->train_loss != NULL, b->binds, b->nbinds, sh, unsupported);
     if (g && g->noutputs == 0) {    /* the loss, the header and the API all read the output */
         diag_error((Loc){ 0, 0, 0, 0 }, "the graph has no outputs; nnc compiles what a model computes, "
