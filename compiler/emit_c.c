@@ -185,14 +185,17 @@ static void header_comment(const Graph *g, const Plan *p, const EmitOptions *o, 
     fprintf(h, "\n");
     if (g->q8) {    /* --quantize int8 */
         long w = 0, other = 0;
+        int onnx = 0;   /* an imported QLinear product: ONNX's requantization, not TFLite's */
         for (int i = 0; i < g->nnodes; i++) {
             const Q8 *q = g->nodes[i].attr.q8;
             if (!ir_in_schedule(&g->nodes[i], 0) || !q) continue;
             w += q->nw;
             other += (q->bias ? 4L * q->nch : 0) + (q->mult ? 5L * q->nch : 0);
+            onnx |= q->onnx_mult != NULL;
         }
-        fprintf(h, " *   int8 (--quantize int8, TFLite's scheme): %ld weights + %ld bytes of biases and\n"
-                   " *   requantization constants, const arrays in flash; predict takes and gives floats%s\n", w, other,
+        fprintf(h, " *   int8 (%s): %ld weights + %ld bytes of biases and\n"
+                   " *   requantization constants, const arrays in flash; predict takes and gives floats%s\n",
+                onnx ? "the model's QLinear products, ONNX's requantization" : "--quantize int8, TFLite's scheme", w, other,
                 q8_input_node(g) ? (q8_output_node(g) ? ",\n *   predict_int8 int8 (the scales and zero points below)"
                                                      : ",\n *   predict_int8 takes int8 (the scale and zero point below)") : "");
     }

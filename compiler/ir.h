@@ -375,6 +375,9 @@ int lower_train_text(Graph *g, const char *text);
 /* ---- passes/ (each ir -> ir, in its own file) --------------------------------- */
 int  shape_node(Graph *g, int node);   /* passes/shape.c: its shape rule and size check */
 int  shape_check_size(Graph *g, int node, int value);   /* 1 GiB per tensor */
+/* a layer's node (op on in, attributes a, layer name): built, shaped, its
+ * parameters created and size-checked; its first output, or -1 after reporting */
+int  shape_layer_node(Graph *g, int op, const int *in, int nin, const Attrs *a, Loc loc, const char *layer);
 void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
 /* passes/fuse_loss.c: what the op producing `value` makes of it; *src: that
  * op's input (the logits), or -1 */

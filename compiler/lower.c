@@ -343,18 +343,10 @@ static int add_layer_node(Lower *L, int op, const int *in, int nin, Attrs attr, 
                            name, g->nodes[i].loc.line);
                 return -1;
             }
-    int node = ir_node(g, op, in, nin, loc);
-    g->nodes[node].attr = attr;
-    snprintf(g->nodes[node].layer, IR_NAME, "%s", name);
-    if (shape_node(g, node)) return -1;
-    if (op_table[op]->params) {
-        int first = g->nodes[node].nin;
-        op_table[op]->params(g, node);
-        for (int j = first; j < g->nodes[node].nin; j++)
-            if (shape_check_size(g, node, g->nodes[node].in[j])) return -1;
-    }
-    if (lower_mask_node(g, node)) return -1;   /* Keras' mask: honoured, passed on or refused */
-    return g->nodes[node].out[0];
+    int out = shape_layer_node(g, op, in, nin, &attr, loc, name);
+    if (out < 0) return -1;
+    if (lower_mask_node(g, g->values[out].producer)) return -1;   /* Keras' mask: honoured, passed on or refused */
+    return out;
 }
 
 static int lower_call(Lower *L, const Expr *e, int implicit, const char *target);

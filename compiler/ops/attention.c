@@ -146,17 +146,7 @@ const OpDef op_multi_head_attention = { .rt = RT_TENSOR | RT_GEMM, .layer = 1, .
 
 /* a layer of the attention (its projections, its dropout), named layer */
 static int sub_layer(Graph *g, int op, int x, Attrs a, Loc loc, const char *layer) {
-    int node = ir_node(g, op, &x, 1, loc);
-    g->nodes[node].attr = a;
-    snprintf(g->nodes[node].layer, IR_NAME, "%s", layer);
-    if (shape_node(g, node)) return -1;
-    if (op_table[op]->params) {
-        int first = g->nodes[node].nin;
-        op_table[op]->params(g, node);
-        for (int j = first; j < g->nodes[node].nin; j++)
-            if (shape_check_size(g, node, g->nodes[node].in[j])) return -1;
-    }
-    return g->nodes[node].out[0];
+    return shape_layer_node(g, op, &x, 1, &a, loc, layer);
 }
 
 /* an N-d node over one sample (space axis 0: the run-time batch), its

@@ -29,3 +29,17 @@ int shape_node(Graph *g, int node) {
         if (shape_check_size(g, node, g->nodes[node].out[j])) return -1;
     return 0;
 }
+
+int shape_layer_node(Graph *g, int op, const int *in, int nin, const Attrs *a, Loc loc, const char *layer) {
+    int node = ir_node(g, op, in, nin, loc);
+    g->nodes[node].attr = *a;
+    snprintf(g->nodes[node].layer, IR_NAME, "%s", layer);
+    if (shape_node(g, node)) return -1;
+    if (op_table[op]->params) {
+        int first = g->nodes[node].nin;
+        op_table[op]->params(g, node);
+        for (int j = first; j < g->nodes[node].nin; j++)
+            if (shape_check_size(g, node, g->nodes[node].in[j])) return -1;
+    }
+    return g->nodes[node].out[0];
+}
