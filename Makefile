@@ -547,7 +547,7 @@ PCDIR       = $(LIBDIR)/pkgconfig
 MAN1DIR     = $(DESTDIR)$(PREFIX)/share/man/man1
 SHAREDIR    = $(DESTDIR)$(PREFIX)/share/nnc
 INSTALLED   = $(BINDIR)/nnc $(LIBDIR)/libnnc_rt.a $(LIBDIR)/libnnc_host.a $(INCDIR)/nnc_rt.h \
-              $(INCDIR)/nnc_rt_kernels.h $(INCDIR)/nnc_host.h $(PCDIR)/nnc.pc $(PCDIR)/nnc-host.pc \
+              $(INCDIR)/nnc_rt_q8.h $(INCDIR)/nnc_rt_kernels.h $(INCDIR)/nnc_host.h $(PCDIR)/nnc.pc $(PCDIR)/nnc-host.pc \
               $(MAN1DIR)/nnc.1
 
 $(INST)/runtime/%.o: runtime/%.c $(RT_HDRS)
@@ -569,7 +569,7 @@ install: $(INST)/nnc $(INST)/libnnc_rt.a $(HOST_LIB)
 	install -m 755 $(INST)/nnc $(BINDIR)/nnc
 	install -m 644 $(INST)/libnnc_rt.a $(LIBDIR)/libnnc_rt.a
 	install -m 644 $(HOST_LIB) $(LIBDIR)/libnnc_host.a
-	install -m 644 runtime/nnc_rt.h runtime/nnc_rt_kernels.h host/nnc_host.h $(INCDIR)/
+	install -m 644 runtime/nnc_rt.h runtime/nnc_rt_q8.h runtime/nnc_rt_kernels.h host/nnc_host.h $(INCDIR)/
 	printf '$(PC_NNC)' > $(PCDIR)/nnc.pc
 	printf '$(PC_HOST)' > $(PCDIR)/nnc-host.pc
 	install -m 644 man/nnc.1 $(MAN1DIR)/nnc.1
