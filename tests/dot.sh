@@ -15,7 +15,7 @@ fail=0
 # graph (1,500 nodes) in tens of minutes: past 300 nodes the file is only
 # parsed (gc, Graphviz's own reader), not laid out
 render() {      # path without .dot
-    if [ "$(grep -c '^  n[0-9]* \[' "$1.dot")" -le 300 ]; then
+    if [ "$(gc -n "$1.dot" 2>/dev/null | awk '{ print $1 }')" -le 300 ]; then
         dot -Tsvg "$1.dot" -o "$1.svg"
     else
         local err
