@@ -314,6 +314,7 @@ typedef struct OpDef {
     int conv;           /* a forward convolution: attr.conv, nnc_rt_conv2d_forward */
     const AttrDef *attrs; int nattrs;   /* .nn arguments after the inputs */
     int alias;          /* output shares input 0's storage (reshape)      */
+    int noise;          /* dropout and the noise layers: the identity at inference */
     int int_input;      /* input 0 holds i32 token ids (embedding)        */
     int recurrent;      /* a recurrent layer: bidirectional() can wrap it */
     int wrapper;        /* bidirectional/time_distributed: lowered by lower.c from the layer inside */

@@ -39,8 +39,8 @@ static void mask_source_note(const Graph *g, int mask) {
 static int per_step(const Graph *g, const Node *n) {
     const OpDef *d = op_table[n->op];
     const Value *x = &g->values[n->in[0]];
-    if (n->op == OP_DROPOUT || n->op == OP_SPATIAL_DROPOUT1D || n->op == OP_GAUSSIAN_DROPOUT ||
-        n->op == OP_GAUSSIAN_NOISE || n->op == OP_LINEAR || n->op == OP_LAYER_NORMALIZATION) return 1;
+    if ((d->noise && n->op != OP_SPATIAL_DROPOUT2D) || n->op == OP_LINEAR || n->op == OP_LAYER_NORMALIZATION)
+        return 1;
     if (n->op == OP_DENSE) return x->rank >= 2;   /* on the last axis of every step */
     if (n->op == OP_ADD || n->op == OP_MULTIPLY) return 1;
     if (n->op == OP_CONCAT) {

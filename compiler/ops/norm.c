@@ -178,18 +178,18 @@ static void noise_grad(Graph *g, int node, const int *dout, int *din) {
     din[0] = dout[0];
 }
 
-const OpDef op_spatial_dropout1d = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+const OpDef op_spatial_dropout1d = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .noise = 1, .ninputs = 1, .inplace = 1,
                                      .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs),
                                      .shape = spatial_dropout_shape, .grad = dropout_grad, .emit = noise_emit,
                                      .fold = dropout_fold };
-const OpDef op_spatial_dropout2d = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+const OpDef op_spatial_dropout2d = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .noise = 1, .ninputs = 1, .inplace = 1,
                                      .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs),
                                      .shape = spatial_dropout_shape, .grad = dropout_grad, .emit = noise_emit,
                                      .fold = dropout_fold };
-const OpDef op_gaussian_dropout = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+const OpDef op_gaussian_dropout = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .noise = 1, .ninputs = 1, .inplace = 1,
                                     .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs), .shape = dropout_shape,
                                     .grad = dropout_grad, .emit = noise_emit, .fold = dropout_fold };
-const OpDef op_gaussian_noise = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+const OpDef op_gaussian_noise = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .noise = 1, .ninputs = 1, .inplace = 1,
                                   .attrs = noise_attrs, .nattrs = COUNT(noise_attrs), .shape = noise_shape,
                                   .grad = noise_grad, .emit = noise_emit, .fold = dropout_fold };
 
@@ -197,6 +197,6 @@ const OpDef op_batch_norm = { .rt = RT_NORM, .layer = 1, .ninputs = 1, .attrs = 
                               .nattrs = COUNT(bn_attrs), .shape = bn_shape, .params = bn_params, .grad = bn_grad,
                               .flops = bn_flops, .emit = bn_emit, .fold = bn_fold };
 const OpDef op_batch_norm_grad = INTERNAL(RT_NORM, 5, op_no_shape, bn_grad_emit);
-const OpDef op_dropout = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .ninputs = 1, .inplace = 1,
+const OpDef op_dropout = { .rt = RT_TENSOR | RT_RNG, .layer = 1, .noise = 1, .ninputs = 1, .inplace = 1,
                            .attrs = dropout_attrs, .nattrs = COUNT(dropout_attrs), .shape = dropout_shape,
                            .grad = dropout_grad, .emit = dropout_emit, .fold = dropout_fold };

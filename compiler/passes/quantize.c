@@ -285,9 +285,7 @@ static int rewrite(Pass *p, const Node *n, int index) {
         p->notes++;
         return 0;
     }
-    if (op_table[n->op]->alias || n->op == OP_DROPOUT || n->op == OP_SPATIAL_DROPOUT1D ||
-        n->op == OP_SPATIAL_DROPOUT2D || n->op == OP_GAUSSIAN_DROPOUT || n->op == OP_GAUSSIAN_NOISE) {
-        /* a view (dropout and the noise layers: the identity here) */
+    if (op_table[n->op]->alias || op_table[n->op]->noise) {   /* a view (dropout, noise: the identity here) */
         if (p->qv[in0] >= 0) {      /* int8 wherever the input is: no requantization after it */
             int q = new_q_value(p, out, "/q8");
             int k = new_node(p, OP_VIEW, &p->qv[in0], 1, n);
