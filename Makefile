@@ -74,6 +74,7 @@ NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn)
 .PHONY: all deps bench-deps test fuzz fuzz-smoke fuzz-clang unit-tests check-generated check-asan check-sanitize check-malformed check-openmp check-avx2 example-tests torch-parity check-training firmware firmware-test conformance demo run regen \
         install uninstall check-install check-standalone check-dot check-readme check-readme-commands clean help bench
 .PHONY: check-real check-host-data
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 all: bin/nnc $(RT_LIB) $(HOST_LIB)
 
 help:
@@ -440,10 +441,19 @@ check-control: all
 check-dtypes: all
 	@$(PYTHON) tests/onnx_dtypes.py
 
-test: all unit-tests check-q8-targets check-dtypes check-asan check-sanitize fuzz-smoke check-openmp check-avx2 check-generated torch-parity check-training example-tests firmware-test conformance check-malformed check-control \
-      check-host-data check-host-fit check-fitstate check-fit check-install check-dot check-standalone check-readme \
-      check-multi torch-conv-parity torch-act torch-attention torch-mask check-keras-io check-q8 \
-      check-firmware-int8 check-onnx-q8
+# make test: the whole suite.  The shared build outputs first, then every
+# check through tests/run_suite.sh, one per core: a quoted job's targets run
+# in order because they write the same files (build/examples, the sanitized
+# nnc); the longest jobs go first.  Each target also runs on its own.
+TEST_JOBS := "check-asan check-sanitize" "example-tests firmware-test check-firmware-int8 check-q8" \
+    unit-tests conformance check-training torch-parity fuzz-smoke check-fit check-q8-targets \
+    check-openmp check-avx2 torch-conv-parity torch-act torch-attention torch-mask check-keras-io \
+    check-fitstate check-multi check-generated check-dot check-standalone check-install check-readme \
+    check-dtypes check-malformed check-control check-host-data check-host-fit check-onnx-q8
+test:
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(TEST_BINS) build/asan/nnc $(BUILD)/portable/nnc \
+	    $(BUILD)/tests/host_data_dump
+	@bash tests/run_suite.sh $(TEST_JOBS)
 
 # --quantize int8 end to end: fashion_mlp and fashion_cnn_small int8 within 1.0
 # point of float32 on the full test set, every int8 op, the refusals (~40 s)
