@@ -75,6 +75,10 @@ NN_EXAMPLES := $(patsubst examples/%/,%,$(sort $(dir $(wildcard examples/*/*.nn)
         install uninstall check-install check-standalone check-dot check-readme check-readme-commands clean help bench
 .PHONY: check-real check-host-data
 NPROC := $(shell nproc 2>/dev/null || echo 2)
+# Check's per-test timeouts (4 s unless a test case sets its own) catch a hang,
+# not a slow machine: make test runs two checks at once, some of them under
+# ASan, so every timeout is stretched
+export CK_TIMEOUT_MULTIPLIER ?= 5
 all: bin/nnc $(RT_LIB) $(HOST_LIB)
 
 help:
