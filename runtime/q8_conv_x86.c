@@ -172,6 +172,7 @@ typedef struct rw_call {
     int kh, gr;             /* kernel rows, groups of 4 bytes in a kernel row */
     int oc;
     __m512i lo32, hi32;     /* the clamp */
+    __m512i lo, hi;         /* the same as 64 bytes */
 } rw_call;
 
 /* acc[p NC + c] = the sums of R pixels (the first's taps at s) x 16 NC
@@ -195,23 +196,23 @@ Q8_INLINE void rw_sums(const rw_call *k, const uint8_t *s, const int8_t *wb, con
         }
 }
 
-/* 4 vectors of int32 outputs -> 64 bytes in their order (saturated) */
-Q8_INLINE __m512i rw_pack(__m512i a, __m512i b, __m512i c, __m512i d) {
+/* 4 vectors of int32 outputs -> 64 bytes in their order, saturated, clamped */
+Q8_INLINE __m512i rw_pack(const rw_call *k, __m512i a, __m512i b, __m512i c, __m512i d) {
     const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
     __m512i r = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
-    return _mm512_permutexvar_epi32(order, r);
+    return _mm512_min_epi8(_mm512_max_epi8(_mm512_permutexvar_epi32(order, r), k->lo), k->hi);
 }
 
-/* the clamped outputs of one vector of sums: q8f_sum's, or q8v_sum's where
- * its check fails or FL is 0 */
-Q8_INLINE __m512i rw_out(const rw_call *k, const q8v *v, const q8f *f, __m512i acc, int FL) {
+/* zp + the rescaled sums of one vector (not clamped): q8f_sum's, or
+ * q8v_sum's where its check fails or FL is 0 */
+Q8_INLINE __m512i rw_out(const q8v *v, const q8f *f, __m512i acc, int FL) {
     if (FL) {
         __mmask16 amb;
         __m512i r = q8f_sum(f, acc, &amb);
-        if (__builtin_expect(amb != 0, 0)) r = _mm512_min_epi32(_mm512_max_epi32(q8v_sum(v, acc), k->lo32), k->hi32);
+        if (__builtin_expect(amb != 0, 0)) r = q8v_sum(v, acc);
         return r;
     }
-    return _mm512_min_epi32(_mm512_max_epi32(q8v_sum(v, acc), k->lo32), k->hi32);
+    return q8v_sum(v, acc);
 }
 
 /* R pixels (8, or 1) x the block of mb <= 16 NC channels at y (pixel 0, the block's first channel) */
@@ -221,7 +222,8 @@ Q8_INLINE void rw_tile(const rw_call *k, int8_t *y, const uint8_t *s, const int8
     rw_sums(k, s, wb, v, R, NC, acc);
     if (R == 1) {
         for (int c = 0; c < NC; c++) {
-            __m512i r = rw_out(k, &v[c], &f[c], acc[c], FL);
+            __m512i r = rw_out(&v[c], &f[c], acc[c], FL);
+            r = _mm512_min_epi32(_mm512_max_epi32(r, k->lo32), k->hi32);
             int left = mb - 16 * c;
             _mm_mask_storeu_epi8(y + 16 * c, (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1),
                                  _mm512_cvtepi32_epi8(r));
@@ -231,8 +233,8 @@ Q8_INLINE void rw_tile(const rw_call *k, int8_t *y, const uint8_t *s, const int8
     int per = 16 * NC;              /* bytes a pixel in a packed vector */
 #pragma GCC unroll 4
     for (int i = 0; i < R * NC; i += 4) {
-        __m512i r = rw_pack(rw_out(k, &v[0], &f[0], acc[i], FL), rw_out(k, &v[NC - 1], &f[NC - 1], acc[i + 1], FL),
-                            rw_out(k, &v[0], &f[0], acc[i + 2], FL), rw_out(k, &v[NC - 1], &f[NC - 1], acc[i + 3], FL));
+        __m512i r = rw_pack(k, rw_out(&v[0], &f[0], acc[i], FL), rw_out(&v[NC - 1], &f[NC - 1], acc[i + 1], FL),
+                            rw_out(&v[0], &f[0], acc[i + 2], FL), rw_out(&v[NC - 1], &f[NC - 1], acc[i + 3], FL));
         int p0 = i / NC;            /* the vector's first pixel */
         if (k->oc == per) {         /* the pixels' outputs are contiguous */
             _mm512_storeu_si512(y + (long)p0 * k->oc, r);
@@ -280,7 +282,7 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_8x32__avx512vnni) {
     int8_t wt[RW_WBYTES] __attribute__((aligned(64)));
     q8v v[RW_BLOCKS * 2];
     q8f f[RW_BLOCKS * 2];
-    const uint8_t pad = (uint8_t)(x_zp ^ 0x80);
+    const __m512i padv = _mm512_set1_epi8((char)(x_zp ^ 0x80)), off = _mm512_set1_epi8((char)0x80);
     rw_call k;
     k.rowstep = (long)p->dh * rb;
     k.pixstep = p->sw * c;
@@ -289,6 +291,8 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_8x32__avx512vnni) {
     k.oc = oc;
     k.lo32 = _mm512_set1_epi32(e.lo);
     k.hi32 = _mm512_set1_epi32(e.hi);
+    k.lo = _mm512_set1_epi8((char)e.lo);
+    k.hi = _mm512_set1_epi8((char)e.hi);
     int fl = q8f_ok(&e, bias, oc, K);
     long wblock = (long)p->kh * gr * 128;           /* bytes of a block's weights */
     int nblocks = (oc + 31) / 32, per_pass = (int)(RW_WBYTES / wblock);
@@ -328,25 +332,23 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_8x32__avx512vnni) {
             for (int oy0 = 0; oy0 < p->oh; oy0 += band_oy) {
                 int oy1 = oy0 + band_oy < p->oh ? oy0 + band_oy : p->oh;
                 int first = oy0 * p->sh - p->pt, nrows = (oy1 - 1 - oy0) * p->sh + span;
-                /* the band: input rows first .. first + nrows - 1, padded, as x + 128 */
+                /* the band: input rows first .. first + nrows - 1, padded, as x + 128;
+                 * 64 bytes a step, the last step of a row spilling into the next row
+                 * (written after it) or the 64 bytes after the band */
                 for (int r = 0; r < nrows; r++) {
                     uint8_t *d = band + r * rb;
                     int iy = first + r;
-                    if (iy < 0 || iy >= p->h) {
-                        memset(d, pad, (size_t)rb);
-                        continue;
+                    long lp = (long)p->pl * c, len = iy < 0 || iy >= p->h ? 0 : (long)p->w * c;
+                    const int8_t *src = xs + (long)iy * p->w * c - lp;   /* byte t of the row: src[t] */
+                    for (long t = 0; t < rb; t += 64) {
+                        /* bytes [lp, lp + len) of the row come from x */
+                        long a = lp - t > 0 ? lp - t : 0, b = lp + len - t < 64 ? lp + len - t : 64;
+                        __mmask64 m = a < b ? (b - a >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (b - a)) - 1)) << a : 0;
+                        __m512i v = _mm512_maskz_loadu_epi8(m, (const void *)((uintptr_t)src + (uintptr_t)t));
+                        _mm512_storeu_si512(d + t, _mm512_mask_blend_epi8(m, padv, _mm512_xor_si512(v, off)));
                     }
-                    long lp = (long)p->pl * c, len = (long)p->w * c;
-                    memset(d, pad, (size_t)lp);
-                    const int8_t *src = xs + (long)iy * len;
-                    const __m512i off = _mm512_set1_epi8((char)0x80);
-                    for (long t = 0; t < len; t += 64) {
-                        __mmask64 m = len - t >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (len - t)) - 1);
-                        _mm512_mask_storeu_epi8(d + lp + t, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + t), off));
-                    }
-                    memset(d + lp + len, pad, (size_t)(rb - lp - len));
                 }
-                memset(band + nrows * rb, pad, 64);     /* what the last groups read past the rows */
+                _mm512_storeu_si512(band + nrows * rb, padv);      /* what the last groups read past the rows */
                 for (int oy = oy0; oy < oy1; oy++) {
                     const uint8_t *srow = band + (long)(oy * p->sh - p->pt - first) * rb;
                     int8_t *yrow = ys + (long)oy * p->ow * oc;

@@ -85,26 +85,26 @@ static inline __m512i q8v_sum(const q8v *v, __m512i acc) {
 }
 
 /* ---- the output step in float, checked -------------------------------------------
- * Cheaper than q8v_sum (7 instructions for 16 lanes, no 64-bit products)
+ * Cheaper than q8v_sum (5 instructions for 16 lanes, no 64-bit products)
  * and exact where it says so; a vector where it does not is done again by
  * q8v_sum.  With X = acc M the real product (M = mult 2^(shift - 31)) and
- * r = -shift, the reference's result is zp + floor(T + d) for T = X + zp +
- * 1/2 and some |d| <= rho = 2^-(r+1) (the rounding of the doubling high
- * multiply, seen at the output's scale), the rounding shift's tie included:
- * so it is floor(T) whenever [T - rho, T + rho] holds no integer.  In float,
+ * r = -shift, the reference's zp + rescale is zp + floor(T + d) for T = X +
+ * zp + 1/2 and some |d| <= rho = 2^-(r+1) (the doubling high multiply's
+ * rounding, seen at the output's scale; the rounding shift's tie too): it
+ * is floor(T) whenever [T - rho, T + rho] holds no integer.  In float,
  *   u = fma((float)acc, (float)M, zp + 1/2 + eps),  eps = rho + 2^-14,
- * is T + eps within e = 2^-14: acc is exact in float (|acc| < 2^24), M is
- * rounded once (relative 2^-24, and |X| <= 258 where the clamp does not
- * decide), the constant and the fma once each (|u| < 256: 2^-17).  If
- * frac(u) >= theta = 2 rho + 4 2^-14, then n = floor(u) has n < T - rho and
- * T + rho < n + 1, so n is the result.  u is first clamped to
- * [lo + 1/2 + eps, hi + 1/2 + eps]: beyond those the reference clamps too
- * (T is then within 1/2 - rho - e of lo or hi + 1, on the clamped side), and
- * there frac(u) ~ 1/2 + eps passes the check.  Taken when every channel has
- * r >= 6 (theta < 2^-5.9: a vector falls back rarely), lo and hi in int8,
+ * is T + eps within e = 2^-14 where |u| <= 256: acc is exact in float
+ * (|acc| < 2^24), M is rounded once (relative 2^-24 of |X| <= 520), the
+ * constant and the fma once each (2^-17 each).  If frac(u) >= theta =
+ * 2 rho + 4 2^-14, then n = floor(u) has n < T - rho and T + rho < n + 1,
+ * so n is the result.  Where |u| > 256, T is beyond +-255 on u's side and
+ * both n and the result are beyond int8 there: the caller saturates to
+ * int8 (then clamps to [lo, hi]), which makes them equal.  Taken when every
+ * channel has r >= 6 (theta <= 2^-5.9, ~2^-r: a vector falls back rarely),
+ * lo and hi in int8,
  * |zp| <= 256 and |bias| + k 2^15 < 2^24. */
 typedef struct q8f {
-    __m512 m, c, lo, hi, theta;
+    __m512 m, c, theta;
 } q8f;
 
 static inline int q8f_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
@@ -121,24 +121,21 @@ static inline int q8f_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
 }
 
 static inline void q8f_set(q8f *f, const q8_epi *e, const int *ch) {
-    float mm[16], cc[16], lo[16], hi[16], th[16];
+    float mm[16], cc[16], th[16];
     for (int l = 0; l < 16; l++) {
         int c = ch[l] & e->pcmask, r = -e->shift[c];
-        double rho = ldexp(1.0, -(r + 1)), eps = rho + ldexp(1.0, -14);
+        double rho = ldexp(1.0, -(r + 1)), em = ldexp(1.0, -14);
         mm[l] = (float)ldexp((double)e->mult[c], -31 - r);
-        cc[l] = (float)(e->zp + 0.5 + eps);
-        lo[l] = (float)(e->lo + 0.5 + eps);
-        hi[l] = (float)(e->hi + 0.5 + eps);
-        th[l] = (float)(2 * rho + 4 * ldexp(1.0, -14));
+        cc[l] = (float)(e->zp + 0.5 + rho + em);
+        th[l] = (float)(2 * rho + 4 * em);
     }
-    f->m = _mm512_loadu_ps(mm); f->c = _mm512_loadu_ps(cc);
-    f->lo = _mm512_loadu_ps(lo); f->hi = _mm512_loadu_ps(hi); f->theta = _mm512_loadu_ps(th);
+    f->m = _mm512_loadu_ps(mm); f->c = _mm512_loadu_ps(cc); f->theta = _mm512_loadu_ps(th);
 }
 
-/* the outputs (int32, clamped) of 16 sums, bias included; *amb: the lanes the check rejects */
+/* zp + the rescaled sums (bias included), int32, not clamped: to be
+ * saturated to int8 and clamped; *amb: the lanes the check rejects */
 static inline __m512i q8f_sum(const q8f *f, __m512i acc, __mmask16 *amb) {
     __m512 u = _mm512_fmadd_round_ps(_mm512_cvtepi32_ps(acc), f->m, f->c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    u = _mm512_min_ps(_mm512_max_ps(u, f->lo), f->hi);
     *amb = _mm512_cmp_ps_mask(_mm512_reduce_ps(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), f->theta, _CMP_LT_OQ);
     return _mm512_cvt_roundps_epi32(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
 }
