@@ -117,6 +117,12 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_8x32__avx512vnni);
  * stack once per call), 16 channels' outputs a vector */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_bcast_1x16__avx512vnni);
 #endif
+#if defined(__AVX2__) && defined(__FMA__)
+/* AVX2 + FMA: the row kernel with int16 pairs (vpmaddwd), 4 pixels x 16
+ * channels a tile, for the output settings its float output step takes
+ * (q8_x86.h: every right shift >= 6, lo and hi in int8, small biases) */
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2);
+#endif
 /* every geometry: the direct loop in int32 with the fast exact epilogue */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_direct__c);
 

@@ -62,7 +62,8 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_bcast_1x16__avx512vnni) {
     int vec1 = K <= 64 && p->dw == 1;
     __mmask64 rowmask[64];
     if (vec1)
-        for (int ky = 0; ky < p->kh; ky++) rowmask[ky] = (((__mmask64)1 << run) - 1) << (ky * run);
+        for (int ky = 0; ky < p->kh; ky++)     /* run == 64: one row, all 64 lanes (a shift by 64 is undefined) */
+            rowmask[ky] = run >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << run) - 1) << (ky * run);
     const __m512i off = _mm512_set1_epi8((char)0x80);
     for (int i = 0; i < n; i++) {
         const int8_t *xs = x + (long)i * p->h * p->w * c;

@@ -1,13 +1,32 @@
-/* q8_x86.h — the AVX-512 output step the x86 int8 kernels share
- * (q8_dense_x86.c, q8_conv_x86.c). */
+/* q8_x86.h — the output steps the x86 int8 kernels share (q8_dense_x86.c,
+ * q8_conv_x86.c, q8_conv_avx2.c): exact in 64-bit halves (q8v_sum), and in
+ * float with a check that hands the rare uncertain vector to the exact one
+ * (q8f_sum). */
 #ifndef NNC_RT_Q8_X86_H
 #define NNC_RT_Q8_X86_H
+
+#include "q8_internal.h"
+
+/* whether the float output step (q8f_sum below; the AVX2 conv's own) is
+ * exact, given its check, for every output of m channels with sums of k
+ * products: see q8f_sum */
+static inline int q8f_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
+    int nc = e->pcmask ? m : 1;
+    if (!e->fast || e->lo < -128 || e->hi > 127 || e->lo > e->hi || e->zp < -256 || e->zp > 256) return 0;
+    for (int j = 0; j < nc; j++)
+        if (-e->shift[j] < 6 || -e->shift[j] > 31) return 0;
+    int64_t room = ((int64_t)1 << 24) - k * 32768;
+    if (room <= 0) return 0;
+    if (bias)
+        for (int j = 0; j < m; j++)
+            if (bias[j] >= room || bias[j] <= -room) return 0;
+    return 1;
+}
+
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
 #include <math.h>
-
-#include "q8_internal.h"
 
 #if defined(__AVX512VNNI__)
 /* acc += u8 . s8 in place: GCC copies the accumulator of the intrinsic to a
@@ -38,7 +57,7 @@ typedef struct q8v {
 } q8v;
 
 /* lane L's channel is ch[L]; the constants of those channels */
-static void q8v_set(q8v *v, const q8_epi *e, const int32_t *bias, const int *ch) {
+static inline void q8v_set(q8v *v, const q8_epi *e, const int32_t *bias, const int *ch) {
     int64_t me[8], mo[8], ce[8], co[8], se[8], so[8];
     int32_t b[16];
     for (int l = 0; l < 16; l++) {
@@ -57,7 +76,7 @@ static void q8v_set(q8v *v, const q8_epi *e, const int32_t *bias, const int *ch)
 }
 
 /* whether q8v_out computes every output of m channels with sums of k products */
-static int q8v_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
+static inline int q8v_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
     int nc = e->pcmask ? m : 1;
     int64_t room = INT32_MAX - k * 32768, zp = e->zp < 0 ? -(int64_t)e->zp : e->zp;
     if (!e->fast) return 0;
@@ -106,19 +125,6 @@ static inline __m512i q8v_sum(const q8v *v, __m512i acc) {
 typedef struct q8f {
     __m512 m, c, theta;
 } q8f;
-
-static inline int q8f_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
-    int nc = e->pcmask ? m : 1;
-    if (!e->fast || e->lo < -128 || e->hi > 127 || e->lo > e->hi || e->zp < -256 || e->zp > 256) return 0;
-    for (int j = 0; j < nc; j++)
-        if (-e->shift[j] < 6 || -e->shift[j] > 31) return 0;
-    int64_t room = ((int64_t)1 << 24) - k * 32768;
-    if (room <= 0) return 0;
-    if (bias)
-        for (int j = 0; j < m; j++)
-            if (bias[j] >= room || bias[j] <= -room) return 0;
-    return 1;
-}
 
 static inline void q8f_set(q8f *f, const q8_epi *e, const int *ch) {
     float mm[16], cc[16], th[16];
