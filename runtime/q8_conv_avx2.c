@@ -85,8 +85,8 @@ static inline __m256i ra_pack16(__m256i a, __m256i b) {
 }
 
 /* R pixels (4, or 1) x the block of mb <= 16 channels at y (pixel 0, the block's first channel) */
-static inline __attribute__((always_inline)) void ra_tile(const ra_call *k, int8_t *y, const int16_t *s,
-                                                          const int16_t *wb, const ra_consts *kc, int R, int mb) {
+Q8_INLINE void ra_tile(const ra_call *k, int8_t *y, const int16_t *s,
+                       const int16_t *wb, const ra_consts *kc, int R, int mb) {
     __m256i acc[RA_TILE][2];
     for (int p = 0; p < R; p++) acc[p][0] = kc->bias[0], acc[p][1] = kc->bias[1];
     for (int ky = 0; ky < k->kh; ky++, s += k->rowstep)
