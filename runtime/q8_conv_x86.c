@@ -1,11 +1,18 @@
-/* q8_conv_x86.c — int8 conv2d on AVX-512 VNNI (nnc_rt_q8_kernels.h) for
- * groups == 1 and a short product (kh kw c <= 256 taps, as the first layers
- * of small CNNs have): a pixel's taps (x, the padding as x_zp) are read as
- * groups of 4 bytes, each broadcast to 16 lanes and multiplied by the
- * weights of 16 output channels laid out [group][channel][4] on the stack
- * once per call (vpdpbusd, x + 128 unsigned: 128 + x_zp times each
- * channel's weight sum subtracted); the output step is q8v_out's, 16
- * channels at a time.  One pixel, all channels, per step. */
+/* q8_conv_x86.c — int8 conv2d on AVX-512 VNNI (nnc_rt_q8_kernels.h), two
+ * kernels for groups == 1 (depthwise stays with the portable one):
+ *  - rows_8x32 (below; nnc_rt_q8_conv2d tries it first): dilation 1
+ *    across, any c: the input rows padded once as x + 128, each pixel's
+ *    kernel rows broadcast 4 bytes at a time from there against 32
+ *    channels' weights, 8 pixels a tile, the output step in float with its
+ *    exact fallback (q8_x86.h);
+ *  - bcast_1x16 (what rows_8x32 leaves: dilation across, or an output
+ *    step it does not take): at most 256 taps: a pixel's taps
+ *    (x, the padding as x_zp) are read as groups of 4 bytes, each broadcast
+ *    to 16 lanes and multiplied by the weights of 16 output channels laid
+ *    out [group][channel][4] on the stack once per call (vpdpbusd, x + 128
+ *    unsigned: 128 + x_zp times each channel's weight sum subtracted); the
+ *    output step is q8v_out's, 16 channels at a time.  One pixel, all
+ *    channels, per step. */
 #include "nnc_rt_q8_kernels.h"
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
