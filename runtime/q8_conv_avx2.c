@@ -37,7 +37,7 @@ typedef struct ra_call {
 
 /* the float output step's constants for 16 channels (two vectors of 8) */
 typedef struct ra_consts {
-    __m256 m[2], c[2], theta[2];
+    __m256 m[2], c[2], theta[2], floor;
     __m256i bias[2];
     int ch[16];
 } ra_consts;
@@ -54,6 +54,7 @@ static void ra_set(ra_consts *k, const q8_epi *e, const int32_t *bias, int j0, i
         th[l] = (float)(2 * rho + 4 * em);
         b[l] = bias ? bias[j] : 0;
     }
+    k->floor = _mm256_set1_ps((float)e->lo - 1.0f);
     for (int h = 0; h < 2; h++) {
         k->m[h] = _mm256_loadu_ps(mm + 8 * h);
         k->c[h] = _mm256_loadu_ps(cc + 8 * h);
@@ -68,7 +69,9 @@ static void ra_set(ra_consts *k, const q8_epi *e, const int32_t *bias, int j0, i
 static inline __m256i ra_out(const ra_call *k, const ra_consts *kc, int h, __m256i acc) {
     __m256 u = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), kc->m[h], kc->c[h]);
     __m256 fl = _mm256_floor_ps(u);
-    int amb = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_sub_ps(u, fl), kc->theta[h], _CMP_LT_OQ));
+    /* lanes below lo - 1 are not checked (q8_x86.h: both clamp to lo) */
+    int amb = _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(u, fl), kc->theta[h], _CMP_LT_OQ),
+                                               _mm256_cmp_ps(u, kc->floor, _CMP_GE_OQ)));
     __m256i r = _mm256_cvttps_epi32(fl);
     if (__builtin_expect(amb != 0, 0)) {
         int32_t a[8], v[8];
