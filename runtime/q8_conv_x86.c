@@ -181,6 +181,7 @@ typedef struct rw_call {
     int oc;
     __m512i lo32, hi32;     /* the clamp */
     __m512i lo, hi;         /* the same as 64 bytes */
+    int clamp_lo, clamp_hi; /* lo > -128, hi < 127 */
 } rw_call;
 
 /* acc[p NC + c] = the sums of R pixels (the first's taps at s) x 16 NC
@@ -207,8 +208,10 @@ Q8_INLINE void rw_sums(const rw_call *k, const uint8_t *s, const int8_t *wb, con
 /* 4 vectors of int32 outputs -> 64 bytes in their order, saturated, clamped */
 Q8_INLINE __m512i rw_pack(const rw_call *k, __m512i a, __m512i b, __m512i c, __m512i d) {
     const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
-    __m512i r = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
-    return _mm512_min_epi8(_mm512_max_epi8(_mm512_permutexvar_epi32(order, r), k->lo), k->hi);
+    __m512i r = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d)));
+    if (k->clamp_lo) r = _mm512_max_epi8(r, k->lo);     /* -128 and 127 are the saturation's */
+    if (k->clamp_hi) r = _mm512_min_epi8(r, k->hi);
+    return r;
 }
 
 /* zp + the rescaled sums of one vector (not clamped): q8f_sum's, or
@@ -301,6 +304,8 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_8x32__avx512vnni) {
     k.hi32 = _mm512_set1_epi32(e.hi);
     k.lo = _mm512_set1_epi8((char)e.lo);
     k.hi = _mm512_set1_epi8((char)e.hi);
+    k.clamp_lo = e.lo > -128;
+    k.clamp_hi = e.hi < 127;
     int fl = q8f_ok(&e, bias, oc, K);
     long wblock = (long)p->kh * gr * 128;           /* bytes of a block's weights */
     int nblocks = (oc + 31) / 32, per_pass = (int)(RW_WBYTES / wblock);
