@@ -10,6 +10,8 @@
 #      then each again on 2 threads (nnc's OpenMP build, seed 0)
 #   3. bench/inference.sh: batch-1 latency and batch-256 time, nnc vs ORT vs
 #      PyTorch, 1 thread
+#   4. bench/inference_q8.sh: the seed MLP and small CNN at batch 256, nnc's
+#      int8 build against nnc's float32 one (issue 20's x86 floor: 2x)
 # The steps run one after another, never concurrently.  Takes ~15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,5 +33,7 @@ echo "== inference" >&2
 bash bench/inference.sh
 echo "== inference, 2 threads" >&2
 THREADS=2 bash bench/inference.sh
+echo "== inference, int8 against float32" >&2
+bash bench/inference_q8.sh
 echo "== summary" >&2
 "${TORCH_PYTHON:-/usr/bin/python3}" bench/summary.py | tee bench/results/summary.txt

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """summary.py — the table of bench/run.sh from the figures its steps left
-in bench/results/ (gemm.txt, train_*.json, inference.json), plus the arena
+in bench/results/ (gemm.txt, train_*.json, inference.json, inference_q8.json), plus the arena
 bytes nnc --summary reports for each model; writes the same rows to
 bench/results/summary.json: model, figure, unit, nnc's value, each peer's
 value, the ratio (and min/max where measured), for scripts that follow
@@ -64,17 +64,21 @@ def main():
             rows.append({"model": r["model"], "figure": "arena, prediction at batch 1 (imported)", "unit": "bytes",
                          "nnc": arena([onnx]), "peers": {}, "ratio": {}})
 
+    q8 = os.path.join(R, "inference_q8.json")
+    if os.path.exists(q8):
+        rows += json.load(open(q8))["rows"]
+
     print("# %s, %s; each figure on the threads its row says (the same count on every side); medians (min and max in summary.json)" % (
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), platform.processor() or platform.machine()))
-    print("%-18s %-44s %-8s %11s %11s %11s %11s %11s  %s" % ("model", "figure", "unit", "nnc", "PyTorch", "ORT raw",
-                                                             "ORT net", "FMA peak", "ratio"))
+    print("%-18s %-44s %-8s %11s %11s %11s %11s %11s %11s  %s" % ("model", "figure", "unit", "nnc", "PyTorch",
+                                                                  "ORT raw", "ORT net", "FMA peak", "nnc f32", "ratio"))
     fmt = lambda v: "-" if v is None else ("%.1f" % v if isinstance(v, float) and abs(v) < 1e5 else "%.0f" % v if isinstance(v, float) else str(v))
     for r in rows:
         p = r.get("peers", {})
         ratio = ", ".join("%s %.2f" % kv for kv in r.get("ratio", {}).items())
-        print("%-18s %-44s %-8s %11s %11s %11s %11s %11s  %s" % (
+        print("%-18s %-44s %-8s %11s %11s %11s %11s %11s %11s  %s" % (
             r["model"], r["figure"][:44], r["unit"], fmt(r["nnc"]), fmt(p.get("pytorch")), fmt(p.get("ort_raw")),
-            fmt(p.get("ort_net")), fmt(p.get("fma_peak")), ratio))
+            fmt(p.get("ort_net")), fmt(p.get("fma_peak")), fmt(p.get("nnc_f32")), ratio))
     json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "machine": platform.processor() or platform.machine(), "rows": rows},
               open(os.path.join(R, "summary.json"), "w"), indent=1)

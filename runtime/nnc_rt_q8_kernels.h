@@ -107,10 +107,21 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x4__c);
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x1__dsp);
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+/* AVX-512 VNNI: groups == 1, dilation 1 across, a kernel row's weights of 32
+ * channels in 32 KB: 8 pixels of an output row x 32 channels a tile, each
+ * pixel's kernel rows read 4 bytes at a time from a padded copy of the
+ * input rows (x + 128) and broadcast against 16 channels' weights */
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_8x32__avx512vnni);
 /* AVX-512 VNNI: groups == 1 with at most 256 taps (first layers): a pixel's
  * taps 4 at a time broadcast against 16 channels' weights (laid out on the
  * stack once per call), 16 channels' outputs a vector */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_bcast_1x16__avx512vnni);
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+/* AVX2 + FMA: the row kernel with int16 pairs (vpmaddwd), 4 pixels x 16
+ * channels a tile, for the output settings its float output step takes
+ * (q8_x86.h: every right shift >= 6, lo and hi in int8, small biases) */
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2);
 #endif
 /* every geometry: the direct loop in int32 with the fast exact epilogue */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_direct__c);

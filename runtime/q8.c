@@ -31,7 +31,11 @@ const nnc_rt_q8_dense_variant nnc_rt_q8_dense_variants[] = {
 
 const nnc_rt_q8_conv2d_variant nnc_rt_q8_conv2d_variants[] = {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    {"nnc_rt_q8_conv2d_rows_8x32__avx512vnni", nnc_rt_q8_conv2d_rows_8x32__avx512vnni},
     {"nnc_rt_q8_conv2d_bcast_1x16__avx512vnni", nnc_rt_q8_conv2d_bcast_1x16__avx512vnni},
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+    {"nnc_rt_q8_conv2d_rows_4x16__avx2", nnc_rt_q8_conv2d_rows_4x16__avx2},
 #endif
     {"nnc_rt_q8_conv2d_im2col_4x4__c", nnc_rt_q8_conv2d_im2col_4x4__c},
 #if defined(__ARM_FEATURE_DSP)
@@ -95,7 +99,10 @@ void nnc_rt_q8_conv2d(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_
     if (n <= 0) return;
     if (p->groups == 1) {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+        if (nnc_rt_q8_conv2d_rows_8x32__avx512vnni(p, y, x, x_zp, w, bias, scratch, n, o)) return;
         if (nnc_rt_q8_conv2d_bcast_1x16__avx512vnni(p, y, x, x_zp, w, bias, scratch, n, o)) return;
+#elif defined(__AVX2__) && defined(__FMA__)
+        if (nnc_rt_q8_conv2d_rows_4x16__avx2(p, y, x, x_zp, w, bias, scratch, n, o)) return;
 #endif
 #if defined(__ARM_FEATURE_DSP)
         if (nnc_rt_q8_conv2d_im2col_4x1__dsp(p, y, x, x_zp, w, bias, scratch, n, o)) return;

@@ -107,13 +107,30 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx512vnni) {
         a30 = q8_dpbusd(a30, x3, w0); a31 = q8_dpbusd(a31, x3, w1);   \
         a32 = q8_dpbusd(a32, x3, w2); a33 = q8_dpbusd(a33, x3, w3);   \
     } while (0)
+/* a last block of 1 or 2 channels (m = 10: 4 + 4 + 2): half the products */
+#define VNNI_STEP2(LX, LW)                                                                \
+    do {                                                                                  \
+        __m512i x0 = _mm512_xor_si512(LX(xr[0]), off), x1 = _mm512_xor_si512(LX(xr[1]), off); \
+        __m512i x2 = _mm512_xor_si512(LX(xr[2]), off), x3 = _mm512_xor_si512(LX(xr[3]), off); \
+        __m512i w0 = LW(wr[0]), w1 = LW(wr[1]);                                           \
+        a00 = q8_dpbusd(a00, x0, w0); a01 = q8_dpbusd(a01, x0, w1);   \
+        a10 = q8_dpbusd(a10, x1, w0); a11 = q8_dpbusd(a11, x1, w1);   \
+        a20 = q8_dpbusd(a20, x2, w0); a21 = q8_dpbusd(a21, x2, w1);   \
+        a30 = q8_dpbusd(a30, x3, w0); a31 = q8_dpbusd(a31, x3, w1);   \
+    } while (0)
 #define LOAD_FULL(p) _mm512_loadu_si512((p) + 64 * c)
 #define LOAD_TAIL(p) _mm512_maskz_loadu_epi8(mk, (p) + 64 * nk)
-                for (int c = 0; c < nk; c++) VNNI_STEP(LOAD_FULL, LOAD_FULL);
-                if (rem) VNNI_STEP(LOAD_TAIL, LOAD_TAIL);
+                if (mj <= 2) {      /* channels 2 and 3 of the tile are not stored: their sums stay 0 */
+                    for (int c = 0; c < nk; c++) VNNI_STEP2(LOAD_FULL, LOAD_FULL);
+                    if (rem) VNNI_STEP2(LOAD_TAIL, LOAD_TAIL);
+                } else {
+                    for (int c = 0; c < nk; c++) VNNI_STEP(LOAD_FULL, LOAD_FULL);
+                    if (rem) VNNI_STEP(LOAD_TAIL, LOAD_TAIL);
+                }
 #undef LOAD_FULL
 #undef LOAD_TAIL
 #undef VNNI_STEP
+#undef VNNI_STEP2
                 __m512i sum = _mm512_sub_epi32(hsum16(hsum4(a00, a01, a02, a03), hsum4(a10, a11, a12, a13),
                                                       hsum4(a20, a21, a22, a23), hsum4(a30, a31, a32, a33)),
                                                corr);

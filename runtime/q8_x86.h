@@ -1,12 +1,32 @@
-/* q8_x86.h — the AVX-512 output step the x86 int8 kernels share
- * (q8_dense_x86.c, q8_conv_x86.c). */
+/* q8_x86.h — the output steps the x86 int8 kernels share (q8_dense_x86.c,
+ * q8_conv_x86.c, q8_conv_avx2.c): exact in 64-bit halves (q8v_sum), and in
+ * float with a check that hands the rare uncertain vector to the exact one
+ * (q8f_sum). */
 #ifndef NNC_RT_Q8_X86_H
 #define NNC_RT_Q8_X86_H
 
+#include "q8_internal.h"
+
+/* whether the float output step (q8f_sum below; the AVX2 conv's own) is
+ * exact, given its check, for every output of m channels with sums of k
+ * products: see q8f_sum */
+static inline int q8f_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
+    int nc = e->pcmask ? m : 1;
+    if (!e->fast || e->lo < -128 || e->hi > 127 || e->lo > e->hi || e->zp < -256 || e->zp > 256) return 0;
+    for (int j = 0; j < nc; j++)
+        if (-e->shift[j] < 6 || -e->shift[j] > 31) return 0;
+    int64_t room = ((int64_t)1 << 24) - k * 32768;
+    if (room <= 0) return 0;
+    if (bias)
+        for (int j = 0; j < m; j++)
+            if (bias[j] >= room || bias[j] <= -room) return 0;
+    return 1;
+}
+
+
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
-
-#include "q8_internal.h"
+#include <math.h>
 
 #if defined(__AVX512VNNI__)
 /* acc += u8 . s8 in place: GCC copies the accumulator of the intrinsic to a
@@ -37,7 +57,7 @@ typedef struct q8v {
 } q8v;
 
 /* lane L's channel is ch[L]; the constants of those channels */
-static void q8v_set(q8v *v, const q8_epi *e, const int32_t *bias, const int *ch) {
+static inline void q8v_set(q8v *v, const q8_epi *e, const int32_t *bias, const int *ch) {
     int64_t me[8], mo[8], ce[8], co[8], se[8], so[8];
     int32_t b[16];
     for (int l = 0; l < 16; l++) {
@@ -56,7 +76,7 @@ static void q8v_set(q8v *v, const q8_epi *e, const int32_t *bias, const int *ch)
 }
 
 /* whether q8v_out computes every output of m channels with sums of k products */
-static int q8v_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
+static inline int q8v_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
     int nc = e->pcmask ? m : 1;
     int64_t room = INT32_MAX - k * 32768, zp = e->zp < 0 ? -(int64_t)e->zp : e->zp;
     if (!e->fast) return 0;
@@ -68,6 +88,67 @@ static int q8v_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
         for (int j = 0; j < m; j++)
             if (bias[j] > room || bias[j] < -room) return 0;
     return 1;
+}
+
+/* zp + the rescaled acc, the bias already in acc (no clamp): 16 int32 */
+static inline __m512i q8v_sum(const q8v *v, __m512i acc) {
+    const __m512i lim = _mm512_set1_epi64(-((int64_t)1 << 30)), k31 = _mm512_set1_epi64((int64_t)1 << 31);
+    __m512i pe = _mm512_mul_epi32(acc, v->mult_e);
+    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), v->mult_o);
+    __mmask8 ne = _mm512_cmplt_epi64_mask(pe, lim), no = _mm512_cmplt_epi64_mask(po, lim);
+    pe = _mm512_add_epi64(pe, v->c_e);
+    po = _mm512_add_epi64(po, v->c_o);
+    pe = _mm512_srav_epi64(_mm512_mask_sub_epi64(pe, ne, pe, k31), v->sh_e);
+    po = _mm512_srav_epi64(_mm512_mask_sub_epi64(po, no, po, k31), v->sh_o);
+    return _mm512_mask_blend_epi32(0xAAAA, pe, po);
+}
+
+/* ---- the output step in float, checked -------------------------------------------
+ * Cheaper than q8v_sum (6 instructions for 16 lanes, no 64-bit products)
+ * and exact where it says so; a vector where it does not is done again by
+ * q8v_sum.  With X = acc M the real product (M = mult 2^(shift - 31)) and
+ * r = -shift, the reference's zp + rescale is zp + floor(T + d) for T = X +
+ * zp + 1/2 and some |d| <= rho = 2^-(r+1) (the doubling high multiply's
+ * rounding, seen at the output's scale; the rounding shift's tie too): it
+ * is floor(T) whenever [T - rho, T + rho] holds no integer.  In float,
+ *   u = fma((float)acc, (float)M, zp + 1/2 + eps),  eps = rho + 2^-14,
+ * is T + eps within e = 2^-14 where |u| <= 256: acc is exact in float
+ * (|acc| < 2^24), M is rounded once (relative 2^-24 of |X| <= 520), the
+ * constant and the fma once each (2^-17 each).  If frac(u) >= theta =
+ * 2 rho + 4 2^-14, then n = floor(u) has n < T - rho and T + rho < n + 1,
+ * so n is the result.  Where |u| > 256, T is beyond +-255 on u's side and
+ * both n and the result are beyond int8 there: the caller saturates to
+ * int8 (then clamps to [lo, hi]), which makes them equal.  Lanes with
+ * u < lo - 1 are not checked: there the result, at most floor(u) (T + d <=
+ * u as eps >= rho + e), is below lo like n, and both clamp to lo (a relu's
+ * negative half would otherwise fall back as often as the rest).  Taken when every
+ * channel has r >= 6 (theta <= 2^-5.9, ~2^-r: a vector falls back rarely),
+ * lo and hi in int8,
+ * |zp| <= 256 and |bias| + k 2^15 < 2^24. */
+typedef struct q8f {
+    __m512 m, c, theta, floor;
+} q8f;
+
+static inline void q8f_set(q8f *f, const q8_epi *e, const int *ch) {
+    float mm[16], cc[16], th[16];
+    for (int l = 0; l < 16; l++) {
+        int c = ch[l] & e->pcmask, r = -e->shift[c];
+        double rho = ldexp(1.0, -(r + 1)), em = ldexp(1.0, -14);
+        mm[l] = (float)ldexp((double)e->mult[c], -31 - r);
+        cc[l] = (float)(e->zp + 0.5 + rho + em);
+        th[l] = (float)(2 * rho + 4 * em);
+    }
+    f->m = _mm512_loadu_ps(mm); f->c = _mm512_loadu_ps(cc); f->theta = _mm512_loadu_ps(th);
+    f->floor = _mm512_set1_ps((float)e->lo - 1.0f);
+}
+
+/* zp + the rescaled sums (bias included), int32, not clamped: to be
+ * saturated to int8 and clamped; *amb: the lanes the check rejects */
+static inline __m512i q8f_sum(const q8f *f, __m512i acc, __mmask16 *amb) {
+    __m512 u = _mm512_fmadd_round_ps(_mm512_cvtepi32_ps(acc), f->m, f->c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    *amb = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(u, f->floor, _CMP_GE_OQ),
+                                   _mm512_reduce_ps(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), f->theta, _CMP_LT_OQ);
+    return _mm512_cvt_roundps_epi32(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
 }
 
 static inline __m128i q8v_out(const q8v *v, __m512i acc) {

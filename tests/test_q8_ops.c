@@ -49,6 +49,32 @@ START_TEST(test_q8_quantize) {
         nnc_rt_q8_quantize(&q, &v, 1, s, zp);
         ck_assert_int_eq(q, sat(zp + round_away((double)(v / s)), -128, 127));
     }
+    /* whole arrays (the SIMD steps and their tails) against the definition's
+     * float operations, ties, specials and values near +-1e6 among them */
+    static float xs[203];
+    static int8_t ys[203 + 16];
+    for (int t = 0; t < 300; t++) {
+        long n = 1 + (long)pick(&r, 203);
+        float s = t % 3 ? 0.001f + (float)pick(&r, 1000) / 997.0f : 0.25f;
+        int32_t zp = t % 7 == 6 ? 100000 : (int32_t)pick(&r, 256) - 128;
+        for (long i = 0; i < n; i++) {
+            uint32_t k = pick(&r, 12);
+            xs[i] = k == 0 ? NAN : k == 1 ? (pick(&r, 2) ? INFINITY : -INFINITY)
+                  : k == 2 ? s * (((float)pick(&r, 2001) - 1000.0f) + 0.5f)       /* ties */
+                  : k == 3 ? (pick(&r, 2) ? 1.0f : -1.0f) * s * (1e6f + (float)pick(&r, 3) - 1.0f)
+                  : k == 4 ? 0.49999997f * s : ((float)pick(&r, 200001) - 100000.0f) / 997.0f;
+        }
+        memset(ys, 77, sizeof ys);
+        nnc_rt_q8_quantize(ys, xs, n, s, zp);
+        for (long i = 0; i < n; i++) {
+            float q = xs[i] / s;
+            long want = q != q ? zp : q > 1e6f ? 127 : q < -1e6f ? -128
+                      : zp + (long)(q >= 0 ? floorf(q + 0.5f) : -floorf(-q + 0.5f));
+            ck_assert_msg(ys[i] == sat(want, -128, 127), "quantize(%g / %g, zp %d) = %d, want %d", (double)xs[i],
+                          (double)s, zp, ys[i], sat(want, -128, 127));
+        }
+        ck_assert_int_eq(ys[n], 77);
+    }
 }
 END_TEST
 

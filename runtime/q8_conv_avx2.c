@@ -1,0 +1,213 @@
+/* q8_conv_avx2.c — int8 conv2d on AVX2 + FMA (nnc_rt_q8_kernels.h), the
+ * row kernel of q8_conv_x86.c without VNNI: groups == 1, dilation 1 across.
+ * The input rows a band of output rows reads are widened once to int16 as
+ * x - x_zp (|x - x_zp| <= 255; the padding is 0, the real value 0) into a
+ * buffer on the stack, so a pixel's kernel row is read in place two taps
+ * (4 bytes) at a time, broadcast to 8 lanes and multiplied by 8 channels'
+ * weights (int16 pairs, vpmaddwd: exact int32 sums; vpmaddubsw would
+ * saturate).  A tile is 4 pixels x 16 channels (8 accumulators); the
+ * weights of 16 channels are laid out [kh][pairs][16][2] once per call.
+ * The output step is q8_x86.h's float one on 8 lanes (a vector its check
+ * rejects is done one lane at a time with the exact scalar step: rare), so
+ * the kernel takes the settings q8f_ok allows and leaves the rest to the
+ * portable kernels. */
+#include "nnc_rt_q8_kernels.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "q8_internal.h"
+#include "q8_x86.h"
+
+#define RA_BAND 16384   /* bytes of widened input rows */
+#define RA_WBYTES 32768 /* bytes of laid-out weights */
+#define RA_TILE 4       /* pixels a tile */
+#define RA_BLOCKS 8     /* 16-channel blocks a pass */
+
+typedef struct ra_call {
+    long rowstep;               /* int16s from kernel row ky to ky + 1 in the band */
+    int pixstep;                /* int16s from one pixel to the next (sw c) */
+    int kh, gp, oc;             /* kernel rows, pairs of taps a kernel row, channels */
+    q8_epi e;
+    __m256i lo, hi;             /* the clamp, as 32 bytes */
+} ra_call;
+
+/* the float output step's constants for 16 channels (two vectors of 8) */
+typedef struct ra_consts {
+    __m256 m[2], c[2], theta[2], floor;
+    __m256i bias[2];
+    int ch[16];
+} ra_consts;
+
+static void ra_set(ra_consts *k, const q8_epi *e, const int32_t *bias, int j0, int oc) {
+    float mm[16], cc[16], th[16];
+    int32_t b[16];
+    for (int l = 0; l < 16; l++) {
+        int j = j0 + l < oc ? j0 + l : oc - 1, c = j & e->pcmask, r = -e->shift[c];
+        double rho = ldexp(1.0, -(r + 1)), em = ldexp(1.0, -14);
+        k->ch[l] = j;
+        mm[l] = (float)ldexp((double)e->mult[c], -31 - r);
+        cc[l] = (float)(e->zp + 0.5 + rho + em);
+        th[l] = (float)(2 * rho + 4 * em);
+        b[l] = bias ? bias[j] : 0;
+    }
+    k->floor = _mm256_set1_ps((float)e->lo - 1.0f);
+    for (int h = 0; h < 2; h++) {
+        k->m[h] = _mm256_loadu_ps(mm + 8 * h);
+        k->c[h] = _mm256_loadu_ps(cc + 8 * h);
+        k->theta[h] = _mm256_loadu_ps(th + 8 * h);
+        k->bias[h] = _mm256_loadu_si256((const __m256i *)(b + 8 * h));
+    }
+}
+
+/* zp + the rescaled sums of 8 channels (half h of the block), int32 not
+ * clamped where the float step is sure, clamped by the exact scalar step
+ * where it is not (then in [lo, hi] already) */
+static inline __m256i ra_out(const ra_call *k, const ra_consts *kc, int h, __m256i acc) {
+    __m256 u = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), kc->m[h], kc->c[h]);
+    __m256 fl = _mm256_floor_ps(u);
+    /* lanes below lo - 1 are not checked (q8_x86.h: both clamp to lo) */
+    int amb = _mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(u, fl), kc->theta[h], _CMP_LT_OQ),
+                                               _mm256_cmp_ps(u, kc->floor, _CMP_GE_OQ)));
+    __m256i r = _mm256_cvttps_epi32(fl);
+    if (__builtin_expect(amb != 0, 0)) {
+        int32_t a[8], v[8];
+        _mm256_storeu_si256((__m256i *)a, acc);
+        for (int l = 0; l < 8; l++) v[l] = q8_epi_out_fast(&k->e, a[l], kc->ch[8 * h + l]);
+        r = _mm256_loadu_si256((const __m256i *)v);
+    }
+    return r;
+}
+
+/* 16 outputs (int32, two vectors) -> 16 int16 in order */
+static inline __m256i ra_pack16(__m256i a, __m256i b) {
+    return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
+}
+
+/* R pixels (4, or 1) x the block of mb <= 16 channels at y (pixel 0, the block's first channel) */
+Q8_INLINE void ra_tile(const ra_call *k, int8_t *y, const int16_t *s,
+                       const int16_t *wb, const ra_consts *kc, int R, int mb) {
+    __m256i acc[RA_TILE][2];
+    for (int p = 0; p < R; p++) acc[p][0] = kc->bias[0], acc[p][1] = kc->bias[1];
+    for (int ky = 0; ky < k->kh; ky++, s += k->rowstep)
+        for (int q = 0; q < k->gp; q++, wb += 32) {
+            __m256i w0 = _mm256_load_si256((const __m256i *)wb), w1 = _mm256_load_si256((const __m256i *)(wb + 16));
+            for (int p = 0; p < R; p++) {
+                int32_t t;
+                memcpy(&t, s + (long)p * k->pixstep + 2 * q, 4);
+                __m256i xb = _mm256_set1_epi32(t);
+                acc[p][0] = _mm256_add_epi32(acc[p][0], _mm256_madd_epi16(xb, w0));
+                acc[p][1] = _mm256_add_epi32(acc[p][1], _mm256_madd_epi16(xb, w1));
+            }
+        }
+    for (int p = 0; p < R; p += 2) {
+        __m256i w0 = ra_pack16(ra_out(k, kc, 0, acc[p][0]), ra_out(k, kc, 1, acc[p][1])), w1 = w0;
+        if (p + 1 < R) w1 = ra_pack16(ra_out(k, kc, 0, acc[p + 1][0]), ra_out(k, kc, 1, acc[p + 1][1]));
+        __m256i b = _mm256_permute4x64_epi64(_mm256_packs_epi16(w0, w1), 0xD8);  /* pixel p, then p + 1 */
+        b = _mm256_min_epi8(_mm256_max_epi8(b, k->lo), k->hi);
+        int8_t *yp = y + (long)p * k->oc;
+        if (mb == 16 && k->oc == 16 && p + 1 < R) {
+            _mm256_storeu_si256((__m256i *)yp, b);
+        } else {
+            int8_t t[32];
+            _mm256_storeu_si256((__m256i *)t, b);
+            memcpy(yp, t, (size_t)mb);
+            if (p + 1 < R) memcpy(yp + k->oc, t + 16, (size_t)mb);
+        }
+    }
+}
+
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2) {
+    (void)scratch;
+    int c = p->c, oc = p->oc, run = p->kw * c, gp = (run + 1) / 2, K = p->kh * p->kw * c;
+    if (p->groups != 1 || p->dw != 1 || x_zp < -128 || x_zp > 127 || K > NNC_RT_Q8_KMAX) return 0;
+    if ((long)p->kh * gp * 64 > RA_WBYTES) return 0;
+    q8_epi e = q8_epi_of(o, oc);
+    if (!e.ok || !q8f_ok(&e, bias, oc, K)) return 0;
+    /* the band: rows of pl + w + pr pixels, pr what the last pixel's taps reach past w */
+    int pr = (p->ow - 1) * p->sw + p->kw - p->pl - p->w;
+    long rb = (long)(p->pl + p->w + (pr > 0 ? pr : 0)) * c;     /* int16s a row */
+    int span = (p->kh - 1) * p->dh + 1;
+    long rows = (RA_BAND / 2 - 32) / rb;
+    if (rows < span) return 0;
+    int band_oy = (int)((rows - span) / p->sh) + 1;
+
+    int16_t band[RA_BAND / 2] __attribute__((aligned(32)));
+    int16_t wt[RA_WBYTES / 2] __attribute__((aligned(32)));
+    ra_call k;
+    k.rowstep = (long)p->dh * rb;
+    k.pixstep = p->sw * c;
+    k.kh = p->kh;
+    k.gp = gp;
+    k.oc = oc;
+    k.e = e;
+    k.lo = _mm256_set1_epi8((char)e.lo);
+    k.hi = _mm256_set1_epi8((char)e.hi);
+    long wblock = (long)p->kh * gp * 32;            /* int16s of a block's weights */
+    int nblocks = (oc + 15) / 16, per_pass = (int)(RA_WBYTES / 2 / wblock);
+    if (per_pass > RA_BLOCKS) per_pass = RA_BLOCKS;
+    ra_consts kcs[RA_BLOCKS];
+    for (int b0 = 0; b0 < nblocks; b0 += per_pass) {
+        int b1 = b0 + per_pass < nblocks ? b0 + per_pass : nblocks;
+        for (int b = b0; b < b1; b++) {     /* [kh][gp][16][2], zero beyond the run and oc */
+            int16_t *wb = wt + (b - b0) * wblock;
+            ra_set(&kcs[b - b0], &e, bias, b * 16, oc);
+            for (int ky = 0; ky < p->kh; ky++)
+                for (int q = 0; q < gp; q++)
+                    for (int l = 0; l < 16; l++)
+                        for (int u = 0; u < 2; u++) {
+                            int j = b * 16 + l, t = 2 * q + u;
+                            *wb++ = (int16_t)(j < oc && t < run ? w[(long)j * K + (long)ky * run + t] : 0);
+                        }
+        }
+        for (int i = 0; i < n; i++) {
+            const int8_t *xs = x + (long)i * p->h * p->w * c;
+            int8_t *ys = y + (long)i * p->oh * p->ow * oc;
+            for (int oy0 = 0; oy0 < p->oh; oy0 += band_oy) {
+                int oy1 = oy0 + band_oy < p->oh ? oy0 + band_oy : p->oh;
+                int first = oy0 * p->sh - p->pt, nrows = (oy1 - 1 - oy0) * p->sh + span;
+                memset(band, 0, (size_t)(nrows * rb + 32) * sizeof band[0]);
+                for (int r = 0; r < nrows; r++) {
+                    int iy = first + r;
+                    if (iy < 0 || iy >= p->h) continue;
+                    int16_t *d = band + r * rb + (long)p->pl * c;
+                    const int8_t *src = xs + (long)iy * p->w * c;
+                    long len = (long)p->w * c, t = 0;
+                    const __m256i zp16 = _mm256_set1_epi16((short)x_zp);
+                    for (; t + 16 <= len; t += 16)
+                        _mm256_storeu_si256((__m256i *)(d + t),
+                                            _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(src + t))), zp16));
+                    for (; t < len; t++) d[t] = (int16_t)(src[t] - x_zp);
+                }
+                for (int oy = oy0; oy < oy1; oy++) {
+                    const int16_t *srow = band + (long)(oy * p->sh - p->pt - first) * rb;
+                    int8_t *yrow = ys + (long)oy * p->ow * oc;
+                    for (int b = b0; b < b1; b++) {
+                        const ra_consts *kc = &kcs[b - b0];
+                        const int16_t *wb = wt + (b - b0) * wblock;
+                        int mb = oc - b * 16 < 16 ? oc - b * 16 : 16;
+                        int8_t *yb = yrow + b * 16;
+                        if (p->ow >= RA_TILE) {
+                            for (int ox = 0;; ox += RA_TILE) {
+                                if (ox > p->ow - RA_TILE) ox = p->ow - RA_TILE;   /* the last tile overlaps */
+                                ra_tile(&k, yb + (long)ox * oc, srow + (long)ox * k.pixstep, wb, kc, RA_TILE, mb);
+                                if (ox == p->ow - RA_TILE) break;
+                            }
+                        } else {
+                            for (int ox = 0; ox < p->ow; ox++)
+                                ra_tile(&k, yb + (long)ox * oc, srow + (long)ox * k.pixstep, wb, kc, 1, mb);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+#else
+typedef int nnc_rt_q8_conv_avx2_empty; /* ISO C: a translation unit is not empty */
+#endif
