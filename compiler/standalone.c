@@ -84,6 +84,22 @@ static int include_of(const char *line, const char *end) {
     return file_index(name);
 }
 
+static void hoist_headers(const char *text, char *written, FILE *out);
+
+/* guarded header h, once: the headers it includes, then its own lines */
+static void write_header(int h, char *written, FILE *out) {
+    if (written[h]) return;
+    written[h] = 1;
+    hoist_headers(rt_files[h].text, written, out);
+    fprintf(out, "/* ---- runtime/%s ---- */\n", rt_files[h].name);
+    for (const char *l = rt_files[h].text; *l;) {   /* its own includes are written */
+        const char *e = strchr(l, '\n');
+        if (!e) e = l + strlen(l);
+        if (include_of(l, e) < 0) fprintf(out, "%.*s\n", (int)(e - l), l);
+        l = *e ? e + 1 : e;
+    }
+}
+
 /* write the guarded headers text includes (recursively) that are not written yet */
 static void hoist_headers(const char *text, char *written, FILE *out) {
     for (const char *line = text; *line;) {
@@ -91,19 +107,8 @@ static void hoist_headers(const char *text, char *written, FILE *out) {
         if (!end) end = line + strlen(line);
         int h = include_of(line, end);
         if (h >= 0) {
-            if (guarded(rt_files[h].text)) {
-                if (!written[h]) {
-                    written[h] = 1;
-                    hoist_headers(rt_files[h].text, written, out);
-                    fprintf(out, "/* ---- runtime/%s ---- */\n", rt_files[h].name);
-                    for (const char *l = rt_files[h].text; *l;) {   /* its own includes are written */
-                        const char *e = strchr(l, '\n');
-                        if (!e) e = l + strlen(l);
-                        if (include_of(l, e) < 0) fprintf(out, "%.*s\n", (int)(e - l), l);
-                        l = *e ? e + 1 : e;
-                    }
-                }
-            } else hoist_headers(rt_files[h].text, written, out);
+            if (guarded(rt_files[h].text)) write_header(h, written, out);
+            else hoist_headers(rt_files[h].text, written, out);
         }
         line = *end ? end + 1 : end;
     }
@@ -248,12 +253,25 @@ int standalone_bundle(const char *ctext, const char *htext, char **c, size_t *cl
 
     FILE *cf = open_memstream(c, clen);
     if (!cf) abort();
-    fputs(ctext, cf);
+    for (const char *line = ctext; *line;) {     /* the model, the runtime headers it includes in place */
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        int h = include_of(line, end);
+        if (h < 0) fprintf(cf, "%.*s\n", (int)(end - line), line);
+        else if (guarded(rt_files[h].text)) write_header(h, written, cf);
+        else expand(rt_files[h].text, cf);
+        line = *end ? end + 1 : end;
+    }
     fputs("\n/* ======== the runtime (nnc --standalone): the files of runtime/ this model calls ======== */\n"
           "#if defined(__GNUC__) && !defined(__clang__)\n"
           "/* seen whole with the model, a kernel's tail loop after a vector loop that\n"
           " * ends exactly at a constant size makes GCC 12 warn of an iteration 2^62 */\n"
           "#pragma GCC diagnostic ignored \"-Waggressive-loop-optimizations\"\n"
+          "#endif\n"
+          "#ifdef __clang__\n"
+          "/* the internal headers' static inline helpers, pasted into this file, are\n"
+          " * not all called by the kernels one model needs (clang warns of those) */\n"
+          "#pragma clang diagnostic ignored \"-Wunused-function\"\n"
           "#endif\n", cf);
     int status = 0;
     for (int f = 0; f < NFILES && !status; f++) {

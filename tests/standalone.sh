@@ -46,5 +46,52 @@ for nn in "${models[@]}"; do
         echo "FAIL $name: outputs differ"; diff "$d/normal/out.txt" "$d/alone/out.txt" | head -5; fail=1
     fi
 done
+# an int8 build (--quantize int8): its model.c includes the int8 kernels'
+# header itself, and the kernels' internal headers come with them
+if [ ${#@} = 0 ]; then
+    d=$out/q8_mixed
+    mkdir -p "$d/normal" "$d/alone" "$d/init"
+    defs=(-DMODEL=q8_mixed -DUPPER=Q8_MIXED)
+    "$NNC" tests/q8_mixed.nn -o "$d/init/q8_mixed.c"
+    cat > "$d/init/save.c" <<'C'
+#include <stdio.h>
+#include "q8_mixed.h"
+static q8_mixed_t m;
+static unsigned char buf[Q8_MIXED_SAVE_BYTES];
+int main(void) {   /* fresh parameters (seed 7) to w.bin, calibration samples to calib.f32 */
+    q8_mixed_init(&m, 7);
+    FILE *f = fopen("w.bin", "wb"), *g = fopen("calib.f32", "wb");
+    if (!f || !g || !q8_mixed_save(&m, buf, sizeof buf) || fwrite(buf, 1, sizeof buf, f) != sizeof buf) return 1;
+    for (long i = 0; i < 64L * Q8_MIXED_INPUT_SIZE; i++) {
+        float v = (float)((i * 37 % 101) / 101.0);
+        fwrite(&v, sizeof v, 1, g);
+    }
+    return fclose(f) | fclose(g);
+}
+C
+    cc $RT_FLAGS -Iruntime -I"$d/init" "$d/init/q8_mixed.c" "$d/init/save.c" build/libnnc_rt.a -lm -o "$d/init/save"
+    (cd "$d/init" && ./save)
+    q8=(--inference --weights "$d/init/w.bin" --quantize int8 --calibrate "$d/init/calib.f32")
+    "$NNC" tests/q8_mixed.nn "${q8[@]}" -o "$d/normal/q8_mixed.c" 2>/dev/null
+    "$NNC" tests/q8_mixed.nn "${q8[@]}" --standalone -o "$d/alone/q8_mixed.c" 2>/dev/null
+    for cc in gcc clang; do
+        command -v $cc >/dev/null || continue
+        for o in "" -O2 "-O2 -march=native"; do
+            $cc $STRICT $o -c "$d/alone/q8_mixed.c" -o "$d/alone/q8_mixed.o" ||
+                { echo "FAIL q8_mixed (int8): $cc $STRICT $o q8_mixed.c"; fail=1; }
+        done
+    done
+    cc $RT_FLAGS -Iruntime -I"$d/normal" "${defs[@]}" '-DHEADER="q8_mixed.h"' "$d/normal/q8_mixed.c" \
+        tests/standalone_main.c build/libnnc_rt.a -lm -o "$d/normal/run"
+    cc $RT_FLAGS -I"$d/alone" "${defs[@]}" '-DHEADER="q8_mixed.h"' "$d/alone/q8_mixed.c" tests/standalone_main.c \
+        -lm -o "$d/alone/run"
+    "$d/normal/run" > "$d/normal/out.txt"
+    "$d/alone/run" > "$d/alone/out.txt"
+    if cmp -s "$d/normal/out.txt" "$d/alone/out.txt"; then
+        echo "ok   q8_mixed --quantize int8: $(wc -l < "$d/alone/out.txt") numbers equal"
+    else
+        echo "FAIL q8_mixed --quantize int8: outputs differ"; fail=1
+    fi
+fi
 [ $fail = 0 ] && echo "standalone: every model builds alone and computes what the library build does"
 exit $fail
