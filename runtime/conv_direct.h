@@ -189,11 +189,21 @@ DIRECT_FILTER(direct_filter_1v_masked_b, 1, 1, DKB, 1)
 DIRECT_FILTER(direct_filter_2v_alt_b, 2, 0, DKB_ALT, 1)
 DIRECT_FILTER(direct_filter_2v_masked_alt_b, 2, 1, DKB_ALT, 1)
 DIRECT_FILTER(direct_filter_1v_masked_alt_b, 1, 1, DKB_ALT, 1)
-static const direct_filter_fn direct_filters[2][2][3] = {
+/* half of DKB_ALT: threads that would otherwise have one block between them */
+#define DKB_HALF ((DKB_ALT + 1) / 2)
+DIRECT_FILTER(direct_filter_2v_half, 2, 0, DKB_HALF, 0)
+DIRECT_FILTER(direct_filter_2v_masked_half, 2, 1, DKB_HALF, 0)
+DIRECT_FILTER(direct_filter_1v_masked_half, 1, 1, DKB_HALF, 0)
+DIRECT_FILTER(direct_filter_2v_half_b, 2, 0, DKB_HALF, 1)
+DIRECT_FILTER(direct_filter_2v_masked_half_b, 2, 1, DKB_HALF, 1)
+DIRECT_FILTER(direct_filter_1v_masked_half_b, 1, 1, DKB_HALF, 1)
+static const direct_filter_fn direct_filters[2][3][3] = {
     {{direct_filter_2v, direct_filter_2v_masked, direct_filter_1v_masked},
-     {direct_filter_2v_alt, direct_filter_2v_masked_alt, direct_filter_1v_masked_alt}},
+     {direct_filter_2v_alt, direct_filter_2v_masked_alt, direct_filter_1v_masked_alt},
+     {direct_filter_2v_half, direct_filter_2v_masked_half, direct_filter_1v_masked_half}},
     {{direct_filter_2v_b, direct_filter_2v_masked_b, direct_filter_1v_masked_b},
-     {direct_filter_2v_alt_b, direct_filter_2v_masked_alt_b, direct_filter_1v_masked_alt_b}},
+     {direct_filter_2v_alt_b, direct_filter_2v_masked_alt_b, direct_filter_1v_masked_alt_b},
+     {direct_filter_2v_half_b, direct_filter_2v_masked_half_b, direct_filter_1v_masked_half_b}},
 };
 
 /* the sample xs as the view reads it: itself, or copied zero-padded into buf */
@@ -357,8 +367,28 @@ typedef struct direct_filter_job {
     const direct_view *v;
     float *dw, *db;     /* db: NULL, or the bias gradient (with the first block) */
     const float *xv, *dy;
-    int alt, kbs, accumulate;
+    int alt, kbs, accumulate;   /* alt: 0 DKB, 1 DKB_ALT, 2 DKB_HALF taps a block */
+    /* the whole batch in each call (samples read in place), else 0 */
+    const float *x;
+    long xs, ys;
+    int n;
 } direct_filter_job;
+
+static void direct_filter_taps(void *ctx, long ba, long bb);
+
+/* the tap blocks [ba, bb) over every sample of the batch, in order (the
+ * accumulation order of one call per sample) */
+static void direct_filter_batch(void *ctx, long ba, long bb)
+{
+    direct_filter_job j = *(const direct_filter_job *)ctx;
+    int s;
+    for (s = 0; s < j.n; s++) {
+        j.xv = j.x + s * j.xs;
+        j.dy = ((const direct_filter_job *)ctx)->dy + s * j.ys;
+        j.accumulate = s > 0;
+        direct_filter_taps(&j, ba, bb);
+    }
+}
 
 static void direct_filter_taps(void *ctx, long ba, long bb)
 {
@@ -387,17 +417,30 @@ static void direct_filter_taps(void *ctx, long ba, long bb)
 
 /* The taps go in blocks of DKB, or of DKB_ALT when that costs less: a
  * block costs about its taps plus 3 (the dy loads, the loop) per pixel, so
- * DKB_ALT = 9 wins for K = 9 and 27 (grey or RGB 3x3 kernels). */
+ * DKB_ALT = 9 wins for K = 9 and 27 (grey or RGB 3x3 kernels).  With
+ * threads and a single block (K = 9: the seed CNN's first layer), blocks of
+ * DKB_HALF give each thread one: every tap's dw is summed in the same order
+ * whatever its block, so the bits do not change.  Samples read in place
+ * (no padding) go to each thread whole, one fork and join a batch. */
 static void direct_filter(const nnc_rt_conv2d *p, const direct_view *v, float *dw, float *db,
                           const float *dy, const float *x, float *scratch, int n)
 {
     const int oc = p->oc, K = v->K;
     const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * oc;
-    const int alt = (K + DKB_ALT - 1) / DKB_ALT * (DKB_ALT + 3) < (K + DKB - 1) / DKB * (DKB + 3);
-    const int kbs = alt ? DKB_ALT : DKB;
+    int alt = (K + DKB_ALT - 1) / DKB_ALT * (DKB_ALT + 3) < (K + DKB - 1) / DKB * (DKB + 3);
+    int kbs = alt ? DKB_ALT : DKB;
     direct_filter_job j;
     int s;
+    if (K <= kbs && K > DKB_HALF && nnc_rt_par_threads() > 1 && (double)n * ys * K >= NNC_RT_PAR_MIN_WORK) {
+        alt = 2;
+        kbs = DKB_HALF;
+    }
     j.p = p; j.v = v; j.dw = dw; j.db = db; j.alt = alt; j.kbs = kbs;
+    if (!v->padded) {
+        j.x = x; j.dy = dy; j.xs = xs; j.ys = ys; j.n = n;
+        nnc_rt_par_for((K + kbs - 1) / kbs, 1, (double)n * ys * K, direct_filter_batch, &j);
+        return;
+    }
     for (s = 0; s < n; s++) {
         j.xv = direct_sample(p, v, scratch, x + s * xs);
         j.dy = dy + s * ys;
