@@ -596,14 +596,17 @@ END_TEST
 
 /* The filter gradient with the bias gradient (nnc_rt_conv2d_backward_filter_bias,
  * and each named kernel of it this build has) on the table and the tile
- * edges: dw the same bits as nnc_rt_conv2d_backward_filter, db the same bits
- * as nnc_rt_bias_backward over the batch's pixels (the fused kernel sums in
+ * edges: dw the same bits as the filter gradient alone (the entry point's,
+ * or the named kernel's without the bias), db the same bits as
+ * nnc_rt_bias_backward over the batch's pixels (the fused kernel sums in
  * their order), and both near the double-precision reference; nothing
  * written past either; an empty batch zeroes both. */
 typedef int (*filter_bias_fn)(const nnc_rt_conv2d *p, float *dw, float *db, const float *dy,
                               const float *x, float *scratch, int n);
+typedef int (*filter_fn)(const nnc_rt_conv2d *p, float *dw, const float *dy, const float *x,
+                         float *scratch, int n);
 
-static void check_filter_bias(const char *who, filter_bias_fn f, const conv_case *k, int idx,
+static void check_filter_bias(const char *who, filter_bias_fn f, filter_fn f0, const conv_case *k, int idx,
                               uint64_t seed)
 {
     conv_data d;
@@ -629,7 +632,10 @@ static void check_filter_bias(const char *who, filter_bias_fn f, const conv_case
         ok = 1;
     }
     if (ok) {
-        nnc_rt_conv2d_backward_filter(&d.p, dw0, d.r, d.x, d.scratch, d.n);
+        if (f0)
+            f0(&d.p, dw0, d.r, d.x, d.scratch, d.n);
+        else
+            nnc_rt_conv2d_backward_filter(&d.p, dw0, d.r, d.x, d.scratch, d.n);
         nnc_rt_bias_backward(db0, d.r, (int)npix, d.p.oc);
         ck_assert_msg(memcmp(dw, dw0, (size_t)d.nw * sizeof *dw) == 0,
                       "%s on %s #%d: dw not the bits of backward_filter", who, k->name, idx);
@@ -671,22 +677,24 @@ static void check_filter_bias(const char *who, filter_bias_fn f, const conv_case
 
 START_TEST(test_conv_filter_bias)
 {
-    static const struct { const char *name; filter_bias_fn f; } fns[] = {
-        {"backward_filter_bias", NULL},
+    static const struct { const char *name; filter_bias_fn f; filter_fn f0; } fns[] = {
+        {"backward_filter_bias", NULL, NULL},
 #if defined(__AVX2__) && defined(__FMA__)
-        {"direct_filter_bias_6x16__avx2", nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2},
+        {"direct_filter_bias_6x16__avx2", nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2,
+         nnc_rt_f32_conv2d_direct_filter_6x16__avx2},
 #endif
 #if defined(__AVX512F__)
-        {"direct_filter_bias_12x32__avx512", nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512},
+        {"direct_filter_bias_12x32__avx512", nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512,
+         nnc_rt_f32_conv2d_direct_filter_12x32__avx512},
 #endif
     };
     int k, i;
     for (i = 0; i < (int)(sizeof fns / sizeof fns[0]); i++) {
         for (k = 0; k < NCONV; k++)
-            check_filter_bias(fns[i].name, fns[i].f, &conv_cases[k], k, 800 + k);
+            check_filter_bias(fns[i].name, fns[i].f, fns[i].f0, &conv_cases[k], k, 800 + k);
         for (k = 0; k < TILE_CASES; k++) {
             conv_case t = tile_case(k);
-            check_filter_bias(fns[i].name, fns[i].f, &t, k, 900 + k);
+            check_filter_bias(fns[i].name, fns[i].f, fns[i].f0, &t, k, 900 + k);
         }
     }
 }
