@@ -40,6 +40,19 @@
 # OPENBLAS_NUM_THREADS=N.  With N > 1 the results go to EXAMPLE_tN.txt and
 # the rows say "N threads"; cpu/wall is then up to N.
 #
+# OpenMP's waiting: with N > 1 and OMP_WAIT_POLICY unset, both sides run
+# with OMP_WAIT_POLICY=passive (torch's intra-op pool is libgomp's too, so
+# the setting is the same for both; OpenBLAS's own threads are not OpenMP's
+# and keep their defaults).  libgomp's default spins a waiting thread for up
+# to 300000 iterations before it sleeps: on an idle machine that saves a
+# futex wake per parallel region, but on a shared one the spinning thread
+# takes the core that the working thread, or another job, needs.  Measured
+# on a 2-core machine at load average 12 (the small CNN's training step,
+# 2 threads, process CPU time per step, best of 5): passive 1.31 ms,
+# GOMP_SPINCOUNT=20000 6.4 ms, active 14.2 ms; wall time 1.6 ms against 28
+# and 86 ms.  Set OMP_WAIT_POLICY=active (or GOMP_SPINCOUNT) to measure the
+# spinning on an idle machine; the header line records what ran.
+#
 # Usage: bench/train.sh EXAMPLE [SEED...]      (default seeds: 0 1)
 # Environment: TORCH_PYTHON (default /usr/bin/python3), EPOCHS (default 5),
 # THREADS (default 1), NNC_FASHION_DIR (data directory, read by both sides).
@@ -61,6 +74,9 @@ if [ "$THREADS" -gt 1 ]; then
     OUT=bench/results/${EXAMPLE}_t$THREADS.txt
 fi
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+if [ "$THREADS" -gt 1 ] && [ -z "${OMP_WAIT_POLICY:-}" ]; then
+    export OMP_WAIT_POLICY=passive
+fi
 
 if ! [ -x "$PY" ] || ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
     echo "train bench: $PY cannot import torch and numpy (apt-get install python3-torch python3-numpy)" >&2
@@ -82,7 +98,7 @@ mkfifo "$tmp/nnc_out"
     echo "# cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cpu(s) online"
     rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     git diff --quiet HEAD -- 2>/dev/null || rev="$rev + uncommitted changes"
-    echo "# nnc: $NNC_BIN at $rev, $(${CC:-cc} --version | head -1), runtime -O3 -march=native$([ "$THREADS" -gt 1 ] && echo " -fopenmp"), $THREADS thread(s) (OMP_NUM_THREADS=$THREADS${OMP_WAIT_POLICY:+ OMP_WAIT_POLICY=$OMP_WAIT_POLICY})"
+    echo "# nnc: $NNC_BIN at $rev, $(${CC:-cc} --version | head -1), runtime -O3 -march=native$([ "$THREADS" -gt 1 ] && echo " -fopenmp"), $THREADS thread(s) (OMP_NUM_THREADS=$THREADS${OMP_WAIT_POLICY:+ OMP_WAIT_POLICY=$OMP_WAIT_POLICY}${GOMP_SPINCOUNT:+ GOMP_SPINCOUNT=$GOMP_SPINCOUNT})"
 } > "$tmp/header"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 

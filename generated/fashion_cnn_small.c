@@ -76,8 +76,7 @@ static float gradients_(fashion_cnn_small_t *m, const fashion_cnn_small_input_t 
     nnc_rt_gemm_f32_act_grad(0, 1, n, 21632, 10, m->arena + 692864, 10, m->params + 320, 10, m->arena + 693184, 21632, 1, m->arena + 0, 21632); /* relu' */
     nnc_rt_gemm_f32(1, 0, 21632, 10, n, 1.0f, m->arena + 0, 21632, m->arena + 692864, 10, 0.0f, m->grads + 320, 10);
     nnc_rt_bias_backward(m->grads + 216640, m->arena + 692864, n, 10);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 0, m->arena + 693184, x, m->arena + 0, n);
-    nnc_rt_bias_backward(m->grads + 288, m->arena + 693184, n * 676, 32);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 0, m->grads + 288, m->arena + 693184, x, m->arena + 0, n);
     return loss;
 }
 

@@ -178,42 +178,35 @@ static float gradients_(ic_resnet8_t *m, const ic_resnet8_input_t *x, const ic_r
     nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 16, 16, 32, 8, 8, 64, 1, 1, 2, 2, 1, 1, 0, 0, 1 }, m->grads + 75424, m->arena + 4981216, m->arena + 4194528, m->arena + 4587872, n);
     nnc_rt_batchnorm_backward(m->arena + 5112288, m->grads + 75296, m->grads + 75360, m->arena + 4981216, m->arena + 4456800, m->arena + 4718944, m->arena + 4719008, m->params + 75296, n * 64, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 8, 8, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->arena + 4456800, m->arena + 5112288, m->params + 38368, m->arena + 4590560, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 8, 8, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 38368, m->arena + 5112288, m->arena + 4063392, m->arena + 4590560, n);
-    nnc_rt_bias_backward(m->grads + 75232, m->arena + 5112288, n * 64, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 8, 8, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 38368, m->grads + 75232, m->arena + 5112288, m->arena + 4063392, m->arena + 4590560, n);
     nnc_rt_act_backward(1, m->arena + 4981216, m->arena + 4456800, m->arena + 4063392, n * 64, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 4063392, m->grads + 38240, m->grads + 38304, m->arena + 4981216, m->arena + 3932320, m->arena + 4456672, m->arena + 4456736, m->params + 38240, n * 64, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 16, 16, 32, 8, 8, 64, 3, 3, 2, 2, 1, 1, 0, 0, 1 }, m->arena + 4981216, m->arena + 4063392, m->params + 19744, m->arena + 3932320, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 16, 16, 32, 8, 8, 64, 3, 3, 2, 2, 1, 1, 0, 0, 1 }, m->grads + 19744, m->arena + 4063392, m->arena + 4194528, m->arena + 3932320, n);
-    nnc_rt_bias_backward(m->grads + 38176, m->arena + 4063392, n * 64, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 16, 16, 32, 8, 8, 64, 3, 3, 2, 2, 1, 1, 0, 0, 1 }, m->grads + 19744, m->grads + 38176, m->arena + 4063392, m->arena + 4194528, m->arena + 3932320, n);
     nnc_rt_add(m->arena + 4719072, m->arena + 4719072, m->arena + 4981216, (long)n * 8192);
     nnc_rt_act_bias_backward(1, m->arena + 3932320, m->grads + 19712, m->arena + 4719072, m->arena + 4194528, n * 256, 32); /* relu', bias */
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 32, 32, 16, 16, 16, 32, 1, 1, 2, 2, 1, 1, 0, 0, 1 }, m->arena + 4590560, m->arena + 3932320, m->params + 19200, m->arena + 4194528, n);
     nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 32, 32, 16, 16, 16, 32, 1, 1, 2, 2, 1, 1, 0, 0, 1 }, m->grads + 19200, m->arena + 3932320, m->arena + 3145824, m->arena + 4194528, n);
     nnc_rt_batchnorm_backward(m->arena + 4194528, m->grads + 19136, m->grads + 19168, m->arena + 3932320, m->arena + 3670176, m->arena + 4194464, m->arena + 4194496, m->params + 19136, n * 256, 32);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 16, 16, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->arena + 3670176, m->arena + 4194528, m->params + 9888, m->arena + 3932320, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 16, 16, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 9888, m->arena + 4194528, m->arena + 2883648, m->arena + 3932320, n);
-    nnc_rt_bias_backward(m->grads + 19104, m->arena + 4194528, n * 256, 32);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 16, 16, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 9888, m->grads + 19104, m->arena + 4194528, m->arena + 2883648, m->arena + 3932320, n);
     nnc_rt_act_backward(1, m->arena + 3932320, m->arena + 3670176, m->arena + 2883648, n * 256, 32); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 2883648, m->grads + 9824, m->grads + 9856, m->arena + 3932320, m->arena + 2621504, m->arena + 3670112, m->arena + 3670144, m->params + 9824, n * 256, 32);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 32, 32, 16, 16, 16, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1 }, m->arena + 3670112, m->arena + 2883648, m->params + 5184, m->arena + 2621504, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 32, 32, 16, 16, 16, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1 }, m->grads + 5184, m->arena + 2883648, m->arena + 3145824, m->arena + 2621504, n);
-    nnc_rt_bias_backward(m->grads + 9792, m->arena + 2883648, n * 256, 32);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 32, 32, 16, 16, 16, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1 }, m->grads + 5184, m->grads + 9792, m->arena + 2883648, m->arena + 3145824, m->arena + 2621504, n);
     nnc_rt_add(m->arena + 4590560, m->arena + 4590560, m->arena + 3670112, (long)n * 16384);
     nnc_rt_act_backward(1, m->arena + 2621504, m->arena + 4590560, m->arena + 3145824, n * 1024, 16); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 3145824, m->grads + 5152, m->grads + 5168, m->arena + 2621504, m->arena + 2097216, m->arena + 3145792, m->arena + 3145808, m->params + 5152, n * 1024, 16);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 32, 32, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->arena + 2097216, m->arena + 3145824, m->params + 2832, m->arena + 3670112, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 32, 32, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 2832, m->arena + 3145824, m->arena + 1572896, m->arena + 3670112, n);
-    nnc_rt_bias_backward(m->grads + 5136, m->arena + 3145824, n * 1024, 16);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 32, 32, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 2832, m->grads + 5136, m->arena + 3145824, m->arena + 1572896, m->arena + 3670112, n);
     nnc_rt_act_backward(1, m->arena + 3145792, m->arena + 2097216, m->arena + 1572896, n * 1024, 16); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 1572896, m->grads + 2800, m->grads + 2816, m->arena + 3145792, m->arena + 1048608, m->arena + 2097184, m->arena + 2097200, m->params + 2800, n * 1024, 16);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 32, 32, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->arena + 1048608, m->arena + 1572896, m->params + 480, m->arena + 2097184, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 32, 32, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 480, m->arena + 1572896, m->arena + 524288, m->arena + 2097184, n);
-    nnc_rt_bias_backward(m->grads + 2784, m->arena + 1572896, n * 1024, 16);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 32, 32, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 480, m->grads + 2784, m->arena + 1572896, m->arena + 524288, m->arena + 2097184, n);
     nnc_rt_add(m->arena + 2621504, m->arena + 2621504, m->arena + 1048608, (long)n * 16384);
     nnc_rt_act_backward(1, m->arena + 1048608, m->arena + 2621504, m->arena + 524288, n * 1024, 16); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 524288, m->grads + 448, m->grads + 464, m->arena + 1048608, m->arena + 0, m->arena + 1048576, m->arena + 1048592, m->params + 448, n * 1024, 16);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 32, 32, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 0, m->arena + 524288, x, m->arena + 0, n);
-    nnc_rt_bias_backward(m->grads + 432, m->arena + 524288, n * 1024, 16);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 32, 32, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1 }, m->grads + 0, m->grads + 432, m->arena + 524288, x, m->arena + 0, n);
     loss += nnc_rt_regularize(m->grads + 0, m->params + 0, 432, 0.0f, 9.99999975e-05f); /* conv2d.kernel */
     loss += nnc_rt_regularize(m->grads + 480, m->params + 480, 2304, 0.0f, 9.99999975e-05f); /* conv2d_1.kernel */
     loss += nnc_rt_regularize(m->grads + 2832, m->params + 2832, 2304, 0.0f, 9.99999975e-05f); /* conv2d_2.kernel */

@@ -191,48 +191,39 @@ static float gradients_(kws_dscnn_t *m, const kws_dscnn_input_t *x, const kws_ds
     nnc_rt_act_backward(1, m->arena + 5121920, m->arena + 5633152, m->arena + 4865024, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 4865024, m->grads + 22848, m->grads + 22912, m->arena + 5121920, m->arena + 4609024, m->arena + 5121024, m->arena + 5121088, m->params + 22848, n * 125, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 4609024, m->arena + 4865024, m->params + 18688, m->arena + 5121920, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 18688, m->arena + 4865024, m->arena + 4352896, m->arena + 5121920, n);
-    nnc_rt_bias_backward(m->grads + 22784, m->arena + 4865024, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 18688, m->grads + 22784, m->arena + 4865024, m->arena + 4352896, m->arena + 5121920, n);
     nnc_rt_act_backward(1, m->arena + 4865024, m->arena + 4609024, m->arena + 4352896, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 4352896, m->grads + 18560, m->grads + 18624, m->arena + 4865024, m->arena + 4096896, m->arena + 4608896, m->arena + 4608960, m->params + 18560, n * 125, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->arena + 4096896, m->arena + 4352896, m->params + 17920, m->arena + 4608896, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 17920, m->arena + 4352896, m->arena + 3840768, m->arena + 4608896, n);
-    nnc_rt_bias_backward(m->grads + 18496, m->arena + 4352896, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 17920, m->grads + 18496, m->arena + 4352896, m->arena + 3840768, m->arena + 4608896, n);
     nnc_rt_act_backward(1, m->arena + 4352896, m->arena + 4096896, m->arena + 3840768, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 3840768, m->grads + 17792, m->grads + 17856, m->arena + 4352896, m->arena + 3584768, m->arena + 4096768, m->arena + 4096832, m->params + 17792, n * 125, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 3584768, m->arena + 3840768, m->params + 13632, m->arena + 4096768, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 13632, m->arena + 3840768, m->arena + 3328640, m->arena + 4096768, n);
-    nnc_rt_bias_backward(m->grads + 17728, m->arena + 3840768, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 13632, m->grads + 17728, m->arena + 3840768, m->arena + 3328640, m->arena + 4096768, n);
     nnc_rt_act_backward(1, m->arena + 3840768, m->arena + 3584768, m->arena + 3328640, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 3328640, m->grads + 13504, m->grads + 13568, m->arena + 3840768, m->arena + 3072640, m->arena + 3584640, m->arena + 3584704, m->params + 13504, n * 125, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->arena + 3072640, m->arena + 3328640, m->params + 12864, m->arena + 3584640, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 12864, m->arena + 3328640, m->arena + 2816512, m->arena + 3584640, n);
-    nnc_rt_bias_backward(m->grads + 13440, m->arena + 3328640, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 12864, m->grads + 13440, m->arena + 3328640, m->arena + 2816512, m->arena + 3584640, n);
     nnc_rt_act_backward(1, m->arena + 3328640, m->arena + 3072640, m->arena + 2816512, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 2816512, m->grads + 12736, m->grads + 12800, m->arena + 3328640, m->arena + 2560512, m->arena + 3072512, m->arena + 3072576, m->params + 12736, n * 125, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 2560512, m->arena + 2816512, m->params + 8576, m->arena + 3072512, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 8576, m->arena + 2816512, m->arena + 2304384, m->arena + 3072512, n);
-    nnc_rt_bias_backward(m->grads + 12672, m->arena + 2816512, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 8576, m->grads + 12672, m->arena + 2816512, m->arena + 2304384, m->arena + 3072512, n);
     nnc_rt_act_backward(1, m->arena + 2816512, m->arena + 2560512, m->arena + 2304384, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 2304384, m->grads + 8448, m->grads + 8512, m->arena + 2816512, m->arena + 2048384, m->arena + 2560384, m->arena + 2560448, m->params + 8448, n * 125, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->arena + 2048384, m->arena + 2304384, m->params + 7808, m->arena + 2560384, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 7808, m->arena + 2304384, m->arena + 1792256, m->arena + 2560384, n);
-    nnc_rt_bias_backward(m->grads + 8384, m->arena + 2304384, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 7808, m->grads + 8384, m->arena + 2304384, m->arena + 1792256, m->arena + 2560384, n);
     nnc_rt_act_backward(1, m->arena + 2304384, m->arena + 2048384, m->arena + 1792256, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 1792256, m->grads + 7680, m->grads + 7744, m->arena + 2304384, m->arena + 1536256, m->arena + 2048256, m->arena + 2048320, m->params + 7680, n * 125, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 1536256, m->arena + 1792256, m->params + 3520, m->arena + 2048256, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 3520, m->arena + 1792256, m->arena + 1280128, m->arena + 2048256, n);
-    nnc_rt_bias_backward(m->grads + 7616, m->arena + 1792256, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 3520, m->grads + 7616, m->arena + 1792256, m->arena + 1280128, m->arena + 2048256, n);
     nnc_rt_act_backward(1, m->arena + 1792256, m->arena + 1536256, m->arena + 1280128, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 1280128, m->grads + 3392, m->grads + 3456, m->arena + 1792256, m->arena + 1024128, m->arena + 1536128, m->arena + 1536192, m->params + 3392, n * 125, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->arena + 1024128, m->arena + 1280128, m->params + 2752, m->arena + 1536128, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 2752, m->arena + 1280128, m->arena + 512128, m->arena + 1536128, n);
-    nnc_rt_bias_backward(m->grads + 3328, m->arena + 1280128, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 25, 5, 64, 25, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 2752, m->grads + 3328, m->arena + 1280128, m->arena + 512128, m->arena + 1536128, n);
     nnc_rt_mul(m->arena + 1024128, m->arena + 1024128, m->arena + 768128, (long)n * 8000);
     nnc_rt_act_backward(1, m->arena + 512128, m->arena + 1024128, m->arena + 256000, n * 125, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 256000, m->grads + 2624, m->grads + 2688, m->arena + 512128, m->arena + 0, m->arena + 512000, m->arena + 512064, m->params + 2624, n * 125, 64);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 49, 10, 1, 25, 5, 64, 10, 4, 2, 2, 1, 1, 4, 1, 1 }, m->grads + 0, m->arena + 256000, x, m->arena + 0, n);
-    nnc_rt_bias_backward(m->grads + 2560, m->arena + 256000, n * 125, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 49, 10, 1, 25, 5, 64, 10, 4, 2, 2, 1, 1, 4, 1, 1 }, m->grads + 0, m->grads + 2560, m->arena + 256000, x, m->arena + 0, n);
     loss += nnc_rt_regularize(m->grads + 0, m->params + 0, 2560, 0.0f, 9.99999975e-05f); /* conv2d.kernel */
     loss += nnc_rt_regularize(m->grads + 2752, m->params + 2752, 576, 0.0f, 9.99999975e-05f); /* depthwise_conv2d.kernel */
     loss += nnc_rt_regularize(m->grads + 3520, m->params + 3520, 4096, 0.0f, 9.99999975e-05f); /* conv2d_1.kernel */

@@ -402,137 +402,110 @@ static float gradients_(vww_mobilenet_t *m, const vww_mobilenet_input_t *x, cons
     nnc_rt_act_backward(1, m->arena + 14915136, m->arena + 14841408, m->arena + 14750592, n * 9, 256); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 14750592, m->grads + 215296, m->grads + 215552, m->arena + 14915136, m->arena + 14676864, m->arena + 14824320, m->arena + 14824576, m->params + 215296, n * 9, 256);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 3, 3, 256, 3, 3, 256, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 14676864, m->arena + 14750592, m->params + 149504, m->arena + 14824320, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 3, 3, 256, 3, 3, 256, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 149504, m->arena + 14750592, m->arena + 14602624, m->arena + 14824320, n);
-    nnc_rt_bias_backward(m->grads + 215040, m->arena + 14750592, n * 9, 256);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 3, 3, 256, 3, 3, 256, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 149504, m->grads + 215040, m->arena + 14750592, m->arena + 14602624, m->arena + 14824320, n);
     nnc_rt_act_backward(1, m->arena + 14750592, m->arena + 14676864, m->arena + 14602624, n * 9, 256); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 14602624, m->grads + 148992, m->grads + 149248, m->arena + 14750592, m->arena + 14528896, m->arena + 14676352, m->arena + 14676608, m->params + 148992, n * 9, 256);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 3, 3, 256, 3, 3, 256, 3, 3, 1, 1, 1, 1, 1, 1, 256 }, m->arena + 14528896, m->arena + 14602624, m->params + 146432, m->arena + 14676352, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 3, 3, 256, 3, 3, 256, 3, 3, 1, 1, 1, 1, 1, 1, 256 }, m->grads + 146432, m->arena + 14602624, m->arena + 14454656, m->arena + 14676352, n);
-    nnc_rt_bias_backward(m->grads + 148736, m->arena + 14602624, n * 9, 256);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 3, 3, 256, 3, 3, 256, 3, 3, 1, 1, 1, 1, 1, 1, 256 }, m->grads + 146432, m->grads + 148736, m->arena + 14602624, m->arena + 14454656, m->arena + 14676352, n);
     nnc_rt_act_backward(1, m->arena + 14602624, m->arena + 14528896, m->arena + 14454656, n * 9, 256); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 14454656, m->grads + 145920, m->grads + 146176, m->arena + 14602624, m->arena + 14380928, m->arena + 14528384, m->arena + 14528640, m->params + 145920, n * 9, 256);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 3, 3, 128, 3, 3, 256, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 14380928, m->arena + 14454656, m->params + 112896, m->arena + 14417792, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 3, 3, 128, 3, 3, 256, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 112896, m->arena + 14454656, m->arena + 14343808, m->arena + 14417792, n);
-    nnc_rt_bias_backward(m->grads + 145664, m->arena + 14454656, n * 9, 256);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 3, 3, 128, 3, 3, 256, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 112896, m->grads + 145664, m->arena + 14454656, m->arena + 14343808, m->arena + 14417792, n);
     nnc_rt_act_backward(1, m->arena + 14417792, m->arena + 14380928, m->arena + 14343808, n * 9, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 14343808, m->grads + 112640, m->grads + 112768, m->arena + 14417792, m->arena + 14306944, m->arena + 14380672, m->arena + 14380800, m->params + 112640, n * 9, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 3, 3, 128, 3, 3, 2, 2, 1, 1, 0, 0, 128 }, m->arena + 14380672, m->arena + 14343808, m->params + 111360, m->arena + 14306944, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 3, 3, 128, 3, 3, 2, 2, 1, 1, 0, 0, 128 }, m->grads + 111360, m->arena + 14343808, m->arena + 14159232, m->arena + 14306944, n);
-    nnc_rt_bias_backward(m->grads + 112512, m->arena + 14343808, n * 9, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 3, 3, 128, 3, 3, 2, 2, 1, 1, 0, 0, 128 }, m->grads + 111360, m->grads + 112512, m->arena + 14343808, m->arena + 14159232, m->arena + 14306944, n);
     nnc_rt_act_backward(1, m->arena + 14528128, m->arena + 14380672, m->arena + 14159232, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 14159232, m->grads + 111104, m->grads + 111232, m->arena + 14528128, m->arena + 14011776, m->arena + 14306688, m->arena + 14306816, m->params + 111104, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 14011776, m->arena + 14159232, m->params + 94592, m->arena + 14306688, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 94592, m->arena + 14159232, m->arena + 13864064, m->arena + 14306688, n);
-    nnc_rt_bias_backward(m->grads + 110976, m->arena + 14159232, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 94592, m->grads + 110976, m->arena + 14159232, m->arena + 13864064, m->arena + 14306688, n);
     nnc_rt_act_backward(1, m->arena + 14159232, m->arena + 14011776, m->arena + 13864064, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 13864064, m->grads + 94336, m->grads + 94464, m->arena + 14159232, m->arena + 13716608, m->arena + 14011520, m->arena + 14011648, m->params + 94336, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->arena + 13716608, m->arena + 13864064, m->params + 93056, m->arena + 14011520, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 93056, m->arena + 13864064, m->arena + 13568896, m->arena + 14011520, n);
-    nnc_rt_bias_backward(m->grads + 94208, m->arena + 13864064, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 93056, m->grads + 94208, m->arena + 13864064, m->arena + 13568896, m->arena + 14011520, n);
     nnc_rt_act_backward(1, m->arena + 13864064, m->arena + 13716608, m->arena + 13568896, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 13568896, m->grads + 92800, m->grads + 92928, m->arena + 13864064, m->arena + 13421440, m->arena + 13716352, m->arena + 13716480, m->params + 92800, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 13421440, m->arena + 13568896, m->params + 76288, m->arena + 13716352, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 76288, m->arena + 13568896, m->arena + 13273728, m->arena + 13716352, n);
-    nnc_rt_bias_backward(m->grads + 92672, m->arena + 13568896, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 76288, m->grads + 92672, m->arena + 13568896, m->arena + 13273728, m->arena + 13716352, n);
     nnc_rt_act_backward(1, m->arena + 13568896, m->arena + 13421440, m->arena + 13273728, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 13273728, m->grads + 76032, m->grads + 76160, m->arena + 13568896, m->arena + 13126272, m->arena + 13421184, m->arena + 13421312, m->params + 76032, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->arena + 13126272, m->arena + 13273728, m->params + 74752, m->arena + 13421184, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 74752, m->arena + 13273728, m->arena + 12978560, m->arena + 13421184, n);
-    nnc_rt_bias_backward(m->grads + 75904, m->arena + 13273728, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 74752, m->grads + 75904, m->arena + 13273728, m->arena + 12978560, m->arena + 13421184, n);
     nnc_rt_act_backward(1, m->arena + 13273728, m->arena + 13126272, m->arena + 12978560, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 12978560, m->grads + 74496, m->grads + 74624, m->arena + 13273728, m->arena + 12831104, m->arena + 13126016, m->arena + 13126144, m->params + 74496, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 12831104, m->arena + 12978560, m->params + 57984, m->arena + 13126016, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 57984, m->arena + 12978560, m->arena + 12683392, m->arena + 13126016, n);
-    nnc_rt_bias_backward(m->grads + 74368, m->arena + 12978560, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 57984, m->grads + 74368, m->arena + 12978560, m->arena + 12683392, m->arena + 13126016, n);
     nnc_rt_act_backward(1, m->arena + 12978560, m->arena + 12831104, m->arena + 12683392, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 12683392, m->grads + 57728, m->grads + 57856, m->arena + 12978560, m->arena + 12535936, m->arena + 12830848, m->arena + 12830976, m->params + 57728, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->arena + 12535936, m->arena + 12683392, m->params + 56448, m->arena + 12830848, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 56448, m->arena + 12683392, m->arena + 12388224, m->arena + 12830848, n);
-    nnc_rt_bias_backward(m->grads + 57600, m->arena + 12683392, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 56448, m->grads + 57600, m->arena + 12683392, m->arena + 12388224, m->arena + 12830848, n);
     nnc_rt_act_backward(1, m->arena + 12683392, m->arena + 12535936, m->arena + 12388224, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 12388224, m->grads + 56192, m->grads + 56320, m->arena + 12683392, m->arena + 12240768, m->arena + 12535680, m->arena + 12535808, m->params + 56192, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 12240768, m->arena + 12388224, m->params + 39680, m->arena + 12535680, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 39680, m->arena + 12388224, m->arena + 12093056, m->arena + 12535680, n);
-    nnc_rt_bias_backward(m->grads + 56064, m->arena + 12388224, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 39680, m->grads + 56064, m->arena + 12388224, m->arena + 12093056, m->arena + 12535680, n);
     nnc_rt_act_backward(1, m->arena + 12388224, m->arena + 12240768, m->arena + 12093056, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 12093056, m->grads + 39424, m->grads + 39552, m->arena + 12388224, m->arena + 11945600, m->arena + 12240512, m->arena + 12240640, m->params + 39424, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->arena + 11945600, m->arena + 12093056, m->params + 38144, m->arena + 12240512, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 38144, m->arena + 12093056, m->arena + 11797888, m->arena + 12240512, n);
-    nnc_rt_bias_backward(m->grads + 39296, m->arena + 12093056, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 38144, m->grads + 39296, m->arena + 12093056, m->arena + 11797888, m->arena + 12240512, n);
     nnc_rt_act_backward(1, m->arena + 12093056, m->arena + 11945600, m->arena + 11797888, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 11797888, m->grads + 37888, m->grads + 38016, m->arena + 12093056, m->arena + 11650432, m->arena + 11945344, m->arena + 11945472, m->params + 37888, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 11650432, m->arena + 11797888, m->params + 21376, m->arena + 11945344, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 21376, m->arena + 11797888, m->arena + 11502720, m->arena + 11945344, n);
-    nnc_rt_bias_backward(m->grads + 37760, m->arena + 11797888, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 21376, m->grads + 37760, m->arena + 11797888, m->arena + 11502720, m->arena + 11945344, n);
     nnc_rt_act_backward(1, m->arena + 11797888, m->arena + 11650432, m->arena + 11502720, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 11502720, m->grads + 21120, m->grads + 21248, m->arena + 11797888, m->arena + 11355264, m->arena + 11650176, m->arena + 11650304, m->params + 21120, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->arena + 11355264, m->arena + 11502720, m->params + 19840, m->arena + 11650176, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 19840, m->arena + 11502720, m->arena + 11207552, m->arena + 11650176, n);
-    nnc_rt_bias_backward(m->grads + 20992, m->arena + 11502720, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 128, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128 }, m->grads + 19840, m->grads + 20992, m->arena + 11502720, m->arena + 11207552, m->arena + 11650176, n);
     nnc_rt_act_backward(1, m->arena + 11502720, m->arena + 11355264, m->arena + 11207552, n * 36, 128); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 11207552, m->grads + 19584, m->grads + 19712, m->arena + 11502720, m->arena + 11060096, m->arena + 11355008, m->arena + 11355136, m->params + 19584, n * 36, 128);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 6, 6, 64, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 11060096, m->arena + 11207552, m->params + 11264, m->arena + 11133824, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 6, 6, 64, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 11264, m->arena + 11207552, m->arena + 10986240, m->arena + 11133824, n);
-    nnc_rt_bias_backward(m->grads + 19456, m->arena + 11207552, n * 36, 128);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 6, 6, 64, 6, 6, 128, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 11264, m->grads + 19456, m->arena + 11207552, m->arena + 10986240, m->arena + 11133824, n);
     nnc_rt_act_backward(1, m->arena + 11133824, m->arena + 11060096, m->arena + 10986240, n * 36, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 10986240, m->grads + 11136, m->grads + 11200, m->arena + 11133824, m->arena + 10912512, m->arena + 11059968, m->arena + 11060032, m->params + 11136, n * 36, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 12, 12, 64, 6, 6, 64, 3, 3, 2, 2, 1, 1, 0, 0, 64 }, m->arena + 11059968, m->arena + 10986240, m->params + 10496, m->arena + 10912512, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 12, 12, 64, 6, 6, 64, 3, 3, 2, 2, 1, 1, 0, 0, 64 }, m->grads + 10496, m->arena + 10986240, m->arena + 10617472, m->arena + 10912512, n);
-    nnc_rt_bias_backward(m->grads + 11072, m->arena + 10986240, n * 36, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 12, 12, 64, 6, 6, 64, 3, 3, 2, 2, 1, 1, 0, 0, 64 }, m->grads + 10496, m->grads + 11072, m->arena + 10986240, m->arena + 10617472, m->arena + 10912512, n);
     nnc_rt_act_backward(1, m->arena + 11354880, m->arena + 11059968, m->arena + 10617472, n * 144, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 10617472, m->grads + 10368, m->grads + 10432, m->arena + 11354880, m->arena + 10322560, m->arena + 10912384, m->arena + 10912448, m->params + 10368, n * 144, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 12, 12, 64, 12, 12, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 10322560, m->arena + 10617472, m->params + 6208, m->arena + 10912384, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 12, 12, 64, 12, 12, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 6208, m->arena + 10617472, m->arena + 10027520, m->arena + 10912384, n);
-    nnc_rt_bias_backward(m->grads + 10304, m->arena + 10617472, n * 144, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 12, 12, 64, 12, 12, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 6208, m->grads + 10304, m->arena + 10617472, m->arena + 10027520, m->arena + 10912384, n);
     nnc_rt_act_backward(1, m->arena + 10617472, m->arena + 10322560, m->arena + 10027520, n * 144, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 10027520, m->grads + 6080, m->grads + 6144, m->arena + 10617472, m->arena + 9732608, m->arena + 10322432, m->arena + 10322496, m->params + 6080, n * 144, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 12, 12, 64, 12, 12, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->arena + 9732608, m->arena + 10027520, m->params + 5440, m->arena + 10322432, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 12, 12, 64, 12, 12, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 5440, m->arena + 10027520, m->arena + 9437568, m->arena + 10322432, n);
-    nnc_rt_bias_backward(m->grads + 6016, m->arena + 10027520, n * 144, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 12, 12, 64, 12, 12, 64, 3, 3, 1, 1, 1, 1, 1, 1, 64 }, m->grads + 5440, m->grads + 6016, m->arena + 10027520, m->arena + 9437568, m->arena + 10322432, n);
     nnc_rt_act_backward(1, m->arena + 10027520, m->arena + 9732608, m->arena + 9437568, n * 144, 64); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 9437568, m->grads + 5312, m->grads + 5376, m->arena + 10027520, m->arena + 9142656, m->arena + 9732480, m->arena + 9732544, m->params + 5312, n * 144, 64);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 12, 12, 32, 12, 12, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 9142656, m->arena + 9437568, m->params + 3200, m->arena + 9290112, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 12, 12, 32, 12, 12, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 3200, m->arena + 9437568, m->arena + 8995136, m->arena + 9290112, n);
-    nnc_rt_bias_backward(m->grads + 5248, m->arena + 9437568, n * 144, 64);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 12, 12, 32, 12, 12, 64, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 3200, m->grads + 5248, m->arena + 9437568, m->arena + 8995136, m->arena + 9290112, n);
     nnc_rt_act_backward(1, m->arena + 9290112, m->arena + 9142656, m->arena + 8995136, n * 144, 32); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 8995136, m->grads + 3136, m->grads + 3168, m->arena + 9290112, m->arena + 8847680, m->arena + 9142592, m->arena + 9142624, m->params + 3136, n * 144, 32);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 24, 24, 32, 12, 12, 32, 3, 3, 2, 2, 1, 1, 0, 0, 32 }, m->arena + 9142592, m->arena + 8995136, m->params + 2816, m->arena + 8847680, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 24, 24, 32, 12, 12, 32, 3, 3, 2, 2, 1, 1, 0, 0, 32 }, m->grads + 2816, m->arena + 8995136, m->arena + 8257792, m->arena + 8847680, n);
-    nnc_rt_bias_backward(m->grads + 3104, m->arena + 8995136, n * 144, 32);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 24, 24, 32, 12, 12, 32, 3, 3, 2, 2, 1, 1, 0, 0, 32 }, m->grads + 2816, m->grads + 3104, m->arena + 8995136, m->arena + 8257792, m->arena + 8847680, n);
     nnc_rt_act_backward(1, m->arena + 9732416, m->arena + 9142592, m->arena + 8257792, n * 576, 32); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 8257792, m->grads + 2752, m->grads + 2784, m->arena + 9732416, m->arena + 7667968, m->arena + 8847616, m->arena + 8847648, m->params + 2752, n * 576, 32);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 24, 24, 32, 24, 24, 32, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 7667968, m->arena + 8257792, m->params + 1696, m->arena + 8847616, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 24, 24, 32, 24, 24, 32, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 1696, m->arena + 8257792, m->arena + 7078080, m->arena + 8847616, n);
-    nnc_rt_bias_backward(m->grads + 2720, m->arena + 8257792, n * 576, 32);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 24, 24, 32, 24, 24, 32, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 1696, m->grads + 2720, m->arena + 8257792, m->arena + 7078080, m->arena + 8847616, n);
     nnc_rt_act_backward(1, m->arena + 8257792, m->arena + 7667968, m->arena + 7078080, n * 576, 32); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 7078080, m->grads + 1632, m->grads + 1664, m->arena + 8257792, m->arena + 6488256, m->arena + 7667904, m->arena + 7667936, m->params + 1632, n * 576, 32);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 24, 24, 32, 24, 24, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32 }, m->arena + 6488256, m->arena + 7078080, m->params + 1312, m->arena + 7667904, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 24, 24, 32, 24, 24, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32 }, m->grads + 1312, m->arena + 7078080, m->arena + 5898368, m->arena + 7667904, n);
-    nnc_rt_bias_backward(m->grads + 1600, m->arena + 7078080, n * 576, 32);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 24, 24, 32, 24, 24, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32 }, m->grads + 1312, m->grads + 1600, m->arena + 7078080, m->arena + 5898368, m->arena + 7667904, n);
     nnc_rt_act_backward(1, m->arena + 7078080, m->arena + 6488256, m->arena + 5898368, n * 576, 32); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 5898368, m->grads + 1248, m->grads + 1280, m->arena + 7078080, m->arena + 5308544, m->arena + 6488192, m->arena + 6488224, m->params + 1248, n * 576, 32);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 24, 24, 16, 24, 24, 32, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 5308544, m->arena + 5898368, m->params + 704, m->arena + 5603456, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 24, 24, 16, 24, 24, 32, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 704, m->arena + 5898368, m->arena + 5013600, m->arena + 5603456, n);
-    nnc_rt_bias_backward(m->grads + 1216, m->arena + 5898368, n * 576, 32);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 24, 24, 16, 24, 24, 32, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 704, m->grads + 1216, m->arena + 5898368, m->arena + 5013600, m->arena + 5603456, n);
     nnc_rt_act_backward(1, m->arena + 5603456, m->arena + 5308544, m->arena + 5013600, n * 576, 16); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 5013600, m->grads + 672, m->grads + 688, m->arena + 5603456, m->arena + 4718688, m->arena + 5308512, m->arena + 5308528, m->params + 672, n * 576, 16);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 48, 48, 16, 24, 24, 16, 3, 3, 2, 2, 1, 1, 0, 0, 16 }, m->arena + 5308512, m->arena + 5013600, m->params + 512, m->arena + 4718688, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 48, 48, 16, 24, 24, 16, 3, 3, 2, 2, 1, 1, 0, 0, 16 }, m->grads + 512, m->arena + 5013600, m->arena + 3539008, m->arena + 4718688, n);
-    nnc_rt_bias_backward(m->grads + 656, m->arena + 5013600, n * 576, 16);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 48, 48, 16, 24, 24, 16, 3, 3, 2, 2, 1, 1, 0, 0, 16 }, m->grads + 512, m->grads + 656, m->arena + 5013600, m->arena + 3539008, m->arena + 4718688, n);
     nnc_rt_act_backward(1, m->arena + 6488160, m->arena + 5308512, m->arena + 3539008, n * 2304, 16); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 3539008, m->grads + 480, m->grads + 496, m->arena + 6488160, m->arena + 2359360, m->arena + 4718656, m->arena + 4718672, m->params + 480, n * 2304, 16);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 48, 48, 8, 48, 48, 16, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->arena + 2359360, m->arena + 3539008, m->params + 336, m->arena + 2949184, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 48, 48, 8, 48, 48, 16, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 336, m->arena + 3539008, m->arena + 1769504, m->arena + 2949184, n);
-    nnc_rt_bias_backward(m->grads + 464, m->arena + 3539008, n * 2304, 16);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 48, 48, 8, 48, 48, 16, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, m->grads + 336, m->grads + 464, m->arena + 3539008, m->arena + 1769504, m->arena + 2949184, n);
     nnc_rt_act_backward(1, m->arena + 2949184, m->arena + 2359360, m->arena + 1769504, n * 2304, 8); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 1769504, m->grads + 320, m->grads + 328, m->arena + 2949184, m->arena + 1179680, m->arena + 2359328, m->arena + 2359344, m->params + 320, n * 2304, 8);
     nnc_rt_conv2d_backward_data(&(const nnc_rt_conv2d){ 48, 48, 8, 48, 48, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8 }, m->arena + 1179680, m->arena + 1769504, m->params + 240, m->arena + 2359328, n);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 48, 48, 8, 48, 48, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8 }, m->grads + 240, m->arena + 1769504, m->arena + 589824, m->arena + 2359328, n);
-    nnc_rt_bias_backward(m->grads + 312, m->arena + 1769504, n * 2304, 8);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 48, 48, 8, 48, 48, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8 }, m->grads + 240, m->grads + 312, m->arena + 1769504, m->arena + 589824, m->arena + 2359328, n);
     nnc_rt_act_backward(1, m->arena + 1769504, m->arena + 1179680, m->arena + 589824, n * 2304, 8); /* relu' */
     nnc_rt_batchnorm_backward(m->arena + 589824, m->grads + 224, m->grads + 232, m->arena + 1769504, m->arena + 0, m->arena + 1179648, m->arena + 1179664, m->params + 224, n * 2304, 8);
-    nnc_rt_conv2d_backward_filter(&(const nnc_rt_conv2d){ 96, 96, 3, 48, 48, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1 }, m->grads + 0, m->arena + 589824, x, m->arena + 0, n);
-    nnc_rt_bias_backward(m->grads + 216, m->arena + 589824, n * 2304, 8);
+    nnc_rt_conv2d_backward_filter_bias(&(const nnc_rt_conv2d){ 96, 96, 3, 48, 48, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1 }, m->grads + 0, m->grads + 216, m->arena + 589824, x, m->arena + 0, n);
     loss += nnc_rt_regularize(m->grads + 0, m->params + 0, 216, 0.0f, 9.99999975e-05f); /* conv2d.kernel */
     loss += nnc_rt_regularize(m->grads + 240, m->params + 240, 72, 0.0f, 9.99999975e-05f); /* depthwise_conv2d.kernel */
     loss += nnc_rt_regularize(m->grads + 336, m->params + 336, 128, 0.0f, 9.99999975e-05f); /* conv2d_1.kernel */

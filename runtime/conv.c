@@ -391,6 +391,22 @@ void nnc_rt_conv2d_backward_filter(const nnc_rt_conv2d *p, float *dw, const floa
     nnc_rt_f32_conv2d_im2col_filter__c(p, dw, dy, x, scratch, n);
 }
 
+void nnc_rt_conv2d_backward_filter_bias(const nnc_rt_conv2d *p, float *dw, float *db, const float *dy,
+                                        const float *x, float *scratch, int n)
+{
+#if HAVE_DIRECT
+    const long pix = (long)p->oh * p->ow;
+    direct_view v;
+    if (n > 0 && !is_depthwise(p) && !is_pointwise(p) && nnc_rt_conv2d_direct_plan(p, &v) &&
+        (v.K <= DIRECT_FILTER_MIN_K || pix >= DIRECT_FILTER_MIN_PIX)) {
+        CONV_BEST_DIRECT_FILTER_BIAS(p, dw, db, dy, x, scratch, n);
+        return;
+    }
+#endif
+    nnc_rt_conv2d_backward_filter(p, dw, dy, x, scratch, n);
+    nnc_rt_bias_backward(db, dy, n > 0 ? (int)(n * (long)p->oh * p->ow) : 0, p->oc);
+}
+
 /* ---- the list ----------------------------------------------------------------------- */
 #define FORWARD(name) {#name, nnc_rt_f32_conv2d_##name, NULL, NULL}
 #define DATA(name) {#name, NULL, nnc_rt_f32_conv2d_##name, NULL}

@@ -25,7 +25,13 @@
  *            other activations run after each sample;
  *   filter:  DKB (or DKB_ALT) taps x NV vectors of dw stay in registers
  *            while all the pixels of a sample stream past (per pixel: NV dy
- *            loads, DKB broadcasts of x), added to dw once per sample.
+ *            loads, DKB broadcasts of x), added to dw once per sample;
+ *            with the bias gradient (nnc_rt_conv2d_backward_filter_bias),
+ *            the first block of taps also sums dy into NV more vectors, so
+ *            db costs no pass of its own over dy (on the small CNN that
+ *            pass read 2.7 MB from L3 each step: 8 % of the step).  Each
+ *            db[o] is summed over the pixels in order, sample after sample,
+ *            exactly as nnc_rt_bias_backward sums the rows: the same bits.
  * Padding: when a window can leave the input, each sample is first copied
  * zero-padded into the scratch (the windows' span, (oh-1)*sh + (kh-1)*dh + 1
  * rows by the like columns), so the kernels never clip; when that copy does
@@ -113,18 +119,25 @@ static NOINLINE void name(const float *const *xq, const long *roff, int nruns, i
 /* dw[k*ldw + 0 : NV*VW] (+)= sum over the oh x ow pixels q of
  *   xv[oy*rstep + ox*cstep + off[k]] dy[q*ldy + 0 : NV*VW]
  * for the taps k < kb <= KB (off[] has KB entries, valid ones past kb);
- * accumulate == 0 overwrites dw */
+ * with BIAS also db[0 : NV*VW] (+)= sum over q of dy[q*ldy + 0 : NV*VW]
+ * (db unused without); accumulate == 0 overwrites dw (and db) */
 typedef void (*direct_filter_fn)(const float *xv, long rstep, long cstep, int oh, int ow,
                                  const long *off, int kb, const float *dy, long ldy, vmask m,
-                                 float *dw, long ldw, int accumulate);
-#define DIRECT_FILTER(name, NV, MASKED, KB)                                              \
+                                 float *dw, long ldw, float *db, int accumulate);
+#define DIRECT_FILTER(name, NV, MASKED, KB, BIAS)                                        \
 static NOINLINE void name(const float *xv, long rstep, long cstep, int oh, int ow,       \
                           const long *off, int kb, const float *dy, long ldy, vmask m,   \
-                          float *dw, long ldw, int accumulate)                           \
+                          float *dw, long ldw, float *db, int accumulate)                \
 {                                                                                        \
-    vec acc[KB][NV];                                                                     \
+    vec acc[KB][NV], accb[NV];                                                           \
     long o[KB];                                                                          \
     int k, v, oy, ox;                                                                    \
+    (void)db;                                                                            \
+    if (BIAS && accumulate) {                                                            \
+        LOAD_ROW(accb, db, m, NV, MASKED);                                               \
+    } else                                                                               \
+        UNROLL for (v = 0; v < NV; v++)                                                  \
+            accb[v] = V_ZERO();                                                          \
     UNROLL for (k = 0; k < KB; k++) {                                                    \
         o[k] = off[k];                                                                   \
         if (accumulate && k < kb) {                                                      \
@@ -139,6 +152,9 @@ static NOINLINE void name(const float *xv, long rstep, long cstep, int oh, int o
             const float *xq = xr + ox * cstep;                                           \
             vec dv[NV];                                                                  \
             LOAD_ROW(dv, dy, m, NV, MASKED);                                             \
+            if (BIAS)                                                                    \
+                UNROLL for (v = 0; v < NV; v++)                                          \
+                    accb[v] = V_ADD(accb[v], dv[v]);                                     \
             UNROLL for (k = 0; k < KB; k++) {                                            \
                 vec xk = V_BCAST(xq + o[k]);                                             \
                 UNROLL for (v = 0; v < NV; v++)                                          \
@@ -150,22 +166,44 @@ static NOINLINE void name(const float *xv, long rstep, long cstep, int oh, int o
         if (k < kb) {                                                                    \
             STORE_ROW(dw + k * ldw, acc[k], m, NV, MASKED);                              \
         }                                                                                \
+    if (BIAS) {                                                                          \
+        STORE_ROW(db, accb, m, NV, MASKED);                                              \
+    }                                                                                    \
 }
 
 /* full blocks, and the last block of an oc that is not a multiple of 2*VW */
 DIRECT_FORWARD(direct_forward_2v, 2, 0)
 DIRECT_FORWARD(direct_forward_2v_masked, 2, 1)
 DIRECT_FORWARD(direct_forward_1v_masked, 1, 1)
-/* [taps per block DKB, DKB_ALT][2 vectors, 2 with the last masked, 1 masked] */
-DIRECT_FILTER(direct_filter_2v, 2, 0, DKB)
-DIRECT_FILTER(direct_filter_2v_masked, 2, 1, DKB)
-DIRECT_FILTER(direct_filter_1v_masked, 1, 1, DKB)
-DIRECT_FILTER(direct_filter_2v_alt, 2, 0, DKB_ALT)
-DIRECT_FILTER(direct_filter_2v_masked_alt, 2, 1, DKB_ALT)
-DIRECT_FILTER(direct_filter_1v_masked_alt, 1, 1, DKB_ALT)
-static const direct_filter_fn direct_filters[2][3] = {
-    {direct_filter_2v, direct_filter_2v_masked, direct_filter_1v_masked},
-    {direct_filter_2v_alt, direct_filter_2v_masked_alt, direct_filter_1v_masked_alt},
+/* [without, with the bias][taps per block DKB, DKB_ALT][2 vectors, 2 with
+ * the last masked, 1 masked] */
+DIRECT_FILTER(direct_filter_2v, 2, 0, DKB, 0)
+DIRECT_FILTER(direct_filter_2v_masked, 2, 1, DKB, 0)
+DIRECT_FILTER(direct_filter_1v_masked, 1, 1, DKB, 0)
+DIRECT_FILTER(direct_filter_2v_alt, 2, 0, DKB_ALT, 0)
+DIRECT_FILTER(direct_filter_2v_masked_alt, 2, 1, DKB_ALT, 0)
+DIRECT_FILTER(direct_filter_1v_masked_alt, 1, 1, DKB_ALT, 0)
+DIRECT_FILTER(direct_filter_2v_b, 2, 0, DKB, 1)
+DIRECT_FILTER(direct_filter_2v_masked_b, 2, 1, DKB, 1)
+DIRECT_FILTER(direct_filter_1v_masked_b, 1, 1, DKB, 1)
+DIRECT_FILTER(direct_filter_2v_alt_b, 2, 0, DKB_ALT, 1)
+DIRECT_FILTER(direct_filter_2v_masked_alt_b, 2, 1, DKB_ALT, 1)
+DIRECT_FILTER(direct_filter_1v_masked_alt_b, 1, 1, DKB_ALT, 1)
+/* half of DKB_ALT: threads that would otherwise have one block between them */
+#define DKB_HALF ((DKB_ALT + 1) / 2)
+DIRECT_FILTER(direct_filter_2v_half, 2, 0, DKB_HALF, 0)
+DIRECT_FILTER(direct_filter_2v_masked_half, 2, 1, DKB_HALF, 0)
+DIRECT_FILTER(direct_filter_1v_masked_half, 1, 1, DKB_HALF, 0)
+DIRECT_FILTER(direct_filter_2v_half_b, 2, 0, DKB_HALF, 1)
+DIRECT_FILTER(direct_filter_2v_masked_half_b, 2, 1, DKB_HALF, 1)
+DIRECT_FILTER(direct_filter_1v_masked_half_b, 1, 1, DKB_HALF, 1)
+static const direct_filter_fn direct_filters[2][3][3] = {
+    {{direct_filter_2v, direct_filter_2v_masked, direct_filter_1v_masked},
+     {direct_filter_2v_alt, direct_filter_2v_masked_alt, direct_filter_1v_masked_alt},
+     {direct_filter_2v_half, direct_filter_2v_masked_half, direct_filter_1v_masked_half}},
+    {{direct_filter_2v_b, direct_filter_2v_masked_b, direct_filter_1v_masked_b},
+     {direct_filter_2v_alt_b, direct_filter_2v_masked_alt_b, direct_filter_1v_masked_alt_b},
+     {direct_filter_2v_half_b, direct_filter_2v_masked_half_b, direct_filter_1v_masked_half_b}},
 };
 
 /* the sample xs as the view reads it: itself, or copied zero-padded into buf */
@@ -278,6 +316,26 @@ static void direct_forward_pixels(void *ctx, long qa, long qb)
         nnc_rt_act_forward(j->act, j->ys + qa * oc, j->ys + qa * oc, (int)(qb - qa), oc);
 }
 
+/* samples [sa, sb) whole, read in place (threads: unpadded batches) */
+typedef struct direct_samples_job {
+    direct_forward_job j;
+    float *y;
+    const float *x;
+    long xs, ys, pix;
+} direct_samples_job;
+
+static void direct_forward_samples(void *ctx, long sa, long sb)
+{
+    const direct_samples_job *sj = ctx;
+    direct_forward_job j = sj->j;
+    long s;
+    for (s = sa; s < sb; s++) {
+        j.xv = sj->x + s * sj->xs;
+        j.ys = sj->y + s * sj->ys;
+        direct_forward_pixels(&j, 0, sj->pix);
+    }
+}
+
 static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *y,
                            const float *x, const float *w, const float *b, float *scratch,
                            int n, int act)
@@ -286,6 +344,16 @@ static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *
     direct_forward_job j;
     int s;
     j.p = p; j.v = v; j.w = w; j.b = b; j.act = act;
+    if (!v->padded && n > 1) {
+        /* samples read in place need no scratch: the threads take whole
+         * samples, one fork and join for the batch instead of one per
+         * sample (the small CNN: 32 a step, each a futex wake and wait
+         * for 2 us of work) */
+        direct_samples_job sj;
+        sj.j = j; sj.y = y; sj.x = x; sj.xs = xs; sj.ys = ys; sj.pix = pix;
+        nnc_rt_par_for(n, 1, (double)n * ys * v->K, direct_forward_samples, &sj);
+        return;
+    }
     for (s = 0; s < n; s++) {
         j.xv = direct_sample(p, v, scratch, x + s * xs);
         j.ys = y + s * ys;
@@ -297,10 +365,30 @@ static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *
 typedef struct direct_filter_job {
     const nnc_rt_conv2d *p;
     const direct_view *v;
-    float *dw;
+    float *dw, *db;     /* db: NULL, or the bias gradient (with the first block) */
     const float *xv, *dy;
-    int alt, kbs, accumulate;
+    int alt, kbs, accumulate;   /* alt: 0 DKB, 1 DKB_ALT, 2 DKB_HALF taps a block */
+    /* the whole batch in each call (samples read in place), else 0 */
+    const float *x;
+    long xs, ys;
+    int n;
 } direct_filter_job;
+
+static void direct_filter_taps(void *ctx, long ba, long bb);
+
+/* the tap blocks [ba, bb) over every sample of the batch, in order (the
+ * accumulation order of one call per sample) */
+static void direct_filter_batch(void *ctx, long ba, long bb)
+{
+    direct_filter_job j = *(const direct_filter_job *)ctx;
+    int s;
+    for (s = 0; s < j.n; s++) {
+        j.xv = j.x + s * j.xs;
+        j.dy = ((const direct_filter_job *)ctx)->dy + s * j.ys;
+        j.accumulate = s > 0;
+        direct_filter_taps(&j, ba, bb);
+    }
+}
 
 static void direct_filter_taps(void *ctx, long ba, long bb)
 {
@@ -318,26 +406,41 @@ static void direct_filter_taps(void *ctx, long ba, long bb)
         }
         for (o0 = 0; o0 < oc; o0 += 2 * VW) {
             const int rest = oc - o0, which = rest >= 2 * VW ? 0 : rest > VW ? 1 : 2;
-            direct_filters[j->alt][which](j->xv, v->rstep, v->cstep, p->oh, p->ow, off, kb, j->dy + o0, oc,
-                                          lanes(which == 2 ? rest : rest - VW),
-                                          j->dw + (long)k0 * oc + o0, oc, j->accumulate);
+            const int bias = j->db && blk == 0;
+            direct_filters[bias][j->alt][which](j->xv, v->rstep, v->cstep, p->oh, p->ow, off, kb, j->dy + o0,
+                                                oc, lanes(which == 2 ? rest : rest - VW),
+                                                j->dw + (long)k0 * oc + o0, oc, bias ? j->db + o0 : NULL,
+                                                j->accumulate);
         }
     }
 }
 
 /* The taps go in blocks of DKB, or of DKB_ALT when that costs less: a
  * block costs about its taps plus 3 (the dy loads, the loop) per pixel, so
- * DKB_ALT = 9 wins for K = 9 and 27 (grey or RGB 3x3 kernels). */
-static void direct_filter(const nnc_rt_conv2d *p, const direct_view *v, float *dw,
+ * DKB_ALT = 9 wins for K = 9 and 27 (grey or RGB 3x3 kernels).  With
+ * threads and a single block (K = 9: the seed CNN's first layer), blocks of
+ * DKB_HALF give each thread one: every tap's dw is summed in the same order
+ * whatever its block, so the bits do not change.  Samples read in place
+ * (no padding) go to each thread whole, one fork and join a batch. */
+static void direct_filter(const nnc_rt_conv2d *p, const direct_view *v, float *dw, float *db,
                           const float *dy, const float *x, float *scratch, int n)
 {
     const int oc = p->oc, K = v->K;
     const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * oc;
-    const int alt = (K + DKB_ALT - 1) / DKB_ALT * (DKB_ALT + 3) < (K + DKB - 1) / DKB * (DKB + 3);
-    const int kbs = alt ? DKB_ALT : DKB;
+    int alt = (K + DKB_ALT - 1) / DKB_ALT * (DKB_ALT + 3) < (K + DKB - 1) / DKB * (DKB + 3);
+    int kbs = alt ? DKB_ALT : DKB;
     direct_filter_job j;
     int s;
-    j.p = p; j.v = v; j.dw = dw; j.alt = alt; j.kbs = kbs;
+    if (K <= kbs && K > DKB_HALF && nnc_rt_par_threads() > 1 && (double)n * ys * K >= NNC_RT_PAR_MIN_WORK) {
+        alt = 2;
+        kbs = DKB_HALF;
+    }
+    j.p = p; j.v = v; j.dw = dw; j.db = db; j.alt = alt; j.kbs = kbs;
+    if (!v->padded) {
+        j.x = x; j.dy = dy; j.xs = xs; j.ys = ys; j.n = n;
+        nnc_rt_par_for((K + kbs - 1) / kbs, 1, (double)n * ys * K, direct_filter_batch, &j);
+        return;
+    }
     for (s = 0; s < n; s++) {
         j.xv = direct_sample(p, v, scratch, x + s * xs);
         j.dy = dy + s * ys;
@@ -365,6 +468,20 @@ NNC_RT_CONV2D_FILTER_KERNEL(CONV_DIRECT_FILTER)
         return 0;
     if (n <= 0)
         zero_floats(dw, (long)v.K * p->oc);
-    direct_filter(p, &v, dw, dy, x, scratch, n);
+    direct_filter(p, &v, dw, NULL, dy, x, scratch, n);
+    return 1;
+}
+
+/* the same and db = the sums of dy's channels over the batch's pixels */
+NNC_RT_CONV2D_FILTER_BIAS_KERNEL(CONV_DIRECT_FILTER_BIAS)
+{
+    direct_view v;
+    if (!nnc_rt_conv2d_direct_plan(p, &v))
+        return 0;
+    if (n <= 0) {
+        zero_floats(dw, (long)v.K * p->oc);
+        zero_floats(db, p->oc);
+    }
+    direct_filter(p, &v, dw, db, dy, x, scratch, n);
     return 1;
 }

@@ -111,6 +111,14 @@ typedef struct gemm_epi {
 
 static int epi_none(const gemm_epi *e) { return !e->bias && !e->y && e->act == NNC_RT_ACT_LINEAR; }
 
+#ifndef PF_AHEAD
+#define PF_AHEAD 1      /* slivers ahead (1, 2 and 4 tried: 1 best) */
+#endif
+#if defined(__GNUC__)
+#define PREFETCH_ROW(p, n) do { long pf_; for (pf_ = 0; pf_ < (n); pf_ += 16) __builtin_prefetch((p) + pf_); } while (0)
+#else
+#define PREFETCH_ROW(p, n) ((void)0)
+#endif
 /* e on c[rows, cols], which are rows i0.., columns j0.. of the product */
 static void epilogue(float *c, long ldc, int rows, int cols, const gemm_epi *e, long i0, long j0)
 {
@@ -118,6 +126,30 @@ static void epilogue(float *c, long ldc, int rows, int cols, const gemm_epi *e, 
     const int act = e->act;
     int i, j;
     if (e->y) {
+        /* relu and relu6 inline: through nnc_rt_act_backward this was one
+         * call (a thread split, a switch) per row of at most 32 floats, 12 %
+         * of the small CNN's training step; here one loop gcc vectorises.
+         * The rows of y and C the next sliver of columns will need are
+         * prefetched: an N-wide product (the small CNN's 32 x 21632 dz)
+         * walks all M rows of both at once, more streams than the hardware
+         * prefetchers follow (that dz product: 340 -> 245 us) */
+        if (act == NNC_RT_ACT_RELU || act == NNC_RT_ACT_RELU6) {
+            for (i = 0; i < rows; i++) {
+                float *restrict ci = c + i * ldc;
+                const float *restrict yi = e->y + (i0 + i) * e->ldy + j0;
+                if (j0 + (PF_AHEAD + 1) * cols <= e->ldy && j0 + (PF_AHEAD + 1) * cols <= ldc) {
+                    PREFETCH_ROW(yi + PF_AHEAD * cols, cols);
+                    PREFETCH_ROW(ci + PF_AHEAD * cols, cols);
+                }
+                if (act == NNC_RT_ACT_RELU)
+                    for (j = 0; j < cols; j++)
+                        ci[j] = yi[j] > 0.0f ? ci[j] : 0.0f;
+                else
+                    for (j = 0; j < cols; j++)
+                        ci[j] = yi[j] > 0.0f && yi[j] < 6.0f ? ci[j] : 0.0f;
+            }
+            return;
+        }
         for (i = 0; i < rows; i++)
             nnc_rt_act_backward(act, c + i * ldc, c + i * ldc, e->y + (i0 + i) * e->ldy + j0, 1, cols);
         return;

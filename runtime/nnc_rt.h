@@ -279,6 +279,10 @@ void nnc_rt_conv2d_backward_data(const nnc_rt_conv2d *p, float *dx, const float 
 /* dw = dL/dw summed over the batch (overwrites dw) */
 void nnc_rt_conv2d_backward_filter(const nnc_rt_conv2d *p, float *dw, const float *dy,
                                    const float *x, float *scratch, int n);
+/* the same and db[oc] = the sums of dy's channels over the batch's pixels
+ * (nnc_rt_bias_backward's bits), in one pass over dy where the kernel can */
+void nnc_rt_conv2d_backward_filter_bias(const nnc_rt_conv2d *p, float *dw, float *db, const float *dy,
+                                        const float *x, float *scratch, int n);
 /* the kernels behind these three, by name and ISA, and their plain C
  * references, for tests and benchmarks: nnc_rt_kernels.h */
 

@@ -46,6 +46,10 @@ void nnc_rt_act_backward_ref(int act, float a, float *dx, const float *dy, const
 #define NNC_RT_CONV2D_FILTER_KERNEL(name)                                                 \
     int name(const nnc_rt_conv2d *p, float *dw, const float *dy, const float *x,          \
              float *scratch, int n)
+/* the filter gradient and the bias gradient db (oc) in one pass over dy */
+#define NNC_RT_CONV2D_FILTER_BIAS_KERNEL(name)                                            \
+    int name(const nnc_rt_conv2d *p, float *dw, float *db, const float *dy, const float *x, \
+             float *scratch, int n)
 
 /* portable: im2col + nnc_rt_gemm_f32 (any p; grouped 1x1 without im2col) */
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col__c);
@@ -65,6 +69,7 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter__c);
 #if defined(__AVX2__) && defined(__FMA__)
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_6x16__avx2);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_6x16__avx2);
+NNC_RT_CONV2D_FILTER_BIAS_KERNEL(nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_6x8__avx2);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_depthwise_data_6x8__avx2);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter3x3__avx2);
@@ -74,6 +79,7 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter3x3__avx2);
 #if defined(__AVX512F__)
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_8x32__avx512);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_12x32__avx512);
+NNC_RT_CONV2D_FILTER_BIAS_KERNEL(nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_8x16__avx512);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_depthwise_data_8x16__avx512);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter3x3__avx512);

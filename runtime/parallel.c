@@ -24,6 +24,11 @@ void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void 
     }
     fn(ctx, 0, count);
 }
+
+int nnc_rt_par_threads(void)
+{
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
+}
 #else
 typedef int nnc_rt_parallel_absent; /* ISO C: a translation unit declares something */
 #endif

@@ -20,7 +20,12 @@ typedef void (*nnc_rt_par_fn)(void *ctx, long begin, long end);
  * single-precision FPU (a Cortex-M4F would link soft-float code for it). */
 #if defined(_OPENMP)
 void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void *ctx);
+/* how many threads nnc_rt_par_for would split enough work between: a
+ * kernel that can cut its work finer for them asks (1 without OpenMP, or
+ * inside a parallel region) */
+int nnc_rt_par_threads(void);
 #else
+static inline int nnc_rt_par_threads(void) { return 1; }
 static inline void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void *ctx)
 {
     (void)grain;

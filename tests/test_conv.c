@@ -594,11 +594,118 @@ START_TEST(test_conv_variant_reference)
 }
 END_TEST
 
+/* The filter gradient with the bias gradient (nnc_rt_conv2d_backward_filter_bias,
+ * and each named kernel of it this build has) on the table and the tile
+ * edges: dw the same bits as the filter gradient alone (the entry point's,
+ * or the named kernel's without the bias), db the same bits as
+ * nnc_rt_bias_backward over the batch's pixels (the fused kernel sums in
+ * their order), and both near the double-precision reference; nothing
+ * written past either; an empty batch zeroes both. */
+typedef int (*filter_bias_fn)(const nnc_rt_conv2d *p, float *dw, float *db, const float *dy,
+                              const float *x, float *scratch, int n);
+typedef int (*filter_fn)(const nnc_rt_conv2d *p, float *dw, const float *dy, const float *x,
+                         float *scratch, int n);
+
+static void check_filter_bias(const char *who, filter_bias_fn f, filter_fn f0, const conv_case *k, int idx,
+                              uint64_t seed)
+{
+    conv_data d;
+    float *dw, *db, *dw0, *db0;
+    double *rdw, *rdb;
+    long bad, q, npix;
+    int o, ok;
+    conv_data_init(&d, k, seed);
+    npix = d.ny / d.p.oc;
+    dw = guarded(d.nw);
+    db = guarded(d.p.oc);
+    dw0 = falloc(d.nw);
+    db0 = falloc(d.p.oc);
+    rdw = dalloc(d.nw);
+    rdb = dalloc(d.p.oc);
+    fill_nan(dw, d.nw);
+    fill_nan(db, d.p.oc);
+    fill_nan(d.scratch, d.nscratch);
+    if (f)
+        ok = f(&d.p, dw, db, d.r, d.x, d.scratch, d.n);
+    else {
+        nnc_rt_conv2d_backward_filter_bias(&d.p, dw, db, d.r, d.x, d.scratch, d.n);
+        ok = 1;
+    }
+    if (ok) {
+        if (f0)
+            f0(&d.p, dw0, d.r, d.x, d.scratch, d.n);
+        else
+            nnc_rt_conv2d_backward_filter(&d.p, dw0, d.r, d.x, d.scratch, d.n);
+        nnc_rt_bias_backward(db0, d.r, (int)npix, d.p.oc);
+        ck_assert_msg(memcmp(dw, dw0, (size_t)d.nw * sizeof *dw) == 0,
+                      "%s on %s #%d: dw not the bits of backward_filter", who, k->name, idx);
+        ck_assert_msg(memcmp(db, db0, (size_t)d.p.oc * sizeof *db) == 0,
+                      "%s on %s #%d: db not the bits of bias_backward", who, k->name, idx);
+        nnc_rt_conv2d_backward_filter_ref(&d.p, dw0, d.r, d.x, d.n);
+        for (o = 0; o < d.p.oc; o++) {
+            rdb[o] = 0.0;
+            for (q = 0; q < npix; q++)
+                rdb[o] += d.r[q * d.p.oc + o];
+        }
+        for (q = 0; q < d.nw; q++)
+            rdw[q] = dw0[q];
+        bad = first_bad(dw, rdw, d.nw, 1e-5, 1e-4);
+        ck_assert_msg(bad == d.nw, "%s on %s #%d: dw[%ld] = %.7g, want %.7g", who, k->name, idx, bad,
+                      bad < d.nw ? dw[bad] : 0.0, bad < d.nw ? rdw[bad] : 0.0);
+        bad = first_bad(db, rdb, d.p.oc, 1e-5, 1e-4);
+        ck_assert_msg(bad == d.p.oc, "%s on %s #%d: db[%ld] = %.7g, want %.7g", who, k->name, idx, bad,
+                      bad < d.p.oc ? db[bad] : 0.0, bad < d.p.oc ? rdb[bad] : 0.0);
+        ck_assert_msg(guard_ok(dw, d.nw) && guard_ok(db, d.p.oc) && guard_ok(d.scratch, d.nscratch),
+                      "%s on %s #%d: wrote past dw, db or the scratch", who, k->name, idx);
+        /* an empty batch: both zero */
+        fill_nan(dw, d.nw);
+        fill_nan(db, d.p.oc);
+        if (f)
+            f(&d.p, dw, db, d.r, d.x, d.scratch, 0);
+        else
+            nnc_rt_conv2d_backward_filter_bias(&d.p, dw, db, d.r, d.x, d.scratch, 0);
+        ck_assert_msg(dw[0] == 0.0f && dw[d.nw - 1] == 0.0f && db[0] == 0.0f && db[d.p.oc - 1] == 0.0f,
+                      "%s on %s: n = 0, dw or db not zero", who, k->name);
+    } else {
+        for (q = 0; q < d.nw && isnan(dw[q]); q++)
+            ;
+        ck_assert_msg(q == d.nw && isnan(db[0]), "%s declined %s #%d but wrote", who, k->name, idx);
+    }
+    free(dw); free(db); free(dw0); free(db0); free(rdw); free(rdb);
+    conv_data_free(&d);
+}
+
+START_TEST(test_conv_filter_bias)
+{
+    static const struct { const char *name; filter_bias_fn f; filter_fn f0; } fns[] = {
+        {"backward_filter_bias", NULL, NULL},
+#if defined(__AVX2__) && defined(__FMA__)
+        {"direct_filter_bias_6x16__avx2", nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2,
+         nnc_rt_f32_conv2d_direct_filter_6x16__avx2},
+#endif
+#if defined(__AVX512F__)
+        {"direct_filter_bias_12x32__avx512", nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512,
+         nnc_rt_f32_conv2d_direct_filter_12x32__avx512},
+#endif
+    };
+    int k, i;
+    for (i = 0; i < (int)(sizeof fns / sizeof fns[0]); i++) {
+        for (k = 0; k < NCONV; k++)
+            check_filter_bias(fns[i].name, fns[i].f, fns[i].f0, &conv_cases[k], k, 800 + k);
+        for (k = 0; k < TILE_CASES; k++) {
+            conv_case t = tile_case(k);
+            check_filter_bias(fns[i].name, fns[i].f, fns[i].f0, &t, k, 900 + k);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     const nnc_rt_conv2d_variant *v;
     const TTest *conv[] = {test_conv_forward_reference, test_conv_backward_reference,
-                           test_conv_backward_gradcheck, test_conv_batch_independent, NULL};
+                           test_conv_backward_gradcheck, test_conv_batch_independent,
+                           test_conv_filter_bias, NULL};
     const TTest *listed[] = {test_conv_reference_is_literal, test_conv_variants_listed, NULL};
     const TTest *variants[] = {test_conv_variant_reference, NULL}; /* one run per variant */
     const kernel_case cases[] = {{"conv", conv, 30, 0}, {"listed", listed, 60, 0},

@@ -104,6 +104,51 @@ START_TEST(test_conv_split)
 }
 END_TEST
 
+/* the seed CNN's layer (28x28x1 -> 32, valid: whole samples per thread) and
+ * a padded one (per sample, pixels per thread), batch 32, relu; the filter
+ * gradient with the bias gradient; the dense layer's input gradient with
+ * relu' in the GEMM epilogue */
+START_TEST(test_cnn_step_split)
+{
+    static const nnc_rt_conv2d ps[] = {{28, 28, 1, 26, 26, 32, 3, 3, 1, 1, 1, 1, 0, 0, 1},
+                                       {28, 28, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1}};
+    const int n = 32;
+    int k;
+    for (k = 0; k < 2; k++) {
+        const nnc_rt_conv2d *p = &ps[k];
+        long xs = (long)n * 28 * 28, ys = (long)n * p->oh * p->ow * 32, ws = 9L * 32;
+        float *x = falloc(xs), *w = falloc(ws), *b = falloc(32), *dy = falloc(ys);
+        float *y1 = falloc(ys), *y2 = falloc(ys), *dw1 = falloc(ws), *dw2 = falloc(ws);
+        float *db1 = falloc(32), *db2 = falloc(32);
+        float *scratch = falloc(NNC_RT_CONV2D_SCRATCH(p) + 65536);
+        fill(x, xs, 7); fill(w, ws, 8); fill(b, 32, 9); fill(dy, ys, 10);
+        threads(1);
+        nnc_rt_conv2d_forward(p, y1, x, w, b, scratch, n, NNC_RT_ACT_RELU);
+        nnc_rt_conv2d_backward_filter_bias(p, dw1, db1, dy, x, scratch, n);
+        threads(2);
+        nnc_rt_conv2d_forward(p, y2, x, w, b, scratch, n, NNC_RT_ACT_RELU);
+        nnc_rt_conv2d_backward_filter_bias(p, dw2, db2, dy, x, scratch, n);
+        same(y1, y2, ys, "conv2d forward, batch 32");
+        same(dw1, dw2, ws, "conv2d filter gradient, batch 32");
+        same(db1, db2, 32, "conv2d bias gradient, batch 32");
+        free(x); free(w); free(b); free(dy); free(y1); free(y2); free(dw1); free(dw2);
+        free(db1); free(db2); free(scratch);
+    }
+    {
+        const int M = 32, N = 13001, K = 10; /* above the split threshold, ragged */
+        float *A = falloc((long)M * K), *B = falloc((long)N * K), *Y = falloc((long)M * N);
+        float *C1 = falloc((long)M * N), *C2 = falloc((long)M * N);
+        fill(A, (long)M * K, 11); fill(B, (long)N * K, 12); fill(Y, (long)M * N, 13);
+        threads(1);
+        nnc_rt_gemm_f32_act_grad(0, 1, M, N, K, A, K, B, K, C1, N, NNC_RT_ACT_RELU, Y, N);
+        threads(2);
+        nnc_rt_gemm_f32_act_grad(0, 1, M, N, K, A, K, B, K, C2, N, NNC_RT_ACT_RELU, Y, N);
+        same(C1, C2, (long)M * N, "gemm with relu'");
+        free(A); free(B); free(Y); free(C1); free(C2);
+    }
+}
+END_TEST
+
 START_TEST(test_elementwise_split)
 {
     const int n = 333, m = 517;
@@ -157,7 +202,8 @@ END_TEST
 
 int main(void)
 {
-    const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_conv_split, test_elementwise_split, NULL};
+    const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_conv_split, test_cnn_step_split,
+                        test_elementwise_split, NULL};
     const kernel_case cases[] = {{"threads", t, 0, 0}};
     return run_cases("threads", cases, 1);
 }

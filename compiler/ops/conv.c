@@ -177,7 +177,14 @@ static void conv_grad_data_emit(EmitCtx *e, const Node *n) {
               emit_ptr(e, n->out[1]));
 }
 
+/* with the bias gradient as a third output (passes/fuse_grad.c) */
 static void conv_grad_filter_emit(EmitCtx *e, const Node *n) {
+    if (n->nout > 2) {
+        emit_line(e, "nnc_rt_conv2d_backward_filter_bias(%s, %s, %s, %s, %s, %s, n);", emit_conv(e, &n->attr.conv),
+                  emit_ptr(e, n->out[0]), emit_ptr(e, n->out[2]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[0]),
+                  emit_ptr(e, n->out[1]));
+        return;
+    }
     emit_line(e, "nnc_rt_conv2d_backward_filter(%s, %s, %s, %s, %s, n);", emit_conv(e, &n->attr.conv),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[1]), emit_ptr(e, n->in[0]),
               emit_ptr(e, n->out[1]));
