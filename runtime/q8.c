@@ -36,6 +36,7 @@ const nnc_rt_q8_conv2d_variant nnc_rt_q8_conv2d_variants[] = {
     {"nnc_rt_q8_conv2d_im2col_4x4__c", nnc_rt_q8_conv2d_im2col_4x4__c},
 #if defined(__ARM_FEATURE_DSP)
     {"nnc_rt_q8_conv2d_im2col_4x1__dsp", nnc_rt_q8_conv2d_im2col_4x1__dsp},
+    {"nnc_rt_q8_conv2d_dw_2x1__dsp", nnc_rt_q8_conv2d_dw_2x1__dsp},
 #endif
     {"nnc_rt_q8_conv2d_direct__c", nnc_rt_q8_conv2d_direct__c},
     {0, 0},
@@ -103,6 +104,9 @@ void nnc_rt_q8_conv2d(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_
         if (nnc_rt_q8_conv2d_im2col_4x4__c(p, y, x, x_zp, w, bias, scratch, n, o)) return;
 #endif
     }
+#if defined(__ARM_FEATURE_DSP)
+    if (nnc_rt_q8_conv2d_dw_2x1__dsp(p, y, x, x_zp, w, bias, scratch, n, o)) return;
+#endif
     if (nnc_rt_q8_conv2d_direct__c(p, y, x, x_zp, w, bias, scratch, n, o)) return;
     nnc_rt_q8_conv2d_ref(p, y, x, x_zp, w, bias, n, o);
 }

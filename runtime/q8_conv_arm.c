@@ -149,6 +149,289 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x1__dsp) {
     return 1;
 }
 
+
+/* ---- depthwise (groups == c == oc, dilation 1) -----------------------------------
+ * A depthwise output sums kh kw products of one channel, so SMLAD's two
+ * halves must hold two taps of the same channel, while NHWC stores the
+ * channels of a pixel together.  The input is therefore turned round once:
+ * 4 channels at a time, each row of x - x_zp the window needs is widened to
+ * int16 into a planar buffer (one row of columns per channel, the padding
+ * columns 0), kh rows in a ring, so that a word of a row is two horizontally
+ * adjacent taps of one channel.  Converting 2 pixels x 4 channels costs 2
+ * LDR, 4 SXTAB16 (sign-extend and subtract x_zp in one), 4 PKH and 4 STR,
+ * and each value then serves kh kw / (sh sw) products.
+ *
+ * A channel's weights, widened once per group, are per row the pairs
+ * P_j = (w[2j], w[2j+1]) and the pairs shifted by one, Q_j = (w[2j+1],
+ * w[2j+2]) (w[kw] = 0).  With stride 1 two neighbouring outputs share
+ * their words X(ox + 2j) = (x[ox+2j], x[ox+2j+1]):
+ *     out(ox)   = sum_j X(ox + 2j) . P_j
+ *     out(ox+1) = x[ox+1] w[0] + sum_j X(ox + 2 + 2j) . Q_j
+ * (the first term SMLATB, the last P of an odd kw, (w[kw-1], 0), the top
+ * half of the last Q: SMLABT), so a 3x3 row costs an LDRD and 4 MACs for
+ * 6 products.  Each channel then sweeps the output row with its weights
+ * and output constants in registers; the output step is the exact
+ * rescale (SMLAL and a 64-bit add, as rescale_h) and SSAT, 10 instructions
+ * an output when the clamp is the int8 range.
+ */
+#define DWG 4       /* channels a pass over the rows */
+#define DW_KHMAX 16 /* the tallest kernel taken (its rows' pointers on the stack) */
+
+/* x - x_zp of 4 channels, as two words of int16 halves */
+Q8_INLINE int32_t sxtab16_ror8(int32_t a, int32_t b) {
+    int32_t d;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(d) : "r"(a), "r"(b));
+    return d;
+}
+Q8_INLINE void st32(void *p, int32_t v) { memcpy(p, &v, 4); }
+/* (lo of a, lo of b) and (hi of a, hi of b) */
+Q8_INLINE int32_t pk_lo(int32_t a, int32_t b) { return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16)); }
+Q8_INLINE int32_t pk_hi(int32_t a, int32_t b) { return (int32_t)(((uint32_t)a >> 16) | ((uint32_t)b & 0xFFFF0000u)); }
+
+/* one channel's output constants */
+typedef struct dw_chan {
+    int32_t b, mult, r, half, zp, lo, hi;
+    int mode;       /* 0: the clamp is [-128, 127] (SSAT); 1: SSAT then [lo, hi]; 2: the general step */
+} dw_chan;
+
+/* the exact output step for r = -shift >= 1 (as rescale_h), half = 2^(r-1), r1 = r - 1 */
+Q8_INLINE int8_t dw_out_fast(int32_t acc, int32_t mult, int r1, int32_t half, int32_t zp, int32_t lo, int32_t hi,
+                             const int mode) {
+    uint32_t l = 0x40000000u;
+    int32_t h = 0;
+    __asm__("smlal %0, %1, %2, %3" : "+r"(l), "+r"(h) : "r"(acc), "r"(mult));
+    int32_t d = half + (h >> 31);
+    __asm__("adds %0, %0, %2, lsl #31\n\tadc %1, %1, %2, lsr #1" : "+r"(l), "+r"(h) : "r"(d) : "cc");
+    int32_t v = __ssat(__qadd(zp, h >> r1), 8);
+    if (mode == 1) {
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+    }
+    return (int8_t)v;
+}
+
+/* one channel, one output row: rows[ky] its planar rows (column 0 = the
+ * first padding column), wk its (P, Q) words by row, y its output at
+ * ox = 0 (then every c bytes).  Modes 0 and 1 start the sums at the bias
+ * (the kernel has checked it cannot overflow), mode 2 adds it after.  The
+ * constants are copied to locals: the int8 stores alias everything. */
+Q8_INLINE void dw_sweep(int8_t *y, int c, int ow, const int16_t *const *rows, const int32_t *wk, const dw_chan *kc,
+                        const q8_epi *e, int ch, const int kh, const int kw, const int s, const int mode) {
+    const int np = (kw + 1) / 2, nq = kw / 2;
+    const int32_t b0 = mode == 2 ? 0 : kc->b, mult = kc->mult, half = kc->half, zp = kc->zp, lo = kc->lo,
+                  hi = kc->hi, b = kc->b;
+    const int r1 = kc->r - 1;
+#define DW_OUT(acc)                                                                               \
+    (mode == 2 ? q8_epi_out(e, __qadd(b, (acc)), ch) : dw_out_fast((acc), mult, r1, half, zp, lo, hi, mode))
+    int ox = 0;
+    if (s == 1)
+        for (; ox + 2 <= ow; ox += 2, y += 2 * c) {
+            int32_t a0 = b0, a1 = b0;
+#pragma GCC unroll 16
+            for (int ky = 0; ky < kh; ky++) {
+                const int16_t *rp = rows[ky] + ox;
+                const int32_t *w = wk + ky * kw;
+                int32_t x0 = ld32(rp);
+                a0 = __smlad(x0, w[0], a0);
+                a1 = __smlatb(x0, w[0], a1);
+#pragma GCC unroll 16
+                for (int j = 1; j <= nq; j++) {
+                    int32_t xj = ld32(rp + 2 * j);
+                    if (j < np) a0 = (kw & 1) && j == np - 1 ? __smlabt(xj, w[np + nq - 1], a0) : __smlad(xj, w[j], a0);
+                    a1 = __smlad(xj, w[np + j - 1], a1);
+                }
+            }
+            y[0] = DW_OUT(a0);
+            y[c] = DW_OUT(a1);
+        }
+    for (; ox < ow; ox++, y += c) {
+        int32_t a0 = b0;
+#pragma GCC unroll 16
+        for (int ky = 0; ky < kh; ky++) {
+            const int16_t *rp = rows[ky] + ox * s;
+            const int32_t *w = wk + ky * kw;
+#pragma GCC unroll 16
+            for (int j = 0; j < np; j++)
+                a0 = (kw & 1) && kw > 1 && j == np - 1 ? __smlabt(ld32(rp + 2 * j), w[np + nq - 1], a0)
+                                                       : __smlad(ld32(rp + 2 * j), w[j], a0);
+        }
+        y[0] = DW_OUT(a0);
+    }
+#undef DW_OUT
+}
+
+/* the same with the loops rolled, for the shapes not compiled out */
+Q8_INLINE void dw_sweep_gen(int8_t *y, int c, int ow, const int16_t *const *rows, const int32_t *wk, const dw_chan *kc,
+                        const q8_epi *e, int ch, int kh, int kw, int s, const int mode) {
+    const int np = (kw + 1) / 2, nq = kw / 2;
+    const int32_t b0 = mode == 2 ? 0 : kc->b, mult = kc->mult, half = kc->half, zp = kc->zp, lo = kc->lo,
+                  hi = kc->hi, b = kc->b;
+    const int r1 = kc->r - 1;
+#define DW_OUT(acc)                                                                               \
+    (mode == 2 ? q8_epi_out(e, __qadd(b, (acc)), ch) : dw_out_fast((acc), mult, r1, half, zp, lo, hi, mode))
+    int ox = 0;
+    if (s == 1)
+        for (; ox + 2 <= ow; ox += 2, y += 2 * c) {
+            int32_t a0 = b0, a1 = b0;
+            for (int ky = 0; ky < kh; ky++) {
+                const int16_t *rp = rows[ky] + ox;
+                const int32_t *w = wk + ky * kw;
+                int32_t x0 = ld32(rp);
+                a0 = __smlad(x0, w[0], a0);
+                a1 = __smlatb(x0, w[0], a1);
+                for (int j = 1; j <= nq; j++) {
+                    int32_t xj = ld32(rp + 2 * j);
+                    if (j < np) a0 = (kw & 1) && j == np - 1 ? __smlabt(xj, w[np + nq - 1], a0) : __smlad(xj, w[j], a0);
+                    a1 = __smlad(xj, w[np + j - 1], a1);
+                }
+            }
+            y[0] = DW_OUT(a0);
+            y[c] = DW_OUT(a1);
+        }
+    for (; ox < ow; ox++, y += c) {
+        int32_t a0 = b0;
+        for (int ky = 0; ky < kh; ky++) {
+            const int16_t *rp = rows[ky] + ox * s;
+            const int32_t *w = wk + ky * kw;
+            for (int j = 0; j < np; j++)
+                a0 = (kw & 1) && kw > 1 && j == np - 1 ? __smlabt(ld32(rp + 2 * j), w[np + nq - 1], a0)
+                                                       : __smlad(ld32(rp + 2 * j), w[j], a0);
+        }
+        y[0] = DW_OUT(a0);
+    }
+#undef DW_OUT
+}
+
+/* the cg channels of a group, one output row: rows[] channel 0's planar
+ * rows (channel u's are cols further each), y channel 0's output */
+Q8_INLINE void dw_group_row(int8_t *y, int c, int ow, const int16_t *const *rows0, long cols, const int32_t *wq,
+                            const dw_chan *ks, int cg, const q8_epi *e, int g0, const int kh, const int kw,
+                            const int s, const int mode) {
+    const int16_t *rows[DW_KHMAX];
+    for (int ky = 0; ky < kh; ky++) rows[ky] = rows0[ky];
+    for (int u = 0; u < cg; u++) {
+        const int32_t *wk = wq + u * kh * kw;
+        if (mode == 0) dw_sweep(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 0);
+        else if (ks[u].mode == 0) dw_sweep_gen(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 0);
+        else if (ks[u].mode == 1) dw_sweep_gen(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 1);
+        else dw_sweep_gen(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 2);
+        for (int ky = 0; ky < kh; ky++) rows[ky] += cols;
+    }
+}
+
+/* the 3x3 rows with their shape constant when every channel of the group
+ * takes mode 0, and every other one */
+__attribute__((noinline)) static void dw_row_3x3s1(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
+                                                   const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
+                                                   int g0) {
+    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, 3, 3, 1, 0);
+}
+__attribute__((noinline)) static void dw_row_3x3s2(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
+                                                   const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
+                                                   int g0) {
+    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, 3, 3, 2, 0);
+}
+__attribute__((noinline)) static void dw_row_any(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
+                                                 const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
+                                                 int g0, int kh, int kw, int s) {
+    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, kh, kw, s, 1);
+}
+
+/* padded row R of sample xs, channels g0 .. g0 + cg - 1, into ring slot sl
+ * (DWG planar rows of cols int16); a row in the padding is zeros */
+static void dw_load_row(const nnc_rt_conv2d *p, int16_t *sl, int cols, const int8_t *xs, int32_t x_zp, int R,
+                        int g0, int cg) {
+    int iy = R - p->pt, w = p->w, c = p->c;
+    if (iy < 0 || iy >= p->h) {
+        for (int u = 0; u < cg; u++)
+            for (int ix = 0; ix < w; ix++) sl[u * cols + p->pl + ix] = 0;
+        return;
+    }
+    const int8_t *src = xs + (long)iy * w * c + g0;
+    int16_t *d0 = sl + p->pl;
+    if (cg < DWG) {
+        for (int u = 0; u < cg; u++)
+            for (int ix = 0; ix < w; ix++) d0[u * cols + ix] = (int16_t)(src[(long)ix * c + u] - x_zp);
+        return;
+    }
+    int16_t *d1 = d0 + cols, *d2 = d1 + cols, *d3 = d2 + cols;
+    int32_t nz = (int32_t)(((uint32_t)(-x_zp) & 0xFFFFu) * 0x10001u);
+    int ix = 0;
+    for (; ix + 2 <= w; ix += 2, src += 2 * c) {
+        int32_t a = ld32(src), b = ld32(src + c);
+        int32_t a02 = __sxtab16(nz, a), a13 = sxtab16_ror8(nz, a);
+        int32_t b02 = __sxtab16(nz, b), b13 = sxtab16_ror8(nz, b);
+        st32(d0 + ix, pk_lo(a02, b02));
+        st32(d1 + ix, pk_lo(a13, b13));
+        st32(d2 + ix, pk_hi(a02, b02));
+        st32(d3 + ix, pk_hi(a13, b13));
+    }
+    if (ix < w) {
+        int32_t a = ld32(src);
+        int32_t a02 = __sxtab16(nz, a), a13 = sxtab16_ror8(nz, a);
+        d0[ix] = (int16_t)a02; d1[ix] = (int16_t)a13;
+        d2[ix] = (int16_t)(a02 >> 16); d3[ix] = (int16_t)(a13 >> 16);
+    }
+}
+
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_dw_2x1__dsp) {
+    q8_epi e = q8_epi_of(o, p->oc);
+    int c = p->c, kh = p->kh, kw = p->kw, taps = kh * kw;
+    if (p->groups != c || p->oc != c || kh > DW_KHMAX || p->dh != 1 || p->dw != 1 || taps > NNC_RT_Q8_KMAX || x_zp < -128 ||
+        x_zp > 127 || !e.ok)
+        return 0;
+    int cols = (int)NNC_RT_Q8_DW_COLS(p), np = (kw + 1) / 2, nq = kw / 2;
+    /* the scratch, 8-byte aligned: the weights' words of DWG channels, then kh slots of DWG rows */
+    int32_t *wq = (int32_t *)(((uintptr_t)scratch + 7) & ~(uintptr_t)7);
+    int16_t *buf = (int16_t *)(wq + DWG * taps);
+    int fast3 = kh == 3 && kw == 3 && p->sw == 1 ? 1 : kh == 3 && kw == 3 && p->sw == 2 ? 2 : 0;
+    const int32_t bmax = INT32_MAX - taps * 32640;      /* |bias| below it: the sums cannot overflow */
+    for (int i = 0; i < n; i++) {
+        const int8_t *xs = x + (long)i * p->h * p->w * c;
+        for (int g0 = 0; g0 < c; g0 += DWG) {
+            int cg = c - g0 < DWG ? c - g0 : DWG;
+            dw_chan ks[DWG];
+            int gmode = 0;
+            for (int u = 0; u < cg; u++) {
+                int ch = g0 + u, cc = ch & e.pcmask, sh = e.shift[cc];
+                const int8_t *wc = w + (long)ch * taps;
+                for (int ky = 0; ky < kh; ky++) {
+                    const int8_t *wr = wc + ky * kw;
+                    int32_t *d = wq + (u * kh + ky) * kw;
+                    for (int j = 0; j < np; j++)
+                        d[j] = pk_lo(wr[2 * j], 2 * j + 1 < kw ? wr[2 * j + 1] : 0);
+                    for (int j = 0; j < nq; j++)
+                        d[np + j] = pk_lo(wr[2 * j + 1], 2 * j + 2 < kw ? wr[2 * j + 2] : 0);
+                }
+                dw_chan *k = &ks[u];
+                k->b = bias ? bias[ch] : 0;
+                k->mult = e.mult[cc]; k->r = -sh; k->half = sh < 0 ? 1 << (-sh - 1) : 0;
+                k->zp = e.zp; k->lo = e.lo; k->hi = e.hi;
+                int fast = sh <= -1 && sh >= -31 && k->mult != INT32_MIN && k->b <= bmax && k->b >= -bmax &&
+                           e.lo >= -128 && e.lo <= e.hi && e.hi <= 127;
+                k->mode = !fast ? 2 : e.lo == -128 && e.hi == 127 ? 0 : 1;
+                if (k->mode) gmode = 1;
+            }
+            for (long t = 0; t < (long)DWG * kh * cols; t++) buf[t] = 0;
+            int next = 0;
+            for (int oy = 0; oy < p->oh; oy++) {
+                int R0 = oy * p->sh;
+                for (int R = next > R0 ? next : R0; R < R0 + kh; R++)
+                    dw_load_row(p, buf + (long)(R % kh) * DWG * cols, cols, xs, x_zp, R, g0, cg);
+                next = R0 + kh;
+                int8_t *yr = y + (((long)i * p->oh + oy) * p->ow) * c + g0;
+                const int16_t *rows[DW_KHMAX];
+                for (int ky = 0, sl = R0 % kh; ky < kh; ky++, sl = sl + 1 == kh ? 0 : sl + 1)
+                    rows[ky] = buf + (long)sl * DWG * cols;
+                if (fast3 == 1 && gmode == 0) dw_row_3x3s1(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0);
+                else if (fast3 == 2 && gmode == 0) dw_row_3x3s2(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0);
+                else dw_row_any(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0, kh, kw, p->sw);
+            }
+        }
+    }
+    return 1;
+}
+
 #else
 typedef int nnc_rt_q8_conv_arm_empty; /* ISO C: a translation unit is not empty */
 #endif
