@@ -302,15 +302,166 @@ Q8_INLINE void dw_sweep_gen(int8_t *y, int c, int ow, const int16_t *const *rows
 #undef DW_OUT
 }
 
+#if defined(__GNUC__) && defined(__thumb2__)
+/* The 3x3 products of one channel over a row as assembly (gcc's allocation
+ * of the C above reloads weights and pointers inside the step): the sums of
+ * output pixels 0 .. 2 npair - 1 into acc, starting at 0 (the bias is
+ * folded into the output step).  Registers: the three rows' pointers, the
+ * six weight words (P_0, Q_0 of each row), two sums, one word of x, the
+ * sums' pointer and the count: 14, all there are but sp and pc.
+ *   stride 1, per row: X(ox) . P_0 -> out 0, top(X(ox)) w0 -> out 1,
+ *     bottom(X(ox+2)) w2 -> out 0, X(ox+2) . Q_0 -> out 1: 2 LDR, 4 MACs;
+ *   stride 2, per row: X(2ox) . P_0 -> out 0, bottom(X(2ox+2)) w2 -> out 0,
+ *     X(2ox+2) . P_0 -> out 1, bottom(X(2ox+4)) w2 -> out 1: 3 LDR, 4 MACs. */
+static void dw3_s1_sums(int32_t *acc, int npair, const int16_t *r0, const int16_t *r1, const int16_t *r2,
+                        const int32_t *wk) {
+    int32_t w0a = wk[0], w0b = wk[2], w1a = wk[3], w1b = wk[5], w2a = wk[6], w2b = wk[8], x, a0, a1;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr    %[x], [%[p0]], #4\n\t"
+        "smuad  %[a0], %[x], %[w0a]\n\t"
+        "smultb %[a1], %[x], %[w0a]\n\t"
+        "ldr    %[x], [%[p0]]\n\t"
+        "smlabt %[a0], %[x], %[w0b], %[a0]\n\t"
+        "smlad  %[a1], %[x], %[w0b], %[a1]\n\t"
+        "ldr    %[x], [%[p1]], #4\n\t"
+        "smlad  %[a0], %[x], %[w1a], %[a0]\n\t"
+        "smlatb %[a1], %[x], %[w1a], %[a1]\n\t"
+        "ldr    %[x], [%[p1]]\n\t"
+        "smlabt %[a0], %[x], %[w1b], %[a0]\n\t"
+        "smlad  %[a1], %[x], %[w1b], %[a1]\n\t"
+        "ldr    %[x], [%[p2]], #4\n\t"
+        "smlad  %[a0], %[x], %[w2a], %[a0]\n\t"
+        "smlatb %[a1], %[x], %[w2a], %[a1]\n\t"
+        "ldr    %[x], [%[p2]]\n\t"
+        "smlabt %[a0], %[x], %[w2b], %[a0]\n\t"
+        "smlad  %[a1], %[x], %[w2b], %[a1]\n\t"
+        "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+        "subs   %[n], %[n], #1\n\t"
+        "bne    1b\n\t"
+        : [p0] "+r"(r0), [p1] "+r"(r1), [p2] "+r"(r2), [acc] "+r"(acc), [n] "+r"(npair), [x] "=&r"(x),
+          [a0] "=&r"(a0), [a1] "=&r"(a1)
+        : [w0a] "r"(w0a), [w0b] "r"(w0b), [w1a] "r"(w1a), [w1b] "r"(w1b), [w2a] "r"(w2a), [w2b] "r"(w2b)
+        : "cc", "memory");
+}
+static void dw3_s2_sums(int32_t *acc, int npair, const int16_t *r0, const int16_t *r1, const int16_t *r2,
+                        const int32_t *wk) {
+    int32_t w0a = wk[0], w0b = wk[2], w1a = wk[3], w1b = wk[5], w2a = wk[6], w2b = wk[8], x, a0, a1;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr    %[x], [%[p0]], #4\n\t"
+        "smuad  %[a0], %[x], %[w0a]\n\t"
+        "ldr    %[x], [%[p0]], #4\n\t"
+        "smlabt %[a0], %[x], %[w0b], %[a0]\n\t"
+        "smuad  %[a1], %[x], %[w0a]\n\t"
+        "ldr    %[x], [%[p0]]\n\t"
+        "smlabt %[a1], %[x], %[w0b], %[a1]\n\t"
+        "ldr    %[x], [%[p1]], #4\n\t"
+        "smlad  %[a0], %[x], %[w1a], %[a0]\n\t"
+        "ldr    %[x], [%[p1]], #4\n\t"
+        "smlabt %[a0], %[x], %[w1b], %[a0]\n\t"
+        "smlad  %[a1], %[x], %[w1a], %[a1]\n\t"
+        "ldr    %[x], [%[p1]]\n\t"
+        "smlabt %[a1], %[x], %[w1b], %[a1]\n\t"
+        "ldr    %[x], [%[p2]], #4\n\t"
+        "smlad  %[a0], %[x], %[w2a], %[a0]\n\t"
+        "ldr    %[x], [%[p2]], #4\n\t"
+        "smlabt %[a0], %[x], %[w2b], %[a0]\n\t"
+        "smlad  %[a1], %[x], %[w2a], %[a1]\n\t"
+        "ldr    %[x], [%[p2]]\n\t"
+        "smlabt %[a1], %[x], %[w2b], %[a1]\n\t"
+        "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+        "subs   %[n], %[n], #1\n\t"
+        "bne    1b\n\t"
+        : [p0] "+r"(r0), [p1] "+r"(r1), [p2] "+r"(r2), [acc] "+r"(acc), [n] "+r"(npair), [x] "=&r"(x),
+          [a0] "=&r"(a0), [a1] "=&r"(a1)
+        : [w0a] "r"(w0a), [w0b] "r"(w0b), [w1a] "r"(w1a), [w1b] "r"(w1b), [w2a] "r"(w2a), [w2b] "r"(w2b)
+        : "cc", "memory");
+}
+
+/* one channel's 3x3 row: the sums by the assembly above, then the output
+ * step with the bias folded into SMLAL's 64-bit start:
+ * (acc + b) mult + 2^30 = acc mult + (b mult + 2^30) */
+Q8_INLINE void dw3_sweep(int8_t *y, int c, int ow, const int16_t *const *rows, const int32_t *wk, const dw_chan *kc,
+                         int32_t *acc, const int s) {
+    int npair = ow / 2;
+    if (npair) {
+        if (s == 1) dw3_s1_sums(acc, npair, rows[0], rows[1], rows[2], wk);
+        else dw3_s2_sums(acc, npair, rows[0], rows[1], rows[2], wk);
+    }
+    if (ow & 1) {   /* the last output alone */
+        int32_t a0 = 0, ox = ow - 1;
+        for (int ky = 0; ky < 3; ky++) {
+            const int16_t *rp = rows[ky] + ox * s;
+            a0 = __smlad(ld32(rp), wk[3 * ky], a0);
+            a0 = __smlabt(ld32(rp + 2), wk[3 * ky + 2], a0);
+        }
+        acc[ow - 1] = a0;
+    }
+    int64_t k0 = (int64_t)kc->b * kc->mult + ((int64_t)1 << 30);
+    const uint32_t klo = (uint32_t)k0;
+    const int32_t khi = (int32_t)(k0 >> 32), mult = kc->mult, half = kc->half, zp = kc->zp, r1 = kc->r - 1;
+    const int32_t *ap = acc;
+    int n2 = ow / 2;
+    if (n2) {   /* two outputs a step: 11 instructions each and the loop's 3 */
+        int32_t l, h, a;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr    %[a], [%[ap]], #4\n\t"
+            "mov    %[l], %[klo]\n\t"
+            "mov    %[h], %[khi]\n\t"
+            "smlal  %[l], %[h], %[a], %[mult]\n\t"
+            "add    %[a], %[half], %[h], asr #31\n\t"
+            "adds   %[l], %[l], %[a], lsl #31\n\t"
+            "adc    %[h], %[h], %[a], lsr #1\n\t"
+            "asr    %[h], %[h], %[r1]\n\t"
+            "qadd   %[h], %[zp], %[h]\n\t"
+            "ssat   %[h], #8, %[h]\n\t"
+            "strb   %[h], [%[yp]]\n\t"
+            "ldr    %[a], [%[ap]], #4\n\t"
+            "mov    %[l], %[klo]\n\t"
+            "mov    %[h], %[khi]\n\t"
+            "smlal  %[l], %[h], %[a], %[mult]\n\t"
+            "add    %[a], %[half], %[h], asr #31\n\t"
+            "adds   %[l], %[l], %[a], lsl #31\n\t"
+            "adc    %[h], %[h], %[a], lsr #1\n\t"
+            "asr    %[h], %[h], %[r1]\n\t"
+            "qadd   %[h], %[zp], %[h]\n\t"
+            "ssat   %[h], #8, %[h]\n\t"
+            "strb   %[h], [%[yp], %[c]]\n\t"
+            "add    %[yp], %[yp], %[c], lsl #1\n\t"
+            "subs   %[n], %[n], #1\n\t"
+            "bne    1b\n\t"
+            : [ap] "+r"(ap), [yp] "+r"(y), [n] "+r"(n2), [l] "=&r"(l), [h] "=&r"(h), [a] "=&r"(a)
+            : [klo] "r"(klo), [khi] "r"(khi), [mult] "r"(mult), [half] "r"(half), [r1] "r"(r1), [zp] "r"(zp),
+              [c] "r"(c)
+            : "cc", "memory");
+    }
+    if (ow & 1) {
+        uint32_t l = klo;
+        int32_t h = khi;
+        __asm__("smlal %0, %1, %2, %3" : "+r"(l), "+r"(h) : "r"(*ap), "r"(mult));
+        int32_t d = half + (h >> 31);
+        __asm__("adds %0, %0, %2, lsl #31\n\tadc %1, %1, %2, lsr #1" : "+r"(l), "+r"(h) : "r"(d) : "cc");
+        *y = (int8_t)__ssat(__qadd(zp, h >> r1), 8);
+    }
+}
+#define DW3_ASM 1
+#endif
+
 /* the cg channels of a group, one output row: rows[] channel 0's planar
  * rows (channel u's are cols further each), y channel 0's output */
 Q8_INLINE void dw_group_row(int8_t *y, int c, int ow, const int16_t *const *rows0, long cols, const int32_t *wq,
                             const dw_chan *ks, int cg, const q8_epi *e, int g0, const int kh, const int kw,
-                            const int s, const int mode) {
+                            const int s, const int mode, int32_t *acc) {
     const int16_t *rows[DW_KHMAX];
     for (int ky = 0; ky < kh; ky++) rows[ky] = rows0[ky];
     for (int u = 0; u < cg; u++) {
         const int32_t *wk = wq + u * kh * kw;
+#if defined(DW3_ASM)
+        if (mode == 0 && kh == 3 && kw == 3 && (s == 1 || s == 2)) dw3_sweep(y + u, c, ow, rows, wk, &ks[u], acc, s);
+        else
+#endif
         if (mode == 0) dw_sweep(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 0);
         else if (ks[u].mode == 0) dw_sweep_gen(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 0);
         else if (ks[u].mode == 1) dw_sweep_gen(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 1);
@@ -323,18 +474,18 @@ Q8_INLINE void dw_group_row(int8_t *y, int c, int ow, const int16_t *const *rows
  * takes mode 0, and every other one */
 __attribute__((noinline)) static void dw_row_3x3s1(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
                                                    const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
-                                                   int g0) {
-    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, 3, 3, 1, 0);
+                                                   int g0, int32_t *acc) {
+    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, 3, 3, 1, 0, acc);
 }
 __attribute__((noinline)) static void dw_row_3x3s2(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
                                                    const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
-                                                   int g0) {
-    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, 3, 3, 2, 0);
+                                                   int g0, int32_t *acc) {
+    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, 3, 3, 2, 0, acc);
 }
 __attribute__((noinline)) static void dw_row_any(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
                                                  const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
                                                  int g0, int kh, int kw, int s) {
-    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, kh, kw, s, 1);
+    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, kh, kw, s, 1, 0);
 }
 
 /* padded row R of sample xs, channels g0 .. g0 + cg - 1, into ring slot sl
@@ -381,9 +532,10 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_dw_2x1__dsp) {
         x_zp > 127 || !e.ok)
         return 0;
     int cols = (int)NNC_RT_Q8_DW_COLS(p), np = (kw + 1) / 2, nq = kw / 2;
-    /* the scratch, 8-byte aligned: the weights' words of DWG channels, then kh slots of DWG rows */
+    /* the scratch, 8-byte aligned: the weights' words of DWG channels, kh slots of DWG rows, ow sums */
     int32_t *wq = (int32_t *)(((uintptr_t)scratch + 7) & ~(uintptr_t)7);
     int16_t *buf = (int16_t *)(wq + DWG * taps);
+    int32_t *acc = (int32_t *)(buf + (long)DWG * kh * cols);    /* a row's sums (the 3x3 assembly) */
     int fast3 = kh == 3 && kw == 3 && p->sw == 1 ? 1 : kh == 3 && kw == 3 && p->sw == 2 ? 2 : 0;
     const int32_t bmax = INT32_MAX - taps * 32640;      /* |bias| below it: the sums cannot overflow */
     for (int i = 0; i < n; i++) {
@@ -423,8 +575,8 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_dw_2x1__dsp) {
                 const int16_t *rows[DW_KHMAX];
                 for (int ky = 0, sl = R0 % kh; ky < kh; ky++, sl = sl + 1 == kh ? 0 : sl + 1)
                     rows[ky] = buf + (long)sl * DWG * cols;
-                if (fast3 == 1 && gmode == 0) dw_row_3x3s1(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0);
-                else if (fast3 == 2 && gmode == 0) dw_row_3x3s2(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0);
+                if (fast3 == 1 && gmode == 0) dw_row_3x3s1(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0, acc);
+                else if (fast3 == 2 && gmode == 0) dw_row_3x3s2(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0, acc);
                 else dw_row_any(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0, kh, kw, p->sw);
             }
         }
