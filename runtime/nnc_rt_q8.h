@@ -96,7 +96,7 @@ struct nnc_rt_conv2d;
     (((((p)->pl + (p)->w > ((p)->ow - 1) * (p)->sw + (p)->kw) ? (p)->pl + (p)->w                \
                                                                : ((p)->ow - 1) * (p)->sw + (p)->kw) + 5) & ~1)
 #define NNC_RT_Q8_DW_SCRATCH(p) \
-    ((long)16 * (p)->kh * (p)->kw + (long)8 * (p)->kh * NNC_RT_Q8_DW_COLS(p) + (long)4 * (p)->ow + 8)
+    ((long)16 * (p)->kh * (p)->kw + (long)8 * (p)->kh * NNC_RT_Q8_DW_COLS(p) + (long)4 * ((p)->ow + 1) + 8)
 void nnc_rt_q8_conv2d(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_t x_zp,
                       const int8_t *w, const int32_t *bias, void *scratch, int n,
                       const nnc_rt_q8_out *o);

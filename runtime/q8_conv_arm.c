@@ -188,91 +188,27 @@ Q8_INLINE void st32(void *p, int32_t v) { memcpy(p, &v, 4); }
 Q8_INLINE int32_t pk_lo(int32_t a, int32_t b) { return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16)); }
 Q8_INLINE int32_t pk_hi(int32_t a, int32_t b) { return (int32_t)(((uint32_t)a >> 16) | ((uint32_t)b & 0xFFFF0000u)); }
 
-/* one channel's output constants */
+/* one channel's output constants; fast: the 3x3 assembly's output step
+ * applies (shift in [-31, -1], mult not INT32_MIN, a bias that cannot
+ * overflow the sums, the clamp [-128, 127]): klo, khi the 64-bit start
+ * b mult + 2^30 of SMLAL ((acc + b) mult + 2^30 = acc mult + b mult + 2^30,
+ * the bias folded in), half = 2^(r-1), r1 = r - 1 for r = -shift */
 typedef struct dw_chan {
-    int32_t b, mult, r, half, zp, lo, hi;
-    int mode;       /* 0: the clamp is [-128, 127] (SSAT); 1: SSAT then [lo, hi]; 2: the general step */
+    uint32_t klo;
+    int32_t khi, mult, half, r1, zp, b;
+    int fast;
 } dw_chan;
 
-/* the exact output step for r = -shift >= 1 (as rescale_h), half = 2^(r-1), r1 = r - 1 */
-Q8_INLINE int8_t dw_out_fast(int32_t acc, int32_t mult, int r1, int32_t half, int32_t zp, int32_t lo, int32_t hi,
-                             const int mode) {
-    uint32_t l = 0x40000000u;
-    int32_t h = 0;
-    __asm__("smlal %0, %1, %2, %3" : "+r"(l), "+r"(h) : "r"(acc), "r"(mult));
-    int32_t d = half + (h >> 31);
-    __asm__("adds %0, %0, %2, lsl #31\n\tadc %1, %1, %2, lsr #1" : "+r"(l), "+r"(h) : "r"(d) : "cc");
-    int32_t v = __ssat(__qadd(zp, h >> r1), 8);
-    if (mode == 1) {
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
-    }
-    return (int8_t)v;
-}
-
-/* one channel, one output row: rows[ky] its planar rows (column 0 = the
- * first padding column), wk its (P, Q) words by row, y its output at
- * ox = 0 (then every c bytes).  Modes 0 and 1 start the sums at the bias
- * (the kernel has checked it cannot overflow), mode 2 adds it after.  The
- * constants are copied to locals: the int8 stores alias everything. */
-Q8_INLINE void dw_sweep(int8_t *y, int c, int ow, const int16_t *const *rows, const int32_t *wk, const dw_chan *kc,
-                        const q8_epi *e, int ch, const int kh, const int kw, const int s, const int mode) {
+/* one channel, one output row, any kernel: rows[ky] its planar rows
+ * (column 0 = the first padding column), wk its (P, Q) words by row, y its
+ * output at ox = 0 (then every c bytes); the general output step */
+static void dw_sweep(int8_t *y, int c, int ow, const int16_t *const *rows, const int32_t *wk, int32_t b,
+                     const q8_epi *e, int ch, int kh, int kw, int s) {
     const int np = (kw + 1) / 2, nq = kw / 2;
-    const int32_t b0 = mode == 2 ? 0 : kc->b, mult = kc->mult, half = kc->half, zp = kc->zp, lo = kc->lo,
-                  hi = kc->hi, b = kc->b;
-    const int r1 = kc->r - 1;
-#define DW_OUT(acc)                                                                               \
-    (mode == 2 ? q8_epi_out(e, __qadd(b, (acc)), ch) : dw_out_fast((acc), mult, r1, half, zp, lo, hi, mode))
     int ox = 0;
     if (s == 1)
         for (; ox + 2 <= ow; ox += 2, y += 2 * c) {
-            int32_t a0 = b0, a1 = b0;
-#pragma GCC unroll 16
-            for (int ky = 0; ky < kh; ky++) {
-                const int16_t *rp = rows[ky] + ox;
-                const int32_t *w = wk + ky * kw;
-                int32_t x0 = ld32(rp);
-                a0 = __smlad(x0, w[0], a0);
-                a1 = __smlatb(x0, w[0], a1);
-#pragma GCC unroll 16
-                for (int j = 1; j <= nq; j++) {
-                    int32_t xj = ld32(rp + 2 * j);
-                    if (j < np) a0 = (kw & 1) && j == np - 1 ? __smlabt(xj, w[np + nq - 1], a0) : __smlad(xj, w[j], a0);
-                    a1 = __smlad(xj, w[np + j - 1], a1);
-                }
-            }
-            y[0] = DW_OUT(a0);
-            y[c] = DW_OUT(a1);
-        }
-    for (; ox < ow; ox++, y += c) {
-        int32_t a0 = b0;
-#pragma GCC unroll 16
-        for (int ky = 0; ky < kh; ky++) {
-            const int16_t *rp = rows[ky] + ox * s;
-            const int32_t *w = wk + ky * kw;
-#pragma GCC unroll 16
-            for (int j = 0; j < np; j++)
-                a0 = (kw & 1) && kw > 1 && j == np - 1 ? __smlabt(ld32(rp + 2 * j), w[np + nq - 1], a0)
-                                                       : __smlad(ld32(rp + 2 * j), w[j], a0);
-        }
-        y[0] = DW_OUT(a0);
-    }
-#undef DW_OUT
-}
-
-/* the same with the loops rolled, for the shapes not compiled out */
-Q8_INLINE void dw_sweep_gen(int8_t *y, int c, int ow, const int16_t *const *rows, const int32_t *wk, const dw_chan *kc,
-                        const q8_epi *e, int ch, int kh, int kw, int s, const int mode) {
-    const int np = (kw + 1) / 2, nq = kw / 2;
-    const int32_t b0 = mode == 2 ? 0 : kc->b, mult = kc->mult, half = kc->half, zp = kc->zp, lo = kc->lo,
-                  hi = kc->hi, b = kc->b;
-    const int r1 = kc->r - 1;
-#define DW_OUT(acc)                                                                               \
-    (mode == 2 ? q8_epi_out(e, __qadd(b, (acc)), ch) : dw_out_fast((acc), mult, r1, half, zp, lo, hi, mode))
-    int ox = 0;
-    if (s == 1)
-        for (; ox + 2 <= ow; ox += 2, y += 2 * c) {
-            int32_t a0 = b0, a1 = b0;
+            int32_t a0 = 0, a1 = 0;
             for (int ky = 0; ky < kh; ky++) {
                 const int16_t *rp = rows[ky] + ox;
                 const int32_t *w = wk + ky * kw;
@@ -285,11 +221,11 @@ Q8_INLINE void dw_sweep_gen(int8_t *y, int c, int ow, const int16_t *const *rows
                     a1 = __smlad(xj, w[np + j - 1], a1);
                 }
             }
-            y[0] = DW_OUT(a0);
-            y[c] = DW_OUT(a1);
+            y[0] = q8_epi_out(e, __qadd(b, a0), ch);
+            y[c] = q8_epi_out(e, __qadd(b, a1), ch);
         }
     for (; ox < ow; ox++, y += c) {
-        int32_t a0 = b0;
+        int32_t a0 = 0;
         for (int ky = 0; ky < kh; ky++) {
             const int16_t *rp = rows[ky] + ox * s;
             const int32_t *w = wk + ky * kw;
@@ -297,9 +233,21 @@ Q8_INLINE void dw_sweep_gen(int8_t *y, int c, int ow, const int16_t *const *rows
                 a0 = (kw & 1) && kw > 1 && j == np - 1 ? __smlabt(ld32(rp + 2 * j), w[np + nq - 1], a0)
                                                        : __smlad(ld32(rp + 2 * j), w[j], a0);
         }
-        y[0] = DW_OUT(a0);
+        y[0] = q8_epi_out(e, __qadd(b, a0), ch);
     }
-#undef DW_OUT
+}
+
+/* the cg channels of a group, one output row, any kernel: rows[] channel
+ * 0's planar rows (channel u's are cols further), y channel 0's output */
+__attribute__((noinline)) static void dw_row_any(int8_t *y, int c, int ow, const int16_t *const *rows0, long cols,
+                                                 const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
+                                                 int g0, int kh, int kw, int s) {
+    const int16_t *rows[DW_KHMAX];
+    for (int ky = 0; ky < kh; ky++) rows[ky] = rows0[ky];
+    for (int u = 0; u < cg; u++) {
+        dw_sweep(y + u, c, ow, rows, wq + u * kh * kw, ks[u].b, e, g0 + u, kh, kw, s);
+        for (int ky = 0; ky < kh; ky++) rows[ky] += cols;
+    }
 }
 
 #if defined(__GNUC__) && defined(__thumb2__)
@@ -312,8 +260,10 @@ Q8_INLINE void dw_sweep_gen(int8_t *y, int c, int ow, const int16_t *const *rows
  *   stride 1, per row: X(ox) . P_0 -> out 0, top(X(ox)) w0 -> out 1,
  *     bottom(X(ox+2)) w2 -> out 0, X(ox+2) . Q_0 -> out 1: 2 LDR, 4 MACs;
  *   stride 2, per row: X(2ox) . P_0 -> out 0, bottom(X(2ox+2)) w2 -> out 0,
- *     X(2ox+2) . P_0 -> out 1, bottom(X(2ox+4)) w2 -> out 1: 3 LDR, 4 MACs. */
-static void dw3_s1_sums(int32_t *acc, int npair, const int16_t *r0, const int16_t *r1, const int16_t *r2,
+ *     X(2ox+2) . P_0 -> out 1, bottom(X(2ox+4)) w2 -> out 1: 3 LDR, 4 MACs.
+ * An odd row's last step computes one output too many from the columns
+ * beyond (in the planes, NNC_RT_Q8_DW_COLS) into acc[ow], not stored. */
+__attribute__((noinline)) static void dw3_s1_sums(int32_t *acc, int npair, const int16_t *r0, const int16_t *r1, const int16_t *r2,
                         const int32_t *wk) {
     int32_t w0a = wk[0], w0b = wk[2], w1a = wk[3], w1b = wk[5], w2a = wk[6], w2b = wk[8], x, a0, a1;
     __asm__ volatile(
@@ -344,7 +294,7 @@ static void dw3_s1_sums(int32_t *acc, int npair, const int16_t *r0, const int16_
         : [w0a] "r"(w0a), [w0b] "r"(w0b), [w1a] "r"(w1a), [w1b] "r"(w1b), [w2a] "r"(w2a), [w2b] "r"(w2b)
         : "cc", "memory");
 }
-static void dw3_s2_sums(int32_t *acc, int npair, const int16_t *r0, const int16_t *r1, const int16_t *r2,
+__attribute__((noinline)) static void dw3_s2_sums(int32_t *acc, int npair, const int16_t *r0, const int16_t *r1, const int16_t *r2,
                         const int32_t *wk) {
     int32_t w0a = wk[0], w0b = wk[2], w1a = wk[3], w1b = wk[5], w2a = wk[6], w2b = wk[8], x, a0, a1;
     __asm__ volatile(
@@ -379,31 +329,13 @@ static void dw3_s2_sums(int32_t *acc, int npair, const int16_t *r0, const int16_
         : "cc", "memory");
 }
 
-/* one channel's 3x3 row: the sums by the assembly above, then the output
- * step with the bias folded into SMLAL's 64-bit start:
- * (acc + b) mult + 2^30 = acc mult + (b mult + 2^30) */
-Q8_INLINE void dw3_sweep(int8_t *y, int c, int ow, const int16_t *const *rows, const int32_t *wk, const dw_chan *kc,
-                         int32_t *acc, const int s) {
-    int npair = ow / 2;
-    if (npair) {
-        if (s == 1) dw3_s1_sums(acc, npair, rows[0], rows[1], rows[2], wk);
-        else dw3_s2_sums(acc, npair, rows[0], rows[1], rows[2], wk);
-    }
-    if (ow & 1) {   /* the last output alone */
-        int32_t a0 = 0, ox = ow - 1;
-        for (int ky = 0; ky < 3; ky++) {
-            const int16_t *rp = rows[ky] + ox * s;
-            a0 = __smlad(ld32(rp), wk[3 * ky], a0);
-            a0 = __smlabt(ld32(rp + 2), wk[3 * ky + 2], a0);
-        }
-        acc[ow - 1] = a0;
-    }
-    int64_t k0 = (int64_t)kc->b * kc->mult + ((int64_t)1 << 30);
-    const uint32_t klo = (uint32_t)k0;
-    const int32_t khi = (int32_t)(k0 >> 32), mult = kc->mult, half = kc->half, zp = kc->zp, r1 = kc->r - 1;
-    const int32_t *ap = acc;
+/* the output step of a row of sums: two outputs a step, 11 instructions
+ * each and the loop's 3; then an odd row's last */
+static void dw3_out(int8_t *y, int c, int ow, const int32_t *ap, const dw_chan *k) {
+    const uint32_t klo = k->klo;
+    const int32_t khi = k->khi, mult = k->mult, half = k->half, zp = k->zp, r1 = k->r1;
     int n2 = ow / 2;
-    if (n2) {   /* two outputs a step: 11 instructions each and the loop's 3 */
+    if (n2) {
         int32_t l, h, a;
         __asm__ volatile(
             "1:\n\t"
@@ -446,47 +378,21 @@ Q8_INLINE void dw3_sweep(int8_t *y, int c, int ow, const int16_t *const *rows, c
         *y = (int8_t)__ssat(__qadd(zp, h >> r1), 8);
     }
 }
-#define DW3_ASM 1
-#endif
 
-/* the cg channels of a group, one output row: rows[] channel 0's planar
- * rows (channel u's are cols further each), y channel 0's output */
-Q8_INLINE void dw_group_row(int8_t *y, int c, int ow, const int16_t *const *rows0, long cols, const int32_t *wq,
-                            const dw_chan *ks, int cg, const q8_epi *e, int g0, const int kh, const int kw,
-                            const int s, const int mode, int32_t *acc) {
-    const int16_t *rows[DW_KHMAX];
-    for (int ky = 0; ky < kh; ky++) rows[ky] = rows0[ky];
-    for (int u = 0; u < cg; u++) {
-        const int32_t *wk = wq + u * kh * kw;
-#if defined(DW3_ASM)
-        if (mode == 0 && kh == 3 && kw == 3 && (s == 1 || s == 2)) dw3_sweep(y + u, c, ow, rows, wk, &ks[u], acc, s);
-        else
-#endif
-        if (mode == 0) dw_sweep(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 0);
-        else if (ks[u].mode == 0) dw_sweep_gen(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 0);
-        else if (ks[u].mode == 1) dw_sweep_gen(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 1);
-        else dw_sweep_gen(y + u, c, ow, rows, wk, &ks[u], e, g0 + u, kh, kw, s, 2);
-        for (int ky = 0; ky < kh; ky++) rows[ky] += cols;
+/* the cg channels of a group, one output row, 3x3 with stride s (1 or 2),
+ * every channel fast */
+__attribute__((noinline)) static void dw_row_3x3(int8_t *y, int c, int ow, const int16_t *r0, const int16_t *r1,
+                                                 const int16_t *r2, long cols, const int32_t *wq, const dw_chan *ks,
+                                                 int cg, int32_t *acc, int s) {
+    int npair = (ow + 1) / 2;
+    for (int u = 0; u < cg; u++, r0 += cols, r1 += cols, r2 += cols, wq += 9, y++) {
+        if (s == 1) dw3_s1_sums(acc, npair, r0, r1, r2, wq);
+        else dw3_s2_sums(acc, npair, r0, r1, r2, wq);
+        dw3_out(y, c, ow, acc, &ks[u]);
     }
 }
-
-/* the 3x3 rows with their shape constant when every channel of the group
- * takes mode 0, and every other one */
-__attribute__((noinline)) static void dw_row_3x3s1(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
-                                                   const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
-                                                   int g0, int32_t *acc) {
-    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, 3, 3, 1, 0, acc);
-}
-__attribute__((noinline)) static void dw_row_3x3s2(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
-                                                   const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
-                                                   int g0, int32_t *acc) {
-    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, 3, 3, 2, 0, acc);
-}
-__attribute__((noinline)) static void dw_row_any(int8_t *y, int c, int ow, const int16_t *const *rows, long cols,
-                                                 const int32_t *wq, const dw_chan *ks, int cg, const q8_epi *e,
-                                                 int g0, int kh, int kw, int s) {
-    dw_group_row(y, c, ow, rows, cols, wq, ks, cg, e, g0, kh, kw, s, 1, 0);
-}
+#define DW3_ASM 1
+#endif
 
 /* padded row R of sample xs, channels g0 .. g0 + cg - 1, into ring slot sl
  * (DWG planar rows of cols int16); a row in the padding is zeros */
@@ -536,35 +442,41 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_dw_2x1__dsp) {
     int32_t *wq = (int32_t *)(((uintptr_t)scratch + 7) & ~(uintptr_t)7);
     int16_t *buf = (int16_t *)(wq + DWG * taps);
     int32_t *acc = (int32_t *)(buf + (long)DWG * kh * cols);    /* a row's sums (the 3x3 assembly) */
-    int fast3 = kh == 3 && kw == 3 && p->sw == 1 ? 1 : kh == 3 && kw == 3 && p->sw == 2 ? 2 : 0;
+    int fast3 = kh == 3 && kw == 3 && (p->sw == 1 || p->sw == 2);
     const int32_t bmax = INT32_MAX - taps * 32640;      /* |bias| below it: the sums cannot overflow */
+    /* the padding columns stay 0: every row loaded writes columns pl .. pl + w - 1 only */
+    for (int32_t *z = (int32_t *)buf, *ze = z + DWG * kh * cols / 2; z < ze; z++) *z = 0;
     for (int i = 0; i < n; i++) {
         const int8_t *xs = x + (long)i * p->h * p->w * c;
         for (int g0 = 0; g0 < c; g0 += DWG) {
             int cg = c - g0 < DWG ? c - g0 : DWG;
             dw_chan ks[DWG];
-            int gmode = 0;
+            int allfast = 1;
             for (int u = 0; u < cg; u++) {
                 int ch = g0 + u, cc = ch & e.pcmask, sh = e.shift[cc];
                 const int8_t *wc = w + (long)ch * taps;
                 for (int ky = 0; ky < kh; ky++) {
                     const int8_t *wr = wc + ky * kw;
                     int32_t *d = wq + (u * kh + ky) * kw;
+                    if (kw == 3) {      /* P_0, P_1, Q_0 */
+                        d[0] = pk_lo(wr[0], wr[1]); d[1] = pk_lo(wr[2], 0); d[2] = pk_lo(wr[1], wr[2]);
+                        continue;
+                    }
                     for (int j = 0; j < np; j++)
                         d[j] = pk_lo(wr[2 * j], 2 * j + 1 < kw ? wr[2 * j + 1] : 0);
                     for (int j = 0; j < nq; j++)
                         d[np + j] = pk_lo(wr[2 * j + 1], 2 * j + 2 < kw ? wr[2 * j + 2] : 0);
                 }
                 dw_chan *k = &ks[u];
-                k->b = bias ? bias[ch] : 0;
-                k->mult = e.mult[cc]; k->r = -sh; k->half = sh < 0 ? 1 << (-sh - 1) : 0;
-                k->zp = e.zp; k->lo = e.lo; k->hi = e.hi;
-                int fast = sh <= -1 && sh >= -31 && k->mult != INT32_MIN && k->b <= bmax && k->b >= -bmax &&
-                           e.lo >= -128 && e.lo <= e.hi && e.hi <= 127;
-                k->mode = !fast ? 2 : e.lo == -128 && e.hi == 127 ? 0 : 1;
-                if (k->mode) gmode = 1;
+                int32_t b = bias ? bias[ch] : 0, mult = e.mult[cc];
+                int64_t k0 = (int64_t)b * mult + ((int64_t)1 << 30);
+                k->klo = (uint32_t)k0; k->khi = (int32_t)(k0 >> 32);
+                k->mult = mult; k->b = b; k->zp = e.zp;
+                k->r1 = -sh - 1; k->half = sh < 0 ? 1 << (-sh - 1) : 0;
+                k->fast = sh <= -1 && sh >= -31 && mult != INT32_MIN && b <= bmax && b >= -bmax && e.lo == -128 &&
+                          e.hi == 127;
+                allfast &= k->fast;
             }
-            for (long t = 0; t < (long)DWG * kh * cols; t++) buf[t] = 0;
             int next = 0;
             for (int oy = 0; oy < p->oh; oy++) {
                 int R0 = oy * p->sh;
@@ -575,9 +487,13 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_dw_2x1__dsp) {
                 const int16_t *rows[DW_KHMAX];
                 for (int ky = 0, sl = R0 % kh; ky < kh; ky++, sl = sl + 1 == kh ? 0 : sl + 1)
                     rows[ky] = buf + (long)sl * DWG * cols;
-                if (fast3 == 1 && gmode == 0) dw_row_3x3s1(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0, acc);
-                else if (fast3 == 2 && gmode == 0) dw_row_3x3s2(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0, acc);
-                else dw_row_any(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0, kh, kw, p->sw);
+#if defined(DW3_ASM)
+                if (fast3 && allfast) {
+                    dw_row_3x3(yr, c, p->ow, rows[0], rows[1], rows[2], cols, wq, ks, cg, acc, p->sw);
+                    continue;
+                }
+#endif
+                dw_row_any(yr, c, p->ow, rows, cols, wq, ks, cg, &e, g0, kh, kw, p->sw);
             }
         }
     }
