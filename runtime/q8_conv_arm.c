@@ -4,6 +4,8 @@
  * t3): the halves SXTB16 gives of a word of weights (w0, w2) and, rotated,
  * (w1, w3), so one SMLAD takes two products with no shuffling of x.  Each
  * pair of output channels' weight words is split once for both pixels.
+ * Depthwise convolutions have their own kernel below: 4 channels' input
+ * rows turned into int16 planes, SMLAD over pairs of a channel's taps.
  */
 #include "nnc_rt_q8_kernels.h"
 
@@ -168,11 +170,22 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x1__dsp) {
  *     out(ox)   = sum_j X(ox + 2j) . P_j
  *     out(ox+1) = x[ox+1] w[0] + sum_j X(ox + 2 + 2j) . Q_j
  * (the first term SMLATB, the last P of an odd kw, (w[kw-1], 0), the top
- * half of the last Q: SMLABT), so a 3x3 row costs an LDRD and 4 MACs for
- * 6 products.  Each channel then sweeps the output row with its weights
- * and output constants in registers; the output step is the exact
- * rescale (SMLAL and a 64-bit add, as rescale_h) and SSAT, 10 instructions
- * an output when the clamp is the int8 range.
+ * half of the last Q: SMLABT), so a 3x3 row costs 2 LDR and 4 MACs for 6
+ * products.  The 3x3 rows (strides 1 and 2) are assembly: each channel of
+ * the group sweeps the output row with its six weight words in registers
+ * (21 instructions for 2 outputs at stride 1, 24 at stride 2), its sums
+ * into the scratch, then the output step over them, the exact rescale
+ * (SMLAL onto b mult + 2^30, the bias folded in, and a 64-bit add, as
+ * rescale_h), the zero point and SSAT: 11 instructions an output.  Other
+ * shapes, and channels whose constants the assembly does not take (a
+ * clamp narrower than int8, a positive shift, a bias near the int32 limits),
+ * take the same products in C and the general output step.
+ *
+ * Counted on qemu's mps2-an386 (tests/q8_m4_bench.sh): 5.6 instructions a
+ * MAC over the DS-CNN's four 25x5x64 layers, 4.7 over MobileNet's thirteen
+ * (3.2 on its 48x48x8 layer), against 17.6 and 18.4 for the portable loop;
+ * a depthwise output has only 9 MACs, so the output step and each row's
+ * setup weigh as much as the products on narrow rows.
  */
 #define DWG 4       /* channels a pass over the rows */
 #define DW_KHMAX 16 /* the tallest kernel taken (its rows' pointers on the stack) */
