@@ -448,7 +448,7 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_dw_2x1__dsp) {
     q8_epi e = q8_epi_of(o, p->oc);
     int c = p->c, kh = p->kh, kw = p->kw, taps = kh * kw;
     if (p->groups != c || p->oc != c || kh > DW_KHMAX || p->dh != 1 || p->dw != 1 || taps > NNC_RT_Q8_KMAX || x_zp < -128 ||
-        x_zp > 127 || !e.ok)
+        x_zp > 127 || !e.ok || p->ow < 1)      /* (the assembly's loops take a count of at least 1) */
         return 0;
     int cols = (int)NNC_RT_Q8_DW_COLS(p), np = (kw + 1) / 2, nq = kw / 2;
     /* the scratch, 8-byte aligned: the weights' words of DWG channels, kh slots of DWG rows, ow sums */

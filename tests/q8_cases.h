@@ -214,6 +214,12 @@ static int q8c_conv_all(q8_fail_fn on_fail) {
             bad += q8c_conv_case(&p, i % 3 == 0 ? 1 : 2, zps[z], (int)(z % 4), (int)(i % 4), (int)((i + z) % 4),
                                  (int)((i + z) % 5), on_fail);
     }
+    /* an empty output row (ow 0): nothing written, no kernel loops on it */
+    {
+        nnc_rt_conv2d p = q8c_geom(4, 4, 4, 4, 3, 3, 1, 1, 1, 4);
+        p.ow = 0;
+        bad += q8c_conv_case(&p, 1, 0, 0, 0, 0, 0, on_fail);
+    }
     /* TensorFlow's 'same' with stride 2 on an even size: no padding before, one after
      * (MobileNet's), and a padding wider than the kernel */
     for (int t = 0; t < 2; t++) {
