@@ -116,7 +116,7 @@ $(GEN_DIR)/onnx.pb-c.o: $(GEN_DIR)/onnx.pb-c.c $(GEN_DIR)/onnx.pb-c.h
 $(GEN_DIR)/%.o: $(GEN_DIR)/%.c $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h
 	$(CC) $(ALL_CFLAGS) -Wno-unused-function -Wno-sign-compare -Icompiler -I$(GEN_DIR) -c $< -o $@
 
-$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h compiler/*/*.h) runtime/nnc_rt.h $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h $(GEN_DIR)/onnx.pb-c.h
+$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h compiler/*/*.h) runtime/nnc_rt.h runtime/nnc_rt_q8.h $(GEN_DIR)/nn.tab.h $(GEN_DIR)/nn.lex.h $(GEN_DIR)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Icompiler -I$(GEN_DIR) -Iruntime -c $< -o $@
 

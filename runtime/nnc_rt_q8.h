@@ -87,7 +87,16 @@ void nnc_rt_q8_dense(int8_t *y, const int8_t *x, const int8_t *w, const int32_t 
  * the compiler reserves it in the arena. */
 struct nnc_rt_conv2d;
 #define NNC_RT_Q8_CONV2D_SCRATCH(p) \
-    ((long)10 * (p)->kh * (p)->kw * ((p)->c / (p)->groups) + 64)
+    ((long)10 * (p)->kh * (p)->kw * ((p)->c / (p)->groups) + 64 + \
+     ((p)->groups == (p)->c && (p)->oc == (p)->c ? NNC_RT_Q8_DW_SCRATCH(p) : 0))
+/* depthwise (groups == c == oc) on the Cortex-M4 adds a 4 channels' int16
+ * copy of kh padded input rows (every column a window reads, + 4, even)
+ * , their weights widened in pairs and a row's int32 sums (q8_conv_arm.c) */
+#define NNC_RT_Q8_DW_COLS(p)                                                                 \
+    (((((p)->pl + (p)->w > ((p)->ow - 1) * (p)->sw + (p)->kw) ? (p)->pl + (p)->w                \
+                                                               : ((p)->ow - 1) * (p)->sw + (p)->kw) + 5) & ~1)
+#define NNC_RT_Q8_DW_SCRATCH(p) \
+    ((long)16 * (p)->kh * (p)->kw + (long)8 * (p)->kh * NNC_RT_Q8_DW_COLS(p) + (long)4 * ((p)->ow + 1) + 8)
 void nnc_rt_q8_conv2d(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_t x_zp,
                       const int8_t *w, const int32_t *bias, void *scratch, int n,
                       const nnc_rt_q8_out *o);

@@ -105,6 +105,11 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x4__c);
  * (a word of weights split once for 4 pixels, 2 SMLADs a pixel), the
  * channel's output constants hoisted over its 4 pixels */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_im2col_4x1__dsp);
+/* Cortex-M4/M7: depthwise (groups == c == oc, dilation 1, kh <= 16): 4
+ * channels' input rows widened to int16 planes (x - x_zp, padding 0), then
+ * per channel 2 output pixels a step, SMLAD over pairs of horizontally
+ * adjacent taps (NNC_RT_Q8_CONV2D_SCRATCH holds the planes) */
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_dw_2x1__dsp);
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 /* AVX-512 VNNI: groups == 1, dilation 1 across, a kernel row's weights of 32

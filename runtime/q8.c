@@ -40,6 +40,7 @@ const nnc_rt_q8_conv2d_variant nnc_rt_q8_conv2d_variants[] = {
     {"nnc_rt_q8_conv2d_im2col_4x4__c", nnc_rt_q8_conv2d_im2col_4x4__c},
 #if defined(__ARM_FEATURE_DSP)
     {"nnc_rt_q8_conv2d_im2col_4x1__dsp", nnc_rt_q8_conv2d_im2col_4x1__dsp},
+    {"nnc_rt_q8_conv2d_dw_2x1__dsp", nnc_rt_q8_conv2d_dw_2x1__dsp},
 #endif
     {"nnc_rt_q8_conv2d_direct__c", nnc_rt_q8_conv2d_direct__c},
     {0, 0},
@@ -69,17 +70,14 @@ static long packed_at(int j, int t, int m, int k) {
     return (long)j0 * k + (t < kq ? (long)(t / 4) * 4 * b + r * 4 + t % 4 : (long)b * kq + (long)r * (k - kq) + (t - kq));
 }
 
-void nnc_rt_q8_dense_packed(int8_t *y, const int8_t *x, const int8_t *wp, const int32_t *bias,
-                            int n, int k, int m, const nnc_rt_q8_out *o) {
-    if (n <= 0 || m <= 0) return;
-#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__thumb2__)
-    if (nnc_rt_q8_dense_packed_1x4__dsp(y, x, wp, bias, n, k, m, o)) return;
+/* the reference's definition on the packed bytes, out of line: its frame
+ * would otherwise be the dispatcher's on every call (firmware RAM counts
+ * the stack's peak) */
+#if defined(__GNUC__)
+__attribute__((noinline))
 #endif
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-    if (nnc_rt_q8_dense_packed_8x32__avx512vnni(y, x, wp, bias, n, k, m, o)) return;
-#endif
-    if (nnc_rt_q8_dense_packed_1x4__c(y, x, wp, bias, n, k, m, o)) return;
-    /* the reference's definition on the packed bytes */
+static void dense_packed_ref(int8_t *y, const int8_t *x, const int8_t *wp, const int32_t *bias, int n, int k, int m,
+                             const nnc_rt_q8_out *o) {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < m; j++) {
             int64_t acc = bias ? bias[j] : 0;
@@ -91,6 +89,19 @@ void nnc_rt_q8_dense_packed(int8_t *y, const int8_t *x, const int8_t *wp, const 
             if (v > o->hi) v = o->hi;
             y[(long)i * m + j] = (int8_t)v;
         }
+}
+
+void nnc_rt_q8_dense_packed(int8_t *y, const int8_t *x, const int8_t *wp, const int32_t *bias,
+                            int n, int k, int m, const nnc_rt_q8_out *o) {
+    if (n <= 0 || m <= 0) return;
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__thumb2__)
+    if (nnc_rt_q8_dense_packed_1x4__dsp(y, x, wp, bias, n, k, m, o)) return;
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    if (nnc_rt_q8_dense_packed_8x32__avx512vnni(y, x, wp, bias, n, k, m, o)) return;
+#endif
+    if (nnc_rt_q8_dense_packed_1x4__c(y, x, wp, bias, n, k, m, o)) return;
+    dense_packed_ref(y, x, wp, bias, n, k, m, o);
 }
 
 void nnc_rt_q8_conv2d(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_t x_zp,
@@ -110,6 +121,9 @@ void nnc_rt_q8_conv2d(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_
         if (nnc_rt_q8_conv2d_im2col_4x4__c(p, y, x, x_zp, w, bias, scratch, n, o)) return;
 #endif
     }
+#if defined(__ARM_FEATURE_DSP)
+    if (nnc_rt_q8_conv2d_dw_2x1__dsp(p, y, x, x_zp, w, bias, scratch, n, o)) return;
+#endif
     if (nnc_rt_q8_conv2d_direct__c(p, y, x, x_zp, w, bias, scratch, n, o)) return;
     nnc_rt_q8_conv2d_ref(p, y, x, x_zp, w, bias, n, o);
 }

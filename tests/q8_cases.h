@@ -198,6 +198,15 @@ static int q8c_conv_all(q8_fail_fn on_fail) {
         {9, 8, 9, 9, 3, 3, 2, 2, 2, 9},    {6, 5, 4, 4, 3, 2, 1, 1, 0, 4},
         /* a kernel row of exactly 64 bytes (kw c): one vector of taps */
         {5, 5, 64, 24, 1, 1, 1, 1, 0, 1},  {4, 5, 16, 8, 1, 4, 1, 1, 0, 1},  {3, 4, 32, 5, 2, 2, 1, 1, 0, 1},
+        /* depthwise (the Cortex-M4's planar kernel): 3x3 stride 1 and 2 at odd and even
+         * output widths, whole and partial groups of 4 channels, other kernel sizes
+         * (even, wide, tall, 1x1), stride 3, DS-CNN's 64 channels, a kernel taller
+         * than the planar kernel takes */
+        {7, 5, 8, 8, 3, 3, 1, 1, 1, 8},    {6, 6, 4, 4, 3, 3, 1, 1, 1, 4}, {8, 8, 12, 12, 3, 3, 2, 1, 1, 12},
+        {9, 9, 5, 5, 3, 3, 2, 1, 0, 5},    {6, 7, 7, 7, 5, 5, 1, 1, 2, 7}, {3, 4, 4, 4, 1, 1, 1, 1, 0, 4},
+        {5, 6, 4, 4, 2, 4, 1, 1, 1, 4},    {4, 9, 6, 6, 1, 7, 1, 1, 3, 6}, {7, 3, 3, 3, 4, 1, 1, 1, 1, 3},
+        {10, 11, 9, 9, 3, 3, 3, 1, 1, 9},  {9, 5, 64, 64, 3, 3, 1, 1, 1, 64}, {3, 3, 13, 13, 3, 3, 1, 1, 1, 13},
+        {20, 3, 4, 4, 17, 1, 1, 1, 8, 4},  {5, 5, 2, 2, 3, 3, 1, 1, 0, 2}, {5, 8, 16, 16, 3, 3, 2, 1, 1, 16},
     };
     static const int32_t zps[] = {0, -128, 127, 5, 200};
     for (unsigned i = 0; i < sizeof g / sizeof g[0]; i++) {
@@ -206,6 +215,22 @@ static int q8c_conv_all(q8_fail_fn on_fail) {
         for (unsigned z = 0; z < sizeof zps / sizeof zps[0]; z++)
             bad += q8c_conv_case(&p, i % 3 == 0 ? 1 : 2, zps[z], (int)(z % 4), (int)(i % 4), (int)((i + z) % 4),
                                  (int)((i + z) % 5), on_fail);
+    }
+    /* an empty output row (ow 0): nothing written, no kernel loops on it */
+    {
+        nnc_rt_conv2d p = q8c_geom(4, 4, 4, 4, 3, 3, 1, 1, 1, 4);
+        p.ow = 0;
+        bad += q8c_conv_case(&p, 1, 0, 0, 0, 0, 0, on_fail);
+    }
+    /* TensorFlow's 'same' with stride 2 on an even size: no padding before, one after
+     * (MobileNet's), and a padding wider than the kernel */
+    for (int t = 0; t < 2; t++) {
+        nnc_rt_conv2d p = q8c_geom(8, 10, 8, 8, 3, 3, 2, 1, 0, 8);
+        if (t == 0) p.oh = 4, p.ow = 5;
+        else p = q8c_geom(4, 5, 4, 4, 3, 3, 1, 1, 4, 4);
+        for (int kind = 0; kind < 5; kind++)
+            bad += q8c_conv_case(&p, 1 + kind % 2, (int32_t)(kind * 50 - 110), kind % 4, (kind + 1) % 4, kind % 3,
+                                 kind, on_fail);
     }
     return bad;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/q8_m4_bench.sh — the int8 kernels on qemu's mps2-an386 (Cortex-M4F):
 # bit-exactness against the references and instructions per layer of the
-# seed MLP and small CNN (tests/q8_m4_bench.c), built as tests/firmware.sh
+# seed MLP and small CNN and of the DS-CNN's and MobileNet's depthwise
+# layers (tests/q8_m4_bench.c), built as tests/firmware.sh
 # builds firmware (-Os, the DSP extension of -mcpu=cortex-m4) and measured
 # by its method (SysTick x 40 under -icount shift=0).  Exit status 1 when a
 # kernel differs from its reference.
