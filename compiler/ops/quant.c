@@ -173,11 +173,12 @@ static void conv_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "}");
 }
 
+/* the samples: the run-time n, or an imported pool's (qdq.c) attr.samples */
 static void pool_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
-    emit_line(e, "nnc_rt_q8_%spool2d(%s, %s, %s, n, %ld, %ld); /* %s */", n->op == OP_Q8_AVG_POOL ? "avg" : "max",
-              emit_pool(e, &n->attr.pool), q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]), (long)q->lo, (long)q->hi,
-              layer_of(n));
+    emit_line(e, "nnc_rt_q8_%spool2d(%s, %s, %s, %s, %ld, %ld); /* %s */", n->op == OP_Q8_AVG_POOL ? "avg" : "max",
+              emit_pool(e, &n->attr.pool), q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]),
+              n->attr.samples ? emit_per_n(e, n, n->attr.samples) : "n", (long)q->lo, (long)q->hi, layer_of(n));
 }
 
 /* add: TFLite's int8 add, its constants from the three scales */
