@@ -99,6 +99,17 @@ def main():
             r = subprocess.run(["node", q.ORT_RUN, path, sp, ip, op, "50,2000,3000"], capture_output=True, text=True,
                                env=dict(os.environ, NODE_PATH=q.NODE_DIR), check=True)
             print("onnxruntime-node: %.1f us per session.run (median wall time)" % json.loads(r.stdout)["us"])
+        # agreement on this input: y (in steps of its scale) and the integers of a_q and s_q
+        steps_of, sizes = q.qdq_model(net, calib, np.uint8, 1, batch, path)
+        got, summ, _ = q.nnc_run(work, path, x)
+        comp, csumm, _ = q.nnc_run(work, path, x, ["--no-q8-import"])
+        got, comp = q.whole_order(got, summ, batch, sizes), q.whole_order(comp, csumm, batch, sizes)
+        refs = [("the float composition", comp)] + ([("onnxruntime-node", q.ort_run(work, path, x))]
+                                                     if q.have_ort() else [])
+        for who, ref in refs:
+            d = q.steps(got, ref, steps_of)
+            print("agreement with %s: %d of %d outputs differ, by at most %d step" % (
+                who, int(np.sum(d > 0)), d.size, int(d.max())))
 
 
 if __name__ == "__main__":

@@ -137,106 +137,50 @@ static int8_t q8_onnx_out(int32_t acc, float mult, int32_t zp, int32_t lo, int32
 }
 
 /* The products below give the definition's integers (the sum of (x - x_zp)(w - w_zp)
- * plus the bias, wrapped to int32) in a form the compiler vectorizes: the operand
- * x - x_zp of one row (dense) or one pixel's window (conv: the padding as 0, which is
- * the real 0 the definition skips) is laid out once as int16 in col, each channel's
- * sum is then a contiguous dot product of col with the weights (conv: widened to
- * int16 once per call, a block of channels at a time, so that the dot is int16 pairs
- * to int32: vpmaddwd, SMLAD), and the weights' zero point enters once per row as
- * w_zp sum(col):
- *   sum (x - x_zp)(w - w_zp) = sum col w - w_zp sum col.
- * |col w| <= 255 * 128, so Q8_ONNX_RUN terms are exact in int32; runs are added in
- * uint32, as are the bias and the zero-point term, wrapping as ONNX's int32
- * accumulation does.  Rows or windows longer than Q8_ONNX_COL take the plain loops
- * (the same integers). */
-#define Q8_ONNX_COL 16384     /* dense rows */
-#define Q8_ONNX_RUN 4096
-
-static uint32_t q8_onnx_dot(const int16_t *restrict col, const int8_t *restrict w, long k) {
-    uint32_t acc = 0;
-    for (long t0 = 0; t0 < k; t0 += Q8_ONNX_RUN) {
-        long t1 = k - t0 < Q8_ONNX_RUN ? k : t0 + Q8_ONNX_RUN;
-        int32_t s = 0;
-        for (long t = t0; t < t1; t++) s += (int32_t)col[t] * w[t];
-        acc += (uint32_t)s;
-    }
-    return acc;
-}
-
-static uint32_t q8_onnx_sum(const int16_t *col, long k) {
-    int32_t s = 0;      /* |col| <= 255: exact for any k of a row that fits col */
-    for (long t = 0; t < k; t++) s += col[t];
-    return (uint32_t)s;
-}
+ * plus the bias, wrapped to int32) in a form the compiler vectorizes, with no buffer
+ * (the stack of a microcontroller is small):
+ *   dense: sum (x - x_zp)(w - w_zp) = sum x w - x_zp sum w - w_zp sum x + k x_zp w_zp,
+ *          the three sums of one output taken in one contiguous pass over x and w;
+ *   conv (packed weights): NNC_RT_Q8_ONNX_B output channels at a time, vectorized
+ *          across them: each tap c = x - x_zp of the window (the padding skipped: it is
+ *          the real 0 the definition skips) is one broadcast and one multiply-add of a
+ *          vector of channels, the weights' zero point entering as w_zp sum c.
+ * Each term is at most 255 x 255 in magnitude, so up to Q8_ONNX_RUN terms are exact
+ * in int32; the parts are combined in uint32, wrapping as ONNX's int32 accumulation
+ * does.  Longer rows or windows take the plain loops (the same integers). */
+#define Q8_ONNX_RUN 32768
 
 void nnc_rt_q8_dense_onnx(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias, int n, int k, int m,
                           const nnc_rt_q8_onnx *o) {
-    int16_t col[Q8_ONNX_COL];
-    if (k > Q8_ONNX_COL) {
+    if (k > Q8_ONNX_RUN) {
         nnc_rt_q8_dense_onnx_ref(y, x, w, bias, n, k, m, o);
         return;
     }
     for (long i = 0; i < n; i++) {
-        const int8_t *xr = x + i * k;
-        for (int t = 0; t < k; t++) col[t] = (int16_t)(xr[t] - o->x_zp);
-        uint32_t cs = q8_onnx_sum(col, k);
+        const int8_t *restrict xr = x + i * k;
+        int32_t sx = 0;
+        for (int t = 0; t < k; t++) sx += xr[t];
         for (int j = 0; j < m; j++) {
-            int c = o->per_channel ? j : 0;
-            uint32_t acc = (bias ? (uint32_t)bias[j] : 0u) + q8_onnx_dot(col, w + (long)j * k, k) -
-                           (uint32_t)o->w_zp[c] * cs;
-            y[i * m + j] = q8_onnx_out((int32_t)acc, o->mult[c], o->zp, o->lo, o->hi, o->off);
-        }
-    }
-}
-
-/* the window of group g at output pixel (s, oy, ox) into col, in w's (ky, kx, ci) order */
-static void q8_onnx_window(const nnc_rt_conv2d *p, int16_t *col, const int8_t *x, int32_t x_zp, int s, int oy,
-                           int ox, int g) {
-    const int cg = p->c / p->groups;
-    long t = 0;
-    for (int ky = 0; ky < p->kh; ky++) {
-        int iy = oy * p->sh - p->pt + ky * p->dh;
-        for (int kx = 0; kx < p->kw; kx++, t += cg) {
-            int ix = ox * p->sw - p->pl + kx * p->dw;
-            if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) {
-                memset(col + t, 0, (size_t)cg * sizeof *col);
-                continue;
+            const int8_t *restrict wr = w + (long)j * k;
+            int32_t dot = 0, sw = 0;
+            for (int t = 0; t < k; t++) {
+                dot += (int32_t)xr[t] * wr[t];
+                sw += wr[t];
             }
-            const int8_t *xp = x + (((long)s * p->h + iy) * p->w + ix) * p->c + (long)g * cg;
-            for (int ci = 0; ci < cg; ci++) col[t + ci] = (int16_t)(xp[ci] - x_zp);
+            int c = o->per_channel ? j : 0;
+            uint32_t wz = (uint32_t)o->w_zp[c], xz = (uint32_t)o->x_zp;
+            uint32_t acc = (bias ? (uint32_t)bias[j] : 0u) + (uint32_t)dot - xz * (uint32_t)sw - wz * (uint32_t)sx +
+                           (uint32_t)k * xz * wz;
+            y[i * m + j] = q8_onnx_out((int32_t)acc, o->mult[c], o->zp, o->lo, o->hi, o->off);
         }
     }
 }
 
 void nnc_rt_q8_conv2d_onnx(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *w,
                            const int32_t *bias, int n, const nnc_rt_q8_onnx *o) {
-    const int cg = p->c / p->groups, og = p->oc / p->groups;
-    const long K = (long)p->kh * p->kw * cg;
-    int16_t col[NNC_RT_Q8_ONNX_TAPS];
-    if (K > NNC_RT_Q8_ONNX_TAPS) {
-        nnc_rt_q8_conv2d_onnx_ref(p, y, x, w, bias, n, o);
-        return;
-    }
-    for (int s = 0; s < n; s++)
-        for (int oy = 0; oy < p->oh; oy++)
-            for (int ox = 0; ox < p->ow; ox++)
-                for (int g = 0; g < p->groups; g++) {
-                    q8_onnx_window(p, col, x, o->x_zp, s, oy, ox, g);
-                    uint32_t cs = q8_onnx_sum(col, K);
-                    int8_t *yp = y + (((long)s * p->oh + oy) * p->ow + ox) * p->oc;
-                    for (int oc = g * og; oc < (g + 1) * og; oc++) {
-                        int c = o->per_channel ? oc : 0;
-                        uint32_t acc = (bias ? (uint32_t)bias[oc] : 0u) + q8_onnx_dot(col, w + oc * K, K) -
-                                       (uint32_t)o->w_zp[c] * cs;
-                        yp[oc] = q8_onnx_out((int32_t)acc, o->mult[c], o->zp, o->lo, o->hi, o->off);
-                    }
-                }
+    nnc_rt_q8_conv2d_onnx_ref(p, y, x, w, bias, n, o);
 }
 
-/* The packed form: NNC_RT_Q8_ONNX_B output channels at a time, vectorized across
- * them: a block's weights tap-major (wp[t][j], zero past the group's last channel),
- * so that each tap of a pixel's window is one broadcast and one multiply-add of a
- * vector of channels, and the window is laid out once per block */
 void nnc_rt_q8_conv2d_onnx_pack(int8_t *wp, const int8_t *w, const nnc_rt_conv2d *p) {
     const int og = p->oc / p->groups, B = NNC_RT_Q8_ONNX_B;
     const long K = (long)p->kh * p->kw * (p->c / p->groups);
@@ -250,33 +194,36 @@ void nnc_rt_q8_conv2d_onnx_pack(int8_t *wp, const int8_t *w, const nnc_rt_conv2d
 void nnc_rt_q8_conv2d_onnx_packed(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *wp,
                                   const int32_t *bias, int n, const nnc_rt_q8_onnx *o) {
     enum { B = NNC_RT_Q8_ONNX_B };
-    const int og = p->oc / p->groups;
-    const long K = (long)p->kh * p->kw * (p->c / p->groups);
-    int16_t col[NNC_RT_Q8_ONNX_TAPS];
+    const int og = p->oc / p->groups, cg = p->c / p->groups;
+    const long K = (long)p->kh * p->kw * cg;
     for (int g = 0; g < p->groups; g++)
         for (int b0 = 0; b0 < og; b0 += B, wp += K * B) {
             int nb = og - b0 < B ? og - b0 : B;
             for (int s = 0; s < n; s++)
                 for (int oy = 0; oy < p->oh; oy++)
                     for (int ox = 0; ox < p->ow; ox++) {
-                        q8_onnx_window(p, col, x, o->x_zp, s, oy, ox, g);
-                        uint32_t cs = q8_onnx_sum(col, K), acc[B];
-                        for (int j = 0; j < B; j++) acc[j] = 0;
-                        for (long t0 = 0; t0 < K; t0 += Q8_ONNX_RUN) {
-                            long t1 = K - t0 < Q8_ONNX_RUN ? K : t0 + Q8_ONNX_RUN;
-                            int32_t run[B];
-                            for (int j = 0; j < B; j++) run[j] = 0;
-                            for (long t = t0; t < t1; t++) {
-                                const int32_t c = col[t];
-                                const int8_t *wr = wp + t * B;
-                                for (int j = 0; j < B; j++) run[j] += c * wr[j];
+                        int32_t run[B], cs = 0;
+                        for (int j = 0; j < B; j++) run[j] = 0;
+                        for (int ky = 0; ky < p->kh; ky++) {
+                            int iy = oy * p->sh - p->pt + ky * p->dh;
+                            if (iy < 0 || iy >= p->h) continue;
+                            for (int kx = 0; kx < p->kw; kx++) {
+                                int ix = ox * p->sw - p->pl + kx * p->dw;
+                                if (ix < 0 || ix >= p->w) continue;
+                                const int8_t *xp = x + (((long)s * p->h + iy) * p->w + ix) * p->c + (long)g * cg;
+                                const int8_t *wr = wp + ((long)ky * p->kw + kx) * cg * B;
+                                for (int ci = 0; ci < cg; ci++, wr += B) {
+                                    const int32_t c = (int32_t)xp[ci] - o->x_zp;
+                                    cs += c;
+                                    for (int j = 0; j < B; j++) run[j] += c * wr[j];
+                                }
                             }
-                            for (int j = 0; j < B; j++) acc[j] += (uint32_t)run[j];
                         }
                         int8_t *yp = y + (((long)s * p->oh + oy) * p->ow + ox) * p->oc + g * og + b0;
                         for (int j = 0; j < nb; j++) {
                             int oc = g * og + b0 + j, c = o->per_channel ? oc : 0;
-                            uint32_t v = (bias ? (uint32_t)bias[oc] : 0u) + acc[j] - (uint32_t)o->w_zp[c] * cs;
+                            uint32_t v = (bias ? (uint32_t)bias[oc] : 0u) + (uint32_t)run[j] -
+                                         (uint32_t)o->w_zp[c] * (uint32_t)cs;
                             yp[j] = q8_onnx_out((int32_t)v, o->mult[c], o->zp, o->lo, o->hi, o->off);
                         }
                     }

@@ -2,8 +2,9 @@
 """onnx_qdq.py — QDQ-quantized ONNX models on nnc's int8 ops (issue 20 part 4).
 
 A small float CNN (conv 3x3 + relu or relu6, maxpool 2x2, conv 3x3 'same',
-add of the two, flatten, gemm; PyTorch's layers, random weights) is
-quantized the way ONNX Runtime's quantize_static writes it: its input
+add of the two, flatten, gemm; PyTorch's layers, random weights) and an
+MLP (reshape, matmul, a float bias add, relu, matmul with uint8 weights)
+are quantized the way ONNX Runtime's quantize_static writes them: its input
 quantized, every activation a QuantizeLinear -> DequantizeLinear pair
 (per tensor, uint8 or int8, ranges calibrated on the float model), the
 weights int8 symmetric per tensor or per output channel through a
@@ -114,13 +115,15 @@ class Writer:
         return name
 
 
-def qdq_model(net, calib, act_type, per_channel, batch, path):
+def qdq_model(net, calib, act_type, per_channel, batch, path, pool_rescaled=False):
     with torch.no_grad():
         st = net.stages(torch.from_numpy(calib))
     ranges = {k: (float(v.min()), float(v.max())) for k, v in st.items()}
     ranges["x"] = (float(calib.min()), float(calib.max()))
     qp = {k: qparams(lo, hi, act_type) for k, (lo, hi) in ranges.items()}
     qp["p"] = qp["a"]       # a pool keeps its input's parameters (quantize_static's rule)
+    if pool_rescaled:       # unless not: then it is no data movement and stays the float composition
+        qp["p"] = (np.float32(qp["a"][0] * 1.5), qp["a"][1])
     W = Writer(act_type)
     sd = {k: v.detach().numpy() for k, v in net.state_dict().items()}
     x = W.qdq("x", *qp["x"])
@@ -163,6 +166,44 @@ def qdq_model(net, calib, act_type, per_channel, batch, path):
     # each output's step (y's scale, 1 for the integers), the outputs' sizes
     sizes = [batch * 5, int(np.prod(aq)), int(np.prod(sq))]
     return np.concatenate([np.full(sizes[0], qp["y"][0], np.float64), np.ones(sizes[1] + sizes[2])]), sizes
+
+
+def mlp_model(rng, act_type, batch, path):
+    """x (N, 4, 6) -> Reshape (N, 24) -> MatMul (24, 16) int8 per column -> Add bias (a float op: composed) ->
+    Relu -> MatMul (16, 8) uint8 weights with a zero point, per tensor -> y; a pass-through Reshape and products
+    without Gemm's bias"""
+    W = Writer(act_type)
+    x = rng.normal(0, 1, size=(64, 4, 6)).astype(np.float32)
+    w1 = rng.normal(0, 0.3, size=(24, 16)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, size=(16,)).astype(np.float32)
+    w2 = rng.normal(0, 0.3, size=(16, 8)).astype(np.float32)
+    h = x.reshape(64, 24) @ w1
+    a = np.maximum(h + b1, 0)
+    y = a @ w2
+    qx, qh, qa, qy = (qparams(v.min(), v.max(), act_type) for v in (x, h, a, y))
+    t = W.qdq("x", *qx)
+    W.nodes.append(helper.make_node("Reshape", [t, W.init("shape", np.asarray([-1, 24], np.int64))], ["r"]))
+    t = W.qdq("r", *qx)
+    q1, s1 = quant_weight(w1.T, True)      # per column: axis 1 of (24, 16)
+    ins = [W.init("w1_q", q1.T.copy()), W.init("w1_scale", s1), W.init("w1_zero_point", np.zeros(16, np.int8))]
+    W.nodes.append(helper.make_node("DequantizeLinear", ins, ["w1"], axis=1))
+    W.nodes.append(helper.make_node("MatMul", [t, "w1"], ["h"]))
+    t = W.qdq("h", *qh)
+    W.nodes.append(helper.make_node("Add", [t, W.init("b1", b1)], ["hb"]))
+    W.nodes.append(helper.make_node("Relu", ["hb"], ["a"]))
+    t = W.qdq("a", *qa)
+    s2 = np.float32((w2.max() - w2.min()) / 255)
+    z2 = np.uint8(np.clip(round(-w2.min() / s2), 0, 255))
+    q2 = np.clip(np.rint(w2 / s2) + z2, 0, 255).astype(np.uint8)
+    ins = [W.init("w2_q", q2), W.init("w2_scale", s2), W.init("w2_zero_point", z2)]
+    W.nodes.append(helper.make_node("DequantizeLinear", ins, ["w2"]))
+    W.nodes.append(helper.make_node("MatMul", [t, "w2"], ["y0"]))
+    t = W.qdq("y0", *qy)
+    W.nodes.append(helper.make_node("Identity", [t], ["y"]))
+    g = helper.make_graph(W.nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 4, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 8])], W.inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return np.full(batch * 8, qy[0], np.float64), [batch * 8]
 
 
 def whole_order(out, summary, batch, sizes):
@@ -221,16 +262,25 @@ def main():
     ort = have_ort()
     failures, lines, total = [], [], {"ort": [0, 0, 0], "comp": [0, 0, 0]}
     with tempfile.TemporaryDirectory(prefix="nnc-onnx-qdq-") as work:
-        cases = [(np.uint8, 0, 3, 0), (np.uint8, 1, 1, 1), (np.int8, 1, 5, 0), (np.int8, 0, 3, 1)]
-        for act_type, per_channel, batch, relu6 in cases:
-            net = Net(relu6).eval()
-            calib = rng.normal(0, 1, size=(16, 3, 10, 10)).astype(np.float32)
-            x = rng.normal(0, 1, size=(batch, 3, 10, 10)).astype(np.float32)
+        # (activation type, per-channel weights, batch, relu6, the pool requantized, the MLP instead)
+        cases = [(np.uint8, 0, 3, 0, 0, 0), (np.uint8, 1, 1, 1, 0, 0), (np.int8, 1, 5, 0, 0, 0),
+                 (np.int8, 0, 3, 1, 0, 0), (np.uint8, 1, 3, 0, 1, 0), (np.uint8, 0, 7, 0, 0, 1),
+                 (np.int8, 0, 2, 0, 0, 1)]
+        for act_type, per_channel, batch, relu6, rescaled, mlp in cases:
             path = os.path.join(work, "m.onnx")
-            y_scale, sizes = qdq_model(net, calib, act_type, per_channel, batch, path)
-            name = "%s activations, %s weights, batch %d, %s" % (
-                np.dtype(act_type).name, "per-channel" if per_channel else "per-tensor", batch,
-                "relu6 (Clip)" if relu6 else "relu")
+            if mlp:
+                x = rng.normal(0, 1, size=(batch, 4, 6)).astype(np.float32)
+                y_scale, sizes = mlp_model(rng, act_type, batch, path)
+                name = "MLP (Reshape, MatMul per column, uint8 weights), %s, batch %d" % (
+                    np.dtype(act_type).name, batch)
+            else:
+                net = Net(relu6).eval()
+                calib = rng.normal(0, 1, size=(16, 3, 10, 10)).astype(np.float32)
+                x = rng.normal(0, 1, size=(batch, 3, 10, 10)).astype(np.float32)
+                y_scale, sizes = qdq_model(net, calib, act_type, per_channel, batch, path, rescaled)
+                name = "CNN, %s activations, %s weights, batch %d, %s%s" % (
+                    np.dtype(act_type).name, "per-channel" if per_channel else "per-tensor", batch,
+                    "relu6 (Clip)" if relu6 else "relu", ", the pool requantized (not fused)" if rescaled else "")
             try:
                 got, summary, code = nnc_run(work, path, x)
                 comp, comp_summary, _ = nnc_run(work, path, x, ["--no-q8-import"])
@@ -240,15 +290,20 @@ def main():
             except (RuntimeError, subprocess.CalledProcessError) as e:
                 failures.append("%s: %s" % (name, e))
                 continue
-            # the int8 ops ran: three products, the pool and the add, nothing of them left in float
-            for kernel in ("nnc_rt_q8_conv2d_onnx", "nnc_rt_q8_dense_onnx", "nnc_rt_q8_maxpool2d", "nnc_rt_q8_add"):
-                if kernel not in code:
-                    failures.append("%s: the generated C does not call %s" % (name, kernel))
-            if len(re.findall(r"nnc_rt_q8_conv2d_onnx\w*\(", code)) != 2 or "int8 nodes:" not in summary:
-                failures.append("%s: expected two int8 convolutions and int8 nodes in --summary" % name)
-            for fl in ("nnc_rt_conv2d", "nnc_rt_gemm", "maxpool2d_forward"):
-                if fl + "(" in code or fl + "_" in code.replace("nnc_rt_q8_", ""):
-                    failures.append("%s: a float %s is left in the fused build" % (name, fl))
+            # the int8 ops ran (the products, the pool unless requantized, the add), no float product left
+            want_calls = {"nnc_rt_q8_dense_onnx": 2} if mlp else {
+                "nnc_rt_q8_conv2d_onnx": 2, "nnc_rt_q8_dense_onnx": 1, "nnc_rt_q8_maxpool2d": 0 if rescaled else 1,
+                "nnc_rt_q8_add": 1}
+            for kernel, count in want_calls.items():
+                if len(re.findall(kernel + r"\w*\(", code)) != count:
+                    failures.append("%s: the generated C calls %s %d times, not %d" % (
+                        name, kernel, len(re.findall(kernel + r"\w*\(", code)), count))
+            if "int8 nodes:" not in summary:
+                failures.append("%s: --summary shows no int8 nodes" % name)
+            if re.search(r"nnc_rt_(conv2d|gemm|matmul|dense)\w*\(", code):
+                failures.append("%s: a float product is left in the fused build" % name)
+            if rescaled and "maxpool2d_forward(" not in code:
+                failures.append("%s: the requantized pool was fused" % name)
             refs = [("comp", comp)] + ([("ort", want)] if ort else [])
             for who, ref in refs:
                 if ref.shape != got.shape:
