@@ -12,7 +12,8 @@ DequantizeLinear, the biases int32 of scale x_scale * w_scale, the last
 result dequantized.  Each model is compiled by nnc twice, as it imports (the
 groups fused into int8 ops, qdq.c) and with --no-q8-import (the float
 composition), and run by ONNX Runtime (onnxruntime-node, which fuses QDQ
-groups itself), on odd batches.
+groups itself), on odd batches; so is a chain of two QLinearConv, whose
+int8 result must pass from one to the other without a float round trip.
 
 Asserted: the fused build used the int8 ops (--summary's int8 nodes, the
 generated C's q8 kernel calls; no float conv or gemm left); its outputs
@@ -206,6 +207,31 @@ def mlp_model(rng, act_type, batch, path):
     return np.full(batch * 8, qy[0], np.float64), [batch * 8]
 
 
+def qlinear_chain_model(rng, batch, path):
+    """x -> QuantizeLinear -> QLinearConv -> QLinearConv -> DequantizeLinear: the second convolution reads the
+    first's int8 result directly (its twin), no float round trip between them"""
+    W = Writer(np.uint8)
+    x = rng.normal(0, 1, size=(16, 2, 7, 7)).astype(np.float32)
+    qx = qparams(x.min(), x.max(), np.uint8)
+    ins = [W.init("x_scale", qx[0]), W.init("x_zero_point", qx[1])]
+    W.nodes.append(helper.make_node("QuantizeLinear", ["x"] + ins, ["xq"]))
+    prev, prev_s, prev_z = "xq", "x_scale", "x_zero_point"
+    for i, (c, m) in enumerate(((2, 6), (6, 4))):
+        w = rng.integers(-127, 128, size=(m, c, 3, 3)).astype(np.int8)
+        ws = rng.uniform(0.002, 0.01, size=(m,)).astype(np.float32)
+        b = rng.integers(-2000, 2000, size=(m,)).astype(np.int32)
+        names = [prev, prev_s, prev_z, W.init("w%d" % i, w), W.init("w%d_scale" % i, ws),
+                 W.init("w%d_zero_point" % i, np.zeros(m, np.int8)), W.init("y%d_scale" % i, np.float32(0.05)),
+                 W.init("y%d_zero_point" % i, np.uint8(100 + 20 * i)), W.init("b%d" % i, b)]
+        W.nodes.append(helper.make_node("QLinearConv", names, ["y%d" % i], pads=[1, 1, 1, 1]))
+        prev, prev_s, prev_z = "y%d" % i, "y%d_scale" % i, "y%d_zero_point" % i
+    W.nodes.append(helper.make_node("DequantizeLinear", [prev, prev_s, prev_z], ["y"]))
+    g = helper.make_graph(W.nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 2, 7, 7])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 4, 7, 7])], W.inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return np.full(batch * 4 * 49, 0.05, np.float64), [batch * 4 * 49]
+
+
 def whole_order(out, summary, batch, sizes):
     """nnc's outputs in ONNX Runtime's order: a build with a run-time batch writes each sample's outputs side by
     side (tests/onnx_case.c), one that runs whole each output in full"""
@@ -262,13 +288,18 @@ def main():
     ort = have_ort()
     failures, lines, total = [], [], {"ort": [0, 0, 0], "comp": [0, 0, 0]}
     with tempfile.TemporaryDirectory(prefix="nnc-onnx-qdq-") as work:
-        # (activation type, per-channel weights, batch, relu6, the pool requantized, the MLP instead)
+        # (activation type, per-channel weights, batch, relu6, the pool requantized, 1: the MLP instead,
+        # 2: two chained QLinearConv instead)
         cases = [(np.uint8, 0, 3, 0, 0, 0), (np.uint8, 1, 1, 1, 0, 0), (np.int8, 1, 5, 0, 0, 0),
                  (np.int8, 0, 3, 1, 0, 0), (np.uint8, 1, 3, 0, 1, 0), (np.uint8, 0, 7, 0, 0, 1),
-                 (np.int8, 0, 2, 0, 0, 1)]
+                 (np.int8, 0, 2, 0, 0, 1), (np.uint8, 0, 3, 0, 0, 2)]
         for act_type, per_channel, batch, relu6, rescaled, mlp in cases:
             path = os.path.join(work, "m.onnx")
-            if mlp:
+            if mlp == 2:
+                x = rng.normal(0, 1, size=(batch, 2, 7, 7)).astype(np.float32)
+                y_scale, sizes = qlinear_chain_model(rng, batch, path)
+                name = "QLinearConv -> QLinearConv, batch %d" % batch
+            elif mlp:
                 x = rng.normal(0, 1, size=(batch, 4, 6)).astype(np.float32)
                 y_scale, sizes = mlp_model(rng, act_type, batch, path)
                 name = "MLP (Reshape, MatMul per column, uint8 weights), %s, batch %d" % (
@@ -291,7 +322,8 @@ def main():
                 failures.append("%s: %s" % (name, e))
                 continue
             # the int8 ops ran (the products, the pool unless requantized, the add), no float product left
-            want_calls = {"nnc_rt_q8_dense_onnx": 2} if mlp else {
+            want_calls = {"nnc_rt_q8_conv2d_onnx": 2, "nnc_rt_q8_quantize": 1, "nnc_rt_q8_dequantize": 1} if mlp == 2 \
+                else {"nnc_rt_q8_dense_onnx": 2} if mlp else {
                 "nnc_rt_q8_conv2d_onnx": 2, "nnc_rt_q8_dense_onnx": 1, "nnc_rt_q8_maxpool2d": 0 if rescaled else 1,
                 "nnc_rt_q8_add": 1}
             for kernel, count in want_calls.items():

@@ -322,7 +322,10 @@ static Tensor *q8_relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name);
  * otherwise the integers enter int8 storage here (relaid out first for
  * NHWC), and that becomes the twin, so that the next reader finds it */
 Tensor *onnx_q8_input(Ctx *c, Tensor *x, int32_t off, int layout) {
-    if (x->q8 && x->q8_off == off && x->q8_layout == layout) return x->q8;
+    if (x->q8 && x->q8_off == off && x->q8_layout == layout) {
+        c->im->q8_twins++;      /* x's float copy may now be unread: onnx_qdq_close */
+        return x->q8;
+    }
     char n1[170], n2[170];
     ir_format_name(n1, "%s/nhwc", x->name);
     ir_format_name(n2, "%s/int8%s", x->name, layout == Q8_NHWC ? "_nhwc" : "");
@@ -446,6 +449,7 @@ Tensor *onnx_q8_matmul(Ctx *c, int32_t lo, int32_t hi) {
     const long *chw = a->q8_chw;
     int flat = a->q8 && a->q8_layout == Q8_FLAT_NHWC && a->q8_off == a_off && a->rank == 2 &&
                chw[0] * chw[1] * chw[2] == k;
+    if (flat) c->im->q8_twins++;
     Tensor *x = flat ? a->q8 : onnx_q8_input(c, a, a_off, Q8_SAME);
     if (!x) return NULL;
     Q8 *q = q8_new(c->im->g);

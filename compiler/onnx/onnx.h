@@ -78,10 +78,11 @@ typedef struct Importer {
     int depth;                      /* subgraphs being imported, one inside the other */
     long unrolled;                  /* nodes imported from subgraphs so far (ONNX_MAX_UNROLLED) */
     /* qdq.c: the top-level graph, while QDQ groups are fused (NULL: not fused); the nodes a fused group
-     * absorbed (skipped when reached); how many groups were fused */
+     * absorbed (skipped when reached); int8 values read through their twins (fused groups, chained
+     * QLinear ops), which may leave float copies unread */
     const Onnx__GraphProto *qdq;
     const Onnx__NodeProto **absorbed;
-    int nabsorbed, absorbed_cap, qdq_fused;
+    int nabsorbed, absorbed_cap, q8_twins;
 } Importer;
 
 /* what a builder sees: the node and its inputs (NULL for an omitted optional one) */

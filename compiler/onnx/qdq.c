@@ -211,7 +211,7 @@ static void group_node(Ctx *c, Onnx__NodeProto *node, const Tail *t, const char 
 static void fused(Ctx *c, const Tail *t) {
     if (t->act) absorb(c->im, t->act);
     absorb(c->im, t->q);
-    c->im->qdq_fused++;
+    c->im->q8_twins++;
 }
 
 /* a bias DQ(b_q int32) in the sum's units: zero point 0, scale x_scale w_scale[j] (float32) exactly */
@@ -445,12 +445,13 @@ int onnx_qdq_fuse(Ctx *c) {
 }
 
 /* the nodes nothing reads (the fused groups' DQs, the float copies of int8
- * results no float op took), last to first so that a chain goes at once */
+ * results no float op took), last to first so that a chain goes at once;
+ * only in a model where int8 values were read through their twins */
 void onnx_qdq_close(Importer *im) {
     free(im->absorbed);
     im->absorbed = NULL;
     im->nabsorbed = im->absorbed_cap = 0;
-    if (!im->qdq_fused) return;
+    if (!im->q8_twins) return;
     Graph *g = im->g;
     int *reads = calloc((size_t)g->nvalues + 1, sizeof *reads);
     if (!reads) abort();
