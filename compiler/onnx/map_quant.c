@@ -22,7 +22,9 @@
  *    (constant weights and bias, explicit pads or VALID) of 8-bit types
  *    with float32 scales run instead on int8 ops (ops/quant.c) in ONNX's
  *    requantization (nnc_rt_q8_onnx), exact as the composition; see the
- *    section at the end.  --no-q8-import keeps the composition.
+ *    section at the end.  --no-q8-import keeps the composition.  qdq.c
+ *    builds a QDQ model's groups (DequantizeLinear, a float op,
+ *    QuantizeLinear) on the same int8 ops.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -275,10 +277,12 @@ static Tensor *requantize(Ctx *c, Tensor *sum, Tensor *as, int a_axis, Tensor *b
  * ONNX's rescale mode (nnc_rt_q8_onnx: the reference's own arithmetic, so the integers
  * are ONNX's, not TFLite's fixed-point ones).  The activation, an integer held in a
  * float, enters int8 storage by a quantize of scale 1 (uint8 less 128) and the result
- * leaves by a dequantize of scale 1: both exact.  What the int8 op does not cover (an
- * activation that is a constant, weights that are not, a per-row activation scale,
- * 16-bit types, multipliers that are not finite and positive) keeps the float
- * composition above, as does --no-q8-import. */
+ * leaves by a dequantize of scale 1: both exact.  The int8 result stays attached to the
+ * float one as its twin (Tensor.q8), so that the next int8 op reads it directly; the
+ * float copy, if nothing else reads it, is dropped after the import (onnx_qdq_close).
+ * What the int8 op does not cover (an activation that is a constant, weights that are
+ * not, a per-row activation scale, 16-bit types, multipliers that are not finite and
+ * positive) keeps the float composition above, as does --no-q8-import. */
 
 /* int8 storage of a quantized ONNX type: the offset (uint8: -128), 0 after saying no */
 static int q8_type(int t, int32_t *off) {
