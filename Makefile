@@ -330,10 +330,13 @@ torch-parity: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/onnx_torch.py 2>/dev/null
 
 # quantized ONNX models (QLinearMatMul, QLinearConv) on the int8 kernels in ONNX's
-# requantization: exactly ONNX's integers, the same as the float composition (issue 20)
+# requantization: exactly ONNX's integers, the same as the float composition (issue 20);
+# QDQ models (tests/onnx_qdq.py) fused into int8 ops, against onnxruntime-node when
+# bench/.node has it and against the float composition
 .PHONY: check-onnx-q8
 check-onnx-q8: bin/nnc $(RT_LIB)
 	@$(PYTHON) tests/onnx_q8.py
+	@$(PYTHON) tests/onnx_qdq.py
 
 # the activations beyond relu/sigmoid/tanh, prelu and layer_normalization:
 # 10-step training parity of small models against PyTorch (issue 18)

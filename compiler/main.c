@@ -47,7 +47,7 @@ static void usage(FILE *out) {
         "  --shape D=N     (ONNX) the size of a named dimension (dim_param), or\n"
         "  --shape X=AxB   an input's dimensions; axis 0 of the inputs is the batch (--batch)\n"
         "  --shape D<=N    (ONNX) a bound: the time steps, set at run time (NAME_set_steps)\n"
-        "  --no-q8-import  (ONNX) QLinearMatMul/QLinearConv as float ops, not nnc's int8 kernels\n"
+        "  --no-q8-import  (ONNX) QLinearMatMul/QLinearConv and QDQ groups as float ops, not nnc's int8 kernels\n"
         "  --dot           write the model's graph for Graphviz (to -o FILE.dot, or stdout)\n"
         "  --dot-train     the same for the training step: forward, loss, backward, update\n"
         "  --quantize int8 an int8 build (with --inference, --weights and --calibrate): TFLite's scheme\n"

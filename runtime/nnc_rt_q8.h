@@ -176,5 +176,24 @@ void nnc_rt_q8_dense_onnx(int8_t *y, const int8_t *x, const int8_t *w, const int
                           const nnc_rt_q8_onnx *o);
 void nnc_rt_q8_conv2d_onnx(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *w,
                            const int32_t *bias, int n, const nnc_rt_q8_onnx *o);
+/* The same convolution on weights packed by nnc_rt_q8_conv2d_onnx_pack (at build
+ * time) into blocks of NNC_RT_Q8_ONNX_B output channels, tap-major, zero-padded:
+ * NNC_RT_Q8_CONV2D_ONNX_PACKED(p) bytes; for windows (kh kw c/groups) of at most
+ * NNC_RT_Q8_ONNX_TAPS taps (sums exact in int32 before the wrap-around) */
+#define NNC_RT_Q8_ONNX_B 32
+#define NNC_RT_Q8_ONNX_TAPS 32768
+#define NNC_RT_Q8_CONV2D_ONNX_PACKED(p) ((long)(p)->groups * \
+    (((p)->oc / (p)->groups + NNC_RT_Q8_ONNX_B - 1) / NNC_RT_Q8_ONNX_B) * NNC_RT_Q8_ONNX_B * \
+    (p)->kh * (p)->kw * ((p)->c / (p)->groups))
+void nnc_rt_q8_conv2d_onnx_pack(int8_t *wp, const int8_t *w, const struct nnc_rt_conv2d *p);
+void nnc_rt_q8_conv2d_onnx_packed(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *wp,
+                                  const int32_t *bias, int n, const nnc_rt_q8_onnx *o);
+/* the same written as the definition, one output at a time: the oracle of the
+ * others (nnc_rt_q8_conv2d_onnx is this one; nnc_rt_q8_dense_onnx and the packed
+ * convolution rearrange the sums so that the compiler vectorizes them) */
+void nnc_rt_q8_dense_onnx_ref(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias, int n, int k, int m,
+                              const nnc_rt_q8_onnx *o);
+void nnc_rt_q8_conv2d_onnx_ref(const struct nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *w,
+                               const int32_t *bias, int n, const nnc_rt_q8_onnx *o);
 
 #endif

@@ -200,8 +200,103 @@ static int8_t q8_onnx_out(int32_t acc, float mult, int32_t zp, int32_t lo, int32
     return (int8_t)((int32_t)r + off);
 }
 
+/* The products below give the definition's integers (the sum of (x - x_zp)(w - w_zp)
+ * plus the bias, wrapped to int32) in a form the compiler vectorizes, with no buffer
+ * (the stack of a microcontroller is small):
+ *   dense: sum (x - x_zp)(w - w_zp) = sum x w - x_zp sum w - w_zp sum x + k x_zp w_zp,
+ *          the three sums of one output taken in one contiguous pass over x and w;
+ *   conv (packed weights): NNC_RT_Q8_ONNX_B output channels at a time, vectorized
+ *          across them: each tap c = x - x_zp of the window (the padding skipped: it is
+ *          the real 0 the definition skips) is one broadcast and one multiply-add of a
+ *          vector of channels, the weights' zero point entering as w_zp sum c.
+ * Each term is at most 255 x 255 in magnitude, so up to Q8_ONNX_RUN terms are exact
+ * in int32; the parts are combined in uint32, wrapping as ONNX's int32 accumulation
+ * does.  Longer rows or windows take the plain loops (the same integers). */
+#define Q8_ONNX_RUN 32768
+
 void nnc_rt_q8_dense_onnx(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias, int n, int k, int m,
                           const nnc_rt_q8_onnx *o) {
+    if (k > Q8_ONNX_RUN) {
+        nnc_rt_q8_dense_onnx_ref(y, x, w, bias, n, k, m, o);
+        return;
+    }
+    for (long i = 0; i < n; i++) {
+        const int8_t *restrict xr = x + i * k;
+        int32_t sx = 0;
+        for (int t = 0; t < k; t++) sx += xr[t];
+        for (int j = 0; j < m; j++) {
+            const int8_t *restrict wr = w + (long)j * k;
+            int32_t dot = 0, sw = 0;
+            for (int t = 0; t < k; t++) {
+                dot += (int32_t)xr[t] * wr[t];
+                sw += wr[t];
+            }
+            int c = o->per_channel ? j : 0;
+            uint32_t wz = (uint32_t)o->w_zp[c], xz = (uint32_t)o->x_zp;
+            uint32_t acc = (bias ? (uint32_t)bias[j] : 0u) + (uint32_t)dot - xz * (uint32_t)sw - wz * (uint32_t)sx +
+                           (uint32_t)k * xz * wz;
+            y[i * m + j] = q8_onnx_out((int32_t)acc, o->mult[c], o->zp, o->lo, o->hi, o->off);
+        }
+    }
+}
+
+void nnc_rt_q8_conv2d_onnx(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, int n, const nnc_rt_q8_onnx *o) {
+    nnc_rt_q8_conv2d_onnx_ref(p, y, x, w, bias, n, o);
+}
+
+void nnc_rt_q8_conv2d_onnx_pack(int8_t *wp, const int8_t *w, const nnc_rt_conv2d *p) {
+    const int og = p->oc / p->groups, B = NNC_RT_Q8_ONNX_B;
+    const long K = (long)p->kh * p->kw * (p->c / p->groups);
+    for (int g = 0; g < p->groups; g++)
+        for (int b0 = 0; b0 < og; b0 += B)
+            for (long t = 0; t < K; t++)
+                for (int j = 0; j < B; j++)
+                    *wp++ = b0 + j < og ? w[(long)(g * og + b0 + j) * K + t] : 0;
+}
+
+void nnc_rt_q8_conv2d_onnx_packed(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *wp,
+                                  const int32_t *bias, int n, const nnc_rt_q8_onnx *o) {
+    enum { B = NNC_RT_Q8_ONNX_B };
+    const int og = p->oc / p->groups, cg = p->c / p->groups;
+    const long K = (long)p->kh * p->kw * cg;
+    for (int g = 0; g < p->groups; g++)
+        for (int b0 = 0; b0 < og; b0 += B, wp += K * B) {
+            int nb = og - b0 < B ? og - b0 : B;
+            for (int s = 0; s < n; s++)
+                for (int oy = 0; oy < p->oh; oy++)
+                    for (int ox = 0; ox < p->ow; ox++) {
+                        int32_t run[B], cs = 0;
+                        for (int j = 0; j < B; j++) run[j] = 0;
+                        for (int ky = 0; ky < p->kh; ky++) {
+                            int iy = oy * p->sh - p->pt + ky * p->dh;
+                            if (iy < 0 || iy >= p->h) continue;
+                            for (int kx = 0; kx < p->kw; kx++) {
+                                int ix = ox * p->sw - p->pl + kx * p->dw;
+                                if (ix < 0 || ix >= p->w) continue;
+                                const int8_t *xp = x + (((long)s * p->h + iy) * p->w + ix) * p->c + (long)g * cg;
+                                const int8_t *wr = wp + ((long)ky * p->kw + kx) * cg * B;
+                                for (int ci = 0; ci < cg; ci++, wr += B) {
+                                    const int32_t c = (int32_t)xp[ci] - o->x_zp;
+                                    cs += c;
+                                    for (int j = 0; j < B; j++) run[j] += c * wr[j];
+                                }
+                            }
+                        }
+                        int8_t *yp = y + (((long)s * p->oh + oy) * p->ow + ox) * p->oc + g * og + b0;
+                        for (int j = 0; j < nb; j++) {
+                            int oc = g * og + b0 + j, c = o->per_channel ? oc : 0;
+                            uint32_t v = (bias ? (uint32_t)bias[oc] : 0u) + (uint32_t)run[j] -
+                                         (uint32_t)o->w_zp[c] * (uint32_t)cs;
+                            yp[j] = q8_onnx_out((int32_t)v, o->mult[c], o->zp, o->lo, o->hi, o->off);
+                        }
+                    }
+        }
+}
+
+/* the definitions as written: one output at a time, the sums in wrapping int32 */
+void nnc_rt_q8_dense_onnx_ref(int8_t *y, const int8_t *x, const int8_t *w, const int32_t *bias, int n, int k, int m,
+                              const nnc_rt_q8_onnx *o) {
     for (long i = 0; i < n; i++)
         for (int j = 0; j < m; j++) {
             uint32_t acc = bias ? (uint32_t)bias[j] : 0u;      /* int32 wrap-around, as ONNX's sums */
@@ -214,8 +309,8 @@ void nnc_rt_q8_dense_onnx(int8_t *y, const int8_t *x, const int8_t *w, const int
         }
 }
 
-void nnc_rt_q8_conv2d_onnx(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *w,
-                           const int32_t *bias, int n, const nnc_rt_q8_onnx *o) {
+void nnc_rt_q8_conv2d_onnx_ref(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, const int8_t *w,
+                               const int32_t *bias, int n, const nnc_rt_q8_onnx *o) {
     const int cg = p->c / p->groups, og = p->oc / p->groups;
     for (int s = 0; s < n; s++)
         for (int oy = 0; oy < p->oh; oy++)

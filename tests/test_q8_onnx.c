@@ -5,7 +5,8 @@
  * added, saturation, the uint8 offset, int32 wrap-around of the sums), then
  * random shapes, zero points and multipliers against references written
  * here from the definition, bit for bit, with guard bytes after the
- * outputs. */
+ * outputs: the kernels, the convolution on packed weights (blocks of 32
+ * channels: cases past one block) and the runtime's own references. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,7 +96,8 @@ static float rand_mult(nnc_rt_rng *r) {
 START_TEST(test_q8_onnx_dense) {
     nnc_rt_rng r;
     nnc_rt_rng_seed(&r, 500 + (uint64_t)_i);
-    int n = 1 + (int)pick(&r, 4), k = 1 + (int)pick(&r, 40), m = 1 + (int)pick(&r, 9), pc = (int)pick(&r, 2);
+    int n = 1 + (int)pick(&r, 4), k = 1 + (int)pick(&r, _i % 4 == 3 ? 5000 : 40), m = 1 + (int)pick(&r, 9),
+        pc = (int)pick(&r, 2);
     int nch = pc ? m : 1, u8 = (int)pick(&r, 2);
     float *mult = falloc(nch);
     int32_t *wz = malloc(sizeof(int32_t) * (size_t)nch), *b = malloc(sizeof(int32_t) * (size_t)m);
@@ -108,7 +110,9 @@ START_TEST(test_q8_onnx_dense) {
     nnc_rt_q8_onnx o = { mult, wz, pc, (int32_t)pick(&r, 256) - 128, u8 ? (int32_t)pick(&r, 256) : (int32_t)pick(&r, 256) - 128,
                          u8 ? 0 : -128, u8 ? 255 : 127, u8 ? -128 : 0 };
     int bias = (int)pick(&r, 2);
-    nnc_rt_q8_dense_onnx(y, x, w, bias ? b : NULL, n, k, m, &o);
+    for (int kernel = 0; kernel < 2; kernel++) {   /* the kernel, the one written as the definition */
+    if (kernel == 0) nnc_rt_q8_dense_onnx(y, x, w, bias ? b : NULL, n, k, m, &o);
+    else nnc_rt_q8_dense_onnx_ref(y, x, w, bias ? b : NULL, n, k, m, &o);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < m; j++) {
             int64_t s = bias ? b[j] : 0;
@@ -116,6 +120,8 @@ START_TEST(test_q8_onnx_dense) {
             ck_assert_int_eq(y[i * m + j], onnx_out(s, mult[pc ? j : 0], &o));
         }
     ck_assert_mem_eq(y + n * m, guard, 16);
+    memset(y, 0x5a, (size_t)n * m);
+    }
     free(mult); free(wz); free(b); free(x); free(w); free(y);
 }
 END_TEST
@@ -125,8 +131,10 @@ START_TEST(test_q8_onnx_conv) {
     nnc_rt_rng_seed(&r, 700 + (uint64_t)_i);
     nnc_rt_conv2d p;
     p.groups = 1 + (int)pick(&r, 3);
-    p.c = p.groups * (1 + (int)pick(&r, 3));
-    p.oc = p.groups * (1 + (int)pick(&r, 3));
+    /* every fourth case wide: channels past the packed kernel's block of 32, longer windows */
+    int wide = _i % 4 == 3;
+    p.c = p.groups * (1 + (int)pick(&r, wide ? 24 : 3));
+    p.oc = p.groups * (1 + (int)pick(&r, wide ? 40 : 3));
     p.h = 1 + (int)pick(&r, 7); p.w = 1 + (int)pick(&r, 7);
     p.kh = 1 + (int)pick(&r, 3); p.kw = 1 + (int)pick(&r, 3);
     p.sh = 1 + (int)pick(&r, 2); p.sw = 1 + (int)pick(&r, 2);
@@ -152,7 +160,14 @@ START_TEST(test_q8_onnx_conv) {
     nnc_rt_q8_onnx o = { mult, wz, pc, (int32_t)pick(&r, 256) - 128, u8 ? (int32_t)pick(&r, 256) : (int32_t)pick(&r, 256) - 128,
                          u8 ? 0 : -128, u8 ? 255 : 127, u8 ? -128 : 0 };
     int bias = (int)pick(&r, 2);
-    nnc_rt_q8_conv2d_onnx(&p, y, x, w, bias ? b : NULL, n, &o);
+    /* the plain kernel, the packed one, the one written as the definition: each checked */
+    int8_t *wp = malloc((size_t)NNC_RT_Q8_CONV2D_ONNX_PACKED(&p) + 1);
+    ck_assert_ptr_nonnull(wp);
+    nnc_rt_q8_conv2d_onnx_pack(wp, w, &p);
+    for (int kernel = 0; kernel < 3; kernel++) {
+    if (kernel == 0) nnc_rt_q8_conv2d_onnx(&p, y, x, w, bias ? b : NULL, n, &o);
+    if (kernel == 1) nnc_rt_q8_conv2d_onnx_packed(&p, y, x, wp, bias ? b : NULL, n, &o);
+    if (kernel == 2) nnc_rt_q8_conv2d_onnx_ref(&p, y, x, w, bias ? b : NULL, n, &o);
     for (int s = 0; s < n; s++)
         for (int oy = 0; oy < p.oh; oy++)
             for (int ox = 0; ox < p.ow; ox++)
@@ -168,10 +183,13 @@ START_TEST(test_q8_onnx_conv) {
                                 sum += (int64_t)(xv - o.x_zp) * (wv - wz[pc ? oc : 0]);
                             }
                     long at = ((long)(s * p.oh + oy) * p.ow + ox) * p.oc + oc;
-                    ck_assert_int_eq(y[at], onnx_out(sum, mult[pc ? oc : 0], &o));
+                    ck_assert_msg(y[at] == onnx_out(sum, mult[pc ? oc : 0], &o), "kernel %d: %d, want %d", kernel,
+                                  y[at], onnx_out(sum, mult[pc ? oc : 0], &o));
                 }
     ck_assert_mem_eq(y + ny, guard, 16);
-    free(mult); free(wz); free(b); free(x); free(w); free(y);
+    memset(y, 0x5a, (size_t)ny);
+    }
+    free(wp); free(mult); free(wz); free(b); free(x); free(w); free(y);
 }
 END_TEST
 

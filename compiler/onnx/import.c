@@ -158,11 +158,13 @@ Graph *onnx_import(const char *path, const char *model_name, int trainable, cons
     onnx_add_initializers(&im, gp);
     for (int i = 0; i < nbinds; i++) onnx_bind_input(&im, binds[i]);
     add_inputs(&im, gp, shapes);
+    onnx_qdq_open(&im, gp);
     for (size_t i = 0; i < gp->n_node && !(diag_error_count() > im.unsupported); i++)
         onnx_import_node(&im, gp->node[im.order ? im.order[i] : i]);
     im.node = NULL;
     free(im.order);
     add_outputs(&im, gp);
+    onnx_qdq_close(&im);
     for (int i = 0; i < im.nt; i++) { free(im.t[i]->name); free(im.t[i]->data); free(im.t[i]); }
     for (int i = 0; i < im.ndead; i++) { free(im.dead[i]->name); free(im.dead[i]->data); free(im.dead[i]); }
     free(im.t);

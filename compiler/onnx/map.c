@@ -205,6 +205,7 @@ static const OnnxOp *row_of(const Onnx__NodeProto *n) {
 
 /* one node: its builder's tensors for its outputs, or its outputs poisoned */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
+    if (im->nabsorbed && onnx_qdq_absorbed(im, n)) return;     /* built by the QDQ group before it */
     im->node = n;
     Ctx c = { im, n, { NULL }, 0 };
     const OnnxOp *op = row_of(n);
@@ -231,6 +232,7 @@ void onnx_import_node(Importer *im, const Onnx__NodeProto *n) {
     Tensor *r = NULL;
     if (!op) onnx_unsupported(im, "no such operator in nnc");   /* listed even after an unsupported input */
     else if (!failed_input && onnx_types_check(&c)) failed_input = 1;  /* refused for its element types */
+    else if (!failed_input && im->qdq && onnx_qdq_fuse(&c)) return;   /* a QDQ group as an int8 op (qdq.c) */
     else if (!failed_input && op->unary >= 0) {
         float alpha, beta;
         unary_params(n, op->unary, &alpha, &beta);

@@ -22,7 +22,9 @@
  *    (constant weights and bias, explicit pads or VALID) of 8-bit types
  *    with float32 scales run instead on int8 ops (ops/quant.c) in ONNX's
  *    requantization (nnc_rt_q8_onnx), exact as the composition; see the
- *    section at the end.  --no-q8-import keeps the composition.
+ *    section at the end.  --no-q8-import keeps the composition.  qdq.c
+ *    builds a QDQ model's groups (DequantizeLinear, a float op,
+ *    QuantizeLinear) on the same int8 ops.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -100,7 +102,15 @@ Tensor *onnx_dequantize(Ctx *c) {
         Tensor *z = along_axis(c, zp, x, "zero_point");
         x = z ? onnx_binary_of(c, NNC_RT_BIN_SUB, x, z, onnx_part(c, "centered", name)) : NULL;
     }
-    return x ? onnx_binary_of(c, NNC_RT_BIN_MUL, x, s, onnx_out_name(c, 0)) : NULL;
+    Tensor *y = x ? onnx_binary_of(c, NNC_RT_BIN_MUL, x, s, onnx_out_name(c, 0)) : NULL;
+    if (y) {    /* where it came from, for qdq.c's groups */
+        y->dq_x = c->in[0];
+        y->dq_scale = c->in[1];
+        y->dq_zp = zp;
+        y->dq_axis = (int)onnx_attr_i(c->n, "axis", 1);
+        if (y->dq_axis < 0) y->dq_axis += c->in[0]->rank;
+    }
+    return y;
 }
 
 /* saturate(round(x / s) + zp) into [lo, hi], named name */
@@ -267,10 +277,12 @@ static Tensor *requantize(Ctx *c, Tensor *sum, Tensor *as, int a_axis, Tensor *b
  * ONNX's rescale mode (nnc_rt_q8_onnx: the reference's own arithmetic, so the integers
  * are ONNX's, not TFLite's fixed-point ones).  The activation, an integer held in a
  * float, enters int8 storage by a quantize of scale 1 (uint8 less 128) and the result
- * leaves by a dequantize of scale 1: both exact.  What the int8 op does not cover (an
- * activation that is a constant, weights that are not, a per-row activation scale,
- * 16-bit types, multipliers that are not finite and positive) keeps the float
- * composition above, as does --no-q8-import. */
+ * leaves by a dequantize of scale 1: both exact.  The int8 result stays attached to the
+ * float one as its twin (Tensor.q8), so that the next int8 op reads it directly; the
+ * float copy, if nothing else reads it, is dropped after the import (onnx_qdq_close).
+ * What the int8 op does not cover (an activation that is a constant, weights that are
+ * not, a per-row activation scale, 16-bit types, multipliers that are not finite and
+ * positive) keeps the float composition above, as does --no-q8-import. */
 
 /* int8 storage of a quantized ONNX type: the offset (uint8: -128), 0 after saying no */
 static int q8_type(int t, int32_t *off) {
@@ -278,6 +290,8 @@ static int q8_type(int t, int32_t *off) {
     if (t == TY(UINT8)) { *off = -128; return 1; }
     return 0;
 }
+
+int onnx_q8_storage(int t, int32_t *off) { return q8_type(t, off); }
 
 static int q8_scalar(const Tensor *t) { return t && t->data && onnx_numel(t->dims, t->rank) == 1 && t->rank <= 1; }
 
@@ -294,28 +308,64 @@ static int q8_per(const Tensor *t, long n) {
 
 static int q8_import_off(Ctx *c) { return c->im->shapes && c->im->shapes->no_q8; }
 
-/* the int8 value of x (integers held in floats, storage offset off) */
-static Tensor *q8_enter(Ctx *c, Tensor *x, int32_t off) {
+/* the int8 value of x (integers held in floats, storage offset off), named name */
+static Tensor *q8_enter(Ctx *c, Tensor *x, int32_t off, const char *name) {
     Attrs a;
     memset(&a, 0, sizeof a);
     a.q8 = q8_new(c->im->g);
     a.q8->y_scale = 1.0f;
     a.q8->y_zp = off;
-    char name[170];
-    Tensor *q = onnx_node_out(c->im, OP_Q8_QUANTIZE, &x, 1, &a, onnx_part(c, "int8_in", name), x->rank, x->dims);
+    Tensor *q = x ? onnx_node_out(c->im, OP_Q8_QUANTIZE, &x, 1, &a, name, x->rank, x->dims) : NULL;
     if (q) c->im->g->values[q->value].dtype = DT_I8;
     return q;
 }
 
-/* the int8 op's result back as integers held in floats, ONNX type t, as output 0 */
-static Tensor *q8_leave(Ctx *c, Tensor *q, int32_t off, int t) {
+static Tensor *q8_relayout(Ctx *c, Tensor *x, int to_nhwc, const char *name);
+
+/* An int8 op reads its operand's twin when it has one in the layout it wants;
+ * otherwise the integers enter int8 storage here (relaid out first for
+ * NHWC), and that becomes the twin, so that the next reader finds it */
+Tensor *onnx_q8_input(Ctx *c, Tensor *x, int32_t off, int layout) {
+    if (x->q8 && x->q8_off == off && x->q8_layout == layout) {
+        c->im->q8_twins++;      /* x's float copy may now be unread: onnx_qdq_close */
+        return x->q8;
+    }
+    char n1[170], n2[170];
+    ir_format_name(n1, "%s/nhwc", x->name);
+    ir_format_name(n2, "%s/int8%s", x->name, layout == Q8_NHWC ? "_nhwc" : "");
+    Tensor *f = layout == Q8_NHWC ? q8_relayout(c, x, 1, n1) : x;
+    Tensor *q = q8_enter(c, f, off, n2);
+    if (q && !x->data && !x->q8) {
+        x->q8 = q;
+        x->q8_off = off;
+        x->q8_layout = layout;
+    }
+    return q;
+}
+
+/* The int8 op's result back as integers held in floats, ONNX type t, as output
+ * 0: what a float reader takes (and a graph output); qdq.c's groups read the
+ * twin instead, and onnx_qdq_close drops this when nothing else does */
+Tensor *onnx_q8_output(Ctx *c, Tensor *q, int32_t off, int t, int layout, int out_rank, const long *out_dims) {
+    if (!q) return NULL;
     Attrs a;
     memset(&a, 0, sizeof a);
     a.q8 = q8_new(c->im->g);
     a.q8->x_scale = 1.0f;
     a.q8->x_zp = off;
-    Tensor *y = q ? onnx_node_out(c->im, OP_Q8_DEQUANTIZE, &q, 1, &a, onnx_out_name(c, 0), q->rank, q->dims) : NULL;
-    if (y) y->dtype = t;
+    char name[170];
+    Tensor *y;
+    if (layout == Q8_NHWC) {
+        Tensor *yn = onnx_node_out(c->im, OP_Q8_DEQUANTIZE, &q, 1, &a, onnx_part(c, "nhwc_out", name), q->rank, q->dims);
+        y = q8_relayout(c, yn, 0, onnx_out_name(c, 0));
+    } else {
+        y = onnx_node_out(c->im, OP_Q8_DEQUANTIZE, &q, 1, &a, onnx_out_name(c, 0), out_rank, out_dims);
+    }
+    if (!y) return NULL;
+    y->dtype = t;
+    y->q8 = q;
+    y->q8_off = off;
+    y->q8_layout = layout;
     return y;
 }
 
@@ -348,10 +398,45 @@ static void q8_onnx_stage(Q8 *q, long nch, float xs, const Tensor *ws, const Ten
     }
 }
 
+/* an int32 bias of m output channels (b: constant integers below 2^24): each channel gets a stage of its own */
+static void q8_onnx_bias(Q8 *q, const Tensor *b, long m) {
+    if (q->nch == 1 && m > 1) {
+        float m0 = q->onnx_mult[0];
+        int32_t z0 = q->w_zp[0];
+        free(q->onnx_mult);
+        free(q->w_zp);
+        q->onnx_mult = malloc((size_t)m * sizeof *q->onnx_mult);
+        q->w_zp = malloc((size_t)m * sizeof *q->w_zp);
+        if (!q->onnx_mult || !q->w_zp) abort();
+        for (long o = 0; o < m; o++) q->onnx_mult[o] = m0, q->w_zp[o] = z0;
+        q->nch = (int)m;
+    }
+    q->bias = malloc((size_t)m * sizeof *q->bias);
+    if (!q->bias) abort();
+    for (long o = 0; o < m; o++) q->bias[o] = (int32_t)b->data[o];
+}
+
+/* a bias an int8 product takes: absent, or m constant integers below 2^24 */
+static int q8_bias_ok(const Tensor *b, long m) {
+    if (!b) return 1;
+    if (!b->data || onnx_numel(b->dims, b->rank) != m) return 0;
+    for (long i = 0; i < m; i++)
+        if (!(fabsf(b->data[i]) < 16777216.0f) || b->data[i] != nearbyintf(b->data[i])) return 0;
+    return 1;
+}
+
+/* the output clamp: the type's range (storage: lo, hi less the offset) narrowed to [lo, hi] */
+static void q8_clamp(Q8 *q, int32_t y_off, int32_t lo, int32_t hi) {
+    q->lo = y_off ? 0 : -128;
+    q->hi = y_off ? 255 : 127;
+    if (lo > q->lo) q->lo = lo;
+    if (hi < q->hi) q->hi = hi;
+}
+
 /* QLinearMatMul as nnc_rt_q8_dense_onnx, or NULL (nothing reported) where it does not apply */
-static Tensor *q8_matmul(Ctx *c) {
+Tensor *onnx_q8_matmul(Ctx *c, int32_t lo, int32_t hi) {
     Tensor *a = c->in[0], *b = c->in[3], *as = c->in[1], *azp = c->in[2], *bs = c->in[4], *bzp = c->in[5];
-    Tensor *ys = c->in[6], *yzp = c->nin > 7 ? c->in[7] : NULL;
+    Tensor *ys = c->in[6], *yzp = c->nin > 7 ? c->in[7] : NULL, *bias = c->nin > 8 ? c->in[8] : NULL;
     int32_t a_off, b_off, y_off;
     if (q8_import_off(c) || a->data || a->rank < 2 || !b->data || b->rank < 2 || b->rank > a->rank ||
         onnx_numel(b->dims, b->rank - 2) != 1 || !q8_scalar(as) || !q8_scalar(azp) ||
@@ -360,25 +445,35 @@ static Tensor *q8_matmul(Ctx *c) {
         !q8_f32(as, bs, ys))
         return NULL;
     long k = b->dims[b->rank - 2], m = b->dims[b->rank - 1];     /* one matrix: its (k, m) */
-    if (a->dims[a->rank - 1] != k || k < 1 || m < 1 || !q8_per(bs, m) || !q8_per(bzp, m)) return NULL;
+    if (a->dims[a->rank - 1] != k || k < 1 || m < 1 || !q8_per(bs, m) || !q8_per(bzp, m) || !q8_bias_ok(bias, m))
+        return NULL;
     long nch = q8_scalar(bs) && q8_scalar(bzp) ? 1 : m;
     if (!q8_mults_ok(nch, as->data[0], bs, ys->data[0])) return NULL;
+    /* a's twin flattened from NHWC (qdq.c's Flatten): the rows of b taken in that order instead */
+    const long *chw = a->q8_chw;
+    int flat = a->q8 && a->q8_layout == Q8_FLAT_NHWC && a->q8_off == a_off && a->rank == 2 &&
+               chw[0] * chw[1] * chw[2] == k;
+    if (flat) c->im->q8_twins++;
+    Tensor *x = flat ? a->q8 : onnx_q8_input(c, a, a_off, Q8_SAME);
+    if (!x) return NULL;
     Q8 *q = q8_new(c->im->g);
     q8_onnx_stage(q, nch, as->data[0], bs, bzp, b_off, ys->data[0]);
     q->nw = k * m;
     q->w = malloc((size_t)q->nw);
     if (!q->w) abort();
     for (long j = 0; j < m; j++)    /* (k, m) -> output-channel major (m, k) */
-        for (long t = 0; t < k; t++) q->w[j * k + t] = (int8_t)((int32_t)b->data[t * m + j] + b_off);
+        for (long t = 0; t < k; t++) {
+            long r = t;     /* flat: t runs over (h, w, c), b's rows over (c, h, w) */
+            if (flat) r = (t % chw[0]) * chw[1] * chw[2] + t / chw[0];
+            q->w[j * k + t] = (int8_t)((int32_t)b->data[r * m + j] + b_off);
+        }
+    if (bias) q8_onnx_bias(q, bias, m);
     q->x_zp = (int32_t)azp->data[0] + a_off;
     q->x_scale = as->data[0];
     q->y_scale = ys->data[0];
     q->y_zp = (int32_t)yzp->data[0];
     q->y_off = y_off;
-    q->lo = y_off ? 0 : -128;
-    q->hi = y_off ? 255 : 127;
-    Tensor *x = q8_enter(c, a, a_off);
-    if (!x) return NULL;
+    q8_clamp(q, y_off, lo, hi);
     Attrs at;
     memset(&at, 0, sizeof at);
     at.q8 = q;
@@ -389,13 +484,13 @@ static Tensor *q8_matmul(Ctx *c) {
     char name[170];
     Tensor *y = onnx_node_out(c->im, OP_Q8_DENSE, &x, 1, &at, onnx_part(c, "int8_out", name), a->rank, dims);
     if (y) c->im->g->values[y->value].dtype = DT_I8;
-    return q8_leave(c, y, y_off, yzp->dtype);
+    return onnx_q8_output(c, y, y_off, yzp->dtype, Q8_SAME, a->rank, dims);
 }
 
 /* a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp */
 Tensor *onnx_qlinear_matmul(Ctx *c) {
     Tensor *a = c->in[0], *b = c->in[3];
-    Tensor *q = q8_matmul(c);
+    Tensor *q = c->nin == 8 ? onnx_q8_matmul(c, -32768, 32767) : NULL;
     if (q) return q;
     if (a->rank < 2 || b->rank < 2) { onnx_unsupported(c->im, "QLinearMatMul of 1-D operands"); return NULL; }
     Tensor *sum = integer_product(c, onnx_matmul, centred(c, a, c->in[2], a->rank - 2, "a_centred"),
@@ -454,7 +549,7 @@ static int q8_conv_geometry(Ctx *c, const Tensor *x, const Tensor *w, nnc_rt_con
 
 /* QLinearConv (2-D) as nnc_rt_q8_conv2d_onnx on NHWC, or NULL (nothing reported)
  * where it does not apply */
-static Tensor *q8_conv(Ctx *c) {
+Tensor *onnx_q8_conv(Ctx *c, int32_t lo, int32_t hi) {
     Tensor *x = c->in[0], *xs = c->in[1], *xzp = c->in[2], *w = c->in[3], *ws = c->in[4], *wzp = c->in[5];
     Tensor *ys = c->in[6], *yzp = c->in[7], *b = c->nin > 8 ? c->in[8] : NULL;
     int32_t x_off, w_off, y_off;
@@ -462,8 +557,7 @@ static Tensor *q8_conv(Ctx *c) {
     if (q8_import_off(c) || x->data || x->rank != 4 || !w->data || w->rank != 4 || !q8_scalar(xs) ||
         !q8_scalar(xzp) || !q8_scalar(ys) || !q8_scalar(yzp) || !wzp || !q8_type(x->dtype, &x_off) ||
         !q8_type(w->dtype, &w_off) || !q8_type(yzp->dtype, &y_off) || xzp->dtype != x->dtype ||
-        wzp->dtype != w->dtype || (b && (!b->data || onnx_numel(b->dims, b->rank) != w->dims[0])) ||
-        !q8_f32(xs, ws, ys))
+        wzp->dtype != w->dtype || !q8_bias_ok(b, w->dims[0]) || !q8_f32(xs, ws, ys))
         return NULL;
     for (int d = 0; d < 4; d++)
         if (x->dims[d] < 1 || w->dims[d] < 1 || x->dims[d] > 65535 || w->dims[d] > 65535) return NULL;
@@ -471,6 +565,8 @@ static Tensor *q8_conv(Ctx *c) {
     if (!q8_per(ws, m) || !q8_per(wzp, m) || !q8_conv_geometry(c, x, w, &geo)) return NULL;
     long nch = q8_scalar(ws) && q8_scalar(wzp) ? 1 : m;
     if (!q8_mults_ok(nch, xs->data[0], ws, ys->data[0])) return NULL;
+    Tensor *xq = onnx_q8_input(c, x, x_off, Q8_NHWC);
+    if (!xq) return NULL;
     Q8 *q = q8_new(c->im->g);
     q8_onnx_stage(q, nch, xs->data[0], ws, wzp, w_off, ys->data[0]);
     long cg = w->dims[1], kh = w->dims[2], kw = w->dims[3];
@@ -482,50 +578,24 @@ static Tensor *q8_conv(Ctx *c) {
             for (long ky = 0; ky < kh; ky++)
                 for (long kx = 0; kx < kw; kx++)
                     q->w[((o * kh + ky) * kw + kx) * cg + ci] = (int8_t)((int32_t)w->data[((o * cg + ci) * kh + ky) * kw + kx] + w_off);
-    if (b) {    /* the bias per output channel: nch values of it, so every channel has its own stage */
-        if (nch == 1) {
-            float m0 = q->onnx_mult[0];
-            int32_t z0 = q->w_zp[0];
-            free(q->onnx_mult);
-            free(q->w_zp);
-            q->onnx_mult = malloc((size_t)m * sizeof *q->onnx_mult);
-            q->w_zp = malloc((size_t)m * sizeof *q->w_zp);
-            if (!q->onnx_mult || !q->w_zp) abort();
-            for (long o = 0; o < m; o++) q->onnx_mult[o] = m0, q->w_zp[o] = z0;
-            q->nch = (int)m;
-        }
-        q->bias = malloc((size_t)m * sizeof *q->bias);
-        if (!q->bias) abort();
-        for (long o = 0; o < m; o++) q->bias[o] = (int32_t)b->data[o];
-    }
+    if (b) q8_onnx_bias(q, b, m);
     q->x_zp = (int32_t)xzp->data[0] + x_off;
     q->x_scale = xs->data[0];
     q->y_scale = ys->data[0];
     q->y_zp = (int32_t)yzp->data[0];
     q->y_off = y_off;
-    q->lo = y_off ? 0 : -128;
-    q->hi = y_off ? 255 : 127;
-    char n1[170], n2[170], n3[170];
-    Tensor *xq = q8_enter(c, q8_relayout(c, x, 1, onnx_part(c, "nhwc", n1)), x_off);
-    if (!xq) return NULL;
+    q8_clamp(q, y_off, lo, hi);
     Attrs at;
     memset(&at, 0, sizeof at);
     at.q8 = q;
     at.conv = geo;
     at.samples = (int)x->dims[0];
-    long dims[4] = { x->dims[0], geo.oh, geo.ow, m };
-    Tensor *yq = onnx_node_out(c->im, OP_Q8_CONV2D, &xq, 1, &at, onnx_part(c, "int8_out", n2), 4, dims);
+    long dims[4] = { x->dims[0], geo.oh, geo.ow, m }, nchw[4] = { x->dims[0], m, geo.oh, geo.ow };
+    char name[170];
+    Tensor *yq = onnx_node_out(c->im, OP_Q8_CONV2D, &xq, 1, &at, onnx_part(c, "int8_out", name), 4, dims);
     if (!yq) return NULL;
     c->im->g->values[yq->value].dtype = DT_I8;
-    Attrs a;
-    memset(&a, 0, sizeof a);
-    a.q8 = q8_new(c->im->g);
-    a.q8->x_scale = 1.0f;
-    a.q8->x_zp = y_off;
-    Tensor *yn = onnx_node_out(c->im, OP_Q8_DEQUANTIZE, &yq, 1, &a, onnx_part(c, "nhwc_out", n3), 4, dims);
-    Tensor *y = q8_relayout(c, yn, 0, onnx_out_name(c, 0));
-    if (y) y->dtype = yzp->dtype;
-    return y;
+    return onnx_q8_output(c, yq, y_off, yzp->dtype, Q8_NHWC, 4, nchw);
 }
 
 /* x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B (int32)] */
@@ -537,7 +607,7 @@ Tensor *onnx_qlinear_conv(Ctx *c) {
                 onnx_unsupported(c->im, "a QLinearConv bias beyond 2^24 (nnc holds constants in float32)");
                 return NULL;
             }
-    Tensor *q = q8_conv(c);
+    Tensor *q = onnx_q8_conv(c, -32768, 32767);
     if (q) return q;
     Tensor *sum = integer_product(c, onnx_conv, centred(c, x, c->in[2], 1, "x_centred"),
                                   centred(c, w, c->in[5], 0, "w_centred"), OPT_IN(8));

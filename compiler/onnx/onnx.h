@@ -46,7 +46,18 @@ typedef struct Tensor {
                          * constants nnc makes itself, and integer or bool ones, never are) */
     int key;            /* where the ONNX name starts in name: past the prefix of the subgraph copy that made it */
     int dtype;          /* its ONNX element type (ONNX__TENSOR_PROTO__DATA_TYPE__*); 0: not known, float */
+    /* quantized values (map_quant.c, qdq.c) */
+    struct Tensor *q8;  /* an integer tensor's int8 twin: the same integers, less q8_off, in int8 storage, written
+                         * by an int8 op; readers of the integers take it instead of entering them again */
+    int q8_off;         /* the twin's storage offset (-128 for uint8) */
+    int q8_layout;      /* Q8_SAME: the twin is laid out as this tensor; Q8_NHWC: a 4-D (N, C, H, W) tensor's twin
+                         * is (N, H, W, C); Q8_FLAT_NHWC: a 2-D (N, C*H*W) one's is (N, H*W*C) of q8_chw */
+    long q8_chw[3];
+    const struct Tensor *dq_x, *dq_scale, *dq_zp;   /* made by a DequantizeLinear of these (zero point: or NULL) */
+    int dq_axis;        /* that node's axis, normalised (a per-axis scale's) */
 } Tensor;
+
+enum { Q8_SAME, Q8_NHWC, Q8_FLAT_NHWC };
 
 typedef struct Importer {
     Graph *g;
@@ -66,6 +77,12 @@ typedef struct Importer {
     int ndead, dead_cap;
     int depth;                      /* subgraphs being imported, one inside the other */
     long unrolled;                  /* nodes imported from subgraphs so far (ONNX_MAX_UNROLLED) */
+    /* qdq.c: the top-level graph, while QDQ groups are fused (NULL: not fused); the nodes a fused group
+     * absorbed (skipped when reached); int8 values read through their twins (fused groups, chained
+     * QLinear ops), which may leave float copies unread */
+    const Onnx__GraphProto *qdq;
+    const Onnx__NodeProto **absorbed;
+    int nabsorbed, absorbed_cap, q8_twins;
 } Importer;
 
 /* what a builder sees: the node and its inputs (NULL for an omitted optional one) */
@@ -153,6 +170,25 @@ Tensor *onnx_conv_integer(Ctx *c);      /* ConvInteger, MatMulInteger: int32 sum
 Tensor *onnx_matmul_integer(Ctx *c);
 Tensor *onnx_qlinear_conv(Ctx *c);      /* QLinearConv, QLinearMatMul: the sums requantized */
 Tensor *onnx_qlinear_matmul(Ctx *c);
+/* the int8 forms: a QLinearConv / QLinearMatMul node's inputs (QLinearMatMul: and an int32 bias as in[8]) on
+ * nnc's int8 ops, its result clamped to [lo, hi] of the output's ONNX type (a folded relu or clip); NULL, nothing
+ * reported, where they do not apply */
+Tensor *onnx_q8_conv(Ctx *c, int32_t lo, int32_t hi);
+Tensor *onnx_q8_matmul(Ctx *c, int32_t lo, int32_t hi);
+/* the int8 storage of an integer tensor x of 8-bit ONNX type (offset off) in layout (Q8_SAME or Q8_NHWC): its
+ * twin, or x entered now; NULL after reporting */
+Tensor *onnx_q8_input(Ctx *c, Tensor *x, int32_t off, int layout);
+/* int8 storage y (layout: Q8_SAME or Q8_NHWC of out_rank/out_dims) back as integers of ONNX type t held in
+ * floats, output 0 of the node, with y as its twin */
+Tensor *onnx_q8_output(Ctx *c, Tensor *y, int32_t off, int t, int layout, int out_rank, const long *out_dims);
+int onnx_q8_storage(int t, int32_t *off);     /* int8 / uint8: their storage offset; 0 for other types */
+
+/* ---- qdq.c: QDQ groups (DequantizeLinear -> float op -> QuantizeLinear) fused into int8 ops ---- */
+void onnx_qdq_open(Importer *im, const Onnx__GraphProto *gp);   /* before the nodes: decides whether to fuse */
+int onnx_qdq_absorbed(Importer *im, const Onnx__NodeProto *n);   /* a node a fused group took in: skip it */
+/* the node c as the head of a QDQ group: 1 when fused (the group's outputs are defined), 0 to import it as is */
+int onnx_qdq_fuse(Ctx *c);
+void onnx_qdq_close(Importer *im);    /* after the outputs: the float nodes the fused groups left unread dropped */
 
 /* ---- map.c: the ONNX op -> builder table ---------------------------------------- */
 void onnx_import_node(Importer *im, const Onnx__NodeProto *n);

@@ -151,12 +151,26 @@ static void dense_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "}");
 }
 
-/* an imported QLinearConv: the plain ONNX-mode kernel, the static batch of the import */
+/* an imported QLinearConv (or QDQ group): the ONNX-mode kernel on weights packed here
+ * (windows of up to NNC_RT_Q8_ONNX_TAPS taps; longer ones the plain kernel), the
+ * static batch of the import */
 static void conv_onnx_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
+    const nnc_rt_conv2d *p = &n->attr.conv;
+    int packed = (long)p->kh * p->kw * (p->c / p->groups) <= NNC_RT_Q8_ONNX_TAPS;
     emit_line(e, "{   /* %s: int8 conv2d, ONNX's requantization */", layer_of(n));
-    q8_onnx_stage(e, q);
-    emit_line(e, "    nnc_rt_q8_conv2d_onnx(%s, %s, %s, w, %s, %d, &o);", emit_conv(e, &n->attr.conv),
+    Q8 view = *q;
+    int8_t *wp = NULL;
+    if (packed) {
+        view.nw = NNC_RT_Q8_CONV2D_ONNX_PACKED(p);
+        wp = malloc((size_t)(view.nw ? view.nw : 1));
+        if (!wp) abort();
+        nnc_rt_q8_conv2d_onnx_pack(wp, q->w, p);
+        view.w = wp;
+    }
+    q8_onnx_stage(e, &view);
+    free(wp);
+    emit_line(e, "    nnc_rt_q8_conv2d_onnx%s(%s, %s, %s, w, %s, %d, &o);", packed ? "_packed" : "", emit_conv(e, p),
               q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]), q->bias ? "b" : "NULL", n->attr.samples);
     emit_line(e, "}");
 }
@@ -173,11 +187,12 @@ static void conv_emit(EmitCtx *e, const Node *n) {
     emit_line(e, "}");
 }
 
+/* the samples: the run-time n, or an imported pool's (qdq.c) attr.samples */
 static void pool_emit(EmitCtx *e, const Node *n) {
     const Q8 *q = n->attr.q8;
-    emit_line(e, "nnc_rt_q8_%spool2d(%s, %s, %s, n, %ld, %ld); /* %s */", n->op == OP_Q8_AVG_POOL ? "avg" : "max",
-              emit_pool(e, &n->attr.pool), q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]), (long)q->lo, (long)q->hi,
-              layer_of(n));
+    emit_line(e, "nnc_rt_q8_%spool2d(%s, %s, %s, %s, %ld, %ld); /* %s */", n->op == OP_Q8_AVG_POOL ? "avg" : "max",
+              emit_pool(e, &n->attr.pool), q8_ptr(e, n->out[0]), q8_ptr(e, n->in[0]),
+              n->attr.samples ? emit_per_n(e, n, n->attr.samples) : "n", (long)q->lo, (long)q->hi, layer_of(n));
 }
 
 /* add: TFLite's int8 add, its constants from the three scales */
