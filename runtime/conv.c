@@ -52,6 +52,9 @@
  *     one sample;
  *   - the rest (grouped convolutions, backward_data, targets without those
  *     intrinsics): im2col + GEMM as above.
+ * nnc_rt_conv2d_forward_packed (groups == 1, constant weights that nnc laid
+ * out in GEMM panels) takes the same paths, the GEMM ones through the dense
+ * product with panels, which does not pack B on every call.
  */
 #include "conv_internal.h"
 
@@ -335,6 +338,28 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_im2col_filter__c)
     return 1;
 }
 
+/* w in panels (nnc_rt_gemm_pack_b of the (K, oc) kernel), groups == 1: the
+ * dense product with the panels over x itself (pointwise) or over each
+ * sample's im2col matrix, which for one group is the plain orientation's
+ * (pix, K) and fits the scratch */
+NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col_packed__c)
+{
+    const long pix = (long)p->oh * p->ow, kdim = (long)p->kh * p->kw * p->c;
+    const long xs = (long)p->h * p->w * p->c, ys = pix * p->oc;
+    int s;
+    if (p->groups != 1)
+        return 0;
+    if (is_pointwise(p)) {
+        nnc_rt_dense_forward_packed(y, x, w, b, (int)(n * pix), p->c, p->oc, act);
+        return 1;
+    }
+    for (s = 0; s < n; s++) {
+        im2col(p, scratch, x + s * xs, p->c, 0, pix);
+        nnc_rt_dense_forward_packed(y + s * ys, scratch, w, b, (int)pix, (int)kdim, p->oc, act);
+    }
+    return 1;
+}
+
 /* ---- entry points: the best kernel this build has for p ------------------------------ */
 
 void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
@@ -357,6 +382,20 @@ void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, con
     default:
         nnc_rt_f32_conv2d_im2col__c(p, y, x, w, b, scratch, n, act);
     }
+}
+
+void nnc_rt_conv2d_forward_packed(const nnc_rt_conv2d *p, float *y, const float *x, const float *wp,
+                                  const float *b, float *scratch, int n, int act)
+{
+    if (n <= 0)
+        return;
+#if HAVE_DIRECT
+    if (nnc_rt_conv2d_path(p, 1) == NNC_RT_CONV_DIRECT) {
+        CONV_BEST_DIRECT_PACKED(p, y, x, wp, b, scratch, n, act);
+        return;
+    }
+#endif
+    nnc_rt_f32_conv2d_im2col_packed__c(p, y, x, wp, b, scratch, n, act);
 }
 
 void nnc_rt_conv2d_backward_data(const nnc_rt_conv2d *p, float *dx, const float *dy,
@@ -391,7 +430,9 @@ void nnc_rt_conv2d_backward_filter(const nnc_rt_conv2d *p, float *dw, const floa
     nnc_rt_f32_conv2d_im2col_filter__c(p, dw, dy, x, scratch, n);
 }
 
-/* ---- the list ----------------------------------------------------------------------- */
+/* ---- the list -----------------------------------------------------------------------
+ * (not the packed forward kernels: their weights are in another layout;
+ * tests/test_conv.c checks them by name) */
 #define FORWARD(name) {#name, nnc_rt_f32_conv2d_##name, NULL, NULL}
 #define DATA(name) {#name, NULL, nnc_rt_f32_conv2d_##name, NULL}
 #define FILTER(name) {#name, NULL, NULL, nnc_rt_f32_conv2d_##name}

@@ -201,13 +201,23 @@ static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, 
  * chunk's weights are copied out first, the block's 2*VW columns of each
  * tap side by side: in place, taps oc floats apart fall into a few L1 sets
  * (oc = 512: a 2 KiB stride, two sets of 64) and evict each other, so every
- * tile would read them from L2 again (3x3x512 at 7x7: 2x slower). */
+ * tile would read them from L2 again (3x3x512 at 7x7: 2x slower).
+ * Weights in panels (panels = 1: nnc_rt_gemm_pack_b's layout, which nnc
+ * gives constant kernels at compile time) already are that copy: a full
+ * panel holds NNC_RT_GEMM_PANEL = 32 columns of every tap side by side, so
+ * its blocks are read in place, tap after tap 32 floats apart; only the
+ * narrow last panel (stored transposed) is gathered.  Where the pixels are
+ * few (7x7 at 512 channels: 7 tiles per chunk) the copy was a third of the
+ * time, and it read the weights a second time. */
 static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, float *ys,
                                  const float *xv, const float *w, const float *b, int o0,
-                                 int clamp, long qa, long qb)
+                                 int clamp, long qa, long qb, int panels)
 {
     float wpk[DKC * 2 * VW];
-    const int oc = p->oc, run = v->run, width = imin(2 * VW, oc - o0), pack = oc > 2 * VW;
+    const int oc = p->oc, run = v->run, width = imin(2 * VW, oc - o0);
+    const long j0p = (long)o0 / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL; /* o0's panel */
+    const int in_panel = panels && oc - j0p >= NNC_RT_GEMM_PANEL;
+    const int pack = panels ? !in_panel : oc > 2 * VW;
     const int rc = run >= DKC ? 1 : DKC / run;                   /* runs per chunk */
     const int jc = (run + (run + DKC - 1) / DKC - 1) / ((run + DKC - 1) / DKC); /* and taps */
     const float *xq[DP];
@@ -220,12 +230,23 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
             const long *ro = v->roff + r0, wrun = (long)run * oc;
             const float *wk = wc; /* tap j of run r at wk[r * krun + j * kld] */
             long krun = wrun, kld = oc, q0;
-            int oy = (int)(qa / p->ow), ox = (int)(qa % p->ow), i, r, j;
-            if (pack) { /* nr * nj <= DKC taps */
+            int oy = (int)(qa / p->ow), ox = (int)(qa % p->ow), i, r, j, l;
+            if (in_panel) {
+                wk = w + j0p * v->K + ((long)r0 * run + j0) * NNC_RT_GEMM_PANEL + (o0 - j0p);
+                krun = (long)run * NNC_RT_GEMM_PANEL;
+                kld = NNC_RT_GEMM_PANEL;
+            } else if (pack) { /* nr * nj <= DKC taps */
+                /* the narrow last panel: column l of tap t at wt[l * K + t] */
+                const float *wt = w + j0p * v->K + (o0 - j0p) * (long)v->K + (long)r0 * run + j0;
                 for (r = 0; r < nr; r++)
-                    for (j = 0; j < nj; j++)
-                        copy_floats(wpk + ((long)r * nj + j) * 2 * VW, wc + r * wrun + (long)j * oc,
-                                    width);
+                    for (j = 0; j < nj; j++) {
+                        float *d = wpk + ((long)r * nj + j) * 2 * VW;
+                        if (panels)
+                            for (l = 0; l < width; l++)
+                                d[l] = wt[l * (long)v->K + (long)r * run + j];
+                        else
+                            copy_floats(d, wc + r * wrun + (long)j * oc, width);
+                    }
                 wk = wpk;
                 krun = (long)nj * 2 * VW;
                 kld = 2 * VW;
@@ -264,7 +285,7 @@ typedef struct direct_forward_job {
     const direct_view *v;
     float *ys;
     const float *xv, *w, *b;
-    int act;
+    int act, panels;
 } direct_forward_job;
 
 static void direct_forward_pixels(void *ctx, long qa, long qb)
@@ -273,19 +294,19 @@ static void direct_forward_pixels(void *ctx, long qa, long qb)
     const int oc = j->p->oc, clamp = nnc_rt_act_clamp(j->act);
     int o0;
     for (o0 = 0; o0 < oc; o0 += 2 * VW)
-        direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, o0, clamp, qa, qb);
+        direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, o0, clamp, qa, qb, j->panels);
     if (j->act != NNC_RT_ACT_LINEAR && !clamp)
         nnc_rt_act_forward(j->act, j->ys + qa * oc, j->ys + qa * oc, (int)(qb - qa), oc);
 }
 
 static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *y,
                            const float *x, const float *w, const float *b, float *scratch,
-                           int n, int act)
+                           int n, int act, int panels)
 {
     const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * p->oc;
     direct_forward_job j;
     int s;
-    j.p = p; j.v = v; j.w = w; j.b = b; j.act = act;
+    j.p = p; j.v = v; j.w = w; j.b = b; j.act = act; j.panels = panels;
     for (s = 0; s < n; s++) {
         j.xv = direct_sample(p, v, scratch, x + s * xs);
         j.ys = y + s * ys;
@@ -353,7 +374,17 @@ NNC_RT_CONV2D_FORWARD_KERNEL(CONV_DIRECT)
     direct_view v;
     if (!nnc_rt_conv2d_direct_plan(p, &v))
         return 0;
-    direct_forward(p, &v, y, x, w, b, scratch, n, act);
+    direct_forward(p, &v, y, x, w, b, scratch, n, act, 0);
+    return 1;
+}
+
+/* the same with w in panels (nnc_rt_gemm_pack_b of the (K, oc) kernel) */
+NNC_RT_CONV2D_FORWARD_KERNEL(CONV_DIRECT_PACKED)
+{
+    direct_view v;
+    if (!nnc_rt_conv2d_direct_plan(p, &v))
+        return 0;
+    direct_forward(p, &v, y, x, w, b, scratch, n, act, 1);
     return 1;
 }
 

@@ -39,6 +39,7 @@ static vmask lanes(int n) { return (vmask)(n >= VW ? 0xFFFFu : (1u << n) - 1u); 
 #define DKB_ALT 9 /* ... or 9, for K = 9 or 27 */
 #define DKC 256 /* forward: taps per chunk, 256 x 2 zmm = 32 KiB of weights */
 #define CONV_DIRECT nnc_rt_f32_conv2d_direct_8x32__avx512
+#define CONV_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_8x32__avx512
 #define CONV_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_12x32__avx512
 #define CONV_DEPTHWISE nnc_rt_f32_conv2d_depthwise_8x16__avx512
 #define CONV_DEPTHWISE_DATA nnc_rt_f32_conv2d_depthwise_data_8x16__avx512
@@ -67,6 +68,7 @@ static vmask lanes(int n)
 #define DKB_ALT 5 /* for K = 9 */
 #define DKC 512 /* 512 x 2 ymm = 32 KiB */
 #define CONV_DIRECT nnc_rt_f32_conv2d_direct_6x16__avx2
+#define CONV_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_6x16__avx2
 #define CONV_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_6x16__avx2
 #define CONV_DEPTHWISE nnc_rt_f32_conv2d_depthwise_6x8__avx2
 #define CONV_DEPTHWISE_DATA nnc_rt_f32_conv2d_depthwise_data_6x8__avx2

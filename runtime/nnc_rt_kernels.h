@@ -51,6 +51,10 @@ void nnc_rt_act_backward_ref(int act, float a, float *dx, const float *dy, const
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col__c);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_im2col_data__c);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_im2col_filter__c);
+/* the forward kernels of nnc_rt_conv2d_forward_packed: w is the (K, oc)
+ * kernel in panels (nnc_rt_gemm_pack_b), groups == 1 only (0 otherwise);
+ * portable: im2col (unless pointwise) + the dense product with the panels */
+NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col_packed__c);
 /* portable depthwise (c/groups == 1, groups > 1): 4 pixels x 16 channels of
  * a row's interior in registers (multiplier 1), a plain loop elsewhere;
  * the backward kernels walk every (pixel, tap) */
@@ -64,6 +68,7 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter__c);
  * filter gradient a row at a time (the rest as the portable walk) */
 #if defined(__AVX2__) && defined(__FMA__)
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_6x16__avx2);
+NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_packed_6x16__avx2); /* w in panels */
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_6x16__avx2);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_6x8__avx2);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_depthwise_data_6x8__avx2);
@@ -73,6 +78,7 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter3x3__avx2);
  * channels, depthwise rows of 8 pixels x 16 channels */
 #if defined(__AVX512F__)
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_8x32__avx512);
+NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_packed_8x32__avx512); /* w in panels */
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_12x32__avx512);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_8x16__avx512);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_depthwise_data_8x16__avx512);

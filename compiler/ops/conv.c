@@ -153,8 +153,13 @@ static long conv_flops(const Graph *g, const Node *n) {
            (n->attr.act == NNC_RT_ACT_LINEAR ? 0 : out);
 }
 
+/* "_packed" when the kernel is in panels (passes/pack_weights.c) */
+static const char *packed(EmitCtx *e, const Node *n) {
+    return emit_graph(e)->values[n->in[1]].panels ? "_packed" : "";
+}
+
 static void conv_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, n, %d); /* %s */",
+    emit_line(e, "nnc_rt_conv2d_forward%s(%s, %s, %s, %s, %s, %s, n, %d); /* %s */", packed(e, n),
               emit_conv(e, &n->attr.conv), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
               emit_ptr(e, n->in[1]), n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL",
               emit_ptr(e, n->out[1]), n->attr.act, n->layer);
@@ -439,7 +444,7 @@ static int conv_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int
  * around them): the batch is the literal attr.samples, not the run-time n; the
  * activation epilogue is fuse_nd_conv's */
 static void nd_conv_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %s, %d);", emit_conv(e, &n->attr.conv),
+    emit_line(e, "nnc_rt_conv2d_forward%s(%s, %s, %s, %s, %s, %s, %s, %d);", packed(e, n), emit_conv(e, &n->attr.conv),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
               n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), emit_per_n(e, n, n->attr.samples), n->attr.act);
 }
