@@ -18,7 +18,7 @@
  * output channels go in blocks of NV = 2 vectors (1 for a last block of at
  * most VW), and only a last block that oc does not fill uses masked loads
  * and stores (they are slower than plain ones on Zen 5):
- *   forward: DP pixels x NV vectors of accumulators stay in registers over
+ *   forward: DP (or DP_ALT) pixels x NV vectors of accumulators stay in registers over
  *            a chunk of at most DKC taps (per tap: NV weight loads, DP
  *            broadcasts of x, DP*NV FMAs); the bias is their initial value,
  *            relu and relu6 clamp before the last chunk's store, the
@@ -51,14 +51,14 @@
 
 /* acc[i] += the taps of runs [0, NR), floats [0, NJ) of each (DIRECT_FORWARD);
  * LOOP is UNROLL for constant NR and NJ, empty otherwise */
-#define DIRECT_TAPS(NR, NJ, NV, MASKED, LOOP)                                            \
+#define DIRECT_TAPS(NR, NJ, NV, MASKED, LOOP, TP)                                        \
     LOOP for (r = 0; r < NR; r++) {                                                      \
         const float *wj = w + r * wrun;                                                  \
         const long o = roff[r];                                                          \
         LOOP for (j = 0; j < NJ; j++, wj += ldw) {                                       \
             vec wv[NV];                                                                  \
             LOAD_ROW(wv, wj, m, NV, MASKED);                                             \
-            UNROLL for (i = 0; i < DP; i++) {                                            \
+            UNROLL for (i = 0; i < TP; i++) {                                            \
                 vec xi = V_BCAST(x[i] + o + j);                                          \
                 UNROLL for (v = 0; v < NV; v++)                                          \
                     acc[i][v] = V_FMA(xi, wv[v], acc[i][v]);                             \
@@ -66,24 +66,24 @@
         }                                                                                \
     }
 
-/* One chunk of the taps for DP pixels: for i < np (xq[i] past np repeats
+/* One chunk of the taps for TP pixels: for i < np (xq[i] past np repeats
  * a valid pixel)
  *   y[i*ldy + 0 : NV*VW] = act(init_i + sum_{r < nruns, j < nj}
  *                                  xq[i][roff[r] + j0 + j] w[r*wrun + j*ldw + 0 : NV*VW])
  * where init_i is y's row itself when accumulate, else b (or 0) */
-#define DIRECT_FORWARD(name, NV, MASKED)                                                 \
+#define DIRECT_FORWARD(name, NV, MASKED, TP)                                               \
 static NOINLINE void name(const float *const *xq, const long *roff, int nruns, int j0,   \
                           int nj, const float *w, long wrun, long ldw, vmask m,          \
                           const float *b, int accumulate, float *y, long ldy, int np,    \
                           int clamp)                                                     \
 {                                                                                        \
-    const float *x[DP];                                                                  \
-    vec acc[DP][NV], init[NV];                                                           \
+    const float *x[TP];                                                                  \
+    vec acc[TP][NV], init[NV];                                                           \
     int i, v, r, j;                                                                      \
-    UNROLL for (i = 0; i < DP; i++)                                                      \
+    UNROLL for (i = 0; i < TP; i++)                                                      \
         x[i] = xq[i] + j0;                                                               \
     if (accumulate) {                                                                    \
-        UNROLL for (i = 0; i < DP; i++) {                                                \
+        UNROLL for (i = 0; i < TP; i++) {                                                \
             LOAD_ROW(acc[i], y + (i < np ? i : 0) * ldy, m, NV, MASKED);                 \
         }                                                                                \
     } else {                                                                             \
@@ -92,16 +92,16 @@ static NOINLINE void name(const float *const *xq, const long *roff, int nruns, i
         } else                                                                           \
             UNROLL for (v = 0; v < NV; v++)                                              \
                 init[v] = V_ZERO();                                                      \
-        UNROLL for (i = 0; i < DP; i++)                                                  \
+        UNROLL for (i = 0; i < TP; i++)                                                  \
             UNROLL for (v = 0; v < NV; v++)                                              \
                 acc[i][v] = init[v];                                                     \
     }                                                                                    \
     if (nruns == 3 && nj == 3) { /* 3x3 on one channel: constant trip counts */         \
-        DIRECT_TAPS(3, 3, NV, MASKED, UNROLL);                                           \
+        DIRECT_TAPS(3, 3, NV, MASKED, UNROLL, TP);                                        \
     } else {                                                                             \
-        DIRECT_TAPS(nruns, nj, NV, MASKED, );                                            \
+        DIRECT_TAPS(nruns, nj, NV, MASKED, , TP);                                        \
     }                                                                                    \
-    UNROLL for (i = 0; i < DP; i++)                                                      \
+    UNROLL for (i = 0; i < TP; i++)                                                      \
         if (i < np) {                                                                    \
             if (clamp)                                                                   \
                 UNROLL for (v = 0; v < NV; v++)                                          \
@@ -152,10 +152,22 @@ static NOINLINE void name(const float *xv, long rstep, long cstep, int oh, int o
         }                                                                                \
 }
 
-/* full blocks, and the last block of an oc that is not a multiple of 2*VW */
-DIRECT_FORWARD(direct_forward_2v, 2, 0)
-DIRECT_FORWARD(direct_forward_2v_masked, 2, 1)
-DIRECT_FORWARD(direct_forward_1v_masked, 1, 1)
+/* [DP, DP_ALT pixels a tile][full blocks, and the last block of an oc that
+ * is not a multiple of 2*VW: 2 vectors with the last masked, 1 masked] */
+typedef void (*direct_forward_fn)(const float *const *xq, const long *roff, int nruns, int j0,
+                                  int nj, const float *w, long wrun, long ldw, vmask m,
+                                  const float *b, int accumulate, float *y, long ldy, int np,
+                                  int clamp);
+DIRECT_FORWARD(direct_forward_2v, 2, 0, DP)
+DIRECT_FORWARD(direct_forward_2v_masked, 2, 1, DP)
+DIRECT_FORWARD(direct_forward_1v_masked, 1, 1, DP)
+DIRECT_FORWARD(direct_forward_2v_alt, 2, 0, DP_ALT)
+DIRECT_FORWARD(direct_forward_2v_masked_alt, 2, 1, DP_ALT)
+DIRECT_FORWARD(direct_forward_1v_masked_alt, 1, 1, DP_ALT)
+static const direct_forward_fn direct_forwards[2][3] = {
+    {direct_forward_2v, direct_forward_2v_masked, direct_forward_1v_masked},
+    {direct_forward_2v_alt, direct_forward_2v_masked_alt, direct_forward_1v_masked_alt},
+};
 /* [taps per block DKB, DKB_ALT][2 vectors, 2 with the last masked, 1 masked] */
 DIRECT_FILTER(direct_filter_2v, 2, 0, DKB)
 DIRECT_FILTER(direct_filter_2v_masked, 2, 1, DKB)
@@ -211,8 +223,9 @@ static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, 
  * time, and it read the weights a second time. */
 static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, float *ys,
                                  const float *xv, const float *w, const float *b, int o0,
-                                 int clamp, long qa, long qb, int panels)
+                                 int clamp, long qa, long qb, int panels, int alt)
 {
+    const int tp = alt ? DP_ALT : DP;
     float wpk[DKC * 2 * VW];
     const int oc = p->oc, run = v->run, width = imin(2 * VW, oc - o0);
     const long j0p = (long)o0 / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL; /* o0's panel */
@@ -220,7 +233,9 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
     const int pack = panels ? !in_panel : oc > 2 * VW;
     const int rc = run >= DKC ? 1 : DKC / run;                   /* runs per chunk */
     const int jc = (run + (run + DKC - 1) / DKC - 1) / ((run + DKC - 1) / DKC); /* and taps */
-    const float *xq[DP];
+    const int rest = oc - o0, which = rest >= 2 * VW ? 0 : rest > VW ? 1 : 2;
+    const vmask m = lanes(which == 0 ? VW : which == 1 ? rest - VW : rest);
+    const float *xq[DP > DP_ALT ? DP : DP_ALT];
     int r0, j0;
     for (r0 = 0; r0 < v->nruns; r0 += rc)
         for (j0 = 0; j0 < run; j0 += jc) {
@@ -251,10 +266,10 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
                 krun = (long)nj * 2 * VW;
                 kld = 2 * VW;
             }
-            for (q0 = qa; q0 < qb; q0 += DP) {
-                int np = (int)(qb - q0 < DP ? qb - q0 : DP);
+            for (q0 = qa; q0 < qb; q0 += tp) {
+                int np = (int)(qb - q0 < tp ? qb - q0 : tp);
                 float *yq = ys + q0 * oc + o0;
-                for (i = 0; i < DP; i++) { /* the windows; past np, the last one again */
+                for (i = 0; i < tp; i++) { /* the windows; past np, the last one again */
                     xq[i] = xv + oy * v->rstep + ox * v->cstep;
                     if (i + 1 < np && ++ox == p->ow) {
                         ox = 0;
@@ -265,27 +280,19 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
                     ox = 0;
                     oy++;
                 }
-                if (oc - o0 >= 2 * VW)
-                    direct_forward_2v(xq, ro, nr, j0, nj, wk, krun, kld, lanes(VW), bo, !first,
-                                      yq, oc, np, last ? clamp : 0);
-                else if (oc - o0 > VW)
-                    direct_forward_2v_masked(xq, ro, nr, j0, nj, wk, krun, kld,
-                                             lanes(oc - o0 - VW), bo, !first, yq, oc, np,
-                                             last ? clamp : 0);
-                else
-                    direct_forward_1v_masked(xq, ro, nr, j0, nj, wk, krun, kld, lanes(oc - o0),
-                                             bo, !first, yq, oc, np, last ? clamp : 0);
+                direct_forwards[alt][which](xq, ro, nr, j0, nj, wk, krun, kld, m, bo, !first,
+                                            yq, oc, np, last ? clamp : 0);
             }
         }
 }
 
-/* one sample's pixels [qa, qb) (multiples of DP but the last: threads, parallel.h) */
+/* one sample's pixels [qa, qb) (multiples of the tile but the last: threads, parallel.h) */
 typedef struct direct_forward_job {
     const nnc_rt_conv2d *p;
     const direct_view *v;
     float *ys;
     const float *xv, *w, *b;
-    int act, panels;
+    int act, panels, alt;
 } direct_forward_job;
 
 static void direct_forward_pixels(void *ctx, long qa, long qb)
@@ -294,7 +301,8 @@ static void direct_forward_pixels(void *ctx, long qa, long qb)
     const int oc = j->p->oc, clamp = nnc_rt_act_clamp(j->act);
     int o0;
     for (o0 = 0; o0 < oc; o0 += 2 * VW)
-        direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, o0, clamp, qa, qb, j->panels);
+        direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, o0, clamp, qa, qb, j->panels,
+                             j->alt);
     if (j->act != NNC_RT_ACT_LINEAR && !clamp)
         nnc_rt_act_forward(j->act, j->ys + qa * oc, j->ys + qa * oc, (int)(qb - qa), oc);
 }
@@ -307,10 +315,13 @@ static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *
     direct_forward_job j;
     int s;
     j.p = p; j.v = v; j.w = w; j.b = b; j.act = act; j.panels = panels;
+    /* the tile that wastes less of its last one, a tile costing about its
+     * pixels plus one (7x7 = 49 pixels: 7 tiles of 7, not 7 of 8) */
+    j.alt = (pix + DP_ALT - 1) / DP_ALT * (DP_ALT + 1) < (pix + DP - 1) / DP * (DP + 1);
     for (s = 0; s < n; s++) {
         j.xv = direct_sample(p, v, scratch, x + s * xs);
         j.ys = y + s * ys;
-        nnc_rt_par_for(pix, DP, (double)ys * v->K, direct_forward_pixels, &j);
+        nnc_rt_par_for(pix, j.alt ? DP_ALT : DP, (double)ys * v->K, direct_forward_pixels, &j);
     }
 }
 

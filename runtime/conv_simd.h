@@ -35,6 +35,7 @@ typedef __mmask16 vmask;
 #define V_ADD(a, b) _mm512_add_ps(a, b)
 static vmask lanes(int n) { return (vmask)(n >= VW ? 0xFFFFu : (1u << n) - 1u); }
 #define DP 8    /* forward: pixels per tile, 8 x 2 zmm = 16 accumulators */
+#define DP_ALT 7  /* ... or 7, where it fits the pixels better (7x7) */
 #define DKB 12  /* filter: taps per block, 12 x 2 zmm = 24 accumulators */
 #define DKB_ALT 9 /* ... or 9, for K = 9 or 27 */
 #define DKC 256 /* forward: taps per chunk, 256 x 2 zmm = 32 KiB of weights */
@@ -64,6 +65,7 @@ static vmask lanes(int n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 #define DP 6    /* 6 x 2 ymm = 12 accumulators, of 16 registers */
+#define DP_ALT 5
 #define DKB 6
 #define DKB_ALT 5 /* for K = 9 */
 #define DKC 512 /* 512 x 2 ymm = 32 KiB */
