@@ -601,7 +601,8 @@ END_TEST
  * and of the direct tile edges, and on deeper ones: K past a chunk of taps
  * (256 on AVX-512, 512 on AVX2, one long run cut in pieces), output
  * channels with full panels and a narrow last one (stored transposed) or
- * only a narrow one, pointwise. */
+ * only a narrow one, pointwise over few pixels (the direct kernel) and more
+ * (the GEMM). */
 static const conv_case packed_cases[] = {
     /* name              n  h   w   c   oc kh kw sh sw dh dw pt pb pl pr g */
     {"c64 oc80 3x3",     1, 6,  5,  64, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
@@ -612,6 +613,7 @@ static const conv_case packed_cases[] = {
     {"7x7 c64 oc33",     1, 7,  7,  64, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"pw c70 oc50",      2, 5,  3,  70, 50, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
     {"pw c16 oc144",     1, 4,  5,  16, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"pw 272 pixels",    1, 17, 16, 8,  40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, /* past SMALL_POINTWISE */
     {"1x1 s2 c40 oc72",  1, 7,  6,  40, 72, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1},
 };
 #define NPACKED ((int)(sizeof packed_cases / sizeof packed_cases[0]))
