@@ -404,6 +404,45 @@ void nnc_rt_conv2d_forward_packed(const nnc_rt_conv2d *p, float *y, const float 
     nnc_rt_f32_conv2d_im2col_packed__c(p, y, x, wp, b, scratch, n, act);
 }
 
+/* the layer with a linear epilogue, then y = act(y + r) in one pass */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_residual__c)
+{
+    const long size = (long)n * p->oh * p->ow * p->oc;
+    long i;
+    if (panels && !nnc_rt_f32_conv2d_im2col_packed__c(p, y, x, w, b, scratch, n, NNC_RT_ACT_LINEAR))
+        return 0;
+    if (!panels)
+        nnc_rt_f32_conv2d_im2col__c(p, y, x, w, b, scratch, n, NNC_RT_ACT_LINEAR);
+    for (i = 0; i < size; i++)
+        y[i] += r[i];
+    nnc_rt_conv2d_epilogue(y, size / p->oc, p->oc, NULL, act);
+    return 1;
+}
+
+void nnc_rt_conv2d_forward_residual(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
+                                    int panels, const float *b, const float *r, float *scratch, int n,
+                                    int act)
+{
+    const long size = (long)n * p->oh * p->ow * p->oc;
+    long i;
+    if (n <= 0)
+        return;
+#if HAVE_DIRECT
+    if (nnc_rt_conv2d_path(p, 1) == NNC_RT_CONV_DIRECT ||
+        (panels && is_pointwise(p) && (long)n * p->oh * p->ow <= SMALL_POINTWISE)) {
+        CONV_BEST_DIRECT_RESIDUAL(p, y, x, w, panels, b, r, scratch, n, act);
+        return;
+    }
+#endif
+    if (panels)
+        nnc_rt_conv2d_forward_packed(p, y, x, w, b, scratch, n, NNC_RT_ACT_LINEAR);
+    else
+        nnc_rt_conv2d_forward(p, y, x, w, b, scratch, n, NNC_RT_ACT_LINEAR);
+    for (i = 0; i < size; i++)
+        y[i] += r[i];
+    nnc_rt_conv2d_epilogue(y, size / p->oc, p->oc, NULL, act);
+}
+
 void nnc_rt_conv2d_backward_data(const nnc_rt_conv2d *p, float *dx, const float *dy,
                                  const float *w, float *scratch, int n)
 {

@@ -20,7 +20,8 @@
  * and stores (they are slower than plain ones on Zen 5):
  *   forward: DP (or DP_ALT) pixels x NV vectors of accumulators stay in registers over
  *            a chunk of at most DKC taps (per tap: NV weight loads, DP
- *            broadcasts of x, DP*NV FMAs); the bias is their initial value,
+ *            broadcasts of x, DP*NV FMAs); the bias (plus a residual's row,
+ *            when the layer adds one) is their initial value,
  *            relu and relu6 clamp before the last chunk's store, the
  *            other activations run after each sample;
  *   filter:  DKB (or DKB_ALT) taps x NV vectors of dw stay in registers
@@ -70,21 +71,29 @@
  * a valid pixel)
  *   y[i*ldy + 0 : NV*VW] = act(init_i + sum_{r < nruns, j < nj}
  *                                  xq[i][roff[r] + j0 + j] w[r*wrun + j*ldw + 0 : NV*VW])
- * where init_i is y's row itself when accumulate, else b (or 0) */
+ * where init_i is y's row itself when accumulate, else b (or 0) plus, with
+ * a residual res, its row i (rows ldy apart, as y's) */
 #define DIRECT_FORWARD(name, NV, MASKED, TP)                                               \
 static NOINLINE void name(const float *const *xq, const long *roff, int nruns, int j0,   \
                           int nj, const float *w, long wrun, long ldw, vmask m,          \
                           const float *b, int accumulate, float *y, long ldy, int np,    \
-                          int clamp)                                                     \
+                          int clamp, const float *res)                                   \
 {                                                                                        \
     const float *x[TP];                                                                  \
     vec acc[TP][NV], init[NV];                                                           \
     int i, v, r, j;                                                                      \
     UNROLL for (i = 0; i < TP; i++)                                                      \
         x[i] = xq[i] + j0;                                                               \
-    if (accumulate) {                                                                    \
+    if (accumulate || res) {                                                             \
+        const float *src = accumulate ? y : res;                                         \
         UNROLL for (i = 0; i < TP; i++) {                                                \
-            LOAD_ROW(acc[i], y + (i < np ? i : 0) * ldy, m, NV, MASKED);                 \
+            LOAD_ROW(acc[i], src + (i < np ? i : 0) * ldy, m, NV, MASKED);               \
+        }                                                                                \
+        if (!accumulate && b) {                                                          \
+            LOAD_ROW(init, b, m, NV, MASKED);                                            \
+            UNROLL for (i = 0; i < TP; i++)                                              \
+                UNROLL for (v = 0; v < NV; v++)                                          \
+                    acc[i][v] = V_ADD(acc[i][v], init[v]);                               \
         }                                                                                \
     } else {                                                                             \
         if (b) {                                                                         \
@@ -157,7 +166,7 @@ static NOINLINE void name(const float *xv, long rstep, long cstep, int oh, int o
 typedef void (*direct_forward_fn)(const float *const *xq, const long *roff, int nruns, int j0,
                                   int nj, const float *w, long wrun, long ldw, vmask m,
                                   const float *b, int accumulate, float *y, long ldy, int np,
-                                  int clamp);
+                                  int clamp, const float *res);
 DIRECT_FORWARD(direct_forward_2v, 2, 0, DP)
 DIRECT_FORWARD(direct_forward_2v_masked, 2, 1, DP)
 DIRECT_FORWARD(direct_forward_1v_masked, 1, 1, DP)
@@ -223,7 +232,8 @@ static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, 
  * time, and it read the weights a second time. */
 static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, float *ys,
                                  const float *xv, const float *w, const float *b, int o0,
-                                 int clamp, long qa, long qb, int panels, int alt)
+                                 int clamp, long qa, long qb, int panels, int alt,
+                                 const float *rs)
 {
     const int tp = alt ? DP_ALT : DP;
     float wpk[DKC * 2 * VW];
@@ -281,7 +291,8 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
                     oy++;
                 }
                 direct_forwards[alt][which](xq, ro, nr, j0, nj, wk, krun, kld, m, bo, !first,
-                                            yq, oc, np, last ? clamp : 0);
+                                            yq, oc, np, last ? clamp : 0,
+                                            first && rs ? rs + q0 * oc + o0 : NULL);
             }
         }
 }
@@ -291,7 +302,7 @@ typedef struct direct_forward_job {
     const nnc_rt_conv2d *p;
     const direct_view *v;
     float *ys;
-    const float *xv, *w, *b;
+    const float *xv, *w, *b, *rs;  /* rs: the sample's residual, or NULL */
     int act, panels, alt;
 } direct_forward_job;
 
@@ -302,14 +313,14 @@ static void direct_forward_pixels(void *ctx, long qa, long qb)
     int o0;
     for (o0 = 0; o0 < oc; o0 += 2 * VW)
         direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, o0, clamp, qa, qb, j->panels,
-                             j->alt);
+                             j->alt, j->rs);
     if (j->act != NNC_RT_ACT_LINEAR && !clamp)
         nnc_rt_act_forward(j->act, j->ys + qa * oc, j->ys + qa * oc, (int)(qb - qa), oc);
 }
 
 static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *y,
                            const float *x, const float *w, const float *b, float *scratch,
-                           int n, int act, int panels)
+                           int n, int act, int panels, const float *r)
 {
     const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * p->oc;
     direct_forward_job j;
@@ -321,6 +332,7 @@ static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *
     for (s = 0; s < n; s++) {
         j.xv = direct_sample(p, v, scratch, x + s * xs);
         j.ys = y + s * ys;
+        j.rs = r ? r + s * ys : NULL;
         nnc_rt_par_for(pix, j.alt ? DP_ALT : DP, (double)ys * v->K, direct_forward_pixels, &j);
     }
 }
@@ -385,7 +397,7 @@ NNC_RT_CONV2D_FORWARD_KERNEL(CONV_DIRECT)
     direct_view v;
     if (!nnc_rt_conv2d_direct_plan(p, &v))
         return 0;
-    direct_forward(p, &v, y, x, w, b, scratch, n, act, 0);
+    direct_forward(p, &v, y, x, w, b, scratch, n, act, 0, NULL);
     return 1;
 }
 
@@ -395,7 +407,18 @@ NNC_RT_CONV2D_FORWARD_KERNEL(CONV_DIRECT_PACKED)
     direct_view v;
     if (!nnc_rt_conv2d_direct_plan(p, &v))
         return 0;
-    direct_forward(p, &v, y, x, w, b, scratch, n, act, 1);
+    direct_forward(p, &v, y, x, w, b, scratch, n, act, 1, NULL);
+    return 1;
+}
+
+/* y = act(conv(x, w) + b + r), w plain or (panels) in panels: the residual
+ * r (y's shape, not y itself) is where the first chunk of taps starts */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(CONV_DIRECT_RESIDUAL)
+{
+    direct_view v;
+    if (!nnc_rt_conv2d_direct_plan(p, &v))
+        return 0;
+    direct_forward(p, &v, y, x, w, b, scratch, n, act, panels, r);
     return 1;
 }
 

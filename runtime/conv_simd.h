@@ -41,6 +41,7 @@ static vmask lanes(int n) { return (vmask)(n >= VW ? 0xFFFFu : (1u << n) - 1u); 
 #define DKC 256 /* forward: taps per chunk, 256 x 2 zmm = 32 KiB of weights */
 #define CONV_DIRECT nnc_rt_f32_conv2d_direct_8x32__avx512
 #define CONV_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_8x32__avx512
+#define CONV_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_8x32__avx512
 #define CONV_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_12x32__avx512
 #define CONV_DEPTHWISE nnc_rt_f32_conv2d_depthwise_8x16__avx512
 #define CONV_DEPTHWISE_DATA nnc_rt_f32_conv2d_depthwise_data_8x16__avx512
@@ -71,6 +72,7 @@ static vmask lanes(int n)
 #define DKC 512 /* 512 x 2 ymm = 32 KiB */
 #define CONV_DIRECT nnc_rt_f32_conv2d_direct_6x16__avx2
 #define CONV_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_6x16__avx2
+#define CONV_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_6x16__avx2
 #define CONV_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_6x16__avx2
 #define CONV_DEPTHWISE nnc_rt_f32_conv2d_depthwise_6x8__avx2
 #define CONV_DEPTHWISE_DATA nnc_rt_f32_conv2d_depthwise_data_6x8__avx2

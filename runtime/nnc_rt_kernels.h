@@ -47,6 +47,14 @@ void nnc_rt_act_backward_ref(int act, float a, float *dx, const float *dy, const
     int name(const nnc_rt_conv2d *p, float *dw, const float *dy, const float *x,          \
              float *scratch, int n)
 
+/* y = act(conv(x, w) + b + r): w in panels when `panels`, groups == 1 */
+#define NNC_RT_CONV2D_RESIDUAL_KERNEL(name)                                               \
+    int name(const nnc_rt_conv2d *p, float *y, const float *x, const float *w, int panels, \
+             const float *b, const float *r, float *scratch, int n, int act)
+typedef int (*nnc_rt_conv2d_residual_fn)(const nnc_rt_conv2d *p, float *y, const float *x,
+                                         const float *w, int panels, const float *b,
+                                         const float *r, float *scratch, int n, int act);
+
 /* portable: im2col + nnc_rt_gemm_f32 (any p; grouped 1x1 without im2col) */
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col__c);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_im2col_data__c);
@@ -55,6 +63,8 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_im2col_filter__c);
  * kernel in panels (nnc_rt_gemm_pack_b), groups == 1 only (0 otherwise);
  * portable: im2col (unless pointwise) + the dense product with the panels */
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col_packed__c);
+/* portable residual: the layer (any groups when not `panels`), then y = act(y + r) */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_residual__c);
 /* portable depthwise (c/groups == 1, groups > 1): 4 pixels x 16 channels of
  * a row's interior in registers (multiplier 1), a plain loop elsewhere;
  * the backward kernels walk every (pixel, tap) */
@@ -69,6 +79,7 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter__c);
 #if defined(__AVX2__) && defined(__FMA__)
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_6x16__avx2);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_packed_6x16__avx2); /* w in panels */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_direct_residual_6x16__avx2);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_6x16__avx2);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_6x8__avx2);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_depthwise_data_6x8__avx2);
@@ -79,6 +90,7 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter3x3__avx2);
 #if defined(__AVX512F__)
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_8x32__avx512);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_packed_8x32__avx512); /* w in panels */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_direct_residual_8x32__avx512);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_12x32__avx512);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_8x16__avx512);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_depthwise_data_8x16__avx512);
