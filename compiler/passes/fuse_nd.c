@@ -289,7 +289,6 @@ void fuse_nd_residual(Graph *g) {
                 only_consumer(g, n->out[0]) != i || r == n->out[0] || g->values[r].producer >= c)
                 continue;
             n->in[n->nin++] = r;
-            n->folded++;
             absorb(g, c, i);
             int u = only_consumer(g, g->nodes[c].out[0]), act = u >= 0 ? unary_act(&g->nodes[u]) : -1;
             if (act >= 0) {
