@@ -501,8 +501,9 @@ static void emit_baked(const Graph *g, const Plan *p, FILE *c) {
     if (!all) abort();
     for (int v = 0; v < g->nvalues; v++) {
         const Value *x = &g->values[v];
-        if (x->role == ROLE_PARAM && x->panels)
-            nnc_rt_gemm_pack_b(all + x->offset, g->baked + x->baked_at, x->dims[0], x->dims[1]);
+        if (x->role == ROLE_PARAM && x->panels) /* (K, N): a convolution's kernel, (kh*kw*c, oc) */
+            nnc_rt_gemm_pack_b(all + x->offset, g->baked + x->baked_at, (int)(ir_size(x) / x->dims[x->rank - 1]),
+                               x->dims[x->rank - 1]);
         else if (x->role == ROLE_PARAM)
             memcpy(all + x->offset, g->baked + x->baked_at, (size_t)ir_size(x) * sizeof *all);
     }

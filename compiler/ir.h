@@ -387,6 +387,7 @@ int  loss_output_kind(const Graph *g, int value, int *src);
 void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues */
 void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
 void fuse_nd_conv(Graph *g);         /* passes/fuse_nd.c: conv + per-channel scale/shift + act */
+void fuse_nd_residual(Graph *g);     /* passes/fuse_nd.c: conv + whole-tensor add (+ act) */
 void layout_nd(Graph *g);            /* passes/layout.c: transposes cancelled, sunk, folded */
 void fuse_nd_eltwise(Graph *g);      /* passes/fuse_eltwise.c: hard-swish chains -> one element-wise node */
 void layout_cancel(Graph *g);        /* passes/layout.c: transposes and copies of copies composed only */

@@ -28,6 +28,7 @@ static void fused_str(const Graph *g, const Node *n, char *b, size_t cap) {
     int len = 0;
     b[0] = 0;
     if (d->epilogue && n->nin > 2) len += snprintf(b + len, cap - len, "bias ");
+    if (d->conv && n->nin > 3) len += snprintf(b + len, cap - len, "residual add ");
     if (d->epilogue && n->attr.act != NNC_RT_ACT_LINEAR)
         len += snprintf(b + len, cap - len, "%s epilogue ", act_name(n->attr.act));
     if (n->folded) len += snprintf(b + len, cap - len, "%d scale/shift folded ", n->folded);

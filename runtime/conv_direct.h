@@ -18,9 +18,10 @@
  * output channels go in blocks of NV = 2 vectors (1 for a last block of at
  * most VW), and only a last block that oc does not fill uses masked loads
  * and stores (they are slower than plain ones on Zen 5):
- *   forward: DP pixels x NV vectors of accumulators stay in registers over
+ *   forward: DP (or DP_ALT) pixels x NV vectors of accumulators stay in registers over
  *            a chunk of at most DKC taps (per tap: NV weight loads, DP
- *            broadcasts of x, DP*NV FMAs); the bias is their initial value,
+ *            broadcasts of x, DP*NV FMAs); the bias (plus a residual's row,
+ *            when the layer adds one) is their initial value,
  *            relu and relu6 clamp before the last chunk's store, the
  *            other activations run after each sample;
  *   filter:  DKB (or DKB_ALT) taps x NV vectors of dw stay in registers
@@ -57,14 +58,14 @@
 
 /* acc[i] += the taps of runs [0, NR), floats [0, NJ) of each (DIRECT_FORWARD);
  * LOOP is UNROLL for constant NR and NJ, empty otherwise */
-#define DIRECT_TAPS(NR, NJ, NV, MASKED, LOOP)                                            \
+#define DIRECT_TAPS(NR, NJ, NV, MASKED, LOOP, TP)                                        \
     LOOP for (r = 0; r < NR; r++) {                                                      \
         const float *wj = w + r * wrun;                                                  \
         const long o = roff[r];                                                          \
         LOOP for (j = 0; j < NJ; j++, wj += ldw) {                                       \
             vec wv[NV];                                                                  \
             LOAD_ROW(wv, wj, m, NV, MASKED);                                             \
-            UNROLL for (i = 0; i < DP; i++) {                                            \
+            UNROLL for (i = 0; i < TP; i++) {                                            \
                 vec xi = V_BCAST(x[i] + o + j);                                          \
                 UNROLL for (v = 0; v < NV; v++)                                          \
                     acc[i][v] = V_FMA(xi, wv[v], acc[i][v]);                             \
@@ -72,25 +73,33 @@
         }                                                                                \
     }
 
-/* One chunk of the taps for DP pixels: for i < np (xq[i] past np repeats
+/* One chunk of the taps for TP pixels: for i < np (xq[i] past np repeats
  * a valid pixel)
  *   y[i*ldy + 0 : NV*VW] = act(init_i + sum_{r < nruns, j < nj}
  *                                  xq[i][roff[r] + j0 + j] w[r*wrun + j*ldw + 0 : NV*VW])
- * where init_i is y's row itself when accumulate, else b (or 0) */
-#define DIRECT_FORWARD(name, NV, MASKED)                                                 \
+ * where init_i is y's row itself when accumulate, else b (or 0) plus, with
+ * a residual res, its row i (rows ldy apart, as y's) */
+#define DIRECT_FORWARD(name, NV, MASKED, TP)                                               \
 static NOINLINE void name(const float *const *xq, const long *roff, int nruns, int j0,   \
                           int nj, const float *w, long wrun, long ldw, vmask m,          \
                           const float *b, int accumulate, float *y, long ldy, int np,    \
-                          int clamp)                                                     \
+                          int clamp, const float *res)                                   \
 {                                                                                        \
-    const float *x[DP];                                                                  \
-    vec acc[DP][NV], init[NV];                                                           \
+    const float *x[TP];                                                                  \
+    vec acc[TP][NV], init[NV];                                                           \
     int i, v, r, j;                                                                      \
-    UNROLL for (i = 0; i < DP; i++)                                                      \
+    UNROLL for (i = 0; i < TP; i++)                                                      \
         x[i] = xq[i] + j0;                                                               \
-    if (accumulate) {                                                                    \
-        UNROLL for (i = 0; i < DP; i++) {                                                \
-            LOAD_ROW(acc[i], y + (i < np ? i : 0) * ldy, m, NV, MASKED);                 \
+    if (accumulate || res) {                                                             \
+        const float *src = accumulate ? y : res;                                         \
+        UNROLL for (i = 0; i < TP; i++) {                                                \
+            LOAD_ROW(acc[i], src + (i < np ? i : 0) * ldy, m, NV, MASKED);               \
+        }                                                                                \
+        if (!accumulate && b) {                                                          \
+            LOAD_ROW(init, b, m, NV, MASKED);                                            \
+            UNROLL for (i = 0; i < TP; i++)                                              \
+                UNROLL for (v = 0; v < NV; v++)                                          \
+                    acc[i][v] = V_ADD(acc[i][v], init[v]);                               \
         }                                                                                \
     } else {                                                                             \
         if (b) {                                                                         \
@@ -98,16 +107,16 @@ static NOINLINE void name(const float *const *xq, const long *roff, int nruns, i
         } else                                                                           \
             UNROLL for (v = 0; v < NV; v++)                                              \
                 init[v] = V_ZERO();                                                      \
-        UNROLL for (i = 0; i < DP; i++)                                                  \
+        UNROLL for (i = 0; i < TP; i++)                                                  \
             UNROLL for (v = 0; v < NV; v++)                                              \
                 acc[i][v] = init[v];                                                     \
     }                                                                                    \
     if (nruns == 3 && nj == 3) { /* 3x3 on one channel: constant trip counts */         \
-        DIRECT_TAPS(3, 3, NV, MASKED, UNROLL);                                           \
+        DIRECT_TAPS(3, 3, NV, MASKED, UNROLL, TP);                                        \
     } else {                                                                             \
-        DIRECT_TAPS(nruns, nj, NV, MASKED, );                                            \
+        DIRECT_TAPS(nruns, nj, NV, MASKED, , TP);                                        \
     }                                                                                    \
-    UNROLL for (i = 0; i < DP; i++)                                                      \
+    UNROLL for (i = 0; i < TP; i++)                                                      \
         if (i < np) {                                                                    \
             if (clamp)                                                                   \
                 UNROLL for (v = 0; v < NV; v++)                                          \
@@ -171,10 +180,22 @@ static NOINLINE void name(const float *xv, long rstep, long cstep, int oh, int o
     }                                                                                    \
 }
 
-/* full blocks, and the last block of an oc that is not a multiple of 2*VW */
-DIRECT_FORWARD(direct_forward_2v, 2, 0)
-DIRECT_FORWARD(direct_forward_2v_masked, 2, 1)
-DIRECT_FORWARD(direct_forward_1v_masked, 1, 1)
+/* [DP, DP_ALT pixels a tile][full blocks, and the last block of an oc that
+ * is not a multiple of 2*VW: 2 vectors with the last masked, 1 masked] */
+typedef void (*direct_forward_fn)(const float *const *xq, const long *roff, int nruns, int j0,
+                                  int nj, const float *w, long wrun, long ldw, vmask m,
+                                  const float *b, int accumulate, float *y, long ldy, int np,
+                                  int clamp, const float *res);
+DIRECT_FORWARD(direct_forward_2v, 2, 0, DP)
+DIRECT_FORWARD(direct_forward_2v_masked, 2, 1, DP)
+DIRECT_FORWARD(direct_forward_1v_masked, 1, 1, DP)
+DIRECT_FORWARD(direct_forward_2v_alt, 2, 0, DP_ALT)
+DIRECT_FORWARD(direct_forward_2v_masked_alt, 2, 1, DP_ALT)
+DIRECT_FORWARD(direct_forward_1v_masked_alt, 1, 1, DP_ALT)
+static const direct_forward_fn direct_forwards[2][3] = {
+    {direct_forward_2v, direct_forward_2v_masked, direct_forward_1v_masked},
+    {direct_forward_2v_alt, direct_forward_2v_masked_alt, direct_forward_1v_masked_alt},
+};
 /* [without, with the bias][taps per block DKB, DKB_ALT][2 vectors, 2 with
  * the last masked, 1 masked] */
 DIRECT_FILTER(direct_filter_2v, 2, 0, DKB, 0)
@@ -239,16 +260,30 @@ static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, 
  * chunk's weights are copied out first, the block's 2*VW columns of each
  * tap side by side: in place, taps oc floats apart fall into a few L1 sets
  * (oc = 512: a 2 KiB stride, two sets of 64) and evict each other, so every
- * tile would read them from L2 again (3x3x512 at 7x7: 2x slower). */
+ * tile would read them from L2 again (3x3x512 at 7x7: 2x slower).
+ * Weights in panels (panels = 1: nnc_rt_gemm_pack_b's layout, which nnc
+ * gives constant kernels at compile time) already are that copy: a full
+ * panel holds NNC_RT_GEMM_PANEL = 32 columns of every tap side by side, so
+ * its blocks are read in place, tap after tap 32 floats apart; only the
+ * narrow last panel (stored transposed) is gathered.  Where the pixels are
+ * few (7x7 at 512 channels: 7 tiles per chunk) the copy was a third of the
+ * time, and it read the weights a second time. */
 static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, float *ys,
                                  const float *xv, const float *w, const float *b, int o0,
-                                 int clamp, long qa, long qb)
+                                 int clamp, long qa, long qb, int panels, int alt,
+                                 const float *rs)
 {
+    const int tp = alt ? DP_ALT : DP;
     float wpk[DKC * 2 * VW];
-    const int oc = p->oc, run = v->run, width = imin(2 * VW, oc - o0), pack = oc > 2 * VW;
+    const int oc = p->oc, run = v->run, width = imin(2 * VW, oc - o0);
+    const long j0p = (long)o0 / NNC_RT_GEMM_PANEL * NNC_RT_GEMM_PANEL; /* o0's panel */
+    const int in_panel = panels && oc - j0p >= NNC_RT_GEMM_PANEL;
+    const int pack = panels ? !in_panel : oc > 2 * VW;
     const int rc = run >= DKC ? 1 : DKC / run;                   /* runs per chunk */
     const int jc = (run + (run + DKC - 1) / DKC - 1) / ((run + DKC - 1) / DKC); /* and taps */
-    const float *xq[DP];
+    const int rest = oc - o0, which = rest >= 2 * VW ? 0 : rest > VW ? 1 : 2;
+    const vmask m = lanes(which == 0 ? VW : which == 1 ? rest - VW : rest);
+    const float *xq[DP > DP_ALT ? DP : DP_ALT];
     int r0, j0;
     for (r0 = 0; r0 < v->nruns; r0 += rc)
         for (j0 = 0; j0 < run; j0 += jc) {
@@ -258,20 +293,31 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
             const long *ro = v->roff + r0, wrun = (long)run * oc;
             const float *wk = wc; /* tap j of run r at wk[r * krun + j * kld] */
             long krun = wrun, kld = oc, q0;
-            int oy = (int)(qa / p->ow), ox = (int)(qa % p->ow), i, r, j;
-            if (pack) { /* nr * nj <= DKC taps */
+            int oy = (int)(qa / p->ow), ox = (int)(qa % p->ow), i, r, j, l;
+            if (in_panel) {
+                wk = w + j0p * v->K + ((long)r0 * run + j0) * NNC_RT_GEMM_PANEL + (o0 - j0p);
+                krun = (long)run * NNC_RT_GEMM_PANEL;
+                kld = NNC_RT_GEMM_PANEL;
+            } else if (pack) { /* nr * nj <= DKC taps */
+                /* the narrow last panel: column l of tap t at wt[l * K + t] */
+                const float *wt = w + j0p * v->K + (o0 - j0p) * (long)v->K + (long)r0 * run + j0;
                 for (r = 0; r < nr; r++)
-                    for (j = 0; j < nj; j++)
-                        copy_floats(wpk + ((long)r * nj + j) * 2 * VW, wc + r * wrun + (long)j * oc,
-                                    width);
+                    for (j = 0; j < nj; j++) {
+                        float *d = wpk + ((long)r * nj + j) * 2 * VW;
+                        if (panels)
+                            for (l = 0; l < width; l++)
+                                d[l] = wt[l * (long)v->K + (long)r * run + j];
+                        else
+                            copy_floats(d, wc + r * wrun + (long)j * oc, width);
+                    }
                 wk = wpk;
                 krun = (long)nj * 2 * VW;
                 kld = 2 * VW;
             }
-            for (q0 = qa; q0 < qb; q0 += DP) {
-                int np = (int)(qb - q0 < DP ? qb - q0 : DP);
+            for (q0 = qa; q0 < qb; q0 += tp) {
+                int np = (int)(qb - q0 < tp ? qb - q0 : tp);
                 float *yq = ys + q0 * oc + o0;
-                for (i = 0; i < DP; i++) { /* the windows; past np, the last one again */
+                for (i = 0; i < tp; i++) { /* the windows; past np, the last one again */
                     xq[i] = xv + oy * v->rstep + ox * v->cstep;
                     if (i + 1 < np && ++ox == p->ow) {
                         ox = 0;
@@ -282,27 +328,20 @@ static void direct_forward_block(const nnc_rt_conv2d *p, const direct_view *v, f
                     ox = 0;
                     oy++;
                 }
-                if (oc - o0 >= 2 * VW)
-                    direct_forward_2v(xq, ro, nr, j0, nj, wk, krun, kld, lanes(VW), bo, !first,
-                                      yq, oc, np, last ? clamp : 0);
-                else if (oc - o0 > VW)
-                    direct_forward_2v_masked(xq, ro, nr, j0, nj, wk, krun, kld,
-                                             lanes(oc - o0 - VW), bo, !first, yq, oc, np,
-                                             last ? clamp : 0);
-                else
-                    direct_forward_1v_masked(xq, ro, nr, j0, nj, wk, krun, kld, lanes(oc - o0),
-                                             bo, !first, yq, oc, np, last ? clamp : 0);
+                direct_forwards[alt][which](xq, ro, nr, j0, nj, wk, krun, kld, m, bo, !first,
+                                            yq, oc, np, last ? clamp : 0,
+                                            first && rs ? rs + q0 * oc + o0 : NULL);
             }
         }
 }
 
-/* one sample's pixels [qa, qb) (multiples of DP but the last: threads, parallel.h) */
+/* one sample's pixels [qa, qb) (multiples of the tile but the last: threads, parallel.h) */
 typedef struct direct_forward_job {
     const nnc_rt_conv2d *p;
     const direct_view *v;
     float *ys;
-    const float *xv, *w, *b;
-    int act;
+    const float *xv, *w, *b, *rs;  /* rs: the sample's residual, or NULL */
+    int act, panels, alt;
 } direct_forward_job;
 
 static void direct_forward_pixels(void *ctx, long qa, long qb)
@@ -311,7 +350,8 @@ static void direct_forward_pixels(void *ctx, long qa, long qb)
     const int oc = j->p->oc, clamp = nnc_rt_act_clamp(j->act);
     int o0;
     for (o0 = 0; o0 < oc; o0 += 2 * VW)
-        direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, o0, clamp, qa, qb);
+        direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, o0, clamp, qa, qb, j->panels,
+                             j->alt, j->rs);
     if (j->act != NNC_RT_ACT_LINEAR && !clamp)
         nnc_rt_act_forward(j->act, j->ys + qa * oc, j->ys + qa * oc, (int)(qb - qa), oc);
 }
@@ -320,7 +360,7 @@ static void direct_forward_pixels(void *ctx, long qa, long qb)
 typedef struct direct_samples_job {
     direct_forward_job j;
     float *y;
-    const float *x;
+    const float *x, *r;   /* r: the residual, or NULL */
     long xs, ys, pix;
 } direct_samples_job;
 
@@ -332,32 +372,37 @@ static void direct_forward_samples(void *ctx, long sa, long sb)
     for (s = sa; s < sb; s++) {
         j.xv = sj->x + s * sj->xs;
         j.ys = sj->y + s * sj->ys;
+        j.rs = sj->r ? sj->r + s * sj->ys : NULL;
         direct_forward_pixels(&j, 0, sj->pix);
     }
 }
 
 static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *y,
                            const float *x, const float *w, const float *b, float *scratch,
-                           int n, int act)
+                           int n, int act, int panels, const float *r)
 {
     const long pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * p->c, ys = pix * p->oc;
     direct_forward_job j;
     int s;
-    j.p = p; j.v = v; j.w = w; j.b = b; j.act = act;
+    j.p = p; j.v = v; j.w = w; j.b = b; j.act = act; j.panels = panels; j.rs = NULL;
+    /* the tile that wastes less of its last one, a tile costing about its
+     * pixels plus one (7x7 = 49 pixels: 7 tiles of 7, not 7 of 8) */
+    j.alt = (pix + DP_ALT - 1) / DP_ALT * (DP_ALT + 1) < (pix + DP - 1) / DP * (DP + 1);
     if (!v->padded && n > 1) {
         /* samples read in place need no scratch: the threads take whole
          * samples, one fork and join for the batch instead of one per
          * sample (the small CNN: 32 a step, each a futex wake and wait
          * for 2 us of work) */
         direct_samples_job sj;
-        sj.j = j; sj.y = y; sj.x = x; sj.xs = xs; sj.ys = ys; sj.pix = pix;
+        sj.j = j; sj.y = y; sj.x = x; sj.r = r; sj.xs = xs; sj.ys = ys; sj.pix = pix;
         nnc_rt_par_for(n, 1, (double)n * ys * v->K, direct_forward_samples, &sj);
         return;
     }
     for (s = 0; s < n; s++) {
         j.xv = direct_sample(p, v, scratch, x + s * xs);
         j.ys = y + s * ys;
-        nnc_rt_par_for(pix, DP, (double)ys * v->K, direct_forward_pixels, &j);
+        j.rs = r ? r + s * ys : NULL;
+        nnc_rt_par_for(pix, j.alt ? DP_ALT : DP, (double)ys * v->K, direct_forward_pixels, &j);
     }
 }
 
@@ -456,7 +501,28 @@ NNC_RT_CONV2D_FORWARD_KERNEL(CONV_DIRECT)
     direct_view v;
     if (!nnc_rt_conv2d_direct_plan(p, &v))
         return 0;
-    direct_forward(p, &v, y, x, w, b, scratch, n, act);
+    direct_forward(p, &v, y, x, w, b, scratch, n, act, 0, NULL);
+    return 1;
+}
+
+/* the same with w in panels (nnc_rt_gemm_pack_b of the (K, oc) kernel) */
+NNC_RT_CONV2D_FORWARD_KERNEL(CONV_DIRECT_PACKED)
+{
+    direct_view v;
+    if (!nnc_rt_conv2d_direct_plan(p, &v))
+        return 0;
+    direct_forward(p, &v, y, x, w, b, scratch, n, act, 1, NULL);
+    return 1;
+}
+
+/* y = act(conv(x, w) + b + r), w plain or (panels) in panels: the residual
+ * r (y's shape, not y itself) is where the first chunk of taps starts */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(CONV_DIRECT_RESIDUAL)
+{
+    direct_view v;
+    if (!nnc_rt_conv2d_direct_plan(p, &v))
+        return 0;
+    direct_forward(p, &v, y, x, w, b, scratch, n, act, panels, r);
     return 1;
 }
 

@@ -27,6 +27,8 @@
 /* the kernels the entry points call: the widest vectors the target has */
 #if defined(__AVX512F__)
 #define CONV_BEST_DIRECT nnc_rt_f32_conv2d_direct_8x32__avx512
+#define CONV_BEST_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_8x32__avx512
+#define CONV_BEST_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_8x32__avx512
 #define CONV_BEST_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_12x32__avx512
 #define CONV_BEST_DIRECT_FILTER_BIAS nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512
 #define CONV_BEST_DEPTHWISE nnc_rt_f32_conv2d_depthwise_8x16__avx512
@@ -34,6 +36,8 @@
 #define CONV_BEST_DEPTHWISE_FILTER nnc_rt_f32_conv2d_depthwise_filter3x3__avx512
 #elif HAVE_DIRECT
 #define CONV_BEST_DIRECT nnc_rt_f32_conv2d_direct_6x16__avx2
+#define CONV_BEST_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_6x16__avx2
+#define CONV_BEST_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_6x16__avx2
 #define CONV_BEST_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_6x16__avx2
 #define CONV_BEST_DIRECT_FILTER_BIAS nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2
 #define CONV_BEST_DEPTHWISE nnc_rt_f32_conv2d_depthwise_6x8__avx2

@@ -35,10 +35,13 @@ typedef __mmask16 vmask;
 #define V_ADD(a, b) _mm512_add_ps(a, b)
 static vmask lanes(int n) { return (vmask)(n >= VW ? 0xFFFFu : (1u << n) - 1u); }
 #define DP 8    /* forward: pixels per tile, 8 x 2 zmm = 16 accumulators */
+#define DP_ALT 7  /* ... or 7, where it fits the pixels better (7x7) */
 #define DKB 12  /* filter: taps per block, 12 x 2 zmm = 24 accumulators */
 #define DKB_ALT 9 /* ... or 9, for K = 9 or 27 */
 #define DKC 256 /* forward: taps per chunk, 256 x 2 zmm = 32 KiB of weights */
 #define CONV_DIRECT nnc_rt_f32_conv2d_direct_8x32__avx512
+#define CONV_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_8x32__avx512
+#define CONV_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_8x32__avx512
 #define CONV_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_12x32__avx512
 #define CONV_DIRECT_FILTER_BIAS nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512
 #define CONV_DEPTHWISE nnc_rt_f32_conv2d_depthwise_8x16__avx512
@@ -64,10 +67,13 @@ static vmask lanes(int n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 #define DP 6    /* 6 x 2 ymm = 12 accumulators, of 16 registers */
+#define DP_ALT 5
 #define DKB 6
 #define DKB_ALT 5 /* for K = 9 */
 #define DKC 512 /* 512 x 2 ymm = 32 KiB */
 #define CONV_DIRECT nnc_rt_f32_conv2d_direct_6x16__avx2
+#define CONV_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_6x16__avx2
+#define CONV_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_6x16__avx2
 #define CONV_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_6x16__avx2
 #define CONV_DIRECT_FILTER_BIAS nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2
 #define CONV_DEPTHWISE nnc_rt_f32_conv2d_depthwise_6x8__avx2

@@ -273,6 +273,19 @@ int nnc_rt_conv2d_path(const nnc_rt_conv2d *p, int direct);
 /* y = act(conv(x, w) + b) */
 void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
                            const float *b, float *scratch, int n, int act);
+/* the same with w, groups == 1, in panels: nnc_rt_gemm_pack_b of w as the
+ * (kh*kw*c, oc) matrix it is (nnc lays constant kernels out so at compile
+ * time, and the kernels then read them in place instead of copying blocks
+ * of them for every call) */
+void nnc_rt_conv2d_forward_packed(const nnc_rt_conv2d *p, float *y, const float *x, const float *wp,
+                                  const float *b, float *scratch, int n, int act);
+/* y = act(conv(x, w) + b + r): a residual r of y's shape (not y itself)
+ * added before the activation, in the first pass over y (ResNet's
+ * conv -> add -> relu as one layer); w in panels when `panels` (then
+ * groups == 1), as for nnc_rt_conv2d_forward_packed */
+void nnc_rt_conv2d_forward_residual(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
+                                    int panels, const float *b, const float *r, float *scratch, int n,
+                                    int act);
 /* dx = dL/dx given dy (overwrites dx) */
 void nnc_rt_conv2d_backward_data(const nnc_rt_conv2d *p, float *dx, const float *dy,
                                  const float *w, float *scratch, int n);

@@ -51,10 +51,24 @@ void nnc_rt_act_backward_ref(int act, float a, float *dx, const float *dy, const
     int name(const nnc_rt_conv2d *p, float *dw, float *db, const float *dy, const float *x, \
              float *scratch, int n)
 
+/* y = act(conv(x, w) + b + r): w in panels when `panels`, groups == 1 */
+#define NNC_RT_CONV2D_RESIDUAL_KERNEL(name)                                               \
+    int name(const nnc_rt_conv2d *p, float *y, const float *x, const float *w, int panels, \
+             const float *b, const float *r, float *scratch, int n, int act)
+typedef int (*nnc_rt_conv2d_residual_fn)(const nnc_rt_conv2d *p, float *y, const float *x,
+                                         const float *w, int panels, const float *b,
+                                         const float *r, float *scratch, int n, int act);
+
 /* portable: im2col + nnc_rt_gemm_f32 (any p; grouped 1x1 without im2col) */
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col__c);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_im2col_data__c);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_im2col_filter__c);
+/* the forward kernels of nnc_rt_conv2d_forward_packed: w is the (K, oc)
+ * kernel in panels (nnc_rt_gemm_pack_b), groups == 1 only (0 otherwise);
+ * portable: im2col (unless pointwise) + the dense product with the panels */
+NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col_packed__c);
+/* portable residual: the layer (any groups when not `panels`), then y = act(y + r) */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_residual__c);
 /* portable depthwise (c/groups == 1, groups > 1): 4 pixels x 16 channels of
  * a row's interior in registers (multiplier 1), a plain loop elsewhere;
  * the backward kernels walk every (pixel, tap) */
@@ -68,6 +82,8 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter__c);
  * filter gradient a row at a time (the rest as the portable walk) */
 #if defined(__AVX2__) && defined(__FMA__)
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_6x16__avx2);
+NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_packed_6x16__avx2); /* w in panels */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_direct_residual_6x16__avx2);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_6x16__avx2);
 NNC_RT_CONV2D_FILTER_BIAS_KERNEL(nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_6x8__avx2);
@@ -78,6 +94,8 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter3x3__avx2);
  * channels, depthwise rows of 8 pixels x 16 channels */
 #if defined(__AVX512F__)
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_8x32__avx512);
+NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_packed_8x32__avx512); /* w in panels */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_direct_residual_8x32__avx512);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_12x32__avx512);
 NNC_RT_CONV2D_FILTER_BIAS_KERNEL(nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_8x16__avx512);

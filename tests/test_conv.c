@@ -700,6 +700,194 @@ START_TEST(test_conv_filter_bias)
 }
 END_TEST
 
+/* ---- weights in panels (nnc_rt_conv2d_forward_packed) ------------------------------
+ * The kernels for constant weights that nnc stores in GEMM panels: the
+ * entry point and each named kernel this build has, against the literal
+ * reference with the plain kernel, on every groups == 1 case of the table
+ * and of the direct tile edges, and on deeper ones: K past a chunk of taps
+ * (256 on AVX-512, 512 on AVX2, one long run cut in pieces), output
+ * channels with full panels and a narrow last one (stored transposed) or
+ * only a narrow one, pointwise over few pixels (the direct kernel) and more
+ * (the GEMM). */
+static const conv_case packed_cases[] = {
+    /* name              n  h   w   c   oc kh kw sh sw dh dw pt pb pl pr g */
+    {"c64 oc80 3x3",     1, 6,  5,  64, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"c60 oc40 s2",      2, 9,  9,  60, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"c130 oc96 1x3",    1, 3,  7, 130, 96, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+    {"c200 oc64 3x3",    1, 4,  4, 200, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"stem c3 oc24 7x7", 1, 15, 13, 3,  24, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1},
+    {"7x7 c64 oc33",     1, 7,  7,  64, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"pw c70 oc50",      2, 5,  3,  70, 50, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"pw c16 oc144",     1, 4,  5,  16, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"pw 272 pixels",    1, 17, 16, 8,  40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, /* past SMALL_POINTWISE */
+    {"1x1 s2 c40 oc72",  1, 7,  6,  40, 72, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1},
+};
+#define NPACKED ((int)(sizeof packed_cases / sizeof packed_cases[0]))
+
+typedef struct packed_kernel {
+    const char *name;
+    nnc_rt_conv2d_forward_fn fn; /* NULL: the entry point */
+} packed_kernel;
+
+static const packed_kernel packed_kernels[] = {
+    {"nnc_rt_conv2d_forward_packed", NULL},
+    {"im2col_packed__c", nnc_rt_f32_conv2d_im2col_packed__c},
+#if defined(__AVX2__) && defined(__FMA__)
+    {"direct_packed_6x16__avx2", nnc_rt_f32_conv2d_direct_packed_6x16__avx2},
+#endif
+#if defined(__AVX512F__)
+    {"direct_packed_8x32__avx512", nnc_rt_f32_conv2d_direct_packed_8x32__avx512},
+#endif
+};
+#define NPACKED_KERNELS ((int)(sizeof packed_kernels / sizeof packed_kernels[0]))
+
+/* kernel kn on case k: 1 when it computed it (right, with and without the
+ * bias, linear, relu, relu6 across 6) */
+static int check_packed(int kn, const conv_case *k, int idx, uint64_t seed)
+{
+    static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_RELU6};
+    const packed_kernel *pk = &packed_kernels[kn];
+    conv_data d;
+    double *ref;
+    float *y, *wp, *b6;
+    int a, o, done = 1;
+    conv_data_init(&d, k, seed);
+    ref = dalloc(d.ny);
+    y = guarded(d.ny);
+    wp = guarded(d.nw);
+    b6 = falloc(d.p.oc);
+    for (o = 0; o < d.p.oc; o++)
+        b6[o] = d.b[o] + 6.0f;
+    nnc_rt_gemm_pack_b(wp, d.w, (int)(d.nw / d.p.oc), d.p.oc);
+    for (a = 0; a < 3 && done; a++) {
+        const float *b = a == 2 ? b6 : (a + idx) % 2 ? NULL : d.b;
+        long bad;
+        fill_nan(y, d.ny);
+        fill_nan(d.scratch, d.nscratch);
+        if (pk->fn)
+            done = pk->fn(&d.p, y, d.x, wp, b, d.scratch, d.n, acts[a]);
+        else
+            nnc_rt_conv2d_forward_packed(&d.p, y, d.x, wp, b, d.scratch, d.n, acts[a]);
+        if (!done)
+            break;
+        conv_ref_forward(&d.p, ref, d.x, d.w, b, d.n, acts[a]);
+        bad = first_bad(y, ref, d.ny, 1e-5, 1e-4);
+        ck_assert_msg(bad == d.ny, "%s on %s #%d (act %d, bias %d): y[%ld] = %.7g, want %.7g",
+                      pk->name, k->name, idx, acts[a], b != NULL, bad, bad < d.ny ? y[bad] : 0.0,
+                      bad < d.ny ? ref[bad] : 0.0);
+        ck_assert_msg(guard_ok(y, d.ny) && guard_ok(d.scratch, d.nscratch) && guard_ok(wp, d.nw),
+                      "%s on %s #%d: wrote past y or the scratch, or into w", pk->name, k->name, idx);
+    }
+    free(ref); free(y); free(wp); free(b6);
+    conv_data_free(&d);
+    return done;
+}
+
+/* one packed kernel (the loop index) on every groups == 1 case */
+START_TEST(test_conv_packed_reference)
+{
+    int k, done = 0;
+    ck_assert_int_lt(_i, NPACKED_KERNELS);
+    for (k = 0; k < NCONV; k++)
+        if (conv_cases[k].groups == 1)
+            done += check_packed(_i, &conv_cases[k], k, 900 + k);
+    for (k = 0; k < DIRECT_TILES; k++) {
+        conv_case t = tile_case(k);
+        done += check_packed(_i, &t, k, 1000 + k);
+    }
+    for (k = 0; k < NPACKED; k++)
+        ck_assert_msg(check_packed(_i, &packed_cases[k], k, 1200 + k) || packed_kernels[_i].fn,
+                      "%s declined %s", packed_kernels[_i].name, packed_cases[k].name),
+            done++;
+    ck_assert_msg(done >= 100, "%s computed only %d cases", packed_kernels[_i].name, done);
+}
+END_TEST
+
+/* ---- a residual added before the activation (nnc_rt_conv2d_forward_residual) -------
+ * The entry point and each named kernel, with plain weights and in panels,
+ * against the reference conv + b + r then the activation, on the table
+ * (every case, grouped ones through the entry point with plain weights),
+ * the direct tile edges and the packed cases. */
+typedef struct residual_kernel {
+    const char *name;
+    nnc_rt_conv2d_residual_fn fn; /* NULL: the entry point */
+} residual_kernel;
+
+static const residual_kernel residual_kernels[] = {
+    {"nnc_rt_conv2d_forward_residual", NULL},
+    {"residual__c", nnc_rt_f32_conv2d_residual__c},
+#if defined(__AVX2__) && defined(__FMA__)
+    {"direct_residual_6x16__avx2", nnc_rt_f32_conv2d_direct_residual_6x16__avx2},
+#endif
+#if defined(__AVX512F__)
+    {"direct_residual_8x32__avx512", nnc_rt_f32_conv2d_direct_residual_8x32__avx512},
+#endif
+};
+#define NRESIDUAL_KERNELS ((int)(sizeof residual_kernels / sizeof residual_kernels[0]))
+
+/* kernel kn on case k, w plain and in panels (groups == 1): 1 when it computed it */
+static int check_residual(int kn, const conv_case *k, int idx, uint64_t seed)
+{
+    static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_RELU6, NNC_RT_ACT_TANH};
+    const residual_kernel *rk = &residual_kernels[kn];
+    conv_data d;
+    double *ref;
+    float *y, *wp, *res;
+    int a, panels, done = 0;
+    long i;
+    conv_data_init(&d, k, seed);
+    ref = dalloc(d.ny);
+    y = guarded(d.ny);
+    wp = falloc(d.nw);
+    res = falloc(d.ny);
+    for (i = 0; i < d.ny; i++) /* outputs straddling 0 and 6 */
+        res[i] = 3.0f * d.r[i] + (i % 3 == 0 ? 5.5f : 0.0f);
+    nnc_rt_gemm_pack_b(wp, d.w, (int)(d.nw / d.p.oc), d.p.oc);
+    for (panels = 0; panels < (d.p.groups == 1 ? 2 : 1); panels++)
+        for (a = 0; a < 4; a++) {
+            const float *b = (a + idx) % 2 ? NULL : d.b, *w = panels ? wp : d.w;
+            long bad;
+            fill_nan(y, d.ny);
+            fill_nan(d.scratch, d.nscratch);
+            if (rk->fn) {
+                if (!rk->fn(&d.p, y, d.x, w, panels, b, res, d.scratch, d.n, acts[a]))
+                    break;
+            } else
+                nnc_rt_conv2d_forward_residual(&d.p, y, d.x, w, panels, b, res, d.scratch, d.n, acts[a]);
+            done = 1;
+            conv_ref_forward(&d.p, ref, d.x, d.w, b, d.n, NNC_RT_ACT_LINEAR);
+            for (i = 0; i < d.ny; i++)
+                ref[i] += res[i];
+            ref_act(ref, d.ny / d.p.oc, d.p.oc, acts[a]);
+            bad = first_bad(y, ref, d.ny, 1e-5, 1e-4);
+            ck_assert_msg(bad == d.ny, "%s on %s #%d (act %d, bias %d, panels %d): y[%ld] = %.7g, want %.7g",
+                          rk->name, k->name, idx, acts[a], b != NULL, panels, bad,
+                          bad < d.ny ? y[bad] : 0.0, bad < d.ny ? ref[bad] : 0.0);
+            ck_assert_msg(guard_ok(y, d.ny) && guard_ok(d.scratch, d.nscratch),
+                          "%s on %s #%d: wrote past y or the scratch", rk->name, k->name, idx);
+        }
+    free(ref); free(y); free(wp); free(res);
+    conv_data_free(&d);
+    return done;
+}
+
+START_TEST(test_conv_residual_reference)
+{
+    int k, done = 0;
+    ck_assert_int_lt(_i, NRESIDUAL_KERNELS);
+    for (k = 0; k < NCONV; k++)
+        if (conv_cases[k].groups == 1 || !residual_kernels[_i].fn)
+            done += check_residual(_i, &conv_cases[k], k, 1300 + k);
+    for (k = 0; k < DIRECT_TILES; k++) {
+        conv_case t = tile_case(k);
+        done += check_residual(_i, &t, k, 1400 + k);
+    }
+    for (k = 0; k < NPACKED; k++)
+        done += check_residual(_i, &packed_cases[k], k, 1500 + k);
+    ck_assert_msg(done >= 100, "%s computed only %d cases", residual_kernels[_i].name, done);
+}
+END_TEST
+
 int main(void)
 {
     const nnc_rt_conv2d_variant *v;
@@ -708,7 +896,11 @@ int main(void)
                            test_conv_filter_bias, NULL};
     const TTest *listed[] = {test_conv_reference_is_literal, test_conv_variants_listed, NULL};
     const TTest *variants[] = {test_conv_variant_reference, NULL}; /* one run per variant */
+    const TTest *packed[] = {test_conv_packed_reference, NULL};    /* one run per kernel */
+    const TTest *residual[] = {test_conv_residual_reference, NULL}; /* one run per kernel */
     const kernel_case cases[] = {{"conv", conv, 30, 0}, {"listed", listed, 60, 0},
-                                 {"variants", variants, 60, nnc_rt_conv2d_variants(&v)}};
+                                 {"variants", variants, 60, nnc_rt_conv2d_variants(&v)},
+                                 {"packed", packed, 60, NPACKED_KERNELS},
+                                 {"residual", residual, 60, NRESIDUAL_KERNELS}};
     return run_cases("conv", cases, (int)(sizeof cases / sizeof cases[0]));
 }

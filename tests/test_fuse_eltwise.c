@@ -168,6 +168,12 @@ static float *infer(const Graph *g, const float *x) {
         const Node *n = &g->nodes[i];
         if (n->dead || n->phase != PH_FORWARD || n->op == OP_VIEW) continue;
         const Value *y = &g->values[n->out[0]];
+        if (n->op == OP_ND_CONV && n->nin > 3) {   /* with a residual (fuse_nd_residual) */
+            nnc_rt_conv2d_forward_residual(&n->attr.conv, at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]), 0,
+                                           at(&r, n->in[2]), at(&r, n->in[3]), at(&r, n->out[1]), n->attr.samples,
+                                           n->attr.act);
+            continue;
+        }
         if (n->op == OP_ND_CONV) {
             nnc_rt_conv2d_forward(&n->attr.conv, at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]),
                                   n->nin > 2 ? at(&r, n->in[2]) : NULL, at(&r, n->out[1]), n->attr.samples,

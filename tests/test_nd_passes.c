@@ -222,7 +222,11 @@ static Run run(const Graph *g, const float *x, const float *label, int train) {
         if (n->dead || n->phase == PH_UPDATE || (n->phase == PH_BACKWARD && !train)) continue;
         const Value *y = &g->values[n->out[0]], *x0 = &g->values[n->in[0]];
         if (n->op == OP_VIEW || n->op == OP_LOSS || n->op == OP_REGULARIZE) continue;
-        if (n->op == OP_ND_CONV) {
+        if (n->op == OP_ND_CONV && n->nin > 3) {   /* with a residual (fuse_nd_residual) */
+            nnc_rt_conv2d_forward_residual(&n->attr.conv, at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]), 0,
+                                           at(&r, n->in[2]), at(&r, n->in[3]), at(&r, n->out[1]), n->attr.samples,
+                                           n->attr.act);
+        } else if (n->op == OP_ND_CONV) {
             nnc_rt_conv2d_forward(&n->attr.conv, at(&r, n->out[0]), at(&r, n->in[0]), at(&r, n->in[1]),
                                   n->nin > 2 ? at(&r, n->in[2]) : NULL, at(&r, n->out[1]), n->attr.samples, n->attr.act);
         } else if (n->op == OP_ND_POOL) {
@@ -402,7 +406,26 @@ START_TEST(layout_residual_block) {
     ck_assert_int_ne(g->values[t].role, ROLE_PARAM);
     got = infer(g, x_in);
     assert_close(got, want, 2, 1e-5f);
+    free(got);
+    /* the block's addition becomes the second convolution's residual, the
+     * relu after it its epilogue; the values stay, and the batch pass takes
+     * the residual as per sample */
+    fuse_nd_residual(g);
+    ck_assert_str_eq(dump(g),
+        "fwd nd_copy x -> x.nhwc(1, 4, 4, 3)\n"
+        "fwd nd_conv x.nhwc, w0 -> r0/t(1, 4, 4, 3) scratch(432)\n"
+        "fwd nd_conv r0/t, w1, b1, r0/t -> z/t(1, 4, 4, 3) scratch(432)\n"
+        "fwd nd_reduce z/t -> gap(1, 3, 1, 1)\n"
+        "fwd view gap -> flat(1, 3)\n"
+        "fwd dense flat, fc -> y(1, 2)\n");
+    for (int i = 0; i < g->nnodes; i++)
+        if (!g->nodes[i].dead && g->nodes[i].nin == 4)
+            ck_assert_int_eq(g->nodes[i].attr.act, NNC_RT_ACT_RELU);
+    got = infer(g, x_in);
+    assert_close(got, want, 2, 1e-5f);
     free(got); free(want); free(x_in);
+    char why[200] = "";
+    ck_assert_int_eq(batch_imported(g, 1, why, sizeof why), 0);
     ir_free(g);
 }
 END_TEST

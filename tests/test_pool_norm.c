@@ -34,6 +34,9 @@ static const pool_case pool_cases[] = {
     {"70 channels",      2, 4, 5, 70, 2, 2, 2, 2, 0, 0, 0, 1},
     {"odd valid 3x3 s2", 3, 9, 7, 1, 3, 3, 2, 2, 0, 0, 0, 0},
     {"pad > kernel",     1, 3, 3, 2, 1, 2, 1, 1, 1, 1, 2, 0},
+    /* max pool's channel blocks of 16: whole ones only, one and a tail */
+    {"32 ch 3x3 s2 same", 2, 7, 6, 32, 3, 3, 2, 2, 1, 1, 1, 1},
+    {"17 ch 3x3 s2",     1, 6, 7, 17, 3, 3, 2, 2, 1, 0, 1, 0},
 };
 #define NPOOL ((int)(sizeof pool_cases / sizeof pool_cases[0]))
 

@@ -193,6 +193,45 @@ START_TEST(test_copy_nd_and_fill)
 }
 END_TEST
 
+/* the short-row path of copy_nd: NCHW -> NHWC layout changes of 1..8
+ * channels, rows of 9..40 pixels, with a batch, with offsets, rank 2 */
+START_TEST(test_copy_nd_transpose)
+{
+    static const int chans[] = {1, 2, 3, 5, 8}, widths[] = {9, 16, 40};
+    int ci, wi, n;
+    for (ci = 0; ci < 5; ci++)
+        for (wi = 0; wi < 3; wi++)
+            for (n = 1; n <= 2; n++) {
+                const long c = chans[ci], w = widths[wi], h = 3, hw = h * w;
+                const long size = n * c * hw, yoff = (ci + wi) % 2 ? 5 : 0, aoff = n == 2 ? 3 : 0;
+                nnc_rt_nd p = {4, {n, h, w, c}, {hw * c, w * c, c, 1}, {c * hw, w, 1, hw}, {0},
+                               yoff, aoff, 0};
+                float *a = falloc(size + aoff), *y = guarded(size + yoff);
+                long s, i, j, k, bad = 0;
+                for (i = 0; i < size + aoff; i++)
+                    a[i] = (float)i;
+                fill_nan(y, size + yoff);
+                if (wi == 2 && n == 1) { /* rank 2: (c, hw) -> (hw, c) */
+                    nnc_rt_nd q = {2, {hw, c}, {c, 1}, {1, hw}, {0}, yoff, aoff, 0};
+                    p = q;
+                }
+                nnc_rt_copy_nd(y, a, &p);
+                for (s = 0; s < n; s++)
+                    for (i = 0; i < hw; i++)
+                        for (k = 0; k < c; k++) {
+                            j = ((s * hw + i) * c + k) + yoff;
+                            bad += y[j] != a[(s * c + k) * hw + i + aoff];
+                        }
+                for (j = 0; j < yoff; j++)
+                    bad += !isnan(y[j]);
+                ck_assert_msg(bad == 0 && guard_ok(y, size + yoff),
+                              "copy_nd transpose c %ld w %ld n %d: %ld wrong", c, w, n, bad);
+                free(a);
+                free(y);
+            }
+}
+END_TEST
+
 START_TEST(test_binary_nd)
 {
     nnc_rt_rng r;
@@ -648,7 +687,7 @@ END_TEST
 
 int main(void)
 {
-    const TTest *space[] = {test_copy_nd_and_fill, test_binary_nd, test_where_nd, test_matmul_nd,
+    const TTest *space[] = {test_copy_nd_and_fill, test_copy_nd_transpose, test_binary_nd, test_where_nd, test_matmul_nd,
                             NULL};
     const TTest *functions[] = {test_unary, test_reduce_nd, NULL};
     const TTest *axis[] = {test_softmax_axis, test_arg_axis, test_gather_axis, test_nll_loss,

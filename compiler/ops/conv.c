@@ -149,12 +149,29 @@ static long conv_flops(const Graph *g, const Node *n) {
     (void)g;
     const nnc_rt_conv2d *p = &n->attr.conv;
     long out = (long)p->oh * p->ow * p->oc;
-    return 2 * out * p->kh * p->kw * (p->c / p->groups) + (n->nin > 2 ? out : 0) +
+    return 2 * out * p->kh * p->kw * (p->c / p->groups) + (n->nin > 2 ? out : 0) + (n->nin > 3 ? out : 0) +
            (n->attr.act == NNC_RT_ACT_LINEAR ? 0 : out);
 }
 
+/* "_packed" when the kernel is in panels (passes/pack_weights.c) */
+static const char *packed(EmitCtx *e, const Node *n) {
+    return emit_graph(e)->values[n->in[1]].panels ? "_packed" : "";
+}
+
+/* a convolution with a residual input (passes/fuse_nd.c): y = act(conv + b + r) */
+static void residual_emit(EmitCtx *e, const Node *n, const char *count) {
+    emit_line(e, "nnc_rt_conv2d_forward_residual(%s, %s, %s, %s, %d, %s, %s, %s, %s, %d); /* %s */",
+              emit_conv(e, &n->attr.conv), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
+              emit_graph(e)->values[n->in[1]].panels, emit_ptr(e, n->in[2]), emit_ptr(e, n->in[3]),
+              emit_ptr(e, n->out[1]), count, n->attr.act, n->layer);
+}
+
 static void conv_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, n, %d); /* %s */",
+    if (n->nin > 3) {
+        residual_emit(e, n, "n");
+        return;
+    }
+    emit_line(e, "nnc_rt_conv2d_forward%s(%s, %s, %s, %s, %s, %s, n, %d); /* %s */", packed(e, n),
               emit_conv(e, &n->attr.conv), emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]),
               emit_ptr(e, n->in[1]), n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL",
               emit_ptr(e, n->out[1]), n->attr.act, n->layer);
@@ -446,7 +463,11 @@ static int conv_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int
  * around them): the batch is the literal attr.samples, not the run-time n; the
  * activation epilogue is fuse_nd_conv's */
 static void nd_conv_emit(EmitCtx *e, const Node *n) {
-    emit_line(e, "nnc_rt_conv2d_forward(%s, %s, %s, %s, %s, %s, %s, %d);", emit_conv(e, &n->attr.conv),
+    if (n->nin > 3) {
+        residual_emit(e, n, emit_per_n(e, n, n->attr.samples));
+        return;
+    }
+    emit_line(e, "nnc_rt_conv2d_forward%s(%s, %s, %s, %s, %s, %s, %s, %d);", packed(e, n), emit_conv(e, &n->attr.conv),
               emit_ptr(e, n->out[0]), emit_ptr(e, n->in[0]), emit_ptr(e, n->in[1]),
               n->nin > 2 ? emit_ptr(e, n->in[2]) : "NULL", emit_ptr(e, n->out[1]), emit_per_n(e, n, n->attr.samples), n->attr.act);
 }

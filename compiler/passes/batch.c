@@ -116,8 +116,9 @@ static int check_node(Batch *b, int i) {
             if (!b->lead[n->in[k]]) return fail(b, "it concatenates a constant to the samples");
     } else if (n->op == OP_ND_CONV || n->op == OP_ND_POOL || n->op == OP_ND_CONV_T || n->op == OP_ND_RNN) {
         if (n->attr.samples != b->B || !b->lead[n->in[0]]) return fail(b, "its samples are not the batch");
-        for (int k = 1; k < n->nin; k++)
-            if (b->lead[n->in[k]]) return fail(b, "its weights depend on the samples");
+        for (int k = 1; k < n->nin; k++)   /* a convolution's residual (input 3) is per sample */
+            if (b->lead[n->in[k]] != (n->op == OP_ND_CONV && k == 3))
+                return fail(b, k == 3 ? "its residual is not per sample" : "its weights depend on the samples");
         for (int k = 1; k < n->nout; k++) {   /* states (recurrent) are per sample, the scratch is not */
             const Value *o = &g->values[n->out[k]];
             b->lead[n->out[k]] = n->op == OP_ND_RNN && k < n->nout - 1 && o->rank >= 1 && o->dims[0] == b->B;

@@ -25,7 +25,16 @@
  * beta is 0: conv(alpha x + beta) = alpha conv(x) + beta (each output
  * channel's kernel sum).
  *
- * Each step needs the value it absorbs to have no other consumer.  Both run
+ * fuse_nd_residual: an addition of two whole tensors of one shape, one of
+ * them a convolution's output that nothing else reads, becomes that
+ * convolution's residual input (nnc_rt_conv2d_forward_residual: the sum is
+ * where its taps start), and an activation after it the convolution's
+ * epilogue: ResNet's conv -> add -> relu is one layer, not two more passes
+ * over the tensor.  The other addend must be computed before the
+ * convolution runs, and the convolution must have a bias (an exported
+ * ResNet's have, batch norm folded into them).
+ *
+ * Each step needs the value it absorbs to have no other consumer.  They run
  * before autodiff (dense has a gradient rule; nd_conv and nd_pool have none,
  * so nothing trains through what fuse_nd_conv rewrites); -O0 skips them. */
 #include <math.h>
@@ -243,6 +252,50 @@ void fuse_nd_conv(Graph *g) {
         if (act >= 0) {
             g->nodes[i].attr.act = act;
             absorb(g, at, c);
+        }
+    }
+}
+
+/* ---- convolution + residual addition + activation -------------------------------- */
+
+/* binary add node a: both operands are read element for element as a whole
+ * tensor of the output's shape (no broadcast, no offsets) */
+static int whole_add(const Graph *g, const Node *a) {
+    const nnc_rt_nd *p = &a->attr.nd;
+    long size = ir_size(&g->values[a->out[0]]);
+    if (a->op != OP_ND_BINARY || a->attr.fn != NNC_RT_BIN_ADD || p->yoff || p->aoff || p->boff) return 0;
+    if (nnc_rt_nd_space(p) != size || ir_size(&g->values[a->in[0]]) != size || ir_size(&g->values[a->in[1]]) != size)
+        return 0;
+    for (int d = 0; d < p->rank; d++)
+        if (p->dims[d] > 1 && (p->as[d] != p->ys[d] || p->bs[d] != p->ys[d])) return 0;
+    long dense = 1;      /* y itself dense, row-major */
+    for (int d = p->rank - 1; d >= 0; d--) {
+        if (p->dims[d] > 1 && p->ys[d] != dense) return 0;
+        dense *= p->dims[d];
+    }
+    return 1;
+}
+
+void fuse_nd_residual(Graph *g) {
+    int conv = OP_ND_CONV;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *a = &g->nodes[i];
+        if (a->dead || !whole_add(g, a)) continue;
+        for (int k = 0; k < 2; k++) {
+            int c = g->values[a->in[k]].producer, r = a->in[1 - k];
+            if (c < 0 || c >= i) continue;
+            Node *n = &g->nodes[c];
+            if (n->dead || n->op != conv || n->nin != 3 || n->attr.act != NNC_RT_ACT_LINEAR ||
+                only_consumer(g, n->out[0]) != i || r == n->out[0] || g->values[r].producer >= c)
+                continue;
+            n->in[n->nin++] = r;
+            absorb(g, c, i);
+            int u = only_consumer(g, g->nodes[c].out[0]), act = u >= 0 ? unary_act(&g->nodes[u]) : -1;
+            if (act >= 0) {
+                g->nodes[c].attr.act = act;
+                absorb(g, c, u);
+            }
+            break;
         }
     }
 }

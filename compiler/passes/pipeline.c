@@ -21,6 +21,7 @@ int pipeline_forward(Graph *g, const Build *b) {
         fuse_nd(g);
         fold_bn(g);
         fuse_act(g);
+        if (!b->quantize) fuse_nd_residual(g);   /* the int8 path has no residual epilogue */
     }
     return 0;
 }
