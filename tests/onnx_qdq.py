@@ -38,6 +38,8 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from onnx_q8 import build_and_run
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NNC = os.path.join(ROOT, "bin", "nnc")
 NODE_DIR = os.path.join(ROOT, "bench", ".node", "node_modules")
@@ -243,21 +245,10 @@ def whole_order(out, summary, batch, sizes):
 
 
 def nnc_run(work, path, x, extra=()):
-    """nnc's outputs for x, its --summary and its C"""
-    c_file = os.path.join(work, "m.c")
-    r = subprocess.run([NNC, path, "-o", c_file, "--summary"] + list(extra), capture_output=True, text=True)
-    if r.returncode:
-        raise RuntimeError("nnc exited %d: %s" % (r.returncode, r.stderr.strip()[:600]))
-    exe = os.path.join(work, "m")
-    subprocess.run(["cc", "-std=c99", "-O1", "-I" + os.path.join(ROOT, "runtime"), "-I" + work, "-DNNC_MODEL=m",
-                    "-DNNC_UPPER=M", '-DNNC_HEADER="m.h"', c_file, os.path.join(ROOT, "tests", "onnx_case.c"),
-                    os.path.join(ROOT, "build", "libnnc_rt.a"), "-lm", "-o", exe], check=True)
-    p = subprocess.run([exe], input=x.astype(np.float32).tobytes(), capture_output=True)
-    if p.returncode:
-        raise RuntimeError("the model exited %d" % p.returncode)
-    with open(c_file) as f:
-        code = f.read()
-    return np.frombuffer(p.stdout, dtype=np.float32), r.stdout, code
+    """nnc's outputs for x, its --summary and its C (onnx_q8.py's build and run)"""
+    got, summary = build_and_run(work, path, x, extra)
+    with open(os.path.join(work, "m.c")) as f:
+        return got, summary, f.read()
 
 
 def have_ort():
