@@ -130,7 +130,8 @@ static int add_scratch(Graph *g, const nnc_rt_conv2d *p) {
     return op_extra_out(g, g->nnodes - 1, 1, "scratch", 0, 1, &scratch);
 }
 
-/* dz = act'(dy); dx = conv^T(dz, w); dw = sum over the batch of x (*) dz; db = sum dz */
+/* dz = act'(dy); dx = conv^T(dz, w); dw = sum over the batch of x (*) dz; db = sum dz;
+ * a residual input r (passes/fuse_nd.c: y = act(conv + b + r)) gets dz itself */
 static void conv_grad(Graph *g, int node, const int *dout, int *din) {
     Node n = g->nodes[node];
     int dz = op_epilogue_grad(g, &n, dout[0]);
@@ -143,6 +144,7 @@ static void conv_grad(Graph *g, int node, const int *dout, int *din) {
     din[1] = op_bwd(g, OP_CONV_GRAD_FILTER, in, 2, &n, n.in[1]);
     add_scratch(g, &n.attr.conv);
     if (n.nin > 2) din[2] = op_bwd(g, OP_BIAS_GRAD, &dz, 1, &n, n.in[2]);
+    if (n.nin > 3) din[3] = dz;
 }
 
 static long conv_flops(const Graph *g, const Node *n) {

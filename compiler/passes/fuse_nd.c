@@ -36,7 +36,9 @@
  *
  * Each step needs the value it absorbs to have no other consumer.  They run
  * before autodiff (dense has a gradient rule; nd_conv and nd_pool have none,
- * so nothing trains through what fuse_nd_conv rewrites); -O0 skips them. */
+ * so nothing trains through what fuse_nd_conv rewrites; a convolution's
+ * gradient rule gives the residual input dL/d(conv + b + r), compiler/ops/conv.c);
+ * -O0 skips them. */
 #include <math.h>
 #include <stdlib.h>
 #include "ir.h"

@@ -21,9 +21,7 @@ int pipeline_forward(Graph *g, const Build *b) {
         fuse_nd(g);
         fold_bn(g);
         fuse_act(g);
-        /* inference only: the int8 path has no residual epilogue, and autodiff
-         * gives the fused convolution no gradient for its residual input */
-        if (!b->quantize && g->loss < 0) fuse_nd_residual(g);
+        if (!b->quantize) fuse_nd_residual(g);   /* the int8 path has no residual epilogue */
     }
     return 0;
 }
