@@ -1,33 +1,228 @@
-/* parallel.c — nnc_rt_par_for (parallel.h) */
+/* parallel.c — nnc_rt_par_for (parallel.h): the runtime's own small pool
+ * of threads, in a build with -fopenmp.
+ *
+ * Why not an OpenMP parallel region per loop: a region's join waits until
+ * every thread of the team has woken up and arrived, even one that found
+ * no work left.  A training step of the seed CNN is ~1 ms and forks six
+ * times; with OMP_WAIT_POLICY=passive each fork is a futex wake whose
+ * latency (tens of microseconds, a whole time slice when the machine is
+ * busy) the caller sat out at the join, and with libgomp's active waiting a
+ * spinning thread takes the core another job (or the caller) needs: two
+ * threads trained the CNN slower than one (2.70 against 1.92 s/epoch).
+ *
+ * So the caller never waits for a helper to wake: a loop is cut into
+ * chunks (fixed bounds, multiples of the grain), the helpers are woken, and
+ * the caller starts taking chunks at once from a shared counter, as the
+ * helpers do when they arrive.  A helper that wakes after the last chunk is
+ * taken does nothing and is not waited for; the caller waits only for the
+ * chunks a helper is computing.  Each chunk writes its own outputs, and the
+ * kernels compute an output the same way whatever range it falls in, so the
+ * result is the same bits for any thread count and any assignment of
+ * chunks to threads (tests/test_threads.c).
+ *
+ * Waiting: a helper spins for a while after its last chunk (the next loop
+ * of the step is usually microseconds away) and then sleeps on a condition
+ * variable.  How long it spins follows OMP_WAIT_POLICY, as OpenMP's own
+ * threads would: passive 0, active ~1 ms, unset ~50 us, a bound that keeps
+ * a busy machine from losing much to it.  OMP_NUM_THREADS (what
+ * omp_get_max_threads says) is the count, the caller included; the helpers
+ * start at the first loop that splits.  One loop runs in the pool at a
+ * time: a second caller (another thread of the program, or a chunk calling
+ * the runtime) runs its loop itself, as does a caller already inside an
+ * OpenMP region. */
 #include "nnc_rt.h"
 #include "parallel.h"
 
 #if defined(_OPENMP)
 #include <omp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+#define CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+#define MAX_THREADS 64
+/* chunks per thread a loop is cut into (fewer when each would be below
+ * NNC_RT_PAR_MIN_WORK / 2): enough that a helper that starts late, or is
+ * preempted, leaves the caller a chunk's wait, not half the loop's */
+#define CHUNKS_PER_THREAD 4
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+
+/* The pool.  A loop (the job) is published by writing its fields while
+ * `open` is 0 and no helper is `inside`, then setting open and bumping
+ * `gen`.  A helper enters (inside + 1), and works only if the job is open;
+ * the caller closes the job (open = 0) and waits until inside is 0 before
+ * it touches the fields again.  Every access to the flags is sequentially
+ * consistent, so a helper that enters after the caller saw inside == 0
+ * sees open == 0 (or the next job, whole). */
+static struct {
+    pthread_mutex_t call;          /* held by the caller of the running loop */
+    pthread_mutex_t lock;          /* with wake: the sleeping helpers */
+    pthread_cond_t wake;
+    int started, helpers;          /* helper threads running (nt - 1) */
+    long spin;                     /* iterations a helper polls before it sleeps */
+    unsigned gen;                  /* bumped for each job */
+    int sleepers;                  /* helpers asleep (or about to be) on wake */
+    int open, inside;
+    /* the job */
+    nnc_rt_par_fn fn;
+    void *ctx;
+    long count, per, chunks;
+    nnc_rt_fpmode mode;
+    long next, pending;            /* the next chunk to take; chunks not finished */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+          0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0};
+
+/* set while a thread computes a chunk: a loop inside it runs in place */
+static __thread int in_chunk;
+
+/* take and compute chunks until none is left */
+static void run_chunks(void)
+{
+    long c;
+    in_chunk = 1;
+    while ((c = ADD(&pool.next, 1)) < pool.chunks) {
+        long b = c * pool.per, e = b + pool.per < pool.count ? b + pool.per : pool.count;
+        pool.fn(pool.ctx, b, e);
+        ADD(&pool.pending, -1);
+    }
+    in_chunk = 0;
+}
+
+static void *helper_main(void *arg)
+{
+    unsigned seen = 0;
+    (void)arg;
+    for (;;) {
+        long i;
+        unsigned g = LOAD(&pool.gen);
+        for (i = 0; g == seen && i < pool.spin; i++) {
+            CPU_RELAX();
+            g = LOAD(&pool.gen);
+        }
+        if (g == seen) {
+            pthread_mutex_lock(&pool.lock);
+            ADD(&pool.sleepers, 1);
+            while ((g = LOAD(&pool.gen)) == seen)
+                pthread_cond_wait(&pool.wake, &pool.lock);
+            ADD(&pool.sleepers, -1);
+            pthread_mutex_unlock(&pool.lock);
+        }
+        seen = g;
+        ADD(&pool.inside, 1);
+        if (LOAD(&pool.open)) {
+            nnc_rt_fpmode own = nnc_rt_fp_get();
+            nnc_rt_fp_set(pool.mode);
+            run_chunks();
+            nnc_rt_fp_set(own);
+        }
+        ADD(&pool.inside, -1);
+    }
+    return NULL;
+}
+
+/* the helpers for nt threads (called holding pool.call); 0 when none
+ * could be started */
+static int pool_start(int nt)
+{
+    pthread_attr_t attr;
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    if (pool.started)
+        return pool.helpers > 0;
+    pool.started = 1;
+    /* a pause is ~10-60 ns; these are ~50 us and ~1 ms of polling */
+    pool.spin = 2000;
+    if (policy && !strcmp(policy, "passive"))
+        pool.spin = 0;
+    else if (policy && !strcmp(policy, "active"))
+        pool.spin = 40000;
+    if (pthread_attr_init(&attr))
+        return 0;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (; pool.helpers < nt - 1; pool.helpers++) {
+        pthread_t t;
+        if (pthread_create(&t, &attr, helper_main, NULL))
+            break;
+    }
+    pthread_attr_destroy(&attr);
+    return pool.helpers > 0;
+}
+
+static int max_threads(void)
+{
+    int nt = omp_get_max_threads();
+    return nt < MAX_THREADS ? nt : MAX_THREADS;
+}
 
 void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void *ctx)
 {
-    long nt = omp_get_max_threads();
-    if (nt > 1 && work >= NNC_RT_PAR_MIN_WORK && count > grain && !omp_in_parallel()) {
-        long per = ((count + nt - 1) / nt + grain - 1) / grain * grain;
-        long parts = (count + per - 1) / per, t;
-        nnc_rt_fpmode mode = nnc_rt_fp_get();
-#pragma omp parallel for schedule(static) num_threads(parts)
-        for (t = 0; t < parts; t++) {
-            nnc_rt_fpmode own = nnc_rt_fp_get();
-            long b = t * per, e = b + per < count ? b + per : count;
-            nnc_rt_fp_set(mode);
-            fn(ctx, b, e);
-            nnc_rt_fp_set(own);
-        }
+    long nt = max_threads(), units, chunks, per, i;
+    if (grain < 1)
+        grain = 1;
+    units = (count + grain - 1) / grain;
+    if (nt < 2 || units < 2 || work < NNC_RT_PAR_MIN_WORK || in_chunk || omp_in_parallel() ||
+        pthread_mutex_trylock(&pool.call)) {
+        fn(ctx, 0, count);
         return;
     }
-    fn(ctx, 0, count);
+    if (!pool_start((int)nt)) {
+        pthread_mutex_unlock(&pool.call);
+        fn(ctx, 0, count);
+        return;
+    }
+    if (nt > pool.helpers + 1)
+        nt = pool.helpers + 1;
+    chunks = nt * CHUNKS_PER_THREAD;
+    if ((double)chunks > work / (NNC_RT_PAR_MIN_WORK / 2))
+        chunks = (long)(work / (NNC_RT_PAR_MIN_WORK / 2));
+    if (chunks < nt)
+        chunks = nt;
+    if (chunks > units)
+        chunks = units;
+    per = (units + chunks - 1) / chunks * grain;
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.count = count;
+    pool.per = per;
+    pool.chunks = (count + per - 1) / per;
+    pool.mode = nnc_rt_fp_get();
+    STORE(&pool.next, 0);
+    STORE(&pool.pending, pool.chunks);
+    STORE(&pool.open, 1);
+    ADD(&pool.gen, 1);
+    if (LOAD(&pool.sleepers)) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.lock);
+    }
+    run_chunks();
+    /* the chunks the helpers took: spin, then give the core away (a helper
+     * that was preempted in one needs it) */
+    for (i = 0; LOAD(&pool.pending) > 0; i++) {
+        if (i < 4000)
+            CPU_RELAX();
+        else
+            sched_yield();
+    }
+    STORE(&pool.open, 0);
+    while (LOAD(&pool.inside) > 0)
+        sched_yield();
+    pthread_mutex_unlock(&pool.call);
 }
 
 int nnc_rt_par_threads(void)
 {
-    return omp_in_parallel() ? 1 : omp_get_max_threads();
+    return in_chunk || omp_in_parallel() ? 1 : max_threads();
 }
 #else
 typedef int nnc_rt_parallel_absent; /* ISO C: a translation unit declares something */
