@@ -26,7 +26,8 @@
 # averages the test accuracy over the seeds.
 #
 # CPU seconds per epoch (epochs 2..N, median) — nnc: the nanosecond on-CPU
-# time in /proc/PID/schedstat sampled at each epoch line; torch:
+# time of all its threads (/proc/PID/task/*/schedstat) sampled at each epoch
+# line; torch:
 # process_time() — and cpu/wall, their sum over the wall time.  On an idle
 # machine a single-threaded process gets cpu/wall ~1 and the two columns
 # agree.  This machine is shared: below 0.95 something else had the core,
@@ -108,9 +109,11 @@ nnc_run() {
     "$NNC_BIN" --seed "$1" --epochs "$EPOCHS" > "$tmp/nnc_out" &
     pid=$!
     while IFS= read -r line; do
-        # schedstat: on-CPU ns, run-queue wait ns, timeslices.  After the last
-        # line the process may be gone: keep the previous value.
-        if read -r ns _ 2>/dev/null < "/proc/$pid/schedstat"; then
+        # schedstat: on-CPU ns, run-queue wait ns, timeslices; one per thread
+        # in task/ (the runtime's helper threads with THREADS > 1), summed.
+        # After the last line the process may be gone: keep the previous value.
+        ns=$(cat /proc/$pid/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }')
+        if [ -n "$ns" ]; then
             cpu_ns=$ns
         fi
         printf '%s %s %s\n' "$EPOCHREALTIME" "$cpu_ns" "$line"

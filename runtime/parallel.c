@@ -58,7 +58,7 @@
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
 
-/* The pool.  A loop (the job) is published by writing its fields while
+/* The par_pool.  A loop (the job) is published by writing its fields while
  * `open` is 0 and no helper is `inside`, then setting open and bumping
  * `gen`.  A helper enters (inside + 1), and works only if the job is open;
  * the caller closes the job (open = 0) and waits until inside is 0 before
@@ -80,7 +80,7 @@ static struct {
     long count, per, chunks;
     nnc_rt_fpmode mode;
     long next, pending;            /* the next chunk to take; chunks not finished */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+} par_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
           0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0};
 
 /* set while a thread computes a chunk: a loop inside it runs in place */
@@ -91,10 +91,10 @@ static void run_chunks(void)
 {
     long c;
     in_chunk = 1;
-    while ((c = ADD(&pool.next, 1)) < pool.chunks) {
-        long b = c * pool.per, e = b + pool.per < pool.count ? b + pool.per : pool.count;
-        pool.fn(pool.ctx, b, e);
-        ADD(&pool.pending, -1);
+    while ((c = ADD(&par_pool.next, 1)) < par_pool.chunks) {
+        long b = c * par_pool.per, e = b + par_pool.per < par_pool.count ? b + par_pool.per : par_pool.count;
+        par_pool.fn(par_pool.ctx, b, e);
+        ADD(&par_pool.pending, -1);
     }
     in_chunk = 0;
 }
@@ -105,57 +105,71 @@ static void *helper_main(void *arg)
     (void)arg;
     for (;;) {
         long i;
-        unsigned g = LOAD(&pool.gen);
-        for (i = 0; g == seen && i < pool.spin; i++) {
+        unsigned g = LOAD(&par_pool.gen);
+        for (i = 0; g == seen && i < par_pool.spin; i++) {
             CPU_RELAX();
-            g = LOAD(&pool.gen);
+            g = LOAD(&par_pool.gen);
         }
         if (g == seen) {
-            pthread_mutex_lock(&pool.lock);
-            ADD(&pool.sleepers, 1);
-            while ((g = LOAD(&pool.gen)) == seen)
-                pthread_cond_wait(&pool.wake, &pool.lock);
-            ADD(&pool.sleepers, -1);
-            pthread_mutex_unlock(&pool.lock);
+            pthread_mutex_lock(&par_pool.lock);
+            ADD(&par_pool.sleepers, 1);
+            while ((g = LOAD(&par_pool.gen)) == seen)
+                pthread_cond_wait(&par_pool.wake, &par_pool.lock);
+            ADD(&par_pool.sleepers, -1);
+            pthread_mutex_unlock(&par_pool.lock);
         }
         seen = g;
-        ADD(&pool.inside, 1);
-        if (LOAD(&pool.open)) {
+        ADD(&par_pool.inside, 1);
+        if (LOAD(&par_pool.open)) {
             nnc_rt_fpmode own = nnc_rt_fp_get();
-            nnc_rt_fp_set(pool.mode);
+            nnc_rt_fp_set(par_pool.mode);
             run_chunks();
             nnc_rt_fp_set(own);
         }
-        ADD(&pool.inside, -1);
+        ADD(&par_pool.inside, -1);
     }
     return NULL;
 }
 
-/* the helpers for nt threads (called holding pool.call); 0 when none
+/* a child of fork() has none of the helpers (only the forking thread is
+ * copied): its first split starts its own */
+static void pool_forget(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    par_pool.call = m;
+    par_pool.lock = m;
+    par_pool.wake = c;
+    par_pool.started = par_pool.helpers = par_pool.sleepers = par_pool.open = par_pool.inside = 0;
+}
+
+/* the helpers for nt threads (called holding par_pool.call); 0 when none
  * could be started */
 static int pool_start(int nt)
 {
     pthread_attr_t attr;
     const char *policy = getenv("OMP_WAIT_POLICY");
-    if (pool.started)
-        return pool.helpers > 0;
-    pool.started = 1;
+    if (par_pool.started)
+        return par_pool.helpers > 0;
+    par_pool.started = 1;
+    if (!par_pool.helpers && pthread_atfork(NULL, NULL, pool_forget))
+        return 0;
     /* a pause is ~10-60 ns; these are ~50 us and ~1 ms of polling */
-    pool.spin = 2000;
+    par_pool.spin = 2000;
     if (policy && !strcmp(policy, "passive"))
-        pool.spin = 0;
+        par_pool.spin = 0;
     else if (policy && !strcmp(policy, "active"))
-        pool.spin = 40000;
+        par_pool.spin = 40000;
     if (pthread_attr_init(&attr))
         return 0;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    for (; pool.helpers < nt - 1; pool.helpers++) {
+    for (; par_pool.helpers < nt - 1; par_pool.helpers++) {
         pthread_t t;
         if (pthread_create(&t, &attr, helper_main, NULL))
             break;
     }
     pthread_attr_destroy(&attr);
-    return pool.helpers > 0;
+    return par_pool.helpers > 0;
 }
 
 static int max_threads(void)
@@ -171,17 +185,17 @@ void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void 
         grain = 1;
     units = (count + grain - 1) / grain;
     if (nt < 2 || units < 2 || work < NNC_RT_PAR_MIN_WORK || in_chunk || omp_in_parallel() ||
-        pthread_mutex_trylock(&pool.call)) {
+        pthread_mutex_trylock(&par_pool.call)) {
         fn(ctx, 0, count);
         return;
     }
     if (!pool_start((int)nt)) {
-        pthread_mutex_unlock(&pool.call);
+        pthread_mutex_unlock(&par_pool.call);
         fn(ctx, 0, count);
         return;
     }
-    if (nt > pool.helpers + 1)
-        nt = pool.helpers + 1;
+    if (nt > par_pool.helpers + 1)
+        nt = par_pool.helpers + 1;
     chunks = nt * CHUNKS_PER_THREAD;
     if ((double)chunks > work / (NNC_RT_PAR_MIN_WORK / 2))
         chunks = (long)(work / (NNC_RT_PAR_MIN_WORK / 2));
@@ -190,34 +204,34 @@ void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void 
     if (chunks > units)
         chunks = units;
     per = (units + chunks - 1) / chunks * grain;
-    pool.fn = fn;
-    pool.ctx = ctx;
-    pool.count = count;
-    pool.per = per;
-    pool.chunks = (count + per - 1) / per;
-    pool.mode = nnc_rt_fp_get();
-    STORE(&pool.next, 0);
-    STORE(&pool.pending, pool.chunks);
-    STORE(&pool.open, 1);
-    ADD(&pool.gen, 1);
-    if (LOAD(&pool.sleepers)) {
-        pthread_mutex_lock(&pool.lock);
-        pthread_cond_broadcast(&pool.wake);
-        pthread_mutex_unlock(&pool.lock);
+    par_pool.fn = fn;
+    par_pool.ctx = ctx;
+    par_pool.count = count;
+    par_pool.per = per;
+    par_pool.chunks = (count + per - 1) / per;
+    par_pool.mode = nnc_rt_fp_get();
+    STORE(&par_pool.next, 0);
+    STORE(&par_pool.pending, par_pool.chunks);
+    STORE(&par_pool.open, 1);
+    ADD(&par_pool.gen, 1);
+    if (LOAD(&par_pool.sleepers)) {
+        pthread_mutex_lock(&par_pool.lock);
+        pthread_cond_broadcast(&par_pool.wake);
+        pthread_mutex_unlock(&par_pool.lock);
     }
     run_chunks();
     /* the chunks the helpers took: spin, then give the core away (a helper
      * that was preempted in one needs it) */
-    for (i = 0; LOAD(&pool.pending) > 0; i++) {
+    for (i = 0; LOAD(&par_pool.pending) > 0; i++) {
         if (i < 4000)
             CPU_RELAX();
         else
             sched_yield();
     }
-    STORE(&pool.open, 0);
-    while (LOAD(&pool.inside) > 0)
+    STORE(&par_pool.open, 0);
+    while (LOAD(&par_pool.inside) > 0)
         sched_yield();
-    pthread_mutex_unlock(&pool.call);
+    pthread_mutex_unlock(&par_pool.call);
 }
 
 int nnc_rt_par_threads(void)

@@ -204,6 +204,57 @@ START_TEST(test_elementwise_split)
 END_TEST
 
 
+/* batch 1 layers of few pixels and many channels (split by channel blocks):
+ * plain, weights in panels, a residual, and an activation after the blocks */
+START_TEST(test_conv_channels_split)
+{
+    static const nnc_rt_conv2d ps[] = {{7, 7, 64, 7, 7, 160, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                       {15, 15, 48, 7, 7, 136, 3, 3, 2, 2, 1, 1, 0, 0, 1},
+                                       {7, 7, 96, 7, 7, 200, 1, 1, 1, 1, 1, 1, 0, 0, 1}};
+    int k;
+    for (k = 0; k < 3; k++) {
+        const nnc_rt_conv2d *p = &ps[k];
+        long xs = (long)p->h * p->w * p->c, ys = (long)p->oh * p->ow * p->oc, ws = (long)p->kh * p->kw * p->c * p->oc;
+        float *x = falloc(xs), *w = falloc(ws), *wp = falloc(ws), *b = falloc(p->oc), *res = falloc(ys);
+        float *y1 = falloc(ys), *y2 = falloc(ys), *r = falloc(ys);
+        float *scratch = falloc(NNC_RT_CONV2D_SCRATCH(p) + 65536);
+        long i;
+        int v;
+        fill(x, xs, 60 + k); fill(w, ws, 70 + k); fill(b, p->oc, 80 + k); fill(res, ys, 90 + k);
+        nnc_rt_gemm_pack_b(wp, w, (int)(ws / p->oc), p->oc);
+        for (v = 0; v < 3; v++) {
+            int t;
+            for (t = 1; t <= 2; t++) {
+                float *y = t == 1 ? y1 : y2;
+                threads(t);
+                if (v == 0)
+                    nnc_rt_conv2d_forward(p, y, x, w, b, scratch, 1, NNC_RT_ACT_TANH);
+                else if (v == 1)
+                    nnc_rt_conv2d_forward_packed(p, y, x, wp, b, scratch, 1, NNC_RT_ACT_RELU);
+                else
+                    nnc_rt_conv2d_forward_residual(p, y, x, wp, 1, b, res, scratch, 1, NNC_RT_ACT_RELU);
+            }
+            same(y1, y2, ys, v == 0 ? "conv, channel blocks" : v == 1 ? "conv in panels, channel blocks"
+                                                                       : "conv with a residual, channel blocks");
+            nnc_rt_conv2d_forward_ref(p, r, x, w, b, 1, v == 0 ? NNC_RT_ACT_TANH : NNC_RT_ACT_LINEAR);
+            for (i = 0; i < ys; i++) {
+                float want = r[i];
+                if (v == 2)
+                    want += res[i];
+                if (v > 0)
+                    want = want > 0.0f ? want : 0.0f;
+                if (!near(y2[i], want, 1e-3, 1e-3))
+                    break;
+            }
+            if (i < ys)
+                ck_assert_msg(0, "variant %d, layer %d: y[%ld] = %g, want about %g", v, k, i, (double)y2[i],
+                              (double)r[i]);
+        }
+        free(x); free(w); free(wp); free(b); free(res); free(y1); free(y2); free(r); free(scratch);
+    }
+}
+END_TEST
+
 /* the depthwise forward, split by output rows: padded and not, strides 1
  * and 2, a multiplier of 2, dilation, batch 1 and 3, against one thread
  * bit for bit and against the reference */
@@ -323,6 +374,36 @@ START_TEST(test_concurrent_callers)
     free(A); free(B); free(C0);
 }
 END_TEST
+
+#include <sys/wait.h>
+#include <unistd.h>
+/* a child of fork() after the pool started (its helpers are not copied)
+ * splits with helpers of its own */
+START_TEST(test_fork_child)
+{
+    const int M = 300, N = 200, K = 100;
+    float *A = falloc((long)M * K), *B = falloc((long)K * N), *C0 = falloc((long)M * N), *C = falloc((long)M * N);
+    int status = -1;
+    pid_t pid;
+    fill(A, (long)M * K, 52);
+    fill(B, (long)K * N, 53);
+    threads(2);
+    nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C0, N);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int r, ok = 1;
+        for (r = 0; r < 50 && ok; r++) {
+            nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+            ok = memcmp(C, C0, (size_t)M * N * sizeof *C) == 0;
+        }
+        _exit(ok ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the forked child's products differ (or it hung)");
+    free(A); free(B); free(C0); free(C);
+}
+END_TEST
 #endif
 
 /* the helpers compute in the caller's floating-point mode: products that
@@ -355,9 +436,9 @@ END_TEST
 int main(void)
 {
     const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_conv_split, test_cnn_step_split,
-                        test_elementwise_split, test_depthwise_split, test_par_for_nested, test_split_fp_mode,
+                        test_elementwise_split, test_depthwise_split, test_conv_channels_split, test_par_for_nested, test_split_fp_mode,
 #if defined(_OPENMP)
-                        test_concurrent_callers,
+                        test_concurrent_callers, test_fork_child,
 #endif
                         NULL};
     const kernel_case cases[] = {{"threads", t, 0, 0}};
