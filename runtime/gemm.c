@@ -372,8 +372,14 @@ typedef struct gemm_kernels {
  * one thread: each chunk packs its own B slivers (the row split all of B)
  * and has its own edge tiles. */
 #define GEMM_PAR_WORK 4e6
-/* rows of C per thread from which a product is split by rows */
+/* rows of C per thread from which a product is split by rows; with one
+ * panel of columns, from which it is split at all.  The seed CNN's dense
+ * layer, 32 x 10 x 21632, split in two row blocks packed all of B twice
+ * (it streams A and B once: memory-bound), so that when the machine was
+ * busy and the second thread did not come, the caller computed both
+ * blocks: 1.2x its one-thread time */
 #define GEMM_SPLIT_ROWS 512
+#define GEMM_SPLIT_ROWS_NARROW 128
 
 typedef struct gemm_split {
     gemm_ukernel_fn uk;
@@ -444,13 +450,15 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
          * rows*N*K multiply-adds), else the columns in whole panels, one
          * independent product each (B packed once in all; a pointwise
          * layer's 12544 x 96 x 16 has 3 panels, too few to share evenly),
-         * else rows (the N = 10 products of a classifier layer) */
+         * else rows (the N = 10 products of a classifier layer, when it
+         * has enough rows) */
         gemm_split j;
         j.uk = uk; j.tl = &tl; j.ta = ta; j.tb = tb; j.M = M; j.N = N; j.K = K; j.alpha = alpha;
         j.A = A; j.lda = lda; j.B = B; j.ldb = ldb; j.beta = beta; j.C = C; j.ldc = ldc; j.e = e;
         if (nnc_rt_par_threads() > 1 && (double)M * N * K >= GEMM_PAR_WORK) {
             long panels = cdiv(N, NNC_RT_GEMM_PANEL);
-            if (M >= GEMM_SPLIT_ROWS * nnc_rt_par_threads() || (panels < 2 && M >= 2 * tl.mr)) {
+            if (M >= GEMM_SPLIT_ROWS * nnc_rt_par_threads() ||
+                (panels < 2 && M >= GEMM_SPLIT_ROWS_NARROW * nnc_rt_par_threads())) {
                 nnc_rt_par_for(M, tl.mr, (double)M * N * K, gemm_split_rows, &j);
                 return;
             }

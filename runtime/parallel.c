@@ -53,6 +53,9 @@
  * NNC_RT_PAR_MIN_WORK / 2): enough that a helper that starts late, or is
  * preempted, leaves the caller a chunk's wait, not half the loop's */
 #define CHUNKS_PER_THREAD 4
+/* the most loops run whole in a row after the helpers missed (a training
+ * step of the seed models has 5-7 loops that split) */
+#define BACKOFF_MAX 64
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
@@ -80,23 +83,27 @@ static struct {
     long count, per, chunks;
     nnc_rt_fpmode mode;
     long next, pending;            /* the next chunk to take; chunks not finished */
+    long mine;                     /* chunks the caller computed */
+    int backoff, skip;             /* loops run whole after the helpers missed some */
 } par_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0};
+          0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 /* set while a thread computes a chunk: a loop inside it runs in place */
 static __thread int in_chunk;
 
-/* take and compute chunks until none is left */
-static void run_chunks(void)
+/* take and compute chunks until none is left; how many */
+static long run_chunks(void)
 {
-    long c;
+    long c, done = 0;
     in_chunk = 1;
     while ((c = ADD(&par_pool.next, 1)) < par_pool.chunks) {
         long b = c * par_pool.per, e = b + par_pool.per < par_pool.count ? b + par_pool.per : par_pool.count;
         par_pool.fn(par_pool.ctx, b, e);
         ADD(&par_pool.pending, -1);
+        done++;
     }
     in_chunk = 0;
+    return done;
 }
 
 static void *helper_main(void *arg)
@@ -189,6 +196,17 @@ void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void 
         fn(ctx, 0, count);
         return;
     }
+    /* The helpers took no chunk of the last loops (their cores are busy
+     * with other work): the next loops run whole here, twice as many each
+     * time it happens again (at most BACKOFF_MAX), then the helpers are
+     * tried again.  A wake that finds no core costs the caller its system
+     * call and the helper's late arrival, for nothing. */
+    if (par_pool.skip > 0) {
+        par_pool.skip--;
+        pthread_mutex_unlock(&par_pool.call);
+        fn(ctx, 0, count);
+        return;
+    }
     if (!pool_start((int)nt)) {
         pthread_mutex_unlock(&par_pool.call);
         fn(ctx, 0, count);
@@ -219,11 +237,11 @@ void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void 
         pthread_cond_broadcast(&par_pool.wake);
         pthread_mutex_unlock(&par_pool.lock);
     }
-    run_chunks();
-    /* the chunks the helpers took: spin, then give the core away (a helper
-     * that was preempted in one needs it) */
+    par_pool.mine = run_chunks();
+    /* the chunks the helpers took: spin a little, then give the core away
+     * (a helper preempted in one, maybe queued on this core, needs it) */
     for (i = 0; LOAD(&par_pool.pending) > 0; i++) {
-        if (i < 4000)
+        if (i < 1000)
             CPU_RELAX();
         else
             sched_yield();
@@ -231,6 +249,14 @@ void nnc_rt_par_for(long count, long grain, double work, nnc_rt_par_fn fn, void 
     STORE(&par_pool.open, 0);
     while (LOAD(&par_pool.inside) > 0)
         sched_yield();
+    if (par_pool.mine < par_pool.chunks) {
+        par_pool.backoff = 0;
+    } else {
+        par_pool.backoff = par_pool.backoff ? 2 * par_pool.backoff : 1;
+        if (par_pool.backoff > BACKOFF_MAX)
+            par_pool.backoff = BACKOFF_MAX;
+        par_pool.skip = par_pool.backoff;
+    }
     pthread_mutex_unlock(&par_pool.call);
 }
 
