@@ -78,7 +78,10 @@ START_TEST(test_gemm_split)
         nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C2, N);
         same(C1, C2, (long)M * N, "gemm");
         nnc_rt_gemm_f32_ref(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, R, N);
-        for (long i = 0; i < (long)M * N; i++)
+        long i;
+        for (i = 0; i < (long)M * N && near(C2[i], R[i], 1e-4, 1e-4); i++)
+            ;
+        if (i < (long)M * N)   /* one assertion, not one a value (each is a write to Check's pipe) */
             ck_near(C2[i], R[i], 1e-4, 1e-4);
         free(A); free(B); free(C1); free(C2); free(R);
     }
