@@ -44,7 +44,8 @@
 # OpenMP's waiting: with N > 1 and OMP_WAIT_POLICY unset, both sides run
 # with OMP_WAIT_POLICY=passive (torch's intra-op pool is libgomp's too, so
 # the setting is the same for both; OpenBLAS's own threads are not OpenMP's
-# and keep their defaults).  libgomp's default spins a waiting thread for up
+# and keep their defaults; nnc's own pool reads it too: passive, its helper
+# threads sleep as soon as a loop is done).  libgomp's default spins a waiting thread for up
 # to 300000 iterations before it sleeps: on an idle machine that saves a
 # futex wake per parallel region, but on a shared one the spinning thread
 # takes the core that the working thread, or another job, needs.  Measured
