@@ -113,7 +113,7 @@ nnc_run() {
         # schedstat: on-CPU ns, run-queue wait ns, timeslices; one per thread
         # in task/ (the runtime's helper threads with THREADS > 1), summed.
         # After the last line the process may be gone: keep the previous value.
-        ns=$(cat /proc/$pid/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }')
+        ns=$(cat /proc/$pid/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }') || ns=
         if [ -n "$ns" ]; then
             cpu_ns=$ns
         fi
