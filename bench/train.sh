@@ -26,7 +26,8 @@
 # averages the test accuracy over the seeds.
 #
 # CPU seconds per epoch (epochs 2..N, median) — nnc: the nanosecond on-CPU
-# time in /proc/PID/schedstat sampled at each epoch line; torch:
+# time of all its threads (/proc/PID/task/*/schedstat) sampled at each epoch
+# line; torch:
 # process_time() — and cpu/wall, their sum over the wall time.  On an idle
 # machine a single-threaded process gets cpu/wall ~1 and the two columns
 # agree.  This machine is shared: below 0.95 something else had the core,
@@ -43,7 +44,8 @@
 # OpenMP's waiting: with N > 1 and OMP_WAIT_POLICY unset, both sides run
 # with OMP_WAIT_POLICY=passive (torch's intra-op pool is libgomp's too, so
 # the setting is the same for both; OpenBLAS's own threads are not OpenMP's
-# and keep their defaults).  libgomp's default spins a waiting thread for up
+# and keep their defaults; nnc's own pool reads it too: passive, its helper
+# threads sleep as soon as a loop is done).  libgomp's default spins a waiting thread for up
 # to 300000 iterations before it sleeps: on an idle machine that saves a
 # futex wake per parallel region, but on a shared one the spinning thread
 # takes the core that the working thread, or another job, needs.  Measured
@@ -108,9 +110,11 @@ nnc_run() {
     "$NNC_BIN" --seed "$1" --epochs "$EPOCHS" > "$tmp/nnc_out" &
     pid=$!
     while IFS= read -r line; do
-        # schedstat: on-CPU ns, run-queue wait ns, timeslices.  After the last
-        # line the process may be gone: keep the previous value.
-        if read -r ns _ 2>/dev/null < "/proc/$pid/schedstat"; then
+        # schedstat: on-CPU ns, run-queue wait ns, timeslices; one per thread
+        # in task/ (the runtime's helper threads with THREADS > 1), summed.
+        # After the last line the process may be gone: keep the previous value.
+        ns=$(cat /proc/$pid/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }') || ns=
+        if [ -n "$ns" ]; then
             cpu_ns=$ns
         fi
         printf '%s %s %s\n' "$EPOCHREALTIME" "$cpu_ns" "$line"

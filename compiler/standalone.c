@@ -10,6 +10,9 @@
  * nnc was built on (conv_avx512.c without AVX-512) comes with its family
  * (conv.c), so the kernels are there whatever -march model.c is built with:
  * the runtime chooses them by the compiler's macros, as in the library.
+ * Likewise a file compiled to nothing for want of a flag (parallel.c
+ * without -fopenmp) comes with the files that include its header
+ * (parallel.h), so model.c built with -fopenmp links.
  *
  * One translation unit where the runtime has several: the guarded headers
  * (nnc_rt.h, gemm_internal.h, ...) are written once; each file's static
@@ -85,6 +88,19 @@ static int include_of(const char *line, const char *end) {
 }
 
 static void hoist_headers(const char *text, char *written, FILE *out);
+
+/* text includes the runtime header `name`, itself or through the runtime
+ * headers it includes (depth levels) */
+static int includes(const char *text, const char *name, int depth) {
+    for (const char *line = text; *line && depth > 0;) {
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        int h = include_of(line, end);
+        if (h >= 0 && (!strcmp(rt_files[h].name, name) || includes(rt_files[h].text, name, depth - 1))) return 1;
+        line = *end ? end + 1 : end;
+    }
+    return 0;
+}
 
 /* guarded header h, once: the headers it includes, then its own lines */
 static void write_header(int h, char *written, FILE *out) {
@@ -249,6 +265,21 @@ int standalone_bundle(const char *ctext, const char *htext, char **c, size_t *cl
             file_stem(rt_files[g].name, stem, sizeof stem);
             if (needed[g] && !strcmp(stem, fam)) need(f, needed);
         }
+    }
+
+    for (int f = 0; f < NFILES; f++) {       /* a file compiled to nothing here comes with its header's users */
+        char stem[32], inc[40];
+        size_t n = strlen(rt_files[f].name);
+        if (needed[f] || n < 3 || strcmp(rt_files[f].name + n - 2, ".c") ||
+            strspn(rt_files[f].defs, " ") != strlen(rt_files[f].defs))
+            continue;
+        file_stem(rt_files[f].name, stem, sizeof stem);
+        snprintf(inc, sizeof inc, "%s.h", stem);
+        for (int g = 0; g < NFILES; g++)
+            if (needed[g] && includes(rt_files[g].text, inc, 4)) {
+                need(f, needed);
+                break;
+            }
     }
 
     FILE *cf = open_memstream(c, clen);

@@ -361,6 +361,57 @@ NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col_packed__c)
     return 1;
 }
 
+/* ---- threads: the depthwise forward by output rows (parallel.h) ----------------------
+ * The depthwise kernels compute every output row on its own, so rows [u0,
+ * u1) of the batch's n*oh are, per sample, one call of the kernel on a
+ * layer cut to those rows: the input from the first row they read (the
+ * rows above dropped, or the top padding kept), the same taps summed in the
+ * same order, so the bits of any split are the one call's.  Only where
+ * every output row's window starts inside the input or in the top padding
+ * (a layer whose bottom padding holds whole windows stays whole). */
+#if defined(_OPENMP)
+typedef struct depthwise_rows_job {
+    const nnc_rt_conv2d *p;
+    float *y;
+    const float *x, *w, *b;
+    float *scratch;
+    int act;
+} depthwise_rows_job;
+
+static void depthwise_rows(void *ctx, long u0, long u1)
+{
+    const depthwise_rows_job *j = ctx;
+    const nnc_rt_conv2d *p = j->p;
+    const long xs = (long)p->h * p->w * p->c, yrow = (long)p->ow * p->oc;
+    while (u0 < u1) {
+        const long s = u0 / p->oh;
+        const int r0 = (int)(u0 % p->oh), r1 = u1 - u0 < p->oh - r0 ? r0 + (int)(u1 - u0) : p->oh;
+        const int iy0 = r0 * p->sh - p->pt, skip = iy0 > 0 ? iy0 : 0;
+        nnc_rt_conv2d q = *p;
+        q.oh = r1 - r0;
+        q.h = p->h - skip;
+        q.pt = iy0 > 0 ? 0 : -iy0;
+        CONV_BEST_DEPTHWISE(&q, j->y + (s * p->oh + r0) * yrow, j->x + s * xs + (long)skip * p->w * p->c, j->w,
+                            j->b, j->scratch, 1, j->act);
+        u0 += r1 - r0;
+    }
+}
+#endif
+
+static void depthwise_forward(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
+                              const float *b, float *scratch, int n, int act)
+{
+#if defined(_OPENMP)
+    if ((p->oh - 1) * p->sh - p->pt < p->h) {
+        depthwise_rows_job j;
+        j.p = p; j.y = y; j.x = x; j.w = w; j.b = b; j.scratch = scratch; j.act = act;
+        nnc_rt_par_for((long)n * p->oh, 1, (double)n * p->oh * p->ow * p->oc * p->kh * p->kw, depthwise_rows, &j);
+        return;
+    }
+#endif
+    CONV_BEST_DEPTHWISE(p, y, x, w, b, scratch, n, act);
+}
+
 /* ---- entry points: the best kernel this build has for p ------------------------------ */
 
 void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
@@ -370,7 +421,7 @@ void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, con
         return;
     switch (nnc_rt_conv2d_path(p, HAVE_DIRECT)) {
     case NNC_RT_CONV_DEPTHWISE:
-        CONV_BEST_DEPTHWISE(p, y, x, w, b, scratch, n, act);
+        depthwise_forward(p, y, x, w, b, scratch, n, act);
         return;
     case NNC_RT_CONV_POINTWISE: /* a dense layer over the pixels, its epilogue fused */
         nnc_rt_dense_forward(y, x, w, b, (int)(n * (long)p->oh * p->ow), p->c, p->oc, act);

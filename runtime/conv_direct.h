@@ -356,6 +356,19 @@ static void direct_forward_pixels(void *ctx, long qa, long qb)
         nnc_rt_act_forward(j->act, j->ys + qa * oc, j->ys + qa * oc, (int)(qb - qa), oc);
 }
 
+/* one sample's output channels in blocks [ba, bb) of 2*VW, over all its
+ * pixels (threads: a layer of few pixels and many weights, where chunks of
+ * pixels would each read all of the weights) */
+static void direct_forward_channels(void *ctx, long ba, long bb)
+{
+    const direct_forward_job *j = ctx;
+    const long pix = (long)j->p->oh * j->p->ow;
+    long blk;
+    for (blk = ba; blk < bb; blk++)
+        direct_forward_block(j->p, j->v, j->ys, j->xv, j->w, j->b, (int)blk * 2 * VW, nnc_rt_act_clamp(j->act), 0,
+                             pix, j->panels, j->alt, j->rs);
+}
+
 /* samples [sa, sb) whole, read in place (threads: unpadded batches) */
 typedef struct direct_samples_job {
     direct_forward_job j;
@@ -399,9 +412,19 @@ static void direct_forward(const nnc_rt_conv2d *p, const direct_view *v, float *
         return;
     }
     for (s = 0; s < n; s++) {
+        const long blocks = (p->oc + 2 * VW - 1) / (2 * VW);
         j.xv = direct_sample(p, v, scratch, x + s * xs);
         j.ys = y + s * ys;
         j.rs = r ? r + s * ys : NULL;
+        /* threads: blocks of channels where there are enough and few pixels
+         * (ResNet's 14x14 and 7x7 layers, MobileNet's 7x7: the weights read
+         * once, not once a chunk of pixels); else chunks of pixels */
+        if (pix <= 1024 && blocks >= 2 * nnc_rt_par_threads() && nnc_rt_par_threads() > 1) {
+            nnc_rt_par_for(blocks, 1, (double)ys * v->K, direct_forward_channels, &j);
+            if (act != NNC_RT_ACT_LINEAR && !nnc_rt_act_clamp(act))
+                nnc_rt_act_forward(act, j.ys, j.ys, (int)pix, p->oc);
+            continue;
+        }
         nnc_rt_par_for(pix, j.alt ? DP_ALT : DP, (double)ys * v->K, direct_forward_pixels, &j);
     }
 }

@@ -51,9 +51,7 @@
 
 #include "gemm_internal.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "parallel.h"
 
 /* The packing buffer lives on the stack of the blocked path only (small M
  * never allocates it).  Microcontrollers (M profile) get a small one: their
@@ -368,6 +366,61 @@ typedef struct gemm_kernels {
     gemm_ukernel_fn main, narrow;
 } gemm_kernels;
 
+#if defined(_OPENMP)
+/* ---- threads: one product cut into independent ones ----------------------------
+ * Below this many multiply-adds (~20-40 us on one core) a product runs on
+ * one thread: each chunk packs its own B slivers (the row split all of B)
+ * and has its own edge tiles. */
+#define GEMM_PAR_WORK 4e6
+/* rows of C per thread from which a product is split by rows; with one
+ * panel of columns, from which it is split at all.  The seed CNN's dense
+ * layer, 32 x 10 x 21632, split in two row blocks packed all of B twice
+ * (it streams A and B once: memory-bound), so that when the machine was
+ * busy and the second thread did not come, the caller computed both
+ * blocks: 1.2x its one-thread time */
+#define GEMM_SPLIT_ROWS 512
+#define GEMM_SPLIT_ROWS_NARROW 128
+
+typedef struct gemm_split {
+    gemm_ukernel_fn uk;
+    const nnc_rt_gemm_tiles *tl;
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    long lda, ldb, ldc;
+    float *C;
+    const gemm_epi *e;
+} gemm_split;
+
+/* panels [c0, c1) of C's columns: B's columns from j0 are at B + j0
+ * row-major, B + j0*ldb transposed, B + j0*K in panels */
+static void gemm_split_cols(void *ctx, long c0, long c1)
+{
+    const gemm_split *j = ctx;
+    long j0 = c0 * NNC_RT_GEMM_PANEL, j1 = c1 * NNC_RT_GEMM_PANEL < j->N ? c1 * NNC_RT_GEMM_PANEL : j->N;
+    const float *bj = j->tb ? j->B + j0 * j->ldb : j->ldb ? j->B + j0 : j->B + j0 * j->K;
+    gemm_epi ej = *j->e;
+    if (ej.bias)
+        ej.bias += j0;
+    if (ej.y)
+        ej.y += j0;
+    gemm_blocked(j->uk, j->tl, j->ta, j->tb, j->M, (int)(j1 - j0), j->K, j->alpha, j->A, j->lda, bj, j->ldb,
+                 j->beta, j->C + j0, j->ldc, &ej);
+}
+
+/* rows [i0, i1) of C */
+static void gemm_split_rows(void *ctx, long i0, long i1)
+{
+    const gemm_split *j = ctx;
+    gemm_epi ei = *j->e;
+    if (ei.y)
+        ei.y += i0 * ei.ldy;
+    gemm_blocked(j->uk, j->tl, j->ta, j->tb, (int)(i1 - i0), j->N, j->K, j->alpha,
+                 j->ta ? j->A + i0 : j->A + i0 * j->lda, j->lda, j->B, j->ldb, j->beta, j->C + i0 * j->ldc,
+                 j->ldc, &ei);
+}
+#endif
+
 /* C = alpha op(A) op(B) + beta C, then the epilogue e */
 static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K, float alpha,
                      const float *A, long lda, const float *B, long ldb,
@@ -391,51 +444,28 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
     if (tl.path == NNC_RT_GEMM_BLOCKED) {
         gemm_ukernel_fn uk = tl.nr == k->t.nr ? k->main : k->narrow;
 #if defined(_OPENMP)
-        /* Threads (a build with -fopenmp): the columns of C in chunks of
-         * whole panels, one independent product each — B's columns from
-         * j0 are at B + j0 row-major, B + j0*ldb transposed, B + j0*K in
-         * panels — when there is enough work for more than one */
-        long chunks = cdiv(N, NNC_RT_GEMM_PANEL), c;
-        if (chunks > 1 && (double)M * N * K >= 4e6) {
-            nnc_rt_fpmode mode = nnc_rt_fp_get();   /* each thread computes in the caller's mode */
-#pragma omp parallel for schedule(static)
-            for (c = 0; c < chunks; c++) {
-                nnc_rt_fpmode own = nnc_rt_fp_get();
-                nnc_rt_fp_set(mode);
-                long j0 = c * NNC_RT_GEMM_PANEL;
-                int w = (int)(N - j0 < NNC_RT_GEMM_PANEL ? N - j0 : NNC_RT_GEMM_PANEL);
-                const float *bj = tb ? B + j0 * ldb : ldb ? B + j0 : B + j0 * K;
-                gemm_epi ej = *e; /* the columns from j0 */
-                if (ej.bias)
-                    ej.bias += j0;
-                if (ej.y)
-                    ej.y += j0;
-                gemm_blocked(uk, &tl, ta, tb, M, w, K, alpha, A, lda, bj, ldb, beta, C + j0, ldc, &ej);
-                nnc_rt_fp_set(own);
+        /* Threads (a build with -fopenmp, parallel.h), when there is enough
+         * work: the rows of C in blocks of whole kernel rows when there are
+         * many (each block packs B's slivers again: K*N copies against its
+         * rows*N*K multiply-adds), else the columns in whole panels, one
+         * independent product each (B packed once in all; a pointwise
+         * layer's 12544 x 96 x 16 has 3 panels, too few to share evenly),
+         * else rows (the N = 10 products of a classifier layer, when it
+         * has enough rows) */
+        gemm_split j;
+        j.uk = uk; j.tl = &tl; j.ta = ta; j.tb = tb; j.M = M; j.N = N; j.K = K; j.alpha = alpha;
+        j.A = A; j.lda = lda; j.B = B; j.ldb = ldb; j.beta = beta; j.C = C; j.ldc = ldc; j.e = e;
+        if (nnc_rt_par_threads() > 1 && (double)M * N * K >= GEMM_PAR_WORK) {
+            long panels = cdiv(N, NNC_RT_GEMM_PANEL);
+            if (M >= GEMM_SPLIT_ROWS * nnc_rt_par_threads() ||
+                (panels < 2 && M >= GEMM_SPLIT_ROWS_NARROW * nnc_rt_par_threads())) {
+                nnc_rt_par_for(M, tl.mr, (double)M * N * K, gemm_split_rows, &j);
+                return;
             }
-            return;
-        }
-        /* Too few columns for that (the N = 10 products of a classifier
-         * layer): the rows of C in one block per thread, each a whole
-         * multiple of the kernel's rows but the last */
-        if (omp_get_max_threads() > 1 && M >= 2 * tl.mr && (double)M * N * K >= 4e6) {
-            nnc_rt_fpmode mode = nnc_rt_fp_get();
-            long nt = omp_get_max_threads(), rows = cdiv(cdiv(M, nt), tl.mr) * tl.mr;
-            long blocks = cdiv(M, rows), r;
-#pragma omp parallel for schedule(static)
-            for (r = 0; r < blocks; r++) {
-                nnc_rt_fpmode own = nnc_rt_fp_get();
-                nnc_rt_fp_set(mode);
-                long i0 = r * rows;
-                int h = (int)(M - i0 < rows ? M - i0 : rows);
-                gemm_epi ei = *e; /* the rows from i0 */
-                if (ei.y)
-                    ei.y += i0 * ei.ldy;
-                gemm_blocked(uk, &tl, ta, tb, h, N, K, alpha, ta ? A + i0 : A + i0 * lda, lda, B, ldb, beta,
-                             C + i0 * ldc, ldc, &ei);
-                nnc_rt_fp_set(own);
+            if (panels > 1) {
+                nnc_rt_par_for(panels, 1, (double)M * N * K, gemm_split_cols, &j);
+                return;
             }
-            return;
         }
 #endif
         gemm_blocked(uk, &tl, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, e);

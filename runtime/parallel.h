@@ -1,8 +1,9 @@
 /* parallel.h — the runtime's optional threads.  A build of the runtime with
- * -fopenmp splits its large loops across OpenMP's threads (OMP_NUM_THREADS);
- * any other build runs them in the caller's thread.  Every split is into
- * disjoint ranges of outputs, each computed exactly as one thread would, so
- * the thread count never changes a result. */
+ * -fopenmp splits its large loops across a small pool of its own threads
+ * (parallel.c; OMP_NUM_THREADS of them, the caller included); any other
+ * build runs them in the caller's thread.  Every split is into disjoint
+ * ranges of outputs, each computed exactly as one thread would, so neither
+ * the thread count nor which thread takes which range changes a result. */
 #ifndef NNC_RT_PARALLEL_H
 #define NNC_RT_PARALLEL_H
 
@@ -12,9 +13,11 @@
 
 typedef void (*nnc_rt_par_fn)(void *ctx, long begin, long end);
 
-/* fn(ctx, begin, end) over [0, count): one range per thread, its bounds
- * multiples of grain (but the last), when work >= NNC_RT_PAR_MIN_WORK and
- * the caller is not already in a parallel region; else fn(ctx, 0, count).
+/* fn(ctx, begin, end) over [0, count) in chunks (a few per thread), their
+ * bounds multiples of grain (but the last), taken by the caller and the
+ * pool's threads as each comes free, when work >= NNC_RT_PAR_MIN_WORK and
+ * the caller is not already in a split loop, an OpenMP region or another
+ * thread's use of the pool; else fn(ctx, 0, count).
  * Each thread runs in the caller's floating-point mode.  Without OpenMP it
  * is the plain call, inline: no double arithmetic reaches a build for a
  * single-precision FPU (a Cortex-M4F would link soft-float code for it). */

@@ -1,8 +1,10 @@
 /* test_threads.c — the runtime's threads (parallel.h) never change a result:
  * the kernels that split their work (GEMM by columns and by rows, the direct
  * convolution forward and filter kernels, activations and their gradients,
- * bias gradients, Adam) give bit-identical outputs on one thread and on two,
- * at shapes above the split threshold with ragged edges.  Built without
+ * bias gradients, Adam, the depthwise forward by rows) give bit-identical
+ * outputs on one thread and on two, at shapes above the split threshold
+ * with ragged edges; loops inside loops, two callers at once and the
+ * caller's flush-to-zero mode on the pool's threads.  Built without
  * -fopenmp (make unit-tests) it checks nnc_rt_par_for's ranges and the
  * kernels against their plain references; make check-openmp runs it with
  * threads. */
@@ -61,9 +63,10 @@ END_TEST
 START_TEST(test_gemm_split)
 {
     /* wide (split by columns) and narrow N = 10 (split by rows) */
-    static const int shapes[][3] = {{75, 300, 333}, {301, 10, 1500}, {2000, 10, 33}};
+    static const int shapes[][3] = {{75, 300, 333}, {301, 10, 1500}, {2000, 10, 33}, {3137, 96, 16},
+                                    {1031, 200, 40}};
     int s;
-    for (s = 0; s < 3; s++) {
+    for (s = 0; s < 5; s++) {
         int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *A = falloc((long)M * K), *B = falloc((long)K * N), *C1 = falloc((long)M * N),
               *C2 = falloc((long)M * N), *R = falloc((long)M * N);
@@ -75,7 +78,10 @@ START_TEST(test_gemm_split)
         nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C2, N);
         same(C1, C2, (long)M * N, "gemm");
         nnc_rt_gemm_f32_ref(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, R, N);
-        for (long i = 0; i < (long)M * N; i++)
+        long i;
+        for (i = 0; i < (long)M * N && near(C2[i], R[i], 1e-4, 1e-4); i++)
+            ;
+        if (i < (long)M * N)   /* one assertion, not one a value (each is a write to Check's pipe) */
             ck_near(C2[i], R[i], 1e-4, 1e-4);
         free(A); free(B); free(C1); free(C2); free(R);
     }
@@ -200,10 +206,244 @@ START_TEST(test_elementwise_split)
 }
 END_TEST
 
+
+/* batch 1 layers of few pixels and many channels (split by channel blocks):
+ * plain, weights in panels, a residual, and an activation after the blocks */
+START_TEST(test_conv_channels_split)
+{
+    static const nnc_rt_conv2d ps[] = {{7, 7, 64, 7, 7, 160, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                       {15, 15, 48, 7, 7, 136, 3, 3, 2, 2, 1, 1, 0, 0, 1},
+                                       {7, 7, 96, 7, 7, 200, 1, 1, 1, 1, 1, 1, 0, 0, 1}};
+    int k;
+    for (k = 0; k < 3; k++) {
+        const nnc_rt_conv2d *p = &ps[k];
+        long xs = (long)p->h * p->w * p->c, ys = (long)p->oh * p->ow * p->oc, ws = (long)p->kh * p->kw * p->c * p->oc;
+        float *x = falloc(xs), *w = falloc(ws), *wp = falloc(ws), *b = falloc(p->oc), *res = falloc(ys);
+        float *y1 = falloc(ys), *y2 = falloc(ys), *r = falloc(ys);
+        float *scratch = falloc(NNC_RT_CONV2D_SCRATCH(p) + 65536);
+        long i;
+        int v;
+        fill(x, xs, 60 + k); fill(w, ws, 70 + k); fill(b, p->oc, 80 + k); fill(res, ys, 90 + k);
+        nnc_rt_gemm_pack_b(wp, w, (int)(ws / p->oc), p->oc);
+        for (v = 0; v < 3; v++) {
+            int t;
+            for (t = 1; t <= 2; t++) {
+                float *y = t == 1 ? y1 : y2;
+                threads(t);
+                if (v == 0)
+                    nnc_rt_conv2d_forward(p, y, x, w, b, scratch, 1, NNC_RT_ACT_TANH);
+                else if (v == 1)
+                    nnc_rt_conv2d_forward_packed(p, y, x, wp, b, scratch, 1, NNC_RT_ACT_RELU);
+                else
+                    nnc_rt_conv2d_forward_residual(p, y, x, wp, 1, b, res, scratch, 1, NNC_RT_ACT_RELU);
+            }
+            same(y1, y2, ys, v == 0 ? "conv, channel blocks" : v == 1 ? "conv in panels, channel blocks"
+                                                                       : "conv with a residual, channel blocks");
+            nnc_rt_conv2d_forward_ref(p, r, x, w, b, 1, v == 0 ? NNC_RT_ACT_TANH : NNC_RT_ACT_LINEAR);
+            for (i = 0; i < ys; i++) {
+                float want = r[i];
+                if (v == 2)
+                    want += res[i];
+                if (v > 0)
+                    want = want > 0.0f ? want : 0.0f;
+                if (!near(y2[i], want, 1e-3, 1e-3))
+                    break;
+            }
+            if (i < ys)
+                ck_assert_msg(0, "variant %d, layer %d: y[%ld] = %g, want about %g", v, k, i, (double)y2[i],
+                              (double)r[i]);
+        }
+        free(x); free(w); free(wp); free(b); free(res); free(y1); free(y2); free(r); free(scratch);
+    }
+}
+END_TEST
+
+/* the depthwise forward, split by output rows: padded and not, strides 1
+ * and 2, a multiplier of 2, dilation, batch 1 and 3, against one thread
+ * bit for bit and against the reference */
+START_TEST(test_depthwise_split)
+{
+    static const nnc_rt_conv2d ps[] = {
+        {56, 56, 48, 56, 56, 48, 3, 3, 1, 1, 1, 1, 1, 1, 48},     /* same */
+        {57, 57, 40, 29, 29, 40, 3, 3, 2, 2, 1, 1, 1, 1, 40},     /* stride 2, odd */
+        {30, 30, 24, 14, 14, 24, 5, 5, 2, 2, 1, 1, 1, 2, 24},     /* 5x5, pads 1 and 2 */
+        {40, 40, 16, 40, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 16},     /* multiplier 2 */
+        {40, 40, 32, 36, 36, 32, 3, 3, 1, 1, 2, 2, 0, 0, 32},     /* dilated, valid */
+        {20, 20, 32, 22, 22, 32, 3, 3, 1, 1, 1, 1, 2, 2, 32},     /* pads of 2 */
+        {20, 20, 32, 21, 21, 32, 3, 3, 1, 1, 1, 1, 0, 0, 32},     /* a last row wholly in the padding: whole */
+    };
+    int k, n;
+    for (k = 0; k < (int)(sizeof ps / sizeof ps[0]); k++)
+        for (n = 1; n <= 3; n += 2) {
+            const nnc_rt_conv2d *p = &ps[k];
+            long xs = (long)n * p->h * p->w * p->c, ys = (long)n * p->oh * p->ow * p->oc, ws = (long)p->kh * p->kw * p->oc;
+            float *x = falloc(xs), *w = falloc(ws), *b = falloc(p->oc), *y1 = falloc(ys), *y2 = falloc(ys),
+                  *r = falloc(ys);
+            long i;
+            fill(x, xs, 20 + k); fill(w, ws, 30 + k); fill(b, p->oc, 40 + k);
+            threads(1);
+            nnc_rt_conv2d_forward(p, y1, x, w, b, NULL, n, NNC_RT_ACT_RELU6);
+            threads(2);
+            nnc_rt_conv2d_forward(p, y2, x, w, b, NULL, n, NNC_RT_ACT_RELU6);
+            same(y1, y2, ys, "depthwise forward");
+            nnc_rt_conv2d_forward_ref(p, r, x, w, b, n, NNC_RT_ACT_RELU6);
+            for (i = 0; i < ys && near(y2[i], r[i], 1e-4, 1e-4); i++)
+                ;
+            if (i < ys)   /* one assertion, not one a value (each is a write to Check's pipe) */
+                ck_near(y2[i], r[i], 1e-4, 1e-4);
+            free(x); free(w); free(b); free(y1); free(y2); free(r);
+        }
+}
+END_TEST
+
+static void mark1(void *ctx, long b, long e);
+
+/* a loop inside a chunk runs in that chunk's thread, whole; every element
+ * of every loop once, over many loops in a row (the helpers between
+ * spinning and sleeping) */
+static void inner(void *ctx, long b, long e)
+{
+    int *seen = ctx;
+    nnc_rt_par_for(e - b, 1, 1e9, mark1, seen + b);
+}
+
+static void mark1(void *ctx, long b, long e)
+{
+    int *seen = ctx;
+    long i;
+    for (i = b; i < e; i++)
+        seen[i]++;
+}
+
+START_TEST(test_par_for_nested)
+{
+    int seen[999];
+    int i, r;
+    threads(2);
+    for (r = 0; r < 3000; r++) {
+        memset(seen, 0, sizeof seen);
+        if (r % 2)
+            nnc_rt_par_for(999, 1, 1e9, inner, seen);
+        else
+            nnc_rt_par_for(999, 3, 1e9, mark1, seen);
+        for (i = 0; i < 999 && seen[i] == 1; i++)
+            ;
+        if (i < 999)
+            ck_assert_msg(0, "loop %d: element %d done %d times", r, i, seen[i]);
+    }
+}
+END_TEST
+
+#if defined(_OPENMP)
+#include <pthread.h>
+/* two threads of the program in the runtime at once: one gets the pool,
+ * the other runs its loops itself; both get one thread's bits */
+typedef struct gemm_call {
+    const float *A, *B;
+    float *C;
+    int M, N, K, reps;
+} gemm_call;
+
+static void *gemm_thread(void *arg)
+{
+    gemm_call *g = arg;
+    int r;
+    for (r = 0; r < g->reps; r++)
+        nnc_rt_gemm_f32(0, 0, g->M, g->N, g->K, 1.0f, g->A, g->K, g->B, g->N, 0.0f, g->C, g->N);
+    return NULL;
+}
+
+START_TEST(test_concurrent_callers)
+{
+    const int M = 300, N = 200, K = 100;
+    float *A = falloc((long)M * K), *B = falloc((long)K * N), *C0 = falloc((long)M * N);
+    gemm_call g[2];
+    pthread_t t[2];
+    int i;
+    fill(A, (long)M * K, 50);
+    fill(B, (long)K * N, 51);
+    threads(1);
+    nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C0, N);
+    threads(2);
+    for (i = 0; i < 2; i++) {
+        g[i].A = A; g[i].B = B; g[i].C = falloc((long)M * N); g[i].M = M; g[i].N = N; g[i].K = K; g[i].reps = 200;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, gemm_thread, &g[i]), 0);
+    }
+    for (i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        same(C0, g[i].C, (long)M * N, "gemm from two threads of the program");
+        free(g[i].C);
+    }
+    free(A); free(B); free(C0);
+}
+END_TEST
+
+#include <sys/wait.h>
+#include <unistd.h>
+/* a child of fork() after the pool started (its helpers are not copied)
+ * splits with helpers of its own */
+START_TEST(test_fork_child)
+{
+    const int M = 300, N = 200, K = 100;
+    float *A = falloc((long)M * K), *B = falloc((long)K * N), *C0 = falloc((long)M * N), *C = falloc((long)M * N);
+    int status = -1;
+    pid_t pid;
+    fill(A, (long)M * K, 52);
+    fill(B, (long)K * N, 53);
+    threads(2);
+    nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C0, N);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int r, ok = 1;
+        for (r = 0; r < 50 && ok; r++) {
+            nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+            ok = memcmp(C, C0, (size_t)M * N * sizeof *C) == 0;
+        }
+        _exit(ok ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the forked child's products differ (or it hung)");
+    free(A); free(B); free(C0); free(C);
+}
+END_TEST
+#endif
+
+/* the helpers compute in the caller's floating-point mode: products that
+ * are subnormal flush to zero on every thread under nnc_rt_fp_enter */
+START_TEST(test_split_fp_mode)
+{
+    const int M = 64, N = 300, K = 64;
+    float *A = falloc((long)M * K), *B = falloc((long)K * N), *C1 = falloc((long)M * N), *C2 = falloc((long)M * N);
+    nnc_rt_fpmode saved;
+    long i;
+    for (i = 0; i < (long)M * K; i++)
+        A[i] = 1e-20f;
+    for (i = 0; i < (long)K * N; i++)
+        B[i] = 1e-20f;
+    saved = nnc_rt_fp_enter();
+    threads(1);
+    nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C1, N);
+    threads(2);
+    nnc_rt_gemm_f32(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C2, N);
+    nnc_rt_fp_leave(saved);
+    same(C1, C2, (long)M * N, "gemm under flush-to-zero");
+    for (i = 0; nnc_rt_fp_flush_bits() && i < (long)M * N && C2[i] == 0.0f; i++)
+        ;
+    ck_assert_msg(!nnc_rt_fp_flush_bits() || i == (long)M * N, "C[%ld] = %g: a subnormal product was not flushed",
+                  i, (double)C2[i < (long)M * N ? i : 0]);
+    free(A); free(B); free(C1); free(C2);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_conv_split, test_cnn_step_split,
-                        test_elementwise_split, NULL};
+                        test_elementwise_split, test_depthwise_split, test_conv_channels_split, test_par_for_nested, test_split_fp_mode,
+#if defined(_OPENMP)
+                        test_concurrent_callers, test_fork_child,
+#endif
+                        NULL};
     const kernel_case cases[] = {{"threads", t, 0, 0}};
     return run_cases("threads", cases, 1);
 }
