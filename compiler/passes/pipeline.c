@@ -24,6 +24,8 @@ int pipeline_forward(Graph *g, const Build *b) {
         /* inference only: the int8 path has no residual epilogue, and autodiff
          * gives the fused convolution no gradient for its residual input */
         if (!b->quantize && g->loss < 0) fuse_nd_residual(g);
+        /* the same two conditions: hard-swish has no backward kernel and no int8 clamp */
+        if (!b->quantize && g->loss < 0) fuse_act_inference(g);
     }
     return 0;
 }
