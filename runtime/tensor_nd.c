@@ -495,6 +495,19 @@ void nnc_rt_softmax_axis(int fn, float *y, const float *x, long outer, long axis
                     yr[k * inner] = k == arg;
                 continue;
             }
+            if (fn == NNC_RT_SOFTMAX_PLAIN && inner == 1) {
+                /* along the last axis (a classifier's or attention's rows):
+                 * each exponential once, kept in y, then one scale */
+                float inv;
+                for (k = 0; k < axis; k++) {
+                    yr[k] = expf(xr[k] - mx);
+                    s += yr[k];
+                }
+                inv = 1.0f / s;
+                for (k = 0; k < axis; k++)
+                    yr[k] *= inv;
+                continue;
+            }
             for (k = 0; k < axis; k++)
                 s += expf(xr[k * inner] - mx);
             for (k = 0; k < axis; k++)
