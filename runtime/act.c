@@ -120,8 +120,10 @@ static void act_forward_rows(int act, float *y, const float *x, int n, int m)
         break;
     case NNC_RT_ACT_HARD_SWISH:   /* nnc_rt_unary's formula: the same bits */
         for (i = 0; i < size; i++) {
-            float v = x[i] / 6.0f + 0.5f;
-            y[i] = x[i] * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v);
+            float v = x[i] * (1.0f / 6.0f) + 0.5f;   /* times 1/6, as ONNX's HardSwish (alpha 1/6) */
+            v = v < 0.0f ? 0.0f : v;
+            v = v > 1.0f ? 1.0f : v;
+            y[i] = x[i] * v;
         }
         break;
     case NNC_RT_ACT_LINEAR:

@@ -168,7 +168,7 @@ enum nnc_rt_act {
     NNC_RT_ACT_SOFTPLUS,     /* log(1 + e^x)                                   */
     NNC_RT_ACT_GELU_TANH,    /* gelu(approximate = true):
                               * x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-    NNC_RT_ACT_HARD_SWISH    /* x clamp(x/6 + 1/2, 0, 1), nnc_rt_unary's HARD_SWISH
+    NNC_RT_ACT_HARD_SWISH    /* x clamp(x (1/6) + 1/2, 0, 1), nnc_rt_unary's HARD_SWISH
                               * to the bit: an epilogue kind of imported
                               * inference graphs only (no backward kernel) */
 };

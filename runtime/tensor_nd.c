@@ -374,8 +374,9 @@ static float unary1(int fn, float x, float alpha, float beta)
         return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
     }
     case NNC_RT_UN_HARD_SWISH: {
-        float v = x / 6.0f + 0.5f;
-        return x * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v);
+        float v = x * (1.0f / 6.0f) + 0.5f;
+        v = v < 0.0f ? 0.0f : v;
+        return x * (v > 1.0f ? 1.0f : v);
     }
     case NNC_RT_UN_THRESHOLDED_RELU: return x > alpha ? x : 0.0f;
     case NNC_RT_UN_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
@@ -421,8 +422,10 @@ void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float b
         break;
     case NNC_RT_UN_HARD_SWISH:
         for (i = 0; i < n; i++) {
-            float v = x[i] / 6.0f + 0.5f;
-            y[i] = x[i] * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v);
+            float v = x[i] * (1.0f / 6.0f) + 0.5f;   /* times 1/6, as ONNX's HardSwish (alpha 1/6) */
+            v = v < 0.0f ? 0.0f : v;
+            v = v > 1.0f ? 1.0f : v;
+            y[i] = x[i] * v;
         }
         break;
     case NNC_RT_UN_AFFINE:     /* PP-LCNet's learnable affine block after each activation */
