@@ -385,6 +385,7 @@ void fuse_loss(Graph *g);            /* passes/fuse_loss.c: softmax+CE etc.  */
 enum { OUT_OTHER, OUT_SOFTMAX, OUT_LOG_SOFTMAX, OUT_SIGMOID };
 int  loss_output_kind(const Graph *g, int value, int *src);
 void fuse_act(Graph *g);             /* passes/fuse_act.c: activation epilogues */
+void fuse_act_inference(Graph *g);   /* passes/fuse_act.c: nd_unary (and hard-swish) epilogues, no training */
 void fuse_nd(Graph *g);              /* passes/fuse_nd.c: imported MatMul + bias + act -> dense */
 void fuse_nd_conv(Graph *g);         /* passes/fuse_nd.c: conv + per-channel scale/shift + act */
 void fuse_nd_residual(Graph *g);     /* passes/fuse_nd.c: conv + whole-tensor add (+ act) */

@@ -152,6 +152,20 @@ static void epilogue(float *c, long ldc, int rows, int cols, const gemm_epi *e, 
             nnc_rt_act_backward(act, c + i * ldc, c + i * ldc, e->y + (i0 + i) * e->ldy + j0, 1, cols);
         return;
     }
+    if (act == NNC_RT_ACT_HARD_SWISH) {
+        /* inline for the reason above (runtime/act.c's formula, the same
+         * bits): PaddleOCR's 1x1 convolutions have 16 to 64 columns */
+        for (i = 0; i < rows; i++) {
+            float *restrict ci = c + i * ldc;
+            for (j = 0; j < cols; j++) {
+                float v = bias ? ci[j] + bias[j] : ci[j], t = v * (1.0f / 6.0f) + 0.5f;
+                t = t < 0.0f ? 0.0f : t;
+                t = t > 1.0f ? 1.0f : t;
+                ci[j] = v * t;
+            }
+        }
+        return;
+    }
     for (i = 0; i < rows; i++) {
         float *restrict ci = c + i * ldc;
         if (bias && nnc_rt_act_clamp(act)) { /* the common case, in one vectorised loop */

@@ -166,8 +166,11 @@ enum nnc_rt_act {
     NNC_RT_ACT_SILU,         /* the same function: Keras' other name for it    */
     NNC_RT_ACT_HARD_SIGMOID, /* relu6(x + 3) / 6 (Keras 3's; Keras 2 had 0.2 x + 0.5) */
     NNC_RT_ACT_SOFTPLUS,     /* log(1 + e^x)                                   */
-    NNC_RT_ACT_GELU_TANH     /* gelu(approximate = true):
+    NNC_RT_ACT_GELU_TANH,    /* gelu(approximate = true):
                               * x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    NNC_RT_ACT_HARD_SWISH    /* x clamp(x (1/6) + 1/2, 0, 1), nnc_rt_unary's HARD_SWISH
+                              * to the bit: an epilogue kind of imported
+                              * inference graphs only (no backward kernel) */
 };
 /* the parameter a of leaky_relu and elu where an activation is named without
  * one (dense(..., activation = leaky_relu)): the defaults of Keras' activation

@@ -213,15 +213,57 @@ static void binary_row(int fn, float *y, long ys, const float *a, long as,
     case NNC_RT_BIN_SUB: BIN_ROW(u - v); break;
     case NNC_RT_BIN_MUL: BIN_ROW(u * v); break;
     case NNC_RT_BIN_DIV: BIN_ROW(u / v); break;
+    case NNC_RT_BIN_MAX: BIN_ROW(u > v || u != u ? u : v); break;   /* binary1's NaN rule */
+    case NNC_RT_BIN_MIN: BIN_ROW(u < v || u != u ? u : v); break;
     default:
         for (k = 0; k < n; k++)
             y[k] = binary1(fn, a[k * as], b[k * bs]);
     }
 }
 
+/* q: the space p walks, with size-1 axes dropped and each axis merged into
+ * the next one where every operand steps over it as one longer row (stride
+ * = the next axis' stride times its length; broadcasts 0 on both): the same
+ * elements in the same order, in longer rows.  An imported convolution's
+ * output (1, 74, 32, 24) by a scalar is then one row of 56832, not 2368
+ * rows of 24. */
+static void nd_merge(const nnc_rt_nd *p, nnc_rt_nd *q)
+{
+    int d;
+    *q = *p;
+    q->rank = 0;
+    for (d = 0; d < p->rank; d++) {
+        int r = q->rank;
+        if (p->dims[d] == 1)
+            continue;
+        if (r > 0 && q->ys[r - 1] == p->ys[d] * p->dims[d] && q->as[r - 1] == p->as[d] * p->dims[d] &&
+            q->bs[r - 1] == p->bs[d] * p->dims[d]) {
+            q->dims[r - 1] *= p->dims[d];
+            q->ys[r - 1] = p->ys[d];
+            q->as[r - 1] = p->as[d];
+            q->bs[r - 1] = p->bs[d];
+            continue;
+        }
+        q->dims[r] = p->dims[d];
+        q->ys[r] = p->ys[d];
+        q->as[r] = p->as[d];
+        q->bs[r] = p->bs[d];
+        q->rank = r + 1;
+    }
+    if (!q->rank && nnc_rt_nd_space(p)) {   /* one element */
+        q->rank = 1;
+        q->dims[0] = 1;
+        q->ys[0] = q->as[0] = q->bs[0] = 0;
+    }
+}
+
 void nnc_rt_binary_nd(int fn, float *y, const float *a, const float *b, const nnc_rt_nd *p)
 {
-    ND_ROWS(p, binary_row(fn, y + yo, ysl, a + ao, asl, b + bo, bsl, len));
+    nnc_rt_nd q;
+    if (!nnc_rt_nd_space(p))
+        return;
+    nd_merge(p, &q);
+    ND_ROWS((&q), binary_row(fn, y + yo, ysl, a + ao, asl, b + bo, bsl, len));
 }
 
 /* where: y = c ? a : b, with c the third operand at offset coff/cs */
@@ -332,8 +374,9 @@ static float unary1(int fn, float x, float alpha, float beta)
         return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
     }
     case NNC_RT_UN_HARD_SWISH: {
-        float v = x / 6.0f + 0.5f;
-        return x * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v);
+        float v = x * (1.0f / 6.0f) + 0.5f;
+        v = v < 0.0f ? 0.0f : v;
+        return x * (v > 1.0f ? 1.0f : v);
     }
     case NNC_RT_UN_THRESHOLDED_RELU: return x > alpha ? x : 0.0f;
     case NNC_RT_UN_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
@@ -379,9 +422,15 @@ void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float b
         break;
     case NNC_RT_UN_HARD_SWISH:
         for (i = 0; i < n; i++) {
-            float v = x[i] / 6.0f + 0.5f;
-            y[i] = x[i] * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v);
+            float v = x[i] * (1.0f / 6.0f) + 0.5f;   /* times 1/6, as ONNX's HardSwish (alpha 1/6) */
+            v = v < 0.0f ? 0.0f : v;
+            v = v > 1.0f ? 1.0f : v;
+            y[i] = x[i] * v;
         }
+        break;
+    case NNC_RT_UN_AFFINE:     /* PP-LCNet's learnable affine block after each activation */
+        for (i = 0; i < n; i++)
+            y[i] = alpha * x[i] + beta;
         break;
     default:
         for (i = 0; i < n; i++)
@@ -447,6 +496,19 @@ void nnc_rt_softmax_axis(int fn, float *y, const float *x, long outer, long axis
             if (fn == NNC_RT_SOFTMAX_HARD) {
                 for (k = 0; k < axis; k++)
                     yr[k * inner] = k == arg;
+                continue;
+            }
+            if (fn == NNC_RT_SOFTMAX_PLAIN && inner == 1) {
+                /* along the last axis (a classifier's or attention's rows):
+                 * each exponential once, kept in y, then one scale */
+                float inv;
+                for (k = 0; k < axis; k++) {
+                    yr[k] = expf(xr[k] - mx);
+                    s += yr[k];
+                }
+                inv = 1.0f / s;
+                for (k = 0; k < axis; k++)
+                    yr[k] *= inv;
                 continue;
             }
             for (k = 0; k < axis; k++)

@@ -22,7 +22,9 @@ value across a rounding boundary, and the step grows through the layers
 that follow.  Anything further off is a FAIL.  Both are timed at batch 1 on one thread (ORT:
 intraOpNumThreads 1), the median of several runs after a warm-up; ORT's time
 is session.run's through the node binding, whose fixed cost per call (an
-Identity model's time) the header line gives.
+Identity model's time) the header line gives.  Wall time by default; with
+--cpu, CPU time (nnc: the calling thread's; ORT: the node process's, all its
+threads), which a loaded machine disturbs far less.
 
 Result per level: ok; REFUSED (nnc exit 3: what it cannot compile, the
 reasons listed below the table, alike ones counted together); FAIL (a wrong
@@ -31,7 +33,7 @@ not compile, -O2 != -O0); INVALID (nnc exit 1 on a model onnx.checker
 rejects too: not nnc's fault, though ONNX Runtime may run it); "no ref" when
 ONNX Runtime itself cannot run the model.  Exit status 1 when
 any model FAILs.  Nodes and distinct ops count the subgraphs' too.
-Usage: tests/real_models.py [-v] [--no-time] [--keep] [NAME ...]
+Usage: tests/real_models.py [-v] [--no-time] [--cpu] [--keep] [NAME ...]
 """
 
 import argparse
@@ -385,8 +387,12 @@ def main():
     ap.add_argument("names", nargs="*", help="only these models (default: all of models.txt)")
     ap.add_argument("-v", action="store_true", help="print each build's result as it comes")
     ap.add_argument("--no-time", action="store_true", help="check results only")
+    ap.add_argument("--cpu", action="store_true", help="time CPU time, not wall time")
     ap.add_argument("--keep", action="store_true", help="keep the work folders (printed)")
     a = ap.parse_args()
+    if a.cpu:
+        global TIMING
+        TIMING += ",cpu"
     for f in (NNC, RT):
         if not os.path.exists(f):
             raise SystemExit("real models: %s is missing (make all)" % f)
@@ -416,8 +422,8 @@ def main():
         print("work folders in", base)
 
     fmt = lambda v: "-" if v is None or v != v else ("%.1f" % v if v < 1e4 else "%.0f" % v)
-    print("# batch 1, one thread; microseconds per call, median; ORT through onnxruntime-node, whose fixed cost "
-          "per call (an Identity model) is %s us" % fmt(ident))
+    print("# batch 1, one thread; microseconds per call (%s), median; ORT through onnxruntime-node, whose fixed cost "
+          "per call (an Identity model) is %s us" % ("CPU time" if a.cpu else "wall time", fmt(ident)))
     print("%-20s %6s %4s  %-8s %-8s %10s %10s %10s" % ("model", "nodes", "ops", "-O2", "-O0", "max err",
                                                        "nnc us", "ORT us"))
     counts = collections.Counter()

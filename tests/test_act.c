@@ -230,6 +230,67 @@ START_TEST(act_older_kinds_through_alpha)
 }
 END_TEST
 
+/* hard-swish as an epilogue (imported inference graphs): nnc_rt_act_forward
+ * computes nnc_rt_unary's HARD_SWISH to the bit, across the kinks (-3, 3),
+ * at NaN and the infinities; and a convolution with it equals the linear
+ * convolution then that unary, through each kernel the runtime picks (3x3
+ * direct, depthwise, pointwise by GEMM, strided), with channel counts below,
+ * at and past the vector widths and tiles */
+START_TEST(act_hard_swish_epilogue)
+{
+    static const struct { int h, w, c, oc, k, s, pad, groups; } convs[] = {
+        {5, 6, 3, 4, 3, 1, 1, 1}, {9, 7, 8, 33, 3, 2, 1, 1}, {6, 7, 16, 16, 3, 1, 1, 16},
+        {7, 5, 21, 21, 3, 2, 1, 21}, {5, 4, 5, 7, 1, 1, 0, 1}, {6, 9, 24, 40, 1, 1, 0, 1},
+        {12, 11, 17, 33, 3, 1, 1, 1}};
+    enum { N = 203 };
+    float x[N], y[N], u[N];
+    nnc_rt_rng r;
+    int i, k, n;
+    for (i = 0; i < N; i++)
+        x[i] = -5.0f + 10.0f * (float)i / (N - 1);
+    x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = -3.0f, x[4] = 3.0f;
+    nnc_rt_act_forward(NNC_RT_ACT_HARD_SWISH, y, x, 7, 29);
+    nnc_rt_unary(NNC_RT_UN_HARD_SWISH, u, x, N, 0, 0);
+    ck_assert(isnan(y[0]) && isnan(u[0]));
+    ck_assert(!memcmp(y + 1, u + 1, sizeof y - sizeof y[0]));
+    for (i = 5; i < N; i++) {
+        double v = x[i] + 3.0;
+        ck_assert(near(y[i], x[i] * (v < 0 ? 0 : v > 6 ? 6 : v) / 6.0, 1e-7, 1e-6));
+    }
+    nnc_rt_act_forward_ref(NNC_RT_ACT_HARD_SWISH, 0, y, x, 1, N);
+    ck_assert(!memcmp(y + 1, u + 1, sizeof y - sizeof y[0]));
+    nnc_rt_rng_seed(&r, 17);
+    for (k = 0; k < (int)(sizeof convs / sizeof convs[0]); k++)
+        for (n = 1; n <= 2; n++) {
+            nnc_rt_conv2d p;
+            long nx, nw, ny, ns, j;
+            float *cx, *cw, *cb, *y1, *y2, *scratch;
+            memset(&p, 0, sizeof p);
+            p.h = convs[k].h, p.w = convs[k].w, p.c = convs[k].c, p.oc = convs[k].oc;
+            p.kh = p.kw = convs[k].k, p.sh = p.sw = convs[k].s, p.dh = p.dw = 1;
+            p.pt = p.pl = convs[k].pad, p.groups = convs[k].groups;
+            p.oh = (p.h + 2 * p.pt - p.kh) / p.sh + 1, p.ow = (p.w + 2 * p.pl - p.kw) / p.sw + 1;
+            nx = (long)n * p.h * p.w * p.c, nw = (long)p.kh * p.kw * (p.c / p.groups) * p.oc;
+            ny = (long)n * p.oh * p.ow * p.oc, ns = NNC_RT_CONV2D_SCRATCH(&p) * n + 1;
+            cx = falloc(nx), cw = falloc(nw), cb = falloc(p.oc), scratch = falloc(ns);
+            y1 = guarded(ny), y2 = guarded(ny);
+            fill_uniform(cx, nx, &r, -2, 2);
+            fill_uniform(cw, nw, &r, -1, 1);
+            fill_uniform(cb, p.oc, &r, -2, 2);   /* outputs on both sides of the kinks */
+            fill_nan(y1, ny);
+            fill_nan(y2, ny);
+            nnc_rt_conv2d_forward(&p, y1, cx, cw, cb, scratch, n, NNC_RT_ACT_LINEAR);
+            nnc_rt_unary(NNC_RT_UN_HARD_SWISH, y1, y1, ny, 0, 0);
+            nnc_rt_conv2d_forward(&p, y2, cx, cw, cb, scratch, n, NNC_RT_ACT_HARD_SWISH);
+            for (j = 0; j < ny; j++)
+                ck_assert_msg(near(y2[j], y1[j], 1e-6, 1e-6), "conv %d n %d: y[%ld] %.9g, conv then unary %.9g",
+                              k, n, j, y2[j], y1[j]);
+            ck_assert(guard_ok(y1, ny) && guard_ok(y2, ny));
+            free(cx); free(cw); free(cb); free(scratch); free(y1); free(y2);
+        }
+}
+END_TEST
+
 /* no overflow or NaN at the float range's ends */
 START_TEST(act_extremes_are_finite)
 {
@@ -592,7 +653,7 @@ END_TEST
 
 int main(void)
 {
-    const TTest *kernels[] = { act_forward_matches_formula, act_backward_matches_derivative,
+    const TTest *kernels[] = { act_hard_swish_epilogue, act_forward_matches_formula, act_backward_matches_derivative,
                                act_backward_finite_differences, act_vectorised_match_reference,
                                act_older_kinds_through_alpha, act_extremes_are_finite, NULL };
     const TTest *prelu[] = { prelu_against_reference, NULL };

@@ -335,6 +335,44 @@ START_TEST(hard_swish_left_alone) {
 }
 END_TEST
 
+/* after the chain is one HardSwish node and the layout pass has moved it
+ * next to the first convolution, passes/fuse_act.c's fuse_act_inference
+ * makes it that convolution's epilogue: no nd_unary left, the same values;
+ * a convolution whose output something else reads too keeps its unary */
+START_TEST(hard_swish_into_conv_epilogue) {
+    for (int form = 0; form < NFORMS; form++)
+        for (int n = 1; n <= 3; n += 2) {
+            float *x_in;
+            Graph *g = two_convs(n, form, 0, &x_in);
+            float *want = infer(g, x_in);
+            fuse_nd_eltwise(g);
+            layout_nd(g);
+            fuse_nd_conv(g);
+            fuse_act_inference(g);
+            ck_assert_int_eq(count_op(g, OP_ND_UNARY), 0);
+            int acts = 0;
+            for (int i = 0; i < g->nnodes; i++)
+                acts += !g->nodes[i].dead && g->nodes[i].op == OP_ND_CONV &&
+                        g->nodes[i].attr.act == NNC_RT_ACT_HARD_SWISH;
+            ck_assert_int_eq(acts, 1);
+            float *got = infer(g, x_in);
+            assert_close(got, want, ir_size(&g->values[g->output]), 1e-5f);
+            free(got); free(want); free(x_in);
+            ir_free(g);
+        }
+    /* conv -> hard-swish, the conv's output a graph output too */
+    Graph *g = new_graph();
+    int xd[4] = { 1, 5, 4, 3 }, wd[4] = { 3, 3, 3, 4 };
+    int x = input(g, 4, xd), w = param(g, "w", 4, wd, 3, 1.0f, 0);
+    int c = conv(g, x, w, "c");
+    output(g, unary(g, NNC_RT_UN_HARD_SWISH, c, 0.0f, 0.0f, "y"));
+    g->outputs[g->noutputs++] = c;
+    fuse_act_inference(g);
+    ck_assert_int_eq(count_fn(g, NNC_RT_UN_HARD_SWISH), 1);
+    ir_free(g);
+}
+END_TEST
+
 /* ---- x * a + b with scalars: one affine node, folded into a convolution ---------- */
 
 /* conv1 -> NCHW -> relu -> x * a + b (or - b) -> NHWC -> conv2 (k x k, padding pad);
@@ -477,7 +515,8 @@ START_TEST(layout_keeps_shared_transpose) {
 END_TEST
 
 int main(void) {
-    const TTest *hs[] = { hard_swish_forms, hard_swish_values, hard_swish_left_alone, NULL };
+    const TTest *hs[] = { hard_swish_forms, hard_swish_values, hard_swish_left_alone, hard_swish_into_conv_epilogue,
+                          NULL };
     const TTest *affine[] = { affine_into_next_conv, affine_after_conv, NULL };
     const TTest *layout[] = { layout_sinks_into_all_readers, layout_keeps_shared_transpose, NULL };
     const kernel_case cases[] = { { "hard_swish", hs, 0, 0 }, { "affine", affine, 0, 0 }, { "layout", layout, 0, 0 } };

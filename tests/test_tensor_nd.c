@@ -256,6 +256,64 @@ START_TEST(test_binary_nd)
 }
 END_TEST
 
+/* the spaces nnc_rt_binary_nd merges into long rows (dense operands, a
+ * scalar or per-channel operand, size-1 axes, an output inside a larger
+ * buffer) and one it must not (a sliced operand), for the vectorised
+ * functions, max and min with NaN on either side (NaN wins, as binary1
+ * has it) */
+START_TEST(test_binary_nd_merged_rows)
+{
+    static const int fns[] = {NNC_RT_BIN_ADD, NNC_RT_BIN_MUL, NNC_RT_BIN_DIV, NNC_RT_BIN_MAX, NNC_RT_BIN_MIN};
+    const long D[4] = {1, 7, 5, 24};
+    nnc_rt_rng r;
+    int f, kind;
+    nnc_rt_rng_seed(&r, 47);
+    for (f = 0; f < 5; f++)
+        for (kind = 0; kind < 5; kind++) {
+            nnc_rt_nd p;
+            long na = 2 * 7 * 5 * 24 + 8, nb = na, ny = 7 * 5 * 24 + 3, k, yo, ao, bo, co;
+            float *a = falloc(na), *b = falloc(nb), *y = guarded(ny);
+            int d;
+            memset(&p, 0, sizeof p);
+            p.rank = 4;
+            for (d = 0; d < 4; d++)
+                p.dims[d] = D[d];
+            p.ys[3] = p.as[3] = p.bs[3] = 1;
+            for (d = 2; d >= 0; d--) {
+                p.ys[d] = p.as[d] = p.bs[d] = p.ys[d + 1] * D[d + 1];
+            }
+            p.yoff = 3;
+            if (kind == 1) /* b a scalar */
+                memset(p.bs, 0, sizeof p.bs), p.boff = 5;
+            if (kind == 2) /* a one value per channel */
+                p.as[0] = p.as[1] = p.as[2] = 0;
+            if (kind == 3) /* a scalar, first */
+                memset(p.as, 0, sizeof p.as);
+            if (kind == 4) /* b: every other row of a wider tensor */
+                p.bs[2] = 2 * 24, p.bs[1] = 2 * 24 * 5, p.bs[0] = 0;
+            fill_uniform(a, na, &r, -2, 2);
+            fill_uniform(b, nb, &r, -2, 2);
+            for (k = 0; k < na; k += 11)
+                a[k] = NAN;
+            for (k = 3; k < nb; k += 13)
+                b[k] = NAN;
+            fill_nan(y, ny);
+            nnc_rt_binary_nd(fns[f], y, a, b, &p);
+            for (k = 0; k < space_size(&p); k++) {
+                double want;
+                offsets(&p, NULL, k, &yo, &ao, &bo, &co);
+                want = isnan(a[ao]) || isnan(b[bo]) ? NAN : bin_ref(fns[f], a[ao], b[bo]);
+                ck_assert_msg(isnan(want) ? isnan(y[yo]) : near(y[yo], want, 1e-6, 1e-6),
+                              "binary %d kind %d element %ld: %g op %g = %g", fns[f], kind, k, a[ao], b[bo], y[yo]);
+            }
+            for (k = 0; k < 3; k++)
+                ck_assert(isnan(y[k]));
+            ck_assert(guard_ok(y, ny));
+            free(a); free(b); free(y);
+        }
+}
+END_TEST
+
 START_TEST(test_where_nd)
 {
     nnc_rt_rng r;
@@ -687,7 +745,8 @@ END_TEST
 
 int main(void)
 {
-    const TTest *space[] = {test_copy_nd_and_fill, test_copy_nd_transpose, test_binary_nd, test_where_nd, test_matmul_nd,
+    const TTest *space[] = {test_copy_nd_and_fill, test_copy_nd_transpose, test_binary_nd, test_binary_nd_merged_rows,
+                            test_where_nd, test_matmul_nd,
                             NULL};
     const TTest *functions[] = {test_unary, test_reduce_nd, NULL};
     const TTest *axis[] = {test_softmax_axis, test_arg_axis, test_gather_axis, test_nll_loss,

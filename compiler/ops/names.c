@@ -8,8 +8,10 @@
 
 /* indexed by the runtime's enums (nnc_rt_act, nnc_rt_loss, nnc_rt_init) */
 const char *const act_names[] = { "linear", "relu", "sigmoid", "tanh", "softmax", "relu6", "leaky_relu",
-                                   "elu", "gelu", "swish", "silu", "hard_sigmoid", "softplus", "gelu_tanh" };
-const int act_count = NNC_RT_ACT_SOFTPLUS + 1;   /* gelu_tanh is gelu(approximate = true) */
+                                   "elu", "gelu", "swish", "silu", "hard_sigmoid", "softplus", "gelu_tanh",
+                                   "hard_swish" };
+const int act_count = NNC_RT_ACT_SOFTPLUS + 1;   /* gelu_tanh is gelu(approximate = true); hard_swish
+                                                   * only an imported graph's epilogue */
 const char *const loss_names[] = {
     "mse", "mae", "binary_crossentropy", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "binary_crossentropy_logits",

@@ -7,8 +7,9 @@
  * since x feeds two of the nodes, a transpose before it has two consumers
  * and passes/layout.c cannot sink it: the NCHW <-> NHWC copies around every
  * hard-swish stay.  Here the chain becomes one nd_unary HardSwish of x,
- * which the runtime computes as x * clamp(x / 6 + 1/2, 0, 1): the same
- * function, the result within a few ulps (x / 6 against (x + 3) / 6 - 1/2).
+ * which the runtime computes as x * clamp(x * (1/6) + 1/2, 0, 1) (ONNX's
+ * HardSwish, alpha 1/6): the same function, the result within a few ulps
+ * (x * (1/6) + 1/2 against (x + 3) / 6).
  *
  * Each intermediate value must have no reader but the next node of the
  * chain (and not be a graph output); the constants must be scalars (or

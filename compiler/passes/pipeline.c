@@ -22,6 +22,8 @@ int pipeline_forward(Graph *g, const Build *b) {
         fold_bn(g);
         fuse_act(g);
         if (!b->quantize) fuse_nd_residual(g);   /* the int8 path has no residual epilogue */
+        /* inference only: hard-swish has no backward kernel and no int8 clamp */
+        if (!b->quantize && g->loss < 0) fuse_act_inference(g);
     }
     return 0;
 }
