@@ -31,12 +31,17 @@
  * kernel with one run of c taps: V's rows are its pixels, U[xi]'s block of
  * 2*VW output channels (stored side by side, tap after tap) its weights.
  * The kernel declines (returns 0) unless c is a multiple of VW, oc of
- * 2*VW and of NNC_RT_GEMM_PANEL (full panels), and U plus one block per
- * thread fit in NNC_RT_CONV2D_SCRATCH: so it takes ResNet-18's 56x56 and
- * 28x28 layers (9*oh*ow >= 16*oc), and not the 14x14 and 7x7 ones, whose
- * 16*c*oc transformed kernel would be rebuilt from L3 for few tiles. */
+ * 2*VW and of NNC_RT_GEMM_PANEL (full panels), and U plus a block of at
+ * least DP tiles per thread fit in NNC_RT_CONV2D_SCRATCH: the im2col room
+ * has them for ResNet-18's 56x56 and 28x28 layers, NNC_RT_CONV2D_WINOGRAD_ROOM
+ * adds them for its 14x14 ones; not for 7x7x512, where U (16 MiB) would be
+ * rebuilt, from 9 MiB of weights read from memory anyway, for 16 tiles. */
 
 #define WINO_BLOCK_FLOATS 65536 /* V and M of one block of tiles: 256 KiB, half of L2 */
+/* ... but at least this many tiles, each block reading all of U once (at
+ * 14x14x256, U is 4 MiB: read from L3 for every 8 tiles it would cost
+ * more than the products) */
+#define WINO_MIN_TILES 32
 
 /* U[xi][ob][i][0 : 2*VW] for output-channel blocks ob of 2*VW, from w
  * (plain (K, oc), or in panels of NNC_RT_GEMM_PANEL when panels) */
@@ -45,8 +50,8 @@ static void wino_kernel(float *u, const float *w, int panels, int c, int oc)
     const long K = 9L * c, nob = oc / (2 * VW);
     const vec half = V_SET(0.5f);
     int i, o, ky, kx;
-    for (i = 0; i < c; i++)
-        for (o = 0; o < oc; o += VW) {
+    for (o = 0; o < oc; o += VW) /* U's 16 streams written in order */
+        for (i = 0; i < c; i++) {
             vec g[3][3], h[4][3], q[4][4];
             int a, s;
             for (ky = 0; ky < 3; ky++)
@@ -89,27 +94,26 @@ static void wino_input(const nnc_rt_conv2d *p, float *vb, long T, const float *x
         const int iy0 = 2 * ty - p->pt, ix0 = 2 * tx - p->pl;
         const int inside = iy0 >= 0 && ix0 >= 0 && iy0 + 3 < h && ix0 + 3 < w;
         for (c0 = 0; c0 < c; c0 += VW) {
-            vec d[4][4], e[4][4];
-            for (r = 0; r < 4; r++)
-                for (s = 0; s < 4; s++) {
-                    const int iy = iy0 + r, ix = ix0 + s;
-                    if (inside || (iy >= 0 && iy < h && ix >= 0 && ix < w))
-                        d[r][s] = V_LOAD(xs + ((long)iy * w + ix) * c + c0);
-                    else
-                        d[r][s] = V_ZERO();
+            vec e[4][4]; /* d B, a row of the patch at a time (few registers live) */
+            float *v = vb + (long)tl * c + c0;
+            UNROLL for (r = 0; r < 4; r++) {
+                vec d[4];
+                const int iy = iy0 + r;
+                UNROLL for (s = 0; s < 4; s++) {
+                    const int ix = ix0 + s;
+                    d[s] = inside || (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                               ? V_LOAD(xs + ((long)iy * w + ix) * c + c0) : V_ZERO();
                 }
-            for (s = 0; s < 4; s++) { /* B^T d */
-                e[0][s] = V_SUB(d[0][s], d[2][s]);
-                e[1][s] = V_ADD(d[1][s], d[2][s]);
-                e[2][s] = V_SUB(d[2][s], d[1][s]);
-                e[3][s] = V_SUB(d[1][s], d[3][s]);
+                e[r][0] = V_SUB(d[0], d[2]);
+                e[r][1] = V_ADD(d[1], d[2]);
+                e[r][2] = V_SUB(d[2], d[1]);
+                e[r][3] = V_SUB(d[1], d[3]);
             }
-            for (r = 0; r < 4; r++) { /* (B^T d) B */
-                float *v = vb + ((long)(r * 4) * T + tl) * c + c0;
-                V_STORE(v, V_SUB(e[r][0], e[r][2]));
-                V_STORE(v + T * c, V_ADD(e[r][1], e[r][2]));
-                V_STORE(v + 2 * T * c, V_SUB(e[r][2], e[r][1]));
-                V_STORE(v + 3 * T * c, V_SUB(e[r][1], e[r][3]));
+            UNROLL for (s = 0; s < 4; s++) { /* B^T (d B): cell (r, s) at V[r*4 + s] */
+                V_STORE(v + (long)s * T * c, V_SUB(e[0][s], e[2][s]));
+                V_STORE(v + (long)(4 + s) * T * c, V_ADD(e[1][s], e[2][s]));
+                V_STORE(v + (long)(8 + s) * T * c, V_SUB(e[2][s], e[1][s]));
+                V_STORE(v + (long)(12 + s) * T * c, V_SUB(e[1][s], e[3][s]));
             }
         }
     }
@@ -201,16 +205,17 @@ NNC_RT_CONV2D_RESIDUAL_KERNEL(CONV_WINOGRAD)
     const long tiles = (long)tw * th, pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * c;
     const int nslots = nnc_rt_par_threads();
     const long room = NNC_RT_CONV2D_SCRATCH(p) - 16L * c * oc; /* for the block buffers */
-    long T = WINO_BLOCK_FLOATS / (16L * (c + oc)), per;
+    long T = imax(WINO_BLOCK_FLOATS / (16 * (c + oc)), WINO_MIN_TILES), per;
     int s;
     wino_job j;
     if (p->groups != 1 || p->kh != 3 || p->kw != 3 || p->sh != 1 || p->sw != 1 || p->dh != 1 ||
         p->dw != 1 || c % VW || oc % (2 * VW) || oc % NNC_RT_GEMM_PANEL || p->oh < 1 || p->ow < 1)
         return 0;
-    /* T tiles a block: whole tiles of the product kernel, no more than the
-     * sample has, and as many as the scratch holds for every thread */
-    if (T > (tiles + DP - 1) / DP * DP)
-        T = (tiles + DP - 1) / DP * DP;
+    /* T tiles a block: whole tiles of the product kernel, no more than a
+     * thread's share of the sample, and as many as the scratch holds for
+     * every thread */
+    if (T > ((tiles + nslots - 1) / nslots + DP - 1) / DP * DP)
+        T = ((tiles + nslots - 1) / nslots + DP - 1) / DP * DP;
     if (room > 0 && T > room / (nslots * 16L * (c + oc)))
         T = room / (nslots * 16L * (c + oc));
     T = T / DP * DP;

@@ -894,7 +894,8 @@ END_TEST
  * the literal reference: odd output sizes (a last tile row or column half
  * outside), valid, same and asymmetric padding (tiles reading past every
  * edge), one to three panels of output channels, several blocks of tiles
- * and a last one partial, two samples, with and without the bias and a
+ * and a last one partial, two samples, a layer whose scratch is sized for
+ * Winograd (NNC_RT_CONV2D_WINOGRAD_ROOM) rather than im2col, with and without the bias and a
  * residual, plain weights and panels.  The kernels must take every case
  * here (they fit the scratch) and decline the shapes they do not handle.
  * Tolerance: the transforms add up to 16 terms of the products before the
@@ -907,11 +908,12 @@ static const conv_case wino_cases[] = {
     {"asym pad c48",      1, 25, 26, 48, 32, 3, 3, 1, 1, 1, 1, 2, 0, 1, 2, 1},
     {"c64 oc64 20x20",    1, 20, 20, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"c32 oc96 7 wide",   1, 64, 7,  32, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"14x14 room",        1, 14, 14, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* WINOGRAD_ROOM */
 };
 #define NWINO ((int)(sizeof wino_cases / sizeof wino_cases[0]))
 
 /* shapes the kernels must decline: stride 2, dilation, 5x5, grouped, c or
- * oc off the vectors, a transformed kernel too big for the scratch */
+ * oc off the vectors, a transformed kernel too big for the scratch (7x7x512) */
 static const conv_case wino_declined[] = {
     {"s2",                1, 20, 20, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
     {"d2",                1, 20, 20, 32, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},
@@ -919,7 +921,7 @@ static const conv_case wino_declined[] = {
     {"groups 2",          1, 20, 20, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
     {"c3",                1, 20, 20, 3,  32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"oc 40",             1, 20, 20, 32, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"14x14 c256",        1, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"7x7 c512",          1, 7,  7,  512, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 };
 #define NWINO_DECLINED ((int)(sizeof wino_declined / sizeof wino_declined[0]))
 
