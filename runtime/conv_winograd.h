@@ -42,12 +42,18 @@
  * 14x14x256, U is 4 MiB: read from L3 for every 8 tiles it would cost
  * more than the products) */
 #define WINO_MIN_TILES 32
+/* U[xi], V[xi] and M[xi] lie WINO_SKEW floats past a multiple of their
+ * size: a power of two apart (8 KiB, 256 KiB), the 16 cells of one patch
+ * fell into one set of L1 (12 ways), and the transforms, which touch all
+ * 16 at once, ran 3x slower */
+#define WINO_SKEW 16
 
-/* U[xi][ob][i][0 : 2*VW] for output-channel blocks ob of 2*VW, from w
+/* U[xi][ob][i][0 : 2*VW] (U[xi] c*oc + WINO_SKEW floats apart) for
+ * output-channel blocks ob of 2*VW, from w
  * (plain (K, oc), or in panels of NNC_RT_GEMM_PANEL when panels) */
 static void wino_kernel(float *u, const float *w, int panels, int c, int oc)
 {
-    const long K = 9L * c, nob = oc / (2 * VW);
+    const long K = 9L * c, ustr = (long)c * oc + WINO_SKEW;
     const vec half = V_SET(0.5f);
     int i, o, ky, kx;
     for (o = 0; o < oc; o += VW) /* U's 16 streams written in order */
@@ -77,14 +83,14 @@ static void wino_kernel(float *u, const float *w, int panels, int c, int oc)
             }
             for (a = 0; a < 4; a++)
                 for (s = 0; s < 4; s++)
-                    V_STORE(u + (((a * 4 + s) * nob + o / (2 * VW)) * c + i) * 2 * VW + o % (2 * VW),
+                    V_STORE(u + (a * 4 + s) * ustr + ((long)(o / (2 * VW)) * c + i) * 2 * VW + o % (2 * VW),
                             q[a][s]);
         }
 }
 
-/* V[xi][tl][0 : c] for the tiles [t0, t0 + nt) of one sample xs (tiles
- * numbered row by row, tw a row) */
-static void wino_input(const nnc_rt_conv2d *p, float *vb, long T, const float *xs, long t0, int nt,
+/* V[xi][tl][0 : c] (V[xi] vstr floats apart) for the tiles [t0, t0 + nt)
+ * of one sample xs (tiles numbered row by row, tw a row) */
+static void wino_input(const nnc_rt_conv2d *p, float *vb, long vstr, const float *xs, long t0, int nt,
                        int tw)
 {
     const int c = p->c, h = p->h, w = p->w;
@@ -110,18 +116,19 @@ static void wino_input(const nnc_rt_conv2d *p, float *vb, long T, const float *x
                 e[r][3] = V_SUB(d[1], d[3]);
             }
             UNROLL for (s = 0; s < 4; s++) { /* B^T (d B): cell (r, s) at V[r*4 + s] */
-                V_STORE(v + (long)s * T * c, V_SUB(e[0][s], e[2][s]));
-                V_STORE(v + (long)(4 + s) * T * c, V_ADD(e[1][s], e[2][s]));
-                V_STORE(v + (long)(8 + s) * T * c, V_SUB(e[2][s], e[1][s]));
-                V_STORE(v + (long)(12 + s) * T * c, V_SUB(e[1][s], e[3][s]));
+                V_STORE(v + (long)s * vstr, V_SUB(e[0][s], e[2][s]));
+                V_STORE(v + (long)(4 + s) * vstr, V_ADD(e[1][s], e[2][s]));
+                V_STORE(v + (long)(8 + s) * vstr, V_SUB(e[2][s], e[1][s]));
+                V_STORE(v + (long)(12 + s) * vstr, V_SUB(e[1][s], e[3][s]));
             }
         }
     }
 }
 
-/* y (one sample) at the tiles [t0, t0 + nt) = A^T M A plus the bias and the
+/* y (one sample) at the tiles [t0, t0 + nt) = A^T M A (M[xi] mstr floats
+ * apart) plus the bias and the
  * residual rs (y's layout), clamped (relu, relu6) when clamp */
-static void wino_output(const nnc_rt_conv2d *p, float *ys, const float *mb, long T, const float *b,
+static void wino_output(const nnc_rt_conv2d *p, float *ys, const float *mb, long mstr, const float *b,
                         const float *rs, int clamp, long t0, int nt, int tw)
 {
     const int oc = p->oc;
@@ -132,9 +139,9 @@ static void wino_output(const nnc_rt_conv2d *p, float *ys, const float *mb, long
         for (o = 0; o < oc; o += VW) {
             vec a[2][4], out[2][2], bias = b ? V_LOAD(b + o) : V_ZERO();
             for (s = 0; s < 4; s++) { /* A^T M */
-                const float *m = mb + ((long)s * T + tl) * oc + o;
-                vec m0 = V_LOAD(m), m1 = V_LOAD(m + 4 * T * oc), m2 = V_LOAD(m + 8 * T * oc),
-                    m3 = V_LOAD(m + 12 * T * oc);
+                const float *m = mb + s * mstr + (long)tl * oc + o;
+                vec m0 = V_LOAD(m), m1 = V_LOAD(m + 4 * mstr), m2 = V_LOAD(m + 8 * mstr),
+                    m3 = V_LOAD(m + 12 * mstr);
                 a[0][s] = V_ADD(V_ADD(m0, m1), m2);
                 a[1][s] = V_SUB(V_SUB(m1, m2), m3);
             }
@@ -170,29 +177,29 @@ static void wino_slots(void *ctx, long sa, long sb)
     const wino_job *j = ctx;
     const nnc_rt_conv2d *p = j->p;
     const int c = p->c, oc = p->oc, nob = oc / (2 * VW);
-    const long T = j->T;
+    const long T = j->T, vstr = T * c + WINO_SKEW, mstr = T * oc + WINO_SKEW;
     const float *xq[DP];
     long slot, t0;
     for (slot = sa; slot < sb; slot++) {
-        float *vb = j->buf + slot * j->per, *mb = vb + 16 * T * c;
+        float *vb = j->buf + slot * j->per, *mb = vb + 16 * vstr;
         for (t0 = slot * T; t0 < j->tiles; t0 += j->nslots * T) {
             const int nt = (int)(j->tiles - t0 < T ? j->tiles - t0 : T);
             int xi, ob, q0, i;
             const long roff0 = 0;
-            wino_input(p, vb, T, j->xs, t0, nt, j->tw);
+            wino_input(p, vb, vstr, j->xs, t0, nt, j->tw);
             for (xi = 0; xi < 16; xi++)
                 for (ob = 0; ob < nob; ob++) {
-                    const float *uw = j->u + ((long)xi * nob + ob) * c * 2 * VW;
+                    const float *uw = j->u + xi * ((long)c * oc + WINO_SKEW) + (long)ob * c * 2 * VW;
                     for (q0 = 0; q0 < nt; q0 += DP) {
                         const int np = imin(DP, nt - q0);
                         for (i = 0; i < DP; i++) /* past np, the last row again */
-                            xq[i] = vb + ((long)xi * T + q0 + imin(i, np - 1)) * c;
+                            xq[i] = vb + xi * vstr + (long)(q0 + imin(i, np - 1)) * c;
                         direct_forwards[0][0](xq, &roff0, 1, 0, c, uw, 0, 2 * VW, lanes(VW), NULL, 0,
-                                              mb + ((long)xi * T + q0) * oc + ob * 2 * VW, oc, np, 0,
+                                              mb + xi * mstr + (long)q0 * oc + ob * 2 * VW, oc, np, 0,
                                               NULL);
                     }
                 }
-            wino_output(p, j->ys, mb, T, j->b, j->rs, j->clamp, t0, nt, j->tw);
+            wino_output(p, j->ys, mb, mstr, j->b, j->rs, j->clamp, t0, nt, j->tw);
         }
     }
 }
@@ -204,7 +211,8 @@ NNC_RT_CONV2D_RESIDUAL_KERNEL(CONV_WINOGRAD)
     const int c = p->c, oc = p->oc, tw = (p->ow + 1) / 2, th = (p->oh + 1) / 2;
     const long tiles = (long)tw * th, pix = (long)p->oh * p->ow, xs = (long)p->h * p->w * c;
     const int nslots = nnc_rt_par_threads();
-    const long room = NNC_RT_CONV2D_SCRATCH(p) - 16L * c * oc; /* for the block buffers */
+    const long ufloats = 16 * ((long)c * oc + WINO_SKEW);
+    const long room = NNC_RT_CONV2D_SCRATCH(p) - ufloats; /* for the block buffers */
     long T = imax(WINO_BLOCK_FLOATS / (16 * (c + oc)), WINO_MIN_TILES), per;
     int s;
     wino_job j;
@@ -216,16 +224,16 @@ NNC_RT_CONV2D_RESIDUAL_KERNEL(CONV_WINOGRAD)
      * every thread */
     if (T > ((tiles + nslots - 1) / nslots + DP - 1) / DP * DP)
         T = ((tiles + nslots - 1) / nslots + DP - 1) / DP * DP;
-    if (room > 0 && T > room / (nslots * 16L * (c + oc)))
-        T = room / (nslots * 16L * (c + oc));
+    if (room > 0 && T > (room / nslots - 32 * WINO_SKEW) / (16L * (c + oc)))
+        T = (room / nslots - 32 * WINO_SKEW) / (16L * (c + oc));
     T = T / DP * DP;
     if (room <= 0 || T < DP)
         return 0;
     if (n <= 0 || !y) /* (nnc_rt_conv2d_winograd asks whether p is taken) */
         return 1;
-    per = 16 * T * (c + oc);
+    per = 16 * (T * (c + oc) + 2 * WINO_SKEW);
     wino_kernel(scratch, w, panels, c, oc);
-    j.p = p; j.u = scratch; j.b = b; j.buf = scratch + 16L * c * oc; j.per = per; j.T = T;
+    j.p = p; j.u = scratch; j.b = b; j.buf = scratch + ufloats; j.per = per; j.T = T;
     j.tiles = tiles; j.tw = tw; j.clamp = nnc_rt_act_clamp(act); j.nslots = nslots;
     for (s = 0; s < n; s++) {
         j.xs = x + s * xs;

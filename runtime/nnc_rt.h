@@ -265,13 +265,14 @@ typedef struct nnc_rt_conv2d {
  * at least 14x14 pixels, whose Winograd kernel (16*c*oc floats: the
  * inference kernels compute it by F(2x2, 3x3), runtime/conv_winograd.h)
  * is more than half its im2col matrix (ResNet-18's 14x14x256) has room
- * for that kernel and two blocks of 32 tiles (a block per thread).  The
+ * for that kernel and two blocks of 32 tiles (a block per thread), a
+ * little more for their alignment.  The
  * layers with more pixels per channel fit in the im2col room already. */
 #define NNC_RT_CONV2D_WINOGRAD_ROOM(p)                                                       \
     ((p)->kh == 3 && (p)->kw == 3 && (p)->sh == 1 && (p)->sw == 1 && (p)->dh == 1 &&         \
              (p)->dw == 1 && (p)->groups == 1 && (p)->c % 16 == 0 && (p)->oc % 32 == 0 &&    \
              (long)(p)->oh * (p)->ow >= 196 && 32L * (p)->oc > 9L * (p)->oh * (p)->ow        \
-         ? 16L * (p)->c * (p)->oc + 1024L * ((p)->c + (p)->oc)                               \
+         ? 16L * (p)->c * (p)->oc + 1024L * ((p)->c + (p)->oc) + 2048L                       \
          : 0L)
 #define NNC_RT_CONV2D_SCRATCH(p)                                                             \
     (NNC_RT_CONV2D_IM2COL(p) > NNC_RT_CONV2D_WINOGRAD_ROOM(p) ? NNC_RT_CONV2D_IM2COL(p)      \
