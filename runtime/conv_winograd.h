@@ -48,15 +48,25 @@
  * 16 at once, ran 3x slower */
 #define WINO_SKEW 16
 
-/* U[xi][ob][i][0 : 2*VW] (U[xi] c*oc + WINO_SKEW floats apart) for
- * output-channel blocks ob of 2*VW, from w
- * (plain (K, oc), or in panels of NNC_RT_GEMM_PANEL when panels) */
-static void wino_kernel(float *u, const float *w, int panels, int c, int oc)
+typedef struct wino_kernel_job {
+    float *u;
+    const float *w;
+    int panels, c, oc;
+} wino_kernel_job;
+
+/* U[xi][ob][i][0 : 2*VW] (U[xi] c*oc + WINO_SKEW floats apart) for the
+ * output-channel blocks ob in [ba, bb) of 2*VW, from w (plain (K, oc), or
+ * in panels of NNC_RT_GEMM_PANEL when panels) */
+static void wino_kernel(void *ctx, long ba, long bb)
 {
+    const wino_kernel_job *jk = ctx;
+    const int c = jk->c, oc = jk->oc, panels = jk->panels;
+    const float *w = jk->w;
+    float *u = jk->u;
     const long K = 9L * c, ustr = (long)c * oc + WINO_SKEW;
     const vec half = V_SET(0.5f);
     int i, o, ky, kx;
-    for (o = 0; o < oc; o += VW) /* U's 16 streams written in order */
+    for (o = (int)ba * 2 * VW; o < (int)bb * 2 * VW; o += VW) /* U's 16 streams written in order */
         for (i = 0; i < c; i++) {
             vec g[3][3], h[4][3], q[4][4];
             int a, s;
@@ -216,6 +226,7 @@ NNC_RT_CONV2D_RESIDUAL_KERNEL(CONV_WINOGRAD)
     long T = imax(WINO_BLOCK_FLOATS / (16 * (c + oc)), WINO_MIN_TILES), per;
     int s;
     wino_job j;
+    wino_kernel_job jk;
     if (p->groups != 1 || p->kh != 3 || p->kw != 3 || p->sh != 1 || p->sw != 1 || p->dh != 1 ||
         p->dw != 1 || c % VW || oc % (2 * VW) || oc % NNC_RT_GEMM_PANEL || p->oh < 1 || p->ow < 1)
         return 0;
@@ -232,7 +243,8 @@ NNC_RT_CONV2D_RESIDUAL_KERNEL(CONV_WINOGRAD)
     if (n <= 0 || !y) /* (nnc_rt_conv2d_winograd asks whether p is taken) */
         return 1;
     per = 16 * (T * (c + oc) + 2 * WINO_SKEW);
-    wino_kernel(scratch, w, panels, c, oc);
+    jk.u = scratch; jk.w = w; jk.panels = panels; jk.c = c; jk.oc = oc;
+    nnc_rt_par_for(oc / (2 * VW), 1, 16.0 * c * oc, wino_kernel, &jk);
     j.p = p; j.u = scratch; j.b = b; j.buf = scratch + ufloats; j.per = per; j.T = T;
     j.tiles = tiles; j.tw = tw; j.clamp = nnc_rt_act_clamp(act); j.nslots = nslots;
     for (s = 0; s < n; s++) {
