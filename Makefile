@@ -393,6 +393,12 @@ bench-q8: $(RT_LIB)
 	$(CC) -std=c99 -O2 -march=native -Wall -Wextra -Iruntime bench/q8_kernels.c $(RT_LIB) -lm -o $(BUILD)/q8_kernels
 	$(BUILD)/q8_kernels
 
+# ResNet-18's convolutions one by one, as its generated code calls them (1 thread, thread CPU time)
+.PHONY: bench-resnet-layers
+bench-resnet-layers: $(RT_LIB)
+	$(CC) -std=c99 -O3 -march=native -Wall -Wextra -Iruntime bench/resnet_layers.c $(RT_LIB) -lm -o $(BUILD)/resnet_layers
+	$(BUILD)/resnet_layers
+
 # the int8 kernels on the Cortex-M4 (qemu: bit-exact, instructions per layer) and AArch64 (NEON, sdot)
 .PHONY: check-q8-targets
 check-q8-targets:

@@ -7,8 +7,9 @@
  *   conv_ref.c         the plain C references
  *   conv_depthwise.c   the portable depthwise kernels (conv_depthwise.h)
  *   conv_avx2.c,       the direct and SIMD depthwise kernels for one ISA
- *   conv_avx512.c      each: conv_simd.h, conv_direct.h, conv_depthwise_simd.h
- *                      and conv_depthwise.h instantiated with its vectors
+ *   conv_avx512.c      each: conv_simd.h, conv_direct.h, conv_winograd.h,
+ *                      conv_depthwise_simd.h and conv_depthwise.h instantiated
+ *                      with its vectors
  */
 #ifndef NNC_CONV_INTERNAL_H
 #define NNC_CONV_INTERNAL_H
@@ -29,6 +30,7 @@
 #define CONV_BEST_DIRECT nnc_rt_f32_conv2d_direct_8x32__avx512
 #define CONV_BEST_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_8x32__avx512
 #define CONV_BEST_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_8x32__avx512
+#define CONV_BEST_WINOGRAD nnc_rt_f32_conv2d_winograd2x2_8x32__avx512
 #define CONV_BEST_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_12x32__avx512
 #define CONV_BEST_DIRECT_FILTER_BIAS nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512
 #define CONV_BEST_DEPTHWISE nnc_rt_f32_conv2d_depthwise_8x16__avx512
@@ -38,6 +40,7 @@
 #define CONV_BEST_DIRECT nnc_rt_f32_conv2d_direct_6x16__avx2
 #define CONV_BEST_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_6x16__avx2
 #define CONV_BEST_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_6x16__avx2
+#define CONV_BEST_WINOGRAD nnc_rt_f32_conv2d_winograd2x2_6x16__avx2
 #define CONV_BEST_DIRECT_FILTER nnc_rt_f32_conv2d_direct_filter_6x16__avx2
 #define CONV_BEST_DIRECT_FILTER_BIAS nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2
 #define CONV_BEST_DEPTHWISE nnc_rt_f32_conv2d_depthwise_6x8__avx2

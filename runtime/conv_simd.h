@@ -33,6 +33,8 @@ typedef __mmask16 vmask;
 #define V_MIN(a, b) _mm512_min_ps(a, b)
 #define V_SET(x) _mm512_set1_ps(x)
 #define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
 static vmask lanes(int n) { return (vmask)(n >= VW ? 0xFFFFu : (1u << n) - 1u); }
 #define DP 8    /* forward: pixels per tile, 8 x 2 zmm = 16 accumulators */
 #define DP_ALT 7  /* ... or 7, where it fits the pixels better (7x7) */
@@ -47,6 +49,7 @@ static vmask lanes(int n) { return (vmask)(n >= VW ? 0xFFFFu : (1u << n) - 1u); 
 #define CONV_DEPTHWISE nnc_rt_f32_conv2d_depthwise_8x16__avx512
 #define CONV_DEPTHWISE_DATA nnc_rt_f32_conv2d_depthwise_data_8x16__avx512
 #define CONV_DEPTHWISE_FILTER nnc_rt_f32_conv2d_depthwise_filter3x3__avx512
+#define CONV_WINOGRAD nnc_rt_f32_conv2d_winograd2x2_8x32__avx512
 #elif defined(CONV_ISA_AVX2)
 typedef __m256 vec;
 typedef __m256i vmask;
@@ -62,6 +65,8 @@ typedef __m256i vmask;
 #define V_MIN(a, b) _mm256_min_ps(a, b)
 #define V_SET(x) _mm256_set1_ps(x)
 #define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
 static vmask lanes(int n)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -79,6 +84,7 @@ static vmask lanes(int n)
 #define CONV_DEPTHWISE nnc_rt_f32_conv2d_depthwise_6x8__avx2
 #define CONV_DEPTHWISE_DATA nnc_rt_f32_conv2d_depthwise_data_6x8__avx2
 #define CONV_DEPTHWISE_FILTER nnc_rt_f32_conv2d_depthwise_filter3x3__avx2
+#define CONV_WINOGRAD nnc_rt_f32_conv2d_winograd2x2_6x16__avx2
 #else
 #error "conv_simd.h: define CONV_ISA_AVX512 or CONV_ISA_AVX2 first"
 #endif

@@ -252,7 +252,8 @@ void nnc_rt_add(float *y, const float *a, const float *b, long size);
  * Padding: pt/pl rows/columns of zeros before the input; the ones after are
  * implied by oh/ow: oh = (h + pt + pb - dh*(kh-1) - 1)/sh + 1.
  * `scratch` holds NNC_RT_CONV2D_SCRATCH(p) floats: one sample's im2col
- * matrix for one group, (oh*ow, kh*kw*c/groups).  conv1d is conv2d with h = kh = 1. */
+ * matrix for one group, (oh*ow, kh*kw*c/groups), or for some 3x3 layers
+ * more (NNC_RT_CONV2D_WINOGRAD_ROOM).  conv1d is conv2d with h = kh = 1. */
 typedef struct nnc_rt_conv2d {
     int h, w, c;        /* input, per sample */
     int oh, ow, oc;     /* output, per sample */
@@ -262,7 +263,23 @@ typedef struct nnc_rt_conv2d {
     int pt, pl;         /* zero padding before the first row / column */
     int groups;
 } nnc_rt_conv2d;
-#define NNC_RT_CONV2D_SCRATCH(p) ((long)(p)->oh * (p)->ow * (p)->kh * (p)->kw * ((p)->c / (p)->groups))
+#define NNC_RT_CONV2D_IM2COL(p) ((long)(p)->oh * (p)->ow * (p)->kh * (p)->kw * ((p)->c / (p)->groups))
+/* A 3x3 stride-1 layer of one group with c a multiple of 16 and oc of 32,
+ * at least 14x14 pixels, whose Winograd kernel (16*c*oc floats: the
+ * inference kernels compute it by F(2x2, 3x3), runtime/conv_winograd.h)
+ * is more than half its im2col matrix (ResNet-18's 14x14x256) has room
+ * for that kernel and two blocks of 32 tiles (a block per thread), a
+ * little more for their alignment.  The
+ * layers with more pixels per channel fit in the im2col room already. */
+#define NNC_RT_CONV2D_WINOGRAD_ROOM(p)                                                       \
+    ((p)->kh == 3 && (p)->kw == 3 && (p)->sh == 1 && (p)->sw == 1 && (p)->dh == 1 &&         \
+             (p)->dw == 1 && (p)->groups == 1 && (p)->c % 16 == 0 && (p)->oc % 32 == 0 &&    \
+             (long)(p)->oh * (p)->ow >= 196 && 32L * (p)->oc > 9L * (p)->oh * (p)->ow        \
+         ? 16L * (p)->c * (p)->oc + 1024L * ((p)->c + (p)->oc) + 2048L                       \
+         : 0L)
+#define NNC_RT_CONV2D_SCRATCH(p)                                                             \
+    (NNC_RT_CONV2D_IM2COL(p) > NNC_RT_CONV2D_WINOGRAD_ROOM(p) ? NNC_RT_CONV2D_IM2COL(p)      \
+                                                              : NNC_RT_CONV2D_WINOGRAD_ROOM(p))
 /* How nnc_rt_conv2d_forward computes p on a build with the direct kernels
  * (direct = 1: AVX-512, or AVX2 and FMA) or without; nnc --report asks it
  * for the target's */

@@ -59,6 +59,10 @@ typedef int (*nnc_rt_conv2d_residual_fn)(const nnc_rt_conv2d *p, float *y, const
                                          const float *w, int panels, const float *b,
                                          const float *r, float *scratch, int n, int act);
 
+/* 1 when nnc_rt_conv2d_forward_packed and nnc_rt_conv2d_forward_residual
+ * compute p by Winograd F(2x2, 3x3) on this build (conv_winograd.h) */
+int nnc_rt_conv2d_winograd(const nnc_rt_conv2d *p);
+
 /* portable: im2col + nnc_rt_gemm_f32 (any p; grouped 1x1 without im2col) */
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col__c);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_im2col_data__c);
@@ -84,6 +88,8 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter__c);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_6x16__avx2);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_packed_6x16__avx2); /* w in panels */
 NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_direct_residual_6x16__avx2);
+/* 3x3 stride 1 by Winograd F(2x2, 3x3), r may be NULL (conv_winograd.h) */
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_winograd2x2_6x16__avx2);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_6x16__avx2);
 NNC_RT_CONV2D_FILTER_BIAS_KERNEL(nnc_rt_f32_conv2d_direct_filter_bias_6x16__avx2);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_6x8__avx2);
@@ -96,6 +102,7 @@ NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_depthwise_filter3x3__avx2);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_8x32__avx512);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_direct_packed_8x32__avx512); /* w in panels */
 NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_direct_residual_8x32__avx512);
+NNC_RT_CONV2D_RESIDUAL_KERNEL(nnc_rt_f32_conv2d_winograd2x2_8x32__avx512);
 NNC_RT_CONV2D_FILTER_KERNEL(nnc_rt_f32_conv2d_direct_filter_12x32__avx512);
 NNC_RT_CONV2D_FILTER_BIAS_KERNEL(nnc_rt_f32_conv2d_direct_filter_bias_12x32__avx512);
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_depthwise_8x16__avx512);

@@ -888,6 +888,146 @@ START_TEST(test_conv_residual_reference)
 }
 END_TEST
 
+/* ---- Winograd F(2x2, 3x3) (conv_winograd.h) ---------------------------------------
+ * Each named kernel and the two entry points that offer it layers
+ * (nnc_rt_conv2d_forward_packed, nnc_rt_conv2d_forward_residual), against
+ * the literal reference: odd output sizes (a last tile row or column half
+ * outside), valid, same and asymmetric padding (tiles reading past every
+ * edge), one to three panels of output channels, several blocks of tiles
+ * and a last one partial, two samples, a layer whose scratch is sized for
+ * Winograd (NNC_RT_CONV2D_WINOGRAD_ROOM) rather than im2col, with and without the bias and a
+ * residual, plain weights and panels.  The kernels must take every case
+ * here (they fit the scratch) and decline the shapes they do not handle.
+ * Tolerance: the transforms add up to 16 terms of the products before the
+ * output's sum is formed, so the rounding is measured against the sum of
+ * the magnitudes of the taps' products (ref_abs), not the result. */
+static const conv_case wino_cases[] = {
+    /* name               n  h   w   c   oc kh kw sh sw dh dw pt pb pl pr g */
+    {"same c16 oc32 odd", 2, 33, 31, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"valid c32 oc64",    1, 30, 29, 32, 64, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {"asym pad c48",      1, 25, 26, 48, 32, 3, 3, 1, 1, 1, 1, 2, 0, 1, 2, 1},
+    {"c64 oc64 20x20",    1, 20, 20, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"c32 oc96 7 wide",   1, 64, 7,  32, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"14x14 room",        1, 14, 14, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* WINOGRAD_ROOM */
+};
+#define NWINO ((int)(sizeof wino_cases / sizeof wino_cases[0]))
+
+/* shapes the kernels must decline: stride 2, dilation, 5x5, grouped, c or
+ * oc off the vectors, a transformed kernel too big for the scratch (7x7x512) */
+static const conv_case wino_declined[] = {
+    {"s2",                1, 20, 20, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"d2",                1, 20, 20, 32, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},
+    {"5x5",               1, 20, 20, 32, 32, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1},
+    {"groups 2",          1, 20, 20, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+    {"c3",                1, 20, 20, 3,  32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"oc 40",             1, 20, 20, 32, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"7x7 c512",          1, 7,  7,  512, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+};
+#define NWINO_DECLINED ((int)(sizeof wino_declined / sizeof wino_declined[0]))
+
+static const residual_kernel wino_kernels[] = {
+    {"nnc_rt_conv2d_forward_residual", NULL},
+    {"nnc_rt_conv2d_forward_packed", NULL},
+#if defined(__AVX2__) && defined(__FMA__)
+    {"winograd2x2_6x16__avx2", nnc_rt_f32_conv2d_winograd2x2_6x16__avx2},
+#endif
+#if defined(__AVX512F__)
+    {"winograd2x2_8x32__avx512", nnc_rt_f32_conv2d_winograd2x2_8x32__avx512},
+#endif
+};
+#define NWINO_KERNELS ((int)(sizeof wino_kernels / sizeof wino_kernels[0]))
+
+START_TEST(test_conv_winograd_reference)
+{
+    static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_RELU6, NNC_RT_ACT_TANH};
+    const residual_kernel *wk = &wino_kernels[_i];
+    const int packed_entry = _i == 1; /* no residual, panels only */
+    const nnc_rt_conv2d_variant *v;
+    int k, a, panels, res, nv = nnc_rt_conv2d_variants(&v), simd = 0;
+    for (k = 0; k < nv; k++) /* the runtime's build has the direct kernels: then Winograd too */
+        simd |= strncmp(v[k].name, "direct_", 7) == 0;
+    for (k = 0; k < NWINO; k++) {
+        nnc_rt_conv2d p = conv_params(&wino_cases[k]);
+        ck_assert_msg(nnc_rt_conv2d_winograd(&p) == simd, "the entry points %s %s by Winograd",
+                      simd ? "do not take" : "take", wino_cases[k].name);
+    }
+    for (k = 0; k < NWINO_DECLINED; k++) {
+        nnc_rt_conv2d p = conv_params(&wino_declined[k]);
+        ck_assert_msg(!nnc_rt_conv2d_winograd(&p), "the entry points take %s by Winograd",
+                      wino_declined[k].name);
+    }
+    for (k = 0; k < NWINO; k++) {
+        conv_data d;
+        double *ref, *mag;
+        float *y, *wp, *rr;
+        long i, worst = -1;
+        conv_data_init(&d, &wino_cases[k], 2000 + k);
+        ref = dalloc(d.ny);
+        mag = dalloc(d.ny);
+        y = guarded(d.ny);
+        wp = falloc(d.nw);
+        rr = falloc(d.ny);
+        for (i = 0; i < d.ny; i++) /* outputs straddling 0 and 6 */
+            rr[i] = 3.0f * d.r[i] + (i % 3 == 0 ? 5.5f : 0.0f);
+        nnc_rt_gemm_pack_b(wp, d.w, (int)(d.nw / d.p.oc), d.p.oc);
+        memset(mag, 0, sizeof(double) * (size_t)d.ny);
+        FOR_EACH_TAP(&d.p, d.n, mag[yi] += fabs((double)d.x[xi] * d.w[wi]));
+        for (panels = packed_entry; panels < 2; panels++)
+            for (res = _i == 0; res < (packed_entry ? 1 : 2); res++) /* the entry points: one each */
+                for (a = 0; a < 4; a++) {
+                    const float *b = (a + k) % 2 ? NULL : d.b, *w = panels ? wp : d.w;
+                    const float *r = res ? rr : NULL;
+                    fill_nan(y, d.ny);
+                    fill_nan(d.scratch, d.nscratch);
+                    if (wk->fn)
+                        ck_assert_msg(wk->fn(&d.p, y, d.x, w, panels, b, r, d.scratch, d.n, acts[a]),
+                                      "%s declined %s", wk->name, wino_cases[k].name);
+                    else if (packed_entry)
+                        nnc_rt_conv2d_forward_packed(&d.p, y, d.x, w, b, d.scratch, d.n, acts[a]);
+                    else
+                        nnc_rt_conv2d_forward_residual(&d.p, y, d.x, w, panels, b, r, d.scratch, d.n,
+                                                       acts[a]);
+                    conv_ref_forward(&d.p, ref, d.x, d.w, b, d.n, NNC_RT_ACT_LINEAR);
+                    for (i = 0; i < d.ny; i++)
+                        ref[i] += r ? r[i] : 0.0;
+                    ref_act(ref, d.ny / d.p.oc, d.p.oc, acts[a]);
+                    for (i = 0; i < d.ny; i++) {
+                        /* |err| <= 1e-5 + 2e-6 * (sum of |products| + |b| + |r|): float
+                         * rounding of a few hundred terms, and nothing like a wrong tap */
+                        double tol = 1e-5 + 2e-6 * (mag[i] + 1.0 + (r ? fabs(r[i]) : 0.0));
+                        double err = fabs((double)y[i] - ref[i]);
+                        if (!(err <= tol)) { /* NaN: not written */
+                            worst = i;
+                            break;
+                        }
+                    }
+                    ck_assert_msg(worst < 0, "%s on %s (act %d, bias %d, residual %d, panels %d): "
+                                  "y[%ld] = %.7g, want %.7g", wk->name, wino_cases[k].name, acts[a],
+                                  b != NULL, res, panels, worst, worst >= 0 ? y[worst] : 0.0,
+                                  worst >= 0 ? ref[worst] : 0.0);
+                    ck_assert_msg(guard_ok(y, d.ny) && guard_ok(d.scratch, d.nscratch),
+                                  "%s on %s: wrote past y or the scratch", wk->name, wino_cases[k].name);
+                }
+        free(ref); free(mag); free(y); free(wp); free(rr);
+        conv_data_free(&d);
+    }
+    if (wk->fn)
+        for (k = 0; k < NWINO_DECLINED; k++) {
+            conv_data d;
+            float *y;
+            conv_data_init(&d, &wino_declined[k], 2100 + k);
+            y = guarded(d.ny);
+            fill_nan(y, d.ny);
+            ck_assert_msg(!wk->fn(&d.p, y, d.x, d.w, 0, d.b, NULL, d.scratch, d.n, NNC_RT_ACT_RELU),
+                          "%s took %s", wk->name, wino_declined[k].name);
+            ck_assert_msg(isnan(y[0]) && guard_ok(y, d.ny), "%s wrote y declining %s", wk->name,
+                          wino_declined[k].name);
+            free(y);
+            conv_data_free(&d);
+        }
+}
+END_TEST
+
 int main(void)
 {
     const nnc_rt_conv2d_variant *v;
@@ -898,9 +1038,11 @@ int main(void)
     const TTest *variants[] = {test_conv_variant_reference, NULL}; /* one run per variant */
     const TTest *packed[] = {test_conv_packed_reference, NULL};    /* one run per kernel */
     const TTest *residual[] = {test_conv_residual_reference, NULL}; /* one run per kernel */
+    const TTest *wino[] = {test_conv_winograd_reference, NULL};     /* one run per kernel */
     const kernel_case cases[] = {{"conv", conv, 30, 0}, {"listed", listed, 60, 0},
                                  {"variants", variants, 60, nnc_rt_conv2d_variants(&v)},
                                  {"packed", packed, 60, NPACKED_KERNELS},
-                                 {"residual", residual, 60, NRESIDUAL_KERNELS}};
+                                 {"residual", residual, 60, NRESIDUAL_KERNELS},
+                                 {"winograd", wino, 60, NWINO_KERNELS}};
     return run_cases("conv", cases, (int)(sizeof cases / sizeof cases[0]));
 }

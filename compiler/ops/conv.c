@@ -57,10 +57,13 @@ static const AttrDef transpose_attrs[] = {
     CONV_TAIL,
 };
 
-/* the im2col scratch's floats; past INT_MAX (a huge kernel with padding =
- * same) saturated there, for shape_check_size to refuse */
+/* the scratch's floats, NNC_RT_CONV2D_SCRATCH (the im2col matrix, or the
+ * Winograd kernel's room where that is more); past INT_MAX (a huge kernel
+ * with padding = same) saturated there, for shape_check_size to refuse */
 static int scratch_floats(const nnc_rt_conv2d *p) {
     double s = (double)p->oh * p->ow * p->kh * p->kw * (p->c / p->groups);
+    if (s > INT_MAX) return INT_MAX;
+    s = s > (double)NNC_RT_CONV2D_WINOGRAD_ROOM(p) ? s : (double)NNC_RT_CONV2D_WINOGRAD_ROOM(p);
     return s > INT_MAX ? INT_MAX : (int)s;
 }
 
