@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "nnc_rt.h"
+#include "conv_bench.h"
 
 enum { FWD, BWD_DATA, BWD_FILTER };
 
@@ -73,27 +74,6 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static float *fill(long n, unsigned seed)
-{
-    float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    long i;
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    for (i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        p[i] = (float)(seed >> 8) / 16777216.0f - 0.5f;
-    }
-    return p;
 }
 
 static void run(const shape *sh, const nnc_rt_conv2d *p, float *y, float *x, float *w, float *b,
