@@ -118,13 +118,9 @@ static void act_forward_rows(int act, float *y, const float *x, int n, int m)
         for (i = 0; i < size; i++)
             y[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
         break;
-    case NNC_RT_ACT_HARD_SWISH:   /* nnc_rt_unary's formula: the same bits */
-        for (i = 0; i < size; i++) {
-            float v = x[i] * (1.0f / 6.0f) + 0.5f;   /* times 1/6, as ONNX's HardSwish (alpha 1/6) */
-            v = v < 0.0f ? 0.0f : v;
-            v = v > 1.0f ? 1.0f : v;
-            y[i] = x[i] * v;
-        }
+    case NNC_RT_ACT_HARD_SWISH:
+        for (i = 0; i < size; i++)
+            y[i] = nnc_rt_hard_swish(x[i]);
         break;
     case NNC_RT_ACT_LINEAR:
     default:

@@ -153,16 +153,12 @@ static void epilogue(float *c, long ldc, int rows, int cols, const gemm_epi *e, 
         return;
     }
     if (act == NNC_RT_ACT_HARD_SWISH) {
-        /* inline for the reason above (runtime/act.c's formula, the same
-         * bits): PaddleOCR's 1x1 convolutions have 16 to 64 columns */
+        /* inline for the reason above: PaddleOCR's 1x1 convolutions have
+         * 16 to 64 columns */
         for (i = 0; i < rows; i++) {
             float *restrict ci = c + i * ldc;
-            for (j = 0; j < cols; j++) {
-                float v = bias ? ci[j] + bias[j] : ci[j], t = v * (1.0f / 6.0f) + 0.5f;
-                t = t < 0.0f ? 0.0f : t;
-                t = t > 1.0f ? 1.0f : t;
-                ci[j] = v * t;
-            }
+            for (j = 0; j < cols; j++)
+                ci[j] = nnc_rt_hard_swish(bias ? ci[j] + bias[j] : ci[j]);
         }
         return;
     }

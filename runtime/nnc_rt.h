@@ -196,6 +196,15 @@ static inline int nnc_rt_act_clamp(int act)
     return act == NNC_RT_ACT_RELU ? 1 : act == NNC_RT_ACT_RELU6 ? 2 : 0;
 }
 static inline float nnc_rt_clamp_hi(int clamp) { return clamp == 2 ? 6.0f : HUGE_VALF; }
+/* x clamp(x (1/6) + 1/2, 0, 1): ONNX's HardSwish (alpha 1/6), the one
+ * formula of the unary op, the activation and the GEMM epilogue (the same
+ * bits wherever it is fused) */
+static inline float nnc_rt_hard_swish(float x)
+{
+    float v = x * (1.0f / 6.0f) + 0.5f;
+    v = v < 0.0f ? 0.0f : v;
+    return x * (v > 1.0f ? 1.0f : v);
+}
 /* 1/(1+e^-x), computed so that nothing overflows */
 float nnc_rt_sigmoid(float x);
 /* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x.

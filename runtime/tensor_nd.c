@@ -373,11 +373,7 @@ static float unary1(int fn, float x, float alpha, float beta)
         float v = alpha * x + beta;
         return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
     }
-    case NNC_RT_UN_HARD_SWISH: {
-        float v = x * (1.0f / 6.0f) + 0.5f;
-        v = v < 0.0f ? 0.0f : v;
-        return x * (v > 1.0f ? 1.0f : v);
-    }
+    case NNC_RT_UN_HARD_SWISH: return nnc_rt_hard_swish(x);
     case NNC_RT_UN_THRESHOLDED_RELU: return x > alpha ? x : 0.0f;
     case NNC_RT_UN_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
     case NNC_RT_UN_NOT: return x == 0.0f;
@@ -421,12 +417,8 @@ void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float b
             y[i] = -x[i];
         break;
     case NNC_RT_UN_HARD_SWISH:
-        for (i = 0; i < n; i++) {
-            float v = x[i] * (1.0f / 6.0f) + 0.5f;   /* times 1/6, as ONNX's HardSwish (alpha 1/6) */
-            v = v < 0.0f ? 0.0f : v;
-            v = v > 1.0f ? 1.0f : v;
-            y[i] = x[i] * v;
-        }
+        for (i = 0; i < n; i++)
+            y[i] = nnc_rt_hard_swish(x[i]);
         break;
     case NNC_RT_UN_AFFINE:     /* PP-LCNet's learnable affine block after each activation */
         for (i = 0; i < n; i++)
