@@ -64,7 +64,7 @@ GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__neon);
 /* ap = rows [i0, i0 + rows) of op(A), columns [p0, p0 + kc), as one (kc, mr)
  * sliver, rows past `rows` zero */
 void nnc_rt_gemm_pack_a_edge(float *restrict ap, int ta, const float *restrict A, long lda,
-                             long i0, long p0, int rows, int kc, int mr);
+                             long i0, long p0, int rows, int kc, int mr, int zero);
 /* bp = the (kc, nr) sliver of op(B) at (p0, j0), nc <= nr valid columns */
 void nnc_rt_gemm_pack_b_sliver(float *restrict bp, int tb, const float *restrict B, long ldb,
                                long p0, long j0, int kc, int nc, int nr);
