@@ -222,9 +222,10 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
     float *bbuf = align_buf(buf_raw), *abuf, *t = align_buf(tile);
     long rs = ta ? 1 : lda, cs = ta ? lda : 1; /* op(A)[i,p] = A[i*rs + p*cs] */
     int mr = tl->mr, nr = tl->nr;
-    /* bias + relu/relu6 (or bias alone) the kernels apply themselves */
-    const int clamp = e->y ? 0 : nnc_rt_act_clamp(e->act);
-    const int reg_epi = !e->y && (clamp || e->act == NNC_RT_ACT_LINEAR);
+    /* what the kernels apply themselves: bias + relu/relu6 (or bias alone),
+     * or the gradient of relu/relu6 */
+    const int clamp = nnc_rt_act_clamp(e->act);
+    const int reg_epi = e->y ? clamp != 0 : clamp || e->act == NNC_RT_ACT_LINEAR;
     long kc_blk = tl->kc, mfull = M / mr * mr, pc, jr, ir;
 
     /* B sliver and edge sliver of A side by side in the buffer */
@@ -267,9 +268,10 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
                 }
                 if (nrows == mr && ncols == nr) { /* the epilogue in registers */
                     ukernel(kc, a, ars, acs, b, bs, c, ldc, alpha, beta_blk,
-                            last_k && e->bias && reg_epi ? e->bias + jr : NULL, last_k && reg_epi ? clamp : 0);
+                            last_k && !e->y && e->bias && reg_epi ? e->bias + jr : NULL, last_k && reg_epi ? clamp : 0,
+                            last_k && e->y && reg_epi ? e->y + ir * e->ldy + jr : NULL, e->ldy);
                 } else { /* edge tile: compute whole, store the valid part */
-                    ukernel(kc, a, ars, acs, b, bs, t, nr, alpha, 0.0f, NULL, 0);
+                    ukernel(kc, a, ars, acs, b, bs, t, nr, alpha, 0.0f, NULL, 0, NULL, 0);
                     store_tile(c, ldc, t, nrows, ncols, nr, beta_blk);
                     if (last_k && reg_epi && !epi_none(e))
                         epilogue(c, ldc, nrows, ncols, e, ir, jr);

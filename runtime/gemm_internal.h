@@ -40,14 +40,18 @@
  * strides: op(A)[i,p] = a[i*rs + p*cs] (rs = lda, cs = 1 for A; rs = 1,
  * cs = lda for A^T).  beta == 0 never reads c.  The epilogue of the last K
  * block, in registers before the store: + bias[0:NR] when bias is not
- * NULL, then clamp 1 (relu) to [0, inf) or clamp 2 (relu6) to [0, 6]. */
+ * NULL, then clamp 1 (relu) to [0, inf) or clamp 2 (relu6) to [0, 6].
+ * With y (the activation's forward output, y[i*ldy + j] beside c[i*ldc +
+ * j]; bias is then NULL) clamp is the gradient instead: each value is
+ * kept where y > 0 (and, clamp 2, y < 6), else 0 — relu' applied as the
+ * tile is stored, not in a second pass over C and y. */
 typedef void (*gemm_ukernel_fn)(long kc, const float *a, long rs, long cs, const float *b,
                                 long bs, float *c, long ldc, float alpha, float beta,
-                                const float *bias, int clamp);
+                                const float *bias, int clamp, const float *y, long ldy);
 #define GEMM_UKERNEL(name)                                                                  \
     void name(long kc, const float *restrict a, long rs, long cs, const float *restrict b, \
               long bs, float *restrict c, long ldc, float alpha, float beta,                \
-              const float *restrict bias, int clamp)
+              const float *restrict bias, int clamp, const float *restrict y, long ldy)
 GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__c);
 #if defined(__AVX2__) && defined(__FMA__)
 GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__avx2);

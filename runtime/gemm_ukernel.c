@@ -49,6 +49,12 @@ GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__c)
         else
             for (j = 0; j < 16; j++)
                 ci[j] = alpha * acc[i][j] + beta * ci[j];
+        if (y) {
+            const float *restrict yi = y + i * ldy;
+            for (j = 0; j < 16; j++)
+                ci[j] = yi[j] > 0.0f && (clamp != 2 || yi[j] < 6.0f) ? ci[j] : 0.0f;
+            continue;
+        }
         if (bias)
             for (j = 0; j < 16; j++)
                 ci[j] += bias[j];
@@ -100,7 +106,7 @@ GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__c)
     } while (0)
 
 #define SIMD_UKERNEL(name, MR, NV, vec, W, zero, load, loadu, storeu, bcast, fma, mul, set1, \
-                    add, max, min)                                                       \
+                    add, max, min, keep_gt)                                              \
 GEMM_UKERNEL(name)                                                                       \
 {                                                                                        \
     vec acc[MR][NV], va = set1(alpha), vb = set1(beta), hi = set1(nnc_rt_clamp_hi(clamp));      \
@@ -119,40 +125,61 @@ GEMM_UKERNEL(name)                                                              
             vec r = mul(va, acc[i][v]);                                                  \
             if (beta != 0.0f)                                                            \
                 r = fma(vb, loadu(ci), r);                                               \
-            if (bias)                                                                    \
-                r = add(r, loadu(bias + v * W));                                         \
-            if (clamp)                                                                   \
-                r = min(max(r, zero()), hi);                                             \
+            if (y) {                                                                     \
+                vec yv = loadu(y + i * ldy + v * W);                                     \
+                r = keep_gt(r, yv, zero());                                              \
+                if (clamp == 2)                                                          \
+                    r = keep_gt(r, hi, yv);                                              \
+            } else {                                                                     \
+                if (bias)                                                                \
+                    r = add(r, loadu(bias + v * W));                                     \
+                if (clamp)                                                               \
+                    r = min(max(r, zero()), hi);                                         \
+            }                                                                            \
             storeu(ci, r);                                                               \
         }                                                                                \
 }
 
+/* keep_gt(r, a, b): r where a > b, else 0 (false for a NaN, as the
+ * reference's comparison is) */
 #if defined(__AVX2__) && defined(__FMA__)
+static inline __m256 keep_gt_avx2(__m256 r, __m256 a, __m256 b)
+{
+    return _mm256_and_ps(r, _mm256_cmp_ps(a, b, _CMP_GT_OQ));
+}
 /* 6 rows x 2 ymm: 12 accumulators + 2 b vectors + 1 broadcast = 15 of 16 ymm */
 SIMD_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__avx2, 6, 2, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
              _mm256_loadu_ps, _mm256_storeu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
-             _mm256_mul_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_max_ps, _mm256_min_ps)
+             _mm256_mul_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_max_ps, _mm256_min_ps, keep_gt_avx2)
 #endif
 
 #if defined(__AVX512F__)
 #define BCAST512(p) _mm512_set1_ps(*(p))
+static inline __m512 keep_gt_avx512(__m512 r, __m512 a, __m512 b)
+{
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), r);
+}
 /* 8 rows x 2 zmm: 16 accumulators + 2 b vectors + broadcasts, of 32 zmm */
 SIMD_UKERNEL(nnc_rt_f32_gemm_ukernel_8x32__avx512, 8, 2, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
              _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
-             _mm512_mul_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_max_ps, _mm512_min_ps)
+             _mm512_mul_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_max_ps, _mm512_min_ps, keep_gt_avx512)
 /* 16 rows x 1 zmm, for products at most 16 columns wide (a classifier's
  * ten outputs), where 8x32 would compute two thirds of every tile for
  * nothing */
 SIMD_UKERNEL(nnc_rt_f32_gemm_ukernel_16x16__avx512, 16, 1, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
              _mm512_loadu_ps, _mm512_storeu_ps, BCAST512, _mm512_fmadd_ps,
-             _mm512_mul_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_max_ps, _mm512_min_ps)
+             _mm512_mul_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_max_ps, _mm512_min_ps, keep_gt_avx512)
 #endif
 
 #if defined(HAVE_NEON)
 #define NEON_ZERO() vdupq_n_f32(0.0f)
 #define NEON_FMA(a, b, c) vfmaq_f32(c, a, b)
+static inline float32x4_t keep_gt_neon(float32x4_t r, float32x4_t a, float32x4_t b)
+{
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(r), vcgtq_f32(a, b)));
+}
 /* AArch64: 6 rows x 4 q registers: 24 accumulators + 4 b vectors + a
  * broadcast, of 32 */
 SIMD_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__neon, 6, 4, float32x4_t, 4, NEON_ZERO, vld1q_f32, vld1q_f32, vst1q_f32,
-             vld1q_dup_f32, NEON_FMA, vmulq_f32, vdupq_n_f32, vaddq_f32, vmaxq_f32, vminq_f32)
+             vld1q_dup_f32, NEON_FMA, vmulq_f32, vdupq_n_f32, vaddq_f32, vmaxq_f32, vminq_f32, keep_gt_neon)
 #endif
