@@ -428,6 +428,27 @@ static void gemm_split_cols(void *ctx, long c0, long c1)
                  j->beta, j->C + j0, j->ldc, &ej);
 }
 
+/* one sample's product (the small-M path), columns [64 c0, 64 c1): each
+ * thread streams its share of B, which is what bounds it (the seed MLP's
+ * first layer at batch 1 reads 800 KB of weights for 200k multiply-adds) */
+#define SMALL_M_PAR_WORK 1e5
+#define SMALL_M_PAR_COLS 64   /* small_m's widest step: two panels */
+static void gemm_split_small_cols(void *ctx, long c0, long c1)
+{
+    const gemm_split *j = ctx;
+    long j0 = c0 * SMALL_M_PAR_COLS, j1 = c1 * SMALL_M_PAR_COLS < j->N ? c1 * SMALL_M_PAR_COLS : j->N;
+    const float *bj = j->ldb ? j->B + j0 : j->B + j0 * j->K;
+    gemm_epi ej = *j->e;
+    if (ej.bias)
+        ej.bias += j0;
+    if (ej.y)
+        ej.y += j0;
+    nnc_rt_gemm_small_m(j->ta, 0, j->M, (int)(j1 - j0), j->K, j->alpha, j->A, j->lda, bj, j->ldb, j->beta,
+                        j->C + j0, j->ldc, j->tl->nr == 8);
+    if (!epi_none(&ej))
+        epilogue(j->C + j0, j->ldc, j->M, (int)(j1 - j0), &ej, 0, 0);
+}
+
 /* rows [i0, i1) of C */
 static void gemm_split_rows(void *ctx, long i0, long i1)
 {
@@ -491,6 +512,16 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
         gemm_blocked(uk, &tl, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, e);
         return;
     }
+#if defined(_OPENMP)
+    if (tl.path == NNC_RT_GEMM_SMALL_M && !tb && nnc_rt_par_threads() > 1 && (double)M * N * K >= SMALL_M_PAR_WORK &&
+        N >= 2 * SMALL_M_PAR_COLS) {
+        gemm_split j;
+        j.uk = NULL; j.tl = &tl; j.ta = ta; j.tb = tb; j.M = M; j.N = N; j.K = K; j.alpha = alpha;
+        j.A = A; j.lda = lda; j.B = B; j.ldb = ldb; j.beta = beta; j.C = C; j.ldc = ldc; j.e = e;
+        nnc_rt_par_for(cdiv(N, SMALL_M_PAR_COLS), 1, (double)M * N * K, gemm_split_small_cols, &j);
+        return;
+    }
+#endif
     if (tl.path == NNC_RT_GEMM_SMALL_K)
         nnc_rt_gemm_small_k(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else

@@ -88,6 +88,47 @@ START_TEST(test_gemm_split)
 }
 END_TEST
 
+/* one sample (the small-M path, split by 64 columns): row-major B, and B
+ * in panels with a narrow last one, with bias + relu; M = 3 too */
+START_TEST(test_gemm_small_m_split)
+{
+    static const int shapes[][3] = {{1, 300, 784}, {3, 200, 500}, {1, 130, 1000}};
+    int s, pan;
+    for (s = 0; s < 3; s++)
+        for (pan = 0; pan < 2; pan++) {
+            int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            float *A = falloc((long)M * K), *B = falloc((long)K * N), *Bp = falloc((long)K * N + 64);
+            float *bias = falloc(N), *C1 = falloc((long)M * N), *C2 = falloc((long)M * N), *R = falloc((long)M * N);
+            long i;
+            fill(A, (long)M * K, 11);
+            fill(B, (long)K * N, 12);
+            fill(bias, N, 13);
+            nnc_rt_gemm_pack_b(Bp, B, K, N);
+            threads(1);
+            if (pan)
+                nnc_rt_dense_forward_packed(C1, A, Bp, bias, M, K, N, NNC_RT_ACT_RELU);
+            else
+                nnc_rt_dense_forward(C1, A, B, bias, M, K, N, NNC_RT_ACT_RELU);
+            threads(2);
+            if (pan)
+                nnc_rt_dense_forward_packed(C2, A, Bp, bias, M, K, N, NNC_RT_ACT_RELU);
+            else
+                nnc_rt_dense_forward(C2, A, B, bias, M, K, N, NNC_RT_ACT_RELU);
+            same(C1, C2, (long)M * N, pan ? "dense, one sample, B in panels" : "dense, one sample");
+            nnc_rt_gemm_f32_ref(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, R, N);
+            for (i = 0; i < (long)M * N; i++) {
+                float r = R[i] + bias[i % N];
+                R[i] = r > 0.0f ? r : 0.0f;
+            }
+            for (i = 0; i < (long)M * N && near(C2[i], R[i], 1e-4, 1e-4); i++)
+                ;
+            if (i < (long)M * N)
+                ck_near(C2[i], R[i], 1e-4, 1e-4);
+            free(A); free(B); free(Bp); free(bias); free(C1); free(C2); free(R);
+        }
+}
+END_TEST
+
 START_TEST(test_conv_split)
 {
     /* 28x28x3 -> 26x26x40 (ragged pixel and channel blocks), batch 3 */
@@ -438,7 +479,7 @@ END_TEST
 
 int main(void)
 {
-    const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_conv_split, test_cnn_step_split,
+    const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_gemm_small_m_split, test_conv_split, test_cnn_step_split,
                         test_elementwise_split, test_depthwise_split, test_conv_channels_split, test_par_for_nested, test_split_fp_mode,
 #if defined(_OPENMP)
                         test_concurrent_callers, test_fork_child,
