@@ -85,7 +85,14 @@ void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out) {
         if (d->conv && !n->tiles.path) {   /* the convolution's own kernels on the target */
             static const char *const paths[] = { "depthwise kernel", "-", "direct kernel", "im2col + GEMM" };
             int direct = !strcmp(k->isa, "avx512") || !strcmp(k->isa, "avx2");
-            snprintf(tiles, sizeof tiles, "%s", paths[nnc_rt_conv2d_path(&n->attr.conv, direct)]);
+            int path = nnc_rt_conv2d_path(&n->attr.conv, direct);
+            snprintf(tiles, sizeof tiles, "%s", paths[path]);
+            /* constant weights in panels run by Winograd where the kernels
+             * take the layer; which they take is known for this build's
+             * own instruction set only */
+            if (path == NNC_RT_CONV_DIRECT && n->nin > 1 && g->values[n->in[1]].panels &&
+                !strcmp(k->isa, nnc_rt_gemm_native()->isa) && nnc_rt_conv2d_winograd(&n->attr.conv))
+                snprintf(tiles, sizeof tiles, "Winograd F(2x2,3x3)");
         }
         fused_str(g, n, fused, sizeof fused);
         fprintf(out, "%-4d %-8s %-18s %-14s %-16s %10.1f %10.1f  %-30s %-30s %10s %10s\n", row++,

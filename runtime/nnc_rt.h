@@ -299,6 +299,9 @@ enum nnc_rt_conv_path {
     NNC_RT_CONV_GEMM        /* im2col (unless 1x1) + GEMM per sample and group */
 };
 int nnc_rt_conv2d_path(const nnc_rt_conv2d *p, int direct);
+/* 1 when nnc_rt_conv2d_forward_packed and nnc_rt_conv2d_forward_residual
+ * compute p by Winograd F(2x2, 3x3) on this build (conv_winograd.h) */
+int nnc_rt_conv2d_winograd(const nnc_rt_conv2d *p);
 /* y = act(conv(x, w) + b) */
 void nnc_rt_conv2d_forward(const nnc_rt_conv2d *p, float *y, const float *x, const float *w,
                            const float *b, float *scratch, int n, int act);

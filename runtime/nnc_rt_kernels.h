@@ -59,10 +59,6 @@ typedef int (*nnc_rt_conv2d_residual_fn)(const nnc_rt_conv2d *p, float *y, const
                                          const float *w, int panels, const float *b,
                                          const float *r, float *scratch, int n, int act);
 
-/* 1 when nnc_rt_conv2d_forward_packed and nnc_rt_conv2d_forward_residual
- * compute p by Winograd F(2x2, 3x3) on this build (conv_winograd.h) */
-int nnc_rt_conv2d_winograd(const nnc_rt_conv2d *p);
-
 /* portable: im2col + nnc_rt_gemm_f32 (any p; grouped 1x1 without im2col) */
 NNC_RT_CONV2D_FORWARD_KERNEL(nnc_rt_f32_conv2d_im2col__c);
 NNC_RT_CONV2D_DATA_KERNEL(nnc_rt_f32_conv2d_im2col_data__c);

@@ -164,6 +164,44 @@ START_TEST(report_convolutions) {
 }
 END_TEST
 
+/* --report names Winograd for a 3x3 layer whose constant kernel is in
+ * panels when this build's kernels take it, and the direct kernel for the
+ * same layer trained (its kernel row-major) */
+START_TEST(report_winograd) {
+    static const char *src =
+        "model w {\n  input x: f32[16, 16, 64]\n  conv2d(64, 3, padding = same)\n  flatten\n  dense(10)\n}\n"
+        "train w {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n  batch 2\n}\n";
+    static char buf[1 << 16];
+    for (int constant = 0; constant < 2; constant++) {
+        Graph *g = compile(src);
+        const Target *t = target_default();
+        const Node *conv = NULL;
+        Plan p;
+        for (int i = 0; i < g->nnodes; i++)
+            if (g->nodes[i].op == OP_CONV2D && !conv) conv = &g->nodes[i];
+        ck_assert_ptr_nonnull(conv);
+        if (constant) {
+            g->values[conv->in[1]].constant = 1;
+            pack_weights(g);
+            ck_assert_int_eq(g->values[conv->in[1]].panels, 1);
+        }
+        tile_gemms(g, t);
+        plan_build(g, &p);
+        FILE *f = fmemopen(buf, sizeof buf, "w");
+        report_print(g, &p, t, f);
+        fclose(f);
+        const char *line = strstr(buf, "forward  conv2d");
+        ck_assert_ptr_nonnull(line);
+        int direct = !strcmp(t->gemm.isa, "avx512") || !strcmp(t->gemm.isa, "avx2");
+        const char *want = constant && direct && nnc_rt_conv2d_winograd(&conv->attr.conv) ? "Winograd F(2x2,3x3)"
+                           : direct ? "direct kernel" : "im2col + GEMM";
+        ck_assert_msg(strstr(line, want) && strstr(line, want) < strchr(line, '\n'), "want %s in: %.160s", want, line);
+        plan_free(&p);
+        ir_free(g);
+    }
+}
+END_TEST
+
 /* a baked constant kernel no other node reads goes into panels; one the
  * backward pass also reads (dx of the layer above a trained one, here)
  * stays row-major.  (The constants are marked after autodiff to keep the
@@ -196,6 +234,7 @@ Suite *tiles_suite(void) {
     tcase_add_test(t, pass_records_tiles);
     tcase_add_test(t, report_lines);
     tcase_add_test(t, report_convolutions);
+    tcase_add_test(t, report_winograd);
     tcase_add_test(t, pack_constant_kernels);
     suite_add_tcase(s, t);
     return s;
