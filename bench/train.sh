@@ -41,20 +41,19 @@
 # OPENBLAS_NUM_THREADS=N.  With N > 1 the results go to EXAMPLE_tN.txt and
 # the rows say "N threads"; cpu/wall is then up to N.
 #
-# OpenMP's waiting: with N > 1 and OMP_WAIT_POLICY unset, both sides run
-# with OMP_WAIT_POLICY=passive (torch's intra-op pool is libgomp's too, so
-# the setting is the same for both; OpenBLAS's own threads are not OpenMP's
-# and keep their defaults; nnc's own pool reads it too: passive, its helper
-# threads sleep as soon as a loop is done).  libgomp's default spins a waiting thread for up
-# to 300000 iterations before it sleeps: on an idle machine that saves a
-# futex wake per parallel region, but on a shared one the spinning thread
-# takes the core that the working thread, or another job, needs.  Measured
-# on a 2-core machine at load average 12 (the small CNN's training step,
-# 2 threads, process CPU time per step, best of 5): passive 1.31 ms,
-# GOMP_SPINCOUNT=20000 6.4 ms, active 14.2 ms; wall time 1.6 ms against 28
-# and 86 ms.  Set OMP_WAIT_POLICY=active (or GOMP_SPINCOUNT) to measure the
-# spinning on an idle machine; the header line records what ran.
-#
+# OpenMP's waiting: OMP_WAIT_POLICY is left as the caller has it — unset,
+# both sides wait the way their users' programs do by default: libgomp (torch's
+# intra-op pool) spins up to 300000 iterations before a waiting thread
+# sleeps, nnc's own pool ~50 us (runtime/parallel.c), OpenBLAS's threads
+# their own way.  On a quiet machine that is each side's best ordinary
+# configuration.  Until 2026-12-07 this script set OMP_WAIT_POLICY=passive
+# for both when it was unset, for a shared machine (load average 12: a
+# spinning thread took the core the working one needed); on a quiet one
+# passive made both sides slower on 2 threads than on 1 (every loop then
+# waits for a futex wake: the seed MLP's step, 2 threads, median 752 us
+# passive against 527 us default, 592 us on 1 thread, Zen 3), which is
+# not how they are run.  On a busy machine set OMP_WAIT_POLICY=passive
+# yourself; the header line records what ran, and the load average.
 # Usage: bench/train.sh EXAMPLE [SEED...]      (default seeds: 0 1)
 # Environment: TORCH_PYTHON (default /usr/bin/python3), EPOCHS (default 5),
 # THREADS (default 1), NNC_FASHION_DIR (data directory, read by both sides).
@@ -76,9 +75,6 @@ if [ "$THREADS" -gt 1 ]; then
     OUT=bench/results/${EXAMPLE}_t$THREADS.txt
 fi
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
-if [ "$THREADS" -gt 1 ] && [ -z "${OMP_WAIT_POLICY:-}" ]; then
-    export OMP_WAIT_POLICY=passive
-fi
 
 if ! [ -x "$PY" ] || ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
     echo "train bench: $PY cannot import torch and numpy (apt-get install python3-torch python3-numpy)" >&2
