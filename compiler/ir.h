@@ -330,7 +330,7 @@ typedef struct OpDef {
     long (*flops)(const Graph *g, const Node *n);  /* per sample */
     /* an op computed by one GEMM: its shape (M at `rows` rows of input) and
      * whether B is transposed; returns 0 when this node has none */
-    int  (*gemm)(const Graph *g, const Node *n, long rows, long mnk[3], int *tb);
+    int  (*gemm)(const Graph *g, const Node *n, long rows, long mnk[3], int *ta, int *tb);
     void (*emit)(EmitCtx *e, const Node *n);
     void (*fold)(const Fold *f);        /* NULL: never evaluated at compile time */
 } OpDef;

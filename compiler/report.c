@@ -19,6 +19,7 @@ static void tiles_str(const nnc_rt_gemm_tiles *t, char *b, size_t cap) {
     else if (t->path == NNC_RT_GEMM_BLOCKED)
         snprintf(b, cap, "%dx%d, kc %d x%d, B %s", t->mr, t->nr, t->kc, t->kblocks,
                  t->b == NNC_RT_GEMM_B_IN_PLACE ? "in place" : "packed");
+    else if (t->path == NNC_RT_GEMM_NARROW_AT) snprintf(b, cap, "A^T by 16 rows, narrow N");
     else snprintf(b, cap, "-");
 }
 
@@ -71,8 +72,8 @@ void report_print(const Graph *g, const Plan *p, const Target *t, FILE *out) {
         long samples = n->nout && g->values[n->out[0]].batched ? batch : 1;
         double flops = d->flops ? (double)d->flops(g, n) * samples : 0;
         long bytes = 0, mnk[3];
-        int tb;
-        if (d->gemm && d->gemm(g, n, batch, mnk, &tb) && !d->flops) flops = 2.0 * mnk[0] * mnk[1] * mnk[2];
+        int ta, tb;
+        if (d->gemm && d->gemm(g, n, batch, mnk, &ta, &tb) && !d->flops) flops = 2.0 * mnk[0] * mnk[1] * mnk[2];
         for (int j = 0; j < n->nin; j++) bytes += value_bytes(g, n->in[j], batch);
         for (int j = 0; j < n->nout; j++) bytes += value_bytes(g, n->out[j], batch);
         char shape[96] = "-", tiles[64], fused[128], tr[24] = "-", inf[24] = "-";

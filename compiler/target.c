@@ -12,15 +12,15 @@
  * tests/test_passes.c against the runtime this nnc is linked with) */
 static const Target targets[] = {
     { "x86-64-avx512", "x86-64 with AVX-512F (Skylake-X and later, Zen 4/5): 32 zmm, 48 KiB L1d",
-      { "avx512", 8, 32, 16, 16, 48 * 1024, 12320, 64 }, 16, 32, 1024 * 1024 },
+      { "avx512", 8, 32, 16, 16, 48 * 1024, 12320, 64, 0 }, 16, 32, 1024 * 1024 },
     { "x86-64-avx2", "x86-64 with AVX2 and FMA (Haswell and later, Zen 1-3): 16 ymm, 32 KiB L1d",
-      { "avx2", 6, 16, 0, 0, 32 * 1024, 12320, 64 }, 8, 16, 512 * 1024 },
+      { "avx2", 6, 16, 0, 0, 32 * 1024, 12320, 64, 12 }, 8, 16, 512 * 1024 },
     { "cortex-a-neon", "AArch64 Cortex-A with NEON: the 6x16 NEON kernel, 32 q registers, 32 KiB L1d",
-      { "neon", 6, 16, 0, 0, 32 * 1024, 12320, 64 }, 4, 32, 512 * 1024 },
+      { "neon", 6, 16, 0, 0, 32 * 1024, 12320, 64, 0 }, 4, 32, 512 * 1024 },
     { "cortex-m", "Cortex-M4F/M7 (M profile, single-precision FPU): no data cache, a 4 KiB buffer",
-      { "c", 6, 16, 0, 0, 0, 1024, 8 }, 1, 32, 0 },
+      { "c", 6, 16, 0, 0, 0, 1024, 8, 0 }, 1, 32, 0 },
     { "generic", "any C99 target: the portable kernels",
-      { "c", 6, 16, 0, 0, 32 * 1024, 12320, 64 }, 1, 16, 256 * 1024 },
+      { "c", 6, 16, 0, 0, 32 * 1024, 12320, 64, 0 }, 1, 16, 256 * 1024 },
 };
 
 const Target *target_find(const char *name) {

@@ -288,7 +288,7 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
 
 /* ---- tiling: how a product of a given shape is computed ---------------------- */
 
-void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, int K, int panels,
+void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int ta, int tb, int M, int N, int K, int panels,
                            nnc_rt_gemm_tiles *out)
 {
     long kmax, kblocks;
@@ -319,8 +319,12 @@ void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, in
     out->kc = (int)cdiv(K, kblocks);
     /* B read in place: for few rows (the copy would cost more than the
      * strided reads), or from panels exactly as wide as the kernel's sliver */
-    out->b = !tb && (M <= INPLACE_B_M || (panels && out->nr == NNC_RT_GEMM_PANEL))
-             ? NNC_RT_GEMM_B_IN_PLACE : NNC_RT_GEMM_B_PACKED;
+    out->b = !tb && N >= out->nr && (M <= INPLACE_B_M || (panels && out->nr == NNC_RT_GEMM_PANEL))
+             ? NNC_RT_GEMM_B_IN_PLACE : NNC_RT_GEMM_B_PACKED;   /* (a last partial sliver is packed) */
+    /* A^T B with few columns and rows enough for a block of 16 (a weight
+     * gradient of a classifier layer): vectors along M (gemm_narrow.c) */
+    if (ta && !tb && !panels && N <= t->narrow_at && M >= 16)
+        out->path = NNC_RT_GEMM_NARROW_AT;
 }
 
 /* ---- the host's L1 data cache --------------------------------------------------
@@ -449,6 +453,15 @@ static void gemm_split_small_cols(void *ctx, long c0, long c1)
         epilogue(j->C + j0, j->ldc, j->M, (int)(j1 - j0), &ej, 0, 0);
 }
 
+#if NARROW_AT_N
+/* rows [i0, i1) of a narrow A^T B */
+static void gemm_split_narrow(void *ctx, long i0, long i1)
+{
+    const gemm_split *j = ctx;
+    nnc_rt_gemm_narrow_at(i0, i1, j->N, j->K, j->alpha, j->A, j->lda, j->B, j->ldb, j->C, j->ldc);
+}
+#endif
+
 /* rows [i0, i1) of C */
 static void gemm_split_rows(void *ctx, long i0, long i1)
 {
@@ -481,7 +494,23 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
     }
     nnc_rt_gemm_target t = k->t;
     t.l1_bytes = host_l1_bytes(t.l1_bytes);
-    nnc_rt_gemm_tiles_for(&t, tb, M, N, K, !tb && !ldb, &tl);
+    nnc_rt_gemm_tiles_for(&t, ta, tb, M, N, K, !tb && !ldb, &tl);
+    if (tl.path == NNC_RT_GEMM_NARROW_AT && (beta != 0.0f || !epi_none(e)))
+        tl.path = NNC_RT_GEMM_BLOCKED;
+#if NARROW_AT_N
+    if (tl.path == NNC_RT_GEMM_NARROW_AT) {
+#if defined(_OPENMP)
+        if (nnc_rt_par_threads() > 1 && (double)M * N * K >= GEMM_PAR_WORK) {
+            gemm_split j;
+            j.N = N; j.K = K; j.alpha = alpha; j.A = A; j.lda = lda; j.B = B; j.ldb = ldb; j.C = C; j.ldc = ldc;
+            nnc_rt_par_for(M, 16, (double)M * N * K, gemm_split_narrow, &j);
+            return;
+        }
+#endif
+        nnc_rt_gemm_narrow_at(0, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        return;
+    }
+#endif
     if (tl.path == NNC_RT_GEMM_BLOCKED) {
         gemm_ukernel_fn uk = tl.nr == k->t.nr ? k->main : k->narrow;
 #if defined(_OPENMP)
@@ -531,24 +560,24 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
 }
 
 /* ---- the kernels of this build, and the public entry points ------------------- */
-#define TARGET(isa, mr, nr, narrow_mr, narrow_nr, small_m_cols) \
-    {isa, mr, nr, narrow_mr, narrow_nr, L1_BYTES, BUF_FLOATS, small_m_cols}
+#define TARGET(isa, mr, nr, narrow_mr, narrow_nr, small_m_cols, narrow_at) \
+    {isa, mr, nr, narrow_mr, narrow_nr, L1_BYTES, BUF_FLOATS, small_m_cols, narrow_at}
 
-static const gemm_kernels k_6x16_c = {TARGET("c", 6, 16, 0, 0, 64), nnc_rt_f32_gemm_ukernel_6x16__c, NULL};
-static const gemm_kernels k_6x16_1x8_c = {TARGET("c", 6, 16, 0, 0, 8), nnc_rt_f32_gemm_ukernel_6x16__c, NULL};
+static const gemm_kernels k_6x16_c = {TARGET("c", 6, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_6x16__c, NULL};
+static const gemm_kernels k_6x16_1x8_c = {TARGET("c", 6, 16, 0, 0, 8, 0), nnc_rt_f32_gemm_ukernel_6x16__c, NULL};
 #if defined(__AVX2__) && defined(__FMA__)
-static const gemm_kernels k_6x16_avx2 = {TARGET("avx2", 6, 16, 0, 0, 64), nnc_rt_f32_gemm_ukernel_6x16__avx2, NULL};
+static const gemm_kernels k_6x16_avx2 = {TARGET("avx2", 6, 16, 0, 0, 64, NARROW_AT_N), nnc_rt_f32_gemm_ukernel_6x16__avx2, NULL};
 #endif
 #if defined(__AVX512F__)
-static const gemm_kernels k_8x32_avx512 = {TARGET("avx512", 8, 32, 0, 0, 64), nnc_rt_f32_gemm_ukernel_8x32__avx512, NULL};
-static const gemm_kernels k_16x16_avx512 = {TARGET("avx512", 16, 16, 0, 0, 64), nnc_rt_f32_gemm_ukernel_16x16__avx512, NULL};
+static const gemm_kernels k_8x32_avx512 = {TARGET("avx512", 8, 32, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_8x32__avx512, NULL};
+static const gemm_kernels k_16x16_avx512 = {TARGET("avx512", 16, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_16x16__avx512, NULL};
 /* the best: 8x32, and 16x16 for at most 16 columns */
-static const gemm_kernels k_best = {TARGET("avx512", 8, 32, 16, 16, 64), nnc_rt_f32_gemm_ukernel_8x32__avx512,
+static const gemm_kernels k_best = {TARGET("avx512", 8, 32, 16, 16, 64, 0), nnc_rt_f32_gemm_ukernel_8x32__avx512,
                                     nnc_rt_f32_gemm_ukernel_16x16__avx512};
 #elif defined(__AVX2__) && defined(__FMA__)
 #define k_best k_6x16_avx2
 #elif defined(HAVE_NEON)
-static const gemm_kernels k_6x16_neon = {TARGET("neon", 6, 16, 0, 0, 64), nnc_rt_f32_gemm_ukernel_6x16__neon, NULL};
+static const gemm_kernels k_6x16_neon = {TARGET("neon", 6, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_6x16__neon, NULL};
 #define k_best k_6x16_neon
 #elif defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define k_best k_6x16_1x8_c

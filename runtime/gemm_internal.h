@@ -77,6 +77,42 @@ void nnc_rt_gemm_pack_b_sliver(float *restrict bp, int tb, const float *restrict
 const float *nnc_rt_gemm_bcols(const float *B, long ldb, long K, long N, long j, long *rs,
                                long *cs);
 
+/* ---- a narrow C from A^T (gemm_narrow.c) --------------------------------------
+ * rows [i0, i1) of C = alpha A^T B for N <= NARROW_AT_N (0: no such path in
+ * this build): A is K x M (lda), B is K x N (ldb), row-major */
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+#define NARROW_AT_N 12
+void nnc_rt_gemm_narrow_at(long i0, long i1, int N, int K, float alpha, const float *A, long lda,
+                           const float *B, long ldb, float *C, long ldc);
+#else
+#define NARROW_AT_N 0
+#endif
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+/* r[l][j] = r[j][l] for an 8 x 8 block in registers: the classic unpack /
+ * shuffle / permute transpose, 24 shuffles for 64 floats */
+static inline void nnc_rt_transpose_8x8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+#endif
+
 /* ---- the small shapes (gemm_small.c): C = alpha op(A) op(B) + beta C ---------- */
 /* M < SMALL_M; narrow: 8 columns at a time (few registers) instead of 64 */
 void nnc_rt_gemm_small_m(int ta, int tb, int M, int N, int K, float alpha, const float *A,

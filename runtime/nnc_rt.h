@@ -129,17 +129,20 @@ typedef struct nnc_rt_gemm_target {
     int l1_bytes;         /* the data cache a B sliver should fit; 0: none */
     int buf_floats;       /* the blocked path's packing buffer (on the stack) */
     int small_m_cols;     /* the small-M path's column block: 64, or 8 for few registers */
+    int narrow_at;        /* > 0: A^T B with N <= narrow_at by rows of 16 (gemm_narrow.c) */
 } nnc_rt_gemm_target;
-enum { NNC_RT_GEMM_SMALL_K = 1, NNC_RT_GEMM_SMALL_M, NNC_RT_GEMM_BLOCKED };
+enum { NNC_RT_GEMM_SMALL_K = 1, NNC_RT_GEMM_SMALL_M, NNC_RT_GEMM_BLOCKED, NNC_RT_GEMM_NARROW_AT };
 enum { NNC_RT_GEMM_B_PACKED = 1, NNC_RT_GEMM_B_IN_PLACE };
 typedef struct nnc_rt_gemm_tiles {
-    int path;             /* NNC_RT_GEMM_SMALL_K (K < 4), _SMALL_M (M < 4), _BLOCKED */
+    int path;             /* NNC_RT_GEMM_SMALL_K (K < 4), _SMALL_M (M < 4), _BLOCKED, or
+                           * _NARROW_AT (A^T B, N <= narrow_at; the blocked fields are
+                           * filled in too: a beta or an epilogue runs that way) */
     int mr, nr;           /* blocked: the kernel's tile; small M: nr = column block */
     int kc, kblocks;      /* blocked: K block depth and count */
     int b;                /* blocked: NNC_RT_GEMM_B_PACKED once per product, or _IN_PLACE */
 } nnc_rt_gemm_tiles;
 /* panels: B is in panels (nnc_rt_gemm_pack_b) */
-void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int tb, int M, int N, int K, int panels,
+void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int ta, int tb, int M, int N, int K, int panels,
                            nnc_rt_gemm_tiles *out);
 const nnc_rt_gemm_target *nnc_rt_gemm_native(void);
 /* Every variant compiled into this build of the library (whatever flags the

@@ -81,20 +81,22 @@ static const int gemm_shapes[][3] = {
     {16, 16, 8}, {17, 15, 9}, {15, 17, 31}, {32, 16, 20}, {64, 32, 257}, {65, 64, 70},
     {70, 40, 30}, {130, 10, 33}, {1, 130, 20}, {40, 200, 70}, {5, 150, 2}, {100, 70, 300},
     {1, 10, 700}, {3, 29, 100}, {2, 45, 33},
+    /* A^T B with N <= 12 by rows of 16 (gemm_narrow.c), ragged in M */
+    {50, 7, 20}, {37, 12, 5}, {16, 1, 3}, {48, 11, 64}, {21, 6, 40},
 };
 
-/* every shape, all four transposes, three (alpha, beta) with and without
+/* every shape, all four transposes, four (alpha, beta) with and without
  * padded rows, B as given and (tb == 0, no padding) in panels: 1 when fn
  * agrees with the reference everywhere, else 0 and the first disagreement
  * in msg */
 static int gemm_sweep(gemm_fn fn, const char *name, char *msg, size_t cap)
 {
-    static const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}};
+    static const float ab[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}, {-1.5f, 0.0f}};
     unsigned s, k;
     int t, packed;
     for (s = 0; s < sizeof gemm_shapes / sizeof gemm_shapes[0]; s++)
         for (t = 0; t < 4; t++)
-            for (k = 0; k < 3; k++) {
+            for (k = 0; k < 4; k++) {
                 int ta = t & 1, tb = t >> 1, pad = k == 2 ? 3 : 0;
                 for (packed = 0; packed <= (!tb && !pad); packed++)
                     if (!gemm_compare(fn, name, ta, tb, gemm_shapes[s][0], gemm_shapes[s][1],

@@ -85,9 +85,9 @@ END_TEST
 START_TEST(smaller_l1_shallower_blocks) {
     nnc_rt_gemm_target t = target_find("x86-64-avx512")->gemm;
     nnc_rt_gemm_tiles big, small;
-    nnc_rt_gemm_tiles_for(&t, 0, 32, 256, 784, 0, &big);
+    nnc_rt_gemm_tiles_for(&t, 0, 0, 32, 256, 784, 0, &big);
     t.l1_bytes = 32 * 1024;
-    nnc_rt_gemm_tiles_for(&t, 0, 32, 256, 784, 0, &small);
+    nnc_rt_gemm_tiles_for(&t, 0, 0, 32, 256, 784, 0, &small);
     ck_assert_int_eq(big.kc, 196);
     ck_assert_int_eq(big.kblocks, 4);
     ck_assert_int_le((long)small.kc * small.nr * 4, 32 * 1024 * 2 / 3);
@@ -113,7 +113,7 @@ static float *fill(long n, unsigned seed) {
 START_TEST(host_tiling_agrees_with_reference) {
     const nnc_rt_gemm_target *n = nnc_rt_gemm_native();
     nnc_rt_gemm_tiles tl;
-    nnc_rt_gemm_tiles_for(n, 0, 64, 256, 4096, 0, &tl);
+    nnc_rt_gemm_tiles_for(n, 0, 0, 64, 256, 4096, 0, &tl);
     int kc = tl.path == NNC_RT_GEMM_BLOCKED ? tl.kc : 64;
     const int Ks[] = {kc - 1, kc, kc + 1, 2 * kc + 1}, Ms[] = {5, 17, 70}, Ns[] = {10, 33, 64};
     for (int ki = 0; ki < 4; ki++)

@@ -1,5 +1,6 @@
 /* test_threads.c — the runtime's threads (parallel.h) never change a result:
- * the kernels that split their work (GEMM by columns and by rows, the direct
+ * the kernels that split their work (GEMM by columns and by rows, one
+ * sample's product by columns, a narrow A^T B by rows, the direct
  * convolution forward and filter kernels, activations and their gradients,
  * bias gradients, Adam, the depthwise forward by rows) give bit-identical
  * outputs on one thread and on two, at shapes above the split threshold
@@ -82,6 +83,34 @@ START_TEST(test_gemm_split)
         for (i = 0; i < (long)M * N && near(C2[i], R[i], 1e-4, 1e-4); i++)
             ;
         if (i < (long)M * N)   /* one assertion, not one a value (each is a write to Check's pipe) */
+            ck_near(C2[i], R[i], 1e-4, 1e-4);
+        free(A); free(B); free(C1); free(C2); free(R);
+    }
+}
+END_TEST
+
+/* A^T B with few columns (gemm_narrow.c), split by rows of 16: the small
+ * CNN's weight gradient and a ragged one */
+START_TEST(test_gemm_narrow_split)
+{
+    static const int shapes[][3] = {{21632, 10, 32}, {3001, 7, 200}};
+    int s;
+    for (s = 0; s < 2; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = falloc((long)K * M), *B = falloc((long)K * N), *C1 = falloc((long)M * N),
+              *C2 = falloc((long)M * N), *R = falloc((long)M * N);
+        long i;
+        fill(A, (long)K * M, 14);
+        fill(B, (long)K * N, 15);
+        threads(1);
+        nnc_rt_gemm_f32(1, 0, M, N, K, 1.0f, A, M, B, N, 0.0f, C1, N);
+        threads(2);
+        nnc_rt_gemm_f32(1, 0, M, N, K, 1.0f, A, M, B, N, 0.0f, C2, N);
+        same(C1, C2, (long)M * N, "gemm A^T B, narrow");
+        nnc_rt_gemm_f32_ref(1, 0, M, N, K, 1.0f, A, M, B, N, 0.0f, R, N);
+        for (i = 0; i < (long)M * N && near(C2[i], R[i], 1e-4, 1e-4); i++)
+            ;
+        if (i < (long)M * N)
             ck_near(C2[i], R[i], 1e-4, 1e-4);
         free(A); free(B); free(C1); free(C2); free(R);
     }
@@ -479,7 +508,7 @@ END_TEST
 
 int main(void)
 {
-    const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_gemm_small_m_split, test_conv_split, test_cnn_step_split,
+    const TTest *t[] = {test_par_for_ranges, test_gemm_split, test_gemm_narrow_split, test_gemm_small_m_split, test_conv_split, test_cnn_step_split,
                         test_elementwise_split, test_depthwise_split, test_conv_channels_split, test_par_for_nested, test_split_fp_mode,
 #if defined(_OPENMP)
                         test_concurrent_callers, test_fork_child,

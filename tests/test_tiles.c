@@ -38,6 +38,7 @@ START_TEST(default_target_is_the_runtime) {
     ck_assert_int_eq(t->l1_bytes, n->l1_bytes);
     ck_assert_int_eq(t->buf_floats, n->buf_floats);
     ck_assert_int_eq(t->small_m_cols, n->small_m_cols);
+    ck_assert_int_eq(t->narrow_at, n->narrow_at);
     ck_assert_ptr_null(target_find("x86-64-avx1024"));
     ck_assert_ptr_nonnull(target_find("cortex-m"));
 }
@@ -47,32 +48,45 @@ END_TEST
 START_TEST(tiles_by_shape) {
     const nnc_rt_gemm_target *t = &target_find("x86-64-avx512")->gemm;
     nnc_rt_gemm_tiles tl;
-    nnc_rt_gemm_tiles_for(t, 0, 32, 256, 784, 0, &tl);        /* the MLP's first layer, batch 32 */
+    nnc_rt_gemm_tiles_for(t, 0, 0, 32, 256, 784, 0, &tl);        /* the MLP's first layer, batch 32 */
     ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
     ck_assert_int_eq(tl.mr, 8);
     ck_assert_int_eq(tl.nr, 32);
     ck_assert_int_eq(tl.kblocks, 4);                        /* 784 = 4 x 196, each <= 256 */
     ck_assert_int_eq(tl.kc, 196);
     ck_assert_int_eq(tl.b, NNC_RT_GEMM_B_IN_PLACE);
-    nnc_rt_gemm_tiles_for(t, 0, 256, 10, 128, 0, &tl);         /* ten classes: the narrow kernel */
+    nnc_rt_gemm_tiles_for(t, 0, 0, 256, 10, 128, 0, &tl);         /* ten classes: the narrow kernel */
     ck_assert_int_eq(tl.mr, 16);
     ck_assert_int_eq(tl.nr, 16);
     ck_assert_int_eq(tl.b, NNC_RT_GEMM_B_PACKED);           /* 256 rows: packing pays */
-    nnc_rt_gemm_tiles_for(t, 0, 256, 256, 784, 1, &tl);     /* ... unless B is in 32-wide panels */
+    nnc_rt_gemm_tiles_for(t, 0, 0, 256, 256, 784, 1, &tl);     /* ... unless B is in 32-wide panels */
     ck_assert_int_eq(tl.b, NNC_RT_GEMM_B_IN_PLACE);
-    nnc_rt_gemm_tiles_for(t, 1, 32, 256, 128, 0, &tl);         /* B transposed: always packed */
+    nnc_rt_gemm_tiles_for(t, 0, 1, 32, 256, 128, 0, &tl);         /* B transposed: always packed */
     ck_assert_int_eq(tl.b, NNC_RT_GEMM_B_PACKED);
-    nnc_rt_gemm_tiles_for(t, 0, 1, 256, 784, 0, &tl);          /* one sample */
+    nnc_rt_gemm_tiles_for(t, 0, 0, 1, 256, 784, 0, &tl);          /* one sample */
     ck_assert_int_eq(tl.path, NNC_RT_GEMM_SMALL_M);
     ck_assert_int_eq(tl.nr, 64);
-    nnc_rt_gemm_tiles_for(t, 0, 784, 256, 1, 0, &tl);          /* a rank-1 update */
+    nnc_rt_gemm_tiles_for(t, 0, 0, 784, 256, 1, 0, &tl);          /* a rank-1 update */
     ck_assert_int_eq(tl.path, NNC_RT_GEMM_SMALL_K);
+    nnc_rt_gemm_tiles_for(t, 1, 0, 21632, 10, 32, 0, &tl);       /* dW of ten classes: the 16x16 kernel here */
+    ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
+    /* AVX2: that product by rows of 16 (gemm_narrow.c), up to 12 columns, A^T only */
+    t = &target_find("x86-64-avx2")->gemm;
+    nnc_rt_gemm_tiles_for(t, 1, 0, 21632, 10, 32, 0, &tl);
+    ck_assert_int_eq(tl.path, NNC_RT_GEMM_NARROW_AT);
+    ck_assert_int_eq(tl.mr, 6);                             /* the blocked tiling beside it */
+    nnc_rt_gemm_tiles_for(t, 1, 0, 21632, 13, 32, 0, &tl);
+    ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
+    nnc_rt_gemm_tiles_for(t, 0, 0, 21632, 10, 32, 0, &tl);
+    ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
+    nnc_rt_gemm_tiles_for(t, 1, 0, 15, 10, 32, 0, &tl);
+    ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
     /* no cache and a 4 KiB buffer: K blocks that fit it, the narrow small-M path */
     t = &target_find("cortex-m")->gemm;
-    nnc_rt_gemm_tiles_for(t, 0, 32, 256, 784, 0, &tl);
+    nnc_rt_gemm_tiles_for(t, 0, 0, 32, 256, 784, 0, &tl);
     ck_assert_int_le((long)tl.kc * (tl.mr + tl.nr), t->buf_floats);
     ck_assert_int_ge((long)tl.kc * tl.kblocks, 784);
-    nnc_rt_gemm_tiles_for(t, 0, 1, 256, 784, 0, &tl);
+    nnc_rt_gemm_tiles_for(t, 0, 0, 1, 256, 784, 0, &tl);
     ck_assert_int_eq(tl.nr, 8);
 }
 END_TEST
@@ -87,14 +101,14 @@ START_TEST(pass_records_tiles) {
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = &g->nodes[i];
         long mnk[3];
-        int tb;
+        int ta, tb;
         if (n->dead || !op_table[n->op]->gemm) {
             ck_assert_int_eq(n->tiles.path, 0);
             continue;
         }
-        ck_assert(op_table[n->op]->gemm(g, n, 32, mnk, &tb));
+        ck_assert(op_table[n->op]->gemm(g, n, 32, mnk, &ta, &tb));
         nnc_rt_gemm_tiles tl;
-        nnc_rt_gemm_tiles_for(&t->gemm, tb, (int)mnk[0], (int)mnk[1], (int)mnk[2], 0, &tl);
+        nnc_rt_gemm_tiles_for(&t->gemm, ta, tb, (int)mnk[0], (int)mnk[1], (int)mnk[2], 0, &tl);
         ck_assert_int_eq(memcmp(&tl, &n->tiles, sizeof tl), 0);
         gemms++;
     }

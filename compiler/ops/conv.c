@@ -451,7 +451,7 @@ static void separable_emit(EmitCtx *e, const Node *n) {
 /* a pointwise convolution is a dense layer over the pixels (the runtime's
  * nnc_rt_conv2d_path): its product, (samples * h * w, oc, c); the other
  * paths are not one GEMM */
-static int conv_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *tb) {
+static int conv_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *ta, int *tb) {
     const nnc_rt_conv2d *p = &n->attr.conv;
     const Value *x = &g->values[n->in[0]];
     if (nnc_rt_conv2d_path(p, 0) != NNC_RT_CONV_POINTWISE) return 0;
@@ -459,7 +459,7 @@ static int conv_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int
     mnk[0] = ir_size(x) * (x->batched ? batch : 1) / (pix * p->c) * pix;
     mnk[1] = p->oc;
     mnk[2] = p->c;
-    *tb = 0;
+    *ta = *tb = 0;
     return 1;
 }
 

@@ -70,11 +70,11 @@ static long dense_flops(const Graph *g, const Node *n) {
     return steps * (2 * op_last_dim(&g->values[n->in[0]]) * m + (n->nin > 2 ? m : 0) + act);
 }
 
-static int dense_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *tb) {
+static int dense_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *ta, int *tb) {
     mnk[0] = ir_rows(g, n->in[0], batch);
     mnk[1] = n->attr.units;
     mnk[2] = op_last_dim(&g->values[n->in[0]]);
-    *tb = 0;
+    *ta = *tb = 0;
     return 1;
 }
 
@@ -123,10 +123,11 @@ static void matmul_emit(EmitCtx *e, const Node *n) {
               emit_ptr(e, n->in[1]), bc, emit_ptr(e, n->out[0]), cc);
 }
 
-static int matmul_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *tb) {
+static int matmul_gemm(const Graph *g, const Node *n, long batch, long mnk[3], int *ta, int *tb) {
     mnk[0] = ir_rows(g, n->out[0], batch);
     mnk[1] = op_last_dim(&g->values[n->out[0]]);
     mnk[2] = n->attr.trans_a ? ir_rows(g, n->in[0], batch) : op_last_dim(&g->values[n->in[0]]);
+    *ta = n->attr.trans_a;
     *tb = n->attr.trans_b;
     return 1;
 }

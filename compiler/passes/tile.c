@@ -10,10 +10,10 @@ void tile_gemms(Graph *g, const Target *t) {
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = &g->nodes[i];
         long mnk[3];
-        int tb = 0;
+        int ta = 0, tb = 0;
         n->tiles.path = 0;
-        if (n->dead || !op_table[n->op]->gemm || !op_table[n->op]->gemm(g, n, g->train.batch, mnk, &tb)) continue;
+        if (n->dead || !op_table[n->op]->gemm || !op_table[n->op]->gemm(g, n, g->train.batch, mnk, &ta, &tb)) continue;
         int panels = n->nin > 1 && g->values[n->in[1]].panels;
-        nnc_rt_gemm_tiles_for(&t->gemm, tb, (int)mnk[0], (int)mnk[1], (int)mnk[2], panels, &n->tiles);
+        nnc_rt_gemm_tiles_for(&t->gemm, ta, tb, (int)mnk[0], (int)mnk[1], (int)mnk[2], panels, &n->tiles);
     }
 }
