@@ -20,6 +20,7 @@ static void tiles_str(const nnc_rt_gemm_tiles *t, char *b, size_t cap) {
         snprintf(b, cap, "%dx%d, kc %d x%d, B %s", t->mr, t->nr, t->kc, t->kblocks,
                  t->b == NNC_RT_GEMM_B_IN_PLACE ? "in place" : "packed");
     else if (t->path == NNC_RT_GEMM_NARROW_AT) snprintf(b, cap, "A^T by 16 rows, narrow N");
+    else if (t->path == NNC_RT_GEMM_NARROW_DOT) snprintf(b, cap, "dot products, narrow N");
     else snprintf(b, cap, "-");
 }
 

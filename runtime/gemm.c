@@ -325,6 +325,12 @@ void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int ta, int tb, int M, i
      * gradient of a classifier layer): vectors along M (gemm_narrow.c) */
     if (ta && !tb && !panels && N <= t->narrow_at && M >= 16)
         out->path = NNC_RT_GEMM_NARROW_AT;
+    /* A op(B), few columns, K deep enough for chunks of dot products and
+     * rows few enough (the same layer's forward product at a training
+     * batch; at 256 rows, 10 columns and 21632 deep the blocked path was
+     * faster: 2.5 against 2.9 ms, at 128 rows slower: 1.13 against 0.90) */
+    if (!ta && N <= t->narrow_at && K >= 32 && M <= 128)
+        out->path = NNC_RT_GEMM_NARROW_DOT;
 }
 
 /* ---- the host's L1 data cache --------------------------------------------------
@@ -454,11 +460,16 @@ static void gemm_split_small_cols(void *ctx, long c0, long c1)
 }
 
 #if NARROW_AT_N
-/* rows [i0, i1) of a narrow A^T B */
+/* rows [i0, i1) of a narrow A^T B, or A op(B) */
 static void gemm_split_narrow(void *ctx, long i0, long i1)
 {
     const gemm_split *j = ctx;
     nnc_rt_gemm_narrow_at(i0, i1, j->N, j->K, j->alpha, j->A, j->lda, j->B, j->ldb, j->C, j->ldc);
+}
+static void gemm_split_dot(void *ctx, long i0, long i1)
+{
+    const gemm_split *j = ctx;
+    nnc_rt_gemm_narrow_dot(i0, i1, j->N, j->K, j->alpha, j->A, j->lda, j->B, j->ldb, j->tb, j->C, j->ldc);
 }
 #endif
 
@@ -495,7 +506,8 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
     nnc_rt_gemm_target t = k->t;
     t.l1_bytes = host_l1_bytes(t.l1_bytes);
     nnc_rt_gemm_tiles_for(&t, ta, tb, M, N, K, !tb && !ldb, &tl);
-    if (tl.path == NNC_RT_GEMM_NARROW_AT && (beta != 0.0f || !epi_none(e)))
+    if ((tl.path == NNC_RT_GEMM_NARROW_AT && (beta != 0.0f || !epi_none(e))) ||
+        (tl.path == NNC_RT_GEMM_NARROW_DOT && beta != 0.0f))
         tl.path = NNC_RT_GEMM_BLOCKED;
 #if NARROW_AT_N
     if (tl.path == NNC_RT_GEMM_NARROW_AT) {
@@ -508,6 +520,24 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
         }
 #endif
         nnc_rt_gemm_narrow_at(0, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        return;
+    }
+    if (tl.path == NNC_RT_GEMM_NARROW_DOT) {
+        /* B in panels, fewer than a panel's columns: one panel, stored
+         * transposed (nnc_rt_gemm_pack_b) */
+        const int dtb = tb || !ldb;
+        const long dldb = ldb ? ldb : K;
+#if defined(_OPENMP)
+        if (nnc_rt_par_threads() > 1 && (double)M * N * K >= GEMM_PAR_WORK) {
+            gemm_split j;
+            j.tb = dtb; j.N = N; j.K = K; j.alpha = alpha; j.A = A; j.lda = lda; j.B = B; j.ldb = dldb;
+            j.C = C; j.ldc = ldc;
+            nnc_rt_par_for(M, 2, (double)M * N * K, gemm_split_dot, &j);
+        } else
+#endif
+            nnc_rt_gemm_narrow_dot(0, M, N, K, alpha, A, lda, B, dldb, dtb, C, ldc);
+        if (!epi_none(e))
+            epilogue(C, ldc, M, N, e, 0, 0);
         return;
     }
 #endif

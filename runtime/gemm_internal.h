@@ -79,11 +79,16 @@ const float *nnc_rt_gemm_bcols(const float *B, long ldb, long K, long N, long j,
 
 /* ---- a narrow C from A^T (gemm_narrow.c) --------------------------------------
  * rows [i0, i1) of C = alpha A^T B for N <= NARROW_AT_N (0: no such path in
- * this build): A is K x M (lda), B is K x N (ldb), row-major */
+ * this build): A is K x M (lda), B is K x N (ldb), row-major; and A op(B)
+ * by dot products along K */
 #if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
 #define NARROW_AT_N 12
 void nnc_rt_gemm_narrow_at(long i0, long i1, int N, int K, float alpha, const float *A, long lda,
                            const float *B, long ldb, float *C, long ldc);
+/* rows [i0, i1) of C = alpha A op(B), N <= NARROW_AT_N, A row-major:
+ * op(B)[p, j] = B[p*ldb + j], or with tb B[j*ldb + p] */
+void nnc_rt_gemm_narrow_dot(long i0, long i1, int N, int K, float alpha, const float *A, long lda,
+                            const float *B, long ldb, int tb, float *C, long ldc);
 #else
 #define NARROW_AT_N 0
 #endif

@@ -129,14 +129,16 @@ typedef struct nnc_rt_gemm_target {
     int l1_bytes;         /* the data cache a B sliver should fit; 0: none */
     int buf_floats;       /* the blocked path's packing buffer (on the stack) */
     int small_m_cols;     /* the small-M path's column block: 64, or 8 for few registers */
-    int narrow_at;        /* > 0: A^T B with N <= narrow_at by rows of 16 (gemm_narrow.c) */
+    int narrow_at;        /* > 0: products with N <= narrow_at by gemm_narrow.c's paths */
 } nnc_rt_gemm_target;
-enum { NNC_RT_GEMM_SMALL_K = 1, NNC_RT_GEMM_SMALL_M, NNC_RT_GEMM_BLOCKED, NNC_RT_GEMM_NARROW_AT };
+enum { NNC_RT_GEMM_SMALL_K = 1, NNC_RT_GEMM_SMALL_M, NNC_RT_GEMM_BLOCKED, NNC_RT_GEMM_NARROW_AT,
+       NNC_RT_GEMM_NARROW_DOT };
 enum { NNC_RT_GEMM_B_PACKED = 1, NNC_RT_GEMM_B_IN_PLACE };
 typedef struct nnc_rt_gemm_tiles {
     int path;             /* NNC_RT_GEMM_SMALL_K (K < 4), _SMALL_M (M < 4), _BLOCKED, or
-                           * _NARROW_AT (A^T B, N <= narrow_at; the blocked fields are
-                           * filled in too: a beta or an epilogue runs that way) */
+                           * for N <= narrow_at _NARROW_AT (A^T B) or _NARROW_DOT (A op(B),
+                           * K >= 32); the blocked fields are filled in too: a beta, or
+                           * an epilogue for A^T B, runs that way */
     int mr, nr;           /* blocked: the kernel's tile; small M: nr = column block */
     int kc, kblocks;      /* blocked: K block depth and count */
     int b;                /* blocked: NNC_RT_GEMM_B_PACKED once per product, or _IN_PLACE */

@@ -89,25 +89,28 @@ START_TEST(test_gemm_split)
 }
 END_TEST
 
-/* A^T B with few columns (gemm_narrow.c), split by rows of 16: the small
- * CNN's weight gradient and a ragged one */
+/* products with few columns (gemm_narrow.c): A^T B split by rows of 16
+ * (the small CNN's weight gradient, and a ragged one), A B and A B^T by
+ * rows (its forward product, ragged) */
 START_TEST(test_gemm_narrow_split)
 {
-    static const int shapes[][3] = {{21632, 10, 32}, {3001, 7, 200}};
+    static const int shapes[][4] = {{21632, 10, 32, 1}, {3001, 7, 200, 1}, {32, 10, 21632, 0}, {101, 11, 5000, 0},
+                                    {101, 11, 5000, 2}};
     int s;
-    for (s = 0; s < 2; s++) {
-        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+    for (s = 0; s < 5; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ta = shapes[s][3] == 1, tb = shapes[s][3] == 2;
+        int lda = ta ? M : K, ldb = tb ? K : N;
         float *A = falloc((long)K * M), *B = falloc((long)K * N), *C1 = falloc((long)M * N),
               *C2 = falloc((long)M * N), *R = falloc((long)M * N);
         long i;
         fill(A, (long)K * M, 14);
         fill(B, (long)K * N, 15);
         threads(1);
-        nnc_rt_gemm_f32(1, 0, M, N, K, 1.0f, A, M, B, N, 0.0f, C1, N);
+        nnc_rt_gemm_f32(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C1, N);
         threads(2);
-        nnc_rt_gemm_f32(1, 0, M, N, K, 1.0f, A, M, B, N, 0.0f, C2, N);
-        same(C1, C2, (long)M * N, "gemm A^T B, narrow");
-        nnc_rt_gemm_f32_ref(1, 0, M, N, K, 1.0f, A, M, B, N, 0.0f, R, N);
+        nnc_rt_gemm_f32(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C2, N);
+        same(C1, C2, (long)M * N, "gemm, narrow");
+        nnc_rt_gemm_f32_ref(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, R, N);
         for (i = 0; i < (long)M * N && near(C2[i], R[i], 1e-4, 1e-4); i++)
             ;
         if (i < (long)M * N)

@@ -81,6 +81,12 @@ START_TEST(tiles_by_shape) {
     ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
     nnc_rt_gemm_tiles_for(t, 1, 0, 15, 10, 32, 0, &tl);
     ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
+    nnc_rt_gemm_tiles_for(t, 0, 0, 32, 10, 21632, 0, &tl);      /* its forward product: dot products */
+    ck_assert_int_eq(tl.path, NNC_RT_GEMM_NARROW_DOT);
+    nnc_rt_gemm_tiles_for(t, 0, 0, 256, 10, 21632, 1, &tl);     /* ... up to 128 rows */
+    ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
+    nnc_rt_gemm_tiles_for(t, 0, 0, 32, 10, 16, 0, &tl);         /* ... and from K = 32 */
+    ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
     /* no cache and a 4 KiB buffer: K blocks that fit it, the narrow small-M path */
     t = &target_find("cortex-m")->gemm;
     nnc_rt_gemm_tiles_for(t, 0, 0, 32, 256, 784, 0, &tl);
