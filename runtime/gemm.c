@@ -322,7 +322,7 @@ void nnc_rt_gemm_tiles_for(const nnc_rt_gemm_target *t, int ta, int tb, int M, i
     out->b = !tb && N >= out->nr && (M <= INPLACE_B_M || (panels && out->nr == NNC_RT_GEMM_PANEL))
              ? NNC_RT_GEMM_B_IN_PLACE : NNC_RT_GEMM_B_PACKED;   /* (a last partial sliver is packed) */
     /* A^T B with few columns and rows enough for a block of 16 (a weight
-     * gradient of a classifier layer): vectors along M (gemm_narrow.c) */
+     * gradient of a classifier layer): vectors along M (gemm_small.c) */
     if (ta && !tb && !panels && N <= t->narrow_at && M >= 16)
         out->path = NNC_RT_GEMM_NARROW_AT;
     /* A op(B), few columns, K deep enough for chunks of dot products and

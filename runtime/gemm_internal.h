@@ -77,7 +77,7 @@ void nnc_rt_gemm_pack_b_sliver(float *restrict bp, int tb, const float *restrict
 const float *nnc_rt_gemm_bcols(const float *B, long ldb, long K, long N, long j, long *rs,
                                long *cs);
 
-/* ---- a narrow C from A^T (gemm_narrow.c) --------------------------------------
+/* ---- a narrow C from A^T (gemm_small.c) --------------------------------------
  * rows [i0, i1) of C = alpha A^T B for N <= NARROW_AT_N (0: no such path in
  * this build): A is K x M (lda), B is K x N (ldb), row-major; and A op(B)
  * by dot products along K */

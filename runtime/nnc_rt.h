@@ -129,7 +129,7 @@ typedef struct nnc_rt_gemm_target {
     int l1_bytes;         /* the data cache a B sliver should fit; 0: none */
     int buf_floats;       /* the blocked path's packing buffer (on the stack) */
     int small_m_cols;     /* the small-M path's column block: 64, or 8 for few registers */
-    int narrow_at;        /* > 0: products with N <= narrow_at by gemm_narrow.c's paths */
+    int narrow_at;        /* > 0: products with N <= narrow_at by gemm_small.c's paths */
 } nnc_rt_gemm_target;
 enum { NNC_RT_GEMM_SMALL_K = 1, NNC_RT_GEMM_SMALL_M, NNC_RT_GEMM_BLOCKED, NNC_RT_GEMM_NARROW_AT,
        NNC_RT_GEMM_NARROW_DOT };

@@ -81,7 +81,7 @@ static const int gemm_shapes[][3] = {
     {16, 16, 8}, {17, 15, 9}, {15, 17, 31}, {32, 16, 20}, {64, 32, 257}, {65, 64, 70},
     {70, 40, 30}, {130, 10, 33}, {1, 130, 20}, {40, 200, 70}, {5, 150, 2}, {100, 70, 300},
     {1, 10, 700}, {3, 29, 100}, {2, 45, 33},
-    /* N <= 12 (gemm_narrow.c): A^T B by rows of 16, ragged in M; A B by dot
+    /* N <= 12 (gemm_small.c): A^T B by rows of 16, ragged in M; A B by dot
      * products, K in chunks of 256 with a ragged last one, odd M */
     {50, 7, 20}, {37, 12, 5}, {16, 1, 3}, {48, 11, 64}, {21, 6, 40}, {33, 10, 300}, {5, 3, 257},
     {128, 12, 70},

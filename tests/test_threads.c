@@ -89,7 +89,7 @@ START_TEST(test_gemm_split)
 }
 END_TEST
 
-/* products with few columns (gemm_narrow.c): A^T B split by rows of 16
+/* products with few columns (gemm_small.c): A^T B split by rows of 16
  * (the small CNN's weight gradient, and a ragged one), A B and A B^T by
  * rows (its forward product, ragged) */
 START_TEST(test_gemm_narrow_split)

@@ -70,7 +70,7 @@ START_TEST(tiles_by_shape) {
     ck_assert_int_eq(tl.path, NNC_RT_GEMM_SMALL_K);
     nnc_rt_gemm_tiles_for(t, 1, 0, 21632, 10, 32, 0, &tl);       /* dW of ten classes: the 16x16 kernel here */
     ck_assert_int_eq(tl.path, NNC_RT_GEMM_BLOCKED);
-    /* AVX2: that product by rows of 16 (gemm_narrow.c), up to 12 columns, A^T only */
+    /* AVX2: that product by rows of 16 (gemm_small.c), up to 12 columns, A^T only */
     t = &target_find("x86-64-avx2")->gemm;
     nnc_rt_gemm_tiles_for(t, 1, 0, 21632, 10, 32, 0, &tl);
     ck_assert_int_eq(tl.path, NNC_RT_GEMM_NARROW_AT);
