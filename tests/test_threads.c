@@ -274,6 +274,21 @@ START_TEST(test_elementwise_split)
     nnc_rt_adam_update(w2, x, m2, v2, size, 2, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.01f);
     same(w1, w2, size, "adam");
     same(v1, v2, size, "adam second moment");
+    /* the finiteness check, split: a NaN or an inf anywhere, in any range */
+    for (a = 1; a <= 2; a++) {
+        long at;
+        threads(a);
+        ck_assert_int_eq(nnc_rt_finite(x, size), 1);
+        for (at = 0; at < size; at += size / 7) {
+            float keep = x[at];
+            x[at] = at % 2 ? NAN : -INFINITY;
+            ck_assert_msg(!nnc_rt_finite(x, size), "%d threads: value %ld not finite, not seen", a, at);
+            x[at] = keep;
+        }
+        x[size - 1] = NAN;
+        ck_assert_int_eq(nnc_rt_finite(x, size), 0);
+        x[size - 1] = 0.0f;
+    }
     free(x); free(y1); free(y2); free(dy); free(db1); free(db2); free(w1); free(w2);
     free(m1); free(m2); free(v1); free(v2);
 }
