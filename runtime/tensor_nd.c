@@ -409,8 +409,16 @@ void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float b
         }
         break;
     case NNC_RT_UN_LEAKY_RELU:
-        for (i = 0; i < n; i++)
-            y[i] = x[i] < 0.0f ? alpha * x[i] : x[i];
+        /* the factor chosen by the sign bit, then one product: the values
+         * of x < 0 ? alpha x : x (NaN stays NaN; -0 becomes alpha -0), in
+         * a loop gcc vectorises — the branch on the sign of a feature map
+         * it made of the comparison was 33 % of openWakeWord's embedding
+         * model on Zen 3 */
+        for (i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, x + i, sizeof u);
+            y[i] = (u >> 31 ? alpha : 1.0f) * x[i];
+        }
         break;
     case NNC_RT_UN_NEG:
         for (i = 0; i < n; i++)
