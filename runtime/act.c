@@ -118,10 +118,13 @@ static void act_forward_rows(int act, float *y, const float *x, int n, int m)
         for (i = 0; i < size; i++)
             y[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
         break;
-    case NNC_RT_ACT_HARD_SWISH:
+    case NNC_RT_ACT_HARD_SWISH: {
+        volatile float one_v = 1.0f;    /* nnc_rt_hard_swish_one says why */
+        const float one = one_v;
         for (i = 0; i < size; i++)
-            y[i] = nnc_rt_hard_swish(x[i]);
+            y[i] = nnc_rt_hard_swish_one(x[i], one);
         break;
+    }
     case NNC_RT_ACT_LINEAR:
     default:
         if (y != x)

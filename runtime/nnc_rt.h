@@ -203,13 +203,18 @@ static inline int nnc_rt_act_clamp(int act)
 static inline float nnc_rt_clamp_hi(int clamp) { return clamp == 2 ? 6.0f : HUGE_VALF; }
 /* x clamp(x (1/6) + 1/2, 0, 1): ONNX's HardSwish (alpha 1/6), the one
  * formula of the unary op, the activation and the GEMM epilogue (the same
- * bits wherever it is fused) */
-static inline float nnc_rt_hard_swish(float x)
+ * bits wherever it is fused).  Loops pass `one` read from a volatile (1,
+ * but not a constant to the compiler): with the literal, gcc turns x *
+ * min(v, 1) into a branch (x 1 is x) around a product it then will not
+ * compute for every element, and leaves the loop scalar — a quarter of
+ * PaddleOCR's recogniser on Zen 3 */
+static inline float nnc_rt_hard_swish_one(float x, float one)
 {
     float v = x * (1.0f / 6.0f) + 0.5f;
-    v = v < 0.0f ? 0.0f : v;
-    return x * (v > 1.0f ? 1.0f : v);
+    v = v > 0.0f ? v : 0.0f;
+    return x * (v < one ? v : one);
 }
+static inline float nnc_rt_hard_swish(float x) { return nnc_rt_hard_swish_one(x, 1.0f); }
 /* 1/(1+e^-x), computed so that nothing overflows */
 float nnc_rt_sigmoid(float x);
 /* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x.

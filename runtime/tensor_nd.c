@@ -424,10 +424,13 @@ void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float b
         for (i = 0; i < n; i++)
             y[i] = -x[i];
         break;
-    case NNC_RT_UN_HARD_SWISH:
+    case NNC_RT_UN_HARD_SWISH: {
+        volatile float one_v = 1.0f;    /* nnc_rt_hard_swish_one says why */
+        const float one = one_v;
         for (i = 0; i < n; i++)
-            y[i] = nnc_rt_hard_swish(x[i]);
+            y[i] = nnc_rt_hard_swish_one(x[i], one);
         break;
+    }
     case NNC_RT_UN_AFFINE:     /* PP-LCNet's learnable affine block after each activation */
         for (i = 0; i < n; i++)
             y[i] = alpha * x[i] + beta;
