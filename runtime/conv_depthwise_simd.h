@@ -66,6 +66,106 @@ static NOINLINE void name(const float *x0, int npix, long pstep, long rs, long c
 DEPTHWISE_ROW(depthwise_row, DP)
 DEPTHWISE_ROW(depthwise_pixel, 1)
 
+/* A whole output row of a 3-wide kernel at stride 1 and dilation 1, P
+ * pixels a tile: each input column of a kernel row is loaded once into a
+ * register and used by the three taps of the tile that read it, where
+ * depthwise_row loads it again for each tap (8 loads where it made 18, at
+ * P = 6).  A tile does all the channels before the next one.  Tiles that
+ * reach into the left or right padding (or past the row) take the same code
+ * with those columns zero and the pixels past the row not stored, so no
+ * pixel goes the slow way of depthwise_pixel; zero taps add exact zeros, so
+ * the sums are depthwise_row's.  xr is the row's first valid kernel row at
+ * input column 0; output pixel t's window starts at column ix0 + t.
+ * (At stride 2 the same scheme was slower than depthwise_row on Zen 3:
+ * it saves fewer loads and has fewer sums in flight.) */
+#define DEPTHWISE_ROW3(name, P)                                                          \
+static NOINLINE void name(const float *xr, int wid, int ix0, int ow, long rs, int nky,   \
+                          const float *w, long wrs, long wcs, const float *b, int c,     \
+                          float *y, int clamp)                                           \
+{                                                                                        \
+    int c0, t0;                                                                          \
+    for (t0 = 0; t0 < ow; t0 += P) {                                                     \
+        const int ixt = ix0 + t0;                                                        \
+        if (ixt >= 0 && ixt + P + 1 < wid && t0 + P <= ow) {                             \
+            for (c0 = 0; c0 + VW <= c; c0 += VW)                                         \
+                DEPTHWISE_TILE3(P, 0, V_LOAD(b + c0), V_LOAD(X), V_STORE(Y, A));         \
+            if (c0 < c) {                                                                \
+                const vmask m = lanes(c - c0);                                           \
+                DEPTHWISE_TILE3(P, 0, V_LOADM(b + c0, m), V_LOADM(X, m), V_STOREM(Y, m, A)); \
+            }                                                                            \
+        } else {                                                                         \
+            for (c0 = 0; c0 + VW <= c; c0 += VW)                                         \
+                DEPTHWISE_TILE3(P, 1, V_LOAD(b + c0), V_LOAD(X), V_STORE(Y, A));         \
+            if (c0 < c) {                                                                \
+                const vmask m = lanes(c - c0);                                           \
+                DEPTHWISE_TILE3(P, 1, V_LOADM(b + c0, m), V_LOADM(X, m), V_STOREM(Y, m, A)); \
+            }                                                                            \
+        }                                                                                \
+    }                                                                                    \
+}
+/* pixels [t0, t0 + P) (those before ow when EDGE), channels [c0, c0 + VW);
+ * V_PIN keeps each input column in its register for its three taps */
+#define DEPTHWISE_TILE3(P, EDGE, LOADB, LOADX, STORE)                                    \
+    do {                                                                                 \
+        const float *X;                                                                  \
+        vec acc[P], xv[P + 2];                                                           \
+        int i, j, ky, kx;                                                                \
+        if (b) {                                                                         \
+            acc[0] = LOADB;                                                              \
+        } else                                                                           \
+            acc[0] = V_ZERO();                                                           \
+        UNROLL for (i = 1; i < P; i++)                                                   \
+            acc[i] = acc[0];                                                             \
+        for (ky = 0; ky < nky; ky++) {                                                   \
+            UNROLL for (j = 0; j < P + 2; j++) {                                         \
+                if (EDGE && (ixt + j < 0 || ixt + j >= wid)) {                           \
+                    xv[j] = V_ZERO();                                                    \
+                } else {                                                                 \
+                    X = xr + ky * rs + (long)(ixt + j) * c + c0;                         \
+                    xv[j] = LOADX;                                                       \
+                }                                                                        \
+                V_PIN(xv[j]);                                                            \
+            }                                                                            \
+            UNROLL for (kx = 0; kx < 3; kx++) {                                          \
+                vec wv;                                                                  \
+                X = w + ky * wrs + kx * wcs + c0;                                        \
+                wv = LOADX;                                                              \
+                UNROLL for (i = 0; i < P; i++)                                           \
+                    acc[i] = V_FMA(xv[i + kx], wv, acc[i]);                              \
+            }                                                                            \
+        }                                                                                \
+        UNROLL for (i = 0; i < P; i++)                                                   \
+            if (!EDGE || t0 + i < ow) {                                                  \
+                float *Y = y + (long)(t0 + i) * c + c0;                                  \
+                vec A = clamp ? V_CLAMP(acc[i], clamp) : acc[i];                         \
+                STORE;                                                                   \
+            }                                                                            \
+    } while (0)
+DEPTHWISE_ROW3(depthwise_row3_p4, 4)
+DEPTHWISE_ROW3(depthwise_row3_p5, 5)
+DEPTHWISE_ROW3(depthwise_row3_p6, 6)
+typedef void (*depthwise_row3_fn)(const float *, int, int, int, long, int, const float *, long,
+                                  long, const float *, int, float *, int);
+
+/* the row kernel for p (3 wide, stride 1, dilation 1), or NULL: the tile
+ * of 4 to 6 pixels that wastes the least on the row's last, partial tile
+ * (a tile's cost taken as its P + 2 input columns: 7x7 rows take 4,
+ * 14x14 rows 5, wider ones 6) */
+static depthwise_row3_fn depthwise_row3_for(const nnc_rt_conv2d *p)
+{
+    static const depthwise_row3_fn row3[3] = {depthwise_row3_p4, depthwise_row3_p5,
+                                              depthwise_row3_p6};
+    int P, best = 6;
+    /* measured on AVX2 (Zen 3) only: the AVX-512 build keeps depthwise_row
+     * until someone times this there */
+    if (VW != 8 || p->kw != 3 || p->dw != 1 || p->sw != 1)
+        return NULL;
+    for (P = 5; P >= 4; P--)
+        if ((p->ow + P - 1) / P * (P + 2) < (p->ow + best - 1) / best * (best + 2))
+            best = P;
+    return row3[best - 4];
+}
+
 /* channels [c0, c0 + VW): LOAD(X) loads the vector at X, STORE stores A at Y */
 #define DEPTHWISE_FILTER_VECTOR(LOAD, STORE)                                             \
     do {                                                                                 \
@@ -140,6 +240,7 @@ static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, con
     const int ox_lo = imin((p->pl + p->sw - 1) / p->sw, p->ow);
     const int last = p->w - 1 - (p->kw - 1) * p->dw + p->pl; /* the last ox*sw allowed */
     const int ox_hi = last < 0 ? ox_lo : imax(ox_lo, imin(last / p->sw + 1, p->ow));
+    const depthwise_row3_fn row3 = depthwise_row3_for(p);
     int s, oy, ox, i;
     for (s = 0; s < n; s++) {
         for (oy = 0; oy < p->oh; oy++) {
@@ -150,6 +251,11 @@ static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, con
             valid_ky(p, iy0, &ky_lo, &ky_hi);
             wr = ky_lo < ky_hi ? w + ky_lo * wrs : w;
             xr = (long)(iy0 + ky_lo * p->dh) * p->w * c - (long)p->pl * c;
+            if (row3 && ky_lo < ky_hi) {
+                row3(xs0 + (xr + (long)p->pl * c), p->w, -p->pl, p->ow, rs, ky_hi - ky_lo, wr, wrs,
+                     wcs, b, c, yr, clamp);
+                continue;
+            }
             if (ox_lo < ox_hi && ky_lo < ky_hi)
                 depthwise_row(xs0 + (xr + ox_lo * pstep), ox_hi - ox_lo, pstep, rs, cs,
                               ky_hi - ky_lo, p->kw, wr, wrs, wcs, b, c, yr + (long)ox_lo * c,

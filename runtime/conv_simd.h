@@ -88,5 +88,12 @@ static vmask lanes(int n)
 #else
 #error "conv_simd.h: define CONV_ISA_AVX512 or CONV_ISA_AVX2 first"
 #endif
+/* keeps v in a register: gcc otherwise folds a load that several FMAs
+ * share back into each of them as a memory operand, loading it again */
+#if defined(__GNUC__)
+#define V_PIN(v) __asm__("" : "+x"(v))
+#else
+#define V_PIN(v) ((void)0)
+#endif
 /* relu (clamp 1) or relu6 (clamp 2) of a vector */
 #define V_CLAMP(a, clamp) V_MIN(V_MAX(a, V_ZERO()), V_SET(nnc_rt_clamp_hi(clamp)))
