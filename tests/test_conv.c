@@ -105,14 +105,17 @@ static const conv_case conv_cases[] = {
     {"depthwise valid",  1, 6,  9, 24, 24, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 24},
     {"depthwise 2x2 same", 1, 5, 6, 40, 40, 2, 2, 1, 1, 1, 1, 0, 1, 0, 1, 40},
     {"c1 oc1 same",      1, 6,  7,  1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    /* the 3-wide stride-1 row kernels: tiles of 4, 5 and 6 pixels (by the
-     * row's width) with partial last tiles, rows dilated, windows reaching
-     * wholly into a wide left padding */
+    /* the 3-wide row kernels: at stride 1 tiles of 4, 5 and 6 pixels, at
+     * stride 2 of 4 and 7 (by the row's width), partial last tiles, rows
+     * dilated, windows reaching wholly into a wide left padding */
     {"depthwise 3x3 w7",  1, 7,  7, 24, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 24},
     {"depthwise 3x3 w14", 2, 4, 14, 19, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 19},
     {"depthwise 3x3 w31", 1, 3, 31, 40, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 40},
     {"depthwise 3x3 dh2", 1, 9, 13,  8,  8, 3, 3, 1, 1, 2, 1, 2, 2, 1, 1, 8},
     {"depthwise 3x3 pl4", 1, 4,  9, 12, 12, 3, 3, 1, 1, 1, 1, 1, 0, 4, 2, 12},
+    {"depthwise s2 w28",  2, 6, 28, 24, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 24},
+    {"depthwise s2 w29",  1, 5, 29, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 13},
+    {"depthwise s2 keras", 1, 8, 28, 40, 40, 3, 3, 2, 2, 1, 1, 0, 1, 0, 1, 40},
 };
 #define NCONV ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
