@@ -66,6 +66,121 @@ static NOINLINE void name(const float *x0, int npix, long pstep, long rs, long c
 DEPTHWISE_ROW(depthwise_row, DP)
 DEPTHWISE_ROW(depthwise_pixel, 1)
 
+/* A whole output row of a 3-wide kernel at stride S (1 or 2) and
+ * dilation 1, P pixels a tile: the three weights of a kernel row in
+ * registers, then each input column the tile reads loaded once and added,
+ * times its weight, to every pixel whose window has it (where
+ * depthwise_row loads it again for each tap): P + 4 registers, so P sums
+ * in flight.  Each sum still adds its taps kernel row by kernel row, left
+ * to right, so the bits are depthwise_row's.  A tile does all the channels
+ * before the next one.  Tiles that reach into the left or right padding (or
+ * past the row) take the same code with those columns zero and the pixels
+ * past the row not stored, so no pixel goes the slow way of
+ * depthwise_pixel; zero taps add exact zeros.  xr is the row's first valid
+ * kernel row at input column 0; output pixel t's window starts at column
+ * ix0 + t*S. */
+#define DEPTHWISE_ROW3(name, S, P)                                                       \
+static NOINLINE void name(const float *xr, int wid, int ix0, int ow, long rs, int nky,   \
+                          const float *w, long wrs, long wcs, const float *b, int c,     \
+                          float *y, int clamp)                                           \
+{                                                                                        \
+    int c0, t0;                                                                          \
+    for (t0 = 0; t0 < ow; t0 += P) {                                                     \
+        const int ixt = ix0 + t0 * S;                                                    \
+        if (ixt >= 0 && ixt + S * (P - 1) + 2 < wid && t0 + P <= ow) {                   \
+            for (c0 = 0; c0 + VW <= c; c0 += VW)                                         \
+                DEPTHWISE_TILE3(S, P, 0, V_LOAD(b + c0), V_LOAD(X), V_STORE(Y, A));      \
+            if (c0 < c) {                                                                \
+                const vmask m = lanes(c - c0);                                           \
+                DEPTHWISE_TILE3(S, P, 0, V_LOADM(b + c0, m), V_LOADM(X, m),              \
+                                V_STOREM(Y, m, A));                                      \
+            }                                                                            \
+        } else {                                                                         \
+            for (c0 = 0; c0 + VW <= c; c0 += VW)                                         \
+                DEPTHWISE_TILE3(S, P, 1, V_LOAD(b + c0), V_LOAD(X), V_STORE(Y, A));      \
+            if (c0 < c) {                                                                \
+                const vmask m = lanes(c - c0);                                           \
+                DEPTHWISE_TILE3(S, P, 1, V_LOADM(b + c0, m), V_LOADM(X, m),              \
+                                V_STOREM(Y, m, A));                                      \
+            }                                                                            \
+        }                                                                                \
+    }                                                                                    \
+}
+/* pixels [t0, t0 + P) (those before ow when EDGE), channels [c0, c0 + VW):
+ * input column j of the tile is tap kx of pixel (j - kx)/S; V_PIN keeps
+ * it one load, where gcc would fold it into each of its FMAs */
+#define DEPTHWISE_TILE3(S, P, EDGE, LOADB, LOADX, STORE)                                 \
+    do {                                                                                 \
+        const float *X;                                                                  \
+        vec acc[P], wv[3], xj;                                                           \
+        int i, j, ky, kx;                                                                \
+        if (b) {                                                                         \
+            acc[0] = LOADB;                                                              \
+        } else                                                                           \
+            acc[0] = V_ZERO();                                                           \
+        UNROLL for (i = 1; i < P; i++)                                                   \
+            acc[i] = acc[0];                                                             \
+        for (ky = 0; ky < nky; ky++) {                                                   \
+            UNROLL for (kx = 0; kx < 3; kx++) {                                          \
+                X = w + ky * wrs + kx * wcs + c0;                                        \
+                wv[kx] = LOADX;                                                          \
+            }                                                                            \
+            UNROLL for (j = 0; j < S * (P - 1) + 3; j++) {                               \
+                if (EDGE && (ixt + j < 0 || ixt + j >= wid)) {                           \
+                    xj = V_ZERO();                                                       \
+                } else {                                                                 \
+                    X = xr + ky * rs + (long)(ixt + j) * c + c0;                         \
+                    xj = LOADX;                                                          \
+                }                                                                        \
+                V_PIN(xj);                                                               \
+                UNROLL for (kx = 0; kx < 3; kx++)                                        \
+                    if (j >= kx && (j - kx) % S == 0 && (j - kx) / S < P)                \
+                        acc[(j - kx) / S] = V_FMA(xj, wv[kx], acc[(j - kx) / S]);        \
+            }                                                                            \
+        }                                                                                \
+        UNROLL for (i = 0; i < P; i++)                                                   \
+            if (!EDGE || t0 + i < ow) {                                                  \
+                float *Y = y + (long)(t0 + i) * c + c0;                                  \
+                vec A = clamp ? V_CLAMP(acc[i], clamp) : acc[i];                         \
+                STORE;                                                                   \
+            }                                                                            \
+    } while (0)
+DEPTHWISE_ROW3(depthwise_row3_s1p4, 1, 4)
+DEPTHWISE_ROW3(depthwise_row3_s1p5, 1, 5)
+DEPTHWISE_ROW3(depthwise_row3_s1p6, 1, 6)
+DEPTHWISE_ROW3(depthwise_row3_s2p4, 2, 4)
+DEPTHWISE_ROW3(depthwise_row3_s2p7, 2, 7)
+typedef void (*depthwise_row3_fn)(const float *, int, int, int, long, int, const float *, long,
+                                  long, const float *, int, float *, int);
+
+/* The row kernel for p (3 wide, dilation 1, stride 1 or 2), or NULL: the
+ * tile that wastes the least on the row's last, partial tile, a tile
+ * costing about its P + 2 input columns.  Stride 1 takes up to 6 pixels
+ * (at 7, gcc spills a weight: 112x112x32 1.15x slower on Zen 3), stride 2
+ * 7, which cuts MobileNetV2's rows (56, 28, 14, 7) exactly.  Measured on
+ * AVX2 (Zen 3) only: the AVX-512 build keeps depthwise_row until someone
+ * times this there. */
+static depthwise_row3_fn depthwise_row3_for(const nnc_rt_conv2d *p)
+{
+    static const struct { int P; depthwise_row3_fn f[2]; } tiles[] = {
+        {4, {depthwise_row3_s1p4, depthwise_row3_s2p4}}, {5, {depthwise_row3_s1p5, NULL}},
+        {6, {depthwise_row3_s1p6, NULL}}, {7, {NULL, depthwise_row3_s2p7}}};
+    depthwise_row3_fn best = NULL;
+    long cost = 0;
+    unsigned k;
+    if (VW != 8 || p->kw != 3 || p->dw != 1 || p->sw > 2)
+        return NULL;
+    for (k = 0; k < sizeof tiles / sizeof tiles[0]; k++) {
+        const int P = tiles[k].P;
+        const long c = (long)(p->ow + P - 1) / P * (P + 2);
+        if (tiles[k].f[p->sw - 1] && (!best || c < cost)) {
+            best = tiles[k].f[p->sw - 1];
+            cost = c;
+        }
+    }
+    return best;
+}
+
 /* channels [c0, c0 + VW): LOAD(X) loads the vector at X, STORE stores A at Y */
 #define DEPTHWISE_FILTER_VECTOR(LOAD, STORE)                                             \
     do {                                                                                 \
@@ -140,6 +255,7 @@ static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, con
     const int ox_lo = imin((p->pl + p->sw - 1) / p->sw, p->ow);
     const int last = p->w - 1 - (p->kw - 1) * p->dw + p->pl; /* the last ox*sw allowed */
     const int ox_hi = last < 0 ? ox_lo : imax(ox_lo, imin(last / p->sw + 1, p->ow));
+    const depthwise_row3_fn row3 = depthwise_row3_for(p);
     int s, oy, ox, i;
     for (s = 0; s < n; s++) {
         for (oy = 0; oy < p->oh; oy++) {
@@ -150,6 +266,11 @@ static void depthwise_simd(const nnc_rt_conv2d *p, float *y, const float *x, con
             valid_ky(p, iy0, &ky_lo, &ky_hi);
             wr = ky_lo < ky_hi ? w + ky_lo * wrs : w;
             xr = (long)(iy0 + ky_lo * p->dh) * p->w * c - (long)p->pl * c;
+            if (row3 && ky_lo < ky_hi) {
+                row3(xs0 + (xr + (long)p->pl * c), p->w, -p->pl, p->ow, rs, ky_hi - ky_lo, wr, wrs,
+                     wcs, b, c, yr, clamp);
+                continue;
+            }
             if (ox_lo < ox_hi && ky_lo < ky_hi)
                 depthwise_row(xs0 + (xr + ox_lo * pstep), ox_hi - ox_lo, pstep, rs, cs,
                               ky_hi - ky_lo, p->kw, wr, wrs, wcs, b, c, yr + (long)ox_lo * c,

@@ -253,8 +253,10 @@ static const float *direct_sample(const nnc_rt_conv2d *p, const direct_view *v, 
 
 /* y of one sample, output channels [o0, o0 + 2*VW), from its view xv.  The
  * taps go in chunks of at most DKC (whole runs, or pieces of one long run)
- * whose weights stay in L1 while all the pixels pass: beyond that the
- * weights would stream from L2 for every tile (1.4x slower on 3x3x512).
+ * whose weights stay near while all the pixels pass: beyond that the
+ * weights would stream from L2 for every tile (1.4x slower on 3x3x512 on
+ * AVX-512, whose chunk is L1's size; AVX2's on Zen 3 is twice that: see
+ * conv_simd.h).
  * The first chunk starts from the bias, the others add to y, the last
  * clamps (relu, relu6).  With more output channels than the block, a
  * chunk's weights are copied out first, the block's 2*VW columns of each

@@ -75,7 +75,10 @@ static vmask lanes(int n)
 #define DP_ALT 5
 #define DKB 6
 #define DKB_ALT 5 /* for K = 9 */
-#define DKC 512 /* 512 x 2 ymm = 32 KiB */
+/* 1024 x 2 ymm = 64 KiB, twice L1: on Zen 3 (512 KiB L2) half of that
+ * chunked MobileNetV2's 1x1 layers of 576 and 960 channels in two, 1.05-1.08x
+ * slower, and ResNet-18's 7x7x512 layers 1.03x */
+#define DKC 1024
 #define CONV_DIRECT nnc_rt_f32_conv2d_direct_6x16__avx2
 #define CONV_DIRECT_PACKED nnc_rt_f32_conv2d_direct_packed_6x16__avx2
 #define CONV_DIRECT_RESIDUAL nnc_rt_f32_conv2d_direct_residual_6x16__avx2
@@ -87,6 +90,13 @@ static vmask lanes(int n)
 #define CONV_WINOGRAD nnc_rt_f32_conv2d_winograd2x2_6x16__avx2
 #else
 #error "conv_simd.h: define CONV_ISA_AVX512 or CONV_ISA_AVX2 first"
+#endif
+/* keeps v in a register: gcc otherwise folds a load that several FMAs
+ * share back into each of them as a memory operand, loading it again */
+#if defined(__GNUC__)
+#define V_PIN(v) __asm__("" : "+x"(v))
+#else
+#define V_PIN(v) ((void)0)
 #endif
 /* relu (clamp 1) or relu6 (clamp 2) of a vector */
 #define V_CLAMP(a, clamp) V_MIN(V_MAX(a, V_ZERO()), V_SET(nnc_rt_clamp_hi(clamp)))

@@ -218,7 +218,7 @@ static void store_tile(float *restrict c, long ldc, const float *restrict t,
  * the packing cost is K*N copies against M*N*K multiply-adds.  The last mr
  * rows, when M is not a multiple of mr, are packed zero-padded once per K
  * block; edge tiles go through a small tile buffer. */
-static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_tiles *tl,
+static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, gemm_ukernel_fn half, const nnc_rt_gemm_tiles *tl,
                                   int ta, int tb, int M, int N, int K, float alpha,
                                   const float *A, long lda, const float *B, long ldb,
                                   float beta, float *C, long ldc, const gemm_epi *e)
@@ -262,6 +262,11 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
                     bs = nr;
                 }
             }
+            /* a last sliver at most half as wide (N = 24 on a 16-wide
+             * kernel) takes the half-width kernel where there is one: half
+             * the FMAs, and no tile buffer when it is exactly half */
+            gemm_ukernel_fn uk = half && 2 * ncols <= nr ? half : ukernel;
+            int kcols = uk == half ? nr / 2 : nr;
             for (ir = 0; ir < M; ir += mr) {
                 int nrows = (int)(M - ir < mr ? M - ir : mr);
                 float *c = C + ir * ldc + jr;
@@ -272,12 +277,12 @@ static NOINLINE void gemm_blocked(gemm_ukernel_fn ukernel, const nnc_rt_gemm_til
                     ars = 1;
                     acs = mr;
                 }
-                if (nrows == mr && ncols == nr) { /* the epilogue in registers */
-                    ukernel(kc, a, ars, acs, b, bs, c, ldc, alpha, beta_blk,
-                            last_k && !e->y && e->bias && reg_epi ? e->bias + jr : NULL, last_k && reg_epi ? clamp : 0,
-                            last_k && e->y && reg_epi ? e->y + ir * e->ldy + jr : NULL, e->ldy);
+                if (nrows == mr && ncols == kcols) { /* the epilogue in registers */
+                    uk(kc, a, ars, acs, b, bs, c, ldc, alpha, beta_blk,
+                       last_k && !e->y && e->bias && reg_epi ? e->bias + jr : NULL, last_k && reg_epi ? clamp : 0,
+                       last_k && e->y && reg_epi ? e->y + ir * e->ldy + jr : NULL, e->ldy);
                 } else { /* edge tile: compute whole, store the valid part */
-                    ukernel(kc, a, ars, acs, b, bs, t, nr, alpha, 0.0f, NULL, 0, NULL, 0);
+                    uk(kc, a, ars, acs, b, bs, t, nr, alpha, 0.0f, NULL, 0, NULL, 0);
                     store_tile(c, ldc, t, nrows, ncols, nr, beta_blk);
                     if (last_k && reg_epi && !epi_none(e))
                         epilogue(c, ldc, nrows, ncols, e, ir, jr);
@@ -400,6 +405,7 @@ static int host_l1_bytes(int built)
 typedef struct gemm_kernels {
     nnc_rt_gemm_target t;
     gemm_ukernel_fn main, narrow;
+    gemm_ukernel_fn half;   /* main's rows, half its columns (or NULL) */
 } gemm_kernels;
 
 #if defined(_OPENMP)
@@ -418,7 +424,7 @@ typedef struct gemm_kernels {
 #define GEMM_SPLIT_ROWS_NARROW 128
 
 typedef struct gemm_split {
-    gemm_ukernel_fn uk;
+    gemm_ukernel_fn uk, half;
     const nnc_rt_gemm_tiles *tl;
     int ta, tb, M, N, K;
     float alpha, beta;
@@ -440,7 +446,7 @@ static void gemm_split_cols(void *ctx, long c0, long c1)
         ej.bias += j0;
     if (ej.y)
         ej.y += j0;
-    gemm_blocked(j->uk, j->tl, j->ta, j->tb, j->M, (int)(j1 - j0), j->K, j->alpha, j->A, j->lda, bj, j->ldb,
+    gemm_blocked(j->uk, j->half, j->tl, j->ta, j->tb, j->M, (int)(j1 - j0), j->K, j->alpha, j->A, j->lda, bj, j->ldb,
                  j->beta, j->C + j0, j->ldc, &ej);
 }
 
@@ -486,7 +492,7 @@ static void gemm_split_rows(void *ctx, long i0, long i1)
     gemm_epi ei = *j->e;
     if (ei.y)
         ei.y += i0 * ei.ldy;
-    gemm_blocked(j->uk, j->tl, j->ta, j->tb, (int)(i1 - i0), j->N, j->K, j->alpha,
+    gemm_blocked(j->uk, j->half, j->tl, j->ta, j->tb, (int)(i1 - i0), j->N, j->K, j->alpha,
                  j->ta ? j->A + i0 : j->A + i0 * j->lda, j->lda, j->B, j->ldb, j->beta, j->C + i0 * j->ldc,
                  j->ldc, &ei);
 }
@@ -549,6 +555,7 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
 #endif
     if (tl.path == NNC_RT_GEMM_BLOCKED) {
         gemm_ukernel_fn uk = tl.nr == k->t.nr ? k->main : k->narrow;
+        gemm_ukernel_fn half = tl.nr == k->t.nr ? k->half : NULL;
 #if defined(_OPENMP)
         /* Threads (a build with -fopenmp, parallel.h), when there is enough
          * work: the rows of C in blocks of whole kernel rows when there are
@@ -559,7 +566,7 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
          * else rows (the N = 10 products of a classifier layer, when it
          * has enough rows) */
         gemm_split j;
-        j.uk = uk; j.tl = &tl; j.ta = ta; j.tb = tb; j.M = M; j.N = N; j.K = K; j.alpha = alpha;
+        j.uk = uk; j.half = half; j.tl = &tl; j.ta = ta; j.tb = tb; j.M = M; j.N = N; j.K = K; j.alpha = alpha;
         j.A = A; j.lda = lda; j.B = B; j.ldb = ldb; j.beta = beta; j.C = C; j.ldc = ldc; j.e = e;
         if (nnc_rt_par_threads() > 1 && (double)M * N * K >= GEMM_PAR_WORK) {
             long panels = cdiv(N, NNC_RT_GEMM_PANEL);
@@ -574,7 +581,7 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
             }
         }
 #endif
-        gemm_blocked(uk, &tl, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, e);
+        gemm_blocked(uk, half, &tl, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, e);
         return;
     }
 #if defined(_OPENMP)
@@ -599,21 +606,22 @@ static void gemm_run(const gemm_kernels *k, int ta, int tb, int M, int N, int K,
 #define TARGET(isa, mr, nr, narrow_mr, narrow_nr, small_m_cols, narrow_at) \
     {isa, mr, nr, narrow_mr, narrow_nr, L1_BYTES, BUF_FLOATS, small_m_cols, narrow_at}
 
-static const gemm_kernels k_6x16_c = {TARGET("c", 6, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_6x16__c, NULL};
-static const gemm_kernels k_6x16_1x8_c = {TARGET("c", 6, 16, 0, 0, 8, 0), nnc_rt_f32_gemm_ukernel_6x16__c, NULL};
+static const gemm_kernels k_6x16_c = {TARGET("c", 6, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_6x16__c, NULL, NULL};
+static const gemm_kernels k_6x16_1x8_c = {TARGET("c", 6, 16, 0, 0, 8, 0), nnc_rt_f32_gemm_ukernel_6x16__c, NULL, NULL};
 #if defined(__AVX2__) && defined(__FMA__)
-static const gemm_kernels k_6x16_avx2 = {TARGET("avx2", 6, 16, 0, 0, 64, NARROW_AT_N), nnc_rt_f32_gemm_ukernel_6x16__avx2, NULL};
+static const gemm_kernels k_6x16_avx2 = {TARGET("avx2", 6, 16, 0, 0, 64, NARROW_AT_N), nnc_rt_f32_gemm_ukernel_6x16__avx2, NULL,
+                                         nnc_rt_f32_gemm_ukernel_6x8__avx2};
 #endif
 #if defined(__AVX512F__)
-static const gemm_kernels k_8x32_avx512 = {TARGET("avx512", 8, 32, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_8x32__avx512, NULL};
-static const gemm_kernels k_16x16_avx512 = {TARGET("avx512", 16, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_16x16__avx512, NULL};
+static const gemm_kernels k_8x32_avx512 = {TARGET("avx512", 8, 32, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_8x32__avx512, NULL, NULL};
+static const gemm_kernels k_16x16_avx512 = {TARGET("avx512", 16, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_16x16__avx512, NULL, NULL};
 /* the best: 8x32, and 16x16 for at most 16 columns */
 static const gemm_kernels k_best = {TARGET("avx512", 8, 32, 16, 16, 64, 0), nnc_rt_f32_gemm_ukernel_8x32__avx512,
-                                    nnc_rt_f32_gemm_ukernel_16x16__avx512};
+                                    nnc_rt_f32_gemm_ukernel_16x16__avx512, NULL};
 #elif defined(__AVX2__) && defined(__FMA__)
 #define k_best k_6x16_avx2
 #elif defined(HAVE_NEON)
-static const gemm_kernels k_6x16_neon = {TARGET("neon", 6, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_6x16__neon, NULL};
+static const gemm_kernels k_6x16_neon = {TARGET("neon", 6, 16, 0, 0, 64, 0), nnc_rt_f32_gemm_ukernel_6x16__neon, NULL, NULL};
 #define k_best k_6x16_neon
 #elif defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define k_best k_6x16_1x8_c

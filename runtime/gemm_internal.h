@@ -55,6 +55,7 @@ typedef void (*gemm_ukernel_fn)(long kc, const float *a, long rs, long cs, const
 GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__c);
 #if defined(__AVX2__) && defined(__FMA__)
 GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__avx2);
+GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_6x8__avx2);
 #endif
 #if defined(__AVX512F__)
 GEMM_UKERNEL(nnc_rt_f32_gemm_ukernel_8x32__avx512);

@@ -151,6 +151,12 @@ static inline __m256 keep_gt_avx2(__m256 r, __m256 a, __m256 b)
 SIMD_UKERNEL(nnc_rt_f32_gemm_ukernel_6x16__avx2, 6, 2, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
              _mm256_loadu_ps, _mm256_storeu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
              _mm256_mul_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_max_ps, _mm256_min_ps, keep_gt_avx2)
+/* 6 rows x 1 ymm: the last sliver of a product whose N leaves at most 8
+ * columns past the 16-wide ones (MobileNetV2's 24-channel layers), where
+ * 6x16 would compute half its tile for nothing */
+SIMD_UKERNEL(nnc_rt_f32_gemm_ukernel_6x8__avx2, 6, 1, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,
+             _mm256_loadu_ps, _mm256_storeu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,
+             _mm256_mul_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_max_ps, _mm256_min_ps, keep_gt_avx2)
 #endif
 
 #if defined(__AVX512F__)

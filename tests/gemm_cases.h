@@ -73,14 +73,15 @@ static int gemm_compare(gemm_fn fn, const char *name, int ta, int tb, int M, int
  * time), the small-K path (K < 4), several K blocks (K > 256), B read in
  * place (M <= 64) and packed (M > 64), the M edge packed apart, B in
  * panels wider than one panel and not a multiple of it, the last narrow
- * panel's dot products in groups of four and fewer */
+ * panel's dot products in groups of four and fewer, a last sliver of at
+ * most half the kernel's columns (exactly half, and fewer) */
 static const int gemm_shapes[][3] = {
     {1, 1, 1},   {7, 13, 5},  {6, 16, 8},   {8, 32, 8},  {5, 15, 3},    {12, 32, 300},
     {33, 17, 65}, {2, 70, 40}, {3, 33, 600}, {4, 9, 2},   {48, 64, 513}, {1, 100, 1},
     {9, 1, 17},  {100, 3, 7}, {1, 8, 5}, {2, 64, 10}, {3, 24, 50}, {1, 72, 9},
     {16, 16, 8}, {17, 15, 9}, {15, 17, 31}, {32, 16, 20}, {64, 32, 257}, {65, 64, 70},
     {70, 40, 30}, {130, 10, 33}, {1, 130, 20}, {40, 200, 70}, {5, 150, 2}, {100, 70, 300},
-    {1, 10, 700}, {3, 29, 100}, {2, 45, 33},
+    {1, 10, 700}, {3, 29, 100}, {2, 45, 33}, {70, 24, 40}, {13, 40, 9}, {100, 7, 20},
     /* N <= 12 (gemm_small.c): A^T B by rows of 16, ragged in M; A B by dot
      * products, K in chunks of 256 with a ragged last one, odd M */
     {50, 7, 20}, {37, 12, 5}, {16, 1, 3}, {48, 11, 64}, {21, 6, 40}, {33, 10, 300}, {5, 3, 257},

@@ -89,6 +89,8 @@ static const conv_case conv_cases[] = {
     {"c100 long runs",   1, 6,  8, 100, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"c100 dw2 taps",    1, 9,  9, 100, 7, 3, 3, 1, 1, 1, 2, 1, 1, 2, 2, 1},
     {"c300 one tap row", 1, 3,  9, 300, 5, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+    {"c130 two chunks",  1, 4,  5, 130, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* > 1024 taps */
+    {"c400 run chunks",  1, 2,  6, 400, 9, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* a run > 1024 */
     {"stem 7x7 s2",      1, 20, 19, 3, 24, 7, 7, 2, 2, 1, 1, 3, 3, 3, 2, 1},
     {"1x1 s2 padded",    2, 7,  7,  4, 5, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1},
     {"pad > kernel c1",  1, 3,  4,  1, 9, 2, 2, 1, 1, 1, 1, 3, 2, 3, 1, 1},
@@ -105,6 +107,17 @@ static const conv_case conv_cases[] = {
     {"depthwise valid",  1, 6,  9, 24, 24, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 24},
     {"depthwise 2x2 same", 1, 5, 6, 40, 40, 2, 2, 1, 1, 1, 1, 0, 1, 0, 1, 40},
     {"c1 oc1 same",      1, 6,  7,  1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    /* the 3-wide row kernels: at stride 1 tiles of 4, 5 and 6 pixels, at
+     * stride 2 of 4 and 7 (by the row's width), partial last tiles, rows
+     * dilated, windows reaching wholly into a wide left padding */
+    {"depthwise 3x3 w7",  1, 7,  7, 24, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 24},
+    {"depthwise 3x3 w14", 2, 4, 14, 19, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 19},
+    {"depthwise 3x3 w31", 1, 3, 31, 40, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 40},
+    {"depthwise 3x3 dh2", 1, 9, 13,  8,  8, 3, 3, 1, 1, 2, 1, 2, 2, 1, 1, 8},
+    {"depthwise 3x3 pl4", 1, 4,  9, 12, 12, 3, 3, 1, 1, 1, 1, 1, 0, 4, 2, 12},
+    {"depthwise s2 w28",  2, 6, 28, 24, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 24},
+    {"depthwise s2 w29",  1, 5, 29, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 13},
+    {"depthwise s2 keras", 1, 8, 28, 40, 40, 3, 3, 2, 2, 1, 1, 0, 1, 0, 1, 40},
 };
 #define NCONV ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 

@@ -207,9 +207,11 @@ START_TEST(test_dense_forward_matches_parts)
 {
     static const int acts[] = {NNC_RT_ACT_LINEAR, NNC_RT_ACT_RELU, NNC_RT_ACT_SIGMOID,
                                NNC_RT_ACT_TANH, NNC_RT_ACT_SOFTMAX, NNC_RT_ACT_RELU6};
-    static const int dims[][3] = {{1, 784, 256}, {3, 20, 10}, {32, 784, 256}, {7, 13, 33}, {32, 128, 10}};
+    /* ... and {70, 40, 24}: 8 columns past the 16-wide tiles, with the epilogue in registers */
+    static const int dims[][3] = {{1, 784, 256}, {3, 20, 10}, {32, 784, 256}, {7, 13, 33}, {32, 128, 10},
+                                  {70, 40, 24}};
     unsigned a, d;
-    for (d = 0; d < 5; d++)
+    for (d = 0; d < sizeof dims / sizeof dims[0]; d++)
         for (a = 0; a < 6; a++) {
             int n = dims[d][0], k = dims[d][1], m = dims[d][2], use_bias = (a + d) % 2 == 0;
             /* relu6: outputs that reach past 6 */
