@@ -49,6 +49,11 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_8x32__avx512vnni);
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx512vnni);
 #endif
 #if defined(__AVX2__)
+/* AVX2, k <= 1024: 6 rows of x x 16 output channels, a pair of k a step,
+ * the weights widened to int16 and laid out [k/2][16][2] on the stack per
+ * call, each row's pairs broadcast against them (vpmaddwd), the exact
+ * output step on 8 lanes (q8_x86.h) where it applies */
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_6x16__avx2);
 /* AVX2: 4 rows of x x 4 output channels, 16 k a step, int8 widened to
  * int16 and vpmaddwd (exact: no int16 saturation as with vpmaddubsw) */
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx2);
