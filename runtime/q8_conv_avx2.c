@@ -32,6 +32,7 @@ typedef struct ra_call {
     int pixstep;                /* int16s from one pixel to the next (sw c) */
     int kh, gp, oc;             /* kernel rows, pairs of taps a kernel row, channels */
     q8_epi e;
+    int vexact;                 /* q8v_ok: a vector the float step is unsure of takes q8v8_out */
     __m256i lo, hi;             /* the clamp, as 32 bytes */
 } ra_call;
 
@@ -39,10 +40,11 @@ typedef struct ra_call {
 typedef struct ra_consts {
     __m256 m[2], c[2], theta[2], floor;
     __m256i bias[2];
+    q8v8 exact[2];              /* the exact step, the bias already in the sums */
     int ch[16];
 } ra_consts;
 
-static void ra_set(ra_consts *k, const q8_epi *e, const int32_t *bias, int j0, int oc) {
+static void ra_set(ra_consts *k, const q8_epi *e, const int32_t *bias, int j0, int oc, int vexact) {
     float mm[16], cc[16], th[16];
     int32_t b[16];
     for (int l = 0; l < 16; l++) {
@@ -54,6 +56,10 @@ static void ra_set(ra_consts *k, const q8_epi *e, const int32_t *bias, int j0, i
         th[l] = (float)(2 * rho + 4 * em);
         b[l] = bias ? bias[j] : 0;
     }
+    if (vexact) {
+        q8v8_set(&k->exact[0], e, NULL, k->ch);
+        q8v8_set(&k->exact[1], e, NULL, k->ch + 8);
+    }
     k->floor = _mm256_set1_ps((float)e->lo - 1.0f);
     for (int h = 0; h < 2; h++) {
         k->m[h] = _mm256_loadu_ps(mm + 8 * h);
@@ -64,8 +70,9 @@ static void ra_set(ra_consts *k, const q8_epi *e, const int32_t *bias, int j0, i
 }
 
 /* zp + the rescaled sums of 8 channels (half h of the block), int32 not
- * clamped where the float step is sure, clamped by the exact scalar step
- * where it is not (then in [lo, hi] already) */
+ * clamped where the float step is sure, clamped by the exact step (q8v8_out,
+ * or the scalar one outside q8v_ok) where it is not (then in [lo, hi]
+ * already) */
 static inline __m256i ra_out(const ra_call *k, const ra_consts *kc, int h, __m256i acc) {
     __m256 u = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), kc->m[h], kc->c[h]);
     __m256 fl = _mm256_floor_ps(u);
@@ -74,6 +81,7 @@ static inline __m256i ra_out(const ra_call *k, const ra_consts *kc, int h, __m25
                                                _mm256_cmp_ps(u, kc->floor, _CMP_GE_OQ)));
     __m256i r = _mm256_cvttps_epi32(fl);
     if (__builtin_expect(amb != 0, 0)) {
+        if (k->vexact) return q8v8_out(&kc->exact[h], acc);
         int32_t a[8], v[8];
         _mm256_storeu_si256((__m256i *)a, acc);
         for (int l = 0; l < 8; l++) v[l] = q8_epi_out_fast(&k->e, a[l], kc->ch[8 * h + l]);
@@ -120,6 +128,91 @@ Q8_INLINE void ra_tile(const ra_call *k, int8_t *y, const int16_t *s,
     }
 }
 
+/* 6 pixels x the block of mb <= 16 channels: the dense kernel's tile
+ * (q8_dense_x86.c) with a jump between kernel rows, in inline assembly for
+ * the same reason (the intrinsics spill accumulators); c[2p + h] pixel p's
+ * channels 8h .. 8h + 7, seeded with the bias */
+Q8_INLINE void ra_sums6(const ra_call *k, __m256i c[12], const int16_t *s, const int16_t *wb, const ra_consts *kc) {
+#if defined(__GNUC__)
+    __m256i c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11;
+    long ps = 2L * k->pixstep, radj = 2 * k->rowstep - 4L * k->gp, gp = k->gp, rows = k->kh, q;
+    const int16_t *s3 = s + 3L * k->pixstep;
+    __asm__(
+#define RA_SEED(A, B) "vmovdqa (%[b]), %" A "\n\tvmovdqa 32(%[b]), %" B "\n\t"
+        RA_SEED("[c0]", "[c1]") RA_SEED("[c2]", "[c3]") RA_SEED("[c4]", "[c5]")
+        RA_SEED("[c6]", "[c7]") RA_SEED("[c8]", "[c9]") RA_SEED("[c10]", "[c11]")
+#undef RA_SEED
+        "2:\n\t"
+        "mov %[gp], %[q]\n\t"
+        "1:\n\t"
+        "vmovdqa (%[w]), %%ymm12\n\t"
+        "vmovdqa 32(%[w]), %%ymm13\n\t"
+#define RA_PIX(X, A, B)                                                                   \
+        "vpbroadcastd " X ", %%ymm14\n\t"                                                 \
+        "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" A ", %" A "\n\t"                                              \
+        "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" B ", %" B "\n\t"
+        RA_PIX("(%[x])", "[c0]", "[c1]")
+        RA_PIX("(%[x],%[s],1)", "[c2]", "[c3]")
+        RA_PIX("(%[x],%[s],2)", "[c4]", "[c5]")
+        RA_PIX("(%[y])", "[c6]", "[c7]")
+        RA_PIX("(%[y],%[s],1)", "[c8]", "[c9]")
+        RA_PIX("(%[y],%[s],2)", "[c10]", "[c11]")
+#undef RA_PIX
+        "add $64, %[w]\n\t"
+        "add $4, %[x]\n\t"
+        "add $4, %[y]\n\t"
+        "dec %[q]\n\t"
+        "jnz 1b\n\t"
+        "add %[radj], %[x]\n\t"
+        "add %[radj], %[y]\n\t"
+        "dec %[rows]\n\t"
+        "jnz 2b\n\t"
+        : [w] "+r"(wb), [x] "+r"(s), [y] "+r"(s3), [rows] "+r"(rows), [q] "=&r"(q), [c0] "=&x"(c0), [c1] "=&x"(c1),
+          [c2] "=&x"(c2), [c3] "=&x"(c3), [c4] "=&x"(c4), [c5] "=&x"(c5), [c6] "=&x"(c6), [c7] "=&x"(c7),
+          [c8] "=&x"(c8), [c9] "=&x"(c9), [c10] "=&x"(c10), [c11] "=&x"(c11)
+        : [s] "r"(ps), [radj] "r"(radj), [gp] "r"(gp), [b] "r"(kc->bias)
+        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3; c[4] = c4; c[5] = c5;
+    c[6] = c6; c[7] = c7; c[8] = c8; c[9] = c9; c[10] = c10; c[11] = c11;
+#else
+    for (int p = 0; p < 6; p++) c[2 * p] = kc->bias[0], c[2 * p + 1] = kc->bias[1];
+    for (int ky = 0; ky < k->kh; ky++, s += k->rowstep)
+        for (int q = 0; q < k->gp; q++, wb += 32) {
+            __m256i w0 = _mm256_load_si256((const __m256i *)wb), w1 = _mm256_load_si256((const __m256i *)(wb + 16));
+            for (int p = 0; p < 6; p++) {
+                int32_t t;
+                memcpy(&t, s + (long)p * k->pixstep + 2 * q, 4);
+                __m256i xb = _mm256_set1_epi32(t);
+                c[2 * p] = _mm256_add_epi32(c[2 * p], _mm256_madd_epi16(xb, w0));
+                c[2 * p + 1] = _mm256_add_epi32(c[2 * p + 1], _mm256_madd_epi16(xb, w1));
+            }
+        }
+#endif
+}
+
+Q8_INLINE void ra_tile6(const ra_call *k, int8_t *y, const int16_t *s, const int16_t *wb, const ra_consts *kc, int mb) {
+    __m256i c[12];
+    ra_sums6(k, c, s, wb, kc);
+    for (int p = 0; p < 6; p += 2) {
+        __m256i w0 = ra_pack16(ra_out(k, kc, 0, c[2 * p]), ra_out(k, kc, 1, c[2 * p + 1]));
+        __m256i w1 = ra_pack16(ra_out(k, kc, 0, c[2 * p + 2]), ra_out(k, kc, 1, c[2 * p + 3]));
+        __m256i b = _mm256_permute4x64_epi64(_mm256_packs_epi16(w0, w1), 0xD8);  /* pixel p, then p + 1 */
+        b = _mm256_min_epi8(_mm256_max_epi8(b, k->lo), k->hi);
+        int8_t *yp = y + (long)p * k->oc;
+        if (mb == 16) {
+            _mm_storeu_si128((__m128i *)yp, _mm256_castsi256_si128(b));
+            _mm_storeu_si128((__m128i *)(yp + k->oc), _mm256_extracti128_si256(b, 1));
+        } else {
+            int8_t t[32];
+            _mm256_storeu_si256((__m256i *)t, b);
+            memcpy(yp, t, (size_t)mb);
+            memcpy(yp + k->oc, t + 16, (size_t)mb);
+        }
+    }
+}
+
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2) {
     (void)scratch;
     int c = p->c, oc = p->oc, run = p->kw * c, gp = (run + 1) / 2, K = p->kh * p->kw * c;
@@ -144,6 +237,7 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2) {
     k.gp = gp;
     k.oc = oc;
     k.e = e;
+    k.vexact = q8v_ok(&e, bias, oc, K);
     k.lo = _mm256_set1_epi8((char)e.lo);
     k.hi = _mm256_set1_epi8((char)e.hi);
     long wblock = (long)p->kh * gp * 32;            /* int16s of a block's weights */
@@ -154,7 +248,7 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2) {
         int b1 = b0 + per_pass < nblocks ? b0 + per_pass : nblocks;
         for (int b = b0; b < b1; b++) {     /* [kh][gp][16][2], zero beyond the run and oc */
             int16_t *wb = wt + (b - b0) * wblock;
-            ra_set(&kcs[b - b0], &e, bias, b * 16, oc);
+            ra_set(&kcs[b - b0], &e, bias, b * 16, oc, k.vexact);
             for (int ky = 0; ky < p->kh; ky++)
                 for (int q = 0; q < gp; q++)
                     for (int l = 0; l < 16; l++)
@@ -190,7 +284,13 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2) {
                         const int16_t *wb = wt + (b - b0) * wblock;
                         int mb = oc - b * 16 < 16 ? oc - b * 16 : 16;
                         int8_t *yb = yrow + b * 16;
-                        if (p->ow >= RA_TILE) {
+                        if (p->ow >= 6) {
+                            for (int ox = 0;; ox += 6) {
+                                if (ox > p->ow - 6) ox = p->ow - 6;     /* the last tile overlaps */
+                                ra_tile6(&k, yb + (long)ox * oc, srow + (long)ox * k.pixstep, wb, kc, mb);
+                                if (ox == p->ow - 6) break;
+                            }
+                        } else if (p->ow >= RA_TILE) {
                             for (int ox = 0;; ox += RA_TILE) {
                                 if (ox > p->ow - RA_TILE) ox = p->ow - RA_TILE;   /* the last tile overlaps */
                                 ra_tile(&k, yb + (long)ox * oc, srow + (long)ox * k.pixstep, wb, kc, RA_TILE, mb);
