@@ -54,6 +54,10 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx512vnni);
  * call, each row's pairs broadcast against them (vpmaddwd), the exact
  * output step on 8 lanes (q8_x86.h) where it applies */
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_6x16__avx2);
+/* AVX2, any k: 5 rows of x x 2 output channels, 16 k a step, dot products
+ * along k (x and w widened in the loop, vpmaddwd), for what the 6x16 tile
+ * leaves: k > 1024, or m < 16 (the seed CNN's 21632 -> 10) */
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_5x2__avx2);
 /* AVX2: 4 rows of x x 4 output channels, 16 k a step, int8 widened to
  * int16 and vpmaddwd (exact: no int16 saturation as with vpmaddubsw) */
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx2);

@@ -15,6 +15,7 @@ const nnc_rt_q8_dense_variant nnc_rt_q8_dense_variants[] = {
 #endif
 #if defined(__AVX2__)
     {"nnc_rt_q8_dense_6x16__avx2", nnc_rt_q8_dense_6x16__avx2, 0},
+    {"nnc_rt_q8_dense_5x2__avx2", nnc_rt_q8_dense_5x2__avx2, 0},
     {"nnc_rt_q8_dense_4x4__avx2", nnc_rt_q8_dense_4x4__avx2, 0},
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__)
@@ -55,6 +56,7 @@ void nnc_rt_q8_dense(int8_t *y, const int8_t *x, const int8_t *w, const int32_t 
     if (nnc_rt_q8_dense_4x4__avx512vnni(y, x, w, bias, n, k, m, o)) return;
 #elif defined(__AVX2__)
     if (m >= 16 && nnc_rt_q8_dense_6x16__avx2(y, x, w, bias, n, k, m, o)) return;
+    if (nnc_rt_q8_dense_5x2__avx2(y, x, w, bias, n, k, m, o)) return;
     if (nnc_rt_q8_dense_4x4__avx2(y, x, w, bias, n, k, m, o)) return;
 #elif defined(__ARM_FEATURE_DSP)
     if (nnc_rt_q8_dense_1x2__dsp(y, x, w, bias, n, k, m, o)) return;

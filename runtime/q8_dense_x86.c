@@ -493,6 +493,100 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_6x16__avx2) {
     return 1;
 }
 
+/* ---- AVX2: 5 rows x 2 channels, along k ------------------------------------------
+ * For what the 6x16 tile leaves (k > 1024: no room to lay the weights out;
+ * m < 16: a 16-channel block mostly empty, as the seed CNN's 21632 -> 10):
+ * 10 int32 vector sums of products along k, 16 k a step, x and w read as
+ * int8 and widened in the loop (vpmovsxbw), reduced across lanes at the
+ * end of k.  In inline assembly: 10 accumulators, 2 weight vectors, a row
+ * and a product fill 14 of the 16 registers, which GCC's allocation of the
+ * intrinsics does not keep. */
+static inline void d52_sums(__m256i c[10], const int8_t *const xr[5], const int8_t *w0, const int8_t *w1, int kv) {
+#if defined(__GNUC__)
+    __m256i c0, c1, c2, c3, c4, c5, c6, c7, c8, c9;
+    long n = kv / 16, t = 0;
+    if (n == 0) {
+        for (int i = 0; i < 10; i++) c[i] = _mm256_setzero_si256();
+        return;
+    }
+    __asm__(
+#define D52_ZERO(A) "vpxor %x" A ", %x" A ", %x" A "\n\t"
+        D52_ZERO("[c0]") D52_ZERO("[c1]") D52_ZERO("[c2]") D52_ZERO("[c3]") D52_ZERO("[c4]")
+        D52_ZERO("[c5]") D52_ZERO("[c6]") D52_ZERO("[c7]") D52_ZERO("[c8]") D52_ZERO("[c9]")
+#undef D52_ZERO
+        "1:\n\t"
+        "vpmovsxbw (%[w0],%[t]), %%ymm12\n\t"
+        "vpmovsxbw (%[w1],%[t]), %%ymm13\n\t"
+#define D52_ROW(X, A, B)                                                                  \
+        "vpmovsxbw (%[" X "],%[t]), %%ymm14\n\t"                                          \
+        "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" A ", %" A "\n\t"                                              \
+        "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" B ", %" B "\n\t"
+        D52_ROW("x0", "[c0]", "[c1]")
+        D52_ROW("x1", "[c2]", "[c3]")
+        D52_ROW("x2", "[c4]", "[c5]")
+        D52_ROW("x3", "[c6]", "[c7]")
+        D52_ROW("x4", "[c8]", "[c9]")
+#undef D52_ROW
+        "add $16, %[t]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b\n\t"
+        : [t] "+r"(t), [n] "+r"(n), [c0] "=x"(c0), [c1] "=x"(c1), [c2] "=x"(c2), [c3] "=x"(c3), [c4] "=x"(c4),
+          [c5] "=x"(c5), [c6] "=x"(c6), [c7] "=x"(c7), [c8] "=x"(c8), [c9] "=x"(c9)
+        : [x0] "r"(xr[0]), [x1] "r"(xr[1]), [x2] "r"(xr[2]), [x3] "r"(xr[3]), [x4] "r"(xr[4]), [w0] "r"(w0),
+          [w1] "r"(w1)
+        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3; c[4] = c4; c[5] = c5; c[6] = c6; c[7] = c7; c[8] = c8; c[9] = c9;
+#else
+    for (int i = 0; i < 10; i++) c[i] = _mm256_setzero_si256();
+    for (int t = 0; t < kv; t += 16) {
+        __m256i v0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w0 + t)));
+        __m256i v1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w1 + t)));
+        for (int i = 0; i < 5; i++) {
+            __m256i u = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xr[i] + t)));
+            c[2 * i] = _mm256_add_epi32(c[2 * i], _mm256_madd_epi16(u, v0));
+            c[2 * i + 1] = _mm256_add_epi32(c[2 * i + 1], _mm256_madd_epi16(u, v1));
+        }
+    }
+#endif
+}
+
+/* the 8 lanes of a and of b summed: [sum a, sum b] */
+static inline int64_t d52_hsum2(__m256i a, __m256i b) {
+    __m256i h = _mm256_hadd_epi32(a, b);              /* per 128-bit lane: a01 a23 b01 b23 */
+    __m128i q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    q = _mm_hadd_epi32(q, q);                          /* sum a, sum b, ... */
+    return _mm_cvtsi128_si64(q);
+}
+
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_5x2__avx2) {
+    q8_epi e = q8_epi_of(o, m);
+    if (k > NNC_RT_Q8_KMAX || !e.ok) return 0;
+    int kv = k / 16 * 16;
+    for (int i0 = 0; i0 < n; i0 += 5) {
+        int mi = n - i0 < 5 ? n - i0 : 5;
+        const int8_t *xr[5];
+        for (int ii = 0; ii < 5; ii++) xr[ii] = x + (long)(i0 + (ii < mi ? ii : 0)) * k;
+        for (int j0 = 0; j0 < m; j0 += 2) {
+            int mj = m - j0 < 2 ? m - j0 : 2;
+            const int8_t *w0 = w + (long)j0 * k, *w1 = mj > 1 ? w0 + k : w0;
+            __m256i c[10];
+            d52_sums(c, xr, w0, w1, kv);
+            for (int ii = 0; ii < mi; ii++) {
+                int64_t s2 = d52_hsum2(c[2 * ii], c[2 * ii + 1]);
+                int32_t s[2] = {(int32_t)s2, (int32_t)(s2 >> 32)};
+                for (int jj = 0; jj < mj; jj++) {
+                    int j = j0 + jj;
+                    int32_t acc = s[jj] + (kv < k ? dot_tail(xr[ii], jj ? w1 : w0, kv, k) : 0);
+                    y[(long)(i0 + ii) * m + j] = q8_epi_out(&e, q8_sat_add(bias ? bias[j] : 0, acc), j);
+                }
+            }
+        }
+    }
+    return 1;
+}
+
 #else
 typedef int nnc_rt_q8_dense_x86_empty; /* ISO C: a translation unit is not empty */
 #endif
