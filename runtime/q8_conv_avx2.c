@@ -69,9 +69,9 @@ static void ra_set(ra_consts *k, const q8_epi *e, const int32_t *bias, int j0, i
 }
 
 /* zp + the rescaled sums of a pixel's 16 channels (c0: channels 0-7 of the
- * block, c1: 8-15) as 16 int16 in order, not clamped where the float step
- * is sure, clamped by the exact step (q8v8_out, or the scalar one outside
- * q8v_ok) where it is not.  u is raised to lo - 1.5 first: below lo - 1 the
+ * block, c1: 8-15) as 16 int16 in packs' order (0-3, 8-11, 4-7, 12-15), not
+ * clamped where the float step is sure, clamped by the exact step
+ * (q8v8_out, or the scalar one outside q8v_ok) where it is not.  u is raised to lo - 1.5 first: below lo - 1 the
  * result and floor(u) both clamp to lo (q8_x86.h), and lo - 1.5 is no
  * closer to an integer than theta, so those lanes (a relu's negative half)
  * pass the check; the two halves' checks are taken together. */
@@ -95,7 +95,7 @@ static inline __m256i ra_out16(const ra_call *k, const ra_consts *kc, __m256i c0
             r1 = _mm256_loadu_si256((const __m256i *)(v + 8));
         }
     }
-    return _mm256_permute4x64_epi64(_mm256_packs_epi32(r0, r1), 0xD8);
+    return _mm256_packs_epi32(r0, r1);     /* r0 0-3, r1 0-3, r0 4-7, r1 4-7 */
 }
 
 /* the sums of 6 pixels (sp[u]: pixel u's tap (0, 0) in the band, anywhere)
@@ -167,9 +167,12 @@ Q8_INLINE void ra_tile6(const ra_call *k, int8_t *const yp[6], const int16_t *co
                         const ra_consts *kc, int mb) {
     __m256i c[12];
     ra_sums6(k, c, sp, wb, kc);
+    /* packs interleave 4-byte groups: [u 0-3, u 8-11, u+1 0-3, u+1 8-11 | u 4-7, ...] */
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+#pragma GCC unroll 3
     for (int u = 0; u < 6; u += 2) {
-        __m256i b = _mm256_permute4x64_epi64(_mm256_packs_epi16(ra_out16(k, kc, c[2 * u], c[2 * u + 1]),
-                                                                ra_out16(k, kc, c[2 * u + 2], c[2 * u + 3])), 0xD8);
+        __m256i b = _mm256_packs_epi16(ra_out16(k, kc, c[2 * u], c[2 * u + 1]), ra_out16(k, kc, c[2 * u + 2], c[2 * u + 3]));
+        b = _mm256_permutevar8x32_epi32(b, order);
         b = _mm256_min_epi8(_mm256_max_epi8(b, k->lo), k->hi);     /* pixel u, then u + 1 */
         if (mb == 16) {
             _mm_storeu_si128((__m128i *)yp[u], _mm256_castsi256_si128(b));
