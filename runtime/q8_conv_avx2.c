@@ -251,16 +251,20 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2) {
                 }
                 /* the band's output pixels 6 at a time, across output rows (the
                  * last group repeats its last pixel: the same outputs stored twice) */
-                int npix = (oy1 - oy0) * p->ow, oy = oy0, ox = 0;
+                int npix = (oy1 - oy0) * p->ow, ox = 0;
+                const int16_t *srow = band + (long)(oy0 * p->sh - p->pt - first) * rb, *sq = srow;
+                int8_t *yq = ys + (long)oy0 * p->ow * oc;   /* the outputs of a sample's pixels are in order */
                 for (int q0 = 0; q0 < npix; q0 += 6) {
                     const int16_t *sp[6];
                     int8_t *yp[6];
                     for (int u = 0; u < 6; u++) {
-                        if (u > 0 && q0 + u < npix && ++ox == p->ow) ox = 0, oy++;
-                        sp[u] = band + (long)(oy * p->sh - p->pt - first) * rb + (long)ox * k.pixstep;
-                        yp[u] = ys + ((long)oy * p->ow + ox) * oc;
+                        sp[u] = sq;
+                        yp[u] = yq;
+                        if (q0 + u + 1 < npix) {            /* else the last pixel again */
+                            sq += k.pixstep, yq += oc;
+                            if (++ox == p->ow) ox = 0, srow += (long)p->sh * rb, sq = srow;
+                        }
                     }
-                    if (q0 + 6 < npix && ++ox == p->ow) ox = 0, oy++;
                     for (int b = b0; b < b1; b++) {
                         int mb = oc - b * 16 < 16 ? oc - b * 16 : 16;
                         int8_t *yb[6];
