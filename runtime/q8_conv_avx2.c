@@ -5,12 +5,12 @@
  * buffer on the stack, so a pixel's kernel row is read in place two taps
  * (4 bytes) at a time, broadcast to 8 lanes and multiplied by 8 channels'
  * weights (int16 pairs, vpmaddwd: exact int32 sums; vpmaddubsw would
- * saturate).  A tile is 4 pixels x 16 channels (8 accumulators); the
- * weights of 16 channels are laid out [kh][pairs][16][2] once per call.
- * The output step is q8_x86.h's float one on 8 lanes (a vector its check
- * rejects is done one lane at a time with the exact scalar step: rare), so
- * the kernel takes the settings q8f_ok allows and leaves the rest to the
- * portable kernels. */
+ * saturate).  A tile is 6 pixels, taken in order across the band's output
+ * rows, x 16 channels (12 accumulators); the weights of 16 channels are
+ * laid out [kh][pairs][16][2] once per call.  The output step is
+ * q8_x86.h's float one on 8 lanes (a vector its check rejects is done
+ * again by the exact one, q8v8_out: rare), so the kernel takes the
+ * settings q8f_ok allows and leaves the rest to the portable kernels. */
 #include "nnc_rt_q8_kernels.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -186,7 +186,7 @@ Q8_INLINE void ra_tile6(const ra_call *k, int8_t *const yp[6], const int16_t *co
     }
 }
 
-NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2) {
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_6x16__avx2) {
     (void)scratch;
     int c = p->c, oc = p->oc, run = p->kw * c, gp = (run + 1) / 2, K = p->kh * p->kw * c;
     if (p->groups != 1 || p->dw != 1 || x_zp < -128 || x_zp > 127 || K > NNC_RT_Q8_KMAX) return 0;

@@ -11,8 +11,9 @@
  * A k % 64 tail is read with masked loads (zeros, x's then 0x80 times a
  * zero weight).
  *
- * AVX2: int8 widened to int16 and vpmaddwd (int16 pairs to int32, exact);
- * vpmaddubsw would saturate its int16 pair sums (2 x 255 x 128 > 32767).
+ * AVX2 (below): int8 widened to int16 and vpmaddwd (int16 pairs to int32,
+ * exact); vpmaddubsw would saturate its int16 pair sums (2 x 255 x 128 >
+ * 32767).
  */
 #include "nnc_rt_q8_kernels.h"
 
@@ -30,6 +31,7 @@ static int32_t dot_tail(const int8_t *x, const int8_t *w, int from, int k) {
     return s;
 }
 
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 /* the 16 results of tile (ii, jj) -> out[4 ii + jj] */
 static void store_tile(int8_t *y, const int32_t *s, const int32_t *corr, int i0, int j0, int mi,
                        int mj, int m, const int32_t *bias, const q8_epi *e) {
@@ -41,7 +43,6 @@ static void store_tile(int8_t *y, const int32_t *s, const int32_t *corr, int i0,
         }
 }
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 /* sum of 4 vectors' lanes: per 128-bit lane L, [sum a, sum b, sum c, sum d] of lane L */
 static inline __m512i hsum4(__m512i a, __m512i b, __m512i c, __m512i d) {
     __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
@@ -270,51 +271,6 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_8x32__avx512vnni) {
     return dense_8x32(y, x, w, bias, n, k, m, o, 1);
 }
 #endif
-
-/* per 128-bit lane [sum a, sum b, sum c, sum d], then both lanes added */
-static inline __m128i hsum4_256(__m256i a, __m256i b, __m256i c, __m256i d) {
-    __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
-
-NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx2) {
-    q8_epi e = q8_epi_of(o, m);
-    if (k > NNC_RT_Q8_KMAX || !e.ok) return 0;
-    static const int32_t zero4[4] = {0, 0, 0, 0};
-    int kv = k / 16 * 16;
-    for (int j0 = 0; j0 < m; j0 += 4) {
-        int mj = m - j0 < 4 ? m - j0 : 4;
-        const int8_t *wr[4];
-        for (int jj = 0; jj < 4; jj++) wr[jj] = w + (long)(j0 + (jj < mj ? jj : 0)) * k;
-        for (int i0 = 0; i0 < n; i0 += 4) {
-            int mi = n - i0 < 4 ? n - i0 : 4;
-            const int8_t *xr[4];
-            for (int ii = 0; ii < 4; ii++) xr[ii] = x + (long)(i0 + (ii < mi ? ii : 0)) * k;
-            __m256i a[4][4];
-            for (int ii = 0; ii < 4; ii++)
-                for (int jj = 0; jj < 4; jj++) a[ii][jj] = _mm256_setzero_si256();
-            for (int t = 0; t < kv; t += 16) {
-                __m256i xv[4], wv[4];
-                for (int ii = 0; ii < 4; ii++)
-                    xv[ii] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xr[ii] + t)));
-                for (int jj = 0; jj < 4; jj++)
-                    wv[jj] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wr[jj] + t)));
-                for (int ii = 0; ii < 4; ii++)
-                    for (int jj = 0; jj < 4; jj++)
-                        a[ii][jj] = _mm256_add_epi32(a[ii][jj], _mm256_madd_epi16(xv[ii], wv[jj]));
-            }
-            int32_t s[16];
-            for (int ii = 0; ii < 4; ii++) {
-                __m128i r = hsum4_256(a[ii][0], a[ii][1], a[ii][2], a[ii][3]);
-                _mm_storeu_si128((__m128i *)(s + 4 * ii), r);
-                if (kv < k)
-                    for (int jj = 0; jj < 4; jj++) s[4 * ii + jj] += dot_tail(xr[ii], wr[jj], kv, k);
-            }
-            store_tile(y, s, zero4, i0, j0, mi, mj, m, bias, &e);
-        }
-    }
-    return 1;
-}
 
 /* ---- AVX2: 6 rows x 16 channels ---------------------------------------------------
  * The float GEMM's tile with int16 pairs: the weights of up to D6_WBYTES / 2
