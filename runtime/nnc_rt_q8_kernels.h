@@ -49,9 +49,15 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_8x32__avx512vnni);
 NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx512vnni);
 #endif
 #if defined(__AVX2__)
-/* AVX2: 4 rows of x x 4 output channels, 16 k a step, int8 widened to
- * int16 and vpmaddwd (exact: no int16 saturation as with vpmaddubsw) */
-NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx2);
+/* AVX2, k <= 1024: 6 rows of x x 16 output channels, a pair of k a step,
+ * the weights widened to int16 and laid out [k/2][16][2] on the stack per
+ * call, each row's pairs broadcast against them (vpmaddwd), the exact
+ * output step on 8 lanes (q8_x86.h) where it applies */
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_6x16__avx2);
+/* AVX2, any k: 5 rows of x x 2 output channels, 16 k a step, dot products
+ * along k (x and w widened in the loop, vpmaddwd), for what the 6x16 tile
+ * leaves: k > 1024, or m < 16 (the seed CNN's 21632 -> 10) */
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_5x2__avx2);
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__)
 /* AArch64: 4 rows x 4 channels, 16 k a step: sdot where the target has
@@ -123,10 +129,11 @@ NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_8x32__avx512vnni);
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_bcast_1x16__avx512vnni);
 #endif
 #if defined(__AVX2__) && defined(__FMA__)
-/* AVX2 + FMA: the row kernel with int16 pairs (vpmaddwd), 4 pixels x 16
- * channels a tile, for the output settings its float output step takes
- * (q8_x86.h: every right shift >= 6, lo and hi in int8, small biases) */
-NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_4x16__avx2);
+/* AVX2 + FMA: the row kernel with int16 pairs (vpmaddwd), 6 pixels (of
+ * any output rows of a band) x 16 channels a tile, for the output settings
+ * its float output step takes (q8_x86.h: every right shift >= 6, lo and hi
+ * in int8, small biases) */
+NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_rows_6x16__avx2);
 #endif
 /* every geometry: the direct loop in int32 with the fast exact epilogue */
 NNC_RT_Q8_CONV2D_KERNEL(nnc_rt_q8_conv2d_direct__c);

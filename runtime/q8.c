@@ -14,7 +14,8 @@ const nnc_rt_q8_dense_variant nnc_rt_q8_dense_variants[] = {
     {"nnc_rt_q8_dense_4x4__avx512vnni", nnc_rt_q8_dense_4x4__avx512vnni, 0},
 #endif
 #if defined(__AVX2__)
-    {"nnc_rt_q8_dense_4x4__avx2", nnc_rt_q8_dense_4x4__avx2, 0},
+    {"nnc_rt_q8_dense_6x16__avx2", nnc_rt_q8_dense_6x16__avx2, 0},
+    {"nnc_rt_q8_dense_5x2__avx2", nnc_rt_q8_dense_5x2__avx2, 0},
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__)
     {"nnc_rt_q8_dense_4x4__neon", nnc_rt_q8_dense_4x4__neon, 0},
@@ -35,7 +36,7 @@ const nnc_rt_q8_conv2d_variant nnc_rt_q8_conv2d_variants[] = {
     {"nnc_rt_q8_conv2d_bcast_1x16__avx512vnni", nnc_rt_q8_conv2d_bcast_1x16__avx512vnni},
 #endif
 #if defined(__AVX2__) && defined(__FMA__)
-    {"nnc_rt_q8_conv2d_rows_4x16__avx2", nnc_rt_q8_conv2d_rows_4x16__avx2},
+    {"nnc_rt_q8_conv2d_rows_6x16__avx2", nnc_rt_q8_conv2d_rows_6x16__avx2},
 #endif
     {"nnc_rt_q8_conv2d_im2col_4x4__c", nnc_rt_q8_conv2d_im2col_4x4__c},
 #if defined(__ARM_FEATURE_DSP)
@@ -53,7 +54,8 @@ void nnc_rt_q8_dense(int8_t *y, const int8_t *x, const int8_t *w, const int32_t 
     if (nnc_rt_q8_dense_8x32__avx512vnni(y, x, w, bias, n, k, m, o)) return;
     if (nnc_rt_q8_dense_4x4__avx512vnni(y, x, w, bias, n, k, m, o)) return;
 #elif defined(__AVX2__)
-    if (nnc_rt_q8_dense_4x4__avx2(y, x, w, bias, n, k, m, o)) return;
+    if (m >= 16 && nnc_rt_q8_dense_6x16__avx2(y, x, w, bias, n, k, m, o)) return;
+    if (nnc_rt_q8_dense_5x2__avx2(y, x, w, bias, n, k, m, o)) return;
 #elif defined(__ARM_FEATURE_DSP)
     if (nnc_rt_q8_dense_1x2__dsp(y, x, w, bias, n, k, m, o)) return;
 #elif defined(__ARM_NEON) && defined(__aarch64__)
@@ -113,7 +115,7 @@ void nnc_rt_q8_conv2d(const nnc_rt_conv2d *p, int8_t *y, const int8_t *x, int32_
         if (nnc_rt_q8_conv2d_rows_8x32__avx512vnni(p, y, x, x_zp, w, bias, scratch, n, o)) return;
         if (nnc_rt_q8_conv2d_bcast_1x16__avx512vnni(p, y, x, x_zp, w, bias, scratch, n, o)) return;
 #elif defined(__AVX2__) && defined(__FMA__)
-        if (nnc_rt_q8_conv2d_rows_4x16__avx2(p, y, x, x_zp, w, bias, scratch, n, o)) return;
+        if (nnc_rt_q8_conv2d_rows_6x16__avx2(p, y, x, x_zp, w, bias, scratch, n, o)) return;
 #endif
 #if defined(__ARM_FEATURE_DSP)
         if (nnc_rt_q8_conv2d_im2col_4x1__dsp(p, y, x, x_zp, w, bias, scratch, n, o)) return;

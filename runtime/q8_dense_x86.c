@@ -11,8 +11,9 @@
  * A k % 64 tail is read with masked loads (zeros, x's then 0x80 times a
  * zero weight).
  *
- * AVX2: int8 widened to int16 and vpmaddwd (int16 pairs to int32, exact);
- * vpmaddubsw would saturate its int16 pair sums (2 x 255 x 128 > 32767).
+ * AVX2 (below): int8 widened to int16 and vpmaddwd (int16 pairs to int32,
+ * exact); vpmaddubsw would saturate its int16 pair sums (2 x 255 x 128 >
+ * 32767).
  */
 #include "nnc_rt_q8_kernels.h"
 
@@ -30,6 +31,7 @@ static int32_t dot_tail(const int8_t *x, const int8_t *w, int from, int k) {
     return s;
 }
 
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 /* the 16 results of tile (ii, jj) -> out[4 ii + jj] */
 static void store_tile(int8_t *y, const int32_t *s, const int32_t *corr, int i0, int j0, int mi,
                        int mj, int m, const int32_t *bias, const q8_epi *e) {
@@ -41,7 +43,6 @@ static void store_tile(int8_t *y, const int32_t *s, const int32_t *corr, int i0,
         }
 }
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 /* sum of 4 vectors' lanes: per 128-bit lane L, [sum a, sum b, sum c, sum d] of lane L */
 static inline __m512i hsum4(__m512i a, __m512i b, __m512i c, __m512i d) {
     __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
@@ -271,46 +272,272 @@ NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_packed_8x32__avx512vnni) {
 }
 #endif
 
-/* per 128-bit lane [sum a, sum b, sum c, sum d], then both lanes added */
-static inline __m128i hsum4_256(__m256i a, __m256i b, __m256i c, __m256i d) {
-    __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
-    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+/* ---- AVX2: 6 rows x 16 channels ---------------------------------------------------
+ * The float GEMM's tile with int16 pairs: the weights of up to D6_WBYTES / 2
+ * int16 are laid out [k/2][16][2] per block of 16 channels (widened once
+ * per call, 8x8 transposes of pairs), a tile's 6 rows of x widened once per
+ * pass over those blocks; each pair of a row is broadcast (4 bytes) against
+ * two vectors of 8 channels' pairs, vpmaddwd + vpaddd into 12 int32
+ * accumulators.  Zen 3 runs vpmaddwd twice a cycle (16 int16 products
+ * each) against its two 8-lane FMAs: this loop's ceiling is 1.6x the
+ * float tile's.  GCC and clang keep the 12 accumulators, two weight
+ * vectors, the broadcast and the product in the 16 ymm registers only when
+ * told (inline assembly; the intrinsics spill). */
+#define D6_KMAX 1024            /* k of a laid-out block: 32 KB */
+#define D6_WBYTES 65536         /* laid-out weights a pass */
+#define D6_BLOCKS 16            /* 16-channel blocks a pass */
+
+/* wt[p][l][2] = w[j0 + l][2p + u] for p < kp (0 beyond k and the mb channels) */
+static void d6_layout(int16_t *wt, const int8_t *w, int j0, int mb, int k, int kp) {
+    static const int8_t zero[16];
+    int kv = k / 16 * 16;
+    for (int t0 = 0; t0 < kv; t0 += 16) {
+        for (int h = 0; h < 2; h++) {
+            __m256i r[8], u[8], v[8];
+            for (int l = 0; l < 8; l++) {
+                int j = 8 * h + l;
+                const int8_t *src = j < mb ? w + (long)(j0 + j) * k + t0 : zero;
+                r[l] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)src));
+            }
+            /* 8 x 8 pairs: row l (channel), column p (pair) -> column p's 8 channels */
+            for (int l = 0; l < 8; l += 2) {
+                u[l] = _mm256_unpacklo_epi32(r[l], r[l + 1]);
+                u[l + 1] = _mm256_unpackhi_epi32(r[l], r[l + 1]);
+            }
+            for (int l = 0; l < 8; l += 4) {
+                v[l] = _mm256_unpacklo_epi64(u[l], u[l + 2]);
+                v[l + 1] = _mm256_unpackhi_epi64(u[l], u[l + 2]);
+                v[l + 2] = _mm256_unpacklo_epi64(u[l + 1], u[l + 3]);
+                v[l + 3] = _mm256_unpackhi_epi64(u[l + 1], u[l + 3]);
+            }
+            int16_t *d = wt + (long)(t0 / 2) * 32 + 16 * h;
+            for (int p = 0; p < 4; p++) {
+                _mm256_store_si256((__m256i *)(d + 32 * p), _mm256_permute2x128_si256(v[p], v[p + 4], 0x20));
+                _mm256_store_si256((__m256i *)(d + 32 * (p + 4)), _mm256_permute2x128_si256(v[p], v[p + 4], 0x31));
+            }
+        }
+    }
+    for (int p = kv / 2; p < kp; p++)
+        for (int l = 0; l < 16; l++)
+            for (int u = 0; u < 2; u++) {
+                int t = 2 * p + u;
+                wt[(long)p * 32 + 2 * l + u] = (int16_t)(l < mb && t < k ? w[(long)(j0 + l) * k + t] : 0);
+            }
 }
 
-NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_4x4__avx2) {
+/* the 12 sums of 6 rows (xs, rows xstride int16 apart) x 16 channels over kp pairs */
+static inline void d6_sums(__m256i c[12], const int16_t *xs, long xstride, const int16_t *wt, int kp) {
+#if defined(__GNUC__)
+    __m256i c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11;
+    const int16_t *x3 = xs + 3 * xstride;
+    long sb = xstride * 2, n = kp;
+    __asm__(
+#define D6_ZERO(A) "vpxor %x" A ", %x" A ", %x" A "\n\t"
+        D6_ZERO("[c0]") D6_ZERO("[c1]") D6_ZERO("[c2]") D6_ZERO("[c3]") D6_ZERO("[c4]") D6_ZERO("[c5]")
+        D6_ZERO("[c6]") D6_ZERO("[c7]") D6_ZERO("[c8]") D6_ZERO("[c9]") D6_ZERO("[c10]") D6_ZERO("[c11]")
+#undef D6_ZERO
+        "1:\n\t"
+        "vmovdqa (%[w]), %%ymm12\n\t"
+        "vmovdqa 32(%[w]), %%ymm13\n\t"
+#define D6_ROW(X, A, B)                                                                   \
+        "vpbroadcastd " X ", %%ymm14\n\t"                                                 \
+        "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" A ", %" A "\n\t"                                              \
+        "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" B ", %" B "\n\t"
+        D6_ROW("(%[x])", "[c0]", "[c1]")
+        D6_ROW("(%[x],%[s],1)", "[c2]", "[c3]")
+        D6_ROW("(%[x],%[s],2)", "[c4]", "[c5]")
+        D6_ROW("(%[y])", "[c6]", "[c7]")
+        D6_ROW("(%[y],%[s],1)", "[c8]", "[c9]")
+        D6_ROW("(%[y],%[s],2)", "[c10]", "[c11]")
+#undef D6_ROW
+        "add $64, %[w]\n\t"
+        "add $4, %[x]\n\t"
+        "add $4, %[y]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b\n\t"
+        : [w] "+r"(wt), [x] "+r"(xs), [y] "+r"(x3), [n] "+r"(n), [c0] "=x"(c0), [c1] "=x"(c1), [c2] "=x"(c2),
+          [c3] "=x"(c3), [c4] "=x"(c4), [c5] "=x"(c5), [c6] "=x"(c6), [c7] "=x"(c7), [c8] "=x"(c8),
+          [c9] "=x"(c9), [c10] "=x"(c10), [c11] "=x"(c11)
+        : [s] "r"(sb)
+        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3; c[4] = c4; c[5] = c5;
+    c[6] = c6; c[7] = c7; c[8] = c8; c[9] = c9; c[10] = c10; c[11] = c11;
+#else
+    for (int i = 0; i < 12; i++) c[i] = _mm256_setzero_si256();
+    for (int p = 0; p < kp; p++, wt += 32) {
+        __m256i w0 = _mm256_load_si256((const __m256i *)wt), w1 = _mm256_load_si256((const __m256i *)(wt + 16));
+        for (int i = 0; i < 6; i++) {
+            int32_t q;
+            memcpy(&q, xs + i * xstride + 2 * p, 4);
+            __m256i b = _mm256_set1_epi32(q);
+            c[2 * i] = _mm256_add_epi32(c[2 * i], _mm256_madd_epi16(b, w0));
+            c[2 * i + 1] = _mm256_add_epi32(c[2 * i + 1], _mm256_madd_epi16(b, w1));
+        }
+    }
+#endif
+}
+
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_6x16__avx2) {
+    q8_epi e = q8_epi_of(o, m);
+    if (k < 1 || k > D6_KMAX || !e.ok) return 0;
+    int kp = (k + 1) / 2, xstride = (kp * 2 + 15) / 16 * 16;
+    int vec = q8v_ok(&e, bias, m, k) && e.lo >= -128 && e.hi <= 127 && e.lo <= e.hi;
+    long wblock = (long)kp * 32;                    /* int16s of a block */
+    int nblocks = (m + 15) / 16, per_pass = (int)(D6_WBYTES / 2 / wblock);
+    if (per_pass > D6_BLOCKS) per_pass = D6_BLOCKS;
+    int16_t wt[D6_WBYTES / 2] __attribute__((aligned(32)));
+    int16_t xs[6 * ((D6_KMAX + 15) / 16 * 16)] __attribute__((aligned(32)));
+    q8v8 vs[D6_BLOCKS * 2];
+    for (int b0 = 0; b0 < nblocks; b0 += per_pass) {
+        int b1 = b0 + per_pass < nblocks ? b0 + per_pass : nblocks;
+        for (int b = b0; b < b1; b++) {
+            int mb = m - 16 * b < 16 ? m - 16 * b : 16;
+            d6_layout(wt + (b - b0) * wblock, w, 16 * b, mb, k, kp);
+            for (int h = 0; vec && h < 2; h++) {
+                int ch[8];
+                for (int l = 0; l < 8; l++) ch[l] = 16 * b + 8 * h + l < m ? 16 * b + 8 * h + l : m - 1;
+                q8v8_set(&vs[2 * (b - b0) + h], &e, bias, ch);
+            }
+        }
+        for (int i0 = 0; i0 < n; i0 += 6) {
+            int mi = n - i0 < 6 ? n - i0 : 6;
+            /* the tile's rows widened, 0 beyond k and below row mi */
+            for (int ii = 0; ii < 6; ii++) {
+                int16_t *d = xs + (long)ii * xstride;
+                int t = 0;
+                if (ii < mi) {
+                    const int8_t *src = x + (long)(i0 + ii) * k;
+                    for (; t + 16 <= k; t += 16)
+                        _mm256_store_si256((__m256i *)(d + t), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(src + t))));
+                    for (; t < k; t++) d[t] = src[t];
+                }
+                for (; t < xstride; t++) d[t] = 0;
+            }
+            for (int b = b0; b < b1; b++) {
+                int mb = m - 16 * b < 16 ? m - 16 * b : 16;
+                __m256i c[12];
+                d6_sums(c, xs, xstride, wt + (b - b0) * wblock, kp);
+                if (vec) {
+                    const q8v8 *v = &vs[2 * (b - b0)];
+                    for (int ii = 0; ii < mi; ii++) {
+                        __m256i r = _mm256_packs_epi32(q8v8_out(&v[0], c[2 * ii]), q8v8_out(&v[1], c[2 * ii + 1]));
+                        r = _mm256_permute4x64_epi64(r, 0xD8);
+                        __m128i q = _mm_packs_epi16(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+                        int8_t *yp = y + (long)(i0 + ii) * m + 16 * b;
+                        if (mb == 16) {
+                            _mm_storeu_si128((__m128i *)yp, q);
+                        } else {
+                            int8_t t[16];
+                            _mm_storeu_si128((__m128i *)t, q);
+                            memcpy(yp, t, (size_t)mb);
+                        }
+                    }
+                } else {
+                    int32_t s[12 * 8];
+                    for (int q = 0; q < 12; q++) _mm256_storeu_si256((__m256i *)(s + 8 * q), c[q]);
+                    for (int ii = 0; ii < mi; ii++)
+                        for (int l = 0; l < mb; l++) {
+                            int j = 16 * b + l;
+                            y[(long)(i0 + ii) * m + j] = q8_epi_out(&e, q8_sat_add(bias ? bias[j] : 0, s[16 * ii + l]), j);
+                        }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+/* ---- AVX2: 5 rows x 2 channels, along k ------------------------------------------
+ * For what the 6x16 tile leaves (k > 1024: no room to lay the weights out;
+ * m < 16: a 16-channel block mostly empty, as the seed CNN's 21632 -> 10):
+ * 10 int32 vector sums of products along k, 16 k a step, x and w read as
+ * int8 and widened in the loop (vpmovsxbw), reduced across lanes at the
+ * end of k.  In inline assembly: 10 accumulators, 2 weight vectors, a row
+ * and a product fill 14 of the 16 registers, which GCC's allocation of the
+ * intrinsics does not keep. */
+static inline void d52_sums(__m256i c[10], const int8_t *const xr[5], const int8_t *w0, const int8_t *w1, int kv) {
+#if defined(__GNUC__)
+    __m256i c0, c1, c2, c3, c4, c5, c6, c7, c8, c9;
+    long n = kv / 16, t = 0;
+    if (n == 0) {
+        for (int i = 0; i < 10; i++) c[i] = _mm256_setzero_si256();
+        return;
+    }
+    __asm__(
+#define D52_ZERO(A) "vpxor %x" A ", %x" A ", %x" A "\n\t"
+        D52_ZERO("[c0]") D52_ZERO("[c1]") D52_ZERO("[c2]") D52_ZERO("[c3]") D52_ZERO("[c4]")
+        D52_ZERO("[c5]") D52_ZERO("[c6]") D52_ZERO("[c7]") D52_ZERO("[c8]") D52_ZERO("[c9]")
+#undef D52_ZERO
+        "1:\n\t"
+        "vpmovsxbw (%[w0],%[t]), %%ymm12\n\t"
+        "vpmovsxbw (%[w1],%[t]), %%ymm13\n\t"
+#define D52_ROW(X, A, B)                                                                  \
+        "vpmovsxbw (%[" X "],%[t]), %%ymm14\n\t"                                          \
+        "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" A ", %" A "\n\t"                                              \
+        "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" B ", %" B "\n\t"
+        D52_ROW("x0", "[c0]", "[c1]")
+        D52_ROW("x1", "[c2]", "[c3]")
+        D52_ROW("x2", "[c4]", "[c5]")
+        D52_ROW("x3", "[c6]", "[c7]")
+        D52_ROW("x4", "[c8]", "[c9]")
+#undef D52_ROW
+        "add $16, %[t]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b\n\t"
+        : [t] "+r"(t), [n] "+r"(n), [c0] "=x"(c0), [c1] "=x"(c1), [c2] "=x"(c2), [c3] "=x"(c3), [c4] "=x"(c4),
+          [c5] "=x"(c5), [c6] "=x"(c6), [c7] "=x"(c7), [c8] "=x"(c8), [c9] "=x"(c9)
+        : [x0] "r"(xr[0]), [x1] "r"(xr[1]), [x2] "r"(xr[2]), [x3] "r"(xr[3]), [x4] "r"(xr[4]), [w0] "r"(w0),
+          [w1] "r"(w1)
+        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3; c[4] = c4; c[5] = c5; c[6] = c6; c[7] = c7; c[8] = c8; c[9] = c9;
+#else
+    for (int i = 0; i < 10; i++) c[i] = _mm256_setzero_si256();
+    for (int t = 0; t < kv; t += 16) {
+        __m256i v0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w0 + t)));
+        __m256i v1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w1 + t)));
+        for (int i = 0; i < 5; i++) {
+            __m256i u = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xr[i] + t)));
+            c[2 * i] = _mm256_add_epi32(c[2 * i], _mm256_madd_epi16(u, v0));
+            c[2 * i + 1] = _mm256_add_epi32(c[2 * i + 1], _mm256_madd_epi16(u, v1));
+        }
+    }
+#endif
+}
+
+/* the 8 lanes of a and of b summed: [sum a, sum b] */
+static inline int64_t d52_hsum2(__m256i a, __m256i b) {
+    __m256i h = _mm256_hadd_epi32(a, b);              /* per 128-bit lane: a01 a23 b01 b23 */
+    __m128i q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    q = _mm_hadd_epi32(q, q);                          /* sum a, sum b, ... */
+    return _mm_cvtsi128_si64(q);
+}
+
+NNC_RT_Q8_DENSE_KERNEL(nnc_rt_q8_dense_5x2__avx2) {
     q8_epi e = q8_epi_of(o, m);
     if (k > NNC_RT_Q8_KMAX || !e.ok) return 0;
-    static const int32_t zero4[4] = {0, 0, 0, 0};
     int kv = k / 16 * 16;
-    for (int j0 = 0; j0 < m; j0 += 4) {
-        int mj = m - j0 < 4 ? m - j0 : 4;
-        const int8_t *wr[4];
-        for (int jj = 0; jj < 4; jj++) wr[jj] = w + (long)(j0 + (jj < mj ? jj : 0)) * k;
-        for (int i0 = 0; i0 < n; i0 += 4) {
-            int mi = n - i0 < 4 ? n - i0 : 4;
-            const int8_t *xr[4];
-            for (int ii = 0; ii < 4; ii++) xr[ii] = x + (long)(i0 + (ii < mi ? ii : 0)) * k;
-            __m256i a[4][4];
-            for (int ii = 0; ii < 4; ii++)
-                for (int jj = 0; jj < 4; jj++) a[ii][jj] = _mm256_setzero_si256();
-            for (int t = 0; t < kv; t += 16) {
-                __m256i xv[4], wv[4];
-                for (int ii = 0; ii < 4; ii++)
-                    xv[ii] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xr[ii] + t)));
-                for (int jj = 0; jj < 4; jj++)
-                    wv[jj] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wr[jj] + t)));
-                for (int ii = 0; ii < 4; ii++)
-                    for (int jj = 0; jj < 4; jj++)
-                        a[ii][jj] = _mm256_add_epi32(a[ii][jj], _mm256_madd_epi16(xv[ii], wv[jj]));
+    for (int i0 = 0; i0 < n; i0 += 5) {
+        int mi = n - i0 < 5 ? n - i0 : 5;
+        const int8_t *xr[5];
+        for (int ii = 0; ii < 5; ii++) xr[ii] = x + (long)(i0 + (ii < mi ? ii : 0)) * k;
+        for (int j0 = 0; j0 < m; j0 += 2) {
+            int mj = m - j0 < 2 ? m - j0 : 2;
+            const int8_t *w0 = w + (long)j0 * k, *w1 = mj > 1 ? w0 + k : w0;
+            __m256i c[10];
+            d52_sums(c, xr, w0, w1, kv);
+            for (int ii = 0; ii < mi; ii++) {
+                int64_t s2 = d52_hsum2(c[2 * ii], c[2 * ii + 1]);
+                int32_t s[2] = {(int32_t)s2, (int32_t)(s2 >> 32)};
+                for (int jj = 0; jj < mj; jj++) {
+                    int j = j0 + jj;
+                    int32_t acc = s[jj] + (kv < k ? dot_tail(xr[ii], jj ? w1 : w0, kv, k) : 0);
+                    y[(long)(i0 + ii) * m + j] = q8_epi_out(&e, q8_sat_add(bias ? bias[j] : 0, acc), j);
+                }
             }
-            int32_t s[16];
-            for (int ii = 0; ii < 4; ii++) {
-                __m128i r = hsum4_256(a[ii][0], a[ii][1], a[ii][2], a[ii][3]);
-                _mm_storeu_si128((__m128i *)(s + 4 * ii), r);
-                if (kv < k)
-                    for (int jj = 0; jj < 4; jj++) s[4 * ii + jj] += dot_tail(xr[ii], wr[jj], kv, k);
-            }
-            store_tile(y, s, zero4, i0, j0, mi, mj, m, bias, &e);
         }
     }
     return 1;

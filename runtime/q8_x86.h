@@ -24,6 +24,22 @@ static inline int q8f_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
 }
 
 
+/* whether the exact vector output step (q8v_out, q8v8_out below) computes
+ * every output of m channels with sums of k products */
+static inline int q8v_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
+    int nc = e->pcmask ? m : 1;
+    int64_t room = INT32_MAX - k * 32768, zp = e->zp < 0 ? -(int64_t)e->zp : e->zp;
+    if (!e->fast) return 0;
+    for (int j = 0; j < nc; j++) {
+        int r = -e->shift[j];
+        if (r < 1 || (zp && (r > 29 || zp > ((int64_t)1 << (29 - r))))) return 0;
+    }
+    if (bias)
+        for (int j = 0; j < m; j++)
+            if (bias[j] > room || bias[j] < -room) return 0;
+    return 1;
+}
+
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
 #include <math.h>
@@ -73,21 +89,6 @@ static inline void q8v_set(q8v *v, const q8_epi *e, const int32_t *bias, const i
     v->sh_e = _mm512_loadu_si512(se); v->sh_o = _mm512_loadu_si512(so);
     v->bias = _mm512_loadu_si512(b);
     v->lo = _mm512_set1_epi32(e->lo); v->hi = _mm512_set1_epi32(e->hi);
-}
-
-/* whether q8v_out computes every output of m channels with sums of k products */
-static inline int q8v_ok(const q8_epi *e, const int32_t *bias, int m, long k) {
-    int nc = e->pcmask ? m : 1;
-    int64_t room = INT32_MAX - k * 32768, zp = e->zp < 0 ? -(int64_t)e->zp : e->zp;
-    if (!e->fast) return 0;
-    for (int j = 0; j < nc; j++) {
-        int r = -e->shift[j];
-        if (r < 1 || (zp && (r > 29 || zp > ((int64_t)1 << (29 - r))))) return 0;
-    }
-    if (bias)
-        for (int j = 0; j < m; j++)
-            if (bias[j] > room || bias[j] < -room) return 0;
-    return 1;
 }
 
 /* zp + the rescaled acc, the bias already in acc (no clamp): 16 int32 */
@@ -167,4 +168,54 @@ static inline __m128i q8v_out(const q8v *v, __m512i acc) {
 }
 
 #endif
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+/* ---- the exact output step on 8 lanes (AVX2) ---------------------------------------
+ * q8v_sum's on 8 lanes, under q8v_ok's conditions.  AVX2 has no 64-bit
+ * arithmetic shift: the 64-bit sums V (|V| < 2^63) are shifted logically
+ * as V + 2^63 (folded into the constants), which adds 2^(63 - s) to
+ * floor(V / 2^s); in the 32-bit word kept (even lanes: the low word of a
+ * shift by 31 + r, odd lanes: the high word of one by r - 1) that is
+ * 2^(32 - r), subtracted after the blend. */
+typedef struct q8v8 {
+    __m256i mult_e, mult_o, c_e, c_o, sh_e, sh_o, off, bias, lo, hi;
+} q8v8;
+
+/* lane L's channel is ch[L] */
+static inline void q8v8_set(q8v8 *v, const q8_epi *e, const int32_t *bias, const int *ch) {
+    int64_t me[4], mo[4], ce[4], co[4], se[4], so[4];
+    int32_t b[8], off[8];
+    for (int l = 0; l < 8; l++) {
+        int c = ch[l] & e->pcmask, r = -e->shift[c];
+        uint64_t cr = ((uint64_t)1 << 63) + ((uint64_t)1 << 30) + ((uint64_t)1 << (30 + r)) +
+                      (uint64_t)((int64_t)e->zp * ((int64_t)1 << (31 + r)));
+        int64_t m = e->mult[c];
+        if (l & 1) mo[l / 2] = m, co[l / 2] = (int64_t)cr, so[l / 2] = r - 1;
+        else me[l / 2] = m, ce[l / 2] = (int64_t)cr, se[l / 2] = 31 + r;
+        off[l] = (int32_t)((uint32_t)1 << (32 - r));
+        b[l] = bias ? bias[ch[l]] : 0;
+    }
+    v->mult_e = _mm256_loadu_si256((const __m256i *)me); v->mult_o = _mm256_loadu_si256((const __m256i *)mo);
+    v->c_e = _mm256_loadu_si256((const __m256i *)ce); v->c_o = _mm256_loadu_si256((const __m256i *)co);
+    v->sh_e = _mm256_loadu_si256((const __m256i *)se); v->sh_o = _mm256_loadu_si256((const __m256i *)so);
+    v->off = _mm256_loadu_si256((const __m256i *)off);
+    v->bias = _mm256_loadu_si256((const __m256i *)b);
+    v->lo = _mm256_set1_epi32(e->lo); v->hi = _mm256_set1_epi32(e->hi);
+}
+
+/* the outputs of 8 sums (bias not included), clamped, as int32 */
+static inline __m256i q8v8_out(const q8v8 *v, __m256i acc) {
+    const __m256i lim = _mm256_set1_epi64x(-((int64_t)1 << 30)), k31 = _mm256_set1_epi64x((int64_t)1 << 31);
+    acc = _mm256_add_epi32(acc, v->bias);
+    __m256i pe = _mm256_mul_epi32(acc, v->mult_e);
+    __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), v->mult_o);
+    __m256i ne = _mm256_and_si256(_mm256_cmpgt_epi64(lim, pe), k31), no = _mm256_and_si256(_mm256_cmpgt_epi64(lim, po), k31);
+    pe = _mm256_srlv_epi64(_mm256_sub_epi64(_mm256_add_epi64(pe, v->c_e), ne), v->sh_e);
+    po = _mm256_srlv_epi64(_mm256_sub_epi64(_mm256_add_epi64(po, v->c_o), no), v->sh_o);
+    __m256i r = _mm256_sub_epi32(_mm256_blend_epi32(pe, po, 0xAA), v->off);
+    return _mm256_min_epi32(_mm256_max_epi32(r, v->lo), v->hi);
+}
+#endif
+
 #endif

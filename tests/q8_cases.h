@@ -182,6 +182,11 @@ static int q8c_dense_all(q8_fail_fn on_fail) {
                 bad += q8c_dense_case(5, 67, 9, xm, wm, bm, (xm + wm + bm) % 5, on_fail);
                 bad += q8c_dense_case(9, 300, 40, xm, wm, bm, 4, on_fail);
             }
+    /* several passes over 16-channel blocks (k 1000: two blocks' weights a pass on
+     * AVX2) and row tiles, k at the AVX2 6x16 tile's bound and past it */
+    bad += q8c_dense_case(13, 1000, 40, 0, 0, 0, 0, on_fail);
+    bad += q8c_dense_case(7, 1024, 33, 0, 0, 1, 4, on_fail);
+    bad += q8c_dense_case(7, 1025, 20, 3, 0, 0, 3, on_fail);
     /* k beyond the int32 bound: the reference */
     bad += q8c_dense_case(1, NNC_RT_Q8_KMAX + 3, 2, 1, 1, 0, 0, on_fail);
     return bad;
