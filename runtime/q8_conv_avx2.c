@@ -118,12 +118,7 @@ Q8_INLINE void ra_sums6(const ra_call *k, __m256i c[12], const int16_t *const sp
         "1:\n\t"
         "vmovdqa (%[w]), %%ymm12\n\t"
         "vmovdqa 32(%[w]), %%ymm13\n\t"
-#define RA_PIX(X, A, B)                                                                   \
-        "vpbroadcastd (%[" X "],%[t]), %%ymm14\n\t"                                       \
-        "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                          \
-        "vpaddd %%ymm15, %" A ", %" A "\n\t"                                              \
-        "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                                          \
-        "vpaddd %%ymm15, %" B ", %" B "\n\t"
+#define RA_PIX(X, A, B) "vpbroadcastd (%[" X "],%[t]), %%ymm14\n\t" Q8_ASM_MADD2(A, B)
         RA_PIX("p0", "[c0]", "[c1]")
         RA_PIX("p1", "[c2]", "[c3]")
         RA_PIX("p2", "[c4]", "[c5]")

@@ -339,12 +339,7 @@ static inline void d6_sums(__m256i c[12], const int16_t *xs, long xstride, const
         "1:\n\t"
         "vmovdqa (%[w]), %%ymm12\n\t"
         "vmovdqa 32(%[w]), %%ymm13\n\t"
-#define D6_ROW(X, A, B)                                                                   \
-        "vpbroadcastd " X ", %%ymm14\n\t"                                                 \
-        "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                          \
-        "vpaddd %%ymm15, %" A ", %" A "\n\t"                                              \
-        "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                                          \
-        "vpaddd %%ymm15, %" B ", %" B "\n\t"
+#define D6_ROW(X, A, B) "vpbroadcastd " X ", %%ymm14\n\t" Q8_ASM_MADD2(A, B)
         D6_ROW("(%[x])", "[c0]", "[c1]")
         D6_ROW("(%[x],%[s],1)", "[c2]", "[c3]")
         D6_ROW("(%[x],%[s],2)", "[c4]", "[c5]")
@@ -473,12 +468,7 @@ static inline void d52_sums(__m256i c[10], const int8_t *const xr[5], const int8
         "1:\n\t"
         "vpmovsxbw (%[w0],%[t]), %%ymm12\n\t"
         "vpmovsxbw (%[w1],%[t]), %%ymm13\n\t"
-#define D52_ROW(X, A, B)                                                                  \
-        "vpmovsxbw (%[" X "],%[t]), %%ymm14\n\t"                                          \
-        "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                          \
-        "vpaddd %%ymm15, %" A ", %" A "\n\t"                                              \
-        "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                                          \
-        "vpaddd %%ymm15, %" B ", %" B "\n\t"
+#define D52_ROW(X, A, B) "vpmovsxbw (%[" X "],%[t]), %%ymm14\n\t" Q8_ASM_MADD2(A, B)
         D52_ROW("x0", "[c0]", "[c1]")
         D52_ROW("x1", "[c2]", "[c3]")
         D52_ROW("x2", "[c4]", "[c5]")

@@ -204,6 +204,16 @@ static inline void q8v8_set(q8v8 *v, const q8_epi *e, const int32_t *bias, const
     v->lo = _mm256_set1_epi32(e->lo); v->hi = _mm256_set1_epi32(e->hi);
 }
 
+/* The inline-assembly tiles' step (q8_dense_x86.c, q8_conv_avx2.c): ymm14
+ * (int16 pairs of x) times the two weight vectors ymm12 and ymm13, the
+ * int32 pair sums added to accumulators A and B (operand names); ymm15 is
+ * the scratch */
+#define Q8_ASM_MADD2(A, B)                                                                \
+        "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" A ", %" A "\n\t"                                              \
+        "vpmaddwd %%ymm13, %%ymm14, %%ymm15\n\t"                                          \
+        "vpaddd %%ymm15, %" B ", %" B "\n\t"
+
 /* the outputs of 8 sums (bias not included), clamped, as int32 */
 static inline __m256i q8v8_out(const q8v8 *v, __m256i acc) {
     const __m256i lim = _mm256_set1_epi64x(-((int64_t)1 << 30)), k31 = _mm256_set1_epi64x((int64_t)1 << 31);
