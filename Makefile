@@ -274,11 +274,21 @@ $(BUILD)/avx2/%.o: runtime/%.c $(RT_HDRS)
 $(BUILD)/avx2/test_%: tests/test_%.c $(RT_TEST_HDRS) $(AVX2_OBJS)
 	$(CC) $(ALL_CFLAGS) -mavx2 -mfma -mno-avx512f -Iruntime -Itests $< $(AVX2_OBJS) $(CHECK_LIBS) -lm -o $@
 .SECONDARY: $(AVX2_OBJS)
-check-avx2: $(RT_TESTS:%=$(BUILD)/avx2/%)
-	@if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then \
-	    echo "== $(RT_TESTS), runtime built for AVX2 + FMA"; \
-	    set -e; for t in $(RT_TESTS); do CK_FORK=yes $(BUILD)/avx2/$$t; done; \
-	else echo "check-avx2: skipped (this CPU has no AVX2/FMA)"; fi
+# The runtime chooses its kernels by these macros alone: where -march=native
+# defines the same ones as AVX2_FLAGS (an AVX2 machine without AVX-512, such
+# as Zen 3), build/libnnc_rt.a is this build and unit-tests has just run
+# these tests on it, so the second build would only repeat them.
+ISA_MACROS := __AVX__|__AVX2__|__FMA__|__AVX512F__|__AVX512BW__|__AVX512VNNI__
+isa_macros = $(shell $(CC) $(1) -dM -E - </dev/null 2>/dev/null | awk '$$2 ~ /^($(ISA_MACROS))$$/ { print $$2 }' | sort | tr '\n' ' ')
+check-avx2:
+	@if ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo; then \
+	    echo "check-avx2: skipped (this CPU has no AVX2/FMA)"; \
+	elif [ "$(call isa_macros,-march=native)" = "$(call isa_macros,-mavx2 -mfma -mno-avx512f)" ] && [ -z "$(NNC_FORCE_AVX2)" ]; then \
+	    echo "check-avx2: -march=native picks the same kernels here ($(call isa_macros,-march=native)):" \
+	         "unit-tests runs $(RT_TESTS) on that runtime (NNC_FORCE_AVX2=1 builds it again anyway)"; \
+	else $(MAKE) --no-print-directory $(RT_TESTS:%=$(BUILD)/avx2/%) && \
+	    echo "== $(RT_TESTS), runtime built for AVX2 + FMA" && \
+	    for t in $(RT_TESTS); do CK_FORK=yes $(BUILD)/avx2/$$t || exit 1; done; fi
 
 example-tests: all
 	@bash tests/examples.sh
