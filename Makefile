@@ -464,18 +464,23 @@ check-control: all
 check-dtypes: all
 	@$(PYTHON) tests/onnx_dtypes.py
 
-# make test: the whole suite.  The shared build outputs first, then every
-# check through tests/run_suite.sh, one per core: a quoted job's targets run
-# in order because they write the same files (build/examples, the sanitized
-# nnc); the longest jobs go first.  Each target also runs on its own.
-TEST_JOBS := "check-asan check-sanitize" "example-tests firmware-test check-firmware-int8 check-q8" \
-    unit-tests conformance check-training torch-parity fuzz-smoke check-fit check-q8-targets \
-    check-openmp check-avx2 torch-conv-parity torch-act torch-attention torch-mask check-keras-io \
-    check-fitstate check-multi check-generated check-dot check-standalone check-install check-readme \
-    check-dtypes check-malformed check-control check-host-data check-host-fit check-onnx-q8
+# the example programs example-tests, firmware-test and check-q8 run: built
+# before the suite, so that those targets only read them and can run at once
+TEST_EXAMPLES := $(NN_EXAMPLES:%=$(BUILD)/examples/%) $(BUILD)/examples/finetune_onnx
+
+# make test: the whole suite.  The shared build outputs first (the example
+# programs among them), then every check through tests/run_suite.sh, one per
+# core: a quoted job's targets run in order because they write the same files
+# (build/firmware); the longest jobs (by CPU time) go first.  Each target also
+# runs on its own.
+TEST_JOBS := check-standalone example-tests check-sanitize conformance "firmware-test check-firmware-int8" \
+    torch-parity unit-tests fuzz-smoke check-openmp check-training check-q8 check-asan check-fit check-q8-targets \
+    torch-conv-parity torch-act torch-attention torch-mask check-keras-io \
+    check-fitstate check-multi check-generated check-dot check-install check-readme \
+    check-dtypes check-malformed check-control check-host-data check-host-fit check-onnx-q8 check-avx2
 test:
 	@$(MAKE) --no-print-directory -j$(NPROC) all $(TEST_BINS) build/asan/nnc $(BUILD)/portable/nnc \
-	    $(BUILD)/tests/host_data_dump
+	    $(BUILD)/tests/host_data_dump $(TEST_EXAMPLES)
 	@bash tests/run_suite.sh $(TEST_JOBS)
 
 # --quantize int8 end to end: fashion_mlp and fashion_cnn_small int8 within 1.0

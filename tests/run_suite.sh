@@ -5,7 +5,7 @@
 #
 # Each argument is a job: one target, or several separated by spaces that
 # run one after the other because they write the same build outputs (the
-# examples under build/examples, the sanitized nnc).  Jobs are taken in the
+# firmware builds under build/firmware).  Jobs are taken in the
 # order given (longest first keeps the cores busy to the end).  A target's
 # output goes to build/test-logs/TARGET.log and is printed whole when it
 # ends, under a lock, so that two targets' lines never mix.  Every target
