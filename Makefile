@@ -274,11 +274,21 @@ $(BUILD)/avx2/%.o: runtime/%.c $(RT_HDRS)
 $(BUILD)/avx2/test_%: tests/test_%.c $(RT_TEST_HDRS) $(AVX2_OBJS)
 	$(CC) $(ALL_CFLAGS) -mavx2 -mfma -mno-avx512f -Iruntime -Itests $< $(AVX2_OBJS) $(CHECK_LIBS) -lm -o $@
 .SECONDARY: $(AVX2_OBJS)
-check-avx2: $(RT_TESTS:%=$(BUILD)/avx2/%)
-	@if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then \
-	    echo "== $(RT_TESTS), runtime built for AVX2 + FMA"; \
-	    set -e; for t in $(RT_TESTS); do CK_FORK=yes $(BUILD)/avx2/$$t; done; \
-	else echo "check-avx2: skipped (this CPU has no AVX2/FMA)"; fi
+# The runtime chooses its kernels by these macros alone: where -march=native
+# defines the same ones as AVX2_FLAGS (an AVX2 machine without AVX-512, such
+# as Zen 3), build/libnnc_rt.a is this build and unit-tests has just run
+# these tests on it, so the second build would only repeat them.
+ISA_MACROS := __AVX__|__AVX2__|__FMA__|__AVX512F__|__AVX512BW__|__AVX512VNNI__
+isa_macros = $(shell $(CC) $(1) -dM -E - </dev/null 2>/dev/null | awk '$$2 ~ /^($(ISA_MACROS))$$/ { print $$2 }' | sort | tr '\n' ' ')
+check-avx2:
+	@if ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo; then \
+	    echo "check-avx2: skipped (this CPU has no AVX2/FMA)"; \
+	elif [ "$(call isa_macros,-march=native)" = "$(call isa_macros,-mavx2 -mfma -mno-avx512f)" ] && [ -z "$(NNC_FORCE_AVX2)" ]; then \
+	    echo "check-avx2: -march=native picks the same kernels here ($(call isa_macros,-march=native)):" \
+	         "unit-tests runs $(RT_TESTS) on that runtime (NNC_FORCE_AVX2=1 builds it again anyway)"; \
+	else $(MAKE) --no-print-directory $(RT_TESTS:%=$(BUILD)/avx2/%) && \
+	    echo "== $(RT_TESTS), runtime built for AVX2 + FMA" && \
+	    for t in $(RT_TESTS); do CK_FORK=yes $(BUILD)/avx2/$$t || exit 1; done; fi
 
 example-tests: all
 	@bash tests/examples.sh
@@ -454,18 +464,23 @@ check-control: all
 check-dtypes: all
 	@$(PYTHON) tests/onnx_dtypes.py
 
-# make test: the whole suite.  The shared build outputs first, then every
-# check through tests/run_suite.sh, one per core: a quoted job's targets run
-# in order because they write the same files (build/examples, the sanitized
-# nnc); the longest jobs go first.  Each target also runs on its own.
-TEST_JOBS := "check-asan check-sanitize" "example-tests firmware-test check-firmware-int8 check-q8" \
-    unit-tests conformance check-training torch-parity fuzz-smoke check-fit check-q8-targets \
-    check-openmp check-avx2 torch-conv-parity torch-act torch-attention torch-mask check-keras-io \
-    check-fitstate check-multi check-generated check-dot check-standalone check-install check-readme \
-    check-dtypes check-malformed check-control check-host-data check-host-fit check-onnx-q8
+# the example programs example-tests, firmware-test and check-q8 run: built
+# before the suite, so that those targets only read them and can run at once
+TEST_EXAMPLES := $(NN_EXAMPLES:%=$(BUILD)/examples/%) $(BUILD)/examples/finetune_onnx
+
+# make test: the whole suite.  The shared build outputs first (the example
+# programs among them), then every check through tests/run_suite.sh, one per
+# core: a quoted job's targets run in order because they write the same files
+# (build/firmware); the longest jobs (by CPU time) go first.  Each target also
+# runs on its own.
+TEST_JOBS := check-standalone example-tests check-sanitize conformance "firmware-test check-firmware-int8" \
+    torch-parity unit-tests fuzz-smoke check-openmp check-training check-q8 check-asan check-fit check-q8-targets \
+    torch-conv-parity torch-act torch-attention torch-mask check-keras-io \
+    check-fitstate check-multi check-generated check-dot check-install check-readme \
+    check-dtypes check-malformed check-control check-host-data check-host-fit check-onnx-q8 check-avx2
 test:
 	@$(MAKE) --no-print-directory -j$(NPROC) all $(TEST_BINS) build/asan/nnc $(BUILD)/portable/nnc \
-	    $(BUILD)/tests/host_data_dump
+	    $(BUILD)/tests/host_data_dump $(TEST_EXAMPLES)
 	@bash tests/run_suite.sh $(TEST_JOBS)
 
 # --quantize int8 end to end: fashion_mlp and fashion_cnn_small int8 within 1.0

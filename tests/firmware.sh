@@ -72,6 +72,21 @@ upper() { tr '[:lower:]' '[:upper:]' <<<"$1"; }
 # field FILE KEY: the value after "KEY " on its line
 field() { sed -n "s/^$2 \\(-\\{0,1\\}[0-9.]*\\).*/\\1/p" "$1" | tail -n 1; }
 
+# rt_archive CC AR LIB FLAGS...: the runtime's files compiled once into LIB
+# (the first call of a run; later builds link it): the same objects as
+# giving runtime/*.c to each build, without compiling them again each time
+rt_archive() {
+    local cc=$1 ar=$2 lib=$3 objs
+    shift 3
+    [ -f "$lib.done" ] && return 0
+    objs=$(dirname "$lib")/$(basename "$lib" .a).objs
+    rm -rf "$objs" "$lib"; mkdir -p "$objs"
+    (cd "$objs" && "$cc" "$@" -I"$OLDPWD/runtime" -c "${RT_SRCS[@]/#/$OLDPWD/}") && "$ar" rcs "$lib" "$objs"/*.o &&
+        touch "$lib.done"
+}
+RT_SRCS=(runtime/*.c)
+rm -f "$OUT"/rt_*.a.done   # a new run compiles the runtime as it is now
+
 # device and host programs from firmware/MAIN.c and the generated DIR/NAME.c
 build_pair() {
     local name=$1 dir=$2 main=$3 up
@@ -81,8 +96,9 @@ build_pair() {
     # and the float entry point and its input buffer are left out
     if grep -q "^#define ${up}_INT8_INPUT 1" "$dir/$name.h"; then defs+=("-D${up}_INT8_INPUT_ONLY"); fi
     "$ARMCC" "${ARMFLAGS[@]}" -c firmware/board_mps2.c -o "$dir/board.o"
+    rt_archive "$ARMCC" arm-none-eabi-ar "$OUT/rt_m4.a" "${ARMFLAGS[@]}" -Wpedantic
     "$ARMCC" "${ARMFLAGS[@]}" -Wpedantic -Iruntime -I"$dir" -Ifirmware "${defs[@]}" \
-        "firmware/$main.c" firmware/fw_format.c "$dir/$name.c" runtime/*.c "$dir/board.o" \
+        "firmware/$main.c" firmware/fw_format.c "$dir/$name.c" "$OUT/rt_m4.a" "$dir/board.o" \
         -T firmware/mps2_an386.ld -nostartfiles --specs=nano.specs -Wl,--gc-sections -lm -o "$dir/$main.elf"
     cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I"$dir" -Ifirmware "${defs[@]}" \
         "firmware/$main.c" firmware/fw_format.c firmware/board_host.c "$dir/$name.c" \
@@ -400,8 +416,9 @@ aarch64() {
     local d=$OUT/aarch64 name up
     mkdir -p "$d"
     # the GEMM variants of an aarch64 build (the NEON kernel) against the reference
+    rt_archive aarch64-linux-gnu-gcc aarch64-linux-gnu-ar "$OUT/rt_aarch64.a" -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror
     aarch64-linux-gnu-gcc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -Itests tests/gemm_check.c \
-        runtime/*.c -lm -o "$d/gemm_check"
+        "$OUT/rt_aarch64.a" -lm -o "$d/gemm_check"
     if qemu-aarch64 -L /usr/aarch64-linux-gnu "$d/gemm_check" >"$d/gemm_check.out" 2>&1 &&
         grep -q "6x16__neon ok" "$d/gemm_check.out"; then
         pass "GEMM on aarch64 (qemu): $(grep -c ' ok$' "$d/gemm_check.out") entry points, the NEON kernel among them, match the reference"
@@ -413,7 +430,7 @@ aarch64() {
         up=$(upper "$name")
         local defs=(-DNNC_MODEL="$name" -DNNC_UPPER="$up" "-DNNC_HEADER=\"$name.h\"")
         aarch64-linux-gnu-gcc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -Igenerated "${defs[@]}" \
-            tests/model_check.c "generated/$name.c" runtime/*.c -lm -o "$d/$name"
+            tests/model_check.c "generated/$name.c" "$OUT/rt_aarch64.a" -lm -o "$d/$name"
         cc -std=c99 -O2 -Iruntime -Igenerated "${defs[@]}" tests/model_check.c "generated/$name.c" \
             build/libnnc_rt.a -lm -o "$d/$name.x86"
         qemu-aarch64 -L /usr/aarch64-linux-gnu "$d/$name" gradcheck >"$d/$name.grad" 2>&1 || true

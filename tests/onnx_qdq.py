@@ -275,6 +275,7 @@ def steps(a, b, scale):
 
 def main():
     torch.manual_seed(20)
+    torch.set_num_threads(1)   # as the other torch checks: make test runs a second job beside it
     rng = np.random.default_rng(20)
     ort = have_ort()
     failures, lines, total = [], [], {"ort": [0, 0, 0], "comp": [0, 0, 0]}
