@@ -41,19 +41,19 @@
 # OPENBLAS_NUM_THREADS=N.  With N > 1 the results go to EXAMPLE_tN.txt and
 # the rows say "N threads"; cpu/wall is then up to N.
 #
-# OpenMP's waiting: OMP_WAIT_POLICY is left as the caller has it — unset,
-# both sides wait the way their users' programs do by default: libgomp (torch's
-# intra-op pool) spins up to 300000 iterations before a waiting thread
-# sleeps, nnc's own pool ~50 us (runtime/parallel.c), OpenBLAS's threads
-# their own way.  On a quiet machine that is each side's best ordinary
-# configuration.  Until 2026-12-07 this script set OMP_WAIT_POLICY=passive
-# for both when it was unset, for a shared machine (load average 12: a
-# spinning thread took the core the working one needed); on a quiet one
-# passive made both sides slower on 2 threads than on 1 (every loop then
-# waits for a futex wake: the seed MLP's step, 2 threads, median 752 us
-# passive against 527 us default, 592 us on 1 thread, Zen 3), which is
-# not how they are run.  On a busy machine set OMP_WAIT_POLICY=passive
-# yourself; the header line records what ran, and the load average.
+# OpenMP's waiting, each side at its best: with THREADS > 1 and
+# OMP_WAIT_POLICY unset, PyTorch runs with OMP_WAIT_POLICY=passive and nnc
+# with its default.  PyTorch's intra-op pool is libgomp's, which by default
+# spins up to 300000 iterations before a waiting thread sleeps, and on 2
+# cores those spinning threads take the cores OpenBLAS's own threads need:
+# 2 threads, default, took 13.7 s an epoch of the seed MLP and 26.4 s of
+# the small CNN, passive 3.4 and 11.9 (Zen 3, quiet).  nnc's pool spins
+# ~50 us (runtime/parallel.c); passive made it slower on 2 threads than
+# on 1, every loop then waiting for a futex wake (the seed MLP's step, 2
+# threads, median 752 us passive against 527 us default, 592 us on 1
+# thread).  Until 2026-12-07 both sides ran passive.  A caller's
+# OMP_WAIT_POLICY applies to both; the header lines record what ran, and
+# the load average.
 # Usage: bench/train.sh EXAMPLE [SEED...]      (default seeds: 0 1)
 # Environment: TORCH_PYTHON (default /usr/bin/python3), EPOCHS (default 5),
 # THREADS (default 1), NNC_FASHION_DIR (data directory, read by both sides).
@@ -99,6 +99,11 @@ mkfifo "$tmp/nnc_out"
     echo "# nnc: $NNC_BIN at $rev, $(${CC:-cc} --version | head -1), runtime -O3 -march=native$([ "$THREADS" -gt 1 ] && echo " -fopenmp"), $THREADS thread(s) (OMP_NUM_THREADS=$THREADS${OMP_WAIT_POLICY:+ OMP_WAIT_POLICY=$OMP_WAIT_POLICY}${GOMP_SPINCOUNT:+ GOMP_SPINCOUNT=$GOMP_SPINCOUNT})"
 } > "$tmp/header"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+TORCH_WAIT=${OMP_WAIT_POLICY:-}
+if [ "$THREADS" -gt 1 ] && [ -z "$TORCH_WAIT" ]; then
+    TORCH_WAIT=passive
+fi
+echo "# torch: ${TORCH_WAIT:+OMP_WAIT_POLICY=$TORCH_WAIT, }OPENBLAS_NUM_THREADS=$THREADS" >> "$tmp/header"
 
 # nnc_run SEED: each stdout line of the driver as "WALL_S CPU_NS LINE"
 nnc_run() {
@@ -122,8 +127,8 @@ for s in "${SEEDS[@]}"; do
     echo "nnc   seed $s ..." >&2
     nnc_run "$s" > "$tmp/nnc_$s.log"
     echo "torch seed $s ..." >&2
-    "$PY" bench/train_torch.py --model "$EXAMPLE" --seed "$s" --epochs "$EPOCHS" --threads "$THREADS" \
-        > "$tmp/torch_$s.log"
+    ${TORCH_WAIT:+env OMP_WAIT_POLICY=$TORCH_WAIT} "$PY" bench/train_torch.py --model "$EXAMPLE" --seed "$s" \
+        --epochs "$EPOCHS" --threads "$THREADS" > "$tmp/torch_$s.log"
 done
 echo "# load average (1/5/15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)" > "$tmp/load"
 
