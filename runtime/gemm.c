@@ -410,10 +410,13 @@ typedef struct gemm_kernels {
 
 #if defined(_OPENMP)
 /* ---- threads: one product cut into independent ones ----------------------------
- * Below this many multiply-adds (~20-40 us on one core) a product runs on
- * one thread: each chunk packs its own B slivers (the row split all of B)
- * and has its own edge tiles. */
-#define GEMM_PAR_WORK 4e6
+ * Below this many multiply-adds (~10 us on one core) a product runs on one
+ * thread: each chunk packs its own B slivers (the row split all of B) and
+ * has its own edge tiles.  4e6 left the seed MLP's three 1M products on
+ * one thread; at 1e6 its 2-thread step went 740/627 -> 492/452 us (median
+ * of two runs, Zen 3; 565 us on one thread): the pool hands a loop to a
+ * spinning helper in well under a microsecond (parallel.c). */
+#define GEMM_PAR_WORK 1e6
 /* rows of C per thread from which a product is split by rows; with one
  * panel of columns, from which it is split at all.  The seed CNN's dense
  * layer, 32 x 10 x 21632, split in two row blocks packed all of B twice
