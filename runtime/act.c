@@ -119,8 +119,7 @@ static void act_forward_rows(int act, float *y, const float *x, int n, int m)
             y[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
         break;
     case NNC_RT_ACT_HARD_SWISH: {
-        volatile float one_v = 1.0f;    /* nnc_rt_hard_swish_one says why */
-        const float one = one_v;
+        const float one = nnc_rt_opaque_one();   /* nnc_rt_hard_swish_one says why */
         for (i = 0; i < size; i++)
             y[i] = nnc_rt_hard_swish_one(x[i], one);
         break;

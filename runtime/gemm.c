@@ -155,8 +155,7 @@ static void epilogue(float *c, long ldc, int rows, int cols, const gemm_epi *e, 
     if (act == NNC_RT_ACT_HARD_SWISH) {
         /* inline for the reason above: PaddleOCR's 1x1 convolutions have
          * 16 to 64 columns */
-        volatile float one_v = 1.0f;    /* nnc_rt_hard_swish_one says why */
-        const float one = one_v;
+        const float one = nnc_rt_opaque_one();   /* nnc_rt_hard_swish_one says why */
         for (i = 0; i < rows; i++) {
             float *restrict ci = c + i * ldc;
             if (bias)

@@ -117,6 +117,17 @@ static inline void nnc_rt_transpose_8x8(__m256 r[8])
     r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
+/* dst[l*ldd + j] = src[j*lds + l] for an 8 x 8 block */
+static inline void nnc_rt_transpose_8x8_copy(float *dst, long ldd, const float *src, long lds)
+{
+    __m256 r[8];
+    int l;
+    for (l = 0; l < 8; l++)
+        r[l] = _mm256_loadu_ps(src + l * lds);
+    nnc_rt_transpose_8x8(r);
+    for (l = 0; l < 8; l++)
+        _mm256_storeu_ps(dst + l * ldd, r[l]);
+}
 #endif
 
 /* ---- the small shapes (gemm_small.c): C = alpha op(A) op(B) + beta C ---------- */

@@ -39,19 +39,6 @@ void nnc_rt_gemm_pack_a_edge(float *restrict ap, int ta, const float *restrict A
                 ap[p * mr + i] = 0.0f;
 }
 
-#if defined(__AVX2__)
-/* dst[l*ldd + j] = src[j*lds + l] for an 8 x 8 block */
-static void transpose_8x8_avx(float *dst, long ldd, const float *src, long lds)
-{
-    __m256 r[8];
-    int l;
-    for (l = 0; l < 8; l++)
-        r[l] = _mm256_loadu_ps(src + l * lds);
-    nnc_rt_transpose_8x8(r);
-    for (l = 0; l < 8; l++)
-        _mm256_storeu_ps(dst + l * ldd, r[l]);
-}
-#endif
 
 /* Where column j of a B that is not transposed starts, and the strides:
  * op(B)[p, j + l] = b[p*rs + l*cs].  ldb == 0 says B is in panels
@@ -111,7 +98,7 @@ void nnc_rt_gemm_pack_b_sliver(float *restrict bp, int tb, const float *restrict
         for (; j + 8 <= nc; j += 8) {
             const float *src = B + (j0 + j) * ldb + p0;
             for (p = 0; p + 8 <= kc; p += 8)
-                transpose_8x8_avx(bp + p * nr + j, nr, src + p, ldb);
+                nnc_rt_transpose_8x8_copy(bp + p * nr + j, nr, src + p, ldb);
             for (; p < kc; p++) {
                 int l;
                 for (l = 0; l < 8; l++)

@@ -347,6 +347,13 @@ NARROW_BLOCK(4)
 NARROW_BLOCK(5)
 NARROW_BLOCK(6)
 
+/* the width of column group g of `groups` (of at most 6 columns, as even
+ * as can be: 10 = 5 + 5) that starts at column j0 of N */
+static int group_width(int N, int j0, int g, int groups)
+{
+    return (N - j0 + groups - g - 1) / (groups - g);
+}
+
 typedef void (*narrow_block_fn)(long K, const float *a, long lda, const float *b, long ldb, float *c,
                                 long ldc, float alpha);
 static const narrow_block_fn narrow_blocks[6] = {narrow_block_1, narrow_block_2, narrow_block_3,
@@ -355,12 +362,12 @@ static const narrow_block_fn narrow_blocks[6] = {narrow_block_1, narrow_block_2,
 void nnc_rt_gemm_narrow_at(long i0, long i1, int N, int K, float alpha, const float *A, long lda,
                            const float *B, long ldb, float *C, long ldc)
 {
-    const int groups = (N + 5) / 6; /* of at most 6 columns, as even as can be: 10 = 5 + 5 */
+    const int groups = (N + 5) / 6;
     long i, p;
     int g, j0, j;
     for (i = i0; i + 16 <= i1; i += 16)
         for (g = 0, j0 = 0; g < groups; g++) {
-            int nj = (N - j0 + groups - g - 1) / (groups - g);
+            const int nj = group_width(N, j0, g, groups);
             narrow_blocks[nj - 1](K, A + i, lda, B + j0, ldb, C + i * ldc + j0, ldc, alpha);
             j0 += nj;
         }
@@ -464,15 +471,8 @@ void nnc_rt_gemm_narrow_dot(long i0, long i1, int N, int K, float alpha, const f
             long ldbt = ldb;
             if (!tb) { /* row j of B^T's chunk from column j of B's rows */
                 for (p = 0; p + 8 <= kc; p += 8) {
-                    for (j0 = 0; j0 + 8 <= N; j0 += 8) {
-                        __m256 t[8];
-                        int l;
-                        for (l = 0; l < 8; l++)
-                            t[l] = _mm256_loadu_ps(B + (p0 + p + l) * ldb + j0);
-                        nnc_rt_transpose_8x8(t);
-                        for (l = 0; l < 8; l++)
-                            _mm256_storeu_ps(btbuf + (j0 + l) * DOT_KC + p, t[l]);
-                    }
+                    for (j0 = 0; j0 + 8 <= N; j0 += 8)
+                        nnc_rt_transpose_8x8_copy(btbuf + j0 * DOT_KC + p, DOT_KC, B + (p0 + p) * ldb + j0, ldb);
                     for (j = j0; j < N; j++)
                         for (int l = 0; l < 8; l++)
                             btbuf[j * DOT_KC + p + l] = B[(p0 + p + l) * ldb + j];
@@ -486,7 +486,7 @@ void nnc_rt_gemm_narrow_dot(long i0, long i1, int N, int K, float alpha, const f
             for (r = 0; r < mg; r += 2) {
                 const int rows = mg - r < 2 ? 1 : 2;
                 for (g = 0, j0 = 0; g < groups; g++) {
-                    int nj = (N - j0 + groups - g - 1) / (groups - g);
+                    const int nj = group_width(N, j0, g, groups);
                     dot_blocks[rows - 1][nj - 1](kc, A + (ig + r) * lda + p0, lda, bt + j0 * ldbt, ldbt,
                                                  (__m256 (*)[NARROW_AT_N])&part[r][j0]);
                     j0 += nj;

@@ -215,6 +215,12 @@ static inline float nnc_rt_hard_swish_one(float x, float one)
     return x * (v < one ? v : one);
 }
 static inline float nnc_rt_hard_swish(float x) { return nnc_rt_hard_swish_one(x, 1.0f); }
+/* 1, read where a loop starts from a volatile: the `one` those loops pass */
+static inline float nnc_rt_opaque_one(void)
+{
+    volatile float one = 1.0f;
+    return one;
+}
 /* 1/(1+e^-x), computed so that nothing overflows */
 float nnc_rt_sigmoid(float x);
 /* y[n,m] = act(x[n,m]); softmax is over each row of m.  y may equal x.

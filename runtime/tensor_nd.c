@@ -425,8 +425,7 @@ void nnc_rt_unary(int fn, float *y, const float *x, long n, float alpha, float b
             y[i] = -x[i];
         break;
     case NNC_RT_UN_HARD_SWISH: {
-        volatile float one_v = 1.0f;    /* nnc_rt_hard_swish_one says why */
-        const float one = one_v;
+        const float one = nnc_rt_opaque_one();   /* nnc_rt_hard_swish_one says why */
         for (i = 0; i < n; i++)
             y[i] = nnc_rt_hard_swish_one(x[i], one);
         break;
